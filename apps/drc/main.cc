@@ -1,0 +1,78 @@
+// drc: the Deep RC command-line tool. One binary, one sub-command per job (see
+// ../shared/ARCHITECTURE.md "The CLI contract"). Sub-commands that are not built yet say so
+// and exit with status 3, so scripts can tell "not there yet" from "failed".
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "drc/comm/communicator.h"
+#include "drc/data/io.h"
+
+namespace {
+
+constexpr int kNotImplemented = 3;
+
+int NotYet(const std::string& what, const std::string& issue) {
+  std::fprintf(stderr,
+               "drc %s: not implemented yet (tracked in issue %s); this build has the "
+               "communicator layer, its benchmark and the Arrow I/O slice.\n",
+               what.c_str(), issue.c_str());
+  return kNotImplemented;
+}
+
+std::string VersionText() {
+  std::string backends;
+  for (const auto& name : drc::comm::DefaultCommRegistry().Names()) {
+    backends += (backends.empty() ? "" : ",") + name;
+  }
+  return std::string("drc ") + DRC_VERSION + " (arrow " + drc::data::ArrowVersion() +
+         "; comm backends: " + backends + ")";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Deep RC: data engineering + deep learning pipelines on HPC, cloud and laptops"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "Print the version and the compiled-in backends");
+
+  auto* run = app.add_subcommand("run", "Run a pipeline or task file");
+  std::string file;
+  run->add_option("FILE", file, "Pipeline or task file (YAML)")->required();
+  auto* demo = app.add_subcommand("demo", "Run the forecasting demo on the bundled data");
+  auto* profile = app.add_subcommand("profile", "Utilization and overhead report of a run");
+  std::string workdir;
+  profile->add_option("WORKDIR", workdir)->required();
+  auto* forecast = app.add_subcommand("forecast", "Train forecasting models on a series table");
+  forecast->allow_extras();
+
+  auto* bench = app.add_subcommand("bench", "Benchmarks (one JSON object per run with --json)");
+  bench->require_subcommand(1);
+  auto* bench_tasks = bench->add_subcommand("tasks", "Task throughput of the runtime");
+  bench_tasks->allow_extras();
+  auto* bench_comm = bench->add_subcommand("comm", "Communicator collectives");
+  bench_comm->allow_extras();
+  auto* bench_data = bench->add_subcommand("data", "Data-engine operators");
+  bench_data->allow_extras();
+  auto* bench_train = bench->add_subcommand("train", "Training throughput of a model");
+  bench_train->allow_extras();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::printf("%s\n", VersionText().c_str());
+    return 0;
+  }
+  if (*run) return NotYet("run", "3");
+  if (*demo) return NotYet("demo", "5");
+  if (*profile) return NotYet("profile", "3");
+  if (*forecast) return NotYet("forecast", "5");
+  if (*bench_tasks) return NotYet("bench tasks", "3");
+  if (*bench_comm) return NotYet("bench comm", "2");
+  if (*bench_data) return NotYet("bench data", "4");
+  if (*bench_train) return NotYet("bench train", "5");
+  std::printf("%s\n", app.help().c_str());
+  return 0;
+}
