@@ -8,6 +8,7 @@
 
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
+#include "demo.h"
 
 namespace {
 
@@ -42,6 +43,12 @@ int main(int argc, char** argv) {
   std::string file;
   run->add_option("FILE", file, "Pipeline or task file (YAML)")->required();
   auto* demo = app.add_subcommand("demo", "Run the forecasting demo on the bundled data");
+  drc::app::DemoArgs demo_args;
+  demo_args.data_dir = DRC_DEFAULT_DATA_DIR;
+  demo_args.out_dir = "drc-demo-out";
+  demo->add_option("--data", demo_args.data_dir, "Folder with the bundled data sets");
+  demo->add_option("--out", demo_args.out_dir, "Output folder");
+  demo->add_option("--ranks", demo_args.ranks, "Thread ranks")->check(CLI::Range(1, 256));
   auto* profile = app.add_subcommand("profile", "Utilization and overhead report of a run");
   std::string workdir;
   profile->add_option("WORKDIR", workdir)->required();
@@ -66,7 +73,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run) return NotYet("run", "3");
-  if (*demo) return NotYet("demo", "5");
+  if (*demo) return drc::app::RunDemo(demo_args);
   if (*profile) return NotYet("profile", "3");
   if (*forecast) return NotYet("forecast", "5");
   if (*bench_tasks) return NotYet("bench tasks", "3");
