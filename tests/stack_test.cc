@@ -39,11 +39,12 @@ TEST(Stack, ArrowColumnIsATorchTensorWithoutCopy) {
 
 TEST(Stack, MpiAndGlooReduceATensorAndParquetKeepsIt) {
   auto column = std::static_pointer_cast<arrow::DoubleArray>(MakeColumn(4096, g_rank));
-  torch::Tensor t = torch::from_blob(const_cast<double*>(column->raw_values()), {4096},
-                                     torch::kFloat64).clone();
+  torch::Tensor t =
+      torch::from_blob(const_cast<double*>(column->raw_values()), {4096}, torch::kFloat64).clone();
   torch::Tensor via_mpi = t.clone();
   ASSERT_EQ(MPI_Allreduce(MPI_IN_PLACE, via_mpi.data_ptr<double>(), 4096, MPI_DOUBLE, MPI_SUM,
-                          MPI_COMM_WORLD), MPI_SUCCESS);
+                          MPI_COMM_WORLD),
+            MPI_SUCCESS);
 
   // Gloo over loopback, rendezvous through a file store in a per-job directory.
   gloo::transport::tcp::attr attr;

@@ -48,9 +48,11 @@ Status AccumulateSlice(const arrow::Table& table, int rank, int ranks, std::vect
 }  // namespace
 
 int RunDemo(const DemoArgs& args) {
-  std::printf("drc demo: the forecasting pipeline is issue 5 and not built yet; running the\n"
-              "data + communicator slice: Arrow CSV in, %d thread ranks each reduce a slice,\n"
-              "an all-reduce combines them, Parquet out.\n\n", args.ranks);
+  std::printf(
+      "drc demo: the forecasting pipeline is issue 5 and not built yet; running the\n"
+      "data + communicator slice: Arrow CSV in, %d thread ranks each reduce a slice,\n"
+      "an all-reduce combines them, Parquet out.\n\n",
+      args.ranks);
   const std::string csv = args.data_dir + "/us_carrier/us_carrier_passenger.csv";
   Stopwatch watch;
   auto table = data::ReadCsv(csv);

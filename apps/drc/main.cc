@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <string>
 
+#include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
-#include "demo.h"
 
 namespace {
 

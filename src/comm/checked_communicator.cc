@@ -13,8 +13,16 @@ namespace drc::comm {
 namespace {
 
 enum class Op : int64_t {
-  kBarrier = 1, kBroadcast, kAllReduce, kAllGather, kAllGatherV, kGather, kGatherV, kAllToAll,
-  kAllToAllV, kCreateSub
+  kBarrier = 1,
+  kBroadcast,
+  kAllReduce,
+  kAllGather,
+  kAllGatherV,
+  kGather,
+  kGatherV,
+  kAllToAll,
+  kAllToAllV,
+  kCreateSub
 };
 
 const char* OpName(Op op) {
@@ -62,8 +70,8 @@ class CheckedCommunicator final : public Communicator {
   }
   Status AllReduce(const void* send, void* recv, int64_t count, DataType type,
                    ReduceOp op) override {
-    DRC_RETURN_NOT_OK(Verify(Op::kAllReduce, {count, static_cast<int64_t>(type),
-                                              static_cast<int64_t>(op)}));
+    DRC_RETURN_NOT_OK(
+        Verify(Op::kAllReduce, {count, static_cast<int64_t>(type), static_cast<int64_t>(op)}));
     return inner_->AllReduce(send, recv, count, type, op);
   }
   Status AllGather(const void* send, int64_t bytes, void* recv) override {
@@ -86,7 +94,8 @@ class CheckedCommunicator final : public Communicator {
                  std::span<const int64_t> recv_bytes, int root) override {
     // Only the root knows every count: gather the senders' sizes and compare there.
     DRC_RETURN_NOT_OK(Verify(Op::kGatherV, {root}));
-    if (root < 0 || root >= size()) return inner_->GatherV(send, send_bytes, recv, recv_bytes, root);
+    if (root < 0 || root >= size())
+      return inner_->GatherV(send, send_bytes, recv, recv_bytes, root);
     std::vector<int64_t> sizes(rank() == root ? static_cast<size_t>(size()) : 0);
     DRC_RETURN_NOT_OK(inner_->Gather(&send_bytes, sizeof(int64_t), sizes.data(), root));
     int64_t bad = 0;
@@ -112,7 +121,8 @@ class CheckedCommunicator final : public Communicator {
     const size_t n = static_cast<size_t>(size());
     const bool bad_shape = send_bytes.size() != n || send_displs.size() != n ||
                            recv_bytes.size() != n || recv_displs.size() != n;
-    DRC_RETURN_NOT_OK(Verify(Op::kAllToAllV, {}, bad_shape, "count spans must have size() entries"));
+    DRC_RETURN_NOT_OK(
+        Verify(Op::kAllToAllV, {}, bad_shape, "count spans must have size() entries"));
     std::vector<int64_t> expected(n);
     DRC_RETURN_NOT_OK(inner_->AllToAll(send_bytes.data(), sizeof(int64_t), expected.data()));
     const bool bad = !std::equal(expected.begin(), expected.end(), recv_bytes.begin());
@@ -146,19 +156,16 @@ class CheckedCommunicator final : public Communicator {
     for (int64_t f : fields) v[i++] = f;
     v[kN - 1] = local_bad ? 1 : 0;
     for (size_t k = 0; k < kN; ++k) v[kN + k] = -v[k];
-    DRC_RETURN_NOT_OK(
-        inner_->AllReduce(v.data(), v.data(), static_cast<int64_t>(v.size()), DataType::kInt64,
-                          ReduceOp::kMax));
+    DRC_RETURN_NOT_OK(inner_->AllReduce(v.data(), v.data(), static_cast<int64_t>(v.size()),
+                                        DataType::kInt64, ReduceOp::kMax));
     if (v[0] != -v[kN]) {
-      return Status::InvalidArgument("collective mismatch: rank ", rank(), " called ",
-                                     OpName(op), " while another rank called a different ",
-                                     "collective");
+      return Status::InvalidArgument("collective mismatch: rank ", rank(), " called ", OpName(op),
+                                     " while another rank called a different ", "collective");
     }
     for (size_t k = 1; k < kN - 1; ++k) {
       if (v[k] != -v[kN + k]) {
         return Status::InvalidArgument("collective mismatch in ", OpName(op), ": argument ", k,
-                                       " ranges from ", -v[kN + k], " to ", v[k],
-                                       " across ranks");
+                                       " ranges from ", -v[kN + k], " to ", v[k], " across ranks");
       }
     }
     if (v[kN - 1] != 0) {

@@ -89,8 +89,7 @@ Result<CommOptions> ResolveOptions(CommOptions options) {
     return Status::InvalidArgument("communicator size must be >= 1, got ", options.size);
   }
   if (options.rank >= 0 && options.size >= 1 && options.rank >= options.size) {
-    return Status::InvalidArgument("rank ", options.rank, " out of range for size ",
-                                   options.size);
+    return Status::InvalidArgument("rank ", options.rank, " out of range for size ", options.size);
   }
   return options;
 }

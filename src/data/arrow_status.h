@@ -11,14 +11,14 @@ Status FromArrow(const arrow::Status& status, std::string_view context = {});
 
 }  // namespace drc::data
 
-#define DRC_ARROW_RETURN_NOT_OK(expr, context)                        \
-  do {                                                                \
-    ::arrow::Status _drc_arrow_st = (expr);                           \
+#define DRC_ARROW_RETURN_NOT_OK(expr, context)                                      \
+  do {                                                                              \
+    ::arrow::Status _drc_arrow_st = (expr);                                         \
     if (!_drc_arrow_st.ok()) return ::drc::data::FromArrow(_drc_arrow_st, context); \
   } while (false)
 
-#define DRC_ARROW_ASSIGN_OR_RETURN(lhs, rexpr, context)               \
-  auto DRC_CONCAT(_drc_arrow_res_, __LINE__) = (rexpr);               \
-  if (!DRC_CONCAT(_drc_arrow_res_, __LINE__).ok())                    \
+#define DRC_ARROW_ASSIGN_OR_RETURN(lhs, rexpr, context)                                     \
+  auto DRC_CONCAT(_drc_arrow_res_, __LINE__) = (rexpr);                                     \
+  if (!DRC_CONCAT(_drc_arrow_res_, __LINE__).ok())                                          \
     return ::drc::data::FromArrow(DRC_CONCAT(_drc_arrow_res_, __LINE__).status(), context); \
   lhs = std::move(DRC_CONCAT(_drc_arrow_res_, __LINE__)).ValueOrDie()

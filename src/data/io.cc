@@ -17,8 +17,8 @@ namespace drc::data {
 
 Status FromArrow(const arrow::Status& status, std::string_view context) {
   if (status.ok()) return Status::OK();
-  std::string message = context.empty() ? status.message()
-                                        : std::string(context) + ": " + status.message();
+  std::string message =
+      context.empty() ? status.message() : std::string(context) + ": " + status.message();
   switch (status.code()) {
     case arrow::StatusCode::Invalid:
     case arrow::StatusCode::TypeError: return Status::InvalidArgument(message);
@@ -66,13 +66,12 @@ Status WriteParquet(const arrow::Table& table, const std::string& path) {
 Result<std::shared_ptr<arrow::Table>> ReadCsv(const std::string& path) {
   DRC_RETURN_NOT_OK(Initialize());
   DRC_ARROW_ASSIGN_OR_RETURN(auto file, arrow::io::ReadableFile::Open(path), path);
-  DRC_ARROW_ASSIGN_OR_RETURN(
-      auto reader,
-      arrow::csv::TableReader::Make(arrow::io::default_io_context(), file,
-                                    arrow::csv::ReadOptions::Defaults(),
-                                    arrow::csv::ParseOptions::Defaults(),
-                                    arrow::csv::ConvertOptions::Defaults()),
-      path);
+  DRC_ARROW_ASSIGN_OR_RETURN(auto reader,
+                             arrow::csv::TableReader::Make(arrow::io::default_io_context(), file,
+                                                           arrow::csv::ReadOptions::Defaults(),
+                                                           arrow::csv::ParseOptions::Defaults(),
+                                                           arrow::csv::ConvertOptions::Defaults()),
+                             path);
   DRC_ARROW_ASSIGN_OR_RETURN(auto table, reader->Read(), path);
   return table;
 }

@@ -11,8 +11,7 @@ namespace drc::data {
 namespace {
 
 std::filesystem::path TempDir() {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("drc_io_test_" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("drc_io_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -30,11 +29,11 @@ TEST(ParquetIO, WriteAndReadBackRoundTrips) {
     }
     ASSERT_TRUE(values.Append(i * 0.5).ok());
   }
-  auto schema = arrow::schema({arrow::field("key", arrow::int64()),
-                               arrow::field("name", arrow::utf8()),
-                               arrow::field("value", arrow::float64())});
-  auto table = arrow::Table::Make(
-      schema, {keys.Finish().ValueOrDie(), names.Finish().ValueOrDie(), values.Finish().ValueOrDie()});
+  auto schema =
+      arrow::schema({arrow::field("key", arrow::int64()), arrow::field("name", arrow::utf8()),
+                     arrow::field("value", arrow::float64())});
+  auto table = arrow::Table::Make(schema, {keys.Finish().ValueOrDie(), names.Finish().ValueOrDie(),
+                                           values.Finish().ValueOrDie()});
   const auto path = (TempDir() / "t.parquet").string();
   Status st = WriteParquet(*table, path);
   ASSERT_TRUE(st.ok()) << st;

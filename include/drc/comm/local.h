@@ -23,7 +23,6 @@ class LocalWorld {
 
 // Runs fn(comm) on `size` threads, one per rank, and joins them. Returns OK if every rank
 // returned OK, else the first error in rank order, prefixed with "rank R".
-Status RunLocal(int size, const std::function<Status(Communicator&)>& fn,
-                CommOptions options = {});
+Status RunLocal(int size, const std::function<Status(Communicator&)>& fn, CommOptions options = {});
 
 }  // namespace drc::comm

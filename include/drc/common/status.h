@@ -22,14 +22,14 @@ enum class StatusCode : int {
   kAlreadyExists = 3,
   kOutOfRange = 4,
   kIOError = 5,
-  kTimeout = 6,           // A deadline passed (e.g. a peer never arrived at a collective).
-  kAborted = 7,           // A peer failed or the communicator was aborted.
+  kTimeout = 6,  // A deadline passed (e.g. a peer never arrived at a collective).
+  kAborted = 7,  // A peer failed or the communicator was aborted.
   kCancelled = 8,
   kResourceExhausted = 9,
   kFailedPrecondition = 10,
-  kNotImplemented = 11,   // A feature that is not finished yet says so with this code.
+  kNotImplemented = 11,  // A feature that is not finished yet says so with this code.
   kInternal = 12,
-  kUnavailable = 13,      // A backend or device that is not present on this machine/build.
+  kUnavailable = 13,  // A backend or device that is not present on this machine/build.
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -46,9 +46,9 @@ class [[nodiscard]] Status {
 
   static Status OK() { return Status(); }
 
-#define DRC_STATUS_FACTORY(Name)                                      \
-  template <typename... Args>                                         \
-  static Status Name(Args&&... args) {                                \
+#define DRC_STATUS_FACTORY(Name)                                             \
+  template <typename... Args>                                                \
+  static Status Name(Args&&... args) {                                       \
     return Status(StatusCode::k##Name, Concat(std::forward<Args>(args)...)); \
   }
   DRC_STATUS_FACTORY(InvalidArgument)
@@ -104,8 +104,8 @@ std::ostream& operator<<(std::ostream& out, const Status& status);
 }  // namespace drc
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define DRC_RETURN_NOT_OK(expr)                        \
-  do {                                                 \
-    ::drc::Status _drc_status = (expr);                \
-    if (!_drc_status.ok()) return _drc_status;         \
+#define DRC_RETURN_NOT_OK(expr)                \
+  do {                                         \
+    ::drc::Status _drc_status = (expr);        \
+    if (!_drc_status.ok()) return _drc_status; \
   } while (false)

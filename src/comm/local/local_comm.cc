@@ -26,13 +26,22 @@ namespace {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
-enum class OpKind : int { kBarrier, kBroadcast, kAllReduce, kAllGather, kAllGatherV, kGather,
-                          kGatherV, kAllToAll, kAllToAllV };
+enum class OpKind : int {
+  kBarrier,
+  kBroadcast,
+  kAllReduce,
+  kAllGather,
+  kAllGatherV,
+  kGather,
+  kGatherV,
+  kAllToAll,
+  kAllToAllV
+};
 
 const char* KindName(OpKind k) {
-  static const char* const kNames[] = {"barrier", "broadcast", "allreduce", "allgather",
-                                       "allgatherv", "gather", "gatherv", "alltoall",
-                                       "alltoallv"};
+  static const char* const kNames[] = {"barrier",   "broadcast",  "allreduce",
+                                       "allgather", "allgatherv", "gather",
+                                       "gatherv",   "alltoall",   "alltoallv"};
   return kNames[static_cast<int>(k)];
 }
 
@@ -52,21 +61,41 @@ struct Slot {
 template <typename T>
 void ReduceTyped(ReduceOp op, T* dst, const T* src, int64_t n) {
   switch (op) {
-    case ReduceOp::kSum: for (int64_t i = 0; i < n; ++i) dst[i] += src[i]; break;
-    case ReduceOp::kProd: for (int64_t i = 0; i < n; ++i) dst[i] *= src[i]; break;
-    case ReduceOp::kMin: for (int64_t i = 0; i < n; ++i) dst[i] = std::min(dst[i], src[i]); break;
-    case ReduceOp::kMax: for (int64_t i = 0; i < n; ++i) dst[i] = std::max(dst[i], src[i]); break;
+    case ReduceOp::kSum:
+      for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+      break;
+    case ReduceOp::kProd:
+      for (int64_t i = 0; i < n; ++i) dst[i] *= src[i];
+      break;
+    case ReduceOp::kMin:
+      for (int64_t i = 0; i < n; ++i) dst[i] = std::min(dst[i], src[i]);
+      break;
+    case ReduceOp::kMax:
+      for (int64_t i = 0; i < n; ++i) dst[i] = std::max(dst[i], src[i]);
+      break;
   }
 }
 
 void ReduceInto(DataType type, ReduceOp op, std::byte* dst, const std::byte* src, int64_t n) {
   switch (type) {
-    case DataType::kInt8: ReduceTyped(op, reinterpret_cast<int8_t*>(dst), reinterpret_cast<const int8_t*>(src), n); break;
-    case DataType::kUInt8: ReduceTyped(op, reinterpret_cast<uint8_t*>(dst), reinterpret_cast<const uint8_t*>(src), n); break;
-    case DataType::kInt32: ReduceTyped(op, reinterpret_cast<int32_t*>(dst), reinterpret_cast<const int32_t*>(src), n); break;
-    case DataType::kInt64: ReduceTyped(op, reinterpret_cast<int64_t*>(dst), reinterpret_cast<const int64_t*>(src), n); break;
-    case DataType::kFloat32: ReduceTyped(op, reinterpret_cast<float*>(dst), reinterpret_cast<const float*>(src), n); break;
-    case DataType::kFloat64: ReduceTyped(op, reinterpret_cast<double*>(dst), reinterpret_cast<const double*>(src), n); break;
+    case DataType::kInt8:
+      ReduceTyped(op, reinterpret_cast<int8_t*>(dst), reinterpret_cast<const int8_t*>(src), n);
+      break;
+    case DataType::kUInt8:
+      ReduceTyped(op, reinterpret_cast<uint8_t*>(dst), reinterpret_cast<const uint8_t*>(src), n);
+      break;
+    case DataType::kInt32:
+      ReduceTyped(op, reinterpret_cast<int32_t*>(dst), reinterpret_cast<const int32_t*>(src), n);
+      break;
+    case DataType::kInt64:
+      ReduceTyped(op, reinterpret_cast<int64_t*>(dst), reinterpret_cast<const int64_t*>(src), n);
+      break;
+    case DataType::kFloat32:
+      ReduceTyped(op, reinterpret_cast<float*>(dst), reinterpret_cast<const float*>(src), n);
+      break;
+    case DataType::kFloat64:
+      ReduceTyped(op, reinterpret_cast<double*>(dst), reinterpret_cast<const double*>(src), n);
+      break;
   }
 }
 
@@ -98,9 +127,8 @@ class World {
       cv_.notify_all();
       return Status::OK();
     }
-    const bool done = cv_.wait_until(lock, NewDeadline(), [&] {
-      return generation_ != gen || !broken_.ok();
-    });
+    const bool done =
+        cv_.wait_until(lock, NewDeadline(), [&] { return generation_ != gen || !broken_.ok(); });
     if (generation_ != gen) return Status::OK();
     if (done) return broken_;
     std::ostringstream missing;
@@ -108,8 +136,7 @@ class World {
       if (!present_[static_cast<size_t>(r)]) missing << (missing.tellp() > 0 ? "," : "") << r;
     }
     BreakLocked(Status::Timeout("local communicator: rank ", rank, " waited ", timeout_.count(),
-                                " ms in ", what, " but rank(s) ", missing.str(),
-                                " never arrived"));
+                                " ms in ", what, " but rank(s) ", missing.str(), " never arrived"));
     return broken_;
   }
 
@@ -140,8 +167,11 @@ class World {
     });
     if (box.empty()) {
       if (!broken_.ok()) return broken_;
-      if (ready) return Status::Aborted("local communicator: rank ", dst, " waits for a message "
-                                        "from rank ", src, " (tag ", tag, "), which has left");
+      if (ready)
+        return Status::Aborted("local communicator: rank ", dst,
+                               " waits for a message "
+                               "from rank ",
+                               src, " (tag ", tag, "), which has left");
       return Status::Timeout("local communicator: rank ", dst, " waited ", timeout_.count(),
                              " ms for a message from rank ", src, " (tag ", tag, ")");
     }
@@ -266,18 +296,21 @@ class LocalCommunicator final : public Communicator {
     s.recv = static_cast<std::byte*>(recv);
     s.recv_bytes = recv_bytes;
     Status mismatch;
-    DRC_RETURN_NOT_OK(Collective(s, [&] {
-      int64_t offset = 0;
-      for (int q = 0; q < size(); ++q) {
-        const int64_t n = recv_bytes[static_cast<size_t>(q)];
-        if (world_->slot(q).a != n) {
-          mismatch = SizeMismatch("allgatherv", q, world_->slot(q).a, n);
-          return;
-        }
-        Copy(s.recv + offset, world_->slot(q).send, n);
-        offset += n;
-      }
-    }, /*compare_a=*/false));
+    DRC_RETURN_NOT_OK(Collective(
+        s,
+        [&] {
+          int64_t offset = 0;
+          for (int q = 0; q < size(); ++q) {
+            const int64_t n = recv_bytes[static_cast<size_t>(q)];
+            if (world_->slot(q).a != n) {
+              mismatch = SizeMismatch("allgatherv", q, world_->slot(q).a, n);
+              return;
+            }
+            Copy(s.recv + offset, world_->slot(q).send, n);
+            offset += n;
+          }
+        },
+        /*compare_a=*/false));
     return mismatch;
   }
 
@@ -302,19 +335,22 @@ class LocalCommunicator final : public Communicator {
     s.send = static_cast<const std::byte*>(send);
     s.recv = static_cast<std::byte*>(recv);
     Status mismatch;
-    DRC_RETURN_NOT_OK(Collective(s, [&] {
-      if (rank_ != root) return;
-      int64_t offset = 0;
-      for (int q = 0; q < size(); ++q) {
-        const int64_t n = recv_bytes[static_cast<size_t>(q)];
-        if (world_->slot(q).a != n) {
-          mismatch = SizeMismatch("gatherv", q, world_->slot(q).a, n);
-          return;
-        }
-        Copy(s.recv + offset, world_->slot(q).send, n);
-        offset += n;
-      }
-    }, /*compare_a=*/false));
+    DRC_RETURN_NOT_OK(Collective(
+        s,
+        [&] {
+          if (rank_ != root) return;
+          int64_t offset = 0;
+          for (int q = 0; q < size(); ++q) {
+            const int64_t n = recv_bytes[static_cast<size_t>(q)];
+            if (world_->slot(q).a != n) {
+              mismatch = SizeMismatch("gatherv", q, world_->slot(q).a, n);
+              return;
+            }
+            Copy(s.recv + offset, world_->slot(q).send, n);
+            offset += n;
+          }
+        },
+        /*compare_a=*/false));
     return mismatch;
   }
 
@@ -335,8 +371,10 @@ class LocalCommunicator final : public Communicator {
                    std::span<const int64_t> send_displs, void* recv,
                    std::span<const int64_t> recv_bytes,
                    std::span<const int64_t> recv_displs) override {
-    for (auto [name, span] : {std::pair{"send_bytes", send_bytes}, {"send_displs", send_displs},
-                              {"recv_bytes", recv_bytes}, {"recv_displs", recv_displs}}) {
+    for (auto [name, span] : {std::pair{"send_bytes", send_bytes},
+                              {"send_displs", send_displs},
+                              {"recv_bytes", recv_bytes},
+                              {"recv_displs", recv_displs}}) {
       DRC_RETURN_NOT_OK(CheckSpan("alltoallv", name, span));
     }
     Slot s(OpKind::kAllToAllV);
@@ -396,7 +434,8 @@ class LocalCommunicator final : public Communicator {
                                      " is not among the requested ranks");
     }
     auto sub = world_->JoinSub(key.str(), static_cast<int>(ranks.size()));
-    return std::unique_ptr<Communicator>(std::make_unique<LocalCommunicator>(std::move(sub), my_index));
+    return std::unique_ptr<Communicator>(
+        std::make_unique<LocalCommunicator>(std::move(sub), my_index));
   }
 
  private:
@@ -461,8 +500,7 @@ class LocalCommunicator final : public Communicator {
 
 }  // namespace
 
-Result<std::vector<std::unique_ptr<Communicator>>> LocalWorld::Make(int size,
-                                                                    CommOptions options) {
+Result<std::vector<std::unique_ptr<Communicator>>> LocalWorld::Make(int size, CommOptions options) {
   if (size < 1) return Status::InvalidArgument("LocalWorld: size must be >= 1, got ", size);
   options.rank = 0;
   options.size = size;
@@ -500,9 +538,10 @@ Status RunLocal(int size, const std::function<Status(Communicator&)>& fn, CommOp
 
 Result<std::unique_ptr<Communicator>> MakeLocalSingle(const CommOptions& options) {
   if (options.size > 1) {
-    return Status::InvalidArgument("the 'local' backend from the registry has one rank; use "
-                                   "drc::comm::LocalWorld::Make or RunLocal for ",
-                                   options.size, " thread ranks");
+    return Status::InvalidArgument(
+        "the 'local' backend from the registry has one rank; use "
+        "drc::comm::LocalWorld::Make or RunLocal for ",
+        options.size, " thread ranks");
   }
   DRC_ASSIGN_OR_RETURN(auto comms, LocalWorld::Make(1, options));
   return std::move(comms.front());

@@ -26,10 +26,13 @@ TEST_P(LocalConformance, AllCollectives) {
 TEST_P(LocalConformance, AllCollectivesWithChecks) {
   CommOptions options;
   options.check_collectives = true;
-  Status st = RunLocal(GetParam(), [](Communicator& c) {
-    CheckAll(c);
-    return Status::OK();
-  }, options);
+  Status st = RunLocal(
+      GetParam(),
+      [](Communicator& c) {
+        CheckAll(c);
+        return Status::OK();
+      },
+      options);
   EXPECT_TRUE(st.ok()) << st;
 }
 
@@ -43,7 +46,9 @@ TEST_P(LocalConformance, LargeBuffers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, LocalConformance, ::testing::Values(1, 2, 4),
-                         [](const auto& param_info) { return "np" + std::to_string(param_info.param); });
+                         [](const auto& param_info) {
+                           return "np" + std::to_string(param_info.param);
+                         });
 
 CommOptions ShortTimeout() {
   CommOptions options;
@@ -53,15 +58,18 @@ CommOptions ShortTimeout() {
 
 TEST(LocalFaults, PeerThatNeverArrivesTimesOut) {
   Stopwatch watch;
-  Status st = RunLocal(3, [](Communicator& c) -> Status {
-    if (c.rank() == 2) {
-      // Stays alive but never joins the collective.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-      return Status::OK();
-    }
-    int64_t v = 1;
-    return AllReduce<int64_t>(c, std::span<int64_t>(&v, 1), ReduceOp::kSum);
-  }, ShortTimeout());
+  Status st = RunLocal(
+      3,
+      [](Communicator& c) -> Status {
+        if (c.rank() == 2) {
+          // Stays alive but never joins the collective.
+          std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          return Status::OK();
+        }
+        int64_t v = 1;
+        return AllReduce<int64_t>(c, std::span<int64_t>(&v, 1), ReduceOp::kSum);
+      },
+      ShortTimeout());
   EXPECT_EQ(st.code(), StatusCode::kTimeout) << st;
   EXPECT_NE(st.message().find("rank(s) 2 never arrived"), std::string::npos) << st;
   EXPECT_LT(watch.Seconds(), 5.0);
@@ -71,38 +79,47 @@ TEST(LocalFaults, PeerThatLeavesAbortsWaitersAtOnce) {
   CommOptions options;
   options.timeout = std::chrono::seconds(60);  // must not be what ends the wait
   Stopwatch watch;
-  Status st = RunLocal(2, [](Communicator& c) -> Status {
-    if (c.rank() == 1) return Status::Internal("rank 1 failed before the barrier");
-    return c.Barrier();
-  }, options);
+  Status st = RunLocal(
+      2,
+      [](Communicator& c) -> Status {
+        if (c.rank() == 1) return Status::Internal("rank 1 failed before the barrier");
+        return c.Barrier();
+      },
+      options);
   EXPECT_FALSE(st.ok());
   EXPECT_LT(watch.Seconds(), 10.0);
 }
 
 TEST(LocalFaults, BrokenCommunicatorFailsLaterCallsAtOnce) {
-  Status st = RunLocal(2, [](Communicator& c) -> Status {
-    if (c.rank() == 1) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(800));
-      return Status::OK();
-    }
-    Status first = c.Barrier();
-    EXPECT_EQ(first.code(), StatusCode::kTimeout);
-    Status second = c.Barrier();
-    EXPECT_FALSE(second.ok());
-    return Status::OK();
-  }, ShortTimeout());
+  Status st = RunLocal(
+      2,
+      [](Communicator& c) -> Status {
+        if (c.rank() == 1) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(800));
+          return Status::OK();
+        }
+        Status first = c.Barrier();
+        EXPECT_EQ(first.code(), StatusCode::kTimeout);
+        Status second = c.Barrier();
+        EXPECT_FALSE(second.ok());
+        return Status::OK();
+      },
+      ShortTimeout());
   EXPECT_TRUE(st.ok()) << st;
 }
 
 TEST(LocalFaults, RecvFromSilentPeerTimesOut) {
-  Status st = RunLocal(2, [](Communicator& c) -> Status {
-    if (c.rank() == 1) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(800));
-      return Status::OK();
-    }
-    int64_t v = 0;
-    return c.Recv(&v, sizeof(v), 1, 0);
-  }, ShortTimeout());
+  Status st = RunLocal(
+      2,
+      [](Communicator& c) -> Status {
+        if (c.rank() == 1) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(800));
+          return Status::OK();
+        }
+        int64_t v = 0;
+        return c.Recv(&v, sizeof(v), 1, 0);
+      },
+      ShortTimeout());
   EXPECT_EQ(st.code(), StatusCode::kTimeout) << st;
 }
 
@@ -110,8 +127,8 @@ TEST(LocalMismatch, DifferentCountsAreReportedOnEveryRank) {
   std::atomic<int> errors{0};
   Status st = RunLocal(2, [&](Communicator& c) -> Status {
     std::vector<float> v(c.rank() == 0 ? 10 : 12, 1.0f);
-    Status s = c.AllReduce(v.data(), v.data(), static_cast<int64_t>(v.size()),
-                           DataType::kFloat32, ReduceOp::kSum);
+    Status s = c.AllReduce(v.data(), v.data(), static_cast<int64_t>(v.size()), DataType::kFloat32,
+                           ReduceOp::kSum);
     if (s.code() == StatusCode::kInvalidArgument) ++errors;
     return Status::OK();
   });

@@ -27,10 +27,10 @@ int64_t FirstMismatch(const std::byte* p, int64_t n, int rank, int block) {
   return -1;
 }
 
-#define EXPECT_OK(expr)                            \
-  do {                                             \
-    ::drc::Status _st = (expr);                    \
-    EXPECT_TRUE(_st.ok()) << _st.ToString();       \
+#define EXPECT_OK(expr)                      \
+  do {                                       \
+    ::drc::Status _st = (expr);              \
+    EXPECT_TRUE(_st.ok()) << _st.ToString(); \
   } while (false)
 
 // Buffers sliced at an odd offset into a larger allocation ("non-zero buffer offsets").
@@ -44,12 +44,15 @@ void CheckAllReduceTyped(Communicator& comm, int64_t count) {
   for (ReduceOp op : {ReduceOp::kSum, ReduceOp::kProd, ReduceOp::kMin, ReduceOp::kMax}) {
     std::vector<T> in(static_cast<size_t>(count)), out(static_cast<size_t>(count));
     // Small values so that sums and products stay exact in every type.
-    for (int64_t i = 0; i < count; ++i) in[static_cast<size_t>(i)] = static_cast<T>((i + r) % 3 + 1);
+    for (int64_t i = 0; i < count; ++i)
+      in[static_cast<size_t>(i)] = static_cast<T>((i + r) % 3 + 1);
     EXPECT_OK(comm.AllReduce(in.data(), out.data(), count, type, op));
     int64_t bad = 0;
     for (int64_t i = 0; i < count; ++i) {
-      T expect = op == ReduceOp::kSum ? T(0) : op == ReduceOp::kProd ? T(1)
-                 : op == ReduceOp::kMin ? T(100) : T(0);
+      T expect = op == ReduceOp::kSum    ? T(0)
+                 : op == ReduceOp::kProd ? T(1)
+                 : op == ReduceOp::kMin  ? T(100)
+                                         : T(0);
       for (int q = 0; q < n; ++q) {
         const T v = static_cast<T>((i + q) % 3 + 1);
         switch (op) {
@@ -61,8 +64,8 @@ void CheckAllReduceTyped(Communicator& comm, int64_t count) {
       }
       if (out[static_cast<size_t>(i)] != expect) ++bad;
     }
-    EXPECT_EQ(bad, 0) << "allreduce " << DataTypeName(type) << " " << ReduceOpName(op)
-                      << " count " << count << " rank " << r;
+    EXPECT_EQ(bad, 0) << "allreduce " << DataTypeName(type) << " " << ReduceOpName(op) << " count "
+                      << count << " rank " << r;
   }
   // In place.
   std::vector<T> io(static_cast<size_t>(count), static_cast<T>(r + 1));
@@ -84,8 +87,8 @@ void CheckBroadcast(Communicator& comm) {
       std::byte* p = buf.data() + kOffset;
       if (comm.rank() == root) Fill(p, bytes, root, 0);
       EXPECT_OK(comm.Broadcast(p, bytes, root));
-      EXPECT_EQ(FirstMismatch(p, bytes, root, 0), -1) << "broadcast root " << root << " bytes "
-                                                      << bytes;
+      EXPECT_EQ(FirstMismatch(p, bytes, root, 0), -1)
+          << "broadcast root " << root << " bytes " << bytes;
     }
   }
 }
@@ -131,8 +134,8 @@ namespace {
 int64_t VSize(int q, int variant) {
   switch (variant) {
     case 0: return q % 2 == 0 ? 0 : 1000 * (q + 1);  // zero-length on even ranks
-    case 1: return q == 0 ? (int64_t{1} << 20) : 3;    // very uneven
-    default: return 0;                                // everyone empty
+    case 1: return q == 0 ? (int64_t{1} << 20) : 3;  // very uneven
+    default: return 0;                               // everyone empty
   }
 }
 }  // namespace
@@ -150,7 +153,8 @@ void CheckAllGatherV(Communicator& comm) {
     EXPECT_OK(comm.AllGatherV(send.data() + kOffset, mine, recv.data() + kOffset, sizes));
     int64_t offset = 0;
     for (int q = 0; q < n; ++q) {
-      EXPECT_EQ(FirstMismatch(recv.data() + kOffset + offset, sizes[static_cast<size_t>(q)], q, 2), -1)
+      EXPECT_EQ(FirstMismatch(recv.data() + kOffset + offset, sizes[static_cast<size_t>(q)], q, 2),
+                -1)
           << "allgatherv variant " << variant << " block " << q;
       offset += sizes[static_cast<size_t>(q)];
     }
@@ -167,7 +171,8 @@ void CheckGather(Communicator& comm) {
     EXPECT_OK(comm.Gather(send.data(), bytes, recv.data(), root));
     if (comm.rank() == root) {
       for (int q = 0; q < n; ++q) {
-        EXPECT_EQ(FirstMismatch(recv.data() + q * bytes, bytes, q, 3), -1) << "gather root " << root;
+        EXPECT_EQ(FirstMismatch(recv.data() + q * bytes, bytes, q, 3), -1)
+            << "gather root " << root;
       }
     }
   }
@@ -199,7 +204,8 @@ void CheckGatherV(Communicator& comm) {
 void CheckAllToAll(Communicator& comm) {
   const int n = comm.size();
   for (int64_t bytes : {int64_t{0}, int64_t{8}, int64_t{65537}}) {
-    std::vector<std::byte> send(static_cast<size_t>(bytes * n)), recv(static_cast<size_t>(bytes * n));
+    std::vector<std::byte> send(static_cast<size_t>(bytes * n)),
+        recv(static_cast<size_t>(bytes * n));
     // Block for rank q carries pattern (me, q).
     for (int q = 0; q < n; ++q) Fill(send.data() + q * bytes, bytes, comm.rank(), 10 + q);
     EXPECT_OK(comm.AllToAll(send.data(), bytes, recv.data()));
@@ -214,10 +220,10 @@ namespace {
 // Bytes that rank `from` sends to rank `to` in variant v.
 int64_t A2ASize(int from, int to, int n, int v) {
   switch (v) {
-    case 0: return (from + to) % 2 == 0 ? 0 : 100 + 17 * from + to;    // zero-length pairs
-    case 1: return to == 0 ? (int64_t{1} << 20) + from : from % 3;       // very uneven
-    case 2: return from == to ? 5000 : 0;                                 // self only
-    default: return 0;                                                    // all empty
+    case 0: return (from + to) % 2 == 0 ? 0 : 100 + 17 * from + to;  // zero-length pairs
+    case 1: return to == 0 ? (int64_t{1} << 20) + from : from % 3;   // very uneven
+    case 2: return from == to ? 5000 : 0;                            // self only
+    default: return 0;                                               // all empty
   }
 }
 }  // namespace
@@ -256,7 +262,8 @@ void CheckAllToAllV(Communicator& comm) {
     EXPECT_OK(comm.AllToAllV(send.data(), sb, sd, recv.data(), rb, rd));
     for (int q = 0; q < n; ++q) {
       EXPECT_EQ(FirstMismatch(recv.data() + rd[static_cast<size_t>(q)], rb[static_cast<size_t>(q)],
-                              q, 20 + me), -1)
+                              q, 20 + me),
+                -1)
           << "alltoallv variant " << v << " from " << q;
     }
   }
@@ -417,9 +424,11 @@ void CheckLargeBuffers(Communicator& comm) {
     EXPECT_OK(comm.AllToAllV(send.data(), sb, sd, recv.data(), rb, rd));
     if (me == 0) {
       for (int q = 0; q < n; ++q) {
-        EXPECT_EQ(recv[static_cast<size_t>(rd[static_cast<size_t>(q)])], static_cast<std::byte>(q + 1));
-        EXPECT_EQ(recv[static_cast<size_t>(rd[static_cast<size_t>(q)] + rb[static_cast<size_t>(q)] - 1)],
+        EXPECT_EQ(recv[static_cast<size_t>(rd[static_cast<size_t>(q)])],
                   static_cast<std::byte>(q + 1));
+        EXPECT_EQ(
+            recv[static_cast<size_t>(rd[static_cast<size_t>(q)] + rb[static_cast<size_t>(q)] - 1)],
+            static_cast<std::byte>(q + 1));
       }
     }
   }
@@ -466,24 +475,28 @@ int RunConformanceMain(int argc, char** argv, const std::string& suite,
     void (*fn)(Communicator&);
   };
   static const Entry kChecks[] = {
-      {"Barrier", CheckBarrier},         {"Broadcast", CheckBroadcast},
-      {"AllReduce", CheckAllReduce},     {"AllGather", CheckAllGather},
-      {"AllGatherV", CheckAllGatherV},   {"Gather", CheckGather},
-      {"GatherV", CheckGatherV},         {"AllToAll", CheckAllToAll},
-      {"AllToAllV", CheckAllToAllV},     {"SendRecv", CheckSendRecv},
+      {"Barrier", CheckBarrier},
+      {"Broadcast", CheckBroadcast},
+      {"AllReduce", CheckAllReduce},
+      {"AllGather", CheckAllGather},
+      {"AllGatherV", CheckAllGatherV},
+      {"Gather", CheckGather},
+      {"GatherV", CheckGatherV},
+      {"AllToAll", CheckAllToAll},
+      {"AllToAllV", CheckAllToAllV},
+      {"SendRecv", CheckSendRecv},
       {"SubCommunicators", CheckSubCommunicators},
   };
   for (const Entry& e : kChecks) {
-    ::testing::RegisterTest(
-        (suite + "Conformance").c_str(), e.name, nullptr, nullptr, __FILE__, __LINE__,
-        [fn = e.fn]() -> ::testing::Test* {
-          struct T : ConformanceTest {
-            explicit T(void (*f)(Communicator&)) : f_(f) {}
-            void TestBody() override { f_(comm()); }
-            void (*f_)(Communicator&);
-          };
-          return new T(fn);
-        });
+    ::testing::RegisterTest((suite + "Conformance").c_str(), e.name, nullptr, nullptr, __FILE__,
+                            __LINE__, [fn = e.fn]() -> ::testing::Test* {
+                              struct T : ConformanceTest {
+                                explicit T(void (*f)(Communicator&)) : f_(f) {}
+                                void TestBody() override { f_(comm()); }
+                                void (*f_)(Communicator&);
+                              };
+                              return new T(fn);
+                            });
   }
   ::testing::RegisterTest((suite + "Conformance").c_str(), "LargeBuffers", nullptr, nullptr,
                           __FILE__, __LINE__, []() -> ::testing::Test* {

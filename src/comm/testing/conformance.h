@@ -15,16 +15,16 @@
 namespace drc::comm::testing {
 
 void CheckBarrier(Communicator& comm);
-void CheckBroadcast(Communicator& comm);        // every root, sizes 0..1 MiB, unaligned offset
-void CheckAllReduce(Communicator& comm);        // 6 types x 4 ops, zero length, in place
+void CheckBroadcast(Communicator& comm);  // every root, sizes 0..1 MiB, unaligned offset
+void CheckAllReduce(Communicator& comm);  // 6 types x 4 ops, zero length, in place
 void CheckAllGather(Communicator& comm);
-void CheckAllGatherV(Communicator& comm);       // zero-length contributions, uneven sizes
+void CheckAllGatherV(Communicator& comm);  // zero-length contributions, uneven sizes
 void CheckGather(Communicator& comm);
 void CheckGatherV(Communicator& comm);
 void CheckAllToAll(Communicator& comm);
-void CheckAllToAllV(Communicator& comm);        // very uneven, zero-length, non-zero offsets
-void CheckSendRecv(Communicator& comm);         // ring exchange and tagged order
-void CheckSubCommunicators(Communicator& comm); // groups of 1 and size-1 ranks; nested use
+void CheckAllToAllV(Communicator& comm);         // very uneven, zero-length, non-zero offsets
+void CheckSendRecv(Communicator& comm);          // ring exchange and tagged order
+void CheckSubCommunicators(Communicator& comm);  // groups of 1 and size-1 ranks; nested use
 void CheckAll(Communicator& comm);
 
 // Opt-in (DRC_LARGE_TESTS=1): a broadcast, an all-reduce and an all-to-all-v moving more than
