@@ -75,7 +75,7 @@ class Communicator {
   // Copies `bytes` at `data` on `root` into `data` on every rank.
   virtual Status Broadcast(void* data, int64_t bytes, int root) = 0;
   // Element-wise reduction of `count` elements; every rank receives the result. send may
-  // equal recv (in place).
+  // equal recv (in place). Both must be aligned to the element size.
   virtual Status AllReduce(const void* send, void* recv, int64_t count, DataType type,
                            ReduceOp op) = 0;
   // Every rank contributes `bytes`; recv (size() * bytes) holds rank r's block at r * bytes.

@@ -253,6 +253,12 @@ class LocalCommunicator final : public Communicator {
   Status AllReduce(const void* send, void* recv, int64_t count, DataType type,
                    ReduceOp op) override {
     DRC_RETURN_NOT_OK(CheckNonNegative("allreduce", "count", count));
+    const auto align = static_cast<uintptr_t>(SizeOf(type));
+    if (reinterpret_cast<uintptr_t>(send) % align != 0 ||
+        reinterpret_cast<uintptr_t>(recv) % align != 0) {
+      return Status::InvalidArgument("allreduce: buffers must be aligned to ", align, " bytes for ",
+                                     DataTypeName(type));
+    }
     Slot s(OpKind::kAllReduce, count, static_cast<int64_t>(type), static_cast<int64_t>(op));
     s.send = static_cast<const std::byte*>(send);
     s.recv = static_cast<std::byte*>(recv);

@@ -165,6 +165,10 @@ TEST(LocalArguments, NegativeAndOutOfRangeAreRejected) {
     int64_t v = 0;
     EXPECT_EQ(c.Broadcast(&v, -1, 0).code(), StatusCode::kInvalidArgument);
     EXPECT_EQ(c.Broadcast(&v, 8, 3).code(), StatusCode::kInvalidArgument);
+    std::vector<std::byte> raw(16);
+    EXPECT_EQ(
+        c.AllReduce(raw.data() + 1, raw.data() + 1, 1, DataType::kFloat64, ReduceOp::kSum).code(),
+        StatusCode::kInvalidArgument);
     std::vector<int64_t> wrong(3);
     EXPECT_EQ(c.AllGatherV(&v, 8, &v, wrong).code(), StatusCode::kInvalidArgument);
     return Status::OK();
