@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bench_comm.h"
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
@@ -17,7 +18,7 @@ constexpr int kNotImplemented = 3;
 int NotYet(const std::string& what, const std::string& issue) {
   std::fprintf(stderr,
                "drc %s: not implemented yet (tracked in issue %s); this build has the "
-               "communicator layer, its benchmark and the Arrow I/O slice.\n",
+               "communicator layer, its benchmark (drc bench comm) and the Arrow I/O slice.\n",
                what.c_str(), issue.c_str());
   return kNotImplemented;
 }
@@ -60,7 +61,19 @@ int main(int argc, char** argv) {
   auto* bench_tasks = bench->add_subcommand("tasks", "Task throughput of the runtime");
   bench_tasks->allow_extras();
   auto* bench_comm = bench->add_subcommand("comm", "Communicator collectives");
-  bench_comm->allow_extras();
+  drc::app::BenchCommArgs comm_args;
+  bench_comm->add_option("--backend", comm_args.backend, "local, mpi or gloo")
+      ->check(CLI::IsMember({"local", "mpi", "gloo"}));
+  bench_comm->add_option("--op", comm_args.op, "allreduce or alltoallv")
+      ->check(CLI::IsMember({"allreduce", "alltoallv"}));
+  bench_comm->add_option("--bytes", comm_args.bytes, "Bytes per rank")
+      ->check(CLI::NonNegativeNumber);
+  bench_comm->add_option("--ranks", comm_args.ranks, "Ranks")->check(CLI::Range(1, 1024));
+  bench_comm->add_option("--iters", comm_args.iters, "Timed iterations (0: about 1.5 s)")
+      ->check(CLI::NonNegativeNumber);
+  bench_comm->add_option("--warmup", comm_args.warmup, "Untimed iterations first")
+      ->check(CLI::NonNegativeNumber);
+  bench_comm->add_flag("--json", comm_args.json, "One JSON object on stdout");
   auto* bench_data = bench->add_subcommand("data", "Data-engine operators");
   bench_data->allow_extras();
   auto* bench_train = bench->add_subcommand("train", "Training throughput of a model");
@@ -77,7 +90,7 @@ int main(int argc, char** argv) {
   if (*profile) return NotYet("profile", "3");
   if (*forecast) return NotYet("forecast", "5");
   if (*bench_tasks) return NotYet("bench tasks", "3");
-  if (*bench_comm) return NotYet("bench comm", "2");
+  if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return NotYet("bench data", "4");
   if (*bench_train) return NotYet("bench train", "5");
   std::printf("%s\n", app.help().c_str());
