@@ -27,8 +27,8 @@ struct LaunchContext {
   std::vector<std::string> base_env;  // the environment every task starts from ("K=V")
   std::string mpirun = "mpirun";      // path or name of the launchers
   std::string srun = "srun";
-  bool as_root = false;               // add OpenMPI's allow-run-as-root flags
-  int master_port = 29500;            // MASTER_PORT for framework tasks (+ attempt offset)
+  bool as_root = false;     // add OpenMPI's allow-run-as-root flags
+  int master_port = 29500;  // MASTER_PORT for framework tasks (+ attempt offset)
 };
 
 // Builds the process to start for `task` at `placement`. `workdir` exists; launch scripts are

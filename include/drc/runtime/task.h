@@ -69,7 +69,7 @@ struct TaskDescription {
   std::string colocate;    // tasks with the same tag share node(s)
   bool exclusive = false;  // no other task on this task's nodes
 
-  std::vector<std::string> depends_on;  // uids that must be DONE first
+  std::vector<std::string> depends_on;        // uids that must be DONE first
   LaunchMethod launch = LaunchMethod::kAuto;  // auto: fork for 1 rank, else mpirun
 
   // Per-rank MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE for
