@@ -10,6 +10,7 @@
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
+#include "run_cmd.h"
 
 namespace {
 
@@ -40,9 +41,18 @@ int main(int argc, char** argv) {
   bool version = false;
   app.add_flag("--version", version, "Print the version and the compiled-in backends");
 
-  auto* run = app.add_subcommand("run", "Run a pipeline or task file");
-  std::string file;
-  run->add_option("FILE", file, "Pipeline or task file (YAML)")->required();
+  auto* run = app.add_subcommand("run", "Run a task file (YAML) on a pilot");
+  drc::app::RunArgs run_args;
+  run->add_option("FILE", run_args.file, "Task file (YAML)")->required();
+  run->add_option("--workdir", run_args.workdir, "Work directory (events.jsonl, task folders)");
+  run->add_flag("--resume", run_args.resume, "Resume a crashed run (not implemented yet)");
+  run->add_option("--pilot", run_args.pilot, "local or slurm")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  run->add_option("--cores", run_args.cores, "Cores per node (overrides detection/the file)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--gpus", run_args.gpus, "GPUs per node (overrides detection/the file)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("--quiet", run_args.quiet, "No progress display");
   auto* demo = app.add_subcommand("demo", "Run the forecasting demo on the bundled data");
   drc::app::DemoArgs demo_args;
   demo_args.data_dir = DRC_DEFAULT_DATA_DIR;
@@ -59,7 +69,16 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "Benchmarks (one JSON object per run with --json)");
   bench->require_subcommand(1);
   auto* bench_tasks = bench->add_subcommand("tasks", "Task throughput of the runtime");
-  bench_tasks->allow_extras();
+  drc::app::BenchTasksArgs tasks_args;
+  bench_tasks->add_option("--n", tasks_args.n, "Tasks")->check(CLI::PositiveNumber);
+  bench_tasks->add_option("--kind", tasks_args.kind, "exec or function")
+      ->check(CLI::IsMember({"exec", "function"}));
+  bench_tasks->add_option("--ranks", tasks_args.ranks, "Ranks per task")
+      ->check(CLI::PositiveNumber);
+  bench_tasks->add_option("--cores", tasks_args.cores, "Pilot cores (default: detected)")
+      ->check(CLI::PositiveNumber);
+  bench_tasks->add_flag("--json", tasks_args.json, "One JSON object on stdout");
+  bench_tasks->add_flag("!--no-baseline", tasks_args.baseline, "Skip the raw posix_spawn baseline");
   auto* bench_comm = bench->add_subcommand("comm", "Communicator collectives");
   drc::app::BenchCommArgs comm_args;
   bench_comm->add_option("--backend", comm_args.backend, "local, mpi or gloo")
@@ -85,11 +104,11 @@ int main(int argc, char** argv) {
     std::printf("%s\n", VersionText().c_str());
     return 0;
   }
-  if (*run) return NotYet("run", "3");
+  if (*run) return drc::app::RunTaskFile(run_args);
   if (*demo) return drc::app::RunDemo(demo_args);
   if (*profile) return NotYet("profile", "3");
   if (*forecast) return NotYet("forecast", "5");
-  if (*bench_tasks) return NotYet("bench tasks", "3");
+  if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return NotYet("bench data", "4");
   if (*bench_train) return NotYet("bench train", "5");

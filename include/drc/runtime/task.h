@@ -34,6 +34,7 @@ Result<LaunchMethod> ParseLaunchMethod(std::string_view text);
 
 enum class StagingAction : uint8_t { kCopy, kLink, kMove };
 
+// "{uid}" in either path is replaced by the task's uid.
 struct StagingDirective {
   std::string source;  // relative paths are relative to the run's work directory (input) or
   std::string target;  // the task's working directory (output source / input target)

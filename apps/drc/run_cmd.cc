@@ -1,0 +1,259 @@
+#include "run_cmd.h"
+
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "drc/common/clock.h"
+#include "drc/runtime/task_file.h"
+#include "drc/runtime/task_manager.h"
+
+extern char** environ;
+
+namespace drc::app {
+namespace {
+
+namespace fs = std::filesystem;
+using runtime::TaskState;
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+// One progress line: counts per state, rate of finished tasks, ETA.
+std::string ProgressLine(const runtime::StateCounts& c, int64_t total, double seconds) {
+  auto at = [&](TaskState s) { return c[static_cast<size_t>(s)]; };
+  const int64_t final = at(TaskState::kDone) + at(TaskState::kFailed) + at(TaskState::kCanceled);
+  const double rate = seconds > 0 ? final / seconds : 0;
+  char eta[32] = "-";
+  if (rate > 0 && final < total) std::snprintf(eta, sizeof(eta), "%.0fs", (total - final) / rate);
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "[%7.1fs] %lld/%lld final | new %lld sched %lld stage %lld exec %lld | done %lld "
+                "failed %lld canceled %lld | %.1f tasks/s | ETA %s",
+                seconds, static_cast<long long>(final), static_cast<long long>(total),
+                static_cast<long long>(at(TaskState::kNew)),
+                static_cast<long long>(at(TaskState::kScheduling)),
+                static_cast<long long>(at(TaskState::kStagingIn) + at(TaskState::kStagingOut)),
+                static_cast<long long>(at(TaskState::kExecuting)),
+                static_cast<long long>(at(TaskState::kDone)),
+                static_cast<long long>(at(TaskState::kFailed)),
+                static_cast<long long>(at(TaskState::kCanceled)), rate, eta);
+  return buf;
+}
+
+Result<runtime::ResourceSpec> PilotResources(const RunArgs& args,
+                                             const std::optional<runtime::ResourceSpec>& file) {
+  runtime::ResourceSpec spec;
+  if (args.pilot == "slurm") {
+    DRC_ASSIGN_OR_RETURN(spec, runtime::ResourcesFromSlurm(Environment()));
+  } else if (args.pilot != "local") {
+    return Status::InvalidArgument("--pilot must be local or slurm, got '", args.pilot, "'");
+  } else if (file) {
+    spec = *file;
+  } else {
+    DRC_ASSIGN_OR_RETURN(spec, runtime::DetectLocalResources());
+  }
+  if (args.cores > 0 || args.gpus >= 0) {
+    for (auto& node : spec.nodes) {
+      if (args.cores > 0) node.cores = args.cores;
+      if (args.gpus >= 0) {
+        node.gpus = args.gpus;
+        node.gpu_ids.clear();
+      }
+    }
+  }
+  return spec;
+}
+
+std::string DefaultWorkdir(const char* prefix) {
+  char buf[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", std::localtime(&now));
+  return std::string(prefix) + buf + "-" + std::to_string(::getpid());
+}
+
+}  // namespace
+
+int RunTaskFile(const RunArgs& args) {
+  if (args.resume) {
+    std::fprintf(stderr,
+                 "drc run --resume: not implemented yet: the durable journal that lets a crashed "
+                 "run resume is planned after issue 3 (events.jsonl is written already)\n");
+    return 3;
+  }
+  auto file = runtime::LoadTaskFile(args.file);
+  if (!file.ok()) {
+    std::fprintf(stderr, "drc run: %s\n", file.status().message().c_str());
+    return 2;
+  }
+  auto resources = PilotResources(args, file->resources);
+  if (!resources.ok()) {
+    std::fprintf(stderr, "drc run: %s\n", resources.status().ToString().c_str());
+    return 2;
+  }
+  runtime::RuntimeOptions options;
+  options.resources = std::move(resources).ValueOrDie();
+  options.workdir = !args.workdir.empty() ? args.workdir
+                    : !file->workdir.empty() ? file->workdir
+                                             : DefaultWorkdir("drc-run-");
+  auto tm = runtime::TaskManager::Make(std::move(options));
+  if (!tm.ok()) {
+    std::fprintf(stderr, "drc run: %s\n", tm.status().ToString().c_str());
+    return 1;
+  }
+  const int64_t total = static_cast<int64_t>(file->tasks.size());
+  std::fprintf(stderr, "drc run: %lld tasks on %s; work directory %s\n",
+               static_cast<long long>(total), (*tm)->resources().ToString().c_str(),
+               (*tm)->workdir().c_str());
+  Stopwatch watch;
+  auto submitted = (*tm)->Submit(std::move(file->tasks));
+  if (!submitted.ok()) {
+    std::fprintf(stderr, "drc run: %s: %s\n", args.file.c_str(),
+                 submitted.status().message().c_str());
+    return 2;
+  }
+  const bool tty = ::isatty(STDERR_FILENO);
+  const auto period = tty ? std::chrono::milliseconds(250) : std::chrono::seconds(5);
+  while (!(*tm)->WaitAll(period).ok()) {
+    if (args.quiet) continue;
+    const std::string line = ProgressLine((*tm)->Counts(), total, watch.Seconds());
+    if (tty) {
+      std::fprintf(stderr, "\r%s\033[K", line.c_str());
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  }
+  const auto counts = (*tm)->Counts();
+  std::fprintf(stderr, "%s%s\n", tty && !args.quiet ? "\r" : "",
+               ProgressLine(counts, total, watch.Seconds()).c_str());
+  int shown = 0;
+  for (const auto& info : (*tm)->QueryAll()) {
+    if (info.state == TaskState::kDone) continue;
+    if (shown++ < 20) {
+      std::fprintf(stderr, "  %s %s: %s\n", std::string(TaskStateName(info.state)).c_str(),
+                   info.uid.c_str(), info.reason.c_str());
+    }
+  }
+  if (shown > 20) std::fprintf(stderr, "  ... and %d more (see events.jsonl)\n", shown - 20);
+  return counts[static_cast<size_t>(TaskState::kDone)] == total ? 0 : 1;
+}
+
+namespace {
+
+// The physical limit: a tight posix_spawn loop of /bin/true with `inflight` children.
+double RawSpawnRate(int64_t n, int inflight) {
+  char arg0[] = "/bin/true";
+  char* argv[] = {arg0, nullptr};
+  Stopwatch watch;
+  int64_t started = 0, running = 0;
+  while (started < n || running > 0) {
+    while (running < inflight && started < n) {
+      pid_t pid;
+      if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) return 0;
+      ++started;
+      ++running;
+    }
+    int status;
+    if (::wait(&status) > 0) --running;
+  }
+  return n / watch.Seconds();
+}
+
+}  // namespace
+
+int BenchTasks(const BenchTasksArgs& args) {
+  if (args.kind != "exec") {
+    std::fprintf(stderr, "drc bench tasks --kind %s: not implemented yet (function tasks come "
+                 "with the persistent worker pool)\n", args.kind.c_str());
+    return 3;
+  }
+  if (args.n < 1 || args.ranks < 1) {
+    std::fprintf(stderr, "drc bench tasks: --n and --ranks must be >= 1\n");
+    return 2;
+  }
+  auto detected = runtime::DetectLocalResources();
+  if (!detected.ok()) {
+    std::fprintf(stderr, "drc bench tasks: %s\n", detected.status().ToString().c_str());
+    return 1;
+  }
+  runtime::RuntimeOptions options;
+  options.resources = *detected;
+  if (args.cores > 0) options.resources.nodes[0].cores = args.cores;
+  const fs::path dir = fs::temp_directory_path() / DefaultWorkdir("drc-bench-tasks-");
+  options.workdir = dir.string();
+  std::vector<runtime::TaskDescription> tasks(static_cast<size_t>(args.n));
+  for (auto& t : tasks) {
+    t.executable = "/bin/true";
+    t.ranks = args.ranks;
+  }
+  double seconds = 0, first_exec = 0;
+  runtime::StateCounts counts{};
+  {
+    auto tm = runtime::TaskManager::Make(std::move(options));
+    if (!tm.ok()) {
+      std::fprintf(stderr, "drc bench tasks: %s\n", tm.status().ToString().c_str());
+      return 1;
+    }
+    const double submit_wall = RealClock().WallSeconds();
+    Stopwatch watch;
+    if (auto st = (*tm)->Submit(std::move(tasks)); !st.ok()) {
+      std::fprintf(stderr, "drc bench tasks: %s\n", st.status().ToString().c_str());
+      return 1;
+    }
+    (void)(*tm)->WaitAll();
+    seconds = watch.Seconds();
+    counts = (*tm)->Counts();
+    double first = 0;
+    for (const auto& info : (*tm)->QueryAll()) {
+      const double t = info.times[static_cast<size_t>(TaskState::kExecuting)];
+      if (t > 0 && (first == 0 || t < first)) first = t;
+    }
+    first_exec = first > 0 ? first - submit_wall : 0;
+  }
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const double peak_mb = usage.ru_maxrss / 1024.0;
+  const double raw = args.baseline ? RawSpawnRate(std::min<int64_t>(args.n, 2000), 2) : 0;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  const int64_t done = counts[static_cast<size_t>(TaskState::kDone)];
+  const double rate = args.n / seconds;
+  if (args.json) {
+    nlohmann::json j = {{"kind", args.kind},           {"tasks", args.n},
+                        {"ranks", args.ranks},         {"done", done},
+                        {"seconds", seconds},          {"tasks_per_s", rate},
+                        {"time_to_first_task_s", first_exec},
+                        {"peak_rss_mb", peak_mb}};
+    if (args.baseline) {
+      j["raw_spawn_per_s"] = raw;
+      j["fraction_of_raw"] = raw > 0 ? rate / raw : 0;
+    }
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%lld exec tasks (%d rank%s each) in %.3f s: %.1f tasks/s; first task after "
+                "%.1f ms; peak RSS %.1f MB",
+                static_cast<long long>(args.n), args.ranks, args.ranks == 1 ? "" : "s", seconds,
+                rate, first_exec * 1e3, peak_mb);
+    if (args.baseline) std::printf("; raw posix_spawn %.1f/s (%.0f %%)", raw, 100 * rate / raw);
+    std::printf("\n");
+  }
+  return done == args.n ? 0 : 1;
+}
+
+}  // namespace drc::app

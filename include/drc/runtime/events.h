@@ -1,0 +1,61 @@
+// Events: every task state transition and every process start and stop, time-stamped, emitted
+// through one interface so that a journal, a profiler or a progress display can subscribe
+// without touching the scheduler or the executor.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+
+namespace drc::runtime {
+
+struct Event {
+  double time = 0;       // wall-clock seconds since the Unix epoch
+  std::string task;      // task uid; empty for pilot-level events
+  std::string kind;      // "state", "launch", "exit", "pilot"
+  std::string value;     // the new state ("EXECUTING"), or what happened ("start", "stop")
+  int attempt = 0;       // 0 for the first try, 1.. for retries
+  std::string detail;    // reason of FAILED/CANCELED, exit description, placement, ...
+};
+
+// Receives events. Emit may be called from several threads; implementations synchronize.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void Emit(const Event& event) = 0;
+  virtual Status Flush() { return Status::OK(); }
+};
+
+// Appends one JSON object per line: {"t":..,"task":..,"kind":..,"value":..,"attempt":..,
+// "detail":..}. Buffered; flushed by Flush() and on destruction.
+class JsonlEventSink final : public EventSink {
+ public:
+  static Result<std::unique_ptr<JsonlEventSink>> Open(const std::string& path);
+  ~JsonlEventSink() override;
+  void Emit(const Event& event) override;
+  Status Flush() override;
+
+ private:
+  JsonlEventSink() = default;
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;  // guarded by mu_
+  std::string path_;
+};
+
+// Fans events out to several sinks. Thread-safe once configured.
+class EventBus final : public EventSink {
+ public:
+  void Add(std::shared_ptr<EventSink> sink) { sinks_.push_back(std::move(sink)); }
+  void Emit(const Event& event) override {
+    for (auto& s : sinks_) s->Emit(event);
+  }
+  Status Flush() override;
+
+ private:
+  std::vector<std::shared_ptr<EventSink>> sinks_;
+};
+
+}  // namespace drc::runtime

@@ -1,0 +1,42 @@
+// The YAML task file of `drc run`: pilot resources plus a list of tasks.
+//
+//   pilot:                 # optional; default: detect this machine
+//     nodes: 2             # an explicit (possibly simulated) pilot ...
+//     cores: 8             # ... per node
+//     gpus: 0
+//     mem_mb: 0
+//   tasks:
+//     - uid: prep
+//       executable: /usr/bin/python3
+//       arguments: [prep.py, --out, data.parquet]
+//       count: 4          # replicas prep.0 .. prep.3; depending on "prep" means on all four
+//     - uid: train
+//       ranks: 2
+//       depends_on: [prep]
+//
+// Every field of TaskDescription is accepted under its name (stdout/stderr for the paths,
+// mem_per_rank in MiB, timeout in seconds). Errors carry file:line:column and name the field;
+// unknown fields are errors, with the closest known name suggested.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drc/common/result.h"
+#include "drc/runtime/resources.h"
+#include "drc/runtime/task.h"
+
+namespace drc::runtime {
+
+struct TaskFile {
+  std::optional<ResourceSpec> resources;  // absent: detect the local machine
+  std::string workdir;                    // absent: chosen by the caller
+  std::vector<TaskDescription> tasks;
+};
+
+Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_name);
+Result<TaskFile> LoadTaskFile(const std::string& path);
+
+}  // namespace drc::runtime

@@ -1,0 +1,21 @@
+# Process execution and launch methods (included from src/runtime/CMakeLists.txt).
+#   drc_runtime_exec: ProcessManager (posix_spawn + pidfd reaper) and BuildLaunch.
+add_library(drc_runtime_exec
+  ${CMAKE_CURRENT_LIST_DIR}/process.cc
+  ${CMAKE_CURRENT_LIST_DIR}/launch.cc)
+target_include_directories(drc_runtime_exec PUBLIC ${PROJECT_SOURCE_DIR}/include)
+target_link_libraries(drc_runtime_exec PUBLIC drc::common PRIVATE Threads::Threads)
+drc_set_warnings(drc_runtime_exec)
+
+if(DRC_BUILD_TESTS)
+  drc_add_test(NAME runtime_exec_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/process_test.cc ${CMAKE_CURRENT_LIST_DIR}/launch_test.cc
+    LIBS drc_runtime_exec drc_runtime_task)
+endif()
+
+# The raw posix_spawn rate of this machine (the baseline of `drc bench tasks --kind exec`).
+# Written in the common subset of C and C++; the project is CXX-only, so compile it as C++.
+set_source_files_properties(${PROJECT_SOURCE_DIR}/bench/spawn_baseline.c
+  PROPERTIES LANGUAGE CXX)
+add_executable(spawn_baseline ${PROJECT_SOURCE_DIR}/bench/spawn_baseline.c)
+drc_set_warnings(spawn_baseline)

@@ -1,0 +1,566 @@
+// The control thread owns every task's state; other threads only read it under `mu` or post
+// commands to the inbox. Process starts (a few ms each) happen on the control thread without
+// holding `mu`, so queries never wait for a spawn.
+#include "drc/runtime/task_manager.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "drc/common/logging.h"
+#include "drc/runtime/process.h"
+
+extern char** environ;
+
+namespace drc::runtime {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TaskRecord {
+  uint64_t key = 0;
+  TaskDescription desc;
+  TaskInfo info;
+  ResourceRequest request;
+  std::optional<Placement> placement;
+  int pending_deps = 0;
+  std::vector<uint64_t> dependents;
+  bool cancel_requested = false;
+  bool accepted = false;  // the control thread has processed its submission
+  bool in_scheduler = false;
+  bool process_running = false;
+};
+
+struct Command {
+  enum Kind { kSubmitted, kCancel, kExited } kind;
+  uint64_t key = 0;
+  ProcessExit exit;
+};
+
+ResourceRequest RequestOf(const TaskDescription& d) {
+  ResourceRequest r;
+  r.ranks = d.ranks;
+  r.cores_per_rank = d.cores_per_rank;
+  r.gpus_per_rank = d.gpus_per_rank;
+  r.mem_per_rank_mb = d.mem_per_rank_mb;
+  r.colocate = d.colocate;
+  r.exclusive = d.exclusive;
+  return r;
+}
+
+// "{uid}" in a staging path stands for the task's uid (so replicas stage to distinct names).
+std::string ExpandUid(std::string path, const std::string& uid) {
+  for (size_t pos; (pos = path.find("{uid}")) != std::string::npos;) path.replace(pos, 5, uid);
+  return path;
+}
+
+Status Stage(const StagingDirective& d, const std::string& uid, const fs::path& source_base,
+             const fs::path& target_base, const char* what) {
+  const fs::path src = ExpandUid(d.source, uid), dst = ExpandUid(d.target, uid);
+  const fs::path source = src.is_absolute() ? src : source_base / src;
+  const fs::path target = dst.is_absolute() ? dst : target_base / dst;
+  std::error_code ec;
+  if (!fs::exists(source, ec)) {
+    return Status::NotFound(what, ": '", source.string(), "' does not exist");
+  }
+  fs::create_directories(target.parent_path(), ec);
+  if (ec)
+    return Status::IOError(what, ": cannot create ", target.parent_path().string(), ": ",
+                           ec.message());
+  switch (d.action) {
+    case StagingAction::kCopy:
+      fs::copy(source, target, fs::copy_options::recursive | fs::copy_options::overwrite_existing,
+               ec);
+      break;
+    case StagingAction::kLink:
+      fs::remove(target, ec);
+      fs::create_symlink(fs::absolute(source), target, ec);
+      break;
+    case StagingAction::kMove: fs::rename(source, target, ec); break;
+  }
+  if (ec) {
+    return Status::IOError(what, ": ", source.string(), " -> ", target.string(), ": ",
+                           ec.message());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+struct TaskManager::Impl {
+  RuntimeOptions options;
+  const Clock* clock = nullptr;
+  EventBus events;
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<ProcessManager> processes;
+
+  mutable std::mutex mu;
+  std::condition_variable inbox_cv;                  // control thread waits here
+  mutable std::condition_variable done_cv;           // Wait() waits here
+  std::deque<Command> inbox;                         // guarded by mu
+  std::vector<std::unique_ptr<TaskRecord>> tasks;    // guarded by mu (append-only)
+  std::unordered_map<std::string, uint64_t> by_uid;  // guarded by mu
+  StateCounts counts{};                              // guarded by mu
+  int64_t final_count = 0;                           // guarded by mu
+  uint64_t next_generated_uid = 0;                   // guarded by mu
+  std::vector<StateCallback> callbacks;              // guarded by mu
+  bool stopping = false;                             // guarded by mu
+  std::thread control;
+
+  // ---- control thread ------------------------------------------------------------------
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (true) {
+      inbox_cv.wait(lock, [&] { return !inbox.empty() || stopping; });
+      if (inbox.empty() && stopping) break;
+      std::deque<Command> batch;
+      batch.swap(inbox);
+      lock.unlock();
+      for (Command& c : batch) Handle(c);
+      ScheduleAndLaunch();
+      lock.lock();
+    }
+  }
+
+  TaskRecord& Rec(uint64_t key) {
+    std::lock_guard<std::mutex> lock(mu);
+    return *tasks[key];
+  }
+
+  void Handle(Command& c) {
+    TaskRecord& t = Rec(c.key);
+    switch (c.kind) {
+      case Command::kSubmitted: {
+        // A dependency of the same batch may have failed and canceled this task already.
+        if (IsFinal(StateOf(t))) break;
+        t.accepted = true;
+        events.Emit({t.info.times[0], t.desc.uid, "state", "NEW", 0, ""});
+        // Dependencies already final?
+        for (const auto& dep : t.desc.depends_on) {
+          TaskRecord& d = Rec(LookupKey(dep));
+          TaskState ds = StateOf(d);
+          if (ds == TaskState::kFailed || ds == TaskState::kCanceled) {
+            Finish(t, TaskState::kCanceled,
+                   "dependency '" + dep + "' is " + std::string(TaskStateName(ds)));
+            return;
+          }
+        }
+        if (t.pending_deps == 0) Enqueue(t);
+        break;
+      }
+      case Command::kCancel: {
+        const TaskState s = StateOf(t);
+        if (IsFinal(s)) break;
+        t.cancel_requested = true;
+        if (t.process_running) {
+          Status st = processes->Kill(t.key);
+          if (!st.ok()) log::Warn("cancel {}: {}", t.desc.uid, st.ToString());
+        } else {
+          if (t.in_scheduler) {
+            scheduler->Remove(t.key);
+            t.in_scheduler = false;
+          }
+          Finish(t, TaskState::kCanceled, "canceled by the user");
+        }
+        break;
+      }
+      case Command::kExited: {
+        t.process_running = false;
+        if (t.placement) {
+          scheduler->Release(t.key, *t.placement);
+          t.placement.reset();
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          t.info.exit = c.exit.Describe();
+        }
+        events.Emit({c.exit.end_s, t.desc.uid, "exit", c.exit.ok() ? "ok" : "error", t.info.attempt,
+                     c.exit.Describe()});
+        if (t.cancel_requested) {
+          Finish(t, TaskState::kCanceled, "canceled by the user");
+        } else if (c.exit.ok()) {
+          SetState(t, TaskState::kStagingOut, "");
+          for (const auto& d : t.desc.output_staging) {
+            Status st = Stage(d, t.desc.uid, t.info.workdir, options.workdir, "output staging");
+            if (!st.ok()) {
+              Finish(t, TaskState::kFailed, st.message());
+              return;
+            }
+          }
+          Finish(t, TaskState::kDone, "");
+        } else if (t.info.attempt < t.desc.retries) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            ++t.info.attempt;
+          }
+          Enqueue(t);
+        } else {
+          Finish(t, TaskState::kFailed, c.exit.Describe());
+        }
+        break;
+      }
+    }
+  }
+
+  void Enqueue(TaskRecord& t) {
+    Status st = scheduler->Enqueue(t.key, t.request, t.desc.priority);
+    if (!st.ok()) {
+      Finish(t, TaskState::kFailed, st.message());
+      return;
+    }
+    t.in_scheduler = true;
+    SetState(t, TaskState::kScheduling, "");
+  }
+
+  void ScheduleAndLaunch() {
+    while (true) {
+      auto placed = scheduler->Schedule(256);
+      if (placed.empty()) return;
+      for (auto& [key, placement] : placed) Launch(Rec(key), std::move(placement));
+    }
+  }
+
+  void Launch(TaskRecord& t, Placement placement) {
+    t.in_scheduler = false;
+    t.placement = std::move(placement);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      t.info.nodes.clear();
+      for (const auto& r : t.placement->ranks) {
+        t.info.nodes.push_back(options.resources.nodes[static_cast<size_t>(r.node)].name);
+      }
+    }
+    SetState(t, TaskState::kStagingIn, "");
+    Status st = PrepareAndSpawn(t);
+    if (!st.ok()) {
+      scheduler->Release(t.key, *t.placement);
+      t.placement.reset();
+      Finish(t, TaskState::kFailed, st.message());
+    }
+  }
+
+  Status PrepareAndSpawn(TaskRecord& t) {
+    std::error_code ec;
+    fs::create_directories(t.info.workdir, ec);
+    if (ec) return Status::IOError("cannot create ", t.info.workdir, ": ", ec.message());
+    for (const auto& d : t.desc.input_staging) {
+      DRC_RETURN_NOT_OK(Stage(d, t.desc.uid, options.workdir, t.info.workdir, "input staging"));
+    }
+    TaskDescription desc = t.desc;
+    desc.stdout_path = t.info.stdout_path;
+    desc.stderr_path = t.info.stderr_path;
+    DRC_ASSIGN_OR_RETURN(ProcessSpec spec,
+                         BuildLaunch(desc, *t.placement, options.launch, t.info.workdir));
+    spec.timeout_s = t.desc.timeout_s;
+    // EXECUTING is entered before the spawn so that a process that ends at once never
+    // reports its exit before its start.
+    SetState(t, TaskState::kExecuting, "");
+    t.process_running = true;
+    auto pid = processes->Spawn(t.key, spec);
+    if (!pid.ok()) {
+      t.process_running = false;
+      return pid.status();
+    }
+    events.Emit({clock->WallSeconds(), t.desc.uid, "launch", "start", t.info.attempt,
+                 "pid " + std::to_string(*pid) + " " +
+                     std::string(LaunchMethodName(ResolveLaunchMethod(t.desc)))});
+    return Status::OK();
+  }
+
+  // Final transition, then release or cancel the dependents.
+  void Finish(TaskRecord& t, TaskState state, const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      t.info.reason = reason;
+    }
+    SetState(t, state, reason);
+    std::vector<uint64_t> dependents = t.dependents;
+    for (uint64_t k : dependents) {
+      TaskRecord& d = Rec(k);
+      if (IsFinal(StateOf(d))) continue;
+      if (state == TaskState::kDone) {
+        if (--d.pending_deps == 0 && d.accepted && StateOf(d) == TaskState::kNew &&
+            !d.cancel_requested) {
+          Enqueue(d);
+        }
+      } else {
+        Finish(d, TaskState::kCanceled,
+               "dependency '" + t.desc.uid + "' is " + std::string(TaskStateName(state)));
+      }
+    }
+  }
+
+  void SetState(TaskRecord& t, TaskState state, const std::string& detail) {
+    TaskInfo snapshot;
+    std::vector<StateCallback> cbs;
+    const double now = clock->WallSeconds();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const TaskState old = t.info.state;
+      if (IsFinal(old)) {
+        log::Error("task {}: ignored transition {} -> {}", t.desc.uid, TaskStateName(old),
+                   TaskStateName(state));
+        return;
+      }
+      --counts[static_cast<size_t>(old)];
+      ++counts[static_cast<size_t>(state)];
+      t.info.state = state;
+      auto& slot = t.info.times[static_cast<size_t>(state)];
+      if (slot == 0) slot = now;
+      if (IsFinal(state)) {
+        ++final_count;
+        done_cv.notify_all();
+      }
+      if (!callbacks.empty()) {
+        snapshot = t.info;
+        cbs = callbacks;
+      }
+    }
+    events.Emit(
+        {now, t.desc.uid, "state", std::string(TaskStateName(state)), t.info.attempt, detail});
+    for (auto& cb : cbs) cb(snapshot);
+  }
+
+  TaskState StateOf(const TaskRecord& t) const {
+    std::lock_guard<std::mutex> lock(mu);
+    return t.info.state;
+  }
+  uint64_t LookupKey(const std::string& uid) const {
+    std::lock_guard<std::mutex> lock(mu);
+    return by_uid.at(uid);
+  }
+
+  void OnExit(uint64_t key, const ProcessExit& exit) {
+    std::lock_guard<std::mutex> lock(mu);
+    inbox.push_back({Command::kExited, key, exit});
+    inbox_cv.notify_one();
+  }
+};
+
+Result<std::unique_ptr<TaskManager>> TaskManager::Make(RuntimeOptions options) {
+  if (options.resources.nodes.empty()) {
+    return Status::InvalidArgument("the pilot has no nodes");
+  }
+  if (options.workdir.empty()) return Status::InvalidArgument("a work directory is required");
+  std::error_code ec;
+  fs::create_directories(options.workdir, ec);
+  if (ec) {
+    return Status::IOError("cannot create work directory ", options.workdir, ": ", ec.message());
+  }
+  options.workdir = fs::absolute(options.workdir).lexically_normal().string();
+  std::unique_ptr<TaskManager> tm(new TaskManager());
+  tm->impl_ = std::make_unique<Impl>();
+  Impl& impl = *tm->impl_;
+  impl.options = std::move(options);
+  impl.clock = impl.options.clock ? impl.options.clock : &RealClock();
+  impl.options.launch.resources = &impl.options.resources;
+  if (impl.options.launch.base_env.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) impl.options.launch.base_env.emplace_back(*e);
+  }
+  if (::geteuid() == 0) impl.options.launch.as_root = true;
+  DRC_ASSIGN_OR_RETURN(auto jsonl, JsonlEventSink::Open(impl.options.workdir + "/events.jsonl"));
+  impl.events.Add(std::move(jsonl));
+  for (auto& s : impl.options.sinks) impl.events.Add(s);
+  impl.scheduler = std::make_unique<Scheduler>(impl.options.resources, impl.options.scheduler);
+  ProcessManager::Options popts;
+  popts.kill_grace = impl.options.kill_grace;
+  popts.clock = impl.clock;
+  DRC_ASSIGN_OR_RETURN(
+      impl.processes,
+      ProcessManager::Make(
+          [&impl](uint64_t key, const ProcessExit& exit) { impl.OnExit(key, exit); }, popts));
+  impl.counts.fill(0);
+  impl.events.Emit(
+      {impl.clock->WallSeconds(), "", "pilot", "start", 0, impl.options.resources.ToString()});
+  impl.control = std::thread([&impl] { impl.Run(); });
+  return tm;
+}
+
+TaskManager::~TaskManager() {
+  if (!impl_) return;
+  // Cancel everything that is not final, then stop once the inbox has drained.
+  for (const auto& info : QueryAll()) {
+    if (!IsFinal(info.state)) (void)Cancel(info.uid);
+  }
+  (void)WaitAll(std::chrono::milliseconds(impl_->options.kill_grace * 3 + std::chrono::seconds(5)));
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+    impl_->inbox_cv.notify_one();
+  }
+  impl_->control.join();
+  impl_->processes.reset();
+  impl_->events.Emit({impl_->clock->WallSeconds(), "", "pilot", "stop", 0, ""});
+  (void)impl_->events.Flush();
+}
+
+Result<std::vector<std::string>> TaskManager::Submit(std::vector<TaskDescription> batch) {
+  Impl& impl = *impl_;
+  std::lock_guard<std::mutex> lock(impl.mu);
+  // Uids first (generated where empty), then validation against the existing and new tasks.
+  std::set<std::string> batch_uids;
+  for (auto& d : batch) {
+    if (d.uid.empty()) {
+      do {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "task.%06llu",
+                      static_cast<unsigned long long>(impl.next_generated_uid++));
+        d.uid = buf;
+      } while (impl.by_uid.count(d.uid) || batch_uids.count(d.uid));
+    }
+    if (d.uid.find('/') != std::string::npos || d.uid == "." || d.uid == "..") {
+      return Status::InvalidArgument("task uid '", d.uid, "' must not contain '/'");
+    }
+    if (impl.by_uid.count(d.uid) || !batch_uids.insert(d.uid).second) {
+      return Status::AlreadyExists("task uid '", d.uid, "' is used twice");
+    }
+    DRC_RETURN_NOT_OK(Validate(d));
+  }
+  for (const auto& d : batch) {
+    for (const auto& dep : d.depends_on) {
+      if (!impl.by_uid.count(dep) && !batch_uids.count(dep)) {
+        return Status::InvalidArgument("task '", d.uid, "': depends_on names unknown task '", dep,
+                                       "'");
+      }
+    }
+  }
+  // Cycles can only run through the new tasks (old ones cannot depend on new ones).
+  {
+    std::map<std::string, const TaskDescription*> in_batch;
+    for (const auto& d : batch) in_batch[d.uid] = &d;
+    std::map<std::string, int> color;  // 0 white, 1 grey, 2 black
+    std::function<Status(const std::string&)> visit = [&](const std::string& u) -> Status {
+      color[u] = 1;
+      for (const auto& dep : in_batch[u]->depends_on) {
+        if (!in_batch.count(dep)) continue;
+        if (color[dep] == 1) {
+          return Status::InvalidArgument("dependency cycle through tasks '", u, "' and '", dep,
+                                         "'");
+        }
+        if (color[dep] == 0) DRC_RETURN_NOT_OK(visit(dep));
+      }
+      color[u] = 2;
+      return Status::OK();
+    };
+    for (const auto& d : batch) {
+      if (color[d.uid] == 0) DRC_RETURN_NOT_OK(visit(d.uid));
+    }
+  }
+  std::vector<std::string> uids;
+  uids.reserve(batch.size());
+  const size_t first = impl.tasks.size();
+  for (auto& d : batch) {
+    auto t = std::make_unique<TaskRecord>();
+    t->key = impl.tasks.size();
+    t->request = RequestOf(d);
+    t->info.uid = d.uid;
+    t->info.times[static_cast<size_t>(TaskState::kNew)] = impl.clock->WallSeconds();
+    t->info.workdir = d.workdir.empty() ? impl.options.workdir + "/" + d.uid : d.workdir;
+    t->info.stdout_path =
+        d.stdout_path.empty() ? t->info.workdir + "/" + d.uid + ".out" : d.stdout_path;
+    t->info.stderr_path =
+        d.stderr_path.empty() ? t->info.workdir + "/" + d.uid + ".err" : d.stderr_path;
+    t->desc = std::move(d);
+    impl.by_uid[t->desc.uid] = t->key;
+    ++impl.counts[static_cast<size_t>(TaskState::kNew)];
+    uids.push_back(t->desc.uid);
+    impl.tasks.push_back(std::move(t));
+  }
+  // Dependency edges: count the dependencies that are not DONE yet.
+  for (size_t i = first; i < impl.tasks.size(); ++i) {
+    TaskRecord& t = *impl.tasks[i];
+    for (const auto& dep : t.desc.depends_on) {
+      TaskRecord& d = *impl.tasks[impl.by_uid[dep]];
+      if (d.info.state != TaskState::kDone) {
+        ++t.pending_deps;
+        d.dependents.push_back(t.key);
+      }
+    }
+    impl.inbox.push_back({Command::kSubmitted, t.key, {}});
+  }
+  impl.inbox_cv.notify_one();
+  return uids;
+}
+
+Result<std::string> TaskManager::Submit(TaskDescription task) {
+  std::vector<TaskDescription> one;
+  one.push_back(std::move(task));
+  DRC_ASSIGN_OR_RETURN(auto uids, Submit(std::move(one)));
+  return uids.front();
+}
+
+Status TaskManager::Cancel(const std::string& uid) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto it = impl_->by_uid.find(uid);
+  if (it == impl_->by_uid.end()) return Status::NotFound("no task '", uid, "'");
+  impl_->inbox.push_back({Command::kCancel, it->second, {}});
+  impl_->inbox_cv.notify_one();
+  return Status::OK();
+}
+
+Result<TaskInfo> TaskManager::Query(const std::string& uid) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto it = impl_->by_uid.find(uid);
+  if (it == impl_->by_uid.end()) return Status::NotFound("no task '", uid, "'");
+  return impl_->tasks[it->second]->info;
+}
+
+std::vector<TaskInfo> TaskManager::QueryAll() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::vector<TaskInfo> out;
+  out.reserve(impl_->tasks.size());
+  for (const auto& t : impl_->tasks) out.push_back(t->info);
+  return out;
+}
+
+StateCounts TaskManager::Counts() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->counts;
+}
+
+Status TaskManager::WaitAll(std::optional<std::chrono::milliseconds> timeout) {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  auto done = [&] { return impl_->final_count >= static_cast<int64_t>(impl_->tasks.size()); };
+  if (!timeout) {
+    impl_->done_cv.wait(lock, done);
+    return Status::OK();
+  }
+  if (!impl_->done_cv.wait_for(lock, *timeout, done)) {
+    return Status::Timeout(impl_->tasks.size() - static_cast<size_t>(impl_->final_count),
+                           " tasks still unfinished after ", timeout->count(), " ms");
+  }
+  return Status::OK();
+}
+
+Status TaskManager::Wait(const std::string& uid, std::optional<std::chrono::milliseconds> timeout) {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  auto it = impl_->by_uid.find(uid);
+  if (it == impl_->by_uid.end()) return Status::NotFound("no task '", uid, "'");
+  const TaskRecord& t = *impl_->tasks[it->second];
+  auto done = [&] { return IsFinal(t.info.state); };
+  if (!timeout) {
+    impl_->done_cv.wait(lock, done);
+  } else if (!impl_->done_cv.wait_for(lock, *timeout, done)) {
+    return Status::Timeout("task '", uid, "' still ", TaskStateName(t.info.state), " after ",
+                           timeout->count(), " ms");
+  }
+  return Status::OK();
+}
+
+void TaskManager::OnStateChange(StateCallback callback) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->callbacks.push_back(std::move(callback));
+}
+
+const ResourceSpec& TaskManager::resources() const { return impl_->options.resources; }
+const std::string& TaskManager::workdir() const { return impl_->options.workdir; }
+
+}  // namespace drc::runtime
