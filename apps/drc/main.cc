@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   bench_tasks->add_option("--cores", tasks_args.cores, "Pilot cores (default: detected)")
       ->check(CLI::PositiveNumber);
+  bench_tasks->add_option("--workdir", tasks_args.workdir,
+                          "Folder for the run directory (default /dev/shm)");
   bench_tasks->add_flag("--json", tasks_args.json, "One JSON object on stdout");
   bench_tasks->add_flag("!--no-baseline", tasks_args.baseline, "Skip the raw posix_spawn baseline");
   auto* bench_comm = bench->add_subcommand("comm", "Communicator collectives");

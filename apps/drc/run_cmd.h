@@ -7,12 +7,12 @@ namespace drc::app {
 
 struct RunArgs {
   std::string file;
-  std::string workdir;         // default: the file's workdir, else ./drc-run-<time>
-  std::string pilot = "local"; // local or slurm
-  int cores = 0;               // 0: the file's pilot, else detected
-  int gpus = -1;               // -1: the file's pilot, else detected
+  std::string workdir;          // default: the file's workdir, else ./drc-run-<time>
+  std::string pilot = "local";  // local or slurm
+  int cores = 0;                // 0: the file's pilot, else detected
+  int gpus = -1;                // -1: the file's pilot, else detected
   bool resume = false;
-  bool quiet = false;          // no progress display
+  bool quiet = false;  // no progress display
 };
 int RunTaskFile(const RunArgs& args);
 
@@ -20,9 +20,10 @@ struct BenchTasksArgs {
   int64_t n = 1000;
   std::string kind = "exec";  // exec (function tasks come with the worker pool)
   int ranks = 1;
-  int cores = 0;              // pilot cores; 0 = detected
+  int cores = 0;        // pilot cores; 0 = detected
+  std::string workdir;  // where the run folder goes; default /dev/shm, else temp
   bool json = false;
-  bool baseline = true;       // also time a raw posix_spawn loop of /bin/true
+  bool baseline = true;  // also time a raw posix_spawn loop of /bin/true
 };
 int BenchTasks(const BenchTasksArgs& args);
 

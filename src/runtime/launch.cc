@@ -10,6 +10,8 @@
 // pre_exec and post_exec run in every rank's process (for fork: the one process).
 #include "drc/runtime/launch.h"
 
+#include "drc/common/strings.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,27 +29,27 @@ namespace {
 // An environment in "K=V" form that keeps the first-seen order and lets later layers override.
 class EnvBuilder {
  public:
-  explicit EnvBuilder(const std::vector<std::string>& base) {
+  // Copies the base environment as it is; Set replaces or appends. A task sets about a dozen
+  // variables over a base of a few dozen, so a linear scan beats building an index per task.
+  explicit EnvBuilder(const std::vector<std::string>& base) : entries_(base) {
     entries_.reserve(base.size() + 16);
-    for (const std::string& kv : base) {
-      size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) continue;
-      Set(kv.substr(0, eq), kv.substr(eq + 1));
-    }
   }
-  void Set(const std::string& key, const std::string& value) {
-    auto [it, inserted] = index_.emplace(key, entries_.size());
-    if (inserted) {
-      entries_.push_back(key + "=" + value);
-    } else {
-      entries_[it->second] = key + "=" + value;
+  void Set(std::string_view key, std::string_view value) {
+    for (std::string& kv : entries_) {
+      if (kv.size() > key.size() && kv[key.size()] == '=' && kv.compare(0, key.size(), key) == 0) {
+        kv.replace(key.size() + 1, std::string::npos, value);
+        return;
+      }
     }
+    std::string kv;
+    kv.reserve(key.size() + 1 + value.size());
+    kv.append(key).append(1, '=').append(value);
+    entries_.push_back(std::move(kv));
   }
   std::vector<std::string> Take() { return std::move(entries_); }
 
  private:
   std::vector<std::string> entries_;
-  std::unordered_map<std::string, size_t> index_;
 };
 
 // Quotes `s` for a POSIX shell: 'it'\''s'.
@@ -61,27 +63,6 @@ std::string ShellQuote(std::string_view s) {
     }
   }
   out += "'";
-  return out;
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
   return out;
 }
 

@@ -13,12 +13,12 @@
 namespace drc::runtime {
 
 struct Event {
-  double time = 0;       // wall-clock seconds since the Unix epoch
-  std::string task;      // task uid; empty for pilot-level events
-  std::string kind;      // "state", "launch", "exit", "pilot"
-  std::string value;     // the new state ("EXECUTING"), or what happened ("start", "stop")
-  int attempt = 0;       // 0 for the first try, 1.. for retries
-  std::string detail;    // reason of FAILED/CANCELED, exit description, placement, ...
+  double time = 0;     // wall-clock seconds since the Unix epoch
+  std::string task;    // task uid; empty for pilot-level events
+  std::string kind;    // "state", "launch", "exit", "pilot"
+  std::string value;   // the new state ("EXECUTING"), or what happened ("start", "stop")
+  int attempt = 0;     // 0 for the first try, 1.. for retries
+  std::string detail;  // reason of FAILED/CANCELED, exit description, placement, ...
 };
 
 // Receives events. Emit may be called from several threads; implementations synchronize.

@@ -10,7 +10,8 @@
 // canceled or timed-out-by-cancel one) up to TaskDescription::retries times.
 //
 // Thread-safe: Submit, Cancel, Query, Wait and Counts may be called from any thread. Callbacks
-// run on the control thread; they must not block, and must not call Wait.
+// run on a runtime thread (the control thread, or the thread that reaps processes), one at a
+// time; they must not block, and must not call Wait.
 #pragma once
 
 #include <array>
@@ -45,8 +46,8 @@ struct TaskInfo {
   std::string uid;
   TaskState state = TaskState::kNew;
   int attempt = 0;
-  std::string reason;        // why FAILED or CANCELED
-  std::string exit;          // the last process exit, described ("exit code 3")
+  std::string reason;  // why FAILED or CANCELED
+  std::string exit;    // the last process exit, described ("exit code 3")
   std::string workdir;
   std::string stdout_path;
   std::string stderr_path;

@@ -1,0 +1,18 @@
+// Small string helpers shared by several layers.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace drc {
+
+// Appends `s` to `out` escaped for use inside a JSON string (quotes not included).
+void AppendJsonEscaped(std::string& out, std::string_view s);
+
+inline std::string JsonEscape(std::string_view s) {
+  std::string out;
+  AppendJsonEscaped(out, s);
+  return out;
+}
+
+}  // namespace drc
