@@ -210,6 +210,11 @@ int BenchTasks(const BenchTasksArgs& args) {
     t.executable = "/bin/true";
     t.ranks = args.ranks;
   }
+  const int64_t cores_used = options.resources.total_cores();
+  const double raw_before = args.baseline
+                                ? RawSpawnRate(std::min<int64_t>(args.n, 2000),
+                                               static_cast<int>(std::max<int64_t>(1, cores_used)))
+                                : 0;
   double seconds = 0, first_exec = 0;
   runtime::StateCounts counts{};
   {
@@ -237,7 +242,12 @@ int BenchTasks(const BenchTasksArgs& args) {
   struct rusage usage {};
   ::getrusage(RUSAGE_SELF, &usage);
   const double peak_mb = usage.ru_maxrss / 1024.0;
-  const double raw = args.baseline ? RawSpawnRate(std::min<int64_t>(args.n, 2000), 2) : 0;
+  // The baseline is measured before and after the run and averaged, since the machine's speed
+  // drifts; it uses as many children in flight as the pilot has cores.
+  const int inflight = static_cast<int>(std::max<int64_t>(1, cores_used));
+  const double raw =
+      args.baseline ? (raw_before + RawSpawnRate(std::min<int64_t>(args.n, 2000), inflight)) / 2
+                    : 0;
   std::error_code ec;
   fs::remove_all(dir, ec);
   const int64_t done = counts[static_cast<size_t>(TaskState::kDone)];

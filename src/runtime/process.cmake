@@ -12,10 +12,3 @@ if(DRC_BUILD_TESTS)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/process_test.cc ${CMAKE_CURRENT_LIST_DIR}/launch_test.cc
     LIBS drc_runtime_exec drc_runtime_task)
 endif()
-
-# The raw posix_spawn rate of this machine (the baseline of `drc bench tasks --kind exec`).
-# Written in the common subset of C and C++; the project is CXX-only, so compile it as C++.
-set_source_files_properties(${PROJECT_SOURCE_DIR}/bench/spawn_baseline.c
-  PROPERTIES LANGUAGE CXX)
-add_executable(spawn_baseline ${PROJECT_SOURCE_DIR}/bench/spawn_baseline.c)
-drc_set_warnings(spawn_baseline)
