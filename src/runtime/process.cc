@@ -186,6 +186,7 @@ std::string ProcessExit::Describe() const {
 }
 
 struct ProcessManager::Impl {
+  std::atomic<uint64_t> wakeups{0};
   struct Entry {
     uint64_t serial = 0;  // distinguishes incarnations of one token (stale deadlines)
     pid_t pid = -1;
@@ -309,7 +310,11 @@ struct ProcessManager::Impl {
       }
     }  // else ECHILD: someone else reaped it (SIGCHLD ignored?); exit_code stays -1
     exit.end_s = clock->WallSeconds();
-    close(e.pidfd);  // also removes it from the epoll set
+    // Deregister explicitly: close() alone leaves the registration alive while a child that
+    // is being spawned still holds a copy of the descriptor, and the exited pidfd would then
+    // wake epoll_wait in a busy loop until that child execs.
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, e.pidfd, nullptr);
+    close(e.pidfd);
     if (on_exit) on_exit(token, exit);
   }
 
@@ -331,6 +336,7 @@ struct ProcessManager::Impl {
         }
       }
       int n = epoll_wait(epoll_fd, events, kMaxEvents, timeout_ms);
+      wakeups.fetch_add(1, std::memory_order_relaxed);
       if (n < 0) {
         if (errno == EINTR) continue;
         std::perror("drc ProcessManager: epoll_wait");
@@ -544,6 +550,10 @@ Status ProcessManager::Kill(uint64_t token) {
   }
   if (wake) impl.Wake();
   return Status::OK();
+}
+
+uint64_t ProcessManager::reaper_wakeups() const {
+  return impl_->wakeups.load(std::memory_order_relaxed);
 }
 
 size_t ProcessManager::running() const {

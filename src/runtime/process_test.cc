@@ -462,6 +462,31 @@ TEST_F(ProcessManagerTest, OtherChildrenAreNotStolen) {
   EXPECT_EQ(WEXITSTATUS(status), 5);
 }
 
+// Regression: an exited pidfd that was closed but not removed from epoll kept waking the
+// reaper in a busy loop while a child being spawned concurrently still held a copy of the
+// descriptor (until that child exec'd).
+TEST_F(ProcessManagerTest, ReaperDoesNotSpinBetweenTasks) {
+  auto pm = MakeManager();
+  constexpr int kTasks = 400;
+  constexpr int kInFlight = 2;
+  int started = 0;
+  while (started < kTasks) {
+    while (started < kTasks &&
+           static_cast<size_t>(started) - exits_.total() < static_cast<size_t>(kInFlight)) {
+      // A large environment makes each exec slower, widening the window in which the child
+      // holds copies of the other children's pidfds.
+      ProcessSpec spec = Spec({"/bin/true"});
+      for (int i = 0; i < 2000; ++i) spec.env.push_back("DRC_PAD_" + std::to_string(i) + "=x");
+      ASSERT_TRUE(pm->Spawn(5000 + started, spec).ok());
+      ++started;
+    }
+    exits_.WaitTotal(static_cast<size_t>(started - kInFlight + 1), seconds(10));
+  }
+  ASSERT_TRUE(exits_.WaitTotal(kTasks, seconds(10)));
+  // One wake-up per spawn (the wake event) and about one per exit.
+  EXPECT_LT(pm->reaper_wakeups(), static_cast<uint64_t>(3 * kTasks));
+}
+
 TEST(ProcessExitTest, Describe) {
   ProcessExit e;
   e.exit_code = 0;

@@ -9,7 +9,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,6 +66,9 @@ class ProcessManager {
   // Signals the process group of a running token (TERM, then KILL after the grace period).
   Status Kill(uint64_t token);
   size_t running() const;
+  // How often the reaper thread has woken up (for tests and profiling: a reaper that spins
+  // shows up here).
+  uint64_t reaper_wakeups() const;
 
  private:
   ProcessManager() = default;

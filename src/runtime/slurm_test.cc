@@ -1,0 +1,272 @@
+// The runtime against a real Slurm: the single-node cluster of scripts/slurm-local.sh, started
+// by the CTest fixture "slurm" (SLURM_CONF points at it).
+//
+// SlurmCluster.* run from the test process itself: they submit jobs and check what Slurm gives
+// them. SlurmCluster.InsideAllocation runs this binary again under `salloc -N1 -n2`, filtered
+// to InsideAllocation.*: those tests build a pilot from the allocation's environment and run
+// tasks with srun and fork, and `drc run --pilot slurm`. Outside an allocation they skip.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "drc/runtime/resources.h"
+#include "drc/runtime/task_manager.h"
+
+extern char** environ;
+
+namespace drc::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+// Set in the environment of the child run under salloc.
+constexpr char kInsideVar[] = "DRC_SLURM_TEST_INSIDE";
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+struct CommandResult {
+  int exit_code = -1;  // -1: did not exit normally
+  std::string output;  // stdout and stderr together
+};
+
+// Runs argv (through /bin/sh, each word quoted) and returns its exit code and output.
+CommandResult Run(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const std::string& a : argv) line += ShellQuote(a) + " ";
+  line += "2>&1";
+  CommandResult result;
+  FILE* pipe = popen(line.c_str(), "r");
+  if (pipe == nullptr) {
+    result.output = "popen failed: " + line;
+    return result;
+  }
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
+  const int status = pclose(pipe);
+  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+std::map<std::string, std::string> ParseEnv(const std::string& text) {
+  std::map<std::string, std::string> env;
+  std::istringstream lines(text);
+  std::string kv;
+  while (std::getline(lines, kv)) {
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos && eq > 0) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+std::map<std::string, std::string> ProcessEnv() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv(*e);
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// This machine's short host name: the node name slurm-local.sh configures.
+std::string ShortHostName() {
+  char buf[256] = {};
+  gethostname(buf, sizeof(buf) - 1);
+  std::string name(buf);
+  return name.substr(0, name.find('.'));
+}
+
+// A fresh directory for one test, removed afterwards.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("drc_slurm_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+class SlurmCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::getenv(kInsideVar) != nullptr) GTEST_SKIP() << "outer test; running inside salloc";
+    // Without the fixture there is no cluster: fail with the reason rather than skip.
+    const char* conf = std::getenv("SLURM_CONF");
+    ASSERT_TRUE(conf != nullptr && fs::exists(conf))
+        << "SLURM_CONF is not set or does not exist; start the cluster with "
+           "`scripts/slurm-local.sh start` (ctest does so through the fixture slurm_start)";
+  }
+};
+
+TEST_F(SlurmCluster, ResourcesFromBatchJobEnvironment) {
+  ScratchDir dir;
+  const fs::path script = dir.path() / "env.sh";
+  const fs::path out = dir.path() / "env.out";
+  std::ofstream(script) << "#!/bin/sh\nenv\n";
+  CommandResult r =
+      Run({"sbatch", "--wait", "--quiet", "--nodes=1", "--ntasks=2", "--time=2",
+           "--output=" + out.string(), "--chdir=" + dir.path().string(), script.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto env = ParseEnv(Slurp(out));
+  ASSERT_TRUE(env.count("SLURM_JOB_ID")) << Slurp(out);
+
+  auto spec = ResourcesFromSlurm(env);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->nodes.size(), 1u) << spec->ToString();
+  EXPECT_EQ(spec->nodes[0].name, ShortHostName());
+  EXPECT_EQ(spec->nodes[0].cores, 2) << spec->ToString();
+  EXPECT_EQ(spec->nodes[0].gpus, 0);
+}
+
+TEST_F(SlurmCluster, ResourcesFromStepEnvironment) {
+  CommandResult r = Run({"srun", "--nodes=1", "--ntasks=1", "--time=2", "env"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto env = ParseEnv(r.output);
+  ASSERT_TRUE(env.count("SLURM_STEP_ID")) << r.output;
+
+  auto spec = ResourcesFromSlurm(env);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->nodes.size(), 1u) << spec->ToString();
+  EXPECT_EQ(spec->nodes[0].name, env.at("SLURMD_NODENAME"));
+  EXPECT_EQ(spec->nodes[0].cores, 1) << spec->ToString();
+}
+
+TEST_F(SlurmCluster, InsideAllocation) {
+  const fs::path self = fs::read_symlink("/proc/self/exe");
+  // --immediate: fail instead of queueing forever when the node is busy or down.
+  CommandResult r = Run({"env", std::string(kInsideVar) + "=1", "salloc", "--nodes=1", "--ntasks=2",
+                         "--time=2", "--immediate=30", self.string(),
+                         "--gtest_filter=InsideAllocation.*", "--gtest_brief=0"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // The child must have run the tests, not skipped them.
+  EXPECT_NE(r.output.find("[  PASSED  ] 2 tests"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("SKIPPED"), std::string::npos) << r.output;
+}
+
+class InsideAllocation : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::getenv(kInsideVar) == nullptr || std::getenv("SLURM_JOB_ID") == nullptr) {
+      GTEST_SKIP() << "run by SlurmCluster.InsideAllocation under salloc";
+    }
+  }
+};
+
+TEST_F(InsideAllocation, SrunAndForkTasksOnTheAllocation) {
+  ScratchDir dir;
+  auto spec = ResourcesFromSlurm(ProcessEnv());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->nodes.size(), 1u) << spec->ToString();
+  ASSERT_EQ(spec->nodes[0].cores, 2) << spec->ToString();
+  const std::string node = spec->nodes[0].name;
+
+  RuntimeOptions options;
+  options.resources = *spec;
+  options.workdir = dir.path().string();
+  options.kill_grace = std::chrono::milliseconds(500);
+  auto tm = TaskManager::Make(std::move(options));
+  ASSERT_TRUE(tm.ok()) << tm.status();
+
+  TaskDescription ranks;
+  ranks.uid = "srun2";
+  ranks.shell = true;
+  ranks.executable = "echo rank $DRC_RANK of $DRC_RANKS on $DRC_NODE step $SLURM_STEP_ID";
+  ranks.ranks = 2;
+  ranks.launch = LaunchMethod::kSrun;
+  ranks.timeout_s = 60;
+  TaskDescription one;
+  one.uid = "fork1";
+  one.shell = true;
+  one.executable = "echo fork on $DRC_NODE job $SLURM_JOB_ID";
+  one.launch = LaunchMethod::kFork;
+  one.timeout_s = 60;
+  ASSERT_TRUE((*tm)->Submit({ranks, one}).ok());
+  ASSERT_TRUE((*tm)->WaitAll(seconds(90)).ok());
+
+  auto srun_info = (*tm)->Query("srun2");
+  ASSERT_TRUE(srun_info.ok()) << srun_info.status();
+  const std::string srun_out = Slurp(srun_info->stdout_path);
+  EXPECT_EQ(srun_info->state, TaskState::kDone)
+      << srun_info->reason << " (" << srun_info->exit << ")\nstdout:\n"
+      << srun_out << "stderr:\n"
+      << Slurp(srun_info->stderr_path);
+  // Both ranks ran as Slurm tasks of a step of this job (the line order is not fixed).
+  EXPECT_NE(srun_out.find("rank 0 of 2 on " + node + " step "), std::string::npos) << srun_out;
+  EXPECT_NE(srun_out.find("rank 1 of 2 on " + node + " step "), std::string::npos) << srun_out;
+
+  auto fork_info = (*tm)->Query("fork1");
+  ASSERT_TRUE(fork_info.ok()) << fork_info.status();
+  EXPECT_EQ(fork_info->state, TaskState::kDone) << fork_info->reason;
+  EXPECT_EQ(Slurp(fork_info->stdout_path),
+            "fork on " + node + " job " + std::getenv("SLURM_JOB_ID") + "\n");
+}
+
+TEST_F(InsideAllocation, DrcRunWithSlurmPilot) {
+  ScratchDir dir;
+  const fs::path yaml = dir.path() / "tasks.yaml";
+  std::ofstream(yaml)
+      << R"(# drc run --pilot slurm: an srun task, then fork tasks that depend on it.
+tasks:
+  - uid: ranks
+    shell: true
+    executable: echo "rank $DRC_RANK of $DRC_RANKS on $DRC_NODE"
+    ranks: 2
+    launch: srun
+  - uid: after
+    executable: /bin/true
+    depends_on: [ranks]
+    count: 3
+)";
+  const fs::path workdir = dir.path() / "run";
+  CommandResult r = Run({DRC_BINARY, "run", yaml.string(), "--pilot", "slurm", "--workdir",
+                         workdir.string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("on 1 node x 2 cores"), std::string::npos) << r.output;
+  std::string ranks_out;
+  for (const auto& entry : fs::recursive_directory_iterator(workdir)) {
+    if (entry.path().filename() == "ranks.out") ranks_out = Slurp(entry.path());
+  }
+  EXPECT_NE(ranks_out.find("rank 0 of 2"), std::string::npos) << ranks_out;
+  EXPECT_NE(ranks_out.find("rank 1 of 2"), std::string::npos) << ranks_out;
+}
+
+}  // namespace
+}  // namespace drc::runtime
