@@ -6,8 +6,10 @@
 
 #include <arrow/type_fwd.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "drc/common/result.h"
 
@@ -19,7 +21,29 @@ Status Initialize();
 
 Result<std::shared_ptr<arrow::Table>> ReadParquet(const std::string& path);
 Status WriteParquet(const arrow::Table& table, const std::string& path);
-Result<std::shared_ptr<arrow::Table>> ReadCsv(const std::string& path);
+
+struct CsvOptions {
+  char delimiter = ',';
+  bool header = true;
+  // Column types by name (Arrow type names: "int64", "float64", "string", "bool",
+  // "date32", "timestamp[s]", ...); other columns are inferred.
+  std::map<std::string, std::string> column_types;
+  // Columns parsed as dates/timestamps with these strptime formats (tried in order);
+  // empty: ISO-8601 only.
+  std::vector<std::string> timestamp_formats;
+  std::vector<std::string> null_values = {"", "NA", "NaN", "null", "NULL"};
+};
+// Reads a whole CSV file. Errors name file:line:column and what was expected, e.g.
+// "data.csv:17:3: column 'y' expects int64, got 'abc'" or "data.csv:9: expected 3 columns,
+// got 2".
+Result<std::shared_ptr<arrow::Table>> ReadCsv(const std::string& path,
+                                              const CsvOptions& options = {});
+Status WriteCsv(const arrow::Table& table, const std::string& path);
+Result<std::shared_ptr<arrow::Table>> ReadIpc(const std::string& path);
+Status WriteIpc(const arrow::Table& table, const std::string& path);
+
+// Reads by extension (.csv, .parquet, .arrow/.ipc/.feather).
+Result<std::shared_ptr<arrow::Table>> ReadTable(const std::string& path);
 
 // The version of the Arrow C++ library linked at run time, e.g. "26.0.1".
 std::string ArrowVersion();

@@ -1,0 +1,49 @@
+// Distributed operators: each rank holds one partition of a table; the operators run over
+// the context's communicator (any backend) and return this rank's partition of the result.
+//
+// All are collective over ctx.comm(): every rank calls them in the same order, also ranks
+// whose partition is empty. Tables cross ranks as Arrow IPC streams (any type, nested and
+// sliced arrays included, 64-bit sizes). Rank order is meaningful for DistSort (rank r holds
+// the r-th range of the sorted order) and Rebalance (order preserved).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+#include "drc/data/context.h"
+#include "drc/data/ops.h"
+
+namespace drc::data {
+
+// Rows go to rank hash(key columns) % world_size. Equal keys meet on one rank.
+Result<TablePtr> Shuffle(const Context& ctx, const TablePtr& table,
+                         const std::vector<std::string>& key_columns);
+// Hash-partitions both sides on the join keys, then joins locally.
+Result<TablePtr> DistJoin(const Context& ctx, const TablePtr& left, const TablePtr& right,
+                          const JoinOptions& options);
+// Pre-aggregates locally (sum, count, min, max, mean, var, std, first, last as partial
+// states), shuffles the partial results by key and combines them; nunique, median and quantile
+// shuffle the rows instead. Output sorted by key within each rank.
+Result<TablePtr> DistGroupBy(const Context& ctx, const TablePtr& table,
+                             const std::vector<std::string>& keys,
+                             const std::vector<Aggregation>& aggs);
+// Sample sort: correct with empty ranks, duplicates and heavy skew.
+Result<TablePtr> DistSort(const Context& ctx, const TablePtr& table,
+                          const std::vector<SortKey>& keys);
+Result<TablePtr> DistUnique(const Context& ctx, const TablePtr& table,
+                            const std::vector<std::string>& columns = {});
+Result<TablePtr> DistUnion(const Context& ctx, const TablePtr& a, const TablePtr& b);
+Result<TablePtr> DistIntersect(const Context& ctx, const TablePtr& a, const TablePtr& b);
+Result<TablePtr> DistDifference(const Context& ctx, const TablePtr& a, const TablePtr& b);
+
+// The whole table on `root` (in rank order); other ranks get an empty table of the schema.
+Result<TablePtr> Gather(const Context& ctx, const TablePtr& table, int root = 0);
+// The whole table on every rank.
+Result<TablePtr> AllGather(const Context& ctx, const TablePtr& table);
+// Root's table on every rank (the others' `table` may be null).
+Result<TablePtr> Broadcast(const Context& ctx, const TablePtr& table, int root = 0);
+// Equal row counts per rank (±1), global row order preserved.
+Result<TablePtr> Rebalance(const Context& ctx, const TablePtr& table);
+
+}  // namespace drc::data

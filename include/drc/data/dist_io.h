@@ -1,0 +1,24 @@
+// Distributed reading and writing: each rank reads its share and writes its partition.
+#pragma once
+
+#include <string>
+
+#include "drc/common/result.h"
+#include "drc/data/context.h"
+#include "drc/data/io.h"
+
+namespace drc::data {
+
+// Each rank reads the file named by `pattern` with "{rank}" replaced by its rank
+// ("part-{rank}.parquet"); a missing file is an error that names it.
+Result<TablePtr> ReadPerRank(const Context& ctx, const std::string& pattern);
+// One CSV file split across ranks at line boundaries (rank r parses about 1/world of the
+// bytes; the header is read by everyone). Line numbers in errors are global.
+Result<TablePtr> ReadCsvSplit(const Context& ctx, const std::string& path,
+                              const CsvOptions& options = {});
+// Writes this rank's partition to DIR/part-<rank>.<format> (parquet, csv or arrow), atomically
+// (temporary name then rename); rank 0 creates DIR. Collective.
+Status WritePartitioned(const Context& ctx, const TablePtr& table, const std::string& dir,
+                        const std::string& format = "parquet");
+
+}  // namespace drc::data

@@ -1,0 +1,65 @@
+// Time-series helpers for the forecasting and hydrology pipelines, on long-format tables
+// (one row per series id and time stamp, like NeuralForecast's unique_id, ds, y).
+//
+// Series are identified by `id_column` (any type) and ordered by `time_column` (timestamp,
+// date or integer); functions sort by (id, time) first unless told the table is sorted.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+#include "drc/data/context.h"
+
+namespace drc::data {
+
+struct SeriesColumns {
+  std::string id = "unique_id";
+  std::string time = "ds";
+  std::string value = "y";
+};
+
+// Adds "<value>_lag<k>" for each k: the value k steps earlier in the same series (null at
+// the start of a series).
+Result<TablePtr> AddLags(const TablePtr& table, const SeriesColumns& cols,
+                         const std::vector<int>& lags);
+
+enum class RollingStat { kMean, kStd, kMin, kMax, kSum };
+// Adds "<value>_roll<stat><window>": the statistic over the last `window` values of the series
+// (current row included), null until min_periods values are available.
+Result<TablePtr> AddRolling(const TablePtr& table, const SeriesColumns& cols, int window,
+                            RollingStat stat, int min_periods = 0 /* 0: window */);
+
+enum class ScalerKind { kIdentity, kStandard, kRobust, kMinMax };
+// Per-series scaling parameters (one row per series: id, shift, scale): standard = mean/std,
+// robust = median/IQR, min-max = min/(max-min). Zero scales become 1.
+struct SeriesScaler {
+  ScalerKind kind = ScalerKind::kStandard;
+  TablePtr params;  // columns: <id>, shift (float64), scale (float64)
+};
+Result<SeriesScaler> FitScaler(const TablePtr& table, const SeriesColumns& cols, ScalerKind kind);
+// value -> (value - shift) / scale, in place of the value column (float64).
+Result<TablePtr> Transform(const TablePtr& table, const SeriesColumns& cols,
+                           const SeriesScaler& scaler, const std::string& column = "");
+// value -> value * scale + shift; `column` defaults to cols.value.
+Result<TablePtr> InverseTransform(const TablePtr& table, const SeriesColumns& cols,
+                                  const SeriesScaler& scaler, const std::string& column = "");
+
+// Splits each series: the last `horizon` rows go to `test`, the rest to `train`.
+struct Split {
+  TablePtr train;
+  TablePtr test;
+};
+Result<Split> SplitLastH(const TablePtr& table, const SeriesColumns& cols, int horizon);
+// Splits by time stamp: rows with time < cutoff go to train (cutoff as the time column's type,
+// given as ISO text "2002-01-01" for dates/timestamps or an integer).
+Result<Split> SplitByTime(const TablePtr& table, const SeriesColumns& cols,
+                          const std::string& cutoff);
+
+// Resamples every series to a regular frequency ("D", "h", "W", "MS", "ME"/"M", "QS", "QE",
+// "YS", "YE"/"Y"; pandas aliases) between its first and last time stamp, inserting missing
+// steps with a null value and an "is_gap" boolean column. Duplicate stamps are an error.
+Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
+                          const std::string& freq);
+
+}  // namespace drc::data
