@@ -17,6 +17,7 @@ debs=(
   sqlite3 libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libzmq3-dev cppzmq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  slurmctld slurmd slurm-client munge
 )
 
 missing=()

@@ -377,6 +377,14 @@ Result<ProcessSpec> BuildSrun(const TaskDescription& task, const LaunchPlan& pla
   if (task.gpus_per_rank > 0) {
     spec.argv.push_back("--gpus-per-task=" + std::to_string(task.gpus_per_rank));
   }
+  // Memory of the step: what the task asked for, else --mem=0 (the job's memory, shared with
+  // other steps); without it each step inherits the job's whole --mem and steps serialize.
+  if (task.mem_per_rank_mb > 0) {
+    const int64_t per_cpu = (task.mem_per_rank_mb + task.cores_per_rank - 1) / task.cores_per_rank;
+    spec.argv.push_back("--mem-per-cpu=" + std::to_string(per_cpu));
+  } else {
+    spec.argv.push_back("--mem=0");
+  }
   spec.argv.push_back("--kill-on-bad-exit=1");
   spec.argv.push_back("--export=ALL");
   spec.argv.push_back(script);

@@ -466,6 +466,7 @@ TEST_F(LaunchTest, SrunArgvAndScript) {
                                        "--nodelist=c001,c002",
                                        "--cpus-per-task=2",
                                        "--gpus-per-task=1",
+                                       "--mem=0",
                                        "--kill-on-bad-exit=1",
                                        "--export=ALL",
                                        script,

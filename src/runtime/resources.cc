@@ -370,22 +370,24 @@ Result<ResourceSpec> ResourcesFromSlurm(const std::map<std::string, std::string>
   if (!hosts.ok()) return hosts.status().WithContext(list_var);
   const size_t n = hosts->size();
 
+  // SLURM_JOB_CPUS_PER_NODE describes every node of the allocation ("4(x2),2");
+  // SLURM_CPUS_ON_NODE only the node this process runs on, so it is the fallback.
   std::vector<int> cpus;
-  if (const std::string* v = Find(env, "SLURM_CPUS_ON_NODE"); v != nullptr) {
-    int c = 0;
-    if (!ParseInt(Trim(*v), &c) || c <= 0) {
-      return Status::InvalidArgument("SLURM_CPUS_ON_NODE=\"", *v, "\" is not a positive integer");
-    }
-    cpus.assign(n, c);
-  } else if (const std::string* w = Find(env, "SLURM_JOB_CPUS_PER_NODE"); w != nullptr) {
+  if (const std::string* w = Find(env, "SLURM_JOB_CPUS_PER_NODE"); w != nullptr) {
     DRC_ASSIGN_OR_RETURN(cpus, ParseCpusPerNode("SLURM_JOB_CPUS_PER_NODE", Trim(*w)));
     if (cpus.size() != n) {
       return Status::InvalidArgument("SLURM_JOB_CPUS_PER_NODE=\"", *w, "\" describes ", cpus.size(),
                                      " nodes but ", list_var, "=\"", *list, "\" has ", n);
     }
+  } else if (const std::string* v = Find(env, "SLURM_CPUS_ON_NODE"); v != nullptr) {
+    int c = 0;
+    if (!ParseInt(Trim(*v), &c) || c <= 0) {
+      return Status::InvalidArgument("SLURM_CPUS_ON_NODE=\"", *v, "\" is not a positive integer");
+    }
+    cpus.assign(n, c);
   } else {
     return Status::InvalidArgument(
-        "neither SLURM_CPUS_ON_NODE nor SLURM_JOB_CPUS_PER_NODE is set: cannot tell the cores "
+        "neither SLURM_JOB_CPUS_PER_NODE nor SLURM_CPUS_ON_NODE is set: cannot tell the cores "
         "per node");
   }
 

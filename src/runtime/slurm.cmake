@@ -2,8 +2,9 @@
 #   slurm_start / slurm_stop  the CTest fixture "slurm": a single-node cluster on this machine
 #                             (scripts/slurm-local.sh, state in <build>/slurm); start FAILS
 #                             with the reason when Slurm or munge are missing.
-#   runtime_slurm_test        ResourcesFromSlurm on real job environments, the srun launch
-#                             method inside an allocation, and `drc run --pilot slurm`.
+#   runtime_slurm_test        ResourcesFromSlurm on real job environments; inside an allocation
+#                             (salloc) srun and fork tasks, cancel of an srun task, and
+#                             `drc run --pilot slurm`.
 if(DRC_BUILD_TESTS)
   set(DRC_SLURM_STATE_DIR ${CMAKE_BINARY_DIR}/slurm)
   set(DRC_SLURM_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/slurm-local.sh)
@@ -19,7 +20,8 @@ if(DRC_BUILD_TESTS)
   # The drc binary is defined later (apps/drc); generator expressions resolve at generate time.
   target_compile_definitions(runtime_slurm_test PRIVATE DRC_BINARY="$<TARGET_FILE:drc>")
   add_dependencies(runtime_slurm_test drc)
-  add_test(NAME runtime_slurm_test COMMAND runtime_slurm_test)
+  # InsideAllocation.* run in a child under salloc (see slurm_test.cc).
+  add_test(NAME runtime_slurm_test COMMAND runtime_slurm_test --gtest_filter=SlurmCluster.*)
   set_tests_properties(runtime_slurm_test PROPERTIES
     FIXTURES_REQUIRED slurm
     ENVIRONMENT SLURM_CONF=${DRC_SLURM_STATE_DIR}/slurm.conf

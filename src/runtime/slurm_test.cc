@@ -2,13 +2,15 @@
 // by the CTest fixture "slurm" (SLURM_CONF points at it).
 //
 // SlurmCluster.* run from the test process itself: they submit jobs and check what Slurm gives
-// them. SlurmCluster.InsideAllocation runs this binary again under `salloc -N1 -n2`, filtered
-// to InsideAllocation.*: those tests build a pilot from the allocation's environment and run
-// tasks with srun and fork, and `drc run --pilot slurm`. Outside an allocation they skip.
+// them. SlurmCluster.InsideAllocation runs this binary again under `salloc -N1 -n2 --mem=1024`,
+// filtered to InsideAllocation.*: those tests build a pilot from the allocation's environment
+// and run tasks with srun and fork, cancel an srun task, and run `drc run --pilot slurm`.
+// Outside an allocation they skip (CTest runs only SlurmCluster.*).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -50,7 +52,7 @@ struct CommandResult {
 };
 
 // Runs argv (through /bin/sh, each word quoted) and returns its exit code and output.
-CommandResult Run(const std::vector<std::string>& argv) {
+CommandResult RunCommand(const std::vector<std::string>& argv) {
   std::string line;
   for (const std::string& a : argv) line += ShellQuote(a) + " ";
   line += "2>&1";
@@ -142,9 +144,23 @@ TEST_F(SlurmCluster, ResourcesFromBatchJobEnvironment) {
   const fs::path out = dir.path() / "env.out";
   std::ofstream(script) << "#!/bin/sh\nenv\n";
   CommandResult r =
-      Run({"sbatch", "--wait", "--quiet", "--nodes=1", "--ntasks=2", "--time=2",
-           "--output=" + out.string(), "--chdir=" + dir.path().string(), script.string()});
+      RunCommand({"sbatch", "--parsable", "--nodes=1", "--ntasks=2", "--time=2",
+                  "--output=" + out.string(), "--chdir=" + dir.path().string(), script.string()});
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string job = r.output.substr(0, r.output.find_first_of(";\n"));
+  // `sbatch --wait` polls with growing pauses (10 s for a 1 s job): poll the job state here.
+  std::string state;
+  for (int i = 0; i < 600; ++i) {
+    r = RunCommand({"squeue", "--noheader", "--states=all", "--jobs=" + job, "--format=%T"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    state = r.output.substr(0, r.output.find('\n'));
+    if (state != "PENDING" && state != "CONFIGURING" && state != "RUNNING" &&
+        state != "COMPLETING") {
+      break;
+    }
+    usleep(100 * 1000);
+  }
+  ASSERT_EQ(state, "COMPLETED") << "batch job " << job << "\n" << Slurp(out);
   const auto env = ParseEnv(Slurp(out));
   ASSERT_TRUE(env.count("SLURM_JOB_ID")) << Slurp(out);
 
@@ -157,7 +173,7 @@ TEST_F(SlurmCluster, ResourcesFromBatchJobEnvironment) {
 }
 
 TEST_F(SlurmCluster, ResourcesFromStepEnvironment) {
-  CommandResult r = Run({"srun", "--nodes=1", "--ntasks=1", "--time=2", "env"});
+  CommandResult r = RunCommand({"srun", "--nodes=1", "--ntasks=1", "--time=2", "env"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto env = ParseEnv(r.output);
   ASSERT_TRUE(env.count("SLURM_STEP_ID")) << r.output;
@@ -172,12 +188,13 @@ TEST_F(SlurmCluster, ResourcesFromStepEnvironment) {
 TEST_F(SlurmCluster, InsideAllocation) {
   const fs::path self = fs::read_symlink("/proc/self/exe");
   // --immediate: fail instead of queueing forever when the node is busy or down.
-  CommandResult r = Run({"env", std::string(kInsideVar) + "=1", "salloc", "--nodes=1", "--ntasks=2",
-                         "--time=2", "--immediate=30", self.string(),
-                         "--gtest_filter=InsideAllocation.*", "--gtest_brief=0"});
+  CommandResult r =
+      RunCommand({"env", std::string(kInsideVar) + "=1", "salloc", "--nodes=1", "--ntasks=2",
+                  "--mem=1024", "--time=2", "--immediate=30", self.string(),
+                  "--gtest_filter=InsideAllocation.*", "--gtest_brief=0"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // The child must have run the tests, not skipped them.
-  EXPECT_NE(r.output.find("[  PASSED  ] 2 tests"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[  PASSED  ] 4 tests"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("SKIPPED"), std::string::npos) << r.output;
 }
 
@@ -196,6 +213,7 @@ TEST_F(InsideAllocation, SrunAndForkTasksOnTheAllocation) {
   ASSERT_TRUE(spec.ok()) << spec.status();
   ASSERT_EQ(spec->nodes.size(), 1u) << spec->ToString();
   ASSERT_EQ(spec->nodes[0].cores, 2) << spec->ToString();
+  EXPECT_EQ(spec->nodes[0].mem_mb, 1024) << spec->ToString();  // salloc --mem=1024
   const std::string node = spec->nodes[0].name;
 
   RuntimeOptions options;
@@ -239,6 +257,88 @@ TEST_F(InsideAllocation, SrunAndForkTasksOnTheAllocation) {
             "fork on " + node + " job " + std::getenv("SLURM_JOB_ID") + "\n");
 }
 
+// Steps of this job that are running now, one "JOBID.STEPID" per line.
+std::string RunningSteps() {
+  CommandResult r =
+      RunCommand({"squeue", "--noheader", "--steps",
+                  "--jobs=" + std::string(std::getenv("SLURM_JOB_ID")), "--format=%i"});
+  return r.exit_code == 0 ? r.output : "squeue failed: " + r.output;
+}
+
+TEST_F(InsideAllocation, CancelingAnSrunTaskEndsItsStep) {
+  ScratchDir dir;
+  auto spec = ResourcesFromSlurm(ProcessEnv());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  RuntimeOptions options;
+  options.resources = *spec;
+  options.workdir = dir.path().string();
+  options.kill_grace = std::chrono::milliseconds(2000);
+  auto tm = TaskManager::Make(std::move(options));
+  ASSERT_TRUE(tm.ok()) << tm.status();
+
+  TaskDescription sleeper;
+  sleeper.uid = "sleeper";
+  sleeper.executable = "/bin/sleep";
+  sleeper.arguments = {"120"};
+  sleeper.ranks = 2;
+  sleeper.launch = LaunchMethod::kSrun;
+  ASSERT_TRUE((*tm)->Submit(sleeper).ok());
+  // Wait until Slurm runs the step (not only until srun was spawned).
+  std::string steps;
+  for (int i = 0; i < 300 && steps.empty(); ++i) {
+    usleep(50 * 1000);
+    steps = RunningSteps();
+  }
+  ASSERT_FALSE(steps.empty()) << "the srun step never appeared";
+  ASSERT_TRUE((*tm)->Cancel("sleeper").ok());
+  ASSERT_TRUE((*tm)->Wait("sleeper", seconds(30)).ok());
+  auto info = (*tm)->Query("sleeper");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->state, TaskState::kCanceled) << info->reason;
+  // The ranks run under slurmstepd, outside the canceled process group: srun must end them.
+  for (int i = 0; i < 200 && !steps.empty(); ++i) {
+    usleep(50 * 1000);
+    steps = RunningSteps();
+  }
+  EXPECT_TRUE(steps.empty()) << "steps still running 10 s after the cancel:\n" << steps;
+}
+
+// Two one-rank srun tasks on a two-core allocation that asked for memory (--mem, on a cluster
+// that tracks memory, as most do) must run at the same time. Each step inherits the job's
+// SLURM_MEM_PER_NODE as its own memory request unless srun is given --mem, so without it the
+// second step waits ("step creation temporarily disabled") until the first ends.
+// DISABLED until BuildSrun passes --mem (see the report for issue 3).
+TEST_F(InsideAllocation, ConcurrentSrunTasksShareTheAllocationMemory) {
+  ScratchDir dir;
+  auto spec = ResourcesFromSlurm(ProcessEnv());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_GE(spec->nodes[0].cores, 2) << spec->ToString();
+  RuntimeOptions options;
+  options.resources = *spec;
+  options.workdir = dir.path().string();
+  auto tm = TaskManager::Make(std::move(options));
+  ASSERT_TRUE(tm.ok()) << tm.status();
+  std::vector<TaskDescription> tasks(2);
+  for (int i = 0; i < 2; ++i) {
+    tasks[i].uid = "s" + std::to_string(i);
+    tasks[i].shell = true;
+    tasks[i].executable = "date +%s.%N; sleep 2";
+    tasks[i].launch = LaunchMethod::kSrun;
+    tasks[i].timeout_s = 30;
+  }
+  ASSERT_TRUE((*tm)->Submit(std::move(tasks)).ok());
+  ASSERT_TRUE((*tm)->WaitAll(seconds(60)).ok());
+  double start[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    auto info = (*tm)->Query("s" + std::to_string(i));
+    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_EQ(info->state, TaskState::kDone) << info->reason;
+    start[i] = std::stod(Slurp(info->stdout_path));
+  }
+  EXPECT_LT(std::abs(start[0] - start[1]), 1.0)
+      << "the two steps ran one after the other (starts " << start[0] << " and " << start[1] << ")";
+}
+
 TEST_F(InsideAllocation, DrcRunWithSlurmPilot) {
   ScratchDir dir;
   const fs::path yaml = dir.path() / "tasks.yaml";
@@ -256,8 +356,8 @@ tasks:
     count: 3
 )";
   const fs::path workdir = dir.path() / "run";
-  CommandResult r = Run({DRC_BINARY, "run", yaml.string(), "--pilot", "slurm", "--workdir",
-                         workdir.string(), "--quiet"});
+  CommandResult r = RunCommand({DRC_BINARY, "run", yaml.string(), "--pilot", "slurm", "--workdir",
+                                workdir.string(), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("on 1 node x 2 cores"), std::string::npos) << r.output;
   std::string ranks_out;
