@@ -1,1 +1,703 @@
-// Placeholder: being written.
+// Time-series helpers on long tables (id, time, value).
+//
+// Every function first sorts by (id, time) (ops Sort, stable) and cuts the sorted table into
+// series with a dictionary encoding of the id column (so ids of any type work, nulls included);
+// row-wise results are built as index arrays and applied with one Take per column, so every
+// column type passes through unchanged.
+#include "drc/data/timeseries.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drc/data/io.h"
+#include "drc/data/ops.h"
+#include "src/data/arrow_status.h"
+
+namespace drc::data {
+namespace {
+
+namespace cp = arrow::compute;
+
+Status CheckColumn(const TablePtr& table, const std::string& column, std::string_view op,
+                   std::string_view role) {
+  if (table->schema()->GetFieldIndex(column) >= 0) return Status::OK();
+  std::string names;
+  for (const auto& f : table->schema()->fields()) names += (names.empty() ? "" : ", ") + f->name();
+  return Status::InvalidArgument(op, ": unknown ", role, " column '", column, "' (table has ",
+                                 names, ")");
+}
+
+Result<std::shared_ptr<arrow::Array>> Contiguous(const std::shared_ptr<arrow::ChunkedArray>& c) {
+  if (c->num_chunks() == 1) return c->chunk(0);
+  if (c->num_chunks() == 0) {
+    DRC_ARROW_ASSIGN_OR_RETURN(auto empty, arrow::MakeEmptyArray(c->type()), "time series");
+    return empty;
+  }
+  DRC_ARROW_ASSIGN_OR_RETURN(auto array, arrow::Concatenate(c->chunks()), "time series");
+  return array;
+}
+
+// A table sorted by (id, time) and the row ranges of its series.
+struct Series {
+  TablePtr table;
+  std::vector<int64_t> starts;  // series s is rows [starts[s], starts[s + 1])
+  int64_t count() const { return static_cast<int64_t>(starts.size()) - 1; }
+  int64_t begin(int64_t s) const { return starts[s]; }
+  int64_t end(int64_t s) const { return starts[s + 1]; }
+};
+
+Result<Series> SortedSeries(const TablePtr& table, const SeriesColumns& cols, std::string_view op,
+                            bool need_value) {
+  DRC_RETURN_NOT_OK(Initialize());
+  if (table == nullptr) return Status::InvalidArgument(op, ": table is null");
+  DRC_RETURN_NOT_OK(CheckColumn(table, cols.id, op, "id"));
+  DRC_RETURN_NOT_OK(CheckColumn(table, cols.time, op, "time"));
+  if (need_value) DRC_RETURN_NOT_OK(CheckColumn(table, cols.value, op, "value"));
+  Series series;
+  DRC_ASSIGN_OR_RETURN(series.table, Sort(table, {{cols.id}, {cols.time}}));
+  const int64_t n = series.table->num_rows();
+  series.starts.push_back(0);
+  if (n > 0) {
+    DRC_ASSIGN_OR_RETURN(auto ids, Contiguous(series.table->GetColumnByName(cols.id)));
+    DRC_ARROW_ASSIGN_OR_RETURN(auto encoded, cp::DictionaryEncode(ids), std::string(op));
+    const auto encoded_array = encoded.make_array();
+    const auto& dict = static_cast<const arrow::DictionaryArray&>(*encoded_array);
+    DRC_ARROW_ASSIGN_OR_RETURN(auto codes_datum, cp::Cast(dict.indices(), arrow::int64()),
+                               std::string(op));
+    const auto codes_array = codes_datum.make_array();
+    const auto& codes = static_cast<const arrow::Int64Array&>(*codes_array);
+    for (int64_t i = 1; i < n; ++i) {
+      const bool same = codes.IsNull(i)
+                            ? codes.IsNull(i - 1)
+                            : (!codes.IsNull(i - 1) && codes.Value(i) == codes.Value(i - 1));
+      if (!same) series.starts.push_back(i);
+    }
+    series.starts.push_back(n);
+  }
+  return series;
+}
+
+// A column as doubles with validity (nulls and NaN are invalid).
+struct Doubles {
+  std::vector<double> values;
+  std::vector<bool> valid;
+};
+
+Result<Doubles> ToDoubles(const TablePtr& table, const std::string& column, std::string_view op) {
+  auto chunked = table->GetColumnByName(column);
+  const auto& type = *chunked->type();
+  if (!arrow::is_integer(type.id()) && !arrow::is_floating(type.id()) &&
+      type.id() != arrow::Type::NA) {
+    return Status::InvalidArgument(op, ": column '", column, "' must be numeric, got ",
+                                   type.ToString());
+  }
+  DRC_ARROW_ASSIGN_OR_RETURN(auto cast, cp::Cast(chunked, arrow::float64()), std::string(op));
+  DRC_ASSIGN_OR_RETURN(auto array, Contiguous(cast.chunked_array()));
+  const auto& d = static_cast<const arrow::DoubleArray&>(*array);
+  Doubles out;
+  out.values.resize(d.length());
+  out.valid.resize(d.length());
+  for (int64_t i = 0; i < d.length(); ++i) {
+    out.valid[i] = d.IsValid(i) && !std::isnan(d.Value(i));
+    out.values[i] = out.valid[i] ? d.Value(i) : 0.0;
+  }
+  return out;
+}
+
+Result<std::shared_ptr<arrow::Array>> MakeDoubles(const std::vector<double>& values,
+                                                  const std::vector<bool>& valid) {
+  arrow::DoubleBuilder b;
+  DRC_ARROW_RETURN_NOT_OK(b.AppendValues(values, valid), "time series");
+  std::shared_ptr<arrow::Array> out;
+  DRC_ARROW_RETURN_NOT_OK(b.Finish(&out), "time series");
+  return out;
+}
+
+Result<TablePtr> AddOrReplace(const TablePtr& table, const std::string& name,
+                              const std::shared_ptr<arrow::Array>& array) {
+  auto field = arrow::field(name, array->type());
+  auto column = std::make_shared<arrow::ChunkedArray>(array);
+  const int index = table->schema()->GetFieldIndex(name);
+  if (index >= 0) {
+    DRC_ARROW_ASSIGN_OR_RETURN(auto out, table->SetColumn(index, field, column), name);
+    return out;
+  }
+  DRC_ARROW_ASSIGN_OR_RETURN(auto out, table->AddColumn(table->num_columns(), field, column), name);
+  return out;
+}
+
+// Rows `indices` (int64, null: a null row) of every column.
+Result<TablePtr> TakeRows(const TablePtr& table, const std::shared_ptr<arrow::Array>& indices,
+                          std::string_view op) {
+  DRC_ARROW_ASSIGN_OR_RETURN(auto taken, cp::Take(table, indices), std::string(op));
+  return taken.table();
+}
+
+Result<std::shared_ptr<arrow::Array>> MakeIndices(const std::vector<int64_t>& rows,
+                                                  const std::vector<bool>* valid = nullptr) {
+  arrow::Int64Builder b;
+  if (valid != nullptr) {
+    DRC_ARROW_RETURN_NOT_OK(b.AppendValues(rows, *valid), "time series");
+  } else {
+    DRC_ARROW_RETURN_NOT_OK(b.AppendValues(rows), "time series");
+  }
+  std::shared_ptr<arrow::Array> out;
+  DRC_ARROW_RETURN_NOT_OK(b.Finish(&out), "time series");
+  return out;
+}
+
+std::string IdText(const Series& s, const SeriesColumns& cols, int64_t row) {
+  auto scalar = s.table->GetColumnByName(cols.id)->GetScalar(row);
+  return scalar.ok() ? (*scalar)->ToString() : "?";
+}
+
+// ---- Scalers ------------------------------------------------------------------------------
+
+// torch.median semantics (NeuralForecast's masked_median uses nanmedian): the lower of the two
+// middle values for an even count.
+double LowerMedian(std::vector<double> v) {
+  const size_t mid = (v.size() - 1) / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  return v[mid];
+}
+
+double PopulationStd(const std::vector<double>& v) {
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return std::sqrt(ss / static_cast<double>(v.size()));
+}
+
+// Shift and scale of one series, following NeuralForecast's TemporalNorm statistics
+// (neuralforecast/common/_scalers.py) except for its +1e-6 on the scale, left out so that
+// Transform/InverseTransform are exact:
+//   standard: mean and population std (ddof 0, a masked mean of squared deviations);
+//   robust:   median (lower middle value, as torch) and MAD = median |x - median|; a zero MAD
+//             falls back to std * 0.6744897501960817 (the normal MAD/std ratio);
+//   minmax:   min and max - min.
+// A zero scale becomes 1; a series without valid values gets shift 0, scale 1.
+std::pair<double, double> FitOne(ScalerKind kind, const std::vector<double>& v) {
+  if (kind == ScalerKind::kIdentity || v.empty()) return {0.0, 1.0};
+  double shift = 0;
+  double scale = 1;
+  switch (kind) {
+    case ScalerKind::kStandard: {
+      for (double x : v) shift += x;
+      shift /= static_cast<double>(v.size());
+      scale = PopulationStd(v);
+      break;
+    }
+    case ScalerKind::kRobust: {
+      shift = LowerMedian(v);
+      std::vector<double> dev;
+      dev.reserve(v.size());
+      for (double x : v) dev.push_back(std::abs(x - shift));
+      scale = LowerMedian(std::move(dev));
+      if (scale == 0) scale = PopulationStd(v) * 0.6744897501960817;
+      break;
+    }
+    case ScalerKind::kMinMax: {
+      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      shift = *lo;
+      scale = *hi - *lo;
+      break;
+    }
+    case ScalerKind::kIdentity: break;
+  }
+  if (scale == 0 || !std::isfinite(scale)) scale = 1;
+  return {shift, scale};
+}
+
+Result<TablePtr> ApplyScaler(const TablePtr& table, const SeriesColumns& cols,
+                             const SeriesScaler& scaler, const std::string& column, bool inverse) {
+  const std::string_view op = inverse ? "InverseTransform" : "Transform";
+  DRC_RETURN_NOT_OK(Initialize());
+  if (table == nullptr) return Status::InvalidArgument(op, ": table is null");
+  if (scaler.params == nullptr) return Status::InvalidArgument(op, ": scaler is not fitted");
+  const std::string target = column.empty() ? cols.value : column;
+  DRC_RETURN_NOT_OK(CheckColumn(table, cols.id, op, "id"));
+  DRC_RETURN_NOT_OK(CheckColumn(table, target, op, "value"));
+  DRC_RETURN_NOT_OK(CheckColumn(scaler.params, cols.id, op, "scaler id"));
+  auto ids = table->GetColumnByName(cols.id);
+  auto param_ids = scaler.params->GetColumnByName(cols.id);
+  if (!ids->type()->Equals(*param_ids->type())) {
+    return Status::InvalidArgument(op, ": id column '", cols.id, "' is ", ids->type()->ToString(),
+                                   " but the scaler was fitted on ", param_ids->type()->ToString());
+  }
+  DRC_ASSIGN_OR_RETURN(auto value_set, Contiguous(param_ids));
+  cp::SetLookupOptions lookup(value_set, cp::SetLookupOptions::MATCH);
+  DRC_ARROW_ASSIGN_OR_RETURN(auto where, cp::IndexIn(ids, lookup), std::string(op));
+  DRC_ASSIGN_OR_RETURN(auto where_array, Contiguous(where.chunked_array()));
+  const auto& index = static_cast<const arrow::Int32Array&>(*where_array);
+  DRC_ASSIGN_OR_RETURN(auto shift, ToDoubles(scaler.params, "shift", op));
+  DRC_ASSIGN_OR_RETURN(auto scale, ToDoubles(scaler.params, "scale", op));
+  DRC_ASSIGN_OR_RETURN(auto values, ToDoubles(table, target, op));
+  const int64_t n = table->num_rows();
+  std::vector<double> out(n);
+  std::vector<bool> valid(n);
+  for (int64_t i = 0; i < n; ++i) {
+    if (index.IsNull(i)) {
+      auto id = ids->GetScalar(i);
+      return Status::InvalidArgument(op, ": series '", id.ok() ? (*id)->ToString() : "?",
+                                     "' was not seen by FitScaler");
+    }
+    const int32_t p = index.Value(i);
+    valid[i] = values.valid[i];
+    out[i] = inverse ? values.values[i] * scale.values[p] + shift.values[p]
+                     : (values.values[i] - shift.values[p]) / scale.values[p];
+  }
+  DRC_ASSIGN_OR_RETURN(auto array, MakeDoubles(out, valid));
+  return AddOrReplace(table, target, array);
+}
+
+// ---- Calendar ------------------------------------------------------------------------------
+
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (era-based arithmetic).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, int64_t* m, int64_t* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp + (mp < 10 ? 3 : -9);
+  *y = yoe + era * 400 + (*m <= 2 ? 1 : 0);
+}
+
+int64_t DaysInMonth(int64_t y, int64_t m) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// How a time column's int64 value maps to days and time of day.
+struct TimeAxis {
+  int64_t ticks_per_day = 1;     // date32: 1; timestamp[s]: 86400; ...
+  int64_t ticks_per_second = 0;  // 0: no time of day (dates, integers)
+  bool calendar = true;          // false: plain integers
+};
+
+Result<TimeAxis> AxisOf(const arrow::DataType& type, std::string_view op) {
+  TimeAxis axis;
+  switch (type.id()) {
+    case arrow::Type::DATE32: return axis;
+    case arrow::Type::DATE64:
+      axis.ticks_per_second = 1000;
+      axis.ticks_per_day = 86400000;
+      return axis;
+    case arrow::Type::TIMESTAMP: {
+      const auto unit = static_cast<const arrow::TimestampType&>(type).unit();
+      axis.ticks_per_second = unit == arrow::TimeUnit::SECOND  ? 1
+                              : unit == arrow::TimeUnit::MILLI ? 1000
+                              : unit == arrow::TimeUnit::MICRO ? 1000000
+                                                               : 1000000000;
+      axis.ticks_per_day = 86400 * axis.ticks_per_second;
+      return axis;
+    }
+    default:
+      if (arrow::is_integer(type.id())) {
+        axis.calendar = false;
+        return axis;
+      }
+      return Status::InvalidArgument(op, ": time column has type ", type.ToString(),
+                                     "; expected a date, timestamp or integer");
+  }
+}
+
+// A regular frequency: a fixed step in ticks, or a number of months anchored at the start or
+// the end of the month.
+struct Frequency {
+  int64_t step = 0;    // fixed steps (ticks)
+  int64_t months = 0;  // calendar steps: 1, 3 or 12
+  bool month_end = false;
+};
+
+Result<Frequency> ParseFrequency(const std::string& freq, const TimeAxis& axis) {
+  Frequency f;
+  if (!axis.calendar) {
+    char* end = nullptr;
+    const long long step = std::strtoll(freq.c_str(), &end, 10);
+    if (freq.empty() || *end != '\0' || step <= 0) {
+      return Status::InvalidArgument(
+          "Resample: an integer time column takes an integer step, got '", freq, "'");
+    }
+    f.step = step;
+    return f;
+  }
+  auto sub_day = [&](int64_t seconds) -> Result<Frequency> {
+    if (axis.ticks_per_second == 0) {
+      return Status::InvalidArgument("Resample: frequency '", freq,
+                                     "' needs a timestamp column, not dates");
+    }
+    f.step = seconds * axis.ticks_per_second;
+    return f;
+  };
+  if (freq == "D") {
+    f.step = axis.ticks_per_day;
+  } else if (freq == "W") {
+    f.step = 7 * axis.ticks_per_day;
+  } else if (freq == "h" || freq == "H") {
+    return sub_day(3600);
+  } else if (freq == "min" || freq == "T") {
+    return sub_day(60);
+  } else if (freq == "s" || freq == "S") {
+    return sub_day(1);
+  } else if (freq == "MS" || freq == "ME" || freq == "M") {
+    f.months = 1;
+  } else if (freq == "QS" || freq == "QE" || freq == "Q") {
+    f.months = 3;
+  } else if (freq == "YS" || freq == "YE" || freq == "Y" || freq == "AS" || freq == "A") {
+    f.months = 12;
+  } else {
+    return Status::InvalidArgument("Resample: unknown frequency '", freq,
+                                   "' (use D, W, h, min, s, MS, ME, QS, QE, YS or YE)");
+  }
+  f.month_end = f.months > 0 && freq.find('S') == std::string::npos;
+  return f;
+}
+
+// Position of stamp t on the grid that starts at t0, or nullopt if t is off the grid.
+std::optional<int64_t> GridIndex(int64_t t, int64_t t0, const Frequency& f, const TimeAxis& axis) {
+  if (f.step > 0) {
+    if ((t - t0) % f.step != 0) return std::nullopt;
+    return (t - t0) / f.step;
+  }
+  const int64_t day = FloorDiv(t, axis.ticks_per_day);
+  const int64_t tod = t - day * axis.ticks_per_day;
+  const int64_t day0 = FloorDiv(t0, axis.ticks_per_day);
+  if (tod != t0 - day0 * axis.ticks_per_day) return std::nullopt;
+  int64_t y, m, d;
+  CivilFromDays(day, &y, &m, &d);
+  if (d != (f.month_end ? DaysInMonth(y, m) : 1)) return std::nullopt;
+  // Quarters and years: anchored at Jan/Apr/Jul/Oct (start) or Mar/Jun/Sep/Dec (end).
+  const int64_t month_index = y * 12 + (m - 1);
+  const int64_t phase = f.month_end ? f.months - 1 : 0;
+  if (((month_index - phase) % f.months + f.months) % f.months != 0) return std::nullopt;
+  int64_t y0, m0, d0;
+  CivilFromDays(day0, &y0, &m0, &d0);
+  return (month_index - (y0 * 12 + (m0 - 1))) / f.months;
+}
+
+int64_t GridStamp(int64_t k, int64_t t0, const Frequency& f, const TimeAxis& axis) {
+  if (f.step > 0) return t0 + k * f.step;
+  const int64_t day0 = FloorDiv(t0, axis.ticks_per_day);
+  const int64_t tod = t0 - day0 * axis.ticks_per_day;
+  int64_t y0, m0, d0;
+  CivilFromDays(day0, &y0, &m0, &d0);
+  const int64_t month_index = y0 * 12 + (m0 - 1) + k * f.months;
+  const int64_t y = FloorDiv(month_index, 12);
+  const int64_t m = month_index - y * 12 + 1;
+  const int64_t d = f.month_end ? DaysInMonth(y, m) : 1;
+  return DaysFromCivil(y, m, d) * axis.ticks_per_day + tod;
+}
+
+// The time column as int64 ticks (dates: days; date64: ms; timestamps: their unit).
+Result<std::shared_ptr<arrow::Int64Array>> Ticks(const TablePtr& table, const std::string& column,
+                                                 std::string_view op) {
+  auto chunked = table->GetColumnByName(column);
+  std::shared_ptr<arrow::DataType> storage = arrow::int64();
+  if (chunked->type()->id() == arrow::Type::DATE32) storage = arrow::int32();
+  DRC_ASSIGN_OR_RETURN(auto array, Contiguous(chunked));
+  std::shared_ptr<arrow::Array> as_int = array;
+  if (!arrow::is_integer(array->type_id())) {
+    // Reinterpret the temporal storage as integers (no conversion).
+    auto data = array->data()->Copy();
+    data->type = storage;
+    as_int = arrow::MakeArray(data);
+  }
+  DRC_ARROW_ASSIGN_OR_RETURN(auto cast, cp::Cast(as_int, arrow::int64()), std::string(op));
+  return std::static_pointer_cast<arrow::Int64Array>(cast.make_array());
+}
+
+// Ticks back to the time column's type.
+Result<std::shared_ptr<arrow::Array>> FromTicks(const std::vector<int64_t>& ticks,
+                                                const std::shared_ptr<arrow::DataType>& type,
+                                                std::string_view op) {
+  DRC_ASSIGN_OR_RETURN(auto array, MakeIndices(ticks));
+  if (type->id() == arrow::Type::INT64) return array;
+  if (arrow::is_integer(type->id())) {
+    DRC_ARROW_ASSIGN_OR_RETURN(auto cast, cp::Cast(array, type), std::string(op));
+    return cast.make_array();
+  }
+  std::shared_ptr<arrow::Array> storage = array;
+  if (type->id() == arrow::Type::DATE32) {
+    DRC_ARROW_ASSIGN_OR_RETURN(auto cast, cp::Cast(array, arrow::int32()), std::string(op));
+    storage = cast.make_array();
+  }
+  auto data = storage->data()->Copy();
+  data->type = type;
+  return arrow::MakeArray(data);
+}
+
+}  // namespace
+
+// ---- Public functions ------------------------------------------------------------------------
+
+Result<TablePtr> AddLags(const TablePtr& table, const SeriesColumns& cols,
+                         const std::vector<int>& lags) {
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, "AddLags", true));
+  TablePtr out = s.table;
+  const int64_t n = out->num_rows();
+  auto values = out->GetColumnByName(cols.value);
+  for (int lag : lags) {
+    if (lag <= 0) return Status::InvalidArgument("AddLags: lags must be > 0, got ", lag);
+    std::vector<int64_t> rows(n, 0);
+    std::vector<bool> valid(n, false);
+    for (int64_t k = 0; k < s.count(); ++k) {
+      for (int64_t i = s.begin(k) + lag; i < s.end(k); ++i) {
+        rows[i] = i - lag;
+        valid[i] = true;
+      }
+    }
+    DRC_ASSIGN_OR_RETURN(auto indices, MakeIndices(rows, &valid));
+    DRC_ARROW_ASSIGN_OR_RETURN(auto lagged, cp::Take(values, indices), "AddLags");
+    DRC_ASSIGN_OR_RETURN(auto array, Contiguous(lagged.chunked_array()));
+    DRC_ASSIGN_OR_RETURN(out, AddOrReplace(out, cols.value + "_lag" + std::to_string(lag), array));
+  }
+  return out;
+}
+
+Result<TablePtr> AddRolling(const TablePtr& table, const SeriesColumns& cols, int window,
+                            RollingStat stat, int min_periods) {
+  if (window <= 0) return Status::InvalidArgument("AddRolling: window must be > 0, got ", window);
+  if (min_periods < 0 || min_periods > window) {
+    return Status::InvalidArgument("AddRolling: min_periods must be in [0, window], got ",
+                                   min_periods);
+  }
+  const int need = min_periods == 0 ? window : min_periods;
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, "AddRolling", true));
+  DRC_ASSIGN_OR_RETURN(auto x, ToDoubles(s.table, cols.value, "AddRolling"));
+  const int64_t n = s.table->num_rows();
+  std::vector<double> out(n, 0.0);
+  std::vector<bool> valid(n, false);
+  for (int64_t k = 0; k < s.count(); ++k) {
+    for (int64_t i = s.begin(k); i < s.end(k); ++i) {
+      const int64_t from = std::max(s.begin(k), i - window + 1);
+      int count = 0;
+      double sum = 0;
+      double lo = std::numeric_limits<double>::infinity();
+      double hi = -lo;
+      for (int64_t j = from; j <= i; ++j) {
+        if (!x.valid[j]) continue;
+        ++count;
+        sum += x.values[j];
+        lo = std::min(lo, x.values[j]);
+        hi = std::max(hi, x.values[j]);
+      }
+      if (count < need) continue;
+      double r = 0;
+      switch (stat) {
+        case RollingStat::kMean: r = sum / count; break;
+        case RollingStat::kSum: r = sum; break;
+        case RollingStat::kMin: r = lo; break;
+        case RollingStat::kMax: r = hi; break;
+        case RollingStat::kStd: {
+          // Sample std (ddof 1) as pandas' rolling std; undefined for one value.
+          if (count < 2) continue;
+          const double mean = sum / count;
+          double ss = 0;
+          for (int64_t j = from; j <= i; ++j) {
+            if (x.valid[j]) ss += (x.values[j] - mean) * (x.values[j] - mean);
+          }
+          r = std::sqrt(ss / (count - 1));
+          break;
+        }
+      }
+      out[i] = r;
+      valid[i] = true;
+    }
+  }
+  static const char* kNames[] = {"mean", "std", "min", "max", "sum"};
+  DRC_ASSIGN_OR_RETURN(auto array, MakeDoubles(out, valid));
+  return AddOrReplace(
+      s.table, cols.value + "_roll" + kNames[static_cast<int>(stat)] + std::to_string(window),
+      array);
+}
+
+Result<SeriesScaler> FitScaler(const TablePtr& table, const SeriesColumns& cols, ScalerKind kind) {
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, "FitScaler", true));
+  DRC_ASSIGN_OR_RETURN(auto x, ToDoubles(s.table, cols.value, "FitScaler"));
+  std::vector<int64_t> first_rows;
+  std::vector<double> shifts;
+  std::vector<double> scales;
+  for (int64_t k = 0; k < s.count(); ++k) {
+    std::vector<double> v;
+    for (int64_t i = s.begin(k); i < s.end(k); ++i) {
+      if (x.valid[i]) v.push_back(x.values[i]);
+    }
+    const auto [shift, scale] = FitOne(kind, v);
+    first_rows.push_back(s.begin(k));
+    shifts.push_back(shift);
+    scales.push_back(scale);
+  }
+  DRC_ASSIGN_OR_RETURN(auto indices, MakeIndices(first_rows));
+  DRC_ARROW_ASSIGN_OR_RETURN(auto ids, cp::Take(s.table->GetColumnByName(cols.id), indices),
+                             "FitScaler");
+  const std::vector<bool> all(shifts.size(), true);
+  DRC_ASSIGN_OR_RETURN(auto shift_array, MakeDoubles(shifts, all));
+  DRC_ASSIGN_OR_RETURN(auto scale_array, MakeDoubles(scales, all));
+  auto id_field = s.table->schema()->GetFieldByName(cols.id);
+  SeriesScaler scaler;
+  scaler.kind = kind;
+  scaler.params =
+      arrow::Table::Make(arrow::schema({id_field, arrow::field("shift", arrow::float64()),
+                                        arrow::field("scale", arrow::float64())}),
+                         {ids.chunked_array(), std::make_shared<arrow::ChunkedArray>(shift_array),
+                          std::make_shared<arrow::ChunkedArray>(scale_array)});
+  return scaler;
+}
+
+Result<TablePtr> Transform(const TablePtr& table, const SeriesColumns& cols,
+                           const SeriesScaler& scaler, const std::string& column) {
+  return ApplyScaler(table, cols, scaler, column, /*inverse=*/false);
+}
+
+Result<TablePtr> InverseTransform(const TablePtr& table, const SeriesColumns& cols,
+                                  const SeriesScaler& scaler, const std::string& column) {
+  return ApplyScaler(table, cols, scaler, column, /*inverse=*/true);
+}
+
+Result<Split> SplitLastH(const TablePtr& table, const SeriesColumns& cols, int horizon) {
+  if (horizon < 0)
+    return Status::InvalidArgument("SplitLastH: horizon must be >= 0, got ", horizon);
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, "SplitLastH", false));
+  std::vector<int64_t> train;
+  std::vector<int64_t> test;
+  for (int64_t k = 0; k < s.count(); ++k) {
+    // A series of at most `horizon` rows goes to test whole.
+    const int64_t cut = std::max(s.begin(k), s.end(k) - horizon);
+    for (int64_t i = s.begin(k); i < cut; ++i) train.push_back(i);
+    for (int64_t i = cut; i < s.end(k); ++i) test.push_back(i);
+  }
+  Split split;
+  DRC_ASSIGN_OR_RETURN(auto train_idx, MakeIndices(train));
+  DRC_ASSIGN_OR_RETURN(auto test_idx, MakeIndices(test));
+  DRC_ASSIGN_OR_RETURN(split.train, TakeRows(s.table, train_idx, "SplitLastH"));
+  DRC_ASSIGN_OR_RETURN(split.test, TakeRows(s.table, test_idx, "SplitLastH"));
+  return split;
+}
+
+Result<Split> SplitByTime(const TablePtr& table, const SeriesColumns& cols,
+                          const std::string& cutoff) {
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, "SplitByTime", false));
+  auto time = s.table->GetColumnByName(cols.time);
+  DRC_ASSIGN_OR_RETURN(auto axis, AxisOf(*time->type(), "SplitByTime"));
+  (void)axis;
+  auto text = std::make_shared<arrow::StringScalar>(cutoff);
+  auto cut = cp::Cast(arrow::Datum(text), time->type());
+  if (!cut.ok()) {
+    return Status::InvalidArgument("SplitByTime: cannot read cutoff '", cutoff, "' as ",
+                                   time->type()->ToString());
+  }
+  DRC_ARROW_ASSIGN_OR_RETURN(auto before, cp::CallFunction("less", {time, *cut}), "SplitByTime");
+  DRC_ARROW_ASSIGN_OR_RETURN(auto after, cp::CallFunction("greater_equal", {time, *cut}),
+                             "SplitByTime");
+  Split split;
+  DRC_ARROW_ASSIGN_OR_RETURN(auto train, cp::Filter(s.table, before), "SplitByTime");
+  DRC_ARROW_ASSIGN_OR_RETURN(auto test, cp::Filter(s.table, after), "SplitByTime");
+  split.train = train.table();
+  split.test = test.table();
+  return split;
+}
+
+Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
+                          const std::string& freq) {
+  constexpr std::string_view kOp = "Resample";
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, kOp, false));
+  const auto time_type = s.table->GetColumnByName(cols.time)->type();
+  DRC_ASSIGN_OR_RETURN(auto axis, AxisOf(*time_type, kOp));
+  DRC_ASSIGN_OR_RETURN(auto f, ParseFrequency(freq, axis));
+  DRC_ASSIGN_OR_RETURN(auto ticks, Ticks(s.table, cols.time, kOp));
+  auto stamp_text = [&](int64_t row) {
+    auto scalar = s.table->GetColumnByName(cols.time)->GetScalar(row);
+    return scalar.ok() ? (*scalar)->ToString() : "?";
+  };
+
+  std::vector<int64_t> rows;     // source row per output row (valid: not a gap)
+  std::vector<bool> present;     // false: a gap
+  std::vector<int64_t> id_rows;  // a row of the series, for the id column
+  std::vector<int64_t> stamps;
+  for (int64_t k = 0; k < s.count(); ++k) {
+    const int64_t b = s.begin(k);
+    const int64_t e = s.end(k);
+    for (int64_t i = b; i < e; ++i) {
+      if (ticks->IsNull(i)) {
+        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b),
+                                       "' has a null time stamp");
+      }
+    }
+    const int64_t t0 = ticks->Value(b);
+    int64_t last = -1;
+    for (int64_t i = b; i < e; ++i) {
+      if (i > b && ticks->Value(i) == ticks->Value(i - 1)) {
+        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b),
+                                       "' has duplicate time stamp ", stamp_text(i));
+      }
+      const auto index = GridIndex(ticks->Value(i), t0, f, axis);
+      if (!index) {
+        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b), "' has stamp ",
+                                       stamp_text(i), ", which is not on the '", freq,
+                                       "' grid that starts at ", stamp_text(b));
+      }
+      // Fill the gap before this stamp.
+      for (int64_t g = last + 1; g < *index; ++g) {
+        rows.push_back(0);
+        present.push_back(false);
+        id_rows.push_back(b);
+        stamps.push_back(GridStamp(g, t0, f, axis));
+      }
+      rows.push_back(i);
+      present.push_back(true);
+      id_rows.push_back(b);
+      stamps.push_back(ticks->Value(i));
+      last = *index;
+    }
+  }
+  DRC_ASSIGN_OR_RETURN(auto value_idx, MakeIndices(rows, &present));
+  DRC_ASSIGN_OR_RETURN(auto id_idx, MakeIndices(id_rows));
+  std::vector<std::shared_ptr<arrow::Field>> fields;
+  std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;
+  for (int c = 0; c < s.table->num_columns(); ++c) {
+    const auto& field = s.table->schema()->field(c);
+    if (field->name() == "is_gap") continue;
+    fields.push_back(field);
+    if (field->name() == cols.time) {
+      DRC_ASSIGN_OR_RETURN(auto array, FromTicks(stamps, time_type, kOp));
+      columns.push_back(std::make_shared<arrow::ChunkedArray>(array));
+      continue;
+    }
+    const auto& idx = field->name() == cols.id ? id_idx : value_idx;
+    DRC_ARROW_ASSIGN_OR_RETURN(auto taken, cp::Take(s.table->column(c), idx), std::string(kOp));
+    columns.push_back(taken.chunked_array());
+  }
+  arrow::BooleanBuilder gaps;
+  for (bool p : present) DRC_ARROW_RETURN_NOT_OK(gaps.Append(!p), kOp);
+  std::shared_ptr<arrow::Array> gap_array;
+  DRC_ARROW_RETURN_NOT_OK(gaps.Finish(&gap_array), kOp);
+  fields.push_back(arrow::field("is_gap", arrow::boolean()));
+  columns.push_back(std::make_shared<arrow::ChunkedArray>(gap_array));
+  return arrow::Table::Make(arrow::schema(fields), columns, static_cast<int64_t>(rows.size()));
+}
+
+}  // namespace drc::data

@@ -1,1 +1,318 @@
-// Placeholder: being written.
+#include "drc/data/timeseries.h"
+
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drc/data/io.h"
+
+namespace drc::data {
+namespace {
+
+using Opt = std::optional<double>;
+
+// (id, ds, y) with string ids, int64 stamps and float64 values (nullopt: null).
+TablePtr MakeTable(const std::vector<std::string>& ids, const std::vector<int64_t>& ds,
+                   const std::vector<Opt>& y) {
+  arrow::StringBuilder id_b;
+  arrow::Int64Builder ds_b;
+  arrow::DoubleBuilder y_b;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_TRUE(id_b.Append(ids[i]).ok());
+    EXPECT_TRUE(ds_b.Append(ds[i]).ok());
+    EXPECT_TRUE((y[i] ? y_b.Append(*y[i]) : y_b.AppendNull()).ok());
+  }
+  auto schema =
+      arrow::schema({arrow::field("unique_id", arrow::utf8()), arrow::field("ds", arrow::int64()),
+                     arrow::field("y", arrow::float64())});
+  return arrow::Table::Make(
+      schema, {id_b.Finish().ValueOrDie(), ds_b.Finish().ValueOrDie(), y_b.Finish().ValueOrDie()});
+}
+
+std::vector<Opt> Column(const TablePtr& t, const std::string& name) {
+  auto column = t->GetColumnByName(name);
+  EXPECT_NE(column, nullptr) << name;
+  std::vector<Opt> out;
+  if (column == nullptr) return out;
+  for (int64_t i = 0; i < t->num_rows(); ++i) {
+    auto s = column->GetScalar(i).ValueOrDie();
+    if (!s->is_valid) {
+      out.push_back(std::nullopt);
+    } else {
+      auto d = s->CastTo(arrow::float64()).ValueOrDie();
+      out.push_back(std::static_pointer_cast<arrow::DoubleScalar>(d)->value);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Texts(const TablePtr& t, const std::string& name) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < t->num_rows(); ++i) {
+    out.push_back(t->GetColumnByName(name)->GetScalar(i).ValueOrDie()->ToString());
+  }
+  return out;
+}
+
+void ExpectNear(const std::vector<Opt>& got, const std::vector<Opt>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].has_value(), want[i].has_value()) << "row " << i;
+    if (want[i]) {
+      EXPECT_NEAR(*got[i], *want[i], 1e-4) << "row " << i;
+    }
+  }
+}
+
+// Unsorted: sorted it is a = 1, 2, 3 at ds 1, 2, 3 and b = 10, 20, 40.
+TablePtr Sample() {
+  return MakeTable({"b", "a", "b", "a", "a", "b"}, {2, 3, 1, 1, 2, 3},
+                   {20.0, 3.0, 10.0, 1.0, 2.0, 40.0});
+}
+
+TEST(AddLags, LagsWithinEachSeries) {
+  auto t = AddLags(Sample(), {}, {1, 2});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(Texts(*t, "unique_id"), (std::vector<std::string>{"a", "a", "a", "b", "b", "b"}));
+  ExpectNear(Column(*t, "y_lag1"), {{}, 1.0, 2.0, {}, 10.0, 20.0});
+  ExpectNear(Column(*t, "y_lag2"), {{}, {}, 1.0, {}, {}, 10.0});
+  EXPECT_FALSE(AddLags(Sample(), {}, {0}).ok());
+  auto bad = AddLags(Sample(), {.id = "series"}, {1});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown id column 'series'"), std::string::npos)
+      << bad.status();
+}
+
+TEST(AddRolling, MeanStdMinMaxSum) {
+  auto mean = AddRolling(Sample(), {}, 2, RollingStat::kMean);
+  ASSERT_TRUE(mean.ok()) << mean.status();
+  ExpectNear(Column(*mean, "y_rollmean2"), {{}, 1.5, 2.5, {}, 15.0, 30.0});
+  auto mean1 = AddRolling(Sample(), {}, 2, RollingStat::kMean, 1);
+  ExpectNear(Column(*mean1, "y_rollmean2"), {1.0, 1.5, 2.5, 10.0, 15.0, 30.0});
+  auto std3 = AddRolling(Sample(), {}, 3, RollingStat::kStd, 2);
+  ExpectNear(Column(*std3, "y_rollstd3"), {{}, 0.707107, 1.0, {}, 7.071068, 15.275252});
+  auto sum = AddRolling(Sample(), {}, 3, RollingStat::kSum);
+  ExpectNear(Column(*sum, "y_rollsum3"), {{}, {}, 6.0, {}, {}, 70.0});
+  auto lo = AddRolling(Sample(), {}, 2, RollingStat::kMin, 1);
+  ExpectNear(Column(*lo, "y_rollmin2"), {1.0, 1.0, 2.0, 10.0, 10.0, 20.0});
+  auto hi = AddRolling(Sample(), {}, 2, RollingStat::kMax, 1);
+  ExpectNear(Column(*hi, "y_rollmax2"), {1.0, 2.0, 3.0, 10.0, 20.0, 40.0});
+  // Nulls are skipped and do not count towards min_periods.
+  auto with_null = MakeTable({"a", "a", "a"}, {1, 2, 3}, {1.0, {}, 5.0});
+  auto m = AddRolling(with_null, {}, 2, RollingStat::kMean, 1);
+  ExpectNear(Column(*m, "y_rollmean2"), {1.0, 1.0, 5.0});
+  EXPECT_FALSE(AddRolling(Sample(), {}, 0, RollingStat::kMean).ok());
+}
+
+TEST(Scalers, StandardIsMeanAndPopulationStd) {
+  auto scaler = FitScaler(Sample(), {}, ScalerKind::kStandard);
+  ASSERT_TRUE(scaler.ok()) << scaler.status();
+  EXPECT_EQ(Texts(scaler->params, "unique_id"), (std::vector<std::string>{"a", "b"}));
+  ExpectNear(Column(scaler->params, "shift"), {2.0, 23.333333});
+  ExpectNear(Column(scaler->params, "scale"), {0.816497, 12.472191});
+  auto z = Transform(Sample(), {}, *scaler);
+  ASSERT_TRUE(z.ok()) << z.status();
+  // Input order kept: b2, a3, b1, a1, a2, b3.
+  ExpectNear(Column(*z, "y"),
+             {(20 - 23.333333) / 12.472191, 1 / 0.816497, (10 - 23.333333) / 12.472191,
+              -1 / 0.816497, 0.0, (40 - 23.333333) / 12.472191});
+  auto back = InverseTransform(*z, {}, *scaler);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectNear(Column(*back, "y"), Column(Sample(), "y"));
+}
+
+TEST(Scalers, RobustIsMedianAndMad) {
+  auto t = MakeTable(
+      {"a", "a", "a", "b", "b", "b", "c", "c", "c", "c", "d", "d", "d", "d", "e", "e"},
+      {1, 2, 3, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2},
+      {1.0, 2.0, 3.0, 10.0, 20.0, 40.0, 10.0, 1.0, 3.0, 2.0, 5.0, 5.0, 9.0, 5.0, 7.0, 7.0});
+  auto scaler = FitScaler(t, {}, ScalerKind::kRobust);
+  ASSERT_TRUE(scaler.ok()) << scaler.status();
+  // c = {1,2,3,10}: lower median 2, |x-2| = {1,0,1,8} -> lower median 1.
+  // d = {5,5,5,9}: MAD 0 -> population std sqrt(3) * 0.6744897501960817.
+  // e = {7,7}: every scale 0 -> 1.
+  ExpectNear(Column(scaler->params, "shift"), {2.0, 20.0, 2.0, 5.0, 7.0});
+  ExpectNear(Column(scaler->params, "scale"),
+             {1.0, 10.0, 1.0, std::sqrt(3.0) * 0.6744897501960817, 1.0});
+}
+
+TEST(Scalers, MinMaxAndIdentityAndUnknownSeries) {
+  auto scaler = FitScaler(Sample(), {}, ScalerKind::kMinMax);
+  ASSERT_TRUE(scaler.ok()) << scaler.status();
+  ExpectNear(Column(scaler->params, "shift"), {1.0, 10.0});
+  ExpectNear(Column(scaler->params, "scale"), {2.0, 30.0});
+  auto z = Transform(Sample(), {}, *scaler);
+  ExpectNear(Column(*z, "y"), {1.0 / 3, 1.0, 0.0, 0.0, 0.5, 1.0});
+  auto id = FitScaler(Sample(), {}, ScalerKind::kIdentity);
+  ExpectNear(Column(Transform(Sample(), {}, *id).ValueOrDie(), "y"), Column(Sample(), "y"));
+  // A forecast column scaled back with the series' parameters.
+  auto preds = MakeTable({"b", "a"}, {4, 4}, {0.5, 1.0});
+  auto back = InverseTransform(preds, {}, *scaler, "y");
+  ExpectNear(Column(*back, "y"), {25.0, 3.0});
+  auto unknown = Transform(MakeTable({"zz"}, {1}, {1.0}), {}, *scaler);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("series 'zz'"), std::string::npos);
+}
+
+TEST(Splits, LastHAndByTime) {
+  auto split = SplitLastH(Sample(), {}, 1);
+  ASSERT_TRUE(split.ok()) << split.status();
+  ExpectNear(Column(split->train, "y"), {1.0, 2.0, 10.0, 20.0});
+  ExpectNear(Column(split->test, "y"), {3.0, 40.0});
+  auto by_time = SplitByTime(Sample(), {}, "3");
+  ASSERT_TRUE(by_time.ok()) << by_time.status();
+  ExpectNear(Column(by_time->train, "y"), {1.0, 2.0, 10.0, 20.0});
+  ExpectNear(Column(by_time->test, "y"), {3.0, 40.0});
+  EXPECT_FALSE(SplitByTime(Sample(), {}, "soon").ok());
+  EXPECT_FALSE(SplitLastH(Sample(), {}, -1).ok());
+}
+
+// (unique_id, ds as date32 from ISO text, y).
+TablePtr DateTable(const std::vector<std::string>& ids, const std::vector<std::string>& days,
+                   const std::vector<double>& y, const std::string& type = "date32") {
+  std::string csv = "unique_id,ds,y\n";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    csv += ids[i] + "," + days[i] + "," + std::to_string(y[i]) + "\n";
+  }
+  const std::string path = ::testing::TempDir() + "/drc_ts_" + std::to_string(::getpid()) + ".csv";
+  FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs(csv.c_str(), f);
+  std::fclose(f);
+  CsvOptions options;
+  options.column_types = {{"ds", type}, {"unique_id", "string"}};
+  auto t = ReadCsv(path, options);
+  EXPECT_TRUE(t.ok()) << t.status();
+  std::remove(path.c_str());
+  return *t;
+}
+
+TEST(Resample, MonthEndWithGapsAndUnsortedSeries) {
+  auto t = DateTable({"b", "a", "a", "b", "a"},
+                     {"2000-03-31", "2000-04-30", "2000-01-31", "2000-01-31", "2000-03-31"},
+                     {3, 4, 1, 1, 3});
+  for (const char* freq : {"ME", "M"}) {
+    auto r = Resample(t, {}, freq);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Texts(*r, "ds"),
+              (std::vector<std::string>{"2000-01-31", "2000-02-29", "2000-03-31", "2000-04-30",
+                                        "2000-01-31", "2000-02-29", "2000-03-31"}));
+    EXPECT_EQ(Texts(*r, "unique_id"),
+              (std::vector<std::string>{"a", "a", "a", "a", "b", "b", "b"}));
+    ExpectNear(Column(*r, "y"), {1.0, {}, 3.0, 4.0, 1.0, {}, 3.0});
+    EXPECT_EQ(Texts(*r, "is_gap"), (std::vector<std::string>{"false", "true", "false", "false",
+                                                             "false", "true", "false"}));
+  }
+}
+
+TEST(Resample, CalendarFrequencies) {
+  struct Case {
+    const char* freq;
+    std::vector<std::string> in;
+    std::vector<std::string> out;
+  };
+  const std::vector<Case> cases = {
+      {"D", {"2000-02-27", "2000-03-01"}, {"2000-02-27", "2000-02-28", "2000-02-29", "2000-03-01"}},
+      {"W", {"2000-01-02", "2000-01-16"}, {"2000-01-02", "2000-01-09", "2000-01-16"}},
+      {"MS",
+       {"1999-11-01", "2000-02-01"},
+       {"1999-11-01", "1999-12-01", "2000-01-01", "2000-02-01"}},
+      {"QS",
+       {"2000-01-01", "2000-10-01"},
+       {"2000-01-01", "2000-04-01", "2000-07-01", "2000-10-01"}},
+      {"QE", {"2000-03-31", "2000-09-30"}, {"2000-03-31", "2000-06-30", "2000-09-30"}},
+      {"YS", {"2000-01-01", "2002-01-01"}, {"2000-01-01", "2001-01-01", "2002-01-01"}},
+      {"YE", {"2000-12-31", "2002-12-31"}, {"2000-12-31", "2001-12-31", "2002-12-31"}},
+      {"Y", {"1999-12-31", "2000-12-31"}, {"1999-12-31", "2000-12-31"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.freq);
+    auto t = DateTable(std::vector<std::string>(c.in.size(), "s"), c.in,
+                       std::vector<double>(c.in.size(), 1.0));
+    auto r = Resample(t, {}, c.freq);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Texts(*r, "ds"), c.out);
+  }
+}
+
+TEST(Resample, HourlyTimestamps) {
+  auto t = DateTable({"s", "s", "s"},
+                     {"2000-01-01 22:00:00", "2000-01-02 01:00:00", "2000-01-01 23:00:00"},
+                     {1, 4, 2}, "timestamp[s]");
+  auto r = Resample(t, {}, "h");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Texts(*r, "ds"),
+            (std::vector<std::string>{"2000-01-01 22:00:00", "2000-01-01 23:00:00",
+                                      "2000-01-02 00:00:00", "2000-01-02 01:00:00"}));
+  ExpectNear(Column(*r, "y"), {1.0, 2.0, {}, 4.0});
+  auto dates = DateTable({"s"}, {"2000-01-01"}, {1});
+  EXPECT_FALSE(Resample(dates, {}, "h").ok());
+}
+
+TEST(Resample, Errors) {
+  auto dup = DateTable({"a", "b", "b"}, {"2000-01-31", "2000-01-31", "2000-01-31"}, {1, 2, 3});
+  auto r = Resample(dup, {}, "ME");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "Resample: series 'b' has duplicate time stamp 2000-01-31");
+  auto off = DateTable({"a", "a"}, {"2000-01-31", "2000-02-15"}, {1, 2});
+  auto o = Resample(off, {}, "ME");
+  ASSERT_FALSE(o.ok());
+  EXPECT_NE(o.status().message().find("2000-02-15"), std::string::npos) << o.status();
+  auto unknown = Resample(off, {}, "fortnight");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown frequency 'fortnight'"), std::string::npos);
+  // Integer stamps take an integer step.
+  auto ints = Resample(MakeTable({"a", "a"}, {0, 6}, {1.0, 2.0}), {}, "3");
+  ASSERT_TRUE(ints.ok()) << ints.status();
+  ExpectNear(Column(*ints, "ds"), {0.0, 3.0, 6.0});
+}
+
+TEST(CarrierSeries, MonthEndFrequencyAndTheStandardSplit) {
+  // $DRC_SHARED_DATA, else ../shared/data beside the project root.
+  const char* shared = std::getenv("DRC_SHARED_DATA");
+  const std::string base =
+      shared ? shared
+             : (std::filesystem::path(__FILE__).parent_path() / "../../../shared/data").string();
+  CsvOptions options;
+  options.column_types = {{"ds", "date32"}};
+  auto t = ReadCsv(base + "/us_carrier/us_carrier_passenger.csv", options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ((*t)->num_rows(), 298);
+  auto r = Resample(*t, {}, "ME");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->num_rows(), 298);  // monthly end dates without gaps
+  auto gaps = (*r)->GetColumnByName("is_gap");
+  int64_t gap_count = 0;
+  for (int64_t i = 0; i < gaps->length(); ++i) {
+    gap_count +=
+        std::static_pointer_cast<arrow::BooleanScalar>(gaps->GetScalar(i).ValueOrDie())->value;
+  }
+  EXPECT_EQ(gap_count, 0);
+  auto split = SplitLastH(*t, {}, 24);
+  ASSERT_TRUE(split.ok()) << split.status();
+  EXPECT_EQ(split->train->num_rows(), 274);
+  EXPECT_EQ(split->test->num_rows(), 24);
+  EXPECT_EQ(Texts(split->test, "ds").front(), "2022-11-30");
+  auto by_time = SplitByTime(*t, {}, "2022-11-01");
+  ASSERT_TRUE(by_time.ok()) << by_time.status();
+  EXPECT_EQ(by_time->train->num_rows(), 274);
+  EXPECT_EQ(by_time->test->num_rows(), 24);
+  auto scaler = FitScaler(split->train, {}, ScalerKind::kStandard);
+  ASSERT_TRUE(scaler.ok()) << scaler.status();
+  auto z = Transform(split->train, {}, *scaler);
+  ASSERT_TRUE(z.ok());
+  double mean = 0;
+  for (const auto& v : Column(*z, "y")) mean += *v;
+  EXPECT_NEAR(mean / 274, 0.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace drc::data

@@ -10,10 +10,13 @@
 namespace drc::data {
 
 // Each rank reads the file named by `pattern` with "{rank}" replaced by its rank
-// ("part-{rank}.parquet"); a missing file is an error that names it.
+// ("part-{rank}.parquet"); a missing file is an error that names it. Collective: if any rank
+// fails, every rank returns an error (the others' says "rank R: ...").
 Result<TablePtr> ReadPerRank(const Context& ctx, const std::string& pattern);
 // One CSV file split across ranks at line boundaries (rank r parses about 1/world of the
-// bytes; the header is read by everyone). Line numbers in errors are global.
+// bytes; the header is read by everyone). Line numbers in errors are global; a bad line on one
+// rank is an error on every rank. Inferred column types are agreed across ranks (as a
+// whole-file read would infer them), so every rank returns the same schema.
 Result<TablePtr> ReadCsvSplit(const Context& ctx, const std::string& path,
                               const CsvOptions& options = {});
 // Writes this rank's partition to DIR/part-<rank>.<format> (parquet, csv or arrow), atomically

@@ -1,4 +1,5 @@
-// Table I/O through Arrow: Parquet and CSV files in, Parquet out.
+// Table I/O through Arrow: CSV, Parquet and Arrow IPC files in and out. Writes are atomic
+// (temporary name, then rename).
 //
 // Tables are arrow::Table held by shared_ptr (immutable, shared). Errors name the file.
 // This is the first slice of the data layer (issue 4 builds the engine on it).
@@ -35,7 +36,8 @@ struct CsvOptions {
 };
 // Reads a whole CSV file. Errors name file:line:column and what was expected, e.g.
 // "data.csv:17:3: column 'y' expects int64, got 'abc'" or "data.csv:9: expected 3 columns,
-// got 2".
+// got 2" (COLUMN is the 1-based field number). A missing file: "cannot read FILE: No such file".
+// Dates (date32) given with timestamp_formats are parsed with those formats.
 Result<std::shared_ptr<arrow::Table>> ReadCsv(const std::string& path,
                                               const CsvOptions& options = {});
 Status WriteCsv(const arrow::Table& table, const std::string& path);

@@ -22,6 +22,7 @@ Result<TablePtr> RecvTable(const Context& ctx, int src, int tag);
 
 // Every rank sends parts[r] to rank r; returns what this rank received, in rank order.
 // parts.size() must be world_size; all parts share one schema.
-Result<std::vector<TablePtr>> AllToAllTables(const Context& ctx, const std::vector<TablePtr>& parts);
+Result<std::vector<TablePtr>> AllToAllTables(const Context& ctx,
+                                             const std::vector<TablePtr>& parts);
 
 }  // namespace drc::data

@@ -43,21 +43,33 @@ struct JoinOptions {
   JoinType type = JoinType::kInner;
   std::vector<std::string> left_keys;
   std::vector<std::string> right_keys;  // same length and comparable types as left_keys
-  std::string left_suffix;              // added to clashing non-key names of the left side
-  std::string right_suffix = "_right";  // ... and of the right side
+  std::string left_suffix;              // added to names present on both sides (keys too)
+  std::string right_suffix = "_right";  // ... on the right side: "k" and "k_right"
 };
-// Output: left columns then right columns (semi/anti: left columns only). Keys of both sides
-// are kept; key types must match (InvalidArgument names both columns otherwise).
+// Output: left columns then right columns (semi/anti: left columns only), in no particular row
+// order. Keys of both sides are kept; key types must be equal (InvalidArgument names both
+// columns otherwise); null keys never match (SQL semantics).
 Result<TablePtr> Join(const TablePtr& left, const TablePtr& right, const JoinOptions& options);
 
 enum class AggKind {
-  kSum, kCount, kCountAll, kMin, kMax, kMean, kVar, kStd, kNUnique, kFirst, kLast,
-  kMedian, kQuantile
+  kSum,
+  kCount,
+  kCountAll,
+  kMin,
+  kMax,
+  kMean,
+  kVar,
+  kStd,
+  kNUnique,
+  kFirst,
+  kLast,
+  kMedian,
+  kQuantile
 };
 struct Aggregation {
   AggKind kind = AggKind::kSum;
-  std::string column;  // ignored by kCountAll
-  std::string output;  // default "<kind>_<column>", e.g. "sum_value"
+  std::string column;     // ignored by kCountAll
+  std::string output;     // default "<kind>_<column>", e.g. "sum_value"
   double quantile = 0.5;  // kQuantile: exact, linear interpolation (as numpy/pandas)
   int ddof = 1;           // kVar, kStd
 };

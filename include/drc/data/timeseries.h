@@ -31,8 +31,10 @@ Result<TablePtr> AddRolling(const TablePtr& table, const SeriesColumns& cols, in
                             RollingStat stat, int min_periods = 0 /* 0: window */);
 
 enum class ScalerKind { kIdentity, kStandard, kRobust, kMinMax };
-// Per-series scaling parameters (one row per series: id, shift, scale): standard = mean/std,
-// robust = median/IQR, min-max = min/(max-min). Zero scales become 1.
+// Per-series scaling parameters (one row per series: id, shift, scale), as NeuralForecast's
+// TemporalNorm: standard = mean / population std; robust = median / MAD (median absolute
+// deviation; std * 0.6745 when the MAD is 0); min-max = min / (max - min). Nulls and NaN are
+// ignored. Zero scales become 1 (NeuralForecast's extra +1e-6 is left out).
 struct SeriesScaler {
   ScalerKind kind = ScalerKind::kStandard;
   TablePtr params;  // columns: <id>, shift (float64), scale (float64)
@@ -58,7 +60,10 @@ Result<Split> SplitByTime(const TablePtr& table, const SeriesColumns& cols,
 
 // Resamples every series to a regular frequency ("D", "h", "W", "MS", "ME"/"M", "QS", "QE",
 // "YS", "YE"/"Y"; pandas aliases) between its first and last time stamp, inserting missing
-// steps with a null value and an "is_gap" boolean column. Duplicate stamps are an error.
+// steps with a null value and an "is_gap" boolean column. Duplicate stamps are an error, and so
+// is a stamp off the grid that starts at the series' first stamp (e.g. a mid-month date for
+// "ME"); "W" steps 7 days from the first stamp. Integer time columns take an integer step
+// ("1", "7"). Other columns of gap rows are null; the id is repeated.
 Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
                           const std::string& freq);
 
