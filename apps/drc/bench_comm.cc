@@ -7,6 +7,8 @@
 // all-to-all(v).
 #include "bench_comm.h"
 
+#include "world.h"
+
 #include <limits.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -48,9 +50,6 @@ constexpr int kRunError = 1;
 constexpr double kTargetSeconds = 1.5;  // timed part of a run when --iters is not given
 constexpr int kMinIters = 5;
 constexpr int kMaxIters = 100000;
-
-// Set in the environment of the processes started under mpirun, so that they never re-launch.
-constexpr const char* kChildMarker = "DRC_BENCH_COMM_CHILD";
 
 struct Stats {
   double median = 0;
@@ -276,125 +275,15 @@ int RunLocalBench(const BenchCommArgs& args) {
   return 0;
 }
 
-// ---- mpi and gloo: one process per rank under mpirun --------------------------------------
-
-bool InsideMpiJob() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv(kChildMarker) != nullptr;
-}
-
-// This process's arguments (argv[1..]) as the kernel recorded them.
-Result<std::vector<std::string>> OwnArguments() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  if (!in) return Status::IOError("cannot read /proc/self/cmdline");
-  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> args;
-  size_t start = 0;
-  while (start < all.size()) {
-    const size_t end = all.find('\0', start);
-    args.push_back(all.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  if (!args.empty()) args.erase(args.begin());
-  return args;
-}
-
-Result<std::string> OwnExecutable() {
-  std::error_code ec;
-  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return Status::IOError("cannot resolve /proc/self/exe: ", ec.message());
-  return path.string();
-}
-
-// Re-runs this very command under mpirun with R processes; returns mpirun's exit code.
-int LaunchUnderMpirun(const BenchCommArgs& args) {
-  auto exe = OwnExecutable();
-  if (!exe.ok()) return Fail(exe.status(), 0);
-  auto own_args = OwnArguments();
-  if (!own_args.ok()) return Fail(own_args.status(), 0);
-
-  const char* launcher = std::getenv("DRC_MPIRUN");
-  std::vector<std::string> argv = {launcher != nullptr && *launcher ? launcher : "mpirun",
-                                   "-np",
-                                   std::to_string(args.ranks),
-                                   "--oversubscribe",
-                                   "--bind-to",
-                                   "none"};
-  if (const char* extra = std::getenv("DRC_MPIRUN_FLAGS"); extra != nullptr) {
-    std::string word;
-    for (const char* p = extra;; ++p) {
-      if (*p == ' ' || *p == '\0') {
-        if (!word.empty()) argv.push_back(word);
-        word.clear();
-        if (*p == '\0') break;
-      } else {
-        word += *p;
-      }
-    }
-  }
-  argv.push_back(*exe);
-  argv.insert(argv.end(), own_args->begin(), own_args->end());
-
-  std::filesystem::path rendezvous;
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT=1");
-  env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");
-  env.emplace_back(std::string(kChildMarker) + "=1");
-  if (args.backend == "gloo") {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "drc-bench-gloo-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      return Fail(Status::IOError("mkdtemp ", tmpl, ": ", std::strerror(errno)), 0);
-    }
-    rendezvous = tmpl;
-    env.push_back("DRC_RENDEZVOUS=file:" + tmpl);
-  }
-
-  std::vector<char*> cargv, cenv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  for (auto& e : env) cenv.push_back(e.data());
-  cenv.push_back(nullptr);
-
-  std::fflush(stdout);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, cargv[0], nullptr, nullptr, cargv.data(), cenv.data());
-  int exit_code = kRunError;
-  if (rc != 0) {
-    std::fprintf(stderr, "drc bench comm: cannot start %s: %s\n", cargv[0], std::strerror(rc));
-  } else {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status)) {
-      exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      exit_code = 128 + WTERMSIG(status);
-    }
-  }
-  if (!rendezvous.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(rendezvous, ec);
-  }
-  return exit_code;
-}
+// ---- mpi and gloo: one process per rank under mpirun (see world.h) -------------------
 
 int RunInsideJob(const BenchCommArgs& args) {
-  std::unique_ptr<Communicator> comm;
+  auto made = MakeJobWorld(args.backend);
+  if (!made.ok()) return Fail(made.status(), -1);
+  std::unique_ptr<Communicator> comm = std::move(made).ValueOrDie();
   MPI_Comm raw = MPI_COMM_NULL;
-  if (args.backend == "mpi") {
-    auto made = comm::MakeMpiWorld();
-    if (!made.ok()) return Fail(made.status(), -1);
-    comm = std::move(made).ValueOrDie();
-    if (MPI_Comm_dup(MPI_COMM_WORLD, &raw) != MPI_SUCCESS) {
-      return Fail(Status::Internal("MPI_Comm_dup(MPI_COMM_WORLD) failed"), comm->rank());
-    }
-  } else {
-    comm::CommOptions options;
-    if (const char* rv = std::getenv("DRC_RENDEZVOUS"); rv != nullptr) options.rendezvous = rv;
-    auto made = comm::DefaultCommRegistry().Make(args.backend, options);
-    if (!made.ok()) return Fail(made.status(), -1);
-    comm = std::move(made).ValueOrDie();
+  if (args.backend == "mpi" && MPI_Comm_dup(MPI_COMM_WORLD, &raw) != MPI_SUCCESS) {
+    return Fail(Status::Internal("MPI_Comm_dup(MPI_COMM_WORLD) failed"), comm->rank());
   }
   auto result = RunOnComm(*comm, args, raw);
   const int rank = comm->rank();
@@ -425,7 +314,7 @@ int RunBenchComm(const BenchCommArgs& args) {
     return UsageError("--warmup must be >= 0, got " + std::to_string(args.warmup));
   }
   if (args.backend == "local") return RunLocalBench(args);
-  if (!InsideMpiJob()) return LaunchUnderMpirun(args);
+  if (!InsideMpiJob()) return RelaunchUnderMpirun(args.ranks, args.backend, "drc bench comm");
   return RunInsideJob(args);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bench_comm.h"
+#include "bench_data.h"
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
@@ -96,7 +97,16 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   bench_comm->add_flag("--json", comm_args.json, "One JSON object on stdout");
   auto* bench_data = bench->add_subcommand("data", "Data-engine operators");
-  bench_data->allow_extras();
+  drc::app::BenchDataArgs data_args;
+  bench_data->add_option("--op", data_args.op, "join, groupby, sort or shuffle")
+      ->check(CLI::IsMember({"join", "groupby", "sort", "shuffle"}));
+  bench_data->add_option("--rows", data_args.rows, "Rows per rank")->check(CLI::NonNegativeNumber);
+  bench_data->add_option("--ranks", data_args.ranks, "Ranks")->check(CLI::Range(1, 1024));
+  bench_data->add_option("--backend", data_args.backend, "local, mpi or gloo")
+      ->check(CLI::IsMember({"local", "mpi", "gloo"}));
+  bench_data->add_option("--iters", data_args.iters, "Timed runs (median reported)")
+      ->check(CLI::PositiveNumber);
+  bench_data->add_flag("--json", data_args.json, "One JSON object on stdout");
   auto* bench_train = bench->add_subcommand("train", "Training throughput of a model");
   bench_train->allow_extras();
 
@@ -112,7 +122,7 @@ int main(int argc, char** argv) {
   if (*forecast) return NotYet("forecast", "5");
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
-  if (*bench_data) return NotYet("bench data", "4");
+  if (*bench_data) return drc::app::RunBenchData(data_args);
   if (*bench_train) return NotYet("bench train", "5");
   std::printf("%s\n", app.help().c_str());
   return 0;

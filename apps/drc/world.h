@@ -1,0 +1,27 @@
+// Running a command on R ranks of a communicator backend, for the `drc bench` sub-commands.
+//
+//   local       R threads in this process;
+//   mpi, gloo   R processes: when this process is not inside an mpirun job yet, the same
+//               command is re-executed under `mpirun -np R --oversubscribe --bind-to none`
+//               (DRC_MPIRUN replaces the launcher, DRC_MPIRUN_FLAGS adds flags; for gloo a
+//               fresh rendezvous directory is passed down in DRC_RENDEZVOUS) and its exit code
+//               is returned; inside the job, MakeJobWorld gives this process's communicator.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "drc/comm/communicator.h"
+#include "drc/common/result.h"
+
+namespace drc::app {
+
+// True inside a job started by mpirun (or by RelaunchUnderMpirun).
+bool InsideMpiJob();
+// Re-runs this very command (from /proc/self) under mpirun with `ranks` processes and waits.
+// Returns mpirun's exit code; `who` prefixes error messages ("drc bench data").
+int RelaunchUnderMpirun(int ranks, const std::string& backend, const char* who);
+// This process's world communicator inside the job ("mpi" or "gloo").
+Result<std::unique_ptr<comm::Communicator>> MakeJobWorld(const std::string& backend);
+
+}  // namespace drc::app
