@@ -58,7 +58,8 @@ Result<Outcome> RunOnComm(comm::Communicator& comm, const BenchDataArgs& args) {
     double t = watch.Seconds();
     DRC_RETURN_NOT_OK(comm.AllReduce(&t, &t, 1, comm::DataType::kFloat64, comm::ReduceOp::kMax));
     int64_t rows = out->num_rows();
-    DRC_RETURN_NOT_OK(comm.AllReduce(&rows, &rows, 1, comm::DataType::kInt64, comm::ReduceOp::kSum));
+    DRC_RETURN_NOT_OK(
+        comm.AllReduce(&rows, &rows, 1, comm::DataType::kInt64, comm::ReduceOp::kSum));
     times.push_back(t);
     result_rows = rows;
   }
@@ -69,10 +70,14 @@ Result<Outcome> RunOnComm(comm::Communicator& comm, const BenchDataArgs& args) {
 void Print(const BenchDataArgs& args, const Outcome& out) {
   const int64_t total = args.rows * args.ranks;
   if (args.json) {
-    nlohmann::json j = {{"op", args.op},           {"backend", args.backend},
-                        {"rows", args.rows},       {"total_rows", total},
-                        {"ranks", args.ranks},     {"iters", args.iters},
-                        {"seconds", out.seconds},  {"result_rows", out.result_rows},
+    nlohmann::json j = {{"op", args.op},
+                        {"backend", args.backend},
+                        {"rows", args.rows},
+                        {"total_rows", total},
+                        {"ranks", args.ranks},
+                        {"iters", args.iters},
+                        {"seconds", out.seconds},
+                        {"result_rows", out.result_rows},
                         {"rows_per_s", total / out.seconds}};
     if (args.op == "shuffle") {
       const double bytes = 16.0 * static_cast<double>(args.rows);  // per rank: two int64 columns
@@ -83,9 +88,8 @@ void Print(const BenchDataArgs& args, const Outcome& out) {
   } else {
     std::printf("%s of %lld rows (%d rank%s x %lld, %s): %.4f s, %.1f M rows/s, %lld result rows\n",
                 args.op.c_str(), static_cast<long long>(total), args.ranks,
-                args.ranks == 1 ? "" : "s", static_cast<long long>(args.rows),
-                args.backend.c_str(), out.seconds, total / out.seconds / 1e6,
-                static_cast<long long>(out.result_rows));
+                args.ranks == 1 ? "" : "s", static_cast<long long>(args.rows), args.backend.c_str(),
+                out.seconds, total / out.seconds / 1e6, static_cast<long long>(out.result_rows));
   }
 }
 
