@@ -14,12 +14,13 @@ TablePtr CylonTable(int64_t rows, double key_factor, uint64_t seed) {
     keys[static_cast<size_t>(i)] = static_cast<int64_t>(rng() % key_range);
     values[static_cast<size_t>(i)] = static_cast<int64_t>(rng() >> 33);
   }
-  auto key_array = std::make_shared<arrow::Int64Array>(rows, arrow::Buffer::FromVector(std::move(keys)));
+  auto key_array =
+      std::make_shared<arrow::Int64Array>(rows, arrow::Buffer::FromVector(std::move(keys)));
   auto value_array =
       std::make_shared<arrow::Int64Array>(rows, arrow::Buffer::FromVector(std::move(values)));
-  return arrow::Table::Make(arrow::schema({arrow::field("key", arrow::int64()),
-                                           arrow::field("value", arrow::int64())}),
-                            {key_array, value_array});
+  return arrow::Table::Make(
+      arrow::schema({arrow::field("key", arrow::int64()), arrow::field("value", arrow::int64())}),
+      {key_array, value_array});
 }
 
 }  // namespace drc::data
