@@ -14,6 +14,9 @@ debs=(
   clang-format clang-tidy
   openmpi-bin libopenmpi-dev
   libgloo-dev libtorch-dev
+  # libtorch's CPU matrix products go through libblas.so.3; without this, Debian's reference
+  # BLAS serves them (many times slower). The OpenMP build shares libtorch's OpenMP threads.
+  libopenblas0-openmp
   sqlite3 libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libzmq3-dev cppzmq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
