@@ -11,6 +11,7 @@
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
+#include "forecast_cmd.h"
 #include "run_cmd.h"
 
 namespace {
@@ -60,12 +61,31 @@ int main(int argc, char** argv) {
   demo_args.out_dir = "drc-demo-out";
   demo->add_option("--data", demo_args.data_dir, "Folder with the bundled data sets");
   demo->add_option("--out", demo_args.out_dir, "Output folder");
-  demo->add_option("--ranks", demo_args.ranks, "Thread ranks")->check(CLI::Range(1, 256));
+  demo->add_option("--ranks", demo_args.ranks, "Data-parallel ranks (not implemented yet)")
+      ->check(CLI::Range(1, 256));
   auto* profile = app.add_subcommand("profile", "Utilization and overhead report of a run");
   std::string workdir;
   profile->add_option("WORKDIR", workdir)->required();
   auto* forecast = app.add_subcommand("forecast", "Train forecasting models on a series table");
-  forecast->allow_extras();
+  drc::app::ForecastArgs forecast_args;
+  forecast->add_option("--data", forecast_args.data, "Long-format table: unique_id, ds, y (CSV)")
+      ->required();
+  forecast->add_option("--models", forecast_args.models, "Comma-separated model names")->required();
+  forecast->add_option("--h", forecast_args.horizon, "Forecast horizon")
+      ->check(CLI::PositiveNumber);
+  forecast->add_option("--input-size", forecast_args.input_size, "Input window length")
+      ->check(CLI::PositiveNumber);
+  forecast->add_option("--steps", forecast_args.steps, "Training steps (max_steps)")
+      ->check(CLI::NonNegativeNumber);
+  forecast->add_option("--freq", forecast_args.freq,
+                       "pandas alias (D, W, MS, ME, QS, QE, YS, YE, h); inferred when omitted");
+  forecast->add_option("--seed", forecast_args.seed, "Random seed");
+  forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks")
+      ->check(CLI::Range(1, 1024));
+  forecast->add_option("--threads", forecast_args.threads, "Intra-op threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
+  forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 
   auto* bench = app.add_subcommand("bench", "Benchmarks (one JSON object per run with --json)");
   bench->require_subcommand(1);
@@ -119,7 +139,7 @@ int main(int argc, char** argv) {
   if (*run) return drc::app::RunTaskFile(run_args);
   if (*demo) return drc::app::RunDemo(demo_args);
   if (*profile) return NotYet("profile", "3");
-  if (*forecast) return NotYet("forecast", "5");
+  if (*forecast) return drc::app::RunForecast(forecast_args);
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return drc::app::RunBenchData(data_args);

@@ -1,0 +1,131 @@
+#include "forecast_cmd.h"
+
+#include <arrow/api.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "drc/data/io.h"
+#include "drc/data/timeseries.h"
+
+namespace drc::app {
+namespace {
+
+constexpr int kNotImplemented = 3;
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+void PrintForecastTable(const std::vector<dl::ModelForecast>& results) {
+  std::printf("%-12s %14s %14s %9s %9s %9s\n", "model", "MAE", "RMSE", "MAPE %", "sMAPE %",
+              "seconds");
+  for (const auto& r : results) {
+    std::printf("%-12s %14.2f %14.2f %9.3f %9.3f %9.3f\n", r.model.c_str(), r.mae, r.rmse, r.mape,
+                r.smape, r.seconds);
+  }
+}
+
+Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path) {
+  if (results.empty()) return Status::InvalidArgument("no forecasts to write");
+  const auto& first = results.front().predictions;
+  std::vector<std::shared_ptr<arrow::Field>> fields;
+  std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;
+  for (int i = 0; i < 3; ++i) {
+    fields.push_back(first->schema()->field(i));
+    columns.push_back(first->column(i));
+  }
+  for (const auto& r : results) {
+    fields.push_back(arrow::field(r.model, arrow::float64()));
+    columns.push_back(r.predictions->GetColumnByName("y_hat"));
+  }
+  auto table = arrow::Table::Make(arrow::schema(fields), columns);
+  const auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (EndsWith(path, ".csv")) return data::WriteCsv(*table, path);
+  if (EndsWith(path, ".parquet")) return data::WriteParquet(*table, path);
+  return Status::InvalidArgument("--out ", path, ": use a .csv or .parquet file name");
+}
+
+int RunForecast(const ForecastArgs& args) {
+  if (args.ranks > 1) {
+    std::fprintf(stderr,
+                 "drc forecast --ranks %d: not implemented yet (data-parallel training comes "
+                 "next)\n",
+                 args.ranks);
+    return kNotImplemented;
+  }
+  auto fail = [](const Status& st) {
+    std::fprintf(stderr, "drc forecast: %s\n", st.ToString().c_str());
+    return 1;
+  };
+  if (!args.out.empty() && !EndsWith(args.out, ".csv") && !EndsWith(args.out, ".parquet")) {
+    return fail(Status::InvalidArgument("--out ", args.out, ": use a .csv or .parquet file name"));
+  }
+  dl::ForecastConfig config;
+  config.models = SplitList(args.models);
+  config.horizon = args.horizon;
+  config.input_size = args.input_size;
+  config.max_steps = args.steps;
+  config.freq = args.freq;
+  config.seed = args.seed;
+  config.ranks = args.ranks;
+  config.threads = args.threads;
+  auto table = data::ReadTable(args.data);
+  if (!table.ok()) return fail(table.status());
+  const data::SeriesColumns cols;
+  if (config.freq.empty()) {
+    auto freq = dl::InferFreq(*table, cols);
+    if (!freq.ok()) return fail(freq.status());
+    config.freq = *freq;
+  }
+  if (!args.json) {
+    std::printf("%s: %lld rows, freq %s%s; h=%d, input_size=%d, max_steps=%d, seed=%llu\n",
+                args.data.c_str(), static_cast<long long>((*table)->num_rows()),
+                config.freq.c_str(), args.freq.empty() ? " (inferred)" : "", args.horizon,
+                args.input_size, args.steps, static_cast<unsigned long long>(args.seed));
+  }
+  auto results = dl::Forecast(*table, cols, config);
+  if (!results.ok()) return fail(results.status());
+  if (args.json) {
+    for (const auto& r : *results) {
+      nlohmann::json j = {{"model", r.model},
+                          {"mae", r.mae},
+                          {"rmse", r.rmse},
+                          {"mape", r.mape},
+                          {"smape", r.smape},
+                          {"seconds", r.seconds},
+                          {"final_loss", r.final_loss},
+                          {"steps", args.steps},
+                          {"h", args.horizon},
+                          {"input_size", args.input_size}};
+      std::printf("%s\n", j.dump().c_str());
+    }
+  } else {
+    PrintForecastTable(*results);
+  }
+  if (!args.out.empty()) {
+    Status st = WriteForecasts(*results, args.out);
+    if (!st.ok()) return fail(st);
+    if (!args.json) std::printf("wrote %s\n", args.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace drc::app

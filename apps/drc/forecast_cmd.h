@@ -1,0 +1,37 @@
+// `drc forecast`: trains models of the zoo on a long-format series table (unique_id, ds, y),
+// forecasts the last H points of every series and prints MAE, RMSE, MAPE, sMAPE and fit+predict
+// seconds per model (one JSON object per line with --json). Also the table printer and the
+// forecast writer shared with `drc demo`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "drc/common/status.h"
+#include "drc/dl/forecast.h"
+
+namespace drc::app {
+
+struct ForecastArgs {
+  std::string data;    // CSV (or Parquet/IPC by extension)
+  std::string models;  // comma-separated registry names
+  int horizon = 24;
+  int input_size = 24;
+  int steps = 100;
+  std::string freq;  // pandas alias; empty: inferred
+  uint64_t seed = 1;
+  int ranks = 1;
+  int threads = 0;
+  bool json = false;
+  std::string out;  // .csv or .parquet: unique_id, ds, y and one column per model
+};
+
+int RunForecast(const ForecastArgs& args);
+
+// "model  MAE  RMSE  MAPE%  sMAPE%  seconds" table on stdout.
+void PrintForecastTable(const std::vector<dl::ModelForecast>& results);
+// unique_id, ds, y, then one y_hat column per model (named after it); CSV or Parquet by
+// extension.
+Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path);
+
+}  // namespace drc::app

@@ -1,0 +1,50 @@
+// Forecasting: train models of the zoo on a long-format table (unique_id, ds, y), forecast the
+// last `horizon` points of every series, and score them. No libtorch types here: the CLI and
+// the pipeline layer use this header; the models live in src/dl.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+#include "drc/data/context.h"
+#include "drc/data/timeseries.h"
+
+namespace drc::dl {
+
+struct ForecastConfig {
+  std::vector<std::string> models;  // registry names, e.g. {"MLP", "NBEATS", "LSTM"}
+  int horizon = 24;
+  int input_size = 24;
+  int max_steps = 100;
+  std::string freq;  // pandas alias; empty: inferred from the time stamps
+  uint64_t seed = 1;
+  int ranks = 1;    // data-parallel ranks (local threads)
+  int threads = 0;  // intra-op threads per rank; 0: all cores / ranks
+  // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
+  // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
+  std::map<std::string, std::map<std::string, double>> params;
+};
+
+struct ModelForecast {
+  std::string model;
+  double mae = 0, rmse = 0, mape = 0, smape = 0;
+  double seconds = 0;          // fit + predict
+  double final_loss = 0;       // training loss of the last step
+  data::TablePtr predictions;  // unique_id, ds, y (actual), y_hat
+};
+
+// Trains each model on all but the last `horizon` points of every series and forecasts them.
+Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
+                                            const data::SeriesColumns& cols,
+                                            const ForecastConfig& config);
+
+// The pandas alias of the series' time step (D, W, MS, ME, QS, QE, YS, YE, h, min; an integer
+// step for integer time columns), read from the longest series; InvalidArgument when none fits.
+Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols);
+
+// The registered model names.
+std::vector<std::string> ModelNames();
+
+}  // namespace drc::dl

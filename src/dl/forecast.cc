@@ -1,0 +1,215 @@
+#include "drc/dl/forecast.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <thread>
+
+#include "drc/common/clock.h"
+#include "drc/data/io.h"
+#include "drc/data/ops.h"
+#include "drc/dl/metrics.h"
+#include "src/dl/tensor_view.h"
+#include "src/dl/torch_status.h"
+#include "src/dl/trainer.h"
+#include "src/dl/windows.h"
+
+namespace drc::dl {
+namespace {
+
+Status FromArrow(const arrow::Status& st, const std::string& context) {
+  return st.ok() ? Status::OK() : Status::Internal(context, ": ", st.ToString());
+}
+
+// The series ids as text, one per row (ids of any type).
+Result<std::vector<std::string>> IdsAsText(const data::TablePtr& table, const std::string& id) {
+  auto column = table->GetColumnByName(id);
+  auto cast = arrow::compute::Cast(column, arrow::utf8());
+  if (!cast.ok()) return FromArrow(cast.status(), "Forecast: id column '" + id + "'");
+  std::vector<std::string> out;
+  out.reserve(table->num_rows());
+  for (const auto& chunk : cast->chunked_array()->chunks()) {
+    const auto& s = static_cast<const arrow::StringArray&>(*chunk);
+    for (int64_t i = 0; i < s.length(); ++i) out.push_back(s.IsNull(i) ? "" : s.GetString(i));
+  }
+  return out;
+}
+
+// Row offsets where a new series starts (sorted by id), plus the end.
+std::vector<int64_t> Bounds(const std::vector<std::string>& ids) {
+  std::vector<int64_t> b = {0};
+  for (size_t i = 1; i < ids.size(); ++i) {
+    if (ids[i] != ids[i - 1]) b.push_back(static_cast<int64_t>(i));
+  }
+  if (!ids.empty()) b.push_back(static_cast<int64_t>(ids.size()));
+  return b;
+}
+
+Result<std::vector<double>> AsDoubles(const data::TablePtr& table, const std::string& name) {
+  auto column = table->GetColumnByName(name);
+  auto cast = arrow::compute::Cast(column, arrow::float64());
+  if (!cast.ok()) return FromArrow(cast.status(), "Forecast: value column '" + name + "'");
+  std::vector<double> out;
+  for (const auto& chunk : cast->chunked_array()->chunks()) {
+    const auto& a = static_cast<const arrow::DoubleArray&>(*chunk);
+    for (int64_t i = 0; i < a.length(); ++i) out.push_back(a.IsNull(i) ? std::nan("") : a.Value(i));
+  }
+  return out;
+}
+
+Status CheckColumns(const data::TablePtr& table, const data::SeriesColumns& cols) {
+  for (const auto& name : {cols.id, cols.time, cols.value}) {
+    if (!table->GetColumnByName(name)) {
+      std::string have;
+      for (const auto& f : table->schema()->fields())
+        have += (have.empty() ? "" : ", ") + f->name();
+      return Status::InvalidArgument("Forecast: no column '", name, "' (table has ", have, ")");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::vector<std::string> ModelNames() { return DefaultModelRegistry().Names(); }
+
+Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
+  DRC_RETURN_NOT_OK(data::Initialize());
+  DRC_RETURN_NOT_OK(CheckColumns(table, cols));
+  DRC_ASSIGN_OR_RETURN(auto sorted, data::Sort(table, {{cols.id}, {cols.time}}));
+  DRC_ASSIGN_OR_RETURN(auto ids, IdsAsText(sorted, cols.id));
+  const auto bounds = Bounds(ids);
+  if (bounds.size() < 2) return Status::InvalidArgument("InferFreq: empty table");
+  // The longest series tells most.
+  int64_t best = 0;
+  for (size_t k = 1; k + 1 < bounds.size(); ++k) {
+    if (bounds[k + 1] - bounds[k] > bounds[best + 1] - bounds[best]) best = static_cast<int64_t>(k);
+  }
+  const int64_t n = std::min<int64_t>(bounds[best + 1] - bounds[best], 2000);
+  if (n < 2) return Status::InvalidArgument("InferFreq: every series has one time stamp");
+  DRC_ASSIGN_OR_RETURN(auto one, data::Slice(sorted, bounds[best], n));
+  std::vector<std::string> candidates = {"D", "W", "MS", "ME", "QS", "QE", "YS", "YE", "h", "min"};
+  if (arrow::is_integer(one->GetColumnByName(cols.time)->type()->id())) {
+    DRC_ASSIGN_OR_RETURN(auto t, AsDoubles(one, cols.time));
+    int64_t step = 0;
+    for (int64_t i = 1; i < n; ++i) {
+      step = std::gcd(step, static_cast<int64_t>(t[i] - t[i - 1]));
+    }
+    candidates = {std::to_string(std::max<int64_t>(step, 1))};
+  }
+  for (const auto& freq : candidates) {
+    auto regular = data::Resample(one, cols, freq);
+    if (regular.ok() && (*regular)->num_rows() == n) return freq;
+  }
+  return Status::InvalidArgument("cannot infer the frequency of series '", ids[bounds[best]],
+                                 "' from its time stamps; pass it (D, W, MS, ME, QS, QE, YS, YE, "
+                                 "h)");
+}
+
+Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
+                                            const data::SeriesColumns& cols,
+                                            const ForecastConfig& config) {
+  DRC_RETURN_NOT_OK(data::Initialize());
+  if (!table) return Status::InvalidArgument("Forecast: null table");
+  if (config.models.empty()) return Status::InvalidArgument("Forecast: no model given");
+  if (config.horizon <= 0 || config.input_size <= 0 || config.max_steps < 0) {
+    return Status::InvalidArgument(
+        "Forecast: horizon and input_size must be > 0 and max_steps "
+        ">= 0, got ",
+        config.horizon, ", ", config.input_size, ", ", config.max_steps);
+  }
+  if (config.ranks != 1) {
+    return Status::NotImplemented("Forecast: ranks ", config.ranks,
+                                  ": not implemented yet (data-parallel training comes next)");
+  }
+  const auto& registry = DefaultModelRegistry();
+  for (const auto& name : config.models) DRC_RETURN_NOT_OK(registry.Defaults(name).status());
+  DRC_RETURN_NOT_OK(CheckColumns(table, cols));
+
+  // Regular series (gaps become nulls, i.e. unavailable points), then the last H of each off.
+  std::string freq = config.freq;
+  if (freq.empty()) {
+    DRC_ASSIGN_OR_RETURN(freq, InferFreq(table, cols));
+  }
+  DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(table, cols, freq));
+  DRC_ASSIGN_OR_RETURN(auto split, data::SplitLastH(regular, cols, config.horizon));
+
+  DRC_ASSIGN_OR_RETURN(auto train_ids, IdsAsText(split.train, cols.id));
+  DRC_ASSIGN_OR_RETURN(auto test_ids, IdsAsText(split.test, cols.id));
+  const auto train_bounds = Bounds(train_ids);
+  const auto test_bounds = Bounds(test_ids);
+  if (train_bounds.size() != test_bounds.size()) {
+    return Status::InvalidArgument("Forecast: some series have at most horizon ", config.horizon,
+                                   " points, so nothing to train on");
+  }
+  for (size_t k = 0; k + 1 < test_bounds.size(); ++k) {
+    const std::string& id = test_ids[test_bounds[k]];
+    if (id != train_ids[train_bounds[k]] || test_bounds[k + 1] - test_bounds[k] != config.horizon) {
+      return Status::InvalidArgument("Forecast: series '", id, "' has too few points for horizon ",
+                                     config.horizon);
+    }
+  }
+  SeriesData series;
+  series.offsets = train_bounds;
+  {
+    auto y = split.train->GetColumnByName(cols.value);
+    auto f32 = arrow::compute::Cast(y, arrow::float32());
+    if (!f32.ok()) return FromArrow(f32.status(), "Forecast: value column '" + cols.value + "'");
+    DRC_ASSIGN_OR_RETURN(auto view, ColumnAsTensor(f32->chunked_array()));
+    series.values = view.tensor;
+  }
+  DRC_ASSIGN_OR_RETURN(auto y_test, AsDoubles(split.test, cols.value));
+
+  std::vector<ModelForecast> out;
+  for (const auto& name : config.models) {
+    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    Stopwatch watch;
+    DRC_ASSIGN_OR_RETURN(auto wopts,
+                         WindowOptionsFrom(defaults, config.input_size, config.horizon));
+    DRC_ASSIGN_OR_RETURN(auto dataset, WindowedDataset::Make(series, wopts));
+    ModelConfig mc;
+    mc.input_size = config.input_size;
+    mc.horizon = config.horizon;
+    mc.seed = config.seed;
+    if (auto it = config.params.find(name); it != config.params.end()) mc.params = it->second;
+    TrainOptions topts = OptionsFrom(defaults, config.max_steps, config.seed);
+    topts.threads = config.threads > 0
+                        ? config.threads
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                          std::max(1, config.ranks));
+    DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(name, mc, topts, registry));
+    ModelForecast f;
+    f.model = name;
+    DRC_ASSIGN_OR_RETURN(f.final_loss, trainer->Fit(dataset));
+    DRC_ASSIGN_OR_RETURN(auto y_hat_t, trainer->Predict(dataset));
+    f.seconds = watch.Seconds();
+    auto flat = y_hat_t.to(torch::kFloat64).contiguous().view({-1});
+    std::vector<double> y_hat(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+    DRC_ASSIGN_OR_RETURN(f.mae, Mae(y_test, y_hat));
+    DRC_ASSIGN_OR_RETURN(f.rmse, Rmse(y_test, y_hat));
+    DRC_ASSIGN_OR_RETURN(f.mape, Mape(y_test, y_hat));
+    DRC_ASSIGN_OR_RETURN(f.smape, Smape(y_test, y_hat));
+
+    arrow::DoubleBuilder yb, hb;
+    DRC_RETURN_NOT_OK(FromArrow(yb.AppendValues(y_test), "Forecast"));
+    DRC_RETURN_NOT_OK(FromArrow(hb.AppendValues(y_hat), "Forecast"));
+    std::shared_ptr<arrow::Array> ya, ha;
+    DRC_RETURN_NOT_OK(FromArrow(yb.Finish(&ya), "Forecast"));
+    DRC_RETURN_NOT_OK(FromArrow(hb.Finish(&ha), "Forecast"));
+    auto id_col = split.test->GetColumnByName(cols.id);
+    auto ds_col = split.test->GetColumnByName(cols.time);
+    f.predictions = arrow::Table::Make(
+        arrow::schema(
+            {arrow::field(cols.id, id_col->type()), arrow::field(cols.time, ds_col->type()),
+             arrow::field(cols.value, arrow::float64()), arrow::field("y_hat", arrow::float64())}),
+        {id_col, ds_col, std::make_shared<arrow::ChunkedArray>(ya),
+         std::make_shared<arrow::ChunkedArray>(ha)});
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace drc::dl

@@ -1,0 +1,75 @@
+#include "drc/dl/forecast.h"
+
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "drc/data/io.h"
+
+namespace drc::dl {
+namespace {
+
+std::string CarrierCsv() {
+  const char* dir = std::getenv("DRC_SHARED_DATA");
+  return std::string(dir ? dir : "../shared/data") + "/us_carrier/us_carrier_passenger.csv";
+}
+
+TEST(Forecast, MlpOnTheCarrierData) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  auto freq = InferFreq(*table, {});
+  ASSERT_TRUE(freq.ok()) << freq.status();
+  EXPECT_EQ(*freq, "ME");
+  ForecastConfig config;
+  config.models = {"MLP"};
+  config.max_steps = 20;
+  config.params["MLP"] = {{"hidden_size", 256}};  // keeps the test quick on a reference BLAS
+  auto result = Forecast(*table, {}, config);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->size(), 1u);
+  const ModelForecast& f = result->front();
+  EXPECT_EQ(f.model, "MLP");
+  EXPECT_TRUE(std::isfinite(f.mae)) << f.mae;
+  EXPECT_GT(f.mae, 0);
+  EXPECT_GE(f.rmse, f.mae);
+  EXPECT_TRUE(std::isfinite(f.mape) && std::isfinite(f.smape));
+  EXPECT_GT(f.seconds, 0);
+  ASSERT_NE(f.predictions, nullptr);
+  EXPECT_EQ(f.predictions->num_rows(), 24);
+  EXPECT_EQ(f.predictions->schema()->field_names(),
+            (std::vector<std::string>{"unique_id", "ds", "y", "y_hat"}));
+  // The forecast covers the last 24 months: 2022-11 .. 2024-10.
+  auto first = f.predictions->GetColumnByName("ds")->GetScalar(0);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*first)->ToString(), "2022-11-30");
+}
+
+TEST(Forecast, ConfigErrorsAreClear) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config;
+  config.models = {"NoSuchModel"};
+  auto r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("NBEATS"), std::string::npos) << r.status();
+  config.models = {"MLP"};
+  config.freq = "fortnight";
+  r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("fortnight"), std::string::npos) << r.status();
+  config.freq = "";
+  config.ranks = 2;
+  r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotImplemented);
+  config.ranks = 1;
+  r = Forecast(*table, {.id = "unique_id", .time = "ds", .value = "passengers"}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("passengers"), std::string::npos) << r.status();
+}
+
+}  // namespace
+}  // namespace drc::dl

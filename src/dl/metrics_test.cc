@@ -1,0 +1,50 @@
+#include "drc/dl/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+namespace drc::dl {
+namespace {
+
+const std::vector<double> kY = {1, 2, 4};
+const std::vector<double> kHat = {2, 2, 2};  // errors 1, 0, 2
+
+TEST(Metrics, HandComputedValues) {
+  EXPECT_DOUBLE_EQ(*Mae(kY, kHat), 1.0);
+  EXPECT_DOUBLE_EQ(*Mse(kY, kHat), 5.0 / 3);
+  EXPECT_DOUBLE_EQ(*Rmse(kY, kHat), std::sqrt(5.0 / 3));
+  EXPECT_DOUBLE_EQ(*Mape(kY, kHat), 100.0 * (1.0 + 0.0 + 0.5) / 3);           // 50 %
+  EXPECT_DOUBLE_EQ(*Smape(kY, kHat), 100.0 * (2.0 / 3 + 0.0 + 4.0 / 6) / 3);  // 44.4 %
+  // Seasonal naive errors of {1, 3, 2, 4} with season 1: 2, 1, 2 (mean 5/3).
+  EXPECT_DOUBLE_EQ(*Mase(kY, kHat, std::vector<double>{1, 3, 2, 4}, 1), 1.0 / (5.0 / 3));
+  // NSE: sum of squared errors 1, spread of y around its mean 2 -> 0.5.
+  EXPECT_DOUBLE_EQ(*Nse(std::vector<double>{1, 2, 3}, std::vector<double>{1, 2, 4}), 0.5);
+  // KGE: y_hat = 2 y: r = 1, alpha = 2, beta = 2 -> 1 - sqrt(2).
+  EXPECT_NEAR(*Kge(std::vector<double>{1, 2, 3}, std::vector<double>{2, 4, 6}),
+              1.0 - std::sqrt(2.0), 1e-12);
+}
+
+TEST(Metrics, SkipsNaNPairsAndZeroDenominators) {
+  const double nan = std::nan("");
+  EXPECT_DOUBLE_EQ(*Mae(std::vector<double>{1, nan, 3}, std::vector<double>{2, 5, nan}), 1.0);
+  // y = 0 has no percentage error: only the second point counts.
+  EXPECT_DOUBLE_EQ(*Mape(std::vector<double>{0, 4}, std::vector<double>{1, 3}), 25.0);
+  // sMAPE skips 0 / 0.
+  EXPECT_DOUBLE_EQ(*Smape(std::vector<double>{0, 1}, std::vector<double>{0, 3}), 100.0);
+}
+
+TEST(Metrics, RejectsBadInput) {
+  auto r = Mae(std::vector<double>{1, 2}, std::vector<double>{1});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("y has 2 values, y_hat 1"), std::string::npos);
+  EXPECT_FALSE(Mape(std::vector<double>{0}, std::vector<double>{1}).ok());
+  EXPECT_FALSE(Nse(std::vector<double>{2, 2}, std::vector<double>{1, 3}).ok());
+  EXPECT_FALSE(Mase(kY, kHat, std::vector<double>{1, 1, 1}, 1).ok());
+  EXPECT_FALSE(Mase(kY, kHat, std::vector<double>{1, 2}, 0).ok());
+}
+
+}  // namespace
+}  // namespace drc::dl

@@ -1,0 +1,66 @@
+#include "src/dl/model.h"
+
+#include <algorithm>
+
+namespace drc::dl {
+
+Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefaults defaults) {
+  if (name.empty()) return Status::InvalidArgument("model registry: empty model name");
+  if (entries_.count(name) != 0) {
+    return Status::AlreadyExists("model registry: '", name, "' is already registered");
+  }
+  entries_.emplace(std::move(name), Entry{std::move(factory), std::move(defaults)});
+  return Status::OK();
+}
+
+namespace {
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+}  // namespace
+
+Result<std::shared_ptr<ForecastModel>> ModelRegistry::Make(const std::string& name,
+                                                           const ModelConfig& config) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) {
+    return Status::NotFound("unknown model '", name, "' (registered: ", JoinNames(Names()), ")");
+  }
+  if (config.input_size <= 0 || config.horizon <= 0) {
+    return Status::InvalidArgument(name, ": input_size and horizon must be > 0, got ",
+                                   config.input_size, " and ", config.horizon);
+  }
+  return it->second.factory(config);
+}
+
+Result<TrainDefaults> ModelRegistry::Defaults(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) {
+    return Status::NotFound("unknown model '", name, "' (registered: ", JoinNames(Names()), ")");
+  }
+  return it->second.defaults;
+}
+
+std::vector<std::string> ModelRegistry::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : entries_) names.push_back(name);
+  return names;
+}
+
+double Params::Take(const std::string& key, double fallback) {
+  taken_.push_back(key);
+  auto it = values_.find(key);
+  return it == values_.end() ? fallback : it->second;
+}
+
+Status Params::Finish() const {
+  for (const auto& [key, value] : values_) {
+    if (std::find(taken_.begin(), taken_.end(), key) == taken_.end()) {
+      return Status::InvalidArgument(model_, ": unknown hyper-parameter '", key, "'");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace drc::dl

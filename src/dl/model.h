@@ -1,0 +1,100 @@
+// The model zoo's interface (internal to the dl layer: it includes libtorch).
+//
+// A ForecastModel maps a batch of input windows to point forecasts of the next `horizon`
+// steps. Every model is a torch::nn::Module built from a ModelConfig; the trainer owns the
+// optimizer, the loss, scaling and windowing, so models stay pure functions of their inputs.
+// Models register by name in a ModelRegistry together with the training defaults that
+// NeuralForecast uses for them (learning rate, batch sizes, LR decays, scaler), so that
+// `drc forecast --models NBEATS` trains what `NBEATS(h, input_size, max_steps)` trains there.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+
+namespace drc::dl {
+
+// One batch of windows, already scaled. B windows of `input_size` past values each.
+struct WindowBatch {
+  torch::Tensor insample_y;     // [B, L] float32
+  torch::Tensor insample_mask;  // [B, L] float32, 1 where the value is available
+};
+
+struct ModelConfig {
+  int input_size = 24;
+  int horizon = 24;
+  uint64_t seed = 1;
+  // Model hyper-parameters by NeuralForecast's names ("hidden_size", "num_layers", ...);
+  // absent keys take the model's defaults. Unknown keys are an error naming the key.
+  std::map<std::string, double> params;
+};
+
+// How NeuralForecast trains a model by default (per model class).
+struct TrainDefaults {
+  double learning_rate = 1e-3;
+  int batch_size = 32;           // series per batch
+  int windows_batch_size = 1024; // windows sampled per training step
+  int num_lr_decays = 3;         // StepLR: step_size = max_steps / num_lr_decays, gamma 0.5;
+                                 // -1: no decay
+  std::string scaler = "identity";  // per-window scaler of NF's TemporalNorm: identity,
+                                    // standard, robust, minmax
+  std::string loss = "MAE";
+  double grad_clip_norm = 0;     // 0: none
+};
+
+class ForecastModel : public torch::nn::Module {
+ public:
+  // [B, L] windows -> [B, H] forecasts (in the scaled space).
+  virtual torch::Tensor Forward(const WindowBatch& batch) = 0;
+};
+
+using ModelFactory =
+    std::function<Result<std::shared_ptr<ForecastModel>>(const ModelConfig& config)>;
+
+class ModelRegistry {
+ public:
+  Status Register(std::string name, ModelFactory factory, TrainDefaults defaults);
+  // NotFound lists the registered names.
+  Result<std::shared_ptr<ForecastModel>> Make(const std::string& name,
+                                              const ModelConfig& config) const;
+  Result<TrainDefaults> Defaults(const std::string& name) const;
+  std::vector<std::string> Names() const;
+
+ private:
+  struct Entry {
+    ModelFactory factory;
+    TrainDefaults defaults;
+  };
+  std::map<std::string, Entry> entries_;
+};
+
+// Every built-in model; each models/*.cc file exports a Register*Models(ModelRegistry&) that
+// DefaultModelRegistry() calls once.
+const ModelRegistry& DefaultModelRegistry();
+
+// Reads a model hyper-parameter with a default, rejecting unknown keys: call Take for every
+// parameter a model knows, then Finish() returns InvalidArgument naming any key left over.
+class Params {
+ public:
+  Params(std::string model, std::map<std::string, double> values)
+      : model_(std::move(model)), values_(std::move(values)) {}
+  double Take(const std::string& key, double fallback);
+  int TakeInt(const std::string& key, int fallback) {
+    return static_cast<int>(Take(key, fallback));
+  }
+  Status Finish() const;
+
+ private:
+  std::string model_;
+  std::map<std::string, double> values_;
+  std::vector<std::string> taken_;
+};
+
+}  // namespace drc::dl

@@ -1,0 +1,32 @@
+// The built-in model zoo: one Register*Models function per models/*.cc file.
+#include <cstdio>
+#include <cstdlib>
+
+#include "src/dl/model.h"
+
+namespace drc::dl {
+
+Status RegisterMlpModels(ModelRegistry& registry);        // models/mlp.cc: MLP
+Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
+Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
+Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc: RNN, LSTM,
+                                                          // GRU, DilatedRNN
+Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
+
+const ModelRegistry& DefaultModelRegistry() {
+  static const ModelRegistry kRegistry = [] {
+    ModelRegistry registry;
+    for (auto* add : {RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
+                      RegisterRecurrentModels, RegisterTcnModels}) {
+      Status st = add(registry);
+      if (!st.ok()) {
+        std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
+        std::abort();
+      }
+    }
+    return registry;
+  }();
+  return kRegistry;
+}
+
+}  // namespace drc::dl

@@ -1,0 +1,59 @@
+// MLP (NeuralForecast's MLP): num_layers fully connected ReLU layers of hidden_size units on the
+// input window, then a linear layer to the horizon. NF defaults: num_layers 2, hidden_size 1024;
+// Adam lr 1e-3 without LR decay, 1024 windows per step, identity scaler.
+#include <torch/nn/modules/linear.h>
+
+#include "src/dl/model.h"
+
+namespace drc::dl {
+namespace {
+
+class Mlp final : public ForecastModel {
+ public:
+  Mlp(int input_size, int horizon, int num_layers, int hidden_size) {
+    int in = input_size;
+    for (int i = 0; i < num_layers; ++i) {
+      layers_.push_back(
+          register_module("mlp" + std::to_string(i), torch::nn::Linear(in, hidden_size)));
+      in = hidden_size;
+    }
+    out_ = register_module("out", torch::nn::Linear(in, horizon));
+  }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    auto x = batch.insample_y;
+    for (auto& layer : layers_) x = torch::relu(layer->forward(x));
+    return out_->forward(x);
+  }
+
+ private:
+  std::vector<torch::nn::Linear> layers_;
+  torch::nn::Linear out_{nullptr};
+};
+
+Result<std::shared_ptr<ForecastModel>> MakeMlp(const ModelConfig& config) {
+  Params p("MLP", config.params);
+  const int num_layers = p.TakeInt("num_layers", 2);
+  const int hidden_size = p.TakeInt("hidden_size", 1024);
+  DRC_RETURN_NOT_OK(p.Finish());
+  if (num_layers < 1 || hidden_size < 1) {
+    return Status::InvalidArgument("MLP: num_layers and hidden_size must be >= 1, got ", num_layers,
+                                   " and ", hidden_size);
+  }
+  return std::shared_ptr<ForecastModel>(
+      std::make_shared<Mlp>(config.input_size, config.horizon, num_layers, hidden_size));
+}
+
+}  // namespace
+
+Status RegisterMlpModels(ModelRegistry& registry) {
+  TrainDefaults d;
+  d.learning_rate = 1e-3;
+  d.batch_size = 32;
+  d.windows_batch_size = 1024;
+  d.num_lr_decays = -1;
+  d.scaler = "identity";
+  return registry.Register("MLP", MakeMlp, d);
+}
+
+}  // namespace drc::dl

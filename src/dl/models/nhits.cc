@@ -1,0 +1,114 @@
+// NHITS (NeuralForecast's NHITS, Challu et al. 2023): NBEATS-style stacks whose blocks see the
+// input max-pooled (kernel n_pool_kernel_size, ceil mode) and emit max(H / n_freq_downsample, 1)
+// knots that are linearly interpolated to the horizon. NF defaults: 3 identity stacks of 1 block,
+// n_pool_kernel_size [2, 2, 1], n_freq_downsample [4, 2, 1], mlp_units 3 x [512, 512], MaxPool,
+// linear interpolation; Adam lr 1e-3 with 3 StepLR decays, 1024 windows per step, identity scaler.
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/functional/upsampling.h>
+#include <torch/nn/modules/linear.h>
+
+#include <algorithm>
+
+#include "src/dl/model.h"
+
+namespace drc::dl {
+namespace {
+
+namespace F = torch::nn::functional;
+
+class NHitsBlock final : public torch::nn::Module {
+ public:
+  NHitsBlock(int input_size, int horizon, int pool, int downsample, int units, int layers)
+      : input_size_(input_size), horizon_(horizon), pool_(pool) {
+    const int pooled = (input_size + pool - 1) / pool;
+    const int knots = std::max(horizon / downsample, 1);
+    first_ = register_module("in", torch::nn::Linear(pooled, units));
+    for (int i = 0; i < layers; ++i) {
+      hidden_.push_back(
+          register_module("hidden" + std::to_string(i), torch::nn::Linear(units, units)));
+    }
+    out_ = register_module("theta", torch::nn::Linear(units, input_size + knots));
+  }
+
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals) {
+    auto x = F::max_pool1d(residuals.unsqueeze(1),
+                           F::MaxPool1dFuncOptions(pool_).stride(pool_).ceil_mode(true))
+                 .squeeze(1);
+    x = first_->forward(x);
+    for (auto& layer : hidden_) x = torch::relu(layer->forward(x));
+    auto theta = out_->forward(x);
+    auto backcast = theta.slice(1, 0, input_size_);
+    auto knots = theta.slice(1, input_size_).unsqueeze(1);  // [B, 1, K]
+    auto forecast = F::interpolate(knots, F::InterpolateFuncOptions()
+                                              .size(std::vector<int64_t>{horizon_})
+                                              .mode(torch::kLinear)
+                                              .align_corners(false))
+                        .squeeze(1);
+    return {backcast, forecast};
+  }
+
+ private:
+  int input_size_, horizon_, pool_;
+  torch::nn::Linear first_{nullptr}, out_{nullptr};
+  std::vector<torch::nn::Linear> hidden_;
+};
+
+class NHits final : public ForecastModel {
+ public:
+  NHits(int input_size, int horizon, int n_blocks, int units, int layers) : horizon_(horizon) {
+    const int pools[] = {2, 2, 1};
+    const int downsample[] = {4, 2, 1};
+    int i = 0;
+    for (int s = 0; s < 3; ++s) {
+      for (int b = 0; b < n_blocks; ++b) {
+        blocks_.push_back(
+            register_module("block" + std::to_string(i++),
+                            std::make_shared<NHitsBlock>(input_size, horizon, pools[s],
+                                                         downsample[s], units, layers)));
+      }
+    }
+  }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    auto residuals = batch.insample_y.flip({-1});
+    auto mask = batch.insample_mask.flip({-1});
+    auto forecast = batch.insample_y.slice(1, -1).expand({-1, horizon_});
+    for (auto& block : blocks_) {
+      auto [backcast, block_forecast] = block->forward(residuals);
+      residuals = (residuals - backcast) * mask;
+      forecast = forecast + block_forecast;
+    }
+    return forecast;
+  }
+
+ private:
+  int64_t horizon_;
+  std::vector<std::shared_ptr<NHitsBlock>> blocks_;
+};
+
+Result<std::shared_ptr<ForecastModel>> MakeNHits(const ModelConfig& config) {
+  Params p("NHITS", config.params);
+  const int n_blocks = p.TakeInt("n_blocks", 1);
+  const int units = p.TakeInt("mlp_units", 512);
+  const int layers = p.TakeInt("mlp_layers", 3);
+  DRC_RETURN_NOT_OK(p.Finish());
+  if (n_blocks < 1 || units < 1 || layers < 1) {
+    return Status::InvalidArgument("NHITS: n_blocks, mlp_units and mlp_layers must be >= 1");
+  }
+  return std::shared_ptr<ForecastModel>(
+      std::make_shared<NHits>(config.input_size, config.horizon, n_blocks, units, layers));
+}
+
+}  // namespace
+
+Status RegisterNHitsModels(ModelRegistry& registry) {
+  TrainDefaults d;
+  d.learning_rate = 1e-3;
+  d.batch_size = 32;
+  d.windows_batch_size = 1024;
+  d.num_lr_decays = 3;
+  d.scaler = "identity";
+  return registry.Register("NHITS", MakeNHits, d);
+}
+
+}  // namespace drc::dl

@@ -1,0 +1,298 @@
+// Recurrent forecasters: RNN, LSTM, GRU and DilatedRNN, after NeuralForecast 3.1 (Nixtla/
+// neuralforecast main around version 3.1.4: models/rnn.py, lstm.py, gru.py, dilated_rnn.py and
+// common/_modules.py MLP; read to learn the architecture and defaults, written anew here).
+//
+// RNN, LSTM, GRU follow NF's direct mode (`recurrent=False`, its default): a batch-first
+// multi-layer encoder (tanh RNN, LSTM or GRU; NF's `hist_encoder`) reads the window's values
+// y_1..y_L as a sequence of scalars, [B, L] -> [B, L, hidden]. The states of the last H steps are
+// kept, or, when H > L, a Linear(L -> H) over the time axis maps all L states to H
+// (`upsample_sequence`). NF's MLP decoder (Linear(hidden, d), ReLU, [Linear(d, d), ReLU] x
+// (decoder_layers - 2), Linear(d, 1)) maps each of the H states to one forecast: [B, H].
+//
+// DilatedRNN follows NF's `rnn_stack`: groups of single-layer LSTMs with dilations [[1, 2], [4,
+// 8]]; a layer with dilation d runs d interleaved sequences (steps t = j, j + d, j + 2d, ...);
+// groups after the first add their input back (residual). A Linear(L -> H) over the time axis
+// (`context_adapter`) and the same MLP decoder give [B, H].
+//
+// Differences from NF:
+//  - The window length is ModelConfig::input_size (NF's default input_size=-1 means 3 * h); we
+//    train on sampled windows exactly as NF 3.x does for these models. NF's autoregressive mode
+//    (recurrent=True, h_train) and the pre-3.0 whole-sequence training are not offered.
+//  - Only y is an input: no exogenous variables. The availability mask is not an input (NF's
+//    forward does not read it either; it weights the loss and the scaler).
+//  - Hyper-parameters are numbers (drc::dl::Params), so NF's string and list ones keep their
+//    defaults: RNN's encoder_activation (NF 3.1 does not pass it to nn.RNN, so it is tanh there
+//    too), DilatedRNN's cell_type "LSTM" and dilations. The deprecated, unused context_size is
+//    not accepted.
+//  - Causal padding in the dilated layers is the same as NF's (zeros after the last step, whose
+//    outputs are dropped), done with one reshape instead of per-phase slices.
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/rnn.h>
+#include <torch/utils.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "src/dl/model.h"
+
+namespace drc::dl {
+namespace {
+
+// Training defaults shared by NF 3.1's RNN, LSTM, GRU and DilatedRNN; only num_lr_decays differs
+// (-1 for RNN/LSTM/GRU, 3 for DilatedRNN).
+TrainDefaults RecurrentDefaults(int num_lr_decays) {
+  TrainDefaults defaults;
+  defaults.learning_rate = 1e-3;
+  defaults.batch_size = 32;
+  defaults.windows_batch_size = 128;
+  defaults.num_lr_decays = num_lr_decays;
+  defaults.scaler = "robust";
+  defaults.loss = "MAE";
+  defaults.grad_clip_norm = 0;
+  return defaults;
+}
+
+Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min) {
+  if (value < min) {
+    return Status::InvalidArgument(model, ": ", key, " must be >= ", min, ", got ", value);
+  }
+  return Status::OK();
+}
+
+// Throws a c10::Error naming the model and the shape unless `y` is [B, input_size].
+void CheckInsample(const std::string& model, const torch::Tensor& y, int64_t input_size) {
+  TORCH_CHECK(y.defined(), model, ": insample_y is undefined");
+  TORCH_CHECK(y.dim() == 2 && y.size(1) == input_size, model, ": insample_y must be [B, ",
+              input_size, "], got ", y.sizes());
+}
+
+// NF's MLP decoder with ReLU and no dropout: in -> hidden -> ... -> 1, applied on the last axis.
+torch::nn::Sequential MakeDecoder(int64_t in_features, int64_t hidden, int layers) {
+  torch::nn::Sequential mlp;
+  mlp->push_back(torch::nn::Linear(in_features, hidden));
+  mlp->push_back(torch::nn::ReLU());
+  for (int i = 2; i < layers; ++i) {
+    mlp->push_back(torch::nn::Linear(hidden, hidden));
+    mlp->push_back(torch::nn::ReLU());
+  }
+  mlp->push_back(torch::nn::Linear(hidden, 1));
+  return mlp;
+}
+
+struct DecoderOptions {
+  int hidden = 128;
+  int layers = 2;
+};
+
+Result<DecoderOptions> TakeDecoder(const std::string& model, Params& params) {
+  DecoderOptions options;
+  options.hidden = params.TakeInt("decoder_hidden_size", 128);
+  options.layers = params.TakeInt("decoder_layers", 2);
+  DRC_RETURN_NOT_OK(CheckAtLeast(model, "decoder_hidden_size", options.hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(model, "decoder_layers", options.layers, 1));
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RNN, LSTM, GRU.
+
+enum class CellKind { kRnn, kLstm, kGru };
+
+struct RecurrentOptions {
+  int n_layers = 2;
+  int hidden = 128;
+  bool bias = true;
+  double dropout = 0;
+  DecoderOptions decoder;
+};
+
+class RecurrentForecaster final : public ForecastModel {
+ public:
+  RecurrentForecaster(std::string name, CellKind kind, const ModelConfig& config,
+                      const RecurrentOptions& options)
+      : name_(std::move(name)), input_size_(config.input_size), horizon_(config.horizon) {
+    // NF's nn.RNN/LSTM/GRU(input_size=1, ...) with batch_first; RNN's nonlinearity is tanh.
+    auto configure = [&](auto rnn_options) {
+      return rnn_options.num_layers(options.n_layers)
+          .bias(options.bias)
+          .dropout(options.dropout)
+          .batch_first(true);
+    };
+    switch (kind) {
+      case CellKind::kRnn:
+        encode_ = EncoderOf(register_module(
+            "hist_encoder", torch::nn::RNN(configure(torch::nn::RNNOptions(1, options.hidden)))));
+        break;
+      case CellKind::kLstm:
+        encode_ = EncoderOf(register_module(
+            "hist_encoder", torch::nn::LSTM(configure(torch::nn::LSTMOptions(1, options.hidden)))));
+        break;
+      case CellKind::kGru:
+        encode_ = EncoderOf(register_module(
+            "hist_encoder", torch::nn::GRU(configure(torch::nn::GRUOptions(1, options.hidden)))));
+        break;
+    }
+    if (horizon_ > input_size_) {
+      upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));
+    }
+    decoder_ = register_module(
+        "mlp_decoder", MakeDecoder(options.hidden, options.decoder.hidden, options.decoder.layers));
+  }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    CheckInsample(name_, batch.insample_y, input_size_);
+    torch::Tensor states = encode_(batch.insample_y.unsqueeze(-1));  // [B, L, hidden]
+    if (!upsample_.is_empty()) {
+      states = upsample_(states.transpose(1, 2)).transpose(1, 2);  // [B, H, hidden]
+    } else {
+      states = states.narrow(1, input_size_ - horizon_, horizon_);  // last H steps
+    }
+    return decoder_->forward(states).squeeze(-1);  // [B, H]
+  }
+
+ private:
+  // The sequence of top-layer states of a torch RNN/LSTM/GRU module, from a zero initial state.
+  template <typename Module>
+  static std::function<torch::Tensor(const torch::Tensor&)> EncoderOf(Module module) {
+    return [module](const torch::Tensor& x) mutable { return std::get<0>(module->forward(x)); };
+  }
+
+  std::string name_;
+  int64_t input_size_;
+  int64_t horizon_;
+  std::function<torch::Tensor(const torch::Tensor&)> encode_;
+  torch::nn::Linear upsample_{nullptr};
+  torch::nn::Sequential decoder_{nullptr};
+};
+
+ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidden) {
+  return [name = std::move(name), kind,
+          default_hidden](const ModelConfig& config) -> Result<std::shared_ptr<ForecastModel>> {
+    Params params(name, config.params);
+    RecurrentOptions options;
+    options.n_layers = params.TakeInt("encoder_n_layers", 2);
+    options.hidden = params.TakeInt("encoder_hidden_size", default_hidden);
+    options.bias = params.TakeInt("encoder_bias", 1) != 0;
+    options.dropout = params.Take("encoder_dropout", 0.0);
+    DRC_ASSIGN_OR_RETURN(options.decoder, TakeDecoder(name, params));
+    DRC_RETURN_NOT_OK(params.Finish());
+    DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_n_layers", options.n_layers, 1));
+    DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", options.hidden, 1));
+    if (options.dropout < 0 || options.dropout >= 1) {
+      return Status::InvalidArgument(name, ": encoder_dropout must be in [0, 1), got ",
+                                     options.dropout);
+    }
+    torch::manual_seed(config.seed);  // as NF seeds before building the layers
+    return std::make_shared<RecurrentForecaster>(name, kind, config, options);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DilatedRNN.
+
+// One single-layer LSTM applied with a dilation: d interleaved sequences, one per phase.
+struct DilatedLayer {
+  torch::nn::LSTM lstm{nullptr};
+  int64_t dilation = 1;
+
+  // x: [B, L, C] -> [B, L, hidden]; output t sees inputs t, t - d, t - 2d, ...
+  torch::Tensor Forward(const torch::Tensor& x) {
+    const int64_t batch = x.size(0), length = x.size(1), channels = x.size(2);
+    const int64_t steps = (length + dilation - 1) / dilation;
+    torch::Tensor padded = x;
+    if (steps * dilation != length) {  // zeros after the end, as NF pads
+      padded = torch::constant_pad_nd(x, {0, 0, 0, steps * dilation - length});
+    }
+    // [B, steps * d, C] -> [B, steps, d, C] -> [d, B, steps, C] -> [d * B, steps, C]
+    torch::Tensor phases = padded.reshape({batch, steps, dilation, channels})
+                               .permute({2, 0, 1, 3})
+                               .reshape({dilation * batch, steps, channels});
+    torch::Tensor out = std::get<0>(lstm->forward(phases));
+    const int64_t hidden = out.size(2);
+    // Back to time order: [d, B, steps, H] -> [B, steps, d, H] -> [B, steps * d, H].
+    out = out.reshape({dilation, batch, steps, hidden})
+              .permute({1, 2, 0, 3})
+              .reshape({batch, steps * dilation, hidden});
+    return out.narrow(1, 0, length);
+  }
+};
+
+// NF's default dilations: two groups of two layers.
+const std::vector<std::vector<int64_t>>& DefaultDilations() {
+  static const std::vector<std::vector<int64_t>> kDilations = {{1, 2}, {4, 8}};
+  return kDilations;
+}
+
+class DilatedRnnForecaster final : public ForecastModel {
+ public:
+  DilatedRnnForecaster(const ModelConfig& config, int hidden, const DecoderOptions& decoder)
+      : input_size_(config.input_size) {
+    int64_t in_features = 1;
+    const auto& groups = DefaultDilations();
+    for (size_t g = 0; g < groups.size(); ++g) {
+      std::vector<DilatedLayer> layers;
+      for (size_t i = 0; i < groups[g].size(); ++i) {
+        DilatedLayer layer;
+        layer.dilation = groups[g][i];
+        layer.lstm = register_module(
+            "rnn_stack_" + std::to_string(g) + "_" + std::to_string(i),
+            torch::nn::LSTM(torch::nn::LSTMOptions(in_features, hidden).batch_first(true)));
+        layers.push_back(std::move(layer));
+        in_features = hidden;
+      }
+      groups_.push_back(std::move(layers));
+    }
+    context_adapter_ =
+        register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
+    decoder_ = register_module("mlp_decoder", MakeDecoder(hidden, decoder.hidden, decoder.layers));
+  }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    CheckInsample("DilatedRNN", batch.insample_y, input_size_);
+    torch::Tensor x = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      torch::Tensor out = x;
+      for (DilatedLayer& layer : groups_[g]) out = layer.Forward(out);
+      x = g > 0 ? out + x : out;  // residual around every group but the first
+    }
+    torch::Tensor context = context_adapter_(x.transpose(1, 2)).transpose(1, 2);  // [B, H, C]
+    return decoder_->forward(context).squeeze(-1);                                // [B, H]
+  }
+
+ private:
+  int64_t input_size_;
+  std::vector<std::vector<DilatedLayer>> groups_;
+  torch::nn::Linear context_adapter_{nullptr};
+  torch::nn::Sequential decoder_{nullptr};
+};
+
+Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config) {
+  const std::string name = "DilatedRNN";
+  Params params(name, config.params);
+  const int hidden = params.TakeInt("encoder_hidden_size", 128);
+  DRC_ASSIGN_OR_RETURN(DecoderOptions decoder, TakeDecoder(name, params));
+  DRC_RETURN_NOT_OK(params.Finish());
+  DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", hidden, 1));
+  torch::manual_seed(config.seed);
+  return std::make_shared<DilatedRnnForecaster>(config, hidden, decoder);
+}
+
+}  // namespace
+
+// Encoder widths are NF 3.1's defaults: 128, except GRU's 200.
+Status RegisterRecurrentModels(ModelRegistry& registry) {
+  DRC_RETURN_NOT_OK(registry.Register("RNN", RecurrentFactory("RNN", CellKind::kRnn, 128),
+                                      RecurrentDefaults(-1)));
+  DRC_RETURN_NOT_OK(registry.Register("LSTM", RecurrentFactory("LSTM", CellKind::kLstm, 128),
+                                      RecurrentDefaults(-1)));
+  DRC_RETURN_NOT_OK(registry.Register("GRU", RecurrentFactory("GRU", CellKind::kGru, 200),
+                                      RecurrentDefaults(-1)));
+  return registry.Register("DilatedRNN", MakeDilatedRnn, RecurrentDefaults(3));
+}
+
+}  // namespace drc::dl

@@ -1,0 +1,134 @@
+// TCN: temporal convolution network forecaster, after NeuralForecast 3.1 (Nixtla/neuralforecast
+// main around version 3.1.4: models/tcn.py, common/_modules.py TemporalConvolutionEncoder,
+// CausalConv1d and MLP; read to learn the architecture and defaults, written anew here).
+//
+// Forward, as NF's: the window [B, L] is one input channel; a stack of causal dilated Conv1d
+// layers (kernel_size 2, dilations 1, 2, 4, 8, 16, encoder_hidden_size channels, ReLU after
+// each, no residuals) gives [B, C, L]; a Linear(L -> H) over the time axis (`context_adapter`)
+// gives [B, C, H]; NF's MLP decoder (Linear(C, d), ReLU, [Linear(d, d), ReLU] x
+// (decoder_layers - 2), Linear(d, 1)) maps each horizon step to one forecast: [B, H].
+//
+// Differences from NF:
+//  - Causality: NF pads (kernel_size - 1) * dilation zeros on both sides and chomps the right
+//    end; we pad only the left, which computes the same outputs (and also works for
+//    kernel_size 1, where NF's chomp of 0 steps would empty the sequence).
+//  - The window length is ModelConfig::input_size (NF's default -1 means 3 * h).
+//  - Only y is an input (no exogenous variables); the availability mask is not an input (NF's
+//    forward does not read it either).
+//  - Hyper-parameters are numbers (drc::dl::Params): dilations and encoder_activation keep NF's
+//    defaults; the unused context_size is not accepted.
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/utils.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/dl/model.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr const char* kName = "TCN";
+
+Status CheckAtLeast(const std::string& key, double value, double min) {
+  if (value < min) {
+    return Status::InvalidArgument(kName, ": ", key, " must be >= ", min, ", got ", value);
+  }
+  return Status::OK();
+}
+
+struct TcnOptions {
+  int kernel_size = 2;
+  std::vector<int64_t> dilations = {1, 2, 4, 8, 16};
+  int hidden = 128;
+  int decoder_hidden = 128;
+  int decoder_layers = 2;
+};
+
+class TcnForecaster final : public ForecastModel {
+ public:
+  TcnForecaster(const ModelConfig& config, const TcnOptions& options)
+      : input_size_(config.input_size), kernel_size_(options.kernel_size) {
+    int64_t in_channels = 1;
+    for (int64_t dilation : options.dilations) {
+      convs_.push_back(register_module(
+          "hist_encoder_" + std::to_string(convs_.size()),
+          torch::nn::Conv1d(torch::nn::Conv1dOptions(in_channels, options.hidden, kernel_size_)
+                                .dilation(dilation))));
+      dilations_.push_back(dilation);
+      in_channels = options.hidden;
+    }
+    context_adapter_ =
+        register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
+    // NF's MLP decoder with ReLU and no dropout.
+    torch::nn::Sequential mlp;
+    mlp->push_back(torch::nn::Linear(options.hidden, options.decoder_hidden));
+    mlp->push_back(torch::nn::ReLU());
+    for (int i = 2; i < options.decoder_layers; ++i) {
+      mlp->push_back(torch::nn::Linear(options.decoder_hidden, options.decoder_hidden));
+      mlp->push_back(torch::nn::ReLU());
+    }
+    mlp->push_back(torch::nn::Linear(options.decoder_hidden, 1));
+    decoder_ = register_module("mlp_decoder", mlp);
+  }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    const torch::Tensor& y = batch.insample_y;
+    TORCH_CHECK(y.defined(), kName, ": insample_y is undefined");
+    TORCH_CHECK(y.dim() == 2 && y.size(1) == input_size_, kName, ": insample_y must be [B, ",
+                input_size_, "], got ", y.sizes());
+    torch::Tensor x = y.unsqueeze(1);  // [B, 1, L]
+    for (size_t i = 0; i < convs_.size(); ++i) {
+      const int64_t pad = (kernel_size_ - 1) * dilations_[i];
+      if (pad > 0) x = torch::constant_pad_nd(x, {pad, 0});  // left only: causal
+      x = torch::relu(convs_[i](x));                         // [B, C, L]
+    }
+    torch::Tensor context = context_adapter_(x).transpose(1, 2);  // [B, H, C]
+    return decoder_->forward(context).squeeze(-1);                // [B, H]
+  }
+
+ private:
+  int64_t input_size_;
+  int64_t kernel_size_;
+  std::vector<torch::nn::Conv1d> convs_;
+  std::vector<int64_t> dilations_;
+  torch::nn::Linear context_adapter_{nullptr};
+  torch::nn::Sequential decoder_{nullptr};
+};
+
+Result<std::shared_ptr<ForecastModel>> MakeTcn(const ModelConfig& config) {
+  Params params(kName, config.params);
+  TcnOptions options;
+  options.kernel_size = params.TakeInt("kernel_size", 2);
+  options.hidden = params.TakeInt("encoder_hidden_size", 128);
+  options.decoder_hidden = params.TakeInt("decoder_hidden_size", 128);
+  options.decoder_layers = params.TakeInt("decoder_layers", 2);
+  DRC_RETURN_NOT_OK(params.Finish());
+  DRC_RETURN_NOT_OK(CheckAtLeast("kernel_size", options.kernel_size, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast("encoder_hidden_size", options.hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast("decoder_hidden_size", options.decoder_hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast("decoder_layers", options.decoder_layers, 1));
+  torch::manual_seed(config.seed);  // as NF seeds before building the layers
+  return std::make_shared<TcnForecaster>(config, options);
+}
+
+}  // namespace
+
+// NF 3.1 TCN's training defaults.
+Status RegisterTcnModels(ModelRegistry& registry) {
+  TrainDefaults defaults;
+  defaults.learning_rate = 1e-3;
+  defaults.batch_size = 32;
+  defaults.windows_batch_size = 128;
+  defaults.num_lr_decays = -1;
+  defaults.scaler = "robust";
+  defaults.loss = "MAE";
+  defaults.grad_clip_norm = 0;
+  return registry.Register(kName, MakeTcn, defaults);
+}
+
+}  // namespace drc::dl

@@ -1,0 +1,130 @@
+// Per model of this file's zoo slice: output shape, gradients reaching every trainable
+// parameter, and a training loss that falls on a learnable series (sine + trend).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "src/dl/model.h"
+#include "src/dl/torch_status.h"
+#include "src/dl/trainer.h"
+#include "src/dl/windows.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr int kInput = 24;
+constexpr int kHorizon = 12;
+
+// Small widths keep the test quick; the architecture is the default one.
+std::map<std::string, double> SmallParams(const std::string& name) {
+  if (name == "MLP") return {{"hidden_size", 64}};
+  return {{"mlp_units", 64}};
+}
+
+ModelConfig Config(const std::string& name) {
+  ModelConfig c;
+  c.input_size = kInput;
+  c.horizon = kHorizon;
+  c.params = SmallParams(name);
+  return c;
+}
+
+class ModelTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ModelTest, ShapeAndGradients) {
+  torch::manual_seed(1);
+  auto model = DefaultModelRegistry().Make(GetParam(), Config(GetParam()));
+  ASSERT_TRUE(model.ok()) << model.status();
+  WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
+  auto y = (*model)->Forward(batch);
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{5, kHorizon}));
+  y.pow(2).mean().backward();
+  int trainable = 0;
+  for (const auto& p : (*model)->parameters()) {
+    if (!p.requires_grad()) continue;
+    ++trainable;
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+  }
+  EXPECT_GT(trainable, 0);
+  double total = 0;
+  for (const auto& p : (*model)->parameters()) total += p.grad().abs().sum().item<double>();
+  EXPECT_GT(total, 0);
+}
+
+TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
+  std::vector<float> v(240);
+  for (int t = 0; t < 240; ++t) {
+    v[t] = 10.0f + 0.05f * t + 3.0f * std::sin(2.0f * static_cast<float>(M_PI) * t / 12.0f);
+  }
+  WindowOptions wo;
+  wo.input_size = kInput;
+  wo.horizon = kHorizon;
+  wo.windows_batch_size = 128;
+  auto data = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, wo);
+  ASSERT_TRUE(data.ok()) << data.status();
+  auto defaults = DefaultModelRegistry().Defaults(GetParam());
+  ASSERT_TRUE(defaults.ok());
+  auto options = OptionsFrom(*defaults, /*max_steps=*/60, /*seed=*/1);
+  options.threads = 2;
+  auto trainer = Trainer::Make(GetParam(), Config(GetParam()), options, DefaultModelRegistry());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  auto loss = (*trainer)->Fit(*data);
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  const auto& l = (*trainer)->losses();
+  ASSERT_EQ(l.size(), 60u);
+  const double first = std::accumulate(l.begin(), l.begin() + 5, 0.0) / 5;
+  const double last = std::accumulate(l.end() - 5, l.end(), 0.0) / 5;
+  EXPECT_LT(last, 0.5 * first) << GetParam() << ": first " << first << ", last " << last;
+  auto forecast = (*trainer)->Predict(*data);
+  ASSERT_TRUE(forecast.ok()) << forecast.status();
+  EXPECT_EQ(forecast->sizes(), (std::vector<int64_t>{1, kHorizon}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest, ::testing::Values("MLP", "NBEATS", "NHITS"));
+
+TEST(Models, UnknownNamesAndParametersAreErrors) {
+  auto m = DefaultModelRegistry().Make("Prophet", Config("MLP"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(m.status().message().find("MLP"), std::string::npos);  // lists the names
+  ModelConfig c = Config("MLP");
+  c.params["hiden_size"] = 3;
+  m = DefaultModelRegistry().Make("MLP", c);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("hiden_size"), std::string::npos);
+}
+
+// A libtorch error (a window of the wrong length) comes back as a Status naming the model and
+// the shape.
+TEST(Models, LibtorchErrorsBecomeStatus) {
+  WindowOptions wo;
+  wo.input_size = 7;
+  wo.horizon = kHorizon;
+  std::vector<float> v(40, 1.0f);
+  auto data = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 40}}, wo);
+  ASSERT_TRUE(data.ok());
+  TrainOptions options;
+  options.max_steps = 1;
+  auto trainer = Trainer::Make("MLP", Config("MLP"), options, DefaultModelRegistry());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  auto forecast = (*trainer)->Predict(*data);
+  ASSERT_FALSE(forecast.ok());
+  const std::string& msg = forecast.status().message();
+  EXPECT_NE(msg.find("MLP"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[1, 7]"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("Exception raised from"), std::string::npos) << msg;
+  // The direct adapter: void, Status and value-returning functions.
+  EXPECT_TRUE(Guard("x", [] {}).ok());
+  auto r = Guard("reshape of " + ShapeOf(torch::ones({2, 3})), [] {
+    return torch::ones({2, 3}).view({4});
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("reshape of [2, 3]: shape '[4]' is invalid"),
+            std::string::npos)
+      << r.status().message();
+}
+
+}  // namespace
+}  // namespace drc::dl

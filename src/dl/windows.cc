@@ -1,0 +1,223 @@
+#include "src/dl/windows.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+#include "src/dl/torch_status.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr double kEps = 1e-6;
+
+// Masked median along dim 1 (the lower one for even counts, as torch.nanmedian); 0 where the
+// mask is empty.
+torch::Tensor MaskedMedian(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto x_nan = x.masked_fill(mask < 1, std::numeric_limits<float>::quiet_NaN());
+  auto median = std::get<0>(torch::nanmedian(x_nan, /*dim=*/1, /*keepdim=*/true));
+  return torch::nan_to_num(median, 0.0);
+}
+
+torch::Tensor MaskedMean(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto count = mask.sum(1, /*keepdim=*/true);
+  return torch::where(count > 0, (x * mask).sum(1, true) / count.clamp_min(1),
+                      torch::zeros_like(count));
+}
+
+}  // namespace
+
+Result<ScalerType> ParseScalerType(const std::string& name) {
+  if (name == "identity") return ScalerType::kIdentity;
+  if (name == "standard") return ScalerType::kStandard;
+  if (name == "robust") return ScalerType::kRobust;
+  if (name == "minmax") return ScalerType::kMinMax;
+  return Status::InvalidArgument("unknown scaler '", name,
+                                 "' (identity, standard, robust or minmax)");
+}
+
+WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch::Tensor& mask) {
+  const auto b = x.size(0);
+  WindowScale s;
+  if (type == ScalerType::kIdentity) {
+    s.shift = torch::zeros({b, 1}, x.options());
+    s.scale = torch::ones({b, 1}, x.options());
+    return s;
+  }
+  auto mean = MaskedMean(x, mask);
+  auto std = torch::sqrt(MaskedMean((x - mean).pow(2), mask));
+  switch (type) {
+    case ScalerType::kStandard:
+      s.shift = mean;
+      s.scale = std;
+      break;
+    case ScalerType::kRobust: {
+      s.shift = MaskedMedian(x, mask);
+      auto mad = MaskedMedian((x - s.shift).abs(), mask);
+      s.scale = torch::where(mad > 0, mad, std * 0.6744897501960817);
+      break;
+    }
+    default: {  // kMinMax
+      const float inf = std::numeric_limits<float>::infinity();
+      auto lo = x.masked_fill(mask < 1, inf).amin(1, true);
+      auto hi = x.masked_fill(mask < 1, -inf).amax(1, true);
+      auto empty = mask.sum(1, true) == 0;
+      s.shift = torch::where(empty, torch::zeros_like(lo), lo);
+      s.scale = torch::where(empty, torch::zeros_like(lo), hi - lo);
+      break;
+    }
+  }
+  s.scale = torch::where(s.scale == 0, torch::ones_like(s.scale), s.scale) + kEps;
+  return s;
+}
+
+torch::Tensor ApplyScale(const torch::Tensor& x, const WindowScale& s) {
+  return (x - s.shift) / s.scale;
+}
+
+torch::Tensor InvertScale(const torch::Tensor& z, const WindowScale& s) {
+  return z * s.scale + s.shift;
+}
+
+torch::Tensor MaskedMae(const torch::Tensor& y, const torch::Tensor& y_hat,
+                        const torch::Tensor& mask) {
+  auto total = mask.sum();
+  return torch::where(total > 0, ((y - y_hat).abs() * mask).sum() / total.clamp_min(1e-12),
+                      torch::zeros_like(total));
+}
+
+Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const WindowOptions& o) {
+  if (o.input_size <= 0 || o.horizon <= 0 || o.step_size <= 0 || o.batch_size <= 0) {
+    return Status::InvalidArgument(
+        "windows: input_size, horizon, step_size and batch_size must "
+        "be > 0, got ",
+        o.input_size, ", ", o.horizon, ", ", o.step_size, ", ", o.batch_size);
+  }
+  if (series.offsets.empty() || series.offsets.front() != 0 ||
+      series.offsets.back() != series.values.numel() ||
+      !std::is_sorted(series.offsets.begin(), series.offsets.end())) {
+    return Status::InvalidArgument("windows: series offsets do not cover the ",
+                                   series.values.numel(), " values");
+  }
+  const int64_t L = o.input_size, H = o.horizon, n_series = series.offsets.size() - 1;
+  WindowedDataset ds;
+  ds.options_ = o;
+  DRC_RETURN_NOT_OK(Guard("windows over values " + ShapeOf(series.values), [&] {
+    auto values = series.values.to(torch::kFloat32).contiguous();
+    auto avail = values.isnan().logical_not().to(torch::kFloat32);
+    values = torch::nan_to_num(values, 0.0);
+    const float* v = values.data_ptr<float>();
+    const float* m = avail.data_ptr<float>();
+    std::vector<float> padded, padded_mask;
+    ds.series_windows_.push_back(0);
+    for (int64_t k = 0; k < n_series; ++k) {
+      const int64_t begin = series.offsets[k], n = series.offsets[k + 1] - begin;
+      const int64_t front =
+          std::max<int64_t>(o.start_padding ? L - 1 : 0, std::max<int64_t>(0, L + 1 - n));
+      const int64_t base = static_cast<int64_t>(padded.size());
+      padded.insert(padded.end(), front, 0.0f);
+      padded_mask.insert(padded_mask.end(), front, 0.0f);
+      padded.insert(padded.end(), v + begin, v + begin + n);
+      padded_mask.insert(padded_mask.end(), m + begin, m + begin + n);
+      ds.series_ends_.push_back(static_cast<int64_t>(padded.size()));
+      padded.insert(padded.end(), H, 0.0f);
+      padded_mask.insert(padded_mask.end(), H, 0.0f);
+      // Usable windows: >= 1 available point in the input and >= 1 in the horizon.
+      const int64_t len = front + n + H;
+      std::vector<int64_t> csum(len + 1, 0);
+      for (int64_t i = 0; i < len; ++i) {
+        csum[i + 1] = csum[i] + (padded_mask[base + i] > 0 ? 1 : 0);
+      }
+      for (int64_t p = 0; p + L + H <= len; p += o.step_size) {
+        if (csum[p + L] - csum[p] > 0 && csum[p + L + H] - csum[p + L] > 0) {
+          ds.starts_.push_back(base + p);
+        }
+      }
+      ds.series_windows_.push_back(static_cast<int64_t>(ds.starts_.size()));
+    }
+    ds.padded_ = torch::tensor(padded, torch::kFloat32);
+    ds.padded_mask_ = torch::tensor(padded_mask, torch::kFloat32);
+  }));
+  if (ds.starts_.empty()) {
+    return Status::InvalidArgument("windows: no training window (", n_series,
+                                   " series; each needs a window of input_size ", L, " + horizon ",
+                                   H, " with available points in both parts)");
+  }
+  ds.order_.resize(n_series);
+  std::iota(ds.order_.begin(), ds.order_.end(), 0);
+  ds.cursor_ = ds.order_.size();  // shuffled on the first Sample()
+  return ds;
+}
+
+torch::Tensor WindowedDataset::AllWindows() const {
+  auto starts = torch::tensor(starts_, torch::kInt64);
+  auto idx = starts.unsqueeze(1) + torch::arange(options_.input_size + options_.horizon);
+  return padded_.take(idx);
+}
+
+torch::Tensor WindowedDataset::AllMasks() const {
+  auto starts = torch::tensor(starts_, torch::kInt64);
+  auto idx = starts.unsqueeze(1) + torch::arange(options_.input_size + options_.horizon);
+  return padded_mask_.take(idx);
+}
+
+TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizon) const {
+  const int64_t L = options_.input_size, H = options_.horizon;
+  auto idx = starts.unsqueeze(1) + torch::arange(with_horizon ? L + H : L);
+  auto values = padded_.take(idx);
+  auto mask = padded_mask_.take(idx);
+  TrainBatch batch;
+  auto in_mask = mask.slice(1, 0, L);
+  batch.scale = FitWindowScale(options_.scaler, values.slice(1, 0, L), in_mask);
+  auto scaled = ApplyScale(values, batch.scale);
+  batch.input.insample_y = scaled.slice(1, 0, L).contiguous();
+  batch.input.insample_mask = in_mask.contiguous();
+  if (with_horizon) {
+    batch.outsample_y = scaled.slice(1, L, L + H).contiguous();
+    batch.outsample_mask = mask.slice(1, L, L + H).contiguous();
+  }
+  return batch;
+}
+
+Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng) {
+  // The next batch of series with at least one window (an epoch-shuffled order).
+  std::vector<int64_t> candidates;
+  for (size_t tries = 0; candidates.empty() && tries <= order_.size() + 1; ++tries) {
+    if (cursor_ >= order_.size()) {
+      std::shuffle(order_.begin(), order_.end(), rng);
+      cursor_ = 0;
+    }
+    const size_t end = std::min(order_.size(), cursor_ + options_.batch_size);
+    for (; cursor_ < end; ++cursor_) {
+      const int64_t k = order_[cursor_];
+      for (int64_t w = series_windows_[k]; w < series_windows_[k + 1]; ++w) {
+        candidates.push_back(starts_[w]);
+      }
+    }
+  }
+  const int64_t n = static_cast<int64_t>(candidates.size());
+  const int64_t want = options_.windows_batch_size > 0 ? options_.windows_batch_size : n;
+  std::vector<int64_t> chosen(want);
+  if (n < want) {
+    std::uniform_int_distribution<int64_t> pick(0, n - 1);
+    for (auto& c : chosen) c = candidates[pick(rng)];
+  } else {
+    for (int64_t i = 0; i < want; ++i) {  // partial Fisher-Yates: without replacement
+      std::uniform_int_distribution<int64_t> pick(i, n - 1);
+      std::swap(candidates[i], candidates[pick(rng)]);
+      chosen[i] = candidates[i];
+    }
+  }
+  return Guard("sampling training windows",
+               [&] { return Gather(torch::tensor(chosen, torch::kInt64), /*with_horizon=*/true); });
+}
+
+Result<TrainBatch> WindowedDataset::LastWindows() const {
+  std::vector<int64_t> starts;
+  for (int64_t end : series_ends_) starts.push_back(end - options_.input_size);
+  return Guard("forecast input windows", [&] {
+    return Gather(torch::tensor(starts, torch::kInt64), /*with_horizon=*/false);
+  });
+}
+
+}  // namespace drc::dl

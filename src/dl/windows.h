@@ -1,0 +1,104 @@
+// NeuralForecast-compatible training windows and per-window scaling (internal to src/dl).
+//
+// Series live in one flat tensor. Each series is padded with `horizon` zeros at the end (and
+// with input_size - 1 zeros at the start when start_padding is on, or with as many as a series
+// shorter than input_size + 1 needs to give one window), padded points having mask 0. A window
+// is input_size + horizon consecutive points, starting every `step_size` points; windows with no
+// available point in their input part or none in their horizon are dropped (NF's BaseModel
+// `_create_windows`). A training step takes `batch_size` series (an epoch-shuffled order, as
+// NF's data loader) and samples `windows_batch_size` of their windows uniformly (with
+// replacement only when there are fewer). Each window is scaled by NF's TemporalNorm fitted on
+// its available input points; forecasts are un-scaled with the same statistics.
+//
+// Thread-compatible: Sample() advances the series order, everything else is const.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+#include "src/dl/model.h"
+
+namespace drc::dl {
+
+enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax };
+// "identity", "standard", "robust", "minmax"; InvalidArgument names the others.
+Result<ScalerType> ParseScalerType(const std::string& name);
+
+// Per-window statistics, [B, 1] each: z = (x - shift) / scale.
+struct WindowScale {
+  torch::Tensor shift;
+  torch::Tensor scale;
+};
+// TemporalNorm's statistics of x [B, T] over the points where mask [B, T] is 1: standard =
+// mean / population std, robust = median (lower) / median absolute deviation (std * 0.6745
+// when it is 0), minmax = min / (max - min); zero scales become 1, then + 1e-6 (as NF).
+WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch::Tensor& mask);
+torch::Tensor ApplyScale(const torch::Tensor& x, const WindowScale& s);
+torch::Tensor InvertScale(const torch::Tensor& z, const WindowScale& s);
+
+struct WindowOptions {
+  int input_size = 24;
+  int horizon = 24;
+  int step_size = 1;
+  bool start_padding = false;     // NF's start_padding_enabled
+  int batch_size = 32;            // series per step
+  int windows_batch_size = 1024;  // windows per step; <= 0: all windows of the batch's series
+  ScalerType scaler = ScalerType::kIdentity;
+};
+
+// Series k is values[offsets[k] .. offsets[k + 1]) of a 1-D float tensor; NaN marks a missing
+// value.
+struct SeriesData {
+  torch::Tensor values;
+  std::vector<int64_t> offsets;  // size = series + 1
+};
+
+// One batch, scaled: the model's input [B, L]; the horizon [B, H] (training batches only);
+// the scale [B, 1].
+struct TrainBatch {
+  WindowBatch input;
+  torch::Tensor outsample_y, outsample_mask;
+  WindowScale scale;
+};
+
+class WindowedDataset {
+ public:
+  // InvalidArgument when no series has a usable window.
+  static Result<WindowedDataset> Make(const SeriesData& series, const WindowOptions& options);
+
+  const WindowOptions& options() const { return options_; }
+  int64_t num_series() const { return static_cast<int64_t>(series_windows_.size()) - 1; }
+  int64_t num_windows() const { return static_cast<int64_t>(starts_.size()); }
+
+  // Every usable window, unscaled, in series then time order: values and masks [W, L + H].
+  torch::Tensor AllWindows() const;
+  torch::Tensor AllMasks() const;
+  // The windows of one training step (see the file comment), scaled.
+  Result<TrainBatch> Sample(std::mt19937_64& rng);
+  // Per series, the last input_size points (the input of the forecast after its end), scaled:
+  // insample [S, L] and scale [S, 1].
+  Result<TrainBatch> LastWindows() const;
+
+ private:
+  TrainBatch Gather(const torch::Tensor& starts, bool with_horizon) const;
+
+  WindowOptions options_;
+  torch::Tensor padded_;                 // flat float32, zeros where missing or padded
+  torch::Tensor padded_mask_;            // flat float32, 1 where available
+  std::vector<int64_t> starts_;          // usable window starts (offsets into padded_)
+  std::vector<int64_t> series_windows_;  // series k's windows: starts_[sw[k] .. sw[k + 1])
+  std::vector<int64_t> series_ends_;     // offset just past series k's last real value
+  std::vector<int64_t> order_;           // epoch order of the series
+  size_t cursor_ = 0;
+};
+
+// NF's masked MAE: sum(|y - y_hat| * mask) / sum(mask) (0 when the mask is empty).
+torch::Tensor MaskedMae(const torch::Tensor& y, const torch::Tensor& y_hat,
+                        const torch::Tensor& mask);
+
+}  // namespace drc::dl
