@@ -18,11 +18,8 @@ namespace {
 
 constexpr int kNotImplemented = 3;
 
-int NotYet(const std::string& what, const std::string& issue) {
-  std::fprintf(stderr,
-               "drc %s: not implemented yet (tracked in issue %s); this build has the "
-               "communicator layer, its benchmark (drc bench comm) and the Arrow I/O slice.\n",
-               what.c_str(), issue.c_str());
+int NotYet(const std::string& what, const std::string& when) {
+  std::fprintf(stderr, "drc %s: not implemented yet (%s)\n", what.c_str(), when.c_str());
   return kNotImplemented;
 }
 
@@ -138,12 +135,15 @@ int main(int argc, char** argv) {
   }
   if (*run) return drc::app::RunTaskFile(run_args);
   if (*demo) return drc::app::RunDemo(demo_args);
-  if (*profile) return NotYet("profile", "3");
+  if (*profile) {
+    return NotYet("profile",
+                  "the utilization and timeline report will read the run's events.jsonl");
+  }
   if (*forecast) return drc::app::RunForecast(forecast_args);
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return drc::app::RunBenchData(data_args);
-  if (*bench_train) return NotYet("bench train", "5");
+  if (*bench_train) return NotYet("bench train", "comes with data-parallel training, issue 5");
   std::printf("%s\n", app.help().c_str());
   return 0;
 }
