@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@
 
 #include "drc/data/ipc.h"
 #include "src/data/arrow_status.h"
+#include "src/data/fast_groupby.h"
 
 namespace drc::data {
 namespace {
@@ -931,27 +933,56 @@ Result<TablePtr> CombinePartials(const TablePtr& partial_in, size_t num_keys,
     partial = arrow::Table::Make(partial->schema(), columns, 0);
   }
   cp::ExecContext exec_ctx(pool);
-  std::vector<arrow::TypeHolder> key_types;
-  std::vector<arrow::Datum> key_values;
-  for (size_t k = 0; k < num_keys; ++k) {
-    key_types.emplace_back(partial->schema()->field(static_cast<int>(k))->type());
-    key_values.emplace_back(partial->column(static_cast<int>(k))->chunk(0));
+  // One integer-like key and partial states that simply add up (sums, counts) or compare (min,
+  // max): combine them by a sorted group-by (fast_groupby.h), which leaves one row per group,
+  // already in key order; the final step below then sees each group once.
+  TablePtr combined;
+  if (num_keys == 1 && partial->num_rows() > 0) {
+    std::vector<internal::SortAgg> sort_aggs;
+    bool simple = true;
+    for (size_t j = 0; j < plan.partial.size() && simple; ++j) {
+      const AggKind kind = plan.partial[j].kind;
+      const AggKind combine = kind == AggKind::kMin || kind == AggKind::kMax ? kind : AggKind::kSum;
+      simple = kind == AggKind::kSum || kind == AggKind::kCount || kind == AggKind::kCountAll ||
+               kind == AggKind::kMin || kind == AggKind::kMax;
+      const int column = static_cast<int>(num_keys + j);
+      sort_aggs.push_back({combine, column, partial->field(column)->name()});
+    }
+    if (simple) {
+      DRC_ASSIGN_OR_RETURN(combined, internal::SortGroupBy(partial, 0, sort_aggs, pool));
+    }
   }
-  DRC_ARROW_ASSIGN_OR_RETURN(auto grouper, cp::Grouper::Make(key_types, &exec_ctx), "DistGroupBy");
-  std::vector<uint32_t> groups(static_cast<size_t>(partial->num_rows()));
-  if (partial->num_rows() > 0) {
-    cp::ExecBatch batch(key_values, partial->num_rows());
-    DRC_ARROW_ASSIGN_OR_RETURN(arrow::Datum ids, grouper->Consume(cp::ExecSpan(batch)),
-                               "DistGroupBy");
-    const auto& id_array = *ids.array();
-    const uint32_t* id_values = id_array.GetValues<uint32_t>(1);
-    std::copy(id_values, id_values + id_array.length, groups.begin());
-  }
-  const uint32_t num_groups = grouper->num_groups();
-  DRC_ARROW_ASSIGN_OR_RETURN(cp::ExecBatch uniques, grouper->GetUniques(), "DistGroupBy");
-
+  std::vector<uint32_t> groups;
+  uint32_t num_groups = 0;
   std::vector<std::shared_ptr<arrow::Array>> columns;
-  for (size_t k = 0; k < num_keys; ++k) columns.push_back(uniques.values[k].make_array());
+  if (combined != nullptr) {
+    DRC_ARROW_ASSIGN_OR_RETURN(partial, combined->CombineChunks(pool), "DistGroupBy");
+    num_groups = static_cast<uint32_t>(partial->num_rows());
+    groups.resize(num_groups);
+    std::iota(groups.begin(), groups.end(), uint32_t{0});
+    columns.push_back(partial->column(0)->chunk(0));
+  } else {
+    std::vector<arrow::TypeHolder> key_types;
+    std::vector<arrow::Datum> key_values;
+    for (size_t k = 0; k < num_keys; ++k) {
+      key_types.emplace_back(partial->schema()->field(static_cast<int>(k))->type());
+      key_values.emplace_back(partial->column(static_cast<int>(k))->chunk(0));
+    }
+    DRC_ARROW_ASSIGN_OR_RETURN(auto grouper, cp::Grouper::Make(key_types, &exec_ctx),
+                               "DistGroupBy");
+    groups.resize(static_cast<size_t>(partial->num_rows()));
+    if (partial->num_rows() > 0) {
+      cp::ExecBatch batch(key_values, partial->num_rows());
+      DRC_ARROW_ASSIGN_OR_RETURN(arrow::Datum ids, grouper->Consume(cp::ExecSpan(batch)),
+                                 "DistGroupBy");
+      const auto& id_array = *ids.array();
+      const uint32_t* id_values = id_array.GetValues<uint32_t>(1);
+      std::copy(id_values, id_values + id_array.length, groups.begin());
+    }
+    num_groups = grouper->num_groups();
+    DRC_ARROW_ASSIGN_OR_RETURN(cp::ExecBatch uniques, grouper->GetUniques(), "DistGroupBy");
+    for (size_t k = 0; k < num_keys; ++k) columns.push_back(uniques.values[k].make_array());
+  }
   for (const auto& f : plan.finals) {
     DRC_ASSIGN_OR_RETURN(auto column, CombineOne(f, *partial, groups, num_groups, pool));
     const auto& want = reference.field(static_cast<int>(columns.size()))->type();
@@ -964,6 +995,7 @@ Result<TablePtr> CombinePartials(const TablePtr& partial_in, size_t num_keys,
     columns.push_back(std::move(column));
   }
   auto table = arrow::Table::Make(reference.RemoveMetadata(), columns, num_groups);
+  if (combined != nullptr) return table;  // already in key order
   std::vector<SortKey> sort_keys;
   for (const auto& k : keys) sort_keys.push_back(SortKey{k});
   return Sort(table, sort_keys);

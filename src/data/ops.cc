@@ -20,6 +20,8 @@
 
 #include "drc/data/io.h"
 #include "src/data/arrow_status.h"
+#include "src/data/fast_groupby.h"
+#include "src/data/fast_sort.h"
 
 namespace drc::data {
 namespace {
@@ -505,6 +507,28 @@ Result<std::shared_ptr<arrow::Array>> GroupQuantiles(const TablePtr& input, int 
   return out;
 }
 
+// Acero's hash aggregation of `input`, sorted by the first `num_keys` columns (the keys).
+Result<TablePtr> AggregateSorted(const TablePtr& input, std::vector<cp::Aggregate> aggs,
+                                 std::vector<arrow::FieldRef> keys, int num_keys, bool use_threads,
+                                 std::string_view op) {
+  ac::Declaration plan = ac::Declaration::Sequence(
+      {Source(input), {"aggregate", ac::AggregateNodeOptions(std::move(aggs), std::move(keys))}});
+  DRC_ASSIGN_OR_RETURN(TablePtr result, RunPlan(std::move(plan), use_threads, op));
+  if (num_keys == 1 && result->num_rows() > 1) {  // one numeric key: radix sort
+    DRC_ASSIGN_OR_RETURN(TablePtr sorted, internal::RadixSortTable(result, 0, /*ascending=*/true,
+                                                                   /*nulls_first=*/false,
+                                                                   arrow::default_memory_pool()));
+    if (sorted != nullptr) return sorted;
+  }
+  DRC_ARROW_ASSIGN_OR_RETURN(result, result->CombineChunks(), op);
+  if (num_keys > 0 && result->num_rows() > 1) {
+    DRC_ARROW_ASSIGN_OR_RETURN(
+        auto indices, cp::SortIndices(arrow::Datum(result), cp::SortOptions(KeyOrder(num_keys))),
+        op);
+    DRC_ASSIGN_OR_RETURN(result, Take(result, arrow::Datum(indices), op));
+  }
+  return result;
+}
 }  // namespace
 
 // ---- Public operators -----------------------------------------------------------------------
@@ -598,14 +622,22 @@ Result<TablePtr> Sort(const TablePtr& table, const std::vector<SortKey>& keys) {
   DRC_RETURN_NOT_OK(Initialize());
   DRC_RETURN_NOT_OK(CheckTable(table, kOp));
   std::vector<cp::SortKey> order;
+  int first_index = 0;
   for (const auto& key : keys) {
     DRC_ASSIGN_OR_RETURN(int index, ColumnIndex(*table->schema(), key.column, kOp));
+    if (order.empty()) first_index = index;
     // Arrow 26 takes the null placement per key.
     order.emplace_back(arrow::FieldRef(index),
                        key.ascending ? cp::SortOrder::Ascending : cp::SortOrder::Descending,
                        key.nulls_first ? cp::NullPlacement::AtStart : cp::NullPlacement::AtEnd);
   }
   if (order.empty() || table->num_rows() <= 1) return table;
+  if (keys.size() == 1) {  // one numeric key: radix sort
+    DRC_ASSIGN_OR_RETURN(TablePtr sorted, internal::RadixSortTable(
+                                              table, first_index, keys[0].ascending,
+                                              keys[0].nulls_first, arrow::default_memory_pool()));
+    if (sorted != nullptr) return sorted;
+  }
   DRC_ARROW_ASSIGN_OR_RETURN(auto indices,
                              cp::SortIndices(arrow::Datum(table), cp::SortOptions(order)), kOp);
   return Take(table, arrow::Datum(indices), kOp);
@@ -794,6 +826,17 @@ Result<TablePtr> GroupBy(const TablePtr& table, const std::vector<std::string>& 
   }
   TablePtr input = arrow::Table::Make(arrow::schema(fields), data, table->num_rows());
 
+  // One integer-like key and simple aggregates: sort-based grouping (already in key order).
+  TablePtr result;
+  if (num_keys == 1 && !ordered) {
+    std::vector<internal::SortAgg> sort_aggs;
+    for (size_t a = 0; a < aggs.size(); ++a) {
+      sort_aggs.push_back({aggs[a].kind, value_of_agg[a], "a" + std::to_string(a)});
+    }
+    DRC_ASSIGN_OR_RETURN(result,
+                         internal::SortGroupBy(input, 0, sort_aggs, arrow::default_memory_pool()));
+  }
+
   const std::string prefix = keys.empty() ? "" : "hash_";
   std::vector<cp::Aggregate> plan_aggs;
   bool any_quantile = false;
@@ -813,17 +856,10 @@ Result<TablePtr> GroupBy(const TablePtr& table, const std::vector<std::string>& 
     plan_aggs.emplace_back(prefix + acero.function, acero.options, std::move(target), name);
   }
   if (any_quantile) plan_aggs.emplace_back(prefix + "count_all", "rows");
-  ac::Declaration plan = ac::Declaration::Sequence(
-      {Source(input),
-       {"aggregate", ac::AggregateNodeOptions(std::move(plan_aggs), std::move(key_refs))}});
-  // first/last depend on row order: Acero computes them only single-threaded.
-  DRC_ASSIGN_OR_RETURN(TablePtr result, RunPlan(std::move(plan), !ordered, kOp));
-  DRC_ARROW_ASSIGN_OR_RETURN(result, result->CombineChunks(), kOp);
-  if (num_keys > 0 && result->num_rows() > 1) {
-    DRC_ARROW_ASSIGN_OR_RETURN(
-        auto indices, cp::SortIndices(arrow::Datum(result), cp::SortOptions(KeyOrder(num_keys))),
-        kOp);
-    DRC_ASSIGN_OR_RETURN(result, Take(result, arrow::Datum(indices), kOp));
+  if (result == nullptr) {
+    // first/last depend on row order: Acero computes them only single-threaded.
+    DRC_ASSIGN_OR_RETURN(result, AggregateSorted(input, std::move(plan_aggs), std::move(key_refs),
+                                                 num_keys, !ordered, kOp));
   }
 
   arrow::FieldVector out_fields;

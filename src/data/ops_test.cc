@@ -250,6 +250,70 @@ TEST(OpsTest, SortMultiKeyStableWithPerKeyNullPlacement) {
   }
 }
 
+// A single numeric key takes the radix-sort fast path (fast_sort.cc): check it for every
+// direction and null placement on int64, float64 and date32 keys, on small tables (std::sort
+// below 1024 rows), larger ones (radix passes) and one large enough for both threads.
+TEST(OpsTest, SortSingleNumericKeyFastPath) {
+  const std::vector<std::pair<std::string, int>> keys = {{"k", 0}, {"x", 2}, {"d", 5}};
+  const TablePtr large = Mixed(300000, 41, 100000);  // > 2^18 rows: both threads sort
+  for (const auto& [name, col] : keys) {
+    for (bool ascending : {true, false}) {
+      for (bool nulls_first : {true, false}) {
+        std::vector<TablePtr> tables = Shapes(3000, 40);
+        if (ascending != nulls_first) tables.push_back(large);
+        for (const auto& table : tables) {
+          TablePtr out = Ok(Sort(table, {{name, ascending, nulls_first}}));
+          std::vector<Row> expected = ToRows(*table);
+          std::stable_sort(expected.begin(), expected.end(), [&](const Row& a, const Row& b) {
+            const Cell& x = a[static_cast<size_t>(col)];
+            const Cell& y = b[static_cast<size_t>(col)];
+            if (IsNull(x) != IsNull(y)) return nulls_first ? IsNull(x) : IsNull(y);
+            if (IsNull(x) || x == y) return false;
+            return ascending ? x < y : y < x;
+          });
+          ExpectRowsInOrder(*out, expected);
+        }
+      }
+    }
+  }
+}
+
+// One integer key with sum/mean/count/min/max takes the sort-based fast path
+// (fast_groupby.cc); it must agree with the general (Acero) path, which nunique forces.
+TEST(OpsTest, GroupBySingleIntegerKeyFastPathMatchesGeneralPath) {
+  const std::vector<Aggregation> fast = {Agg(AggKind::kSum, "x"),   Agg(AggKind::kMean, "x"),
+                                         Agg(AggKind::kCount, "x"), Agg(AggKind::kCountAll, ""),
+                                         Agg(AggKind::kMin, "i"),   Agg(AggKind::kMax, "i"),
+                                         Agg(AggKind::kSum, "i")};
+  std::vector<Aggregation> general = fast;
+  general.push_back(Agg(AggKind::kNUnique, "i"));
+  std::vector<TablePtr> tables = Shapes(3000, 50);
+  tables.push_back(Mixed(300000, 51, 100000));
+  for (const auto& table : tables) {
+    SCOPED_TRACE("rows " + std::to_string(table->num_rows()) + ", chunks " +
+                 std::to_string(table->column(0)->num_chunks()));
+    auto fast_out = GroupBy(table, {"k"}, fast);
+    ASSERT_TRUE(fast_out.ok()) << "fast path: " << fast_out.status();
+    auto general_out = GroupBy(table, {"k"}, general);
+    ASSERT_TRUE(general_out.ok()) << "general path: " << general_out.status();
+    TablePtr a = *fast_out;
+    TablePtr b = *general_out;
+    ASSERT_EQ(a->num_rows(), b->num_rows());
+    std::vector<Row> ra = ToRows(*a), rb = ToRows(*b);
+    for (size_t r = 0; r < ra.size(); ++r) {
+      for (size_t c = 0; c < ra[r].size(); ++c) {
+        if (std::holds_alternative<double>(ra[r][c]) && std::holds_alternative<double>(rb[r][c])) {
+          EXPECT_NEAR(std::get<double>(ra[r][c]), std::get<double>(rb[r][c]),
+                      1e-9 * (1 + std::abs(std::get<double>(rb[r][c]))))
+              << "row " << r << " column " << c;
+        } else {
+          EXPECT_EQ(ra[r][c], rb[r][c]) << "row " << r << " column " << c;
+        }
+      }
+    }
+  }
+}
+
 // ---- Join ---------------------------------------------------------------------------------
 
 TablePtr JoinSide(int64_t rows, uint64_t seed, bool with_list, const std::string& payload) {
