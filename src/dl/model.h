@@ -39,14 +39,14 @@ struct ModelConfig {
 // How NeuralForecast trains a model by default (per model class).
 struct TrainDefaults {
   double learning_rate = 1e-3;
-  int batch_size = 32;           // series per batch
-  int windows_batch_size = 1024; // windows sampled per training step
-  int num_lr_decays = 3;         // StepLR: step_size = max_steps / num_lr_decays, gamma 0.5;
-                                 // -1: no decay
+  int batch_size = 32;              // series per batch
+  int windows_batch_size = 1024;    // windows sampled per training step
+  int num_lr_decays = 3;            // StepLR: step_size = max_steps / num_lr_decays, gamma 0.5;
+                                    // -1: no decay
   std::string scaler = "identity";  // per-window scaler of NF's TemporalNorm: identity,
                                     // standard, robust, minmax
   std::string loss = "MAE";
-  double grad_clip_norm = 0;     // 0: none
+  double grad_clip_norm = 0;  // 0: none
 };
 
 class ForecastModel : public torch::nn::Module {
