@@ -1,10 +1,20 @@
-// drc: the Deep RC command-line tool. One binary, one sub-command per job (see
-// ../shared/ARCHITECTURE.md "The CLI contract"). Sub-commands that are not built yet say so
-// and exit with status 3, so scripts can tell "not there yet" from "failed".
+// drc: the Deep RC command-line tool, one sub-command per job (see ../shared/ARCHITECTURE.md
+// "The CLI contract"). Sub-commands that are not built yet say so and exit with status 3, so
+// scripts can tell "not there yet" from "failed".
+//
+// This file builds two programs. `drc` does not link libtorch (which alone costs ~150 MB of
+// resident memory and half a second of start-up, paid by every task-runtime command); for the
+// deep-learning sub-commands (demo, forecast) it execs `drc-dl` from its own folder with the
+// same arguments. `drc-dl` is this file built with DRC_WITH_DL and runs every sub-command.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "bench_comm.h"
 #include "bench_data.h"
@@ -22,6 +32,29 @@ int NotYet(const std::string& what, const std::string& when) {
   std::fprintf(stderr, "drc %s: not implemented yet (%s)\n", what.c_str(), when.c_str());
   return kNotImplemented;
 }
+
+#ifndef DRC_WITH_DL
+// Replaces this process with drc-dl (beside this executable) running the same arguments.
+int ExecDeepLearning(int argc, char** argv) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string dl = (self.parent_path() / "drc-dl").string();
+  if (ec || ::access(dl.c_str(), X_OK) != 0) {
+    std::fprintf(stderr,
+                 "drc: %s is missing; the deep-learning commands live there (build the "
+                 "drc-dl target)\n",
+                 dl.c_str());
+    return 1;
+  }
+  std::vector<char*> args(argv, argv + argc);
+  args[0] = const_cast<char*>(dl.c_str());
+  args.push_back(nullptr);
+  std::fflush(nullptr);
+  ::execv(dl.c_str(), args.data());
+  std::fprintf(stderr, "drc: cannot run %s: %s\n", dl.c_str(), std::strerror(errno));
+  return 1;
+}
+#endif
 
 std::string VersionText() {
   std::string backends;
@@ -134,12 +167,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run) return drc::app::RunTaskFile(run_args);
+#ifdef DRC_WITH_DL
   if (*demo) return drc::app::RunDemo(demo_args);
+  if (*forecast) return drc::app::RunForecast(forecast_args);
+#else
+  if (*demo || *forecast) return ExecDeepLearning(argc, argv);
+#endif
   if (*profile) {
     return NotYet("profile",
                   "the utilization and timeline report will read the run's events.jsonl");
   }
-  if (*forecast) return drc::app::RunForecast(forecast_args);
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return drc::app::RunBenchData(data_args);
