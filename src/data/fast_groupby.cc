@@ -18,25 +18,9 @@ namespace {
 
 namespace cp = arrow::compute;
 
-bool IntegerLike(arrow::Type::type id) {
-  using arrow::Type;
-  switch (id) {
-    case Type::INT8:
-    case Type::INT16:
-    case Type::INT32:
-    case Type::INT64:
-    case Type::UINT8:
-    case Type::UINT16:
-    case Type::UINT32:
-    case Type::UINT64:
-    case Type::DATE32:
-    case Type::DATE64:
-    case Type::TIME32:
-    case Type::TIME64:
-    case Type::TIMESTAMP:
-    case Type::DURATION: return true;
-    default: return false;
-  }
+// The radix-sortable key types (fast_sort.h) except the floating-point ones.
+bool IntegerLike(const arrow::DataType& type) {
+  return RadixSortable(type) && !arrow::is_floating(type.id());
 }
 
 bool Supported(const SortAgg& agg, const arrow::DataType& type) {
@@ -341,7 +325,7 @@ Result<TablePtr> SortGroupBy(const TablePtr& input, int key, const std::vector<S
   // An empty input (possibly with no chunks at all) goes to the general path, which knows the
   // result schema without any array to look at.
   if (input->num_rows() == 0) return TablePtr();
-  if (!IntegerLike(input->field(key)->type()->id())) return TablePtr();
+  if (!IntegerLike(*input->field(key)->type())) return TablePtr();
   for (const auto& agg : aggs) {
     if (agg.kind == AggKind::kCountAll) continue;
     if (!Supported(agg, *input->field(agg.column)->type())) return TablePtr();

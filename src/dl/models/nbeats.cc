@@ -10,6 +10,7 @@
 #include <numbers>
 
 #include "src/dl/model.h"
+#include "src/dl/models/residual_stack.h"
 
 namespace drc::dl {
 namespace {
@@ -113,15 +114,7 @@ class NBeats final : public ForecastModel {
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
-    auto residuals = batch.insample_y.flip({-1});
-    auto mask = batch.insample_mask.flip({-1});
-    auto forecast = batch.insample_y.slice(1, -1).expand({-1, horizon_});
-    for (auto& block : blocks_) {
-      auto [backcast, block_forecast] = block->forward(residuals);
-      residuals = (residuals - backcast) * mask;
-      forecast = forecast + block_forecast;
-    }
-    return forecast;
+    return ResidualStackForecast(batch, horizon_, blocks_);
   }
 
  private:
