@@ -1,8 +1,22 @@
 #include "src/dl/model.h"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "src/dl/torch_status.h"
+#include "src/dl/windows.h"
 
 namespace drc::dl {
+
+torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
+                                          const torch::Tensor& mask) {
+  auto y_hat = Forward(batch);
+  if (y_hat.sizes() != y.sizes()) {
+    throw std::invalid_argument("forward gave " + ShapeOf(y_hat) + " for input " +
+                                ShapeOf(batch.insample_y) + "; expected " + ShapeOf(y));
+  }
+  return MaskedMae(y, y_hat, mask);
+}
 
 Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefaults defaults) {
   if (name.empty()) return Status::InvalidArgument("model registry: empty model name");

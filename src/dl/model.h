@@ -45,14 +45,24 @@ struct TrainDefaults {
                                     // -1: no decay
   std::string scaler = "identity";  // per-window scaler of NF's TemporalNorm: identity,
                                     // standard, robust, minmax
-  std::string loss = "MAE";
+  std::string loss = "MAE";  // what the model's TrainingLoss() computes (informational)
   double grad_clip_norm = 0;  // 0: none
 };
 
 class ForecastModel : public torch::nn::Module {
  public:
-  // [B, L] windows -> [B, H] forecasts (in the scaled space).
+  // [B, L] windows -> the model's output (in the scaled space): [B, H] point forecasts for
+  // point models, distribution parameters for likelihood models.
   virtual torch::Tensor Forward(const WindowBatch& batch) = 0;
+  // The training loss of one batch, in the scaled space; `y` and `mask` [B, H] are the horizon.
+  // Default: NeuralForecast's masked MAE of Forward() against y (an InvalidArgument-style
+  // std::invalid_argument naming the shapes when Forward() does not give [B, H]). Likelihood
+  // models (DeepAR) override it with their negative log-likelihood.
+  virtual torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
+                                     const torch::Tensor& mask);
+  // The point forecast [B, H] in the scaled space, in eval mode under no_grad. Default:
+  // Forward(); models with sampled forecasts return the median of their samples.
+  virtual torch::Tensor PointForecast(const WindowBatch& batch) { return Forward(batch); }
 };
 
 using ModelFactory =

@@ -31,9 +31,6 @@ Result<WindowOptions> WindowOptionsFrom(const TrainDefaults& defaults, int input
   w.batch_size = defaults.batch_size;
   w.windows_batch_size = defaults.windows_batch_size;
   DRC_ASSIGN_OR_RETURN(w.scaler, ParseScalerType(defaults.scaler));
-  if (defaults.loss != "MAE") {
-    return Status::NotImplemented("loss '", defaults.loss, "' (only MAE so far)");
-  }
   return w;
 }
 
@@ -79,13 +76,8 @@ Result<double> Trainer::Fit(WindowedDataset& data) {
                   ShapeOf(batch.input.insample_y),
               [&]() -> Result<double> {
                 optimizer.zero_grad();
-                auto y_hat = model_->Forward(batch.input);
-                if (y_hat.sizes() != batch.outsample_y.sizes()) {
-                  return Status::InvalidArgument(name_, ": forward gave ", ShapeOf(y_hat),
-                                                 " for input ", ShapeOf(batch.input.insample_y),
-                                                 "; expected ", ShapeOf(batch.outsample_y));
-                }
-                auto l = MaskedMae(batch.outsample_y, y_hat, batch.outsample_mask);
+                auto l = model_->TrainingLoss(batch.input, batch.outsample_y,
+                                              batch.outsample_mask);
                 l.backward();
                 if (options_.grad_clip_norm > 0) {
                   torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip_norm);
@@ -109,7 +101,7 @@ Result<torch::Tensor> Trainer::Predict(const WindowedDataset& data) {
                [&]() -> Result<torch::Tensor> {
                  torch::NoGradGuard no_grad;
                  model_->eval();
-                 auto y_hat = model_->Forward(batch.input);
+                 auto y_hat = model_->PointForecast(batch.input);
                  const int64_t s = batch.input.insample_y.size(0);
                  if (y_hat.dim() != 2 || y_hat.size(0) != s || y_hat.size(1) != config_.horizon) {
                    return Status::InvalidArgument(name_, ": forward gave ", ShapeOf(y_hat),
