@@ -9,11 +9,10 @@
 
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
+#include "world.h"
 
 namespace drc::app {
 namespace {
-
-constexpr int kNotImplemented = 3;
 
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
@@ -63,16 +62,14 @@ Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::
   return Status::InvalidArgument("--out ", path, ": use a .csv or .parquet file name");
 }
 
-int RunForecast(const ForecastArgs& args) {
-  if (args.ranks > 1) {
-    std::fprintf(stderr,
-                 "drc forecast --ranks %d: not implemented yet (data-parallel training comes "
-                 "next)\n",
-                 args.ranks);
-    return kNotImplemented;
-  }
-  auto fail = [](const Status& st) {
-    std::fprintf(stderr, "drc forecast: %s\n", st.ToString().c_str());
+namespace {
+
+int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
+  const bool root = comm == nullptr || comm->rank() == 0;
+  auto fail = [&](const Status& st) {
+    std::fprintf(stderr, "drc forecast%s: %s\n",
+                 comm ? (" (rank " + std::to_string(comm->rank()) + ")").c_str() : "",
+                 st.ToString().c_str());
     return 1;
   };
   if (!args.out.empty() && !EndsWith(args.out, ".csv") && !EndsWith(args.out, ".parquet")) {
@@ -85,8 +82,14 @@ int RunForecast(const ForecastArgs& args) {
   config.max_steps = args.steps;
   config.freq = args.freq;
   config.seed = args.seed;
-  config.ranks = args.ranks;
+  config.comm = comm;
   config.threads = args.threads;
+  config.val_size = args.val_size;
+  config.val_check_steps = args.val_check_steps;
+  config.early_stop_patience_steps = args.early_stop_patience;
+  config.checkpoint_dir = args.checkpoint_dir;
+  config.checkpoint_every = args.checkpoint_every;
+  config.resume = args.resume;
   auto table = data::ReadTable(args.data);
   if (!table.ok()) return fail(table.status());
   const data::SeriesColumns cols;
@@ -95,14 +98,17 @@ int RunForecast(const ForecastArgs& args) {
     if (!freq.ok()) return fail(freq.status());
     config.freq = *freq;
   }
-  if (!args.json) {
-    std::printf("%s: %lld rows, freq %s%s; h=%d, input_size=%d, max_steps=%d, seed=%llu\n",
-                args.data.c_str(), static_cast<long long>((*table)->num_rows()),
-                config.freq.c_str(), args.freq.empty() ? " (inferred)" : "", args.horizon,
-                args.input_size, args.steps, static_cast<unsigned long long>(args.seed));
+  const int ranks = comm ? comm->size() : 1;
+  if (!args.json && root) {
+    std::printf(
+        "%s: %lld rows, freq %s%s; h=%d, input_size=%d, max_steps=%d, seed=%llu, ranks=%d\n",
+        args.data.c_str(), static_cast<long long>((*table)->num_rows()), config.freq.c_str(),
+        args.freq.empty() ? " (inferred)" : "", args.horizon, args.input_size, args.steps,
+        static_cast<unsigned long long>(args.seed), ranks);
   }
   auto results = dl::Forecast(*table, cols, config);
   if (!results.ok()) return fail(results.status());
+  if (!root) return 0;  // every rank holds the same forecasts; rank 0 reports them
   if (args.json) {
     for (const auto& r : *results) {
       nlohmann::json j = {{"model", r.model},
@@ -112,7 +118,9 @@ int RunForecast(const ForecastArgs& args) {
                           {"smape", r.smape},
                           {"seconds", r.seconds},
                           {"final_loss", r.final_loss},
-                          {"steps", args.steps},
+                          {"steps", r.steps},
+                          {"stopped_early", r.stopped_early},
+                          {"ranks", ranks},
                           {"h", args.horizon},
                           {"input_size", args.input_size}};
       std::printf("%s\n", j.dump().c_str());
@@ -126,6 +134,18 @@ int RunForecast(const ForecastArgs& args) {
     if (!args.json) std::printf("wrote %s\n", args.out.c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+int RunForecast(const ForecastArgs& args) {
+  if (args.backend != "mpi" && args.backend != "gloo") {
+    std::fprintf(stderr, "drc forecast: --backend %s: expected mpi or gloo\n",
+                 args.backend.c_str());
+    return 2;
+  }
+  return RunOnRanks(args.ranks, args.backend, "drc forecast",
+                    [&](comm::Communicator* comm) { return ForecastOnRank(args, comm); });
 }
 
 }  // namespace drc::app

@@ -21,11 +21,19 @@ struct ForecastArgs {
   std::string freq;  // pandas alias; empty: inferred
   uint64_t seed = 1;
   int ranks = 1;
+  std::string backend = "mpi";  // for ranks > 1: mpi or gloo
   int threads = 0;
+  int val_size = 0;
+  int val_check_steps = 100;
+  int early_stop_patience = -1;
+  std::string checkpoint_dir;
+  int checkpoint_every = 0;
+  bool resume = false;
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y and one column per model
 };
 
+// With ranks > 1 the command re-runs itself under mpirun; rank 0 prints and writes.
 int RunForecast(const ForecastArgs& args);
 
 // "model  MAE  RMSE  MAPE%  sMAPE%  seconds" table on stdout.

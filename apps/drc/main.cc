@@ -4,8 +4,8 @@
 //
 // This file builds two programs. `drc` does not link libtorch (which alone costs ~150 MB of
 // resident memory and half a second of start-up, paid by every task-runtime command); for the
-// deep-learning sub-commands (demo, forecast) it execs `drc-dl` from its own folder with the
-// same arguments. `drc-dl` is this file built with DRC_WITH_DL and runs every sub-command.
+// deep-learning sub-commands (demo, forecast, bench train) it execs `drc-dl` from its own folder
+// with the same arguments. `drc-dl` is this file built with DRC_WITH_DL and runs every sub-command.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -18,6 +18,7 @@
 
 #include "bench_comm.h"
 #include "bench_data.h"
+#include "bench_train.h"
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
   demo_args.out_dir = "drc-demo-out";
   demo->add_option("--data", demo_args.data_dir, "Folder with the bundled data sets");
   demo->add_option("--out", demo_args.out_dir, "Output folder");
-  demo->add_option("--ranks", demo_args.ranks, "Data-parallel ranks (not implemented yet)")
+  demo->add_option("--ranks", demo_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 256));
   auto* profile = app.add_subcommand("profile", "Utilization and overhead report of a run");
   std::string workdir;
@@ -110,8 +111,28 @@ int main(int argc, char** argv) {
   forecast->add_option("--freq", forecast_args.freq,
                        "pandas alias (D, W, MS, ME, QS, QE, YS, YE, h); inferred when omitted");
   forecast->add_option("--seed", forecast_args.seed, "Random seed");
-  forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks")
+  forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 1024));
+  forecast->add_option("--backend", forecast_args.backend, "mpi or gloo (ranks > 1)")
+      ->check(CLI::IsMember({"mpi", "gloo"}));
+  forecast
+      ->add_option("--val-size", forecast_args.val_size,
+                   "Validation points per series (NF val_size; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  forecast
+      ->add_option("--val-check-steps", forecast_args.val_check_steps,
+                   "Steps between validation checks")
+      ->check(CLI::PositiveNumber);
+  forecast->add_option("--early-stop-patience", forecast_args.early_stop_patience,
+                       "Validation checks without improvement before stopping (-1: never)");
+  forecast->add_option("--checkpoint-dir", forecast_args.checkpoint_dir,
+                       "Write DIR/<model>.ckpt (model, optimizer, sampler state)");
+  forecast
+      ->add_option("--checkpoint-every", forecast_args.checkpoint_every,
+                   "Steps between checkpoints (0: at the end only)")
+      ->check(CLI::NonNegativeNumber);
+  forecast->add_flag("--resume", forecast_args.resume,
+                     "Continue each model from its checkpoint in --checkpoint-dir");
   forecast->add_option("--threads", forecast_args.threads, "Intra-op threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
@@ -158,7 +179,26 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   bench_data->add_flag("--json", data_args.json, "One JSON object on stdout");
   auto* bench_train = bench->add_subcommand("train", "Training throughput of a model");
-  bench_train->allow_extras();
+  drc::app::BenchTrainArgs train_args;
+  bench_train->add_option("--model", train_args.model, "Model name (drc forecast --models)");
+  bench_train->add_option("--steps", train_args.steps, "Training steps")
+      ->check(CLI::PositiveNumber);
+  bench_train->add_option("--ranks", train_args.ranks, "Data-parallel ranks (under mpirun)")
+      ->check(CLI::Range(1, 1024));
+  bench_train->add_option("--backend", train_args.backend, "mpi or gloo (ranks > 1)")
+      ->check(CLI::IsMember({"mpi", "gloo"}));
+  bench_train->add_option("--input-size", train_args.input_size, "Input window length")
+      ->check(CLI::PositiveNumber);
+  bench_train->add_option("--h", train_args.horizon, "Forecast horizon")
+      ->check(CLI::PositiveNumber);
+  bench_train->add_option("--series", train_args.series, "Synthetic series")
+      ->check(CLI::PositiveNumber);
+  bench_train->add_option("--length", train_args.length, "Points per synthetic series")
+      ->check(CLI::PositiveNumber);
+  bench_train->add_option("--threads", train_args.threads, "Intra-op threads per rank (0: auto)")
+      ->check(CLI::NonNegativeNumber);
+  bench_train->add_option("--seed", train_args.seed, "Random seed");
+  bench_train->add_flag("--json", train_args.json, "One JSON object on stdout");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -170,8 +210,9 @@ int main(int argc, char** argv) {
 #ifdef DRC_WITH_DL
   if (*demo) return drc::app::RunDemo(demo_args);
   if (*forecast) return drc::app::RunForecast(forecast_args);
+  if (*bench_train) return drc::app::RunBenchTrain(train_args);
 #else
-  if (*demo || *forecast) return ExecDeepLearning(argc, argv);
+  if (*demo || *forecast || *bench_train) return ExecDeepLearning(argc, argv);
 #endif
   if (*profile) {
     return NotYet("profile",
@@ -180,7 +221,6 @@ int main(int argc, char** argv) {
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return drc::app::RunBenchData(data_args);
-  if (*bench_train) return NotYet("bench train", "comes with data-parallel training, issue 5");
   std::printf("%s\n", app.help().c_str());
   return 0;
 }

@@ -136,4 +136,18 @@ Result<std::unique_ptr<comm::Communicator>> MakeJobWorld(const std::string& back
   return comm::DefaultCommRegistry().Make(backend, options);
 }
 
+int RunOnRanks(int ranks, const std::string& backend, const char* who,
+               const std::function<int(comm::Communicator*)>& body) {
+  if (!InsideMpiJob()) {
+    if (ranks <= 1) return body(nullptr);
+    return RelaunchUnderMpirun(ranks, backend, who);
+  }
+  auto world = MakeJobWorld(backend);
+  if (!world.ok()) {
+    std::fprintf(stderr, "%s: %s\n", who, world.status().ToString().c_str());
+    return 1;
+  }
+  return body(world->get());
+}
+
 }  // namespace drc::app

@@ -8,6 +8,7 @@
 //               is returned; inside the job, MakeJobWorld gives this process's communicator.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,5 +24,11 @@ bool InsideMpiJob();
 int RelaunchUnderMpirun(int ranks, const std::string& backend, const char* who);
 // This process's world communicator inside the job ("mpi" or "gloo").
 Result<std::unique_ptr<comm::Communicator>> MakeJobWorld(const std::string& backend);
+
+// The usual shape of a command on R ranks: with ranks == 1 and outside a job, body(nullptr);
+// outside a job with ranks > 1, the command re-runs under mpirun and this returns its exit
+// code; inside the job, body(world). Errors making the world are printed after `who`.
+int RunOnRanks(int ranks, const std::string& backend, const char* who,
+               const std::function<int(comm::Communicator*)>& body);
 
 }  // namespace drc::app

@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "drc/common/clock.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/dl/metrics.h"
+#include "src/dl/data_parallel.h"
 #include "src/dl/tensor_view.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
@@ -72,6 +75,11 @@ Status CheckColumns(const data::TablePtr& table, const data::SeriesColumns& cols
   return Status::OK();
 }
 
+// Intra-op threads for one of `ranks` processes on this node.
+int DefaultThreadsPerRank(int ranks) {
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, ranks));
+}
+
 }  // namespace
 
 std::vector<std::string> ModelNames() { return DefaultModelRegistry().Names(); }
@@ -121,9 +129,8 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
         ">= 0, got ",
         config.horizon, ", ", config.input_size, ", ", config.max_steps);
   }
-  if (config.ranks != 1) {
-    return Status::NotImplemented("Forecast: ranks ", config.ranks,
-                                  ": not implemented yet (data-parallel training comes next)");
+  if (config.val_size < 0) {
+    return Status::InvalidArgument("Forecast: val_size must be >= 0, got ", config.val_size);
   }
   const auto& registry = DefaultModelRegistry();
   for (const auto& name : config.models) DRC_RETURN_NOT_OK(registry.Defaults(name).status());
@@ -163,27 +170,66 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   }
   DRC_ASSIGN_OR_RETURN(auto y_test, AsDoubles(split.test, cols.value));
 
+  const int rank = config.comm ? config.comm->rank() : 0;
+  const int ranks = config.comm ? config.comm->size() : 1;
   std::vector<ModelForecast> out;
   for (const auto& name : config.models) {
     DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
     Stopwatch watch;
     DRC_ASSIGN_OR_RETURN(auto wopts,
                          WindowOptionsFrom(defaults, config.input_size, config.horizon));
+    // The full training part gives the forecast windows (and the validation windows); the
+    // model trains on this rank's shard of the windows before the validation part.
     DRC_ASSIGN_OR_RETURN(auto dataset, WindowedDataset::Make(series, wopts));
+    std::optional<WindowedDataset> fit_part;
+    std::optional<TrainBatch> validation;
+    if (config.val_size > 0) {
+      DRC_ASSIGN_OR_RETURN(validation, dataset.ValidationWindows(config.val_size));
+    }
+    if (config.val_size > 0 || ranks > 1) {
+      WindowOptions shard = wopts;
+      shard.shard_rank = rank;
+      shard.shard_count = ranks;
+      auto part = WindowedDataset::Make(
+          config.val_size > 0 ? DropLast(series, config.val_size) : series, shard);
+      DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, part.status()));
+      fit_part = std::move(*part);
+    }
     ModelConfig mc;
     mc.input_size = config.input_size;
     mc.horizon = config.horizon;
     mc.seed = config.seed;
     if (auto it = config.params.find(name); it != config.params.end()) mc.params = it->second;
     TrainOptions topts = OptionsFrom(defaults, config.max_steps, config.seed);
-    topts.threads = config.threads > 0
-                        ? config.threads
-                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
-                                          std::max(1, config.ranks));
+    topts.threads = config.threads > 0 ? config.threads : DefaultThreadsPerRank(ranks);
+    topts.comm = config.comm;
+    topts.val_check_steps = config.val_check_steps;
+    topts.early_stop_patience_steps = config.early_stop_patience_steps;
+    if (!config.checkpoint_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(config.checkpoint_dir, ec);
+      if (ec) {
+        return Status::IOError("Forecast: cannot create checkpoint directory ",
+                               config.checkpoint_dir, ": ", ec.message());
+      }
+      // Every rank holds the same replica; rank 0 writes it.
+      if (rank == 0) {
+        topts.checkpoint_path =
+            (std::filesystem::path(config.checkpoint_dir) / (name + ".ckpt")).string();
+      }
+      topts.checkpoint_every = config.checkpoint_every;
+    }
     DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(name, mc, topts, registry));
+    WindowedDataset& fit_data = fit_part ? *fit_part : dataset;
+    if (config.resume && !config.checkpoint_dir.empty()) {
+      const auto path = (std::filesystem::path(config.checkpoint_dir) / (name + ".ckpt")).string();
+      if (std::filesystem::exists(path)) DRC_RETURN_NOT_OK(trainer->Resume(path, fit_data));
+    }
     ModelForecast f;
     f.model = name;
-    DRC_ASSIGN_OR_RETURN(f.final_loss, trainer->Fit(dataset));
+    DRC_ASSIGN_OR_RETURN(f.final_loss, trainer->Fit(fit_data, validation ? &*validation : nullptr));
+    f.steps = trainer->step();
+    f.stopped_early = trainer->stopped_early();
     DRC_ASSIGN_OR_RETURN(auto y_hat_t, trainer->Predict(dataset));
     f.seconds = watch.Seconds();
     auto flat = y_hat_t.to(torch::kFloat64).contiguous().view({-1});

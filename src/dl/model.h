@@ -45,8 +45,8 @@ struct TrainDefaults {
                                     // -1: no decay
   std::string scaler = "identity";  // per-window scaler of NF's TemporalNorm: identity,
                                     // standard, robust, minmax
-  std::string loss = "MAE";  // what the model's TrainingLoss() computes (informational)
-  double grad_clip_norm = 0;  // 0: none
+  std::string loss = "MAE";         // what the model's TrainingLoss() computes (informational)
+  double grad_clip_norm = 0;        // 0: none
 };
 
 class ForecastModel : public torch::nn::Module {

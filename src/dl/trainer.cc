@@ -1,12 +1,19 @@
 #include "src/dl/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adam.h>
-#include <torch/optim/schedulers/step_lr.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "src/dl/torch_status.h"
@@ -34,11 +41,29 @@ Result<WindowOptions> WindowOptionsFrom(const TrainDefaults& defaults, int input
   return w;
 }
 
+Trainer::Trainer(std::string name, ModelConfig config, TrainOptions options,
+                 std::shared_ptr<ForecastModel> model)
+    : name_(std::move(name)),
+      config_(std::move(config)),
+      options_(std::move(options)),
+      model_(std::move(model)),
+      rng_(options_.seed) {
+  optimizer_ = std::make_unique<torch::optim::Adam>(
+      model_->parameters(), torch::optim::AdamOptions(options_.learning_rate));
+  if (options_.comm != nullptr && options_.comm->size() > 1) {
+    reducer_ = std::make_unique<GradientAllReducer>(options_.comm);
+  }
+}
+
 Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const ModelConfig& config,
                                                const TrainOptions& options,
                                                const ModelRegistry& registry) {
   if (options.max_steps < 0) {
     return Status::InvalidArgument(name, ": max_steps must be >= 0, got ", options.max_steps);
+  }
+  if (options.val_check_steps <= 0) {
+    return Status::InvalidArgument(name, ": val_check_steps must be > 0, got ",
+                                   options.val_check_steps);
   }
   const int threads = options.threads > 0
                           ? options.threads
@@ -49,10 +74,39 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   }));
   DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, config));
   if (!model) return Status::Internal(name, ": the model factory returned null");
-  return std::unique_ptr<Trainer>(new Trainer(name, config, options, std::move(model)));
+  std::unique_ptr<Trainer> trainer;
+  DRC_RETURN_NOT_OK(Guard(name + ": building the optimizer", [&] {
+    trainer.reset(new Trainer(name, config, options, std::move(model)));
+  }));
+  if (trainer->reducer_) {
+    Status st = trainer->reducer_->BroadcastParameters(*trainer->model_);
+    if (!st.ok()) return Status(st.code(), name + ": " + st.message());
+  }
+  return trainer;
 }
 
-Result<double> Trainer::Fit(WindowedDataset& data) {
+double Trainer::LearningRateAt(int step) const {
+  if (options_.num_lr_decays <= 0) return options_.learning_rate;
+  const int decay_steps = std::max(options_.max_steps / options_.num_lr_decays, 1);
+  return options_.learning_rate * std::pow(0.5, step / decay_steps);
+}
+
+Result<double> Trainer::ValidationLoss(const TrainBatch& batch) {
+  return Guard(name_ + " validation on input " + ShapeOf(batch.input.insample_y),
+               [&]() -> Result<double> {
+                 torch::NoGradGuard no_grad;
+                 model_->eval();
+                 auto y_hat = model_->PointForecast(batch.input);
+                 model_->train();
+                 if (y_hat.sizes() != batch.outsample_y.sizes()) {
+                   return Status::InvalidArgument(name_, ": forecast ", ShapeOf(y_hat),
+                                                  "; expected ", ShapeOf(batch.outsample_y));
+                 }
+                 return MaskedMae(batch.outsample_y, y_hat, batch.outsample_mask).item<double>();
+               });
+}
+
+Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation, int until_step) {
   if (data.options().input_size != config_.input_size ||
       data.options().horizon != config_.horizon) {
     return Status::InvalidArgument(name_, ": windows of input_size ", data.options().input_size,
@@ -60,37 +114,59 @@ Result<double> Trainer::Fit(WindowedDataset& data) {
                                    " for a model built for ", config_.input_size, " and ",
                                    config_.horizon);
   }
-  torch::optim::Adam optimizer(model_->parameters(),
-                               torch::optim::AdamOptions(options_.learning_rate));
-  const int64_t decay_steps =
-      options_.num_lr_decays > 0 ? std::max<int64_t>(options_.max_steps / options_.num_lr_decays, 1)
-                                 : int64_t{100000000};  // NF: 10e7, i.e. never
-  torch::optim::StepLR scheduler(optimizer, static_cast<unsigned>(decay_steps), 0.5);
+  const int last_step =
+      until_step >= 0 ? std::min(until_step, options_.max_steps) : options_.max_steps;
+  const auto parameters = model_->parameters();
   model_->train();
   double last = std::nan("");
-  for (int step = 0; step < options_.max_steps; ++step) {
+  while (step_ < last_step && !stopped_early_) {
     DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.Sample(rng_));
+    const double lr = LearningRateAt(step_);
     DRC_ASSIGN_OR_RETURN(
         double loss,
-        Guard(name_ + " training step " + std::to_string(step) + " on input " +
+        Guard(name_ + " training step " + std::to_string(step_) + " on input " +
                   ShapeOf(batch.input.insample_y),
               [&]() -> Result<double> {
-                optimizer.zero_grad();
-                auto l = model_->TrainingLoss(batch.input, batch.outsample_y,
-                                              batch.outsample_mask);
+                optimizer_->zero_grad();
+                auto l = model_->TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
                 l.backward();
-                if (options_.grad_clip_norm > 0) {
-                  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip_norm);
+                double value = l.item<double>();
+                if (reducer_) {
+                  DRC_RETURN_NOT_OK(reducer_->AllReduceGradients(parameters, &value).status());
                 }
-                optimizer.step();
-                scheduler.step();
-                return l.item<double>();
+                if (options_.grad_clip_norm > 0) {
+                  torch::nn::utils::clip_grad_norm_(parameters, options_.grad_clip_norm);
+                }
+                for (auto& group : optimizer_->param_groups()) {
+                  static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+                }
+                optimizer_->step();
+                return value;
               }));
     if (!std::isfinite(loss)) {
-      return Status::FailedPrecondition(name_, ": training loss is ", loss, " at step ", step);
+      return Status::FailedPrecondition(name_, ": training loss is ", loss, " at step ", step_);
     }
     losses_.push_back(loss);
     last = loss;
+    const int done = ++step_;
+    if (validation != nullptr && done % options_.val_check_steps == 0) {
+      DRC_ASSIGN_OR_RETURN(double v, ValidationLoss(*validation));
+      val_losses_.push_back(v);
+      if (val_losses_.size() == 1 || v < best_val_) {
+        best_val_ = v;
+        checks_without_improvement_ = 0;
+      } else if (options_.early_stop_patience_steps > 0 &&
+                 ++checks_without_improvement_ >= options_.early_stop_patience_steps) {
+        stopped_early_ = true;
+      }
+    }
+    if (!options_.checkpoint_path.empty() && options_.checkpoint_every > 0 &&
+        done % options_.checkpoint_every == 0 && done < last_step) {
+      DRC_RETURN_NOT_OK(SaveCheckpoint(options_.checkpoint_path, data));
+    }
+  }
+  if (!options_.checkpoint_path.empty()) {
+    DRC_RETURN_NOT_OK(SaveCheckpoint(options_.checkpoint_path, data));
   }
   return last;
 }
@@ -102,6 +178,7 @@ Result<torch::Tensor> Trainer::Predict(const WindowedDataset& data) {
                  torch::NoGradGuard no_grad;
                  model_->eval();
                  auto y_hat = model_->PointForecast(batch.input);
+                 model_->train();
                  const int64_t s = batch.input.insample_y.size(0);
                  if (y_hat.dim() != 2 || y_hat.size(0) != s || y_hat.size(1) != config_.horizon) {
                    return Status::InvalidArgument(name_, ": forward gave ", ShapeOf(y_hat),
@@ -110,6 +187,171 @@ Result<torch::Tensor> Trainer::Predict(const WindowedDataset& data) {
                  }
                  return InvertScale(y_hat, batch.scale);
                });
+}
+
+namespace {
+
+torch::Tensor BytesTensor(const std::string& s) {
+  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+  if (!s.empty()) std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
+  return t;
+}
+
+std::string TensorBytes(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), c.numel());
+}
+
+constexpr int64_t kCheckpointFormat = 1;
+
+std::string Names(const torch::OrderedDict<std::string, torch::Tensor>& tensors) {
+  std::string names;
+  for (const auto& item : tensors) names += item.key() + "\n";
+  return names;
+}
+
+// `kind`_names (newline-separated) and `kind`_<i>.
+void WriteTensors(torch::serialize::OutputArchive& archive, const std::string& kind,
+                  const torch::OrderedDict<std::string, torch::Tensor>& tensors) {
+  archive.write(kind + "_names", BytesTensor(Names(tensors)));
+  int64_t i = 0;
+  for (const auto& item : tensors) {
+    archive.write(kind + "_" + std::to_string(i++), item.value().detach());
+  }
+}
+
+// Copies the archive's tensors into `tensors` after checking names and shapes.
+Status ReadTensors(torch::serialize::InputArchive& archive, const std::string& kind,
+                   const torch::OrderedDict<std::string, torch::Tensor>& tensors,
+                   const std::string& path) {
+  torch::Tensor names;
+  archive.read(kind + "_names", names);
+  if (TensorBytes(names) != Names(tensors)) {
+    return Status::InvalidArgument(path, ": the checkpoint's ", kind,
+                                   "s do not match this model's (another architecture or "
+                                   "hyper-parameters)");
+  }
+  torch::NoGradGuard no_grad;
+  int64_t i = 0;
+  for (const auto& item : tensors) {
+    torch::Tensor saved;
+    archive.read(kind + "_" + std::to_string(i++), saved);
+    if (saved.sizes() != item.value().sizes()) {
+      return Status::InvalidArgument(path, ": ", kind, " '", item.key(), "' is ", ShapeOf(saved),
+                                     " in the checkpoint and ", ShapeOf(item.value()),
+                                     " in this model");
+    }
+    item.value().copy_(saved);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Trainer::SaveCheckpoint(const std::string& path, const WindowedDataset& data) const {
+  const std::string tmp = path + ".tmp";
+  DRC_RETURN_NOT_OK(Guard(name_ + ": writing checkpoint " + path, [&] {
+    torch::serialize::OutputArchive archive;
+    archive.write("format", torch::tensor(kCheckpointFormat));
+    archive.write("model_name", BytesTensor(name_));
+    archive.write("step", torch::tensor(static_cast<int64_t>(step_)));
+    archive.write("stopped_early", torch::tensor(static_cast<int64_t>(stopped_early_)));
+    archive.write("best_val", torch::tensor(best_val_, torch::kFloat64));
+    archive.write("checks_without_improvement",
+                  torch::tensor(static_cast<int64_t>(checks_without_improvement_)));
+    archive.write("losses", torch::tensor(losses_, torch::kFloat64));
+    archive.write("val_losses", torch::tensor(val_losses_, torch::kFloat64));
+    std::ostringstream rng;
+    rng << rng_;
+    archive.write("sampling_rng", BytesTensor(rng.str()));
+    archive.write("sampler", torch::tensor(data.SamplerState(), torch::kInt64));
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      archive.write("torch_generator", gen.get_state());
+    }
+    // Parameters and buffers flat, by position, with their names alongside: Module::save
+    // nests TorchScript modules named after ours, which breaks on names like "in".
+    WriteTensors(archive, "param", model_->named_parameters());
+    WriteTensors(archive, "buffer", model_->named_buffers());
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer_->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+    archive.save_to(tmp);
+  }));
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return Status::IOError(name_, ": cannot move checkpoint into place at ", path, ": ",
+                           ec.message());
+  }
+  return Status::OK();
+}
+
+Status Trainer::Resume(const std::string& path, WindowedDataset& data) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::NotFound(name_, ": no checkpoint at ", path);
+  }
+  return Guard(name_ + ": reading checkpoint " + path, [&]() -> Status {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    // A fresh tensor per read (reading into a used one resizes its storage).
+    auto read = [&](const char* key) {
+      torch::Tensor t;
+      archive.read(key, t);
+      return t;
+    };
+    torch::Tensor t;
+    t = read("format");
+    if (t.item<int64_t>() != kCheckpointFormat) {
+      return Status::InvalidArgument(path, ": checkpoint format ", t.item<int64_t>(),
+                                     ", this build reads ", kCheckpointFormat);
+    }
+    t = read("model_name");
+    if (TensorBytes(t) != name_) {
+      return Status::InvalidArgument(path, ": checkpoint of model '", TensorBytes(t), "', not of '",
+                                     name_, "'");
+    }
+    t = read("step");
+    const int64_t step = t.item<int64_t>();
+    if (step < 0 || step > options_.max_steps) {
+      return Status::InvalidArgument(path, ": checkpoint at step ", step, " of a run of ",
+                                     options_.max_steps, " steps");
+    }
+    DRC_RETURN_NOT_OK(ReadTensors(archive, "param", model_->named_parameters(), path));
+    DRC_RETURN_NOT_OK(ReadTensors(archive, "buffer", model_->named_buffers(), path));
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    optimizer_->load(optimizer_archive);
+    t = read("sampler");
+    auto sampler = t.contiguous();
+    DRC_RETURN_NOT_OK(data.SetSamplerState(std::vector<int64_t>(
+        sampler.data_ptr<int64_t>(), sampler.data_ptr<int64_t>() + sampler.numel())));
+    t = read("sampling_rng");
+    std::istringstream rng(TensorBytes(t));
+    rng >> rng_;
+    if (!rng) return Status::InvalidArgument(path, ": unreadable sampling RNG state");
+    t = read("torch_generator");
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(t);
+    }
+    t = read("stopped_early");
+    stopped_early_ = t.item<int64_t>() != 0;
+    t = read("best_val");
+    best_val_ = t.item<double>();
+    t = read("checks_without_improvement");
+    checks_without_improvement_ = static_cast<int>(t.item<int64_t>());
+    t = read("losses");
+    losses_.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    t = read("val_losses");
+    val_losses_.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    step_ = static_cast<int>(step);
+    return Status::OK();
+  });
 }
 
 }  // namespace drc::dl

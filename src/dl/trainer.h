@@ -1,19 +1,40 @@
 // Trains one model of the zoo on a WindowedDataset as NeuralForecast does by default: Adam(lr),
-// StepLR(step_size = max(max_steps / num_lr_decays, 1), gamma 0.5) per step (no decay when
-// num_lr_decays <= 0), optional gradient-norm clipping, MAE on the masked horizon in the scaled
-// space, `max_steps` steps. Seeds: torch::manual_seed(seed) before the model is built (its
-// initial weights) and a std::mt19937_64(seed) for window sampling, so runs are repeatable.
+// a step decay of the learning rate (StepLR with step_size = max(max_steps / num_lr_decays, 1),
+// gamma 0.5, stepped after every optimizer step; no decay when num_lr_decays <= 0), optional
+// gradient-norm clipping, the model's TrainingLoss (masked MAE on the horizon in the scaled
+// space unless the model says otherwise), `max_steps` steps.
+//
+// Seeds: torch::manual_seed(seed) before the model is built (its initial weights) and a
+// std::mt19937_64(seed) for window sampling, so runs are repeatable.
+//
+// Early stopping (NF's val_size / val_check_steps / early_stop_patience_steps): given a
+// validation batch, every `val_check_steps` steps the masked MAE of the point forecast on it is
+// computed; after `early_stop_patience_steps` checks without improvement training stops.
+//
+// Checkpoints: every `checkpoint_every` steps (and at the end) the model, Adam's state, the step,
+// the sampling RNG, the sampler's epoch order and libtorch's CPU generator are written to
+// `checkpoint_path` (atomically: a temporary file renamed over it). Resume() restores them, so
+// an interrupted run continues exactly where the checkpoint left it.
+//
+// Data-parallel: with a communicator of size R > 1, rank 0's initial parameters are broadcast,
+// each rank samples from its own shard of windows (WindowOptions::shard_*), and gradients are
+// averaged over the ranks in buckets before clipping and the optimizer step, so all replicas
+// stay identical. losses() then holds the mean loss over the ranks.
 //
 // libtorch's seed and thread count are process-wide: one Trainer at a time per process.
 // Internal to src/dl (it exposes torch types).
 #pragma once
+
+#include <torch/optim/adam.h>
 
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "drc/comm/communicator.h"
 #include "drc/common/result.h"
+#include "src/dl/data_parallel.h"
 #include "src/dl/model.h"
 #include "src/dl/windows.h"
 
@@ -26,6 +47,14 @@ struct TrainOptions {
   double grad_clip_norm = 0;  // 0: none
   uint64_t seed = 1;
   int threads = 0;  // torch intra-op threads; 0: all cores
+  // Early stopping (used only when Fit() gets a validation batch).
+  int val_check_steps = 100;
+  int early_stop_patience_steps = -1;  // validation checks without improvement; -1: never stop
+  // Checkpoints: none when the path is empty; 0 = only at the end of Fit().
+  std::string checkpoint_path;
+  int checkpoint_every = 0;
+  // Data-parallel world (not owned; null or size 1: single process).
+  comm::Communicator* comm = nullptr;
 };
 
 // The options NeuralForecast uses for a model with these defaults.
@@ -35,35 +64,52 @@ Result<WindowOptions> WindowOptionsFrom(const TrainDefaults& defaults, int input
 
 class Trainer {
  public:
-  // Builds `name` from the registry (seeded first). Errors name the model.
+  // Builds `name` from the registry (seeded first), and with a communicator broadcasts rank 0's
+  // parameters. Errors name the model.
   static Result<std::unique_ptr<Trainer>> Make(const std::string& name, const ModelConfig& config,
                                                const TrainOptions& options,
                                                const ModelRegistry& registry);
 
-  // Runs max_steps steps; returns the loss of the last step. Errors name the model and the
-  // shapes of the batch.
-  Result<double> Fit(WindowedDataset& data);
+  // Trains until step max_steps (or `until_step` when >= 0, to pause early), early stopping on
+  // `validation` when given; returns the loss of the last step (NaN when no step ran). Errors
+  // name the model and the shapes of the batch.
+  Result<double> Fit(WindowedDataset& data, const TrainBatch* validation = nullptr,
+                     int until_step = -1);
   // One forecast per series from its last input window, in the original scale: [S, H].
   Result<torch::Tensor> Predict(const WindowedDataset& data);
+  // The masked MAE of the point forecast on a batch with horizon, in the scaled space.
+  Result<double> ValidationLoss(const TrainBatch& batch);
+
+  // Writes / reads the checkpoint described in the file comment. Resume() also restores the
+  // sampler state of `data` (the dataset the run trains on) and checks that the checkpoint was
+  // written for this model (name and parameter shapes); errors name the file.
+  Status SaveCheckpoint(const std::string& path, const WindowedDataset& data) const;
+  Status Resume(const std::string& path, WindowedDataset& data);
 
   ForecastModel& model() { return *model_; }
+  int step() const { return step_; }
+  bool stopped_early() const { return stopped_early_; }
   const std::vector<double>& losses() const { return losses_; }
+  const std::vector<double>& validation_losses() const { return val_losses_; }
 
  private:
   Trainer(std::string name, ModelConfig config, TrainOptions options,
-          std::shared_ptr<ForecastModel> model)
-      : name_(std::move(name)),
-        config_(std::move(config)),
-        options_(options),
-        model_(std::move(model)),
-        rng_(options.seed) {}
+          std::shared_ptr<ForecastModel> model);
+  double LearningRateAt(int step) const;
 
   std::string name_;
   ModelConfig config_;
   TrainOptions options_;
   std::shared_ptr<ForecastModel> model_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::unique_ptr<GradientAllReducer> reducer_;
   std::mt19937_64 rng_;
+  int step_ = 0;
+  bool stopped_early_ = false;
+  double best_val_ = 0;
+  int checks_without_improvement_ = 0;
   std::vector<double> losses_;
+  std::vector<double> val_losses_;
 };
 
 }  // namespace drc::dl

@@ -87,6 +87,10 @@ torch::Tensor MaskedMae(const torch::Tensor& y, const torch::Tensor& y_hat,
 }
 
 Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const WindowOptions& o) {
+  if (o.shard_count <= 0 || o.shard_rank < 0 || o.shard_rank >= o.shard_count) {
+    return Status::InvalidArgument("windows: shard ", o.shard_rank, " of ", o.shard_count,
+                                   " (need 0 <= shard_rank < shard_count)");
+  }
   if (o.input_size <= 0 || o.horizon <= 0 || o.step_size <= 0 || o.batch_size <= 0) {
     return Status::InvalidArgument(
         "windows: input_size, horizon, step_size and batch_size must "
@@ -102,6 +106,7 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
   const int64_t L = o.input_size, H = o.horizon, n_series = series.offsets.size() - 1;
   WindowedDataset ds;
   ds.options_ = o;
+  int64_t window_index = 0;  // over all series, before sharding
   DRC_RETURN_NOT_OK(Guard("windows over values " + ShapeOf(series.values), [&] {
     auto values = series.values.to(torch::kFloat32).contiguous();
     auto avail = values.isnan().logical_not().to(torch::kFloat32);
@@ -115,8 +120,10 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
       const int64_t front =
           std::max<int64_t>(o.start_padding ? L - 1 : 0, std::max<int64_t>(0, L + 1 - n));
       const int64_t base = static_cast<int64_t>(padded.size());
+      ds.series_bases_.push_back(base);
       padded.insert(padded.end(), front, 0.0f);
       padded_mask.insert(padded_mask.end(), front, 0.0f);
+      ds.series_begins_.push_back(static_cast<int64_t>(padded.size()));
       padded.insert(padded.end(), v + begin, v + begin + n);
       padded_mask.insert(padded_mask.end(), m + begin, m + begin + n);
       ds.series_ends_.push_back(static_cast<int64_t>(padded.size()));
@@ -129,7 +136,8 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
         csum[i + 1] = csum[i] + (padded_mask[base + i] > 0 ? 1 : 0);
       }
       for (int64_t p = 0; p + L + H <= len; p += o.step_size) {
-        if (csum[p + L] - csum[p] > 0 && csum[p + L + H] - csum[p + L] > 0) {
+        if (csum[p + L] - csum[p] > 0 && csum[p + L + H] - csum[p + L] > 0 &&
+            window_index++ % o.shard_count == o.shard_rank) {
           ds.starts_.push_back(base + p);
         }
       }
@@ -138,6 +146,11 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
     ds.padded_ = torch::tensor(padded, torch::kFloat32);
     ds.padded_mask_ = torch::tensor(padded_mask, torch::kFloat32);
   }));
+  if (ds.starts_.empty() && o.shard_count > 1 && window_index > 0) {
+    return Status::InvalidArgument("windows: shard ", o.shard_rank, " of ", o.shard_count,
+                                   " has no training window (", window_index,
+                                   " windows in all); use fewer ranks");
+  }
   if (ds.starts_.empty()) {
     return Status::InvalidArgument("windows: no training window (", n_series,
                                    " series; each needs a window of input_size ", L, " + horizon ",
@@ -218,6 +231,74 @@ Result<TrainBatch> WindowedDataset::LastWindows() const {
   return Guard("forecast input windows", [&] {
     return Gather(torch::tensor(starts, torch::kInt64), /*with_horizon=*/false);
   });
+}
+
+SeriesData DropLast(const SeriesData& series, int64_t n) {
+  SeriesData out;
+  out.offsets.push_back(0);
+  std::vector<torch::Tensor> parts;
+  for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
+    const int64_t begin = series.offsets[k];
+    const int64_t keep = std::max<int64_t>(0, series.offsets[k + 1] - begin - n);
+    parts.push_back(series.values.slice(0, begin, begin + keep));
+    out.offsets.push_back(out.offsets.back() + keep);
+  }
+  out.values = parts.empty() ? series.values.slice(0, 0, 0) : torch::cat(parts);
+  return out;
+}
+
+Result<TrainBatch> WindowedDataset::ValidationWindows(int64_t val_size) const {
+  if (val_size <= 0) {
+    return Status::InvalidArgument("validation windows: val_size must be > 0, got ", val_size);
+  }
+  const int64_t L = options_.input_size, H = options_.horizon;
+  std::vector<int64_t> starts, val_begin;
+  for (size_t k = 0; k < series_ends_.size(); ++k) {
+    const int64_t first_val = std::max(series_ends_[k] - val_size, series_begins_[k]);
+    // Horizons [p + L, p + L + H) overlapping [first_val, end), inputs inside the padded series.
+    const int64_t lowest =
+        std::max({first_val - H + 1 - L, series_begins_[k] - L + 1, series_bases_[k]});
+    for (int64_t p = series_ends_[k] - L - 1; p >= lowest; p -= options_.step_size) {
+      starts.push_back(p);
+      val_begin.push_back(first_val);
+    }
+  }
+  DRC_ASSIGN_OR_RETURN(auto batch, Guard("validation windows", [&] {
+                         return Gather(torch::tensor(starts, torch::kInt64), true);
+                       }));
+  return Guard("validation windows", [&] {
+    auto pos = torch::tensor(starts, torch::kInt64).unsqueeze(1) + L + torch::arange(H);
+    auto in_val = pos.ge(torch::tensor(val_begin, torch::kInt64).unsqueeze(1));
+    batch.outsample_mask = batch.outsample_mask * in_val.to(torch::kFloat32);
+    return batch;
+  });
+}
+
+std::vector<int64_t> WindowedDataset::SamplerState() const {
+  std::vector<int64_t> state = order_;
+  state.push_back(static_cast<int64_t>(cursor_));
+  return state;
+}
+
+Status WindowedDataset::SetSamplerState(const std::vector<int64_t>& state) {
+  if (state.size() != order_.size() + 1) {
+    return Status::InvalidArgument("sampler state of ", state.size() - 1,
+                                   " series for a dataset of ", order_.size());
+  }
+  std::vector<int64_t> order(state.begin(), state.end() - 1);
+  std::vector<int64_t> sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (sorted[i] != static_cast<int64_t>(i)) {
+      return Status::InvalidArgument("sampler state is not a permutation of the series");
+    }
+  }
+  if (state.back() < 0 || state.back() > static_cast<int64_t>(order.size())) {
+    return Status::InvalidArgument("sampler cursor ", state.back(), " out of range");
+  }
+  order_ = std::move(order);
+  cursor_ = static_cast<size_t>(state.back());
+  return Status::OK();
 }
 
 }  // namespace drc::dl

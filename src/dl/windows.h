@@ -49,6 +49,10 @@ struct WindowOptions {
   int batch_size = 32;            // series per step
   int windows_batch_size = 1024;  // windows per step; <= 0: all windows of the batch's series
   ScalerType scaler = ScalerType::kIdentity;
+  // Data-parallel shard: this rank samples only the windows whose index (over all series, in
+  // series then time order) is shard_rank modulo shard_count. Forecast windows are not sharded.
+  int shard_rank = 0;
+  int shard_count = 1;
 };
 
 // Series k is values[offsets[k] .. offsets[k + 1]) of a 1-D float tensor; NaN marks a missing
@@ -57,6 +61,10 @@ struct SeriesData {
   torch::Tensor values;
   std::vector<int64_t> offsets;  // size = series + 1
 };
+
+// The series without their last `n` points each (NF trains on what is left before the
+// validation part); a series shorter than n becomes empty.
+SeriesData DropLast(const SeriesData& series, int64_t n);
 
 // One batch, scaled: the model's input [B, L]; the horizon [B, H] (training batches only);
 // the scale [B, 1].
@@ -83,6 +91,14 @@ class WindowedDataset {
   // Per series, the last input_size points (the input of the forecast after its end), scaled:
   // insample [S, L] and scale [S, 1].
   Result<TrainBatch> LastWindows() const;
+  // The validation windows of NF's val_size: per series, every window (step_size apart) whose
+  // horizon overlaps the last `val_size` points, its horizon mask restricted to those points.
+  // Build it on the full series; train on DropLast(series, val_size).
+  Result<TrainBatch> ValidationWindows(int64_t val_size) const;
+
+  // The sampler's position (epoch order of the series and cursor), for checkpoints.
+  std::vector<int64_t> SamplerState() const;
+  Status SetSamplerState(const std::vector<int64_t>& state);
 
  private:
   TrainBatch Gather(const torch::Tensor& starts, bool with_horizon) const;
@@ -92,6 +108,8 @@ class WindowedDataset {
   torch::Tensor padded_mask_;            // flat float32, 1 where available
   std::vector<int64_t> starts_;          // usable window starts (offsets into padded_)
   std::vector<int64_t> series_windows_;  // series k's windows: starts_[sw[k] .. sw[k + 1])
+  std::vector<int64_t> series_bases_;    // offset of series k's first (padding) point
+  std::vector<int64_t> series_begins_;   // offset of series k's first real value
   std::vector<int64_t> series_ends_;     // offset just past series k's last real value
   std::vector<int64_t> order_;           // epoch order of the series
   size_t cursor_ = 0;

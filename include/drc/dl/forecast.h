@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "drc/comm/communicator.h"
 #include "drc/common/result.h"
 #include "drc/data/context.h"
 #include "drc/data/timeseries.h"
@@ -20,8 +21,22 @@ struct ForecastConfig {
   int max_steps = 100;
   std::string freq;  // pandas alias; empty: inferred from the time stamps
   uint64_t seed = 1;
-  int ranks = 1;    // data-parallel ranks (local threads)
-  int threads = 0;  // intra-op threads per rank; 0: all cores / ranks
+  // Data-parallel world (not owned): every rank calls Forecast() with the same table and
+  // config; each trains on its shard of the windows, gradients are averaged, and every rank
+  // returns the same forecasts. Null: this process alone.
+  comm::Communicator* comm = nullptr;
+  int threads = 0;  // intra-op threads per rank; 0: all cores / ranks on this node
+  // NF's val_size: the last val_size training points of each series become validation
+  // windows (checked every val_check_steps steps) and training stops after
+  // early_stop_patience_steps checks without improvement (-1: never). 0: no validation.
+  int val_size = 0;
+  int val_check_steps = 100;
+  int early_stop_patience_steps = -1;
+  // Checkpoints: DIR/<model>.ckpt every checkpoint_every steps (0: at the end only); with
+  // `resume`, a model whose checkpoint exists continues from it. Empty: none.
+  std::string checkpoint_dir;
+  int checkpoint_every = 0;
+  bool resume = false;
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
   // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
   std::map<std::string, std::map<std::string, double>> params;
@@ -30,8 +45,10 @@ struct ForecastConfig {
 struct ModelForecast {
   std::string model;
   double mae = 0, rmse = 0, mape = 0, smape = 0;
-  double seconds = 0;          // fit + predict
-  double final_loss = 0;       // training loss of the last step
+  double seconds = 0;     // fit + predict
+  double final_loss = 0;  // training loss of the last step
+  int steps = 0;          // steps trained (fewer than max_steps after early stopping)
+  bool stopped_early = false;
   data::TablePtr predictions;  // unique_id, ds, y (actual), y_hat
 };
 

@@ -1,0 +1,122 @@
+#include "src/dl/data_parallel.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "src/dl/torch_status.h"
+
+namespace drc::dl {
+
+Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
+  if (comm == nullptr || comm->size() == 1) return local;
+  int32_t failed = local.ok() ? 0 : 1, any = 0;
+  Status st = comm->AllReduce(&failed, &any, 1, comm::DataType::kInt32, comm::ReduceOp::kSum);
+  if (!st.ok()) return st;
+  if (!local.ok()) return local;
+  if (any == 0) return Status::OK();
+  return Status::Aborted("rank ", comm->rank(), ": ", any,
+                         " other rank(s) failed (see their errors)");
+}
+
+Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
+  if (comm_->size() == 1) return Status::OK();
+  std::vector<torch::Tensor> tensors;
+  for (const auto& p : module.parameters()) tensors.push_back(p);
+  for (const auto& b : module.buffers()) tensors.push_back(b);
+  // Shapes first: a mismatch would otherwise corrupt memory or hang.
+  std::vector<int64_t> shape_sig;
+  for (const auto& t : tensors) {
+    shape_sig.push_back(t.numel());
+    shape_sig.push_back(t.dim());
+  }
+  int64_t local = static_cast<int64_t>(shape_sig.size()), lo = 0, hi = 0;
+  DRC_RETURN_NOT_OK(comm_->AllReduce(&local, &lo, 1, comm::DataType::kInt64, comm::ReduceOp::kMin));
+  DRC_RETURN_NOT_OK(comm_->AllReduce(&local, &hi, 1, comm::DataType::kInt64, comm::ReduceOp::kMax));
+  if (lo != hi) {
+    return Status::InvalidArgument("data-parallel: replicas differ (", lo, " vs ", hi,
+                                   " shape entries across ranks)");
+  }
+  std::vector<int64_t> root_sig = shape_sig;
+  DRC_RETURN_NOT_OK(comm_->Broadcast(root_sig.data(),
+                                     static_cast<int64_t>(root_sig.size() * sizeof(int64_t)), 0));
+  int mismatch = root_sig == shape_sig ? 0 : 1, any = 0;
+  DRC_RETURN_NOT_OK(
+      comm_->AllReduce(&mismatch, &any, 1, comm::DataType::kInt32, comm::ReduceOp::kMax));
+  if (any != 0) {
+    return Status::InvalidArgument(
+        "data-parallel: the model's parameter shapes differ across ranks (rank ", comm_->rank(),
+        mismatch != 0 ? " differs from rank 0)" : " matches rank 0; another rank differs)");
+  }
+  return Guard("data-parallel: broadcasting parameters", [&]() -> Status {
+    torch::NoGradGuard no_grad;
+    for (auto& t : tensors) {
+      auto c = t.contiguous();
+      DRC_RETURN_NOT_OK(comm_->Broadcast(c.data_ptr(), c.numel() * c.element_size(), 0));
+      if (!c.is_same(t)) t.copy_(c);
+    }
+    return Status::OK();
+  });
+}
+
+Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tensor>& parameters,
+                                                   double* scalar) {
+  const int world = comm_->size();
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : parameters) {
+    if (!p.requires_grad()) continue;
+    if (p.scalar_type() != torch::kFloat32) {
+      return Status::NotImplemented("data-parallel: gradients of type ",
+                                    std::string(c10::toString(p.scalar_type())),
+                                    " (float32 only so far)");
+    }
+    if (!p.grad().defined()) {
+      // A parameter unused on this rank's batch: zeros keep the buckets aligned across ranks.
+      p.mutable_grad() = torch::zeros_like(p);
+    }
+    grads.push_back(p.grad());
+  }
+  if (world == 1) return 0;
+  const int64_t per_bucket = std::max<int64_t>(1, bucket_bytes_ / int64_t{sizeof(float)});
+  int collectives = 0;
+  size_t i = 0;
+  bool scalar_done = scalar == nullptr;
+  while (i < grads.size() || !scalar_done) {
+    // One bucket: whole tensors up to the limit (a larger tensor goes alone).
+    size_t end = i;
+    int64_t n = 0;
+    while (end < grads.size() && (end == i || n + grads[end].numel() <= per_bucket)) {
+      n += grads[end].numel();
+      ++end;
+    }
+    const bool last = end == grads.size();
+    const bool with_scalar = last && !scalar_done;
+    buffer_.resize(n + (with_scalar ? 1 : 0));
+    int64_t at = 0;
+    for (size_t k = i; k < end; ++k) {
+      auto g = grads[k].contiguous();
+      std::memcpy(buffer_.data() + at, g.data_ptr<float>(), g.numel() * sizeof(float));
+      at += g.numel();
+    }
+    if (with_scalar) buffer_[at] = static_cast<float>(*scalar);
+    DRC_RETURN_NOT_OK(comm_->AllReduce(buffer_.data(), buffer_.data(),
+                                       static_cast<int64_t>(buffer_.size()),
+                                       comm::DataType::kFloat32, comm::ReduceOp::kSum));
+    ++collectives;
+    const float inv = 1.0f / static_cast<float>(world);
+    at = 0;
+    for (size_t k = i; k < end; ++k) {
+      auto& g = grads[k];
+      auto src = torch::from_blob(buffer_.data() + at, g.sizes(), torch::kFloat32);
+      g.copy_(src).mul_(inv);
+      at += g.numel();
+    }
+    if (with_scalar) {
+      *scalar = static_cast<double>(buffer_[at]) / world;
+      scalar_done = true;
+    }
+    i = end;
+  }
+  return collectives;
+}
+
+}  // namespace drc::dl

@@ -1,0 +1,57 @@
+// Data-parallel training over a drc communicator (internal to src/dl).
+//
+// Every rank holds a full replica of the model. BroadcastParameters() copies rank 0's
+// parameters and buffers to all ranks once (so replicas start identical whatever each rank's
+// seed did); AllReduceGradients() averages the gradients of all ranks after backward(), packing
+// them into contiguous float32 buckets of at most `bucket_bytes` (as torch DDP's 25 MiB
+// buckets) so that a model with hundreds of small tensors costs a few collectives, not hundreds.
+// A scalar riding in the last bucket (the step's loss) is averaged with them, for free.
+//
+// Thread-compatible; one reducer per trainer. All ranks must call in the same order.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "drc/comm/communicator.h"
+#include "drc/common/result.h"
+
+namespace drc::dl {
+
+// Every rank's verdict on a step that may fail on some ranks only (e.g. a shard without
+// windows): returns `local` where it failed, and where it succeeded but another rank failed an
+// Aborted status saying so, so that no rank goes on into a collective the others never enter.
+// OK everywhere only when every rank is OK. Null comm: `local`.
+Status AgreeOnStatus(comm::Communicator* comm, const Status& local);
+
+class GradientAllReducer {
+ public:
+  static constexpr int64_t kDefaultBucketBytes = int64_t{25} << 20;
+
+  // `comm` must outlive the reducer.
+  explicit GradientAllReducer(comm::Communicator* comm, int64_t bucket_bytes = kDefaultBucketBytes)
+      : comm_(comm), bucket_bytes_(bucket_bytes) {}
+
+  int rank() const { return comm_->rank(); }
+  int size() const { return comm_->size(); }
+
+  // Rank 0's parameters and buffers to every rank; InvalidArgument when the replicas' shapes
+  // differ (different models or hyper-parameters on different ranks).
+  Status BroadcastParameters(torch::nn::Module& module);
+
+  // Averages p.grad() over the ranks for every parameter that requires a gradient (an undefined
+  // gradient counts as zeros, and is defined afterwards, so that ranks stay in lock-step), and
+  // `*scalar` with them when not null. Returns the number of collectives issued.
+  Result<int> AllReduceGradients(const std::vector<torch::Tensor>& parameters,
+                                 double* scalar = nullptr);
+
+ private:
+  comm::Communicator* comm_;
+  int64_t bucket_bytes_;
+  std::vector<float> buffer_;
+};
+
+}  // namespace drc::dl

@@ -1,0 +1,216 @@
+// The trainer's control features: checkpoint/resume reproduces an uninterrupted run exactly,
+// early stopping on NF-style validation windows, and the validation windows themselves.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "src/dl/model.h"
+#include "src/dl/trainer.h"
+#include "src/dl/windows.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr int kInput = 12;
+constexpr int kHorizon = 6;
+
+SeriesData SineSeries(int n, float sign = 1.0f) {
+  std::vector<float> v(n);
+  for (int t = 0; t < n; ++t) {
+    v[t] = sign * (5.0f + 0.02f * t + 2.0f * std::sin(2.0f * static_cast<float>(M_PI) * t / 12));
+  }
+  return SeriesData{torch::tensor(v), {0, n / 2, n}};  // two series
+}
+
+WindowedDataset Dataset(const SeriesData& series, int windows = 64) {
+  WindowOptions wo;
+  wo.input_size = kInput;
+  wo.horizon = kHorizon;
+  wo.windows_batch_size = windows;
+  wo.batch_size = 1;  // one series per step: the sampler's epoch order matters for resume
+  auto ds = WindowedDataset::Make(series, wo);
+  EXPECT_TRUE(ds.ok()) << ds.status();
+  return std::move(*ds);
+}
+
+ModelConfig Config(std::map<std::string, double> params) {
+  ModelConfig c;
+  c.input_size = kInput;
+  c.horizon = kHorizon;
+  c.params = std::move(params);
+  return c;
+}
+
+std::filesystem::path TempDir() {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("drc_trainer_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void ExpectSameParameters(ForecastModel& a, ForecastModel& b) {
+  auto pa = a.named_parameters(), pb = b.named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& item : pa) {
+    EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  }
+}
+
+struct ResumeCase {
+  std::string model;
+  std::map<std::string, double> params;
+};
+
+class ResumeTest : public ::testing::TestWithParam<ResumeCase> {};
+
+// 30 steps in one go == 12 steps, a checkpoint, a fresh trainer resumed from it, 18 more.
+TEST_P(ResumeTest, ResumedRunMatchesUninterruptedRun) {
+  const auto& c = GetParam();
+  const auto path = (TempDir() / (c.model + ".ckpt")).string();
+  auto defaults = DefaultModelRegistry().Defaults(c.model);
+  ASSERT_TRUE(defaults.ok());
+  TrainOptions options = OptionsFrom(*defaults, /*max_steps=*/30, /*seed=*/7);
+  options.num_lr_decays = 3;  // the LR schedule must resume too
+  options.threads = 1;
+
+  auto data_a = Dataset(SineSeries(200));
+  auto a = Trainer::Make(c.model, Config(c.params), options, DefaultModelRegistry());
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE((*a)->Fit(data_a).ok());
+
+  auto data_b = Dataset(SineSeries(200));
+  TrainOptions with_ckpt = options;
+  with_ckpt.checkpoint_path = path;
+  auto b = Trainer::Make(c.model, Config(c.params), with_ckpt, DefaultModelRegistry());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->Fit(data_b, nullptr, /*until_step=*/12).ok());
+  EXPECT_EQ((*b)->step(), 12);
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+
+  // A different seed and a fresh dataset: everything must come from the checkpoint.
+  auto data_c = Dataset(SineSeries(200));
+  TrainOptions other = options;
+  other.seed = 99;
+  auto c2 = Trainer::Make(c.model, Config(c.params), other, DefaultModelRegistry());
+  ASSERT_TRUE(c2.ok());
+  Status st = (*c2)->Resume(path, data_c);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ((*c2)->step(), 12);
+  ASSERT_TRUE((*c2)->Fit(data_c).ok());
+  EXPECT_EQ((*c2)->step(), 30);
+  ExpectSameParameters((*a)->model(), (*c2)->model());
+  ASSERT_EQ((*a)->losses().size(), (*c2)->losses().size());
+  for (size_t i = 0; i < (*a)->losses().size(); ++i) {
+    EXPECT_DOUBLE_EQ((*a)->losses()[i], (*c2)->losses()[i]) << "step " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ResumeTest,
+                         ::testing::Values(ResumeCase{"MLP", {{"hidden_size", 32}}},
+                                           ResumeCase{"NHITS", {{"mlp_units", 32}}},
+                                           ResumeCase{"LSTM",
+                                                      {{"encoder_hidden_size", 16},
+                                                       {"decoder_hidden_size", 16}}}),
+                         [](const auto& info) { return info.param.model; });
+
+TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {
+  const auto dir = TempDir();
+  auto data = Dataset(SineSeries(200));
+  TrainOptions options;
+  options.max_steps = 2;
+  options.threads = 1;
+  options.checkpoint_path = (dir / "mlp.ckpt").string();
+  auto mlp = Trainer::Make("MLP", Config({{"hidden_size", 8}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(mlp.ok());
+  ASSERT_TRUE((*mlp)->Fit(data).ok());
+
+  auto other = Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(other.ok());
+  Status st = (*other)->Resume(options.checkpoint_path, data);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("mlp.ckpt"), std::string::npos) << st;
+
+  auto nhits = Trainer::Make("NHITS", Config({{"mlp_units", 8}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(nhits.ok());
+  st = (*nhits)->Resume(options.checkpoint_path, data);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("'MLP'"), std::string::npos) << st;
+
+  st = (*other)->Resume((dir / "absent.ckpt").string(), data);
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st;
+
+  const auto junk = (dir / "junk.ckpt").string();
+  std::ofstream(junk) << "not a checkpoint";
+  st = (*other)->Resume(junk, data);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("junk.ckpt"), std::string::npos) << st;
+}
+
+// Validation windows: every horizon overlapping the last val_size points, masked to them.
+TEST(Windows, ValidationWindowsCoverTheLastValSizePointsOfEachSeries) {
+  std::vector<float> v(100);
+  for (int t = 0; t < 100; ++t) v[t] = static_cast<float>(t);
+  WindowOptions wo;
+  wo.input_size = 4;
+  wo.horizon = 3;
+  auto ds = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 60, 100}}, wo);
+  ASSERT_TRUE(ds.ok());
+  auto val = ds->ValidationWindows(5);
+  ASSERT_TRUE(val.ok()) << val.status();
+  // Per series: horizons starting 2 before the validation part up to its last point: 7 windows.
+  EXPECT_EQ(val->outsample_y.size(0), 14);
+  // Each validation point lies in exactly `horizon` windows' masked horizons.
+  EXPECT_FLOAT_EQ(val->outsample_mask.sum().item<float>(), 2 * 5 * 3);
+  // Masked-in targets are exactly the last 5 values of each series (unscaled: identity).
+  auto y = val->outsample_y.masked_select(val->outsample_mask.gt(0));
+  EXPECT_GE(y.min().item<float>(), 55.0f);
+  auto in_first = y.lt(60).logical_and(y.ge(55));
+  auto in_second = y.ge(95);
+  EXPECT_TRUE(in_first.logical_or(in_second).all().item<bool>());
+  // Training on the rest never sees them.
+  auto train = DropLast(SeriesData{torch::tensor(v), {0, 60, 100}}, 5);
+  EXPECT_EQ(train.offsets, (std::vector<int64_t>{0, 55, 90}));
+  EXPECT_FLOAT_EQ(train.values[89].item<float>(), 94.0f);
+  EXPECT_FALSE(ds->ValidationWindows(0).ok());
+}
+
+// Validation targets that move against the training targets: the validation loss rises as
+// training fits, so training stops after `patience` checks without improvement.
+TEST(Trainer, EarlyStoppingStopsAfterPatienceChecksWithoutImprovement) {
+  auto data = Dataset(SineSeries(200));
+  auto adversarial = Dataset(SineSeries(200, -1.0f));
+  auto validation = adversarial.ValidationWindows(kHorizon);
+  ASSERT_TRUE(validation.ok());
+  TrainOptions options;
+  options.max_steps = 400;
+  options.threads = 1;
+  options.val_check_steps = 5;
+  options.early_stop_patience_steps = 3;
+  auto t = Trainer::Make("MLP", Config({{"hidden_size", 32}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(t.ok());
+  auto loss = (*t)->Fit(data, &*validation);
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  EXPECT_TRUE((*t)->stopped_early());
+  EXPECT_LT((*t)->step(), 400);
+  const auto& v = (*t)->validation_losses();
+  ASSERT_GE(v.size(), 4u);
+  EXPECT_EQ((*t)->step(), static_cast<int>(v.size()) * 5);
+  // The last `patience` checks are no better than the best before them.
+  const double best = *std::min_element(v.begin(), v.end() - 3);
+  for (size_t i = v.size() - 3; i < v.size(); ++i) EXPECT_GE(v[i], best);
+  // Without patience it runs every step.
+  options.early_stop_patience_steps = -1;
+  options.max_steps = 30;
+  auto u = Trainer::Make("MLP", Config({{"hidden_size", 32}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE((*u)->Fit(data, &*validation).ok());
+  EXPECT_FALSE((*u)->stopped_early());
+  EXPECT_EQ((*u)->step(), 30);
+  EXPECT_EQ((*u)->validation_losses().size(), 6u);
+}
+
+}  // namespace
+}  // namespace drc::dl
