@@ -83,6 +83,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.freq = args.freq;
   config.seed = args.seed;
   config.comm = comm;
+  config.scaler = args.scaler;
   config.threads = args.threads;
   config.val_size = args.val_size;
   config.val_check_steps = args.val_check_steps;

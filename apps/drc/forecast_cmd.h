@@ -20,6 +20,7 @@ struct ForecastArgs {
   int steps = 100;
   std::string freq;  // pandas alias; empty: inferred
   uint64_t seed = 1;
+  std::string scaler;  // empty: each model's default
   int ranks = 1;
   std::string backend = "mpi";  // for ranks > 1: mpi or gloo
   int threads = 0;

@@ -111,6 +111,10 @@ int main(int argc, char** argv) {
   forecast->add_option("--freq", forecast_args.freq,
                        "pandas alias (D, W, MS, ME, QS, QE, YS, YE, h); inferred when omitted");
   forecast->add_option("--seed", forecast_args.seed, "Random seed");
+  forecast
+      ->add_option("--scaler", forecast_args.scaler,
+                   "identity, standard, robust, minmax or revin (default: each model's)")
+      ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
   forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 1024));
   forecast->add_option("--backend", forecast_args.backend, "mpi or gloo (ranks > 1)")

@@ -176,6 +176,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   for (const auto& name : config.models) {
     DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
     Stopwatch watch;
+    if (!config.scaler.empty()) defaults.scaler = config.scaler;
     DRC_ASSIGN_OR_RETURN(auto wopts,
                          WindowOptionsFrom(defaults, config.input_size, config.horizon));
     // The full training part gives the forecast windows (and the validation windows); the
@@ -203,6 +204,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     TrainOptions topts = OptionsFrom(defaults, config.max_steps, config.seed);
     topts.threads = config.threads > 0 ? config.threads : DefaultThreadsPerRank(ranks);
     topts.comm = config.comm;
+    topts.revin = wopts.scaler == ScalerType::kRevIN;
     topts.val_check_steps = config.val_check_steps;
     topts.early_stop_patience_steps = config.early_stop_patience_steps;
     if (!config.checkpoint_dir.empty()) {

@@ -41,6 +41,28 @@ Result<WindowOptions> WindowOptionsFrom(const TrainDefaults& defaults, int input
   return w;
 }
 
+RevinScaledModel::RevinScaledModel(std::shared_ptr<ForecastModel> inner)
+    : inner_(register_module("model", std::move(inner))) {
+  weight_ = register_parameter("revin_weight", torch::ones({1}));
+  bias_ = register_parameter("revin_bias", torch::zeros({1}));
+}
+
+WindowBatch RevinScaledModel::Affine(const WindowBatch& batch) const {
+  return WindowBatch{batch.insample_y * weight_ + bias_, batch.insample_mask};
+}
+
+torch::Tensor RevinScaledModel::Inverse(const torch::Tensor& y) const {
+  return (y - bias_) / (weight_ + 1e-10);
+}
+
+torch::Tensor RevinScaledModel::Forward(const WindowBatch& batch) {
+  return Inverse(inner_->Forward(Affine(batch)));
+}
+
+torch::Tensor RevinScaledModel::PointForecast(const WindowBatch& batch) {
+  return Inverse(inner_->PointForecast(Affine(batch)));
+}
+
 Trainer::Trainer(std::string name, ModelConfig config, TrainOptions options,
                  std::shared_ptr<ForecastModel> model)
     : name_(std::move(name)),
@@ -74,6 +96,14 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   }));
   DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, config));
   if (!model) return Status::Internal(name, ": the model factory returned null");
+  if (options.revin) {
+    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    if (defaults.loss != "MAE") {
+      return Status::NotImplemented(name, ": the revin scaler with a ", defaults.loss,
+                                    " model (RevIN's affine map is for point models so far)");
+    }
+    model = std::make_shared<RevinScaledModel>(std::move(model));
+  }
   std::unique_ptr<Trainer> trainer;
   DRC_RETURN_NOT_OK(Guard(name + ": building the optimizer", [&] {
     trainer.reset(new Trainer(name, config, options, std::move(model)));

@@ -55,6 +55,27 @@ struct TrainOptions {
   int checkpoint_every = 0;
   // Data-parallel world (not owned; null or size 1: single process).
   comm::Communicator* comm = nullptr;
+  // The windows are scaled with the revin scaler: wrap the model in RevinScaledModel so that
+  // RevIN's learnable affine part trains with it.
+  bool revin = false;
+};
+
+// NF's TemporalNorm with scaler_type 'revin' minus the statistics (applied to the windows): a
+// learnable affine map z * w + b on the scaled input of the wrapped point model and its inverse
+// (y - b) / w on its output; w starts at 1 and b at 0. Only for models whose loss is the masked
+// MAE of Forward() (point models).
+class RevinScaledModel final : public ForecastModel {
+ public:
+  explicit RevinScaledModel(std::shared_ptr<ForecastModel> inner);
+  torch::Tensor Forward(const WindowBatch& batch) override;
+  torch::Tensor PointForecast(const WindowBatch& batch) override;
+
+ private:
+  WindowBatch Affine(const WindowBatch& batch) const;
+  torch::Tensor Inverse(const torch::Tensor& y) const;
+
+  std::shared_ptr<ForecastModel> inner_;
+  torch::Tensor weight_, bias_;
 };
 
 // The options NeuralForecast uses for a model with these defaults.

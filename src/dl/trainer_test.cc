@@ -114,7 +114,7 @@ INSTANTIATE_TEST_SUITE_P(Models, ResumeTest,
                                            ResumeCase{"LSTM",
                                                       {{"encoder_hidden_size", 16},
                                                        {"decoder_hidden_size", 16}}}),
-                         [](const auto& info) { return info.param.model; });
+                         [](const auto& p) { return p.param.model; });
 
 TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {
   const auto dir = TempDir();
@@ -210,6 +210,34 @@ TEST(Trainer, EarlyStoppingStopsAfterPatienceChecksWithoutImprovement) {
   EXPECT_FALSE((*u)->stopped_early());
   EXPECT_EQ((*u)->step(), 30);
   EXPECT_EQ((*u)->validation_losses().size(), 6u);
+}
+
+// The revin scaler: the model is wrapped with RevIN's learnable affine map, which trains (its
+// weight and bias move) and is the identity at the start; likelihood models are refused.
+TEST(Trainer, RevinScalerTrainsItsAffineMap) {
+  WindowOptions wo;
+  wo.input_size = kInput;
+  wo.horizon = kHorizon;
+  wo.windows_batch_size = 64;
+  wo.scaler = ScalerType::kRevIN;
+  auto data = WindowedDataset::Make(SineSeries(200), wo);
+  ASSERT_TRUE(data.ok());
+  TrainOptions options;
+  options.max_steps = 30;
+  options.threads = 1;
+  options.revin = true;
+  auto t = Trainer::Make("MLP", Config({{"hidden_size", 32}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto named = (*t)->model().named_parameters();
+  ASSERT_TRUE(named.contains("revin_weight"));
+  EXPECT_FLOAT_EQ(named["revin_weight"].item<float>(), 1.0f);
+  ASSERT_TRUE((*t)->Fit(*data).ok());
+  EXPECT_NE(named["revin_weight"].item<float>(), 1.0f);
+  EXPECT_NE(named["revin_bias"].item<float>(), 0.0f);
+  auto forecast = (*t)->Predict(*data);
+  ASSERT_TRUE(forecast.ok()) << forecast.status();
+  EXPECT_EQ(forecast->sizes(), (std::vector<int64_t>{2, kHorizon}));
+  EXPECT_TRUE(torch::isfinite(*forecast).all().item<bool>());
 }
 
 }  // namespace

@@ -32,8 +32,9 @@ Result<ScalerType> ParseScalerType(const std::string& name) {
   if (name == "standard") return ScalerType::kStandard;
   if (name == "robust") return ScalerType::kRobust;
   if (name == "minmax") return ScalerType::kMinMax;
+  if (name == "revin") return ScalerType::kRevIN;
   return Status::InvalidArgument("unknown scaler '", name,
-                                 "' (identity, standard, robust or minmax)");
+                                 "' (identity, standard, robust, minmax or revin)");
 }
 
 WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch::Tensor& mask) {
@@ -45,7 +46,13 @@ WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch:
     return s;
   }
   auto mean = MaskedMean(x, mask);
-  auto std = torch::sqrt(MaskedMean((x - mean).pow(2), mask));
+  auto var = MaskedMean((x - mean).pow(2), mask);
+  if (type == ScalerType::kRevIN) {
+    s.shift = mean;
+    s.scale = torch::sqrt(var + 1e-5);
+    return s;
+  }
+  auto std = torch::sqrt(var);
   switch (type) {
     case ScalerType::kStandard:
       s.shift = mean;

@@ -25,8 +25,8 @@
 
 namespace drc::dl {
 
-enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax };
-// "identity", "standard", "robust", "minmax"; InvalidArgument names the others.
+enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kRevIN };
+// "identity", "standard", "robust", "minmax", "revin"; InvalidArgument names the others.
 Result<ScalerType> ParseScalerType(const std::string& name);
 
 // Per-window statistics, [B, 1] each: z = (x - shift) / scale.
@@ -36,7 +36,9 @@ struct WindowScale {
 };
 // TemporalNorm's statistics of x [B, T] over the points where mask [B, T] is 1: standard =
 // mean / population std, robust = median (lower) / median absolute deviation (std * 0.6745
-// when it is 0), minmax = min / (max - min); zero scales become 1, then + 1e-6 (as NF).
+// when it is 0), minmax = min / (max - min); zero scales become 1, then + 1e-6 (as NF). revin
+// = mean / sqrt(population variance + 1e-5) (NF's revin statistics; the learnable affine part
+// of RevIN lives in the model: see RevinScaledModel in trainer.h).
 WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch::Tensor& mask);
 torch::Tensor ApplyScale(const torch::Tensor& x, const WindowScale& s);
 torch::Tensor InvertScale(const torch::Tensor& z, const WindowScale& s);

@@ -121,6 +121,11 @@ TEST(Windows, ScalersFitTheAvailableInputPoints) {
   EXPECT_TRUE(torch::allclose(InvertScale(ApplyScale(x, s), s), x));
   s = FitWindowScale(ScalerType::kIdentity, x, all);
   EXPECT_TRUE(torch::equal(ApplyScale(x, s), x));
+  // RevIN statistics: mean and sqrt(variance + 1e-5) over the available points.
+  s = FitWindowScale(ScalerType::kRevIN, x, m);
+  EXPECT_FLOAT_EQ(s.shift.item<float>(), 2.0f);
+  EXPECT_NEAR(s.scale.item<float>(), std::sqrt(2.0f / 3 + 1e-5f), 1e-6);
+  EXPECT_EQ(*ParseScalerType("revin"), ScalerType::kRevIN);
   EXPECT_FALSE(ParseScalerType("zscore").ok());
 }
 

@@ -21,6 +21,9 @@ struct ForecastConfig {
   int max_steps = 100;
   std::string freq;  // pandas alias; empty: inferred from the time stamps
   uint64_t seed = 1;
+  // Per-window scaler for every model (identity, standard, robust, minmax, revin); empty: each
+  // model's NeuralForecast default.
+  std::string scaler;
   // Data-parallel world (not owned): every rank calls Forecast() with the same table and
   // config; each trains on its shard of the windows, gradients are averaged, and every rank
   // returns the same forecasts. Null: this process alone.
