@@ -49,7 +49,8 @@ TEST(Likelihood, StudentTLogProbByHand) {
   EXPECT_NEAR(lp[0].item<double>(), -1.5386881, 1e-5);
   EXPECT_NEAR(lp[1].item<double>(), -2.2087314, 1e-5);
   // The t density at large df approaches the normal one.
-  auto big_df = t.LogProb(torch::tensor({{1e6f, 1.0f, 2.0f}}), torch::tensor({2.0f}));
+  auto big_df = t.LogProb(torch::tensor({{1e5, 1.0, 2.0}}, torch::kFloat64),
+                          torch::tensor({2.0}, torch::kFloat64));
   EXPECT_NEAR(big_df.item<double>(), -1.7370857, 1e-4);
 }
 

@@ -109,7 +109,7 @@ class DeepAr final : public ForecastModel {
   // [B, L] -> [B, L, P]: at step t, the parameters of the distribution of the value after t.
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckInsample(batch.insample_y);
-    return Params(std::get<0>(lstm_->forward(batch.insample_y.unsqueeze(-1))));
+    return Decode(std::get<0>(lstm_->forward(batch.insample_y.unsqueeze(-1))));
   }
 
   torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
@@ -122,7 +122,7 @@ class DeepAr final : public ForecastModel {
                 " does not match outsample_y ", y.sizes());
     const int64_t steps = options_.h_train;
     torch::Tensor sequence = steps > 1 ? torch::cat({x, y.narrow(1, 0, steps - 1)}, 1) : x;
-    torch::Tensor params = Params(std::get<0>(lstm_->forward(sequence.unsqueeze(-1))))
+    torch::Tensor params = Decode(std::get<0>(lstm_->forward(sequence.unsqueeze(-1))))
                                .narrow(1, input_size_ - 1, steps);  // [B, h_train, P]
     return likelihood_.MaskedNll(params, y.narrow(1, 0, steps), mask.narrow(1, 0, steps));
   }
@@ -141,7 +141,7 @@ class DeepAr final : public ForecastModel {
   }
 
   // LSTM outputs [..., hidden] -> distribution parameters [..., P].
-  torch::Tensor Params(const torch::Tensor& states) {
+  torch::Tensor Decode(const torch::Tensor& states) {
     return likelihood_.MapParams(decoder_->forward(states));
   }
 
@@ -149,13 +149,13 @@ class DeepAr final : public ForecastModel {
   torch::Tensor Step(const torch::Tensor& values, State& state) {
     auto [out, next] = lstm_->forward(values.reshape({-1, 1, 1}), state);
     state = std::move(next);
-    return Params(out.select(1, 0));
+    return Decode(out.select(1, 0));
   }
 
   // NF 3.x: each step fed the previous step's mean; [B, L] -> [B, H].
   torch::Tensor MeanPath(const torch::Tensor& x) {
     auto [out, state] = lstm_->forward(x.unsqueeze(-1));
-    torch::Tensor params = Params(out.select(1, input_size_ - 1));
+    torch::Tensor params = Decode(out.select(1, input_size_ - 1));
     std::vector<torch::Tensor> means;
     for (int64_t t = 0; t < horizon_; ++t) {
       if (t > 0) params = Step(means.back(), state);
@@ -172,7 +172,7 @@ class DeepAr final : public ForecastModel {
     // Every window's state and first distribution, repeated per path: [.., B * S, ..].
     State state{std::get<0>(encoded).repeat_interleave(paths, 1),
                 std::get<1>(encoded).repeat_interleave(paths, 1)};
-    torch::Tensor params = Params(out.select(1, input_size_ - 1)).repeat_interleave(paths, 0);
+    torch::Tensor params = Decode(out.select(1, input_size_ - 1)).repeat_interleave(paths, 0);
     std::vector<torch::Tensor> draws;
     for (int64_t t = 0; t < horizon_; ++t) {
       if (t > 0) params = Step(draws.back(), state);

@@ -60,7 +60,9 @@ TEST(DeepAR, ForwardGivesDistributionParametersPerStep) {
     EXPECT_EQ(out.sizes(), (std::vector<int64_t>{3, 10, params})) << distribution;
     // Scales above NF's floors (0.1 StudentT, 0.2 Normal); StudentT's df above 3.
     EXPECT_GT(out.select(-1, params - 1).min().item<double>(), params == 3 ? 0.1 : 0.2);
-    if (params == 3) EXPECT_GT(out.select(-1, 0).min().item<double>(), 3.0);
+    if (params == 3) {
+      EXPECT_GT(out.select(-1, 0).min().item<double>(), 3.0);
+    }
   }
 }
 
@@ -188,17 +190,17 @@ Result<std::unique_ptr<Trainer>> SmallTrainer(std::map<std::string, double> para
 }
 
 TEST(DeepAR, NllFallsAndForecastsAreFinite) {
-  auto data = SineTrend(24, 12, 64);
+  auto data = SineTrend(24, 12, 32);
   ASSERT_TRUE(data.ok()) << data.status();
-  auto trainer = SmallTrainer({}, 80, 1);
+  auto trainer = SmallTrainer({}, 60, 1);
   ASSERT_TRUE(trainer.ok()) << trainer.status();
   auto loss = (*trainer)->Fit(*data);
   ASSERT_TRUE(loss.ok()) << loss.status();
   const auto& l = (*trainer)->losses();
-  ASSERT_EQ(l.size(), 80u);
+  ASSERT_EQ(l.size(), 60u);
   const double first = std::accumulate(l.begin(), l.begin() + 5, 0.0) / 5;
   const double last = std::accumulate(l.end() - 5, l.end(), 0.0) / 5;
-  EXPECT_LT(last, first - 0.5) << "first " << first << ", last " << last;
+  EXPECT_LT(last, first - 1.0) << "first " << first << ", last " << last;
   auto forecast = (*trainer)->Predict(*data);
   ASSERT_TRUE(forecast.ok()) << forecast.status();
   EXPECT_EQ(forecast->sizes(), (std::vector<int64_t>{1, 12}));
