@@ -61,7 +61,7 @@ class ForecastModel : public torch::nn::Module {
   virtual torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                      const torch::Tensor& mask);
   // The point forecast [B, H] in the scaled space, in eval mode under no_grad. Default:
-  // Forward(); models with sampled forecasts return the median of their samples.
+  // Forward(); likelihood models return the mean, as NF's model column for a DistributionLoss.
   virtual torch::Tensor PointForecast(const WindowBatch& batch) { return Forward(batch); }
 };
 

@@ -6,6 +6,7 @@
 
 namespace drc::dl {
 
+Status RegisterDeepArModels(ModelRegistry& registry);     // models/deepar.cc: DeepAR
 Status RegisterMlpModels(ModelRegistry& registry);        // models/mlp.cc: MLP
 Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
 Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
@@ -16,8 +17,8 @@ Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
-    for (auto* add : {RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-                      RegisterRecurrentModels, RegisterTcnModels}) {
+    for (auto* add : {RegisterDeepArModels, RegisterMlpModels, RegisterNBeatsModels,
+                      RegisterNHitsModels, RegisterRecurrentModels, RegisterTcnModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());

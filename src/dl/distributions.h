@@ -1,0 +1,63 @@
+// The likelihoods of NeuralForecast's DistributionLoss that DeepAR uses (losses/pytorch.py in NF
+// 3.x): Normal and StudentT, with NF's maps from a network's raw outputs to the distribution's
+// domain, the masked negative log-likelihood NF trains on, the mean and sampling. libtorch's C++
+// API has no torch.distributions, so the densities and samplers are written out here.
+//
+// NF's parameter maps ("scale_decouple" with the window's scaler statistics; our trainer works in
+// the scaled space, where the statistics are shift 0 and scale 1):
+//   Normal   raw (mu, s)     -> loc = mu, scale = softplus(s) + 0.2
+//   StudentT raw (d, mu, s)  -> df = 3 + softplus(d), loc = mu, scale = softplus(s) + 0.1
+// Parameters travel stacked on the last axis in that order: [..., P] with P = 2 or 3.
+//
+// Stateless and thread-compatible; sampling draws from the generator it is given (or libtorch's
+// default one when none is).
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <c10/util/Optional.h>
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+
+namespace drc::dl {
+
+enum class DistributionKind { kStudentT, kNormal };
+
+class Likelihood {
+ public:
+  // "StudentT" or "Normal" (NF's names); InvalidArgument lists them otherwise.
+  static Result<Likelihood> Make(const std::string& name);
+  explicit Likelihood(DistributionKind kind) : kind_(kind) {}
+
+  DistributionKind kind() const { return kind_; }
+  const std::string& name() const;
+  // NF's param_names without the leading '-': {"loc", "scale"} or {"df", "loc", "scale"}.
+  const std::vector<std::string>& param_names() const;
+  int num_params() const { return static_cast<int>(param_names().size()); }
+
+  // Raw network outputs [..., P] -> parameters in the distribution's domain [..., P].
+  torch::Tensor MapParams(const torch::Tensor& raw) const;
+  // log p(y | params) per point: params [..., P], y [...] -> [...].
+  torch::Tensor LogProb(const torch::Tensor& params, const torch::Tensor& y) const;
+  // NF's loss: sum(-log p * mask) / max(sum(mask), 1) over the points where mask != 0 (values
+  // at masked points, even NaN, do not reach the result).
+  torch::Tensor MaskedNll(const torch::Tensor& params, const torch::Tensor& y,
+                          const torch::Tensor& mask) const;
+  // The distribution's mean [...] (StudentT's df > 2 here, so its mean is loc).
+  torch::Tensor Mean(const torch::Tensor& params) const;
+  // One draw per parameter set: params [..., P] -> [...]. StudentT draws loc + scale * Z /
+  // sqrt(V / df) with Z standard normal and V ~ chi2(df) = 2 * Gamma(df / 2, 1).
+  torch::Tensor Sample(const torch::Tensor& params,
+                       c10::optional<at::Generator> generator = c10::nullopt) const;
+
+ private:
+  // Throws a c10::Error naming the likelihood unless params is [..., P].
+  void CheckParams(const torch::Tensor& params) const;
+
+  DistributionKind kind_;
+};
+
+}  // namespace drc::dl

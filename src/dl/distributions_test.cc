@@ -1,0 +1,134 @@
+// Tests of the Normal and StudentT likelihoods (distributions.h): log-densities against values
+// worked by hand, NF's parameter maps, the masked NLL, and the moments of many samples.
+#include "src/dl/distributions.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "src/dl/torch_status.h"
+
+namespace drc::dl {
+namespace {
+
+Likelihood Get(const std::string& name) {
+  auto l = Likelihood::Make(name);
+  EXPECT_TRUE(l.ok()) << l.status();
+  return *l;
+}
+
+TEST(Likelihood, NamesAndParameters) {
+  EXPECT_EQ(Get("StudentT").num_params(), 3);
+  EXPECT_EQ(Get("StudentT").param_names(), (std::vector<std::string>{"df", "loc", "scale"}));
+  EXPECT_EQ(Get("Normal").num_params(), 2);
+  EXPECT_EQ(Get("Normal").name(), "Normal");
+  auto bad = Likelihood::Make("Gamma");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("Gamma"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("StudentT"), std::string::npos);
+}
+
+// log N(2 | 1, 2) = -1/8 - log 2 - log(2 pi) / 2.
+TEST(Likelihood, NormalLogProbByHand) {
+  const Likelihood normal = Get("Normal");
+  auto lp = normal.LogProb(torch::tensor({{1.0f, 2.0f}}), torch::tensor({2.0f}));
+  const double expected = -0.125 - std::log(2.0) - 0.5 * std::log(2.0 * M_PI);
+  EXPECT_NEAR(lp.item<double>(), expected, 1e-5);
+  EXPECT_NEAR(expected, -1.7370857, 1e-6);
+}
+
+// log t_4(1 | 0, 1) = lgamma(5/2) - lgamma(2) - log(4 pi) / 2 - (5/2) log(5/4) = -1.5386881;
+// log t_5(-1 | 1, 2) = lgamma(3) - lgamma(5/2) - log(5 pi) / 2 - log 2 - 3 log(6/5) = -2.2087314.
+TEST(Likelihood, StudentTLogProbByHand) {
+  const Likelihood t = Get("StudentT");
+  auto lp = t.LogProb(torch::tensor({{4.0f, 0.0f, 1.0f}, {5.0f, 1.0f, 2.0f}}),
+                      torch::tensor({1.0f, -1.0f}));
+  ASSERT_EQ(lp.sizes(), (std::vector<int64_t>{2}));
+  EXPECT_NEAR(lp[0].item<double>(), -1.5386881, 1e-5);
+  EXPECT_NEAR(lp[1].item<double>(), -2.2087314, 1e-5);
+  // The t density at large df approaches the normal one.
+  auto big_df = t.LogProb(torch::tensor({{1e5, 1.0, 2.0}}, torch::kFloat64),
+                          torch::tensor({2.0}, torch::kFloat64));
+  EXPECT_NEAR(big_df.item<double>(), -1.7370857, 1e-4);
+}
+
+// NF's maps: Normal scale = softplus + 0.2; StudentT df = 3 + softplus, scale = softplus + 0.1.
+TEST(Likelihood, MapParamsAsNeuralForecast) {
+  const double sp0 = std::log(2.0);  // softplus(0)
+  auto normal = Get("Normal").MapParams(torch::tensor({{1.5f, 0.0f}}));
+  EXPECT_NEAR(normal[0][0].item<double>(), 1.5, 1e-6);
+  EXPECT_NEAR(normal[0][1].item<double>(), sp0 + 0.2, 1e-6);
+  auto t = Get("StudentT").MapParams(torch::tensor({{0.0f, -2.0f, 0.0f}, {-50.0f, 0.0f, -50.0f}}));
+  EXPECT_NEAR(t[0][0].item<double>(), 3.0 + sp0, 1e-6);
+  EXPECT_NEAR(t[0][1].item<double>(), -2.0, 1e-6);
+  EXPECT_NEAR(t[0][2].item<double>(), 0.1 + sp0, 1e-6);
+  // The floors hold for very negative raw outputs.
+  EXPECT_NEAR(t[1][0].item<double>(), 3.0, 1e-6);
+  EXPECT_NEAR(t[1][2].item<double>(), 0.1, 1e-6);
+  EXPECT_NEAR(Get("StudentT").Mean(t)[0].item<double>(), -2.0, 1e-6);
+}
+
+TEST(Likelihood, MaskExcludesPoints) {
+  const Likelihood normal = Get("Normal");
+  torch::Tensor params = torch::tensor({{0.0f, 1.0f}, {0.0f, 1.0f}, {0.0f, 1.0f}}).unsqueeze(0);
+  params.requires_grad_(true);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  torch::Tensor y = torch::tensor({{1.0f, nan, 1e30f}});
+  torch::Tensor mask = torch::tensor({{1.0f, 0.0f, 0.0f}});
+  torch::Tensor loss = normal.MaskedNll(params, y, mask);
+  // Only the first point: -log N(1 | 0, 1) = 1/2 + log(2 pi) / 2.
+  EXPECT_NEAR(loss.item<double>(), 0.5 + 0.5 * std::log(2.0 * M_PI), 1e-5);
+  loss.backward();
+  EXPECT_TRUE(torch::isfinite(params.grad()).all().item<bool>());
+  EXPECT_EQ(params.grad()[0][1].abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(params.grad()[0][2].abs().sum().item<double>(), 0.0);
+  // Changing a masked value changes nothing; an empty mask gives 0 (NF clamps the weight sum at 1).
+  torch::Tensor y2 = torch::tensor({{1.0f, -7.0f, 3.0f}});
+  EXPECT_EQ(normal.MaskedNll(params, y2, mask).item<double>(), loss.item<double>());
+  EXPECT_EQ(normal.MaskedNll(params, y2, torch::zeros_like(mask)).item<double>(), 0.0);
+  // Two kept points average.
+  torch::Tensor both = normal.MaskedNll(params, torch::tensor({{1.0f, 0.0f, 5.0f}}),
+                                        torch::tensor({{1.0f, 1.0f, 0.0f}}));
+  EXPECT_NEAR(both.item<double>(), 0.25 + 0.5 * std::log(2.0 * M_PI), 1e-5);
+}
+
+TEST(Likelihood, ShapeErrorsNameTheLikelihood) {
+  const Likelihood t = Get("StudentT");
+  auto r = Guard("test", [&] { return t.LogProb(torch::ones({4, 2}), torch::ones({4})); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("StudentT likelihood: parameters must be [..., 3]"),
+            std::string::npos)
+      << r.status().message();
+  r = Guard("test", [&] { return t.LogProb(torch::ones({4, 3}), torch::ones({5})); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("do not match"), std::string::npos) << r.status().message();
+}
+
+// Sample moments against theory: Normal(2, 3) has variance 9; StudentT(df 6, loc 1, scale 2) has
+// mean 1 and variance 4 * 6 / 4 = 6.
+TEST(Likelihood, SampleMomentsMatchTheory) {
+  constexpr int64_t kDraws = 200000;
+  at::Generator gen = at::detail::createCPUGenerator(7);
+  auto normal = Get("Normal").Sample(torch::tensor({2.0f, 3.0f}).expand({kDraws, 2}), gen);
+  ASSERT_EQ(normal.sizes(), (std::vector<int64_t>{kDraws}));
+  EXPECT_NEAR(normal.mean().item<double>(), 2.0, 0.03);
+  EXPECT_NEAR(normal.var().item<double>(), 9.0, 0.15);
+  auto t = Get("StudentT").Sample(torch::tensor({6.0f, 1.0f, 2.0f}).expand({kDraws, 3}), gen);
+  EXPECT_NEAR(t.mean().item<double>(), 1.0, 0.03);
+  EXPECT_NEAR(t.var().item<double>(), 6.0, 0.3);
+  // Heavier tails than the normal of the same variance: P(|x - 1| > 3 sd) is 0.27 % for a normal,
+  // 1.04 % for t_6.
+  const double sd = std::sqrt(6.0);
+  const double tail = ((t - 1.0).abs() > 3.0 * sd).to(torch::kFloat64).mean().item<double>();
+  EXPECT_GT(tail, 0.009);
+  EXPECT_LT(tail, 0.012);
+  // The same seed gives the same draws.
+  at::Generator again = at::detail::createCPUGenerator(7);
+  auto normal2 = Get("Normal").Sample(torch::tensor({2.0f, 3.0f}).expand({kDraws, 2}), again);
+  EXPECT_TRUE(torch::equal(normal, normal2));
+}
+
+}  // namespace
+}  // namespace drc::dl

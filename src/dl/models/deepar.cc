@@ -1,0 +1,257 @@
+// DeepAR (NeuralForecast 3.x's DeepAR, Salinas et al. 2020): a batch-first LSTM reads the series
+// one value per step and, after every step, a decoder maps its state to the parameters of the
+// next value's distribution (NF's DistributionLoss, StudentT by default; see distributions.h).
+// Read from NF's models/deepar.py, common/_base_model.py (its recurrent training and prediction)
+// and losses/pytorch.py; written anew here.
+//
+// NF defaults: lstm_n_layers 2, lstm_hidden_size 128, lstm_dropout 0.1, a linear decoder
+// (decoder_hidden_layers 0, decoder_hidden_size 0), h_train 1, trajectory_samples 100,
+// DistributionLoss(StudentT); Adam lr 1e-3 with 3 StepLR decays, batch_size 32, 1024 windows per
+// step, identity scaler.
+//
+// Training, as NF's recurrent BaseModel with h_train steps: the LSTM reads the input window
+// followed by the first h_train - 1 horizon values (teacher forcing) and the loss is the masked
+// negative log-likelihood of the first h_train horizon values under the distributions emitted
+// after the input's last value and after each forced value. With NF's h_train = 1 every window
+// contributes one target: the value right after its input.
+//
+// Prediction, as NF's recurrent predict step: the LSTM reads the input window, then runs one step
+// per horizon value from its kept state, fed the mean of the previous step's distribution; the
+// point forecast is that mean (NF's model column for a DistributionLoss is the mean; the StudentT
+// and Normal means are their loc). NF also draws trajectory_samples independent samples per step,
+// for the quantile columns only; we output no quantiles. With sample_trajectories = 1 the model
+// instead samples trajectory_samples autoregressive paths (each fed its own draws, as the DeepAR
+// paper and NF 1.x do) from a generator seeded with the model's seed, and the point forecast is
+// their mean.
+//
+// Hyper-parameters beyond NF's (drc::dl::Params holds numbers): distribution 0 = StudentT (NF's
+// default), 1 = Normal; sample_trajectories 0 (NF 3.x) or 1.
+//
+// Differences from NF:
+//  - NF's recurrent windows are input_size + 1 long (its shift needs one more value), scaled by
+//    the statistics of those input_size + 1 values; here the LSTM reads the input_size values of
+//    our windows, scaled on those, in training and prediction alike.
+//  - The loss is computed in the scaled space, NF's in the original one: NF maps the parameters
+//    back (loc * scale + shift, scale * scale), which adds the mean log-scale of the batch to the
+//    loss value and nothing to its gradient. With NF's identity scaler the two are the same.
+//  - No exogenous variables; NF's input_size = -1 (3 * h) is the caller's choice here.
+//  - NF validates with MAE of the mean; there is no validation here.
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/rnn.h>
+#include <torch/utils.h>
+
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "src/dl/distributions.h"
+#include "src/dl/model.h"
+
+namespace drc::dl {
+namespace {
+
+const char kName[] = "DeepAR";
+
+struct DeepArOptions {
+  int h_train = 1;
+  int lstm_n_layers = 2;
+  int lstm_hidden_size = 128;
+  double lstm_dropout = 0.1;
+  int decoder_hidden_layers = 0;
+  int decoder_hidden_size = 0;
+  int trajectory_samples = 100;
+  bool sample_trajectories = false;
+};
+
+// NF's MLP decoder: Linear(in, out) when there is no hidden layer, else Linear(in, d), ReLU,
+// [Linear(d, d), ReLU] x (layers - 1), Linear(d, out) (NF's decoder dropout is 0).
+torch::nn::Sequential MakeDecoder(int64_t in, int64_t out, int hidden_layers, int64_t hidden) {
+  torch::nn::Sequential mlp;
+  if (hidden_layers == 0) {
+    mlp->push_back(torch::nn::Linear(in, out));
+    return mlp;
+  }
+  mlp->push_back(torch::nn::Linear(in, hidden));
+  mlp->push_back(torch::nn::ReLU());
+  for (int i = 1; i < hidden_layers; ++i) {
+    mlp->push_back(torch::nn::Linear(hidden, hidden));
+    mlp->push_back(torch::nn::ReLU());
+  }
+  mlp->push_back(torch::nn::Linear(hidden, out));
+  return mlp;
+}
+
+class DeepAr final : public ForecastModel {
+ public:
+  using State = std::tuple<torch::Tensor, torch::Tensor>;
+
+  DeepAr(const ModelConfig& config, const DeepArOptions& options, Likelihood likelihood)
+      : input_size_(config.input_size),
+        horizon_(config.horizon),
+        seed_(config.seed),
+        options_(options),
+        likelihood_(likelihood) {
+    lstm_ = register_module("hist_encoder",
+                            torch::nn::LSTM(torch::nn::LSTMOptions(1, options.lstm_hidden_size)
+                                                .num_layers(options.lstm_n_layers)
+                                                .dropout(options.lstm_dropout)
+                                                .batch_first(true)));
+    decoder_ = register_module(
+        "decoder", MakeDecoder(options.lstm_hidden_size, likelihood.num_params(),
+                               options.decoder_hidden_layers, options.decoder_hidden_size));
+  }
+
+  // [B, L] -> [B, L, P]: at step t, the parameters of the distribution of the value after t.
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    CheckInsample(batch.insample_y);
+    return Decode(std::get<0>(lstm_->forward(batch.insample_y.unsqueeze(-1))));
+  }
+
+  torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
+                             const torch::Tensor& mask) override {
+    const torch::Tensor& x = batch.insample_y;
+    CheckInsample(x);
+    TORCH_CHECK(y.dim() == 2 && y.size(0) == x.size(0) && y.size(1) == horizon_, kName,
+                ": outsample_y must be [", x.size(0), ", ", horizon_, "], got ", y.sizes());
+    TORCH_CHECK(mask.sizes() == y.sizes(), kName, ": outsample_mask ", mask.sizes(),
+                " does not match outsample_y ", y.sizes());
+    const int64_t steps = options_.h_train;
+    torch::Tensor sequence = steps > 1 ? torch::cat({x, y.narrow(1, 0, steps - 1)}, 1) : x;
+    torch::Tensor params = Decode(std::get<0>(lstm_->forward(sequence.unsqueeze(-1))))
+                               .narrow(1, input_size_ - 1, steps);  // [B, h_train, P]
+    return likelihood_.MaskedNll(params, y.narrow(1, 0, steps), mask.narrow(1, 0, steps));
+  }
+
+  torch::Tensor PointForecast(const WindowBatch& batch) override {
+    CheckInsample(batch.insample_y);
+    return options_.sample_trajectories ? SampledPaths(batch.insample_y).mean(1)
+                                        : MeanPath(batch.insample_y);
+  }
+
+ private:
+  void CheckInsample(const torch::Tensor& y) const {
+    TORCH_CHECK(y.defined(), kName, ": insample_y is undefined");
+    TORCH_CHECK(y.dim() == 2 && y.size(1) == input_size_, kName, ": insample_y must be [B, ",
+                input_size_, "], got ", y.sizes());
+  }
+
+  // LSTM outputs [..., hidden] -> distribution parameters [..., P].
+  torch::Tensor Decode(const torch::Tensor& states) {
+    return likelihood_.MapParams(decoder_->forward(states));
+  }
+
+  // One LSTM step from `state` on values [N]: updates `state`, returns the next parameters [N, P].
+  torch::Tensor Step(const torch::Tensor& values, State& state) {
+    auto [out, next] = lstm_->forward(values.reshape({-1, 1, 1}), state);
+    state = std::move(next);
+    return Decode(out.select(1, 0));
+  }
+
+  // NF 3.x: each step fed the previous step's mean; [B, L] -> [B, H].
+  torch::Tensor MeanPath(const torch::Tensor& x) {
+    auto [out, state] = lstm_->forward(x.unsqueeze(-1));
+    torch::Tensor params = Decode(out.select(1, input_size_ - 1));
+    std::vector<torch::Tensor> means;
+    for (int64_t t = 0; t < horizon_; ++t) {
+      if (t > 0) params = Step(means.back(), state);
+      means.push_back(likelihood_.Mean(params));
+    }
+    return torch::stack(means, 1);
+  }
+
+  // trajectory_samples paths per window, each fed its own draws; [B, L] -> [B, S, H].
+  torch::Tensor SampledPaths(const torch::Tensor& x) {
+    const int64_t batch = x.size(0), paths = options_.trajectory_samples;
+    at::Generator generator = at::detail::createCPUGenerator(seed_);
+    auto [out, encoded] = lstm_->forward(x.unsqueeze(-1));
+    // Every window's state and first distribution, repeated per path: [.., B * S, ..].
+    State state{std::get<0>(encoded).repeat_interleave(paths, 1),
+                std::get<1>(encoded).repeat_interleave(paths, 1)};
+    torch::Tensor params = Decode(out.select(1, input_size_ - 1)).repeat_interleave(paths, 0);
+    std::vector<torch::Tensor> draws;
+    for (int64_t t = 0; t < horizon_; ++t) {
+      if (t > 0) params = Step(draws.back(), state);
+      draws.push_back(likelihood_.Sample(params, generator));
+    }
+    return torch::stack(draws, 1).view({batch, paths, horizon_});
+  }
+
+  int64_t input_size_;
+  int64_t horizon_;
+  uint64_t seed_;
+  DeepArOptions options_;
+  Likelihood likelihood_;
+  torch::nn::LSTM lstm_{nullptr};
+  torch::nn::Sequential decoder_{nullptr};
+};
+
+Status CheckRange(const std::string& key, double value, double min, double max) {
+  if (value < min || value > max) {
+    return Status::InvalidArgument(kName, ": ", key, " must be in [", min, ", ", max, "], got ",
+                                   value);
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<ForecastModel>> MakeDeepAr(const ModelConfig& config) {
+  Params params(kName, config.params);
+  DeepArOptions o;
+  o.h_train = params.TakeInt("h_train", 1);
+  o.lstm_n_layers = params.TakeInt("lstm_n_layers", 2);
+  o.lstm_hidden_size = params.TakeInt("lstm_hidden_size", 128);
+  o.lstm_dropout = params.Take("lstm_dropout", 0.1);
+  o.decoder_hidden_layers = params.TakeInt("decoder_hidden_layers", 0);
+  o.decoder_hidden_size = params.TakeInt("decoder_hidden_size", 0);
+  o.trajectory_samples = params.TakeInt("trajectory_samples", 100);
+  const double distribution = params.Take("distribution", 0);
+  const double sample = params.Take("sample_trajectories", 0);
+  DRC_RETURN_NOT_OK(params.Finish());
+
+  constexpr double kLarge = 1e9;
+  DRC_RETURN_NOT_OK(CheckRange("h_train", o.h_train, 1, config.horizon));
+  DRC_RETURN_NOT_OK(CheckRange("lstm_n_layers", o.lstm_n_layers, 1, kLarge));
+  DRC_RETURN_NOT_OK(CheckRange("lstm_hidden_size", o.lstm_hidden_size, 1, kLarge));
+  if (o.lstm_dropout < 0 || o.lstm_dropout >= 1) {
+    return Status::InvalidArgument(kName, ": lstm_dropout must be in [0, 1), got ", o.lstm_dropout);
+  }
+  DRC_RETURN_NOT_OK(CheckRange("decoder_hidden_layers", o.decoder_hidden_layers, 0, kLarge));
+  if (o.decoder_hidden_layers > 0 && o.decoder_hidden_size < 1) {
+    // NF builds zero-width layers here and trains a constant (NF issue 1615); refuse instead.
+    return Status::InvalidArgument(kName, ": decoder_hidden_layers ", o.decoder_hidden_layers,
+                                   " needs decoder_hidden_size >= 1, got ", o.decoder_hidden_size);
+  }
+  DRC_RETURN_NOT_OK(CheckRange("trajectory_samples", o.trajectory_samples, 1, kLarge));
+  if (distribution != 0 && distribution != 1) {
+    return Status::InvalidArgument(kName, ": distribution must be 0 (StudentT) or 1 (Normal), got ",
+                                   distribution);
+  }
+  if (sample != 0 && sample != 1) {
+    return Status::InvalidArgument(kName, ": sample_trajectories must be 0 or 1, got ", sample);
+  }
+  o.sample_trajectories = sample == 1;
+  DRC_ASSIGN_OR_RETURN(Likelihood likelihood,
+                       Likelihood::Make(distribution == 0 ? "StudentT" : "Normal"));
+  torch::manual_seed(config.seed);  // as NF seeds before building the layers
+  return std::make_shared<DeepAr>(config, o, likelihood);
+}
+
+}  // namespace
+
+Status RegisterDeepArModels(ModelRegistry& registry) {
+  TrainDefaults defaults;
+  defaults.learning_rate = 1e-3;
+  defaults.batch_size = 32;
+  defaults.windows_batch_size = 1024;
+  defaults.num_lr_decays = 3;
+  defaults.scaler = "identity";
+  defaults.loss = "DistributionLoss(StudentT)";
+  defaults.grad_clip_norm = 0;
+  return registry.Register(kName, MakeDeepAr, defaults);
+}
+
+}  // namespace drc::dl
