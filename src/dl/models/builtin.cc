@@ -6,18 +6,22 @@
 
 namespace drc::dl {
 
-Status RegisterMlpModels(ModelRegistry& registry);        // models/mlp.cc: MLP
-Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
-Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
-Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc: RNN, LSTM,
-                                                          // GRU, DilatedRNN
-Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
+Status RegisterAutoformerModels(ModelRegistry& registry);  // models/autoformer.cc: Autoformer
+Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
+Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
+Status RegisterNBeatsModels(ModelRegistry& registry);      // models/nbeats.cc: NBEATS
+Status RegisterNHitsModels(ModelRegistry& registry);       // models/nhits.cc: NHITS
+Status RegisterRecurrentModels(ModelRegistry& registry);   // models/recurrent.cc: RNN, LSTM,
+                                                           // GRU, DilatedRNN
+Status RegisterTcnModels(ModelRegistry& registry);         // models/tcn.cc: TCN
+Status RegisterVanillaTransformerModels(ModelRegistry& registry);  // models/vanilla_transformer.cc
 
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
-    for (auto* add : {RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-                      RegisterRecurrentModels, RegisterTcnModels}) {
+    for (auto* add : {RegisterAutoformerModels, RegisterFedFormerModels, RegisterMlpModels,
+                      RegisterNBeatsModels, RegisterNHitsModels, RegisterRecurrentModels,
+                      RegisterTcnModels, RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
