@@ -19,6 +19,11 @@ constexpr int kHorizon = 12;
 // Small widths keep the test quick; the architecture is the default one.
 std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "MLP") return {{"hidden_size", 64}};
+  if (name == "VanillaTransformer" || name == "Autoformer") {
+    return {{"hidden_size", 16}, {"conv_hidden_size", 16}, {"encoder_layers", 1}};
+  }
+  // Two encoder layers: they share one Fourier block, as in NF.
+  if (name == "FEDformer") return {{"hidden_size", 16}, {"conv_hidden_size", 16}};
   return {{"mlp_units", 64}};
 }
 
@@ -82,7 +87,9 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
   EXPECT_EQ(forecast->sizes(), (std::vector<int64_t>{1, kHorizon}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest, ::testing::Values("MLP", "NBEATS", "NHITS"));
+INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
+                         ::testing::Values("MLP", "NBEATS", "NHITS", "VanillaTransformer",
+                                           "Autoformer", "FEDformer"));
 
 TEST(Models, UnknownNamesAndParametersAreErrors) {
   auto m = DefaultModelRegistry().Make("Prophet", Config("MLP"));

@@ -6,19 +6,25 @@
 
 namespace drc::dl {
 
-Status RegisterDeepArModels(ModelRegistry& registry);     // models/deepar.cc: DeepAR
-Status RegisterMlpModels(ModelRegistry& registry);        // models/mlp.cc: MLP
-Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
-Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
-Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc: RNN, LSTM,
-                                                          // GRU, DilatedRNN
-Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
+Status RegisterAutoformerModels(ModelRegistry& registry);  // models/autoformer.cc: Autoformer
+Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: DeepAR
+Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
+Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
+Status RegisterNBeatsModels(ModelRegistry& registry);      // models/nbeats.cc: NBEATS
+Status RegisterNHitsModels(ModelRegistry& registry);       // models/nhits.cc: NHITS
+Status RegisterRecurrentModels(ModelRegistry& registry);   // models/recurrent.cc: RNN, LSTM,
+                                                           // GRU, DilatedRNN
+Status RegisterTcnModels(ModelRegistry& registry);         // models/tcn.cc: TCN
+// models/vanilla_transformer.cc: VanillaTransformer
+Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
-    for (auto* add : {RegisterDeepArModels, RegisterMlpModels, RegisterNBeatsModels,
-                      RegisterNHitsModels, RegisterRecurrentModels, RegisterTcnModels}) {
+    for (auto* add : {RegisterAutoformerModels, RegisterDeepArModels, RegisterFedFormerModels,
+                      RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
+                      RegisterRecurrentModels, RegisterTcnModels,
+                      RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
