@@ -19,6 +19,8 @@ constexpr int kHorizon = 12;
 // Small widths keep the test quick; the architecture is the default one.
 std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "MLP") return {{"hidden_size", 64}};
+  if (name == "PatchTST") return {{"hidden_size", 16}, {"n_heads", 4}, {"linear_hidden_size", 32}};
+  if (name == "TimesNet") return {{"hidden_size", 8}, {"conv_hidden_size", 8}};
   return {{"mlp_units", 64}};
 }
 
@@ -82,7 +84,8 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
   EXPECT_EQ(forecast->sizes(), (std::vector<int64_t>{1, kHorizon}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest, ::testing::Values("MLP", "NBEATS", "NHITS"));
+INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
+                         ::testing::Values("MLP", "NBEATS", "NHITS", "PatchTST", "TimesNet"));
 
 TEST(Models, UnknownNamesAndParametersAreErrors) {
   auto m = DefaultModelRegistry().Make("Prophet", Config("MLP"));

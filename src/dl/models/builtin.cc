@@ -9,15 +9,18 @@ namespace drc::dl {
 Status RegisterMlpModels(ModelRegistry& registry);        // models/mlp.cc: MLP
 Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
 Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
+Status RegisterPatchTstModels(ModelRegistry& registry);   // models/patchtst.cc: PatchTST
 Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc: RNN, LSTM,
                                                           // GRU, DilatedRNN
 Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
+Status RegisterTimesNetModels(ModelRegistry& registry);   // models/timesnet.cc: TimesNet
 
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
-    for (auto* add : {RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-                      RegisterRecurrentModels, RegisterTcnModels}) {
+    for (auto* add :
+         {RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels, RegisterPatchTstModels,
+          RegisterRecurrentModels, RegisterTcnModels, RegisterTimesNetModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
