@@ -12,9 +12,11 @@ Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.c
 Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
 Status RegisterNBeatsModels(ModelRegistry& registry);      // models/nbeats.cc: NBEATS
 Status RegisterNHitsModels(ModelRegistry& registry);       // models/nhits.cc: NHITS
+Status RegisterPatchTstModels(ModelRegistry& registry);    // models/patchtst.cc: PatchTST
 Status RegisterRecurrentModels(ModelRegistry& registry);   // models/recurrent.cc: RNN, LSTM,
                                                            // GRU, DilatedRNN
 Status RegisterTcnModels(ModelRegistry& registry);         // models/tcn.cc: TCN
+Status RegisterTimesNetModels(ModelRegistry& registry);    // models/timesnet.cc: TimesNet
 // models/vanilla_transformer.cc: VanillaTransformer
 Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 
@@ -23,8 +25,8 @@ const ModelRegistry& DefaultModelRegistry() {
     ModelRegistry registry;
     for (auto* add : {RegisterAutoformerModels, RegisterDeepArModels, RegisterFedFormerModels,
                       RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-                      RegisterRecurrentModels, RegisterTcnModels,
-                      RegisterVanillaTransformerModels}) {
+                      RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
+                      RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());

@@ -1,0 +1,243 @@
+// TimesNet (Wu et al. 2023), after NeuralForecast 3.x models/timesnet.py (TimesNet, TimesBlock,
+// Inception_Block_V1, FFT_for_Period) and common/_modules.py (DataEmbedding, TokenEmbedding,
+// PositionalEmbedding); read to learn the architecture and defaults, written anew here.
+//
+// Forward, as NF's: the window [B, L] is one channel. DataEmbedding maps it to [B, L, D]
+// (D = hidden_size): a token embedding (Conv1d(1 -> D), kernel 3, circular padding, no bias,
+// Kaiming-normal fan_in init) plus a fixed sinusoidal positional embedding, then dropout. A
+// Linear over the time axis (`predict_linear`, L -> L + H) extends it to T = L + H steps.
+// encoder_layers TimesBlocks follow, each followed by one shared LayerNorm(D). A TimesBlock
+// finds the top_k periods of its input by FFT (the amplitudes |rfft| averaged over batch and
+// channels, the zero frequency excluded; period = T / frequency index, integer division), and
+// for each period zero-pads the sequence to a multiple of it, folds it to a 2-D
+// [rows x period] grid per channel, applies Inception(D -> conv_hidden_size), GELU,
+// Inception(conv_hidden_size -> D) and unfolds back to T steps. An Inception block averages
+// num_kernels Conv2d with square kernels 1, 3, 5, ... (same padding; Kaiming-normal fan_out
+// init, zero bias). The k results are summed with softmax weights of each window's amplitudes at
+// the k frequencies, plus the input (residual). A Linear(D -> 1) projects every step and the
+// last H steps are the forecast [B, H].
+//
+// NF defaults: hidden_size 64, dropout 0.1, conv_hidden_size 64, top_k 5, num_kernels 6,
+// encoder_layers 2; training: Adam lr 1e-4, no LR decay (num_lr_decays -1), batch_size 32,
+// windows_batch_size 64, scaler standard, MAE.
+//
+// Exogenous inputs: NF's DataEmbedding adds a temporal embedding of the future exogenous
+// features (x_mark) only when the model has some; our WindowBatch carries only y, so, as NF
+// does with no futr_exog_list (its default), the embedding is the token plus positional one.
+//
+// Differences from NF:
+//  - Hyper-parameters are numbers (drc::dl::Params).
+//  - top_k must be at most (L + H) / 2, the number of non-zero frequencies of rfft over L + H
+//    steps (NF would pick the zero frequency and divide by zero); hidden_size must be even (NF's
+//    sinusoidal embedding fails on odd sizes).
+//  - The periods are chosen per batch from the batch's amplitudes, as NF (so a forecast depends
+//    on the other windows of its batch, as there).
+#include <torch/fft.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/utils.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/dl/model.h"
+#include "src/dl/torch_status.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr const char* kName = "TimesNet";
+
+struct TimesNetOptions {
+  int hidden_size = 64;
+  double dropout = 0.1;
+  int conv_hidden_size = 64;
+  int top_k = 5;
+  int num_kernels = 6;
+  int encoder_layers = 2;
+};
+
+// NF's Inception_Block_V1: the mean of Conv2d(in, out, 2i + 1, padding i), i < num_kernels.
+class Inception final : public torch::nn::Module {
+ public:
+  Inception(int64_t in, int64_t out, int num_kernels) {
+    for (int i = 0; i < num_kernels; ++i) {
+      auto conv = register_module(
+          "kernel" + std::to_string(i),
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 2 * i + 1).padding(i)));
+      torch::nn::init::kaiming_normal_(conv->weight, 0, torch::kFanOut, torch::kReLU);
+      torch::nn::init::zeros_(conv->bias);
+      kernels_.push_back(conv);
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    std::vector<torch::Tensor> outs;
+    outs.reserve(kernels_.size());
+    for (auto& conv : kernels_) outs.push_back(conv->forward(x));
+    return torch::stack(outs, -1).mean(-1);
+  }
+
+ private:
+  std::vector<torch::nn::Conv2d> kernels_;
+};
+
+class TimesBlock final : public torch::nn::Module {
+ public:
+  TimesBlock(int64_t length, const TimesNetOptions& o) : length_(length), top_k_(o.top_k) {
+    in_ = register_module(
+        "conv_in", std::make_shared<Inception>(o.hidden_size, o.conv_hidden_size, o.num_kernels));
+    out_ = register_module(
+        "conv_out", std::make_shared<Inception>(o.conv_hidden_size, o.hidden_size, o.num_kernels));
+  }
+
+  // x [B, T, D] -> [B, T, D].
+  torch::Tensor forward(const torch::Tensor& x) {
+    const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
+    TORCH_CHECK(t == length_, kName, ": TimesBlock input ", x.sizes(), " has ", t,
+                " steps; expected ", length_);
+    torch::Tensor amplitude = torch::fft::rfft(x, c10::nullopt, /*dim=*/1).abs();  // [B, F, D]
+    torch::Tensor spectrum = amplitude.mean(0).mean(-1).detach().clone();          // [F]
+    spectrum[0].fill_(0);                                             // no zero frequency
+    torch::Tensor top = std::get<1>(spectrum.topk(top_k_));           // [k] frequency indices
+    torch::Tensor weights = amplitude.mean(-1).index_select(1, top);  // [B, k]
+    torch::Tensor top_cpu = top.to(torch::kCPU);
+    const auto index = top_cpu.accessor<int64_t, 1>();
+
+    std::vector<torch::Tensor> results;
+    results.reserve(top_k_);
+    for (int64_t i = 0; i < top_k_; ++i) {
+      const int64_t period = t / index[i];
+      const int64_t rows = (t + period - 1) / period;
+      torch::Tensor grid = x;
+      if (rows * period != t) grid = torch::constant_pad_nd(x, {0, 0, 0, rows * period - t});
+      // [B, rows * period, D] -> [B, D, rows, period]: the 2-D view of the periods.
+      grid = grid.reshape({b, rows, period, d}).permute({0, 3, 1, 2}).contiguous();
+      grid = out_->forward(torch::gelu(in_->forward(grid)));
+      results.push_back(grid.permute({0, 2, 3, 1}).reshape({b, rows * period, d}).narrow(1, 0, t));
+    }
+    torch::Tensor stacked = torch::stack(results, -1);                     // [B, T, D, k]
+    torch::Tensor w = torch::softmax(weights, 1).view({b, 1, 1, top_k_});  // [B, 1, 1, k]
+    return (stacked * w).sum(-1) + x;
+  }
+
+ private:
+  int64_t length_;
+  int64_t top_k_;
+  std::shared_ptr<Inception> in_, out_;
+};
+
+// NF's PositionalEmbedding rows 0 .. length - 1: sin on even, cos on odd features.
+torch::Tensor SinusoidalPositions(int64_t length, int64_t hidden) {
+  torch::Tensor position = torch::arange(length, torch::kFloat32).unsqueeze(1);  // [T, 1]
+  torch::Tensor div = torch::exp(torch::arange(0, hidden, 2, torch::kFloat32) *
+                                 (-std::log(10000.0) / static_cast<double>(hidden)));
+  torch::Tensor pe = torch::zeros({length, hidden});
+  pe.slice(1, 0, hidden, 2).copy_(torch::sin(position * div));
+  pe.slice(1, 1, hidden, 2).copy_(torch::cos(position * div));
+  return pe;
+}
+
+class TimesNet final : public ForecastModel {
+ public:
+  TimesNet(const ModelConfig& config, const TimesNetOptions& o)
+      : input_size_(config.input_size), horizon_(config.horizon), dropout_(o.dropout) {
+    token_ = register_module("value_embedding",
+                             torch::nn::Conv1d(torch::nn::Conv1dOptions(1, o.hidden_size, 3)
+                                                   .padding(1)
+                                                   .padding_mode(torch::kCircular)
+                                                   .bias(false)));
+    torch::nn::init::kaiming_normal_(token_->weight, 0, torch::kFanIn, torch::kLeakyReLU);
+    positions_ =
+        register_buffer("position_embedding", SinusoidalPositions(input_size_, o.hidden_size));
+    predict_linear_ =
+        register_module("predict_linear", torch::nn::Linear(input_size_, input_size_ + horizon_));
+    for (int i = 0; i < o.encoder_layers; ++i) {
+      blocks_.push_back(register_module("block" + std::to_string(i),
+                                        std::make_shared<TimesBlock>(input_size_ + horizon_, o)));
+    }
+    layer_norm_ = register_module(
+        "layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size})));
+    projection_ = register_module("projection", torch::nn::Linear(o.hidden_size, 1));
+  }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    const torch::Tensor& y = batch.insample_y;
+    TORCH_CHECK(y.defined() && y.dim() == 2 && y.size(1) == input_size_, kName,
+                ": insample_y must be [B, ", input_size_, "], got ", ShapeOf(y));
+    // DataEmbedding: [B, L] -> [B, 1, L] -> conv [B, D, L] -> [B, L, D], + positions.
+    torch::Tensor x = token_->forward(y.unsqueeze(1)).transpose(1, 2) + positions_;
+    x = torch::dropout(x, dropout_, is_training());
+    x = predict_linear_->forward(x.transpose(1, 2)).transpose(1, 2);  // [B, L + H, D]
+    for (auto& block : blocks_) x = layer_norm_->forward(block->forward(x));
+    torch::Tensor out = projection_->forward(x).squeeze(-1);  // [B, L + H]
+    return out.narrow(1, input_size_, horizon_);
+  }
+
+ private:
+  int64_t input_size_, horizon_;
+  double dropout_;
+  torch::nn::Conv1d token_{nullptr};
+  torch::Tensor positions_;
+  torch::nn::Linear predict_linear_{nullptr}, projection_{nullptr};
+  std::vector<std::shared_ptr<TimesBlock>> blocks_;
+  torch::nn::LayerNorm layer_norm_{nullptr};
+};
+
+Status CheckAtLeast(const std::string& key, double value, double min) {
+  if (value < min) {
+    return Status::InvalidArgument(kName, ": ", key, " must be >= ", min, ", got ", value);
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<ForecastModel>> MakeTimesNet(const ModelConfig& config) {
+  Params p(kName, config.params);
+  TimesNetOptions o;
+  o.hidden_size = p.TakeInt("hidden_size", o.hidden_size);
+  o.dropout = p.Take("dropout", o.dropout);
+  o.conv_hidden_size = p.TakeInt("conv_hidden_size", o.conv_hidden_size);
+  o.top_k = p.TakeInt("top_k", o.top_k);
+  o.num_kernels = p.TakeInt("num_kernels", o.num_kernels);
+  o.encoder_layers = p.TakeInt("encoder_layers", o.encoder_layers);
+  DRC_RETURN_NOT_OK(p.Finish());
+  DRC_RETURN_NOT_OK(CheckAtLeast("hidden_size", o.hidden_size, 2));
+  DRC_RETURN_NOT_OK(CheckAtLeast("conv_hidden_size", o.conv_hidden_size, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast("top_k", o.top_k, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast("num_kernels", o.num_kernels, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast("encoder_layers", o.encoder_layers, 1));
+  if (o.hidden_size % 2 != 0) {
+    return Status::InvalidArgument(kName, ": hidden_size must be even (sinusoidal positions), got ",
+                                   o.hidden_size);
+  }
+  if (!(o.dropout >= 0 && o.dropout < 1)) {
+    return Status::InvalidArgument(kName, ": dropout must be in [0, 1), got ", o.dropout);
+  }
+  const int length = config.input_size + config.horizon;
+  if (o.top_k > length / 2) {
+    return Status::InvalidArgument(kName, ": top_k (", o.top_k,
+                                   ") must be <= (input_size + h) / 2 = ", length / 2,
+                                   ", the non-zero frequencies of ", length, " steps");
+  }
+  torch::manual_seed(config.seed);  // as NF seeds before building the layers
+  return std::shared_ptr<ForecastModel>(std::make_shared<TimesNet>(config, o));
+}
+
+}  // namespace
+
+Status RegisterTimesNetModels(ModelRegistry& registry) {
+  TrainDefaults d;
+  d.learning_rate = 1e-4;
+  d.batch_size = 32;
+  d.windows_batch_size = 64;
+  d.num_lr_decays = -1;
+  d.scaler = "standard";
+  d.loss = "MAE";
+  return registry.Register(kName, MakeTimesNet, d);
+}
+
+}  // namespace drc::dl
