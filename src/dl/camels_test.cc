@@ -98,6 +98,12 @@ class BrokenFiles : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   void Write(const std::string& rel, const std::string& text) { std::ofstream(dir_ / rel) << text; }
+  // The good forcing file plus one more row.
+  static std::string ForcingWith(const char* row) {
+    std::string text = kForcing;
+    text.append(row);
+    return text;
+  }
   Result<CamelsBasin> Read() {
     return ReadCamelsBasin(dir_.string(), "00000001", DefaultCamelsDynamicInputs());
   }
@@ -120,7 +126,7 @@ TEST_F(BrokenFiles, GoodFilesAndMissingDischarge) {
 
 TEST_F(BrokenFiles, RaggedForcingRowNamesFileAndLine) {
   Write("forcing_daymet/00000001_lump_cida_forcing_leap.txt",
-        std::string(kForcing) + "2000 01 03 12\t30020.0\t2.0\n");
+        ForcingWith("2000 01 03 12\t30020.0\t2.0\n"));
   auto basin = Read();
   ASSERT_FALSE(basin.ok());
   EXPECT_NE(basin.status().message().find("00000001_lump_cida_forcing_leap.txt:7"),
@@ -131,7 +137,7 @@ TEST_F(BrokenFiles, RaggedForcingRowNamesFileAndLine) {
 
 TEST_F(BrokenFiles, BadNumberNamesFileLineAndField) {
   Write("forcing_daymet/00000001_lump_cida_forcing_leap.txt",
-        std::string(kForcing) + "2000 01 03 12\t30020.0\t2.0\t210.0\t0.0\t6.x\t-4.0\t410.0\n");
+        ForcingWith("2000 01 03 12\t30020.0\t2.0\t210.0\t0.0\t6.x\t-4.0\t410.0\n"));
   auto basin = Read();
   ASSERT_FALSE(basin.ok());
   EXPECT_NE(basin.status().message().find("forcing_leap.txt:7"), std::string::npos)
@@ -153,7 +159,8 @@ TEST_F(BrokenFiles, BadNumberNamesFileLineAndField) {
   EXPECT_NE(basin.status().message().find("streamflow_qc.txt:1: ragged"), std::string::npos)
       << basin.status();
 
-  Write("forcing_daymet/00000001_lump_cida_forcing_leap.txt", "  40.0\n 100.0\n lots\n");
+  Write("forcing_daymet/00000001_lump_cida_forcing_leap.txt",
+        "  40.0\n 100.0\n lots\nYear Mnth Day Hr prcp(mm/day)\n");
   basin = Read();
   ASSERT_FALSE(basin.ok());
   EXPECT_NE(basin.status().message().find("forcing_leap.txt:3"), std::string::npos)

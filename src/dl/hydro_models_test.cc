@@ -62,11 +62,11 @@ TEST_P(HydroModelTest, ShapeErrorsNameTheModel) {
   EXPECT_NE(st.message().find("last_n"), std::string::npos) << st;
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, HydroModelTest, ::testing::Values("LSTM", "EA-LSTM"),
-                         [](const auto& info) {
-                           return info.param == "LSTM" ? std::string("LSTM")
-                                                       : std::string("EALSTM");
-                         });
+std::string TestName(const ::testing::TestParamInfo<std::string>& param) {
+  return param.param == "LSTM" ? "LSTM" : "EALSTM";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, HydroModelTest, ::testing::Values("LSTM", "EA-LSTM"), TestName);
 
 TEST(HydroModels, ForgetGateBiasInit) {
   torch::manual_seed(1);
