@@ -4,8 +4,9 @@
 //
 // This file builds two programs. `drc` does not link libtorch (which alone costs ~150 MB of
 // resident memory and half a second of start-up, paid by every task-runtime command); for the
-// deep-learning sub-commands (demo, forecast, bench train) it execs `drc-dl` from its own folder
-// with the same arguments. `drc-dl` is this file built with DRC_WITH_DL and runs every sub-command.
+// deep-learning sub-commands (demo, forecast, hydro, bench train) it execs `drc-dl` from its own
+// folder with the same arguments. `drc-dl` is this file built with DRC_WITH_DL and runs every
+// sub-command.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -23,6 +24,7 @@
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
 #include "forecast_cmd.h"
+#include "hydro_cmd.h"
 #include "run_cmd.h"
 
 namespace {
@@ -142,6 +144,38 @@ int main(int argc, char** argv) {
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 
+  auto* hydro =
+      app.add_subcommand("hydro", "Train an LSTM or EA-LSTM on CAMELS-US basins (NSE, KGE)");
+  drc::app::HydroArgs hydro_args;
+  hydro_args.data = std::string(DRC_DEFAULT_DATA_DIR) + "/camels_us_sample";
+  hydro->add_option("--data", hydro_args.data,
+                    "CAMELS-US root (forcing_daymet/, streamflow/, attributes/)");
+  hydro->add_option("--model", hydro_args.model, "LSTM (NeuralHydrology's CudaLSTM) or EA-LSTM")
+      ->check(CLI::IsMember({"LSTM", "EA-LSTM"}));
+  hydro->add_option("--basins", hydro_args.basins,
+                    "Comma-separated gauge ids (default: every basin under --data)");
+  hydro->add_option("--train", hydro_args.train, "Training period START:END (YYYY-MM-DD)");
+  hydro->add_option("--test", hydro_args.test, "Test period START:END (YYYY-MM-DD)");
+  hydro->add_option("--epochs", hydro_args.epochs, "Training epochs")
+      ->check(CLI::NonNegativeNumber);
+  hydro->add_option("--seq-length", hydro_args.seq_length, "Input sequence length (days)")
+      ->check(CLI::PositiveNumber);
+  hydro->add_option("--hidden", hydro_args.hidden_size, "LSTM hidden size")
+      ->check(CLI::PositiveNumber);
+  hydro->add_option("--lr", hydro_args.learning_rate, "Adam learning rate")
+      ->check(CLI::PositiveNumber);
+  hydro->add_option("--dropout", hydro_args.dropout, "Output dropout")
+      ->check(CLI::Range(0.0, 0.99));
+  hydro->add_option("--batch-size", hydro_args.batch_size, "Samples per batch")
+      ->check(CLI::PositiveNumber);
+  hydro->add_option("--loss", hydro_args.loss, "NSE (NSE*) or MSE")
+      ->check(CLI::IsMember({"NSE", "MSE"}));
+  hydro->add_option("--seed", hydro_args.seed, "Random seed");
+  hydro->add_option("--threads", hydro_args.threads, "Intra-op threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  hydro->add_flag("--json", hydro_args.json,
+                  "One JSON object per basin, then {model, median_nse, seconds, ...}");
+
   auto* bench = app.add_subcommand("bench", "Benchmarks (one JSON object per run with --json)");
   bench->require_subcommand(1);
   auto* bench_tasks = bench->add_subcommand("tasks", "Task throughput of the runtime");
@@ -215,8 +249,9 @@ int main(int argc, char** argv) {
   if (*demo) return drc::app::RunDemo(demo_args);
   if (*forecast) return drc::app::RunForecast(forecast_args);
   if (*bench_train) return drc::app::RunBenchTrain(train_args);
+  if (*hydro) return drc::app::RunHydro(hydro_args);
 #else
-  if (*demo || *forecast || *bench_train) return ExecDeepLearning(argc, argv);
+  if (*demo || *forecast || *hydro || *bench_train) return ExecDeepLearning(argc, argv);
 #endif
   if (*profile) {
     return NotYet("profile",

@@ -26,6 +26,27 @@ TEST(Metrics, HandComputedValues) {
               1.0 - std::sqrt(2.0), 1e-12);
 }
 
+// NSE and KGE as NeuralHydrology's evaluation uses them.
+TEST(Metrics, NseAndKgeHydrologyCases) {
+  const std::vector<double> y = {1, 2, 4, 7};
+  // A perfect simulation: NSE 1, KGE 1 (r = alpha = beta = 1).
+  EXPECT_DOUBLE_EQ(*Nse(y, y), 1.0);
+  EXPECT_DOUBLE_EQ(*Kge(y, y), 1.0);
+  // The mean of y (3.5) as the simulation: NSE 0; KGE undefined (no variance).
+  const std::vector<double> mean(4, 3.5);
+  EXPECT_DOUBLE_EQ(*Nse(y, mean), 0.0);
+  EXPECT_FALSE(Kge(y, mean).ok());
+  // y = {1, 2, 3}, sim = {1, 3, 2}: deviations (-1, 0, 1) and (-1, 1, 0): cov 1, variances 2,
+  // so r = 0.5, alpha = 1, beta = 1 -> KGE 0.5; squared errors 0 + 1 + 1 = 2 over 2 -> NSE 0.
+  EXPECT_NEAR(*Kge(std::vector<double>{1, 2, 3}, std::vector<double>{1, 3, 2}), 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(*Nse(std::vector<double>{1, 2, 3}, std::vector<double>{1, 3, 2}), 0.0);
+  // sim = y + 1: r = 1, alpha = 1, beta = 3 / 2 -> KGE 0.5; NSE 1 - 3 / 2 = -0.5. A missing
+  // observation (NaN) is skipped.
+  const double nan = std::nan("");
+  EXPECT_NEAR(*Kge(std::vector<double>{1, nan, 2, 3}, std::vector<double>{2, 9, 3, 4}), 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(*Nse(std::vector<double>{1, nan, 2, 3}, std::vector<double>{2, 9, 3, 4}), -0.5);
+}
+
 TEST(Metrics, SkipsNaNPairsAndZeroDenominators) {
   const double nan = std::nan("");
   EXPECT_DOUBLE_EQ(*Mae(std::vector<double>{1, nan, 3}, std::vector<double>{2, 5, nan}), 1.0);

@@ -1,0 +1,30 @@
+// `drc hydro`: trains a NeuralHydrology-style rainfall-runoff model (LSTM or EA-LSTM) on
+// CAMELS-US basins and prints each basin's test-period NSE and KGE, the median NSE and the
+// seconds taken (--json: one object per basin, then a summary object).
+#pragma once
+
+#include <string>
+
+namespace drc::app {
+
+struct HydroArgs {
+  std::string data;  // CAMELS-US root
+  std::string model = "LSTM";
+  std::string basins;  // comma-separated gauge ids; empty: all under --data
+  std::string train = "2000-01-01:2001-12-31";
+  std::string test = "2002-01-01:2002-12-31";
+  int epochs = 30;
+  int seq_length = 365;
+  int hidden_size = 128;
+  double learning_rate = 1e-3;
+  double dropout = 0.4;
+  int batch_size = 256;
+  std::string loss = "NSE";
+  uint64_t seed = 1;
+  int threads = 0;
+  bool json = false;
+};
+
+int RunHydro(const HydroArgs& args);
+
+}  // namespace drc::app

@@ -1,0 +1,78 @@
+// Rainfall-runoff modelling on CAMELS-US after NeuralHydrology: train one model (NH's CudaLSTM
+// "LSTM" or "EA-LSTM") on several basins' training period, then predict each basin's test
+// period day by day and score it (NSE, KGE). No libtorch types here: the CLI uses this header.
+//
+// What follows NH (config defaults of its CAMELS-US examples):
+//  - inputs: the dynamic forcings plus static attributes (camels.h defaults); target
+//    QObs(mm/d). Every feature and the target normalised by the mean and std over all training
+//    basins' training period (NH's scaler); attributes by their mean and std across the
+//    training basins.
+//  - samples: every day of the period whose seq_length-day input window (it may reach back
+//    before the period start, as NH's warm-up does) is complete and whose target (any of the
+//    last predict_last_n) is observed; shuffled each epoch; batches of batch_size.
+//  - loss "NSE" (NH's NSE*: mean of (y_hat - y)² / (s_b + 0.1)², s_b the std of basin b's
+//    observed discharge over the training period, in mm/day as NH computes it before
+//    normalising) or "MSE" (NH's 0.5 · mean squared error), on the normalised target.
+//  - Adam, learning rate by epoch (NH's dict {epoch: lr}), gradient-norm clipping 1.
+//  - evaluation: predictions back in mm/day; NSE and KGE over the observed test days.
+//
+// Deviations: NH refuses attributes whose std across basins is 0 or undefined (one basin);
+// here such an attribute is only centred (scale 1), so a single basin can be trained. NH can
+// clip negative predictions (clip_target_to_zero, off in its CAMELS configs); not offered.
+// libtorch's seed and thread count are process-wide: one run at a time per process.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "drc/common/result.h"
+#include "drc/dl/camels.h"
+
+namespace drc::dl {
+
+struct HydroConfig {
+  std::string data_dir;             // CAMELS-US root (forcing_daymet/, streamflow/, attributes/)
+  std::string model = "LSTM";       // "LSTM" (NH's CudaLSTM) or "EA-LSTM"
+  std::vector<std::string> basins;  // gauge ids; empty: every basin under data_dir
+  std::string train_start = "2000-01-01", train_end = "2001-12-31";
+  std::string test_start = "2002-01-01", test_end = "2002-12-31";
+  std::vector<std::string> dynamic_inputs = DefaultCamelsDynamicInputs();
+  std::vector<std::string> static_attributes = DefaultCamelsStaticAttributes();
+  // NH's seq_length 365. On the 3-year sample a 2000-2001 training period then keeps the days
+  // from 2000-12-30 on (about 367 per basin): enough to learn, but short seq_length trains more.
+  int seq_length = 365;
+  int predict_last_n = 1;
+  int hidden_size = 128;
+  double output_dropout = 0.4;
+  double initial_forget_bias = 3;
+  std::map<int, double> learning_rate = {{0, 1e-3}};  // from epoch (0-based) on
+  int epochs = 30;
+  int batch_size = 256;
+  double clip_gradient_norm = 1;  // 0: none
+  std::string loss = "NSE";       // "NSE" (NSE*) or "MSE"
+  uint64_t seed = 1;
+  int threads = 0;  // torch intra-op threads; 0: all cores
+};
+
+struct BasinEvaluation {
+  std::string basin;
+  double nse = 0, kge = 0;
+  std::vector<Day> days;          // the test period
+  std::vector<double> observed;   // mm/day, NaN where missing
+  std::vector<double> simulated;  // mm/day, NaN where the input window is incomplete
+};
+
+struct HydroResult {
+  std::string model;
+  std::vector<BasinEvaluation> basins;
+  double median_nse = 0;
+  double seconds = 0;  // data loading, training and evaluation
+  int64_t train_samples = 0;
+  std::vector<double> epoch_losses;  // mean training loss per epoch
+};
+
+// Reads the data, trains, evaluates. Errors name the config field, the basin or the file.
+Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config);
+
+}  // namespace drc::dl
