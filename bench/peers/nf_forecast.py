@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""NeuralForecast models on the US-carrier passenger series, as `drc forecast` runs them.
+
+    nf_forecast.py CSV [--models MLP,RNN,...] [--seed 1 [2 3]] [--threads 2]
+                   [--h 24] [--input-size 24] [--max-steps 100] [--freq ME]
+
+CSV has columns y,ds,unique_id (one monthly series, ds at month ends). The published set-up
+(Deep RC evaluation): train on all rows but the last h (274 of 298), forecast the last h=24,
+input_size=24, max_steps=100; every other hyper-parameter is NeuralForecast's default for the
+model (loss, scaler, learning rate, batch sizes, early stopping off). Runs on the CPU with
+torch.set_num_threads(--threads). Each model is fitted in its own NeuralForecast object, so
+`seconds` is fit + predict wall time of that model alone (imports and data loading excluded).
+
+Prints one JSON object per model and seed:
+    {"model", "mae", "rmse", "mape", "smape", "seconds", "seed", "threads"}
+Metrics are those of src/dl/metrics.cc (drc forecast), over the h test points, skipping NaN:
+    MAE   = mean |y - yhat|
+    RMSE  = sqrt(mean (y - yhat)^2)
+    MAPE  = 100 * mean |y - yhat| / |y|                      (points with y == 0 skipped)
+    sMAPE = 100 * mean 2 |y - yhat| / (|y| + |yhat|)         (points with |y|+|yhat| == 0 skipped)
+For probabilistic models (DeepAR) the point forecast is NeuralForecast's default output
+column: the model's column if present, else its median column ("<model>-median").
+"""
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+import warnings
+
+DEFAULT_MODELS = ["MLP", "RNN", "LSTM", "GRU", "TCN", "DilatedRNN", "DeepAR", "NBEATS", "NHITS",
+                  "PatchTST", "TimesNet", "Autoformer", "FEDformer", "VanillaTransformer"]
+
+
+def metrics(y, yhat):
+    """MAE, RMSE, MAPE (%), sMAPE (%) exactly as src/dl/metrics.cc defines them."""
+    pairs = [(a, b) for a, b in zip(y, yhat) if not (math.isnan(a) or math.isnan(b))]
+    if not pairs:
+        raise ValueError("no (y, yhat) pair without NaN")
+
+    def mean_ratio(num, den):
+        terms = [num(a, b) / den(a, b) for a, b in pairs if den(a, b) != 0]
+        return sum(terms) / len(terms) if terms else float("nan")
+
+    mae = mean_ratio(lambda a, b: abs(a - b), lambda a, b: 1.0)
+    mse = mean_ratio(lambda a, b: (a - b) ** 2, lambda a, b: 1.0)
+    mape = 100.0 * mean_ratio(lambda a, b: abs(a - b), lambda a, b: abs(a))
+    smape = 100.0 * mean_ratio(lambda a, b: 2.0 * abs(a - b), lambda a, b: abs(a) + abs(b))
+    return mae, math.sqrt(mse), mape, smape
+
+
+def quiet():
+    """No progress bars, model summaries, logger output or warnings."""
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric",
+                 "lightning.pytorch.utilities.rank_zero", "lightning_fabric.utilities.seed",
+                 "pytorch_lightning.utilities.rank_zero", "neuralforecast", "torch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("csv", help="y,ds,unique_id CSV (e.g. us_carrier_passenger.csv)")
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                   help="comma-separated NeuralForecast model classes")
+    p.add_argument("--seed", type=int, nargs="+", default=[1],
+                   help="one or more seeds (random_seed of each model); one line per seed")
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    p.add_argument("--h", type=int, default=24)
+    p.add_argument("--input-size", type=int, default=24)
+    p.add_argument("--max-steps", type=int, default=100)
+    p.add_argument("--freq", default="ME",
+                   help="pandas frequency of ds (the carrier CSV has month-end dates: ME)")
+    a = p.parse_args()
+
+    quiet()
+    import pandas as pd
+    import torch
+    import neuralforecast
+    import neuralforecast.models as nfm
+    from neuralforecast import NeuralForecast
+    quiet()  # again: lightning sets its loggers' levels when imported
+
+    torch.set_num_threads(a.threads)
+    df = pd.read_csv(a.csv, parse_dates=["ds"])
+    df = df.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    if df["unique_id"].nunique() != 1:
+        sys.exit("expected one series (one unique_id)")
+    train, test = df.iloc[:-a.h], df.iloc[-a.h:]
+    inferred = pd.infer_freq(df["ds"])
+    if inferred is not None and pd.tseries.frequencies.to_offset(inferred) != \
+            pd.tseries.frequencies.to_offset(a.freq):
+        sys.exit(f"--freq {a.freq} does not fit the dates (pandas infers {inferred})")
+
+    trainer = dict(accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
+                   enable_model_summary=False, enable_checkpointing=False)
+    for seed in a.seed:
+        for name in a.models.split(","):
+            cls = getattr(nfm, name)
+            model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
+                        random_seed=seed, **trainer)
+            nf = NeuralForecast(models=[model], freq=a.freq)
+            t0 = time.perf_counter()
+            nf.fit(df=train)
+            fc = nf.predict()
+            seconds = time.perf_counter() - t0
+            fc = fc.reset_index() if "ds" not in fc.columns else fc
+            col = name if name in fc.columns else f"{name}-median"
+            merged = test.merge(fc[["unique_id", "ds", col]], on=["unique_id", "ds"],
+                                how="left")
+            if merged[col].isna().all():
+                sys.exit(f"{name}: forecast dates do not match the test dates")
+            mae, rmse, mape, smape = metrics(merged["y"].astype(float).tolist(),
+                                             merged[col].astype(float).tolist())
+            print(json.dumps({"model": name, "mae": mae, "rmse": rmse, "mape": mape,
+                              "smape": smape, "seconds": round(seconds, 3), "seed": seed,
+                              "threads": a.threads}), flush=True)
+    print(json.dumps({"neuralforecast": neuralforecast.__version__, "torch": torch.__version__,
+                      "pandas": pd.__version__}), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
