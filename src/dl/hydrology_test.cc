@@ -1,5 +1,5 @@
 // Training and evaluation on the real CAMELS-US sample, kept to seconds: short sequences, a
-// small hidden size, few epochs, two threads.
+// small hidden size, few epochs, one thread.
 #include "drc/dl/hydrology.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +25,7 @@ HydroConfig Small(const std::string& model) {
   c.epochs = 6;
   c.learning_rate = {{0, 1e-2}};
   c.batch_size = 128;
-  c.threads = 2;
+  c.threads = 1;
   c.seed = 7;
   return c;
 }

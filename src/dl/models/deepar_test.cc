@@ -183,7 +183,7 @@ Result<std::unique_ptr<Trainer>> SmallTrainer(std::map<std::string, double> para
   auto defaults = DefaultModelRegistry().Defaults("DeepAR");
   if (!defaults.ok()) return defaults.status();
   TrainOptions options = OptionsFrom(*defaults, steps, seed);
-  options.threads = 2;
+  options.threads = 1;
   options.learning_rate = 1e-2;
   return Trainer::Make("DeepAR", Config(24, 12, Small(std::move(params)), seed), options,
                        DefaultModelRegistry());
