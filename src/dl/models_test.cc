@@ -67,12 +67,23 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
   wo.input_size = kInput;
   wo.horizon = kHorizon;
   wo.windows_batch_size = 128;
+  // Even at 10x NF's rate VanillaTransformer only gets from 17.4 to 13.2 in 60 steps on the raw
+  // series (the level again); on standard-scaled windows the test asks it to learn the shape.
+  if (GetParam() == "VanillaTransformer") wo.scaler = ScalerType::kStandard;
   auto data = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, wo);
   ASSERT_TRUE(data.ok()) << data.status();
   auto defaults = DefaultModelRegistry().Defaults(GetParam());
   ASSERT_TRUE(defaults.ok());
   auto options = OptionsFrom(*defaults, /*max_steps=*/60, /*seed=*/1);
   options.threads = 2;
+  // NF's Transformers train at lr 1e-4 for 5000 steps by default; in 60 steps at 1e-4 neither
+  // NF 3.3 nor this zoo halves the loss on this series (NF: VanillaTransformer 17.2 -> 15.9, its
+  // output has to climb to the series level through LayerNorm'd features; Autoformer 2.08 ->
+  // 1.70). The test checks that they learn, at 10x the rate.
+  if (GetParam() == "VanillaTransformer" || GetParam() == "Autoformer" ||
+      GetParam() == "FEDformer") {
+    options.learning_rate = 1e-3;
+  }
   auto trainer = Trainer::Make(GetParam(), Config(GetParam()), options, DefaultModelRegistry());
   ASSERT_TRUE(trainer.ok()) << trainer.status();
   auto loss = (*trainer)->Fit(*data);
