@@ -88,7 +88,10 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
   wo->windows_batch_size = std::min(wo->windows_batch_size, 128);
   auto data = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, *wo);
   ASSERT_TRUE(data.ok()) << data.status();
-  const int steps = 60;
+  // VanillaTransformer's output is a Linear map of LayerNorm'd features that has to climb to
+  // the series level (~16): NF 3.3 goes 17.2 -> 15.9 in 60 steps at its lr 1e-4, ours 17.4 ->
+  // 13.2 at 1e-3; it gets more steps here.
+  const int steps = GetParam() == "VanillaTransformer" ? 200 : 60;
   auto options = OptionsFrom(*defaults, steps, /*seed=*/1);
   options.learning_rate = std::max(options.learning_rate, 1e-3);
   options.threads = 1;  // ctest runs tests side by side on 2 cores
