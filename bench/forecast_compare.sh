@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# drc forecast vs NeuralForecast, side by side on the US air-carrier series with the published
+# settings (train on all but the last 24 months, h=24, input_size=24, max_steps=100, NF's
+# default hyper-parameters), same models, seeds and intra-op threads, one model at a time.
+#   bash bench/forecast_compare.sh [MODELS] [SEEDS] [THREADS]
+#   bash bench/forecast_compare.sh MLP,NBEATS,NHITS,RNN "1 2 3" 2
+# Writes JSON lines to bench/results/forecast-<timestamp>/{drc,nf}_seed<S>.jsonl and prints the
+# per-model table (median over seeds) of bench/peers/forecast_table.py. Run it on a quiet machine:
+# the seconds are wall times. Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+models=${1:-MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer}
+seeds=${2:-1 2 3}
+threads=${3:-$(nproc)}
+csv=${DRC_CARRIER_CSV:-$root/../shared/data/us_carrier/us_carrier_passenger.csv}
+drc=$root/build/release/apps/drc/drc
+out=$root/bench/results/forecast-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$out"
+
+bash "$here/peers/setup_dl_peers.sh"
+[ -x "$drc" ] || { echo "forecast_compare: build first (make build)" >&2; exit 1; }
+
+for s in $seeds; do
+  IFS=, read -ra list <<<"$models"
+  for m in "${list[@]}"; do
+    "$drc" forecast --data "$csv" --models "$m" --h 24 --input-size 24 --steps 100 \
+      --freq ME --seed "$s" --threads "$threads" --json >>"$out/drc_seed$s.jsonl"
+    "$here/peers/.venv-dl/bin/python" "$here/peers/nf_forecast.py" "$csv" --models "$m" \
+      --seed "$s" --threads "$threads" >>"$out/nf_seed$s.jsonl"
+  done
+done
+/usr/bin/python3 "$here/peers/forecast_table.py" --ours "$out"/drc_seed*.jsonl \
+  --theirs "$out"/nf_seed*.jsonl | tee "$out/table.md"

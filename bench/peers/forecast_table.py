@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Markdown table comparing `drc forecast --json` lines with nf_forecast.py lines.
+
+    forecast_table.py --ours drc_seed*.jsonl --theirs nf_seed*.jsonl
+
+Per model, the median over seeds of MAE, RMSE, MAPE % and seconds for each side, the MAE ratio
+(ours / theirs; < 1 is better) and the speed-up (their seconds / ours). The last rows give the
+mean MAE over the models both sides ran, and how many models are more than 25 % worse.
+"""
+import argparse
+import json
+import statistics
+
+
+def load(paths):
+    runs = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("{"):
+                    r = json.loads(line)
+                    if "model" in r and "mae" in r:
+                        runs.setdefault(r["model"], []).append(r)
+    return {m: {k: statistics.median(r[k] for r in rs) for k in ("mae", "rmse", "mape", "seconds")}
+            | {"n": len(rs)} for m, rs in runs.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ours", nargs="+", required=True)
+    ap.add_argument("--theirs", nargs="+", required=True)
+    a = ap.parse_args()
+    ours, theirs = load(a.ours), load(a.theirs)
+    print("| model | runs | MAE ours | MAE NF | MAE ratio | RMSE ours | RMSE NF | MAPE % ours "
+          "| MAPE % NF | s ours | s NF | speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    both = [m for m in ours if m in theirs]
+    for m in both:
+        o, t = ours[m], theirs[m]
+        print(f"| {m} | {o['n']}/{t['n']} | {o['mae']:.0f} | {t['mae']:.0f} | "
+              f"{o['mae'] / t['mae']:.2f} | {o['rmse']:.0f} | {t['rmse']:.0f} | {o['mape']:.2f} | "
+              f"{t['mape']:.2f} | {o['seconds']:.1f} | {t['seconds']:.1f} | "
+              f"{t['seconds'] / o['seconds']:.1f}x |")
+    if both:
+        mo = statistics.mean(ours[m]["mae"] for m in both)
+        mt = statistics.mean(theirs[m]["mae"] for m in both)
+        worse = [m for m in both if ours[m]["mae"] > 1.25 * theirs[m]["mae"]]
+        print(f"\nMean MAE over {len(both)} models: ours {mo:.0f}, NF {mt:.0f} "
+              f"(ratio {mo / mt:.2f}); more than 25 % worse: {', '.join(worse) or 'none'}.")
+    missing = sorted(set(ours) ^ set(theirs))
+    if missing:
+        print(f"Only one side ran: {', '.join(missing)}.")
+
+
+if __name__ == "__main__":
+    main()
