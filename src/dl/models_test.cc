@@ -90,8 +90,8 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
   ASSERT_TRUE(data.ok()) << data.status();
   // VanillaTransformer's output is a Linear map of LayerNorm'd features that has to climb to
   // the series level (~16): NF 3.3 goes 17.2 -> 15.9 in 60 steps at its lr 1e-4, ours 17.4 ->
-  // 13.2 at 1e-3; it gets more steps here.
-  const int steps = GetParam() == "VanillaTransformer" ? 200 : 60;
+  // 13.2 at 1e-3 (17.4 -> 8.7 in 200); it gets 300 steps here (the loss falls ~0.04 a step).
+  const int steps = GetParam() == "VanillaTransformer" ? 300 : 60;
   auto options = OptionsFrom(*defaults, steps, /*seed=*/1);
   options.learning_rate = std::max(options.learning_rate, 1e-3);
   options.threads = 1;  // ctest runs tests side by side on 2 cores
