@@ -14,6 +14,7 @@
 
 #include "src/data/arrow_status.h"
 #include "src/data/parallel.h"
+#include "src/data/radix.h"
 
 namespace drc::data::internal {
 namespace {
@@ -22,31 +23,6 @@ namespace cp = arrow::compute;
 
 constexpr int kMaxDigitBits = 11;     // 2048 buckets: counts stay in L1
 constexpr int64_t kSmallSort = 1024;  // below this, std::sort the words
-constexpr uint64_t kSign = uint64_t{1} << 63;
-
-// An unsigned word whose order is the value order (floats: -0.0 == 0.0; NaN never comes here).
-template <typename T>
-inline uint64_t OrderBits(T v) {
-  if constexpr (std::is_floating_point_v<T>) {
-    double d = static_cast<double>(v);
-    if (d == 0.0) d = 0.0;
-    uint64_t bits;
-    std::memcpy(&bits, &d, sizeof(bits));
-    return (bits & kSign) != 0 ? ~bits : (bits | kSign);
-  } else if constexpr (std::is_signed_v<T>) {
-    return static_cast<uint64_t>(static_cast<int64_t>(v)) ^ kSign;
-  } else {
-    return static_cast<uint64_t>(v);
-  }
-}
-
-// A piece of one chunk: rows [begin, end) of `data`; `row` is the global number of `begin`.
-struct Segment {
-  const arrow::ArrayData* data;
-  int64_t begin;
-  int64_t end;
-  int64_t row;
-};
 
 struct SegmentStats {
   uint64_t min = std::numeric_limits<uint64_t>::max();
@@ -59,40 +35,6 @@ struct SegmentStats {
   int64_t null_at = 0;
 };
 
-std::vector<Segment> MakeSegments(const arrow::ChunkedArray& column, int64_t piece) {
-  std::vector<Segment> out;
-  int64_t row = 0;
-  for (const auto& chunk : column.chunks()) {
-    const arrow::ArrayData* data = chunk->data().get();
-    for (int64_t b = 0; b < data->length; b += piece) {
-      const int64_t e = std::min(data->length, b + piece);
-      out.push_back({data, b, e, row + b});
-    }
-    row += data->length;
-  }
-  return out;
-}
-
-// Calls f(i, value) for each non-null row of the segment and g(i) for each null row.
-template <typename T, typename F, typename G>
-inline void ForEachRow(const Segment& s, F&& f, G&& g) {
-  const T* values = s.data->GetValues<T>(1);
-  const uint8_t* valid = s.data->MayHaveNulls() && s.data->buffers[0] != nullptr
-                             ? s.data->buffers[0]->data()
-                             : nullptr;
-  if (valid == nullptr) {
-    for (int64_t i = s.begin; i < s.end; ++i) f(i, values[i]);
-  } else {
-    for (int64_t i = s.begin; i < s.end; ++i) {
-      if (arrow::bit_util::GetBit(valid, s.data->offset + i)) {
-        f(i, values[i]);
-      } else {
-        g(i);
-      }
-    }
-  }
-}
-
 template <typename T>
 inline bool IsNan(T v) {
   if constexpr (std::is_floating_point_v<T>) {
@@ -100,56 +42,6 @@ inline bool IsNan(T v) {
   } else {
     return false;
   }
-}
-
-// Sorts words[0, m) by bits [lo, lo + bits) (stable LSD radix); returns words or tmp, whichever
-// holds the result.
-uint64_t* RadixSort(uint64_t* words, uint64_t* tmp, int64_t m, int lo, int bits) {
-  if (bits <= 0 || m <= 1) return words;
-  if (m < kSmallSort) {  // the words are distinct (row numbers), so any sort is stable
-    std::sort(words, words + m);
-    return words;
-  }
-  const int threads = Threads(m);
-  const int passes = (bits + kMaxDigitBits - 1) / kMaxDigitBits;
-  const int digit = (bits + passes - 1) / passes;
-  const int64_t buckets = int64_t{1} << digit;
-  const uint64_t mask = static_cast<uint64_t>(buckets - 1);
-  std::vector<int64_t> counts(static_cast<size_t>(threads * buckets));
-  uint64_t* src = words;
-  uint64_t* dst = tmp;
-  for (int p = 0; p < passes; ++p) {
-    const int shift = lo + p * digit;
-    ParallelFor(threads, [&](int t) {
-      int64_t* c = counts.data() + t * buckets;
-      std::fill(c, c + buckets, 0);
-      const int64_t e = PartBegin(m, threads, t + 1);
-      for (int64_t i = PartBegin(m, threads, t); i < e; ++i) ++c[(src[i] >> shift) & mask];
-    });
-    // Bucket-major, thread-minor offsets keep the order stable.
-    bool trivial = false;
-    int64_t sum = 0;
-    for (int64_t b = 0; b < buckets; ++b) {
-      const int64_t before = sum;
-      for (int t = 0; t < threads; ++t) {
-        const int64_t c = counts[static_cast<size_t>(t * buckets + b)];
-        counts[static_cast<size_t>(t * buckets + b)] = sum;
-        sum += c;
-      }
-      if (sum - before == m) trivial = true;
-    }
-    if (trivial) continue;  // every word has the same digit
-    ParallelFor(threads, [&](int t) {
-      int64_t* c = counts.data() + t * buckets;
-      const int64_t e = PartBegin(m, threads, t + 1);
-      for (int64_t i = PartBegin(m, threads, t); i < e; ++i) {
-        const uint64_t w = src[i];
-        dst[c[(w >> shift) & mask]++] = w;
-      }
-    });
-    std::swap(src, dst);
-  }
-  return src;
 }
 
 Result<std::shared_ptr<arrow::Buffer>> Allocate(int64_t bytes, arrow::MemoryPool* pool) {
@@ -252,8 +144,8 @@ Result<std::shared_ptr<arrow::Array>> SortTyped(const arrow::ChunkedArray& colum
   if (key_bits > 0) {
     DRC_ASSIGN_OR_RETURN(auto tmp_buffer,
                          Allocate(values * static_cast<int64_t>(sizeof(uint64_t)), pool));
-    sorted = RadixSort(words, reinterpret_cast<uint64_t*>(tmp_buffer->mutable_data()), values,
-                       index_bits, key_bits);
+    sorted = RadixSortWords(words, reinterpret_cast<uint64_t*>(tmp_buffer->mutable_data()), values,
+                            index_bits, key_bits);
     // 4. Row numbers of the sorted values (tmp_buffer lives until here).
     const uint64_t row_mask = index_bits == 64 ? ~uint64_t{0} : (uint64_t{1} << index_bits) - 1;
     I* value_out = out + value_base;
@@ -354,6 +246,54 @@ int GatherWidthOf(const arrow::DataType& type) {
 
 }  // namespace
 
+uint64_t* RadixSortWords(uint64_t* words, uint64_t* tmp, int64_t m, int lo, int bits) {
+  if (bits <= 0 || m <= 1) return words;
+  if (m < kSmallSort) {  // the words are distinct (row numbers), so any sort is stable
+    std::sort(words, words + m);
+    return words;
+  }
+  const int threads = Threads(m);
+  const int passes = (bits + kMaxDigitBits - 1) / kMaxDigitBits;
+  const int digit = (bits + passes - 1) / passes;
+  const int64_t buckets = int64_t{1} << digit;
+  const uint64_t mask = static_cast<uint64_t>(buckets - 1);
+  std::vector<int64_t> counts(static_cast<size_t>(threads * buckets));
+  uint64_t* src = words;
+  uint64_t* dst = tmp;
+  for (int p = 0; p < passes; ++p) {
+    const int shift = lo + p * digit;
+    ParallelFor(threads, [&](int t) {
+      int64_t* c = counts.data() + t * buckets;
+      std::fill(c, c + buckets, 0);
+      const int64_t e = PartBegin(m, threads, t + 1);
+      for (int64_t i = PartBegin(m, threads, t); i < e; ++i) ++c[(src[i] >> shift) & mask];
+    });
+    // Bucket-major, thread-minor offsets keep the order stable.
+    bool trivial = false;
+    int64_t sum = 0;
+    for (int64_t b = 0; b < buckets; ++b) {
+      const int64_t before = sum;
+      for (int t = 0; t < threads; ++t) {
+        const int64_t c = counts[static_cast<size_t>(t * buckets + b)];
+        counts[static_cast<size_t>(t * buckets + b)] = sum;
+        sum += c;
+      }
+      if (sum - before == m) trivial = true;
+    }
+    if (trivial) continue;  // every word has the same digit
+    ParallelFor(threads, [&](int t) {
+      int64_t* c = counts.data() + t * buckets;
+      const int64_t e = PartBegin(m, threads, t + 1);
+      for (int64_t i = PartBegin(m, threads, t); i < e; ++i) {
+        const uint64_t w = src[i];
+        dst[c[(w >> shift) & mask]++] = w;
+      }
+    });
+    std::swap(src, dst);
+  }
+  return src;
+}
+
 bool RadixSortable(const arrow::DataType& type) {
   using arrow::Type;
   switch (type.id()) {
@@ -410,18 +350,19 @@ Result<TablePtr> GatherRows(const TablePtr& table, const std::shared_ptr<arrow::
   for (int c = 0; c < table->num_columns(); ++c) {
     const auto& column = table->column(c);
     const int width = GatherWidthOf(*column->type());
-    if (width == 0 || column->null_count() > 0 || column->num_chunks() == 0) {
+    if (width == 0 || column->null_count() > 0 || column->num_chunks() == 0 ||
+        indices->null_count() > 0) {
       DRC_ARROW_ASSIGN_OR_RETURN(arrow::Datum taken,
                                  cp::Take(arrow::Datum(column), arrow::Datum(indices),
                                           cp::TakeOptions::NoBoundsCheck(), &exec),
-                                 "Sort: gathering rows");
+                                 "gathering rows");
       columns.push_back(taken.chunked_array());
       continue;
     }
     std::shared_ptr<arrow::Array> source = column->chunk(0);
     if (column->num_chunks() > 1) {
       DRC_ARROW_ASSIGN_OR_RETURN(source, arrow::Concatenate(column->chunks(), pool),
-                                 "Sort: gathering rows");
+                                 "gathering rows");
     }
     DRC_ASSIGN_OR_RETURN(auto buffer, Allocate(n * width, pool));
     const uint8_t* src = source->data()->buffers[1]->data() + source->offset() * width;

@@ -33,8 +33,9 @@ Result<std::shared_ptr<arrow::Array>> RadixSortRuns(const arrow::ChunkedArray& c
                                                     std::vector<int64_t>* runs,
                                                     arrow::MemoryPool* pool);
 
-// Rows of `table` at `indices` (uint32 or int64, in range). Fixed-width columns without nulls
-// are gathered by our own loop over the CPU pool's threads; the others use Arrow's Take.
+// Rows of `table` at `indices` (uint32 or int64, in range; a null index gives a null row).
+// Fixed-width columns without nulls are gathered by our own loop over the CPU pool's threads
+// when no index is null; the others use Arrow's Take.
 Result<TablePtr> GatherRows(const TablePtr& table, const std::shared_ptr<arrow::Array>& indices,
                             arrow::MemoryPool* pool);
 

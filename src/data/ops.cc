@@ -21,6 +21,7 @@
 #include "drc/data/io.h"
 #include "src/data/arrow_status.h"
 #include "src/data/fast_groupby.h"
+#include "src/data/fast_join.h"
 #include "src/data/fast_sort.h"
 
 namespace drc::data {
@@ -702,6 +703,15 @@ Result<TablePtr> Join(const TablePtr& left, const TablePtr& right, const JoinOpt
     }
   }
 
+  if (lkeys.size() == 1) {  // one integer-like key: radix sort both sides and merge
+    DRC_ASSIGN_OR_RETURN(TablePtr out,
+                         internal::SortMergeJoin(left, right, lkeys[0], rkeys[0], options.type,
+                                                 arrow::default_memory_pool()));
+    if (out != nullptr) {
+      DRC_ARROW_ASSIGN_OR_RETURN(out, out->RenameColumns(names), kOp);
+      return out;
+    }
+  }
   const ac::JoinType type = ToAcero(options.type);
   const bool direct =
       AllAceroHashable(*left->schema()) && (left_only || AllAceroHashable(*right->schema()));
