@@ -299,6 +299,25 @@ TEST(DistGroupBy, DecomposableAggregatesArePreAggregated) {
                      {AggKind::kLast, "s"}}));
 }
 
+// Mostly distinct keys: pre-aggregation would not shrink the rows, so the rows are shuffled
+// raw (the choice is made from a distinct-count estimate summed over the ranks).
+TEST(DistGroupBy, MostlyDistinctKeysShuffleRows) {
+  RandomTableSpec spec;
+  spec.rows = 600;
+  spec.chunk_rows = 97;
+  spec.columns = {{"k", ColumnKind::kInt64, 0.05, 1000000},
+                  {"s", ColumnKind::kString, 0.1, 5},
+                  {"f", ColumnKind::kFloat64, 0.15, 40}};
+  CheckGroupBy(RandomTable(spec, 12), {"k"},
+               Aggs({{AggKind::kSum, "f"},
+                     {AggKind::kCountAll, ""},
+                     {AggKind::kMean, "f"},
+                     {AggKind::kStd, "f"},
+                     {AggKind::kMax, "s"},
+                     {AggKind::kFirst, "f"},
+                     {AggKind::kLast, "s"}}));
+}
+
 TEST(DistGroupBy, MultiKeyAndSkewedKeys) {
   CheckGroupBy(Whole(10), {"hot", "s"},
                Aggs({{AggKind::kSum, "k"}, {AggKind::kStd, "k"}, {AggKind::kLast, "f"}}));
