@@ -25,6 +25,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
     config.threads = args.threads;
     config.seed = args.seed;
     config.comm = comm;
+    config.profile_path = args.profile;
     auto r = dl::BenchTrain(config);
     if (!r.ok()) {
       std::fprintf(stderr, "drc bench train: %s\n", r.status().ToString().c_str());

@@ -20,6 +20,7 @@ struct BenchTrainArgs {
   int threads = 0;
   uint64_t seed = 1;
   bool json = false;
+  std::string profile;  // Chrome trace of libtorch's operators
 };
 
 int RunBenchTrain(const BenchTrainArgs& args);

@@ -236,6 +236,8 @@ int main(int argc, char** argv) {
   bench_train->add_option("--threads", train_args.threads, "Intra-op threads per rank (0: auto)")
       ->check(CLI::NonNegativeNumber);
   bench_train->add_option("--seed", train_args.seed, "Random seed");
+  bench_train->add_option("--profile", train_args.profile,
+                          "Write libtorch's operator profile of the steps to FILE (Chrome trace)");
   bench_train->add_flag("--json", train_args.json, "One JSON object on stdout");
 
   CLI11_PARSE(app, argc, argv);

@@ -1,11 +1,15 @@
 #include "drc/dl/train_bench.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "drc/common/clock.h"
 #include "src/dl/data_parallel.h"
+#include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
 #include "src/dl/windows.h"
 
@@ -53,9 +57,33 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   topts.comm = config.comm;
   DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(config.model, mc, topts, registry));
 
+  std::string profile = config.profile_path;
+  if (!profile.empty()) {
+    if (config.comm != nullptr && config.comm->rank() > 0) {
+      profile += ".rank" + std::to_string(config.comm->rank());
+    }
+    Status writable = std::ofstream(profile)
+                          ? Status::OK()
+                          : Status::InvalidArgument("bench train: --profile ", profile,
+                                                    ": cannot write this file");
+    DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, writable));
+  }
+
   if (config.comm) DRC_RETURN_NOT_OK(config.comm->Barrier());
   Stopwatch watch;
-  DRC_ASSIGN_OR_RETURN(double loss, trainer->Fit(data));
+  Result<double> fitted = 0.0;
+  if (profile.empty()) {
+    fitted = trainer->Fit(data);
+  } else {
+    const std::string& path = profile;
+    // The trace is written when `recorder` goes out of scope, after the steps.
+    Status written = Guard("bench train: profiling to " + path, [&] {
+      torch::autograd::profiler::RecordProfile recorder(path);
+      fitted = trainer->Fit(data);
+    });
+    DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, written));
+  }
+  DRC_ASSIGN_OR_RETURN(double loss, std::move(fitted));
   if (config.comm) DRC_RETURN_NOT_OK(config.comm->Barrier());
   TrainBenchResult r;
   r.seconds = watch.Seconds();

@@ -21,7 +21,10 @@ struct TrainBenchConfig {
   uint64_t seed = 1;
   int threads = 0;  // intra-op threads per rank; 0: all cores / ranks on this node
   std::map<std::string, double> params;  // hyper-parameter overrides
-  comm::Communicator* comm = nullptr;    // data-parallel world; null: this process
+  // Non-empty: libtorch's operator profile of the training steps, written to this file as a
+  // Chrome trace (chrome://tracing, Perfetto); rank r > 0 writes "<path>.rank<r>".
+  std::string profile_path;
+  comm::Communicator* comm = nullptr;  // data-parallel world; null: this process
 };
 
 struct TrainBenchResult {

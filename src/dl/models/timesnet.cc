@@ -44,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "src/dl/dropout.h"
 #include "src/dl/model.h"
 #include "src/dl/torch_status.h"
 
@@ -171,7 +172,7 @@ class TimesNet final : public ForecastModel {
                 ": insample_y must be [B, ", input_size_, "], got ", ShapeOf(y));
     // DataEmbedding: [B, L] -> [B, 1, L] -> conv [B, D, L] -> [B, L, D], + positions.
     torch::Tensor x = token_->forward(y.unsqueeze(1)).transpose(1, 2) + positions_;
-    x = torch::dropout(x, dropout_, is_training());
+    x = Dropout(x, dropout_, is_training());
     x = predict_linear_->forward(x.transpose(1, 2)).transpose(1, 2);  // [B, L + H, D]
     for (auto& block : blocks_) x = layer_norm_->forward(block->forward(x));
     torch::Tensor out = projection_->forward(x).squeeze(-1);  // [B, L + H]

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 
+#include "src/dl/dropout.h"
+
 namespace drc::dl {
 
 namespace {
@@ -113,7 +115,7 @@ DataEmbedding::DataEmbedding(int64_t c_in, int64_t hidden, bool positional, doub
 torch::Tensor DataEmbedding::forward(const torch::Tensor& x) {
   auto out = token_->forward(x.permute({0, 2, 1})).transpose(1, 2);  // [B, T, hidden]
   if (positional_) out = out + SinusoidalPositions(x.size(1), hidden_, x.device());
-  return torch::dropout(out, dropout_, is_training());
+  return Dropout(out, dropout_, is_training());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ torch::Tensor FullAttention::Attend(const torch::Tensor& q, const torch::Tensor&
         scores.masked_fill(CausalMask(l, s, q.device()), -std::numeric_limits<float>::infinity());
   }
   auto weights = torch::softmax(scores * (1.0 / std::sqrt(static_cast<double>(e))), -1);
-  weights = torch::dropout(weights, dropout_, is_training());
+  weights = Dropout(weights, dropout_, is_training());
   return torch::einsum("bhls,bshd->blhd", {weights, v}).reshape({b, l, -1});
 }
 
@@ -328,8 +330,8 @@ FeedForward::FeedForward(int64_t hidden, int64_t conv_hidden, bool bias, double 
 }
 
 torch::Tensor FeedForward::forward(const torch::Tensor& x) {
-  auto y = torch::dropout(Activate(activation_, conv1_->forward(x)), dropout_, is_training());
-  return torch::dropout(conv2_->forward(y), dropout_, is_training());
+  auto y = Dropout(Activate(activation_, conv1_->forward(x)), dropout_, is_training());
+  return Dropout(conv2_->forward(y), dropout_, is_training());
 }
 
 namespace {
@@ -349,7 +351,7 @@ TransEncoderLayer::TransEncoderLayer(std::shared_ptr<AttentionLayer> attention,
 }
 
 torch::Tensor TransEncoderLayer::forward(const torch::Tensor& x_in) {
-  auto x = x_in + torch::dropout(attention_->forward(x_in, x_in, x_in), dropout_, is_training());
+  auto x = x_in + Dropout(attention_->forward(x_in, x_in, x_in), dropout_, is_training());
   x = norm1_->forward(x);
   return norm2_->forward(x + ff_->forward(x));
 }
@@ -368,9 +370,9 @@ TransDecoderLayer::TransDecoderLayer(std::shared_ptr<AttentionLayer> self_attent
 }
 
 torch::Tensor TransDecoderLayer::forward(const torch::Tensor& x_in, const torch::Tensor& cross) {
-  auto x = norm1_->forward(
-      x_in + torch::dropout(self_->forward(x_in, x_in, x_in), dropout_, is_training()));
-  x = x + torch::dropout(cross_->forward(x, cross, cross), dropout_, is_training());
+  auto x =
+      norm1_->forward(x_in + Dropout(self_->forward(x_in, x_in, x_in), dropout_, is_training()));
+  x = x + Dropout(cross_->forward(x, cross, cross), dropout_, is_training());
   x = norm2_->forward(x);
   return norm3_->forward(x + ff_->forward(x));
 }
@@ -384,7 +386,7 @@ DecompEncoderLayer::DecompEncoderLayer(std::shared_ptr<AttentionLayer> attention
 }
 
 torch::Tensor DecompEncoderLayer::forward(const torch::Tensor& x_in) {
-  auto x = x_in + torch::dropout(attention_->forward(x_in, x_in, x_in), dropout_, is_training());
+  auto x = x_in + Dropout(attention_->forward(x_in, x_in, x_in), dropout_, is_training());
   x = SeriesDecompose(x, moving_avg_).seasonal;
   return SeriesDecompose(x + ff_->forward(x), moving_avg_).seasonal;
 }
@@ -406,10 +408,9 @@ DecompDecoderLayer::DecompDecoderLayer(std::shared_ptr<AttentionLayer> self_atte
 
 std::pair<torch::Tensor, torch::Tensor> DecompDecoderLayer::forward(const torch::Tensor& x_in,
                                                                     const torch::Tensor& cross) {
-  auto x = x_in + torch::dropout(self_->forward(x_in, x_in, x_in), dropout_, is_training());
+  auto x = x_in + Dropout(self_->forward(x_in, x_in, x_in), dropout_, is_training());
   auto d1 = SeriesDecompose(x, moving_avg_);
-  x = d1.seasonal +
-      torch::dropout(cross_->forward(d1.seasonal, cross, cross), dropout_, is_training());
+  x = d1.seasonal + Dropout(cross_->forward(d1.seasonal, cross, cross), dropout_, is_training());
   auto d2 = SeriesDecompose(x, moving_avg_);
   auto d3 = SeriesDecompose(d2.seasonal + ff_->forward(d2.seasonal), moving_avg_);
   auto trend = d1.trend + d2.trend + d3.trend;  // [B, L, hidden]
