@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "src/dl/dropout.h"
+#include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 #include "src/dl/revin.h"
 #include "src/dl/torch_status.h"
@@ -114,21 +115,28 @@ class EncoderLayer final : public torch::nn::Module {
     if (pre_norm_) src = NormOverFeatures(norm_attn_, src);
     // [N, P, heads * dh] -> [N, heads, P, dh]
     auto split = [&](torch::nn::Linear& w) {
-      return w->forward(src).view({n, p, heads_, head_dim_}).transpose(1, 2);
+      return Dense(w, src).view({n, p, heads_, head_dim_}).transpose(1, 2);
     };
     torch::Tensor q = split(w_q_), k = split(w_k_), v = split(w_v_);
-    torch::Tensor scores = torch::matmul(q, k.transpose(2, 3)) * scale_;  // [N, heads, P, P]
+    // [N, heads, P, P], as N * heads small matrix products.
+    torch::Tensor scores = BatchedMatmul(q.reshape({n * heads_, p, head_dim_}),
+                                         k.transpose(2, 3).reshape({n * heads_, head_dim_, p}))
+                               .view({n, heads_, p, p}) *
+                           scale_;
     if (res_attention_ && prev.defined()) scores = scores + prev;
     torch::Tensor weights = Dropout(torch::softmax(scores, -1), attn_dropout_, training);
     torch::Tensor attended =
-        torch::matmul(weights, v).transpose(1, 2).reshape({n, p, heads_ * head_dim_});
-    torch::Tensor out = Dropout(to_out_->forward(attended), dropout_, training);
+        BatchedMatmul(weights.reshape({n * heads_, p, p}), v.reshape({n * heads_, p, head_dim_}))
+            .view({n, heads_, p, head_dim_})
+            .transpose(1, 2)
+            .reshape({n, p, heads_ * head_dim_});
+    torch::Tensor out = Dropout(Dense(to_out_, attended), dropout_, training);
     src = src + Dropout(out, dropout_, training);
     if (!pre_norm_) src = NormOverFeatures(norm_attn_, src);
 
     if (pre_norm_) src = NormOverFeatures(norm_ffn_, src);
-    torch::Tensor ff = Dropout(torch::gelu(ff_in_->forward(src)), dropout_, training);
-    ff = ff_out_->forward(ff);
+    torch::Tensor ff = Dropout(torch::gelu(Dense(ff_in_, src)), dropout_, training);
+    ff = Dense(ff_out_, ff);
     src = src + Dropout(ff, dropout_, training);
     if (!pre_norm_) src = NormOverFeatures(norm_ffn_, src);
     return {src, res_attention_ ? scores : torch::Tensor()};
@@ -182,7 +190,7 @@ class PatchTst final : public ForecastModel {
     // End padding: the last value repeated `stride` times (NF's ReplicationPad1d((0, stride))).
     z = torch::cat({z, z.narrow(1, input_size_ - 1, 1).expand({b, stride_})}, 1);
     torch::Tensor patches = z.unfold(1, patch_len_, stride_);  // [B, P, patch_len]
-    torch::Tensor u = Dropout(w_p_->forward(patches) + w_pos_, dropout_, training);
+    torch::Tensor u = Dropout(Dense(w_p_, patches) + w_pos_, dropout_, training);
     torch::Tensor scores;
     for (auto& layer : layers_) std::tie(u, scores) = layer->forward(u, scores);
     // [B, P, D] -> [B, D, P] -> [B, D * P] (hidden-major, as NF's Flatten_Head).

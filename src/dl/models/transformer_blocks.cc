@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "src/dl/dropout.h"
+#include "src/dl/fast_ops.h"
 
 namespace drc::dl {
 
@@ -160,15 +161,20 @@ torch::Tensor CausalMask(int64_t l, int64_t s, const torch::Device& device) {
 
 torch::Tensor FullAttention::Attend(const torch::Tensor& q, const torch::Tensor& k,
                                     const torch::Tensor& v) {
-  const int64_t b = q.size(0), l = q.size(1), e = q.size(3), s = k.size(1);
-  auto scores = torch::einsum("blhe,bshe->bhls", {q, k});
+  const int64_t b = q.size(0), l = q.size(1), h = q.size(2), e = q.size(3), s = k.size(1);
+  // [B, L, H, E] x [B, S, H, E] -> [B, H, L, S], as B * H small matrix products.
+  auto scores = BatchedMatmul(q.permute({0, 2, 1, 3}).reshape({b * h, l, e}),
+                              k.permute({0, 2, 3, 1}).reshape({b * h, e, s}))
+                    .view({b, h, l, s});
   if (causal_) {
     scores =
         scores.masked_fill(CausalMask(l, s, q.device()), -std::numeric_limits<float>::infinity());
   }
   auto weights = torch::softmax(scores * (1.0 / std::sqrt(static_cast<double>(e))), -1);
   weights = Dropout(weights, dropout_, is_training());
-  return torch::einsum("bhls,bshd->blhd", {weights, v}).reshape({b, l, -1});
+  auto out = BatchedMatmul(weights.reshape({b * h, l, s}),
+                           v.permute({0, 2, 1, 3}).reshape({b * h, s, v.size(3)}));
+  return out.view({b, h, l, -1}).permute({0, 2, 1, 3}).reshape({b, l, -1});
 }
 
 int64_t AutoCorrelation::TopK(int64_t length) const {
@@ -310,11 +316,11 @@ AttentionLayer::AttentionLayer(std::shared_ptr<AttentionMechanism> mechanism, in
 torch::Tensor AttentionLayer::forward(const torch::Tensor& queries, const torch::Tensor& keys,
                                       const torch::Tensor& values) {
   const int64_t b = queries.size(0), l = queries.size(1), s = keys.size(1);
-  auto q = query_->forward(queries).view({b, l, heads_, -1});
+  auto q = Dense(query_, queries).view({b, l, heads_, -1});
   torch::Tensor k, v;
-  if (!key_.is_empty()) k = key_->forward(keys).view({b, s, heads_, -1});
-  if (!value_.is_empty()) v = value_->forward(values).view({b, s, heads_, -1});
-  return out_->forward(mechanism_->Attend(q, k, v));
+  if (!key_.is_empty()) k = Dense(key_, keys).view({b, s, heads_, -1});
+  if (!value_.is_empty()) v = Dense(value_, values).view({b, s, heads_, -1});
+  return Dense(out_, mechanism_->Attend(q, k, v));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,8 +336,8 @@ FeedForward::FeedForward(int64_t hidden, int64_t conv_hidden, bool bias, double 
 }
 
 torch::Tensor FeedForward::forward(const torch::Tensor& x) {
-  auto y = Dropout(Activate(activation_, conv1_->forward(x)), dropout_, is_training());
-  return Dropout(conv2_->forward(y), dropout_, is_training());
+  auto y = Dropout(Activate(activation_, Dense(conv1_, x)), dropout_, is_training());
+  return Dropout(Dense(conv2_, y), dropout_, is_training());
 }
 
 namespace {
@@ -450,7 +456,7 @@ TransDecoder::TransDecoder(std::vector<std::shared_ptr<TransDecoderLayer>> layer
 
 torch::Tensor TransDecoder::forward(torch::Tensor x, const torch::Tensor& cross) {
   for (auto& layer : layers_) x = layer->forward(x, cross);
-  return projection_->forward(norm_->forward(x));
+  return Dense(projection_, norm_->forward(x));
 }
 
 DecompEncoder::DecompEncoder(std::vector<std::shared_ptr<DecompEncoderLayer>> layers,
@@ -478,7 +484,7 @@ torch::Tensor DecompDecoder::forward(torch::Tensor x, const torch::Tensor& cross
     x = seasonal;
     trend = trend + residual_trend;
   }
-  return trend + projection_->forward(norm_->forward(x));
+  return trend + Dense(projection_, norm_->forward(x));
 }
 
 Decomposition DecompDecoderInputs(const torch::Tensor& y, int64_t label_len, int64_t horizon,
