@@ -7,6 +7,7 @@
 # Writes JSON lines to bench/results/forecast-<timestamp>/{drc,nf}_seed<S>.jsonl and prints the
 # per-model table (median over seeds) of bench/peers/forecast_table.py. Run it on a quiet machine:
 # the seconds are wall times. Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
+# DRC_BIN=PATH runs another drc binary (e.g. a copy, so that rebuilding does not change a run).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,7 +16,7 @@ models=${1:-MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNe
 seeds=${2:-1 2 3}
 threads=${3:-$(nproc)}
 csv=${DRC_CARRIER_CSV:-$root/../shared/data/us_carrier/us_carrier_passenger.csv}
-drc=$root/build/release/apps/drc/drc
+drc=${DRC_BIN:-$root/build/release/apps/drc/drc}
 out=$root/bench/results/forecast-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 
