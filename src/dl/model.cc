@@ -15,7 +15,7 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
     throw std::invalid_argument("forward gave " + ShapeOf(y_hat) + " for input " +
                                 ShapeOf(batch.insample_y) + "; expected " + ShapeOf(y));
   }
-  return MaskedMae(y, y_hat, mask);
+  return MaskedMae(y, y_hat, batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask);
 }
 
 Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefaults defaults) {

@@ -25,6 +25,9 @@ namespace drc::dl {
 struct WindowBatch {
   torch::Tensor insample_y;     // [B, L] float32
   torch::Tensor insample_mask;  // [B, L] float32, 1 where the value is available
+  // [B] float32: how many times each window was drawn when the sampler merged repeated draws
+  // (see ForecastModel::WindowsIndependent); undefined: once each.
+  torch::Tensor weight = {};
 };
 
 struct ModelConfig {
@@ -63,6 +66,12 @@ class ForecastModel : public torch::nn::Module {
   // The point forecast [B, H] in the scaled space, in eval mode under no_grad. Default:
   // Forward(); likelihood models return the mean, as NF's model column for a DistributionLoss.
   virtual torch::Tensor PointForecast(const WindowBatch& batch) { return Forward(batch); }
+  // True when the training loss of a batch is the (batch.weight-weighted) sum of per-window
+  // terms that depend on nothing random: no dropout, no batch statistics (BatchNorm), and a
+  // TrainingLoss that honours batch.weight. The trainer then computes a window drawn c times
+  // (NF samples windows_batch_size windows with replacement when a batch has fewer) once, with
+  // weight c: the same loss and gradient as the repeated batch, for a fraction of the work.
+  virtual bool WindowsIndependent() const { return false; }
 };
 
 using ModelFactory =

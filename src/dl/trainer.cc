@@ -48,7 +48,7 @@ RevinScaledModel::RevinScaledModel(std::shared_ptr<ForecastModel> inner)
 }
 
 WindowBatch RevinScaledModel::Affine(const WindowBatch& batch) const {
-  return WindowBatch{batch.insample_y * weight_ + bias_, batch.insample_mask};
+  return WindowBatch{batch.insample_y * weight_ + bias_, batch.insample_mask, batch.weight};
 }
 
 torch::Tensor RevinScaledModel::Inverse(const torch::Tensor& y) const {
@@ -150,7 +150,7 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
   model_->train();
   double last = std::nan("");
   while (step_ < last_step && !stopped_early_) {
-    DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.Sample(rng_));
+    DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.Sample(rng_, model_->WindowsIndependent()));
     const double lr = LearningRateAt(step_);
     DRC_ASSIGN_OR_RETURN(
         double loss,

@@ -69,6 +69,7 @@ class RevinScaledModel final : public ForecastModel {
   explicit RevinScaledModel(std::shared_ptr<ForecastModel> inner);
   torch::Tensor Forward(const WindowBatch& batch) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override;
+  bool WindowsIndependent() const override { return inner_->WindowsIndependent(); }
 
  private:
   WindowBatch Affine(const WindowBatch& batch) const;

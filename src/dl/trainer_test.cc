@@ -116,6 +116,51 @@ INSTANTIATE_TEST_SUITE_P(Models, ResumeTest,
                                                        {"decoder_hidden_size", 16}}}),
                          [](const auto& p) { return p.param.model; });
 
+// A series with fewer windows than windows_batch_size: windows are drawn with replacement. The
+// merged batch (each window once, weighted by its draws) gives the repeated batch's loss and
+// gradients, for MLP, NBEATS and NHITS (and the revin wrapper); models with dropout or batch
+// statistics do not ask for it.
+TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
+  const SeriesData series = SineSeries(40);  // two series of 20 points: a few windows each
+  for (const std::string name : {"MLP", "NBEATS", "NHITS"}) {
+    SCOPED_TRACE(name);
+    auto made = DefaultModelRegistry().Make(name, Config({}));
+    ASSERT_TRUE(made.ok()) << made.status();
+    std::shared_ptr<ForecastModel> model = *made;
+    for (auto m :
+         {model, std::shared_ptr<ForecastModel>(std::make_shared<RevinScaledModel>(model))}) {
+      EXPECT_TRUE(m->WindowsIndependent());
+      WindowedDataset a = Dataset(series, 50), b = Dataset(series, 50);
+      std::mt19937_64 ra(9), rb(9);
+      auto repeated = a.Sample(ra, /*merge_repeats=*/false);
+      auto merged = b.Sample(rb, /*merge_repeats=*/true);
+      ASSERT_TRUE(repeated.ok() && merged.ok());
+      EXPECT_EQ(repeated->input.insample_y.size(0), 50);
+      EXPECT_FALSE(repeated->input.weight.defined());
+      EXPECT_LE(merged->input.insample_y.size(0), b.num_windows());
+      EXPECT_EQ(merged->input.weight.sum().item<float>(), 50.0f);
+      auto loss_and_grads = [&](const TrainBatch& batch) {
+        m->zero_grad();
+        auto loss = m->TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
+        loss.backward();
+        std::vector<torch::Tensor> grads{loss.detach()};
+        for (const auto& p : m->parameters()) grads.push_back(p.grad().clone());
+        return grads;
+      };
+      auto g1 = loss_and_grads(*repeated), g2 = loss_and_grads(*merged);
+      ASSERT_EQ(g1.size(), g2.size());
+      for (size_t i = 0; i < g1.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-4, 1e-6)) << "tensor " << i;
+      }
+    }
+  }
+  for (const std::string name : {"PatchTST", "TimesNet", "DeepAR", "VanillaTransformer"}) {
+    auto made = DefaultModelRegistry().Make(name, Config({}));
+    ASSERT_TRUE(made.ok()) << made.status();
+    EXPECT_FALSE((*made)->WindowsIndependent()) << name;
+  }
+}
+
 TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {
   const auto dir = TempDir();
   auto data = Dataset(SineSeries(200));

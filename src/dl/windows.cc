@@ -199,7 +199,7 @@ TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizo
   return batch;
 }
 
-Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng) {
+Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repeats) {
   // The next batch of series with at least one window (an epoch-shuffled order).
   std::vector<int64_t> candidates;
   for (size_t tries = 0; candidates.empty() && tries <= order_.size() + 1; ++tries) {
@@ -227,6 +227,23 @@ Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng) {
       std::swap(candidates[i], candidates[pick(rng)]);
       chosen[i] = candidates[i];
     }
+  }
+  if (merge_repeats && n < want) {
+    std::sort(chosen.begin(), chosen.end());
+    std::vector<int64_t> unique;
+    std::vector<float> counts;
+    for (int64_t start : chosen) {
+      if (unique.empty() || unique.back() != start) {
+        unique.push_back(start);
+        counts.push_back(0);
+      }
+      ++counts.back();
+    }
+    return Guard("sampling training windows", [&] {
+      TrainBatch batch = Gather(torch::tensor(unique, torch::kInt64), /*with_horizon=*/true);
+      batch.input.weight = torch::tensor(counts, torch::kFloat32);
+      return batch;
+    });
   }
   return Guard("sampling training windows",
                [&] { return Gather(torch::tensor(chosen, torch::kInt64), /*with_horizon=*/true); });

@@ -88,8 +88,10 @@ class WindowedDataset {
   // Every usable window, unscaled, in series then time order: values and masks [W, L + H].
   torch::Tensor AllWindows() const;
   torch::Tensor AllMasks() const;
-  // The windows of one training step (see the file comment), scaled.
-  Result<TrainBatch> Sample(std::mt19937_64& rng);
+  // The windows of one training step (see the file comment), scaled. With `merge_repeats`, a
+  // window drawn c times appears once with input.weight c (the draws, and so the random stream,
+  // are the same either way).
+  Result<TrainBatch> Sample(std::mt19937_64& rng, bool merge_repeats = false);
   // Per series, the last input_size points (the input of the forecast after its end), scaled:
   // insample [S, L] and scale [S, 1].
   Result<TrainBatch> LastWindows() const;

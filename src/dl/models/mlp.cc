@@ -20,6 +20,8 @@ class Mlp final : public ForecastModel {
     out_ = register_module("out", torch::nn::Linear(in, horizon));
   }
 
+  bool WindowsIndependent() const override { return true; }  // no dropout, no BatchNorm
+
   torch::Tensor Forward(const WindowBatch& batch) override {
     auto x = batch.insample_y;
     for (auto& layer : layers_) x = torch::relu(layer->forward(x));

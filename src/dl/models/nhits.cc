@@ -70,6 +70,8 @@ class NHits final : public ForecastModel {
     }
   }
 
+  bool WindowsIndependent() const override { return true; }  // no dropout, no BatchNorm
+
   torch::Tensor Forward(const WindowBatch& batch) override {
     return ResidualStackForecast(batch, horizon_, blocks_);
   }
