@@ -22,6 +22,7 @@ struct BenchTrainArgs {
   bool json = false;
 };
 
+// `args.backend` is checked by main.cc's CLI (IsMember), the only caller.
 int RunBenchTrain(const BenchTrainArgs& args);
 
 }  // namespace drc::app

@@ -130,11 +130,6 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
 }  // namespace
 
 int RunForecast(const ForecastArgs& args) {
-  if (args.backend != "mpi" && args.backend != "gloo") {
-    std::fprintf(stderr, "drc forecast: --backend %s: expected mpi or gloo\n",
-                 args.backend.c_str());
-    return 2;
-  }
   return RunOnRanks(args.ranks, args.backend, "drc forecast",
                     [&](comm::Communicator* comm) { return ForecastOnRank(args, comm); });
 }
