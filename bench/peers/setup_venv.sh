@@ -51,27 +51,18 @@ if [ $force -eq 0 ] && [ -x "$venv/bin/python" ] && [ -f "$stamp" ] &&
   exit 0
 fi
 
-need=()
-# shellcheck disable=SC2086  # the package list splits on spaces
-for p in python3 python3-venv $debian; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
+read -ra extra <<<"$debian"
+debs=(python3 python3-venv "${extra[@]}")
+install_debs="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/install_debs.sh"
 if [ $dry -eq 1 ]; then
-  [ ${#need[@]} -eq 0 ] || echo "$name: would install Debian packages: ${need[*]}"
+  bash "$install_debs" --name "$name" --dry-run "${debs[@]}"
   [ -x "$venv/bin/python" ] || echo "$name: would create $venv"
   [ -z "$pip_version" ] || echo "$name: would pin pip $pip_version"
   echo "$name: would install $(grep -c '==' "$req") pinned packages from $req into $venv"
   [ -z "$check" ] || echo "$name: would check the venv with: $check"
   exit 0
 fi
-if [ ${#need[@]} -gt 0 ]; then
-  echo "$name: installing Debian packages: ${need[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -q
-  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+bash "$install_debs" --name "$name" "${debs[@]}"
 
 if [ ! -x "$venv/bin/python" ]; then
   echo "$name: creating $venv"
