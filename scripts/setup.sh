@@ -23,20 +23,7 @@ debs=(
   slurmctld slurmd slurm-client munge
 )
 
-missing=()
-for p in "${debs[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -q
-  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash "$root/scripts/install_debs.sh" --name setup "${debs[@]}"
 
 # Project-local virtual environment with the pinned pyarrow wheel. Debian's python3 is used so
 # that the venv does not depend on a per-user Python installation.

@@ -27,7 +27,8 @@ struct BenchCommArgs {
 
 // Runs the benchmark and prints the result on stdout (rank 0 only): one JSON object with
 // `json`, else one readable line. Returns the process exit code: 0 on success, 2 for bad
-// arguments (message on stderr naming the flag), 1 when the benchmark itself fails.
+// arguments (message on stderr naming the flag), 1 when the benchmark itself fails. The
+// backend is checked by main.cc's CLI (IsMember), the only caller.
 int RunBenchComm(const BenchCommArgs& args);
 
 }  // namespace drc::app

@@ -123,10 +123,6 @@ int RunBenchData(const BenchDataArgs& args) {
     Print(args, *result);
     return 0;
   }
-  if (args.backend != "mpi" && args.backend != "gloo") {
-    std::fprintf(stderr, "drc bench data: --backend must be local, mpi or gloo\n");
-    return 2;
-  }
   if (!InsideMpiJob()) return RelaunchUnderMpirun(args.ranks, args.backend, "drc bench data");
   auto world = MakeJobWorld(args.backend);
   if (!world.ok()) return Fail(world.status());

@@ -25,6 +25,7 @@ struct BenchDataArgs {
   bool json = false;
 };
 
+// Runs the benchmark; `args.backend` is checked by main.cc's CLI (IsMember), the only caller.
 int RunBenchData(const BenchDataArgs& args);
 
 }  // namespace drc::app

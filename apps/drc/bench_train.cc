@@ -9,11 +9,6 @@
 namespace drc::app {
 
 int RunBenchTrain(const BenchTrainArgs& args) {
-  if (args.backend != "mpi" && args.backend != "gloo") {
-    std::fprintf(stderr, "drc bench train: --backend %s: expected mpi or gloo\n",
-                 args.backend.c_str());
-    return 2;
-  }
   return RunOnRanks(args.ranks, args.backend, "drc bench train", [&](comm::Communicator* comm) {
     dl::TrainBenchConfig config;
     config.model = args.model;

@@ -23,6 +23,7 @@ struct BenchTrainArgs {
   std::string profile;  // Chrome trace of libtorch's operators
 };
 
+// `args.backend` is checked by main.cc's CLI (IsMember), the only caller.
 int RunBenchTrain(const BenchTrainArgs& args);
 
 }  // namespace drc::app

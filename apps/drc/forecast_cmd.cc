@@ -5,24 +5,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "drc/common/strings.h"
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
 #include "world.h"
 
 namespace drc::app {
 namespace {
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -140,11 +130,6 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
 }  // namespace
 
 int RunForecast(const ForecastArgs& args) {
-  if (args.backend != "mpi" && args.backend != "gloo") {
-    std::fprintf(stderr, "drc forecast: --backend %s: expected mpi or gloo\n",
-                 args.backend.c_str());
-    return 2;
-  }
   return RunOnRanks(args.ranks, args.backend, "drc forecast",
                     [&](comm::Communicator* comm) { return ForecastOnRank(args, comm); });
 }

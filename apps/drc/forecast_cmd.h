@@ -35,6 +35,7 @@ struct ForecastArgs {
 };
 
 // With ranks > 1 the command re-runs itself under mpirun; rank 0 prints and writes.
+// `args.backend` is checked by main.cc's CLI (IsMember), the only caller.
 int RunForecast(const ForecastArgs& args);
 
 // "model  MAE  RMSE  MAPE%  sMAPE%  seconds" table on stdout.

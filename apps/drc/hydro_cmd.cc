@@ -2,24 +2,14 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <vector>
 
 #include "drc/common/status.h"
+#include "drc/common/strings.h"
 #include "drc/dl/hydrology.h"
 
 namespace drc::app {
 namespace {
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 // "2000-01-01:2001-12-31" -> start, end.
 Status SplitPeriod(const std::string& option, const std::string& text, std::string* start,

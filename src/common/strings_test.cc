@@ -13,5 +13,15 @@ TEST(JsonEscape, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(JsonEscape("ünïcode"), "ünïcode");
 }
 
+TEST(SplitList, SplitsOnCommasAndDropsEmptyItems) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(SplitList(""), V{});
+  EXPECT_EQ(SplitList(","), V{});
+  EXPECT_EQ(SplitList("NHITS"), V{"NHITS"});
+  EXPECT_EQ(SplitList("NHITS,LSTM"), (V{"NHITS", "LSTM"}));
+  EXPECT_EQ(SplitList(",a,,b,"), (V{"a", "b"}));
+  EXPECT_EQ(SplitList(" a , b"), (V{" a ", " b"}));
+}
+
 }  // namespace
 }  // namespace drc

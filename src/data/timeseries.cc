@@ -10,6 +10,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -261,32 +262,23 @@ Result<TablePtr> ApplyScaler(const TablePtr& table, const SeriesColumns& cols,
 
 // ---- Calendar ------------------------------------------------------------------------------
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back (era-based arithmetic).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
+namespace chr = std::chrono;
+
+// The proleptic Gregorian date of a day number (days since 1970-01-01) in InCalendarRange.
+chr::year_month_day DateOf(int64_t day) {
+  return chr::year_month_day{chr::sys_days{chr::days{day}}};
 }
 
-void CivilFromDays(int64_t z, int64_t* y, int64_t* m, int64_t* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp + (mp < 10 ? 3 : -9);
-  *y = yoe + era * 400 + (*m <= 2 ? 1 : 0);
+// Whether a day number lies in the years std::chrono's calendar covers (-32767 to 32767).
+bool InCalendarRange(int64_t day) {
+  constexpr chr::sys_days kFirst{chr::year::min() / chr::January / 1};
+  constexpr chr::sys_days kLast{chr::year::max() / chr::December / 31};
+  return day >= kFirst.time_since_epoch().count() && day <= kLast.time_since_epoch().count();
 }
 
-int64_t DaysInMonth(int64_t y, int64_t m) {
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDays[m - 1];
+// Months since January of year 0.
+int64_t MonthIndex(const chr::year_month_day& date) {
+  return (chr::year_month{date.year(), date.month()} - chr::year{0} / chr::January).count();
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -387,29 +379,26 @@ std::optional<int64_t> GridIndex(int64_t t, int64_t t0, const Frequency& f, cons
   const int64_t tod = t - day * axis.ticks_per_day;
   const int64_t day0 = FloorDiv(t0, axis.ticks_per_day);
   if (tod != t0 - day0 * axis.ticks_per_day) return std::nullopt;
-  int64_t y, m, d;
-  CivilFromDays(day, &y, &m, &d);
-  if (d != (f.month_end ? DaysInMonth(y, m) : 1)) return std::nullopt;
+  const chr::year_month_day date = DateOf(day);
+  const chr::day wanted =
+      f.month_end ? (date.year() / date.month() / chr::last).day() : chr::day{1};
+  if (date.day() != wanted) return std::nullopt;
   // Quarters and years: anchored at Jan/Apr/Jul/Oct (start) or Mar/Jun/Sep/Dec (end).
-  const int64_t month_index = y * 12 + (m - 1);
+  const int64_t month_index = MonthIndex(date);
   const int64_t phase = f.month_end ? f.months - 1 : 0;
   if (((month_index - phase) % f.months + f.months) % f.months != 0) return std::nullopt;
-  int64_t y0, m0, d0;
-  CivilFromDays(day0, &y0, &m0, &d0);
-  return (month_index - (y0 * 12 + (m0 - 1))) / f.months;
+  return (month_index - MonthIndex(DateOf(day0))) / f.months;
 }
 
 int64_t GridStamp(int64_t k, int64_t t0, const Frequency& f, const TimeAxis& axis) {
   if (f.step > 0) return t0 + k * f.step;
   const int64_t day0 = FloorDiv(t0, axis.ticks_per_day);
   const int64_t tod = t0 - day0 * axis.ticks_per_day;
-  int64_t y0, m0, d0;
-  CivilFromDays(day0, &y0, &m0, &d0);
-  const int64_t month_index = y0 * 12 + (m0 - 1) + k * f.months;
-  const int64_t y = FloorDiv(month_index, 12);
-  const int64_t m = month_index - y * 12 + 1;
-  const int64_t d = f.month_end ? DaysInMonth(y, m) : 1;
-  return DaysFromCivil(y, m, d) * axis.ticks_per_day + tod;
+  const chr::year_month_day start = DateOf(day0);
+  const chr::year_month month =
+      chr::year_month{start.year(), start.month()} + chr::months{k * f.months};
+  const chr::year_month_day date = f.month_end ? chr::year_month_day{month / chr::last} : month / 1;
+  return chr::sys_days{date}.time_since_epoch().count() * axis.ticks_per_day + tod;
 }
 
 // The time column as int64 ticks (dates: days; date64: ms; timestamps: their unit).
@@ -653,6 +642,11 @@ Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
       if (i > b && ticks->Value(i) == ticks->Value(i - 1)) {
         return Status::InvalidArgument("Resample: series '", IdText(s, cols, b),
                                        "' has duplicate time stamp ", stamp_text(i));
+      }
+      if (f.months > 0 && !InCalendarRange(FloorDiv(ticks->Value(i), axis.ticks_per_day))) {
+        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b), "' has stamp ",
+                                       stamp_text(i), ", outside the years -32767 to 32767 that ",
+                                       "monthly, quarterly and yearly grids cover");
       }
       const auto index = GridIndex(ticks->Value(i), t0, f, axis);
       if (!index) {

@@ -232,6 +232,9 @@ TEST(Resample, CalendarFrequencies) {
       {"YS", {"2000-01-01", "2002-01-01"}, {"2000-01-01", "2001-01-01", "2002-01-01"}},
       {"YE", {"2000-12-31", "2002-12-31"}, {"2000-12-31", "2001-12-31", "2002-12-31"}},
       {"Y", {"1999-12-31", "2000-12-31"}, {"1999-12-31", "2000-12-31"}},
+      // Before the epoch, and 1900 is no leap year.
+      {"MS", {"1969-11-01", "1970-01-01"}, {"1969-11-01", "1969-12-01", "1970-01-01"}},
+      {"ME", {"1900-01-31", "1900-03-31"}, {"1900-01-31", "1900-02-28", "1900-03-31"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.freq);
@@ -273,6 +276,27 @@ TEST(Resample, Errors) {
   auto ints = Resample(MakeTable({"a", "a"}, {0, 6}, {1.0, 2.0}), {}, "3");
   ASSERT_TRUE(ints.ok()) << ints.status();
   ExpectNear(Column(*ints, "ds"), {0.0, 3.0, 6.0});
+  // Calendar grids cover std::chrono's years, -32767 to 32767.
+  arrow::Date32Builder far_days;
+  ASSERT_TRUE(far_days.AppendValues(std::vector<int32_t>{0, 20'000'000}).ok());
+  auto far = MakeTable({"a", "a"}, {0, 0}, {1.0, 2.0})
+                 ->SetColumn(1, arrow::field("ds", arrow::date32()),
+                             std::make_shared<arrow::ChunkedArray>(far_days.Finish().ValueOrDie()))
+                 .ValueOrDie();
+  auto months = Resample(far, {}, "MS");
+  ASSERT_FALSE(months.ok());
+  EXPECT_NE(months.status().message().find("outside the years -32767 to 32767"), std::string::npos)
+      << months.status();
+}
+
+TEST(Resample, MonthStartTimestampsBeforeTheEpochKeepTheirTimeOfDay) {
+  auto t =
+      DateTable({"s", "s"}, {"1969-11-01 06:30:00", "1970-01-01 06:30:00"}, {1, 3}, "timestamp[s]");
+  auto r = Resample(t, {}, "MS");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Texts(*r, "ds"), (std::vector<std::string>{"1969-11-01 06:30:00", "1969-12-01 06:30:00",
+                                                       "1970-01-01 06:30:00"}));
+  ExpectNear(Column(*r, "y"), {1.0, {}, 3.0});
 }
 
 TEST(CarrierSeries, MonthEndFrequencyAndTheStandardSplit) {

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +18,7 @@ namespace drc::dl {
 namespace {
 
 namespace fs = std::filesystem;
+namespace chr = std::chrono;
 
 // One cubic foot in m³ (NeuralHydrology's 28316846.592 mm³; the data README rounds it).
 constexpr double kCubicFootM3 = 0.028316846592;
@@ -90,33 +93,21 @@ Result<std::vector<std::string>> ReadLines(const std::string& path, const std::s
 
 bool IsBlank(std::string_view s) { return Trim(s).empty(); }
 
-// Howard Hinnant's days_from_civil.
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
+// y-m-d as a std::chrono date, or nullopt if no such day exists in the years std::chrono
+// covers (-32767 to 32767). The range checks come first: chrono's month and day hold a byte.
+std::optional<chr::year_month_day> CivilDate(int y, int m, int d) {
+  if (y < static_cast<int>(chr::year::min()) || y > static_cast<int>(chr::year::max()) || m < 1 ||
+      m > 12 || d < 1 || d > 31) {
+    return std::nullopt;
+  }
+  const chr::year_month_day date{chr::year{y}, chr::month{static_cast<unsigned>(m)},
+                                 chr::day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  return date;
 }
 
-void CivilFromDays(int64_t z, int* y, int* m, int* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
-}
-
-bool ValidDate(int y, int m, int d) {
-  if (m < 1 || m > 12 || d < 1 || d > 31) return false;
-  int yy, mm, dd;
-  CivilFromDays(DaysFromCivil(y, m, d), &yy, &mm, &dd);
-  return yy == y && mm == m && dd == d;
+Day DayOf(const chr::year_month_day& date) {
+  return static_cast<Day>(chr::sys_days{date}.time_since_epoch().count());
 }
 
 // Year, month, day from three fields; InvalidArgument naming file:line otherwise.
@@ -127,11 +118,12 @@ Result<Day> DateFromFields(const std::string& path, int line, std::string_view y
   if (!ParseNumber(m, &vm)) return BadNumber(path, line, "month", m);
   if (!ParseNumber(d, &vd)) return BadNumber(path, line, "day", d);
   const int iy = static_cast<int>(vy), im = static_cast<int>(vm), id = static_cast<int>(vd);
-  if (iy != vy || im != vm || id != vd || !ValidDate(iy, im, id)) {
+  const auto date = CivilDate(iy, im, id);
+  if (iy != vy || im != vm || id != vd || !date) {
     return Status::InvalidArgument(path, ":", line, ": no such date ", std::string(y), "-",
                                    std::string(m), "-", std::string(d));
   }
-  return MakeDay(iy, im, id);
+  return DayOf(*date);
 }
 
 std::string Joined(const std::vector<std::string>& names) {
@@ -143,23 +135,25 @@ std::string Joined(const std::vector<std::string>& names) {
 }  // namespace
 
 Day MakeDay(int year, int month, int day) {
-  return static_cast<Day>(DaysFromCivil(year, month, day));
+  return DayOf(chr::year{year} / chr::month{static_cast<unsigned>(month)} /
+               chr::day{static_cast<unsigned>(day)});
 }
 
 Result<Day> ParseDay(const std::string& text) {
   int y = 0, m = 0, d = 0;
   char tail = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%d%c", &y, &m, &d, &tail) != 3 || !ValidDate(y, m, d)) {
-    return Status::InvalidArgument("'", text, "' is not a date (YYYY-MM-DD)");
-  }
-  return MakeDay(y, m, d);
+  const auto date = std::sscanf(text.c_str(), "%d-%d-%d%c", &y, &m, &d, &tail) == 3
+                        ? CivilDate(y, m, d)
+                        : std::nullopt;
+  if (!date) return Status::InvalidArgument("'", text, "' is not a date (YYYY-MM-DD)");
+  return DayOf(*date);
 }
 
 std::string FormatDay(Day day) {
-  int y, m, d;
-  CivilFromDays(day, &y, &m, &d);
+  const chr::year_month_day date{chr::sys_days{chr::days{day}}};
   char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
   return buf;
 }
 

@@ -25,6 +25,12 @@ TEST(Camels, Dates) {
   EXPECT_EQ(FormatDay(*ParseDay("2002-12-31")), "2002-12-31");
   EXPECT_FALSE(ParseDay("2001-02-29").ok());
   EXPECT_FALSE(ParseDay("2001-02-01x").ok());
+  EXPECT_FALSE(ParseDay("2001-00-01").ok());
+  EXPECT_FALSE(ParseDay("2001-01-32").ok());
+  EXPECT_FALSE(ParseDay("40000-01-01").ok());  // beyond std::chrono's years
+  EXPECT_EQ(*ParseDay("1969-12-31"), -1);
+  EXPECT_EQ(FormatDay(-1), "1969-12-31");
+  EXPECT_EQ(*ParseDay("2001-02-28") - *ParseDay("1900-02-28"), 36890);  // 101 years, 25 leap days
 }
 
 TEST(Camels, ReadsTheSampleBasin) {
@@ -166,6 +172,23 @@ TEST_F(BrokenFiles, BadNumberNamesFileLineAndField) {
   EXPECT_NE(basin.status().message().find("forcing_leap.txt:3"), std::string::npos)
       << basin.status();
   EXPECT_NE(basin.status().message().find("area"), std::string::npos) << basin.status();
+}
+
+TEST_F(BrokenFiles, ImpossibleDateNamesFileAndLine) {
+  Write("forcing_daymet/00000001_lump_cida_forcing_leap.txt",
+        ForcingWith("2001 02 29 12\t30020.0\t2.0\t210.0\t0.0\t6.0\t-4.0\t410.0\n"));
+  auto basin = Read();
+  ASSERT_FALSE(basin.ok());
+  EXPECT_NE(basin.status().message().find("forcing_leap.txt:7: no such date 2001-02-29"),
+            std::string::npos)
+      << basin.status();
+  Write("forcing_daymet/00000001_lump_cida_forcing_leap.txt", kForcing);
+  Write("streamflow/00000001_streamflow_qc.txt", "00000001 2000 13 01   100.00 A\n");
+  basin = Read();
+  ASSERT_FALSE(basin.ok());
+  EXPECT_NE(basin.status().message().find("streamflow_qc.txt:1: no such date 2000-13-01"),
+            std::string::npos)
+      << basin.status();
 }
 
 TEST_F(BrokenFiles, MissingFilesAndColumns) {

@@ -6,6 +6,38 @@
 #include "src/dl/torch_status.h"
 
 namespace drc::dl {
+namespace {
+
+// A fixed-size digest of a list of tensors' layout: their count, their total bytes, and an FNV-1a
+// hash of each one's dtype, rank and sizes in order. Two ranks with the same layout have the same
+// digest; two different layouts share one with a chance of about 2^-64.
+struct LayoutDigest {
+  int64_t tensors = 0;
+  int64_t bytes = 0;
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a offset basis
+  bool operator==(const LayoutDigest&) const = default;
+};
+static_assert(sizeof(LayoutDigest) == 3 * sizeof(int64_t), "sent as raw bytes: no padding");
+
+LayoutDigest DigestOf(const std::vector<torch::Tensor>& tensors) {
+  LayoutDigest d;
+  auto mix = [&d](int64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      d.hash ^= (static_cast<uint64_t>(v) >> (8 * i)) & 0xff;
+      d.hash *= 1099511628211ull;  // FNV prime
+    }
+  };
+  for (const auto& t : tensors) {
+    ++d.tensors;
+    d.bytes += t.numel() * static_cast<int64_t>(t.element_size());
+    mix(static_cast<int64_t>(t.scalar_type()));
+    mix(t.dim());
+    for (const int64_t size : t.sizes()) mix(size);
+  }
+  return d;
+}
+
+}  // namespace
 
 Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
   if (comm == nullptr || comm->size() == 1) return local;
@@ -23,29 +55,15 @@ Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
   std::vector<torch::Tensor> tensors;
   for (const auto& p : module.parameters()) tensors.push_back(p);
   for (const auto& b : module.buffers()) tensors.push_back(b);
-  // Shapes first: a mismatch would otherwise corrupt memory or hang.
-  std::vector<int64_t> shape_sig;
-  for (const auto& t : tensors) {
-    shape_sig.push_back(t.numel());
-    shape_sig.push_back(t.dim());
-  }
-  int64_t local = static_cast<int64_t>(shape_sig.size()), lo = 0, hi = 0;
-  DRC_RETURN_NOT_OK(comm_->AllReduce(&local, &lo, 1, comm::DataType::kInt64, comm::ReduceOp::kMin));
-  DRC_RETURN_NOT_OK(comm_->AllReduce(&local, &hi, 1, comm::DataType::kInt64, comm::ReduceOp::kMax));
-  if (lo != hi) {
-    return Status::InvalidArgument("data-parallel: replicas differ (", lo, " vs ", hi,
-                                   " shape entries across ranks)");
-  }
-  std::vector<int64_t> root_sig = shape_sig;
-  DRC_RETURN_NOT_OK(comm_->Broadcast(root_sig.data(),
-                                     static_cast<int64_t>(root_sig.size() * sizeof(int64_t)), 0));
-  int mismatch = root_sig == shape_sig ? 0 : 1, any = 0;
-  DRC_RETURN_NOT_OK(
-      comm_->AllReduce(&mismatch, &any, 1, comm::DataType::kInt32, comm::ReduceOp::kMax));
-  if (any != 0) {
+  // Layouts first: a mismatch would otherwise corrupt memory or hang. One collective: every
+  // rank learns every rank's digest, so each can say whether it or another rank differs.
+  const LayoutDigest mine = DigestOf(tensors);
+  std::vector<LayoutDigest> all(comm_->size());
+  DRC_RETURN_NOT_OK(comm_->AllGather(&mine, sizeof(mine), all.data()));
+  if (std::any_of(all.begin(), all.end(), [&](const LayoutDigest& d) { return d != all[0]; })) {
     return Status::InvalidArgument(
         "data-parallel: the model's parameter shapes differ across ranks (rank ", comm_->rank(),
-        mismatch != 0 ? " differs from rank 0)" : " matches rank 0; another rank differs)");
+        mine != all[0] ? " differs from rank 0)" : " matches rank 0; another rank differs)");
   }
   return Guard("data-parallel: broadcasting parameters", [&]() -> Status {
     torch::NoGradGuard no_grad;

@@ -38,8 +38,9 @@ class GradientAllReducer {
   int rank() const { return comm_->rank(); }
   int size() const { return comm_->size(); }
 
-  // Rank 0's parameters and buffers to every rank; InvalidArgument when the replicas' shapes
-  // differ (different models or hyper-parameters on different ranks).
+  // Rank 0's parameters and buffers to every rank; InvalidArgument on every rank when the
+  // replicas' shapes differ (different models or hyper-parameters on different ranks). One
+  // AllGather of a 24-byte layout digest checks that, then one Broadcast per tensor.
   Status BroadcastParameters(torch::nn::Module& module);
 
   // Averages p.grad() over the ranks for every parameter that requires a gradient (an undefined

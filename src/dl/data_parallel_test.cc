@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "src/data/testing/dist_harness.h"
 #include "src/dl/data_parallel.h"
@@ -126,17 +130,29 @@ TEST(DataParallel, MismatchedReplicasAreAnError) {
   ForEachWorld([](const data::Context& ctx) {
     auto& comm = *ctx.comm();
     if (comm.size() == 1) return;
-    ModelConfig mc;
-    mc.input_size = kInput;
-    mc.horizon = kHorizon;
-    mc.params = {{"hidden_size", comm.rank() == 0 ? 8.0 : 16.0}};
-    TrainOptions options;
-    options.threads = 1;
-    options.comm = &comm;
-    auto trainer = Trainer::Make("MLP", mc, options, DefaultModelRegistry());
-    ASSERT_FALSE(trainer.ok());
-    EXPECT_NE(trainer.status().message().find("MLP"), std::string::npos) << trainer.status();
-    EXPECT_NE(trainer.status().message().find("differ"), std::string::npos) << trainer.status();
+    // Wider layers on rank 1 (same tensor count), then one more layer on the last rank (more
+    // tensors): every rank fails, and each says whether it is the one that differs.
+    const std::vector<std::pair<std::map<std::string, double>, int>> cases = {
+        {{{"hidden_size", comm.rank() == 1 ? 16.0 : 8.0}}, 1},
+        {{{"hidden_size", 8.0}, {"num_layers", comm.rank() == comm.size() - 1 ? 3.0 : 2.0}},
+         comm.size() - 1}};
+    for (const auto& [params, odd_rank] : cases) {
+      ModelConfig mc;
+      mc.input_size = kInput;
+      mc.horizon = kHorizon;
+      mc.params = params;
+      TrainOptions options;
+      options.threads = 1;
+      options.comm = &comm;
+      auto trainer = Trainer::Make("MLP", mc, options, DefaultModelRegistry());
+      ASSERT_FALSE(trainer.ok());
+      const std::string& message = trainer.status().message();
+      EXPECT_NE(message.find("MLP"), std::string::npos) << trainer.status();
+      EXPECT_NE(message.find(comm.rank() == odd_rank ? "differs from rank 0"
+                                                     : "matches rank 0; another rank differs"),
+                std::string::npos)
+          << trainer.status();
+    }
   });
 }
 

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace drc {
 
@@ -14,5 +15,9 @@ inline std::string JsonEscape(std::string_view s) {
   AppendJsonEscaped(out, s);
   return out;
 }
+
+// Splits a comma-separated list ("a,b,,c" -> {"a", "b", "c"}); empty items are dropped, no
+// white space is trimmed.
+std::vector<std::string> SplitList(std::string_view text);
 
 }  // namespace drc

@@ -21,6 +21,7 @@ using Day = int32_t;
 Result<Day> ParseDay(const std::string& text);
 // Day -> "2000-01-01".
 std::string FormatDay(Day day);
+// A valid date in the years -32767 to 32767 (std::chrono's range) -> Day.
 Day MakeDay(int year, int month, int day);
 
 // NeuralHydrology's usual Daymet inputs (the data README's list, in its order).

@@ -28,7 +28,6 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "src/dl/model.h"
 #include "src/dl/models/transformer_blocks.h"
@@ -38,50 +37,16 @@ namespace {
 
 constexpr const char* kName = "Autoformer";
 
-class Autoformer final : public ForecastModel {
+class Autoformer final : public DecompositionForecaster {
  public:
   Autoformer(const ModelConfig& config, const TransformerOptions& o, double factor, int moving_avg)
-      : input_size_(config.input_size),
-        horizon_(config.horizon),
-        label_len_(o.label_len),
-        moving_avg_(moving_avg) {
-    enc_embedding_ = register_module(
-        "enc_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
-    dec_embedding_ = register_module(
-        "dec_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
+      : DecompositionForecaster(kName, config, o, moving_avg) {
     auto correlation = [&] {
       return std::make_shared<AttentionLayer>(std::make_shared<AutoCorrelation>(factor), o.hidden,
                                               o.heads);
     };
-    std::vector<std::shared_ptr<DecompEncoderLayer>> encoder_layers;
-    for (int i = 0; i < o.encoder_layers; ++i) {
-      encoder_layers.push_back(std::make_shared<DecompEncoderLayer>(correlation(), o, moving_avg));
-    }
-    encoder_ = register_module(
-        "encoder", std::make_shared<DecompEncoder>(std::move(encoder_layers), o.hidden));
-    std::vector<std::shared_ptr<DecompDecoderLayer>> decoder_layers;
-    for (int i = 0; i < o.decoder_layers; ++i) {
-      decoder_layers.push_back(
-          std::make_shared<DecompDecoderLayer>(correlation(), correlation(), o, moving_avg));
-    }
-    decoder_ = register_module(
-        "decoder", std::make_shared<DecompDecoder>(std::move(decoder_layers), o.hidden));
+    Build(correlation, correlation, correlation);
   }
-
-  torch::Tensor Forward(const WindowBatch& batch) override {
-    CheckWindow(kName, batch.insample_y, input_size_);
-    auto y = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
-    auto init = DecompDecoderInputs(y, label_len_, horizon_, moving_avg_);
-    auto encoded = encoder_->forward(enc_embedding_->forward(y));
-    auto out = decoder_->forward(dec_embedding_->forward(init.seasonal), encoded, init.trend);
-    return out.slice(1, label_len_).squeeze(-1);
-  }
-
- private:
-  int64_t input_size_, horizon_, label_len_, moving_avg_;
-  std::shared_ptr<DataEmbedding> enc_embedding_, dec_embedding_;
-  std::shared_ptr<DecompEncoder> encoder_;
-  std::shared_ptr<DecompDecoder> decoder_;
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeAutoformer(const ModelConfig& config) {
@@ -98,13 +63,7 @@ Result<std::shared_ptr<ForecastModel>> MakeAutoformer(const ModelConfig& config)
 }  // namespace
 
 Status RegisterAutoformerModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-4;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = -1;
-  d.scaler = "identity";
-  return registry.Register(kName, MakeAutoformer, d);
+  return registry.Register(kName, MakeAutoformer, TransformerTrainDefaults());
 }
 
 }  // namespace drc::dl

@@ -47,69 +47,40 @@ namespace {
 
 constexpr const char* kName = "FEDformer";
 
-class FedFormer final : public ForecastModel {
+class FedFormer final : public DecompositionForecaster {
  public:
   FedFormer(const ModelConfig& config, const TransformerOptions& o, int modes, int moving_avg)
-      : input_size_(config.input_size),
-        horizon_(config.horizon),
-        label_len_(o.label_len),
-        moving_avg_(moving_avg) {
-    const int64_t dec_len = label_len_ + horizon_;
+      : DecompositionForecaster(kName, config, o, moving_avg) {
+    const int64_t input_size = config.input_size;
+    const int64_t dec_len = o.label_len + config.horizon;
     std::mt19937_64 rng(config.seed);
-    auto enc_modes = RandomFrequencyModes(input_size_, modes, rng);
+    auto enc_modes = RandomFrequencyModes(input_size, modes, rng);
     auto dec_modes = RandomFrequencyModes(dec_len, modes, rng);
     auto cross_q_modes = RandomFrequencyModes(dec_len, modes, rng);
-    auto cross_kv_modes = RandomFrequencyModes(input_size_, modes, rng);
+    auto cross_kv_modes = RandomFrequencyModes(input_size, modes, rng);
     encoder_self_ = register_module(
         "encoder_self_att",
-        std::make_shared<FourierBlock>(o.hidden, o.heads, input_size_, std::move(enc_modes)));
+        std::make_shared<FourierBlock>(o.hidden, o.heads, input_size, std::move(enc_modes)));
     decoder_self_ = register_module(
         "decoder_self_att",
         std::make_shared<FourierBlock>(o.hidden, o.heads, dec_len, std::move(dec_modes)));
     decoder_cross_ = register_module(
         "decoder_cross_att", std::make_shared<FourierCrossAttention>(
-                                 o.hidden, o.heads, dec_len, input_size_, std::move(cross_q_modes),
+                                 o.hidden, o.heads, dec_len, input_size, std::move(cross_q_modes),
                                  std::move(cross_kv_modes)));
-    enc_embedding_ = register_module(
-        "enc_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
-    dec_embedding_ = register_module(
-        "dec_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
+    // Each layer its own projections around the shared mechanisms, registered above.
     auto shared = [&](std::shared_ptr<AttentionMechanism> mechanism) {
-      return std::make_shared<AttentionLayer>(std::move(mechanism), o.hidden, o.heads,
-                                              /*own_mechanism=*/false);
+      return [&o, mechanism = std::move(mechanism)] {
+        return std::make_shared<AttentionLayer>(mechanism, o.hidden, o.heads,
+                                                /*own_mechanism=*/false);
+      };
     };
-    std::vector<std::shared_ptr<DecompEncoderLayer>> encoder_layers;
-    for (int i = 0; i < o.encoder_layers; ++i) {
-      encoder_layers.push_back(
-          std::make_shared<DecompEncoderLayer>(shared(encoder_self_), o, moving_avg));
-    }
-    encoder_ = register_module(
-        "encoder", std::make_shared<DecompEncoder>(std::move(encoder_layers), o.hidden));
-    std::vector<std::shared_ptr<DecompDecoderLayer>> decoder_layers;
-    for (int i = 0; i < o.decoder_layers; ++i) {
-      decoder_layers.push_back(std::make_shared<DecompDecoderLayer>(
-          shared(decoder_self_), shared(decoder_cross_), o, moving_avg));
-    }
-    decoder_ = register_module(
-        "decoder", std::make_shared<DecompDecoder>(std::move(decoder_layers), o.hidden));
-  }
-
-  torch::Tensor Forward(const WindowBatch& batch) override {
-    CheckWindow(kName, batch.insample_y, input_size_);
-    auto y = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
-    auto init = DecompDecoderInputs(y, label_len_, horizon_, moving_avg_);
-    auto encoded = encoder_->forward(enc_embedding_->forward(y));
-    auto out = decoder_->forward(dec_embedding_->forward(init.seasonal), encoded, init.trend);
-    return out.slice(1, label_len_).squeeze(-1);
+    Build(shared(encoder_self_), shared(decoder_self_), shared(decoder_cross_));
   }
 
  private:
-  int64_t input_size_, horizon_, label_len_, moving_avg_;
   std::shared_ptr<FourierBlock> encoder_self_, decoder_self_;
   std::shared_ptr<FourierCrossAttention> decoder_cross_;
-  std::shared_ptr<DataEmbedding> enc_embedding_, dec_embedding_;
-  std::shared_ptr<DecompEncoder> encoder_;
-  std::shared_ptr<DecompDecoder> decoder_;
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeFedFormer(const ModelConfig& config) {
@@ -132,13 +103,7 @@ Result<std::shared_ptr<ForecastModel>> MakeFedFormer(const ModelConfig& config) 
 }  // namespace
 
 Status RegisterFedFormerModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-4;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = -1;
-  d.scaler = "identity";
-  return registry.Register(kName, MakeFedFormer, d);
+  return registry.Register(kName, MakeFedFormer, TransformerTrainDefaults());
 }
 
 }  // namespace drc::dl

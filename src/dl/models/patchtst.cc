@@ -47,6 +47,7 @@
 #include "src/dl/dropout.h"
 #include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
+#include "src/dl/models/transformer_blocks.h"
 #include "src/dl/revin.h"
 #include "src/dl/torch_status.h"
 
@@ -269,14 +270,7 @@ Result<std::shared_ptr<ForecastModel>> MakePatchTst(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterPatchTstModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-4;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = -1;
-  d.scaler = "identity";
-  d.loss = "MAE";
-  return registry.Register(kName, MakePatchTst, d);
+  return registry.Register(kName, MakePatchTst, TransformerTrainDefaults());
 }
 
 }  // namespace drc::dl

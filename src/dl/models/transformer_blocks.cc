@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "src/dl/dropout.h"
 #include "src/dl/fast_ops.h"
@@ -31,6 +32,17 @@ torch::Tensor ComplexUniform(std::vector<int64_t> shape, double scale) {
 }
 
 }  // namespace
+
+TrainDefaults TransformerTrainDefaults() {
+  TrainDefaults d;
+  d.learning_rate = 1e-4;
+  d.batch_size = 32;
+  d.windows_batch_size = 1024;
+  d.num_lr_decays = -1;
+  d.scaler = "identity";
+  d.loss = "MAE";
+  return d;
+}
 
 Result<TransformerOptions> TakeTransformerOptions(const std::string& model, Params& params,
                                                   int input_size, int default_heads) {
@@ -495,6 +507,49 @@ Decomposition DecompDecoderInputs(const torch::Tensor& y, int64_t label_len, int
   auto zeros = torch::zeros({b, horizon, y.size(2)}, y.options());
   return {torch::cat({parts.seasonal.slice(1, l - label_len), zeros}, 1),
           torch::cat({parts.trend.slice(1, l - label_len), mean}, 1)};
+}
+
+// ---- DecompositionForecaster ------------------------------------------------------------------
+
+DecompositionForecaster::DecompositionForecaster(std::string model, const ModelConfig& config,
+                                                 const TransformerOptions& o, int64_t moving_avg)
+    : model_(std::move(model)),
+      options_(o),
+      input_size_(config.input_size),
+      horizon_(config.horizon),
+      moving_avg_(moving_avg) {}
+
+void DecompositionForecaster::Build(const AttentionMaker& encoder_attention,
+                                    const AttentionMaker& decoder_self,
+                                    const AttentionMaker& decoder_cross) {
+  const TransformerOptions& o = options_;
+  enc_embedding_ = register_module("enc_embedding",
+                                   std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
+  dec_embedding_ = register_module("dec_embedding",
+                                   std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
+  std::vector<std::shared_ptr<DecompEncoderLayer>> encoder_layers;
+  for (int i = 0; i < o.encoder_layers; ++i) {
+    encoder_layers.push_back(
+        std::make_shared<DecompEncoderLayer>(encoder_attention(), o, moving_avg_));
+  }
+  encoder_ = register_module("encoder",
+                             std::make_shared<DecompEncoder>(std::move(encoder_layers), o.hidden));
+  std::vector<std::shared_ptr<DecompDecoderLayer>> decoder_layers;
+  for (int i = 0; i < o.decoder_layers; ++i) {
+    decoder_layers.push_back(
+        std::make_shared<DecompDecoderLayer>(decoder_self(), decoder_cross(), o, moving_avg_));
+  }
+  decoder_ = register_module("decoder",
+                             std::make_shared<DecompDecoder>(std::move(decoder_layers), o.hidden));
+}
+
+torch::Tensor DecompositionForecaster::Forward(const WindowBatch& batch) {
+  CheckWindow(model_, batch.insample_y, input_size_);
+  auto y = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
+  auto init = DecompDecoderInputs(y, options_.label_len, horizon_, moving_avg_);
+  auto encoded = encoder_->forward(enc_embedding_->forward(y));
+  auto out = decoder_->forward(dec_embedding_->forward(init.seasonal), encoded, init.trend);
+  return out.slice(1, options_.label_len).squeeze(-1);
 }
 
 }  // namespace drc::dl

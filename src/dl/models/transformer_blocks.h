@@ -1,6 +1,7 @@
 // Building blocks of the zoo's Transformer family (VanillaTransformer, Autoformer, FEDformer),
 // after NeuralForecast 3.x (common/_modules.py, models/autoformer.py, models/fedformer.py; read
-// to learn the architecture, written anew here). Internal to src/dl.
+// to learn the architecture, written anew here), the family's training defaults (also
+// PatchTST's) and the decomposition skeleton Autoformer and FEDformer share. Internal to src/dl.
 //
 // Sequences are [B, T, C] (batch, time, channels) as in NF. A multi-head mechanism takes
 // queries [B, L, H, E], keys [B, S, H, E] and values [B, S, H, D] (already projected) and
@@ -17,6 +18,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -48,6 +50,11 @@ struct TransformerOptions {
 // 0 < label_len < input_size).
 Result<TransformerOptions> TakeTransformerOptions(const std::string& model, Params& params,
                                                   int input_size, int default_heads);
+// NF's training defaults of the Transformer family (VanillaTransformer, Autoformer, FEDformer,
+// PatchTST): Adam lr 1e-4 without decays (num_lr_decays -1), batch_size 32, windows_batch_size
+// 1024, identity scaler, MAE.
+TrainDefaults TransformerTrainDefaults();
+
 // The decomposition window: NF 3.x's `MovingAvg_window`, also accepted under its earlier name
 // `moving_avg_window` (the two must agree); default 25, odd (NF's padding keeps the length only
 // for odd windows).
@@ -352,5 +359,37 @@ class DecompDecoder final : public torch::nn::Module {
 // window mean repeated `horizon` times. Both [B, label_len + horizon, 1].
 Decomposition DecompDecoderInputs(const torch::Tensor& y, int64_t label_len, int64_t horizon,
                                   int64_t moving_avg);
+
+// ---------------------------------------------------------------------------------------------
+// Models.
+
+// The Autoformer skeleton that Autoformer and FEDformer share, differing only in their attention
+// layers. The window y [B, L] is embedded (token convolution, no positions) and encoded by a
+// DecompEncoder; the decoder reads DecompDecoderInputs (the seasonal tail and H zeros, embedded;
+// the trend tail and H copies of the window mean) and the encoder's output; the last H steps of
+// its seasonal + trend output are the forecast. A derived model's constructor registers its own
+// modules first (FEDformer's shared Fourier mechanisms), then calls Build once.
+class DecompositionForecaster : public ForecastModel {
+ public:
+  torch::Tensor Forward(const WindowBatch& batch) override;
+
+ protected:
+  using AttentionMaker = std::function<std::shared_ptr<AttentionLayer>()>;
+  DecompositionForecaster(std::string model, const ModelConfig& config, const TransformerOptions& o,
+                          int64_t moving_avg);
+  // Registers enc_embedding, dec_embedding, encoder and decoder, in this order; each encoder
+  // layer takes one new `encoder_attention`, each decoder layer a `decoder_self` and a
+  // `decoder_cross`.
+  void Build(const AttentionMaker& encoder_attention, const AttentionMaker& decoder_self,
+             const AttentionMaker& decoder_cross);
+
+ private:
+  std::string model_;
+  TransformerOptions options_;
+  int64_t input_size_, horizon_, moving_avg_;
+  std::shared_ptr<DataEmbedding> enc_embedding_, dec_embedding_;
+  std::shared_ptr<DecompEncoder> encoder_;
+  std::shared_ptr<DecompDecoder> decoder_;
+};
 
 }  // namespace drc::dl

@@ -91,13 +91,7 @@ Result<std::shared_ptr<ForecastModel>> MakeVanillaTransformer(const ModelConfig&
 }  // namespace
 
 Status RegisterVanillaTransformerModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-4;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = -1;
-  d.scaler = "identity";
-  return registry.Register(kName, MakeVanillaTransformer, d);
+  return registry.Register(kName, MakeVanillaTransformer, TransformerTrainDefaults());
 }
 
 }  // namespace drc::dl
