@@ -136,6 +136,7 @@ struct Prepared {
   torch::Tensor target_std;                // [basins] NSE* std of the raw training target
   std::vector<int32_t> incomplete_before;  // per row: rows with a NaN input before it (+1 end)
   Moments target;
+  HydroScaler scaler;  // the same moments, reported
 };
 
 // Whether rows [end - len + 1, end] of the basin starting at `offset` have every input.
@@ -199,6 +200,17 @@ Result<Prepared> Prepare(const HydroConfig& config, const std::vector<std::strin
     for (size_t b = 0; b < gauges.size(); ++b) acc.Add(attributes[b][a]);
     sm[a] = acc.Get(/*ddof1=*/true);  // pandas' std, as NH's attribute scaler
   }
+  for (const Moments& m : fm) {
+    d.scaler.dynamic_mean.push_back(m.mean);
+    d.scaler.dynamic_std.push_back(m.std);
+  }
+  for (const Moments& m : sm) {
+    d.scaler.attribute_mean.push_back(m.mean);
+    d.scaler.attribute_std.push_back(m.std);
+  }
+  d.scaler.target_mean = d.target.mean;
+  d.scaler.target_std = d.target.std;
+  d.scaler.basin_target_std = target_std;
 
   int64_t rows = 0;
   for (const auto& basin : d.basins) {
@@ -324,6 +336,7 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
 
   HydroResult result;
   result.model = config.model;
+  result.scaler = d.scaler;
   result.train_samples = static_cast<int64_t>(samples.size());
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(config.learning_rate.at(0)));

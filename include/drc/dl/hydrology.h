@@ -63,8 +63,19 @@ struct BasinEvaluation {
   std::vector<double> simulated;  // mm/day, NaN where the input window is incomplete
 };
 
+// The normalisation a run used (NH's scaler): inputs and target by the mean and std (ddof 0)
+// over every training basin's training period, attributes across basins (ddof 1), and each
+// basin's raw target std for the NSE* loss.
+struct HydroScaler {
+  std::vector<double> dynamic_mean, dynamic_std;      // per dynamic input
+  std::vector<double> attribute_mean, attribute_std;  // per static attribute
+  double target_mean = 0, target_std = 1;             // mm/day
+  std::vector<double> basin_target_std;               // per basin, mm/day
+};
+
 struct HydroResult {
   std::string model;
+  HydroScaler scaler;
   std::vector<BasinEvaluation> basins;
   double median_nse = 0;
   double seconds = 0;  // data loading, training and evaluation
