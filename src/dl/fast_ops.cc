@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/ops/bmm.h>
+#include <ATen/ops/constant_pad_nd.h>
+#include <ATen/ops/conv2d.h>
 #include <ATen/ops/empty.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -114,6 +116,38 @@ at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
   TORCH_CHECK(a.scalar_type() == b.scalar_type(),
               "batched matmul: dtypes differ: ", a.scalar_type(), " and ", b.scalar_type());
   return BatchedMatmulFunction::apply(a, b);
+}
+
+at::Tensor MeanOfCenteredKernels(at::TensorList kernels) {
+  TORCH_CHECK(!kernels.empty(), "MeanOfCenteredKernels: no kernels");
+  int64_t size = 0;
+  for (const at::Tensor& k : kernels) {
+    TORCH_CHECK(k.dim() == 4 && k.size(2) == k.size(3) && k.size(2) % 2 == 1,
+                "MeanOfCenteredKernels: kernel ", k.sizes(), " is not [out, in, k, k] with k odd");
+    TORCH_CHECK(k.size(0) == kernels[0].size(0) && k.size(1) == kernels[0].size(1),
+                "MeanOfCenteredKernels: kernel ", k.sizes(), " and ", kernels[0].sizes(),
+                " differ in channels");
+    size = std::max(size, k.size(2));
+  }
+  at::Tensor sum;
+  for (const at::Tensor& k : kernels) {
+    const int64_t pad = (size - k.size(2)) / 2;
+    at::Tensor padded = pad == 0 ? k : at::constant_pad_nd(k, {pad, pad, pad, pad});
+    sum = sum.defined() ? sum + padded : padded;
+  }
+  return sum / static_cast<double>(kernels.size());
+}
+
+at::Tensor SameConv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  TORCH_CHECK(x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(1) &&
+                  weight.size(2) % 2 == 1 && weight.size(3) % 2 == 1,
+              "SameConv2d: input ", x.sizes(), " and kernel ", weight.sizes(),
+              " are not [batch, in, rows, cols] and [out, in, odd, odd]");
+  const int64_t kh = std::min(weight.size(2), 2 * x.size(2) - 1);
+  const int64_t kw = std::min(weight.size(3), 2 * x.size(3) - 1);
+  at::Tensor taps =
+      weight.narrow(2, (weight.size(2) - kh) / 2, kh).narrow(3, (weight.size(3) - kw) / 2, kw);
+  return at::conv2d(x, taps, bias, /*stride=*/{1, 1}, /*padding=*/{(kh - 1) / 2, (kw - 1) / 2});
 }
 
 }  // namespace drc::dl

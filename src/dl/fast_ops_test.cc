@@ -4,6 +4,8 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/utils.h>
 
+#include <vector>
+
 #include "src/dl/torch_status.h"
 
 namespace drc::dl {
@@ -51,6 +53,55 @@ TEST(FastOps, DenseFoldsLeadingDimensions) {
     ASSERT_EQ(y.sizes(), ref.sizes());
     EXPECT_TRUE(torch::allclose(y, ref, 1e-5, 1e-6));
   }
+}
+
+// The mean of same-padded convolutions with kernels 1, 3, ..., 11 (TimesNet's Inception block)
+// equals one cropped convolution with the mean kernel: values and the gradients of the input,
+// every kernel and bias, on grids from one row to one column.
+TEST(FastOps, MergedCenteredKernelsMatchTheMeanOfConvolutions) {
+  torch::manual_seed(4);
+  const int64_t in = 3, out = 5;
+  std::vector<torch::Tensor> weights, biases;
+  for (int64_t k = 1; k <= 11; k += 2) {
+    weights.push_back(torch::randn({out, in, k, k}, torch::kDouble).requires_grad_());
+    biases.push_back(torch::randn({out}, torch::kDouble).requires_grad_());
+  }
+  struct Grid {
+    int64_t rows, cols;
+  };
+  for (const Grid& g :
+       {Grid{1, 48}, Grid{2, 24}, Grid{3, 16}, Grid{4, 12}, Grid{8, 6}, Grid{12, 4}, Grid{48, 1}}) {
+    auto x = torch::randn({2, in, g.rows, g.cols}, torch::kDouble).requires_grad_();
+    auto ours = SameConv2d(x, MeanOfCenteredKernels(weights), torch::stack(biases).mean(0));
+    std::vector<torch::Tensor> convs;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const int64_t pad = static_cast<int64_t>(i);
+      convs.push_back(torch::conv2d(x, weights[i], biases[i], 1, {pad, pad}));
+    }
+    auto ref = torch::stack(convs, -1).mean(-1);
+    ASSERT_EQ(ours.sizes(), ref.sizes()) << g.rows << "x" << g.cols;
+    EXPECT_TRUE(torch::allclose(ours, ref, 1e-10, 1e-10)) << g.rows << "x" << g.cols;
+    auto probe = torch::randn_like(ref);
+    std::vector<torch::Tensor> inputs{x};
+    inputs.insert(inputs.end(), weights.begin(), weights.end());
+    inputs.insert(inputs.end(), biases.begin(), biases.end());
+    auto go = torch::autograd::grad({(ours * probe).sum()}, inputs);
+    auto gr = torch::autograd::grad({(ref * probe).sum()}, inputs);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(go[i], gr[i], 1e-10, 1e-10))
+          << "gradient " << i << " on " << g.rows << "x" << g.cols;
+    }
+  }
+  auto bad = Guard("conv", [] {
+    SameConv2d(torch::ones({1, 2, 3, 3}), torch::ones({4, 2, 2, 2}), {});
+  });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("[4, 2, 2, 2]"), std::string::npos) << bad.message();
+  auto uneven = Guard("merge", [] {
+    MeanOfCenteredKernels({torch::ones({4, 2, 3, 3}), torch::ones({4, 3, 1, 1})});
+  });
+  ASSERT_FALSE(uneven.ok());
+  EXPECT_NE(uneven.message().find("[4, 3, 1, 1]"), std::string::npos) << uneven.message();
 }
 
 }  // namespace
