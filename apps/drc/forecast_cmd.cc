@@ -81,6 +81,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.checkpoint_dir = args.checkpoint_dir;
   config.checkpoint_every = args.checkpoint_every;
   config.resume = args.resume;
+  config.exact_repeats = args.exact_repeats;
   auto table = data::ReadTable(args.data);
   if (!table.ok()) return fail(table.status());
   const data::SeriesColumns cols;

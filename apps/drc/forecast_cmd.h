@@ -30,6 +30,7 @@ struct ForecastArgs {
   std::string checkpoint_dir;
   int checkpoint_every = 0;
   bool resume = false;
+  bool exact_repeats = false;
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y and one column per model
 };

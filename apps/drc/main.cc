@@ -139,6 +139,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   forecast->add_flag("--resume", forecast_args.resume,
                      "Continue each model from its checkpoint in --checkpoint-dir");
+  forecast->add_flag("--exact-repeats", forecast_args.exact_repeats,
+                     "Compute every repeated window draw of dropout models, as NeuralForecast "
+                     "(default: once, the copies sharing one dropout mask; faster)");
   forecast->add_option("--threads", forecast_args.threads, "Intra-op threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");

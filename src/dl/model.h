@@ -26,8 +26,23 @@ struct WindowBatch {
   torch::Tensor insample_y;     // [B, L] float32
   torch::Tensor insample_mask;  // [B, L] float32, 1 where the value is available
   // [B] float32: how many times each window was drawn when the sampler merged repeated draws
-  // (see ForecastModel::WindowsIndependent); undefined: once each.
+  // (see RepeatedDraws); undefined: once each.
   torch::Tensor weight = {};
+};
+
+// What a model allows the trainer to do with a window drawn c times in one training step.
+enum class RepeatedDraws {
+  // Compute every draw (the model couples the windows of a batch in a way that ignores
+  // WindowBatch::weight).
+  kCompute,
+  // Compute it once with weight c: the loss is the weight-weighted sum of per-window terms
+  // that depend on nothing random (no dropout), and every statistic over the batch (none, or
+  // weighted ones) honours the weight: the same loss and gradient as the repeated batch.
+  kMerge,
+  // As kMerge, except that the model draws dropout masks: the c copies then share one mask
+  // instead of drawing c. The expected gradient is the same, its variance somewhat higher.
+  // The trainer merges these only when TrainOptions::repeats_share_dropout is set.
+  kMergeSharingDropout,
 };
 
 struct ModelConfig {
@@ -66,12 +81,9 @@ class ForecastModel : public torch::nn::Module {
   // The point forecast [B, H] in the scaled space, in eval mode under no_grad. Default:
   // Forward(); likelihood models return the mean, as NF's model column for a DistributionLoss.
   virtual torch::Tensor PointForecast(const WindowBatch& batch) { return Forward(batch); }
-  // True when the training loss of a batch is the (batch.weight-weighted) sum of per-window
-  // terms that depend on nothing random: no dropout, no batch statistics (BatchNorm), and a
-  // TrainingLoss that honours batch.weight. The trainer then computes a window drawn c times
-  // (NF samples windows_batch_size windows with replacement when a batch has fewer) once, with
-  // weight c: the same loss and gradient as the repeated batch, for a fraction of the work.
-  virtual bool WindowsIndependent() const { return false; }
+  // How the trainer may compute a window drawn c times in one step (NF samples
+  // windows_batch_size windows with replacement when a batch has fewer): see RepeatedDraws.
+  virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }
 };
 
 using ModelFactory =

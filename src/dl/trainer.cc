@@ -149,8 +149,12 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
   const auto parameters = model_->parameters();
   model_->train();
   double last = std::nan("");
+  const RepeatedDraws repeats = model_->Repeats();
+  const bool merge =
+      repeats == RepeatedDraws::kMerge ||
+      (repeats == RepeatedDraws::kMergeSharingDropout && options_.repeats_share_dropout);
   while (step_ < last_step && !stopped_early_) {
-    DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.Sample(rng_, model_->WindowsIndependent()));
+    DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.Sample(rng_, merge));
     const double lr = LearningRateAt(step_);
     DRC_ASSIGN_OR_RETURN(
         double loss,

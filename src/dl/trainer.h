@@ -58,6 +58,10 @@ struct TrainOptions {
   // The windows are scaled with the revin scaler: wrap the model in RevinScaledModel so that
   // RevIN's learnable affine part trains with it.
   bool revin = false;
+  // Merge a window drawn c times in a step into one with weight c also for models with
+  // dropout (RepeatedDraws::kMergeSharingDropout: the copies share one dropout mask). Off:
+  // such models compute every draw, as NeuralForecast does.
+  bool repeats_share_dropout = true;
 };
 
 // NF's TemporalNorm with scaler_type 'revin' minus the statistics (applied to the windows): a
@@ -69,7 +73,7 @@ class RevinScaledModel final : public ForecastModel {
   explicit RevinScaledModel(std::shared_ptr<ForecastModel> inner);
   torch::Tensor Forward(const WindowBatch& batch) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override;
-  bool WindowsIndependent() const override { return inner_->WindowsIndependent(); }
+  RepeatedDraws Repeats() const override { return inner_->Repeats(); }
 
  private:
   WindowBatch Affine(const WindowBatch& batch) const;

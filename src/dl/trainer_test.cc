@@ -5,6 +5,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "src/dl/model.h"
 #include "src/dl/trainer.h"
@@ -117,19 +121,38 @@ INSTANTIATE_TEST_SUITE_P(Models, ResumeTest,
                          [](const auto& p) { return p.param.model; });
 
 // A series with fewer windows than windows_batch_size: windows are drawn with replacement. The
-// merged batch (each window once, weighted by its draws) gives the repeated batch's loss and
-// gradients, for MLP, NBEATS and NHITS (and the revin wrapper); models with dropout or batch
-// statistics do not ask for it.
+// merged batch (each window once, weighted by its draws) gives the repeated batch's loss,
+// gradients and BatchNorm running statistics: for MLP, NBEATS, NHITS (and the revin wrapper),
+// and, with their dropout off, for the models whose copies otherwise share a dropout mask
+// (PatchTST's BatchNorm and Autoformer's batch-mean delays weight by the draw counts).
 TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
   const SeriesData series = SineSeries(40);  // two series of 20 points: a few windows each
-  for (const std::string name : {"MLP", "NBEATS", "NHITS"}) {
+  const std::map<std::string, double> small_transformer = {
+      {"dropout", 0}, {"hidden_size", 16}, {"conv_hidden_size", 8}, {"n_head", 8}};
+  const std::vector<std::pair<std::string, std::map<std::string, double>>> cases = {
+      {"MLP", {}},
+      {"NBEATS", {}},
+      {"NHITS", {}},
+      {"PatchTST",
+       {{"dropout", 0},
+        {"hidden_size", 16},
+        {"n_heads", 4},
+        {"linear_hidden_size", 16},
+        {"patch_len", 4},
+        {"stride", 2}}},
+      {"VanillaTransformer", small_transformer},
+      {"Autoformer", small_transformer},
+      {"FEDformer", small_transformer},
+  };
+  for (const auto& [name, params] : cases) {
     SCOPED_TRACE(name);
-    auto made = DefaultModelRegistry().Make(name, Config({}));
+    auto made = DefaultModelRegistry().Make(name, Config(params));
     ASSERT_TRUE(made.ok()) << made.status();
     std::shared_ptr<ForecastModel> model = *made;
     for (auto m :
          {model, std::shared_ptr<ForecastModel>(std::make_shared<RevinScaledModel>(model))}) {
-      EXPECT_TRUE(m->WindowsIndependent());
+      EXPECT_EQ(m->Repeats(), RepeatedDraws::kMerge);
+      m->train();
       WindowedDataset a = Dataset(series, 50), b = Dataset(series, 50);
       std::mt19937_64 ra(9), rb(9);
       auto repeated = a.Sample(ra, /*merge_repeats=*/false);
@@ -139,25 +162,40 @@ TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
       EXPECT_FALSE(repeated->input.weight.defined());
       EXPECT_LE(merged->input.insample_y.size(0), b.num_windows());
       EXPECT_EQ(merged->input.weight.sum().item<float>(), 50.0f);
-      auto loss_and_grads = [&](const TrainBatch& batch) {
+      auto loss_grads_buffers = [&](const TrainBatch& batch) {
+        std::vector<torch::Tensor> before;
+        for (const auto& buffer : m->buffers()) before.push_back(buffer.clone());
         m->zero_grad();
         auto loss = m->TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
         loss.backward();
-        std::vector<torch::Tensor> grads{loss.detach()};
-        for (const auto& p : m->parameters()) grads.push_back(p.grad().clone());
-        return grads;
+        std::vector<torch::Tensor> out{loss.detach()};
+        for (const auto& p : m->parameters()) out.push_back(p.grad().clone());
+        size_t i = 0;  // the step's buffers, then restored for the other batch
+        for (auto& buffer : m->buffers()) {
+          out.push_back(buffer.clone());
+          torch::NoGradGuard no_grad;
+          buffer.copy_(before[i++]);
+        }
+        return out;
       };
-      auto g1 = loss_and_grads(*repeated), g2 = loss_and_grads(*merged);
+      auto g1 = loss_grads_buffers(*repeated), g2 = loss_grads_buffers(*merged);
       ASSERT_EQ(g1.size(), g2.size());
       for (size_t i = 0; i < g1.size(); ++i) {
         EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-4, 1e-6)) << "tensor " << i;
       }
     }
   }
-  for (const std::string name : {"PatchTST", "TimesNet", "DeepAR", "VanillaTransformer"}) {
+  // With NF's default dropout the copies of a window would share one mask: merged only when
+  // TrainOptions::repeats_share_dropout allows it. Models that couple windows otherwise never.
+  for (const std::string name : {"PatchTST", "VanillaTransformer", "Autoformer", "FEDformer"}) {
     auto made = DefaultModelRegistry().Make(name, Config({}));
     ASSERT_TRUE(made.ok()) << made.status();
-    EXPECT_FALSE((*made)->WindowsIndependent()) << name;
+    EXPECT_EQ((*made)->Repeats(), RepeatedDraws::kMergeSharingDropout) << name;
+  }
+  for (const std::string name : {"TimesNet", "DeepAR"}) {
+    auto made = DefaultModelRegistry().Make(name, Config({}));
+    ASSERT_TRUE(made.ok()) << made.status();
+    EXPECT_EQ((*made)->Repeats(), RepeatedDraws::kCompute) << name;
   }
 }
 

@@ -28,6 +28,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "src/dl/model.h"
 #include "src/dl/models/transformer_blocks.h"
@@ -42,11 +43,21 @@ class Autoformer final : public DecompositionForecaster {
   Autoformer(const ModelConfig& config, const TransformerOptions& o, double factor, int moving_avg)
       : DecompositionForecaster(kName, config, o, moving_avg) {
     auto correlation = [&] {
-      return std::make_shared<AttentionLayer>(std::make_shared<AutoCorrelation>(factor), o.hidden,
-                                              o.heads);
+      correlations_.push_back(std::make_shared<AutoCorrelation>(factor));
+      return std::make_shared<AttentionLayer>(correlations_.back(), o.hidden, o.heads);
     };
     Build(correlation, correlation, correlation);
   }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    for (auto& c : correlations_) c->set_batch_weight(batch.weight);
+    torch::Tensor out = DecompositionForecaster::Forward(batch);
+    for (auto& c : correlations_) c->set_batch_weight({});
+    return out;
+  }
+
+ private:
+  std::vector<std::shared_ptr<AutoCorrelation>> correlations_;
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeAutoformer(const ModelConfig& config) {

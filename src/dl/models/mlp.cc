@@ -20,7 +20,8 @@ class Mlp final : public ForecastModel {
     out_ = register_module("out", torch::nn::Linear(in, horizon));
   }
 
-  bool WindowsIndependent() const override { return true; }  // no dropout, no BatchNorm
+  // No dropout, no statistics over the batch.
+  RepeatedDraws Repeats() const override { return RepeatedDraws::kMerge; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     auto x = batch.insample_y;

@@ -113,7 +113,8 @@ class NBeats final : public ForecastModel {
     }
   }
 
-  bool WindowsIndependent() const override { return true; }  // no dropout, no BatchNorm
+  // No dropout, no statistics over the batch.
+  RepeatedDraws Repeats() const override { return RepeatedDraws::kMerge; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     return ResidualStackForecast(batch, horizon_, blocks_);

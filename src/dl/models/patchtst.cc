@@ -80,8 +80,32 @@ struct PatchTstOptions {
 // result contiguous. A transposed result made every following Linear take libtorch's
 // broadcasting matmul path (the weight expanded to [N, D, D] and multiplied batch by batch):
 // 5x slower training steps.
-torch::Tensor NormOverFeatures(torch::nn::BatchNorm1d& norm, const torch::Tensor& x) {
-  return norm->forward(x.reshape({-1, x.size(2)})).view(x.sizes());
+//
+// `row_weight` [N * P] (undefined: once each) are the draw counts of a merged batch's windows,
+// repeated per patch: in training the statistics are then weighted, which are those of the
+// repeated batch (mean and biased variance over its rows for the output, the unbiased variance
+// over its N' * P rows for the running estimate, as torch's BatchNorm).
+torch::Tensor NormOverFeatures(torch::nn::BatchNorm1d& norm, const torch::Tensor& x,
+                               const torch::Tensor& row_weight) {
+  torch::Tensor rows = x.reshape({-1, x.size(2)});
+  if (!row_weight.defined() || !norm->is_training()) return norm->forward(rows).view(x.sizes());
+  const auto& o = norm->options;
+  const double n = row_weight.sum().item<double>();
+  torch::Tensor w = (row_weight / n).unsqueeze(1);  // [R, 1], sums to 1
+  torch::Tensor mean = (rows * w).sum(0);
+  torch::Tensor centered = rows - mean;
+  torch::Tensor var = (centered.square() * w).sum(0);
+  if (o.track_running_stats()) {
+    torch::NoGradGuard no_grad;
+    norm->num_batches_tracked.add_(1);
+    const double m = o.momentum() ? *o.momentum()  // else a cumulative average, as torch's
+                                  : 1.0 / norm->num_batches_tracked.item<double>();
+    norm->running_mean.mul_(1 - m).add_(mean.detach(), m);
+    norm->running_var.mul_(1 - m).add_(var.detach() * (n / std::max(n - 1, 1.0)), m);
+  }
+  torch::Tensor out = centered * torch::rsqrt(var + o.eps());
+  if (o.affine()) out = out * norm->weight + norm->bias;
+  return out.view(x.sizes());
 }
 
 // One TSTEncoderLayer: self-attention (optionally residual) and a feed-forward network, each
@@ -108,12 +132,13 @@ class EncoderLayer final : public torch::nn::Module {
   }
 
   // src [N, P, D]; prev: the previous layer's pre-softmax scores [N, heads, P, P] (undefined
-  // for the first layer or without residual attention). Returns the output and this layer's
-  // scores.
-  std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor src, const torch::Tensor& prev) {
+  // for the first layer or without residual attention); row_weight: see NormOverFeatures.
+  // Returns the output and this layer's scores.
+  std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor src, const torch::Tensor& prev,
+                                                  const torch::Tensor& row_weight) {
     const bool training = is_training();
     const int64_t n = src.size(0), p = src.size(1);
-    if (pre_norm_) src = NormOverFeatures(norm_attn_, src);
+    if (pre_norm_) src = NormOverFeatures(norm_attn_, src, row_weight);
     // [N, P, heads * dh] -> [N, heads, P, dh]
     auto split = [&](torch::nn::Linear& w) {
       return Dense(w, src).view({n, p, heads_, head_dim_}).transpose(1, 2);
@@ -133,13 +158,13 @@ class EncoderLayer final : public torch::nn::Module {
             .reshape({n, p, heads_ * head_dim_});
     torch::Tensor out = Dropout(Dense(to_out_, attended), dropout_, training);
     src = src + Dropout(out, dropout_, training);
-    if (!pre_norm_) src = NormOverFeatures(norm_attn_, src);
+    if (!pre_norm_) src = NormOverFeatures(norm_attn_, src, row_weight);
 
-    if (pre_norm_) src = NormOverFeatures(norm_ffn_, src);
+    if (pre_norm_) src = NormOverFeatures(norm_ffn_, src, row_weight);
     torch::Tensor ff = Dropout(torch::gelu(Dense(ff_in_, src)), dropout_, training);
     ff = Dense(ff_out_, ff);
     src = src + Dropout(ff, dropout_, training);
-    if (!pre_norm_) src = NormOverFeatures(norm_ffn_, src);
+    if (!pre_norm_) src = NormOverFeatures(norm_ffn_, src, row_weight);
     return {src, res_attention_ ? scores : torch::Tensor()};
   }
 
@@ -161,7 +186,8 @@ class PatchTst final : public ForecastModel {
         stride_(o.stride),
         num_patches_(num_patches),
         dropout_(o.dropout),
-        head_dropout_(o.head_dropout) {
+        head_dropout_(o.head_dropout),
+        has_dropout_(o.dropout > 0 || o.head_dropout > 0 || o.attn_dropout > 0) {
     if (o.revin) {
       RevINOptions r;
       r.num_features = 1;
@@ -193,16 +219,24 @@ class PatchTst final : public ForecastModel {
     torch::Tensor patches = z.unfold(1, patch_len_, stride_);  // [B, P, patch_len]
     torch::Tensor u = Dropout(Dense(w_p_, patches) + w_pos_, dropout_, training);
     torch::Tensor scores;
-    for (auto& layer : layers_) std::tie(u, scores) = layer->forward(u, scores);
+    torch::Tensor row_weight;  // the windows' draw counts, per patch
+    if (batch.weight.defined()) row_weight = batch.weight.repeat_interleave(u.size(1));
+    for (auto& layer : layers_) std::tie(u, scores) = layer->forward(u, scores, row_weight);
     // [B, P, D] -> [B, D, P] -> [B, D * P] (hidden-major, as NF's Flatten_Head).
     torch::Tensor flat = u.transpose(1, 2).reshape({b, -1});
     torch::Tensor out = Dropout(head_->forward(flat), head_dropout_, training);  // [B, H]
     return revin_ ? revin_->Denormalize(out) : out;
   }
 
+  // Windows meet only in BatchNorm's statistics, which honour WindowBatch::weight.
+  RepeatedDraws Repeats() const override {
+    return has_dropout_ ? RepeatedDraws::kMergeSharingDropout : RepeatedDraws::kMerge;
+  }
+
  private:
   int64_t input_size_, horizon_, patch_len_, stride_, num_patches_;
   double dropout_, head_dropout_;
+  bool has_dropout_;
   std::shared_ptr<RevIN> revin_;
   torch::nn::Linear w_p_{nullptr}, head_{nullptr};
   torch::Tensor w_pos_;

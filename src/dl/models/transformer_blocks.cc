@@ -216,8 +216,17 @@ torch::Tensor AutoCorrelation::Attend(const torch::Tensor& q, const torch::Tenso
   const int64_t top_k = TopK(l);
   auto aggregated = torch::zeros_like(values);
   if (is_training()) {
-    // One set of delays for the batch, from the batch-mean correlation.
-    auto delays = std::get<1>(torch::topk(mean_corr.mean(0), top_k, -1));  // [k]
+    // One set of delays for the batch, from the batch-mean correlation (weighted by the draw
+    // counts of a merged batch).
+    torch::Tensor batch_mean;
+    if (batch_weight_.defined()) {
+      TORCH_CHECK(batch_weight_.dim() == 1 && batch_weight_.size(0) == b,
+                  "AutoCorrelation: batch weight ", batch_weight_.sizes(), " for a batch of ", b);
+      batch_mean = (mean_corr * batch_weight_.unsqueeze(1)).sum(0) / batch_weight_.sum();
+    } else {
+      batch_mean = mean_corr.mean(0);
+    }
+    auto delays = std::get<1>(torch::topk(batch_mean, top_k, -1));         // [k]
     auto weights = torch::softmax(mean_corr.index_select(1, delays), -1);  // [B, k]
     auto host = delays.to(torch::kCPU);
     for (int64_t i = 0; i < top_k; ++i) {

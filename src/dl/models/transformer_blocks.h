@@ -157,9 +157,13 @@ class AutoCorrelation final : public AttentionMechanism {
                        const torch::Tensor& v) override;
   // k for a sequence of `length` steps (at most `length`).
   int64_t TopK(int64_t length) const;
+  // The draw counts [B] of a merged batch (WindowBatch::weight; undefined: once each): the
+  // training delays then come from the weighted batch mean, as from the repeated batch.
+  void set_batch_weight(torch::Tensor weight) { batch_weight_ = std::move(weight); }
 
  private:
   double factor_;
+  torch::Tensor batch_weight_;
 };
 
 // NF's get_frequency_modes with mode_select 'random': min(modes, length / 2) distinct indices of
@@ -372,6 +376,11 @@ Decomposition DecompDecoderInputs(const torch::Tensor& y, int64_t label_len, int
 class DecompositionForecaster : public ForecastModel {
  public:
   torch::Tensor Forward(const WindowBatch& batch) override;
+  // Windows are independent apart from dropout (Autoformer's batch-mean delays honour
+  // WindowBatch::weight).
+  RepeatedDraws Repeats() const override {
+    return options_.dropout > 0 ? RepeatedDraws::kMergeSharingDropout : RepeatedDraws::kMerge;
+  }
 
  protected:
   using AttentionMaker = std::function<std::shared_ptr<AttentionLayer>()>;

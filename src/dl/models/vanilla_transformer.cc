@@ -40,7 +40,10 @@ constexpr const char* kName = "VanillaTransformer";
 class VanillaTransformer final : public ForecastModel {
  public:
   VanillaTransformer(const ModelConfig& config, const TransformerOptions& o)
-      : input_size_(config.input_size), horizon_(config.horizon), label_len_(o.label_len) {
+      : input_size_(config.input_size),
+        horizon_(config.horizon),
+        label_len_(o.label_len),
+        dropout_(o.dropout) {
     enc_embedding_ = register_module("enc_embedding",
                                      std::make_shared<DataEmbedding>(1, o.hidden, true, o.dropout));
     dec_embedding_ = register_module("dec_embedding",
@@ -74,8 +77,14 @@ class VanillaTransformer final : public ForecastModel {
     return decoded.slice(1, label_len_).squeeze(-1);
   }
 
+  // Windows are independent apart from dropout.
+  RepeatedDraws Repeats() const override {
+    return dropout_ > 0 ? RepeatedDraws::kMergeSharingDropout : RepeatedDraws::kMerge;
+  }
+
  private:
   int64_t input_size_, horizon_, label_len_;
+  double dropout_;
   std::shared_ptr<DataEmbedding> enc_embedding_, dec_embedding_;
   std::shared_ptr<TransEncoder> encoder_;
   std::shared_ptr<TransDecoder> decoder_;
