@@ -124,7 +124,8 @@ INSTANTIATE_TEST_SUITE_P(Models, ResumeTest,
 // merged batch (each window once, weighted by its draws) gives the repeated batch's loss,
 // gradients and BatchNorm running statistics: for MLP, NBEATS, NHITS (and the revin wrapper),
 // and, with their dropout off, for the models whose copies otherwise share a dropout mask
-// (PatchTST's BatchNorm and Autoformer's batch-mean delays weight by the draw counts).
+// (PatchTST's BatchNorm and Autoformer's batch-mean delays weight by the draw counts; DeepAR's
+// likelihood loss).
 TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
   const SeriesData series = SineSeries(40);  // two series of 20 points: a few windows each
   const std::map<std::string, double> small_transformer = {
@@ -143,14 +144,16 @@ TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
       {"VanillaTransformer", small_transformer},
       {"Autoformer", small_transformer},
       {"FEDformer", small_transformer},
+      {"DeepAR", {{"lstm_dropout", 0}, {"lstm_hidden_size", 16}}},
   };
   for (const auto& [name, params] : cases) {
     SCOPED_TRACE(name);
     auto made = DefaultModelRegistry().Make(name, Config(params));
     ASSERT_TRUE(made.ok()) << made.status();
     std::shared_ptr<ForecastModel> model = *made;
-    for (auto m :
-         {model, std::shared_ptr<ForecastModel>(std::make_shared<RevinScaledModel>(model))}) {
+    std::vector<std::shared_ptr<ForecastModel>> variants{model};
+    if (name != "DeepAR") variants.push_back(std::make_shared<RevinScaledModel>(model));
+    for (const auto& m : variants) {  // the revin wrapper takes point models only
       EXPECT_EQ(m->Repeats(), RepeatedDraws::kMerge);
       m->train();
       WindowedDataset a = Dataset(series, 50), b = Dataset(series, 50);
@@ -187,12 +190,13 @@ TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
   }
   // With NF's default dropout the copies of a window would share one mask: merged only when
   // TrainOptions::repeats_share_dropout allows it. Models that couple windows otherwise never.
-  for (const std::string name : {"PatchTST", "VanillaTransformer", "Autoformer", "FEDformer"}) {
+  for (const std::string name :
+       {"PatchTST", "VanillaTransformer", "Autoformer", "FEDformer", "DeepAR"}) {
     auto made = DefaultModelRegistry().Make(name, Config({}));
     ASSERT_TRUE(made.ok()) << made.status();
     EXPECT_EQ((*made)->Repeats(), RepeatedDraws::kMergeSharingDropout) << name;
   }
-  for (const std::string name : {"TimesNet", "DeepAR"}) {
+  for (const std::string name : {"TimesNet", "LSTM"}) {
     auto made = DefaultModelRegistry().Make(name, Config({}));
     ASSERT_TRUE(made.ok()) << made.status();
     EXPECT_EQ((*made)->Repeats(), RepeatedDraws::kCompute) << name;

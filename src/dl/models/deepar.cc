@@ -124,7 +124,16 @@ class DeepAr final : public ForecastModel {
     torch::Tensor sequence = steps > 1 ? torch::cat({x, y.narrow(1, 0, steps - 1)}, 1) : x;
     torch::Tensor params = Decode(std::get<0>(lstm_->forward(sequence.unsqueeze(-1))))
                                .narrow(1, input_size_ - 1, steps);  // [B, h_train, P]
-    return likelihood_.MaskedNll(params, y.narrow(1, 0, steps), mask.narrow(1, 0, steps));
+    torch::Tensor weights = mask.narrow(1, 0, steps);  // x draw counts of a merged batch
+    if (batch.weight.defined()) weights = weights * batch.weight.unsqueeze(1);
+    return likelihood_.MaskedNll(params, y.narrow(1, 0, steps), weights);
+  }
+
+  // Windows are independent apart from the LSTM's dropout between layers.
+  RepeatedDraws Repeats() const override {
+    return options_.lstm_dropout > 0 && options_.lstm_n_layers > 1
+               ? RepeatedDraws::kMergeSharingDropout
+               : RepeatedDraws::kMerge;
   }
 
   torch::Tensor PointForecast(const WindowBatch& batch) override {
