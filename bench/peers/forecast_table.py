@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Markdown table comparing `drc forecast --json` lines with nf_forecast.py lines.
 
-    forecast_table.py --ours drc_seed*.jsonl --theirs nf_seed*.jsonl
+    forecast_table.py --ours drc_seed*.jsonl --theirs nf_seed*.jsonl [--timed FILE ...]
 
 Per model, the median over seeds of MAE, RMSE, MAPE % and seconds for each side, the MAE ratio
-(ours / theirs; < 1 is better) and the speed-up (their seconds / ours). The last rows give the
+(ours / theirs; < 1 is better) and the speed-up (their seconds / ours). With --timed, the
+seconds of both sides come only from the runs in those files (e.g. the runs made on a quiet
+machine, when others ran beside a build for their accuracy alone); a model with no timed run
+on a side shows "-" there. The last rows give the
 mean MAE over the models both sides ran, and how many models are more than 25 % worse.
 """
 import argparse
@@ -12,7 +15,7 @@ import json
 import statistics
 
 
-def load(paths):
+def load(paths, timed=None):
     runs = {}
     for path in paths:
         with open(path) as f:
@@ -21,27 +24,41 @@ def load(paths):
                 if line.startswith("{"):
                     r = json.loads(line)
                     if "model" in r and "mae" in r:
+                        r["timed"] = timed is None or path in timed
                         runs.setdefault(r["model"], []).append(r)
-    return {m: {k: statistics.median(r[k] for r in rs) for k in ("mae", "rmse", "mape", "seconds")}
-            | {"n": len(rs)} for m, rs in runs.items()}
+    out = {}
+    for m, rs in runs.items():
+        out[m] = {k: statistics.median(r[k] for r in rs) for k in ("mae", "rmse", "mape")}
+        secs = [r["seconds"] for r in rs if r["timed"]]
+        out[m]["seconds"] = statistics.median(secs) if secs else None
+        out[m]["n"] = len(rs)
+    return out
+
+
+def fmt_s(x):
+    return "-" if x is None else f"{x:.1f}"
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours", nargs="+", required=True)
     ap.add_argument("--theirs", nargs="+", required=True)
+    ap.add_argument("--timed", nargs="+", help="files whose seconds count (default: all)")
     a = ap.parse_args()
-    ours, theirs = load(a.ours), load(a.theirs)
+    timed = set(a.timed) if a.timed else None
+    ours, theirs = load(a.ours, timed), load(a.theirs, timed)
     print("| model | runs | MAE ours | MAE NF | MAE ratio | RMSE ours | RMSE NF | MAPE % ours "
           "| MAPE % NF | s ours | s NF | speed-up |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     both = [m for m in ours if m in theirs]
     for m in both:
         o, t = ours[m], theirs[m]
+        speedup = ("-" if o["seconds"] is None or t["seconds"] is None
+                   else f"{t['seconds'] / o['seconds']:.1f}x")
         print(f"| {m} | {o['n']}/{t['n']} | {o['mae']:.0f} | {t['mae']:.0f} | "
               f"{o['mae'] / t['mae']:.2f} | {o['rmse']:.0f} | {t['rmse']:.0f} | {o['mape']:.2f} | "
-              f"{t['mape']:.2f} | {o['seconds']:.1f} | {t['seconds']:.1f} | "
-              f"{t['seconds'] / o['seconds']:.1f}x |")
+              f"{t['mape']:.2f} | {fmt_s(o['seconds'])} | {fmt_s(t['seconds'])} | "
+              f"{speedup} |")
     if both:
         mo = statistics.mean(ours[m]["mae"] for m in both)
         mt = statistics.mean(theirs[m]["mae"] for m in both)

@@ -190,13 +190,12 @@ TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
   }
   // With NF's default dropout the copies of a window would share one mask: merged only when
   // TrainOptions::repeats_share_dropout allows it. Models that couple windows otherwise never.
-  for (const std::string name :
-       {"PatchTST", "VanillaTransformer", "Autoformer", "FEDformer", "DeepAR"}) {
+  for (const std::string name : {"VanillaTransformer", "Autoformer", "FEDformer", "DeepAR"}) {
     auto made = DefaultModelRegistry().Make(name, Config({}));
     ASSERT_TRUE(made.ok()) << made.status();
     EXPECT_EQ((*made)->Repeats(), RepeatedDraws::kMergeSharingDropout) << name;
   }
-  for (const std::string name : {"TimesNet", "LSTM"}) {
+  for (const std::string name : {"PatchTST", "TimesNet", "LSTM"}) {
     auto made = DefaultModelRegistry().Make(name, Config({}));
     ASSERT_TRUE(made.ok()) << made.status();
     EXPECT_EQ((*made)->Repeats(), RepeatedDraws::kCompute) << name;

@@ -42,7 +42,7 @@ struct ForecastConfig {
   bool resume = false;
   // A window drawn several times in one step (NF samples windows with replacement when a
   // series has fewer than windows_batch_size) is computed once, weighted by its draws. For
-  // models with dropout (PatchTST, Autoformer, FEDformer, VanillaTransformer) its copies then
+  // models with dropout (Autoformer, FEDformer, VanillaTransformer, DeepAR) its copies then
   // share one dropout mask; `exact_repeats` computes every draw instead, as NF (slower).
   bool exact_repeats = false;
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
