@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "src/dl/distributions.h"
+#include "src/dl/fused_lstm.h"
 #include "src/dl/model.h"
 
 namespace drc::dl {
@@ -109,7 +110,7 @@ class DeepAr final : public ForecastModel {
   // [B, L] -> [B, L, P]: at step t, the parameters of the distribution of the value after t.
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckInsample(batch.insample_y);
-    return Decode(std::get<0>(lstm_->forward(batch.insample_y.unsqueeze(-1))));
+    return Decode(std::get<0>(FusedLstm(lstm_, batch.insample_y.unsqueeze(-1))));
   }
 
   torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
@@ -122,7 +123,7 @@ class DeepAr final : public ForecastModel {
                 " does not match outsample_y ", y.sizes());
     const int64_t steps = options_.h_train;
     torch::Tensor sequence = steps > 1 ? torch::cat({x, y.narrow(1, 0, steps - 1)}, 1) : x;
-    torch::Tensor params = Decode(std::get<0>(lstm_->forward(sequence.unsqueeze(-1))))
+    torch::Tensor params = Decode(std::get<0>(FusedLstm(lstm_, sequence.unsqueeze(-1))))
                                .narrow(1, input_size_ - 1, steps);  // [B, h_train, P]
     torch::Tensor weights = mask.narrow(1, 0, steps);  // x draw counts of a merged batch
     if (batch.weight.defined()) weights = weights * batch.weight.unsqueeze(1);
@@ -156,14 +157,14 @@ class DeepAr final : public ForecastModel {
 
   // One LSTM step from `state` on values [N]: updates `state`, returns the next parameters [N, P].
   torch::Tensor Step(const torch::Tensor& values, State& state) {
-    auto [out, next] = lstm_->forward(values.reshape({-1, 1, 1}), state);
+    auto [out, next] = FusedLstm(lstm_, values.reshape({-1, 1, 1}), state);
     state = std::move(next);
     return Decode(out.select(1, 0));
   }
 
   // NF 3.x: each step fed the previous step's mean; [B, L] -> [B, H].
   torch::Tensor MeanPath(const torch::Tensor& x) {
-    auto [out, state] = lstm_->forward(x.unsqueeze(-1));
+    auto [out, state] = FusedLstm(lstm_, x.unsqueeze(-1));
     torch::Tensor params = Decode(out.select(1, input_size_ - 1));
     std::vector<torch::Tensor> means;
     for (int64_t t = 0; t < horizon_; ++t) {
@@ -177,7 +178,7 @@ class DeepAr final : public ForecastModel {
   torch::Tensor SampledPaths(const torch::Tensor& x) {
     const int64_t batch = x.size(0), paths = options_.trajectory_samples;
     at::Generator generator = at::detail::createCPUGenerator(seed_);
-    auto [out, encoded] = lstm_->forward(x.unsqueeze(-1));
+    auto [out, encoded] = FusedLstm(lstm_, x.unsqueeze(-1));
     // Every window's state and first distribution, repeated per path: [.., B * S, ..].
     State state{std::get<0>(encoded).repeat_interleave(paths, 1),
                 std::get<1>(encoded).repeat_interleave(paths, 1)};

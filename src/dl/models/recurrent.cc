@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/dl/fused_lstm.h"
 #include "src/dl/model.h"
 
 namespace drc::dl {
@@ -128,10 +129,14 @@ class RecurrentForecaster final : public ForecastModel {
         encode_ = EncoderOf(register_module(
             "hist_encoder", torch::nn::RNN(configure(torch::nn::RNNOptions(1, options.hidden)))));
         break;
-      case CellKind::kLstm:
-        encode_ = EncoderOf(register_module(
-            "hist_encoder", torch::nn::LSTM(configure(torch::nn::LSTMOptions(1, options.hidden)))));
+      case CellKind::kLstm: {
+        auto lstm = register_module(
+            "hist_encoder", torch::nn::LSTM(configure(torch::nn::LSTMOptions(1, options.hidden))));
+        encode_ = [lstm](const torch::Tensor& x) mutable {
+          return std::get<0>(FusedLstm(lstm, x));
+        };
         break;
+      }
       case CellKind::kGru:
         encode_ = EncoderOf(register_module(
             "hist_encoder", torch::nn::GRU(configure(torch::nn::GRUOptions(1, options.hidden)))));
@@ -212,7 +217,7 @@ struct DilatedLayer {
     torch::Tensor phases = padded.reshape({batch, steps, dilation, channels})
                                .permute({2, 0, 1, 3})
                                .reshape({dilation * batch, steps, channels});
-    torch::Tensor out = std::get<0>(lstm->forward(phases));
+    torch::Tensor out = std::get<0>(FusedLstm(lstm, phases));
     const int64_t hidden = out.size(2);
     // Back to time order: [d, B, steps, H] -> [B, steps, d, H] -> [B, steps * d, H].
     out = out.reshape({dilation, batch, steps, hidden})

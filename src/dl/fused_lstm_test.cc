@@ -1,0 +1,107 @@
+#include "src/dl/fused_lstm.h"
+
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/utils.h>
+
+#include <string>
+#include <vector>
+
+namespace drc::dl {
+namespace {
+
+struct Case {
+  int64_t layers, input, hidden, batch, steps;
+  bool batch_first, with_state;
+};
+
+// Outputs, final states and the gradients of the input, the initial state and every parameter
+// equal torch::nn::LSTM's (float and double; one step, many steps, 1-3 layers, given state).
+TEST(FusedLstm, MatchesTorchLstmValuesAndGradients) {
+  for (const Case& c : {Case{1, 1, 8, 5, 1, true, false}, Case{2, 1, 16, 7, 24, true, false},
+                        Case{3, 4, 8, 3, 9, false, true}, Case{2, 3, 32, 33, 12, true, true}}) {
+    for (auto dtype : {torch::kFloat, torch::kDouble}) {
+      SCOPED_TRACE(std::to_string(c.layers) + " layers, " + std::to_string(c.steps) + " steps, " +
+                   (dtype == torch::kFloat ? "float" : "double"));
+      torch::manual_seed(5);
+      torch::nn::LSTM lstm(torch::nn::LSTMOptions(c.input, c.hidden)
+                               .num_layers(c.layers)
+                               .batch_first(c.batch_first));
+      lstm->to(dtype);
+      const auto opts = torch::dtype(dtype);
+      auto x = c.batch_first ? torch::randn({c.batch, c.steps, c.input}, opts)
+                             : torch::randn({c.steps, c.batch, c.input}, opts);
+      x.requires_grad_();
+      LstmState state;
+      if (c.with_state) {
+        state = {torch::randn({c.layers, c.batch, c.hidden}, opts).requires_grad_(),
+                 torch::randn({c.layers, c.batch, c.hidden}, opts).requires_grad_()};
+      }
+      auto [out, fin] = FusedLstm(lstm, x, state);
+      auto [ref, ref_fin] = c.with_state ? lstm->forward(x, state) : lstm->forward(x);
+      const double tol = dtype == torch::kFloat ? 1e-5 : 1e-11;
+      ASSERT_EQ(out.sizes(), ref.sizes());
+      EXPECT_TRUE(torch::allclose(out, ref, tol, tol));
+      EXPECT_TRUE(torch::allclose(std::get<0>(fin), std::get<0>(ref_fin), tol, tol));
+      EXPECT_TRUE(torch::allclose(std::get<1>(fin), std::get<1>(ref_fin), tol, tol));
+
+      // A loss reading the outputs and both final states.
+      auto probe = torch::randn_like(ref);
+      auto probe_h = torch::randn_like(std::get<0>(ref_fin));
+      auto probe_c = torch::randn_like(std::get<1>(ref_fin));
+      auto loss = [&](const torch::Tensor& o, const LstmState& s) {
+        return (o * probe).sum() + (std::get<0>(s) * probe_h).sum() +
+               (std::get<1>(s) * probe_c).sum();
+      };
+      std::vector<torch::Tensor> inputs{x};
+      if (c.with_state) {
+        inputs.push_back(std::get<0>(state));
+        inputs.push_back(std::get<1>(state));
+      }
+      for (const auto& p : lstm->parameters()) inputs.push_back(p);
+      auto ours = torch::autograd::grad({loss(out, fin)}, inputs);
+      auto theirs = torch::autograd::grad({loss(ref, ref_fin)}, inputs);
+      const double gtol = dtype == torch::kFloat ? 1e-4 : 1e-10;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(ours[i], theirs[i], gtol, gtol))
+            << "gradient " << i << ": max difference "
+            << (ours[i] - theirs[i]).abs().max().item<double>();
+      }
+    }
+  }
+}
+
+// In training mode with dropout between layers the outputs differ from the unmasked ones and
+// the first layer still gets gradients; in eval mode dropout is off and the result is torch's.
+TEST(FusedLstm, DropoutBetweenLayersOnlyInTraining) {
+  torch::manual_seed(6);
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(1, 16).num_layers(2).dropout(0.5).batch_first(true));
+  auto x = torch::randn({4, 10, 1});
+  lstm->eval();
+  auto [eval_out, eval_state] = FusedLstm(lstm, x);
+  EXPECT_TRUE(torch::allclose(eval_out, std::get<0>(lstm->forward(x)), 1e-5, 1e-5));
+  lstm->train();
+  auto [train_out, train_state] = FusedLstm(lstm, x);
+  EXPECT_FALSE(torch::allclose(train_out, eval_out, 1e-3, 1e-3));
+  train_out.sum().backward();
+  EXPECT_GT(lstm->named_parameters()["weight_ih_l0"].grad().abs().sum().item<double>(), 0);
+}
+
+// What it does not fuse goes to torch's LSTM; a wrong state shape names the shapes.
+TEST(FusedLstm, FallsBackAndRejectsBadState) {
+  torch::manual_seed(7);
+  torch::nn::LSTM bi(torch::nn::LSTMOptions(2, 4).bidirectional(true).batch_first(true));
+  auto x = torch::randn({3, 5, 2});
+  auto [out, state] = FusedLstm(bi, x);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{3, 5, 8}));
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(2, 4).batch_first(true));
+  try {
+    FusedLstm(lstm, x, {torch::zeros({1, 2, 4}), torch::zeros({1, 2, 4})});
+    FAIL() << "a state for a batch of 2 was accepted for a batch of 3";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[1, 2, 4]"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace drc::dl
