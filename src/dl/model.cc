@@ -77,4 +77,27 @@ Status Params::Finish() const {
   return Status::OK();
 }
 
+Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min) {
+  if (!(value >= min)) {
+    return Status::InvalidArgument(model, ": ", key, " must be >= ", min, ", got ", value);
+  }
+  return Status::OK();
+}
+
+Status CheckRange(const std::string& model, const std::string& key, double value, double min,
+                  double max) {
+  if (!(value >= min && value <= max)) {
+    return Status::InvalidArgument(model, ": ", key, " must be in [", min, ", ", max, "], got ",
+                                   value);
+  }
+  return Status::OK();
+}
+
+Status CheckRate(const std::string& model, const std::string& key, double value) {
+  if (!(value >= 0 && value < 1)) {
+    return Status::InvalidArgument(model, ": ", key, " must be in [0, 1), got ", value);
+  }
+  return Status::OK();
+}
+
 }  // namespace drc::dl

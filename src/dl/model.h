@@ -128,4 +128,11 @@ class Params {
   std::vector<std::string> taken_;
 };
 
+// Hyper-parameter checks, one message format for the zoo: InvalidArgument "<model>: <key> must
+// be ..., got <value>". NaN fails every check.
+Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min);
+Status CheckRange(const std::string& model, const std::string& key, double value, double min,
+                  double max);
+Status CheckRate(const std::string& model, const std::string& key, double value);  // [0, 1)
+
 }  // namespace drc::dl

@@ -200,14 +200,6 @@ class DeepAr final : public ForecastModel {
   torch::nn::Sequential decoder_{nullptr};
 };
 
-Status CheckRange(const std::string& key, double value, double min, double max) {
-  if (value < min || value > max) {
-    return Status::InvalidArgument(kName, ": ", key, " must be in [", min, ", ", max, "], got ",
-                                   value);
-  }
-  return Status::OK();
-}
-
 Result<std::shared_ptr<ForecastModel>> MakeDeepAr(const ModelConfig& config) {
   Params params(kName, config.params);
   DeepArOptions o;
@@ -223,19 +215,17 @@ Result<std::shared_ptr<ForecastModel>> MakeDeepAr(const ModelConfig& config) {
   DRC_RETURN_NOT_OK(params.Finish());
 
   constexpr double kLarge = 1e9;
-  DRC_RETURN_NOT_OK(CheckRange("h_train", o.h_train, 1, config.horizon));
-  DRC_RETURN_NOT_OK(CheckRange("lstm_n_layers", o.lstm_n_layers, 1, kLarge));
-  DRC_RETURN_NOT_OK(CheckRange("lstm_hidden_size", o.lstm_hidden_size, 1, kLarge));
-  if (o.lstm_dropout < 0 || o.lstm_dropout >= 1) {
-    return Status::InvalidArgument(kName, ": lstm_dropout must be in [0, 1), got ", o.lstm_dropout);
-  }
-  DRC_RETURN_NOT_OK(CheckRange("decoder_hidden_layers", o.decoder_hidden_layers, 0, kLarge));
+  DRC_RETURN_NOT_OK(CheckRange(kName, "h_train", o.h_train, 1, config.horizon));
+  DRC_RETURN_NOT_OK(CheckRange(kName, "lstm_n_layers", o.lstm_n_layers, 1, kLarge));
+  DRC_RETURN_NOT_OK(CheckRange(kName, "lstm_hidden_size", o.lstm_hidden_size, 1, kLarge));
+  DRC_RETURN_NOT_OK(CheckRate(kName, "lstm_dropout", o.lstm_dropout));
+  DRC_RETURN_NOT_OK(CheckRange(kName, "decoder_hidden_layers", o.decoder_hidden_layers, 0, kLarge));
   if (o.decoder_hidden_layers > 0 && o.decoder_hidden_size < 1) {
     // NF builds zero-width layers here and trains a constant (NF issue 1615); refuse instead.
     return Status::InvalidArgument(kName, ": decoder_hidden_layers ", o.decoder_hidden_layers,
                                    " needs decoder_hidden_size >= 1, got ", o.decoder_hidden_size);
   }
-  DRC_RETURN_NOT_OK(CheckRange("trajectory_samples", o.trajectory_samples, 1, kLarge));
+  DRC_RETURN_NOT_OK(CheckRange(kName, "trajectory_samples", o.trajectory_samples, 1, kLarge));
   if (distribution != 0 && distribution != 1) {
     return Status::InvalidArgument(kName, ": distribution must be 0 (StudentT) or 1 (Normal), got ",
                                    distribution);

@@ -246,20 +246,6 @@ class PatchTst final : public ForecastModel {
   std::vector<std::shared_ptr<EncoderLayer>> layers_;
 };
 
-Status CheckAtLeast(const std::string& key, double value, double min) {
-  if (value < min) {
-    return Status::InvalidArgument(kName, ": ", key, " must be >= ", min, ", got ", value);
-  }
-  return Status::OK();
-}
-
-Status CheckRate(const std::string& key, double value) {
-  if (!(value >= 0 && value < 1)) {
-    return Status::InvalidArgument(kName, ": ", key, " must be in [0, 1), got ", value);
-  }
-  return Status::OK();
-}
-
 Result<std::shared_ptr<ForecastModel>> MakePatchTst(const ModelConfig& config) {
   Params p(kName, config.params);
   PatchTstOptions o;
@@ -280,17 +266,17 @@ Result<std::shared_ptr<ForecastModel>> MakePatchTst(const ModelConfig& config) {
   o.pre_norm = p.TakeInt("batch_normalization", o.pre_norm) != 0;
   o.learn_pos_embed = p.TakeInt("learn_pos_embed", o.learn_pos_embed) != 0;
   DRC_RETURN_NOT_OK(p.Finish());
-  DRC_RETURN_NOT_OK(CheckAtLeast("encoder_layers", o.encoder_layers, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("n_heads", o.n_heads, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("hidden_size", o.hidden_size, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("linear_hidden_size", o.linear_hidden_size, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("patch_len", o.patch_len, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("stride", o.stride, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "encoder_layers", o.encoder_layers, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "n_heads", o.n_heads, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "hidden_size", o.hidden_size, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "linear_hidden_size", o.linear_hidden_size, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "patch_len", o.patch_len, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "stride", o.stride, 1));
   for (const auto& [key, value] : {std::pair<const char*, double>{"dropout", o.dropout},
                                    {"fc_dropout", o.fc_dropout},
                                    {"head_dropout", o.head_dropout},
                                    {"attn_dropout", o.attn_dropout}}) {
-    DRC_RETURN_NOT_OK(CheckRate(key, value));
+    DRC_RETURN_NOT_OK(CheckRate(kName, key, value));
   }
   if (o.hidden_size % o.n_heads != 0) {
     return Status::InvalidArgument(kName, ": hidden_size (", o.hidden_size,

@@ -58,13 +58,6 @@ TrainDefaults RecurrentDefaults(int num_lr_decays) {
   return defaults;
 }
 
-Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min) {
-  if (value < min) {
-    return Status::InvalidArgument(model, ": ", key, " must be >= ", min, ", got ", value);
-  }
-  return Status::OK();
-}
-
 // Throws a c10::Error naming the model and the shape unless `y` is [B, input_size].
 void CheckInsample(const std::string& model, const torch::Tensor& y, int64_t input_size) {
   TORCH_CHECK(y.defined(), model, ": insample_y is undefined");
@@ -188,10 +181,7 @@ ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidde
     DRC_RETURN_NOT_OK(params.Finish());
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_n_layers", options.n_layers, 1));
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", options.hidden, 1));
-    if (options.dropout < 0 || options.dropout >= 1) {
-      return Status::InvalidArgument(name, ": encoder_dropout must be in [0, 1), got ",
-                                     options.dropout);
-    }
+    DRC_RETURN_NOT_OK(CheckRate(name, "encoder_dropout", options.dropout));
     torch::manual_seed(config.seed);  // as NF seeds before building the layers
     return std::make_shared<RecurrentForecaster>(name, kind, config, options);
   };

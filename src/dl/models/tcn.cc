@@ -34,13 +34,6 @@ namespace {
 
 constexpr const char* kName = "TCN";
 
-Status CheckAtLeast(const std::string& key, double value, double min) {
-  if (value < min) {
-    return Status::InvalidArgument(kName, ": ", key, " must be >= ", min, ", got ", value);
-  }
-  return Status::OK();
-}
-
 struct TcnOptions {
   int kernel_size = 2;
   std::vector<int64_t> dilations = {1, 2, 4, 8, 16};
@@ -108,10 +101,10 @@ Result<std::shared_ptr<ForecastModel>> MakeTcn(const ModelConfig& config) {
   options.decoder_hidden = params.TakeInt("decoder_hidden_size", 128);
   options.decoder_layers = params.TakeInt("decoder_layers", 2);
   DRC_RETURN_NOT_OK(params.Finish());
-  DRC_RETURN_NOT_OK(CheckAtLeast("kernel_size", options.kernel_size, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("encoder_hidden_size", options.hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("decoder_hidden_size", options.decoder_hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("decoder_layers", options.decoder_layers, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "kernel_size", options.kernel_size, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "encoder_hidden_size", options.hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "decoder_hidden_size", options.decoder_hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "decoder_layers", options.decoder_layers, 1));
   torch::manual_seed(config.seed);  // as NF seeds before building the layers
   return std::make_shared<TcnForecaster>(config, options);
 }

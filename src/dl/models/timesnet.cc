@@ -204,13 +204,6 @@ class TimesNet final : public ForecastModel {
   torch::nn::LayerNorm layer_norm_{nullptr};
 };
 
-Status CheckAtLeast(const std::string& key, double value, double min) {
-  if (value < min) {
-    return Status::InvalidArgument(kName, ": ", key, " must be >= ", min, ", got ", value);
-  }
-  return Status::OK();
-}
-
 Result<std::shared_ptr<ForecastModel>> MakeTimesNet(const ModelConfig& config) {
   Params p(kName, config.params);
   TimesNetOptions o;
@@ -221,18 +214,16 @@ Result<std::shared_ptr<ForecastModel>> MakeTimesNet(const ModelConfig& config) {
   o.num_kernels = p.TakeInt("num_kernels", o.num_kernels);
   o.encoder_layers = p.TakeInt("encoder_layers", o.encoder_layers);
   DRC_RETURN_NOT_OK(p.Finish());
-  DRC_RETURN_NOT_OK(CheckAtLeast("hidden_size", o.hidden_size, 2));
-  DRC_RETURN_NOT_OK(CheckAtLeast("conv_hidden_size", o.conv_hidden_size, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("top_k", o.top_k, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("num_kernels", o.num_kernels, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast("encoder_layers", o.encoder_layers, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "hidden_size", o.hidden_size, 2));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "conv_hidden_size", o.conv_hidden_size, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "top_k", o.top_k, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "num_kernels", o.num_kernels, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "encoder_layers", o.encoder_layers, 1));
   if (o.hidden_size % 2 != 0) {
     return Status::InvalidArgument(kName, ": hidden_size must be even (sinusoidal positions), got ",
                                    o.hidden_size);
   }
-  if (!(o.dropout >= 0 && o.dropout < 1)) {
-    return Status::InvalidArgument(kName, ": dropout must be in [0, 1), got ", o.dropout);
-  }
+  DRC_RETURN_NOT_OK(CheckRate(kName, "dropout", o.dropout));
   const int length = config.input_size + config.horizon;
   if (o.top_k > length / 2) {
     return Status::InvalidArgument(kName, ": top_k (", o.top_k,

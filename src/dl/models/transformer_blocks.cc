@@ -73,9 +73,7 @@ Result<TransformerOptions> TakeTransformerOptions(const std::string& model, Para
     return Status::InvalidArgument(model, ": encoder_layers and decoder_layers must be >= 1, got ",
                                    o.encoder_layers, " and ", o.decoder_layers);
   }
-  if (!(o.dropout >= 0 && o.dropout < 1)) {
-    return Status::InvalidArgument(model, ": dropout must be in [0, 1), got ", o.dropout);
-  }
+  DRC_RETURN_NOT_OK(CheckRate(model, "dropout", o.dropout));
   return o;
 }
 
