@@ -3,7 +3,8 @@
 // rendezvous through a file store or a TCP store:
 //   gloo_comm_test --store=file|tcp --dir=BASE [gtest flags]
 // Each run uses BASE/job-<id>-<store>, where <id> is the mpirun job id (or the parent pid), so
-// a directory left by an earlier run is never reused. Rank 0 removes it once all are connected.
+// a directory left by an earlier run is never reused. Rank 0 removes it once all are connected
+// (after a barrier).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -95,8 +96,15 @@ int main(int argc, char** argv) {
           options.rendezvous = "file:" + dir.string();
         }
         auto comm = drc::comm::MakeGloo(options);
-        // Everyone has read the store once rank 0 is connected to all of them.
-        if (comm.ok() && options.rank == 0) fs::remove_all(dir, ec);
+        // Remove the store only once every rank has read it. Rank 0 being connected to all is
+        // not enough: its connection to a peer can complete before that peer has read the
+        // other ranks' addresses (removing the directory then left rank 1 waiting on the store
+        // and rank 0 timing out in the first Barrier, a CI flake under load). After a barrier
+        // every rank has finished connecting.
+        if (comm.ok()) {
+          DRC_RETURN_NOT_OK((*comm)->Barrier());
+          if (options.rank == 0) fs::remove_all(dir, ec);
+        }
         return comm;
       });
 }
