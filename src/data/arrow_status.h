@@ -3,11 +3,26 @@
 
 #include <arrow/status.h>
 
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "drc/common/result.h"
 #include "drc/common/status.h"
+
+namespace arrow {
+class Buffer;
+class MemoryPool;
+}  // namespace arrow
 
 namespace drc::data {
 
 Status FromArrow(const arrow::Status& status, std::string_view context = {});
+
+// arrow::AllocateBuffer(bytes, pool) as a shared buffer (null pool: Arrow's default); a failure
+// is FromArrow(its status, context).
+Result<std::shared_ptr<arrow::Buffer>> AllocateShared(int64_t bytes, arrow::MemoryPool* pool,
+                                                      std::string_view context);
 
 }  // namespace drc::data
 

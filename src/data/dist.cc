@@ -1195,12 +1195,6 @@ Result<TablePtr> AssembleGathered(const Context& ctx, const TablePtr& mine,
   return ConcatParts(parts, ctx.pool(), op);
 }
 
-Result<std::shared_ptr<arrow::Buffer>> AllocateShared(int64_t size, arrow::MemoryPool* pool) {
-  auto buffer = arrow::AllocateBuffer(size, pool != nullptr ? pool : arrow::default_memory_pool());
-  if (!buffer.ok()) return FromArrow(buffer.status(), "allocating a receive buffer");
-  return std::shared_ptr<arrow::Buffer>(std::move(*buffer));
-}
-
 }  // namespace
 
 Result<TablePtr> Gather(const Context& ctx, const TablePtr& table, int root) {
@@ -1219,7 +1213,7 @@ Result<TablePtr> Gather(const Context& ctx, const TablePtr& table, int root) {
   if (is_root) {
     int64_t total = 0;
     for (int64_t s : sizes) total += s;
-    DRC_ASSIGN_OR_RETURN(recv, AllocateShared(total, ctx.pool()));
+    DRC_ASSIGN_OR_RETURN(recv, AllocateShared(total, ctx.pool(), "allocating a receive buffer"));
   }
   DRC_RETURN_NOT_OK(ctx.comm()->GatherV(bytes->data(), mine,
                                         is_root ? recv->mutable_data() : nullptr, sizes, root));
@@ -1236,7 +1230,7 @@ Result<TablePtr> AllGather(const Context& ctx, const TablePtr& table) {
                        comm::AllGatherValue<int64_t>(*ctx.comm(), bytes->size()));
   int64_t total = 0;
   for (int64_t s : sizes) total += s;
-  DRC_ASSIGN_OR_RETURN(auto recv, AllocateShared(total, ctx.pool()));
+  DRC_ASSIGN_OR_RETURN(auto recv, AllocateShared(total, ctx.pool(), "allocating a receive buffer"));
   DRC_RETURN_NOT_OK(
       ctx.comm()->AllGatherV(bytes->data(), bytes->size(), recv->mutable_data(), sizes));
   return AssembleGathered(ctx, table, recv, sizes, "AllGather");
@@ -1277,7 +1271,7 @@ Result<TablePtr> Broadcast(const Context& ctx, const TablePtr& table, int root) 
     DRC_RETURN_NOT_OK(ctx.comm()->Broadcast(bytes->mutable_data(), size, root));
     return table;
   }
-  DRC_ASSIGN_OR_RETURN(auto recv, AllocateShared(size, ctx.pool()));
+  DRC_ASSIGN_OR_RETURN(auto recv, AllocateShared(size, ctx.pool(), "allocating a receive buffer"));
   DRC_RETURN_NOT_OK(ctx.comm()->Broadcast(recv->mutable_data(), size, root));
   auto out = DeserializeTable(recv);
   if (!out.ok()) return out.status().WithContext("Broadcast");

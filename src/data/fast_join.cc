@@ -58,12 +58,6 @@ struct SegmentRange {
   int64_t null_at = 0;   // where its null rows start
 };
 
-Result<std::shared_ptr<arrow::Buffer>> Allocate(int64_t bytes, arrow::MemoryPool* pool) {
-  DRC_ARROW_ASSIGN_OR_RETURN(std::shared_ptr<arrow::Buffer> buffer,
-                             arrow::AllocateBuffer(bytes, pool), kOp);
-  return buffer;
-}
-
 // Threads for `segments` pieces of `rows` rows in all.
 int SegmentThreads(const std::vector<Segment>& segments, int64_t rows) {
   return std::max(
@@ -109,7 +103,7 @@ Status Pack(const std::vector<Segment>& segments, std::vector<SegmentRange>& ran
   side->null_rows.resize(static_cast<size_t>(z));
   DRC_ASSIGN_OR_RETURN(
       side->words,
-      Allocate(std::max<int64_t>(v, 1) * static_cast<int64_t>(sizeof(uint64_t)), pool));
+      AllocateShared(std::max<int64_t>(v, 1) * static_cast<int64_t>(sizeof(uint64_t)), pool, kOp));
   auto* words = reinterpret_cast<uint64_t*>(side->words->mutable_data());
   const auto n = static_cast<int64_t>(segments.size());
   const int threads = SegmentThreads(segments, side->rows);
@@ -132,7 +126,8 @@ Status Pack(const std::vector<Segment>& segments, std::vector<SegmentRange>& ran
   });
   side->sorted = words;
   if (key_bits > 0 && v > 1) {
-    DRC_ASSIGN_OR_RETURN(side->tmp, Allocate(v * static_cast<int64_t>(sizeof(uint64_t)), pool));
+    DRC_ASSIGN_OR_RETURN(side->tmp,
+                         AllocateShared(v * static_cast<int64_t>(sizeof(uint64_t)), pool, kOp));
     side->sorted = RadixSortWords(words, reinterpret_cast<uint64_t*>(side->tmp->mutable_data()), v,
                                   shift, key_bits);
   }
@@ -279,7 +274,7 @@ Result<std::shared_ptr<arrow::Array>> Finish(IndexColumn<I>& column, int64_t n,
   using ArrowIndex = typename arrow::CTypeTraits<I>::ArrowType;
   std::shared_ptr<arrow::Buffer> validity;
   if (column.nulls > 0) {
-    DRC_ASSIGN_OR_RETURN(validity, Allocate(arrow::bit_util::BytesForBits(n), pool));
+    DRC_ASSIGN_OR_RETURN(validity, AllocateShared(arrow::bit_util::BytesForBits(n), pool, kOp));
     uint8_t* bits = validity->mutable_data();
     std::fill(bits, bits + validity->size(), uint8_t{0});
     constexpr I kNull = std::numeric_limits<I>::max();
@@ -342,10 +337,11 @@ Result<TablePtr> JoinAs(const TablePtr& left, const TablePtr& right, const Side&
   const int64_t n = plan.rows;
   const auto& offsets = plan.offsets;
   IndexColumn<I> lidx, ridx;
-  DRC_ASSIGN_OR_RETURN(lidx.values, Allocate(std::max<int64_t>(n, 1) * sizeof(I), pool));
+  DRC_ASSIGN_OR_RETURN(lidx.values, AllocateShared(std::max<int64_t>(n, 1) * sizeof(I), pool, kOp));
   lidx.data = reinterpret_cast<I*>(lidx.values->mutable_data());
   if (emit.right_columns) {
-    DRC_ASSIGN_OR_RETURN(ridx.values, Allocate(std::max<int64_t>(n, 1) * sizeof(I), pool));
+    DRC_ASSIGN_OR_RETURN(ridx.values,
+                         AllocateShared(std::max<int64_t>(n, 1) * sizeof(I), pool, kOp));
     ridx.data = reinterpret_cast<I*>(ridx.values->mutable_data());
   }
   std::vector<int64_t> lnull_count(static_cast<size_t>(parts), 0);

@@ -44,12 +44,6 @@ inline bool IsNan(T v) {
   }
 }
 
-Result<std::shared_ptr<arrow::Buffer>> Allocate(int64_t bytes, arrow::MemoryPool* pool) {
-  DRC_ARROW_ASSIGN_OR_RETURN(std::shared_ptr<arrow::Buffer> buffer,
-                             arrow::AllocateBuffer(bytes, pool), "Sort: allocating");
-  return buffer;
-}
-
 // `runs` (optional): where each run of equal keys starts in the output (NaNs and nulls are one
 // run each).
 template <typename T, typename I>
@@ -111,10 +105,12 @@ Result<std::shared_ptr<arrow::Array>> SortTyped(const arrow::ChunkedArray& colum
       v += rows - st.nulls - st.nans, a += st.nans, z += st.nulls;
     }
   }
-  DRC_ASSIGN_OR_RETURN(auto out_buffer, Allocate(n * static_cast<int64_t>(sizeof(I)), pool));
+  DRC_ASSIGN_OR_RETURN(auto out_buffer, AllocateShared(n * static_cast<int64_t>(sizeof(I)), pool,
+                                                       "Sort: allocating"));
   I* out = reinterpret_cast<I*>(out_buffer->mutable_data());
-  DRC_ASSIGN_OR_RETURN(auto words_buffer,
-                       Allocate(values * static_cast<int64_t>(sizeof(uint64_t)), pool));
+  DRC_ASSIGN_OR_RETURN(
+      auto words_buffer,
+      AllocateShared(values * static_cast<int64_t>(sizeof(uint64_t)), pool, "Sort: allocating"));
   auto* words = reinterpret_cast<uint64_t*>(words_buffer->mutable_data());
 
   // 2. Pack (key - min, row) into one word per value; nulls and NaNs straight to their runs.
@@ -142,8 +138,9 @@ Result<std::shared_ptr<arrow::Array>> SortTyped(const arrow::ChunkedArray& colum
   // 3. Sort the words by their key bits; ties keep row order (LSD passes are stable).
   uint64_t* sorted = words;
   if (key_bits > 0) {
-    DRC_ASSIGN_OR_RETURN(auto tmp_buffer,
-                         Allocate(values * static_cast<int64_t>(sizeof(uint64_t)), pool));
+    DRC_ASSIGN_OR_RETURN(
+        auto tmp_buffer,
+        AllocateShared(values * static_cast<int64_t>(sizeof(uint64_t)), pool, "Sort: allocating"));
     sorted = RadixSortWords(words, reinterpret_cast<uint64_t*>(tmp_buffer->mutable_data()), values,
                             index_bits, key_bits);
     // 4. Row numbers of the sorted values (tmp_buffer lives until here).
@@ -364,7 +361,7 @@ Result<TablePtr> GatherRows(const TablePtr& table, const std::shared_ptr<arrow::
       DRC_ARROW_ASSIGN_OR_RETURN(source, arrow::Concatenate(column->chunks(), pool),
                                  "gathering rows");
     }
-    DRC_ASSIGN_OR_RETURN(auto buffer, Allocate(n * width, pool));
+    DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * width, pool, "Sort: allocating"));
     const uint8_t* src = source->data()->buffers[1]->data() + source->offset() * width;
     const uint8_t* idx = indices->data()->buffers[1]->data();
     if (wide) {

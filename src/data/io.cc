@@ -45,6 +45,13 @@ Status FromArrow(const arrow::Status& status, std::string_view context) {
   }
 }
 
+Result<std::shared_ptr<arrow::Buffer>> AllocateShared(int64_t bytes, arrow::MemoryPool* pool,
+                                                      std::string_view context) {
+  auto buffer = arrow::AllocateBuffer(bytes, pool != nullptr ? pool : arrow::default_memory_pool());
+  if (!buffer.ok()) return FromArrow(buffer.status(), context);
+  return std::shared_ptr<arrow::Buffer>(std::move(*buffer));
+}
+
 Status Initialize() {
   static const Status status = FromArrow(arrow::compute::Initialize(), "arrow compute");
   return status;
