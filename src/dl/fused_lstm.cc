@@ -205,8 +205,9 @@ struct LstmLayerFunction : public torch::autograd::Function<LstmLayerFunction> {
   }
 };
 
-at::Tensor Parameter(torch::nn::LSTM& lstm, const std::string& name) {
-  const at::Tensor* p = lstm->named_parameters().find(name);
+at::Tensor Parameter(const torch::OrderedDict<std::string, at::Tensor>& parameters,
+                     const std::string& name) {
+  const at::Tensor* p = parameters.find(name);
   TORCH_CHECK(p != nullptr, "FusedLstm: the LSTM has no parameter ", name);
   return *p;
 }
@@ -241,16 +242,18 @@ std::tuple<at::Tensor, LstmState> FusedLstm(torch::nn::LSTM lstm, const at::Tens
     h0 = at::zeros({layers, batch, h}, x.options());
     c0 = h0;
   }
+  const auto parameters = lstm->named_parameters(/*recurse=*/false);  // once per call
   std::vector<at::Tensor> h_n, c_n;
   for (int64_t l = 0; l < layers; ++l) {
     const std::string suffix = "_l" + std::to_string(l);
-    const at::Tensor w_ih = Parameter(lstm, "weight_ih" + suffix);
-    const at::Tensor w_hh = Parameter(lstm, "weight_hh" + suffix);
+    const at::Tensor w_ih = Parameter(parameters, "weight_ih" + suffix);
+    const at::Tensor w_hh = Parameter(parameters, "weight_hh" + suffix);
     const at::Tensor flat = x.reshape({steps * batch, x.size(2)});
     at::Tensor pre;
     if (o.bias()) {
-      pre = at::addmm(Parameter(lstm, "bias_ih" + suffix) + Parameter(lstm, "bias_hh" + suffix),
-                      flat, w_ih.t());
+      pre = at::addmm(
+          Parameter(parameters, "bias_ih" + suffix) + Parameter(parameters, "bias_hh" + suffix),
+          flat, w_ih.t());
     } else {
       pre = at::mm(flat, w_ih.t());
     }
