@@ -202,6 +202,61 @@ TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
   }
 }
 
+// A linear model with dropout that reports merging with shared masks as allowed, and records
+// the number of rows and the total weight of every batch it trains on.
+class RowCountingModel final : public ForecastModel {
+ public:
+  explicit RowCountingModel(const ModelConfig& config)
+      : linear_(register_module("linear", torch::nn::Linear(config.input_size, config.horizon))) {}
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    if (is_training()) {
+      rows.push_back(batch.insample_y.size(0));
+      weights.push_back(batch.weight.defined() ? batch.weight.sum().item<double>()
+                                               : static_cast<double>(rows.back()));
+    }
+    return torch::dropout(linear_(batch.insample_y), 0.1, is_training());
+  }
+  RepeatedDraws Repeats() const override { return RepeatedDraws::kMergeSharingDropout; }
+
+  std::vector<int64_t> rows;
+  std::vector<double> weights;
+
+ private:
+  torch::nn::Linear linear_;
+};
+
+TEST(Trainer, RepeatsShareDropoutDecidesWhetherRepeatedDrawsAreComputedOnce) {
+  ModelRegistry registry;
+  ASSERT_TRUE(registry
+                  .Register(
+                      "Probe",
+                      [](const ModelConfig& c) -> Result<std::shared_ptr<ForecastModel>> {
+                        return std::make_shared<RowCountingModel>(c);
+                      },
+                      TrainDefaults{})
+                  .ok());
+  // Two series of 20 points; a step trains on one series (Dataset's batch_size 1), which has 8
+  // windows of 12 + 6 (the padded horizon needs one available point), so each step's 64 draws
+  // repeat windows.
+  auto rows_seen = [&](bool share) {
+    auto data = Dataset(SineSeries(40), 64);
+    EXPECT_EQ(data.num_windows(), 16);
+    TrainOptions options;
+    options.max_steps = 3;
+    options.threads = 1;
+    options.repeats_share_dropout = share;
+    auto trainer = Trainer::Make("Probe", Config({}), options, registry);
+    EXPECT_TRUE(trainer.ok()) << trainer.status();
+    EXPECT_TRUE((*trainer)->Fit(data).ok());
+    auto& model = dynamic_cast<RowCountingModel&>((*trainer)->model());
+    EXPECT_EQ(model.rows.size(), 3u);
+    for (double w : model.weights) EXPECT_EQ(w, 64.0);  // always 64 draws' worth of loss
+    return model.rows;
+  };
+  for (int64_t r : rows_seen(/*share=*/false)) EXPECT_EQ(r, 64);  // NF: a row (and mask) per draw
+  for (int64_t r : rows_seen(/*share=*/true)) EXPECT_LE(r, 8);    // each distinct window once
+}
+
 TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {
   const auto dir = TempDir();
   auto data = Dataset(SineSeries(200));
