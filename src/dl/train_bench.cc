@@ -75,10 +75,9 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   if (profile.empty()) {
     fitted = trainer->Fit(data);
   } else {
-    const std::string& path = profile;
     // The trace is written when `recorder` goes out of scope, after the steps.
-    Status written = Guard("bench train: profiling to " + path, [&] {
-      torch::autograd::profiler::RecordProfile recorder(path);
+    Status written = Guard("bench train: profiling to " + profile, [&] {
+      torch::autograd::profiler::RecordProfile recorder(profile);
       fitted = trainer->Fit(data);
     });
     DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, written));
