@@ -38,7 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include "src/dl/fused_rnn.h"
+#include "src/dl/fused_lstm.h"
 #include "src/dl/model.h"
 
 namespace drc::dl {
@@ -130,12 +130,10 @@ class RecurrentForecaster final : public ForecastModel {
         };
         break;
       }
-      case CellKind::kGru: {
-        auto gru = register_module(
-            "hist_encoder", torch::nn::GRU(configure(torch::nn::GRUOptions(1, options.hidden))));
-        encode_ = [gru](const torch::Tensor& x) mutable { return FusedGru(gru, x); };
+      case CellKind::kGru:
+        encode_ = EncoderOf(register_module(
+            "hist_encoder", torch::nn::GRU(configure(torch::nn::GRUOptions(1, options.hidden)))));
         break;
-      }
     }
     if (horizon_ > input_size_) {
       upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));

@@ -1,4 +1,4 @@
-#include "src/dl/fused_rnn.h"
+#include "src/dl/fused_lstm.h"
 
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -101,63 +101,6 @@ TEST(FusedLstm, FallsBackAndRejectsBadState) {
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("[1, 2, 4]"), std::string::npos) << e.what();
   }
-}
-
-// The output and the gradients of the input and every parameter equal torch::nn::GRU's (float
-// and double; one step, many steps, 1-3 layers, with and without biases).
-TEST(FusedGru, MatchesTorchGruValuesAndGradients) {
-  for (const Case& c : {Case{1, 1, 8, 5, 1, true, true}, Case{2, 1, 16, 7, 24, true, true},
-                        Case{3, 4, 8, 3, 9, false, false}, Case{2, 3, 32, 33, 12, true, true}}) {
-    for (auto dtype : {torch::kFloat, torch::kDouble}) {
-      // Case::with_state is used here for the biases (FusedGru always starts from zeros).
-      SCOPED_TRACE(std::to_string(c.layers) + " layers, " + std::to_string(c.steps) + " steps, " +
-                   (c.with_state ? "" : "no bias, ") +
-                   (dtype == torch::kFloat ? "float" : "double"));
-      torch::manual_seed(8);
-      torch::nn::GRU gru(torch::nn::GRUOptions(c.input, c.hidden)
-                             .num_layers(c.layers)
-                             .bias(c.with_state)
-                             .batch_first(c.batch_first));
-      gru->to(dtype);
-      const auto opts = torch::dtype(dtype);
-      auto x = c.batch_first ? torch::randn({c.batch, c.steps, c.input}, opts)
-                             : torch::randn({c.steps, c.batch, c.input}, opts);
-      x.requires_grad_();
-      auto out = FusedGru(gru, x);
-      auto ref = std::get<0>(gru->forward(x));
-      const double tol = dtype == torch::kFloat ? 1e-5 : 1e-11;
-      ASSERT_EQ(out.sizes(), ref.sizes());
-      EXPECT_TRUE(torch::allclose(out, ref, tol, tol));
-      auto probe = torch::randn_like(ref);
-      std::vector<torch::Tensor> inputs{x};
-      for (const auto& p : gru->parameters()) inputs.push_back(p);
-      auto ours = torch::autograd::grad({(out * probe).sum()}, inputs);
-      auto theirs = torch::autograd::grad({(ref * probe).sum()}, inputs);
-      const double gtol = dtype == torch::kFloat ? 1e-4 : 1e-10;
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        EXPECT_TRUE(torch::allclose(ours[i], theirs[i], gtol, gtol))
-            << "gradient " << i << ": max difference "
-            << (ours[i] - theirs[i]).abs().max().item<double>();
-      }
-    }
-  }
-}
-
-// Dropout between layers in training only; a bidirectional GRU falls back to torch's.
-TEST(FusedGru, DropoutOnlyInTrainingAndFallback) {
-  torch::manual_seed(9);
-  torch::nn::GRU gru(torch::nn::GRUOptions(1, 16).num_layers(2).dropout(0.5).batch_first(true));
-  auto x = torch::randn({4, 10, 1});
-  gru->eval();
-  auto eval_out = FusedGru(gru, x);
-  EXPECT_TRUE(torch::allclose(eval_out, std::get<0>(gru->forward(x)), 1e-5, 1e-5));
-  gru->train();
-  auto train_out = FusedGru(gru, x);
-  EXPECT_FALSE(torch::allclose(train_out, eval_out, 1e-3, 1e-3));
-  train_out.sum().backward();
-  EXPECT_GT(gru->named_parameters()["weight_ih_l0"].grad().abs().sum().item<double>(), 0);
-  torch::nn::GRU bi(torch::nn::GRUOptions(2, 4).bidirectional(true).batch_first(true));
-  EXPECT_EQ(FusedGru(bi, torch::randn({3, 5, 2})).sizes(), (std::vector<int64_t>{3, 5, 8}));
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
-#include "src/dl/fused_rnn.h"
+#include "src/dl/fused_lstm.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/ops/add.h>
-#include <ATen/ops/addcmul.h>
 #include <ATen/ops/addmm.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/mm.h>
@@ -143,103 +141,6 @@ void Backward(const at::Tensor& gates, const at::Tensor& tanh_c, const at::Tenso
   });
 }
 
-// GRU output per row: h = (1 - z) * n + z * h_prev from the activated gates rzn [B, 3H].
-template <typename T>
-__attribute__((always_inline)) inline void GruHiddenRows(const T* rzn, const T* h_prev, T* hid,
-                                                         int64_t begin, int64_t end, int64_t h) {
-  for (int64_t b = begin; b < end; ++b) {
-    const T* z = rzn + b * 3 * h + h;
-    const T* n = z + h;
-    const T* hp = h_prev + b * h;
-    T* hb = hid + b * h;
-    for (int64_t j = 0; j < h; ++j) hb[j] = n[j] + z[j] * (hp[j] - n[j]);
-  }
-}
-
-// GRU step backward per row: from dh (the gradient of h, read only), the saved gates, gh_n and
-// h_prev, the gradients of the pre-activations: d_pre [B, 3H] (of the input projection) and
-// d_gh [B, 3H] (of h_prev W_hh^T + b_hh; differs from d_pre in the n part by the factor r), and
-// the direct part of h_prev's gradient, dh * z, into dh_prev.
-template <typename T>
-__attribute__((always_inline)) inline void GruBackwardRows(const T* rzn, const T* gh,
-                                                           const T* h_prev, const T* dh, T* d_pre,
-                                                           T* d_gh, T* dh_prev, int64_t begin,
-                                                           int64_t end, int64_t h) {
-  for (int64_t b = begin; b < end; ++b) {
-    const T* r = rzn + b * 3 * h;
-    const T* z = r + h;
-    const T* n = r + 2 * h;
-    const T* ghn = gh + b * 3 * h + 2 * h;
-    const T* hp = h_prev + b * h;
-    const T* dhb = dh + b * h;
-    T* dr = d_pre + b * 3 * h;
-    T* dz = dr + h;
-    T* dn = dr + 2 * h;
-    T* gr = d_gh + b * 3 * h;
-    T* gz = gr + h;
-    T* gn = gr + 2 * h;
-    T* dhp = dh_prev + b * h;
-    for (int64_t j = 0; j < h; ++j) {
-      const T d_n = dhb[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
-      const T d_z = dhb[j] * (hp[j] - n[j]) * z[j] * (T(1) - z[j]);
-      const T d_r = d_n * ghn[j] * r[j] * (T(1) - r[j]);
-      dr[j] = d_r;
-      dz[j] = d_z;
-      dn[j] = d_n;
-      gr[j] = d_r;
-      gz[j] = d_z;
-      gn[j] = d_n * r[j];
-      dhp[j] = dhb[j] * z[j];
-    }
-  }
-}
-
-__attribute__((target_clones("avx512f", "avx2", "default"))) void GruHiddenFloat(
-    const float* rzn, const float* hp, float* hid, int64_t begin, int64_t end, int64_t h) {
-  GruHiddenRows(rzn, hp, hid, begin, end, h);
-}
-__attribute__((target_clones("avx512f", "avx2", "default"))) void GruBackwardFloat(
-    const float* rzn, const float* gh, const float* hp, const float* dh, float* d_pre, float* d_gh,
-    float* dhp, int64_t begin, int64_t end, int64_t h) {
-  GruBackwardRows(rzn, gh, hp, dh, d_pre, d_gh, dhp, begin, end, h);
-}
-
-// One GRU step forward, torch's equations: r = sigmoid(pre_r + gh_r), z = sigmoid(pre_z + gh_z),
-// n = tanh(pre_n + r * gh_n) into rzn [B, 3H] (ATen's vectorized activations), then
-// h = (1 - z) * n + z * h_prev. pre: the input projection plus b_ih; gh: h_prev W_hh^T + b_hh.
-void GruStep(const at::Tensor& pre, const at::Tensor& gh, const at::Tensor& h_prev, at::Tensor& rzn,
-             at::Tensor& hid) {
-  const int64_t rows = pre.size(0), h = hid.size(1);
-  at::Tensor rz = rzn.narrow(1, 0, 2 * h), n = rzn.narrow(1, 2 * h, h);
-  at::add_out(rz, pre.narrow(1, 0, 2 * h), gh.narrow(1, 0, 2 * h)).sigmoid_();
-  at::addcmul_out(n, pre.narrow(1, 2 * h, h), rzn.narrow(1, 0, h), gh.narrow(1, 2 * h, h)).tanh_();
-  at::parallel_for(0, rows, RowGrain(h), [&](int64_t begin, int64_t end) {
-    if (pre.scalar_type() == at::kFloat) {
-      GruHiddenFloat(rzn.data_ptr<float>(), h_prev.data_ptr<float>(), hid.data_ptr<float>(), begin,
-                     end, h);
-    } else {
-      GruHiddenRows(rzn.data_ptr<double>(), h_prev.data_ptr<double>(), hid.data_ptr<double>(),
-                    begin, end, h);
-    }
-  });
-}
-
-void GruBackward(const at::Tensor& rzn, const at::Tensor& gh, const at::Tensor& h_prev,
-                 const at::Tensor& dh, at::Tensor& d_pre, at::Tensor& d_gh, at::Tensor& dh_prev) {
-  const int64_t rows = rzn.size(0), h = dh.size(1);
-  at::parallel_for(0, rows, RowGrain(h), [&](int64_t begin, int64_t end) {
-    if (rzn.scalar_type() == at::kFloat) {
-      GruBackwardFloat(rzn.data_ptr<float>(), gh.data_ptr<float>(), h_prev.data_ptr<float>(),
-                       dh.data_ptr<float>(), d_pre.data_ptr<float>(), d_gh.data_ptr<float>(),
-                       dh_prev.data_ptr<float>(), begin, end, h);
-    } else {
-      GruBackwardRows(rzn.data_ptr<double>(), gh.data_ptr<double>(), h_prev.data_ptr<double>(),
-                      dh.data_ptr<double>(), d_pre.data_ptr<double>(), d_gh.data_ptr<double>(),
-                      dh_prev.data_ptr<double>(), begin, end, h);
-    }
-  });
-}
-
 // One layer over a whole sequence. Inputs: pre [T, B, 4H] (the input projection of every step
 // plus both biases), w_hh [4H, H], h0 and c0 [B, H]. Outputs: the hidden states of every step
 // [T, B, H] and the last cell state [B, H].
@@ -304,61 +205,6 @@ struct LstmLayerFunction : public torch::autograd::Function<LstmLayerFunction> {
   }
 };
 
-// One GRU layer over a whole sequence. Inputs: pre [T, B, 3H] (the input projection of every
-// step plus b_ih), w_hh [3H, H], b_hh [3H] (zeros for a GRU without biases: b_hh sits inside
-// r * (.), so it cannot be folded into pre as the LSTM's can), h0 [B, H]. Output: the hidden states
-// of every step [T, B, H].
-struct GruLayerFunction : public torch::autograd::Function<GruLayerFunction> {
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& pre, const at::Tensor& w_hh,
-                               const at::Tensor& b_hh, const at::Tensor& h0_in) {
-    const int64_t steps = pre.size(0), batch = pre.size(1), h = w_hh.size(1);
-    const at::Tensor h0 = h0_in.contiguous();
-    const at::Tensor w_t = w_hh.t();
-    at::Tensor gh = at::empty({steps, batch, 3 * h}, pre.options());
-    at::Tensor rzn = at::empty({steps, batch, 3 * h}, pre.options());  // activated gates
-    at::Tensor hidden = at::empty({steps, batch, h}, pre.options());
-    for (int64_t t = 0; t < steps; ++t) {
-      const at::Tensor h_prev = t == 0 ? h0 : hidden[t - 1];
-      at::Tensor g = gh[t];
-      at::addmm_out(g, b_hh, h_prev, w_t);
-      at::Tensor gates = rzn[t], hid = hidden[t];
-      GruStep(pre[t], g, h_prev, gates, hid);
-    }
-    ctx->save_for_backward({rzn, gh, hidden, h0, w_hh});
-    return {hidden};
-  }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const at::Tensor &rzn = saved[0], &gh = saved[1], &hidden = saved[2], &h0 = saved[3];
-    const at::Tensor& w_hh = saved[4];
-    const int64_t steps = rzn.size(0), batch = rzn.size(1), h = w_hh.size(1);
-    const at::Tensor& d_hidden = grads[0];  // [T, B, H] or undefined
-    at::Tensor dh = at::zeros_like(h0);
-    at::Tensor dh_direct = at::empty_like(h0);
-    at::Tensor d_pre = at::empty_like(rzn);
-    at::Tensor d_gh = at::empty_like(rzn);
-    for (int64_t t = steps - 1; t >= 0; --t) {
-      if (d_hidden.defined()) dh.add_(d_hidden[t]);
-      const at::Tensor h_prev = t == 0 ? h0 : hidden[t - 1];
-      at::Tensor dp = d_pre[t], dg = d_gh[t];
-      GruBackward(rzn[t], gh[t], h_prev, dh, dp, dg, dh_direct);
-      at::addmm_out(dh, dh_direct, dg, w_hh);  // the previous step's hidden-state gradient
-    }
-    const at::Tensor flat = d_gh.view({steps * batch, 3 * h});
-    at::Tensor w_grad, b_grad;
-    if (ctx->needs_input_grad(1)) {
-      w_grad = at::mm(flat.narrow(0, 0, batch).t(), h0);
-      if (steps > 1) {
-        w_grad.addmm_(flat.narrow(0, batch, (steps - 1) * batch).t(),
-                      hidden.narrow(0, 0, steps - 1).reshape({(steps - 1) * batch, h}));
-      }
-    }
-    if (ctx->needs_input_grad(2)) b_grad = flat.sum(0);
-    return {d_pre, w_grad, b_grad, dh};
-  }
-};
-
 at::Tensor Parameter(const torch::OrderedDict<std::string, at::Tensor>& parameters,
                      const std::string& name) {
   const at::Tensor* p = parameters.find(name);
@@ -419,36 +265,6 @@ std::tuple<at::Tensor, LstmState> FusedLstm(torch::nn::LSTM lstm, const at::Tens
   }
   at::Tensor output = o.batch_first() ? x.transpose(0, 1).contiguous() : x;
   return {output, {at::stack(h_n), at::stack(c_n)}};
-}
-
-at::Tensor FusedGru(torch::nn::GRU gru, const at::Tensor& input) {
-  const auto& o = gru->options;
-  const bool supported =
-      input.device().is_cpu() && input.dim() == 3 &&
-      (input.scalar_type() == at::kFloat || input.scalar_type() == at::kDouble) &&
-      !o.bidirectional() && input.size(0) > 0 && input.size(1) > 0;
-  if (!supported) return std::get<0>(gru->forward(input));
-  const int64_t layers = o.num_layers(), h = o.hidden_size();
-  at::Tensor x = o.batch_first() ? input.transpose(0, 1) : input;  // [T, B, in]
-  const int64_t steps = x.size(0), batch = x.size(1);
-  TORCH_CHECK(x.size(2) == o.input_size(), "FusedGru: input ", input.sizes(), " has ", x.size(2),
-              " features; the GRU takes ", o.input_size());
-  const at::Tensor h0 = at::zeros({batch, h}, x.options());
-  const auto parameters = gru->named_parameters(/*recurse=*/false);  // once per call
-  for (int64_t l = 0; l < layers; ++l) {
-    const std::string suffix = "_l" + std::to_string(l);
-    const at::Tensor w_ih = Parameter(parameters, "weight_ih" + suffix);
-    const at::Tensor flat = x.reshape({steps * batch, x.size(2)});
-    const at::Tensor pre =
-        o.bias() ? at::addmm(Parameter(parameters, "bias_ih" + suffix), flat, w_ih.t())
-                 : at::mm(flat, w_ih.t());
-    const at::Tensor b_hh =
-        o.bias() ? Parameter(parameters, "bias_hh" + suffix) : at::zeros({3 * h}, x.options());
-    x = GruLayerFunction::apply(pre.view({steps, batch, 3 * h}),
-                                Parameter(parameters, "weight_hh" + suffix), b_hh, h0)[0];
-    if (l + 1 < layers) x = Dropout(x, o.dropout(), gru->is_training());
-  }
-  return o.batch_first() ? x.transpose(0, 1).contiguous() : x;
 }
 
 }  // namespace drc::dl

@@ -1,5 +1,4 @@
-// Faster CPU forward and backward passes for torch::nn::LSTM and torch::nn::GRU (internal to the
-// dl layer).
+// A faster CPU forward and backward for torch::nn::LSTM (internal to the dl layer).
 //
 // libtorch 1.13's CPU LSTM (no oneDNN RNN before torch 2.0) runs every time step as a chain of
 // small autograd operators: per step and layer one addmm forward, two matrix products and about
@@ -15,10 +14,6 @@
 // 51 ms with lstm->forward, 37 ms fused; the LSTM forecaster's fit + predict 5.3 -> 4.4 s. For
 // NeuralHydrology's shape (256 x 365 steps, 1 layer) the two are equal within 5 % (GEMM-bound),
 // so the hydrology models keep lstm->forward.
-//
-// FusedGru does the same for a GRU (torch's equations, with b_hn inside r * (W_hn h + b_hn)): per
-// step one GEMM with b_hh, ATen's sigmoid/tanh on the gates and one fused loop forward; one fused
-// loop and one GEMM backward; W_hh's and b_hh's gradients once over all steps.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -37,11 +32,5 @@ using LstmState = std::tuple<at::Tensor, at::Tensor>;  // (h, c), each [layers, 
 // double, bidirectional or projected LSTMs, empty sequences.
 std::tuple<at::Tensor, LstmState> FusedLstm(torch::nn::LSTM lstm, const at::Tensor& input,
                                             const LstmState& state = {});
-
-// std::get<0>(gru->forward(input)) from a zero initial state: the output of the last layer,
-// with dropout between layers in training mode (drc::dl::Dropout). Falls back to gru->forward
-// for non-CPU tensors, dtypes other than float and double, bidirectional GRUs and empty
-// sequences.
-at::Tensor FusedGru(torch::nn::GRU gru, const at::Tensor& input);
 
 }  // namespace drc::dl
