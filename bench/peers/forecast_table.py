@@ -2,13 +2,15 @@
 """Markdown table comparing `drc forecast --json` lines with nf_forecast.py lines.
 
     forecast_table.py --ours drc_seed*.jsonl --theirs nf_seed*.jsonl [--timed FILE ...]
+                      [--models A,B,...]
 
 Per model, the median over seeds of MAE, RMSE, MAPE % and seconds for each side, the MAE ratio
 (ours / theirs; < 1 is better) and the speed-up (their seconds / ours). With --timed, the
 seconds of both sides come only from the runs in those files (e.g. the runs made on a quiet
 machine, when others ran beside a build for their accuracy alone); a model with no timed run
-on a side shows "-" there. The last rows give the
-mean MAE over the models both sides ran, and how many models are more than 25 % worse.
+on a side shows "-" there. --models keeps only those models (e.g. the 11 of the published
+evaluation). The last rows give the mean MAE over the models both sides ran, and how many models
+are more than 25 % worse.
 """
 import argparse
 import json
@@ -44,13 +46,15 @@ def main():
     ap.add_argument("--ours", nargs="+", required=True)
     ap.add_argument("--theirs", nargs="+", required=True)
     ap.add_argument("--timed", nargs="+", help="files whose seconds count (default: all)")
+    ap.add_argument("--models", help="comma-separated models to keep (default: all)")
     a = ap.parse_args()
     timed = set(a.timed) if a.timed else None
     ours, theirs = load(a.ours, timed), load(a.theirs, timed)
     print("| model | runs | MAE ours | MAE NF | MAE ratio | RMSE ours | RMSE NF | MAPE % ours "
           "| MAPE % NF | s ours | s NF | speed-up |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    both = [m for m in ours if m in theirs]
+    keep = set(a.models.split(",")) if a.models else None
+    both = [m for m in ours if m in theirs and (keep is None or m in keep)]
     for m in both:
         o, t = ours[m], theirs[m]
         speedup = ("-" if o["seconds"] is None or t["seconds"] is None
@@ -65,7 +69,7 @@ def main():
         worse = [m for m in both if ours[m]["mae"] > 1.25 * theirs[m]["mae"]]
         print(f"\nMean MAE over {len(both)} models: ours {mo:.0f}, NF {mt:.0f} "
               f"(ratio {mo / mt:.2f}); more than 25 % worse: {', '.join(worse) or 'none'}.")
-    missing = sorted(set(ours) ^ set(theirs))
+    missing = sorted(m for m in set(ours) ^ set(theirs) if keep is None or m in keep)
     if missing:
         print(f"Only one side ran: {', '.join(missing)}.")
 
