@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <torch/csrc/autograd/autograd.h>
+
+#include <vector>
+
 #include "src/dl/torch_status.h"
 
 namespace drc::dl {
@@ -120,6 +124,48 @@ TEST(HydroModels, EaLstmInputGateDependsOnlyOnStatics) {
   ea->eval();
   HydroBatch same{batch.x_d.detach(), batch.x_s.detach()};
   EXPECT_FALSE(torch::allclose(ea->Forward(same, 1), ea->Forward(other_dynamics, 1)));
+}
+
+// Forward and gradients equal NeuralHydrology's EALSTM written step by step (its _cell and
+// _DynamicGates: gates = h W_hh + x_t W_ih + b, split f, o, g; c = sigmoid(f) c + i tanh(g);
+// h = sigmoid(o) tanh(c); i = sigmoid(input_gate(x_s))), in double, eval mode (no dropout).
+TEST(HydroModels, EaLstmIsNeuralHydrologysCell) {
+  torch::manual_seed(3);
+  auto ea = std::make_shared<EaLstm>(Options());
+  ea->to(torch::kDouble);
+  ea->eval();
+  const auto params = ea->named_parameters();
+  HydroBatch batch{torch::randn({kBatch, kLen, kDyn}, torch::kDouble),
+                   torch::randn({kBatch, kStat}, torch::kDouble)};
+  auto reference = [&]() {
+    const auto i = torch::sigmoid(torch::nn::functional::linear(
+        batch.x_s, params["input_net.weight"], params["input_net.bias"]));
+    auto h = torch::zeros({kBatch, kHidden}, torch::kDouble), c = h;
+    std::vector<torch::Tensor> out;
+    for (int64_t t = 0; t < kLen; ++t) {
+      const auto gates = torch::mm(h, params["weight_hh"]) +
+                         torch::mm(batch.x_d.select(1, t), params["weight_ih"]) + params["bias"];
+      const auto fog = gates.chunk(3, 1);
+      c = torch::sigmoid(fog[0]) * c + i * torch::tanh(fog[2]);
+      h = torch::sigmoid(fog[1]) * torch::tanh(c);
+      out.push_back(h);
+    }
+    const auto last = torch::stack(out, 1).narrow(1, kLen - 3, 3);  // last_n = 3
+    return torch::nn::functional::linear(last, params["head.weight"], params["head.bias"])
+        .squeeze(-1);
+  };
+  const auto ours = ea->Forward(batch, 3);
+  const auto theirs = reference();
+  ASSERT_EQ(ours.sizes(), theirs.sizes());
+  EXPECT_TRUE(torch::allclose(ours, theirs, 1e-12, 1e-12));
+  const auto probe = torch::randn_like(ours);
+  std::vector<torch::Tensor> inputs;
+  for (const auto& p : params) inputs.push_back(p.value());
+  const auto g_ours = torch::autograd::grad({(ours * probe).sum()}, inputs);
+  const auto g_theirs = torch::autograd::grad({(theirs * probe).sum()}, inputs);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    EXPECT_TRUE(torch::allclose(g_ours[k], g_theirs[k], 1e-10, 1e-12)) << "gradient " << k;
+  }
 }
 
 TEST(HydroModels, ConfigErrors) {
