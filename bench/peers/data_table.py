@@ -3,13 +3,13 @@
 
     data_table.py DRC_JSONL PEERS_JSONL
 """
-import json
 import sys
+
+import json_lines
 
 
 def load(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.startswith("{")]
+    return list(json_lines.read(path))
 
 
 def main():

@@ -13,21 +13,18 @@ evaluation). The last rows give the mean MAE over the models both sides ran, and
 are more than 25 % worse.
 """
 import argparse
-import json
 import statistics
+
+import json_lines
 
 
 def load(paths, timed=None):
     runs = {}
     for path in paths:
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith("{"):
-                    r = json.loads(line)
-                    if "model" in r and "mae" in r:
-                        r["timed"] = timed is None or path in timed
-                        runs.setdefault(r["model"], []).append(r)
+        for r in json_lines.read(path):
+            if "model" in r and "mae" in r:
+                r["timed"] = timed is None or path in timed
+                runs.setdefault(r["model"], []).append(r)
     out = {}
     for m, rs in runs.items():
         out[m] = {k: statistics.median(r[k] for r in rs) for k in ("mae", "rmse", "mape")}
@@ -72,6 +69,9 @@ def main():
     missing = sorted(m for m in set(ours) ^ set(theirs) if keep is None or m in keep)
     if missing:
         print(f"Only one side ran: {', '.join(missing)}.")
+    unknown = sorted(keep - set(ours) - set(theirs)) if keep else []
+    if unknown:
+        print(f"Neither side ran: {', '.join(unknown)}.")
 
 
 if __name__ == "__main__":

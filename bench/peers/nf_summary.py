@@ -6,22 +6,17 @@
 Columns: model, seeds (how many runs), MAE, RMSE, MAPE %, sMAPE %, seconds; each the median
 over the seeds found for that model. Lines without a "model" key are skipped.
 """
-import json
 import statistics
 import sys
+
+import json_lines
 
 
 def main():
     runs = {}
-    for path in sys.argv[1:]:
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if not line.startswith("{"):
-                    continue
-                r = json.loads(line)
-                if "model" in r:
-                    runs.setdefault(r["model"], []).append(r)
+    for r in json_lines.read(*sys.argv[1:]):
+        if "model" in r:
+            runs.setdefault(r["model"], []).append(r)
     print("| model | seeds | MAE | RMSE | MAPE % | sMAPE % | seconds |")
     print("|---|---|---|---|---|---|---|")
     for model, rs in runs.items():

@@ -12,23 +12,16 @@ randomly chosen seeds exceeds 1.25 (the issue's limit), for these runs and for b
 from the pooled runs (what chance alone gives when the two are the same).
 """
 import argparse
-import json
 import math
 import random
 import statistics as st
 
+import json_lines
+
 
 def load(path, model):
-    runs = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            d = json.loads(line)
-            if d.get("model") == model and "seed" in d:
-                runs[int(d["seed"])] = float(d["mae"])
-    return runs
+    return {int(d["seed"]): float(d["mae"]) for d in json_lines.read(path)
+            if d.get("model") == model and "seed" in d}
 
 
 def main():
