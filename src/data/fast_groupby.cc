@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <string_view>
 #include <type_traits>
 
 #include "src/data/arrow_status.h"
@@ -17,6 +18,9 @@ namespace drc::data::internal {
 namespace {
 
 namespace cp = arrow::compute;
+
+// The context of allocation failures.
+constexpr std::string_view kAllocating = "GroupBy: allocating";
 
 // The radix-sortable key types (fast_sort.h) except the floating-point ones.
 bool IntegerLike(const arrow::DataType& type) {
@@ -70,8 +74,8 @@ template <typename T, typename I>
 Result<SortedValues<T>> Gather(const arrow::Array& array, const I* order, int64_t n,
                                arrow::MemoryPool* pool) {
   SortedValues<T> out;
-  DRC_ASSIGN_OR_RETURN(
-      out.values, AllocateShared(n * static_cast<int64_t>(sizeof(T)), pool, "GroupBy: allocating"));
+  DRC_ASSIGN_OR_RETURN(out.values,
+                       AllocateShared(n * static_cast<int64_t>(sizeof(T)), pool, kAllocating));
   T* dst = reinterpret_cast<T*>(out.values->mutable_data());
   const T* src = array.data()->GetValues<T>(1);
   const uint8_t* bits = array.null_count() > 0 ? array.null_bitmap_data() : nullptr;
@@ -95,8 +99,8 @@ Result<std::shared_ptr<arrow::Buffer>> Bitmap(const std::vector<uint8_t>& valid,
   const int64_t n = static_cast<int64_t>(valid.size());
   *null_count = n - std::count(valid.begin(), valid.end(), uint8_t{1});
   if (*null_count == 0) return nullptr;
-  DRC_ASSIGN_OR_RETURN(
-      auto bitmap, AllocateShared(arrow::bit_util::BytesForBits(n), pool, "GroupBy: allocating"));
+  DRC_ASSIGN_OR_RETURN(auto bitmap,
+                       AllocateShared(arrow::bit_util::BytesForBits(n), pool, kAllocating));
   uint8_t* bits = bitmap->mutable_data();
   for (int64_t i = 0; i < n; ++i) arrow::bit_util::SetBitTo(bits, i, valid[static_cast<size_t>(i)]);
   return bitmap;
@@ -142,7 +146,7 @@ Result<std::shared_ptr<arrow::Array>> SumOrMean(bool mean, const SortedValues<T>
   const T* v = sorted.data();
   const uint8_t* ok = sorted.valid.empty() ? nullptr : sorted.valid.data();
   std::vector<uint8_t> valid(ok != nullptr ? static_cast<size_t>(n) : 0);
-  DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * 8, pool, "GroupBy: allocating"));
+  DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * 8, pool, kAllocating));
   auto* sums = reinterpret_cast<S*>(buffer->mutable_data());
   auto* means = reinterpret_cast<double*>(buffer->mutable_data());
   // Integers wrap on overflow (unsigned arithmetic), as Arrow's sum.
@@ -183,8 +187,8 @@ Result<std::shared_ptr<arrow::Array>> Reduce(AggKind kind, const SortedValues<T>
   const uint8_t* ok = sorted.valid.empty() ? nullptr : sorted.valid.data();
   std::vector<uint8_t> valid(ok != nullptr ? static_cast<size_t>(n) : 0);
   const bool want_min = kind == AggKind::kMin;
-  DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * static_cast<int64_t>(sizeof(T)), pool,
-                                                   "GroupBy: allocating"));
+  DRC_ASSIGN_OR_RETURN(auto buffer,
+                       AllocateShared(n * static_cast<int64_t>(sizeof(T)), pool, kAllocating));
   T* out = reinterpret_cast<T*>(buffer->mutable_data());
   ForEachGroup(groups, rows, [&](int64_t g, int64_t b, int64_t e) {
     T best = want_min ? std::numeric_limits<T>::max() : std::numeric_limits<T>::lowest();
@@ -205,7 +209,7 @@ template <typename I>
 Result<std::shared_ptr<arrow::Array>> Count(const arrow::Array* array, const Groups<I>& groups,
                                             int64_t rows, arrow::MemoryPool* pool) {
   const int64_t n = groups.count();
-  DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * 8, pool, "GroupBy: allocating"));
+  DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * 8, pool, kAllocating));
   auto* out = reinterpret_cast<int64_t*>(buffer->mutable_data());
   const uint8_t* bits =
       array != nullptr && array->null_count() > 0 ? array->null_bitmap_data() : nullptr;
@@ -267,8 +271,8 @@ Result<TablePtr> GroupSorted(const TablePtr& input, int key, const std::vector<S
   cp::ExecContext exec(pool);
 
   // Keys: the first row of each group.
-  DRC_ASSIGN_OR_RETURN(auto first_buffer, AllocateShared(n * static_cast<int64_t>(sizeof(I)), pool,
-                                                         "GroupBy: allocating"));
+  DRC_ASSIGN_OR_RETURN(auto first_buffer,
+                       AllocateShared(n * static_cast<int64_t>(sizeof(I)), pool, kAllocating));
   I* first = reinterpret_cast<I*>(first_buffer->mutable_data());
   for (int64_t g = 0; g < n; ++g) first[g] = groups.order[(*runs)[static_cast<size_t>(g)]];
   using ArrowIndex = typename arrow::CTypeTraits<I>::ArrowType;

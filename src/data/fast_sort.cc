@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -23,6 +24,9 @@ namespace cp = arrow::compute;
 
 constexpr int kMaxDigitBits = 11;     // 2048 buckets: counts stay in L1
 constexpr int64_t kSmallSort = 1024;  // below this, std::sort the words
+
+// The context of allocation failures.
+constexpr std::string_view kAllocating = "Sort: allocating";
 
 struct SegmentStats {
   uint64_t min = std::numeric_limits<uint64_t>::max();
@@ -105,12 +109,12 @@ Result<std::shared_ptr<arrow::Array>> SortTyped(const arrow::ChunkedArray& colum
       v += rows - st.nulls - st.nans, a += st.nans, z += st.nulls;
     }
   }
-  DRC_ASSIGN_OR_RETURN(auto out_buffer, AllocateShared(n * static_cast<int64_t>(sizeof(I)), pool,
-                                                       "Sort: allocating"));
+  DRC_ASSIGN_OR_RETURN(auto out_buffer,
+                       AllocateShared(n * static_cast<int64_t>(sizeof(I)), pool, kAllocating));
   I* out = reinterpret_cast<I*>(out_buffer->mutable_data());
   DRC_ASSIGN_OR_RETURN(
       auto words_buffer,
-      AllocateShared(values * static_cast<int64_t>(sizeof(uint64_t)), pool, "Sort: allocating"));
+      AllocateShared(values * static_cast<int64_t>(sizeof(uint64_t)), pool, kAllocating));
   auto* words = reinterpret_cast<uint64_t*>(words_buffer->mutable_data());
 
   // 2. Pack (key - min, row) into one word per value; nulls and NaNs straight to their runs.
@@ -140,7 +144,7 @@ Result<std::shared_ptr<arrow::Array>> SortTyped(const arrow::ChunkedArray& colum
   if (key_bits > 0) {
     DRC_ASSIGN_OR_RETURN(
         auto tmp_buffer,
-        AllocateShared(values * static_cast<int64_t>(sizeof(uint64_t)), pool, "Sort: allocating"));
+        AllocateShared(values * static_cast<int64_t>(sizeof(uint64_t)), pool, kAllocating));
     sorted = RadixSortWords(words, reinterpret_cast<uint64_t*>(tmp_buffer->mutable_data()), values,
                             index_bits, key_bits);
     // 4. Row numbers of the sorted values (tmp_buffer lives until here).
@@ -361,7 +365,7 @@ Result<TablePtr> GatherRows(const TablePtr& table, const std::shared_ptr<arrow::
       DRC_ARROW_ASSIGN_OR_RETURN(source, arrow::Concatenate(column->chunks(), pool),
                                  "gathering rows");
     }
-    DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * width, pool, "Sort: allocating"));
+    DRC_ASSIGN_OR_RETURN(auto buffer, AllocateShared(n * width, pool, kAllocating));
     const uint8_t* src = source->data()->buffers[1]->data() + source->offset() * width;
     const uint8_t* idx = indices->data()->buffers[1]->data();
     if (wide) {
