@@ -246,7 +246,10 @@ TEST(Trainer, RepeatsShareDropoutDecidesWhetherRepeatedDrawsAreComputedOnce) {
     options.threads = 1;
     options.repeats_share_dropout = share;
     auto trainer = Trainer::Make("Probe", Config({}), options, registry);
-    EXPECT_TRUE(trainer.ok()) << trainer.status();
+    if (!trainer.ok()) {
+      ADD_FAILURE() << trainer.status();
+      return std::vector<int64_t>{};
+    }
     EXPECT_TRUE((*trainer)->Fit(data).ok());
     auto& model = dynamic_cast<RowCountingModel&>((*trainer)->model());
     EXPECT_EQ(model.rows.size(), 3u);
