@@ -22,11 +22,6 @@ namespace cp = arrow::compute;
 // The context of allocation failures.
 constexpr std::string_view kAllocating = "GroupBy: allocating";
 
-// The radix-sortable key types (fast_sort.h) except the floating-point ones.
-bool IntegerLike(const arrow::DataType& type) {
-  return RadixSortable(type) && !arrow::is_floating(type.id());
-}
-
 bool Supported(const SortAgg& agg, const arrow::DataType& type) {
   const bool number = arrow::is_integer(type.id()) || type.id() == arrow::Type::FLOAT ||
                       type.id() == arrow::Type::DOUBLE;
@@ -327,7 +322,7 @@ Result<TablePtr> SortGroupBy(const TablePtr& input, int key, const std::vector<S
   // An empty input (possibly with no chunks at all) goes to the general path, which knows the
   // result schema without any array to look at.
   if (input->num_rows() == 0) return TablePtr();
-  if (!IntegerLike(*input->field(key)->type())) return TablePtr();
+  if (!RadixSortableInteger(*input->field(key)->type())) return TablePtr();
   for (const auto& agg : aggs) {
     if (agg.kind == AggKind::kCountAll) continue;
     if (!Supported(agg, *input->field(agg.column)->type())) return TablePtr();

@@ -394,15 +394,11 @@ Result<TablePtr> JoinAs(const TablePtr& left, const TablePtr& right, const Side&
 
 }  // namespace
 
-bool SortMergeJoinable(const arrow::DataType& type) {
-  return RadixSortable(type) && !arrow::is_floating(type.id());
-}
-
 Result<TablePtr> SortMergeJoin(const TablePtr& left, const TablePtr& right, int lkey, int rkey,
                                JoinType type, arrow::MemoryPool* pool) {
   const auto& lcol = *left->column(lkey);
   const auto& rcol = *right->column(rkey);
-  if (!SortMergeJoinable(*lcol.type()) || !lcol.type()->Equals(*rcol.type())) return TablePtr();
+  if (!RadixSortableInteger(*lcol.type()) || !lcol.type()->Equals(*rcol.type())) return TablePtr();
   Side l, r;
   l.rows = left->num_rows();
   r.rows = right->num_rows();

@@ -17,16 +17,12 @@
 
 namespace drc::data::internal {
 
-// Whether SortMergeJoin takes keys of `type`: integers, dates, times, timestamps, durations.
-// Floats stay with Acero (its rules for NaN and -0.0).
-bool SortMergeJoinable(const arrow::DataType& type);
-
 // `left` joined with `right` on left column `lkey` == right column `rkey` (equal types), with
 // Join's semantics (ops.h): left columns then right columns (semi and anti: left columns only),
 // a null on either side never matches, unmatched rows get nulls on the other side. Rows come
 // in key order, the unmatched rows with null keys last. Columns keep their input names (the
-// caller renames them). nullptr when this path does not apply: a key type SortMergeJoinable
-// rejects, or a key range plus row count too wide to pack into 64 bits.
+// caller renames them). nullptr when this path does not apply: a key type that is not
+// RadixSortableInteger (fast_sort.h), or a key range plus row count too wide to pack into 64 bits.
 Result<TablePtr> SortMergeJoin(const TablePtr& left, const TablePtr& right, int lkey, int rkey,
                                JoinType type, arrow::MemoryPool* pool);
 

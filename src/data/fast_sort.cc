@@ -318,6 +318,10 @@ bool RadixSortable(const arrow::DataType& type) {
   }
 }
 
+bool RadixSortableInteger(const arrow::DataType& type) {
+  return RadixSortable(type) && !arrow::is_floating(type.id());
+}
+
 Result<std::shared_ptr<arrow::Array>> RadixSortIndices(const arrow::ChunkedArray& column,
                                                        bool ascending, bool nulls_first,
                                                        arrow::MemoryPool* pool) {

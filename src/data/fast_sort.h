@@ -21,6 +21,10 @@ namespace drc::data::internal {
 // timestamps, durations).
 bool RadixSortable(const arrow::DataType& type);
 
+// RadixSortable types whose values are integers: all but float and double. The key types of the
+// sort-based GroupBy and Join paths (floats stay with Acero for its NaN and -0.0 rules).
+bool RadixSortableInteger(const arrow::DataType& type);
+
 // The stable sort permutation of `column` (uint32 indices, or int64 past 2^32 rows); nullptr
 // when the fast path does not apply (type, or key range and row count too wide to pack).
 Result<std::shared_ptr<arrow::Array>> RadixSortIndices(const arrow::ChunkedArray& column,
