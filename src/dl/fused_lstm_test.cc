@@ -12,20 +12,23 @@ namespace {
 
 struct Case {
   int64_t layers, input, hidden, batch, steps;
-  bool batch_first, with_state;
+  bool batch_first, with_state, bias = true;
 };
 
 // Outputs, final states and the gradients of the input, the initial state and every parameter
-// equal torch::nn::LSTM's (float and double; one step, many steps, 1-3 layers, given state).
+// equal torch::nn::LSTM's (oneDNN's primitive for float: one step, many steps, 1-3 layers,
+// given state, no bias; double falls back to torch's LSTM).
 TEST(FusedLstm, MatchesTorchLstmValuesAndGradients) {
   for (const Case& c : {Case{1, 1, 8, 5, 1, true, false}, Case{2, 1, 16, 7, 24, true, false},
-                        Case{3, 4, 8, 3, 9, false, true}, Case{2, 3, 32, 33, 12, true, true}}) {
+                        Case{3, 4, 8, 3, 9, false, true}, Case{2, 3, 32, 33, 12, true, true},
+                        Case{1, 6, 16, 4, 40, true, false, false}}) {
     for (auto dtype : {torch::kFloat, torch::kDouble}) {
       SCOPED_TRACE(std::to_string(c.layers) + " layers, " + std::to_string(c.steps) + " steps, " +
                    (dtype == torch::kFloat ? "float" : "double"));
       torch::manual_seed(5);
       torch::nn::LSTM lstm(torch::nn::LSTMOptions(c.input, c.hidden)
                                .num_layers(c.layers)
+                               .bias(c.bias)
                                .batch_first(c.batch_first));
       lstm->to(dtype);
       const auto opts = torch::dtype(dtype);
@@ -68,6 +71,26 @@ TEST(FusedLstm, MatchesTorchLstmValuesAndGradients) {
             << (ours[i] - theirs[i]).abs().max().item<double>();
       }
     }
+  }
+}
+
+// Without gradients (prediction) oneDNN's inference kernel runs; it gives the training
+// kernel's values, on batch-first, time-major and strided inputs alike.
+TEST(FusedLstm, InferenceMatchesTrainingOnEveryLayout) {
+  torch::manual_seed(8);
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(3, 16).num_layers(2).batch_first(true));
+  auto wide = torch::randn({6, 11, 5});
+  for (const auto& x : {wide.narrow(2, 0, 3).contiguous(), wide.narrow(2, 1, 3),
+                        wide.narrow(2, 0, 3).transpose(0, 1).contiguous().transpose(0, 1)}) {
+    auto [trained, trained_state] = FusedLstm(lstm, x);
+    ASSERT_TRUE(trained.requires_grad());
+    torch::NoGradGuard no_grad;
+    auto [predicted, predicted_state] = FusedLstm(lstm, x);
+    EXPECT_FALSE(predicted.requires_grad());
+    EXPECT_TRUE(torch::allclose(predicted, trained, 1e-6, 1e-6));
+    EXPECT_TRUE(torch::allclose(predicted, std::get<0>(lstm->forward(x)), 1e-5, 1e-5));
+    EXPECT_TRUE(
+        torch::allclose(std::get<1>(predicted_state), std::get<1>(trained_state), 1e-6, 1e-6));
   }
 }
 

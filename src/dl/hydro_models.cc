@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "src/dl/fused_lstm.h"
 #include "src/dl/torch_status.h"
 
 namespace drc::dl {
@@ -55,7 +56,7 @@ torch::Tensor CudaLstm::Forward(const HydroBatch& batch, int64_t last_n) {
   if (options_.static_inputs > 0) {
     x = torch::cat({x, batch.x_s.unsqueeze(1).expand({b, l, options_.static_inputs})}, 2);
   }
-  torch::Tensor states = std::get<0>(lstm_->forward(x));  // [B, L, H]
+  torch::Tensor states = std::get<0>(FusedLstm(lstm_, x));  // [B, L, H]
   states = states.narrow(1, l - last_n, last_n);
   return head_(dropout_(states)).squeeze(-1);  // [B, last_n]
 }
