@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "src/dl/fused_lstm.h"
+#include "src/dl/fused_rnn.h"
 #include "src/dl/torch_status.h"
 
 namespace drc::dl {

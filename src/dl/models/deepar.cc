@@ -50,7 +50,7 @@
 #include <vector>
 
 #include "src/dl/distributions.h"
-#include "src/dl/fused_lstm.h"
+#include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
 
 namespace drc::dl {

@@ -38,7 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include "src/dl/fused_lstm.h"
+#include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
 
 namespace drc::dl {
@@ -118,10 +118,12 @@ class RecurrentForecaster final : public ForecastModel {
           .batch_first(true);
     };
     switch (kind) {
-      case CellKind::kRnn:
-        encode_ = EncoderOf(register_module(
-            "hist_encoder", torch::nn::RNN(configure(torch::nn::RNNOptions(1, options.hidden)))));
+      case CellKind::kRnn: {
+        auto rnn = register_module(
+            "hist_encoder", torch::nn::RNN(configure(torch::nn::RNNOptions(1, options.hidden))));
+        encode_ = [rnn](const torch::Tensor& x) mutable { return std::get<0>(FusedRnn(rnn, x)); };
         break;
+      }
       case CellKind::kLstm: {
         auto lstm = register_module(
             "hist_encoder", torch::nn::LSTM(configure(torch::nn::LSTMOptions(1, options.hidden))));
@@ -130,10 +132,12 @@ class RecurrentForecaster final : public ForecastModel {
         };
         break;
       }
-      case CellKind::kGru:
-        encode_ = EncoderOf(register_module(
-            "hist_encoder", torch::nn::GRU(configure(torch::nn::GRUOptions(1, options.hidden)))));
+      case CellKind::kGru: {
+        auto gru = register_module(
+            "hist_encoder", torch::nn::GRU(configure(torch::nn::GRUOptions(1, options.hidden))));
+        encode_ = [gru](const torch::Tensor& x) mutable { return std::get<0>(FusedGru(gru, x)); };
         break;
+      }
     }
     if (horizon_ > input_size_) {
       upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));
@@ -154,12 +158,6 @@ class RecurrentForecaster final : public ForecastModel {
   }
 
  private:
-  // The sequence of top-layer states of a torch RNN/LSTM/GRU module, from a zero initial state.
-  template <typename Module>
-  static std::function<torch::Tensor(const torch::Tensor&)> EncoderOf(Module module) {
-    return [module](const torch::Tensor& x) mutable { return std::get<0>(module->forward(x)); };
-  }
-
   std::string name_;
   int64_t input_size_;
   int64_t horizon_;

@@ -1,4 +1,4 @@
-#include "src/dl/fused_lstm.h"
+#include "src/dl/fused_rnn.h"
 
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -72,6 +72,71 @@ TEST(FusedLstm, MatchesTorchLstmValuesAndGradients) {
       }
     }
   }
+}
+
+// The GRU and tanh RNN against torch's modules: outputs, h_n and the gradients of the input, the
+// initial state and every parameter (float on oneDNN: the GRU's gates reordered and its four
+// biases; double falls back).
+template <typename Module, typename Options, typename Fused>
+void ExpectSameAsTorch(const char* name, Fused fused) {
+  for (const Case& c :
+       {Case{1, 1, 8, 5, 1, true, false}, Case{2, 1, 16, 7, 24, true, false},
+        Case{3, 4, 8, 3, 9, false, true}, Case{2, 3, 20, 33, 12, true, true, false}}) {
+    for (auto dtype : {torch::kFloat, torch::kDouble}) {
+      SCOPED_TRACE(std::string(name) + ", " + std::to_string(c.layers) + " layers, " +
+                   std::to_string(c.steps) + " steps, " +
+                   (dtype == torch::kFloat ? "float" : "double"));
+      torch::manual_seed(9);
+      Module module(
+          Options(c.input, c.hidden).num_layers(c.layers).bias(c.bias).batch_first(c.batch_first));
+      module->to(dtype);
+      const auto opts = torch::dtype(dtype);
+      auto x = c.batch_first ? torch::randn({c.batch, c.steps, c.input}, opts)
+                             : torch::randn({c.steps, c.batch, c.input}, opts);
+      x.requires_grad_();
+      torch::Tensor h0;
+      if (c.with_state) h0 = torch::randn({c.layers, c.batch, c.hidden}, opts).requires_grad_();
+      auto [out, h_n] = fused(module, x, h0);
+      auto [ref, ref_h_n] = c.with_state ? module->forward(x, h0) : module->forward(x);
+      ASSERT_EQ(out.sizes(), ref.sizes());
+      EXPECT_TRUE(torch::allclose(out, ref, 1e-5, 1e-5));
+      EXPECT_TRUE(torch::allclose(h_n, ref_h_n, 1e-5, 1e-5));
+      auto probe = torch::randn_like(ref), probe_h = torch::randn_like(ref_h_n);
+      std::vector<torch::Tensor> inputs{x};
+      if (c.with_state) inputs.push_back(h0);
+      for (const auto& p : module->parameters()) inputs.push_back(p);
+      auto ours = torch::autograd::grad({(out * probe).sum() + (h_n * probe_h).sum()}, inputs);
+      auto theirs =
+          torch::autograd::grad({(ref * probe).sum() + (ref_h_n * probe_h).sum()}, inputs);
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-4, 1e-4))
+            << "gradient " << i << ": max difference "
+            << (ours[i] - theirs[i]).abs().max().template item<double>();
+      }
+    }
+  }
+}
+
+TEST(FusedGru, MatchesTorchGruValuesAndGradients) {
+  ExpectSameAsTorch<torch::nn::GRU, torch::nn::GRUOptions>(
+      "GRU", [](torch::nn::GRU m, const torch::Tensor& x, const torch::Tensor& h0) {
+        return FusedGru(m, x, h0);
+      });
+}
+
+TEST(FusedRnn, MatchesTorchRnnValuesAndGradients) {
+  ExpectSameAsTorch<torch::nn::RNN, torch::nn::RNNOptions>(
+      "RNN", [](torch::nn::RNN m, const torch::Tensor& x, const torch::Tensor& h0) {
+        return FusedRnn(m, x, h0);
+      });
+}
+
+// RNN's relu nonlinearity (not covered) is torch's own.
+TEST(FusedRnn, ReluFallsBackToTorch) {
+  torch::manual_seed(10);
+  torch::nn::RNN rnn(torch::nn::RNNOptions(2, 6).nonlinearity(torch::kReLU).batch_first(true));
+  auto x = torch::randn({3, 7, 2});
+  EXPECT_TRUE(torch::equal(std::get<0>(FusedRnn(rnn, x)), std::get<0>(rnn->forward(x))));
 }
 
 // Without gradients (prediction) oneDNN's inference kernel runs; it gives the training

@@ -1,0 +1,129 @@
+#include "src/dl/fused_rnn.h"
+
+#include <ATen/ops/stack.h>
+#include <ATen/ops/zeros.h>
+#include <c10/util/Exception.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/dl/dnnl_rnn.h"
+#include "src/dl/dropout.h"
+
+namespace drc::dl {
+namespace {
+
+at::Tensor Parameter(const char* module, const torch::OrderedDict<std::string, at::Tensor>& params,
+                     const std::string& name) {
+  const at::Tensor* p = params.find(name);
+  TORCH_CHECK(p != nullptr, module, ": the module has no parameter ", name);
+  return *p;
+}
+
+// Whether the oneDNN path covers this call (the module's options aside).
+bool Covered(const at::Tensor& input) {
+  return input.device().is_cpu() && input.dim() == 3 && input.scalar_type() == at::kFloat &&
+         input.size(0) > 0 && input.size(1) > 0;
+}
+
+// Checks a given [layers, B, H] state, or makes zeros.
+at::Tensor InitialState(const char* module, const at::Tensor& given, int64_t layers, int64_t batch,
+                        int64_t hidden, const at::TensorOptions& options) {
+  if (!given.defined()) return at::zeros({layers, batch, hidden}, options);
+  TORCH_CHECK(given.sizes() == at::IntArrayRef({layers, batch, hidden}), module, ": state ",
+              given.sizes(), " for ", layers, " layers of ", hidden, " units and a batch of ",
+              batch);
+  return given;
+}
+
+struct Stacked {
+  at::Tensor output, h_n, c_n;  // c_n: LSTM only
+};
+
+// Every layer of a torch recurrent module with options `o` (LSTMOptions, GRUOptions or
+// RNNOptions) on oneDNN; h0 and c0 are [layers, B, H] (c0 for the LSTM only).
+template <typename Options>
+Stacked RunLayers(RnnCell cell, const char* module, const Options& o, bool training,
+                  const torch::OrderedDict<std::string, at::Tensor>& params,
+                  const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0) {
+  at::Tensor x = o.batch_first() ? input.transpose(0, 1) : input;  // [T, B, in]
+  TORCH_CHECK(x.size(2) == o.input_size(), module, ": input ", input.sizes(), " has ", x.size(2),
+              " features; the module takes ", o.input_size());
+  const int64_t steps = x.size(0);
+  std::vector<at::Tensor> h_n, c_n;
+  for (int64_t l = 0; l < o.num_layers(); ++l) {
+    const std::string suffix = "_l" + std::to_string(l);
+    at::Tensor b_ih, b_hh;
+    if (o.bias()) {
+      b_ih = Parameter(module, params, "bias_ih" + suffix);
+      b_hh = Parameter(module, params, "bias_hh" + suffix);
+    }
+    auto [out, c] = DnnlRnnLayer(cell, x, Parameter(module, params, "weight_ih" + suffix),
+                                 Parameter(module, params, "weight_hh" + suffix), b_ih, b_hh, h0[l],
+                                 c0.defined() ? c0[l] : at::Tensor());
+    h_n.push_back(out[steps - 1]);
+    if (c.defined()) c_n.push_back(c);
+    x = out;
+    if (l + 1 < o.num_layers()) x = Dropout(x, o.dropout(), training);
+  }
+  Stacked r;
+  r.output = o.batch_first() ? x.transpose(0, 1).contiguous() : x;
+  r.h_n = at::stack(h_n);
+  if (!c_n.empty()) r.c_n = at::stack(c_n);
+  return r;
+}
+
+int64_t BatchOf(const at::Tensor& input, bool batch_first) {
+  return input.size(batch_first ? 0 : 1);
+}
+
+}  // namespace
+
+std::tuple<at::Tensor, LstmState> FusedLstm(torch::nn::LSTM lstm, const at::Tensor& input,
+                                            const LstmState& state) {
+  const auto& o = lstm->options;
+  const bool state_given = std::get<0>(state).defined();
+  if (!Covered(input) || o.bidirectional() || o.proj_size() != 0) {
+    return state_given ? lstm->forward(input, state) : lstm->forward(input);
+  }
+  const int64_t batch = BatchOf(input, o.batch_first());
+  const auto opts = input.options();
+  const at::Tensor h0 =
+      InitialState("LSTM", std::get<0>(state), o.num_layers(), batch, o.hidden_size(), opts);
+  const at::Tensor c0 = state_given ? InitialState("LSTM", std::get<1>(state), o.num_layers(),
+                                                   batch, o.hidden_size(), opts)
+                                    : h0;
+  Stacked r = RunLayers(RnnCell::kLstm, "LSTM", o, lstm->is_training(),
+                        lstm->named_parameters(/*recurse=*/false), input, h0, c0);
+  return {r.output, {r.h_n, r.c_n}};
+}
+
+std::tuple<at::Tensor, at::Tensor> FusedGru(torch::nn::GRU gru, const at::Tensor& input,
+                                            const at::Tensor& h0) {
+  const auto& o = gru->options;
+  if (!Covered(input) || o.bidirectional()) {
+    return h0.defined() ? gru->forward(input, h0) : gru->forward(input);
+  }
+  const at::Tensor h = InitialState("GRU", h0, o.num_layers(), BatchOf(input, o.batch_first()),
+                                    o.hidden_size(), input.options());
+  Stacked r = RunLayers(RnnCell::kGru, "GRU", o, gru->is_training(),
+                        gru->named_parameters(/*recurse=*/false), input, h, at::Tensor());
+  return {r.output, r.h_n};
+}
+
+std::tuple<at::Tensor, at::Tensor> FusedRnn(torch::nn::RNN rnn, const at::Tensor& input,
+                                            const at::Tensor& h0) {
+  const auto& o = rnn->options;
+  if (!Covered(input) || o.bidirectional() ||
+      !c10::get_if<torch::enumtype::kTanh>(&o.nonlinearity())) {
+    return h0.defined() ? rnn->forward(input, h0) : rnn->forward(input);
+  }
+  const at::Tensor h = InitialState("RNN", h0, o.num_layers(), BatchOf(input, o.batch_first()),
+                                    o.hidden_size(), input.options());
+  Stacked r = RunLayers(RnnCell::kTanh, "RNN", o, rnn->is_training(),
+                        rnn->named_parameters(/*recurse=*/false), input, h, at::Tensor());
+  return {r.output, r.h_n};
+}
+
+}  // namespace drc::dl
