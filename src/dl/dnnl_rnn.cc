@@ -148,8 +148,9 @@ memory::desc ArgDesc(const dnnl::primitive_desc_base& pd, int arg) {
 // Large buffers (a workspace is ~0.9 GB for NeuralHydrology's 256 x 365 x 128) come from the
 // system as fresh pages (glibc maps blocks above 32 MB), which the kernel must fault in and zero
 // at every training step: a third of the step's time. So this file's buffers from 4 MB up are
-// kept when freed and handed out again for a request of the same size; the few that wait (at
-// most kKept, oldest dropped first) are what the next training step asks for.
+// kept when freed and handed out again for a request of the same size: what waits is what the
+// next training step asks for. At most kMaxHeld bytes wait (the oldest buffers are returned to
+// the system first; a larger buffer is never kept).
 class BufferPool {
  public:
   at::Tensor Empty(at::IntArrayRef sizes, const at::TensorOptions& options) {
@@ -163,6 +164,7 @@ class BufferPool {
           std::find_if(free_.begin(), free_.end(), [&](const auto& f) { return f.first == bytes; });
       if (it != free_.end()) {
         data = it->second;
+        held_ -= bytes;
         free_.erase(it);
       }
     }
@@ -175,19 +177,26 @@ class BufferPool {
   }
 
  private:
-  static constexpr size_t kKept = 8;
+  static constexpr size_t kMaxHeld = size_t{3} << 30;
 
   void Release(void* data, size_t bytes) {
+    if (bytes > kMaxHeld) {
+      std::free(data);
+      return;
+    }
     std::lock_guard lock(mu_);
-    if (free_.size() == kKept) {
+    while (held_ + bytes > kMaxHeld) {
       std::free(free_.front().second);
+      held_ -= free_.front().first;
       free_.pop_front();
     }
     free_.emplace_back(bytes, data);
+    held_ += bytes;
   }
 
   std::mutex mu_;
   std::deque<std::pair<size_t, void*>> free_;  // oldest first
+  size_t held_ = 0;                            // bytes in free_
 };
 
 // Never destroyed: tensors may be released during static destruction.
