@@ -78,6 +78,23 @@ int64_t BatchOf(const at::Tensor& input, bool batch_first) {
   return input.size(batch_first ? 0 : 1);
 }
 
+// FusedGru and FusedRnn: modules whose state is h alone; `covered` says whether the module's
+// own options (beyond what every module checks) are supported.
+template <typename Module>
+std::tuple<at::Tensor, at::Tensor> HiddenStateOnly(RnnCell cell, const char* name, Module module,
+                                                   const at::Tensor& input, const at::Tensor& h0,
+                                                   bool covered) {
+  const auto& o = module->options;
+  if (!covered || !Covered(input) || o.bidirectional()) {
+    return h0.defined() ? module->forward(input, h0) : module->forward(input);
+  }
+  const at::Tensor h = InitialState(name, h0, o.num_layers(), BatchOf(input, o.batch_first()),
+                                    o.hidden_size(), input.options());
+  Stacked r = RunLayers(cell, name, o, module->is_training(),
+                        module->named_parameters(/*recurse=*/false), input, h, at::Tensor());
+  return {r.output, r.h_n};
+}
+
 }  // namespace
 
 std::tuple<at::Tensor, LstmState> FusedLstm(torch::nn::LSTM lstm, const at::Tensor& input,
@@ -101,29 +118,13 @@ std::tuple<at::Tensor, LstmState> FusedLstm(torch::nn::LSTM lstm, const at::Tens
 
 std::tuple<at::Tensor, at::Tensor> FusedGru(torch::nn::GRU gru, const at::Tensor& input,
                                             const at::Tensor& h0) {
-  const auto& o = gru->options;
-  if (!Covered(input) || o.bidirectional()) {
-    return h0.defined() ? gru->forward(input, h0) : gru->forward(input);
-  }
-  const at::Tensor h = InitialState("GRU", h0, o.num_layers(), BatchOf(input, o.batch_first()),
-                                    o.hidden_size(), input.options());
-  Stacked r = RunLayers(RnnCell::kGru, "GRU", o, gru->is_training(),
-                        gru->named_parameters(/*recurse=*/false), input, h, at::Tensor());
-  return {r.output, r.h_n};
+  return HiddenStateOnly(RnnCell::kGru, "GRU", gru, input, h0, /*covered=*/true);
 }
 
 std::tuple<at::Tensor, at::Tensor> FusedRnn(torch::nn::RNN rnn, const at::Tensor& input,
                                             const at::Tensor& h0) {
-  const auto& o = rnn->options;
-  if (!Covered(input) || o.bidirectional() ||
-      !c10::get_if<torch::enumtype::kTanh>(&o.nonlinearity())) {
-    return h0.defined() ? rnn->forward(input, h0) : rnn->forward(input);
-  }
-  const at::Tensor h = InitialState("RNN", h0, o.num_layers(), BatchOf(input, o.batch_first()),
-                                    o.hidden_size(), input.options());
-  Stacked r = RunLayers(RnnCell::kTanh, "RNN", o, rnn->is_training(),
-                        rnn->named_parameters(/*recurse=*/false), input, h, at::Tensor());
-  return {r.output, r.h_n};
+  const bool tanh = c10::get_if<torch::enumtype::kTanh>(&rnn->options.nonlinearity()) != nullptr;
+  return HiddenStateOnly(RnnCell::kTanh, "RNN", rnn, input, h0, tanh);
 }
 
 }  // namespace drc::dl
