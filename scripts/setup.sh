@@ -14,7 +14,7 @@ debs=(
   clang-format clang-tidy
   openmpi-bin libopenmpi-dev
   libgloo-dev libtorch-dev
-  # oneDNN's LSTM primitive (the library is libtorch's own dependency; -dev adds the header).
+  # oneDNN's RNN primitives (the library is libtorch's own dependency; -dev adds the header).
   libdnnl-dev
   # libtorch's CPU matrix products go through libblas.so.3; without this, Debian's reference
   # BLAS serves them (many times slower). The OpenMP build shares libtorch's OpenMP threads.
