@@ -40,33 +40,29 @@ void Layer(benchmark::State& state, const Shape& s, Run run) {
 const Shape kFirst{128, 24, 1, 128}, kSecond{128, 24, 128, 128}, kHydro{256, 365, 32, 128};
 const Shape kGruFirst{128, 24, 1, 200}, kGruSecond{128, 24, 200, 200};
 
-auto TorchLstm = [](torch::nn::LSTM m, const torch::Tensor& x) {
-  return std::get<0>(m->forward(x));
-};
-auto OurLstm = [](torch::nn::LSTM m, const torch::Tensor& x) {
-  return std::get<0>(FusedLstm(m, x));
-};
-auto TorchGru = [](torch::nn::GRU m, const torch::Tensor& x) { return std::get<0>(m->forward(x)); };
-auto OurGru = [](torch::nn::GRU m, const torch::Tensor& x) { return std::get<0>(FusedGru(m, x)); };
-auto TorchRnn = [](torch::nn::RNN m, const torch::Tensor& x) { return std::get<0>(m->forward(x)); };
-auto OurRnn = [](torch::nn::RNN m, const torch::Tensor& x) { return std::get<0>(FusedRnn(m, x)); };
+// libtorch's own module, for every module kind.
+auto Torch = [](auto module, const torch::Tensor& x) { return std::get<0>(module->forward(x)); };
 
-#define DRC_LAYER(name, Module, Options, shape, run)                                \
-  void name(benchmark::State& state) { Layer<Module, Options>(state, shape, run); } \
-  BENCHMARK(name)->Unit(benchmark::kMillisecond)->UseRealTime()
+// <name>_Torch and <name>_OneDnn for torch::nn::<Kind> on `shape`; `fused` is FusedLstm,
+// FusedGru or FusedRnn.
+#define DRC_LAYERS(name, Kind, shape, fused)                                                 \
+  void name##_Torch(benchmark::State& state) {                                               \
+    Layer<torch::nn::Kind, torch::nn::Kind##Options>(state, shape, Torch);                   \
+  }                                                                                          \
+  void name##_OneDnn(benchmark::State& state) {                                              \
+    Layer<torch::nn::Kind, torch::nn::Kind##Options>(                                        \
+        state, shape,                                                                        \
+        [](torch::nn::Kind m, const torch::Tensor& x) { return std::get<0>(fused(m, x)); }); \
+  }                                                                                          \
+  BENCHMARK(name##_Torch)->Unit(benchmark::kMillisecond)->UseRealTime();                     \
+  BENCHMARK(name##_OneDnn)->Unit(benchmark::kMillisecond)->UseRealTime()
 
-DRC_LAYER(LstmFirst_Torch, torch::nn::LSTM, torch::nn::LSTMOptions, kFirst, TorchLstm);
-DRC_LAYER(LstmFirst_OneDnn, torch::nn::LSTM, torch::nn::LSTMOptions, kFirst, OurLstm);
-DRC_LAYER(LstmSecond_Torch, torch::nn::LSTM, torch::nn::LSTMOptions, kSecond, TorchLstm);
-DRC_LAYER(LstmSecond_OneDnn, torch::nn::LSTM, torch::nn::LSTMOptions, kSecond, OurLstm);
-DRC_LAYER(GruFirst_Torch, torch::nn::GRU, torch::nn::GRUOptions, kGruFirst, TorchGru);
-DRC_LAYER(GruFirst_OneDnn, torch::nn::GRU, torch::nn::GRUOptions, kGruFirst, OurGru);
-DRC_LAYER(GruSecond_Torch, torch::nn::GRU, torch::nn::GRUOptions, kGruSecond, TorchGru);
-DRC_LAYER(GruSecond_OneDnn, torch::nn::GRU, torch::nn::GRUOptions, kGruSecond, OurGru);
-DRC_LAYER(RnnSecond_Torch, torch::nn::RNN, torch::nn::RNNOptions, kSecond, TorchRnn);
-DRC_LAYER(RnnSecond_OneDnn, torch::nn::RNN, torch::nn::RNNOptions, kSecond, OurRnn);
-DRC_LAYER(HydroLstm_Torch, torch::nn::LSTM, torch::nn::LSTMOptions, kHydro, TorchLstm);
-DRC_LAYER(HydroLstm_OneDnn, torch::nn::LSTM, torch::nn::LSTMOptions, kHydro, OurLstm);
+DRC_LAYERS(LstmFirst, LSTM, kFirst, FusedLstm);
+DRC_LAYERS(LstmSecond, LSTM, kSecond, FusedLstm);
+DRC_LAYERS(GruFirst, GRU, kGruFirst, FusedGru);
+DRC_LAYERS(GruSecond, GRU, kGruSecond, FusedGru);
+DRC_LAYERS(RnnSecond, RNN, kSecond, FusedRnn);
+DRC_LAYERS(HydroLstm, LSTM, kHydro, FusedLstm);
 
 }  // namespace
 }  // namespace drc::dl
