@@ -1,15 +1,21 @@
 #include "src/dl/fast_ops.h"
 
+#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/bmm.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <utility>
 #include <vector>
 
 namespace drc::dl {
@@ -99,6 +105,153 @@ struct BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFun
   }
 };
 
+// ShortSelfAttention's layout: entry e of N * heads is window e / heads, head e % heads. A
+// token's query, key and value of head h start at row * 3D + h * dh, + D, + 2D (D = heads * dh);
+// its output at row * D + h * dh; the entry's P x P scores and weights at e * P * P.
+struct AttentionShape {
+  int64_t windows, tokens, heads, head_dim;
+  int64_t width() const { return heads * head_dim; }
+};
+
+template <typename T>
+void AttentionForward(const AttentionShape& s, T scale, const T* qkv, const T* prev, T* out,
+                      T* scores, T* weights) {
+  const int64_t p = s.tokens, dh = s.head_dim, d = s.width(), row = 3 * d;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, p * p * dh));
+  at::parallel_for(0, s.windows * s.heads, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t e = begin; e < end; ++e) {
+      const int64_t n = e / s.heads, h = e % s.heads;
+      const T* q = qkv + n * p * row + h * dh;
+      const T* k = q + d;
+      const T* v = q + 2 * d;
+      T* sc = scores + e * p * p;
+      T* w = weights + e * p * p;
+      for (int64_t i = 0; i < p; ++i) {
+        T top = -std::numeric_limits<T>::infinity();
+        for (int64_t j = 0; j < p; ++j) {
+          T dot = 0;
+          for (int64_t c = 0; c < dh; ++c) dot += q[i * row + c] * k[j * row + c];
+          T x = dot * scale;
+          if (prev != nullptr) x += prev[e * p * p + i * p + j];
+          sc[i * p + j] = x;
+          top = std::max(top, x);
+        }
+        T sum = 0;
+        for (int64_t j = 0; j < p; ++j) sum += (w[i * p + j] = std::exp(sc[i * p + j] - top));
+        const T inv = T(1) / sum;
+        T* o = out + (n * p + i) * d + h * dh;
+        std::fill(o, o + dh, T(0));
+        for (int64_t j = 0; j < p; ++j) {
+          const T wij = (w[i * p + j] *= inv);
+          for (int64_t c = 0; c < dh; ++c) o[c] += wij * v[j * row + c];
+        }
+      }
+    }
+  });
+}
+
+// g_scores may be null (the scores fed nothing); g_qkv is written in full, d_scores receives
+// the gradient of the scores before softmax (that of prev).
+template <typename T>
+void AttentionBackward(const AttentionShape& s, T scale, const T* qkv, const T* weights,
+                       const T* g_out, const T* g_scores, T* g_qkv, T* d_scores) {
+  const int64_t p = s.tokens, dh = s.head_dim, d = s.width(), row = 3 * d;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(1, p * p * dh));
+  at::parallel_for(0, s.windows * s.heads, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t e = begin; e < end; ++e) {
+      const int64_t n = e / s.heads, h = e % s.heads;
+      const int64_t base = n * p * row + h * dh;
+      const T* q = qkv + base;
+      const T* k = q + d;
+      const T* v = q + 2 * d;
+      T* gq = g_qkv + base;
+      T* gk = gq + d;
+      T* gv = gq + 2 * d;
+      const T* w = weights + e * p * p;
+      T* ds = d_scores + e * p * p;
+      const T* go = g_out + n * p * d + h * dh;
+      for (int64_t j = 0; j < p; ++j) {
+        std::fill(gk + j * row, gk + j * row + dh, T(0));
+        std::fill(gv + j * row, gv + j * row + dh, T(0));
+      }
+      for (int64_t i = 0; i < p; ++i) {
+        // d weights = g_out v^T, then through the softmax.
+        T dot = 0;
+        for (int64_t j = 0; j < p; ++j) {
+          T dw = 0;
+          for (int64_t c = 0; c < dh; ++c) dw += go[i * d + c] * v[j * row + c];
+          ds[i * p + j] = dw;
+          dot += dw * w[i * p + j];
+        }
+        for (int64_t j = 0; j < p; ++j) {
+          T x = w[i * p + j] * (ds[i * p + j] - dot);
+          if (g_scores != nullptr) x += g_scores[e * p * p + i * p + j];
+          ds[i * p + j] = x;
+        }
+        // g_v += weights^T g_out; g_q = scale * ds k; g_k += scale * ds^T q.
+        T* gqi = gq + i * row;
+        std::fill(gqi, gqi + dh, T(0));
+        for (int64_t j = 0; j < p; ++j) {
+          const T wij = w[i * p + j], sij = ds[i * p + j] * scale;
+          for (int64_t c = 0; c < dh; ++c) {
+            gv[j * row + c] += wij * go[i * d + c];
+            gqi[c] += sij * k[j * row + c];
+            gk[j * row + c] += sij * q[i * row + c];
+          }
+        }
+      }
+    }
+  });
+}
+
+struct ShortSelfAttentionFunction : public torch::autograd::Function<ShortSelfAttentionFunction> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const at::Tensor& qkv_in, const at::Tensor& prev_in,
+                                                bool has_prev, int64_t heads, double scale) {
+    const at::Tensor qkv = qkv_in.contiguous();
+    const at::Tensor prev = has_prev ? prev_in.contiguous() : at::Tensor();
+    const AttentionShape s{qkv.size(0), qkv.size(1), heads, qkv.size(2) / 3 / heads};
+    at::Tensor out = at::empty({s.windows, s.tokens, s.width()}, qkv.options());
+    at::Tensor scores = at::empty({s.windows, heads, s.tokens, s.tokens}, qkv.options());
+    at::Tensor weights = at::empty_like(scores);
+    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "ShortSelfAttention", [&] {
+      AttentionForward<scalar_t>(s, static_cast<scalar_t>(scale), qkv.data_ptr<scalar_t>(),
+                                 prev.defined() ? prev.data_ptr<scalar_t>() : nullptr,
+                                 out.data_ptr<scalar_t>(), scores.data_ptr<scalar_t>(),
+                                 weights.data_ptr<scalar_t>());
+    });
+    ctx->save_for_backward({qkv, weights});
+    ctx->saved_data["heads"] = heads;
+    ctx->saved_data["scale"] = scale;
+    ctx->set_materialize_grads(false);
+    return {out, scores};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& qkv = saved[0];
+    const at::Tensor& weights = saved[1];
+    const int64_t heads = ctx->saved_data["heads"].toInt();
+    const double scale = ctx->saved_data["scale"].toDouble();
+    const AttentionShape s{qkv.size(0), qkv.size(1), heads, qkv.size(2) / 3 / heads};
+    const at::Tensor g_out = grads[0].defined()
+                                 ? grads[0].contiguous()
+                                 : at::zeros({s.windows, s.tokens, s.width()}, qkv.options());
+    const at::Tensor g_scores = grads[1].defined() ? grads[1].contiguous() : grads[1];
+    at::Tensor g_qkv = at::empty_like(qkv);
+    at::Tensor d_scores = at::empty_like(weights);
+    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "ShortSelfAttentionBackward", [&] {
+      AttentionBackward<scalar_t>(s, static_cast<scalar_t>(scale), qkv.data_ptr<scalar_t>(),
+                                  weights.data_ptr<scalar_t>(), g_out.data_ptr<scalar_t>(),
+                                  g_scores.defined() ? g_scores.data_ptr<scalar_t>() : nullptr,
+                                  g_qkv.data_ptr<scalar_t>(), d_scores.data_ptr<scalar_t>());
+    });
+    return {g_qkv, ctx->needs_input_grad(1) ? d_scores : at::Tensor(), at::Tensor(), at::Tensor(),
+            at::Tensor()};
+  }
+};
+
 }  // namespace
 
 at::Tensor Dense(torch::nn::Linear& linear, const at::Tensor& x) {
@@ -116,6 +269,28 @@ at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
   TORCH_CHECK(a.scalar_type() == b.scalar_type(),
               "batched matmul: dtypes differ: ", a.scalar_type(), " and ", b.scalar_type());
   return BatchedMatmulFunction::apply(a, b);
+}
+
+std::pair<at::Tensor, at::Tensor> ShortSelfAttention(const at::Tensor& qkv, const at::Tensor& prev,
+                                                     int64_t heads, double scale) {
+  TORCH_CHECK(heads > 0 && qkv.dim() == 3 && qkv.size(2) % (3 * heads) == 0,
+              "self-attention: expected [windows, tokens, 3 * heads * head_dim] projections for ",
+              heads, " heads, got ", qkv.sizes());
+  TORCH_CHECK(qkv.device().is_cpu() &&
+                  (qkv.scalar_type() == at::kFloat || qkv.scalar_type() == at::kDouble),
+              "self-attention: CPU float or double projections expected, got ", qkv.scalar_type(),
+              " on ", qkv.device());
+  if (prev.defined()) {
+    const int64_t n = qkv.size(0), p = qkv.size(1);
+    TORCH_CHECK(prev.sizes() == at::IntArrayRef({n, heads, p, p}) &&
+                    prev.scalar_type() == qkv.scalar_type() && prev.device() == qkv.device(),
+                "self-attention: previous scores must be [", n, ", ", heads, ", ", p, ", ", p,
+                "] of the projections' dtype, got ", prev.sizes(), " ", prev.scalar_type());
+  }
+  // libtorch 1.13's custom functions take no undefined tensor: an empty one stands for none.
+  auto outputs = ShortSelfAttentionFunction::apply(
+      qkv, prev.defined() ? prev : at::empty({0}, qkv.options()), prev.defined(), heads, scale);
+  return {outputs[0], outputs[1]};
 }
 
 at::Tensor MeanOfCenteredKernels(at::TensorList kernels) {

@@ -10,6 +10,12 @@
 //    tensor selects each); attention over B * heads small matrices spends its time in calls,
 //    not arithmetic (VanillaTransformer: 8 s of a step). For small matrices BatchedMatmul runs
 //    its own loop over the batch entries, split over intra-op threads; large ones keep at::bmm.
+//  - ShortSelfAttention: multi-head attention over a few tokens (PatchTST's 3 patches of a
+//    24-point window, 16 heads of 8) as libtorch ops is a chain of transposes, copies, tiny
+//    batched products and a softmax over rows of 3, each a pass over memory and most of them
+//    again in backward: ~50 ms of PatchTST's ~140 ms step for ~12 MFLOP of arithmetic. One
+//    loop per (window, head) reads the three projections where the Linear wrote them and
+//    writes the result where the output Linear reads it, forward and backward.
 //  - MeanOfCenteredKernels + SameConv2d: TimesNet's Inception block averages num_kernels
 //    same-padded convolutions with odd square kernels 1, 3, ..., 2n - 1. Convolution is linear
 //    in the kernel, so that mean is one convolution with the mean of the kernels zero-padded to
@@ -22,6 +28,9 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/modules/linear.h>
 
+#include <cstdint>
+#include <utility>
+
 namespace drc::dl {
 
 // linear(x) for x of shape [..., in]; the result has shape [..., out].
@@ -30,6 +39,16 @@ at::Tensor Dense(torch::nn::Linear& linear, const at::Tensor& x);
 // a [batch, m, k] times b [batch, k, n] -> [batch, m, n], differentiable in both (same result
 // as at::bmm up to floating-point summation order).
 at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b);
+
+// Multi-head self-attention with optional residual scores (PatchTST's res_attention):
+// qkv [N, P, 3 * heads * dh] holds each token's query, key and value projections side by side
+// (q, k, v each heads * dh, head-major); prev [N, heads, P, P] or undefined. With
+//   scores = scale * q k^T + prev  (per window and head)  and  out = softmax(scores) v,
+// returns {out [N, P, heads * dh], scores [N, heads, P, P]}, both differentiable (qkv and prev).
+// CPU float or double; any P, best for short sequences (work per head is P * P * dh). No
+// dropout on the attention weights: callers with attention dropout use libtorch's ops.
+std::pair<at::Tensor, at::Tensor> ShortSelfAttention(const at::Tensor& qkv, const at::Tensor& prev,
+                                                     int64_t heads, double scale);
 
 // The mean of kernels [out, in, k_i, k_i] (k_i odd, centred), each zero-padded to the largest
 // k: one kernel whose same-padded convolution is the mean of theirs. Differentiable.

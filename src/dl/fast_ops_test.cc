@@ -4,6 +4,8 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/utils.h>
 
+#include <cmath>
+#include <utility>
 #include <vector>
 
 #include "src/dl/torch_status.h"
@@ -39,6 +41,83 @@ TEST(FastOps, BatchedMatmulMatchesBmm) {
   auto bad = Guard("bmm", [] { BatchedMatmul(torch::ones({2, 3, 4}), torch::ones({2, 5, 6})); });
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("[2, 3, 4]"), std::string::npos) << bad.message();
+}
+
+// The reference: the same attention as libtorch ops (split heads, scaled products, softmax).
+std::pair<torch::Tensor, torch::Tensor> ComposedAttention(const torch::Tensor& qkv,
+                                                          const torch::Tensor& prev, int64_t heads,
+                                                          double scale) {
+  const int64_t n = qkv.size(0), p = qkv.size(1), d = qkv.size(2) / 3;
+  auto split = [&](int64_t part) {
+    return qkv.narrow(2, part * d, d).reshape({n, p, heads, d / heads}).transpose(1, 2);
+  };
+  torch::Tensor q = split(0), k = split(1), v = split(2);
+  torch::Tensor scores = torch::matmul(q, k.transpose(2, 3)) * scale;
+  if (prev.defined()) scores = scores + prev;
+  torch::Tensor out = torch::matmul(torch::softmax(scores, -1), v);
+  return {out.transpose(1, 2).reshape({n, p, d}), scores};
+}
+
+// ShortSelfAttention's outputs and the gradients of its projections and previous scores equal
+// libtorch's ops: 1 to 9 tokens, 1 to 16 heads, with and without residual scores, float and
+// double, a non-contiguous input, and a loss that reads the scores (as the next layer does)
+// or only the output (the last layer).
+TEST(FastOps, ShortSelfAttentionMatchesComposedOps) {
+  torch::manual_seed(5);
+  struct Shape {
+    int64_t windows, tokens, heads, head_dim;
+  };
+  for (const Shape& s :
+       {Shape{37, 3, 16, 8}, Shape{5, 1, 2, 4}, Shape{4, 9, 3, 5}, Shape{2, 7, 1, 16}}) {
+    for (auto dtype : {torch::kFloat, torch::kDouble}) {
+      for (bool with_prev : {false, true}) {
+        for (bool read_scores : {false, true}) {
+          const int64_t d = s.heads * s.head_dim;
+          // [N, 3D, P] transposed: not contiguous.
+          auto raw =
+              torch::randn({s.windows, 3 * d, s.tokens}, torch::dtype(dtype)).requires_grad_();
+          auto qkv = raw.transpose(1, 2);
+          torch::Tensor prev;
+          if (with_prev) {
+            prev = torch::randn({s.windows, s.heads, s.tokens, s.tokens}, torch::dtype(dtype))
+                       .requires_grad_();
+          }
+          const double scale = 1.0 / std::sqrt(static_cast<double>(s.head_dim));
+          auto [out, scores] = ShortSelfAttention(qkv, prev, s.heads, scale);
+          auto [ref_out, ref_scores] = ComposedAttention(qkv, prev, s.heads, scale);
+          const double tol = dtype == torch::kFloat ? 1e-5 : 1e-12;
+          ASSERT_EQ(out.sizes(), ref_out.sizes());
+          ASSERT_EQ(scores.sizes(), ref_scores.sizes());
+          EXPECT_TRUE(torch::allclose(out, ref_out, tol, tol));
+          EXPECT_TRUE(torch::allclose(scores, ref_scores, tol, tol));
+          auto w_out = torch::randn_like(out);
+          auto w_scores = torch::randn_like(scores);
+          auto loss = [&](const torch::Tensor& o, const torch::Tensor& sc) {
+            auto l = (o * w_out).sum();
+            return read_scores ? l + (sc * w_scores).sum() : l;
+          };
+          std::vector<torch::Tensor> inputs{raw};
+          if (with_prev) inputs.push_back(prev);
+          auto g = torch::autograd::grad({loss(out, scores)}, inputs);
+          auto g_ref = torch::autograd::grad({loss(ref_out, ref_scores)}, inputs);
+          for (size_t i = 0; i < g.size(); ++i) {
+            EXPECT_TRUE(torch::allclose(g[i], g_ref[i], 10 * tol, 10 * tol))
+                << "input " << i << " of " << s.windows << "x" << s.tokens << "x" << s.heads << "x"
+                << s.head_dim << " prev " << with_prev << " scores " << read_scores << " max diff "
+                << (g[i] - g_ref[i]).abs().max().item<double>();
+          }
+        }
+      }
+    }
+  }
+  auto bad = Guard("attention", [] { ShortSelfAttention(torch::ones({2, 3, 10}), {}, 2, 1.0); });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("[2, 3, 10]"), std::string::npos) << bad.message();
+  auto bad_prev = Guard("attention", [] {
+    ShortSelfAttention(torch::ones({2, 3, 12}), torch::ones({2, 2, 3, 2}), 2, 1.0);
+  });
+  ASSERT_FALSE(bad_prev.ok());
+  EXPECT_NE(bad_prev.message().find("[2, 2, 3, 2]"), std::string::npos) << bad_prev.message();
 }
 
 // Dense equals Linear on contiguous and permuted inputs of 2 to 4 dimensions.

@@ -114,6 +114,40 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "PatchTST", "TimesNet"));
 
+// PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in
+// training, where libtorch's ops run. With every other dropout off and an attention dropout too
+// small to drop anything (keep probability 1 - 1e-12), the two paths must give the same
+// forecasts and the same gradients from the same initial weights.
+TEST(Models, PatchTstAttentionPathsAgree) {
+  auto make = [](double attn_dropout) {
+    ModelConfig c = Config("PatchTST");
+    c.params["dropout"] = 0;
+    c.params["attn_dropout"] = attn_dropout;
+    auto model = DefaultModelRegistry().Make("PatchTST", c);  // seeded by the config
+    EXPECT_TRUE(model.ok()) << model.status();
+    return *model;
+  };
+  auto fused = make(0), composed = make(1e-12);
+  torch::manual_seed(4);
+  WindowBatch batch{torch::randn({6, kInput}), torch::ones({6, kInput})};
+  auto y_fused = fused->Forward(batch);
+  auto y_composed = composed->Forward(batch);
+  ASSERT_EQ(y_fused.sizes(), y_composed.sizes());
+  EXPECT_TRUE(torch::allclose(y_fused, y_composed, 1e-5, 1e-5))
+      << (y_fused - y_composed).abs().max().item<double>();
+  y_fused.pow(2).mean().backward();
+  y_composed.pow(2).mean().backward();
+  auto a = fused->named_parameters(), b = composed->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& item : a) {
+    const torch::Tensor& other = b[item.key()];
+    EXPECT_TRUE(torch::allclose(item.value(), other)) << item.key();  // same initial weights
+    EXPECT_TRUE(torch::allclose(item.value().grad(), other.grad(), 1e-4, 1e-6))
+        << item.key() << " max diff "
+        << (item.value().grad() - other.grad()).abs().max().item<double>();
+  }
+}
+
 TEST(Models, UnknownNamesAndParametersAreErrors) {
   auto m = DefaultModelRegistry().Make("Prophet", Config("MLP"));
   ASSERT_FALSE(m.ok());

@@ -139,23 +139,36 @@ class EncoderLayer final : public torch::nn::Module {
     const bool training = is_training();
     const int64_t n = src.size(0), p = src.size(1);
     if (pre_norm_) src = NormOverFeatures(norm_attn_, src, row_weight);
-    // [N, P, heads * dh] -> [N, heads, P, dh]
-    auto split = [&](torch::nn::Linear& w) {
-      return Dense(w, src).view({n, p, heads_, head_dim_}).transpose(1, 2);
-    };
-    torch::Tensor q = split(w_q_), k = split(w_k_), v = split(w_v_);
-    // [N, heads, P, P], as N * heads small matrix products.
-    torch::Tensor scores = BatchedMatmul(q.reshape({n * heads_, p, head_dim_}),
-                                         k.transpose(2, 3).reshape({n * heads_, head_dim_, p}))
-                               .view({n, heads_, p, p}) *
-                           scale_;
-    if (res_attention_ && prev.defined()) scores = scores + prev;
-    torch::Tensor weights = Dropout(torch::softmax(scores, -1), attn_dropout_, training);
-    torch::Tensor attended =
-        BatchedMatmul(weights.reshape({n * heads_, p, p}), v.reshape({n * heads_, p, head_dim_}))
-            .view({n, heads_, p, head_dim_})
-            .transpose(1, 2)
-            .reshape({n, p, heads_ * head_dim_});
+    torch::Tensor attended, scores;  // [N, P, heads * dh], [N, heads, P, P]
+    if (src.device().is_cpu() && (attn_dropout_ == 0 || !training) &&
+        (src.scalar_type() == torch::kFloat || src.scalar_type() == torch::kDouble)) {
+      // The three projections as one GEMM (the weights side by side), then one pass per window
+      // and head (fast_ops.h).
+      torch::Tensor qkv = torch::linear(src.reshape({n * p, src.size(2)}),
+                                        torch::cat({w_q_->weight, w_k_->weight, w_v_->weight}),
+                                        torch::cat({w_q_->bias, w_k_->bias, w_v_->bias}))
+                              .view({n, p, -1});
+      std::tie(attended, scores) =
+          ShortSelfAttention(qkv, res_attention_ ? prev : torch::Tensor(), heads_, scale_);
+    } else {
+      // [N, P, heads * dh] -> [N, heads, P, dh]
+      auto split = [&](torch::nn::Linear& w) {
+        return Dense(w, src).view({n, p, heads_, head_dim_}).transpose(1, 2);
+      };
+      torch::Tensor q = split(w_q_), k = split(w_k_), v = split(w_v_);
+      // [N, heads, P, P], as N * heads small matrix products.
+      scores = BatchedMatmul(q.reshape({n * heads_, p, head_dim_}),
+                             k.transpose(2, 3).reshape({n * heads_, head_dim_, p}))
+                   .view({n, heads_, p, p}) *
+               scale_;
+      if (res_attention_ && prev.defined()) scores = scores + prev;
+      torch::Tensor weights = Dropout(torch::softmax(scores, -1), attn_dropout_, training);
+      attended =
+          BatchedMatmul(weights.reshape({n * heads_, p, p}), v.reshape({n * heads_, p, head_dim_}))
+              .view({n, heads_, p, head_dim_})
+              .transpose(1, 2)
+              .reshape({n, p, heads_ * head_dim_});
+    }
     torch::Tensor out = Dropout(Dense(to_out_, attended), dropout_, training);
     src = src + Dropout(out, dropout_, training);
     if (!pre_norm_) src = NormOverFeatures(norm_attn_, src, row_weight);
