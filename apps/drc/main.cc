@@ -23,6 +23,9 @@
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
+#ifdef DRC_WITH_DL
+#include "drc/dl/allocator.h"
+#endif
 #include "forecast_cmd.h"
 #include "hydro_cmd.h"
 #include "run_cmd.h"
@@ -71,6 +74,10 @@ std::string VersionText() {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef DRC_WITH_DL
+  // Training steps free and re-allocate the same activations every step: keep them mapped.
+  drc::dl::KeepFreedMemoryForReuse();
+#endif
   CLI::App app{"Deep RC: data engineering + deep learning pipelines on HPC, cloud and laptops"};
   app.require_subcommand(0, 1);
   bool version = false;
