@@ -5,8 +5,9 @@ namespace drc::dl {
 
 // glibc's malloc returns blocks above its mmap threshold (128 KiB at first, raised as such
 // blocks are freed) to the kernel on free, and trims the heap's free top above 128 KiB, so each
-// training step maps its activations afresh and takes a page fault per 4 KiB page it touches:
-// a fifth to a quarter of a small model's step (`perf`: clear_page, exc_page_fault). This keeps
+// training step maps its activations afresh and takes a page fault per 4 KiB page it touches
+// (`perf`: clear_page_erms, exc_page_fault): RNN's and TCN's steps were ~25 % faster without
+// them (docs/dl-benchmarks.md, "Session 7"). This keeps
 // blocks up to 32 MiB (glibc's largest mmap threshold) on the heap and up to 1 GiB of freed heap
 // for reuse. Like the jemalloc or tcmalloc preloads PyTorch users reach for, without the
 // dependency. Returns false when the C library refused a setting (not glibc: nothing done).
