@@ -1,6 +1,8 @@
 // Small-GEMM throughput on this CPU: libtorch's at::addmm (Debian's libtorch 1.13 calls
-// OpenBLAS) against oneDNN's dnnl_sgemm, on the shapes of the forecasting LSTM's steps
-// (docs/dl-benchmarks.md, "Where the 3x goal is still missed"). Not part of the build:
+// OpenBLAS) against oneDNN's dnnl_sgemm, on the shapes of the forecasting LSTM's and PatchTST's
+// steps (docs/dl-benchmarks.md, "Where the 3x goal is still missed"), and at::mm on bfloat16
+// copies of the same operands (libtorch hands those to oneDNN's bf16 matmul, which uses
+// AVX512_BF16 where the CPU has it: ONEDNN_VERBOSE=1 prints the ISA). Not part of the build:
 //   sudo apt-get install libdnnl-dev   # the header; libdnnl.so.2 already comes with libtorch
 //   g++ -O2 -std=c++17 bench/gemm_small.cc -I/usr/include/torch/csrc/api/include \
 //       -ltorch -ltorch_cpu -lc10 -ldnnl -o /tmp/gemm_small && /tmp/gemm_small 2
@@ -35,7 +37,9 @@ int main(int argc, char** argv) {
   const Shape shapes[] = {{128, 128, 512, true},   // LSTM step forward: h [B, H] x w_hh^T
                           {128, 512, 128, false},  // backward: d_gates [B, 4H] x w_hh
                           {256, 128, 512, true},
-                          {512, 3072, 128, false}};
+                          {512, 3072, 128, false},
+                          {3072, 128, 384, true},   // PatchTST: Q, K, V of 1024 windows x 3 patches
+                          {3072, 128, 256, true}};  // PatchTST: feed-forward in
   for (const Shape& s : shapes) {
     at::Tensor a = at::randn({s.m, s.k});
     at::Tensor w = s.transposed_b ? at::randn({s.n, s.k}) : at::randn({s.k, s.n});
@@ -51,12 +55,15 @@ int main(int argc, char** argv) {
                      s.n);
         },
         reps);
+    const at::Tensor a16 = a.to(at::kBFloat16), b16 = b.to(at::kBFloat16);
+    const double bf16 = SecondsPerCall([&] { at::mm(a16, b16); }, reps);
     const double flop = 2.0 * s.m * s.k * s.n;
     std::printf(
-        "%lldx%lldx%lld%s  at::addmm %7.1f us %4.0f GFLOPS   dnnl_sgemm %7.1f us %4.0f GFLOPS\n",
+        "%lldx%lldx%lld%s  at::addmm %7.1f us %4.0f GFLOPS   dnnl_sgemm %7.1f us %4.0f GFLOPS   "
+        "at::mm bf16 %7.1f us %4.0f GFLOPS\n",
         static_cast<long long>(s.m), static_cast<long long>(s.k), static_cast<long long>(s.n),
         s.transposed_b ? " (b^T)" : "", aten * 1e6, flop / aten / 1e9, dnnl * 1e6,
-        flop / dnnl / 1e9);
+        flop / dnnl / 1e9, bf16 * 1e6, flop / bf16 / 1e9);
   }
   return 0;
 }
