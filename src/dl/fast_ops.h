@@ -34,8 +34,14 @@
 
 namespace drc::dl {
 
-// linear(x) for x of shape [..., in]; the result has shape [..., out].
+// linear(x) for x of shape [..., in]; the result has shape [..., out]. Float CPU products run
+// on oneDNN's sgemm (Linear2d).
 at::Tensor Dense(torch::nn::Linear& linear, const at::Tensor& x);
+
+// x [rows, in] w^T + b (b [out] or undefined), differentiable in all three: on oneDNN's sgemm
+// for float CPU tensors (1.1-1.3x OpenBLAS's, which libtorch 1.13 calls, on the forecasting
+// models' shapes: bench/gemm_small.cc), at::linear otherwise.
+at::Tensor Linear2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
 
 // a [batch, m, k] times b [batch, k, n] -> [batch, m, n], differentiable in both (same result
 // as at::bmm up to floating-point summation order).

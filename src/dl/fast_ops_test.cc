@@ -120,6 +120,47 @@ TEST(FastOps, ShortSelfAttentionMatchesComposedOps) {
   EXPECT_NE(bad_prev.message().find("[2, 2, 3, 2]"), std::string::npos) << bad_prev.message();
 }
 
+// Linear2d (oneDNN's sgemm for float) equals at::linear in values and in the gradients of the
+// input, weight and bias; with and without bias, a transposed (non-contiguous) input, a double
+// input (at::linear's path), and an input whose gradient is not needed.
+TEST(FastOps, Linear2dMatchesLinear) {
+  torch::manual_seed(6);
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (bool bias : {true, false}) {
+      for (bool transposed : {false, true}) {
+        const int64_t rows = 300, in = 37, out = 19;
+        auto raw = transposed ? torch::randn({in, rows}, torch::dtype(dtype)).requires_grad_()
+                              : torch::randn({rows, in}, torch::dtype(dtype)).requires_grad_();
+        auto x = transposed ? raw.t() : raw;
+        auto w = torch::randn({out, in}, torch::dtype(dtype)).requires_grad_();
+        auto b = bias ? torch::randn({out}, torch::dtype(dtype)).requires_grad_() : torch::Tensor();
+        auto y = Linear2d(x, w, b);
+        auto ref = torch::linear(x, w, b);
+        const double tol = dtype == torch::kFloat ? 1e-4 : 1e-10;
+        ASSERT_EQ(y.sizes(), ref.sizes());
+        EXPECT_TRUE(torch::allclose(y, ref, tol, tol));
+        auto weight = torch::randn_like(y);
+        std::vector<torch::Tensor> inputs{raw, w};
+        if (bias) inputs.push_back(b);
+        auto g = torch::autograd::grad({(y * weight).sum()}, inputs);
+        auto g_ref = torch::autograd::grad({(ref * weight).sum()}, inputs);
+        for (size_t i = 0; i < g.size(); ++i) {
+          EXPECT_TRUE(torch::allclose(g[i], g_ref[i], tol, tol))
+              << "input " << i << " bias " << bias << " transposed " << transposed;
+        }
+      }
+    }
+  }
+  // Only the weight needs a gradient (a first layer's input).
+  auto x = torch::randn({8, 5});
+  auto w = torch::randn({3, 5}, torch::requires_grad());
+  auto gw = torch::autograd::grad({Linear2d(x, w, {}).sum()}, {w});
+  EXPECT_TRUE(torch::allclose(gw[0], torch::ones({8, 3}).t().mm(x), 1e-5, 1e-5));
+  auto bad = Guard("linear", [] { Linear2d(torch::ones({4, 3}), torch::ones({2, 5}), {}); });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("[2, 5]"), std::string::npos) << bad.message();
+}
+
 // Dense equals Linear on contiguous and permuted inputs of 2 to 4 dimensions.
 TEST(FastOps, DenseFoldsLeadingDimensions) {
   torch::manual_seed(3);

@@ -144,9 +144,9 @@ class EncoderLayer final : public torch::nn::Module {
         (src.scalar_type() == torch::kFloat || src.scalar_type() == torch::kDouble)) {
       // The three projections as one GEMM (the weights side by side), then one pass per window
       // and head (fast_ops.h).
-      torch::Tensor qkv = torch::linear(src.reshape({n * p, src.size(2)}),
-                                        torch::cat({w_q_->weight, w_k_->weight, w_v_->weight}),
-                                        torch::cat({w_q_->bias, w_k_->bias, w_v_->bias}))
+      torch::Tensor qkv = Linear2d(src.reshape({n * p, src.size(2)}),
+                                   torch::cat({w_q_->weight, w_k_->weight, w_v_->weight}),
+                                   torch::cat({w_q_->bias, w_k_->bias, w_v_->bias}))
                               .view({n, p, -1});
       std::tie(attended, scores) =
           ShortSelfAttention(qkv, res_attention_ ? prev : torch::Tensor(), heads_, scale_);
