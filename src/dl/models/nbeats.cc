@@ -9,6 +9,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 #include "src/dl/models/residual_stack.h"
 
@@ -79,9 +80,9 @@ class NBeatsBlock final : public torch::nn::Module {
 
   // residuals [B, L] -> (backcast [B, L], forecast [B, H]).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals) {
-    auto x = first_->forward(residuals);
-    for (auto& layer : hidden_) x = torch::relu(layer->forward(x));
-    auto theta = out_->forward(x);
+    auto x = Dense(first_, residuals);
+    for (auto& layer : hidden_) x = torch::relu(Dense(layer, x));
+    auto theta = Dense(out_, x);
     if (basis_ == Basis::kIdentity) {
       return {theta.slice(1, 0, input_size_), theta.slice(1, input_size_)};
     }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 #include "src/dl/models/residual_stack.h"
 
@@ -35,9 +36,9 @@ class NHitsBlock final : public torch::nn::Module {
     auto x = F::max_pool1d(residuals.unsqueeze(1),
                            F::MaxPool1dFuncOptions(pool_).stride(pool_).ceil_mode(true))
                  .squeeze(1);
-    x = first_->forward(x);
-    for (auto& layer : hidden_) x = torch::relu(layer->forward(x));
-    auto theta = out_->forward(x);
+    x = Dense(first_, x);
+    for (auto& layer : hidden_) x = torch::relu(Dense(layer, x));
+    auto theta = Dense(out_, x);
     auto backcast = theta.slice(1, 0, input_size_);
     auto knots = theta.slice(1, input_size_).unsqueeze(1);  // [B, 1, K]
     auto forecast = F::interpolate(knots, F::InterpolateFuncOptions()
