@@ -36,8 +36,7 @@ int main(int argc, char** argv) {
   at::set_num_threads(threads);
   const Shape shapes[] = {{128, 128, 512, true},   // LSTM step forward: h [B, H] x w_hh^T
                           {128, 512, 128, false},  // backward: d_gates [B, 4H] x w_hh
-                          {256, 128, 512, true},
-                          {512, 3072, 128, false},
+                          {256, 128, 512, true},  {512, 3072, 128, false},
                           {3072, 128, 384, true},   // PatchTST: Q, K, V of 1024 windows x 3 patches
                           {3072, 128, 256, true}};  // PatchTST: feed-forward in
   for (const Shape& s : shapes) {
