@@ -257,7 +257,7 @@ struct ShortSelfAttentionFunction : public torch::autograd::Function<ShortSelfAt
 };
 
 // Row-major c [m, n] = a [m, k] (or a^T, stored [k, m]) times b [k, n] (or b^T, stored [n, k]),
-// plus beta * c, on oneDNN's sgemm: 1.1-1.3x OpenBLAS's on the forecasting models' shapes
+// plus beta * c, on oneDNN's sgemm: 1.1-1.4x OpenBLAS's on the forecasting models' shapes
 // (bench/gemm_small.cc). Every operand contiguous.
 void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
            const float* b, float beta, float* c) {

@@ -39,7 +39,7 @@ namespace drc::dl {
 at::Tensor Dense(torch::nn::Linear& linear, const at::Tensor& x);
 
 // x [rows, in] w^T + b (b [out] or undefined), differentiable in all three: on oneDNN's sgemm
-// for float CPU tensors (1.1-1.3x OpenBLAS's, which libtorch 1.13 calls, on the forecasting
+// for float CPU tensors (1.1-1.4x OpenBLAS's, which libtorch 1.13 calls, on the forecasting
 // models' shapes: bench/gemm_small.cc), at::linear otherwise.
 at::Tensor Linear2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
 
