@@ -256,6 +256,12 @@ struct ShortSelfAttentionFunction : public torch::autograd::Function<ShortSelfAt
   }
 };
 
+// libtorch 1.13's custom functions take no undefined tensor: an empty one stands for none (the
+// functions get a flag saying whether the tensor was given).
+at::Tensor OrEmpty(const at::Tensor& t, const at::TensorOptions& options) {
+  return t.defined() ? t : at::empty({0}, options);
+}
+
 // Row-major c [m, n] = a [m, k] (or a^T, stored [k, m]) times b [k, n] (or b^T, stored [n, k]),
 // plus beta * c, on oneDNN's sgemm: 1.1-1.4x OpenBLAS's on the forecasting models' shapes
 // (bench/gemm_small.cc). Every operand contiguous.
@@ -311,16 +317,17 @@ at::Tensor Linear2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& 
       x.numel() == 0 || w.numel() == 0) {
     return at::linear(x, w, b);
   }
-  // libtorch 1.13's custom functions take no undefined tensor: an empty one stands for none.
-  return SgemmLinearFunction::apply(x.contiguous(), w.contiguous(),
-                                    b.defined() ? b : at::empty({0}, w.options()), b.defined());
+  return SgemmLinearFunction::apply(x.contiguous(), w.contiguous(), OrEmpty(b, w.options()),
+                                    b.defined());
 }
 
 at::Tensor Dense(torch::nn::Linear& linear, const at::Tensor& x) {
-  const at::Tensor& b = linear->options.bias() ? linear->bias : at::Tensor();
-  if (x.dim() <= 2) return x.dim() == 2 ? Linear2d(x, linear->weight, b) : linear->forward(x);
+  // linear->bias is undefined when the Linear has none.
+  if (x.dim() <= 2) {
+    return x.dim() == 2 ? Linear2d(x, linear->weight, linear->bias) : linear->forward(x);
+  }
   std::vector<int64_t> sizes(x.sizes().begin(), x.sizes().end());
-  at::Tensor y = Linear2d(x.reshape({-1, sizes.back()}), linear->weight, b);
+  at::Tensor y = Linear2d(x.reshape({-1, sizes.back()}), linear->weight, linear->bias);
   sizes.back() = y.size(1);
   return y.view(sizes);
 }
@@ -350,9 +357,8 @@ std::pair<at::Tensor, at::Tensor> ShortSelfAttention(const at::Tensor& qkv, cons
                 "self-attention: previous scores must be [", n, ", ", heads, ", ", p, ", ", p,
                 "] of the projections' dtype, got ", prev.sizes(), " ", prev.scalar_type());
   }
-  // libtorch 1.13's custom functions take no undefined tensor: an empty one stands for none.
-  auto outputs = ShortSelfAttentionFunction::apply(
-      qkv, prev.defined() ? prev : at::empty({0}, qkv.options()), prev.defined(), heads, scale);
+  auto outputs = ShortSelfAttentionFunction::apply(qkv, OrEmpty(prev, qkv.options()),
+                                                   prev.defined(), heads, scale);
   return {outputs[0], outputs[1]};
 }
 

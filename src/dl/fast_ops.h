@@ -1,5 +1,6 @@
-// Replacements for two libtorch 1.13 CPU paths that dominate small models' training steps
-// (internal to the dl layer; measured with `drc bench train --profile`).
+// Replacements for libtorch 1.13 CPU paths that dominate small models' training steps
+// (internal to the dl layer; found with `drc bench train --profile` and `perf`, kept when the
+// clock agreed).
 //
 //  - Dense: torch::nn::Linear on an input of 3 or more dimensions that is not contiguous (a
 //    transposed or permuted activation) takes at::matmul's broadcasting path: the weight is
