@@ -18,6 +18,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
     config.series = args.series;
     config.length = args.length;
     config.threads = args.threads;
+    config.window_parts = args.window_parts;
     config.seed = args.seed;
     config.comm = comm;
     config.profile_path = args.profile;
@@ -36,6 +37,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
                           {"samples_per_s", r->samples_per_second},
                           {"final_loss", r->final_loss},
                           {"parameters", r->parameters},
+                          {"window_parts", r->window_parts},
                           {"input_size", args.input_size},
                           {"h", args.horizon}};
       std::printf("%s\n", j.dump().c_str());

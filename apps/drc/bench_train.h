@@ -18,6 +18,7 @@ struct BenchTrainArgs {
   int series = 64;
   int length = 512;
   int threads = 0;
+  int window_parts = 0;
   uint64_t seed = 1;
   bool json = false;
   std::string profile;  // Chrome trace of libtorch's operators

@@ -82,6 +82,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.checkpoint_every = args.checkpoint_every;
   config.resume = args.resume;
   config.exact_repeats = args.exact_repeats;
+  config.window_parts = args.window_parts;
   auto table = data::ReadTable(args.data);
   if (!table.ok()) return fail(table.status());
   const data::SeriesColumns cols;

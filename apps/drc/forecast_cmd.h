@@ -31,6 +31,7 @@ struct ForecastArgs {
   int checkpoint_every = 0;
   bool resume = false;
   bool exact_repeats = false;
+  int window_parts = 0;
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y and one column per model
 };

@@ -151,6 +151,12 @@ int main(int argc, char** argv) {
                      "(default: once, the copies sharing one dropout mask; faster)");
   forecast->add_option("--threads", forecast_args.threads, "Intra-op threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
+  forecast
+      ->add_option(
+          "--window-parts", forecast_args.window_parts,
+          "Run each training step's windows in N parts on separate threads (0: automatic, for "
+          "models whose windows are independent; 1: off)")
+      ->check(CLI::NonNegativeNumber);
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 
@@ -244,6 +250,12 @@ int main(int argc, char** argv) {
   bench_train->add_option("--length", train_args.length, "Points per synthetic series")
       ->check(CLI::PositiveNumber);
   bench_train->add_option("--threads", train_args.threads, "Intra-op threads per rank (0: auto)")
+      ->check(CLI::NonNegativeNumber);
+  bench_train
+      ->add_option(
+          "--window-parts", train_args.window_parts,
+          "Run each training step's windows in N parts on separate threads (0: automatic, for "
+          "models whose windows are independent; 1: off)")
       ->check(CLI::NonNegativeNumber);
   bench_train->add_option("--seed", train_args.seed, "Random seed");
   bench_train->add_option("--profile", train_args.profile,

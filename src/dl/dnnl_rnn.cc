@@ -130,11 +130,11 @@ std::shared_ptr<const Primitives> Build(const Shape& s) {
 
 // The primitives for `s`, built on first use. Training and prediction use a handful of shapes
 // (the batch, a last partial batch, the prediction batch); should a caller cycle through many,
-// the cache starts over rather than grow.
+// the cache starts over rather than grow. One cache per thread: with oneDNN's default
+// (library-managed) scratchpad a primitive must run on the thread that created it, and
+// window-parallel steps (window_parallel.h) run layers on several threads at once.
 std::shared_ptr<const Primitives> Get(const Shape& s) {
-  static std::mutex mu;
-  static std::map<Shape, std::shared_ptr<const Primitives>> cache;
-  std::lock_guard lock(mu);
+  thread_local std::map<Shape, std::shared_ptr<const Primitives>> cache;
   auto it = cache.find(s);
   if (it != cache.end()) return it->second;
   if (cache.size() >= 64) cache.clear();

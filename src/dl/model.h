@@ -84,6 +84,11 @@ class ForecastModel : public torch::nn::Module {
   // How the trainer may compute a window drawn c times in one step (NF samples
   // windows_batch_size windows with replacement when a batch has fewer): see RepeatedDraws.
   virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }
+  // True when a training step may run on parts of the batch at once and add their gradients
+  // (window_parallel.h): each window's forecast depends only on that window and the
+  // parameters (no batch statistics), the training forward draws no random numbers, and the
+  // loss is the default TrainingLoss (a masked mean of per-window terms). Default: false.
+  virtual bool IndependentWindows() const { return false; }
 };
 
 using ModelFactory =

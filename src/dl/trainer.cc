@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "src/dl/torch_status.h"
+#include "src/dl/window_parallel.h"
 
 namespace drc::dl {
 
@@ -77,6 +78,13 @@ Trainer::Trainer(std::string name, ModelConfig config, TrainOptions options,
   }
 }
 
+namespace {
+int IntraOpThreads(const TrainOptions& options) {
+  return options.threads > 0 ? options.threads
+                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+}  // namespace
+
 Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const ModelConfig& config,
                                                const TrainOptions& options,
                                                const ModelRegistry& registry) {
@@ -87,9 +95,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     return Status::InvalidArgument(name, ": val_check_steps must be > 0, got ",
                                    options.val_check_steps);
   }
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = IntraOpThreads(options);
   DRC_RETURN_NOT_OK(Guard(name + ": seeding", [&] {
     torch::set_num_threads(threads);
     torch::manual_seed(options.seed);
@@ -153,6 +159,20 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
   const bool merge =
       repeats == RepeatedDraws::kMerge ||
       (repeats == RepeatedDraws::kMergeSharingDropout && options_.repeats_share_dropout);
+  const int threads = IntraOpThreads(options_);
+  const int64_t windows_per_step = data.options().windows_batch_size > 0
+                                       ? data.options().windows_batch_size
+                                       : data.num_windows();
+  DRC_ASSIGN_OR_RETURN(window_parts_,
+                       ChooseWindowParts(name_, model_->IndependentWindows(), options_.window_parts,
+                                         threads, windows_per_step));
+  std::unique_ptr<WindowParallelStep> parallel;
+  if (window_parts_ > 1 && step_ < last_step) {
+    DRC_RETURN_NOT_OK(Guard(name_ + ": starting window-parallel workers", [&] {
+      parallel = std::make_unique<WindowParallelStep>(name_, window_parts_,
+                                                      std::max(1, threads / window_parts_));
+    }));
+  }
   while (step_ < last_step && !stopped_early_) {
     DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.Sample(rng_, merge));
     const double lr = LearningRateAt(step_);
@@ -162,9 +182,15 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
                   ShapeOf(batch.input.insample_y),
               [&]() -> Result<double> {
                 optimizer_->zero_grad();
-                auto l = model_->TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
-                l.backward();
-                double value = l.item<double>();
+                double value = 0;
+                if (parallel) {
+                  value = parallel->ForwardBackward(*model_, batch);
+                } else {
+                  auto l =
+                      model_->TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
+                  l.backward();
+                  value = l.item<double>();
+                }
                 if (reducer_) {
                   DRC_RETURN_NOT_OK(reducer_->AllReduceGradients(parameters, &value).status());
                 }

@@ -62,6 +62,9 @@ struct TrainOptions {
   // dropout (RepeatedDraws::kMergeSharingDropout: the copies share one dropout mask). Off:
   // such models compute every draw, as NeuralForecast does.
   bool repeats_share_dropout = true;
+  // Window-parallel steps (window_parallel.h): 0 = automatic (models with independent windows,
+  // when threads >= 2), 1 = every step whole, N = N parts of each step's windows at once.
+  int window_parts = 0;
 };
 
 // NF's TemporalNorm with scaler_type 'revin' minus the statistics (applied to the windows): a
@@ -74,6 +77,7 @@ class RevinScaledModel final : public ForecastModel {
   torch::Tensor Forward(const WindowBatch& batch) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override;
   RepeatedDraws Repeats() const override { return inner_->Repeats(); }
+  bool IndependentWindows() const override { return inner_->IndependentWindows(); }
 
  private:
   WindowBatch Affine(const WindowBatch& batch) const;
@@ -115,6 +119,8 @@ class Trainer {
   ForecastModel& model() { return *model_; }
   int step() const { return step_; }
   bool stopped_early() const { return stopped_early_; }
+  // Parts each training step's windows run in (1: whole steps); set by Fit().
+  int window_parts() const { return window_parts_; }
   const std::vector<double>& losses() const { return losses_; }
   const std::vector<double>& validation_losses() const { return val_losses_; }
 
@@ -132,6 +138,7 @@ class Trainer {
   std::mt19937_64 rng_;
   int step_ = 0;
   bool stopped_early_ = false;
+  int window_parts_ = 1;
   double best_val_ = 0;
   int checks_without_improvement_ = 0;
   std::vector<double> losses_;

@@ -45,6 +45,10 @@ struct ForecastConfig {
   // models with dropout (Autoformer, FEDformer, VanillaTransformer, DeepAR) its copies then
   // share one dropout mask; `exact_repeats` computes every draw instead, as NF (slower).
   bool exact_repeats = false;
+  // Window-parallel training steps: 0 = automatic (models whose windows are independent, with
+  // two or more threads: the step's windows in parts on separate threads), 1 = off, N = N
+  // parts (an error for a model that couples its windows).
+  int window_parts = 0;
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
   // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
   std::map<std::string, std::map<std::string, double>> params;

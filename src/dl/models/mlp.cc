@@ -22,6 +22,7 @@ class Mlp final : public ForecastModel {
 
   // No dropout, no statistics over the batch.
   RepeatedDraws Repeats() const override { return RepeatedDraws::kMerge; }
+  bool IndependentWindows() const override { return true; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     auto x = batch.insample_y;

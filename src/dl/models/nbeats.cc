@@ -116,6 +116,7 @@ class NBeats final : public ForecastModel {
 
   // No dropout, no statistics over the batch.
   RepeatedDraws Repeats() const override { return RepeatedDraws::kMerge; }
+  bool IndependentWindows() const override { return true; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     return ResidualStackForecast(batch, horizon_, blocks_);

@@ -73,6 +73,7 @@ class NHits final : public ForecastModel {
 
   // No dropout, no statistics over the batch.
   RepeatedDraws Repeats() const override { return RepeatedDraws::kMerge; }
+  bool IndependentWindows() const override { return true; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     return ResidualStackForecast(batch, horizon_, blocks_);

@@ -109,7 +109,10 @@ class RecurrentForecaster final : public ForecastModel {
  public:
   RecurrentForecaster(std::string name, CellKind kind, const ModelConfig& config,
                       const RecurrentOptions& options)
-      : name_(std::move(name)), input_size_(config.input_size), horizon_(config.horizon) {
+      : name_(std::move(name)),
+        input_size_(config.input_size),
+        horizon_(config.horizon),
+        dropout_(options.dropout) {
     // NF's nn.RNN/LSTM/GRU(input_size=1, ...) with batch_first; RNN's nonlinearity is tanh.
     auto configure = [&](auto rnn_options) {
       return rnn_options.num_layers(options.n_layers)
@@ -157,10 +160,14 @@ class RecurrentForecaster final : public ForecastModel {
     return decoder_->forward(states).squeeze(-1);  // [B, H]
   }
 
+  // Windows are independent; dropout between the encoder's layers draws random numbers.
+  bool IndependentWindows() const override { return dropout_ == 0; }
+
  private:
   std::string name_;
   int64_t input_size_;
   int64_t horizon_;
+  double dropout_;
   std::function<torch::Tensor(const torch::Tensor&)> encode_;
   torch::nn::Linear upsample_{nullptr};
   torch::nn::Sequential decoder_{nullptr};
@@ -256,6 +263,8 @@ class DilatedRnnForecaster final : public ForecastModel {
     torch::Tensor context = context_adapter_(x.transpose(1, 2)).transpose(1, 2);  // [B, H, C]
     return decoder_->forward(context).squeeze(-1);                                // [B, H]
   }
+
+  bool IndependentWindows() const override { return true; }
 
  private:
   int64_t input_size_;

@@ -84,6 +84,9 @@ class TcnForecaster final : public ForecastModel {
     return decoder_->forward(context).squeeze(-1);                // [B, H]
   }
 
+  // No dropout, no statistics over the batch.
+  bool IndependentWindows() const override { return true; }
+
  private:
   int64_t input_size_;
   int64_t kernel_size_;

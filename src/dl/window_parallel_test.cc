@@ -1,0 +1,240 @@
+// Window-parallel steps: the parts' loss and gradients equal a whole step's (up to the order of
+// float sums) for every model that declares independent windows, runs repeat, a model that
+// draws random numbers in parts is stopped, and the choice of parts follows the options.
+#include <gtest/gtest.h>
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "src/dl/model.h"
+#include "src/dl/trainer.h"
+#include "src/dl/window_parallel.h"
+#include "src/dl/windows.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr int kInput = 24;
+constexpr int kHorizon = 12;
+
+ModelConfig Config() {
+  ModelConfig c;
+  c.input_size = kInput;
+  c.horizon = kHorizon;
+  c.seed = 3;
+  return c;
+}
+
+// A batch of `rows` windows with some horizon points missing and, with `weighted`, repeat
+// counts of 1-3 (as the sampler gives when it merges repeated draws).
+TrainBatch RandomBatch(int64_t rows, bool weighted) {
+  torch::manual_seed(11);
+  TrainBatch b;
+  b.input.insample_y = torch::randn({rows, kInput});
+  b.input.insample_mask = torch::ones({rows, kInput});
+  b.outsample_y = torch::randn({rows, kHorizon});
+  b.outsample_mask = (torch::rand({rows, kHorizon}) > 0.2).to(torch::kFloat32);
+  if (weighted) b.input.weight = torch::randint(1, 4, {rows}).to(torch::kFloat32);
+  return b;
+}
+
+std::vector<torch::Tensor> Gradients(ForecastModel& model) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : model.parameters()) {
+    grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+  }
+  return grads;
+}
+
+void ZeroGradients(ForecastModel& model) {
+  for (auto& p : model.parameters()) {
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+  }
+}
+
+// Every model of the zoo that declares independent windows.
+const std::vector<std::string>& IndependentModels() {
+  static const std::vector<std::string> names = {"MLP",  "NBEATS", "NHITS",      "RNN",
+                                                 "LSTM", "GRU",    "DilatedRNN", "TCN"};
+  return names;
+}
+
+TEST(WindowParallel, TheZooDeclaresIndependentWindowsWhereItHasThem) {
+  for (const auto& name : DefaultModelRegistry().Names()) {
+    auto made = DefaultModelRegistry().Make(name, Config());
+    ASSERT_TRUE(made.ok()) << made.status();
+    const bool listed = std::find(IndependentModels().begin(), IndependentModels().end(), name) !=
+                        IndependentModels().end();
+    EXPECT_EQ((*made)->IndependentWindows(), listed) << name;
+  }
+  // Dropout between the recurrent encoder's layers draws random numbers.
+  ModelConfig c = Config();
+  c.params = {{"encoder_dropout", 0.1}};
+  auto lstm = DefaultModelRegistry().Make("LSTM", c);
+  ASSERT_TRUE(lstm.ok()) << lstm.status();
+  EXPECT_FALSE((*lstm)->IndependentWindows());
+}
+
+// Loss and every gradient of a step in 2 and 3 parts (one of them uneven) against the whole
+// step, with and without repeat weights.
+TEST(WindowParallel, PartsGiveTheWholeStepsLossAndGradients) {
+  for (const auto& name : IndependentModels()) {
+    for (bool weighted : {false, true}) {
+      auto made = DefaultModelRegistry().Make(name, Config());
+      ASSERT_TRUE(made.ok()) << made.status();
+      ForecastModel& model = **made;
+      model.train();
+      const TrainBatch batch = RandomBatch(67, weighted);
+      auto whole = model.TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
+      whole.backward();
+      const double whole_loss = whole.item<double>();
+      const auto whole_grads = Gradients(model);
+      for (int parts : {2, 3}) {
+        ZeroGradients(model);
+        double loss = 0;
+        {
+          WindowParallelStep step(name, parts, 1);
+          loss = step.ForwardBackward(model, batch);
+        }
+        EXPECT_NEAR(loss, whole_loss, 1e-5 * std::abs(whole_loss)) << name << " " << parts;
+        const auto grads = Gradients(model);
+        ASSERT_EQ(grads.size(), whole_grads.size());
+        for (size_t i = 0; i < grads.size(); ++i) {
+          const double scale = whole_grads[i].abs().max().item<double>() + 1e-6;
+          EXPECT_LT((grads[i] - whole_grads[i]).abs().max().item<double>(), 1e-4 * scale)
+              << name << " parts " << parts << " weighted " << weighted << " parameter " << i;
+        }
+      }
+    }
+  }
+}
+
+TrainOptions Options(int window_parts, int steps) {
+  auto defaults = DefaultModelRegistry().Defaults("RNN");
+  EXPECT_TRUE(defaults.ok());
+  TrainOptions o = OptionsFrom(*defaults, steps, /*seed=*/5);
+  o.threads = 2;
+  o.window_parts = window_parts;
+  return o;
+}
+
+WindowedDataset Dataset() {
+  std::vector<float> v(200);
+  for (size_t t = 0; t < v.size(); ++t) v[t] = std::sin(0.3f * t) + 0.01f * t;
+  WindowOptions wo;
+  wo.input_size = kInput;
+  wo.horizon = kHorizon;
+  wo.windows_batch_size = 64;
+  auto ds = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 200}}, wo);
+  EXPECT_TRUE(ds.ok()) << ds.status();
+  return std::move(*ds);
+}
+
+std::unique_ptr<Trainer> Trained(const std::string& name, const TrainOptions& options) {
+  auto trainer = Trainer::Make(name, Config(), options, DefaultModelRegistry());
+  EXPECT_TRUE(trainer.ok()) << trainer.status();
+  WindowedDataset data = Dataset();
+  auto fitted = (*trainer)->Fit(data);
+  EXPECT_TRUE(fitted.ok()) << fitted.status();
+  return std::move(*trainer);
+}
+
+// Same seed, same parts: the same parameters to the bit. Whole steps reach nearly the same
+// ones. The caller's intra-op threads are restored after Fit().
+TEST(WindowParallel, TrainingInPartsRepeatsAndTracksWholeSteps) {
+  for (const std::string name : {"RNN", "TCN"}) {
+    auto a = Trained(name, Options(0, 8));
+    EXPECT_EQ(a->window_parts(), 2) << name;
+    EXPECT_EQ(at::get_num_threads(), 2) << name;
+    auto b = Trained(name, Options(2, 8));
+    auto whole = Trained(name, Options(1, 8));
+    EXPECT_EQ(whole->window_parts(), 1);
+    auto pa = a->model().named_parameters(), pb = b->model().named_parameters();
+    auto pw = whole->model().named_parameters();
+    for (const auto& item : pa) {
+      EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << name << " " << item.key();
+      EXPECT_TRUE(torch::allclose(item.value(), pw[item.key()], 1e-3, 1e-4))
+          << name << " " << item.key();
+    }
+    ASSERT_EQ(a->losses().size(), whole->losses().size());
+    for (size_t s = 0; s < a->losses().size(); ++s) {
+      EXPECT_NEAR(a->losses()[s], whole->losses()[s], 1e-3 * std::abs(whole->losses()[s]))
+          << name << " step " << s;
+    }
+  }
+}
+
+TEST(WindowParallel, ChoosesPartsFromTheOptions) {
+  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 2, 128), 2);
+  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 8, 128), 4);   // at least 32 windows a part
+  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 2, 40), 1);    // too few windows to split
+  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 1, 128), 1);   // one thread
+  EXPECT_EQ(*ChooseWindowParts("M", false, 0, 2, 128), 1);  // coupled windows
+  EXPECT_EQ(*ChooseWindowParts("M", false, 1, 2, 128), 1);
+  EXPECT_EQ(*ChooseWindowParts("M", true, 3, 2, 128), 3);  // as asked
+  auto coupled = ChooseWindowParts("PatchTST", false, 2, 2, 128);
+  ASSERT_FALSE(coupled.ok());
+  EXPECT_NE(coupled.status().message().find("PatchTST"), std::string::npos);
+  EXPECT_NE(coupled.status().message().find("must be 0 or 1"), std::string::npos);
+  EXPECT_FALSE(ChooseWindowParts("M", true, 200, 2, 128).ok());
+  EXPECT_FALSE(ChooseWindowParts("M", true, -1, 2, 128).ok());
+
+  // Through the trainer: PatchTST (batch norm) refuses two parts, naming itself.
+  auto trainer = Trainer::Make("PatchTST", Config(), Options(2, 1), DefaultModelRegistry());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  WindowedDataset data = Dataset();
+  auto fitted = (*trainer)->Fit(data);
+  ASSERT_FALSE(fitted.ok());
+  EXPECT_NE(fitted.status().message().find("PatchTST"), std::string::npos);
+}
+
+// A linear model that wrongly declares independent windows while drawing dropout masks.
+class DrawingModel final : public ForecastModel {
+ public:
+  explicit DrawingModel(const ModelConfig& config)
+      : linear_(register_module("linear", torch::nn::Linear(config.input_size, config.horizon))) {}
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    return torch::dropout(linear_(batch.insample_y), 0.1, is_training());
+  }
+  bool IndependentWindows() const override { return true; }
+
+ private:
+  torch::nn::Linear linear_;
+};
+
+TEST(WindowParallel, AModelThatDrawsRandomNumbersInPartsIsStopped) {
+  ModelRegistry registry;
+  ASSERT_TRUE(registry
+                  .Register(
+                      "Drawing",
+                      [](const ModelConfig& c) -> Result<std::shared_ptr<ForecastModel>> {
+                        return std::make_shared<DrawingModel>(c);
+                      },
+                      TrainDefaults{})
+                  .ok());
+  TrainOptions options = Options(2, 3);
+  auto trainer = Trainer::Make("Drawing", Config(), options, registry);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  WindowedDataset data = Dataset();
+  auto fitted = (*trainer)->Fit(data);
+  ASSERT_FALSE(fitted.ok());
+  EXPECT_NE(fitted.status().message().find("Drawing: drew random numbers"), std::string::npos)
+      << fitted.status();
+  EXPECT_NE(fitted.status().message().find("--window-parts 1"), std::string::npos);
+  EXPECT_EQ(at::get_num_threads(), 2);  // restored on the error path too
+  // With one part the same model trains.
+  options.window_parts = 1;
+  auto whole = Trainer::Make("Drawing", Config(), options, registry);
+  ASSERT_TRUE(whole.ok());
+  WindowedDataset data2 = Dataset();
+  EXPECT_TRUE((*whole)->Fit(data2).ok());
+}
+
+}  // namespace
+}  // namespace drc::dl
