@@ -45,6 +45,16 @@ enum class RepeatedDraws {
   kMergeSharingDropout,
 };
 
+// Whether a training step may run on parts of the batch at once, adding their gradients
+// (window_parallel.h). Allowed when each window's forecast depends only on that window and the
+// parameters (no batch statistics), the training forward draws no random numbers, and the loss
+// is the default TrainingLoss (a masked mean of per-window terms).
+enum class WindowParallelism {
+  kNone,     // windows are coupled: whole steps only
+  kAllowed,  // allowed, but whole steps are the default (large GEMMs that split well by rows)
+  kDefault,  // allowed and the default with two or more threads (chains of small operators)
+};
+
 struct ModelConfig {
   int input_size = 24;
   int horizon = 24;
@@ -84,11 +94,8 @@ class ForecastModel : public torch::nn::Module {
   // How the trainer may compute a window drawn c times in one step (NF samples
   // windows_batch_size windows with replacement when a batch has fewer): see RepeatedDraws.
   virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }
-  // True when a training step may run on parts of the batch at once and add their gradients
-  // (window_parallel.h): each window's forecast depends only on that window and the
-  // parameters (no batch statistics), the training forward draws no random numbers, and the
-  // loss is the default TrainingLoss (a masked mean of per-window terms). Default: false.
-  virtual bool IndependentWindows() const { return false; }
+  // Whether a training step may run on parts of its batch at once (window_parallel.h).
+  virtual WindowParallelism WindowParallel() const { return WindowParallelism::kNone; }
 };
 
 using ModelFactory =

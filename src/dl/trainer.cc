@@ -164,7 +164,7 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
                                        ? data.options().windows_batch_size
                                        : data.num_windows();
   DRC_ASSIGN_OR_RETURN(window_parts_,
-                       ChooseWindowParts(name_, model_->IndependentWindows(), options_.window_parts,
+                       ChooseWindowParts(name_, model_->WindowParallel(), options_.window_parts,
                                          threads, windows_per_step));
   std::unique_ptr<WindowParallelStep> parallel;
   if (window_parts_ > 1 && step_ < last_step) {

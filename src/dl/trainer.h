@@ -62,7 +62,7 @@ struct TrainOptions {
   // dropout (RepeatedDraws::kMergeSharingDropout: the copies share one dropout mask). Off:
   // such models compute every draw, as NeuralForecast does.
   bool repeats_share_dropout = true;
-  // Window-parallel steps (window_parallel.h): 0 = automatic (models with independent windows,
+  // Window-parallel steps (window_parallel.h): 0 = automatic (the models whose default it is,
   // when threads >= 2), 1 = every step whole, N = N parts of each step's windows at once.
   int window_parts = 0;
 };
@@ -77,7 +77,7 @@ class RevinScaledModel final : public ForecastModel {
   torch::Tensor Forward(const WindowBatch& batch) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override;
   RepeatedDraws Repeats() const override { return inner_->Repeats(); }
-  bool IndependentWindows() const override { return inner_->IndependentWindows(); }
+  WindowParallelism WindowParallel() const override { return inner_->WindowParallel(); }
 
  private:
   WindowBatch Affine(const WindowBatch& batch) const;

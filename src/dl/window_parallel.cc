@@ -69,18 +69,18 @@ void SetThisThreadsIntraOpThreads(int n) {
 
 }  // namespace
 
-Result<int> ChooseWindowParts(const std::string& model, bool independent_windows, int requested,
+Result<int> ChooseWindowParts(const std::string& model, WindowParallelism allowed, int requested,
                               int threads, int64_t windows) {
   if (requested < 0) {
     return Status::InvalidArgument(model, ": window parts must be >= 0 (0: automatic), got ",
                                    requested);
   }
   if (requested == 0) {
-    if (!independent_windows || threads < 2) return 1;
+    if (allowed != WindowParallelism::kDefault || threads < 2) return 1;
     const int64_t by_size = std::max<int64_t>(1, windows / kMinWindowsPerPart);
     return static_cast<int>(std::min<int64_t>(threads, by_size));
   }
-  if (requested > 1 && !independent_windows) {
+  if (requested > 1 && allowed == WindowParallelism::kNone) {
     return Status::InvalidArgument(
         model,
         ": its windows cannot be trained in parts (the model couples the windows of a "
@@ -170,8 +170,8 @@ double WindowParallelStep::ForwardBackward(ForecastModel& model, const TrainBatc
   if (!at::equal(generator_before, GeneratorState())) {
     throw std::logic_error(model_ +
                            ": drew random numbers while training its windows in parallel parts, "
-                           "so the run would not repeat (a bug: the model declares independent "
-                           "windows); train with one window part (--window-parts 1)");
+                           "so the run would not repeat (a bug: the model allows window "
+                           "parallelism); train with one window part (--window-parts 1)");
   }
   // Each parameter's gradient: the parts' in part order (repeatable), added to .grad as
   // backward() would.

@@ -5,18 +5,16 @@
 // thousands of small GEMMs and element-wise kernels ends in a barrier, and OpenMP's waits were a
 // fifth of the RNN's samples. A step of such a model can instead be split by windows: P parts of
 // the batch run forward and backward at once on P threads, each part's operators on
-// threads / P cores, and their gradients add up in the shared parameters. That is exact for a
-// model whose loss is a sum of per-window terms over the batch's mask total (no batch
-// statistics, no random draws in training: ForecastModel::IndependentWindows), up to the order
-// of floating-point sums; libtorch's autograd accumulates gradients from concurrent backward
-// passes under a lock per parameter.
+// threads / P cores, and their gradients are added. That is exact for a model whose loss is a
+// sum of per-window terms over the batch's mask total (no batch statistics, no random draws in
+// training: ForecastModel::WindowParallel), up to the order of floating-point sums.
 //
 // Each part's loss is its masked mean rescaled by its share of the batch's mask total, so the
 // parts' losses (and gradients) sum to the whole batch's. Part 0 runs on the calling thread,
-// the others on long-lived workers (oneDNN primitives and caches are per thread). Results are
-// repeatable for a given number of parts (the parts and the order of each part's sums are
-// fixed; two parts' gradients add the same in either order), but differ in the last bits from
-// a step computed whole.
+// the others on long-lived workers (oneDNN primitives and caches are per thread). Each part
+// computes its own gradients (torch::autograd::grad), and the caller adds them into the
+// parameters' .grad in part order, so results repeat for a given number of parts; they differ
+// in the last bits from a step computed whole.
 #pragma once
 
 #include <c10/core/thread_pool.h>
@@ -31,11 +29,11 @@
 namespace drc::dl {
 
 // The number of parts to split a step of `windows` windows into, given `threads` cores and the
-// user's choice `requested` (0: automatic, 1: whole steps, N: N parts). Automatic splits only
-// models with independent windows, into at most `threads` parts of at least 32 windows.
-// InvalidArgument naming the model when N > 1 parts are requested for a model whose windows
-// are coupled, or when N exceeds the windows.
-Result<int> ChooseWindowParts(const std::string& model, bool independent_windows, int requested,
+// user's choice `requested` (0: automatic, 1: whole steps, N: N parts). Automatic splits the
+// models whose default it is (WindowParallelism::kDefault), into at most `threads` parts of at
+// least 32 windows. InvalidArgument naming the model when N > 1 parts are requested for a model
+// whose windows are coupled, or when N exceeds the windows.
+Result<int> ChooseWindowParts(const std::string& model, WindowParallelism allowed, int requested,
                               int threads, int64_t windows);
 
 class WindowParallelStep {

@@ -1,5 +1,5 @@
 // Window-parallel steps: the parts' loss and gradients equal a whole step's (up to the order of
-// float sums) for every model that declares independent windows, runs repeat, a model that
+// float sums) for every model that allows window parallelism, runs repeat, a model that
 // draws random numbers in parts is stopped, and the choice of parts follows the options.
 #include <gtest/gtest.h>
 
@@ -58,33 +58,36 @@ void ZeroGradients(ForecastModel& model) {
   }
 }
 
-// Every model of the zoo that declares independent windows.
-const std::vector<std::string>& IndependentModels() {
-  static const std::vector<std::string> names = {"MLP",  "NBEATS", "NHITS",      "RNN",
-                                                 "LSTM", "GRU",    "DilatedRNN", "TCN"};
-  return names;
+// The zoo's models that allow window parallelism, and whether it is their default.
+const std::map<std::string, WindowParallelism>& ParallelModels() {
+  static const std::map<std::string, WindowParallelism> models = {
+      {"MLP", WindowParallelism::kAllowed},   {"NBEATS", WindowParallelism::kAllowed},
+      {"NHITS", WindowParallelism::kAllowed}, {"RNN", WindowParallelism::kDefault},
+      {"LSTM", WindowParallelism::kDefault},  {"GRU", WindowParallelism::kDefault},
+      {"TCN", WindowParallelism::kDefault},   {"DilatedRNN", WindowParallelism::kDefault}};
+  return models;
 }
 
-TEST(WindowParallel, TheZooDeclaresIndependentWindowsWhereItHasThem) {
+TEST(WindowParallel, TheZooAllowsItWhereWindowsAreIndependent) {
   for (const auto& name : DefaultModelRegistry().Names()) {
     auto made = DefaultModelRegistry().Make(name, Config());
     ASSERT_TRUE(made.ok()) << made.status();
-    const bool listed = std::find(IndependentModels().begin(), IndependentModels().end(), name) !=
-                        IndependentModels().end();
-    EXPECT_EQ((*made)->IndependentWindows(), listed) << name;
+    auto it = ParallelModels().find(name);
+    const auto want = it == ParallelModels().end() ? WindowParallelism::kNone : it->second;
+    EXPECT_EQ((*made)->WindowParallel(), want) << name;
   }
   // Dropout between the recurrent encoder's layers draws random numbers.
   ModelConfig c = Config();
   c.params = {{"encoder_dropout", 0.1}};
   auto lstm = DefaultModelRegistry().Make("LSTM", c);
   ASSERT_TRUE(lstm.ok()) << lstm.status();
-  EXPECT_FALSE((*lstm)->IndependentWindows());
+  EXPECT_EQ((*lstm)->WindowParallel(), WindowParallelism::kNone);
 }
 
 // Loss and every gradient of a step in 2 and 3 parts (one of them uneven) against the whole
 // step, with and without repeat weights.
 TEST(WindowParallel, PartsGiveTheWholeStepsLossAndGradients) {
-  for (const auto& name : IndependentModels()) {
+  for (const auto& [name, allowed] : ParallelModels()) {
     for (bool weighted : {false, true}) {
       auto made = DefaultModelRegistry().Make(name, Config());
       ASSERT_TRUE(made.ok()) << made.status();
@@ -171,19 +174,24 @@ TEST(WindowParallel, TrainingInPartsRepeatsAndTracksWholeSteps) {
 }
 
 TEST(WindowParallel, ChoosesPartsFromTheOptions) {
-  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 2, 128), 2);
-  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 8, 128), 4);   // at least 32 windows a part
-  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 2, 40), 1);    // too few windows to split
-  EXPECT_EQ(*ChooseWindowParts("M", true, 0, 1, 128), 1);   // one thread
-  EXPECT_EQ(*ChooseWindowParts("M", false, 0, 2, 128), 1);  // coupled windows
-  EXPECT_EQ(*ChooseWindowParts("M", false, 1, 2, 128), 1);
-  EXPECT_EQ(*ChooseWindowParts("M", true, 3, 2, 128), 3);  // as asked
-  auto coupled = ChooseWindowParts("PatchTST", false, 2, 2, 128);
+  constexpr auto kNone = WindowParallelism::kNone;
+  constexpr auto kAllowed = WindowParallelism::kAllowed;
+  constexpr auto kDefault = WindowParallelism::kDefault;
+  EXPECT_EQ(*ChooseWindowParts("M", kDefault, 0, 2, 128), 2);
+  EXPECT_EQ(*ChooseWindowParts("M", kDefault, 0, 8, 128), 4);  // at least 32 windows a part
+  EXPECT_EQ(*ChooseWindowParts("M", kDefault, 0, 2, 40), 1);   // too few windows to split
+  EXPECT_EQ(*ChooseWindowParts("M", kDefault, 0, 1, 128), 1);  // one thread
+  EXPECT_EQ(*ChooseWindowParts("M", kAllowed, 0, 2, 128), 1);  // not its default
+  EXPECT_EQ(*ChooseWindowParts("M", kNone, 0, 2, 128), 1);     // coupled windows
+  EXPECT_EQ(*ChooseWindowParts("M", kNone, 1, 2, 128), 1);
+  EXPECT_EQ(*ChooseWindowParts("M", kDefault, 3, 2, 128), 3);  // as asked
+  EXPECT_EQ(*ChooseWindowParts("M", kAllowed, 2, 2, 128), 2);
+  auto coupled = ChooseWindowParts("PatchTST", kNone, 2, 2, 128);
   ASSERT_FALSE(coupled.ok());
   EXPECT_NE(coupled.status().message().find("PatchTST"), std::string::npos);
   EXPECT_NE(coupled.status().message().find("must be 0 or 1"), std::string::npos);
-  EXPECT_FALSE(ChooseWindowParts("M", true, 200, 2, 128).ok());
-  EXPECT_FALSE(ChooseWindowParts("M", true, -1, 2, 128).ok());
+  EXPECT_FALSE(ChooseWindowParts("M", kDefault, 200, 2, 128).ok());
+  EXPECT_FALSE(ChooseWindowParts("M", kDefault, -1, 2, 128).ok());
 
   // Through the trainer: PatchTST (batch norm) refuses two parts, naming itself.
   auto trainer = Trainer::Make("PatchTST", Config(), Options(2, 1), DefaultModelRegistry());
@@ -194,7 +202,7 @@ TEST(WindowParallel, ChoosesPartsFromTheOptions) {
   EXPECT_NE(fitted.status().message().find("PatchTST"), std::string::npos);
 }
 
-// A linear model that wrongly declares independent windows while drawing dropout masks.
+// A linear model that wrongly allows window parallelism while drawing dropout masks.
 class DrawingModel final : public ForecastModel {
  public:
   explicit DrawingModel(const ModelConfig& config)
@@ -202,7 +210,7 @@ class DrawingModel final : public ForecastModel {
   torch::Tensor Forward(const WindowBatch& batch) override {
     return torch::dropout(linear_(batch.insample_y), 0.1, is_training());
   }
-  bool IndependentWindows() const override { return true; }
+  WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }
 
  private:
   torch::nn::Linear linear_;

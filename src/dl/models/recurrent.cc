@@ -161,7 +161,9 @@ class RecurrentForecaster final : public ForecastModel {
   }
 
   // Windows are independent; dropout between the encoder's layers draws random numbers.
-  bool IndependentWindows() const override { return dropout_ == 0; }
+  WindowParallelism WindowParallel() const override {
+    return dropout_ == 0 ? WindowParallelism::kDefault : WindowParallelism::kNone;
+  }
 
  private:
   std::string name_;
@@ -264,7 +266,7 @@ class DilatedRnnForecaster final : public ForecastModel {
     return decoder_->forward(context).squeeze(-1);                                // [B, H]
   }
 
-  bool IndependentWindows() const override { return true; }
+  WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }
 
  private:
   int64_t input_size_;

@@ -85,7 +85,7 @@ class TcnForecaster final : public ForecastModel {
   }
 
   // No dropout, no statistics over the batch.
-  bool IndependentWindows() const override { return true; }
+  WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }
 
  private:
   int64_t input_size_;
