@@ -5,7 +5,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -171,6 +174,33 @@ TEST(WindowParallel, TrainingInPartsRepeatsAndTracksWholeSteps) {
           << name << " step " << s;
     }
   }
+}
+
+// A run in parts paused at a checkpoint and resumed in a fresh trainer ends where the
+// uninterrupted run ends, to the bit.
+TEST(WindowParallel, ResumedRunInPartsMatchesUninterruptedRun) {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("drc_window_parallel_" + std::to_string(::getpid()) + ".ckpt"))
+                        .string();
+  auto whole_run = Trained("RNN", Options(2, 8));
+  TrainOptions with_ckpt = Options(2, 8);
+  with_ckpt.checkpoint_path = path;
+  auto first = Trainer::Make("RNN", Config(), with_ckpt, DefaultModelRegistry());
+  ASSERT_TRUE(first.ok()) << first.status();
+  WindowedDataset data_a = Dataset();
+  ASSERT_TRUE((*first)->Fit(data_a, nullptr, /*until_step=*/4).ok());
+  auto second = Trainer::Make("RNN", Config(), Options(2, 8), DefaultModelRegistry());
+  ASSERT_TRUE(second.ok());
+  WindowedDataset data_b = Dataset();
+  Status st = (*second)->Resume(path, data_b);
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_TRUE((*second)->Fit(data_b).ok());
+  EXPECT_EQ((*second)->window_parts(), 2);
+  auto pa = whole_run->model().named_parameters();
+  for (const auto& item : (*second)->model().named_parameters()) {
+    EXPECT_TRUE(torch::equal(item.value(), pa[item.key()])) << item.key();
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(WindowParallel, ChoosesPartsFromTheOptions) {
