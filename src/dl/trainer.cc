@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -210,6 +211,8 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
     last = loss;
     const int done = ++step_;
     if (validation != nullptr && done % options_.val_check_steps == 0) {
+      std::optional<WindowParallelStep::AllThreads> all_threads;
+      if (parallel) all_threads.emplace(*parallel);  // validation on all the caller's threads
       DRC_ASSIGN_OR_RETURN(double v, ValidationLoss(*validation));
       val_losses_.push_back(v);
       if (val_losses_.size() == 1 || v < best_val_) {

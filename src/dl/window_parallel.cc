@@ -114,6 +114,16 @@ WindowParallelStep::~WindowParallelStep() {
   SetBlasThreads(saved_blas_threads_);
 }
 
+WindowParallelStep::AllThreads::AllThreads(const WindowParallelStep& step) : step_(step) {
+  omp_set_num_threads(step_.saved_omp_threads_);
+  SetBlasThreads(step_.saved_blas_threads_);
+}
+
+WindowParallelStep::AllThreads::~AllThreads() {
+  omp_set_num_threads(step_.threads_per_part_);
+  SetBlasThreads(step_.threads_per_part_);
+}
+
 double WindowParallelStep::ForwardBackward(ForecastModel& model, const TrainBatch& batch) {
   const int64_t rows = batch.input.insample_y.size(0);
   const int parts = static_cast<int>(std::min<int64_t>(parts_, std::max<int64_t>(rows, 1)));

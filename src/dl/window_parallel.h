@@ -54,6 +54,19 @@ class WindowParallelStep {
   // (its draws would interleave across threads and the run would not repeat).
   double ForwardBackward(ForecastModel& model, const TrainBatch& batch);
 
+  // While alive, the calling thread has the intra-op threads (and BLAS threads) it had before
+  // `step` was made: for work between steps, such as validation.
+  class AllThreads {
+   public:
+    explicit AllThreads(const WindowParallelStep& step);
+    ~AllThreads();
+    AllThreads(const AllThreads&) = delete;
+    AllThreads& operator=(const AllThreads&) = delete;
+
+   private:
+    const WindowParallelStep& step_;
+  };
+
  private:
   std::string model_;
   int parts_;

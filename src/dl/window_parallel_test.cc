@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -245,6 +246,55 @@ class DrawingModel final : public ForecastModel {
  private:
   torch::nn::Linear linear_;
 };
+
+// A linear model that allows parts and records the intra-op threads it sees when training and
+// when forecasting (validation).
+class ThreadProbe final : public ForecastModel {
+ public:
+  explicit ThreadProbe(const ModelConfig& config)
+      : linear_(register_module("linear", torch::nn::Linear(config.input_size, config.horizon))) {}
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    const int threads = at::get_num_threads();
+    {
+      std::lock_guard lock(mu_);  // the parts run at once
+      (is_training() ? training_threads : forecast_threads).push_back(threads);
+    }
+    return linear_(batch.insample_y);
+  }
+  WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }
+
+  std::vector<int> training_threads, forecast_threads;
+
+ private:
+  std::mutex mu_;
+  torch::nn::Linear linear_;
+};
+
+// Parts train on one thread each; validation between steps gets the caller's two.
+TEST(WindowParallel, ValidationBetweenStepsRunsOnAllThreads) {
+  ModelRegistry registry;
+  ASSERT_TRUE(registry
+                  .Register(
+                      "Probe",
+                      [](const ModelConfig& c) -> Result<std::shared_ptr<ForecastModel>> {
+                        return std::make_shared<ThreadProbe>(c);
+                      },
+                      TrainDefaults{})
+                  .ok());
+  TrainOptions options = Options(0, 4);
+  options.val_check_steps = 2;
+  auto trainer = Trainer::Make("Probe", Config(), options, registry);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  WindowedDataset data = Dataset();
+  auto validation = data.ValidationWindows(kHorizon);
+  ASSERT_TRUE(validation.ok()) << validation.status();
+  ASSERT_TRUE((*trainer)->Fit(data, &*validation).ok());
+  EXPECT_EQ((*trainer)->window_parts(), 2);
+  auto& probe = dynamic_cast<ThreadProbe&>((*trainer)->model());
+  EXPECT_EQ(probe.training_threads, std::vector<int>(8, 1));  // 4 steps x 2 parts
+  EXPECT_EQ(probe.forecast_threads, std::vector<int>(2, 2));  // checks after steps 2 and 4
+  EXPECT_EQ(at::get_num_threads(), 2);
+}
 
 TEST(WindowParallel, AModelThatDrawsRandomNumbersInPartsIsStopped) {
   ModelRegistry registry;
