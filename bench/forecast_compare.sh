@@ -2,11 +2,14 @@
 # drc forecast vs NeuralForecast, side by side on the US air-carrier series with the published
 # settings (train on all but the last 24 months, h=24, input_size=24, max_steps=100, NF's
 # default hyper-parameters), same models, seeds and intra-op threads, one model at a time.
-#   bash bench/forecast_compare.sh [MODELS] [SEEDS] [THREADS]
+#   bash bench/forecast_compare.sh [MODELS] [SEEDS] [THREADS] [ROUNDS]
 #   bash bench/forecast_compare.sh MLP,NBEATS,NHITS,RNN "1 2 3" 2
+#   bash bench/forecast_compare.sh RNN,LSTM "1 2 3" 2 4   # 4 rounds: 12 runs a side per model
 # Writes JSON lines to bench/results/forecast-<timestamp>/{drc,nf}_seed<S>.jsonl and prints the
 # per-model table (median over seeds) of bench/peers/forecast_table.py. Run it on a quiet machine:
-# the seconds are wall times. Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
+# the seconds are wall times. The VM's speed drifts within the hour and moves both sides
+# differently, so ROUNDS > 1 repeats every (model, seed) pair, alternated, and the table's
+# seconds are medians over all rounds (the MAEs repeat exactly). Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
 # DRC_BIN=PATH runs another drc binary (e.g. a copy, so that rebuilding does not change a run).
 set -euo pipefail
 
@@ -15,6 +18,7 @@ root=$(dirname "$here")
 models=${1:-MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer}
 seeds=${2:-1 2 3}
 threads=${3:-$(nproc)}
+rounds=${4:-1}
 csv=${DRC_CARRIER_CSV:-$root/../shared/data/us_carrier/us_carrier_passenger.csv}
 drc=${DRC_BIN:-$root/build/release/apps/drc/drc}
 out=$root/bench/results/forecast-$(date -u +%Y%m%dT%H%M%SZ)
@@ -23,13 +27,16 @@ mkdir -p "$out"
 bash "$here/peers/setup_dl_peers.sh"
 [ -x "$drc" ] || { echo "forecast_compare: build first (make build)" >&2; exit 1; }
 
-for s in $seeds; do
-  IFS=, read -ra list <<<"$models"
-  for m in "${list[@]}"; do
-    "$drc" forecast --data "$csv" --models "$m" --h 24 --input-size 24 --steps 100 \
-      --freq ME --seed "$s" --threads "$threads" --json >>"$out/drc_seed$s.jsonl"
-    "$here/peers/.venv-dl/bin/python" "$here/peers/nf_forecast.py" "$csv" --models "$m" \
-      --seed "$s" --threads "$threads" >>"$out/nf_seed$s.jsonl"
+for ((r = 1; r <= rounds; r++)); do
+  for s in $seeds; do
+    IFS=, read -ra list <<<"$models"
+    for m in "${list[@]}"; do
+      "$drc" forecast --data "$csv" --models "$m" --h 24 --input-size 24 --steps 100 \
+        --freq ME --seed "$s" --threads "$threads" --json |
+        sed "s/}\$/,\"seed\":$s,\"round\":$r}/" >>"$out/drc_seed$s.jsonl"
+      "$here/peers/.venv-dl/bin/python" "$here/peers/nf_forecast.py" "$csv" --models "$m" \
+        --seed "$s" --threads "$threads" | sed "s/}\$/,\"round\":$r}/" >>"$out/nf_seed$s.jsonl"
+    done
   done
 done
 /usr/bin/python3 "$here/peers/forecast_table.py" --ours "$out"/drc_seed*.jsonl \
