@@ -34,6 +34,10 @@ namespace {
 
 constexpr int kNotImplemented = 3;
 
+constexpr const char* kWindowPartsHelp =
+    "Run each training step's windows in N parts on separate threads (0: automatic, for models "
+    "whose windows are independent; 1: off)";
+
 int NotYet(const std::string& what, const std::string& when) {
   std::fprintf(stderr, "drc %s: not implemented yet (%s)\n", what.c_str(), when.c_str());
   return kNotImplemented;
@@ -151,11 +155,7 @@ int main(int argc, char** argv) {
                      "(default: once, the copies sharing one dropout mask; faster)");
   forecast->add_option("--threads", forecast_args.threads, "Intra-op threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
-  forecast
-      ->add_option(
-          "--window-parts", forecast_args.window_parts,
-          "Run each training step's windows in N parts on separate threads (0: automatic, for "
-          "models whose windows are independent; 1: off)")
+  forecast->add_option("--window-parts", forecast_args.window_parts, kWindowPartsHelp)
       ->check(CLI::NonNegativeNumber);
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
@@ -251,11 +251,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   bench_train->add_option("--threads", train_args.threads, "Intra-op threads per rank (0: auto)")
       ->check(CLI::NonNegativeNumber);
-  bench_train
-      ->add_option(
-          "--window-parts", train_args.window_parts,
-          "Run each training step's windows in N parts on separate threads (0: automatic, for "
-          "models whose windows are independent; 1: off)")
+  bench_train->add_option("--window-parts", train_args.window_parts, kWindowPartsHelp)
       ->check(CLI::NonNegativeNumber);
   bench_train->add_option("--seed", train_args.seed, "Random seed");
   bench_train->add_option("--profile", train_args.profile,

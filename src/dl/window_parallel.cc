@@ -183,26 +183,18 @@ double WindowParallelStep::ForwardBackward(ForecastModel& model, const TrainBatc
                            "so the run would not repeat (a bug: the model allows window "
                            "parallelism); train with one window part (--window-parts 1)");
   }
-  // Each parameter's gradient: the parts' in part order (repeatable), added to .grad as
-  // backward() would.
+  // The parts' gradients added to .grad in part order (repeatable), as backward() would.
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < params.size(); ++i) {
-    at::Tensor sum;
+    at::Tensor& grad = params[i].mutable_grad();
     for (int k = 0; k < parts; ++k) {
       const at::Tensor& g = grads[k][i];
       if (!g.defined()) continue;
-      if (sum.defined()) {
-        sum.add_(g);
+      if (grad.defined()) {
+        grad.add_(g);
       } else {
-        sum = g.clone();
+        grad = g.clone();  // autograd may hand one tensor to several inputs
       }
-    }
-    if (!sum.defined()) continue;
-    at::Tensor& grad = params[i].mutable_grad();
-    if (grad.defined()) {
-      grad.add_(sum);
-    } else {
-      grad = sum;
     }
   }
   double sum = 0;

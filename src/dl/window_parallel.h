@@ -44,8 +44,6 @@ class WindowParallelStep {
   WindowParallelStep(const WindowParallelStep&) = delete;
   WindowParallelStep& operator=(const WindowParallelStep&) = delete;
 
-  int parts() const { return parts_; }
-
   // Runs the model's TrainingLoss on the parts of `batch` and backward on each, accumulating
   // into the parameters' gradients; returns the whole batch's loss. The calling thread runs
   // with threads_per_part intra-op threads while this object lives (and libtorch's BLAS with

@@ -270,17 +270,23 @@ class ThreadProbe final : public ForecastModel {
   torch::nn::Linear linear_;
 };
 
+// A registry holding one test model, M, under `name`.
+template <typename M>
+ModelRegistry RegistryOf(const std::string& name) {
+  ModelRegistry registry;
+  Status st = registry.Register(
+      name,
+      [](const ModelConfig& c) -> Result<std::shared_ptr<ForecastModel>> {
+        return std::make_shared<M>(c);
+      },
+      TrainDefaults{});
+  EXPECT_TRUE(st.ok()) << st;
+  return registry;
+}
+
 // Parts train on one thread each; validation between steps gets the caller's two.
 TEST(WindowParallel, ValidationBetweenStepsRunsOnAllThreads) {
-  ModelRegistry registry;
-  ASSERT_TRUE(registry
-                  .Register(
-                      "Probe",
-                      [](const ModelConfig& c) -> Result<std::shared_ptr<ForecastModel>> {
-                        return std::make_shared<ThreadProbe>(c);
-                      },
-                      TrainDefaults{})
-                  .ok());
+  const ModelRegistry registry = RegistryOf<ThreadProbe>("Probe");
   TrainOptions options = Options(0, 4);
   options.val_check_steps = 2;
   auto trainer = Trainer::Make("Probe", Config(), options, registry);
@@ -297,15 +303,7 @@ TEST(WindowParallel, ValidationBetweenStepsRunsOnAllThreads) {
 }
 
 TEST(WindowParallel, AModelThatDrawsRandomNumbersInPartsIsStopped) {
-  ModelRegistry registry;
-  ASSERT_TRUE(registry
-                  .Register(
-                      "Drawing",
-                      [](const ModelConfig& c) -> Result<std::shared_ptr<ForecastModel>> {
-                        return std::make_shared<DrawingModel>(c);
-                      },
-                      TrainDefaults{})
-                  .ok());
+  const ModelRegistry registry = RegistryOf<DrawingModel>("Drawing");
   TrainOptions options = Options(2, 3);
   auto trainer = Trainer::Make("Drawing", Config(), options, registry);
   ASSERT_TRUE(trainer.ok()) << trainer.status();
