@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -117,93 +118,187 @@ struct AttentionShape {
   int64_t width() const { return heads * head_dim; }
 };
 
+// fp-contract off from here to the kernels' end: see the next comment.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+
+// The kernels below take one window at a time, all heads together: their loops run along a
+// token's D features (contiguous, so they vectorize), a head's weight or score gradient spread
+// over its dh features first (Spread). Every element's sum is taken in the same order as a
+// loop over one head's dh features would take it, and with fp-contract off each product is
+// rounded before it is added (no fused multiply-add in the AVX clones): the results do not
+// depend on the instruction set.
+template <typename T>
+[[gnu::always_inline]] inline void Spread(const AttentionShape& s, const T* per_head,
+                                          int64_t stride, T factor, T* out) {
+  const int64_t dh = s.head_dim;
+  for (int64_t h = 0; h < s.heads; ++h) {
+    const T x = per_head[h * stride] * factor;
+    std::fill(out + h * dh, out + (h + 1) * dh, x);
+  }
+}
+
+// out[c] += x[c] * y[c] and out[c] = x[c] * y[c], c < n. The operands are the function's
+// restrict parameters, which the vectorizer trusts (restrict locals it does not).
+template <typename T>
+[[gnu::always_inline]] inline void AddProducts(int64_t n, const T* __restrict x,
+                                               const T* __restrict y, T* __restrict out) {
+  for (int64_t c = 0; c < n; ++c) out[c] += x[c] * y[c];
+}
+template <typename T>
+[[gnu::always_inline]] inline void Products(int64_t n, const T* __restrict x, const T* __restrict y,
+                                            T* __restrict out) {
+  for (int64_t c = 0; c < n; ++c) out[c] = x[c] * y[c];
+}
+
+// per_head[h * stride] = sum over head h's features of a * b (in feature order).
+template <typename T>
+[[gnu::always_inline]] inline void HeadDots(const AttentionShape& s, const T* a, const T* b, T* tmp,
+                                            T* per_head, int64_t stride) {
+  const int64_t dh = s.head_dim;
+  Products(s.width(), a, b, tmp);
+  for (int64_t h = 0; h < s.heads; ++h) {
+    T dot = 0;
+    for (int64_t c = 0; c < dh; ++c) dot += tmp[h * dh + c];
+    per_head[h * stride] = dot;
+  }
+}
+
+// Windows [begin, end); tmp holds D values. scores, weights and prev are [N, heads, P, P].
+template <typename T>
+[[gnu::always_inline]] inline void AttentionForwardWindows(const AttentionShape& s, T scale,
+                                                           const T* qkv, const T* prev, T* out,
+                                                           T* scores, T* weights, int64_t begin,
+                                                           int64_t end, T* tmp) {
+  const int64_t p = s.tokens, d = s.width(), row = 3 * d, hs = p * p;  // hs: a head's stride
+  for (int64_t n = begin; n < end; ++n) {
+    const T* x = qkv + n * p * row;
+    T* sc = scores + n * s.heads * hs;
+    T* w = weights + n * s.heads * hs;
+    const T* pr = prev != nullptr ? prev + n * s.heads * hs : nullptr;
+    for (int64_t i = 0; i < p; ++i) {
+      for (int64_t j = 0; j < p; ++j)
+        HeadDots(s, x + i * row, x + j * row + d, tmp, sc + i * p + j, hs);
+      for (int64_t h = 0; h < s.heads; ++h) {
+        T* sch = sc + h * hs + i * p;
+        T* wh = w + h * hs + i * p;
+        const T* prh = pr != nullptr ? pr + h * hs + i * p : nullptr;
+        T top = -std::numeric_limits<T>::infinity();
+        for (int64_t j = 0; j < p; ++j) {
+          sch[j] = sch[j] * scale;
+          if (prh != nullptr) sch[j] += prh[j];
+          top = std::max(top, sch[j]);
+        }
+        T sum = 0;
+        for (int64_t j = 0; j < p; ++j) sum += (wh[j] = std::exp(sch[j] - top));
+        const T inv = T(1) / sum;
+        for (int64_t j = 0; j < p; ++j) wh[j] *= inv;
+      }
+      T* o = out + (n * p + i) * d;
+      std::fill(o, o + d, T(0));
+      for (int64_t j = 0; j < p; ++j) {
+        Spread(s, w + i * p + j, hs, T(1), tmp);
+        AddProducts(d, tmp, x + j * row + 2 * d, o);
+      }
+    }
+  }
+}
+
+// g_scores may be null (the scores fed nothing); g_qkv is written in full, d_scores receives
+// the gradient of the scores before softmax (that of prev). tmp holds 2 D values.
+template <typename T>
+[[gnu::always_inline]] inline void AttentionBackwardWindows(const AttentionShape& s, T scale,
+                                                            const T* qkv, const T* weights,
+                                                            const T* g_out, const T* g_scores,
+                                                            T* g_qkv, T* d_scores, int64_t begin,
+                                                            int64_t end, T* tmp) {
+  const int64_t p = s.tokens, d = s.width(), row = 3 * d, hs = p * p;
+  T* a = tmp;
+  T* b = tmp + d;
+  for (int64_t n = begin; n < end; ++n) {
+    const T* x = qkv + n * p * row;
+    T* g = g_qkv + n * p * row;
+    const T* w = weights + n * s.heads * hs;
+    T* ds = d_scores + n * s.heads * hs;
+    const T* gs = g_scores != nullptr ? g_scores + n * s.heads * hs : nullptr;
+    const T* go = g_out + n * p * d;
+    for (int64_t j = 0; j < p; ++j) std::fill(g + j * row + d, g + (j + 1) * row, T(0));
+    for (int64_t i = 0; i < p; ++i) {
+      const T* goi = go + i * d;
+      // d weights = g_out v^T, then through the softmax.
+      for (int64_t j = 0; j < p; ++j) HeadDots(s, goi, x + j * row + 2 * d, a, ds + i * p + j, hs);
+      for (int64_t h = 0; h < s.heads; ++h) {
+        T* dsh = ds + h * hs + i * p;
+        const T* wh = w + h * hs + i * p;
+        T dot = 0;
+        for (int64_t j = 0; j < p; ++j) dot += dsh[j] * wh[j];
+        for (int64_t j = 0; j < p; ++j) {
+          T y = wh[j] * (dsh[j] - dot);
+          if (gs != nullptr) y += gs[h * hs + i * p + j];
+          dsh[j] = y;
+        }
+      }
+      // g_v += weights^T g_out; g_q = scale * ds k; g_k += scale * ds^T q.
+      T* gqi = g + i * row;
+      std::fill(gqi, gqi + d, T(0));
+      for (int64_t j = 0; j < p; ++j) {
+        Spread(s, w + i * p + j, hs, T(1), a);
+        Spread(s, ds + i * p + j, hs, scale, b);
+        AddProducts(d, a, goi, g + j * row + 2 * d);      // g_v
+        AddProducts(d, b, x + j * row + d, gqi);          // g_q
+        AddProducts(d, b, x + i * row, g + j * row + d);  // g_k
+      }
+    }
+  }
+}
+
+// The float and double kernels, compiled for AVX-512, AVX2 and the baseline (chosen at load);
+// the templates above are always inlined so that each clone has its own copy.
+#define DRC_ATTENTION_KERNELS(T, Suffix)                                                           \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void AttentionForward##Suffix(      \
+      const AttentionShape& s, T scale, const T* qkv, const T* prev, T* out, T* scores,            \
+      T* weights, int64_t begin, int64_t end, T* tmp) {                                            \
+    AttentionForwardWindows(s, scale, qkv, prev, out, scores, weights, begin, end, tmp);           \
+  }                                                                                                \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void AttentionBackward##Suffix(     \
+      const AttentionShape& s, T scale, const T* qkv, const T* weights, const T* g_out,            \
+      const T* g_scores, T* g_qkv, T* d_scores, int64_t begin, int64_t end, T* tmp) {              \
+    AttentionBackwardWindows(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores, begin, end, \
+                             tmp);                                                                 \
+  }
+DRC_ATTENTION_KERNELS(float, Float)
+DRC_ATTENTION_KERNELS(double, Double)
+#undef DRC_ATTENTION_KERNELS
+#pragma GCC pop_options
+
 template <typename T>
 void AttentionForward(const AttentionShape& s, T scale, const T* qkv, const T* prev, T* out,
                       T* scores, T* weights) {
-  const int64_t p = s.tokens, dh = s.head_dim, d = s.width(), row = 3 * d;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, p * p * dh));
-  at::parallel_for(0, s.windows * s.heads, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e) {
-      const int64_t n = e / s.heads, h = e % s.heads;
-      const T* q = qkv + n * p * row + h * dh;
-      const T* k = q + d;
-      const T* v = q + 2 * d;
-      T* sc = scores + e * p * p;
-      T* w = weights + e * p * p;
-      for (int64_t i = 0; i < p; ++i) {
-        T top = -std::numeric_limits<T>::infinity();
-        for (int64_t j = 0; j < p; ++j) {
-          T dot = 0;
-          for (int64_t c = 0; c < dh; ++c) dot += q[i * row + c] * k[j * row + c];
-          T x = dot * scale;
-          if (prev != nullptr) x += prev[e * p * p + i * p + j];
-          sc[i * p + j] = x;
-          top = std::max(top, x);
-        }
-        T sum = 0;
-        for (int64_t j = 0; j < p; ++j) sum += (w[i * p + j] = std::exp(sc[i * p + j] - top));
-        const T inv = T(1) / sum;
-        T* o = out + (n * p + i) * d + h * dh;
-        std::fill(o, o + dh, T(0));
-        for (int64_t j = 0; j < p; ++j) {
-          const T wij = (w[i * p + j] *= inv);
-          for (int64_t c = 0; c < dh; ++c) o[c] += wij * v[j * row + c];
-        }
-      }
+  const int64_t per_window = s.tokens * s.tokens * s.width();
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, per_window));
+  at::parallel_for(0, s.windows, grain, [&](int64_t begin, int64_t end) {
+    std::vector<T> tmp(s.width());
+    if constexpr (std::is_same_v<T, float>) {
+      AttentionForwardFloat(s, scale, qkv, prev, out, scores, weights, begin, end, tmp.data());
+    } else {
+      AttentionForwardDouble(s, scale, qkv, prev, out, scores, weights, begin, end, tmp.data());
     }
   });
 }
 
-// g_scores may be null (the scores fed nothing); g_qkv is written in full, d_scores receives
-// the gradient of the scores before softmax (that of prev).
 template <typename T>
 void AttentionBackward(const AttentionShape& s, T scale, const T* qkv, const T* weights,
                        const T* g_out, const T* g_scores, T* g_qkv, T* d_scores) {
-  const int64_t p = s.tokens, dh = s.head_dim, d = s.width(), row = 3 * d;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(1, p * p * dh));
-  at::parallel_for(0, s.windows * s.heads, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e) {
-      const int64_t n = e / s.heads, h = e % s.heads;
-      const int64_t base = n * p * row + h * dh;
-      const T* q = qkv + base;
-      const T* k = q + d;
-      const T* v = q + 2 * d;
-      T* gq = g_qkv + base;
-      T* gk = gq + d;
-      T* gv = gq + 2 * d;
-      const T* w = weights + e * p * p;
-      T* ds = d_scores + e * p * p;
-      const T* go = g_out + n * p * d + h * dh;
-      for (int64_t j = 0; j < p; ++j) {
-        std::fill(gk + j * row, gk + j * row + dh, T(0));
-        std::fill(gv + j * row, gv + j * row + dh, T(0));
-      }
-      for (int64_t i = 0; i < p; ++i) {
-        // d weights = g_out v^T, then through the softmax.
-        T dot = 0;
-        for (int64_t j = 0; j < p; ++j) {
-          T dw = 0;
-          for (int64_t c = 0; c < dh; ++c) dw += go[i * d + c] * v[j * row + c];
-          ds[i * p + j] = dw;
-          dot += dw * w[i * p + j];
-        }
-        for (int64_t j = 0; j < p; ++j) {
-          T x = w[i * p + j] * (ds[i * p + j] - dot);
-          if (g_scores != nullptr) x += g_scores[e * p * p + i * p + j];
-          ds[i * p + j] = x;
-        }
-        // g_v += weights^T g_out; g_q = scale * ds k; g_k += scale * ds^T q.
-        T* gqi = gq + i * row;
-        std::fill(gqi, gqi + dh, T(0));
-        for (int64_t j = 0; j < p; ++j) {
-          const T wij = w[i * p + j], sij = ds[i * p + j] * scale;
-          for (int64_t c = 0; c < dh; ++c) {
-            gv[j * row + c] += wij * go[i * d + c];
-            gqi[c] += sij * k[j * row + c];
-            gk[j * row + c] += sij * q[i * row + c];
-          }
-        }
-      }
+  const int64_t per_window = s.tokens * s.tokens * s.width();
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(1, per_window));
+  at::parallel_for(0, s.windows, grain, [&](int64_t begin, int64_t end) {
+    std::vector<T> tmp(2 * s.width());
+    if constexpr (std::is_same_v<T, float>) {
+      AttentionBackwardFloat(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores, begin, end,
+                             tmp.data());
+    } else {
+      AttentionBackwardDouble(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores, begin, end,
+                              tmp.data());
     }
   });
 }
