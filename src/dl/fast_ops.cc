@@ -19,7 +19,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -127,11 +126,12 @@ struct AttentionShape {
 // over its dh features first (Spread). Every element's sum is taken in the same order as a
 // loop over one head's dh features would take it, and with fp-contract off each product is
 // rounded before it is added (no fused multiply-add in the AVX clones): the results do not
-// depend on the instruction set.
-template <typename T>
+// depend on the instruction set. DH > 0 is the head dimension known at compile time (then the
+// per-head loops unroll), 0 reads it from the shape.
+template <typename T, int DH>
 [[gnu::always_inline]] inline void Spread(const AttentionShape& s, const T* per_head,
                                           int64_t stride, T factor, T* out) {
-  const int64_t dh = s.head_dim;
+  const int64_t dh = DH > 0 ? DH : s.head_dim;
   for (int64_t h = 0; h < s.heads; ++h) {
     const T x = per_head[h * stride] * factor;
     std::fill(out + h * dh, out + (h + 1) * dh, x);
@@ -152,10 +152,10 @@ template <typename T>
 }
 
 // per_head[h * stride] = sum over head h's features of a * b (in feature order).
-template <typename T>
+template <typename T, int DH>
 [[gnu::always_inline]] inline void HeadDots(const AttentionShape& s, const T* a, const T* b, T* tmp,
                                             T* per_head, int64_t stride) {
-  const int64_t dh = s.head_dim;
+  const int64_t dh = DH > 0 ? DH : s.head_dim;
   Products(s.width(), a, b, tmp);
   for (int64_t h = 0; h < s.heads; ++h) {
     T dot = 0;
@@ -165,7 +165,7 @@ template <typename T>
 }
 
 // Windows [begin, end); tmp holds D values. scores, weights and prev are [N, heads, P, P].
-template <typename T>
+template <typename T, int DH>
 [[gnu::always_inline]] inline void AttentionForwardWindows(const AttentionShape& s, T scale,
                                                            const T* qkv, const T* prev, T* out,
                                                            T* scores, T* weights, int64_t begin,
@@ -178,7 +178,7 @@ template <typename T>
     const T* pr = prev != nullptr ? prev + n * s.heads * hs : nullptr;
     for (int64_t i = 0; i < p; ++i) {
       for (int64_t j = 0; j < p; ++j)
-        HeadDots(s, x + i * row, x + j * row + d, tmp, sc + i * p + j, hs);
+        HeadDots<T, DH>(s, x + i * row, x + j * row + d, tmp, sc + i * p + j, hs);
       for (int64_t h = 0; h < s.heads; ++h) {
         T* sch = sc + h * hs + i * p;
         T* wh = w + h * hs + i * p;
@@ -197,7 +197,7 @@ template <typename T>
       T* o = out + (n * p + i) * d;
       std::fill(o, o + d, T(0));
       for (int64_t j = 0; j < p; ++j) {
-        Spread(s, w + i * p + j, hs, T(1), tmp);
+        Spread<T, DH>(s, w + i * p + j, hs, T(1), tmp);
         AddProducts(d, tmp, x + j * row + 2 * d, o);
       }
     }
@@ -206,7 +206,7 @@ template <typename T>
 
 // g_scores may be null (the scores fed nothing); g_qkv is written in full, d_scores receives
 // the gradient of the scores before softmax (that of prev). tmp holds 2 D values.
-template <typename T>
+template <typename T, int DH>
 [[gnu::always_inline]] inline void AttentionBackwardWindows(const AttentionShape& s, T scale,
                                                             const T* qkv, const T* weights,
                                                             const T* g_out, const T* g_scores,
@@ -226,7 +226,8 @@ template <typename T>
     for (int64_t i = 0; i < p; ++i) {
       const T* goi = go + i * d;
       // d weights = g_out v^T, then through the softmax.
-      for (int64_t j = 0; j < p; ++j) HeadDots(s, goi, x + j * row + 2 * d, a, ds + i * p + j, hs);
+      for (int64_t j = 0; j < p; ++j)
+        HeadDots<T, DH>(s, goi, x + j * row + 2 * d, a, ds + i * p + j, hs);
       for (int64_t h = 0; h < s.heads; ++h) {
         T* dsh = ds + h * hs + i * p;
         const T* wh = w + h * hs + i * p;
@@ -242,8 +243,8 @@ template <typename T>
       T* gqi = g + i * row;
       std::fill(gqi, gqi + d, T(0));
       for (int64_t j = 0; j < p; ++j) {
-        Spread(s, w + i * p + j, hs, T(1), a);
-        Spread(s, ds + i * p + j, hs, scale, b);
+        Spread<T, DH>(s, w + i * p + j, hs, T(1), a);
+        Spread<T, DH>(s, ds + i * p + j, hs, scale, b);
         AddProducts(d, a, goi, g + j * row + 2 * d);      // g_v
         AddProducts(d, b, x + j * row + d, gqi);          // g_q
         AddProducts(d, b, x + i * row, g + j * row + d);  // g_k
@@ -252,54 +253,71 @@ template <typename T>
   }
 }
 
-// The float and double kernels, compiled for AVX-512, AVX2 and the baseline (chosen at load);
-// the templates above are always inlined so that each clone has its own copy.
-#define DRC_ATTENTION_KERNELS(T, Suffix)                                                           \
-  __attribute__((target_clones("avx512f", "avx2", "default"))) void AttentionForward##Suffix(      \
-      const AttentionShape& s, T scale, const T* qkv, const T* prev, T* out, T* scores,            \
-      T* weights, int64_t begin, int64_t end, T* tmp) {                                            \
-    AttentionForwardWindows(s, scale, qkv, prev, out, scores, weights, begin, end, tmp);           \
-  }                                                                                                \
-  __attribute__((target_clones("avx512f", "avx2", "default"))) void AttentionBackward##Suffix(     \
-      const AttentionShape& s, T scale, const T* qkv, const T* weights, const T* g_out,            \
-      const T* g_scores, T* g_qkv, T* d_scores, int64_t begin, int64_t end, T* tmp) {              \
-    AttentionBackwardWindows(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores, begin, end, \
-                             tmp);                                                                 \
+// The kernels, compiled for AVX-512, AVX2 and the baseline (chosen at load); the templates
+// above are always inlined so that each clone has its own copy.
+template <typename T>
+using AttentionForwardKernel = void (*)(const AttentionShape&, T, const T*, const T*, T*, T*, T*,
+                                        int64_t, int64_t, T*);
+template <typename T>
+using AttentionBackwardKernel = void (*)(const AttentionShape&, T, const T*, const T*, const T*,
+                                         const T*, T*, T*, int64_t, int64_t, T*);
+#define DRC_ATTENTION_KERNELS(T, DH, Suffix)                                                    \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void AttentionForward##Suffix(   \
+      const AttentionShape& s, T scale, const T* qkv, const T* prev, T* out, T* scores,         \
+      T* weights, int64_t begin, int64_t end, T* tmp) {                                         \
+    AttentionForwardWindows<T, DH>(s, scale, qkv, prev, out, scores, weights, begin, end, tmp); \
+  }                                                                                             \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void AttentionBackward##Suffix(  \
+      const AttentionShape& s, T scale, const T* qkv, const T* weights, const T* g_out,         \
+      const T* g_scores, T* g_qkv, T* d_scores, int64_t begin, int64_t end, T* tmp) {           \
+    AttentionBackwardWindows<T, DH>(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores,   \
+                                    begin, end, tmp);                                           \
   }
-DRC_ATTENTION_KERNELS(float, Float)
-DRC_ATTENTION_KERNELS(double, Double)
+DRC_ATTENTION_KERNELS(float, 8, Float8)    // PatchTST's default: 16 heads of 8
+DRC_ATTENTION_KERNELS(float, 16, Float16)  // 8 heads of 16
+DRC_ATTENTION_KERNELS(float, 0, Float)
+DRC_ATTENTION_KERNELS(double, 0, Double)
 #undef DRC_ATTENTION_KERNELS
 #pragma GCC pop_options
+
+std::pair<AttentionForwardKernel<float>, AttentionBackwardKernel<float>> AttentionKernels(
+    const AttentionShape& s, float) {
+  if (s.head_dim == 8) return {AttentionForwardFloat8, AttentionBackwardFloat8};
+  if (s.head_dim == 16) return {AttentionForwardFloat16, AttentionBackwardFloat16};
+  return {AttentionForwardFloat, AttentionBackwardFloat};
+}
+std::pair<AttentionForwardKernel<double>, AttentionBackwardKernel<double>> AttentionKernels(
+    const AttentionShape&, double) {
+  return {AttentionForwardDouble, AttentionBackwardDouble};
+}
+
+// Runs kernel(begin, end, tmp) over the windows on the intra-op threads, tmp holding tmp_size
+// values per thread.
+template <typename T, typename Kernel>
+void ForWindows(const AttentionShape& s, int64_t tmp_size, const Kernel& kernel) {
+  const int64_t per_window = s.tokens * s.tokens * s.width();
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(1, per_window));
+  at::parallel_for(0, s.windows, grain, [&](int64_t begin, int64_t end) {
+    std::vector<T> tmp(tmp_size);
+    kernel(begin, end, tmp.data());
+  });
+}
 
 template <typename T>
 void AttentionForward(const AttentionShape& s, T scale, const T* qkv, const T* prev, T* out,
                       T* scores, T* weights) {
-  const int64_t per_window = s.tokens * s.tokens * s.width();
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, per_window));
-  at::parallel_for(0, s.windows, grain, [&](int64_t begin, int64_t end) {
-    std::vector<T> tmp(s.width());
-    if constexpr (std::is_same_v<T, float>) {
-      AttentionForwardFloat(s, scale, qkv, prev, out, scores, weights, begin, end, tmp.data());
-    } else {
-      AttentionForwardDouble(s, scale, qkv, prev, out, scores, weights, begin, end, tmp.data());
-    }
+  const auto kernel = AttentionKernels(s, T()).first;
+  ForWindows<T>(s, s.width(), [&](int64_t begin, int64_t end, T* tmp) {
+    kernel(s, scale, qkv, prev, out, scores, weights, begin, end, tmp);
   });
 }
 
 template <typename T>
 void AttentionBackward(const AttentionShape& s, T scale, const T* qkv, const T* weights,
                        const T* g_out, const T* g_scores, T* g_qkv, T* d_scores) {
-  const int64_t per_window = s.tokens * s.tokens * s.width();
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(1, per_window));
-  at::parallel_for(0, s.windows, grain, [&](int64_t begin, int64_t end) {
-    std::vector<T> tmp(2 * s.width());
-    if constexpr (std::is_same_v<T, float>) {
-      AttentionBackwardFloat(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores, begin, end,
-                             tmp.data());
-    } else {
-      AttentionBackwardDouble(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores, begin, end,
-                              tmp.data());
-    }
+  const auto kernel = AttentionKernels(s, T()).second;
+  ForWindows<T>(s, 2 * s.width(), [&](int64_t begin, int64_t end, T* tmp) {
+    kernel(s, scale, qkv, weights, g_out, g_scores, g_qkv, d_scores, begin, end, tmp);
   });
 }
 
