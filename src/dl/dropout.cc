@@ -13,6 +13,12 @@
 #include <cstdint>
 #include <mutex>
 
+// at::parallel_for's OpenMP region is compiled in this file (ATen/ParallelOpenMP.h): without
+// -fopenmp it runs on one thread, silently (src/dl/CMakeLists.txt sets the flag).
+#ifndef _OPENMP
+#error "compile with OpenMP (-fopenmp): at::parallel_for below would run on one thread"
+#endif
+
 namespace drc::dl {
 namespace {
 
