@@ -74,6 +74,9 @@ def main():
     p.add_argument("--max-steps", type=int, default=100)
     p.add_argument("--freq", default="ME",
                    help="pandas frequency of ds (the carrier CSV has month-end dates: ME)")
+    p.add_argument("--precision", default="32-true",
+                   help="Lightning trainer precision (32-true is its default; bf16-mixed "
+                        "runs the forward under torch.autocast with bfloat16)")
     a = p.parse_args()
 
     quiet()
@@ -96,7 +99,8 @@ def main():
         sys.exit(f"--freq {a.freq} does not fit the dates (pandas infers {inferred})")
 
     trainer = dict(accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
-                   enable_model_summary=False, enable_checkpointing=False)
+                   enable_model_summary=False, enable_checkpointing=False,
+                   precision=a.precision)
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)
@@ -117,7 +121,7 @@ def main():
                                              merged[col].astype(float).tolist())
             print(json.dumps({"model": name, "mae": mae, "rmse": rmse, "mape": mape,
                               "smape": smape, "seconds": round(seconds, 3), "seed": seed,
-                              "threads": a.threads}), flush=True)
+                              "threads": a.threads, "precision": a.precision}), flush=True)
     print(json.dumps({"neuralforecast": neuralforecast.__version__, "torch": torch.__version__,
                       "pandas": pd.__version__}), file=sys.stderr)
 
