@@ -17,4 +17,11 @@ namespace drc::dl {
 
 at::Tensor Dropout(const at::Tensor& x, double p, bool training);
 
+// src + Dropout(x) (times 1) or src + Dropout(Dropout(x)) (times 2), the same p, in one pass
+// forward and one backward: the same masks (seeds drawn in the same order) and the same bits as
+// the composition. Falls back to the composition off the CPU, for p = 1, other dtypes or
+// shapes that differ (broadcasting).
+at::Tensor AddDropout(const at::Tensor& src, const at::Tensor& x, double p, int times,
+                      bool training);
+
 }  // namespace drc::dl

@@ -1,7 +1,10 @@
 #include "src/dl/dropout.h"
 
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/utils.h>
+
+#include <string>
 
 #include "src/dl/torch_status.h"
 
@@ -51,6 +54,42 @@ TEST(Dropout, FollowsTheTorchSeedAndMasksTheGradient) {
     auto longer = Dropout(torch::ones({100002}), 0.5, true);
     EXPECT_TRUE(torch::equal(shorter, longer.slice(0, 0, 100001))) << "seed " << seed;
   }
+}
+
+// AddDropout is the composition src + Dropout(x) or src + Dropout(Dropout(x)) to the bit: the
+// values, both gradients, and the generator's state after it; odd sizes (the unpaired last
+// element) and sizes that split over threads; float and double. Outside training and for
+// p = 0 it is src + x.
+TEST(Dropout, AddDropoutEqualsTheComposition) {
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (int64_t n : {int64_t{7}, int64_t{100001}}) {
+      for (int times : {1, 2}) {
+        auto src = torch::randn({n}, torch::dtype(dtype).requires_grad(true));
+        auto x = torch::randn({n}, torch::dtype(dtype).requires_grad(true));
+        auto w = torch::randn({n}, torch::dtype(dtype));
+        torch::manual_seed(11);
+        auto fused = AddDropout(src, x, 0.3, times, /*training=*/true);
+        auto after_fused = torch::rand({1}, torch::kDouble);
+        torch::manual_seed(11);
+        auto y = x;
+        for (int t = 0; t < times; ++t) y = Dropout(y, 0.3, true);
+        auto composed = src + y;
+        auto after_composed = torch::rand({1}, torch::kDouble);
+        const std::string where = "n " + std::to_string(n) + " times " + std::to_string(times);
+        EXPECT_TRUE(torch::equal(fused, composed)) << where;
+        EXPECT_TRUE(torch::equal(after_fused, after_composed)) << where;
+        auto g = torch::autograd::grad({(fused * w).sum()}, {src, x});
+        auto g_ref = torch::autograd::grad({(composed * w).sum()}, {src, x});
+        EXPECT_TRUE(torch::equal(g[0], g_ref[0])) << where;
+        EXPECT_TRUE(torch::equal(g[1], g_ref[1])) << where;
+        EXPECT_GT(g[1].eq(0).sum().item<int64_t>(), 0) << where;  // some elements dropped
+      }
+    }
+  }
+  auto src = torch::randn({5, 3}), x = torch::randn({5, 3});
+  EXPECT_TRUE(torch::equal(AddDropout(src, x, 0.3, 2, /*training=*/false), src + x));
+  EXPECT_TRUE(torch::equal(AddDropout(src, x, 0.0, 1, /*training=*/true), src + x));
+  EXPECT_FALSE(Guard("dropout", [&] { AddDropout(src, x, 0.3, 3, true); }).ok());
 }
 
 }  // namespace

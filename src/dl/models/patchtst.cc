@@ -169,14 +169,13 @@ class EncoderLayer final : public torch::nn::Module {
               .transpose(1, 2)
               .reshape({n, p, heads_ * head_dim_});
     }
-    torch::Tensor out = Dropout(Dense(to_out_, attended), dropout_, training);
-    src = src + Dropout(out, dropout_, training);
+    // NF's two dropouts (the projection's and the residual's) and the residual add, one pass.
+    src = AddDropout(src, Dense(to_out_, attended), dropout_, 2, training);
     if (!pre_norm_) src = NormOverFeatures(norm_attn_, src, row_weight);
 
     if (pre_norm_) src = NormOverFeatures(norm_ffn_, src, row_weight);
     torch::Tensor ff = Dropout(torch::gelu(Dense(ff_in_, src)), dropout_, training);
-    ff = Dense(ff_out_, ff);
-    src = src + Dropout(ff, dropout_, training);
+    src = AddDropout(src, Dense(ff_out_, ff), dropout_, 1, training);
     if (!pre_norm_) src = NormOverFeatures(norm_ffn_, src, row_weight);
     return {src, res_attention_ ? scores : torch::Tensor()};
   }
