@@ -154,10 +154,8 @@ struct AddDropoutFunction : public torch::autograd::Function<AddDropoutFunction>
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     // The gradient passes the masks in reverse order, as the separate Dropouts' backward would.
-    std::vector<uint64_t> seeds;
-    for (int64_t seed : ctx->saved_data["seeds"].toIntVector()) {
-      seeds.insert(seeds.begin(), static_cast<uint64_t>(seed));
-    }
+    const std::vector<int64_t> saved = ctx->saved_data["seeds"].toIntVector();
+    const std::vector<uint64_t> seeds(saved.rbegin(), saved.rend());
     at::Tensor g_x;
     if (ctx->needs_input_grad(1)) {
       g_x = ApplyMasks(grads[0], {}, seeds, ctx->saved_data["keep"].toDouble());
