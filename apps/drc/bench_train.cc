@@ -19,6 +19,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
     config.length = args.length;
     config.threads = args.threads;
     config.window_parts = args.window_parts;
+    config.device = args.device;
     config.seed = args.seed;
     config.comm = comm;
     config.profile_path = args.profile;
@@ -38,6 +39,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
                           {"final_loss", r->final_loss},
                           {"parameters", r->parameters},
                           {"window_parts", r->window_parts},
+                          {"device", r->device},
                           {"input_size", args.input_size},
                           {"h", args.horizon}};
       std::printf("%s\n", j.dump().c_str());

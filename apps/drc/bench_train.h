@@ -19,6 +19,7 @@ struct BenchTrainArgs {
   int length = 512;
   int threads = 0;
   int window_parts = 0;
+  std::string device = "cpu";
   uint64_t seed = 1;
   bool json = false;
   std::string profile;  // Chrome trace of libtorch's operators

@@ -83,6 +83,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.resume = args.resume;
   config.exact_repeats = args.exact_repeats;
   config.window_parts = args.window_parts;
+  config.device = args.device;
   auto table = data::ReadTable(args.data);
   if (!table.ok()) return fail(table.status());
   const data::SeriesColumns cols;

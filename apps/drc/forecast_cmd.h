@@ -32,6 +32,7 @@ struct ForecastArgs {
   bool resume = false;
   bool exact_repeats = false;
   int window_parts = 0;
+  std::string device = "cpu";
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y and one column per model
 };

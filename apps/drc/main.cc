@@ -38,6 +38,10 @@ constexpr const char* kWindowPartsHelp =
     "Run each training step's windows in N parts on separate threads (0: automatic, for models "
     "whose windows are independent; 1: off)";
 
+constexpr const char* kDeviceHelp =
+    "Where the models train: cpu, cuda (one GPU per rank), cuda:N or auto (CUDA when libtorch "
+    "sees a GPU); CUDA needs a CUDA-enabled libtorch";
+
 int NotYet(const std::string& what, const std::string& when) {
   std::fprintf(stderr, "drc %s: not implemented yet (%s)\n", what.c_str(), when.c_str());
   return kNotImplemented;
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   forecast->add_option("--window-parts", forecast_args.window_parts, kWindowPartsHelp)
       ->check(CLI::NonNegativeNumber);
+  forecast->add_option("--device", forecast_args.device, kDeviceHelp);
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 
@@ -253,6 +258,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   bench_train->add_option("--window-parts", train_args.window_parts, kWindowPartsHelp)
       ->check(CLI::NonNegativeNumber);
+  bench_train->add_option("--device", train_args.device, kDeviceHelp);
   bench_train->add_option("--seed", train_args.seed, "Random seed");
   bench_train->add_option("--profile", train_args.profile,
                           "Write libtorch's operator profile of the steps to FILE (Chrome trace)");

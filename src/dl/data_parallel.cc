@@ -1,5 +1,8 @@
 #include "src/dl/data_parallel.h"
 
+#include <torch/cuda.h>
+#include <torch/utils.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -37,6 +40,17 @@ LayoutDigest DigestOf(const std::vector<torch::Tensor>& tensors) {
   return d;
 }
 
+// A backend on CUDA buffers (nccl) needs the tensors on a GPU; host backends take any tensor
+// (through a host copy).
+Status CheckPlace(const torch::Tensor& t, bool device_buffers) {
+  if (device_buffers && !t.is_cuda()) {
+    return Status::InvalidArgument(
+        "data-parallel: the nccl backend all-reduces CUDA buffers, but the model is on ",
+        t.device().str(), ": train with --device cuda, or use the mpi or gloo backend");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
@@ -65,10 +79,14 @@ Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
         "data-parallel: the model's parameter shapes differ across ranks (rank ", comm_->rank(),
         mine != all[0] ? " differs from rank 0)" : " matches rank 0; another rank differs)");
   }
+  const bool device_buffers = comm_->memory() == comm::MemoryKind::kCuda;
   return Guard("data-parallel: broadcasting parameters", [&]() -> Status {
     torch::NoGradGuard no_grad;
     for (auto& t : tensors) {
-      auto c = t.contiguous();
+      DRC_RETURN_NOT_OK(CheckPlace(t, device_buffers));
+      // Through a host copy for a host backend (CPU tensors are their own copy).
+      auto c = device_buffers ? t.contiguous() : t.contiguous().cpu();
+      if (device_buffers) torch::cuda::synchronize(c.device().index());
       DRC_RETURN_NOT_OK(comm_->Broadcast(c.data_ptr(), c.numel() * c.element_size(), 0));
       if (!c.is_same(t)) t.copy_(c);
     }
@@ -94,6 +112,8 @@ Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tens
     grads.push_back(p.grad());
   }
   if (world == 1) return 0;
+  const bool device_buffers = comm_->memory() == comm::MemoryKind::kCuda;
+  for (const auto& g : grads) DRC_RETURN_NOT_OK(CheckPlace(g, device_buffers));
   const int64_t per_bucket = std::max<int64_t>(1, bucket_bytes_ / int64_t{sizeof(float)});
   int collectives = 0;
   size_t i = 0;
@@ -108,28 +128,35 @@ Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tens
     }
     const bool last = end == grads.size();
     const bool with_scalar = last && !scalar_done;
-    buffer_.resize(n + (with_scalar ? 1 : 0));
+    const int64_t count = n + (with_scalar ? 1 : 0);
+    // The bucket: host memory for mpi and gloo, the gradients' GPU for nccl.
+    torch::Tensor bucket;
+    if (device_buffers) {
+      bucket = torch::empty({count}, grads[i].options());
+    } else {
+      buffer_.resize(count);
+      bucket = torch::from_blob(buffer_.data(), {count}, torch::kFloat32);
+    }
+    torch::NoGradGuard no_grad;
     int64_t at = 0;
     for (size_t k = i; k < end; ++k) {
-      auto g = grads[k].contiguous();
-      std::memcpy(buffer_.data() + at, g.data_ptr<float>(), g.numel() * sizeof(float));
-      at += g.numel();
+      bucket.narrow(0, at, grads[k].numel()).copy_(grads[k].reshape(-1));
+      at += grads[k].numel();
     }
-    if (with_scalar) buffer_[at] = static_cast<float>(*scalar);
-    DRC_RETURN_NOT_OK(comm_->AllReduce(buffer_.data(), buffer_.data(),
-                                       static_cast<int64_t>(buffer_.size()),
+    if (with_scalar) bucket.narrow(0, at, 1).fill_(static_cast<float>(*scalar));
+    if (device_buffers) torch::cuda::synchronize(bucket.device().index());  // nccl's own stream
+    DRC_RETURN_NOT_OK(comm_->AllReduce(bucket.data_ptr(), bucket.data_ptr(), count,
                                        comm::DataType::kFloat32, comm::ReduceOp::kSum));
     ++collectives;
     const float inv = 1.0f / static_cast<float>(world);
     at = 0;
     for (size_t k = i; k < end; ++k) {
       auto& g = grads[k];
-      auto src = torch::from_blob(buffer_.data() + at, g.sizes(), torch::kFloat32);
-      g.copy_(src).mul_(inv);
+      g.copy_(bucket.narrow(0, at, g.numel()).view(g.sizes())).mul_(inv);
       at += g.numel();
     }
     if (with_scalar) {
-      *scalar = static_cast<double>(buffer_[at]) / world;
+      *scalar = static_cast<double>(bucket.narrow(0, at, 1).item<float>()) / world;
       scalar_done = true;
     }
     i = end;

@@ -209,6 +209,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     topts.early_stop_patience_steps = config.early_stop_patience_steps;
     topts.repeats_share_dropout = !config.exact_repeats;
     topts.window_parts = config.window_parts;
+    topts.device = config.device;
     if (!config.checkpoint_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(config.checkpoint_dir, ec);

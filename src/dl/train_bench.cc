@@ -56,6 +56,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks);
   topts.comm = config.comm;
   topts.window_parts = config.window_parts;
+  topts.device = config.device;
   DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(config.model, mc, topts, registry));
 
   std::string profile = config.profile_path;
@@ -91,6 +92,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   r.ranks = ranks;
   r.steps = trainer->step();
   r.window_parts = trainer->window_parts();
+  r.device = trainer->device().str();
   r.windows_per_step = wopts.windows_batch_size > 0 ? wopts.windows_batch_size : 0;
   r.samples_per_second =
       r.seconds > 0 ? static_cast<double>(r.windows_per_step) * r.steps * ranks / r.seconds : 0;

@@ -1,6 +1,8 @@
 #include "src/dl/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -65,12 +67,65 @@ torch::Tensor RevinScaledModel::PointForecast(const WindowBatch& batch) {
   return Inverse(inner_->PointForecast(Affine(batch)));
 }
 
+Result<torch::Device> ResolveDevice(const std::string& spec, int rank) {
+  if (spec == "cpu") return torch::Device(torch::kCPU);
+  const bool automatic = spec == "auto";
+  int64_t index = -1;
+  if (spec.rfind("cuda:", 0) == 0) {
+    const std::string digits = spec.substr(5);
+    if (digits.empty() || digits.size() > 4 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return Status::InvalidArgument("device '", spec, "': expected cuda:N with N a GPU index");
+    }
+    index = std::stoll(digits);
+  } else if (spec != "cuda" && !automatic) {
+    return Status::InvalidArgument("device must be cpu, cuda, cuda:N or auto, got '", spec, "'");
+  }
+  const bool compiled = at::Context::hasCUDART();
+  const int64_t gpus = compiled ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+  if (gpus == 0) {
+    if (automatic) return torch::Device(torch::kCPU);
+    if (!compiled) {
+      return Status::FailedPrecondition(
+          "device ", spec,
+          ": this build's libtorch has no CUDA (Debian's libtorch-dev is CPU-only); build drc "
+          "against a CUDA-enabled libtorch to train on a GPU, or use --device cpu");
+    }
+    return Status::FailedPrecondition("device ", spec,
+                                      ": libtorch sees no CUDA device (check the driver and "
+                                      "CUDA_VISIBLE_DEVICES), or use --device cpu");
+  }
+  if (index < 0) index = rank % gpus;
+  if (index >= gpus) {
+    return Status::InvalidArgument("device ", spec, ": ", gpus, " CUDA device(s) visible");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+namespace {
+
+WindowBatch OnDevice(const WindowBatch& b, const torch::Device& device) {
+  if (device.is_cpu()) return b;
+  auto to = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  return WindowBatch{to(b.insample_y), to(b.insample_mask), to(b.weight)};
+}
+
+// The batch's windows on `device` (its scale, for the host-side inverse, stays where it is).
+TrainBatch OnDevice(const TrainBatch& b, const torch::Device& device) {
+  if (device.is_cpu()) return b;
+  return TrainBatch{OnDevice(b.input, device), b.outsample_y.to(device),
+                    b.outsample_mask.to(device), b.scale};
+}
+
+}  // namespace
+
 Trainer::Trainer(std::string name, ModelConfig config, TrainOptions options,
-                 std::shared_ptr<ForecastModel> model)
+                 std::shared_ptr<ForecastModel> model, torch::Device device)
     : name_(std::move(name)),
       config_(std::move(config)),
       options_(std::move(options)),
       model_(std::move(model)),
+      device_(device),
       rng_(options_.seed) {
   optimizer_ = std::make_unique<torch::optim::Adam>(
       model_->parameters(), torch::optim::AdamOptions(options_.learning_rate));
@@ -97,6 +152,19 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
                                    options.val_check_steps);
   }
   const int threads = IntraOpThreads(options);
+  const int rank = options.comm != nullptr ? options.comm->rank() : 0;
+  auto device = ResolveDevice(options.device, rank);
+  if (!device.ok()) return Status(device.status().code(), name + ": " + device.status().message());
+  if (!device->is_cpu() && options.window_parts > 1) {
+    return Status::InvalidArgument(name, ": window parts run on CPU threads; on ", device->str(),
+                                   " window parts must be 0 or 1, got ", options.window_parts);
+  }
+  if (options.comm != nullptr && options.comm->size() > 1 &&
+      options.comm->memory() == comm::MemoryKind::kCuda && device->is_cpu()) {
+    return Status::InvalidArgument(name, ": the ", options.comm->backend(),
+                                   " backend all-reduces CUDA buffers; train with --device cuda "
+                                   "(or use the mpi or gloo backend on the CPU)");
+  }
   DRC_RETURN_NOT_OK(Guard(name + ": seeding", [&] {
     torch::set_num_threads(threads);
     torch::manual_seed(options.seed);
@@ -112,8 +180,11 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
   std::unique_ptr<Trainer> trainer;
+  DRC_RETURN_NOT_OK(Guard(name + ": moving the model to " + device->str(), [&] {
+    if (!device->is_cpu()) model->to(*device);
+  }));
   DRC_RETURN_NOT_OK(Guard(name + ": building the optimizer", [&] {
-    trainer.reset(new Trainer(name, config, options, std::move(model)));
+    trainer.reset(new Trainer(name, config, options, std::move(model), *device));
   }));
   if (trainer->reducer_) {
     Status st = trainer->reducer_->BroadcastParameters(*trainer->model_);
@@ -128,10 +199,11 @@ double Trainer::LearningRateAt(int step) const {
   return options_.learning_rate * std::pow(0.5, step / decay_steps);
 }
 
-Result<double> Trainer::ValidationLoss(const TrainBatch& batch) {
-  return Guard(name_ + " validation on input " + ShapeOf(batch.input.insample_y),
+Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
+  return Guard(name_ + " validation on input " + ShapeOf(host_batch.input.insample_y),
                [&]() -> Result<double> {
                  torch::NoGradGuard no_grad;
+                 const TrainBatch batch = OnDevice(host_batch, device_);
                  model_->eval();
                  auto y_hat = model_->PointForecast(batch.input);
                  model_->train();
@@ -167,6 +239,7 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
   DRC_ASSIGN_OR_RETURN(window_parts_,
                        ChooseWindowParts(name_, model_->WindowParallel(), options_.window_parts,
                                          threads, windows_per_step));
+  if (!device_.is_cpu()) window_parts_ = 1;  // CPU threads (Make() refused more than one)
   std::unique_ptr<WindowParallelStep> parallel;
   if (window_parts_ > 1 && step_ < last_step) {
     DRC_RETURN_NOT_OK(Guard(name_ + ": starting window-parallel workers", [&] {
@@ -175,7 +248,8 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
     }));
   }
   while (step_ < last_step && !stopped_early_) {
-    DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.Sample(rng_, merge));
+    DRC_ASSIGN_OR_RETURN(TrainBatch sampled, data.Sample(rng_, merge));
+    const TrainBatch batch = OnDevice(sampled, device_);
     const double lr = LearningRateAt(step_);
     DRC_ASSIGN_OR_RETURN(
         double loss,
@@ -240,7 +314,7 @@ Result<torch::Tensor> Trainer::Predict(const WindowedDataset& data) {
                [&]() -> Result<torch::Tensor> {
                  torch::NoGradGuard no_grad;
                  model_->eval();
-                 auto y_hat = model_->PointForecast(batch.input);
+                 auto y_hat = model_->PointForecast(OnDevice(batch.input, device_)).cpu();
                  model_->train();
                  const int64_t s = batch.input.insample_y.size(0);
                  if (y_hat.dim() != 2 || y_hat.size(0) != s || y_hat.size(1) != config_.horizon) {
@@ -261,7 +335,7 @@ torch::Tensor BytesTensor(const std::string& s) {
 }
 
 std::string TensorBytes(const torch::Tensor& t) {
-  auto c = t.contiguous();
+  auto c = t.contiguous().cpu();
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), c.numel());
 }
 
@@ -279,7 +353,8 @@ void WriteTensors(torch::serialize::OutputArchive& archive, const std::string& k
   archive.write(kind + "_names", BytesTensor(Names(tensors)));
   int64_t i = 0;
   for (const auto& item : tensors) {
-    archive.write(kind + "_" + std::to_string(i++), item.value().detach());
+    // Host copies: a checkpoint reads back on any device.
+    archive.write(kind + "_" + std::to_string(i++), item.value().detach().cpu());
   }
 }
 
@@ -359,12 +434,12 @@ Status Trainer::Resume(const std::string& path, WindowedDataset& data) {
   }
   return Guard(name_ + ": reading checkpoint " + path, [&]() -> Status {
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    archive.load_from(path, device_);  // tensors onto this trainer's device
     // A fresh tensor per read (reading into a used one resizes its storage).
-    auto read = [&](const char* key) {
+    auto read = [&](const char* key) {  // the run's own state: on the host
       torch::Tensor t;
       archive.read(key, t);
-      return t;
+      return t.cpu();
     };
     torch::Tensor t;
     t = read("format");

@@ -64,8 +64,18 @@ struct TrainOptions {
   bool repeats_share_dropout = true;
   // Window-parallel steps (window_parallel.h): 0 = automatic (the models whose default it is,
   // when threads >= 2), 1 = every step whole, N = N parts of each step's windows at once.
+  // CPU only.
   int window_parts = 0;
+  // Where the model trains (ResolveDevice): "cpu", "cuda" (this rank's GPU), "cuda:N", "auto".
+  std::string device = "cpu";
 };
+
+// The torch device for TrainOptions::device: "cpu"; "cuda", GPU rank % (visible GPUs), one GPU
+// per rank on a node; "cuda:N"; "auto", CUDA as "cuda" when libtorch sees a GPU, else the CPU.
+// FailedPrecondition when CUDA is asked for and libtorch has none compiled in (Debian's
+// libtorch-dev is CPU-only) or sees no GPU; InvalidArgument for anything else or a GPU index
+// out of range.
+Result<torch::Device> ResolveDevice(const std::string& spec, int rank = 0);
 
 // NF's TemporalNorm with scaler_type 'revin' minus the statistics (applied to the windows): a
 // learnable affine map z * w + b on the scaled input of the wrapped point model and its inverse
@@ -121,18 +131,21 @@ class Trainer {
   bool stopped_early() const { return stopped_early_; }
   // Parts each training step's windows run in (1: whole steps); set by Fit().
   int window_parts() const { return window_parts_; }
+  // Where the model's parameters live and its steps run.
+  const torch::Device& device() const { return device_; }
   const std::vector<double>& losses() const { return losses_; }
   const std::vector<double>& validation_losses() const { return val_losses_; }
 
  private:
   Trainer(std::string name, ModelConfig config, TrainOptions options,
-          std::shared_ptr<ForecastModel> model);
+          std::shared_ptr<ForecastModel> model, torch::Device device);
   double LearningRateAt(int step) const;
 
   std::string name_;
   ModelConfig config_;
   TrainOptions options_;
   std::shared_ptr<ForecastModel> model_;
+  torch::Device device_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   std::unique_ptr<GradientAllReducer> reducer_;
   std::mt19937_64 rng_;

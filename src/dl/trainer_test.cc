@@ -1,6 +1,7 @@
 // The trainer's control features: checkpoint/resume reproduces an uninterrupted run exactly,
 // early stopping on NF-style validation windows, and the validation windows themselves.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <cmath>
 #include <filesystem>
@@ -258,6 +259,58 @@ TEST(Trainer, RepeatsShareDropoutDecidesWhetherRepeatedDrawsAreComputedOnce) {
   };
   for (int64_t r : rows_seen(/*share=*/false)) EXPECT_EQ(r, 64);  // NF: a row (and mask) per draw
   for (int64_t r : rows_seen(/*share=*/true)) EXPECT_LE(r, 8);    // each distinct window once
+}
+
+// Device choice: the CPU always; CUDA only where libtorch has it and sees a GPU (Debian's
+// libtorch is CPU-only, so here "cuda" is an error that says so and "auto" is the CPU).
+TEST(Trainer, ResolvesTheDeviceAndSaysWhyCudaIsNotThere) {
+  auto cpu = ResolveDevice("cpu");
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  EXPECT_TRUE(cpu->is_cpu());
+  const bool gpu = torch::cuda::is_available();
+  auto automatic = ResolveDevice("auto", /*rank=*/3);
+  ASSERT_TRUE(automatic.ok()) << automatic.status();
+  if (gpu) {
+    EXPECT_EQ(automatic->index(), 3 % static_cast<int>(torch::cuda::device_count()));
+  } else {
+    EXPECT_TRUE(automatic->is_cpu());
+  }
+  for (const std::string spec : {"cuda", "cuda:0"}) {
+    auto cuda = ResolveDevice(spec);
+    EXPECT_EQ(cuda.ok(), gpu) << spec;
+    if (!gpu) {
+      EXPECT_EQ(cuda.status().code(), StatusCode::kFailedPrecondition) << spec;
+      EXPECT_NE(cuda.status().message().find("CUDA"), std::string::npos) << cuda.status();
+      EXPECT_NE(cuda.status().message().find("--device cpu"), std::string::npos);
+    }
+  }
+  for (const std::string bad : {"gpu", "cuda:", "cuda:x", "cuda:-1", "CPU", ""}) {
+    auto r = ResolveDevice(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("'" + bad + "'"), std::string::npos) << r.status();
+  }
+  auto far = ResolveDevice("cuda:4096");
+  EXPECT_FALSE(far.ok());  // no machine here has 4097 GPUs
+
+  // Through the trainer: the error names the model; without CUDA, "auto" trains on the CPU.
+  TrainOptions o = OptionsFrom(TrainDefaults{}, 3, 1);
+  o.device = "cuda";
+  auto trainer = Trainer::Make("MLP", Config({}), o, DefaultModelRegistry());
+  if (!gpu) {
+    ASSERT_FALSE(trainer.ok());
+    EXPECT_NE(trainer.status().message().find("MLP: device cuda"), std::string::npos)
+        << trainer.status();
+  }
+  o.device = "auto";
+  auto on_auto = Trainer::Make("MLP", Config({}), o, DefaultModelRegistry());
+  ASSERT_TRUE(on_auto.ok()) << on_auto.status();
+  EXPECT_EQ((*on_auto)->device().is_cuda(), gpu);
+  WindowedDataset data = Dataset(SineSeries(120));
+  ASSERT_TRUE((*on_auto)->Fit(data).ok());
+  auto forecast = (*on_auto)->Predict(data);
+  ASSERT_TRUE(forecast.ok()) << forecast.status();
+  EXPECT_TRUE(forecast->is_cpu());  // forecasts come back to the host
 }
 
 TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {

@@ -49,6 +49,10 @@ struct ForecastConfig {
   // two or more threads: the step's windows in parts on separate threads), 1 = off, N = N
   // parts (an error for a model that couples its windows).
   int window_parts = 0;
+  // Where the models train: "cpu", "cuda" (one GPU per rank), "cuda:N" or "auto" (CUDA when
+  // libtorch sees a GPU). CUDA needs a CUDA-enabled libtorch (Debian's is CPU-only): otherwise
+  // an error says so.
+  std::string device = "cpu";
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
   // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
   std::map<std::string, std::map<std::string, double>> params;

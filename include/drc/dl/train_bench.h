@@ -19,8 +19,9 @@ struct TrainBenchConfig {
   int series = 64;
   int length = 512;
   uint64_t seed = 1;
-  int threads = 0;       // intra-op threads per rank; 0: all cores / ranks on this node
-  int window_parts = 0;  // window-parallel steps: 0 automatic, 1 off, N parts (forecast.h)
+  int threads = 0;             // intra-op threads per rank; 0: all cores / ranks on this node
+  int window_parts = 0;        // window-parallel steps: 0 automatic, 1 off, N parts (forecast.h)
+  std::string device = "cpu";  // cpu, cuda, cuda:N or auto (forecast.h)
   std::map<std::string, double> params;  // hyper-parameter overrides
   // Non-empty: libtorch's operator profile of the training steps, written to this file as a
   // Chrome trace (chrome://tracing, Perfetto); rank r > 0 writes "<path>.rank<r>".
@@ -38,6 +39,7 @@ struct TrainBenchResult {
   double final_loss = 0;          // mean over the ranks
   int64_t parameters = 0;
   int window_parts = 1;  // parts each step's windows ran in
+  std::string device;    // where the steps ran ("cpu", "cuda:0")
 };
 
 Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config);
