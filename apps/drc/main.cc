@@ -38,6 +38,10 @@ constexpr const char* kWindowPartsHelp =
     "Run each training step's windows in N parts on separate threads (0: automatic, for models "
     "whose windows are independent; 1: off)";
 
+constexpr const char* kTrainBackendHelp =
+    "Gradient all-reduce for ranks > 1: mpi or gloo (host memory), or nccl (GPU buffers: with "
+    "--device cuda; when built with CUDA)";
+
 constexpr const char* kDeviceHelp =
     "Where the models train: cpu, cuda (one GPU per rank), cuda:N or auto (CUDA when libtorch "
     "sees a GPU); CUDA needs a CUDA-enabled libtorch";
@@ -134,8 +138,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
   forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 1024));
-  forecast->add_option("--backend", forecast_args.backend, "mpi or gloo (ranks > 1)")
-      ->check(CLI::IsMember({"mpi", "gloo"}));
+  forecast->add_option("--backend", forecast_args.backend, kTrainBackendHelp)
+      ->check(CLI::IsMember({"mpi", "gloo", "nccl"}));
   forecast
       ->add_option("--val-size", forecast_args.val_size,
                    "Validation points per series (NF val_size; 0: none)")
@@ -244,8 +248,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   bench_train->add_option("--ranks", train_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 1024));
-  bench_train->add_option("--backend", train_args.backend, "mpi or gloo (ranks > 1)")
-      ->check(CLI::IsMember({"mpi", "gloo"}));
+  bench_train->add_option("--backend", train_args.backend, kTrainBackendHelp)
+      ->check(CLI::IsMember({"mpi", "gloo", "nccl"}));
   bench_train->add_option("--input-size", train_args.input_size, "Input window length")
       ->check(CLI::PositiveNumber);
   bench_train->add_option("--h", train_args.horizon, "Forecast horizon")

@@ -133,6 +133,12 @@ Result<std::unique_ptr<comm::Communicator>> MakeJobWorld(const std::string& back
   if (backend == "mpi") return comm::MakeMpiWorld();
   comm::CommOptions options;
   if (const char* rv = std::getenv("DRC_RENDEZVOUS"); rv != nullptr) options.rendezvous = rv;
+  // nccl: NCCL's unique id travels over the MPI world, which is needed only while NCCL starts.
+  std::unique_ptr<comm::Communicator> bootstrap;
+  if (backend == "nccl") {
+    DRC_ASSIGN_OR_RETURN(bootstrap, comm::MakeMpiWorld());
+    options.bootstrap = bootstrap.get();
+  }
   return comm::DefaultCommRegistry().Make(backend, options);
 }
 

@@ -4,7 +4,6 @@
 #include <torch/utils.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "src/dl/torch_status.h"
 
@@ -131,8 +130,11 @@ Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tens
     const int64_t count = n + (with_scalar ? 1 : 0);
     // The bucket: host memory for mpi and gloo, the gradients' GPU for nccl.
     torch::Tensor bucket;
-    if (device_buffers) {
-      bucket = torch::empty({count}, grads[i].options());
+    if (device_buffers) {  // on the gradients' GPU (the current one when there are none)
+      bucket = torch::empty({count},
+                            grads.empty()
+                                ? torch::TensorOptions().dtype(torch::kFloat32).device(torch::kCUDA)
+                                : grads[std::min(i, grads.size() - 1)].options());
     } else {
       buffer_.resize(count);
       bucket = torch::from_blob(buffer_.data(), {count}, torch::kFloat32);
