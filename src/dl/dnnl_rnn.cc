@@ -21,6 +21,11 @@
 #include <unordered_map>
 
 namespace drc::dl {
+
+#if DNNL_VERSION_MAJOR < 3
+
+bool DnnlRnnAvailable() { return true; }
+
 namespace {
 
 using dnnl::memory;
@@ -426,5 +431,19 @@ std::pair<at::Tensor, at::Tensor> DnnlRnnLayer(RnnCell cell, const at::Tensor& x
   Forwarded f = RunForward(s, x, w_ih, w_hh, bias, h0, c0);
   return {f.out, f.c_n};
 }
+
+#else  // oneDNN 3 headers: see DnnlRnnAvailable()
+
+bool DnnlRnnAvailable() { return false; }
+
+std::pair<at::Tensor, at::Tensor> DnnlRnnLayer(RnnCell, const at::Tensor&, const at::Tensor&,
+                                               const at::Tensor&, const at::Tensor&,
+                                               const at::Tensor&, const at::Tensor&,
+                                               const at::Tensor&) {
+  TORCH_CHECK(false, "oneDNN RNN layers need oneDNN 2.x headers; this build has oneDNN ",
+              DNNL_VERSION_MAJOR, ".", DNNL_VERSION_MINOR, " (libtorch's RNN layers run instead)");
+}
+
+#endif  // DNNL_VERSION_MAJOR < 3
 
 }  // namespace drc::dl

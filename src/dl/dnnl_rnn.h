@@ -28,9 +28,17 @@ enum class RnnCell {
 // Differentiable in every input when grad mode is on and one of them requires grad; otherwise
 // oneDNN's inference kernel runs. Results equal torch's modules' up to floating-point
 // summation order.
+//
+// Throws unless DnnlRnnAvailable().
 std::pair<at::Tensor, at::Tensor> DnnlRnnLayer(RnnCell cell, const at::Tensor& x,
                                                const at::Tensor& w_ih, const at::Tensor& w_hh,
                                                const at::Tensor& b_ih, const at::Tensor& b_hh,
                                                const at::Tensor& h0, const at::Tensor& c0);
+
+// Whether this build has DnnlRnnLayer: compiled against oneDNN 2.x headers, the API of the
+// library it links (Debian's libdnnl.so.2). A libtorch that ships oneDNN 3 headers in its own
+// include directory (PyPI's torch wheels, the way to a CUDA-enabled libtorch) shadows them;
+// that build runs libtorch's own RNN layers instead (fused_rnn.h).
+bool DnnlRnnAvailable();
 
 }  // namespace drc::dl

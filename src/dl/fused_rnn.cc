@@ -23,8 +23,8 @@ at::Tensor Parameter(const char* module, const torch::OrderedDict<std::string, a
 
 // Whether the oneDNN path covers this call (the module's options aside).
 bool Covered(const at::Tensor& input) {
-  return input.device().is_cpu() && input.dim() == 3 && input.scalar_type() == at::kFloat &&
-         input.size(0) > 0 && input.size(1) > 0;
+  return DnnlRnnAvailable() && input.device().is_cpu() && input.dim() == 3 &&
+         input.scalar_type() == at::kFloat && input.size(0) > 0 && input.size(1) > 0;
 }
 
 // Checks a given [layers, B, H] state, or makes zeros.
@@ -123,7 +123,8 @@ std::tuple<at::Tensor, at::Tensor> FusedGru(torch::nn::GRU gru, const at::Tensor
 
 std::tuple<at::Tensor, at::Tensor> FusedRnn(torch::nn::RNN rnn, const at::Tensor& input,
                                             const at::Tensor& h0) {
-  const bool tanh = c10::get_if<torch::enumtype::kTanh>(&rnn->options.nonlinearity()) != nullptr;
+  // By name: the variant is c10's in libtorch 1.13 and std's in 2.x.
+  const bool tanh = torch::enumtype::get_enum_name(rnn->options.nonlinearity()) == "kTanh";
   return HiddenStateOnly(RnnCell::kTanh, "RNN", rnn, input, h0, tanh);
 }
 

@@ -1,14 +1,30 @@
 #include "src/dl/fused_rnn.h"
 
 #include <gtest/gtest.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/utils.h>
 
 #include <string>
 #include <vector>
 
+#include "src/dl/dnnl_rnn.h"
+#include "src/dl/torch_status.h"
+
 namespace drc::dl {
 namespace {
+
+// The oneDNN RNN path is there exactly when the headers it was compiled against are the linked
+// library's major version (2 on Debian). A libtorch with oneDNN 3 headers of its own (PyPI's)
+// turns it off, and so would a oneDNN 3 library (dnnl_rnn.cc would need porting first).
+TEST(DnnlRnn, AvailableWithTheHeadersOfTheLinkedOneDnn) {
+  const bool same_major = dnnl_version()->major == DNNL_VERSION_MAJOR;
+  EXPECT_EQ(DnnlRnnAvailable(), same_major && DNNL_VERSION_MAJOR < 3)
+      << "headers " << DNNL_VERSION_MAJOR << ", library " << dnnl_version()->major;
+  if (DnnlRnnAvailable()) return;
+  EXPECT_FALSE(
+      Guard("dnnl", [] { DnnlRnnLayer(RnnCell::kTanh, {}, {}, {}, {}, {}, {}, {}); }).ok());
+}
 
 struct Case {
   int64_t layers, input, hidden, batch, steps;
