@@ -432,8 +432,12 @@ struct SgemmLinearFunction : public torch::autograd::Function<SgemmLinearFunctio
 at::Tensor Linear2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   TORCH_CHECK(x.dim() == 2 && w.dim() == 2 && x.size(1) == w.size(1),
               "linear: expected [rows, in] and [out, in], got ", x.sizes(), " and ", w.sizes());
-  if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || w.scalar_type() != at::kFloat ||
-      x.numel() == 0 || w.numel() == 0) {
+  // oneDNN 3 headers are a torch wheel's own (its oneDNN is not exported), not those of the
+  // oneDNN 2 library linked (Debian's): then libtorch's linear, as for the RNN layers
+  // (dnnl_rnn.h).
+  constexpr bool kOneDnnSgemm = DNNL_VERSION_MAJOR < 3;
+  if (!kOneDnnSgemm || !x.device().is_cpu() || x.scalar_type() != at::kFloat ||
+      w.scalar_type() != at::kFloat || x.numel() == 0 || w.numel() == 0) {
     return at::linear(x, w, b);
   }
   return SgemmLinearFunction::apply(x.contiguous(), w.contiguous(), OrEmpty(b, w.options()),
