@@ -39,8 +39,8 @@ constexpr const char* kWindowPartsHelp =
     "whose windows are independent; 1: off)";
 
 constexpr const char* kTrainBackendHelp =
-    "Gradient all-reduce for ranks > 1: mpi or gloo (host memory), or nccl (GPU buffers: with "
-    "--device cuda; when built with CUDA)";
+    "Communicator for ranks > 1: mpi or gloo; nccl starts (when built with CUDA) but training "
+    "over it is not finished and stops with an error saying so";
 
 constexpr const char* kDeviceHelp =
     "Where the models train: cpu, cuda (one GPU per rank), cuda:N or auto (CUDA when libtorch "

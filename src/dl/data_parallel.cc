@@ -1,6 +1,5 @@
 #include "src/dl/data_parallel.h"
 
-#include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -39,21 +38,22 @@ LayoutDigest DigestOf(const std::vector<torch::Tensor>& tensors) {
   return d;
 }
 
-// A backend on CUDA buffers (nccl) needs the tensors on a GPU; host backends take any tensor
-// (through a host copy).
-Status CheckPlace(const torch::Tensor& t, bool device_buffers) {
-  if (device_buffers && !t.is_cuda()) {
-    return Status::InvalidArgument(
-        "data-parallel: the nccl backend all-reduces CUDA buffers, but the model is on ",
-        t.device().str(), ": train with --device cuda, or use the mpi or gloo backend");
-  }
-  return Status::OK();
+// Every collective of this layer passes host buffers (statuses, layout digests, gradient
+// buckets); a backend on device buffers (nccl) cannot read them.
+Status RequireHostMemory(const comm::Communicator& comm) {
+  if (comm.memory() == comm::MemoryKind::kHost) return Status::OK();
+  return Status::NotImplemented(
+      "data-parallel training over the ", comm.backend(),
+      " backend is not finished: its collectives take device buffers, and the trainer's (status "
+      "agreement, layout check, gradient buckets) pass host memory; use --backend mpi or gloo "
+      "(with --device cuda the gradients go through a host copy)");
 }
 
 }  // namespace
 
 Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
   if (comm == nullptr || comm->size() == 1) return local;
+  DRC_RETURN_NOT_OK(RequireHostMemory(*comm));
   int32_t failed = local.ok() ? 0 : 1, any = 0;
   Status st = comm->AllReduce(&failed, &any, 1, comm::DataType::kInt32, comm::ReduceOp::kSum);
   if (!st.ok()) return st;
@@ -65,6 +65,7 @@ Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
 
 Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
   if (comm_->size() == 1) return Status::OK();
+  DRC_RETURN_NOT_OK(RequireHostMemory(*comm_));
   std::vector<torch::Tensor> tensors;
   for (const auto& p : module.parameters()) tensors.push_back(p);
   for (const auto& b : module.buffers()) tensors.push_back(b);
@@ -78,14 +79,10 @@ Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
         "data-parallel: the model's parameter shapes differ across ranks (rank ", comm_->rank(),
         mine != all[0] ? " differs from rank 0)" : " matches rank 0; another rank differs)");
   }
-  const bool device_buffers = comm_->memory() == comm::MemoryKind::kCuda;
   return Guard("data-parallel: broadcasting parameters", [&]() -> Status {
     torch::NoGradGuard no_grad;
     for (auto& t : tensors) {
-      DRC_RETURN_NOT_OK(CheckPlace(t, device_buffers));
-      // Through a host copy for a host backend (CPU tensors are their own copy).
-      auto c = device_buffers ? t.contiguous() : t.contiguous().cpu();
-      if (device_buffers) torch::cuda::synchronize(c.device().index());
+      auto c = t.contiguous().cpu();  // a host copy of a GPU tensor; a CPU tensor itself
       DRC_RETURN_NOT_OK(comm_->Broadcast(c.data_ptr(), c.numel() * c.element_size(), 0));
       if (!c.is_same(t)) t.copy_(c);
     }
@@ -111,8 +108,7 @@ Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tens
     grads.push_back(p.grad());
   }
   if (world == 1) return 0;
-  const bool device_buffers = comm_->memory() == comm::MemoryKind::kCuda;
-  for (const auto& g : grads) DRC_RETURN_NOT_OK(CheckPlace(g, device_buffers));
+  DRC_RETURN_NOT_OK(RequireHostMemory(*comm_));
   const int64_t per_bucket = std::max<int64_t>(1, bucket_bytes_ / int64_t{sizeof(float)});
   int collectives = 0;
   size_t i = 0;
@@ -128,25 +124,16 @@ Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tens
     const bool last = end == grads.size();
     const bool with_scalar = last && !scalar_done;
     const int64_t count = n + (with_scalar ? 1 : 0);
-    // The bucket: host memory for mpi and gloo, the gradients' GPU for nccl.
-    torch::Tensor bucket;
-    if (device_buffers) {  // on the gradients' GPU (the current one when there are none)
-      bucket = torch::empty({count},
-                            grads.empty()
-                                ? torch::TensorOptions().dtype(torch::kFloat32).device(torch::kCUDA)
-                                : grads[std::min(i, grads.size() - 1)].options());
-    } else {
-      buffer_.resize(count);
-      bucket = torch::from_blob(buffer_.data(), {count}, torch::kFloat32);
-    }
+    // A host bucket; gradients on a GPU are copied through it.
+    buffer_.resize(count);
+    const torch::Tensor bucket = torch::from_blob(buffer_.data(), {count}, torch::kFloat32);
     torch::NoGradGuard no_grad;
     int64_t at = 0;
     for (size_t k = i; k < end; ++k) {
       bucket.narrow(0, at, grads[k].numel()).copy_(grads[k].reshape(-1));
       at += grads[k].numel();
     }
-    if (with_scalar) bucket.narrow(0, at, 1).fill_(static_cast<float>(*scalar));
-    if (device_buffers) torch::cuda::synchronize(bucket.device().index());  // nccl's own stream
+    if (with_scalar) buffer_[at] = static_cast<float>(*scalar);
     DRC_RETURN_NOT_OK(comm_->AllReduce(bucket.data_ptr(), bucket.data_ptr(), count,
                                        comm::DataType::kFloat32, comm::ReduceOp::kSum));
     ++collectives;
@@ -158,7 +145,7 @@ Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tens
       at += g.numel();
     }
     if (with_scalar) {
-      *scalar = static_cast<double>(bucket.narrow(0, at, 1).item<float>()) / world;
+      *scalar = static_cast<double>(buffer_[at]) / world;
       scalar_done = true;
     }
     i = end;

@@ -6,8 +6,9 @@
 // them into contiguous float32 buckets of at most `bucket_bytes` (as torch DDP's 25 MiB
 // buckets) so that a model with hundreds of small tensors costs a few collectives, not hundreds.
 // A scalar riding in the last bucket (the step's loss) is averaged with them, for free.
-// Buckets live in host memory for the host backends (mpi, gloo; a model on a GPU goes through a
-// host copy) and on the model's GPU for nccl, which needs the model there (an error otherwise).
+// Buckets live in host memory (a model on a GPU goes through a host copy), so the backend must
+// take host buffers (mpi, gloo): over one on device buffers (nccl) every call here, and
+// AgreeOnStatus, return NotImplemented (not finished).
 //
 // Thread-compatible; one reducer per trainer. All ranks must call in the same order.
 #pragma once

@@ -159,12 +159,6 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     return Status::InvalidArgument(name, ": window parts run on CPU threads; on ", device->str(),
                                    " window parts must be 0 or 1, got ", options.window_parts);
   }
-  if (options.comm != nullptr && options.comm->size() > 1 &&
-      options.comm->memory() == comm::MemoryKind::kCuda && device->is_cpu()) {
-    return Status::InvalidArgument(name, ": the ", options.comm->backend(),
-                                   " backend all-reduces CUDA buffers; train with --device cuda "
-                                   "(or use the mpi or gloo backend on the CPU)");
-  }
   DRC_RETURN_NOT_OK(Guard(name + ": seeding", [&] {
     torch::set_num_threads(threads);
     torch::manual_seed(options.seed);

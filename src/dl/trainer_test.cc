@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/dl/data_parallel.h"
 #include "src/dl/model.h"
 #include "src/dl/trainer.h"
 #include "src/dl/windows.h"
@@ -311,6 +312,66 @@ TEST(Trainer, ResolvesTheDeviceAndSaysWhyCudaIsNotThere) {
   auto forecast = (*on_auto)->Predict(data);
   ASSERT_TRUE(forecast.ok()) << forecast.status();
   EXPECT_TRUE(forecast->is_cpu());  // forecasts come back to the host
+}
+
+// Rank 0 of 2 on a backend of device buffers (as nccl, which cannot run here), counting the
+// collectives it is asked for: it must be asked for none.
+class DeviceMemoryComm final : public comm::Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  std::string_view backend() const override { return "nccl"; }
+  comm::MemoryKind memory() const override { return comm::MemoryKind::kCuda; }
+  Status Barrier() override { return Called(); }
+  Status Broadcast(void*, int64_t, int) override { return Called(); }
+  Status AllReduce(const void*, void*, int64_t, comm::DataType, comm::ReduceOp) override {
+    return Called();
+  }
+  Status AllGather(const void*, int64_t, void*) override { return Called(); }
+  Status AllGatherV(const void*, int64_t, void*, std::span<const int64_t>) override {
+    return Called();
+  }
+  Status Gather(const void*, int64_t, void*, int) override { return Called(); }
+  Status GatherV(const void*, int64_t, void*, std::span<const int64_t>, int) override {
+    return Called();
+  }
+  Status AllToAll(const void*, int64_t, void*) override { return Called(); }
+  Status AllToAllV(const void*, std::span<const int64_t>, std::span<const int64_t>, void*,
+                   std::span<const int64_t>, std::span<const int64_t>) override {
+    return Called();
+  }
+  Status Send(const void*, int64_t, int, int) override { return Called(); }
+  Status Recv(void*, int64_t, int, int) override { return Called(); }
+  Result<std::unique_ptr<comm::Communicator>> CreateSubCommunicator(std::span<const int>,
+                                                                    int) override {
+    return Called();
+  }
+
+  int calls = 0;
+
+ private:
+  Status Called() {
+    ++calls;
+    return Status::Internal("a collective was called");
+  }
+};
+
+// The DL layer's collectives pass host memory, so over a backend of device buffers (nccl) they
+// stop, before any collective, with NotImplemented naming the backend.
+TEST(Trainer, DataParallelOverDeviceBuffersIsNotFinishedAndSaysSo) {
+  DeviceMemoryComm world;
+  const Status agreed = AgreeOnStatus(&world, Status::OK());
+  EXPECT_EQ(agreed.code(), StatusCode::kNotImplemented) << agreed;
+  EXPECT_NE(agreed.message().find("nccl backend is not finished"), std::string::npos) << agreed;
+  TrainOptions o = OptionsFrom(TrainDefaults{}, 3, 1);
+  o.comm = &world;
+  auto trainer = Trainer::Make("MLP", Config({}), o, DefaultModelRegistry());
+  ASSERT_FALSE(trainer.ok());
+  EXPECT_EQ(trainer.status().code(), StatusCode::kNotImplemented) << trainer.status();
+  EXPECT_NE(trainer.status().message().find("MLP: data-parallel training over the nccl"),
+            std::string::npos)
+      << trainer.status();
+  EXPECT_EQ(world.calls, 0);
 }
 
 TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {
