@@ -92,13 +92,15 @@ torch::Tensor Likelihood::Sample(const torch::Tensor& params,
                                  c10::optional<at::Generator> generator) const {
   CheckParams(params);
   const auto shape = params.sizes().slice(0, params.dim() - 1);
-  const auto options = params.options();
-  const torch::Tensor normal = torch::randn(shape, generator, options);
+  const torch::Device device = params.device();
+  const torch::Tensor normal =
+      torch::randn(shape, generator, params.options().device(torch::kCPU)).to(device);
   if (kind_ == DistributionKind::kNormal) {
     return params.select(-1, 0) + params.select(-1, 1) * normal;
   }
   const torch::Tensor df = params.select(-1, 0);
-  const torch::Tensor chi2 = 2.0 * at::_standard_gamma(0.5 * df, generator);
+  const torch::Tensor chi2 =
+      2.0 * at::_standard_gamma(0.5 * df.to(torch::kCPU), generator).to(device);
   return params.select(-1, 1) + params.select(-1, 2) * normal * torch::rsqrt(chi2 / df);
 }
 

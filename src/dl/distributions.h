@@ -50,6 +50,8 @@ class Likelihood {
   torch::Tensor Mean(const torch::Tensor& params) const;
   // One draw per parameter set: params [..., P] -> [...]. StudentT draws loc + scale * Z /
   // sqrt(V / df) with Z standard normal and V ~ chi2(df) = 2 * Gamma(df / 2, 1).
+  // `generator` is a CPU generator: for parameters on a GPU, Z and V are drawn on the host and
+  // copied over, so a seeded forecast draws the same numbers on either device.
   torch::Tensor Sample(const torch::Tensor& params,
                        c10::optional<at::Generator> generator = c10::nullopt) const;
 

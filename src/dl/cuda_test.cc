@@ -1,0 +1,247 @@
+// What the models and the trainer compute on a GPU (--device cuda), against the CPU. Every test
+// here skips where libtorch sees no GPU, as with Debian's CPU-only libtorch: they run in a build
+// against a CUDA libtorch (scripts/configure-pip-torch.sh) on a machine with a GPU
+// (docs/cuda-build.md).
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <ATen/Context.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include "src/dl/model.h"
+#include "src/dl/trainer.h"
+#include "src/dl/windows.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr int kInput = 24;
+constexpr int kHorizon = 12;
+
+#define DRC_SKIP_WITHOUT_GPU() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "libtorch sees no CUDA device"
+
+// cuDNN's convolutions run in TF32 by default (PyTorch's default too), which rounds their
+// inputs to 10 mantissa bits: comparisons with the CPU ask for full fp32 while they run.
+class FullFp32 {
+ public:
+  FullFp32()
+      : cudnn_(at::globalContext().allowTF32CuDNN()),
+        cublas_(at::globalContext().allowTF32CuBLAS()) {
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+  }
+  ~FullFp32() {
+    at::globalContext().setAllowTF32CuDNN(cudnn_);
+    at::globalContext().setAllowTF32CuBLAS(cublas_);
+  }
+
+ private:
+  bool cudnn_, cublas_;
+};
+
+// `on_gpu` lives on a GPU and equals `on_cpu` within `tol` times the largest |on_cpu|.
+::testing::AssertionResult Close(const torch::Tensor& on_gpu, const torch::Tensor& on_cpu,
+                                 double tol) {
+  if (!on_gpu.defined() || !on_cpu.defined()) {
+    return ::testing::AssertionFailure() << "undefined tensor";
+  }
+  if (!on_gpu.is_cuda()) return ::testing::AssertionFailure() << "not on a GPU";
+  if (on_gpu.sizes() != on_cpu.sizes()) {
+    return ::testing::AssertionFailure()
+           << "shape " << on_gpu.sizes() << " on the GPU, " << on_cpu.sizes() << " on the CPU";
+  }
+  const torch::Tensor a = on_gpu.cpu().to(torch::kFloat64), b = on_cpu.to(torch::kFloat64);
+  const double scale = std::max(b.abs().max().item<double>(), 1e-6);
+  const double diff = (a - b).abs().max().item<double>();
+  if (std::isfinite(diff) && diff <= tol * scale) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "max |gpu - cpu| = " << diff << " > " << tol << " * "
+                                       << scale << " (the largest |cpu|)";
+}
+
+ModelConfig Config() {
+  ModelConfig c;
+  c.input_size = kInput;
+  c.horizon = kHorizon;
+  return c;  // NeuralForecast's default hyper-parameters
+}
+
+std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string s = info.param;
+  std::replace_if(
+      s.begin(), s.end(), [](char ch) { return !std::isalnum(ch); }, '_');
+  return s;
+}
+
+class CudaModelTest : public ::testing::TestWithParam<std::string> {};
+
+// The same initial parameters on both devices (one seed), eval mode: the forward pass, every
+// parameter's gradient and the point forecast agree with the CPU's.
+TEST_P(CudaModelTest, ComputesWhatTheCpuComputes) {
+  DRC_SKIP_WITHOUT_GPU();
+  FullFp32 fp32;
+  const std::string& name = GetParam();
+  auto make = [&] {
+    torch::manual_seed(1);
+    return DefaultModelRegistry().Make(name, Config());
+  };
+  auto cpu = make();
+  auto gpu = make();
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  (*gpu)->to(torch::kCUDA);
+  (*cpu)->eval();
+  (*gpu)->eval();
+
+  torch::manual_seed(2);
+  WindowBatch batch{10.0f + 3.0f * torch::randn({8, kInput}), torch::ones({8, kInput})};
+  batch.insample_mask.select(0, 0).slice(0, 0, 6).zero_();  // a window with missing values
+  WindowBatch on_gpu{batch.insample_y.to(torch::kCUDA), batch.insample_mask.to(torch::kCUDA)};
+
+  torch::Tensor y_cpu = (*cpu)->Forward(batch);
+  torch::Tensor y_gpu = (*gpu)->Forward(on_gpu);
+  EXPECT_TRUE(Close(y_gpu, y_cpu, 1e-3)) << name << ": forward";
+  y_cpu.pow(2).mean().backward();
+  y_gpu.pow(2).mean().backward();
+  auto grads_gpu = (*gpu)->named_parameters();
+  int compared = 0;
+  for (const auto& p : (*cpu)->named_parameters()) {
+    if (!p.value().grad().defined()) continue;
+    ++compared;
+    EXPECT_TRUE(Close(grads_gpu[p.key()].grad(), p.value().grad(), 2e-3))
+        << name << ": gradient of " << p.key();
+  }
+  EXPECT_GT(compared, 0) << name;
+
+  torch::NoGradGuard no_grad;
+  // DeepAR's sampled paths draw the same numbers on both devices (Likelihood::Sample), but a
+  // gamma draw's rejection steps can differ with the last bits of its parameter.
+  const double tol = name == "DeepAR" ? 5e-2 : 1e-3;
+  EXPECT_TRUE(Close((*gpu)->PointForecast(on_gpu), (*cpu)->PointForecast(batch), tol))
+      << name << ": point forecast";
+}
+
+std::vector<float> SinePlusTrend(int n) {
+  std::vector<float> v(n);
+  for (int t = 0; t < n; ++t) {
+    v[t] = 10.0f + 0.05f * t + 3.0f * std::sin(2.0f * static_cast<float>(M_PI) * t / 12.0f);
+  }
+  return v;
+}
+
+struct FitResult {
+  double first = 0, last = 0;  // mean training loss of the first and of the last 5 steps
+  torch::Tensor forecast;
+  torch::Device device = torch::kCPU;
+};
+
+FitResult FitOn(const std::string& name, const std::string& device, int steps) {
+  FitResult r;
+  auto defaults = DefaultModelRegistry().Defaults(name);
+  EXPECT_TRUE(defaults.ok()) << defaults.status();
+  auto wo = WindowOptionsFrom(*defaults, kInput, kHorizon);
+  EXPECT_TRUE(wo.ok()) << wo.status();
+  const std::vector<float> v = SinePlusTrend(240);
+  auto data = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, *wo);
+  EXPECT_TRUE(data.ok()) << data.status();
+  TrainOptions options = OptionsFrom(*defaults, steps, /*seed=*/1);
+  options.learning_rate = std::max(options.learning_rate, 1e-3);  // as in models_test.cc
+  options.device = device;
+  auto trainer = Trainer::Make(name, Config(), options, DefaultModelRegistry());
+  EXPECT_TRUE(trainer.ok()) << trainer.status();
+  if (!trainer.ok() || !data.ok()) return r;
+  r.device = (*trainer)->device();
+  auto loss = (*trainer)->Fit(*data);
+  EXPECT_TRUE(loss.ok()) << loss.status();
+  const auto& l = (*trainer)->losses();
+  EXPECT_EQ(l.size(), static_cast<size_t>(steps));
+  if (l.size() < 10) return r;
+  r.first = std::accumulate(l.begin(), l.begin() + 5, 0.0) / 5;
+  r.last = std::accumulate(l.end() - 5, l.end(), 0.0) / 5;
+  auto forecast = (*trainer)->Predict(*data);
+  EXPECT_TRUE(forecast.ok()) << forecast.status();
+  if (forecast.ok()) r.forecast = *forecast;
+  return r;
+}
+
+// The trainer on the GPU, from the same seed as on the CPU: the loss falls, ends no worse than
+// twice the CPU run's (dropout masks come from another generator there, so the runs are not the
+// same), and the forecast comes back to the host.
+TEST_P(CudaModelTest, TrainsAsOnTheCpu) {
+  DRC_SKIP_WITHOUT_GPU();
+  const std::string& name = GetParam();
+  constexpr int kSteps = 60;
+  const FitResult gpu = FitOn(name, "cuda", kSteps);
+  const FitResult cpu = FitOn(name, "cpu", kSteps);
+  EXPECT_TRUE(gpu.device.is_cuda()) << name;
+  ASSERT_TRUE(gpu.forecast.defined() && cpu.forecast.defined()) << name;
+  EXPECT_TRUE(gpu.forecast.is_cpu()) << name;
+  EXPECT_EQ(gpu.forecast.sizes(), (std::vector<int64_t>{1, kHorizon})) << name;
+  EXPECT_TRUE(torch::isfinite(gpu.forecast).all().item<bool>()) << name;
+  EXPECT_LT(gpu.last, gpu.first) << name << " on the GPU";
+  EXPECT_LE(gpu.last, 2 * cpu.last) << name << ": last 5 steps' loss " << gpu.last
+                                    << " on the GPU, " << cpu.last << " on the CPU";
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, CudaModelTest, ::testing::ValuesIn(DefaultModelRegistry().Names()),
+                         TestName);
+
+// A checkpoint written by a trainer on the GPU resumes on the CPU (and on the GPU) with the
+// same parameters, and both forecast the same.
+TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
+  DRC_SKIP_WITHOUT_GPU();
+  FullFp32 fp32;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("drc_cuda_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "nhits.ckpt").string();
+  auto defaults = DefaultModelRegistry().Defaults("NHITS");
+  ASSERT_TRUE(defaults.ok());
+  auto wo = WindowOptionsFrom(*defaults, kInput, kHorizon);
+  ASSERT_TRUE(wo.ok());
+  const std::vector<float> v = SinePlusTrend(240);
+  auto dataset = [&] {
+    auto d = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, *wo);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return std::move(*d);
+  };
+  TrainOptions options = OptionsFrom(*defaults, /*max_steps=*/20, /*seed=*/3);
+  options.device = "cuda";
+  options.checkpoint_path = path;
+  auto data = dataset();
+  auto on_gpu = Trainer::Make("NHITS", Config(), options, DefaultModelRegistry());
+  ASSERT_TRUE(on_gpu.ok()) << on_gpu.status();
+  ASSERT_TRUE((*on_gpu)->Fit(data).ok());
+  ASSERT_TRUE(std::filesystem::exists(path));
+  auto expected = (*on_gpu)->Predict(data);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+
+  for (const std::string device : {"cpu", "cuda"}) {
+    TrainOptions resumed = options;
+    resumed.checkpoint_path.clear();
+    resumed.device = device;
+    resumed.seed = 99;  // everything must come from the checkpoint
+    auto data_r = dataset();
+    auto r = Trainer::Make("NHITS", Config(), resumed, DefaultModelRegistry());
+    ASSERT_TRUE(r.ok()) << r.status();
+    Status st = (*r)->Resume(path, data_r);
+    ASSERT_TRUE(st.ok()) << st;
+    EXPECT_EQ((*r)->step(), 20) << device;
+    auto params = (*r)->model().named_parameters();
+    for (const auto& p : (*on_gpu)->model().named_parameters()) {
+      EXPECT_EQ(params[p.key()].device().type(), (*r)->device().type()) << device;
+      EXPECT_TRUE(torch::equal(params[p.key()].cpu(), p.value().cpu())) << device << " " << p.key();
+    }
+    auto forecast = (*r)->Predict(data_r);
+    ASSERT_TRUE(forecast.ok()) << forecast.status();
+    EXPECT_TRUE(Close(expected->to(torch::kCUDA), *forecast, 1e-4)) << device;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace drc::dl
