@@ -3,6 +3,7 @@
 // seconds taken (--json: one object per basin, then a summary object).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace drc::app {

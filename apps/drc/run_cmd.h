@@ -1,6 +1,7 @@
 // `drc run FILE.yaml` and `drc bench tasks`: the local pilot runtime from the command line.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace drc::app {
