@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The GPU checks of docs/cuda-build.md, on a machine with CUDA, a CUDA torch (python3's), g++,
+# CMake and ninja but none of our other dependencies and no network (the lent H200 machine).
+# Run scripts/gpu-check-prepare.sh here first; it packs those dependencies into .devdeps/, which
+# the device call carries. Then, on the GPU machine, from the repository root:
+#   bash scripts/gpu-check.sh OUT_DIR
+# It unpacks the Debian packages under a prefix (never over the machine's /usr), builds drc,
+# drc-dl and dl_test against python3's torch, and runs, each under a time limit:
+#   1. dl_test's GPU tests (cuda_test.cc, and the device resolution test);
+#   2. `drc forecast --device cuda` for the 14 models on the carrier data (published settings);
+#   3. the same on 2 ranks, gloo, one GPU shared (gradients through host copies);
+#   4. the whole of dl_test (the CPU tests, against this torch).
+# Logs, JUnit XML and the forecasts' JSON lines go to OUT_DIR; the exit status is that of the
+# first failed stage. DRC_GPU_DEADLINE (seconds, default 540) bounds the whole run: each stage
+# gets at most what is left, and a stage that would start with under 30 s left is skipped.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${1:?usage: gpu-check.sh OUT_DIR}
+mkdir -p "$out"
+deps=$root/.devdeps
+prefix=${DRC_GPU_PREFIX:-/tmp/drc-deps}
+build=$root/build/gpu
+python=${DRC_GPU_PYTHON:-python3}
+status=0
+deadline=${DRC_GPU_DEADLINE:-540}
+stage() { echo "== $(date -u +%T) (${SECONDS} s) $*"; }
+# Seconds a stage may take: its own cap, or what is left before the deadline.
+budget() {
+  local left=$((deadline - SECONDS))
+  left=$((left < $1 ? left : $1))
+  echo $((left < 1 ? 1 : left))  # timeout 0 would mean no limit
+}
+fail() {
+  echo "== FAILED ($1): $2"
+  [ $status -ne 0 ] || status=$1
+}
+
+stage "machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+echo "cores $(nproc); $(g++ --version | head -1); $(cmake --version | head -1)"
+"$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+                                   "gpu", torch.cuda.is_available())' || true
+[ -d "$deps/debs" ] && [ -f "$deps/arrow.tar.xz" ] || {
+  echo "gpu-check: $deps is missing; run scripts/gpu-check-prepare.sh first" >&2
+  exit 2
+}
+
+stage "unpack the dependencies under $prefix"
+mkdir -p "$prefix"
+for f in "$deps"/debs/*.deb; do dpkg -x "$f" "$prefix"; done
+tar -xJf "$deps/arrow.tar.xz" -C "$prefix"
+lib=$prefix/usr/lib/x86_64-linux-gnu
+# Open MPI finds its wrapper data, components and help files under OPAL_PREFIX; Debian's
+# mpirun and mpicxx are update-alternatives links that dpkg -x does not make.
+export OPAL_PREFIX=$prefix/usr
+export LD_LIBRARY_PATH=$lib:$lib/openmpi/lib:$prefix/usr/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export DRC_MPIRUN=$prefix/usr/bin/mpirun.openmpi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none DRC_MPIRUN_FLAGS="--mca btl self,vader"
+export DRC_SHARED_DATA=$deps/data
+
+stage "configure"
+DRC_PREFIX_PATH="$prefix/usr" bash "$root/scripts/configure-pip-torch.sh" "$python" "$build" \
+  -DCMAKE_BUILD_TYPE=Release -DDRC_BUILD_BENCH=OFF "-DDRC_ARROW_ROOT=$prefix/pyarrow" \
+  "-DMPI_CXX_COMPILER=$prefix/usr/bin/mpicxx.openmpi" "-DDRC_DATA_DIR=$deps/data" \
+  >"$out/configure.log" 2>&1 || {
+  tail -40 "$out/configure.log"
+  fail 3 "configure (configure.log)"
+  exit $status
+}
+grep -E "Arrow C\+\+|Found MPI|NCCL|Torch|CUDA" "$out/configure.log" | head -20
+
+stage "build drc drc-dl dl_test"
+timeout "$(budget 360)" cmake --build "$build" --target drc drc-dl dl_test -j "$(nproc)" -- -k 0 >"$out/build.log" 2>&1 || {
+  grep -E "error|Error" "$out/build.log" | head -30
+  tail -15 "$out/build.log"
+  fail 4 "build (build.log)"
+  exit $status
+}
+tail -1 "$out/build.log"
+
+stage "dl_test: the GPU tests"
+timeout "$(budget 240)" "$build/src/dl/dl_test" --gtest_filter='Zoo/CudaModelTest.*:Cuda.*:Trainer.Resolves*' \
+  --gtest_output="xml:$out/dl_test_cuda.xml" >"$out/dl_test_cuda.log" 2>&1 || fail 5 "GPU tests"
+grep -E "^\[ *(OK|FAILED|SKIPPED|PASSED) |Failure|Expected|Which is|max \|gpu" "$out/dl_test_cuda.log" |
+  head -80
+
+csv=$deps/data/us_carrier/us_carrier_passenger.csv
+models=MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer
+drc=$build/apps/drc/drc
+stage "drc forecast --device cuda, 14 models"
+timeout "$(budget 180)" "$drc" forecast --data "$csv" --models "$models" --h 24 --input-size 24 --steps 100 \
+  --freq ME --seed 1 --device cuda --json >"$out/forecast_cuda.jsonl" 2>"$out/forecast_cuda.err" ||
+  fail 6 "forecast on the GPU"
+cat "$out/forecast_cuda.jsonl"
+tail -5 "$out/forecast_cuda.err"
+
+stage "drc forecast --device cuda --ranks 2 --backend gloo"
+timeout "$(budget 90)" "$drc" forecast --data "$csv" --models MLP,LSTM,NHITS --h 24 --input-size 24 \
+  --steps 100 --freq ME --seed 1 --device cuda --ranks 2 --backend gloo --json \
+  >"$out/forecast_cuda_gloo2.jsonl" 2>"$out/forecast_cuda_gloo2.err" || fail 7 "2 ranks on the GPU"
+cat "$out/forecast_cuda_gloo2.jsonl"
+tail -5 "$out/forecast_cuda_gloo2.err"
+
+stage "dl_test: all"
+[ "$(budget 240)" -ge 30 ] || {
+  echo "== skipped: $((deadline - SECONDS)) s left"
+  exit $status
+}
+timeout "$(budget 240)" "$build/src/dl/dl_test" --gtest_output="xml:$out/dl_test_all.xml" \
+  >"$out/dl_test_all.log" 2>&1 || fail 8 "dl_test"
+grep -E "^\[  FAILED  \]|^\[  PASSED  \]|tests ran" "$out/dl_test_all.log" | head -30
+
+stage "done, status $status"
+exit $status
