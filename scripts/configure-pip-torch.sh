@@ -17,6 +17,8 @@
 #    DRC_PREFIX_PATH (environment, ;-separated) adds prefixes after the wheel's.
 #  - TORCH_CUDA_ARCH_LIST (default 9.0, Hopper): the wheel's CMake config otherwise compiles and
 #    runs a CUDA program to detect the GPUs, which fails on a machine without one.
+#  - DRC_LINK_STDCXX_FIRST: the wheel's libtorch.so exports a std::filesystem of its own whose
+#    remove_all() crashes; libstdc++ goes first so that our calls bind to libstdc++'s.
 #  - NCCL_LIBRARY / NCCL_INCLUDE_DIR at the wheel's NCCL: libtorch_cuda needs that NCCL's
 #    symbols, which an older system NCCL linked first would not have.
 set -euo pipefail
@@ -37,7 +39,7 @@ torch_root=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file_
 cuda=$("$python" -c 'import torch; print(torch.version.cuda or "")')
 args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
       "-DCMAKE_PREFIX_PATH=$torch_root${DRC_PREFIX_PATH:+;$DRC_PREFIX_PATH}"
-      "-DTorch_DIR=$torch_root/share/cmake/Torch")
+      "-DTorch_DIR=$torch_root/share/cmake/Torch" -DDRC_LINK_STDCXX_FIRST=ON)
 if [[ -n $cuda ]]; then
   nccl=$("$python" -c 'import os, nvidia.nccl as n; print(list(n.__path__)[0])' 2>/dev/null || true)
   if [[ -n $nccl && -f $nccl/lib/libnccl.so.2 ]]; then

@@ -63,6 +63,7 @@ export DRC_SHARED_DATA=$deps/data
 stage "configure"
 DRC_PREFIX_PATH="$prefix/usr" bash "$root/scripts/configure-pip-torch.sh" "$python" "$build" \
   -DCMAKE_BUILD_TYPE=Release -DDRC_BUILD_BENCH=OFF "-DDRC_ARROW_ROOT=$prefix/pyarrow" \
+  -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
   "-DMPI_CXX_COMPILER=$prefix/usr/bin/mpicxx.openmpi" "-DDRC_DATA_DIR=$deps/data" \
   >"$out/configure.log" 2>&1 || {
   tail -40 "$out/configure.log"
