@@ -22,6 +22,8 @@
 
 namespace drc::dl {
 
+int DnnlHeadersMajor() { return DNNL_VERSION_MAJOR; }
+
 #if DNNL_VERSION_MAJOR < 3
 
 bool DnnlRnnAvailable() { return true; }

@@ -40,5 +40,8 @@ std::pair<at::Tensor, at::Tensor> DnnlRnnLayer(RnnCell cell, const at::Tensor& x
 // include directory (PyPI's torch wheels, the way to a CUDA-enabled libtorch) shadows them;
 // that build runs libtorch's own RNN layers instead (fused_rnn.h).
 bool DnnlRnnAvailable();
+// The major version of the oneDNN headers dnnl_rnn.cc was compiled against (another source file
+// can see other headers: its include path may reach Debian's before a wheel's).
+int DnnlHeadersMajor();
 
 }  // namespace drc::dl
