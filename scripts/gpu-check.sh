@@ -50,6 +50,8 @@ stage "unpack the dependencies under $prefix"
 mkdir -p "$prefix"
 for f in "$deps"/debs/*.deb; do dpkg -x "$f" "$prefix"; done
 tar -xJf "$deps/arrow.tar.xz" -C "$prefix"
+# Debian's Gloo CMake package names its library by absolute path (/usr/lib/libgloo.so.0.5.0).
+sed -i "s#\"/usr/lib/#\"$prefix/usr/lib/#g" "$prefix"/usr/share/cmake/Gloo/*.cmake
 lib=$prefix/usr/lib/x86_64-linux-gnu
 # Open MPI finds its wrapper data, components and help files under OPAL_PREFIX; Debian's
 # mpirun and mpicxx are update-alternatives links that dpkg -x does not make.
