@@ -44,9 +44,23 @@ class FullFp32 {
   bool cudnn_, cublas_;
 };
 
-// `on_gpu` lives on a GPU and equals `on_cpu` within `tol` times the largest |on_cpu|.
+// cuDNN's RNN backward runs only in training mode, where dropout would make the devices
+// differ: gradients in eval mode come from libtorch's own CUDA kernels while this lives.
+class CudnnOff {
+ public:
+  CudnnOff() : enabled_(at::globalContext().userEnabledCuDNN()) {
+    at::globalContext().setUserEnabledCuDNN(false);
+  }
+  ~CudnnOff() { at::globalContext().setUserEnabledCuDNN(enabled_); }
+
+ private:
+  bool enabled_;
+};
+
+// `on_gpu` lives on a GPU and equals `on_cpu` within `tol` times the largest |on_cpu|, or times
+// `floor` where that is larger (a gradient that is 0 on the CPU is rounding noise on the GPU).
 ::testing::AssertionResult Close(const torch::Tensor& on_gpu, const torch::Tensor& on_cpu,
-                                 double tol) {
+                                 double tol, double floor = 1e-6) {
   if (!on_gpu.defined() || !on_cpu.defined()) {
     return ::testing::AssertionFailure() << "undefined tensor";
   }
@@ -56,11 +70,11 @@ class FullFp32 {
            << "shape " << on_gpu.sizes() << " on the GPU, " << on_cpu.sizes() << " on the CPU";
   }
   const torch::Tensor a = on_gpu.cpu().to(torch::kFloat64), b = on_cpu.to(torch::kFloat64);
-  const double scale = std::max(b.abs().max().item<double>(), 1e-6);
+  const double scale = std::max(b.abs().max().item<double>(), floor);
   const double diff = (a - b).abs().max().item<double>();
   if (std::isfinite(diff) && diff <= tol * scale) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "max |gpu - cpu| = " << diff << " > " << tol << " * "
-                                       << scale << " (the largest |cpu|)";
+                                       << scale << " (the largest |cpu|, at least " << floor << ")";
 }
 
 ModelConfig Config() {
@@ -80,7 +94,10 @@ std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
 class CudaModelTest : public ::testing::TestWithParam<std::string> {};
 
 // The same initial parameters on both devices (one seed), eval mode: the forward pass, every
-// parameter's gradient and the point forecast agree with the CPU's.
+// parameter's gradient and the point forecast agree with the CPU's. A gradient is compared
+// relative to the model's largest gradient where its own is smaller than 1 % of that: biases
+// whose gradient is exactly 0 on the CPU (a key projection's bias, which the softmax cancels)
+// were ~1e-9 on an H200.
 TEST_P(CudaModelTest, ComputesWhatTheCpuComputes) {
   DRC_SKIP_WITHOUT_GPU();
   FullFp32 fp32;
@@ -106,16 +123,21 @@ TEST_P(CudaModelTest, ComputesWhatTheCpuComputes) {
   torch::Tensor y_gpu = (*gpu)->Forward(on_gpu);
   EXPECT_TRUE(Close(y_gpu, y_cpu, 1e-3)) << name << ": forward";
   y_cpu.pow(2).mean().backward();
-  y_gpu.pow(2).mean().backward();
+  {
+    CudnnOff no_cudnn;
+    (*gpu)->Forward(on_gpu).pow(2).mean().backward();
+  }
+  double largest = 0;
+  for (const auto& p : (*cpu)->parameters()) {
+    if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
+  }
+  EXPECT_GT(largest, 0) << name;
   auto grads_gpu = (*gpu)->named_parameters();
-  int compared = 0;
   for (const auto& p : (*cpu)->named_parameters()) {
     if (!p.value().grad().defined()) continue;
-    ++compared;
-    EXPECT_TRUE(Close(grads_gpu[p.key()].grad(), p.value().grad(), 2e-3))
+    EXPECT_TRUE(Close(grads_gpu[p.key()].grad(), p.value().grad(), 2e-3, 0.01 * largest))
         << name << ": gradient of " << p.key();
   }
-  EXPECT_GT(compared, 0) << name;
 
   torch::NoGradGuard no_grad;
   // DeepAR's sampled paths draw the same numbers on both devices (Likelihood::Sample), but a
