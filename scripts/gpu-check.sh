@@ -39,6 +39,7 @@ fail() {
 stage "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 echo "cores $(nproc); $(g++ --version | head -1); $(cmake --version | head -1)"
+echo "g++ links libstdc++ from $(g++ -print-file-name=libstdc++.so)"
 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
                                    "gpu", torch.cuda.is_available())' || true
 [ -d "$deps/debs" ] && [ -f "$deps/arrow.tar.xz" ] || {
