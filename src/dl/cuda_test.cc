@@ -8,6 +8,7 @@
 #include <ATen/Context.h>
 #include <unistd.h>
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
