@@ -32,7 +32,15 @@ debs=(
 )
 rm -rf "$out/debs"
 mkdir -p "$out/debs"
-(cd "$out/debs" && apt-get download "${debs[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+download() {
+  (cd "$out/debs" && apt-get download "${debs[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed')
+}
+if ! download; then  # no package lists yet on a fresh machine
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  download
+fi
 [ "$(ls "$out/debs" | wc -l)" -eq ${#debs[@]} ] || {
   echo "gpu-check-prepare: expected ${#debs[@]} packages in $out/debs" >&2
   exit 1
