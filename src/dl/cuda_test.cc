@@ -58,24 +58,34 @@ class CudnnOff {
   bool enabled_;
 };
 
-// `on_gpu` lives on a GPU and equals `on_cpu` within `tol` times the largest |on_cpu|, or times
-// `floor` where that is larger (a gradient that is 0 on the CPU is rounding noise on the GPU).
-::testing::AssertionResult Close(const torch::Tensor& on_gpu, const torch::Tensor& on_cpu,
-                                 double tol, double floor = 1e-6) {
-  if (!on_gpu.defined() || !on_cpu.defined()) {
+// `value` equals `reference` (on any devices) within `tol` times the largest |reference|, or
+// times `floor` where that is larger (a gradient that is 0 on the CPU is rounding noise on the
+// GPU).
+::testing::AssertionResult Near(const torch::Tensor& value, const torch::Tensor& reference,
+                                double tol, double floor = 1e-6) {
+  if (!value.defined() || !reference.defined()) {
     return ::testing::AssertionFailure() << "undefined tensor";
   }
-  if (!on_gpu.is_cuda()) return ::testing::AssertionFailure() << "not on a GPU";
-  if (on_gpu.sizes() != on_cpu.sizes()) {
+  if (value.sizes() != reference.sizes()) {
     return ::testing::AssertionFailure()
-           << "shape " << on_gpu.sizes() << " on the GPU, " << on_cpu.sizes() << " on the CPU";
+           << "shape " << value.sizes() << " against " << reference.sizes();
   }
-  const torch::Tensor a = on_gpu.cpu().to(torch::kFloat64), b = on_cpu.to(torch::kFloat64);
+  const torch::Tensor a = value.cpu().to(torch::kFloat64), b = reference.cpu().to(torch::kFloat64);
   const double scale = std::max(b.abs().max().item<double>(), floor);
   const double diff = (a - b).abs().max().item<double>();
   if (std::isfinite(diff) && diff <= tol * scale) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "max |gpu - cpu| = " << diff << " > " << tol << " * "
-                                       << scale << " (the largest |cpu|, at least " << floor << ")";
+  return ::testing::AssertionFailure()
+         << "max |difference| = " << diff << " > " << tol << " * " << scale
+         << " (the largest |reference|, at least " << floor << ")";
+}
+
+// Near, and `on_gpu` was computed on a GPU.
+::testing::AssertionResult Close(const torch::Tensor& on_gpu, const torch::Tensor& on_cpu,
+                                 double tol, double floor = 1e-6) {
+  if (on_gpu.defined() && !on_gpu.is_cuda()) {
+    return ::testing::AssertionFailure() << "not on a GPU";
+  }
+  return Near(on_gpu, on_cpu, tol, floor);
 }
 
 ModelConfig Config() {
@@ -261,7 +271,7 @@ TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
     }
     auto forecast = (*r)->Predict(data_r);
     ASSERT_TRUE(forecast.ok()) << forecast.status();
-    EXPECT_TRUE(Close(expected->to(torch::kCUDA), *forecast, 1e-4)) << device;
+    EXPECT_TRUE(Near(*forecast, *expected, 1e-4)) << device;
   }
   std::filesystem::remove_all(dir);
 }
