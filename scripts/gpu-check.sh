@@ -12,7 +12,7 @@
 #   4. the whole of dl_test (the CPU tests, against this torch).
 # Logs, JUnit XML and the forecasts' JSON lines go to OUT_DIR; the exit status is that of the
 # first failed stage. DRC_GPU_DEADLINE (seconds, default 540) bounds the whole run: each stage
-# gets at most what is left, and a stage that would start with under 30 s left is skipped.
+# gets at most what is left, and the last (the whole dl_test) is skipped with under 30 s left.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -104,7 +104,7 @@ for part in zoo:'Zoo/CudaModelTest.*' other:'Cuda.*:Trainer.Resolves*'; do
   timeout "$(budget 200)" "$build/src/dl/dl_test" --gtest_filter="${part#*:}" \
     --gtest_output="xml:$out/dl_test_cuda_${part%%:*}.xml" >"$out/dl_test_cuda_${part%%:*}.log" 2>&1 ||
     fail 5 "GPU tests (${part%%:*})"
-  grep -E "^\[ *(OK|FAILED|SKIPPED|PASSED) |Failure|Expected|Which is|max \|gpu" \
+  grep -E "^\[ *(OK|FAILED|SKIPPED|PASSED) |Failure|Expected|Which is|max \|difference" \
     "$out/dl_test_cuda_${part%%:*}.log" | head -60
   tail -3 "$out/dl_test_cuda_${part%%:*}.log"
 done
