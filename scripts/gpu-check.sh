@@ -7,9 +7,11 @@
 # It unpacks the Debian packages under a prefix (never over the machine's /usr), builds drc,
 # drc-dl and dl_test against python3's torch, and runs, each under a time limit:
 #   1. dl_test's GPU tests (cuda_test.cc, and the device resolution test);
-#   2. `drc forecast --device cuda` for the 14 models on the carrier data (published settings);
-#   3. the same on 2 ranks, gloo, one GPU shared (gradients through host copies);
-#   4. the whole of dl_test (the CPU tests, against this torch).
+#   2. nccl_comm_test, and `drc forecast --backend nccl` on 1 rank (on 2 ranks it must refuse
+#      two ranks on one GPU, naming them);
+#   3. `drc forecast --device cuda` for the 14 models on the carrier data (published settings);
+#   4. the same on 2 ranks, gloo, one GPU shared (gradients through host copies);
+#   5. the whole of dl_test (the CPU tests, against this torch).
 # Logs, JUnit XML and the forecasts' JSON lines go to OUT_DIR; the exit status is that of the
 # first failed stage. DRC_GPU_DEADLINE (seconds, default 540) bounds the whole run: each stage
 # gets at most what is left, and the last (the whole dl_test) is skipped with under 30 s left.
@@ -75,8 +77,8 @@ DRC_PREFIX_PATH="$prefix/usr" bash "$root/scripts/configure-pip-torch.sh" "$pyth
 }
 grep -E "Arrow C\+\+|Found MPI|NCCL|Torch|CUDA" "$out/configure.log" | head -20
 
-stage "build drc drc-dl dl_test"
-timeout "$(budget 240)" cmake --build "$build" --target drc drc-dl dl_test -j "$(nproc)" -- -k 0 >"$out/build.log" 2>&1 || {
+stage "build drc drc-dl dl_test nccl_comm_test"
+timeout "$(budget 240)" cmake --build "$build" --target drc drc-dl dl_test nccl_comm_test -j "$(nproc)" -- -k 0 >"$out/build.log" 2>&1 || {
   grep -E "error|Error" "$out/build.log" | head -30
   tail -15 "$out/build.log"
   fail 4 "build (build.log)"
@@ -110,8 +112,27 @@ for part in zoo:'Zoo/CudaModelTest.*' other:'Cuda.*:Trainer.Resolves*'; do
 done
 
 csv=$deps/data/us_carrier/us_carrier_passenger.csv
-models=MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer
 drc=$build/apps/drc/drc
+stage "nccl: nccl_comm_test; drc forecast --backend nccl on 1 rank, then 2 on one GPU"
+timeout "$(budget 60)" "$build/src/comm/nccl/nccl_comm_test" >"$out/nccl_comm_test.log" 2>&1 ||
+  fail 9 "nccl_comm_test"
+grep -E "^\[ *(OK|FAILED|SKIPPED|PASSED) |Failure" "$out/nccl_comm_test.log" | head -30
+# shellcheck disable=SC2086 # DRC_MPIRUN_FLAGS is a list of flags
+timeout "$(budget 60)" "$DRC_MPIRUN" $DRC_MPIRUN_FLAGS -n 1 "$drc" forecast --data "$csv" \
+  --models MLP,LSTM --h 24 --input-size 24 --steps 100 --freq ME --seed 1 --device cuda \
+  --backend nccl --json >"$out/forecast_nccl1.jsonl" 2>"$out/forecast_nccl1.err" ||
+  fail 10 "forecast over nccl, 1 rank"
+cat "$out/forecast_nccl1.jsonl"
+tail -5 "$out/forecast_nccl1.err"
+if timeout "$(budget 60)" "$drc" forecast --data "$csv" --models MLP --steps 5 --device cuda \
+  --ranks 2 --backend nccl >/dev/null 2>"$out/forecast_nccl2.err"; then
+  fail 11 "2 ranks over nccl on one GPU were not refused"
+elif ! grep -q "would share GPU 0" "$out/forecast_nccl2.err"; then
+  fail 11 "2 ranks over nccl on one GPU: not the expected error"
+fi
+tail -5 "$out/forecast_nccl2.err"
+
+models=MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer
 stage "drc forecast --device cuda, 14 models"
 timeout "$(budget 90)" "$drc" forecast --data "$csv" --models "$models" --h 24 --input-size 24 --steps 100 \
   --freq ME --seed 1 --device cuda --json >"$out/forecast_cuda.jsonl" 2>"$out/forecast_cuda.err" ||

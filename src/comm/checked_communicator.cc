@@ -59,6 +59,7 @@ class CheckedCommunicator final : public Communicator {
   int size() const override { return inner_->size(); }
   std::string_view backend() const override { return inner_->backend(); }
   MemoryKind memory() const override { return inner_->memory(); }
+  int device() const override { return inner_->device(); }
 
   Status Barrier() override {
     DRC_RETURN_NOT_OK(Verify(Op::kBarrier, {}));

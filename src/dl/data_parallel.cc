@@ -1,5 +1,7 @@
 #include "src/dl/data_parallel.h"
 
+#include <ATen/Context.h>
+#include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -38,24 +40,61 @@ LayoutDigest DigestOf(const std::vector<torch::Tensor>& tensors) {
   return d;
 }
 
-// Every collective of this layer passes host buffers (statuses, layout digests, gradient
-// buckets); a backend on device buffers (nccl) cannot read them.
-Status RequireHostMemory(const comm::Communicator& comm) {
-  if (comm.memory() == comm::MemoryKind::kHost) return Status::OK();
-  return Status::NotImplemented(
-      "data-parallel training over the ", comm.backend(),
-      " backend is not finished: its collectives take device buffers, and the trainer's (status "
-      "agreement, layout check, gradient buckets) pass host memory; use --backend mpi or gloo "
-      "(with --device cuda the gradients go through a host copy)");
+// The device whose memory `comm` reads: the host, or for a backend of device buffers (nccl) its
+// GPU, which this libtorch must be able to reach.
+Result<torch::Device> BufferDevice(const comm::Communicator& comm) {
+  if (comm.memory() == comm::MemoryKind::kHost) return torch::Device(torch::kCPU);
+  if (!at::Context::hasCUDART()) {
+    return Status::FailedPrecondition(
+        "data-parallel over the ", comm.backend(),
+        " backend: its collectives read GPU memory, and this build's libtorch has no CUDA "
+        "(Debian's libtorch-dev is CPU-only; see docs/cuda-build.md), so use --backend mpi or "
+        "gloo");
+  }
+  const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
+  if (comm.device() < 0 || comm.device() >= gpus) {
+    return Status::FailedPrecondition("data-parallel over the ", comm.backend(),
+                                      " backend: its GPU ", comm.device(), " is not one of the ",
+                                      gpus, " that libtorch sees");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm.device()));
+}
+
+// Before a collective reads `t`: the communicator runs on a CUDA stream of its own, so the
+// kernels that wrote `t` on torch's stream must be done. (Each call of the communicator returns
+// with its own stream synchronized, so torch's later kernels see the result.)
+void ReadyForTheComm(const torch::Tensor& t) {
+  if (t.is_cuda()) torch::cuda::synchronize(t.device().index());
+}
+
+// Runs `call(send, recv)` on buffers that `comm` can read: `send` and `recv` themselves for a
+// host backend; for one on device buffers, copies of them on its GPU (staged there and back).
+template <typename Call>
+Status OnCommMemory(comm::Communicator& comm, const void* send, int64_t send_bytes, void* recv,
+                    int64_t recv_bytes, Call&& call) {
+  if (comm.memory() == comm::MemoryKind::kHost) return call(send, recv);
+  DRC_ASSIGN_OR_RETURN(const torch::Device device, BufferDevice(comm));
+  return Guard("data-parallel: staging on " + device.str(), [&]() -> Status {
+    const auto bytes = torch::TensorOptions().dtype(torch::kUInt8);
+    const torch::Tensor on_device =
+        torch::from_blob(const_cast<void*>(send), {send_bytes}, bytes).to(device);
+    torch::Tensor result = torch::empty({recv_bytes}, bytes.device(device));
+    ReadyForTheComm(on_device);
+    DRC_RETURN_NOT_OK(call(on_device.data_ptr(), result.data_ptr()));
+    torch::from_blob(recv, {recv_bytes}, bytes).copy_(result);
+    return Status::OK();
+  });
 }
 
 }  // namespace
 
 Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
-  if (comm == nullptr || comm->size() == 1) return local;
-  DRC_RETURN_NOT_OK(RequireHostMemory(*comm));
+  if (comm == nullptr) return local;
   int32_t failed = local.ok() ? 0 : 1, any = 0;
-  Status st = comm->AllReduce(&failed, &any, 1, comm::DataType::kInt32, comm::ReduceOp::kSum);
+  Status st = OnCommMemory(
+      *comm, &failed, sizeof(failed), &any, sizeof(any), [&](const void* send, void* recv) {
+        return comm->AllReduce(send, recv, 1, comm::DataType::kInt32, comm::ReduceOp::kSum);
+      });
   if (!st.ok()) return st;
   if (!local.ok()) return local;
   if (any == 0) return Status::OK();
@@ -64,8 +103,7 @@ Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
 }
 
 Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
-  if (comm_->size() == 1) return Status::OK();
-  DRC_RETURN_NOT_OK(RequireHostMemory(*comm_));
+  DRC_ASSIGN_OR_RETURN(const torch::Device device, BufferDevice(*comm_));
   std::vector<torch::Tensor> tensors;
   for (const auto& p : module.parameters()) tensors.push_back(p);
   for (const auto& b : module.buffers()) tensors.push_back(b);
@@ -73,7 +111,9 @@ Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
   // rank learns every rank's digest, so each can say whether it or another rank differs.
   const LayoutDigest mine = DigestOf(tensors);
   std::vector<LayoutDigest> all(comm_->size());
-  DRC_RETURN_NOT_OK(comm_->AllGather(&mine, sizeof(mine), all.data()));
+  DRC_RETURN_NOT_OK(OnCommMemory(
+      *comm_, &mine, sizeof(mine), all.data(), static_cast<int64_t>(sizeof(mine)) * comm_->size(),
+      [&](const void* send, void* recv) { return comm_->AllGather(send, sizeof(mine), recv); }));
   if (std::any_of(all.begin(), all.end(), [&](const LayoutDigest& d) { return d != all[0]; })) {
     return Status::InvalidArgument(
         "data-parallel: the model's parameter shapes differ across ranks (rank ", comm_->rank(),
@@ -82,7 +122,9 @@ Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
   return Guard("data-parallel: broadcasting parameters", [&]() -> Status {
     torch::NoGradGuard no_grad;
     for (auto& t : tensors) {
-      auto c = t.contiguous().cpu();  // a host copy of a GPU tensor; a CPU tensor itself
+      // The tensor itself where the communicator reads its memory; otherwise a copy there.
+      auto c = t.contiguous().to(device);
+      ReadyForTheComm(c);
       DRC_RETURN_NOT_OK(comm_->Broadcast(c.data_ptr(), c.numel() * c.element_size(), 0));
       if (!c.is_same(t)) t.copy_(c);
     }
@@ -92,6 +134,7 @@ Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
 
 Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tensor>& parameters,
                                                    double* scalar) {
+  DRC_ASSIGN_OR_RETURN(const torch::Device device, BufferDevice(*comm_));
   const int world = comm_->size();
   std::vector<torch::Tensor> grads;
   for (const auto& p : parameters) {
@@ -107,50 +150,55 @@ Result<int> GradientAllReducer::AllReduceGradients(const std::vector<torch::Tens
     }
     grads.push_back(p.grad());
   }
-  if (world == 1) return 0;
-  DRC_RETURN_NOT_OK(RequireHostMemory(*comm_));
   const int64_t per_bucket = std::max<int64_t>(1, bucket_bytes_ / int64_t{sizeof(float)});
-  int collectives = 0;
-  size_t i = 0;
-  bool scalar_done = scalar == nullptr;
-  while (i < grads.size() || !scalar_done) {
-    // One bucket: whole tensors up to the limit (a larger tensor goes alone).
-    size_t end = i;
-    int64_t n = 0;
-    while (end < grads.size() && (end == i || n + grads[end].numel() <= per_bucket)) {
-      n += grads[end].numel();
-      ++end;
-    }
-    const bool last = end == grads.size();
-    const bool with_scalar = last && !scalar_done;
-    const int64_t count = n + (with_scalar ? 1 : 0);
-    // A host bucket; gradients on a GPU are copied through it.
-    buffer_.resize(count);
-    const torch::Tensor bucket = torch::from_blob(buffer_.data(), {count}, torch::kFloat32);
+  return Guard("data-parallel: all-reducing gradients on " + device.str(), [&]() -> Result<int> {
     torch::NoGradGuard no_grad;
-    int64_t at = 0;
-    for (size_t k = i; k < end; ++k) {
-      bucket.narrow(0, at, grads[k].numel()).copy_(grads[k].reshape(-1));
-      at += grads[k].numel();
+    int collectives = 0;
+    size_t i = 0;
+    bool scalar_done = scalar == nullptr;
+    while (i < grads.size() || !scalar_done) {
+      // One bucket: whole tensors up to the limit (a larger tensor goes alone).
+      size_t end = i;
+      int64_t n = 0;
+      while (end < grads.size() && (end == i || n + grads[end].numel() <= per_bucket)) {
+        n += grads[end].numel();
+        ++end;
+      }
+      const bool last = end == grads.size();
+      const bool with_scalar = last && !scalar_done;
+      const int64_t count = n + (with_scalar ? 1 : 0);
+      // The bucket lives where the communicator reads (host, or its GPU); gradients elsewhere
+      // are copied through it.
+      if (!bucket_.defined() || bucket_.numel() < count || bucket_.device() != device) {
+        bucket_ =
+            torch::empty({count}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+      }
+      const torch::Tensor bucket = bucket_.narrow(0, 0, count);
+      int64_t at = 0;
+      for (size_t k = i; k < end; ++k) {
+        bucket.narrow(0, at, grads[k].numel()).copy_(grads[k].reshape(-1));
+        at += grads[k].numel();
+      }
+      if (with_scalar) bucket.narrow(0, at, 1).fill_(static_cast<float>(*scalar));
+      ReadyForTheComm(bucket);
+      DRC_RETURN_NOT_OK(comm_->AllReduce(bucket.data_ptr(), bucket.data_ptr(), count,
+                                         comm::DataType::kFloat32, comm::ReduceOp::kSum));
+      ++collectives;
+      const float inv = 1.0f / static_cast<float>(world);
+      at = 0;
+      for (size_t k = i; k < end; ++k) {
+        auto& g = grads[k];
+        g.copy_(bucket.narrow(0, at, g.numel()).view(g.sizes())).mul_(inv);
+        at += g.numel();
+      }
+      if (with_scalar) {
+        *scalar = static_cast<double>(bucket[at].item<float>()) / world;
+        scalar_done = true;
+      }
+      i = end;
     }
-    if (with_scalar) buffer_[at] = static_cast<float>(*scalar);
-    DRC_RETURN_NOT_OK(comm_->AllReduce(bucket.data_ptr(), bucket.data_ptr(), count,
-                                       comm::DataType::kFloat32, comm::ReduceOp::kSum));
-    ++collectives;
-    const float inv = 1.0f / static_cast<float>(world);
-    at = 0;
-    for (size_t k = i; k < end; ++k) {
-      auto& g = grads[k];
-      g.copy_(bucket.narrow(0, at, g.numel()).view(g.sizes())).mul_(inv);
-      at += g.numel();
-    }
-    if (with_scalar) {
-      *scalar = static_cast<double>(buffer_[at]) / world;
-      scalar_done = true;
-    }
-    i = end;
-  }
-  return collectives;
+    return collectives;
+  });
 }
 
 }  // namespace drc::dl

@@ -6,9 +6,10 @@
 // them into contiguous float32 buckets of at most `bucket_bytes` (as torch DDP's 25 MiB
 // buckets) so that a model with hundreds of small tensors costs a few collectives, not hundreds.
 // A scalar riding in the last bucket (the step's loss) is averaged with them, for free.
-// Buckets live in host memory (a model on a GPU goes through a host copy), so the backend must
-// take host buffers (mpi, gloo): over one on device buffers (nccl) every call here, and
-// AgreeOnStatus, return NotImplemented (not finished).
+// Buckets live where the communicator reads: host memory for mpi and gloo (a model on a GPU goes
+// through a host copy), the communicator's GPU for nccl (a model on that GPU is copied device to
+// device; the small control collectives, AgreeOnStatus and the layout check, are staged there).
+// A device backend needs a libtorch with CUDA; without one every call says so.
 //
 // Thread-compatible; one reducer per trainer. All ranks must call in the same order.
 #pragma once
@@ -27,7 +28,7 @@ namespace drc::dl {
 // Every rank's verdict on a step that may fail on some ranks only (e.g. a shard without
 // windows): returns `local` where it failed, and where it succeeded but another rank failed an
 // Aborted status saying so, so that no rank goes on into a collective the others never enter.
-// OK everywhere only when every rank is OK. Null comm: `local`.
+// OK everywhere only when every rank is OK. Null comm: `local`. One all-reduce of an int32.
 Status AgreeOnStatus(comm::Communicator* comm, const Status& local);
 
 class GradientAllReducer {
@@ -48,14 +49,15 @@ class GradientAllReducer {
 
   // Averages p.grad() over the ranks for every parameter that requires a gradient (an undefined
   // gradient counts as zeros, and is defined afterwards, so that ranks stay in lock-step), and
-  // `*scalar` with them when not null. Returns the number of collectives issued.
+  // `*scalar` with them when not null. Returns the number of collectives issued (also on one
+  // rank, where each is an identity: the trainer builds no reducer there).
   Result<int> AllReduceGradients(const std::vector<torch::Tensor>& parameters,
                                  double* scalar = nullptr);
 
  private:
   comm::Communicator* comm_;
   int64_t bucket_bytes_;
-  std::vector<float> buffer_;
+  torch::Tensor bucket_;  // reused across steps, in the memory comm_ reads
 };
 
 }  // namespace drc::dl

@@ -314,7 +314,7 @@ TEST(Trainer, ResolvesTheDeviceAndSaysWhyCudaIsNotThere) {
   EXPECT_TRUE(forecast->is_cpu());  // forecasts come back to the host
 }
 
-// Rank 0 of 2 on a backend of device buffers (as nccl, which cannot run here), counting the
+// Rank 0 of 2 on a backend of device buffers (as nccl) on no reachable GPU, counting the
 // collectives it is asked for: it must be asked for none.
 class DeviceMemoryComm final : public comm::Communicator {
  public:
@@ -356,21 +356,27 @@ class DeviceMemoryComm final : public comm::Communicator {
   }
 };
 
-// The DL layer's collectives pass host memory, so over a backend of device buffers (nccl) they
-// stop, before any collective, with NotImplemented naming the backend.
-TEST(Trainer, DataParallelOverDeviceBuffersIsNotFinishedAndSaysSo) {
+// The DL layer stages its collectives on the communicator's GPU for a backend of device buffers.
+// Here that GPU cannot be reached (a CPU-only libtorch; or, on a GPU machine, the double's device
+// -1), and every entry point says so, naming the backend, before any collective.
+TEST(Trainer, DataParallelOverAnUnreachableGpuSaysSoBeforeAnyCollective) {
   DeviceMemoryComm world;
   const Status agreed = AgreeOnStatus(&world, Status::OK());
-  EXPECT_EQ(agreed.code(), StatusCode::kNotImplemented) << agreed;
-  EXPECT_NE(agreed.message().find("nccl backend is not finished"), std::string::npos) << agreed;
+  EXPECT_EQ(agreed.code(), StatusCode::kFailedPrecondition) << agreed;
+  EXPECT_NE(agreed.message().find("data-parallel over the nccl backend"), std::string::npos)
+      << agreed;
   TrainOptions o = OptionsFrom(TrainDefaults{}, 3, 1);
   o.comm = &world;
   auto trainer = Trainer::Make("MLP", Config({}), o, DefaultModelRegistry());
   ASSERT_FALSE(trainer.ok());
-  EXPECT_EQ(trainer.status().code(), StatusCode::kNotImplemented) << trainer.status();
-  EXPECT_NE(trainer.status().message().find("MLP: data-parallel training over the nccl"),
+  EXPECT_EQ(trainer.status().code(), StatusCode::kFailedPrecondition) << trainer.status();
+  EXPECT_NE(trainer.status().message().find("MLP: data-parallel over the nccl backend"),
             std::string::npos)
       << trainer.status();
+  GradientAllReducer reducer(&world);
+  torch::Tensor w = torch::ones({3}, torch::requires_grad());
+  const auto reduced = reducer.AllReduceGradients({w});
+  EXPECT_EQ(reduced.status().code(), StatusCode::kFailedPrecondition) << reduced.status();
   EXPECT_EQ(world.calls, 0);
 }
 

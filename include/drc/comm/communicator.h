@@ -70,6 +70,8 @@ class Communicator {
   // The registered backend name: "local", "mpi", "gloo", "nccl".
   virtual std::string_view backend() const = 0;
   virtual MemoryKind memory() const { return MemoryKind::kHost; }
+  // The CUDA device ordinal whose buffers a kCuda backend reads; -1 for host memory.
+  virtual int device() const { return -1; }
 
   virtual Status Barrier() = 0;
   // Copies `bytes` at `data` on `root` into `data` on every rank.

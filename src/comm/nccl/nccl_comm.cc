@@ -2,7 +2,8 @@
 //
 // Design:
 //  - Created with a bootstrap communicator (required): all ranks first agree that each has a
-//    usable CUDA device, then rank 0's ncclUniqueId is broadcast over the bootstrap.
+//    usable CUDA device of its own (two ranks on one GPU of one host are refused, naming them),
+//    then rank 0's ncclUniqueId is broadcast over the bootstrap.
 //  - Communicators are created non-blocking (ncclConfig_t::blocking = 0), so every wait is a
 //    poll that honours CommOptions::timeout: when the deadline passes (a peer died or never
 //    came) the communicator is aborted with ncclCommAbort, the call returns Timeout, and the
@@ -20,6 +21,7 @@
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -95,6 +97,31 @@ int LocalRank(int fallback) {
     }
   }
   return fallback;
+}
+
+// What each rank tells the others before NCCL starts: its host and its GPU (-1: none usable).
+struct Placement {
+  char host[64] = {};
+  int32_t device = -1;
+  int32_t pad = 0;
+};
+static_assert(sizeof(Placement) == 72, "sent as raw bytes: no padding");
+
+// NCCL refuses two ranks of one communicator on one GPU, with an error naming neither; this
+// names both ranks, the GPU and the host first. Empty when every rank has a GPU of its own.
+std::string SharedGpu(const std::vector<Placement>& all) {
+  for (size_t a = 0; a < all.size(); ++a) {
+    for (size_t b = a + 1; b < all.size(); ++b) {
+      if (all[a].device >= 0 && all[a].device == all[b].device &&
+          std::strncmp(all[a].host, all[b].host, sizeof(all[a].host)) == 0) {
+        return Status::Concat("ranks ", a, " and ", b, " would share GPU ", all[a].device,
+                              " of host ", all[a].host,
+                              "; NCCL needs a GPU per rank: start at most as many ranks per "
+                              "node as it has GPUs");
+      }
+    }
+  }
+  return {};
 }
 
 ncclConfig_t NonBlockingConfig() {
@@ -188,6 +215,7 @@ class NcclCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::string_view backend() const override { return "nccl"; }
   MemoryKind memory() const override { return MemoryKind::kCuda; }
+  int device() const override { return device_; }
 
   Status Barrier() override {
     return Run("barrier", [&] {
@@ -583,11 +611,19 @@ Result<std::unique_ptr<Communicator>> MakeNccl(const CommOptions& given) {
       problem = cudaGetErrorString(e);
     }
   }
-  int32_t ok = problem.empty() ? 1 : 0;
-  DRC_RETURN_NOT_OK(bootstrap.AllReduce(&ok, &ok, 1, DataType::kInt32, ReduceOp::kMin)
+  Placement mine;
+  if (::gethostname(mine.host, sizeof(mine.host) - 1) != 0) std::strcpy(mine.host, "?");
+  mine.device = problem.empty() ? device : -1;
+  std::vector<Placement> all(static_cast<size_t>(options.size));
+  DRC_RETURN_NOT_OK(bootstrap.AllGather(&mine, sizeof(mine), all.data())
                         .WithContext("nccl: agreeing on devices over the bootstrap"));
   if (!problem.empty()) return Status::Unavailable("no CUDA device: ", problem);
-  if (ok == 0) return Status::Unavailable("no CUDA device on another rank");
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (all[r].device < 0) return Status::Unavailable("no CUDA device on rank ", r);
+  }
+  if (std::string shared = SharedGpu(all); !shared.empty()) {
+    return Status::InvalidArgument("nccl: ", shared);
+  }
 
   ncclUniqueId id;
   std::memset(&id, 0, sizeof(id));

@@ -98,6 +98,22 @@ TEST(NcclOptions, NoDeviceIsUnavailable) {
   EXPECT_TRUE(st.ok()) << st;
 }
 
+// Two ranks on one GPU: NCCL would refuse them at init; every rank gets an error naming both.
+TEST(NcclOptions, TwoRanksOnOneGpuAreRefused) {
+  SKIP_WITHOUT_GPU(1);
+  Status st = RunLocal(2, [](Communicator& local) -> Status {
+    CommOptions o;
+    o.bootstrap = &local;
+    o.device = 0;
+    auto comm = MakeNccl(o);
+    EXPECT_EQ(comm.status().code(), StatusCode::kInvalidArgument) << comm.status();
+    EXPECT_NE(comm.status().message().find("ranks 0 and 1 would share GPU 0"), std::string::npos)
+        << comm.status();
+    return Status::OK();
+  });
+  EXPECT_TRUE(st.ok()) << st;
+}
+
 template <typename T>
 void CheckAllReduceType(Communicator& c) {
   const int n = c.size();
