@@ -52,6 +52,7 @@ int RunHydro(const HydroArgs& args) {
   config.loss = args.loss;
   config.seed = args.seed;
   config.threads = args.threads;
+  config.device = args.device;
   if (!args.json) {
     std::printf(
         "%s: %s on %s; train %s, test %s; seq_length=%d hidden=%d epochs=%d lr=%g batch=%d "
@@ -71,14 +72,12 @@ int RunHydro(const HydroArgs& args) {
           {"model", result->model}, {"basin", b.basin}, {"nse", b.nse}, {"kge", b.kge}};
       std::printf("%s\n", j.dump().c_str());
     }
-    nlohmann::json summary = {{"model", result->model},
-                              {"median_nse", result->median_nse},
-                              {"seconds", result->seconds},
-                              {"epochs", args.epochs},
-                              {"seq_length", args.seq_length},
-                              {"hidden_size", args.hidden_size},
-                              {"train_samples", result->train_samples},
-                              {"final_loss", final_loss}};
+    nlohmann::json summary = {
+        {"model", result->model},          {"median_nse", result->median_nse},
+        {"seconds", result->seconds},      {"device", result->device},
+        {"epochs", args.epochs},           {"seq_length", args.seq_length},
+        {"hidden_size", args.hidden_size}, {"train_samples", result->train_samples},
+        {"final_loss", final_loss}};
     std::printf("%s\n", summary.dump().c_str());
   } else {
     std::printf("%-10s %10s %10s\n", "basin", "NSE", "KGE");

@@ -23,6 +23,7 @@ struct HydroArgs {
   std::string loss = "NSE";
   uint64_t seed = 1;
   int threads = 0;
+  std::string device = "cpu";
   bool json = false;
 };
 

@@ -39,8 +39,8 @@ constexpr const char* kWindowPartsHelp =
     "whose windows are independent; 1: off)";
 
 constexpr const char* kTrainBackendHelp =
-    "Communicator for ranks > 1: mpi or gloo; nccl starts (when built with CUDA) but training "
-    "over it is not finished and stops with an error saying so";
+    "Communicator for ranks > 1: mpi, gloo, or nccl (a build with CUDA and a CUDA libtorch; "
+    "one GPU per rank, gradients averaged in GPU memory)";
 
 constexpr const char* kDeviceHelp =
     "Where the models train: cpu, cuda (one GPU per rank), cuda:N or auto (CUDA when libtorch "
@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
   hydro->add_option("--seed", hydro_args.seed, "Random seed");
   hydro->add_option("--threads", hydro_args.threads, "Intra-op threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
+  hydro->add_option("--device", hydro_args.device, kDeviceHelp);
   hydro->add_flag("--json", hydro_args.json,
                   "One JSON object per basin, then {model, median_nse, seconds, ...}");
 

@@ -13,6 +13,9 @@
 #include <filesystem>
 #include <numeric>
 
+#include "drc/comm/local.h"
+#include "drc/dl/hydrology.h"
+#include "src/dl/data_parallel.h"
 #include "src/dl/model.h"
 #include "src/dl/trainer.h"
 #include "src/dl/windows.h"
@@ -274,6 +277,117 @@ TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
     EXPECT_TRUE(Near(*forecast, *expected, 1e-4)) << device;
   }
   std::filesystem::remove_all(dir);
+}
+
+// drc hydro on the GPU learns what it learns on the CPU: the same samples in the same order (the
+// shuffle is on the host), without dropout (its masks come from different generators), so the
+// epochs' losses and the test NSE agree up to fp32 rounding.
+TEST(Cuda, HydrologyTrainsAsOnTheCpu) {
+  DRC_SKIP_WITHOUT_GPU();
+  FullFp32 fp32;
+  const char* shared = std::getenv("DRC_SHARED_DATA");
+  HydroConfig c;
+  c.data_dir = std::string(shared ? shared : "../shared/data") + "/camels_us_sample";
+  c.basins = {"01022500"};
+  c.seq_length = 30;
+  c.hidden_size = 16;
+  c.epochs = 3;
+  c.learning_rate = {{0, 1e-2}};
+  c.batch_size = 128;
+  c.output_dropout = 0;
+  c.threads = 1;
+  c.seed = 7;
+  auto cpu = TrainAndEvaluateHydro(c);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  c.device = "cuda";
+  auto gpu = TrainAndEvaluateHydro(c);
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  EXPECT_EQ(gpu->device, "cuda:0");
+  ASSERT_EQ(gpu->epoch_losses.size(), cpu->epoch_losses.size());
+  for (size_t e = 0; e < cpu->epoch_losses.size(); ++e) {
+    EXPECT_NEAR(gpu->epoch_losses[e], cpu->epoch_losses[e], 1e-2 * cpu->epoch_losses[e])
+        << "epoch " << e;
+  }
+  EXPECT_NEAR(gpu->median_nse, cpu->median_nse, 0.02);
+}
+
+// Data-parallel over nccl: one rank per GPU (up to 2), as threads of this process bootstrapped by
+// a `local` world. Rank 0's parameters reach every rank, the gradients and the loss are averaged
+// in GPU buckets, and a failure on one rank reaches the others. On one GPU this is one rank (NCCL
+// refuses two ranks on one device): each collective is then an identity, and what is checked is
+// the staging on the GPU, the synchronisation with torch's stream and the bucket bookkeeping.
+TEST(Cuda, DataParallelOverNccl) {
+  DRC_SKIP_WITHOUT_GPU();
+  const auto backends = comm::DefaultCommRegistry().Names();
+  if (std::find(backends.begin(), backends.end(), "nccl") == backends.end()) {
+    GTEST_SKIP() << "this build has no nccl backend";
+  }
+  const int ranks = std::min<int>(2, static_cast<int>(torch::cuda::device_count()));
+  struct Seen {
+    std::vector<torch::Tensor> weights, grads_before, grads_after;
+    double loss_before = 0, loss_after = 0;
+    int collectives = 0;
+    Status agreed, one_failed;
+  };
+  std::vector<Seen> seen(ranks);
+  const Status st = comm::RunLocal(ranks, [&](comm::Communicator& local) -> Status {
+    const int r = local.rank();
+    comm::CommOptions o;
+    o.bootstrap = &local;
+    o.device = r;
+    o.timeout = std::chrono::seconds(60);
+    DRC_ASSIGN_OR_RETURN(auto nccl, comm::DefaultCommRegistry().Make("nccl", o));
+    Seen& mine = seen[r];
+    const torch::Device device(torch::kCUDA, static_cast<c10::DeviceIndex>(r));
+    torch::nn::Linear model(8, 3);
+    model->to(device);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->parameters()) p.fill_(static_cast<float>(r + 1));  // replicas differ
+    }
+    mine.agreed = AgreeOnStatus(nccl.get(), Status::OK());
+    mine.one_failed = AgreeOnStatus(
+        nccl.get(), r == ranks - 1 ? Status::InvalidArgument("rank ", r, " fails") : Status::OK());
+    // A bucket of 16 floats: the weight (24) goes alone, the bias (3) with the loss.
+    GradientAllReducer reducer(nccl.get(), /*bucket_bytes=*/16 * sizeof(float));
+    DRC_RETURN_NOT_OK(reducer.BroadcastParameters(*model));
+    for (const auto& p : model->parameters()) mine.weights.push_back(p.detach().cpu());
+    const torch::Tensor x =
+        torch::arange(32, torch::TensorOptions().dtype(torch::kFloat32).device(device))
+            .reshape({4, 8}) *
+        static_cast<float>(r + 1) / 32.0f;
+    const torch::Tensor loss = model(x).pow(2).mean();
+    loss.backward();
+    for (const auto& p : model->parameters()) mine.grads_before.push_back(p.grad().cpu());
+    mine.loss_before = mine.loss_after = loss.item<double>();
+    DRC_ASSIGN_OR_RETURN(mine.collectives,
+                         reducer.AllReduceGradients(model->parameters(), &mine.loss_after));
+    for (const auto& p : model->parameters()) {
+      if (!p.grad().is_cuda()) return Status::Internal("a gradient left the GPU");
+      mine.grads_after.push_back(p.grad().cpu());
+    }
+    return Status::OK();
+  });
+  ASSERT_TRUE(st.ok()) << st;
+  double mean_loss = 0;
+  for (const Seen& s : seen) mean_loss += s.loss_before / ranks;
+  for (int r = 0; r < ranks; ++r) {
+    SCOPED_TRACE("rank " + std::to_string(r));
+    const Seen& s = seen[r];
+    EXPECT_TRUE(s.agreed.ok()) << s.agreed;
+    EXPECT_EQ(s.one_failed.code(),
+              r == ranks - 1 ? StatusCode::kInvalidArgument : StatusCode::kAborted)
+        << s.one_failed;
+    EXPECT_EQ(s.collectives, 2);
+    ASSERT_EQ(s.weights.size(), 2u);
+    for (const auto& w : s.weights) EXPECT_TRUE(torch::equal(w, torch::ones_like(w)));  // rank 0's
+    EXPECT_NEAR(s.loss_after, mean_loss, 1e-5 * std::abs(mean_loss));
+    for (size_t i = 0; i < s.grads_after.size(); ++i) {
+      torch::Tensor mean = torch::zeros_like(s.grads_after[i]);
+      for (const Seen& other : seen) mean += other.grads_before[i] / ranks;
+      EXPECT_TRUE(torch::allclose(s.grads_after[i], mean, 1e-5, 1e-6)) << "parameter " << i;
+    }
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "drc/dl/metrics.h"
 #include "src/dl/hydro_models.h"
 #include "src/dl/torch_status.h"
+#include "src/dl/trainer.h"
 
 namespace drc::dl {
 namespace {
@@ -263,8 +264,9 @@ struct Gathered {
   torch::Tensor y, target_std;
 };
 
+// On `device`: the data stay in host memory, and each batch is copied where the model is.
 Gathered Gather(const Prepared& d, const Sample* samples, int64_t count, int64_t len,
-                int64_t last_n) {
+                int64_t last_n, const torch::Device& device) {
   std::vector<int64_t> rows(static_cast<size_t>(count * len));
   std::vector<int64_t> basins(static_cast<size_t>(count));
   for (int64_t k = 0; k < count; ++k) {
@@ -280,6 +282,12 @@ Gathered Gather(const Prepared& d, const Sample* samples, int64_t count, int64_t
   g.y = d.y.index_select(0, rows_t.narrow(1, len - last_n, last_n).reshape({-1}))
             .view({count, last_n});
   g.target_std = d.target_std.index_select(0, basins_t);
+  if (!device.is_cpu()) {
+    g.batch.x_d = g.batch.x_d.to(device);
+    g.batch.x_s = g.batch.x_s.to(device);
+    g.y = g.y.to(device);
+    g.target_std = g.target_std.to(device);
+  }
   return g;
 }
 
@@ -288,6 +296,11 @@ Gathered Gather(const Prepared& d, const Sample* samples, int64_t count, int64_t
 Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
   Stopwatch watch;
   DRC_RETURN_NOT_OK(CheckConfig(config));
+  auto resolved = ResolveDevice(config.device);
+  if (!resolved.ok()) {
+    return Status(resolved.status().code(), "hydrology: " + resolved.status().message());
+  }
+  const torch::Device device = *resolved;
   DRC_ASSIGN_OR_RETURN(Period train, ParsePeriod("train", config.train_start, config.train_end));
   DRC_ASSIGN_OR_RETURN(Period test, ParsePeriod("test", config.test_start, config.test_end));
   std::vector<std::string> gauges = config.basins;
@@ -333,11 +346,15 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
   mo.output_dropout = config.output_dropout;
   mo.initial_forget_bias = config.initial_forget_bias;
   DRC_ASSIGN_OR_RETURN(auto model, MakeHydroModel(config.model, mo));
+  DRC_RETURN_NOT_OK(Guard(config.model + ": moving the model to " + device.str(), [&] {
+    if (!device.is_cpu()) model->to(device);
+  }));
 
   HydroResult result;
   result.model = config.model;
   result.scaler = d.scaler;
   result.train_samples = static_cast<int64_t>(samples.size());
+  result.device = device.str();
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(config.learning_rate.at(0)));
   std::mt19937_64 rng(config.seed);
@@ -359,7 +376,7 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
           Guard(config.model + " training epoch " + std::to_string(epoch) + ", batch of " +
                     std::to_string(count) + " x " + std::to_string(len) + " days",
                 [&]() -> double {
-                  Gathered g = Gather(d, samples.data() + begin, count, len, last_n);
+                  Gathered g = Gather(d, samples.data() + begin, count, len, last_n, device);
                   optimizer.zero_grad();
                   torch::Tensor y_hat = model->Forward(g.batch, last_n);  // [B, n]
                   const torch::Tensor mask = ~torch::isnan(g.y);
@@ -420,8 +437,8 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
       DRC_ASSIGN_OR_RETURN(
           auto y_hat,
           Guard(config.model + " prediction for basin " + basin.gauge_id, [&]() -> torch::Tensor {
-            Gathered g = Gather(d, todo.data() + begin, count, len, 1);
-            return model->Forward(g.batch, 1).reshape({-1}).to(torch::kFloat64).contiguous();
+            Gathered g = Gather(d, todo.data() + begin, count, len, 1, device);
+            return model->Forward(g.batch, 1).reshape({-1}).to(torch::kFloat64).cpu().contiguous();
           }));
       const double* p = y_hat.data_ptr<double>();
       for (int64_t k = 0; k < count; ++k) {

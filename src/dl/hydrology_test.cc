@@ -3,6 +3,7 @@
 #include "drc/dl/hydrology.h"
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -186,6 +187,33 @@ TEST(Hydrology, ConfigErrorsNameTheField) {
   r = TrainAndEvaluateHydro(c);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("loss"), std::string::npos) << r.status();
+}
+
+// --device as drc forecast's: a bad name is an error naming the field, "auto" trains wherever
+// libtorch sees a GPU or else on the CPU, and "cuda" without one says why before reading any data.
+TEST(Hydrology, DeviceIsResolvedAsForForecasting) {
+  HydroConfig c = Small("LSTM");
+  c.epochs = 1;
+  c.device = "tpu";
+  auto r = TrainAndEvaluateHydro(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("hydrology: device must be cpu, cuda"), std::string::npos)
+      << r.status();
+
+  c.device = "auto";
+  r = TrainAndEvaluateHydro(c);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->device, torch::cuda::is_available() ? "cuda:0" : "cpu");
+  EXPECT_TRUE(std::isfinite(r->median_nse));
+
+  if (torch::cuda::is_available()) return;  // cuda_test.cc trains there
+  c.device = "cuda";
+  c.data_dir = "/nonexistent";  // the device is checked first
+  r = TrainAndEvaluateHydro(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_NE(r.status().message().find("hydrology: device cuda:"), std::string::npos) << r.status();
 }
 
 }  // namespace

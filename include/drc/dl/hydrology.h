@@ -53,6 +53,8 @@ struct HydroConfig {
   std::string loss = "NSE";       // "NSE" (NSE*) or "MSE"
   uint64_t seed = 1;
   int threads = 0;  // torch intra-op threads; 0: all cores
+  // Where the model trains: "cpu", "cuda", "cuda:N" or "auto" (as drc forecast's --device).
+  std::string device = "cpu";
 };
 
 struct BasinEvaluation {
@@ -81,6 +83,7 @@ struct HydroResult {
   double seconds = 0;  // data loading, training and evaluation
   int64_t train_samples = 0;
   std::vector<double> epoch_losses;  // mean training loss per epoch
+  std::string device;                // where it trained ("cpu", "cuda:0")
 };
 
 // Reads the data, trains, evaluates. Errors name the config field, the basin or the file.
