@@ -279,6 +279,60 @@ TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
   std::filesystem::remove_all(dir);
 }
 
+// A run on the GPU interrupted by a checkpoint and resumed on the GPU (with another seed) ends
+// where the uninterrupted run ends: PatchTST's dropout masks come from the GPU's generator, whose
+// state the checkpoint carries.
+TEST(Cuda, ResumedRunOnTheGpuMatchesUninterruptedRun) {
+  DRC_SKIP_WITHOUT_GPU();
+  FullFp32 fp32;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("drc_cuda_resume_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto defaults = DefaultModelRegistry().Defaults("PatchTST");
+  ASSERT_TRUE(defaults.ok());
+  auto wo = WindowOptionsFrom(*defaults, kInput, kHorizon);
+  ASSERT_TRUE(wo.ok());
+  const std::vector<float> v = SinePlusTrend(240);
+  auto dataset = [&] {
+    auto d = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, *wo);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return std::move(*d);
+  };
+  TrainOptions options = OptionsFrom(*defaults, /*max_steps=*/20, /*seed=*/5);
+  options.device = "cuda";
+  auto data_a = dataset();
+  auto a = Trainer::Make("PatchTST", Config(), options, DefaultModelRegistry());
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE((*a)->Fit(data_a).ok());
+
+  TrainOptions with_ckpt = options;
+  with_ckpt.checkpoint_path = (dir / "patchtst.ckpt").string();
+  auto data_b = dataset();
+  auto b = Trainer::Make("PatchTST", Config(), with_ckpt, DefaultModelRegistry());
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE((*b)->Fit(data_b, nullptr, /*until_step=*/10).ok());
+
+  TrainOptions other = options;
+  other.seed = 99;  // the CPU's and the GPU's generators must come from the checkpoint
+  auto data_c = dataset();
+  auto c = Trainer::Make("PatchTST", Config(), other, DefaultModelRegistry());
+  ASSERT_TRUE(c.ok()) << c.status();
+  Status st = (*c)->Resume(with_ckpt.checkpoint_path, data_c);
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_TRUE((*c)->Fit(data_c).ok());
+  ASSERT_EQ((*c)->step(), 20);
+  auto params = (*c)->model().named_parameters();
+  for (const auto& p : (*a)->model().named_parameters()) {
+    EXPECT_TRUE(Near(params[p.key()], p.value(), 1e-5)) << p.key();
+  }
+  ASSERT_EQ((*a)->losses().size(), (*c)->losses().size());
+  for (size_t i = 0; i < (*a)->losses().size(); ++i) {
+    EXPECT_NEAR((*a)->losses()[i], (*c)->losses()[i], 1e-5 * std::abs((*a)->losses()[i]))
+        << "step " << i;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // drc hydro on the GPU learns what it learns on the CPU: the same samples in the same order (the
 // shuffle is on the host), without dropout (its masks come from different generators), so the
 // epochs' losses and the test NSE agree up to fp32 rounding.

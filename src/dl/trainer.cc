@@ -402,6 +402,11 @@ Status Trainer::SaveCheckpoint(const std::string& path, const WindowedDataset& d
       std::lock_guard<std::mutex> lock(gen.mutex());
       archive.write("torch_generator", gen.get_state());
     }
+    if (device_.is_cuda()) {  // dropout masks on a GPU come from its own generator
+      auto gen = at::globalContext().defaultGenerator(device_);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      archive.write("cuda_generator", gen.get_state());
+    }
     // Parameters and buffers flat, by position, with their names alongside: Module::save
     // nests TorchScript modules named after ours, which breaks on names like "in".
     WriteTensors(archive, "param", model_->named_parameters());
@@ -470,6 +475,14 @@ Status Trainer::Resume(const std::string& path, WindowedDataset& data) {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(t);
+    }
+    // Written by a trainer on a GPU; resumed on a GPU, the masks go on as they would have. (On the
+    // CPU it is not needed; a checkpoint from the CPU leaves the GPU's generator as seeded.)
+    torch::Tensor cuda_state;  // a fresh tensor, as read() makes
+    if (device_.is_cuda() && archive.try_read("cuda_generator", cuda_state)) {
+      auto gen = at::globalContext().defaultGenerator(device_);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(cuda_state.cpu());
     }
     t = read("stopped_early");
     stopped_early_ = t.item<int64_t>() != 0;
