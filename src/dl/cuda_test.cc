@@ -226,29 +226,44 @@ TEST_P(CudaModelTest, TrainsAsOnTheCpu) {
 INSTANTIATE_TEST_SUITE_P(Zoo, CudaModelTest, ::testing::ValuesIn(DefaultModelRegistry().Names()),
                          TestName);
 
+// What the checkpoint tests share: `model`'s defaults, fresh datasets of one series windowed as
+// they say, and a scratch directory, removed at the end.
+struct CheckpointCase {
+  explicit CheckpointCase(const std::string& model)
+      : dir(std::filesystem::temp_directory_path() /
+            ("drc_cuda_test_" + model + "_" + std::to_string(::getpid()))) {
+    auto d = DefaultModelRegistry().Defaults(model);
+    EXPECT_TRUE(d.ok()) << d.status();
+    if (d.ok()) defaults = *d;
+    auto w = WindowOptionsFrom(defaults, kInput, kHorizon);
+    EXPECT_TRUE(w.ok()) << w.status();
+    if (w.ok()) windows = *w;
+    std::filesystem::create_directories(dir);
+  }
+  ~CheckpointCase() { std::filesystem::remove_all(dir); }
+  WindowedDataset Data() const {
+    const std::vector<float> v = SinePlusTrend(240);
+    auto d = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, windows);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return std::move(*d);
+  }
+
+  TrainDefaults defaults;
+  WindowOptions windows;
+  std::filesystem::path dir;
+};
+
 // A checkpoint written by a trainer on the GPU resumes on the CPU (and on the GPU) with the
 // same parameters, and both forecast the same.
 TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
   DRC_SKIP_WITHOUT_GPU();
   FullFp32 fp32;
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("drc_cuda_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / "nhits.ckpt").string();
-  auto defaults = DefaultModelRegistry().Defaults("NHITS");
-  ASSERT_TRUE(defaults.ok());
-  auto wo = WindowOptionsFrom(*defaults, kInput, kHorizon);
-  ASSERT_TRUE(wo.ok());
-  const std::vector<float> v = SinePlusTrend(240);
-  auto dataset = [&] {
-    auto d = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, *wo);
-    EXPECT_TRUE(d.ok()) << d.status();
-    return std::move(*d);
-  };
-  TrainOptions options = OptionsFrom(*defaults, /*max_steps=*/20, /*seed=*/3);
+  const CheckpointCase ckpt("NHITS");
+  const std::string path = (ckpt.dir / "nhits.ckpt").string();
+  TrainOptions options = OptionsFrom(ckpt.defaults, /*max_steps=*/20, /*seed=*/3);
   options.device = "cuda";
   options.checkpoint_path = path;
-  auto data = dataset();
+  auto data = ckpt.Data();
   auto on_gpu = Trainer::Make("NHITS", Config(), options, DefaultModelRegistry());
   ASSERT_TRUE(on_gpu.ok()) << on_gpu.status();
   ASSERT_TRUE((*on_gpu)->Fit(data).ok());
@@ -261,7 +276,7 @@ TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
     resumed.checkpoint_path.clear();
     resumed.device = device;
     resumed.seed = 99;  // everything must come from the checkpoint
-    auto data_r = dataset();
+    auto data_r = ckpt.Data();
     auto r = Trainer::Make("NHITS", Config(), resumed, DefaultModelRegistry());
     ASSERT_TRUE(r.ok()) << r.status();
     Status st = (*r)->Resume(path, data_r);
@@ -276,7 +291,6 @@ TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
     ASSERT_TRUE(forecast.ok()) << forecast.status();
     EXPECT_TRUE(Near(*forecast, *expected, 1e-4)) << device;
   }
-  std::filesystem::remove_all(dir);
 }
 
 // A run on the GPU interrupted by a checkpoint and resumed on the GPU (with another seed) ends
@@ -285,36 +299,24 @@ TEST(Cuda, CheckpointFromTheGpuResumesOnTheCpu) {
 TEST(Cuda, ResumedRunOnTheGpuMatchesUninterruptedRun) {
   DRC_SKIP_WITHOUT_GPU();
   FullFp32 fp32;
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("drc_cuda_resume_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto defaults = DefaultModelRegistry().Defaults("PatchTST");
-  ASSERT_TRUE(defaults.ok());
-  auto wo = WindowOptionsFrom(*defaults, kInput, kHorizon);
-  ASSERT_TRUE(wo.ok());
-  const std::vector<float> v = SinePlusTrend(240);
-  auto dataset = [&] {
-    auto d = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 240}}, *wo);
-    EXPECT_TRUE(d.ok()) << d.status();
-    return std::move(*d);
-  };
-  TrainOptions options = OptionsFrom(*defaults, /*max_steps=*/20, /*seed=*/5);
+  const CheckpointCase ckpt("PatchTST");
+  TrainOptions options = OptionsFrom(ckpt.defaults, /*max_steps=*/20, /*seed=*/5);
   options.device = "cuda";
-  auto data_a = dataset();
+  auto data_a = ckpt.Data();
   auto a = Trainer::Make("PatchTST", Config(), options, DefaultModelRegistry());
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE((*a)->Fit(data_a).ok());
 
   TrainOptions with_ckpt = options;
-  with_ckpt.checkpoint_path = (dir / "patchtst.ckpt").string();
-  auto data_b = dataset();
+  with_ckpt.checkpoint_path = (ckpt.dir / "patchtst.ckpt").string();
+  auto data_b = ckpt.Data();
   auto b = Trainer::Make("PatchTST", Config(), with_ckpt, DefaultModelRegistry());
   ASSERT_TRUE(b.ok()) << b.status();
   ASSERT_TRUE((*b)->Fit(data_b, nullptr, /*until_step=*/10).ok());
 
   TrainOptions other = options;
   other.seed = 99;  // the CPU's and the GPU's generators must come from the checkpoint
-  auto data_c = dataset();
+  auto data_c = ckpt.Data();
   auto c = Trainer::Make("PatchTST", Config(), other, DefaultModelRegistry());
   ASSERT_TRUE(c.ok()) << c.status();
   Status st = (*c)->Resume(with_ckpt.checkpoint_path, data_c);
@@ -330,7 +332,6 @@ TEST(Cuda, ResumedRunOnTheGpuMatchesUninterruptedRun) {
     EXPECT_NEAR((*a)->losses()[i], (*c)->losses()[i], 1e-5 * std::abs((*a)->losses()[i]))
         << "step " << i;
   }
-  std::filesystem::remove_all(dir);
 }
 
 // drc hydro on the GPU learns what it learns on the CPU: the same samples in the same order (the
