@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <variant>
@@ -265,22 +266,34 @@ TEST(OpsTest, SortMultiKeyStableWithPerKeyNullPlacement) {
 TEST(OpsTest, SortSingleNumericKeyFastPath) {
   const std::vector<std::pair<std::string, int>> keys = {{"k", 0}, {"x", 2}, {"d", 5}};
   const TablePtr large = Mixed(300000, 41, 100000);  // > 2^18 rows: both threads sort
+  // Each table's rows are converted once; the reference order is a stable sort of their indices.
+  std::vector<std::pair<TablePtr, std::vector<Row>>> tables;
+  for (const auto& table : Shapes(3000, 40)) tables.emplace_back(table, ToRows(*table));
+  tables.emplace_back(large, ToRows(*large));
   for (const auto& [name, col] : keys) {
     for (bool ascending : {true, false}) {
       for (bool nulls_first : {true, false}) {
-        std::vector<TablePtr> tables = Shapes(3000, 40);
-        if (ascending != nulls_first) tables.push_back(large);
-        for (const auto& table : tables) {
+        for (const auto& [table, rows] : tables) {
+          // The large table once per key (its reference sort dominates the test, ~15x slower
+          // under the sanitizers): ascending with nulls last on the even columns, descending
+          // with nulls first on the odd one.
+          if (table == large && (ascending != (col % 2 == 0) || nulls_first == ascending)) continue;
           TablePtr out = Ok(Sort(table, {{name, ascending, nulls_first}}));
-          std::vector<Row> expected = ToRows(*table);
-          std::stable_sort(expected.begin(), expected.end(), [&](const Row& a, const Row& b) {
-            const Cell& x = a[static_cast<size_t>(col)];
-            const Cell& y = b[static_cast<size_t>(col)];
+          std::vector<size_t> order(rows.size());
+          std::iota(order.begin(), order.end(), size_t{0});
+          std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            const Cell& x = rows[a][static_cast<size_t>(col)];
+            const Cell& y = rows[b][static_cast<size_t>(col)];
             if (IsNull(x) != IsNull(y)) return nulls_first ? IsNull(x) : IsNull(y);
             if (IsNull(x) || x == y) return false;
             return ascending ? x < y : y < x;
           });
-          ExpectRowsInOrder(*out, expected);
+          const std::vector<Row> got = ToRows(*out);
+          ASSERT_EQ(got.size(), rows.size());
+          for (size_t i = 0; i < got.size(); ++i) {
+            ASSERT_EQ(got[i], rows[order[i]]) << name << " row " << i << ": " << ToString(got[i])
+                                              << " vs " << ToString(rows[order[i]]);
+          }
         }
       }
     }
