@@ -1,12 +1,12 @@
 #include "src/dl/data_parallel.h"
 
-#include <ATen/Context.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include <algorithm>
 
 #include "src/dl/torch_status.h"
+#include "src/dl/trainer.h"  // ResolveDevice
 
 namespace drc::dl {
 namespace {
@@ -41,23 +41,19 @@ LayoutDigest DigestOf(const std::vector<torch::Tensor>& tensors) {
 }
 
 // The device whose memory `comm` reads: the host, or for a backend of device buffers (nccl) its
-// GPU, which this libtorch must be able to reach.
+// GPU, which this libtorch must be able to reach (ResolveDevice says why not; any such reason is
+// a FailedPrecondition of the backend).
 Result<torch::Device> BufferDevice(const comm::Communicator& comm) {
   if (comm.memory() == comm::MemoryKind::kHost) return torch::Device(torch::kCPU);
-  if (!at::Context::hasCUDART()) {
-    return Status::FailedPrecondition(
-        "data-parallel over the ", comm.backend(),
-        " backend: its collectives read GPU memory, and this build's libtorch has no CUDA "
-        "(Debian's libtorch-dev is CPU-only; see docs/cuda-build.md), so use --backend mpi or "
-        "gloo");
+  const std::string context =
+      Status::Concat("data-parallel over the ", comm.backend(), " backend: its collectives read ",
+                     "GPU memory (use --backend mpi or gloo otherwise)");
+  if (comm.device() < 0) {
+    return Status::FailedPrecondition(context, ": the communicator names no GPU");
   }
-  const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
-  if (comm.device() < 0 || comm.device() >= gpus) {
-    return Status::FailedPrecondition("data-parallel over the ", comm.backend(),
-                                      " backend: its GPU ", comm.device(), " is not one of the ",
-                                      gpus, " that libtorch sees");
-  }
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm.device()));
+  auto device = ResolveDevice("cuda:" + std::to_string(comm.device()));
+  if (!device.ok()) return Status::FailedPrecondition(context, ": ", device.status().message());
+  return device;
 }
 
 // Before a collective reads `t`: the communicator runs on a CUDA stream of its own, so the

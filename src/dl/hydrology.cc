@@ -297,9 +297,7 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
   Stopwatch watch;
   DRC_RETURN_NOT_OK(CheckConfig(config));
   auto resolved = ResolveDevice(config.device);
-  if (!resolved.ok()) {
-    return Status(resolved.status().code(), "hydrology: " + resolved.status().message());
-  }
+  if (!resolved.ok()) return resolved.status().WithContext("hydrology");
   const torch::Device device = *resolved;
   DRC_ASSIGN_OR_RETURN(Period train, ParsePeriod("train", config.train_start, config.train_end));
   DRC_ASSIGN_OR_RETURN(Period test, ParsePeriod("test", config.test_start, config.test_end));

@@ -314,14 +314,15 @@ TEST(Trainer, ResolvesTheDeviceAndSaysWhyCudaIsNotThere) {
   EXPECT_TRUE(forecast->is_cpu());  // forecasts come back to the host
 }
 
-// Rank 0 of 2 on a backend of device buffers (as nccl) on no reachable GPU, counting the
-// collectives it is asked for: it must be asked for none.
+// Rank 0 of 2 on a backend of device buffers (as nccl) on GPU `gpu` (-1: it names none),
+// counting the collectives it is asked for.
 class DeviceMemoryComm final : public comm::Communicator {
  public:
   int rank() const override { return 0; }
   int size() const override { return 2; }
   std::string_view backend() const override { return "nccl"; }
   comm::MemoryKind memory() const override { return comm::MemoryKind::kCuda; }
+  int device() const override { return gpu; }
   Status Barrier() override { return Called(); }
   Status Broadcast(void*, int64_t, int) override { return Called(); }
   Status AllReduce(const void*, void*, int64_t, comm::DataType, comm::ReduceOp) override {
@@ -347,6 +348,7 @@ class DeviceMemoryComm final : public comm::Communicator {
     return Called();
   }
 
+  int gpu = -1;
   int calls = 0;
 
  private:
@@ -357,8 +359,8 @@ class DeviceMemoryComm final : public comm::Communicator {
 };
 
 // The DL layer stages its collectives on the communicator's GPU for a backend of device buffers.
-// Here that GPU cannot be reached (a CPU-only libtorch; or, on a GPU machine, the double's device
-// -1), and every entry point says so, naming the backend, before any collective.
+// Here that GPU cannot be reached (the double names none; or, without a GPU, it names GPU 0), and
+// every entry point says so, naming the backend, before any collective.
 TEST(Trainer, DataParallelOverAnUnreachableGpuSaysSoBeforeAnyCollective) {
   DeviceMemoryComm world;
   const Status agreed = AgreeOnStatus(&world, Status::OK());
@@ -377,6 +379,15 @@ TEST(Trainer, DataParallelOverAnUnreachableGpuSaysSoBeforeAnyCollective) {
   torch::Tensor w = torch::ones({3}, torch::requires_grad());
   const auto reduced = reducer.AllReduceGradients({w});
   EXPECT_EQ(reduced.status().code(), StatusCode::kFailedPrecondition) << reduced.status();
+  if (!torch::cuda::is_available()) {  // GPU 0 exists only where libtorch sees a GPU
+    world.gpu = 0;
+    const Status on_gpu0 = AgreeOnStatus(&world, Status::OK());
+    EXPECT_EQ(on_gpu0.code(), StatusCode::kFailedPrecondition) << on_gpu0;
+    EXPECT_NE(on_gpu0.message().find("nccl backend: its collectives read GPU memory"),
+              std::string::npos)
+        << on_gpu0;
+    EXPECT_NE(on_gpu0.message().find("device cuda:0"), std::string::npos) << on_gpu0;
+  }
   EXPECT_EQ(world.calls, 0);
 }
 
