@@ -45,15 +45,15 @@ LayoutDigest DigestOf(const std::vector<torch::Tensor>& tensors) {
 // a FailedPrecondition of the backend).
 Result<torch::Device> BufferDevice(const comm::Communicator& comm) {
   if (comm.memory() == comm::MemoryKind::kHost) return torch::Device(torch::kCPU);
-  const std::string context =
-      Status::Concat("data-parallel over the ", comm.backend(), " backend: its collectives read ",
-                     "GPU memory (use --backend mpi or gloo otherwise)");
-  if (comm.device() < 0) {
-    return Status::FailedPrecondition(context, ": the communicator names no GPU");
-  }
-  auto device = ResolveDevice("cuda:" + std::to_string(comm.device()));
-  if (!device.ok()) return Status::FailedPrecondition(context, ": ", device.status().message());
-  return device;
+  auto device =
+      comm.device() < 0
+          ? Result<torch::Device>(Status::FailedPrecondition("the communicator names no GPU"))
+          : ResolveDevice("cuda:" + std::to_string(comm.device()));
+  if (device.ok()) return device;
+  return Status::FailedPrecondition("data-parallel over the ", comm.backend(),
+                                    " backend: its collectives read GPU memory (use --backend mpi "
+                                    "or gloo otherwise): ",
+                                    device.status().message());
 }
 
 // Before a collective reads `t`: the communicator runs on a CUDA stream of its own, so the
