@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "blas_kernels.h"
 #include "drc/dl/train_bench.h"
 #include "world.h"
 
@@ -40,6 +41,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
                           {"parameters", r->parameters},
                           {"window_parts", r->window_parts},
                           {"device", r->device},
+                          {"openblas_core", OpenBlasCore()},
                           {"input_size", args.input_size},
                           {"h", args.horizon}};
       std::printf("%s\n", j.dump().c_str());

@@ -20,6 +20,7 @@
 #include "bench_comm.h"
 #include "bench_data.h"
 #include "bench_train.h"
+#include "blas_kernels.h"
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
@@ -79,14 +80,21 @@ std::string VersionText() {
   for (const auto& name : drc::comm::DefaultCommRegistry().Names()) {
     backends += (backends.empty() ? "" : ",") + name;
   }
-  return std::string("drc ") + DRC_VERSION + " (arrow " + drc::data::ArrowVersion() +
-         "; comm backends: " + backends + ")";
+  std::string text = std::string("drc ") + DRC_VERSION + " (arrow " + drc::data::ArrowVersion() +
+                     "; comm backends: " + backends;
+#ifdef DRC_WITH_DL
+  const std::string blas_core = drc::app::OpenBlasCore();
+  if (!blas_core.empty()) text += "; openblas core: " + blas_core;
+#endif
+  return text + ")";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
 #ifdef DRC_WITH_DL
+  // Before anything calls OpenBLAS: on a CPU it does not know, run again with better kernels.
+  drc::app::RestartWithBetterOpenBlasCore(argv);
   // Training steps free and re-allocate the same activations every step: keep them mapped.
   drc::dl::KeepFreedMemoryForReuse();
 #endif
@@ -282,7 +290,10 @@ int main(int argc, char** argv) {
   if (*bench_train) return drc::app::RunBenchTrain(train_args);
   if (*hydro) return drc::app::RunHydro(hydro_args);
 #else
-  if (*demo || *forecast || *hydro || *bench_train) return ExecDeepLearning(argc, argv);
+  if (*demo || *forecast || *hydro || *bench_train) {
+    drc::app::ForceBetterOpenBlasCore();  // for drc-dl's OpenBLAS, which loads with it
+    return ExecDeepLearning(argc, argv);
+  }
 #endif
   if (*profile) {
     return NotYet("profile",
