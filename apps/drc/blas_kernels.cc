@@ -31,10 +31,10 @@ std::string BetterOpenBlasCore(std::string_view chosen, const CpuIsa& isa) {
   return "";
 }
 
-std::string OpenBlasCore() {
-  // The handle is kept: libtorch links this library, so it stays loaded in drc-dl anyway, and in
-  // drc the process execs drc-dl next.
-  void* lib = ::dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_LOCAL);
+std::string OpenBlasCore(bool load) {
+  // The handle is kept: in drc-dl the library stays loaded anyway (libtorch links it), and drc
+  // execs drc-dl next.
+  void* lib = ::dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_LOCAL | (load ? 0 : RTLD_NOLOAD));
   if (lib == nullptr) return "";
   using CoreName = const char* (*)();
   auto core_name = reinterpret_cast<CoreName>(::dlsym(lib, "openblas_get_corename"));
@@ -42,9 +42,9 @@ std::string OpenBlasCore() {
   return name != nullptr ? name : "";
 }
 
-std::string ForceBetterOpenBlasCore() {
+std::string ForceBetterOpenBlasCore(bool load) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "";
-  std::string better = BetterOpenBlasCore(OpenBlasCore(), DetectCpuIsa());
+  std::string better = BetterOpenBlasCore(OpenBlasCore(load), DetectCpuIsa());
   if (!better.empty() && ::setenv("OPENBLAS_CORETYPE", better.c_str(), 1) != 0) return "";
   return better;
 }

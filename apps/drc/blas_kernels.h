@@ -31,16 +31,17 @@ CpuIsa DetectCpuIsa();
 // nothing better).
 std::string BetterOpenBlasCore(std::string_view chosen, const CpuIsa& isa);
 
-// The core type of the OpenBLAS in this process (libopenblas.so.0, loaded if it is not yet);
-// empty when there is none.
-std::string OpenBlasCore();
+// The core type of the OpenBLAS in this process (libopenblas.so.0); empty when there is none.
+// With `load`, a process without it loads it to ask (drc, before it starts drc-dl, whose
+// libtorch links it).
+std::string OpenBlasCore(bool load = false);
 
-// Sets OPENBLAS_CORETYPE in this process's environment to BetterOpenBlasCore(OpenBlasCore(),
-// DetectCpuIsa()) and returns it, unless OPENBLAS_CORETYPE is already set (the user's choice
-// stands) or there is nothing better: then returns empty and changes nothing. Programs started
-// from here afterwards load OpenBLAS with that core; this process's own OpenBLAS keeps its
-// choice.
-std::string ForceBetterOpenBlasCore();
+// Sets OPENBLAS_CORETYPE in this process's environment to
+// BetterOpenBlasCore(OpenBlasCore(load), DetectCpuIsa()) and returns it, unless OPENBLAS_CORETYPE
+// is already set (the user's choice stands) or there is nothing better: then returns empty and
+// changes nothing. Programs started from here afterwards load OpenBLAS with that core; this
+// process's own OpenBLAS keeps its choice.
+std::string ForceBetterOpenBlasCore(bool load = false);
 
 // Called first thing in a program that uses OpenBLAS: when ForceBetterOpenBlasCore() sets a
 // core, replaces this process with a fresh run of the same program and arguments

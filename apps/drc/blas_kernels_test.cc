@@ -1,5 +1,6 @@
 #include "blas_kernels.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -7,6 +8,15 @@
 
 namespace drc::app {
 namespace {
+
+// Before any test below loads it: drc-dl asks only an OpenBLAS that its libtorch loaded.
+TEST(OpenBlasCore, LoadsOpenBlasOnlyWhenAskedTo) {
+  if (::dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD) != nullptr) {
+    GTEST_SKIP() << "libopenblas.so.0 is already loaded";
+  }
+  EXPECT_EQ(OpenBlasCore(/*load=*/false), "");
+  EXPECT_EQ(::dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD), nullptr);
+}
 
 TEST(BetterOpenBlasCore, ReplacesOnlyThePrescottFallback) {
   CpuIsa avx512{.avx512 = true, .avx2_fma = true, .avx = true};
@@ -40,8 +50,8 @@ TEST(ForceBetterOpenBlasCore, LeavesTheUsersSettingAlone) {
 
 TEST(ForceBetterOpenBlasCore, SetsWhatTheCpuAndOpenBlasCallFor) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) GTEST_SKIP() << "OPENBLAS_CORETYPE is set";
-  const std::string expected = BetterOpenBlasCore(OpenBlasCore(), DetectCpuIsa());
-  EXPECT_EQ(ForceBetterOpenBlasCore(), expected);
+  const std::string expected = BetterOpenBlasCore(OpenBlasCore(/*load=*/true), DetectCpuIsa());
+  EXPECT_EQ(ForceBetterOpenBlasCore(/*load=*/true), expected);
   const char* set = std::getenv("OPENBLAS_CORETYPE");
   if (expected.empty()) {
     EXPECT_EQ(set, nullptr);

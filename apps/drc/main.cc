@@ -291,7 +291,7 @@ int main(int argc, char** argv) {
   if (*hydro) return drc::app::RunHydro(hydro_args);
 #else
   if (*demo || *forecast || *hydro || *bench_train) {
-    drc::app::ForceBetterOpenBlasCore();  // for drc-dl's OpenBLAS, which loads with it
+    drc::app::ForceBetterOpenBlasCore(/*load=*/true);  // for drc-dl's OpenBLAS
     return ExecDeepLearning(argc, argv);
   }
 #endif
