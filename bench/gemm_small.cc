@@ -6,6 +6,9 @@
 //   sudo apt-get install libdnnl-dev   # the header; libdnnl.so.2 already comes with libtorch
 //   g++ -O2 -std=c++17 bench/gemm_small.cc -I/usr/include/torch/csrc/api/include \
 //       -ltorch -ltorch_cpu -lc10 -ldnnl -o /tmp/gemm_small && /tmp/gemm_small 2
+// On a CPU that OpenBLAS does not know, it uses its slow Prescott kernels unless
+// OPENBLAS_CORETYPE is set (drc sets it itself: apps/drc/blas_kernels.h). Session 13 ran this
+// with it unset and with OPENBLAS_CORETYPE=SkylakeX (docs/dl-benchmarks.md, "Session 13").
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <oneapi/dnnl/dnnl.h>
