@@ -84,9 +84,9 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.exact_repeats = args.exact_repeats;
   config.window_parts = args.window_parts;
   config.device = args.device;
-  auto table = data::ReadTable(args.data);
-  if (!table.ok()) return fail(table.status());
   const data::SeriesColumns cols;
+  auto table = data::ReadSeries(args.data, cols);
+  if (!table.ok()) return fail(table.status());
   if (config.freq.empty()) {
     auto freq = dl::InferFreq(*table, cols);
     if (!freq.ok()) return fail(freq.status());

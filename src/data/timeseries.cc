@@ -10,8 +10,11 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -157,6 +160,30 @@ Result<std::shared_ptr<arrow::Array>> MakeIndices(const std::vector<int64_t>& ro
 std::string IdText(const Series& s, const SeriesColumns& cols, int64_t row) {
   auto scalar = s.table->GetColumnByName(cols.id)->GetScalar(row);
   return scalar.ok() ? (*scalar)->ToString() : "?";
+}
+
+// The time stamp at `row` of the sorted table, as text.
+std::string StampText(const Series& s, const SeriesColumns& cols, int64_t row) {
+  auto scalar = s.table->GetColumnByName(cols.time)->GetScalar(row);
+  return scalar.ok() ? (*scalar)->ToString() : "?";
+}
+
+// The first null or repeated time stamp of any series, as an error naming the series and the
+// stamp (no operation prefix: callers add their own).
+Status CheckStamps(const Series& s, const arrow::Int64Array& ticks, const SeriesColumns& cols) {
+  for (int64_t k = 0; k < s.count(); ++k) {
+    const int64_t b = s.begin(k);
+    for (int64_t i = b; i < s.end(k); ++i) {
+      if (ticks.IsNull(i)) {
+        return Status::InvalidArgument("series '", IdText(s, cols, b), "' has a null time stamp");
+      }
+      if (i > b && ticks.Value(i) == ticks.Value(i - 1)) {
+        return Status::InvalidArgument("series '", IdText(s, cols, b),
+                                       "' has duplicate time stamp ", StampText(s, cols, i));
+      }
+    }
+  }
+  return Status::OK();
 }
 
 // ---- Scalers ------------------------------------------------------------------------------
@@ -610,6 +637,48 @@ Result<Split> SplitByTime(const TablePtr& table, const SeriesColumns& cols,
   return split;
 }
 
+Status CheckTimeStamps(const TablePtr& table, const SeriesColumns& cols) {
+  constexpr std::string_view kOp = "CheckTimeStamps";
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, kOp, false));
+  DRC_ASSIGN_OR_RETURN(auto ticks, Ticks(s.table, cols.time, kOp));
+  return CheckStamps(s, *ticks, cols);
+}
+
+Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) {
+  DRC_ASSIGN_OR_RETURN(auto table, ReadTable(path));
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != ".csv") return table;
+  // Arrow infers a column as text when one value does not parse; asking for the type that the
+  // column should have makes the CSV reader name the first line that does not.
+  CsvOptions typed;
+  const auto value = table->GetColumnByName(cols.value);
+  if (value && !arrow::is_integer(value->type()->id()) &&
+      !arrow::is_floating(value->type()->id()) && value->type()->id() != arrow::Type::NA) {
+    typed.column_types[cols.value] = "float64";
+  }
+  const auto time = table->GetColumnByName(cols.time);
+  if (time && arrow::is_binary_like(time->type()->id())) {
+    // Integers if the first stamp is one, else dates or timestamps (ISO 8601).
+    std::string first;
+    for (const auto& chunk : time->chunks()) {
+      const auto& text = static_cast<const arrow::BinaryArray&>(*chunk);
+      for (int64_t i = 0; i < text.length() && first.empty(); ++i) {
+        if (text.IsValid(i)) first = text.GetString(i);
+      }
+      if (!first.empty()) break;
+    }
+    int64_t integer = 0;
+    const auto parsed = std::from_chars(first.data(), first.data() + first.size(), integer);
+    const bool is_integer =
+        !first.empty() && parsed.ec == std::errc() && parsed.ptr == first.data() + first.size();
+    typed.column_types[cols.time] = is_integer ? "int64" : "timestamp[s]";
+  }
+  if (typed.column_types.empty()) return table;
+  return ReadCsv(path, typed);
+}
+
 Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
                           const std::string& freq) {
   constexpr std::string_view kOp = "Resample";
@@ -618,10 +687,8 @@ Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
   DRC_ASSIGN_OR_RETURN(auto axis, AxisOf(*time_type, kOp));
   DRC_ASSIGN_OR_RETURN(auto f, ParseFrequency(freq, axis));
   DRC_ASSIGN_OR_RETURN(auto ticks, Ticks(s.table, cols.time, kOp));
-  auto stamp_text = [&](int64_t row) {
-    auto scalar = s.table->GetColumnByName(cols.time)->GetScalar(row);
-    return scalar.ok() ? (*scalar)->ToString() : "?";
-  };
+  DRC_RETURN_NOT_OK(CheckStamps(s, *ticks, cols).WithContext(kOp));
+  auto stamp_text = [&](int64_t row) { return StampText(s, cols, row); };
 
   std::vector<int64_t> rows;     // source row per output row (valid: not a gap)
   std::vector<bool> present;     // false: a gap
@@ -630,19 +697,9 @@ Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
   for (int64_t k = 0; k < s.count(); ++k) {
     const int64_t b = s.begin(k);
     const int64_t e = s.end(k);
-    for (int64_t i = b; i < e; ++i) {
-      if (ticks->IsNull(i)) {
-        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b),
-                                       "' has a null time stamp");
-      }
-    }
     const int64_t t0 = ticks->Value(b);
     int64_t last = -1;
     for (int64_t i = b; i < e; ++i) {
-      if (i > b && ticks->Value(i) == ticks->Value(i - 1)) {
-        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b),
-                                       "' has duplicate time stamp ", stamp_text(i));
-      }
       if (f.months > 0 && !InCalendarRange(FloorDiv(ticks->Value(i), axis.ticks_per_day))) {
         return Status::InvalidArgument("Resample: series '", IdText(s, cols, b), "' has stamp ",
                                        stamp_text(i), ", outside the years -32767 to 32767 that ",

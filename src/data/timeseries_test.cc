@@ -338,5 +338,76 @@ TEST(CarrierSeries, MonthEndFrequencyAndTheStandardSplit) {
   EXPECT_NEAR(mean / 274, 0.0, 1e-9);
 }
 
+TEST(CheckTimeStamps, NamesTheSeriesAndTheStamp) {
+  EXPECT_TRUE(CheckTimeStamps(MakeTable({"a", "b", "a"}, {2, 2, 1}, {1.0, 2.0, 3.0}), {}).ok());
+  const Status dup = CheckTimeStamps(MakeTable({"a", "b", "b"}, {1, 5, 5}, {1.0, 2.0, 3.0}), {});
+  EXPECT_EQ(dup.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(dup.message(), "series 'b' has duplicate time stamp 5");
+  // Resample reports the same problem under its own name.
+  auto dates = DateTable({"a", "a"}, {"2000-01-31", "2000-01-31"}, {1, 2});
+  EXPECT_EQ(CheckTimeStamps(dates, {}).message(), "series 'a' has duplicate time stamp 2000-01-31");
+  auto r = Resample(dates, {}, "ME");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "Resample: series 'a' has duplicate time stamp 2000-01-31");
+  const Status missing = CheckTimeStamps(DateTable({"a", "a"}, {"2000-01-31", ""}, {1, 2}), {});
+  EXPECT_EQ(missing.message(), "series 'a' has a null time stamp");
+  EXPECT_FALSE(CheckTimeStamps(MakeTable({"a"}, {1}, {1.0}), {"id", "ds", "y"}).ok());
+}
+
+// A CSV file under the test's temporary directory; removed by the destructor.
+class CsvFile {
+ public:
+  CsvFile(const std::string& name, const std::string& text)
+      : path_(::testing::TempDir() + "/" + std::to_string(::getpid()) + "_" + name) {
+    FILE* f = std::fopen(path_.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  ~CsvFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(ReadSeries, ReadsAsReadTableDoes) {
+  CsvFile csv("good.csv", "unique_id,ds,y\nA,2020-01-31,1\nA,2020-02-29,NA\nB,2020-01-31,3\n");
+  auto t = ReadSeries(csv.path());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto plain = ReadTable(csv.path());
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE((*t)->Equals(**plain));
+  EXPECT_EQ((*t)->GetColumnByName("ds")->type()->id(), arrow::Type::DATE32);
+  EXPECT_EQ((*t)->GetColumnByName("y")->type()->id(), arrow::Type::INT64);
+}
+
+TEST(ReadSeries, NamesTheLineOfAValueThatIsNotANumber) {
+  CsvFile csv("value.csv", "unique_id,ds,y\nA,2020-01-31,1\nA,2020-02-29,x\nA,2020-03-31,3\n");
+  auto plain = ReadTable(csv.path());  // Arrow reads the column as text
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ((*plain)->GetColumnByName("y")->type()->id(), arrow::Type::STRING);
+  auto t = ReadSeries(csv.path());
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(t.status().message(), csv.path() + ":3:3: column 'y' expects float64, got 'x'");
+}
+
+TEST(ReadSeries, NamesTheLineOfABadTimeStamp) {
+  CsvFile dates("dates.csv", "unique_id,ds,y\nA,2020-01-31,1\nA,2020-13-31,2\n");
+  auto d = ReadSeries(dates.path());
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(),
+            dates.path() + ":3:2: column 'ds' expects timestamp[s], got '2020-13-31'");
+  // Integer stamps: the first one is an integer, so the column should be integers.
+  CsvFile steps("steps.csv", "unique_id,ds,y\nA,1,1\nA,2,2\nA,3b,3\n");
+  auto s = ReadSeries(steps.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), steps.path() + ":4:2: column 'ds' expects int64, got '3b'");
+  // Other columns are not checked, and named columns that are absent are left to the caller.
+  CsvFile other("other.csv", "unique_id,ds,y,note\nA,1,1,x\n");
+  EXPECT_TRUE(ReadSeries(other.path()).ok());
+  EXPECT_TRUE(ReadSeries(other.path(), {"unique_id", "t", "v"}).ok());
+}
+
 }  // namespace
 }  // namespace drc::data

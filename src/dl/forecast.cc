@@ -63,6 +63,7 @@ Result<std::vector<double>> AsDoubles(const data::TablePtr& table, const std::st
   return out;
 }
 
+// The three columns are there, and the values are numbers.
 Status CheckColumns(const data::TablePtr& table, const data::SeriesColumns& cols) {
   for (const auto& name : {cols.id, cols.time, cols.value}) {
     if (!table->GetColumnByName(name)) {
@@ -71,6 +72,12 @@ Status CheckColumns(const data::TablePtr& table, const data::SeriesColumns& cols
         have += (have.empty() ? "" : ", ") + f->name();
       return Status::InvalidArgument("Forecast: no column '", name, "' (table has ", have, ")");
     }
+  }
+  const auto& type = *table->GetColumnByName(cols.value)->type();
+  if (!arrow::is_integer(type.id()) && !arrow::is_floating(type.id()) &&
+      type.id() != arrow::Type::NA) {
+    return Status::InvalidArgument("Forecast: value column '", cols.value, "' has type ",
+                                   type.ToString(), "; expected numbers");
   }
   return Status::OK();
 }
@@ -87,6 +94,8 @@ std::vector<std::string> ModelNames() { return DefaultModelRegistry().Names(); }
 Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
   DRC_RETURN_NOT_OK(data::Initialize());
   DRC_RETURN_NOT_OK(CheckColumns(table, cols));
+  // Missing or repeated stamps fail every frequency: say so rather than that none fits.
+  DRC_RETURN_NOT_OK(data::CheckTimeStamps(table, cols));
   DRC_ASSIGN_OR_RETURN(auto sorted, data::Sort(table, {{cols.id}, {cols.time}}));
   DRC_ASSIGN_OR_RETURN(auto ids, IdsAsText(sorted, cols.id));
   const auto bounds = Bounds(ids);

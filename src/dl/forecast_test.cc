@@ -1,6 +1,7 @@
 #include "drc/dl/forecast.h"
 
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -118,6 +119,30 @@ TEST(Forecast, ConfigErrorsAreClear) {
   r = Forecast(*table, {.id = "unique_id", .time = "ds", .value = "passengers"}, config);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("passengers"), std::string::npos) << r.status();
+}
+
+// Bad data, rather than bad settings: values that are not numbers, and repeated time stamps
+// (which fail every frequency, so InferFreq names them instead of giving up on the frequency).
+TEST(Forecast, DataErrorsAreClear) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config;
+  config.models = {"MLP"};
+  config.max_steps = 1;
+  auto text = arrow::compute::Cast((*table)->GetColumnByName("y"), arrow::utf8());
+  ASSERT_TRUE(text.ok()) << text.status();
+  auto as_text = (*table)->SetColumn(0, arrow::field("y", arrow::utf8()), text->chunked_array());
+  ASSERT_TRUE(as_text.ok()) << as_text.status();
+  auto r = Forecast(*as_text, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "Forecast: value column 'y' has type string; expected numbers");
+
+  auto doubled = arrow::ConcatenateTables({*table, (*table)->Slice(5, 1)});
+  ASSERT_TRUE(doubled.ok()) << doubled.status();
+  auto freq = InferFreq(*doubled, {});
+  ASSERT_FALSE(freq.ok());
+  EXPECT_EQ(freq.status().message(), "series '1' has duplicate time stamp 2000-06-30");
 }
 
 }  // namespace

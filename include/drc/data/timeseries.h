@@ -58,6 +58,17 @@ Result<Split> SplitLastH(const TablePtr& table, const SeriesColumns& cols, int h
 Result<Split> SplitByTime(const TablePtr& table, const SeriesColumns& cols,
                           const std::string& cutoff);
 
+// Every series' time stamps are present and distinct. The first null or repeated stamp is an
+// error naming the series and the stamp: "series 'A' has duplicate time stamp 2020-01-31".
+Status CheckTimeStamps(const TablePtr& table, const SeriesColumns& cols);
+
+// Reads a long-format table of series (CSV, Parquet or Arrow IPC, by extension, as ReadTable).
+// In a CSV, a value column that does not parse as numbers, or a time column that does not parse
+// as dates or timestamps (ISO 8601; as integers when its first stamp is one), is an error that
+// names the first line that does not: "data.csv:17:3: column 'y' expects float64, got 'abc'".
+// Parquet and Arrow IPC files come back as read.
+Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols = {});
+
 // Resamples every series to a regular frequency ("D", "h", "W", "MS", "ME"/"M", "QS", "QE",
 // "YS", "YE"/"Y"; pandas aliases) between its first and last time stamp, inserting missing
 // steps with a null value and an "is_gap" boolean column. Duplicate stamps are an error, and so
