@@ -30,12 +30,13 @@ void PrintForecastTable(const std::vector<dl::ModelForecast>& results) {
   }
 }
 
-Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path) {
+Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path,
+                      bool future) {
   if (results.empty()) return Status::InvalidArgument("no forecasts to write");
   const auto& first = results.front().predictions;
   std::vector<std::shared_ptr<arrow::Field>> fields;
   std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < (future ? 2 : 3); ++i) {
     fields.push_back(first->schema()->field(i));
     columns.push_back(first->column(i));
   }
@@ -53,6 +54,25 @@ Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::
 }
 
 namespace {
+
+// With --future: seconds and final loss per model, and the stamps forecast (no metrics: the
+// future has no actual values yet).
+void PrintFutureTable(const std::vector<dl::ModelForecast>& results,
+                      const data::SeriesColumns& cols) {
+  std::printf("%-12s %9s %14s\n", "model", "seconds", "final loss");
+  for (const auto& r : results) {
+    std::printf("%-12s %9.3f %14.6f\n", r.model.c_str(), r.seconds, r.final_loss);
+  }
+  const auto& p = results.front().predictions;
+  const auto ds = p->GetColumnByName(cols.time);
+  auto first = ds->GetScalar(0);
+  auto last = ds->GetScalar(ds->length() - 1);
+  if (first.ok() && last.ok()) {
+    std::printf("forecast %lld rows: %s .. %s (no actual values, so no metrics)\n",
+                static_cast<long long>(p->num_rows()), (*first)->ToString().c_str(),
+                (*last)->ToString().c_str());
+  }
+}
 
 int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   const bool root = comm == nullptr || comm->rank() == 0;
@@ -84,6 +104,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.exact_repeats = args.exact_repeats;
   config.window_parts = args.window_parts;
   config.device = args.device;
+  config.future = args.future;
   const data::SeriesColumns cols;
   auto table = data::ReadSeries(args.data, cols);
   if (!table.ok()) return fail(table.status());
@@ -106,10 +127,6 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   if (args.json) {
     for (const auto& r : *results) {
       nlohmann::json j = {{"model", r.model},
-                          {"mae", r.mae},
-                          {"rmse", r.rmse},
-                          {"mape", r.mape},
-                          {"smape", r.smape},
                           {"seconds", r.seconds},
                           {"final_loss", r.final_loss},
                           {"steps", r.steps},
@@ -117,13 +134,23 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
                           {"ranks", ranks},
                           {"h", args.horizon},
                           {"input_size", args.input_size}};
+      if (args.future) {
+        j["future"] = true;
+      } else {
+        j["mae"] = r.mae;
+        j["rmse"] = r.rmse;
+        j["mape"] = r.mape;
+        j["smape"] = r.smape;
+      }
       std::printf("%s\n", j.dump().c_str());
     }
+  } else if (args.future) {
+    PrintFutureTable(*results, cols);
   } else {
     PrintForecastTable(*results);
   }
   if (!args.out.empty()) {
-    Status st = WriteForecasts(*results, args.out);
+    Status st = WriteForecasts(*results, args.out, args.future);
     if (!st.ok()) return fail(st);
     if (!args.json) std::printf("wrote %s\n", args.out.c_str());
   }

@@ -128,7 +128,9 @@ int main(int argc, char** argv) {
   profile->add_option("WORKDIR", workdir)->required();
   auto* forecast = app.add_subcommand("forecast", "Train forecasting models on a series table");
   drc::app::ForecastArgs forecast_args;
-  forecast->add_option("--data", forecast_args.data, "Long-format table: unique_id, ds, y (CSV)")
+  forecast
+      ->add_option("--data", forecast_args.data,
+                   "Long-format table: unique_id, ds, y (CSV, Parquet or Arrow IPC)")
       ->required();
   forecast->add_option("--models", forecast_args.models, "Comma-separated model names")->required();
   forecast->add_option("--h", forecast_args.horizon, "Forecast horizon")
@@ -174,6 +176,9 @@ int main(int argc, char** argv) {
   forecast->add_option("--window-parts", forecast_args.window_parts, kWindowPartsHelp)
       ->check(CLI::NonNegativeNumber);
   forecast->add_option("--device", forecast_args.device, kDeviceHelp);
+  forecast->add_flag("--future", forecast_args.future,
+                     "Train on every point and forecast the H stamps after each series' end "
+                     "(default: hold the last H out and score the forecast against them)");
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 

@@ -679,6 +679,51 @@ Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) 
   return ReadCsv(path, typed);
 }
 
+Result<TablePtr> FutureStamps(const TablePtr& table, const SeriesColumns& cols,
+                              const std::string& freq, int horizon) {
+  constexpr std::string_view kOp = "FutureStamps";
+  if (horizon <= 0) {
+    return Status::InvalidArgument(kOp, ": horizon must be > 0, got ", horizon);
+  }
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, kOp, false));
+  const auto time_type = s.table->GetColumnByName(cols.time)->type();
+  DRC_ASSIGN_OR_RETURN(auto axis, AxisOf(*time_type, kOp));
+  DRC_ASSIGN_OR_RETURN(auto f, ParseFrequency(freq, axis));
+  DRC_ASSIGN_OR_RETURN(auto ticks, Ticks(s.table, cols.time, kOp));
+  DRC_RETURN_NOT_OK(CheckStamps(s, *ticks, cols).WithContext(kOp));
+  std::vector<int64_t> id_rows;
+  std::vector<int64_t> stamps;
+  for (int64_t k = 0; k < s.count(); ++k) {
+    const int64_t b = s.begin(k);
+    const int64_t e = s.end(k);
+    const int64_t t0 = ticks->Value(b);
+    const int64_t last = ticks->Value(e - 1);
+    if (f.months > 0 && !InCalendarRange(FloorDiv(last, axis.ticks_per_day))) {
+      return Status::InvalidArgument(kOp, ": series '", IdText(s, cols, b), "' ends at ",
+                                     StampText(s, cols, e - 1), ", outside the years -32767 to ",
+                                     "32767 that monthly, quarterly and yearly grids cover");
+    }
+    const auto index = GridIndex(last, t0, f, axis);
+    if (!index) {
+      return Status::InvalidArgument(kOp, ": series '", IdText(s, cols, b), "' ends at ",
+                                     StampText(s, cols, e - 1), ", which is not on the '", freq,
+                                     "' grid that starts at ", StampText(s, cols, b));
+    }
+    for (int64_t g = 1; g <= horizon; ++g) {
+      id_rows.push_back(b);
+      stamps.push_back(GridStamp(*index + g, t0, f, axis));
+    }
+  }
+  DRC_ASSIGN_OR_RETURN(auto id_idx, MakeIndices(id_rows));
+  const auto id_column = s.table->GetColumnByName(cols.id);
+  DRC_ARROW_ASSIGN_OR_RETURN(auto ids, cp::Take(id_column, id_idx), std::string(kOp));
+  DRC_ASSIGN_OR_RETURN(auto times, FromTicks(stamps, time_type, kOp));
+  return arrow::Table::Make(
+      arrow::schema({arrow::field(cols.id, id_column->type()), arrow::field(cols.time, time_type)}),
+      {ids.chunked_array(), std::make_shared<arrow::ChunkedArray>(times)},
+      static_cast<int64_t>(stamps.size()));
+}
+
 Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
                           const std::string& freq) {
   constexpr std::string_view kOp = "Resample";

@@ -354,6 +354,42 @@ TEST(CheckTimeStamps, NamesTheSeriesAndTheStamp) {
   EXPECT_FALSE(CheckTimeStamps(MakeTable({"a"}, {1}, {1.0}), {"id", "ds", "y"}).ok());
 }
 
+TEST(FutureStamps, FollowEachSeriesOnItsGrid) {
+  // Month ends (through a leap February), per series, in id order; gaps inside a series do not
+  // matter, only its first and last stamps.
+  auto t = DateTable({"b", "a", "a", "b"}, {"2023-12-31", "2000-01-31", "2000-04-30", "2024-01-31"},
+                     {1, 2, 3, 4});
+  auto f = FutureStamps(t, {}, "ME", 2);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(Texts(*f, "unique_id"), (std::vector<std::string>{"a", "a", "b", "b"}));
+  EXPECT_EQ(Texts(*f, "ds"),
+            (std::vector<std::string>{"2000-05-31", "2000-06-30", "2024-02-29", "2024-03-31"}));
+  EXPECT_EQ((*f)->schema()->field(1)->type()->id(), arrow::Type::DATE32);
+  auto quarters = FutureStamps(DateTable({"q"}, {"2001-01-01"}, {1}), {}, "QS", 3);
+  ASSERT_TRUE(quarters.ok()) << quarters.status();
+  EXPECT_EQ(Texts(*quarters, "ds"),
+            (std::vector<std::string>{"2001-04-01", "2001-07-01", "2001-10-01"}));
+  // Integer stamps step from the first one.
+  auto steps = FutureStamps(MakeTable({"s", "s"}, {3, 10}, {1.0, 2.0}), {}, "7", 2);
+  ASSERT_TRUE(steps.ok()) << steps.status();
+  EXPECT_EQ(Texts(*steps, "ds"), (std::vector<std::string>{"17", "24"}));
+}
+
+TEST(FutureStamps, Errors) {
+  auto off = DateTable({"a", "a"}, {"2000-01-31", "2000-02-15"}, {1, 2});
+  auto o = FutureStamps(off, {}, "ME", 1);
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().message(),
+            "FutureStamps: series 'a' ends at 2000-02-15, which is not on the 'ME' grid that "
+            "starts at 2000-01-31");
+  auto month = DateTable({"a"}, {"2000-01-31"}, {1});
+  EXPECT_FALSE(FutureStamps(month, {}, "ME", 0).ok());
+  EXPECT_FALSE(FutureStamps(month, {}, "fortnight", 1).ok());
+  auto dup = FutureStamps(DateTable({"a", "a"}, {"2000-01-31", "2000-01-31"}, {1, 2}), {}, "ME", 1);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().message(), "FutureStamps: series 'a' has duplicate time stamp 2000-01-31");
+}
+
 // A CSV file under the test's temporary directory; removed by the destructor.
 class CsvFile {
  public:

@@ -145,16 +145,25 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   for (const auto& name : config.models) DRC_RETURN_NOT_OK(registry.Defaults(name).status());
   DRC_RETURN_NOT_OK(CheckColumns(table, cols));
 
-  // Regular series (gaps become nulls, i.e. unavailable points), then the last H of each off.
+  // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
+  // all but the last H of each series, which are `held_out` for the metrics, or with `future`
+  // every point, the forecasts then being for the H stamps after each series' end.
   std::string freq = config.freq;
   if (freq.empty()) {
     DRC_ASSIGN_OR_RETURN(freq, InferFreq(table, cols));
   }
   DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(table, cols, freq));
-  DRC_ASSIGN_OR_RETURN(auto split, data::SplitLastH(regular, cols, config.horizon));
-
-  DRC_ASSIGN_OR_RETURN(auto train_ids, IdsAsText(split.train, cols.id));
-  DRC_ASSIGN_OR_RETURN(auto test_ids, IdsAsText(split.test, cols.id));
+  data::TablePtr history = regular;
+  data::TablePtr held_out;  // with `future`: the future stamps, no values
+  if (config.future) {
+    DRC_ASSIGN_OR_RETURN(held_out, data::FutureStamps(regular, cols, freq, config.horizon));
+  } else {
+    DRC_ASSIGN_OR_RETURN(auto split, data::SplitLastH(regular, cols, config.horizon));
+    history = split.train;
+    held_out = split.test;
+  }
+  DRC_ASSIGN_OR_RETURN(auto train_ids, IdsAsText(history, cols.id));
+  DRC_ASSIGN_OR_RETURN(auto test_ids, IdsAsText(held_out, cols.id));
   const auto train_bounds = Bounds(train_ids);
   const auto test_bounds = Bounds(test_ids);
   if (train_bounds.size() != test_bounds.size()) {
@@ -171,13 +180,16 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   SeriesData series;
   series.offsets = train_bounds;
   {
-    auto y = split.train->GetColumnByName(cols.value);
+    auto y = history->GetColumnByName(cols.value);
     auto f32 = arrow::compute::Cast(y, arrow::float32());
     if (!f32.ok()) return FromArrow(f32.status(), "Forecast: value column '" + cols.value + "'");
     DRC_ASSIGN_OR_RETURN(auto view, ColumnAsTensor(f32->chunked_array()));
     series.values = view.tensor;
   }
-  DRC_ASSIGN_OR_RETURN(auto y_test, AsDoubles(split.test, cols.value));
+  std::vector<double> y_test;
+  if (!config.future) {
+    DRC_ASSIGN_OR_RETURN(y_test, AsDoubles(held_out, cols.value));
+  }
 
   const int rank = config.comm ? config.comm->rank() : 0;
   const int ranks = config.comm ? config.comm->size() : 1;
@@ -248,19 +260,23 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     f.seconds = watch.Seconds();
     auto flat = y_hat_t.to(torch::kFloat64).contiguous().view({-1});
     std::vector<double> y_hat(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
-    DRC_ASSIGN_OR_RETURN(f.mae, Mae(y_test, y_hat));
-    DRC_ASSIGN_OR_RETURN(f.rmse, Rmse(y_test, y_hat));
-    DRC_ASSIGN_OR_RETURN(f.mape, Mape(y_test, y_hat));
-    DRC_ASSIGN_OR_RETURN(f.smape, Smape(y_test, y_hat));
-
     arrow::DoubleBuilder yb, hb;
-    DRC_RETURN_NOT_OK(FromArrow(yb.AppendValues(y_test), "Forecast"));
+    if (config.future) {
+      f.mae = f.rmse = f.mape = f.smape = std::nan("");
+      DRC_RETURN_NOT_OK(FromArrow(yb.AppendNulls(static_cast<int64_t>(y_hat.size())), "Forecast"));
+    } else {
+      DRC_ASSIGN_OR_RETURN(f.mae, Mae(y_test, y_hat));
+      DRC_ASSIGN_OR_RETURN(f.rmse, Rmse(y_test, y_hat));
+      DRC_ASSIGN_OR_RETURN(f.mape, Mape(y_test, y_hat));
+      DRC_ASSIGN_OR_RETURN(f.smape, Smape(y_test, y_hat));
+      DRC_RETURN_NOT_OK(FromArrow(yb.AppendValues(y_test), "Forecast"));
+    }
     DRC_RETURN_NOT_OK(FromArrow(hb.AppendValues(y_hat), "Forecast"));
     std::shared_ptr<arrow::Array> ya, ha;
     DRC_RETURN_NOT_OK(FromArrow(yb.Finish(&ya), "Forecast"));
     DRC_RETURN_NOT_OK(FromArrow(hb.Finish(&ha), "Forecast"));
-    auto id_col = split.test->GetColumnByName(cols.id);
-    auto ds_col = split.test->GetColumnByName(cols.time);
+    auto id_col = held_out->GetColumnByName(cols.id);
+    auto ds_col = held_out->GetColumnByName(cols.time);
     f.predictions = arrow::Table::Make(
         arrow::schema(
             {arrow::field(cols.id, id_col->type()), arrow::field(cols.time, ds_col->type()),

@@ -121,6 +121,36 @@ TEST(Forecast, ConfigErrorsAreClear) {
   EXPECT_NE(r.status().message().find("passengers"), std::string::npos) << r.status();
 }
 
+// --future trains on every point and forecasts past the end. Given the table without its last
+// 24 months, that is the training data and the stamps of the usual held-out forecast on the
+// whole table: the same forecasts, to the bit.
+TEST(Forecast, FutureIsTheHeldOutForecastOfTheLongerSeries) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config;
+  config.models = {"MLP"};
+  config.max_steps = 10;
+  config.threads = 1;
+  auto held_out = Forecast(*table, {}, config);
+  ASSERT_TRUE(held_out.ok()) << held_out.status();
+  config.future = true;
+  auto future = Forecast((*table)->Slice(0, (*table)->num_rows() - 24), {}, config);
+  ASSERT_TRUE(future.ok()) << future.status();
+  const auto& want = *(*held_out)[0].predictions;
+  const auto& got = *(*future)[0].predictions;
+  ASSERT_EQ(got.num_rows(), 24);
+  EXPECT_TRUE(got.GetColumnByName("ds")->Equals(want.GetColumnByName("ds")));
+  EXPECT_TRUE(got.GetColumnByName("y_hat")->Equals(want.GetColumnByName("y_hat")));
+  EXPECT_EQ(got.GetColumnByName("y")->null_count(), 24);
+  EXPECT_TRUE(std::isnan((*future)[0].mae));
+  // On the whole table: the 24 months after October 2024.
+  auto next = Forecast(*table, {}, config);
+  ASSERT_TRUE(next.ok()) << next.status();
+  const auto ds = (*next)[0].predictions->GetColumnByName("ds");
+  EXPECT_EQ(ds->GetScalar(0).ValueOrDie()->ToString(), "2024-11-30");
+  EXPECT_EQ(ds->GetScalar(23).ValueOrDie()->ToString(), "2026-10-31");
+}
+
 // Bad data, rather than bad settings: values that are not numbers, and repeated time stamps
 // (which fail every frequency, so InferFreq names them instead of giving up on the frequency).
 TEST(Forecast, DataErrorsAreClear) {

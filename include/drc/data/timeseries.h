@@ -78,4 +78,10 @@ Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols =
 Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
                           const std::string& freq);
 
+// The `horizon` time stamps that follow each series' last one, on the `freq` grid that starts
+// at its first stamp (the grid Resample lays): a table (id, time) of `horizon` rows per series,
+// in the order of the series sorted by id. The last stamp must be on the grid.
+Result<TablePtr> FutureStamps(const TablePtr& table, const SeriesColumns& cols,
+                              const std::string& freq, int horizon);
+
 }  // namespace drc::data

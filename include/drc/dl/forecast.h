@@ -53,6 +53,10 @@ struct ForecastConfig {
   // libtorch sees a GPU). CUDA needs a CUDA-enabled libtorch (Debian's is CPU-only): otherwise
   // an error says so.
   std::string device = "cpu";
+  // Train on every point of each series and forecast the `horizon` stamps after its end (what
+  // NeuralForecast's fit then predict gives), instead of holding the last `horizon` points out
+  // and scoring the forecast against them. No metrics then (NaN), and y is null.
+  bool future = false;
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
   // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
   std::map<std::string, std::map<std::string, double>> params;
@@ -60,15 +64,16 @@ struct ForecastConfig {
 
 struct ModelForecast {
   std::string model;
-  double mae = 0, rmse = 0, mape = 0, smape = 0;
-  double seconds = 0;     // fit + predict
-  double final_loss = 0;  // training loss of the last step
-  int steps = 0;          // steps trained (fewer than max_steps after early stopping)
+  double mae = 0, rmse = 0, mape = 0, smape = 0;  // NaN with ForecastConfig::future
+  double seconds = 0;                             // fit + predict
+  double final_loss = 0;                          // training loss of the last step
+  int steps = 0;  // steps trained (fewer than max_steps after early stopping)
   bool stopped_early = false;
-  data::TablePtr predictions;  // unique_id, ds, y (actual), y_hat
+  data::TablePtr predictions;  // unique_id, ds, y (actual; null with `future`), y_hat
 };
 
-// Trains each model on all but the last `horizon` points of every series and forecasts them.
+// Trains each model on all but the last `horizon` points of every series and forecasts them
+// (with ForecastConfig::future, on every point, forecasting the `horizon` stamps after).
 Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                                             const data::SeriesColumns& cols,
                                             const ForecastConfig& config);
