@@ -679,95 +679,105 @@ Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) 
   return ReadCsv(path, typed);
 }
 
+// A table's series, sorted and with present, distinct stamps, on the grid of a frequency: what
+// Resample and FutureStamps start from.
+struct Grid {
+  Series s;
+  std::shared_ptr<arrow::DataType> time_type;
+  TimeAxis axis;
+  Frequency f;
+  std::string freq;
+  std::shared_ptr<arrow::Int64Array> ticks;
+
+  // Row i's position on the grid that starts at the stamp of row b, its series' first; off the
+  // grid, an error naming the series and the stamp.
+  Result<int64_t> Index(const SeriesColumns& cols, int64_t b, int64_t i,
+                        std::string_view op) const {
+    const int64_t t = ticks->Value(i);
+    if (f.months > 0 && !InCalendarRange(FloorDiv(t, axis.ticks_per_day))) {
+      return Status::InvalidArgument(op, ": series '", IdText(s, cols, b), "' has stamp ",
+                                     StampText(s, cols, i), ", outside the years -32767 to 32767 ",
+                                     "that monthly, quarterly and yearly grids cover");
+    }
+    const auto index = GridIndex(t, ticks->Value(b), f, axis);
+    if (!index) {
+      return Status::InvalidArgument(op, ": series '", IdText(s, cols, b), "' has stamp ",
+                                     StampText(s, cols, i), ", which is not on the '", freq,
+                                     "' grid that starts at ", StampText(s, cols, b));
+    }
+    return *index;
+  }
+  // The stamp at position g of the grid that starts at row b's stamp.
+  int64_t Stamp(int64_t b, int64_t g) const { return GridStamp(g, ticks->Value(b), f, axis); }
+};
+
+Result<Grid> GridOf(const TablePtr& table, const SeriesColumns& cols, const std::string& freq,
+                    std::string_view op) {
+  Grid grid;
+  DRC_ASSIGN_OR_RETURN(grid.s, SortedSeries(table, cols, op, false));
+  grid.time_type = grid.s.table->GetColumnByName(cols.time)->type();
+  DRC_ASSIGN_OR_RETURN(grid.axis, AxisOf(*grid.time_type, op));
+  DRC_ASSIGN_OR_RETURN(grid.f, ParseFrequency(freq, grid.axis));
+  grid.freq = freq;
+  DRC_ASSIGN_OR_RETURN(grid.ticks, Ticks(grid.s.table, cols.time, op));
+  DRC_RETURN_NOT_OK(CheckStamps(grid.s, *grid.ticks, cols).WithContext(op));
+  return grid;
+}
+
 Result<TablePtr> FutureStamps(const TablePtr& table, const SeriesColumns& cols,
                               const std::string& freq, int horizon) {
   constexpr std::string_view kOp = "FutureStamps";
   if (horizon <= 0) {
     return Status::InvalidArgument(kOp, ": horizon must be > 0, got ", horizon);
   }
-  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, kOp, false));
-  const auto time_type = s.table->GetColumnByName(cols.time)->type();
-  DRC_ASSIGN_OR_RETURN(auto axis, AxisOf(*time_type, kOp));
-  DRC_ASSIGN_OR_RETURN(auto f, ParseFrequency(freq, axis));
-  DRC_ASSIGN_OR_RETURN(auto ticks, Ticks(s.table, cols.time, kOp));
-  DRC_RETURN_NOT_OK(CheckStamps(s, *ticks, cols).WithContext(kOp));
+  DRC_ASSIGN_OR_RETURN(const Grid grid, GridOf(table, cols, freq, kOp));
+  const Series& s = grid.s;
   std::vector<int64_t> id_rows;
   std::vector<int64_t> stamps;
   for (int64_t k = 0; k < s.count(); ++k) {
     const int64_t b = s.begin(k);
-    const int64_t e = s.end(k);
-    const int64_t t0 = ticks->Value(b);
-    const int64_t last = ticks->Value(e - 1);
-    if (f.months > 0 && !InCalendarRange(FloorDiv(last, axis.ticks_per_day))) {
-      return Status::InvalidArgument(kOp, ": series '", IdText(s, cols, b), "' ends at ",
-                                     StampText(s, cols, e - 1), ", outside the years -32767 to ",
-                                     "32767 that monthly, quarterly and yearly grids cover");
-    }
-    const auto index = GridIndex(last, t0, f, axis);
-    if (!index) {
-      return Status::InvalidArgument(kOp, ": series '", IdText(s, cols, b), "' ends at ",
-                                     StampText(s, cols, e - 1), ", which is not on the '", freq,
-                                     "' grid that starts at ", StampText(s, cols, b));
-    }
+    DRC_ASSIGN_OR_RETURN(const int64_t last, grid.Index(cols, b, s.end(k) - 1, kOp));
     for (int64_t g = 1; g <= horizon; ++g) {
       id_rows.push_back(b);
-      stamps.push_back(GridStamp(*index + g, t0, f, axis));
+      stamps.push_back(grid.Stamp(b, last + g));
     }
   }
   DRC_ASSIGN_OR_RETURN(auto id_idx, MakeIndices(id_rows));
   const auto id_column = s.table->GetColumnByName(cols.id);
   DRC_ARROW_ASSIGN_OR_RETURN(auto ids, cp::Take(id_column, id_idx), std::string(kOp));
-  DRC_ASSIGN_OR_RETURN(auto times, FromTicks(stamps, time_type, kOp));
-  return arrow::Table::Make(
-      arrow::schema({arrow::field(cols.id, id_column->type()), arrow::field(cols.time, time_type)}),
-      {ids.chunked_array(), std::make_shared<arrow::ChunkedArray>(times)},
-      static_cast<int64_t>(stamps.size()));
+  DRC_ASSIGN_OR_RETURN(auto times, FromTicks(stamps, grid.time_type, kOp));
+  return arrow::Table::Make(arrow::schema({arrow::field(cols.id, id_column->type()),
+                                           arrow::field(cols.time, grid.time_type)}),
+                            {ids.chunked_array(), std::make_shared<arrow::ChunkedArray>(times)},
+                            static_cast<int64_t>(stamps.size()));
 }
 
 Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
                           const std::string& freq) {
   constexpr std::string_view kOp = "Resample";
-  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, kOp, false));
-  const auto time_type = s.table->GetColumnByName(cols.time)->type();
-  DRC_ASSIGN_OR_RETURN(auto axis, AxisOf(*time_type, kOp));
-  DRC_ASSIGN_OR_RETURN(auto f, ParseFrequency(freq, axis));
-  DRC_ASSIGN_OR_RETURN(auto ticks, Ticks(s.table, cols.time, kOp));
-  DRC_RETURN_NOT_OK(CheckStamps(s, *ticks, cols).WithContext(kOp));
-  auto stamp_text = [&](int64_t row) { return StampText(s, cols, row); };
-
+  DRC_ASSIGN_OR_RETURN(const Grid grid, GridOf(table, cols, freq, kOp));
+  const Series& s = grid.s;
   std::vector<int64_t> rows;     // source row per output row (valid: not a gap)
   std::vector<bool> present;     // false: a gap
   std::vector<int64_t> id_rows;  // a row of the series, for the id column
   std::vector<int64_t> stamps;
   for (int64_t k = 0; k < s.count(); ++k) {
     const int64_t b = s.begin(k);
-    const int64_t e = s.end(k);
-    const int64_t t0 = ticks->Value(b);
     int64_t last = -1;
-    for (int64_t i = b; i < e; ++i) {
-      if (f.months > 0 && !InCalendarRange(FloorDiv(ticks->Value(i), axis.ticks_per_day))) {
-        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b), "' has stamp ",
-                                       stamp_text(i), ", outside the years -32767 to 32767 that ",
-                                       "monthly, quarterly and yearly grids cover");
-      }
-      const auto index = GridIndex(ticks->Value(i), t0, f, axis);
-      if (!index) {
-        return Status::InvalidArgument("Resample: series '", IdText(s, cols, b), "' has stamp ",
-                                       stamp_text(i), ", which is not on the '", freq,
-                                       "' grid that starts at ", stamp_text(b));
-      }
+    for (int64_t i = b; i < s.end(k); ++i) {
+      DRC_ASSIGN_OR_RETURN(const int64_t index, grid.Index(cols, b, i, kOp));
       // Fill the gap before this stamp.
-      for (int64_t g = last + 1; g < *index; ++g) {
+      for (int64_t g = last + 1; g < index; ++g) {
         rows.push_back(0);
         present.push_back(false);
         id_rows.push_back(b);
-        stamps.push_back(GridStamp(g, t0, f, axis));
+        stamps.push_back(grid.Stamp(b, g));
       }
       rows.push_back(i);
       present.push_back(true);
       id_rows.push_back(b);
-      stamps.push_back(ticks->Value(i));
-      last = *index;
+      stamps.push_back(grid.ticks->Value(i));
+      last = index;
     }
   }
   DRC_ASSIGN_OR_RETURN(auto value_idx, MakeIndices(rows, &present));
@@ -779,7 +789,7 @@ Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
     if (field->name() == "is_gap") continue;
     fields.push_back(field);
     if (field->name() == cols.time) {
-      DRC_ASSIGN_OR_RETURN(auto array, FromTicks(stamps, time_type, kOp));
+      DRC_ASSIGN_OR_RETURN(auto array, FromTicks(stamps, grid.time_type, kOp));
       columns.push_back(std::make_shared<arrow::ChunkedArray>(array));
       continue;
     }

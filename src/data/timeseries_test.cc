@@ -380,7 +380,7 @@ TEST(FutureStamps, Errors) {
   auto o = FutureStamps(off, {}, "ME", 1);
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.status().message(),
-            "FutureStamps: series 'a' ends at 2000-02-15, which is not on the 'ME' grid that "
+            "FutureStamps: series 'a' has stamp 2000-02-15, which is not on the 'ME' grid that "
             "starts at 2000-01-31");
   auto month = DateTable({"a"}, {"2000-01-31"}, {1});
   EXPECT_FALSE(FutureStamps(month, {}, "ME", 0).ok());
