@@ -471,15 +471,25 @@ Status WriteIpc(const arrow::Table& table, const std::string& path) {
   });
 }
 
-Result<std::shared_ptr<arrow::Table>> ReadTable(const std::string& path) {
+Result<TableFormat> TableFormatOf(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (ext == ".csv") return ReadCsv(path);
-  if (ext == ".parquet" || ext == ".pq") return ReadParquet(path);
-  if (ext == ".arrow" || ext == ".ipc" || ext == ".feather") return ReadIpc(path);
+  if (ext == ".csv") return TableFormat::kCsv;
+  if (ext == ".parquet" || ext == ".pq") return TableFormat::kParquet;
+  if (ext == ".arrow" || ext == ".ipc" || ext == ".feather") return TableFormat::kIpc;
   return Status::InvalidArgument("cannot read ", path, ": unknown extension '", ext,
                                  "' (use .csv, .parquet, .arrow, .ipc or .feather)");
+}
+
+Result<std::shared_ptr<arrow::Table>> ReadTable(const std::string& path) {
+  DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));
+  switch (format) {
+    case TableFormat::kCsv: return ReadCsv(path);
+    case TableFormat::kParquet: return ReadParquet(path);
+    case TableFormat::kIpc: return ReadIpc(path);
+  }
+  return Status::Internal("ReadTable: unhandled format");
 }
 
 std::string ArrowVersion() { return arrow::GetBuildInfo().version_string; }

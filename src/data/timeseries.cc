@@ -10,11 +10,9 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -157,15 +155,16 @@ Result<std::shared_ptr<arrow::Array>> MakeIndices(const std::vector<int64_t>& ro
   return out;
 }
 
-std::string IdText(const Series& s, const SeriesColumns& cols, int64_t row) {
-  auto scalar = s.table->GetColumnByName(cols.id)->GetScalar(row);
+// The value of `column` at `row` of the sorted table, as text.
+std::string CellText(const Series& s, const std::string& column, int64_t row) {
+  auto scalar = s.table->GetColumnByName(column)->GetScalar(row);
   return scalar.ok() ? (*scalar)->ToString() : "?";
 }
-
-// The time stamp at `row` of the sorted table, as text.
+std::string IdText(const Series& s, const SeriesColumns& cols, int64_t row) {
+  return CellText(s, cols.id, row);
+}
 std::string StampText(const Series& s, const SeriesColumns& cols, int64_t row) {
-  auto scalar = s.table->GetColumnByName(cols.time)->GetScalar(row);
-  return scalar.ok() ? (*scalar)->ToString() : "?";
+  return CellText(s, cols.time, row);
 }
 
 // The first null or repeated time stamp of any series, as an error naming the series and the
@@ -645,11 +644,9 @@ Status CheckTimeStamps(const TablePtr& table, const SeriesColumns& cols) {
 }
 
 Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) {
+  DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));
   DRC_ASSIGN_OR_RETURN(auto table, ReadTable(path));
-  std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (ext != ".csv") return table;
+  if (format != TableFormat::kCsv) return table;
   // Arrow infers a column as text when one value does not parse; asking for the type that the
   // column should have makes the CSV reader name the first line that does not.
   CsvOptions typed;

@@ -94,8 +94,6 @@ std::vector<std::string> ModelNames() { return DefaultModelRegistry().Names(); }
 Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
   DRC_RETURN_NOT_OK(data::Initialize());
   DRC_RETURN_NOT_OK(CheckColumns(table, cols));
-  // Missing or repeated stamps fail every frequency: say so rather than that none fits.
-  DRC_RETURN_NOT_OK(data::CheckTimeStamps(table, cols));
   DRC_ASSIGN_OR_RETURN(auto sorted, data::Sort(table, {{cols.id}, {cols.time}}));
   DRC_ASSIGN_OR_RETURN(auto ids, IdsAsText(sorted, cols.id));
   const auto bounds = Bounds(ids);
@@ -121,6 +119,8 @@ Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesCol
     auto regular = data::Resample(one, cols, freq);
     if (regular.ok() && (*regular)->num_rows() == n) return freq;
   }
+  // Missing or repeated stamps fail every frequency: say so rather than that none fits.
+  DRC_RETURN_NOT_OK(data::CheckTimeStamps(one, cols));
   return Status::InvalidArgument("cannot infer the frequency of series '", ids[bounds[best]],
                                  "' from its time stamps; pass it (D, W, MS, ME, QS, QE, YS, YE, "
                                  "h)");

@@ -44,7 +44,12 @@ Status WriteCsv(const arrow::Table& table, const std::string& path);
 Result<std::shared_ptr<arrow::Table>> ReadIpc(const std::string& path);
 Status WriteIpc(const arrow::Table& table, const std::string& path);
 
-// Reads by extension (.csv, .parquet, .arrow/.ipc/.feather).
+enum class TableFormat { kCsv, kParquet, kIpc };
+// The format a file's extension names, in any case: .csv, .parquet/.pq, .arrow/.ipc/.feather;
+// another extension is an error that lists these.
+Result<TableFormat> TableFormatOf(const std::string& path);
+
+// Reads by extension (TableFormatOf).
 Result<std::shared_ptr<arrow::Table>> ReadTable(const std::string& path);
 
 // The version of the Arrow C++ library linked at run time, e.g. "26.0.1".
