@@ -28,6 +28,12 @@ void PrintForecastTable(const std::vector<dl::ModelForecast>& results) {
     std::printf("%-12s %14.2f %14.2f %9.3f %9.3f %9.3f\n", r.model.c_str(), r.mae, r.rmse, r.mape,
                 r.smape, r.seconds);
   }
+  for (const auto& r : results) {
+    if (r.coverage.empty()) continue;
+    std::printf("%s prediction intervals, share of actual values inside:", r.model.c_str());
+    for (const auto& [level, share] : r.coverage) std::printf(" %g %%: %.3f", level, share);
+    std::printf("\n");
+  }
 }
 
 Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path,
@@ -40,9 +46,15 @@ Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::
     fields.push_back(first->schema()->field(i));
     columns.push_back(first->column(i));
   }
+  // y_hat and its quantile columns (y_hat-lo-80, ...) under the model's name, as NF's.
   for (const auto& r : results) {
-    fields.push_back(arrow::field(r.model, arrow::float64()));
-    columns.push_back(r.predictions->GetColumnByName("y_hat"));
+    const auto& schema = *r.predictions->schema();
+    for (int i = 0; i < schema.num_fields(); ++i) {
+      const std::string& name = schema.field(i)->name();
+      if (name.rfind("y_hat", 0) != 0) continue;
+      fields.push_back(arrow::field(r.model + name.substr(5), arrow::float64()));
+      columns.push_back(r.predictions->column(i));
+    }
   }
   auto table = arrow::Table::Make(arrow::schema(fields), columns);
   const auto parent = std::filesystem::path(path).parent_path();
@@ -105,6 +117,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.window_parts = args.window_parts;
   config.device = args.device;
   config.future = args.future;
+  config.level = args.level;
   const data::SeriesColumns cols;
   auto table = data::ReadSeries(args.data, cols);
   if (!table.ok()) return fail(table.status());
@@ -141,6 +154,11 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
         j["rmse"] = r.rmse;
         j["mape"] = r.mape;
         j["smape"] = r.smape;
+        for (const auto& [level, share] : r.coverage) {
+          char key[48];
+          std::snprintf(key, sizeof(key), "coverage_%g", level);
+          j[key] = share;
+        }
       }
       std::printf("%s\n", j.dump().c_str());
     }

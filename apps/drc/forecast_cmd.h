@@ -1,8 +1,9 @@
 // `drc forecast`: trains models of the zoo on a long-format series table (unique_id, ds, y),
 // forecasts the last H points of every series and prints MAE, RMSE, MAPE, sMAPE and fit+predict
-// seconds per model (one JSON object per line with --json); with --future, trains on every
-// point and forecasts the H stamps after each series' end (no metrics). Also the table printer
-// and the forecast writer shared with `drc demo`.
+// seconds per model (one JSON object per line with --json), and for models that forecast a
+// distribution the share of actual values inside each prediction interval (--level); with
+// --future, trains on every point and forecasts the H stamps after each series' end (no
+// metrics). Also the table printer and the forecast writer shared with `drc demo`.
 #pragma once
 
 #include <string>
@@ -34,7 +35,8 @@ struct ForecastArgs {
   bool exact_repeats = false;
   int window_parts = 0;
   std::string device = "cpu";
-  bool future = false;  // forecast after the series' ends instead of scoring the last H
+  bool future = false;        // forecast after the series' ends instead of scoring the last H
+  std::vector<double> level;  // prediction interval levels (dl::ForecastConfig::level)
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y (not with future), one column per model
 };
@@ -45,8 +47,9 @@ int RunForecast(const ForecastArgs& args);
 
 // "model  MAE  RMSE  MAPE%  sMAPE%  seconds" table on stdout.
 void PrintForecastTable(const std::vector<dl::ModelForecast>& results);
-// unique_id, ds, y (left out with `future`: no actual values), then one y_hat column per model
-// (named after it); CSV or Parquet by extension.
+// unique_id, ds, y (left out with `future`: no actual values), then per model its y_hat column
+// named after it and its quantile columns (MODEL-median, MODEL-lo-80, ...; NF's names); CSV or
+// Parquet by extension.
 Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path,
                       bool future = false);
 

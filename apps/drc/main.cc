@@ -179,6 +179,11 @@ int main(int argc, char** argv) {
   forecast->add_flag("--future", forecast_args.future,
                      "Train on every point and forecast the H stamps after each series' end "
                      "(default: hold the last H out and score the forecast against them)");
+  forecast
+      ->add_option("--level", forecast_args.level,
+                   "Prediction interval levels in (0, 100), comma-separated, e.g. 80,90 (models "
+                   "with a distribution loss: DeepAR; default: its median and 80,90 intervals)")
+      ->delimiter(',');
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 

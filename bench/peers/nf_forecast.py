@@ -3,6 +3,7 @@
 
     nf_forecast.py CSV [--models MLP,RNN,...] [--seed 1 [2 3]] [--threads 2]
                    [--h 24] [--input-size 24] [--max-steps 100] [--freq ME]
+                   [--scaler standard] [--level 80,90]
 
 CSV has columns y,ds,unique_id (one monthly series, ds at month ends). The published set-up
 (Deep RC evaluation): train on all rows but the last h (274 of 298), forecast the last h=24,
@@ -20,6 +21,11 @@ Metrics are those of src/dl/metrics.cc (drc forecast), over the h test points, s
     sMAPE = 100 * mean 2 |y - yhat| / (|y| + |yhat|)         (points with |y|+|yhat| == 0 skipped)
 For probabilistic models (DeepAR) the point forecast is NeuralForecast's default output
 column: the model's column if present, else its median column ("<model>-median").
+
+--scaler sets every model's scaler_type (default: each model's own). --level L1,L2 predicts
+with predict(level=[...]) (DeepAR: intervals from its distribution) and adds, per level,
+"coverage_L" (share of test points with lo <= y <= hi, as src/dl/metrics.cc's Coverage) and
+"width_L" (mean hi - lo).
 """
 import argparse
 import json
@@ -74,6 +80,10 @@ def main():
     p.add_argument("--max-steps", type=int, default=100)
     p.add_argument("--freq", default="ME",
                    help="pandas frequency of ds (the carrier CSV has month-end dates: ME)")
+    p.add_argument("--scaler", default=None,
+                   help="scaler_type of every model (default: each model's own)")
+    p.add_argument("--level", default=None,
+                   help="comma-separated prediction interval levels, e.g. 80,90")
     p.add_argument("--precision", default="32-true",
                    help="Lightning trainer precision (32-true is its default; bf16-mixed "
                         "runs the forward under torch.autocast with bfloat16)")
@@ -101,15 +111,17 @@ def main():
     trainer = dict(accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
                    enable_model_summary=False, enable_checkpointing=False,
                    precision=a.precision)
+    levels = [float(x) for x in a.level.split(",")] if a.level else []
+    extra = {"scaler_type": a.scaler} if a.scaler else {}
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)
             model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
-                        random_seed=seed, **trainer)
+                        random_seed=seed, **extra, **trainer)
             nf = NeuralForecast(models=[model], freq=a.freq)
             t0 = time.perf_counter()
             nf.fit(df=train)
-            fc = nf.predict()
+            fc = nf.predict(level=levels) if levels else nf.predict()
             seconds = time.perf_counter() - t0
             fc = fc.reset_index() if "ds" not in fc.columns else fc
             col = name if name in fc.columns else f"{name}-median"
@@ -119,9 +131,19 @@ def main():
                 sys.exit(f"{name}: forecast dates do not match the test dates")
             mae, rmse, mape, smape = metrics(merged["y"].astype(float).tolist(),
                                              merged[col].astype(float).tolist())
-            print(json.dumps({"model": name, "mae": mae, "rmse": rmse, "mape": mape,
-                              "smape": smape, "seconds": round(seconds, 3), "seed": seed,
-                              "threads": a.threads, "precision": a.precision}), flush=True)
+            line = {"model": name, "mae": mae, "rmse": rmse, "mape": mape, "smape": smape,
+                    "seconds": round(seconds, 3), "seed": seed, "threads": a.threads,
+                    "precision": a.precision}
+            for level in levels:
+                tag = f"{level:g}"
+                lo, hi = f"{name}-lo-{tag}", f"{name}-hi-{tag}"
+                if lo not in fc.columns:  # NF rounds the level in its column names
+                    lo, hi = f"{name}-lo-{round(level)}", f"{name}-hi-{round(level)}"
+                band = test.merge(fc[["unique_id", "ds", lo, hi]], on=["unique_id", "ds"])
+                inside = (band[lo] <= band["y"]) & (band["y"] <= band[hi])
+                line[f"coverage_{tag}"] = float(inside.mean())
+                line[f"width_{tag}"] = float((band[hi] - band[lo]).mean())
+            print(json.dumps(line), flush=True)
     print(json.dumps({"neuralforecast": neuralforecast.__version__, "torch": torch.__version__,
                       "pandas": pd.__version__}), file=sys.stderr)
 

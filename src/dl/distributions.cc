@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 namespace drc::dl {
 namespace {
@@ -102,6 +103,19 @@ torch::Tensor Likelihood::Sample(const torch::Tensor& params,
   const torch::Tensor chi2 =
       2.0 * at::_standard_gamma(0.5 * df.to(torch::kCPU), generator).to(device);
   return params.select(-1, 1) + params.select(-1, 2) * normal * torch::rsqrt(chi2 / df);
+}
+
+torch::Tensor Likelihood::SampleQuantiles(const torch::Tensor& params, const torch::Tensor& q,
+                                          int64_t samples,
+                                          c10::optional<at::Generator> generator) const {
+  CheckParams(params);
+  TORCH_CHECK(samples >= 1, name(), " likelihood: samples must be >= 1, got ", samples);
+  TORCH_CHECK(q.dim() == 1, name(), " likelihood: quantile levels must be [Q], got ", q.sizes());
+  std::vector<int64_t> shape(params.sizes().begin(), params.sizes().end());
+  shape.insert(shape.end() - 1, samples);                                             // [..., S, P]
+  const torch::Tensor draws = Sample(params.unsqueeze(-2).expand(shape), generator);  // [..., S]
+  const torch::Tensor levels = q.to(draws.options());
+  return torch::quantile(draws, levels, -1).movedim(0, -1);  // [Q, ...] -> [..., Q]
 }
 
 }  // namespace drc::dl

@@ -54,6 +54,12 @@ class Likelihood {
   // copied over, so a seeded forecast draws the same numbers on either device.
   torch::Tensor Sample(const torch::Tensor& params,
                        c10::optional<at::Generator> generator = c10::nullopt) const;
+  // NF's DistributionLoss.sample quantiles: `samples` draws per parameter set, then the
+  // empirical quantiles at levels q (in [0, 1]), interpolated linearly as torch.quantile does:
+  // params [..., P], q [Q] -> [..., Q].
+  torch::Tensor SampleQuantiles(const torch::Tensor& params, const torch::Tensor& q,
+                                int64_t samples,
+                                c10::optional<at::Generator> generator = c10::nullopt) const;
 
  private:
   // Throws a c10::Error naming the likelihood unless params is [..., P].

@@ -1,5 +1,6 @@
 // Tests of the Normal and StudentT likelihoods (distributions.h): log-densities against values
-// worked by hand, NF's parameter maps, the masked NLL, and the moments of many samples.
+// worked by hand, NF's parameter maps, the masked NLL, and the moments and quantiles of many
+// samples.
 #include "src/dl/distributions.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -128,6 +129,45 @@ TEST(Likelihood, SampleMomentsMatchTheory) {
   at::Generator again = at::detail::createCPUGenerator(7);
   auto normal2 = Get("Normal").Sample(torch::tensor({2.0f, 3.0f}).expand({kDraws, 2}), again);
   EXPECT_TRUE(torch::equal(normal, normal2));
+}
+
+// Empirical quantiles against the distributions' own: Normal(2, 3) at 5 %, 50 %, 90 % is
+// 2 + 3 * (-1.6449, 0, 1.2816); t_6 at 90 % and 95 % is 1.4398 and 1.9432 (loc 1, scale 2).
+// Each parameter set gets its own draws: [2, P] -> [2, Q].
+TEST(Likelihood, SampleQuantilesMatchTheory) {
+  constexpr int64_t kDraws = 200000;
+  at::Generator gen = at::detail::createCPUGenerator(11);
+  const auto q = torch::tensor({0.05, 0.5, 0.9}, torch::kFloat64);
+  auto normal =
+      Get("Normal").SampleQuantiles(torch::tensor({{2.0f, 3.0f}, {-5.0f, 0.5f}}), q, kDraws, gen);
+  ASSERT_EQ(normal.sizes(), (std::vector<int64_t>{2, 3}));
+  EXPECT_NEAR(normal[0][0].item<double>(), 2.0 - 3.0 * 1.6449, 0.05);
+  EXPECT_NEAR(normal[0][1].item<double>(), 2.0, 0.05);
+  EXPECT_NEAR(normal[0][2].item<double>(), 2.0 + 3.0 * 1.2816, 0.05);
+  EXPECT_NEAR(normal[1][1].item<double>(), -5.0, 0.01);
+  EXPECT_NEAR(normal[1][2].item<double>(), -5.0 + 0.5 * 1.2816, 0.01);
+  auto t = Get("StudentT")
+               .SampleQuantiles(torch::tensor({6.0f, 1.0f, 2.0f}), torch::tensor({0.9, 0.95}),
+                                kDraws, gen);
+  ASSERT_EQ(t.sizes(), (std::vector<int64_t>{2}));
+  EXPECT_NEAR(t[0].item<double>(), 1.0 + 2.0 * 1.4398, 0.06);
+  EXPECT_NEAR(t[1].item<double>(), 1.0 + 2.0 * 1.9432, 0.08);
+  // Few draws: torch.quantile's linear interpolation between the sorted draws, as NF's.
+  at::Generator a = at::detail::createCPUGenerator(3), b = at::detail::createCPUGenerator(3);
+  const auto params = torch::tensor({0.0f, 1.0f});
+  auto few = Get("Normal").SampleQuantiles(params, torch::tensor({0.1, 0.5}), 5, a);
+  auto sorted = std::get<0>(Get("Normal").Sample(params.expand({5, 2}), b).sort());
+  EXPECT_NEAR(few[0].item<double>(), (0.6 * sorted[0] + 0.4 * sorted[1]).item<double>(), 1e-6);
+  EXPECT_NEAR(few[1].item<double>(), sorted[2].item<double>(), 1e-6);
+}
+
+TEST(Likelihood, SampleQuantilesRejectsBadArguments) {
+  auto r = Guard("quantiles", [] {
+    return Get("Normal").SampleQuantiles(torch::tensor({0.0f, 1.0f}), torch::tensor({0.5}), 0);
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("samples must be >= 1"), std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace

@@ -5,10 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <numeric>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "drc/common/clock.h"
 #include "drc/data/io.h"
@@ -82,6 +86,67 @@ Status CheckColumns(const data::TablePtr& table, const data::SeriesColumns& cols
   return Status::OK();
 }
 
+// NF's quantile columns (level_to_outputs in NF's losses): levels L give the quantiles
+// (50 - L/2) % and (50 + L/2) %, named -lo-L and -hi-L, in ascending order; NF's default
+// output of a distribution model puts the median (-median) first.
+struct QuantileColumns {
+  std::vector<double> quantiles;                  // in [0, 1]
+  std::vector<std::string> suffixes;              // "-median", "-lo-80", ...
+  std::vector<double> levels;                     // ascending, without repeats
+  std::vector<std::pair<size_t, size_t>> bounds;  // per level: its -lo- and -hi- column
+};
+
+std::string LevelText(double level) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", level);
+  return text;
+}
+
+Result<QuantileColumns> IntervalColumns(std::vector<double> levels, bool median) {
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  std::vector<std::pair<double, std::string>> columns;
+  for (double level : levels) {
+    if (!(level > 0 && level < 100)) {
+      return Status::InvalidArgument("Forecast: prediction interval level ", level,
+                                     " is not in (0, 100)");
+    }
+    columns.emplace_back((50 - level / 2) / 100, "-lo-" + LevelText(level));
+    columns.emplace_back((50 + level / 2) / 100, "-hi-" + LevelText(level));
+  }
+  std::stable_sort(columns.begin(), columns.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (median) columns.insert(columns.begin(), {0.5, "-median"});
+  QuantileColumns out;
+  out.levels = std::move(levels);
+  for (auto& [q, suffix] : columns) {
+    out.quantiles.push_back(q);
+    out.suffixes.push_back(std::move(suffix));
+  }
+  const auto& names = out.suffixes;
+  auto column = [&](const std::string& suffix) {
+    return static_cast<size_t>(std::find(names.begin(), names.end(), suffix) - names.begin());
+  };
+  for (double level : out.levels) {
+    out.bounds.emplace_back(column("-lo-" + LevelText(level)), column("-hi-" + LevelText(level)));
+  }
+  return out;
+}
+
+// A float64 column of a [S, H] tensor, row-major (series by series, as the held-out rows).
+std::vector<double> Flat(const torch::Tensor& t) {
+  auto flat = t.to(torch::kFloat64).contiguous().view({-1});
+  return std::vector<double>(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+}
+
+Result<std::shared_ptr<arrow::ChunkedArray>> DoubleColumn(const std::vector<double>& values) {
+  arrow::DoubleBuilder builder;
+  DRC_RETURN_NOT_OK(FromArrow(builder.AppendValues(values), "Forecast"));
+  std::shared_ptr<arrow::Array> array;
+  DRC_RETURN_NOT_OK(FromArrow(builder.Finish(&array), "Forecast"));
+  return std::make_shared<arrow::ChunkedArray>(array);
+}
+
 // Intra-op threads for one of `ranks` processes on this node.
 int DefaultThreadsPerRank(int ranks) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, ranks));
@@ -142,7 +207,17 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     return Status::InvalidArgument("Forecast: val_size must be >= 0, got ", config.val_size);
   }
   const auto& registry = DefaultModelRegistry();
-  for (const auto& name : config.models) DRC_RETURN_NOT_OK(registry.Defaults(name).status());
+  for (const auto& name : config.models) {
+    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    if (!config.level.empty() && !defaults.gives_quantiles) {
+      return Status::InvalidArgument(
+          "Forecast: ", name, " gives point forecasts only (loss ", defaults.loss,
+          "), so no prediction intervals; levels need a model with a distribution loss "
+          "(DeepAR). Conformal intervals for point models are not built yet");
+    }
+  }
+  // Checked before any training.
+  DRC_RETURN_NOT_OK(IntervalColumns(config.level, false).status());
   DRC_RETURN_NOT_OK(CheckColumns(table, cols));
 
   // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
@@ -256,33 +331,51 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     DRC_ASSIGN_OR_RETURN(f.final_loss, trainer->Fit(fit_data, validation ? &*validation : nullptr));
     f.steps = trainer->step();
     f.stopped_early = trainer->stopped_early();
-    DRC_ASSIGN_OR_RETURN(auto y_hat_t, trainer->Predict(dataset));
+    QuantileColumns intervals;
+    if (!config.level.empty() || defaults.gives_quantiles) {
+      DRC_ASSIGN_OR_RETURN(
+          intervals,
+          IntervalColumns(config.level.empty() ? std::vector<double>{80, 90} : config.level,
+                          config.level.empty()));
+    }
+    DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, intervals.quantiles));
     f.seconds = watch.Seconds();
-    auto flat = y_hat_t.to(torch::kFloat64).contiguous().view({-1});
-    std::vector<double> y_hat(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
-    arrow::DoubleBuilder yb, hb;
+    const std::vector<double> y_hat = Flat(prediction.point);
+    std::vector<std::vector<double>> quantiles;
+    for (size_t k = 0; k < intervals.quantiles.size(); ++k) {
+      quantiles.push_back(Flat(prediction.quantiles.select(2, static_cast<int64_t>(k))));
+    }
+    std::shared_ptr<arrow::ChunkedArray> actual;
     if (config.future) {
       f.mae = f.rmse = f.mape = f.smape = std::nan("");
-      DRC_RETURN_NOT_OK(FromArrow(yb.AppendNulls(static_cast<int64_t>(y_hat.size())), "Forecast"));
+      auto nulls = arrow::MakeArrayOfNull(arrow::float64(), static_cast<int64_t>(y_hat.size()));
+      if (!nulls.ok()) return FromArrow(nulls.status(), "Forecast");
+      actual = std::make_shared<arrow::ChunkedArray>(*nulls);
     } else {
       DRC_ASSIGN_OR_RETURN(f.mae, Mae(y_test, y_hat));
       DRC_ASSIGN_OR_RETURN(f.rmse, Rmse(y_test, y_hat));
       DRC_ASSIGN_OR_RETURN(f.mape, Mape(y_test, y_hat));
       DRC_ASSIGN_OR_RETURN(f.smape, Smape(y_test, y_hat));
-      DRC_RETURN_NOT_OK(FromArrow(yb.AppendValues(y_test), "Forecast"));
+      DRC_ASSIGN_OR_RETURN(actual, DoubleColumn(y_test));
+      for (size_t i = 0; i < intervals.levels.size(); ++i) {
+        const auto [lo, hi] = intervals.bounds[i];
+        DRC_ASSIGN_OR_RETURN(f.coverage[intervals.levels[i]],
+                             Coverage(y_test, quantiles[lo], quantiles[hi]));
+      }
     }
-    DRC_RETURN_NOT_OK(FromArrow(hb.AppendValues(y_hat), "Forecast"));
-    std::shared_ptr<arrow::Array> ya, ha;
-    DRC_RETURN_NOT_OK(FromArrow(yb.Finish(&ya), "Forecast"));
-    DRC_RETURN_NOT_OK(FromArrow(hb.Finish(&ha), "Forecast"));
     auto id_col = held_out->GetColumnByName(cols.id);
     auto ds_col = held_out->GetColumnByName(cols.time);
-    f.predictions = arrow::Table::Make(
-        arrow::schema(
-            {arrow::field(cols.id, id_col->type()), arrow::field(cols.time, ds_col->type()),
-             arrow::field(cols.value, arrow::float64()), arrow::field("y_hat", arrow::float64())}),
-        {id_col, ds_col, std::make_shared<arrow::ChunkedArray>(ya),
-         std::make_shared<arrow::ChunkedArray>(ha)});
+    std::vector<std::shared_ptr<arrow::Field>> fields = {
+        arrow::field(cols.id, id_col->type()), arrow::field(cols.time, ds_col->type()),
+        arrow::field(cols.value, arrow::float64()), arrow::field("y_hat", arrow::float64())};
+    DRC_ASSIGN_OR_RETURN(auto y_hat_col, DoubleColumn(y_hat));
+    std::vector<std::shared_ptr<arrow::ChunkedArray>> columns = {id_col, ds_col, actual, y_hat_col};
+    for (size_t k = 0; k < quantiles.size(); ++k) {
+      fields.push_back(arrow::field("y_hat" + intervals.suffixes[k], arrow::float64()));
+      DRC_ASSIGN_OR_RETURN(auto column, DoubleColumn(quantiles[k]));
+      columns.push_back(std::move(column));
+    }
+    f.predictions = arrow::Table::Make(arrow::schema(fields), columns);
     out.push_back(std::move(f));
   }
   return out;

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "drc/data/io.h"
 
@@ -119,6 +121,97 @@ TEST(Forecast, ConfigErrorsAreClear) {
   r = Forecast(*table, {.id = "unique_id", .time = "ds", .value = "passengers"}, config);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("passengers"), std::string::npos) << r.status();
+}
+
+std::vector<std::string> ColumnNames(const arrow::Table& t) {
+  std::vector<std::string> names;
+  for (const auto& f : t.schema()->fields()) names.push_back(f->name());
+  return names;
+}
+
+std::vector<double> Doubles(const arrow::Table& t, const std::string& name) {
+  std::vector<double> v;
+  for (const auto& chunk : t.GetColumnByName(name)->chunks()) {
+    const auto& a = static_cast<const arrow::DoubleArray&>(*chunk);
+    v.insert(v.end(), a.raw_values(), a.raw_values() + a.length());
+  }
+  return v;
+}
+
+// Prediction intervals as NeuralForecast's predict() names them: DeepAR's default output is
+// the mean, the median and the 80 and 90 intervals; given levels give only their intervals,
+// ascending by quantile. Coverage is the share of held-out values inside. The point forecast
+// does not depend on the draws behind the quantiles. Point models have none, and asking them
+// for levels is an error before any training.
+TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config;
+  config.models = {"MLP", "DeepAR"};
+  config.max_steps = 5;
+  config.threads = 1;
+  config.scaler = "standard";
+  config.params["DeepAR"] = {{"lstm_hidden_size", 16}};
+  auto r = Forecast(*table, {}, config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(ColumnNames(*(*r)[0].predictions),
+            (std::vector<std::string>{"unique_id", "ds", "y", "y_hat"}));
+  EXPECT_TRUE((*r)[0].coverage.empty());
+  const auto& deepar = (*r)[1];
+  EXPECT_EQ(ColumnNames(*deepar.predictions),
+            (std::vector<std::string>{"unique_id", "ds", "y", "y_hat", "y_hat-median",
+                                      "y_hat-lo-90", "y_hat-lo-80", "y_hat-hi-80", "y_hat-hi-90"}));
+  const auto y = Doubles(*deepar.predictions, "y");
+  const auto lo90 = Doubles(*deepar.predictions, "y_hat-lo-90");
+  const auto lo80 = Doubles(*deepar.predictions, "y_hat-lo-80");
+  const auto median = Doubles(*deepar.predictions, "y_hat-median");
+  const auto hi80 = Doubles(*deepar.predictions, "y_hat-hi-80");
+  const auto hi90 = Doubles(*deepar.predictions, "y_hat-hi-90");
+  int inside80 = 0, inside90 = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    EXPECT_LE(lo90[i], lo80[i]);
+    EXPECT_LE(lo80[i], median[i]);
+    EXPECT_LE(median[i], hi80[i]);
+    EXPECT_LE(hi80[i], hi90[i]);
+    EXPECT_LT(lo90[i], hi90[i]);
+    inside80 += lo80[i] <= y[i] && y[i] <= hi80[i];
+    inside90 += lo90[i] <= y[i] && y[i] <= hi90[i];
+  }
+  ASSERT_EQ(deepar.coverage.size(), 2u);
+  EXPECT_DOUBLE_EQ(deepar.coverage.at(80), inside80 / 24.0);
+  EXPECT_DOUBLE_EQ(deepar.coverage.at(90), inside90 / 24.0);
+
+  config.models = {"DeepAR"};
+  config.level = {97.5, 50, 50};
+  auto given = Forecast(*table, {}, config);
+  ASSERT_TRUE(given.ok()) << given.status();
+  const auto& p = *(*given)[0].predictions;
+  EXPECT_EQ(ColumnNames(p),
+            (std::vector<std::string>{"unique_id", "ds", "y", "y_hat", "y_hat-lo-97.5",
+                                      "y_hat-lo-50", "y_hat-hi-50", "y_hat-hi-97.5"}));
+  EXPECT_TRUE(p.GetColumnByName("y_hat")->Equals(deepar.predictions->GetColumnByName("y_hat")));
+  EXPECT_EQ((*given)[0].coverage.size(), 2u);
+
+  config.future = true;
+  auto future = Forecast(*table, {}, config);
+  ASSERT_TRUE(future.ok()) << future.status();
+  EXPECT_EQ(ColumnNames(*(*future)[0].predictions), ColumnNames(p));
+  EXPECT_TRUE((*future)[0].coverage.empty());
+  config.future = false;
+
+  config.models = {"DeepAR", "MLP"};
+  auto point = Forecast(*table, {}, config);
+  ASSERT_FALSE(point.ok());
+  EXPECT_EQ(point.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(point.status().message().find("MLP gives point forecasts only (loss MAE)"),
+            std::string::npos)
+      << point.status();
+  config.models = {"DeepAR"};
+  config.level = {80, 100};
+  auto bad = Forecast(*table, {}, config);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("level 100 is not in (0, 100)"), std::string::npos)
+      << bad.status();
 }
 
 // --future trains on every point and forecasts past the end. Given the table without its last

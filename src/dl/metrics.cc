@@ -136,4 +136,24 @@ Result<double> Kge(std::span<const double> y, std::span<const double> y_hat) {
   return 1.0 - std::sqrt((r - 1) * (r - 1) + (alpha - 1) * (alpha - 1) + (beta - 1) * (beta - 1));
 }
 
+Result<double> Coverage(std::span<const double> y, std::span<const double> lo,
+                        std::span<const double> hi) {
+  if (y.size() != lo.size() || y.size() != hi.size()) {
+    return Status::InvalidArgument("Coverage: y has ", y.size(), " values, lo ", lo.size(), ", hi ",
+                                   hi.size());
+  }
+  int64_t n = 0, inside = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (std::isnan(y[i]) || std::isnan(lo[i]) || std::isnan(hi[i])) continue;
+    if (lo[i] > hi[i]) {
+      return Status::InvalidArgument("Coverage: at point ", i, " the lower bound ", lo[i],
+                                     " is above the upper bound ", hi[i]);
+    }
+    ++n;
+    if (lo[i] <= y[i] && y[i] <= hi[i]) ++inside;
+  }
+  if (n == 0) return Status::InvalidArgument("Coverage: no point without NaN");
+  return static_cast<double>(inside) / static_cast<double>(n);
+}
+
 }  // namespace drc::dl

@@ -75,6 +75,16 @@ struct TrainDefaults {
                                     // standard, robust, minmax
   std::string loss = "MAE";         // what the model's TrainingLoss() computes (informational)
   double grad_clip_norm = 0;        // 0: none
+  // The model forecasts a distribution (NF's DistributionLoss): it gives quantiles and
+  // prediction intervals (ForecastModel::QuantileForecast), by default at NF's levels 80 and 90
+  // with the median.
+  bool gives_quantiles = false;
+};
+
+// A point forecast with quantiles of the forecast distribution, in the scaled space.
+struct QuantileForecast {
+  torch::Tensor point;      // [B, H]: what PointForecast() gives
+  torch::Tensor quantiles;  // [B, H, Q]; undefined when the model gives point forecasts only
 };
 
 class ForecastModel : public torch::nn::Module {
@@ -91,6 +101,13 @@ class ForecastModel : public torch::nn::Module {
   // The point forecast [B, H] in the scaled space, in eval mode under no_grad. Default:
   // Forward(); likelihood models return the mean, as NF's model column for a DistributionLoss.
   virtual torch::Tensor PointForecast(const WindowBatch& batch) { return Forward(batch); }
+  // The point forecast and the quantiles at levels `q` ([Q] float, in [0, 1]) of the forecast
+  // distribution, in eval mode under no_grad. Default: PointForecast() and no quantiles; models
+  // with TrainDefaults::gives_quantiles override it.
+  virtual QuantileForecast Quantiles(const WindowBatch& batch, const torch::Tensor& q) {
+    (void)q;
+    return {PointForecast(batch), torch::Tensor()};
+  }
   // How the trainer may compute a window drawn c times in one step (NF samples
   // windows_batch_size windows with replacement when a batch has fewer): see RepeatedDraws.
   virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }

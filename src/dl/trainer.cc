@@ -303,21 +303,52 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
 }
 
 Result<torch::Tensor> Trainer::Predict(const WindowedDataset& data) {
+  DRC_ASSIGN_OR_RETURN(Prediction p, PredictQuantiles(data, {}));
+  return p.point;
+}
+
+Result<Trainer::Prediction> Trainer::PredictQuantiles(const WindowedDataset& data,
+                                                      const std::vector<double>& levels) {
+  for (double q : levels) {
+    if (!(q >= 0 && q <= 1)) {
+      return Status::InvalidArgument(name_, ": quantile level ", q, " is not in [0, 1]");
+    }
+  }
   DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.LastWindows());
-  return Guard(name_ + " forecast on input " + ShapeOf(batch.input.insample_y),
-               [&]() -> Result<torch::Tensor> {
-                 torch::NoGradGuard no_grad;
-                 model_->eval();
-                 auto y_hat = model_->PointForecast(OnDevice(batch.input, device_)).cpu();
-                 model_->train();
-                 const int64_t s = batch.input.insample_y.size(0);
-                 if (y_hat.dim() != 2 || y_hat.size(0) != s || y_hat.size(1) != config_.horizon) {
-                   return Status::InvalidArgument(name_, ": forward gave ", ShapeOf(y_hat),
-                                                  " for input ", ShapeOf(batch.input.insample_y),
-                                                  "; expected [", s, ", ", config_.horizon, "]");
-                 }
-                 return InvertScale(y_hat, batch.scale);
-               });
+  return Guard(
+      name_ + " forecast on input " + ShapeOf(batch.input.insample_y), [&]() -> Result<Prediction> {
+        torch::NoGradGuard no_grad;
+        model_->eval();
+        torch::Tensor q;
+        if (!levels.empty()) q = torch::tensor(levels, torch::kFloat64);
+        QuantileForecast f = model_->Quantiles(OnDevice(batch.input, device_), q);
+        model_->train();
+        const int64_t s = batch.input.insample_y.size(0);
+        const torch::Tensor& y_hat = f.point;
+        if (y_hat.dim() != 2 || y_hat.size(0) != s || y_hat.size(1) != config_.horizon) {
+          return Status::InvalidArgument(name_, ": forward gave ", ShapeOf(y_hat), " for input ",
+                                         ShapeOf(batch.input.insample_y), "; expected [", s, ", ",
+                                         config_.horizon, "]");
+        }
+        Prediction p;
+        p.point = InvertScale(y_hat.cpu(), batch.scale);
+        if (levels.empty()) return p;
+        if (!f.quantiles.defined()) {
+          return Status::InvalidArgument(
+              name_,
+              " gives point forecasts only, no quantiles or prediction intervals "
+              "(those come from a model with a distribution loss: DeepAR)");
+        }
+        const int64_t n = static_cast<int64_t>(levels.size());
+        if (f.quantiles.sizes().vec() != std::vector<int64_t>{s, config_.horizon, n}) {
+          return Status::InvalidArgument(name_, ": quantiles are ", ShapeOf(f.quantiles),
+                                         "; expected [", s, ", ", config_.horizon, ", ", n, "]");
+        }
+        // Every scaler's scale is positive, so the order of the quantiles holds.
+        p.quantiles =
+            f.quantiles.cpu() * batch.scale.scale.unsqueeze(-1) + batch.scale.shift.unsqueeze(-1);
+        return p;
+      });
 }
 
 namespace {

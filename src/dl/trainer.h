@@ -117,6 +117,15 @@ class Trainer {
                      int until_step = -1);
   // One forecast per series from its last input window, in the original scale: [S, H].
   Result<torch::Tensor> Predict(const WindowedDataset& data);
+  // As Predict(), with the quantiles at `levels` (each in [0, 1]) of each series' forecast
+  // distribution, in the original scale: point [S, H], quantiles [S, H, Q]. No levels: no
+  // quantiles. InvalidArgument naming the model when it gives point forecasts only.
+  struct Prediction {
+    torch::Tensor point;
+    torch::Tensor quantiles;
+  };
+  Result<Prediction> PredictQuantiles(const WindowedDataset& data,
+                                      const std::vector<double>& levels);
   // The masked MAE of the point forecast on a batch with horizon, in the scaled space.
   Result<double> ValidationLoss(const TrainBatch& batch);
 

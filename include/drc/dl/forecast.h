@@ -57,6 +57,15 @@ struct ForecastConfig {
   // NeuralForecast's fit then predict gives), instead of holding the last `horizon` points out
   // and scoring the forecast against them. No metrics then (NaN), and y is null.
   bool future = false;
+  // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
+  // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
+  // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
+  // of held-out values inside them (ModelForecast::coverage). Only models with a distribution
+  // loss (DeepAR) forecast a distribution: a level given with another model is InvalidArgument
+  // before any training (NF asks for conformal prediction_intervals there, not built here).
+  // Empty: each model's default, as NF's predict() without level: y_hat-median and the 80 and
+  // 90 intervals for DeepAR, nothing for point models.
+  std::vector<double> level;
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
   // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
   std::map<std::string, std::map<std::string, double>> params;
@@ -69,7 +78,12 @@ struct ModelForecast {
   double final_loss = 0;                          // training loss of the last step
   int steps = 0;  // steps trained (fewer than max_steps after early stopping)
   bool stopped_early = false;
-  data::TablePtr predictions;  // unique_id, ds, y (actual; null with `future`), y_hat
+  // unique_id, ds, y (actual; null with `future`), y_hat, then any quantile columns
+  // (y_hat-median, y_hat-lo-L, y_hat-hi-L; see ForecastConfig::level).
+  data::TablePtr predictions;
+  // Per interval level, the share of held-out values inside the interval (empty with `future`
+  // and for point models).
+  std::map<double, double> coverage;
 };
 
 // Trains each model on all but the last `horizon` points of every series and forecasts them

@@ -18,11 +18,11 @@
 // Prediction, as NF's recurrent predict step: the LSTM reads the input window, then runs one step
 // per horizon value from its kept state, fed the mean of the previous step's distribution; the
 // point forecast is that mean (NF's model column for a DistributionLoss is the mean; the StudentT
-// and Normal means are their loc). NF also draws trajectory_samples independent samples per step,
-// for the quantile columns only; we output no quantiles. With sample_trajectories = 1 the model
-// instead samples trajectory_samples autoregressive paths (each fed its own draws, as the DeepAR
-// paper and NF 1.x do) from a generator seeded with the model's seed, and the point forecast is
-// their mean.
+// and Normal means are their loc). Quantiles, as NF's quantile columns: trajectory_samples
+// independent draws from each step's distribution, and their empirical quantiles. With
+// sample_trajectories = 1 the model instead samples trajectory_samples autoregressive paths (each
+// fed its own draws, as the DeepAR paper and NF 1.x do), and the point forecast is their mean and
+// the quantiles theirs. Both draw from a generator seeded with the model's seed.
 //
 // Hyper-parameters beyond NF's (drc::dl::Params holds numbers): distribution 0 = StudentT (NF's
 // default), 1 = Normal; sample_trajectories 0 (NF 3.x) or 1.
@@ -138,9 +138,17 @@ class DeepAr final : public ForecastModel {
   }
 
   torch::Tensor PointForecast(const WindowBatch& batch) override {
+    return Quantiles(batch, torch::Tensor()).point;
+  }
+
+  // NF 3.x: the quantiles of trajectory_samples draws from each step's distribution along the
+  // mean path. With sample_trajectories: the quantiles of the sampled paths.
+  QuantileForecast Quantiles(const WindowBatch& batch, const torch::Tensor& q) override {
     CheckInsample(batch.insample_y);
-    return options_.sample_trajectories ? SampledPaths(batch.insample_y).mean(1)
-                                        : MeanPath(batch.insample_y);
+    if (!options_.sample_trajectories) return MeanPath(batch.insample_y, q);
+    torch::Tensor paths = SampledPaths(batch.insample_y);  // [B, S, H]
+    if (!q.defined()) return {paths.mean(1), torch::Tensor()};
+    return {paths.mean(1), torch::quantile(paths, q.to(paths.options()), 1).movedim(0, -1)};
   }
 
  private:
@@ -162,16 +170,25 @@ class DeepAr final : public ForecastModel {
     return Decode(out.select(1, 0));
   }
 
-  // NF 3.x: each step fed the previous step's mean; [B, L] -> [B, H].
-  torch::Tensor MeanPath(const torch::Tensor& x) {
+  // NF 3.x: each step fed the previous step's mean; [B, L] -> [B, H]. With levels q, also the
+  // quantiles of trajectory_samples draws from each step's distribution, [B, H, Q] (NF's
+  // quantile columns: the spread of one step given the mean path before it). The draws come from
+  // a generator seeded with the model's seed and do not touch the means.
+  QuantileForecast MeanPath(const torch::Tensor& x, const torch::Tensor& q) {
     auto [out, state] = FusedLstm(lstm_, x.unsqueeze(-1));
     torch::Tensor params = Decode(out.select(1, input_size_ - 1));
-    std::vector<torch::Tensor> means;
+    c10::optional<at::Generator> generator;
+    if (q.defined()) generator = at::detail::createCPUGenerator(seed_);
+    std::vector<torch::Tensor> means, quantiles;
     for (int64_t t = 0; t < horizon_; ++t) {
       if (t > 0) params = Step(means.back(), state);
       means.push_back(likelihood_.Mean(params));
+      if (q.defined()) {
+        quantiles.push_back(
+            likelihood_.SampleQuantiles(params, q, options_.trajectory_samples, generator));
+      }
     }
-    return torch::stack(means, 1);
+    return {torch::stack(means, 1), q.defined() ? torch::stack(quantiles, 1) : torch::Tensor()};
   }
 
   // trajectory_samples paths per window, each fed its own draws; [B, L] -> [B, S, H].
@@ -251,6 +268,7 @@ Status RegisterDeepArModels(ModelRegistry& registry) {
   defaults.scaler = "identity";
   defaults.loss = "DistributionLoss(StudentT)";
   defaults.grad_clip_norm = 0;
+  defaults.gives_quantiles = true;
   return registry.Register(kName, MakeDeepAr, defaults);
 }
 
