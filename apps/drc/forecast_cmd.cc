@@ -118,6 +118,9 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.device = args.device;
   config.future = args.future;
   config.level = args.level;
+  config.conformal_windows = args.conformal_windows;
+  config.conformal_step = args.conformal_step;
+  config.conformal_method = args.conformal_method;
   const data::SeriesColumns cols;
   auto table = data::ReadSeries(args.data, cols);
   if (!table.ok()) return fail(table.status());

@@ -37,6 +37,9 @@ struct ForecastArgs {
   std::string device = "cpu";
   bool future = false;        // forecast after the series' ends instead of scoring the last H
   std::vector<double> level;  // prediction interval levels (dl::ForecastConfig::level)
+  int conformal_windows = 0;  // conformal intervals of point models (dl::ForecastConfig)
+  int conformal_step = 1;
+  std::string conformal_method = "conformal_distribution";
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y (not with future), one column per model
 };

@@ -181,9 +181,23 @@ int main(int argc, char** argv) {
                      "(default: hold the last H out and score the forecast against them)");
   forecast
       ->add_option("--level", forecast_args.level,
-                   "Prediction interval levels in (0, 100), comma-separated, e.g. 80,90 (models "
-                   "with a distribution loss: DeepAR; default: its median and 80,90 intervals)")
+                   "Prediction interval levels in (0, 100), comma-separated, e.g. 80,90: DeepAR's "
+                   "from its distribution (default: median, 80 and 90), the point models' "
+                   "conformal (with --conformal-windows)")
       ->delimiter(',');
+  forecast
+      ->add_option("--conformal-windows", forecast_args.conformal_windows,
+                   "Conformal intervals for point models at --level: calibration windows "
+                   "(NF's PredictionIntervals(n_windows); >= 2; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  forecast
+      ->add_option("--conformal-step", forecast_args.conformal_step,
+                   "Steps between the calibration windows (NF's step_size)")
+      ->check(CLI::PositiveNumber);
+  forecast
+      ->add_option("--conformal-method", forecast_args.conformal_method,
+                   "conformal_distribution (NF's default) or conformal_error")
+      ->check(CLI::IsMember({"conformal_distribution", "conformal_error"}));
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 

@@ -3,7 +3,7 @@
 
     nf_forecast.py CSV [--models MLP,RNN,...] [--seed 1 [2 3]] [--threads 2]
                    [--h 24] [--input-size 24] [--max-steps 100] [--freq ME]
-                   [--scaler standard] [--level 80,90]
+                   [--scaler standard] [--level 80,90] [--conformal-windows 2]
 
 CSV has columns y,ds,unique_id (one monthly series, ds at month ends). The published set-up
 (Deep RC evaluation): train on all rows but the last h (274 of 298), forecast the last h=24,
@@ -25,7 +25,9 @@ column: the model's column if present, else its median column ("<model>-median")
 --scaler sets every model's scaler_type (default: each model's own). --level L1,L2 predicts
 with predict(level=[...]) (DeepAR: intervals from its distribution) and adds, per level,
 "coverage_L" (share of test points with lo <= y <= hi, as src/dl/metrics.cc's Coverage) and
-"width_L" (mean hi - lo).
+"width_L" (mean hi - lo). --conformal-windows N fits with
+prediction_intervals=PredictionIntervals(n_windows=N, method=--conformal-method), NF's conformal
+intervals for point models.
 """
 import argparse
 import json
@@ -84,6 +86,9 @@ def main():
                    help="scaler_type of every model (default: each model's own)")
     p.add_argument("--level", default=None,
                    help="comma-separated prediction interval levels, e.g. 80,90")
+    p.add_argument("--conformal-windows", type=int, default=0,
+                   help="PredictionIntervals(n_windows) in fit (0: none)")
+    p.add_argument("--conformal-method", default="conformal_distribution")
     p.add_argument("--precision", default="32-true",
                    help="Lightning trainer precision (32-true is its default; bf16-mixed "
                         "runs the forward under torch.autocast with bfloat16)")
@@ -120,7 +125,12 @@ def main():
                         random_seed=seed, **extra, **trainer)
             nf = NeuralForecast(models=[model], freq=a.freq)
             t0 = time.perf_counter()
-            nf.fit(df=train)
+            if a.conformal_windows:
+                from neuralforecast.utils import PredictionIntervals
+                nf.fit(df=train, prediction_intervals=PredictionIntervals(
+                    n_windows=a.conformal_windows, method=a.conformal_method))
+            else:
+                nf.fit(df=train)
             fc = nf.predict(level=levels) if levels else nf.predict()
             seconds = time.perf_counter() - t0
             fc = fc.reset_index() if "ds" not in fc.columns else fc

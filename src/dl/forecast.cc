@@ -18,6 +18,7 @@
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/dl/metrics.h"
+#include "src/dl/conformal.h"
 #include "src/dl/data_parallel.h"
 #include "src/dl/tensor_view.h"
 #include "src/dl/torch_status.h"
@@ -152,6 +153,105 @@ int DefaultThreadsPerRank(int ranks) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, ranks));
 }
 
+// How one model trains: its name, NF's defaults (with the config's scaler) and its windows.
+struct ModelRun {
+  std::string name;
+  TrainDefaults defaults;
+  WindowOptions windows;
+};
+
+// Trains `run` on `series` as the config asks: early stopping on the validation windows of
+// val_size (from `dataset`, built on `series`), this rank's shard of the windows before them,
+// and, with `checkpoints`, the config's checkpoints and resume. `final_loss` gets the loss of
+// the last step.
+Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& series,
+                                         WindowedDataset& dataset, const ForecastConfig& config,
+                                         bool checkpoints, double& final_loss) {
+  const int rank = config.comm ? config.comm->rank() : 0;
+  const int ranks = config.comm ? config.comm->size() : 1;
+  std::optional<WindowedDataset> fit_part;
+  std::optional<TrainBatch> validation;
+  if (config.val_size > 0) {
+    DRC_ASSIGN_OR_RETURN(validation, dataset.ValidationWindows(config.val_size));
+  }
+  if (config.val_size > 0 || ranks > 1) {
+    WindowOptions shard = run.windows;
+    shard.shard_rank = rank;
+    shard.shard_count = ranks;
+    auto part = WindowedDataset::Make(
+        config.val_size > 0 ? DropLast(series, config.val_size) : series, shard);
+    DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, part.status()));
+    fit_part = std::move(*part);
+  }
+  ModelConfig mc;
+  mc.input_size = config.input_size;
+  mc.horizon = config.horizon;
+  mc.seed = config.seed;
+  if (auto it = config.params.find(run.name); it != config.params.end()) mc.params = it->second;
+  TrainOptions topts = OptionsFrom(run.defaults, config.max_steps, config.seed);
+  topts.threads = config.threads > 0 ? config.threads : DefaultThreadsPerRank(ranks);
+  topts.comm = config.comm;
+  topts.revin = run.windows.scaler == ScalerType::kRevIN;
+  topts.val_check_steps = config.val_check_steps;
+  topts.early_stop_patience_steps = config.early_stop_patience_steps;
+  topts.repeats_share_dropout = !config.exact_repeats;
+  topts.window_parts = config.window_parts;
+  topts.device = config.device;
+  const bool checkpointed = checkpoints && !config.checkpoint_dir.empty();
+  const auto path = (std::filesystem::path(config.checkpoint_dir) / (run.name + ".ckpt")).string();
+  if (checkpointed) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.checkpoint_dir, ec);
+    if (ec) {
+      return Status::IOError("Forecast: cannot create checkpoint directory ", config.checkpoint_dir,
+                             ": ", ec.message());
+    }
+    // Every rank holds the same replica; rank 0 writes it.
+    if (rank == 0) topts.checkpoint_path = path;
+    topts.checkpoint_every = config.checkpoint_every;
+  }
+  DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(run.name, mc, topts, DefaultModelRegistry()));
+  WindowedDataset& fit_data = fit_part ? *fit_part : dataset;
+  if (checkpointed && config.resume && std::filesystem::exists(path)) {
+    DRC_RETURN_NOT_OK(trainer->Resume(path, fit_data));
+  }
+  DRC_ASSIGN_OR_RETURN(final_loss, trainer->Fit(fit_data, validation ? &*validation : nullptr));
+  return trainer;
+}
+
+// NF's conformity scores (PredictionIntervals with refit=False cross-validation): a model
+// trained on each series without its last h + step * (windows - 1) points forecasts h points
+// from each of `windows` cutoffs `step` apart, the last one h points before the end, and the
+// scores are the absolute errors: [S, windows, H] (NaN where a value is missing).
+Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& series,
+                                       const ForecastConfig& config) {
+  const int64_t h = config.horizon, windows = config.conformal_windows;
+  const int64_t held = h + config.conformal_step * (windows - 1);
+  const SeriesData calibration = DropLast(series, held);
+  auto dataset = WindowedDataset::Make(calibration, run.windows);
+  if (!dataset.ok()) {
+    return Status::InvalidArgument("Forecast: ", run.name,
+                                   " conformal calibration (each series "
+                                   "without its last ",
+                                   held, " points): ", dataset.status().message());
+  }
+  double loss = 0;
+  DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, calibration, *dataset, config, false, loss));
+  std::vector<torch::Tensor> scores;
+  for (int64_t w = 0; w < windows; ++w) {
+    const int64_t after = held - w * config.conformal_step;  // points after this cutoff
+    DRC_ASSIGN_OR_RETURN(auto upto, WindowedDataset::Make(DropLast(series, after), run.windows));
+    DRC_ASSIGN_OR_RETURN(torch::Tensor forecast, trainer->Predict(upto));
+    std::vector<torch::Tensor> actual;
+    for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
+      actual.push_back(
+          series.values.slice(0, series.offsets[k + 1] - after, series.offsets[k + 1] - after + h));
+    }
+    scores.push_back((forecast - torch::stack(actual).to(forecast.dtype())).abs());
+  }
+  return torch::stack(scores, 1);
+}
+
 }  // namespace
 
 std::vector<std::string> ModelNames() { return DefaultModelRegistry().Names(); }
@@ -207,16 +307,25 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     return Status::InvalidArgument("Forecast: val_size must be >= 0, got ", config.val_size);
   }
   const auto& registry = DefaultModelRegistry();
+  // Interval settings are checked before any training.
+  if (config.conformal_windows != 0 && config.conformal_windows < 2) {
+    return Status::InvalidArgument("Forecast: conformal_windows must be 0 (none) or >= 2, got ",
+                                   config.conformal_windows);
+  }
+  if (config.conformal_step < 1) {
+    return Status::InvalidArgument("Forecast: conformal_step must be >= 1, got ",
+                                   config.conformal_step);
+  }
+  DRC_RETURN_NOT_OK(CheckConformalMethod(config.conformal_method));
   for (const auto& name : config.models) {
     DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
-    if (!config.level.empty() && !defaults.gives_quantiles) {
+    if (!config.level.empty() && !defaults.gives_quantiles && config.conformal_windows == 0) {
       return Status::InvalidArgument(
           "Forecast: ", name, " gives point forecasts only (loss ", defaults.loss,
-          "), so no prediction intervals; levels need a model with a distribution loss "
-          "(DeepAR). Conformal intervals for point models are not built yet");
+          "), so its prediction intervals are conformal: set conformal_windows >= 2 (NF's "
+          "PredictionIntervals(n_windows)), or ask levels of distribution models (DeepAR) only");
     }
   }
-  // Checked before any training.
   DRC_RETURN_NOT_OK(IntervalColumns(config.level, false).status());
   DRC_RETURN_NOT_OK(CheckColumns(table, cols));
 
@@ -266,69 +375,28 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     DRC_ASSIGN_OR_RETURN(y_test, AsDoubles(held_out, cols.value));
   }
 
-  const int rank = config.comm ? config.comm->rank() : 0;
-  const int ranks = config.comm ? config.comm->size() : 1;
   std::vector<ModelForecast> out;
   for (const auto& name : config.models) {
-    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    ModelRun run;
+    run.name = name;
+    DRC_ASSIGN_OR_RETURN(run.defaults, registry.Defaults(name));
     Stopwatch watch;
-    if (!config.scaler.empty()) defaults.scaler = config.scaler;
-    DRC_ASSIGN_OR_RETURN(auto wopts,
-                         WindowOptionsFrom(defaults, config.input_size, config.horizon));
-    // The full training part gives the forecast windows (and the validation windows); the
-    // model trains on this rank's shard of the windows before the validation part.
-    DRC_ASSIGN_OR_RETURN(auto dataset, WindowedDataset::Make(series, wopts));
-    std::optional<WindowedDataset> fit_part;
-    std::optional<TrainBatch> validation;
-    if (config.val_size > 0) {
-      DRC_ASSIGN_OR_RETURN(validation, dataset.ValidationWindows(config.val_size));
+    if (!config.scaler.empty()) run.defaults.scaler = config.scaler;
+    DRC_ASSIGN_OR_RETURN(run.windows,
+                         WindowOptionsFrom(run.defaults, config.input_size, config.horizon));
+    const TrainDefaults& defaults = run.defaults;
+    // Point models give intervals from the errors of a calibration run (NF's
+    // PredictionIntervals), trained before the model itself.
+    const bool conformal = !config.level.empty() && !defaults.gives_quantiles;
+    torch::Tensor scores;
+    if (conformal) {
+      DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, series, config));
     }
-    if (config.val_size > 0 || ranks > 1) {
-      WindowOptions shard = wopts;
-      shard.shard_rank = rank;
-      shard.shard_count = ranks;
-      auto part = WindowedDataset::Make(
-          config.val_size > 0 ? DropLast(series, config.val_size) : series, shard);
-      DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, part.status()));
-      fit_part = std::move(*part);
-    }
-    ModelConfig mc;
-    mc.input_size = config.input_size;
-    mc.horizon = config.horizon;
-    mc.seed = config.seed;
-    if (auto it = config.params.find(name); it != config.params.end()) mc.params = it->second;
-    TrainOptions topts = OptionsFrom(defaults, config.max_steps, config.seed);
-    topts.threads = config.threads > 0 ? config.threads : DefaultThreadsPerRank(ranks);
-    topts.comm = config.comm;
-    topts.revin = wopts.scaler == ScalerType::kRevIN;
-    topts.val_check_steps = config.val_check_steps;
-    topts.early_stop_patience_steps = config.early_stop_patience_steps;
-    topts.repeats_share_dropout = !config.exact_repeats;
-    topts.window_parts = config.window_parts;
-    topts.device = config.device;
-    if (!config.checkpoint_dir.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(config.checkpoint_dir, ec);
-      if (ec) {
-        return Status::IOError("Forecast: cannot create checkpoint directory ",
-                               config.checkpoint_dir, ": ", ec.message());
-      }
-      // Every rank holds the same replica; rank 0 writes it.
-      if (rank == 0) {
-        topts.checkpoint_path =
-            (std::filesystem::path(config.checkpoint_dir) / (name + ".ckpt")).string();
-      }
-      topts.checkpoint_every = config.checkpoint_every;
-    }
-    DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(name, mc, topts, registry));
-    WindowedDataset& fit_data = fit_part ? *fit_part : dataset;
-    if (config.resume && !config.checkpoint_dir.empty()) {
-      const auto path = (std::filesystem::path(config.checkpoint_dir) / (name + ".ckpt")).string();
-      if (std::filesystem::exists(path)) DRC_RETURN_NOT_OK(trainer->Resume(path, fit_data));
-    }
+    // The full training part gives the forecast windows (and the validation windows).
+    DRC_ASSIGN_OR_RETURN(auto dataset, WindowedDataset::Make(series, run.windows));
     ModelForecast f;
     f.model = name;
-    DRC_ASSIGN_OR_RETURN(f.final_loss, trainer->Fit(fit_data, validation ? &*validation : nullptr));
+    DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, series, dataset, config, true, f.final_loss));
     f.steps = trainer->step();
     f.stopped_early = trainer->stopped_early();
     QuantileColumns intervals;
@@ -338,7 +406,14 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
           IntervalColumns(config.level.empty() ? std::vector<double>{80, 90} : config.level,
                           config.level.empty()));
     }
-    DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, intervals.quantiles));
+    DRC_ASSIGN_OR_RETURN(auto prediction,
+                         trainer->PredictQuantiles(
+                             dataset, conformal ? std::vector<double>{} : intervals.quantiles));
+    if (conformal) {
+      DRC_ASSIGN_OR_RETURN(prediction.quantiles,
+                           ConformalQuantiles(name, prediction.point, scores, intervals.quantiles,
+                                              config.conformal_method));
+    }
     f.seconds = watch.Seconds();
     const std::vector<double> y_hat = Flat(prediction.point);
     std::vector<std::vector<double>> quantiles;

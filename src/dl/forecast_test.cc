@@ -214,6 +214,68 @@ TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
       << bad.status();
 }
 
+// Conformal intervals for a point model (NF's PredictionIntervals): NF's names without a
+// median; symmetric about the forecast (both methods take forecast -+ scores); the 90 %
+// interval holds the 80 % one; the forecast is that of the run without intervals (the
+// calibration copy trains first, on its own); coverage is read off the columns. Settings that
+// cannot work are errors before or at the calibration, naming it.
+TEST(Forecast, ConformalIntervalsForPointModels) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config;
+  config.models = {"MLP"};
+  config.max_steps = 10;
+  config.threads = 1;
+  config.params["MLP"] = {{"hidden_size", 64}};
+  auto plain = Forecast(*table, {}, config);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  config.level = {90, 80};
+  config.conformal_windows = 2;
+  for (const std::string method : {"conformal_distribution", "conformal_error"}) {
+    config.conformal_method = method;
+    config.conformal_step = method == "conformal_error" ? 3 : 1;
+    auto r = Forecast(*table, {}, config);
+    ASSERT_TRUE(r.ok()) << r.status();
+    const auto& p = *(*r)[0].predictions;
+    EXPECT_EQ(ColumnNames(p),
+              (std::vector<std::string>{"unique_id", "ds", "y", "y_hat", "y_hat-lo-90",
+                                        "y_hat-lo-80", "y_hat-hi-80", "y_hat-hi-90"}));
+    EXPECT_TRUE(
+        p.GetColumnByName("y_hat")->Equals((*plain)[0].predictions->GetColumnByName("y_hat")));
+    const auto y = Doubles(p, "y"), y_hat = Doubles(p, "y_hat");
+    const auto lo90 = Doubles(p, "y_hat-lo-90"), lo80 = Doubles(p, "y_hat-lo-80");
+    const auto hi80 = Doubles(p, "y_hat-hi-80"), hi90 = Doubles(p, "y_hat-hi-90");
+    int inside80 = 0;
+    double width = 0;
+    for (size_t i = 0; i < y.size(); ++i) {
+      EXPECT_NEAR(lo80[i] + hi80[i], 2 * y_hat[i], 1e-6 * std::abs(y_hat[i])) << method;
+      EXPECT_NEAR(lo90[i] + hi90[i], 2 * y_hat[i], 1e-6 * std::abs(y_hat[i])) << method;
+      EXPECT_LE(lo90[i], lo80[i]);
+      EXPECT_LE(hi80[i], hi90[i]);
+      inside80 += lo80[i] <= y[i] && y[i] <= hi80[i];
+      width += hi90[i] - lo90[i];
+    }
+    EXPECT_GT(width, 0) << method;
+    EXPECT_DOUBLE_EQ((*r)[0].coverage.at(80), inside80 / 24.0);
+  }
+
+  config.conformal_windows = 1;
+  auto one = Forecast(*table, {}, config);
+  ASSERT_FALSE(one.ok());
+  EXPECT_NE(one.status().message().find("conformal_windows must be 0 (none) or >= 2, got 1"),
+            std::string::npos)
+      << one.status();
+  // 60 months: 36 to train on, all of which the calibration holds out (24 + 12 * (2 - 1)).
+  config.conformal_windows = 2;
+  config.conformal_step = 12;
+  auto short_series = Forecast((*table)->Slice(0, 60), {}, config);
+  ASSERT_FALSE(short_series.ok());
+  EXPECT_NE(short_series.status().message().find(
+                "MLP conformal calibration (each series without its last 36 points)"),
+            std::string::npos)
+      << short_series.status();
+}
+
 // --future trains on every point and forecasts past the end. Given the table without its last
 // 24 months, that is the training data and the stamps of the usual held-out forecast on the
 // whole table: the same forecasts, to the bit.

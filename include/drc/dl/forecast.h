@@ -60,12 +60,23 @@ struct ForecastConfig {
   // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
-  // of held-out values inside them (ModelForecast::coverage). Only models with a distribution
-  // loss (DeepAR) forecast a distribution: a level given with another model is InvalidArgument
-  // before any training (NF asks for conformal prediction_intervals there, not built here).
+  // of held-out values inside them (ModelForecast::coverage). Models with a distribution loss
+  // (DeepAR) take the quantiles of their forecast distribution; point models (the others) need
+  // conformal_windows (below), and without it a level is InvalidArgument before any training.
   // Empty: each model's default, as NF's predict() without level: y_hat-median and the 80 and
   // 90 intervals for DeepAR, nothing for point models.
   std::vector<double> level;
+  // Conformal intervals for point models, as NF's fit(prediction_intervals=
+  // PredictionIntervals(n_windows, method, step_size)): before the model itself, a copy trained
+  // on each series without its last h + step * (windows - 1) points forecasts h points from
+  // `conformal_windows` cutoffs `conformal_step` apart; its absolute errors there (the
+  // conformity scores) set the intervals around the model's forecast, per horizon step.
+  // conformal_distribution: quantiles of forecast -+ score; conformal_error: the forecast -+ the
+  // score's quantile. 0 windows: none; otherwise >= 2. The calibration run trains as the model
+  // does (validation, ranks) but writes no checkpoint, and its time counts in `seconds`.
+  int conformal_windows = 0;
+  int conformal_step = 1;
+  std::string conformal_method = "conformal_distribution";
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
   // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
   std::map<std::string, std::map<std::string, double>> params;
