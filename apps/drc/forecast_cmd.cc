@@ -29,10 +29,10 @@ void PrintForecastTable(const std::vector<dl::ModelForecast>& results) {
                 r.smape, r.seconds);
   }
   for (const auto& r : results) {
-    if (r.coverage.empty()) continue;
-    std::printf("%s prediction intervals, share of actual values inside:", r.model.c_str());
-    for (const auto& [level, share] : r.coverage) std::printf(" %g %%: %.3f", level, share);
-    std::printf("\n");
+    for (const auto& [level, score] : r.intervals) {
+      std::printf("%s %g %% interval: %.3f of the actual values inside, mean width %.2f\n",
+                  r.model.c_str(), level, score.coverage, score.width);
+    }
   }
 }
 
@@ -74,6 +74,11 @@ void PrintFutureTable(const std::vector<dl::ModelForecast>& results,
   std::printf("%-12s %9s %14s\n", "model", "seconds", "final loss");
   for (const auto& r : results) {
     std::printf("%-12s %9.3f %14.6f\n", r.model.c_str(), r.seconds, r.final_loss);
+  }
+  for (const auto& r : results) {
+    for (const auto& [level, score] : r.intervals) {
+      std::printf("%s %g %% interval: mean width %.2f\n", r.model.c_str(), level, score.width);
+    }
   }
   const auto& p = results.front().predictions;
   const auto ds = p->GetColumnByName(cols.time);
@@ -157,11 +162,12 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
         j["rmse"] = r.rmse;
         j["mape"] = r.mape;
         j["smape"] = r.smape;
-        for (const auto& [level, share] : r.coverage) {
-          char key[48];
-          std::snprintf(key, sizeof(key), "coverage_%g", level);
-          j[key] = share;
-        }
+      }
+      for (const auto& [level, score] : r.intervals) {
+        char key[48];
+        std::snprintf(key, sizeof(key), "%g", level);
+        if (!args.future) j[std::string("coverage_") + key] = score.coverage;
+        j[std::string("width_") + key] = score.width;
       }
       std::printf("%s\n", j.dump().c_str());
     }

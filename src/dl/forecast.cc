@@ -432,11 +432,16 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
       DRC_ASSIGN_OR_RETURN(f.mape, Mape(y_test, y_hat));
       DRC_ASSIGN_OR_RETURN(f.smape, Smape(y_test, y_hat));
       DRC_ASSIGN_OR_RETURN(actual, DoubleColumn(y_test));
-      for (size_t i = 0; i < intervals.levels.size(); ++i) {
-        const auto [lo, hi] = intervals.bounds[i];
-        DRC_ASSIGN_OR_RETURN(f.coverage[intervals.levels[i]],
-                             Coverage(y_test, quantiles[lo], quantiles[hi]));
+    }
+    for (size_t i = 0; i < intervals.levels.size(); ++i) {
+      const auto& lo = quantiles[intervals.bounds[i].first];
+      const auto& hi = quantiles[intervals.bounds[i].second];
+      IntervalScore& score = f.intervals[intervals.levels[i]];
+      score.coverage = std::nan("");
+      if (!config.future) {
+        DRC_ASSIGN_OR_RETURN(score.coverage, Coverage(y_test, lo, hi));
       }
+      for (size_t k = 0; k < lo.size(); ++k) score.width += (hi[k] - lo[k]) / lo.size();
     }
     auto id_col = held_out->GetColumnByName(cols.id);
     auto ds_col = held_out->GetColumnByName(cols.time);

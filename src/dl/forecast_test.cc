@@ -156,7 +156,7 @@ TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(ColumnNames(*(*r)[0].predictions),
             (std::vector<std::string>{"unique_id", "ds", "y", "y_hat"}));
-  EXPECT_TRUE((*r)[0].coverage.empty());
+  EXPECT_TRUE((*r)[0].intervals.empty());
   const auto& deepar = (*r)[1];
   EXPECT_EQ(ColumnNames(*deepar.predictions),
             (std::vector<std::string>{"unique_id", "ds", "y", "y_hat", "y_hat-median",
@@ -168,6 +168,7 @@ TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
   const auto hi80 = Doubles(*deepar.predictions, "y_hat-hi-80");
   const auto hi90 = Doubles(*deepar.predictions, "y_hat-hi-90");
   int inside80 = 0, inside90 = 0;
+  double width80 = 0;
   for (size_t i = 0; i < y.size(); ++i) {
     EXPECT_LE(lo90[i], lo80[i]);
     EXPECT_LE(lo80[i], median[i]);
@@ -176,10 +177,12 @@ TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
     EXPECT_LT(lo90[i], hi90[i]);
     inside80 += lo80[i] <= y[i] && y[i] <= hi80[i];
     inside90 += lo90[i] <= y[i] && y[i] <= hi90[i];
+    width80 += hi80[i] - lo80[i];
   }
-  ASSERT_EQ(deepar.coverage.size(), 2u);
-  EXPECT_DOUBLE_EQ(deepar.coverage.at(80), inside80 / 24.0);
-  EXPECT_DOUBLE_EQ(deepar.coverage.at(90), inside90 / 24.0);
+  ASSERT_EQ(deepar.intervals.size(), 2u);
+  EXPECT_DOUBLE_EQ(deepar.intervals.at(80).coverage, inside80 / 24.0);
+  EXPECT_DOUBLE_EQ(deepar.intervals.at(90).coverage, inside90 / 24.0);
+  EXPECT_NEAR(deepar.intervals.at(80).width, width80 / 24.0, 1e-9 * width80);
 
   config.models = {"DeepAR"};
   config.level = {97.5, 50, 50};
@@ -190,13 +193,15 @@ TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
             (std::vector<std::string>{"unique_id", "ds", "y", "y_hat", "y_hat-lo-97.5",
                                       "y_hat-lo-50", "y_hat-hi-50", "y_hat-hi-97.5"}));
   EXPECT_TRUE(p.GetColumnByName("y_hat")->Equals(deepar.predictions->GetColumnByName("y_hat")));
-  EXPECT_EQ((*given)[0].coverage.size(), 2u);
+  EXPECT_EQ((*given)[0].intervals.size(), 2u);
 
   config.future = true;
   auto future = Forecast(*table, {}, config);
   ASSERT_TRUE(future.ok()) << future.status();
   EXPECT_EQ(ColumnNames(*(*future)[0].predictions), ColumnNames(p));
-  EXPECT_TRUE((*future)[0].coverage.empty());
+  ASSERT_EQ((*future)[0].intervals.size(), 2u);
+  EXPECT_TRUE(std::isnan((*future)[0].intervals.at(50).coverage));
+  EXPECT_GT((*future)[0].intervals.at(50).width, 0);
   config.future = false;
 
   config.models = {"DeepAR", "MLP"};
@@ -256,7 +261,8 @@ TEST(Forecast, ConformalIntervalsForPointModels) {
       width += hi90[i] - lo90[i];
     }
     EXPECT_GT(width, 0) << method;
-    EXPECT_DOUBLE_EQ((*r)[0].coverage.at(80), inside80 / 24.0);
+    EXPECT_DOUBLE_EQ((*r)[0].intervals.at(80).coverage, inside80 / 24.0);
+    EXPECT_NEAR((*r)[0].intervals.at(90).width, width / 24.0, 1e-9 * width);
   }
 
   config.conformal_windows = 1;

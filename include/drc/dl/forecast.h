@@ -60,7 +60,7 @@ struct ForecastConfig {
   // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
-  // of held-out values inside them (ModelForecast::coverage). Models with a distribution loss
+  // of held-out values inside them (ModelForecast::intervals). Models with a distribution loss
   // (DeepAR) take the quantiles of their forecast distribution; point models (the others) need
   // conformal_windows (below), and without it a level is InvalidArgument before any training.
   // Empty: each model's default, as NF's predict() without level: y_hat-median and the 80 and
@@ -82,6 +82,12 @@ struct ForecastConfig {
   std::map<std::string, std::map<std::string, double>> params;
 };
 
+// How a prediction interval did on the held-out values.
+struct IntervalScore {
+  double coverage = 0;  // the share of actual values inside [lo, hi]; NaN with `future`
+  double width = 0;     // the mean of hi - lo
+};
+
 struct ModelForecast {
   std::string model;
   double mae = 0, rmse = 0, mape = 0, smape = 0;  // NaN with ForecastConfig::future
@@ -92,9 +98,8 @@ struct ModelForecast {
   // unique_id, ds, y (actual; null with `future`), y_hat, then any quantile columns
   // (y_hat-median, y_hat-lo-L, y_hat-hi-L; see ForecastConfig::level).
   data::TablePtr predictions;
-  // Per interval level, the share of held-out values inside the interval (empty with `future`
-  // and for point models).
-  std::map<double, double> coverage;
+  // Per prediction interval level (none for a point model without conformal intervals).
+  std::map<double, IntervalScore> intervals;
 };
 
 // Trains each model on all but the last `horizon` points of every series and forecasts them
