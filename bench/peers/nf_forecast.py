@@ -116,7 +116,9 @@ def main():
     trainer = dict(accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
                    enable_model_summary=False, enable_checkpointing=False,
                    precision=a.precision)
-    levels = [float(x) for x in a.level.split(",")] if a.level else []
+    # Whole levels as ints: NF names conformal columns after the level as given (80 -> "-lo-80").
+    levels = [int(float(x)) if float(x).is_integer() else float(x)
+              for x in a.level.split(",")] if a.level else []
     extra = {"scaler_type": a.scaler} if a.scaler else {}
     for seed in a.seed:
         for name in a.models.split(","):

@@ -160,6 +160,12 @@ struct ModelRun {
   WindowOptions windows;
 };
 
+// The points each series' conformal calibration holds out: h + step * (windows - 1).
+int64_t ConformalHeldOut(const ForecastConfig& config) {
+  return config.horizon +
+         static_cast<int64_t>(config.conformal_step) * (config.conformal_windows - 1);
+}
+
 // Trains `run` on `series` as the config asks: early stopping on the validation windows of
 // val_size (from `dataset`, built on `series`), this rank's shard of the windows before them,
 // and, with `checkpoints`, the config's checkpoints and resume. `final_loss` gets the loss of
@@ -223,31 +229,34 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
 // trained on each series without its last h + step * (windows - 1) points forecasts h points
 // from each of `windows` cutoffs `step` apart, the last one h points before the end, and the
 // scores are the absolute errors: [S, windows, H] (NaN where a value is missing).
+// Every series is at least ConformalHeldOut(config) + 1 points long (Forecast checks).
 Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& series,
                                        const ForecastConfig& config) {
-  const int64_t h = config.horizon, windows = config.conformal_windows;
-  const int64_t held = h + config.conformal_step * (windows - 1);
+  const int64_t held = ConformalHeldOut(config);
   const SeriesData calibration = DropLast(series, held);
   auto dataset = WindowedDataset::Make(calibration, run.windows);
   if (!dataset.ok()) {
-    return Status::InvalidArgument("Forecast: ", run.name,
-                                   " conformal calibration (each series "
-                                   "without its last ",
-                                   held, " points): ", dataset.status().message());
+    return Status::InvalidArgument("Forecast: ", run.name, " conformal calibration (each series ",
+                                   "without its last ", held,
+                                   " points): ", dataset.status().message());
   }
   double loss = 0;
   DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, calibration, *dataset, config, false, loss));
   std::vector<torch::Tensor> scores;
-  for (int64_t w = 0; w < windows; ++w) {
+  for (int64_t w = 0; w < config.conformal_windows; ++w) {
     const int64_t after = held - w * config.conformal_step;  // points after this cutoff
     DRC_ASSIGN_OR_RETURN(auto upto, WindowedDataset::Make(DropLast(series, after), run.windows));
     DRC_ASSIGN_OR_RETURN(torch::Tensor forecast, trainer->Predict(upto));
-    std::vector<torch::Tensor> actual;
-    for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
-      actual.push_back(
-          series.values.slice(0, series.offsets[k + 1] - after, series.offsets[k + 1] - after + h));
-    }
-    scores.push_back((forecast - torch::stack(actual).to(forecast.dtype())).abs());
+    DRC_ASSIGN_OR_RETURN(
+        auto score, Guard(run.name + " conformity scores", [&] {
+          std::vector<torch::Tensor> actual;
+          for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
+            const int64_t cutoff = series.offsets[k + 1] - after;
+            actual.push_back(series.values.slice(0, cutoff, cutoff + config.horizon));
+          }
+          return (forecast - torch::stack(actual).to(forecast.dtype())).abs();
+        }));
+    scores.push_back(std::move(score));
   }
   return torch::stack(scores, 1);
 }
@@ -359,6 +368,26 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     if (id != train_ids[train_bounds[k]] || test_bounds[k + 1] - test_bounds[k] != config.horizon) {
       return Status::InvalidArgument("Forecast: series '", id, "' has too few points for horizon ",
                                      config.horizon);
+    }
+  }
+  // Conformal calibration holds out h + step * (windows - 1) more points (and val_size), as NF
+  // asks of every series (its min_samples).
+  const bool any_conformal =
+      !config.level.empty() && config.conformal_windows > 0 &&
+      std::any_of(config.models.begin(), config.models.end(), [&](const std::string& name) {
+        return !registry.Defaults(name)->gives_quantiles;
+      });
+  if (any_conformal) {
+    const int64_t held = ConformalHeldOut(config);
+    for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
+      const int64_t points = train_bounds[k + 1] - train_bounds[k];
+      if (points < held + 1 + config.val_size) {
+        return Status::InvalidArgument("Forecast: series '", train_ids[train_bounds[k]], "' has ",
+                                       points, " points to train on; conformal intervals with ",
+                                       config.conformal_windows, " windows need at least ",
+                                       held + 1 + config.val_size, " (h + step * (windows - 1) + 1",
+                                       config.val_size > 0 ? " + val_size)" : ")");
+      }
     }
   }
   SeriesData series;
