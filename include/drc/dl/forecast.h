@@ -73,7 +73,10 @@ struct ForecastConfig {
   // conformity scores) set the intervals around the model's forecast, per horizon step.
   // conformal_distribution: quantiles of forecast -+ score; conformal_error: the forecast -+ the
   // score's quantile. 0 windows: none; otherwise >= 2. The calibration run trains as the model
-  // does (validation, ranks) but writes no checkpoint, and its time counts in `seconds`.
+  // does (validation, ranks) but writes no checkpoint, and its time counts in `seconds`. The
+  // model then trains from its own initial weights, so its forecast is that of a run without
+  // intervals; NF's final fit instead goes on training the calibration copy (its
+  // use_init_models=False), which changes its forecasts.
   int conformal_windows = 0;
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";
