@@ -190,7 +190,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
     fit_part = std::move(*part);
   }
   ModelConfig mc;
-  mc.input_size = config.input_size;
+  mc.input_size = ModelInputSize(run.defaults, config.input_size);
   mc.horizon = config.horizon;
   mc.seed = config.seed;
   if (auto it = config.params.find(run.name); it != config.params.end()) mc.params = it->second;

@@ -79,6 +79,10 @@ struct TrainDefaults {
   // prediction intervals (ForecastModel::QuantileForecast), by default at NF's levels 80 and 90
   // with the median.
   bool gives_quantiles = false;
+  // NF's RECURRENT models (DeepAR) read input_size + 1 values: NF grows their input_size by
+  // one (its shift of the input by a step needs it) and scales each window on those values.
+  // ModelInputSize() and WindowOptionsFrom() add it.
+  bool recurrent = false;
 };
 
 // A point forecast with quantiles of the forecast distribution, in the scaled space.

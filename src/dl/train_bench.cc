@@ -46,7 +46,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   WindowedDataset& data = *made;
 
   ModelConfig mc;
-  mc.input_size = config.input_size;
+  mc.input_size = ModelInputSize(defaults, config.input_size);
   mc.horizon = config.horizon;
   mc.seed = config.seed;
   mc.params = config.params;

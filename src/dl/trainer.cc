@@ -34,10 +34,14 @@ TrainOptions OptionsFrom(const TrainDefaults& defaults, int max_steps, uint64_t 
   return o;
 }
 
+int ModelInputSize(const TrainDefaults& defaults, int input_size) {
+  return defaults.recurrent ? input_size + 1 : input_size;
+}
+
 Result<WindowOptions> WindowOptionsFrom(const TrainDefaults& defaults, int input_size,
                                         int horizon) {
   WindowOptions w;
-  w.input_size = input_size;
+  w.input_size = ModelInputSize(defaults, input_size);
   w.horizon = horizon;
   w.batch_size = defaults.batch_size;
   w.windows_batch_size = defaults.windows_batch_size;

@@ -99,7 +99,11 @@ class RevinScaledModel final : public ForecastModel {
 
 // The options NeuralForecast uses for a model with these defaults.
 TrainOptions OptionsFrom(const TrainDefaults& defaults, int max_steps, uint64_t seed);
-// The window options NeuralForecast uses for a model with these defaults.
+// The input length a model with these defaults reads for a configured input_size, as NF:
+// input_size + 1 for its recurrent models, else input_size.
+int ModelInputSize(const TrainDefaults& defaults, int input_size);
+// The window options NeuralForecast uses for a model with these defaults (input windows of
+// ModelInputSize values).
 Result<WindowOptions> WindowOptionsFrom(const TrainDefaults& defaults, int input_size, int horizon);
 
 class Trainer {

@@ -27,10 +27,13 @@
 // Hyper-parameters beyond NF's (drc::dl::Params holds numbers): distribution 0 = StudentT (NF's
 // default), 1 = Normal; sample_trajectories 0 (NF 3.x) or 1.
 //
+// Like NF's (a RECURRENT model there), the model reads input_size + 1 values, in training and
+// prediction alike, each window scaled on those: TrainDefaults::recurrent makes drc forecast and
+// drc bench train build it with ModelConfig::input_size = input_size + 1 and windows that long.
+// Reading one value less cost accuracy with a scaler: on the carrier series with the standard
+// scaler, seeds 1-10, MAE median 13 574 with 24 values against 10 356 with 25 (NF: 11 583).
+//
 // Differences from NF:
-//  - NF's recurrent windows are input_size + 1 long (its shift needs one more value), scaled by
-//    the statistics of those input_size + 1 values; here the LSTM reads the input_size values of
-//    our windows, scaled on those, in training and prediction alike.
 //  - The loss is computed in the scaled space, NF's in the original one: NF maps the parameters
 //    back (loc * scale + shift, scale * scale), which adds the mean log-scale of the batch to the
 //    loss value and nothing to its gradient. With NF's identity scaler the two are the same.
@@ -269,6 +272,7 @@ Status RegisterDeepArModels(ModelRegistry& registry) {
   defaults.loss = "DistributionLoss(StudentT)";
   defaults.grad_clip_norm = 0;
   defaults.gives_quantiles = true;
+  defaults.recurrent = true;
   return registry.Register(kName, MakeDeepAr, defaults);
 }
 

@@ -87,6 +87,16 @@ TEST(DeepAR, DefaultSizesAndTrainingDefaultsAreNeuralForecasts) {
   EXPECT_EQ(d->num_lr_decays, 3);
   EXPECT_EQ(d->scaler, "identity");
   EXPECT_EQ(d->loss, "DistributionLoss(StudentT)");
+  // A RECURRENT model in NF: it reads input_size + 1 values, and its windows are that long.
+  EXPECT_TRUE(d->recurrent);
+  EXPECT_TRUE(d->gives_quantiles);
+  EXPECT_EQ(ModelInputSize(*d, 24), 25);
+  auto windows = WindowOptionsFrom(*d, 24, 12);
+  ASSERT_TRUE(windows.ok()) << windows.status();
+  EXPECT_EQ(windows->input_size, 25);
+  auto mlp = DefaultModelRegistry().Defaults("MLP");
+  ASSERT_TRUE(mlp.ok());
+  EXPECT_EQ(ModelInputSize(*mlp, 24), 24);
 }
 
 TEST(DeepAR, GradientsReachEveryParameterThroughTheLoss) {

@@ -7,7 +7,8 @@ R=bench/peers/results/intervals-20261201-s15
 DRC=build/release/apps/drc/drc
 NF="bench/peers/.venv-dl/bin/python bench/peers/nf_forecast.py"
 # DeepAR's own intervals, with the standard scaler (its default identity scaler forecasts ~0
-# on this series on both sides), seeds 1-10.
+# on this series on both sides), seeds 1-10. (..._input24.jsonl: the same loop on be2d406, whose
+# DeepAR read input_size values instead of NF's input_size + 1.)
 for s in 1 2 3 4 5 6 7 8 9 10; do
   $DRC forecast --data $D --models DeepAR --scaler standard --seed $s --threads 2 \
       --level 80,90 --json
