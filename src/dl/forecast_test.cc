@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "drc/data/io.h"
@@ -22,15 +23,21 @@ std::string CarrierCsv() {
   return std::string(dir ? dir : "../shared/data") + "/us_carrier/us_carrier_passenger.csv";
 }
 
+// `models` trained for `steps` steps on one thread.
+ForecastConfig Quick(std::vector<std::string> models, int steps) {
+  ForecastConfig config;
+  config.models = std::move(models);
+  config.max_steps = steps;
+  config.threads = 1;
+  return config;
+}
+
 // val_size holds out validation windows; with a checkpoint directory a run interrupted after
 // 10 steps and resumed to 20 forecasts exactly what an uninterrupted 20-step run forecasts.
 TEST(Forecast, ValidationAndResumeThroughTheEntryPoint) {
   auto table = data::ReadCsv(CarrierCsv());
   ASSERT_TRUE(table.ok()) << table.status();
-  ForecastConfig config;
-  config.models = {"MLP"};
-  config.max_steps = 20;
-  config.threads = 1;
+  ForecastConfig config = Quick({"MLP"}, 20);
   config.val_size = 24;
   config.val_check_steps = 5;
   config.params["MLP"] = {{"hidden_size", 64}};
@@ -146,10 +153,7 @@ std::vector<double> Doubles(const arrow::Table& t, const std::string& name) {
 TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
   auto table = data::ReadCsv(CarrierCsv());
   ASSERT_TRUE(table.ok()) << table.status();
-  ForecastConfig config;
-  config.models = {"MLP", "DeepAR"};
-  config.max_steps = 5;
-  config.threads = 1;
+  ForecastConfig config = Quick({"MLP", "DeepAR"}, 5);
   config.scaler = "standard";
   config.params["DeepAR"] = {{"lstm_hidden_size", 16}};
   auto r = Forecast(*table, {}, config);
@@ -227,10 +231,7 @@ TEST(Forecast, PredictionIntervalsAsNeuralForecastNamesThem) {
 TEST(Forecast, ConformalIntervalsForPointModels) {
   auto table = data::ReadCsv(CarrierCsv());
   ASSERT_TRUE(table.ok()) << table.status();
-  ForecastConfig config;
-  config.models = {"MLP"};
-  config.max_steps = 10;
-  config.threads = 1;
+  ForecastConfig config = Quick({"MLP"}, 10);
   config.params["MLP"] = {{"hidden_size", 64}};
   auto plain = Forecast(*table, {}, config);
   ASSERT_TRUE(plain.ok()) << plain.status();
@@ -288,10 +289,7 @@ TEST(Forecast, ConformalIntervalsForPointModels) {
 TEST(Forecast, FutureIsTheHeldOutForecastOfTheLongerSeries) {
   auto table = data::ReadCsv(CarrierCsv());
   ASSERT_TRUE(table.ok()) << table.status();
-  ForecastConfig config;
-  config.models = {"MLP"};
-  config.max_steps = 10;
-  config.threads = 1;
+  ForecastConfig config = Quick({"MLP"}, 10);
   auto held_out = Forecast(*table, {}, config);
   ASSERT_TRUE(held_out.ok()) << held_out.status();
   config.future = true;
