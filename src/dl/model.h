@@ -76,8 +76,8 @@ struct TrainDefaults {
   std::string loss = "MAE";         // what the model's TrainingLoss() computes (informational)
   double grad_clip_norm = 0;        // 0: none
   // The model forecasts a distribution (NF's DistributionLoss): it gives quantiles and
-  // prediction intervals (ForecastModel::QuantileForecast), by default at NF's levels 80 and 90
-  // with the median.
+  // prediction intervals (ForecastModel::Quantiles), by default at NF's levels 80 and 90 with
+  // the median.
   bool gives_quantiles = false;
   // NF's RECURRENT models (DeepAR) read input_size + 1 values: NF grows their input_size by
   // one (its shift of the input by a step needs it) and scales each window on those values.

@@ -340,8 +340,8 @@ Result<Trainer::Prediction> Trainer::PredictQuantiles(const WindowedDataset& dat
         if (!f.quantiles.defined()) {
           return Status::InvalidArgument(
               name_,
-              " gives point forecasts only, no quantiles or prediction intervals "
-              "(those come from a model with a distribution loss: DeepAR)");
+              " gives point forecasts only, no quantiles (a model with a distribution loss, "
+              "DeepAR, gives them; point models get conformal intervals from drc::dl::Forecast)");
         }
         const int64_t n = static_cast<int64_t>(levels.size());
         if (f.quantiles.sizes().vec() != std::vector<int64_t>{s, config_.horizon, n}) {

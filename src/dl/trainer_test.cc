@@ -424,6 +424,35 @@ TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {
   EXPECT_NE(st.message().find("junk.ckpt"), std::string::npos) << st;
 }
 
+// Quantiles: a point model has none to give, and levels must be in [0, 1]; both are errors
+// naming the model. No levels: the point forecast alone, as Predict().
+TEST(Trainer, PredictQuantilesNamesWhatItCannotGive) {
+  auto data = Dataset(SineSeries(200));
+  TrainOptions options;
+  options.max_steps = 1;
+  options.threads = 1;
+  auto mlp = Trainer::Make("MLP", Config({{"hidden_size", 8}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(mlp.ok());
+  ASSERT_TRUE((*mlp)->Fit(data).ok());
+  auto point = (*mlp)->PredictQuantiles(data, {});
+  ASSERT_TRUE(point.ok()) << point.status();
+  EXPECT_FALSE(point->quantiles.defined());
+  auto predicted = (*mlp)->Predict(data);
+  ASSERT_TRUE(predicted.ok());
+  EXPECT_TRUE(torch::equal(point->point, *predicted));
+  auto none = (*mlp)->PredictQuantiles(data, {0.1, 0.9});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(none.status().message().find("MLP gives point forecasts only, no quantiles"),
+            std::string::npos)
+      << none.status();
+  auto bad = (*mlp)->PredictQuantiles(data, {1.5});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("MLP: quantile level 1.5 is not in [0, 1]"),
+            std::string::npos)
+      << bad.status();
+}
+
 // Validation windows: every horizon overlapping the last val_size points, masked to them.
 TEST(Windows, ValidationWindowsCoverTheLastValSizePointsOfEachSeries) {
   std::vector<float> v(100);
