@@ -153,6 +153,11 @@ int DefaultThreadsPerRank(int ranks) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, ranks));
 }
 
+// Whether a model gets conformal intervals: levels were asked of a point model.
+bool NeedsConformal(const TrainDefaults& defaults, const ForecastConfig& config) {
+  return !config.level.empty() && !defaults.gives_quantiles;
+}
+
 // How one model trains: its name, NF's defaults (with the config's scaler) and its windows.
 struct ModelRun {
   std::string name;
@@ -326,16 +331,22 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                                    config.conformal_step);
   }
   DRC_RETURN_NOT_OK(CheckConformalMethod(config.conformal_method));
+  bool any_conformal = false;
   for (const auto& name : config.models) {
     DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
-    if (!config.level.empty() && !defaults.gives_quantiles && config.conformal_windows == 0) {
+    if (!NeedsConformal(defaults, config)) continue;
+    if (config.conformal_windows == 0) {
       return Status::InvalidArgument(
           "Forecast: ", name, " gives point forecasts only (loss ", defaults.loss,
           "), so its prediction intervals are conformal: set conformal_windows >= 2 (NF's "
           "PredictionIntervals(n_windows)), or ask levels of distribution models (DeepAR) only");
     }
+    any_conformal = true;
   }
-  DRC_RETURN_NOT_OK(IntervalColumns(config.level, false).status());
+  // The quantile columns: the levels given (none when empty), or NF's default output of a
+  // distribution model when none are.
+  DRC_ASSIGN_OR_RETURN(QuantileColumns given, IntervalColumns(config.level, false));
+  DRC_ASSIGN_OR_RETURN(QuantileColumns nf_default, IntervalColumns({80, 90}, true));
   DRC_RETURN_NOT_OK(CheckColumns(table, cols));
 
   // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
@@ -372,11 +383,6 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   }
   // Conformal calibration holds out h + step * (windows - 1) more points (and val_size), as NF
   // asks of every series (its min_samples).
-  const bool any_conformal =
-      !config.level.empty() && config.conformal_windows > 0 &&
-      std::any_of(config.models.begin(), config.models.end(), [&](const std::string& name) {
-        return !registry.Defaults(name)->gives_quantiles;
-      });
   if (any_conformal) {
     const int64_t held = ConformalHeldOut(config);
     for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
@@ -416,7 +422,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     const TrainDefaults& defaults = run.defaults;
     // Point models give intervals from the errors of a calibration run (NF's
     // PredictionIntervals), trained before the model itself.
-    const bool conformal = !config.level.empty() && !defaults.gives_quantiles;
+    const bool conformal = NeedsConformal(defaults, config);
     torch::Tensor scores;
     if (conformal) {
       DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, series, config));
@@ -428,13 +434,8 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, series, dataset, config, true, f.final_loss));
     f.steps = trainer->step();
     f.stopped_early = trainer->stopped_early();
-    QuantileColumns intervals;
-    if (!config.level.empty() || defaults.gives_quantiles) {
-      DRC_ASSIGN_OR_RETURN(
-          intervals,
-          IntervalColumns(config.level.empty() ? std::vector<double>{80, 90} : config.level,
-                          config.level.empty()));
-    }
+    const QuantileColumns& intervals =
+        config.level.empty() && defaults.gives_quantiles ? nf_default : given;
     DRC_ASSIGN_OR_RETURN(auto prediction,
                          trainer->PredictQuantiles(
                              dataset, conformal ? std::vector<double>{} : intervals.quantiles));
