@@ -126,6 +126,12 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.conformal_windows = args.conformal_windows;
   config.conformal_step = args.conformal_step;
   config.conformal_method = args.conformal_method;
+  if (!args.model_config.empty()) {
+    if (Status st = dl::ReadModelParams(args.model_config, config); !st.ok()) return fail(st);
+  }
+  for (const auto& text : args.params) {
+    if (Status st = dl::ParseModelParam(text, config); !st.ok()) return fail(st);
+  }
   const data::SeriesColumns cols;
   auto table = data::ReadSeries(args.data, cols);
   if (!table.ok()) return fail(table.status());
@@ -141,6 +147,21 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
         args.data.c_str(), static_cast<long long>((*table)->num_rows()), config.freq.c_str(),
         args.freq.empty() ? " (inferred)" : "", args.horizon, args.input_size, args.steps,
         static_cast<unsigned long long>(args.seed), ranks);
+    // The overrides of the models that run.
+    std::vector<std::string> overrides;
+    for (const auto& model : config.models) {
+      if (auto it = config.params.find(model); it != config.params.end()) {
+        for (const auto& [key, value] : it->second) {
+          char text[64];
+          std::snprintf(text, sizeof(text), "=%g", value);
+          overrides.push_back(model + "." + key + text);
+        }
+      }
+      if (auto it = config.model_scalers.find(model); it != config.model_scalers.end()) {
+        overrides.push_back(model + ".scaler_type=" + it->second);
+      }
+    }
+    if (!overrides.empty()) std::printf("overrides: %s\n", JoinList(overrides).c_str());
   }
   auto results = dl::Forecast(*table, cols, config);
   if (!results.ok()) return fail(results.status());
@@ -162,6 +183,13 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
         j["rmse"] = r.rmse;
         j["mape"] = r.mape;
         j["smape"] = r.smape;
+      }
+      // The model's overrides, for the record (max_steps and random_seed among them).
+      if (auto it = config.params.find(r.model); it != config.params.end()) {
+        j["params"] = it->second;
+      }
+      if (auto it = config.model_scalers.find(r.model); it != config.model_scalers.end()) {
+        j["scaler_type"] = it->second;
       }
       for (const auto& [level, score] : r.intervals) {
         char key[48];

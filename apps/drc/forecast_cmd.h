@@ -40,6 +40,8 @@ struct ForecastArgs {
   int conformal_windows = 0;  // conformal intervals of point models (dl::ForecastConfig)
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";
+  std::string model_config;         // YAML/JSON hyper-parameter overrides (dl::ReadModelParams)
+  std::vector<std::string> params;  // MODEL.KEY=VALUE overrides, after model_config's
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y (not with future), one column per model
 };

@@ -198,6 +198,13 @@ int main(int argc, char** argv) {
       ->add_option("--conformal-method", forecast_args.conformal_method,
                    "conformal_distribution (NF's default) or conformal_error")
       ->check(CLI::IsMember({"conformal_distribution", "conformal_error"}));
+  forecast->add_option(
+      "--config", forecast_args.model_config,
+      "YAML or JSON file of hyper-parameters per model, NF's names, e.g. "
+      "'MLP: {hidden_size: 256, learning_rate: 1.0e-4}' (examples/forecast_models.yaml)");
+  forecast->add_option("--param", forecast_args.params,
+                       "One hyper-parameter override MODEL.KEY=VALUE, e.g. MLP.hidden_size=256 "
+                       "(repeatable; after --config)");
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 

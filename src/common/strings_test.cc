@@ -23,5 +23,12 @@ TEST(SplitList, SplitsOnCommasAndDropsEmptyItems) {
   EXPECT_EQ(SplitList(" a , b"), (V{" a ", " b"}));
 }
 
+TEST(JoinList, PutsTheSeparatorBetweenItems) {
+  EXPECT_EQ(JoinList({}), "");
+  EXPECT_EQ(JoinList({"MLP"}), "MLP");
+  EXPECT_EQ(JoinList({"MLP", "LSTM", "TCN"}), "MLP, LSTM, TCN");
+  EXPECT_EQ(JoinList({"a", "", "b"}, "|"), "a||b");
+}
+
 }  // namespace
 }  // namespace drc

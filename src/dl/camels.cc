@@ -14,6 +14,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "drc/common/strings.h"
+
 namespace drc::dl {
 namespace {
 
@@ -124,12 +126,6 @@ Result<Day> DateFromFields(const std::string& path, int line, std::string_view y
                                    std::string(m), "-", std::string(d));
   }
   return DayOf(*date);
-}
-
-std::string Joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 }  // namespace
@@ -383,7 +379,7 @@ Result<std::vector<std::vector<double>>> ReadCamelsAttributes(
   for (size_t a = 0; a < names.size(); ++a) {
     if (!name_found[a]) {
       return Status::NotFound("CAMELS-US attributes: unknown attribute '", names[a], "' (",
-                              folder.string(), "/camels_*.txt have: ", Joined(all_columns), ")");
+                              folder.string(), "/camels_*.txt have: ", JoinList(all_columns), ")");
     }
   }
   return out;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "drc/common/clock.h"
+#include "drc/common/strings.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/dl/metrics.h"
@@ -158,12 +160,54 @@ bool NeedsConformal(const TrainDefaults& defaults, const ForecastConfig& config)
   return !config.level.empty() && !defaults.gives_quantiles;
 }
 
-// How one model trains: its name, NF's defaults (with the config's scaler) and its windows.
+// How one model trains: its name, NF's defaults (with the config's scaler and the model's
+// overrides), its windows, steps, seed and own hyper-parameters.
 struct ModelRun {
   std::string name;
   TrainDefaults defaults;
   WindowOptions windows;
+  int max_steps = 0;
+  uint64_t seed = 0;
+  std::map<std::string, double> params;  // the model's own (training keys taken out)
 };
+
+ModelConfig ModelConfigOf(const ModelRun& run, const ForecastConfig& config) {
+  ModelConfig mc;
+  mc.input_size = ModelInputSize(run.defaults, config.input_size);
+  mc.horizon = config.horizon;
+  mc.seed = run.seed;
+  mc.params = run.params;
+  return mc;
+}
+
+// How `name` trains under `config`. A model with overrides is built once here, so that a bad
+// key or value fails before any model trains.
+Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
+                         const ForecastConfig& config) {
+  ModelRun run;
+  run.name = name;
+  DRC_ASSIGN_OR_RETURN(run.defaults, registry.Defaults(name));
+  run.max_steps = config.max_steps;
+  run.seed = config.seed;
+  if (!config.scaler.empty()) run.defaults.scaler = config.scaler;
+  if (auto it = config.model_scalers.find(name); it != config.model_scalers.end()) {
+    run.defaults.scaler = it->second;
+  }
+  if (auto it = config.params.find(name); it != config.params.end()) {
+    run.params = it->second;
+    DRC_RETURN_NOT_OK(TakeTrainingParams(name, run.params, run.defaults, run.max_steps, run.seed));
+    auto model = registry.Make(name, ModelConfigOf(run, config));
+    if (!model.ok()) {
+      const Status& st = model.status();
+      if (st.message().find("unknown hyper-parameter") == std::string::npos) return st;
+      return Status(st.code(),
+                    st.message() + " or a training key (" + JoinList(TrainingParamNames()) + ")");
+    }
+  }
+  DRC_ASSIGN_OR_RETURN(run.windows,
+                       WindowOptionsFrom(run.defaults, config.input_size, config.horizon));
+  return run;
+}
 
 // The points each series' conformal calibration holds out: h + step * (windows - 1).
 int64_t ConformalHeldOut(const ForecastConfig& config) {
@@ -194,12 +238,8 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
     DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, part.status()));
     fit_part = std::move(*part);
   }
-  ModelConfig mc;
-  mc.input_size = ModelInputSize(run.defaults, config.input_size);
-  mc.horizon = config.horizon;
-  mc.seed = config.seed;
-  if (auto it = config.params.find(run.name); it != config.params.end()) mc.params = it->second;
-  TrainOptions topts = OptionsFrom(run.defaults, config.max_steps, config.seed);
+  const ModelConfig mc = ModelConfigOf(run, config);
+  TrainOptions topts = OptionsFrom(run.defaults, run.max_steps, run.seed);
   topts.threads = config.threads > 0 ? config.threads : DefaultThreadsPerRank(ranks);
   topts.comm = config.comm;
   topts.revin = run.windows.scaler == ScalerType::kRevIN;
@@ -331,9 +371,20 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                                    config.conformal_step);
   }
   DRC_RETURN_NOT_OK(CheckConformalMethod(config.conformal_method));
+  // Overrides must name registered models (a misspelt name would otherwise be ignored); those
+  // of registered models that do not run are ignored, so that one file serves many runs.
+  auto known = [&](const std::string& name) {
+    return registry.Defaults(name).status().WithContext("Forecast: hyper-parameters given");
+  };
+  for (const auto& entry : config.params) DRC_RETURN_NOT_OK(known(entry.first));
+  for (const auto& entry : config.model_scalers) DRC_RETURN_NOT_OK(known(entry.first));
+  // Each model's plan (defaults, overrides, windows), checked before any training.
+  std::vector<ModelRun> runs;
   bool any_conformal = false;
   for (const auto& name : config.models) {
-    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    DRC_ASSIGN_OR_RETURN(ModelRun run, PlanRun(registry, name, config));
+    runs.push_back(run);
+    const TrainDefaults& defaults = run.defaults;
     if (!NeedsConformal(defaults, config)) continue;
     if (config.conformal_windows == 0) {
       return Status::InvalidArgument(
@@ -411,14 +462,9 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   }
 
   std::vector<ModelForecast> out;
-  for (const auto& name : config.models) {
-    ModelRun run;
-    run.name = name;
-    DRC_ASSIGN_OR_RETURN(run.defaults, registry.Defaults(name));
+  for (const ModelRun& run : runs) {
+    const std::string& name = run.name;
     Stopwatch watch;
-    if (!config.scaler.empty()) run.defaults.scaler = config.scaler;
-    DRC_ASSIGN_OR_RETURN(run.windows,
-                         WindowOptionsFrom(run.defaults, config.input_size, config.horizon));
     const TrainDefaults& defaults = run.defaults;
     // Point models give intervals from the errors of a calibration run (NF's
     // PredictionIntervals), trained before the model itself.

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -128,6 +130,157 @@ TEST(Forecast, ConfigErrorsAreClear) {
   r = Forecast(*table, {.id = "unique_id", .time = "ds", .value = "passengers"}, config);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("passengers"), std::string::npos) << r.status();
+}
+
+// Per-model overrides by NF's names: the model's own keys, the training keys (max_steps,
+// learning_rate, random_seed, ...) for that model only, and scaler_type.
+TEST(Forecast, HyperParameterOverridesPerModel) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig base = Quick({"MLP", "NHITS"}, 4);
+  base.params["MLP"] = {{"hidden_size", 32}};
+  base.params["NHITS"] = {{"mlp_units", 32}};
+  auto plain = Forecast(*table, {}, base);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+
+  ForecastConfig config = base;
+  config.params["MLP"]["max_steps"] = 2;
+  config.params["MLP"]["learning_rate"] = 1e-2;
+  config.model_scalers["NHITS"] = "standard";
+  config.params["TCN"] = {{"kernel_size", 3}};  // a registered model that does not run
+  auto r = Forecast(*table, {}, config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].steps, 2);
+  EXPECT_EQ((*r)[1].steps, 4);
+  EXPECT_NE((*r)[0].mae, (*plain)[0].mae);
+  EXPECT_NE((*r)[1].mae, (*plain)[1].mae);
+  // The same as setting them for the whole run.
+  ForecastConfig whole = base;
+  whole.models = {"NHITS"};
+  whole.scaler = "standard";
+  auto nhits = Forecast(*table, {}, whole);
+  ASSERT_TRUE(nhits.ok()) << nhits.status();
+  EXPECT_DOUBLE_EQ((*r)[1].mae, nhits->front().mae);
+  whole = base;
+  whole.models = {"MLP"};
+  whole.seed = 7;
+  auto seven = Forecast(*table, {}, whole);
+  ASSERT_TRUE(seven.ok()) << seven.status();
+  config = base;
+  config.models = {"MLP"};
+  config.params["MLP"]["random_seed"] = 7;
+  auto seeded = Forecast(*table, {}, config);
+  ASSERT_TRUE(seeded.ok()) << seeded.status();
+  EXPECT_DOUBLE_EQ(seeded->front().mae, seven->front().mae);
+  EXPECT_NE(seeded->front().mae, (*plain)[0].mae);
+}
+
+// Bad overrides fail before any model trains: MLP would take minutes at a million steps.
+TEST(Forecast, BadHyperParametersFailBeforeTraining) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  auto fails = [&](std::map<std::string, double> nhits, const std::string& expected) {
+    ForecastConfig config = Quick({"MLP", "NHITS"}, 1000000);
+    config.params["MLP"] = {{"hidden_size", 8}};
+    config.params["NHITS"] = std::move(nhits);
+    auto r = Forecast(*table, {}, config);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+    EXPECT_NE(r.status().message().find(expected), std::string::npos) << r.status();
+  };
+  fails({{"mlp_unit", 8}},
+        "NHITS: unknown hyper-parameter 'mlp_unit' (NHITS takes mlp_layers, "
+        "mlp_units, n_blocks) or a training key (batch_size, learning_rate, max_steps, "
+        "num_lr_decays, random_seed, windows_batch_size)");
+  fails({{"mlp_units", 8.5}}, "NHITS: mlp_units must be a whole number, got 8.5");
+  fails({{"learning_rate", 0}}, "NHITS: learning_rate must be > 0, got 0");
+  fails({{"windows_batch_size", 0}}, "NHITS: windows_batch_size must be a whole number in [1, ");
+  fails({{"max_steps", -1}}, "NHITS: max_steps must be a whole number in [0, ");
+  fails({{"num_lr_decays", 0}}, "NHITS: num_lr_decays (-1: no decay) must be a whole number");
+  ForecastConfig config = Quick({"MLP"}, 1000000);
+  config.params["MPL"] = {{"hidden_size", 8}};
+  auto r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("hyper-parameters given: unknown model 'MPL'"),
+            std::string::npos)
+      << r.status();
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("drc_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(ModelParams, ReadFromYamlOrJson) {
+  const std::string yaml = WriteTemp("params.yaml",
+                                     "# overrides\n"
+                                     "MLP:\n"
+                                     "  hidden_size: 256\n"
+                                     "  learning_rate: 1.0e-4\n"
+                                     "DeepAR: {distribution: Normal, scaler_type: standard,\n"
+                                     "         sample_trajectories: true}\n"
+                                     "NHITS:\n");
+  ForecastConfig config;
+  ASSERT_TRUE(ReadModelParams(yaml, config).ok());
+  EXPECT_EQ(config.params["MLP"]["hidden_size"], 256);
+  EXPECT_EQ(config.params["MLP"]["learning_rate"], 1e-4);
+  EXPECT_EQ(config.params["DeepAR"]["distribution"], 1);
+  EXPECT_EQ(config.params["DeepAR"]["sample_trajectories"], 1);
+  EXPECT_EQ(config.params["DeepAR"].count("scaler_type"), 0u);
+  EXPECT_EQ(config.model_scalers["DeepAR"], "standard");
+  EXPECT_EQ(config.params.count("NHITS"), 0u);
+  const std::string json =
+      WriteTemp("params.json", R"({"DeepAR": {"distribution": "StudentT", "h_train": 2}})");
+  ASSERT_TRUE(ReadModelParams(json, config).ok());
+  EXPECT_EQ(config.params["DeepAR"]["distribution"], 0);  // later values override
+  EXPECT_EQ(config.params["DeepAR"]["h_train"], 2);
+  EXPECT_EQ(config.params["MLP"]["hidden_size"], 256);
+  ASSERT_TRUE(ParseModelParam("MLP.hidden_size=64", config).ok());
+  EXPECT_EQ(config.params["MLP"]["hidden_size"], 64);
+  ASSERT_TRUE(ParseModelParam("NHITS.scaler_type=robust", config).ok());
+  EXPECT_EQ(config.model_scalers["NHITS"], "robust");
+  std::filesystem::remove(yaml);
+  std::filesystem::remove(json);
+}
+
+TEST(ModelParams, ErrorsNameTheFileLineAndColumn) {
+  auto error = [](const std::string& text) {
+    const std::string path = WriteTemp("bad.yaml", text);
+    ForecastConfig config;
+    Status st = ReadModelParams(path, config);
+    std::filesystem::remove(path);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+    std::string message = st.message();
+    const auto at = message.find(path);
+    EXPECT_EQ(at, 0u) << message;
+    return at == 0 ? message.substr(path.size()) : message;
+  };
+  EXPECT_EQ(error("MLP:\n  hidden_size: big\n"),
+            ":2:16: MLP.hidden_size: expected a number, got 'big'");
+  EXPECT_EQ(error("DeepAR: {distribution: Gamma}"),
+            ":1:24: DeepAR.distribution: expected a number or StudentT or Normal, got 'Gamma'");
+  EXPECT_EQ(error("MLP: {scaler_type: log}"),
+            ":1:20: MLP.scaler_type: unknown scaler 'log' (identity, standard, robust, minmax or "
+            "revin)");
+  EXPECT_EQ(error("MLP: {hidden_size: [1, 2]}"), ":1:20: MLP.hidden_size: expected one value");
+  EXPECT_EQ(error("MLP: 3\n"),
+            ":1:6: MLP: expected a mapping from hyper-parameter names to values");
+  EXPECT_EQ(error("- MLP\n").rfind(":1:1: expected a mapping from model names", 0), 0u);
+  EXPECT_EQ(error("MLP: {hidden_size: 3\n").rfind(":2:1: ", 0), 0u);  // YAML's own message
+  ForecastConfig config;
+  EXPECT_EQ(ReadModelParams("/no/such/params.yaml", config).code(), StatusCode::kIOError);
+  for (const std::string text : {"MLP.hidden_size", "hidden_size=3", "MLP.=3", ".x=1"}) {
+    Status st = ParseModelParam(text, config);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(st.message().find("MODEL.KEY"), std::string::npos) << st;
+  }
+  Status st = ParseModelParam("MLP.hidden_size=1e", config);
+  EXPECT_NE(st.message().find("MLP.hidden_size: expected a number, got '1e'"), std::string::npos)
+      << st;
+  EXPECT_TRUE(config.params.empty());
 }
 
 std::vector<std::string> ColumnNames(const arrow::Table& t) {

@@ -1,7 +1,11 @@
 #include "src/dl/model.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
+
+#include "drc/common/strings.h"
 
 #include "src/dl/torch_status.h"
 #include "src/dl/windows.h"
@@ -27,19 +31,11 @@ Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefa
   return Status::OK();
 }
 
-namespace {
-std::string JoinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-}  // namespace
-
 Result<std::shared_ptr<ForecastModel>> ModelRegistry::Make(const std::string& name,
                                                            const ModelConfig& config) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) {
-    return Status::NotFound("unknown model '", name, "' (registered: ", JoinNames(Names()), ")");
+    return Status::NotFound("unknown model '", name, "' (registered: ", JoinList(Names()), ")");
   }
   if (config.input_size <= 0 || config.horizon <= 0) {
     return Status::InvalidArgument(name, ": input_size and horizon must be > 0, got ",
@@ -51,7 +47,7 @@ Result<std::shared_ptr<ForecastModel>> ModelRegistry::Make(const std::string& na
 Result<TrainDefaults> ModelRegistry::Defaults(const std::string& name) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) {
-    return Status::NotFound("unknown model '", name, "' (registered: ", JoinNames(Names()), ")");
+    return Status::NotFound("unknown model '", name, "' (registered: ", JoinList(Names()), ")");
   }
   return it->second.defaults;
 }
@@ -68,11 +64,29 @@ double Params::Take(const std::string& key, double fallback) {
   return it == values_.end() ? fallback : it->second;
 }
 
+int Params::TakeInt(const std::string& key, int fallback) {
+  const double v = Take(key, fallback);
+  const bool whole = v == std::floor(v) && v >= std::numeric_limits<int>::min() &&
+                     v <= std::numeric_limits<int>::max();
+  if (!whole) {
+    if (not_whole_.empty()) not_whole_ = key;
+    return fallback;
+  }
+  return static_cast<int>(v);
+}
+
 Status Params::Finish() const {
   for (const auto& [key, value] : values_) {
     if (std::find(taken_.begin(), taken_.end(), key) == taken_.end()) {
-      return Status::InvalidArgument(model_, ": unknown hyper-parameter '", key, "'");
+      std::vector<std::string> known = taken_;
+      std::sort(known.begin(), known.end());
+      return Status::InvalidArgument(model_, ": unknown hyper-parameter '", key, "' (", model_,
+                                     " takes ", JoinList(known), ")");
     }
+  }
+  if (!not_whole_.empty()) {
+    return Status::InvalidArgument(model_, ": ", not_whole_, " must be a whole number, got ",
+                                   values_.at(not_whole_));
   }
   return Status::OK();
 }

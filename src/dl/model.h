@@ -144,21 +144,21 @@ class ModelRegistry {
 const ModelRegistry& DefaultModelRegistry();
 
 // Reads a model hyper-parameter with a default, rejecting unknown keys: call Take for every
-// parameter a model knows, then Finish() returns InvalidArgument naming any key left over.
+// parameter a model knows, then Finish() returns InvalidArgument naming any key left over (and
+// the keys the model knows), or the first TakeInt key whose value was not a whole number.
 class Params {
  public:
   Params(std::string model, std::map<std::string, double> values)
       : model_(std::move(model)), values_(std::move(values)) {}
   double Take(const std::string& key, double fallback);
-  int TakeInt(const std::string& key, int fallback) {
-    return static_cast<int>(Take(key, fallback));
-  }
+  int TakeInt(const std::string& key, int fallback);
   Status Finish() const;
 
  private:
   std::string model_;
   std::map<std::string, double> values_;
   std::vector<std::string> taken_;
+  std::string not_whole_;  // the first TakeInt key with a fractional or out-of-range value
 };
 
 // Hyper-parameter checks, one message format for the zoo: InvalidArgument "<model>: <key> must

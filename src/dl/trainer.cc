@@ -34,6 +34,55 @@ TrainOptions OptionsFrom(const TrainDefaults& defaults, int max_steps, uint64_t 
   return o;
 }
 
+const std::vector<std::string>& TrainingParamNames() {
+  static const std::vector<std::string> kNames = {"batch_size",  "learning_rate",
+                                                  "max_steps",   "num_lr_decays",
+                                                  "random_seed", "windows_batch_size"};
+  return kNames;
+}
+
+Status TakeTrainingParams(const std::string& model, std::map<std::string, double>& params,
+                          TrainDefaults& defaults, int& max_steps, uint64_t& seed) {
+  // Whole numbers in [min, max]; NaN fails every check.
+  auto whole = [&](const std::string& key, double value, double min, double max) {
+    if (!(value >= min && value <= max) || value != std::floor(value)) {
+      return Status::InvalidArgument(model, ": ", key, " must be a whole number in [", min, ", ",
+                                     max, "], got ", value);
+    }
+    return Status::OK();
+  };
+  constexpr double kIntMax = std::numeric_limits<int>::max();
+  for (const std::string& key : TrainingParamNames()) {
+    auto it = params.find(key);
+    if (it == params.end()) continue;
+    const double v = it->second;
+    if (key == "learning_rate") {
+      if (!(v > 0 && std::isfinite(v))) {
+        return Status::InvalidArgument(model, ": learning_rate must be > 0, got ", v);
+      }
+      defaults.learning_rate = v;
+    } else if (key == "max_steps") {
+      DRC_RETURN_NOT_OK(whole(key, v, 0, kIntMax));
+      max_steps = static_cast<int>(v);
+    } else if (key == "batch_size") {
+      DRC_RETURN_NOT_OK(whole(key, v, 1, kIntMax));
+      defaults.batch_size = static_cast<int>(v);
+    } else if (key == "windows_batch_size") {
+      DRC_RETURN_NOT_OK(whole(key, v, 1, kIntMax));
+      defaults.windows_batch_size = static_cast<int>(v);
+    } else if (key == "num_lr_decays") {
+      // NF: -1 means no decay; its StepLR step is max_steps / num_lr_decays.
+      if (v != -1) DRC_RETURN_NOT_OK(whole(key + " (-1: no decay)", v, 1, kIntMax));
+      defaults.num_lr_decays = static_cast<int>(v);
+    } else if (key == "random_seed") {
+      DRC_RETURN_NOT_OK(whole(key, v, 0, 9007199254740992.0));  // 2^53: exact in a double
+      seed = static_cast<uint64_t>(v);
+    }
+    params.erase(it);
+  }
+  return Status::OK();
+}
+
 int ModelInputSize(const TrainDefaults& defaults, int input_size) {
   return defaults.recurrent ? input_size + 1 : input_size;
 }

@@ -27,6 +27,7 @@
 
 #include <torch/optim/adam.h>
 
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -99,6 +100,14 @@ class RevinScaledModel final : public ForecastModel {
 
 // The options NeuralForecast uses for a model with these defaults.
 TrainOptions OptionsFrom(const TrainDefaults& defaults, int max_steps, uint64_t seed);
+// NeuralForecast's per-model training hyper-parameters, set as a model's params (ModelConfig):
+// learning_rate, max_steps, batch_size, windows_batch_size, num_lr_decays and random_seed. Takes
+// those found in `params` out of it into `defaults`, `max_steps` and `seed`, leaving the model's
+// own; InvalidArgument names the model, the key and what it must be.
+Status TakeTrainingParams(const std::string& model, std::map<std::string, double>& params,
+                          TrainDefaults& defaults, int& max_steps, uint64_t& seed);
+// Their names, for messages.
+const std::vector<std::string>& TrainingParamNames();
 // The input length a model with these defaults reads for a configured input_size, as NF:
 // input_size + 1 for its recurrent models, else input_size.
 int ModelInputSize(const TrainDefaults& defaults, int input_size);

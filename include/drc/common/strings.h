@@ -20,4 +20,7 @@ inline std::string JsonEscape(std::string_view s) {
 // white space is trimmed.
 std::vector<std::string> SplitList(std::string_view text);
 
+// Joins items with `separator` ({"a", "b"} -> "a, b").
+std::string JoinList(const std::vector<std::string>& items, std::string_view separator = ", ");
+
 }  // namespace drc

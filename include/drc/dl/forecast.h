@@ -81,9 +81,29 @@ struct ForecastConfig {
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";
   // Per model name: hyper-parameters by NeuralForecast's names overriding the defaults, e.g.
-  // {"MLP", {{"hidden_size", 256}}}; unknown keys are an error naming the key.
+  // {"MLP", {{"hidden_size", 256}, {"learning_rate", 1e-4}}}: the model's own (hidden_size,
+  // n_blocks, ...) and NF's training ones (learning_rate, max_steps, batch_size,
+  // windows_batch_size, num_lr_decays, random_seed), which override max_steps and seed above for
+  // that model. Checked before any training: an unknown key (the message lists the model's)
+  // or a bad value is InvalidArgument, an unregistered model NotFound; overrides of registered
+  // models not in `models` are ignored.
   std::map<std::string, std::map<std::string, double>> params;
+  // Per model name: NF's scaler_type for that model, overriding `scaler`.
+  std::map<std::string, std::string> model_scalers;
 };
+
+// Adds hyper-parameter overrides (ForecastConfig::params, ::model_scalers) read from a YAML or
+// JSON file with one mapping per model, e.g.
+//   MLP: {hidden_size: 256, learning_rate: 1.0e-4}
+//   DeepAR:
+//     distribution: Normal      # or StudentT (NF's DistributionLoss)
+//     scaler_type: standard     # identity, standard, robust, minmax or revin
+// Values are numbers (true/false count as 1/0) but for those two keys. Errors give
+// FILE:LINE:COLUMN. Later values override earlier ones.
+Status ReadModelParams(const std::string& path, ForecastConfig& config);
+// Adds one override written MODEL.KEY=VALUE (drc forecast --param), e.g. "MLP.hidden_size=256",
+// with the values ReadModelParams takes.
+Status ParseModelParam(const std::string& text, ForecastConfig& config);
 
 // How a prediction interval did on the held-out values.
 struct IntervalScore {

@@ -1,0 +1,101 @@
+// Hyper-parameter overrides for Forecast() from a YAML/JSON file or MODEL.KEY=VALUE text
+// (drc forecast --config / --param). The values are only read here; Forecast() checks them
+// against each model before any training.
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "drc/dl/forecast.h"
+#include "src/dl/windows.h"
+
+namespace drc::dl {
+namespace {
+
+// Sets config's override of `key` for `model` from its text; `where` prefixes errors.
+Status SetParam(const std::string& where, const std::string& model, const std::string& key,
+                const std::string& value, ForecastConfig& config) {
+  if (model.empty() || key.empty()) {
+    return Status::InvalidArgument(where, "expected MODEL.KEY, got '", model, ".", key, "'");
+  }
+  if (key == "scaler_type") {
+    auto scaler = ParseScalerType(value);
+    if (!scaler.ok()) return scaler.status().WithContext(where + model + ".scaler_type");
+    config.model_scalers[model] = value;
+    return Status::OK();
+  }
+  double number = 0;
+  if (key == "distribution" && (value == "StudentT" || value == "Normal")) {
+    number = value == "StudentT" ? 0 : 1;  // DeepAR's numeric code
+  } else if (value == "true" || value == "false") {
+    number = value == "true" ? 1 : 0;
+  } else {
+    const char* begin = value.c_str();
+    char* end = nullptr;
+    errno = 0;
+    number = std::strtod(begin, &end);
+    if (value.empty() || end != begin + value.size() || errno == ERANGE || std::isnan(number)) {
+      return Status::InvalidArgument(where, model, ".", key, ": expected a number",
+                                     key == "distribution" ? " or StudentT or Normal" : "",
+                                     ", got '", value, "'");
+    }
+  }
+  config.params[model][key] = number;
+  return Status::OK();
+}
+
+std::string At(const std::string& path, const YAML::Mark& mark) {
+  return path + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
+}
+
+}  // namespace
+
+Status ReadModelParams(const std::string& path, ForecastConfig& config) {
+  if (!std::ifstream(path)) return Status::IOError("cannot read the model config ", path);
+  try {
+    const YAML::Node root = YAML::LoadFile(path);
+    if (root.IsNull()) return Status::OK();  // an empty file overrides nothing
+    if (!root.IsMap()) {
+      return Status::InvalidArgument(At(path, root.Mark()),
+                                     "expected a mapping from model names to their "
+                                     "hyper-parameters, e.g. 'MLP: {hidden_size: 256}'");
+    }
+    for (const auto& entry : root) {
+      const std::string model = entry.first.as<std::string>();
+      const YAML::Node& params = entry.second;
+      if (params.IsNull()) continue;
+      if (!params.IsMap()) {
+        return Status::InvalidArgument(At(path, params.Mark()), model,
+                                       ": expected a mapping from hyper-parameter names to values");
+      }
+      for (const auto& kv : params) {
+        const std::string key = kv.first.as<std::string>();
+        if (!kv.second.IsScalar()) {
+          return Status::InvalidArgument(At(path, kv.second.Mark()), model, ".", key,
+                                         ": expected one value");
+        }
+        DRC_RETURN_NOT_OK(
+            SetParam(At(path, kv.second.Mark()), model, key, kv.second.Scalar(), config));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(At(path, e.mark), e.msg);
+  }
+  return Status::OK();
+}
+
+Status ParseModelParam(const std::string& text, ForecastConfig& config) {
+  const auto eq = text.find('=');
+  const auto dot = text.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
+    return Status::InvalidArgument("--param '", text,
+                                   "': expected MODEL.KEY=VALUE, e.g. MLP.hidden_size=256");
+  }
+  return SetParam("--param '" + text + "': ", text.substr(0, dot),
+                  text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1), config);
+}
+
+}  // namespace drc::dl
