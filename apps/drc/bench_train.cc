@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "blas_kernels.h"
+#include "drc/dl/forecast.h"
 #include "drc/dl/train_bench.h"
 #include "world.h"
 
@@ -24,11 +25,32 @@ int RunBenchTrain(const BenchTrainArgs& args) {
     config.seed = args.seed;
     config.comm = comm;
     config.profile_path = args.profile;
-    auto r = dl::BenchTrain(config);
-    if (!r.ok()) {
-      std::fprintf(stderr, "drc bench train: %s\n", r.status().ToString().c_str());
+    auto fail = [](const Status& st) {
+      std::fprintf(stderr, "drc bench train: %s\n", st.ToString().c_str());
       return 1;
+    };
+    // The overrides are those of drc forecast --param, for the one model trained here.
+    dl::ForecastConfig overrides;
+    for (const auto& text : args.params) {
+      const auto eq = text.find('=');
+      const bool named = text.substr(0, eq).find('.') != std::string::npos;
+      Status st = dl::ParseModelParam(named ? text : args.model + "." + text, overrides);
+      if (!st.ok()) return fail(st);
     }
+    auto other = [&](const std::string& model) {
+      return fail(
+          Status::InvalidArgument("--param names ", model, ", but the model is ", args.model));
+    };
+    for (const auto& [model, params] : overrides.params) {
+      if (model != args.model) return other(model);
+      config.params = params;
+    }
+    for (const auto& [model, scaler] : overrides.model_scalers) {
+      if (model != args.model) return other(model);
+      config.scaler = scaler;
+    }
+    auto r = dl::BenchTrain(config);
+    if (!r.ok()) return fail(r.status());
     if (comm != nullptr && comm->rank() != 0) return 0;
     if (args.json) {
       nlohmann::json j = {{"model", r->model},

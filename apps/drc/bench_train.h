@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace drc::app {
 
@@ -23,6 +24,8 @@ struct BenchTrainArgs {
   uint64_t seed = 1;
   bool json = false;
   std::string profile;  // Chrome trace of libtorch's operators
+  // KEY=VALUE (or MODEL.KEY=VALUE) hyper-parameter overrides, as drc forecast --param.
+  std::vector<std::string> params;
 };
 
 // `args.backend` is checked by main.cc's CLI (IsMember), the only caller.

@@ -304,6 +304,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   bench_train->add_option("--device", train_args.device, kDeviceHelp);
   bench_train->add_option("--seed", train_args.seed, "Random seed");
+  bench_train->add_option("--param", train_args.params,
+                          "Hyper-parameter override KEY=VALUE by NF's names, e.g. "
+                          "windows_batch_size=256 (repeatable; as drc forecast --param)");
   bench_train->add_option("--profile", train_args.profile,
                           "Write libtorch's operator profile of the steps to FILE (Chrome trace)");
   bench_train->add_flag("--json", train_args.json, "One JSON object on stdout");

@@ -22,6 +22,13 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   }
   const auto& registry = DefaultModelRegistry();
   DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(config.model));
+  if (!config.scaler.empty()) defaults.scaler = config.scaler;
+  // NF's training keys among the overrides (learning_rate, windows_batch_size, ...).
+  std::map<std::string, double> params = config.params;
+  int steps = config.steps;
+  uint64_t seed = config.seed;
+  DRC_RETURN_NOT_OK(TakeTrainingParams(config.model, params, defaults, steps, seed));
+  if (steps <= 0) return Status::InvalidArgument("bench train: max_steps must be > 0");
   const int rank = config.comm ? config.comm->rank() : 0;
   const int ranks = config.comm ? config.comm->size() : 1;
 
@@ -48,9 +55,9 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   ModelConfig mc;
   mc.input_size = ModelInputSize(defaults, config.input_size);
   mc.horizon = config.horizon;
-  mc.seed = config.seed;
-  mc.params = config.params;
-  TrainOptions topts = OptionsFrom(defaults, config.steps, config.seed);
+  mc.seed = seed;
+  mc.params = params;
+  TrainOptions topts = OptionsFrom(defaults, steps, seed);
   topts.threads = config.threads > 0
                       ? config.threads
                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks);

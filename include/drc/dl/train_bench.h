@@ -22,7 +22,10 @@ struct TrainBenchConfig {
   int threads = 0;             // intra-op threads per rank; 0: all cores / ranks on this node
   int window_parts = 0;        // window-parallel steps: 0 automatic, 1 off, N parts (forecast.h)
   std::string device = "cpu";  // cpu, cuda, cuda:N or auto (forecast.h)
-  std::map<std::string, double> params;  // hyper-parameter overrides
+  // Hyper-parameter overrides by NF's names: the model's own and NF's training keys
+  // (ForecastConfig::params); scaler: NF's scaler_type (empty: the model's default).
+  std::map<std::string, double> params;
+  std::string scaler;
   // Non-empty: libtorch's operator profile of the training steps, written to this file as a
   // Chrome trace (chrome://tracing, Perfetto); rank r > 0 writes "<path>.rank<r>".
   std::string profile_path;
