@@ -194,8 +194,11 @@ TEST(Forecast, BadHyperParametersFailBeforeTraining) {
         "num_lr_decays, random_seed, windows_batch_size)");
   fails({{"mlp_units", 8.5}}, "NHITS: mlp_units must be a whole number, got 8.5");
   fails({{"learning_rate", 0}}, "NHITS: learning_rate must be > 0, got 0");
-  fails({{"windows_batch_size", 0}}, "NHITS: windows_batch_size must be a whole number in [1, ");
-  fails({{"max_steps", -1}}, "NHITS: max_steps must be a whole number in [0, ");
+  fails({{"windows_batch_size", 0}},
+        "NHITS: windows_batch_size must be a whole number in [1, 2147483647], got 0");
+  fails({{"max_steps", -1}}, "NHITS: max_steps must be a whole number in [0, 2147483647], got -1");
+  fails({{"random_seed", 1.5}},
+        "NHITS: random_seed must be a whole number in [0, 9007199254740992], got 1.5");
   fails({{"num_lr_decays", 0}}, "NHITS: num_lr_decays (-1: no decay) must be a whole number");
   ForecastConfig config = Quick({"MLP"}, 1000000);
   config.params["MPL"] = {{"hidden_size", 8}};

@@ -44,14 +44,15 @@ const std::vector<std::string>& TrainingParamNames() {
 Status TakeTrainingParams(const std::string& model, std::map<std::string, double>& params,
                           TrainDefaults& defaults, int& max_steps, uint64_t& seed) {
   // Whole numbers in [min, max]; NaN fails every check.
-  auto whole = [&](const std::string& key, double value, double min, double max) {
-    if (!(value >= min && value <= max) || value != std::floor(value)) {
+  auto whole = [&](const std::string& key, double value, int64_t min, int64_t max) {
+    if (!(value >= static_cast<double>(min) && value <= static_cast<double>(max)) ||
+        value != std::floor(value)) {
       return Status::InvalidArgument(model, ": ", key, " must be a whole number in [", min, ", ",
                                      max, "], got ", value);
     }
     return Status::OK();
   };
-  constexpr double kIntMax = std::numeric_limits<int>::max();
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
   for (const std::string& key : TrainingParamNames()) {
     auto it = params.find(key);
     if (it == params.end()) continue;
@@ -72,10 +73,12 @@ Status TakeTrainingParams(const std::string& model, std::map<std::string, double
       defaults.windows_batch_size = static_cast<int>(v);
     } else if (key == "num_lr_decays") {
       // NF: -1 means no decay; its StepLR step is max_steps / num_lr_decays.
-      if (v != -1) DRC_RETURN_NOT_OK(whole(key + " (-1: no decay)", v, 1, kIntMax));
+      if (v != -1) {
+        DRC_RETURN_NOT_OK(whole(key + " (-1: no decay)", v, 1, kIntMax));
+      }
       defaults.num_lr_decays = static_cast<int>(v);
     } else if (key == "random_seed") {
-      DRC_RETURN_NOT_OK(whole(key, v, 0, 9007199254740992.0));  // 2^53: exact in a double
+      DRC_RETURN_NOT_OK(whole(key, v, 0, int64_t{1} << 53));  // exact in a double
       seed = static_cast<uint64_t>(v);
     }
     params.erase(it);
