@@ -42,7 +42,11 @@ Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::
   const auto& first = results.front().predictions;
   std::vector<std::shared_ptr<arrow::Field>> fields;
   std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;
-  for (int i = 0; i < (future ? 2 : 3); ++i) {
+  // The columns before the forecasts (unique_id, ds, [cutoff,] y), y left out with `future`.
+  for (int i = 0; i < first->num_columns(); ++i) {
+    const std::string& name = first->schema()->field(i)->name();
+    if (name.rfind("y_hat", 0) == 0) break;
+    if (future && name == data::SeriesColumns().value) continue;
     fields.push_back(first->schema()->field(i));
     columns.push_back(first->column(i));
   }
@@ -123,6 +127,8 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.device = args.device;
   config.future = args.future;
   config.level = args.level;
+  config.cv_windows = args.cv_windows;
+  config.cv_step = args.cv_step;
   config.conformal_windows = args.conformal_windows;
   config.conformal_step = args.conformal_step;
   config.conformal_method = args.conformal_method;
@@ -176,6 +182,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
                           {"ranks", ranks},
                           {"h", args.horizon},
                           {"input_size", args.input_size}};
+      if (args.cv_windows > 0) j["cv_windows"] = args.cv_windows;
       if (args.future) {
         j["future"] = true;
       } else {

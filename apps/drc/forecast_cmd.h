@@ -37,6 +37,8 @@ struct ForecastArgs {
   std::string device = "cpu";
   bool future = false;        // forecast after the series' ends instead of scoring the last H
   std::vector<double> level;  // prediction interval levels (dl::ForecastConfig::level)
+  int cv_windows = 0;         // cross-validation windows (dl::ForecastConfig::cv_windows)
+  int cv_step = 1;
   int conformal_windows = 0;  // conformal intervals of point models (dl::ForecastConfig)
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";
@@ -52,9 +54,9 @@ int RunForecast(const ForecastArgs& args);
 
 // "model  MAE  RMSE  MAPE%  sMAPE%  seconds" table on stdout.
 void PrintForecastTable(const std::vector<dl::ModelForecast>& results);
-// unique_id, ds, y (left out with `future`: no actual values), then per model its y_hat column
-// named after it and its quantile columns (MODEL-median, MODEL-lo-80, ...; NF's names); CSV or
-// Parquet by extension.
+// unique_id, ds, cutoff (with cross-validation), y (left out with `future`: no actual values),
+// then per model its y_hat column named after it and its quantile columns (MODEL-median,
+// MODEL-lo-80, ...; NF's names); CSV or Parquet by extension.
 Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path,
                       bool future = false);
 

@@ -180,6 +180,15 @@ int main(int argc, char** argv) {
                      "Train on every point and forecast the H stamps after each series' end "
                      "(default: hold the last H out and score the forecast against them)");
   forecast
+      ->add_option("--cv-windows", forecast_args.cv_windows,
+                   "Cross-validation as NF's cross_validation(refit=False): train once without "
+                   "the last h + step * (N - 1) points, forecast h from N cutoffs, score them all")
+      ->check(CLI::NonNegativeNumber);
+  forecast
+      ->add_option("--cv-step", forecast_args.cv_step,
+                   "Points between the cross-validation cutoffs (NF's step_size)")
+      ->check(CLI::PositiveNumber);
+  forecast
       ->add_option("--level", forecast_args.level,
                    "Prediction interval levels in (0, 100), comma-separated, e.g. 80,90: DeepAR's "
                    "from its distribution (default: median, 80 and 90), the point models' "

@@ -4,6 +4,7 @@
     nf_forecast.py CSV [--models MLP,RNN,...] [--seed 1 [2 3]] [--threads 2]
                    [--h 24] [--input-size 24] [--max-steps 100] [--freq ME]
                    [--scaler standard] [--level 80,90] [--conformal-windows 2]
+                   [--cv-windows 3 --cv-step 12]
 
 CSV has columns y,ds,unique_id (one monthly series, ds at month ends). The published set-up
 (Deep RC evaluation): train on all rows but the last h (274 of 298), forecast the last h=24,
@@ -27,7 +28,10 @@ with predict(level=[...]) (DeepAR: intervals from its distribution) and adds, pe
 "coverage_L" (share of test points with lo <= y <= hi, as src/dl/metrics.cc's Coverage) and
 "width_L" (mean hi - lo). --conformal-windows N fits with
 prediction_intervals=PredictionIntervals(n_windows=N, method=--conformal-method), NF's conformal
-intervals for point models.
+intervals for point models. --cv-windows N [--cv-step S] runs
+cross_validation(df, n_windows=N, step_size=S) (refit=False: one fit without the last
+h + S * (N - 1) points, forecasts from N cutoffs) on the whole series instead, and scores every
+window's points ("cv_windows": N in the line), as drc forecast --cv-windows does.
 """
 import argparse
 import json
@@ -89,6 +93,10 @@ def main():
     p.add_argument("--conformal-windows", type=int, default=0,
                    help="PredictionIntervals(n_windows) in fit (0: none)")
     p.add_argument("--conformal-method", default="conformal_distribution")
+    p.add_argument("--cv-windows", type=int, default=0,
+                   help="cross_validation(n_windows, step_size, refit=False) on the whole series "
+                        "instead of one held-out window (0: none)")
+    p.add_argument("--cv-step", type=int, default=1, help="cross_validation's step_size")
     p.add_argument("--precision", default="32-true",
                    help="Lightning trainer precision (32-true is its default; bf16-mixed "
                         "runs the forward under torch.autocast with bfloat16)")
@@ -127,18 +135,26 @@ def main():
                         random_seed=seed, **extra, **trainer)
             nf = NeuralForecast(models=[model], freq=a.freq)
             t0 = time.perf_counter()
-            if a.conformal_windows:
+            if a.cv_windows:
+                kw = {"level": levels} if levels else {}
+                fc = nf.cross_validation(df=df, n_windows=a.cv_windows, step_size=a.cv_step,
+                                         **kw)
+                seconds = time.perf_counter() - t0
+                col = name if name in fc.columns else f"{name}-median"
+                evaluated = fc
+            elif a.conformal_windows:
                 from neuralforecast.utils import PredictionIntervals
                 nf.fit(df=train, prediction_intervals=PredictionIntervals(
                     n_windows=a.conformal_windows, method=a.conformal_method))
             else:
                 nf.fit(df=train)
-            fc = nf.predict(level=levels) if levels else nf.predict()
-            seconds = time.perf_counter() - t0
-            fc = fc.reset_index() if "ds" not in fc.columns else fc
-            col = name if name in fc.columns else f"{name}-median"
-            merged = test.merge(fc[["unique_id", "ds", col]], on=["unique_id", "ds"],
-                                how="left")
+            if not a.cv_windows:
+                fc = nf.predict(level=levels) if levels else nf.predict()
+                seconds = time.perf_counter() - t0
+                fc = fc.reset_index() if "ds" not in fc.columns else fc
+                col = name if name in fc.columns else f"{name}-median"
+                evaluated = test.merge(fc, on=["unique_id", "ds"], how="left")
+            merged = evaluated
             if merged[col].isna().all():
                 sys.exit(f"{name}: forecast dates do not match the test dates")
             mae, rmse, mape, smape = metrics(merged["y"].astype(float).tolist(),
@@ -146,12 +162,14 @@ def main():
             line = {"model": name, "mae": mae, "rmse": rmse, "mape": mape, "smape": smape,
                     "seconds": round(seconds, 3), "seed": seed, "threads": a.threads,
                     "precision": a.precision}
+            if a.cv_windows:
+                line["cv_windows"] = a.cv_windows
             for level in levels:
                 tag = f"{level:g}"
                 lo, hi = f"{name}-lo-{tag}", f"{name}-hi-{tag}"
                 if lo not in fc.columns:  # NF rounds the level in its column names
                     lo, hi = f"{name}-lo-{round(level)}", f"{name}-hi-{round(level)}"
-                band = test.merge(fc[["unique_id", "ds", lo, hi]], on=["unique_id", "ds"])
+                band = evaluated
                 inside = (band[lo] <= band["y"]) & (band["y"] <= band[hi])
                 line[f"coverage_{tag}"] = float(inside.mean())
                 line[f"width_{tag}"] = float((band[hi] - band[lo]).mean())

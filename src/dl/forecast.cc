@@ -70,6 +70,30 @@ Result<std::vector<double>> AsDoubles(const data::TablePtr& table, const std::st
   return out;
 }
 
+// The value column of `table` (whose series start at `bounds`) as the models' float series.
+Result<SeriesData> SeriesOf(const data::TablePtr& table, const std::string& value,
+                            std::vector<int64_t> bounds) {
+  SeriesData series;
+  series.offsets = std::move(bounds);
+  auto f32 = arrow::compute::Cast(table->GetColumnByName(value), arrow::float32());
+  if (!f32.ok()) return FromArrow(f32.status(), "Forecast: value column '" + value + "'");
+  DRC_ASSIGN_OR_RETURN(auto view, ColumnAsTensor(f32->chunked_array()));
+  series.values = view.tensor;
+  return series;
+}
+
+// The rows of `table` (or of one column) at `rows`, in that order.
+Result<arrow::Datum> TakeRows(const arrow::Datum& data, const std::vector<int64_t>& rows) {
+  arrow::Int64Builder builder;
+  auto st = builder.AppendValues(rows);
+  std::shared_ptr<arrow::Array> indices;
+  if (st.ok()) st = builder.Finish(&indices);
+  if (!st.ok()) return FromArrow(st, "Forecast: cross-validation rows");
+  auto taken = arrow::compute::Take(data, indices);
+  if (!taken.ok()) return FromArrow(taken.status(), "Forecast: cross-validation rows");
+  return *taken;
+}
+
 // The three columns are there, and the values are numbers.
 Status CheckColumns(const data::TablePtr& table, const data::SeriesColumns& cols) {
   for (const auto& name : {cols.id, cols.time, cols.value}) {
@@ -371,6 +395,16 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                                    config.conformal_step);
   }
   DRC_RETURN_NOT_OK(CheckConformalMethod(config.conformal_method));
+  if (config.cv_windows < 0 || config.cv_step < 1) {
+    return Status::InvalidArgument("Forecast: cv_windows must be >= 0 and cv_step >= 1, got ",
+                                   config.cv_windows, " and ", config.cv_step);
+  }
+  const bool cv = config.cv_windows > 0;
+  if (cv && config.future) {
+    return Status::InvalidArgument(
+        "Forecast: cross-validation scores forecasts of held-out windows; it does not go with "
+        "future (forecasts after the series' ends)");
+  }
   // Overrides must name registered models (a misspelt name would otherwise be ignored); those
   // of registered models that do not run are ignored, so that one file serves many runs.
   auto known = [&](const std::string& name) {
@@ -394,6 +428,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     }
     any_conformal = true;
   }
+  if (cv && any_conformal) {
+    return Status::NotImplemented(
+        "Forecast: conformal intervals within cross-validation are not built yet (DeepAR's own "
+        "intervals are)");
+  }
   // The quantile columns: the levels given (none when empty), or NF's default output of a
   // distribution model when none are.
   DRC_ASSIGN_OR_RETURN(QuantileColumns given, IntervalColumns(config.level, false));
@@ -402,7 +441,12 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
 
   // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
   // all but the last H of each series, which are `held_out` for the metrics, or with `future`
-  // every point, the forecasts then being for the H stamps after each series' end.
+  // every point, the forecasts then being for the H stamps after each series' end. With
+  // cross-validation they train on all but the last `held` points, and `held_out` becomes the
+  // windows' rows (below).
+  const int held = cv ? config.horizon + config.cv_step * (config.cv_windows - 1) : config.horizon;
+  const std::string what =
+      cv ? "h + cv_step * (cv_windows - 1) = " + std::to_string(held) : "horizon";
   std::string freq = config.freq;
   if (freq.empty()) {
     DRC_ASSIGN_OR_RETURN(freq, InferFreq(table, cols));
@@ -413,7 +457,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   if (config.future) {
     DRC_ASSIGN_OR_RETURN(held_out, data::FutureStamps(regular, cols, freq, config.horizon));
   } else {
-    DRC_ASSIGN_OR_RETURN(auto split, data::SplitLastH(regular, cols, config.horizon));
+    DRC_ASSIGN_OR_RETURN(auto split, data::SplitLastH(regular, cols, held));
     history = split.train;
     held_out = split.test;
   }
@@ -422,39 +466,56 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   const auto train_bounds = Bounds(train_ids);
   const auto test_bounds = Bounds(test_ids);
   if (train_bounds.size() != test_bounds.size()) {
-    return Status::InvalidArgument("Forecast: some series have at most horizon ", config.horizon,
+    return Status::InvalidArgument("Forecast: some series have at most ", what,
+                                   cv ? "" : (" " + std::to_string(held)),
                                    " points, so nothing to train on");
   }
   for (size_t k = 0; k + 1 < test_bounds.size(); ++k) {
     const std::string& id = test_ids[test_bounds[k]];
-    if (id != train_ids[train_bounds[k]] || test_bounds[k + 1] - test_bounds[k] != config.horizon) {
-      return Status::InvalidArgument("Forecast: series '", id, "' has too few points for horizon ",
-                                     config.horizon);
+    if (id != train_ids[train_bounds[k]] || test_bounds[k + 1] - test_bounds[k] != held) {
+      return Status::InvalidArgument("Forecast: series '", id, "' has too few points for ", what,
+                                     cv ? "" : (" " + std::to_string(held)));
     }
   }
   // Conformal calibration holds out h + step * (windows - 1) more points (and val_size), as NF
   // asks of every series (its min_samples).
   if (any_conformal) {
-    const int64_t held = ConformalHeldOut(config);
+    const int64_t calibration = ConformalHeldOut(config);
     for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
       const int64_t points = train_bounds[k + 1] - train_bounds[k];
-      if (points < held + 1 + config.val_size) {
-        return Status::InvalidArgument("Forecast: series '", train_ids[train_bounds[k]], "' has ",
-                                       points, " points to train on; conformal intervals with ",
-                                       config.conformal_windows, " windows need at least ",
-                                       held + 1 + config.val_size, " (h + step * (windows - 1) + 1",
-                                       config.val_size > 0 ? " + val_size)" : ")");
+      if (points < calibration + 1 + config.val_size) {
+        return Status::InvalidArgument(
+            "Forecast: series '", train_ids[train_bounds[k]], "' has ", points,
+            " points to train on; conformal intervals with ", config.conformal_windows,
+            " windows need at least ", calibration + 1 + config.val_size,
+            " (h + step * (windows - 1) + 1", config.val_size > 0 ? " + val_size)" : ")");
       }
     }
   }
-  SeriesData series;
-  series.offsets = train_bounds;
-  {
-    auto y = history->GetColumnByName(cols.value);
-    auto f32 = arrow::compute::Cast(y, arrow::float32());
-    if (!f32.ok()) return FromArrow(f32.status(), "Forecast: value column '" + cols.value + "'");
-    DRC_ASSIGN_OR_RETURN(auto view, ColumnAsTensor(f32->chunked_array()));
-    series.values = view.tensor;
+  DRC_ASSIGN_OR_RETURN(SeriesData series, SeriesOf(history, cols.value, train_bounds));
+  // Cross-validation: every series whole (the forecasts of window w see it up to its cutoff),
+  // and the windows' rows of `regular`, series by series and window by window; `held_out`
+  // becomes those rows and `cutoffs` the last stamp before each.
+  SeriesData whole;
+  std::shared_ptr<arrow::ChunkedArray> cutoffs;
+  if (cv) {
+    DRC_ASSIGN_OR_RETURN(auto ids, IdsAsText(regular, cols.id));
+    const auto bounds = Bounds(ids);
+    DRC_ASSIGN_OR_RETURN(whole, SeriesOf(regular, cols.value, bounds));
+    std::vector<int64_t> rows, cutoff_rows;
+    for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+      for (int w = 0; w < config.cv_windows; ++w) {
+        const int64_t start = bounds[k + 1] - held + static_cast<int64_t>(w) * config.cv_step;
+        for (int j = 0; j < config.horizon; ++j) {
+          rows.push_back(start + j);
+          cutoff_rows.push_back(start - 1);
+        }
+      }
+    }
+    DRC_ASSIGN_OR_RETURN(auto taken, TakeRows(regular, rows));
+    held_out = taken.table();
+    DRC_ASSIGN_OR_RETURN(auto stamps, TakeRows(regular->GetColumnByName(cols.time), cutoff_rows));
+    cutoffs = stamps.chunked_array();
   }
   std::vector<double> y_test;
   if (!config.future) {
@@ -482,9 +543,28 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     f.stopped_early = trainer->stopped_early();
     const QuantileColumns& intervals =
         config.level.empty() && defaults.gives_quantiles ? nf_default : given;
-    DRC_ASSIGN_OR_RETURN(auto prediction,
-                         trainer->PredictQuantiles(
-                             dataset, conformal ? std::vector<double>{} : intervals.quantiles));
+    const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;
+    DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));
+    if (cv) {
+      // Window 0's cutoff is the end of the training part; the others see more of each series.
+      // Rows in the order of held_out: series, then window, then step.
+      std::vector<torch::Tensor> points = {prediction.point}, quantiles = {prediction.quantiles};
+      for (int w = 1; w < config.cv_windows; ++w) {
+        const int64_t after = held - static_cast<int64_t>(w) * config.cv_step;
+        DRC_ASSIGN_OR_RETURN(auto upto, WindowedDataset::Make(DropLast(whole, after), run.windows));
+        DRC_ASSIGN_OR_RETURN(auto p, trainer->PredictQuantiles(upto, asked));
+        points.push_back(p.point);
+        quantiles.push_back(p.quantiles);
+      }
+      DRC_ASSIGN_OR_RETURN(prediction, Guard(name + " cross-validation", [&] {
+                             Trainer::Prediction all;
+                             all.point = torch::stack(points, 1).flatten(0, 1);
+                             if (!asked.empty()) {
+                               all.quantiles = torch::stack(quantiles, 1).flatten(0, 1);
+                             }
+                             return all;
+                           }));
+    }
     if (conformal) {
       DRC_ASSIGN_OR_RETURN(prediction.quantiles,
                            ConformalQuantiles(name, prediction.point, scores, intervals.quantiles,
@@ -521,11 +601,18 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     }
     auto id_col = held_out->GetColumnByName(cols.id);
     auto ds_col = held_out->GetColumnByName(cols.time);
-    std::vector<std::shared_ptr<arrow::Field>> fields = {
-        arrow::field(cols.id, id_col->type()), arrow::field(cols.time, ds_col->type()),
-        arrow::field(cols.value, arrow::float64()), arrow::field("y_hat", arrow::float64())};
+    std::vector<std::shared_ptr<arrow::Field>> fields = {arrow::field(cols.id, id_col->type()),
+                                                         arrow::field(cols.time, ds_col->type())};
+    std::vector<std::shared_ptr<arrow::ChunkedArray>> columns = {id_col, ds_col};
+    if (cv) {
+      fields.push_back(arrow::field("cutoff", cutoffs->type()));
+      columns.push_back(cutoffs);
+    }
     DRC_ASSIGN_OR_RETURN(auto y_hat_col, DoubleColumn(y_hat));
-    std::vector<std::shared_ptr<arrow::ChunkedArray>> columns = {id_col, ds_col, actual, y_hat_col};
+    fields.push_back(arrow::field(cols.value, arrow::float64()));
+    fields.push_back(arrow::field("y_hat", arrow::float64()));
+    columns.push_back(actual);
+    columns.push_back(y_hat_col);
     for (size_t k = 0; k < quantiles.size(); ++k) {
       fields.push_back(arrow::field("y_hat" + intervals.suffixes[k], arrow::float64()));
       DRC_ASSIGN_OR_RETURN(auto column, DoubleColumn(quantiles[k]));

@@ -301,6 +301,79 @@ std::vector<double> Doubles(const arrow::Table& t, const std::string& name) {
   return v;
 }
 
+// Cross-validation as NF's cross_validation(refit=False): one model trained without the last
+// h + step * (windows - 1) points forecasts h from each cutoff; window 0 is the held-out forecast
+// of the series cut at its end, and the later windows see the series up to their cutoffs.
+TEST(Forecast, CrossValidationWindows) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_EQ((*table)->num_rows(), 298);
+  ForecastConfig config = Quick({"MLP"}, 5);
+  config.params["MLP"] = {{"hidden_size", 32}};
+  config.cv_windows = 3;
+  config.cv_step = 12;
+  auto cv = Forecast(*table, {}, config);
+  ASSERT_TRUE(cv.ok()) << cv.status();
+  const auto& p = *cv->front().predictions;
+  EXPECT_EQ(ColumnNames(p), (std::vector<std::string>{"unique_id", "ds", "cutoff", "y", "y_hat"}));
+  ASSERT_EQ(p.num_rows(), 3 * 24);
+  // The rows of window w are the CSV's rows 250 + 12 w + j; its cutoff is row 249 + 12 w.
+  auto ds = (*table)->GetColumnByName("ds");
+  const std::vector<double> y = Doubles(p, "y"), y_hat = Doubles(p, "y_hat");
+  auto y_csv = arrow::compute::Cast((*table)->GetColumnByName("y"), arrow::float64());
+  ASSERT_TRUE(y_csv.ok());
+  double abs_error = 0;
+  for (int w = 0; w < 3; ++w) {
+    for (int j = 0; j < 24; ++j) {
+      const int64_t row = w * 24 + j, csv = 250 + 12 * w + j;
+      EXPECT_TRUE(p.GetColumnByName("ds")->GetScalar(row).ValueOrDie()->Equals(
+          *ds->GetScalar(csv).ValueOrDie()))
+          << row;
+      EXPECT_TRUE(p.GetColumnByName("cutoff")->GetScalar(row).ValueOrDie()->Equals(
+          *ds->GetScalar(249 + 12 * w).ValueOrDie()))
+          << row;
+      auto actual = y_csv->chunked_array()->GetScalar(csv).ValueOrDie();
+      EXPECT_EQ(y[row], std::static_pointer_cast<arrow::DoubleScalar>(actual)->value) << row;
+      abs_error += std::abs(y[row] - y_hat[row]);
+    }
+  }
+  EXPECT_NEAR(cv->front().mae, abs_error / 72, 1e-9 * abs_error);
+  // Window 0 is the plain forecast of the first 274 rows (trained on the first 250).
+  ForecastConfig plain = config;
+  plain.cv_windows = 0;
+  auto first = Forecast((*table)->Slice(0, 274), {}, plain);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::vector<double> y_hat0 = Doubles(*first->front().predictions, "y_hat");
+  ASSERT_EQ(y_hat0.size(), 24u);
+  for (int j = 0; j < 24; ++j) EXPECT_DOUBLE_EQ(y_hat[j], y_hat0[j]) << j;
+  // The later windows are forecasts from later inputs, not copies of window 0.
+  EXPECT_NE(y_hat[24], y_hat[0]);
+
+  // What it does not go with, and series too short for it.
+  config.future = true;
+  auto r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not go with future"), std::string::npos) << r.status();
+  config.future = false;
+  config.level = {80};
+  config.conformal_windows = 2;
+  r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotImplemented) << r.status();
+  config.level.clear();
+  config.conformal_windows = 0;
+  config.cv_step = 0;
+  r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("cv_step >= 1"), std::string::npos) << r.status();
+  config.cv_step = 12;
+  config.cv_windows = 30;
+  r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("h + cv_step * (cv_windows - 1) = 372"), std::string::npos)
+      << r.status();
+}
+
 // Prediction intervals as NeuralForecast's predict() names them: DeepAR's default output is
 // the mean, the median and the 80 and 90 intervals; given levels give only their intervals,
 // ascending by quantile. Coverage is the share of held-out values inside. The point forecast

@@ -57,6 +57,15 @@ struct ForecastConfig {
   // NeuralForecast's fit then predict gives), instead of holding the last `horizon` points out
   // and scoring the forecast against them. No metrics then (NaN), and y is null.
   bool future = false;
+  // Cross-validation, as NeuralForecast's cross_validation(n_windows, step_size, refit=False):
+  // each model trains once on every series without its last h + cv_step * (cv_windows - 1)
+  // points, then forecasts h points from each of cv_windows cutoffs cv_step points apart (the
+  // model seeing each series up to its cutoff). The metrics are over every window's points, and
+  // the predictions have one row per series, window and step, with a `cutoff` column (the last
+  // stamp the forecast saw) after ds. 0: none (the last h points are held out once). Not with
+  // `future` or conformal intervals.
+  int cv_windows = 0;
+  int cv_step = 1;
   // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
@@ -118,8 +127,8 @@ struct ModelForecast {
   double final_loss = 0;                          // training loss of the last step
   int steps = 0;  // steps trained (fewer than max_steps after early stopping)
   bool stopped_early = false;
-  // unique_id, ds, y (actual; null with `future`), y_hat, then any quantile columns
-  // (y_hat-median, y_hat-lo-L, y_hat-hi-L; see ForecastConfig::level).
+  // unique_id, ds, [cutoff with cv_windows,] y (actual; null with `future`), y_hat, then any
+  // quantile columns (y_hat-median, y_hat-lo-L, y_hat-hi-L; see ForecastConfig::level).
   data::TablePtr predictions;
   // Per prediction interval level (none for a point model without conformal intervals).
   std::map<double, IntervalScore> intervals;
