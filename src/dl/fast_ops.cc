@@ -397,7 +397,10 @@ struct SgemmLinearFunction : public torch::autograd::Function<SgemmLinearFunctio
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
                             const at::Tensor& w, const at::Tensor& b, bool has_bias) {
     const int64_t m = x.size(0), k = x.size(1), n = w.size(0);
-    at::Tensor y = has_bias ? b.expand({m, n}).contiguous() : at::empty({m, n}, x.options());
+    // A fresh output: for one row, b.expand({1, n}).contiguous() would be the bias itself, and
+    // the sgemm below would accumulate into the parameter.
+    at::Tensor y = at::empty({m, n}, x.options());
+    if (has_bias) y.copy_(b.expand({m, n}));
     Sgemm(false, true, m, n, k, x.data_ptr<float>(), w.data_ptr<float>(), has_bias ? 1.0f : 0.0f,
           y.data_ptr<float>());
     ctx->save_for_backward({x, w});

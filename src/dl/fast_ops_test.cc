@@ -161,6 +161,22 @@ TEST(FastOps, Linear2dMatchesLinear) {
   EXPECT_NE(bad.message().find("[2, 5]"), std::string::npos) << bad.message();
 }
 
+// One row (a forecast of one series): the output is its own memory, and the bias stays as it
+// was (the output once was the bias itself, and each call added x w^T to the parameter).
+TEST(FastOps, Linear2dOfOneRowLeavesTheBiasAlone) {
+  torch::manual_seed(8);
+  torch::nn::Linear linear(6, 4);
+  const torch::Tensor bias = linear->bias.detach().clone();
+  const torch::Tensor x = torch::randn({1, 6});
+  torch::NoGradGuard no_grad;
+  for (int call = 0; call < 3; ++call) {
+    const torch::Tensor y = Dense(linear, x);
+    EXPECT_TRUE(torch::allclose(y, torch::linear(x, linear->weight, bias), 1e-5, 1e-6)) << call;
+    EXPECT_FALSE(y.is_alias_of(linear->bias)) << call;
+    EXPECT_TRUE(torch::equal(linear->bias, bias)) << call;
+  }
+}
+
 // Dense equals Linear on contiguous and permuted inputs of 2 to 4 dimensions.
 TEST(FastOps, DenseFoldsLeadingDimensions) {
   torch::manual_seed(3);

@@ -348,6 +348,25 @@ TEST(Forecast, CrossValidationWindows) {
   for (int j = 0; j < 24; ++j) EXPECT_DOUBLE_EQ(y_hat[j], y_hat0[j]) << j;
   // The later windows are forecasts from later inputs, not copies of window 0.
   EXPECT_NE(y_hat[24], y_hat[0]);
+  // Untrained (no steps), a model's forecast depends only on its input: the last window's is
+  // the plain forecast from the same cutoff, for each model (NBEATS and NHITS once altered a
+  // bias on every one-series forecast, so their later windows differed).
+  ForecastConfig untrained = Quick({"MLP", "NBEATS", "NHITS"}, 0);
+  untrained.cv_windows = 3;
+  untrained.cv_step = 12;
+  auto windows = Forecast(*table, {}, untrained);
+  ASSERT_TRUE(windows.ok()) << windows.status();
+  untrained.cv_windows = 0;
+  auto last = Forecast(*table, {}, untrained);
+  ASSERT_TRUE(last.ok()) << last.status();
+  for (size_t m = 0; m < 3; ++m) {
+    const std::vector<double> all = Doubles(*(*windows)[m].predictions, "y_hat");
+    const std::vector<double> plain_last = Doubles(*(*last)[m].predictions, "y_hat");
+    ASSERT_EQ(all.size(), 72u);
+    for (int j = 0; j < 24; ++j) {
+      EXPECT_DOUBLE_EQ(all[48 + j], plain_last[j]) << untrained.models[m] << " step " << j;
+    }
+  }
 
   // What it does not go with, and series too short for it.
   config.future = true;
