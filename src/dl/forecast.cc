@@ -395,9 +395,13 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                                    config.conformal_step);
   }
   DRC_RETURN_NOT_OK(CheckConformalMethod(config.conformal_method));
-  if (config.cv_windows < 0 || config.cv_step < 1) {
-    return Status::InvalidArgument("Forecast: cv_windows must be >= 0 and cv_step >= 1, got ",
-                                   config.cv_windows, " and ", config.cv_step);
+  const int64_t cv_held = config.horizon + static_cast<int64_t>(config.cv_step) *
+                                               (static_cast<int64_t>(config.cv_windows) - 1);
+  if (config.cv_windows < 0 || config.cv_step < 1 || cv_held > (int64_t{1} << 30)) {
+    return Status::InvalidArgument(
+        "Forecast: cv_windows must be >= 0 and cv_step >= 1 with h + cv_step * (cv_windows - 1) "
+        "at most 2^30, got ",
+        config.cv_windows, " and ", config.cv_step);
   }
   const bool cv = config.cv_windows > 0;
   if (cv && config.future) {
@@ -444,7 +448,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   // every point, the forecasts then being for the H stamps after each series' end. With
   // cross-validation they train on all but the last `held` points, and `held_out` becomes the
   // windows' rows (below).
-  const int held = cv ? config.horizon + config.cv_step * (config.cv_windows - 1) : config.horizon;
+  const int held = cv ? static_cast<int>(cv_held) : config.horizon;
   const std::string what =
       cv ? "h + cv_step * (cv_windows - 1) = " + std::to_string(held) : "horizon";
   std::string freq = config.freq;

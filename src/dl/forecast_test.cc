@@ -385,6 +385,11 @@ TEST(Forecast, CrossValidationWindows) {
   r = Forecast(*table, {}, config);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("cv_step >= 1"), std::string::npos) << r.status();
+  config.cv_step = 1 << 20;
+  config.cv_windows = 1 << 20;  // h + step * (windows - 1) would overflow an int
+  r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("at most 2^30"), std::string::npos) << r.status();
   config.cv_step = 12;
   config.cv_windows = 30;
   r = Forecast(*table, {}, config);
