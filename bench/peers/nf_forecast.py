@@ -154,11 +154,10 @@ def main():
                 fc = fc.reset_index() if "ds" not in fc.columns else fc
                 col = name if name in fc.columns else f"{name}-median"
                 evaluated = test.merge(fc, on=["unique_id", "ds"], how="left")
-            merged = evaluated
-            if merged[col].isna().all():
+            if evaluated[col].isna().all():
                 sys.exit(f"{name}: forecast dates do not match the test dates")
-            mae, rmse, mape, smape = metrics(merged["y"].astype(float).tolist(),
-                                             merged[col].astype(float).tolist())
+            mae, rmse, mape, smape = metrics(evaluated["y"].astype(float).tolist(),
+                                             evaluated[col].astype(float).tolist())
             line = {"model": name, "mae": mae, "rmse": rmse, "mape": mape, "smape": smape,
                     "seconds": round(seconds, 3), "seed": seed, "threads": a.threads,
                     "precision": a.precision}

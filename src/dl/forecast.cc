@@ -450,7 +450,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   // windows' rows (below).
   const int held = cv ? static_cast<int>(cv_held) : config.horizon;
   const std::string what =
-      cv ? "h + cv_step * (cv_windows - 1) = " + std::to_string(held) : "horizon";
+      (cv ? "h + cv_step * (cv_windows - 1) = " : "horizon ") + std::to_string(held);
   std::string freq = config.freq;
   if (freq.empty()) {
     DRC_ASSIGN_OR_RETURN(freq, InferFreq(table, cols));
@@ -471,14 +471,12 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   const auto test_bounds = Bounds(test_ids);
   if (train_bounds.size() != test_bounds.size()) {
     return Status::InvalidArgument("Forecast: some series have at most ", what,
-                                   cv ? "" : (" " + std::to_string(held)),
                                    " points, so nothing to train on");
   }
   for (size_t k = 0; k + 1 < test_bounds.size(); ++k) {
     const std::string& id = test_ids[test_bounds[k]];
     if (id != train_ids[train_bounds[k]] || test_bounds[k + 1] - test_bounds[k] != held) {
-      return Status::InvalidArgument("Forecast: series '", id, "' has too few points for ", what,
-                                     cv ? "" : (" " + std::to_string(held)));
+      return Status::InvalidArgument("Forecast: series '", id, "' has too few points for ", what);
     }
   }
   // Conformal calibration holds out h + step * (windows - 1) more points (and val_size), as NF
@@ -503,8 +501,9 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   SeriesData whole;
   std::shared_ptr<arrow::ChunkedArray> cutoffs;
   if (cv) {
-    DRC_ASSIGN_OR_RETURN(auto ids, IdsAsText(regular, cols.id));
-    const auto bounds = Bounds(ids);
+    // regular's series k is history's, then held_out's.
+    std::vector<int64_t> bounds(train_bounds.size());
+    for (size_t k = 0; k < bounds.size(); ++k) bounds[k] = train_bounds[k] + test_bounds[k];
     DRC_ASSIGN_OR_RETURN(whole, SeriesOf(regular, cols.value, bounds));
     std::vector<int64_t> rows, cutoff_rows;
     for (size_t k = 0; k + 1 < bounds.size(); ++k) {
