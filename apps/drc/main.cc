@@ -33,8 +33,6 @@
 
 namespace {
 
-constexpr int kNotImplemented = 3;
-
 constexpr const char* kWindowPartsHelp =
     "Run each training step's windows in N parts on separate threads (0: automatic, for models "
     "whose windows are independent; 1: off)";
@@ -46,11 +44,6 @@ constexpr const char* kTrainBackendHelp =
 constexpr const char* kDeviceHelp =
     "Where the models train: cpu, cuda (one GPU per rank), cuda:N or auto (CUDA when libtorch "
     "sees a GPU); CUDA needs a CUDA-enabled libtorch";
-
-int NotYet(const std::string& what, const std::string& when) {
-  std::fprintf(stderr, "drc %s: not implemented yet (%s)\n", what.c_str(), when.c_str());
-  return kNotImplemented;
-}
 
 #ifndef DRC_WITH_DL
 // Replaces this process with drc-dl (beside this executable) running the same arguments.
@@ -124,8 +117,15 @@ int main(int argc, char** argv) {
   demo->add_option("--ranks", demo_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 256));
   auto* profile = app.add_subcommand("profile", "Utilization and overhead report of a run");
-  std::string workdir;
-  profile->add_option("WORKDIR", workdir)->required();
+  drc::app::ProfileArgs profile_args;
+  profile
+      ->add_option("WORKDIR", profile_args.workdir,
+                   "Work directory of a drc run (it holds events.jsonl), or the log itself")
+      ->required();
+  profile->add_option("--out", profile_args.out,
+                      "Folder for report.html, timeline.svg, utilization.svg and attempts.csv "
+                      "(default: WORKDIR/profile)");
+  profile->add_flag("--json", profile_args.json, "One JSON object with the summary on stdout");
   auto* forecast = app.add_subcommand("forecast", "Train forecasting models on a series table");
   drc::app::ForecastArgs forecast_args;
   forecast
@@ -338,10 +338,7 @@ int main(int argc, char** argv) {
     return ExecDeepLearning(argc, argv);
   }
 #endif
-  if (*profile) {
-    return NotYet("profile",
-                  "the utilization and timeline report will read the run's events.jsonl");
-  }
+  if (*profile) return drc::app::ProfileRun(profile_args);
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return drc::app::RunBenchData(data_args);

@@ -152,6 +152,8 @@ int RunTaskFile(const RunArgs& args) {
     }
   }
   if (shown > 20) std::fprintf(stderr, "  ... and %d more (see events.jsonl)\n", shown - 20);
+  std::fprintf(stderr, "drc run: events in %s/events.jsonl; report: drc profile %s\n",
+               (*tm)->workdir().c_str(), (*tm)->workdir().c_str());
   return counts[static_cast<size_t>(TaskState::kDone)] == total ? 0 : 1;
 }
 

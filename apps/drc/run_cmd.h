@@ -1,4 +1,5 @@
-// `drc run FILE.yaml` and `drc bench tasks`: the local pilot runtime from the command line.
+// `drc run FILE.yaml`, `drc bench tasks` and `drc profile`: the local pilot runtime from the
+// command line.
 #pragma once
 
 #include <cstdint>
@@ -27,5 +28,14 @@ struct BenchTasksArgs {
   bool baseline = true;  // also time a raw posix_spawn loop of /bin/true
 };
 int BenchTasks(const BenchTasksArgs& args);
+
+// `drc profile WORKDIR`: the utilization, overhead and timeline report of a run, read from
+// WORKDIR/events.jsonl (or WORKDIR itself, when it is the log).
+struct ProfileArgs {
+  std::string workdir;
+  std::string out;  // default: WORKDIR/profile
+  bool json = false;
+};
+int ProfileRun(const ProfileArgs& args);
 
 }  // namespace drc::app

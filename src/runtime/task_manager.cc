@@ -55,6 +55,36 @@ ResourceRequest RequestOf(const TaskDescription& d) {
   return r;
 }
 
+// What a placement holds, for the event log and the profiler (ReadRunLog parses it):
+// "ranks=2 cores=4 gpus=0 mem_mb=0 nodes=node0000,node0001".
+std::string DescribePlacement(const Placement& p, const ResourceSpec& resources) {
+  size_t cores = 0;
+  size_t gpus = 0;
+  int64_t mem_mb = 0;
+  std::string nodes;
+  int32_t last = -1;
+  for (const auto& r : p.ranks) {
+    cores += r.cores.size();
+    gpus += r.gpus.size();
+    mem_mb += r.mem_mb;
+    if (r.node == last) continue;
+    if (!nodes.empty()) nodes += ',';
+    nodes += resources.nodes[static_cast<size_t>(r.node)].name;
+    last = r.node;
+  }
+  return "ranks=" + std::to_string(p.ranks.size()) + " cores=" + std::to_string(cores) +
+         " gpus=" + std::to_string(gpus) + " mem_mb=" + std::to_string(mem_mb) + " nodes=" + nodes;
+}
+
+// The pilot's totals, machine-readable, beside its human description:
+// "nodes=1 cores=2 gpus=0 mem_mb=0".
+std::string DescribeTotals(const ResourceSpec& r) {
+  int64_t mem_mb = 0;
+  for (const auto& n : r.nodes) mem_mb += n.mem_mb;
+  return "nodes=" + std::to_string(r.nodes.size()) + " cores=" + std::to_string(r.total_cores()) +
+         " gpus=" + std::to_string(r.total_gpus()) + " mem_mb=" + std::to_string(mem_mb);
+}
+
 // "{uid}" in a staging path stands for the task's uid (so replicas stage to distinct names).
 std::string ExpandUid(std::string path, const std::string& uid) {
   for (size_t pos; (pos = path.find("{uid}")) != std::string::npos;) path.replace(pos, 5, uid);
@@ -259,7 +289,7 @@ struct TaskManager::Impl {
         t.info.nodes.push_back(options.resources.nodes[static_cast<size_t>(r.node)].name);
       }
     }
-    SetState(t, TaskState::kStagingIn, "");
+    SetState(t, TaskState::kStagingIn, DescribePlacement(*t.placement, options.resources));
     Status st = PrepareAndSpawn(t);
     if (!st.ok()) {
       scheduler->Release(t.key, *t.placement);
@@ -402,6 +432,8 @@ Result<std::unique_ptr<TaskManager>> TaskManager::Make(RuntimeOptions options) {
   impl.counts.fill(0);
   impl.events.Emit(
       {impl.clock->WallSeconds(), "", "pilot", "start", 0, impl.options.resources.ToString()});
+  impl.events.Emit({impl.clock->WallSeconds(), "", "pilot", "resources", 0,
+                    DescribeTotals(impl.options.resources)});
   impl.control = std::thread([&impl] { impl.Run(); });
   return tm;
 }

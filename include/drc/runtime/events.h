@@ -20,6 +20,10 @@ struct Event {
   int attempt = 0;     // 0 for the first try, 1.. for retries
   std::string detail;  // reason of FAILED/CANCELED, exit description, placement, ...
 };
+// Details that the profiler (profile.h) reads back:
+// - state STAGING_IN: the placement, "ranks=2 cores=4 gpus=0 mem_mb=0 nodes=node0000,node0001";
+// - pilot "start": the resources in words; pilot "resources", right after it, the totals,
+//   "nodes=1 cores=2 gpus=0 mem_mb=0"; pilot "stop" when the task manager shuts down.
 
 // Receives events. Emit may be called from several threads; implementations synchronize.
 class EventSink {
