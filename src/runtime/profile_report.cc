@@ -132,7 +132,6 @@ constexpr const char* kStaging = "#e6b422";
 constexpr const char* kLaunch = "#f08030";
 constexpr const char* kRunning = "#3a70c0";
 constexpr const char* kFailed = "#d03030";
-constexpr const char* kStagingOut = "#50a050";
 
 std::string Rect(const Frame& f, double from, double to, double y, double height,
                  const char* colour) {
@@ -175,10 +174,8 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
   for (const auto& task : log.tasks) {
     for (const auto& a : task.attempts) {
       if (std::isnan(a.placed)) continue;
-      double end = std::isnan(a.released()) ? log.duration : a.released();
-      if (task.state == "DONE" && &a == &task.attempts.back() && !std::isnan(a.ended)) {
-        end = std::max(end, a.ended);
-      }
+      // A bar spans what the attempt held: placement to release (staging out comes after).
+      const double end = std::isnan(a.released()) ? log.duration : a.released();
       bars.push_back({&task, &a, a.placed, end, 0, 1});
     }
   }
@@ -234,11 +231,9 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
     title += " (the first " + std::to_string(bars.size()) + " drawn)";
   }
   std::string s = f.Open(title);
-  s += Legend(f, {{kStaging, "staging in"},
-                  {kLaunch, "launch"},
-                  {kRunning, "running"},
-                  {kFailed, "failed"},
-                  {kStagingOut, "staging out"}});
+  s += Legend(
+      f,
+      {{kStaging, "staging in"}, {kLaunch, "launch"}, {kRunning, "running"}, {kFailed, "failed"}});
   const double gap = row > 3 ? 1 : 0;
   for (const auto& b : bars) {
     const AttemptProfile& a = *b.a;
@@ -255,7 +250,6 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
     s += Rect(f, a.placed, std::isnan(a.executing) ? b.end : a.executing, y, h, kStaging);
     s += Rect(f, a.executing, std::isnan(a.launched) ? b.end : a.launched, y, h, kLaunch);
     s += Rect(f, a.launched, run_end, y, h, a.exit_ok || std::isnan(a.exited) ? kRunning : kFailed);
-    if (b.end > run_end) s += Rect(f, run_end, b.end, y, h, kStagingOut);
     s += "</g>\n";
   }
   s += f.Axes("seconds since the pilot started", per_core ? "cores" : "attempts", false);

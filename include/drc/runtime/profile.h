@@ -98,9 +98,11 @@ struct RunProfile {
 
 RunProfile Summarize(const RunLog& log);
 
-// Charts as standalone SVG documents. The timeline has one lane per concurrently placed
-// attempt, each bar coloured by phase (the first `max_bars` attempts by placement time, with a
-// note of how many were left out); the utilization chart shows the cores held and running over
+// Charts as standalone SVG documents. The timeline draws each attempt as a bar from its
+// placement to its release, coloured by phase (staging in, launch, running or failed): on a
+// pilot of up to 1,024 cores a bar of c cores takes c adjacent lanes, one per core; on larger
+// ones each attempt takes one lane. It draws the first `max_bars` attempts by placement time and
+// says how many were left out. The utilization chart shows the cores held and running over
 // time, averaged over `bins` intervals, against the pilot's cores.
 std::string TimelineSvg(const RunLog& log, int64_t max_bars = 20000);
 std::string UtilizationSvg(const RunLog& log, int bins = 400);
