@@ -256,7 +256,9 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
   return s + "</svg>\n";
 }
 
-std::string UtilizationSvg(const RunLog& log, int bins) {
+std::string UtilizationSvg(const RunLog& log, int bins, bool gpus) {
+  const char* unit = gpus ? "GPUs" : "cores";
+  const int64_t total = gpus ? log.gpus : log.cores;
   bins = std::max(bins, 1);
   const double span = std::max(log.duration, 1e-6);
   const double width = span / bins;
@@ -275,19 +277,20 @@ std::string UtilizationSvg(const RunLog& log, int bins) {
   };
   for (const auto& task : log.tasks) {
     for (const auto& a : task.attempts) {
-      const double cores = static_cast<double>(a.cores);
+      const double cores = static_cast<double>(gpus ? a.gpus : a.cores);
       add(held, a.placed, std::isnan(a.released()) ? span : a.released(), cores);
       add(running, a.launched, std::isnan(a.exited) ? span : a.exited, cores);
     }
   }
-  double peak = static_cast<double>(log.cores);
+  double peak = static_cast<double>(total);
   for (double& x : held) {
     x /= width;
     peak = std::max(peak, x);
   }
   for (double& x : running) x /= width;
   Frame f{1100, 330, 60, 30, 1010, 250, span, std::max(peak * 1.05, 1.0)};
-  std::string s = f.Open("Cores in use (averaged over " + Num(width, "%.3g") + " s)");
+  std::string s = f.Open(std::string(gpus ? "GPUs" : "Cores") + " in use (averaged over " +
+                         Num(width, "%.3g") + " s)");
   s += Legend(f, {{"#9cc0ea", "held (staging in, launch, running)"}, {kRunning, "running"}});
   auto area = [&](const std::vector<double>& v, const char* colour) {
     std::string path = "<path fill=\"" + std::string(colour) + "\" d=\"M" + Num(f.X(0), "%.2f") +
@@ -301,15 +304,15 @@ std::string UtilizationSvg(const RunLog& log, int bins) {
   };
   s += area(held, "#9cc0ea");
   s += area(running, kRunning);
-  if (log.cores > 0) {
-    const std::string y = Num(f.Y(static_cast<double>(log.cores)), "%.2f");
+  if (total > 0) {
+    const std::string y = Num(f.Y(static_cast<double>(total)), "%.2f");
     s += "<line x1=\"" + Num(f.X(0), "%.2f") + "\" y1=\"" + y + "\" x2=\"" +
          Num(f.X(span), "%.2f") + "\" y2=\"" + y +
          "\" stroke=\"black\" stroke-dasharray=\"4,3\"/>\n<text x=\"" + Num(f.X(span) - 4, "%.2f") +
-         "\" y=\"" + Num(f.Y(static_cast<double>(log.cores)) - 4, "%.2f") +
-         "\" text-anchor=\"end\">the pilot's " + std::to_string(log.cores) + " cores</text>\n";
+         "\" y=\"" + Num(f.Y(static_cast<double>(total)) - 4, "%.2f") +
+         "\" text-anchor=\"end\">the pilot's " + std::to_string(total) + " " + unit + "</text>\n";
   }
-  s += f.Axes("seconds since the pilot started", "cores", true);
+  s += f.Axes("seconds since the pilot started", unit, true);
   return s + "</svg>\n";
 }
 
@@ -320,6 +323,7 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
   if (ec) return Status::IOError("cannot create ", dir, ": ", ec.message());
   const std::string timeline = TimelineSvg(log);
   const std::string utilization = UtilizationSvg(log);
+  const std::string gpu_utilization = log.gpus > 0 ? UtilizationSvg(log, 400, true) : "";
 
   std::string csv =
       "uid,attempt,task_state,ranks,cores,gpus,nodes,scheduling,placed,executing,launched,"
@@ -375,7 +379,11 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
   row("cores held (staging in, launch, running)", Percent(profile.core_held_fraction));
   row("core-seconds running / held",
       Num(profile.core_seconds_running) + " / " + Num(profile.core_seconds_held));
-  if (log.gpus > 0) row("GPU utilization (running)", Percent(profile.gpu_utilization));
+  if (log.gpus > 0) {
+    row("GPU utilization (running)", Percent(profile.gpu_utilization));
+    row("GPUs held", Percent(profile.gpu_seconds_held /
+                             (static_cast<double>(log.gpus) * std::max(log.duration, 1e-9))));
+  }
   row("first process start (s after the pilot's start)", Num(profile.first_launch));
   row("last process end (s after the pilot's start)", Num(profile.last_exit));
   h += "</table>\n<h2>Phases per attempt (seconds)</h2>\n<table>\n<tr><th>phase</th><th>"
@@ -385,7 +393,8 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
          Num(p.median, "%.6f") + "</td><td>" + Num(p.p95, "%.6f") + "</td><td>" +
          Num(p.max, "%.6f") + "</td><td>" + Num(p.total) + "</td></tr>\n";
   }
-  h += "</table>\n<h2>Utilization</h2>\n" + utilization + "<h2>Timeline</h2>\n" + timeline;
+  h += "</table>\n<h2>Utilization</h2>\n" + utilization + gpu_utilization + "<h2>Timeline</h2>\n" +
+       timeline;
   std::vector<const TaskProfile*> failed;
   for (const auto& task : log.tasks) {
     if (task.state != "DONE") failed.push_back(&task);
@@ -414,7 +423,9 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
   for (const auto& [name, text] : {std::pair<std::string, const std::string*>{"attempts.csv", &csv},
                                    {"timeline.svg", &timeline},
                                    {"utilization.svg", &utilization},
+                                   {"gpu_utilization.svg", &gpu_utilization},
                                    {"report.html", &h}}) {
+    if (text->empty()) continue;  // no GPUs
     const std::string path = (base / name).string();
     DRC_RETURN_NOT_OK(WriteFile(path, *text));
     written.push_back(path);

@@ -247,6 +247,44 @@ TEST_F(ProfileTest, OfARealRun) {
   EXPECT_NE(timeline.find("<title>wide attempt 0"), std::string::npos);
 }
 
+// GPUs as the pilot describes them (no device is touched: the tasks only sleep).
+TEST_F(ProfileTest, GpuTasksOnAPilotWithGpus) {
+  {
+    RuntimeOptions o;
+    o.resources = UniformResources(1, 2, 2, 0);
+    o.resources.nodes[0].name = "localhost";
+    o.workdir = dir_.string();
+    auto tm = TaskManager::Make(std::move(o));
+    ASSERT_TRUE(tm.ok()) << tm.status();
+    std::vector<TaskDescription> tasks;
+    for (int i = 0; i < 3; ++i) {
+      TaskDescription t;
+      t.uid = "gpu" + std::to_string(i);
+      t.executable = "sleep 0.2";
+      t.shell = true;
+      t.gpus_per_rank = i < 2 ? 1 : 0;
+      tasks.push_back(t);
+    }
+    ASSERT_TRUE((*tm)->Submit(std::move(tasks)).ok());
+    ASSERT_TRUE((*tm)->WaitAll(std::chrono::seconds(60)).ok());
+  }
+  auto log = ReadRunLog((dir_ / "events.jsonl").string());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->gpus, 2);
+  const RunProfile p = Summarize(*log);
+  EXPECT_GE(p.gpu_seconds_running, 0.4);
+  EXPECT_LE(p.gpu_seconds_running, p.gpu_seconds_held + 1e-9);
+  EXPECT_GT(p.gpu_utilization, 0);
+  EXPECT_LE(p.gpu_utilization, 1.0 + 1e-9);
+  auto written = WriteProfileReport(*log, p, (dir_ / "profile").string());
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->size(), 5u);
+  EXPECT_NE(Slurp((dir_ / "profile" / "gpu_utilization.svg").string()).find("GPUs in use"),
+            std::string::npos);
+  EXPECT_NE(Slurp((dir_ / "profile" / "report.html").string()).find("GPU utilization"),
+            std::string::npos);
+}
+
 TEST_F(ProfileTest, ReportOfATimelineTooLongToDrawSaysSo) {
   std::string text = Pilot(0, 2);
   for (int i = 0; i < 30; ++i) {

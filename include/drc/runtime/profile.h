@@ -103,12 +103,13 @@ RunProfile Summarize(const RunLog& log);
 // pilot of up to 1,024 cores a bar of c cores takes c adjacent lanes, one per core; on larger
 // ones each attempt takes one lane. It draws the first `max_bars` attempts by placement time and
 // says how many were left out. The utilization chart shows the cores held and running over
-// time, averaged over `bins` intervals, against the pilot's cores.
+// time, averaged over `bins` intervals, against the pilot's cores (its GPUs with `gpus`).
 std::string TimelineSvg(const RunLog& log, int64_t max_bars = 20000);
-std::string UtilizationSvg(const RunLog& log, int bins = 400);
+std::string UtilizationSvg(const RunLog& log, int bins = 400, bool gpus = false);
 
-// Writes report.html (summary, phases, failures, both charts inline), timeline.svg,
-// utilization.svg and attempts.csv (one row per attempt, every time) into `dir`, creating it.
+// Writes report.html (summary, phases, failures, the charts inline), timeline.svg,
+// utilization.svg, gpu_utilization.svg on a pilot with GPUs, and attempts.csv (one row per
+// attempt, every time) into `dir`, creating it.
 // Returns the paths written; IOError naming the file that could not be written.
 Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const RunProfile& profile,
                                                     const std::string& dir);
