@@ -100,7 +100,9 @@ int main(int argc, char** argv) {
   drc::app::RunArgs run_args;
   run->add_option("FILE", run_args.file, "Task file (YAML)")->required();
   run->add_option("--workdir", run_args.workdir, "Work directory (events.jsonl, task folders)");
-  run->add_flag("--resume", run_args.resume, "Resume a crashed run (not implemented yet)");
+  run->add_flag("--resume", run_args.resume,
+                "Run again only the tasks that did not end DONE in the work directory's earlier "
+                "runs (its events.jsonl)");
   run->add_option("--pilot", run_args.pilot, "local or slurm")
       ->check(CLI::IsMember({"local", "slurm"}));
   run->add_option("--cores", run_args.cores, "Cores per node (overrides detection/the file)")

@@ -107,7 +107,10 @@ int ProfileRun(const ProfileArgs& args) {
   if (log->earlier_runs > 0) {
     std::printf("(the log holds %d earlier run(s); this is the last one)\n", log->earlier_runs);
   }
-  if (log->truncated) std::printf("(the log's last line was cut off and was skipped)\n");
+  if (log->cut_lines > 0) {
+    std::printf("(%lld line(s) of the log were cut off by a crash and were skipped)\n",
+                static_cast<long long>(log->cut_lines));
+  }
   std::printf("wrote");
   for (const auto& path : *written) std::printf(" %s", path.c_str());
   std::printf("\n");

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "drc/common/clock.h"
+#include "drc/runtime/resume.h"
 #include "drc/runtime/task_file.h"
 #include "drc/runtime/task_manager.h"
 
@@ -92,16 +93,43 @@ std::string DefaultWorkdir(const char* prefix) {
 }  // namespace
 
 int RunTaskFile(const RunArgs& args) {
-  if (args.resume) {
-    std::fprintf(stderr,
-                 "drc run --resume: not implemented yet: the durable journal that lets a crashed "
-                 "run resume is planned after issue 3 (events.jsonl is written already)\n");
-    return 3;
-  }
   auto file = runtime::LoadTaskFile(args.file);
   if (!file.ok()) {
     std::fprintf(stderr, "drc run: %s\n", file.status().message().c_str());
     return 2;
+  }
+  if (args.resume) {
+    const std::string workdir = !args.workdir.empty() ? args.workdir : file->workdir;
+    if (workdir.empty()) {
+      std::fprintf(stderr,
+                   "drc run --resume: name the work directory of the run to resume (--workdir "
+                   "DIR, or workdir: in %s)\n",
+                   args.file.c_str());
+      return 2;
+    }
+    const std::string log = (fs::path(workdir) / "events.jsonl").string();
+    std::error_code ec;
+    if (!fs::exists(log, ec)) {
+      std::fprintf(stderr, "drc run --resume: %s: no such file: nothing to resume in %s\n",
+                   log.c_str(), workdir.c_str());
+      return 2;
+    }
+    const size_t listed = file->tasks.size();
+    auto plan = runtime::PlanResume(log, std::move(file->tasks));
+    if (!plan.ok()) {
+      std::fprintf(stderr, "drc run --resume: %s\n", plan.status().message().c_str());
+      return 2;
+    }
+    std::fprintf(stderr,
+                 "drc run: resuming %s: %zu of %zu tasks ended DONE in its %d earlier run(s) and "
+                 "are not run again\n",
+                 workdir.c_str(), plan->done.size(), listed, plan->runs);
+    if (plan->remaining.empty()) {
+      std::fprintf(stderr, "drc run: nothing left to run\n");
+      return 0;
+    }
+    file->tasks = std::move(plan->remaining);
+    file->workdir = workdir;
   }
   auto resources = PilotResources(args, file->resources);
   if (!resources.ok()) {

@@ -3,15 +3,105 @@
 #include "drc/common/strings.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 namespace drc::runtime {
 
+namespace {
+
+bool IsFinalStateName(std::string_view s) {
+  return s == "DONE" || s == "FAILED" || s == "CANCELED";
+}
+
+// The event on one line, or nullopt when the line is not a JSON object (a cut-off line);
+// InvalidArgument naming the field for an object with a missing or mistyped field.
+Result<std::optional<Event>> ParseEvent(const std::string& text, const std::string& where) {
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::optional<Event>();
+  Event e;
+  auto t = j.find("t");
+  if (t == j.end() || !t->is_number() || !std::isfinite(t->get<double>())) {
+    return Status::InvalidArgument(where, ": field 't' expects a number");
+  }
+  e.time = t->get<double>();
+  for (auto [key, out, required] :
+       {std::tuple<const char*, std::string*, bool>{"kind", &e.kind, true},
+        {"value", &e.value, true},
+        {"task", &e.task, false},
+        {"detail", &e.detail, false}}) {
+    auto it = j.find(key);
+    if (it == j.end() && !required) continue;
+    if (it == j.end() || !it->is_string()) {
+      return Status::InvalidArgument(where, ": field '", key, "' expects a string");
+    }
+    *out = it->get<std::string>();
+  }
+  if (auto a = j.find("attempt"); a != j.end()) {
+    if (!a->is_number_integer() || a->get<int64_t>() < 0 || a->get<int64_t>() > 1 << 30) {
+      return Status::InvalidArgument(where, ": field 'attempt' expects an integer >= 0");
+    }
+    e.attempt = a->get<int>();
+  }
+  return std::optional<Event>(std::move(e));
+}
+
+}  // namespace
+
+Status ReadEvents(const std::string& path,
+                  const std::function<Status(const Event& event, int64_t line)>& fn,
+                  int64_t* cut_lines) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read the event log ", path, ": ", std::strerror(errno));
+  int64_t cut = 0;
+  int64_t number = 0;
+  // A line that is not JSON waits here until the next line says whether a crash cut it off.
+  std::optional<std::pair<int64_t, std::string>> bad;
+  auto reject = [&path](int64_t line, const std::string& text) {
+    return Status::InvalidArgument(
+        path, ":", line,
+        ": expected one JSON object per line ({\"t\":..,\"task\":..,\"kind\":..,\"value\":..}), "
+        "got \"",
+        text.substr(0, 80), text.size() > 80 ? "..." : "", "\"");
+  };
+  std::string text;
+  while (std::getline(in, text)) {
+    ++number;
+    if (text.empty()) continue;
+    const std::string where = path + ":" + std::to_string(number);
+    DRC_ASSIGN_OR_RETURN(std::optional<Event> event, ParseEvent(text, where));
+    if (!event) {
+      if (bad) return reject(bad->first, bad->second);
+      bad.emplace(number, text);
+      continue;
+    }
+    if (bad) {
+      if (event->kind != "pilot" || event->value != "start") return reject(bad->first, bad->second);
+      ++cut;  // the previous run crashed mid-line; this one started after it
+      bad.reset();
+    }
+    DRC_RETURN_NOT_OK(fn(*event, number));
+  }
+  if (in.bad()) return Status::IOError("cannot read the event log ", path);
+  if (bad) ++cut;  // the last line
+  if (cut_lines != nullptr) *cut_lines = cut;
+  return Status::OK();
+}
+
 Result<std::unique_ptr<JsonlEventSink>> JsonlEventSink::Open(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "a");
+  std::FILE* f = std::fopen(path.c_str(), "a+");
   if (f == nullptr) {
     return Status::IOError("cannot open event log ", path, ": ", std::strerror(errno));
+  }
+  // A run that crashed mid-line left no newline: end that line before this run's events.
+  if (std::fseek(f, -1, SEEK_END) == 0) {
+    const int last = std::fgetc(f);
+    std::fseek(f, 0, SEEK_END);  // between a read and a write on one stream
+    if (last != '\n') std::fputc('\n', f);
   }
   std::unique_ptr<JsonlEventSink> sink(new JsonlEventSink());
   sink->file_ = f;
@@ -38,8 +128,10 @@ void JsonlEventSink::Emit(const Event& event) {
   line.append("\",\"attempt\":").append(std::to_string(event.attempt)).append(",\"detail\":\"");
   AppendJsonEscaped(line, event.detail);
   line.append("\"}\n");
+  const bool final = event.kind == "state" && IsFinalStateName(event.value);
   std::lock_guard<std::mutex> lock(mu_);
   std::fwrite(line.data(), 1, line.size(), file_);
+  if (final) std::fflush(file_);
 }
 
 Status JsonlEventSink::Flush() {

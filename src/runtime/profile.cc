@@ -4,14 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
+
+#include "drc/runtime/events.h"
 
 namespace drc::runtime {
 namespace {
-
-using nlohmann::json;
 
 bool IsFinalState(const std::string& s) { return s == "DONE" || s == "FAILED" || s == "CANCELED"; }
 
@@ -50,86 +48,50 @@ class Reader {
  public:
   explicit Reader(std::string path) { log_.path = std::move(path); }
 
-  Status Line(const std::string& text, int64_t line, bool last) {
-    json e = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Status Add(const Event& e, int64_t line) {
     const std::string where = log_.path + ":" + std::to_string(line);
-    if (e.is_discarded() || !e.is_object()) {
-      if (last) {  // a crashed run's cut-off line
-        log_.truncated = true;
-        return Status::OK();
-      }
-      return Status::InvalidArgument(where, ": expected one JSON object per line ({\"t\":..,",
-                                     "\"task\":..,\"kind\":..,\"value\":..}), got \"",
-                                     text.substr(0, 80), text.size() > 80 ? "..." : "", "\"");
-    }
-    DRC_ASSIGN_OR_RETURN(const double t, Number(e, "t", where));
-    DRC_ASSIGN_OR_RETURN(const std::string kind, Text(e, "kind", where));
-    DRC_ASSIGN_OR_RETURN(const std::string value, Text(e, "value", where));
-    if (kind == "pilot") return Pilot(e, t, value, where);
+    if (e.kind == "pilot") return Pilot(e, where);
     if (!have_run_) return Status::OK();  // events before the first pilot start: nothing to place
-    last_time_ = std::max(last_time_, t);
-    if (kind != "state" && kind != "launch" && kind != "exit") return Status::OK();
-    DRC_ASSIGN_OR_RETURN(const std::string uid, Text(e, "task", where));
-    if (uid.empty()) return Status::InvalidArgument(where, ": a '", kind, "' event without a task");
-    int attempt = 0;
-    if (e.contains("attempt")) {
-      if (!e["attempt"].is_number_integer() || e["attempt"].get<int64_t>() < 0) {
-        return Status::InvalidArgument(where, ": field 'attempt' expects an integer >= 0");
-      }
-      attempt = e["attempt"].get<int>();
+    last_time_ = std::max(last_time_, e.time);
+    if (e.kind != "state" && e.kind != "launch" && e.kind != "exit") return Status::OK();
+    if (e.task.empty()) {
+      return Status::InvalidArgument(where, ": a '", e.kind, "' event without a task");
     }
-    std::string detail;
-    if (e.contains("detail") && e["detail"].is_string()) detail = e["detail"].get<std::string>();
-    return TaskEvent(uid, t - log_.start_time, kind, value, attempt, detail, where);
+    return TaskEvent(e.task, e.time - log_.start_time, e.kind, e.value, e.attempt, e.detail, where);
   }
 
-  Result<RunLog> Finish() {
+  Result<RunLog> Finish(int64_t cut_lines) {
     if (!have_run_) {
       return Status::InvalidArgument(log_.path,
                                      ": no run in this log (no 'pilot' 'start' event); is it "
                                      "the events.jsonl of a drc run work directory?");
     }
     if (!log_.stopped) log_.duration = std::max(0.0, last_time_ - log_.start_time);
+    log_.cut_lines = cut_lines;
     return std::move(log_);
   }
 
  private:
-  static Result<double> Number(const json& e, const char* key, const std::string& where) {
-    auto it = e.find(key);
-    if (it == e.end() || !it->is_number() || !std::isfinite(it->get<double>())) {
-      return Status::InvalidArgument(where, ": field '", key, "' expects a number");
-    }
-    return it->get<double>();
-  }
-  static Result<std::string> Text(const json& e, const char* key, const std::string& where) {
-    auto it = e.find(key);
-    if (it == e.end() || !it->is_string()) {
-      return Status::InvalidArgument(where, ": field '", key, "' expects a string");
-    }
-    return it->get<std::string>();
-  }
-
-  Status Pilot(const json& e, double t, const std::string& value, const std::string& where) {
-    if (value == "start") {
+  Status Pilot(const Event& e, const std::string& where) {
+    if (e.value == "start") {
       if (have_run_) ++earlier_runs_;
       std::string path = std::move(log_.path);
       log_ = RunLog{};
       log_.path = std::move(path);
       log_.earlier_runs = earlier_runs_;
-      log_.start_time = t;
-      if (e.contains("detail") && e["detail"].is_string()) log_.pilot = e["detail"];
+      log_.start_time = e.time;
+      log_.pilot = e.detail;
       index_.clear();
       have_run_ = true;
-      last_time_ = t;
-    } else if (value == "resources" && have_run_) {
-      DRC_ASSIGN_OR_RETURN(const std::string detail, Text(e, "detail", where));
-      DRC_ASSIGN_OR_RETURN(log_.nodes, CountField(detail, "nodes", where));
-      DRC_ASSIGN_OR_RETURN(log_.cores, CountField(detail, "cores", where));
-      DRC_ASSIGN_OR_RETURN(log_.gpus, CountField(detail, "gpus", where));
-    } else if (value == "stop" && have_run_) {
+      last_time_ = e.time;
+    } else if (e.value == "resources" && have_run_) {
+      DRC_ASSIGN_OR_RETURN(log_.nodes, CountField(e.detail, "nodes", where));
+      DRC_ASSIGN_OR_RETURN(log_.cores, CountField(e.detail, "cores", where));
+      DRC_ASSIGN_OR_RETURN(log_.gpus, CountField(e.detail, "gpus", where));
+    } else if (e.value == "stop" && have_run_) {
       log_.stopped = true;
-      log_.duration = std::max(0.0, t - log_.start_time);
-      last_time_ = std::max(last_time_, t);
+      log_.duration = std::max(0.0, e.time - log_.start_time);
+      last_time_ = std::max(last_time_, e.time);
     }
     return Status::OK();
   }
@@ -217,24 +179,11 @@ void Describe(std::vector<double>& v, PhaseStats& out) {
 double AttemptProfile::released() const { return std::isnan(exited) ? ended : exited; }
 
 Result<RunLog> ReadRunLog(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read the event log ", path);
   Reader reader(path);
-  std::string line;
-  std::string next;
-  int64_t number = 0;
-  bool have = static_cast<bool>(std::getline(in, line));
-  while (have) {
-    ++number;
-    const bool more = static_cast<bool>(std::getline(in, next));
-    // The last line without its newline is how a crashed writer leaves the file.
-    const bool cut = !more && in.eof() && !line.empty();
-    if (!line.empty()) DRC_RETURN_NOT_OK(reader.Line(line, number, cut));
-    line.swap(next);
-    have = more;
-  }
-  if (in.bad()) return Status::IOError("cannot read the event log ", path);
-  return reader.Finish();
+  int64_t cut_lines = 0;
+  DRC_RETURN_NOT_OK(ReadEvents(
+      path, [&reader](const Event& e, int64_t line) { return reader.Add(e, line); }, &cut_lines));
+  return reader.Finish(cut_lines);
 }
 
 RunProfile Summarize(const RunLog& log) {

@@ -357,8 +357,9 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
     h += "<p class=\"note\">The log has no pilot stop: the run was cut short or is still "
          "running; tasks not yet final are counted in their last state.</p>\n";
   }
-  if (log.truncated) {
-    h += "<p class=\"note\">The log's last line was cut off and was skipped.</p>\n";
+  if (log.cut_lines > 0) {
+    h += "<p class=\"note\">" + std::to_string(log.cut_lines) +
+         " line(s) of the log were cut off by a crash and were skipped.</p>\n";
   }
   if (log.earlier_runs > 0) {
     h += "<p class=\"note\">The log holds " + std::to_string(log.earlier_runs) +

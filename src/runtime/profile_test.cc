@@ -141,7 +141,7 @@ TEST_F(ProfileTest, CrashedRunCutOffLastLineIsSkipped) {
                      Ev(2, "b", "state", "NEW") + "{\"t\":1003.0,\"task\":\"b\",\"ki";
   auto log = ReadRunLog(Write(text));
   ASSERT_TRUE(log.ok()) << log.status();
-  EXPECT_TRUE(log->truncated);
+  EXPECT_EQ(log->cut_lines, 1);
   EXPECT_FALSE(log->stopped);
   EXPECT_DOUBLE_EQ(log->duration, 2);  // to the last whole event
   const RunProfile p = Summarize(*log);

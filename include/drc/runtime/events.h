@@ -3,6 +3,7 @@
 // without touching the scheduler or the executor.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,7 +35,10 @@ class EventSink {
 };
 
 // Appends one JSON object per line: {"t":..,"task":..,"kind":..,"value":..,"attempt":..,
-// "detail":..}. Buffered; flushed by Flush() and on destruction.
+// "detail":..}. Buffered; flushed at every final state (DONE, FAILED, CANCELED: the journal that
+// `drc run --resume` reads, so a run killed at any point keeps the end of every task that
+// ended), by Flush() and on destruction. A log that a crashed run left without its last newline
+// gets one before the next run's first event.
 class JsonlEventSink final : public EventSink {
  public:
   static Result<std::unique_ptr<JsonlEventSink>> Open(const std::string& path);
@@ -48,6 +52,15 @@ class JsonlEventSink final : public EventSink {
   std::FILE* file_ = nullptr;  // guarded by mu_
   std::string path_;
 };
+
+// Reads an events.jsonl back, calling `fn` with each event and its line number, in file order.
+// A line cut off by a crash (the last line, or one followed by a later run's pilot start) is
+// skipped and counted in `*cut_lines`. Any other malformed line or field is InvalidArgument
+// naming `path:line` and what was expected; IOError when the file cannot be read. An error from
+// `fn` stops the reading and is returned.
+Status ReadEvents(const std::string& path,
+                  const std::function<Status(const Event& event, int64_t line)>& fn,
+                  int64_t* cut_lines = nullptr);
 
 // Fans events out to several sinks. Thread-safe once configured.
 class EventBus final : public EventSink {

@@ -52,17 +52,17 @@ struct RunLog {
   int64_t nodes = 0;
   int64_t cores = 0;
   int64_t gpus = 0;
-  double start_time = 0;   // the pilot's start, seconds since the Unix epoch
-  double duration = 0;     // pilot start to stop, or to the last event when there is no stop
-  bool stopped = false;    // the log has the pilot's stop: the run ended and was not cut short
-  int earlier_runs = 0;    // runs before this one in the same log (a reused work directory)
-  bool truncated = false;  // the last line was cut off (a crashed run) and was skipped
+  double start_time = 0;  // the pilot's start, seconds since the Unix epoch
+  double duration = 0;    // pilot start to stop, or to the last event when there is no stop
+  bool stopped = false;   // the log has the pilot's stop: the run ended and was not cut short
+  int earlier_runs = 0;   // runs before this one in the same log (a reused work directory)
+  int64_t cut_lines = 0;  // lines cut off by a crashed run, skipped (see ReadEvents)
   std::vector<TaskProfile> tasks;  // in order of submission
 };
 
-// Reads the last run of an events.jsonl. IOError when it cannot be read; InvalidArgument naming
-// `path:line` and what was expected for a malformed line or field, or when the log holds no
-// pilot start. A cut-off last line, which a crashed run leaves, is skipped (`truncated`).
+// Reads the last run of an events.jsonl (through ReadEvents, events.h). IOError when it cannot be
+// read; InvalidArgument naming `path:line` and what was expected for a malformed line or field,
+// or when the log holds no pilot start. Lines cut off by a crash are skipped (`cut_lines`).
 // Events of kinds it does not know are ignored.
 Result<RunLog> ReadRunLog(const std::string& path);
 
