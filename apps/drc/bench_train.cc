@@ -62,6 +62,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
                           {"final_loss", r->final_loss},
                           {"parameters", r->parameters},
                           {"window_parts", r->window_parts},
+                          {"threads", r->threads},
                           {"device", r->device},
                           {"openblas_core", OpenBlasCore()},
                           {"input_size", args.input_size},

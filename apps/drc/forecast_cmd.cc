@@ -179,6 +179,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
                           {"final_loss", r.final_loss},
                           {"steps", r.steps},
                           {"stopped_early", r.stopped_early},
+                          {"threads", r.threads},
                           {"ranks", ranks},
                           {"h", args.horizon},
                           {"input_size", args.input_size}};

@@ -37,6 +37,10 @@ constexpr const char* kWindowPartsHelp =
     "Run each training step's windows in N parts on separate threads (0: automatic, for models "
     "whose windows are independent; 1: off)";
 
+constexpr const char* kThreadsHelp =
+    "Intra-op threads (0: OMP_NUM_THREADS when set, as a pilot sets it to a task's cores, else "
+    "the cores this process may run on)";
+
 constexpr const char* kTrainBackendHelp =
     "Communicator for ranks > 1: mpi, gloo, or nccl (a build with CUDA and a CUDA libtorch; "
     "one GPU per rank, gradients averaged in GPU memory)";
@@ -173,7 +177,7 @@ int main(int argc, char** argv) {
   forecast->add_flag("--exact-repeats", forecast_args.exact_repeats,
                      "Compute every repeated window draw of dropout models, as NeuralForecast "
                      "(default: once, the copies sharing one dropout mask; faster)");
-  forecast->add_option("--threads", forecast_args.threads, "Intra-op threads (0: all cores)")
+  forecast->add_option("--threads", forecast_args.threads, kThreadsHelp)
       ->check(CLI::NonNegativeNumber);
   forecast->add_option("--window-parts", forecast_args.window_parts, kWindowPartsHelp)
       ->check(CLI::NonNegativeNumber);
@@ -246,8 +250,7 @@ int main(int argc, char** argv) {
   hydro->add_option("--loss", hydro_args.loss, "NSE (NSE*) or MSE")
       ->check(CLI::IsMember({"NSE", "MSE"}));
   hydro->add_option("--seed", hydro_args.seed, "Random seed");
-  hydro->add_option("--threads", hydro_args.threads, "Intra-op threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
+  hydro->add_option("--threads", hydro_args.threads, kThreadsHelp)->check(CLI::NonNegativeNumber);
   hydro->add_option("--device", hydro_args.device, kDeviceHelp);
   hydro->add_flag("--json", hydro_args.json,
                   "One JSON object per basin, then {model, median_nse, seconds, ...}");
@@ -309,7 +312,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   bench_train->add_option("--length", train_args.length, "Points per synthetic series")
       ->check(CLI::PositiveNumber);
-  bench_train->add_option("--threads", train_args.threads, "Intra-op threads per rank (0: auto)")
+  bench_train->add_option("--threads", train_args.threads, kThreadsHelp)
       ->check(CLI::NonNegativeNumber);
   bench_train->add_option("--window-parts", train_args.window_parts, kWindowPartsHelp)
       ->check(CLI::NonNegativeNumber);

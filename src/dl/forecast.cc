@@ -11,11 +11,11 @@
 #include <numeric>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "drc/common/clock.h"
+#include "drc/common/cpus.h"
 #include "drc/common/strings.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
@@ -174,11 +174,6 @@ Result<std::shared_ptr<arrow::ChunkedArray>> DoubleColumn(const std::vector<doub
   return std::make_shared<arrow::ChunkedArray>(array);
 }
 
-// Intra-op threads for one of `ranks` processes on this node.
-int DefaultThreadsPerRank(int ranks) {
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, ranks));
-}
-
 // Whether a model gets conformal intervals: levels were asked of a point model.
 bool NeedsConformal(const TrainDefaults& defaults, const ForecastConfig& config) {
   return !config.level.empty() && !defaults.gives_quantiles;
@@ -264,7 +259,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   }
   const ModelConfig mc = ModelConfigOf(run, config);
   TrainOptions topts = OptionsFrom(run.defaults, run.max_steps, run.seed);
-  topts.threads = config.threads > 0 ? config.threads : DefaultThreadsPerRank(ranks);
+  topts.threads = config.threads > 0 ? config.threads : DefaultThreads(ranks);
   topts.comm = config.comm;
   topts.revin = run.windows.scaler == ScalerType::kRevIN;
   topts.val_check_steps = config.val_check_steps;
@@ -544,6 +539,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, series, dataset, config, true, f.final_loss));
     f.steps = trainer->step();
     f.stopped_early = trainer->stopped_early();
+    f.threads = trainer->threads();
     const QuantileColumns& intervals =
         config.level.empty() && defaults.gives_quantiles ? nf_default : given;
     const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;

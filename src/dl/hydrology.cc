@@ -10,9 +10,9 @@
 #include <cmath>
 #include <numeric>
 #include <random>
-#include <thread>
 
 #include "drc/common/clock.h"
+#include "drc/common/cpus.h"
 #include "drc/dl/metrics.h"
 #include "src/dl/hydro_models.h"
 #include "src/dl/torch_status.h"
@@ -330,9 +330,7 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
         "or move the training period later)");
   }
 
-  const int threads = config.threads > 0
-                          ? config.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = config.threads > 0 ? config.threads : DefaultThreads();
   DRC_RETURN_NOT_OK(Guard("hydrology: seeding", [&] {
     torch::set_num_threads(threads);
     torch::manual_seed(config.seed);

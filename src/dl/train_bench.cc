@@ -5,9 +5,9 @@
 #include <cmath>
 #include <fstream>
 #include <random>
-#include <thread>
 
 #include "drc/common/clock.h"
+#include "drc/common/cpus.h"
 #include "src/dl/data_parallel.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
@@ -58,9 +58,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   mc.seed = seed;
   mc.params = params;
   TrainOptions topts = OptionsFrom(defaults, steps, seed);
-  topts.threads = config.threads > 0
-                      ? config.threads
-                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks);
+  topts.threads = config.threads > 0 ? config.threads : DefaultThreads(ranks);
   topts.comm = config.comm;
   topts.window_parts = config.window_parts;
   topts.device = config.device;
@@ -99,6 +97,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   r.ranks = ranks;
   r.steps = trainer->step();
   r.window_parts = trainer->window_parts();
+  r.threads = trainer->threads();
   r.device = trainer->device().str();
   r.windows_per_step = wopts.windows_batch_size > 0 ? wopts.windows_batch_size : 0;
   r.samples_per_second =

@@ -17,8 +17,8 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
-#include <thread>
 
+#include "drc/common/cpus.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/window_parallel.h"
 
@@ -192,10 +192,11 @@ Trainer::Trainer(std::string name, ModelConfig config, TrainOptions options,
 
 namespace {
 int IntraOpThreads(const TrainOptions& options) {
-  return options.threads > 0 ? options.threads
-                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return options.threads > 0 ? options.threads : DefaultThreads();
 }
 }  // namespace
+
+int Trainer::threads() const { return IntraOpThreads(options_); }
 
 Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const ModelConfig& config,
                                                const TrainOptions& options,

@@ -153,6 +153,8 @@ class Trainer {
   bool stopped_early() const { return stopped_early_; }
   // Parts each training step's windows run in (1: whole steps); set by Fit().
   int window_parts() const { return window_parts_; }
+  // Intra-op threads the steps run on: TrainOptions::threads, else DefaultThreads().
+  int threads() const;
   // Where the model's parameters live and its steps run.
   const torch::Device& device() const { return device_; }
   const std::vector<double>& losses() const { return losses_; }

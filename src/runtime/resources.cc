@@ -1,7 +1,6 @@
 // Resource descriptions: explicit, detected on the local machine, or read from Slurm.
 #include "drc/runtime/resources.h"
 
-#include <sched.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -10,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 #include <utility>
+
+#include "drc/common/cpus.h"
 
 namespace drc::runtime {
 
@@ -191,24 +192,6 @@ bool HaveExecutable(const char* name) {
   }
 }
 
-int DetectCores() {
-  long configured = sysconf(_SC_NPROCESSORS_CONF);
-  int ncpu = configured > 0 ? static_cast<int>(configured) : 1;
-  if (ncpu < CPU_SETSIZE) ncpu = CPU_SETSIZE;
-  cpu_set_t* set = CPU_ALLOC(ncpu);
-  if (set == nullptr) return 1;
-  size_t size = CPU_ALLOC_SIZE(ncpu);
-  CPU_ZERO_S(size, set);
-  int count = 0;
-  if (sched_getaffinity(0, size, set) == 0) count = CPU_COUNT_S(size, set);
-  CPU_FREE(set);
-  if (count <= 0) {
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    count = online > 0 ? static_cast<int>(online) : 1;
-  }
-  return count;
-}
-
 int64_t DetectMemMb() {
   std::ifstream in("/proc/meminfo");
   std::string line;
@@ -334,7 +317,7 @@ ResourceSpec UniformResources(int nodes, int cores, int gpus, int64_t mem_mb,
 Result<ResourceSpec> DetectLocalResources() {
   NodeSpec node;
   node.name = "localhost";
-  node.cores = DetectCores();
+  node.cores = UsableCores();
   node.mem_mb = DetectMemMb();
   if (const char* cvd = std::getenv("CUDA_VISIBLE_DEVICES"); cvd != nullptr) {
     node.gpu_ids = internal::ParseCudaVisibleDevices(cvd);

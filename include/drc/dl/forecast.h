@@ -28,7 +28,7 @@ struct ForecastConfig {
   // config; each trains on its shard of the windows, gradients are averaged, and every rank
   // returns the same forecasts. Null: this process alone.
   comm::Communicator* comm = nullptr;
-  int threads = 0;  // intra-op threads per rank; 0: all cores / ranks on this node
+  int threads = 0;  // intra-op threads per rank; 0: DefaultThreads(ranks) (common/cpus.h)
   // NF's val_size: the last val_size training points of each series become validation
   // windows (checked every val_check_steps steps) and training stops after
   // early_stop_patience_steps checks without improvement (-1: never). 0: no validation.
@@ -127,6 +127,7 @@ struct ModelForecast {
   double final_loss = 0;                          // training loss of the last step
   int steps = 0;  // steps trained (fewer than max_steps after early stopping)
   bool stopped_early = false;
+  int threads = 1;  // intra-op threads per rank
   // unique_id, ds, [cutoff with cv_windows,] y (actual; null with `future`), y_hat, then any
   // quantile columns (y_hat-median, y_hat-lo-L, y_hat-hi-L; see ForecastConfig::level).
   data::TablePtr predictions;

@@ -52,7 +52,7 @@ struct HydroConfig {
   double clip_gradient_norm = 1;  // 0: none
   std::string loss = "NSE";       // "NSE" (NSE*) or "MSE"
   uint64_t seed = 1;
-  int threads = 0;  // torch intra-op threads; 0: all cores
+  int threads = 0;  // torch intra-op threads; 0: DefaultThreads() (common/cpus.h)
   // Where the model trains: "cpu", "cuda", "cuda:N" or "auto" (as drc forecast's --device).
   std::string device = "cpu";
 };

@@ -19,7 +19,7 @@ struct TrainBenchConfig {
   int series = 64;
   int length = 512;
   uint64_t seed = 1;
-  int threads = 0;             // intra-op threads per rank; 0: all cores / ranks on this node
+  int threads = 0;             // intra-op threads per rank; 0: DefaultThreads(ranks)
   int window_parts = 0;        // window-parallel steps: 0 automatic, 1 off, N parts (forecast.h)
   std::string device = "cpu";  // cpu, cuda, cuda:N or auto (forecast.h)
   // Hyper-parameter overrides by NF's names: the model's own and NF's training keys
@@ -42,6 +42,7 @@ struct TrainBenchResult {
   double final_loss = 0;          // mean over the ranks
   int64_t parameters = 0;
   int window_parts = 1;  // parts each step's windows ran in
+  int threads = 1;       // intra-op threads per rank
   std::string device;    // where the steps ran ("cpu", "cuda:0")
 };
 
