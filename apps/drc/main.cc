@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   run->add_option("--gpus", run_args.gpus, "GPUs per node (overrides detection/the file)")
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet", run_args.quiet, "No progress display");
+  run_args.data_dir = DRC_DEFAULT_DATA_DIR;
   auto* demo = app.add_subcommand("demo", "Run the forecasting demo on the bundled data");
   drc::app::DemoArgs demo_args;
   demo_args.data_dir = DRC_DEFAULT_DATA_DIR;

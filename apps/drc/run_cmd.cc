@@ -93,6 +93,12 @@ std::string DefaultWorkdir(const char* prefix) {
 }  // namespace
 
 int RunTaskFile(const RunArgs& args) {
+  // Tasks can call this drc ("$DRC_BIN" forecast ...) and find the bundled data; they inherit
+  // this environment (no thread runs yet).
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) ::setenv("DRC_BIN", self.c_str(), 1);
+  if (!args.data_dir.empty()) ::setenv("DRC_DATA_DIR", args.data_dir.c_str(), 0);
   auto file = runtime::LoadTaskFile(args.file);
   if (!file.ok()) {
     std::fprintf(stderr, "drc run: %s\n", file.status().message().c_str());
@@ -108,7 +114,6 @@ int RunTaskFile(const RunArgs& args) {
       return 2;
     }
     const std::string log = (fs::path(workdir) / "events.jsonl").string();
-    std::error_code ec;
     if (!fs::exists(log, ec)) {
       std::fprintf(stderr, "drc run --resume: %s: no such file: nothing to resume in %s\n",
                    log.c_str(), workdir.c_str());

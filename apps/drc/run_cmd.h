@@ -14,7 +14,8 @@ struct RunArgs {
   int cores = 0;                // 0: the file's pilot, else detected
   int gpus = -1;                // -1: the file's pilot, else detected
   bool resume = false;
-  bool quiet = false;  // no progress display
+  bool quiet = false;    // no progress display
+  std::string data_dir;  // the bundled data, given to tasks as DRC_DATA_DIR unless it is set
 };
 int RunTaskFile(const RunArgs& args);
 
