@@ -222,7 +222,7 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
       free.push({b.end, b.lane});
     }
   }
-  const double row = std::clamp(600.0 / std::max(lanes, 1), 1.0, 14.0);
+  const double row = std::clamp(600.0 / std::max(lanes, 1), 1.0, 20.0);
   Frame f{1100, 0, 60, 30, 1010, std::max(row * lanes, 20.0), std::max(log.duration, 1e-6), 0};
   f.h = f.top + f.plot_h + 45;
   std::string title = "Timeline: " + std::to_string(total) + " attempts, " +
@@ -250,6 +250,12 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
     s += Rect(f, a.placed, std::isnan(a.executing) ? b.end : a.executing, y, h, kStaging);
     s += Rect(f, a.executing, std::isnan(a.launched) ? b.end : a.launched, y, h, kLaunch);
     s += Rect(f, a.launched, run_end, y, h, a.exit_ok || std::isnan(a.exited) ? kRunning : kFailed);
+    // The task's name on its bar where it fits.
+    const double width = f.X(b.end) - f.X(b.start);
+    if (h >= 11 && width >= 6.5 * static_cast<double>(b.task->uid.size()) + 6) {
+      s += "<text x=\"" + Num(f.X(b.start) + 3, "%.2f") + "\" y=\"" + Num(y + h / 2 + 4, "%.2f") +
+           "\" fill=\"white\">" + Escape(b.task->uid) + "</text>";
+    }
     s += "</g>\n";
   }
   s += f.Axes("seconds since the pilot started", per_core ? "cores" : "attempts", false);
