@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "drc/common/clock.h"
+#include "drc/common/strings.h"
 #include "drc/runtime/resume.h"
 #include "drc/runtime/task_file.h"
 #include "drc/runtime/task_manager.h"
@@ -132,6 +133,14 @@ int RunTaskFile(const RunArgs& args) {
     if (plan->remaining.empty()) {
       std::fprintf(stderr, "drc run: nothing left to run\n");
       return 0;
+    }
+    // Tasks run in process groups of their own, so a crash leaves the running ones behind;
+    // they would share their folders with the tasks that run again.
+    const auto stopped = runtime::StopLeftRunning(*plan, workdir, std::chrono::seconds(5));
+    if (!stopped.empty()) {
+      std::fprintf(stderr,
+                   "drc run: stopped %zu process(es) that the earlier run left running: %s\n",
+                   stopped.size(), JoinList(stopped).c_str());
     }
     file->tasks = std::move(plan->remaining);
     file->workdir = workdir;

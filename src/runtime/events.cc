@@ -128,10 +128,12 @@ void JsonlEventSink::Emit(const Event& event) {
   line.append("\",\"attempt\":").append(std::to_string(event.attempt)).append(",\"detail\":\"");
   AppendJsonEscaped(line, event.detail);
   line.append("\"}\n");
-  const bool final = event.kind == "state" && IsFinalStateName(event.value);
+  // What `drc run --resume` needs from a killed run: every end, and every process started.
+  const bool journal = (event.kind == "state" && IsFinalStateName(event.value)) ||
+                       (event.kind == "launch" && event.value == "start");
   std::lock_guard<std::mutex> lock(mu_);
   std::fwrite(line.data(), 1, line.size(), file_);
-  if (final) std::fflush(file_);
+  if (journal) std::fflush(file_);
 }
 
 Status JsonlEventSink::Flush() {

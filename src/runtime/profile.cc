@@ -138,6 +138,9 @@ class Reader {
         a->scheduling = t;
       } else if (value == "STAGING_IN") {
         a->placed = t;
+        // Logs written before placements were recorded (before this profiler) have none: their
+        // attempts count no cores, and the report shows no utilization.
+        if (detail.empty()) return Status::OK();
         DRC_ASSIGN_OR_RETURN(a->ranks, CountField(detail, "ranks", where));
         DRC_ASSIGN_OR_RETURN(a->cores, CountField(detail, "cores", where));
         DRC_ASSIGN_OR_RETURN(a->gpus, CountField(detail, "gpus", where));

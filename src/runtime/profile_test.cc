@@ -122,6 +122,24 @@ TEST_F(ProfileTest, HandWrittenRunGivesHandComputedNumbers) {
   EXPECT_NEAR(p.phases[0].max, 4.5, 1e-6);
 }
 
+// A log written before placements and pilot totals were recorded still reads: no cores, so no
+// utilization, but the phases.
+TEST_F(ProfileTest, LogWithoutPlacementsHasPhasesButNoUtilization) {
+  const std::string text =
+      Ev(0, "", "pilot", "start", 0, "1 node x 2 cores, 0 GPUs") + Ev(0, "a", "state", "NEW") +
+      Ev(0.1, "a", "state", "SCHEDULING") + Ev(0.2, "a", "state", "STAGING_IN") +
+      Ev(0.3, "a", "state", "EXECUTING") + Ev(0.4, "a", "launch", "start", 0, "pid 1 fork") +
+      Ev(1.4, "a", "exit", "ok", 0, "exit code 0") + Ev(1.5, "a", "state", "DONE") +
+      Ev(2, "", "pilot", "stop");
+  auto log = ReadRunLog(Write(text));
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->cores, 0);
+  const RunProfile p = Summarize(*log);
+  EXPECT_TRUE(std::isnan(p.core_utilization));
+  EXPECT_NEAR(p.phases[4].median, 1.0, 1e-6);
+  EXPECT_NE(TimelineSvg(*log).find("a lane per attempt"), std::string::npos);
+}
+
 TEST_F(ProfileTest, LastRunOfAReusedWorkDirectory) {
   const std::string first = Pilot(-100, 4) + Ev(-100, "old", "state", "NEW") +
                             Attempt("old", 0, -99, -99, -99, -99, -98, true, 1) +

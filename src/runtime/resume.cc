@@ -1,20 +1,35 @@
 #include "drc/runtime/resume.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "drc/runtime/events.h"
 
 namespace drc::runtime {
+namespace fs = std::filesystem;
 
 Result<ResumePlan> PlanResume(const std::string& events_path, std::vector<TaskDescription> tasks) {
   std::unordered_set<std::string> done;
+  std::unordered_map<std::string, int> launched;  // uid -> pid of a launch without its exit
   ResumePlan plan;
   DRC_RETURN_NOT_OK(ReadEvents(
       events_path,
       [&](const Event& e, int64_t) {
         if (e.kind == "pilot" && e.value == "start") ++plan.runs;
-        if (e.kind == "state" && e.value == "DONE" && !e.task.empty()) done.insert(e.task);
+        if (e.task.empty()) return Status::OK();
+        if (e.kind == "state" && e.value == "DONE") done.insert(e.task);
+        if (e.kind == "launch" && e.value == "start") {
+          // "pid 1234 fork"
+          if (e.detail.rfind("pid ", 0) == 0) launched[e.task] = std::atoi(e.detail.c_str() + 4);
+        } else if (e.kind == "exit") {
+          launched.erase(e.task);
+        }
         return Status::OK();
       },
       &plan.cut_lines));
@@ -27,9 +42,43 @@ Result<ResumePlan> PlanResume(const std::string& events_path, std::vector<TaskDe
     deps.erase(std::remove_if(deps.begin(), deps.end(),
                               [&done](const std::string& d) { return done.count(d) > 0; }),
                deps.end());
+    if (auto it = launched.find(task.uid); it != launched.end() && it->second > 0) {
+      plan.left_running.push_back({task.uid, it->second});
+    }
     plan.remaining.push_back(std::move(task));
   }
   return plan;
+}
+
+std::vector<std::string> StopLeftRunning(const ResumePlan& plan, const std::string& workdir,
+                                         std::chrono::milliseconds grace) {
+  std::unordered_map<std::string, const TaskDescription*> by_uid;
+  for (const auto& t : plan.remaining) by_uid[t.uid] = &t;
+  std::vector<std::pair<std::string, pid_t>> stopped;
+  for (const auto& left : plan.left_running) {
+    auto it = by_uid.find(left.uid);
+    if (it == by_uid.end()) continue;
+    const pid_t pid = left.pid;
+    if (::getpgid(pid) != pid) continue;  // gone, or no longer a task's group leader
+    const fs::path folder =
+        it->second->workdir.empty() ? fs::path(workdir) / left.uid : fs::path(it->second->workdir);
+    std::error_code ec;
+    const fs::path cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+    if (ec || cwd != fs::weakly_canonical(folder, ec)) continue;
+    if (::kill(-pid, SIGTERM) == 0) {
+      stopped.emplace_back(left.uid + " (pid " + std::to_string(pid) + ")", pid);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (const auto& [what, pid] : stopped) {
+    while (::kill(-pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(-pid, SIGKILL);  // ESRCH when the group has ended
+  }
+  std::vector<std::string> names;
+  for (const auto& s : stopped) names.push_back(s.first);
+  return names;
 }
 
 }  // namespace drc::runtime

@@ -1,6 +1,8 @@
 #include "drc/runtime/resume.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -44,16 +46,19 @@ TaskDescription Task(const std::string& uid, std::vector<std::string> deps = {})
   return t;
 }
 
-// The end of a task is on disk as soon as it is emitted: a run killed right after loses none.
-TEST_F(ResumeTest, FinalStatesAreOnDiskWhenEmitted) {
+// A process start and a task's end are on disk as soon as they are emitted: a run killed right
+// after loses neither.
+TEST_F(ResumeTest, LaunchesAndFinalStatesAreOnDiskWhenEmitted) {
   auto sink = JsonlEventSink::Open(path_);
   ASSERT_TRUE(sink.ok()) << sink.status();
   (*sink)->Emit({1.0, "", "pilot", "start", 0, "1 node"});
   (*sink)->Emit({2.0, "a", "state", "EXECUTING", 0, ""});
+  (*sink)->Emit({2.5, "a", "launch", "start", 0, "pid 7 fork"});
+  // Read while the sink is open and not flushed by hand.
+  EXPECT_NE(Slurp().find("\"detail\":\"pid 7 fork\""), std::string::npos) << Slurp();
   (*sink)->Emit({3.0, "a", "state", "DONE", 0, ""});
-  const std::string text = Slurp();  // read while the sink is open and not flushed by hand
-  EXPECT_NE(text.find("\"task\":\"a\",\"kind\":\"state\",\"value\":\"DONE\""), std::string::npos)
-      << text;
+  EXPECT_NE(Slurp().find("\"task\":\"a\",\"kind\":\"state\",\"value\":\"DONE\""), std::string::npos)
+      << Slurp();
 }
 
 // A crashed run's cut-off line ends before the next run's events; readers skip it.
@@ -102,6 +107,57 @@ TEST_F(ResumeTest, PlanRunsWhatDidNotEndDone) {
   EXPECT_EQ(plan->remaining[1].depends_on, std::vector<std::string>{"b"});
   EXPECT_EQ(plan->remaining[2].uid, "e");
   EXPECT_TRUE(plan->remaining[2].depends_on.empty());
+}
+
+// A process group that a crashed run left running in a task's folder is stopped; one whose pid
+// now works elsewhere (a reused pid) is left alone.
+TEST_F(ResumeTest, StopsWhatACrashedRunLeftRunning) {
+  auto spawn = [](const fs::path& folder) {
+    fs::create_directories(folder);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      if (::chdir(folder.c_str()) != 0) ::_exit(2);
+      ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::setpgid(pid, pid);  // also here, so the group exists before either side goes on
+    return pid;
+  };
+  const pid_t left = spawn(dir_ / "slow");
+  const pid_t elsewhere = spawn(dir_ / "not-a-task-folder");
+  // Wait until both have moved into their folders (their cwd is what identifies them).
+  for (int i = 0; i < 200; ++i) {
+    std::error_code ec;
+    if (fs::read_symlink("/proc/" + std::to_string(left) + "/cwd", ec) ==
+            fs::canonical(dir_ / "slow") &&
+        fs::read_symlink("/proc/" + std::to_string(elsewhere) + "/cwd", ec) ==
+            fs::canonical(dir_ / "not-a-task-folder")) {
+      break;
+    }
+    ::usleep(10000);
+  }
+  std::ofstream(path_) << "{\"t\":1,\"task\":\"\",\"kind\":\"pilot\",\"value\":\"start\"}\n"
+                       << "{\"t\":2,\"task\":\"slow\",\"kind\":\"launch\",\"value\":\"start\","
+                       << "\"detail\":\"pid " << left << " fork\"}\n"
+                       << "{\"t\":3,\"task\":\"moved\",\"kind\":\"launch\",\"value\":\"start\","
+                       << "\"detail\":\"pid " << elsewhere << " fork\"}\n"
+                       << "{\"t\":4,\"task\":\"ended\",\"kind\":\"launch\",\"value\":\"start\","
+                       << "\"detail\":\"pid 1 fork\"}\n"
+                       << "{\"t\":5,\"task\":\"ended\",\"kind\":\"exit\",\"value\":\"ok\"}\n";
+  auto plan = PlanResume(path_, {Task("slow"), Task("moved"), Task("ended")});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->left_running.size(), 2u);
+  EXPECT_EQ(plan->left_running[0].uid, "slow");
+  EXPECT_EQ(plan->left_running[0].pid, left);
+  const auto stopped = StopLeftRunning(*plan, dir_.string(), std::chrono::milliseconds(200));
+  EXPECT_EQ(stopped, std::vector<std::string>{"slow (pid " + std::to_string(left) + ")"});
+  int status = 0;
+  ASSERT_EQ(::waitpid(left, &status, 0), left);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+  EXPECT_EQ(::waitpid(elsewhere, &status, WNOHANG), 0);  // still running
+  ::kill(-elsewhere, SIGKILL);
+  ::waitpid(elsewhere, &status, 0);
 }
 
 TEST_F(ResumeTest, BadJournalNamesTheLine) {

@@ -35,10 +35,10 @@ class EventSink {
 };
 
 // Appends one JSON object per line: {"t":..,"task":..,"kind":..,"value":..,"attempt":..,
-// "detail":..}. Buffered; flushed at every final state (DONE, FAILED, CANCELED: the journal that
-// `drc run --resume` reads, so a run killed at any point keeps the end of every task that
-// ended), by Flush() and on destruction. A log that a crashed run left without its last newline
-// gets one before the next run's first event.
+// "detail":..}. Buffered; flushed at every final state (DONE, FAILED, CANCELED) and process start
+// (the journal that `drc run --resume` reads: a run killed at any point keeps the end of every
+// task that ended and the pid of every process it started), by Flush() and on destruction. A log
+// that a crashed run left without its last newline gets one before the next run's first event.
 class JsonlEventSink final : public EventSink {
  public:
   static Result<std::unique_ptr<JsonlEventSink>> Open(const std::string& path);
