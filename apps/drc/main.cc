@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
                    "Work directory of a drc run (it holds events.jsonl), or the log itself")
       ->required();
   profile->add_option("--out", profile_args.out,
-                      "Folder for report.html, timeline.svg, utilization.svg and attempts.csv "
-                      "(default: WORKDIR/profile)");
+                      "Folder for report.html, timeline.svg, utilization.svg (gpu_utilization.svg "
+                      "with GPUs) and attempts.csv (default: WORKDIR/profile)");
   profile->add_flag("--json", profile_args.json, "One JSON object with the summary on stdout");
   auto* forecast = app.add_subcommand("forecast", "Train forecasting models on a series table");
   drc::app::ForecastArgs forecast_args;

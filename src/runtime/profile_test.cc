@@ -32,6 +32,27 @@ class ProfileTest : public ::testing::Test {
     return path;
   }
 
+  // Runs `tasks` on a pilot of one node of `cores` cores and `gpus` GPUs in dir_ until all are
+  // final, then stops it (which writes the pilot's stop and flushes the log).
+  void Run(int cores, int gpus, std::vector<TaskDescription> tasks) {
+    RuntimeOptions o;
+    o.resources = UniformResources(1, cores, gpus, 0);
+    o.resources.nodes[0].name = "localhost";
+    o.workdir = dir_.string();
+    auto tm = TaskManager::Make(std::move(o));
+    ASSERT_TRUE(tm.ok()) << tm.status();
+    ASSERT_TRUE((*tm)->Submit(std::move(tasks)).ok());
+    ASSERT_TRUE((*tm)->WaitAll(std::chrono::seconds(60)).ok());
+  }
+
+  static TaskDescription Sleep(const std::string& uid) {
+    TaskDescription t;
+    t.uid = uid;
+    t.executable = "sleep 0.2";
+    t.shell = true;
+    return t;
+  }
+
   static std::string Slurp(const std::string& path) {
     std::ifstream in(path);
     std::stringstream s;
@@ -197,37 +218,19 @@ TEST_F(ProfileTest, BadLogsNameTheLineAndWhatWasExpected) {
 }
 
 TEST_F(ProfileTest, OfARealRun) {
-  {
-    RuntimeOptions o;
-    o.resources = UniformResources(1, 2, 0, 0);
-    o.resources.nodes[0].name = "localhost";
-    o.workdir = dir_.string();
-    auto tm = TaskManager::Make(std::move(o));
-    ASSERT_TRUE(tm.ok()) << tm.status();
-    std::vector<TaskDescription> tasks;
-    for (int i = 0; i < 4; ++i) {
-      TaskDescription t;
-      t.uid = "sleep" + std::to_string(i);
-      t.executable = "sleep 0.2";
-      t.shell = true;
-      tasks.push_back(t);
-    }
-    TaskDescription wide;
-    wide.uid = "wide";
-    wide.executable = "sleep 0.2";
-    wide.shell = true;
-    wide.cores_per_rank = 2;
-    wide.depends_on = {"sleep0"};
-    tasks.push_back(wide);
-    TaskDescription bad;
-    bad.uid = "bad";
-    bad.executable = "exit 3";
-    bad.shell = true;
-    bad.retries = 1;
-    tasks.push_back(bad);
-    ASSERT_TRUE((*tm)->Submit(std::move(tasks)).ok());
-    ASSERT_TRUE((*tm)->WaitAll(std::chrono::seconds(60)).ok());
-  }  // the pilot stops and the log is flushed
+  std::vector<TaskDescription> tasks;
+  for (int i = 0; i < 4; ++i) tasks.push_back(Sleep("sleep" + std::to_string(i)));
+  TaskDescription wide = Sleep("wide");
+  wide.cores_per_rank = 2;
+  wide.depends_on = {"sleep0"};
+  tasks.push_back(wide);
+  TaskDescription bad;
+  bad.uid = "bad";
+  bad.executable = "exit 3";
+  bad.shell = true;
+  bad.retries = 1;
+  tasks.push_back(bad);
+  ASSERT_NO_FATAL_FAILURE(Run(2, 0, std::move(tasks)));
   auto log = ReadRunLog((dir_ / "events.jsonl").string());
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_TRUE(log->stopped);
@@ -267,25 +270,12 @@ TEST_F(ProfileTest, OfARealRun) {
 
 // GPUs as the pilot describes them (no device is touched: the tasks only sleep).
 TEST_F(ProfileTest, GpuTasksOnAPilotWithGpus) {
-  {
-    RuntimeOptions o;
-    o.resources = UniformResources(1, 2, 2, 0);
-    o.resources.nodes[0].name = "localhost";
-    o.workdir = dir_.string();
-    auto tm = TaskManager::Make(std::move(o));
-    ASSERT_TRUE(tm.ok()) << tm.status();
-    std::vector<TaskDescription> tasks;
-    for (int i = 0; i < 3; ++i) {
-      TaskDescription t;
-      t.uid = "gpu" + std::to_string(i);
-      t.executable = "sleep 0.2";
-      t.shell = true;
-      t.gpus_per_rank = i < 2 ? 1 : 0;
-      tasks.push_back(t);
-    }
-    ASSERT_TRUE((*tm)->Submit(std::move(tasks)).ok());
-    ASSERT_TRUE((*tm)->WaitAll(std::chrono::seconds(60)).ok());
+  std::vector<TaskDescription> tasks;
+  for (int i = 0; i < 3; ++i) {
+    tasks.push_back(Sleep("gpu" + std::to_string(i)));
+    tasks.back().gpus_per_rank = i < 2 ? 1 : 0;
   }
+  ASSERT_NO_FATAL_FAILURE(Run(2, 2, std::move(tasks)));
   auto log = ReadRunLog((dir_ / "events.jsonl").string());
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ(log->gpus, 2);
