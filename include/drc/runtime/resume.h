@@ -38,6 +38,8 @@ Result<ResumePlan> PlanResume(const std::string& events_path, std::vector<TaskDe
 // process of `plan.left_running` that is alive, leads its process group and still works in its
 // task's folder (the task's workdir, else `workdir`/uid; so a reused pid is left alone) gets
 // SIGTERM on its group, then SIGKILL after `grace`. Returns "uid (pid N)" for each one stopped.
+// A run killed between a spawn and its journal record (microseconds) leaves that process
+// unknown; it is not stopped.
 std::vector<std::string> StopLeftRunning(const ResumePlan& plan, const std::string& workdir,
                                          std::chrono::milliseconds grace);
 
