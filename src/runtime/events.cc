@@ -12,21 +12,23 @@
 
 namespace drc::runtime {
 
-namespace {
-
 bool IsFinalStateName(std::string_view s) {
   return s == "DONE" || s == "FAILED" || s == "CANCELED";
 }
 
-// The event on one line, or nullopt when the line is not a JSON object (a cut-off line);
-// InvalidArgument naming the field for an object with a missing or mistyped field.
-Result<std::optional<Event>> ParseEvent(const std::string& text, const std::string& where) {
+namespace {
+
+// The event on line `line` of `path`, or nullopt when the line is not a JSON object (a cut-off
+// line); InvalidArgument naming path:line and the field for an object with a missing or
+// mistyped field. The location is only formatted for an error.
+Result<std::optional<Event>> ParseEvent(const std::string& text, const std::string& path,
+                                        int64_t line) {
   const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return std::optional<Event>();
   Event e;
   auto t = j.find("t");
   if (t == j.end() || !t->is_number() || !std::isfinite(t->get<double>())) {
-    return Status::InvalidArgument(where, ": field 't' expects a number");
+    return Status::InvalidArgument(path, ":", line, ": field 't' expects a number");
   }
   e.time = t->get<double>();
   for (auto [key, out, required] :
@@ -37,13 +39,13 @@ Result<std::optional<Event>> ParseEvent(const std::string& text, const std::stri
     auto it = j.find(key);
     if (it == j.end() && !required) continue;
     if (it == j.end() || !it->is_string()) {
-      return Status::InvalidArgument(where, ": field '", key, "' expects a string");
+      return Status::InvalidArgument(path, ":", line, ": field '", key, "' expects a string");
     }
     *out = it->get<std::string>();
   }
   if (auto a = j.find("attempt"); a != j.end()) {
     if (!a->is_number_integer() || a->get<int64_t>() < 0 || a->get<int64_t>() > 1 << 30) {
-      return Status::InvalidArgument(where, ": field 'attempt' expects an integer >= 0");
+      return Status::InvalidArgument(path, ":", line, ": field 'attempt' expects an integer >= 0");
     }
     e.attempt = a->get<int>();
   }
@@ -72,8 +74,7 @@ Status ReadEvents(const std::string& path,
   while (std::getline(in, text)) {
     ++number;
     if (text.empty()) continue;
-    const std::string where = path + ":" + std::to_string(number);
-    DRC_ASSIGN_OR_RETURN(std::optional<Event> event, ParseEvent(text, where));
+    DRC_ASSIGN_OR_RETURN(std::optional<Event> event, ParseEvent(text, path, number));
     if (!event) {
       if (bad) return reject(bad->first, bad->second);
       bad.emplace(number, text);

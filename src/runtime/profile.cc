@@ -11,8 +11,6 @@
 namespace drc::runtime {
 namespace {
 
-bool IsFinalState(const std::string& s) { return s == "DONE" || s == "FAILED" || s == "CANCELED"; }
-
 // The value of `key` in "a=1 b=2 c=x,y"; empty when absent.
 std::string Field(const std::string& text, const std::string& key) {
   const std::string needle = key + "=";
@@ -28,8 +26,8 @@ std::string Field(const std::string& text, const std::string& key) {
   return "";
 }
 
-Result<int64_t> CountField(const std::string& text, const std::string& key,
-                           const std::string& where) {
+// The count `key=N` in `text`, or -1 when it is missing or not a count.
+int64_t CountField(const std::string& text, const std::string& key) {
   const std::string value = Field(text, key);
   int64_t n = 0;
   size_t used = 0;
@@ -38,10 +36,7 @@ Result<int64_t> CountField(const std::string& text, const std::string& key,
   } catch (const std::exception&) {
     used = 0;
   }
-  if (value.empty() || used != value.size() || n < 0) {
-    return Status::InvalidArgument(where, ": expected '", key, "=N' (N >= 0) in \"", text, "\"");
-  }
-  return n;
+  return value.empty() || used != value.size() || n < 0 ? -1 : n;
 }
 
 class Reader {
@@ -49,15 +44,16 @@ class Reader {
   explicit Reader(std::string path) { log_.path = std::move(path); }
 
   Status Add(const Event& e, int64_t line) {
-    const std::string where = log_.path + ":" + std::to_string(line);
-    if (e.kind == "pilot") return Pilot(e, where);
+    line_ = line;
+    if (e.kind == "pilot") return Pilot(e);
     if (!have_run_) return Status::OK();  // events before the first pilot start: nothing to place
     last_time_ = std::max(last_time_, e.time);
     if (e.kind != "state" && e.kind != "launch" && e.kind != "exit") return Status::OK();
     if (e.task.empty()) {
-      return Status::InvalidArgument(where, ": a '", e.kind, "' event without a task");
+      return Status::InvalidArgument(log_.path, ":", line_, ": a '", e.kind,
+                                     "' event without a task");
     }
-    return TaskEvent(e.task, e.time - log_.start_time, e.kind, e.value, e.attempt, e.detail, where);
+    return TaskEvent(e.task, e.time - log_.start_time, e.kind, e.value, e.attempt, e.detail);
   }
 
   Result<RunLog> Finish(int64_t cut_lines) {
@@ -72,7 +68,15 @@ class Reader {
   }
 
  private:
-  Status Pilot(const Event& e, const std::string& where) {
+  // `*out` = the count `key=N` in `text`; InvalidArgument naming path:line when it is not there.
+  Status Count(const std::string& text, const std::string& key, int64_t* out) const {
+    *out = CountField(text, key);
+    if (*out >= 0) return Status::OK();
+    return Status::InvalidArgument(log_.path, ":", line_, ": expected '", key, "=N' (N >= 0) in \"",
+                                   text, "\"");
+  }
+
+  Status Pilot(const Event& e) {
     if (e.value == "start") {
       if (have_run_) ++earlier_runs_;
       std::string path = std::move(log_.path);
@@ -85,9 +89,9 @@ class Reader {
       have_run_ = true;
       last_time_ = e.time;
     } else if (e.value == "resources" && have_run_) {
-      DRC_ASSIGN_OR_RETURN(log_.nodes, CountField(e.detail, "nodes", where));
-      DRC_ASSIGN_OR_RETURN(log_.cores, CountField(e.detail, "cores", where));
-      DRC_ASSIGN_OR_RETURN(log_.gpus, CountField(e.detail, "gpus", where));
+      DRC_RETURN_NOT_OK(Count(e.detail, "nodes", &log_.nodes));
+      DRC_RETURN_NOT_OK(Count(e.detail, "cores", &log_.cores));
+      DRC_RETURN_NOT_OK(Count(e.detail, "gpus", &log_.gpus));
     } else if (e.value == "stop" && have_run_) {
       log_.stopped = true;
       log_.duration = std::max(0.0, e.time - log_.start_time);
@@ -97,8 +101,7 @@ class Reader {
   }
 
   Status TaskEvent(const std::string& uid, double t, const std::string& kind,
-                   const std::string& value, int attempt, const std::string& detail,
-                   const std::string& where) {
+                   const std::string& value, int attempt, const std::string& detail) {
     auto [it, added] = index_.try_emplace(uid, log_.tasks.size());
     if (added) {
       log_.tasks.emplace_back();
@@ -110,7 +113,7 @@ class Reader {
       task.state = value;
       return Status::OK();
     }
-    const bool final = kind == "state" && IsFinalState(value);
+    const bool final = kind == "state" && IsFinalStateName(value);
     if (final) {
       task.state = value;
       task.final = true;
@@ -141,9 +144,9 @@ class Reader {
         // Logs written before placements were recorded (before this profiler) have none: their
         // attempts count no cores, and the report shows no utilization.
         if (detail.empty()) return Status::OK();
-        DRC_ASSIGN_OR_RETURN(a->ranks, CountField(detail, "ranks", where));
-        DRC_ASSIGN_OR_RETURN(a->cores, CountField(detail, "cores", where));
-        DRC_ASSIGN_OR_RETURN(a->gpus, CountField(detail, "gpus", where));
+        DRC_RETURN_NOT_OK(Count(detail, "ranks", &a->ranks));
+        DRC_RETURN_NOT_OK(Count(detail, "cores", &a->cores));
+        DRC_RETURN_NOT_OK(Count(detail, "gpus", &a->gpus));
         a->nodes = Field(detail, "nodes");
       } else if (value == "EXECUTING") {
         a->executing = t;
@@ -155,6 +158,7 @@ class Reader {
   }
 
   RunLog log_;
+  int64_t line_ = 0;  // of the event being read, for errors
   std::unordered_map<std::string, size_t> index_;
   bool have_run_ = false;
   int earlier_runs_ = 0;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "drc/common/result.h"
@@ -25,6 +26,9 @@ struct Event {
 // - state STAGING_IN: the placement, "ranks=2 cores=4 gpus=0 mem_mb=0 nodes=node0000,node0001";
 // - pilot "start": the resources in words; pilot "resources", right after it, the totals,
 //   "nodes=1 cores=2 gpus=0 mem_mb=0"; pilot "stop" when the task manager shuts down.
+
+// Whether a state's name ("DONE", "FAILED", "CANCELED") is final.
+bool IsFinalStateName(std::string_view state);
 
 // Receives events. Emit may be called from several threads; implementations synchronize.
 class EventSink {
