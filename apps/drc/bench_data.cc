@@ -67,24 +67,29 @@ Result<Outcome> RunOnComm(comm::Communicator& comm, const BenchDataArgs& args) {
   return Outcome{times[times.size() / 2], result_rows};
 }
 
+nlohmann::json ToJson(const BenchDataArgs& args, const Outcome& out) {
+  const int64_t total = args.rows * args.ranks;
+  nlohmann::json j = {{"op", args.op},
+                      {"backend", args.backend},
+                      {"rows", args.rows},
+                      {"total_rows", total},
+                      {"ranks", args.ranks},
+                      {"iters", args.iters},
+                      {"seconds", out.seconds},
+                      {"result_rows", out.result_rows},
+                      {"rows_per_s", total / out.seconds}};
+  if (args.op == "shuffle") {
+    const double bytes = 16.0 * static_cast<double>(args.rows);  // per rank: two int64 columns
+    j["bytes_per_rank"] = bytes;
+    j["gbps_per_rank"] = bytes / out.seconds / 1e9;
+  }
+  return j;
+}
+
 void Print(const BenchDataArgs& args, const Outcome& out) {
   const int64_t total = args.rows * args.ranks;
   if (args.json) {
-    nlohmann::json j = {{"op", args.op},
-                        {"backend", args.backend},
-                        {"rows", args.rows},
-                        {"total_rows", total},
-                        {"ranks", args.ranks},
-                        {"iters", args.iters},
-                        {"seconds", out.seconds},
-                        {"result_rows", out.result_rows},
-                        {"rows_per_s", total / out.seconds}};
-    if (args.op == "shuffle") {
-      const double bytes = 16.0 * static_cast<double>(args.rows);  // per rank: two int64 columns
-      j["bytes_per_rank"] = bytes;
-      j["gbps_per_rank"] = bytes / out.seconds / 1e9;
-    }
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", ToJson(args, out).dump().c_str());
   } else {
     std::printf("%s of %lld rows (%d rank%s x %lld, %s): %.4f s, %.1f M rows/s, %lld result rows\n",
                 args.op.c_str(), static_cast<long long>(total), args.ranks,
@@ -99,6 +104,14 @@ int Fail(const Status& st) {
 }
 
 }  // namespace
+
+Result<nlohmann::json> BenchDataOnComm(comm::Communicator& comm, const BenchDataArgs& args) {
+  BenchDataArgs a = args;
+  a.ranks = comm.size();
+  a.backend = std::string(comm.backend());
+  DRC_ASSIGN_OR_RETURN(Outcome out, RunOnComm(comm, a));
+  return ToJson(a, out);
+}
 
 int RunBenchData(const BenchDataArgs& args) {
   const std::vector<std::string> ops = {"join", "groupby", "sort", "shuffle"};

@@ -12,7 +12,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+
+#include "drc/comm/communicator.h"
+#include "drc/common/result.h"
 
 namespace drc::app {
 
@@ -27,5 +31,10 @@ struct BenchDataArgs {
 
 // Runs the benchmark; `args.backend` is checked by main.cc's CLI (IsMember), the only caller.
 int RunBenchData(const BenchDataArgs& args);
+
+// The benchmark on the ranks of `comm` (args.ranks and args.backend are ignored): every rank
+// returns the same JSON object, the one that `--json` prints. The `data.*` function tasks of
+// `drc worker` run this on their private communicator.
+Result<nlohmann::json> BenchDataOnComm(comm::Communicator& comm, const BenchDataArgs& args);
 
 }  // namespace drc::app

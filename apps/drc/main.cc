@@ -30,6 +30,7 @@
 #include "forecast_cmd.h"
 #include "hydro_cmd.h"
 #include "run_cmd.h"
+#include "worker_cmd.h"
 
 namespace {
 
@@ -256,6 +257,12 @@ int main(int argc, char** argv) {
   hydro->add_flag("--json", hydro_args.json,
                   "One JSON object per basin, then {model, median_nse, seconds, ...}");
 
+  auto* worker = app.add_subcommand(
+      "worker", "Serve function tasks as one process of a run's worker pool (drc run starts it)");
+  drc::app::WorkerArgs worker_args;
+  worker->add_option("--connect", worker_args.connect, "The task manager's endpoint");
+  worker->add_flag("--list", worker_args.list, "Print the functions that tasks can name");
+
   auto* bench = app.add_subcommand("bench", "Benchmarks (one JSON object per run with --json)");
   bench->require_subcommand(1);
   auto* bench_tasks = bench->add_subcommand("tasks", "Task throughput of the runtime");
@@ -269,6 +276,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   bench_tasks->add_option("--workdir", tasks_args.workdir,
                           "Folder for the run directory (default /dev/shm)");
+  bench_tasks->add_option("--function", tasks_args.function,
+                          "The function of --kind function tasks (drc worker --list)");
+  bench_tasks->add_option("--arg", tasks_args.function_args,
+                          "KEY=VALUE argument of the function (repeatable)");
   bench_tasks->add_flag("--json", tasks_args.json, "One JSON object on stdout");
   bench_tasks->add_flag("!--no-baseline", tasks_args.baseline, "Skip the raw posix_spawn baseline");
   auto* bench_comm = bench->add_subcommand("comm", "Communicator collectives");
@@ -346,6 +357,7 @@ int main(int argc, char** argv) {
 #endif
   if (*profile) return drc::app::ProfileRun(profile_args);
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
+  if (*worker) return drc::app::RunWorkerCommand(worker_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return drc::app::RunBenchData(data_args);
   std::printf("%s\n", app.help().c_str());

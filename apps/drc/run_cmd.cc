@@ -84,6 +84,13 @@ Result<runtime::ResourceSpec> PilotResources(const RunArgs& args,
   return spec;
 }
 
+// This program's `drc worker`, the worker pool of function tasks.
+std::vector<std::string> WorkerCommand() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return {ec ? std::string("drc") : self.string(), "worker"};
+}
+
 std::string DefaultWorkdir(const char* prefix) {
   char buf[64];
   const std::time_t now = std::time(nullptr);
@@ -155,6 +162,7 @@ int RunTaskFile(const RunArgs& args) {
   options.workdir = !args.workdir.empty()    ? args.workdir
                     : !file->workdir.empty() ? file->workdir
                                              : DefaultWorkdir("drc-run-");
+  options.worker_command = WorkerCommand();
   auto tm = runtime::TaskManager::Make(std::move(options));
   if (!tm.ok()) {
     std::fprintf(stderr, "drc run: %s\n", tm.status().ToString().c_str());
@@ -240,13 +248,26 @@ std::vector<std::string> BaselineCommand(int ranks) {
 }  // namespace
 
 int BenchTasks(const BenchTasksArgs& args) {
-  if (args.kind != "exec") {
-    std::fprintf(stderr,
-                 "drc bench tasks --kind %s: not implemented yet (function tasks come "
-                 "with the persistent worker pool)\n",
+  if (args.kind != "exec" && args.kind != "function") {
+    std::fprintf(stderr, "drc bench tasks: --kind must be exec or function, got '%s'\n",
                  args.kind.c_str());
-    return 3;
+    return 2;
   }
+  const bool functions = args.kind == "function";
+  std::map<std::string, std::string> function_args;
+  for (const auto& kv : args.function_args) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "drc bench tasks: --arg expects KEY=VALUE, got '%s'\n", kv.c_str());
+      return 2;
+    }
+    function_args[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (!functions && !args.function_args.empty()) {
+    std::fprintf(stderr, "drc bench tasks: --arg is for --kind function\n");
+    return 2;
+  }
+  const bool baseline = args.baseline && !functions;
   if (args.n < 1 || args.ranks < 1) {
     std::fprintf(stderr, "drc bench tasks: --n and --ranks must be >= 1\n");
     return 2;
@@ -267,9 +288,15 @@ int BenchTasks(const BenchTasksArgs& args) {
                                                        : fs::temp_directory_path();
   const fs::path dir = base / DefaultWorkdir("drc-bench-tasks-");
   options.workdir = dir.string();
+  if (functions) options.worker_command = WorkerCommand();
   std::vector<runtime::TaskDescription> tasks(static_cast<size_t>(args.n));
   for (auto& t : tasks) {
-    t.executable = "/bin/true";
+    if (functions) {
+      t.function = args.function;
+      t.function_args = function_args;
+    } else {
+      t.executable = "/bin/true";
+    }
     t.ranks = args.ranks;
   }
   // The baseline keeps as many launches in flight as the pilot runs tasks at once, and is
@@ -278,14 +305,30 @@ int BenchTasks(const BenchTasksArgs& args) {
       static_cast<int>(std::max<int64_t>(1, options.resources.total_cores() / args.ranks));
   const std::vector<std::string> baseline_cmd = BaselineCommand(args.ranks);
   const int64_t baseline_n = std::min<int64_t>(args.n, args.ranks == 1 ? 2000 : 50);
-  const double raw_before = args.baseline ? RawLaunchRate(baseline_cmd, baseline_n, inflight) : 0;
-  double seconds = 0, first_exec = 0;
+  const double raw_before = baseline ? RawLaunchRate(baseline_cmd, baseline_n, inflight) : 0;
+  double seconds = 0, first_exec = 0, pool_start = 0;
   runtime::StateCounts counts{};
   {
     auto tm = runtime::TaskManager::Make(std::move(options));
     if (!tm.ok()) {
       std::fprintf(stderr, "drc bench tasks: %s\n", tm.status().ToString().c_str());
       return 1;
+    }
+    if (functions) {
+      // The pool starts with the first function task; the timed tasks run on warm workers,
+      // which is what a function task costs in a run (the start is reported on its own).
+      runtime::TaskDescription warm = tasks.front();
+      warm.uid = "warm-up";
+      Stopwatch start;
+      auto uid = (*tm)->Submit(std::move(warm));
+      if (uid.ok()) (void)(*tm)->Wait(*uid);
+      auto info = uid.ok() ? (*tm)->Query(*uid) : Result<runtime::TaskInfo>(uid.status());
+      if (!info.ok() || info->state != TaskState::kDone) {
+        std::fprintf(stderr, "drc bench tasks: the first function task did not end DONE: %s\n",
+                     info.ok() ? info->reason.c_str() : info.status().ToString().c_str());
+        return 1;
+      }
+      pool_start = start.Seconds();
     }
     const double submit_wall = RealClock().WallSeconds();
     Stopwatch watch;
@@ -296,8 +339,10 @@ int BenchTasks(const BenchTasksArgs& args) {
     (void)(*tm)->WaitAll();
     seconds = watch.Seconds();
     counts = (*tm)->Counts();
+    if (functions) --counts[static_cast<size_t>(TaskState::kDone)];  // the warm-up
     double first = 0;
     for (const auto& info : (*tm)->QueryAll()) {
+      if (info.uid == "warm-up") continue;
       const double t = info.times[static_cast<size_t>(TaskState::kExecuting)];
       if (t > 0 && (first == 0 || t < first)) first = t;
     }
@@ -307,7 +352,7 @@ int BenchTasks(const BenchTasksArgs& args) {
   ::getrusage(RUSAGE_SELF, &usage);
   const double peak_mb = usage.ru_maxrss / 1024.0;
   const double raw =
-      args.baseline ? (raw_before + RawLaunchRate(baseline_cmd, baseline_n, inflight)) / 2 : 0;
+      baseline ? (raw_before + RawLaunchRate(baseline_cmd, baseline_n, inflight)) / 2 : 0;
   std::error_code ec;
   fs::remove_all(dir, ec);
   const int64_t done = counts[static_cast<size_t>(TaskState::kDone)];
@@ -322,7 +367,11 @@ int BenchTasks(const BenchTasksArgs& args) {
                         {"time_to_first_task_s", first_exec},
                         {"peak_rss_mb", peak_mb},
                         {"workdir", base.string()}};
-    if (args.baseline) {
+    if (functions) {
+      j["function"] = args.function;
+      j["pool_start_s"] = pool_start;  // mpirun and the workers' hello, before the timed tasks
+    }
+    if (baseline) {
       j["raw_spawn_per_s"] = raw;  // the same launches without the runtime
       j["fraction_of_raw"] = raw > 0 ? rate / raw : 0;
       j["raw_command"] = baseline_cmd;
@@ -332,11 +381,13 @@ int BenchTasks(const BenchTasksArgs& args) {
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf(
-        "%lld exec tasks (%d rank%s each) in %.3f s: %.1f tasks/s; first task after "
+        "%lld %s tasks (%d rank%s each) in %.3f s: %.1f tasks/s; first task after "
         "%.1f ms; peak RSS %.1f MB",
-        static_cast<long long>(args.n), args.ranks, args.ranks == 1 ? "" : "s", seconds, rate,
-        first_exec * 1e3, peak_mb);
-    if (args.baseline) {
+        static_cast<long long>(args.n),
+        functions ? ("function '" + args.function + "'").c_str() : "exec", args.ranks,
+        args.ranks == 1 ? "" : "s", seconds, rate, first_exec * 1e3, peak_mb);
+    if (functions) std::printf("; the worker pool started in %.3f s", pool_start);
+    if (baseline) {
       std::printf(
           "; the same launches without the runtime (%s): %.1f/s (ours %.0f %%, +%.2f ms "
           "per task)",

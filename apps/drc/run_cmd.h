@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace drc::app {
 
@@ -21,7 +22,9 @@ int RunTaskFile(const RunArgs& args);
 
 struct BenchTasksArgs {
   int64_t n = 1000;
-  std::string kind = "exec";  // exec (function tasks come with the worker pool)
+  std::string kind = "exec";      // exec: /bin/true; function: a call on the worker pool
+  std::string function = "noop";  // --kind function: what each task calls (drc worker --list)
+  std::vector<std::string> function_args;  // KEY=VALUE
   int ranks = 1;
   int cores = 0;        // pilot cores; 0 = detected
   std::string workdir;  // where the run folder goes; default /dev/shm, else temp

@@ -46,7 +46,25 @@ Status Validate(const TaskDescription& task) {
   auto bad = [&](auto&&... parts) {
     return Status::InvalidArgument(who, ": ", std::forward<decltype(parts)>(parts)...);
   };
-  if (task.executable.empty()) return bad("executable is required");
+  if (task.executable.empty() && task.function.empty()) {
+    return bad("executable (or function) is required");
+  }
+  if (!task.function.empty()) {
+    // A function runs inside a shared worker process: what a process of its own would give a
+    // task cannot be given to one function call.
+    auto unsupported = [&](const char* field) {
+      return bad("a function task cannot have '", field,
+                 "' (functions run in the shared worker processes; use an executable task)");
+    };
+    if (!task.executable.empty()) return bad("has both executable and function; give one");
+    if (!task.arguments.empty()) return unsupported("arguments");
+    if (task.shell) return unsupported("shell");
+    if (!task.environment.empty()) return unsupported("environment");
+    if (!task.pre_exec.empty()) return unsupported("pre_exec");
+    if (!task.post_exec.empty()) return unsupported("post_exec");
+    if (task.framework_env || task.tf_config) return unsupported("framework_env");
+    if (task.launch != LaunchMethod::kAuto) return unsupported("launch");
+  }
   if (task.shell && !task.arguments.empty()) {
     return bad("arguments must be empty when shell is true (put them in the command line)");
   }

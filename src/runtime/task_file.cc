@@ -148,6 +148,8 @@ class Parser {
                                                     "name",
                                                     "executable",
                                                     "arguments",
+                                                    "function",
+                                                    "args",
                                                     "shell",
                                                     "environment",
                                                     "workdir",
@@ -179,6 +181,15 @@ class Parser {
     DRC_RETURN_NOT_OK(Get(n, "executable", t.executable, "a path or command"));
     DRC_RETURN_NOT_OK(GetList(n, "arguments", t.arguments));
     DRC_RETURN_NOT_OK(Get(n, "shell", t.shell, "true or false"));
+    DRC_RETURN_NOT_OK(Get(n, "function", t.function, "a registered function's name"));
+    if (const YAML::Node args = n["args"]) {
+      if (!args.IsMap()) return Error(args, "field 'args' expects a mapping of names to values");
+      if (t.function.empty()) return Error(args, "field 'args' is for function tasks");
+      for (const auto& kv : args) {
+        if (!kv.second.IsScalar()) return Error(kv.second, "args values must be scalars");
+        t.function_args[kv.first.as<std::string>()] = kv.second.Scalar();
+      }
+    }
     if (const YAML::Node env = n["environment"]) {
       if (!env.IsMap()) return Error(env, "field 'environment' expects a mapping");
       for (const auto& kv : env) {

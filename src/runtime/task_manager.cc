@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include "drc/common/logging.h"
 #include "drc/runtime/process.h"
+#include "drc/runtime/worker_pool.h"
 
 extern char** environ;
 
@@ -35,13 +37,15 @@ struct TaskRecord {
   bool cancel_requested = false;
   bool accepted = false;  // the control thread has processed its submission
   bool in_scheduler = false;
-  bool process_running = false;
+  bool process_running = false;      // a process, or a call on the worker pool
+  const WorkerPool* pool = nullptr;  // the pool that runs the call
 };
 
 struct Command {
   enum Kind { kSubmitted, kCancel, kExited } kind;
   uint64_t key = 0;
   ProcessExit exit;
+  std::string error;  // a function call's failure (the exit alone says nothing then)
 };
 
 ResourceRequest RequestOf(const TaskDescription& d) {
@@ -130,6 +134,11 @@ struct TaskManager::Impl {
   EventBus events;
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<ProcessManager> processes;
+  // Function tasks' workers, started at the first one. A pool that stopped is kept until the
+  // end (its own threads may be the ones that notice) and replaced by a fresh one.
+  std::unique_ptr<WorkerPool> pool;
+  std::vector<std::unique_ptr<WorkerPool>> stopped_pools;
+  std::string pool_error;  // a failed start: later function tasks fail with it at once
 
   mutable std::mutex mu;
   std::condition_variable inbox_cv;                  // control thread waits here
@@ -211,7 +220,13 @@ struct TaskManager::Impl {
         const TaskState s = StateOf(t);
         if (IsFinal(s)) break;
         t.cancel_requested = true;
-        if (t.process_running) {
+        if (t.process_running && !t.desc.function.empty()) {
+          // A call on a pool that has stopped already ends by itself.
+          if (t.pool == pool.get() && pool->alive()) {
+            pool->Kill(t.key, "canceled by the user",
+                       "the worker pool was stopped to cancel task '" + t.desc.uid + "'");
+          }
+        } else if (t.process_running) {
           Status st = processes->Kill(t.key);
           if (!st.ok()) log::Warn("cancel {}: {}", t.desc.uid, st.ToString());
         } else {
@@ -229,15 +244,17 @@ struct TaskManager::Impl {
           scheduler->Release(t.key, *t.placement);
           t.placement.reset();
         }
+        const bool ok = c.exit.ok() && c.error.empty();
+        const std::string outcome = c.error.empty() ? c.exit.Describe() : c.error;
         {
           std::lock_guard<std::mutex> lock(mu);
-          t.info.exit = c.exit.Describe();
+          t.info.exit = outcome;
         }
-        events.Emit({c.exit.end_s, t.desc.uid, "exit", c.exit.ok() ? "ok" : "error", t.info.attempt,
-                     c.exit.Describe()});
+        events.Emit(
+            {c.exit.end_s, t.desc.uid, "exit", ok ? "ok" : "error", t.info.attempt, outcome});
         if (t.cancel_requested) {
           Finish(t, TaskState::kCanceled, "canceled by the user");
-        } else if (c.exit.ok()) {
+        } else if (ok) {
           SetState(t, TaskState::kStagingOut, "");
           for (const auto& d : t.desc.output_staging) {
             Status st = Stage(d, t.desc.uid, t.info.workdir, options.workdir, "output staging");
@@ -254,7 +271,7 @@ struct TaskManager::Impl {
           }
           Enqueue(t);
         } else {
-          Finish(t, TaskState::kFailed, c.exit.Describe());
+          Finish(t, TaskState::kFailed, outcome);
         }
         break;
       }
@@ -305,6 +322,7 @@ struct TaskManager::Impl {
     for (const auto& d : t.desc.input_staging) {
       DRC_RETURN_NOT_OK(Stage(d, t.desc.uid, options.workdir, t.info.workdir, "input staging"));
     }
+    if (!t.desc.function.empty()) return CallFunction(t);
     TaskDescription desc = t.desc;
     desc.stdout_path = t.info.stdout_path;
     desc.stderr_path = t.info.stderr_path;
@@ -324,6 +342,88 @@ struct TaskManager::Impl {
                  "pid " + std::to_string(*pid) + " " +
                      std::string(LaunchMethodName(ResolveLaunchMethod(t.desc)))});
     return Status::OK();
+  }
+
+  // A function task: its output files start empty (the ranks append), then the call goes to
+  // the worker pool, started here when there is none yet or the last one stopped.
+  Status CallFunction(TaskRecord& t) {
+    for (const std::string* path : {&t.info.stdout_path, &t.info.stderr_path}) {
+      std::ofstream file(*path, std::ios::trunc);
+      if (!file) return Status::IOError("cannot create ", *path);
+    }
+    DRC_RETURN_NOT_OK(EnsurePool());
+    SetState(t, TaskState::kExecuting, "");
+    CallSpec spec;
+    spec.task = &t.desc;
+    spec.placement = &*t.placement;
+    spec.workdir = t.info.workdir;
+    spec.stdout_path = t.info.stdout_path;
+    spec.stderr_path = t.info.stderr_path;
+    t.process_running = true;
+    t.pool = pool.get();
+    Status st = pool->Call(t.key, spec);
+    if (!st.ok()) {
+      t.process_running = false;
+      return st;
+    }
+    std::string workers;
+    int32_t node_offset = 0;
+    for (const auto& r : t.placement->ranks) {
+      node_offset = 0;
+      for (int32_t n = 0; n < r.node; ++n) {
+        node_offset += options.resources.nodes[static_cast<size_t>(n)].cores;
+      }
+      workers += (workers.empty() ? "" : ",") + std::to_string(node_offset + r.cores.front());
+    }
+    events.Emit({clock->WallSeconds(), t.desc.uid, "launch", "start", t.info.attempt,
+                 "function " + t.desc.function + " on workers " + workers});
+    return Status::OK();
+  }
+
+  Status EnsurePool() {
+    if (pool && pool->alive()) return Status::OK();
+    if (!pool_error.empty()) return Status::Unavailable(pool_error);
+    if (options.worker_command.empty()) {
+      return Status::FailedPrecondition(
+          "function tasks need a worker program, and this runtime has none "
+          "(RuntimeOptions::worker_command)");
+    }
+    if (pool) stopped_pools.push_back(std::move(pool));
+    const std::string dir =
+        options.workdir + "/worker-pool." + std::to_string(stopped_pools.size());
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create ", dir, ": ", ec.message());
+    WorkerPoolOptions popts;
+    popts.command = options.worker_command;
+    popts.resources = &options.resources;
+    popts.launch = options.launch;
+    popts.dir = dir;
+    popts.start_timeout = options.worker_start_timeout;
+    popts.kill_grace = options.kill_grace;
+    auto started = WorkerPool::Start(
+        std::move(popts), [this](uint64_t key, const CallResult& r) { OnFunctionDone(key, r); });
+    if (!started.ok()) {
+      pool_error = "the worker pool did not start: " + started.status().message();
+      events.Emit({clock->WallSeconds(), "", "pilot", "workers", 0, pool_error});
+      return Status::Unavailable(pool_error);
+    }
+    pool = std::move(*started);
+    events.Emit({clock->WallSeconds(), "", "pilot", "workers", 0,
+                 std::to_string(pool->size()) + " workers up (mpirun pid " +
+                     std::to_string(pool->pid()) + ", " + dir + ")"});
+    return Status::OK();
+  }
+
+  void OnFunctionDone(uint64_t key, const CallResult& r) {
+    ProcessExit exit;
+    exit.exit_code = r.ok ? 0 : 1;
+    exit.start_s = r.start_s;
+    exit.end_s = r.end_s > 0 ? r.end_s : clock->WallSeconds();
+    std::unique_lock<std::mutex> lock(mu);
+    inbox.push_back({Command::kExited, key, exit, r.ok ? std::string() : r.error});
+    if (stopping) return;
+    DrainLocked(lock);
   }
 
   // Final transition, then release or cancel the dependents.
@@ -391,7 +491,7 @@ struct TaskManager::Impl {
 
   void OnExit(uint64_t key, const ProcessExit& exit) {
     std::unique_lock<std::mutex> lock(mu);
-    inbox.push_back({Command::kExited, key, exit});
+    inbox.push_back({Command::kExited, key, exit, {}});
     if (stopping) return;  // shutting down: the processes are being torn down
     DrainLocked(lock);     // no-op when another thread is draining: it will see the command
   }
@@ -452,6 +552,8 @@ TaskManager::~TaskManager() {
   }
   impl_->control.join();
   impl_->processes.reset();
+  impl_->pool.reset();
+  impl_->stopped_pools.clear();
   impl_->events.Emit({impl_->clock->WallSeconds(), "", "pilot", "stop", 0, ""});
   (void)impl_->events.Flush();
 }
@@ -538,7 +640,7 @@ Result<std::vector<std::string>> TaskManager::Submit(std::vector<TaskDescription
         d.dependents.push_back(t.key);
       }
     }
-    impl.inbox.push_back({Command::kSubmitted, t.key, {}});
+    impl.inbox.push_back({Command::kSubmitted, t.key, {}, {}});
   }
   impl.inbox_cv.notify_one();
   return uids;
@@ -555,7 +657,7 @@ Status TaskManager::Cancel(const std::string& uid) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto it = impl_->by_uid.find(uid);
   if (it == impl_->by_uid.end()) return Status::NotFound("no task '", uid, "'");
-  impl_->inbox.push_back({Command::kCancel, it->second, {}});
+  impl_->inbox.push_back({Command::kCancel, it->second, {}, {}});
   impl_->inbox_cv.notify_one();
   return Status::OK();
 }

@@ -25,7 +25,9 @@ struct Event {
 // Details that the profiler (profile.h) reads back:
 // - state STAGING_IN: the placement, "ranks=2 cores=4 gpus=0 mem_mb=0 nodes=node0000,node0001";
 // - pilot "start": the resources in words; pilot "resources", right after it, the totals,
-//   "nodes=1 cores=2 gpus=0 mem_mb=0"; pilot "stop" when the task manager shuts down.
+//   "nodes=1 cores=2 gpus=0 mem_mb=0"; pilot "stop" when the task manager shuts down;
+// - pilot "workers": the worker pool of function tasks came up ("4 workers up (mpirun pid ...")
+//   or failed to; launch "start" of a function task: "function NAME on workers 0,1".
 
 // Whether a state's name ("DONE", "FAILED", "CANCELED") is final.
 bool IsFinalStateName(std::string_view state);

@@ -47,6 +47,11 @@ struct TaskDescription {
 
   std::string executable;
   std::vector<std::string> arguments;
+  // A function task names a function registered in the worker program (worker.h) instead of
+  // an executable: it runs in the pilot's persistent worker processes, one worker per rank,
+  // with a communicator private to the task. `function_args` reach it as FunctionCall::args.
+  std::string function;
+  std::map<std::string, std::string> function_args;
   bool shell = false;  // run `executable` with /bin/sh -c (arguments must be empty)
   std::map<std::string, std::string> environment;
   std::string workdir;  // default: <run workdir>/<uid>

@@ -6,8 +6,9 @@
 // work directory plus any added sinks) and passed to the state callbacks. A task with
 // dependencies waits in NEW until they are all DONE and is CANCELED with the reason when one of
 // them fails or is canceled. A task that can never fit on the pilot fails at once with the
-// reason; a missing executable fails that task only. Retries re-run a failed attempt (not a
-// canceled or timed-out-by-cancel one) up to TaskDescription::retries times.
+// reason; a missing executable fails that task only. Function tasks (TaskDescription::function)
+// are placed like any task and run on the persistent worker pool (worker_pool.h). Retries re-run a
+// failed attempt (not a canceled or timed-out-by-cancel one) up to TaskDescription::retries times.
 //
 // Thread-safe: Submit, Cancel, Query, Wait and Counts may be called from any thread. Callbacks
 // run on a runtime thread (the control thread, or the thread that reaps processes), one at a
@@ -39,6 +40,11 @@ struct RuntimeOptions {
   LaunchContext launch;  // resources and base_env are filled in by Make when left empty
   std::vector<std::shared_ptr<EventSink>> sinks;  // in addition to <workdir>/events.jsonl
   std::chrono::milliseconds kill_grace{2000};
+  // The worker program for function tasks (worker.h), e.g. {"/path/to/drc", "worker"}. The
+  // pool starts at the first function task, one worker per core of the pilot, and stays up
+  // until the task manager ends. Empty: function tasks fail saying that there is none.
+  std::vector<std::string> worker_command;
+  std::chrono::milliseconds worker_start_timeout{60000};
   const Clock* clock = nullptr;  // default RealClock()
 };
 

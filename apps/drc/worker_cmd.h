@@ -1,0 +1,26 @@
+// `drc worker --connect ENDPOINT`: one process of a run's worker pool (drc/runtime/worker.h).
+// `drc run` and `drc bench tasks --kind function` start it under mpirun; `drc worker --list`
+// prints the functions that function tasks can name.
+#pragma once
+
+#include <string>
+
+#include "drc/runtime/worker.h"
+
+namespace drc::app {
+
+// The functions that `drc worker` serves:
+//   noop                       nothing (the runtime's own cost per call)
+//   sleep      seconds=1       sleeps
+//   allreduce  bytes=8 iters=1 sums float64 values over the task's communicator and checks them
+//   data.join, data.groupby, data.sort, data.shuffle  rows=1000000 iters=1
+//              `drc bench data` on the task's ranks; rank 0 writes its JSON line to stdout
+Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry);
+
+struct WorkerArgs {
+  std::string connect;
+  bool list = false;
+};
+int RunWorkerCommand(const WorkerArgs& args);
+
+}  // namespace drc::app

@@ -1,0 +1,234 @@
+#include "drc/runtime/worker.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <streambuf>
+#include <zmq.hpp>
+
+#include "drc/common/clock.h"
+#include "worker_protocol.h"
+
+namespace drc::runtime {
+namespace {
+
+using nlohmann::json;
+
+// The task's stdout or stderr, opened for appending at the first write: most calls write
+// nothing, and opening two files per rank and call would cost more than a short call.
+class LazyFile : public std::streambuf {
+ public:
+  explicit LazyFile(std::string path) : path_(std::move(path)) {}
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    return Open() ? file_.sputc(traits_type::to_char_type(c)) : traits_type::eof();
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    return Open() ? file_.sputn(s, n) : 0;
+  }
+  int sync() override { return file_.is_open() ? file_.pubsync() : 0; }
+
+ private:
+  bool Open() {
+    if (!tried_) {
+      tried_ = true;
+      file_.open(path_, std::ios::out | std::ios::app);
+    }
+    return file_.is_open();
+  }
+  std::string path_;
+  std::filebuf file_;
+  bool tried_ = false;
+};
+
+std::string Who(const FunctionCall& call) {
+  return "task '" + call.task_uid + "' (function '" + call.function + "')";
+}
+
+json Done(uint64_t key, int rank, const Status& status, double start, double end) {
+  return {{"type", "done"},
+          {"key", key},
+          {"rank", rank},
+          {"ok", status.ok()},
+          {"start", start},
+          {"end", end},
+          {"error", status.ok() ? std::string() : status.message()}};
+}
+
+void Send(zmq::socket_t& socket, const json& message) {
+  const std::string text = message.dump();
+  socket.send(zmq::buffer(text), zmq::send_flags::none);
+}
+
+// Runs one call on this rank: the task's private communicator, the function, the outcome.
+Status RunCall(const FunctionRegistry& registry, comm::Communicator& world, const json& m,
+               int* task_rank) {
+  const auto members = m.at("members").get<std::vector<int>>();
+  const auto me = std::find(members.begin(), members.end(), world.rank());
+  if (me == members.end()) {
+    return Status::Internal("worker ", world.rank(), " got a call for ranks it is not among");
+  }
+  *task_rank = static_cast<int>(me - members.begin());
+  const auto args = m.at("args").get<std::map<std::string, std::string>>();
+  FunctionCall call;
+  call.task_uid = m.at("uid").get<std::string>();
+  call.function = m.at("function").get<std::string>();
+  call.args = &args;
+  call.threads = m.at("threads").get<int>();
+  call.gpus = m.at("gpus").get<std::vector<int>>();
+  call.workdir = m.at("workdir").get<std::string>();
+  const Function* function = registry.Find(call.function);
+  if (function == nullptr) {
+    std::string known;
+    for (const auto& name : registry.Names()) known += (known.empty() ? "" : ", ") + name;
+    return Status::NotFound("no function '", call.function, "' is registered in the worker (",
+                            known.empty() ? "none is" : "registered: " + known, ")");
+  }
+  LazyFile out_file(m.at("stdout").get<std::string>());
+  LazyFile err_file(m.at("stderr").get<std::string>());
+  std::ostream out(&out_file);
+  std::ostream err(&err_file);
+  call.out = &out;
+  call.err = &err;
+  auto sub = world.CreateSubCommunicator(members, m.at("tag").get<int>());
+  if (!sub.ok()) {
+    return Status(sub.status().code(),
+                  "private communicator for " + Who(call) + ": " + sub.status().message());
+  }
+  call.comm = sub->get();
+  Status status;
+  try {
+    status = (*function)(call);
+  } catch (const std::exception& e) {
+    status = Status::Internal("threw ", e.what());
+  } catch (...) {
+    status = Status::Internal("threw a non-standard exception");
+  }
+  out.flush();
+  err.flush();
+  return status;
+}
+
+}  // namespace
+
+Result<std::string> FunctionCall::Arg(std::string_view name) const {
+  if (args != nullptr) {
+    auto it = args->find(std::string(name));
+    if (it != args->end()) return it->second;
+  }
+  return Status::InvalidArgument(Who(*this), ": argument '", name, "' is required");
+}
+
+std::string FunctionCall::Arg(std::string_view name, std::string_view fallback) const {
+  auto value = Arg(name);
+  return value.ok() ? *value : std::string(fallback);
+}
+
+Result<int64_t> FunctionCall::IntArg(std::string_view name, int64_t fallback) const {
+  auto text = Arg(name);
+  if (!text.ok()) return fallback;
+  int64_t value = 0;
+  const char* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument(Who(*this), ": argument '", name, "' must be an integer, got '",
+                                   *text, "'");
+  }
+  return value;
+}
+
+Result<double> FunctionCall::DoubleArg(std::string_view name, double fallback) const {
+  auto text = Arg(name);
+  if (!text.ok()) return fallback;
+  char* end = nullptr;
+  const double value = std::strtod(text->c_str(), &end);
+  if (text->empty() || end != text->c_str() + text->size()) {
+    return Status::InvalidArgument(Who(*this), ": argument '", name, "' must be a number, got '",
+                                   *text, "'");
+  }
+  return value;
+}
+
+Status FunctionRegistry::Register(std::string name, Function function, std::string help) {
+  if (name.empty()) return Status::InvalidArgument("a function needs a name");
+  if (functions_.count(name)) {
+    return Status::AlreadyExists("function '", name, "' is registered twice");
+  }
+  functions_.emplace(std::move(name), Entry{std::move(function), std::move(help)});
+  return Status::OK();
+}
+
+const Function* FunctionRegistry::Find(std::string_view name) const {
+  auto it = functions_.find(name);
+  return it == functions_.end() ? nullptr : &it->second.function;
+}
+
+std::vector<std::string> FunctionRegistry::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : functions_) names.push_back(name);
+  return names;
+}
+
+std::string FunctionRegistry::Help(std::string_view name) const {
+  auto it = functions_.find(name);
+  return it == functions_.end() ? std::string() : it->second.help;
+}
+
+Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options) {
+  if (options.connect.empty()) return Status::InvalidArgument("worker: --connect is required");
+  DRC_ASSIGN_OR_RETURN(comm::CommOptions comm_options, comm::ResolveOptions({}));
+  DRC_ASSIGN_OR_RETURN(auto world, comm::DefaultCommRegistry().Make(options.backend, comm_options));
+  const int rank = world->rank();
+  const Clock& clock = RealClock();
+  try {
+    zmq::context_t context(1);
+    zmq::socket_t socket(context, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::routing_id, "w" + std::to_string(rank));
+    socket.set(zmq::sockopt::linger, 2000);
+    socket.connect(options.connect);
+    char host[256] = {0};
+    ::gethostname(host, sizeof(host) - 1);
+    Send(socket, {{"type", "hello"},
+                  {"rank", rank},
+                  {"size", world->size()},
+                  {"pid", ::getpid()},
+                  {"host", host}});
+    const auto silence = std::chrono::milliseconds(static_cast<int64_t>(options.silence_s * 1e3));
+    while (true) {
+      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, silence) == 0) {
+        return Status::Unavailable("worker ", rank, ": no word from the task manager at ",
+                                   options.connect, " for ", options.silence_s, " s; stopping");
+      }
+      zmq::message_t message;
+      if (!socket.recv(message)) continue;
+      const json m = json::parse(message.to_string_view(), nullptr, /*allow_exceptions=*/false);
+      const std::string type = m.is_object() ? m.value("type", "") : "";
+      if (type == "ping") continue;
+      if (type == "stop") return Status::OK();
+      if (type != "call") {
+        return Status::Internal("worker ", rank, ": unexpected message ", message.to_string());
+      }
+      const uint64_t key = m.value("key", uint64_t{0});
+      const double start = clock.WallSeconds();
+      int task_rank = -1;
+      Status status;
+      try {
+        status = RunCall(registry, *world, m, &task_rank);
+      } catch (const json::exception& e) {
+        status = Status::Internal("worker ", rank, ": malformed call: ", e.what());
+      }
+      Send(socket, Done(key, task_rank, status, start, clock.WallSeconds()));
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::IOError("worker ", rank, ": ", options.connect, ": ", e.what());
+  }
+}
+
+}  // namespace drc::runtime
