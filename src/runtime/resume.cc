@@ -17,11 +17,23 @@ namespace fs = std::filesystem;
 Result<ResumePlan> PlanResume(const std::string& events_path, std::vector<TaskDescription> tasks) {
   std::unordered_set<std::string> done;
   std::unordered_map<std::string, int> launched;  // uid -> pid of a launch without its exit
+  std::vector<LeftRunning> pools;                 // started by runs that have not stopped (yet)
   ResumePlan plan;
   DRC_RETURN_NOT_OK(ReadEvents(
       events_path,
       [&](const Event& e, int64_t) {
         if (e.kind == "pilot" && e.value == "start") ++plan.runs;
+        if (e.kind == "pilot" && e.value == "stop") pools.clear();
+        if (e.kind == "pilot" && e.value == "workers") {
+          // "2 workers up (mpirun pid 1234, /run/worker-pool.0)"
+          const std::string key = "(mpirun pid ";
+          const size_t at = e.detail.find(key), comma = e.detail.find(", ", at);
+          if (at != std::string::npos && comma != std::string::npos && e.detail.back() == ')') {
+            const size_t folder = comma + 2;
+            pools.push_back({"worker pool", std::atoi(e.detail.c_str() + at + key.size()),
+                             e.detail.substr(folder, e.detail.size() - 1 - folder)});
+          }
+        }
         if (e.task.empty()) return Status::OK();
         if (e.kind == "state" && e.value == "DONE") done.insert(e.task);
         if (e.kind == "launch" && e.value == "start") {
@@ -43,9 +55,12 @@ Result<ResumePlan> PlanResume(const std::string& events_path, std::vector<TaskDe
                               [&done](const std::string& d) { return done.count(d) > 0; }),
                deps.end());
     if (auto it = launched.find(task.uid); it != launched.end() && it->second > 0) {
-      plan.left_running.push_back({task.uid, it->second});
+      plan.left_running.push_back({task.uid, it->second, ""});
     }
     plan.remaining.push_back(std::move(task));
+  }
+  for (auto& pool : pools) {
+    if (pool.pid > 0) plan.left_running.push_back(std::move(pool));
   }
   return plan;
 }
@@ -56,12 +71,15 @@ std::vector<std::string> StopLeftRunning(const ResumePlan& plan, const std::stri
   for (const auto& t : plan.remaining) by_uid[t.uid] = &t;
   std::vector<std::pair<std::string, pid_t>> stopped;
   for (const auto& left : plan.left_running) {
-    auto it = by_uid.find(left.uid);
-    if (it == by_uid.end()) continue;
+    fs::path folder = left.folder;
+    if (folder.empty()) {
+      auto it = by_uid.find(left.uid);
+      if (it == by_uid.end()) continue;
+      folder = it->second->workdir.empty() ? fs::path(workdir) / left.uid
+                                           : fs::path(it->second->workdir);
+    }
     const pid_t pid = left.pid;
     if (::getpgid(pid) != pid) continue;  // gone, or no longer a task's group leader
-    const fs::path folder =
-        it->second->workdir.empty() ? fs::path(workdir) / left.uid : fs::path(it->second->workdir);
     std::error_code ec;
     const fs::path cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
     if (ec || cwd != fs::weakly_canonical(folder, ec)) continue;

@@ -160,6 +160,46 @@ TEST_F(ResumeTest, StopsWhatACrashedRunLeftRunning) {
   ::waitpid(elsewhere, &status, 0);
 }
 
+// A crashed run's worker pool is stopped too; the pool of a run that stopped is not listed.
+TEST_F(ResumeTest, StopsTheWorkerPoolOfACrashedRun) {
+  const fs::path folder = dir_ / "worker-pool.1";
+  fs::create_directories(folder);
+  const pid_t pool = ::fork();
+  if (pool == 0) {
+    ::setpgid(0, 0);
+    if (::chdir(folder.c_str()) != 0) ::_exit(2);
+    ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pool, pool);
+  for (int i = 0; i < 200; ++i) {
+    std::error_code ec;
+    if (fs::read_symlink("/proc/" + std::to_string(pool) + "/cwd", ec) == fs::canonical(folder)) {
+      break;
+    }
+    ::usleep(10000);
+  }
+  auto workers = [](int pid, const fs::path& where) {
+    return "{\"t\":2,\"task\":\"\",\"kind\":\"pilot\",\"value\":\"workers\",\"detail\":\"2 "
+           "workers up (mpirun pid " +
+           std::to_string(pid) + ", " + where.string() + ")\"}\n";
+  };
+  std::ofstream(path_) << "{\"t\":1,\"task\":\"\",\"kind\":\"pilot\",\"value\":\"start\"}\n"
+                       << workers(1, dir_ / "worker-pool.0")
+                       << "{\"t\":3,\"task\":\"\",\"kind\":\"pilot\",\"value\":\"stop\"}\n"
+                       << "{\"t\":4,\"task\":\"\",\"kind\":\"pilot\",\"value\":\"start\"}\n"
+                       << workers(pool, folder);
+  auto plan = PlanResume(path_, {Task("a")});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->left_running.size(), 1u);
+  EXPECT_EQ(plan->left_running[0].folder, folder.string());
+  const auto stopped = StopLeftRunning(*plan, dir_.string(), std::chrono::milliseconds(200));
+  EXPECT_EQ(stopped, std::vector<std::string>{"worker pool (pid " + std::to_string(pool) + ")"});
+  int status = 0;
+  ASSERT_EQ(::waitpid(pool, &status, 0), pool);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+}
+
 TEST_F(ResumeTest, BadJournalNamesTheLine) {
   std::ofstream(path_) << "{\"t\":1,\"task\":\"\",\"kind\":\"pilot\",\"value\":\"start\"}\n"
                        << "{\"t\":\"soon\",\"task\":\"a\",\"kind\":\"state\",\"value\":\"DONE\"}\n";
