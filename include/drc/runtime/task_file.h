@@ -13,9 +13,13 @@
 //     - uid: train
 //       ranks: 2
 //       depends_on: [prep]
+//     - uid: sort
+//       function: data.sort  # a function task (worker.h): a registered function, not a program
+//       args: {rows: 1000}    # its arguments, as text
+//       ranks: 2
 //
 // Every field of TaskDescription is accepted under its name (stdout/stderr for the paths,
-// mem_per_rank in MiB, timeout in seconds). Errors carry file:line:column and name the field;
+// mem_per_rank in MiB, timeout in seconds, args for function_args). Errors carry file:line:column and name the field;
 // unknown fields are errors, with the closest known name suggested.
 #pragma once
 
