@@ -19,8 +19,9 @@
 //       ranks: 2
 //
 // Every field of TaskDescription is accepted under its name (stdout/stderr for the paths,
-// mem_per_rank in MiB, timeout in seconds, args for function_args). Errors carry file:line:column and name the field;
-// unknown fields are errors, with the closest known name suggested.
+// mem_per_rank in MiB, timeout in seconds, args for function_args). Errors carry
+// file:line:column and name the field; unknown fields are errors, with the closest known name
+// suggested.
 #pragma once
 
 #include <optional>
