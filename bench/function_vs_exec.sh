@@ -8,6 +8,9 @@
 #   exec:     `drc bench data ... --backend mpi` launched by mpirun per task.
 #   bash bench/function_vs_exec.sh [OP] [ROWS] [N] [RANKS]
 #   bash bench/function_vs_exec.sh sort 1000000 10 2
+# OP forecast trains MLP on the US air-carrier series instead (`drc forecast --models MLP
+# --steps ROWS`, data-parallel on RANKS ranks) as `dl.forecast` on drc-dl's workers or as
+# `drc forecast` launched per task; the operator's time is then the model's fit + predict.
 # Prints, per side, the run's wall time, the operator's median time inside the tasks (rank 0's
 # JSON line), and what each task cost beyond its operator: (wall - sum of operator times) / N.
 set -euo pipefail
@@ -19,6 +22,7 @@ rows=${2:-1000000}
 n=${3:-10}
 ranks=${4:-2}
 drc=${DRC_BIN:-$root/build/release/apps/drc/drc}
+csv=${DRC_CARRIER_CSV:-$(cd "$root/.." && pwd)/shared/data/us_carrier/us_carrier_passenger.csv}
 [ -x "$drc" ] || { echo "function_vs_exec: build first (make build)" >&2; exit 1; }
 work=$(mktemp -d /tmp/drc-function-vs-exec.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -30,9 +34,16 @@ write_file() {  # kind
   echo "tasks:" >>"$file"
   for ((i = 0; i < n; i++)); do
     echo "  - uid: t$i" >>"$file"
-    if [ "$kind" = function ]; then
+    if [ "$kind" = function ] && [ "$op" = forecast ]; then
+      echo "    function: dl.forecast" >>"$file"
+      echo "    args: {data: $csv, models: MLP, steps: $rows, freq: ME}" >>"$file"
+    elif [ "$kind" = function ]; then
       echo "    function: data.$op" >>"$file"
       echo "    args: {rows: $rows}" >>"$file"
+    elif [ "$op" = forecast ]; then
+      echo "    shell: true" >>"$file"
+      echo "    executable: '\"\$DRC_BIN\" forecast --data $csv --models MLP --steps $rows --freq ME --ranks $ranks --json'" >>"$file"
+      echo "    environment: {OMPI_MCA_rmaps_base_oversubscribe: \"1\"}" >>"$file"
     else
       echo "    shell: true" >>"$file"
       echo "    executable: '\"\$DRC_BIN\" bench data --op $op --rows $rows --ranks $ranks --backend mpi --iters 1 --json'" >>"$file"

@@ -95,16 +95,9 @@ void PrintFutureTable(const std::vector<dl::ModelForecast>& results,
   }
 }
 
-int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
-  const bool root = comm == nullptr || comm->rank() == 0;
-  auto fail = [&](const Status& st) {
-    std::fprintf(stderr, "drc forecast%s: %s\n",
-                 comm ? (" (rank " + std::to_string(comm->rank()) + ")").c_str() : "",
-                 st.ToString().c_str());
-    return 1;
-  };
+Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicator* comm) {
   if (!args.out.empty() && !EndsWith(args.out, ".csv") && !EndsWith(args.out, ".parquet")) {
-    return fail(Status::InvalidArgument("--out ", args.out, ": use a .csv or .parquet file name"));
+    return Status::InvalidArgument("--out ", args.out, ": use a .csv or .parquet file name");
   }
   dl::ForecastConfig config;
   config.models = SplitList(args.models);
@@ -133,19 +126,73 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   config.conformal_step = args.conformal_step;
   config.conformal_method = args.conformal_method;
   if (!args.model_config.empty()) {
-    if (Status st = dl::ReadModelParams(args.model_config, config); !st.ok()) return fail(st);
+    DRC_RETURN_NOT_OK(dl::ReadModelParams(args.model_config, config));
   }
-  for (const auto& text : args.params) {
-    if (Status st = dl::ParseModelParam(text, config); !st.ok()) return fail(st);
+  for (const auto& text : args.params) DRC_RETURN_NOT_OK(dl::ParseModelParam(text, config));
+  return config;
+}
+
+// One model's line of `--json`.
+nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& config,
+                          const dl::ModelForecast& r, int ranks) {
+  nlohmann::json j = {{"model", r.model},
+                      {"seconds", r.seconds},
+                      {"final_loss", r.final_loss},
+                      {"steps", r.steps},
+                      {"stopped_early", r.stopped_early},
+                      {"threads", r.threads},
+                      {"ranks", ranks},
+                      {"h", args.horizon},
+                      {"input_size", args.input_size}};
+  if (args.cv_windows > 0) j["cv_windows"] = args.cv_windows;
+  if (args.future) {
+    j["future"] = true;
+  } else {
+    j["mae"] = r.mae;
+    j["rmse"] = r.rmse;
+    j["mape"] = r.mape;
+    j["smape"] = r.smape;
   }
-  const data::SeriesColumns cols;
-  auto table = data::ReadSeries(args.data, cols);
-  if (!table.ok()) return fail(table.status());
+  // The model's overrides, for the record (max_steps and random_seed among them).
+  if (auto it = config.params.find(r.model); it != config.params.end()) {
+    j["params"] = it->second;
+  }
+  if (auto it = config.model_scalers.find(r.model); it != config.model_scalers.end()) {
+    j["scaler_type"] = it->second;
+  }
+  for (const auto& [level, score] : r.intervals) {
+    char key[48];
+    std::snprintf(key, sizeof(key), "%g", level);
+    if (!args.future) j[std::string("coverage_") + key] = score.coverage;
+    j[std::string("width_") + key] = score.width;
+  }
+  return j;
+}
+
+Result<std::shared_ptr<arrow::Table>> ReadTable(const ForecastArgs& args,
+                                                const data::SeriesColumns& cols,
+                                                dl::ForecastConfig& config) {
+  DRC_ASSIGN_OR_RETURN(auto table, data::ReadSeries(args.data, cols));
   if (config.freq.empty()) {
-    auto freq = dl::InferFreq(*table, cols);
-    if (!freq.ok()) return fail(freq.status());
-    config.freq = *freq;
+    DRC_ASSIGN_OR_RETURN(config.freq, dl::InferFreq(table, cols));
   }
+  return table;
+}
+
+int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
+  const bool root = comm == nullptr || comm->rank() == 0;
+  auto fail = [&](const Status& st) {
+    std::fprintf(stderr, "drc forecast%s: %s\n",
+                 comm ? (" (rank " + std::to_string(comm->rank()) + ")").c_str() : "",
+                 st.ToString().c_str());
+    return 1;
+  };
+  auto configured = ConfigFrom(args, comm);
+  if (!configured.ok()) return fail(configured.status());
+  dl::ForecastConfig config = std::move(configured).ValueOrDie();
+  const data::SeriesColumns cols;
+  auto table = ReadTable(args, cols, config);
+  if (!table.ok()) return fail(table.status());
   const int ranks = comm ? comm->size() : 1;
   if (!args.json && root) {
     std::printf(
@@ -174,38 +221,7 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   if (!root) return 0;  // every rank holds the same forecasts; rank 0 reports them
   if (args.json) {
     for (const auto& r : *results) {
-      nlohmann::json j = {{"model", r.model},
-                          {"seconds", r.seconds},
-                          {"final_loss", r.final_loss},
-                          {"steps", r.steps},
-                          {"stopped_early", r.stopped_early},
-                          {"threads", r.threads},
-                          {"ranks", ranks},
-                          {"h", args.horizon},
-                          {"input_size", args.input_size}};
-      if (args.cv_windows > 0) j["cv_windows"] = args.cv_windows;
-      if (args.future) {
-        j["future"] = true;
-      } else {
-        j["mae"] = r.mae;
-        j["rmse"] = r.rmse;
-        j["mape"] = r.mape;
-        j["smape"] = r.smape;
-      }
-      // The model's overrides, for the record (max_steps and random_seed among them).
-      if (auto it = config.params.find(r.model); it != config.params.end()) {
-        j["params"] = it->second;
-      }
-      if (auto it = config.model_scalers.find(r.model); it != config.model_scalers.end()) {
-        j["scaler_type"] = it->second;
-      }
-      for (const auto& [level, score] : r.intervals) {
-        char key[48];
-        std::snprintf(key, sizeof(key), "%g", level);
-        if (!args.future) j[std::string("coverage_") + key] = score.coverage;
-        j[std::string("width_") + key] = score.width;
-      }
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", ResultJson(args, config, r, ranks).dump().c_str());
     }
   } else if (args.future) {
     PrintFutureTable(*results, cols);
@@ -221,6 +237,19 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
 }
 
 }  // namespace
+
+Status ForecastToStream(const ForecastArgs& args, comm::Communicator* comm, std::ostream& out) {
+  DRC_ASSIGN_OR_RETURN(dl::ForecastConfig config, ConfigFrom(args, comm));
+  const data::SeriesColumns cols;
+  DRC_ASSIGN_OR_RETURN(auto table, ReadTable(args, cols, config));
+  DRC_ASSIGN_OR_RETURN(auto results, dl::Forecast(table, cols, config));
+  if (comm != nullptr && comm->rank() != 0) return Status::OK();
+  const int ranks = comm ? comm->size() : 1;
+  for (const auto& r : results) out << ResultJson(args, config, r, ranks).dump() << "\n";
+  out.flush();
+  if (!args.out.empty()) DRC_RETURN_NOT_OK(WriteForecasts(results, args.out, args.future));
+  return Status::OK();
+}
 
 int RunForecast(const ForecastArgs& args) {
   return RunOnRanks(args.ranks, args.backend, "drc forecast",

@@ -6,9 +6,11 @@
 // metrics). Also the table printer and the forecast writer shared with `drc demo`.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "drc/comm/communicator.h"
 #include "drc/common/status.h"
 #include "drc/dl/forecast.h"
 
@@ -51,6 +53,10 @@ struct ForecastArgs {
 // With ranks > 1 the command re-runs itself under mpirun; rank 0 prints and writes.
 // `args.backend` is checked by main.cc's CLI (IsMember), the only caller.
 int RunForecast(const ForecastArgs& args);
+
+// The forecast on the ranks of `comm` (null: this process alone), without the banner: rank 0
+// writes `--json`'s lines to `out` and the forecasts to args.out when set. For function tasks.
+Status ForecastToStream(const ForecastArgs& args, comm::Communicator* comm, std::ostream& out);
 
 // "model  MAE  RMSE  MAPE%  sMAPE%  seconds" table on stdout.
 void PrintForecastTable(const std::vector<dl::ModelForecast>& results);

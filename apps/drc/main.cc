@@ -345,19 +345,23 @@ int main(int argc, char** argv) {
   }
   if (*run) return drc::app::RunTaskFile(run_args);
 #ifdef DRC_WITH_DL
+  if (*worker) {
+    return drc::app::RunWorkerCommand(worker_args, drc::app::RegisterDeepLearningFunctions);
+  }
   if (*demo) return drc::app::RunDemo(demo_args);
   if (*forecast) return drc::app::RunForecast(forecast_args);
   if (*bench_train) return drc::app::RunBenchTrain(train_args);
   if (*hydro) return drc::app::RunHydro(hydro_args);
 #else
-  if (*demo || *forecast || *hydro || *bench_train) {
+  // The worker serves the dl.* functions only in drc-dl; --list shows them all.
+  if (*worker && !worker_args.list) return drc::app::RunWorkerCommand(worker_args);
+  if (*demo || *forecast || *hydro || *bench_train || *worker) {
     drc::app::ForceBetterOpenBlasCore(/*load=*/true);  // for drc-dl's OpenBLAS
     return ExecDeepLearning(argc, argv);
   }
 #endif
   if (*profile) return drc::app::ProfileRun(profile_args);
   if (*bench_tasks) return drc::app::BenchTasks(tasks_args);
-  if (*worker) return drc::app::RunWorkerCommand(worker_args);
   if (*bench_comm) return drc::app::RunBenchComm(comm_args);
   if (*bench_data) return drc::app::RunBenchData(data_args);
   std::printf("%s\n", app.help().c_str());

@@ -84,11 +84,15 @@ Result<runtime::ResourceSpec> PilotResources(const RunArgs& args,
   return spec;
 }
 
-// This program's `drc worker`, the worker pool of function tasks.
-std::vector<std::string> WorkerCommand() {
+// The worker program of function tasks: this program's `drc worker`, or drc-dl's (beside it)
+// when a task names a dl.* function, which only drc-dl, the one that loads libtorch, serves.
+std::vector<std::string> WorkerCommand(const std::vector<runtime::TaskDescription>& tasks) {
+  bool dl = false;
+  for (const auto& t : tasks) dl = dl || t.function.rfind("dl.", 0) == 0;
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return {ec ? std::string("drc") : self.string(), "worker"};
+  if (ec) return {dl ? "drc-dl" : "drc", "worker"};
+  return {dl ? (self.parent_path() / "drc-dl").string() : self.string(), "worker"};
 }
 
 std::string DefaultWorkdir(const char* prefix) {
@@ -162,7 +166,7 @@ int RunTaskFile(const RunArgs& args) {
   options.workdir = !args.workdir.empty()    ? args.workdir
                     : !file->workdir.empty() ? file->workdir
                                              : DefaultWorkdir("drc-run-");
-  options.worker_command = WorkerCommand();
+  options.worker_command = WorkerCommand(file->tasks);
   auto tm = runtime::TaskManager::Make(std::move(options));
   if (!tm.ok()) {
     std::fprintf(stderr, "drc run: %s\n", tm.status().ToString().c_str());
@@ -288,7 +292,6 @@ int BenchTasks(const BenchTasksArgs& args) {
                                                        : fs::temp_directory_path();
   const fs::path dir = base / DefaultWorkdir("drc-bench-tasks-");
   options.workdir = dir.string();
-  if (functions) options.worker_command = WorkerCommand();
   std::vector<runtime::TaskDescription> tasks(static_cast<size_t>(args.n));
   for (auto& t : tasks) {
     if (functions) {
@@ -299,6 +302,7 @@ int BenchTasks(const BenchTasksArgs& args) {
     }
     t.ranks = args.ranks;
   }
+  if (functions) options.worker_command = WorkerCommand(tasks);
   // The baseline keeps as many launches in flight as the pilot runs tasks at once, and is
   // measured before and after the run and averaged, since the machine's speed drifts.
   const int inflight =

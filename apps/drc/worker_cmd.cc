@@ -89,9 +89,10 @@ Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry) {
   return Status::OK();
 }
 
-int RunWorkerCommand(const WorkerArgs& args) {
+int RunWorkerCommand(const WorkerArgs& args, Status (*more)(runtime::FunctionRegistry&)) {
   runtime::FunctionRegistry registry;
   Status st = RegisterBuiltinFunctions(registry);
+  if (st.ok() && more != nullptr) st = more(registry);
   if (st.ok() && args.list) {
     for (const auto& name : registry.Names()) {
       std::printf("%-14s %s\n", name.c_str(), registry.Help(name).c_str());

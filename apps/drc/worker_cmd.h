@@ -1,6 +1,7 @@
 // `drc worker --connect ENDPOINT`: one process of a run's worker pool (drc/runtime/worker.h).
-// `drc run` and `drc bench tasks --kind function` start it under mpirun; `drc worker --list`
-// prints the functions that function tasks can name.
+// `drc run` and `drc bench tasks --kind function` start it under mpirun (`drc-dl worker` when a
+// task names a dl.* function: only drc-dl loads libtorch); `drc worker --list` prints the
+// functions that function tasks can name.
 #pragma once
 
 #include <string>
@@ -16,11 +17,18 @@ namespace drc::app {
 //   data.join, data.groupby, data.sort, data.shuffle  rows=1000000 iters=1
 //              `drc bench data` on the task's ranks; rank 0 writes its JSON line to stdout
 Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry);
+// drc-dl's worker adds (dl_functions.cc):
+//   dl.forecast  data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= out=
+//                `drc forecast --json` on the task's ranks, data-parallel over its communicator;
+//                relative paths are relative to the task's folder
+Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry);
 
 struct WorkerArgs {
   std::string connect;
   bool list = false;
 };
-int RunWorkerCommand(const WorkerArgs& args);
+// `more` registers further functions (drc-dl passes RegisterDeepLearningFunctions).
+int RunWorkerCommand(const WorkerArgs& args,
+                     Status (*more)(runtime::FunctionRegistry& registry) = nullptr);
 
 }  // namespace drc::app

@@ -1,0 +1,55 @@
+// The deep-learning functions of `drc-dl worker` (see worker_cmd.h).
+#include <cstdlib>
+#include <filesystem>
+
+#include "forecast_cmd.h"
+#include "worker_cmd.h"
+
+namespace drc::app {
+namespace {
+
+using runtime::FunctionCall;
+
+// `drc forecast --json` on the task's ranks (data-parallel over its communicator when it has
+// more than one); rank 0 writes the per-model lines to the task's stdout.
+Status ForecastFunction(FunctionCall& call) {
+  ForecastArgs args;
+  DRC_ASSIGN_OR_RETURN(args.data, call.Arg("data"));
+  DRC_ASSIGN_OR_RETURN(args.models, call.Arg("models"));
+  const char* data_dir = std::getenv("DRC_DATA_DIR");
+  if (args.data.rfind("$DRC_DATA_DIR/", 0) == 0 && data_dir != nullptr) {
+    args.data = std::string(data_dir) + args.data.substr(13);
+  }
+  // Relative paths are relative to the task's folder, as for an executable task.
+  if (!args.data.empty() && args.data.front() != '/') args.data = call.workdir + "/" + args.data;
+  DRC_ASSIGN_OR_RETURN(int64_t h, call.IntArg("h", 24));
+  DRC_ASSIGN_OR_RETURN(int64_t input_size, call.IntArg("input_size", 24));
+  DRC_ASSIGN_OR_RETURN(int64_t steps, call.IntArg("steps", 100));
+  DRC_ASSIGN_OR_RETURN(int64_t seed, call.IntArg("seed", 1));
+  DRC_ASSIGN_OR_RETURN(int64_t threads, call.IntArg("threads", call.threads));
+  if (h < 1 || input_size < 1 || steps < 1 || threads < 1) {
+    return Status::InvalidArgument("dl.forecast: h, input_size, steps and threads must be >= 1");
+  }
+  args.horizon = static_cast<int>(h);
+  args.input_size = static_cast<int>(input_size);
+  args.steps = static_cast<int>(steps);
+  args.seed = static_cast<uint64_t>(seed);
+  args.threads = static_cast<int>(threads);
+  args.freq = call.Arg("freq", "");
+  args.scaler = call.Arg("scaler", "");
+  args.out = call.Arg("out", "");
+  if (!args.out.empty() && args.out.front() != '/') args.out = call.workdir + "/" + args.out;
+  args.json = true;
+  return ForecastToStream(args, call.comm, *call.out);
+}
+
+}  // namespace
+
+Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
+  return registry.Register(
+      "dl.forecast", ForecastFunction,
+      "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= out=: drc "
+      "forecast --json on the task's ranks (data-parallel); rank 0 prints a line per model");
+}
+
+}  // namespace drc::app
