@@ -16,6 +16,7 @@
 #include "drc/dl/metrics.h"
 #include "src/dl/hydro_models.h"
 #include "src/dl/torch_status.h"
+#include "src/dl/window_parallel.h"
 #include "src/dl/trainer.h"
 
 namespace drc::dl {
@@ -333,6 +334,7 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
   const int threads = config.threads > 0 ? config.threads : DefaultThreads();
   DRC_RETURN_NOT_OK(Guard("hydrology: seeding", [&] {
     torch::set_num_threads(threads);
+    SetBlasThreads(threads);
     torch::manual_seed(config.seed);
   }));
   HydroModelOptions mo;

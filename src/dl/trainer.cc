@@ -218,6 +218,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   }
   DRC_RETURN_NOT_OK(Guard(name + ": seeding", [&] {
     torch::set_num_threads(threads);
+    SetBlasThreads(threads);
     torch::manual_seed(options.seed);
   }));
   DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, config));

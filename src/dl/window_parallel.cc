@@ -24,15 +24,6 @@ constexpr int64_t kMinWindowsPerPart = 32;
 using SetThreadsFn = void (*)(int);
 using GetThreadsFn = int (*)();
 
-int BlasThreads() {
-  static auto get = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  return get != nullptr ? get() : 0;
-}
-
-void SetBlasThreads(int n) {
-  static auto set = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set != nullptr && n > 0) set(n);
-}
 
 // The default CPU generator's state, to check that no part drew from it.
 at::Tensor GeneratorState() {
@@ -68,6 +59,16 @@ void SetThisThreadsIntraOpThreads(int n) {
 }
 
 }  // namespace
+
+int BlasThreads() {
+  static auto get = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get != nullptr ? get() : 0;
+}
+
+void SetBlasThreads(int n) {
+  static auto set = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set != nullptr && n > 0) set(n);
+}
 
 Result<int> ChooseWindowParts(const std::string& model, WindowParallelism allowed, int requested,
                               int threads, int64_t windows) {

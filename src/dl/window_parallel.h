@@ -28,6 +28,13 @@
 
 namespace drc::dl {
 
+// OpenBLAS's process-wide thread count (libtorch's BLAS on Debian), looked up at run time; 0
+// and a no-op without OpenBLAS. A trainer sets it with torch's: OpenBLAS otherwise takes it
+// from OMP_NUM_THREADS when it loads, and a process that trains for several tasks in turn (a
+// worker of function tasks) must follow each task's cores.
+int BlasThreads();
+void SetBlasThreads(int n);
+
 // The number of parts to split a step of `windows` windows into, given `threads` cores and the
 // user's choice `requested` (0: automatic, 1: whole steps, N: N parts). Automatic splits the
 // models whose default it is (WindowParallelism::kDefault), into at most `threads` parts of at
