@@ -16,8 +16,8 @@
 #include "drc/dl/metrics.h"
 #include "src/dl/hydro_models.h"
 #include "src/dl/torch_status.h"
-#include "src/dl/window_parallel.h"
 #include "src/dl/trainer.h"
+#include "src/dl/window_parallel.h"
 
 namespace drc::dl {
 namespace {

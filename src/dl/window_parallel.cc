@@ -24,7 +24,6 @@ constexpr int64_t kMinWindowsPerPart = 32;
 using SetThreadsFn = void (*)(int);
 using GetThreadsFn = int (*)();
 
-
 // The default CPU generator's state, to check that no part drew from it.
 at::Tensor GeneratorState() {
   auto gen = at::detail::getDefaultCPUGenerator();

@@ -194,7 +194,7 @@ TEST_F(SlurmCluster, InsideAllocation) {
                   "--gtest_filter=InsideAllocation.*", "--gtest_brief=0"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // The child must have run the tests, not skipped them.
-  EXPECT_NE(r.output.find("[  PASSED  ] 4 tests"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[  PASSED  ] 5 tests"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("SKIPPED"), std::string::npos) << r.output;
 }
 
@@ -366,6 +366,31 @@ tasks:
   }
   EXPECT_NE(ranks_out.find("rank 0 of 2"), std::string::npos) << ranks_out;
   EXPECT_NE(ranks_out.find("rank 1 of 2"), std::string::npos) << ranks_out;
+}
+
+// Function tasks inside an allocation: drc run starts its worker pool with mpirun on the
+// allocation's node, and a 2-rank function gets its private communicator there.
+TEST_F(InsideAllocation, FunctionTasksWithSlurmPilot) {
+  ScratchDir dir;
+  const fs::path yaml = dir.path() / "functions.yaml";
+  std::ofstream(yaml) << R"(tasks:
+  - uid: sum
+    function: allreduce
+    args: {bytes: 64}
+    ranks: 2
+  - uid: sort
+    function: data.sort
+    args: {rows: 1000}
+    ranks: 2
+    depends_on: [sum]
+)";
+  const fs::path workdir = dir.path() / "run";
+  CommandResult r = RunCommand({DRC_BINARY, "run", yaml.string(), "--pilot", "slurm", "--workdir",
+                                workdir.string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(Slurp((workdir / "sum" / "sum.out").string()).find("\"ranks\":2"), std::string::npos);
+  EXPECT_NE(Slurp((workdir / "sort" / "sort.out").string()).find("\"result_rows\":2000"),
+            std::string::npos);
 }
 
 }  // namespace

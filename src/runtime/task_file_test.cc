@@ -74,7 +74,7 @@ TEST(TaskFile, BadValuesNameTheField) {
               "ranks must be >= 1, got -2");
   ExpectError("tasks:\n  - uid: a\n    executable: x\n    launch: ssh\n", "bad.yaml:4:13",
               "unknown launch method 'ssh'");
-  ExpectError("tasks:\n  - uid: a\n", "bad.yaml:2:5", "executable is required");
+  ExpectError("tasks:\n  - uid: a\n", "bad.yaml:2:5", "executable (or function) is required");
   ExpectError("pilot: {cores: 0}\ntasks: []\n", "bad.yaml:1:16", "pilot cores must be >= 1");
 }
 

@@ -20,7 +20,7 @@ TEST(TaskValidate, NamesTheFieldAndTheProblem) {
     const char* expected;
   };
   const Case cases[] = {
-      {[](auto& t) { t.executable.clear(); }, "task 'a': executable is required"},
+      {[](auto& t) { t.executable.clear(); }, "task 'a': executable (or function) is required"},
       {[](auto& t) { t.ranks = 0; }, "task 'a': ranks must be >= 1, got 0"},
       {[](auto& t) { t.ranks = -3; }, "ranks must be >= 1, got -3"},
       {[](auto& t) { t.cores_per_rank = 0; }, "cores_per_rank must be >= 1"},
