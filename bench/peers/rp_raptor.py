@@ -28,18 +28,21 @@ client has no "worker registered" event; the worker registers with the master af
 The warm-up task is not counted in N or in `seconds`.
 
 Everything RP writes goes into one fresh folder under --workdir, removed at the end (unless
---keep), as in rp_tasks.py. A watchdog ends the run after --timeout seconds, whatever RP does.
+--keep), as in rp_tasks.py (both get the folder, the environment RP is imported with, the
+watchdog and the clean-up from rp_sandbox.py). A watchdog ends the run after --timeout seconds,
+whatever RP does (exit 3). RP's profiling is off (RADICAL_PROFILE=FALSE).
 Exits 0 only when all N tasks ended DONE.
 """
 
 import argparse
-import json
 import os
-import shutil
 import sys
-import tempfile
-import threading
 import time
+
+# rp_sandbox.py lies next to this script (Python puts the script's folder first on sys.path
+# anyway, unless -P / PYTHONSAFEPATH).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rp_sandbox import Sandbox  # noqa: E402  (no RP import in there)
 
 
 MODES = ('eval', 'exec', 'function')
@@ -72,99 +75,17 @@ if ARGS.worker_cores + MASTER_CORES > ARGS.cores:
     sys.exit('rp_raptor.py: master (%d core) and worker (%d) do not fit into %d pilot cores'
              % (MASTER_CORES, ARGS.worker_cores, ARGS.cores))
 
-# All of RP's files in one place that we remove afterwards.
-os.makedirs(ARGS.workdir, exist_ok=True)
-BASE = tempfile.mkdtemp(prefix='rp-raptor-', dir=ARGS.workdir)
-os.chdir(BASE)  # RP puts the client sandbox (logs, profiles) into the cwd ...
-os.environ['PWD'] = BASE  # ... which it reads from $PWD
-# RP and radical.utils also write under $HOME (~/.radical/utils ID counters, staging tarballs in
-# ~/radical.pilot.sandbox): point both $HOME and $RADICAL_BASE at our folder.
-os.environ['HOME'] = BASE
-os.environ['RADICAL_BASE'] = BASE
-os.environ['TMPDIR'] = BASE  # and its temporary files
-# Own process group, so that the end of the run can take every process RP started with it.
-try:
-    os.setsid()
-except OSError:
-    pass
-
-# RP reads these at import time; forwarded to the agent as well.
-os.environ['RADICAL_REPORT'] = 'FALSE'           # no progress bars on stdout
-os.environ.setdefault('RADICAL_LOG_LVL', 'WARNING')
-os.environ['RADICAL_PROFILE'] = 'FALSE'          # throughput only; profiling costs
-# RP starts its helpers (radical-pilot-bridge, -component, -raptor-master/-worker) by name.
-os.environ['PATH'] = os.path.join(sys.prefix, 'bin') + os.pathsep + os.environ.get('PATH', '')
-# local.localhost has virtenv_mode 'local': the agent (and the Raptor master and worker, which
-# run in the agent's Python) use $VIRTUAL_ENV (this venv) when set.
-if sys.prefix != sys.base_prefix:
-    os.environ['VIRTUAL_ENV'] = sys.prefix
+# One fresh folder under --workdir for all of RP's files, and the environment that RP reads at
+# import time; must come before `import radical.pilot`. Throughput only: profiling costs.
+SANDBOX = Sandbox('rp_raptor.py', ARGS.workdir, prefix='rp-raptor-', profile=False,
+                  keep=ARGS.keep)
 
 import radical.pilot as rp  # noqa: E402
-
-SESSION = None
-RESULT_PRINTED = threading.Event()
 
 
 @rp.pythontask
 def noop():
     return None
-
-
-def cleanup():
-    if ARGS.keep:
-        print('rp_raptor.py: kept %s' % BASE, file=sys.stderr)
-        return
-    shutil.rmtree(BASE, ignore_errors=True)
-
-
-def kill_children():
-    """Ends every process this run started: descendants, processes of our session (RP's
-    helpers that were orphaned), and anything whose command line names our folder (the pilot
-    bootstrap, the agent, the Raptor master and worker)."""
-    try:
-        import psutil
-        me = psutil.Process()
-        mine = {p.pid: p for p in me.children(recursive=True)}
-        sid = os.getsid(0)
-        for p in psutil.process_iter(['pid', 'cmdline']):
-            if p.pid == me.pid or p.pid in mine:
-                continue
-            try:
-                if os.getsid(p.pid) == sid or BASE in ' '.join(p.info['cmdline'] or []):
-                    mine[p.pid] = p
-            except (OSError, psutil.Error):
-                pass
-        kids = list(mine.values())
-        for k in kids:
-            try:
-                k.terminate()
-            except psutil.Error:
-                pass
-        _, alive = psutil.wait_procs(kids, timeout=5)
-        for k in alive:
-            try:
-                k.kill()
-            except psutil.Error:
-                pass
-    except Exception as e:  # noqa: BLE001
-        print('rp_raptor.py: kill_children: %s' % e, file=sys.stderr)
-
-
-def watchdog():
-    print('rp_raptor.py: timeout after %.0f s, ending the run' % ARGS.timeout,
-          file=sys.stderr)
-    if not RESULT_PRINTED.is_set():
-        print(json.dumps({'system': 'radical.pilot.raptor', 'version': rp.version,
-                          'mode': ARGS.mode, 'tasks': ARGS.n,
-                          'error': 'timeout after %.0f s' % ARGS.timeout}),
-              flush=True)
-    closer = threading.Thread(target=lambda: SESSION and SESSION.close(download=False),
-                              daemon=True)
-    closer.start()
-    closer.join(30)
-    kill_children()
-    cleanup()
-    os._exit(3)
 
 
 def task_description():
@@ -191,10 +112,10 @@ def wait_executing(tmgr, tasks, deadline):
 
 
 def main():
-    global SESSION
-    timer = threading.Timer(ARGS.timeout, watchdog)
-    timer.daemon = True
-    timer.start()
+    SANDBOX.start_watchdog(ARGS.timeout,
+                           {'system': 'radical.pilot.raptor', 'version': rp.version,
+                            'mode': ARGS.mode, 'tasks': ARGS.n,
+                            'error': 'timeout after %.0f s' % ARGS.timeout})
     deadline = time.time() + ARGS.timeout
 
     result = {'system': 'radical.pilot.raptor', 'version': rp.version, 'mode': ARGS.mode,
@@ -206,14 +127,14 @@ def main():
     raptor = None
     try:
         session = rp.Session()
-        SESSION = session
+        SANDBOX.session = session
         # local.localhost describes a fake 8-core node; make it this machine, and put the
         # resource sandbox into our folder instead of ~/radical.pilot.sandbox.
         rcfg = session.rcfgs['local']['localhost']
         rcfg['cores_per_node'] = ARGS.cores
         rcfg['gpus_per_node'] = 0
         rcfg['fake_resources'] = False
-        rcfg['default_remote_workdir'] = BASE
+        rcfg['default_remote_workdir'] = SANDBOX.base
 
         pmgr = rp.PilotManager(session=session)
         tmgr = rp.TaskManager(session=session)
@@ -275,11 +196,7 @@ def main():
         if session is not None:
             session.close(download=False)
 
-    timer.cancel()
-    RESULT_PRINTED.set()
-    print(json.dumps(result), flush=True)
-    kill_children()
-    cleanup()
+    SANDBOX.finish(result)
     return 0 if result.get('done') == ARGS.n else 1
 
 

@@ -20,19 +20,21 @@ reported separately and not included in `seconds`.
 Everything RP writes (the client sandbox that it creates in the current directory and the
 resource/pilot/task sandboxes that it creates under `default_remote_workdir`, normally
 ~/radical.pilot.sandbox) goes into one fresh folder under --workdir, removed at the end
-(unless --keep). A watchdog ends the run after --timeout seconds, whatever RP does.
+(unless --keep). A watchdog ends the run after --timeout seconds, whatever RP does (exit 3).
+The folder, the environment RP is imported with, the watchdog and the clean-up come from
+rp_sandbox.py, shared with rp_raptor.py.
 """
 
 import argparse
 import glob
-import json
 import os
-import shutil
-import signal
 import sys
-import tempfile
-import threading
 import time
+
+# rp_sandbox.py lies next to this script (Python puts the script's folder first on sys.path
+# anyway, unless -P / PYTHONSAFEPATH).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rp_sandbox import Sandbox  # noqa: E402  (no RP import in there)
 
 
 def parse_args():
@@ -54,95 +56,13 @@ ARGS = parse_args()
 if ARGS.n < 1 or ARGS.cores < 1:
     sys.exit('rp_tasks.py: N and --cores must be >= 1')
 
-# All of RP's files in one place that we remove afterwards.
-os.makedirs(ARGS.workdir, exist_ok=True)
-BASE = tempfile.mkdtemp(prefix='rp-bench-', dir=ARGS.workdir)
-os.chdir(BASE)  # RP puts the client sandbox (logs, profiles) into the cwd ...
-os.environ['PWD'] = BASE  # ... which it reads from $PWD
-# RP and radical.utils also write under $HOME (~/.radical/utils ID counters, staging tarballs in
-# ~/radical.pilot.sandbox): point both $HOME and $RADICAL_BASE at our folder.
-os.environ['HOME'] = BASE
-os.environ['RADICAL_BASE'] = BASE
-os.environ['TMPDIR'] = BASE  # and its temporary files (an empty /tmp/<session> folder per run)
-# Own process group, so that the end of the run can take every process RP started with it
-# (RP forks helpers that outlive their parents).
-try:
-    os.setsid()
-except OSError:
-    pass
-
-# RP reads these at import time; forwarded to the agent as well.
-os.environ['RADICAL_REPORT'] = 'FALSE'           # no progress bars on stdout
-os.environ.setdefault('RADICAL_LOG_LVL', 'WARNING')
-os.environ['RADICAL_PROFILE'] = 'FALSE' if ARGS.no_profile else 'TRUE'
-# RP starts its helpers (radical-pilot-bridge, radical-pilot-component, the agent) by name.
-os.environ['PATH'] = os.path.join(sys.prefix, 'bin') + os.pathsep + os.environ.get('PATH', '')
-# local.localhost has virtenv_mode 'local': the agent runs in $VIRTUAL_ENV (this venv) when set,
-# else in whatever `python3` the login shell finds.
-if sys.prefix != sys.base_prefix:
-    os.environ['VIRTUAL_ENV'] = sys.prefix
+# One fresh folder under --workdir for all of RP's files, and the environment that RP reads at
+# import time; must come before `import radical.pilot`.
+SANDBOX = Sandbox('rp_tasks.py', ARGS.workdir, prefix='rp-bench-',
+                  profile=not ARGS.no_profile, keep=ARGS.keep)
 
 import radical.pilot as rp  # noqa: E402
 import radical.utils as ru  # noqa: E402
-
-SESSION = None
-RESULT_PRINTED = threading.Event()
-
-
-def cleanup():
-    if ARGS.keep:
-        print('rp_tasks.py: kept %s' % BASE, file=sys.stderr)
-        return
-    shutil.rmtree(BASE, ignore_errors=True)
-
-
-def kill_children():
-    """Ends every process this run started: descendants, processes of our session (RP's
-    helpers that were orphaned), and anything whose command line names our folder (the pilot
-    bootstrap and agent)."""
-    try:
-        import psutil
-        me = psutil.Process()
-        mine = {p.pid: p for p in me.children(recursive=True)}
-        sid = os.getsid(0)
-        for p in psutil.process_iter(['pid', 'cmdline']):
-            if p.pid == me.pid or p.pid in mine:
-                continue
-            try:
-                if os.getsid(p.pid) == sid or BASE in ' '.join(p.info['cmdline'] or []):
-                    mine[p.pid] = p
-            except (OSError, psutil.Error):
-                pass
-        kids = list(mine.values())
-        for k in kids:
-            try:
-                k.terminate()
-            except psutil.Error:
-                pass
-        _, alive = psutil.wait_procs(kids, timeout=5)
-        for k in alive:
-            try:
-                k.kill()
-            except psutil.Error:
-                pass
-    except Exception as e:  # noqa: BLE001
-        print('rp_tasks.py: kill_children: %s' % e, file=sys.stderr)
-
-
-def watchdog():
-    print('rp_tasks.py: timeout after %.0f s, ending the run' % ARGS.timeout,
-          file=sys.stderr)
-    if not RESULT_PRINTED.is_set():
-        print(json.dumps({'system': 'radical.pilot', 'version': rp.version,
-                          'tasks': ARGS.n, 'error': 'timeout after %.0f s' % ARGS.timeout}),
-              flush=True)
-    closer = threading.Thread(target=lambda: SESSION and SESSION.close(download=False),
-                              daemon=True)
-    closer.start()
-    closer.join(30)
-    kill_children()
-    cleanup()
-    os._exit(3)
 
 
 def read_profiles(root):
@@ -179,10 +99,9 @@ def read_profiles(root):
 
 
 def main():
-    global SESSION
-    timer = threading.Timer(ARGS.timeout, watchdog)
-    timer.daemon = True
-    timer.start()
+    SANDBOX.start_watchdog(ARGS.timeout,
+                           {'system': 'radical.pilot', 'version': rp.version, 'tasks': ARGS.n,
+                            'error': 'timeout after %.0f s' % ARGS.timeout})
 
     result = {'system': 'radical.pilot', 'version': rp.version, 'tasks': ARGS.n,
               'cores': ARGS.cores, 'workdir': ARGS.workdir,
@@ -192,14 +111,14 @@ def main():
     session = None
     try:
         session = rp.Session()
-        SESSION = session
+        SANDBOX.session = session
         # local.localhost describes a fake 8-core node; make it this machine, and put the
         # resource sandbox into our folder instead of ~/radical.pilot.sandbox.
         rcfg = session.rcfgs['local']['localhost']
         rcfg['cores_per_node'] = ARGS.cores
         rcfg['gpus_per_node'] = 0
         rcfg['fake_resources'] = False
-        rcfg['default_remote_workdir'] = BASE
+        rcfg['default_remote_workdir'] = SANDBOX.base
 
         pmgr = rp.PilotManager(session=session)
         tmgr = rp.TaskManager(session=session)
@@ -243,17 +162,13 @@ def main():
             session.close(download=False)
 
     if t_submit is not None and not ARGS.no_profile:
-        first = read_profiles(BASE)
+        first = read_profiles(SANDBOX.base)
         if 'AGENT_EXECUTING' in first:
             result['time_to_first_task_s'] = first['AGENT_EXECUTING'] - t_submit
         if 'rank_start' in first:
             result['first_rank_start_s'] = first['rank_start'] - t_submit
 
-    timer.cancel()
-    RESULT_PRINTED.set()
-    print(json.dumps(result), flush=True)
-    kill_children()
-    cleanup()
+    SANDBOX.finish(result)
     return 0 if result.get('done') == ARGS.n else 1
 
 

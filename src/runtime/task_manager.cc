@@ -361,20 +361,13 @@ struct TaskManager::Impl {
     spec.stderr_path = t.info.stderr_path;
     t.process_running = true;
     t.pool = pool.get();
-    Status st = pool->Call(t.key, spec);
-    if (!st.ok()) {
+    auto members = pool->Call(t.key, spec);
+    if (!members.ok()) {
       t.process_running = false;
-      return st;
+      return members.status();
     }
     std::string workers;
-    int32_t node_offset = 0;
-    for (const auto& r : t.placement->ranks) {
-      node_offset = 0;
-      for (int32_t n = 0; n < r.node; ++n) {
-        node_offset += options.resources.nodes[static_cast<size_t>(n)].cores;
-      }
-      workers += (workers.empty() ? "" : ",") + std::to_string(node_offset + r.cores.front());
-    }
+    for (int w : *members) workers += (workers.empty() ? "" : ",") + std::to_string(w);
     events.Emit({clock->WallSeconds(), t.desc.uid, "launch", "start", t.info.attempt,
                  "function " + t.desc.function + " on workers " + workers});
     return Status::OK();
@@ -400,6 +393,7 @@ struct TaskManager::Impl {
     popts.launch = options.launch;
     popts.dir = dir;
     popts.start_timeout = options.worker_start_timeout;
+    popts.failure_grace = options.worker_failure_grace;
     popts.kill_grace = options.kill_grace;
     auto started = WorkerPool::Start(
         std::move(popts), [this](uint64_t key, const CallResult& r) { OnFunctionDone(key, r); });

@@ -69,11 +69,13 @@ struct WorkerPool::Impl {
     int answered = 0;
     int failures = 0;
     double timeout_s = 0;
-    double deadline = 0;  // wall-clock seconds; 0 = none
+    double deadline = 0;       // wall-clock seconds; 0 = none
+    bool rank_failed = false;  // the deadline is the failure grace, not the task's timeout
     CallResult result;
   };
 
   WorkerPoolOptions options;
+  double failure_grace_s = 30;
   DoneCallback done;
   const Clock& clock = RealClock();
   int size = 0;
@@ -171,6 +173,13 @@ struct WorkerPool::Impl {
         if (call.failures++ == 0) {
           call.result.error = "rank " + std::to_string(m.value("rank", -1)) + ": " +
                               m.value("error", std::string("failed"));
+          // The other ranks may wait for this one in a collective that it never entered: they
+          // get the grace period to end, and then the pool is stopped (Io), never a hang.
+          const double grace = clock.WallSeconds() + failure_grace_s;
+          if (call.deadline == 0 || grace < call.deadline) {
+            call.deadline = grace;
+            call.rank_failed = true;
+          }
         }
       }
       if (++call.answered < call.ranks) return;
@@ -233,27 +242,28 @@ struct WorkerPool::Impl {
         next_ping = now + worker_protocol::kHeartbeatSeconds;
       }
       uint64_t expired = 0;
-      double timeout_s = 0;
-      std::string uid;
+      std::string uid, own_reason, reason;
       {
         std::lock_guard<std::mutex> lock(mu);
         for (const auto& [key, call] : inflight) {
-          if (call.deadline > 0 && call.deadline <= now) {
-            expired = key;
-            timeout_s = call.timeout_s;
-            uid = call.uid;
-            break;
+          if (call.deadline <= 0 || call.deadline > now) continue;
+          expired = key;
+          uid = call.uid;
+          std::ostringstream text;
+          if (call.rank_failed) {
+            text << call.result.error << "; its other ranks did not end within " << failure_grace_s
+                 << " s (waiting for it in a collective?), so the worker pool was stopped";
+            reason = "the worker pool was stopped because task '" + uid + "' hung after a failure";
+          } else {
+            text << "timed out after " << call.timeout_s
+                 << " s (a function cannot be interrupted, so its worker pool was stopped)";
+            reason = "the worker pool was stopped because task '" + uid + "' timed out";
           }
+          own_reason = text.str();
+          break;
         }
       }
-      if (!uid.empty()) {
-        std::ostringstream limit;
-        limit << timeout_s;
-        Kill(expired,
-             "timed out after " + limit.str() +
-                 " s (a function cannot be interrupted, so its worker pool was stopped)",
-             "the worker pool was stopped because task '" + uid + "' timed out");
-      }
+      if (!uid.empty()) Kill(expired, own_reason, reason);
     }
   }
 };
@@ -270,6 +280,7 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::Start(WorkerPoolOptions options,
   pool->impl_ = std::make_unique<Impl>();
   Impl& impl = *pool->impl_;
   impl.options = std::move(options);
+  impl.failure_grace_s = std::chrono::duration<double>(impl.options.failure_grace).count();
   impl.done = std::move(done);
   const ResourceSpec& resources = *impl.options.resources;
   std::string hosts;
@@ -400,7 +411,7 @@ WorkerPool::~WorkerPool() {
   if (impl.event_fd >= 0) ::close(impl.event_fd);
 }
 
-Status WorkerPool::Call(uint64_t key, const CallSpec& spec) {
+Result<std::vector<int>> WorkerPool::Call(uint64_t key, const CallSpec& spec) {
   Impl& impl = *impl_;
   const TaskDescription& task = *spec.task;
   const Placement& placement = *spec.placement;
@@ -436,7 +447,7 @@ Status WorkerPool::Call(uint64_t key, const CallSpec& spec) {
   f.timeout_s = task.timeout_s;
   f.deadline = task.timeout_s > 0 ? impl.clock.WallSeconds() + task.timeout_s : 0;
   impl.Wake();
-  return Status::OK();
+  return members;
 }
 
 void WorkerPool::Kill(uint64_t key, const std::string& own_reason, const std::string& reason) {

@@ -54,6 +54,13 @@ Status Fail(FunctionCall& call) {
   return Status::OK();
 }
 
+// Rank 0 fails at once; the others wait for it in an all-reduce that it never enters.
+Status FailThenWait(FunctionCall& call) {
+  if (call.comm->rank() == 0) return Status::InvalidArgument("bad input 7");
+  int64_t value = 1;
+  return comm::AllReduce(*call.comm, std::span<int64_t>(&value, 1), comm::ReduceOp::kSum);
+}
+
 Status Throw(FunctionCall&) { throw std::runtime_error("boom"); }
 
 Status Crash(FunctionCall&) { std::abort(); }
@@ -72,15 +79,16 @@ Status Write(FunctionCall& call) {
 }
 
 Status RegisterTestFunctions(FunctionRegistry& r) {
-  for (auto [name, f] :
-       std::initializer_list<std::pair<const char*, Status (*)(FunctionCall&)>>{{"ranks", Ranks},
-                                                                                {"gpus", Gpus},
-                                                                                {"pid", Pid},
-                                                                                {"fail", Fail},
-                                                                                {"throw", Throw},
-                                                                                {"crash", Crash},
-                                                                                {"sleep", Sleep},
-                                                                                {"write", Write}}) {
+  for (auto [name, f] : std::initializer_list<std::pair<const char*, Status (*)(FunctionCall&)>>{
+           {"ranks", Ranks},
+           {"gpus", Gpus},
+           {"pid", Pid},
+           {"fail", Fail},
+           {"fail_then_wait", FailThenWait},
+           {"throw", Throw},
+           {"crash", Crash},
+           {"sleep", Sleep},
+           {"write", Write}}) {
     DRC_RETURN_NOT_OK(r.Register(name, f));
   }
   return Status::OK();
@@ -109,6 +117,7 @@ class WorkerTest : public ::testing::Test {
     o.resources.nodes[0].name = "localhost";
     o.workdir = dir_.string();
     o.kill_grace = milliseconds(500);
+    o.worker_failure_grace = milliseconds(1000);
     if (with_workers) o.worker_command = {fs::read_symlink("/proc/self/exe").string(), "worker"};
     auto tm = TaskManager::Make(std::move(o));
     EXPECT_TRUE(tm.ok()) << tm.status();
@@ -227,7 +236,7 @@ TEST_F(WorkerTest, FailuresReachTheTaskWithTheirMessage) {
   EXPECT_EQ(reason("throw"), "rank 0: threw boom");
   EXPECT_EQ(reason("nope"),
             "rank 0: no function 'nope' is registered in the worker (registered: crash, fail, "
-            "gpus, pid, ranks, sleep, throw, write)");
+            "fail_then_wait, gpus, pid, ranks, sleep, throw, write)");
   EXPECT_EQ(reason("bad_arg"),
             "rank 0: task 'bad_arg' (function 'fail'): argument 'rank' must be an integer, got "
             "'one'");
@@ -272,6 +281,21 @@ TEST_F(WorkerTest, ATimeoutStopsThePoolAndSaysSoToTheOtherCalls) {
   auto o = tm->Query("other").ValueOrDie();
   EXPECT_EQ(o.state, TaskState::kFailed);
   EXPECT_EQ(o.reason, "the worker pool was stopped because task 'slow' timed out");
+}
+
+TEST_F(WorkerTest, ARankThatFailsBeforeACollectiveDoesNotHangTheTask) {
+  auto tm = Make(2);
+  ASSERT_TRUE(tm->Submit(Function("f", "fail_then_wait", 2)).ok());
+  ASSERT_TRUE(tm->WaitAll(seconds(30)).ok());
+  auto info = tm->Query("f").ValueOrDie();
+  EXPECT_EQ(info.state, TaskState::kFailed);
+  EXPECT_EQ(info.reason,
+            "rank 0: bad input 7; its other ranks did not end within 1 s (waiting for it in a "
+            "collective?), so the worker pool was stopped");
+  // The next function task gets a fresh pool.
+  ASSERT_TRUE(tm->Submit(Function("after", "ranks", 2)).ok());
+  ASSERT_TRUE(tm->Wait("after", seconds(60)).ok());
+  EXPECT_EQ(tm->Query("after").ValueOrDie().state, TaskState::kDone);
 }
 
 TEST_F(WorkerTest, CancelingARunningCallEndsIt) {

@@ -45,6 +45,9 @@ struct RuntimeOptions {
   // until the task manager ends. Empty: function tasks fail saying that there is none.
   std::vector<std::string> worker_command;
   std::chrono::milliseconds worker_start_timeout{60000};
+  // After one rank of a function task fails, how long the others may take to end before the
+  // pool is stopped (WorkerPoolOptions::failure_grace).
+  std::chrono::milliseconds worker_failure_grace{30000};
   const Clock* clock = nullptr;  // default RealClock()
 };
 

@@ -6,8 +6,9 @@
 // that serve its placed cores (rank i of the task = the worker of its rank i's first core); the
 // done callback fires once every rank has answered, with the first failure's message.
 //
-// Failure is never silent: when the pool's mpirun exits (a worker crashed, or was killed) every
-// call in flight ends with the exit and the tail of the pool's stderr; a call past its timeout
+// Failure is never silent, and never a hang: when the pool's mpirun exits (a worker crashed, or
+// was killed) every call in flight ends with the exit and the tail of the pool's stderr; a call
+// past its timeout, or whose other ranks have not ended `failure_grace` after one rank failed,
 // stops the whole pool (a function cannot be interrupted inside a shared process), and the
 // other calls in flight end saying why. A stopped pool takes no calls; the task manager starts
 // a fresh one for the next function task.
@@ -40,6 +41,9 @@ struct WorkerPoolOptions {
   std::string dir;       // where pool.out and pool.err go (exists)
   std::chrono::milliseconds start_timeout{60000};
   std::chrono::milliseconds kill_grace{2000};
+  // After one rank of a call fails, how long its other ranks have to end before the pool is
+  // stopped (they may wait for the failed rank in a collective that it never entered).
+  std::chrono::milliseconds failure_grace{30000};
 };
 
 struct CallResult {
@@ -64,8 +68,9 @@ class WorkerPool {
   // still in flight end as failed.
   ~WorkerPool();
 
-  // Sends a call; `key` comes back in the done callback. Unavailable when the pool has stopped.
-  Status Call(uint64_t key, const CallSpec& spec);
+  // Sends a call; `key` comes back in the done callback. Returns the workers (world ranks of the
+  // pool) that serve the task's ranks, in rank order; Unavailable when the pool has stopped.
+  Result<std::vector<int>> Call(uint64_t key, const CallSpec& spec);
   // Stops the pool at once. Each call in flight ends with `reason`, except `key`'s own, which
   // ends with `own_reason` (a timeout or a cancel).
   void Kill(uint64_t key, const std::string& own_reason, const std::string& reason);
