@@ -1,5 +1,7 @@
 #include "worker_cmd.h"
 
+#include <arrow/util/thread_pool.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -65,6 +67,11 @@ runtime::Function DataOp(std::string op) {
       return Status::InvalidArgument("data.", op, ": rows must be >= 0 and iters >= 1");
     }
     args.iters = static_cast<int>(iters);
+    // The data engine's threads come from Arrow's CPU pool, sized from OMP_NUM_THREADS when
+    // the process starts; a worker serves tasks of any size, so it follows each task's cores.
+    if (auto st = arrow::SetCpuThreadPoolCapacity(call.threads); !st.ok()) {
+      return Status::Internal("data.", op, ": Arrow's thread pool: ", st.ToString());
+    }
     DRC_ASSIGN_OR_RETURN(nlohmann::json result, BenchDataOnComm(*call.comm, args));
     if (call.comm->rank() == 0) *call.out << result.dump() << "\n";
     return Status::OK();
