@@ -6,6 +6,7 @@
 #include <charconv>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <streambuf>
 #include <zmq.hpp>
@@ -67,8 +68,11 @@ void Send(zmq::socket_t& socket, const json& message) {
 }
 
 // Runs one call on this rank: the task's private communicator, the function, the outcome.
-Status RunCall(const FunctionRegistry& registry, comm::Communicator& world, const json& m,
-               int* task_rank) {
+// A one-rank task gets `self`, this worker's communicator of itself alone, made at its first
+// one-rank call and kept: no other process can reach it, and creating one per call (Open MPI
+// selects the collective components of every new communicator) costs more than a short call.
+Status RunCall(const FunctionRegistry& registry, comm::Communicator& world,
+               std::unique_ptr<comm::Communicator>& self, const json& m, int* task_rank) {
   const auto members = m.at("members").get<std::vector<int>>();
   const auto me = std::find(members.begin(), members.end(), world.rank());
   if (me == members.end()) {
@@ -96,12 +100,17 @@ Status RunCall(const FunctionRegistry& registry, comm::Communicator& world, cons
   std::ostream err(&err_file);
   call.out = &out;
   call.err = &err;
-  auto sub = world.CreateSubCommunicator(members, m.at("tag").get<int>());
-  if (!sub.ok()) {
-    return Status(sub.status().code(),
-                  "private communicator for " + Who(call) + ": " + sub.status().message());
+  std::unique_ptr<comm::Communicator> sub;
+  if (members.size() > 1 || self == nullptr) {
+    auto made = world.CreateSubCommunicator(members, m.at("tag").get<int>());
+    if (!made.ok()) {
+      return Status(made.status().code(),
+                    "private communicator for " + Who(call) + ": " + made.status().message());
+    }
+    sub = std::move(made).ValueOrDie();
+    if (members.size() == 1) self = std::move(sub);
   }
-  call.comm = sub->get();
+  call.comm = members.size() == 1 ? self.get() : sub.get();
   Status status;
   try {
     status = (*function)(call);
@@ -185,6 +194,7 @@ Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options)
   DRC_ASSIGN_OR_RETURN(comm::CommOptions comm_options, comm::ResolveOptions({}));
   DRC_ASSIGN_OR_RETURN(auto world, comm::DefaultCommRegistry().Make(options.backend, comm_options));
   const int rank = world->rank();
+  std::unique_ptr<comm::Communicator> self;  // for one-rank calls (RunCall)
   const Clock& clock = RealClock();
   try {
     zmq::context_t context(1);
@@ -220,7 +230,7 @@ Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options)
       int task_rank = -1;
       Status status;
       try {
-        status = RunCall(registry, *world, m, &task_rank);
+        status = RunCall(registry, *world, self, m, &task_rank);
       } catch (const json::exception& e) {
         status = Status::Internal("worker ", rank, ": malformed call: ", e.what());
       }

@@ -6,7 +6,8 @@
 // whole run. For each function task the workers that serve the task's placed cores build a
 // communicator private to the task (MPI_Comm_create_group over the pool's world, the way
 // Radical-Cylon's Raptor workers do), call the function once on each rank with it, free it, and
-// report the outcome. Everything the function needs is in FunctionCall; what it returns (OK, an
+// report the outcome (a one-rank task gets the worker's own one-rank communicator, kept between
+// calls). Everything the function needs is in FunctionCall; what it returns (OK, an
 // error Status, or a thrown exception) becomes the task's DONE or FAILED with the message.
 //
 // A function shares its process with the functions that run on that worker before and after
