@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
   run->add_flag("--resume", run_args.resume,
                 "Run again only the tasks that did not end DONE in the work directory's earlier "
                 "runs (its events.jsonl)");
+  run->add_option("--worker", run_args.worker,
+                  "The program that serves the function tasks (default: the task file's "
+                  "worker:, else drc worker)");
   run->add_option("--pilot", run_args.pilot, "local or slurm")
       ->check(CLI::IsMember({"local", "slurm"}));
   run->add_option("--cores", run_args.cores, "Cores per node (overrides detection/the file)")

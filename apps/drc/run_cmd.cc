@@ -166,7 +166,19 @@ int RunTaskFile(const RunArgs& args) {
   options.workdir = !args.workdir.empty()    ? args.workdir
                     : !file->workdir.empty() ? file->workdir
                                              : DefaultWorkdir("drc-run-");
-  options.worker_command = WorkerCommand(file->tasks);
+  if (!args.worker.empty()) file->worker = {fs::absolute(args.worker).string()};
+  if (!file->worker.empty()) {
+    const std::string& program = file->worker[0];
+    const bool found = program.find('/') == std::string::npos
+                           ? true  // looked up in PATH by mpirun
+                           : ::access(program.c_str(), X_OK) == 0;
+    if (!found) {
+      std::fprintf(stderr, "drc run: worker program %s: no such executable file\n",
+                   program.c_str());
+      return 2;
+    }
+  }
+  options.worker_command = file->worker.empty() ? WorkerCommand(file->tasks) : file->worker;
   auto tm = runtime::TaskManager::Make(std::move(options));
   if (!tm.ok()) {
     std::fprintf(stderr, "drc run: %s\n", tm.status().ToString().c_str());

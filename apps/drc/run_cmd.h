@@ -17,6 +17,7 @@ struct RunArgs {
   bool resume = false;
   bool quiet = false;    // no progress display
   std::string data_dir;  // the bundled data, given to tasks as DRC_DATA_DIR unless it is set
+  std::string worker;    // the worker program of function tasks (default: the file's, else drc's)
 };
 int RunTaskFile(const RunArgs& args);
 

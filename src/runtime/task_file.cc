@@ -256,9 +256,20 @@ Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_na
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (!root || root.IsNull()) return Status::InvalidArgument(file_name, ": the file is empty");
-    DRC_RETURN_NOT_OK(p.CheckKeys(root, {"pilot", "workdir", "tasks"}, "the task file"));
+    DRC_RETURN_NOT_OK(p.CheckKeys(root, {"pilot", "workdir", "worker", "tasks"}, "the task file"));
     if (const YAML::Node pilot = root["pilot"]) DRC_RETURN_NOT_OK(p.ParsePilot(pilot, out));
     DRC_RETURN_NOT_OK(p.Get(root, "workdir", out.workdir, "a path"));
+    DRC_RETURN_NOT_OK(p.GetList(root, "worker", out.worker));
+    if (root["worker"] && out.worker.empty()) {
+      return p.Error(root["worker"], "'worker' names the worker program: [program, args...]");
+    }
+    if (!out.worker.empty() && out.worker[0].find('/') != std::string::npos &&
+        out.worker[0].front() != '/') {
+      const std::string dir = file_name.find('/') == std::string::npos
+                                  ? std::string(".")
+                                  : file_name.substr(0, file_name.rfind('/'));
+      out.worker[0] = dir + "/" + out.worker[0];
+    }
     const YAML::Node tasks = root["tasks"];
     if (!tasks) return p.Error(root, "the task file has no 'tasks' list");
     if (!tasks.IsSequence()) return p.Error(tasks, "'tasks' must be a list");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -239,6 +240,24 @@ Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options)
   } catch (const zmq::error_t& e) {
     return Status::IOError("worker ", rank, ": ", options.connect, ": ", e.what());
   }
+}
+
+int WorkerMain(const FunctionRegistry& registry, int argc, char** argv) {
+  WorkerOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--connect" && i + 1 < argc) {
+      options.connect = argv[++i];
+    } else if (arg.rfind("--connect=", 0) == 0) {
+      options.connect = arg.substr(10);
+    }
+  }
+  const Status st = RunWorker(registry, options);
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argc > 0 ? argv[0] : "worker", st.ToString().c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace drc::runtime

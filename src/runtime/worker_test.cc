@@ -359,6 +359,13 @@ TEST(FunctionTaskDescription, IsValidatedAndReadFromTheTaskFile) {
   EXPECT_EQ(file->tasks[0].function, "data.sort");
   EXPECT_EQ(file->tasks[0].function_args,
             (std::map<std::string, std::string>{{"key", "k"}, {"rows", "1000"}}));
+  auto with_worker = ParseTaskFile(
+      "worker: [bin/my_worker, --verbose]\ntasks:\n  - {uid: f, function: g}\n", "runs/t.yaml");
+  ASSERT_TRUE(with_worker.ok()) << with_worker.status();
+  EXPECT_EQ(with_worker->worker, (std::vector<std::string>{"runs/bin/my_worker", "--verbose"}));
+  auto empty_worker = ParseTaskFile("worker: []\ntasks:\n  - {uid: f, function: g}\n", "t.yaml");
+  EXPECT_EQ(empty_worker.status().message(),
+            "t.yaml:1:9: 'worker' names the worker program: [program, args...]");
   auto stray =
       ParseTaskFile("tasks:\n  - uid: e\n    executable: ls\n    args: {a: 1}\n", "t.yaml");
   EXPECT_EQ(stray.status().message(), "t.yaml:4:11: field 'args' is for function tasks");
@@ -378,18 +385,13 @@ TEST(FunctionRegistryTest, NamesAreUnique) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "worker") {
-    drc::runtime::WorkerOptions options;
-    for (int i = 2; i + 1 < argc; ++i) {
-      if (std::string(argv[i]) == "--connect") options.connect = argv[i + 1];
-    }
     drc::runtime::FunctionRegistry registry;
-    drc::Status st = drc::runtime::RegisterTestFunctions(registry);
-    if (st.ok()) st = drc::runtime::RunWorker(registry, options);
+    const drc::Status st = drc::runtime::RegisterTestFunctions(registry);
     if (!st.ok()) {
       std::fprintf(stderr, "worker: %s\n", st.ToString().c_str());
       return 1;
     }
-    return 0;
+    return drc::runtime::WorkerMain(registry, argc, argv);
   }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();

@@ -1,5 +1,6 @@
 // The YAML task file of `drc run`: pilot resources plus a list of tasks.
 //
+//   worker: [bin/my_worker] # optional: the program that serves function tasks (worker.h)
 //   pilot:                 # optional; default: detect this machine
 //     nodes: 2             # an explicit (possibly simulated) pilot ...
 //     cores: 8             # ... per node
@@ -38,6 +39,9 @@ namespace drc::runtime {
 struct TaskFile {
   std::optional<ResourceSpec> resources;  // absent: detect the local machine
   std::string workdir;                    // absent: chosen by the caller
+  // The worker program of the function tasks and its arguments (`worker: [prog, args...]`);
+  // a relative program path is relative to the file's folder. Absent: the caller's default.
+  std::vector<std::string> worker;
   std::vector<TaskDescription> tasks;
 };
 

@@ -76,4 +76,10 @@ struct WorkerOptions {
 // silent (Unavailable). Errors: the world communicator or the connection cannot be made.
 Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options);
 
+// The whole main() of a worker program: reads `--connect ENDPOINT` from the command line, runs
+// RunWorker, prints an error to stderr; returns the exit code. A program of your own functions
+// (examples/custom_worker.cc) is a registry and this call; `drc run --worker PROGRAM` (or
+// `worker:` in the task file) makes it the run's worker program.
+int WorkerMain(const FunctionRegistry& registry, int argc, char** argv);
+
 }  // namespace drc::runtime
