@@ -37,6 +37,9 @@ Status ForecastFunction(FunctionCall& call) {
   args.threads = static_cast<int>(threads);
   args.freq = call.Arg("freq", "");
   args.scaler = call.Arg("scaler", "");
+  // The rank's GPU (the scheduler's choice for the task) unless the task names a device.
+  args.device =
+      call.Arg("device", call.gpus.empty() ? "cpu" : "cuda:" + std::to_string(call.gpus[0]));
   args.out = call.Arg("out", "");
   if (!args.out.empty() && args.out.front() != '/') args.out = call.workdir + "/" + args.out;
   args.json = true;
@@ -48,8 +51,9 @@ Status ForecastFunction(FunctionCall& call) {
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
   return registry.Register(
       "dl.forecast", ForecastFunction,
-      "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= out=: drc "
-      "forecast --json on the task's ranks (data-parallel); rank 0 prints a line per model");
+      "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= device= out=: "
+      "drc forecast --json on the task's ranks (data-parallel; each rank on its GPU when the "
+      "task has gpus_per_rank); rank 0 prints a line per model");
 }
 
 }  // namespace drc::app

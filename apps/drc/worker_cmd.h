@@ -18,9 +18,12 @@ namespace drc::app {
 //              `drc bench data` on the task's ranks; rank 0 writes its JSON line to stdout
 Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry);
 // drc-dl's worker adds (dl_functions.cc):
-//   dl.forecast  data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= out=
-//                `drc forecast --json` on the task's ranks, data-parallel over its communicator;
-//                relative paths are relative to the task's folder
+//   dl.forecast  data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads=
+//                device= out=
+//                `drc forecast --json` on the task's ranks, data-parallel over its communicator,
+//                each rank on its GPU (cuda:N of the scheduler's GPU ids) when the task has
+//                gpus_per_rank, unless device= says otherwise; relative paths are relative to the
+//                task's folder
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry);
 
 struct WorkerArgs {
