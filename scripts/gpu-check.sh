@@ -147,6 +147,12 @@ timeout "$(budget 60)" "$drc" forecast --data "$csv" --models MLP,LSTM,NHITS --h
 cat "$out/forecast_cuda_gloo2.jsonl"
 tail -5 "$out/forecast_cuda_gloo2.err"
 
+stage "a dl.forecast function task with a GPU per rank (drc-dl's worker pool binds cuda:N)"
+DRC_DATA_DIR=$deps/data timeout "$(budget 60)" "$drc" run "$root/tests/data/forecast_function_gpu.yaml" \
+  --workdir "$out/function-gpu" --quiet >"$out/function_gpu.log" 2>&1 || fail 12 "function task on the GPU"
+tail -5 "$out/function_gpu.log"
+cat "$out/function-gpu/MLP-on-gpu/MLP-on-gpu.out" 2>/dev/null || true
+
 stage "dl_test: all"
 [ "$(budget 240)" -ge 30 ] || {
   echo "== skipped: $((deadline - SECONDS)) s left"
