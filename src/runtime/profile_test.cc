@@ -10,21 +10,17 @@
 #include <sstream>
 
 #include "drc/runtime/task_manager.h"
+#include "test_support.h"
 
 namespace drc::runtime {
 namespace {
 namespace fs = std::filesystem;
 
-class ProfileTest : public ::testing::Test {
+using test_support::Slurp;
+
+class ProfileTest : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("drc_profile_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  ProfileTest() : TempDirTest("profile") {}
 
   std::string Write(const std::string& text) {
     const std::string path = (dir_ / "events.jsonl").string();
@@ -52,15 +48,6 @@ class ProfileTest : public ::testing::Test {
     t.shell = true;
     return t;
   }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
-  fs::path dir_;
 };
 
 // One event line at time 1000 + t.

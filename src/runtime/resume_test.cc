@@ -10,31 +10,22 @@
 #include <sstream>
 
 #include "drc/runtime/events.h"
+#include "test_support.h"
 
 namespace drc::runtime {
 namespace {
 namespace fs = std::filesystem;
 
-class ResumeTest : public ::testing::Test {
+class ResumeTest : public test_support::TempDirTest {
  protected:
+  ResumeTest() : TempDirTest("resume") {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("drc_resume_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     path_ = (dir_ / "events.jsonl").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  std::string Slurp() const {
-    std::ifstream in(path_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  std::string Slurp() const { return test_support::Slurp(path_); }
 
-  fs::path dir_;
   std::string path_;
 };
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drc/common/clock.h"
+#include "test_support.h"
 
 namespace drc::runtime {
 namespace {
@@ -19,15 +20,11 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class TaskManagerTest : public ::testing::Test {
+using test_support::Slurp;
+
+class TaskManagerTest : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("drc_tm_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  TaskManagerTest() : TempDirTest("tm") {}
 
   std::unique_ptr<TaskManager> Make(int cores = 4, int gpus = 0) {
     RuntimeOptions o;
@@ -47,15 +44,6 @@ class TaskManagerTest : public ::testing::Test {
     t.shell = true;
     return t;
   }
-
-  static std::string Slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
-  fs::path dir_;
 };
 
 TEST_F(TaskManagerTest, RunsTasksThroughEveryStateInOrder) {

@@ -16,6 +16,7 @@
 #include "drc/runtime/task_file.h"
 #include "drc/runtime/task_manager.h"
 #include "drc/runtime/worker.h"
+#include "test_support.h"
 
 namespace drc::runtime {
 namespace {
@@ -94,22 +95,11 @@ Status RegisterTestFunctions(FunctionRegistry& r) {
   return Status::OK();
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_support::Slurp;
 
-class WorkerTest : public ::testing::Test {
+class WorkerTest : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("drc_worker_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  WorkerTest() : TempDirTest("worker") {}
 
   std::unique_ptr<TaskManager> Make(int cores = 4, bool with_workers = true, int gpus = 0) {
     RuntimeOptions o;
@@ -145,8 +135,6 @@ class WorkerTest : public ::testing::Test {
     }
     return out;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(WorkerTest, FunctionTasksRunOnPersistentWorkers) {
