@@ -10,18 +10,24 @@ namespace {
 
 using runtime::FunctionCall;
 
+// Relative paths are relative to the task's folder, as for an executable task.
+std::string InTaskFolder(const FunctionCall& call, const std::string& path) {
+  return path.empty() || path.front() == '/' ? path : call.workdir + "/" + path;
+}
+
 // `drc forecast --json` on the task's ranks (data-parallel over its communicator when it has
 // more than one); rank 0 writes the per-model lines to the task's stdout.
 Status ForecastFunction(FunctionCall& call) {
   ForecastArgs args;
   DRC_ASSIGN_OR_RETURN(args.data, call.Arg("data"));
   DRC_ASSIGN_OR_RETURN(args.models, call.Arg("models"));
+  // `$DRC_DATA_DIR/...` is the bundled data (drc run sets the variable, as for executable tasks).
+  const std::string data_var = "$DRC_DATA_DIR/";
   const char* data_dir = std::getenv("DRC_DATA_DIR");
-  if (args.data.rfind("$DRC_DATA_DIR/", 0) == 0 && data_dir != nullptr) {
-    args.data = std::string(data_dir) + args.data.substr(13);
+  if (args.data.rfind(data_var, 0) == 0 && data_dir != nullptr) {
+    args.data = std::string(data_dir) + "/" + args.data.substr(data_var.size());
   }
-  // Relative paths are relative to the task's folder, as for an executable task.
-  if (!args.data.empty() && args.data.front() != '/') args.data = call.workdir + "/" + args.data;
+  args.data = InTaskFolder(call, args.data);
   DRC_ASSIGN_OR_RETURN(int64_t h, call.IntArg("h", 24));
   DRC_ASSIGN_OR_RETURN(int64_t input_size, call.IntArg("input_size", 24));
   DRC_ASSIGN_OR_RETURN(int64_t steps, call.IntArg("steps", 100));
@@ -40,8 +46,7 @@ Status ForecastFunction(FunctionCall& call) {
   // The rank's GPU (the scheduler's choice for the task) unless the task names a device.
   args.device =
       call.Arg("device", call.gpus.empty() ? "cpu" : "cuda:" + std::to_string(call.gpus[0]));
-  args.out = call.Arg("out", "");
-  if (!args.out.empty() && args.out.front() != '/') args.out = call.workdir + "/" + args.out;
+  args.out = InTaskFolder(call, call.Arg("out", ""));
   args.json = true;
   return ForecastToStream(args, call.comm, *call.out);
 }

@@ -1,7 +1,5 @@
 #include "drc/runtime/worker.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -200,16 +198,10 @@ Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options)
   try {
     zmq::context_t context(1);
     zmq::socket_t socket(context, zmq::socket_type::dealer);
-    socket.set(zmq::sockopt::routing_id, "w" + std::to_string(rank));
+    socket.set(zmq::sockopt::routing_id, worker_protocol::WorkerId(rank));
     socket.set(zmq::sockopt::linger, 2000);
     socket.connect(options.connect);
-    char host[256] = {0};
-    ::gethostname(host, sizeof(host) - 1);
-    Send(socket, {{"type", "hello"},
-                  {"rank", rank},
-                  {"size", world->size()},
-                  {"pid", ::getpid()},
-                  {"host", host}});
+    Send(socket, {{"type", "hello"}, {"rank", rank}, {"size", world->size()}});
     const auto silence = std::chrono::milliseconds(static_cast<int64_t>(options.silence_s * 1e3));
     while (true) {
       zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};

@@ -58,8 +58,6 @@ std::string Tail(const std::string& path, int max_lines = 6) {
   return out;
 }
 
-std::string WorkerId(int worker) { return "w" + std::to_string(worker); }
-
 }  // namespace
 
 struct WorkerPool::Impl {
@@ -75,12 +73,10 @@ struct WorkerPool::Impl {
   };
 
   WorkerPoolOptions options;
-  double failure_grace_s = 30;
   DoneCallback done;
   const Clock& clock = RealClock();
   int size = 0;
   std::vector<int> node_offset;  // first worker of each node
-  std::string endpoint;
   std::string err_path;
   pid_t pid = -1;
   int event_fd = -1;
@@ -97,6 +93,10 @@ struct WorkerPool::Impl {
   uint64_t next_tag = 0;                             // guarded by mu
   std::thread io;
   std::unique_ptr<ProcessManager> processes;
+
+  double FailureGraceSeconds() const {
+    return std::chrono::duration<double>(options.failure_grace).count();
+  }
 
   void Wake() const {
     const uint64_t one = 1;
@@ -175,7 +175,7 @@ struct WorkerPool::Impl {
                               m.value("error", std::string("failed"));
           // The other ranks may wait for this one in a collective that it never entered: they
           // get the grace period to end, and then the pool is stopped (Io), never a hang.
-          const double grace = clock.WallSeconds() + failure_grace_s;
+          const double grace = clock.WallSeconds() + FailureGraceSeconds();
           if (call.deadline == 0 || grace < call.deadline) {
             call.deadline = grace;
             call.rank_failed = true;
@@ -194,7 +194,7 @@ struct WorkerPool::Impl {
   }
 
   void SendTo(int worker, const std::string& text) {
-    const std::string id = WorkerId(worker);
+    const std::string id = worker_protocol::WorkerId(worker);
     socket.send(zmq::buffer(id), zmq::send_flags::sndmore);
     socket.send(zmq::buffer(text), zmq::send_flags::none);
   }
@@ -251,7 +251,8 @@ struct WorkerPool::Impl {
           uid = call.uid;
           std::ostringstream text;
           if (call.rank_failed) {
-            text << call.result.error << "; its other ranks did not end within " << failure_grace_s
+            text << call.result.error << "; its other ranks did not end within "
+                 << FailureGraceSeconds()
                  << " s (waiting for it in a collective?), so the worker pool was stopped";
             reason = "the worker pool was stopped because task '" + uid + "' hung after a failure";
           } else {
@@ -280,7 +281,6 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::Start(WorkerPoolOptions options,
   pool->impl_ = std::make_unique<Impl>();
   Impl& impl = *pool->impl_;
   impl.options = std::move(options);
-  impl.failure_grace_s = std::chrono::duration<double>(impl.options.failure_grace).count();
   impl.done = std::move(done);
   const ResourceSpec& resources = *impl.options.resources;
   std::string hosts;
@@ -291,15 +291,16 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::Start(WorkerPoolOptions options,
     hosts += node.name + ":" + std::to_string(node.cores);
   }
   impl.err_path = impl.options.dir + "/pool.err";
+  std::string endpoint;  // where the workers connect
   try {
     impl.socket = zmq::socket_t(impl.context, zmq::socket_type::router);
     impl.socket.set(zmq::sockopt::linger, 0);
     const bool local = AllNodesLocal(resources);
     impl.socket.bind(local ? "tcp://127.0.0.1:*" : "tcp://*:*");
-    impl.endpoint = impl.socket.get(zmq::sockopt::last_endpoint);
+    endpoint = impl.socket.get(zmq::sockopt::last_endpoint);
     if (!local) {
-      const size_t colon = impl.endpoint.rfind(':');
-      impl.endpoint = "tcp://" + HostName() + impl.endpoint.substr(colon);
+      const size_t colon = endpoint.rfind(':');
+      endpoint = "tcp://" + HostName() + endpoint.substr(colon);
     }
   } catch (const zmq::error_t& e) {
     return Status::IOError("worker pool: cannot open its socket: ", e.what());
@@ -325,7 +326,7 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::Start(WorkerPoolOptions options,
   if (impl.options.launch.as_root) spec.argv.push_back("--allow-run-as-root");
   spec.argv.insert(spec.argv.end(), impl.options.command.begin(), impl.options.command.end());
   spec.argv.push_back("--connect");
-  spec.argv.push_back(impl.endpoint);
+  spec.argv.push_back(endpoint);
   spec.env = impl.options.launch.base_env;
   spec.cwd = impl.options.dir;
   spec.stdout_path = impl.options.dir + "/pool.out";
@@ -338,15 +339,16 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::Start(WorkerPoolOptions options,
   Stopwatch watch;
   const double limit_s = std::chrono::duration<double>(impl.options.start_timeout).count();
   while (up < impl.size) {
+    bool exited = false;
     {
-      std::unique_lock<std::mutex> lock(impl.mu);
-      if (impl.exited) {
-        lock.unlock();
-        const std::string tail = Tail(impl.err_path);
-        return Status::Unavailable("the worker pool exited before its ", impl.size,
-                                   " workers were up (", up, " were)",
-                                   tail.empty() ? "" : "; its stderr ends: " + tail);
-      }
+      std::lock_guard<std::mutex> lock(impl.mu);
+      exited = impl.exited;
+    }
+    if (exited) {
+      const std::string tail = Tail(impl.err_path);
+      return Status::Unavailable("the worker pool exited before its ", impl.size,
+                                 " workers were up (", up, " were)",
+                                 tail.empty() ? "" : "; its stderr ends: " + tail);
     }
     if (watch.Seconds() > limit_s) {
       impl.Kill(0, "", "");
@@ -461,6 +463,5 @@ bool WorkerPool::alive() const {
 
 int WorkerPool::size() const { return impl_->size; }
 pid_t WorkerPool::pid() const { return impl_->pid; }
-const std::string& WorkerPool::endpoint() const { return impl_->endpoint; }
 
 }  // namespace drc::runtime

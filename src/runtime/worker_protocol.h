@@ -2,7 +2,7 @@
 // (RunWorker, DEALER sockets whose routing id is "w<world rank>"). One JSON object per message.
 //
 // worker -> manager:
-//   {"type":"hello","rank":R,"size":N,"pid":P,"host":H}        once, after the world is made
+//   {"type":"hello","rank":R,"size":N}                        once, after the world is made
 //   {"type":"done","key":K,"rank":R,"ok":B,"error":E,"start":S,"end":T}  one per rank and call
 // manager -> worker:
 //   {"type":"call","key":K,"uid":U,"function":F,"args":{...},"members":[world ranks],
@@ -11,7 +11,12 @@
 //   {"type":"stop"}   the worker returns from RunWorker
 #pragma once
 
+#include <string>
+
 namespace drc::runtime::worker_protocol {
+
+// The routing id of the worker of world rank `rank`.
+inline std::string WorkerId(int rank) { return "w" + std::to_string(rank); }
 
 inline constexpr double kHeartbeatSeconds = 1.0;
 

@@ -77,7 +77,6 @@ class WorkerPool {
   bool alive() const;
   int size() const;
   pid_t pid() const;  // the pool's mpirun
-  const std::string& endpoint() const;
 
  private:
   WorkerPool() = default;
