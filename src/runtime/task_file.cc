@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -265,10 +266,7 @@ Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_na
     }
     if (!out.worker.empty() && out.worker[0].find('/') != std::string::npos &&
         out.worker[0].front() != '/') {
-      const std::string dir = file_name.find('/') == std::string::npos
-                                  ? std::string(".")
-                                  : file_name.substr(0, file_name.rfind('/'));
-      out.worker[0] = dir + "/" + out.worker[0];
+      out.worker[0] = (std::filesystem::path(file_name).parent_path() / out.worker[0]).string();
     }
     const YAML::Node tasks = root["tasks"];
     if (!tasks) return p.Error(root, "the task file has no 'tasks' list");
