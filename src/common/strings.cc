@@ -1,5 +1,7 @@
 #include "drc/common/strings.h"
 
+#include <algorithm>
+
 namespace drc {
 
 void AppendJsonEscaped(std::string& out, std::string_view s) {
@@ -43,6 +45,36 @@ std::string JoinList(const std::vector<std::string>& items, std::string_view sep
     out += items[i];
   }
   return out;
+}
+
+namespace {
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string ClosestName(const std::string& name, const std::vector<std::string>& known) {
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& k : known) {
+    const size_t d = EditDistance(name, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  return best;
 }
 
 }  // namespace drc

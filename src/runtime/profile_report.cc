@@ -2,40 +2,16 @@
 // with the summary tables, and a CSV of every attempt's times. Plain text output: the charts
 // are a few rectangles and paths, which needs no plotting library.
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <queue>
 
+#include "drc/common/svg.h"
 #include "drc/runtime/profile.h"
 
 namespace drc::runtime {
 namespace {
-
-std::string Num(double v, const char* format = "%.3f") {
-  if (std::isnan(v)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), format, v);
-  return buf;
-}
-
-// Escapes text for HTML and SVG (element text and attribute values).
-std::string Escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -47,84 +23,6 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-// About `target` round tick values over [0, hi]: steps of 1, 2 or 5 times a power of ten.
-std::vector<double> Ticks(double hi, int target) {
-  if (!(hi > 0)) return {0};
-  const double raw = hi / target;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = mag;
-  for (double m : {1.0, 2.0, 5.0, 10.0}) {
-    step = m * mag;
-    if (raw <= step) break;
-  }
-  std::vector<double> ticks;
-  for (double t = 0; t <= hi * (1 + 1e-9); t += step) ticks.push_back(t);
-  return ticks;
-}
-
-std::string TickLabel(double v) { return Num(v, "%g"); }
-
-// An SVG document of `w` x `h` with a plot area at (left, top) of plot_w x plot_h, axes with
-// ticks over [0, x_hi] and [0, y_hi], and their labels.
-struct Frame {
-  double w, h, left, top, plot_w, plot_h, x_hi, y_hi;
-  double X(double x) const { return left + (x_hi > 0 ? x / x_hi * plot_w : 0); }
-  double Y(double y) const { return top + plot_h - (y_hi > 0 ? y / y_hi * plot_h : 0); }
-
-  std::string Open(const std::string& title) const {
-    std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Num(w, "%.0f") +
-                    "\" height=\"" + Num(h, "%.0f") + "\" font-family=\"sans-serif\" " +
-                    "font-size=\"11\">\n<title>" + Escape(title) + "</title>\n" +
-                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-    s += "<text x=\"" + Num(left, "%.0f") + "\" y=\"16\" font-size=\"13\">" + Escape(title) +
-         "</text>\n";
-    return s;
-  }
-  std::string Axes(const std::string& x_label, const std::string& y_label, bool y_ticks) const {
-    std::string s;
-    const std::string bottom = Num(top + plot_h, "%.1f");
-    s += "<line x1=\"" + Num(left, "%.1f") + "\" y1=\"" + bottom + "\" x2=\"" +
-         Num(left + plot_w, "%.1f") + "\" y2=\"" + bottom + "\" stroke=\"black\"/>\n";
-    s += "<line x1=\"" + Num(left, "%.1f") + "\" y1=\"" + Num(top, "%.1f") + "\" x2=\"" +
-         Num(left, "%.1f") + "\" y2=\"" + bottom + "\" stroke=\"black\"/>\n";
-    for (double t : Ticks(x_hi, 8)) {
-      const std::string x = Num(X(t), "%.1f");
-      s += "<line x1=\"" + x + "\" y1=\"" + bottom + "\" x2=\"" + x + "\" y2=\"" +
-           Num(top + plot_h + 4, "%.1f") + "\" stroke=\"black\"/>\n<text x=\"" + x + "\" y=\"" +
-           Num(top + plot_h + 16, "%.1f") + "\" text-anchor=\"middle\">" + TickLabel(t) +
-           "</text>\n";
-    }
-    if (y_ticks) {
-      for (double t : Ticks(y_hi, 5)) {
-        const std::string y = Num(Y(t), "%.1f");
-        s += "<line x1=\"" + Num(left - 4, "%.1f") + "\" y1=\"" + y + "\" x2=\"" +
-             Num(left, "%.1f") + "\" y2=\"" + y + "\" stroke=\"black\"/>\n<text x=\"" +
-             Num(left - 6, "%.1f") + "\" y=\"" + Num(Y(t) + 4, "%.1f") + "\" text-anchor=\"end\">" +
-             TickLabel(t) + "</text>\n";
-      }
-    }
-    s += "<text x=\"" + Num(left + plot_w / 2, "%.1f") + "\" y=\"" + Num(h - 6, "%.1f") +
-         "\" text-anchor=\"middle\">" + Escape(x_label) + "</text>\n";
-    s += "<text transform=\"translate(12," + Num(top + plot_h / 2, "%.1f") +
-         ") rotate(-90)\" text-anchor=\"middle\">" + Escape(y_label) + "</text>\n";
-    return s;
-  }
-};
-
-std::string Legend(const Frame& f, const std::vector<std::pair<std::string, std::string>>& items) {
-  // Right-aligned above the plot, clear of the title.
-  double width = 0;
-  for (const auto& item : items) width += 20 + 6.5 * static_cast<double>(item.second.size());
-  double x = f.left + f.plot_w - width;
-  std::string s;
-  for (const auto& [colour, label] : items) {
-    s += "<rect x=\"" + Num(x, "%.0f") + "\" y=\"7\" width=\"10\" height=\"10\" fill=\"" + colour +
-         "\"/><text x=\"" + Num(x + 13, "%.0f") + "\" y=\"16\">" + Escape(label) + "</text>\n";
-    x += 20 + 6.5 * static_cast<double>(label.size());
-  }
-  return s;
-}
-
 // Up to this many cores the timeline has a lane per core, else a lane per attempt.
 constexpr int64_t kMaxCoreLanes = 1024;
 
@@ -133,32 +31,18 @@ constexpr const char* kLaunch = "#f08030";
 constexpr const char* kRunning = "#3a70c0";
 constexpr const char* kFailed = "#d03030";
 
-std::string Rect(const Frame& f, double from, double to, double y, double height,
+std::string Rect(const ChartFrame& f, double from, double to, double y, double height,
                  const char* colour) {
   if (std::isnan(from) || std::isnan(to)) return "";
   const double x0 = f.X(from);
   const double width = std::max(0.5, f.X(to) - x0);
-  return "<rect x=\"" + Num(x0, "%.2f") + "\" y=\"" + Num(y, "%.2f") + "\" width=\"" +
-         Num(width, "%.2f") + "\" height=\"" + Num(height, "%.2f") + "\" fill=\"" + colour + "\"/>";
-}
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  // Written aside and renamed, so that a report is never left half written under its name.
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return Status::IOError("cannot write ", path, ": ", std::strerror(errno));
-  const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!wrote || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return Status::IOError("cannot write ", path, ": ", why);
-  }
-  return Status::OK();
+  return "<rect x=\"" + FormatNum(x0, "%.2f") + "\" y=\"" + FormatNum(y, "%.2f") + "\" width=\"" +
+         FormatNum(width, "%.2f") + "\" height=\"" + FormatNum(height, "%.2f") + "\" fill=\"" +
+         colour + "\"/>";
 }
 
 std::string Percent(double fraction) {
-  return std::isnan(fraction) ? "n/a" : Num(100 * fraction, "%.1f") + " %";
+  return std::isnan(fraction) ? "n/a" : FormatNum(100 * fraction, "%.1f") + " %";
 }
 
 }  // namespace
@@ -223,7 +107,8 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
     }
   }
   const double row = std::clamp(600.0 / std::max(lanes, 1), 1.0, 20.0);
-  Frame f{1100, 0, 60, 30, 1010, std::max(row * lanes, 20.0), std::max(log.duration, 1e-6), 0};
+  ChartFrame f{1100, 0, 60, 30, 1010, std::max(row * lanes, 20.0), std::max(log.duration, 1e-6),
+               0,    0, 0,  {}};
   f.h = f.top + f.plot_h + 45;
   std::string title = "Timeline: " + std::to_string(total) + " attempts, " +
                       (per_core ? "a lane per core" : "a lane per attempt");
@@ -231,19 +116,18 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
     title += " (the first " + std::to_string(bars.size()) + " drawn)";
   }
   std::string s = f.Open(title);
-  s += Legend(
-      f,
+  s += f.Legend(
       {{kStaging, "staging in"}, {kLaunch, "launch"}, {kRunning, "running"}, {kFailed, "failed"}});
   const double gap = row > 3 ? 1 : 0;
   for (const auto& b : bars) {
     const AttemptProfile& a = *b.a;
     const double y = f.top + b.lane * row;
     const double h = row * b.span - gap;
-    s += "<g><title>" + Escape(b.task->uid) + " attempt " + std::to_string(a.attempt) +
-         ": placed " + Num(a.placed) + " s, " + std::to_string(a.cores) + " cores";
+    s += "<g><title>" + HtmlEscape(b.task->uid) + " attempt " + std::to_string(a.attempt) +
+         ": placed " + FormatNum(a.placed) + " s, " + std::to_string(a.cores) + " cores";
     if (a.gpus > 0) s += ", " + std::to_string(a.gpus) + " GPUs";
     if (!std::isnan(a.launched) && !std::isnan(a.exited)) {
-      s += ", ran " + Num(a.exited - a.launched) + " s";
+      s += ", ran " + FormatNum(a.exited - a.launched) + " s";
     }
     s += "</title>";
     const double run_end = std::isnan(a.exited) ? log.duration : a.exited;
@@ -253,8 +137,9 @@ std::string TimelineSvg(const RunLog& log, int64_t max_bars) {
     // The task's name on its bar where it fits.
     const double width = f.X(b.end) - f.X(b.start);
     if (h >= 11 && width >= 6.5 * static_cast<double>(b.task->uid.size()) + 6) {
-      s += "<text x=\"" + Num(f.X(b.start) + 3, "%.2f") + "\" y=\"" + Num(y + h / 2 + 4, "%.2f") +
-           "\" fill=\"white\">" + Escape(b.task->uid) + "</text>";
+      s += "<text x=\"" + FormatNum(f.X(b.start) + 3, "%.2f") + "\" y=\"" +
+           FormatNum(y + h / 2 + 4, "%.2f") + "\" fill=\"white\">" + HtmlEscape(b.task->uid) +
+           "</text>";
     }
     s += "</g>\n";
   }
@@ -294,28 +179,30 @@ std::string UtilizationSvg(const RunLog& log, int bins, bool gpus) {
     peak = std::max(peak, x);
   }
   for (double& x : running) x /= width;
-  Frame f{1100, 330, 60, 30, 1010, 250, span, std::max(peak * 1.05, 1.0)};
+  ChartFrame f{1100, 330, 60, 30, 1010, 250, span, std::max(peak * 1.05, 1.0), 0, 0, {}};
   std::string s = f.Open(std::string(gpus ? "GPUs" : "Cores") + " in use (averaged over " +
-                         Num(width, "%.3g") + " s)");
-  s += Legend(f, {{"#9cc0ea", "held (staging in, launch, running)"}, {kRunning, "running"}});
+                         FormatNum(width, "%.3g") + " s)");
+  s += f.Legend({{"#9cc0ea", "held (staging in, launch, running)"}, {kRunning, "running"}});
   auto area = [&](const std::vector<double>& v, const char* colour) {
-    std::string path = "<path fill=\"" + std::string(colour) + "\" d=\"M" + Num(f.X(0), "%.2f") +
-                       "," + Num(f.Y(0), "%.2f");
+    std::string path = "<path fill=\"" + std::string(colour) + "\" d=\"M" +
+                       FormatNum(f.X(0), "%.2f") + "," + FormatNum(f.Y(0), "%.2f");
     for (int i = 0; i < bins; ++i) {
-      const std::string y = Num(f.Y(v[static_cast<size_t>(i)]), "%.2f");
-      path += " L" + Num(f.X(i * width), "%.2f") + "," + y + " L" +
-              Num(f.X((i + 1) * width), "%.2f") + "," + y;
+      const std::string y = FormatNum(f.Y(v[static_cast<size_t>(i)]), "%.2f");
+      path += " L" + FormatNum(f.X(i * width), "%.2f") + "," + y + " L" +
+              FormatNum(f.X((i + 1) * width), "%.2f") + "," + y;
     }
-    return path + " L" + Num(f.X(span), "%.2f") + "," + Num(f.Y(0), "%.2f") + " Z\"/>\n";
+    return path + " L" + FormatNum(f.X(span), "%.2f") + "," + FormatNum(f.Y(0), "%.2f") +
+           " Z\"/>\n";
   };
   s += area(held, "#9cc0ea");
   s += area(running, kRunning);
   if (total > 0) {
-    const std::string y = Num(f.Y(static_cast<double>(total)), "%.2f");
-    s += "<line x1=\"" + Num(f.X(0), "%.2f") + "\" y1=\"" + y + "\" x2=\"" +
-         Num(f.X(span), "%.2f") + "\" y2=\"" + y +
-         "\" stroke=\"black\" stroke-dasharray=\"4,3\"/>\n<text x=\"" + Num(f.X(span) - 4, "%.2f") +
-         "\" y=\"" + Num(f.Y(static_cast<double>(total)) - 4, "%.2f") +
+    const std::string y = FormatNum(f.Y(static_cast<double>(total)), "%.2f");
+    s += "<line x1=\"" + FormatNum(f.X(0), "%.2f") + "\" y1=\"" + y + "\" x2=\"" +
+         FormatNum(f.X(span), "%.2f") + "\" y2=\"" + y +
+         "\" stroke=\"black\" stroke-dasharray=\"4,3\"/>\n<text x=\"" +
+         FormatNum(f.X(span) - 4, "%.2f") + "\" y=\"" +
+         FormatNum(f.Y(static_cast<double>(total)) - 4, "%.2f") +
          "\" text-anchor=\"end\">the pilot's " + std::to_string(total) + " " + unit + "</text>\n";
   }
   s += f.Axes("seconds since the pilot started", unit, true);
@@ -338,10 +225,10 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
     for (const auto& a : task.attempts) {
       csv += CsvField(task.uid) + "," + std::to_string(a.attempt) + "," + task.state + "," +
              std::to_string(a.ranks) + "," + std::to_string(a.cores) + "," +
-             std::to_string(a.gpus) + "," + CsvField(a.nodes) + "," + Num(a.scheduling, "%.6f") +
-             "," + Num(a.placed, "%.6f") + "," + Num(a.executing, "%.6f") + "," +
-             Num(a.launched, "%.6f") + "," + Num(a.exited, "%.6f") + "," + Num(a.ended, "%.6f") +
-             "," +
+             std::to_string(a.gpus) + "," + CsvField(a.nodes) + "," +
+             FormatNum(a.scheduling, "%.6f") + "," + FormatNum(a.placed, "%.6f") + "," +
+             FormatNum(a.executing, "%.6f") + "," + FormatNum(a.launched, "%.6f") + "," +
+             FormatNum(a.exited, "%.6f") + "," + FormatNum(a.ended, "%.6f") + "," +
              (std::isnan(a.exited) ? ""
               : a.exit_ok          ? "true"
                                    : "false") +
@@ -351,13 +238,13 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
 
   std::string h =
       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>drc profile: " +
-      Escape(log.path) +
+      HtmlEscape(log.path) +
       "</title>\n<style>body{font-family:sans-serif;margin:24px;max-width:1140px}"
       "table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px "
       "8px;text-align:right}th:first-child,td:first-child{text-align:left}.note{color:#a04000}"
       "</style></head><body>\n<h1>Run profile</h1>\n<p>" +
-      Escape(log.path) + ": " + std::to_string(profile.tasks) + " tasks on " + Escape(log.pilot) +
-      ", " + Num(log.duration) + " s from the pilot's start to its " +
+      HtmlEscape(log.path) + ": " + std::to_string(profile.tasks) + " tasks on " +
+      HtmlEscape(log.pilot) + ", " + FormatNum(log.duration) + " s from the pilot's start to its " +
       (log.stopped ? "stop" : "last event") + ".</p>\n";
   if (!log.stopped) {
     h += "<p class=\"note\">The log has no pilot stop: the run was cut short or is still "
@@ -373,7 +260,7 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
   }
   h += "<h2>Summary</h2>\n<table>\n";
   auto row = [&h](const std::string& what, const std::string& value) {
-    h += "<tr><td>" + Escape(what) + "</td><td>" + Escape(value) + "</td></tr>\n";
+    h += "<tr><td>" + HtmlEscape(what) + "</td><td>" + HtmlEscape(value) + "</td></tr>\n";
   };
   std::string states;
   for (const auto& [state, n] : profile.states) {
@@ -381,24 +268,24 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
   }
   row("tasks", std::to_string(profile.tasks) + " (" + states + ")");
   row("attempts", std::to_string(profile.attempts));
-  row("final tasks per second", Num(profile.tasks_per_s, "%.1f"));
+  row("final tasks per second", FormatNum(profile.tasks_per_s, "%.1f"));
   row("core utilization (running)", Percent(profile.core_utilization));
   row("cores held (staging in, launch, running)", Percent(profile.core_held_fraction));
   row("core-seconds running / held",
-      Num(profile.core_seconds_running) + " / " + Num(profile.core_seconds_held));
+      FormatNum(profile.core_seconds_running) + " / " + FormatNum(profile.core_seconds_held));
   if (log.gpus > 0) {
     row("GPU utilization (running)", Percent(profile.gpu_utilization));
     row("GPUs held", Percent(profile.gpu_seconds_held /
                              (static_cast<double>(log.gpus) * std::max(log.duration, 1e-9))));
   }
-  row("first process start (s after the pilot's start)", Num(profile.first_launch));
-  row("last process end (s after the pilot's start)", Num(profile.last_exit));
+  row("first process start (s after the pilot's start)", FormatNum(profile.first_launch));
+  row("last process end (s after the pilot's start)", FormatNum(profile.last_exit));
   h += "</table>\n<h2>Phases per attempt (seconds)</h2>\n<table>\n<tr><th>phase</th><th>"
        "attempts</th><th>median</th><th>95th percentile</th><th>max</th><th>total</th></tr>\n";
   for (const auto& p : profile.phases) {
-    h += "<tr><td>" + Escape(p.name) + "</td><td>" + std::to_string(p.count) + "</td><td>" +
-         Num(p.median, "%.6f") + "</td><td>" + Num(p.p95, "%.6f") + "</td><td>" +
-         Num(p.max, "%.6f") + "</td><td>" + Num(p.total) + "</td></tr>\n";
+    h += "<tr><td>" + HtmlEscape(p.name) + "</td><td>" + std::to_string(p.count) + "</td><td>" +
+         FormatNum(p.median, "%.6f") + "</td><td>" + FormatNum(p.p95, "%.6f") + "</td><td>" +
+         FormatNum(p.max, "%.6f") + "</td><td>" + FormatNum(p.total) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Utilization</h2>\n" + utilization + gpu_utilization + "<h2>Timeline</h2>\n" +
        timeline;
@@ -412,9 +299,9 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
          ")</h2>\n<table>\n<tr><th>task</th><th>state</th><th>attempts</th><th>reason</th></tr>\n";
     for (size_t i = 0; i < std::min(failed.size(), kShown); ++i) {
       const TaskProfile& t = *failed[i];
-      h += "<tr><td>" + Escape(t.uid) + "</td><td>" + Escape(t.state) + "</td><td>" +
+      h += "<tr><td>" + HtmlEscape(t.uid) + "</td><td>" + HtmlEscape(t.state) + "</td><td>" +
            std::to_string(t.attempts.size()) + "</td><td style=\"text-align:left\">" +
-           Escape(t.reason) + "</td></tr>\n";
+           HtmlEscape(t.reason) + "</td></tr>\n";
     }
     h += "</table>\n";
     if (failed.size() > kShown) {
@@ -434,7 +321,7 @@ Result<std::vector<std::string>> WriteProfileReport(const RunLog& log, const Run
                                    {"report.html", &h}}) {
     if (text->empty()) continue;  // no GPUs
     const std::string path = (base / name).string();
-    DRC_RETURN_NOT_OK(WriteFile(path, *text));
+    DRC_RETURN_NOT_OK(WriteFileAtomically(path, *text));
     written.push_back(path);
   }
   return written;

@@ -2,8 +2,6 @@
 // inside ParseTaskFile's try block.
 #include "drc/runtime/task_file.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -12,86 +10,14 @@
 #include <set>
 #include <sstream>
 
+#include "drc/common/yaml_fields.h"
+
 namespace drc::runtime {
 namespace {
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-class Parser {
+class Parser : public YamlFields {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
-
-  Status Error(const YAML::Node& node, const std::string& message) const {
-    const YAML::Mark m = node.Mark();
-    if (m.is_null()) return Status::InvalidArgument(file_, ": ", message);
-    return Status::InvalidArgument(file_, ":", m.line + 1, ":", m.column + 1, ": ", message);
-  }
-
-  // Rejects keys outside `known`, suggesting the closest.
-  Status CheckKeys(const YAML::Node& map, const std::vector<std::string>& known,
-                   const std::string& where) const {
-    if (!map.IsMap()) return Error(map, where + " must be a mapping");
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      std::string best;
-      size_t best_d = 3;
-      for (const auto& k : known) {
-        const size_t d = EditDistance(key, k);
-        if (d < best_d) {
-          best_d = d;
-          best = k;
-        }
-      }
-      return Error(kv.first, "unknown field '" + key + "' in " + where +
-                                 (best.empty() ? "" : " (did you mean '" + best + "'?)"));
-    }
-    return Status::OK();
-  }
-
-  template <typename T>
-  Status Get(const YAML::Node& map, const char* key, T& out, const char* expected) const {
-    const YAML::Node n = map[key];
-    if (!n) return Status::OK();
-    if (!n.IsScalar()) return Error(n, std::string("field '") + key + "' expects " + expected);
-    try {
-      out = n.as<T>();
-    } catch (const YAML::Exception&) {
-      return Error(
-          n, std::string("field '") + key + "' expects " + expected + ", got '" + n.Scalar() + "'");
-    }
-    return Status::OK();
-  }
-
-  Status GetList(const YAML::Node& map, const char* key, std::vector<std::string>& out) const {
-    const YAML::Node n = map[key];
-    if (!n) return Status::OK();
-    if (n.IsScalar()) {
-      out.push_back(n.Scalar());
-      return Status::OK();
-    }
-    if (!n.IsSequence()) {
-      return Error(n, std::string("field '") + key + "' expects a list of strings");
-    }
-    for (const auto& item : n) {
-      if (!item.IsScalar()) {
-        return Error(item, std::string("field '") + key + "' expects a list of strings");
-      }
-      out.push_back(item.Scalar());
-    }
-    return Status::OK();
-  }
+  using YamlFields::YamlFields;
 
   Status GetStaging(const YAML::Node& map, const char* key,
                     std::vector<StagingDirective>& out) const {
@@ -244,20 +170,13 @@ class Parser {
     }
     return Status::OK();
   }
-
- private:
-  std::string file_;
 };
 
 }  // namespace
 
-Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_name) {
+Status ParseRunSettings(const YAML::Node& root, const std::string& file_name, TaskFile& out) {
   Parser p(file_name);
-  TaskFile out;
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
-    if (!root || root.IsNull()) return Status::InvalidArgument(file_name, ": the file is empty");
-    DRC_RETURN_NOT_OK(p.CheckKeys(root, {"pilot", "workdir", "worker", "tasks"}, "the task file"));
     if (const YAML::Node pilot = root["pilot"]) DRC_RETURN_NOT_OK(p.ParsePilot(pilot, out));
     DRC_RETURN_NOT_OK(p.Get(root, "workdir", out.workdir, "a path"));
     DRC_RETURN_NOT_OK(p.GetList(root, "worker", out.worker));
@@ -268,13 +187,22 @@ Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_na
         out.worker[0].front() != '/') {
       out.worker[0] = (std::filesystem::path(file_name).parent_path() / out.worker[0]).string();
     }
-    const YAML::Node tasks = root["tasks"];
-    if (!tasks) return p.Error(root, "the task file has no 'tasks' list");
+  } catch (const YAML::Exception& e) {
+    return YamlExceptionStatus(file_name, e);
+  }
+  return Status::OK();
+}
+
+Result<std::vector<TaskDescription>> ParseTaskList(const YAML::Node& tasks,
+                                                   const std::string& file_name) {
+  Parser p(file_name);
+  std::vector<TaskDescription> out;
+  try {
     if (!tasks.IsSequence()) return p.Error(tasks, "'tasks' must be a list");
     std::map<std::string, std::vector<std::string>> replicas;
-    for (const auto& t : tasks) DRC_RETURN_NOT_OK(p.ParseTask(t, out.tasks, replicas));
+    for (const auto& t : tasks) DRC_RETURN_NOT_OK(p.ParseTask(t, out, replicas));
     // A dependency on a replicated uid means all of its replicas.
-    for (auto& t : out.tasks) {
+    for (auto& t : out) {
       std::vector<std::string> deps;
       for (const auto& d : t.depends_on) {
         auto it = replicas.find(d);
@@ -286,12 +214,25 @@ Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_na
       }
       t.depends_on = std::move(deps);
     }
-  } catch (const YAML::ParserException& e) {
-    return Status::InvalidArgument(file_name, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                                   ": malformed YAML: ", e.msg);
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(file_name, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ",
-                                   e.msg);
+    return YamlExceptionStatus(file_name, e);
+  }
+  return out;
+}
+
+Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_name) {
+  Parser p(file_name);
+  TaskFile out;
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    if (!root || root.IsNull()) return Status::InvalidArgument(file_name, ": the file is empty");
+    DRC_RETURN_NOT_OK(p.CheckKeys(root, {"pilot", "workdir", "worker", "tasks"}, "the task file"));
+    DRC_RETURN_NOT_OK(ParseRunSettings(root, file_name, out));
+    const YAML::Node tasks = root["tasks"];
+    if (!tasks) return p.Error(root, "the task file has no 'tasks' list");
+    DRC_ASSIGN_OR_RETURN(out.tasks, ParseTaskList(tasks, file_name));
+  } catch (const YAML::Exception& e) {
+    return YamlExceptionStatus(file_name, e);
   }
   return out;
 }

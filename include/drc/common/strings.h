@@ -23,4 +23,8 @@ std::vector<std::string> SplitList(std::string_view text);
 // Joins items with `separator` ({"a", "b"} -> "a, b").
 std::string JoinList(const std::vector<std::string>& items, std::string_view separator = ", ");
 
+// The name in `known` closest to `name` within two edits (Levenshtein), or "" when none is
+// (for "did you mean" hints).
+std::string ClosestName(const std::string& name, const std::vector<std::string>& known);
+
 }  // namespace drc

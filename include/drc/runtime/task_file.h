@@ -34,6 +34,10 @@
 #include "drc/runtime/resources.h"
 #include "drc/runtime/task.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace drc::runtime {
 
 struct TaskFile {
@@ -47,5 +51,15 @@ struct TaskFile {
 
 Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_name);
 Result<TaskFile> LoadTaskFile(const std::string& path);
+
+// Reads `pilot`, `workdir` and `worker` of a file's top-level mapping into `out` (the keys
+// are optional; other keys are the caller's to check).
+Status ParseRunSettings(const YAML::Node& root, const std::string& file_name, TaskFile& out);
+
+// The tasks of a YAML list in the syntax above (`count` replicas expanded, a dependency on a
+// replicated uid meaning all replicas), for files that hold tasks among other things (pipeline
+// files). Errors name `file_name`:line:column.
+Result<std::vector<TaskDescription>> ParseTaskList(const YAML::Node& tasks,
+                                                   const std::string& file_name);
 
 }  // namespace drc::runtime
