@@ -11,6 +11,7 @@
 
 #include "bench_data.h"
 #include "drc/common/clock.h"
+#include "drc/pipeline/pipeline.h"
 
 namespace drc::app {
 namespace {
@@ -78,6 +79,28 @@ runtime::Function DataOp(std::string op) {
   };
 }
 
+// A pipeline's prepare stage (pipeline.h): paths relative to the task's folder.
+Status Prepare(FunctionCall& call) {
+  if (call.comm->size() != 1) {
+    return Status::InvalidArgument("pipeline.prepare runs on one rank, got ", call.comm->size());
+  }
+  DRC_ASSIGN_OR_RETURN(pipeline::PrepareSpec spec, pipeline::PrepareFromArgs(*call.args));
+  for (std::string* path : {&spec.input, &spec.output}) {
+    if (path->front() != '/') *path = call.workdir + "/" + *path;
+  }
+  if (auto st = arrow::SetCpuThreadPoolCapacity(call.threads); !st.ok()) {
+    return Status::Internal("pipeline.prepare: Arrow's thread pool: ", st.ToString());
+  }
+  DRC_ASSIGN_OR_RETURN(pipeline::PrepareResult result, pipeline::PrepareTable(spec));
+  *call.out << nlohmann::json{{"rows_in", result.rows_in},
+                              {"rows_out", result.rows_out},
+                              {"columns", result.columns},
+                              {"output", spec.output}}
+                   .dump()
+            << "\n";
+  return Status::OK();
+}
+
 }  // namespace
 
 Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry) {
@@ -93,6 +116,10 @@ Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry) {
                           "rows=1000000 iters=1: drc bench data --op " + std::string(op) +
                               " on the task's ranks (rows per rank); rank 0 prints the JSON line"));
   }
+  DRC_RETURN_NOT_OK(registry.Register(
+      "pipeline.prepare", Prepare,
+      "input= output= rename= select= start= end= drop_nulls= resample=: a pipeline's prepare "
+      "stage (read a table, clean it, write it)"));
   return Status::OK();
 }
 

@@ -1,0 +1,128 @@
+// Pipelines: a declarative file of stages (prepare the data, forecast with many models, any
+// other tasks) that becomes a DAG of runtime tasks, and the report of a run (per-model metrics,
+// forecast against actual, the task timeline and the pilot's utilization).
+//
+//   name: us-carrier                 # optional, for the report
+//   pilot: {cores: 2}                # optional, as in a task file; so are workdir and worker
+//   stages:
+//     - name: prepare                # a table in, a cleaned long-format table out
+//       kind: prepare
+//       input: $DRC_DATA_DIR/us_carrier/us_carrier_passenger.csv
+//       rename: {Y: y}               # then select, start/end on ds, drop_nulls, resample
+//     - name: forecast               # one function task per model (dl.forecast)
+//       kind: forecast
+//       from: prepare                # the table a prepare stage wrote (or data: PATH)
+//       models: [NBEATS, NHITS, LSTM]
+//       h: 24
+//       input_size: 24
+//       steps: 100
+//       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
+//     - name: summary                # tasks in task-file syntax (executables or functions)
+//       after: [forecast]
+//       tasks:
+//         - executable: /bin/sh
+//           arguments: [-c, "cat ../forecast.*/*.out > ../metrics.jsonl"]
+//
+// Task uids: `<stage>` for a prepare stage; `<stage>.<model>` for each model of a forecast
+// stage; `<stage>.<uid>` for a listed task, or `<stage>` for a stage of one task without a
+// uid. A stage's tasks depend on every task of the stages it comes `after` (a forecast stage
+// comes after the stage it reads `from`). Stages run as soon as those are DONE: the pilot's
+// scheduler, not the file's order, decides what runs when.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "drc/common/result.h"
+#include "drc/runtime/task_file.h"
+
+namespace drc::pipeline {
+
+// What a prepare stage does to its input table, in this order: rename columns, keep `select`
+// columns, keep rows with start <= ds <= end, drop rows with a null in `drop_nulls` (every
+// column when it is {"*"}), resample each series to `resample` (data::Resample: missing steps
+// get a null y), sort by unique_id and ds when both exist, write `output`.
+struct PrepareSpec {
+  std::string input;   // CSV, Parquet or Arrow IPC, by extension
+  std::string output;  // the same formats; relative: to the task's folder
+  std::map<std::string, std::string> rename;
+  std::vector<std::string> select;
+  std::string start, end;  // ISO dates or times, inclusive; compared with the ds column
+  std::vector<std::string> drop_nulls;
+  std::string resample;  // a pandas frequency alias (ME, D, ...)
+};
+
+// The function task's arguments and back (the `pipeline.prepare` worker function).
+std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec);
+Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args);
+
+// Runs the steps of `spec`. Errors name the input file, the column or the value.
+struct PrepareResult {
+  int64_t rows_in = 0;
+  int64_t rows_out = 0;
+  std::vector<std::string> columns;
+};
+Result<PrepareResult> PrepareTable(const PrepareSpec& spec);
+
+struct ForecastSpec {
+  std::string data;  // the long-format table (unique_id, ds, y)
+  std::string from;  // or the prepare stage that writes it
+  std::vector<std::string> models;
+  int horizon = 24;
+  int input_size = 24;
+  int steps = 100;
+  int64_t seed = 1;
+  std::string freq;    // inferred when empty
+  std::string scaler;  // the models' defaults when empty
+};
+
+enum class StageKind { kPrepare, kForecast, kTasks };
+std::string_view StageKindName(StageKind kind);
+
+struct Stage {
+  std::string name;
+  StageKind kind = StageKind::kTasks;
+  std::vector<std::string> after;
+  PrepareSpec prepare;
+  ForecastSpec forecast;
+  std::vector<std::string> task_uids;  // the stage's tasks in the run, in order
+};
+
+struct Pipeline {
+  std::string name;
+  std::string file;
+  // pilot, workdir and worker as in a task file; `tasks` holds the planned DAG.
+  runtime::TaskFile run;
+  std::vector<Stage> stages;
+
+  const Stage* FindStage(std::string_view name) const;
+};
+
+// Parses a pipeline file and plans its tasks. Relative input paths are taken from the file's
+// folder; a path that starts with $DRC_DATA_DIR/ takes that variable from the environment (an
+// error when it is unset). Errors name file:line:column and the field.
+Result<Pipeline> ParsePipeline(std::string_view yaml, const std::string& file_name);
+Result<Pipeline> LoadPipeline(const std::string& path);
+
+// True when `path` reads as a YAML mapping with a `stages` key (a pipeline, not a task file).
+bool IsPipelineFile(const std::string& path);
+
+// The folder of a task in a run's work directory, and where a prepare stage's table and a
+// forecast task's forecasts are written.
+std::string TaskFolder(const std::string& workdir, const std::string& uid);
+std::string PreparedTablePath(const Stage& stage, const std::string& workdir);
+std::string ForecastPath(const std::string& workdir, const std::string& task_uid);
+
+// Writes WORKDIR/report/index.html (one page, its charts inline as SVG) for a run of
+// `pipeline` in `workdir`, from what its tasks left there and its events.jsonl: per forecast
+// stage, a table of each model's metrics and seconds and charts of the forecasts against the
+// actual values (up to `max_series` series); per stage, its tasks' states; the run's timeline
+// and core utilization. Tasks that failed or did not run are listed with their reasons, never
+// left out silently. Returns the path of index.html.
+Result<std::string> WriteReport(const Pipeline& pipeline, const std::string& workdir,
+                                int max_series = 4);
+
+}  // namespace drc::pipeline

@@ -1,0 +1,343 @@
+// The pipeline file: stages parsed and planned into runtime tasks. Every yaml-cpp call happens
+// inside ParsePipeline's try block.
+#include "drc/pipeline/pipeline.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "drc/common/strings.h"
+#include "drc/common/yaml_fields.h"
+
+namespace drc::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kDataDirVar = "$DRC_DATA_DIR/";
+
+// Stage and task names become folder names and parts of uids.
+bool ValidName(const std::string& name) {
+  if (name.empty() || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+class Parser : public YamlFields {
+ public:
+  using YamlFields::YamlFields;
+
+  // A path of the file: $DRC_DATA_DIR/ from the environment, relative to the file's folder.
+  Result<std::string> InputPath(const YAML::Node& map, const char* key) const {
+    std::string path;
+    DRC_RETURN_NOT_OK(Get(map, key, path, "a path"));
+    if (path.empty()) return path;
+    if (path.rfind(kDataDirVar, 0) == 0) {
+      const char* dir = std::getenv("DRC_DATA_DIR");
+      if (dir == nullptr || *dir == '\0') {
+        return Error(map[key], std::string("field '") + key +
+                                   "' names $DRC_DATA_DIR, which is not set (drc run sets it "
+                                   "to the bundled data folder)");
+      }
+      return std::string(dir) + "/" + path.substr(std::string(kDataDirVar).size());
+    }
+    if (path.front() == '/') return path;
+    std::error_code ec;
+    const fs::path folder = fs::absolute(fs::path(file()), ec).parent_path();
+    return (folder / path).lexically_normal().string();
+  }
+
+  Status GetPositive(const YAML::Node& map, const char* key, int& out) const {
+    DRC_RETURN_NOT_OK(Get(map, key, out, "an integer"));
+    if (map[key] && out < 1)
+      return Error(map[key], std::string("field '") + key + "' must be >= 1");
+    return Status::OK();
+  }
+
+  Status ParsePrepare(const YAML::Node& n, PrepareSpec& p) const {
+    DRC_ASSIGN_OR_RETURN(p.input, InputPath(n, "input"));
+    if (p.input.empty()) return Error(n, "a prepare stage needs an 'input' table");
+    p.output = "series.parquet";
+    DRC_RETURN_NOT_OK(Get(n, "output", p.output, "a file name"));
+    if (p.output.empty() || p.output.find('/') != std::string::npos) {
+      return Error(n["output"], "field 'output' expects a file name in the stage's folder");
+    }
+    if (const YAML::Node rename = n["rename"]) {
+      if (!rename.IsMap()) return Error(rename, "field 'rename' expects a mapping {old: new}");
+      for (const auto& kv : rename) {
+        if (!kv.second.IsScalar()) return Error(kv.second, "a new column name must be a string");
+        p.rename[kv.first.as<std::string>()] = kv.second.Scalar();
+      }
+    }
+    DRC_RETURN_NOT_OK(GetList(n, "select", p.select));
+    DRC_RETURN_NOT_OK(Get(n, "start", p.start, "a date"));
+    DRC_RETURN_NOT_OK(Get(n, "end", p.end, "a date"));
+    if (const YAML::Node drop = n["drop_nulls"]) {
+      bool all = false;
+      if (drop.IsScalar() && YAML::convert<bool>::decode(drop, all)) {
+        if (all) p.drop_nulls = {"*"};
+      } else {
+        DRC_RETURN_NOT_OK(GetList(n, "drop_nulls", p.drop_nulls));
+      }
+    }
+    DRC_RETURN_NOT_OK(Get(n, "resample", p.resample, "a frequency (ME, D, ...)"));
+    // The arguments travel as text; a separator inside a name would split it.
+    for (const auto& [from, to] : p.rename) {
+      if (from.find_first_of(",=") != std::string::npos ||
+          to.find_first_of(",=") != std::string::npos) {
+        return Error(n["rename"], "column names with ',' or '=' cannot be renamed here");
+      }
+    }
+    return Status::OK();
+  }
+
+  Status ParseForecast(const YAML::Node& n, ForecastSpec& f) const {
+    DRC_ASSIGN_OR_RETURN(f.data, InputPath(n, "data"));
+    DRC_RETURN_NOT_OK(Get(n, "from", f.from, "a prepare stage's name"));
+    if (f.data.empty() == f.from.empty()) {
+      return Error(n, "a forecast stage reads either 'data: PATH' or 'from: STAGE' (one of them)");
+    }
+    DRC_RETURN_NOT_OK(GetList(n, "models", f.models));
+    if (f.models.empty()) return Error(n, "a forecast stage needs 'models: [NAME, ...]'");
+    std::set<std::string> seen;
+    for (const auto& m : f.models) {
+      if (!ValidName(m)) return Error(n["models"], "'" + m + "' is not a model name");
+      if (!seen.insert(m).second) return Error(n["models"], "model '" + m + "' is listed twice");
+    }
+    DRC_RETURN_NOT_OK(GetPositive(n, "h", f.horizon));
+    DRC_RETURN_NOT_OK(GetPositive(n, "input_size", f.input_size));
+    DRC_RETURN_NOT_OK(GetPositive(n, "steps", f.steps));
+    DRC_RETURN_NOT_OK(Get(n, "seed", f.seed, "an integer"));
+    DRC_RETURN_NOT_OK(Get(n, "freq", f.freq, "a frequency (ME, D, ...)"));
+    DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
+    return Status::OK();
+  }
+
+  // The fields every task of a built-in stage takes.
+  Status ParseResources(const YAML::Node& n, runtime::TaskDescription& t) const {
+    DRC_RETURN_NOT_OK(GetPositive(n, "ranks", t.ranks));
+    DRC_RETURN_NOT_OK(GetPositive(n, "cores", t.cores_per_rank));
+    DRC_RETURN_NOT_OK(Get(n, "gpus", t.gpus_per_rank, "an integer"));
+    DRC_RETURN_NOT_OK(Get(n, "priority", t.priority, "an integer"));
+    DRC_RETURN_NOT_OK(Get(n, "retries", t.retries, "an integer"));
+    DRC_RETURN_NOT_OK(Get(n, "timeout", t.timeout_s, "a number of seconds"));
+    if (t.gpus_per_rank < 0) return Error(n["gpus"], "field 'gpus' must be >= 0");
+    if (t.retries < 0) return Error(n["retries"], "field 'retries' must be >= 0");
+    return Status::OK();
+  }
+
+  Status ParseStage(const YAML::Node& n, Pipeline& p) const {
+    static const std::vector<std::string> kCommon = {"name", "kind", "after"};
+    static const std::vector<std::string> kResources = {"ranks",    "cores",   "gpus",
+                                                        "priority", "retries", "timeout"};
+    static const std::vector<std::string> kPrepare = {"input", "output", "rename",  "select",
+                                                      "start", "end",    "resample"};
+    static const std::vector<std::string> kForecast = {
+        "data", "from", "models", "h", "input_size", "steps", "seed", "freq", "scaler"};
+    if (!n.IsMap()) return Error(n, "a stage must be a mapping with a name and a kind");
+    Stage s;
+    DRC_RETURN_NOT_OK(Get(n, "name", s.name, "a name"));
+    if (!n["name"]) return Error(n, "a stage needs a 'name'");
+    if (!ValidName(s.name)) {
+      return Error(n["name"], "stage name '" + s.name +
+                                  "' must be letters, digits, '_', '-' or '.' (it names folders)");
+    }
+    if (p.FindStage(s.name) != nullptr) {
+      return Error(n["name"], "stage '" + s.name + "' is defined twice");
+    }
+    std::string kind = n["tasks"] ? "tasks" : "";
+    DRC_RETURN_NOT_OK(Get(n, "kind", kind, "prepare, forecast or tasks"));
+    DRC_RETURN_NOT_OK(GetList(n, "after", s.after));
+    for (const auto& a : s.after) {
+      if (p.FindStage(a) == nullptr) {
+        return Error(n["after"], "stage '" + s.name + "' comes after '" + a +
+                                     "', which is not a stage defined above it");
+      }
+    }
+    std::vector<std::string> known = kCommon;
+    runtime::TaskDescription base;
+    if (kind == "prepare") {
+      s.kind = StageKind::kPrepare;
+      known.insert(known.end(), kPrepare.begin(), kPrepare.end());
+      known.insert(known.end(), kResources.begin(), kResources.end());
+      known.push_back("drop_nulls");
+      DRC_RETURN_NOT_OK(CheckKeys(n, known, "prepare stage '" + s.name + "'"));
+      DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
+      DRC_RETURN_NOT_OK(ParseResources(n, base));
+      if (base.ranks != 1) {
+        return Error(n["ranks"],
+                     "a prepare stage runs on one rank (distributed preparation is not built "
+                     "yet; use a tasks stage with a data.* function)");
+      }
+      base.uid = s.name;
+      base.function = "pipeline.prepare";
+      base.function_args = PrepareArgs(s.prepare);
+      s.task_uids.push_back(base.uid);
+      p.run.tasks.push_back(std::move(base));
+    } else if (kind == "forecast") {
+      s.kind = StageKind::kForecast;
+      known.insert(known.end(), kForecast.begin(), kForecast.end());
+      known.insert(known.end(), kResources.begin(), kResources.end());
+      DRC_RETURN_NOT_OK(CheckKeys(n, known, "forecast stage '" + s.name + "'"));
+      DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
+      DRC_RETURN_NOT_OK(ParseResources(n, base));
+      std::string data = s.forecast.data;
+      if (!s.forecast.from.empty()) {
+        const Stage* from = p.FindStage(s.forecast.from);
+        if (from == nullptr || from->kind != StageKind::kPrepare) {
+          return Error(n["from"], "field 'from' names '" + s.forecast.from +
+                                      "', which is not a prepare stage defined above");
+        }
+        if (std::find(s.after.begin(), s.after.end(), from->name) == s.after.end()) {
+          s.after.push_back(from->name);
+        }
+        // Task folders are siblings in the work directory.
+        data = "../" + from->name + "/" + from->prepare.output;
+      }
+      const ForecastSpec& f = s.forecast;
+      for (const auto& model : f.models) {
+        runtime::TaskDescription t = base;
+        t.uid = s.name + "." + model;
+        t.function = "dl.forecast";
+        t.function_args = {{"data", data},
+                           {"models", model},
+                           {"h", std::to_string(f.horizon)},
+                           {"input_size", std::to_string(f.input_size)},
+                           {"steps", std::to_string(f.steps)},
+                           {"seed", std::to_string(f.seed)},
+                           {"out", "forecast.csv"}};
+        if (!f.freq.empty()) t.function_args["freq"] = f.freq;
+        if (!f.scaler.empty()) t.function_args["scaler"] = f.scaler;
+        s.task_uids.push_back(t.uid);
+        p.run.tasks.push_back(std::move(t));
+      }
+    } else if (kind == "tasks") {
+      s.kind = StageKind::kTasks;
+      known.push_back("tasks");
+      DRC_RETURN_NOT_OK(CheckKeys(n, known, "tasks stage '" + s.name + "'"));
+      if (!n["tasks"]) return Error(n, "a tasks stage needs a 'tasks' list");
+      DRC_ASSIGN_OR_RETURN(auto tasks, runtime::ParseTaskList(n["tasks"], file()));
+      std::set<std::string> own;
+      for (const auto& t : tasks) own.insert(t.uid);
+      const bool alone = tasks.size() == 1 && tasks[0].uid.empty();
+      for (auto& t : tasks) {
+        if (!alone && t.uid.empty()) {
+          return Error(n["tasks"],
+                       "the tasks of stage '" + s.name + "' need uids when there is more than one");
+        }
+        t.uid = alone ? s.name : s.name + "." + t.uid;
+        for (auto& d : t.depends_on) {
+          if (own.count(d) == 0) {
+            return Error(n["tasks"], "task '" + t.uid + "' depends on '" + d +
+                                         "', which is not a task of stage '" + s.name +
+                                         "' (use the stage's 'after' for other stages)");
+          }
+          d = s.name + "." + d;
+        }
+        s.task_uids.push_back(t.uid);
+        p.run.tasks.push_back(std::move(t));
+      }
+    } else {
+      return Error(n["kind"] ? n["kind"] : n,
+                   "stage '" + s.name + "' has kind '" + kind +
+                       "'; expected prepare, forecast or tasks (a 'tasks' list)");
+    }
+    // A stage's tasks wait for every task of the stages before it.
+    const size_t first = p.run.tasks.size() - s.task_uids.size();
+    for (size_t i = first; i < p.run.tasks.size(); ++i) {
+      auto& deps = p.run.tasks[i].depends_on;
+      for (const auto& a : s.after) {
+        const Stage* before = p.FindStage(a);
+        deps.insert(deps.end(), before->task_uids.begin(), before->task_uids.end());
+      }
+    }
+    p.stages.push_back(std::move(s));
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+std::string_view StageKindName(StageKind kind) {
+  switch (kind) {
+    case StageKind::kPrepare: return "prepare";
+    case StageKind::kForecast: return "forecast";
+    case StageKind::kTasks: return "tasks";
+  }
+  return "?";
+}
+
+const Stage* Pipeline::FindStage(std::string_view stage) const {
+  for (const auto& s : stages) {
+    if (s.name == stage) return &s;
+  }
+  return nullptr;
+}
+
+Result<Pipeline> ParsePipeline(std::string_view yaml, const std::string& file_name) {
+  Parser parser(file_name);
+  Pipeline p;
+  p.file = file_name;
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    if (!root || root.IsNull()) return Status::InvalidArgument(file_name, ": the file is empty");
+    DRC_RETURN_NOT_OK(parser.CheckKeys(root, {"name", "pilot", "workdir", "worker", "stages"},
+                                       "the pipeline file"));
+    DRC_RETURN_NOT_OK(parser.Get(root, "name", p.name, "a string"));
+    if (p.name.empty()) p.name = fs::path(file_name).stem().string();
+    DRC_RETURN_NOT_OK(runtime::ParseRunSettings(root, file_name, p.run));
+    const YAML::Node stages = root["stages"];
+    if (!stages) return parser.Error(root, "the pipeline file has no 'stages' list");
+    if (!stages.IsSequence() || stages.size() == 0) {
+      return parser.Error(stages, "'stages' must be a list of stages");
+    }
+    for (const auto& s : stages) DRC_RETURN_NOT_OK(parser.ParseStage(s, p));
+  } catch (const YAML::Exception& e) {
+    return YamlExceptionStatus(file_name, e);
+  }
+  // Uids must be unique across stages ("a.b" of a tasks stage could meet a forecast's).
+  std::set<std::string> uids;
+  for (const auto& t : p.run.tasks) {
+    if (!uids.insert(t.uid).second) {
+      return Status::InvalidArgument(file_name, ": two stages plan a task '", t.uid,
+                                     "'; rename one of them");
+    }
+  }
+  return p;
+}
+
+Result<Pipeline> LoadPipeline(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read pipeline file ", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParsePipeline(text.str(), path);
+}
+
+bool IsPipelineFile(const std::string& path) {
+  try {
+    const YAML::Node root = YAML::LoadFile(path);
+    return root.IsMap() && root["stages"];
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+std::string TaskFolder(const std::string& workdir, const std::string& uid) {
+  return (fs::path(workdir) / uid).string();
+}
+
+std::string PreparedTablePath(const Stage& stage, const std::string& workdir) {
+  return (fs::path(TaskFolder(workdir, stage.name)) / stage.prepare.output).string();
+}
+
+std::string ForecastPath(const std::string& workdir, const std::string& task_uid) {
+  return (fs::path(TaskFolder(workdir, task_uid)) / "forecast.csv").string();
+}
+
+}  // namespace drc::pipeline

@@ -1,0 +1,308 @@
+#include "drc/pipeline/pipeline.h"
+
+#include <arrow/table.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "../runtime/test_support.h"
+#include "drc/data/io.h"
+#include "drc/runtime/task_manager.h"
+
+namespace drc::pipeline {
+namespace {
+
+using runtime::test_support::Slurp;
+
+class PipelineTest : public runtime::test_support::TempDirTest {
+ protected:
+  PipelineTest() : TempDirTest("pipeline") {}
+
+  void SetUp() override {
+    TempDirTest::SetUp();
+    ::setenv("DRC_DATA_DIR", "/data", 1);
+  }
+
+  std::string WriteText(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  static std::string ErrorOf(const std::string& yaml) {
+    auto p = ParsePipeline(yaml, "p.yaml");
+    return p.ok() ? "(parsed)" : p.status().message();
+  }
+};
+
+const runtime::TaskDescription* Find(const Pipeline& p, const std::string& uid) {
+  for (const auto& t : p.run.tasks) {
+    if (t.uid == uid) return &t;
+  }
+  return nullptr;
+}
+
+TEST_F(PipelineTest, PlansEveryStageAsTasksWithTheirDependencies) {
+  auto p = ParsePipeline(R"(
+name: carriers
+pilot: {cores: 4}
+stages:
+  - name: prepare
+    kind: prepare
+    input: $DRC_DATA_DIR/us_carrier/us_carrier_passenger.csv
+    rename: {Y: y}
+    start: 2001-01-31
+    drop_nulls: true
+  - name: forecast
+    kind: forecast
+    from: prepare
+    models: [MLP, NHITS]
+    h: 12
+    steps: 5
+    freq: ME
+    cores: 2
+    priority: 3
+  - name: summary
+    after: [forecast]
+    tasks:
+      - uid: gather
+        executable: /bin/true
+      - uid: check
+        executable: /bin/true
+        depends_on: [gather]
+)",
+                         (dir_ / "p.yaml").string());
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->name, "carriers");
+  ASSERT_TRUE(p->run.resources.has_value());
+  EXPECT_EQ(p->run.resources->total_cores(), 4);
+  ASSERT_EQ(p->stages.size(), 3u);
+  ASSERT_EQ(p->run.tasks.size(), 5u);
+
+  const auto* prepare = Find(*p, "prepare");
+  ASSERT_NE(prepare, nullptr);
+  EXPECT_EQ(prepare->function, "pipeline.prepare");
+  EXPECT_EQ(prepare->function_args.at("input"), "/data/us_carrier/us_carrier_passenger.csv");
+  EXPECT_EQ(prepare->function_args.at("output"), "series.parquet");
+  EXPECT_EQ(prepare->function_args.at("rename"), "Y=y");
+  EXPECT_EQ(prepare->function_args.at("start"), "2001-01-31");
+  EXPECT_EQ(prepare->function_args.at("drop_nulls"), "*");
+  EXPECT_TRUE(prepare->depends_on.empty());
+
+  const auto* nhits = Find(*p, "forecast.NHITS");
+  ASSERT_NE(nhits, nullptr);
+  EXPECT_EQ(nhits->function, "dl.forecast");
+  EXPECT_EQ(nhits->function_args.at("data"), "../prepare/series.parquet");
+  EXPECT_EQ(nhits->function_args.at("models"), "NHITS");
+  EXPECT_EQ(nhits->function_args.at("h"), "12");
+  EXPECT_EQ(nhits->function_args.at("input_size"), "24");
+  EXPECT_EQ(nhits->function_args.at("steps"), "5");
+  EXPECT_EQ(nhits->function_args.at("freq"), "ME");
+  EXPECT_EQ(nhits->function_args.at("out"), "forecast.csv");
+  EXPECT_EQ(nhits->cores_per_rank, 2);
+  EXPECT_EQ(nhits->priority, 3);
+  EXPECT_EQ(nhits->depends_on, std::vector<std::string>{"prepare"});
+  // `from` implies `after`.
+  EXPECT_EQ(p->stages[1].after, std::vector<std::string>{"prepare"});
+
+  const auto* check = Find(*p, "summary.check");
+  ASSERT_NE(check, nullptr);
+  EXPECT_EQ(check->depends_on,
+            (std::vector<std::string>{"summary.gather", "forecast.MLP", "forecast.NHITS"}));
+  EXPECT_EQ(Find(*p, "summary.gather")->depends_on,
+            (std::vector<std::string>{"forecast.MLP", "forecast.NHITS"}));
+  for (const auto& t : p->run.tasks) EXPECT_TRUE(runtime::Validate(t).ok()) << t.uid;
+}
+
+TEST_F(PipelineTest, AStageOfOneTaskWithoutAUidIsTheStage) {
+  auto p = ParsePipeline(R"(
+stages:
+  - name: hello
+    tasks: [{executable: /bin/echo, arguments: [hi]}]
+)",
+                         "dir/hello.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->name, "hello");  // the file's stem
+  ASSERT_EQ(p->run.tasks.size(), 1u);
+  EXPECT_EQ(p->run.tasks[0].uid, "hello");
+  EXPECT_EQ(p->stages[0].kind, StageKind::kTasks);
+}
+
+TEST_F(PipelineTest, ARelativeDataPathIsTheFilesFolders) {
+  auto p = ParsePipeline(R"(
+stages:
+  - {name: f, kind: forecast, data: series.csv, models: MLP}
+)",
+                         "/srv/pipelines/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->run.tasks[0].function_args.at("data"), "/srv/pipelines/series.csv");
+}
+
+TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
+  EXPECT_EQ(
+      ErrorOf("stages:\n  - name: f\n    kind: forecast\n    data: x.csv\n    modles: [MLP]\n"),
+      "p.yaml:5:5: unknown field 'modles' in forecast stage 'f' (did you mean 'models'?)");
+  EXPECT_EQ(ErrorOf("stages:\n  - name: a\n    kind: train\n"),
+            "p.yaml:3:11: stage 'a' has kind 'train'; expected prepare, forecast or tasks (a "
+            "'tasks' list)");
+  EXPECT_EQ(ErrorOf("stages:\n  - name: a\n    after: [b]\n    tasks: [{executable: x}]\n"),
+            "p.yaml:3:12: stage 'a' comes after 'b', which is not a stage defined above it");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: a, tasks: [{executable: x}]}\n"
+                    "  - {name: f, kind: forecast, from: a, models: MLP}\n"),
+            "p.yaml:3:37: field 'from' names 'a', which is not a prepare stage defined above");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, MLP]}\n"),
+            "p.yaml:2:52: model 'MLP' is listed twice");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, models: MLP}\n"),
+            "p.yaml:2:5: a forecast stage reads either 'data: PATH' or 'from: STAGE' (one of "
+            "them)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: MLP, h: 0}\n"),
+            "p.yaml:2:60: field 'h' must be >= 1");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: a, tasks: [{executable: x}]}\n"
+                    "  - {name: a, tasks: [{executable: y}]}\n"),
+            "p.yaml:3:12: stage 'a' is defined twice");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: 'a/b', tasks: [{executable: x}]}\n"),
+            "p.yaml:2:12: stage name 'a/b' must be letters, digits, '_', '-' or '.' (it names "
+            "folders)");
+  EXPECT_EQ(ErrorOf("stages:\n  - name: s\n    tasks:\n      - {uid: a, executable: x, "
+                    "depends_on: [z]}\n"),
+            "p.yaml:4:7: task 's.a' depends on 'z', which is not a task of stage 's' (use the "
+            "stage's 'after' for other stages)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: x.csv, ranks: 2}\n"),
+            "p.yaml:2:51: a prepare stage runs on one rank (distributed preparation is not "
+            "built yet; use a tasks stage with a data.* function)");
+  // A task-file error inside a tasks stage keeps its position.
+  EXPECT_EQ(ErrorOf("stages:\n  - name: s\n    tasks:\n      - {executable: x, ranks: two}\n"),
+            "p.yaml:4:32: field 'ranks' expects an integer, got 'two'");
+  EXPECT_EQ(ErrorOf("tasks: []\n"), "p.yaml:1:1: unknown field 'tasks' in the pipeline file");
+  EXPECT_EQ(ErrorOf("name: x\n"), "p.yaml:1:1: the pipeline file has no 'stages' list");
+  EXPECT_EQ(ErrorOf("stages: [\n"), "p.yaml:2:1: malformed YAML: end of sequence flow not found");
+  ::unsetenv("DRC_DATA_DIR");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: $DRC_DATA_DIR/x.csv}\n"),
+            "p.yaml:2:37: field 'input' names $DRC_DATA_DIR, which is not set (drc run sets it "
+            "to the bundled data folder)");
+}
+
+TEST_F(PipelineTest, IsPipelineFileLooksForStages) {
+  EXPECT_TRUE(IsPipelineFile(WriteText("p.yaml", "stages: []\n")));
+  EXPECT_FALSE(IsPipelineFile(WriteText("t.yaml", "tasks: []\n")));
+  EXPECT_FALSE(IsPipelineFile(WriteText("bad.yaml", "stages: [\n")));
+  EXPECT_FALSE(IsPipelineFile((dir_ / "missing.yaml").string()));
+}
+
+TEST_F(PipelineTest, PrepareArgumentsRoundTrip) {
+  PrepareSpec spec;
+  spec.input = "/in.csv";
+  spec.output = "out.parquet";
+  spec.rename = {{"Y", "y"}, {"id", "unique_id"}};
+  spec.select = {"unique_id", "ds", "y"};
+  spec.start = "2001-01-01";
+  spec.end = "2002-12-31";
+  spec.drop_nulls = {"y"};
+  spec.resample = "ME";
+  auto back = PrepareFromArgs(PrepareArgs(spec));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->input, spec.input);
+  EXPECT_EQ(back->output, spec.output);
+  EXPECT_EQ(back->rename, spec.rename);
+  EXPECT_EQ(back->select, spec.select);
+  EXPECT_EQ(back->start, spec.start);
+  EXPECT_EQ(back->end, spec.end);
+  EXPECT_EQ(back->drop_nulls, spec.drop_nulls);
+  EXPECT_EQ(back->resample, spec.resample);
+  auto bad = PrepareFromArgs({{"input", "a"}, {"output", "b"}, {"colums", "x"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown argument 'colums'"), std::string::npos);
+}
+
+TEST_F(PipelineTest, PrepareRenamesFiltersDropsResamplesAndSorts) {
+  // Two series out of order, one missing month in A and a null value in B.
+  const std::string in = WriteText("in.csv",
+                                   "Y,ds,id,extra\n"
+                                   "3,2001-03-31,A,x\n"
+                                   "1,2001-01-31,A,x\n"
+                                   "10,2000-12-31,B,x\n"
+                                   ",2001-01-31,B,x\n"
+                                   "12,2001-02-28,B,x\n"
+                                   "5,2001-05-31,A,x\n");
+  PrepareSpec spec;
+  spec.input = in;
+  spec.output = (dir_ / "out.parquet").string();
+  spec.rename = {{"Y", "y"}, {"id", "unique_id"}};
+  spec.select = {"unique_id", "ds", "y"};
+  spec.start = "2001-01-01";
+  spec.drop_nulls = {"y"};
+  spec.resample = "ME";
+  auto result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows_in, 6);
+  auto out = data::ReadParquet(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  const auto& t = **out;
+  // A: Jan, Feb (gap), Mar, Apr (gap), May; B: Feb (its Jan was null, its Dec before start).
+  EXPECT_EQ(t.num_rows(), 6);
+  EXPECT_EQ(result->rows_out, 6);
+  EXPECT_EQ(t.schema()->GetFieldByName("ds")->type()->id(), arrow::Type::TIMESTAMP);
+  const auto ids = t.GetColumnByName("unique_id")->ToString();
+  const auto ys = t.GetColumnByName("y")->ToString();
+  EXPECT_NE(ids.find("\"A\",\n    \"A\",\n    \"A\",\n    \"A\",\n    \"A\",\n    \"B\""),
+            std::string::npos)
+      << ids;
+  EXPECT_NE(ys.find("1,\n    null,\n    3,\n    null,\n    5,\n    12"), std::string::npos) << ys;
+
+  // An unknown column is named with the file and the columns there are.
+  spec.rename = {{"Z", "y"}};
+  auto bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            in + ": rename: no column 'Z' (the table has Y, ds, id, extra)");
+  spec.rename = {{"Y", "y"}, {"id", "unique_id"}};
+  spec.start = "January";
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'January' is not a value of column 'ds'"),
+            std::string::npos)
+      << bad.status();
+}
+
+TEST_F(PipelineTest, TheReportListsEveryTaskThatDidNotEndDone) {
+  const std::string file = WriteText("p.yaml", R"(
+name: two-stages
+stages:
+  - name: first
+    tasks:
+      - {uid: ok, executable: /bin/true}
+      - {uid: broken, shell: true, executable: "echo the input is gone >&2; exit 3"}
+  - name: second
+    after: [first]
+    tasks: [{executable: /bin/true}]
+)");
+  auto p = LoadPipeline(file);
+  ASSERT_TRUE(p.ok()) << p.status();
+  const std::string workdir = (dir_ / "run").string();
+  {
+    runtime::RuntimeOptions o;
+    o.resources = runtime::UniformResources(1, 2, 0, 0);
+    o.resources.nodes[0].name = "localhost";
+    o.workdir = workdir;
+    auto tm = runtime::TaskManager::Make(std::move(o));
+    ASSERT_TRUE(tm.ok()) << tm.status();
+    ASSERT_TRUE((*tm)->Submit(p->run.tasks).ok());
+    ASSERT_TRUE((*tm)->WaitAll(std::chrono::seconds(60)).ok());
+  }
+  auto report = WriteReport(*p, workdir);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(*report, workdir + "/report/index.html");
+  const std::string html = Slurp(*report);
+  EXPECT_NE(html.find("<h1>Pipeline two-stages</h1>"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Tasks that did not end DONE</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td>first.broken</td><td class=\"bad\">FAILED</td>"), std::string::npos)
+      << html;
+  // The dependent stage never ran: it is listed as canceled, not left out.
+  EXPECT_NE(html.find("<td>second</td><td class=\"bad\">CANCELED</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>first.ok</td><td>DONE</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<svg"), std::string::npos);  // the timeline
+}
+
+}  // namespace
+}  // namespace drc::pipeline

@@ -1,0 +1,408 @@
+// The report of a pipeline run: one self-contained HTML page with the per-model metrics of each
+// forecast stage, charts of the forecasts against the actual values, every stage's tasks and
+// states, and the run's timeline and core utilization (the charts of `drc profile`).
+#include <arrow/array.h>
+#include <arrow/array/concatenate.h>
+#include <arrow/chunked_array.h>
+#include <arrow/compute/api_scalar.h>
+#include <arrow/compute/cast.h>
+#include <arrow/table.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "drc/common/svg.h"
+#include "drc/data/io.h"
+#include "drc/data/timeseries.h"
+#include "drc/pipeline/pipeline.h"
+#include "drc/runtime/profile.h"
+
+namespace drc::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                    "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+
+// x (seconds since the epoch for time stamps, else the integer stamp) and y per series.
+struct Points {
+  std::vector<std::string> order;  // series in order of first appearance
+  std::map<std::string, std::vector<std::pair<double, double>>> by_series;
+};
+
+Result<std::shared_ptr<arrow::Array>> Column(const data::TablePtr& table, const std::string& name,
+                                             const std::shared_ptr<arrow::DataType>& type) {
+  auto column = table->GetColumnByName(name);
+  if (column == nullptr) return Status::InvalidArgument("no column '", name, "'");
+  auto cast = arrow::compute::Cast(arrow::Datum(column), type);
+  if (!cast.ok()) {
+    return Status::InvalidArgument("column '", name, "': ", cast.status().message());
+  }
+  auto combined = arrow::Concatenate(cast->chunked_array()->chunks());
+  if (!combined.ok()) return Status::Internal(combined.status().message());
+  return *combined;
+}
+
+Result<Points> SeriesPoints(const data::TablePtr& table, const std::string& value) {
+  const data::SeriesColumns cols;
+  DRC_ASSIGN_OR_RETURN(auto ids, Column(table, cols.id, arrow::utf8()));
+  DRC_ASSIGN_OR_RETURN(auto times, Column(table, cols.time, arrow::int64()));
+  DRC_ASSIGN_OR_RETURN(auto values, Column(table, value, arrow::float64()));
+  const auto& id = static_cast<const arrow::StringArray&>(*ids);
+  const auto& t = static_cast<const arrow::Int64Array&>(*times);
+  const auto& v = static_cast<const arrow::DoubleArray&>(*values);
+  Points p;
+  for (int64_t i = 0; i < table->num_rows(); ++i) {
+    if (id.IsNull(i) || t.IsNull(i)) continue;
+    const std::string series = id.GetString(i);
+    auto [it, added] = p.by_series.try_emplace(series);
+    if (added) p.order.push_back(series);
+    const double y = v.IsNull(i) ? std::numeric_limits<double>::quiet_NaN() : v.Value(i);
+    it->second.emplace_back(static_cast<double>(t.Value(i)), y);
+  }
+  for (auto& [series, points] : p.by_series) std::sort(points.begin(), points.end());
+  return p;
+}
+
+std::string DateLabel(double seconds) {
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m", &tm);
+  return buf;
+}
+
+// A polyline through the finite points (broken at NaN).
+std::string Line(const ChartFrame& f, const std::vector<std::pair<double, double>>& points,
+                 const std::string& colour, const char* extra = "") {
+  std::string s, path;
+  auto flush = [&] {
+    if (!path.empty()) {
+      s += "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"1.6\" " + extra +
+           " points=\"" + path + "\"/>\n";
+    }
+    path.clear();
+  };
+  for (const auto& [x, y] : points) {
+    if (std::isnan(y)) {
+      flush();
+      continue;
+    }
+    path += FormatNum(f.X(x), "%.1f") + "," + FormatNum(f.Y(y), "%.1f") + " ";
+  }
+  flush();
+  return s;
+}
+
+// The actual series (the last `history` points before the forecast window and the window's
+// actual values) and each model's forecast.
+std::string ForecastChart(
+    const std::string& title, const std::vector<std::pair<double, double>>& actual,
+    const std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>& models,
+    double window_start, size_t history, bool dates) {
+  std::vector<std::pair<double, double>> shown;
+  size_t before = 0;
+  for (const auto& p : actual) before += p.first < window_start ? 1 : 0;
+  const size_t skip = before > history ? before - history : 0;
+  shown.assign(actual.begin() + static_cast<std::ptrdiff_t>(skip), actual.end());
+  double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
+  double y_lo = x_lo, y_hi = -x_lo;
+  auto extend = [&](const std::vector<std::pair<double, double>>& points) {
+    for (const auto& [x, y] : points) {
+      x_lo = std::min(x_lo, x);
+      x_hi = std::max(x_hi, x);
+      if (std::isnan(y)) continue;
+      y_lo = std::min(y_lo, y);
+      y_hi = std::max(y_hi, y);
+    }
+  };
+  extend(shown);
+  for (const auto& m : models) extend(m.second);
+  if (!(x_hi >= x_lo) || !(y_hi >= y_lo)) return "<p>(no values to chart)</p>\n";
+  const double pad = (y_hi - y_lo) * 0.05 + (y_hi == y_lo ? 1 : 0);
+  ChartFrame f{900, 320, 80, 30, 790, 240, x_hi, y_hi + pad, x_lo, y_lo - pad, {}};
+  if (x_hi == x_lo) f.x_hi = x_lo + 1;
+  if (dates) f.x_tick_label = DateLabel;
+  std::string s = f.Open(title);
+  std::vector<std::pair<std::string, std::string>> legend = {{"black", "actual"}};
+  for (size_t i = 0; i < models.size(); ++i) {
+    legend.emplace_back(kColours[i % std::size(kColours)], models[i].first);
+  }
+  s += f.Legend(legend);
+  // The forecast window, shaded.
+  s += "<rect x=\"" + FormatNum(f.X(window_start), "%.1f") + "\" y=\"" + FormatNum(f.top, "%.1f") +
+       "\" width=\"" + FormatNum(f.left + f.plot_w - f.X(window_start), "%.1f") + "\" height=\"" +
+       FormatNum(f.plot_h, "%.1f") + "\" fill=\"#f0f0f0\"/>\n";
+  s += Line(f, shown, "black");
+  for (size_t i = 0; i < models.size(); ++i) {
+    s += Line(f, models[i].second, kColours[i % std::size(kColours)]);
+  }
+  s += f.Axes(dates ? "time" : "ds", "y", true);
+  return s + "</svg>\n";
+}
+
+// The last line of a task's output that is a JSON object with `key` (the function's record).
+nlohmann::json LastRecord(const std::string& path, const char* key) {
+  std::ifstream in(path);
+  std::string line;
+  nlohmann::json found;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains(key)) found = std::move(j);
+  }
+  return found;
+}
+
+std::string StdoutPath(const std::string& workdir, const std::string& uid) {
+  return (fs::path(TaskFolder(workdir, uid)) / (uid + ".out")).string();
+}
+
+std::string Metric(const nlohmann::json& j, const char* key, const char* format = "%.2f") {
+  if (!j.contains(key) || !j[key].is_number()) return "";
+  return FormatNum(j[key].get<double>(), format);
+}
+
+struct TaskState {
+  std::string state = "not run";
+  std::string reason;
+};
+
+class Report {
+ public:
+  Report(const Pipeline& p, std::string workdir, int max_series)
+      : p_(p), workdir_(std::move(workdir)), max_series_(max_series) {}
+
+  std::string Html() {
+    const std::string log_path = (fs::path(workdir_) / "events.jsonl").string();
+    auto log = runtime::ReadRunLog(log_path);
+    if (log.ok()) {
+      for (const auto& t : log->tasks) {
+        states_[t.uid] = {t.state, t.reason};
+      }
+    }
+    std::string h =
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(p_.name) +
+        " - Deep RC pipeline report</title>\n<style>body{font-family:sans-serif;margin:2em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px "
+        "8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+        ".bad{color:#b00}.best{font-weight:bold}</style></head><body>\n";
+    h += "<h1>Pipeline " + HtmlEscape(p_.name) + "</h1>\n<p>" + HtmlEscape(p_.file) + ", run in " +
+         HtmlEscape(workdir_) + "</p>\n";
+    if (!log.ok()) {
+      h += "<p class=\"bad\">The run's events could not be read: " +
+           HtmlEscape(log.status().message()) + "</p>\n";
+    } else {
+      const runtime::RunProfile profile = runtime::Summarize(*log);
+      h += "<p>" + std::to_string(profile.tasks) + " tasks on " + HtmlEscape(log->pilot) + " in " +
+           FormatNum(log->duration, "%.1f") + " s; by state:";
+      for (const auto& [state, n] : profile.states) {
+        h += " " + HtmlEscape(state) + " " + std::to_string(n);
+      }
+      h += "; cores busy " +
+           (std::isnan(profile.core_utilization)
+                ? std::string("n/a")
+                : FormatNum(100 * profile.core_utilization, "%.1f") + " %") +
+           ".</p>\n";
+      if (!log->stopped) {
+        h += "<p class=\"bad\">The run did not stop cleanly (crashed or still running): what "
+             "follows is what it had done.</p>\n";
+      }
+    }
+    h += Failures();
+    for (const auto& stage : p_.stages) h += StageSection(stage);
+    if (log.ok()) {
+      h += "<h2>Tasks over time</h2>\n" + runtime::TimelineSvg(*log) + "\n" +
+           runtime::UtilizationSvg(*log) + "\n<p>Phases and overheads: <code>drc profile " +
+           HtmlEscape(workdir_) + "</code>.</p>\n";
+    }
+    return h + "</body></html>\n";
+  }
+
+ private:
+  const TaskState& State(const std::string& uid) {
+    return states_[uid];  // a task absent from the log did not run
+  }
+
+  std::string Failures() {
+    std::string rows;
+    for (const auto& t : p_.run.tasks) {
+      const TaskState& s = State(t.uid);
+      if (s.state == "DONE") continue;
+      rows += "<tr><td>" + HtmlEscape(t.uid) + "</td><td class=\"bad\">" + HtmlEscape(s.state) +
+              "</td><td>" + HtmlEscape(s.reason) + "</td></tr>\n";
+    }
+    if (rows.empty()) return "<p>Every task ended DONE.</p>\n";
+    return "<h2>Tasks that did not end DONE</h2>\n<table><tr><th>task</th><th>state</th>"
+           "<th>reason</th></tr>\n" +
+           rows + "</table>\n";
+  }
+
+  std::string StageSection(const Stage& stage) {
+    std::string h = "<h2>Stage " + HtmlEscape(stage.name) + " (" +
+                    std::string(StageKindName(stage.kind)) + ")</h2>\n";
+    if (!stage.after.empty()) {
+      std::string after;
+      for (const auto& a : stage.after) after += (after.empty() ? "" : ", ") + a;
+      h += "<p>after " + HtmlEscape(after) + "</p>\n";
+    }
+    if (stage.kind == StageKind::kForecast) return h + ForecastSection(stage);
+    h += "<table><tr><th>task</th><th>state</th><th>record</th></tr>\n";
+    for (const auto& uid : stage.task_uids) {
+      const TaskState& s = State(uid);
+      std::string record;
+      if (stage.kind == StageKind::kPrepare) {
+        const auto j = LastRecord(StdoutPath(workdir_, uid), "rows_out");
+        if (!j.is_null()) {
+          record = std::to_string(j["rows_in"].get<int64_t>()) + " rows in, " +
+                   std::to_string(j["rows_out"].get<int64_t>()) +
+                   " out: " + PreparedTablePath(stage, workdir_);
+        }
+      }
+      h += "<tr><td>" + HtmlEscape(uid) + "</td><td" + (s.state == "DONE" ? "" : " class=\"bad\"") +
+           ">" + HtmlEscape(s.state) + "</td><td>" +
+           HtmlEscape(record.empty() ? s.reason : record) + "</td></tr>\n";
+    }
+    return h + "</table>\n";
+  }
+
+  std::string ForecastSection(const Stage& stage) {
+    struct Row {
+      std::string model, uid;
+      nlohmann::json metrics;
+    };
+    std::vector<Row> rows;
+    for (size_t i = 0; i < stage.task_uids.size(); ++i) {
+      const std::string& uid = stage.task_uids[i];
+      Row r{stage.forecast.models[i], uid, nlohmann::json()};
+      if (State(uid).state == "DONE") r.metrics = LastRecord(StdoutPath(workdir_, uid), "mae");
+      rows.push_back(std::move(r));
+    }
+    // Best MAE first; models without metrics last, in the file's order.
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      const bool ha = a.metrics.contains("mae"), hb = b.metrics.contains("mae");
+      if (ha != hb) return ha;
+      return ha && a.metrics["mae"].get<double>() < b.metrics["mae"].get<double>();
+    });
+    const ForecastSpec& f = stage.forecast;
+    std::string h = "<p>h=" + std::to_string(f.horizon) +
+                    ", input_size=" + std::to_string(f.input_size) +
+                    ", steps=" + std::to_string(f.steps) + ", seed " + std::to_string(f.seed) +
+                    "; each model trained on all but the " +
+                    "last h points of every series and scored on them.</p>\n";
+    h += "<table><tr><th>model</th><th>state</th><th>MAE</th><th>RMSE</th><th>MAPE</th>"
+         "<th>sMAPE</th><th>fit + predict s</th><th>threads</th></tr>\n";
+    bool first = true;
+    for (const auto& r : rows) {
+      const TaskState& s = State(r.uid);
+      const bool has = r.metrics.contains("mae");
+      h += std::string("<tr") + (has && first ? " class=\"best\"" : "") + "><td>" +
+           HtmlEscape(r.model) + "</td><td" + (s.state == "DONE" ? "" : " class=\"bad\"") + ">" +
+           HtmlEscape(s.state) + "</td>";
+      if (has) {
+        h += "<td>" + Metric(r.metrics, "mae") + "</td><td>" + Metric(r.metrics, "rmse") +
+             "</td><td>" + Metric(r.metrics, "mape", "%.4f") + "</td><td>" +
+             Metric(r.metrics, "smape", "%.4f") + "</td><td>" +
+             Metric(r.metrics, "seconds", "%.2f") + "</td><td>" +
+             Metric(r.metrics, "threads", "%.0f") + "</td>";
+      } else {
+        h += "<td colspan=\"6\">" +
+             HtmlEscape(s.state == "DONE" ? "no metrics in " + StdoutPath(workdir_, r.uid)
+                                          : s.reason) +
+             "</td>";
+      }
+      h += "</tr>\n";
+      first = first && !has;
+    }
+    h += "</table>\n";
+    return h + Charts(stage);
+  }
+
+  // Forecast against actual, per series, for the models that wrote forecasts.
+  std::string Charts(const Stage& stage) {
+    const ForecastSpec& f = stage.forecast;
+    const std::string data =
+        f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
+    std::vector<std::pair<std::string, Points>> forecasts;
+    std::string notes;
+    for (size_t i = 0; i < stage.task_uids.size(); ++i) {
+      const std::string& uid = stage.task_uids[i];
+      if (State(uid).state != "DONE") continue;
+      const std::string path = ForecastPath(workdir_, uid);
+      const std::string& model = f.models[i];
+      auto table = data::ReadSeries(path);
+      auto points = table.ok() ? SeriesPoints(*table, model) : Result<Points>(table.status());
+      if (!points.ok()) {
+        notes += "<p class=\"bad\">" + HtmlEscape(model) + ": " +
+                 HtmlEscape(points.status().message()) + "</p>\n";
+        continue;
+      }
+      forecasts.emplace_back(model, std::move(points).ValueOrDie());
+    }
+    if (forecasts.empty()) return notes;
+    auto table = data::ReadSeries(data);
+    auto actual = table.ok() ? SeriesPoints(*table, data::SeriesColumns().value)
+                             : Result<Points>(table.status());
+    if (!actual.ok()) {
+      return notes + "<p class=\"bad\">The actual values could not be read from " +
+             HtmlEscape(data) + ": " + HtmlEscape(actual.status().message()) + "</p>\n";
+    }
+    bool dates = false;
+    if (table.ok()) {
+      const auto time = (*table)->schema()->GetFieldByName(data::SeriesColumns().time);
+      dates = time != nullptr && time->type()->id() == arrow::Type::TIMESTAMP;
+    }
+    std::string h = "<h3>Forecasts against the actual values</h3>\n";
+    int shown = 0;
+    for (const auto& series : actual->order) {
+      if (shown == max_series_) break;
+      std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>> lines;
+      double window_start = std::numeric_limits<double>::infinity();
+      for (const auto& [model, points] : forecasts) {
+        auto it = points.by_series.find(series);
+        if (it == points.by_series.end() || it->second.empty()) continue;
+        window_start = std::min(window_start, it->second.front().first);
+        lines.emplace_back(model, it->second);
+      }
+      if (lines.empty()) continue;
+      ++shown;
+      h += ForecastChart("series " + series, actual->by_series[series], lines, window_start,
+                         static_cast<size_t>(4 * f.horizon), dates) +
+           "\n";
+    }
+    const int total = static_cast<int>(actual->order.size());
+    if (total > shown) {
+      h += "<p>" + std::to_string(shown) + " of " + std::to_string(total) +
+           " series charted; every forecast is in the tasks' forecast.csv files.</p>\n";
+    }
+    return notes + h;
+  }
+
+  const Pipeline& p_;
+  std::string workdir_;
+  int max_series_;
+  std::map<std::string, TaskState> states_;
+};
+
+}  // namespace
+
+Result<std::string> WriteReport(const Pipeline& pipeline, const std::string& workdir,
+                                int max_series) {
+  DRC_RETURN_NOT_OK(data::Initialize());
+  const fs::path dir = fs::path(workdir) / "report";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create ", dir.string(), ": ", ec.message());
+  const std::string path = (dir / "index.html").string();
+  DRC_RETURN_NOT_OK(WriteFileAtomically(path, Report(pipeline, workdir, max_series).Html()));
+  return path;
+}
+
+}  // namespace drc::pipeline
