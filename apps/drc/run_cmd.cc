@@ -12,10 +12,12 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "drc/common/clock.h"
 #include "drc/common/strings.h"
+#include "drc/pipeline/pipeline.h"
 #include "drc/runtime/resume.h"
 #include "drc/runtime/task_file.h"
 #include "drc/runtime/task_manager.h"
@@ -58,6 +60,31 @@ std::string ProgressLine(const runtime::StateCounts& c, int64_t total, double se
                 static_cast<long long>(at(TaskState::kFailed)),
                 static_cast<long long>(at(TaskState::kCanceled)), rate, eta);
   return buf;
+}
+
+// Per stage: its tasks DONE of all, and those running or failed ("forecast 3/11 (2 running)").
+std::string StageProgress(const pipeline::Pipeline& plan,
+                          const std::vector<runtime::TaskInfo>& infos) {
+  std::map<std::string, TaskState> state;
+  for (const auto& info : infos) state[info.uid] = info.state;
+  std::string line;
+  for (const auto& stage : plan.stages) {
+    int done = 0, running = 0, failed = 0, listed = 0;
+    for (const auto& uid : stage.task_uids) {
+      auto it = state.find(uid);
+      if (it == state.end()) continue;  // DONE in an earlier run (resumed)
+      ++listed;
+      done += it->second == TaskState::kDone;
+      running += it->second == TaskState::kExecuting;
+      failed += it->second == TaskState::kFailed || it->second == TaskState::kCanceled;
+    }
+    const int earlier = static_cast<int>(stage.task_uids.size()) - listed;
+    line += (line.empty() ? "" : ", ") + stage.name + " " + std::to_string(done + earlier) + "/" +
+            std::to_string(stage.task_uids.size());
+    if (running > 0) line += " (" + std::to_string(running) + " running)";
+    if (failed > 0) line += " (" + std::to_string(failed) + " failed)";
+  }
+  return line;
 }
 
 Result<runtime::ResourceSpec> PilotResources(const RunArgs& args,
@@ -111,7 +138,20 @@ int RunTaskFile(const RunArgs& args) {
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) ::setenv("DRC_BIN", self.c_str(), 1);
   if (!args.data_dir.empty()) ::setenv("DRC_DATA_DIR", args.data_dir.c_str(), 0);
-  auto file = runtime::LoadTaskFile(args.file);
+  // A pipeline file (stages) is planned into the tasks of a task file.
+  std::optional<pipeline::Pipeline> plan;
+  Result<runtime::TaskFile> file = Status::Internal("unread");
+  if (pipeline::IsPipelineFile(args.file)) {
+    auto loaded = pipeline::LoadPipeline(args.file);
+    if (loaded.ok()) {
+      plan = std::move(loaded).ValueOrDie();
+      file = plan->run;
+    } else {
+      file = loaded.status();
+    }
+  } else {
+    file = runtime::LoadTaskFile(args.file);
+  }
   if (!file.ok()) {
     std::fprintf(stderr, "drc run: %s\n", file.status().message().c_str());
     return 2;
@@ -132,28 +172,28 @@ int RunTaskFile(const RunArgs& args) {
       return 2;
     }
     const size_t listed = file->tasks.size();
-    auto plan = runtime::PlanResume(log, std::move(file->tasks));
-    if (!plan.ok()) {
-      std::fprintf(stderr, "drc run --resume: %s\n", plan.status().message().c_str());
+    auto resume_plan = runtime::PlanResume(log, std::move(file->tasks));
+    if (!resume_plan.ok()) {
+      std::fprintf(stderr, "drc run --resume: %s\n", resume_plan.status().message().c_str());
       return 2;
     }
     std::fprintf(stderr,
                  "drc run: resuming %s: %zu of %zu tasks ended DONE in its %d earlier run(s) and "
                  "are not run again\n",
-                 workdir.c_str(), plan->done.size(), listed, plan->runs);
-    if (plan->remaining.empty()) {
+                 workdir.c_str(), resume_plan->done.size(), listed, resume_plan->runs);
+    if (resume_plan->remaining.empty()) {
       std::fprintf(stderr, "drc run: nothing left to run\n");
       return 0;
     }
     // Tasks run in process groups of their own, so a crash leaves the running ones behind;
     // they would share their folders with the tasks that run again.
-    const auto stopped = runtime::StopLeftRunning(*plan, workdir, std::chrono::seconds(5));
+    const auto stopped = runtime::StopLeftRunning(*resume_plan, workdir, std::chrono::seconds(5));
     if (!stopped.empty()) {
       std::fprintf(stderr,
                    "drc run: stopped %zu process(es) that the earlier run left running: %s\n",
                    stopped.size(), JoinList(stopped).c_str());
     }
-    file->tasks = std::move(plan->remaining);
+    file->tasks = std::move(resume_plan->remaining);
     file->workdir = workdir;
   }
   auto resources = PilotResources(args, file->resources);
@@ -185,6 +225,10 @@ int RunTaskFile(const RunArgs& args) {
     return 1;
   }
   const int64_t total = static_cast<int64_t>(file->tasks.size());
+  if (plan) {
+    std::fprintf(stderr, "drc run: pipeline %s: %zu stages\n", plan->name.c_str(),
+                 plan->stages.size());
+  }
   std::fprintf(stderr, "drc run: %lld tasks on %s; work directory %s\n",
                static_cast<long long>(total), (*tm)->resources().ToString().c_str(),
                (*tm)->workdir().c_str());
@@ -199,7 +243,8 @@ int RunTaskFile(const RunArgs& args) {
   const auto period = tty ? std::chrono::milliseconds(250) : std::chrono::seconds(5);
   while (!(*tm)->WaitAll(period).ok()) {
     if (args.quiet) continue;
-    const std::string line = ProgressLine((*tm)->Counts(), total, watch.Seconds());
+    std::string line = ProgressLine((*tm)->Counts(), total, watch.Seconds());
+    if (plan) line += " | " + StageProgress(*plan, (*tm)->QueryAll());
     if (tty) {
       std::fprintf(stderr, "\r%s\033[K", line.c_str());
     } else {
@@ -207,8 +252,9 @@ int RunTaskFile(const RunArgs& args) {
     }
   }
   const auto counts = (*tm)->Counts();
-  std::fprintf(stderr, "%s%s\n", tty && !args.quiet ? "\r" : "",
-               ProgressLine(counts, total, watch.Seconds()).c_str());
+  std::string last = ProgressLine(counts, total, watch.Seconds());
+  if (plan) last += " | " + StageProgress(*plan, (*tm)->QueryAll());
+  std::fprintf(stderr, "%s%s\n", tty && !args.quiet ? "\r" : "", last.c_str());
   int shown = 0;
   for (const auto& info : (*tm)->QueryAll()) {
     if (info.state == TaskState::kDone) continue;
@@ -220,7 +266,20 @@ int RunTaskFile(const RunArgs& args) {
   if (shown > 20) std::fprintf(stderr, "  ... and %d more (see events.jsonl)\n", shown - 20);
   std::fprintf(stderr, "drc run: events in %s/events.jsonl; report: drc profile %s\n",
                (*tm)->workdir().c_str(), (*tm)->workdir().c_str());
-  return counts[static_cast<size_t>(TaskState::kDone)] == total ? 0 : 1;
+  const bool all_done = counts[static_cast<size_t>(TaskState::kDone)] == total;
+  if (plan) {
+    const std::string workdir = (*tm)->workdir();
+    tm->reset();  // stops the pilot: the log has the run's end
+    auto report = pipeline::WriteReport(*plan, workdir);
+    if (!report.ok()) {
+      std::fprintf(stderr, "drc run: the pipeline's report: %s\n",
+                   report.status().ToString().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "drc run: pipeline report %s%s\n", report->c_str(),
+                 all_done ? "" : " (lists the tasks that did not end DONE)");
+  }
+  return all_done ? 0 : 1;
 }
 
 namespace {

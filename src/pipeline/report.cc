@@ -21,6 +21,7 @@
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
 #include "drc/pipeline/pipeline.h"
+#include "drc/runtime/events.h"
 #include "drc/runtime/profile.h"
 
 namespace drc::pipeline {
@@ -41,7 +42,17 @@ Result<std::shared_ptr<arrow::Array>> Column(const data::TablePtr& table, const 
                                              const std::shared_ptr<arrow::DataType>& type) {
   auto column = table->GetColumnByName(name);
   if (column == nullptr) return Status::InvalidArgument("no column '", name, "'");
-  auto cast = arrow::compute::Cast(arrow::Datum(column), type);
+  arrow::Datum datum(column);
+  if (column->type()->id() == arrow::Type::TIMESTAMP) {
+    // Seconds, whatever the unit (Parquet keeps milliseconds, a CSV reads as seconds).
+    auto seconds = arrow::compute::Cast(datum, arrow::timestamp(arrow::TimeUnit::SECOND),
+                                        arrow::compute::CastOptions::Unsafe());
+    if (!seconds.ok()) {
+      return Status::InvalidArgument("column '", name, "': ", seconds.status().message());
+    }
+    datum = *seconds;
+  }
+  auto cast = arrow::compute::Cast(datum, type);
   if (!cast.ok()) {
     return Status::InvalidArgument("column '", name, "': ", cast.status().message());
   }
@@ -183,10 +194,15 @@ class Report {
   std::string Html() {
     const std::string log_path = (fs::path(workdir_) / "events.jsonl").string();
     auto log = runtime::ReadRunLog(log_path);
+    // Every run of the work directory counts (a resumed run does not run again what an earlier
+    // one ended DONE), so the states come from the whole log, a DONE one kept.
     if (log.ok()) {
-      for (const auto& t : log->tasks) {
-        states_[t.uid] = {t.state, t.reason};
-      }
+      (void)runtime::ReadEvents(log_path, [&](const runtime::Event& e, int64_t) {
+        if (e.kind != "state" || e.task.empty()) return Status::OK();
+        TaskState& s = states_[e.task];
+        if (s.state != "DONE") s = {e.value, e.value == "DONE" ? "" : e.detail};
+        return Status::OK();
+      });
     }
     std::string h =
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(p_.name) +
@@ -219,9 +235,14 @@ class Report {
     h += Failures();
     for (const auto& stage : p_.stages) h += StageSection(stage);
     if (log.ok()) {
-      h += "<h2>Tasks over time</h2>\n" + runtime::TimelineSvg(*log) + "\n" +
-           runtime::UtilizationSvg(*log) + "\n<p>Phases and overheads: <code>drc profile " +
-           HtmlEscape(workdir_) + "</code>.</p>\n";
+      h += "<h2>Tasks over time</h2>\n";
+      if (log->earlier_runs > 0) {
+        h += "<p>The last of " + std::to_string(log->earlier_runs + 1) +
+             " runs in this work directory (the states above are over all of them).</p>\n";
+      }
+      h += runtime::TimelineSvg(*log) + "\n" + runtime::UtilizationSvg(*log) +
+           "\n<p>Phases and overheads: <code>drc profile " + HtmlEscape(workdir_) +
+           "</code>.</p>\n";
     }
     return h + "</body></html>\n";
   }
