@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "drc/common/strings.h"
 #include "forecast_cmd.h"
 #include "worker_cmd.h"
 
@@ -47,6 +48,10 @@ Status ForecastFunction(FunctionCall& call) {
   args.device =
       call.Arg("device", call.gpus.empty() ? "cpu" : "cuda:" + std::to_string(call.gpus[0]));
   args.out = InTaskFolder(call, call.Arg("out", ""));
+  // Hyper-parameter overrides: a config file (as --config) and MODEL.KEY=VALUE items separated
+  // by ';' (as --param).
+  args.model_config = InTaskFolder(call, call.Arg("config", ""));
+  for (auto& item : SplitList(call.Arg("params", ""), ';')) args.params.push_back(std::move(item));
   args.json = true;
   return ForecastToStream(args, call.comm, *call.out);
 }
@@ -56,7 +61,8 @@ Status ForecastFunction(FunctionCall& call) {
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
   return registry.Register(
       "dl.forecast", ForecastFunction,
-      "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= device= out=: "
+      "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= device= out= "
+      "config= params=M.K=V;...: "
       "drc forecast --json on the task's ranks (data-parallel; each rank on its GPU when the "
       "task has gpus_per_rank); rank 0 prints a line per model");
 }

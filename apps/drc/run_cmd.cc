@@ -122,6 +122,19 @@ std::vector<std::string> WorkerCommand(const std::vector<runtime::TaskDescriptio
   return {dl ? (self.parent_path() / "drc-dl").string() : self.string(), "worker"};
 }
 
+// Writes the report of a pipeline run; the exit code of drc run.
+int WritePipelineReport(const pipeline::Pipeline& plan, const std::string& workdir, bool all_done) {
+  auto report = pipeline::WriteReport(plan, workdir);
+  if (!report.ok()) {
+    std::fprintf(stderr, "drc run: the pipeline's report: %s\n",
+                 report.status().ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "drc run: pipeline report %s%s\n", report->c_str(),
+               all_done ? "" : " (lists the tasks that did not end DONE)");
+  return all_done ? 0 : 1;
+}
+
 std::string DefaultWorkdir(const char* prefix) {
   char buf[64];
   const std::time_t now = std::time(nullptr);
@@ -183,7 +196,7 @@ int RunTaskFile(const RunArgs& args) {
                  workdir.c_str(), resume_plan->done.size(), listed, resume_plan->runs);
     if (resume_plan->remaining.empty()) {
       std::fprintf(stderr, "drc run: nothing left to run\n");
-      return 0;
+      return plan ? WritePipelineReport(*plan, workdir, true) : 0;
     }
     // Tasks run in process groups of their own, so a crash leaves the running ones behind;
     // they would share their folders with the tasks that run again.
@@ -270,14 +283,7 @@ int RunTaskFile(const RunArgs& args) {
   if (plan) {
     const std::string workdir = (*tm)->workdir();
     tm->reset();  // stops the pilot: the log has the run's end
-    auto report = pipeline::WriteReport(*plan, workdir);
-    if (!report.ok()) {
-      std::fprintf(stderr, "drc run: the pipeline's report: %s\n",
-                   report.status().ToString().c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "drc run: pipeline report %s%s\n", report->c_str(),
-                 all_done ? "" : " (lists the tasks that did not end DONE)");
+    return WritePipelineReport(*plan, workdir, all_done);
   }
   return all_done ? 0 : 1;
 }

@@ -26,10 +26,10 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
   }
 }
 
-std::vector<std::string> SplitList(std::string_view text) {
+std::vector<std::string> SplitList(std::string_view text, char separator) {
   std::vector<std::string> out;
   while (!text.empty()) {
-    const auto comma = text.find(',');
+    const auto comma = text.find(separator);
     const auto item = text.substr(0, comma);
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;

@@ -44,7 +44,9 @@ class Parser : public YamlFields {
                                    "' names $DRC_DATA_DIR, which is not set (drc run sets it "
                                    "to the bundled data folder)");
       }
-      return std::string(dir) + "/" + path.substr(std::string(kDataDirVar).size());
+      return (fs::path(dir) / path.substr(std::string(kDataDirVar).size()))
+          .lexically_normal()
+          .string();
     }
     if (path.front() == '/') return path;
     std::error_code ec;
@@ -115,6 +117,31 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(Get(n, "seed", f.seed, "an integer"));
     DRC_RETURN_NOT_OK(Get(n, "freq", f.freq, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
+    DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
+    if (const YAML::Node params = n["params"]) {
+      if (!params.IsMap()) {
+        return Error(params, "field 'params' expects {MODEL: {KEY: VALUE, ...}, ...}");
+      }
+      for (const auto& model : params) {
+        const std::string name = model.first.as<std::string>();
+        if (std::find(f.models.begin(), f.models.end(), name) == f.models.end()) {
+          return Error(model.first, "params for '" + name +
+                                        "', which the stage does not forecast (" +
+                                        JoinList(f.models) + ")");
+        }
+        if (!model.second.IsMap()) {
+          return Error(model.second, "params of " + name + " expect {KEY: VALUE, ...}");
+        }
+        for (const auto& kv : model.second) {
+          const std::string key = kv.first.as<std::string>();
+          if (!kv.second.IsScalar() || kv.second.Scalar().find(';') != std::string::npos) {
+            return Error(kv.second, "params value " + name + "." + key +
+                                        " must be one number or word (lists go in a config file)");
+          }
+          f.params[name][key] = kv.second.Scalar();
+        }
+      }
+    }
     return Status::OK();
   }
 
@@ -137,8 +164,9 @@ class Parser : public YamlFields {
                                                         "priority", "retries", "timeout"};
     static const std::vector<std::string> kPrepare = {"input", "output", "rename",  "select",
                                                       "start", "end",    "resample"};
-    static const std::vector<std::string> kForecast = {
-        "data", "from", "models", "h", "input_size", "steps", "seed", "freq", "scaler"};
+    static const std::vector<std::string> kForecast = {"data",       "from",   "models", "h",
+                                                       "input_size", "steps",  "seed",   "freq",
+                                                       "scaler",     "config", "params"};
     if (!n.IsMap()) return Error(n, "a stage must be a mapping with a name and a kind");
     Stage s;
     DRC_RETURN_NOT_OK(Get(n, "name", s.name, "a name"));
@@ -213,6 +241,13 @@ class Parser : public YamlFields {
                            {"out", "forecast.csv"}};
         if (!f.freq.empty()) t.function_args["freq"] = f.freq;
         if (!f.scaler.empty()) t.function_args["scaler"] = f.scaler;
+        if (!f.config.empty()) t.function_args["config"] = f.config;
+        if (auto it = f.params.find(model); it != f.params.end()) {
+          std::vector<std::string> items;
+          for (const auto& [key, value] : it->second)
+            items.push_back(model + "." + key + "=" + value);
+          t.function_args["params"] = JoinList(items, ";");
+        }
         s.task_uids.push_back(t.uid);
         p.run.tasks.push_back(std::move(t));
       }

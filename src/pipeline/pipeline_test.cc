@@ -63,6 +63,7 @@ stages:
     freq: ME
     cores: 2
     priority: 3
+    params: {NHITS: {mlp_units: 128, learning_rate: 0.01}}
   - name: summary
     after: [forecast]
     tasks:
@@ -100,6 +101,8 @@ stages:
   EXPECT_EQ(nhits->function_args.at("steps"), "5");
   EXPECT_EQ(nhits->function_args.at("freq"), "ME");
   EXPECT_EQ(nhits->function_args.at("out"), "forecast.csv");
+  EXPECT_EQ(nhits->function_args.at("params"), "NHITS.learning_rate=0.01;NHITS.mlp_units=128");
+  EXPECT_EQ(Find(*p, "forecast.MLP")->function_args.count("params"), 0u);
   EXPECT_EQ(nhits->cores_per_rank, 2);
   EXPECT_EQ(nhits->priority, 3);
   EXPECT_EQ(nhits->depends_on, std::vector<std::string>{"prepare"});
@@ -158,6 +161,9 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "them)");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: MLP, h: 0}\n"),
             "p.yaml:2:60: field 'h' must be >= 1");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: MLP, params: "
+                    "{LSTM: {h: 1}}}\n"),
+            "p.yaml:2:66: params for 'LSTM', which the stage does not forecast (MLP)");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: a, tasks: [{executable: x}]}\n"
                     "  - {name: a, tasks: [{executable: y}]}\n"),
             "p.yaml:3:12: stage 'a' is defined twice");

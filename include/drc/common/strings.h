@@ -16,9 +16,9 @@ inline std::string JsonEscape(std::string_view s) {
   return out;
 }
 
-// Splits a comma-separated list ("a,b,,c" -> {"a", "b", "c"}); empty items are dropped, no
-// white space is trimmed.
-std::vector<std::string> SplitList(std::string_view text);
+// Splits a comma-separated list ("a,b,,c" -> {"a", "b", "c"}), or one with another separator;
+// empty items are dropped, no white space is trimmed.
+std::vector<std::string> SplitList(std::string_view text, char separator = ',');
 
 // Joins items with `separator` ({"a", "b"} -> "a, b").
 std::string JoinList(const std::vector<std::string>& items, std::string_view separator = ", ");

@@ -16,6 +16,7 @@
 //       h: 24
 //       input_size: 24
 //       steps: 100
+//       params: {NBEATS: {mlp_units: 128}}   # or config: FILE.yaml, as drc forecast's
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
 //     - name: summary                # tasks in task-file syntax (executables or functions)
 //       after: [forecast]
@@ -77,6 +78,9 @@ struct ForecastSpec {
   int64_t seed = 1;
   std::string freq;    // inferred when empty
   std::string scaler;  // the models' defaults when empty
+  std::string config;  // a hyper-parameter file (drc forecast --config)
+  // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
+  std::map<std::string, std::map<std::string, std::string>> params;
 };
 
 enum class StageKind { kPrepare, kForecast, kTasks };

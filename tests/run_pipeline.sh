@@ -1,0 +1,39 @@
+#!/bin/sh
+# A pipeline end to end (tests/data/pipeline_small.yaml): the prepare stage's table, two models
+# forecast from it on the worker pool, the gather stage, and the report. The report's MAEs must
+# be what `drc forecast` gives on the prepared table with the same settings; a resumed run has
+# nothing left and rewrites the report; a pipeline whose prepare stage fails reports why, and its
+# later stages are canceled, not lost.
+#   sh run_pipeline.sh DRC WORKDIR TESTDATA
+set -eu
+drc=$1 work=$2 data=$3
+rm -rf "$work" "$work-fails"
+"$drc" run "$data/pipeline_small.yaml" --workdir "$work" --quiet
+report=$work/report/index.html
+for want in '<h1>Pipeline us-carrier-small</h1>' 'Every task ended DONE' \
+  '298 rows in, 274 out' 'Forecasts against the actual values' '<polyline'; do
+  grep -q "$want" "$report" || { echo "report lacks: $want" >&2; exit 1; }
+done
+[ "$(wc -l <"$work/metrics.jsonl")" -eq 2 ] || { echo "expected 2 metric lines" >&2; exit 1; }
+# The report's MAE column (two decimals) against drc forecast on the prepared table.
+sed -n 's|^<tr[^>]*><td>\([A-Za-z]*\)</td><td>DONE</td><td>\([0-9][0-9.]*\)</td>.*|\1 \2|p' "$report" |
+  sort >"$work/report-mae.txt"
+"$drc" forecast --data "$work/prepare/series.parquet" --models MLP,NHITS --h 12 --input-size 24 \
+  --steps 5 --freq ME --threads 1 --json |
+  sed -n 's/.*"mae":\([0-9.e+-]*\).*"model":"\([A-Za-z]*\)".*/\2 \1/p' |
+  awk '{ printf "%s %.2f\n", $1, $2 }' | sort >"$work/cli-mae.txt"
+cat "$work/report-mae.txt"
+diff "$work/cli-mae.txt" "$work/report-mae.txt"
+[ "$(wc -l <"$work/report-mae.txt")" -eq 2 ] || { echo "expected 2 models" >&2; exit 1; }
+echo "report = drc forecast"
+"$drc" run "$data/pipeline_small.yaml" --workdir "$work" --resume 2>&1 | grep "nothing left to run"
+[ -f "$report" ] || { echo "the resumed run wrote no report" >&2; exit 1; }
+# The failing pipeline: drc run exits 1, the report says why and lists the canceled stages.
+if "$drc" run "$data/pipeline_fails.yaml" --workdir "$work-fails" --quiet; then
+  echo "a failing pipeline exited 0" >&2
+  exit 1
+fi
+grep -q "rename: no column 'Passengers'" "$work-fails/report/index.html" ||
+  { echo "the report lacks the reason" >&2; exit 1; }
+grep -q '<td>forecast.MLP</td><td class="bad">CANCELED</td>' "$work-fails/report/index.html" &&
+  echo "failed pipeline reported"
