@@ -123,8 +123,9 @@ std::vector<std::string> WorkerCommand(const std::vector<runtime::TaskDescriptio
 }
 
 // Writes the report of a pipeline run; the exit code of drc run.
-int WritePipelineReport(const pipeline::Pipeline& plan, const std::string& workdir, bool all_done) {
-  auto report = pipeline::WriteReport(plan, workdir);
+int WritePipelineReport(const pipeline::Pipeline& plan, const std::string& workdir, bool resumed,
+                        bool all_done) {
+  auto report = pipeline::WriteReport(plan, workdir, resumed);
   if (!report.ok()) {
     std::fprintf(stderr, "drc run: the pipeline's report: %s\n",
                  report.status().ToString().c_str());
@@ -142,29 +143,19 @@ std::string DefaultWorkdir(const char* prefix) {
   return std::string(prefix) + buf + "-" + std::to_string(::getpid());
 }
 
-}  // namespace
-
-int RunTaskFile(const RunArgs& args) {
-  // Tasks can call this drc ("$DRC_BIN" forecast ...) and find the bundled data; they inherit
-  // this environment (no thread runs yet).
+// Tasks can call this drc ("$DRC_BIN" forecast ...) and find the bundled data; they inherit
+// this environment (no thread runs yet).
+void SetTaskEnvironment(const RunArgs& args) {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) ::setenv("DRC_BIN", self.c_str(), 1);
   if (!args.data_dir.empty()) ::setenv("DRC_DATA_DIR", args.data_dir.c_str(), 0);
-  // A pipeline file (stages) is planned into the tasks of a task file.
-  std::optional<pipeline::Pipeline> plan;
-  Result<runtime::TaskFile> file = Status::Internal("unread");
-  if (pipeline::IsPipelineFile(args.file)) {
-    auto loaded = pipeline::LoadPipeline(args.file);
-    if (loaded.ok()) {
-      plan = std::move(loaded).ValueOrDie();
-      file = plan->run;
-    } else {
-      file = loaded.status();
-    }
-  } else {
-    file = runtime::LoadTaskFile(args.file);
-  }
+}
+
+// Runs a loaded task file, or a pipeline's planned tasks and then its report.
+int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
+              const std::optional<pipeline::Pipeline>& plan) {
+  std::error_code ec;
   if (!file.ok()) {
     std::fprintf(stderr, "drc run: %s\n", file.status().message().c_str());
     return 2;
@@ -196,7 +187,7 @@ int RunTaskFile(const RunArgs& args) {
                  workdir.c_str(), resume_plan->done.size(), listed, resume_plan->runs);
     if (resume_plan->remaining.empty()) {
       std::fprintf(stderr, "drc run: nothing left to run\n");
-      return plan ? WritePipelineReport(*plan, workdir, true) : 0;
+      return plan ? WritePipelineReport(*plan, workdir, true, true) : 0;
     }
     // Tasks run in process groups of their own, so a crash leaves the running ones behind;
     // they would share their folders with the tasks that run again.
@@ -283,9 +274,35 @@ int RunTaskFile(const RunArgs& args) {
   if (plan) {
     const std::string workdir = (*tm)->workdir();
     tm->reset();  // stops the pilot: the log has the run's end
-    return WritePipelineReport(*plan, workdir, all_done);
+    return WritePipelineReport(*plan, workdir, args.resume, all_done);
   }
   return all_done ? 0 : 1;
+}
+
+}  // namespace
+
+int RunTaskFile(const RunArgs& args) {
+  SetTaskEnvironment(args);
+  // A pipeline file (stages) is planned into the tasks of a task file.
+  std::optional<pipeline::Pipeline> plan;
+  Result<runtime::TaskFile> file = Status::Internal("unread");
+  if (pipeline::IsPipelineFile(args.file)) {
+    auto loaded = pipeline::LoadPipeline(args.file);
+    if (loaded.ok()) {
+      plan = std::move(loaded).ValueOrDie();
+      file = plan->run;
+    } else {
+      file = loaded.status();
+    }
+  } else {
+    file = runtime::LoadTaskFile(args.file);
+  }
+  return RunLoaded(args, std::move(file), plan);
+}
+
+int RunPipeline(const RunArgs& args, const pipeline::Pipeline& plan) {
+  SetTaskEnvironment(args);
+  return RunLoaded(args, plan.run, plan);
 }
 
 namespace {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "drc/pipeline/pipeline.h"
+
 namespace drc::app {
 
 struct RunArgs {
@@ -20,6 +22,9 @@ struct RunArgs {
   std::string worker;    // the worker program of function tasks (default: the file's, else drc's)
 };
 int RunTaskFile(const RunArgs& args);
+// A pipeline planned in code (`drc demo`): run as `drc run` runs a pipeline file, its report
+// at the end; `args.file` names it in messages.
+int RunPipeline(const RunArgs& args, const pipeline::Pipeline& plan);
 
 struct BenchTasksArgs {
   int64_t n = 1000;

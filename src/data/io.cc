@@ -492,6 +492,16 @@ Result<std::shared_ptr<arrow::Table>> ReadTable(const std::string& path) {
   return Status::Internal("ReadTable: unhandled format");
 }
 
+Status WriteTable(const arrow::Table& table, const std::string& path) {
+  DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));
+  switch (format) {
+    case TableFormat::kCsv: return WriteCsv(table, path);
+    case TableFormat::kParquet: return WriteParquet(table, path);
+    case TableFormat::kIpc: return WriteIpc(table, path);
+  }
+  return Status::Internal("WriteTable: unhandled format");
+}
+
 std::string ArrowVersion() { return arrow::GetBuildInfo().version_string; }
 
 }  // namespace drc::data

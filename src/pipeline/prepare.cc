@@ -110,7 +110,8 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
 
 Result<PrepareResult> PrepareTable(const PrepareSpec& spec) {
   DRC_RETURN_NOT_OK(data::Initialize());
-  DRC_ASSIGN_OR_RETURN(const data::TableFormat out_format, data::TableFormatOf(spec.output));
+  // The output's format first: a bad name fails before any work.
+  DRC_RETURN_NOT_OK(data::TableFormatOf(spec.output).status());
   DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTable(spec.input));
   PrepareResult result;
   result.rows_in = table->num_rows();
@@ -169,13 +170,7 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec) {
   if (series) {
     DRC_ASSIGN_OR_RETURN(table, data::Sort(table, {{cols.id}, {cols.time}}));
   }
-  switch (out_format) {
-    case data::TableFormat::kCsv: DRC_RETURN_NOT_OK(data::WriteCsv(*table, spec.output)); break;
-    case data::TableFormat::kParquet:
-      DRC_RETURN_NOT_OK(data::WriteParquet(*table, spec.output));
-      break;
-    case data::TableFormat::kIpc: DRC_RETURN_NOT_OK(data::WriteIpc(*table, spec.output)); break;
-  }
+  DRC_RETURN_NOT_OK(data::WriteTable(*table, spec.output));
   result.rows_out = table->num_rows();
   result.columns = table->schema()->field_names();
   return result;

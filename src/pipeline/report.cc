@@ -176,6 +176,53 @@ std::string StdoutPath(const std::string& workdir, const std::string& uid) {
   return (fs::path(TaskFolder(workdir, uid)) / (uid + ".out")).string();
 }
 
+}  // namespace
+
+std::string ForecastMetricsLine(const std::string& workdir, const std::string& task_uid) {
+  const nlohmann::json j = LastRecord(StdoutPath(workdir, task_uid), "mae");
+  return j.is_null() ? "" : j.dump();
+}
+
+Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workdir,
+                                    const std::string& path) {
+  DRC_RETURN_NOT_OK(data::Initialize());
+  DRC_RETURN_NOT_OK(data::TableFormatOf(path).status());
+  data::TablePtr merged;
+  const data::SeriesColumns cols;
+  for (size_t i = 0; i < stage.task_uids.size(); ++i) {
+    const std::string file = ForecastPath(workdir, stage.task_uids[i]);
+    const std::string& model = stage.forecast.models[i];
+    std::error_code ec;
+    if (!fs::exists(file, ec)) continue;
+    DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadSeries(file));
+    if (merged == nullptr) {
+      merged = table;
+      continue;
+    }
+    const auto same = [&](const std::string& name) {
+      const auto a = merged->GetColumnByName(name), b = table->GetColumnByName(name);
+      return a != nullptr && b != nullptr && a->Equals(*b);
+    };
+    const auto column = table->GetColumnByName(model);
+    if (table->num_rows() != merged->num_rows() || !same(cols.id) || !same(cols.time) ||
+        column == nullptr) {
+      return Status::InvalidArgument(file, ": the forecasts of ", model,
+                                     " are not of the same series and stamps as the others'");
+    }
+    auto added =
+        merged->AddColumn(merged->num_columns(), arrow::field(model, column->type()), column);
+    if (!added.ok()) return Status::Internal(file, ": ", added.status().message());
+    merged = *added;
+  }
+  if (merged == nullptr) {
+    return Status::NotFound("no model of stage '", stage.name, "' wrote its forecasts");
+  }
+  DRC_RETURN_NOT_OK(data::WriteTable(*merged, path));
+  return merged->num_rows();
+}
+
+namespace {
+
 std::string Metric(const nlohmann::json& j, const char* key, const char* format = "%.2f") {
   if (!j.contains(key) || !j[key].is_number()) return "";
   return FormatNum(j[key].get<double>(), format);
@@ -188,16 +235,18 @@ struct TaskState {
 
 class Report {
  public:
-  Report(const Pipeline& p, std::string workdir, int max_series)
-      : p_(p), workdir_(std::move(workdir)), max_series_(max_series) {}
+  Report(const Pipeline& p, std::string workdir, bool resumed, int max_series)
+      : p_(p), workdir_(std::move(workdir)), resumed_(resumed), max_series_(max_series) {}
 
   std::string Html() {
     const std::string log_path = (fs::path(workdir_) / "events.jsonl").string();
     auto log = runtime::ReadRunLog(log_path);
-    // Every run of the work directory counts (a resumed run does not run again what an earlier
-    // one ended DONE), so the states come from the whole log, a DONE one kept.
+    // After a resume every run of the work directory counts (a resumed run does not run again
+    // what an earlier one ended DONE), so the states come from the whole log, a DONE one kept;
+    // otherwise from the last run (a work directory reused for a new run).
     if (log.ok()) {
       (void)runtime::ReadEvents(log_path, [&](const runtime::Event& e, int64_t) {
+        if (!resumed_ && e.kind == "pilot" && e.value == "start") states_.clear();
         if (e.kind != "state" || e.task.empty()) return Status::OK();
         TaskState& s = states_[e.task];
         if (s.state != "DONE") s = {e.value, e.value == "DONE" ? "" : e.detail};
@@ -236,7 +285,7 @@ class Report {
     for (const auto& stage : p_.stages) h += StageSection(stage);
     if (log.ok()) {
       h += "<h2>Tasks over time</h2>\n";
-      if (log->earlier_runs > 0) {
+      if (log->earlier_runs > 0 && resumed_) {
         h += "<p>The last of " + std::to_string(log->earlier_runs + 1) +
              " runs in this work directory (the states above are over all of them).</p>\n";
       }
@@ -408,13 +457,14 @@ class Report {
 
   const Pipeline& p_;
   std::string workdir_;
+  bool resumed_;
   int max_series_;
   std::map<std::string, TaskState> states_;
 };
 
 }  // namespace
 
-Result<std::string> WriteReport(const Pipeline& pipeline, const std::string& workdir,
+Result<std::string> WriteReport(const Pipeline& pipeline, const std::string& workdir, bool resumed,
                                 int max_series) {
   DRC_RETURN_NOT_OK(data::Initialize());
   const fs::path dir = fs::path(workdir) / "report";
@@ -422,7 +472,8 @@ Result<std::string> WriteReport(const Pipeline& pipeline, const std::string& wor
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create ", dir.string(), ": ", ec.message());
   const std::string path = (dir / "index.html").string();
-  DRC_RETURN_NOT_OK(WriteFileAtomically(path, Report(pipeline, workdir, max_series).Html()));
+  DRC_RETURN_NOT_OK(
+      WriteFileAtomically(path, Report(pipeline, workdir, resumed, max_series).Html()));
   return path;
 }
 

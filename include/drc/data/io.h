@@ -51,6 +51,8 @@ Result<TableFormat> TableFormatOf(const std::string& path);
 
 // Reads by extension (TableFormatOf).
 Result<std::shared_ptr<arrow::Table>> ReadTable(const std::string& path);
+// Writes by extension (TableFormatOf).
+Status WriteTable(const arrow::Table& table, const std::string& path);
 
 // The version of the Arrow C++ library linked at run time, e.g. "26.0.1".
 std::string ArrowVersion();

@@ -120,13 +120,24 @@ std::string TaskFolder(const std::string& workdir, const std::string& uid);
 std::string PreparedTablePath(const Stage& stage, const std::string& workdir);
 std::string ForecastPath(const std::string& workdir, const std::string& task_uid);
 
+// The metrics a forecast task printed (its stdout's last JSON line with "mae": model, mae,
+// rmse, mape, smape, seconds, ...), or "" when it printed none.
+std::string ForecastMetricsLine(const std::string& workdir, const std::string& task_uid);
+
+// One table of a forecast stage's forecasts: unique_id, ds, y and a column per model, from the
+// forecast.csv of each model that wrote one (they forecast the same rows; other rows are an
+// error naming the model). Written to `path` (.csv, .parquet or .arrow); returns its rows.
+Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workdir,
+                                    const std::string& path);
+
 // Writes WORKDIR/report/index.html (one page, its charts inline as SVG) for a run of
 // `pipeline` in `workdir`, from what its tasks left there and its events.jsonl: per forecast
 // stage, a table of each model's metrics and seconds and charts of the forecasts against the
 // actual values (up to `max_series` series); per stage, its tasks' states; the run's timeline
 // and core utilization. Tasks that failed or did not run are listed with their reasons, never
-// left out silently. Returns the path of index.html.
+// left out silently. A task's state is from the last run in `workdir`, or with `resumed` from
+// all of them (DONE in any run is DONE). Returns the path of index.html.
 Result<std::string> WriteReport(const Pipeline& pipeline, const std::string& workdir,
-                                int max_series = 4);
+                                bool resumed = false, int max_series = 4);
 
 }  // namespace drc::pipeline
