@@ -101,9 +101,12 @@ int main(int argc, char** argv) {
   bool version = false;
   app.add_flag("--version", version, "Print the version and the compiled-in backends");
 
-  auto* run = app.add_subcommand("run", "Run a task file (YAML) on a pilot");
+  auto* run = app.add_subcommand(
+      "run",
+      "Run a task file or a pipeline file (YAML) on a pilot; a pipeline ends with its report");
   drc::app::RunArgs run_args;
-  run->add_option("FILE", run_args.file, "Task file (YAML)")->required();
+  run->add_option("FILE", run_args.file, "Task file (tasks:) or pipeline file (stages:), YAML")
+      ->required();
   run->add_option("--workdir", run_args.workdir, "Work directory (events.jsonl, task folders)");
   run->add_flag("--resume", run_args.resume,
                 "Run again only the tasks that did not end DONE in the work directory's earlier "

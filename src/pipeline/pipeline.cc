@@ -162,8 +162,8 @@ class Parser : public YamlFields {
     static const std::vector<std::string> kCommon = {"name", "kind", "after"};
     static const std::vector<std::string> kResources = {"ranks",    "cores",   "gpus",
                                                         "priority", "retries", "timeout"};
-    static const std::vector<std::string> kPrepare = {"input", "output", "rename",  "select",
-                                                      "start", "end",    "resample"};
+    static const std::vector<std::string> kPrepare = {"input", "output", "rename",     "select",
+                                                      "start", "end",    "drop_nulls", "resample"};
     static const std::vector<std::string> kForecast = {"data",       "from",   "models", "h",
                                                        "input_size", "steps",  "seed",   "freq",
                                                        "scaler",     "config", "params"};
@@ -193,7 +193,6 @@ class Parser : public YamlFields {
       s.kind = StageKind::kPrepare;
       known.insert(known.end(), kPrepare.begin(), kPrepare.end());
       known.insert(known.end(), kResources.begin(), kResources.end());
-      known.push_back("drop_nulls");
       DRC_RETURN_NOT_OK(CheckKeys(n, known, "prepare stage '" + s.name + "'"));
       DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
       DRC_RETURN_NOT_OK(ParseResources(n, base));

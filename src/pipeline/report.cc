@@ -367,8 +367,8 @@ class Report {
                     ", steps=" + std::to_string(f.steps) + ", seed " + std::to_string(f.seed) +
                     "; each model trained on all but the " +
                     "last h points of every series and scored on them.</p>\n";
-    h += "<table><tr><th>model</th><th>state</th><th>MAE</th><th>RMSE</th><th>MAPE</th>"
-         "<th>sMAPE</th><th>fit + predict s</th><th>threads</th></tr>\n";
+    h += "<table><tr><th>model</th><th>state</th><th>MAE</th><th>RMSE</th><th>MAPE %</th>"
+         "<th>sMAPE %</th><th>fit + predict s</th><th>threads</th></tr>\n";
     bool first = true;
     for (const auto& r : rows) {
       const TaskState& s = State(r.uid);
@@ -378,9 +378,8 @@ class Report {
            HtmlEscape(s.state) + "</td>";
       if (has) {
         h += "<td>" + Metric(r.metrics, "mae") + "</td><td>" + Metric(r.metrics, "rmse") +
-             "</td><td>" + Metric(r.metrics, "mape", "%.4f") + "</td><td>" +
-             Metric(r.metrics, "smape", "%.4f") + "</td><td>" +
-             Metric(r.metrics, "seconds", "%.2f") + "</td><td>" +
+             "</td><td>" + Metric(r.metrics, "mape") + "</td><td>" + Metric(r.metrics, "smape") +
+             "</td><td>" + Metric(r.metrics, "seconds", "%.2f") + "</td><td>" +
              Metric(r.metrics, "threads", "%.0f") + "</td>";
       } else {
         h += "<td colspan=\"6\">" +
