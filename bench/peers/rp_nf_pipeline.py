@@ -64,25 +64,8 @@ def main():
     SANDBOX.start_watchdog(ARGS.timeout, dict(record, error='timeout after %.0f s' % ARGS.timeout))
     result = dict(record)
     t_start = time.time()
-    session = None
     try:
-        session = rp.Session()
-        SANDBOX.session = session
-        rcfg = session.rcfgs['local']['localhost']
-        rcfg['cores_per_node'] = ARGS.cores
-        rcfg['gpus_per_node'] = 0
-        rcfg['fake_resources'] = False
-        rcfg['default_remote_workdir'] = SANDBOX.base
-        pmgr = rp.PilotManager(session=session)
-        tmgr = rp.TaskManager(session=session)
-        pd = rp.PilotDescription({'resource': 'local.localhost', 'cores': ARGS.cores, 'gpus': 0,
-                                  'exit_on_error': False,
-                                  'runtime': max(10, int(ARGS.timeout / 60) + 5)})
-        pilot = pmgr.submit_pilots(pd)
-        tmgr.add_pilots(pilot)
-        pilot.wait(state=[rp.PMGR_ACTIVE] + rp.FINAL, timeout=ARGS.timeout)
-        if pilot.state != rp.PMGR_ACTIVE:
-            raise RuntimeError('pilot did not become active: %s' % pilot.state)
+        _, pmgr, tmgr, pilot = SANDBOX.local_pilot(rp, ARGS.cores, ARGS.timeout)
         result['session_setup_s'] = time.time() - t_start
 
         tds = []
@@ -118,8 +101,8 @@ def main():
     except BaseException as e:  # noqa: BLE001
         result['error'] = '%s: %s' % (type(e).__name__, e)
     finally:
-        if session is not None:
-            session.close(download=False)
+        if SANDBOX.session is not None:
+            SANDBOX.session.close(download=False)
     SANDBOX.finish(result)
     return 0 if result.get('done') == len(MODELS) else 1
 

@@ -123,31 +123,9 @@ def main():
               'worker_cores': ARGS.worker_cores, 'workdir': ARGS.workdir}
     t_setup = time.time()
     t_submit = None
-    session = None
     raptor = None
     try:
-        session = rp.Session()
-        SANDBOX.session = session
-        # local.localhost describes a fake 8-core node; make it this machine, and put the
-        # resource sandbox into our folder instead of ~/radical.pilot.sandbox.
-        rcfg = session.rcfgs['local']['localhost']
-        rcfg['cores_per_node'] = ARGS.cores
-        rcfg['gpus_per_node'] = 0
-        rcfg['fake_resources'] = False
-        rcfg['default_remote_workdir'] = SANDBOX.base
-
-        pmgr = rp.PilotManager(session=session)
-        tmgr = rp.TaskManager(session=session)
-        pd = rp.PilotDescription({'resource': 'local.localhost',
-                                  'cores': ARGS.cores,
-                                  'gpus': 0,
-                                  'exit_on_error': False,
-                                  'runtime': max(10, int(ARGS.timeout / 60) + 5)})
-        pilot = pmgr.submit_pilots(pd)
-        tmgr.add_pilots(pilot)
-        pilot.wait(state=[rp.PMGR_ACTIVE] + rp.FINAL, timeout=ARGS.timeout)
-        if pilot.state != rp.PMGR_ACTIVE:
-            raise RuntimeError('pilot did not become active: %s' % pilot.state)
+        _, pmgr, tmgr, pilot = SANDBOX.local_pilot(rp, ARGS.cores, ARGS.timeout)
         result['pilot_active_s'] = time.time() - t_setup
 
         raptor = pilot.submit_raptors(rp.TaskDescription(
@@ -193,8 +171,8 @@ def main():
                 raptor.rpc('stop')
             except Exception:  # noqa: BLE001
                 pass
-        if session is not None:
-            session.close(download=False)
+        if SANDBOX.session is not None:
+            SANDBOX.session.close(download=False)
 
     SANDBOX.finish(result)
     return 0 if result.get('done') == ARGS.n else 1

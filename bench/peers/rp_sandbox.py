@@ -1,5 +1,5 @@
-"""The sandbox, watchdog and clean-up shared by the RADICAL-Pilot peer benchmarks
-(rp_tasks.py, rp_raptor.py).
+"""The sandbox, watchdog, local pilot and clean-up shared by the RADICAL-Pilot peer benchmarks
+(rp_tasks.py, rp_raptor.py, rp_nf_pipeline.py).
 
 A script makes one `Sandbox` before it imports radical.pilot: RP reads its environment at
 import time, so this module does not import RP itself. The sandbox
@@ -15,7 +15,8 @@ import time, so this module does not import RP itself. The sandbox
     RADICAL_PROFILE (TRUE or FALSE, the script's choice), puts the venv's bin first on $PATH
     and sets $VIRTUAL_ENV to the venv.
 
-`start_watchdog` arms a timer that, after the script's --timeout, prints the script's
+`local_pilot` starts an RP session with an active pilot of this machine whose sandboxes are in
+the folder. `start_watchdog` arms a timer that, after the script's --timeout, prints the script's
 timeout record as its one JSON line (unless the result is out already), closes the RP
 session (`Sandbox.session`, set by the script), ends RP's processes, removes the folder and
 exits 3. `finish` prints the result and does the same clean-up at a normal end.
@@ -111,6 +112,32 @@ class Sandbox:
                     pass
         except Exception as e:  # noqa: BLE001
             print('%s: kill_children: %s' % (self.script, e), file=sys.stderr)
+
+    def local_pilot(self, rp, cores, timeout):
+        """A session, pilot manager, task manager and PMGR_ACTIVE pilot of `cores` cores on this
+        machine: (session, pmgr, tmgr, pilot). `rp` is the imported radical.pilot. The session is
+        kept in `self.session` as soon as it exists (close it from there)."""
+        self.session = rp.Session()
+        # local.localhost describes a fake 8-core node; make it this machine, and put the
+        # resource sandbox into our folder instead of ~/radical.pilot.sandbox.
+        rcfg = self.session.rcfgs['local']['localhost']
+        rcfg['cores_per_node'] = cores
+        rcfg['gpus_per_node'] = 0
+        rcfg['fake_resources'] = False
+        rcfg['default_remote_workdir'] = self.base
+        pmgr = rp.PilotManager(session=self.session)
+        tmgr = rp.TaskManager(session=self.session)
+        pd = rp.PilotDescription({'resource': 'local.localhost',
+                                  'cores': cores,
+                                  'gpus': 0,
+                                  'exit_on_error': False,
+                                  'runtime': max(10, int(timeout / 60) + 5)})
+        pilot = pmgr.submit_pilots(pd)
+        tmgr.add_pilots(pilot)
+        pilot.wait(state=[rp.PMGR_ACTIVE] + rp.FINAL, timeout=timeout)
+        if pilot.state != rp.PMGR_ACTIVE:
+            raise RuntimeError('pilot did not become active: %s' % pilot.state)
+        return self.session, pmgr, tmgr, pilot
 
     def start_watchdog(self, timeout, record):
         """Arms the watchdog: after timeout seconds it prints record (a dict, the script's

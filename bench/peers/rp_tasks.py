@@ -108,30 +108,8 @@ def main():
               'profiling': not ARGS.no_profile}
     t_setup = time.time()
     t_submit = None
-    session = None
     try:
-        session = rp.Session()
-        SANDBOX.session = session
-        # local.localhost describes a fake 8-core node; make it this machine, and put the
-        # resource sandbox into our folder instead of ~/radical.pilot.sandbox.
-        rcfg = session.rcfgs['local']['localhost']
-        rcfg['cores_per_node'] = ARGS.cores
-        rcfg['gpus_per_node'] = 0
-        rcfg['fake_resources'] = False
-        rcfg['default_remote_workdir'] = SANDBOX.base
-
-        pmgr = rp.PilotManager(session=session)
-        tmgr = rp.TaskManager(session=session)
-        pd = rp.PilotDescription({'resource': 'local.localhost',
-                                  'cores': ARGS.cores,
-                                  'gpus': 0,
-                                  'exit_on_error': False,
-                                  'runtime': max(10, int(ARGS.timeout / 60) + 5)})
-        pilot = pmgr.submit_pilots(pd)
-        tmgr.add_pilots(pilot)
-        pilot.wait(state=[rp.PMGR_ACTIVE] + rp.FINAL, timeout=ARGS.timeout)
-        if pilot.state != rp.PMGR_ACTIVE:
-            raise RuntimeError('pilot did not become active: %s' % pilot.state)
+        _, pmgr, tmgr, pilot = SANDBOX.local_pilot(rp, ARGS.cores, ARGS.timeout)
         result['session_setup_s'] = time.time() - t_setup
 
         tds = []
@@ -158,8 +136,8 @@ def main():
         result['error'] = '%s: %s' % (type(e).__name__, e)
         t_submit = None
     finally:
-        if session is not None:
-            session.close(download=False)
+        if SANDBOX.session is not None:
+            SANDBOX.session.close(download=False)
 
     if t_submit is not None and not ARGS.no_profile:
         first = read_profiles(SANDBOX.base)
