@@ -2,12 +2,12 @@
 # A pipeline end to end (tests/data/pipeline_small.yaml): the prepare stage's table, two models
 # forecast from it on the worker pool, the gather stage, and the report. The report's MAEs must
 # be what `drc forecast` gives on the prepared table with the same settings; a resumed run has
-# nothing left and rewrites the report; a pipeline whose prepare stage fails reports why, and its
-# later stages are canceled, not lost.
-#   sh run_pipeline.sh DRC WORKDIR TESTDATA
+# nothing left and rewrites the report; with seeds, the report gives each metric's median; a
+# pipeline whose prepare stage fails reports why, and its later stages are canceled, not lost.
+#   sh run_pipeline.sh DRC WORKDIR TESTDATA CSV
 set -eu
-drc=$1 work=$2 data=$3
-rm -rf "$work" "$work-fails"
+drc=$1 work=$2 data=$3 csv=$4
+rm -rf "$work" "$work-fails" "$work-seeds"
 "$drc" run "$data/pipeline_small.yaml" --workdir "$work" --quiet
 report=$work/report/index.html
 for want in '<h1>Pipeline us-carrier-small</h1>' 'Every task ended DONE' \
@@ -28,6 +28,15 @@ diff "$work/cli-mae.txt" "$work/report-mae.txt"
 echo "report = drc forecast"
 "$drc" run "$data/pipeline_small.yaml" --workdir "$work" --resume 2>&1 | grep "nothing left to run"
 [ -f "$report" ] || { echo "the resumed run wrote no report" >&2; exit 1; }
+# Seeds: the report's MAE is the median of drc forecast's at the three seeds.
+"$drc" run "$data/pipeline_seeds.yaml" --workdir "$work-seeds" --quiet
+median=$(for seed in 1 2 3; do
+  "$drc" forecast --data "$csv" --models MLP --steps 3 --freq ME --seed $seed --threads 1 --json
+done | sed -n 's/.*"mae":\([0-9.e+-]*\).*/\1/p' | sort -g | sed -n 2p)
+want=$(awk "BEGIN { printf \"%.2f\", $median }")
+grep -q "<td>MLP</td><td>3/3 DONE</td><td>$want</td>" "$work-seeds/report/index.html" ||
+  { echo "the seeds' report lacks MLP's median MAE $want" >&2; exit 1; }
+echo "median of 3 seeds: $want"
 # The failing pipeline: drc run exits 1, the report says why and lists the canceled stages.
 if "$drc" run "$data/pipeline_fails.yaml" --workdir "$work-fails" --quiet; then
   echo "a failing pipeline exited 0" >&2

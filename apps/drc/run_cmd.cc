@@ -62,27 +62,30 @@ std::string ProgressLine(const runtime::StateCounts& c, int64_t total, double se
   return buf;
 }
 
-// Per stage: its tasks DONE of all, and those running or failed ("forecast 3/11 (2 running)").
+// Per stage: its tasks DONE of all, and those running, failed or canceled ("forecast 3/11 (2
+// running)").
 std::string StageProgress(const pipeline::Pipeline& plan,
                           const std::vector<runtime::TaskInfo>& infos) {
   std::map<std::string, TaskState> state;
   for (const auto& info : infos) state[info.uid] = info.state;
   std::string line;
   for (const auto& stage : plan.stages) {
-    int done = 0, running = 0, failed = 0, listed = 0;
+    int done = 0, running = 0, failed = 0, canceled = 0, listed = 0;
     for (const auto& uid : stage.task_uids) {
       auto it = state.find(uid);
       if (it == state.end()) continue;  // DONE in an earlier run (resumed)
       ++listed;
       done += it->second == TaskState::kDone;
       running += it->second == TaskState::kExecuting;
-      failed += it->second == TaskState::kFailed || it->second == TaskState::kCanceled;
+      failed += it->second == TaskState::kFailed;
+      canceled += it->second == TaskState::kCanceled;
     }
     const int earlier = static_cast<int>(stage.task_uids.size()) - listed;
     line += (line.empty() ? "" : ", ") + stage.name + " " + std::to_string(done + earlier) + "/" +
             std::to_string(stage.task_uids.size());
     if (running > 0) line += " (" + std::to_string(running) + " running)";
     if (failed > 0) line += " (" + std::to_string(failed) + " failed)";
+    if (canceled > 0) line += " (" + std::to_string(canceled) + " canceled)";
   }
   return line;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -114,7 +115,25 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetPositive(n, "h", f.horizon));
     DRC_RETURN_NOT_OK(GetPositive(n, "input_size", f.input_size));
     DRC_RETURN_NOT_OK(GetPositive(n, "steps", f.steps));
-    DRC_RETURN_NOT_OK(Get(n, "seed", f.seed, "an integer"));
+    if (n["seed"] && n["seeds"]) return Error(n["seeds"], "give 'seed' or 'seeds', not both");
+    DRC_RETURN_NOT_OK(Get(n, "seed", f.seeds[0], "an integer"));
+    if (const YAML::Node seeds = n["seeds"]) {
+      std::vector<std::string> text;
+      DRC_RETURN_NOT_OK(GetList(n, "seeds", text));
+      f.seeds.clear();
+      for (const auto& t : text) {
+        int64_t seed = 0;
+        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), seed);
+        if (ec != std::errc() || end != t.data() + t.size()) {
+          return Error(seeds, "field 'seeds' expects a list of integers, got '" + t + "'");
+        }
+        if (std::find(f.seeds.begin(), f.seeds.end(), seed) != f.seeds.end()) {
+          return Error(seeds, "seed " + t + " is listed twice");
+        }
+        f.seeds.push_back(seed);
+      }
+      if (f.seeds.empty()) return Error(seeds, "field 'seeds' lists no seed");
+    }
     DRC_RETURN_NOT_OK(Get(n, "freq", f.freq, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
@@ -165,8 +184,8 @@ class Parser : public YamlFields {
     static const std::vector<std::string> kPrepare = {"input", "output", "rename",     "select",
                                                       "start", "end",    "drop_nulls", "resample"};
     static const std::vector<std::string> kForecast = {"data",       "from",   "models", "h",
-                                                       "input_size", "steps",  "seed",   "freq",
-                                                       "scaler",     "config", "params"};
+                                                       "input_size", "steps",  "seed",   "seeds",
+                                                       "freq",       "scaler", "config", "params"};
     if (!n.IsMap()) return Error(n, "a stage must be a mapping with a name and a kind");
     Stage s;
     DRC_RETURN_NOT_OK(Get(n, "name", s.name, "a name"));
@@ -228,27 +247,31 @@ class Parser : public YamlFields {
       }
       const ForecastSpec& f = s.forecast;
       for (const auto& model : f.models) {
-        runtime::TaskDescription t = base;
-        t.uid = s.name + "." + model;
-        t.function = "dl.forecast";
-        t.function_args = {{"data", data},
-                           {"models", model},
-                           {"h", std::to_string(f.horizon)},
-                           {"input_size", std::to_string(f.input_size)},
-                           {"steps", std::to_string(f.steps)},
-                           {"seed", std::to_string(f.seed)},
-                           {"out", "forecast.csv"}};
-        if (!f.freq.empty()) t.function_args["freq"] = f.freq;
-        if (!f.scaler.empty()) t.function_args["scaler"] = f.scaler;
-        if (!f.config.empty()) t.function_args["config"] = f.config;
-        if (auto it = f.params.find(model); it != f.params.end()) {
-          std::vector<std::string> items;
-          for (const auto& [key, value] : it->second)
-            items.push_back(model + "." + key + "=" + value);
-          t.function_args["params"] = JoinList(items, ";");
+        for (const int64_t seed : f.seeds) {
+          runtime::TaskDescription t = base;
+          t.uid = s.name + "." + model;
+          if (f.seeds.size() > 1) t.uid += ".seed" + std::to_string(seed);
+          t.function = "dl.forecast";
+          t.function_args = {{"data", data},
+                             {"models", model},
+                             {"h", std::to_string(f.horizon)},
+                             {"input_size", std::to_string(f.input_size)},
+                             {"steps", std::to_string(f.steps)},
+                             {"seed", std::to_string(seed)},
+                             {"out", "forecast.csv"}};
+          if (!f.freq.empty()) t.function_args["freq"] = f.freq;
+          if (!f.scaler.empty()) t.function_args["scaler"] = f.scaler;
+          if (!f.config.empty()) t.function_args["config"] = f.config;
+          if (auto it = f.params.find(model); it != f.params.end()) {
+            std::vector<std::string> items;
+            for (const auto& [key, value] : it->second)
+              items.push_back(model + "." + key + "=" + value);
+            t.function_args["params"] = JoinList(items, ";");
+          }
+          s.task_uids.push_back(t.uid);
+          s.runs.push_back({t.uid, model, seed});
+          p.run.tasks.push_back(std::move(t));
         }
-        s.task_uids.push_back(t.uid);
-        p.run.tasks.push_back(std::move(t));
       }
     } else if (kind == "tasks") {
       s.kind = StageKind::kTasks;

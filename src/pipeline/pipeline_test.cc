@@ -132,6 +132,30 @@ stages:
   EXPECT_EQ(p->stages[0].kind, StageKind::kTasks);
 }
 
+TEST_F(PipelineTest, SeedsGiveATaskPerModelAndSeed) {
+  auto p = ParsePipeline(R"(
+stages:
+  - {name: f, kind: forecast, data: /d.csv, models: [MLP, NHITS], seeds: [3, 1]}
+)",
+                         "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Stage& f = p->stages[0];
+  EXPECT_EQ(f.task_uids, (std::vector<std::string>{"f.MLP.seed3", "f.MLP.seed1", "f.NHITS.seed3",
+                                                   "f.NHITS.seed1"}));
+  ASSERT_EQ(f.runs.size(), 4u);
+  EXPECT_EQ(f.runs[3].model, "NHITS");
+  EXPECT_EQ(f.runs[3].seed, 1);
+  EXPECT_EQ(Find(*p, "f.NHITS.seed1")->function_args.at("seed"), "1");
+  EXPECT_EQ(Find(*p, "f.MLP.seed3")->function_args.at("seed"), "3");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, seed: 1, "
+                    "seeds: [2]}\n"),
+            "p.yaml:2:67: give 'seed' or 'seeds', not both");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, seeds: [1, 1]}\n"),
+            "p.yaml:2:58: seed 1 is listed twice");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, seeds: [one]}\n"),
+            "p.yaml:2:58: field 'seeds' expects a list of integers, got 'one'");
+}
+
 TEST_F(PipelineTest, ARelativeDataPathIsTheFilesFolders) {
   auto p = ParsePipeline(R"(
 stages:

@@ -17,6 +17,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "drc/common/strings.h"
 #include "drc/common/svg.h"
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
@@ -176,6 +177,18 @@ std::string StdoutPath(const std::string& workdir, const std::string& uid) {
   return (fs::path(TaskFolder(workdir, uid)) / (uid + ".out")).string();
 }
 
+// `table` with its column `from` named `to`.
+Result<data::TablePtr> RenameColumn(const data::TablePtr& table, const std::string& from,
+                                    const std::string& to) {
+  std::vector<std::string> names = table->schema()->field_names();
+  auto it = std::find(names.begin(), names.end(), from);
+  if (it == names.end()) return Status::InvalidArgument("no column '", from, "'");
+  *it = to;
+  auto renamed = table->RenameColumns(names);
+  if (!renamed.ok()) return Status::InvalidArgument(renamed.status().message());
+  return *renamed;
+}
+
 }  // namespace
 
 std::string ForecastMetricsLine(const std::string& workdir, const std::string& task_uid) {
@@ -189,18 +202,22 @@ Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workd
   DRC_RETURN_NOT_OK(data::TableFormatOf(path).status());
   data::TablePtr merged;
   const data::SeriesColumns cols;
-  for (size_t i = 0; i < stage.task_uids.size(); ++i) {
-    const std::string file = ForecastPath(workdir, stage.task_uids[i]);
-    const std::string& model = stage.forecast.models[i];
+  for (const auto& run : stage.runs) {
+    const std::string file = ForecastPath(workdir, run.uid);
+    const std::string& model = run.model;
+    const std::string name =
+        stage.forecast.seeds.size() > 1 ? model + "-seed" + std::to_string(run.seed) : model;
     std::error_code ec;
     if (!fs::exists(file, ec)) continue;
     DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadSeries(file));
     if (merged == nullptr) {
-      merged = table;
+      auto renamed = RenameColumn(table, model, name);
+      if (!renamed.ok()) return Status::InvalidArgument(file, ": ", renamed.status().message());
+      merged = *renamed;
       continue;
     }
-    const auto same = [&](const std::string& name) {
-      const auto a = merged->GetColumnByName(name), b = table->GetColumnByName(name);
+    const auto same = [&](const std::string& key) {
+      const auto a = merged->GetColumnByName(key), b = table->GetColumnByName(key);
       return a != nullptr && b != nullptr && a->Equals(*b);
     };
     const auto column = table->GetColumnByName(model);
@@ -222,11 +239,6 @@ Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workd
 }
 
 namespace {
-
-std::string Metric(const nlohmann::json& j, const char* key, const char* format = "%.2f") {
-  if (!j.contains(key) || !j[key].is_number()) return "";
-  return FormatNum(j[key].get<double>(), format);
-}
 
 struct TaskState {
   std::string state = "not run";
@@ -343,52 +355,85 @@ class Report {
     return h + "</table>\n";
   }
 
+  // Per model its metrics, the median over its seeds' runs when there are several.
   std::string ForecastSection(const Stage& stage) {
+    const ForecastSpec& f = stage.forecast;
+    const bool seeds = f.seeds.size() > 1;
     struct Row {
-      std::string model, uid;
-      nlohmann::json metrics;
+      std::string model;
+      std::vector<nlohmann::json> scored;  // the runs that ended DONE with their metrics
+      size_t runs = 0;
+      std::string problem;  // the first run that did not
+      double Median(const char* key) const {
+        std::vector<double> v;
+        for (const auto& m : scored) {
+          if (m.contains(key) && m[key].is_number()) v.push_back(m[key].get<double>());
+        }
+        if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+        std::sort(v.begin(), v.end());
+        const size_t n = v.size();
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+      }
     };
     std::vector<Row> rows;
-    for (size_t i = 0; i < stage.task_uids.size(); ++i) {
-      const std::string& uid = stage.task_uids[i];
-      Row r{stage.forecast.models[i], uid, nlohmann::json()};
-      if (State(uid).state == "DONE") r.metrics = LastRecord(StdoutPath(workdir_, uid), "mae");
+    for (const auto& model : f.models) {
+      Row r;
+      r.model = model;
+      for (const auto& run : stage.runs) {
+        if (run.model != model) continue;
+        ++r.runs;
+        const TaskState& s = State(run.uid);
+        nlohmann::json m;
+        if (s.state == "DONE") m = LastRecord(StdoutPath(workdir_, run.uid), "mae");
+        if (!m.is_null()) {
+          r.scored.push_back(std::move(m));
+        } else if (r.problem.empty()) {
+          r.problem =
+              (seeds ? "seed " + std::to_string(run.seed) + ": " : "") + s.state + ": " +
+              (s.state == "DONE" ? "no metrics in " + StdoutPath(workdir_, run.uid) : s.reason);
+        }
+      }
       rows.push_back(std::move(r));
     }
-    // Best MAE first; models without metrics last, in the file's order.
+    // Best (median) MAE first; models without metrics last, in the file's order.
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      const bool ha = a.metrics.contains("mae"), hb = b.metrics.contains("mae");
+      const bool ha = !a.scored.empty(), hb = !b.scored.empty();
       if (ha != hb) return ha;
-      return ha && a.metrics["mae"].get<double>() < b.metrics["mae"].get<double>();
+      return ha && a.Median("mae") < b.Median("mae");
     });
-    const ForecastSpec& f = stage.forecast;
+    std::vector<std::string> seed_list;
+    for (int64_t seed : f.seeds) seed_list.push_back(std::to_string(seed));
     std::string h = "<p>h=" + std::to_string(f.horizon) +
                     ", input_size=" + std::to_string(f.input_size) +
-                    ", steps=" + std::to_string(f.steps) + ", seed " + std::to_string(f.seed) +
-                    "; each model trained on all but the " +
-                    "last h points of every series and scored on them.</p>\n";
+                    ", steps=" + std::to_string(f.steps) + (seeds ? ", seeds " : ", seed ") +
+                    JoinList(seed_list) +
+                    "; each model trained on all but the last h points of every series and "
+                    "scored on them" +
+                    (seeds ? "; each metric is the median over the seeds' runs" : "") + ".</p>\n";
     h += "<table><tr><th>model</th><th>state</th><th>MAE</th><th>RMSE</th><th>MAPE %</th>"
          "<th>sMAPE %</th><th>fit + predict s</th><th>threads</th></tr>\n";
     bool first = true;
     for (const auto& r : rows) {
-      const TaskState& s = State(r.uid);
-      const bool has = r.metrics.contains("mae");
-      h += std::string("<tr") + (has && first ? " class=\"best\"" : "") + "><td>" +
-           HtmlEscape(r.model) + "</td><td" + (s.state == "DONE" ? "" : " class=\"bad\"") + ">" +
-           HtmlEscape(s.state) + "</td>";
-      if (has) {
-        h += "<td>" + Metric(r.metrics, "mae") + "</td><td>" + Metric(r.metrics, "rmse") +
-             "</td><td>" + Metric(r.metrics, "mape") + "</td><td>" + Metric(r.metrics, "smape") +
-             "</td><td>" + Metric(r.metrics, "seconds", "%.2f") + "</td><td>" +
-             Metric(r.metrics, "threads", "%.0f") + "</td>";
+      const bool all = r.scored.size() == r.runs;
+      const std::string state =
+          seeds ? std::to_string(r.scored.size()) + "/" + std::to_string(r.runs) + " DONE"
+          : all ? "DONE"
+                : r.problem.substr(0, r.problem.find(':'));
+      h += std::string("<tr") + (!r.scored.empty() && first ? " class=\"best\"" : "") + "><td>" +
+           HtmlEscape(r.model) + "</td><td" + (all ? "" : " class=\"bad\"") + ">" +
+           HtmlEscape(state) + "</td>";
+      if (!r.scored.empty()) {
+        h += "<td>" + FormatNum(r.Median("mae"), "%.2f") + "</td><td>" +
+             FormatNum(r.Median("rmse"), "%.2f") + "</td><td>" +
+             FormatNum(r.Median("mape"), "%.2f") + "</td><td>" +
+             FormatNum(r.Median("smape"), "%.2f") + "</td><td>" +
+             FormatNum(r.Median("seconds"), "%.2f") + "</td><td>" +
+             FormatNum(r.Median("threads"), "%.0f") + "</td>";
       } else {
-        h += "<td colspan=\"6\">" +
-             HtmlEscape(s.state == "DONE" ? "no metrics in " + StdoutPath(workdir_, r.uid)
-                                          : s.reason) +
-             "</td>";
+        h += "<td colspan=\"6\">" + HtmlEscape(r.problem) + "</td>";
       }
       h += "</tr>\n";
-      first = first && !has;
+      first = first && r.scored.empty();
     }
     h += "</table>\n";
     return h + Charts(stage);
@@ -401,19 +446,22 @@ class Report {
         f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
     std::vector<std::pair<std::string, Points>> forecasts;
     std::string notes;
-    for (size_t i = 0; i < stage.task_uids.size(); ++i) {
-      const std::string& uid = stage.task_uids[i];
-      if (State(uid).state != "DONE") continue;
-      const std::string path = ForecastPath(workdir_, uid);
-      const std::string& model = f.models[i];
-      auto table = data::ReadSeries(path);
-      auto points = table.ok() ? SeriesPoints(*table, model) : Result<Points>(table.status());
-      if (!points.ok()) {
-        notes += "<p class=\"bad\">" + HtmlEscape(model) + ": " +
-                 HtmlEscape(points.status().message()) + "</p>\n";
-        continue;
+    // Each model's first run that ended DONE (its first seed's, with several).
+    for (const auto& model : f.models) {
+      for (const auto& run : stage.runs) {
+        if (run.model != model || State(run.uid).state != "DONE") continue;
+        const std::string label =
+            f.seeds.size() > 1 ? model + " (seed " + std::to_string(run.seed) + ")" : model;
+        auto table = data::ReadSeries(ForecastPath(workdir_, run.uid));
+        auto points = table.ok() ? SeriesPoints(*table, model) : Result<Points>(table.status());
+        if (!points.ok()) {
+          notes += "<p class=\"bad\">" + HtmlEscape(label) + ": " +
+                   HtmlEscape(points.status().message()) + "</p>\n";
+        } else {
+          forecasts.emplace_back(label, std::move(points).ValueOrDie());
+        }
+        break;
       }
-      forecasts.emplace_back(model, std::move(points).ValueOrDie());
     }
     if (forecasts.empty()) return notes;
     auto table = data::ReadSeries(data);

@@ -16,6 +16,7 @@
 //       h: 24
 //       input_size: 24
 //       steps: 100
+//       seeds: [1, 2, 3]             # or seed: 1; the report gives each model's median
 //       params: {NBEATS: {mlp_units: 128}}   # or config: FILE.yaml, as drc forecast's
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
 //     - name: summary                # tasks in task-file syntax (executables or functions)
@@ -25,10 +26,11 @@
 //           arguments: [-c, "cat ../forecast.*/*.out > ../metrics.jsonl"]
 //
 // Task uids: `<stage>` for a prepare stage; `<stage>.<model>` for each model of a forecast
-// stage; `<stage>.<uid>` for a listed task, or `<stage>` for a stage of one task without a
-// uid. A stage's tasks depend on every task of the stages it comes `after` (a forecast stage
-// comes after the stage it reads `from`). Stages run as soon as those are DONE: the pilot's
-// scheduler, not the file's order, decides what runs when.
+// stage (`<stage>.<model>.seed<S>` for each model and seed with `seeds: [...]`); `<stage>.<uid>`
+// for a listed task, or `<stage>` for a stage of one task without a uid. A stage's tasks depend on
+// every task of the stages it comes `after` (a forecast stage comes after the stage it reads
+// `from`). Stages run as soon as those are DONE: the pilot's scheduler, not the file's order,
+// decides what runs when.
 #pragma once
 
 #include <cstdint>
@@ -75,10 +77,10 @@ struct ForecastSpec {
   int horizon = 24;
   int input_size = 24;
   int steps = 100;
-  int64_t seed = 1;
-  std::string freq;    // inferred when empty
-  std::string scaler;  // the models' defaults when empty
-  std::string config;  // a hyper-parameter file (drc forecast --config)
+  std::vector<int64_t> seeds = {1};  // `seed: S`, or `seeds: [1, 2, 3]`: a task per model and seed
+  std::string freq;                  // inferred when empty
+  std::string scaler;                // the models' defaults when empty
+  std::string config;                // a hyper-parameter file (drc forecast --config)
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
   std::map<std::string, std::map<std::string, std::string>> params;
 };
@@ -93,6 +95,12 @@ struct Stage {
   PrepareSpec prepare;
   ForecastSpec forecast;
   std::vector<std::string> task_uids;  // the stage's tasks in the run, in order
+  // A forecast stage's tasks: the model and seed of each (task_uids' order).
+  struct ForecastRun {
+    std::string uid, model;
+    int64_t seed = 1;
+  };
+  std::vector<ForecastRun> runs;
 };
 
 struct Pipeline {
@@ -124,9 +132,10 @@ std::string ForecastPath(const std::string& workdir, const std::string& task_uid
 // rmse, mape, smape, seconds, ...), or "" when it printed none.
 std::string ForecastMetricsLine(const std::string& workdir, const std::string& task_uid);
 
-// One table of a forecast stage's forecasts: unique_id, ds, y and a column per model, from the
-// forecast.csv of each model that wrote one (they forecast the same rows; other rows are an
-// error naming the model). Written to `path` (.csv, .parquet or .arrow); returns its rows.
+// One table of a forecast stage's forecasts: unique_id, ds, y and a column per model (per model
+// and seed, "MODEL-seedS", with several seeds), from the forecast.csv of each task that wrote
+// one (they forecast the same rows; other rows are an error naming the model). Written to `path`
+// (.csv, .parquet or .arrow); returns its rows.
 Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workdir,
                                     const std::string& path);
 
