@@ -30,6 +30,14 @@ import tempfile
 import threading
 
 
+def count_states(tasks):
+    """How many of the RP tasks are in each state: {state: count}."""
+    counts = {}
+    for t in tasks:
+        counts[t.state] = counts.get(t.state, 0) + 1
+    return counts
+
+
 class Sandbox:
     def __init__(self, script, workdir, prefix, profile, keep):
         """script: name in messages ('rp_tasks.py'); workdir: parent of the fresh folder;

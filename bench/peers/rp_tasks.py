@@ -34,7 +34,7 @@ import time
 # rp_sandbox.py lies next to this script (Python puts the script's folder first on sys.path
 # anyway, unless -P / PYTHONSAFEPATH).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rp_sandbox import Sandbox  # noqa: E402  (no RP import in there)
+from rp_sandbox import Sandbox, count_states  # noqa: E402  (no RP import in there)
 
 
 def parse_args():
@@ -128,10 +128,7 @@ def main():
         done = sum(1 for t in tasks if t.state == rp.DONE)
         result.update({'done': done, 'seconds': seconds, 'tasks_per_s': ARGS.n / seconds})
         if done != ARGS.n:
-            states = {}
-            for t in tasks:
-                states[t.state] = states.get(t.state, 0) + 1
-            result['states'] = states
+            result['states'] = count_states(tasks)
     except BaseException as e:  # noqa: BLE001
         result['error'] = '%s: %s' % (type(e).__name__, e)
         t_submit = None

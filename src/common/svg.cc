@@ -1,9 +1,7 @@
 #include "drc/common/svg.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 
 namespace drc {
 
@@ -108,20 +106,6 @@ std::string ChartFrame::Legend(
     x += 20 + 6.5 * static_cast<double>(label.size());
   }
   return s;
-}
-
-Status WriteFileAtomically(const std::string& path, std::string_view text) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return Status::IOError("cannot write ", path, ": ", std::strerror(errno));
-  const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!wrote || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return Status::IOError("cannot write ", path, ": ", why);
-  }
-  return Status::OK();
 }
 
 }  // namespace drc

@@ -7,10 +7,9 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "drc/common/files.h"
 #include "drc/common/strings.h"
 #include "drc/common/yaml_fields.h"
 
@@ -177,15 +176,121 @@ class Parser : public YamlFields {
     return Status::OK();
   }
 
+  // Rejects keys that a stage of `kind` does not take: the common ones, `own`, and with
+  // `resources` the fields every task of a built-in stage takes.
+  Status CheckStageKeys(const YAML::Node& n, const Stage& s, const std::vector<std::string>& own,
+                        bool resources) const {
+    std::vector<std::string> known = {"name", "kind", "after"};
+    known.insert(known.end(), own.begin(), own.end());
+    if (resources) {
+      known.insert(known.end(), {"ranks", "cores", "gpus", "priority", "retries", "timeout"});
+    }
+    return CheckKeys(n, known, std::string(StageKindName(s.kind)) + " stage '" + s.name + "'");
+  }
+
+  static void AddTask(runtime::TaskDescription t, Stage& s, Pipeline& p) {
+    s.task_uids.push_back(t.uid);
+    p.run.tasks.push_back(std::move(t));
+  }
+
+  Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
+    DRC_RETURN_NOT_OK(CheckStageKeys(
+        n, s, {"input", "output", "rename", "select", "start", "end", "drop_nulls", "resample"},
+        true));
+    DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
+    runtime::TaskDescription t;
+    DRC_RETURN_NOT_OK(ParseResources(n, t));
+    if (t.ranks != 1) {
+      return Error(n["ranks"],
+                   "a prepare stage runs on one rank (distributed preparation is not built "
+                   "yet; use a tasks stage with a data.* function)");
+    }
+    t.uid = s.name;
+    t.function = "pipeline.prepare";
+    t.function_args = PrepareArgs(s.prepare);
+    AddTask(std::move(t), s, p);
+    return Status::OK();
+  }
+
+  Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
+                                     {"data", "from", "models", "h", "input_size", "steps", "seed",
+                                      "seeds", "freq", "scaler", "config", "params"},
+                                     true));
+    DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
+    runtime::TaskDescription base;
+    DRC_RETURN_NOT_OK(ParseResources(n, base));
+    const ForecastSpec& f = s.forecast;
+    std::string data = f.data;
+    if (!f.from.empty()) {
+      const Stage* from = p.FindStage(f.from);
+      if (from == nullptr || from->kind != StageKind::kPrepare) {
+        return Error(n["from"], "field 'from' names '" + f.from +
+                                    "', which is not a prepare stage defined above");
+      }
+      if (std::find(s.after.begin(), s.after.end(), from->name) == s.after.end()) {
+        s.after.push_back(from->name);
+      }
+      // Task folders are siblings in the work directory.
+      data = "../" + from->name + "/" + from->prepare.output;
+    }
+    base.function = "dl.forecast";
+    base.function_args = {{"data", data},
+                          {"h", std::to_string(f.horizon)},
+                          {"input_size", std::to_string(f.input_size)},
+                          {"steps", std::to_string(f.steps)},
+                          {"out", "forecast.csv"}};
+    if (!f.freq.empty()) base.function_args["freq"] = f.freq;
+    if (!f.scaler.empty()) base.function_args["scaler"] = f.scaler;
+    if (!f.config.empty()) base.function_args["config"] = f.config;
+    for (const auto& model : f.models) {
+      runtime::TaskDescription m = base;
+      m.function_args["models"] = model;
+      if (auto it = f.params.find(model); it != f.params.end()) {
+        std::vector<std::string> items;
+        for (const auto& [key, value] : it->second)
+          items.push_back(model + "." + key + "=" + value);
+        m.function_args["params"] = JoinList(items, ";");
+      }
+      for (const int64_t seed : f.seeds) {
+        runtime::TaskDescription t = m;
+        t.uid = s.name + "." + model;
+        if (f.seeds.size() > 1) t.uid += ".seed" + std::to_string(seed);
+        t.function_args["seed"] = std::to_string(seed);
+        s.runs.push_back({t.uid, model, seed});
+        AddTask(std::move(t), s, p);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status PlanTasks(const YAML::Node& n, Stage& s, Pipeline& p) const {
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s, {"tasks"}, false));
+    if (!n["tasks"]) return Error(n, "a tasks stage needs a 'tasks' list");
+    DRC_ASSIGN_OR_RETURN(auto tasks, runtime::ParseTaskList(n["tasks"], file()));
+    std::set<std::string> own;
+    for (const auto& t : tasks) own.insert(t.uid);
+    const bool alone = tasks.size() == 1 && tasks[0].uid.empty();
+    for (auto& t : tasks) {
+      if (!alone && t.uid.empty()) {
+        return Error(n["tasks"],
+                     "the tasks of stage '" + s.name + "' need uids when there is more than one");
+      }
+      t.uid = alone ? s.name : s.name + "." + t.uid;
+      for (auto& d : t.depends_on) {
+        if (own.count(d) == 0) {
+          return Error(n["tasks"], "task '" + t.uid + "' depends on '" + d +
+                                       "', which is not a task of stage '" + s.name +
+                                       "' (use the stage's 'after' for other stages)");
+        }
+        d = s.name + "." + d;
+      }
+      AddTask(std::move(t), s, p);
+    }
+    return Status::OK();
+  }
+
   Status ParseStage(const YAML::Node& n, Pipeline& p) const {
-    static const std::vector<std::string> kCommon = {"name", "kind", "after"};
-    static const std::vector<std::string> kResources = {"ranks",    "cores",   "gpus",
-                                                        "priority", "retries", "timeout"};
-    static const std::vector<std::string> kPrepare = {"input", "output", "rename",     "select",
-                                                      "start", "end",    "drop_nulls", "resample"};
-    static const std::vector<std::string> kForecast = {"data",       "from",   "models", "h",
-                                                       "input_size", "steps",  "seed",   "seeds",
-                                                       "freq",       "scaler", "config", "params"};
     if (!n.IsMap()) return Error(n, "a stage must be a mapping with a name and a kind");
     Stage s;
     DRC_RETURN_NOT_OK(Get(n, "name", s.name, "a name"));
@@ -206,99 +311,15 @@ class Parser : public YamlFields {
                                      "', which is not a stage defined above it");
       }
     }
-    std::vector<std::string> known = kCommon;
-    runtime::TaskDescription base;
     if (kind == "prepare") {
       s.kind = StageKind::kPrepare;
-      known.insert(known.end(), kPrepare.begin(), kPrepare.end());
-      known.insert(known.end(), kResources.begin(), kResources.end());
-      DRC_RETURN_NOT_OK(CheckKeys(n, known, "prepare stage '" + s.name + "'"));
-      DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
-      DRC_RETURN_NOT_OK(ParseResources(n, base));
-      if (base.ranks != 1) {
-        return Error(n["ranks"],
-                     "a prepare stage runs on one rank (distributed preparation is not built "
-                     "yet; use a tasks stage with a data.* function)");
-      }
-      base.uid = s.name;
-      base.function = "pipeline.prepare";
-      base.function_args = PrepareArgs(s.prepare);
-      s.task_uids.push_back(base.uid);
-      p.run.tasks.push_back(std::move(base));
+      DRC_RETURN_NOT_OK(PlanPrepare(n, s, p));
     } else if (kind == "forecast") {
       s.kind = StageKind::kForecast;
-      known.insert(known.end(), kForecast.begin(), kForecast.end());
-      known.insert(known.end(), kResources.begin(), kResources.end());
-      DRC_RETURN_NOT_OK(CheckKeys(n, known, "forecast stage '" + s.name + "'"));
-      DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
-      DRC_RETURN_NOT_OK(ParseResources(n, base));
-      std::string data = s.forecast.data;
-      if (!s.forecast.from.empty()) {
-        const Stage* from = p.FindStage(s.forecast.from);
-        if (from == nullptr || from->kind != StageKind::kPrepare) {
-          return Error(n["from"], "field 'from' names '" + s.forecast.from +
-                                      "', which is not a prepare stage defined above");
-        }
-        if (std::find(s.after.begin(), s.after.end(), from->name) == s.after.end()) {
-          s.after.push_back(from->name);
-        }
-        // Task folders are siblings in the work directory.
-        data = "../" + from->name + "/" + from->prepare.output;
-      }
-      const ForecastSpec& f = s.forecast;
-      for (const auto& model : f.models) {
-        for (const int64_t seed : f.seeds) {
-          runtime::TaskDescription t = base;
-          t.uid = s.name + "." + model;
-          if (f.seeds.size() > 1) t.uid += ".seed" + std::to_string(seed);
-          t.function = "dl.forecast";
-          t.function_args = {{"data", data},
-                             {"models", model},
-                             {"h", std::to_string(f.horizon)},
-                             {"input_size", std::to_string(f.input_size)},
-                             {"steps", std::to_string(f.steps)},
-                             {"seed", std::to_string(seed)},
-                             {"out", "forecast.csv"}};
-          if (!f.freq.empty()) t.function_args["freq"] = f.freq;
-          if (!f.scaler.empty()) t.function_args["scaler"] = f.scaler;
-          if (!f.config.empty()) t.function_args["config"] = f.config;
-          if (auto it = f.params.find(model); it != f.params.end()) {
-            std::vector<std::string> items;
-            for (const auto& [key, value] : it->second)
-              items.push_back(model + "." + key + "=" + value);
-            t.function_args["params"] = JoinList(items, ";");
-          }
-          s.task_uids.push_back(t.uid);
-          s.runs.push_back({t.uid, model, seed});
-          p.run.tasks.push_back(std::move(t));
-        }
-      }
+      DRC_RETURN_NOT_OK(PlanForecast(n, s, p));
     } else if (kind == "tasks") {
       s.kind = StageKind::kTasks;
-      known.push_back("tasks");
-      DRC_RETURN_NOT_OK(CheckKeys(n, known, "tasks stage '" + s.name + "'"));
-      if (!n["tasks"]) return Error(n, "a tasks stage needs a 'tasks' list");
-      DRC_ASSIGN_OR_RETURN(auto tasks, runtime::ParseTaskList(n["tasks"], file()));
-      std::set<std::string> own;
-      for (const auto& t : tasks) own.insert(t.uid);
-      const bool alone = tasks.size() == 1 && tasks[0].uid.empty();
-      for (auto& t : tasks) {
-        if (!alone && t.uid.empty()) {
-          return Error(n["tasks"],
-                       "the tasks of stage '" + s.name + "' need uids when there is more than one");
-        }
-        t.uid = alone ? s.name : s.name + "." + t.uid;
-        for (auto& d : t.depends_on) {
-          if (own.count(d) == 0) {
-            return Error(n["tasks"], "task '" + t.uid + "' depends on '" + d +
-                                         "', which is not a task of stage '" + s.name +
-                                         "' (use the stage's 'after' for other stages)");
-          }
-          d = s.name + "." + d;
-        }
-        s.task_uids.push_back(t.uid);
-        p.run.tasks.push_back(std::move(t));
-      }
+      DRC_RETURN_NOT_OK(PlanTasks(n, s, p));
     } else {
       return Error(n["kind"] ? n["kind"] : n,
                    "stage '" + s.name + "' has kind '" + kind +
@@ -369,11 +390,8 @@ Result<Pipeline> ParsePipeline(std::string_view yaml, const std::string& file_na
 }
 
 Result<Pipeline> LoadPipeline(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("cannot read pipeline file ", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParsePipeline(text.str(), path);
+  DRC_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path, "pipeline file"));
+  return ParsePipeline(text, path);
 }
 
 bool IsPipelineFile(const std::string& path) {

@@ -156,6 +156,32 @@ stages:
             "p.yaml:2:58: field 'seeds' expects a list of integers, got 'one'");
 }
 
+TEST_F(PipelineTest, StageForecastsGetAColumnPerModelAndSeed) {
+  auto p = ParsePipeline(R"(
+stages:
+  - {name: f, kind: forecast, data: /d.csv, models: [MLP, NHITS], seeds: [1, 2]}
+)",
+                         "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const std::string workdir = dir_.string();
+  // What each dl.forecast task writes: the held-out rows and its model's column.
+  double value = 1;
+  for (const auto& run : p->stages[0].runs) {
+    std::filesystem::create_directories(dir_ / run.uid);
+    std::ofstream(ForecastPath(workdir, run.uid))
+        << "unique_id,ds,y," << run.model << "\nA,2001-01-31,10," << value++ << "\n";
+  }
+  const std::string out = (dir_ / "all.csv").string();
+  auto rows = WriteStageForecasts(p->stages[0], workdir, out);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, 1);
+  const std::string text = Slurp(out);
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "\"unique_id\",\"ds\",\"y\",\"MLP-seed1\",\"MLP-seed2\",\"NHITS-seed1\","
+            "\"NHITS-seed2\"");
+  EXPECT_NE(text.find(",1,2,3,4"), std::string::npos) << text;
+}
+
 TEST_F(PipelineTest, ARelativeDataPathIsTheFilesFolders) {
   auto p = ParsePipeline(R"(
 stages:

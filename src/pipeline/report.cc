@@ -17,9 +17,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "drc/common/files.h"
 #include "drc/common/strings.h"
 #include "drc/common/svg.h"
 #include "drc/data/io.h"
+#include "drc/data/ops.h"
 #include "drc/data/timeseries.h"
 #include "drc/pipeline/pipeline.h"
 #include "drc/runtime/events.h"
@@ -177,18 +179,6 @@ std::string StdoutPath(const std::string& workdir, const std::string& uid) {
   return (fs::path(TaskFolder(workdir, uid)) / (uid + ".out")).string();
 }
 
-// `table` with its column `from` named `to`.
-Result<data::TablePtr> RenameColumn(const data::TablePtr& table, const std::string& from,
-                                    const std::string& to) {
-  std::vector<std::string> names = table->schema()->field_names();
-  auto it = std::find(names.begin(), names.end(), from);
-  if (it == names.end()) return Status::InvalidArgument("no column '", from, "'");
-  *it = to;
-  auto renamed = table->RenameColumns(names);
-  if (!renamed.ok()) return Status::InvalidArgument(renamed.status().message());
-  return *renamed;
-}
-
 }  // namespace
 
 std::string ForecastMetricsLine(const std::string& workdir, const std::string& task_uid) {
@@ -200,34 +190,35 @@ Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workd
                                     const std::string& path) {
   DRC_RETURN_NOT_OK(data::Initialize());
   DRC_RETURN_NOT_OK(data::TableFormatOf(path).status());
+  // unique_id, ds and y of the first forecasts read, then a column per run.
   data::TablePtr merged;
   const data::SeriesColumns cols;
   for (const auto& run : stage.runs) {
     const std::string file = ForecastPath(workdir, run.uid);
-    const std::string& model = run.model;
-    const std::string name =
-        stage.forecast.seeds.size() > 1 ? model + "-seed" + std::to_string(run.seed) : model;
     std::error_code ec;
     if (!fs::exists(file, ec)) continue;
     DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadSeries(file));
-    if (merged == nullptr) {
-      auto renamed = RenameColumn(table, model, name);
-      if (!renamed.ok()) return Status::InvalidArgument(file, ": ", renamed.status().message());
-      merged = *renamed;
-      continue;
-    }
     const auto same = [&](const std::string& key) {
       const auto a = merged->GetColumnByName(key), b = table->GetColumnByName(key);
       return a != nullptr && b != nullptr && a->Equals(*b);
     };
-    const auto column = table->GetColumnByName(model);
-    if (table->num_rows() != merged->num_rows() || !same(cols.id) || !same(cols.time) ||
-        column == nullptr) {
-      return Status::InvalidArgument(file, ": the forecasts of ", model,
+    if (merged == nullptr) {
+      auto keys = data::Select(table, {cols.id, cols.time, cols.value});
+      if (!keys.ok()) return Status::InvalidArgument(file, ": ", keys.status().message());
+      merged = *keys;
+    } else if (table->num_rows() != merged->num_rows() || !same(cols.id) || !same(cols.time)) {
+      return Status::InvalidArgument(file, ": the forecasts of ", run.model,
                                      " are not of the same series and stamps as the others'");
     }
+    const auto column = table->GetColumnByName(run.model);
+    if (column == nullptr) {
+      return Status::InvalidArgument(file, ": no column '", run.model, "'");
+    }
+    const std::string name = stage.forecast.seeds.size() > 1
+                                 ? run.model + "-seed" + std::to_string(run.seed)
+                                 : run.model;
     auto added =
-        merged->AddColumn(merged->num_columns(), arrow::field(model, column->type()), column);
+        merged->AddColumn(merged->num_columns(), arrow::field(name, column->type()), column);
     if (!added.ok()) return Status::Internal(file, ": ", added.status().message());
     merged = *added;
   }
@@ -330,11 +321,7 @@ class Report {
   std::string StageSection(const Stage& stage) {
     std::string h = "<h2>Stage " + HtmlEscape(stage.name) + " (" +
                     std::string(StageKindName(stage.kind)) + ")</h2>\n";
-    if (!stage.after.empty()) {
-      std::string after;
-      for (const auto& a : stage.after) after += (after.empty() ? "" : ", ") + a;
-      h += "<p>after " + HtmlEscape(after) + "</p>\n";
-    }
+    if (!stage.after.empty()) h += "<p>after " + HtmlEscape(JoinList(stage.after)) + "</p>\n";
     if (stage.kind == StageKind::kForecast) return h + ForecastSection(stage);
     h += "<table><tr><th>task</th><th>state</th><th>record</th></tr>\n";
     for (const auto& uid : stage.task_uids) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <queue>
 
+#include "drc/common/files.h"
 #include "drc/common/svg.h"
 #include "drc/runtime/profile.h"
 

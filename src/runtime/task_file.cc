@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "drc/common/files.h"
 #include "drc/common/yaml_fields.h"
 
 namespace drc::runtime {
@@ -238,11 +237,8 @@ Result<TaskFile> ParseTaskFile(std::string_view yaml, const std::string& file_na
 }
 
 Result<TaskFile> LoadTaskFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("cannot read task file ", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseTaskFile(text.str(), path);
+  DRC_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path, "task file"));
+  return ParseTaskFile(text, path);
 }
 
 }  // namespace drc::runtime

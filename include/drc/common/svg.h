@@ -1,6 +1,6 @@
 // Plain-text charts for the reports (`drc profile`, pipeline reports): an SVG frame with axes,
-// round ticks and a legend, HTML/SVG escaping, and writing a file so that it is never left half
-// written under its name. The charts are a few lines, rectangles and paths; no plotting library.
+// round ticks and a legend, and HTML/SVG escaping. The charts are a few lines, rectangles and
+// paths; no plotting library.
 #pragma once
 
 #include <functional>
@@ -8,8 +8,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "drc/common/status.h"
 
 namespace drc {
 
@@ -39,9 +37,5 @@ struct ChartFrame {
   // Coloured squares with labels, right-aligned above the plot: {colour, label}.
   std::string Legend(const std::vector<std::pair<std::string, std::string>>& items) const;
 };
-
-// Writes `text` to `path` through a file beside it that is renamed into place. IOError naming
-// the path when it cannot be written.
-Status WriteFileAtomically(const std::string& path, std::string_view text);
 
 }  // namespace drc
