@@ -15,7 +15,7 @@ namespace {
 
 // The demo's pipeline: the series prepared, then each model a function task on the pilot's
 // worker pool. Narrower layers than NeuralForecast's defaults keep it within a minute on two
-// cores (`drc forecast` and examples/pipeline_us_carrier.yaml train the full-size models).
+// cores (`drc forecast` and examples/pipeline_deep_rc.yaml train the full-size models).
 std::string DemoPipeline(const std::string& csv, int ranks) {
   return "name: drc-demo\n"
          "stages:\n"
@@ -88,7 +88,7 @@ int RunDemo(const DemoArgs& args) {
                 j["smape"].get<double>(), j["seconds"].get<double>());
   }
   const std::string out = (fs::path(args.out_dir) / "forecasts.csv").string();
-  auto rows = pipeline::WriteStageForecasts(forecast, run.workdir, out);
+  auto rows = pipeline::WriteStagePredictions(forecast, run.workdir, out);
   if (!rows.ok()) {
     std::fprintf(stderr, "drc demo: %s\n", rows.status().ToString().c_str());
     return 1;

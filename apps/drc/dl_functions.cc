@@ -1,9 +1,11 @@
 // The deep-learning functions of `drc-dl worker` (see worker_cmd.h).
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 #include "drc/common/strings.h"
 #include "forecast_cmd.h"
+#include "hydro_cmd.h"
 #include "worker_cmd.h"
 
 namespace drc::app {
@@ -16,19 +18,29 @@ std::string InTaskFolder(const FunctionCall& call, const std::string& path) {
   return path.empty() || path.front() == '/' ? path : call.workdir + "/" + path;
 }
 
+// A data path argument: `$DRC_DATA_DIR/...` is the bundled data (drc run sets the variable, as
+// for executable tasks); relative paths are relative to the task's folder.
+std::string DataPath(const FunctionCall& call, std::string path) {
+  const std::string data_var = "$DRC_DATA_DIR/";
+  const char* data_dir = std::getenv("DRC_DATA_DIR");
+  if (path.rfind(data_var, 0) == 0 && data_dir != nullptr) {
+    path = std::string(data_dir) + "/" + path.substr(data_var.size());
+  }
+  return InTaskFolder(call, path);
+}
+
+// The rank's GPU (the scheduler's choice for the task) unless the task names a device.
+std::string Device(const FunctionCall& call) {
+  return call.Arg("device", call.gpus.empty() ? "cpu" : "cuda:" + std::to_string(call.gpus[0]));
+}
+
 // `drc forecast --json` on the task's ranks (data-parallel over its communicator when it has
 // more than one); rank 0 writes the per-model lines to the task's stdout.
 Status ForecastFunction(FunctionCall& call) {
   ForecastArgs args;
   DRC_ASSIGN_OR_RETURN(args.data, call.Arg("data"));
   DRC_ASSIGN_OR_RETURN(args.models, call.Arg("models"));
-  // `$DRC_DATA_DIR/...` is the bundled data (drc run sets the variable, as for executable tasks).
-  const std::string data_var = "$DRC_DATA_DIR/";
-  const char* data_dir = std::getenv("DRC_DATA_DIR");
-  if (args.data.rfind(data_var, 0) == 0 && data_dir != nullptr) {
-    args.data = std::string(data_dir) + "/" + args.data.substr(data_var.size());
-  }
-  args.data = InTaskFolder(call, args.data);
+  args.data = DataPath(call, args.data);
   DRC_ASSIGN_OR_RETURN(int64_t h, call.IntArg("h", 24));
   DRC_ASSIGN_OR_RETURN(int64_t input_size, call.IntArg("input_size", 24));
   DRC_ASSIGN_OR_RETURN(int64_t steps, call.IntArg("steps", 100));
@@ -44,9 +56,7 @@ Status ForecastFunction(FunctionCall& call) {
   args.threads = static_cast<int>(threads);
   args.freq = call.Arg("freq", "");
   args.scaler = call.Arg("scaler", "");
-  // The rank's GPU (the scheduler's choice for the task) unless the task names a device.
-  args.device =
-      call.Arg("device", call.gpus.empty() ? "cpu" : "cuda:" + std::to_string(call.gpus[0]));
+  args.device = Device(call);
   args.out = InTaskFolder(call, call.Arg("out", ""));
   // Hyper-parameter overrides: a config file (as --config) and MODEL.KEY=VALUE items separated
   // by ';' (as --param).
@@ -56,15 +66,61 @@ Status ForecastFunction(FunctionCall& call) {
   return ForecastToStream(args, call.comm, *call.out);
 }
 
+// `drc hydro --json` on one rank: the hydrology trainer has no data-parallel form yet.
+Status HydroFunction(FunctionCall& call) {
+  if (call.comm != nullptr && call.comm->size() > 1) {
+    return Status::NotImplemented(
+        "dl.hydro trains on one rank (data-parallel hydrology "
+        "training is not built yet); the task has ",
+        call.comm->size());
+  }
+  HydroArgs args;
+  args.data = DataPath(call, call.Arg("data", "$DRC_DATA_DIR/camels_us_sample"));
+  args.model = call.Arg("model", args.model);
+  args.basins = call.Arg("basins", "");
+  args.train = call.Arg("train", args.train);
+  args.test = call.Arg("test", args.test);
+  auto int_arg = [&](const char* name, int& out) -> Status {
+    DRC_ASSIGN_OR_RETURN(const int64_t v, call.IntArg(name, out));
+    if (v < 0 || v > std::numeric_limits<int>::max()) {
+      return Status::InvalidArgument("dl.hydro: ", name, "=", v, ": expected >= 0");
+    }
+    out = static_cast<int>(v);
+    return Status::OK();
+  };
+  DRC_RETURN_NOT_OK(int_arg("epochs", args.epochs));
+  DRC_RETURN_NOT_OK(int_arg("seq_length", args.seq_length));
+  DRC_RETURN_NOT_OK(int_arg("hidden_size", args.hidden_size));
+  DRC_RETURN_NOT_OK(int_arg("batch_size", args.batch_size));
+  args.threads = call.threads;
+  DRC_RETURN_NOT_OK(int_arg("threads", args.threads));
+  if (args.threads < 1) return Status::InvalidArgument("dl.hydro: threads must be >= 1");
+  DRC_ASSIGN_OR_RETURN(args.learning_rate, call.DoubleArg("learning_rate", args.learning_rate));
+  DRC_ASSIGN_OR_RETURN(args.dropout, call.DoubleArg("dropout", args.dropout));
+  args.loss = call.Arg("loss", args.loss);
+  DRC_ASSIGN_OR_RETURN(const int64_t seed, call.IntArg("seed", 1));
+  args.seed = static_cast<uint64_t>(seed);
+  args.device = Device(call);
+  args.out = InTaskFolder(call, call.Arg("out", ""));
+  args.json = true;
+  return HydroToStream(args, *call.out);
+}
+
 }  // namespace
 
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
-  return registry.Register(
+  DRC_RETURN_NOT_OK(registry.Register(
       "dl.forecast", ForecastFunction,
       "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= device= out= "
       "config= params=M.K=V;...: "
       "drc forecast --json on the task's ranks (data-parallel; each rank on its GPU when the "
-      "task has gpus_per_rank); rank 0 prints a line per model");
+      "task has gpus_per_rank); rank 0 prints a line per model"));
+  return registry.Register(
+      "dl.hydro", HydroFunction,
+      "data=$DRC_DATA_DIR/camels_us_sample model=LSTM basins=A,B train=START:END test=START:END "
+      "epochs=30 seq_length=365 hidden_size=128 learning_rate=0.001 dropout=0.4 batch_size=256 "
+      "loss=NSE seed=1 threads= device= out=: drc hydro --json on one rank (a line per basin, "
+      "then the summary); out= writes observed and simulated discharge");
 }
 
 }  // namespace drc::app

@@ -1,48 +1,42 @@
 #include "hydro_cmd.h"
 
+#include <arrow/api.h>
+
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
-#include "drc/common/status.h"
 #include "drc/common/strings.h"
+#include "drc/data/io.h"
+#include "drc/data/timeseries.h"
 #include "drc/dl/hydrology.h"
 
 namespace drc::app {
 namespace {
 
 // "2000-01-01:2001-12-31" -> start, end.
-Status SplitPeriod(const std::string& option, const std::string& text, std::string* start,
+Status SplitPeriod(const char* period, const std::string& text, std::string* start,
                    std::string* end) {
   const auto colon = text.find(':');
   if (colon == std::string::npos || text.find(':', colon + 1) != std::string::npos) {
-    return Status::InvalidArgument(option, " ", text, ": expected START:END, e.g. ",
-                                   "2000-01-01:2001-12-31");
+    return Status::InvalidArgument(period, " period '", text,
+                                   "': expected START:END, e.g. 2000-01-01:2001-12-31");
   }
   *start = text.substr(0, colon);
   *end = text.substr(colon + 1);
   return Status::OK();
 }
 
-}  // namespace
-
-int RunHydro(const HydroArgs& args) {
-  auto fail = [](const Status& st) {
-    std::fprintf(stderr, "drc hydro: %s\n", st.ToString().c_str());
-    return 1;
-  };
+Result<dl::HydroConfig> ConfigOf(const HydroArgs& args) {
   dl::HydroConfig config;
   config.data_dir = args.data;
   config.model = args.model;
   config.basins = SplitList(args.basins);
-  if (Status st = SplitPeriod("--train", args.train, &config.train_start, &config.train_end);
-      !st.ok()) {
-    return fail(st);
-  }
-  if (Status st = SplitPeriod("--test", args.test, &config.test_start, &config.test_end);
-      !st.ok()) {
-    return fail(st);
-  }
+  DRC_RETURN_NOT_OK(SplitPeriod("train", args.train, &config.train_start, &config.train_end));
+  DRC_RETURN_NOT_OK(SplitPeriod("test", args.test, &config.test_start, &config.test_end));
   config.epochs = args.epochs;
   config.seq_length = args.seq_length;
   config.hidden_size = args.hidden_size;
@@ -53,40 +47,107 @@ int RunHydro(const HydroArgs& args) {
   config.seed = args.seed;
   config.threads = args.threads;
   config.device = args.device;
-  if (!args.json) {
-    std::printf(
-        "%s: %s on %s; train %s, test %s; seq_length=%d hidden=%d epochs=%d lr=%g batch=%d "
-        "loss=%s seed=%llu\n",
-        args.data.c_str(), args.model.c_str(),
-        args.basins.empty() ? "all basins" : args.basins.c_str(), args.train.c_str(),
-        args.test.c_str(), args.seq_length, args.hidden_size, args.epochs, args.learning_rate,
-        args.batch_size, args.loss.c_str(), static_cast<unsigned long long>(args.seed));
-    std::fflush(stdout);
+  return config;
+}
+
+// --json's lines: one per basin, then the summary.
+std::vector<nlohmann::json> Records(const HydroArgs& args, const dl::HydroResult& result) {
+  std::vector<nlohmann::json> lines;
+  for (const auto& b : result.basins) {
+    lines.push_back({{"model", result.model}, {"basin", b.basin}, {"nse", b.nse}, {"kge", b.kge}});
   }
-  auto result = dl::TrainAndEvaluateHydro(config);
-  if (!result.ok()) return fail(result.status());
-  const double final_loss = result->epoch_losses.empty() ? 0 : result->epoch_losses.back();
+  const double final_loss = result.epoch_losses.empty() ? 0 : result.epoch_losses.back();
+  lines.push_back({{"model", result.model},
+                   {"median_nse", result.median_nse},
+                   {"seconds", result.seconds},
+                   {"device", result.device},
+                   {"epochs", args.epochs},
+                   {"seq_length", args.seq_length},
+                   {"hidden_size", args.hidden_size},
+                   {"seed", args.seed},
+                   {"train_samples", result.train_samples},
+                   {"final_loss", final_loss}});
+  return lines;
+}
+
+Status WritePredictions(const dl::HydroResult& result, const std::string& path) {
+  DRC_RETURN_NOT_OK(data::TableFormatOf(path).status());
+  arrow::StringBuilder ids;
+  arrow::Date32Builder days;
+  arrow::DoubleBuilder observed, simulated;
+  auto append = [](arrow::DoubleBuilder& b, double v) {
+    return std::isnan(v) ? b.AppendNull() : b.Append(v);
+  };
+  arrow::Status st;
+  for (const auto& b : result.basins) {
+    for (size_t i = 0; i < b.days.size() && st.ok(); ++i) {
+      st = ids.Append(b.basin);
+      if (st.ok()) st = days.Append(b.days[i]);
+      if (st.ok()) st = append(observed, b.observed[i]);
+      if (st.ok()) st = append(simulated, b.simulated[i]);
+    }
+  }
+  std::vector<std::shared_ptr<arrow::Array>> columns(4);
+  if (st.ok()) st = ids.Finish(&columns[0]);
+  if (st.ok()) st = days.Finish(&columns[1]);
+  if (st.ok()) st = observed.Finish(&columns[2]);
+  if (st.ok()) st = simulated.Finish(&columns[3]);
+  if (!st.ok()) return Status::Internal(path, ": ", st.message());
+  const data::SeriesColumns cols;
+  const auto schema = arrow::schema(
+      {arrow::field(cols.id, arrow::utf8()), arrow::field(cols.time, arrow::date32()),
+       arrow::field(cols.value, arrow::float64()), arrow::field(result.model, arrow::float64())});
+  const auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  return data::WriteTable(*arrow::Table::Make(schema, columns), path);
+}
+
+}  // namespace
+
+Status HydroToStream(const HydroArgs& args, std::ostream& out) {
+  DRC_ASSIGN_OR_RETURN(const dl::HydroConfig config, ConfigOf(args));
+  DRC_ASSIGN_OR_RETURN(const dl::HydroResult result, dl::TrainAndEvaluateHydro(config));
+  for (const auto& line : Records(args, result)) out << line.dump() << "\n";
+  out.flush();
+  if (!args.out.empty()) DRC_RETURN_NOT_OK(WritePredictions(result, args.out));
+  return Status::OK();
+}
+
+int RunHydro(const HydroArgs& args) {
+  auto fail = [](const Status& st) {
+    std::fprintf(stderr, "drc hydro: %s\n", st.ToString().c_str());
+    return 1;
+  };
   if (args.json) {
-    for (const auto& b : result->basins) {
-      nlohmann::json j = {
-          {"model", result->model}, {"basin", b.basin}, {"nse", b.nse}, {"kge", b.kge}};
-      std::printf("%s\n", j.dump().c_str());
-    }
-    nlohmann::json summary = {
-        {"model", result->model},          {"median_nse", result->median_nse},
-        {"seconds", result->seconds},      {"device", result->device},
-        {"epochs", args.epochs},           {"seq_length", args.seq_length},
-        {"hidden_size", args.hidden_size}, {"train_samples", result->train_samples},
-        {"final_loss", final_loss}};
-    std::printf("%s\n", summary.dump().c_str());
-  } else {
-    std::printf("%-10s %10s %10s\n", "basin", "NSE", "KGE");
-    for (const auto& b : result->basins) {
-      std::printf("%-10s %10.4f %10.4f\n", b.basin.c_str(), b.nse, b.kge);
-    }
-    std::printf("%s: median NSE %.4f, %lld training samples, final loss %.4f, %.1f s\n",
-                result->model.c_str(), result->median_nse,
-                static_cast<long long>(result->train_samples), final_loss, result->seconds);
+    std::ostringstream lines;
+    const Status st = HydroToStream(args, lines);
+    std::fputs(lines.str().c_str(), stdout);
+    return st.ok() ? 0 : fail(st);
+  }
+  auto config = ConfigOf(args);
+  if (!config.ok()) return fail(config.status());
+  std::printf(
+      "%s: %s on %s; train %s, test %s; seq_length=%d hidden=%d epochs=%d lr=%g batch=%d "
+      "loss=%s seed=%llu\n",
+      args.data.c_str(), args.model.c_str(),
+      args.basins.empty() ? "all basins" : args.basins.c_str(), args.train.c_str(),
+      args.test.c_str(), args.seq_length, args.hidden_size, args.epochs, args.learning_rate,
+      args.batch_size, args.loss.c_str(), static_cast<unsigned long long>(args.seed));
+  std::fflush(stdout);
+  auto result = dl::TrainAndEvaluateHydro(*config);
+  if (!result.ok()) return fail(result.status());
+  std::printf("%-10s %10s %10s\n", "basin", "NSE", "KGE");
+  for (const auto& b : result->basins) {
+    std::printf("%-10s %10.4f %10.4f\n", b.basin.c_str(), b.nse, b.kge);
+  }
+  const double final_loss = result->epoch_losses.empty() ? 0 : result->epoch_losses.back();
+  std::printf("%s: median NSE %.4f, %lld training samples, final loss %.4f, %.1f s\n",
+              result->model.c_str(), result->median_nse,
+              static_cast<long long>(result->train_samples), final_loss, result->seconds);
+  if (!args.out.empty()) {
+    if (Status st = WritePredictions(*result, args.out); !st.ok()) return fail(st);
+    std::printf("predictions written to %s\n", args.out.c_str());
   }
   return 0;
 }

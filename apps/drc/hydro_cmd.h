@@ -1,10 +1,14 @@
 // `drc hydro`: trains a NeuralHydrology-style rainfall-runoff model (LSTM or EA-LSTM) on
 // CAMELS-US basins and prints each basin's test-period NSE and KGE, the median NSE and the
-// seconds taken (--json: one object per basin, then a summary object).
+// seconds taken (--json: one object per basin, then a summary object); --out writes the
+// simulated discharge beside the observed one.
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
+
+#include "drc/common/status.h"
 
 namespace drc::app {
 
@@ -25,8 +29,16 @@ struct HydroArgs {
   int threads = 0;
   std::string device = "cpu";
   bool json = false;
+  // .csv, .parquet or .arrow: unique_id (the basin), ds (the day), y (observed mm/day, null where
+  // missing) and a column named after the model (simulated mm/day) over the test period; the
+  // long format of drc forecast's --out.
+  std::string out;
 };
 
 int RunHydro(const HydroArgs& args);
+
+// The run without the banner, for function tasks: --json's lines to `out`, the predictions to
+// args.out when set. Errors name the field, the basin or the file.
+Status HydroToStream(const HydroArgs& args, std::ostream& out);
 
 }  // namespace drc::app

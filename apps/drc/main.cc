@@ -262,6 +262,9 @@ int main(int argc, char** argv) {
   hydro->add_option("--device", hydro_args.device, kDeviceHelp);
   hydro->add_flag("--json", hydro_args.json,
                   "One JSON object per basin, then {model, median_nse, seconds, ...}");
+  hydro->add_option("--out", hydro_args.out,
+                    "Write the test period's observed and simulated discharge (.csv, .parquet "
+                    "or .arrow: unique_id, ds, y, MODEL)");
 
   auto* worker = app.add_subcommand(
       "worker", "Serve function tasks as one process of a run's worker pool (drc run starts it)");

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "drc/common/svg.h"
+
 namespace drc {
 namespace {
 
@@ -28,6 +32,14 @@ TEST(JoinList, PutsTheSeparatorBetweenItems) {
   EXPECT_EQ(JoinList({"MLP"}), "MLP");
   EXPECT_EQ(JoinList({"MLP", "LSTM", "TCN"}), "MLP, LSTM, TCN");
   EXPECT_EQ(JoinList({"a", "", "b"}, "|"), "a||b");
+}
+
+TEST(Svg, FormatNumPrintsNoNegativeZero) {
+  EXPECT_EQ(FormatNum(-1e-17, "%.0f"), "0");
+  EXPECT_EQ(FormatNum(-0.0, "%.2f"), "0.00");
+  EXPECT_EQ(FormatNum(-0.5, "%.1f"), "-0.5");
+  EXPECT_EQ(FormatNum(-10, "%g"), "-10");
+  EXPECT_EQ(FormatNum(std::nan(""), "%g"), "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace drc {
 
@@ -9,6 +10,8 @@ std::string FormatNum(double v, const char* format) {
   if (std::isnan(v)) return "";
   char buf[64];
   std::snprintf(buf, sizeof(buf), format, v);
+  // A tiny negative value printed as zero ("-0", "-0.00") is zero.
+  if (buf[0] == '-' && std::strspn(buf + 1, "0.") == std::strlen(buf + 1)) return buf + 1;
   return buf;
 }
 

@@ -655,6 +655,11 @@ Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) 
       !arrow::is_floating(value->type()->id()) && value->type()->id() != arrow::Type::NA) {
     typed.column_types[cols.value] = "float64";
   }
+  // Series ids are labels: "01022500" keeps its leading zero.
+  const auto id = table->GetColumnByName(cols.id);
+  if (id && !arrow::is_binary_like(id->type()->id()) && id->type()->id() != arrow::Type::NA) {
+    typed.column_types[cols.id] = "string";
+  }
   const auto time = table->GetColumnByName(cols.time);
   if (time && arrow::is_binary_like(time->type()->id())) {
     // Integers if the first stamp is one, else dates or timestamps (ISO 8601).

@@ -417,6 +417,17 @@ TEST(ReadSeries, ReadsAsReadTableDoes) {
   EXPECT_EQ((*t)->GetColumnByName("y")->type()->id(), arrow::Type::INT64);
 }
 
+TEST(ReadSeries, ReadsSeriesIdsAsText) {
+  // A CAMELS gauge id looks like a number; its leading zero is part of it.
+  CsvFile csv("ids.csv", "unique_id,ds,y\n01022500,2002-01-01,1.5\n01547700,2002-01-01,2\n");
+  auto t = ReadSeries(csv.path());
+  ASSERT_TRUE(t.ok()) << t.status();
+  const auto ids = (*t)->GetColumnByName("unique_id");
+  ASSERT_EQ(ids->type()->id(), arrow::Type::STRING);
+  EXPECT_EQ(static_cast<const arrow::StringArray&>(*ids->chunk(0)).GetString(0), "01022500");
+  EXPECT_EQ((*t)->GetColumnByName("ds")->type()->id(), arrow::Type::DATE32);
+}
+
 TEST(ReadSeries, NamesTheLineOfAValueThatIsNotANumber) {
   CsvFile csv("value.csv", "unique_id,ds,y\nA,2020-01-31,1\nA,2020-02-29,x\nA,2020-03-31,3\n");
   auto plain = ReadTable(csv.path());  // Arrow reads the column as text

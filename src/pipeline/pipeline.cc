@@ -20,6 +20,13 @@ namespace fs = std::filesystem;
 
 constexpr const char* kDataDirVar = "$DRC_DATA_DIR/";
 
+// The shortest text that reads back as `v` (0.001, not 0.00100000000000000002).
+std::string NumberText(double v) {
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
+  return std::string(buf, end);
+}
+
 // Stage and task names become folder names and parts of uids.
 bool ValidName(const std::string& name) {
   if (name.empty() || name.front() == '.') return false;
@@ -36,13 +43,19 @@ class Parser : public YamlFields {
   Result<std::string> InputPath(const YAML::Node& map, const char* key) const {
     std::string path;
     DRC_RETURN_NOT_OK(Get(map, key, path, "a path"));
+    return Resolve(map[key] ? map[key] : map, key, path);
+  }
+
+  // `path` of field `key` (at node `at`), as InputPath takes it.
+  Result<std::string> Resolve(const YAML::Node& at, const char* key,
+                              const std::string& path) const {
     if (path.empty()) return path;
     if (path.rfind(kDataDirVar, 0) == 0) {
       const char* dir = std::getenv("DRC_DATA_DIR");
       if (dir == nullptr || *dir == '\0') {
-        return Error(map[key], std::string("field '") + key +
-                                   "' names $DRC_DATA_DIR, which is not set (drc run sets it "
-                                   "to the bundled data folder)");
+        return Error(at, std::string("field '") + key + "' (" + path +
+                             ") names $DRC_DATA_DIR, which is not set (drc run sets it to the "
+                             "bundled data folder)");
       }
       return (fs::path(dir) / path.substr(std::string(kDataDirVar).size()))
           .lexically_normal()
@@ -98,41 +111,55 @@ class Parser : public YamlFields {
     return Status::OK();
   }
 
+  // `models: [A, B]`, at least one, each once.
+  Status GetModels(const YAML::Node& n, const char* kind, std::vector<std::string>& models) const {
+    DRC_RETURN_NOT_OK(GetList(n, "models", models));
+    if (models.empty()) {
+      return Error(n, std::string("a ") + kind + " stage needs 'models: [NAME, ...]'");
+    }
+    std::set<std::string> seen;
+    for (const auto& m : models) {
+      if (!ValidName(m)) return Error(n["models"], "'" + m + "' is not a model name");
+      if (!seen.insert(m).second) return Error(n["models"], "model '" + m + "' is listed twice");
+    }
+    return Status::OK();
+  }
+
+  // `seed: S` or `seeds: [S, ...]` (each once); `seeds` keeps its default without either.
+  Status GetSeeds(const YAML::Node& n, std::vector<int64_t>& seeds) const {
+    if (n["seed"] && n["seeds"]) return Error(n["seeds"], "give 'seed' or 'seeds', not both");
+    DRC_RETURN_NOT_OK(Get(n, "seed", seeds[0], "an integer"));
+    const YAML::Node list = n["seeds"];
+    if (!list) return Status::OK();
+    std::vector<std::string> text;
+    DRC_RETURN_NOT_OK(GetList(n, "seeds", text));
+    seeds.clear();
+    for (const auto& t : text) {
+      int64_t seed = 0;
+      const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), seed);
+      if (ec != std::errc() || end != t.data() + t.size()) {
+        return Error(list, "field 'seeds' expects a list of integers, got '" + t + "'");
+      }
+      if (std::find(seeds.begin(), seeds.end(), seed) != seeds.end()) {
+        return Error(list, "seed " + t + " is listed twice");
+      }
+      seeds.push_back(seed);
+    }
+    if (seeds.empty()) return Error(list, "field 'seeds' lists no seed");
+    return Status::OK();
+  }
+
   Status ParseForecast(const YAML::Node& n, ForecastSpec& f) const {
     DRC_ASSIGN_OR_RETURN(f.data, InputPath(n, "data"));
     DRC_RETURN_NOT_OK(Get(n, "from", f.from, "a prepare stage's name"));
     if (f.data.empty() == f.from.empty()) {
       return Error(n, "a forecast stage reads either 'data: PATH' or 'from: STAGE' (one of them)");
     }
-    DRC_RETURN_NOT_OK(GetList(n, "models", f.models));
-    if (f.models.empty()) return Error(n, "a forecast stage needs 'models: [NAME, ...]'");
-    std::set<std::string> seen;
-    for (const auto& m : f.models) {
-      if (!ValidName(m)) return Error(n["models"], "'" + m + "' is not a model name");
-      if (!seen.insert(m).second) return Error(n["models"], "model '" + m + "' is listed twice");
-    }
+    DRC_RETURN_NOT_OK(GetModels(n, "forecast", f.models));
     DRC_RETURN_NOT_OK(GetPositive(n, "h", f.horizon));
     DRC_RETURN_NOT_OK(GetPositive(n, "input_size", f.input_size));
     DRC_RETURN_NOT_OK(GetPositive(n, "steps", f.steps));
-    if (n["seed"] && n["seeds"]) return Error(n["seeds"], "give 'seed' or 'seeds', not both");
-    DRC_RETURN_NOT_OK(Get(n, "seed", f.seeds[0], "an integer"));
-    if (const YAML::Node seeds = n["seeds"]) {
-      std::vector<std::string> text;
-      DRC_RETURN_NOT_OK(GetList(n, "seeds", text));
-      f.seeds.clear();
-      for (const auto& t : text) {
-        int64_t seed = 0;
-        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), seed);
-        if (ec != std::errc() || end != t.data() + t.size()) {
-          return Error(seeds, "field 'seeds' expects a list of integers, got '" + t + "'");
-        }
-        if (std::find(f.seeds.begin(), f.seeds.end(), seed) != f.seeds.end()) {
-          return Error(seeds, "seed " + t + " is listed twice");
-        }
-        f.seeds.push_back(seed);
-      }
-      if (f.seeds.empty()) return Error(seeds, "field 'seeds' lists no seed");
-    }
+    DRC_RETURN_NOT_OK(GetSeeds(n, f.seeds));
     DRC_RETURN_NOT_OK(Get(n, "freq", f.freq, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
@@ -161,6 +188,46 @@ class Parser : public YamlFields {
       }
     }
     return Status::OK();
+  }
+
+  Status ParseHydro(const YAML::Node& n, HydroSpec& h) const {
+    DRC_ASSIGN_OR_RETURN(h.data, InputPath(n, "data"));
+    if (h.data.empty()) {
+      DRC_ASSIGN_OR_RETURN(h.data,
+                           Resolve(n, "data", std::string(kDataDirVar) + "camels_us_sample"));
+    }
+    DRC_RETURN_NOT_OK(GetModels(n, "hydro", h.models));
+    DRC_RETURN_NOT_OK(GetList(n, "basins", h.basins));
+    for (const auto& b : h.basins) {
+      if (b.empty() || b.find(',') != std::string::npos) {
+        return Error(n["basins"], "'" + b + "' is not a gauge id");
+      }
+    }
+    for (const char* key : {"train", "test"}) {
+      std::string& period = key[1] == 'r' ? h.train : h.test;
+      DRC_RETURN_NOT_OK(Get(n, key, period, "a period START:END"));
+      if (std::count(period.begin(), period.end(), ':') != 1) {
+        return Error(n[key], std::string("field '") + key + "' expects START:END, e.g. " +
+                                 "2000-01-01:2001-12-31; got '" + period + "'");
+      }
+    }
+    DRC_RETURN_NOT_OK(Get(n, "epochs", h.epochs, "an integer"));
+    if (h.epochs < 0) return Error(n["epochs"], "field 'epochs' must be >= 0");
+    DRC_RETURN_NOT_OK(GetPositive(n, "seq_length", h.seq_length));
+    DRC_RETURN_NOT_OK(GetPositive(n, "hidden_size", h.hidden_size));
+    DRC_RETURN_NOT_OK(GetPositive(n, "batch_size", h.batch_size));
+    DRC_RETURN_NOT_OK(Get(n, "learning_rate", h.learning_rate, "a number"));
+    if (!(h.learning_rate > 0))
+      return Error(n["learning_rate"], "field 'learning_rate' must be > 0");
+    DRC_RETURN_NOT_OK(Get(n, "dropout", h.dropout, "a number"));
+    if (!(h.dropout >= 0 && h.dropout < 1)) {
+      return Error(n["dropout"], "field 'dropout' must be in [0, 1)");
+    }
+    DRC_RETURN_NOT_OK(Get(n, "loss", h.loss, "NSE or MSE"));
+    if (h.loss != "NSE" && h.loss != "MSE") {
+      return Error(n["loss"], "field 'loss' expects NSE or MSE, got '" + h.loss + "'");
+    }
+    return GetSeeds(n, h.seeds);
   }
 
   // The fields every task of a built-in stage takes.
@@ -264,6 +331,48 @@ class Parser : public YamlFields {
     return Status::OK();
   }
 
+  Status PlanHydro(const YAML::Node& n, Stage& s, Pipeline& p) const {
+    DRC_RETURN_NOT_OK(CheckStageKeys(
+        n, s,
+        {"data", "models", "basins", "train", "test", "epochs", "seq_length", "hidden_size",
+         "learning_rate", "dropout", "batch_size", "loss", "seed", "seeds"},
+        true));
+    DRC_RETURN_NOT_OK(ParseHydro(n, s.hydro));
+    runtime::TaskDescription base;
+    DRC_RETURN_NOT_OK(ParseResources(n, base));
+    if (base.ranks != 1) {
+      return Error(n["ranks"],
+                   "a hydro stage trains each model on one rank (data-parallel hydrology "
+                   "training is not built yet)");
+    }
+    const HydroSpec& h = s.hydro;
+    base.function = "dl.hydro";
+    base.function_args = {{"data", h.data},
+                          {"train", h.train},
+                          {"test", h.test},
+                          {"epochs", std::to_string(h.epochs)},
+                          {"seq_length", std::to_string(h.seq_length)},
+                          {"hidden_size", std::to_string(h.hidden_size)},
+                          {"learning_rate", NumberText(h.learning_rate)},
+                          {"dropout", NumberText(h.dropout)},
+                          {"batch_size", std::to_string(h.batch_size)},
+                          {"loss", h.loss},
+                          {"out", "hydro.csv"}};
+    if (!h.basins.empty()) base.function_args["basins"] = JoinList(h.basins, ",");
+    for (const auto& model : h.models) {
+      for (const int64_t seed : h.seeds) {
+        runtime::TaskDescription t = base;
+        t.uid = s.name + "." + model;
+        if (h.seeds.size() > 1) t.uid += ".seed" + std::to_string(seed);
+        t.function_args["model"] = model;
+        t.function_args["seed"] = std::to_string(seed);
+        s.runs.push_back({t.uid, model, seed});
+        AddTask(std::move(t), s, p);
+      }
+    }
+    return Status::OK();
+  }
+
   Status PlanTasks(const YAML::Node& n, Stage& s, Pipeline& p) const {
     DRC_RETURN_NOT_OK(CheckStageKeys(n, s, {"tasks"}, false));
     if (!n["tasks"]) return Error(n, "a tasks stage needs a 'tasks' list");
@@ -303,7 +412,7 @@ class Parser : public YamlFields {
       return Error(n["name"], "stage '" + s.name + "' is defined twice");
     }
     std::string kind = n["tasks"] ? "tasks" : "";
-    DRC_RETURN_NOT_OK(Get(n, "kind", kind, "prepare, forecast or tasks"));
+    DRC_RETURN_NOT_OK(Get(n, "kind", kind, "prepare, forecast, hydro or tasks"));
     DRC_RETURN_NOT_OK(GetList(n, "after", s.after));
     for (const auto& a : s.after) {
       if (p.FindStage(a) == nullptr) {
@@ -317,13 +426,16 @@ class Parser : public YamlFields {
     } else if (kind == "forecast") {
       s.kind = StageKind::kForecast;
       DRC_RETURN_NOT_OK(PlanForecast(n, s, p));
+    } else if (kind == "hydro") {
+      s.kind = StageKind::kHydro;
+      DRC_RETURN_NOT_OK(PlanHydro(n, s, p));
     } else if (kind == "tasks") {
       s.kind = StageKind::kTasks;
       DRC_RETURN_NOT_OK(PlanTasks(n, s, p));
     } else {
       return Error(n["kind"] ? n["kind"] : n,
                    "stage '" + s.name + "' has kind '" + kind +
-                       "'; expected prepare, forecast or tasks (a 'tasks' list)");
+                       "'; expected prepare, forecast, hydro or tasks (a 'tasks' list)");
     }
     // A stage's tasks wait for every task of the stages before it.
     const size_t first = p.run.tasks.size() - s.task_uids.size();
@@ -345,9 +457,24 @@ std::string_view StageKindName(StageKind kind) {
   switch (kind) {
     case StageKind::kPrepare: return "prepare";
     case StageKind::kForecast: return "forecast";
+    case StageKind::kHydro: return "hydro";
     case StageKind::kTasks: return "tasks";
   }
   return "?";
+}
+
+const std::vector<std::string>& Stage::Models() const {
+  static const std::vector<std::string> kNone;
+  return kind == StageKind::kForecast ? forecast.models
+         : kind == StageKind::kHydro  ? hydro.models
+                                      : kNone;
+}
+
+const std::vector<int64_t>& Stage::Seeds() const {
+  static const std::vector<int64_t> kNone;
+  return kind == StageKind::kForecast ? forecast.seeds
+         : kind == StageKind::kHydro  ? hydro.seeds
+                                      : kNone;
 }
 
 const Stage* Pipeline::FindStage(std::string_view stage) const {
@@ -411,8 +538,10 @@ std::string PreparedTablePath(const Stage& stage, const std::string& workdir) {
   return (fs::path(TaskFolder(workdir, stage.name)) / stage.prepare.output).string();
 }
 
-std::string ForecastPath(const std::string& workdir, const std::string& task_uid) {
-  return (fs::path(TaskFolder(workdir, task_uid)) / "forecast.csv").string();
+std::string PredictionsPath(const Stage& stage, const std::string& workdir,
+                            const std::string& task_uid) {
+  const char* file = stage.kind == StageKind::kHydro ? "hydro.csv" : "forecast.csv";
+  return (fs::path(TaskFolder(workdir, task_uid)) / file).string();
 }
 
 }  // namespace drc::pipeline

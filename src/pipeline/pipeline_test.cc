@@ -168,11 +168,11 @@ stages:
   double value = 1;
   for (const auto& run : p->stages[0].runs) {
     std::filesystem::create_directories(dir_ / run.uid);
-    std::ofstream(ForecastPath(workdir, run.uid))
+    std::ofstream(PredictionsPath(p->stages[0], workdir, run.uid))
         << "unique_id,ds,y," << run.model << "\nA,2001-01-31,10," << value++ << "\n";
   }
   const std::string out = (dir_ / "all.csv").string();
-  auto rows = WriteStageForecasts(p->stages[0], workdir, out);
+  auto rows = WriteStagePredictions(p->stages[0], workdir, out);
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(*rows, 1);
   const std::string text = Slurp(out);
@@ -197,8 +197,8 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
       ErrorOf("stages:\n  - name: f\n    kind: forecast\n    data: x.csv\n    modles: [MLP]\n"),
       "p.yaml:5:5: unknown field 'modles' in forecast stage 'f' (did you mean 'models'?)");
   EXPECT_EQ(ErrorOf("stages:\n  - name: a\n    kind: train\n"),
-            "p.yaml:3:11: stage 'a' has kind 'train'; expected prepare, forecast or tasks (a "
-            "'tasks' list)");
+            "p.yaml:3:11: stage 'a' has kind 'train'; expected prepare, forecast, hydro or tasks "
+            "(a 'tasks' list)");
   EXPECT_EQ(ErrorOf("stages:\n  - name: a\n    after: [b]\n    tasks: [{executable: x}]\n"),
             "p.yaml:3:12: stage 'a' comes after 'b', which is not a stage defined above it");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: a, tasks: [{executable: x}]}\n"
@@ -235,8 +235,77 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
   EXPECT_EQ(ErrorOf("stages: [\n"), "p.yaml:2:1: malformed YAML: end of sequence flow not found");
   ::unsetenv("DRC_DATA_DIR");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: $DRC_DATA_DIR/x.csv}\n"),
-            "p.yaml:2:37: field 'input' names $DRC_DATA_DIR, which is not set (drc run sets it "
-            "to the bundled data folder)");
+            "p.yaml:2:37: field 'input' ($DRC_DATA_DIR/x.csv) names $DRC_DATA_DIR, which is not "
+            "set (drc run sets it to the bundled data folder)");
+  // A hydro stage's default data is the bundled sample.
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM}\n"),
+            "p.yaml:2:5: field 'data' ($DRC_DATA_DIR/camels_us_sample) names $DRC_DATA_DIR, which "
+            "is not set (drc run sets it to the bundled data folder)");
+}
+
+TEST_F(PipelineTest, HydroStagesPlanATaskPerModelAndSeed) {
+  auto p = ParsePipeline(R"(
+stages:
+  - name: hydro
+    kind: hydro
+    models: [LSTM, EA-LSTM]
+    basins: ["01022500", "01547700"]
+    train: 2000-01-01:2000-12-31
+    epochs: 3
+    learning_rate: 0.001
+    dropout: 0.25
+    seeds: [1, 2]
+    cores: 2
+)",
+                         "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Stage& h = p->stages[0];
+  EXPECT_EQ(h.kind, StageKind::kHydro);
+  EXPECT_EQ(h.Models(), (std::vector<std::string>{"LSTM", "EA-LSTM"}));
+  EXPECT_EQ(h.task_uids, (std::vector<std::string>{"hydro.LSTM.seed1", "hydro.LSTM.seed2",
+                                                   "hydro.EA-LSTM.seed1", "hydro.EA-LSTM.seed2"}));
+  const runtime::TaskDescription* t = Find(*p, "hydro.EA-LSTM.seed2");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->function, "dl.hydro");
+  EXPECT_EQ(t->cores_per_rank, 2);
+  const std::map<std::string, std::string> args = {{"data", "/data/camels_us_sample"},
+                                                   {"model", "EA-LSTM"},
+                                                   {"basins", "01022500,01547700"},
+                                                   {"train", "2000-01-01:2000-12-31"},
+                                                   {"test", "2002-01-01:2002-12-31"},
+                                                   {"epochs", "3"},
+                                                   {"seq_length", "365"},
+                                                   {"hidden_size", "128"},
+                                                   {"learning_rate", "0.001"},
+                                                   {"dropout", "0.25"},
+                                                   {"batch_size", "256"},
+                                                   {"loss", "NSE"},
+                                                   {"seed", "2"},
+                                                   {"out", "hydro.csv"}};
+  EXPECT_EQ(t->function_args, args);
+  EXPECT_EQ(PredictionsPath(h, "/w", t->uid), "/w/hydro.EA-LSTM.seed2/hydro.csv");
+
+  auto one = ParsePipeline("stages:\n  - {name: h, kind: hydro, data: camels, models: LSTM}\n",
+                           "/srv/p.yaml");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->stages[0].task_uids, std::vector<std::string>{"h.LSTM"});
+  EXPECT_EQ(one->run.tasks[0].function_args.at("data"), "/srv/camels");
+  EXPECT_EQ(one->run.tasks[0].function_args.count("basins"), 0u);
+
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, ranks: 2}\n"),
+            "p.yaml:2:49: a hydro stage trains each model on one rank (data-parallel hydrology "
+            "training is not built yet)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, test: 2002-01-01}\n"),
+            "p.yaml:2:48: field 'test' expects START:END, e.g. 2000-01-01:2001-12-31; got "
+            "'2002-01-01'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, loss: MAE}\n"),
+            "p.yaml:2:48: field 'loss' expects NSE or MSE, got 'MAE'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, dropout: 1}\n"),
+            "p.yaml:2:51: field 'dropout' must be in [0, 1)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, h: 24}\n"),
+            "p.yaml:2:42: unknown field 'h' in hydro stage 'h'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro}\n"),
+            "p.yaml:2:5: a hydro stage needs 'models: [NAME, ...]'");
 }
 
 TEST_F(PipelineTest, IsPipelineFileLooksForStages) {

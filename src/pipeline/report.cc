@@ -1,6 +1,7 @@
 // The report of a pipeline run: one self-contained HTML page with the per-model metrics of each
-// forecast stage, charts of the forecasts against the actual values, every stage's tasks and
-// states, and the run's timeline and core utilization (the charts of `drc profile`).
+// forecast stage and charts of the forecasts against the actual values, the NSE and KGE of each
+// hydro stage's models and charts of their simulated against the observed discharge, every
+// stage's tasks and states, and the run's timeline and core utilization (`drc profile`'s charts).
 #include <arrow/array.h>
 #include <arrow/array/concatenate.h>
 #include <arrow/chunked_array.h>
@@ -41,13 +42,18 @@ struct Points {
   std::map<std::string, std::vector<std::pair<double, double>>> by_series;
 };
 
+bool IsDateOrTime(const arrow::DataType& type) {
+  return type.id() == arrow::Type::TIMESTAMP || type.id() == arrow::Type::DATE32 ||
+         type.id() == arrow::Type::DATE64;
+}
+
 Result<std::shared_ptr<arrow::Array>> Column(const data::TablePtr& table, const std::string& name,
                                              const std::shared_ptr<arrow::DataType>& type) {
   auto column = table->GetColumnByName(name);
   if (column == nullptr) return Status::InvalidArgument("no column '", name, "'");
   arrow::Datum datum(column);
-  if (column->type()->id() == arrow::Type::TIMESTAMP) {
-    // Seconds, whatever the unit (Parquet keeps milliseconds, a CSV reads as seconds).
+  if (IsDateOrTime(*column->type())) {
+    // Seconds, whatever the unit (Parquet keeps milliseconds, a CSV reads as seconds or days).
     auto seconds = arrow::compute::Cast(datum, arrow::timestamp(arrow::TimeUnit::SECOND),
                                         arrow::compute::CastOptions::Unsafe());
     if (!seconds.ok()) {
@@ -116,12 +122,19 @@ std::string Line(const ChartFrame& f, const std::vector<std::pair<double, double
   return s;
 }
 
+using Curve = std::vector<std::pair<double, double>>;
+using NamedCurves = std::vector<std::pair<std::string, Curve>>;
+
+struct ChartLabels {
+  std::string actual = "actual";  // the black line's name
+  std::string y = "y";
+};
+
 // The actual series (the last `history` points before the forecast window and the window's
-// actual values) and each model's forecast.
-std::string ForecastChart(
-    const std::string& title, const std::vector<std::pair<double, double>>& actual,
-    const std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>& models,
-    double window_start, size_t history, bool dates) {
+// actual values) and each model's forecast; the window shaded.
+std::string ForecastChart(const std::string& title, const Curve& actual, const NamedCurves& models,
+                          double window_start, size_t history, bool dates,
+                          const ChartLabels& labels = {}) {
   std::vector<std::pair<double, double>> shown;
   size_t before = 0;
   for (const auto& p : actual) before += p.first < window_start ? 1 : 0;
@@ -146,33 +159,60 @@ std::string ForecastChart(
   if (x_hi == x_lo) f.x_hi = x_lo + 1;
   if (dates) f.x_tick_label = DateLabel;
   std::string s = f.Open(title);
-  std::vector<std::pair<std::string, std::string>> legend = {{"black", "actual"}};
+  std::vector<std::pair<std::string, std::string>> legend = {{"black", labels.actual}};
   for (size_t i = 0; i < models.size(); ++i) {
     legend.emplace_back(kColours[i % std::size(kColours)], models[i].first);
   }
   s += f.Legend(legend);
-  // The forecast window, shaded.
-  s += "<rect x=\"" + FormatNum(f.X(window_start), "%.1f") + "\" y=\"" + FormatNum(f.top, "%.1f") +
-       "\" width=\"" + FormatNum(f.left + f.plot_w - f.X(window_start), "%.1f") + "\" height=\"" +
-       FormatNum(f.plot_h, "%.1f") + "\" fill=\"#f0f0f0\"/>\n";
+  // The forecast window, shaded (none when it is the whole chart).
+  if (window_start > x_lo) {
+    s += "<rect x=\"" + FormatNum(f.X(window_start), "%.1f") + "\" y=\"" +
+         FormatNum(f.top, "%.1f") + "\" width=\"" +
+         FormatNum(f.left + f.plot_w - f.X(window_start), "%.1f") + "\" height=\"" +
+         FormatNum(f.plot_h, "%.1f") + "\" fill=\"#f0f0f0\"/>\n";
+  }
   s += Line(f, shown, "black");
   for (size_t i = 0; i < models.size(); ++i) {
     s += Line(f, models[i].second, kColours[i % std::size(kColours)]);
   }
-  s += f.Axes(dates ? "time" : "ds", "y", true);
+  s += f.Axes(dates ? "time" : "ds", labels.y, true);
   return s + "</svg>\n";
 }
 
-// The last line of a task's output that is a JSON object with `key` (the function's record).
-nlohmann::json LastRecord(const std::string& path, const char* key) {
+// The lines of a task's output that are JSON objects with `key` (the function's records).
+std::vector<nlohmann::json> Records(const std::string& path, const char* key) {
   std::ifstream in(path);
   std::string line;
-  nlohmann::json found;
+  std::vector<nlohmann::json> found;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains(key)) found = std::move(j);
+    if (j.is_object() && j.contains(key)) found.push_back(std::move(j));
   }
   return found;
+}
+
+// The last of them (null when there is none).
+nlohmann::json LastRecord(const std::string& path, const char* key) {
+  auto found = Records(path, key);
+  return found.empty() ? nlohmann::json() : std::move(found.back());
+}
+
+// The median of the finite values (NaN when there is none).
+double Median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// `key` of each record that has it as a number.
+std::vector<double> Values(const std::vector<nlohmann::json>& records, const char* key) {
+  std::vector<double> v;
+  for (const auto& r : records) {
+    if (r.contains(key) && r[key].is_number()) v.push_back(r[key].get<double>());
+  }
+  return v;
 }
 
 std::string StdoutPath(const std::string& workdir, const std::string& uid) {
@@ -186,15 +226,15 @@ std::string ForecastMetricsLine(const std::string& workdir, const std::string& t
   return j.is_null() ? "" : j.dump();
 }
 
-Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workdir,
-                                    const std::string& path) {
+Result<int64_t> WriteStagePredictions(const Stage& stage, const std::string& workdir,
+                                      const std::string& path) {
   DRC_RETURN_NOT_OK(data::Initialize());
   DRC_RETURN_NOT_OK(data::TableFormatOf(path).status());
   // unique_id, ds and y of the first forecasts read, then a column per run.
   data::TablePtr merged;
   const data::SeriesColumns cols;
   for (const auto& run : stage.runs) {
-    const std::string file = ForecastPath(workdir, run.uid);
+    const std::string file = PredictionsPath(stage, workdir, run.uid);
     std::error_code ec;
     if (!fs::exists(file, ec)) continue;
     DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadSeries(file));
@@ -207,23 +247,22 @@ Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workd
       if (!keys.ok()) return Status::InvalidArgument(file, ": ", keys.status().message());
       merged = *keys;
     } else if (table->num_rows() != merged->num_rows() || !same(cols.id) || !same(cols.time)) {
-      return Status::InvalidArgument(file, ": the forecasts of ", run.model,
+      return Status::InvalidArgument(file, ": the predictions of ", run.model,
                                      " are not of the same series and stamps as the others'");
     }
     const auto column = table->GetColumnByName(run.model);
     if (column == nullptr) {
       return Status::InvalidArgument(file, ": no column '", run.model, "'");
     }
-    const std::string name = stage.forecast.seeds.size() > 1
-                                 ? run.model + "-seed" + std::to_string(run.seed)
-                                 : run.model;
+    const std::string name =
+        stage.Seeds().size() > 1 ? run.model + "-seed" + std::to_string(run.seed) : run.model;
     auto added =
         merged->AddColumn(merged->num_columns(), arrow::field(name, column->type()), column);
     if (!added.ok()) return Status::Internal(file, ": ", added.status().message());
     merged = *added;
   }
   if (merged == nullptr) {
-    return Status::NotFound("no model of stage '", stage.name, "' wrote its forecasts");
+    return Status::NotFound("no model of stage '", stage.name, "' wrote its predictions");
   }
   DRC_RETURN_NOT_OK(data::WriteTable(*merged, path));
   return merged->num_rows();
@@ -323,6 +362,7 @@ class Report {
                     std::string(StageKindName(stage.kind)) + ")</h2>\n";
     if (!stage.after.empty()) h += "<p>after " + HtmlEscape(JoinList(stage.after)) + "</p>\n";
     if (stage.kind == StageKind::kForecast) return h + ForecastSection(stage);
+    if (stage.kind == StageKind::kHydro) return h + HydroSection(stage);
     h += "<table><tr><th>task</th><th>state</th><th>record</th></tr>\n";
     for (const auto& uid : stage.task_uids) {
       const TaskState& s = State(uid);
@@ -342,38 +382,42 @@ class Report {
     return h + "</table>\n";
   }
 
-  // Per model its metrics, the median over its seeds' runs when there are several.
-  std::string ForecastSection(const Stage& stage) {
-    const ForecastSpec& f = stage.forecast;
-    const bool seeds = f.seeds.size() > 1;
-    struct Row {
-      std::string model;
-      std::vector<nlohmann::json> scored;  // the runs that ended DONE with their metrics
-      size_t runs = 0;
-      std::string problem;  // the first run that did not
-      double Median(const char* key) const {
-        std::vector<double> v;
-        for (const auto& m : scored) {
-          if (m.contains(key) && m[key].is_number()) v.push_back(m[key].get<double>());
-        }
-        if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-        std::sort(v.begin(), v.end());
-        const size_t n = v.size();
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-      }
-    };
-    std::vector<Row> rows;
-    for (const auto& model : f.models) {
-      Row r;
+  // A model of a forecast or hydro stage: the records of its runs that ended DONE.
+  struct ModelRow {
+    std::string model;
+    std::vector<nlohmann::json> scored;  // each such run's record (its last line with the key)
+    std::vector<std::string> uids;       // and its task
+    size_t runs = 0;
+    std::string problem;  // the first run that did not
+    double Median(const char* key) const { return pipeline::Median(Values(scored, key)); }
+    // "DONE", "k/n DONE" with several seeds, or the first problem's state.
+    std::string StateCell(bool seeds) const {
+      const bool all = scored.size() == runs;
+      const std::string state =
+          seeds ? std::to_string(scored.size()) + "/" + std::to_string(runs) + " DONE"
+          : all ? "DONE"
+                : problem.substr(0, problem.find(':'));
+      return std::string("<td") + (all ? "" : " class=\"bad\"") + ">" + HtmlEscape(state) + "</td>";
+    }
+  };
+
+  // Per model of `stage`, in the file's order, its runs' records: the last line of each run's
+  // output with `key`.
+  std::vector<ModelRow> ModelRows(const Stage& stage, const char* key) {
+    const bool seeds = stage.Seeds().size() > 1;
+    std::vector<ModelRow> rows;
+    for (const auto& model : stage.Models()) {
+      ModelRow r;
       r.model = model;
       for (const auto& run : stage.runs) {
         if (run.model != model) continue;
         ++r.runs;
         const TaskState& s = State(run.uid);
         nlohmann::json m;
-        if (s.state == "DONE") m = LastRecord(StdoutPath(workdir_, run.uid), "mae");
+        if (s.state == "DONE") m = LastRecord(StdoutPath(workdir_, run.uid), key);
         if (!m.is_null()) {
           r.scored.push_back(std::move(m));
+          r.uids.push_back(run.uid);
         } else if (r.problem.empty()) {
           r.problem =
               (seeds ? "seed " + std::to_string(run.seed) + ": " : "") + s.state + ": " +
@@ -382,8 +426,16 @@ class Report {
       }
       rows.push_back(std::move(r));
     }
+    return rows;
+  }
+
+  // Per model its metrics, the median over its seeds' runs when there are several.
+  std::string ForecastSection(const Stage& stage) {
+    const ForecastSpec& f = stage.forecast;
+    const bool seeds = f.seeds.size() > 1;
+    std::vector<ModelRow> rows = ModelRows(stage, "mae");
     // Best (median) MAE first; models without metrics last, in the file's order.
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    std::stable_sort(rows.begin(), rows.end(), [](const ModelRow& a, const ModelRow& b) {
       const bool ha = !a.scored.empty(), hb = !b.scored.empty();
       if (ha != hb) return ha;
       return ha && a.Median("mae") < b.Median("mae");
@@ -401,14 +453,8 @@ class Report {
          "<th>sMAPE %</th><th>fit + predict s</th><th>threads</th></tr>\n";
     bool first = true;
     for (const auto& r : rows) {
-      const bool all = r.scored.size() == r.runs;
-      const std::string state =
-          seeds ? std::to_string(r.scored.size()) + "/" + std::to_string(r.runs) + " DONE"
-          : all ? "DONE"
-                : r.problem.substr(0, r.problem.find(':'));
       h += std::string("<tr") + (!r.scored.empty() && first ? " class=\"best\"" : "") + "><td>" +
-           HtmlEscape(r.model) + "</td><td" + (all ? "" : " class=\"bad\"") + ">" +
-           HtmlEscape(state) + "</td>";
+           HtmlEscape(r.model) + "</td>" + r.StateCell(seeds);
       if (!r.scored.empty()) {
         h += "<td>" + FormatNum(r.Median("mae"), "%.2f") + "</td><td>" +
              FormatNum(r.Median("rmse"), "%.2f") + "</td><td>" +
@@ -426,50 +472,52 @@ class Report {
     return h + Charts(stage);
   }
 
-  // Forecast against actual, per series, for the models that wrote forecasts.
-  std::string Charts(const Stage& stage) {
-    const ForecastSpec& f = stage.forecast;
-    const std::string data =
-        f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
-    std::vector<std::pair<std::string, Points>> forecasts;
+  // Each model's predictions from its first run that ended DONE (its first seed's, with
+  // several), the first table read, and a note per model whose file did not read.
+  struct Predictions {
+    std::vector<std::pair<std::string, Points>> models;  // label, points of its column
+    data::TablePtr first;
     std::string notes;
-    // Each model's first run that ended DONE (its first seed's, with several).
-    for (const auto& model : f.models) {
+  };
+  Predictions ReadPredictions(const Stage& stage) {
+    Predictions out;
+    const bool seeds = stage.Seeds().size() > 1;
+    for (const auto& model : stage.Models()) {
       for (const auto& run : stage.runs) {
         if (run.model != model || State(run.uid).state != "DONE") continue;
         const std::string label =
-            f.seeds.size() > 1 ? model + " (seed " + std::to_string(run.seed) + ")" : model;
-        auto table = data::ReadSeries(ForecastPath(workdir_, run.uid));
+            seeds ? model + " (seed " + std::to_string(run.seed) + ")" : model;
+        auto table = data::ReadSeries(PredictionsPath(stage, workdir_, run.uid));
         auto points = table.ok() ? SeriesPoints(*table, model) : Result<Points>(table.status());
         if (!points.ok()) {
-          notes += "<p class=\"bad\">" + HtmlEscape(label) + ": " +
-                   HtmlEscape(points.status().message()) + "</p>\n";
+          out.notes += "<p class=\"bad\">" + HtmlEscape(label) + ": " +
+                       HtmlEscape(points.status().message()) + "</p>\n";
         } else {
-          forecasts.emplace_back(label, std::move(points).ValueOrDie());
+          if (out.first == nullptr) out.first = *table;
+          out.models.emplace_back(label, std::move(points).ValueOrDie());
         }
         break;
       }
     }
-    if (forecasts.empty()) return notes;
-    auto table = data::ReadSeries(data);
-    auto actual = table.ok() ? SeriesPoints(*table, data::SeriesColumns().value)
-                             : Result<Points>(table.status());
-    if (!actual.ok()) {
-      return notes + "<p class=\"bad\">The actual values could not be read from " +
-             HtmlEscape(data) + ": " + HtmlEscape(actual.status().message()) + "</p>\n";
-    }
-    bool dates = false;
-    if (table.ok()) {
-      const auto time = (*table)->schema()->GetFieldByName(data::SeriesColumns().time);
-      dates = time != nullptr && time->type()->id() == arrow::Type::TIMESTAMP;
-    }
-    std::string h = "<h3>Forecasts against the actual values</h3>\n";
+    return out;
+  }
+
+  static bool HasDates(const data::TablePtr& table) {
+    const auto time = table->schema()->GetFieldByName(data::SeriesColumns().time);
+    return time != nullptr && IsDateOrTime(*time->type());
+  }
+
+  // A chart per series of `actual` (up to max_series_) with each model's predictions of it.
+  std::string SeriesCharts(const Points& actual, const Predictions& predicted, bool dates,
+                           size_t history, const ChartLabels& labels, const std::string& noun,
+                           const std::string& nouns, const std::string& files) {
+    std::string h;
     int shown = 0;
-    for (const auto& series : actual->order) {
+    for (const auto& series : actual.order) {
       if (shown == max_series_) break;
-      std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>> lines;
+      NamedCurves lines;
       double window_start = std::numeric_limits<double>::infinity();
-      for (const auto& [model, points] : forecasts) {
+      for (const auto& [model, points] : predicted.models) {
         auto it = points.by_series.find(series);
         if (it == points.by_series.end() || it->second.empty()) continue;
         window_start = std::min(window_start, it->second.front().first);
@@ -477,16 +525,131 @@ class Report {
       }
       if (lines.empty()) continue;
       ++shown;
-      h += ForecastChart("series " + series, actual->by_series[series], lines, window_start,
-                         static_cast<size_t>(4 * f.horizon), dates) +
+      h += ForecastChart(noun + " " + series, actual.by_series.at(series), lines, window_start,
+                         history, dates, labels) +
            "\n";
     }
-    const int total = static_cast<int>(actual->order.size());
+    const int total = static_cast<int>(actual.order.size());
     if (total > shown) {
-      h += "<p>" + std::to_string(shown) + " of " + std::to_string(total) +
-           " series charted; every forecast is in the tasks' forecast.csv files.</p>\n";
+      h += "<p>" + std::to_string(shown) + " of " + std::to_string(total) + " " + nouns +
+           " charted; every prediction is in the tasks' " + files + " files.</p>\n";
     }
-    return notes + h;
+    return h;
+  }
+
+  // Forecast against actual, per series, for the models that wrote forecasts.
+  std::string Charts(const Stage& stage) {
+    const ForecastSpec& f = stage.forecast;
+    const std::string data =
+        f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
+    const Predictions forecasts = ReadPredictions(stage);
+    if (forecasts.models.empty()) return forecasts.notes;
+    auto table = data::ReadSeries(data);
+    auto actual = table.ok() ? SeriesPoints(*table, data::SeriesColumns().value)
+                             : Result<Points>(table.status());
+    if (!actual.ok()) {
+      return forecasts.notes + "<p class=\"bad\">The actual values could not be read from " +
+             HtmlEscape(data) + ": " + HtmlEscape(actual.status().message()) + "</p>\n";
+    }
+    return forecasts.notes + "<h3>Forecasts against the actual values</h3>\n" +
+           SeriesCharts(*actual, forecasts, HasDates(*table), static_cast<size_t>(4 * f.horizon),
+                        {}, "series", "series", "forecast.csv");
+  }
+
+  // Per basin, per model: its NSE and KGE lines (drc hydro's, before the summary), a line per run.
+  class BasinScores {
+   public:
+    void Add(const std::string& model, const std::vector<nlohmann::json>& lines) {
+      for (const auto& line : lines) {
+        if (!line["basin"].is_string()) continue;
+        const std::string basin = line["basin"].get<std::string>();
+        if (by_basin_.count(basin) == 0) basins_.push_back(basin);
+        by_basin_[basin][model].push_back(line);
+      }
+    }
+
+    // basin | NSE and KGE of each model that has runs (medians over them).
+    std::string Table(const std::vector<ModelRow>& rows) {
+      if (basins_.empty()) return "";
+      std::string h = "<table><tr><th>basin</th>";
+      for (const auto& r : rows) {
+        if (r.scored.empty()) continue;
+        h += "<th>" + HtmlEscape(r.model) + " NSE</th><th>" + HtmlEscape(r.model) + " KGE</th>";
+      }
+      h += "</tr>\n";
+      for (const auto& basin : basins_) {
+        h += "<tr><td>" + HtmlEscape(basin) + "</td>";
+        for (const auto& r : rows) {
+          if (r.scored.empty()) continue;
+          const auto& lines = by_basin_[basin][r.model];
+          h += "<td>" + FormatNum(pipeline::Median(Values(lines, "nse")), "%.3f") + "</td><td>" +
+               FormatNum(pipeline::Median(Values(lines, "kge")), "%.3f") + "</td>";
+        }
+        h += "</tr>\n";
+      }
+      return h + "</table>\n";
+    }
+
+   private:
+    std::vector<std::string> basins_;  // in order of first appearance
+    std::map<std::string, std::map<std::string, std::vector<nlohmann::json>>> by_basin_;
+  };
+
+  // Per model its median NSE over the basins (the median over its seeds' runs with several),
+  // each basin's NSE and KGE, and charts of the simulated against the observed discharge.
+  std::string HydroSection(const Stage& stage) {
+    const HydroSpec& hs = stage.hydro;
+    const bool seeds = hs.seeds.size() > 1;
+    std::vector<std::string> seed_list;
+    for (int64_t seed : hs.seeds) seed_list.push_back(std::to_string(seed));
+    std::string h = "<p>" + HtmlEscape(hs.data) + ", " +
+                    (hs.basins.empty() ? std::string("every basin")
+                                       : std::to_string(hs.basins.size()) + " basins") +
+                    "; trained on " + HtmlEscape(hs.train) + ", tested on " + HtmlEscape(hs.test) +
+                    "; epochs=" + std::to_string(hs.epochs) +
+                    ", seq_length=" + std::to_string(hs.seq_length) +
+                    ", hidden_size=" + std::to_string(hs.hidden_size) + ", loss " +
+                    HtmlEscape(hs.loss) + (seeds ? ", seeds " : ", seed ") + JoinList(seed_list) +
+                    (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
+    const std::vector<ModelRow> rows = ModelRows(stage, "median_nse");
+    h += "<table><tr><th>model</th><th>state</th><th>median NSE</th><th>mean NSE</th>"
+         "<th>median KGE</th><th>train + test s</th><th>training samples</th></tr>\n";
+    BasinScores scores;
+    for (const auto& r : rows) {
+      std::vector<double> mean_nse, median_kge;
+      for (const auto& uid : r.uids) {
+        const auto lines = Records(StdoutPath(workdir_, uid), "basin");
+        scores.Add(r.model, lines);
+        const std::vector<double> nse = Values(lines, "nse");
+        double sum = 0;
+        for (double v : nse) sum += v;
+        mean_nse.push_back(nse.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                       : sum / static_cast<double>(nse.size()));
+        median_kge.push_back(pipeline::Median(Values(lines, "kge")));
+      }
+      h += "<tr><td>" + HtmlEscape(r.model) + "</td>" + r.StateCell(seeds);
+      if (!r.scored.empty()) {
+        h += "<td>" + FormatNum(r.Median("median_nse"), "%.3f") + "</td><td>" +
+             FormatNum(pipeline::Median(mean_nse), "%.3f") + "</td><td>" +
+             FormatNum(pipeline::Median(median_kge), "%.3f") + "</td><td>" +
+             FormatNum(r.Median("seconds"), "%.1f") + "</td><td>" +
+             FormatNum(r.Median("train_samples"), "%.0f") + "</td>";
+      } else {
+        h += "<td colspan=\"5\">" + HtmlEscape(r.problem) + "</td>";
+      }
+      h += "</tr>\n";
+    }
+    h += "</table>\n" + scores.Table(rows);
+    const Predictions simulated = ReadPredictions(stage);
+    if (simulated.models.empty()) return h + simulated.notes;
+    auto observed = SeriesPoints(simulated.first, data::SeriesColumns().value);
+    if (!observed.ok()) {
+      return h + simulated.notes + "<p class=\"bad\">The observed discharge could not be read: " +
+             HtmlEscape(observed.status().message()) + "</p>\n";
+    }
+    return h + simulated.notes + "<h3>Simulated against observed discharge (test period)</h3>\n" +
+           SeriesCharts(*observed, simulated, HasDates(simulated.first), 0,
+                        {"observed", "discharge, mm/day"}, "basin", "basins", "hydro.csv");
   }
 
   const Pipeline& p_;

@@ -66,6 +66,7 @@ Status CheckTimeStamps(const TablePtr& table, const SeriesColumns& cols);
 // In a CSV, a value column that does not parse as numbers, or a time column that does not parse
 // as dates or timestamps (ISO 8601; as integers when its first stamp is one), is an error that
 // names the first line that does not: "data.csv:17:3: column 'y' expects float64, got 'abc'".
+// A CSV's series ids read as text, whatever they look like ("01022500" keeps its zero).
 // Parquet and Arrow IPC files come back as read.
 Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols = {});
 

@@ -1,6 +1,7 @@
-// Pipelines: a declarative file of stages (prepare the data, forecast with many models, any
-// other tasks) that becomes a DAG of runtime tasks, and the report of a run (per-model metrics,
-// forecast against actual, the task timeline and the pilot's utilization).
+// Pipelines: a declarative file of stages (prepare the data, forecast with many models, train
+// rainfall-runoff models, any other tasks) that becomes a DAG of runtime tasks, and the report
+// of a run (per-model metrics, forecast against actual, simulated against observed discharge,
+// the task timeline and the pilot's utilization).
 //
 //   name: us-carrier                 # optional, for the report
 //   pilot: {cores: 2}                # optional, as in a task file; so are workdir and worker
@@ -19,18 +20,24 @@
 //       seeds: [1, 2, 3]             # or seed: 1; the report gives each model's median
 //       params: {NBEATS: {mlp_units: 128}}   # or config: FILE.yaml, as drc forecast's
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
+//     - name: hydrology              # one function task per model (dl.hydro), on one rank
+//       kind: hydro
+//       models: [LSTM, EA-LSTM]      # NeuralHydrology's CudaLSTM and EA-LSTM
+//       data: $DRC_DATA_DIR/camels_us_sample       # the default; basins: [...] (default: all)
+//       train: 2000-01-01:2001-12-31 # and test:, epochs, seq_length, hidden_size,
+//       epochs: 30                   # learning_rate, dropout, batch_size, loss, seed(s)
 //     - name: summary                # tasks in task-file syntax (executables or functions)
 //       after: [forecast]
 //       tasks:
 //         - executable: /bin/sh
 //           arguments: [-c, "cat ../forecast.*/*.out > ../metrics.jsonl"]
 //
-// Task uids: `<stage>` for a prepare stage; `<stage>.<model>` for each model of a forecast
-// stage (`<stage>.<model>.seed<S>` for each model and seed with `seeds: [...]`); `<stage>.<uid>`
-// for a listed task, or `<stage>` for a stage of one task without a uid. A stage's tasks depend on
-// every task of the stages it comes `after` (a forecast stage comes after the stage it reads
-// `from`). Stages run as soon as those are DONE: the pilot's scheduler, not the file's order,
-// decides what runs when.
+// Task uids: `<stage>` for a prepare stage; `<stage>.<model>` for each model of a forecast or
+// hydro stage (`<stage>.<model>.seed<S>` for each model and seed with `seeds: [...]`);
+// `<stage>.<uid>` for a listed task, or `<stage>` for a stage of one task without a uid. A stage's
+// tasks depend on every task of the stages it comes `after` (a forecast stage comes after the stage
+// it reads `from`). Stages run as soon as those are DONE: the pilot's scheduler, not the file's
+// order, decides what runs when.
 #pragma once
 
 #include <cstdint>
@@ -85,7 +92,24 @@ struct ForecastSpec {
   std::map<std::string, std::map<std::string, std::string>> params;
 };
 
-enum class StageKind { kPrepare, kForecast, kTasks };
+// What a hydro stage trains (drc hydro's options; HydroConfig in drc/dl/hydrology.h): each model
+// on every basin's training period, scored on each basin's test period (NSE, KGE).
+struct HydroSpec {
+  std::string data;  // a CAMELS-US folder (forcing_daymet/, streamflow/, attributes/)
+  std::vector<std::string> models;
+  std::vector<std::string> basins;  // gauge ids; empty: every basin in `data`
+  std::string train = "2000-01-01:2001-12-31", test = "2002-01-01:2002-12-31";
+  int epochs = 30;
+  int seq_length = 365;
+  int hidden_size = 128;
+  double learning_rate = 1e-3;
+  double dropout = 0.4;
+  int batch_size = 256;
+  std::string loss = "NSE";
+  std::vector<int64_t> seeds = {1};
+};
+
+enum class StageKind { kPrepare, kForecast, kHydro, kTasks };
 std::string_view StageKindName(StageKind kind);
 
 struct Stage {
@@ -94,13 +118,17 @@ struct Stage {
   std::vector<std::string> after;
   PrepareSpec prepare;
   ForecastSpec forecast;
+  HydroSpec hydro;
   std::vector<std::string> task_uids;  // the stage's tasks in the run, in order
-  // A forecast stage's tasks: the model and seed of each (task_uids' order).
-  struct ForecastRun {
+  // A forecast or hydro stage's tasks: the model and seed of each (task_uids' order).
+  struct ModelRun {
     std::string uid, model;
     int64_t seed = 1;
   };
-  std::vector<ForecastRun> runs;
+  std::vector<ModelRun> runs;
+  // The models and seeds of a forecast or hydro stage (empty for the other kinds).
+  const std::vector<std::string>& Models() const;
+  const std::vector<int64_t>& Seeds() const;
 };
 
 struct Pipeline {
@@ -123,26 +151,30 @@ Result<Pipeline> LoadPipeline(const std::string& path);
 bool IsPipelineFile(const std::string& path);
 
 // The folder of a task in a run's work directory, and where a prepare stage's table and a
-// forecast task's forecasts are written.
+// forecast or hydro task's predictions (unique_id, ds, y and a column named after the model)
+// are written.
 std::string TaskFolder(const std::string& workdir, const std::string& uid);
 std::string PreparedTablePath(const Stage& stage, const std::string& workdir);
-std::string ForecastPath(const std::string& workdir, const std::string& task_uid);
+std::string PredictionsPath(const Stage& stage, const std::string& workdir,
+                            const std::string& task_uid);
 
 // The metrics a forecast task printed (its stdout's last JSON line with "mae": model, mae,
 // rmse, mape, smape, seconds, ...), or "" when it printed none.
 std::string ForecastMetricsLine(const std::string& workdir, const std::string& task_uid);
 
-// One table of a forecast stage's forecasts: unique_id, ds, y and a column per model (per model
-// and seed, "MODEL-seedS", with several seeds), from the forecast.csv of each task that wrote
-// one (they forecast the same rows; other rows are an error naming the model). Written to `path`
-// (.csv, .parquet or .arrow); returns its rows.
-Result<int64_t> WriteStageForecasts(const Stage& stage, const std::string& workdir,
-                                    const std::string& path);
+// One table of a forecast or hydro stage's predictions: unique_id, ds, y and a column per model
+// (per model and seed, "MODEL-seedS", with several seeds), from the PredictionsPath of each task
+// that wrote one (they predict the same rows; other rows are an error naming the model). Written
+// to `path` (.csv, .parquet or .arrow); returns its rows.
+Result<int64_t> WriteStagePredictions(const Stage& stage, const std::string& workdir,
+                                      const std::string& path);
 
 // Writes WORKDIR/report/index.html (one page, its charts inline as SVG) for a run of
 // `pipeline` in `workdir`, from what its tasks left there and its events.jsonl: per forecast
 // stage, a table of each model's metrics and seconds and charts of the forecasts against the
-// actual values (up to `max_series` series); per stage, its tasks' states; the run's timeline
+// actual values (up to `max_series` series); per hydro stage, each model's median NSE, each
+// basin's NSE and KGE per model and charts of the simulated against the observed discharge (up
+// to `max_series` basins); per stage, its tasks' states; the run's timeline
 // and core utilization. Tasks that failed or did not run are listed with their reasons, never
 // left out silently. A task's state is from the last run in `workdir`, or with `resumed` from
 // all of them (DONE in any run is DONE). Returns the path of index.html.
