@@ -5,6 +5,11 @@ environment, one core and one torch thread each), the peer of `drc run` on a pip
 
 Usage: bench/peers/.venv/bin/python bench/peers/rp_nf_pipeline.py CSV --models M1,M2,...
            [--cores C] [--seed S] [--python PY] [--workdir DIR] [--timeout S] [--keep]
+           [--hydro CAMELS_DIR [--hydro-epochs E]]
+
+With --hydro, one more task trains NeuralHydrology's CudaLSTM on the CAMELS-US folder
+(bench/peers/nh_camels.py, one core and one torch thread, submitted first), the hydrology half
+of the published evaluation; its lines (per basin, then median_nse) join `results`.
 
 Prints one JSON object on stdout:
   system, version, models, done, cores, wall_s, session_setup_s, tasks_s, results
@@ -43,6 +48,9 @@ def parse_args():
                    help='folder for RP\'s client and pilot sandboxes (default %(default)s)')
     p.add_argument('--timeout', type=float, default=3600)
     p.add_argument('--keep', action='store_true', help='keep the sandboxes')
+    p.add_argument('--hydro', default=None,
+                   help='a CAMELS-US folder: also train NeuralHydrology\'s CudaLSTM on it')
+    p.add_argument('--hydro-epochs', type=int, default=30)
     return p.parse_args()
 
 
@@ -69,6 +77,17 @@ def main():
         result['session_setup_s'] = time.time() - t_start
 
         tds = []
+        if ARGS.hydro:
+            td = rp.TaskDescription()
+            td.uid = 'hydrology.cudalstm'
+            td.executable = ARGS.python
+            td.arguments = [os.path.join(HERE, 'nh_camels.py'), ARGS.hydro, '--model', 'cudalstm',
+                            '--epochs', str(ARGS.hydro_epochs), '--seed', str(ARGS.seed),
+                            '--threads', '1']
+            td.ranks = 1
+            td.cores_per_rank = 1
+            td.environment = {'OMP_NUM_THREADS': '1'}
+            tds.append(td)
         for model in MODELS:
             td = rp.TaskDescription()
             td.uid = 'forecast.' + model
@@ -93,7 +112,8 @@ def main():
                 with open(out) as f:
                     for line in f:
                         line = line.strip()
-                        if line.startswith('{') and '"mae"' in line:
+                        if line.startswith('{') and ('"mae"' in line or '"nse"' in line
+                                                     or '"median_nse"' in line):
                             results.append(json.loads(line))
             except OSError as e:
                 results.append({'model': t.uid, 'state': t.state, 'error': str(e)})
@@ -104,7 +124,7 @@ def main():
         if SANDBOX.session is not None:
             SANDBOX.session.close(download=False)
     SANDBOX.finish(result)
-    return 0 if result.get('done') == len(MODELS) else 1
+    return 0 if result.get('done') == len(MODELS) + (1 if ARGS.hydro else 0) else 1
 
 
 if __name__ == '__main__':
