@@ -108,9 +108,13 @@ int main(int argc, char** argv) {
   run->add_option("FILE", run_args.file, "Task file (tasks:) or pipeline file (stages:), YAML")
       ->required();
   run->add_option("--workdir", run_args.workdir, "Work directory (events.jsonl, task folders)");
-  run->add_flag("--resume", run_args.resume,
-                "Run again only the tasks that did not end DONE in the work directory's earlier "
-                "runs (its events.jsonl)");
+  auto* resume = run->add_flag("--resume", run_args.resume,
+                               "Run again only the tasks that did not end DONE in the work "
+                               "directory's earlier runs (its events.jsonl)");
+  run->add_flag("--check", run_args.check,
+                "Check the file and list its tasks (by stage) and whether each could run on the "
+                "pilot; run nothing")
+      ->excludes(resume);
   run->add_option("--worker", run_args.worker,
                   "The program that serves the function tasks (default: the task file's "
                   "worker:, else drc worker)");

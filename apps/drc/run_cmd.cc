@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -39,6 +41,35 @@ std::map<std::string, std::string> Environment() {
   }
   return env;
 }
+
+// The signal that interrupted the run (0: none), set by OnInterrupt, read by the wait loop.
+volatile std::sig_atomic_t g_interrupt = 0;
+
+extern "C" void OnInterrupt(int signo) { g_interrupt = signo; }
+
+// While a run waits for its tasks, the first SIGINT, SIGTERM or SIGHUP asks it to stop: it
+// cancels what did not end and ends as usual (journal, report). The handler resets itself, so
+// a second one ends drc at once (the tasks it leaves behind are stopped by --resume).
+class InterruptHandlers {
+ public:
+  InterruptHandlers() {
+    g_interrupt = 0;
+    struct sigaction action {};
+    action.sa_handler = OnInterrupt;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &action, &saved_[i]);
+  }
+  ~InterruptHandlers() {
+    for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &saved_[i], nullptr);
+  }
+  InterruptHandlers(const InterruptHandlers&) = delete;
+  InterruptHandlers& operator=(const InterruptHandlers&) = delete;
+
+ private:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction saved_[std::size(kSignals)]{};
+};
 
 // One progress line: counts per state, rate of finished tasks, ETA.
 std::string ProgressLine(const runtime::StateCounts& c, int64_t total, double seconds) {
@@ -155,6 +186,61 @@ void SetTaskEnvironment(const RunArgs& args) {
   if (!args.data_dir.empty()) ::setenv("DRC_DATA_DIR", args.data_dir.c_str(), 0);
 }
 
+// One line of drc run --check: what a task runs, on what, after what.
+std::string PlannedTask(const runtime::TaskDescription& t) {
+  std::string what = t.function.empty() ? "executable " + t.executable : "function " + t.function;
+  what += ", " + std::to_string(t.ranks) + (t.ranks == 1 ? " rank" : " ranks") + " x " +
+          std::to_string(t.cores_per_rank) + (t.cores_per_rank == 1 ? " core" : " cores");
+  if (t.gpus_per_rank > 0) what += " + " + std::to_string(t.gpus_per_rank) + " GPU";
+  if (!t.depends_on.empty()) {
+    what += t.depends_on.size() <= 3 ? ", after " + JoinList(t.depends_on)
+                                     : ", after " + std::to_string(t.depends_on.size()) + " tasks";
+  }
+  return "  " + (t.uid.empty() ? std::string("(unnamed)") : t.uid) + ": " + what;
+}
+
+// drc run --check: the tasks checked as the task manager and the scheduler check them, and
+// listed (by stage for a pipeline), without running anything. 0 when every task could run, 2
+// when one could not.
+int CheckRun(const RunArgs& args, const runtime::TaskFile& file,
+             const std::optional<pipeline::Pipeline>& plan,
+             const runtime::ResourceSpec& resources) {
+  if (Status st = runtime::CheckBatch(file.tasks); !st.ok()) {
+    std::fprintf(stderr, "drc run --check: %s: %s\n", args.file.c_str(), st.message().c_str());
+    return 2;
+  }
+  const runtime::Placer placer(resources);
+  std::vector<std::string> never;
+  auto list = [&](const runtime::TaskDescription& t) {
+    std::printf("%s\n", PlannedTask(t).c_str());
+    if (Status fit = placer.CheckFeasible(runtime::RequestOf(t)); !fit.ok()) {
+      never.push_back(t.uid + ": " + fit.message());
+    }
+  };
+  std::printf("%s: %zu tasks on %s\n", args.file.c_str(), file.tasks.size(),
+              resources.ToString().c_str());
+  if (plan) {
+    std::map<std::string, const runtime::TaskDescription*> by_uid;
+    for (const auto& t : file.tasks) by_uid[t.uid] = &t;
+    for (const auto& stage : plan->stages) {
+      const std::string after = stage.after.empty() ? "" : ", after " + JoinList(stage.after);
+      std::printf("stage %s (%s)%s\n", stage.name.c_str(),
+                  std::string(pipeline::StageKindName(stage.kind)).c_str(), after.c_str());
+      for (const auto& uid : stage.task_uids) list(*by_uid.at(uid));
+    }
+  } else {
+    for (const auto& t : file.tasks) list(t);
+  }
+  for (const auto& reason : never) std::fprintf(stderr, "drc run --check: %s\n", reason.c_str());
+  if (!never.empty()) {
+    std::fprintf(stderr, "drc run --check: %zu of %zu tasks can never run on this pilot\n",
+                 never.size(), file.tasks.size());
+    return 2;
+  }
+  std::printf("every task could run; nothing was run\n");
+  return 0;
+}
+
 // Runs a loaded task file, or a pipeline's planned tasks and then its report.
 int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
               const std::optional<pipeline::Pipeline>& plan) {
@@ -225,6 +311,7 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
       return 2;
     }
   }
+  if (args.check) return CheckRun(args, *file, plan, options.resources);
   options.worker_command = file->worker.empty() ? WorkerCommand(file->tasks) : file->worker;
   auto tm = runtime::TaskManager::Make(std::move(options));
   if (!tm.ok()) {
@@ -240,6 +327,7 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
                static_cast<long long>(total), (*tm)->resources().ToString().c_str(),
                (*tm)->workdir().c_str());
   Stopwatch watch;
+  InterruptHandlers interrupts;
   auto submitted = (*tm)->Submit(std::move(file->tasks));
   if (!submitted.ok()) {
     std::fprintf(stderr, "drc run: %s: %s\n", args.file.c_str(),
@@ -247,9 +335,24 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
     return 2;
   }
   const bool tty = ::isatty(STDERR_FILENO);
-  const auto period = tty ? std::chrono::milliseconds(250) : std::chrono::seconds(5);
-  while (!(*tm)->WaitAll(period).ok()) {
-    if (args.quiet) continue;
+  const double period = tty ? 0.25 : 5;
+  double shown_at = 0;
+  int interrupted = 0;
+  while (!(*tm)->WaitAll(std::chrono::milliseconds(250)).ok()) {
+    if (g_interrupt != 0 && interrupted == 0) {
+      interrupted = g_interrupt;
+      std::fprintf(stderr,
+                   "%sdrc run: SIG%s: canceling the tasks that did not end (once more to quit at "
+                   "once)\n",
+                   tty && !args.quiet ? "\r\033[K" : "", ::sigabbrev_np(interrupted));
+      const std::string reason =
+          std::string("canceled: drc run got SIG") + ::sigabbrev_np(interrupted);
+      for (const auto& info : (*tm)->QueryAll()) {
+        if (!runtime::IsFinal(info.state)) (void)(*tm)->Cancel(info.uid, reason);
+      }
+    }
+    if (args.quiet || watch.Seconds() - shown_at < period) continue;
+    shown_at = watch.Seconds();
     std::string line = ProgressLine((*tm)->Counts(), total, watch.Seconds());
     if (plan) line += " | " + StageProgress(*plan, (*tm)->QueryAll());
     if (tty) {
@@ -274,12 +377,21 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
   std::fprintf(stderr, "drc run: events in %s/events.jsonl; report: drc profile %s\n",
                (*tm)->workdir().c_str(), (*tm)->workdir().c_str());
   const bool all_done = counts[static_cast<size_t>(TaskState::kDone)] == total;
-  if (plan) {
-    const std::string workdir = (*tm)->workdir();
-    tm->reset();  // stops the pilot: the log has the run's end
-    return WritePipelineReport(*plan, workdir, args.resume, all_done);
+  const std::string workdir = (*tm)->workdir();
+  tm->reset();  // stops the pilot: the log has the run's end
+  int rc = all_done ? 0 : 1;
+  if (plan) rc = WritePipelineReport(*plan, workdir, args.resume, all_done);
+  if (interrupted != 0) {
+    std::string again;
+    if (fs::is_regular_file(args.file, ec)) {
+      again = "; `drc run " + args.file + " --workdir " + workdir +
+              " --resume` runs what did not end DONE";
+    }
+    std::fprintf(stderr, "drc run: interrupted by SIG%s%s\n", ::sigabbrev_np(interrupted),
+                 again.c_str());
+    rc = 128 + interrupted;
   }
-  return all_done ? 0 : 1;
+  return rc;
 }
 
 }  // namespace

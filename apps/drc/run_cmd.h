@@ -18,6 +18,7 @@ struct RunArgs {
   int gpus = -1;                // -1: the file's pilot, else detected
   bool resume = false;
   bool quiet = false;    // no progress display
+  bool check = false;    // check the file and list its tasks; run nothing
   std::string data_dir;  // the bundled data, given to tasks as DRC_DATA_DIR unless it is set
   std::string worker;    // the worker program of function tasks (default: the file's, else drc's)
 };

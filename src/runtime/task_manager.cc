@@ -35,7 +35,8 @@ struct TaskRecord {
   int pending_deps = 0;
   std::vector<uint64_t> dependents;
   bool cancel_requested = false;
-  bool accepted = false;  // the control thread has processed its submission
+  std::string cancel_reason;  // the final state's reason once the cancel takes effect
+  bool accepted = false;      // the control thread has processed its submission
   bool in_scheduler = false;
   bool process_running = false;      // a process, or a call on the worker pool
   const WorkerPool* pool = nullptr;  // the pool that runs the call
@@ -47,17 +48,6 @@ struct Command {
   ProcessExit exit;
   std::string error;  // a function call's failure (the exit alone says nothing then)
 };
-
-ResourceRequest RequestOf(const TaskDescription& d) {
-  ResourceRequest r;
-  r.ranks = d.ranks;
-  r.cores_per_rank = d.cores_per_rank;
-  r.gpus_per_rank = d.gpus_per_rank;
-  r.mem_per_rank_mb = d.mem_per_rank_mb;
-  r.colocate = d.colocate;
-  r.exclusive = d.exclusive;
-  return r;
-}
 
 // What a placement holds, for the event log and the profiler (ReadRunLog parses it):
 // "ranks=2 cores=4 gpus=0 mem_mb=0 nodes=node0000,node0001".
@@ -220,10 +210,11 @@ struct TaskManager::Impl {
         const TaskState s = StateOf(t);
         if (IsFinal(s)) break;
         t.cancel_requested = true;
+        t.cancel_reason = c.error;
         if (t.process_running && !t.desc.function.empty()) {
           // A call on a pool that has stopped already ends by itself.
           if (t.pool == pool.get() && pool->alive()) {
-            pool->Kill(t.key, "canceled by the user",
+            pool->Kill(t.key, t.cancel_reason,
                        "the worker pool was stopped to cancel task '" + t.desc.uid + "'");
           }
         } else if (t.process_running) {
@@ -234,7 +225,7 @@ struct TaskManager::Impl {
             scheduler->Remove(t.key);
             t.in_scheduler = false;
           }
-          Finish(t, TaskState::kCanceled, "canceled by the user");
+          Finish(t, TaskState::kCanceled, t.cancel_reason);
         }
         break;
       }
@@ -253,7 +244,7 @@ struct TaskManager::Impl {
         events.Emit(
             {c.exit.end_s, t.desc.uid, "exit", ok ? "ok" : "error", t.info.attempt, outcome});
         if (t.cancel_requested) {
-          Finish(t, TaskState::kCanceled, "canceled by the user");
+          Finish(t, TaskState::kCanceled, t.cancel_reason);
         } else if (ok) {
           SetState(t, TaskState::kStagingOut, "");
           for (const auto& d : t.desc.output_staging) {
@@ -552,6 +543,62 @@ TaskManager::~TaskManager() {
   (void)impl_->events.Flush();
 }
 
+ResourceRequest RequestOf(const TaskDescription& d) {
+  ResourceRequest r;
+  r.ranks = d.ranks;
+  r.cores_per_rank = d.cores_per_rank;
+  r.gpus_per_rank = d.gpus_per_rank;
+  r.mem_per_rank_mb = d.mem_per_rank_mb;
+  r.colocate = d.colocate;
+  r.exclusive = d.exclusive;
+  return r;
+}
+
+Status CheckBatch(const std::vector<TaskDescription>& batch,
+                  const std::function<bool(const std::string&)>& submitted) {
+  std::set<std::string> batch_uids;
+  for (const auto& d : batch) {
+    DRC_RETURN_NOT_OK(Validate(d));
+    if (d.uid.empty()) continue;  // Submit names it; nothing can depend on it
+    if (d.uid.find('/') != std::string::npos || d.uid == "." || d.uid == "..") {
+      return Status::InvalidArgument("task uid '", d.uid, "' must not contain '/'");
+    }
+    if ((submitted && submitted(d.uid)) || !batch_uids.insert(d.uid).second) {
+      return Status::AlreadyExists("task uid '", d.uid, "' is used twice");
+    }
+  }
+  for (const auto& d : batch) {
+    for (const auto& dep : d.depends_on) {
+      if (!batch_uids.count(dep) && !(submitted && submitted(dep))) {
+        return Status::InvalidArgument("task '", d.uid, "': depends_on names unknown task '", dep,
+                                       "'");
+      }
+    }
+  }
+  // Cycles can only run through the batch (submitted tasks cannot depend on it).
+  std::map<std::string, const TaskDescription*> in_batch;
+  for (const auto& d : batch) {
+    if (!d.uid.empty()) in_batch[d.uid] = &d;
+  }
+  std::map<std::string, int> color;  // 0 white, 1 grey, 2 black
+  std::function<Status(const std::string&)> visit = [&](const std::string& u) -> Status {
+    color[u] = 1;
+    for (const auto& dep : in_batch[u]->depends_on) {
+      if (!in_batch.count(dep)) continue;
+      if (color[dep] == 1) {
+        return Status::InvalidArgument("dependency cycle through tasks '", u, "' and '", dep, "'");
+      }
+      if (color[dep] == 0) DRC_RETURN_NOT_OK(visit(dep));
+    }
+    color[u] = 2;
+    return Status::OK();
+  };
+  for (const auto& [uid, d] : in_batch) {
+    if (color[uid] == 0) DRC_RETURN_NOT_OK(visit(uid));
+  }
+  return Status::OK();
+}
+
 Result<std::vector<std::string>> TaskManager::Submit(std::vector<TaskDescription> batch) {
   Impl& impl = *impl_;
   std::lock_guard<std::mutex> lock(impl.mu);
@@ -566,44 +613,10 @@ Result<std::vector<std::string>> TaskManager::Submit(std::vector<TaskDescription
         d.uid = buf;
       } while (impl.by_uid.count(d.uid) || batch_uids.count(d.uid));
     }
-    if (d.uid.find('/') != std::string::npos || d.uid == "." || d.uid == "..") {
-      return Status::InvalidArgument("task uid '", d.uid, "' must not contain '/'");
-    }
-    if (impl.by_uid.count(d.uid) || !batch_uids.insert(d.uid).second) {
-      return Status::AlreadyExists("task uid '", d.uid, "' is used twice");
-    }
-    DRC_RETURN_NOT_OK(Validate(d));
+    batch_uids.insert(d.uid);
   }
-  for (const auto& d : batch) {
-    for (const auto& dep : d.depends_on) {
-      if (!impl.by_uid.count(dep) && !batch_uids.count(dep)) {
-        return Status::InvalidArgument("task '", d.uid, "': depends_on names unknown task '", dep,
-                                       "'");
-      }
-    }
-  }
-  // Cycles can only run through the new tasks (old ones cannot depend on new ones).
-  {
-    std::map<std::string, const TaskDescription*> in_batch;
-    for (const auto& d : batch) in_batch[d.uid] = &d;
-    std::map<std::string, int> color;  // 0 white, 1 grey, 2 black
-    std::function<Status(const std::string&)> visit = [&](const std::string& u) -> Status {
-      color[u] = 1;
-      for (const auto& dep : in_batch[u]->depends_on) {
-        if (!in_batch.count(dep)) continue;
-        if (color[dep] == 1) {
-          return Status::InvalidArgument("dependency cycle through tasks '", u, "' and '", dep,
-                                         "'");
-        }
-        if (color[dep] == 0) DRC_RETURN_NOT_OK(visit(dep));
-      }
-      color[u] = 2;
-      return Status::OK();
-    };
-    for (const auto& d : batch) {
-      if (color[d.uid] == 0) DRC_RETURN_NOT_OK(visit(d.uid));
-    }
-  }
+  DRC_RETURN_NOT_OK(
+      CheckBatch(batch, [&](const std::string& uid) { return impl.by_uid.count(uid) > 0; }));
   std::vector<std::string> uids;
   uids.reserve(batch.size());
   const size_t first = impl.tasks.size();
@@ -647,11 +660,11 @@ Result<std::string> TaskManager::Submit(TaskDescription task) {
   return uids.front();
 }
 
-Status TaskManager::Cancel(const std::string& uid) {
+Status TaskManager::Cancel(const std::string& uid, std::string reason) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto it = impl_->by_uid.find(uid);
   if (it == impl_->by_uid.end()) return Status::NotFound("no task '", uid, "'");
-  impl_->inbox.push_back({Command::kCancel, it->second, {}, {}});
+  impl_->inbox.push_back({Command::kCancel, it->second, {}, std::move(reason)});
   impl_->inbox_cv.notify_one();
   return Status::OK();
 }

@@ -125,6 +125,22 @@ TEST_F(TaskManagerTest, DependenciesOrderTasksAndFailuresCancelDependents) {
   EXPECT_EQ(tm->Query("transitive")->state, TaskState::kCanceled);
 }
 
+TEST_F(TaskManagerTest, CheckBatchChecksWhatSubmitChecksWithoutARun) {
+  TaskDescription a = Shell("a", "true"), b = Shell("b", "true"), unnamed = Shell("", "true");
+  b.depends_on = {"a"};
+  EXPECT_TRUE(CheckBatch({a, b, unnamed, unnamed}).ok());
+  // A dependency on a task submitted earlier, known through the predicate.
+  TaskDescription c = Shell("c", "true");
+  c.depends_on = {"old"};
+  EXPECT_EQ(CheckBatch({c}).message(), "task 'c': depends_on names unknown task 'old'");
+  EXPECT_TRUE(CheckBatch({c}, [](const std::string& uid) { return uid == "old"; }).ok());
+  EXPECT_EQ(CheckBatch({a}, [](const std::string& uid) { return uid == "a"; }).code(),
+            StatusCode::kAlreadyExists);
+  a.depends_on = {"b"};
+  EXPECT_NE(CheckBatch({a, b}).message().find("cycle"), std::string::npos);
+  EXPECT_EQ(CheckBatch({Shell("x/y", "true")}).message(), "task uid 'x/y' must not contain '/'");
+}
+
 TEST_F(TaskManagerTest, BadBatchesAreRejectedWhole) {
   auto tm = Make();
   TaskDescription a = Shell("a", "true");

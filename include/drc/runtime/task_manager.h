@@ -67,6 +67,17 @@ struct TaskInfo {
 
 using StateCounts = std::array<int64_t, 8>;  // indexed by TaskState
 
+// What a task asks of the pilot's resources.
+ResourceRequest RequestOf(const TaskDescription& d);
+
+// What Submit checks of a batch before it takes any of it, for use without a run (drc run
+// --check): each description is valid (Validate); a uid (empty: Submit generates one) has no
+// '/' and is used once in the batch and not by a task already `submitted` (null: none);
+// dependencies name tasks of the batch or submitted ones; no cycle. Whether tasks fit the pilot is
+// Placer::CheckFeasible's.
+Status CheckBatch(const std::vector<TaskDescription>& batch,
+                  const std::function<bool(const std::string&)>& submitted = nullptr);
+
 class TaskManager {
  public:
   using StateCallback = std::function<void(const TaskInfo&)>;
@@ -82,8 +93,9 @@ class TaskManager {
   Result<std::vector<std::string>> Submit(std::vector<TaskDescription> tasks);
   Result<std::string> Submit(TaskDescription task);
 
-  // Cancels a task that is not final (its process group is killed). NotFound for unknown uids.
-  Status Cancel(const std::string& uid);
+  // Cancels a task that is not final (its process group is killed); `reason` becomes its
+  // final state's. NotFound for unknown uids.
+  Status Cancel(const std::string& uid, std::string reason = "canceled by the user");
   Result<TaskInfo> Query(const std::string& uid) const;
   std::vector<TaskInfo> QueryAll() const;
   StateCounts Counts() const;
