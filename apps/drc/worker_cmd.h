@@ -24,6 +24,11 @@ Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry);
 //                each rank on its GPU (cuda:N of the scheduler's GPU ids) when the task has
 //                gpus_per_rank, unless device= says otherwise; relative paths are relative to the
 //                task's folder
+//   dl.hydro     data=$DRC_DATA_DIR/camels_us_sample model=LSTM basins= train= test= epochs=
+//                seq_length= hidden_size= learning_rate= dropout= batch_size= loss= seed=
+//                threads= device= out=
+//                `drc hydro --json` on one rank (a line per basin, then the summary); out=
+//                writes the observed and simulated discharge
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry);
 
 struct WorkerArgs {

@@ -1,13 +1,22 @@
 #include "drc/runtime/worker.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <deque>
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <streambuf>
+#include <thread>
 #include <zmq.hpp>
 
 #include "drc/common/clock.h"
@@ -123,6 +132,111 @@ Status RunCall(const FunctionRegistry& registry, comm::Communicator& world,
   return status;
 }
 
+// While a call runs on the worker's thread, a watch thread reads the socket in its place: the
+// task manager's pings (anything else is held for after the call) and the silence that says it
+// is gone. After WorkerOptions::silence_s without a word the process ends, which takes the pool
+// down (mpirun ends the job), so a pool whose drc died does not go on computing a call for
+// hours. The watch takes the socket only from calls that last over kTakeAfter, so short calls
+// cost two uncontended mutex locks; the mutex hand-offs are the memory barriers a ZeroMQ socket
+// needs to change threads.
+class CallWatch {
+ public:
+  CallWatch(zmq::socket_t& socket, const WorkerOptions& options, int rank,
+            std::deque<zmq::message_t>& held)
+      : socket_(socket), options_(options), rank_(rank), held_(held) {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (wake_fd_ >= 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~CallWatch() {
+    End();  // a call that threw
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+  CallWatch(const CallWatch&) = delete;
+  CallWatch& operator=(const CallWatch&) = delete;
+
+  // A call starts on the caller's thread: the socket is the watch's to take until End.
+  void Begin() {
+    std::lock_guard<std::mutex> lock(mu_);
+    watching_ = true;
+    began_ = Steady::now();
+  }
+
+  // The call ended; returns once the socket is the caller's again.
+  void End() {
+    std::unique_lock<std::mutex> lock(mu_);
+    watching_ = false;
+    if (!taken_) return;
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+    cv_.wait(lock, [&] { return !taken_; });
+  }
+
+ private:
+  using Steady = std::chrono::steady_clock;
+  static constexpr auto kTakeAfter = std::chrono::milliseconds(500);
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(250));
+      if (stop_ || !watching_ || Steady::now() - began_ < kTakeAfter) continue;
+      taken_ = true;
+      const Steady::time_point began = began_;
+      lock.unlock();
+      Watch(began);
+      lock.lock();
+      taken_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  // Reads the socket until End wakes it; ends the process after the silence.
+  void Watch(Steady::time_point heard) {
+    const auto silence = std::chrono::duration<double>(options_.silence_s);
+    while (true) {
+      zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                  {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 2, std::chrono::milliseconds(200));
+      if (items[1].revents & ZMQ_POLLIN) {
+        uint64_t count = 0;
+        [[maybe_unused]] const ssize_t n = ::read(wake_fd_, &count, sizeof(count));
+        return;
+      }
+      zmq::message_t message;
+      while (socket_.recv(message, zmq::recv_flags::dontwait)) {
+        heard = Steady::now();
+        const json m = json::parse(message.to_string_view(), nullptr, false);
+        if (!m.is_object() || m.value("type", "") != "ping") held_.push_back(std::move(message));
+      }
+      if (Steady::now() - heard > silence) {
+        std::fprintf(stderr,
+                     "worker %d: no word from the task manager at %s for %g s while a call ran; "
+                     "ending the worker pool\n",
+                     rank_, options_.connect.c_str(), options_.silence_s);
+        std::fflush(stderr);
+        std::_Exit(3);
+      }
+    }
+  }
+
+  zmq::socket_t& socket_;
+  const WorkerOptions& options_;
+  const int rank_;
+  std::deque<zmq::message_t>& held_;
+  int wake_fd_ = -1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false, watching_ = false, taken_ = false;
+  Steady::time_point began_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 Result<std::string> FunctionCall::Arg(std::string_view name) const {
@@ -188,8 +302,17 @@ std::string FunctionRegistry::Help(std::string_view name) const {
   return it == functions_.end() ? std::string() : it->second.help;
 }
 
-Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options) {
-  if (options.connect.empty()) return Status::InvalidArgument("worker: --connect is required");
+Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& given) {
+  if (given.connect.empty()) return Status::InvalidArgument("worker: --connect is required");
+  WorkerOptions options = given;
+  if (const char* silence = std::getenv("DRC_WORKER_SILENCE_S")) {
+    char* end = nullptr;
+    options.silence_s = std::strtod(silence, &end);
+    if (end == silence || *end != '\0' || !(options.silence_s > 0)) {
+      return Status::InvalidArgument("worker: DRC_WORKER_SILENCE_S=", silence,
+                                     ": expected a number of seconds > 0");
+    }
+  }
   DRC_ASSIGN_OR_RETURN(comm::CommOptions comm_options, comm::ResolveOptions({}));
   DRC_ASSIGN_OR_RETURN(auto world, comm::DefaultCommRegistry().Make(options.backend, comm_options));
   const int rank = world->rank();
@@ -203,14 +326,21 @@ Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options)
     socket.connect(options.connect);
     Send(socket, {{"type", "hello"}, {"rank", rank}, {"size", world->size()}});
     const auto silence = std::chrono::milliseconds(static_cast<int64_t>(options.silence_s * 1e3));
+    std::deque<zmq::message_t> held;  // what came while a call ran
+    CallWatch watch(socket, options, rank, held);
     while (true) {
-      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, silence) == 0) {
-        return Status::Unavailable("worker ", rank, ": no word from the task manager at ",
-                                   options.connect, " for ", options.silence_s, " s; stopping");
-      }
       zmq::message_t message;
-      if (!socket.recv(message)) continue;
+      if (!held.empty()) {
+        message = std::move(held.front());
+        held.pop_front();
+      } else {
+        zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&item, 1, silence) == 0) {
+          return Status::Unavailable("worker ", rank, ": no word from the task manager at ",
+                                     options.connect, " for ", options.silence_s, " s; stopping");
+        }
+        if (!socket.recv(message)) continue;
+      }
       const json m = json::parse(message.to_string_view(), nullptr, /*allow_exceptions=*/false);
       const std::string type = m.is_object() ? m.value("type", "") : "";
       if (type == "ping") continue;
@@ -222,11 +352,13 @@ Status RunWorker(const FunctionRegistry& registry, const WorkerOptions& options)
       const double start = clock.WallSeconds();
       int task_rank = -1;
       Status status;
+      watch.Begin();
       try {
         status = RunCall(registry, *world, self, m, &task_rank);
       } catch (const json::exception& e) {
         status = Status::Internal("worker ", rank, ": malformed call: ", e.what());
       }
+      watch.End();
       Send(socket, Done(key, task_rank, status, start, clock.WallSeconds()));
     }
   } catch (const zmq::error_t& e) {

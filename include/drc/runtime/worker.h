@@ -68,7 +68,9 @@ struct WorkerOptions {
   std::string connect;          // the task manager's endpoint ("tcp://127.0.0.1:PORT")
   std::string backend = "mpi";  // the pool's world communicator
   // A worker that hears nothing from the task manager for this long (it sends a heartbeat every
-  // second) concludes that the run is gone and exits, so a killed drc leaves no workers behind.
+  // second) concludes that the run is gone and exits, so a killed drc leaves no workers behind;
+  // in the middle of a call it ends its process, which ends the pool. The environment variable
+  // DRC_WORKER_SILENCE_S overrides it.
   double silence_s = 30;
 };
 
