@@ -3,11 +3,12 @@
 # forecast from it on the worker pool, the gather stage, and the report. The report's MAEs must
 # be what `drc forecast` gives on the prepared table with the same settings; a resumed run has
 # nothing left and rewrites the report; with seeds, the report gives each metric's median; a
-# pipeline whose prepare stage fails reports why, and its later stages are canceled, not lost.
+# pipeline whose prepare stage fails reports why, and its later stages are canceled, not lost;
+# forecast stages also forecast after the data's end with intervals, and cross-validate.
 #   sh run_pipeline.sh DRC WORKDIR TESTDATA CSV
 set -eu
 drc=$1 work=$2 data=$3 csv=$4
-rm -rf "$work" "$work-fails" "$work-seeds"
+rm -rf "$work" "$work-fails" "$work-seeds" "$work-future"
 "$drc" run "$data/pipeline_small.yaml" --workdir "$work" --quiet
 report=$work/report/index.html
 for want in '<h1>Pipeline us-carrier-small</h1>' 'Every task ended DONE' \
@@ -46,3 +47,13 @@ grep -q "rename: no column 'Passengers'" "$work-fails/report/index.html" ||
   { echo "the report lacks the reason" >&2; exit 1; }
 grep -q '<td>forecast.MLP</td><td class="bad">CANCELED</td>' "$work-fails/report/index.html" &&
   echo "failed pipeline reported"
+# Future forecasts with intervals, and cross-validation, from forecast stages.
+"$drc" run "$data/pipeline_future.yaml" --workdir "$work-future" --quiet
+for want in 'forecast the h stamps after its end' '<th>80 % interval width</th>' \
+  "Forecasts after the series' end" 'scored on its forecasts from 3 cross-validation cutoffs' \
+  '<td>MLP</td><td>DONE</td><td>[0-9]'; do
+  grep -q "$want" "$work-future/report/index.html" || { echo "report lacks: $want" >&2; exit 1; }
+done
+head -1 "$work-future/future.MLP/forecast.csv" | grep -q '"MLP-lo-80"' &&
+  head -1 "$work-future/cv.MLP/forecast.csv" | grep -q '"cutoff"' &&
+  echo "future and cross-validation stages reported"

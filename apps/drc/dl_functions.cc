@@ -56,6 +56,31 @@ Status ForecastFunction(FunctionCall& call) {
   args.threads = static_cast<int>(threads);
   args.freq = call.Arg("freq", "");
   args.scaler = call.Arg("scaler", "");
+  // Future forecasts, cross-validation and intervals, as drc forecast's options.
+  const std::string future = call.Arg("future", "false");
+  if (future != "true" && future != "false") {
+    return Status::InvalidArgument("dl.forecast: future=", future, ": expected true or false");
+  }
+  args.future = future == "true";
+  for (const auto& item : SplitList(call.Arg("level", ""), ',')) {
+    char* end = nullptr;
+    const double level = std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size()) {
+      return Status::InvalidArgument("dl.forecast: level=", item, ": expected numbers in (0, 100)");
+    }
+    args.level.push_back(level);
+  }
+  for (auto [name, out] : {std::pair<const char*, int*>{"cv_windows", &args.cv_windows},
+                           {"cv_step", &args.cv_step},
+                           {"conformal_windows", &args.conformal_windows},
+                           {"conformal_step", &args.conformal_step}}) {
+    DRC_ASSIGN_OR_RETURN(const int64_t v, call.IntArg(name, *out));
+    if (v < 0 || v > std::numeric_limits<int>::max()) {
+      return Status::InvalidArgument("dl.forecast: ", name, "=", v, ": expected >= 0");
+    }
+    *out = static_cast<int>(v);
+  }
+  args.conformal_method = call.Arg("conformal_method", args.conformal_method);
   args.device = Device(call);
   args.out = InTaskFolder(call, call.Arg("out", ""));
   // Hyper-parameter overrides: a config file (as --config) and MODEL.KEY=VALUE items separated
@@ -112,7 +137,8 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
   DRC_RETURN_NOT_OK(registry.Register(
       "dl.forecast", ForecastFunction,
       "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= device= out= "
-      "config= params=M.K=V;...: "
+      "config= params=M.K=V;... future=false level=80,90 cv_windows=0 cv_step=1 "
+      "conformal_windows=0 conformal_step=1 conformal_method=: "
       "drc forecast --json on the task's ranks (data-parallel; each rank on its GPU when the "
       "task has gpus_per_rank); rank 0 prints a line per model"));
   return registry.Register(

@@ -19,7 +19,8 @@ namespace drc::app {
 Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry);
 // drc-dl's worker adds (dl_functions.cc):
 //   dl.forecast  data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads=
-//                device= out=
+//                device= out= config= params= future= level= cv_windows= cv_step=
+//                conformal_windows= conformal_step= conformal_method=
 //                `drc forecast --json` on the task's ranks, data-parallel over its communicator,
 //                each rank on its GPU (cuda:N of the scheduler's GPU ids) when the task has
 //                gpus_per_rank, unless device= says otherwise; relative paths are relative to the

@@ -163,6 +163,30 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(Get(n, "freq", f.freq, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
+    DRC_RETURN_NOT_OK(Get(n, "future", f.future, "true or false"));
+    DRC_RETURN_NOT_OK(Get(n, "cv_windows", f.cv_windows, "an integer"));
+    if (f.cv_windows < 0) return Error(n["cv_windows"], "field 'cv_windows' must be >= 0");
+    DRC_RETURN_NOT_OK(GetPositive(n, "cv_step", f.cv_step));
+    if (f.future && f.cv_windows > 0) {
+      return Error(n["cv_windows"], "give 'future' or 'cv_windows', not both");
+    }
+    std::vector<std::string> levels;
+    DRC_RETURN_NOT_OK(GetList(n, "level", levels));
+    for (const auto& text : levels) {
+      double level = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), level);
+      if (ec != std::errc() || end != text.data() + text.size() || !(level > 0 && level < 100)) {
+        return Error(n["level"], "field 'level' expects levels in (0, 100), got '" + text + "'");
+      }
+      f.level.push_back(level);
+    }
+    DRC_RETURN_NOT_OK(Get(n, "conformal_windows", f.conformal_windows, "an integer"));
+    if (f.conformal_windows < 0) {
+      return Error(n["conformal_windows"], "field 'conformal_windows' must be >= 0");
+    }
+    DRC_RETURN_NOT_OK(GetPositive(n, "conformal_step", f.conformal_step));
+    DRC_RETURN_NOT_OK(Get(n, "conformal_method", f.conformal_method,
+                          "conformal_distribution or conformal_error"));
     if (const YAML::Node params = n["params"]) {
       if (!params.IsMap()) {
         return Error(params, "field 'params' expects {MODEL: {KEY: VALUE, ...}, ...}");
@@ -280,10 +304,12 @@ class Parser : public YamlFields {
   }
 
   Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
-                                     {"data", "from", "models", "h", "input_size", "steps", "seed",
-                                      "seeds", "freq", "scaler", "config", "params"},
-                                     true));
+    DRC_RETURN_NOT_OK(
+        CheckStageKeys(n, s,
+                       {"data", "from", "models", "h", "input_size", "steps", "seed", "seeds",
+                        "freq", "scaler", "config", "params", "future", "cv_windows", "cv_step",
+                        "level", "conformal_windows", "conformal_step", "conformal_method"},
+                       true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
     DRC_RETURN_NOT_OK(ParseResources(n, base));
@@ -310,6 +336,21 @@ class Parser : public YamlFields {
     if (!f.freq.empty()) base.function_args["freq"] = f.freq;
     if (!f.scaler.empty()) base.function_args["scaler"] = f.scaler;
     if (!f.config.empty()) base.function_args["config"] = f.config;
+    if (f.future) base.function_args["future"] = "true";
+    if (f.cv_windows > 0) {
+      base.function_args["cv_windows"] = std::to_string(f.cv_windows);
+      base.function_args["cv_step"] = std::to_string(f.cv_step);
+    }
+    if (!f.level.empty()) {
+      std::vector<std::string> levels;
+      for (double level : f.level) levels.push_back(NumberText(level));
+      base.function_args["level"] = JoinList(levels, ",");
+    }
+    if (f.conformal_windows > 0) {
+      base.function_args["conformal_windows"] = std::to_string(f.conformal_windows);
+      base.function_args["conformal_step"] = std::to_string(f.conformal_step);
+    }
+    if (!f.conformal_method.empty()) base.function_args["conformal_method"] = f.conformal_method;
     for (const auto& model : f.models) {
       runtime::TaskDescription m = base;
       m.function_args["models"] = model;

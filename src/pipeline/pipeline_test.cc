@@ -182,6 +182,40 @@ stages:
   EXPECT_NE(text.find(",1,2,3,4"), std::string::npos) << text;
 }
 
+TEST_F(PipelineTest, StageForecastsKeepTheQuantilesAndCanHaveNoActualValues) {
+  auto p = ParsePipeline(R"(
+stages:
+  - {name: f, kind: forecast, data: /d.csv, models: [MLP, DeepAR], future: true, level: [80],
+     conformal_windows: 2}
+)",
+                         "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const auto& args = p->run.tasks[0].function_args;
+  EXPECT_EQ(args.at("future"), "true");
+  EXPECT_EQ(args.at("level"), "80");
+  EXPECT_EQ(args.at("conformal_windows"), "2");
+  EXPECT_EQ(args.count("cv_windows"), 0u);
+  const std::string workdir = dir_.string();
+  for (const auto& run : p->stages[0].runs) {
+    std::filesystem::create_directories(dir_ / run.uid);
+    std::ofstream(PredictionsPath(p->stages[0], workdir, run.uid))
+        << "unique_id,ds," << run.model << "," << run.model << "-lo-80," << run.model
+        << "-hi-80\nA,2001-01-31,10,9,11\n";
+  }
+  const std::string out = (dir_ / "all.csv").string();
+  auto rows = WriteStagePredictions(p->stages[0], workdir, out);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  const std::string text = Slurp(out);
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "\"unique_id\",\"ds\",\"MLP\",\"MLP-lo-80\",\"MLP-hi-80\",\"DeepAR\","
+            "\"DeepAR-lo-80\",\"DeepAR-hi-80\"");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, future: true, "
+                    "cv_windows: 2}\n"),
+            "p.yaml:2:77: give 'future' or 'cv_windows', not both");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, level: [100]}\n"),
+            "p.yaml:2:58: field 'level' expects levels in (0, 100), got '100'");
+}
+
 TEST_F(PipelineTest, ARelativeDataPathIsTheFilesFolders) {
   auto p = ParsePipeline(R"(
 stages:

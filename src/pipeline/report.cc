@@ -230,9 +230,11 @@ Result<int64_t> WriteStagePredictions(const Stage& stage, const std::string& wor
                                       const std::string& path) {
   DRC_RETURN_NOT_OK(data::Initialize());
   DRC_RETURN_NOT_OK(data::TableFormatOf(path).status());
-  // unique_id, ds and y of the first forecasts read, then a column per run.
+  // The key columns of the first file read (unique_id, ds, cutoff with cross-validation, y but
+  // for future forecasts), then each run's columns: its model's and the model's quantiles'.
   data::TablePtr merged;
   const data::SeriesColumns cols;
+  const std::vector<std::string> key_names = {cols.id, cols.time, "cutoff", cols.value};
   for (const auto& run : stage.runs) {
     const std::string file = PredictionsPath(stage, workdir, run.uid);
     std::error_code ec;
@@ -243,23 +245,33 @@ Result<int64_t> WriteStagePredictions(const Stage& stage, const std::string& wor
       return a != nullptr && b != nullptr && a->Equals(*b);
     };
     if (merged == nullptr) {
-      auto keys = data::Select(table, {cols.id, cols.time, cols.value});
-      if (!keys.ok()) return Status::InvalidArgument(file, ": ", keys.status().message());
-      merged = *keys;
-    } else if (table->num_rows() != merged->num_rows() || !same(cols.id) || !same(cols.time)) {
+      std::vector<std::string> keys;
+      for (const auto& k : key_names) {
+        if (table->GetColumnByName(k) != nullptr) keys.push_back(k);
+      }
+      auto selected = data::Select(table, keys);
+      if (!selected.ok()) return Status::InvalidArgument(file, ": ", selected.status().message());
+      merged = *selected;
+    } else if (table->num_rows() != merged->num_rows() || !same(cols.id) || !same(cols.time) ||
+               (merged->GetColumnByName("cutoff") != nullptr && !same("cutoff"))) {
       return Status::InvalidArgument(file, ": the predictions of ", run.model,
                                      " are not of the same series and stamps as the others'");
     }
-    const auto column = table->GetColumnByName(run.model);
-    if (column == nullptr) {
+    if (table->GetColumnByName(run.model) == nullptr) {
       return Status::InvalidArgument(file, ": no column '", run.model, "'");
     }
-    const std::string name =
+    const std::string label =
         stage.Seeds().size() > 1 ? run.model + "-seed" + std::to_string(run.seed) : run.model;
-    auto added =
-        merged->AddColumn(merged->num_columns(), arrow::field(name, column->type()), column);
-    if (!added.ok()) return Status::Internal(file, ": ", added.status().message());
-    merged = *added;
+    // MODEL, then MODEL-median, MODEL-lo-80, ... (NF's names) under the run's label.
+    for (int i = 0; i < table->num_columns(); ++i) {
+      const std::string& name = table->field(i)->name();
+      if (name != run.model && name.rfind(run.model + "-", 0) != 0) continue;
+      const auto field =
+          arrow::field(label + name.substr(run.model.size()), table->field(i)->type());
+      auto added = merged->AddColumn(merged->num_columns(), field, table->column(i));
+      if (!added.ok()) return Status::Internal(file, ": ", added.status().message());
+      merged = *added;
+    }
   }
   if (merged == nullptr) {
     return Status::NotFound("no model of stage '", stage.name, "' wrote its predictions");
@@ -433,42 +445,75 @@ class Report {
   std::string ForecastSection(const Stage& stage) {
     const ForecastSpec& f = stage.forecast;
     const bool seeds = f.seeds.size() > 1;
-    std::vector<ModelRow> rows = ModelRows(stage, "mae");
-    // Best (median) MAE first; models without metrics last, in the file's order.
-    std::stable_sort(rows.begin(), rows.end(), [](const ModelRow& a, const ModelRow& b) {
-      const bool ha = !a.scored.empty(), hb = !b.scored.empty();
-      if (ha != hb) return ha;
-      return ha && a.Median("mae") < b.Median("mae");
-    });
+    // A future forecast has nothing to score: its record is the line with the seconds.
+    std::vector<ModelRow> rows = ModelRows(stage, f.future ? "seconds" : "mae");
+    if (!f.future) {
+      // Best (median) MAE first; models without metrics last, in the file's order.
+      std::stable_sort(rows.begin(), rows.end(), [](const ModelRow& a, const ModelRow& b) {
+        const bool ha = !a.scored.empty(), hb = !b.scored.empty();
+        if (ha != hb) return ha;
+        return ha && a.Median("mae") < b.Median("mae");
+      });
+    }
     std::vector<std::string> seed_list;
     for (int64_t seed : f.seeds) seed_list.push_back(std::to_string(seed));
+    std::string how =
+        f.future ? "each model trained on every point of every series and forecast the h stamps "
+                   "after its end (there are no actual values to score them against yet)"
+        : f.cv_windows > 0
+            ? "each model trained once on every series without its last h + " +
+                  std::to_string(f.cv_step) + " · " + std::to_string(f.cv_windows - 1) +
+                  " points, then scored on its forecasts from " + std::to_string(f.cv_windows) +
+                  " cross-validation cutoffs " + std::to_string(f.cv_step) + " apart"
+            : "each model trained on all but the last h points of every series and scored on them";
     std::string h = "<p>h=" + std::to_string(f.horizon) +
                     ", input_size=" + std::to_string(f.input_size) +
                     ", steps=" + std::to_string(f.steps) + (seeds ? ", seeds " : ", seed ") +
-                    JoinList(seed_list) +
-                    "; each model trained on all but the last h points of every series and "
-                    "scored on them" +
-                    (seeds ? "; each metric is the median over the seeds' runs" : "") + ".</p>\n";
-    h += "<table><tr><th>model</th><th>state</th><th>MAE</th><th>RMSE</th><th>MAPE %</th>"
-         "<th>sMAPE %</th><th>fit + predict s</th><th>threads</th></tr>\n";
-    bool first = true;
+                    JoinList(seed_list) + "; " + how +
+                    (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
+    // Per interval level, its key in the records (drc forecast's "%g").
+    std::vector<std::string> levels;
+    for (double level : f.level) levels.push_back(FormatNum(level, "%g"));
+    std::vector<std::pair<std::string, std::string>> columns;  // record key, heading
+    if (!f.future) {
+      columns = {{"mae", "MAE"}, {"rmse", "RMSE"}, {"mape", "MAPE %"}, {"smape", "sMAPE %"}};
+    }
+    for (const auto& level : levels) {
+      if (!f.future) columns.emplace_back("coverage_" + level, level + " % interval coverage");
+      columns.emplace_back("width_" + level, level + " % interval width");
+    }
+    columns.emplace_back("seconds", "fit + predict s");
+    columns.emplace_back("threads", "threads");
+    if (f.future) columns.emplace_back("final_loss", "final loss");
+    h += "<table><tr><th>model</th><th>state</th>";
+    for (const auto& [key, heading] : columns) h += "<th>" + HtmlEscape(heading) + "</th>";
+    h += "</tr>\n";
+    bool first = !f.future;
     for (const auto& r : rows) {
       h += std::string("<tr") + (!r.scored.empty() && first ? " class=\"best\"" : "") + "><td>" +
            HtmlEscape(r.model) + "</td>" + r.StateCell(seeds);
       if (!r.scored.empty()) {
-        h += "<td>" + FormatNum(r.Median("mae"), "%.2f") + "</td><td>" +
-             FormatNum(r.Median("rmse"), "%.2f") + "</td><td>" +
-             FormatNum(r.Median("mape"), "%.2f") + "</td><td>" +
-             FormatNum(r.Median("smape"), "%.2f") + "</td><td>" +
-             FormatNum(r.Median("seconds"), "%.2f") + "</td><td>" +
-             FormatNum(r.Median("threads"), "%.0f") + "</td>";
+        for (const auto& [key, heading] : columns) {
+          const char* format = key == "threads"                 ? "%.0f"
+                               : key == "final_loss"            ? "%.4f"
+                               : key.rfind("coverage_", 0) == 0 ? "%.3f"
+                                                                : "%.2f";
+          h += "<td>" + FormatNum(r.Median(key.c_str()), format) + "</td>";
+        }
       } else {
-        h += "<td colspan=\"6\">" + HtmlEscape(r.problem) + "</td>";
+        h += "<td colspan=\"" + std::to_string(columns.size()) + "\">" + HtmlEscape(r.problem) +
+             "</td>";
       }
       h += "</tr>\n";
       first = first && r.scored.empty();
     }
     h += "</table>\n";
+    if (f.cv_windows > 0) {
+      return h +
+             "<p>Cross-validation forecasts are not charted (each stamp has one per window "
+             "that reaches it); they are in the tasks' forecast.csv files, with their "
+             "cutoff.</p>\n";
+    }
     return h + Charts(stage);
   }
 
@@ -551,7 +596,9 @@ class Report {
       return forecasts.notes + "<p class=\"bad\">The actual values could not be read from " +
              HtmlEscape(data) + ": " + HtmlEscape(actual.status().message()) + "</p>\n";
     }
-    return forecasts.notes + "<h3>Forecasts against the actual values</h3>\n" +
+    return forecasts.notes +
+           (f.future ? "<h3>Forecasts after the series' end</h3>\n"
+                     : "<h3>Forecasts against the actual values</h3>\n") +
            SeriesCharts(*actual, forecasts, HasDates(*table), static_cast<size_t>(4 * f.horizon),
                         {}, "series", "series", "forecast.csv");
   }

@@ -19,6 +19,8 @@
 //       steps: 100
 //       seeds: [1, 2, 3]             # or seed: 1; the report gives each model's median
 //       params: {NBEATS: {mlp_units: 128}}   # or config: FILE.yaml, as drc forecast's
+//       # future: true (forecast after the data's end), cv_windows/cv_step, level: [80, 90],
+//       # conformal_windows/conformal_step/conformal_method: drc forecast's options
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
 //     - name: hydrology              # one function task per model (dl.hydro), on one rank
 //       kind: hydro
@@ -90,6 +92,13 @@ struct ForecastSpec {
   std::string config;                // a hyper-parameter file (drc forecast --config)
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
   std::map<std::string, std::map<std::string, std::string>> params;
+  // drc forecast's --future (train on every point, forecast the h stamps after each series'
+  // end: no metrics), --cv-windows/--cv-step, --level and --conformal-*.
+  bool future = false;
+  int cv_windows = 0, cv_step = 1;
+  std::vector<double> level;
+  int conformal_windows = 0, conformal_step = 1;
+  std::string conformal_method;
 };
 
 // What a hydro stage trains (drc hydro's options; HydroConfig in drc/dl/hydrology.h): each model
