@@ -29,6 +29,16 @@ std::string DataPath(const FunctionCall& call, std::string path) {
   return InTaskFolder(call, path);
 }
 
+// An integer argument >= 0 that fits an int into `out`, which keeps its value when absent.
+Status CountArg(const FunctionCall& call, const char* name, int& out) {
+  DRC_ASSIGN_OR_RETURN(const int64_t v, call.IntArg(name, out));
+  if (v < 0 || v > std::numeric_limits<int>::max()) {
+    return Status::InvalidArgument(call.function, ": ", name, "=", v, ": expected >= 0");
+  }
+  out = static_cast<int>(v);
+  return Status::OK();
+}
+
 // The rank's GPU (the scheduler's choice for the task) unless the task names a device.
 std::string Device(const FunctionCall& call) {
   return call.Arg("device", call.gpus.empty() ? "cpu" : "cuda:" + std::to_string(call.gpus[0]));
@@ -70,16 +80,10 @@ Status ForecastFunction(FunctionCall& call) {
     }
     args.level.push_back(level);
   }
-  for (auto [name, out] : {std::pair<const char*, int*>{"cv_windows", &args.cv_windows},
-                           {"cv_step", &args.cv_step},
-                           {"conformal_windows", &args.conformal_windows},
-                           {"conformal_step", &args.conformal_step}}) {
-    DRC_ASSIGN_OR_RETURN(const int64_t v, call.IntArg(name, *out));
-    if (v < 0 || v > std::numeric_limits<int>::max()) {
-      return Status::InvalidArgument("dl.forecast: ", name, "=", v, ": expected >= 0");
-    }
-    *out = static_cast<int>(v);
-  }
+  DRC_RETURN_NOT_OK(CountArg(call, "cv_windows", args.cv_windows));
+  DRC_RETURN_NOT_OK(CountArg(call, "cv_step", args.cv_step));
+  DRC_RETURN_NOT_OK(CountArg(call, "conformal_windows", args.conformal_windows));
+  DRC_RETURN_NOT_OK(CountArg(call, "conformal_step", args.conformal_step));
   args.conformal_method = call.Arg("conformal_method", args.conformal_method);
   args.device = Device(call);
   args.out = InTaskFolder(call, call.Arg("out", ""));
@@ -105,20 +109,12 @@ Status HydroFunction(FunctionCall& call) {
   args.basins = call.Arg("basins", "");
   args.train = call.Arg("train", args.train);
   args.test = call.Arg("test", args.test);
-  auto int_arg = [&](const char* name, int& out) -> Status {
-    DRC_ASSIGN_OR_RETURN(const int64_t v, call.IntArg(name, out));
-    if (v < 0 || v > std::numeric_limits<int>::max()) {
-      return Status::InvalidArgument("dl.hydro: ", name, "=", v, ": expected >= 0");
-    }
-    out = static_cast<int>(v);
-    return Status::OK();
-  };
-  DRC_RETURN_NOT_OK(int_arg("epochs", args.epochs));
-  DRC_RETURN_NOT_OK(int_arg("seq_length", args.seq_length));
-  DRC_RETURN_NOT_OK(int_arg("hidden_size", args.hidden_size));
-  DRC_RETURN_NOT_OK(int_arg("batch_size", args.batch_size));
+  DRC_RETURN_NOT_OK(CountArg(call, "epochs", args.epochs));
+  DRC_RETURN_NOT_OK(CountArg(call, "seq_length", args.seq_length));
+  DRC_RETURN_NOT_OK(CountArg(call, "hidden_size", args.hidden_size));
+  DRC_RETURN_NOT_OK(CountArg(call, "batch_size", args.batch_size));
   args.threads = call.threads;
-  DRC_RETURN_NOT_OK(int_arg("threads", args.threads));
+  DRC_RETURN_NOT_OK(CountArg(call, "threads", args.threads));
   if (args.threads < 1) return Status::InvalidArgument("dl.hydro: threads must be >= 1");
   DRC_ASSIGN_OR_RETURN(args.learning_rate, call.DoubleArg("learning_rate", args.learning_rate));
   DRC_ASSIGN_OR_RETURN(args.dropout, call.DoubleArg("dropout", args.dropout));

@@ -284,6 +284,19 @@ class Parser : public YamlFields {
     p.run.tasks.push_back(std::move(t));
   }
 
+  // A task `STAGE.MODEL` of `model` (`STAGE.MODEL.seedS` for each of several seeds).
+  static void AddModelRuns(const runtime::TaskDescription& model_task, const std::string& model,
+                           const std::vector<int64_t>& seeds, Stage& s, Pipeline& p) {
+    for (const int64_t seed : seeds) {
+      runtime::TaskDescription t = model_task;
+      t.uid = s.name + "." + model;
+      if (seeds.size() > 1) t.uid += ".seed" + std::to_string(seed);
+      t.function_args["seed"] = std::to_string(seed);
+      s.runs.push_back({t.uid, model, seed});
+      AddTask(std::move(t), s, p);
+    }
+  }
+
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
     DRC_RETURN_NOT_OK(CheckStageKeys(
         n, s, {"input", "output", "rename", "select", "start", "end", "drop_nulls", "resample"},
@@ -360,14 +373,7 @@ class Parser : public YamlFields {
           items.push_back(model + "." + key + "=" + value);
         m.function_args["params"] = JoinList(items, ";");
       }
-      for (const int64_t seed : f.seeds) {
-        runtime::TaskDescription t = m;
-        t.uid = s.name + "." + model;
-        if (f.seeds.size() > 1) t.uid += ".seed" + std::to_string(seed);
-        t.function_args["seed"] = std::to_string(seed);
-        s.runs.push_back({t.uid, model, seed});
-        AddTask(std::move(t), s, p);
-      }
+      AddModelRuns(m, model, f.seeds, s, p);
     }
     return Status::OK();
   }
@@ -401,15 +407,9 @@ class Parser : public YamlFields {
                           {"out", "hydro.csv"}};
     if (!h.basins.empty()) base.function_args["basins"] = JoinList(h.basins, ",");
     for (const auto& model : h.models) {
-      for (const int64_t seed : h.seeds) {
-        runtime::TaskDescription t = base;
-        t.uid = s.name + "." + model;
-        if (h.seeds.size() > 1) t.uid += ".seed" + std::to_string(seed);
-        t.function_args["model"] = model;
-        t.function_args["seed"] = std::to_string(seed);
-        s.runs.push_back({t.uid, model, seed});
-        AddTask(std::move(t), s, p);
-      }
+      runtime::TaskDescription m = base;
+      m.function_args["model"] = model;
+      AddModelRuns(m, model, h.seeds, s, p);
     }
     return Status::OK();
   }
