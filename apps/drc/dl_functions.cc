@@ -95,14 +95,9 @@ Status ForecastFunction(FunctionCall& call) {
   return ForecastToStream(args, call.comm, *call.out);
 }
 
-// `drc hydro --json` on one rank: the hydrology trainer has no data-parallel form yet.
+// `drc hydro --json` on the task's ranks (data-parallel over its communicator when it has more
+// than one); rank 0 writes the lines to the task's stdout.
 Status HydroFunction(FunctionCall& call) {
-  if (call.comm != nullptr && call.comm->size() > 1) {
-    return Status::NotImplemented(
-        "dl.hydro trains on one rank (data-parallel hydrology "
-        "training is not built yet); the task has ",
-        call.comm->size());
-  }
   HydroArgs args;
   args.data = DataPath(call, call.Arg("data", "$DRC_DATA_DIR/camels_us_sample"));
   args.model = call.Arg("model", args.model);
@@ -124,7 +119,7 @@ Status HydroFunction(FunctionCall& call) {
   args.device = Device(call);
   args.out = InTaskFolder(call, call.Arg("out", ""));
   args.json = true;
-  return HydroToStream(args, *call.out);
+  return HydroToStream(args, call.comm, *call.out);
 }
 
 }  // namespace
@@ -141,8 +136,9 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
       "dl.hydro", HydroFunction,
       "data=$DRC_DATA_DIR/camels_us_sample model=LSTM basins=A,B train=START:END test=START:END "
       "epochs=30 seq_length=365 hidden_size=128 learning_rate=0.001 dropout=0.4 batch_size=256 "
-      "loss=NSE seed=1 threads= device= out=: drc hydro --json on one rank (a line per basin, "
-      "then the summary); out= writes observed and simulated discharge");
+      "loss=NSE seed=1 threads= device= out=: drc hydro --json on the task's ranks "
+      "(data-parallel); rank 0 prints a line per basin, then the summary; out= writes observed "
+      "and simulated discharge");
 }
 
 }  // namespace drc::app

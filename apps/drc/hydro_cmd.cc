@@ -13,6 +13,7 @@
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
 #include "drc/dl/hydrology.h"
+#include "world.h"
 
 namespace drc::app {
 namespace {
@@ -51,7 +52,8 @@ Result<dl::HydroConfig> ConfigOf(const HydroArgs& args) {
 }
 
 // --json's lines: one per basin, then the summary.
-std::vector<nlohmann::json> Records(const HydroArgs& args, const dl::HydroResult& result) {
+std::vector<nlohmann::json> Records(const HydroArgs& args, const dl::HydroResult& result,
+                                    int ranks) {
   std::vector<nlohmann::json> lines;
   for (const auto& b : result.basins) {
     lines.push_back({{"model", result.model}, {"basin", b.basin}, {"nse", b.nse}, {"kge", b.kge}});
@@ -65,6 +67,7 @@ std::vector<nlohmann::json> Records(const HydroArgs& args, const dl::HydroResult
                    {"seq_length", args.seq_length},
                    {"hidden_size", args.hidden_size},
                    {"seed", args.seed},
+                   {"ranks", ranks},
                    {"train_samples", result.train_samples},
                    {"final_loss", final_loss}});
   return lines;
@@ -105,38 +108,52 @@ Status WritePredictions(const dl::HydroResult& result, const std::string& path) 
 
 }  // namespace
 
-Status HydroToStream(const HydroArgs& args, std::ostream& out) {
-  DRC_ASSIGN_OR_RETURN(const dl::HydroConfig config, ConfigOf(args));
+Status HydroToStream(const HydroArgs& args, comm::Communicator* comm, std::ostream& out) {
+  DRC_ASSIGN_OR_RETURN(dl::HydroConfig config, ConfigOf(args));
+  config.comm = comm;
   DRC_ASSIGN_OR_RETURN(const dl::HydroResult result, dl::TrainAndEvaluateHydro(config));
-  for (const auto& line : Records(args, result)) out << line.dump() << "\n";
+  if (comm != nullptr && comm->rank() != 0) return Status::OK();
+  for (const auto& line : Records(args, result, comm ? comm->size() : 1)) {
+    out << line.dump() << "\n";
+  }
   out.flush();
   if (!args.out.empty()) DRC_RETURN_NOT_OK(WritePredictions(result, args.out));
   return Status::OK();
 }
 
-int RunHydro(const HydroArgs& args) {
-  auto fail = [](const Status& st) {
-    std::fprintf(stderr, "drc hydro: %s\n", st.ToString().c_str());
+namespace {
+
+int HydroOnRank(const HydroArgs& args, comm::Communicator* comm) {
+  auto fail = [&](const Status& st) {
+    std::fprintf(stderr, "drc hydro%s: %s\n",
+                 comm ? (" (rank " + std::to_string(comm->rank()) + ")").c_str() : "",
+                 st.ToString().c_str());
     return 1;
   };
   if (args.json) {
     std::ostringstream lines;
-    const Status st = HydroToStream(args, lines);
+    const Status st = HydroToStream(args, comm, lines);
     std::fputs(lines.str().c_str(), stdout);
     return st.ok() ? 0 : fail(st);
   }
   auto config = ConfigOf(args);
   if (!config.ok()) return fail(config.status());
-  std::printf(
-      "%s: %s on %s; train %s, test %s; seq_length=%d hidden=%d epochs=%d lr=%g batch=%d "
-      "loss=%s seed=%llu\n",
-      args.data.c_str(), args.model.c_str(),
-      args.basins.empty() ? "all basins" : args.basins.c_str(), args.train.c_str(),
-      args.test.c_str(), args.seq_length, args.hidden_size, args.epochs, args.learning_rate,
-      args.batch_size, args.loss.c_str(), static_cast<unsigned long long>(args.seed));
-  std::fflush(stdout);
+  config->comm = comm;
+  const bool root = comm == nullptr || comm->rank() == 0;
+  if (root) {
+    std::printf(
+        "%s: %s on %s; train %s, test %s; seq_length=%d hidden=%d epochs=%d lr=%g batch=%d "
+        "loss=%s seed=%llu ranks=%d\n",
+        args.data.c_str(), args.model.c_str(),
+        args.basins.empty() ? "all basins" : args.basins.c_str(), args.train.c_str(),
+        args.test.c_str(), args.seq_length, args.hidden_size, args.epochs, args.learning_rate,
+        args.batch_size, args.loss.c_str(), static_cast<unsigned long long>(args.seed),
+        comm ? comm->size() : 1);
+    std::fflush(stdout);
+  }
   auto result = dl::TrainAndEvaluateHydro(*config);
   if (!result.ok()) return fail(result.status());
+  if (!root) return 0;
   std::printf("%-10s %10s %10s\n", "basin", "NSE", "KGE");
   for (const auto& b : result->basins) {
     std::printf("%-10s %10.4f %10.4f\n", b.basin.c_str(), b.nse, b.kge);
@@ -150,6 +167,13 @@ int RunHydro(const HydroArgs& args) {
     std::printf("predictions written to %s\n", args.out.c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+int RunHydro(const HydroArgs& args) {
+  return RunOnRanks(args.ranks, args.backend, "drc hydro",
+                    [&](comm::Communicator* comm) { return HydroOnRank(args, comm); });
 }
 
 }  // namespace drc::app

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <string>
 
+#include "drc/comm/communicator.h"
 #include "drc/common/status.h"
 
 namespace drc::app {
@@ -27,6 +28,8 @@ struct HydroArgs {
   std::string loss = "NSE";
   uint64_t seed = 1;
   int threads = 0;
+  int ranks = 1;                // data-parallel; > 1 re-runs the command under mpirun
+  std::string backend = "mpi";  // for ranks > 1: mpi, gloo or nccl
   std::string device = "cpu";
   bool json = false;
   // .csv, .parquet or .arrow: unique_id (the basin), ds (the day), y (observed mm/day, null where
@@ -37,8 +40,9 @@ struct HydroArgs {
 
 int RunHydro(const HydroArgs& args);
 
-// The run without the banner, for function tasks: --json's lines to `out`, the predictions to
-// args.out when set. Errors name the field, the basin or the file.
-Status HydroToStream(const HydroArgs& args, std::ostream& out);
+// The run without the banner, for function tasks: data-parallel over `comm` (null: this process
+// alone); rank 0 writes --json's lines to `out` and the predictions to args.out when set. Errors
+// name the field, the basin or the file.
+Status HydroToStream(const HydroArgs& args, comm::Communicator* comm, std::ostream& out);
 
 }  // namespace drc::app

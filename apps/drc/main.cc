@@ -263,6 +263,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"NSE", "MSE"}));
   hydro->add_option("--seed", hydro_args.seed, "Random seed");
   hydro->add_option("--threads", hydro_args.threads, kThreadsHelp)->check(CLI::NonNegativeNumber);
+  hydro->add_option("--ranks", hydro_args.ranks, "Data-parallel ranks (under mpirun)")
+      ->check(CLI::Range(1, 1024));
+  hydro->add_option("--backend", hydro_args.backend, kTrainBackendHelp)
+      ->check(CLI::IsMember({"mpi", "gloo", "nccl"}));
   hydro->add_option("--device", hydro_args.device, kDeviceHelp);
   hydro->add_flag("--json", hydro_args.json,
                   "One JSON object per basin, then {model, median_nse, seconds, ...}");

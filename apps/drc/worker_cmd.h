@@ -28,7 +28,8 @@ Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry);
 //   dl.hydro     data=$DRC_DATA_DIR/camels_us_sample model=LSTM basins= train= test= epochs=
 //                seq_length= hidden_size= learning_rate= dropout= batch_size= loss= seed=
 //                threads= device= out=
-//                `drc hydro --json` on one rank (a line per basin, then the summary); out=
+//                `drc hydro --json` on the task's ranks, data-parallel; rank 0 prints a line per
+//                basin, then the summary; out=
 //                writes the observed and simulated discharge
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry);
 

@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "drc/common/clock.h"
 #include "drc/common/cpus.h"
 #include "drc/dl/metrics.h"
+#include "src/dl/data_parallel.h"
 #include "src/dl/hydro_models.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
@@ -347,6 +349,15 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
   DRC_RETURN_NOT_OK(Guard(config.model + ": moving the model to " + device.str(), [&] {
     if (!device.is_cpu()) model->to(device);
   }));
+  // Data-parallel: the replicas start from rank 0's parameters.
+  const int ranks = config.comm != nullptr ? config.comm->size() : 1;
+  const int rank = config.comm != nullptr ? config.comm->rank() : 0;
+  std::optional<GradientAllReducer> reducer;
+  if (ranks > 1) {
+    reducer.emplace(config.comm);
+    DRC_RETURN_NOT_OK(reducer->BroadcastParameters(*model));
+  }
+  std::vector<Sample> mine;  // this rank's samples of a batch
 
   HydroResult result;
   result.model = config.model;
@@ -369,32 +380,58 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
     for (size_t begin = 0; begin < samples.size(); begin += config.batch_size) {
       const int64_t count =
           std::min<int64_t>(config.batch_size, static_cast<int64_t>(samples.size() - begin));
-      DRC_ASSIGN_OR_RETURN(
-          double loss,
+      // The batch's observed targets (the loss's denominator), and this rank's samples of it.
+      int64_t observed = 0;
+      mine.clear();
+      for (int64_t k = 0; k < count; ++k) {
+        const Sample& sample = samples[begin + k];
+        const float* y = d.y.data_ptr<float>() + d.offsets[sample.basin];
+        for (int64_t t = sample.end - last_n + 1; t <= sample.end; ++t) {
+          observed += std::isnan(y[t]) ? 0 : 1;
+        }
+        if (k % ranks == rank) mine.push_back(sample);
+      }
+      double scalar = 0;
+      const Status stepped =
           Guard(config.model + " training epoch " + std::to_string(epoch) + ", batch of " +
                     std::to_string(count) + " x " + std::to_string(len) + " days",
-                [&]() -> double {
-                  Gathered g = Gather(d, samples.data() + begin, count, len, last_n, device);
+                [&] {
                   optimizer.zero_grad();
-                  torch::Tensor y_hat = model->Forward(g.batch, last_n);  // [B, n]
-                  const torch::Tensor mask = ~torch::isnan(g.y);
-                  const torch::Tensor diff = y_hat - torch::nan_to_num(g.y, 0.0);
-                  torch::Tensor per = diff * diff * mask;
-                  torch::Tensor l;
-                  if (config.loss == "NSE") {
-                    const torch::Tensor w = 1.0 / (g.target_std + kNseEps).pow(2);
-                    l = (per * w.unsqueeze(1)).sum() / mask.sum();
-                  } else {
-                    l = 0.5 * per.sum() / mask.sum();
+                  if (!mine.empty()) {
+                    const auto local = static_cast<int64_t>(mine.size());
+                    Gathered g = Gather(d, mine.data(), local, len, last_n, device);
+                    torch::Tensor y_hat = model->Forward(g.batch, last_n);  // [B, n]
+                    const torch::Tensor mask = ~torch::isnan(g.y);
+                    const torch::Tensor diff = y_hat - torch::nan_to_num(g.y, 0.0);
+                    torch::Tensor per = diff * diff * mask;
+                    torch::Tensor l;
+                    if (config.loss == "NSE") {
+                      const torch::Tensor w = 1.0 / (g.target_std + kNseEps).pow(2);
+                      l = (per * w.unsqueeze(1)).sum();
+                    } else {
+                      l = 0.5 * per.sum();
+                    }
+                    // This rank's share of the batch's loss; the ranks' gradients are summed below
+                    // (the reducer averages them, hence the factor).
+                    l = l * static_cast<double>(ranks) / static_cast<double>(observed);
+                    l.backward();
+                    scalar = l.item<double>();
                   }
-                  l.backward();
-                  if (config.clip_gradient_norm > 0) {
-                    torch::nn::utils::clip_grad_norm_(model->parameters(),
-                                                      config.clip_gradient_norm);
-                  }
-                  optimizer.step();
-                  return l.item<double>();
-                }));
+                });
+      if (reducer) {
+        // Every rank reaches the all-reduce, whatever its step did, and all learn of a failure.
+        DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, stepped));
+        DRC_RETURN_NOT_OK(reducer->AllReduceGradients(model->parameters(), &scalar).status());
+      } else {
+        DRC_RETURN_NOT_OK(stepped);
+      }
+      DRC_RETURN_NOT_OK(Guard(config.model + " optimizer step", [&] {
+        if (config.clip_gradient_norm > 0) {
+          torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_gradient_norm);
+        }
+        optimizer.step();
+      }));
+      const double loss = scalar;
       if (!std::isfinite(loss)) {
         return Status::FailedPrecondition(config.model, ": training loss is ", loss, " in epoch ",
                                           epoch);

@@ -387,11 +387,6 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(ParseHydro(n, s.hydro));
     runtime::TaskDescription base;
     DRC_RETURN_NOT_OK(ParseResources(n, base));
-    if (base.ranks != 1) {
-      return Error(n["ranks"],
-                   "a hydro stage trains each model on one rank (data-parallel hydrology "
-                   "training is not built yet)");
-    }
     const HydroSpec& h = s.hydro;
     base.function = "dl.hydro";
     base.function_args = {{"data", h.data},

@@ -326,9 +326,8 @@ stages:
   EXPECT_EQ(one->run.tasks[0].function_args.at("data"), "/srv/camels");
   EXPECT_EQ(one->run.tasks[0].function_args.count("basins"), 0u);
 
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, ranks: 2}\n"),
-            "p.yaml:2:49: a hydro stage trains each model on one rank (data-parallel hydrology "
-            "training is not built yet)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, ranks: 0}\n"),
+            "p.yaml:2:49: field 'ranks' must be >= 1");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, test: 2002-01-01}\n"),
             "p.yaml:2:48: field 'test' expects START:END, e.g. 2000-01-01:2001-12-31; got "
             "'2002-01-01'");

@@ -16,6 +16,14 @@
 //  - Adam, learning rate by epoch (NH's dict {epoch: lr}), gradient-norm clipping 1.
 //  - evaluation: predictions back in mm/day; NSE and KGE over the observed test days.
 //
+// Data-parallel (`comm` with several ranks): every rank reads all the data and holds a replica of
+// the model; each batch of batch_size samples is split across the ranks (sample k of the batch
+// to rank k mod R), each rank's loss is its samples' share of the batch's loss, and the gradients
+// are summed over the ranks (GradientAllReducer) before clipping and the Adam step, so that every
+// rank takes the same step, the one the whole batch gives, and ends with the same parameters.
+// With dropout the masks differ from a one-rank run's; without, the result equals it up to the
+// order of floating-point sums. Every rank evaluates; the results are the same on all.
+//
 // Deviations: NH refuses attributes whose std across basins is 0 or undefined (one basin);
 // here such an attribute is only centred (scale 1), so a single basin can be trained. NH can
 // clip negative predictions (clip_target_to_zero, off in its CAMELS configs); not offered.
@@ -28,6 +36,10 @@
 
 #include "drc/common/result.h"
 #include "drc/dl/camels.h"
+
+namespace drc::comm {
+class Communicator;
+}
 
 namespace drc::dl {
 
@@ -55,6 +67,8 @@ struct HydroConfig {
   int threads = 0;  // torch intra-op threads; 0: DefaultThreads() (common/cpus.h)
   // Where the model trains: "cpu", "cuda", "cuda:N" or "auto" (as drc forecast's --device).
   std::string device = "cpu";
+  // Data-parallel over these ranks (null or one rank: this process alone). Must outlive the call.
+  comm::Communicator* comm = nullptr;
 };
 
 struct BasinEvaluation {

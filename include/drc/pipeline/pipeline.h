@@ -22,7 +22,7 @@
 //       # future: true (forecast after the data's end), cv_windows/cv_step, level: [80, 90],
 //       # conformal_windows/conformal_step/conformal_method: drc forecast's options
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
-//     - name: hydrology              # one function task per model (dl.hydro), on one rank
+//     - name: hydrology              # one function task per model (dl.hydro)
 //       kind: hydro
 //       models: [LSTM, EA-LSTM]      # NeuralHydrology's CudaLSTM and EA-LSTM
 //       data: $DRC_DATA_DIR/camels_us_sample       # the default; basins: [...] (default: all)
