@@ -11,7 +11,9 @@
 #      two ranks on one GPU, naming them);
 #   3. `drc forecast --device cuda` for the 14 models on the carrier data (published settings);
 #   4. the same on 2 ranks, gloo, one GPU shared (gradients through host copies);
-#   5. the whole of dl_test (the CPU tests, against this torch).
+#   5. `drc hydro --device cuda`, alone and over nccl on 1 rank; a dl.forecast function task
+#      with a GPU per rank;
+#   6. the whole of dl_test (the CPU tests, against this torch).
 # Logs, JUnit XML and the forecasts' JSON lines go to OUT_DIR; the exit status is that of the
 # first failed stage. DRC_GPU_DEADLINE (seconds, default 540) bounds the whole run: each stage
 # gets at most what is left, and the last (the whole dl_test) is skipped with under 30 s left.
@@ -146,6 +148,16 @@ timeout "$(budget 60)" "$drc" forecast --data "$csv" --models MLP,LSTM,NHITS --h
   >"$out/forecast_cuda_gloo2.jsonl" 2>"$out/forecast_cuda_gloo2.err" || fail 7 "2 ranks on the GPU"
 cat "$out/forecast_cuda_gloo2.jsonl"
 tail -5 "$out/forecast_cuda_gloo2.err"
+
+stage "drc hydro --device cuda, alone and over nccl on 1 rank (data-parallel path)"
+timeout "$(budget 60)" "$drc" hydro --data "$deps/data/camels_us_sample" --epochs 2 --seq-length 90 \
+  --device cuda --json >"$out/hydro_cuda.jsonl" 2>"$out/hydro_cuda.err" || fail 13 "hydro on the GPU"
+# shellcheck disable=SC2086 # DRC_MPIRUN_FLAGS is a list of flags
+timeout "$(budget 60)" "$DRC_MPIRUN" $DRC_MPIRUN_FLAGS -n 1 "$drc" hydro \
+  --data "$deps/data/camels_us_sample" --epochs 2 --seq-length 90 --device cuda --backend nccl \
+  --json >"$out/hydro_nccl1.jsonl" 2>"$out/hydro_nccl1.err" || fail 14 "hydro over nccl, 1 rank"
+tail -1 "$out/hydro_cuda.jsonl" "$out/hydro_nccl1.jsonl"
+tail -3 "$out/hydro_cuda.err" "$out/hydro_nccl1.err"
 
 stage "a dl.forecast function task with a GPU per rank (drc-dl's worker pool binds cuda:N)"
 DRC_DATA_DIR=$deps/data timeout "$(budget 60)" "$drc" run "$root/tests/data/forecast_function_gpu.yaml" \
