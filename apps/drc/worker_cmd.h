@@ -29,8 +29,7 @@ Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry);
 //                seq_length= hidden_size= learning_rate= dropout= batch_size= loss= seed=
 //                threads= device= out=
 //                `drc hydro --json` on the task's ranks, data-parallel; rank 0 prints a line per
-//                basin, then the summary; out=
-//                writes the observed and simulated discharge
+//                basin, then the summary; out= writes the observed and simulated discharge
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry);
 
 struct WorkerArgs {
