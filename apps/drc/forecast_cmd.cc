@@ -181,12 +181,7 @@ Result<std::shared_ptr<arrow::Table>> ReadTable(const ForecastArgs& args,
 
 int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   const bool root = comm == nullptr || comm->rank() == 0;
-  auto fail = [&](const Status& st) {
-    std::fprintf(stderr, "drc forecast%s: %s\n",
-                 comm ? (" (rank " + std::to_string(comm->rank()) + ")").c_str() : "",
-                 st.ToString().c_str());
-    return 1;
-  };
+  auto fail = [&](const Status& st) { return FailOnRank("drc forecast", comm, st); };
   auto configured = ConfigFrom(args, comm);
   if (!configured.ok()) return fail(configured.status());
   dl::ForecastConfig config = std::move(configured).ValueOrDie();

@@ -124,12 +124,7 @@ Status HydroToStream(const HydroArgs& args, comm::Communicator* comm, std::ostre
 namespace {
 
 int HydroOnRank(const HydroArgs& args, comm::Communicator* comm) {
-  auto fail = [&](const Status& st) {
-    std::fprintf(stderr, "drc hydro%s: %s\n",
-                 comm ? (" (rank " + std::to_string(comm->rank()) + ")").c_str() : "",
-                 st.ToString().c_str());
-    return 1;
-  };
+  auto fail = [&](const Status& st) { return FailOnRank("drc hydro", comm, st); };
   if (args.json) {
     std::ostringstream lines;
     const Status st = HydroToStream(args, comm, lines);

@@ -142,6 +142,12 @@ Result<std::unique_ptr<comm::Communicator>> MakeJobWorld(const std::string& back
   return comm::DefaultCommRegistry().Make(backend, options);
 }
 
+int FailOnRank(const char* who, const comm::Communicator* comm, const Status& st) {
+  const std::string rank = comm ? " (rank " + std::to_string(comm->rank()) + ")" : "";
+  std::fprintf(stderr, "%s%s: %s\n", who, rank.c_str(), st.ToString().c_str());
+  return 1;
+}
+
 int RunOnRanks(int ranks, const std::string& backend, const char* who,
                const std::function<int(comm::Communicator*)>& body) {
   if (!InsideMpiJob()) {

@@ -32,4 +32,8 @@ Result<std::unique_ptr<comm::Communicator>> MakeJobWorld(const std::string& back
 int RunOnRanks(int ranks, const std::string& backend, const char* who,
                const std::function<int(comm::Communicator*)>& body);
 
+// Prints "WHO (rank R): STATUS" (without the rank outside a job) on stderr; returns 1, the
+// exit code of a failed rank.
+int FailOnRank(const char* who, const comm::Communicator* comm, const Status& st);
+
 }  // namespace drc::app

@@ -67,11 +67,18 @@ class Parser : public YamlFields {
     return (folder / path).lexically_normal().string();
   }
 
-  Status GetPositive(const YAML::Node& map, const char* key, int& out) const {
+  // An integer field of at least `least`.
+  Status GetAtLeast(const YAML::Node& map, const char* key, int& out, int least) const {
     DRC_RETURN_NOT_OK(Get(map, key, out, "an integer"));
-    if (map[key] && out < 1)
-      return Error(map[key], std::string("field '") + key + "' must be >= 1");
+    if (map[key] && out < least) {
+      return Error(map[key],
+                   std::string("field '") + key + "' must be >= " + std::to_string(least));
+    }
     return Status::OK();
+  }
+
+  Status GetPositive(const YAML::Node& map, const char* key, int& out) const {
+    return GetAtLeast(map, key, out, 1);
   }
 
   Status ParsePrepare(const YAML::Node& n, PrepareSpec& p) const {
@@ -164,8 +171,7 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
     DRC_RETURN_NOT_OK(Get(n, "future", f.future, "true or false"));
-    DRC_RETURN_NOT_OK(Get(n, "cv_windows", f.cv_windows, "an integer"));
-    if (f.cv_windows < 0) return Error(n["cv_windows"], "field 'cv_windows' must be >= 0");
+    DRC_RETURN_NOT_OK(GetAtLeast(n, "cv_windows", f.cv_windows, 0));
     DRC_RETURN_NOT_OK(GetPositive(n, "cv_step", f.cv_step));
     if (f.future && f.cv_windows > 0) {
       return Error(n["cv_windows"], "give 'future' or 'cv_windows', not both");
@@ -180,10 +186,7 @@ class Parser : public YamlFields {
       }
       f.level.push_back(level);
     }
-    DRC_RETURN_NOT_OK(Get(n, "conformal_windows", f.conformal_windows, "an integer"));
-    if (f.conformal_windows < 0) {
-      return Error(n["conformal_windows"], "field 'conformal_windows' must be >= 0");
-    }
+    DRC_RETURN_NOT_OK(GetAtLeast(n, "conformal_windows", f.conformal_windows, 0));
     DRC_RETURN_NOT_OK(GetPositive(n, "conformal_step", f.conformal_step));
     DRC_RETURN_NOT_OK(Get(n, "conformal_method", f.conformal_method,
                           "conformal_distribution or conformal_error"));
@@ -227,16 +230,15 @@ class Parser : public YamlFields {
         return Error(n["basins"], "'" + b + "' is not a gauge id");
       }
     }
-    for (const char* key : {"train", "test"}) {
-      std::string& period = key[1] == 'r' ? h.train : h.test;
-      DRC_RETURN_NOT_OK(Get(n, key, period, "a period START:END"));
-      if (std::count(period.begin(), period.end(), ':') != 1) {
+    for (auto [key, period] :
+         {std::pair<const char*, std::string*>{"train", &h.train}, {"test", &h.test}}) {
+      DRC_RETURN_NOT_OK(Get(n, key, *period, "a period START:END"));
+      if (std::count(period->begin(), period->end(), ':') != 1) {
         return Error(n[key], std::string("field '") + key + "' expects START:END, e.g. " +
-                                 "2000-01-01:2001-12-31; got '" + period + "'");
+                                 "2000-01-01:2001-12-31; got '" + *period + "'");
       }
     }
-    DRC_RETURN_NOT_OK(Get(n, "epochs", h.epochs, "an integer"));
-    if (h.epochs < 0) return Error(n["epochs"], "field 'epochs' must be >= 0");
+    DRC_RETURN_NOT_OK(GetAtLeast(n, "epochs", h.epochs, 0));
     DRC_RETURN_NOT_OK(GetPositive(n, "seq_length", h.seq_length));
     DRC_RETURN_NOT_OK(GetPositive(n, "hidden_size", h.hidden_size));
     DRC_RETURN_NOT_OK(GetPositive(n, "batch_size", h.batch_size));

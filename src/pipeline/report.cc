@@ -179,22 +179,28 @@ std::string ForecastChart(const std::string& title, const Curve& actual, const N
   return s + "</svg>\n";
 }
 
-// The lines of a task's output that are JSON objects with `key` (the function's records).
-std::vector<nlohmann::json> Records(const std::string& path, const char* key) {
+// The lines of a task's output that are JSON objects (the function's records).
+std::vector<nlohmann::json> Records(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   std::vector<nlohmann::json> found;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains(key)) found.push_back(std::move(j));
+    if (j.is_object()) found.push_back(std::move(j));
   }
   return found;
 }
 
-// The last of them (null when there is none).
+// The last of `records` with `key` (null when there is none).
+nlohmann::json LastWith(const std::vector<nlohmann::json>& records, const char* key) {
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    if (it->contains(key)) return *it;
+  }
+  return nlohmann::json();
+}
+
 nlohmann::json LastRecord(const std::string& path, const char* key) {
-  auto found = Records(path, key);
-  return found.empty() ? nlohmann::json() : std::move(found.back());
+  return LastWith(Records(path), key);
 }
 
 // The median of the finite values (NaN when there is none).
@@ -398,7 +404,7 @@ class Report {
   struct ModelRow {
     std::string model;
     std::vector<nlohmann::json> scored;  // each such run's record (its last line with the key)
-    std::vector<std::string> uids;       // and its task
+    std::vector<std::vector<nlohmann::json>> outputs;  // and all of its JSON lines
     size_t runs = 0;
     std::string problem;  // the first run that did not
     double Median(const char* key) const { return pipeline::Median(Values(scored, key)); }
@@ -425,11 +431,12 @@ class Report {
         if (run.model != model) continue;
         ++r.runs;
         const TaskState& s = State(run.uid);
-        nlohmann::json m;
-        if (s.state == "DONE") m = LastRecord(StdoutPath(workdir_, run.uid), key);
+        std::vector<nlohmann::json> lines;
+        if (s.state == "DONE") lines = Records(StdoutPath(workdir_, run.uid));
+        nlohmann::json m = LastWith(lines, key);
         if (!m.is_null()) {
           r.scored.push_back(std::move(m));
-          r.uids.push_back(run.uid);
+          r.outputs.push_back(std::move(lines));
         } else if (r.problem.empty()) {
           r.problem =
               (seeds ? "seed " + std::to_string(run.seed) + ": " : "") + s.state + ": " +
@@ -608,8 +615,9 @@ class Report {
    public:
     void Add(const std::string& model, const std::vector<nlohmann::json>& lines) {
       for (const auto& line : lines) {
-        if (!line["basin"].is_string()) continue;
-        const std::string basin = line["basin"].get<std::string>();
+        const auto it = line.find("basin");
+        if (it == line.end() || !it->is_string()) continue;
+        const std::string basin = it->get<std::string>();
         if (by_basin_.count(basin) == 0) basins_.push_back(basin);
         by_basin_[basin][model].push_back(line);
       }
@@ -664,8 +672,7 @@ class Report {
     BasinScores scores;
     for (const auto& r : rows) {
       std::vector<double> mean_nse, median_kge;
-      for (const auto& uid : r.uids) {
-        const auto lines = Records(StdoutPath(workdir_, uid), "basin");
+      for (const auto& lines : r.outputs) {
         scores.Add(r.model, lines);
         const std::vector<double> nse = Values(lines, "nse");
         double sum = 0;
