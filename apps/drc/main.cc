@@ -24,6 +24,7 @@
 #include "demo.h"
 #include "drc/comm/communicator.h"
 #include "drc/data/io.h"
+#include "drc/dl/model_names.h"
 #ifdef DRC_WITH_DL
 #include "drc/dl/allocator.h"
 #endif
@@ -242,7 +243,8 @@ int main(int argc, char** argv) {
   hydro->add_option("--data", hydro_args.data,
                     "CAMELS-US root (forcing_daymet/, streamflow/, attributes/)");
   hydro->add_option("--model", hydro_args.model, "LSTM (NeuralHydrology's CudaLSTM) or EA-LSTM")
-      ->check(CLI::IsMember({"LSTM", "EA-LSTM"}));
+      ->check(CLI::IsMember(std::vector<std::string>(drc::dl::kHydroModelNames.begin(),
+                                                     drc::dl::kHydroModelNames.end())));
   hydro->add_option("--basins", hydro_args.basins,
                     "Comma-separated gauge ids (default: every basin under --data)");
   hydro->add_option("--train", hydro_args.train, "Training period START:END (YYYY-MM-DD)");

@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "drc/dl/model_names.h"
 #include "src/dl/fused_rnn.h"
 #include "src/dl/torch_status.h"
 
@@ -115,7 +116,9 @@ torch::Tensor EaLstm::Forward(const HydroBatch& batch, int64_t last_n) {
   return head_(dropout_(states)).squeeze(-1);
 }
 
-std::vector<std::string> HydroModelNames() { return {"EA-LSTM", "LSTM"}; }
+std::vector<std::string> HydroModelNames() {
+  return {kHydroModelNames.begin(), kHydroModelNames.end()};
+}
 
 Result<std::shared_ptr<HydroModel>> MakeHydroModel(const std::string& name,
                                                    const HydroModelOptions& options) {

@@ -86,6 +86,6 @@ class EaLstm final : public HydroModel {
 // InvalidArgument names a bad option.
 Result<std::shared_ptr<HydroModel>> MakeHydroModel(const std::string& name,
                                                    const HydroModelOptions& options);
-std::vector<std::string> HydroModelNames();
+std::vector<std::string> HydroModelNames();  // kHydroModelNames (drc/dl/model_names.h)
 
 }  // namespace drc::dl

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "drc/dl/model_names.h"
 #include "src/dl/torch_status.h"
 
 namespace drc::dl {
@@ -166,6 +167,16 @@ TEST(HydroModels, EaLstmIsNeuralHydrologysCell) {
   for (size_t k = 0; k < inputs.size(); ++k) {
     EXPECT_TRUE(torch::allclose(g_ours[k], g_theirs[k], 1e-10, 1e-12)) << "gradient " << k;
   }
+}
+
+// The names that the pipeline file and the CLI check without libtorch are the ones taken here.
+TEST(HydroModels, BuiltInNamesAreTheOnesTaken) {
+  for (const auto& names : {kHydroModelNames, kHydroModelAliases}) {
+    for (const auto name : names) {
+      EXPECT_TRUE(MakeHydroModel(std::string(name), Options()).ok()) << name;
+    }
+  }
+  EXPECT_EQ(HydroModelNames(), std::vector<std::string>({"EA-LSTM", "LSTM"}));
 }
 
 TEST(HydroModels, ConfigErrors) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "drc/dl/model_names.h"
 #include "src/dl/model.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
@@ -146,6 +147,12 @@ TEST(Models, PatchTstAttentionPathsAgree) {
         << item.key() << " max diff "
         << (item.value().grad() - other.grad()).abs().max().item<double>();
   }
+}
+
+// The names that the pipeline file and the CLI check without libtorch are the registry's.
+TEST(Models, BuiltInNamesAreTheRegistrys) {
+  const std::vector<std::string> listed(kForecastModelNames.begin(), kForecastModelNames.end());
+  EXPECT_EQ(DefaultModelRegistry().Names(), listed);
 }
 
 TEST(Models, UnknownNamesAndParametersAreErrors) {

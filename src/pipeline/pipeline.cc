@@ -12,6 +12,7 @@
 #include "drc/common/files.h"
 #include "drc/common/strings.h"
 #include "drc/common/yaml_fields.h"
+#include "drc/dl/model_names.h"
 
 namespace drc::pipeline {
 namespace {
@@ -118,8 +119,12 @@ class Parser : public YamlFields {
     return Status::OK();
   }
 
-  // `models: [A, B]`, at least one, each once.
-  Status GetModels(const YAML::Node& n, const char* kind, std::vector<std::string>& models) const {
+  // `models: [A, B]`, at least one, each once, each one of `known` or `aliases` (checked here,
+  // so that a misspelt name stops the run before it starts, not when its task does).
+  template <size_t N, size_t M>
+  Status GetModels(const YAML::Node& n, const char* kind, std::vector<std::string>& models,
+                   const std::array<std::string_view, N>& known,
+                   const std::array<std::string_view, M>& aliases) const {
     DRC_RETURN_NOT_OK(GetList(n, "models", models));
     if (models.empty()) {
       return Error(n, std::string("a ") + kind + " stage needs 'models: [NAME, ...]'");
@@ -128,6 +133,13 @@ class Parser : public YamlFields {
     for (const auto& m : models) {
       if (!ValidName(m)) return Error(n["models"], "'" + m + "' is not a model name");
       if (!seen.insert(m).second) return Error(n["models"], "model '" + m + "' is listed twice");
+      const auto is = [&](std::string_view name) { return name == m; };
+      if (std::none_of(known.begin(), known.end(), is) &&
+          std::none_of(aliases.begin(), aliases.end(), is)) {
+        return Error(n["models"],
+                     std::string("unknown ") + kind + " model '" + m + "'; the models: " +
+                         JoinList(std::vector<std::string>(known.begin(), known.end())));
+      }
     }
     return Status::OK();
   }
@@ -162,7 +174,8 @@ class Parser : public YamlFields {
     if (f.data.empty() == f.from.empty()) {
       return Error(n, "a forecast stage reads either 'data: PATH' or 'from: STAGE' (one of them)");
     }
-    DRC_RETURN_NOT_OK(GetModels(n, "forecast", f.models));
+    DRC_RETURN_NOT_OK(GetModels(n, "forecast", f.models, dl::kForecastModelNames,
+                                std::array<std::string_view, 0>{}));
     DRC_RETURN_NOT_OK(GetPositive(n, "h", f.horizon));
     DRC_RETURN_NOT_OK(GetPositive(n, "input_size", f.input_size));
     DRC_RETURN_NOT_OK(GetPositive(n, "steps", f.steps));
@@ -223,7 +236,8 @@ class Parser : public YamlFields {
       DRC_ASSIGN_OR_RETURN(h.data,
                            Resolve(n, "data", std::string(kDataDirVar) + "camels_us_sample"));
     }
-    DRC_RETURN_NOT_OK(GetModels(n, "hydro", h.models));
+    DRC_RETURN_NOT_OK(
+        GetModels(n, "hydro", h.models, dl::kHydroModelNames, dl::kHydroModelAliases));
     DRC_RETURN_NOT_OK(GetList(n, "basins", h.basins));
     for (const auto& b : h.basins) {
       if (b.empty() || b.find(',') != std::string::npos) {

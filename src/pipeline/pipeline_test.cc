@@ -147,13 +147,14 @@ stages:
   EXPECT_EQ(f.runs[3].seed, 1);
   EXPECT_EQ(Find(*p, "f.NHITS.seed1")->function_args.at("seed"), "1");
   EXPECT_EQ(Find(*p, "f.MLP.seed3")->function_args.at("seed"), "3");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, seed: 1, "
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: MLP, seed: 1, "
                     "seeds: [2]}\n"),
-            "p.yaml:2:67: give 'seed' or 'seeds', not both");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, seeds: [1, 1]}\n"),
-            "p.yaml:2:58: seed 1 is listed twice");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, seeds: [one]}\n"),
-            "p.yaml:2:58: field 'seeds' expects a list of integers, got 'one'");
+            "p.yaml:2:69: give 'seed' or 'seeds', not both");
+  EXPECT_EQ(
+      ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: MLP, seeds: [1, 1]}\n"),
+      "p.yaml:2:60: seed 1 is listed twice");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: MLP, seeds: [one]}\n"),
+            "p.yaml:2:60: field 'seeds' expects a list of integers, got 'one'");
 }
 
 TEST_F(PipelineTest, StageForecastsGetAColumnPerModelAndSeed) {
@@ -209,11 +210,11 @@ stages:
   EXPECT_EQ(text.substr(0, text.find('\n')),
             "\"unique_id\",\"ds\",\"MLP\",\"MLP-lo-80\",\"MLP-hi-80\",\"DeepAR\","
             "\"DeepAR-lo-80\",\"DeepAR-hi-80\"");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, future: true, "
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: MLP, future: true, "
                     "cv_windows: 2}\n"),
-            "p.yaml:2:77: give 'future' or 'cv_windows', not both");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: M, level: [100]}\n"),
-            "p.yaml:2:58: field 'level' expects levels in (0, 100), got '100'");
+            "p.yaml:2:79: give 'future' or 'cv_windows', not both");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: MLP, level: [100]}\n"),
+            "p.yaml:2:60: field 'level' expects levels in (0, 100), got '100'");
 }
 
 TEST_F(PipelineTest, ARelativeDataPathIsTheFilesFolders) {
@@ -240,6 +241,12 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "p.yaml:3:37: field 'from' names 'a', which is not a prepare stage defined above");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, MLP]}\n"),
             "p.yaml:2:52: model 'MLP' is listed twice");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, LSMT]}\n"),
+            "p.yaml:2:52: unknown forecast model 'LSMT'; the models: Autoformer, DeepAR, "
+            "DilatedRNN, FEDformer, GRU, LSTM, MLP, NBEATS, NHITS, PatchTST, RNN, TCN, TimesNet, "
+            "VanillaTransformer");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: [TCN]}\n"),
+            "p.yaml:2:36: unknown hydro model 'TCN'; the models: EA-LSTM, LSTM");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, models: MLP}\n"),
             "p.yaml:2:5: a forecast stage reads either 'data: PATH' or 'from: STAGE' (one of "
             "them)");
