@@ -4,7 +4,8 @@
 # be what `drc forecast` gives on the prepared table with the same settings; a resumed run has
 # nothing left and rewrites the report; with seeds, the report gives each metric's median; a
 # pipeline whose prepare stage fails reports why, and its later stages are canceled, not lost;
-# forecast stages also forecast after the data's end with intervals, and cross-validate.
+# forecast stages also forecast after the data's end with intervals (charted as bands), and
+# cross-validate (charted a line per cutoff).
 #   sh run_pipeline.sh DRC WORKDIR TESTDATA CSV
 set -eu
 drc=$1 work=$2 data=$3 csv=$4
@@ -51,9 +52,18 @@ grep -q '<td>forecast.MLP</td><td class="bad">CANCELED</td>' "$work-fails/report
 "$drc" run "$data/pipeline_future.yaml" --workdir "$work-future" --quiet
 for want in 'forecast the h stamps after its end' '<th>80 % interval width</th>' \
   "Forecasts after the series' end" 'scored on its forecasts from 3 cross-validation cutoffs' \
-  '<td>MLP</td><td>DONE</td><td>[0-9]'; do
+  '<td>MLP</td><td>DONE</td><td>[0-9]' 'Shaded around each model.s line: its 80 % prediction' \
+  'Cross-validation forecasts against the actual values' 'A line per model and cutoff'; do
   grep -q "$want" "$work-future/report/index.html" || { echo "report lacks: $want" >&2; exit 1; }
 done
+# The future chart: a band per model (MLP, DeepAR); the cross-validation chart: MLP's line
+# broken into one piece per cutoff (3).
+bands=$(sed -n "/Forecasts after the series/,/<h2>Stage cv/p" "$work-future/report/index.html" |
+  grep -c '<polygon')
+pieces=$(sed -n '/Cross-validation forecasts against/,$p' "$work-future/report/index.html" |
+  grep -c '<polyline fill="none" stroke="#1f77b4"')
+[ "$bands" -eq 2 ] && [ "$pieces" -eq 3 ] ||
+  { echo "expected 2 interval bands and 3 cross-validation pieces, got $bands and $pieces" >&2; exit 1; }
 head -1 "$work-future/future.MLP/forecast.csv" | grep -q '"MLP-lo-80"' &&
   head -1 "$work-future/cv.MLP/forecast.csv" | grep -q '"cutoff"' &&
   echo "future and cross-validation stages reported"

@@ -10,6 +10,7 @@
 #include <arrow/table.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "drc/common/files.h"
 #include "drc/common/strings.h"
@@ -70,24 +72,50 @@ Result<std::shared_ptr<arrow::Array>> Column(const data::TablePtr& table, const 
   return *combined;
 }
 
-Result<Points> SeriesPoints(const data::TablePtr& table, const std::string& value) {
+// Each series' points of column `value`, by stamp. With `group` (cross-validation's cutoff):
+// by group, then stamp, with a NaN point between two groups, where lines and bands break. The
+// order depends on the stamps and groups only, so two columns of a table give points that pair.
+Result<Points> SeriesPoints(const data::TablePtr& table, const std::string& value,
+                            const std::string& group = "") {
   const data::SeriesColumns cols;
   DRC_ASSIGN_OR_RETURN(auto ids, Column(table, cols.id, arrow::utf8()));
   DRC_ASSIGN_OR_RETURN(auto times, Column(table, cols.time, arrow::int64()));
   DRC_ASSIGN_OR_RETURN(auto values, Column(table, value, arrow::float64()));
+  std::shared_ptr<arrow::Array> groups;
+  if (!group.empty()) {
+    DRC_ASSIGN_OR_RETURN(groups, Column(table, group, arrow::int64()));
+  }
   const auto& id = static_cast<const arrow::StringArray&>(*ids);
   const auto& t = static_cast<const arrow::Int64Array&>(*times);
   const auto& v = static_cast<const arrow::DoubleArray&>(*values);
+  const auto* g = static_cast<const arrow::Int64Array*>(groups.get());
+  struct Row {
+    int64_t group, time;
+    double y;
+  };
+  std::map<std::string, std::vector<Row>> rows;
   Points p;
   for (int64_t i = 0; i < table->num_rows(); ++i) {
-    if (id.IsNull(i) || t.IsNull(i)) continue;
+    if (id.IsNull(i) || t.IsNull(i) || (g != nullptr && g->IsNull(i))) continue;
     const std::string series = id.GetString(i);
-    auto [it, added] = p.by_series.try_emplace(series);
+    auto [it, added] = rows.try_emplace(series);
     if (added) p.order.push_back(series);
     const double y = v.IsNull(i) ? std::numeric_limits<double>::quiet_NaN() : v.Value(i);
-    it->second.emplace_back(static_cast<double>(t.Value(i)), y);
+    it->second.push_back({g != nullptr ? g->Value(i) : 0, t.Value(i), y});
   }
-  for (auto& [series, points] : p.by_series) std::sort(points.begin(), points.end());
+  for (auto& [series, list] : rows) {
+    std::stable_sort(list.begin(), list.end(), [](const Row& a, const Row& b) {
+      return a.group != b.group ? a.group < b.group : a.time < b.time;
+    });
+    auto& points = p.by_series[series];
+    for (size_t k = 0; k < list.size(); ++k) {
+      if (k > 0 && list[k].group != list[k - 1].group) {
+        points.emplace_back(static_cast<double>(list[k - 1].time),
+                            std::numeric_limits<double>::quiet_NaN());
+      }
+      points.emplace_back(static_cast<double>(list[k].time), list[k].y);
+    }
+  }
   return p;
 }
 
@@ -123,7 +151,42 @@ std::string Line(const ChartFrame& f, const std::vector<std::pair<double, double
 }
 
 using Curve = std::vector<std::pair<double, double>>;
-using NamedCurves = std::vector<std::pair<std::string, Curve>>;
+
+// The area between a lower and an upper curve of the same stamps (broken where either is NaN).
+std::string Band(const ChartFrame& f, const Curve& lo, const Curve& hi, const std::string& colour) {
+  if (lo.size() != hi.size()) return "";
+  std::string s;
+  size_t start = 0;
+  const auto flush = [&](size_t end) {
+    if (end <= start) return;
+    std::string path;
+    for (size_t i = start; i < end; ++i) {
+      path +=
+          FormatNum(f.X(lo[i].first), "%.1f") + "," + FormatNum(f.Y(lo[i].second), "%.1f") + " ";
+    }
+    for (size_t i = end; i-- > start;) {
+      path +=
+          FormatNum(f.X(hi[i].first), "%.1f") + "," + FormatNum(f.Y(hi[i].second), "%.1f") + " ";
+    }
+    s += "<polygon fill=\"" + colour + "\" fill-opacity=\"0.15\" stroke=\"none\" points=\"" + path +
+         "\"/>\n";
+  };
+  for (size_t i = 0; i < lo.size(); ++i) {
+    if (std::isnan(lo[i].second) || std::isnan(hi[i].second)) {
+      flush(i);
+      start = i + 1;
+    }
+  }
+  flush(lo.size());
+  return s;
+}
+
+// A model's line on a chart and its prediction intervals' bounds (lower, upper).
+struct ChartLine {
+  std::string name;
+  Curve curve;
+  std::vector<std::pair<Curve, Curve>> bands;
+};
 
 struct ChartLabels {
   std::string actual = "actual";  // the black line's name
@@ -131,10 +194,10 @@ struct ChartLabels {
 };
 
 // The actual series (the last `history` points before the forecast window and the window's
-// actual values) and each model's forecast; the window shaded.
-std::string ForecastChart(const std::string& title, const Curve& actual, const NamedCurves& models,
-                          double window_start, size_t history, bool dates,
-                          const ChartLabels& labels = {}) {
+// actual values) and each model's forecast with its intervals as bands; the window shaded.
+std::string ForecastChart(const std::string& title, const Curve& actual,
+                          const std::vector<ChartLine>& models, double window_start, size_t history,
+                          bool dates, const ChartLabels& labels = {}) {
   std::vector<std::pair<double, double>> shown;
   size_t before = 0;
   for (const auto& p : actual) before += p.first < window_start ? 1 : 0;
@@ -152,7 +215,13 @@ std::string ForecastChart(const std::string& title, const Curve& actual, const N
     }
   };
   extend(shown);
-  for (const auto& m : models) extend(m.second);
+  for (const auto& m : models) {
+    extend(m.curve);
+    for (const auto& [lo, hi] : m.bands) {
+      extend(lo);
+      extend(hi);
+    }
+  }
   if (!(x_hi >= x_lo) || !(y_hi >= y_lo)) return "<p>(no values to chart)</p>\n";
   const double pad = (y_hi - y_lo) * 0.05 + (y_hi == y_lo ? 1 : 0);
   ChartFrame f{900, 320, 80, 30, 790, 240, x_hi, y_hi + pad, x_lo, y_lo - pad, {}};
@@ -161,7 +230,7 @@ std::string ForecastChart(const std::string& title, const Curve& actual, const N
   std::string s = f.Open(title);
   std::vector<std::pair<std::string, std::string>> legend = {{"black", labels.actual}};
   for (size_t i = 0; i < models.size(); ++i) {
-    legend.emplace_back(kColours[i % std::size(kColours)], models[i].first);
+    legend.emplace_back(kColours[i % std::size(kColours)], models[i].name);
   }
   s += f.Legend(legend);
   // The forecast window, shaded (none when it is the whole chart).
@@ -171,9 +240,14 @@ std::string ForecastChart(const std::string& title, const Curve& actual, const N
          FormatNum(f.left + f.plot_w - f.X(window_start), "%.1f") + "\" height=\"" +
          FormatNum(f.plot_h, "%.1f") + "\" fill=\"#f0f0f0\"/>\n";
   }
+  for (size_t i = 0; i < models.size(); ++i) {
+    for (const auto& [lo, hi] : models[i].bands) {
+      s += Band(f, lo, hi, kColours[i % std::size(kColours)]);
+    }
+  }
   s += Line(f, shown, "black");
   for (size_t i = 0; i < models.size(); ++i) {
-    s += Line(f, models[i].second, kColours[i % std::size(kColours)]);
+    s += Line(f, models[i].curve, kColours[i % std::size(kColours)]);
   }
   s += f.Axes(dates ? "time" : "ds", labels.y, true);
   return s + "</svg>\n";
@@ -515,23 +589,27 @@ class Report {
       first = first && r.scored.empty();
     }
     h += "</table>\n";
-    if (f.cv_windows > 0) {
-      return h +
-             "<p>Cross-validation forecasts are not charted (each stamp has one per window "
-             "that reaches it); they are in the tasks' forecast.csv files, with their "
-             "cutoff.</p>\n";
-    }
     return h + Charts(stage);
   }
 
+  // A model's predictions (the points of its column) and its intervals' bounds (MODEL-lo-L and
+  // MODEL-hi-L, NF's names).
+  struct Predicted {
+    std::string label;
+    Points points;
+    std::vector<std::pair<Points, Points>> bands;
+    std::vector<std::string> levels;  // L of each band
+  };
+
   // Each model's predictions from its first run that ended DONE (its first seed's, with
-  // several), the first table read, and a note per model whose file did not read.
+  // several), the first table read, and a note per model whose file did not read. `group`
+  // breaks the lines (cross-validation's cutoff).
   struct Predictions {
-    std::vector<std::pair<std::string, Points>> models;  // label, points of its column
+    std::vector<Predicted> models;
     data::TablePtr first;
     std::string notes;
   };
-  Predictions ReadPredictions(const Stage& stage) {
+  Predictions ReadPredictions(const Stage& stage, const std::string& group = "") {
     Predictions out;
     const bool seeds = stage.Seeds().size() > 1;
     for (const auto& model : stage.Models()) {
@@ -540,16 +618,35 @@ class Report {
         const std::string label =
             seeds ? model + " (seed " + std::to_string(run.seed) + ")" : model;
         auto table = data::ReadSeries(PredictionsPath(stage, workdir_, run.uid));
-        auto points = table.ok() ? SeriesPoints(*table, model) : Result<Points>(table.status());
-        if (!points.ok()) {
+        auto predicted = table.ok() ? ReadPredicted(*table, model, label, group)
+                                    : Result<Predicted>(table.status());
+        if (!predicted.ok()) {
           out.notes += "<p class=\"bad\">" + HtmlEscape(label) + ": " +
-                       HtmlEscape(points.status().message()) + "</p>\n";
+                       HtmlEscape(predicted.status().message()) + "</p>\n";
         } else {
           if (out.first == nullptr) out.first = *table;
-          out.models.emplace_back(label, std::move(points).ValueOrDie());
+          out.models.push_back(std::move(predicted).ValueOrDie());
         }
         break;
       }
+    }
+    return out;
+  }
+
+  static Result<Predicted> ReadPredicted(const data::TablePtr& table, const std::string& model,
+                                         const std::string& label, const std::string& group) {
+    Predicted out{label, {}, {}, {}};
+    DRC_ASSIGN_OR_RETURN(out.points, SeriesPoints(table, model, group));
+    const std::string lo_prefix = model + "-lo-";
+    for (const auto& field : table->schema()->fields()) {
+      if (field->name().rfind(lo_prefix, 0) != 0) continue;
+      const std::string level = field->name().substr(lo_prefix.size());
+      const std::string hi = model + "-hi-" + level;
+      if (table->GetColumnByName(hi) == nullptr) continue;
+      DRC_ASSIGN_OR_RETURN(Points lo_points, SeriesPoints(table, field->name(), group));
+      DRC_ASSIGN_OR_RETURN(Points hi_points, SeriesPoints(table, hi, group));
+      out.bands.emplace_back(std::move(lo_points), std::move(hi_points));
+      out.levels.push_back(level);
     }
     return out;
   }
@@ -567,13 +664,20 @@ class Report {
     int shown = 0;
     for (const auto& series : actual.order) {
       if (shown == max_series_) break;
-      NamedCurves lines;
+      std::vector<ChartLine> lines;
       double window_start = std::numeric_limits<double>::infinity();
-      for (const auto& [model, points] : predicted.models) {
-        auto it = points.by_series.find(series);
-        if (it == points.by_series.end() || it->second.empty()) continue;
+      for (const auto& model : predicted.models) {
+        auto it = model.points.by_series.find(series);
+        if (it == model.points.by_series.end() || it->second.empty()) continue;
         window_start = std::min(window_start, it->second.front().first);
-        lines.emplace_back(model, it->second);
+        ChartLine line{model.label, it->second, {}};
+        for (const auto& [lo, hi] : model.bands) {
+          const auto l = lo.by_series.find(series), u = hi.by_series.find(series);
+          if (l != lo.by_series.end() && u != hi.by_series.end()) {
+            line.bands.emplace_back(l->second, u->second);
+          }
+        }
+        lines.push_back(std::move(line));
       }
       if (lines.empty()) continue;
       ++shown;
@@ -594,7 +698,7 @@ class Report {
     const ForecastSpec& f = stage.forecast;
     const std::string data =
         f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
-    const Predictions forecasts = ReadPredictions(stage);
+    const Predictions forecasts = ReadPredictions(stage, f.cv_windows > 0 ? "cutoff" : "");
     if (forecasts.models.empty()) return forecasts.notes;
     auto table = data::ReadSeries(data);
     auto actual = table.ok() ? SeriesPoints(*table, data::SeriesColumns().value)
@@ -603,9 +707,24 @@ class Report {
       return forecasts.notes + "<p class=\"bad\">The actual values could not be read from " +
              HtmlEscape(data) + ": " + HtmlEscape(actual.status().message()) + "</p>\n";
     }
+    std::set<std::string> levels;
+    for (const auto& m : forecasts.models) levels.insert(m.levels.begin(), m.levels.end());
+    std::string about;
+    if (f.cv_windows > 0) about += "a line per model and cutoff; ";
+    if (!levels.empty()) {
+      about += "shaded around each model's line: its " +
+               JoinList(std::vector<std::string>(levels.begin(), levels.end()), " % and ") +
+               " % prediction intervals; ";
+    }
+    if (!about.empty()) {
+      about[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(about[0])));
+      about = "<p>" + about.substr(0, about.size() - 2) + ".</p>\n";
+    }
     return forecasts.notes +
-           (f.future ? "<h3>Forecasts after the series' end</h3>\n"
-                     : "<h3>Forecasts against the actual values</h3>\n") +
+           (f.future           ? "<h3>Forecasts after the series' end</h3>\n"
+            : f.cv_windows > 0 ? "<h3>Cross-validation forecasts against the actual values</h3>\n"
+                               : "<h3>Forecasts against the actual values</h3>\n") +
+           about +
            SeriesCharts(*actual, forecasts, HasDates(*table), static_cast<size_t>(4 * f.horizon),
                         {}, "series", "series", "forecast.csv");
   }
