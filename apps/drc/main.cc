@@ -119,8 +119,10 @@ int main(int argc, char** argv) {
   run->add_option("--worker", run_args.worker,
                   "The program that serves the function tasks (default: the task file's "
                   "worker:, else drc worker)");
-  run->add_option("--pilot", run_args.pilot, "local or slurm")
-      ->check(CLI::IsMember({"local", "slurm"}));
+  run->add_option("--pilot", run_args.pilot,
+                  "auto (slurm inside a Slurm job, else local), local (this machine, the file's "
+                  "pilot:) or slurm (the job's allocation)")
+      ->check(CLI::IsMember({"auto", "local", "slurm"}));
   run->add_option("--cores", run_args.cores, "Cores per node (overrides detection/the file)")
       ->check(CLI::PositiveNumber);
   run->add_option("--gpus", run_args.gpus, "GPUs per node (overrides detection/the file)")

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -124,10 +125,15 @@ std::string StageProgress(const pipeline::Pipeline& plan,
 Result<runtime::ResourceSpec> PilotResources(const RunArgs& args,
                                              const std::optional<runtime::ResourceSpec>& file) {
   runtime::ResourceSpec spec;
-  if (args.pilot == "slurm") {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (args.pilot == "slurm" || (args.pilot == "auto" && job != nullptr)) {
     DRC_ASSIGN_OR_RETURN(spec, runtime::ResourcesFromSlurm(Environment()));
-  } else if (args.pilot != "local") {
-    return Status::InvalidArgument("--pilot must be local or slurm, got '", args.pilot, "'");
+    if (args.pilot == "auto") {
+      std::fprintf(stderr, "drc run: inside Slurm job %s: the pilot is its allocation%s\n", job,
+                   file ? " (not the file's pilot:; --pilot local for that)" : "");
+    }
+  } else if (args.pilot != "local" && args.pilot != "auto") {
+    return Status::InvalidArgument("--pilot must be auto, local or slurm, got '", args.pilot, "'");
   } else if (file) {
     spec = *file;
   } else {
@@ -361,6 +367,9 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
       std::fprintf(stderr, "%s\n", line.c_str());
     }
   }
+  // A signal that came as the last tasks ended still stops the run as one: at a Slurm job's
+  // time limit the tasks get their SIGTERM with drc's, and may end first.
+  if (interrupted == 0) interrupted = g_interrupt;
   const auto counts = (*tm)->Counts();
   std::string last = ProgressLine(counts, total, watch.Seconds());
   if (plan) last += " | " + StageProgress(*plan, (*tm)->QueryAll());
@@ -381,15 +390,17 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
   tm->reset();  // stops the pilot: the log has the run's end
   int rc = all_done ? 0 : 1;
   if (plan) rc = WritePipelineReport(*plan, workdir, args.resume, all_done);
+  std::string again;
+  if (!all_done && fs::is_regular_file(args.file, ec)) {
+    again = "`drc run " + args.file + " --workdir " + workdir +
+            " --resume` runs what did not end DONE";
+  }
   if (interrupted != 0) {
-    std::string again;
-    if (fs::is_regular_file(args.file, ec)) {
-      again = "; `drc run " + args.file + " --workdir " + workdir +
-              " --resume` runs what did not end DONE";
-    }
     std::fprintf(stderr, "drc run: interrupted by SIG%s%s\n", ::sigabbrev_np(interrupted),
-                 again.c_str());
+                 again.empty() ? "" : ("; " + again).c_str());
     rc = 128 + interrupted;
+  } else if (!again.empty()) {
+    std::fprintf(stderr, "drc run: %s\n", again.c_str());
   }
   return rc;
 }

@@ -13,7 +13,7 @@ namespace drc::app {
 struct RunArgs {
   std::string file;
   std::string workdir;          // default: the file's workdir, else ./drc-run-<time>
-  std::string pilot = "local";  // local or slurm
+  std::string pilot = "auto";   // auto (slurm inside a Slurm job, else local), local or slurm
   int cores = 0;                // 0: the file's pilot, else detected
   int gpus = -1;                // -1: the file's pilot, else detected
   bool resume = false;
