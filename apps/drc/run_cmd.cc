@@ -392,8 +392,8 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
   if (plan) rc = WritePipelineReport(*plan, workdir, args.resume, all_done);
   std::string again;
   if (!all_done && fs::is_regular_file(args.file, ec)) {
-    again = "`drc run " + args.file + " --workdir " + workdir +
-            " --resume` runs what did not end DONE";
+    again =
+        "`drc run " + args.file + " --workdir " + workdir + " --resume` runs what did not end DONE";
   }
   if (interrupted != 0) {
     std::fprintf(stderr, "drc run: interrupted by SIG%s%s\n", ::sigabbrev_np(interrupted),

@@ -12,10 +12,10 @@ namespace drc::app {
 
 struct RunArgs {
   std::string file;
-  std::string workdir;          // default: the file's workdir, else ./drc-run-<time>
-  std::string pilot = "auto";   // auto (slurm inside a Slurm job, else local), local or slurm
-  int cores = 0;                // 0: the file's pilot, else detected
-  int gpus = -1;                // -1: the file's pilot, else detected
+  std::string workdir;         // default: the file's workdir, else ./drc-run-<time>
+  std::string pilot = "auto";  // auto (slurm inside a Slurm job, else local), local or slurm
+  int cores = 0;               // 0: the file's pilot, else detected
+  int gpus = -1;               // -1: the file's pilot, else detected
   bool resume = false;
   bool quiet = false;    // no progress display
   bool check = false;    // check the file and list its tasks; run nothing
