@@ -387,6 +387,13 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
                (*tm)->workdir().c_str(), (*tm)->workdir().c_str());
   const bool all_done = counts[static_cast<size_t>(TaskState::kDone)] == total;
   const std::string workdir = (*tm)->workdir();
+  const Status journal = (*tm)->FlushEvents();
+  if (!journal.ok()) {
+    std::fprintf(stderr,
+                 "drc run: warning: %s; the journal may lack task ends, and --resume may run "
+                 "finished tasks again\n",
+                 journal.message().c_str());
+  }
   tm->reset();  // stops the pilot: the log has the run's end
   int rc = all_done ? 0 : 1;
   if (plan) rc = WritePipelineReport(*plan, workdir, args.resume, all_done);

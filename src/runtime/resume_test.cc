@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "drc/runtime/events.h"
 #include "test_support.h"
@@ -50,6 +51,38 @@ TEST_F(ResumeTest, LaunchesAndFinalStatesAreOnDiskWhenEmitted) {
   (*sink)->Emit({3.0, "a", "state", "DONE", 0, ""});
   EXPECT_NE(Slurp().find("\"task\":\"a\",\"kind\":\"state\",\"value\":\"DONE\""), std::string::npos)
       << Slurp();
+}
+
+// The journal's lines reach the disk in one fdatasync per period however many tasks end in it;
+// other events do not make it sync.
+TEST_F(ResumeTest, JournalLinesAreSyncedOncePerPeriod) {
+  auto sink = JsonlEventSink::Open(path_, std::chrono::seconds(2));
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  for (int i = 0; i < 100; ++i) {
+    (*sink)->Emit({1.0, "t" + std::to_string(i), "state", "EXECUTING", 0, ""});
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ((*sink)->syncs(), 0);
+  for (int i = 0; i < 100; ++i) {
+    (*sink)->Emit({2.0, "t" + std::to_string(i), "state", "DONE", 0, ""});
+  }
+  for (int i = 0; i < 500 && (*sink)->syncs() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // One sync for the 100 ends (a second one for ends that came while it ran waits 2 s).
+  EXPECT_EQ((*sink)->syncs(), 1);
+  EXPECT_TRUE((*sink)->Flush().ok());
+  EXPECT_EQ((*sink)->syncs(), 2);
+}
+
+// A journal that cannot be written says so (here a full device) instead of losing lines quietly.
+TEST_F(ResumeTest, AJournalThatCannotBeWrittenIsAnError) {
+  auto sink = JsonlEventSink::Open("/dev/full");
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  (*sink)->Emit({1.0, "a", "state", "DONE", 0, ""});
+  const Status st = (*sink)->Flush();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("cannot write event log /dev/full"), std::string::npos) << st;
 }
 
 // A crashed run's cut-off line ends before the next run's events; readers skip it.

@@ -726,4 +726,6 @@ void TaskManager::OnStateChange(StateCallback callback) {
 const ResourceSpec& TaskManager::resources() const { return impl_->options.resources; }
 const std::string& TaskManager::workdir() const { return impl_->options.workdir; }
 
+Status TaskManager::FlushEvents() { return impl_->events.Flush(); }
+
 }  // namespace drc::runtime

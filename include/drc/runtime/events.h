@@ -3,11 +3,16 @@
 // without touching the scheduler or the executor.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "drc/common/result.h"
@@ -43,20 +48,37 @@ class EventSink {
 // Appends one JSON object per line: {"t":..,"task":..,"kind":..,"value":..,"attempt":..,
 // "detail":..}. Buffered; flushed at every final state (DONE, FAILED, CANCELED) and process start
 // (the journal that `drc run --resume` reads: a run killed at any point keeps the end of every
-// task that ended and the pid of every process it started), by Flush() and on destruction. A log
-// that a crashed run left without its last newline gets one before the next run's first event.
+// task that ended and the pid of every process it started), by Flush() and on destruction. A
+// background thread syncs those lines to disk (fdatasync) at most `sync_period` after them, one
+// sync for all that came in that time, so a crash of the machine itself loses at most that much
+// of the journal; Flush() and the destructor sync too. A log that a crashed run left without its
+// last newline gets one before the next run's first event. The first write or sync error is
+// kept and returned by Flush() (events after it may be lost).
 class JsonlEventSink final : public EventSink {
  public:
-  static Result<std::unique_ptr<JsonlEventSink>> Open(const std::string& path);
+  static Result<std::unique_ptr<JsonlEventSink>> Open(
+      const std::string& path, std::chrono::milliseconds sync_period = std::chrono::seconds(1));
   ~JsonlEventSink() override;
   void Emit(const Event& event) override;
   Status Flush() override;
+  int64_t syncs() const;  // fdatasync calls so far
 
  private:
   JsonlEventSink() = default;
-  std::mutex mu_;
-  std::FILE* file_ = nullptr;  // guarded by mu_
+  void SyncLoop();
+  Status SyncLocked();     // fflush + fdatasync; mu_ held
+  void Failed(int error);  // keeps the first error; mu_ held
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::FILE* file_ = nullptr;  // guarded by mu_, as the rest
   std::string path_;
+  std::chrono::milliseconds sync_period_{1000};
+  bool dirty_ = false;  // journal lines not yet synced
+  bool stop_ = false;
+  int64_t syncs_ = 0;
+  Status error_;
+  std::thread syncer_;
 };
 
 // Reads an events.jsonl back, calling `fn` with each event and its line number, in file order.

@@ -107,6 +107,11 @@ class TaskManager {
   // Called for every state change, on the control thread.
   void OnStateChange(StateCallback callback);
 
+  // Writes and syncs the events so far (events.jsonl and the options' sinks); the first error
+  // any sink met since the start (a full disk: the journal lacks lines, and --resume may run
+  // finished tasks again).
+  Status FlushEvents();
+
   const ResourceSpec& resources() const;
   const std::string& workdir() const;
 
