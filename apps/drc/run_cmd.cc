@@ -238,11 +238,34 @@ int CheckRun(const RunArgs& args, const runtime::TaskFile& file,
     for (const auto& t : file.tasks) list(t);
   }
   for (const auto& reason : never) std::fprintf(stderr, "drc run --check: %s\n", reason.c_str());
+  // Inputs that are not there: an error when no stage runs before the one that reads them,
+  // else a note (an earlier stage may make them).
+  int missing = 0;
+  for (size_t s = 0; plan && s < plan->stages.size(); ++s) {
+    const pipeline::Stage& stage = plan->stages[s];
+    for (const auto& input : stage.Inputs()) {
+      std::error_code ec;
+      if (fs::exists(input, ec)) continue;
+      if (stage.after.empty()) {
+        ++missing;
+        std::fprintf(stderr, "drc run --check: stage %s reads %s, which does not exist\n",
+                     stage.name.c_str(), input.c_str());
+      } else {
+        std::fprintf(stderr,
+                     "drc run --check: note: stage %s reads %s, which does not exist yet (a "
+                     "stage before it may make it)\n",
+                     stage.name.c_str(), input.c_str());
+      }
+    }
+  }
   if (!never.empty()) {
     std::fprintf(stderr, "drc run --check: %zu of %zu tasks can never run on this pilot\n",
                  never.size(), file.tasks.size());
-    return 2;
   }
+  if (missing > 0) {
+    std::fprintf(stderr, "drc run --check: %d input(s) missing\n", missing);
+  }
+  if (!never.empty() || missing > 0) return 2;
   std::printf("every task could run; nothing was run\n");
   return 0;
 }

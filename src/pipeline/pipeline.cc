@@ -529,6 +529,20 @@ const std::vector<int64_t>& Stage::Seeds() const {
                                       : kNone;
 }
 
+std::vector<std::string> Stage::Inputs() const {
+  switch (kind) {
+    case StageKind::kPrepare:
+      return {prepare.input};
+    case StageKind::kForecast:
+      return forecast.from.empty() ? std::vector<std::string>{forecast.data}
+                                   : std::vector<std::string>{};
+    case StageKind::kHydro:
+      return {hydro.data};
+    default:
+      return {};
+  }
+}
+
 const Stage* Pipeline::FindStage(std::string_view stage) const {
   for (const auto& s : stages) {
     if (s.name == stage) return &s;

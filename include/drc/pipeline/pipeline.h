@@ -138,6 +138,9 @@ struct Stage {
   // The models and seeds of a forecast or hydro stage (empty for the other kinds).
   const std::vector<std::string>& Models() const;
   const std::vector<int64_t>& Seeds() const;
+  // The files or folders the stage reads that no stage of the pipeline writes: a prepare
+  // stage's input, a forecast stage's data (not a prepare stage's table), a hydro stage's data.
+  std::vector<std::string> Inputs() const;
 };
 
 struct Pipeline {
