@@ -531,15 +531,12 @@ const std::vector<int64_t>& Stage::Seeds() const {
 
 std::vector<std::string> Stage::Inputs() const {
   switch (kind) {
-    case StageKind::kPrepare:
-      return {prepare.input};
+    case StageKind::kPrepare: return {prepare.input};
     case StageKind::kForecast:
       return forecast.from.empty() ? std::vector<std::string>{forecast.data}
                                    : std::vector<std::string>{};
-    case StageKind::kHydro:
-      return {hydro.data};
-    default:
-      return {};
+    case StageKind::kHydro: return {hydro.data};
+    default: return {};
   }
 }
 
