@@ -18,7 +18,6 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "drc/common/files.h"
 #include "drc/common/strings.h"
@@ -128,6 +127,11 @@ std::string DateLabel(double seconds) {
   return buf;
 }
 
+// "x,y " of a point in an SVG points list.
+std::string SvgPoint(const ChartFrame& f, double x, double y) {
+  return FormatNum(f.X(x), "%.1f") + "," + FormatNum(f.Y(y), "%.1f") + " ";
+}
+
 // A polyline through the finite points (broken at NaN).
 std::string Line(const ChartFrame& f, const std::vector<std::pair<double, double>>& points,
                  const std::string& colour, const char* extra = "") {
@@ -144,7 +148,7 @@ std::string Line(const ChartFrame& f, const std::vector<std::pair<double, double
       flush();
       continue;
     }
-    path += FormatNum(f.X(x), "%.1f") + "," + FormatNum(f.Y(y), "%.1f") + " ";
+    path += SvgPoint(f, x, y);
   }
   flush();
   return s;
@@ -160,14 +164,8 @@ std::string Band(const ChartFrame& f, const Curve& lo, const Curve& hi, const st
   const auto flush = [&](size_t end) {
     if (end <= start) return;
     std::string path;
-    for (size_t i = start; i < end; ++i) {
-      path +=
-          FormatNum(f.X(lo[i].first), "%.1f") + "," + FormatNum(f.Y(lo[i].second), "%.1f") + " ";
-    }
-    for (size_t i = end; i-- > start;) {
-      path +=
-          FormatNum(f.X(hi[i].first), "%.1f") + "," + FormatNum(f.Y(hi[i].second), "%.1f") + " ";
-    }
+    for (size_t i = start; i < end; ++i) path += SvgPoint(f, lo[i].first, lo[i].second);
+    for (size_t i = end; i-- > start;) path += SvgPoint(f, hi[i].first, hi[i].second);
     s += "<polygon fill=\"" + colour + "\" fill-opacity=\"0.15\" stroke=\"none\" points=\"" + path +
          "\"/>\n";
   };
@@ -598,7 +596,6 @@ class Report {
     std::string label;
     Points points;
     std::vector<std::pair<Points, Points>> bands;
-    std::vector<std::string> levels;  // L of each band
   };
 
   // Each model's predictions from its first run that ended DONE (its first seed's, with
@@ -635,7 +632,7 @@ class Report {
 
   static Result<Predicted> ReadPredicted(const data::TablePtr& table, const std::string& model,
                                          const std::string& label, const std::string& group) {
-    Predicted out{label, {}, {}, {}};
+    Predicted out{label, {}, {}};
     DRC_ASSIGN_OR_RETURN(out.points, SeriesPoints(table, model, group));
     const std::string lo_prefix = model + "-lo-";
     for (const auto& field : table->schema()->fields()) {
@@ -646,7 +643,6 @@ class Report {
       DRC_ASSIGN_OR_RETURN(Points lo_points, SeriesPoints(table, field->name(), group));
       DRC_ASSIGN_OR_RETURN(Points hi_points, SeriesPoints(table, hi, group));
       out.bands.emplace_back(std::move(lo_points), std::move(hi_points));
-      out.levels.push_back(level);
     }
     return out;
   }
@@ -707,13 +703,14 @@ class Report {
       return forecasts.notes + "<p class=\"bad\">The actual values could not be read from " +
              HtmlEscape(data) + ": " + HtmlEscape(actual.status().message()) + "</p>\n";
     }
-    std::set<std::string> levels;
-    for (const auto& m : forecasts.models) levels.insert(m.levels.begin(), m.levels.end());
+    const bool bands = std::any_of(forecasts.models.begin(), forecasts.models.end(),
+                                   [](const Predicted& m) { return !m.bands.empty(); });
     std::string about;
     if (f.cv_windows > 0) about += "a line per model and cutoff; ";
-    if (!levels.empty()) {
-      about += "shaded around each model's line: its " +
-               JoinList(std::vector<std::string>(levels.begin(), levels.end()), " % and ") +
+    if (bands) {
+      std::vector<std::string> levels;
+      for (double level : f.level) levels.push_back(FormatNum(level, "%g"));
+      about += "shaded around each model's line: its " + JoinList(levels, " % and ") +
                " % prediction intervals; ";
     }
     if (!about.empty()) {
