@@ -10,6 +10,7 @@
 
 #include "drc/comm/communicator.h"
 #include "drc/common/status.h"
+#include "drc/dl/hydro_defaults.h"
 
 namespace drc::app {
 
@@ -17,15 +18,15 @@ struct HydroArgs {
   std::string data;  // CAMELS-US root
   std::string model = "LSTM";
   std::string basins;  // comma-separated gauge ids; empty: all under --data
-  std::string train = "2000-01-01:2001-12-31";
-  std::string test = "2002-01-01:2002-12-31";
-  int epochs = 30;
-  int seq_length = 365;
-  int hidden_size = 128;
-  double learning_rate = 1e-3;
-  double dropout = 0.4;
-  int batch_size = 256;
-  std::string loss = "NSE";
+  std::string train = dl::hydro_defaults::kTrain;
+  std::string test = dl::hydro_defaults::kTest;
+  int epochs = dl::hydro_defaults::kEpochs;
+  int seq_length = dl::hydro_defaults::kSeqLength;
+  int hidden_size = dl::hydro_defaults::kHiddenSize;
+  double learning_rate = dl::hydro_defaults::kLearningRate;
+  double dropout = dl::hydro_defaults::kOutputDropout;
+  int batch_size = dl::hydro_defaults::kBatchSize;
+  std::string loss = dl::hydro_defaults::kLoss;
   uint64_t seed = 1;
   int threads = 0;
   int ranks = 1;                // data-parallel; > 1 re-runs the command under mpirun

@@ -36,6 +36,7 @@
 
 #include "drc/common/result.h"
 #include "drc/dl/camels.h"
+#include "drc/dl/hydro_defaults.h"
 
 namespace drc::comm {
 class Communicator;
@@ -47,22 +48,22 @@ struct HydroConfig {
   std::string data_dir;             // CAMELS-US root (forcing_daymet/, streamflow/, attributes/)
   std::string model = "LSTM";       // "LSTM" (NH's CudaLSTM) or "EA-LSTM"
   std::vector<std::string> basins;  // gauge ids; empty: every basin under data_dir
-  std::string train_start = "2000-01-01", train_end = "2001-12-31";
-  std::string test_start = "2002-01-01", test_end = "2002-12-31";
+  std::string train_start = hydro_defaults::kTrainStart, train_end = hydro_defaults::kTrainEnd;
+  std::string test_start = hydro_defaults::kTestStart, test_end = hydro_defaults::kTestEnd;
   std::vector<std::string> dynamic_inputs = DefaultCamelsDynamicInputs();
   std::vector<std::string> static_attributes = DefaultCamelsStaticAttributes();
   // NH's seq_length 365. On the 3-year sample a 2000-2001 training period then keeps the days
   // from 2000-12-30 on (about 367 per basin): enough to learn, but short seq_length trains more.
-  int seq_length = 365;
+  int seq_length = hydro_defaults::kSeqLength;
   int predict_last_n = 1;
-  int hidden_size = 128;
-  double output_dropout = 0.4;
+  int hidden_size = hydro_defaults::kHiddenSize;
+  double output_dropout = hydro_defaults::kOutputDropout;
   double initial_forget_bias = 3;
-  std::map<int, double> learning_rate = {{0, 1e-3}};  // from epoch (0-based) on
-  int epochs = 30;
-  int batch_size = 256;
-  double clip_gradient_norm = 1;  // 0: none
-  std::string loss = "NSE";       // "NSE" (NSE*) or "MSE"
+  std::map<int, double> learning_rate = {{0, hydro_defaults::kLearningRate}};  // from epoch on
+  int epochs = hydro_defaults::kEpochs;
+  int batch_size = hydro_defaults::kBatchSize;
+  double clip_gradient_norm = 1;             // 0: none
+  std::string loss = hydro_defaults::kLoss;  // "NSE" (NSE*) or "MSE"
   uint64_t seed = 1;
   int threads = 0;  // torch intra-op threads; 0: DefaultThreads() (common/cpus.h)
   // Where the model trains: "cpu", "cuda", "cuda:N" or "auto" (as drc forecast's --device).

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "drc/common/result.h"
+#include "drc/dl/hydro_defaults.h"
 #include "drc/runtime/task_file.h"
 
 namespace drc::pipeline {
@@ -107,14 +108,15 @@ struct HydroSpec {
   std::string data;  // a CAMELS-US folder (forcing_daymet/, streamflow/, attributes/)
   std::vector<std::string> models;
   std::vector<std::string> basins;  // gauge ids; empty: every basin in `data`
-  std::string train = "2000-01-01:2001-12-31", test = "2002-01-01:2002-12-31";
-  int epochs = 30;
-  int seq_length = 365;
-  int hidden_size = 128;
-  double learning_rate = 1e-3;
-  double dropout = 0.4;
-  int batch_size = 256;
-  std::string loss = "NSE";
+  // Defaults: drc hydro's (drc/dl/hydro_defaults.h).
+  std::string train = dl::hydro_defaults::kTrain, test = dl::hydro_defaults::kTest;
+  int epochs = dl::hydro_defaults::kEpochs;
+  int seq_length = dl::hydro_defaults::kSeqLength;
+  int hidden_size = dl::hydro_defaults::kHiddenSize;
+  double learning_rate = dl::hydro_defaults::kLearningRate;
+  double dropout = dl::hydro_defaults::kOutputDropout;
+  int batch_size = dl::hydro_defaults::kBatchSize;
+  std::string loss = dl::hydro_defaults::kLoss;
   std::vector<int64_t> seeds = {1};
 };
 
