@@ -120,8 +120,9 @@ int main(int argc, char** argv) {
                   "The program that serves the function tasks (default: the task file's "
                   "worker:, else drc worker)");
   run->add_option("--pilot", run_args.pilot,
-                  "auto (slurm inside a Slurm job, else local), local (this machine, the file's "
-                  "pilot:) or slurm (the job's allocation)")
+                  "auto (slurm inside a Slurm job, unless in a task of another drc run; else "
+                  "local), local (this machine, the file's pilot:) or slurm (the job's "
+                  "allocation)")
       ->check(CLI::IsMember({"auto", "local", "slurm"}));
   run->add_option("--cores", run_args.cores, "Cores per node (overrides detection/the file)")
       ->check(CLI::PositiveNumber);

@@ -125,8 +125,11 @@ std::string StageProgress(const pipeline::Pipeline& plan,
 Result<runtime::ResourceSpec> PilotResources(const RunArgs& args,
                                              const std::optional<runtime::ResourceSpec>& file) {
   runtime::ResourceSpec spec;
+  // auto: the job's allocation inside a Slurm job, but not inside a task of another drc run
+  // (DRC_TASK_ID set), whose pilot holds the allocation already.
   const char* job = std::getenv("SLURM_JOB_ID");
-  if (args.pilot == "slurm" || (args.pilot == "auto" && job != nullptr)) {
+  const bool in_task = std::getenv("DRC_TASK_ID") != nullptr;
+  if (args.pilot == "slurm" || (args.pilot == "auto" && job != nullptr && !in_task)) {
     DRC_ASSIGN_OR_RETURN(spec, runtime::ResourcesFromSlurm(Environment()));
     if (args.pilot == "auto") {
       std::fprintf(stderr, "drc run: inside Slurm job %s: the pilot is its allocation%s\n", job,

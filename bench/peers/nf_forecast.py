@@ -6,8 +6,10 @@
                    [--scaler standard] [--level 80,90] [--conformal-windows 2]
                    [--cv-windows 3 --cv-step 12]
 
-CSV has columns y,ds,unique_id (one monthly series, ds at month ends). The published set-up
-(Deep RC evaluation): train on all rows but the last h (274 of 298), forecast the last h=24,
+CSV has columns y,ds,unique_id (monthly series, ds at month ends; the carrier file has one).
+Each series trains on all its rows but the last h and is scored on those (drc forecast's
+split). The published set-up (Deep RC evaluation): train on all rows but the last h (274 of
+298), forecast the last h=24,
 input_size=24, max_steps=100; every other hyper-parameter is NeuralForecast's default for the
 model (loss, scaler, learning rate, batch sizes, early stopping off). Runs on the CPU with
 torch.set_num_threads(--threads). Each model is fitted in its own NeuralForecast object, so
@@ -15,7 +17,8 @@ torch.set_num_threads(--threads). Each model is fitted in its own NeuralForecast
 
 Prints one JSON object per model and seed:
     {"model", "mae", "rmse", "mape", "smape", "seconds", "seed", "threads"}
-Metrics are those of src/dl/metrics.cc (drc forecast), over the h test points, skipping NaN:
+Metrics are those of src/dl/metrics.cc (drc forecast), over the h test points of every series
+together, skipping NaN:
     MAE   = mean |y - yhat|
     RMSE  = sqrt(mean (y - yhat)^2)
     MAPE  = 100 * mean |y - yhat| / |y|                      (points with y == 0 skipped)
@@ -113,10 +116,10 @@ def main():
     torch.set_num_threads(a.threads)
     df = pd.read_csv(a.csv, parse_dates=["ds"])
     df = df.sort_values(["unique_id", "ds"]).reset_index(drop=True)
-    if df["unique_id"].nunique() != 1:
-        sys.exit("expected one series (one unique_id)")
-    train, test = df.iloc[:-a.h], df.iloc[-a.h:]
-    inferred = pd.infer_freq(df["ds"])
+    last = df.groupby("unique_id").cumcount(ascending=False) < a.h  # each series' last h rows
+    train, test = df[~last], df[last]
+    first = df["unique_id"].iloc[0]
+    inferred = pd.infer_freq(df.loc[df["unique_id"] == first, "ds"])
     if inferred is not None and pd.tseries.frequencies.to_offset(inferred) != \
             pd.tseries.frequencies.to_offset(a.freq):
         sys.exit(f"--freq {a.freq} does not fit the dates (pandas infers {inferred})")

@@ -194,7 +194,7 @@ TEST_F(SlurmCluster, InsideAllocation) {
                   "--gtest_filter=InsideAllocation.*", "--gtest_brief=0"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // The child must have run the tests, not skipped them.
-  EXPECT_NE(r.output.find("[  PASSED  ] 5 tests"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[  PASSED  ] 6 tests"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("SKIPPED"), std::string::npos) << r.output;
 }
 
@@ -366,6 +366,25 @@ tasks:
   }
   EXPECT_NE(ranks_out.find("rank 0 of 2"), std::string::npos) << ranks_out;
   EXPECT_NE(ranks_out.find("rank 1 of 2"), std::string::npos) << ranks_out;
+}
+
+// drc run's default pilot (auto) inside a job is the allocation; in a task of another drc run
+// (DRC_TASK_ID set), whose pilot holds the allocation already, it is this machine.
+TEST_F(InsideAllocation, AutoPilotIsTheAllocationButNotInsideATask) {
+  ScratchDir dir;
+  const fs::path yaml = dir.path() / "one.yaml";
+  std::ofstream(yaml) << "pilot: {cores: 3}\ntasks:\n  - executable: /bin/true\n";
+  CommandResult r = RunCommand({DRC_BINARY, "run", yaml.string(), "--check"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(std::string("inside Slurm job ") + std::getenv("SLURM_JOB_ID") +
+                          ": the pilot is its allocation"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("1 tasks on 1 node x 2 cores"), std::string::npos) << r.output;
+  r = RunCommand({"env", "DRC_TASK_ID=outer", DRC_BINARY, "run", yaml.string(), "--check"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("inside Slurm job"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 tasks on 1 node x 3 cores"), std::string::npos) << r.output;
 }
 
 // Function tasks inside an allocation: drc run starts its worker pool with mpirun on the
