@@ -366,9 +366,13 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
                  submitted.status().message().c_str());
     return 2;
   }
+  // On a terminal the progress line is redrawn 4 times a second. Elsewhere (a batch job's
+  // output file) a line is printed when the counts changed, at most every 5 s, and otherwise
+  // once a minute, so a long run's log stays short and still shows that it is alive.
   const bool tty = ::isatty(STDERR_FILENO);
-  const double period = tty ? 0.25 : 5;
+  const double period = tty ? 0.25 : 5, heartbeat = 60;
   double shown_at = 0;
+  std::string shown_state;  // the counts and stages of the last line printed
   int interrupted = 0;
   while (!(*tm)->WaitAll(std::chrono::milliseconds(250)).ok()) {
     if (g_interrupt != 0 && interrupted == 0) {
@@ -384,9 +388,15 @@ int RunLoaded(const RunArgs& args, Result<runtime::TaskFile> file,
       }
     }
     if (args.quiet || watch.Seconds() - shown_at < period) continue;
+    const runtime::StateCounts counts = (*tm)->Counts();
+    const std::string stages = plan ? StageProgress(*plan, (*tm)->QueryAll()) : "";
+    std::string state = stages;
+    for (int64_t n : counts) state += " " + std::to_string(n);
+    if (!tty && state == shown_state && watch.Seconds() - shown_at < heartbeat) continue;
     shown_at = watch.Seconds();
-    std::string line = ProgressLine((*tm)->Counts(), total, watch.Seconds());
-    if (plan) line += " | " + StageProgress(*plan, (*tm)->QueryAll());
+    shown_state = std::move(state);
+    std::string line = ProgressLine(counts, total, watch.Seconds());
+    if (plan) line += " | " + stages;
     if (tty) {
       std::fprintf(stderr, "\r%s\033[K", line.c_str());
     } else {
