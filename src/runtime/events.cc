@@ -134,10 +134,25 @@ void JsonlEventSink::Failed(int error) {
   }
 }
 
+namespace {
+
+// fdatasync, where the file can be synced: EINVAL and EROFS say that it cannot (a special file),
+// and the lines written are all there is to do.
+bool DataSync(int fd, int& error) {
+  if (::fdatasync(fd) == 0) return true;
+  error = errno;
+  return error == EINVAL || error == EROFS;
+}
+
+}  // namespace
+
 Status JsonlEventSink::SyncLocked() {
   dirty_ = false;
-  if (std::fflush(file_) != 0 || ::fdatasync(fileno(file_)) != 0) {
+  int error = 0;
+  if (std::fflush(file_) != 0) {
     Failed(errno);
+  } else if (!DataSync(fileno(file_), error)) {
+    Failed(error);
   } else {
     ++syncs_;
   }
@@ -157,11 +172,11 @@ void JsonlEventSink::SyncLoop() {
       Failed(errno);
     } else {
       const int fd = fileno(file_);
+      int error = 0;
       lock.unlock();
-      const int rc = ::fdatasync(fd);
-      const int error = errno;
+      const bool synced = DataSync(fd, error);
       lock.lock();
-      if (rc != 0) {
+      if (!synced) {
         Failed(error);
       } else {
         ++syncs_;
