@@ -14,19 +14,11 @@
 
 namespace drc::app {
 
-struct HydroArgs {
+// The training settings (train, test, epochs, ..., loss) are the ones hydro stages share.
+struct HydroArgs : dl::HydroSettings {
   std::string data;  // CAMELS-US root
   std::string model = "LSTM";
   std::string basins;  // comma-separated gauge ids; empty: all under --data
-  std::string train = dl::hydro_defaults::kTrain;
-  std::string test = dl::hydro_defaults::kTest;
-  int epochs = dl::hydro_defaults::kEpochs;
-  int seq_length = dl::hydro_defaults::kSeqLength;
-  int hidden_size = dl::hydro_defaults::kHiddenSize;
-  double learning_rate = dl::hydro_defaults::kLearningRate;
-  double dropout = dl::hydro_defaults::kOutputDropout;
-  int batch_size = dl::hydro_defaults::kBatchSize;
-  std::string loss = dl::hydro_defaults::kLoss;
   uint64_t seed = 1;
   int threads = 0;
   int ranks = 1;                // data-parallel; > 1 re-runs the command under mpirun

@@ -104,19 +104,11 @@ struct ForecastSpec {
 
 // What a hydro stage trains (drc hydro's options; HydroConfig in drc/dl/hydrology.h): each model
 // on every basin's training period, scored on each basin's test period (NSE, KGE).
-struct HydroSpec {
+// The training settings (train, test, epochs, ..., loss) are drc hydro's, with its defaults.
+struct HydroSpec : dl::HydroSettings {
   std::string data;  // a CAMELS-US folder (forcing_daymet/, streamflow/, attributes/)
   std::vector<std::string> models;
   std::vector<std::string> basins;  // gauge ids; empty: every basin in `data`
-  // Defaults: drc hydro's (drc/dl/hydro_defaults.h).
-  std::string train = dl::hydro_defaults::kTrain, test = dl::hydro_defaults::kTest;
-  int epochs = dl::hydro_defaults::kEpochs;
-  int seq_length = dl::hydro_defaults::kSeqLength;
-  int hidden_size = dl::hydro_defaults::kHiddenSize;
-  double learning_rate = dl::hydro_defaults::kLearningRate;
-  double dropout = dl::hydro_defaults::kOutputDropout;
-  int batch_size = dl::hydro_defaults::kBatchSize;
-  std::string loss = dl::hydro_defaults::kLoss;
   std::vector<int64_t> seeds = {1};
 };
 
