@@ -240,24 +240,95 @@ TEST(OpsTest, SelectAndCast) {
 
 // ---- Sort ---------------------------------------------------------------------------------
 
+// The rows of `table` stably sorted by `keys`, which are its columns `cols` (no NaN in them).
+std::vector<Row> StableSorted(const arrow::Table& table, const std::vector<SortKey>& keys,
+                              const std::vector<int>& cols) {
+  std::vector<Row> rows = ToRows(table);
+  std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    for (size_t k = 0; k < keys.size(); ++k) {
+      const Cell& x = a[static_cast<size_t>(cols[k])];
+      const Cell& y = b[static_cast<size_t>(cols[k])];
+      if (IsNull(x) != IsNull(y)) return keys[k].nulls_first ? IsNull(x) : IsNull(y);
+      if (IsNull(x) || x == y) continue;
+      return keys[k].ascending ? x < y : y < x;
+    }
+    return false;
+  });
+  return rows;
+}
+
 TEST(OpsTest, SortMultiKeyStableWithPerKeyNullPlacement) {
   std::vector<SortKey> keys = {{"s", true, true}, {"k", false, false}, {"b", true, true}};
   const std::vector<int> cols = {1, 0, 4};
   for (const auto& table : Shapes(600, 4)) {
     TablePtr out = Ok(Sort(table, keys));
-    std::vector<Row> expected = ToRows(*table);
-    std::stable_sort(expected.begin(), expected.end(), [&](const Row& a, const Row& b) {
-      for (size_t k = 0; k < keys.size(); ++k) {
-        const Cell& x = a[static_cast<size_t>(cols[k])];
-        const Cell& y = b[static_cast<size_t>(cols[k])];
-        if (IsNull(x) != IsNull(y)) return keys[k].nulls_first ? IsNull(x) : IsNull(y);
-        if (IsNull(x) || x == y) continue;
-        return keys[k].ascending ? x < y : y < x;
-      }
-      return false;
-    });
-    ExpectRowsInOrder(*out, expected);
+    ExpectRowsInOrder(*out, StableSorted(*table, keys, cols));
+    // Sorted again: the same rows (keys with nulls take the full sort).
+    ExpectRowsInOrder(*Ok(Sort(out, keys)), ToRows(*out));
   }
+}
+
+// A table already in order comes back as it is, without a sort or a copy; a row out of order
+// anywhere sends it through the full sort.
+TEST(OpsTest, SortKeepsATableAlreadyInOrder) {
+  RandomTableSpec spec;
+  spec.rows = 5000;
+  spec.chunk_rows = 700;
+  spec.columns = {{"s", ColumnKind::kString, 0, 6},
+                  {"k", ColumnKind::kInt64, 0, 30},
+                  {"x", ColumnKind::kFloat64, 0, 0}};
+  const TablePtr table = RandomTable(spec, 61);
+  const std::vector<SortKey> keys = {{"s"}, {"k", false}};
+  const std::vector<int> cols = {0, 1};
+  const TablePtr sorted = Ok(Sort(table, keys));
+  ASSERT_NE(sorted.get(), table.get());
+  ExpectRowsInOrder(*sorted, StableSorted(*table, keys, cols));
+  EXPECT_EQ(Ok(Sort(sorted, keys)).get(), sorted.get());
+  const TablePtr part = sorted->Slice(1234, 2000);
+  EXPECT_EQ(Ok(Sort(part, keys)).get(), part.get());
+  // Every row's keys equal: a stable sort keeps the rows as they are.
+  RandomTableSpec same = spec;
+  same.columns[0].range = 1;
+  same.columns[1].range = 1;
+  const TablePtr equal_keys = RandomTable(same, 62);
+  EXPECT_EQ(Ok(Sort(equal_keys, keys)).get(), equal_keys.get());
+  // One row out of order: the last row first, or two neighbours with the same first key swapped.
+  const int64_t n = sorted->num_rows();
+  const std::vector<Row> rows = ToRows(*sorted);
+  int64_t i = n / 2;
+  while (i + 2 < n && (rows[i][0] != rows[i + 1][0] || rows[i][1] == rows[i + 1][1])) ++i;
+  ASSERT_LT(i + 2, n);
+  for (const auto& moved : {Ok(Concat({sorted->Slice(n - 1), sorted->Slice(0, n - 1)})),
+                            Ok(Concat({sorted->Slice(0, i), sorted->Slice(i + 1, 1),
+                                       sorted->Slice(i, 1), sorted->Slice(i + 2)}))}) {
+    const TablePtr out = Ok(Sort(moved, keys));
+    EXPECT_NE(out.get(), moved.get());
+    ExpectRowsInOrder(*out, StableSorted(*moved, keys, cols));
+  }
+}
+
+// NaN is not ordered by the comparisons that find a sorted table: the full sort places it
+// (after every number, before nulls).
+TEST(OpsTest, SortPlacesNaNOfATableThatLooksSorted) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  arrow::DoubleBuilder x;
+  ASSERT_TRUE(x.AppendValues({nan, 1.0, 2.0}).ok());
+  std::shared_ptr<arrow::Array> xs;
+  ASSERT_TRUE(x.Finish(&xs).ok());
+  const TablePtr table =
+      arrow::Table::Make(arrow::schema({arrow::field("x", arrow::float64())}), {xs});
+  const TablePtr out = Ok(Sort(table, {{"x"}}));
+  const auto& values = static_cast<const arrow::DoubleArray&>(*out->column(0)->chunk(0));
+  ASSERT_EQ(out->num_rows(), 3);
+  EXPECT_EQ(values.Value(0), 1.0);
+  EXPECT_EQ(values.Value(1), 2.0);
+  EXPECT_TRUE(std::isnan(values.Value(2)));
+  const TablePtr pair = arrow::Table::Make(
+      arrow::schema({arrow::field("x", arrow::float64()), arrow::field("y", arrow::float64())}),
+      {xs, xs});
+  const TablePtr both = Ok(Sort(pair, {{"x"}, {"y"}}));
+  EXPECT_TRUE(
+      std::isnan(static_cast<const arrow::DoubleArray&>(*both->column(0)->chunk(0)).Value(2)));
 }
 
 // A single numeric key takes the radix-sort fast path (fast_sort.cc): check it for every
