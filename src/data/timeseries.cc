@@ -782,14 +782,23 @@ Result<TablePtr> Resample(const TablePtr& table, const SeriesColumns& cols,
       last = index;
     }
   }
-  DRC_ASSIGN_OR_RETURN(auto value_idx, MakeIndices(rows, &present));
-  DRC_ASSIGN_OR_RETURN(auto id_idx, MakeIndices(id_rows));
+  // Without gaps the output's rows are the sorted input's, which are then kept as they are.
+  const bool gaps_found = static_cast<int64_t>(rows.size()) != s.table->num_rows();
+  std::shared_ptr<arrow::Array> value_idx, id_idx;
+  if (gaps_found) {
+    DRC_ASSIGN_OR_RETURN(value_idx, MakeIndices(rows, &present));
+    DRC_ASSIGN_OR_RETURN(id_idx, MakeIndices(id_rows));
+  }
   std::vector<std::shared_ptr<arrow::Field>> fields;
   std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;
   for (int c = 0; c < s.table->num_columns(); ++c) {
     const auto& field = s.table->schema()->field(c);
     if (field->name() == "is_gap") continue;
     fields.push_back(field);
+    if (!gaps_found) {
+      columns.push_back(s.table->column(c));
+      continue;
+    }
     if (field->name() == cols.time) {
       DRC_ASSIGN_OR_RETURN(auto array, FromTicks(stamps, grid.time_type, kOp));
       columns.push_back(std::make_shared<arrow::ChunkedArray>(array));
