@@ -172,7 +172,10 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
 Result<std::shared_ptr<arrow::Table>> ReadTable(const ForecastArgs& args,
                                                 const data::SeriesColumns& cols,
                                                 dl::ForecastConfig& config) {
-  DRC_ASSIGN_OR_RETURN(auto table, data::ReadSeries(args.data, cols));
+  DRC_ASSIGN_OR_RETURN(auto read, data::ReadSeries(args.data, cols));
+  // Sorted by series and time once: inferring the frequency and every step of the forecast
+  // then find the rows in order (a file in that order is only checked).
+  DRC_ASSIGN_OR_RETURN(auto table, dl::SortSeries(read, cols));
   if (config.freq.empty()) {
     DRC_ASSIGN_OR_RETURN(config.freq, dl::InferFreq(table, cols));
   }

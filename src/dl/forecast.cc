@@ -11,6 +11,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,28 +35,40 @@ Status FromArrow(const arrow::Status& st, const std::string& context) {
   return st.ok() ? Status::OK() : Status::Internal(context, ": ", st.ToString());
 }
 
-// The series ids as text, one per row (ids of any type).
-Result<std::vector<std::string>> IdsAsText(const data::TablePtr& table, const std::string& id) {
-  auto column = table->GetColumnByName(id);
-  auto cast = arrow::compute::Cast(column, arrow::utf8());
-  if (!cast.ok()) return FromArrow(cast.status(), "Forecast: id column '" + id + "'");
-  std::vector<std::string> out;
-  out.reserve(table->num_rows());
-  for (const auto& chunk : cast->chunked_array()->chunks()) {
-    const auto& s = static_cast<const arrow::StringArray&>(*chunk);
-    for (int64_t i = 0; i < s.length(); ++i) out.push_back(s.IsNull(i) ? "" : s.GetString(i));
-  }
-  return out;
-}
+// The series ids of a table sorted by id, as text (ids of any type; a null is ""), and the rows
+// where each series starts, plus the end.
+struct SeriesIds {
+  std::shared_ptr<arrow::StringArray> text;
+  std::vector<int64_t> bounds;
 
-// Row offsets where a new series starts (sorted by id), plus the end.
-std::vector<int64_t> Bounds(const std::vector<std::string>& ids) {
-  std::vector<int64_t> b = {0};
-  for (size_t i = 1; i < ids.size(); ++i) {
-    if (ids[i] != ids[i - 1]) b.push_back(static_cast<int64_t>(i));
+  std::string_view Id(int64_t row) const {
+    return text->IsNull(row) ? std::string_view() : text->GetView(row);
   }
-  if (!ids.empty()) b.push_back(static_cast<int64_t>(ids.size()));
-  return b;
+};
+
+Result<SeriesIds> IdsOf(const data::TablePtr& table, const std::string& id) {
+  const std::string what = "Forecast: id column '" + id + "'";
+  auto cast = arrow::compute::Cast(table->GetColumnByName(id), arrow::utf8());
+  if (!cast.ok()) return FromArrow(cast.status(), what);
+  const auto& chunks = cast->chunked_array()->chunks();
+  std::shared_ptr<arrow::Array> one;
+  if (chunks.size() == 1) {
+    one = chunks[0];
+  } else {
+    auto joined =
+        chunks.empty() ? arrow::MakeEmptyArray(arrow::utf8()) : arrow::Concatenate(chunks);
+    if (!joined.ok()) return FromArrow(joined.status(), what);
+    one = *joined;
+  }
+  SeriesIds ids;
+  ids.text = std::static_pointer_cast<arrow::StringArray>(one);
+  const int64_t n = ids.text->length();
+  ids.bounds = {0};
+  for (int64_t i = 1; i < n; ++i) {
+    if (ids.Id(i) != ids.Id(i - 1)) ids.bounds.push_back(i);
+  }
+  if (n > 0) ids.bounds.push_back(n);
+  return ids;
 }
 
 Result<std::vector<double>> AsDoubles(const data::TablePtr& table, const std::string& name) {
@@ -329,12 +342,17 @@ Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& se
 
 std::vector<std::string> ModelNames() { return DefaultModelRegistry().Names(); }
 
-Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
+Result<data::TablePtr> SortSeries(const data::TablePtr& table, const data::SeriesColumns& cols) {
   DRC_RETURN_NOT_OK(data::Initialize());
+  if (!table) return Status::InvalidArgument("Forecast: null table");
   DRC_RETURN_NOT_OK(CheckColumns(table, cols));
-  DRC_ASSIGN_OR_RETURN(auto sorted, data::Sort(table, {{cols.id}, {cols.time}}));
-  DRC_ASSIGN_OR_RETURN(auto ids, IdsAsText(sorted, cols.id));
-  const auto bounds = Bounds(ids);
+  return data::Sort(table, {{cols.id}, {cols.time}});
+}
+
+Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
+  DRC_ASSIGN_OR_RETURN(auto sorted, SortSeries(table, cols));
+  DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(sorted, cols.id));
+  const auto& bounds = ids.bounds;
   if (bounds.size() < 2) return Status::InvalidArgument("InferFreq: empty table");
   // The longest series tells most.
   int64_t best = 0;
@@ -359,7 +377,7 @@ Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesCol
   }
   // Missing or repeated stamps fail every frequency: say so rather than that none fits.
   DRC_RETURN_NOT_OK(data::CheckTimeStamps(one, cols));
-  return Status::InvalidArgument("cannot infer the frequency of series '", ids[bounds[best]],
+  return Status::InvalidArgument("cannot infer the frequency of series '", ids.Id(bounds[best]),
                                  "' from its time stamps; pass it (D, W, MS, ME, QS, QE, YS, YE, "
                                  "h)");
 }
@@ -436,7 +454,6 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   // distribution model when none are.
   DRC_ASSIGN_OR_RETURN(QuantileColumns given, IntervalColumns(config.level, false));
   DRC_ASSIGN_OR_RETURN(QuantileColumns nf_default, IntervalColumns({80, 90}, true));
-  DRC_RETURN_NOT_OK(CheckColumns(table, cols));
 
   // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
   // all but the last H of each series, which are `held_out` for the metrics, or with `future`
@@ -446,11 +463,13 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   const int held = cv ? static_cast<int>(cv_held) : config.horizon;
   const std::string what =
       (cv ? "h + cv_step * (cv_windows - 1) = " : "horizon ") + std::to_string(held);
+  // Sorted once here; the steps below find the rows in order.
+  DRC_ASSIGN_OR_RETURN(const data::TablePtr sorted, SortSeries(table, cols));
   std::string freq = config.freq;
   if (freq.empty()) {
-    DRC_ASSIGN_OR_RETURN(freq, InferFreq(table, cols));
+    DRC_ASSIGN_OR_RETURN(freq, InferFreq(sorted, cols));
   }
-  DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(table, cols, freq));
+  DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(sorted, cols, freq));
   data::TablePtr history = regular;
   data::TablePtr held_out;  // with `future`: the future stamps, no values
   if (config.future) {
@@ -460,17 +479,17 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     history = split.train;
     held_out = split.test;
   }
-  DRC_ASSIGN_OR_RETURN(auto train_ids, IdsAsText(history, cols.id));
-  DRC_ASSIGN_OR_RETURN(auto test_ids, IdsAsText(held_out, cols.id));
-  const auto train_bounds = Bounds(train_ids);
-  const auto test_bounds = Bounds(test_ids);
+  DRC_ASSIGN_OR_RETURN(const SeriesIds train_ids, IdsOf(history, cols.id));
+  DRC_ASSIGN_OR_RETURN(const SeriesIds test_ids, IdsOf(held_out, cols.id));
+  const auto& train_bounds = train_ids.bounds;
+  const auto& test_bounds = test_ids.bounds;
   if (train_bounds.size() != test_bounds.size()) {
     return Status::InvalidArgument("Forecast: some series have at most ", what,
                                    " points, so nothing to train on");
   }
   for (size_t k = 0; k + 1 < test_bounds.size(); ++k) {
-    const std::string& id = test_ids[test_bounds[k]];
-    if (id != train_ids[train_bounds[k]] || test_bounds[k + 1] - test_bounds[k] != held) {
+    const std::string_view id = test_ids.Id(test_bounds[k]);
+    if (id != train_ids.Id(train_bounds[k]) || test_bounds[k + 1] - test_bounds[k] != held) {
       return Status::InvalidArgument("Forecast: series '", id, "' has too few points for ", what);
     }
   }
@@ -482,7 +501,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
       const int64_t points = train_bounds[k + 1] - train_bounds[k];
       if (points < calibration + 1 + config.val_size) {
         return Status::InvalidArgument(
-            "Forecast: series '", train_ids[train_bounds[k]], "' has ", points,
+            "Forecast: series '", train_ids.Id(train_bounds[k]), "' has ", points,
             " points to train on; conformal intervals with ", config.conformal_windows,
             " windows need at least ", calibration + 1 + config.val_size,
             " (h + step * (windows - 1) + 1", config.val_size > 0 ? " + val_size)" : ")");

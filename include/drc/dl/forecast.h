@@ -141,6 +141,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                                             const data::SeriesColumns& cols,
                                             const ForecastConfig& config);
 
+// The table's rows sorted by series and time, after checking that it has the three columns and
+// numeric values (InvalidArgument naming what is missing). Forecast and InferFreq take rows in
+// any order; they sort them too, and a sorted table costs them only a pass that finds it so.
+Result<data::TablePtr> SortSeries(const data::TablePtr& table, const data::SeriesColumns& cols);
+
 // The pandas alias of the series' time step (D, W, MS, ME, QS, QE, YS, YE, h, min; an integer
 // step for integer time columns), read from the longest series; InvalidArgument when none fits.
 Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols);
