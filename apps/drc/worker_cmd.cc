@@ -79,11 +79,9 @@ runtime::Function DataOp(std::string op) {
   };
 }
 
-// A pipeline's prepare stage (pipeline.h): paths relative to the task's folder.
+// A pipeline's prepare stage (pipeline.h), on the task's ranks: paths relative to the task's
+// folder; rank 0 prints the result.
 Status Prepare(FunctionCall& call) {
-  if (call.comm->size() != 1) {
-    return Status::InvalidArgument("pipeline.prepare runs on one rank, got ", call.comm->size());
-  }
   DRC_ASSIGN_OR_RETURN(pipeline::PrepareSpec spec, pipeline::PrepareFromArgs(*call.args));
   for (std::string* path : {&spec.input, &spec.output}) {
     if (path->front() != '/') *path = call.workdir + "/" + *path;
@@ -91,7 +89,8 @@ Status Prepare(FunctionCall& call) {
   if (auto st = arrow::SetCpuThreadPoolCapacity(call.threads); !st.ok()) {
     return Status::Internal("pipeline.prepare: Arrow's thread pool: ", st.ToString());
   }
-  DRC_ASSIGN_OR_RETURN(pipeline::PrepareResult result, pipeline::PrepareTable(spec));
+  DRC_ASSIGN_OR_RETURN(pipeline::PrepareResult result, pipeline::PrepareTable(spec, call.comm));
+  if (call.comm->rank() != 0) return Status::OK();
   *call.out << nlohmann::json{{"rows_in", result.rows_in},
                               {"rows_out", result.rows_out},
                               {"columns", result.columns},

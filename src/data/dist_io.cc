@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "drc/comm/communicator.h"
+#include "drc/data/dist.h"
 #include "src/data/arrow_status.h"
-#include "src/data/collective.h"
 #include "src/data/csv_internal.h"
 
 namespace drc::data {
@@ -102,8 +102,6 @@ std::string FormatExtension(const std::string& format) {
 
 }  // namespace
 
-namespace internal {
-
 Status AgreeOnStatus(const Context& ctx, const Status& local) {
   if (!Distributed(ctx)) return local;
   comm::Communicator& comm = *ctx.comm();
@@ -137,8 +135,6 @@ Status AgreeOnStatus(const Context& ctx, const Status& local) {
   return Status::Internal("AgreeOnStatus: no failed rank found");
 }
 
-}  // namespace internal
-
 Result<TablePtr> ReadPerRank(const Context& ctx, const std::string& pattern) {
   std::string path = pattern;
   const std::string key = "{rank}";
@@ -146,7 +142,7 @@ Result<TablePtr> ReadPerRank(const Context& ctx, const std::string& pattern) {
     path.replace(pos, key.size(), std::to_string(ctx.rank()));
   }
   auto table = ReadTable(path);
-  DRC_RETURN_NOT_OK(internal::AgreeOnStatus(ctx, table.status()));
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, table.status()));
   return table;
 }
 
@@ -177,7 +173,7 @@ Result<TablePtr> ReadCsvSplit(const Context& ctx, const std::string& path,
     body = arrow::SliceBuffer(all, lo, hi - lo);
     return Status::OK();
   }();
-  DRC_RETURN_NOT_OK(internal::AgreeOnStatus(ctx, local));
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, local));
 
   // 2. Global line numbers: the lines of the earlier ranks (exclusive prefix sum).
   const std::string_view text(reinterpret_cast<const char*>(body->data()),
@@ -191,7 +187,7 @@ Result<TablePtr> ReadCsvSplit(const Context& ctx, const std::string& path,
 
   // 3. Parse this rank's lines; every rank learns whether any failed.
   auto parsed = internal::ParseCsvBody(body, header.names, options, path, first_line, ctx.pool());
-  DRC_RETURN_NOT_OK(internal::AgreeOnStatus(ctx, parsed.status()));
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, parsed.status()));
   TablePtr table = *parsed;
 
   // 4. Inferred types may differ between ranks (or be null on a rank without rows): agree on
@@ -216,7 +212,7 @@ Result<TablePtr> ReadCsvSplit(const Context& ctx, const std::string& path,
     local = again.status();
     if (again.ok()) table = *again;
   }
-  DRC_RETURN_NOT_OK(internal::AgreeOnStatus(ctx, local));
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, local));
   return table;
 }
 
@@ -234,7 +230,7 @@ Status WritePartitioned(const Context& ctx, const TablePtr& table, const std::st
     if (ec) local = Status::IOError("cannot create directory ", dir, ": ", ec.message());
   }
   // Also the barrier: nobody writes before DIR exists.
-  DRC_RETURN_NOT_OK(internal::AgreeOnStatus(ctx, local));
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, local));
   const std::string path = dir + "/part-" + std::to_string(ctx.rank()) + "." + ext;
   if (table == nullptr) {
     local = Status::InvalidArgument("WritePartitioned: null table on rank ", ctx.rank());
@@ -246,7 +242,7 @@ Status WritePartitioned(const Context& ctx, const TablePtr& table, const std::st
     local = WriteIpc(*table, path);
   }
   // Every part exists (or every rank reports the failure) when this returns.
-  return internal::AgreeOnStatus(ctx, local);
+  return AgreeOnStatus(ctx, local);
 }
 
 }  // namespace drc::data

@@ -33,7 +33,6 @@
 #include "drc/data/dist.h"
 #include "drc/data/ipc.h"
 #include "src/data/arrow_status.h"
-#include "src/data/collective.h"
 
 namespace drc::data {
 namespace {
@@ -340,7 +339,7 @@ Result<TablePtr> DistSort(const Context& ctx, const TablePtr& table,
     DRC_RETURN_NOT_OK(local);
     return sorted;
   }
-  DRC_RETURN_NOT_OK(internal::AgreeOnStatus(ctx, local));
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, local));
   comm::Communicator& comm = *ctx.comm();
   {
     const uint64_t fingerprint = std::hash<std::string>()(table->schema()->ToString());
@@ -359,7 +358,7 @@ Result<TablePtr> DistSort(const Context& ctx, const TablePtr& table,
   {
     auto mine = TakeSamples(sorted, specs, rank, world, ctx.pool());
     if (!mine.ok()) local = mine.status();
-    DRC_RETURN_NOT_OK(internal::AgreeOnStatus(ctx, local));
+    DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, local));
     DRC_ASSIGN_OR_RETURN(samples, AllSamplesSorted(ctx, *mine, keys));
   }
   const auto sample_specs = SampleSpecs(specs);

@@ -320,11 +320,6 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     runtime::TaskDescription t;
     DRC_RETURN_NOT_OK(ParseResources(n, t));
-    if (t.ranks != 1) {
-      return Error(n["ranks"],
-                   "a prepare stage runs on one rank (distributed preparation is not built "
-                   "yet; use a tasks stage with a data.* function)");
-    }
     t.uid = s.name;
     t.function = "pipeline.prepare";
     t.function_args = PrepareArgs(s.prepare);

@@ -43,6 +43,15 @@ const runtime::TaskDescription* Find(const Pipeline& p, const std::string& uid) 
   return nullptr;
 }
 
+TEST_F(PipelineTest, APrepareStageRunsOnItsRanks) {
+  auto p =
+      ParsePipeline("stages:\n  - {name: p, kind: prepare, input: x.csv, ranks: 2}\n", "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->run.tasks.size(), 1u);
+  EXPECT_EQ(p->run.tasks[0].function, "pipeline.prepare");
+  EXPECT_EQ(p->run.tasks[0].ranks, 2);
+}
+
 TEST_F(PipelineTest, PlansEveryStageAsTasksWithTheirDependencies) {
   auto p = ParsePipeline(R"(
 name: carriers
@@ -265,9 +274,6 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
                     "depends_on: [z]}\n"),
             "p.yaml:4:7: task 's.a' depends on 'z', which is not a task of stage 's' (use the "
             "stage's 'after' for other stages)");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: x.csv, ranks: 2}\n"),
-            "p.yaml:2:51: a prepare stage runs on one rank (distributed preparation is not "
-            "built yet; use a tasks stage with a data.* function)");
   // A task-file error inside a tasks stage keeps its position.
   EXPECT_EQ(ErrorOf("stages:\n  - name: s\n    tasks:\n      - {executable: x, ranks: two}\n"),
             "p.yaml:4:32: field 'ranks' expects an integer, got 'two'");

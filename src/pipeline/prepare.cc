@@ -1,12 +1,18 @@
 // The prepare stage: read a table, clean it into the long format (unique_id, ds, y) that the
-// forecast stage reads, write it. Runs as the `pipeline.prepare` worker function.
+// forecast stage reads, write it; on one rank or several. Runs as the `pipeline.prepare` worker
+// function.
 #include <arrow/compute/expression.h>
 #include <arrow/scalar.h>
 #include <arrow/table.h>
 
+#include <array>
 #include <set>
+#include <span>
 
+#include "drc/comm/communicator.h"
 #include "drc/common/strings.h"
+#include "drc/data/dist.h"
+#include "drc/data/dist_io.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/data/timeseries.h"
@@ -19,6 +25,13 @@ namespace cp = arrow::compute;
 
 std::string ColumnList(const data::TablePtr& table) {
   return JoinList(table->schema()->field_names());
+}
+
+// The table has the series' id and time columns.
+bool HasSeries(const data::TablePtr& table) {
+  const data::SeriesColumns cols;
+  return table->schema()->GetFieldByName(cols.id) != nullptr &&
+         table->schema()->GetFieldByName(cols.time) != nullptr;
 }
 
 Result<data::TablePtr> Rename(const data::TablePtr& table,
@@ -108,13 +121,10 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
   return spec;
 }
 
-Result<PrepareResult> PrepareTable(const PrepareSpec& spec) {
-  DRC_RETURN_NOT_OK(data::Initialize());
-  // The output's format first: a bad name fails before any work.
-  DRC_RETURN_NOT_OK(data::TableFormatOf(spec.output).status());
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTable(spec.input));
-  PrepareResult result;
-  result.rows_in = table->num_rows();
+namespace {
+
+// The row-by-row steps of `spec` on `table`: rename, select, time stamps, start/end, drop_nulls.
+Result<data::TablePtr> Clean(data::TablePtr table, const PrepareSpec& spec) {
   if (!spec.rename.empty()) {
     DRC_ASSIGN_OR_RETURN(table, Rename(table, spec.rename, spec.input));
   }
@@ -154,23 +164,95 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec) {
     }
     table = *dropped;
   }
-  const bool series = table->schema()->GetFieldByName(cols.id) != nullptr &&
-                      table->schema()->GetFieldByName(cols.time) != nullptr;
-  if (!spec.resample.empty()) {
-    if (!series) {
-      return Status::InvalidArgument(spec.input, ": resample needs the columns ", cols.id, " and ",
-                                     cols.time, " (the table has ", ColumnList(table), ")");
-    }
-    auto resampled = data::Resample(table, cols, spec.resample);
-    if (!resampled.ok()) {
-      return Status::InvalidArgument(spec.input, ": resample: ", resampled.status().message());
-    }
-    table = *resampled;
+  // Resampling works on whole series: it needs both columns.
+  if (!spec.resample.empty() && !HasSeries(table)) {
+    const data::SeriesColumns cols;
+    return Status::InvalidArgument(spec.input, ": resample needs the columns ", cols.id, " and ",
+                                   cols.time, " (the table has ", ColumnList(table), ")");
   }
-  if (series) {
+  return table;
+}
+
+// `spec.resample` on whole series (all of a series' rows in `table`).
+Result<data::TablePtr> Resample(const data::TablePtr& table, const PrepareSpec& spec) {
+  if (spec.resample.empty()) return table;
+  auto resampled = data::Resample(table, data::SeriesColumns(), spec.resample);
+  if (!resampled.ok()) {
+    return Status::InvalidArgument(spec.input, ": resample: ", resampled.status().message());
+  }
+  return *resampled;
+}
+
+// Sorted by unique_id and ds when it has both, then written to `spec.output`.
+Status SortAndWrite(data::TablePtr table, const PrepareSpec& spec) {
+  if (HasSeries(table)) {
+    const data::SeriesColumns cols;
     DRC_ASSIGN_OR_RETURN(table, data::Sort(table, {{cols.id}, {cols.time}}));
   }
-  DRC_RETURN_NOT_OK(data::WriteTable(*table, spec.output));
+  return data::WriteTable(*table, spec.output);
+}
+
+// This rank's share of the input: a CSV split at line boundaries, another format read whole and
+// sliced into equal shares in rank order. Collective.
+Result<data::TablePtr> ReadShare(const data::Context& ctx, const std::string& input) {
+  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(input));
+  if (format == data::TableFormat::kCsv) return data::ReadCsvSplit(ctx, input);
+  auto whole = data::ReadTable(input);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, whole.status()));
+  const int64_t n = (*whole)->num_rows();
+  const int64_t begin = n * ctx.rank() / ctx.world_size();
+  const int64_t end = n * (ctx.rank() + 1) / ctx.world_size();
+  return (*whole)->Slice(begin, end - begin);
+}
+
+Result<int64_t> SumOverRanks(const data::Context& ctx, int64_t local) {
+  std::array<int64_t, 1> value = {local};
+  DRC_RETURN_NOT_OK(comm::AllReduce(*ctx.comm(), std::span<int64_t>(value), comm::ReduceOp::kSum));
+  return value[0];
+}
+
+// PrepareTable on R > 1 ranks (pipeline.h).
+Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Context& ctx) {
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadShare(ctx, spec.input));
+  PrepareResult result;
+  DRC_ASSIGN_OR_RETURN(result.rows_in, SumOverRanks(ctx, table->num_rows()));
+  auto cleaned = Clean(table, spec);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, cleaned.status()));
+  table = *cleaned;
+  // The ranks agree on the schema (ReadCsvSplit), so all take the same branches below.
+  if (HasSeries(table)) {
+    DRC_ASSIGN_OR_RETURN(table, data::Shuffle(ctx, table, {data::SeriesColumns().id}));
+  }
+  auto resampled = Resample(table, spec);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, resampled.status()));
+  table = *resampled;
+  DRC_ASSIGN_OR_RETURN(result.rows_out, SumOverRanks(ctx, table->num_rows()));
+  result.columns = table->schema()->field_names();
+  if (HasSeries(table)) {
+    // Rank r then holds the r-th range of the order, so rank 0 finds the gathered rows sorted.
+    const data::SeriesColumns cols;
+    DRC_ASSIGN_OR_RETURN(table, data::DistSort(ctx, table, {{cols.id}, {cols.time}}));
+  }
+  DRC_ASSIGN_OR_RETURN(const data::TablePtr whole, data::Gather(ctx, table, 0));
+  const Status written = ctx.rank() == 0 ? SortAndWrite(whole, spec) : Status::OK();
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, written));
+  return result;
+}
+
+}  // namespace
+
+Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* comm) {
+  DRC_RETURN_NOT_OK(data::Initialize());
+  // The output's format first: a bad name fails before any work (on every rank alike).
+  DRC_RETURN_NOT_OK(data::TableFormatOf(spec.output).status());
+  const data::Context ctx(comm);
+  if (ctx.world_size() > 1) return PrepareOnRanks(spec, ctx);
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTable(spec.input));
+  PrepareResult result;
+  result.rows_in = table->num_rows();
+  DRC_ASSIGN_OR_RETURN(table, Clean(table, spec));
+  DRC_ASSIGN_OR_RETURN(table, Resample(table, spec));
+  DRC_RETURN_NOT_OK(SortAndWrite(table, spec));
   result.rows_out = table->num_rows();
   result.columns = table->schema()->field_names();
   return result;

@@ -46,4 +46,10 @@ Result<TablePtr> Broadcast(const Context& ctx, const TablePtr& table, int root =
 // Equal row counts per rank (±1), global row order preserved.
 Result<TablePtr> Rebalance(const Context& ctx, const TablePtr& table);
 
+// OK on every rank if `local` is OK on every rank; otherwise an error on every rank: the failing
+// rank keeps its own status, the others get the first failed rank's code and message prefixed
+// with "rank R: ". Call it after each step that can fail on some ranks only, so that no rank
+// returns while the others wait in a later collective. One rank: `local`.
+Status AgreeOnStatus(const Context& ctx, const Status& local);
+
 }  // namespace drc::data

@@ -52,6 +52,10 @@
 #include "drc/dl/hydro_defaults.h"
 #include "drc/runtime/task_file.h"
 
+namespace drc::comm {
+class Communicator;
+}  // namespace drc::comm
+
 namespace drc::pipeline {
 
 // What a prepare stage does to its input table, in this order: rename columns, keep `select`
@@ -73,12 +77,19 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec);
 Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args);
 
 // Runs the steps of `spec`. Errors name the input file, the column or the value.
+//
+// On a communicator of R > 1 ranks (a stage with `ranks: R`), collectively: each rank reads a
+// share of the input (a CSV split at line boundaries, data::ReadCsvSplit; another format read
+// whole and sliced), cleans its rows, and the rows are shuffled by unique_id so that every series
+// is resampled whole on one rank; rank 0 gathers the table, sorts it and writes `output`, the
+// table a single rank writes. An error on any rank is an error on every rank
+// (data::AgreeOnStatus). Every rank returns the same result.
 struct PrepareResult {
   int64_t rows_in = 0;
   int64_t rows_out = 0;
   std::vector<std::string> columns;
 };
-Result<PrepareResult> PrepareTable(const PrepareSpec& spec);
+Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* comm = nullptr);
 
 struct ForecastSpec {
   std::string data;  // the long-format table (unique_id, ds, y)

@@ -1,0 +1,117 @@
+// A prepare stage on several ranks (PrepareTable with a communicator): the data harness runs each
+// test on worlds of 1, 2 and 4 thread ranks (src/data/testing/dist_harness.h).
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "drc/data/io.h"
+#include "drc/pipeline/pipeline.h"
+#include "src/data/testing/dist_harness.h"
+
+namespace drc::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using data::testing::ForEachWorld;
+
+class PrepareOnRanksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("drc_prepare_dist_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // Six monthly series, their rows interleaved and out of order, with a null value, a missing
+  // month and rows before `start`: each rank's share of the file holds pieces of several series.
+  std::string SeriesCsv() {
+    std::string csv = "id,ds,Y\n";
+    const char* months[] = {"2000-12-31", "2001-01-31", "2001-02-28", "2001-03-31",
+                            "2001-04-30", "2001-05-31", "2001-06-30", "2001-07-31"};
+    for (int m = 7; m >= 0; --m) {
+      for (const char* id : {"A", "B", "C", "D", "E", "F"}) {
+        if (std::string(id) == "C" && m == 4) continue;  // a missing month: a gap
+        const bool null = std::string(id) == "E" && m == 2;
+        csv +=
+            std::string(id) + "," + months[m] + "," + (null ? "" : std::to_string(m * 10)) + "\n";
+      }
+    }
+    return csv;
+  }
+
+  PrepareSpec Spec(const std::string& input, const std::string& output) const {
+    PrepareSpec spec;
+    spec.input = input;
+    spec.output = (dir_ / output).string();
+    spec.rename = {{"Y", "y"}, {"id", "unique_id"}};
+    spec.start = "2001-01-01";
+    spec.drop_nulls = {"y"};
+    spec.resample = "ME";
+    return spec;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(PrepareOnRanksTest, WritesTheTableOneRankWrites) {
+  const std::string input = Write("series.csv", SeriesCsv());
+  const PrepareSpec one = Spec(input, "one.parquet");
+  auto reference = PrepareTable(one);
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  EXPECT_EQ(reference->rows_in, 47);
+  EXPECT_EQ(reference->rows_out, 42);  // 6 series x 7 months; C's and E's holes as nulls
+  auto expected = data::ReadTable(one.output);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  ForEachWorld([&](const data::Context& ctx) {
+    const PrepareSpec spec = Spec(input, "ranks-" + std::to_string(ctx.world_size()) + ".parquet");
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->rows_in, reference->rows_in);
+    EXPECT_EQ(result->rows_out, reference->rows_out);
+    EXPECT_EQ(result->columns, reference->columns);
+    if (ctx.rank() != 0) return;
+    auto written = data::ReadTable(spec.output);
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString() << "\nexpected\n"
+                                                << (*expected)->ToString();
+  });
+}
+
+// An error in one rank's share is an error on every rank, and no rank waits for the others.
+TEST_F(PrepareOnRanksTest, AnErrorOnOneRankIsAnErrorOnEvery) {
+  // The last line's date does not parse: only the rank that reads the end of the file sees it.
+  const std::string input = Write("bad.csv", SeriesCsv() + "A,the end,1\n");
+  ForEachWorld([&](const data::Context& ctx) {
+    const PrepareSpec spec = Spec(input, "bad-" + std::to_string(ctx.world_size()) + ".parquet");
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(result.status().message().find("does not read as dates"), std::string::npos)
+        << result.status();
+    if (ctx.rank() == 0) {
+      EXPECT_FALSE(fs::exists(spec.output));
+    }
+  });
+  // A series with a repeated month fails to resample on the rank that holds the series.
+  const std::string twice = Write("twice.csv", SeriesCsv() + "D,2001-03-31,5\n");
+  ForEachWorld([&](const data::Context& ctx) {
+    const PrepareSpec spec = Spec(twice, "twice-" + std::to_string(ctx.world_size()) + ".parquet");
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(result.status().message().find("resample"), std::string::npos) << result.status();
+    EXPECT_NE(result.status().message().find("'D'"), std::string::npos) << result.status();
+  });
+}
+
+}  // namespace
+}  // namespace drc::pipeline
