@@ -43,6 +43,17 @@ Result<std::shared_ptr<arrow::Array>> RadixSortRuns(const arrow::ChunkedArray& c
 Result<TablePtr> GatherRows(const TablePtr& table, const std::shared_ptr<arrow::Array>& indices,
                             arrow::MemoryPool* pool);
 
+// The stable sort permutation of `table` by several key columns (or one that RadixSortIndices
+// does not take, such as strings), the same as Arrow's SortIndices: each key's values replaced
+// by their dense rank (hashed, then the distinct values sorted by Arrow), the ranks combined
+// into one integer, radix-sorted. nullptr when a key is a float or cannot be hashed, or when the
+// product of the keys' distinct counts and the row count is too wide to pack into 64 bits.
+Result<std::shared_ptr<arrow::Array>> RankSortIndices(const TablePtr& table,
+                                                      const std::vector<int>& columns,
+                                                      const std::vector<bool>& ascending,
+                                                      const std::vector<bool>& nulls_first,
+                                                      arrow::MemoryPool* pool);
+
 // `table` sorted by column `column`, or nullptr when the fast path does not apply.
 Result<TablePtr> RadixSortTable(const TablePtr& table, int column, bool ascending, bool nulls_first,
                                 arrow::MemoryPool* pool);

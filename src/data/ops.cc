@@ -679,6 +679,16 @@ Result<TablePtr> Sort(const TablePtr& table, const std::vector<SortKey>& keys) {
                                               keys[0].nulls_first, arrow::default_memory_pool()));
     if (sorted != nullptr) return sorted;
   }
+  // Several keys, or a string key: each key's values replaced by their rank, one radix sort.
+  std::vector<bool> ascending, nulls_first;
+  for (const auto& key : keys) {
+    ascending.push_back(key.ascending);
+    nulls_first.push_back(key.nulls_first);
+  }
+  DRC_ASSIGN_OR_RETURN(auto ranked,
+                       internal::RankSortIndices(table, columns, ascending, nulls_first,
+                                                 arrow::default_memory_pool()));
+  if (ranked != nullptr) return internal::GatherRows(table, ranked, arrow::default_memory_pool());
   DRC_ARROW_ASSIGN_OR_RETURN(auto indices,
                              cp::SortIndices(arrow::Datum(table), cp::SortOptions(order)), kOp);
   return Take(table, arrow::Datum(indices), kOp);

@@ -3,8 +3,10 @@
 // and empty inputs; and the errors of bad input.
 #include "drc/data/ops.h"
 #include "drc/data/generate.h"
+#include "drc/data/io.h"
 
 #include <arrow/api.h>
+#include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <variant>
 
 #include "src/data/fast_join.h"
+#include "src/data/fast_sort.h"
 #include "src/data/testing/random_table.h"
 
 namespace drc::data {
@@ -265,6 +268,58 @@ TEST(OpsTest, SortMultiKeyStableWithPerKeyNullPlacement) {
     ExpectRowsInOrder(*out, StableSorted(*table, keys, cols));
     // Sorted again: the same rows (keys with nulls take the full sort).
     ExpectRowsInOrder(*Ok(Sort(out, keys)), ToRows(*out));
+  }
+}
+
+// Several keys (or a string key) are sorted by their ranks (fast_sort.cc's RankSortIndices):
+// the rows must come out as Arrow's own stable sort orders them, for every direction and null
+// placement, on one chunk, many chunks, a slice and an empty table; a float key takes Arrow's.
+TEST(OpsTest, SortByRanksMatchesArrowsSort) {
+  const std::vector<std::vector<SortKey>> key_sets = {
+      {{"s", true, false}},
+      {{"s", false, true}},
+      {{"s", true, true}, {"d", false, false}},
+      {{"k", false, true}, {"s", true, false}, {"b", false, true}},
+      {{"d", true, true}, {"i", true, false}},
+      {{"b", true, false}, {"x", false, true}},  // a float key: Arrow's sort
+  };
+  ASSERT_TRUE(Initialize().ok());  // Arrow's compute functions, called directly below
+  std::vector<TablePtr> tables = Shapes(3000, 70);
+  tables.push_back(Mixed(200000, 71, 30000));
+  for (const auto& table : tables) {
+    for (const auto& keys : key_sets) {
+      std::vector<cp::SortKey> order;
+      for (const auto& key : keys) {
+        order.emplace_back(arrow::FieldRef(key.column),
+                           key.ascending ? cp::SortOrder::Ascending : cp::SortOrder::Descending,
+                           key.nulls_first ? cp::NullPlacement::AtStart : cp::NullPlacement::AtEnd);
+      }
+      auto indices = cp::SortIndices(arrow::Datum(table), cp::SortOptions(order));
+      ASSERT_TRUE(indices.ok()) << indices.status();
+      auto expected = cp::Take(arrow::Datum(table), arrow::Datum(*indices));
+      ASSERT_TRUE(expected.ok()) << expected.status();
+      const TablePtr out = Ok(Sort(table, keys));
+      ASSERT_EQ(out->num_rows(), table->num_rows());
+      EXPECT_TRUE(out->Equals(*expected->table()))
+          << table->num_rows() << " rows, first key " << keys[0].column;
+      // The rank path itself takes every key set but the one with a float.
+      std::vector<int> columns;
+      std::vector<bool> ascending, nulls_first;
+      for (const auto& key : keys) {
+        columns.push_back(table->schema()->GetFieldIndex(key.column));
+        ascending.push_back(key.ascending);
+        nulls_first.push_back(key.nulls_first);
+      }
+      auto ranked = Ok(internal::RankSortIndices(table, columns, ascending, nulls_first,
+                                                 arrow::default_memory_pool()));
+      const bool has_float = keys.back().column == "x";
+      ASSERT_EQ(ranked == nullptr, has_float) << "first key " << keys[0].column;
+      if (!has_float) {
+        const TablePtr gathered =
+            Ok(internal::GatherRows(table, ranked, arrow::default_memory_pool()));
+        EXPECT_TRUE(gathered->Equals(*expected->table()));
+      }
+    }
   }
 }
 
