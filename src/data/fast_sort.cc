@@ -390,7 +390,8 @@ namespace {
 // A sort key's column as dense codes: code[i] orders row i as the key orders it (the direction
 // and the null placement of Arrow's sort), with `count` distinct codes 0..count-1. The distinct
 // values are found by hashing (Arrow's dictionary_encode) and ordered by Arrow's own sort of
-// those values alone. False for floats and for types that the hash kernels do not take.
+// those values alone. False for floats, dictionary columns and types that the hash kernels do
+// not take.
 struct KeyCodes {
   std::vector<uint64_t> code;
   uint64_t count = 0;
@@ -398,8 +399,10 @@ struct KeyCodes {
 
 Result<bool> CodesOf(const arrow::ChunkedArray& column, bool ascending, bool nulls_first,
                      arrow::MemoryPool* pool, KeyCodes* out) {
-  // Floats hash -0.0 and 0.0, and NaNs of other bits, apart, where the sort keeps them as ties.
-  if (arrow::is_floating(column.type()->id())) return false;
+  // Floats hash -0.0 and 0.0, and NaNs of other bits, apart, where the sort keeps them as ties;
+  // a dictionary column may repeat a value in its dictionary.
+  const arrow::Type::type type = column.type()->id();
+  if (arrow::is_floating(type) || type == arrow::Type::DICTIONARY) return false;
   cp::ExecContext exec(pool);
   std::shared_ptr<arrow::Array> whole;
   if (column.num_chunks() == 1) {

@@ -46,7 +46,8 @@ Result<TablePtr> GatherRows(const TablePtr& table, const std::shared_ptr<arrow::
 // The stable sort permutation of `table` by several key columns (or one that RadixSortIndices
 // does not take, such as strings), the same as Arrow's SortIndices: each key's values replaced
 // by their dense rank (hashed, then the distinct values sorted by Arrow), the ranks combined
-// into one integer, radix-sorted. nullptr when a key is a float or cannot be hashed, or when the
+// into one integer, radix-sorted. nullptr when a key is a float or a dictionary column or cannot
+// be hashed, or when the
 // product of the keys' distinct counts and the row count is too wide to pack into 64 bits.
 Result<std::shared_ptr<arrow::Array>> RankSortIndices(const TablePtr& table,
                                                       const std::vector<int>& columns,
