@@ -5,11 +5,12 @@
 # nothing left and rewrites the report; with seeds, the report gives each metric's median; a
 # pipeline whose prepare stage fails reports why, and its later stages are canceled, not lost;
 # forecast stages also forecast after the data's end with intervals (charted as bands), and
-# cross-validate (charted a line per cutoff).
+# cross-validate (charted a line per cutoff); a prepare stage on two ranks leaves out a series
+# shorter than its min_length.
 #   sh run_pipeline.sh DRC WORKDIR TESTDATA CSV
 set -eu
 drc=$1 work=$2 data=$3 csv=$4
-rm -rf "$work" "$work-fails" "$work-seeds" "$work-future"
+rm -rf "$work" "$work-fails" "$work-seeds" "$work-future" "$work-short"
 "$drc" run "$data/pipeline_small.yaml" --workdir "$work" --quiet
 report=$work/report/index.html
 for want in '<h1>Pipeline us-carrier-small</h1>' 'Every task ended DONE' \
@@ -67,3 +68,8 @@ pieces=$(sed -n '/Cross-validation forecasts against/,$p' "$work-future/report/i
 head -1 "$work-future/future.MLP/forecast.csv" | grep -q '"MLP-lo-80"' &&
   head -1 "$work-future/cv.MLP/forecast.csv" | grep -q '"cutoff"' &&
   echo "future and cross-validation stages reported"
+# min_length on two ranks: "short" (5 months) is left out, "long" (30) kept whole.
+"$drc" run "$data/pipeline_short_series.yaml" --workdir "$work-short" --quiet
+grep -q '35 rows in, 30 out (1 series shorter than min_length left out)' \
+  "$work-short/report/index.html" && echo "short series left out" ||
+  { echo "the short-series report lacks the dropped series" >&2; exit 1; }

@@ -93,6 +93,7 @@ Status Prepare(FunctionCall& call) {
   if (call.comm->rank() != 0) return Status::OK();
   *call.out << nlohmann::json{{"rows_in", result.rows_in},
                               {"rows_out", result.rows_out},
+                              {"series_dropped", result.series_dropped},
                               {"columns", result.columns},
                               {"output", spec.output}}
                    .dump()
@@ -117,8 +118,8 @@ Status RegisterBuiltinFunctions(runtime::FunctionRegistry& registry) {
   }
   DRC_RETURN_NOT_OK(registry.Register(
       "pipeline.prepare", Prepare,
-      "input= output= rename= select= start= end= drop_nulls= resample=: a pipeline's prepare "
-      "stage (read a table, clean it, write it)"));
+      "input= output= rename= select= start= end= drop_nulls= resample= min_length=: a "
+      "pipeline's prepare stage (read a table, clean it, write it)"));
   return Status::OK();
 }
 

@@ -613,6 +613,24 @@ Result<Split> SplitLastH(const TablePtr& table, const SeriesColumns& cols, int h
   return split;
 }
 
+Result<TablePtr> DropShortSeries(const TablePtr& table, const SeriesColumns& cols, int64_t min_rows,
+                                 int64_t* dropped) {
+  DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, "DropShortSeries", false));
+  std::vector<int64_t> rows;
+  int64_t short_series = 0;
+  for (int64_t k = 0; k < s.count(); ++k) {
+    if (s.end(k) - s.begin(k) < min_rows) {
+      ++short_series;
+      continue;
+    }
+    for (int64_t i = s.begin(k); i < s.end(k); ++i) rows.push_back(i);
+  }
+  if (dropped != nullptr) *dropped = short_series;
+  if (short_series == 0) return s.table;
+  DRC_ASSIGN_OR_RETURN(auto indices, MakeIndices(rows));
+  return TakeRows(s.table, indices, "DropShortSeries");
+}
+
 Result<Split> SplitByTime(const TablePtr& table, const SeriesColumns& cols,
                           const std::string& cutoff) {
   DRC_ASSIGN_OR_RETURN(auto s, SortedSeries(table, cols, "SplitByTime", false));

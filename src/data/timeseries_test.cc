@@ -176,6 +176,27 @@ TEST(Splits, LastHAndByTime) {
   EXPECT_FALSE(SplitLastH(Sample(), {}, -1).ok());
 }
 
+TEST(DropShortSeries, KeepsTheSeriesWithEnoughRows) {
+  // a has 3 rows, b 3, c 1; unsorted.
+  const TablePtr t = MakeTable({"b", "c", "a", "b", "a", "a", "b"}, {2, 5, 3, 1, 1, 2, 3},
+                               {20.0, 7.0, 3.0, 10.0, 1.0, 2.0, 40.0});
+  int64_t dropped = -1;
+  auto kept = DropShortSeries(t, {}, 2, &dropped);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(dropped, 1);
+  EXPECT_EQ(Texts(*kept, "unique_id"), (std::vector<std::string>{"a", "a", "a", "b", "b", "b"}));
+  ExpectNear(Column(*kept, "y"), {1.0, 2.0, 3.0, 10.0, 20.0, 40.0});
+  auto none = DropShortSeries(t, {}, 4, &dropped);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(dropped, 3);
+  EXPECT_EQ((*none)->num_rows(), 0);
+  auto all = DropShortSeries(t, {}, 1, &dropped);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(dropped, 0);
+  EXPECT_EQ((*all)->num_rows(), 7);
+  EXPECT_FALSE(DropShortSeries(t, {"id", "ds", "y"}, 2).ok());  // no column 'id'
+}
+
 // (unique_id, ds as date32 from ISO text, y).
 TablePtr DateTable(const std::vector<std::string>& ids, const std::vector<std::string>& days,
                    const std::vector<double>& y, const std::string& type = "date32") {

@@ -109,6 +109,7 @@ class Parser : public YamlFields {
       }
     }
     DRC_RETURN_NOT_OK(Get(n, "resample", p.resample, "a frequency (ME, D, ...)"));
+    DRC_RETURN_NOT_OK(GetPositive(n, "min_length", p.min_length));
     // The arguments travel as text; a separator inside a name would split it.
     for (const auto& [from, to] : p.rename) {
       if (from.find_first_of(",=") != std::string::npos ||
@@ -314,9 +315,10 @@ class Parser : public YamlFields {
   }
 
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(
-        n, s, {"input", "output", "rename", "select", "start", "end", "drop_nulls", "resample"},
-        true));
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
+                                     {"input", "output", "rename", "select", "start", "end",
+                                      "drop_nulls", "resample", "min_length"},
+                                     true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     runtime::TaskDescription t;
     DRC_RETURN_NOT_OK(ParseResources(n, t));

@@ -43,13 +43,23 @@ const runtime::TaskDescription* Find(const Pipeline& p, const std::string& uid) 
   return nullptr;
 }
 
-TEST_F(PipelineTest, APrepareStageRunsOnItsRanks) {
-  auto p =
-      ParsePipeline("stages:\n  - {name: p, kind: prepare, input: x.csv, ranks: 2}\n", "p.yaml");
+TEST_F(PipelineTest, APrepareStageRunsOnItsRanksAndDropsShortSeries) {
+  auto p = ParsePipeline(
+      "stages:\n  - {name: p, kind: prepare, input: x.csv, ranks: 2, min_length: 48}\n", "p.yaml");
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_EQ(p->run.tasks.size(), 1u);
   EXPECT_EQ(p->run.tasks[0].function, "pipeline.prepare");
   EXPECT_EQ(p->run.tasks[0].ranks, 2);
+  EXPECT_EQ(p->run.tasks[0].function_args.at("min_length"), "48");
+  auto spec = PrepareFromArgs(p->run.tasks[0].function_args);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->min_length, 48);
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: x.csv, min_length: 0}\n"),
+            "p.yaml:2:56: field 'min_length' must be >= 1");
+  auto bad = PrepareFromArgs({{"input", "x.csv"}, {"output", "y.csv"}, {"min_length", "4x"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "pipeline.prepare: min_length expects an integer >= 1, got '4x'");
 }
 
 TEST_F(PipelineTest, PlansEveryStageAsTasksWithTheirDependencies) {

@@ -6,6 +6,7 @@
 #include <arrow/table.h>
 
 #include <array>
+#include <charconv>
 #include <set>
 #include <span>
 
@@ -85,12 +86,14 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (!spec.end.empty()) args["end"] = spec.end;
   if (!spec.drop_nulls.empty()) args["drop_nulls"] = JoinList(spec.drop_nulls, ",");
   if (!spec.resample.empty()) args["resample"] = spec.resample;
+  if (spec.min_length > 0) args["min_length"] = std::to_string(spec.min_length);
   return args;
 }
 
 Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args) {
-  static const std::vector<std::string> kKnown = {"input", "output", "rename",     "select",
-                                                  "start", "end",    "drop_nulls", "resample"};
+  static const std::vector<std::string> kKnown = {"input",      "output",   "rename",
+                                                  "select",     "start",    "end",
+                                                  "drop_nulls", "resample", "min_length"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -104,6 +107,15 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
     if (key == "end") spec.end = value;
     if (key == "drop_nulls") spec.drop_nulls = SplitList(value);
     if (key == "resample") spec.resample = value;
+    if (key == "min_length") {
+      int length = 0;
+      const auto parsed = std::from_chars(value.data(), value.data() + value.size(), length);
+      if (parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() || length < 1) {
+        return Status::InvalidArgument(
+            "pipeline.prepare: min_length expects an integer >= 1, got '", value, "'");
+      }
+      spec.min_length = length;
+    }
     if (key == "rename") {
       for (const auto& pair : SplitList(value)) {
         const auto eq = pair.find('=');
@@ -164,23 +176,38 @@ Result<data::TablePtr> Clean(data::TablePtr table, const PrepareSpec& spec) {
     }
     table = *dropped;
   }
-  // Resampling works on whole series: it needs both columns.
-  if (!spec.resample.empty() && !HasSeries(table)) {
-    const data::SeriesColumns cols;
-    return Status::InvalidArgument(spec.input, ": resample needs the columns ", cols.id, " and ",
-                                   cols.time, " (the table has ", ColumnList(table), ")");
+  // Resampling and lengths are of whole series: they need both columns.
+  for (const auto& [used, field] : {std::pair{!spec.resample.empty(), "resample"},
+                                    std::pair{spec.min_length > 0, "min_length"}}) {
+    if (used && !HasSeries(table)) {
+      return Status::InvalidArgument(spec.input, ": ", field, " needs the columns ", cols.id,
+                                     " and ", cols.time, " (the table has ", ColumnList(table),
+                                     ")");
+    }
   }
   return table;
 }
 
-// `spec.resample` on whole series (all of a series' rows in `table`).
-Result<data::TablePtr> Resample(const data::TablePtr& table, const PrepareSpec& spec) {
-  if (spec.resample.empty()) return table;
-  auto resampled = data::Resample(table, data::SeriesColumns(), spec.resample);
-  if (!resampled.ok()) {
-    return Status::InvalidArgument(spec.input, ": resample: ", resampled.status().message());
+// `spec.resample`, then `spec.min_length`, on whole series (all of a series' rows in `table`);
+// adds the series left out to `dropped`.
+Result<data::TablePtr> Resample(data::TablePtr table, const PrepareSpec& spec, int64_t* dropped) {
+  if (!spec.resample.empty()) {
+    auto resampled = data::Resample(table, data::SeriesColumns(), spec.resample);
+    if (!resampled.ok()) {
+      return Status::InvalidArgument(spec.input, ": resample: ", resampled.status().message());
+    }
+    table = *resampled;
   }
-  return *resampled;
+  if (spec.min_length > 0) {
+    int64_t short_series = 0;
+    auto kept = data::DropShortSeries(table, data::SeriesColumns(), spec.min_length, &short_series);
+    if (!kept.ok()) {
+      return Status::InvalidArgument(spec.input, ": min_length: ", kept.status().message());
+    }
+    table = *kept;
+    *dropped += short_series;
+  }
+  return table;
 }
 
 // Sorted by unique_id and ds when it has both, then written to `spec.output`.
@@ -223,10 +250,12 @@ Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Contex
   if (HasSeries(table)) {
     DRC_ASSIGN_OR_RETURN(table, data::Shuffle(ctx, table, {data::SeriesColumns().id}));
   }
-  auto resampled = Resample(table, spec);
+  int64_t dropped = 0;
+  auto resampled = Resample(table, spec, &dropped);
   DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, resampled.status()));
   table = *resampled;
   DRC_ASSIGN_OR_RETURN(result.rows_out, SumOverRanks(ctx, table->num_rows()));
+  DRC_ASSIGN_OR_RETURN(result.series_dropped, SumOverRanks(ctx, dropped));
   result.columns = table->schema()->field_names();
   if (HasSeries(table)) {
     // Rank r then holds the r-th range of the order, so rank 0 finds the gathered rows sorted.
@@ -251,7 +280,7 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* 
   PrepareResult result;
   result.rows_in = table->num_rows();
   DRC_ASSIGN_OR_RETURN(table, Clean(table, spec));
-  DRC_ASSIGN_OR_RETURN(table, Resample(table, spec));
+  DRC_ASSIGN_OR_RETURN(table, Resample(table, spec, &result.series_dropped));
   DRC_RETURN_NOT_OK(SortAndWrite(table, spec));
   result.rows_out = table->num_rows();
   result.columns = table->schema()->field_names();

@@ -34,7 +34,8 @@ class PrepareOnRanksTest : public ::testing::Test {
   }
 
   // Six monthly series, their rows interleaved and out of order, with a null value, a missing
-  // month and rows before `start`: each rank's share of the file holds pieces of several series.
+  // month and rows before `start`, and a short one at the end: each rank's share of the file
+  // holds pieces of several series.
   std::string SeriesCsv() {
     std::string csv = "id,ds,Y\n";
     const char* months[] = {"2000-12-31", "2001-01-31", "2001-02-28", "2001-03-31",
@@ -47,7 +48,8 @@ class PrepareOnRanksTest : public ::testing::Test {
             std::string(id) + "," + months[m] + "," + (null ? "" : std::to_string(m * 10)) + "\n";
       }
     }
-    return csv;
+    // G: two months only, left out by min_length.
+    return csv + "G,2001-01-31,1\nG,2001-02-28,2\n";
   }
 
   PrepareSpec Spec(const std::string& input, const std::string& output) const {
@@ -58,6 +60,7 @@ class PrepareOnRanksTest : public ::testing::Test {
     spec.start = "2001-01-01";
     spec.drop_nulls = {"y"};
     spec.resample = "ME";
+    spec.min_length = 3;
     return spec;
   }
 
@@ -69,8 +72,9 @@ TEST_F(PrepareOnRanksTest, WritesTheTableOneRankWrites) {
   const PrepareSpec one = Spec(input, "one.parquet");
   auto reference = PrepareTable(one);
   ASSERT_TRUE(reference.ok()) << reference.status();
-  EXPECT_EQ(reference->rows_in, 47);
-  EXPECT_EQ(reference->rows_out, 42);  // 6 series x 7 months; C's and E's holes as nulls
+  EXPECT_EQ(reference->rows_in, 49);
+  EXPECT_EQ(reference->rows_out, 42);       // 6 series x 7 months; C's and E's holes as nulls
+  EXPECT_EQ(reference->series_dropped, 1);  // G
   auto expected = data::ReadTable(one.output);
   ASSERT_TRUE(expected.ok()) << expected.status();
   ForEachWorld([&](const data::Context& ctx) {
@@ -79,6 +83,7 @@ TEST_F(PrepareOnRanksTest, WritesTheTableOneRankWrites) {
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->rows_in, reference->rows_in);
     EXPECT_EQ(result->rows_out, reference->rows_out);
+    EXPECT_EQ(result->series_dropped, reference->series_dropped);
     EXPECT_EQ(result->columns, reference->columns);
     if (ctx.rank() != 0) return;
     auto written = data::ReadTable(spec.output);

@@ -461,8 +461,12 @@ class Report {
         const auto j = LastRecord(StdoutPath(workdir_, uid), "rows_out");
         if (!j.is_null()) {
           record = std::to_string(j["rows_in"].get<int64_t>()) + " rows in, " +
-                   std::to_string(j["rows_out"].get<int64_t>()) +
-                   " out: " + PreparedTablePath(stage, workdir_);
+                   std::to_string(j["rows_out"].get<int64_t>()) + " out";
+          const int64_t dropped = j.value("series_dropped", int64_t{0});
+          if (dropped > 0) {
+            record += " (" + std::to_string(dropped) + " series shorter than min_length left out)";
+          }
+          record += ": " + PreparedTablePath(stage, workdir_);
         }
       }
       h += "<tr><td>" + HtmlEscape(uid) + "</td><td" + (s.state == "DONE" ? "" : " class=\"bad\"") +

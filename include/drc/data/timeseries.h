@@ -53,6 +53,10 @@ struct Split {
   TablePtr test;
 };
 Result<Split> SplitLastH(const TablePtr& table, const SeriesColumns& cols, int horizon);
+// The series with at least `min_rows` rows, sorted by (id, time); `dropped`, when not null, gets
+// the number of series left out.
+Result<TablePtr> DropShortSeries(const TablePtr& table, const SeriesColumns& cols, int64_t min_rows,
+                                 int64_t* dropped = nullptr);
 // Splits by time stamp: rows with time < cutoff go to train (cutoff as the time column's type,
 // given as ISO text "2002-01-01" for dates/timestamps or an integer).
 Result<Split> SplitByTime(const TablePtr& table, const SeriesColumns& cols,

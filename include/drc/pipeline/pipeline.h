@@ -9,7 +9,8 @@
 //     - name: prepare                # a table in, a cleaned long-format table out
 //       kind: prepare
 //       input: $DRC_DATA_DIR/us_carrier/us_carrier_passenger.csv
-//       rename: {Y: y}               # then select, start/end on ds, drop_nulls, resample
+//       rename: {Y: y}               # then select, start/end on ds, drop_nulls, resample,
+//       min_length: 48               # series shorter than this are left out; ranks: 2 splits it
 //     - name: forecast               # one function task per model (dl.forecast)
 //       kind: forecast
 //       from: prepare                # the table a prepare stage wrote (or data: PATH)
@@ -61,7 +62,8 @@ namespace drc::pipeline {
 // What a prepare stage does to its input table, in this order: rename columns, keep `select`
 // columns, keep rows with start <= ds <= end, drop rows with a null in `drop_nulls` (every
 // column when it is {"*"}), resample each series to `resample` (data::Resample: missing steps
-// get a null y), sort by unique_id and ds when both exist, write `output`.
+// get a null y), drop the series with fewer than `min_length` rows (gaps counted), sort by
+// unique_id and ds when both exist, write `output`.
 struct PrepareSpec {
   std::string input;   // CSV, Parquet or Arrow IPC, by extension
   std::string output;  // the same formats; relative: to the task's folder
@@ -70,6 +72,7 @@ struct PrepareSpec {
   std::string start, end;  // ISO dates or times, inclusive; compared with the ds column
   std::vector<std::string> drop_nulls;
   std::string resample;  // a pandas frequency alias (ME, D, ...)
+  int min_length = 0;    // 0: keep every series
 };
 
 // The function task's arguments and back (the `pipeline.prepare` worker function).
@@ -87,6 +90,7 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
 struct PrepareResult {
   int64_t rows_in = 0;
   int64_t rows_out = 0;
+  int64_t series_dropped = 0;  // shorter than min_length
   std::vector<std::string> columns;
 };
 Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* comm = nullptr);
