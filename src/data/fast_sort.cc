@@ -387,18 +387,15 @@ Result<TablePtr> GatherRows(const TablePtr& table, const std::shared_ptr<arrow::
 
 namespace {
 
-// A sort key's column as dense codes: code[i] orders row i as the key orders it (the direction
-// and the null placement of Arrow's sort), with `count` distinct codes 0..count-1. The distinct
-// values are found by hashing (Arrow's dictionary_encode) and ordered by Arrow's own sort of
-// those values alone. False for floats, dictionary columns and types that the hash kernels do
-// not take.
-struct KeyCodes {
-  std::vector<uint64_t> code;
-  uint64_t count = 0;
-};
-
-Result<bool> CodesOf(const arrow::ChunkedArray& column, bool ascending, bool nulls_first,
-                     arrow::MemoryPool* pool, KeyCodes* out) {
+// Folds a sort key into the composite keys of its rows: composite[i] = composite[i] * count +
+// code[i], where code[i] orders row i as the key orders it (the direction and the null placement
+// of Arrow's sort) among the key's `count` distinct codes. The distinct values are found by
+// hashing (Arrow's dictionary_encode) and ordered by Arrow's own sort of those values alone.
+// `range` (the number of composite keys so far) is multiplied by `count`. False, with
+// `composite` unchanged, for floats, dictionary columns, types that the hash kernels do not
+// take, and when the range would pass 2^64.
+Result<bool> FoldKey(const arrow::ChunkedArray& column, bool ascending, bool nulls_first,
+                     arrow::MemoryPool* pool, uint64_t* composite, uint64_t* range) {
   // Floats hash -0.0 and 0.0, and NaNs of other bits, apart, where the sort keeps them as ties;
   // a dictionary column may repeat a value in its dictionary.
   const arrow::Type::type type = column.type()->id();
@@ -427,26 +424,28 @@ Result<bool> CodesOf(const arrow::ChunkedArray& column, bool ascending, bool nul
   const std::shared_ptr<arrow::Array> sorted_array = sorted->make_array();
   const auto& positions = static_cast<const arrow::UInt64Array&>(*sorted_array);
   const bool nulls = whole->null_count() > 0;
+  const uint64_t count = static_cast<uint64_t>(values->length()) + (nulls ? 1 : 0);
+  if (count > 1 && *range > std::numeric_limits<uint64_t>::max() / count) return false;
   const uint64_t first = nulls && nulls_first ? 1 : 0;  // nulls take code 0 when first
   std::vector<uint64_t> rank(static_cast<size_t>(values->length()));
   for (int64_t r = 0; r < positions.length(); ++r) rank[positions.Value(r)] = first + r;
-  out->count = static_cast<uint64_t>(values->length()) + (nulls ? 1 : 0);
-  const uint64_t null_code = nulls_first ? 0 : out->count - 1;
+  const uint64_t null_code = nulls_first ? 0 : count - 1;
   const std::shared_ptr<arrow::Array> indices = dict.indices();
-  out->code.resize(static_cast<size_t>(whole->length()));
   // dictionary_encode's indices are int32 (int64 past 2^31 distinct values).
-  auto fill = [&](const auto& typed) {
+  auto fold = [&](const auto& typed) {
     for (int64_t i = 0; i < typed.length(); ++i) {
-      out->code[i] = typed.IsNull(i) ? null_code : rank[static_cast<size_t>(typed.Value(i))];
+      const uint64_t code = typed.IsNull(i) ? null_code : rank[static_cast<size_t>(typed.Value(i))];
+      composite[i] = composite[i] * count + code;
     }
   };
   if (indices->type_id() == arrow::Type::INT32) {
-    fill(static_cast<const arrow::Int32Array&>(*indices));
+    fold(static_cast<const arrow::Int32Array&>(*indices));
   } else if (indices->type_id() == arrow::Type::INT64) {
-    fill(static_cast<const arrow::Int64Array&>(*indices));
+    fold(static_cast<const arrow::Int64Array&>(*indices));
   } else {
     return false;
   }
+  *range *= std::max<uint64_t>(count, 1);
   return true;
 }
 
@@ -458,26 +457,18 @@ Result<std::shared_ptr<arrow::Array>> RankSortIndices(const TablePtr& table,
                                                       const std::vector<bool>& nulls_first,
                                                       arrow::MemoryPool* pool) {
   const int64_t n = table->num_rows();
-  std::vector<uint64_t> composite(static_cast<size_t>(n), 0);
-  uint64_t range = 1;  // the number of distinct composite keys so far
+  DRC_ASSIGN_OR_RETURN(
+      auto buffer, AllocateShared(n * static_cast<int64_t>(sizeof(uint64_t)), pool, kAllocating));
+  auto* composite = reinterpret_cast<uint64_t*>(buffer->mutable_data());
+  std::fill(composite, composite + n, uint64_t{0});
+  uint64_t range = 1;
   for (size_t k = 0; k < columns.size(); ++k) {
-    KeyCodes codes;
-    DRC_ASSIGN_OR_RETURN(const bool coded, CodesOf(*table->column(columns[k]), ascending[k],
-                                                   nulls_first[k], pool, &codes));
-    if (!coded) return nullptr;
-    // composite = composite * count + code, while the product of the counts fits.
-    if (codes.count != 0 && range > std::numeric_limits<uint64_t>::max() / codes.count) {
-      return nullptr;
-    }
-    range *= std::max<uint64_t>(codes.count, 1);
-    for (int64_t i = 0; i < n; ++i) composite[i] = composite[i] * codes.count + codes.code[i];
+    DRC_ASSIGN_OR_RETURN(const bool folded, FoldKey(*table->column(columns[k]), ascending[k],
+                                                    nulls_first[k], pool, composite, &range));
+    if (!folded) return nullptr;
   }
   // One radix sort of the composite keys (it declines keys and row numbers too wide to pack).
-  arrow::UInt64Builder builder(pool);
-  DRC_ARROW_RETURN_NOT_OK(builder.AppendValues(composite), "sorting by ranks");
-  std::shared_ptr<arrow::Array> keys;
-  DRC_ARROW_RETURN_NOT_OK(builder.Finish(&keys), "sorting by ranks");
-  composite = {};
+  const auto keys = std::make_shared<arrow::UInt64Array>(n, std::move(buffer));
   return RadixSortIndices(arrow::ChunkedArray(keys), true, false, pool);
 }
 

@@ -349,8 +349,11 @@ Result<data::TablePtr> SortSeries(const data::TablePtr& table, const data::Serie
   return data::Sort(table, {{cols.id}, {cols.time}});
 }
 
-Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
-  DRC_ASSIGN_OR_RETURN(auto sorted, SortSeries(table, cols));
+namespace {
+
+// InferFreq of a table that SortSeries gave.
+Result<std::string> InferFreqOfSorted(const data::TablePtr& sorted,
+                                      const data::SeriesColumns& cols) {
   DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(sorted, cols.id));
   const auto& bounds = ids.bounds;
   if (bounds.size() < 2) return Status::InvalidArgument("InferFreq: empty table");
@@ -380,6 +383,13 @@ Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesCol
   return Status::InvalidArgument("cannot infer the frequency of series '", ids.Id(bounds[best]),
                                  "' from its time stamps; pass it (D, W, MS, ME, QS, QE, YS, YE, "
                                  "h)");
+}
+
+}  // namespace
+
+Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
+  DRC_ASSIGN_OR_RETURN(auto sorted, SortSeries(table, cols));
+  return InferFreqOfSorted(sorted, cols);
 }
 
 Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
@@ -467,7 +477,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   DRC_ASSIGN_OR_RETURN(const data::TablePtr sorted, SortSeries(table, cols));
   std::string freq = config.freq;
   if (freq.empty()) {
-    DRC_ASSIGN_OR_RETURN(freq, InferFreq(sorted, cols));
+    DRC_ASSIGN_OR_RETURN(freq, InferFreqOfSorted(sorted, cols));
   }
   DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(sorted, cols, freq));
   data::TablePtr history = regular;

@@ -190,7 +190,8 @@ Result<data::TablePtr> Clean(data::TablePtr table, const PrepareSpec& spec) {
 
 // `spec.resample`, then `spec.min_length`, on whole series (all of a series' rows in `table`);
 // adds the series left out to `dropped`.
-Result<data::TablePtr> Resample(data::TablePtr table, const PrepareSpec& spec, int64_t* dropped) {
+Result<data::TablePtr> WholeSeriesSteps(data::TablePtr table, const PrepareSpec& spec,
+                                        int64_t* dropped) {
   if (!spec.resample.empty()) {
     auto resampled = data::Resample(table, data::SeriesColumns(), spec.resample);
     if (!resampled.ok()) {
@@ -232,17 +233,17 @@ Result<data::TablePtr> ReadShare(const data::Context& ctx, const std::string& in
   return (*whole)->Slice(begin, end - begin);
 }
 
-Result<int64_t> SumOverRanks(const data::Context& ctx, int64_t local) {
-  std::array<int64_t, 1> value = {local};
-  DRC_RETURN_NOT_OK(comm::AllReduce(*ctx.comm(), std::span<int64_t>(value), comm::ReduceOp::kSum));
-  return value[0];
+// Each of `values` summed over the ranks, in place.
+Status SumOverRanks(const data::Context& ctx, std::span<int64_t> values) {
+  return comm::AllReduce(*ctx.comm(), values, comm::ReduceOp::kSum);
 }
 
 // PrepareTable on R > 1 ranks (pipeline.h).
 Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Context& ctx) {
   DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadShare(ctx, spec.input));
   PrepareResult result;
-  DRC_ASSIGN_OR_RETURN(result.rows_in, SumOverRanks(ctx, table->num_rows()));
+  result.rows_in = table->num_rows();
+  DRC_RETURN_NOT_OK(SumOverRanks(ctx, std::span<int64_t>(&result.rows_in, 1)));
   auto cleaned = Clean(table, spec);
   DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, cleaned.status()));
   table = *cleaned;
@@ -250,12 +251,14 @@ Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Contex
   if (HasSeries(table)) {
     DRC_ASSIGN_OR_RETURN(table, data::Shuffle(ctx, table, {data::SeriesColumns().id}));
   }
-  int64_t dropped = 0;
-  auto resampled = Resample(table, spec, &dropped);
-  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, resampled.status()));
-  table = *resampled;
-  DRC_ASSIGN_OR_RETURN(result.rows_out, SumOverRanks(ctx, table->num_rows()));
-  DRC_ASSIGN_OR_RETURN(result.series_dropped, SumOverRanks(ctx, dropped));
+  std::array<int64_t, 2> counts = {0, 0};  // rows out, series dropped
+  auto whole_series = WholeSeriesSteps(table, spec, &counts[1]);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, whole_series.status()));
+  table = *whole_series;
+  counts[0] = table->num_rows();
+  DRC_RETURN_NOT_OK(SumOverRanks(ctx, counts));
+  result.rows_out = counts[0];
+  result.series_dropped = counts[1];
   result.columns = table->schema()->field_names();
   if (HasSeries(table)) {
     // Rank r then holds the r-th range of the order, so rank 0 finds the gathered rows sorted.
@@ -280,7 +283,7 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* 
   PrepareResult result;
   result.rows_in = table->num_rows();
   DRC_ASSIGN_OR_RETURN(table, Clean(table, spec));
-  DRC_ASSIGN_OR_RETURN(table, Resample(table, spec, &result.series_dropped));
+  DRC_ASSIGN_OR_RETURN(table, WholeSeriesSteps(table, spec, &result.series_dropped));
   DRC_RETURN_NOT_OK(SortAndWrite(table, spec));
   result.rows_out = table->num_rows();
   result.columns = table->schema()->field_names();
