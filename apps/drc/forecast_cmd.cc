@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <string_view>
 
 #include "drc/common/strings.h"
+#include "drc/data/dist.h"
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
 #include "world.h"
@@ -142,6 +145,7 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
                       {"stopped_early", r.stopped_early},
                       {"threads", r.threads},
                       {"ranks", ranks},
+                      {"partitioned", config.partitioned},
                       {"h", args.horizon},
                       {"input_size", args.input_size}};
   if (args.cv_windows > 0) j["cv_windows"] = args.cv_windows;
@@ -169,9 +173,56 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
   return j;
 }
 
+// `--data` names the parts of a partitioned table, one per rank: "{rank}" in it is the rank.
+constexpr std::string_view kRankKey = "{rank}";
+
+std::string PartOfRank(std::string pattern, int rank) {
+  for (size_t pos = pattern.find(kRankKey); pos != std::string::npos;
+       pos = pattern.find(kRankKey, pos)) {
+    pattern.replace(pos, kRankKey.size(), std::to_string(rank));
+  }
+  return pattern;
+}
+
+// Each rank's part of a partitioned table, sorted; the frequency agreed by the ranks when not
+// given. Rank 0 checks that no part lies beyond the last rank (it would be left out).
+Result<std::shared_ptr<arrow::Table>> ReadPart(const ForecastArgs& args,
+                                               const data::SeriesColumns& cols,
+                                               dl::ForecastConfig& config) {
+  comm::Communicator* comm = config.comm;
+  const int rank = comm ? comm->rank() : 0;
+  const int ranks = comm ? comm->size() : 1;
+  const std::string path = PartOfRank(args.data, rank);
+  const std::string beyond = PartOfRank(args.data, ranks);
+  std::shared_ptr<arrow::Table> table;
+  Status local = [&]() -> Status {
+    DRC_ASSIGN_OR_RETURN(auto read, data::ReadSeries(path, cols));
+    DRC_ASSIGN_OR_RETURN(table, dl::SortSeries(read, cols));
+    if (table->num_rows() == 0) {
+      return Status::InvalidArgument("no rows; each part of a partitioned table needs a series");
+    }
+    return Status::OK();
+  }();
+  if (!local.ok() && local.message().find(path) == std::string::npos) {
+    local = local.WithContext(path);
+  }
+  if (local.ok() && rank == 0 && std::filesystem::exists(beyond)) {
+    local = Status::InvalidArgument("--data ", args.data, ": ", beyond, " exists, but ", ranks,
+                                    " rank(s) read parts 0 to ", ranks - 1,
+                                    "; run with --ranks equal to the number of parts");
+  }
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(data::Context(comm), local));
+  config.partitioned = true;
+  if (config.freq.empty()) {
+    DRC_ASSIGN_OR_RETURN(config.freq, dl::InferFreq(table, cols, comm));
+  }
+  return table;
+}
+
 Result<std::shared_ptr<arrow::Table>> ReadTable(const ForecastArgs& args,
                                                 const data::SeriesColumns& cols,
                                                 dl::ForecastConfig& config) {
+  if (args.data.find(kRankKey) != std::string::npos) return ReadPart(args, cols, config);
   DRC_ASSIGN_OR_RETURN(auto read, data::ReadSeries(args.data, cols));
   // Sorted by series and time once: inferring the frequency and every step of the forecast
   // then find the rows in order (a file in that order is only checked).
@@ -192,10 +243,17 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
   auto table = ReadTable(args, cols, config);
   if (!table.ok()) return fail(table.status());
   const int ranks = comm ? comm->size() : 1;
+  int64_t rows = (*table)->num_rows();
+  if (config.partitioned && comm != nullptr) {
+    auto all = comm::AllGatherValue<int64_t>(*comm, rows);
+    if (!all.ok()) return fail(all.status());
+    rows = std::accumulate(all->begin(), all->end(), int64_t{0});
+  }
   if (!args.json && root) {
     std::printf(
-        "%s: %lld rows, freq %s%s; h=%d, input_size=%d, max_steps=%d, seed=%llu, ranks=%d\n",
-        args.data.c_str(), static_cast<long long>((*table)->num_rows()), config.freq.c_str(),
+        "%s: %lld rows%s, freq %s%s; h=%d, input_size=%d, max_steps=%d, seed=%llu, ranks=%d\n",
+        args.data.c_str(), static_cast<long long>(rows),
+        config.partitioned ? " in parts (one per rank)" : "", config.freq.c_str(),
         args.freq.empty() ? " (inferred)" : "", args.horizon, args.input_size, args.steps,
         static_cast<unsigned long long>(args.seed), ranks);
     // The overrides of the models that run.

@@ -152,7 +152,9 @@ int main(int argc, char** argv) {
   drc::app::ForecastArgs forecast_args;
   forecast
       ->add_option("--data", forecast_args.data,
-                   "Long-format table: unique_id, ds, y (CSV, Parquet or Arrow IPC)")
+                   "Long-format table: unique_id, ds, y (CSV, Parquet or Arrow IPC); with "
+                   "{rank} in the name, one part per rank (part-{rank}.parquet), each series "
+                   "whole in one part")
       ->required();
   forecast->add_option("--models", forecast_args.models, "Comma-separated model names")->required();
   forecast->add_option("--h", forecast_args.horizon, "Forecast horizon")

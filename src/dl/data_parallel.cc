@@ -98,6 +98,17 @@ Status AgreeOnStatus(comm::Communicator* comm, const Status& local) {
                          " other rank(s) failed (see their errors)");
 }
 
+Status AllReduceSums(comm::Communicator* comm, std::span<double> values) {
+  if (comm == nullptr || values.empty()) return Status::OK();
+  const std::vector<double> mine(values.begin(), values.end());
+  const auto bytes = static_cast<int64_t>(values.size_bytes());
+  return OnCommMemory(*comm, mine.data(), bytes, values.data(), bytes,
+                      [&](const void* send, void* recv) {
+                        return comm->AllReduce(send, recv, static_cast<int64_t>(values.size()),
+                                               comm::DataType::kFloat64, comm::ReduceOp::kSum);
+                      });
+}
+
 Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {
   DRC_ASSIGN_OR_RETURN(const torch::Device device, BufferDevice(*comm_));
   std::vector<torch::Tensor> tensors;

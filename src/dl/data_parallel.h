@@ -18,6 +18,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "drc/comm/communicator.h"
@@ -30,6 +31,10 @@ namespace drc::dl {
 // Aborted status saying so, so that no rank goes on into a collective the others never enter.
 // OK everywhere only when every rank is OK. Null comm: `local`. One all-reduce of an int32.
 Status AgreeOnStatus(comm::Communicator* comm, const Status& local);
+
+// Sums `values` over the ranks in place (one all-reduce of float64, staged on the
+// communicator's GPU for nccl). Null comm: unchanged.
+Status AllReduceSums(comm::Communicator* comm, std::span<double> values);
 
 class GradientAllReducer {
  public:

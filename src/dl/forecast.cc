@@ -12,12 +12,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "drc/common/clock.h"
 #include "drc/common/cpus.h"
 #include "drc/common/strings.h"
+#include "drc/data/dist.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/dl/metrics.h"
@@ -192,6 +194,109 @@ bool NeedsConformal(const TrainDefaults& defaults, const ForecastConfig& config)
   return !config.level.empty() && !defaults.gives_quantiles;
 }
 
+// Whether each rank holds its own series (ForecastConfig::partitioned) on two ranks or more.
+bool Partitioned(const ForecastConfig& config) {
+  return config.partitioned && config.comm != nullptr && config.comm->size() > 1;
+}
+
+// A step that may fail on some ranks only when each holds its own series: every rank's verdict
+// (AgreeOnStatus), so that none goes on into a collective the others never enter. Otherwise
+// every rank computes the same and fails alike: `local`.
+Status Agreed(const ForecastConfig& config, const Status& local) {
+  return Partitioned(config) ? AgreeOnStatus(config.comm, local) : local;
+}
+
+// The frequency inferred on every rank, which must be one.
+Result<std::string> AgreeOnFreq(comm::Communicator& comm, const std::string& freq) {
+  struct Alias {
+    char text[32] = {};
+  } mine;
+  freq.copy(mine.text, sizeof(mine.text) - 1);
+  DRC_ASSIGN_OR_RETURN(const auto all, comm::AllGatherValue(comm, mine));
+  for (size_t r = 1; r < all.size(); ++r) {
+    if (std::string_view(all[r].text) != all[0].text) {
+      return Status::InvalidArgument(
+          "Forecast: the ranks' series have different frequencies (rank ", 0, ": ", all[0].text,
+          ", rank ", r, ": ", all[r].text, "); pass the frequency (--freq)");
+    }
+  }
+  return std::string(all[0].text);
+}
+
+// Every rank learns every rank's series ids (`ids`: this rank's, one per series) and checks that
+// no series is on two ranks: a split series would train and score as two.
+Status CheckEachSeriesOnOneRank(comm::Communicator& comm,
+                                const std::shared_ptr<arrow::Array>& ids) {
+  data::Context ctx(&comm);
+  auto mine = arrow::Table::Make(arrow::schema({arrow::field("id", arrow::utf8())}), {ids});
+  DRC_ASSIGN_OR_RETURN(const auto counts, comm::AllGatherValue<int64_t>(comm, ids->length()));
+  DRC_ASSIGN_OR_RETURN(const data::TablePtr all, data::AllGather(ctx, mine));
+  auto joined = arrow::Concatenate(all->column(0)->chunks());
+  if (!joined.ok()) return FromArrow(joined.status(), "Forecast: series ids");
+  const auto& text = static_cast<const arrow::StringArray&>(**joined);
+  std::unordered_map<std::string_view, int> owner;
+  int64_t row = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    if (counts[r] == 0) {
+      return Status::InvalidArgument("Forecast: rank ", r, " holds no series; each rank of a ",
+                                     "partitioned table needs at least one");
+    }
+    for (int64_t i = 0; i < counts[r]; ++i, ++row) {
+      auto [it, fresh] = owner.emplace(text.GetView(row), r);
+      if (!fresh) {
+        return Status::InvalidArgument(
+            "Forecast: series '", it->first, "' is on ranks ", it->second, " and ", r,
+            "; a partitioned table holds each series whole on one rank (data::Shuffle by the id "
+            "column does that)");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// Every rank's predictions on every rank, sorted as one rank's are: by series, [cutoff,] time.
+Result<data::TablePtr> GatherInOrder(comm::Communicator& comm, const data::TablePtr& mine,
+                                     const data::SeriesColumns& cols, bool cv) {
+  data::Context ctx(&comm);
+  DRC_ASSIGN_OR_RETURN(auto all, data::AllGather(ctx, mine));
+  std::vector<data::SortKey> keys = {{cols.id}};
+  if (cv) keys.push_back({"cutoff"});
+  keys.push_back({cols.time});
+  return data::Sort(all, keys);
+}
+
+// f's metrics and interval scores from its predictions (y against y_hat and the quantile
+// columns); the metrics and coverages are NaN with `future`, which has no actual values.
+Status Score(ModelForecast& f, const std::string& value, const QuantileColumns& intervals,
+             bool future) {
+  DRC_ASSIGN_OR_RETURN(const auto y_hat, AsDoubles(f.predictions, "y_hat"));
+  std::vector<double> y;
+  if (future) {
+    f.mae = f.rmse = f.mape = f.smape = std::nan("");
+  } else {
+    DRC_ASSIGN_OR_RETURN(y, AsDoubles(f.predictions, value));
+    DRC_ASSIGN_OR_RETURN(f.mae, Mae(y, y_hat));
+    DRC_ASSIGN_OR_RETURN(f.rmse, Rmse(y, y_hat));
+    DRC_ASSIGN_OR_RETURN(f.mape, Mape(y, y_hat));
+    DRC_ASSIGN_OR_RETURN(f.smape, Smape(y, y_hat));
+  }
+  for (size_t i = 0; i < intervals.levels.size(); ++i) {
+    DRC_ASSIGN_OR_RETURN(
+        const auto lo,
+        AsDoubles(f.predictions, "y_hat" + intervals.suffixes[intervals.bounds[i].first]));
+    DRC_ASSIGN_OR_RETURN(
+        const auto hi,
+        AsDoubles(f.predictions, "y_hat" + intervals.suffixes[intervals.bounds[i].second]));
+    IntervalScore& score = f.intervals[intervals.levels[i]];
+    score.coverage = std::nan("");
+    if (!future) {
+      DRC_ASSIGN_OR_RETURN(score.coverage, Coverage(y, lo, hi));
+    }
+    for (size_t k = 0; k < lo.size(); ++k) score.width += (hi[k] - lo[k]) / lo.size();
+  }
+  return Status::OK();
+}
+
 // How one model trains: its name, NF's defaults (with the config's scaler and the model's
 // overrides), its windows, steps, seed and own hyper-parameters.
 struct ModelRun {
@@ -259,12 +364,15 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   std::optional<WindowedDataset> fit_part;
   std::optional<TrainBatch> validation;
   if (config.val_size > 0) {
-    DRC_ASSIGN_OR_RETURN(validation, dataset.ValidationWindows(config.val_size));
+    auto windows = dataset.ValidationWindows(config.val_size);
+    DRC_RETURN_NOT_OK(Agreed(config, windows.status()));
+    validation = std::move(windows).ValueOrDie();
   }
   if (config.val_size > 0 || ranks > 1) {
+    // A rank of a partitioned table draws from the windows of its own series.
     WindowOptions shard = run.windows;
-    shard.shard_rank = rank;
-    shard.shard_count = ranks;
+    shard.shard_rank = Partitioned(config) ? 0 : rank;
+    shard.shard_count = Partitioned(config) ? 1 : ranks;
     auto part = WindowedDataset::Make(
         config.val_size > 0 ? DropLast(series, config.val_size) : series, shard);
     DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, part.status()));
@@ -312,30 +420,35 @@ Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& se
   const int64_t held = ConformalHeldOut(config);
   const SeriesData calibration = DropLast(series, held);
   auto dataset = WindowedDataset::Make(calibration, run.windows);
-  if (!dataset.ok()) {
-    return Status::InvalidArgument("Forecast: ", run.name, " conformal calibration (each series ",
-                                   "without its last ", held,
-                                   " points): ", dataset.status().message());
+  Status made = dataset.status();
+  if (!made.ok()) {
+    made = Status::InvalidArgument("Forecast: ", run.name, " conformal calibration (each series ",
+                                   "without its last ", held, " points): ", made.message());
   }
+  DRC_RETURN_NOT_OK(Agreed(config, made));
   double loss = 0;
   DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, calibration, *dataset, config, false, loss));
-  std::vector<torch::Tensor> scores;
-  for (int64_t w = 0; w < config.conformal_windows; ++w) {
-    const int64_t after = held - w * config.conformal_step;  // points after this cutoff
-    DRC_ASSIGN_OR_RETURN(auto upto, WindowedDataset::Make(DropLast(series, after), run.windows));
-    DRC_ASSIGN_OR_RETURN(torch::Tensor forecast, trainer->Predict(upto));
-    DRC_ASSIGN_OR_RETURN(
-        auto score, Guard(run.name + " conformity scores", [&] {
-          std::vector<torch::Tensor> actual;
-          for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
-            const int64_t cutoff = series.offsets[k + 1] - after;
-            actual.push_back(series.values.slice(0, cutoff, cutoff + config.horizon));
-          }
-          return (forecast - torch::stack(actual).to(forecast.dtype())).abs();
-        }));
-    scores.push_back(std::move(score));
-  }
-  return torch::stack(scores, 1);
+  auto scored = [&]() -> Result<torch::Tensor> {
+    std::vector<torch::Tensor> scores;
+    for (int64_t w = 0; w < config.conformal_windows; ++w) {
+      const int64_t after = held - w * config.conformal_step;  // points after this cutoff
+      DRC_ASSIGN_OR_RETURN(auto upto, WindowedDataset::Make(DropLast(series, after), run.windows));
+      DRC_ASSIGN_OR_RETURN(torch::Tensor forecast, trainer->Predict(upto));
+      DRC_ASSIGN_OR_RETURN(
+          auto score, Guard(run.name + " conformity scores", [&] {
+            std::vector<torch::Tensor> actual;
+            for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
+              const int64_t cutoff = series.offsets[k + 1] - after;
+              actual.push_back(series.values.slice(0, cutoff, cutoff + config.horizon));
+            }
+            return (forecast - torch::stack(actual).to(forecast.dtype())).abs();
+          }));
+      scores.push_back(std::move(score));
+    }
+    return Guard(run.name + " conformity scores", [&] { return torch::stack(scores, 1); });
+  }();
+  DRC_RETURN_NOT_OK(Agreed(config, scored.status()));
+  return scored;
 }
 
 }  // namespace
@@ -385,11 +498,129 @@ Result<std::string> InferFreqOfSorted(const data::TablePtr& sorted,
                                  "h)");
 }
 
+// What Forecast trains on and scores, from one rank's table.
+struct Panel {
+  SeriesData series;  // each series' training part
+  SeriesData whole;   // with cross-validation: each series whole
+  // The rows forecast: the held-out points, the future stamps (no values) or, with
+  // cross-validation, the windows' rows, and their cutoffs.
+  data::TablePtr held_out;
+  std::shared_ptr<arrow::ChunkedArray> cutoffs;
+  std::vector<double> y_test;         // held_out's values (none with `future`)
+  std::shared_ptr<arrow::Array> ids;  // one per series, as text
+};
+
+// The points that cross-validation holds out of each series: h + cv_step * (cv_windows - 1).
+int64_t CvHeldOut(const ForecastConfig& config) {
+  return config.horizon +
+         static_cast<int64_t>(config.cv_step) * (static_cast<int64_t>(config.cv_windows) - 1);
+}
+
+Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& cols,
+                      const std::string& freq, const ForecastConfig& config, bool any_conformal) {
+  // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
+  // all but the last H of each series, which are `held_out` for the metrics, or with `future`
+  // every point, the forecasts then being for the H stamps after each series' end. With
+  // cross-validation they train on all but the last `held` points, and `held_out` becomes the
+  // windows' rows (below).
+  const bool cv = config.cv_windows > 0;
+  const int held = cv ? static_cast<int>(CvHeldOut(config)) : config.horizon;
+  const std::string what =
+      (cv ? "h + cv_step * (cv_windows - 1) = " : "horizon ") + std::to_string(held);
+  Panel panel;
+  DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(sorted, cols, freq));
+  data::TablePtr history = regular;
+  data::TablePtr& held_out = panel.held_out;
+  if (config.future) {
+    DRC_ASSIGN_OR_RETURN(held_out, data::FutureStamps(regular, cols, freq, config.horizon));
+  } else {
+    DRC_ASSIGN_OR_RETURN(auto split, data::SplitLastH(regular, cols, held));
+    history = split.train;
+    held_out = split.test;
+  }
+  DRC_ASSIGN_OR_RETURN(const SeriesIds train_ids, IdsOf(history, cols.id));
+  DRC_ASSIGN_OR_RETURN(const SeriesIds test_ids, IdsOf(held_out, cols.id));
+  const auto& train_bounds = train_ids.bounds;
+  const auto& test_bounds = test_ids.bounds;
+  if (train_bounds.size() != test_bounds.size()) {
+    return Status::InvalidArgument("Forecast: some series have at most ", what,
+                                   " points, so nothing to train on");
+  }
+  for (size_t k = 0; k + 1 < test_bounds.size(); ++k) {
+    const std::string_view id = test_ids.Id(test_bounds[k]);
+    if (id != train_ids.Id(train_bounds[k]) || test_bounds[k + 1] - test_bounds[k] != held) {
+      return Status::InvalidArgument("Forecast: series '", id, "' has too few points for ", what);
+    }
+  }
+  // Conformal calibration holds out h + step * (windows - 1) more points (and val_size), as NF
+  // asks of every series (its min_samples).
+  if (any_conformal) {
+    const int64_t calibration = ConformalHeldOut(config);
+    for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
+      const int64_t points = train_bounds[k + 1] - train_bounds[k];
+      if (points < calibration + 1 + config.val_size) {
+        return Status::InvalidArgument(
+            "Forecast: series '", train_ids.Id(train_bounds[k]), "' has ", points,
+            " points to train on; conformal intervals with ", config.conformal_windows,
+            " windows need at least ", calibration + 1 + config.val_size,
+            " (h + step * (windows - 1) + 1", config.val_size > 0 ? " + val_size)" : ")");
+      }
+    }
+  }
+  DRC_ASSIGN_OR_RETURN(panel.series, SeriesOf(history, cols.value, train_bounds));
+  {
+    arrow::StringBuilder ids;
+    for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
+      DRC_RETURN_NOT_OK(FromArrow(ids.Append(train_ids.Id(train_bounds[k])), "Forecast: ids"));
+    }
+    DRC_RETURN_NOT_OK(FromArrow(ids.Finish(&panel.ids), "Forecast: ids"));
+  }
+  // Cross-validation: every series whole (the forecasts of window w see it up to its cutoff),
+  // and the windows' rows of `regular`, series by series and window by window; `held_out`
+  // becomes those rows and `cutoffs` the last stamp before each.
+  if (cv) {
+    // regular's series k is history's, then held_out's.
+    std::vector<int64_t> bounds(train_bounds.size());
+    for (size_t k = 0; k < bounds.size(); ++k) bounds[k] = train_bounds[k] + test_bounds[k];
+    DRC_ASSIGN_OR_RETURN(panel.whole, SeriesOf(regular, cols.value, bounds));
+    std::vector<int64_t> rows, cutoff_rows;
+    for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+      for (int w = 0; w < config.cv_windows; ++w) {
+        const int64_t start = bounds[k + 1] - held + static_cast<int64_t>(w) * config.cv_step;
+        for (int j = 0; j < config.horizon; ++j) {
+          rows.push_back(start + j);
+          cutoff_rows.push_back(start - 1);
+        }
+      }
+    }
+    DRC_ASSIGN_OR_RETURN(auto taken, TakeRows(regular, rows));
+    held_out = taken.table();
+    DRC_ASSIGN_OR_RETURN(auto stamps, TakeRows(regular->GetColumnByName(cols.time), cutoff_rows));
+    panel.cutoffs = stamps.chunked_array();
+  }
+  if (!config.future) {
+    DRC_ASSIGN_OR_RETURN(panel.y_test, AsDoubles(held_out, cols.value));
+  }
+  return panel;
+}
+
+// InferFreqOfSorted on each rank of `comm`, which must agree (null: this rank alone).
+Result<std::string> InferFreqOnRanks(const data::TablePtr& sorted, const data::SeriesColumns& cols,
+                                     comm::Communicator* comm) {
+  auto freq = InferFreqOfSorted(sorted, cols);
+  if (comm == nullptr) return freq;
+  DRC_RETURN_NOT_OK(AgreeOnStatus(comm, freq.status()));
+  return AgreeOnFreq(*comm, *freq);
+}
+
 }  // namespace
 
-Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols) {
-  DRC_ASSIGN_OR_RETURN(auto sorted, SortSeries(table, cols));
-  return InferFreqOfSorted(sorted, cols);
+Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols,
+                              comm::Communicator* comm) {
+  auto sorted = SortSeries(table, cols);
+  if (comm != nullptr) DRC_RETURN_NOT_OK(AgreeOnStatus(comm, sorted.status()));
+  if (!sorted.ok()) return sorted.status();
+  return InferFreqOnRanks(*sorted, cols, comm);
 }
 
 Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
@@ -418,9 +649,17 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                                    config.conformal_step);
   }
   DRC_RETURN_NOT_OK(CheckConformalMethod(config.conformal_method));
-  const int64_t cv_held = config.horizon + static_cast<int64_t>(config.cv_step) *
-                                               (static_cast<int64_t>(config.cv_windows) - 1);
-  if (config.cv_windows < 0 || config.cv_step < 1 || cv_held > (int64_t{1} << 30)) {
+  if (Partitioned(config) && config.comm->memory() != comm::MemoryKind::kHost) {
+    return Status::NotImplemented("Forecast: a partitioned table is gathered in host memory; the ",
+                                  config.comm->backend(),
+                                  " communicator reads device memory (use mpi or gloo)");
+  }
+  if (Partitioned(config) && config.resume) {
+    return Status::NotImplemented(
+        "Forecast: resuming a partitioned run is not built yet (a checkpoint holds rank 0's "
+        "sampler, not each rank's)");
+  }
+  if (config.cv_windows < 0 || config.cv_step < 1 || CvHeldOut(config) > (int64_t{1} << 30)) {
     return Status::InvalidArgument(
         "Forecast: cv_windows must be >= 0 and cv_step >= 1 with h + cv_step * (cv_windows - 1) "
         "at most 2^30, got ",
@@ -465,89 +704,20 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   DRC_ASSIGN_OR_RETURN(QuantileColumns given, IntervalColumns(config.level, false));
   DRC_ASSIGN_OR_RETURN(QuantileColumns nf_default, IntervalColumns({80, 90}, true));
 
-  // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
-  // all but the last H of each series, which are `held_out` for the metrics, or with `future`
-  // every point, the forecasts then being for the H stamps after each series' end. With
-  // cross-validation they train on all but the last `held` points, and `held_out` becomes the
-  // windows' rows (below).
-  const int held = cv ? static_cast<int>(cv_held) : config.horizon;
-  const std::string what =
-      (cv ? "h + cv_step * (cv_windows - 1) = " : "horizon ") + std::to_string(held);
   // Sorted once here; the steps below find the rows in order.
-  DRC_ASSIGN_OR_RETURN(const data::TablePtr sorted, SortSeries(table, cols));
+  auto sorted = SortSeries(table, cols);
+  DRC_RETURN_NOT_OK(Agreed(config, sorted.status()));
   std::string freq = config.freq;
   if (freq.empty()) {
-    DRC_ASSIGN_OR_RETURN(freq, InferFreqOfSorted(sorted, cols));
+    DRC_ASSIGN_OR_RETURN(
+        freq, InferFreqOnRanks(*sorted, cols, Partitioned(config) ? config.comm : nullptr));
   }
-  DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(sorted, cols, freq));
-  data::TablePtr history = regular;
-  data::TablePtr held_out;  // with `future`: the future stamps, no values
-  if (config.future) {
-    DRC_ASSIGN_OR_RETURN(held_out, data::FutureStamps(regular, cols, freq, config.horizon));
-  } else {
-    DRC_ASSIGN_OR_RETURN(auto split, data::SplitLastH(regular, cols, held));
-    history = split.train;
-    held_out = split.test;
-  }
-  DRC_ASSIGN_OR_RETURN(const SeriesIds train_ids, IdsOf(history, cols.id));
-  DRC_ASSIGN_OR_RETURN(const SeriesIds test_ids, IdsOf(held_out, cols.id));
-  const auto& train_bounds = train_ids.bounds;
-  const auto& test_bounds = test_ids.bounds;
-  if (train_bounds.size() != test_bounds.size()) {
-    return Status::InvalidArgument("Forecast: some series have at most ", what,
-                                   " points, so nothing to train on");
-  }
-  for (size_t k = 0; k + 1 < test_bounds.size(); ++k) {
-    const std::string_view id = test_ids.Id(test_bounds[k]);
-    if (id != train_ids.Id(train_bounds[k]) || test_bounds[k + 1] - test_bounds[k] != held) {
-      return Status::InvalidArgument("Forecast: series '", id, "' has too few points for ", what);
-    }
-  }
-  // Conformal calibration holds out h + step * (windows - 1) more points (and val_size), as NF
-  // asks of every series (its min_samples).
-  if (any_conformal) {
-    const int64_t calibration = ConformalHeldOut(config);
-    for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
-      const int64_t points = train_bounds[k + 1] - train_bounds[k];
-      if (points < calibration + 1 + config.val_size) {
-        return Status::InvalidArgument(
-            "Forecast: series '", train_ids.Id(train_bounds[k]), "' has ", points,
-            " points to train on; conformal intervals with ", config.conformal_windows,
-            " windows need at least ", calibration + 1 + config.val_size,
-            " (h + step * (windows - 1) + 1", config.val_size > 0 ? " + val_size)" : ")");
-      }
-    }
-  }
-  DRC_ASSIGN_OR_RETURN(SeriesData series, SeriesOf(history, cols.value, train_bounds));
-  // Cross-validation: every series whole (the forecasts of window w see it up to its cutoff),
-  // and the windows' rows of `regular`, series by series and window by window; `held_out`
-  // becomes those rows and `cutoffs` the last stamp before each.
-  SeriesData whole;
-  std::shared_ptr<arrow::ChunkedArray> cutoffs;
-  if (cv) {
-    // regular's series k is history's, then held_out's.
-    std::vector<int64_t> bounds(train_bounds.size());
-    for (size_t k = 0; k < bounds.size(); ++k) bounds[k] = train_bounds[k] + test_bounds[k];
-    DRC_ASSIGN_OR_RETURN(whole, SeriesOf(regular, cols.value, bounds));
-    std::vector<int64_t> rows, cutoff_rows;
-    for (size_t k = 0; k + 1 < bounds.size(); ++k) {
-      for (int w = 0; w < config.cv_windows; ++w) {
-        const int64_t start = bounds[k + 1] - held + static_cast<int64_t>(w) * config.cv_step;
-        for (int j = 0; j < config.horizon; ++j) {
-          rows.push_back(start + j);
-          cutoff_rows.push_back(start - 1);
-        }
-      }
-    }
-    DRC_ASSIGN_OR_RETURN(auto taken, TakeRows(regular, rows));
-    held_out = taken.table();
-    DRC_ASSIGN_OR_RETURN(auto stamps, TakeRows(regular->GetColumnByName(cols.time), cutoff_rows));
-    cutoffs = stamps.chunked_array();
-  }
-  std::vector<double> y_test;
-  if (!config.future) {
-    DRC_ASSIGN_OR_RETURN(y_test, AsDoubles(held_out, cols.value));
-  }
+  auto made = PanelOf(*sorted, cols, freq, config, any_conformal);
+  DRC_RETURN_NOT_OK(Agreed(config, made.status()));
+  const Panel panel = std::move(made).ValueOrDie();
+  if (Partitioned(config)) DRC_RETURN_NOT_OK(CheckEachSeriesOnOneRank(*config.comm, panel.ids));
+  const SeriesData& series = panel.series;
+  const int64_t held = cv ? CvHeldOut(config) : config.horizon;
 
   std::vector<ModelForecast> out;
   for (const ModelRun& run : runs) {
@@ -562,7 +732,9 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
       DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, series, config));
     }
     // The full training part gives the forecast windows (and the validation windows).
-    DRC_ASSIGN_OR_RETURN(auto dataset, WindowedDataset::Make(series, run.windows));
+    auto made_dataset = WindowedDataset::Make(series, run.windows);
+    DRC_RETURN_NOT_OK(Agreed(config, made_dataset.status()));
+    WindowedDataset dataset = std::move(made_dataset).ValueOrDie();
     ModelForecast f;
     f.model = name;
     DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, series, dataset, config, true, f.final_loss));
@@ -572,81 +744,77 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     const QuantileColumns& intervals =
         config.level.empty() && defaults.gives_quantiles ? nf_default : given;
     const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;
-    DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));
-    if (cv) {
-      // Window 0's cutoff is the end of the training part; the others see more of each series.
-      // Rows in the order of held_out: series, then window, then step.
-      std::vector<torch::Tensor> points = {prediction.point}, quantiles = {prediction.quantiles};
-      for (int w = 1; w < config.cv_windows; ++w) {
-        const int64_t after = held - static_cast<int64_t>(w) * config.cv_step;
-        DRC_ASSIGN_OR_RETURN(auto upto, WindowedDataset::Make(DropLast(whole, after), run.windows));
-        DRC_ASSIGN_OR_RETURN(auto p, trainer->PredictQuantiles(upto, asked));
-        points.push_back(p.point);
-        quantiles.push_back(p.quantiles);
+    auto predicted = [&]() -> Result<Trainer::Prediction> {
+      DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));
+      if (cv) {
+        // Window 0's cutoff is the end of the training part; the others see more of each
+        // series. Rows in the order of held_out: series, then window, then step.
+        std::vector<torch::Tensor> points = {prediction.point}, quantiles = {prediction.quantiles};
+        for (int w = 1; w < config.cv_windows; ++w) {
+          const int64_t after = held - static_cast<int64_t>(w) * config.cv_step;
+          DRC_ASSIGN_OR_RETURN(auto upto,
+                               WindowedDataset::Make(DropLast(panel.whole, after), run.windows));
+          DRC_ASSIGN_OR_RETURN(auto p, trainer->PredictQuantiles(upto, asked));
+          points.push_back(p.point);
+          quantiles.push_back(p.quantiles);
+        }
+        DRC_ASSIGN_OR_RETURN(prediction, Guard(name + " cross-validation", [&] {
+                               Trainer::Prediction all;
+                               all.point = torch::stack(points, 1).flatten(0, 1);
+                               if (!asked.empty()) {
+                                 all.quantiles = torch::stack(quantiles, 1).flatten(0, 1);
+                               }
+                               return all;
+                             }));
       }
-      DRC_ASSIGN_OR_RETURN(prediction, Guard(name + " cross-validation", [&] {
-                             Trainer::Prediction all;
-                             all.point = torch::stack(points, 1).flatten(0, 1);
-                             if (!asked.empty()) {
-                               all.quantiles = torch::stack(quantiles, 1).flatten(0, 1);
-                             }
-                             return all;
-                           }));
+      if (conformal) {
+        DRC_ASSIGN_OR_RETURN(prediction.quantiles,
+                             ConformalQuantiles(name, prediction.point, scores, intervals.quantiles,
+                                                config.conformal_method));
+      }
+      return prediction;
+    }();
+    DRC_RETURN_NOT_OK(Agreed(config, predicted.status()));
+    const Trainer::Prediction& prediction = *predicted;
+    // This rank's rows: unique_id, ds, [cutoff,] y, y_hat and the quantile columns.
+    const data::TablePtr& held_out = panel.held_out;
+    std::vector<std::shared_ptr<arrow::Field>> fields = {
+        arrow::field(cols.id, held_out->GetColumnByName(cols.id)->type()),
+        arrow::field(cols.time, held_out->GetColumnByName(cols.time)->type())};
+    std::vector<std::shared_ptr<arrow::ChunkedArray>> columns = {
+        held_out->GetColumnByName(cols.id), held_out->GetColumnByName(cols.time)};
+    if (cv) {
+      fields.push_back(arrow::field("cutoff", panel.cutoffs->type()));
+      columns.push_back(panel.cutoffs);
     }
-    if (conformal) {
-      DRC_ASSIGN_OR_RETURN(prediction.quantiles,
-                           ConformalQuantiles(name, prediction.point, scores, intervals.quantiles,
-                                              config.conformal_method));
-    }
-    f.seconds = watch.Seconds();
     const std::vector<double> y_hat = Flat(prediction.point);
-    std::vector<std::vector<double>> quantiles;
-    for (size_t k = 0; k < intervals.quantiles.size(); ++k) {
-      quantiles.push_back(Flat(prediction.quantiles.select(2, static_cast<int64_t>(k))));
-    }
     std::shared_ptr<arrow::ChunkedArray> actual;
     if (config.future) {
-      f.mae = f.rmse = f.mape = f.smape = std::nan("");
       auto nulls = arrow::MakeArrayOfNull(arrow::float64(), static_cast<int64_t>(y_hat.size()));
       if (!nulls.ok()) return FromArrow(nulls.status(), "Forecast");
       actual = std::make_shared<arrow::ChunkedArray>(*nulls);
     } else {
-      DRC_ASSIGN_OR_RETURN(f.mae, Mae(y_test, y_hat));
-      DRC_ASSIGN_OR_RETURN(f.rmse, Rmse(y_test, y_hat));
-      DRC_ASSIGN_OR_RETURN(f.mape, Mape(y_test, y_hat));
-      DRC_ASSIGN_OR_RETURN(f.smape, Smape(y_test, y_hat));
-      DRC_ASSIGN_OR_RETURN(actual, DoubleColumn(y_test));
+      DRC_ASSIGN_OR_RETURN(actual, DoubleColumn(panel.y_test));
     }
-    for (size_t i = 0; i < intervals.levels.size(); ++i) {
-      const auto& lo = quantiles[intervals.bounds[i].first];
-      const auto& hi = quantiles[intervals.bounds[i].second];
-      IntervalScore& score = f.intervals[intervals.levels[i]];
-      score.coverage = std::nan("");
-      if (!config.future) {
-        DRC_ASSIGN_OR_RETURN(score.coverage, Coverage(y_test, lo, hi));
-      }
-      for (size_t k = 0; k < lo.size(); ++k) score.width += (hi[k] - lo[k]) / lo.size();
-    }
-    auto id_col = held_out->GetColumnByName(cols.id);
-    auto ds_col = held_out->GetColumnByName(cols.time);
-    std::vector<std::shared_ptr<arrow::Field>> fields = {arrow::field(cols.id, id_col->type()),
-                                                         arrow::field(cols.time, ds_col->type())};
-    std::vector<std::shared_ptr<arrow::ChunkedArray>> columns = {id_col, ds_col};
-    if (cv) {
-      fields.push_back(arrow::field("cutoff", cutoffs->type()));
-      columns.push_back(cutoffs);
-    }
-    DRC_ASSIGN_OR_RETURN(auto y_hat_col, DoubleColumn(y_hat));
     fields.push_back(arrow::field(cols.value, arrow::float64()));
     fields.push_back(arrow::field("y_hat", arrow::float64()));
     columns.push_back(actual);
+    DRC_ASSIGN_OR_RETURN(auto y_hat_col, DoubleColumn(y_hat));
     columns.push_back(y_hat_col);
-    for (size_t k = 0; k < quantiles.size(); ++k) {
+    for (size_t k = 0; k < intervals.quantiles.size(); ++k) {
       fields.push_back(arrow::field("y_hat" + intervals.suffixes[k], arrow::float64()));
-      DRC_ASSIGN_OR_RETURN(auto column, DoubleColumn(quantiles[k]));
+      DRC_ASSIGN_OR_RETURN(
+          auto column, DoubleColumn(Flat(prediction.quantiles.select(2, static_cast<int64_t>(k)))));
       columns.push_back(std::move(column));
     }
     f.predictions = arrow::Table::Make(arrow::schema(fields), columns);
+    if (Partitioned(config)) {
+      // Every rank gets every series' rows, in the order one rank would give them.
+      DRC_ASSIGN_OR_RETURN(f.predictions, GatherInOrder(*config.comm, f.predictions, cols, cv));
+    }
+    f.seconds = watch.Seconds();
+    // The scores, over the rows of every series.
+    DRC_RETURN_NOT_OK(Score(f, cols.value, intervals, config.future));
     out.push_back(std::move(f));
   }
   return out;

@@ -263,7 +263,16 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                    return Status::InvalidArgument(name_, ": forecast ", ShapeOf(y_hat),
                                                   "; expected ", ShapeOf(batch.outsample_y));
                  }
-                 return MaskedMae(batch.outsample_y, y_hat, batch.outsample_mask).item<double>();
+                 if (!reducer_) {
+                   return MaskedMae(batch.outsample_y, y_hat, batch.outsample_mask).item<double>();
+                 }
+                 // The ranks' windows may differ (a partitioned table): the MAE over all of
+                 // them, so that every rank makes the same early-stopping decision.
+                 const auto& mask = batch.outsample_mask;
+                 double sums[2] = {((batch.outsample_y - y_hat).abs() * mask).sum().item<double>(),
+                                   mask.sum().item<double>()};
+                 DRC_RETURN_NOT_OK(AllReduceSums(options_.comm, sums));
+                 return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
                });
 }
 

@@ -24,10 +24,19 @@ struct ForecastConfig {
   // Per-window scaler for every model (identity, standard, robust, minmax, revin); empty: each
   // model's NeuralForecast default.
   std::string scaler;
-  // Data-parallel world (not owned): every rank calls Forecast() with the same table and
-  // config; each trains on its shard of the windows, gradients are averaged, and every rank
-  // returns the same forecasts. Null: this process alone.
+  // Data-parallel world (not owned): every rank calls Forecast() with the same config and,
+  // unless `partitioned`, the same table; each trains on its shard of the windows, gradients
+  // are averaged, and every rank returns the same forecasts. Null: this process alone.
   comm::Communicator* comm = nullptr;
+  // The table is this rank's part of a partitioned one (drc forecast --data 'part-{rank}.csv'):
+  // each series whole on one rank (data::Shuffle by the id column puts it there), every rank
+  // holding at least one. The ranks train one model data-parallel, each drawing its windows
+  // from its own series (validation losses are summed over the ranks), and every rank returns
+  // the forecasts and metrics of all series, its rows sorted as one rank's would be. The
+  // frequency, inferred on each rank when not given, must agree; an error on one rank is an
+  // error on every rank. Host-memory communicators only (local, mpi, gloo), and not with
+  // `resume` yet (a checkpoint holds rank 0's sampler). False: every rank passes the whole table.
+  bool partitioned = false;
   int threads = 0;  // intra-op threads per rank; 0: DefaultThreads(ranks) (common/cpus.h)
   // NF's val_size: the last val_size training points of each series become validation
   // windows (checked every val_check_steps steps) and training stops after
@@ -148,7 +157,11 @@ Result<data::TablePtr> SortSeries(const data::TablePtr& table, const data::Serie
 
 // The pandas alias of the series' time step (D, W, MS, ME, QS, QE, YS, YE, h, min; an integer
 // step for integer time columns), read from the longest series; InvalidArgument when none fits.
-Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols);
+// With `comm`, the table is this rank's part of a partitioned one (ForecastConfig::partitioned):
+// every rank infers from its own series, the ranks must agree (InvalidArgument naming two
+// ranks' otherwise), and an error on one rank is an error on every rank. Collective then.
+Result<std::string> InferFreq(const data::TablePtr& table, const data::SeriesColumns& cols,
+                              comm::Communicator* comm = nullptr);
 
 // The registered model names.
 std::vector<std::string> ModelNames();

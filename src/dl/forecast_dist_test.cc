@@ -1,0 +1,246 @@
+// Forecast on a partitioned table (ForecastConfig::partitioned): each rank passes its own
+// series. Run under mpirun (--backend=mpi or gloo), as data_parallel_test.cc.
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "drc/dl/forecast.h"
+#include "src/data/testing/dist_harness.h"
+
+namespace drc::dl {
+namespace {
+
+using data::testing::ForEachWorld;
+using data::testing::HarnessBackend;
+
+#define SKIP_ON_THREAD_RANKS()                                                        \
+  if (HarnessBackend() == "local") {                                                  \
+    GTEST_SKIP() << "one trainer per process: run under mpirun (--backend=mpi|gloo)"; \
+  }
+
+struct Series {
+  std::string id;
+  int64_t length;
+  int64_t step = 1;   // between time stamps
+  double phase = 0;   // of the seasonal pattern
+  double level = 10;  // mean
+};
+
+// unique_id, ds (integers from 0, `step` apart), y: a seasonal pattern of period 12.
+data::TablePtr TableOf(const std::vector<Series>& all) {
+  arrow::StringBuilder ids;
+  arrow::Int64Builder ds;
+  arrow::DoubleBuilder y;
+  for (const auto& s : all) {
+    for (int64_t t = 0; t < s.length; ++t) {
+      EXPECT_TRUE(ids.Append(s.id).ok());
+      EXPECT_TRUE(ds.Append(t * s.step).ok());
+      EXPECT_TRUE(y.Append(s.level + 3 * std::sin(2 * M_PI * t / 12 + s.phase) + 0.01 * t).ok());
+    }
+  }
+  std::shared_ptr<arrow::Array> a, b, c;
+  EXPECT_TRUE(ids.Finish(&a).ok());
+  EXPECT_TRUE(ds.Finish(&b).ok());
+  EXPECT_TRUE(y.Finish(&c).ok());
+  auto schema =
+      arrow::schema({arrow::field("unique_id", arrow::utf8()), arrow::field("ds", arrow::int64()),
+                     arrow::field("y", arrow::float64())});
+  return arrow::Table::Make(schema, {a, b, c});
+}
+
+ForecastConfig SmallMlp(comm::Communicator* comm, int steps) {
+  ForecastConfig config;
+  config.models = {"MLP"};
+  config.horizon = 6;
+  config.input_size = 12;
+  config.max_steps = steps;
+  config.threads = 1;
+  config.params["MLP"] = {{"hidden_size", 16}, {"num_layers", 2}};
+  config.comm = comm;
+  config.partitioned = comm != nullptr;
+  return config;
+}
+
+// Five series of different lengths; rank r holds those whose index is r modulo the ranks (not
+// a contiguous block: the gathered rows must come back in id order).
+std::vector<Series> Panel() {
+  std::vector<Series> all;
+  for (int k = 0; k < 5; ++k) {
+    all.push_back({"s" + std::to_string(k), 60 + 7 * k, 1, 0.7 * k, 10.0 + 5 * k});
+  }
+  return all;
+}
+
+// Forecasts of a batch of 2 or 3 series and of one of 5 round differently in float32 GEMMs.
+constexpr double kClose = 1e-6;
+
+// The same schema and rows; the forecast columns (y_hat...) equal to float32 rounding: the
+// values are about 10, the model is untrained, so its forecasts can be near 0.
+void ExpectSameRows(const arrow::Table& got, const arrow::Table& expected, const char* what) {
+  ASSERT_TRUE(got.schema()->Equals(*expected.schema())) << what << ": " << got.schema()->ToString();
+  ASSERT_EQ(got.num_rows(), expected.num_rows()) << what;
+  for (int c = 0; c < expected.num_columns(); ++c) {
+    const std::string& name = expected.schema()->field(c)->name();
+    if (name.rfind("y_hat", 0) != 0) {
+      EXPECT_TRUE(got.column(c)->Equals(*expected.column(c))) << what << ": column " << name;
+      continue;
+    }
+    auto g = std::static_pointer_cast<arrow::DoubleArray>(got.column(c)->chunk(0));
+    auto e = std::static_pointer_cast<arrow::DoubleArray>(expected.column(c)->chunk(0));
+    ASSERT_EQ(got.column(c)->num_chunks(), 1) << what;
+    ASSERT_EQ(expected.column(c)->num_chunks(), 1) << what;
+    for (int64_t i = 0; i < e->length(); ++i) {
+      EXPECT_NEAR(g->Value(i), e->Value(i), 1e-5 * (1 + std::abs(e->Value(i))))
+          << what << ": " << name << " row " << i;
+    }
+  }
+}
+
+// Before any training step every rank's replica is rank 0's initial model, which is the one
+// a single process builds from the same seed: the forecasts, intervals and metrics of a
+// partitioned run must be those of one process on the whole table, row for row (up to the
+// rounding of batches of other sizes).
+TEST(PartitionedForecast, EqualsOneProcessBeforeTraining) {
+  SKIP_ON_THREAD_RANKS();
+  ForEachWorld([](const data::Context& ctx) {
+    const auto all = Panel();
+    std::vector<Series> mine;
+    for (size_t k = 0; k < all.size(); ++k) {
+      if (static_cast<int>(k) % ctx.world_size() == ctx.rank()) mine.push_back(all[k]);
+    }
+    struct Case {
+      const char* name;
+      void (*set)(ForecastConfig&);
+    };
+    const Case cases[] = {
+        {"held-out with conformal intervals",
+         [](ForecastConfig& c) {
+           c.level = {80};
+           c.conformal_windows = 2;
+         }},
+        {"cross-validation", [](ForecastConfig& c) { c.cv_windows = 3; }},
+        {"future", [](ForecastConfig& c) { c.future = true; }},
+    };
+    for (const auto& test : cases) {
+      ForecastConfig one = SmallMlp(nullptr, 0);
+      ForecastConfig parts = SmallMlp(ctx.comm(), 0);
+      test.set(one);
+      test.set(parts);
+      auto expected = Forecast(TableOf(all), {}, one);
+      ASSERT_TRUE(expected.ok()) << test.name << ": " << expected.status();
+      auto got = Forecast(TableOf(mine), {}, parts);
+      ASSERT_TRUE(got.ok()) << test.name << ": " << got.status();
+      ASSERT_EQ(got->size(), 1u);
+      const ModelForecast& e = expected->front();
+      const ModelForecast& g = got->front();
+      ExpectSameRows(*g.predictions, *e.predictions, test.name);
+      if (std::isnan(e.mae)) {
+        EXPECT_TRUE(std::isnan(g.mae)) << test.name;
+      } else {
+        EXPECT_NEAR(g.mae, e.mae, kClose * e.mae) << test.name;
+        EXPECT_NEAR(g.rmse, e.rmse, kClose * e.rmse) << test.name;
+        EXPECT_NEAR(g.smape, e.smape, kClose * e.smape) << test.name;
+      }
+      ASSERT_EQ(g.intervals.size(), e.intervals.size()) << test.name;
+      for (const auto& [level, score] : e.intervals) {
+        EXPECT_DOUBLE_EQ(g.intervals.at(level).coverage, score.coverage) << test.name;
+        EXPECT_NEAR(g.intervals.at(level).width, score.width, kClose * score.width) << test.name;
+      }
+    }
+  });
+}
+
+// Training on different series keeps the replicas identical: every rank holds a copy of the
+// same series under its own id, which then gets the same forecast bit for bit, and every rank
+// stops early at the same step although each rank's validation windows differ.
+TEST(PartitionedForecast, ReplicasStayInStep) {
+  SKIP_ON_THREAD_RANKS();
+  ForEachWorld([](const data::Context& ctx) {
+    const int rank = ctx.rank();
+    const std::vector<Series> mine = {
+        {"same" + std::to_string(rank), 80, 1, 0.3, 20},
+        {"own" + std::to_string(rank), 70 + 9 * rank, 1, 1.1 * rank, 12.0 + 40 * rank}};
+    ForecastConfig config = SmallMlp(ctx.comm(), 40);
+    config.val_size = 6;
+    config.val_check_steps = 2;
+    config.early_stop_patience_steps = 3;
+    auto got = Forecast(TableOf(mine), {}, config);
+    ASSERT_TRUE(got.ok()) << got.status();
+    const ModelForecast& f = got->front();
+    const int ranks = ctx.world_size();
+    ASSERT_EQ(f.predictions->num_rows(), 2 * ranks * config.horizon);
+    // Rows by id: own0, own1, ..., same0, same1, ...
+    auto y_hat = std::static_pointer_cast<arrow::DoubleArray>(
+        f.predictions->GetColumnByName("y_hat")->chunk(0));
+    const int64_t first_same = static_cast<int64_t>(ranks) * config.horizon;
+    for (int r = 1; r < ranks; ++r) {
+      for (int j = 0; j < config.horizon; ++j) {
+        EXPECT_EQ(y_hat->Value(first_same + r * config.horizon + j), y_hat->Value(first_same + j))
+            << "same" << r << " step " << j;
+      }
+    }
+    // The same steps, loss and metrics everywhere.
+    auto& comm = *ctx.comm();
+    const double mine_values[3] = {static_cast<double>(f.steps), f.final_loss, f.mae};
+    std::vector<double> every(3 * static_cast<size_t>(ranks));
+    ASSERT_TRUE(comm.AllGather(mine_values, sizeof(mine_values), every.data()).ok());
+    for (int r = 1; r < ranks; ++r) {
+      for (int i = 0; i < 3; ++i) EXPECT_EQ(every[3 * r + i], every[i]) << "value " << i;
+    }
+    EXPECT_GT(f.steps, 0);
+    EXPECT_TRUE(std::isfinite(f.mae));
+  });
+}
+
+// What only some ranks see fails every rank, each with its own reason or an Aborted one.
+TEST(PartitionedForecast, ErrorsOnOneRankFailEveryRank) {
+  SKIP_ON_THREAD_RANKS();
+  ForEachWorld([](const data::Context& ctx) {
+    if (ctx.world_size() == 1) return;
+    const int rank = ctx.rank();
+    const int last = ctx.world_size() - 1;
+    const auto message = [](const Result<std::vector<ModelForecast>>& r) {
+      return r.ok() ? std::string("OK") : r.status().ToString();
+    };
+    {
+      // A series on every rank.
+      auto got = Forecast(TableOf({{"dup", 60}, {"own" + std::to_string(rank), 60}}), {},
+                          SmallMlp(ctx.comm(), 1));
+      ASSERT_FALSE(got.ok());
+      EXPECT_NE(message(got).find("series 'dup' is on ranks 0 and 1"), std::string::npos)
+          << message(got);
+    }
+    {
+      // Too short a series on the last rank only.
+      const int64_t length = rank == last ? 5 : 60;
+      auto got =
+          Forecast(TableOf({{"s" + std::to_string(rank), length}}), {}, SmallMlp(ctx.comm(), 1));
+      ASSERT_FALSE(got.ok());
+      if (rank == last) {
+        EXPECT_NE(message(got).find("at most horizon 6 points"), std::string::npos) << message(got);
+      } else {
+        EXPECT_EQ(got.status().code(), StatusCode::kAborted) << message(got);
+      }
+    }
+    {
+      // Stamps 2 apart on the last rank: the frequencies inferred differ.
+      auto got = Forecast(TableOf({{"s" + std::to_string(rank), 60, rank == last ? 2 : 1}}), {},
+                          SmallMlp(ctx.comm(), 1));
+      ASSERT_FALSE(got.ok());
+      EXPECT_NE(message(got).find("different frequencies"), std::string::npos) << message(got);
+    }
+    {
+      ForecastConfig config = SmallMlp(ctx.comm(), 1);
+      config.checkpoint_dir = "unused";
+      config.resume = true;
+      auto got = Forecast(TableOf({{"s" + std::to_string(rank), 60}}), {}, config);
+      EXPECT_EQ(got.status().code(), StatusCode::kNotImplemented) << message(got);
+    }
+  });
+}
+
+}  // namespace
+}  // namespace drc::dl

@@ -1,0 +1,62 @@
+#!/bin/sh
+# drc forecast on a partitioned table: --data 'DIR/part-{rank}.csv' --ranks 2, each part holding
+# whole series. Before any training step (--steps 0) its forecasts are one rank's on the whole
+# table, so the metrics must agree; a trained run reports partitioned; a part beyond the ranks
+# and a series in two parts are errors.
+#   sh forecast_parts.sh DRC CARRIER_CSV WORKDIR
+set -eu
+drc=$1
+csv=$2
+dir=$3
+rm -rf "$dir"
+mkdir -p "$dir"
+# Three series from the carrier's (columns y, ds, unique_id): A as is, B halved, C plus 10 000.
+# A and C go to part 0, B to part 1; all.csv holds the three.
+awk -F, -v dir="$dir" 'NR == 1 { print "unique_id,ds,y" > dir "/all.csv"
+                                 print "unique_id,ds,y" > dir "/part-0.csv"
+                                 print "unique_id,ds,y" > dir "/part-1.csv"; next }
+  { a = "A," $2 "," $1; b = "B," $2 "," $1 / 2; c = "C," $2 "," $1 + 10000
+    print a > dir "/all.csv"; print b > dir "/all.csv"; print c > dir "/all.csv"
+    print a > dir "/part-0.csv"; print c > dir "/part-0.csv"; print b > dir "/part-1.csv" }' "$csv"
+run() {
+  data=$1
+  shift
+  "$drc" forecast --data "$data" --models MLP,NHITS --h 12 --input-size 12 --threads 1 --json "$@"
+}
+one=$(run "$dir/all.csv" --steps 0)
+parts=$(run "$dir/part-{rank}.csv" --steps 0 --ranks 2)
+trained=$(run "$dir/part-{rank}.csv" --steps 5 --ranks 2)
+python3 - "$one" "$parts" "$trained" <<'PY'
+import json, sys
+one, parts, trained = ([json.loads(l) for l in a.splitlines()] for a in sys.argv[1:])
+for o, p in zip(one, parts):
+    assert p["partitioned"] and p["ranks"] == 2 and not o["partitioned"], (o, p)
+    for key in ("mae", "rmse", "smape"):
+        # One rank forecasts 3 series in a batch, two ranks 2 and 1: float32 rounding differs.
+        if abs(o[key] - p[key]) > 1e-5 * abs(o[key]):
+            sys.exit("%s %s: whole table %r, parts %r" % (o["model"], key, o[key], p[key]))
+for t in trained:
+    assert t["partitioned"] and t["steps"] == 5 and t["mae"] > 0, t
+print("parts = whole table before training: MLP MAE %.2f, NHITS MAE %.2f; trained MAE %.2f, %.2f"
+      % (parts[0]["mae"], parts[1]["mae"], trained[0]["mae"], trained[1]["mae"]))
+PY
+# One rank would leave part-1 out.
+if out=$(run "$dir/part-{rank}.csv" --steps 1 2>&1); then
+  echo "one rank on two parts succeeded: $out"
+  exit 1
+fi
+echo "$out" | grep -q "part-1.csv exists, but 1 rank(s) read parts 0 to 0" || {
+  echo "unexpected error: $out"
+  exit 1
+}
+# Series A in both parts.
+grep '^A,' "$dir/part-0.csv" >> "$dir/part-1.csv"
+if out=$(run "$dir/part-{rank}.csv" --steps 1 --ranks 2 2>&1); then
+  echo "a series in two parts succeeded: $out"
+  exit 1
+fi
+echo "$out" | grep -q "series 'A' is on ranks 0 and 1" || {
+  echo "unexpected error: $out"
+  exit 1
+}
+echo "errors: a part beyond the ranks, a series in two parts"
