@@ -6,11 +6,12 @@
 # pipeline whose prepare stage fails reports why, and its later stages are canceled, not lost;
 # forecast stages also forecast after the data's end with intervals (charted as bands), and
 # cross-validate (charted a line per cutoff); a prepare stage on two ranks leaves out a series
-# shorter than its min_length.
+# shorter than its min_length; a partitioned prepare stage writes a part per rank, and the
+# forecast stage from it trains on the parts on as many ranks.
 #   sh run_pipeline.sh DRC WORKDIR TESTDATA CSV
 set -eu
 drc=$1 work=$2 data=$3 csv=$4
-rm -rf "$work" "$work-fails" "$work-seeds" "$work-future" "$work-short"
+rm -rf "$work" "$work-fails" "$work-seeds" "$work-future" "$work-short" "$work-parts"
 "$drc" run "$data/pipeline_small.yaml" --workdir "$work" --quiet
 report=$work/report/index.html
 for want in '<h1>Pipeline us-carrier-small</h1>' 'Every task ended DONE' \
@@ -73,3 +74,15 @@ head -1 "$work-future/future.MLP/forecast.csv" | grep -q '"MLP-lo-80"' &&
 grep -q '35 rows in, 30 out (1 series shorter than min_length left out)' \
   "$work-short/report/index.html" && echo "short series left out" ||
   { echo "the short-series report lacks the dropped series" >&2; exit 1; }
+# Partitioned: two parts, the forecast on two ranks, the report charting from the parts.
+"$drc" run "$data/pipeline_parts.yaml" --workdir "$work-parts" --quiet
+for part in 0 1; do
+  [ -f "$work-parts/prepare/series/part-$part.parquet" ] || { echo "no part $part" >&2; exit 1; }
+done
+grep -q '"partitioned":true,"ranks":2' "$work-parts/forecast.MLP/forecast.MLP.out" ||
+  { echo "the forecast did not run on the parts" >&2; exit 1; }
+for want in '144 rows in, 144 out: .*/part-{rank}.parquet (a part per rank)' '<polyline'; do
+  grep -q "$want" "$work-parts/report/index.html" ||
+    { echo "the partitioned report lacks: $want" >&2; exit 1; }
+done
+echo "partitioned prepare and forecast"

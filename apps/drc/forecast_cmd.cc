@@ -10,6 +10,7 @@
 
 #include "drc/common/strings.h"
 #include "drc/data/dist.h"
+#include "drc/data/dist_io.h"
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
 #include "world.h"
@@ -176,14 +177,6 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
 // `--data` names the parts of a partitioned table, one per rank: "{rank}" in it is the rank.
 constexpr std::string_view kRankKey = "{rank}";
 
-std::string PartOfRank(std::string pattern, int rank) {
-  for (size_t pos = pattern.find(kRankKey); pos != std::string::npos;
-       pos = pattern.find(kRankKey, pos)) {
-    pattern.replace(pos, kRankKey.size(), std::to_string(rank));
-  }
-  return pattern;
-}
-
 // Each rank's part of a partitioned table, sorted; the frequency agreed by the ranks when not
 // given. Rank 0 checks that no part lies beyond the last rank (it would be left out).
 Result<std::shared_ptr<arrow::Table>> ReadPart(const ForecastArgs& args,
@@ -192,8 +185,8 @@ Result<std::shared_ptr<arrow::Table>> ReadPart(const ForecastArgs& args,
   comm::Communicator* comm = config.comm;
   const int rank = comm ? comm->rank() : 0;
   const int ranks = comm ? comm->size() : 1;
-  const std::string path = PartOfRank(args.data, rank);
-  const std::string beyond = PartOfRank(args.data, ranks);
+  const std::string path = data::RankPath(args.data, rank);
+  const std::string beyond = data::RankPath(args.data, ranks);
   std::shared_ptr<arrow::Table> table;
   Status local = [&]() -> Status {
     DRC_ASSIGN_OR_RETURN(auto read, data::ReadSeries(path, cols));

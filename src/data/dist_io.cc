@@ -135,13 +135,19 @@ Status AgreeOnStatus(const Context& ctx, const Status& local) {
   return Status::Internal("AgreeOnStatus: no failed rank found");
 }
 
-Result<TablePtr> ReadPerRank(const Context& ctx, const std::string& pattern) {
+std::string RankPath(const std::string& pattern, int rank) {
   std::string path = pattern;
-  const std::string key = "{rank}";
-  for (size_t pos = path.find(key); pos != std::string::npos; pos = path.find(key, pos)) {
-    path.replace(pos, key.size(), std::to_string(ctx.rank()));
+  const std::string_view key = "{rank}";
+  const std::string value = std::to_string(rank);
+  for (size_t pos = path.find(key); pos != std::string::npos;
+       pos = path.find(key, pos + value.size())) {
+    path.replace(pos, key.size(), value);
   }
-  auto table = ReadTable(path);
+  return path;
+}
+
+Result<TablePtr> ReadPerRank(const Context& ctx, const std::string& pattern) {
+  auto table = ReadTable(RankPath(pattern, ctx.rank()));
   DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, table.status()));
   return table;
 }

@@ -13,11 +13,13 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "drc/data/dist_io.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "src/data/arrow_status.h"
@@ -697,6 +699,20 @@ Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) 
   }
   if (typed.column_types.empty()) return table;
   return ReadCsv(path, typed);
+}
+
+Result<TablePtr> ReadSeriesParts(const std::string& pattern, const SeriesColumns& cols) {
+  std::vector<TablePtr> parts;
+  for (int r = 0; std::filesystem::exists(RankPath(pattern, r)); ++r) {
+    DRC_ASSIGN_OR_RETURN(auto part, ReadSeries(RankPath(pattern, r), cols));
+    parts.push_back(std::move(part));
+  }
+  if (parts.empty()) {
+    return Status::IOError("cannot read ", RankPath(pattern, 0), ": No such file (part 0 of ",
+                           pattern, ")");
+  }
+  DRC_ARROW_ASSIGN_OR_RETURN(auto all, arrow::ConcatenateTables(parts), pattern);
+  return all;
 }
 
 // A table's series, sorted and with present, distinct stamps, on the grid of a frequency: what

@@ -110,6 +110,7 @@ class Parser : public YamlFields {
     }
     DRC_RETURN_NOT_OK(Get(n, "resample", p.resample, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(GetPositive(n, "min_length", p.min_length));
+    DRC_RETURN_NOT_OK(Get(n, "partitioned", p.partitioned, "true or false"));
     // The arguments travel as text; a separator inside a name would split it.
     for (const auto& [from, to] : p.rename) {
       if (from.find_first_of(",=") != std::string::npos ||
@@ -296,6 +297,15 @@ class Parser : public YamlFields {
     return CheckKeys(n, known, std::string(StageKindName(s.kind)) + " stage '" + s.name + "'");
   }
 
+  // The planned task `uid` (a prepare stage's one task has the stage's name).
+  static const runtime::TaskDescription& PlannedTask(const Pipeline& p, const std::string& uid) {
+    for (const auto& t : p.run.tasks) {
+      if (t.uid == uid) return t;
+    }
+    static const runtime::TaskDescription kNone;
+    return kNone;
+  }
+
   static void AddTask(runtime::TaskDescription t, Stage& s, Pipeline& p) {
     s.task_uids.push_back(t.uid);
     p.run.tasks.push_back(std::move(t));
@@ -317,7 +327,7 @@ class Parser : public YamlFields {
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
     DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
                                      {"input", "output", "rename", "select", "start", "end",
-                                      "drop_nulls", "resample", "min_length"},
+                                      "drop_nulls", "resample", "min_length", "partitioned"},
                                      true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     runtime::TaskDescription t;
@@ -352,6 +362,19 @@ class Parser : public YamlFields {
       }
       // Task folders are siblings in the work directory.
       data = "../" + from->name + "/" + from->prepare.output;
+      if (from->prepare.partitioned) {
+        // One part per rank: the forecast runs on the prepare stage's ranks.
+        data = "../" + from->name + "/" + PartsPattern(from->prepare);
+        const int parts = PlannedTask(p, from->name).ranks;
+        if (!n["ranks"]) {
+          base.ranks = parts;
+        } else if (base.ranks != parts) {
+          return Error(n["ranks"], "field 'ranks' is " + std::to_string(base.ranks) + ", but '" +
+                                       from->name + "' writes " + std::to_string(parts) +
+                                       " parts (partitioned), one per rank: give it ranks: " +
+                                       std::to_string(parts) + " or leave ranks out");
+        }
+      }
     }
     base.function = "dl.forecast";
     base.function_args = {{"data", data},
@@ -595,7 +618,9 @@ std::string TaskFolder(const std::string& workdir, const std::string& uid) {
 }
 
 std::string PreparedTablePath(const Stage& stage, const std::string& workdir) {
-  return (fs::path(TaskFolder(workdir, stage.name)) / stage.prepare.output).string();
+  const std::string& file =
+      stage.prepare.partitioned ? PartsPattern(stage.prepare) : stage.prepare.output;
+  return (fs::path(TaskFolder(workdir, stage.name)) / file).string();
 }
 
 std::string PredictionsPath(const Stage& stage, const std::string& workdir,

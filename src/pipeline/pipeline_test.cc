@@ -62,6 +62,39 @@ TEST_F(PipelineTest, APrepareStageRunsOnItsRanksAndDropsShortSeries) {
             "pipeline.prepare: min_length expects an integer >= 1, got '4x'");
 }
 
+// A partitioned prepare stage writes a part per rank; a forecast stage from it reads the parts
+// on as many ranks.
+TEST_F(PipelineTest, AForecastFromAPartitionedPrepareRunsOnItsRanks) {
+  const std::string text =
+      "stages:\n"
+      "  - {name: p, kind: prepare, input: x.csv, output: s.csv, ranks: 3, partitioned: true}\n"
+      "  - {name: f, kind: forecast, from: p, models: [MLP]}\n";
+  auto p = ParsePipeline(text, "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->run.tasks.size(), 2u);
+  const auto& prepare = p->run.tasks[0];
+  EXPECT_EQ(prepare.function_args.at("partitioned"), "true");
+  auto spec = PrepareFromArgs(prepare.function_args);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(spec->partitioned);
+  EXPECT_EQ(PartsPattern(*spec), "s/part-{rank}.csv");
+  const auto& forecast = p->run.tasks[1];
+  EXPECT_EQ(forecast.function_args.at("data"), "../p/s/part-{rank}.csv");
+  EXPECT_EQ(forecast.ranks, 3);
+  EXPECT_EQ(PreparedTablePath(p->stages[0], "/w"), "/w/p/s/part-{rank}.csv");
+  // The same ranks given is fine; others are an error that says how many parts there are.
+  std::string same = text;
+  same.replace(same.find("models: [MLP]"), 13, "models: [MLP], ranks: 3");
+  EXPECT_TRUE(ParsePipeline(same, "p.yaml").ok());
+  std::string other = text;
+  other.replace(other.find("models: [MLP]"), 13, "models: [MLP], ranks: 2");
+  EXPECT_EQ(ErrorOf(other),
+            "p.yaml:3:62: field 'ranks' is 2, but 'p' writes 3 parts (partitioned), one per rank: "
+            "give it ranks: 3 or leave ranks out");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: x.csv, partitioned: 2}\n"),
+            "p.yaml:2:57: field 'partitioned' expects true or false, got '2'");
+}
+
 TEST_F(PipelineTest, PlansEveryStageAsTasksWithTheirDependencies) {
   auto p = ParsePipeline(R"(
 name: carriers

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <charconv>
+#include <filesystem>
 #include <set>
 #include <span>
 
@@ -87,13 +88,14 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (!spec.drop_nulls.empty()) args["drop_nulls"] = JoinList(spec.drop_nulls, ",");
   if (!spec.resample.empty()) args["resample"] = spec.resample;
   if (spec.min_length > 0) args["min_length"] = std::to_string(spec.min_length);
+  if (spec.partitioned) args["partitioned"] = "true";
   return args;
 }
 
 Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args) {
-  static const std::vector<std::string> kKnown = {"input",      "output",   "rename",
-                                                  "select",     "start",    "end",
-                                                  "drop_nulls", "resample", "min_length"};
+  static const std::vector<std::string> kKnown = {
+      "input", "output",     "rename",   "select",     "start",
+      "end",   "drop_nulls", "resample", "min_length", "partitioned"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -115,6 +117,13 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
             "pipeline.prepare: min_length expects an integer >= 1, got '", value, "'");
       }
       spec.min_length = length;
+    }
+    if (key == "partitioned") {
+      if (value != "true" && value != "false") {
+        return Status::InvalidArgument("pipeline.prepare: partitioned expects true or false, got '",
+                                       value, "'");
+      }
+      spec.partitioned = value == "true";
     }
     if (key == "rename") {
       for (const auto& pair : SplitList(value)) {
@@ -177,8 +186,9 @@ Result<data::TablePtr> Clean(data::TablePtr table, const PrepareSpec& spec) {
     table = *dropped;
   }
   // Resampling and lengths are of whole series: they need both columns.
-  for (const auto& [used, field] : {std::pair{!spec.resample.empty(), "resample"},
-                                    std::pair{spec.min_length > 0, "min_length"}}) {
+  for (const auto& [used, field] :
+       {std::pair{!spec.resample.empty(), "resample"}, std::pair{spec.min_length > 0, "min_length"},
+        std::pair{spec.partitioned, "partitioned"}}) {
     if (used && !HasSeries(table)) {
       return Status::InvalidArgument(spec.input, ": ", field, " needs the columns ", cols.id,
                                      " and ", cols.time, " (the table has ", ColumnList(table),
@@ -218,6 +228,42 @@ Status SortAndWrite(data::TablePtr table, const PrepareSpec& spec) {
     DRC_ASSIGN_OR_RETURN(table, data::Sort(table, {{cols.id}, {cols.time}}));
   }
   return data::WriteTable(*table, spec.output);
+}
+
+// The format name of `output` for data::WritePartitioned.
+Result<std::string> PartFormat(const std::string& output) {
+  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(output));
+  switch (format) {
+    case data::TableFormat::kCsv: return std::string("csv");
+    case data::TableFormat::kParquet: return std::string("parquet");
+    default: return std::string("arrow");
+  }
+}
+
+// The folder of a partitioned output: its name without the extension.
+std::string PartsFolder(const std::string& output) {
+  return std::filesystem::path(output).replace_extension().string();
+}
+
+// This rank's series, sorted, as its part of `spec.output`'s folder; rank 0 empties the
+// folder first (parts of an earlier run on more ranks would be read as this run's). Collective.
+Status WritePart(const data::Context& ctx, data::TablePtr table, const PrepareSpec& spec) {
+  const std::string dir = PartsFolder(spec.output);
+  Status local;
+  if (table->num_rows() == 0) {
+    local = Status::InvalidArgument(spec.input, ": partitioned: rank ", ctx.rank(),
+                                    " holds no series after the shuffle by unique_id (each of the ",
+                                    ctx.world_size(), " parts needs one; use fewer ranks)");
+  } else if (ctx.rank() == 0) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) local = Status::IOError("cannot empty ", dir, ": ", ec.message());
+  }
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, local));
+  const data::SeriesColumns cols;
+  DRC_ASSIGN_OR_RETURN(table, data::Sort(table, {{cols.id}, {cols.time}}));
+  DRC_ASSIGN_OR_RETURN(const std::string format, PartFormat(spec.output));
+  return data::WritePartitioned(ctx, table, dir, format);
 }
 
 // This rank's share of the input: a CSV split at line boundaries, another format read whole and
@@ -260,6 +306,10 @@ Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Contex
   result.rows_out = counts[0];
   result.series_dropped = counts[1];
   result.columns = table->schema()->field_names();
+  if (spec.partitioned) {
+    DRC_RETURN_NOT_OK(WritePart(ctx, table, spec));
+    return result;
+  }
   if (HasSeries(table)) {
     // Rank r then holds the r-th range of the order, so rank 0 finds the gathered rows sorted.
     const data::SeriesColumns cols;
@@ -273,6 +323,12 @@ Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Contex
 
 }  // namespace
 
+std::string PartsPattern(const PrepareSpec& spec) {
+  if (!spec.partitioned) return "";
+  auto format = PartFormat(spec.output);
+  return PartsFolder(spec.output) + "/part-{rank}." + (format.ok() ? *format : "parquet");
+}
+
 Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* comm) {
   DRC_RETURN_NOT_OK(data::Initialize());
   // The output's format first: a bad name fails before any work (on every rank alike).
@@ -284,7 +340,7 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* 
   result.rows_in = table->num_rows();
   DRC_ASSIGN_OR_RETURN(table, Clean(table, spec));
   DRC_ASSIGN_OR_RETURN(table, WholeSeriesSteps(table, spec, &result.series_dropped));
-  DRC_RETURN_NOT_OK(SortAndWrite(table, spec));
+  DRC_RETURN_NOT_OK(spec.partitioned ? WritePart(ctx, table, spec) : SortAndWrite(table, spec));
   result.rows_out = table->num_rows();
   result.columns = table->schema()->field_names();
   return result;

@@ -6,9 +6,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
+#include "drc/data/dist_io.h"
 #include "drc/data/io.h"
+#include "drc/data/ops.h"
+#include "drc/data/timeseries.h"
 #include "drc/pipeline/pipeline.h"
 #include "src/data/testing/dist_harness.h"
 
@@ -90,6 +94,68 @@ TEST_F(PrepareOnRanksTest, WritesTheTableOneRankWrites) {
     ASSERT_TRUE(written.ok()) << written.status();
     EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString() << "\nexpected\n"
                                                 << (*expected)->ToString();
+  });
+}
+
+// Partitioned: each rank writes the series it holds, whole and sorted, as its part; the parts
+// together are the table one rank writes.
+TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
+  const std::string input = Write("series.csv", SeriesCsv());
+  const PrepareSpec one = Spec(input, "whole.parquet");
+  ASSERT_TRUE(PrepareTable(one).ok());
+  auto expected = data::ReadTable(one.output);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  ForEachWorld([&](const data::Context& ctx) {
+    const int ranks = ctx.world_size();
+    PrepareSpec spec = Spec(input, "parts-" + std::to_string(ranks) + ".parquet");
+    spec.partitioned = true;
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->rows_out, 42);
+    EXPECT_EQ(result->series_dropped, 1);
+    const std::string pattern = (dir_ / PartsPattern(spec)).string();
+    EXPECT_EQ(pattern,
+              (dir_ / ("parts-" + std::to_string(ranks)) / "part-{rank}.parquet").string());
+    if (ctx.rank() != 0) return;
+    // One part per rank, each sorted, no series in two.
+    std::set<std::string> seen;
+    for (int r = 0; r < ranks; ++r) {
+      auto part = data::ReadTable(data::RankPath(pattern, r));
+      ASSERT_TRUE(part.ok()) << part.status();
+      auto sorted = data::Sort(*part, {{"unique_id"}, {"ds"}});
+      ASSERT_TRUE(sorted.ok());
+      EXPECT_TRUE((*sorted)->Equals(**part)) << "part " << r << " is not sorted";
+      auto ids = std::static_pointer_cast<arrow::StringArray>(
+          (*part)->GetColumnByName("unique_id")->chunk(0));
+      std::set<std::string> mine;
+      for (int64_t i = 0; i < ids->length(); ++i) mine.insert(ids->GetString(i));
+      for (const auto& id : mine) EXPECT_TRUE(seen.insert(id).second) << id << " in two parts";
+    }
+    EXPECT_FALSE(fs::exists(data::RankPath(pattern, ranks)));
+    auto all = data::ReadSeriesParts(pattern);
+    ASSERT_TRUE(all.ok()) << all.status();
+    auto sorted = data::Sort(*all, {{"unique_id"}, {"ds"}});
+    ASSERT_TRUE(sorted.ok());
+    EXPECT_TRUE((*sorted)->Equals(**expected)) << (*sorted)->ToString();
+  });
+}
+
+// More ranks than series: a rank left without a series is an error on every rank.
+TEST_F(PrepareOnRanksTest, APartWithoutSeriesIsAnError) {
+  const std::string input = Write("one_series.csv", "unique_id,ds,y\nA,2001-01-31,1\n");
+  ForEachWorld([&](const data::Context& ctx) {
+    if (ctx.world_size() == 1) return;
+    PrepareSpec spec;
+    spec.input = input;
+    spec.output = (dir_ / ("lonely-" + std::to_string(ctx.world_size()) + ".csv")).string();
+    spec.partitioned = true;
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_FALSE(result.ok());
+    if (result.status().code() != StatusCode::kAborted) {
+      EXPECT_NE(result.status().message().find("holds no series after the shuffle"),
+                std::string::npos)
+          << result.status();
+    }
   });
 }
 

@@ -467,6 +467,7 @@ class Report {
             record += " (" + std::to_string(dropped) + " series shorter than min_length left out)";
           }
           record += ": " + PreparedTablePath(stage, workdir_);
+          if (stage.prepare.partitioned) record += " (a part per rank)";
         }
       }
       h += "<tr><td>" + HtmlEscape(uid) + "</td><td" + (s.state == "DONE" ? "" : " class=\"bad\"") +
@@ -700,7 +701,8 @@ class Report {
         f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
     const Predictions forecasts = ReadPredictions(stage, f.cv_windows > 0 ? "cutoff" : "");
     if (forecasts.models.empty()) return forecasts.notes;
-    auto table = data::ReadSeries(data);
+    auto table = data.find("{rank}") != std::string::npos ? data::ReadSeriesParts(data)
+                                                          : data::ReadSeries(data);
     auto actual = table.ok() ? SeriesPoints(*table, data::SeriesColumns().value)
                              : Result<Points>(table.status());
     if (!actual.ok()) {

@@ -9,6 +9,9 @@
 
 namespace drc::data {
 
+// `pattern` with every "{rank}" replaced by `rank`: the part of that rank.
+std::string RankPath(const std::string& pattern, int rank);
+
 // Each rank reads the file named by `pattern` with "{rank}" replaced by its rank
 // ("part-{rank}.parquet"); a missing file is an error that names it. Collective: if any rank
 // fails, every rank returns an error (the others' says "rank R: ...").

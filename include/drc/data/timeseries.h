@@ -73,6 +73,10 @@ Status CheckTimeStamps(const TablePtr& table, const SeriesColumns& cols);
 // A CSV's series ids read as text, whatever they look like ("01022500" keeps its zero).
 // Parquet and Arrow IPC files come back as read.
 Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols = {});
+// Every part of a partitioned table in this process: the files `pattern` names with "{rank}"
+// replaced by 0, 1, ... up to the first missing one (RankPath), each read by ReadSeries, then
+// concatenated. An IOError when part 0 is missing; parts of different schemas are an error.
+Result<TablePtr> ReadSeriesParts(const std::string& pattern, const SeriesColumns& cols = {});
 
 // Resamples every series to a regular frequency ("D", "h", "W", "MS", "ME"/"M", "QS", "QE",
 // "YS", "YE"/"Y"; pandas aliases) between its first and last time stamp, inserting missing

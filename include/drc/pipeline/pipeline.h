@@ -73,7 +73,16 @@ struct PrepareSpec {
   std::vector<std::string> drop_nulls;
   std::string resample;  // a pandas frequency alias (ME, D, ...)
   int min_length = 0;    // 0: keep every series
+  // Each rank writes the series it holds, sorted, as its own part: OUTPUT_STEM/part-R.FORMAT
+  // (PartsPattern), not one table gathered on rank 0. A forecast stage reading it runs on as
+  // many ranks, each training on its part (dl::ForecastConfig::partitioned). Needs the
+  // unique_id and ds columns.
+  bool partitioned = false;
 };
+
+// A partitioned prepare stage's parts, relative to its task folder, with "{rank}" for the rank:
+// "series/part-{rank}.parquet" for the output "series.parquet". Empty when not partitioned.
+std::string PartsPattern(const PrepareSpec& spec);
 
 // The function task's arguments and back (the `pipeline.prepare` worker function).
 std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec);
@@ -85,7 +94,9 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
 // share of the input (a CSV split at line boundaries, data::ReadCsvSplit; another format read
 // whole and sliced), cleans its rows, and the rows are shuffled by unique_id so that every series
 // is resampled whole on one rank; rank 0 gathers the table, sorts it and writes `output`, the
-// table a single rank writes. An error on any rank is an error on every rank
+// table a single rank writes. With `partitioned`, each rank instead writes its own series as
+// its part (the series fall to ranks by a hash of their ids; a rank left without any is an
+// error). An error on any rank is an error on every rank
 // (data::AgreeOnStatus). Every rank returns the same result.
 struct PrepareResult {
   int64_t rows_in = 0;
@@ -175,6 +186,7 @@ bool IsPipelineFile(const std::string& path);
 // forecast or hydro task's predictions (unique_id, ds, y and a column named after the model)
 // are written.
 std::string TaskFolder(const std::string& workdir, const std::string& uid);
+// A partitioned prepare stage's: the parts' pattern, "{rank}" standing for the rank.
 std::string PreparedTablePath(const Stage& stage, const std::string& workdir);
 std::string PredictionsPath(const Stage& stage, const std::string& workdir,
                             const std::string& task_uid);
