@@ -1304,4 +1304,94 @@ Result<TablePtr> Rebalance(const Context& ctx, const TablePtr& table) {
   return ConcatParts(*received, ctx.pool(), "Rebalance");
 }
 
+namespace {
+
+// Rank of each group of `counts` (rows per group, in key order) for RangePartition: by where
+// the group starts in the rows, never back, at most one rank ahead, and leaving a group for each
+// later rank while groups last.
+std::vector<int> GroupRanks(const arrow::Int64Array& counts, int size) {
+  const int64_t groups = counts.length();
+  int64_t total = 0;
+  for (int64_t k = 0; k < groups; ++k) total += counts.Value(k);
+  std::vector<int> rank(static_cast<size_t>(groups));
+  int64_t before = 0;
+  for (int64_t k = 0; k < groups; ++k) {
+    int64_t r = total > 0 ? before * size / total : 0;
+    if (k > 0) r = std::clamp<int64_t>(r, rank[k - 1], rank[k - 1] + 1);
+    r = std::min<int64_t>(std::max<int64_t>(r, size - (groups - k)), size - 1);
+    rank[k] = static_cast<int>(std::max<int64_t>(r, 0));
+    before += counts.Value(k);
+  }
+  return rank;
+}
+
+}  // namespace
+
+Result<TablePtr> RangePartition(const Context& ctx, const TablePtr& table, const std::string& key) {
+  Status local;
+  if (table != nullptr) {
+    const auto column = table->GetColumnByName(key);
+    if (column == nullptr) {
+      local = Status::InvalidArgument("no column '", key, "'");
+    } else if (column->null_count() > 0) {
+      local = Status::InvalidArgument("column '", key, "' has ", column->null_count(),
+                                      " null(s); each row needs a key");
+    }
+  }
+  DRC_RETURN_NOT_OK(CheckCollective(ctx, "RangePartition", {&table}, {"table"}, local));
+  auto sorted = Sort(table, {{key}});
+  const int size = ctx.world_size();
+  if (size == 1) return sorted;
+  // Rows per key, here and over all ranks (a key split across ranks is summed), in key order:
+  // the same order as `sorted`'s rows.
+  const std::string rows = "__drc_rows";
+  Result<TablePtr> mine = sorted.status();
+  if (sorted.ok()) mine = GroupBy(*sorted, {key}, {{AggKind::kCountAll, "", rows}});
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, mine.status()).WithContext("RangePartition"));
+  DRC_ASSIGN_OR_RETURN(TablePtr every, AllGather(ctx, *mine));
+  DRC_ASSIGN_OR_RETURN(TablePtr all, GroupBy(every, {key}, {{AggKind::kSum, rows, rows}}));
+  // This rank's groups, in the same order: each one's rows go to its group's rank, so the rows
+  // for each rank are one slice of `sorted`. Local work: agreed on before the rows move.
+  std::vector<int64_t> to(size, 0);
+  const Status counted = [&]() -> Status {
+    auto flat = [&](const TablePtr& t, const std::string& name) {
+      const auto column = t->GetColumnByName(name);
+      return column->num_chunks() == 0 ? arrow::MakeEmptyArray(column->type())
+                                       : arrow::Concatenate(column->chunks());
+    };
+    DRC_ARROW_ASSIGN_OR_RETURN(auto all_keys, flat(all, key), "RangePartition");
+    DRC_ARROW_ASSIGN_OR_RETURN(auto all_rows, flat(all, rows), "RangePartition");
+    DRC_ARROW_ASSIGN_OR_RETURN(auto my_keys, flat(*mine, key), "RangePartition");
+    DRC_ARROW_ASSIGN_OR_RETURN(auto my_rows, flat(*mine, rows), "RangePartition");
+    const std::vector<int> rank_of =
+        GroupRanks(static_cast<const arrow::Int64Array&>(*all_rows), size);
+    const auto& my_counts = static_cast<const arrow::Int64Array&>(*my_rows);
+    int64_t g = 0;
+    for (int64_t j = 0; j < my_keys->length(); ++j) {
+      DRC_ARROW_ASSIGN_OR_RETURN(auto value, my_keys->GetScalar(j), "RangePartition");
+      for (;; ++g) {
+        if (g == all_keys->length()) {
+          return Status::Internal("RangePartition: key ", value->ToString(),
+                                  " is missing from the gathered keys");
+        }
+        DRC_ARROW_ASSIGN_OR_RETURN(auto other, all_keys->GetScalar(g), "RangePartition");
+        if (other->Equals(*value)) break;
+      }
+      to[rank_of[g]] += my_counts.Value(j);
+    }
+    return Status::OK();
+  }();
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, counted));
+  std::vector<TablePtr> parts(size);
+  int64_t offset = 0;
+  for (int r = 0; r < size; ++r) {
+    parts[r] = (*sorted)->Slice(offset, to[r]);
+    offset += to[r];
+  }
+  auto received = AllToAllTables(ctx, parts);
+  if (!received.ok()) return received.status().WithContext("RangePartition");
+  DRC_ASSIGN_OR_RETURN(TablePtr out, ConcatParts(*received, ctx.pool(), "RangePartition"));
+  return Sort(out, {{key}});
+}
+
 }  // namespace drc::data

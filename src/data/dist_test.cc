@@ -6,6 +6,7 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -424,6 +425,62 @@ TEST(DistMove, RebalanceEvensRowCountsAndKeepsOrder) {
       EXPECT_EQ(out->num_rows(), end - begin);
       EXPECT_TRUE(out->Equals(*want->Slice(begin, end - begin)));
     }
+  });
+}
+
+// Groups of very different sizes (the key "g" has 1 to 60 rows a value), rows in random order
+// and each group spread over the ranks: every group lands whole on one rank, the ranks hold
+// ascending ranges of the keys, balanced by rows, and no row is lost.
+TEST(DistMove, RangePartitionKeepsGroupsWholeInKeyRanges) {
+  arrow::StringBuilder keys;
+  arrow::Int64Builder values;
+  int64_t largest = 0, total = 0;
+  for (int g = 0; g < 37; ++g) {
+    const int rows = 1 + (g * 17) % 60;
+    largest = std::max<int64_t>(largest, rows);
+    for (int i = 0; i < rows; ++i, ++total) {
+      char name[8];
+      std::snprintf(name, sizeof(name), "g%02d", (g * 11) % 37);
+      ASSERT_TRUE(keys.Append(name).ok());
+      ASSERT_TRUE(values.Append(total).ok());
+    }
+  }
+  std::shared_ptr<arrow::Array> k, v;
+  ASSERT_TRUE(keys.Finish(&k).ok());
+  ASSERT_TRUE(values.Finish(&v).ok());
+  auto whole = arrow::Table::Make(
+      arrow::schema({arrow::field("g", arrow::utf8()), arrow::field("v", arrow::int64())}), {k, v});
+  ForEachWorld([&](const Context& ctx) {
+    for (Spread spread : {Spread::kEven, Spread::kSkewed, Spread::kOneRank}) {
+      SCOPED_TRACE(Where(ctx, spread));
+      ASSERT_OK_AND_ASSIGN(TablePtr out, RangePartition(ctx, Partition(whole, ctx, spread), "g"));
+      ASSERT_OK_AND_ASSIGN(TablePtr all, AllGather(ctx, out));
+      std::string diff;
+      EXPECT_TRUE(SameRows(all, whole, &diff)) << diff;
+      // Sorted here, and in rank order the gathered keys are sorted too: ascending ranges, so
+      // no key is on two ranks.
+      ASSERT_OK_AND_ASSIGN(TablePtr sorted, Sort(out, {{"g"}}));
+      EXPECT_TRUE(sorted->Equals(*out));
+      ASSERT_OK_AND_ASSIGN(TablePtr all_sorted, Sort(all, {{"g"}}));
+      EXPECT_TRUE(all_sorted->GetColumnByName("g")->Equals(*all->GetColumnByName("g")));
+      // Each rank holds a group, and about its share of the rows.
+      EXPECT_GT(out->num_rows(), 0);
+      EXPECT_LE(out->num_rows(), total / ctx.world_size() + 2 * largest);
+    }
+  });
+}
+
+TEST(DistMove, RangePartitionRefusesMissingAndNullKeys) {
+  auto whole = Whole(21);  // "k" has nulls
+  ForEachWorld([&](const Context& ctx) {
+    auto part = Partition(whole, ctx, Spread::kEven);
+    auto missing = RangePartition(ctx, part, "nope");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.status().message().find("no column 'nope'"), std::string::npos)
+        << missing.status();
+    auto nulls = RangePartition(ctx, whole->Slice(0, 100), "k");
+    ASSERT_FALSE(nulls.ok());
+    EXPECT_NE(nulls.status().message().find("null"), std::string::npos) << nulls.status();
   });
 }
 

@@ -252,8 +252,8 @@ Status WritePart(const data::Context& ctx, data::TablePtr table, const PrepareSp
   Status local;
   if (table->num_rows() == 0) {
     local = Status::InvalidArgument(spec.input, ": partitioned: rank ", ctx.rank(),
-                                    " holds no series after the shuffle by unique_id (each of the ",
-                                    ctx.world_size(), " parts needs one; use fewer ranks)");
+                                    " holds no series (each of the ", ctx.world_size(),
+                                    " parts needs one: use at most as many ranks as series)");
   } else if (ctx.rank() == 0) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
@@ -295,7 +295,11 @@ Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Contex
   table = *cleaned;
   // The ranks agree on the schema (ReadCsvSplit), so all take the same branches below.
   if (HasSeries(table)) {
-    DRC_ASSIGN_OR_RETURN(table, data::Shuffle(ctx, table, {data::SeriesColumns().id}));
+    // Every series to one rank; partitioned, rank r gets the r-th range of the ids, balanced by
+    // rows, which it writes as its part.
+    const std::string& id = data::SeriesColumns().id;
+    DRC_ASSIGN_OR_RETURN(table, spec.partitioned ? data::RangePartition(ctx, table, id)
+                                                 : data::Shuffle(ctx, table, {id}));
   }
   std::array<int64_t, 2> counts = {0, 0};  // rows out, series dropped
   auto whole_series = WholeSeriesSteps(table, spec, &counts[1]);

@@ -45,6 +45,12 @@ Result<TablePtr> AllGather(const Context& ctx, const TablePtr& table);
 Result<TablePtr> Broadcast(const Context& ctx, const TablePtr& table, int root = 0);
 // Equal row counts per rank (±1), global row order preserved.
 Result<TablePtr> Rebalance(const Context& ctx, const TablePtr& table);
+// The rows of each `key` value (a group: a series' rows by its id) together on one rank, rank r
+// holding the r-th range of the sorted key values, the ranges cut where the ranks' row counts
+// come out as even as whole groups allow; no rank is left without a group while there are as
+// many groups as ranks. Rows sorted by key within each rank (stable: a group split across the
+// input ranks comes together in rank order). InvalidArgument for a missing or null key.
+Result<TablePtr> RangePartition(const Context& ctx, const TablePtr& table, const std::string& key);
 
 // OK on every rank if `local` is OK on every rank; otherwise an error on every rank: the failing
 // rank keeps its own status, the others get the first failed rank's code and message prefixed

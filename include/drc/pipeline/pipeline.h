@@ -94,10 +94,10 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
 // share of the input (a CSV split at line boundaries, data::ReadCsvSplit; another format read
 // whole and sliced), cleans its rows, and the rows are shuffled by unique_id so that every series
 // is resampled whole on one rank; rank 0 gathers the table, sorts it and writes `output`, the
-// table a single rank writes. With `partitioned`, each rank instead writes its own series as
-// its part (the series fall to ranks by a hash of their ids; a rank left without any is an
-// error). An error on any rank is an error on every rank
-// (data::AgreeOnStatus). Every rank returns the same result.
+// table a single rank writes. With `partitioned`, rank r instead gets the r-th range of the
+// series ids, balanced by rows (data::RangePartition), and writes them as its part; a rank left
+// without a series (fewer series than ranks) is an error. An error on any rank is an error on every
+// rank (data::AgreeOnStatus). Every rank returns the same result.
 struct PrepareResult {
   int64_t rows_in = 0;
   int64_t rows_out = 0;
