@@ -12,6 +12,7 @@
 #include "drc/common/files.h"
 #include "drc/common/strings.h"
 #include "drc/common/yaml_fields.h"
+#include "drc/data/dist_io.h"
 #include "drc/dl/model_names.h"
 
 namespace drc::pipeline {
@@ -376,6 +377,7 @@ class Parser : public YamlFields {
         }
       }
     }
+    s.forecast.ranks = base.ranks;
     base.function = "dl.forecast";
     base.function_args = {{"data", data},
                           {"h", std::to_string(f.horizon)},
@@ -552,9 +554,13 @@ const std::vector<int64_t>& Stage::Seeds() const {
 std::vector<std::string> Stage::Inputs() const {
   switch (kind) {
     case StageKind::kPrepare: return {prepare.input};
-    case StageKind::kForecast:
-      return forecast.from.empty() ? std::vector<std::string>{forecast.data}
-                                   : std::vector<std::string>{};
+    case StageKind::kForecast: {
+      if (!forecast.from.empty()) return {};
+      if (forecast.data.find("{rank}") == std::string::npos) return {forecast.data};
+      std::vector<std::string> parts;
+      for (int r = 0; r < forecast.ranks; ++r) parts.push_back(data::RankPath(forecast.data, r));
+      return parts;
+    }
     case StageKind::kHydro: return {hydro.data};
     default: return {};
   }

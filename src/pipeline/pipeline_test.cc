@@ -91,6 +91,19 @@ TEST_F(PipelineTest, AForecastFromAPartitionedPrepareRunsOnItsRanks) {
   EXPECT_EQ(ErrorOf(other),
             "p.yaml:3:62: field 'ranks' is 2, but 'p' writes 3 parts (partitioned), one per rank: "
             "give it ranks: 3 or leave ranks out");
+  // A forecast stage's own parts: the inputs --check looks for are those of its ranks.
+  auto own = ParsePipeline(
+      "stages:\n  - {name: f, kind: forecast, data: 'd/part-{rank}.csv', models: [MLP], "
+      "ranks: 2}\n",
+      "p.yaml");
+  ASSERT_TRUE(own.ok()) << own.status();
+  const auto inputs = own->stages[0].Inputs();  // resolved against the file's folder
+  ASSERT_EQ(inputs.size(), 2u);
+  for (int r = 0; r < 2; ++r) {
+    const std::string want = "/d/part-" + std::to_string(r) + ".csv";
+    ASSERT_GE(inputs[r].size(), want.size());
+    EXPECT_EQ(inputs[r].substr(inputs[r].size() - want.size()), want);
+  }
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: x.csv, partitioned: 2}\n"),
             "p.yaml:2:57: field 'partitioned' expects true or false, got '2'");
 }

@@ -107,8 +107,11 @@ struct PrepareResult {
 Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* comm = nullptr);
 
 struct ForecastSpec {
-  std::string data;  // the long-format table (unique_id, ds, y)
+  // The long-format table (unique_id, ds, y); with "{rank}" in it, one part per rank (drc
+  // forecast --data), `ranks` parts.
+  std::string data;
   std::string from;  // or the prepare stage that writes it
+  int ranks = 1;     // the ranks of each of the stage's tasks (as planned)
   std::vector<std::string> models;
   int horizon = 24;
   int input_size = 24;
