@@ -5,6 +5,7 @@
 #include <arrow/scalar.h>
 #include <arrow/table.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <filesystem>
@@ -253,7 +254,8 @@ Status WritePart(const data::Context& ctx, data::TablePtr table, const PrepareSp
   if (table->num_rows() == 0) {
     local = Status::InvalidArgument(spec.input, ": partitioned: rank ", ctx.rank(),
                                     " holds no series (each of the ", ctx.world_size(),
-                                    " parts needs one: use at most as many ranks as series)");
+                                    " parts needs one: use at most as many ranks as there are ",
+                                    "series", spec.min_length > 0 ? " of min_length rows)" : ")");
   } else if (ctx.rank() == 0) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
@@ -311,6 +313,11 @@ Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Contex
   result.series_dropped = counts[1];
   result.columns = table->schema()->field_names();
   if (spec.partitioned) {
+    // min_length may have left a rank without series: cut the ranges again over those kept.
+    DRC_ASSIGN_OR_RETURN(const auto rows, comm::AllGatherValue(*ctx.comm(), table->num_rows()));
+    if (std::find(rows.begin(), rows.end(), int64_t{0}) != rows.end()) {
+      DRC_ASSIGN_OR_RETURN(table, data::RangePartition(ctx, table, data::SeriesColumns().id));
+    }
     DRC_RETURN_NOT_OK(WritePart(ctx, table, spec));
     return result;
   }

@@ -143,6 +143,33 @@ TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
   });
 }
 
+// Many short series after the long ones: the last rank's range holds only series that
+// min_length leaves out, so the ranges are cut again over the series kept.
+TEST_F(PrepareOnRanksTest, PartsAreRecutWhenMinLengthEmptiesARank) {
+  std::string csv = SeriesCsv();
+  for (int k = 0; k < 12; ++k) {
+    csv += "S" + std::to_string(k) + ",2001-01-31,1\nS" + std::to_string(k) + ",2001-02-28,2\n";
+  }
+  const std::string input = Write("short_tail.csv", csv);
+  ForEachWorld([&](const data::Context& ctx) {
+    PrepareSpec spec = Spec(input, "tail-" + std::to_string(ctx.world_size()) + ".parquet");
+    spec.partitioned = true;
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->rows_out, 42);
+    EXPECT_EQ(result->series_dropped, 13);  // G and the twelve S
+    if (ctx.rank() != 0) return;
+    auto all = data::ReadSeriesParts((dir_ / PartsPattern(spec)).string());
+    ASSERT_TRUE(all.ok()) << all.status();
+    EXPECT_EQ((*all)->num_rows(), 42);
+    for (int r = 0; r < ctx.world_size(); ++r) {
+      auto part = data::ReadTable((dir_ / data::RankPath(PartsPattern(spec), r)).string());
+      ASSERT_TRUE(part.ok()) << part.status();
+      EXPECT_GT((*part)->num_rows(), 0) << "part " << r;
+    }
+  });
+}
+
 // More ranks than series: a rank left without a series is an error on every rank.
 TEST_F(PrepareOnRanksTest, APartWithoutSeriesIsAnError) {
   const std::string input = Write("one_series.csv", "unique_id,ds,y\nA,2001-01-31,1\n");
