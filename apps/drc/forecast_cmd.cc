@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <string_view>
 
 #include "drc/common/strings.h"
 #include "drc/data/dist.h"
@@ -174,9 +173,6 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
   return j;
 }
 
-// `--data` names the parts of a partitioned table, one per rank: "{rank}" in it is the rank.
-constexpr std::string_view kRankKey = "{rank}";
-
 // Each rank's part of a partitioned table, sorted; the frequency agreed by the ranks when not
 // given. Rank 0 checks that no part lies beyond the last rank (it would be left out).
 Result<std::shared_ptr<arrow::Table>> ReadPart(const ForecastArgs& args,
@@ -215,7 +211,8 @@ Result<std::shared_ptr<arrow::Table>> ReadPart(const ForecastArgs& args,
 Result<std::shared_ptr<arrow::Table>> ReadTable(const ForecastArgs& args,
                                                 const data::SeriesColumns& cols,
                                                 dl::ForecastConfig& config) {
-  if (args.data.find(kRankKey) != std::string::npos) return ReadPart(args, cols, config);
+  // `--data` with "{rank}" names the parts of a partitioned table, one per rank.
+  if (data::IsRankPattern(args.data)) return ReadPart(args, cols, config);
   DRC_ASSIGN_OR_RETURN(auto read, data::ReadSeries(args.data, cols));
   // Sorted by series and time once: inferring the frequency and every step of the forecast
   // then find the rows in order (a file in that order is only checked).

@@ -137,11 +137,10 @@ Status AgreeOnStatus(const Context& ctx, const Status& local) {
 
 std::string RankPath(const std::string& pattern, int rank) {
   std::string path = pattern;
-  const std::string_view key = "{rank}";
   const std::string value = std::to_string(rank);
-  for (size_t pos = path.find(key); pos != std::string::npos;
-       pos = path.find(key, pos + value.size())) {
-    path.replace(pos, key.size(), value);
+  for (size_t pos = path.find(kRankKey); pos != std::string::npos;
+       pos = path.find(kRankKey, pos + value.size())) {
+    path.replace(pos, kRankKey.size(), value);
   }
   return path;
 }

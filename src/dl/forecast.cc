@@ -507,7 +507,7 @@ struct Panel {
   data::TablePtr held_out;
   std::shared_ptr<arrow::ChunkedArray> cutoffs;
   std::vector<double> y_test;         // held_out's values (none with `future`)
-  std::shared_ptr<arrow::Array> ids;  // one per series, as text
+  std::shared_ptr<arrow::Array> ids;  // partitioned: one per series, as text
 };
 
 // The points that cross-validation holds out of each series: h + cv_step * (cv_windows - 1).
@@ -568,7 +568,7 @@ Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& c
     }
   }
   DRC_ASSIGN_OR_RETURN(panel.series, SeriesOf(history, cols.value, train_bounds));
-  {
+  if (Partitioned(config)) {
     arrow::StringBuilder ids;
     for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
       DRC_RETURN_NOT_OK(FromArrow(ids.Append(train_ids.Id(train_bounds[k])), "Forecast: ids"));

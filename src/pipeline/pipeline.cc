@@ -556,7 +556,7 @@ std::vector<std::string> Stage::Inputs() const {
     case StageKind::kPrepare: return {prepare.input};
     case StageKind::kForecast: {
       if (!forecast.from.empty()) return {};
-      if (forecast.data.find("{rank}") == std::string::npos) return {forecast.data};
+      if (!data::IsRankPattern(forecast.data)) return {forecast.data};
       std::vector<std::string> parts;
       for (int r = 0; r < forecast.ranks; ++r) parts.push_back(data::RankPath(forecast.data, r));
       return parts;

@@ -22,6 +22,7 @@
 #include "drc/common/files.h"
 #include "drc/common/strings.h"
 #include "drc/common/svg.h"
+#include "drc/data/dist_io.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/data/timeseries.h"
@@ -701,8 +702,7 @@ class Report {
         f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
     const Predictions forecasts = ReadPredictions(stage, f.cv_windows > 0 ? "cutoff" : "");
     if (forecasts.models.empty()) return forecasts.notes;
-    auto table = data.find("{rank}") != std::string::npos ? data::ReadSeriesParts(data)
-                                                          : data::ReadSeries(data);
+    auto table = data::IsRankPattern(data) ? data::ReadSeriesParts(data) : data::ReadSeries(data);
     auto actual = table.ok() ? SeriesPoints(*table, data::SeriesColumns().value)
                              : Result<Points>(table.status());
     if (!actual.ok()) {

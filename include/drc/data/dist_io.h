@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "drc/common/result.h"
 #include "drc/data/context.h"
@@ -9,6 +10,11 @@
 
 namespace drc::data {
 
+// The key a pattern of per-rank parts holds ("part-{rank}.parquet"), and whether `path` is one.
+inline constexpr std::string_view kRankKey = "{rank}";
+inline bool IsRankPattern(std::string_view path) {
+  return path.find(kRankKey) != std::string_view::npos;
+}
 // `pattern` with every "{rank}" replaced by `rank`: the part of that rank.
 std::string RankPath(const std::string& pattern, int rank);
 
