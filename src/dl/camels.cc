@@ -206,9 +206,9 @@ Result<std::vector<std::string>> ListCamelsBasins(const std::string& dir) {
   return out;
 }
 
-Result<CamelsBasin> ReadCamelsBasin(const std::string& dir, const std::string& gauge,
+Result<BasinSeries> ReadCamelsBasin(const std::string& dir, const std::string& gauge,
                                     const std::vector<std::string>& dynamic_inputs) {
-  CamelsBasin basin;
+  BasinSeries basin;
   basin.gauge_id = gauge;
   basin.dynamic_names = dynamic_inputs;
   const std::string what = "CAMELS-US basin " + gauge;

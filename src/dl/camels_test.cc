@@ -110,7 +110,7 @@ class BrokenFiles : public ::testing::Test {
     text.append(row);
     return text;
   }
-  Result<CamelsBasin> Read() {
+  Result<BasinSeries> Read() {
     return ReadCamelsBasin(dir_.string(), "00000001", DefaultCamelsDynamicInputs());
   }
   static constexpr const char* kForcing =

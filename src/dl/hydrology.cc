@@ -14,6 +14,7 @@
 
 #include "drc/common/clock.h"
 #include "drc/common/cpus.h"
+#include "drc/dl/basin_table.h"
 #include "drc/dl/metrics.h"
 #include "src/dl/data_parallel.h"
 #include "src/dl/hydro_models.h"
@@ -76,7 +77,9 @@ Status CheckConfig(const HydroConfig& c) {
                                      "; expected > 0");
     }
   }
-  if (c.dynamic_inputs.empty()) return bad("dynamic_inputs", "none", "at least one");
+  if (c.table.empty() && c.dynamic_inputs.empty()) {
+    return bad("dynamic_inputs", "none", "at least one");
+  }
   DRC_RETURN_NOT_OK(
       MakeHydroModel(
           c.model, {.dynamic_inputs = 1, .static_inputs = 1, .hidden_size = 1, .output_dropout = 0})
@@ -116,7 +119,7 @@ struct Accumulator {
 };
 
 // Index range [first, last] of a basin's days inside a period (empty when first > last).
-std::pair<int64_t, int64_t> Range(const CamelsBasin& basin, Period p) {
+std::pair<int64_t, int64_t> Range(const BasinSeries& basin, Period p) {
   const int64_t n = static_cast<int64_t>(basin.days.size());
   const int64_t first = std::max<int64_t>(0, p.start - basin.days.front());
   const int64_t last = std::min<int64_t>(n - 1, p.end - basin.days.front());
@@ -132,7 +135,7 @@ double Median(std::vector<double> v) {
 
 // Everything the training and evaluation loops read, as tensors.
 struct Prepared {
-  std::vector<CamelsBasin> basins;
+  std::vector<BasinSeries> basins;
   std::vector<int64_t> offsets;            // row of each basin's first day in x / y
   torch::Tensor x;                         // [rows, F_dyn] normalised, NaN where missing
   torch::Tensor y;                         // [rows] normalised target, NaN where missing
@@ -150,34 +153,67 @@ bool WindowComplete(const Prepared& d, int64_t offset, int64_t end, int64_t len)
   return d.incomplete_before[b] - d.incomplete_before[a] == 0;
 }
 
-Result<Prepared> Prepare(const HydroConfig& config, const std::vector<std::string>& gauges,
-                         Period train) {
-  Prepared d;
-  const size_t nf = config.dynamic_inputs.size();
-  for (const auto& g : gauges) {
-    DRC_ASSIGN_OR_RETURN(auto basin, ReadCamelsBasin(config.data_dir, g, config.dynamic_inputs));
-    d.basins.push_back(std::move(basin));
+// The basins, their static attributes ([basin][attribute]) and the names of both, from the
+// CAMELS-US folder or from tables.
+struct Loaded {
+  std::vector<BasinSeries> basins;
+  std::vector<std::vector<double>> attributes;
+  std::vector<std::string> dynamic_inputs, static_attributes;
+};
+
+Result<Loaded> Load(const HydroConfig& config) {
+  Loaded l;
+  l.dynamic_inputs = config.dynamic_inputs;
+  std::vector<std::string> gauges = config.basins;
+  if (!config.table.empty()) {
+    DRC_ASSIGN_OR_RETURN(l.basins, ReadBasinTable(config.table, gauges, &l.dynamic_inputs));
+    gauges.clear();
+    for (const auto& basin : l.basins) gauges.push_back(basin.gauge_id);
+    if (!config.attributes_table.empty()) {
+      l.static_attributes = config.static_attributes;
+      DRC_ASSIGN_OR_RETURN(
+          l.attributes, ReadAttributeTable(config.attributes_table, gauges, &l.static_attributes));
+    }
+  } else {
+    if (gauges.empty()) {
+      DRC_ASSIGN_OR_RETURN(gauges, ListCamelsBasins(config.data_dir));
+      if (gauges.empty()) {
+        return Status::NotFound("hydrology: no basin under ", config.data_dir, "/forcing_daymet");
+      }
+    }
+    for (const auto& g : gauges) {
+      DRC_ASSIGN_OR_RETURN(auto basin, ReadCamelsBasin(config.data_dir, g, l.dynamic_inputs));
+      l.basins.push_back(std::move(basin));
+    }
+    l.static_attributes = config.static_attributes;
+    if (!l.static_attributes.empty()) {
+      DRC_ASSIGN_OR_RETURN(l.attributes,
+                           ReadCamelsAttributes(config.data_dir, gauges, l.static_attributes));
+    }
   }
-  std::vector<std::vector<double>> attributes(gauges.size());
-  if (!config.static_attributes.empty()) {
-    DRC_ASSIGN_OR_RETURN(attributes,
-                         ReadCamelsAttributes(config.data_dir, gauges, config.static_attributes));
-  }
+  l.attributes.resize(l.basins.size());
   for (size_t b = 0; b < gauges.size(); ++b) {
-    for (size_t a = 0; a < config.static_attributes.size(); ++a) {
-      if (std::isnan(attributes[b][a])) {
+    for (size_t a = 0; a < l.static_attributes.size(); ++a) {
+      if (std::isnan(l.attributes[b][a])) {
         return Status::InvalidArgument("hydrology: basin ", gauges[b],
-                                       " has no value (NA) for "
-                                       "static attribute '",
-                                       config.static_attributes[a], "'");
+                                       " has no value (NA) for static attribute '",
+                                       l.static_attributes[a], "'");
       }
     }
   }
+  return l;
+}
+
+Result<Prepared> Prepare(Loaded loaded, Period train, const HydroConfig& config) {
+  Prepared d;
+  d.basins = std::move(loaded.basins);
+  const auto& attributes = loaded.attributes;
+  const size_t nf = loaded.dynamic_inputs.size();
 
   // Normalisation over the training period of every basin (NH's scaler).
   std::vector<Accumulator> feature(nf);
   Accumulator target;
-  std::vector<double> target_std(gauges.size());
+  std::vector<double> target_std(d.basins.size());
   for (size_t b = 0; b < d.basins.size(); ++b) {
     const auto& basin = d.basins[b];
     auto [first, last] = Range(basin, train);
@@ -197,11 +233,11 @@ Result<Prepared> Prepare(const HydroConfig& config, const std::vector<std::strin
   d.target = target.Get();
   std::vector<Moments> fm(nf);
   for (size_t f = 0; f < nf; ++f) fm[f] = feature[f].Get();
-  const size_t ns = config.static_attributes.size();
+  const size_t ns = loaded.static_attributes.size();
   std::vector<Moments> sm(ns);
   for (size_t a = 0; a < ns; ++a) {
     Accumulator acc;
-    for (size_t b = 0; b < gauges.size(); ++b) acc.Add(attributes[b][a]);
+    for (size_t b = 0; b < d.basins.size(); ++b) acc.Add(attributes[b][a]);
     sm[a] = acc.Get(/*ddof1=*/true);  // pandas' std, as NH's attribute scaler
   }
   for (const Moments& m : fm) {
@@ -237,8 +273,9 @@ Result<Prepared> Prepare(const HydroConfig& config, const std::vector<std::strin
       d.incomplete_before[r + 1] = d.incomplete_before[r] + (complete ? 0 : 1);
     }
   }
-  std::vector<float> s(gauges.size() * ns);
-  for (size_t b = 0; b < gauges.size(); ++b) {
+  const size_t nb = d.basins.size();
+  std::vector<float> s(nb * ns);
+  for (size_t b = 0; b < nb; ++b) {
     for (size_t a = 0; a < ns; ++a) {
       s[b * ns + a] = static_cast<float>((attributes[b][a] - sm[a].mean) / sm[a].std);
     }
@@ -246,10 +283,9 @@ Result<Prepared> Prepare(const HydroConfig& config, const std::vector<std::strin
   DRC_RETURN_NOT_OK(Guard("hydrology: building the input tensors", [&] {
     d.x = torch::from_blob(x.data(), {rows, static_cast<int64_t>(nf)}, torch::kFloat32).clone();
     d.y = torch::from_blob(y.data(), {rows}, torch::kFloat32).clone();
-    d.statics =
-        torch::from_blob(s.data(), {static_cast<int64_t>(gauges.size()), static_cast<int64_t>(ns)},
-                         torch::kFloat32)
-            .clone();
+    d.statics = torch::from_blob(s.data(), {static_cast<int64_t>(nb), static_cast<int64_t>(ns)},
+                                 torch::kFloat32)
+                    .clone();
     d.target_std = torch::tensor(std::vector<float>(target_std.begin(), target_std.end()));
   }));
   return d;
@@ -304,14 +340,10 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
   const torch::Device device = *resolved;
   DRC_ASSIGN_OR_RETURN(Period train, ParsePeriod("train", config.train_start, config.train_end));
   DRC_ASSIGN_OR_RETURN(Period test, ParsePeriod("test", config.test_start, config.test_end));
-  std::vector<std::string> gauges = config.basins;
-  if (gauges.empty()) {
-    DRC_ASSIGN_OR_RETURN(gauges, ListCamelsBasins(config.data_dir));
-    if (gauges.empty()) {
-      return Status::NotFound("hydrology: no basin under ", config.data_dir, "/forcing_daymet");
-    }
-  }
-  DRC_ASSIGN_OR_RETURN(Prepared d, Prepare(config, gauges, train));
+  DRC_ASSIGN_OR_RETURN(Loaded loaded, Load(config));
+  const std::vector<std::string> dynamic_inputs = loaded.dynamic_inputs;
+  const std::vector<std::string> static_attributes = loaded.static_attributes;
+  DRC_ASSIGN_OR_RETURN(Prepared d, Prepare(std::move(loaded), train, config));
   const int64_t len = config.seq_length, last_n = config.predict_last_n;
 
   std::vector<Sample> samples;
@@ -340,8 +372,8 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
     torch::manual_seed(config.seed);
   }));
   HydroModelOptions mo;
-  mo.dynamic_inputs = static_cast<int>(config.dynamic_inputs.size());
-  mo.static_inputs = static_cast<int>(config.static_attributes.size());
+  mo.dynamic_inputs = static_cast<int>(dynamic_inputs.size());
+  mo.static_inputs = static_cast<int>(static_attributes.size());
   mo.hidden_size = config.hidden_size;
   mo.output_dropout = config.output_dropout;
   mo.initial_forget_bias = config.initial_forget_bias;
@@ -364,6 +396,8 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
   result.scaler = d.scaler;
   result.train_samples = static_cast<int64_t>(samples.size());
   result.device = device.str();
+  result.dynamic_inputs = dynamic_inputs;
+  result.static_attributes = static_attributes;
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(config.learning_rate.at(0)));
   std::mt19937_64 rng(config.seed);

@@ -30,10 +30,11 @@ std::vector<std::string> DefaultCamelsDynamicInputs();
 // in the sample's attribute files.
 std::vector<std::string> DefaultCamelsStaticAttributes();
 
-// One basin's time series, joined by date on the forcing file's days.
-struct CamelsBasin {
+// One basin's daily series: a CAMELS basin's joined by date on the forcing file's days, or a
+// basin of a table (basin_table.h).
+struct BasinSeries {
   std::string gauge_id;
-  double latitude = 0, elevation = 0, area_m2 = 0;  // the forcing file's header
+  double latitude = 0, elevation = 0, area_m2 = 0;  // the CAMELS forcing file's header (else 0)
   std::vector<Day> days;                            // consecutive days
   std::vector<std::string> dynamic_names;
   std::vector<double> dynamic;  // row-major [days.size() x dynamic_names.size()]
@@ -51,7 +52,7 @@ Result<std::vector<std::string>> ListCamelsBasins(const std::string& dir);
 
 // Reads one basin from the data set root `dir`. `dynamic_inputs` are forcing column names as
 // in the file's header (e.g. "prcp(mm/day)"); NotFound names an unknown column and the header.
-Result<CamelsBasin> ReadCamelsBasin(const std::string& dir, const std::string& gauge,
+Result<BasinSeries> ReadCamelsBasin(const std::string& dir, const std::string& gauge,
                                     const std::vector<std::string>& dynamic_inputs);
 
 // Static attributes `names` of each of `gauges` from dir/attributes/camels_*.txt:

@@ -45,9 +45,16 @@ class Communicator;
 namespace drc::dl {
 
 struct HydroConfig {
-  std::string data_dir;             // CAMELS-US root (forcing_daymet/, streamflow/, attributes/)
+  std::string data_dir;  // CAMELS-US root (forcing_daymet/, streamflow/, attributes/)
+  // Or a series table (basin_table.h: unique_id, ds, the inputs, y in mm/day; "{rank}" for a
+  // partitioned one, every part read) and, for static attributes, an attribute table. With a
+  // table, dynamic_inputs empty means every number column but unique_id, ds and y, and the
+  // static attributes are those of `attributes_table` (empty: all its number columns), none
+  // without one.
+  std::string table;
+  std::string attributes_table;
   std::string model = "LSTM";       // "LSTM" (NH's CudaLSTM) or "EA-LSTM"
-  std::vector<std::string> basins;  // gauge ids; empty: every basin under data_dir
+  std::vector<std::string> basins;  // gauge ids; empty: every basin under data_dir or in table
   std::string train_start = hydro_defaults::kTrainStart, train_end = hydro_defaults::kTrainEnd;
   std::string test_start = hydro_defaults::kTestStart, test_end = hydro_defaults::kTestEnd;
   std::vector<std::string> dynamic_inputs = DefaultCamelsDynamicInputs();
@@ -99,6 +106,8 @@ struct HydroResult {
   int64_t train_samples = 0;
   std::vector<double> epoch_losses;  // mean training loss per epoch
   std::string device;                // where it trained ("cpu", "cuda:0")
+  // The inputs it read, in their order (with a table, those found when none were named).
+  std::vector<std::string> dynamic_inputs, static_attributes;
 };
 
 // Reads the data, trains, evaluates. Errors name the config field, the basin or the file.
