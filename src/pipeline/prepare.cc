@@ -9,6 +9,7 @@
 #include <array>
 #include <charconv>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <span>
 
@@ -268,11 +269,48 @@ Status WritePart(const data::Context& ctx, data::TablePtr table, const PrepareSp
   return data::WritePartitioned(ctx, table, dir, format);
 }
 
+// A CSV input's series ids as text, as data::ReadSeries reads them ("01022500" keeps its
+// leading zero): when the column that becomes unique_id was inferred as numbers, `read` again
+// with that column typed as text.
+Result<data::TablePtr> IdsAsText(
+    const PrepareSpec& spec, data::TablePtr table,
+    const std::function<Result<data::TablePtr>(const data::CsvOptions&)>& read) {
+  std::string id = data::SeriesColumns().id;
+  for (const auto& [from, to] : spec.rename) {
+    if (to == data::SeriesColumns().id) id = from;
+  }
+  const auto column = table->GetColumnByName(id);
+  if (column == nullptr || arrow::is_binary_like(column->type()->id()) ||
+      column->type()->id() == arrow::Type::NA) {
+    return table;
+  }
+  data::CsvOptions options;
+  options.column_types[id] = "string";
+  return read(options);
+}
+
+// The whole input (one rank).
+Result<data::TablePtr> ReadInput(const PrepareSpec& spec) {
+  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(spec.input));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTable(spec.input));
+  if (format != data::TableFormat::kCsv) return table;
+  return IdsAsText(spec, table, [&](const data::CsvOptions& options) {
+    return data::ReadCsv(spec.input, options);
+  });
+}
+
 // This rank's share of the input: a CSV split at line boundaries, another format read whole and
 // sliced into equal shares in rank order. Collective.
-Result<data::TablePtr> ReadShare(const data::Context& ctx, const std::string& input) {
+Result<data::TablePtr> ReadShare(const data::Context& ctx, const PrepareSpec& spec) {
+  const std::string& input = spec.input;
   DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(input));
-  if (format == data::TableFormat::kCsv) return data::ReadCsvSplit(ctx, input);
+  if (format == data::TableFormat::kCsv) {
+    // The ranks agree on the inferred schema, so all read again or none does.
+    DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadCsvSplit(ctx, input));
+    return IdsAsText(spec, table, [&](const data::CsvOptions& options) {
+      return data::ReadCsvSplit(ctx, input, options);
+    });
+  }
   auto whole = data::ReadTable(input);
   DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, whole.status()));
   const int64_t n = (*whole)->num_rows();
@@ -288,7 +326,7 @@ Status SumOverRanks(const data::Context& ctx, std::span<int64_t> values) {
 
 // PrepareTable on R > 1 ranks (pipeline.h).
 Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Context& ctx) {
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadShare(ctx, spec.input));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadShare(ctx, spec));
   PrepareResult result;
   result.rows_in = table->num_rows();
   DRC_RETURN_NOT_OK(SumOverRanks(ctx, std::span<int64_t>(&result.rows_in, 1)));
@@ -346,7 +384,7 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* 
   DRC_RETURN_NOT_OK(data::TableFormatOf(spec.output).status());
   const data::Context ctx(comm);
   if (ctx.world_size() > 1) return PrepareOnRanks(spec, ctx);
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTable(spec.input));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadInput(spec));
   PrepareResult result;
   result.rows_in = table->num_rows();
   DRC_ASSIGN_OR_RETURN(table, Clean(table, spec));

@@ -97,6 +97,33 @@ TEST_F(PrepareOnRanksTest, WritesTheTableOneRankWrites) {
   });
 }
 
+// Series ids that look like numbers (USGS gauge ids) are read as text, as drc forecast reads
+// them: "01022500" keeps its leading zero, also under another name renamed to unique_id.
+TEST_F(PrepareOnRanksTest, IdsThatLookLikeNumbersKeepTheirZeros) {
+  const std::string input = Write("gauges.csv",
+                                  "gauge,ds,y\n"
+                                  "01022500,2001-01-31,1\n03015500,2001-01-31,2\n"
+                                  "01022500,2001-02-28,3\n03015500,2001-02-28,4\n");
+  ForEachWorld([&](const data::Context& ctx) {
+    PrepareSpec spec;
+    spec.input = input;
+    spec.output = (dir_ / ("gauges-" + std::to_string(ctx.world_size()) + ".parquet")).string();
+    spec.rename = {{"gauge", "unique_id"}};
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    if (ctx.rank() != 0) return;
+    auto written = data::ReadTable(spec.output);
+    ASSERT_TRUE(written.ok()) << written.status();
+    const auto ids = (*written)->GetColumnByName("unique_id");
+    ASSERT_NE(ids, nullptr);
+    ASSERT_EQ(ids->type()->id(), arrow::Type::STRING) << ids->type()->ToString();
+    auto first = ids->GetScalar(0);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ((*first)->ToString(), "01022500");
+    EXPECT_EQ((*ids->GetScalar(3))->ToString(), "03015500");
+  });
+}
+
 // Partitioned: rank r writes the r-th range of the series, whole and sorted, as its part; the
 // parts together are the table one rank writes.
 TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
