@@ -100,6 +100,14 @@ Status ForecastFunction(FunctionCall& call) {
 Status HydroFunction(FunctionCall& call) {
   HydroArgs args;
   args.data = DataPath(call, call.Arg("data", "$DRC_DATA_DIR/camels_us_sample"));
+  if (const std::string table = call.Arg("table", ""); !table.empty()) {
+    args.table = DataPath(call, table);
+  }
+  if (const std::string attributes = call.Arg("attributes", ""); !attributes.empty()) {
+    args.attributes = DataPath(call, attributes);
+  }
+  args.inputs = call.Arg("inputs", "");
+  args.statics = call.Arg("static", "");
   args.model = call.Arg("model", args.model);
   args.basins = call.Arg("basins", "");
   args.train = call.Arg("train", args.train);
@@ -134,7 +142,8 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
       "task has gpus_per_rank); rank 0 prints a line per model"));
   return registry.Register(
       "dl.hydro", HydroFunction,
-      "data=$DRC_DATA_DIR/camels_us_sample model=LSTM basins=A,B train=START:END test=START:END "
+      "data=$DRC_DATA_DIR/camels_us_sample (or table=FILE attributes=FILE) inputs=A,B static=A,B "
+      "model=LSTM basins=A,B train=START:END test=START:END "
       "epochs=30 seq_length=365 hidden_size=128 learning_rate=0.001 dropout=0.4 batch_size=256 "
       "loss=NSE seed=1 threads= device= out=: drc hydro --json on the task's ranks "
       "(data-parallel); rank 0 prints a line per basin, then the summary; out= writes observed "

@@ -12,6 +12,7 @@
 #include "drc/common/strings.h"
 #include "drc/data/io.h"
 #include "drc/data/timeseries.h"
+#include "drc/dl/basin_table.h"
 #include "drc/dl/hydrology.h"
 #include "world.h"
 
@@ -31,11 +32,43 @@ Status SplitPeriod(const char* period, const std::string& text, std::string* sta
   return Status::OK();
 }
 
+// The static attributes --static names: none for "none", the defaults when empty.
+std::vector<std::string> Statics(const HydroArgs& args, std::vector<std::string> defaults) {
+  if (args.statics == "none") return {};
+  return args.statics.empty() ? defaults : SplitList(args.statics);
+}
+
+Status CheckSource(const HydroArgs& args) {
+  if (args.table.empty() && !args.attributes.empty()) {
+    return Status::InvalidArgument(
+        "--attributes goes with --table (CAMELS-US attributes are read from --data's "
+        "attributes/ folder)");
+  }
+  if (!args.table.empty() && args.attributes.empty() && !args.statics.empty() &&
+      args.statics != "none") {
+    return Status::InvalidArgument("--static names attributes of a table, but no --attributes ",
+                                   "table is given");
+  }
+  return Status::OK();
+}
+
 Result<dl::HydroConfig> ConfigOf(const HydroArgs& args) {
+  DRC_RETURN_NOT_OK(CheckSource(args));
   dl::HydroConfig config;
-  config.data_dir = args.data;
   config.model = args.model;
   config.basins = SplitList(args.basins);
+  if (args.table.empty()) {
+    config.data_dir = args.data;
+    if (!args.inputs.empty()) config.dynamic_inputs = SplitList(args.inputs);
+    config.static_attributes = Statics(args, config.static_attributes);
+  } else {
+    config.table = args.table;
+    config.dynamic_inputs = SplitList(args.inputs);  // empty: every other column
+    if (args.statics != "none") {
+      config.attributes_table = args.attributes;
+      config.static_attributes = SplitList(args.statics);  // empty: every number column
+    }
+  }
   DRC_RETURN_NOT_OK(SplitPeriod("train", args.train, &config.train_start, &config.train_end));
   DRC_RETURN_NOT_OK(SplitPeriod("test", args.test, &config.test_start, &config.test_end));
   config.epochs = args.epochs;
@@ -69,7 +102,9 @@ std::vector<nlohmann::json> Records(const HydroArgs& args, const dl::HydroResult
                    {"seed", args.seed},
                    {"ranks", ranks},
                    {"train_samples", result.train_samples},
-                   {"final_loss", final_loss}});
+                   {"final_loss", final_loss},
+                   {"inputs", result.dynamic_inputs},
+                   {"static_attributes", result.static_attributes}});
   return lines;
 }
 
@@ -106,6 +141,39 @@ Status WritePredictions(const dl::HydroResult& result, const std::string& path) 
   return data::WriteTable(*arrow::Table::Make(schema, columns), path);
 }
 
+// --write-table and --write-attributes: the basins of --data as tables.
+Status WriteTables(const HydroArgs& args) {
+  if (!args.table.empty()) {
+    return Status::InvalidArgument(
+        "--write-table and --write-attributes write --data's basins; "
+        "they do not go with --table");
+  }
+  const dl::HydroConfig defaults;
+  const std::vector<std::string> basins = SplitList(args.basins);
+  auto write = [](const std::shared_ptr<arrow::Table>& table, const std::string& path) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    DRC_RETURN_NOT_OK(data::WriteTable(*table, path));
+    std::printf("%lld rows written to %s\n", static_cast<long long>(table->num_rows()),
+                path.c_str());
+    return Status::OK();
+  };
+  if (!args.write_table.empty()) {
+    DRC_RETURN_NOT_OK(data::TableFormatOf(args.write_table).status());
+    const auto inputs = args.inputs.empty() ? defaults.dynamic_inputs : SplitList(args.inputs);
+    DRC_ASSIGN_OR_RETURN(auto table, dl::CamelsSeriesTable(args.data, basins, inputs));
+    DRC_RETURN_NOT_OK(write(table, args.write_table));
+  }
+  if (!args.write_attributes.empty()) {
+    DRC_RETURN_NOT_OK(data::TableFormatOf(args.write_attributes).status());
+    const auto names = Statics(args, defaults.static_attributes);
+    DRC_ASSIGN_OR_RETURN(auto table, dl::CamelsAttributeTable(args.data, basins, names));
+    DRC_RETURN_NOT_OK(write(table, args.write_attributes));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status HydroToStream(const HydroArgs& args, comm::Communicator* comm, std::ostream& out) {
@@ -139,7 +207,7 @@ int HydroOnRank(const HydroArgs& args, comm::Communicator* comm) {
     std::printf(
         "%s: %s on %s; train %s, test %s; seq_length=%d hidden=%d epochs=%d lr=%g batch=%d "
         "loss=%s seed=%llu ranks=%d\n",
-        args.data.c_str(), args.model.c_str(),
+        args.table.empty() ? args.data.c_str() : args.table.c_str(), args.model.c_str(),
         args.basins.empty() ? "all basins" : args.basins.c_str(), args.train.c_str(),
         args.test.c_str(), args.seq_length, args.hidden_size, args.epochs, args.learning_rate,
         args.batch_size, args.loss.c_str(), static_cast<unsigned long long>(args.seed),
@@ -149,6 +217,10 @@ int HydroOnRank(const HydroArgs& args, comm::Communicator* comm) {
   auto result = dl::TrainAndEvaluateHydro(*config);
   if (!result.ok()) return fail(result.status());
   if (!root) return 0;
+  std::printf("inputs: %s; static attributes: %s\n", JoinList(result->dynamic_inputs, ", ").c_str(),
+              result->static_attributes.empty()
+                  ? "none"
+                  : JoinList(result->static_attributes, ", ").c_str());
   std::printf("%-10s %10s %10s\n", "basin", "NSE", "KGE");
   for (const auto& b : result->basins) {
     std::printf("%-10s %10.4f %10.4f\n", b.basin.c_str(), b.nse, b.kge);
@@ -167,6 +239,10 @@ int HydroOnRank(const HydroArgs& args, comm::Communicator* comm) {
 }  // namespace
 
 int RunHydro(const HydroArgs& args) {
+  if (!args.write_table.empty() || !args.write_attributes.empty()) {
+    const Status st = WriteTables(args);
+    return st.ok() ? 0 : FailOnRank("drc hydro", nullptr, st);
+  }
   return RunOnRanks(args.ranks, args.backend, "drc hydro",
                     [&](comm::Communicator* comm) { return HydroOnRank(args, comm); });
 }

@@ -1,7 +1,7 @@
 // `drc hydro`: trains a NeuralHydrology-style rainfall-runoff model (LSTM or EA-LSTM) on
-// CAMELS-US basins and prints each basin's test-period NSE and KGE, the median NSE and the
-// seconds taken (--json: one object per basin, then a summary object); --out writes the
-// simulated discharge beside the observed one.
+// CAMELS-US basins or on a table of basins' daily series, and prints each basin's test-period NSE
+// and KGE, the median NSE and the seconds taken (--json: one object per basin, then a summary
+// object); --out writes the simulated discharge beside the observed one.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,13 @@ namespace drc::app {
 // The training settings (train, test, epochs, ..., loss) are the ones hydro stages share.
 struct HydroArgs : dl::HydroSettings {
   std::string data;  // CAMELS-US root
+  // Or a series table and an attribute table (dl::HydroConfig's table and attributes_table).
+  std::string table, attributes;
+  std::string inputs;   // comma-separated dynamic inputs; empty: the defaults
+  std::string statics;  // comma-separated static attributes, or "none"; empty: the defaults
+  // Write the basins of `data` as a series table, their attributes as an attribute table, and
+  // train nothing.
+  std::string write_table, write_attributes;
   std::string model = "LSTM";
   std::string basins;  // comma-separated gauge ids; empty: all under --data
   uint64_t seed = 1;

@@ -242,16 +242,35 @@ int main(int argc, char** argv) {
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
 
   auto* hydro =
-      app.add_subcommand("hydro", "Train an LSTM or EA-LSTM on CAMELS-US basins (NSE, KGE)");
+      app.add_subcommand("hydro", "Train an LSTM or EA-LSTM on basins' daily series (NSE, KGE)");
   drc::app::HydroArgs hydro_args;
   hydro_args.data = std::string(DRC_DEFAULT_DATA_DIR) + "/camels_us_sample";
-  hydro->add_option("--data", hydro_args.data,
-                    "CAMELS-US root (forcing_daymet/, streamflow/, attributes/)");
+  auto* hydro_data = hydro->add_option(
+      "--data", hydro_args.data, "CAMELS-US root (forcing_daymet/, streamflow/, attributes/)");
+  hydro
+      ->add_option("--table", hydro_args.table,
+                   "Or a long table (.csv, .parquet, .arrow; {rank} for parts): unique_id (the "
+                   "basin), ds (the day), the inputs, y (discharge, mm/day)")
+      ->excludes(hydro_data);
+  hydro->add_option("--attributes", hydro_args.attributes,
+                    "With --table: static attributes, a row per basin (unique_id, then a column "
+                    "per attribute)");
+  hydro->add_option("--inputs", hydro_args.inputs,
+                    "Comma-separated dynamic inputs (default: CAMELS's five Daymet forcings; with "
+                    "--table, every column but unique_id, ds and y)");
+  hydro->add_option("--static", hydro_args.statics,
+                    "Comma-separated static attributes, or none (default: NeuralHydrology's 26 "
+                    "CAMELS attributes; with --attributes, its number columns)");
+  hydro->add_option("--write-table", hydro_args.write_table,
+                    "Write --data's basins as a --table file (unique_id, ds, the inputs, y) and "
+                    "exit");
+  hydro->add_option("--write-attributes", hydro_args.write_attributes,
+                    "Write their static attributes as an --attributes file and exit");
   hydro->add_option("--model", hydro_args.model, "LSTM (NeuralHydrology's CudaLSTM) or EA-LSTM")
       ->check(CLI::IsMember(std::vector<std::string>(drc::dl::kHydroModelNames.begin(),
                                                      drc::dl::kHydroModelNames.end())));
   hydro->add_option("--basins", hydro_args.basins,
-                    "Comma-separated gauge ids (default: every basin under --data)");
+                    "Comma-separated gauge ids (default: every basin of --data or --table)");
   hydro->add_option("--train", hydro_args.train, "Training period START:END (YYYY-MM-DD)");
   hydro->add_option("--test", hydro_args.test, "Test period START:END (YYYY-MM-DD)");
   hydro->add_option("--epochs", hydro_args.epochs, "Training epochs")

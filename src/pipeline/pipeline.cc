@@ -235,9 +235,39 @@ class Parser : public YamlFields {
 
   Status ParseHydro(const YAML::Node& n, HydroSpec& h) const {
     DRC_ASSIGN_OR_RETURN(h.data, InputPath(n, "data"));
-    if (h.data.empty()) {
+    DRC_ASSIGN_OR_RETURN(h.table, InputPath(n, "table"));
+    DRC_RETURN_NOT_OK(Get(n, "from", h.from, "a prepare stage's name"));
+    DRC_ASSIGN_OR_RETURN(h.attributes, InputPath(n, "attributes"));
+    const int sources = !h.data.empty() + !h.table.empty() + !h.from.empty();
+    if (sources > 1) {
+      return Error(n,
+                   "a hydro stage reads one of 'data: CAMELS_FOLDER', 'table: PATH' or "
+                   "'from: STAGE'");
+    }
+    if (h.data.empty() && h.table.empty() && h.from.empty()) {
       DRC_ASSIGN_OR_RETURN(h.data,
                            Resolve(n, "data", std::string(kDataDirVar) + "camels_us_sample"));
+    }
+    if (!h.attributes.empty() && !h.data.empty()) {
+      return Error(n["attributes"],
+                   "field 'attributes' goes with 'table' or 'from' (CAMELS-US attributes are "
+                   "read from the data folder)");
+    }
+    DRC_RETURN_NOT_OK(GetList(n, "inputs", h.inputs));
+    DRC_RETURN_NOT_OK(GetList(n, "static", h.statics));
+    for (const auto* list : {&h.inputs, &h.statics}) {
+      for (const auto& name : *list) {
+        if (name.empty() || name.find(',') != std::string::npos) {
+          return Error(n[list == &h.inputs ? "inputs" : "static"],
+                       "'" + name + "' is not a column name");
+        }
+      }
+    }
+    if (h.data.empty() && h.attributes.empty() && !h.statics.empty() &&
+        h.statics != std::vector<std::string>{"none"}) {
+      return Error(n["static"],
+                   "field 'static' names attributes of a table, but the stage has "
+                   "no 'attributes' table");
     }
     DRC_RETURN_NOT_OK(
         GetModels(n, "hydro", h.models, dl::kHydroModelNames, dl::kHydroModelAliases));
@@ -417,18 +447,32 @@ class Parser : public YamlFields {
   }
 
   Status PlanHydro(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(
-        n, s,
-        {"data", "models", "basins", "train", "test", "epochs", "seq_length", "hidden_size",
-         "learning_rate", "dropout", "batch_size", "loss", "seed", "seeds"},
-        true));
+    DRC_RETURN_NOT_OK(
+        CheckStageKeys(n, s,
+                       {"data", "table", "from", "attributes", "inputs", "static", "models",
+                        "basins", "train", "test", "epochs", "seq_length", "hidden_size",
+                        "learning_rate", "dropout", "batch_size", "loss", "seed", "seeds"},
+                       true));
     DRC_RETURN_NOT_OK(ParseHydro(n, s.hydro));
     runtime::TaskDescription base;
     DRC_RETURN_NOT_OK(ParseResources(n, base));
     const HydroSpec& h = s.hydro;
+    std::string table = h.table;
+    if (!h.from.empty()) {
+      const Stage* from = p.FindStage(h.from);
+      if (from == nullptr || from->kind != StageKind::kPrepare) {
+        return Error(n["from"], "field 'from' names '" + h.from +
+                                    "', which is not a prepare stage defined above");
+      }
+      if (std::find(s.after.begin(), s.after.end(), from->name) == s.after.end()) {
+        s.after.push_back(from->name);
+      }
+      // Task folders are siblings in the work directory; every rank reads every part.
+      table = "../" + from->name + "/" +
+              (from->prepare.partitioned ? PartsPattern(from->prepare) : from->prepare.output);
+    }
     base.function = "dl.hydro";
-    base.function_args = {{"data", h.data},
-                          {"train", h.train},
+    base.function_args = {{"train", h.train},
                           {"test", h.test},
                           {"epochs", std::to_string(h.epochs)},
                           {"seq_length", std::to_string(h.seq_length)},
@@ -438,6 +482,14 @@ class Parser : public YamlFields {
                           {"batch_size", std::to_string(h.batch_size)},
                           {"loss", h.loss},
                           {"out", "hydro.csv"}};
+    if (table.empty()) {
+      base.function_args["data"] = h.data;
+    } else {
+      base.function_args["table"] = table;
+    }
+    if (!h.attributes.empty()) base.function_args["attributes"] = h.attributes;
+    if (!h.inputs.empty()) base.function_args["inputs"] = JoinList(h.inputs, ",");
+    if (!h.statics.empty()) base.function_args["static"] = JoinList(h.statics, ",");
     if (!h.basins.empty()) base.function_args["basins"] = JoinList(h.basins, ",");
     for (const auto& model : h.models) {
       runtime::TaskDescription m = base;
@@ -561,7 +613,13 @@ std::vector<std::string> Stage::Inputs() const {
       for (int r = 0; r < forecast.ranks; ++r) parts.push_back(data::RankPath(forecast.data, r));
       return parts;
     }
-    case StageKind::kHydro: return {hydro.data};
+    case StageKind::kHydro: {
+      std::vector<std::string> inputs;
+      for (const auto* path : {&hydro.data, &hydro.table, &hydro.attributes}) {
+        if (!path->empty()) inputs.push_back(*path);
+      }
+      return inputs;
+    }
     default: return {};
   }
 }

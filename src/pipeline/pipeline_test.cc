@@ -410,6 +410,61 @@ stages:
             "p.yaml:2:5: a hydro stage needs 'models: [NAME, ...]'");
 }
 
+TEST_F(PipelineTest, HydroStagesReadATableOrAPrepareStagesParts) {
+  auto p = ParsePipeline(R"(
+stages:
+  - name: prepare
+    kind: prepare
+    input: basins.csv
+    rename: {gauge: unique_id}
+    ranks: 2
+    partitioned: true
+  - name: parts
+    kind: hydro
+    from: prepare
+    attributes: attributes.parquet
+    inputs: [prcp, tmax]
+    static: [area, slope]
+    models: [EA-LSTM]
+  - name: table
+    kind: hydro
+    table: $DRC_DATA_DIR/basins.parquet
+    static: [none]
+    models: [LSTM]
+)",
+                         "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Stage& parts = p->stages[1];
+  EXPECT_EQ(parts.after, std::vector<std::string>{"prepare"});
+  const auto& a = Find(*p, "parts.EA-LSTM")->function_args;
+  EXPECT_EQ(a.at("table"), "../prepare/series/part-{rank}.parquet");
+  EXPECT_EQ(a.count("data"), 0u);
+  EXPECT_EQ(a.at("attributes"), "/srv/attributes.parquet");
+  EXPECT_EQ(a.at("inputs"), "prcp,tmax");
+  EXPECT_EQ(a.at("static"), "area,slope");
+  EXPECT_EQ(Find(*p, "parts.EA-LSTM")->ranks, 1);  // every rank reads every part
+  EXPECT_TRUE(parts.Inputs() == std::vector<std::string>{"/srv/attributes.parquet"});
+  const auto& t = Find(*p, "table.LSTM")->function_args;
+  EXPECT_EQ(t.at("table"), "/data/basins.parquet");
+  EXPECT_EQ(t.at("static"), "none");
+  EXPECT_EQ(t.count("attributes"), 0u);
+  EXPECT_TRUE(p->stages[2].Inputs() == std::vector<std::string>{"/data/basins.parquet"});
+
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, data: d, table: t.csv}\n"),
+            "p.yaml:2:5: a hydro stage reads one of 'data: CAMELS_FOLDER', 'table: PATH' or "
+            "'from: STAGE'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, attributes: a.csv}\n"),
+            "p.yaml:2:54: field 'attributes' goes with 'table' or 'from' (CAMELS-US attributes "
+            "are read from the data folder)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, table: t.csv, static: "
+                    "[area]}\n"),
+            "p.yaml:2:64: field 'static' names attributes of a table, but the stage has no "
+            "'attributes' table");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, from: nowhere}\n"),
+            "p.yaml:2:48: field 'from' names 'nowhere', which is not a prepare stage defined "
+            "above");
+}
+
 TEST_F(PipelineTest, IsPipelineFileLooksForStages) {
   EXPECT_TRUE(IsPipelineFile(WriteText("p.yaml", "stages: []\n")));
   EXPECT_FALSE(IsPipelineFile(WriteText("t.yaml", "tasks: []\n")));

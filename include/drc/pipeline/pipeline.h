@@ -27,6 +27,8 @@
 //       kind: hydro
 //       models: [LSTM, EA-LSTM]      # NeuralHydrology's CudaLSTM and EA-LSTM
 //       data: $DRC_DATA_DIR/camels_us_sample       # the default; basins: [...] (default: all)
+//       # or table: PATH / from: STAGE (unique_id, ds, inputs, y), attributes: PATH;
+//       # inputs: [...], static: [...] or [none]
 //       train: 2000-01-01:2001-12-31 # and test:, epochs, seq_length, hidden_size,
 //       epochs: 30                   # learning_rate, dropout, batch_size, loss, seed(s)
 //     - name: summary                # tasks in task-file syntax (executables or functions)
@@ -38,9 +40,9 @@
 // Task uids: `<stage>` for a prepare stage; `<stage>.<model>` for each model of a forecast or
 // hydro stage (`<stage>.<model>.seed<S>` for each model and seed with `seeds: [...]`);
 // `<stage>.<uid>` for a listed task, or `<stage>` for a stage of one task without a uid. A stage's
-// tasks depend on every task of the stages it comes `after` (a forecast stage comes after the stage
-// it reads `from`). Stages run as soon as those are DONE: the pilot's scheduler, not the file's
-// order, decides what runs when.
+// tasks depend on every task of the stages it comes `after` (a forecast or hydro stage comes after
+// the stage it reads `from`). Stages run as soon as those are DONE: the pilot's scheduler, not the
+// file's order, decides what runs when.
 #pragma once
 
 #include <cstdint>
@@ -136,6 +138,11 @@ struct ForecastSpec {
 // The training settings (train, test, epochs, ..., loss) are drc hydro's, with its defaults.
 struct HydroSpec : dl::HydroSettings {
   std::string data;  // a CAMELS-US folder (forcing_daymet/, streamflow/, attributes/)
+  // Or a series table (drc hydro --table: unique_id, ds, the inputs, y in mm/day), or the table
+  // a prepare stage writes (every part of a partitioned one); with either, an attribute table.
+  std::string table, from, attributes;
+  std::vector<std::string> inputs;   // dynamic inputs (drc hydro --inputs); empty: the defaults
+  std::vector<std::string> statics;  // `static`: attributes, or [none]; empty: the defaults
   std::vector<std::string> models;
   std::vector<std::string> basins;  // gauge ids; empty: every basin in `data`
   std::vector<int64_t> seeds = {1};

@@ -1,0 +1,77 @@
+#!/bin/sh
+# Hydrology from tables, end to end:
+#  1. drc hydro --write-table/--write-attributes writes two CAMELS-US basins as tables;
+#  2. drc hydro --table on them gives the per-basin NSE and KGE, and the predictions, of drc hydro
+#     on the CAMELS folder, byte for byte;
+#  3. a pipeline whose prepare stage renames the table's columns and writes it as a part per rank
+#     (2 ranks, partitioned), and whose hydro stage trains `from` it, gives them too;
+#  4. bad tables are errors that name the file and the column or the line.
+#   sh hydro_table.sh DRC WORKDIR
+set -eu
+drc=$1 work=$2
+rm -rf "$work"
+mkdir -p "$work"
+small="--basins 01022500,03015500 --epochs 1 --seq-length 30 --hidden 8 --seed 3 --threads 1"
+
+"$drc" hydro --basins 01022500,03015500 --write-table "$work/series.csv" \
+  --write-attributes "$work/attributes.parquet" >"$work/write.txt"
+grep -q "rows written to $work/series.csv" "$work/write.txt"
+for model in LSTM EA-LSTM; do
+  # shellcheck disable=SC2086
+  "$drc" hydro --model $model $small --json --out "$work/folder-$model.csv" >"$work/folder-$model.jsonl"
+  # shellcheck disable=SC2086
+  "$drc" hydro --model $model $small --json --out "$work/table-$model.csv" \
+    --table "$work/series.csv" --attributes "$work/attributes.parquet" >"$work/table-$model.jsonl"
+  grep '"basin"' "$work/folder-$model.jsonl" >"$work/folder-$model.basins"
+  grep '"basin"' "$work/table-$model.jsonl" | diff "$work/folder-$model.basins" -
+  [ "$(wc -l <"$work/folder-$model.basins")" -eq 2 ]
+  cmp "$work/folder-$model.csv" "$work/table-$model.csv"
+done
+nse=$(sed -n 's/.*"median_nse":\([0-9.e+-]*\).*/\1/p' "$work/folder-LSTM.jsonl")
+echo "table = folder: LSTM median NSE $nse"
+
+# The table under other column names, prepared on 2 ranks into parts, then trained from them.
+sed '1s/"unique_id"/"gauge"/; 1s/"ds"/"date"/; 1s/"y"$/"qobs"/' "$work/series.csv" >"$work/renamed.csv"
+cat >"$work/pipeline.yaml" <<EOF
+name: hydro-from-table
+pilot: {cores: 2}
+stages:
+  - name: prepare
+    kind: prepare
+    input: renamed.csv
+    rename: {gauge: unique_id, date: ds, qobs: y}
+    ranks: 2
+    partitioned: true
+  - name: hydro
+    kind: hydro
+    from: prepare
+    attributes: attributes.parquet
+    models: [LSTM]
+    epochs: 1
+    seq_length: 30
+    hidden_size: 8
+    seed: 3
+    cores: 1
+EOF
+"$drc" run "$work/pipeline.yaml" --workdir "$work/run" --quiet
+ls "$work/run/prepare/series/part-0.parquet" "$work/run/prepare/series/part-1.parquet" >/dev/null
+grep '"basin"' "$work/run/hydro.LSTM/hydro.LSTM.out" | diff "$work/folder-LSTM.basins" -
+cmp "$work/folder-LSTM.csv" "$work/run/hydro.LSTM/hydro.csv"
+echo "prepared parts = folder"
+
+fails() {
+  if "$drc" hydro --epochs 1 --seq-length 30 --hidden 8 --threads 1 "$@" >"$work/err.txt" 2>&1; then
+    echo "drc hydro $* succeeded" >&2
+    exit 1
+  fi
+}
+printf 'unique_id,ds,rain,y\nA,2000-01-01,1,2\nA,2000-01-02,wet,3\n' >"$work/bad.csv"
+fails --table "$work/bad.csv"
+grep -q "bad.csv:3.*rain" "$work/err.txt" || { cat "$work/err.txt" >&2; exit 1; }
+fails --table "$work/series.csv" --inputs "snow(mm)"
+grep -q "no input column 'snow(mm)'" "$work/err.txt" || { cat "$work/err.txt" >&2; exit 1; }
+fails --table "$work/series.csv" --model EA-LSTM
+grep -q "EA-LSTM: needs static inputs" "$work/err.txt" || { cat "$work/err.txt" >&2; exit 1; }
+fails --attributes "$work/attributes.parquet"
+grep -q "attributes goes with --table" "$work/err.txt" || { cat "$work/err.txt" >&2; exit 1; }
+echo "errors: a bad number, an unknown input, EA-LSTM without attributes, attributes without a table"
