@@ -370,6 +370,20 @@ class Parser : public YamlFields {
     return Status::OK();
   }
 
+  // The prepare stage that stage `s` reads `from` (`name`), which `s` then comes after.
+  Result<const Stage*> FromStage(const YAML::Node& n, const std::string& name, Stage& s,
+                                 const Pipeline& p) const {
+    const Stage* from = p.FindStage(name);
+    if (from == nullptr || from->kind != StageKind::kPrepare) {
+      return Error(n["from"],
+                   "field 'from' names '" + name + "', which is not a prepare stage defined above");
+    }
+    if (std::find(s.after.begin(), s.after.end(), from->name) == s.after.end()) {
+      s.after.push_back(from->name);
+    }
+    return from;
+  }
+
   Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
     DRC_RETURN_NOT_OK(
         CheckStageKeys(n, s,
@@ -383,14 +397,7 @@ class Parser : public YamlFields {
     const ForecastSpec& f = s.forecast;
     std::string data = f.data;
     if (!f.from.empty()) {
-      const Stage* from = p.FindStage(f.from);
-      if (from == nullptr || from->kind != StageKind::kPrepare) {
-        return Error(n["from"], "field 'from' names '" + f.from +
-                                    "', which is not a prepare stage defined above");
-      }
-      if (std::find(s.after.begin(), s.after.end(), from->name) == s.after.end()) {
-        s.after.push_back(from->name);
-      }
+      DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(n, f.from, s, p));
       // Task folders are siblings in the work directory.
       data = "../" + from->name + "/" + from->prepare.output;
       if (from->prepare.partitioned) {
@@ -459,14 +466,7 @@ class Parser : public YamlFields {
     const HydroSpec& h = s.hydro;
     std::string table = h.table;
     if (!h.from.empty()) {
-      const Stage* from = p.FindStage(h.from);
-      if (from == nullptr || from->kind != StageKind::kPrepare) {
-        return Error(n["from"], "field 'from' names '" + h.from +
-                                    "', which is not a prepare stage defined above");
-      }
-      if (std::find(s.after.begin(), s.after.end(), from->name) == s.after.end()) {
-        s.after.push_back(from->name);
-      }
+      DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(n, h.from, s, p));
       // Task folders are siblings in the work directory; every rank reads every part.
       table = "../" + from->name + "/" +
               (from->prepare.partitioned ? PartsPattern(from->prepare) : from->prepare.output);
