@@ -57,6 +57,8 @@ EOF
 ls "$work/run/prepare/series/part-0.parquet" "$work/run/prepare/series/part-1.parquet" >/dev/null
 grep '"basin"' "$work/run/hydro.LSTM/hydro.LSTM.out" | diff "$work/folder-LSTM.basins" -
 cmp "$work/folder-LSTM.csv" "$work/run/hydro.LSTM/hydro.csv"
+grep -q "<p>the table of stage prepare, every basin" "$work/run/report/index.html" ||
+  { echo "the report does not say where the basins came from" >&2; exit 1; }
 echo "prepared parts = folder"
 
 fails() {

@@ -779,7 +779,10 @@ class Report {
     const bool seeds = hs.seeds.size() > 1;
     std::vector<std::string> seed_list;
     for (int64_t seed : hs.seeds) seed_list.push_back(std::to_string(seed));
-    std::string h = "<p>" + HtmlEscape(hs.data) + ", " +
+    const std::string source = !hs.from.empty()    ? "the table of stage " + hs.from
+                               : !hs.table.empty() ? hs.table
+                                                   : hs.data;
+    std::string h = "<p>" + HtmlEscape(source) + ", " +
                     (hs.basins.empty() ? std::string("every basin")
                                        : std::to_string(hs.basins.size()) + " basins") +
                     "; trained on " + HtmlEscape(hs.train) + ", tested on " + HtmlEscape(hs.test) +
