@@ -40,6 +40,20 @@ for t in trained:
 print("parts = whole table before training: MLP MAE %.2f, NHITS MAE %.2f; trained MAE %.2f, %.2f"
       % (parts[0]["mae"], parts[1]["mae"], trained[0]["mae"], trained[1]["mae"]))
 PY
+# Stopped after 3 steps and resumed to 5: the uninterrupted run's MAEs (each rank resumes from
+# its own checkpoint). NHITS decays its learning rate every max_steps // 3 steps: 1 step at 3
+# and at 5 steps, so the stopped run's schedule is the uninterrupted one's.
+rm -rf "$dir/ckpt"
+run "$dir/part-{rank}.csv" --steps 3 --ranks 2 --checkpoint-dir "$dir/ckpt" >/dev/null
+ls "$dir/ckpt/MLP.ckpt" "$dir/ckpt/MLP.rank1.ckpt" >/dev/null
+resumed=$(run "$dir/part-{rank}.csv" --steps 5 --ranks 2 --checkpoint-dir "$dir/ckpt" --resume)
+python3 - "$trained" "$resumed" <<'PY'
+import json, sys
+trained, resumed = ([json.loads(l) for l in a.splitlines()] for a in sys.argv[1:])
+for t, r in zip(trained, resumed):
+    assert r["steps"] == 5 and r["mae"] == t["mae"], (t, r)
+print("resumed from each rank's checkpoint = uninterrupted")
+PY
 # One rank would leave part-1 out.
 if out=$(run "$dir/part-{rank}.csv" --steps 1 2>&1); then
   echo "one rank on two parts succeeded: $out"

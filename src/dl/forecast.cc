@@ -10,12 +10,14 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "drc/comm/communicator.h"
 #include "drc/common/clock.h"
 #include "drc/common/cpus.h"
 #include "drc/common/strings.h"
@@ -352,6 +354,33 @@ int64_t ConformalHeldOut(const ForecastConfig& config) {
          static_cast<int64_t>(config.conformal_step) * (config.conformal_windows - 1);
 }
 
+// Resume of a partitioned run: every rank from its own checkpoint (`found` here), at one step,
+// or none; otherwise an error on every rank.
+Status ResumeEveryRankOrNone(const ForecastConfig& config, const std::string& model, bool found,
+                             Trainer& trainer, const std::string& path, WindowedDataset& data) {
+  comm::Communicator& comm = *config.comm;
+  int64_t counts[1] = {found ? 1 : 0};
+  DRC_RETURN_NOT_OK(comm::AllReduce(comm, std::span<int64_t>(counts), comm::ReduceOp::kSum));
+  if (counts[0] == 0) return Status::OK();
+  if (counts[0] != comm.size()) {
+    return Status::FailedPrecondition(
+        "Forecast: ", model, ": ", counts[0], " of ", comm.size(), " ranks have a checkpoint in ",
+        config.checkpoint_dir, " (one per rank: ", model, ".ckpt for rank 0, ", model,
+        ".rank<r>.ckpt for rank r); this rank's ", path, found ? " is there" : " is missing",
+        ": remove them to start again");
+  }
+  DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, trainer.Resume(path, data)));
+  // {step, -step}: their maxima are the highest and the lowest step.
+  int64_t steps[2] = {trainer.step(), -trainer.step()};
+  DRC_RETURN_NOT_OK(comm::AllReduce(comm, std::span<int64_t>(steps), comm::ReduceOp::kMax));
+  if (steps[0] != -steps[1]) {
+    return Status::FailedPrecondition("Forecast: ", model, ": the ranks' checkpoints in ",
+                                      config.checkpoint_dir, " are at steps ", -steps[1], " to ",
+                                      steps[0], " (a run stopped while writing them)");
+  }
+  return Status::OK();
+}
+
 // Trains `run` on `series` as the config asks: early stopping on the validation windows of
 // val_size (from `dataset`, built on `series`), this rank's shard of the windows before them,
 // and, with `checkpoints`, the config's checkpoints and resume. `final_loss` gets the loss of
@@ -389,7 +418,14 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   topts.window_parts = config.window_parts;
   topts.device = config.device;
   const bool checkpointed = checkpoints && !config.checkpoint_dir.empty();
-  const auto path = (std::filesystem::path(config.checkpoint_dir) / (run.name + ".ckpt")).string();
+  // Every rank holds the same replica, and rank 0 writes it. The ranks of a partitioned table
+  // draw from their own series, so each writes its own checkpoint too (its sampler and RNGs),
+  // rank r > 0 as MODEL.rank<r>.ckpt.
+  const bool own_checkpoint = Partitioned(config) && rank > 0;
+  const auto path =
+      (std::filesystem::path(config.checkpoint_dir) /
+       (run.name + (own_checkpoint ? ".rank" + std::to_string(rank) : std::string()) + ".ckpt"))
+          .string();
   if (checkpointed) {
     std::error_code ec;
     std::filesystem::create_directories(config.checkpoint_dir, ec);
@@ -397,14 +433,18 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
       return Status::IOError("Forecast: cannot create checkpoint directory ", config.checkpoint_dir,
                              ": ", ec.message());
     }
-    // Every rank holds the same replica; rank 0 writes it.
-    if (rank == 0) topts.checkpoint_path = path;
+    if (rank == 0 || own_checkpoint) topts.checkpoint_path = path;
     topts.checkpoint_every = config.checkpoint_every;
   }
   DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(run.name, mc, topts, DefaultModelRegistry()));
   WindowedDataset& fit_data = fit_part ? *fit_part : dataset;
-  if (checkpointed && config.resume && std::filesystem::exists(path)) {
-    DRC_RETURN_NOT_OK(trainer->Resume(path, fit_data));
+  if (checkpointed && config.resume) {
+    const bool found = std::filesystem::exists(path);
+    if (Partitioned(config)) {
+      DRC_RETURN_NOT_OK(ResumeEveryRankOrNone(config, run.name, found, *trainer, path, fit_data));
+    } else if (found) {
+      DRC_RETURN_NOT_OK(trainer->Resume(path, fit_data));
+    }
   }
   DRC_ASSIGN_OR_RETURN(final_loss, trainer->Fit(fit_data, validation ? &*validation : nullptr));
   return trainer;
@@ -653,11 +693,6 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     return Status::NotImplemented("Forecast: a partitioned table is gathered in host memory; the ",
                                   config.comm->backend(),
                                   " communicator reads device memory (use mpi or gloo)");
-  }
-  if (Partitioned(config) && config.resume) {
-    return Status::NotImplemented(
-        "Forecast: resuming a partitioned run is not built yet (a checkpoint holds rank 0's "
-        "sampler, not each rank's)");
   }
   if (config.cv_windows < 0 || config.cv_step < 1 || CvHeldOut(config) > (int64_t{1} << 30)) {
     return Status::InvalidArgument(

@@ -3,7 +3,10 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -232,13 +235,82 @@ TEST(PartitionedForecast, ErrorsOnOneRankFailEveryRank) {
       ASSERT_FALSE(got.ok());
       EXPECT_NE(message(got).find("different frequencies"), std::string::npos) << message(got);
     }
-    {
-      ForecastConfig config = SmallMlp(ctx.comm(), 1);
-      config.checkpoint_dir = "unused";
-      config.resume = true;
-      auto got = Forecast(TableOf({{"s" + std::to_string(rank), 60}}), {}, config);
-      EXPECT_EQ(got.status().code(), StatusCode::kNotImplemented) << message(got);
+  });
+}
+
+// A folder that every rank sees, its name agreed (rank 0's pid) and apart from the other
+// backend's run of this test.
+std::filesystem::path SharedDir(comm::Communicator& comm, const std::string& name) {
+  int64_t pid = ::getpid();
+  EXPECT_TRUE(comm.Broadcast(&pid, sizeof(pid), 0).ok());
+  return std::filesystem::temp_directory_path() /
+         ("drc_" + name + "_" + HarnessBackend() + "_" + std::to_string(pid));
+}
+
+// Each rank checkpoints its own sampler: a partitioned run stopped after 8 steps and resumed to
+// 20 (under another seed: everything comes from the checkpoints) forecasts what an
+// uninterrupted 20-step run forecasts, bit for bit. Checkpoints of some ranks only, or at
+// different steps, are errors on every rank.
+TEST(PartitionedForecast, ResumesFromEveryRanksCheckpoint) {
+  SKIP_ON_THREAD_RANKS();
+  ForEachWorld([](const data::Context& ctx) {
+    comm::Communicator& comm = *ctx.comm();
+    const int rank = ctx.rank();
+    const auto all = Panel();
+    std::vector<Series> mine;
+    for (size_t k = 0; k < all.size(); ++k) {
+      if (static_cast<int>(k) % ctx.world_size() == rank) mine.push_back(all[k]);
     }
+    const auto dir = SharedDir(comm, "partitioned_resume");
+    const auto table = TableOf(mine);
+    auto whole = Forecast(table, {}, SmallMlp(ctx.comm(), 20));  // no decays: MLP's default
+    ASSERT_TRUE(whole.ok()) << whole.status();
+
+    ForecastConfig first = SmallMlp(ctx.comm(), 8);
+    first.checkpoint_dir = dir.string();
+    ASSERT_TRUE(Forecast(table, {}, first).ok());
+    const std::string own = rank == 0 ? "MLP.ckpt" : "MLP.rank" + std::to_string(rank) + ".ckpt";
+    ASSERT_TRUE(std::filesystem::exists(dir / own));
+    std::filesystem::copy_file(dir / own, dir / (own + ".step8"));
+
+    ForecastConfig resumed = SmallMlp(ctx.comm(), 20);
+    resumed.checkpoint_dir = dir.string();
+    resumed.resume = true;
+    resumed.seed = 5;
+    auto got = Forecast(table, {}, resumed);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->front().steps, 20);
+    EXPECT_EQ(got->front().final_loss, whole->front().final_loss);
+    EXPECT_TRUE(got->front().predictions->Equals(*whole->front().predictions));
+    EXPECT_EQ(got->front().mae, whole->front().mae);
+
+    if (ctx.world_size() > 1) {
+      // The last rank's checkpoint back at step 8, the others' at 20.
+      const int last = ctx.world_size() - 1;
+      ASSERT_TRUE(comm.Barrier().ok());
+      if (rank == last) {
+        std::filesystem::copy_file(dir / (own + ".step8"), dir / own,
+                                   std::filesystem::copy_options::overwrite_existing);
+      }
+      ASSERT_TRUE(comm.Barrier().ok());
+      auto mixed = Forecast(table, {}, resumed);
+      ASSERT_FALSE(mixed.ok());
+      EXPECT_NE(mixed.status().message().find("are at steps 8 to 20"), std::string::npos)
+          << mixed.status();
+      // The last rank's checkpoint gone.
+      ASSERT_TRUE(comm.Barrier().ok());
+      if (rank == last) std::filesystem::remove(dir / own);
+      ASSERT_TRUE(comm.Barrier().ok());
+      auto missing = Forecast(table, {}, resumed);
+      ASSERT_FALSE(missing.ok());
+      EXPECT_NE(missing.status().message().find(std::to_string(last) + " of " +
+                                                std::to_string(ctx.world_size()) +
+                                                " ranks have a checkpoint"),
+                std::string::npos)
+          << missing.status();
+    }
+    ASSERT_TRUE(comm.Barrier().ok());
+    if (rank == 0) std::filesystem::remove_all(dir);
   });
 }
 

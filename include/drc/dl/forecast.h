@@ -34,8 +34,9 @@ struct ForecastConfig {
   // from its own series (validation losses are summed over the ranks), and every rank returns
   // the forecasts and metrics of all series, its rows sorted as one rank's would be. The
   // frequency, inferred on each rank when not given, must agree; an error on one rank is an
-  // error on every rank. Host-memory communicators only (local, mpi, gloo), and not with
-  // `resume` yet (a checkpoint holds rank 0's sampler). False: every rank passes the whole table.
+  // error on every rank. Host-memory communicators only (local, mpi, gloo). Each rank writes a
+  // checkpoint (its own sampler), and `resume` needs every rank's, at one step. False: every
+  // rank passes the whole table.
   bool partitioned = false;
   int threads = 0;  // intra-op threads per rank; 0: DefaultThreads(ranks) (common/cpus.h)
   // NF's val_size: the last val_size training points of each series become validation
@@ -45,7 +46,8 @@ struct ForecastConfig {
   int val_check_steps = 100;
   int early_stop_patience_steps = -1;
   // Checkpoints: DIR/<model>.ckpt every checkpoint_every steps (0: at the end only); with
-  // `resume`, a model whose checkpoint exists continues from it. Empty: none.
+  // `resume`, a model whose checkpoint exists continues from it. Empty: none. A partitioned
+  // table's rank r > 0 writes DIR/<model>.rank<r>.ckpt too.
   std::string checkpoint_dir;
   int checkpoint_every = 0;
   bool resume = false;
