@@ -4,6 +4,8 @@
 # and once as a part per rank by a partitioned prepare stage on 2 ranks; then
 #   whole: drc forecast --data panel.csv --ranks 2 (every rank reads, sorts and windows it all)
 #   parts: drc forecast --data 'parts/part-{rank}.parquet' --ranks 2 (each rank its own series)
+#   split: drc forecast --data panel.csv --ranks 2 --partition (each rank reads a share of the
+#          CSV and keeps a range of whole series, then trains as on parts)
 #   one:   drc forecast --data panel.csv (one rank, for reference)
 # Wall time and the largest process's peak RSS (/usr/bin/time), runs alternated, medians.
 #   bash bench/forecast_parts.sh [SERIES] [RUNS] [STEPS]     (defaults: 10000 series, 3 runs, 100)
@@ -35,10 +37,11 @@ forecast() {
 for _ in $(seq "$runs"); do
   echo "whole $(forecast "$work/panel.csv" --ranks 2)" >>"$work/times"
   echo "parts $(forecast "$parts" --ranks 2)" >>"$work/times"
+  echo "split $(forecast "$work/panel.csv" --ranks 2 --partition)" >>"$work/times"
   echo "one $(forecast "$work/panel.csv")" >>"$work/times"
 done
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-for case in whole parts one; do
+for case in whole parts split one; do
   s=$(awk -v c="$case" '$1 == c { print $2 }' "$work/times" | median)
   kb=$(awk -v c="$case" '$1 == c { print $3 }' "$work/times" | median)
   mae=$(awk -v c="$case" '$1 == c { print $4 }' "$work/times" | median)

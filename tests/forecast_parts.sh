@@ -1,6 +1,6 @@
 #!/bin/sh
 # drc forecast on a partitioned table: --data 'DIR/part-{rank}.csv' --ranks 2, each part holding
-# whole series. Before any training step (--steps 0) its forecasts are one rank's on the whole
+# whole series, or one file that the ranks split by series (--partition). Before any training step (--steps 0) its forecasts are one rank's on the whole
 # table, so the metrics must agree; a trained run reports partitioned; a part beyond the ranks
 # and a series in two parts are errors.
 #   sh forecast_parts.sh DRC CARRIER_CSV WORKDIR
@@ -54,6 +54,23 @@ for t, r in zip(trained, resumed):
     assert r["steps"] == 5 and r["mae"] == t["mae"], (t, r)
 print("resumed from each rank's checkpoint = uninterrupted")
 PY
+# --partition: 2 ranks split all.csv themselves. The three series have equal rows, so the id
+# ranges come out as A and B on rank 0, C on rank 1: the run is the one on such parts.
+head -1 "$dir/all.csv" | tee "$dir/ab-0.csv" >"$dir/ab-1.csv"
+grep -E '^(A|B),' "$dir/all.csv" >>"$dir/ab-0.csv"
+grep '^C,' "$dir/all.csv" >>"$dir/ab-1.csv"
+split0=$(run "$dir/all.csv" --steps 0 --ranks 2 --partition)
+split5=$(run "$dir/all.csv" --steps 5 --ranks 2 --partition)
+ab5=$(run "$dir/ab-{rank}.csv" --steps 5 --ranks 2)
+python3 - "$one" "$split0" "$split5" "$ab5" <<'PY'
+import json, sys
+one, split0, split5, ab5 = ([json.loads(l) for l in a.splitlines()] for a in sys.argv[1:])
+for o, p in zip(one, split0):
+    assert p["partitioned"] and abs(o["mae"] - p["mae"]) <= 1e-5 * o["mae"], (o, p)
+for s, a in zip(split5, ab5):
+    assert s["partitioned"] and s["mae"] == a["mae"] and s["final_loss"] == a["final_loss"], (s, a)
+print("--partition = whole table before training, = parts A,B | C trained")
+PY
 # One rank would leave part-1 out.
 if out=$(run "$dir/part-{rank}.csv" --steps 1 2>&1); then
   echo "one rank on two parts succeeded: $out"
@@ -73,4 +90,13 @@ echo "$out" | grep -q "series 'A' is on ranks 0 and 1" || {
   echo "unexpected error: $out"
   exit 1
 }
-echo "errors: a part beyond the ranks, a series in two parts"
+# One series split over two ranks.
+if out=$(run "$dir/ab-1.csv" --steps 1 --ranks 2 --partition 2>&1); then
+  echo "one series over two ranks succeeded: $out"
+  exit 1
+fi
+echo "$out" | grep -q "left rank 1 without a series (fewer series than ranks)" || {
+  echo "unexpected error: $out"
+  exit 1
+}
+echo "errors: a part beyond the ranks, a series in two parts, fewer series than ranks"

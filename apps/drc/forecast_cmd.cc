@@ -208,11 +208,46 @@ Result<std::shared_ptr<arrow::Table>> ReadPart(const ForecastArgs& args,
   return table;
 }
 
+// --partition: this rank's share of the one file, then a range of whole series; the frequency
+// agreed by the ranks when not given.
+Result<std::shared_ptr<arrow::Table>> ReadAndPartition(const ForecastArgs& args,
+                                                       const data::SeriesColumns& cols,
+                                                       dl::ForecastConfig& config) {
+  const data::Context ctx(config.comm);
+  DRC_ASSIGN_OR_RETURN(auto share, data::ReadSeriesSplit(ctx, args.data, cols));
+  DRC_ASSIGN_OR_RETURN(auto mine, data::RangePartition(ctx, share, cols.id));
+  std::shared_ptr<arrow::Table> table;
+  Status local = [&]() -> Status {
+    DRC_ASSIGN_OR_RETURN(table, dl::SortSeries(mine, cols));
+    if (table->num_rows() == 0) {
+      return Status::InvalidArgument(args.data, ": --partition over ", ctx.world_size(),
+                                     " ranks left rank ", ctx.rank(),
+                                     " without a series (fewer series than ranks)");
+    }
+    return Status::OK();
+  }();
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, local));
+  config.partitioned = true;
+  if (config.freq.empty()) {
+    DRC_ASSIGN_OR_RETURN(config.freq, dl::InferFreq(table, cols, config.comm));
+  }
+  return table;
+}
+
 Result<std::shared_ptr<arrow::Table>> ReadTable(const ForecastArgs& args,
                                                 const data::SeriesColumns& cols,
                                                 dl::ForecastConfig& config) {
   // `--data` with "{rank}" names the parts of a partitioned table, one per rank.
-  if (data::IsRankPattern(args.data)) return ReadPart(args, cols, config);
+  if (data::IsRankPattern(args.data)) {
+    if (args.partition) {
+      return Status::InvalidArgument("--partition splits one file; --data ", args.data,
+                                     " names parts, one per rank, already");
+    }
+    return ReadPart(args, cols, config);
+  }
+  if (args.partition && config.comm != nullptr && config.comm->size() > 1) {
+    return ReadAndPartition(args, cols, config);
+  }
   DRC_ASSIGN_OR_RETURN(auto read, data::ReadSeries(args.data, cols));
   // Sorted by series and time once: inferring the frequency and every step of the forecast
   // then find the rows in order (a file in that order is only checked).
@@ -243,9 +278,11 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
     std::printf(
         "%s: %lld rows%s, freq %s%s; h=%d, input_size=%d, max_steps=%d, seed=%llu, ranks=%d\n",
         args.data.c_str(), static_cast<long long>(rows),
-        config.partitioned ? " in parts (one per rank)" : "", config.freq.c_str(),
-        args.freq.empty() ? " (inferred)" : "", args.horizon, args.input_size, args.steps,
-        static_cast<unsigned long long>(args.seed), ranks);
+        !config.partitioned ? ""
+        : args.partition    ? " split by series over the ranks"
+                            : " in parts (one per rank)",
+        config.freq.c_str(), args.freq.empty() ? " (inferred)" : "", args.horizon, args.input_size,
+        args.steps, static_cast<unsigned long long>(args.seed), ranks);
     // The overrides of the models that run.
     std::vector<std::string> overrides;
     for (const auto& model : config.models) {

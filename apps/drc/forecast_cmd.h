@@ -27,6 +27,9 @@ struct ForecastArgs {
   std::string scaler;  // empty: each model's default
   int ranks = 1;
   std::string backend = "mpi";  // for ranks > 1: mpi or gloo
+  // With ranks > 1: each rank reads a share of the one file and takes a range of whole series
+  // (data::ReadSeriesSplit, data::RangePartition), then trains as on parts (partitioned).
+  bool partition = false;
   int threads = 0;
   int val_size = 0;
   int val_check_steps = 100;

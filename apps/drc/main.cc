@@ -174,6 +174,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   forecast->add_option("--backend", forecast_args.backend, kTrainBackendHelp)
       ->check(CLI::IsMember({"mpi", "gloo", "nccl"}));
+  forecast->add_flag("--partition", forecast_args.partition,
+                     "With --ranks: each rank reads a share of --data and keeps a range of whole "
+                     "series, then trains on its own series (as on {rank} parts)");
   forecast
       ->add_option("--val-size", forecast_args.val_size,
                    "Validation points per series (NF val_size; 0: none)")

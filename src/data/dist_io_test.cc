@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "drc/comm/communicator.h"
+#include "drc/data/timeseries.h"
 #include "src/data/testing/dist_harness.h"
 #include "src/data/testing/random_table.h"
 
@@ -152,6 +153,46 @@ TEST(ReadCsvSplit, CarrierSeries) {
     const std::string base = SharedData();
     if (!std::filesystem::exists(base)) GTEST_SKIP() << "no shared data at " << base;
     ExpectSplitEqualsWhole(ctx, base + "/us_carrier/us_carrier_passenger.csv", {});
+  });
+}
+
+// A series table's share per rank, typed as ReadSeries types the whole: ids that look like
+// numbers stay text, integer stamps stay integers, text values are an error naming the line.
+TEST(ReadSeriesSplit, SplitEqualsReadSeries) {
+  ForEachWorld([](const Context& ctx) {
+    const std::string dir = SharedTempDir(ctx, "series");
+    std::string gauges = "unique_id,ds,y\n", integers = "unique_id,ds,y\n";
+    for (int i = 0; i < 60; ++i) {
+      gauges += (i < 30 ? "01022500," : "03015500,") + std::string("2000-01-") +
+                (i % 30 < 9 ? "0" : "") + std::to_string(i % 30 + 1) + "," + std::to_string(i) +
+                "\n";
+      integers += std::to_string(i % 3) + "," + std::to_string(i) + "," + std::to_string(i) + "\n";
+    }
+    for (const auto& [name, text] : {std::pair{"gauges.csv", gauges}, {"integers.csv", integers}}) {
+      SCOPED_TRACE(name);
+      const std::string path = WriteShared(ctx, dir, name, text);
+      auto whole = ReadSeries(path);
+      auto split = ReadSeriesSplit(ctx, path);
+      ASSERT_TRUE(whole.ok()) << whole.status();
+      ASSERT_TRUE(split.ok()) << split.status();
+      EXPECT_EQ((*whole)->GetColumnByName("unique_id")->type()->id(), arrow::Type::STRING);
+      EXPECT_TRUE((*split)->schema()->Equals(*(*whole)->schema()))
+          << (*split)->schema()->ToString() << "\nvs\n"
+          << (*whole)->schema()->ToString();
+      const int64_t rows = (*split)->num_rows();
+      EXPECT_EQ(TotalRows(ctx, rows), (*whole)->num_rows());
+      EXPECT_TRUE((*split)->Equals(*(*whole)->Slice(RowsBefore(ctx, rows), rows)));
+    }
+    const std::string bad =
+        WriteShared(ctx, dir, "bad.csv", "unique_id,ds,y\nA,1,1\nA,2,x\nA,3,3\n");
+    auto failed = ReadSeriesSplit(ctx, bad);
+    ASSERT_FALSE(failed.ok());
+    if (ctx.rank() == 0 || ctx.world_size() == 1) {
+      EXPECT_NE(failed.status().message().find("bad.csv:3:3: column 'y' expects float64"),
+                std::string::npos)
+          << failed.status();
+    }
+    Cleanup(ctx, dir);
   });
 }
 

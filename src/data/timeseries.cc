@@ -16,9 +16,12 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "drc/comm/communicator.h"
+#include "drc/data/dist.h"
 #include "drc/data/dist_io.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
@@ -663,24 +666,25 @@ Status CheckTimeStamps(const TablePtr& table, const SeriesColumns& cols) {
   return CheckStamps(s, *ticks, cols);
 }
 
-Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) {
-  DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));
-  DRC_ASSIGN_OR_RETURN(auto table, ReadTable(path));
-  if (format != TableFormat::kCsv) return table;
-  // Arrow infers a column as text when one value does not parse; asking for the type that the
-  // column should have makes the CSV reader name the first line that does not.
+namespace {
+
+// The column types that make a CSV read as a table of series (ReadSeries), given the table
+// Arrow inferred: a value column that did not parse as numbers asked for as float64 (so that
+// the reader names the first line that does not), ids as text, text time stamps as integers
+// when the first one is one, else as timestamps. Empty when the inferred types will do.
+CsvOptions SeriesTypes(const arrow::Table& table, const SeriesColumns& cols) {
   CsvOptions typed;
-  const auto value = table->GetColumnByName(cols.value);
+  const auto value = table.GetColumnByName(cols.value);
   if (value && !arrow::is_integer(value->type()->id()) &&
       !arrow::is_floating(value->type()->id()) && value->type()->id() != arrow::Type::NA) {
     typed.column_types[cols.value] = "float64";
   }
   // Series ids are labels: "01022500" keeps its leading zero.
-  const auto id = table->GetColumnByName(cols.id);
+  const auto id = table.GetColumnByName(cols.id);
   if (id && !arrow::is_binary_like(id->type()->id()) && id->type()->id() != arrow::Type::NA) {
     typed.column_types[cols.id] = "string";
   }
-  const auto time = table->GetColumnByName(cols.time);
+  const auto time = table.GetColumnByName(cols.time);
   if (time && arrow::is_binary_like(time->type()->id())) {
     // Integers if the first stamp is one, else dates or timestamps (ISO 8601).
     std::string first;
@@ -697,8 +701,48 @@ Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) 
         !first.empty() && parsed.ec == std::errc() && parsed.ptr == first.data() + first.size();
     typed.column_types[cols.time] = is_integer ? "int64" : "timestamp[s]";
   }
+  return typed;
+}
+
+}  // namespace
+
+Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) {
+  DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));
+  DRC_ASSIGN_OR_RETURN(auto table, ReadTable(path));
+  if (format != TableFormat::kCsv) return table;
+  const CsvOptions typed = SeriesTypes(*table, cols);
   if (typed.column_types.empty()) return table;
   return ReadCsv(path, typed);
+}
+
+Result<TablePtr> ReadSeriesSplit(const Context& ctx, const std::string& path,
+                                 const SeriesColumns& cols) {
+  DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));
+  if (format != TableFormat::kCsv) {
+    auto whole = ReadTable(path);
+    DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, whole.status()));
+    const int64_t n = (*whole)->num_rows();
+    const int64_t begin = n * ctx.rank() / ctx.world_size();
+    const int64_t end = n * (ctx.rank() + 1) / ctx.world_size();
+    return (*whole)->Slice(begin, end - begin);
+  }
+  // The ranks agree on the inferred schema; the first time stamp is rank 0's, so that all ask
+  // for the same types and read again together, or none does.
+  DRC_ASSIGN_OR_RETURN(auto table, ReadCsvSplit(ctx, path));
+  CsvOptions typed = SeriesTypes(*table, cols);
+  int64_t flags[2] = {0, 0};  // rank 0's time type: int64, timestamp
+  if (ctx.rank() == 0) {
+    auto it = typed.column_types.find(cols.time);
+    if (it != typed.column_types.end()) flags[it->second == "int64" ? 0 : 1] = 1;
+  }
+  if (ctx.world_size() > 1) {
+    DRC_RETURN_NOT_OK(
+        comm::AllReduce(*ctx.comm(), std::span<int64_t>(flags), comm::ReduceOp::kSum));
+  }
+  typed.column_types.erase(cols.time);
+  if (flags[0] + flags[1] > 0) typed.column_types[cols.time] = flags[0] ? "int64" : "timestamp[s]";
+  if (typed.column_types.empty()) return table;
+  return ReadCsvSplit(ctx, path, typed);
 }
 
 Result<TablePtr> ReadSeriesParts(const std::string& pattern, const SeriesColumns& cols) {

@@ -73,6 +73,12 @@ Status CheckTimeStamps(const TablePtr& table, const SeriesColumns& cols);
 // A CSV's series ids read as text, whatever they look like ("01022500" keeps its zero).
 // Parquet and Arrow IPC files come back as read.
 Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols = {});
+// This rank's share of the series table at `path`, collectively: a CSV split at line boundaries
+// (ReadCsvSplit) and typed as ReadSeries types it, the types agreed by the ranks (text time
+// stamps as rank 0's first one reads); another format read whole and sliced into equal shares in
+// rank order. A series may be split across ranks: RangePartition by the id gathers it.
+Result<TablePtr> ReadSeriesSplit(const Context& ctx, const std::string& path,
+                                 const SeriesColumns& cols = {});
 // Every part of a partitioned table in this process: the files `pattern` names with "{rank}"
 // replaced by 0, 1, ... up to the first missing one (RankPath), each read by ReadSeries, then
 // concatenated. An IOError when part 0 is missing; parts of different schemas are an error.
