@@ -85,4 +85,8 @@ for want in '144 rows in, 144 out: .*/part-{rank}.parquet (a part per rank)' '<p
   grep -q "$want" "$work-parts/report/index.html" ||
     { echo "the partitioned report lacks: $want" >&2; exit 1; }
 done
+# The stage that splits the raw table itself trains on the same series per rank.
+mae() { sed -n 's/.*"mae":\([0-9.e+-]*\).*/\1/p' "$1"; }
+[ "$(mae "$work-parts/split.MLP/split.MLP.out")" = "$(mae "$work-parts/forecast.MLP/forecast.MLP.out")" ] ||
+  { echo "partition: true gave another MAE than the partitioned prepare" >&2; exit 1; }
 echo "partitioned prepare and forecast"

@@ -72,6 +72,12 @@ Status ForecastFunction(FunctionCall& call) {
     return Status::InvalidArgument("dl.forecast: future=", future, ": expected true or false");
   }
   args.future = future == "true";
+  const std::string partition = call.Arg("partition", "false");
+  if (partition != "true" && partition != "false") {
+    return Status::InvalidArgument("dl.forecast: partition=", partition,
+                                   ": expected true or false");
+  }
+  args.partition = partition == "true";
   for (const auto& item : SplitList(call.Arg("level", ""), ',')) {
     char* end = nullptr;
     const double level = std::strtod(item.c_str(), &end);
@@ -136,7 +142,7 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
   DRC_RETURN_NOT_OK(registry.Register(
       "dl.forecast", ForecastFunction,
       "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= threads= device= out= "
-      "config= params=M.K=V;... future=false level=80,90 cv_windows=0 cv_step=1 "
+      "config= params=M.K=V;... future=false partition=false level=80,90 cv_windows=0 cv_step=1 "
       "conformal_windows=0 conformal_step=1 conformal_method=: "
       "drc forecast --json on the task's ranks (data-parallel; each rank on its GPU when the "
       "task has gpus_per_rank); rank 0 prints a line per model"));

@@ -187,6 +187,7 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
     DRC_RETURN_NOT_OK(Get(n, "future", f.future, "true or false"));
+    DRC_RETURN_NOT_OK(Get(n, "partition", f.partition, "true or false"));
     DRC_RETURN_NOT_OK(GetAtLeast(n, "cv_windows", f.cv_windows, 0));
     DRC_RETURN_NOT_OK(GetPositive(n, "cv_step", f.cv_step));
     if (f.future && f.cv_windows > 0) {
@@ -385,12 +386,17 @@ class Parser : public YamlFields {
   }
 
   Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(
-        CheckStageKeys(n, s,
-                       {"data", "from", "models", "h", "input_size", "steps", "seed", "seeds",
-                        "freq", "scaler", "config", "params", "future", "cv_windows", "cv_step",
-                        "level", "conformal_windows", "conformal_step", "conformal_method"},
-                       true));
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s, {"data",           "from",
+                                            "models",         "h",
+                                            "input_size",     "steps",
+                                            "seed",           "seeds",
+                                            "freq",           "scaler",
+                                            "config",         "params",
+                                            "future",         "partition",
+                                            "cv_windows",     "cv_step",
+                                            "level",          "conformal_windows",
+                                            "conformal_step", "conformal_method"},
+                                     true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
     DRC_RETURN_NOT_OK(ParseResources(n, base));
@@ -414,6 +420,12 @@ class Parser : public YamlFields {
         }
       }
     }
+    if (f.partition && data::IsRankPattern(data)) {
+      return Error(n["partition"],
+                   "field 'partition' splits one table over the ranks; " +
+                       (f.from.empty() ? "'" + f.data + "' names parts, one per rank, already"
+                                       : "'" + f.from + "' writes parts (partitioned) already"));
+    }
     s.forecast.ranks = base.ranks;
     base.function = "dl.forecast";
     base.function_args = {{"data", data},
@@ -425,6 +437,7 @@ class Parser : public YamlFields {
     if (!f.scaler.empty()) base.function_args["scaler"] = f.scaler;
     if (!f.config.empty()) base.function_args["config"] = f.config;
     if (f.future) base.function_args["future"] = "true";
+    if (f.partition) base.function_args["partition"] = "true";
     if (f.cv_windows > 0) {
       base.function_args["cv_windows"] = std::to_string(f.cv_windows);
       base.function_args["cv_step"] = std::to_string(f.cv_step);

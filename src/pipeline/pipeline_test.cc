@@ -106,6 +106,18 @@ TEST_F(PipelineTest, AForecastFromAPartitionedPrepareRunsOnItsRanks) {
   }
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: x.csv, partitioned: 2}\n"),
             "p.yaml:2:57: field 'partitioned' expects true or false, got '2'");
+  // partition: the ranks split one table; parts are split already.
+  auto split = ParsePipeline(
+      "stages:\n  - {name: f, kind: forecast, data: d.csv, partition: true, models: [MLP], "
+      "ranks: 2}\n",
+      "p.yaml");
+  ASSERT_TRUE(split.ok()) << split.status();
+  EXPECT_EQ(split->run.tasks[0].function_args.at("partition"), "true");
+  std::string twice = text;
+  twice.replace(twice.find("models: [MLP]"), 13, "models: [MLP], partition: true");
+  EXPECT_EQ(ErrorOf(twice),
+            "p.yaml:3:66: field 'partition' splits one table over the ranks; 'p' writes parts "
+            "(partitioned) already");
 }
 
 TEST_F(PipelineTest, PlansEveryStageAsTasksWithTheirDependencies) {

@@ -114,6 +114,8 @@ struct ForecastSpec {
   std::string data;
   std::string from;  // or the prepare stage that writes it
   int ranks = 1;     // the ranks of each of the stage's tasks (as planned)
+  // On its ranks, split the one table by series (drc forecast --partition).
+  bool partition = false;
   std::vector<std::string> models;
   int horizon = 24;
   int input_size = 24;
