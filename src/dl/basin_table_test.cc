@@ -13,16 +13,14 @@
 
 #include "drc/data/io.h"
 #include "drc/dl/hydrology.h"
+#include "src/dl/camels_sample.h"
 
 namespace drc::dl {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string SampleDir() {
-  const char* dir = std::getenv("DRC_SHARED_DATA");
-  return std::string(dir ? dir : "../shared/data") + "/camels_us_sample";
-}
+using test_data::CamelsSampleDir;
 
 class BasinTable : public ::testing::Test {
  protected:
@@ -43,7 +41,7 @@ class BasinTable : public ::testing::Test {
 
 HydroConfig Small(const std::string& model) {
   HydroConfig c;
-  c.data_dir = SampleDir();
+  c.data_dir = CamelsSampleDir();
   c.model = model;
   c.basins = {"01022500", "03015500"};
   c.seq_length = 20;
@@ -63,9 +61,9 @@ TEST_F(BasinTable, CamelsWrittenAsTablesTrainsAsTheFolder) {
     for (const std::string model : {"LSTM", "EA-LSTM"}) {
       SCOPED_TRACE(model + ext);
       const HydroConfig folder = Small(model);
-      auto series = CamelsSeriesTable(SampleDir(), folder.basins, folder.dynamic_inputs);
+      auto series = CamelsSeriesTable(CamelsSampleDir(), folder.basins, folder.dynamic_inputs);
       ASSERT_TRUE(series.ok()) << series.status();
-      auto attributes = CamelsAttributeTable(SampleDir(), {}, folder.static_attributes);
+      auto attributes = CamelsAttributeTable(CamelsSampleDir(), {}, folder.static_attributes);
       ASSERT_TRUE(attributes.ok()) << attributes.status();
       ASSERT_EQ((*attributes)->num_rows(), 4);  // every basin of the sample
       ASSERT_TRUE(data::WriteTable(**series, Path("series" + ext)).ok());
@@ -213,7 +211,7 @@ TEST_F(BasinTable, Attributes) {
 // A table's attribute with no value is refused as a CAMELS "NA" is; EA-LSTM without an
 // attribute table is refused.
 TEST_F(BasinTable, TrainingNeedsEveryAttributeAndEaLstmNeedsSome) {
-  auto series = CamelsSeriesTable(SampleDir(), {"01022500"}, DefaultCamelsDynamicInputs());
+  auto series = CamelsSeriesTable(CamelsSampleDir(), {"01022500"}, DefaultCamelsDynamicInputs());
   ASSERT_TRUE(series.ok()) << series.status();
   ASSERT_TRUE(data::WriteTable(**series, Path("s.parquet")).ok());
   HydroConfig c = Small("LSTM");

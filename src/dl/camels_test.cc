@@ -8,16 +8,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include "src/dl/camels_sample.h"
 
 namespace drc::dl {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string SampleDir() {
-  const char* dir = std::getenv("DRC_SHARED_DATA");
-  return std::string(dir ? dir : "../shared/data") + "/camels_us_sample";
-}
+using test_data::CamelsSampleDir;
 
 TEST(Camels, Dates) {
   EXPECT_EQ(MakeDay(1970, 1, 1), 0);
@@ -34,11 +32,11 @@ TEST(Camels, Dates) {
 }
 
 TEST(Camels, ReadsTheSampleBasin) {
-  auto gauges = ListCamelsBasins(SampleDir());
+  auto gauges = ListCamelsBasins(CamelsSampleDir());
   ASSERT_TRUE(gauges.ok()) << gauges.status();
   EXPECT_EQ(*gauges, (std::vector<std::string>{"01022500", "01547700", "02064000", "03015500"}));
 
-  auto basin = ReadCamelsBasin(SampleDir(), "01022500", DefaultCamelsDynamicInputs());
+  auto basin = ReadCamelsBasin(CamelsSampleDir(), "01022500", DefaultCamelsDynamicInputs());
   ASSERT_TRUE(basin.ok()) << basin.status();
   // Its forcing file runs 2000-01-01 .. 2003-12-31 (1461 days); streamflow ends in 2002.
   ASSERT_EQ(basin->days.size(), 1461u);
@@ -56,33 +54,33 @@ TEST(Camels, ReadsTheSampleBasin) {
   EXPECT_FALSE(std::isnan(basin->qobs_mm_day[1095]));  // 2002-12-31
   EXPECT_TRUE(std::isnan(basin->qobs_mm_day[1096]));   // 2003-01-01: no streamflow row
 
-  auto other = ReadCamelsBasin(SampleDir(), "01547700", {"tmax(C)"});
+  auto other = ReadCamelsBasin(CamelsSampleDir(), "01547700", {"tmax(C)"});
   ASSERT_TRUE(other.ok()) << other.status();
   EXPECT_EQ(other->days.size(), 1096u);
   EXPECT_DOUBLE_EQ(other->Dynamic(0, 0), 6.30);
 }
 
 TEST(Camels, ReadsStaticAttributesByName) {
-  auto a = ReadCamelsAttributes(SampleDir(), {"03015500", "01022500"},
+  auto a = ReadCamelsAttributes(CamelsSampleDir(), {"03015500", "01022500"},
                                 {"elev_mean", "p_mean", "geol_permeability"});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_DOUBLE_EQ((*a)[1][0], 92.68);
   EXPECT_DOUBLE_EQ((*a)[1][1], 3.60812594113621);
   EXPECT_DOUBLE_EQ((*a)[0][0], 492.56);
   // Every default attribute is in the sample.
-  auto all = ReadCamelsAttributes(SampleDir(), {"01022500"}, DefaultCamelsStaticAttributes());
+  auto all = ReadCamelsAttributes(CamelsSampleDir(), {"01022500"}, DefaultCamelsStaticAttributes());
   ASSERT_TRUE(all.ok()) << all.status();
   for (double v : all->front()) EXPECT_FALSE(std::isnan(v));
 
-  auto gauge = ReadCamelsAttributes(SampleDir(), {"99999999"}, {"elev_mean"});
+  auto gauge = ReadCamelsAttributes(CamelsSampleDir(), {"99999999"}, {"elev_mean"});
   ASSERT_FALSE(gauge.ok());
   EXPECT_EQ(gauge.status().code(), StatusCode::kNotFound);
   EXPECT_NE(gauge.status().message().find("99999999"), std::string::npos) << gauge.status();
-  auto name = ReadCamelsAttributes(SampleDir(), {"01022500"}, {"elev_maen"});
+  auto name = ReadCamelsAttributes(CamelsSampleDir(), {"01022500"}, {"elev_maen"});
   ASSERT_FALSE(name.ok());
   EXPECT_NE(name.status().message().find("elev_maen"), std::string::npos) << name.status();
   // A text column asked for as a number names file:line and the field.
-  auto text = ReadCamelsAttributes(SampleDir(), {"01022500"}, {"high_prec_timing"});
+  auto text = ReadCamelsAttributes(CamelsSampleDir(), {"01022500"}, {"high_prec_timing"});
   ASSERT_FALSE(text.ok());
   EXPECT_NE(text.status().message().find("camels_clim.txt:3"), std::string::npos) << text.status();
   EXPECT_NE(text.status().message().find("high_prec_timing"), std::string::npos);

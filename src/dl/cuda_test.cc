@@ -15,6 +15,7 @@
 
 #include "drc/comm/local.h"
 #include "drc/dl/hydrology.h"
+#include "src/dl/camels_sample.h"
 #include "src/dl/data_parallel.h"
 #include "src/dl/model.h"
 #include "src/dl/trainer.h"
@@ -340,9 +341,8 @@ TEST(Cuda, ResumedRunOnTheGpuMatchesUninterruptedRun) {
 TEST(Cuda, HydrologyTrainsAsOnTheCpu) {
   DRC_SKIP_WITHOUT_GPU();
   FullFp32 fp32;
-  const char* shared = std::getenv("DRC_SHARED_DATA");
   HydroConfig c;
-  c.data_dir = std::string(shared ? shared : "../shared/data") + "/camels_us_sample";
+  c.data_dir = test_data::CamelsSampleDir();
   c.basins = {"01022500"};
   c.seq_length = 30;
   c.hidden_size = 16;

@@ -7,18 +7,16 @@
 
 #include <cmath>
 #include <cstdlib>
+#include "src/dl/camels_sample.h"
 
 namespace drc::dl {
 namespace {
 
-std::string SampleDir() {
-  const char* dir = std::getenv("DRC_SHARED_DATA");
-  return std::string(dir ? dir : "../shared/data") + "/camels_us_sample";
-}
+using test_data::CamelsSampleDir;
 
 HydroConfig Small(const std::string& model) {
   HydroConfig c;
-  c.data_dir = SampleDir();
+  c.data_dir = CamelsSampleDir();
   c.model = model;
   c.basins = {"01022500"};
   c.seq_length = 30;
@@ -73,7 +71,7 @@ TEST(Hydrology, EaLstmOnTwoBasins) {
 // _per_basin_target_stds), computed in float32.
 TEST(Hydrology, SamplesAndNormalisationAreNeuralHydrologys) {
   HydroConfig c;
-  c.data_dir = SampleDir();
+  c.data_dir = CamelsSampleDir();
   c.basins = {"01022500", "01547700", "02064000", "03015500"};
   c.hidden_size = 4;  // the scaler does not depend on the model; keep the test-period pass cheap
   c.epochs = 0;
