@@ -215,10 +215,11 @@ Result<std::shared_ptr<arrow::Table>> ReadAndPartition(const ForecastArgs& args,
                                                        dl::ForecastConfig& config) {
   const data::Context ctx(config.comm);
   DRC_ASSIGN_OR_RETURN(auto share, data::ReadSeriesSplit(ctx, args.data, cols));
-  DRC_ASSIGN_OR_RETURN(auto mine, data::RangePartition(ctx, share, cols.id));
+  auto mine = data::RangePartition(ctx, share, cols.id);
+  if (!mine.ok()) return mine.status().WithContext(args.data);
   std::shared_ptr<arrow::Table> table;
   Status local = [&]() -> Status {
-    DRC_ASSIGN_OR_RETURN(table, dl::SortSeries(mine, cols));
+    DRC_ASSIGN_OR_RETURN(table, dl::SortSeries(*mine, cols));
     if (table->num_rows() == 0) {
       return Status::InvalidArgument(args.data, ": --partition over ", ctx.world_size(),
                                      " ranks left rank ", ctx.rank(),
