@@ -67,17 +67,8 @@ Status ForecastFunction(FunctionCall& call) {
   args.freq = call.Arg("freq", "");
   args.scaler = call.Arg("scaler", "");
   // Future forecasts, cross-validation and intervals, as drc forecast's options.
-  const std::string future = call.Arg("future", "false");
-  if (future != "true" && future != "false") {
-    return Status::InvalidArgument("dl.forecast: future=", future, ": expected true or false");
-  }
-  args.future = future == "true";
-  const std::string partition = call.Arg("partition", "false");
-  if (partition != "true" && partition != "false") {
-    return Status::InvalidArgument("dl.forecast: partition=", partition,
-                                   ": expected true or false");
-  }
-  args.partition = partition == "true";
+  DRC_ASSIGN_OR_RETURN(args.future, call.BoolArg("future", false));
+  DRC_ASSIGN_OR_RETURN(args.partition, call.BoolArg("partition", false));
   for (const auto& item : SplitList(call.Arg("level", ""), ',')) {
     char* end = nullptr;
     const double level = std::strtod(item.c_str(), &end);

@@ -221,6 +221,18 @@ Result<TablePtr> ReadCsvSplit(const Context& ctx, const std::string& path,
   return table;
 }
 
+Result<TablePtr> ReadTableSplit(const Context& ctx, const std::string& path,
+                                const CsvOptions& options) {
+  DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));  // the same on every rank
+  if (format == TableFormat::kCsv) return ReadCsvSplit(ctx, path, options);
+  auto whole = ReadTable(path);
+  DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, whole.status()));
+  const int64_t n = (*whole)->num_rows();
+  const int64_t begin = n * ctx.rank() / ctx.world_size();
+  const int64_t end = n * (ctx.rank() + 1) / ctx.world_size();
+  return (*whole)->Slice(begin, end - begin);
+}
+
 Status WritePartitioned(const Context& ctx, const TablePtr& table, const std::string& dir,
                         const std::string& format) {
   const std::string ext = FormatExtension(format);

@@ -16,12 +16,10 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
 #include "drc/comm/communicator.h"
-#include "drc/data/dist.h"
 #include "drc/data/dist_io.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
@@ -718,29 +716,17 @@ Result<TablePtr> ReadSeries(const std::string& path, const SeriesColumns& cols) 
 Result<TablePtr> ReadSeriesSplit(const Context& ctx, const std::string& path,
                                  const SeriesColumns& cols) {
   DRC_ASSIGN_OR_RETURN(const TableFormat format, TableFormatOf(path));
-  if (format != TableFormat::kCsv) {
-    auto whole = ReadTable(path);
-    DRC_RETURN_NOT_OK(AgreeOnStatus(ctx, whole.status()));
-    const int64_t n = (*whole)->num_rows();
-    const int64_t begin = n * ctx.rank() / ctx.world_size();
-    const int64_t end = n * (ctx.rank() + 1) / ctx.world_size();
-    return (*whole)->Slice(begin, end - begin);
-  }
-  // The ranks agree on the inferred schema; the first time stamp is rank 0's, so that all ask
-  // for the same types and read again together, or none does.
-  DRC_ASSIGN_OR_RETURN(auto table, ReadCsvSplit(ctx, path));
+  DRC_ASSIGN_OR_RETURN(auto table, ReadTableSplit(ctx, path));
+  if (format != TableFormat::kCsv) return table;
+  // The ranks agree on the inferred schema, so all ask for types and read again, or none does;
+  // text time stamps take the type that rank 0's first one reads as.
   CsvOptions typed = SeriesTypes(*table, cols);
-  int64_t flags[2] = {0, 0};  // rank 0's time type: int64, timestamp
-  if (ctx.rank() == 0) {
-    auto it = typed.column_types.find(cols.time);
-    if (it != typed.column_types.end()) flags[it->second == "int64" ? 0 : 1] = 1;
+  if (auto it = typed.column_types.find(cols.time);
+      it != typed.column_types.end() && ctx.world_size() > 1) {
+    char integers = it->second == "int64";
+    DRC_RETURN_NOT_OK(ctx.comm()->Broadcast(&integers, 1, 0));
+    it->second = integers ? "int64" : "timestamp[s]";
   }
-  if (ctx.world_size() > 1) {
-    DRC_RETURN_NOT_OK(
-        comm::AllReduce(*ctx.comm(), std::span<int64_t>(flags), comm::ReduceOp::kSum));
-  }
-  typed.column_types.erase(cols.time);
-  if (flags[0] + flags[1] > 0) typed.column_types[cols.time] = flags[0] ? "int64" : "timestamp[s]";
   if (typed.column_types.empty()) return table;
   return ReadCsvSplit(ctx, path, typed);
 }

@@ -22,12 +22,15 @@ Status FromArrow(const arrow::Status& st, const std::string& context) {
   return st.ok() ? Status::OK() : Status::Internal(context, ": ", st.ToString());
 }
 
-// A column as one array of `type` (null: the whole column absent).
+bool IsNumber(const arrow::DataType& type) {
+  return arrow::is_integer(type.id()) || arrow::is_floating(type.id());
+}
+
+// A column (which the callers found) as one array of `type`.
 Result<std::shared_ptr<arrow::Array>> Whole(const arrow::Table& table, const std::string& name,
                                             const std::shared_ptr<arrow::DataType>& type,
                                             const std::string& what) {
   const auto column = table.GetColumnByName(name);
-  if (column == nullptr) return std::shared_ptr<arrow::Array>();
   auto cast = cp::Cast(column, type);
   if (!cast.ok()) {
     return Status::InvalidArgument(what, ": column '", name, "' holds ", column->type()->ToString(),
@@ -44,8 +47,7 @@ Result<std::shared_ptr<arrow::Array>> Whole(const arrow::Table& table, const std
 Result<std::vector<double>> Doubles(const arrow::Table& table, const std::string& name,
                                     const std::string& what) {
   const auto column = table.GetColumnByName(name);
-  const auto id = column->type()->id();
-  if (!arrow::is_integer(id) && !arrow::is_floating(id) && id != arrow::Type::NA) {
+  if (!IsNumber(*column->type()) && column->type()->id() != arrow::Type::NA) {
     return Status::InvalidArgument(what, ": column '", name, "' holds ", column->type()->ToString(),
                                    "; expected numbers");
   }
@@ -54,10 +56,6 @@ Result<std::vector<double>> Doubles(const arrow::Table& table, const std::string
   std::vector<double> out(static_cast<size_t>(d.length()));
   for (int64_t i = 0; i < d.length(); ++i) out[i] = d.IsNull(i) ? std::nan("") : d.Value(i);
   return out;
-}
-
-bool IsNumber(const arrow::DataType& type) {
-  return arrow::is_integer(type.id()) || arrow::is_floating(type.id());
 }
 
 // Every number column of `table` but `skip`, in the table's order (a column without a value is
@@ -78,14 +76,15 @@ std::string ColumnsOf(const arrow::Table& table) {
   return "its columns are " + JoinList(table.schema()->field_names(), ", ");
 }
 
-// A CSV column that should hold numbers but was read as text: read again asking for float64,
-// so that the reader names the first line that does not parse.
+// A column that should hold numbers but does not. One of a CSV file (not of parts) is read again
+// asking for float64, so that the reader names the first line that does not parse.
 Status NotNumbers(const std::string& path, const arrow::Table& table, const std::string& name,
                   const std::string& what) {
   const auto type = table.GetColumnByName(name)->type();
   if (IsNumber(*type) || type->id() == arrow::Type::NA) return Status::OK();
   auto format = data::TableFormatOf(path);
-  if (format.ok() && *format == data::TableFormat::kCsv && arrow::is_binary_like(type->id())) {
+  if (format.ok() && *format == data::TableFormat::kCsv && arrow::is_binary_like(type->id()) &&
+      !data::IsRankPattern(path)) {
     data::CsvOptions typed;
     typed.column_types[name] = "float64";
     typed.column_types[data::SeriesColumns().id] = "string";

@@ -302,21 +302,13 @@ Result<data::TablePtr> ReadInput(const PrepareSpec& spec) {
 // This rank's share of the input: a CSV split at line boundaries, another format read whole and
 // sliced into equal shares in rank order. Collective.
 Result<data::TablePtr> ReadShare(const data::Context& ctx, const PrepareSpec& spec) {
-  const std::string& input = spec.input;
-  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(input));
-  if (format == data::TableFormat::kCsv) {
-    // The ranks agree on the inferred schema, so all read again or none does.
-    DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadCsvSplit(ctx, input));
-    return IdsAsText(spec, table, [&](const data::CsvOptions& options) {
-      return data::ReadCsvSplit(ctx, input, options);
-    });
-  }
-  auto whole = data::ReadTable(input);
-  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, whole.status()));
-  const int64_t n = (*whole)->num_rows();
-  const int64_t begin = n * ctx.rank() / ctx.world_size();
-  const int64_t end = n * (ctx.rank() + 1) / ctx.world_size();
-  return (*whole)->Slice(begin, end - begin);
+  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(spec.input));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTableSplit(ctx, spec.input));
+  if (format != data::TableFormat::kCsv) return table;
+  // The ranks agree on the inferred schema, so all read again or none does.
+  return IdsAsText(spec, table, [&](const data::CsvOptions& options) {
+    return data::ReadTableSplit(ctx, spec.input, options);
+  });
 }
 
 // Each of `values` summed over the ranks, in place.

@@ -277,6 +277,16 @@ Result<double> FunctionCall::DoubleArg(std::string_view name, double fallback) c
   return value;
 }
 
+Result<bool> FunctionCall::BoolArg(std::string_view name, bool fallback) const {
+  auto text = Arg(name);
+  if (!text.ok()) return fallback;
+  if (*text != "true" && *text != "false") {
+    return Status::InvalidArgument(Who(*this), ": argument '", name,
+                                   "' must be true or false, got '", *text, "'");
+  }
+  return *text == "true";
+}
+
 Status FunctionRegistry::Register(std::string name, Function function, std::string help) {
   if (name.empty()) return Status::InvalidArgument("a function needs a name");
   if (functions_.count(name)) {

@@ -368,6 +368,24 @@ TEST(FunctionRegistryTest, NamesAreUnique) {
   EXPECT_NE(r.Find("pid"), nullptr);
 }
 
+TEST(FunctionCallTest, TypedArguments) {
+  const std::map<std::string, std::string> args = {
+      {"n", "7"}, {"x", "2.5"}, {"on", "true"}, {"off", "false"}, {"bad", "yes"}};
+  FunctionCall call;
+  call.task_uid = "t";
+  call.function = "f";
+  call.args = &args;
+  EXPECT_EQ(*call.IntArg("n", 0), 7);
+  EXPECT_EQ(*call.DoubleArg("x", 0), 2.5);
+  EXPECT_EQ(*call.BoolArg("on", false), true);
+  EXPECT_EQ(*call.BoolArg("off", true), false);
+  EXPECT_EQ(*call.BoolArg("absent", true), true);
+  auto bad = call.BoolArg("bad", false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "task 't' (function 'f'): argument 'bad' must be true or false, got 'yes'");
+}
+
 }  // namespace
 }  // namespace drc::runtime
 

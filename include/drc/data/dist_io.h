@@ -28,6 +28,11 @@ Result<TablePtr> ReadPerRank(const Context& ctx, const std::string& pattern);
 // whole-file read would infer them), so every rank returns the same schema.
 Result<TablePtr> ReadCsvSplit(const Context& ctx, const std::string& path,
                               const CsvOptions& options = {});
+// This rank's share of a table file (the format by extension, as ReadTable): a CSV through
+// ReadCsvSplit with `options`; another format read whole on every rank and sliced into equal
+// shares in rank order (`options` unused). Collective; an error on one rank is one on every rank.
+Result<TablePtr> ReadTableSplit(const Context& ctx, const std::string& path,
+                                const CsvOptions& options = {});
 // Writes this rank's partition to DIR/part-<rank>.<format> (parquet, csv or arrow), atomically
 // (temporary name then rename); rank 0 creates DIR. Collective.
 Status WritePartitioned(const Context& ctx, const TablePtr& table, const std::string& dir,

@@ -41,9 +41,11 @@ struct FunctionCall {
   // An argument as text; InvalidArgument naming the task, function and argument if missing.
   Result<std::string> Arg(std::string_view name) const;
   std::string Arg(std::string_view name, std::string_view fallback) const;
-  // An integer or number argument; `fallback` when absent; InvalidArgument when malformed.
+  // An integer, number or true/false argument; `fallback` when absent; InvalidArgument when
+  // malformed.
   Result<int64_t> IntArg(std::string_view name, int64_t fallback) const;
   Result<double> DoubleArg(std::string_view name, double fallback) const;
+  Result<bool> BoolArg(std::string_view name, bool fallback) const;
 };
 
 using Function = std::function<Status(FunctionCall& call)>;
