@@ -3,8 +3,11 @@
 #  1. drc hydro --write-table/--write-attributes writes two CAMELS-US basins as tables;
 #  2. drc hydro --table on them gives the per-basin NSE and KGE, and the predictions, of drc hydro
 #     on the CAMELS folder, byte for byte;
-#  3. a pipeline whose prepare stage renames the table's columns and writes it as a part per rank
-#     (2 ranks, partitioned), and whose hydro stage trains `from` it, gives them too;
+#  3. so does a pipeline that builds that table from two, as CAMELS ships them: the forcings
+#     (gauge, date, inputs) and the discharge (gauge, date, qobs, here every row twice). One
+#     prepare stage averages the discharge's repeated days (aggregate), the next joins it to the
+#     forcings on 2 ranks and writes a part per rank (partitioned), and the hydro stage trains
+#     `from` those parts;
 #  4. bad tables are errors that name the file and the column or the line.
 #   sh hydro_table.sh DRC WORKDIR
 set -eu
@@ -30,16 +33,26 @@ done
 nse=$(sed -n 's/.*"median_nse":\([0-9.e+-]*\).*/\1/p' "$work/folder-LSTM.jsonl")
 echo "table = folder: LSTM median NSE $nse"
 
-# The table under other column names, prepared on 2 ranks into parts, then trained from them.
+# The table as two under other column names, joined on 2 ranks into parts, then trained from them.
 sed '1s/"unique_id"/"gauge"/; 1s/"ds"/"date"/; 1s/"y"$/"qobs"/' "$work/series.csv" >"$work/renamed.csv"
+cut -d, -f1-8 "$work/renamed.csv" >"$work/forcings.csv"
+cut -d, -f1,2,9 "$work/renamed.csv" | awk 'NR == 1 { print; next } { print; print }' \
+  >"$work/discharge.csv"
 cat >"$work/pipeline.yaml" <<EOF
 name: hydro-from-table
 pilot: {cores: 2}
 stages:
+  - name: discharge
+    kind: prepare
+    input: discharge.csv
+    rename: {gauge: unique_id, date: ds, qobs: y}
+    aggregate: {by: [unique_id, ds], y: mean}
+    ranks: 2
   - name: prepare
     kind: prepare
-    input: renamed.csv
-    rename: {gauge: unique_id, date: ds, qobs: y}
+    input: forcings.csv
+    rename: {gauge: unique_id, date: ds}
+    join: {from: discharge, on: [unique_id, ds], how: left}
     ranks: 2
     partitioned: true
   - name: hydro
@@ -59,7 +72,7 @@ grep '"basin"' "$work/run/hydro.LSTM/hydro.LSTM.out" | diff "$work/folder-LSTM.b
 cmp "$work/folder-LSTM.csv" "$work/run/hydro.LSTM/hydro.csv"
 grep -q "<p>the table of stage prepare, every basin" "$work/run/report/index.html" ||
   { echo "the report does not say where the basins came from" >&2; exit 1; }
-echo "prepared parts = folder"
+echo "forcings joined with the discharge's mean per day, as parts = folder"
 
 fails() {
   if "$drc" hydro --epochs 1 --seq-length 30 --hidden 8 --threads 1 "$@" >"$work/err.txt" 2>&1; then

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -83,8 +84,12 @@ runtime::Function DataOp(std::string op) {
 // folder; rank 0 prints the result.
 Status Prepare(FunctionCall& call) {
   DRC_ASSIGN_OR_RETURN(pipeline::PrepareSpec spec, pipeline::PrepareFromArgs(*call.args));
-  for (std::string* path : {&spec.input, &spec.output}) {
-    if (path->front() != '/') *path = call.workdir + "/" + *path;
+  std::vector<std::string*> paths = {&spec.input, &spec.output};
+  for (pipeline::JoinSpec& join : spec.join) paths.push_back(&join.table);
+  for (std::string* path : paths) {
+    if (path->front() != '/') {
+      *path = std::filesystem::path(call.workdir + "/" + *path).lexically_normal().string();
+    }
   }
   if (auto st = arrow::SetCpuThreadPoolCapacity(call.threads); !st.ok()) {
     return Status::Internal("pipeline.prepare: Arrow's thread pool: ", st.ToString());

@@ -91,13 +91,7 @@ class Parser : public YamlFields {
     if (p.output.empty() || p.output.find('/') != std::string::npos) {
       return Error(n["output"], "field 'output' expects a file name in the stage's folder");
     }
-    if (const YAML::Node rename = n["rename"]) {
-      if (!rename.IsMap()) return Error(rename, "field 'rename' expects a mapping {old: new}");
-      for (const auto& kv : rename) {
-        if (!kv.second.IsScalar()) return Error(kv.second, "a new column name must be a string");
-        p.rename[kv.first.as<std::string>()] = kv.second.Scalar();
-      }
-    }
+    DRC_RETURN_NOT_OK(GetRename(n, p.rename));
     DRC_RETURN_NOT_OK(GetList(n, "select", p.select));
     DRC_RETURN_NOT_OK(Get(n, "start", p.start, "a date"));
     DRC_RETURN_NOT_OK(Get(n, "end", p.end, "a date"));
@@ -112,12 +106,101 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(Get(n, "resample", p.resample, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(GetPositive(n, "min_length", p.min_length));
     DRC_RETURN_NOT_OK(Get(n, "partitioned", p.partitioned, "true or false"));
+    DRC_RETURN_NOT_OK(GetAggregate(n, p.aggregate));
     // The arguments travel as text; a separator inside a name would split it.
     for (const auto& [from, to] : p.rename) {
       if (from.find_first_of(",=") != std::string::npos ||
           to.find_first_of(",=") != std::string::npos) {
         return Error(n["rename"], "column names with ',' or '=' cannot be renamed here");
       }
+    }
+    return Status::OK();
+  }
+
+  // `rename: {old: new}`, when given.
+  Status GetRename(const YAML::Node& n, std::map<std::string, std::string>& out) const {
+    const YAML::Node rename = n["rename"];
+    if (!rename) return Status::OK();
+    if (!rename.IsMap()) return Error(rename, "field 'rename' expects a mapping {old: new}");
+    for (const auto& kv : rename) {
+      if (!kv.second.IsScalar()) return Error(kv.second, "a new column name must be a string");
+      out[kv.first.as<std::string>()] = kv.second.Scalar();
+    }
+    return Status::OK();
+  }
+
+  // `aggregate: {by: [keys], column: function, ...}`, when given.
+  Status GetAggregate(const YAML::Node& n, AggregateSpec& out) const {
+    const YAML::Node a = n["aggregate"];
+    if (!a) return Status::OK();
+    if (!a.IsMap()) {
+      return Error(a, "field 'aggregate' expects a mapping {by: [columns], column: function}");
+    }
+    DRC_RETURN_NOT_OK(GetList(a, "by", out.by));
+    if (out.by.empty()) return Error(a, "field 'aggregate' needs 'by: [columns]'");
+    const auto& functions = AggregateFunctions();
+    for (const auto& kv : a) {
+      const std::string column = kv.first.as<std::string>();
+      if (column == "by") continue;
+      if (std::find(out.by.begin(), out.by.end(), column) != out.by.end()) {
+        return Error(kv.first, "aggregate: '" + column +
+                                   "' is a 'by' column; it cannot also be "
+                                   "aggregated");
+      }
+      const std::string function = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      if (std::find(functions.begin(), functions.end(), function) == functions.end()) {
+        return Error(kv.second, "aggregate: column '" + column + "' expects a function, one of " +
+                                    JoinList(functions));
+      }
+      out.columns.emplace_back(column, function);
+    }
+    return Status::OK();
+  }
+
+  // `join:` (a mapping or a list of them), when given: each a `table: PATH` or the table of a
+  // prepare stage `from` above (which the stage then comes after).
+  Status GetJoins(const YAML::Node& n, Stage& s, const Pipeline& p) const {
+    const YAML::Node list = n["join"];
+    if (!list) return Status::OK();
+    if (!list.IsMap() && !list.IsSequence()) {
+      return Error(list,
+                   "field 'join' expects a mapping {table: PATH, on: [columns]} or a list "
+                   "of them");
+    }
+    std::vector<YAML::Node> items;
+    if (list.IsMap()) {
+      items.push_back(list);
+    } else {
+      for (const auto& item : list) items.push_back(item);
+    }
+    for (const YAML::Node& j : items) {
+      DRC_RETURN_NOT_OK(CheckKeys(j, {"table", "from", "on", "how", "rename", "select"}, "a join"));
+      JoinSpec join;
+      DRC_ASSIGN_OR_RETURN(join.table, InputPath(j, "table"));
+      std::string from;
+      DRC_RETURN_NOT_OK(Get(j, "from", from, "a prepare stage's name"));
+      if (join.table.empty() == from.empty()) {
+        return Error(j, "a join needs 'table: PATH' or 'from: STAGE' (one of them)");
+      }
+      if (!from.empty()) {
+        DRC_ASSIGN_OR_RETURN(const Stage* stage, FromStage(j, from, s, p));
+        if (stage->prepare.partitioned) {
+          return Error(j["from"], "a join reads one table, and '" + from +
+                                      "' writes parts (partitioned): not supported yet");
+        }
+        join.table = "../" + stage->name + "/" + stage->prepare.output;
+      }
+      DRC_RETURN_NOT_OK(GetList(j, "on", join.on));
+      if (join.on.empty()) return Error(j, "a join needs 'on: [columns]'");
+      DRC_RETURN_NOT_OK(Get(j, "how", join.how, "inner, left, right, outer, semi or anti"));
+      const auto& types = JoinTypes();
+      if (std::find(types.begin(), types.end(), join.how) == types.end()) {
+        return Error(j["how"],
+                     "field 'how' expects one of " + JoinList(types) + ", got '" + join.how + "'");
+      }
+      DRC_RETURN_NOT_OK(GetRename(j, join.rename));
+      DRC_RETURN_NOT_OK(GetList(j, "select", join.select));
+      s.prepare.join.push_back(std::move(join));
     }
     return Status::OK();
   }
@@ -357,11 +440,13 @@ class Parser : public YamlFields {
   }
 
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
-                                     {"input", "output", "rename", "select", "start", "end",
-                                      "drop_nulls", "resample", "min_length", "partitioned"},
-                                     true));
+    DRC_RETURN_NOT_OK(
+        CheckStageKeys(n, s,
+                       {"input", "output", "rename", "select", "join", "start", "end", "drop_nulls",
+                        "aggregate", "resample", "min_length", "partitioned"},
+                       true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
+    DRC_RETURN_NOT_OK(GetJoins(n, s, p));
     runtime::TaskDescription t;
     DRC_RETURN_NOT_OK(ParseResources(n, t));
     t.uid = s.name;
@@ -618,7 +703,14 @@ const std::vector<int64_t>& Stage::Seeds() const {
 
 std::vector<std::string> Stage::Inputs() const {
   switch (kind) {
-    case StageKind::kPrepare: return {prepare.input};
+    case StageKind::kPrepare: {
+      std::vector<std::string> inputs = {prepare.input};
+      // Not the tables of stages (relative paths), which the run writes.
+      for (const JoinSpec& join : prepare.join) {
+        if (join.table.front() == '/') inputs.push_back(join.table);
+      }
+      return inputs;
+    }
     case StageKind::kForecast: {
       if (!forecast.from.empty()) return {};
       if (!data::IsRankPattern(forecast.data)) return {forecast.data};

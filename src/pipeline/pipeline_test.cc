@@ -1,5 +1,6 @@
 #include "drc/pipeline/pipeline.h"
 
+#include <arrow/scalar.h>
 #include <arrow/table.h>
 #include <gtest/gtest.h>
 
@@ -557,6 +558,184 @@ TEST_F(PipelineTest, PrepareRenamesFiltersDropsResamplesAndSorts) {
   EXPECT_NE(bad.status().message().find("'January' is not a value of column 'ds'"),
             std::string::npos)
       << bad.status();
+}
+
+// A column's values as text, in row order ("null" for a null).
+std::vector<std::string> Texts(const arrow::Table& t, const std::string& column) {
+  std::vector<std::string> out;
+  const auto c = t.GetColumnByName(column);
+  if (c == nullptr) return {"no column " + column};
+  for (int64_t i = 0; i < c->length(); ++i) {
+    auto v = c->GetScalar(i);
+    out.push_back(!v.ok() ? v.status().ToString() : (*v)->is_valid ? (*v)->ToString() : "null");
+  }
+  return out;
+}
+
+TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
+  // Sales by shop and day, A's first day in two rows; the shops' regions (C has none); each
+  // day's temperature under other column names.
+  PrepareSpec spec;
+  spec.input = WriteText("sales.csv",
+                         "shop,ds,sales,note\n"
+                         "A,2001-01-02,4,x\nB,2001-01-01,10,x\nA,2001-01-01,1,x\n"
+                         "C,2001-01-01,7,x\nA,2001-01-01,2,x\n");
+  spec.output = (dir_ / "out.csv").string();
+  spec.rename = {{"shop", "unique_id"}};
+  spec.select = {"unique_id", "ds", "sales"};
+  JoinSpec regions;
+  regions.table = WriteText("shops.csv", "unique_id,region,opened\nA,north,1990\nB,south,1995\n");
+  regions.on = {"unique_id"};
+  regions.select = {"region"};  // the key comes too
+  JoinSpec weather;
+  weather.table = WriteText("weather.csv", "date,temp\n2001-01-01,5.5\n2001-01-02,6.5\n");
+  weather.on = {"ds"};
+  weather.how = "left";
+  weather.rename = {{"date", "ds"}};
+  spec.join = {regions, weather};
+  spec.aggregate.by = {"unique_id", "ds"};
+  spec.aggregate.columns = {{"sales", "sum"}, {"temp", "mean"}, {"region", "first"}};
+  auto result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows_in, 5);
+  EXPECT_EQ(result->rows_out, 3);  // A's two days, B's one; C has no region (inner join)
+  EXPECT_EQ(result->columns,
+            (std::vector<std::string>{"unique_id", "ds", "sales", "temp", "region"}));
+  auto out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Texts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "B"}));
+  EXPECT_EQ(Texts(**out, "sales"), (std::vector<std::string>{"3", "4", "10"}));
+  EXPECT_EQ(Texts(**out, "temp"), (std::vector<std::string>{"5.5", "6.5", "5.5"}));
+  EXPECT_EQ(Texts(**out, "region"), (std::vector<std::string>{"north", "north", "south"}));
+
+  // The other kinds of join, keyed on the shop; the rows sorted by unique_id and ds.
+  spec.join = {regions};
+  spec.aggregate = {};
+  spec.select = {"unique_id", "ds"};
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"left", {"A", "A", "A", "B", "C"}},
+      {"right", {"A", "A", "A", "B"}},
+      {"semi", {"A", "A", "A", "B"}},
+      {"anti", {"C"}}};
+  for (const auto& [how, ids] : expected) {
+    spec.join[0].how = how;
+    result = PrepareTable(spec);
+    ASSERT_TRUE(result.ok()) << how << ": " << result.status();
+    out = data::ReadCsv(spec.output);
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_EQ(Texts(**out, "unique_id"), ids) << how;
+    EXPECT_EQ((*out)->GetColumnByName("region") != nullptr, how != "semi" && how != "anti") << how;
+  }
+  // An outer join takes a key from the side that has it: D has a region and no sales.
+  spec.join[0].table = WriteText("shops2.csv", "unique_id,region\nA,north\nD,west\n");
+  spec.join[0].how = "outer";
+  result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Texts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "A", "B", "C", "D"}));
+  EXPECT_EQ(Texts(**out, "region"),
+            (std::vector<std::string>{"north", "north", "north", "null", "null", "west"}));
+
+  // Errors name the table and the column.
+  spec.join[0].how = "inner";
+  spec.join[0].select = {};
+  spec.join[0].table = WriteText("clash.csv", "unique_id,ds\nA,2001-01-01\n");
+  auto bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.join[0].table + ": column 'ds' is also in " + spec.input +
+                " and is not a join key: rename it, or leave it out with the join's select");
+  spec.join[0].table = WriteText("days.csv", "ds,temp\n1,5.5\n");
+  spec.join[0].on = {"ds"};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), spec.join[0].table +
+                                        ": join on 'ds': it is int64 here and timestamp[s] in " +
+                                        spec.input + " (cast one of them first)");
+  spec.join[0].on = {"day"};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input +
+                ": join on 'day': no such column (the table has unique_id, ds before "
+                "the join)");
+  spec.join = {};
+  spec.aggregate.by = {"unique_id"};
+  spec.aggregate.columns = {{"sales", "sum"}};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input + ": aggregate: no column 'sales' (the table has unique_id, ds)");
+}
+
+TEST_F(PipelineTest, PrepareStagesJoinTablesAndStages) {
+  auto p = ParsePipeline(R"(
+stages:
+  - name: discharge
+    kind: prepare
+    input: q.csv
+    aggregate: {by: [unique_id, ds], y: mean, flag: first}
+  - name: series
+    kind: prepare
+    input: forcings.csv
+    join:
+      - {from: discharge, on: [unique_id, ds], how: left}
+      - {table: /data/areas.parquet, on: unique_id, rename: {gauge: unique_id}, select: [area]}
+)",
+                         "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Stage* series = p->FindStage("series");
+  ASSERT_NE(series, nullptr);
+  EXPECT_EQ(series->after, std::vector<std::string>{"discharge"});
+  ASSERT_EQ(series->prepare.join.size(), 2u);
+  EXPECT_EQ(series->prepare.join[0].table, "../discharge/series.parquet");
+  EXPECT_EQ(series->prepare.join[0].how, "left");
+  EXPECT_EQ(series->prepare.join[1].table, "/data/areas.parquet");
+  EXPECT_EQ(series->prepare.join[1].how, "inner");
+  EXPECT_EQ(series->prepare.join[1].on, std::vector<std::string>{"unique_id"});
+  EXPECT_EQ(series->Inputs(),
+            (std::vector<std::string>{"/srv/forcings.csv", "/data/areas.parquet"}));
+  const AggregateSpec& aggregate = p->FindStage("discharge")->prepare.aggregate;
+  EXPECT_EQ(aggregate.by, (std::vector<std::string>{"unique_id", "ds"}));
+  EXPECT_EQ(aggregate.columns,
+            (std::vector<std::pair<std::string, std::string>>{{"y", "mean"}, {"flag", "first"}}));
+  // The function task's arguments carry both.
+  auto back = PrepareFromArgs(Find(*p, "series")->function_args);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->join, series->prepare.join);
+  back = PrepareFromArgs(Find(*p, "discharge")->function_args);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->aggregate, aggregate);
+  auto bad = PrepareFromArgs({{"input", "a"}, {"output", "b"}, {"join", "{\"table\": 1}"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("join expects JSON (a list)"), std::string::npos)
+      << bad.status();
+
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {table: b.csv}}\n"),
+            "p.yaml:2:50: a join needs 'on: [columns]'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {on: x}}\n"),
+            "p.yaml:2:50: a join needs 'table: PATH' or 'from: STAGE' (one of them)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {table: b.csv, "
+                    "on: x, how: cross}}\n"),
+            "p.yaml:2:77: field 'how' expects one of inner, left, right, outer, semi, anti, got "
+            "'cross'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {table: b.csv, "
+                    "on: x, rigth: y}}\n"),
+            "p.yaml:2:72: unknown field 'rigth' in a join");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: a, kind: prepare, input: a.csv, partitioned: true}\n"
+                    "  - {name: p, kind: prepare, input: a.csv, join: {from: a, on: x}}\n"),
+            "p.yaml:3:57: a join reads one table, and 'a' writes parts (partitioned): not "
+            "supported yet");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, aggregate: {y: sum}}\n"),
+            "p.yaml:2:55: field 'aggregate' needs 'by: [columns]'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, aggregate: {by: ds, "
+                    "y: total}}\n"),
+            "p.yaml:2:67: aggregate: column 'y' expects a function, one of sum, mean, min, max, "
+            "count, first, last, median, std, var, nunique");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, aggregate: {by: ds, "
+                    "ds: max}}\n"),
+            "p.yaml:2:64: aggregate: 'ds' is a 'by' column; it cannot also be aggregated");
 }
 
 TEST_F(PipelineTest, TheReportListsEveryTaskThatDidNotEndDone) {

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <span>
 
@@ -26,6 +27,18 @@ namespace drc::pipeline {
 namespace {
 
 namespace cp = arrow::compute;
+
+// An aggregate's functions (AggregateSpec), by their data::AggKindName.
+constexpr data::AggKind kAggregateKinds[] = {
+    data::AggKind::kSum,   data::AggKind::kMean,  data::AggKind::kMin,    data::AggKind::kMax,
+    data::AggKind::kCount, data::AggKind::kFirst, data::AggKind::kLast,   data::AggKind::kMedian,
+    data::AggKind::kStd,   data::AggKind::kVar,   data::AggKind::kNUnique};
+
+// A join's `how` (JoinSpec).
+constexpr std::pair<const char*, data::JoinType> kJoinTypes[] = {
+    {"inner", data::JoinType::kInner},   {"left", data::JoinType::kLeft},
+    {"right", data::JoinType::kRight},   {"outer", data::JoinType::kFullOuter},
+    {"semi", data::JoinType::kLeftSemi}, {"anti", data::JoinType::kLeftAnti}};
 
 std::string ColumnList(const data::TablePtr& table) {
   return JoinList(table->schema()->field_names());
@@ -91,13 +104,46 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (!spec.resample.empty()) args["resample"] = spec.resample;
   if (spec.min_length > 0) args["min_length"] = std::to_string(spec.min_length);
   if (spec.partitioned) args["partitioned"] = "true";
+  if (!spec.join.empty()) {
+    nlohmann::json joins = nlohmann::json::array();
+    for (const JoinSpec& j : spec.join) {
+      joins.push_back({{"table", j.table},
+                       {"on", j.on},
+                       {"how", j.how},
+                       {"rename", j.rename},
+                       {"select", j.select}});
+    }
+    args["join"] = joins.dump();
+  }
+  if (!spec.aggregate.by.empty()) {
+    args["aggregate"] =
+        nlohmann::json{{"by", spec.aggregate.by}, {"columns", spec.aggregate.columns}}.dump();
+  }
   return args;
+}
+
+const std::vector<std::string>& AggregateFunctions() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const data::AggKind kind : kAggregateKinds) names.push_back(data::AggKindName(kind));
+    return names;
+  }();
+  return kNames;
+}
+
+const std::vector<std::string>& JoinTypes() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& [name, type] : kJoinTypes) names.emplace_back(name);
+    return names;
+  }();
+  return kNames;
 }
 
 Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args) {
   static const std::vector<std::string> kKnown = {
-      "input", "output",     "rename",   "select",     "start",
-      "end",   "drop_nulls", "resample", "min_length", "partitioned"};
+      "input",      "output",   "rename",     "select",      "start", "end",
+      "drop_nulls", "resample", "min_length", "partitioned", "join",  "aggregate"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -137,6 +183,35 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
         spec.rename[pair.substr(0, eq)] = pair.substr(eq + 1);
       }
     }
+    if (key == "join" || key == "aggregate") {
+      // Written by PrepareArgs; a hand-written task file may get them wrong.
+      const auto j = nlohmann::json::parse(value, nullptr, false);
+      if (j.is_discarded() || (key == "join" && !j.is_array())) {
+        return Status::InvalidArgument("pipeline.prepare: ", key, " expects JSON",
+                                       key == "join" ? " (a list)" : "", ", got '", value, "'");
+      }
+      try {
+        if (key == "join") {
+          for (const auto& one : j) {
+            JoinSpec join;
+            one.at("table").get_to(join.table);
+            one.at("on").get_to(join.on);
+            one.at("how").get_to(join.how);
+            one.at("rename").get_to(join.rename);
+            one.at("select").get_to(join.select);
+            spec.join.push_back(std::move(join));
+          }
+        } else {
+          j.at("by").get_to(spec.aggregate.by);
+          j.at("columns").get_to(spec.aggregate.columns);
+        }
+      } catch (const nlohmann::json::exception& e) {
+        return Status::InvalidArgument("pipeline.prepare: ", key,
+                                       " expects the JSON that a pipeline file's prepare stage "
+                                       "gives it: ",
+                                       e.what());
+      }
+    }
   }
   if (spec.input.empty() || spec.output.empty()) {
     return Status::InvalidArgument("pipeline.prepare: input= and output= are required");
@@ -146,32 +221,51 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
 
 namespace {
 
-// The row-by-row steps of `spec` on `table`: rename, select, time stamps, start/end, drop_nulls.
-Result<data::TablePtr> Clean(data::TablePtr table, const PrepareSpec& spec) {
-  if (!spec.rename.empty()) {
-    DRC_ASSIGN_OR_RETURN(table, Rename(table, spec.rename, spec.input));
+// A table as the stage reads it (the input, or a table joined to it), its name `file` in the
+// errors: `rename`d, the `select` columns kept (and `keep`, a joined table's keys), ds as time
+// stamps.
+Result<data::TablePtr> Shape(data::TablePtr table, const std::string& file,
+                             const std::map<std::string, std::string>& rename,
+                             std::vector<std::string> select,
+                             const std::vector<std::string>& keep = {}) {
+  if (!rename.empty()) {
+    DRC_ASSIGN_OR_RETURN(table, Rename(table, rename, file));
   }
-  if (!spec.select.empty()) {
-    auto selected = data::Select(table, spec.select);
+  if (!select.empty()) {
+    for (const auto& column : keep) {
+      if (std::find(select.begin(), select.end(), column) == select.end()) {
+        select.push_back(column);
+      }
+    }
+    auto selected = data::Select(table, select);
     if (!selected.ok()) {
-      return Status::InvalidArgument(spec.input, ": select: ", selected.status().message());
+      return Status::InvalidArgument(file, ": select: ", selected.status().message());
     }
     table = *selected;
   }
   const data::SeriesColumns cols;
-  // Time stamps as the forecast reads them from a CSV (data::ReadSeries): timestamps, or
-  // integers. A CSV's dates come in as date32 or text.
+  // Time stamps as the forecast reads them from a CSV (data::ReadSeries): timestamps in
+  // seconds, or integers. A CSV's dates come in as date32 or text, and a Parquet file's time
+  // stamps in milliseconds (Parquet has no seconds), so that tables join on ds.
   if (const auto time = table->schema()->GetFieldByName(cols.time)) {
     const auto id = time->type()->id();
-    if (id == arrow::Type::DATE32 || id == arrow::Type::DATE64 || arrow::is_binary_like(id)) {
+    const auto* stamp = dynamic_cast<const arrow::TimestampType*>(time->type().get());
+    if (id == arrow::Type::DATE32 || id == arrow::Type::DATE64 || arrow::is_binary_like(id) ||
+        (stamp != nullptr && stamp->unit() != arrow::TimeUnit::SECOND &&
+         stamp->timezone().empty())) {
       auto cast = data::Cast(table, cols.time, arrow::timestamp(arrow::TimeUnit::SECOND));
       if (!cast.ok()) {
-        return Status::InvalidArgument(spec.input, ": column '", cols.time,
+        return Status::InvalidArgument(file, ": column '", cols.time,
                                        "' does not read as dates: ", cast.status().message());
       }
       table = *cast;
     }
   }
+  return table;
+}
+
+// The row filters of `spec`: start/end on ds, drop_nulls.
+Result<data::TablePtr> FilterRows(data::TablePtr table, const PrepareSpec& spec) {
   if (!spec.start.empty()) {
     DRC_ASSIGN_OR_RETURN(table, KeepTimes(table, "greater_equal", spec.start, spec.input));
   }
@@ -187,7 +281,12 @@ Result<data::TablePtr> Clean(data::TablePtr table, const PrepareSpec& spec) {
     }
     table = *dropped;
   }
-  // Resampling and lengths are of whole series: they need both columns.
+  return table;
+}
+
+// Resampling and lengths are of whole series: they need both columns.
+Status CheckSeriesSteps(const data::TablePtr& table, const PrepareSpec& spec) {
+  const data::SeriesColumns cols;
   for (const auto& [used, field] :
        {std::pair{!spec.resample.empty(), "resample"}, std::pair{spec.min_length > 0, "min_length"},
         std::pair{spec.partitioned, "partitioned"}}) {
@@ -197,7 +296,112 @@ Result<data::TablePtr> Clean(data::TablePtr table, const PrepareSpec& spec) {
                                      ")");
     }
   }
-  return table;
+  return Status::OK();
+}
+
+// `right` (join.table) can be joined to `left` (the stage's table so far): its keys are in both
+// with one type, and no other column is in both.
+Status CheckJoin(const data::TablePtr& left, const data::TablePtr& right, const JoinSpec& join,
+                 const std::string& input) {
+  for (const auto& key : join.on) {
+    const auto l = left->schema()->GetFieldByName(key);
+    const auto r = right->schema()->GetFieldByName(key);
+    if (l == nullptr || r == nullptr) {
+      return Status::InvalidArgument(l == nullptr ? input : join.table, ": join on '", key,
+                                     "': no such column (the table has ",
+                                     ColumnList(l == nullptr ? left : right),
+                                     l == nullptr ? " before the join)" : ")");
+    }
+    if (!l->type()->Equals(r->type())) {
+      return Status::InvalidArgument(join.table, ": join on '", key, "': it is ",
+                                     r->type()->ToString(), " here and ", l->type()->ToString(),
+                                     " in ", input, " (cast one of them first)");
+    }
+  }
+  const bool right_columns = join.how != "semi" && join.how != "anti";
+  for (const auto& name : right->schema()->field_names()) {
+    if (right_columns && left->schema()->GetFieldByName(name) != nullptr &&
+        std::find(join.on.begin(), join.on.end(), name) == join.on.end()) {
+      return Status::InvalidArgument(join.table, ": column '", name, "' is also in ", input,
+                                     " and is not a join key: rename it, or leave it out with "
+                                     "the join's select");
+    }
+  }
+  return Status::OK();
+}
+
+// `left` joined with `right` as `join` says, on this rank (one rank) or over the ranks; then a
+// column per key. CheckJoin first.
+Result<data::TablePtr> JoinTable(const data::Context& ctx, const data::TablePtr& left,
+                                 const data::TablePtr& right, const JoinSpec& join) {
+  data::JoinOptions options;
+  const auto type = std::find_if(std::begin(kJoinTypes), std::end(kJoinTypes),
+                                 [&](const auto& t) { return join.how == t.first; });
+  if (type == std::end(kJoinTypes)) {
+    return Status::InvalidArgument(join.table, ": join how '", join.how, "': expected one of ",
+                                   JoinList(JoinTypes()));
+  }
+  options.type = type->second;
+  options.left_keys = options.right_keys = join.on;
+  options.right_suffix = "_right";  // the right keys: dropped below
+  auto joined = ctx.world_size() > 1 ? data::DistJoin(ctx, left, right, options)
+                                     : data::Join(left, right, options);
+  if (!joined.ok()) {
+    return Status::InvalidArgument(join.table, ": join: ", joined.status().message());
+  }
+  if (join.how == "semi" || join.how == "anti") return *joined;
+  // Each key once: a right or outer join's unmatched right rows have their keys on the right.
+  const bool either_side = join.how == "right" || join.how == "outer";
+  std::vector<cp::Expression> exprs;
+  std::vector<std::string> names;
+  for (const auto& name : (*joined)->schema()->field_names()) {
+    const bool key = std::find(join.on.begin(), join.on.end(), name) != join.on.end();
+    const bool right_key =
+        name.size() > options.right_suffix.size() && name.ends_with(options.right_suffix) &&
+        std::find(join.on.begin(), join.on.end(),
+                  name.substr(0, name.size() - options.right_suffix.size())) != join.on.end();
+    if (right_key) continue;
+    exprs.push_back(key && either_side
+                        ? cp::call("coalesce", {cp::field_ref(name),
+                                                cp::field_ref(name + options.right_suffix)})
+                        : cp::field_ref(name));
+    names.push_back(name);
+  }
+  return data::Project(*joined, exprs, names);
+}
+
+// `spec.aggregate` on this rank (one rank) or over the ranks.
+Result<data::TablePtr> AggregateTable(const data::Context& ctx, const data::TablePtr& table,
+                                      const PrepareSpec& spec) {
+  std::vector<data::Aggregation> aggs;
+  for (const auto& [column, function] : spec.aggregate.columns) {
+    const auto kind =
+        std::find_if(std::begin(kAggregateKinds), std::end(kAggregateKinds),
+                     [&](data::AggKind k) { return data::AggKindName(k) == function; });
+    if (kind == std::end(kAggregateKinds)) {
+      return Status::InvalidArgument(spec.input, ": aggregate ", column, ": unknown function '",
+                                     function, "' (known: ", JoinList(AggregateFunctions()), ")");
+    }
+    data::Aggregation agg;
+    agg.kind = *kind;
+    agg.column = agg.output = column;
+    aggs.push_back(agg);
+  }
+  // Checked here, alike on every rank, before the collective group-by.
+  std::vector<std::string> used = spec.aggregate.by;
+  for (const auto& [column, function] : spec.aggregate.columns) used.push_back(column);
+  for (const auto& column : used) {
+    if (table->schema()->GetFieldByName(column) == nullptr) {
+      return Status::InvalidArgument(spec.input, ": aggregate: no column '", column,
+                                     "' (the table has ", ColumnList(table), ")");
+    }
+  }
+  auto grouped = ctx.world_size() > 1 ? data::DistGroupBy(ctx, table, spec.aggregate.by, aggs)
+                                      : data::GroupBy(table, spec.aggregate.by, aggs);
+  if (!grouped.ok()) {
+    return Status::InvalidArgument(spec.input, ": aggregate: ", grouped.status().message());
+  }
+  return *grouped;
 }
 
 // `spec.resample`, then `spec.min_length`, on whole series (all of a series' rows in `table`);
@@ -269,14 +473,14 @@ Status WritePart(const data::Context& ctx, data::TablePtr table, const PrepareSp
   return data::WritePartitioned(ctx, table, dir, format);
 }
 
-// A CSV input's series ids as text, as data::ReadSeries reads them ("01022500" keeps its
-// leading zero): when the column that becomes unique_id was inferred as numbers, `read` again
+// A CSV's series ids as text, as data::ReadSeries reads them ("01022500" keeps its leading
+// zero): when the column that `rename` makes unique_id was inferred as numbers, `read` again
 // with that column typed as text.
 Result<data::TablePtr> IdsAsText(
-    const PrepareSpec& spec, data::TablePtr table,
+    const std::map<std::string, std::string>& rename, data::TablePtr table,
     const std::function<Result<data::TablePtr>(const data::CsvOptions&)>& read) {
   std::string id = data::SeriesColumns().id;
-  for (const auto& [from, to] : spec.rename) {
+  for (const auto& [from, to] : rename) {
     if (to == data::SeriesColumns().id) id = from;
   }
   const auto column = table->GetColumnByName(id);
@@ -289,26 +493,51 @@ Result<data::TablePtr> IdsAsText(
   return read(options);
 }
 
-// The whole input (one rank).
-Result<data::TablePtr> ReadInput(const PrepareSpec& spec) {
-  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(spec.input));
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTable(spec.input));
+// The table at `path` (the input, or one joined to it) that `rename` then renames: whole on one
+// rank; on R ranks, this rank's share (a CSV split at line boundaries, another format read whole
+// and sliced into equal shares in rank order; collective).
+Result<data::TablePtr> ReadStageTable(const data::Context& ctx, const std::string& path,
+                                      const std::map<std::string, std::string>& rename) {
+  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(path));
+  const bool whole = ctx.world_size() == 1;
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table,
+                       whole ? data::ReadTable(path) : data::ReadTableSplit(ctx, path));
   if (format != data::TableFormat::kCsv) return table;
-  return IdsAsText(spec, table, [&](const data::CsvOptions& options) {
-    return data::ReadCsv(spec.input, options);
+  // On R ranks, the ranks agree on the inferred schema, so all read again or none does.
+  return IdsAsText(rename, table, [&](const data::CsvOptions& options) {
+    return whole ? data::ReadCsv(path, options) : data::ReadTableSplit(ctx, path, options);
   });
 }
 
-// This rank's share of the input: a CSV split at line boundaries, another format read whole and
-// sliced into equal shares in rank order. Collective.
-Result<data::TablePtr> ReadShare(const data::Context& ctx, const PrepareSpec& spec) {
-  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(spec.input));
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTableSplit(ctx, spec.input));
-  if (format != data::TableFormat::kCsv) return table;
-  // The ranks agree on the inferred schema, so all read again or none does.
-  return IdsAsText(spec, table, [&](const data::CsvOptions& options) {
-    return data::ReadTableSplit(ctx, spec.input, options);
-  });
+// The stage's steps up to the whole-series ones, on this rank's rows (one rank: all of them):
+// shape the input, join each table, filter the rows, aggregate. An error on one rank is an
+// error on every rank.
+Result<data::TablePtr> RowSteps(const data::Context& ctx, data::TablePtr table,
+                                const PrepareSpec& spec) {
+  auto shaped = Shape(table, spec.input, spec.rename, spec.select);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, shaped.status()));
+  table = *shaped;
+  for (const JoinSpec& join : spec.join) {
+    DRC_ASSIGN_OR_RETURN(data::TablePtr right, ReadStageTable(ctx, join.table, join.rename));
+    auto right_shaped = Shape(right, join.table, join.rename, join.select, join.on);
+    Status checked = right_shaped.status();
+    // The ranks agree on both schemas, so this check comes out alike on every rank.
+    if (checked.ok()) checked = CheckJoin(table, *right_shaped, join, spec.input);
+    DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, checked));
+    auto joined = JoinTable(ctx, table, *right_shaped, join);
+    DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, joined.status()));
+    table = *joined;
+  }
+  auto filtered = FilterRows(table, spec);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, filtered.status()));
+  table = *filtered;
+  if (!spec.aggregate.by.empty()) {
+    auto aggregated = AggregateTable(ctx, table, spec);
+    DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, aggregated.status()));
+    table = *aggregated;
+  }
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, CheckSeriesSteps(table, spec)));
+  return table;
 }
 
 // Each of `values` summed over the ranks, in place.
@@ -318,13 +547,11 @@ Status SumOverRanks(const data::Context& ctx, std::span<int64_t> values) {
 
 // PrepareTable on R > 1 ranks (pipeline.h).
 Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Context& ctx) {
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadShare(ctx, spec));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadStageTable(ctx, spec.input, spec.rename));
   PrepareResult result;
   result.rows_in = table->num_rows();
   DRC_RETURN_NOT_OK(SumOverRanks(ctx, std::span<int64_t>(&result.rows_in, 1)));
-  auto cleaned = Clean(table, spec);
-  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, cleaned.status()));
-  table = *cleaned;
+  DRC_ASSIGN_OR_RETURN(table, RowSteps(ctx, table, spec));
   // The ranks agree on the schema (ReadCsvSplit), so all take the same branches below.
   if (HasSeries(table)) {
     // Every series to one rank; partitioned, rank r gets the r-th range of the ids, balanced by
@@ -376,10 +603,10 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* 
   DRC_RETURN_NOT_OK(data::TableFormatOf(spec.output).status());
   const data::Context ctx(comm);
   if (ctx.world_size() > 1) return PrepareOnRanks(spec, ctx);
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadInput(spec));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadStageTable(ctx, spec.input, spec.rename));
   PrepareResult result;
   result.rows_in = table->num_rows();
-  DRC_ASSIGN_OR_RETURN(table, Clean(table, spec));
+  DRC_ASSIGN_OR_RETURN(table, RowSteps(ctx, table, spec));
   DRC_ASSIGN_OR_RETURN(table, WholeSeriesSteps(table, spec, &result.series_dropped));
   DRC_RETURN_NOT_OK(spec.partitioned ? WritePart(ctx, table, spec) : SortAndWrite(table, spec));
   result.rows_out = table->num_rows();

@@ -170,6 +170,83 @@ TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
   });
 }
 
+// Joins and an aggregate on R ranks (DistJoin, DistGroupBy) give the table one rank writes, as
+// one table and as parts: a region per series from a Parquet table (F has none: a left join), a
+// flag per month from a CSV under other names (an inner join), and D's March twice, summed.
+TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
+  const std::string input = Write("twice.csv", SeriesCsv() + "D,2001-03-31,5\n");
+  const std::string regions_csv = Write("regions.csv",
+                                        "unique_id,region\nA,north\nB,north\nC,south\n"
+                                        "D,south\nE,west\nG,west\n");
+  data::CsvOptions as_text;
+  as_text.column_types["unique_id"] = "string";
+  auto regions = data::ReadCsv(regions_csv, as_text);
+  ASSERT_TRUE(regions.ok()) << regions.status();
+  const std::string regions_parquet = (dir_ / "regions.parquet").string();
+  ASSERT_TRUE(data::WriteTable(**regions, regions_parquet).ok());
+  std::string calendar = "month,holiday\n";
+  for (const char* m : {"2000-12-31", "2001-01-31", "2001-02-28", "2001-03-31", "2001-04-30",
+                        "2001-05-31", "2001-06-30", "2001-07-31"}) {
+    calendar += std::string(m) + "," + (std::string(m) == "2001-03-31" ? "1" : "0") + "\n";
+  }
+  const std::string calendar_csv = Write("calendar.csv", calendar);
+  const auto with_steps = [&](PrepareSpec spec) {
+    JoinSpec region;
+    region.table = regions_parquet;
+    region.on = {"unique_id"};
+    region.how = "left";
+    JoinSpec holiday;
+    holiday.table = calendar_csv;
+    holiday.on = {"ds"};
+    holiday.rename = {{"month", "ds"}};
+    spec.join = {region, holiday};
+    spec.aggregate.by = {"unique_id", "ds"};
+    spec.aggregate.columns = {{"y", "sum"}, {"region", "first"}, {"holiday", "max"}};
+    return spec;
+  };
+  const PrepareSpec one = with_steps(Spec(input, "joined.parquet"));
+  auto reference = PrepareTable(one);
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  EXPECT_EQ(reference->rows_out, 42);
+  EXPECT_EQ(reference->columns,
+            (std::vector<std::string>{"unique_id", "ds", "y", "region", "holiday", "is_gap"}));
+  auto expected = data::ReadTable(one.output);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  // D's March: 30 and 5; F's region: none.
+  auto d_march = data::Filter(
+      *expected, arrow::compute::and_(arrow::compute::equal(arrow::compute::field_ref("unique_id"),
+                                                            arrow::compute::literal("D")),
+                                      arrow::compute::equal(arrow::compute::field_ref("holiday"),
+                                                            arrow::compute::literal(int64_t{1}))));
+  ASSERT_TRUE(d_march.ok()) << d_march.status();
+  ASSERT_EQ((*d_march)->num_rows(), 1);
+  EXPECT_EQ((*(*d_march)->GetColumnByName("y")->GetScalar(0))->ToString(), "35");
+  // F's 7 months, and C's and E's gap months (resampled: only the id and ds are set).
+  EXPECT_EQ((*expected)->GetColumnByName("region")->null_count(), 9);
+  ForEachWorld([&](const data::Context& ctx) {
+    const std::string name = "joined-" + std::to_string(ctx.world_size());
+    const PrepareSpec spec = with_steps(Spec(input, name + ".parquet"));
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->rows_in, reference->rows_in);
+    EXPECT_EQ(result->rows_out, reference->rows_out);
+    EXPECT_EQ(result->columns, reference->columns);
+    PrepareSpec parts = with_steps(Spec(input, name + "-parts.parquet"));
+    parts.partitioned = true;
+    auto parted = PrepareTable(parts, ctx.comm());
+    ASSERT_TRUE(parted.ok()) << parted.status();
+    if (ctx.rank() != 0) return;
+    auto written = data::ReadTable(spec.output);
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString();
+    auto all = data::ReadSeriesParts((dir_ / PartsPattern(parts)).string());
+    ASSERT_TRUE(all.ok()) << all.status();
+    auto sorted = data::Sort(*all, {{"unique_id"}, {"ds"}});
+    ASSERT_TRUE(sorted.ok());
+    EXPECT_TRUE((*sorted)->Equals(**expected)) << (*sorted)->ToString();
+  });
+}
+
 // Many short series after the long ones: the last rank's range holds only series that
 // min_length leaves out, so the ranges are cut again over the series kept.
 TEST_F(PrepareOnRanksTest, PartsAreRecutWhenMinLengthEmptiesARank) {

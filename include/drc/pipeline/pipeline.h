@@ -9,8 +9,10 @@
 //     - name: prepare                # a table in, a cleaned long-format table out
 //       kind: prepare
 //       input: $DRC_DATA_DIR/us_carrier/us_carrier_passenger.csv
-//       rename: {Y: y}               # then select, start/end on ds, drop_nulls, resample,
-//       min_length: 48               # series shorter than this are left out; ranks: 2 splits it
+//       rename: {Y: y}               # then select, join, start/end on ds, drop_nulls,
+//       min_length: 48               # aggregate, resample; ranks: 2 splits it
+//       # join: [{table: PATH or from: STAGE, on: [unique_id], how: left, rename, select}]
+//       # aggregate: {by: [unique_id, ds], y: sum}
 //     - name: forecast               # one function task per model (dl.forecast)
 //       kind: forecast
 //       from: prepare                # the table a prepare stage wrote (or data: PATH)
@@ -61,11 +63,39 @@ class Communicator;
 
 namespace drc::pipeline {
 
+// A table joined to a prepare stage's input (`join:` in the file). Its columns are renamed and
+// selected first (`select` empty: every column; the keys are kept either way), then joined on
+// the `on` columns, which both tables have under those names: `how` is inner (the default, as
+// pandas' merge), left, right, outer, semi (the input's rows that have a match) or anti (those
+// that have none). The result has one column per key (an outer join takes each key from the
+// side that has it) and the other columns of both; a non-key column in both tables is an error
+// that names it.
+struct JoinSpec {
+  std::string table;  // CSV, Parquet or Arrow IPC; relative: to the task's folder
+  std::vector<std::string> on;
+  std::string how = "inner";
+  std::map<std::string, std::string> rename;
+  std::vector<std::string> select;
+  bool operator==(const JoinSpec&) const = default;
+};
+
+// A group-by (`aggregate:` in the file): a row per distinct `by` combination, and for each of
+// `columns` (column, function) the function of its values under the column's own name. The
+// functions: sum, mean, min, max, count (non-null values), first, last, median, std, var
+// (ddof 1, as pandas), nunique. Columns neither in `by` nor aggregated are dropped.
+struct AggregateSpec {
+  std::vector<std::string> by;  // empty: no aggregation
+  std::vector<std::pair<std::string, std::string>> columns;
+  bool operator==(const AggregateSpec&) const = default;
+};
+
 // What a prepare stage does to its input table, in this order: rename columns, keep `select`
-// columns, keep rows with start <= ds <= end, drop rows with a null in `drop_nulls` (every
-// column when it is {"*"}), resample each series to `resample` (data::Resample: missing steps
-// get a null y), drop the series with fewer than `min_length` rows (gaps counted), sort by
-// unique_id and ds when both exist, write `output`.
+// columns, join each of `join` in turn, keep rows with start <= ds <= end, drop rows with a null
+// in `drop_nulls` (every column when it is {"*"}), `aggregate`, resample each series to
+// `resample` (data::Resample: missing steps get a null y), drop the series with fewer than
+// `min_length` rows (gaps counted), sort by unique_id and ds when both exist, write `output`.
+// A ds column of dates (or of text) becomes time stamps, in the input and in each joined table,
+// before the joins.
 struct PrepareSpec {
   std::string input;   // CSV, Parquet or Arrow IPC, by extension
   std::string output;  // the same formats; relative: to the task's folder
@@ -75,6 +105,8 @@ struct PrepareSpec {
   std::vector<std::string> drop_nulls;
   std::string resample;  // a pandas frequency alias (ME, D, ...)
   int min_length = 0;    // 0: keep every series
+  std::vector<JoinSpec> join;
+  AggregateSpec aggregate;
   // Each rank writes the series it holds, sorted, as its own part: OUTPUT_STEM/part-R.FORMAT
   // (PartsPattern), not one table gathered on rank 0. A forecast stage reading it runs on as
   // many ranks, each training on its part (dl::ForecastConfig::partitioned). Needs the
@@ -85,6 +117,10 @@ struct PrepareSpec {
 // A partitioned prepare stage's parts, relative to its task folder, with "{rank}" for the rank:
 // "series/part-{rank}.parquet" for the output "series.parquet". Empty when not partitioned.
 std::string PartsPattern(const PrepareSpec& spec);
+
+// The names that an AggregateSpec's functions and a JoinSpec's `how` take.
+const std::vector<std::string>& AggregateFunctions();
+const std::vector<std::string>& JoinTypes();
 
 // The function task's arguments and back (the `pipeline.prepare` worker function).
 std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec);
