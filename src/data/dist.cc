@@ -1075,6 +1075,22 @@ Result<TablePtr> DistJoin(const Context& ctx, const TablePtr& left, const TableP
   return Join(l, r, options);
 }
 
+Result<TablePtr> BroadcastJoin(const Context& ctx, const TablePtr& left, const TablePtr& right,
+                               const JoinOptions& options) {
+  Status local;
+  if (options.type == JoinType::kRight || options.type == JoinType::kFullOuter) {
+    local = Status::InvalidArgument(
+        "a right or full outer join cannot broadcast its right side (its unmatched rows would "
+        "come out on every rank): use DistJoin");
+  } else if (left != nullptr && right != nullptr) {
+    local = LocalStatus(Join(Empty(left), Empty(right), options));
+  }
+  DRC_RETURN_NOT_OK(
+      CheckCollective(ctx, "BroadcastJoin", {&left, &right}, {"left", "right"}, local));
+  DRC_ASSIGN_OR_RETURN(TablePtr whole_right, AllGather(ctx, right));
+  return Join(left, whole_right, options);
+}
+
 Result<TablePtr> DistGroupBy(const Context& ctx, const TablePtr& table,
                              const std::vector<std::string>& keys,
                              const std::vector<Aggregation>& aggs) {

@@ -245,6 +245,48 @@ TEST(DistJoin, AllJoinTypesMatchTheLocalJoin) {
   });
 }
 
+TEST(BroadcastJoin, MatchesTheLocalJoinAndRefusesRightAndOuterJoins) {
+  auto left = Whole(7, 300);
+  auto right = Whole(8, 40, "rk");
+  ForEachWorld([&](const Context& ctx) {
+    for (JoinType type :
+         {JoinType::kInner, JoinType::kLeft, JoinType::kLeftSemi, JoinType::kLeftAnti}) {
+      for (Spread spread : kSpreads) {
+        SCOPED_TRACE(Where(ctx, spread) + ", join type " + std::to_string(static_cast<int>(type)));
+        JoinOptions options;
+        options.type = type;
+        options.left_keys = {"k", "s"};
+        options.right_keys = {"rk", "s"};
+        ASSERT_OK_AND_ASSIGN(TablePtr want,
+                             Join(spread == Spread::kNoRows ? left->Slice(0, 0) : left,
+                                  spread == Spread::kNoRows ? right->Slice(0, 0) : right, options));
+        const TablePtr mine = Partition(left, ctx, spread);
+        auto rspread = spread == Spread::kOneRank ? Spread::kSkewed : spread;
+        ASSERT_OK_AND_ASSIGN(TablePtr out,
+                             BroadcastJoin(ctx, mine, Partition(right, ctx, rspread), options));
+        ASSERT_OK_AND_ASSIGN(TablePtr all, AllGather(ctx, out));
+        std::string diff;
+        EXPECT_TRUE(SameRows(all, want, &diff)) << diff;
+        // The left rows stay on their rank: here, the join of this rank's rows with all of right.
+        if (type == JoinType::kLeft || type == JoinType::kLeftAnti) {
+          ASSERT_OK_AND_ASSIGN(TablePtr own, Join(mine, right, options));
+          EXPECT_EQ(out->num_rows(), own->num_rows());
+        }
+      }
+    }
+    for (JoinType type : {JoinType::kRight, JoinType::kFullOuter}) {
+      JoinOptions options;
+      options.type = type;
+      options.left_keys = {"k"};
+      options.right_keys = {"rk"};
+      auto out = BroadcastJoin(ctx, Partition(left, ctx, Spread::kEven),
+                               Partition(right, ctx, Spread::kEven), options);
+      ASSERT_EQ(out.status().code(), StatusCode::kInvalidArgument) << out.status();
+      EXPECT_NE(out.status().message().find("use DistJoin"), std::string::npos) << out.status();
+    }
+  });
+}
+
 // ---- Group-by -------------------------------------------------------------------------------
 
 std::vector<Aggregation> Aggs(std::vector<std::pair<AggKind, std::string>> list) {

@@ -667,6 +667,31 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             spec.input + ": aggregate: no column 'sales' (the table has unique_id, ds)");
+  // Parquet keeps time stamps in milliseconds: whole seconds become seconds, a fraction is an
+  // error.
+  data::CsvOptions millis;
+  millis.column_types["ds"] = "timestamp[ms]";
+  for (const std::string stamp : {"2001-01-01T00:00:01", "2001-01-01T00:00:00.500"}) {
+    auto table = data::ReadCsv(WriteText("ms.csv", "unique_id,ds\nA," + stamp + "\n"), millis);
+    ASSERT_TRUE(table.ok()) << table.status();
+    PrepareSpec ms;
+    ms.input = (dir_ / "ms.parquet").string();
+    ms.output = (dir_ / "ms-out.csv").string();
+    ASSERT_TRUE(data::WriteTable(**table, ms.input).ok());
+    auto prepared = PrepareTable(ms);
+    if (stamp.size() == 19) {
+      ASSERT_TRUE(prepared.ok()) << prepared.status();
+      auto written = data::ReadTable(ms.output);
+      ASSERT_TRUE(written.ok()) << written.status();
+      EXPECT_EQ(Texts(**written, "ds"), std::vector<std::string>{"2001-01-01 00:00:01"});
+    } else {
+      ASSERT_FALSE(prepared.ok());
+      EXPECT_NE(prepared.status().message().find(
+                    ms.input + ": column 'ds' has time stamps finer than seconds"),
+                std::string::npos)
+          << prepared.status();
+    }
+  }
 }
 
 TEST_F(PipelineTest, PrepareStagesJoinTablesAndStages) {

@@ -4,6 +4,7 @@
 #include <arrow/compute/expression.h>
 #include <arrow/scalar.h>
 #include <arrow/table.h>
+#include <arrow/util/byte_size.h>
 
 #include <algorithm>
 #include <array>
@@ -254,6 +255,12 @@ Result<data::TablePtr> Shape(data::TablePtr table, const std::string& file,
         (stamp != nullptr && stamp->unit() != arrow::TimeUnit::SECOND &&
          stamp->timezone().empty())) {
       auto cast = data::Cast(table, cols.time, arrow::timestamp(arrow::TimeUnit::SECOND));
+      if (!cast.ok() && stamp != nullptr) {
+        return Status::InvalidArgument(file, ": column '", cols.time,
+                                       "' has time stamps finer than seconds, which a prepare "
+                                       "stage does not keep: ",
+                                       cast.status().message());
+      }
       if (!cast.ok()) {
         return Status::InvalidArgument(file, ": column '", cols.time,
                                        "' does not read as dates: ", cast.status().message());
@@ -330,6 +337,21 @@ Status CheckJoin(const data::TablePtr& left, const data::TablePtr& right, const 
   return Status::OK();
 }
 
+// Whether the join of `left` and `right` over the ranks sends all of `right` to every rank
+// (data::BroadcastJoin) instead of shuffling both sides by the keys (data::DistJoin): for a join
+// that keeps `left`'s rows (inner, left, semi, anti), when `right` is the smaller side and at most
+// 64 MiB in all, as a table of a region or an attribute per series is. Collective; every rank
+// gets the same answer.
+Result<bool> BroadcastRightSide(const data::Context& ctx, const data::TablePtr& left,
+                                const data::TablePtr& right, const JoinSpec& join) {
+  constexpr int64_t kMaxBroadcastBytes = int64_t{64} << 20;
+  std::array<int64_t, 3> sizes = {left->num_rows(), right->num_rows(),
+                                  arrow::util::TotalBufferSize(*right)};
+  DRC_RETURN_NOT_OK(comm::AllReduce(*ctx.comm(), std::span<int64_t>(sizes), comm::ReduceOp::kSum));
+  return join.how != "right" && join.how != "outer" && sizes[1] <= sizes[0] &&
+         sizes[2] <= kMaxBroadcastBytes;
+}
+
 // `left` joined with `right` as `join` says, on this rank (one rank) or over the ranks; then a
 // column per key. CheckJoin first.
 Result<data::TablePtr> JoinTable(const data::Context& ctx, const data::TablePtr& left,
@@ -344,8 +366,14 @@ Result<data::TablePtr> JoinTable(const data::Context& ctx, const data::TablePtr&
   options.type = type->second;
   options.left_keys = options.right_keys = join.on;
   options.right_suffix = "_right";  // the right keys: dropped below
-  auto joined = ctx.world_size() > 1 ? data::DistJoin(ctx, left, right, options)
-                                     : data::Join(left, right, options);
+  Result<data::TablePtr> joined = Status::Internal("unset");
+  if (ctx.world_size() == 1) {
+    joined = data::Join(left, right, options);
+  } else {
+    DRC_ASSIGN_OR_RETURN(const bool broadcast, BroadcastRightSide(ctx, left, right, join));
+    joined = broadcast ? data::BroadcastJoin(ctx, left, right, options)
+                       : data::DistJoin(ctx, left, right, options);
+  }
   if (!joined.ok()) {
     return Status::InvalidArgument(join.table, ": join: ", joined.status().message());
   }

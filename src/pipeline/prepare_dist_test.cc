@@ -170,9 +170,11 @@ TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
   });
 }
 
-// Joins and an aggregate on R ranks (DistJoin, DistGroupBy) give the table one rank writes, as
-// one table and as parts: a region per series from a Parquet table (F has none: a left join), a
-// flag per month from a CSV under other names (an inner join), and D's March twice, summed.
+// Joins and an aggregate on R ranks give the table one rank writes, as one table and as parts:
+// a region per series from a Parquet table (F has none: a left join, of a small table, so
+// data::BroadcastJoin), a flag per month from a CSV under other names (a right join, so
+// data::DistJoin; every month of the calendar has rows), and D's March twice, summed
+// (data::DistGroupBy).
 TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   const std::string input = Write("twice.csv", SeriesCsv() + "D,2001-03-31,5\n");
   const std::string regions_csv = Write("regions.csv",
@@ -198,6 +200,7 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
     JoinSpec holiday;
     holiday.table = calendar_csv;
     holiday.on = {"ds"};
+    holiday.how = "right";
     holiday.rename = {{"month", "ds"}};
     spec.join = {region, holiday};
     spec.aggregate.by = {"unique_id", "ds"};

@@ -22,6 +22,13 @@ Result<TablePtr> Shuffle(const Context& ctx, const TablePtr& table,
 // Hash-partitions both sides on the join keys, then joins locally.
 Result<TablePtr> DistJoin(const Context& ctx, const TablePtr& left, const TablePtr& right,
                           const JoinOptions& options);
+// DistJoin without moving `left`'s rows: `right` is all-gathered to every rank and joined with
+// each rank's rows of `left`, which stay on their rank. Cheaper than DistJoin when `right` is
+// small (a dimension table: a region per series). Inner, left, semi and anti joins only (a right
+// or full outer join would repeat right's unmatched rows on every rank): InvalidArgument on
+// every rank otherwise.
+Result<TablePtr> BroadcastJoin(const Context& ctx, const TablePtr& left, const TablePtr& right,
+                               const JoinOptions& options);
 // Pre-aggregates locally (sum, count, min, max, mean, var, std, first, last as partial
 // states), shuffles the partial results by key and combines them; nunique, median and quantile
 // shuffle the rows instead. Output sorted by key within each rank.
