@@ -13,6 +13,7 @@
 #include "drc/common/strings.h"
 #include "drc/common/yaml_fields.h"
 #include "drc/data/dist_io.h"
+#include "drc/data/expr.h"
 #include "drc/dl/model_names.h"
 
 namespace drc::pipeline {
@@ -107,6 +108,8 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetPositive(n, "min_length", p.min_length));
     DRC_RETURN_NOT_OK(Get(n, "partitioned", p.partitioned, "true or false"));
     DRC_RETURN_NOT_OK(GetAggregate(n, p.aggregate));
+    DRC_RETURN_NOT_OK(GetExpressions(n, p));
+    DRC_RETURN_NOT_OK(GetList(n, "drop", p.drop));
     // The arguments travel as text; a separator inside a name would split it.
     for (const auto& [from, to] : p.rename) {
       if (from.find_first_of(",=") != std::string::npos ||
@@ -125,6 +128,32 @@ class Parser : public YamlFields {
     for (const auto& kv : rename) {
       if (!kv.second.IsScalar()) return Error(kv.second, "a new column name must be a string");
       out[kv.first.as<std::string>()] = kv.second.Scalar();
+    }
+    return Status::OK();
+  }
+
+  // `compute: {column: expression, ...}` and `filter: expression`, their syntax checked.
+  Status GetExpressions(const YAML::Node& n, PrepareSpec& p) const {
+    if (const YAML::Node compute = n["compute"]) {
+      if (!compute.IsMap()) {
+        return Error(compute, "field 'compute' expects a mapping {column: expression}");
+      }
+      for (const auto& kv : compute) {
+        const std::string column = kv.first.as<std::string>();
+        if (!kv.second.IsScalar()) {
+          return Error(kv.second, "compute: column '" + column + "' expects an expression");
+        }
+        if (Status st = data::CheckExpressionSyntax(kv.second.Scalar()); !st.ok()) {
+          return Error(kv.second, "compute " + column + ": " + st.message());
+        }
+        p.compute.emplace_back(column, kv.second.Scalar());
+      }
+    }
+    DRC_RETURN_NOT_OK(Get(n, "filter", p.filter, "an expression"));
+    if (!p.filter.empty()) {
+      if (Status st = data::CheckExpressionSyntax(p.filter); !st.ok()) {
+        return Error(n["filter"], "filter " + st.message());
+      }
     }
     return Status::OK();
   }
@@ -440,11 +469,11 @@ class Parser : public YamlFields {
   }
 
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(
-        CheckStageKeys(n, s,
-                       {"input", "output", "rename", "select", "join", "start", "end", "drop_nulls",
-                        "aggregate", "resample", "min_length", "partitioned"},
-                       true));
+    DRC_RETURN_NOT_OK(CheckStageKeys(
+        n, s,
+        {"input", "output", "rename", "select", "join", "compute", "filter", "drop", "start", "end",
+         "drop_nulls", "aggregate", "resample", "min_length", "partitioned"},
+        true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     DRC_RETURN_NOT_OK(GetJoins(n, s, p));
     runtime::TaskDescription t;

@@ -667,6 +667,47 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             spec.input + ": aggregate: no column 'sales' (the table has unique_id, ds)");
+  // Computed columns, a filter, a dropped column; errors name the step and the expression.
+  spec.join = {};
+  spec.aggregate = {};
+  spec.select = {};
+  spec.compute = {{"revenue", "sales * 1.5"}, {"sales", "sales - 1"}};
+  spec.filter = "revenue >= 3 and unique_id != 'C'";
+  spec.drop = {"note"};
+  result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->columns, (std::vector<std::string>{"unique_id", "ds", "sales", "revenue"}));
+  out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(Texts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "B"}));
+  EXPECT_EQ(Texts(**out, "sales"), (std::vector<std::string>{"1", "3", "9"}));
+  EXPECT_EQ(Texts(**out, "revenue"), (std::vector<std::string>{"3", "6", "15"}));
+  spec.filter = "revenue > limit";
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input +
+                ": filter 'revenue > limit' at 11: no column 'limit' (the table has "
+                "unique_id, ds, sales, note, revenue)");
+  spec.filter = "";
+  spec.drop = {"notes"};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input +
+                ": drop: no column 'notes' (the table has unique_id, ds, sales, note, "
+                "revenue)");
+  spec.compute = {{"revenue", "unique_id * 2"}};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind(spec.input + ": compute revenue: 'unique_id * 2' at 11: "
+                                                      "cannot multiply",
+                                         0),
+            0u)
+      << bad.status();
+  spec.compute = {};
+  spec.drop = {};
+
   // Parquet keeps time stamps in milliseconds: whole seconds become seconds, a fraction is an
   // error.
   data::CsvOptions millis;
@@ -695,7 +736,7 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
 }
 
 TEST_F(PipelineTest, PrepareStagesJoinTablesAndStages) {
-  auto p = ParsePipeline(R"(
+  auto p = ParsePipeline(R"yaml(
 stages:
   - name: discharge
     kind: prepare
@@ -704,10 +745,13 @@ stages:
   - name: series
     kind: prepare
     input: forcings.csv
+    compute: {wet: "prcp > 0", "rain (mm)": prcp}
+    filter: ds >= '2001-01-01'
+    drop: [prcp]
     join:
       - {from: discharge, on: [unique_id, ds], how: left}
       - {table: /data/areas.parquet, on: unique_id, rename: {gauge: unique_id}, select: [area]}
-)",
+)yaml",
                          "/srv/p.yaml");
   ASSERT_TRUE(p.ok()) << p.status();
   const Stage* series = p->FindStage("series");
@@ -729,6 +773,11 @@ stages:
   auto back = PrepareFromArgs(Find(*p, "series")->function_args);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->join, series->prepare.join);
+  EXPECT_EQ(back->compute, (std::vector<std::pair<std::string, std::string>>{
+                               {"wet", "prcp > 0"}, {"rain (mm)", "prcp"}}));
+  EXPECT_EQ(back->compute, series->prepare.compute);
+  EXPECT_EQ(back->filter, "ds >= '2001-01-01'");
+  EXPECT_EQ(back->drop, std::vector<std::string>{"prcp"});
   back = PrepareFromArgs(Find(*p, "discharge")->function_args);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->aggregate, aggregate);
@@ -752,6 +801,10 @@ stages:
                     "  - {name: p, kind: prepare, input: a.csv, join: {from: a, on: x}}\n"),
             "p.yaml:3:57: a join reads one table, and 'a' writes parts (partitioned): not "
             "supported yet");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, filter: 'y = 1'}\n"),
+            "p.yaml:2:52: filter 'y = 1' at 3: use == to compare");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, compute: {z: 'y +'}}\n"),
+            "p.yaml:2:57: compute z: 'y +' at 4: expected a value, a column or '('");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, aggregate: {y: sum}}\n"),
             "p.yaml:2:55: field 'aggregate' needs 'by: [columns]'");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, aggregate: {by: ds, "

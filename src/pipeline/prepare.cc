@@ -19,6 +19,7 @@
 #include "drc/common/strings.h"
 #include "drc/data/dist.h"
 #include "drc/data/dist_io.h"
+#include "drc/data/expr.h"
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/data/timeseries.h"
@@ -116,6 +117,9 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
     }
     args["join"] = joins.dump();
   }
+  if (!spec.compute.empty()) args["compute"] = nlohmann::json(spec.compute).dump();
+  if (!spec.filter.empty()) args["filter"] = spec.filter;
+  if (!spec.drop.empty()) args["drop"] = JoinList(spec.drop, ",");
   if (!spec.aggregate.by.empty()) {
     args["aggregate"] =
         nlohmann::json{{"by", spec.aggregate.by}, {"columns", spec.aggregate.columns}}.dump();
@@ -143,8 +147,9 @@ const std::vector<std::string>& JoinTypes() {
 
 Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args) {
   static const std::vector<std::string> kKnown = {
-      "input",      "output",   "rename",     "select",      "start", "end",
-      "drop_nulls", "resample", "min_length", "partitioned", "join",  "aggregate"};
+      "input", "output",     "rename",   "select",     "start",
+      "end",   "drop_nulls", "resample", "min_length", "partitioned",
+      "join",  "aggregate",  "compute",  "filter",     "drop"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -157,6 +162,8 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
     if (key == "start") spec.start = value;
     if (key == "end") spec.end = value;
     if (key == "drop_nulls") spec.drop_nulls = SplitList(value);
+    if (key == "filter") spec.filter = value;
+    if (key == "drop") spec.drop = SplitList(value);
     if (key == "resample") spec.resample = value;
     if (key == "min_length") {
       int length = 0;
@@ -184,12 +191,13 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
         spec.rename[pair.substr(0, eq)] = pair.substr(eq + 1);
       }
     }
-    if (key == "join" || key == "aggregate") {
+    if (key == "join" || key == "aggregate" || key == "compute") {
       // Written by PrepareArgs; a hand-written task file may get them wrong.
       const auto j = nlohmann::json::parse(value, nullptr, false);
-      if (j.is_discarded() || (key == "join" && !j.is_array())) {
+      if (j.is_discarded() || (key != "aggregate" && !j.is_array())) {
         return Status::InvalidArgument("pipeline.prepare: ", key, " expects JSON",
-                                       key == "join" ? " (a list)" : "", ", got '", value, "'");
+                                       key != "aggregate" ? " (a list)" : "", ", got '", value,
+                                       "'");
       }
       try {
         if (key == "join") {
@@ -202,6 +210,8 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
             one.at("select").get_to(join.select);
             spec.join.push_back(std::move(join));
           }
+        } else if (key == "compute") {
+          j.get_to(spec.compute);
         } else {
           j.at("by").get_to(spec.aggregate.by);
           j.at("columns").get_to(spec.aggregate.columns);
@@ -267,6 +277,52 @@ Result<data::TablePtr> Shape(data::TablePtr table, const std::string& file,
       }
       table = *cast;
     }
+  }
+  return table;
+}
+
+// `spec.compute`, `spec.filter` and `spec.drop`, in this order.
+Result<data::TablePtr> ComputeFilterDrop(data::TablePtr table, const PrepareSpec& spec) {
+  for (const auto& [name, text] : spec.compute) {
+    auto expr = data::ParseExpression(text, *table->schema());
+    std::vector<cp::Expression> exprs;
+    std::vector<std::string> names = table->schema()->field_names();
+    for (const auto& column : names) {
+      exprs.push_back(column == name && expr.ok() ? *expr : cp::field_ref(column));
+    }
+    if (expr.ok() && std::find(names.begin(), names.end(), name) == names.end()) {
+      exprs.push_back(*expr);
+      names.push_back(name);
+    }
+    auto computed = expr.ok() ? data::Project(table, exprs, names) : expr.status();
+    if (!computed.ok()) {
+      return Status::InvalidArgument(spec.input, ": compute ", name, ": ",
+                                     computed.status().message());
+    }
+    table = *computed;
+  }
+  if (!spec.filter.empty()) {
+    auto expr = data::ParseExpression(spec.filter, *table->schema());
+    auto kept = expr.ok() ? data::Filter(table, *expr) : expr.status();
+    if (!kept.ok()) {
+      return Status::InvalidArgument(spec.input, ": filter ", kept.status().message());
+    }
+    table = *kept;
+  }
+  if (!spec.drop.empty()) {
+    for (const auto& column : spec.drop) {
+      if (table->schema()->GetFieldByName(column) == nullptr) {
+        return Status::InvalidArgument(spec.input, ": drop: no column '", column,
+                                       "' (the table has ", ColumnList(table), ")");
+      }
+    }
+    std::vector<std::string> keep;
+    for (const auto& column : table->schema()->field_names()) {
+      if (std::find(spec.drop.begin(), spec.drop.end(), column) == spec.drop.end()) {
+        keep.push_back(column);
+      }
+    }
+    DRC_ASSIGN_OR_RETURN(table, data::Select(table, keep));
   }
   return table;
 }
@@ -556,6 +612,9 @@ Result<data::TablePtr> RowSteps(const data::Context& ctx, data::TablePtr table,
     DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, joined.status()));
     table = *joined;
   }
+  auto transformed = ComputeFilterDrop(table, spec);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, transformed.status()));
+  table = *transformed;
   auto filtered = FilterRows(table, spec);
   DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, filtered.status()));
   table = *filtered;

@@ -173,7 +173,8 @@ TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
 // Joins and an aggregate on R ranks give the table one rank writes, as one table and as parts:
 // a region per series from a Parquet table (F has none: a left join, of a small table, so
 // data::BroadcastJoin), a flag per month from a CSV under other names (a right join, so
-// data::DistJoin; every month of the calendar has rows), and D's March twice, summed
+// data::DistJoin; every month of the calendar has rows), 100 added to y in the flagged month
+// (compute, then drop the helper column), B left out (filter), and D's March twice, summed
 // (data::DistGroupBy).
 TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   const std::string input = Write("twice.csv", SeriesCsv() + "D,2001-03-31,5\n");
@@ -203,6 +204,9 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
     holiday.how = "right";
     holiday.rename = {{"month", "ds"}};
     spec.join = {region, holiday};
+    spec.compute = {{"bump", "holiday * 100"}, {"y", "y + bump"}};
+    spec.filter = "unique_id != 'B'";
+    spec.drop = {"bump"};
     spec.aggregate.by = {"unique_id", "ds"};
     spec.aggregate.columns = {{"y", "sum"}, {"region", "first"}, {"holiday", "max"}};
     return spec;
@@ -210,12 +214,12 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   const PrepareSpec one = with_steps(Spec(input, "joined.parquet"));
   auto reference = PrepareTable(one);
   ASSERT_TRUE(reference.ok()) << reference.status();
-  EXPECT_EQ(reference->rows_out, 42);
+  EXPECT_EQ(reference->rows_out, 35);  // B's 7 months left out
   EXPECT_EQ(reference->columns,
             (std::vector<std::string>{"unique_id", "ds", "y", "region", "holiday", "is_gap"}));
   auto expected = data::ReadTable(one.output);
   ASSERT_TRUE(expected.ok()) << expected.status();
-  // D's March: 30 and 5; F's region: none.
+  // D's March: 30 and 5, each with 100 added; F's region: none.
   auto d_march = data::Filter(
       *expected, arrow::compute::and_(arrow::compute::equal(arrow::compute::field_ref("unique_id"),
                                                             arrow::compute::literal("D")),
@@ -223,7 +227,7 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
                                                             arrow::compute::literal(int64_t{1}))));
   ASSERT_TRUE(d_march.ok()) << d_march.status();
   ASSERT_EQ((*d_march)->num_rows(), 1);
-  EXPECT_EQ((*(*d_march)->GetColumnByName("y")->GetScalar(0))->ToString(), "35");
+  EXPECT_EQ((*(*d_march)->GetColumnByName("y")->GetScalar(0))->ToString(), "235");
   // F's 7 months, and C's and E's gap months (resampled: only the id and ds are set).
   EXPECT_EQ((*expected)->GetColumnByName("region")->null_count(), 9);
   ForEachWorld([&](const data::Context& ctx) {

@@ -90,8 +90,9 @@ struct AggregateSpec {
 };
 
 // What a prepare stage does to its input table, in this order: rename columns, keep `select`
-// columns, join each of `join` in turn, keep rows with start <= ds <= end, drop rows with a null
-// in `drop_nulls` (every column when it is {"*"}), `aggregate`, resample each series to
+// columns, join each of `join` in turn, `compute` columns, keep the rows where `filter` is true,
+// leave out the `drop` columns, keep rows with start <= ds <= end, drop rows with a null in
+// `drop_nulls` (every column when it is {"*"}), `aggregate`, resample each series to
 // `resample` (data::Resample: missing steps get a null y), drop the series with fewer than
 // `min_length` rows (gaps counted), sort by unique_id and ds when both exist, write `output`.
 // A ds column of dates (or of text) becomes time stamps, in the input and in each joined table,
@@ -106,6 +107,11 @@ struct PrepareSpec {
   std::string resample;  // a pandas frequency alias (ME, D, ...)
   int min_length = 0;    // 0: keep every series
   std::vector<JoinSpec> join;
+  // Each (name, expression) in turn: the column `name` added (or replaced) with the expression's
+  // value per row (drc/data/expr.h: "flow * 2446.58 / area_m2").
+  std::vector<std::pair<std::string, std::string>> compute;
+  std::string filter;  // an expression; the rows where it is true are kept (null: dropped)
+  std::vector<std::string> drop;
   AggregateSpec aggregate;
   // Each rank writes the series it holds, sorted, as its own part: OUTPUT_STEM/part-R.FORMAT
   // (PartsPattern), not one table gathered on rank 0. A forecast stage reading it runs on as

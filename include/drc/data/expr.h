@@ -1,0 +1,37 @@
+// Row expressions written as text, as a pipeline file gives them ("y >= 0 and unique_id !=
+// '01022500'", "flow * 2446.58 / area_m2"), parsed into Arrow compute expressions over a table's
+// columns.
+//
+// The language, loosest binding first:
+//   a or b    a and b    not a
+//   a == b   a != b   a < b   a <= b   a > b   a >= b
+//   a + b   a - b      a * b   a / b (always in float64, as pandas divides)      -a
+//   numbers (1, 2.5, 1e-3), 'text' or "text", true, false, null, column names (letters, digits,
+//   '_' and '.', not starting with a digit; any other name in `backticks`), (parentheses), and
+//   the functions abs, sqrt, exp, log (natural), log10, log1p, round, is_null(a), coalesce(a, b,
+//   ...)
+// A text literal compared with a date or time stamp column is read as a value of its type
+// ("ds >= '2001-01-01'"). A null compares as null, and a filter drops such rows.
+#pragma once
+
+#include <arrow/compute/expression.h>
+#include <arrow/type_fwd.h>
+
+#include <string_view>
+
+#include "drc/common/result.h"
+
+namespace drc::data {
+
+// `text` as an expression over `schema`'s columns (checked by binding it to the schema; the
+// result is unbound, as data::Filter and data::Project take it). InvalidArgument naming the
+// text, the character (from 1) and what was expected, or the unknown column and the table's
+// columns: "'y >= zero' at 6: no column 'zero' (the table has unique_id, ds, y)".
+Result<arrow::compute::Expression> ParseExpression(std::string_view text,
+                                                   const arrow::Schema& schema);
+
+// The syntax of `text` alone (columns and types unchecked): for checking a pipeline file before
+// any table is read.
+Status CheckExpressionSyntax(std::string_view text);
+
+}  // namespace drc::data

@@ -1,0 +1,389 @@
+// The row-expression language of expr.h: a lexer and a recursive-descent parser that builds
+// Arrow compute expressions, typed against the table's schema as it goes (for division in
+// float64 and for text literals compared with dates).
+#include "drc/data/expr.h"
+
+#include <arrow/compute/api_scalar.h>
+#include <arrow/compute/cast.h>
+#include <arrow/scalar.h>
+#include <arrow/type.h>
+
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "drc/common/strings.h"
+
+namespace drc::data {
+namespace {
+
+namespace cp = arrow::compute;
+
+struct Token {
+  enum Kind { kEnd, kNumber, kText, kName, kQuotedName, kSymbol };
+  Kind kind = kEnd;
+  std::string text;
+  size_t pos = 0;
+};
+
+// The functions by their names here and Arrow's.
+constexpr std::pair<const char*, const char*> kFunctions[] = {
+    {"abs", "abs"},     {"sqrt", "sqrt"},       {"exp", "exp"},
+    {"log", "ln"},      {"log10", "log10"},     {"log1p", "log1p"},
+    {"round", "round"}, {"is_null", "is_null"}, {"coalesce", "coalesce"}};
+
+std::string FunctionNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, arrow_name] : kFunctions) names.emplace_back(name);
+  return JoinList(names);
+}
+
+bool IsTemporal(const arrow::DataType& type) {
+  return type.id() == arrow::Type::TIMESTAMP || type.id() == arrow::Type::DATE32 ||
+         type.id() == arrow::Type::DATE64;
+}
+
+class ExpressionParser {
+ public:
+  // `schema` null: syntax only.
+  ExpressionParser(std::string_view text, const arrow::Schema* schema)
+      : text_(text), schema_(schema) {}
+
+  Result<cp::Expression> Parse() {
+    DRC_RETURN_NOT_OK(Lex());
+    DRC_ASSIGN_OR_RETURN(Node node, Or());
+    if (Peek().kind != Token::kEnd) return Error(Peek().pos, "unexpected '" + Peek().text + "'");
+    return node.expr;
+  }
+
+ private:
+  struct Node {
+    cp::Expression expr;
+    size_t pos = 0;
+    std::optional<std::string> text;  // a text literal, read again next to a date column
+  };
+
+  Status Error(size_t pos, const std::string& message) const {
+    return Status::InvalidArgument("'", text_, "' at ", pos + 1, ": ", message);
+  }
+
+  Status Lex() {
+    size_t i = 0;
+    while (true) {
+      while (i < text_.size() && std::isspace(static_cast<unsigned char>(text_[i]))) ++i;
+      Token t;
+      t.pos = i;
+      if (i == text_.size()) {
+        tokens_.push_back(t);
+        return Status::OK();
+      }
+      const char c = text_[i];
+      if (std::isdigit(static_cast<unsigned char>(c)) ||
+          (c == '.' && i + 1 < text_.size() &&
+           std::isdigit(static_cast<unsigned char>(text_[i + 1])))) {
+        size_t j = i;
+        while (j < text_.size() &&
+               (std::isalnum(static_cast<unsigned char>(text_[j])) || text_[j] == '.' ||
+                ((text_[j] == '+' || text_[j] == '-') &&
+                 (text_[j - 1] == 'e' || text_[j - 1] == 'E')))) {
+          ++j;
+        }
+        t.kind = Token::kNumber;
+        t.text = std::string(text_.substr(i, j - i));
+        i = j;
+      } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+        size_t j = i;
+        while (j < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[j])) ||
+                                    text_[j] == '_' || text_[j] == '.')) {
+          ++j;
+        }
+        t.kind = Token::kName;
+        t.text = std::string(text_.substr(i, j - i));
+        i = j;
+      } else if (c == '\'' || c == '"' || c == '`') {
+        // Quoted until the same quote; a doubled quote stands for one.
+        size_t j = i + 1;
+        while (true) {
+          if (j >= text_.size()) return Error(i, std::string("no closing ") + c);
+          if (text_[j] == c) {
+            if (j + 1 < text_.size() && text_[j + 1] == c) {
+              t.text += c;
+              j += 2;
+              continue;
+            }
+            break;
+          }
+          t.text += text_[j++];
+        }
+        t.kind = c == '`' ? Token::kQuotedName : Token::kText;
+        i = j + 1;
+      } else {
+        static const char* kSymbols[] = {"==", "!=", "<=", ">=", "<", ">", "+",
+                                         "-",  "*",  "/",  "(",  ")", ","};
+        t.kind = Token::kSymbol;
+        for (const char* s : kSymbols) {
+          if (text_.substr(i, std::string_view(s).size()) == s) {
+            t.text = s;
+            break;
+          }
+        }
+        if (t.text.empty()) {
+          return Error(i, c == '=' ? "use == to compare" : std::string("unexpected '") + c + "'");
+        }
+        i += t.text.size();
+      }
+      tokens_.push_back(std::move(t));
+    }
+  }
+
+  const Token& Peek() const { return tokens_[next_]; }
+  bool Accept(const char* symbol) {
+    if (Peek().kind == Token::kSymbol && Peek().text == symbol) {
+      ++next_;
+      return true;
+    }
+    return false;
+  }
+  bool AcceptWord(const char* word) {
+    if (Peek().kind == Token::kName && Peek().text == word) {
+      ++next_;
+      return true;
+    }
+    return false;
+  }
+
+  // The type of `e`, bound to the schema (syntax only: none).
+  Result<std::shared_ptr<arrow::DataType>> TypeOf(const Node& node) const {
+    if (schema_ == nullptr) return std::shared_ptr<arrow::DataType>();
+    auto bound = node.expr.Bind(*schema_);
+    if (!bound.ok()) return Error(node.pos, bound.status().message());
+    return bound->type()->GetSharedPtr();
+  }
+
+  // Arrow's `function` of `args`, checked against the schema's types.
+  Result<Node> Call(const std::string& function, std::vector<cp::Expression> args, size_t pos,
+                    const std::string& what) const {
+    Node node{cp::call(function, std::move(args)), pos, std::nullopt};
+    if (schema_ != nullptr) {
+      auto bound = node.expr.Bind(*schema_);
+      if (!bound.ok()) return Error(pos, "cannot " + what + ": " + bound.status().message());
+    }
+    return node;
+  }
+
+  Result<Node> Or() {
+    DRC_ASSIGN_OR_RETURN(Node left, And());
+    while (Peek().kind == Token::kName && Peek().text == "or") {
+      const size_t pos = Peek().pos;
+      ++next_;
+      DRC_ASSIGN_OR_RETURN(Node right, And());
+      DRC_ASSIGN_OR_RETURN(left, Call("or_kleene", {left.expr, right.expr}, pos, "take 'or'"));
+    }
+    return left;
+  }
+
+  Result<Node> And() {
+    DRC_ASSIGN_OR_RETURN(Node left, Not());
+    while (Peek().kind == Token::kName && Peek().text == "and") {
+      const size_t pos = Peek().pos;
+      ++next_;
+      DRC_ASSIGN_OR_RETURN(Node right, Not());
+      DRC_ASSIGN_OR_RETURN(left, Call("and_kleene", {left.expr, right.expr}, pos, "take 'and'"));
+    }
+    return left;
+  }
+
+  Result<Node> Not() {
+    const size_t pos = Peek().pos;
+    if (AcceptWord("not")) {
+      DRC_ASSIGN_OR_RETURN(Node operand, Not());
+      return Call("invert", {operand.expr}, pos, "take 'not'");
+    }
+    return Compare();
+  }
+
+  Result<Node> Compare() {
+    DRC_ASSIGN_OR_RETURN(Node left, Sum());
+    static const std::pair<const char*, const char*> kOps[] = {
+        {"==", "equal"},         {"!=", "not_equal"}, {"<=", "less_equal"},
+        {">=", "greater_equal"}, {"<", "less"},       {">", "greater"}};
+    for (const auto& [symbol, function] : kOps) {
+      const size_t pos = Peek().pos;
+      if (!Accept(symbol)) continue;
+      DRC_ASSIGN_OR_RETURN(Node right, Sum());
+      DRC_RETURN_NOT_OK(TextAsTypeOf(left, right));
+      DRC_RETURN_NOT_OK(TextAsTypeOf(right, left));
+      return Call(function, {left.expr, right.expr}, pos, std::string("compare with ") + symbol);
+    }
+    return left;
+  }
+
+  // A text literal compared with a date or time stamp reads as a value of that type.
+  Status TextAsTypeOf(Node& literal, const Node& other) const {
+    if (!literal.text.has_value() || schema_ == nullptr) return Status::OK();
+    DRC_ASSIGN_OR_RETURN(const auto type, TypeOf(other));
+    if (!IsTemporal(*type)) return Status::OK();
+    auto scalar = arrow::Scalar::Parse(type, *literal.text);
+    if (!scalar.ok()) {
+      return Error(literal.pos, "'" + *literal.text + "' is not a " + type->ToString());
+    }
+    literal.expr = cp::literal(*scalar);
+    literal.text.reset();
+    return Status::OK();
+  }
+
+  Result<Node> Sum() {
+    DRC_ASSIGN_OR_RETURN(Node left, Product());
+    while (true) {
+      const size_t pos = Peek().pos;
+      const bool add = Accept("+");
+      if (!add && !Accept("-")) return left;
+      DRC_ASSIGN_OR_RETURN(Node right, Product());
+      DRC_ASSIGN_OR_RETURN(left, Call(add ? "add" : "subtract", {left.expr, right.expr}, pos,
+                                      add ? "add" : "subtract"));
+    }
+  }
+
+  Result<Node> Product() {
+    DRC_ASSIGN_OR_RETURN(Node left, Unary());
+    while (true) {
+      const size_t pos = Peek().pos;
+      const bool multiply = Accept("*");
+      if (!multiply && !Accept("/")) return left;
+      DRC_ASSIGN_OR_RETURN(Node right, Unary());
+      if (multiply) {
+        DRC_ASSIGN_OR_RETURN(left, Call("multiply", {left.expr, right.expr}, pos, "multiply"));
+        continue;
+      }
+      DRC_ASSIGN_OR_RETURN(cp::Expression a, AsFloat(left));
+      DRC_ASSIGN_OR_RETURN(cp::Expression b, AsFloat(right));
+      DRC_ASSIGN_OR_RETURN(left, Call("divide", {a, b}, pos, "divide"));
+    }
+  }
+
+  // A number as float64 (integers divide as pandas divides them, not by truncation).
+  Result<cp::Expression> AsFloat(const Node& node) const {
+    DRC_ASSIGN_OR_RETURN(const auto type, TypeOf(node));
+    if (type == nullptr || arrow::is_floating(type->id()) || !arrow::is_integer(type->id())) {
+      return node.expr;
+    }
+    return cp::call("cast", {node.expr}, cp::CastOptions::Safe(arrow::float64()));
+  }
+
+  Result<Node> Unary() {
+    const size_t pos = Peek().pos;
+    if (Accept("-")) {
+      DRC_ASSIGN_OR_RETURN(Node operand, Unary());
+      return Call("negate", {operand.expr}, pos, "negate");
+    }
+    return Primary();
+  }
+
+  Result<Node> Primary() {
+    const Token t = Peek();
+    if (t.kind == Token::kEnd) return Error(t.pos, "expected a value, a column or '('");
+    ++next_;
+    switch (t.kind) {
+      case Token::kNumber: return Number(t);
+      case Token::kText:
+        return Node{cp::literal(std::make_shared<arrow::StringScalar>(t.text)), t.pos, t.text};
+      case Token::kQuotedName: return Column(t);
+      case Token::kSymbol:
+        if (t.text == "(") {
+          DRC_ASSIGN_OR_RETURN(Node inner, Or());
+          if (!Accept(")")) return Error(Peek().pos, "expected ')'");
+          inner.pos = t.pos;
+          return inner;
+        }
+        return Error(t.pos, "unexpected '" + t.text + "'");
+      default: break;
+    }
+    if (t.text == "true" || t.text == "false") {
+      return Node{cp::literal(t.text == "true"), t.pos, std::nullopt};
+    }
+    if (t.text == "null") {
+      return Node{cp::literal(arrow::MakeNullScalar(arrow::null())), t.pos, std::nullopt};
+    }
+    if (t.text == "and" || t.text == "or" || t.text == "not") {
+      return Error(t.pos, "expected a value before '" + t.text + "'");
+    }
+    if (Accept("(")) return Function(t);
+    return Column(t);
+  }
+
+  Result<Node> Number(const Token& t) const {
+    int64_t integer = 0;
+    const char* end = t.text.data() + t.text.size();
+    auto parsed = std::from_chars(t.text.data(), end, integer);
+    if (parsed.ec == std::errc() && parsed.ptr == end) {
+      return Node{cp::literal(integer), t.pos, std::nullopt};
+    }
+    double real = 0;
+    auto parsed_real = std::from_chars(t.text.data(), end, real);
+    if (parsed_real.ec != std::errc() || parsed_real.ptr != end) {
+      return Error(t.pos, "'" + t.text + "' is not a number");
+    }
+    return Node{cp::literal(real), t.pos, std::nullopt};
+  }
+
+  Result<Node> Column(const Token& t) const {
+    if (schema_ != nullptr && schema_->GetFieldByName(t.text) == nullptr) {
+      return Error(t.pos, "no column '" + t.text + "' (the table has " +
+                              JoinList(schema_->field_names()) + ")");
+    }
+    return Node{cp::field_ref(t.text), t.pos, std::nullopt};
+  }
+
+  Result<Node> Function(const Token& name) {
+    const char* arrow_name = nullptr;
+    for (const auto& [ours, theirs] : kFunctions) {
+      if (name.text == ours) arrow_name = theirs;
+    }
+    if (arrow_name == nullptr) {
+      return Error(name.pos,
+                   "unknown function '" + name.text + "' (the functions: " + FunctionNames() + ")");
+    }
+    std::vector<cp::Expression> args;
+    if (!Accept(")")) {
+      do {
+        DRC_ASSIGN_OR_RETURN(Node arg, Or());
+        args.push_back(arg.expr);
+      } while (Accept(","));
+      if (!Accept(")")) return Error(Peek().pos, "expected ',' or ')'");
+    }
+    const bool variadic = name.text == "coalesce";
+    if (args.empty() || (!variadic && args.size() != 1)) {
+      return Error(name.pos,
+                   name.text + (variadic ? " takes one value or more" : " takes one value"));
+    }
+    return Call(arrow_name, std::move(args), name.pos, "call " + name.text);
+  }
+
+  std::string_view text_;
+  const arrow::Schema* schema_;
+  std::vector<Token> tokens_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+Result<arrow::compute::Expression> ParseExpression(std::string_view text,
+                                                   const arrow::Schema& schema) {
+  ExpressionParser parser(text, &schema);
+  DRC_ASSIGN_OR_RETURN(cp::Expression expr, parser.Parse());
+  auto bound = expr.Bind(schema);
+  if (!bound.ok()) {
+    return Status::InvalidArgument("'", text, "': ", bound.status().message());
+  }
+  return expr;
+}
+
+Status CheckExpressionSyntax(std::string_view text) {
+  ExpressionParser parser(text, nullptr);
+  return parser.Parse().status();
+}
+
+}  // namespace drc::data
