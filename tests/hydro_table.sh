@@ -3,15 +3,17 @@
 #  1. drc hydro --write-table/--write-attributes writes two CAMELS-US basins as tables;
 #  2. drc hydro --table on them gives the per-basin NSE and KGE, and the predictions, of drc hydro
 #     on the CAMELS folder, byte for byte;
-#  3. so does a pipeline that builds that table from two, as CAMELS ships them: the forcings
-#     (gauge, date, inputs) and the discharge (gauge, date, qobs, here every row twice). One
-#     prepare stage averages the discharge's repeated days (aggregate), the next joins it to the
-#     forcings on 2 ranks and writes a part per rank (partitioned), and the hydro stage trains
-#     `from` those parts;
+#  3. so does a pipeline that builds that table from CAMELS' own files, only reformatted as CSV:
+#     the discharge in cubic feet per second (every day twice), the basins' areas (the forcing
+#     files' third line) and the forcings. One prepare stage joins the areas to the discharge,
+#     computes mm/day from cfs and the area, leaves out the missing values (-999) and the
+#     helper columns, and averages the repeated days; the next joins that to the forcings on 2
+#     ranks, drops the input the models do not use (swe) and writes a part per rank; the hydro
+#     stage trains `from` those parts;
 #  4. bad tables are errors that name the file and the column or the line.
-#   sh hydro_table.sh DRC WORKDIR
+#   sh hydro_table.sh DRC WORKDIR CAMELS_DIR
 set -eu
-drc=$1 work=$2
+drc=$1 work=$2 camels=$3
 rm -rf "$work"
 mkdir -p "$work"
 small="--basins 01022500,03015500 --epochs 1 --seq-length 30 --hidden 8 --seed 3 --threads 1"
@@ -33,11 +35,19 @@ done
 nse=$(sed -n 's/.*"median_nse":\([0-9.e+-]*\).*/\1/p' "$work/folder-LSTM.jsonl")
 echo "table = folder: LSTM median NSE $nse"
 
-# The table as two under other column names, joined on 2 ranks into parts, then trained from them.
-sed '1s/"unique_id"/"gauge"/; 1s/"ds"/"date"/; 1s/"y"$/"qobs"/' "$work/series.csv" >"$work/renamed.csv"
-cut -d, -f1-8 "$work/renamed.csv" >"$work/forcings.csv"
-cut -d, -f1,2,9 "$work/renamed.csv" | awk 'NR == 1 { print; next } { print; print }' \
-  >"$work/discharge.csv"
+# CAMELS' files as CSV, then joined, converted and aggregated on 2 ranks into parts, then trained.
+echo "gauge,area_m2" >"$work/areas.csv"
+echo "gauge,date,flow" >"$work/discharge.csv"
+echo "gauge,date,dayl(s),prcp(mm/day),srad(W/m2),swe(mm),tmax(C),tmin(C),vp(Pa)" >"$work/forcings.csv"
+for gauge in 01022500 03015500; do
+  forcing="$camels/forcing_daymet/${gauge}_lump_cida_forcing_leap.txt"
+  awk -v g="$gauge" 'NR == 3 { print g "," $1 }' "$forcing" >>"$work/areas.csv"
+  awk -v g="$gauge" 'NR > 4 { printf "%s,%s-%s-%s", g, $1, $2, $3
+                              for (i = 5; i <= NF; ++i) printf ",%s", $i; print "" }' \
+    "$forcing" >>"$work/forcings.csv"
+  awk '{ line = $1 "," $2 "-" $3 "-" $4 "," $5; print line; print line }' \
+    "$camels/streamflow/${gauge}_streamflow_qc.txt" >>"$work/discharge.csv"
+done
 cat >"$work/pipeline.yaml" <<EOF
 name: hydro-from-table
 pilot: {cores: 2}
@@ -45,7 +55,11 @@ stages:
   - name: discharge
     kind: prepare
     input: discharge.csv
-    rename: {gauge: unique_id, date: ds, qobs: y}
+    rename: {gauge: unique_id, date: ds}
+    join: {table: areas.csv, on: unique_id, rename: {gauge: unique_id}}
+    compute: {y: "flow * (0.028316846592 * 86400 * 1000 / area_m2)"}
+    filter: "flow >= 0"
+    drop: [flow, area_m2]
     aggregate: {by: [unique_id, ds], y: mean}
     ranks: 2
   - name: prepare
@@ -53,12 +67,14 @@ stages:
     input: forcings.csv
     rename: {gauge: unique_id, date: ds}
     join: {from: discharge, on: [unique_id, ds], how: left}
+    drop: ["swe(mm)"]
     ranks: 2
     partitioned: true
   - name: hydro
     kind: hydro
     from: prepare
     attributes: attributes.parquet
+    inputs: ["prcp(mm/day)", "srad(W/m2)", "tmax(C)", "tmin(C)", "vp(Pa)", "dayl(s)"]
     models: [LSTM]
     epochs: 1
     seq_length: 30
@@ -72,7 +88,7 @@ grep '"basin"' "$work/run/hydro.LSTM/hydro.LSTM.out" | diff "$work/folder-LSTM.b
 cmp "$work/folder-LSTM.csv" "$work/run/hydro.LSTM/hydro.csv"
 grep -q "<p>the table of stage prepare, every basin" "$work/run/report/index.html" ||
   { echo "the report does not say where the basins came from" >&2; exit 1; }
-echo "forcings joined with the discharge's mean per day, as parts = folder"
+echo "CAMELS' files joined, converted to mm/day and aggregated, as parts = folder"
 
 fails() {
   if "$drc" hydro --epochs 1 --seq-length 30 --hidden 8 --threads 1 "$@" >"$work/err.txt" 2>&1; then
