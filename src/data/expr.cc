@@ -174,24 +174,19 @@ class ExpressionParser {
     return node;
   }
 
-  Result<Node> Or() {
-    DRC_ASSIGN_OR_RETURN(Node left, And());
-    while (Peek().kind == Token::kName && Peek().text == "or") {
-      const size_t pos = Peek().pos;
-      ++next_;
-      DRC_ASSIGN_OR_RETURN(Node right, And());
-      DRC_ASSIGN_OR_RETURN(left, Call("or_kleene", {left.expr, right.expr}, pos, "take 'or'"));
-    }
-    return left;
-  }
+  Result<Node> Or() { return Chain("or", "or_kleene", &ExpressionParser::And); }
+  Result<Node> And() { return Chain("and", "and_kleene", &ExpressionParser::Not); }
 
-  Result<Node> And() {
-    DRC_ASSIGN_OR_RETURN(Node left, Not());
-    while (Peek().kind == Token::kName && Peek().text == "and") {
+  // `operand` (`word` `operand`)*, folded from the left with Arrow's `function`.
+  Result<Node> Chain(const char* word, const char* function,
+                     Result<Node> (ExpressionParser::*operand)()) {
+    DRC_ASSIGN_OR_RETURN(Node left, (this->*operand)());
+    while (Peek().kind == Token::kName && Peek().text == word) {
       const size_t pos = Peek().pos;
       ++next_;
-      DRC_ASSIGN_OR_RETURN(Node right, Not());
-      DRC_ASSIGN_OR_RETURN(left, Call("and_kleene", {left.expr, right.expr}, pos, "take 'and'"));
+      DRC_ASSIGN_OR_RETURN(Node right, (this->*operand)());
+      DRC_ASSIGN_OR_RETURN(
+          left, Call(function, {left.expr, right.expr}, pos, std::string("take '") + word + "'"));
     }
     return left;
   }

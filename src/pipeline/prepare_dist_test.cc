@@ -158,7 +158,9 @@ TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
       for (int64_t i = 0; i < ids->length(); ++i) mine.insert(ids->GetString(i));
       // Part r holds the r-th range of the ids: all after those of the parts before.
       ASSERT_FALSE(mine.empty()) << "part " << r;
-      if (!seen.empty()) EXPECT_LT(*seen.rbegin(), *mine.begin()) << "part " << r;
+      if (!seen.empty()) {
+        EXPECT_LT(*seen.rbegin(), *mine.begin()) << "part " << r;
+      }
       for (const auto& id : mine) EXPECT_TRUE(seen.insert(id).second) << id << " in two parts";
     }
     EXPECT_FALSE(fs::exists(data::RankPath(pattern, ranks)));
