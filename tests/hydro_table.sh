@@ -7,9 +7,9 @@
 #     the discharge in cubic feet per second (every day twice), the basins' areas (the forcing
 #     files' third line) and the forcings. One prepare stage joins the areas to the discharge,
 #     computes mm/day from cfs and the area, leaves out the missing values (-999) and the
-#     helper columns, and averages the repeated days; the next joins that to the forcings on 2
-#     ranks, drops the input the models do not use (swe) and writes a part per rank; the hydro
-#     stage trains `from` those parts;
+#     helper columns, and averages the repeated days, on 2 ranks into a part per rank; the next
+#     joins those parts to the forcings on 2 ranks, drops the input the models do not use (swe)
+#     and writes a part per rank; the hydro stage trains `from` those parts;
 #  4. bad tables are errors that name the file and the column or the line.
 #   sh hydro_table.sh DRC WORKDIR CAMELS_DIR
 set -eu
@@ -62,6 +62,7 @@ stages:
     drop: [flow, area_m2]
     aggregate: {by: [unique_id, ds], y: mean}
     ranks: 2
+    partitioned: true                # a part per rank, which the next stage's join reads
   - name: prepare
     kind: prepare
     input: forcings.csv

@@ -86,7 +86,9 @@ class Parser : public YamlFields {
 
   Status ParsePrepare(const YAML::Node& n, PrepareSpec& p) const {
     DRC_ASSIGN_OR_RETURN(p.input, InputPath(n, "input"));
-    if (p.input.empty()) return Error(n, "a prepare stage needs an 'input' table");
+    if (p.input.empty() == !n["from"]) {
+      return Error(n, "a prepare stage reads either 'input: PATH' or 'from: STAGE' (one of them)");
+    }
     p.output = "series.parquet";
     DRC_RETURN_NOT_OK(Get(n, "output", p.output, "a file name"));
     if (p.output.empty() || p.output.find('/') != std::string::npos) {
@@ -212,12 +214,7 @@ class Parser : public YamlFields {
         return Error(j, "a join needs 'table: PATH' or 'from: STAGE' (one of them)");
       }
       if (!from.empty()) {
-        DRC_ASSIGN_OR_RETURN(const Stage* stage, FromStage(j, from, s, p));
-        if (stage->prepare.partitioned) {
-          return Error(j["from"], "a join reads one table, and '" + from +
-                                      "' writes parts (partitioned): not supported yet");
-        }
-        join.table = "../" + stage->name + "/" + stage->prepare.output;
+        DRC_ASSIGN_OR_RETURN(std::tie(join.table, join.parts), StageTable(j, from, s, p));
       }
       DRC_RETURN_NOT_OK(GetList(j, "on", join.on));
       if (join.on.empty()) return Error(j, "a join needs 'on: [columns]'");
@@ -471,10 +468,16 @@ class Parser : public YamlFields {
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
     DRC_RETURN_NOT_OK(CheckStageKeys(
         n, s,
-        {"input", "output", "rename", "select", "join", "compute", "filter", "drop", "start", "end",
-         "drop_nulls", "aggregate", "resample", "min_length", "partitioned"},
+        {"input", "from", "output", "rename", "select", "join", "compute", "filter", "drop",
+         "start", "end", "drop_nulls", "aggregate", "resample", "min_length", "partitioned"},
         true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
+    std::string from;
+    DRC_RETURN_NOT_OK(Get(n, "from", from, "a prepare stage's name"));
+    if (!from.empty()) {
+      DRC_ASSIGN_OR_RETURN(std::tie(s.prepare.input, s.prepare.input_parts),
+                           StageTable(n, from, s, p));
+    }
     DRC_RETURN_NOT_OK(GetJoins(n, s, p));
     runtime::TaskDescription t;
     DRC_RETURN_NOT_OK(ParseResources(n, t));
@@ -483,6 +486,20 @@ class Parser : public YamlFields {
     t.function_args = PrepareArgs(s.prepare);
     AddTask(std::move(t), s, p);
     return Status::OK();
+  }
+
+  // The table that prepare stage `name` writes, relative to a task folder, as stage `s` (a
+  // prepare stage) reads it `from` there (`at`: the node with the field), and its number of
+  // parts: "../NAME/series.parquet" and 0, or "../NAME/series/part-{rank}.parquet" and the
+  // stage's ranks when it writes parts.
+  Result<std::pair<std::string, int>> StageTable(const YAML::Node& at, const std::string& name,
+                                                 Stage& s, const Pipeline& p) const {
+    DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(at, name, s, p));
+    if (!from->prepare.partitioned) {
+      return std::pair{"../" + from->name + "/" + from->prepare.output, 0};
+    }
+    return std::pair{"../" + from->name + "/" + PartsPattern(from->prepare),
+                     PlannedTask(p, from->name).ranks};
   }
 
   // The prepare stage that stage `s` reads `from` (`name`), which `s` then comes after.
@@ -733,8 +750,9 @@ const std::vector<int64_t>& Stage::Seeds() const {
 std::vector<std::string> Stage::Inputs() const {
   switch (kind) {
     case StageKind::kPrepare: {
-      std::vector<std::string> inputs = {prepare.input};
       // Not the tables of stages (relative paths), which the run writes.
+      std::vector<std::string> inputs;
+      if (prepare.input.front() == '/') inputs.push_back(prepare.input);
       for (const JoinSpec& join : prepare.join) {
         if (join.table.front() == '/') inputs.push_back(join.table);
       }

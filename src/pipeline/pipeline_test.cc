@@ -781,6 +781,25 @@ stages:
   back = PrepareFromArgs(Find(*p, "discharge")->function_args);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->aggregate, aggregate);
+  // A prepare stage reads another's parts, as its input or as a joined table.
+  p = ParsePipeline(R"(
+stages:
+  - {name: parts, kind: prepare, input: a.csv, ranks: 3, partitioned: true}
+  - {name: again, kind: prepare, from: parts, ranks: 2, join: {from: parts, on: unique_id}}
+)",
+                    "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Stage* again = p->FindStage("again");
+  EXPECT_EQ(again->after, std::vector<std::string>{"parts"});
+  EXPECT_EQ(again->prepare.input, "../parts/series/part-{rank}.parquet");
+  EXPECT_EQ(again->prepare.input_parts, 3);
+  EXPECT_EQ(again->prepare.join.at(0).table, "../parts/series/part-{rank}.parquet");
+  EXPECT_EQ(again->prepare.join.at(0).parts, 3);
+  EXPECT_TRUE(again->Inputs().empty());
+  back = PrepareFromArgs(Find(*p, "again")->function_args);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->input_parts, 3);
+  EXPECT_EQ(back->join, again->prepare.join);
   auto bad = PrepareFromArgs({{"input", "a"}, {"output", "b"}, {"join", "{\"table\": 1}"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("join expects JSON (a list)"), std::string::npos)
@@ -797,10 +816,11 @@ stages:
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {table: b.csv, "
                     "on: x, rigth: y}}\n"),
             "p.yaml:2:72: unknown field 'rigth' in a join");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: a, kind: prepare, input: a.csv, partitioned: true}\n"
-                    "  - {name: p, kind: prepare, input: a.csv, join: {from: a, on: x}}\n"),
-            "p.yaml:3:57: a join reads one table, and 'a' writes parts (partitioned): not "
-            "supported yet");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, from: q}\n"),
+            "p.yaml:2:5: a prepare stage reads either 'input: PATH' or 'from: STAGE' (one of "
+            "them)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, from: q}\n"),
+            "p.yaml:2:36: field 'from' names 'q', which is not a prepare stage defined above");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, filter: 'y = 1'}\n"),
             "p.yaml:2:52: filter 'y = 1' at 3: use == to compare");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, compute: {z: 'y +'}}\n"),

@@ -106,10 +106,12 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (!spec.resample.empty()) args["resample"] = spec.resample;
   if (spec.min_length > 0) args["min_length"] = std::to_string(spec.min_length);
   if (spec.partitioned) args["partitioned"] = "true";
+  if (spec.input_parts > 0) args["input_parts"] = std::to_string(spec.input_parts);
   if (!spec.join.empty()) {
     nlohmann::json joins = nlohmann::json::array();
     for (const JoinSpec& j : spec.join) {
       joins.push_back({{"table", j.table},
+                       {"parts", j.parts},
                        {"on", j.on},
                        {"how", j.how},
                        {"rename", j.rename},
@@ -147,9 +149,9 @@ const std::vector<std::string>& JoinTypes() {
 
 Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args) {
   static const std::vector<std::string> kKnown = {
-      "input", "output",     "rename",   "select",     "start",
-      "end",   "drop_nulls", "resample", "min_length", "partitioned",
-      "join",  "aggregate",  "compute",  "filter",     "drop"};
+      "input",      "output",   "rename",     "select",      "start", "end",
+      "drop_nulls", "resample", "min_length", "partitioned", "join",  "aggregate",
+      "compute",    "filter",   "drop",       "input_parts"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -165,6 +167,15 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
     if (key == "filter") spec.filter = value;
     if (key == "drop") spec.drop = SplitList(value);
     if (key == "resample") spec.resample = value;
+    if (key == "input_parts") {
+      const auto parsed =
+          std::from_chars(value.data(), value.data() + value.size(), spec.input_parts);
+      if (parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() ||
+          spec.input_parts < 1) {
+        return Status::InvalidArgument(
+            "pipeline.prepare: input_parts expects an integer >= 1, got '", value, "'");
+      }
+    }
     if (key == "min_length") {
       int length = 0;
       const auto parsed = std::from_chars(value.data(), value.data() + value.size(), length);
@@ -204,6 +215,7 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
           for (const auto& one : j) {
             JoinSpec join;
             one.at("table").get_to(join.table);
+            one.at("parts").get_to(join.parts);
             one.at("on").get_to(join.on);
             one.at("how").get_to(join.how);
             one.at("rename").get_to(join.rename);
@@ -577,19 +589,56 @@ Result<data::TablePtr> IdsAsText(
   return read(options);
 }
 
+// The whole table at `path`, that `rename` then renames (IdsAsText).
+Result<data::TablePtr> ReadWhole(const std::string& path,
+                                 const std::map<std::string, std::string>& rename) {
+  DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(path));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTable(path));
+  if (format != data::TableFormat::kCsv) return table;
+  return IdsAsText(rename, table,
+                   [&](const data::CsvOptions& options) { return data::ReadCsv(path, options); });
+}
+
+// This rank's parts of `pattern` (parts 0 .. parts - 1): those whose number is the rank's modulo
+// the ranks, in order (one rank: all; as many ranks as parts: its own), none of the rows of part 0
+// on a rank beyond the parts. Collective: an error on one rank is an error on every rank.
+Result<data::TablePtr> ReadParts(const data::Context& ctx, const std::string& pattern, int parts,
+                                 const std::map<std::string, std::string>& rename) {
+  std::vector<data::TablePtr> mine;
+  Status read;
+  for (int part = ctx.rank(); part < parts && read.ok(); part += ctx.world_size()) {
+    auto table = ReadWhole(data::RankPath(pattern, part), rename);
+    read = table.status();
+    if (read.ok()) mine.push_back(*table);
+  }
+  if (read.ok() && mine.empty()) {
+    auto first = ReadWhole(data::RankPath(pattern, 0), rename);
+    read = first.status();
+    if (read.ok()) mine.push_back((*first)->Slice(0, 0));
+  }
+  Result<data::TablePtr> table = read;
+  if (read.ok()) table = data::Concat(mine);
+  if (!table.ok() && read.ok()) {
+    table = Status::InvalidArgument(pattern, ": the parts differ: ", table.status().message());
+  }
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, table.status()));
+  return *table;
+}
+
 // The table at `path` (the input, or one joined to it) that `rename` then renames: whole on one
 // rank; on R ranks, this rank's share (a CSV split at line boundaries, another format read whole
-// and sliced into equal shares in rank order; collective).
+// and sliced into equal shares in rank order; collective). With `parts`, `path` names parts
+// (ReadParts).
 Result<data::TablePtr> ReadStageTable(const data::Context& ctx, const std::string& path,
-                                      const std::map<std::string, std::string>& rename) {
+                                      const std::map<std::string, std::string>& rename, int parts) {
+  if (parts > 0) return ReadParts(ctx, path, parts, rename);
+  if (ctx.world_size() == 1) return ReadWhole(path, rename);
   DRC_ASSIGN_OR_RETURN(const data::TableFormat format, data::TableFormatOf(path));
-  const bool whole = ctx.world_size() == 1;
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table,
-                       whole ? data::ReadTable(path) : data::ReadTableSplit(ctx, path));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table, data::ReadTableSplit(ctx, path));
   if (format != data::TableFormat::kCsv) return table;
-  // On R ranks, the ranks agree on the inferred schema, so all read again or none does.
+  // The ranks agree on the inferred schema, so all read again or none does.
   return IdsAsText(rename, table, [&](const data::CsvOptions& options) {
-    return whole ? data::ReadCsv(path, options) : data::ReadTableSplit(ctx, path, options);
+    return data::ReadTableSplit(ctx, path, options);
   });
 }
 
@@ -602,7 +651,8 @@ Result<data::TablePtr> RowSteps(const data::Context& ctx, data::TablePtr table,
   DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, shaped.status()));
   table = *shaped;
   for (const JoinSpec& join : spec.join) {
-    DRC_ASSIGN_OR_RETURN(data::TablePtr right, ReadStageTable(ctx, join.table, join.rename));
+    DRC_ASSIGN_OR_RETURN(data::TablePtr right,
+                         ReadStageTable(ctx, join.table, join.rename, join.parts));
     auto right_shaped = Shape(right, join.table, join.rename, join.select, join.on);
     Status checked = right_shaped.status();
     // The ranks agree on both schemas, so this check comes out alike on every rank.
@@ -634,7 +684,8 @@ Status SumOverRanks(const data::Context& ctx, std::span<int64_t> values) {
 
 // PrepareTable on R > 1 ranks (pipeline.h).
 Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Context& ctx) {
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadStageTable(ctx, spec.input, spec.rename));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table,
+                       ReadStageTable(ctx, spec.input, spec.rename, spec.input_parts));
   PrepareResult result;
   result.rows_in = table->num_rows();
   DRC_RETURN_NOT_OK(SumOverRanks(ctx, std::span<int64_t>(&result.rows_in, 1)));
@@ -690,7 +741,8 @@ Result<PrepareResult> PrepareTable(const PrepareSpec& spec, comm::Communicator* 
   DRC_RETURN_NOT_OK(data::TableFormatOf(spec.output).status());
   const data::Context ctx(comm);
   if (ctx.world_size() > 1) return PrepareOnRanks(spec, ctx);
-  DRC_ASSIGN_OR_RETURN(data::TablePtr table, ReadStageTable(ctx, spec.input, spec.rename));
+  DRC_ASSIGN_OR_RETURN(data::TablePtr table,
+                       ReadStageTable(ctx, spec.input, spec.rename, spec.input_parts));
   PrepareResult result;
   result.rows_in = table->num_rows();
   DRC_ASSIGN_OR_RETURN(table, RowSteps(ctx, table, spec));

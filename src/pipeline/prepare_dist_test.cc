@@ -256,6 +256,44 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   });
 }
 
+// A table in parts (a partitioned stage's, read `from` it): rank r reads the parts whose number is
+// r modulo the ranks, so 3 parts on 1, 2 and 4 ranks (one rank without a part) give the table
+// that one rank writes from the one file.
+TEST_F(PrepareOnRanksTest, ReadsPartsOnAnyNumberOfRanks) {
+  const std::string input = Write("series.csv", SeriesCsv());
+  const PrepareSpec one = Spec(input, "from-file.parquet");
+  ASSERT_TRUE(PrepareTable(one).ok());
+  auto expected = data::ReadTable(one.output);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  auto whole = data::ReadTable(input);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  fs::create_directories(dir_ / "in3");
+  const std::string pattern = (dir_ / "in3" / "part-{rank}.parquet").string();
+  const int64_t rows = (*whole)->num_rows();
+  for (int part = 0; part < 3; ++part) {
+    auto slice = (*whole)->Slice(rows * part / 3, rows * (part + 1) / 3 - rows * part / 3);
+    ASSERT_TRUE(data::WriteTable(*slice, data::RankPath(pattern, part)).ok());
+  }
+  ForEachWorld([&](const data::Context& ctx) {
+    PrepareSpec spec = Spec(pattern, "from-parts-" + std::to_string(ctx.world_size()) + ".parquet");
+    spec.input_parts = 3;
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->rows_in, rows);
+    if (ctx.rank() == 0) {
+      auto written = data::ReadTable(spec.output);
+      ASSERT_TRUE(written.ok()) << written.status();
+      EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString();
+    }
+    // A missing part is an error on every rank.
+    spec.input_parts = 4;
+    auto missing = PrepareTable(spec, ctx.comm());
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.status().message().find("part-3.parquet"), std::string::npos)
+        << missing.status();
+  });
+}
+
 // Many short series after the long ones: the last rank's range holds only series that
 // min_length leaves out, so the ranges are cut again over the series kept.
 TEST_F(PrepareOnRanksTest, PartsAreRecutWhenMinLengthEmptiesARank) {

@@ -8,7 +8,7 @@
 //   stages:
 //     - name: prepare                # a table in, a cleaned long-format table out
 //       kind: prepare
-//       input: $DRC_DATA_DIR/us_carrier/us_carrier_passenger.csv
+//       input: $DRC_DATA_DIR/us_carrier/us_carrier_passenger.csv   # or from: STAGE
 //       rename: {Y: y}               # then select, join, start/end on ds, drop_nulls,
 //       min_length: 48               # aggregate, resample; ranks: 2 splits it
 //       # join: [{table: PATH or from: STAGE, on: [unique_id], how: left, rename, select}]
@@ -72,6 +72,7 @@ namespace drc::pipeline {
 // that names it.
 struct JoinSpec {
   std::string table;  // CSV, Parquet or Arrow IPC; relative: to the task's folder
+  int parts = 0;      // > 0: `table` has "{rank}" for parts 0 .. parts - 1 (ReadParts)
   std::vector<std::string> on;
   std::string how = "inner";
   std::map<std::string, std::string> rename;
@@ -98,8 +99,10 @@ struct AggregateSpec {
 // A ds column of dates (or of text) becomes time stamps, in the input and in each joined table,
 // before the joins.
 struct PrepareSpec {
-  std::string input;   // CSV, Parquet or Arrow IPC, by extension
-  std::string output;  // the same formats; relative: to the task's folder
+  std::string input;    // CSV, Parquet or Arrow IPC, by extension
+  int input_parts = 0;  // > 0: `input` has "{rank}" for parts 0 .. input_parts - 1 (a
+                        // partitioned prepare stage's, `from:` in the file)
+  std::string output;   // the same formats; relative: to the task's folder
   std::map<std::string, std::string> rename;
   std::vector<std::string> select;
   std::string start, end;  // ISO dates or times, inclusive; compared with the ds column
