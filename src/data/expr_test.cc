@@ -124,5 +124,52 @@ TEST_F(ExpressionTest, ErrorsNameTheCharacterAndWhatWasExpected) {
             "'y >=' at 5: expected a value, a column or '('");
 }
 
+// Random texts of the language's characters and words: each parses or is an InvalidArgument,
+// never a crash or another error (run under the sanitizers by the dev preset).
+TEST_F(ExpressionTest, AnyTextParsesOrIsAnInvalidArgument) {
+  const std::vector<std::string> pieces = {"y",         "flow",
+                                           "ds",        "`prcp(mm/day)`",
+                                           "1",         "2.5",
+                                           "1e3",       "'A'",
+                                           "\"B\"",     "'2001-02-28'",
+                                           "+",         "-",
+                                           "*",         "/",
+                                           "(",         ")",
+                                           ",",         "==",
+                                           "!=",        "<",
+                                           "<=",        ">",
+                                           ">=",        "=",
+                                           "and",       "or",
+                                           "not",       "null",
+                                           "true",      "abs(",
+                                           "coalesce(", "is_null(",
+                                           "log(",      "'",
+                                           "`",         "@",
+                                           " ",         "e",
+                                           ".5",        "2x"};
+  uint64_t state = 42;
+  int parsed = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int length = static_cast<int>((state >> 33) % 9);
+    for (int k = 0; k < length; ++k) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      text += pieces[(state >> 33) % pieces.size()] + " ";
+    }
+    auto expr = ParseExpression(text, *table_->schema());
+    if (expr.ok()) {
+      ++parsed;
+      continue;
+    }
+    EXPECT_EQ(expr.status().code(), StatusCode::kInvalidArgument) << text << ": " << expr.status();
+    EXPECT_EQ(CheckExpressionSyntax(text).code() == StatusCode::kInvalidArgument ||
+                  CheckExpressionSyntax(text).ok(),
+              true)
+        << text;
+  }
+  EXPECT_GT(parsed, 30);  // the mix is not all errors
+}
+
 }  // namespace
 }  // namespace drc::data
