@@ -86,8 +86,8 @@ class Parser : public YamlFields {
 
   Status ParsePrepare(const YAML::Node& n, PrepareSpec& p) const {
     DRC_ASSIGN_OR_RETURN(p.input, InputPath(n, "input"));
-    if (p.input.empty() == !n["from"]) {
-      return Error(n, "a prepare stage reads either 'input: PATH' or 'from: STAGE' (one of them)");
+    if (p.input.empty() && !n["from"]) {
+      return Error(n, "a prepare stage reads 'input: PATH' or 'from: STAGE'");
     }
     p.output = "series.parquet";
     DRC_RETURN_NOT_OK(Get(n, "output", p.output, "a file name"));
@@ -112,6 +112,11 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetAggregate(n, p.aggregate));
     DRC_RETURN_NOT_OK(GetExpressions(n, p));
     DRC_RETURN_NOT_OK(GetList(n, "drop", p.drop));
+    for (const auto& column : p.drop) {
+      if (column.find(',') != std::string::npos) {
+        return Error(n["drop"], "a column name with ',' cannot be dropped here");
+      }
+    }
     // The arguments travel as text; a separator inside a name would split it.
     for (const auto& [from, to] : p.rename) {
       if (from.find_first_of(",=") != std::string::npos ||
@@ -210,11 +215,11 @@ class Parser : public YamlFields {
       DRC_ASSIGN_OR_RETURN(join.table, InputPath(j, "table"));
       std::string from;
       DRC_RETURN_NOT_OK(Get(j, "from", from, "a prepare stage's name"));
-      if (join.table.empty() == from.empty()) {
-        return Error(j, "a join needs 'table: PATH' or 'from: STAGE' (one of them)");
+      if (join.table.empty() && from.empty()) {
+        return Error(j, "a join needs 'table: PATH' or 'from: STAGE'");
       }
       if (!from.empty()) {
-        DRC_ASSIGN_OR_RETURN(std::tie(join.table, join.parts), StageTable(j, from, s, p));
+        DRC_ASSIGN_OR_RETURN(std::tie(join.table, join.parts), FromTable(j, "table", from, s, p));
       }
       DRC_RETURN_NOT_OK(GetList(j, "on", join.on));
       if (join.on.empty()) return Error(j, "a join needs 'on: [columns]'");
@@ -347,7 +352,16 @@ class Parser : public YamlFields {
     DRC_ASSIGN_OR_RETURN(h.data, InputPath(n, "data"));
     DRC_ASSIGN_OR_RETURN(h.table, InputPath(n, "table"));
     DRC_RETURN_NOT_OK(Get(n, "from", h.from, "a prepare stage's name"));
-    DRC_ASSIGN_OR_RETURN(h.attributes, InputPath(n, "attributes"));
+    if (const YAML::Node a = n["attributes"]; a && a.IsMap()) {
+      DRC_RETURN_NOT_OK(CheckKeys(a, {"from"}, "field 'attributes'"));
+      DRC_RETURN_NOT_OK(Get(a, "from", h.attributes_from, "a prepare stage's name"));
+      if (h.attributes_from.empty()) {
+        return Error(a, "field 'attributes' expects a path or {from: STAGE}");
+      }
+    } else {
+      DRC_ASSIGN_OR_RETURN(h.attributes, InputPath(n, "attributes"));
+    }
+    const bool has_attributes = !h.attributes.empty() || !h.attributes_from.empty();
     const int sources = !h.data.empty() + !h.table.empty() + !h.from.empty();
     if (sources > 1) {
       return Error(n,
@@ -358,7 +372,7 @@ class Parser : public YamlFields {
       DRC_ASSIGN_OR_RETURN(h.data,
                            Resolve(n, "data", std::string(kDataDirVar) + "camels_us_sample"));
     }
-    if (!h.attributes.empty() && !h.data.empty()) {
+    if (has_attributes && !h.data.empty()) {
       return Error(n["attributes"],
                    "field 'attributes' goes with 'table' or 'from' (CAMELS-US attributes are "
                    "read from the data folder)");
@@ -373,7 +387,7 @@ class Parser : public YamlFields {
         }
       }
     }
-    if (h.data.empty() && h.attributes.empty() && !h.statics.empty() &&
+    if (h.data.empty() && !has_attributes && !h.statics.empty() &&
         h.statics != std::vector<std::string>{"none"}) {
       return Error(n["static"],
                    "field 'static' names attributes of a table, but the stage has "
@@ -473,10 +487,10 @@ class Parser : public YamlFields {
         true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     std::string from;
-    DRC_RETURN_NOT_OK(Get(n, "from", from, "a prepare stage's name"));
+    DRC_RETURN_NOT_OK(Get(n, "from", from, "a stage's or a task's name"));
     if (!from.empty()) {
       DRC_ASSIGN_OR_RETURN(std::tie(s.prepare.input, s.prepare.input_parts),
-                           StageTable(n, from, s, p));
+                           FromTable(n, "input", from, s, p));
     }
     DRC_RETURN_NOT_OK(GetJoins(n, s, p));
     runtime::TaskDescription t;
@@ -486,6 +500,56 @@ class Parser : public YamlFields {
     t.function_args = PrepareArgs(s.prepare);
     AddTask(std::move(t), s, p);
     return Status::OK();
+  }
+
+  // The table that a prepare stage or a join of stage `s` reads `from: NAME` (at node `at`),
+  // relative to a task folder, and its number of parts (StageTable): the table of prepare stage
+  // NAME; or the file that `file_key` (input, table) names in the folder of the task NAME of a
+  // tasks stage above (a stage of one task, or STAGE.UID), which that task writes.
+  Result<std::pair<std::string, int>> FromTable(const YAML::Node& at, const std::string& file_key,
+                                                const std::string& name, Stage& s,
+                                                const Pipeline& p) const {
+    const Stage* stage = p.FindStage(name);
+    const YAML::Node file_node = at[file_key];
+    const std::string file = file_node && file_node.IsScalar() ? file_node.Scalar() : "";
+    if (stage != nullptr && stage->kind == StageKind::kPrepare) {
+      if (!file.empty()) {
+        return Error(file_node, "give '" + file_key + "' or 'from' a prepare stage, not both");
+      }
+      return StageTable(at, name, s, p);
+    }
+    const Stage* owner = nullptr;
+    std::string uid;
+    if (stage != nullptr && stage->kind == StageKind::kTasks) {
+      if (stage->task_uids.size() != 1) {
+        return Error(at["from"], "stage '" + name + "' has " +
+                                     std::to_string(stage->task_uids.size()) +
+                                     " tasks: name one of them, from: STAGE.UID");
+      }
+      owner = stage;
+      uid = stage->task_uids[0];
+    }
+    for (const Stage& other : p.stages) {
+      const auto& uids = other.task_uids;
+      if (other.kind == StageKind::kTasks &&
+          std::find(uids.begin(), uids.end(), name) != uids.end()) {
+        owner = &other;
+        uid = name;
+      }
+    }
+    if (owner == nullptr) {
+      return Error(at["from"], "field 'from' names '" + name +
+                                   "', which is not a prepare stage, a tasks stage or a task "
+                                   "defined above");
+    }
+    if (file.empty() || file.front() == '/') {
+      return Error(file_node ? file_node : at, "from: task '" + uid + "' needs '" + file_key +
+                                                   ": FILE', a file that it writes in its folder");
+    }
+    if (std::find(s.after.begin(), s.after.end(), owner->name) == s.after.end()) {
+      s.after.push_back(owner->name);
+    }
+    return std::pair{"../" + uid + "/" + file, 0};
   }
 
   // The table that prepare stage `name` writes, relative to a task folder, as stage `s` (a
@@ -631,7 +695,16 @@ class Parser : public YamlFields {
     } else {
       base.function_args["table"] = table;
     }
-    if (!h.attributes.empty()) base.function_args["attributes"] = h.attributes;
+    std::string attributes = h.attributes;
+    if (!h.attributes_from.empty()) {
+      DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(n["attributes"], h.attributes_from, s, p));
+      if (from->prepare.partitioned) {
+        return Error(n["attributes"]["from"], "attributes come from one table, and '" + from->name +
+                                                  "' writes parts (partitioned)");
+      }
+      attributes = "../" + from->name + "/" + from->prepare.output;
+    }
+    if (!attributes.empty()) base.function_args["attributes"] = attributes;
     if (!h.inputs.empty()) base.function_args["inputs"] = JoinList(h.inputs, ",");
     if (!h.statics.empty()) base.function_args["static"] = JoinList(h.statics, ",");
     if (!h.basins.empty()) base.function_args["basins"] = JoinList(h.basins, ",");

@@ -808,7 +808,7 @@ stages:
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {table: b.csv}}\n"),
             "p.yaml:2:50: a join needs 'on: [columns]'");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {on: x}}\n"),
-            "p.yaml:2:50: a join needs 'table: PATH' or 'from: STAGE' (one of them)");
+            "p.yaml:2:50: a join needs 'table: PATH' or 'from: STAGE'");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {table: b.csv, "
                     "on: x, how: cross}}\n"),
             "p.yaml:2:77: field 'how' expects one of inner, left, right, outer, semi, anti, got "
@@ -816,11 +816,42 @@ stages:
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, join: {table: b.csv, "
                     "on: x, rigth: y}}\n"),
             "p.yaml:2:72: unknown field 'rigth' in a join");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, from: q}\n"),
-            "p.yaml:2:5: a prepare stage reads either 'input: PATH' or 'from: STAGE' (one of "
-            "them)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, output: x.csv}\n"),
+            "p.yaml:2:5: a prepare stage reads 'input: PATH' or 'from: STAGE'");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, from: q}\n"),
-            "p.yaml:2:36: field 'from' names 'q', which is not a prepare stage defined above");
+            "p.yaml:2:36: field 'from' names 'q', which is not a prepare stage, a tasks stage or a "
+            "task defined above");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: a, kind: prepare, input: a.csv}\n"
+                    "  - {name: p, kind: prepare, from: a, input: b.csv}\n"),
+            "p.yaml:3:46: give 'input' or 'from' a prepare stage, not both");
+  // From a task of a tasks stage: a file it writes in its folder.
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: t, tasks: [{executable: x}]}\n"
+                    "  - {name: p, kind: prepare, from: t}\n"),
+            "p.yaml:3:5: from: task 't' needs 'input: FILE', a file that it writes in its folder");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: t, tasks: [{uid: a, executable: x}, {uid: b, executable: "
+                    "y}]}\n  - {name: p, kind: prepare, from: t, input: x.csv}\n"),
+            "p.yaml:3:36: stage 't' has 2 tasks: name one of them, from: STAGE.UID");
+  p = ParsePipeline(R"(
+stages:
+  - name: convert
+    tasks:
+      - {uid: flows, executable: /bin/sh, arguments: [-c, "echo > q.csv"]}
+      - {uid: areas, executable: /bin/sh, arguments: [-c, "echo > a.csv"]}
+  - {name: one, tasks: [{executable: /bin/true}]}
+  - name: q
+    kind: prepare
+    from: convert.flows
+    input: q.csv
+    join: [{from: convert.areas, table: a.csv, on: unique_id}, {from: one, table: o.csv, on: x}]
+)",
+                    "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Stage* q = p->FindStage("q");
+  EXPECT_EQ(q->prepare.input, "../convert.flows/q.csv");
+  EXPECT_EQ(q->prepare.join.at(0).table, "../convert.areas/a.csv");
+  EXPECT_EQ(q->prepare.join.at(1).table, "../one/o.csv");
+  EXPECT_EQ(q->after, (std::vector<std::string>{"convert", "one"}));
+  EXPECT_TRUE(q->Inputs().empty());
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, filter: 'y = 1'}\n"),
             "p.yaml:2:52: filter 'y = 1' at 3: use == to compare");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, compute: {z: 'y +'}}\n"),

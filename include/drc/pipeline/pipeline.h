@@ -188,7 +188,8 @@ struct HydroSpec : dl::HydroSettings {
   // Or a series table (drc hydro --table: unique_id, ds, the inputs, y in mm/day), or the table
   // a prepare stage writes (every part of a partitioned one); with either, an attribute table.
   std::string table, from, attributes;
-  std::vector<std::string> inputs;   // dynamic inputs (drc hydro --inputs); empty: the defaults
+  std::string attributes_from;      // `attributes: {from: STAGE}`: the table a prepare stage writes
+  std::vector<std::string> inputs;  // dynamic inputs (drc hydro --inputs); empty: the defaults
   std::vector<std::string> statics;  // `static`: attributes, or [none]; empty: the defaults
   std::vector<std::string> models;
   std::vector<std::string> basins;  // gauge ids; empty: every basin in `data`
