@@ -852,6 +852,23 @@ stages:
   EXPECT_EQ(q->prepare.join.at(1).table, "../one/o.csv");
   EXPECT_EQ(q->after, (std::vector<std::string>{"convert", "one"}));
   EXPECT_TRUE(q->Inputs().empty());
+  // A hydro stage's attribute table from a prepare stage (one table, not parts).
+  p = ParsePipeline(R"(
+stages:
+  - {name: attrs, kind: prepare, input: a.csv, output: attributes.parquet}
+  - {name: basins, kind: prepare, input: b.csv, ranks: 2, partitioned: true}
+  - {name: h, kind: hydro, from: basins, attributes: {from: attrs}, models: LSTM}
+)",
+                    "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(Find(*p, "h.LSTM")->function_args.at("attributes"), "../attrs/attributes.parquet");
+  EXPECT_EQ(p->FindStage("h")->after, (std::vector<std::string>{"basins", "attrs"}));
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: b, kind: prepare, input: b.csv, partitioned: true}\n"
+                    "  - {name: h, kind: hydro, from: b, attributes: {from: b}, models: LSTM}\n"),
+            "p.yaml:3:56: attributes come from one table, and 'b' writes parts (partitioned)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, table: t.csv, attributes: {form: b}, "
+                    "models: LSTM}\n"),
+            "p.yaml:2:55: unknown field 'form' in field 'attributes' (did you mean 'from'?)");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, filter: 'y = 1'}\n"),
             "p.yaml:2:52: filter 'y = 1' at 3: use == to compare");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, compute: {z: 'y +'}}\n"),
