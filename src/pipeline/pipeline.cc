@@ -546,6 +546,12 @@ class Parser : public YamlFields {
       return Error(file_node ? file_node : at, "from: task '" + uid + "' needs '" + file_key +
                                                    ": FILE', a file that it writes in its folder");
     }
+    if (!PlannedTask(p, uid).workdir.empty()) {
+      return Error(at["from"], "task '" + uid +
+                                   "' sets its own workdir; from: reads files in a task's own "
+                                   "folder of the run (give '" +
+                                   file_key + "' as a path instead)");
+    }
     if (std::find(s.after.begin(), s.after.end(), owner->name) == s.after.end()) {
       s.after.push_back(owner->name);
     }

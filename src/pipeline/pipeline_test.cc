@@ -831,6 +831,10 @@ stages:
   EXPECT_EQ(ErrorOf("stages:\n  - {name: t, tasks: [{uid: a, executable: x}, {uid: b, executable: "
                     "y}]}\n  - {name: p, kind: prepare, from: t, input: x.csv}\n"),
             "p.yaml:3:36: stage 't' has 2 tasks: name one of them, from: STAGE.UID");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: t, tasks: [{executable: x, workdir: /tmp/x}]}\n"
+                    "  - {name: p, kind: prepare, from: t, input: x.csv}\n"),
+            "p.yaml:3:36: task 't' sets its own workdir; from: reads files in a task's own folder "
+            "of the run (give 'input' as a path instead)");
   p = ParsePipeline(R"(
 stages:
   - name: convert
