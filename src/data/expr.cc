@@ -211,6 +211,7 @@ class ExpressionParser {
       DRC_ASSIGN_OR_RETURN(Node right, Sum());
       DRC_RETURN_NOT_OK(TextAsTypeOf(left, right));
       DRC_RETURN_NOT_OK(TextAsTypeOf(right, left));
+      DRC_RETURN_NOT_OK(PromoteMixed(left, right));
       return Call(function, {left.expr, right.expr}, pos, std::string("compare with ") + symbol);
     }
     return left;
@@ -237,6 +238,7 @@ class ExpressionParser {
       const bool add = Accept("+");
       if (!add && !Accept("-")) return left;
       DRC_ASSIGN_OR_RETURN(Node right, Product());
+      DRC_RETURN_NOT_OK(PromoteMixed(left, right));
       DRC_ASSIGN_OR_RETURN(left, Call(add ? "add" : "subtract", {left.expr, right.expr}, pos,
                                       add ? "add" : "subtract"));
     }
@@ -250,22 +252,39 @@ class ExpressionParser {
       if (!multiply && !Accept("/")) return left;
       DRC_ASSIGN_OR_RETURN(Node right, Unary());
       if (multiply) {
+        DRC_RETURN_NOT_OK(PromoteMixed(left, right));
         DRC_ASSIGN_OR_RETURN(left, Call("multiply", {left.expr, right.expr}, pos, "multiply"));
         continue;
       }
-      DRC_ASSIGN_OR_RETURN(cp::Expression a, AsFloat(left));
-      DRC_ASSIGN_OR_RETURN(cp::Expression b, AsFloat(right));
-      DRC_ASSIGN_OR_RETURN(left, Call("divide", {a, b}, pos, "divide"));
+      // Integers divide as pandas divides them, not by truncation.
+      DRC_RETURN_NOT_OK(AsFloat64(left));
+      DRC_RETURN_NOT_OK(AsFloat64(right));
+      DRC_ASSIGN_OR_RETURN(left, Call("divide", {left.expr, right.expr}, pos, "divide"));
     }
   }
 
-  // A number as float64 (integers divide as pandas divides them, not by truncation).
-  Result<cp::Expression> AsFloat(const Node& node) const {
+  // An integer or float32 `node` as float64 (other types as they are).
+  Status AsFloat64(Node& node) const {
     DRC_ASSIGN_OR_RETURN(const auto type, TypeOf(node));
-    if (type == nullptr || arrow::is_floating(type->id()) || !arrow::is_integer(type->id())) {
-      return node.expr;
+    if (type == nullptr || !(arrow::is_integer(type->id()) || type->id() == arrow::Type::FLOAT)) {
+      return Status::OK();
     }
-    return cp::call("cast", {node.expr}, cp::CastOptions::Safe(arrow::float64()));
+    node.expr = cp::call("cast", {node.expr}, cp::CastOptions::Safe(arrow::float64()));
+    return Status::OK();
+  }
+
+  // Integers next to floating-point numbers become float64 on both sides. Left to itself, Arrow
+  // binds an int64 column times the literal 1.5 in float32, which loses digits (and fails on
+  // integers beyond 2^24).
+  Status PromoteMixed(Node& a, Node& b) const {
+    DRC_ASSIGN_OR_RETURN(const auto ta, TypeOf(a));
+    DRC_ASSIGN_OR_RETURN(const auto tb, TypeOf(b));
+    if (ta == nullptr || tb == nullptr) return Status::OK();
+    const bool floating = arrow::is_floating(ta->id()) || arrow::is_floating(tb->id());
+    const bool numbers = arrow::is_numeric(ta->id()) && arrow::is_numeric(tb->id());
+    if (!floating || !numbers) return Status::OK();
+    DRC_RETURN_NOT_OK(AsFloat64(a));
+    return AsFloat64(b);
   }
 
   Result<Node> Unary() {

@@ -98,6 +98,13 @@ TEST_F(ExpressionTest, ComputesValues) {
   EXPECT_EQ(Values("round(sqrt(area) * 1000)"), (Strings{"1732", "2000", "2236", "2449"}));
   EXPECT_EQ(Values("round(log(area) * 100) / 100"), (Strings{"1.1", "1.39", "1.61", "1.79"}));
   EXPECT_EQ(Values("1.5e1 + .5"), (Strings{"15.5", "15.5", "15.5", "15.5"}));
+  // An integer column with a fractional number is float64. Arrow alone binds `area * 0.5` in
+  // float32 (0.5 is exact there), and adding 16777216 would then round to whole numbers.
+  EXPECT_EQ(Values("area * 0.5 + 16777216"),
+            (Strings{"16777217.5", "16777218", "16777218.5", "16777219"}));
+  EXPECT_EQ(Values("area * 0.1"),
+            (Strings{"0.30000000000000004", "0.4", "0.5", "0.6000000000000001"}));
+  EXPECT_EQ(Where("area > 4.5"), (Strings{"C", "D"}));
 }
 
 TEST_F(ExpressionTest, ErrorsNameTheCharacterAndWhatWasExpected) {

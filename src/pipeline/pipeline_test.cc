@@ -707,6 +707,31 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
       << bad.status();
   spec.compute = {};
   spec.drop = {};
+  spec.filter = "sales * 1.5";
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input +
+                ": filter 'sales * 1.5' gives double values, not true or false "
+                "(compare them: == != < > ...)");
+  spec.filter = "";
+
+  // A table of a header alone joins: no row matches (its columns are typed for the join).
+  spec.join = {JoinSpec{}};
+  spec.join[0].table = WriteText("none.csv", "unique_id,region\n");
+  spec.join[0].on = {"unique_id"};
+  spec.join[0].how = "left";
+  result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows_out, 5);
+  out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)->GetColumnByName("region")->null_count(), 5);
+  spec.join[0].how = "inner";
+  result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows_out, 0);
+  spec.join = {};
 
   // Parquet keeps time stamps in milliseconds: whole seconds become seconds, a fraction is an
   // error.

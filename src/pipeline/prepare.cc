@@ -315,6 +315,14 @@ Result<data::TablePtr> ComputeFilterDrop(data::TablePtr table, const PrepareSpec
   }
   if (!spec.filter.empty()) {
     auto expr = data::ParseExpression(spec.filter, *table->schema());
+    if (expr.ok()) {
+      auto bound = expr->Bind(*table->schema());
+      if (bound.ok() && bound->type()->id() != arrow::Type::BOOL) {
+        return Status::InvalidArgument(spec.input, ": filter '", spec.filter, "' gives ",
+                                       bound->type()->ToString(),
+                                       " values, not true or false (compare them: == != < > ...)");
+      }
+    }
     auto kept = expr.ok() ? data::Filter(table, *expr) : expr.status();
     if (!kept.ok()) {
       return Status::InvalidArgument(spec.input, ": filter ", kept.status().message());
@@ -372,6 +380,21 @@ Status CheckSeriesSteps(const data::TablePtr& table, const PrepareSpec& spec) {
     }
   }
   return Status::OK();
+}
+
+// A table without rows (a CSV of a header alone) has columns of type null, which Arrow's join
+// refuses: its keys take the types of `left`'s, its other columns float64 (all null), so that it
+// joins and no row matches.
+Result<data::TablePtr> TypeEmptyKeys(data::TablePtr right, const data::TablePtr& left,
+                                     const JoinSpec& join) {
+  for (const auto& field : right->schema()->fields()) {
+    if (field->type()->id() != arrow::Type::NA) continue;
+    const bool key = std::find(join.on.begin(), join.on.end(), field->name()) != join.on.end();
+    const auto l = left->schema()->GetFieldByName(field->name());
+    const auto type = key && l != nullptr ? l->type() : arrow::float64();
+    DRC_ASSIGN_OR_RETURN(right, data::Cast(right, field->name(), type));
+  }
+  return right;
 }
 
 // `right` (join.table) can be joined to `left` (the stage's table so far): its keys are in both
@@ -654,6 +677,7 @@ Result<data::TablePtr> RowSteps(const data::Context& ctx, data::TablePtr table,
     DRC_ASSIGN_OR_RETURN(data::TablePtr right,
                          ReadStageTable(ctx, join.table, join.rename, join.parts));
     auto right_shaped = Shape(right, join.table, join.rename, join.select, join.on);
+    if (right_shaped.ok()) right_shaped = TypeEmptyKeys(*right_shaped, table, join);
     Status checked = right_shaped.status();
     // The ranks agree on both schemas, so this check comes out alike on every rank.
     if (checked.ok()) checked = CheckJoin(table, *right_shaped, join, spec.input);
