@@ -6,6 +6,8 @@
 //   a or b    a and b    not a
 //   a == b   a != b   a < b   a <= b   a > b   a >= b
 //   a + b   a - b      a * b   a / b (always in float64, as pandas divides)      -a
+//   (an integer next to a floating-point number: both in float64, as pandas; Arrow by itself
+//   would compute an int64 column times 0.5 in float32)
 //   numbers (1, 2.5, 1e-3), 'text' or "text", true, false, null, column names (letters, digits,
 //   '_' and '.', not starting with a digit; any other name in `backticks`), (parentheses), and
 //   the functions abs, sqrt, exp, log (natural), log10, log1p, round, is_null(a), coalesce(a, b,
