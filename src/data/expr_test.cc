@@ -13,6 +13,7 @@
 
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
+#include "src/data/testing/random_table.h"
 
 namespace drc::data {
 namespace {
@@ -41,7 +42,7 @@ class ExpressionTest : public ::testing::Test {
     if (!expr.ok()) return {expr.status().ToString()};
     auto kept = Filter(table_, *expr);
     if (!kept.ok()) return {kept.status().ToString()};
-    return Texts(**kept, "id");
+    return testing::ColumnTexts(**kept, "id");
   }
 
   // `text`'s value per row, as text.
@@ -50,17 +51,7 @@ class ExpressionTest : public ::testing::Test {
     if (!expr.ok()) return {expr.status().ToString()};
     auto out = Project(table_, {*expr}, {"v"});
     if (!out.ok()) return {out.status().ToString()};
-    return Texts(**out, "v");
-  }
-
-  static std::vector<std::string> Texts(const arrow::Table& t, const std::string& column) {
-    std::vector<std::string> out;
-    const auto c = t.GetColumnByName(column);
-    for (int64_t i = 0; i < c->length(); ++i) {
-      auto v = c->GetScalar(i);
-      out.push_back(!v.ok() ? v.status().ToString() : (*v)->is_valid ? (*v)->ToString() : "null");
-    }
-    return out;
+    return testing::ColumnTexts(**out, "v");
   }
 
   std::string ErrorOf(const std::string& text) const {

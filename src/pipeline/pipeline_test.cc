@@ -10,10 +10,12 @@
 #include "../runtime/test_support.h"
 #include "drc/data/io.h"
 #include "drc/runtime/task_manager.h"
+#include "src/data/testing/random_table.h"
 
 namespace drc::pipeline {
 namespace {
 
+using data::testing::ColumnTexts;
 using runtime::test_support::Slurp;
 
 class PipelineTest : public runtime::test_support::TempDirTest {
@@ -560,18 +562,6 @@ TEST_F(PipelineTest, PrepareRenamesFiltersDropsResamplesAndSorts) {
       << bad.status();
 }
 
-// A column's values as text, in row order ("null" for a null).
-std::vector<std::string> Texts(const arrow::Table& t, const std::string& column) {
-  std::vector<std::string> out;
-  const auto c = t.GetColumnByName(column);
-  if (c == nullptr) return {"no column " + column};
-  for (int64_t i = 0; i < c->length(); ++i) {
-    auto v = c->GetScalar(i);
-    out.push_back(!v.ok() ? v.status().ToString() : (*v)->is_valid ? (*v)->ToString() : "null");
-  }
-  return out;
-}
-
 TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
   // Sales by shop and day, A's first day in two rows; the shops' regions (C has none); each
   // day's temperature under other column names.
@@ -603,10 +593,10 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
             (std::vector<std::string>{"unique_id", "ds", "sales", "temp", "region"}));
   auto out = data::ReadCsv(spec.output);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(Texts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "B"}));
-  EXPECT_EQ(Texts(**out, "sales"), (std::vector<std::string>{"3", "4", "10"}));
-  EXPECT_EQ(Texts(**out, "temp"), (std::vector<std::string>{"5.5", "6.5", "5.5"}));
-  EXPECT_EQ(Texts(**out, "region"), (std::vector<std::string>{"north", "north", "south"}));
+  EXPECT_EQ(ColumnTexts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "B"}));
+  EXPECT_EQ(ColumnTexts(**out, "sales"), (std::vector<std::string>{"3", "4", "10"}));
+  EXPECT_EQ(ColumnTexts(**out, "temp"), (std::vector<std::string>{"5.5", "6.5", "5.5"}));
+  EXPECT_EQ(ColumnTexts(**out, "region"), (std::vector<std::string>{"north", "north", "south"}));
 
   // The other kinds of join, keyed on the shop; the rows sorted by unique_id and ds.
   spec.join = {regions};
@@ -623,7 +613,7 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
     ASSERT_TRUE(result.ok()) << how << ": " << result.status();
     out = data::ReadCsv(spec.output);
     ASSERT_TRUE(out.ok()) << out.status();
-    EXPECT_EQ(Texts(**out, "unique_id"), ids) << how;
+    EXPECT_EQ(ColumnTexts(**out, "unique_id"), ids) << how;
     EXPECT_EQ((*out)->GetColumnByName("region") != nullptr, how != "semi" && how != "anti") << how;
   }
   // An outer join takes a key from the side that has it: D has a region and no sales.
@@ -633,8 +623,9 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
   ASSERT_TRUE(result.ok()) << result.status();
   out = data::ReadCsv(spec.output);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(Texts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "A", "B", "C", "D"}));
-  EXPECT_EQ(Texts(**out, "region"),
+  EXPECT_EQ(ColumnTexts(**out, "unique_id"),
+            (std::vector<std::string>{"A", "A", "A", "B", "C", "D"}));
+  EXPECT_EQ(ColumnTexts(**out, "region"),
             (std::vector<std::string>{"north", "north", "north", "null", "null", "west"}));
 
   // Errors name the table and the column.
@@ -679,9 +670,9 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
   EXPECT_EQ(result->columns, (std::vector<std::string>{"unique_id", "ds", "sales", "revenue"}));
   out = data::ReadCsv(spec.output);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(Texts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "B"}));
-  EXPECT_EQ(Texts(**out, "sales"), (std::vector<std::string>{"1", "3", "9"}));
-  EXPECT_EQ(Texts(**out, "revenue"), (std::vector<std::string>{"3", "6", "15"}));
+  EXPECT_EQ(ColumnTexts(**out, "unique_id"), (std::vector<std::string>{"A", "A", "B"}));
+  EXPECT_EQ(ColumnTexts(**out, "sales"), (std::vector<std::string>{"1", "3", "9"}));
+  EXPECT_EQ(ColumnTexts(**out, "revenue"), (std::vector<std::string>{"3", "6", "15"}));
   spec.filter = "revenue > limit";
   bad = PrepareTable(spec);
   ASSERT_FALSE(bad.ok());
@@ -749,7 +740,7 @@ TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
       ASSERT_TRUE(prepared.ok()) << prepared.status();
       auto written = data::ReadTable(ms.output);
       ASSERT_TRUE(written.ok()) << written.status();
-      EXPECT_EQ(Texts(**written, "ds"), std::vector<std::string>{"2001-01-01 00:00:01"});
+      EXPECT_EQ(ColumnTexts(**written, "ds"), std::vector<std::string>{"2001-01-01 00:00:01"});
     } else {
       ASSERT_FALSE(prepared.ok());
       EXPECT_NE(prepared.status().message().find(

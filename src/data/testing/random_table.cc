@@ -243,4 +243,15 @@ bool SameRows(const TablePtr& a, const TablePtr& b, std::string* diff) {
   return fail(out.str());
 }
 
+std::vector<std::string> ColumnTexts(const arrow::Table& table, const std::string& column) {
+  const auto c = table.GetColumnByName(column);
+  if (c == nullptr) return {"no column " + column};
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < c->length(); ++i) {
+    auto v = c->GetScalar(i);
+    out.push_back(!v.ok() ? v.status().ToString() : (*v)->is_valid ? (*v)->ToString() : "null");
+  }
+  return out;
+}
+
 }  // namespace drc::data::testing

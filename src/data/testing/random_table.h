@@ -10,6 +10,10 @@
 
 #include "drc/data/context.h"
 
+namespace arrow {
+class Table;
+}  // namespace arrow
+
 namespace drc::data::testing {
 
 enum class ColumnKind { kInt64, kFloat64, kString, kBool, kDate32, kListInt64 };
@@ -42,5 +46,9 @@ TablePtr RandomTable(const RandomTableSpec& spec, uint64_t seed);
 // (row order ignored; NaN equals NaN). Otherwise false, and `diff` (if not null) says how
 // they differ, showing a few rows that only one side has.
 bool SameRows(const TablePtr& a, const TablePtr& b, std::string* diff = nullptr);
+
+// The values of `column` in row order, as Arrow prints each ("null" for a null; "no column X"
+// alone when there is none), for comparing a small table with values written by hand.
+std::vector<std::string> ColumnTexts(const arrow::Table& table, const std::string& column);
 
 }  // namespace drc::data::testing
