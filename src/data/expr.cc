@@ -29,15 +29,67 @@ struct Token {
   size_t pos = 0;
 };
 
-// The functions by their names here and Arrow's.
-constexpr std::pair<const char*, const char*> kFunctions[] = {
-    {"abs", "abs"},     {"sqrt", "sqrt"},       {"exp", "exp"},
-    {"log", "ln"},      {"log10", "log10"},     {"log1p", "log1p"},
-    {"round", "round"}, {"is_null", "is_null"}, {"coalesce", "coalesce"}};
+// How a function's arguments become Arrow's call.
+enum class Form {
+  kPlain,    // Arrow's function of the values
+  kNumbers,  // the same, integers next to floating-point numbers in float64 (min, max)
+  kIfElse,   // a condition, then two values made alike (as kNumbers, and text read as dates)
+  kDates,    // values of one temporal type (text read as the other value's type)
+  kPattern,  // a text value and a text literal: Arrow's MatchSubstringOptions
+  kReplace,  // a text value and two text literals: ReplaceSubstringOptions
+  kSubstr,   // a text value and two integer literals (start from 1, length): SliceOptions
+  kCast,     // one value cast to the type named in `arrow`
+};
+
+struct FunctionSpec {
+  const char* name;   // ours
+  const char* arrow;  // Arrow's function (kCast: the type)
+  int min_args;
+  int max_args;  // -1: any number
+  Form form;
+  const char* usage;  // for errors
+};
+
+constexpr FunctionSpec kFunctions[] = {
+    {"abs", "abs", 1, 1, Form::kPlain, "abs(x)"},
+    {"sqrt", "sqrt", 1, 1, Form::kPlain, "sqrt(x)"},
+    {"exp", "exp", 1, 1, Form::kPlain, "exp(x)"},
+    {"log", "ln", 1, 1, Form::kPlain, "log(x)"},
+    {"log10", "log10", 1, 1, Form::kPlain, "log10(x)"},
+    {"log1p", "log1p", 1, 1, Form::kPlain, "log1p(x)"},
+    {"round", "round", 1, 1, Form::kPlain, "round(x)"},
+    {"is_null", "is_null", 1, 1, Form::kPlain, "is_null(x)"},
+    {"coalesce", "coalesce", 1, -1, Form::kNumbers, "coalesce(a, b, ...)"},
+    {"min", "min_element_wise", 1, -1, Form::kNumbers, "min(a, b, ...)"},
+    {"max", "max_element_wise", 1, -1, Form::kNumbers, "max(a, b, ...)"},
+    {"if_else", "if_else", 3, 3, Form::kIfElse, "if_else(condition, a, b)"},
+    {"year", "year", 1, 1, Form::kPlain, "year(date)"},
+    {"quarter", "quarter", 1, 1, Form::kPlain, "quarter(date)"},
+    {"month", "month", 1, 1, Form::kPlain, "month(date)"},
+    {"week", "iso_week", 1, 1, Form::kPlain, "week(date)"},
+    {"day", "day", 1, 1, Form::kPlain, "day(date)"},
+    {"day_of_week", "day_of_week", 1, 1, Form::kPlain, "day_of_week(date)"},
+    {"day_of_year", "day_of_year", 1, 1, Form::kPlain, "day_of_year(date)"},
+    {"hour", "hour", 1, 1, Form::kPlain, "hour(time)"},
+    {"days_between", "days_between", 2, 2, Form::kDates, "days_between(from, to)"},
+    {"lower", "utf8_lower", 1, 1, Form::kPlain, "lower(text)"},
+    {"upper", "utf8_upper", 1, 1, Form::kPlain, "upper(text)"},
+    {"length", "utf8_length", 1, 1, Form::kPlain, "length(text)"},
+    {"strip", "utf8_trim_whitespace", 1, 1, Form::kPlain, "strip(text)"},
+    {"contains", "match_substring", 2, 2, Form::kPattern, "contains(text, 'part')"},
+    {"starts_with", "starts_with", 2, 2, Form::kPattern, "starts_with(text, 'part')"},
+    {"ends_with", "ends_with", 2, 2, Form::kPattern, "ends_with(text, 'part')"},
+    {"replace", "replace_substring", 3, 3, Form::kReplace, "replace(text, 'old', 'new')"},
+    {"substr", "utf8_slice_codeunits", 3, 3, Form::kSubstr, "substr(text, start, length)"},
+    {"int", "int64", 1, 1, Form::kCast, "int(x)"},
+    {"float", "float64", 1, 1, Form::kCast, "float(x)"},
+    {"text", "utf8", 1, 1, Form::kCast, "text(x)"},
+    {"date", "date32", 1, 1, Form::kCast, "date(x)"},
+};
 
 std::string FunctionNames() {
   std::vector<std::string> names;
-  for (const auto& [name, arrow_name] : kFunctions) names.emplace_back(name);
+  for (const FunctionSpec& f : kFunctions) names.emplace_back(f.name);
   return JoinList(names);
 }
 
@@ -352,28 +404,153 @@ class ExpressionParser {
   }
 
   Result<Node> Function(const Token& name) {
-    const char* arrow_name = nullptr;
-    for (const auto& [ours, theirs] : kFunctions) {
-      if (name.text == ours) arrow_name = theirs;
+    const FunctionSpec* spec = nullptr;
+    for (const FunctionSpec& f : kFunctions) {
+      if (name.text == f.name) spec = &f;
     }
-    if (arrow_name == nullptr) {
+    if (spec == nullptr) {
       return Error(name.pos,
                    "unknown function '" + name.text + "' (the functions: " + FunctionNames() + ")");
     }
-    std::vector<cp::Expression> args;
+    std::vector<Node> args;
     if (!Accept(")")) {
       do {
         DRC_ASSIGN_OR_RETURN(Node arg, Or());
-        args.push_back(arg.expr);
+        args.push_back(std::move(arg));
       } while (Accept(","));
       if (!Accept(")")) return Error(Peek().pos, "expected ',' or ')'");
     }
-    const bool variadic = name.text == "coalesce";
-    if (args.empty() || (!variadic && args.size() != 1)) {
-      return Error(name.pos,
-                   name.text + (variadic ? " takes one value or more" : " takes one value"));
+    const int n = static_cast<int>(args.size());
+    if (n < spec->min_args || (spec->max_args >= 0 && n > spec->max_args)) {
+      return Error(name.pos, std::string("expected ") + spec->usage);
     }
-    return Call(arrow_name, std::move(args), name.pos, "call " + name.text);
+    switch (spec->form) {
+      case Form::kPlain: break;
+      case Form::kNumbers: DRC_RETURN_NOT_OK(Alike(args, 0)); break;
+      case Form::kIfElse: DRC_RETURN_NOT_OK(Alike(args, 1)); break;
+      case Form::kDates: DRC_RETURN_NOT_OK(Alike(args, 0)); break;
+      case Form::kPattern:
+      case Form::kReplace:
+      case Form::kSubstr: return WithOptions(*spec, std::move(args), name.pos);
+      case Form::kCast: return Cast(*spec, args[0], name.pos);
+    }
+    std::vector<cp::Expression> exprs;
+    for (Node& arg : args) exprs.push_back(std::move(arg.expr));
+    return Call(spec->arrow, std::move(exprs), name.pos, "call " + name.text);
+  }
+
+  // args[from..] made alike: a text literal next to a date or time stamp reads as one, and
+  // integers next to floating-point numbers are float64.
+  Status Alike(std::vector<Node>& args, size_t from) const {
+    if (schema_ == nullptr) return Status::OK();
+    for (size_t i = from; i < args.size(); ++i) {
+      for (size_t j = from; j < args.size(); ++j) {
+        if (i != j) DRC_RETURN_NOT_OK(TextAsTypeOf(args[i], args[j]));
+      }
+    }
+    // Dates next to time stamps: time stamps (a date is its midnight).
+    std::shared_ptr<arrow::DataType> stamp;
+    for (size_t i = from; i < args.size(); ++i) {
+      DRC_ASSIGN_OR_RETURN(const auto type, TypeOf(args[i]));
+      if (type->id() == arrow::Type::TIMESTAMP) stamp = type;
+    }
+    for (size_t i = from; i < args.size() && stamp != nullptr; ++i) {
+      DRC_ASSIGN_OR_RETURN(const auto type, TypeOf(args[i]));
+      if (type->id() != arrow::Type::DATE32 && type->id() != arrow::Type::DATE64) continue;
+      args[i].expr = cp::call("cast", {args[i].expr}, cp::CastOptions::Safe(stamp));
+    }
+    bool floating = false;
+    bool numbers = true;
+    for (size_t i = from; i < args.size(); ++i) {
+      DRC_ASSIGN_OR_RETURN(const auto type, TypeOf(args[i]));
+      floating = floating || arrow::is_floating(type->id());
+      numbers = numbers && (arrow::is_numeric(type->id()) || type->id() == arrow::Type::NA);
+    }
+    if (!floating || !numbers) return Status::OK();
+    for (size_t i = from; i < args.size(); ++i) DRC_RETURN_NOT_OK(AsFloat64(args[i]));
+    return Status::OK();
+  }
+
+  // The literal text of `arg`, or an error naming the function's form.
+  Result<std::string> TextLiteral(const FunctionSpec& spec, const Node& arg) const {
+    if (!arg.text.has_value()) {
+      return Error(arg.pos, std::string("expected a 'text' here: ") + spec.usage);
+    }
+    return *arg.text;
+  }
+
+  // The integer literal of `arg` (a minus sign allowed), or an error naming the function's form.
+  Result<int64_t> IntegerLiteral(const FunctionSpec& spec, const Node& arg) const {
+    const arrow::Datum* datum = arg.expr.literal();
+    if (datum == nullptr || !datum->is_scalar() || datum->type()->id() != arrow::Type::INT64) {
+      const cp::Expression::Call* call = arg.expr.call();
+      if (call != nullptr && call->function_name == "negate" && call->arguments.size() == 1) {
+        Node inner{call->arguments[0], arg.pos, std::nullopt};
+        DRC_ASSIGN_OR_RETURN(const int64_t value, IntegerLiteral(spec, inner));
+        return -value;
+      }
+      return Error(arg.pos, std::string("expected a whole number here: ") + spec.usage);
+    }
+    return datum->scalar_as<arrow::Int64Scalar>().value;
+  }
+
+  // The functions whose literal arguments become Arrow's options.
+  Result<Node> WithOptions(const FunctionSpec& spec, std::vector<Node> args, size_t pos) const {
+    std::shared_ptr<cp::FunctionOptions> options;
+    if (spec.form == Form::kPattern) {
+      DRC_ASSIGN_OR_RETURN(const std::string pattern, TextLiteral(spec, args[1]));
+      options = std::make_shared<cp::MatchSubstringOptions>(pattern);
+    } else if (spec.form == Form::kReplace) {
+      DRC_ASSIGN_OR_RETURN(const std::string old_text, TextLiteral(spec, args[1]));
+      DRC_ASSIGN_OR_RETURN(const std::string new_text, TextLiteral(spec, args[2]));
+      if (old_text.empty()) return Error(args[1].pos, "the text to replace is empty");
+      options = std::make_shared<cp::ReplaceSubstringOptions>(old_text, new_text);
+    } else {
+      DRC_ASSIGN_OR_RETURN(const int64_t start, IntegerLiteral(spec, args[1]));
+      DRC_ASSIGN_OR_RETURN(const int64_t length, IntegerLiteral(spec, args[2]));
+      if (start < 1) return Error(args[1].pos, "substr's start counts from 1");
+      if (length < 0) return Error(args[2].pos, "substr's length is negative");
+      options = std::make_shared<cp::SliceOptions>(start - 1, start - 1 + length);
+    }
+    Node node{cp::call(spec.arrow, {std::move(args[0].expr)}, std::move(options)), pos,
+              std::nullopt};
+    if (schema_ != nullptr) {
+      auto bound = node.expr.Bind(*schema_);
+      if (!bound.ok()) {
+        return Error(pos, std::string("cannot call ") + spec.name + ": " +
+                              bound.status().message() + " (expected " + spec.usage + ")");
+      }
+    }
+    return node;
+  }
+
+  // int (floating-point numbers truncated toward zero, as pandas' astype(int)), float, text,
+  // date (a time stamp's day; a text as YYYY-MM-DD).
+  Result<Node> Cast(const FunctionSpec& spec, Node arg, size_t pos) const {
+    std::shared_ptr<arrow::DataType> to;
+    if (spec.arrow == std::string_view("int64")) to = arrow::int64();
+    if (spec.arrow == std::string_view("float64")) to = arrow::float64();
+    if (spec.arrow == std::string_view("utf8")) to = arrow::utf8();
+    if (spec.arrow == std::string_view("date32")) to = arrow::date32();
+    DRC_ASSIGN_OR_RETURN(const auto from, TypeOf(arg));
+    cp::Expression value = std::move(arg.expr);
+    cp::CastOptions options = cp::CastOptions::Safe(to);
+    if (from != nullptr && arrow::is_floating(from->id()) && to->id() == arrow::Type::INT64) {
+      value = cp::call("trunc", {std::move(value)});
+    }
+    if (from != nullptr && from->id() == arrow::Type::TIMESTAMP &&
+        to->id() == arrow::Type::DATE32) {
+      options.allow_time_truncate = true;
+    }
+    Node node{cp::call("cast", {std::move(value)}, std::move(options)), pos, std::nullopt};
+    if (schema_ != nullptr) {
+      auto bound = node.expr.Bind(*schema_);
+      if (!bound.ok()) {
+        return Error(pos, std::string("cannot call ") + spec.name + " on a " + from->ToString() +
+                              ": " + bound.status().message());
+      }
+    }
+    return node;
   }
 
   std::string_view text_;

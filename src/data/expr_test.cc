@@ -98,6 +98,59 @@ TEST_F(ExpressionTest, ComputesValues) {
   EXPECT_EQ(Where("area > 4.5"), (Strings{"C", "D"}));
 }
 
+TEST_F(ExpressionTest, DatePartsAndDays) {
+  EXPECT_EQ(Values("year(ds)"), (Strings{"2001", "2001", "2001", "2001"}));
+  EXPECT_EQ(Values("month(ds) * 100 + day(ds)"), (Strings{"131", "228", "331", "430"}));
+  EXPECT_EQ(Values("quarter(ds)"), (Strings{"1", "1", "1", "2"}));
+  // Monday is 0, as pandas' dayofweek: 2001-01-31 was a Wednesday.
+  EXPECT_EQ(Values("day_of_week(ds)"), (Strings{"2", "2", "5", "0"}));
+  EXPECT_EQ(Values("day_of_year(ds)"), (Strings{"31", "59", "90", "120"}));
+  EXPECT_EQ(Values("week(ds)"), (Strings{"5", "9", "13", "18"}));
+  EXPECT_EQ(Values("hour(ds)"), (Strings{"0", "0", "0", "0"}));
+  EXPECT_EQ(Values("days_between('2001-01-01', ds)"), (Strings{"30", "58", "89", "119"}));
+  EXPECT_EQ(Values("days_between(ds, date('2001-03-01'))"), (Strings{"29", "1", "-30", "-60"}));
+  EXPECT_EQ(Values("date(ds)"), (Strings{"2001-01-31", "2001-02-28", "2001-03-31", "2001-04-30"}));
+  EXPECT_EQ(Where("month(ds) >= 3"), (Strings{"C", "D"}));
+}
+
+TEST_F(ExpressionTest, TextFunctions) {
+  EXPECT_EQ(Values("lower(id)"), (Strings{"a", "b", "c", "d"}));
+  EXPECT_EQ(Values("upper(lower(id))"), (Strings{"A", "B", "C", "D"}));
+  EXPECT_EQ(Values("length(text(flow))"), (Strings{"3", "3", "3", "2"}));
+  EXPECT_EQ(Values("text(flow)"), (Strings{"1.5", "2.5", "3.5", "-1"}));
+  EXPECT_EQ(Values("substr(text(ds), 1, 7)"),
+            (Strings{"2001-01", "2001-02", "2001-03", "2001-04"}));
+  EXPECT_EQ(Values("substr('01022500', 2, 3)"), (Strings{"102", "102", "102", "102"}));
+  EXPECT_EQ(Values("replace(text(flow), '.', ',')"), (Strings{"1,5", "2,5", "3,5", "-1"}));
+  EXPECT_EQ(Values("strip('  x ')"), (Strings{"x", "x", "x", "x"}));
+  EXPECT_EQ(Where("contains(text(flow), '.5')"), (Strings{"A", "B", "C"}));
+  EXPECT_EQ(Where("starts_with(text(ds), '2001-0') and ends_with(text(day(ds)), '1')"),
+            (Strings{"A", "C"}));
+}
+
+TEST_F(ExpressionTest, ConditionsCastsMinAndMax) {
+  EXPECT_EQ(Values("if_else(flow > 2, y, 0)"), (Strings{"0", "2", "null", "0"}));
+  // The two values alike: an integer next to a fractional number is float64.
+  EXPECT_EQ(Values("if_else(y >= 2, area, 0.5)"), (Strings{"0.5", "4", "null", "6"}));
+  EXPECT_EQ(Values("if_else(is_null(y), 'none', id)"), (Strings{"A", "B", "none", "D"}));
+  EXPECT_EQ(Values("if_else(flow < 0, '2000-01-01', ds) < '2001-01-01'"),
+            (Strings{"false", "false", "false", "true"}));
+  EXPECT_EQ(Values("int(flow * 2)"), (Strings{"3", "5", "7", "-2"}));
+  // Truncated toward zero, as pandas' astype(int).
+  EXPECT_EQ(Values("int(flow)"), (Strings{"1", "2", "3", "-1"}));
+  EXPECT_EQ(Values("int(-flow)"), (Strings{"-1", "-2", "-3", "1"}));
+  EXPECT_EQ(Values("float(area) / 2"), (Strings{"1.5", "2", "2.5", "3"}));
+  EXPECT_EQ(Values("int('12') + 1"), (Strings{"13", "13", "13", "13"}));
+  EXPECT_EQ(Values("min(flow, area, 2)"), (Strings{"1.5", "2", "2", "-1"}));
+  EXPECT_EQ(Values("max(y, area)"), (Strings{"3", "4", "5", "6"}));  // a null is skipped
+  EXPECT_EQ(Values("coalesce(y, 0.5)"), (Strings{"1", "2", "0.5", "4"}));
+  // A text that is not a number fails when the rows are computed, saying which.
+  const Strings bad = Values("int(id)");
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("Failed to parse string: '"), std::string::npos) << bad[0];
+  EXPECT_NE(bad[0].find("as a scalar of type int64"), std::string::npos) << bad[0];
+}
+
 TEST_F(ExpressionTest, ErrorsNameTheCharacterAndWhatWasExpected) {
   EXPECT_EQ(ErrorOf("y >= zero"),
             "'y >= zero' at 6: no column 'zero' (the table has id, ds, y, flow, area, "
@@ -106,10 +159,29 @@ TEST_F(ExpressionTest, ErrorsNameTheCharacterAndWhatWasExpected) {
   EXPECT_EQ(ErrorOf("y >"), "'y >' at 4: expected a value, a column or '('");
   EXPECT_EQ(ErrorOf("(y > 1"), "'(y > 1' at 7: expected ')'");
   EXPECT_EQ(ErrorOf("y > 1 1"), "'y > 1 1' at 7: unexpected '1'");
-  EXPECT_EQ(ErrorOf("sin(y)"),
-            "'sin(y)' at 1: unknown function 'sin' (the functions: abs, sqrt, exp, log, log10, "
-            "log1p, round, is_null, coalesce)");
-  EXPECT_EQ(ErrorOf("abs(y, 2)"), "'abs(y, 2)' at 1: abs takes one value");
+  const std::string sin = ErrorOf("sin(y)");
+  EXPECT_EQ(sin.rfind("'sin(y)' at 1: unknown function 'sin' (the functions: abs, sqrt, ", 0), 0u)
+      << sin;
+  EXPECT_NE(sin.find(", substr, int, float, text, date)"), std::string::npos) << sin;
+  EXPECT_EQ(ErrorOf("abs(y, 2)"), "'abs(y, 2)' at 1: expected abs(x)");
+  EXPECT_EQ(ErrorOf("if_else(y > 1, y)"),
+            "'if_else(y > 1, y)' at 1: expected if_else(condition, a, b)");
+  EXPECT_EQ(ErrorOf("contains(id, flow)"),
+            "'contains(id, flow)' at 14: expected a 'text' here: contains(text, 'part')");
+  EXPECT_EQ(ErrorOf("substr(id, y, 2)"),
+            "'substr(id, y, 2)' at 12: expected a whole number here: substr(text, start, length)");
+  EXPECT_EQ(ErrorOf("substr(id, 0, 2)"), "'substr(id, 0, 2)' at 12: substr's start counts from 1");
+  EXPECT_EQ(ErrorOf("substr(id, 1, -2)"), "'substr(id, 1, -2)' at 15: substr's length is negative");
+  EXPECT_EQ(ErrorOf("replace(id, '', 'x')"),
+            "'replace(id, '', 'x')' at 13: the text to replace is empty");
+  const std::string year = ErrorOf("year(id)");
+  EXPECT_EQ(year.rfind("'year(id)' at 1: cannot call year: ", 0), 0u) << year;
+  const std::string lower = ErrorOf("lower(y)");
+  EXPECT_EQ(lower.rfind("'lower(y)' at 1: cannot call lower: ", 0), 0u) << lower;
+  const std::string contains = ErrorOf("contains(y, 'A')");
+  EXPECT_NE(contains.find("(expected contains(text, 'part'))"), std::string::npos) << contains;
+  const std::string date = ErrorOf("date(flow)");
+  EXPECT_EQ(date.rfind("'date(flow)' at 1: cannot call date on a double: ", 0), 0u) << date;
   EXPECT_EQ(ErrorOf("ds > 'January'"), "'ds > 'January'' at 6: 'January' is not a timestamp[s]");
   EXPECT_EQ(ErrorOf("id == 'A"), "'id == 'A' at 7: no closing '");
   EXPECT_EQ(ErrorOf("y > 2x"), "'y > 2x' at 5: '2x' is not a number");
@@ -142,6 +214,9 @@ TEST_F(ExpressionTest, AnyTextParsesOrIsAnInvalidArgument) {
                                            "true",      "abs(",
                                            "coalesce(", "is_null(",
                                            "log(",      "'",
+                                           "if_else(",  "substr(",
+                                           "year(",     "contains(",
+                                           "int(",      "date(",
                                            "`",         "@",
                                            " ",         "e",
                                            ".5",        "2x"};

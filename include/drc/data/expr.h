@@ -10,10 +10,22 @@
 //   would compute an int64 column times 0.5 in float32)
 //   numbers (1, 2.5, 1e-3), 'text' or "text", true, false, null, column names (letters, digits,
 //   '_' and '.', not starting with a digit; any other name in `backticks`), (parentheses), and
-//   the functions abs, sqrt, exp, log (natural), log10, log1p, round, is_null(a), coalesce(a, b,
-//   ...)
+//   the functions:
+//   - numbers: abs sqrt exp log (natural) log10 log1p round; min(a, b, ...), max(a, b, ...)
+//     (element-wise, nulls skipped)
+//   - nulls and conditions: is_null(a), coalesce(a, b, ...), if_else(condition, a, b)
+//   - dates and time stamps: year quarter month week (ISO) day day_of_week (Monday 0, as
+//     pandas) day_of_year hour; days_between(from, to)
+//   - text: lower upper length strip; contains / starts_with / ends_with(text, 'part'),
+//     replace(text, 'old', 'new'), substr(text, start from 1, length) (their 'part', 'old',
+//     'new', start and length are literals)
+//   - casts: int(a) (fractions truncated toward zero, as pandas' astype(int); a text that is not
+//     a whole number fails when the rows are computed), float(a), text(a), date(a) (a time
+//     stamp's day, or a 'YYYY-MM-DD' text)
 // A text literal compared with a date or time stamp column is read as a value of its type
-// ("ds >= '2001-01-01'"). A null compares as null, and a filter drops such rows.
+// ("ds >= '2001-01-01'"), as it is next to one in if_else, min, max, coalesce and
+// days_between; a date next to a time stamp there is its midnight. A null compares as null, and
+// a filter drops such rows.
 #pragma once
 
 #include <arrow/compute/expression.h>
