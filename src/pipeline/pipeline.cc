@@ -110,6 +110,8 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetPositive(n, "min_length", p.min_length));
     DRC_RETURN_NOT_OK(Get(n, "partitioned", p.partitioned, "true or false"));
     DRC_RETURN_NOT_OK(GetAggregate(n, p.aggregate));
+    DRC_RETURN_NOT_OK(GetLags(n, p.lags));
+    DRC_RETURN_NOT_OK(GetRolling(n, p.rolling));
     DRC_RETURN_NOT_OK(GetExpressions(n, p));
     DRC_RETURN_NOT_OK(GetList(n, "drop", p.drop));
     for (const auto& column : p.drop) {
@@ -161,6 +163,72 @@ class Parser : public YamlFields {
       if (Status st = data::CheckExpressionSyntax(p.filter); !st.ok()) {
         return Error(n["filter"], "filter " + st.message());
       }
+    }
+    return Status::OK();
+  }
+
+  // `lags: {column: [k, ...]}` (or one k), when given.
+  Status GetLags(const YAML::Node& n,
+                 std::vector<std::pair<std::string, std::vector<int>>>& out) const {
+    const YAML::Node lags = n["lags"];
+    if (!lags) return Status::OK();
+    if (!lags.IsMap()) return Error(lags, "field 'lags' expects a mapping {column: [1, 12]}");
+    for (const auto& kv : lags) {
+      const std::string column = kv.first.as<std::string>();
+      std::vector<YAML::Node> items;
+      if (kv.second.IsSequence()) {
+        for (const auto& item : kv.second) items.push_back(item);
+      } else {
+        items.push_back(kv.second);
+      }
+      std::vector<int> ks;
+      for (const YAML::Node& item : items) {
+        int k = 0;
+        if (!item.IsScalar() || !YAML::convert<int>::decode(item, k) || k < 1) {
+          return Error(item,
+                       "lags: column '" + column + "' expects whole numbers >= 1 (rows back)");
+        }
+        ks.push_back(k);
+      }
+      if (ks.empty()) return Error(kv.second, "lags: column '" + column + "' has no lag");
+      out.emplace_back(column, std::move(ks));
+    }
+    return Status::OK();
+  }
+
+  // `rolling: {column: C, window: W, stats: [mean, ...], min_periods: M}` or a list of them.
+  Status GetRolling(const YAML::Node& n, std::vector<RollingSpec>& out) const {
+    const YAML::Node list = n["rolling"];
+    if (!list) return Status::OK();
+    std::vector<YAML::Node> items;
+    if (list.IsSequence()) {
+      for (const auto& item : list) items.push_back(item);
+    } else {
+      items.push_back(list);
+    }
+    const auto& stats = RollingStats();
+    for (const YAML::Node& r : items) {
+      DRC_RETURN_NOT_OK(CheckKeys(r, {"column", "window", "stats", "min_periods"},
+                                  "rolling (column, window, stats, min_periods)"));
+      RollingSpec rolling;
+      DRC_RETURN_NOT_OK(Get(r, "column", rolling.column, "a column name"));
+      if (rolling.column.empty()) return Error(r, "rolling needs 'column: NAME'");
+      DRC_RETURN_NOT_OK(GetPositive(r, "window", rolling.window));
+      if (rolling.window == 0) return Error(r, "rolling needs 'window: ROWS'");
+      DRC_RETURN_NOT_OK(GetList(r, "stats", rolling.stats));
+      if (rolling.stats.empty()) rolling.stats = {"mean"};
+      for (const std::string& stat : rolling.stats) {
+        if (std::find(stats.begin(), stats.end(), stat) == stats.end()) {
+          return Error(r["stats"], "rolling: unknown statistic '" + stat + "' (one of " +
+                                       JoinList(stats) + ")");
+        }
+      }
+      DRC_RETURN_NOT_OK(GetAtLeast(r, "min_periods", rolling.min_periods, 0));
+      if (rolling.min_periods > rolling.window) {
+        return Error(r["min_periods"], "rolling: min_periods is more than the window (" +
+                                           std::to_string(rolling.window) + " rows)");
+      }
+      out.push_back(std::move(rolling));
     }
     return Status::OK();
   }
@@ -480,11 +548,12 @@ class Parser : public YamlFields {
   }
 
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(
-        n, s,
-        {"input", "from", "output", "rename", "select", "join", "compute", "filter", "drop",
-         "start", "end", "drop_nulls", "aggregate", "resample", "min_length", "partitioned"},
-        true));
+    DRC_RETURN_NOT_OK(
+        CheckStageKeys(n, s,
+                       {"input", "from", "output", "rename", "select", "join", "compute", "filter",
+                        "drop", "start", "end", "drop_nulls", "aggregate", "resample", "lags",
+                        "rolling", "min_length", "partitioned"},
+                       true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     std::string from;
     DRC_RETURN_NOT_OK(Get(n, "from", from, "a stage's or a task's name"));

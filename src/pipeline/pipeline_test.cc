@@ -497,6 +497,8 @@ TEST_F(PipelineTest, PrepareArgumentsRoundTrip) {
   spec.end = "2002-12-31";
   spec.drop_nulls = {"y"};
   spec.resample = "ME";
+  spec.lags = {{"y", {1, 12}}, {"x", {2}}};
+  spec.rolling = {{"y", 3, {"mean", "std"}, 1}, {"y_lag1", 12, {"sum"}, 0}};
   auto back = PrepareFromArgs(PrepareArgs(spec));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->input, spec.input);
@@ -507,6 +509,8 @@ TEST_F(PipelineTest, PrepareArgumentsRoundTrip) {
   EXPECT_EQ(back->end, spec.end);
   EXPECT_EQ(back->drop_nulls, spec.drop_nulls);
   EXPECT_EQ(back->resample, spec.resample);
+  EXPECT_EQ(back->lags, spec.lags);
+  EXPECT_EQ(back->rolling, spec.rolling);
   auto bad = PrepareFromArgs({{"input", "a"}, {"output", "b"}, {"colums", "x"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("unknown argument 'colums'"), std::string::npos);
@@ -560,6 +564,79 @@ TEST_F(PipelineTest, PrepareRenamesFiltersDropsResamplesAndSorts) {
   EXPECT_NE(bad.status().message().find("'January' is not a value of column 'ds'"),
             std::string::npos)
       << bad.status();
+}
+
+TEST_F(PipelineTest, PrepareAddsLagsAndRollingStatisticsPerSeries) {
+  // A's March is missing (resampled: a gap, y null); B has three months. Out of order.
+  PrepareSpec spec;
+  spec.input = WriteText("in.csv",
+                         "unique_id,ds,y\n"
+                         "B,2001-02-28,20\nA,2001-01-31,1\nA,2001-02-28,2\nB,2001-01-31,10\n"
+                         "A,2001-04-30,4\nA,2001-05-31,5\nB,2001-03-31,30\n");
+  spec.output = (dir_ / "out.csv").string();
+  spec.resample = "ME";
+  spec.lags = {{"y", {1, 2}}};
+  spec.rolling = {{"y", 2, {"mean", "std"}, 0}, {"y_lag1", 3, {"sum", "min", "max"}, 1}};
+  auto result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->columns,
+            (std::vector<std::string>{"unique_id", "ds", "y", "is_gap", "y_lag1", "y_lag2",
+                                      "y_rollmean2", "y_rollstd2", "y_lag1_rollsum3",
+                                      "y_lag1_rollmin3", "y_lag1_rollmax3"}));
+  auto out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  using Texts = std::vector<std::string>;
+  // Rows: A Jan..May (March a gap), then B Jan..Mar; nothing crosses from A into B.
+  EXPECT_EQ(ColumnTexts(**out, "y"), (Texts{"1", "2", "null", "4", "5", "10", "20", "30"}));
+  EXPECT_EQ(ColumnTexts(**out, "y_lag1"),
+            (Texts{"null", "1", "2", "null", "4", "null", "10", "20"}));
+  EXPECT_EQ(ColumnTexts(**out, "y_lag2"),
+            (Texts{"null", "null", "1", "2", "null", "null", "null", "10"}));
+  // Two values needed (the window, as pandas' default min_periods): the gap breaks the pairs.
+  EXPECT_EQ(ColumnTexts(**out, "y_rollmean2"),
+            (Texts{"null", "1.5", "null", "null", "4.5", "null", "15", "25"}));
+  EXPECT_EQ(ColumnTexts(**out, "y_rollstd2"),
+            (Texts{"null", "0.7071067811865476", "null", "null", "0.7071067811865476", "null",
+                   "7.0710678118654755", "7.0710678118654755"}));
+  // One value is enough (min_periods 1); nulls are skipped.
+  EXPECT_EQ(ColumnTexts(**out, "y_lag1_rollsum3"),
+            (Texts{"null", "1", "3", "3", "6", "null", "10", "30"}));
+  EXPECT_EQ(ColumnTexts(**out, "y_lag1_rollmin3"),
+            (Texts{"null", "1", "1", "1", "2", "null", "10", "10"}));
+  EXPECT_EQ(ColumnTexts(**out, "y_lag1_rollmax3"),
+            (Texts{"null", "1", "2", "2", "4", "null", "10", "20"}));
+
+  // Errors name the file, the step and the columns there are.
+  spec.rolling = {{"y_lag3", 2, {"mean"}, 0}};
+  auto bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input +
+                ": rolling: no column 'y_lag3' (the table has unique_id, ds, y, y_lag1, "
+                "y_lag2)");
+  spec.rolling = {{"unique_id", 2, {"mean"}, 0}};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input + ": rolling: column 'unique_id' is string, not numbers");
+  spec.rolling = {};
+  spec.lags = {{"x", {1}}};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input + ": lags: no column 'x' (the table has unique_id, ds, y)");
+  spec.lags = {{"y", {1}}};
+  spec.select = {"ds", "y"};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind(spec.input + ": resample needs the columns unique_id", 0),
+            0u)
+      << bad.status();
+  spec.resample = "";
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input + ": lags needs the columns unique_id and ds (the table has ds, y)");
 }
 
 TEST_F(PipelineTest, PrepareJoinsTablesAndAggregates) {
@@ -902,6 +979,48 @@ stages:
   EXPECT_EQ(ErrorOf("stages:\n  - {name: p, kind: prepare, input: a.csv, aggregate: {by: ds, "
                     "ds: max}}\n"),
             "p.yaml:2:64: aggregate: 'ds' is a 'by' column; it cannot also be aggregated");
+}
+
+TEST_F(PipelineTest, PrepareStagesTakeLagsAndRollingStatistics) {
+  auto p = ParsePipeline(R"yaml(
+stages:
+  - name: features
+    kind: prepare
+    input: q.csv
+    lags: {y: [1, 7], prcp: 1}
+    rolling:
+      - {column: prcp, window: 7, stats: [sum, max]}
+      - {column: y_lag1, window: 3, min_periods: 1}
+)yaml",
+                         "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const PrepareSpec& spec = p->FindStage("features")->prepare;
+  EXPECT_EQ(spec.lags,
+            (std::vector<std::pair<std::string, std::vector<int>>>{{"y", {1, 7}}, {"prcp", {1}}}));
+  ASSERT_EQ(spec.rolling.size(), 2u);
+  EXPECT_EQ(spec.rolling[0], (RollingSpec{"prcp", 7, {"sum", "max"}, 0}));
+  EXPECT_EQ(spec.rolling[1], (RollingSpec{"y_lag1", 3, {"mean"}, 1}));  // mean by default
+  auto back = PrepareFromArgs(Find(*p, "features")->function_args);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->lags, spec.lags);
+  EXPECT_EQ(back->rolling, spec.rolling);
+
+  const std::string stage = "stages:\n  - {name: p, kind: prepare, input: a.csv, ";
+  EXPECT_EQ(ErrorOf(stage + "lags: {y: [1, 0]}}\n"),
+            "p.yaml:2:58: lags: column 'y' expects whole numbers >= 1 (rows back)");
+  EXPECT_EQ(ErrorOf(stage + "lags: [1]}\n"),
+            "p.yaml:2:50: field 'lags' expects a mapping {column: [1, 12]}");
+  EXPECT_EQ(ErrorOf(stage + "rolling: {column: y}}\n"),
+            "p.yaml:2:53: rolling needs 'window: ROWS'");
+  EXPECT_EQ(ErrorOf(stage + "rolling: {window: 3}}\n"),
+            "p.yaml:2:53: rolling needs 'column: NAME'");
+  EXPECT_EQ(ErrorOf(stage + "rolling: {column: y, window: 3, stats: [mean, median]}}\n"),
+            "p.yaml:2:83: rolling: unknown statistic 'median' (one of mean, std, min, max, sum)");
+  EXPECT_EQ(ErrorOf(stage + "rolling: {column: y, window: 3, min_periods: 4}}\n"),
+            "p.yaml:2:89: rolling: min_periods is more than the window (3 rows)");
+  EXPECT_EQ(ErrorOf(stage + "rolling: {column: y, windw: 3}}\n"),
+            "p.yaml:2:65: unknown field 'windw' in rolling (column, window, stats, min_periods) "
+            "(did you mean 'window'?)");
 }
 
 TEST_F(PipelineTest, TheReportListsEveryTaskThatDidNotEndDone) {

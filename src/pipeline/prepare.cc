@@ -36,6 +36,14 @@ constexpr data::AggKind kAggregateKinds[] = {
     data::AggKind::kCount, data::AggKind::kFirst, data::AggKind::kLast,   data::AggKind::kMedian,
     data::AggKind::kStd,   data::AggKind::kVar,   data::AggKind::kNUnique};
 
+// A RollingSpec's stats, in data::RollingStat's order.
+constexpr std::pair<const char*, data::RollingStat> kRollingStats[] = {
+    {"mean", data::RollingStat::kMean},
+    {"std", data::RollingStat::kStd},
+    {"min", data::RollingStat::kMin},
+    {"max", data::RollingStat::kMax},
+    {"sum", data::RollingStat::kSum}};
+
 // A join's `how` (JoinSpec).
 constexpr std::pair<const char*, data::JoinType> kJoinTypes[] = {
     {"inner", data::JoinType::kInner},   {"left", data::JoinType::kLeft},
@@ -122,6 +130,17 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (!spec.compute.empty()) args["compute"] = nlohmann::json(spec.compute).dump();
   if (!spec.filter.empty()) args["filter"] = spec.filter;
   if (!spec.drop.empty()) args["drop"] = JoinList(spec.drop, ",");
+  if (!spec.lags.empty()) args["lags"] = nlohmann::json(spec.lags).dump();
+  if (!spec.rolling.empty()) {
+    nlohmann::json rolling = nlohmann::json::array();
+    for (const RollingSpec& r : spec.rolling) {
+      rolling.push_back({{"column", r.column},
+                         {"window", r.window},
+                         {"stats", r.stats},
+                         {"min_periods", r.min_periods}});
+    }
+    args["rolling"] = rolling.dump();
+  }
   if (!spec.aggregate.by.empty()) {
     args["aggregate"] =
         nlohmann::json{{"by", spec.aggregate.by}, {"columns", spec.aggregate.columns}}.dump();
@@ -133,6 +152,15 @@ const std::vector<std::string>& AggregateFunctions() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> names;
     for (const data::AggKind kind : kAggregateKinds) names.push_back(data::AggKindName(kind));
+    return names;
+  }();
+  return kNames;
+}
+
+const std::vector<std::string>& RollingStats() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& [name, stat] : kRollingStats) names.emplace_back(name);
     return names;
   }();
   return kNames;
@@ -151,7 +179,7 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
   static const std::vector<std::string> kKnown = {
       "input",      "output",   "rename",     "select",      "start", "end",
       "drop_nulls", "resample", "min_length", "partitioned", "join",  "aggregate",
-      "compute",    "filter",   "drop",       "input_parts"};
+      "compute",    "filter",   "drop",       "input_parts", "lags",  "rolling"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -202,7 +230,8 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
         spec.rename[pair.substr(0, eq)] = pair.substr(eq + 1);
       }
     }
-    if (key == "join" || key == "aggregate" || key == "compute") {
+    if (key == "join" || key == "aggregate" || key == "compute" || key == "lags" ||
+        key == "rolling") {
       // Written by PrepareArgs; a hand-written task file may get them wrong.
       const auto j = nlohmann::json::parse(value, nullptr, false);
       if (j.is_discarded() || (key != "aggregate" && !j.is_array())) {
@@ -224,6 +253,17 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
           }
         } else if (key == "compute") {
           j.get_to(spec.compute);
+        } else if (key == "lags") {
+          j.get_to(spec.lags);
+        } else if (key == "rolling") {
+          for (const auto& one : j) {
+            RollingSpec rolling;
+            one.at("column").get_to(rolling.column);
+            one.at("window").get_to(rolling.window);
+            one.at("stats").get_to(rolling.stats);
+            one.at("min_periods").get_to(rolling.min_periods);
+            spec.rolling.push_back(std::move(rolling));
+          }
         } else {
           j.at("by").get_to(spec.aggregate.by);
           j.at("columns").get_to(spec.aggregate.columns);
@@ -371,12 +411,33 @@ Result<data::TablePtr> FilterRows(data::TablePtr table, const PrepareSpec& spec)
 Status CheckSeriesSteps(const data::TablePtr& table, const PrepareSpec& spec) {
   const data::SeriesColumns cols;
   for (const auto& [used, field] :
-       {std::pair{!spec.resample.empty(), "resample"}, std::pair{spec.min_length > 0, "min_length"},
+       {std::pair{!spec.resample.empty(), "resample"}, std::pair{!spec.lags.empty(), "lags"},
+        std::pair{!spec.rolling.empty(), "rolling"}, std::pair{spec.min_length > 0, "min_length"},
         std::pair{spec.partitioned, "partitioned"}}) {
     if (used && !HasSeries(table)) {
       return Status::InvalidArgument(spec.input, ": ", field, " needs the columns ", cols.id,
                                      " and ", cols.time, " (the table has ", ColumnList(table),
                                      ")");
+    }
+  }
+  // The columns that the lags and rolling statistics read: the table's, or a lag added before.
+  std::vector<std::string> columns = table->schema()->field_names();
+  const auto check = [&](const std::string& field, const std::string& column) {
+    if (std::find(columns.begin(), columns.end(), column) != columns.end()) return Status::OK();
+    return Status::InvalidArgument(spec.input, ": ", field, ": no column '", column,
+                                   "' (the table has ", JoinList(columns), ")");
+  };
+  for (const auto& [column, lags] : spec.lags) {
+    DRC_RETURN_NOT_OK(check("lags", column));
+    for (const int lag : lags) columns.push_back(column + "_lag" + std::to_string(lag));
+  }
+  for (const RollingSpec& rolling : spec.rolling) {
+    DRC_RETURN_NOT_OK(check("rolling", rolling.column));
+    const auto type = table->schema()->GetFieldByName(rolling.column);
+    if (type != nullptr && !arrow::is_numeric(type->type()->id()) &&
+        type->type()->id() != arrow::Type::NA) {
+      return Status::InvalidArgument(spec.input, ": rolling: column '", rolling.column, "' is ",
+                                     type->type()->ToString(), ", not numbers");
     }
   }
   return Status::OK();
@@ -523,8 +584,16 @@ Result<data::TablePtr> AggregateTable(const data::Context& ctx, const data::Tabl
   return *grouped;
 }
 
-// `spec.resample`, then `spec.min_length`, on whole series (all of a series' rows in `table`);
-// adds the series left out to `dropped`.
+// The rolling statistic called `name` (one of RollingStats()).
+data::RollingStat RollingStatOf(const std::string& name) {
+  for (const auto& [n, stat] : kRollingStats) {
+    if (name == n) return stat;
+  }
+  return data::RollingStat::kMean;  // not reached: the names are checked when parsed
+}
+
+// `spec.resample`, the lags, the rolling statistics, then `spec.min_length`, on whole series
+// (all of a series' rows in `table`); adds the series left out to `dropped`.
 Result<data::TablePtr> WholeSeriesSteps(data::TablePtr table, const PrepareSpec& spec,
                                         int64_t* dropped) {
   if (!spec.resample.empty()) {
@@ -533,6 +602,27 @@ Result<data::TablePtr> WholeSeriesSteps(data::TablePtr table, const PrepareSpec&
       return Status::InvalidArgument(spec.input, ": resample: ", resampled.status().message());
     }
     table = *resampled;
+  }
+  for (const auto& [column, lags] : spec.lags) {
+    data::SeriesColumns cols;
+    cols.value = column;
+    auto lagged = data::AddLags(table, cols, lags);
+    if (!lagged.ok()) {
+      return Status::InvalidArgument(spec.input, ": lags: ", lagged.status().message());
+    }
+    table = *lagged;
+  }
+  for (const RollingSpec& rolling : spec.rolling) {
+    data::SeriesColumns cols;
+    cols.value = rolling.column;
+    for (const std::string& stat : rolling.stats) {
+      auto rolled =
+          data::AddRolling(table, cols, rolling.window, RollingStatOf(stat), rolling.min_periods);
+      if (!rolled.ok()) {
+        return Status::InvalidArgument(spec.input, ": rolling: ", rolled.status().message());
+      }
+      table = *rolled;
+    }
   }
   if (spec.min_length > 0) {
     int64_t short_series = 0;

@@ -176,8 +176,8 @@ TEST_F(PrepareOnRanksTest, WritesEachRanksSeriesAsItsPart) {
 // a region per series from a Parquet table (F has none: a left join, of a small table, so
 // data::BroadcastJoin), a flag per month from a CSV under other names (a right join, so
 // data::DistJoin; every month of the calendar has rows), 100 added to y in the flagged month
-// (compute, then drop the helper column), B left out (filter), and D's March twice, summed
-// (data::DistGroupBy).
+// (compute, then drop the helper column), B left out (filter), D's March twice, summed
+// (data::DistGroupBy), and y's lags and rolling statistics of a lag per series.
 TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   const std::string input = Write("twice.csv", SeriesCsv() + "D,2001-03-31,5\n");
   const std::string regions_csv = Write("regions.csv",
@@ -211,6 +211,8 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
     spec.drop = {"bump"};
     spec.aggregate.by = {"unique_id", "ds"};
     spec.aggregate.columns = {{"y", "sum"}, {"region", "first"}, {"holiday", "max"}};
+    spec.lags = {{"y", {1, 2}}};
+    spec.rolling = {{"y_lag1", 3, {"mean", "max"}, 1}};
     return spec;
   };
   const PrepareSpec one = with_steps(Spec(input, "joined.parquet"));
@@ -218,7 +220,8 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   ASSERT_TRUE(reference.ok()) << reference.status();
   EXPECT_EQ(reference->rows_out, 35);  // B's 7 months left out
   EXPECT_EQ(reference->columns,
-            (std::vector<std::string>{"unique_id", "ds", "y", "region", "holiday", "is_gap"}));
+            (std::vector<std::string>{"unique_id", "ds", "y", "region", "holiday", "is_gap",
+                                      "y_lag1", "y_lag2", "y_lag1_rollmean3", "y_lag1_rollmax3"}));
   auto expected = data::ReadTable(one.output);
   ASSERT_TRUE(expected.ok()) << expected.status();
   // D's March: 30 and 5, each with 100 added; F's region: none.

@@ -90,12 +90,25 @@ struct AggregateSpec {
   bool operator==(const AggregateSpec&) const = default;
 };
 
+// Rolling statistics of one column over each series' last `window` rows (the current one
+// included; data::AddRolling), a column `<column>_roll<stat><window>` per stat (mean, std (ddof
+// 1, as pandas), min, max, sum), null until `min_periods` non-null values are in the window (0:
+// the whole window, as pandas' default).
+struct RollingSpec {
+  std::string column;
+  int window = 0;
+  std::vector<std::string> stats;
+  int min_periods = 0;
+  bool operator==(const RollingSpec&) const = default;
+};
+
 // What a prepare stage does to its input table, in this order: rename columns, keep `select`
 // columns, join each of `join` in turn, `compute` columns, keep the rows where `filter` is true,
 // leave out the `drop` columns, keep rows with start <= ds <= end, drop rows with a null in
 // `drop_nulls` (every column when it is {"*"}), `aggregate`, resample each series to
-// `resample` (data::Resample: missing steps get a null y), drop the series with fewer than
-// `min_length` rows (gaps counted), sort by unique_id and ds when both exist, write `output`.
+// `resample` (data::Resample: missing steps get a null y), add the `lags`, then the `rolling`
+// statistics, per series, drop the series with fewer than `min_length` rows (gaps counted),
+// sort by unique_id and ds when both exist, write `output`.
 // A ds column of dates (or of text) becomes time stamps, in the input and in each joined table,
 // before the joins.
 struct PrepareSpec {
@@ -116,6 +129,11 @@ struct PrepareSpec {
   std::string filter;  // an expression; the rows where it is true are kept (null: dropped)
   std::vector<std::string> drop;
   AggregateSpec aggregate;
+  // Per series, in series time order (after resample): each (column, [k, ...]) adds
+  // `<column>_lag<k>`, the column's value k rows earlier in its series (null for the first k
+  // rows; data::AddLags); then each of `rolling` (which may use a lag column).
+  std::vector<std::pair<std::string, std::vector<int>>> lags;
+  std::vector<RollingSpec> rolling;
   // Each rank writes the series it holds, sorted, as its own part: OUTPUT_STEM/part-R.FORMAT
   // (PartsPattern), not one table gathered on rank 0. A forecast stage reading it runs on as
   // many ranks, each training on its part (dl::ForecastConfig::partitioned). Needs the
@@ -127,9 +145,10 @@ struct PrepareSpec {
 // "series/part-{rank}.parquet" for the output "series.parquet". Empty when not partitioned.
 std::string PartsPattern(const PrepareSpec& spec);
 
-// The names that an AggregateSpec's functions and a JoinSpec's `how` take.
+// The names that an AggregateSpec's functions, a JoinSpec's `how` and a RollingSpec's stats take.
 const std::vector<std::string>& AggregateFunctions();
 const std::vector<std::string>& JoinTypes();
+const std::vector<std::string>& RollingStats();
 
 // The function task's arguments and back (the `pipeline.prepare` worker function).
 std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec);
