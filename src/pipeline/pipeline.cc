@@ -114,9 +114,16 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetRolling(n, p.rolling));
     DRC_RETURN_NOT_OK(GetExpressions(n, p));
     DRC_RETURN_NOT_OK(GetList(n, "drop", p.drop));
-    for (const auto& column : p.drop) {
-      if (column.find(',') != std::string::npos) {
-        return Error(n["drop"], "a column name with ',' cannot be dropped here");
+    // These lists travel comma-separated: a ',' inside a name would split it.
+    for (const auto& [key, columns] :
+         {std::pair<const char*, const std::vector<std::string>*>{"select", &p.select},
+          {"drop", &p.drop},
+          {"drop_nulls", &p.drop_nulls}}) {
+      for (const auto& column : *columns) {
+        if (column.find(',') != std::string::npos) {
+          return Error(n[key], std::string("a column name with ',' cannot be listed in '") + key +
+                                   "' (the stage's lists travel comma-separated)");
+        }
       }
     }
     // The arguments travel as text; a separator inside a name would split it.

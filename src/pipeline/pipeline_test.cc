@@ -1018,6 +1018,12 @@ stages:
             "p.yaml:2:83: rolling: unknown statistic 'median' (one of mean, std, min, max, sum)");
   EXPECT_EQ(ErrorOf(stage + "rolling: {column: y, window: 3, min_periods: 4}}\n"),
             "p.yaml:2:89: rolling: min_periods is more than the window (3 rows)");
+  EXPECT_EQ(ErrorOf(stage + "select: [y, 'a,b']}\n"),
+            "p.yaml:2:52: a column name with ',' cannot be listed in 'select' (the stage's lists "
+            "travel comma-separated)");
+  EXPECT_EQ(ErrorOf(stage + "drop_nulls: ['a,b']}\n"),
+            "p.yaml:2:56: a column name with ',' cannot be listed in 'drop_nulls' (the stage's "
+            "lists travel comma-separated)");
   EXPECT_EQ(ErrorOf(stage + "rolling: {column: y, windw: 3}}\n"),
             "p.yaml:2:65: unknown field 'windw' in rolling (column, window, stats, min_periods) "
             "(did you mean 'window'?)");
