@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -111,6 +112,88 @@ TEST(AddRolling, MeanStdMinMaxSum) {
   auto m = AddRolling(with_null, {}, 2, RollingStat::kMean, 1);
   ExpectNear(Column(*m, "y_rollmean2"), {1.0, 1.0, 5.0});
   EXPECT_FALSE(AddRolling(Sample(), {}, 0, RollingStat::kMean).ok());
+}
+
+// The online updates (values entering and leaving the window) against each window recomputed:
+// random series of random lengths, with nulls, values of mixed magnitudes and repeated values,
+// every statistic, windows 1 to 40 and several min_periods.
+TEST(AddRolling, OnlineUpdatesMatchEachWindowRecomputed) {
+  uint64_t state = 7;
+  const auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  std::vector<std::string> ids;
+  std::vector<int64_t> ds;
+  std::vector<Opt> y;
+  for (int series = 0; series < 6; ++series) {
+    const int length = 1 + static_cast<int>(next() % 300);
+    for (int t = 0; t < length; ++t) {
+      ids.push_back("s" + std::to_string(series));
+      ds.push_back(t);
+      const uint64_t r = next();
+      if (r % 7 == 0) {
+        y.push_back(std::nullopt);
+      } else if (r % 7 == 1) {
+        y.push_back(3.0);  // runs of equal values
+      } else {
+        y.push_back(static_cast<double>(static_cast<int64_t>(next() % 2000001) - 1000000) /
+                    (r % 2 == 0 ? 1.0 : 997.0));
+      }
+    }
+  }
+  const TablePtr table = MakeTable(ids, ds, y);
+  const char* names[] = {"mean", "std", "min", "max", "sum"};
+  for (const RollingStat stat : {RollingStat::kMean, RollingStat::kStd, RollingStat::kMin,
+                                 RollingStat::kMax, RollingStat::kSum}) {
+    for (const int window : {1, 2, 3, 7, 40}) {
+      for (const int min_periods : {0, 1, window}) {
+        auto rolled = AddRolling(table, {}, window, stat, min_periods);
+        ASSERT_TRUE(rolled.ok()) << rolled.status();
+        const std::vector<Opt> got =
+            Column(*rolled,
+                   std::string("y_roll") + names[static_cast<int>(stat)] + std::to_string(window));
+        ASSERT_EQ(got.size(), y.size());
+        const size_t need = min_periods == 0 ? window : min_periods;
+        for (size_t i = 0; i < y.size(); ++i) {
+          std::vector<double> in;  // the window's values, recomputed
+          for (size_t j = i + 1;
+               j-- > 0 && i - j < static_cast<size_t>(window) && ids[j] == ids[i];) {
+            if (y[j]) in.push_back(*y[j]);
+          }
+          Opt want;
+          if (in.size() >= need && !in.empty() && !(stat == RollingStat::kStd && in.size() < 2)) {
+            double sum = 0;
+            for (double v : in) sum += v;
+            const double mean = sum / static_cast<double>(in.size());
+            double ss = 0;
+            for (double v : in) ss += (v - mean) * (v - mean);
+            switch (stat) {
+              case RollingStat::kMean: want = mean; break;
+              case RollingStat::kSum: want = sum; break;
+              case RollingStat::kStd:
+                want = std::sqrt(ss / static_cast<double>(in.size() - 1));
+                break;
+              case RollingStat::kMin: want = *std::min_element(in.begin(), in.end()); break;
+              case RollingStat::kMax: want = *std::max_element(in.begin(), in.end()); break;
+            }
+          }
+          const std::string where = std::string(names[static_cast<int>(stat)]) + " window " +
+                                    std::to_string(window) + " min_periods " +
+                                    std::to_string(min_periods) + " row " + std::to_string(i);
+          ASSERT_EQ(got[i].has_value(), want.has_value()) << where;
+          if (!want) continue;
+          // Within rounding of the window's magnitude (a sum of values up to 1e6 that cancel).
+          double scale = 1;
+          for (size_t j = i + 1;
+               j-- > 0 && i - j < static_cast<size_t>(window) && ids[j] == ids[i];) {
+            if (y[j]) scale = std::max(scale, std::abs(*y[j]));
+          }
+          EXPECT_NEAR(*got[i], *want, 1e-9 * scale) << where;
+        }
+      }
+    }
+  }
 }
 
 TEST(Scalers, StandardIsMeanAndPopulationStd) {
