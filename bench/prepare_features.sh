@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# A prepare stage's lags and rolling statistics per series (docs/pipeline.md), against pandas,
+# Polars and DuckDB doing the same: a synthetic panel of SERIES monthly series
+# (bench/many_series.py); per series y_lag1, y_lag12, the mean, max and std of y_lag1 over 12
+# rows, the sum of y over 3 rows (bench/peers/features_peers.py says exactly what); sort, write
+# Parquet.
+#   drc 1 rank:  the stage on 1 rank of 2 cores;   drc 2 ranks: on 2 ranks of 1 core each
+#   pandas (one thread), polars and duckdb (their defaults: every core)
+# Per case the median over RUNS alternated runs of the whole command's wall time, and of the work
+# alone (drc: the function task, from the run's events.jsonl; peers: from reading to the written
+# file, imports excluded). Every output is checked against pandas' (same rows; each feature null
+# where pandas' is, else within 1e-9 of it, relative).
+#   bash bench/prepare_features.sh [SERIES] [RUNS]        (defaults: 10000 series, 3 runs)
+# Peers: bench/peers/setup_peers.sh (bench/peers/.venv).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+drc=$(dirname "$here")/build/release/apps/drc/drc
+py=$here/peers/.venv/bin/python
+series=${1:-10000}
+runs=${2:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+[ -x "$drc" ] || { echo "prepare_features: build first (make build)" >&2; exit 1; }
+[ -x "$py" ] || { echo "prepare_features: run bench/peers/setup_peers.sh first" >&2; exit 1; }
+
+python3 "$here/many_series.py" "$series" "$work/panel.csv"
+for ranks in 1 2; do
+  cat >"$work/drc-$ranks.yaml" <<YAML
+pilot: {cores: 2}
+stages:
+  - name: prepare
+    kind: prepare
+    input: $work/panel.csv
+    lags: {y: [1, 12]}
+    rolling:
+      - {column: y_lag1, window: 12, stats: [mean, max], min_periods: 1}
+      - {column: y_lag1, window: 12, stats: [std], min_periods: 2}
+      - {column: y, window: 3, stats: [sum], min_periods: 1}
+    output: features.parquet
+    ranks: $ranks
+    cores: $((2 / ranks))
+YAML
+done
+
+# The function task's seconds: its launch to its exit, in the run's journal.
+task_seconds() {
+  "$py" - "$1" <<'PY'
+import json, sys
+t = {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["task"] == "prepare" and e["kind"] in ("launch", "exit"):
+        t[e["kind"]] = e["t"]
+print(t["exit"] - t["launch"])
+PY
+}
+
+same_as_pandas() {
+  "$py" - "$work/pandas.parquet" "$1" <<'PY'
+import sys
+import numpy as np
+import pyarrow.parquet as pq
+a, b = (pq.read_table(p).to_pandas() for p in sys.argv[1:3])
+assert len(a) == len(b), (len(a), len(b))
+assert (a["unique_id"].values == b["unique_id"].values).all()
+assert (a["ds"].astype("datetime64[s]").values == b["ds"].astype("datetime64[s]").values).all()
+for c in ["y_lag1", "y_lag12", "y_lag1_rollmean12", "y_lag1_rollmax12", "y_lag1_rollstd12",
+          "y_rollsum3"]:
+    x, y = a[c].to_numpy(dtype=float, na_value=np.nan), b[c].to_numpy(dtype=float, na_value=np.nan)
+    assert (np.isnan(x) == np.isnan(y)).all(), c
+    ok = ~np.isnan(x)
+    assert (abs(x[ok] - y[ok]) <= 1e-9 * np.maximum(abs(x[ok]), 1)).all(), c
+PY
+}
+
+for _ in $(seq "$runs"); do
+  for case in pandas drc-1 drc-2 polars duckdb; do
+    start=$(date +%s.%N)
+    if [ "${case%-*}" = drc ]; then
+      rm -rf "$work/run"
+      "$drc" run "$work/$case.yaml" --workdir "$work/run" --quiet >/dev/null 2>&1
+      wall=$(echo "$(date +%s.%N) - $start" | bc)
+      seconds=$(task_seconds "$work/run/events.jsonl")
+      out=$work/run/prepare/features.parquet
+    else
+      seconds=$("$py" "$here/peers/features_peers.py" --system "$case" "$work/panel.csv" \
+        "$work/$case.parquet" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+      wall=$(echo "$(date +%s.%N) - $start" | bc)
+      out=$work/$case.parquet
+    fi
+    same_as_pandas "$out" || { echo "prepare_features: $case differs from pandas" >&2; exit 1; }
+    echo "$case $wall $seconds" >>"$work/times"
+  done
+done
+rows=$(($(wc -l <"$work/panel.csv") - 1))
+echo "$rows rows of $series series: lags and rolling statistics per series"
+for case in drc-1 drc-2 pandas polars duckdb; do
+  median() {
+    awk -v c="$case" -v k="$1" '$1 == c { print $k }' "$work/times" | sort -g |
+      awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+  }
+  printf '%-7s wall %.2f s, work %.2f s\n' "$case" "$(median 2)" "$(median 3)"
+done
