@@ -15,6 +15,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/prepare_cases.sh
+source "$here/prepare_cases.sh"
 drc=$(dirname "$here")/build/release/apps/drc/drc
 py=$here/peers/.venv/bin/python
 series=${1:-10000}
@@ -43,19 +45,6 @@ stages:
 YAML
 done
 
-# The function task's seconds: its launch to its exit, in the run's journal.
-task_seconds() {
-  "$py" - "$1" <<'PY'
-import json, sys
-t = {}
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e["task"] == "prepare" and e["kind"] in ("launch", "exit"):
-        t[e["kind"]] = e["t"]
-print(t["exit"] - t["launch"])
-PY
-}
-
 same_as_pandas() {
   "$py" - "$work/pandas.parquet" "$1" <<'PY'
 import sys
@@ -74,31 +63,6 @@ for c in ["y_lag1", "y_lag12", "y_lag1_rollmean12", "y_lag1_rollmax12", "y_lag1_
 PY
 }
 
-for _ in $(seq "$runs"); do
-  for case in pandas drc-1 drc-2 polars duckdb; do
-    start=$(date +%s.%N)
-    if [ "${case%-*}" = drc ]; then
-      rm -rf "$work/run"
-      "$drc" run "$work/$case.yaml" --workdir "$work/run" --quiet >/dev/null 2>&1
-      wall=$(echo "$(date +%s.%N) - $start" | bc)
-      seconds=$(task_seconds "$work/run/events.jsonl")
-      out=$work/run/prepare/features.parquet
-    else
-      seconds=$("$py" "$here/peers/features_peers.py" --system "$case" "$work/panel.csv" \
-        "$work/$case.parquet" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
-      wall=$(echo "$(date +%s.%N) - $start" | bc)
-      out=$work/$case.parquet
-    fi
-    same_as_pandas "$out" || { echo "prepare_features: $case differs from pandas" >&2; exit 1; }
-    echo "$case $wall $seconds" >>"$work/times"
-  done
-done
 rows=$(($(wc -l <"$work/panel.csv") - 1))
 echo "$rows rows of $series series: lags and rolling statistics per series"
-for case in drc-1 drc-2 pandas polars duckdb; do
-  median() {
-    awk -v c="$case" -v k="$1" '$1 == c { print $k }' "$work/times" | sort -g |
-      awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
-  }
-  printf '%-7s wall %.2f s, work %.2f s\n' "$case" "$(median 2)" "$(median 3)"
-done
+prepare_cases "$runs" features.parquet "$here/peers/features_peers.py" "$work/panel.csv"

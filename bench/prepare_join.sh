@@ -13,6 +13,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/prepare_cases.sh
+source "$here/prepare_cases.sh"
 drc=$(dirname "$here")/build/release/apps/drc/drc
 py=$here/peers/.venv/bin/python
 series=${1:-10000}
@@ -41,19 +43,6 @@ stages:
 YAML
 done
 
-# The function task's seconds: its launch to its exit, in the run's journal.
-task_seconds() {
-  "$py" - "$1" <<'PY'
-import json, sys
-t = {}
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e["task"] == "prepare" and e["kind"] in ("launch", "exit"):
-        t[e["kind"]] = e["t"]
-print(t["exit"] - t["launch"])
-PY
-}
-
 same_as_pandas() {
   "$py" - "$work/pandas.parquet" "$1" <<'PY'
 import sys
@@ -67,31 +56,6 @@ assert (abs(a["y"] - b["y"]) <= 1e-9 * abs(a["y"])).all()
 PY
 }
 
-for _ in $(seq "$runs"); do
-  for case in pandas drc-1 drc-2 polars duckdb; do
-    start=$(date +%s.%N)
-    if [ "${case%-*}" = drc ]; then
-      rm -rf "$work/run"
-      "$drc" run "$work/$case.yaml" --workdir "$work/run" --quiet >/dev/null 2>&1
-      wall=$(echo "$(date +%s.%N) - $start" | bc)
-      seconds=$(task_seconds "$work/run/events.jsonl")
-      out=$work/run/prepare/regions.parquet
-    else
-      seconds=$("$py" "$here/peers/prepare_peers.py" --system "$case" "$work/panel.csv" \
-        "$work/regions.csv" "$work/$case.parquet" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
-      wall=$(echo "$(date +%s.%N) - $start" | bc)
-      out=$work/$case.parquet
-    fi
-    same_as_pandas "$out" || { echo "prepare_join: $case differs from pandas" >&2; exit 1; }
-    echo "$case $wall $seconds" >>"$work/times"
-  done
-done
 rows=$(($(wc -l <"$work/panel.csv") - 1))
 echo "$rows rows of $series series joined to their regions and summed per region and month"
-for case in drc-1 drc-2 pandas polars duckdb; do
-  median() {
-    awk -v c="$case" -v k="$1" '$1 == c { print $k }' "$work/times" | sort -g |
-      awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
-  }
-  printf '%-7s wall %.2f s, work %.2f s\n' "$case" "$(median 2)" "$(median 3)"
-done
+prepare_cases "$runs" regions.parquet "$here/peers/prepare_peers.py" "$work/panel.csv" "$work/regions.csv"

@@ -9,10 +9,7 @@ name the region unique_id, sort by unique_id and ds, write Parquet. Each system 
 machine's cores as it does by default. Prints one JSON object: system, version, seconds (the
 work, from reading to the written file; imports excluded), rows (written), threads.
 """
-import argparse
-import json
-import os
-import time
+import peer_timing
 
 
 def run_pandas(series, regions, out):
@@ -62,31 +59,6 @@ def run_duckdb(series, regions, out):
     return rows, duckdb.__version__
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--system", required=True, choices=["pandas", "polars", "duckdb"])
-    p.add_argument("series")
-    p.add_argument("regions")
-    p.add_argument("out")
-    a = p.parse_args()
-    run = {"pandas": run_pandas, "polars": run_polars, "duckdb": run_duckdb}[a.system]
-    # Import first, so that the time is the work's.
-    __import__(a.system)
-    start = time.perf_counter()
-    rows, version = run(a.series, a.regions, a.out)
-    seconds = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "system": a.system,
-                "version": version,
-                "seconds": seconds,
-                "rows": rows,
-                "threads": os.cpu_count() if a.system != "pandas" else 1,
-            }
-        )
-    )
-
-
 if __name__ == "__main__":
-    main()
+    peer_timing.main(__doc__, {"pandas": run_pandas, "polars": run_polars, "duckdb": run_duckdb},
+                     ["series", "regions"])
