@@ -114,11 +114,13 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetRolling(n, p.rolling));
     DRC_RETURN_NOT_OK(GetExpressions(n, p));
     DRC_RETURN_NOT_OK(GetList(n, "drop", p.drop));
+    DRC_RETURN_NOT_OK(GetSort(n, p));
     // These lists travel comma-separated: a ',' inside a name would split it.
     for (const auto& [key, columns] :
          {std::pair<const char*, const std::vector<std::string>*>{"select", &p.select},
           {"drop", &p.drop},
-          {"drop_nulls", &p.drop_nulls}}) {
+          {"drop_nulls", &p.drop_nulls},
+          {"sort", &p.sort}}) {
       for (const auto& column : *columns) {
         if (column.find(',') != std::string::npos) {
           return Error(n[key], std::string("a column name with ',' cannot be listed in '") + key +
@@ -170,6 +172,30 @@ class Parser : public YamlFields {
       if (Status st = data::CheckExpressionSyntax(p.filter); !st.ok()) {
         return Error(n["filter"], "filter " + st.message());
       }
+    }
+    return Status::OK();
+  }
+
+  // `sort: [column, "column desc", ...]` (" asc" allowed and dropped), when given.
+  Status GetSort(const YAML::Node& n, PrepareSpec& p) const {
+    DRC_RETURN_NOT_OK(GetList(n, "sort", p.sort));
+    for (std::string& item : p.sort) {
+      for (const std::string_view suffix : {" asc", " desc"}) {
+        if (item.size() > suffix.size() && item.ends_with(suffix)) {
+          std::string name = item.substr(0, item.size() - suffix.size());
+          while (!name.empty() && name.back() == ' ') name.pop_back();
+          item = name.empty() ? "" : suffix == " desc" ? name + " desc" : name;
+          break;
+        }
+      }
+      if (item.empty() || item.front() == ' ') {
+        return Error(n["sort"], "field 'sort' expects column names, each alone or with ' desc'");
+      }
+    }
+    if (!p.sort.empty() && p.partitioned) {
+      return Error(n["sort"],
+                   "give 'sort' or 'partitioned', not both (parts hold whole series, in series "
+                   "order)");
     }
     return Status::OK();
   }
@@ -559,7 +585,7 @@ class Parser : public YamlFields {
         CheckStageKeys(n, s,
                        {"input", "from", "output", "rename", "select", "join", "compute", "filter",
                         "drop", "start", "end", "drop_nulls", "aggregate", "resample", "lags",
-                        "rolling", "min_length", "partitioned"},
+                        "rolling", "min_length", "sort", "partitioned"},
                        true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     std::string from;

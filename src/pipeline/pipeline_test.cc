@@ -606,6 +606,24 @@ TEST_F(PipelineTest, PrepareAddsLagsAndRollingStatisticsPerSeries) {
   EXPECT_EQ(ColumnTexts(**out, "y_lag1_rollmax3"),
             (Texts{"null", "1", "2", "2", "4", "null", "10", "20"}));
 
+  // `sort` orders the output instead of unique_id and ds: the last month first, then by series.
+  spec.sort = {"ds desc", "unique_id"};
+  result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(ColumnTexts(**out, "unique_id"), (Texts{"A", "A", "A", "B", "A", "B", "A", "B"}));
+  EXPECT_EQ(ColumnTexts(**out, "y"), (Texts{"5", "4", "null", "30", "2", "20", "1", "10"}));
+  spec.sort = {"month desc"};
+  auto unsorted = PrepareTable(spec);
+  ASSERT_FALSE(unsorted.ok());
+  EXPECT_EQ(unsorted.status().message().rfind(spec.input + ": sort: no column 'month' (the table "
+                                                           "has unique_id, ds, y, is_gap, y_lag1",
+                                              0),
+            0u)
+      << unsorted.status();
+  spec.sort = {};
+
   // Errors name the file, the step and the columns there are.
   spec.rolling = {{"y_lag3", 2, {"mean"}, 0}};
   auto bad = PrepareTable(spec);
@@ -1018,6 +1036,23 @@ stages:
             "p.yaml:2:83: rolling: unknown statistic 'median' (one of mean, std, min, max, sum)");
   EXPECT_EQ(ErrorOf(stage + "rolling: {column: y, window: 3, min_periods: 4}}\n"),
             "p.yaml:2:89: rolling: min_periods is more than the window (3 rows)");
+  auto sorted = ParsePipeline(R"(
+stages:
+  - {name: p, kind: prepare, input: a.csv, sort: [region, "sales  DESC", "month asc", "y desc"]}
+)",
+                              "/srv/p.yaml");
+  ASSERT_TRUE(sorted.ok()) << sorted.status();
+  // " asc" dropped, " desc" kept (one space); a suffix in capitals is part of the name.
+  EXPECT_EQ(sorted->FindStage("p")->prepare.sort,
+            (std::vector<std::string>{"region", "sales  DESC", "month", "y desc"}));
+  back = PrepareFromArgs(Find(*sorted, "p")->function_args);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->sort, sorted->FindStage("p")->prepare.sort);
+  EXPECT_EQ(ErrorOf(stage + "sort: [' desc']}\n"),
+            "p.yaml:2:50: field 'sort' expects column names, each alone or with ' desc'");
+  EXPECT_EQ(ErrorOf(stage + "sort: [y], partitioned: true}\n"),
+            "p.yaml:2:50: give 'sort' or 'partitioned', not both (parts hold whole series, in "
+            "series order)");
   EXPECT_EQ(ErrorOf(stage + "select: [y, 'a,b']}\n"),
             "p.yaml:2:52: a column name with ',' cannot be listed in 'select' (the stage's lists "
             "travel comma-separated)");

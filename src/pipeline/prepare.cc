@@ -131,6 +131,7 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (!spec.filter.empty()) args["filter"] = spec.filter;
   if (!spec.drop.empty()) args["drop"] = JoinList(spec.drop, ",");
   if (!spec.lags.empty()) args["lags"] = nlohmann::json(spec.lags).dump();
+  if (!spec.sort.empty()) args["sort"] = JoinList(spec.sort, ",");
   if (!spec.rolling.empty()) {
     nlohmann::json rolling = nlohmann::json::array();
     for (const RollingSpec& r : spec.rolling) {
@@ -177,9 +178,9 @@ const std::vector<std::string>& JoinTypes() {
 
 Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& args) {
   static const std::vector<std::string> kKnown = {
-      "input",      "output",   "rename",     "select",      "start", "end",
-      "drop_nulls", "resample", "min_length", "partitioned", "join",  "aggregate",
-      "compute",    "filter",   "drop",       "input_parts", "lags",  "rolling"};
+      "input",    "output",      "rename",      "select",  "start",     "end",     "drop_nulls",
+      "resample", "min_length",  "partitioned", "join",    "aggregate", "compute", "filter",
+      "drop",     "input_parts", "lags",        "rolling", "sort"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -194,6 +195,7 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
     if (key == "drop_nulls") spec.drop_nulls = SplitList(value);
     if (key == "filter") spec.filter = value;
     if (key == "drop") spec.drop = SplitList(value);
+    if (key == "sort") spec.sort = SplitList(value);
     if (key == "resample") spec.resample = value;
     if (key == "input_parts") {
       const auto parsed =
@@ -636,11 +638,37 @@ Result<data::TablePtr> WholeSeriesSteps(data::TablePtr table, const PrepareSpec&
   return table;
 }
 
-// Sorted by unique_id and ds when it has both, then written to `spec.output`.
-Status SortAndWrite(data::TablePtr table, const PrepareSpec& spec) {
-  if (HasSeries(table)) {
+// The output's order: `spec.sort` (each "column" or "column desc"; nulls last), else unique_id
+// and ds when the table has both, else none (the rows as they come).
+Result<std::vector<data::SortKey>> OutputOrder(const data::TablePtr& table,
+                                               const PrepareSpec& spec) {
+  std::vector<data::SortKey> keys;
+  for (const std::string& item : spec.sort) {
+    data::SortKey key;
+    key.column = item;
+    constexpr std::string_view kDesc = " desc";
+    if (item.size() > kDesc.size() && item.ends_with(kDesc)) {
+      key.column = item.substr(0, item.size() - kDesc.size());
+      key.ascending = false;
+    }
+    if (table->schema()->GetFieldByName(key.column) == nullptr) {
+      return Status::InvalidArgument(spec.input, ": sort: no column '", key.column,
+                                     "' (the table has ", ColumnList(table), ")");
+    }
+    keys.push_back(std::move(key));
+  }
+  if (keys.empty() && HasSeries(table)) {
     const data::SeriesColumns cols;
-    DRC_ASSIGN_OR_RETURN(table, data::Sort(table, {{cols.id}, {cols.time}}));
+    keys = {{cols.id}, {cols.time}};
+  }
+  return keys;
+}
+
+// Sorted in the output's order, then written to `spec.output`.
+Status SortAndWrite(data::TablePtr table, const PrepareSpec& spec) {
+  DRC_ASSIGN_OR_RETURN(const auto keys, OutputOrder(table, spec));
+  if (!keys.empty()) {
+    DRC_ASSIGN_OR_RETURN(table, data::Sort(table, keys));
   }
   return data::WriteTable(*table, spec.output);
 }
@@ -830,10 +858,12 @@ Result<PrepareResult> PrepareOnRanks(const PrepareSpec& spec, const data::Contex
     DRC_RETURN_NOT_OK(WritePart(ctx, table, spec));
     return result;
   }
-  if (HasSeries(table)) {
+  // The ranks agree on the schema, so on the keys (or the error).
+  auto keys = OutputOrder(table, spec);
+  DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, keys.status()));
+  if (!keys->empty()) {
     // Rank r then holds the r-th range of the order, so rank 0 finds the gathered rows sorted.
-    const data::SeriesColumns cols;
-    DRC_ASSIGN_OR_RETURN(table, data::DistSort(ctx, table, {{cols.id}, {cols.time}}));
+    DRC_ASSIGN_OR_RETURN(table, data::DistSort(ctx, table, *keys));
   }
   DRC_ASSIGN_OR_RETURN(const data::TablePtr whole, data::Gather(ctx, table, 0));
   const Status written = ctx.rank() == 0 ? SortAndWrite(whole, spec) : Status::OK();

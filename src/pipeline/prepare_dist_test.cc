@@ -259,6 +259,41 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   });
 }
 
+// A table without series (a total per month, unique_id aggregated away) in the order of `sort`:
+// the same file on 1, 2 and 4 ranks (data::DistSort, then the gather), where without `sort` the
+// rows would come in an order that depends on the ranks.
+TEST_F(PrepareOnRanksTest, SortsATableWithoutSeriesAsOneRankDoes) {
+  const std::string input = Write("series.csv", SeriesCsv());
+  const auto with_sort = [&](const std::string& output) {
+    PrepareSpec spec = Spec(input, output);
+    spec.resample = "";
+    spec.min_length = 0;
+    spec.compute = {{"month", "month(ds)"}};
+    spec.aggregate.by = {"month"};
+    spec.aggregate.columns = {{"y", "sum"}, {"unique_id", "nunique"}};
+    spec.sort = {"unique_id desc", "month"};
+    return spec;
+  };
+  const PrepareSpec one = with_sort("months.csv");
+  ASSERT_TRUE(PrepareTable(one).ok());
+  auto expected = data::ReadTable(one.output);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  // Months 1..7 of 2001 with 6 series each, but 7 in January (G's), 6 in February (G's, and E's
+  // null dropped) and 5 in April (C has none): by series, most first, then by month.
+  EXPECT_EQ((*expected)->num_rows(), 7);
+  EXPECT_EQ((*expected)->GetColumnByName("month")->ToString(),
+            "[\n  [\n    1,\n    2,\n    3,\n    5,\n    6,\n    7,\n    4\n  ]\n]");
+  ForEachWorld([&](const data::Context& ctx) {
+    const PrepareSpec spec = with_sort("months-" + std::to_string(ctx.world_size()) + ".csv");
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    if (ctx.rank() != 0) return;
+    auto written = data::ReadTable(spec.output);
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString();
+  });
+}
+
 // A table in parts (a partitioned stage's, read `from` it): rank r reads the parts whose number is
 // r modulo the ranks, so 3 parts on 1, 2 and 4 ranks (one rank without a part) give the table
 // that one rank writes from the one file.

@@ -108,7 +108,7 @@ struct RollingSpec {
 // `drop_nulls` (every column when it is {"*"}), `aggregate`, resample each series to
 // `resample` (data::Resample: missing steps get a null y), add the `lags`, then the `rolling`
 // statistics, per series, drop the series with fewer than `min_length` rows (gaps counted),
-// sort by unique_id and ds when both exist, write `output`.
+// sort by `sort` (or by unique_id and ds when both exist), write `output`.
 // A ds column of dates (or of text) becomes time stamps, in the input and in each joined table,
 // before the joins.
 struct PrepareSpec {
@@ -134,6 +134,10 @@ struct PrepareSpec {
   // rows; data::AddLags); then each of `rolling` (which may use a lag column).
   std::vector<std::pair<std::string, std::vector<int>>> lags;
   std::vector<RollingSpec> rolling;
+  // The output's order: columns, each "name" (ascending) or "name desc"; nulls last. Empty:
+  // unique_id then ds when the table has both, else the rows as they come (on R ranks, an order
+  // that depends on R). Not with `partitioned` (parts hold whole series in series order).
+  std::vector<std::string> sort;
   // Each rank writes the series it holds, sorted, as its own part: OUTPUT_STEM/part-R.FORMAT
   // (PartsPattern), not one table gathered on rank 0. A forecast stage reading it runs on as
   // many ranks, each training on its part (dl::ForecastConfig::partitioned). Needs the
