@@ -388,8 +388,9 @@ class Parser : public YamlFields {
 
   Status ParseForecast(const YAML::Node& n, ForecastSpec& f) const {
     DRC_ASSIGN_OR_RETURN(f.data, InputPath(n, "data"));
-    DRC_RETURN_NOT_OK(Get(n, "from", f.from, "a prepare stage's name"));
-    if (f.data.empty() == f.from.empty()) {
+    DRC_RETURN_NOT_OK(Get(n, "from", f.from, "a stage's or a task's name"));
+    // Both: a task's file, checked when planned (PlanForecast).
+    if (f.data.empty() && f.from.empty()) {
       return Error(n, "a forecast stage reads either 'data: PATH' or 'from: STAGE' (one of them)");
     }
     DRC_RETURN_NOT_OK(GetModels(n, "forecast", f.models, dl::kForecastModelNames,
@@ -452,7 +453,7 @@ class Parser : public YamlFields {
   Status ParseHydro(const YAML::Node& n, HydroSpec& h) const {
     DRC_ASSIGN_OR_RETURN(h.data, InputPath(n, "data"));
     DRC_ASSIGN_OR_RETURN(h.table, InputPath(n, "table"));
-    DRC_RETURN_NOT_OK(Get(n, "from", h.from, "a prepare stage's name"));
+    DRC_RETURN_NOT_OK(Get(n, "from", h.from, "a stage's or a task's name"));
     if (const YAML::Node a = n["attributes"]; a && a.IsMap()) {
       DRC_RETURN_NOT_OK(CheckKeys(a, {"from"}, "field 'attributes'"));
       DRC_RETURN_NOT_OK(Get(a, "from", h.attributes_from, "a prepare stage's name"));
@@ -463,7 +464,9 @@ class Parser : public YamlFields {
       DRC_ASSIGN_OR_RETURN(h.attributes, InputPath(n, "attributes"));
     }
     const bool has_attributes = !h.attributes.empty() || !h.attributes_from.empty();
-    const int sources = !h.data.empty() + !h.table.empty() + !h.from.empty();
+    // `from` a task goes with `table: FILE` (checked when planned: PlanHydro).
+    const int sources = !h.data.empty() + !h.table.empty() + !h.from.empty() -
+                        (!h.from.empty() && !h.table.empty());
     if (sources > 1) {
       return Error(n,
                    "a hydro stage reads one of 'data: CAMELS_FOLDER', 'table: PATH' or "
@@ -660,6 +663,19 @@ class Parser : public YamlFields {
     return std::pair{"../" + uid + "/" + file, 0};
   }
 
+  static bool IsPrepareStage(const Pipeline& p, const std::string& name) {
+    const Stage* stage = p.FindStage(name);
+    return stage != nullptr && stage->kind == StageKind::kPrepare;
+  }
+
+  // The file that `file_key` names in the folder of task `name` (FromTable), relative to a task
+  // folder: "../UID/FILE".
+  Result<std::string> TaskFile(const YAML::Node& n, const std::string& file_key,
+                               const std::string& name, Stage& s, const Pipeline& p) const {
+    DRC_ASSIGN_OR_RETURN(const auto table, FromTable(n, file_key, name, s, p));
+    return table.first;
+  }
+
   // The table that prepare stage `name` writes, relative to a task folder, as stage `s` (a
   // prepare stage) reads it `from` there (`at`: the node with the field), and its number of
   // parts: "../NAME/series.parquet" and 0, or "../NAME/series/part-{rank}.parquet" and the
@@ -705,7 +721,13 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(ParseResources(n, base));
     const ForecastSpec& f = s.forecast;
     std::string data = f.data;
-    if (!f.from.empty()) {
+    if (!f.from.empty() && !IsPrepareStage(p, f.from)) {
+      // A task's file ("../UID/FILE"), which FromTable checks.
+      DRC_ASSIGN_OR_RETURN(data, TaskFile(n, "data", f.from, s, p));
+      s.forecast.data.clear();
+      s.forecast.from_task_file = data.substr(3);
+    } else if (!f.from.empty()) {
+      if (n["data"]) return Error(n["data"], "give 'data' or 'from' a prepare stage, not both");
       DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(n, f.from, s, p));
       // Task folders are siblings in the work directory.
       data = "../" + from->name + "/" + from->prepare.output;
@@ -781,7 +803,12 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(ParseResources(n, base));
     const HydroSpec& h = s.hydro;
     std::string table = h.table;
-    if (!h.from.empty()) {
+    if (!h.from.empty() && !IsPrepareStage(p, h.from)) {
+      DRC_ASSIGN_OR_RETURN(table, TaskFile(n, "table", h.from, s, p));
+      s.hydro.table.clear();
+      s.hydro.from_task_file = table.substr(3);
+    } else if (!h.from.empty()) {
+      if (n["table"]) return Error(n["table"], "give 'table' or 'from' a prepare stage, not both");
       DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(n, h.from, s, p));
       // Task folders are siblings in the work directory; every rank reads every part.
       table = "../" + from->name + "/" +

@@ -318,7 +318,10 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "p.yaml:3:12: stage 'a' comes after 'b', which is not a stage defined above it");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: a, tasks: [{executable: x}]}\n"
                     "  - {name: f, kind: forecast, from: a, models: MLP}\n"),
-            "p.yaml:3:37: field 'from' names 'a', which is not a prepare stage defined above");
+            "p.yaml:3:5: from: task 'a' needs 'data: FILE', a file that it writes in its folder");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: a, kind: prepare, input: x.csv}\n"
+                    "  - {name: f, kind: forecast, from: a, data: y.csv, models: MLP}\n"),
+            "p.yaml:3:46: give 'data' or 'from' a prepare stage, not both");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, MLP]}\n"),
             "p.yaml:2:52: model 'MLP' is listed twice");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, LSMT]}\n"),
@@ -475,9 +478,30 @@ stages:
                     "[area]}\n"),
             "p.yaml:2:64: field 'static' names attributes of a table, but the stage has no "
             "'attributes' table");
-  EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, from: nowhere}\n"),
-            "p.yaml:2:48: field 'from' names 'nowhere', which is not a prepare stage defined "
-            "above");
+  EXPECT_EQ(
+      ErrorOf("stages:\n  - {name: h, kind: hydro, models: LSTM, from: nowhere}\n"),
+      "p.yaml:2:48: field 'from' names 'nowhere', which is not a prepare stage, a tasks stage "
+      "or a task defined above");
+  // From a task's file: its folder's table, after its stage.
+  p = ParsePipeline(R"(
+stages:
+  - {name: convert, tasks: [{uid: csv, executable: /bin/sh, arguments: [-c, "echo > b.csv"]}]}
+  - {name: h, kind: hydro, from: convert.csv, table: b.csv, attributes: a.csv, models: LSTM}
+  - {name: f, kind: forecast, from: convert, data: b.csv, models: MLP}
+)",
+                    "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(Find(*p, "h.LSTM")->function_args.at("table"), "../convert.csv/b.csv");
+  EXPECT_EQ(p->FindStage("h")->hydro.from_task_file, "convert.csv/b.csv");
+  EXPECT_EQ(p->FindStage("h")->after, std::vector<std::string>{"convert"});
+  EXPECT_EQ(p->FindStage("h")->Inputs(), std::vector<std::string>{"/srv/a.csv"});
+  EXPECT_EQ(Find(*p, "f.MLP")->function_args.at("data"), "../convert.csv/b.csv");
+  EXPECT_EQ(p->FindStage("f")->forecast.from_task_file, "convert.csv/b.csv");
+  EXPECT_EQ(p->FindStage("f")->after, std::vector<std::string>{"convert"});
+  EXPECT_TRUE(p->FindStage("f")->Inputs().empty());
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: t, tasks: [{executable: x}]}\n"
+                    "  - {name: h, kind: hydro, from: t, models: LSTM}\n"),
+            "p.yaml:3:5: from: task 't' needs 'table: FILE', a file that it writes in its folder");
 }
 
 TEST_F(PipelineTest, IsPipelineFileLooksForStages) {

@@ -698,8 +698,10 @@ class Report {
   // Forecast against actual, per series, for the models that wrote forecasts.
   std::string Charts(const Stage& stage) {
     const ForecastSpec& f = stage.forecast;
-    const std::string data =
-        f.from.empty() ? f.data : PreparedTablePath(*p_.FindStage(f.from), workdir_);
+    const std::string data = !f.from_task_file.empty()
+                                 ? (std::filesystem::path(workdir_) / f.from_task_file).string()
+                             : f.from.empty() ? f.data
+                                              : PreparedTablePath(*p_.FindStage(f.from), workdir_);
     const Predictions forecasts = ReadPredictions(stage, f.cv_windows > 0 ? "cutoff" : "");
     if (forecasts.models.empty()) return forecasts.notes;
     auto table = data::IsRankPattern(data) ? data::ReadSeriesParts(data) : data::ReadSeries(data);
@@ -779,9 +781,10 @@ class Report {
     const bool seeds = hs.seeds.size() > 1;
     std::vector<std::string> seed_list;
     for (int64_t seed : hs.seeds) seed_list.push_back(std::to_string(seed));
-    const std::string source = !hs.from.empty()    ? "the table of stage " + hs.from
-                               : !hs.table.empty() ? hs.table
-                                                   : hs.data;
+    const std::string source = !hs.from_task_file.empty() ? "the file " + hs.from_task_file
+                               : !hs.from.empty()         ? "the table of stage " + hs.from
+                               : !hs.table.empty()        ? hs.table
+                                                          : hs.data;
     std::string h = "<p>" + HtmlEscape(source) + ", " +
                     (hs.basins.empty() ? std::string("every basin")
                                        : std::to_string(hs.basins.size()) + " basins") +

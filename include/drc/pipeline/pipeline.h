@@ -180,8 +180,11 @@ struct ForecastSpec {
   // The long-format table (unique_id, ds, y); with "{rank}" in it, one part per rank (drc
   // forecast --data), `ranks` parts.
   std::string data;
-  std::string from;  // or the prepare stage that writes it
-  int ranks = 1;     // the ranks of each of the stage's tasks (as planned)
+  // Or the prepare stage that writes it; or a task of a tasks stage (a stage of one task, or
+  // STAGE.UID) with `data: FILE`, a file it writes in its folder.
+  std::string from;
+  std::string from_task_file;  // as planned for a task: "UID/FILE" in the run's folder
+  int ranks = 1;               // the ranks of each of the stage's tasks (as planned)
   // On its ranks, split the one table by series (drc forecast --partition).
   bool partition = false;
   std::vector<std::string> models;
@@ -211,6 +214,9 @@ struct HydroSpec : dl::HydroSettings {
   // Or a series table (drc hydro --table: unique_id, ds, the inputs, y in mm/day), or the table
   // a prepare stage writes (every part of a partitioned one); with either, an attribute table.
   std::string table, from, attributes;
+  // As planned when `from` names a task of a tasks stage (with `table: FILE`, a file it writes
+  // in its folder): "UID/FILE" in the run's folder.
+  std::string from_task_file;
   std::string attributes_from;      // `attributes: {from: STAGE}`: the table a prepare stage writes
   std::vector<std::string> inputs;  // dynamic inputs (drc hydro --inputs); empty: the defaults
   std::vector<std::string> statics;  // `static`: attributes, or [none]; empty: the defaults
