@@ -98,14 +98,8 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetList(n, "select", p.select));
     DRC_RETURN_NOT_OK(Get(n, "start", p.start, "a date"));
     DRC_RETURN_NOT_OK(Get(n, "end", p.end, "a date"));
-    if (const YAML::Node drop = n["drop_nulls"]) {
-      bool all = false;
-      if (drop.IsScalar() && YAML::convert<bool>::decode(drop, all)) {
-        if (all) p.drop_nulls = {"*"};
-      } else {
-        DRC_RETURN_NOT_OK(GetList(n, "drop_nulls", p.drop_nulls));
-      }
-    }
+    DRC_RETURN_NOT_OK(GetColumnsOrAll(n, "drop_nulls", p.drop_nulls));
+    DRC_RETURN_NOT_OK(GetColumnsOrAll(n, "unique", p.unique));
     DRC_RETURN_NOT_OK(Get(n, "resample", p.resample, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(GetPositive(n, "min_length", p.min_length));
     DRC_RETURN_NOT_OK(Get(n, "partitioned", p.partitioned, "true or false"));
@@ -120,7 +114,8 @@ class Parser : public YamlFields {
          {std::pair<const char*, const std::vector<std::string>*>{"select", &p.select},
           {"drop", &p.drop},
           {"drop_nulls", &p.drop_nulls},
-          {"sort", &p.sort}}) {
+          {"sort", &p.sort},
+          {"unique", &p.unique}}) {
       for (const auto& column : *columns) {
         if (column.find(',') != std::string::npos) {
           return Error(n[key], std::string("a column name with ',' cannot be listed in '") + key +
@@ -136,6 +131,18 @@ class Parser : public YamlFields {
       }
     }
     return Status::OK();
+  }
+
+  // `key: [columns]`, or `key: true` for every column ({"*"}), when given.
+  Status GetColumnsOrAll(const YAML::Node& n, const char* key,
+                         std::vector<std::string>& out) const {
+    const YAML::Node node = n[key];
+    bool all = false;
+    if (node && node.IsScalar() && YAML::convert<bool>::decode(node, all)) {
+      if (all) out = {"*"};
+      return Status::OK();
+    }
+    return GetList(n, key, out);
   }
 
   // `rename: {old: new}`, when given.
@@ -584,12 +591,11 @@ class Parser : public YamlFields {
   }
 
   Status PlanPrepare(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(
-        CheckStageKeys(n, s,
-                       {"input", "from", "output", "rename", "select", "join", "compute", "filter",
-                        "drop", "start", "end", "drop_nulls", "aggregate", "resample", "lags",
-                        "rolling", "min_length", "sort", "partitioned"},
-                       true));
+    DRC_RETURN_NOT_OK(CheckStageKeys(
+        n, s, {"input",  "from",    "output",     "rename", "select",     "join",       "compute",
+               "filter", "drop",    "start",      "end",    "drop_nulls", "aggregate",  "resample",
+               "lags",   "rolling", "min_length", "sort",   "unique",     "partitioned"},
+        true));
     DRC_RETURN_NOT_OK(ParsePrepare(n, s.prepare));
     std::string from;
     DRC_RETURN_NOT_OK(Get(n, "from", from, "a stage's or a task's name"));

@@ -590,6 +590,52 @@ TEST_F(PipelineTest, PrepareRenamesFiltersDropsResamplesAndSorts) {
       << bad.status();
 }
 
+TEST_F(PipelineTest, PrepareKeepsUniqueRows) {
+  // A's January twice alike, B's January twice with other values, a null id twice.
+  PrepareSpec spec;
+  spec.input = WriteText("in.csv",
+                         "unique_id,ds,y,source\n"
+                         "A,2001-01-31,1,x\nB,2001-01-31,7,x\nA,2001-01-31,1,x\n"
+                         "B,2001-01-31,8,y\n,2001-01-31,3,x\n,2001-01-31,3,x\nA,2001-02-28,2,x\n");
+  spec.output = (dir_ / "out.csv").string();
+  spec.unique = {"*"};  // whole rows
+  auto result = PrepareTable(spec);
+  ASSERT_TRUE(result.ok()) << result.status();
+  auto out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  using Texts = std::vector<std::string>;
+  EXPECT_EQ(ColumnTexts(**out, "unique_id"), (Texts{"A", "A", "B", "B", "null"}));
+  EXPECT_EQ(ColumnTexts(**out, "y"), (Texts{"1", "2", "7", "8", "3"}));
+  spec.unique = {"unique_id", "ds"};  // the first row of each series and month
+  ASSERT_TRUE(PrepareTable(spec).ok());
+  out = data::ReadCsv(spec.output);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(ColumnTexts(**out, "y"), (Texts{"1", "2", "7", "3"}));
+  EXPECT_EQ(ColumnTexts(**out, "source"), (Texts{"x", "x", "x", "x"}));
+  spec.unique = {"id"};
+  auto bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            spec.input + ": unique: no column 'id' (the table has unique_id, ds, y, source)");
+
+  auto p = ParsePipeline(R"(
+stages:
+  - {name: a, kind: prepare, input: a.csv, unique: true, drop_nulls: [y]}
+  - {name: b, kind: prepare, input: a.csv, unique: [unique_id, ds], drop_nulls: true}
+  - {name: c, kind: prepare, input: a.csv, unique: false}
+)",
+                         "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->FindStage("a")->prepare.unique, Texts{"*"});
+  EXPECT_EQ(p->FindStage("a")->prepare.drop_nulls, Texts{"y"});
+  EXPECT_EQ(p->FindStage("b")->prepare.unique, (Texts{"unique_id", "ds"}));
+  EXPECT_EQ(p->FindStage("b")->prepare.drop_nulls, Texts{"*"});
+  EXPECT_TRUE(p->FindStage("c")->prepare.unique.empty());
+  auto back = PrepareFromArgs(Find(*p, "b")->function_args);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->unique, p->FindStage("b")->prepare.unique);
+}
+
 TEST_F(PipelineTest, PrepareAddsLagsAndRollingStatisticsPerSeries) {
   // A's March is missing (resampled: a gap, y null); B has three months. Out of order.
   PrepareSpec spec;

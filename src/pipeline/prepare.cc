@@ -111,6 +111,7 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (!spec.start.empty()) args["start"] = spec.start;
   if (!spec.end.empty()) args["end"] = spec.end;
   if (!spec.drop_nulls.empty()) args["drop_nulls"] = JoinList(spec.drop_nulls, ",");
+  if (!spec.unique.empty()) args["unique"] = JoinList(spec.unique, ",");
   if (!spec.resample.empty()) args["resample"] = spec.resample;
   if (spec.min_length > 0) args["min_length"] = std::to_string(spec.min_length);
   if (spec.partitioned) args["partitioned"] = "true";
@@ -180,7 +181,7 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
   static const std::vector<std::string> kKnown = {
       "input",    "output",      "rename",      "select",  "start",     "end",     "drop_nulls",
       "resample", "min_length",  "partitioned", "join",    "aggregate", "compute", "filter",
-      "drop",     "input_parts", "lags",        "rolling", "sort"};
+      "drop",     "input_parts", "lags",        "rolling", "sort",      "unique"};
   PrepareSpec spec;
   for (const auto& [key, value] : args) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
@@ -193,6 +194,7 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
     if (key == "start") spec.start = value;
     if (key == "end") spec.end = value;
     if (key == "drop_nulls") spec.drop_nulls = SplitList(value);
+    if (key == "unique") spec.unique = SplitList(value);
     if (key == "filter") spec.filter = value;
     if (key == "drop") spec.drop = SplitList(value);
     if (key == "sort") spec.sort = SplitList(value);
@@ -407,6 +409,25 @@ Result<data::TablePtr> FilterRows(data::TablePtr table, const PrepareSpec& spec)
     table = *dropped;
   }
   return table;
+}
+
+// The rows of `table` kept once per distinct `spec.unique` combination: on one rank the first;
+// on R, one of them (collective).
+Result<data::TablePtr> UniqueRows(const data::Context& ctx, const data::TablePtr& table,
+                                  const PrepareSpec& spec) {
+  std::vector<std::string> columns = spec.unique;
+  if (columns == std::vector<std::string>{"*"}) columns.clear();
+  for (const std::string& column : columns) {
+    if (table->schema()->GetFieldByName(column) == nullptr) {
+      // The ranks agree on the schema: every rank returns here.
+      return Status::InvalidArgument(spec.input, ": unique: no column '", column,
+                                     "' (the table has ", ColumnList(table), ")");
+    }
+  }
+  auto kept =
+      ctx.world_size() > 1 ? data::DistUnique(ctx, table, columns) : data::Unique(table, columns);
+  if (!kept.ok()) return Status::InvalidArgument(spec.input, ": unique: ", kept.status().message());
+  return *kept;
 }
 
 // Resampling and lengths are of whole series: they need both columns.
@@ -810,6 +831,11 @@ Result<data::TablePtr> RowSteps(const data::Context& ctx, data::TablePtr table,
   auto filtered = FilterRows(table, spec);
   DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, filtered.status()));
   table = *filtered;
+  if (!spec.unique.empty()) {
+    auto kept = UniqueRows(ctx, table, spec);
+    DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, kept.status()));
+    table = *kept;
+  }
   if (!spec.aggregate.by.empty()) {
     auto aggregated = AggregateTable(ctx, table, spec);
     DRC_RETURN_NOT_OK(data::AgreeOnStatus(ctx, aggregated.status()));

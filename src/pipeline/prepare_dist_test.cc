@@ -259,6 +259,35 @@ TEST_F(PrepareOnRanksTest, JoinsAndAggregatesAsOneRankDoes) {
   });
 }
 
+// Every row of the file twice, kept once (unique over whole rows, data::DistUnique): the table
+// one rank writes from the file without the copies, on 1, 2 and 4 ranks.
+TEST_F(PrepareOnRanksTest, KeepsUniqueRowsAsOneRankDoes) {
+  const std::string csv = SeriesCsv();
+  const std::string input = Write("series.csv", csv);
+  const std::string twice = Write("twice.csv", csv + csv.substr(csv.find('\n') + 1));
+  // Without resample, which would hide a copy that got through (a month twice in a series).
+  const auto spec_of = [&](const std::string& in, const std::string& output) {
+    PrepareSpec spec = Spec(in, output);
+    spec.resample = "";
+    spec.min_length = 0;
+    return spec;
+  };
+  const PrepareSpec once = spec_of(input, "once.parquet");
+  ASSERT_TRUE(PrepareTable(once).ok());
+  auto expected = data::ReadTable(once.output);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  ForEachWorld([&](const data::Context& ctx) {
+    PrepareSpec spec = spec_of(twice, "unique-" + std::to_string(ctx.world_size()) + ".parquet");
+    spec.unique = {"*"};
+    auto result = PrepareTable(spec, ctx.comm());
+    ASSERT_TRUE(result.ok()) << result.status();
+    if (ctx.rank() != 0) return;
+    auto written = data::ReadTable(spec.output);
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString();
+  });
+}
+
 // A table without series (a total per month, unique_id aggregated away) in the order of `sort`:
 // the same file on 1, 2 and 4 ranks (data::DistSort, then the gather), where without `sort` the
 // rows would come in an order that depends on the ranks.

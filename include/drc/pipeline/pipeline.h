@@ -105,7 +105,8 @@ struct RollingSpec {
 // What a prepare stage does to its input table, in this order: rename columns, keep `select`
 // columns, join each of `join` in turn, `compute` columns, keep the rows where `filter` is true,
 // leave out the `drop` columns, keep rows with start <= ds <= end, drop rows with a null in
-// `drop_nulls` (every column when it is {"*"}), `aggregate`, resample each series to
+// `drop_nulls` (every column when it is {"*"}), keep the first row of each distinct `unique`
+// combination (whole rows when it is {"*"}), `aggregate`, resample each series to
 // `resample` (data::Resample: missing steps get a null y), add the `lags`, then the `rolling`
 // statistics, per series, drop the series with fewer than `min_length` rows (gaps counted),
 // sort by `sort` (or by unique_id and ds when both exist), write `output`.
@@ -120,6 +121,10 @@ struct PrepareSpec {
   std::vector<std::string> select;
   std::string start, end;  // ISO dates or times, inclusive; compared with the ds column
   std::vector<std::string> drop_nulls;
+  // Rows alike in these columns ({"*"}: in every column) kept once (data::Unique, as pandas'
+  // drop_duplicates(subset)); on R ranks data::DistUnique, which keeps one of them, not always
+  // the first in the file.
+  std::vector<std::string> unique;
   std::string resample;  // a pandas frequency alias (ME, D, ...)
   int min_length = 0;    // 0: keep every series
   std::vector<JoinSpec> join;
