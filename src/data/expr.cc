@@ -3,8 +3,10 @@
 // float64 and for text literals compared with dates).
 #include "drc/data/expr.h"
 
+#include <arrow/array/util.h>
 #include <arrow/compute/api_scalar.h>
 #include <arrow/compute/cast.h>
+#include <arrow/compute/exec.h>
 #include <arrow/scalar.h>
 #include <arrow/type.h>
 
@@ -80,6 +82,9 @@ constexpr FunctionSpec kFunctions[] = {
     {"starts_with", "starts_with", 2, 2, Form::kPattern, "starts_with(text, 'part')"},
     {"ends_with", "ends_with", 2, 2, Form::kPattern, "ends_with(text, 'part')"},
     {"replace", "replace_substring", 3, 3, Form::kReplace, "replace(text, 'old', 'new')"},
+    {"matches", "match_substring_regex", 2, 2, Form::kPattern, "matches(text, 'regex')"},
+    {"replace_regex", "replace_substring_regex", 3, 3, Form::kReplace,
+     "replace_regex(text, 'regex', 'new')"},
     {"substr", "utf8_slice_codeunits", 3, 3, Form::kSubstr, "substr(text, start, length)"},
     {"int", "int64", 1, 1, Form::kCast, "int(x)"},
     {"float", "float64", 1, 1, Form::kCast, "float(x)"},
@@ -511,6 +516,18 @@ class ExpressionParser {
       if (start < 1) return Error(args[1].pos, "substr's start counts from 1");
       if (length < 0) return Error(args[2].pos, "substr's length is negative");
       options = std::make_shared<cp::SliceOptions>(start - 1, start - 1 + length);
+    }
+    if (std::string_view(spec.arrow).ends_with("_regex")) {
+      // RE2 compiles the pattern when the kernel runs: on one empty text, so that a bad
+      // pattern is an error at the pattern now rather than when the rows are computed.
+      const arrow::Datum one(std::make_shared<arrow::StringScalar>(""));
+      auto tried = cp::CallFunction(spec.arrow, {one}, options.get());
+      if (!tried.ok()) {
+        std::string message = tried.status().message();
+        const std::string_view prefix = "Invalid regular expression: ";
+        if (message.starts_with(prefix)) message = message.substr(prefix.size());
+        return Error(args[1].pos, "not a regular expression: " + message);
+      }
     }
     Node node{cp::call(spec.arrow, {std::move(args[0].expr)}, std::move(options)), pos,
               std::nullopt};

@@ -124,6 +124,15 @@ TEST_F(ExpressionTest, TextFunctions) {
   EXPECT_EQ(Values("replace(text(flow), '.', ',')"), (Strings{"1,5", "2,5", "3,5", "-1"}));
   EXPECT_EQ(Values("strip('  x ')"), (Strings{"x", "x", "x", "x"}));
   EXPECT_EQ(Where("contains(text(flow), '.5')"), (Strings{"A", "B", "C"}));
+  // RE2's syntax, matched anywhere in the text unless anchored.
+  EXPECT_EQ(Where("matches(text(ds), '-0[23]-')"), (Strings{"B", "C"}));
+  EXPECT_EQ(Where("matches(id, '^[AB]$')"), (Strings{"A", "B"}));
+  EXPECT_EQ(Values("replace_regex(text(ds), '^(\\d+)-(\\d+)-.*', '\\2/\\1')"),
+            (Strings{"01/2001", "02/2001", "03/2001", "04/2001"}));
+  // A pattern that RE2 refuses is an error when the expression is parsed, at the pattern.
+  EXPECT_EQ(ErrorOf("matches(id, '(')"),
+            "'matches(id, '(')' at 13: not a regular expression: missing ): (");
+  EXPECT_FALSE(CheckExpressionSyntax("matches(id, '(')").ok());
   EXPECT_EQ(Where("starts_with(text(ds), '2001-0') and ends_with(text(day(ds)), '1')"),
             (Strings{"A", "C"}));
 }

@@ -17,8 +17,10 @@
 //   - dates and time stamps: year quarter month week (ISO) day day_of_week (Monday 0, as
 //     pandas) day_of_year hour; days_between(from, to)
 //   - text: lower upper length strip; contains / starts_with / ends_with(text, 'part'),
-//     replace(text, 'old', 'new'), substr(text, start from 1, length) (their 'part', 'old',
-//     'new', start and length are literals)
+//     replace(text, 'old', 'new'), substr(text, start from 1, length); matches(text, 'regex'),
+//     replace_regex(text, 'regex', 'new') (RE2's syntax; \1 in 'new' for a group; a pattern
+//     RE2 refuses is an error when parsed). Their 'part', 'old', 'new', patterns, start and
+//     length are literals.
 //   - casts: int(a) (fractions truncated toward zero, as pandas' astype(int); a text that is not
 //     a whole number fails when the rows are computed), float(a), text(a), date(a) (a time
 //     stamp's day, or a 'YYYY-MM-DD' text)
