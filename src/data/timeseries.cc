@@ -10,6 +10,7 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -471,10 +472,11 @@ Result<std::shared_ptr<arrow::Array>> FromTicks(const std::vector<int64_t>& tick
 
 // One series' rolling mean, sum, min or max, updated as rows enter and leave the window: sums
 // with Kahan compensation, min and max by a deque of the rows that can still be the extreme.
-// O(1) per row (amortised for min and max), where recomputing each window is O(window). The
-// std is recomputed per window (RollingStd): Welford's removals, pandas' way, carry the rounding
-// of a large value that has left the window into the small ones after it (a std of 0.7 off by
-// 1e-6 after a value of 1e6, in AddRolling's test).
+// O(1) per row (amortised for min and max), where recomputing each window is O(window).
+// Infinities are counted, not summed, so that one leaving the window leaves no NaN behind. The
+// std is recomputed per window (in AddRolling): Welford's removals, pandas' way, carry the
+// rounding of a large value that has left the window into the small ones after it (a std of 0.7
+// off by 1e-6 after a value of 1e6, in AddRolling's test).
 class RollingWindow {
  public:
   explicit RollingWindow(RollingStat stat) : stat_(stat) {}
@@ -485,8 +487,8 @@ class RollingWindow {
     ++count_;
     switch (stat_) {
       case RollingStat::kMean:
-      case RollingStat::kSum: KahanAdd(v); break;
-      case RollingStat::kStd: break;  // RollingStd
+      case RollingStat::kSum: Sum(v, +1); break;
+      case RollingStat::kStd: break;  // recomputed in AddRolling
       case RollingStat::kMin:
       case RollingStat::kMax:
         while (!extremes_.empty() && !Beats(extremes_.back().second, v)) extremes_.pop_back();
@@ -499,12 +501,13 @@ class RollingWindow {
     --count_;
     if (count_ == 0) {  // start again: no drift carried into the next values
       sum_ = compensation_ = 0;
+      infinities_ = {0, 0};
       extremes_.clear();
       return;
     }
     switch (stat_) {
       case RollingStat::kMean:
-      case RollingStat::kSum: KahanAdd(-v); break;
+      case RollingStat::kSum: Sum(v, -1); break;
       case RollingStat::kStd: break;
       case RollingStat::kMin:
       case RollingStat::kMax:
@@ -515,9 +518,13 @@ class RollingWindow {
 
   // The statistic of the values in the window (count() > 0; not the std).
   double Value() const {
+    const double sum = infinities_[0] > 0 && infinities_[1] > 0 ? std::nan("")
+                       : infinities_[0] > 0 ? std::numeric_limits<double>::infinity()
+                       : infinities_[1] > 0 ? -std::numeric_limits<double>::infinity()
+                                            : sum_;
     switch (stat_) {
-      case RollingStat::kMean: return sum_ / static_cast<double>(count_);
-      case RollingStat::kSum: return sum_;
+      case RollingStat::kMean: return sum / static_cast<double>(count_);
+      case RollingStat::kSum: return sum;
       case RollingStat::kStd: break;
       case RollingStat::kMin:
       case RollingStat::kMax: return extremes_.front().second;
@@ -529,6 +536,15 @@ class RollingWindow {
   // Whether `a`, an earlier value, stays a candidate once `b` has come.
   bool Beats(double a, double b) const { return stat_ == RollingStat::kMin ? a < b : a > b; }
 
+  // `v` added to (sign +1) or taken from (-1) the sum.
+  void Sum(double v, int sign) {
+    if (std::isinf(v)) {
+      infinities_[v > 0 ? 0 : 1] += sign;
+    } else {
+      KahanAdd(sign * v);
+    }
+  }
+
   void KahanAdd(double v) {
     const double y = v - compensation_;
     const double t = sum_ + y;
@@ -538,7 +554,8 @@ class RollingWindow {
 
   RollingStat stat_;
   int64_t count_ = 0;
-  double sum_ = 0, compensation_ = 0;                // mean, sum
+  double sum_ = 0, compensation_ = 0;                // mean, sum: of the finite values
+  std::array<int64_t, 2> infinities_ = {0, 0};       // mean, sum: +inf and -inf in the window
   std::deque<std::pair<int64_t, double>> extremes_;  // min, max: (row, value), oldest first
 };
 

@@ -183,12 +183,16 @@ class Parser : public YamlFields {
     return Status::OK();
   }
 
-  // `sort: [column, "column desc", ...]` (" asc" allowed and dropped), when given.
+  // `sort: [column, "column desc", ...]` (" asc" allowed and dropped; either in any case), when
+  // given; kept as "column" or "column desc".
   Status GetSort(const YAML::Node& n, PrepareSpec& p) const {
     DRC_RETURN_NOT_OK(GetList(n, "sort", p.sort));
     for (std::string& item : p.sort) {
+      std::string lower = item;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       for (const std::string_view suffix : {" asc", " desc"}) {
-        if (item.size() > suffix.size() && item.ends_with(suffix)) {
+        if (lower.size() > suffix.size() && lower.ends_with(suffix)) {
           std::string name = item.substr(0, item.size() - suffix.size());
           while (!name.empty() && name.back() == ' ') name.pop_back();
           item = name.empty() ? "" : suffix == " desc" ? name + " desc" : name;

@@ -1112,9 +1112,9 @@ stages:
 )",
                               "/srv/p.yaml");
   ASSERT_TRUE(sorted.ok()) << sorted.status();
-  // " asc" dropped, " desc" kept (one space); a suffix in capitals is part of the name.
+  // " asc" dropped, " desc" kept (one space, in lower case).
   EXPECT_EQ(sorted->FindStage("p")->prepare.sort,
-            (std::vector<std::string>{"region", "sales  DESC", "month", "y desc"}));
+            (std::vector<std::string>{"region", "sales desc", "month", "y desc"}));
   back = PrepareFromArgs(Find(*sorted, "p")->function_args);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->sort, sorted->FindStage("p")->prepare.sort);
