@@ -1,11 +1,19 @@
-# shellcheck shell=bash disable=SC2154  # $work, $drc and $py come from the sourcing script
-# Shared by bench/prepare_join.sh and bench/prepare_features.sh (sourced, not run): times a
-# prepare stage's pipeline on 1 and 2 ranks against a peers script, alternated, and prints the
-# medians.
+# shellcheck shell=bash disable=SC2154  # $here comes from the sourcing script
+# Shared by bench/prepare_join.sh and bench/prepare_features.sh (sourced, not run, with $here the
+# bench folder): sets $drc (the release build's), $py (bench/peers/.venv's) and $work (a
+# temporary folder, removed on exit), or stops when either program is missing; then
 #   prepare_cases RUNS OUTPUT PEERS_SCRIPT PEER_INPUT...
-# Needs $work (holding drc-1.yaml and drc-2.yaml, whose stage `prepare` writes OUTPUT), $drc, $py
-# and a function same_as_pandas OUT.parquet that fails when OUT differs from
+# times a prepare stage's pipeline on 1 and 2 ranks against a peers script, alternated, and
+# prints the medians. It needs $work/drc-1.yaml and drc-2.yaml, whose stage `prepare` writes
+# OUTPUT, and a function same_as_pandas OUT.parquet that fails when OUT differs from
 # $work/pandas.parquet. Writes $work/times: "case wall work" per run.
+
+drc=$(dirname "$here")/build/release/apps/drc/drc
+py=$here/peers/.venv/bin/python
+[ -x "$drc" ] || { echo "$(basename "$0"): build first (make build)" >&2; exit 1; }
+[ -x "$py" ] || { echo "$(basename "$0"): run bench/peers/setup_peers.sh first" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 # The function task's seconds: its launch to its exit, in the run's journal.
 task_seconds() {

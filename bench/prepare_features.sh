@@ -17,15 +17,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=bench/prepare_cases.sh
 source "$here/prepare_cases.sh"
-drc=$(dirname "$here")/build/release/apps/drc/drc
-py=$here/peers/.venv/bin/python
 series=${1:-10000}
 runs=${2:-3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-[ -x "$drc" ] || { echo "prepare_features: build first (make build)" >&2; exit 1; }
-[ -x "$py" ] || { echo "prepare_features: run bench/peers/setup_peers.sh first" >&2; exit 1; }
-
 python3 "$here/many_series.py" "$series" "$work/panel.csv"
 for ranks in 1 2; do
   cat >"$work/drc-$ranks.yaml" <<YAML

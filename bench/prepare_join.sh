@@ -15,15 +15,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=bench/prepare_cases.sh
 source "$here/prepare_cases.sh"
-drc=$(dirname "$here")/build/release/apps/drc/drc
-py=$here/peers/.venv/bin/python
 series=${1:-10000}
 runs=${2:-3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-[ -x "$drc" ] || { echo "prepare_join: build first (make build)" >&2; exit 1; }
-[ -x "$py" ] || { echo "prepare_join: run bench/peers/setup_peers.sh first" >&2; exit 1; }
-
 python3 "$here/many_series.py" "$series" "$work/panel.csv"
 awk -F, 'NR > 1 && $1 != prev { printf "%s,R%02d\n", $1, substr($1, 2) % 100; prev = $1 }
          NR == 1 { print "unique_id,region" }' "$work/panel.csv" >"$work/regions.csv"

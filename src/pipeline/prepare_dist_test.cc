@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -66,6 +67,21 @@ class PrepareOnRanksTest : public ::testing::Test {
     spec.resample = "ME";
     spec.min_length = 3;
     return spec;
+  }
+
+  // Runs the stage that `make(R)` gives on worlds of 1, 2 and 4 ranks; rank 0 checks that the
+  // file it writes holds `expected`.
+  void ExpectOnEveryWorld(const std::function<PrepareSpec(int)>& make,
+                          const data::TablePtr& expected) {
+    ForEachWorld([&](const data::Context& ctx) {
+      const PrepareSpec spec = make(ctx.world_size());
+      auto result = PrepareTable(spec, ctx.comm());
+      ASSERT_TRUE(result.ok()) << result.status();
+      if (ctx.rank() != 0) return;
+      auto written = data::ReadTable(spec.output);
+      ASSERT_TRUE(written.ok()) << written.status();
+      EXPECT_TRUE((*written)->Equals(*expected)) << (*written)->ToString();
+    });
   }
 
   fs::path dir_;
@@ -276,16 +292,13 @@ TEST_F(PrepareOnRanksTest, KeepsUniqueRowsAsOneRankDoes) {
   ASSERT_TRUE(PrepareTable(once).ok());
   auto expected = data::ReadTable(once.output);
   ASSERT_TRUE(expected.ok()) << expected.status();
-  ForEachWorld([&](const data::Context& ctx) {
-    PrepareSpec spec = spec_of(twice, "unique-" + std::to_string(ctx.world_size()) + ".parquet");
-    spec.unique = {"*"};
-    auto result = PrepareTable(spec, ctx.comm());
-    ASSERT_TRUE(result.ok()) << result.status();
-    if (ctx.rank() != 0) return;
-    auto written = data::ReadTable(spec.output);
-    ASSERT_TRUE(written.ok()) << written.status();
-    EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString();
-  });
+  ExpectOnEveryWorld(
+      [&](int ranks) {
+        PrepareSpec spec = spec_of(twice, "unique-" + std::to_string(ranks) + ".parquet");
+        spec.unique = {"*"};
+        return spec;
+      },
+      *expected);
 }
 
 // A table without series (a total per month, unique_id aggregated away) in the order of `sort`:
@@ -312,15 +325,8 @@ TEST_F(PrepareOnRanksTest, SortsATableWithoutSeriesAsOneRankDoes) {
   EXPECT_EQ((*expected)->num_rows(), 7);
   EXPECT_EQ((*expected)->GetColumnByName("month")->ToString(),
             "[\n  [\n    1,\n    2,\n    3,\n    5,\n    6,\n    7,\n    4\n  ]\n]");
-  ForEachWorld([&](const data::Context& ctx) {
-    const PrepareSpec spec = with_sort("months-" + std::to_string(ctx.world_size()) + ".csv");
-    auto result = PrepareTable(spec, ctx.comm());
-    ASSERT_TRUE(result.ok()) << result.status();
-    if (ctx.rank() != 0) return;
-    auto written = data::ReadTable(spec.output);
-    ASSERT_TRUE(written.ok()) << written.status();
-    EXPECT_TRUE((*written)->Equals(**expected)) << (*written)->ToString();
-  });
+  ExpectOnEveryWorld(
+      [&](int ranks) { return with_sort("months-" + std::to_string(ranks) + ".csv"); }, *expected);
 }
 
 // A table in parts (a partitioned stage's, read `from` it): rank r reads the parts whose number is
