@@ -41,6 +41,7 @@ enum class Form {
   kReplace,  // a text value and two text literals: ReplaceSubstringOptions
   kSubstr,   // a text value and two integer literals (start from 1, length): SliceOptions
   kCast,     // one value cast to the type named in `arrow`
+  kAddDays,  // a time stamp or date and a whole number of days
 };
 
 struct FunctionSpec {
@@ -74,6 +75,7 @@ constexpr FunctionSpec kFunctions[] = {
     {"day_of_year", "day_of_year", 1, 1, Form::kPlain, "day_of_year(date)"},
     {"hour", "hour", 1, 1, Form::kPlain, "hour(time)"},
     {"days_between", "days_between", 2, 2, Form::kDates, "days_between(from, to)"},
+    {"add_days", "add_checked", 2, 2, Form::kAddDays, "add_days(date, days)"},
     {"lower", "utf8_lower", 1, 1, Form::kPlain, "lower(text)"},
     {"upper", "utf8_upper", 1, 1, Form::kPlain, "upper(text)"},
     {"length", "utf8_length", 1, 1, Form::kPlain, "length(text)"},
@@ -438,6 +440,7 @@ class ExpressionParser {
       case Form::kReplace:
       case Form::kSubstr: return WithOptions(*spec, std::move(args), name.pos);
       case Form::kCast: return Cast(*spec, args[0], name.pos);
+      case Form::kAddDays: return AddDays(*spec, std::move(args), name.pos);
     }
     std::vector<cp::Expression> exprs;
     for (Node& arg : args) exprs.push_back(std::move(arg.expr));
@@ -536,6 +539,54 @@ class ExpressionParser {
       if (!bound.ok()) {
         return Error(pos, std::string("cannot call ") + spec.name + ": " +
                               bound.status().message() + " (expected " + spec.usage + ")");
+      }
+    }
+    return node;
+  }
+
+  // A time stamp (of any unit) or a date plus a whole number of days (negative: earlier), of the
+  // same type: the days become a duration in the stamp's unit (a date: in seconds, the result
+  // cast back to a date).
+  Result<Node> AddDays(const FunctionSpec& spec, std::vector<Node> args, size_t pos) const {
+    DRC_ASSIGN_OR_RETURN(const auto type, TypeOf(args[0]));
+    DRC_ASSIGN_OR_RETURN(const auto days_type, TypeOf(args[1]));
+    if (type != nullptr && !IsTemporal(*type)) {
+      return Error(args[0].pos, "expected a date or a time stamp here: " + std::string(spec.usage) +
+                                    " (it is " + type->ToString() + ")");
+    }
+    if (days_type != nullptr && !arrow::is_integer(days_type->id())) {
+      return Error(args[1].pos, "expected a whole number of days here: " + std::string(spec.usage) +
+                                    " (it is " + days_type->ToString() + ")");
+    }
+    auto unit = arrow::TimeUnit::SECOND;
+    cp::Expression stamp = std::move(args[0].expr);
+    const bool date = type != nullptr && type->id() != arrow::Type::TIMESTAMP;
+    if (type != nullptr && !date) {
+      unit = static_cast<const arrow::TimestampType&>(*type).unit();
+    } else if (date) {
+      stamp = cp::call("cast", {std::move(stamp)}, cp::CastOptions::Safe(arrow::timestamp(unit)));
+    }
+    const int64_t per_day = 86400 * (unit == arrow::TimeUnit::SECOND  ? 1
+                                     : unit == arrow::TimeUnit::MILLI ? 1000
+                                     : unit == arrow::TimeUnit::MICRO ? 1000000
+                                                                      : 1000000000);
+    cp::Expression ticks = cp::call(
+        "multiply_checked",
+        {cp::call("cast", {std::move(args[1].expr)}, cp::CastOptions::Safe(arrow::int64())),
+         cp::literal(per_day)});
+    cp::Expression duration =
+        cp::call("cast", {std::move(ticks)}, cp::CastOptions::Safe(arrow::duration(unit)));
+    cp::Expression sum = cp::call(spec.arrow, {std::move(stamp), std::move(duration)});
+    if (date) {
+      cp::CastOptions back = cp::CastOptions::Safe(type);
+      sum = cp::call("cast", {std::move(sum)}, back);
+    }
+    Node node{std::move(sum), pos, std::nullopt};
+    if (schema_ != nullptr) {
+      auto bound = node.expr.Bind(*schema_);
+      if (!bound.ok()) {
+        return Error(pos,
+                     std::string("cannot call ") + spec.name + ": " + bound.status().message());
       }
     }
     return node;

@@ -111,6 +111,18 @@ TEST_F(ExpressionTest, DatePartsAndDays) {
   EXPECT_EQ(Values("days_between(ds, date('2001-03-01'))"), (Strings{"29", "1", "-30", "-60"}));
   EXPECT_EQ(Values("date(ds)"), (Strings{"2001-01-31", "2001-02-28", "2001-03-31", "2001-04-30"}));
   EXPECT_EQ(Where("month(ds) >= 3"), (Strings{"C", "D"}));
+  // Whole days later (or earlier), in the column's type; a date stays a date.
+  EXPECT_EQ(Values("add_days(ds, 1)"), (Strings{"2001-02-01 00:00:00", "2001-03-01 00:00:00",
+                                                "2001-04-01 00:00:00", "2001-05-01 00:00:00"}));
+  EXPECT_EQ(Values("add_days(date(ds), -y)"),
+            (Strings{"2001-01-30", "2001-02-26", "null", "2001-04-26"}));
+  EXPECT_EQ(Where("add_days(ds, area * 10) > '2001-04-20'"), (Strings{"C", "D"}));
+  EXPECT_EQ(ErrorOf("add_days(id, 1)"),
+            "'add_days(id, 1)' at 10: expected a date or a time stamp here: add_days(date, days) "
+            "(it is string)");
+  EXPECT_EQ(ErrorOf("add_days(ds, 1.5)"),
+            "'add_days(ds, 1.5)' at 14: expected a whole number of days here: add_days(date, "
+            "days) (it is double)");
 }
 
 TEST_F(ExpressionTest, TextFunctions) {

@@ -15,7 +15,8 @@
 //     (element-wise, nulls skipped)
 //   - nulls and conditions: is_null(a), coalesce(a, b, ...), if_else(condition, a, b)
 //   - dates and time stamps: year quarter month week (ISO) day day_of_week (Monday 0, as
-//     pandas) day_of_year hour; days_between(from, to)
+//     pandas) day_of_year hour; days_between(from, to); add_days(date, days) (a whole number,
+//     negative for earlier; the date's type: a time stamp of any unit, or a date)
 //   - text: lower upper length strip; contains / starts_with / ends_with(text, 'part'),
 //     replace(text, 'old', 'new'), substr(text, start from 1, length); matches(text, 'regex'),
 //     replace_regex(text, 'regex', 'new') (RE2's syntax; \1 in 'new' for a group; a pattern
