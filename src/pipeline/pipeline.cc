@@ -678,12 +678,10 @@ class Parser : public YamlFields {
     return stage != nullptr && stage->kind == StageKind::kPrepare;
   }
 
-  // The file that `file_key` names in the folder of task `name` (FromTable), relative to a task
-  // folder: "../UID/FILE".
-  Result<std::string> TaskFile(const YAML::Node& n, const std::string& file_key,
-                               const std::string& name, Stage& s, const Pipeline& p) const {
-    DRC_ASSIGN_OR_RETURN(const auto table, FromTable(n, file_key, name, s, p));
-    return table.first;
+  // A path relative to a task folder ("../UID/FILE", as FromTable gives it) relative to the
+  // run's folder instead ("UID/FILE").
+  static std::string RunPath(const std::string& from_task_folder) {
+    return from_task_folder.substr(std::string_view("../").size());
   }
 
   // The table that prepare stage `name` writes, relative to a task folder, as stage `s` (a
@@ -731,25 +729,21 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(ParseResources(n, base));
     const ForecastSpec& f = s.forecast;
     std::string data = f.data;
-    if (!f.from.empty() && !IsPrepareStage(p, f.from)) {
-      // A task's file ("../UID/FILE"), which FromTable checks.
-      DRC_ASSIGN_OR_RETURN(data, TaskFile(n, "data", f.from, s, p));
-      s.forecast.data.clear();
-      s.forecast.from_task_file = data.substr(3);
-    } else if (!f.from.empty()) {
-      if (n["data"]) return Error(n["data"], "give 'data' or 'from' a prepare stage, not both");
-      DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(n, f.from, s, p));
-      // Task folders are siblings in the work directory.
-      data = "../" + from->name + "/" + from->prepare.output;
-      if (from->prepare.partitioned) {
+    if (!f.from.empty()) {
+      // A prepare stage's table or parts, or a task's file (FromTable).
+      int parts = 0;
+      DRC_ASSIGN_OR_RETURN(std::tie(data, parts), FromTable(n, "data", f.from, s, p));
+      if (!IsPrepareStage(p, f.from)) {
+        s.forecast.data.clear();  // `data` named the task's file, not a path of its own
+        s.forecast.from_task_file = RunPath(data);
+      }
+      if (parts > 0) {
         // One part per rank: the forecast runs on the prepare stage's ranks.
-        data = "../" + from->name + "/" + PartsPattern(from->prepare);
-        const int parts = PlannedTask(p, from->name).ranks;
         if (!n["ranks"]) {
           base.ranks = parts;
         } else if (base.ranks != parts) {
           return Error(n["ranks"], "field 'ranks' is " + std::to_string(base.ranks) + ", but '" +
-                                       from->name + "' writes " + std::to_string(parts) +
+                                       f.from + "' writes " + std::to_string(parts) +
                                        " parts (partitioned), one per rank: give it ranks: " +
                                        std::to_string(parts) + " or leave ranks out");
         }
@@ -813,16 +807,14 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(ParseResources(n, base));
     const HydroSpec& h = s.hydro;
     std::string table = h.table;
-    if (!h.from.empty() && !IsPrepareStage(p, h.from)) {
-      DRC_ASSIGN_OR_RETURN(table, TaskFile(n, "table", h.from, s, p));
-      s.hydro.table.clear();
-      s.hydro.from_task_file = table.substr(3);
-    } else if (!h.from.empty()) {
-      if (n["table"]) return Error(n["table"], "give 'table' or 'from' a prepare stage, not both");
-      DRC_ASSIGN_OR_RETURN(const Stage* from, FromStage(n, h.from, s, p));
-      // Task folders are siblings in the work directory; every rank reads every part.
-      table = "../" + from->name + "/" +
-              (from->prepare.partitioned ? PartsPattern(from->prepare) : from->prepare.output);
+    if (!h.from.empty()) {
+      // A prepare stage's table (every rank reads every part of a partitioned one), or a task's
+      // file (FromTable).
+      DRC_ASSIGN_OR_RETURN(std::tie(table, std::ignore), FromTable(n, "table", h.from, s, p));
+      if (!IsPrepareStage(p, h.from)) {
+        s.hydro.table.clear();  // `table` named the task's file, not a path of its own
+        s.hydro.from_task_file = RunPath(table);
+      }
     }
     base.function = "dl.hydro";
     base.function_args = {{"train", h.train},

@@ -702,6 +702,14 @@ TEST_F(PipelineTest, PrepareAddsLagsAndRollingStatisticsPerSeries) {
             spec.input +
                 ": rolling: no column 'y_lag3' (the table has unique_id, ds, y, y_lag1, "
                 "y_lag2)");
+  // A statistic that a pipeline file could not name (a hand-written task file's) is an error, not
+  // a mean.
+  spec.rolling = {{"y", 2, {"median"}, 0}};
+  bad = PrepareTable(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), spec.input +
+                                        ": rolling: unknown statistic 'median' (one of "
+                                        "mean, std, min, max, sum)");
   spec.rolling = {{"unique_id", 2, {"mean"}, 0}};
   bad = PrepareTable(spec);
   ASSERT_FALSE(bad.ok());

@@ -26,6 +26,13 @@
 #include "drc/pipeline/pipeline.h"
 
 namespace drc::pipeline {
+
+// The JSON of the arguments that travel as JSON (PrepareArgs), by the fields' names; reading one
+// needs every field (nlohmann::json's out_of_range otherwise).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(JoinSpec, table, parts, on, how, rename, select)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RollingSpec, column, window, stats, min_periods)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AggregateSpec, by, columns)
+
 namespace {
 
 namespace cp = arrow::compute;
@@ -43,6 +50,22 @@ constexpr std::pair<const char*, data::RollingStat> kRollingStats[] = {
     {"min", data::RollingStat::kMin},
     {"max", data::RollingStat::kMax},
     {"sum", data::RollingStat::kSum}};
+
+// The names of a table of (name, value) pairs, in order.
+template <typename Pairs>
+std::vector<std::string> NamesOf(const Pairs& pairs) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : pairs) names.emplace_back(name);
+  return names;
+}
+
+// The value called `name` in a table of (name, value) pairs; null when none is.
+template <typename Pairs>
+const auto* FindNamed(const Pairs& pairs, const std::string& name) {
+  const auto it = std::find_if(std::begin(pairs), std::end(pairs),
+                               [&](const auto& pair) { return name == pair.first; });
+  return it == std::end(pairs) ? nullptr : &it->second;
+}
 
 // A join's `how` (JoinSpec).
 constexpr std::pair<const char*, data::JoinType> kJoinTypes[] = {
@@ -116,37 +139,14 @@ std::map<std::string, std::string> PrepareArgs(const PrepareSpec& spec) {
   if (spec.min_length > 0) args["min_length"] = std::to_string(spec.min_length);
   if (spec.partitioned) args["partitioned"] = "true";
   if (spec.input_parts > 0) args["input_parts"] = std::to_string(spec.input_parts);
-  if (!spec.join.empty()) {
-    nlohmann::json joins = nlohmann::json::array();
-    for (const JoinSpec& j : spec.join) {
-      joins.push_back({{"table", j.table},
-                       {"parts", j.parts},
-                       {"on", j.on},
-                       {"how", j.how},
-                       {"rename", j.rename},
-                       {"select", j.select}});
-    }
-    args["join"] = joins.dump();
-  }
+  if (!spec.join.empty()) args["join"] = nlohmann::json(spec.join).dump();
   if (!spec.compute.empty()) args["compute"] = nlohmann::json(spec.compute).dump();
   if (!spec.filter.empty()) args["filter"] = spec.filter;
   if (!spec.drop.empty()) args["drop"] = JoinList(spec.drop, ",");
   if (!spec.lags.empty()) args["lags"] = nlohmann::json(spec.lags).dump();
   if (!spec.sort.empty()) args["sort"] = JoinList(spec.sort, ",");
-  if (!spec.rolling.empty()) {
-    nlohmann::json rolling = nlohmann::json::array();
-    for (const RollingSpec& r : spec.rolling) {
-      rolling.push_back({{"column", r.column},
-                         {"window", r.window},
-                         {"stats", r.stats},
-                         {"min_periods", r.min_periods}});
-    }
-    args["rolling"] = rolling.dump();
-  }
-  if (!spec.aggregate.by.empty()) {
-    args["aggregate"] =
-        nlohmann::json{{"by", spec.aggregate.by}, {"columns", spec.aggregate.columns}}.dump();
-  }
+  if (!spec.rolling.empty()) args["rolling"] = nlohmann::json(spec.rolling).dump();
+  if (!spec.aggregate.by.empty()) args["aggregate"] = nlohmann::json(spec.aggregate).dump();
   return args;
 }
 
@@ -160,20 +160,12 @@ const std::vector<std::string>& AggregateFunctions() {
 }
 
 const std::vector<std::string>& RollingStats() {
-  static const std::vector<std::string> kNames = [] {
-    std::vector<std::string> names;
-    for (const auto& [name, stat] : kRollingStats) names.emplace_back(name);
-    return names;
-  }();
+  static const std::vector<std::string> kNames = NamesOf(kRollingStats);
   return kNames;
 }
 
 const std::vector<std::string>& JoinTypes() {
-  static const std::vector<std::string> kNames = [] {
-    std::vector<std::string> names;
-    for (const auto& [name, type] : kJoinTypes) names.emplace_back(name);
-    return names;
-  }();
+  static const std::vector<std::string> kNames = NamesOf(kJoinTypes);
   return kNames;
 }
 
@@ -244,34 +236,11 @@ Result<PrepareSpec> PrepareFromArgs(const std::map<std::string, std::string>& ar
                                        "'");
       }
       try {
-        if (key == "join") {
-          for (const auto& one : j) {
-            JoinSpec join;
-            one.at("table").get_to(join.table);
-            one.at("parts").get_to(join.parts);
-            one.at("on").get_to(join.on);
-            one.at("how").get_to(join.how);
-            one.at("rename").get_to(join.rename);
-            one.at("select").get_to(join.select);
-            spec.join.push_back(std::move(join));
-          }
-        } else if (key == "compute") {
-          j.get_to(spec.compute);
-        } else if (key == "lags") {
-          j.get_to(spec.lags);
-        } else if (key == "rolling") {
-          for (const auto& one : j) {
-            RollingSpec rolling;
-            one.at("column").get_to(rolling.column);
-            one.at("window").get_to(rolling.window);
-            one.at("stats").get_to(rolling.stats);
-            one.at("min_periods").get_to(rolling.min_periods);
-            spec.rolling.push_back(std::move(rolling));
-          }
-        } else {
-          j.at("by").get_to(spec.aggregate.by);
-          j.at("columns").get_to(spec.aggregate.columns);
-        }
+        if (key == "join") j.get_to(spec.join);
+        if (key == "compute") j.get_to(spec.compute);
+        if (key == "lags") j.get_to(spec.lags);
+        if (key == "rolling") j.get_to(spec.rolling);
+        if (key == "aggregate") j.get_to(spec.aggregate);
       } catch (const nlohmann::json::exception& e) {
         return Status::InvalidArgument("pipeline.prepare: ", key,
                                        " expects the JSON that a pipeline file's prepare stage "
@@ -532,13 +501,12 @@ Result<bool> BroadcastRightSide(const data::Context& ctx, const data::TablePtr& 
 Result<data::TablePtr> JoinTable(const data::Context& ctx, const data::TablePtr& left,
                                  const data::TablePtr& right, const JoinSpec& join) {
   data::JoinOptions options;
-  const auto type = std::find_if(std::begin(kJoinTypes), std::end(kJoinTypes),
-                                 [&](const auto& t) { return join.how == t.first; });
-  if (type == std::end(kJoinTypes)) {
+  const data::JoinType* type = FindNamed(kJoinTypes, join.how);
+  if (type == nullptr) {
     return Status::InvalidArgument(join.table, ": join how '", join.how, "': expected one of ",
                                    JoinList(JoinTypes()));
   }
-  options.type = type->second;
+  options.type = *type;
   options.left_keys = options.right_keys = join.on;
   options.right_suffix = "_right";  // the right keys: dropped below
   Result<data::TablePtr> joined = Status::Internal("unset");
@@ -607,14 +575,6 @@ Result<data::TablePtr> AggregateTable(const data::Context& ctx, const data::Tabl
   return *grouped;
 }
 
-// The rolling statistic called `name` (one of RollingStats()).
-data::RollingStat RollingStatOf(const std::string& name) {
-  for (const auto& [n, stat] : kRollingStats) {
-    if (name == n) return stat;
-  }
-  return data::RollingStat::kMean;  // not reached: the names are checked when parsed
-}
-
 // `spec.resample`, the lags, the rolling statistics, then `spec.min_length`, on whole series
 // (all of a series' rows in `table`); adds the series left out to `dropped`.
 Result<data::TablePtr> WholeSeriesSteps(data::TablePtr table, const PrepareSpec& spec,
@@ -638,9 +598,14 @@ Result<data::TablePtr> WholeSeriesSteps(data::TablePtr table, const PrepareSpec&
   for (const RollingSpec& rolling : spec.rolling) {
     data::SeriesColumns cols;
     cols.value = rolling.column;
-    for (const std::string& stat : rolling.stats) {
-      auto rolled =
-          data::AddRolling(table, cols, rolling.window, RollingStatOf(stat), rolling.min_periods);
+    for (const std::string& name : rolling.stats) {
+      // Checked when a pipeline file is parsed; a task file's arguments are checked here.
+      const data::RollingStat* stat = FindNamed(kRollingStats, name);
+      if (stat == nullptr) {
+        return Status::InvalidArgument(spec.input, ": rolling: unknown statistic '", name,
+                                       "' (one of ", JoinList(RollingStats()), ")");
+      }
+      auto rolled = data::AddRolling(table, cols, rolling.window, *stat, rolling.min_periods);
       if (!rolled.ok()) {
         return Status::InvalidArgument(spec.input, ": rolling: ", rolled.status().message());
       }
