@@ -111,6 +111,9 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.seed = args.seed;
   config.comm = comm;
   config.scaler = args.scaler;
+  config.futr_exog = SplitList(args.futr_exog);
+  config.hist_exog = SplitList(args.hist_exog);
+  config.stat_exog = SplitList(args.stat_exog);
   config.threads = args.threads;
   config.val_size = args.val_size;
   config.val_check_steps = args.val_check_steps;

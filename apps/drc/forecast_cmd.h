@@ -25,6 +25,8 @@ struct ForecastArgs {
   std::string freq;  // pandas alias; empty: inferred
   uint64_t seed = 1;
   std::string scaler;  // empty: each model's default
+  // Comma-separated exogenous columns (dl::ForecastConfig::futr_exog, hist_exog, stat_exog).
+  std::string futr_exog, hist_exog, stat_exog;
   int ranks = 1;
   std::string backend = "mpi";  // for ranks > 1: mpi or gloo
   // With ranks > 1: each rank reads a share of the one file and takes a range of whole series

@@ -170,6 +170,13 @@ int main(int argc, char** argv) {
       ->add_option("--scaler", forecast_args.scaler,
                    "identity, standard, robust, minmax or revin (default: each model's)")
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
+  forecast->add_option("--futr-exog", forecast_args.futr_exog,
+                       "Exogenous columns known over the horizon too, comma-separated (NF's "
+                       "futr_exog_list; the held-out rows give their values); MLP reads them");
+  forecast->add_option("--hist-exog", forecast_args.hist_exog,
+                       "Exogenous columns known up to the forecast's start (NF's hist_exog_list)");
+  forecast->add_option("--stat-exog", forecast_args.stat_exog,
+                       "Columns with one value per series (NF's stat_exog_list)");
   forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 1024));
   forecast->add_option("--backend", forecast_args.backend, kTrainBackendHelp)

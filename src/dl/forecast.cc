@@ -316,7 +316,121 @@ ModelConfig ModelConfigOf(const ModelRun& run, const ForecastConfig& config) {
   mc.horizon = config.horizon;
   mc.seed = run.seed;
   mc.params = run.params;
+  mc.futr_exog = static_cast<int>(config.futr_exog.size());
+  mc.hist_exog = static_cast<int>(config.hist_exog.size());
+  mc.stat_exog = static_cast<int>(config.stat_exog.size());
   return mc;
+}
+
+bool HasExog(const ForecastConfig& config) {
+  return !config.futr_exog.empty() || !config.hist_exog.empty() || !config.stat_exog.empty();
+}
+
+// The exogenous settings that do not depend on the table: models that read them, a scaler they
+// go with, a mode that has their values.
+Status CheckExogSettings(const std::vector<ModelRun>& runs, const ForecastConfig& config) {
+  if (!HasExog(config)) return Status::OK();
+  for (const ModelRun& run : runs) {
+    if (!run.defaults.exogenous) {
+      return Status::InvalidArgument("Forecast: ", run.name,
+                                     " does not read exogenous variables (futr_exog, hist_exog, "
+                                     "stat_exog) yet; MLP does");
+    }
+    if (run.windows.scaler == ScalerType::kRevIN) {
+      return Status::NotImplemented("Forecast: ", run.name,
+                                    ": the revin scaler with exogenous variables is not built "
+                                    "yet (identity, standard, robust and minmax are)");
+    }
+  }
+  if (config.future && !config.futr_exog.empty()) {
+    return Status::NotImplemented(
+        "Forecast: future exogenous variables (", JoinList(config.futr_exog),
+        ") need their values over the horizon after each series' end, which the forecast with "
+        "`future` does not take yet; hold the last h points out instead, or pass them as "
+        "hist_exog");
+  }
+  return Status::OK();
+}
+
+// Each exogenous column is in the table, numeric, not one of the three and named once.
+Status CheckExogColumns(const data::TablePtr& table, const data::SeriesColumns& cols,
+                        const ForecastConfig& config) {
+  std::vector<std::string> seen = {cols.id, cols.time, cols.value};
+  for (const auto* names : {&config.futr_exog, &config.hist_exog, &config.stat_exog}) {
+    for (const auto& name : *names) {
+      if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+        return Status::InvalidArgument("Forecast: exogenous column '", name, "' is named twice ",
+                                       "or is the id, time or value column");
+      }
+      seen.push_back(name);
+      auto column = table->GetColumnByName(name);
+      if (!column) {
+        return Status::InvalidArgument("Forecast: no exogenous column '", name, "' (table has ",
+                                       JoinList(table->schema()->field_names()), ")");
+      }
+      const auto id = column->type()->id();
+      if (!arrow::is_integer(id) && !arrow::is_floating(id) && id != arrow::Type::BOOL) {
+        return Status::InvalidArgument("Forecast: exogenous column '", name, "' has type ",
+                                       column->type()->ToString(), "; expected numbers");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// InvalidArgument naming `row` of `table` (its series and stamp) where `name` has no value.
+Status MissingExog(const data::TablePtr& table, const data::SeriesColumns& cols,
+                   const SeriesIds& ids, const std::string& name, int64_t row) {
+  std::string stamp = "?";
+  auto scalar = table->GetColumnByName(cols.time)->GetScalar(row);
+  if (scalar.ok()) stamp = (*scalar)->ToString();
+  return Status::InvalidArgument("Forecast: exogenous column '", name, "' has no value in series '",
+                                 ids.Id(row), "' at ", stamp,
+                                 " (a null, or a gap in the time stamps); exogenous variables need "
+                                 "one at every stamp");
+}
+
+// The exogenous variables of `table`'s rows (its series start at ids.bounds) into `series`:
+// SeriesData::exog (future, then historic columns) and ::statics.
+Status AddExog(const data::TablePtr& table, const data::SeriesColumns& cols, const SeriesIds& ids,
+               const ForecastConfig& config, SeriesData& series) {
+  std::vector<std::string> temporal = config.futr_exog;
+  temporal.insert(temporal.end(), config.hist_exog.begin(), config.hist_exog.end());
+  const auto& bounds = ids.bounds;
+  const int64_t n_series = bounds.empty() ? 0 : static_cast<int64_t>(bounds.size()) - 1;
+  std::vector<torch::Tensor> columns;
+  for (const auto& name : temporal) {
+    DRC_ASSIGN_OR_RETURN(const auto values, AsDoubles(table, name));
+    for (size_t row = 0; row < values.size(); ++row) {
+      if (std::isnan(values[row])) return MissingExog(table, cols, ids, name, row);
+    }
+    columns.push_back(torch::tensor(values, torch::kFloat64).to(torch::kFloat32));
+  }
+  if (!temporal.empty()) {
+    series.exog = torch::stack(columns, 1);
+    series.futr = static_cast<int64_t>(config.futr_exog.size());
+  }
+  if (config.stat_exog.empty()) return Status::OK();
+  std::vector<torch::Tensor> statics;
+  for (const auto& name : config.stat_exog) {
+    DRC_ASSIGN_OR_RETURN(const auto values, AsDoubles(table, name));
+    std::vector<double> per_series(n_series);
+    for (int64_t k = 0; k < n_series; ++k) {
+      for (int64_t row = bounds[k]; row < bounds[k + 1]; ++row) {
+        if (std::isnan(values[row])) return MissingExog(table, cols, ids, name, row);
+        if (values[row] != values[bounds[k]]) {
+          return Status::InvalidArgument("Forecast: static exogenous column '", name,
+                                         "' takes two values in series '", ids.Id(row), "' (",
+                                         values[bounds[k]], " and ", values[row],
+                                         "); a static variable has one value per series");
+        }
+      }
+      per_series[k] = values[bounds[k]];
+    }
+    statics.push_back(torch::tensor(per_series, torch::kFloat64).to(torch::kFloat32));
+  }
+  series.statics = torch::stack(statics, 1);
+  return Status::OK();
 }
 
 // How `name` trains under `config`. A model with overrides is built once here, so that a bad
@@ -607,7 +721,18 @@ Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& c
       }
     }
   }
-  DRC_ASSIGN_OR_RETURN(panel.series, SeriesOf(history, cols.value, train_bounds));
+  // With exogenous variables the training part is each series whole less its held-out points,
+  // which keeps their future variables for the forecast (SeriesData::next_futr).
+  const bool exog = HasExog(config);
+  if (exog) {
+    DRC_RETURN_NOT_OK(CheckExogColumns(regular, cols, config));
+    DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(regular, cols.id));
+    DRC_ASSIGN_OR_RETURN(panel.whole, SeriesOf(regular, cols.value, ids.bounds));
+    DRC_RETURN_NOT_OK(AddExog(regular, cols, ids, config, panel.whole));
+    panel.series = config.future ? panel.whole : DropLast(panel.whole, held);
+  } else {
+    DRC_ASSIGN_OR_RETURN(panel.series, SeriesOf(history, cols.value, train_bounds));
+  }
   if (Partitioned(config)) {
     arrow::StringBuilder ids;
     for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
@@ -622,7 +747,9 @@ Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& c
     // regular's series k is history's, then held_out's.
     std::vector<int64_t> bounds(train_bounds.size());
     for (size_t k = 0; k < bounds.size(); ++k) bounds[k] = train_bounds[k] + test_bounds[k];
-    DRC_ASSIGN_OR_RETURN(panel.whole, SeriesOf(regular, cols.value, bounds));
+    if (!exog) {
+      DRC_ASSIGN_OR_RETURN(panel.whole, SeriesOf(regular, cols.value, bounds));
+    }
     std::vector<int64_t> rows, cutoff_rows;
     for (size_t k = 0; k + 1 < bounds.size(); ++k) {
       for (int w = 0; w < config.cv_windows; ++w) {
@@ -729,6 +856,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     }
     any_conformal = true;
   }
+  DRC_RETURN_NOT_OK(CheckExogSettings(runs, config));
   if (cv && any_conformal) {
     return Status::NotImplemented(
         "Forecast: conformal intervals within cross-validation are not built yet (DeepAR's own "

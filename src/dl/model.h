@@ -28,6 +28,12 @@ struct WindowBatch {
   // [B] float32: how many times each window was drawn when the sampler merged repeated draws
   // (see RepeatedDraws); undefined: once each.
   torch::Tensor weight = {};
+  // Exogenous variables (NF's futr_exog, hist_exog and stat_exog), scaled as insample_y is
+  // (each variable by its own statistics over the window's available input points; static ones
+  // not at all); undefined when the model has none (ModelConfig's counts).
+  torch::Tensor futr_exog = {};  // [B, L + H, F]: known over the input and the horizon
+  torch::Tensor hist_exog = {};  // [B, L, X]: known over the input only
+  torch::Tensor stat_exog = {};  // [B, S]: one value per series
 };
 
 // What a model allows the trainer to do with a window drawn c times in one training step.
@@ -62,6 +68,9 @@ struct ModelConfig {
   // Model hyper-parameters by NeuralForecast's names ("hidden_size", "num_layers", ...);
   // absent keys take the model's defaults. Unknown keys are an error naming the key.
   std::map<std::string, double> params;
+  // How many exogenous variables of each kind the batches carry (WindowBatch); nonzero only for
+  // models whose TrainDefaults::exogenous is set.
+  int futr_exog = 0, hist_exog = 0, stat_exog = 0;
 };
 
 // How NeuralForecast trains a model by default (per model class).
@@ -83,6 +92,8 @@ struct TrainDefaults {
   // one (its shift of the input by a step needs it) and scales each window on those values.
   // ModelInputSize() and WindowOptionsFrom() add it.
   bool recurrent = false;
+  // The model reads exogenous variables (WindowBatch::futr_exog, hist_exog, stat_exog).
+  bool exogenous = false;
 };
 
 // A point forecast with quantiles of the forecast distribution, in the scaled space.

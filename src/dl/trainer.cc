@@ -108,7 +108,9 @@ RevinScaledModel::RevinScaledModel(std::shared_ptr<ForecastModel> inner)
 }
 
 WindowBatch RevinScaledModel::Affine(const WindowBatch& batch) const {
-  return WindowBatch{batch.insample_y * weight_ + bias_, batch.insample_mask, batch.weight};
+  WindowBatch affine = batch;
+  affine.insample_y = batch.insample_y * weight_ + bias_;
+  return affine;
 }
 
 torch::Tensor RevinScaledModel::Inverse(const torch::Tensor& y) const {
@@ -163,7 +165,8 @@ namespace {
 WindowBatch OnDevice(const WindowBatch& b, const torch::Device& device) {
   if (device.is_cpu()) return b;
   auto to = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  return WindowBatch{to(b.insample_y), to(b.insample_mask), to(b.weight)};
+  return WindowBatch{to(b.insample_y), to(b.insample_mask), to(b.weight),
+                     to(b.futr_exog),  to(b.hist_exog),     to(b.stat_exog)};
 }
 
 // The batch's windows on `device` (its scale, for the host-side inverse, stays where it is).

@@ -36,7 +36,11 @@ TrainBatch Rows(const TrainBatch& batch, int64_t begin, int64_t n) {
   TrainBatch part;
   part.input.insample_y = batch.input.insample_y.narrow(0, begin, n);
   part.input.insample_mask = batch.input.insample_mask.narrow(0, begin, n);
-  if (batch.input.weight.defined()) part.input.weight = batch.input.weight.narrow(0, begin, n);
+  auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, begin, n) : t; };
+  part.input.weight = rows(batch.input.weight);
+  part.input.futr_exog = rows(batch.input.futr_exog);
+  part.input.hist_exog = rows(batch.input.hist_exog);
+  part.input.stat_exog = rows(batch.input.stat_exog);
   part.outsample_y = batch.outsample_y.narrow(0, begin, n);
   part.outsample_mask = batch.outsample_mask.narrow(0, begin, n);
   return part;

@@ -25,6 +25,17 @@ torch::Tensor MaskedMean(const torch::Tensor& x, const torch::Tensor& mask) {
                       torch::zeros_like(count));
 }
 
+// x [B, T, C] scaled channel by channel with statistics over its first L points where
+// in_mask [B, L] is 1 (NF's TemporalNorm over the exogenous columns, fitted with y's mask).
+torch::Tensor ScaleChannels(ScalerType type, const torch::Tensor& x, const torch::Tensor& in_mask) {
+  if (type == ScalerType::kIdentity) return x;
+  const int64_t B = x.size(0), L = in_mask.size(1), C = x.size(2);
+  auto input = x.slice(1, 0, L).permute({0, 2, 1}).reshape({B * C, L});
+  auto mask = in_mask.unsqueeze(1).expand({B, C, L}).reshape({B * C, L});
+  WindowScale s = FitWindowScale(type, input, mask);
+  return (x - s.shift.view({B, 1, C})) / s.scale.view({B, 1, C});
+}
+
 }  // namespace
 
 Result<ScalerType> ParseScalerType(const std::string& name) {
@@ -111,6 +122,24 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
                                    series.values.numel(), " values");
   }
   const int64_t L = o.input_size, H = o.horizon, n_series = series.offsets.size() - 1;
+  const bool has_exog = series.exog.defined() && series.exog.size(1) > 0;
+  if (has_exog && (series.exog.dim() != 2 || series.exog.size(0) != series.values.numel() ||
+                   series.futr < 0 || series.futr > series.exog.size(1))) {
+    return Status::InvalidArgument("windows: exogenous values ", ShapeOf(series.exog), " for ",
+                                   series.values.numel(), " points (", series.futr, " future)");
+  }
+  if (series.statics.defined() &&
+      (series.statics.dim() != 2 || series.statics.size(0) != n_series)) {
+    return Status::InvalidArgument("windows: static values ", ShapeOf(series.statics), " for ",
+                                   n_series, " series");
+  }
+  if (series.next_futr.defined() &&
+      (series.next_futr.dim() != 3 || series.next_futr.size(0) != n_series ||
+       series.next_futr.size(2) != series.futr)) {
+    return Status::InvalidArgument("windows: future values after the series' ends ",
+                                   ShapeOf(series.next_futr), " for ", n_series, " series and ",
+                                   series.futr, " future variables");
+  }
   WindowedDataset ds;
   ds.options_ = o;
   int64_t window_index = 0;  // over all series, before sharding
@@ -121,6 +150,13 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
     const float* v = values.data_ptr<float>();
     const float* m = avail.data_ptr<float>();
     std::vector<float> padded, padded_mask;
+    std::vector<int64_t> source;  // per padded point, its row of series.exog (-1: padding)
+    const int64_t n_points = series.values.numel();
+    auto pad = [&](int64_t count) {
+      padded.insert(padded.end(), count, 0.0f);
+      padded_mask.insert(padded_mask.end(), count, 0.0f);
+      if (has_exog) source.insert(source.end(), count, int64_t{-1});
+    };
     ds.series_windows_.push_back(0);
     for (int64_t k = 0; k < n_series; ++k) {
       const int64_t begin = series.offsets[k], n = series.offsets[k + 1] - begin;
@@ -128,14 +164,13 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
           std::max<int64_t>(o.start_padding ? L - 1 : 0, std::max<int64_t>(0, L + 1 - n));
       const int64_t base = static_cast<int64_t>(padded.size());
       ds.series_bases_.push_back(base);
-      padded.insert(padded.end(), front, 0.0f);
-      padded_mask.insert(padded_mask.end(), front, 0.0f);
+      pad(front);
       ds.series_begins_.push_back(static_cast<int64_t>(padded.size()));
       padded.insert(padded.end(), v + begin, v + begin + n);
       padded_mask.insert(padded_mask.end(), m + begin, m + begin + n);
+      for (int64_t i = 0; has_exog && i < n; ++i) source.push_back(begin + i);
       ds.series_ends_.push_back(static_cast<int64_t>(padded.size()));
-      padded.insert(padded.end(), H, 0.0f);
-      padded_mask.insert(padded_mask.end(), H, 0.0f);
+      pad(H);
       // Usable windows: >= 1 available point in the input and >= 1 in the horizon.
       const int64_t len = front + n + H;
       std::vector<int64_t> csum(len + 1, 0);
@@ -152,7 +187,22 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
     }
     ds.padded_ = torch::tensor(padded, torch::kFloat32);
     ds.padded_mask_ = torch::tensor(padded_mask, torch::kFloat32);
+    if (has_exog) {
+      // Padding reads the zero row appended after the last point.
+      auto exog = series.exog.to(torch::kFloat32);
+      auto rows = torch::tensor(source, torch::kInt64);
+      rows = torch::where(rows < 0, torch::full_like(rows, n_points), rows);
+      ds.padded_exog_ = torch::cat({exog, torch::zeros({1, exog.size(1)}, exog.options())})
+                            .index_select(0, rows)
+                            .contiguous();
+      ds.futr_ = series.futr;
+    }
+    if (series.statics.defined()) ds.statics_ = series.statics.to(torch::kFloat32).contiguous();
+    if (series.next_futr.defined()) ds.next_futr_ = series.next_futr.to(torch::kFloat32);
   }));
+  if (ds.padded_exog_.defined() && torch::isnan(ds.padded_exog_).any().item<bool>()) {
+    return Status::InvalidArgument("windows: exogenous values are missing (NaN)");
+  }
   if (ds.starts_.empty() && o.shard_count > 1 && window_index > 0) {
     return Status::InvalidArgument("windows: shard ", o.shard_rank, " of ", o.shard_count,
                                    " has no training window (", window_index,
@@ -181,7 +231,33 @@ torch::Tensor WindowedDataset::AllMasks() const {
   return padded_mask_.take(idx);
 }
 
-TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizon) const {
+void WindowedDataset::GatherExog(const torch::Tensor& starts, const torch::Tensor& idx,
+                                 const torch::Tensor& horizon_futr, TrainBatch& batch) const {
+  const int64_t L = options_.input_size, B = idx.size(0), T = idx.size(1);
+  const auto& in_mask = batch.input.insample_mask;
+  if (padded_exog_.defined()) {
+    const int64_t C = padded_exog_.size(1);
+    auto exog = padded_exog_.index_select(0, idx.reshape({-1})).view({B, T, C});
+    if (futr_ > 0) {
+      auto futr = exog.slice(2, 0, futr_);
+      if (horizon_futr.defined()) futr = torch::cat({futr, horizon_futr}, 1);
+      batch.input.futr_exog = ScaleChannels(options_.scaler, futr, in_mask).contiguous();
+    }
+    if (C > futr_) {
+      auto hist = exog.slice(1, 0, L).slice(2, futr_, C);
+      batch.input.hist_exog = ScaleChannels(options_.scaler, hist, in_mask).contiguous();
+    }
+  }
+  if (statics_.defined()) {
+    // Each window's series: the last whose first (padding) point is at or before its start.
+    auto bases = torch::tensor(series_bases_, torch::kInt64);
+    auto series = torch::searchsorted(bases, starts, /*out_int32=*/false, /*right=*/true) - 1;
+    batch.input.stat_exog = statics_.index_select(0, series);
+  }
+}
+
+TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizon,
+                                   const torch::Tensor& horizon_futr) const {
   const int64_t L = options_.input_size, H = options_.horizon;
   auto idx = starts.unsqueeze(1) + torch::arange(with_horizon ? L + H : L);
   auto values = padded_.take(idx);
@@ -196,6 +272,7 @@ TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizo
     batch.outsample_y = scaled.slice(1, L, L + H).contiguous();
     batch.outsample_mask = mask.slice(1, L, L + H).contiguous();
   }
+  GatherExog(starts, idx, horizon_futr, batch);
   return batch;
 }
 
@@ -252,22 +329,53 @@ Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repe
 Result<TrainBatch> WindowedDataset::LastWindows() const {
   std::vector<int64_t> starts;
   for (int64_t end : series_ends_) starts.push_back(end - options_.input_size);
+  const int64_t H = options_.horizon;
+  torch::Tensor horizon_futr;
+  if (futr_ > 0) {
+    if (!next_futr_.defined() || next_futr_.size(1) < H) {
+      return Status::InvalidArgument(
+          "forecast windows: the future exogenous variables are known for ",
+          next_futr_.defined() ? next_futr_.size(1) : 0, " points after each series' end; the ",
+          "forecast needs the horizon's ", H);
+    }
+    horizon_futr = next_futr_.slice(1, 0, H);
+  }
   return Guard("forecast input windows", [&] {
-    return Gather(torch::tensor(starts, torch::kInt64), /*with_horizon=*/false);
+    return Gather(torch::tensor(starts, torch::kInt64), /*with_horizon=*/false, horizon_futr);
   });
 }
 
 SeriesData DropLast(const SeriesData& series, int64_t n) {
   SeriesData out;
   out.offsets.push_back(0);
-  std::vector<torch::Tensor> parts;
+  out.futr = series.futr;
+  out.statics = series.statics;
+  const bool exog = series.exog.defined();
+  const int64_t F = series.futr;
+  std::vector<torch::Tensor> parts, exog_parts, dropped;
   for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
-    const int64_t begin = series.offsets[k];
-    const int64_t keep = std::max<int64_t>(0, series.offsets[k + 1] - begin - n);
+    const int64_t begin = series.offsets[k], end = series.offsets[k + 1];
+    const int64_t keep = std::max<int64_t>(0, end - begin - n);
     parts.push_back(series.values.slice(0, begin, begin + keep));
     out.offsets.push_back(out.offsets.back() + keep);
+    if (!exog) continue;
+    exog_parts.push_back(series.exog.slice(0, begin, begin + keep));
+    if (F == 0) continue;
+    // The future variables of the points dropped; a series shorter than n pads them with zeros
+    // at the front (its forecast then starts before its first point and is never read).
+    auto after = series.exog.slice(0, begin + keep, end).slice(1, 0, F);
+    if (after.size(0) < n) {
+      after = torch::cat({torch::zeros({n - after.size(0), F}, after.options()), after});
+    }
+    dropped.push_back(after);
   }
   out.values = parts.empty() ? series.values.slice(0, 0, 0) : torch::cat(parts);
+  if (exog) out.exog = exog_parts.empty() ? series.exog.slice(0, 0, 0) : torch::cat(exog_parts);
+  if (exog && F > 0 && !dropped.empty()) {
+    out.next_futr = torch::stack(dropped);
+    if (series.next_futr.defined())
+      out.next_futr = torch::cat({out.next_futr, series.next_futr}, 1);
+  }
   return out;
 }
 

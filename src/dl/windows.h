@@ -62,10 +62,20 @@ struct WindowOptions {
 struct SeriesData {
   torch::Tensor values;
   std::vector<int64_t> offsets;  // size = series + 1
+  // Exogenous variables, if any (undefined otherwise): `exog` [N, futr + X] float32 gives each
+  // point's values, the `futr` future ones (known for the forecast's horizon too) first, then
+  // the historic ones; `statics` [series, S] one row per series. `next_futr` [series, K, futr]
+  // holds the future variables of the K points after each series' end, which the forecast from
+  // that end reads (DropLast keeps the points it drops there); undefined: not known.
+  torch::Tensor exog = {};
+  int64_t futr = 0;
+  torch::Tensor statics = {};
+  torch::Tensor next_futr = {};
 };
 
 // The series without their last `n` points each (NF trains on what is left before the
-// validation part); a series shorter than n becomes empty.
+// validation part); a series shorter than n becomes empty. The future variables of the points
+// dropped go to the front of next_futr.
 SeriesData DropLast(const SeriesData& series, int64_t n);
 
 // One batch, scaled: the model's input [B, L]; the horizon [B, H] (training batches only);
@@ -93,7 +103,8 @@ class WindowedDataset {
   // are the same either way).
   Result<TrainBatch> Sample(std::mt19937_64& rng, bool merge_repeats = false);
   // Per series, the last input_size points (the input of the forecast after its end), scaled:
-  // insample [S, L] and scale [S, 1].
+  // insample [S, L] and scale [S, 1]. With future variables, their horizon part is the series'
+  // next_futr (InvalidArgument when it does not cover the horizon).
   Result<TrainBatch> LastWindows() const;
   // The validation windows of NF's val_size: per series, every window (step_size apart) whose
   // horizon overlaps the last `val_size` points, its horizon mask restricted to those points.
@@ -105,11 +116,21 @@ class WindowedDataset {
   Status SetSamplerState(const std::vector<int64_t>& state);
 
  private:
-  TrainBatch Gather(const torch::Tensor& starts, bool with_horizon) const;
+  // The windows at `starts` (offsets into padded_): input and, `with_horizon`, the horizon.
+  // Without it, `horizon_futr` [B, H, F] is the future variables' horizon part (when F > 0).
+  TrainBatch Gather(const torch::Tensor& starts, bool with_horizon,
+                    const torch::Tensor& horizon_futr = {}) const;
+  // The exogenous variables of the windows at `starts` (see WindowBatch), into batch.input.
+  void GatherExog(const torch::Tensor& starts, const torch::Tensor& idx,
+                  const torch::Tensor& horizon_futr, TrainBatch& batch) const;
 
   WindowOptions options_;
   torch::Tensor padded_;                 // flat float32, zeros where missing or padded
   torch::Tensor padded_mask_;            // flat float32, 1 where available
+  torch::Tensor padded_exog_;            // [padded points, F + X], zeros where padded
+  int64_t futr_ = 0;                     // F: the first columns of padded_exog_
+  torch::Tensor statics_;                // [series, S]
+  torch::Tensor next_futr_;              // SeriesData::next_futr
   std::vector<int64_t> starts_;          // usable window starts (offsets into padded_)
   std::vector<int64_t> series_windows_;  // series k's windows: starts_[sw[k] .. sw[k + 1])
   std::vector<int64_t> series_bases_;    // offset of series k's first (padding) point

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <set>
 
 namespace drc::dl {
@@ -134,6 +135,91 @@ TEST(Windows, MaskedMaeCountsOnlyAvailablePoints) {
   auto y_hat = torch::tensor({2.0f, 2.0f, 100.0f}).view({1, 3});
   auto mask = torch::tensor({1.0f, 1.0f, 0.0f}).view({1, 3});
   EXPECT_FLOAT_EQ(MaskedMae(y, y_hat, mask).item<float>(), 0.5f);
+}
+
+// Exogenous variables ride along with y: two series (1..6 and 11..15) with a future variable
+// f = 100 * y, a historic one h = -y and a static one (7, 8). Input 2, horizon 2.
+TEST(Windows, ExogenousVariablesFollowTheirWindows) {
+  SeriesData whole = Series({1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15}, {0, 6, 11});
+  whole.exog = torch::stack({whole.values * 100, -whole.values}, 1);
+  whole.futr = 1;
+  whole.statics = torch::tensor({7.0f, 8.0f}).unsqueeze(1);
+  // The last 2 points of each series are the forecast's horizon: their f goes to next_futr.
+  SeriesData train = DropLast(whole, 2);
+  ASSERT_EQ(train.offsets, (std::vector<int64_t>{0, 4, 7}));
+  ASSERT_TRUE(train.next_futr.defined());
+  EXPECT_TRUE(torch::equal(train.next_futr,
+                           torch::tensor({500.0f, 600.0f, 1400.0f, 1500.0f}).view({2, 2, 1})));
+  WindowOptions o;
+  o.input_size = 2;
+  o.horizon = 2;
+  auto ds = WindowedDataset::Make(train, o);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  // Training windows: 1 2 | 3 4, 2 3 | 4 0 and 11 12 | 13 0, drawn 1024 times.
+  std::mt19937_64 rng(1);
+  auto batch = ds->Sample(rng);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  const auto& in = batch->input;
+  ASSERT_EQ(in.futr_exog.sizes(), (std::vector<int64_t>{in.insample_y.size(0), 4, 1}));
+  ASSERT_EQ(in.hist_exog.sizes(), (std::vector<int64_t>{in.insample_y.size(0), 2, 1}));
+  ASSERT_EQ(in.stat_exog.sizes(), (std::vector<int64_t>{in.insample_y.size(0), 1}));
+  for (int64_t b = 0; b < in.insample_y.size(0); ++b) {
+    const float first = in.insample_y[b][0].item<float>();
+    // f over the input and the horizon: 100 * y where y is there, 0 in the end padding.
+    for (int64_t t = 0; t < 2; ++t) {
+      EXPECT_FLOAT_EQ(in.futr_exog[b][t][0].item<float>(), 100 * in.insample_y[b][t].item<float>());
+      EXPECT_FLOAT_EQ(in.hist_exog[b][t][0].item<float>(), -in.insample_y[b][t].item<float>());
+    }
+    for (int64_t t = 0; t < 2; ++t) {
+      const float y = batch->outsample_y[b][t].item<float>();
+      const bool there = batch->outsample_mask[b][t].item<float>() > 0;
+      EXPECT_FLOAT_EQ(in.futr_exog[b][2 + t][0].item<float>(), there ? 100 * y : 0.0f);
+    }
+    EXPECT_FLOAT_EQ(in.stat_exog[b][0].item<float>(), first > 10 ? 8.0f : 7.0f);
+  }
+  // The forecast from each end reads the held-out points' f over its horizon.
+  auto last = ds->LastWindows();
+  ASSERT_TRUE(last.ok()) << last.status();
+  ExpectRows(last->input.insample_y, {{3, 4}, {12, 13}});
+  ExpectRows(last->input.futr_exog.squeeze(2), {{300, 400, 500, 600}, {1200, 1300, 1400, 1500}});
+  ExpectRows(last->input.hist_exog.squeeze(2), {{-3, -4}, {-12, -13}});
+  ExpectRows(last->input.stat_exog, {{7}, {8}});
+  // Without those values the forecast cannot be made, and says so.
+  SeriesData unknown = train;
+  unknown.next_futr = torch::Tensor();
+  auto no_future = WindowedDataset::Make(unknown, o);
+  ASSERT_TRUE(no_future.ok()) << no_future.status();
+  auto refused = no_future->LastWindows();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("future exogenous"), std::string::npos)
+      << refused.status();
+}
+
+// Each exogenous variable is scaled by its own statistics over the window's available input
+// points (NF's TemporalNorm over y and the exogenous columns, with y's mask).
+TEST(Windows, ExogenousVariablesAreScaledPerWindowAndVariable) {
+  // y 1 NaN 3 | 4; f 10 1000 30 | 40: the missing y's f (1000) is left out of f's statistics.
+  SeriesData s = Series({1, NAN, 3, 4}, {0, 4});
+  s.exog = torch::tensor({10.0f, 1000.0f, 30.0f, 40.0f}).unsqueeze(1);
+  s.futr = 1;
+  WindowOptions o;
+  o.input_size = 3;
+  o.horizon = 1;
+  o.scaler = ScalerType::kStandard;
+  auto ds = WindowedDataset::Make(s, o);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  std::mt19937_64 rng(1);
+  auto batch = ds->Sample(rng, /*merge_repeats=*/true);  // its one window, drawn 1024 times
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  // f's mean over the available inputs is 20 and its population std 10.
+  const float scale = 10 + 1e-6f;
+  ExpectRows(batch->input.futr_exog.squeeze(2),
+             {{-10 / scale, 980 / scale, 10 / scale, 20 / scale}});
+  // y's own statistics are 2 and 1.
+  EXPECT_NEAR(batch->scale.shift.item<float>(), 2, 1e-6);
+  // Missing exogenous values are refused.
+  s.exog[1][0] = NAN;
+  EXPECT_FALSE(WindowedDataset::Make(s, o).ok());
 }
 
 }  // namespace

@@ -109,25 +109,31 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetExpressions(n, p));
     DRC_RETURN_NOT_OK(GetList(n, "drop", p.drop));
     DRC_RETURN_NOT_OK(GetSort(n, p));
-    // These lists travel comma-separated: a ',' inside a name would split it.
-    for (const auto& [key, columns] :
-         {std::pair<const char*, const std::vector<std::string>*>{"select", &p.select},
-          {"drop", &p.drop},
-          {"drop_nulls", &p.drop_nulls},
-          {"sort", &p.sort},
-          {"unique", &p.unique}}) {
-      for (const auto& column : *columns) {
-        if (column.find(',') != std::string::npos) {
-          return Error(n[key], std::string("a column name with ',' cannot be listed in '") + key +
-                                   "' (the stage's lists travel comma-separated)");
-        }
-      }
-    }
+    DRC_RETURN_NOT_OK(RefuseCommas(n, {{"select", &p.select},
+                                       {"drop", &p.drop},
+                                       {"drop_nulls", &p.drop_nulls},
+                                       {"sort", &p.sort},
+                                       {"unique", &p.unique}}));
     // The arguments travel as text; a separator inside a name would split it.
     for (const auto& [from, to] : p.rename) {
       if (from.find_first_of(",=") != std::string::npos ||
           to.find_first_of(",=") != std::string::npos) {
         return Error(n["rename"], "column names with ',' or '=' cannot be renamed here");
+      }
+    }
+    return Status::OK();
+  }
+
+  // The stage's lists of columns travel comma-separated: a ',' inside a name would split it.
+  Status RefuseCommas(
+      const YAML::Node& n,
+      std::initializer_list<std::pair<const char*, const std::vector<std::string>*>> lists) const {
+    for (const auto& [key, columns] : lists) {
+      for (const auto& column : *columns) {
+        if (column.find(',') != std::string::npos) {
+          return Error(n[key], std::string("a column name with ',' cannot be listed in '") + key +
+                                   "' (the stage's lists travel comma-separated)");
+        }
       }
     }
     return Status::OK();
@@ -412,6 +418,12 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetSeeds(n, f.seeds));
     DRC_RETURN_NOT_OK(Get(n, "freq", f.freq, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
+    DRC_RETURN_NOT_OK(GetList(n, "futr_exog", f.futr_exog));
+    DRC_RETURN_NOT_OK(GetList(n, "hist_exog", f.hist_exog));
+    DRC_RETURN_NOT_OK(GetList(n, "stat_exog", f.stat_exog));
+    DRC_RETURN_NOT_OK(RefuseCommas(
+        n,
+        {{"futr_exog", &f.futr_exog}, {"hist_exog", &f.hist_exog}, {"stat_exog", &f.stat_exog}}));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
     DRC_RETURN_NOT_OK(Get(n, "future", f.future, "true or false"));
     DRC_RETURN_NOT_OK(Get(n, "partition", f.partition, "true or false"));
@@ -722,7 +734,9 @@ class Parser : public YamlFields {
                                             "future",         "partition",
                                             "cv_windows",     "cv_step",
                                             "level",          "conformal_windows",
-                                            "conformal_step", "conformal_method"},
+                                            "conformal_step", "conformal_method",
+                                            "futr_exog",      "hist_exog",
+                                            "stat_exog"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -764,6 +778,12 @@ class Parser : public YamlFields {
                           {"out", "forecast.csv"}};
     if (!f.freq.empty()) base.function_args["freq"] = f.freq;
     if (!f.scaler.empty()) base.function_args["scaler"] = f.scaler;
+    for (const auto& [key, columns] :
+         {std::pair<const char*, const std::vector<std::string>*>{"futr_exog", &f.futr_exog},
+          {"hist_exog", &f.hist_exog},
+          {"stat_exog", &f.stat_exog}}) {
+      if (!columns->empty()) base.function_args[key] = JoinList(*columns, ",");
+    }
     if (!f.config.empty()) base.function_args["config"] = f.config;
     if (f.future) base.function_args["future"] = "true";
     if (f.partition) base.function_args["partition"] = "true";

@@ -199,7 +199,9 @@ struct ForecastSpec {
   std::vector<int64_t> seeds = {1};  // `seed: S`, or `seeds: [1, 2, 3]`: a task per model and seed
   std::string freq;                  // inferred when empty
   std::string scaler;                // the models' defaults when empty
-  std::string config;                // a hyper-parameter file (drc forecast --config)
+  // Exogenous columns of the table (drc forecast --futr-exog, --hist-exog, --stat-exog).
+  std::vector<std::string> futr_exog, hist_exog, stat_exog;
+  std::string config;  // a hyper-parameter file (drc forecast --config)
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
   std::map<std::string, std::map<std::string, std::string>> params;
   // drc forecast's --future (train on every point, forecast the h stamps after each series'

@@ -1,7 +1,11 @@
 // MLP (NeuralForecast's MLP): num_layers fully connected ReLU layers of hidden_size units on the
 // input window, then a linear layer to the horizon. NF defaults: num_layers 2, hidden_size 1024;
-// Adam lr 1e-3 without LR decay, 1024 windows per step, identity scaler.
+// Adam lr 1e-3 without LR decay, 1024 windows per step, identity scaler. Exogenous variables
+// are flattened after the input window, as NF's: [y (L) | hist (L x X) | futr ((L + H) x F) |
+// stat (S)], each time-major.
 #include <torch/nn/modules/linear.h>
+
+#include <vector>
 
 #include "src/dl/model.h"
 
@@ -10,14 +14,16 @@ namespace {
 
 class Mlp final : public ForecastModel {
  public:
-  Mlp(int input_size, int horizon, int num_layers, int hidden_size) {
-    int in = input_size;
+  Mlp(const ModelConfig& c, int num_layers, int hidden_size)
+      : hist_(c.hist_exog), futr_(c.futr_exog), stat_(c.stat_exog) {
+    int in = c.input_size + c.hist_exog * c.input_size + c.futr_exog * (c.input_size + c.horizon) +
+             c.stat_exog;
     for (int i = 0; i < num_layers; ++i) {
       layers_.push_back(
           register_module("mlp" + std::to_string(i), torch::nn::Linear(in, hidden_size)));
       in = hidden_size;
     }
-    out_ = register_module("out", torch::nn::Linear(in, horizon));
+    out_ = register_module("out", torch::nn::Linear(in, c.horizon));
   }
 
   // No dropout, no statistics over the batch.
@@ -27,11 +33,20 @@ class Mlp final : public ForecastModel {
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     auto x = batch.insample_y;
+    const int64_t b = x.size(0);
+    if (hist_ > 0 || futr_ > 0 || stat_ > 0) {
+      std::vector<torch::Tensor> parts = {x};
+      if (hist_ > 0) parts.push_back(batch.hist_exog.reshape({b, -1}));
+      if (futr_ > 0) parts.push_back(batch.futr_exog.reshape({b, -1}));
+      if (stat_ > 0) parts.push_back(batch.stat_exog.reshape({b, -1}));
+      x = torch::cat(parts, 1);
+    }
     for (auto& layer : layers_) x = torch::relu(layer->forward(x));
     return out_->forward(x);
   }
 
  private:
+  int hist_, futr_, stat_;
   std::vector<torch::nn::Linear> layers_;
   torch::nn::Linear out_{nullptr};
 };
@@ -45,8 +60,7 @@ Result<std::shared_ptr<ForecastModel>> MakeMlp(const ModelConfig& config) {
     return Status::InvalidArgument("MLP: num_layers and hidden_size must be >= 1, got ", num_layers,
                                    " and ", hidden_size);
   }
-  return std::shared_ptr<ForecastModel>(
-      std::make_shared<Mlp>(config.input_size, config.horizon, num_layers, hidden_size));
+  return std::shared_ptr<ForecastModel>(std::make_shared<Mlp>(config, num_layers, hidden_size));
 }
 
 }  // namespace
@@ -58,6 +72,7 @@ Status RegisterMlpModels(ModelRegistry& registry) {
   d.windows_batch_size = 1024;
   d.num_lr_decays = -1;
   d.scaler = "identity";
+  d.exogenous = true;
   return registry.Register("MLP", MakeMlp, d);
 }
 
