@@ -7,11 +7,13 @@
 # forecast stages also forecast after the data's end with intervals (charted as bands), and
 # cross-validate (charted a line per cutoff); a prepare stage on two ranks leaves out a series
 # shorter than its min_length; a partitioned prepare stage writes a part per rank, and the
-# forecast stage from it trains on the parts on as many ranks.
+# forecast stage from it trains on the parts on as many ranks; a prepare stage's column feeds a
+# forecast stage as an exogenous variable.
 #   sh run_pipeline.sh DRC WORKDIR TESTDATA CSV
 set -eu
 drc=$1 work=$2 data=$3 csv=$4
-rm -rf "$work" "$work-fails" "$work-seeds" "$work-future" "$work-short" "$work-parts"
+rm -rf "$work" "$work-fails" "$work-seeds" "$work-future" "$work-short" "$work-parts" \
+  "$work-exog"
 "$drc" run "$data/pipeline_small.yaml" --workdir "$work" --quiet
 report=$work/report/index.html
 for want in '<h1>Pipeline us-carrier-small</h1>' 'Every task ended DONE' \
@@ -90,3 +92,15 @@ mae() { sed -n 's/.*"mae":\([0-9.e+-]*\).*/\1/p' "$1"; }
 [ "$(mae "$work-parts/split.MLP/split.MLP.out")" = "$(mae "$work-parts/forecast.MLP/forecast.MLP.out")" ] ||
   { echo "partition: true gave another MAE than the partitioned prepare" >&2; exit 1; }
 echo "partitioned prepare and forecast"
+# A prepare stage's calendar column as a future exogenous variable of a forecast stage: the
+# stage's MAE is drc forecast's with --futr-exog on the prepared table, and not the one without.
+"$drc" run "$data/pipeline_exog.yaml" --workdir "$work-exog" --quiet
+exog_mae() {
+  "$drc" forecast --data "$work-exog/prepare/series.parquet" --models MLP --h 12 --input-size 24 \
+    --steps 5 --freq ME --scaler standard --threads 1 --json "$@" >"$work-exog/cli.out"
+  mae "$work-exog/cli.out"
+}
+stage=$(mae "$work-exog/forecast.MLP/forecast.MLP.out")
+[ "$stage" = "$(exog_mae --futr-exog month)" ] && [ "$stage" != "$(exog_mae)" ] ||
+  { echo "the exogenous stage's MAE $stage is not drc forecast --futr-exog month's" >&2; exit 1; }
+echo "exogenous stage = drc forecast --futr-exog"

@@ -6,11 +6,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -585,6 +588,132 @@ TEST(Forecast, DataErrorsAreClear) {
   auto freq = InferFreq(*doubled, {});
   ASSERT_FALSE(freq.ok());
   EXPECT_EQ(freq.status().message(), "series '1' has duplicate time stamp 2000-06-30");
+}
+
+// Three daily series y = 5 x + 10 k of 120 points, where x is noise known in advance (a future
+// exogenous variable) and k the series' number (a static one).
+data::TablePtr ExogenousPanel() {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise;
+  std::string csv = "unique_id,ds,y,x,k,label\n";
+  for (int k = 0; k < 3; ++k) {
+    for (int day = 0; day < 120; ++day) {
+      const double x = noise(rng);
+      const std::chrono::year_month_day date{
+          std::chrono::sys_days{std::chrono::year{2020} / 1 / 1} + std::chrono::days{day}};
+      char row[128];
+      std::snprintf(row, sizeof(row), "s%d,2020-%02u-%02u,%.6f,%.6f,%d,a\n", k,
+                    static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                    5 * x + 10 * k, x, k);
+      csv += row;
+    }
+  }
+  auto table = data::ReadCsv(WriteTemp("exog.csv", csv));
+  EXPECT_TRUE(table.ok()) << table.status();
+  return table.ok() ? *table : nullptr;
+}
+
+TEST(Forecast, FutureExogenousVariablesReachTheForecast) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = Quick({"MLP"}, 200);
+  config.horizon = 5;
+  config.input_size = 10;
+  config.freq = "D";
+  config.params["MLP"] = {{"hidden_size", 64}};
+  config.scaler = "standard";
+  auto without = Forecast(table, {}, config);
+  ASSERT_TRUE(without.ok()) << without.status();
+  config.futr_exog = {"x"};
+  auto with = Forecast(table, {}, config);
+  ASSERT_TRUE(with.ok()) << with.status();
+  // y is noise without x (MAE about 5 * 0.8); with the held-out x it is a linear function.
+  EXPECT_GT((*without)[0].mae, 2.5);
+  EXPECT_LT((*with)[0].mae, 0.3 * (*without)[0].mae);
+  // Cross-validation forecasts from each cutoff with the x that follows it.
+  config.cv_windows = 2;
+  auto cv = Forecast(table, {}, config);
+  ASSERT_TRUE(cv.ok()) << cv.status();
+  EXPECT_LT((*cv)[0].mae, 0.3 * (*without)[0].mae);
+  // Historic and static variables reach the model too (its forecasts change).
+  config.cv_windows = 0;
+  config.futr_exog.clear();
+  config.hist_exog = {"x"};
+  config.stat_exog = {"k"};
+  auto other = Forecast(table, {}, config);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE((*other)[0].predictions->GetColumnByName("y_hat")->Equals(
+      (*without)[0].predictions->GetColumnByName("y_hat")));
+}
+
+TEST(Forecast, ExogenousErrorsAreClear) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  auto error = [&](ForecastConfig config) {
+    config.horizon = 5;
+    config.input_size = 10;
+    config.freq = "D";
+    if (config.models.empty()) config.models = {"MLP"};
+    auto r = Forecast(table, {}, config);
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  };
+  ForecastConfig c = Quick({"NBEATS"}, 1);
+  c.futr_exog = {"x"};
+  EXPECT_TRUE(has(error(c), "NBEATS does not read exogenous variables")) << error(c);
+  c.models = {"MLP"};
+  c.futr_exog = {"nope"};
+  EXPECT_TRUE(has(error(c), "no exogenous column 'nope' (table has unique_id, ds, y, x, k"))
+      << error(c);
+  c.futr_exog = {"y"};
+  EXPECT_TRUE(has(error(c), "'y' is named twice or is the id, time or value column")) << error(c);
+  c.futr_exog = {"x"};
+  c.hist_exog = {"x"};
+  EXPECT_TRUE(has(error(c), "'x' is named twice")) << error(c);
+  c.hist_exog = {"label"};
+  EXPECT_TRUE(has(error(c), "'label' has type string; expected numbers")) << error(c);
+  c.hist_exog.clear();
+  c.futr_exog.clear();
+  c.stat_exog = {"x"};
+  EXPECT_TRUE(has(error(c), "static exogenous column 'x' takes two values in series 's0'"))
+      << error(c);
+  c.stat_exog.clear();
+  c.futr_exog = {"x"};
+  c.scaler = "revin";
+  EXPECT_TRUE(has(error(c), "revin scaler with exogenous variables is not built yet")) << error(c);
+  c.scaler.clear();
+  c.future = true;
+  EXPECT_TRUE(has(error(c), "future exogenous variables (x) need their values over the horizon"))
+      << error(c);
+  c.future = false;
+  // A missing value, in the training part or over a forecast's horizon, names its row.
+  for (int64_t row : {int64_t{20}, int64_t{118}}) {
+    auto x = table->GetColumnByName("x")->chunk(0);
+    arrow::DoubleBuilder b;
+    for (int64_t i = 0; i < x->length(); ++i) {
+      const double v = std::static_pointer_cast<arrow::DoubleArray>(x)->Value(i);
+      ASSERT_TRUE((i == row ? b.AppendNull() : b.Append(v)).ok());
+    }
+    std::shared_ptr<arrow::Array> with_null;
+    ASSERT_TRUE(b.Finish(&with_null).ok());
+    auto holed = table->SetColumn(3, arrow::field("x", arrow::float64()),
+                                  std::make_shared<arrow::ChunkedArray>(with_null));
+    ASSERT_TRUE(holed.ok());
+    auto r = Forecast(*holed, {}, [&] {
+      ForecastConfig k = c;
+      k.horizon = 5;
+      k.input_size = 10;
+      k.freq = "D";
+      return k;
+    }());
+    ASSERT_FALSE(r.ok());
+    const std::string want =
+        row == 20 ? "in series 's0' at 2020-01-21" : "in series 's0' at 2020-04-28";
+    EXPECT_TRUE(has(r.status().message(), "exogenous column 'x' has no value " + want))
+        << r.status();
+  }
 }
 
 }  // namespace
