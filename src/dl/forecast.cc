@@ -332,9 +332,15 @@ Status CheckExogSettings(const std::vector<ModelRun>& runs, const ForecastConfig
   if (!HasExog(config)) return Status::OK();
   for (const ModelRun& run : runs) {
     if (!run.defaults.exogenous) {
+      std::vector<std::string> readers;
+      const ModelRegistry& registry = DefaultModelRegistry();
+      for (const auto& name : registry.Names()) {
+        if (registry.Defaults(name)->exogenous) readers.push_back(name);
+      }
       return Status::InvalidArgument("Forecast: ", run.name,
                                      " does not read exogenous variables (futr_exog, hist_exog, "
-                                     "stat_exog) yet; MLP does");
+                                     "stat_exog) yet; ",
+                                     JoinList(readers), " do");
     }
     if (run.windows.scaler == ScalerType::kRevIN) {
       return Status::NotImplemented("Forecast: ", run.name,

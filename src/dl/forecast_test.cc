@@ -613,14 +613,17 @@ data::TablePtr ExogenousPanel() {
   return table.ok() ? *table : nullptr;
 }
 
-TEST(Forecast, FutureExogenousVariablesReachTheForecast) {
+class ExogenousForecast : public testing::TestWithParam<std::string> {};
+
+TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
   auto table = ExogenousPanel();
   ASSERT_TRUE(table);
-  ForecastConfig config = Quick({"MLP"}, 200);
+  ForecastConfig config = Quick({GetParam()}, 200);
   config.horizon = 5;
   config.input_size = 10;
   config.freq = "D";
-  config.params["MLP"] = {{"hidden_size", 64}};
+  if (GetParam() == "MLP") config.params["MLP"] = {{"hidden_size", 64}};
+  if (GetParam() == "NHITS") config.params["NHITS"] = {{"mlp_units", 64}};
   config.scaler = "standard";
   auto without = Forecast(table, {}, config);
   ASSERT_TRUE(without.ok()) << without.status();
@@ -646,6 +649,8 @@ TEST(Forecast, FutureExogenousVariablesReachTheForecast) {
       (*without)[0].predictions->GetColumnByName("y_hat")));
 }
 
+INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast, testing::Values("MLP", "NHITS"));
+
 TEST(Forecast, ExogenousErrorsAreClear) {
   auto table = ExogenousPanel();
   ASSERT_TRUE(table);
@@ -662,7 +667,10 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   };
   ForecastConfig c = Quick({"NBEATS"}, 1);
   c.futr_exog = {"x"};
-  EXPECT_TRUE(has(error(c), "NBEATS does not read exogenous variables")) << error(c);
+  EXPECT_TRUE(has(error(c),
+                  "NBEATS does not read exogenous variables (futr_exog, hist_exog, stat_exog) yet; "
+                  "MLP, NHITS do"))
+      << error(c);
   c.models = {"MLP"};
   c.futr_exog = {"nope"};
   EXPECT_TRUE(has(error(c), "no exogenous column 'nope' (table has unique_id, ds, y, x, k"))

@@ -116,7 +116,7 @@ struct ForecastConfig {
   // has no rows after the series' ends), historic ones over the input window only; both are
   // scaled per window as y is (each by its own statistics). A static column holds one value per
   // series. Every row needs a value: a null, or a gap in a series' time stamps, is
-  // InvalidArgument naming the column, the series and the stamp. Models that read them: MLP;
+  // InvalidArgument naming the column, the series and the stamp. Models that read them: MLP, NHITS;
   // the others are InvalidArgument, as is the revin scaler, before any training.
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
 };

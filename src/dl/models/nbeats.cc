@@ -79,7 +79,8 @@ class NBeatsBlock final : public torch::nn::Module {
   }
 
   // residuals [B, L] -> (backcast [B, L], forecast [B, H]).
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals) {
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals,
+                                                  const WindowBatch& /*batch*/) {
     auto x = Dense(first_, residuals);
     for (auto& layer : hidden_) x = torch::relu(Dense(layer, x));
     auto theta = Dense(out_, x);

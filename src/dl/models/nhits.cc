@@ -3,11 +3,14 @@
 // knots that are linearly interpolated to the horizon. NF defaults: 3 identity stacks of 1 block,
 // n_pool_kernel_size [2, 2, 1], n_freq_downsample [4, 2, 1], mlp_units 3 x [512, 512], MaxPool,
 // linear interpolation; Adam lr 1e-3 with 3 StepLR decays, 1024 windows per step, identity scaler.
+// Exogenous variables, as NF's: each block pools the historic ([B, L, X]) and future
+// ([B, L + H, F]) ones over time as it pools y and reads [y | hist | futr | stat] flattened.
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/linear.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
@@ -20,22 +23,35 @@ namespace F = torch::nn::functional;
 
 class NHitsBlock final : public torch::nn::Module {
  public:
-  NHitsBlock(int input_size, int horizon, int pool, int downsample, int units, int layers)
-      : input_size_(input_size), horizon_(horizon), pool_(pool) {
-    const int pooled = (input_size + pool - 1) / pool;
-    const int knots = std::max(horizon / downsample, 1);
-    first_ = register_module("in", torch::nn::Linear(pooled, units));
+  NHitsBlock(const ModelConfig& c, int pool, int downsample, int units, int layers)
+      : input_size_(c.input_size), horizon_(c.horizon), pool_(pool) {
+    const int pooled = (c.input_size + pool - 1) / pool;
+    const int pooled_futr = (c.input_size + c.horizon + pool - 1) / pool;
+    const int knots = std::max(c.horizon / downsample, 1);
+    const int in = pooled + c.hist_exog * pooled + c.futr_exog * pooled_futr + c.stat_exog;
+    first_ = register_module("in", torch::nn::Linear(in, units));
     for (int i = 0; i < layers; ++i) {
       hidden_.push_back(
           register_module("hidden" + std::to_string(i), torch::nn::Linear(units, units)));
     }
-    out_ = register_module("theta", torch::nn::Linear(units, input_size + knots));
+    out_ = register_module("theta", torch::nn::Linear(units, c.input_size + knots));
   }
 
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals) {
-    auto x = F::max_pool1d(residuals.unsqueeze(1),
-                           F::MaxPool1dFuncOptions(pool_).stride(pool_).ceil_mode(true))
-                 .squeeze(1);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals,
+                                                  const WindowBatch& batch) {
+    const auto pool = F::MaxPool1dFuncOptions(pool_).stride(pool_).ceil_mode(true);
+    auto x = F::max_pool1d(residuals.unsqueeze(1), pool).squeeze(1);
+    const int64_t b = x.size(0);
+    std::vector<torch::Tensor> parts = {x};
+    // [B, T, C] -> pooled over T, flattened time-major.
+    for (const auto* exog : {&batch.hist_exog, &batch.futr_exog}) {
+      if (exog->defined()) {
+        parts.push_back(
+            F::max_pool1d(exog->permute({0, 2, 1}), pool).permute({0, 2, 1}).reshape({b, -1}));
+      }
+    }
+    if (batch.stat_exog.defined()) parts.push_back(batch.stat_exog.reshape({b, -1}));
+    if (parts.size() > 1) x = torch::cat(parts, 1);
     x = Dense(first_, x);
     for (auto& layer : hidden_) x = torch::relu(Dense(layer, x));
     auto theta = Dense(out_, x);
@@ -57,16 +73,15 @@ class NHitsBlock final : public torch::nn::Module {
 
 class NHits final : public ForecastModel {
  public:
-  NHits(int input_size, int horizon, int n_blocks, int units, int layers) : horizon_(horizon) {
+  NHits(const ModelConfig& c, int n_blocks, int units, int layers) : horizon_(c.horizon) {
     const int pools[] = {2, 2, 1};
     const int downsample[] = {4, 2, 1};
     int i = 0;
     for (int s = 0; s < 3; ++s) {
       for (int b = 0; b < n_blocks; ++b) {
-        blocks_.push_back(
-            register_module("block" + std::to_string(i++),
-                            std::make_shared<NHitsBlock>(input_size, horizon, pools[s],
-                                                         downsample[s], units, layers)));
+        blocks_.push_back(register_module(
+            "block" + std::to_string(i++),
+            std::make_shared<NHitsBlock>(c, pools[s], downsample[s], units, layers)));
       }
     }
   }
@@ -94,8 +109,7 @@ Result<std::shared_ptr<ForecastModel>> MakeNHits(const ModelConfig& config) {
   if (n_blocks < 1 || units < 1 || layers < 1) {
     return Status::InvalidArgument("NHITS: n_blocks, mlp_units and mlp_layers must be >= 1");
   }
-  return std::shared_ptr<ForecastModel>(
-      std::make_shared<NHits>(config.input_size, config.horizon, n_blocks, units, layers));
+  return std::shared_ptr<ForecastModel>(std::make_shared<NHits>(config, n_blocks, units, layers));
 }
 
 }  // namespace
@@ -107,6 +121,7 @@ Status RegisterNHitsModels(ModelRegistry& registry) {
   d.windows_batch_size = 1024;
   d.num_lr_decays = 3;
   d.scaler = "identity";
+  d.exogenous = true;
   return registry.Register("NHITS", MakeNHits, d);
 }
 

@@ -13,7 +13,8 @@
 
 namespace drc::dl {
 
-// Block::forward(residuals) returns {backcast [B, L], forecast [B, H]}.
+// Block::forward(residuals, batch) returns {backcast [B, L], forecast [B, H]}; `batch` gives
+// the blocks that read them the exogenous variables (not reversed, as NF's).
 template <typename Block>
 torch::Tensor ResidualStackForecast(const WindowBatch& batch, int64_t horizon,
                                     const std::vector<std::shared_ptr<Block>>& blocks) {
@@ -21,7 +22,7 @@ torch::Tensor ResidualStackForecast(const WindowBatch& batch, int64_t horizon,
   auto mask = batch.insample_mask.flip({-1});
   auto forecast = batch.insample_y.slice(1, -1).expand({-1, horizon});
   for (const auto& block : blocks) {
-    auto [backcast, block_forecast] = block->forward(residuals);
+    auto [backcast, block_forecast] = block->forward(residuals, batch);
     residuals = (residuals - backcast) * mask;
     forecast = forecast + block_forecast;
   }
