@@ -114,6 +114,9 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.futr_exog = SplitList(args.futr_exog);
   config.hist_exog = SplitList(args.hist_exog);
   config.stat_exog = SplitList(args.stat_exog);
+  if (!args.futr_data.empty()) {
+    DRC_ASSIGN_OR_RETURN(config.futr_data, data::ReadSeries(args.futr_data, {}));
+  }
   config.threads = args.threads;
   config.val_size = args.val_size;
   config.val_check_steps = args.val_check_steps;

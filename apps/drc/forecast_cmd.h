@@ -27,6 +27,7 @@ struct ForecastArgs {
   std::string scaler;  // empty: each model's default
   // Comma-separated exogenous columns (dl::ForecastConfig::futr_exog, hist_exog, stat_exog).
   std::string futr_exog, hist_exog, stat_exog;
+  std::string futr_data;  // with --future: the future variables' values (dl::ForecastConfig)
   int ranks = 1;
   std::string backend = "mpi";  // for ranks > 1: mpi or gloo
   // With ranks > 1: each rank reads a share of the one file and takes a range of whole series

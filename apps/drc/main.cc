@@ -176,6 +176,9 @@ int main(int argc, char** argv) {
                        "them");
   forecast->add_option("--hist-exog", forecast_args.hist_exog,
                        "Exogenous columns known up to the forecast's start (NF's hist_exog_list)");
+  forecast->add_option("--futr-data", forecast_args.futr_data,
+                       "With --future and --futr-exog: a table (unique_id, ds and the future "
+                       "columns) of their values over the horizon (NF's futr_df)");
   forecast->add_option("--stat-exog", forecast_args.stat_exog,
                        "Columns with one value per series (NF's stat_exog_list)");
   forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks (under mpirun)")

@@ -348,12 +348,11 @@ Status CheckExogSettings(const std::vector<ModelRun>& runs, const ForecastConfig
                                     "yet (identity, standard, robust and minmax are)");
     }
   }
-  if (config.future && !config.futr_exog.empty()) {
-    return Status::NotImplemented(
+  if (config.future && !config.futr_exog.empty() && !config.futr_data) {
+    return Status::InvalidArgument(
         "Forecast: future exogenous variables (", JoinList(config.futr_exog),
-        ") need their values over the horizon after each series' end, which the forecast with "
-        "`future` does not take yet; hold the last h points out instead, or pass them as "
-        "hist_exog");
+        ") need their values over the horizon after each series' end: pass them as futr_data "
+        "(drc forecast --futr-data FILE, NF's futr_df)");
   }
   return Status::OK();
 }
@@ -394,6 +393,67 @@ Status MissingExog(const data::TablePtr& table, const data::SeriesColumns& cols,
                                  ids.Id(row), "' at ", stamp,
                                  " (a null, or a gap in the time stamps); exogenous variables need "
                                  "one at every stamp");
+}
+
+// The future variables over the horizon after each series' end, from config.futr_data:
+// [S, H, F] for the rows of `stamps` (FutureStamps: H per series, series by series).
+Result<torch::Tensor> FutureExogValues(const data::TablePtr& stamps,
+                                       const data::SeriesColumns& cols,
+                                       const ForecastConfig& config) {
+  const data::TablePtr& given = config.futr_data;
+  std::vector<std::string> needed = {cols.id, cols.time};
+  needed.insert(needed.end(), config.futr_exog.begin(), config.futr_exog.end());
+  for (const auto& name : needed) {
+    if (!given->GetColumnByName(name)) {
+      return Status::InvalidArgument("Forecast: the future values (futr_data) have no column '",
+                                     name, "' (they have ",
+                                     JoinList(given->schema()->field_names()), ")");
+    }
+  }
+  // Rows by series and stamp, the stamps read as the table's.
+  const auto time_type = stamps->GetColumnByName(cols.time)->type();
+  auto times = arrow::compute::Cast(given->GetColumnByName(cols.time), time_type);
+  if (!times.ok()) {
+    return FromArrow(times.status(), "Forecast: futr_data's column '" + cols.time + "' as " +
+                                         time_type->ToString());
+  }
+  const auto given_times = times->chunked_array();
+  DRC_ASSIGN_OR_RETURN(const SeriesIds given_ids, IdsOf(given, cols.id));
+  auto key = [](std::string_view id, const arrow::ChunkedArray& time, int64_t row) {
+    auto stamp = time.GetScalar(row);
+    return std::string(id) + '\x1f' + (stamp.ok() ? (*stamp)->ToString() : std::string());
+  };
+  std::unordered_map<std::string, int64_t> rows;
+  for (int64_t row = 0; row < given->num_rows(); ++row) {
+    rows.emplace(key(given_ids.Id(row), *given_times, row), row);
+  }
+  std::vector<std::vector<double>> columns;
+  for (const auto& name : config.futr_exog) {
+    DRC_ASSIGN_OR_RETURN(auto values, AsDoubles(given, name));
+    columns.push_back(std::move(values));
+  }
+  DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(stamps, cols.id));
+  const auto& stamp_times = *stamps->GetColumnByName(cols.time);
+  const int64_t n = stamps->num_rows(), F = static_cast<int64_t>(columns.size());
+  std::vector<float> out(n * F);
+  for (int64_t i = 0; i < n; ++i) {
+    auto found = rows.find(key(ids.Id(i), stamp_times, i));
+    for (int64_t f = 0; f < F; ++f) {
+      const double value = found == rows.end() ? std::nan("") : columns[f][found->second];
+      if (std::isnan(value)) {
+        std::string stamp = "?";
+        if (auto scalar = stamp_times.GetScalar(i); scalar.ok()) stamp = (*scalar)->ToString();
+        return Status::InvalidArgument(
+            "Forecast: the future values (futr_data) have ",
+            found == rows.end() ? "no row" : "no value of '" + config.futr_exog[f] + "'",
+            " for series '", ids.Id(i), "' at ", stamp,
+            "; the forecast needs one per series and stamp of its horizon");
+      }
+      out[i * F + f] = static_cast<float>(value);
+    }
+  }
+  const int64_t S = static_cast<int64_t>(ids.bounds.size()) - 1;
+  return torch::tensor(out, torch::kFloat32).view({S, config.horizon, F});
 }
 
 // The exogenous variables of `table`'s rows (its series start at ids.bounds) into `series`:
@@ -736,6 +796,9 @@ Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& c
     DRC_ASSIGN_OR_RETURN(panel.whole, SeriesOf(regular, cols.value, ids.bounds));
     DRC_RETURN_NOT_OK(AddExog(regular, cols, ids, config, panel.whole));
     panel.series = config.future ? panel.whole : DropLast(panel.whole, held);
+    if (config.future && !config.futr_exog.empty()) {
+      DRC_ASSIGN_OR_RETURN(panel.series.next_futr, FutureExogValues(held_out, cols, config));
+    }
   } else {
     DRC_ASSIGN_OR_RETURN(panel.series, SeriesOf(history, cols.value, train_bounds));
   }

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -651,6 +652,51 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast, testing::Values("MLP", "NHITS"));
 
+// The forecast after the series' ends with the future values given (NF's futr_df) is the held-out
+// forecast of the series that go on to those values.
+TEST(Forecast, FutureExogenousValuesAfterTheEnd) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = Quick({"MLP"}, 20);
+  config.horizon = 5;
+  config.input_size = 10;
+  config.freq = "D";
+  config.futr_exog = {"x"};
+  config.params["MLP"] = {{"hidden_size", 64}};
+  auto held_out = Forecast(table, {}, config);
+  ASSERT_TRUE(held_out.ok()) << held_out.status();
+  // Each series' last 5 rows become the future values (in reverse order: rows are found by
+  // series and stamp), the rest the table.
+  std::vector<int64_t> kept, future;
+  for (int64_t row = 0; row < table->num_rows(); ++row) {
+    (row % 120 < 115 ? kept : future).push_back(row);
+  }
+  std::reverse(future.begin(), future.end());
+  auto take = [&](const std::vector<int64_t>& rows) {
+    arrow::Int64Builder b;
+    EXPECT_TRUE(b.AppendValues(rows).ok());
+    auto taken = arrow::compute::Take(table, *b.Finish());
+    EXPECT_TRUE(taken.ok()) << taken.status();
+    return taken->table();
+  };
+  config.future = true;
+  config.futr_data = take(future);
+  auto after = Forecast(take(kept), {}, config);
+  ASSERT_TRUE(after.ok()) << after.status();
+  const auto& want = *(*held_out)[0].predictions;
+  const auto& got = *(*after)[0].predictions;
+  EXPECT_TRUE(got.GetColumnByName("ds")->Equals(want.GetColumnByName("ds")));
+  EXPECT_TRUE(got.GetColumnByName("y_hat")->Equals(want.GetColumnByName("y_hat")));
+  // A stamp of the horizon without its row is named.
+  config.futr_data = take(std::vector<int64_t>(future.begin() + 1, future.end()));
+  auto missing = Forecast(take(kept), {}, config);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(
+      missing.status().message(),
+      "Forecast: the future values (futr_data) have no row for series 's2' at 2020-04-29; the "
+      "forecast needs one per series and stamp of its horizon");
+}
+
 TEST(Forecast, ExogenousErrorsAreClear) {
   auto table = ExogenousPanel();
   ASSERT_TRUE(table);
@@ -693,7 +739,9 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   EXPECT_TRUE(has(error(c), "revin scaler with exogenous variables is not built yet")) << error(c);
   c.scaler.clear();
   c.future = true;
-  EXPECT_TRUE(has(error(c), "future exogenous variables (x) need their values over the horizon"))
+  EXPECT_TRUE(has(error(c),
+                  "future exogenous variables (x) need their values over the horizon "
+                  "after each series' end: pass them as futr_data"))
       << error(c);
   c.future = false;
   // A missing value, in the training part or over a forecast's horizon, names its row.

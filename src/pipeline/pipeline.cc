@@ -425,6 +425,7 @@ class Parser : public YamlFields {
         n,
         {{"futr_exog", &f.futr_exog}, {"hist_exog", &f.hist_exog}, {"stat_exog", &f.stat_exog}}));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
+    DRC_ASSIGN_OR_RETURN(f.futr_data, InputPath(n, "futr_data"));
     DRC_RETURN_NOT_OK(Get(n, "future", f.future, "true or false"));
     DRC_RETURN_NOT_OK(Get(n, "partition", f.partition, "true or false"));
     DRC_RETURN_NOT_OK(GetAtLeast(n, "cv_windows", f.cv_windows, 0));
@@ -736,7 +737,7 @@ class Parser : public YamlFields {
                                             "level",          "conformal_windows",
                                             "conformal_step", "conformal_method",
                                             "futr_exog",      "hist_exog",
-                                            "stat_exog"},
+                                            "stat_exog",      "futr_data"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -785,6 +786,7 @@ class Parser : public YamlFields {
       if (!columns->empty()) base.function_args[key] = JoinList(*columns, ",");
     }
     if (!f.config.empty()) base.function_args["config"] = f.config;
+    if (!f.futr_data.empty()) base.function_args["futr_data"] = f.futr_data;
     if (f.future) base.function_args["future"] = "true";
     if (f.partition) base.function_args["partition"] = "true";
     if (f.cv_windows > 0) {

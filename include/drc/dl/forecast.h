@@ -112,13 +112,18 @@ struct ForecastConfig {
   std::map<std::string, std::string> model_scalers;
   // Exogenous variables, as NF's futr_exog_list, hist_exog_list and stat_exog_list: numeric
   // columns of the table, other than the three. Future ones are known over the horizon too (the
-  // forecast of the held-out points reads their values there; so not with `future`, whose table
-  // has no rows after the series' ends), historic ones over the input window only; both are
+  // forecast of the held-out points reads their values there; with `future`, futr_data gives
+  // them), historic ones over the input window only; both are
   // scaled per window as y is (each by its own statistics). A static column holds one value per
   // series. Every row needs a value: a null, or a gap in a series' time stamps, is
   // InvalidArgument naming the column, the series and the stamp. Models that read them: MLP, NHITS;
   // the others are InvalidArgument, as is the revin scaler, before any training.
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
+  // With `future` and futr_exog, the future variables over the horizon after each series' end
+  // (NF's futr_df): the id and time columns and every futr_exog column, a row per series and
+  // stamp forecast (other rows are ignored). A stamp without its row or a value is
+  // InvalidArgument naming the series and the stamp.
+  data::TablePtr futr_data;
 };
 
 // Adds hyper-parameter overrides (ForecastConfig::params, ::model_scalers) read from a YAML or

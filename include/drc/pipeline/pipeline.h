@@ -201,7 +201,8 @@ struct ForecastSpec {
   std::string scaler;                // the models' defaults when empty
   // Exogenous columns of the table (drc forecast --futr-exog, --hist-exog, --stat-exog).
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
-  std::string config;  // a hyper-parameter file (drc forecast --config)
+  std::string futr_data;  // with `future`: their values over the horizon (--futr-data)
+  std::string config;     // a hyper-parameter file (drc forecast --config)
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
   std::map<std::string, std::map<std::string, std::string>> params;
   // drc forecast's --future (train on every point, forecast the h stamps after each series'
