@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# drc forecast vs NeuralForecast with exogenous variables, side by side on real data: daily
+# streamflow (mm/day) of the 4 CAMELS-US sample basins, 2000-2002, forecast h=7 days from 28
+# (MLP by default, max_steps 500, standard scaler), once with the Daymet forcings as future exogenous
+# columns and once without (the baseline), so that the gain from the exogenous variables shows
+# on both sides. Scored by cross-validation over 2002 (52 weekly cutoffs, refit=False: one fit
+# on 2000-2001), not on one week. Same seeds and intra-op threads, alternated.
+#   bash bench/forecast_exog.sh [SEEDS] [THREADS] [EXOG FLAGS] [MODEL]
+#   bash bench/forecast_exog.sh "1 2 3" 2
+#   bash bench/forecast_exog.sh 1 2 "--futr-exog prcp,tmax --stat-exog area" NHITS
+# Writes bench/results/forecast-exog-<timestamp>/camels.csv (bench/peers/camels_long.py), JSON
+# lines to {drc,nf}_{exog,base}_seed<S>.jsonl there, and prints the table (median MAE and
+# seconds over seeds) to table.md. Run it on a quiet machine: the seconds are wall times.
+# Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
+# DRC_BIN=PATH runs another drc binary (e.g. a copy, so that rebuilding does not change a run).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+seeds=${1:-1 2 3}
+threads=${2:-$(nproc)}
+drc=${DRC_BIN:-$root/build/release/apps/drc/drc}
+py=$here/peers/.venv-dl/bin/python
+out=$root/bench/results/forecast-exog-$(date -u +%Y%m%dT%H%M%SZ)
+csv=$out/camels.csv
+mkdir -p "$out"
+
+bash "$here/peers/setup_dl_peers.sh"
+[ -x "$drc" ] || { echo "forecast_exog: build first (make build)" >&2; exit 1; }
+"$py" "$here/peers/camels_long.py" "$csv"
+
+common=(--h 7 --input-size 28 --freq D --threads "$threads" --scaler standard --cv-windows 52
+  --cv-step 7)
+read -ra exog <<<"${3:---futr-exog prcp,srad,tmax,tmin,vp,dayl}"
+model=${4:-MLP}
+for s in $seeds; do
+  for kind in exog base; do
+    flags=()
+    if [ "$kind" = exog ]; then flags=("${exog[@]}"); fi
+    "$drc" forecast --data "$csv" --models "$model" --steps 500 --seed "$s" "${common[@]}" \
+      "${flags[@]}" --json | sed "s/}\$/,\"seed\":$s}/" >>"$out/drc_${kind}_seed$s.jsonl"
+    "$py" "$here/peers/nf_exog.py" "$csv" --models "$model" --max-steps 500 --seed "$s" \
+      "${common[@]}" "${flags[@]}" >>"$out/nf_${kind}_seed$s.jsonl"
+  done
+done
+
+/usr/bin/python3 - "$out" "$here/peers" "$model" <<'EOF' | tee "$out/table.md"
+import glob, statistics, sys
+sys.path.insert(0, sys.argv[2])
+import json_lines
+print("| model | side | runs | median MAE | median s |\n|---|---|---|---|---|")
+for kind, label in (("base", sys.argv[3]), ("exog", sys.argv[3] + "+exog")):
+    for side, name in (("drc", "drc"), ("nf", "NF")):
+        rs = [r for r in json_lines.read(*sorted(glob.glob(f"{sys.argv[1]}/{side}_{kind}_seed*.jsonl")))
+              if "mae" in r]
+        if rs:
+            print(f"| {label} | {name} | {len(rs)} | {statistics.median(r['mae'] for r in rs):.3f} "
+                  f"| {statistics.median(r['seconds'] for r in rs):.1f} |")
+EOF
