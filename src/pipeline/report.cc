@@ -551,10 +551,19 @@ class Report {
                   " points, then scored on its forecasts from " + std::to_string(f.cv_windows) +
                   " cross-validation cutoffs " + std::to_string(f.cv_step) + " apart"
             : "each model trained on all but the last h points of every series and scored on them";
+    std::string exog;  // the exogenous variables, by kind
+    for (const auto& [kind, names] :
+         {std::pair<const char*, const std::vector<std::string>*>{"future", &f.futr_exog},
+          {"historic", &f.hist_exog},
+          {"static", &f.stat_exog}}) {
+      if (!names->empty())
+        exog += std::string(exog.empty() ? "" : ", ") + kind + " " + JoinList(*names);
+    }
+    if (!exog.empty()) exog = ", exogenous variables: " + HtmlEscape(exog);
     std::string h = "<p>h=" + std::to_string(f.horizon) +
                     ", input_size=" + std::to_string(f.input_size) +
                     ", steps=" + std::to_string(f.steps) + (seeds ? ", seeds " : ", seed ") +
-                    JoinList(seed_list) + "; " + how +
+                    JoinList(seed_list) + exog + "; " + how +
                     (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
     // Per interval level, its key in the records (drc forecast's "%g").
     std::vector<std::string> levels;

@@ -13,8 +13,9 @@
 //    end; we pad only the left, which computes the same outputs (and also works for
 //    kernel_size 1, where NF's chomp of 0 steps would empty the sequence).
 //  - The window length is ModelConfig::input_size (NF's default -1 means 3 * h).
-//  - Only y is an input (no exogenous variables); the availability mask is not an input (NF's
-//    forward does not read it either).
+//  - Exogenous variables as NF's: the encoder reads [y | hist | stat | futr over the input] as
+//    channels, and the decoder [context | futr over the horizon] per horizon step. The
+//    availability mask is not an input (NF's forward does not read it either).
 //  - Hyper-parameters are numbers (drc::dl::Params): dilations and encoder_activation keep NF's
 //    defaults; the unused context_size is not accepted.
 #include <torch/nn/modules/activation.h>
@@ -46,7 +47,7 @@ class TcnForecaster final : public ForecastModel {
  public:
   TcnForecaster(const ModelConfig& config, const TcnOptions& options)
       : input_size_(config.input_size), kernel_size_(options.kernel_size) {
-    int64_t in_channels = 1;
+    int64_t in_channels = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     for (int64_t dilation : options.dilations) {
       convs_.push_back(register_module(
           "hist_encoder_" + std::to_string(convs_.size()),
@@ -59,7 +60,7 @@ class TcnForecaster final : public ForecastModel {
         register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
     // NF's MLP decoder with ReLU and no dropout.
     torch::nn::Sequential mlp;
-    mlp->push_back(torch::nn::Linear(options.hidden, options.decoder_hidden));
+    mlp->push_back(torch::nn::Linear(options.hidden + config.futr_exog, options.decoder_hidden));
     mlp->push_back(torch::nn::ReLU());
     for (int i = 2; i < options.decoder_layers; ++i) {
       mlp->push_back(torch::nn::Linear(options.decoder_hidden, options.decoder_hidden));
@@ -75,13 +76,24 @@ class TcnForecaster final : public ForecastModel {
     TORCH_CHECK(y.dim() == 2 && y.size(1) == input_size_, kName, ": insample_y must be [B, ",
                 input_size_, "], got ", y.sizes());
     torch::Tensor x = y.unsqueeze(1);  // [B, 1, L]
+    const bool futr = batch.futr_exog.defined();
+    if (batch.hist_exog.defined() || batch.stat_exog.defined() || futr) {
+      std::vector<torch::Tensor> channels = {x};  // each [B, c, L]
+      if (batch.hist_exog.defined()) channels.push_back(batch.hist_exog.transpose(1, 2));
+      if (batch.stat_exog.defined()) {
+        channels.push_back(batch.stat_exog.unsqueeze(2).expand({-1, -1, input_size_}));
+      }
+      if (futr) channels.push_back(batch.futr_exog.slice(1, 0, input_size_).transpose(1, 2));
+      x = torch::cat(channels, 1);
+    }
     for (size_t i = 0; i < convs_.size(); ++i) {
       const int64_t pad = (kernel_size_ - 1) * dilations_[i];
       if (pad > 0) x = torch::constant_pad_nd(x, {pad, 0});  // left only: causal
       x = torch::relu(convs_[i](x));                         // [B, C, L]
     }
     torch::Tensor context = context_adapter_(x).transpose(1, 2);  // [B, H, C]
-    return decoder_->forward(context).squeeze(-1);                // [B, H]
+    if (futr) context = torch::cat({context, batch.futr_exog.slice(1, input_size_)}, 2);
+    return decoder_->forward(context).squeeze(-1);  // [B, H]
   }
 
   // No dropout, no statistics over the batch.
@@ -124,6 +136,7 @@ Status RegisterTcnModels(ModelRegistry& registry) {
   defaults.scaler = "robust";
   defaults.loss = "MAE";
   defaults.grad_clip_norm = 0;
+  defaults.exogenous = true;
   return registry.Register(kName, MakeTcn, defaults);
 }
 
