@@ -95,8 +95,9 @@ echo "partitioned prepare and forecast"
 # A prepare stage's calendar column as a future exogenous variable of a forecast stage: the
 # stage's MAE is drc forecast's with --futr-exog on the prepared table, and not the one without.
 "$drc" run "$data/pipeline_exog.yaml" --workdir "$work-exog" --quiet
-grep -q 'seed 1, exogenous variables: future month;' "$work-exog/report/index.html" ||
-  { echo "the exogenous stage's report does not name its variables" >&2; exit 1; }
+grep -q 'seed 1, exogenous variables: future month;' "$work-exog/report/index.html" &&
+  grep -q '"futr_exog":\["month"\]' "$work-exog/forecast.MLP/forecast.MLP.out" ||
+  { echo "the exogenous stage's report or line does not name its variables" >&2; exit 1; }
 exog_mae() {
   "$drc" forecast --data "$work-exog/prepare/series.parquet" --models MLP --h 12 --input-size 24 \
     --steps 5 --freq ME --scaler standard --threads 1 --json "$@" >"$work-exog/cli.out"
