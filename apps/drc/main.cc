@@ -172,8 +172,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
-                       "futr_exog_list; the held-out rows give their values); MLP, NHITS and TCN "
-                       "read them");
+                       "futr_exog_list; the held-out rows give their values); MLP, NHITS, TCN, "
+                       "RNN, LSTM and GRU read them");
   forecast->add_option("--hist-exog", forecast_args.hist_exog,
                        "Exogenous columns known up to the forecast's start (NF's hist_exog_list)");
   forecast->add_option("--futr-data", forecast_args.futr_data,

@@ -625,8 +625,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
   config.freq = "D";
   if (GetParam() == "MLP") config.params["MLP"] = {{"hidden_size", 64}};
   if (GetParam() == "NHITS") config.params["NHITS"] = {{"mlp_units", 64}};
-  if (GetParam() == "TCN") {
-    config.params["TCN"] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
+  if (GetParam() != "MLP" && GetParam() != "NHITS") {  // the encoder-decoder models
+    config.params[GetParam()] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
   }
   config.scaler = "standard";
   auto without = Forecast(table, {}, config);
@@ -653,7 +653,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
       (*without)[0].predictions->GetColumnByName("y_hat")));
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast, testing::Values("MLP", "NHITS", "TCN"));
+INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
+                         testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU"));
 
 // The forecast after the series' ends with the future values given (NF's futr_df) is the held-out
 // forecast of the series that go on to those values.
@@ -718,7 +719,7 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   c.futr_exog = {"x"};
   EXPECT_TRUE(has(error(c),
                   "NBEATS does not read exogenous variables (futr_exog, hist_exog, stat_exog) yet; "
-                  "MLP, NHITS, TCN do"))
+                  "GRU, LSTM, MLP, NHITS, RNN, TCN do"))
       << error(c);
   c.models = {"MLP"};
   c.futr_exog = {"nope"};

@@ -117,7 +117,8 @@ struct ForecastConfig {
   // scaled per window as y is (each by its own statistics). A static column holds one value per
   // series. Every row needs a value: a null, or a gap in a series' time stamps, is
   // InvalidArgument naming the column, the series and the stamp. Models that read them: MLP, NHITS,
-  // TCN; the others are InvalidArgument, as is the revin scaler, before any training.
+  // TCN, RNN, LSTM, GRU; the others are InvalidArgument, as is the revin scaler, before any
+  // training.
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
   // With `future` and futr_exog, the future variables over the horizon after each series' end
   // (NF's futr_df): the id and time columns and every futr_exog column, a row per series and

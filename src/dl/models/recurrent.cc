@@ -18,8 +18,9 @@
 //  - The window length is ModelConfig::input_size (NF's default input_size=-1 means 3 * h); we
 //    train on sampled windows exactly as NF 3.x does for these models. NF's autoregressive mode
 //    (recurrent=True, h_train) and the pre-3.0 whole-sequence training are not offered.
-//  - Only y is an input: no exogenous variables. The availability mask is not an input (NF's
-//    forward does not read it either; it weights the loss and the scaler).
+//  - RNN, LSTM and GRU read exogenous variables as NF's (exog_steps.h); DilatedRNN reads only
+//    y. The availability mask is not an input (NF's forward does not read it either; it weights
+//    the loss and the scaler).
 //  - Hyper-parameters are numbers (drc::dl::Params), so NF's string and list ones keep their
 //    defaults: RNN's encoder_activation (NF 3.1 does not pass it to nn.RNN, so it is tanh there
 //    too), DilatedRNN's cell_type "LSTM" and dilations. The deprecated, unused context_size is
@@ -40,6 +41,7 @@
 
 #include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
+#include "src/dl/models/exog_steps.h"
 
 namespace drc::dl {
 namespace {
@@ -113,7 +115,9 @@ class RecurrentForecaster final : public ForecastModel {
         input_size_(config.input_size),
         horizon_(config.horizon),
         dropout_(options.dropout) {
-    // NF's nn.RNN/LSTM/GRU(input_size=1, ...) with batch_first; RNN's nonlinearity is tanh.
+    // NF's nn.RNN/LSTM/GRU(input_size=1 + X + S + F, ...) with batch_first; RNN's nonlinearity
+    // is tanh.
+    const int64_t inputs = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     auto configure = [&](auto rnn_options) {
       return rnn_options.num_layers(options.n_layers)
           .bias(options.bias)
@@ -123,13 +127,15 @@ class RecurrentForecaster final : public ForecastModel {
     switch (kind) {
       case CellKind::kRnn: {
         auto rnn = register_module(
-            "hist_encoder", torch::nn::RNN(configure(torch::nn::RNNOptions(1, options.hidden))));
+            "hist_encoder",
+            torch::nn::RNN(configure(torch::nn::RNNOptions(inputs, options.hidden))));
         encode_ = [rnn](const torch::Tensor& x) mutable { return std::get<0>(FusedRnn(rnn, x)); };
         break;
       }
       case CellKind::kLstm: {
         auto lstm = register_module(
-            "hist_encoder", torch::nn::LSTM(configure(torch::nn::LSTMOptions(1, options.hidden))));
+            "hist_encoder",
+            torch::nn::LSTM(configure(torch::nn::LSTMOptions(inputs, options.hidden))));
         encode_ = [lstm](const torch::Tensor& x) mutable {
           return std::get<0>(FusedLstm(lstm, x));
         };
@@ -137,7 +143,8 @@ class RecurrentForecaster final : public ForecastModel {
       }
       case CellKind::kGru: {
         auto gru = register_module(
-            "hist_encoder", torch::nn::GRU(configure(torch::nn::GRUOptions(1, options.hidden))));
+            "hist_encoder",
+            torch::nn::GRU(configure(torch::nn::GRUOptions(inputs, options.hidden))));
         encode_ = [gru](const torch::Tensor& x) mutable { return std::get<0>(FusedGru(gru, x)); };
         break;
       }
@@ -145,19 +152,20 @@ class RecurrentForecaster final : public ForecastModel {
     if (horizon_ > input_size_) {
       upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));
     }
-    decoder_ = register_module(
-        "mlp_decoder", MakeDecoder(options.hidden, options.decoder.hidden, options.decoder.layers));
+    decoder_ =
+        register_module("mlp_decoder", MakeDecoder(options.hidden + config.futr_exog,
+                                                   options.decoder.hidden, options.decoder.layers));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckInsample(name_, batch.insample_y, input_size_);
-    torch::Tensor states = encode_(batch.insample_y.unsqueeze(-1));  // [B, L, hidden]
+    torch::Tensor states = encode_(EncoderSteps(batch));  // [B, L, hidden]
     if (!upsample_.is_empty()) {
       states = upsample_(states.transpose(1, 2)).transpose(1, 2);  // [B, H, hidden]
     } else {
       states = states.narrow(1, input_size_ - horizon_, horizon_);  // last H steps
     }
-    return decoder_->forward(states).squeeze(-1);  // [B, H]
+    return decoder_->forward(WithHorizonFutures(states, batch)).squeeze(-1);  // [B, H]
   }
 
   // Windows are independent; dropout between the encoder's layers draws random numbers.
@@ -290,12 +298,14 @@ Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config)
 
 // Encoder widths are NF 3.1's defaults: 128, except GRU's 200.
 Status RegisterRecurrentModels(ModelRegistry& registry) {
-  DRC_RETURN_NOT_OK(registry.Register("RNN", RecurrentFactory("RNN", CellKind::kRnn, 128),
-                                      RecurrentDefaults(-1)));
-  DRC_RETURN_NOT_OK(registry.Register("LSTM", RecurrentFactory("LSTM", CellKind::kLstm, 128),
-                                      RecurrentDefaults(-1)));
-  DRC_RETURN_NOT_OK(registry.Register("GRU", RecurrentFactory("GRU", CellKind::kGru, 200),
-                                      RecurrentDefaults(-1)));
+  TrainDefaults with_exog = RecurrentDefaults(-1);
+  with_exog.exogenous = true;
+  DRC_RETURN_NOT_OK(
+      registry.Register("RNN", RecurrentFactory("RNN", CellKind::kRnn, 128), with_exog));
+  DRC_RETURN_NOT_OK(
+      registry.Register("LSTM", RecurrentFactory("LSTM", CellKind::kLstm, 128), with_exog));
+  DRC_RETURN_NOT_OK(
+      registry.Register("GRU", RecurrentFactory("GRU", CellKind::kGru, 200), with_exog));
   return registry.Register("DilatedRNN", MakeDilatedRnn, RecurrentDefaults(3));
 }
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "src/dl/model.h"
+#include "src/dl/models/exog_steps.h"
 
 namespace drc::dl {
 namespace {
@@ -75,25 +76,14 @@ class TcnForecaster final : public ForecastModel {
     TORCH_CHECK(y.defined(), kName, ": insample_y is undefined");
     TORCH_CHECK(y.dim() == 2 && y.size(1) == input_size_, kName, ": insample_y must be [B, ",
                 input_size_, "], got ", y.sizes());
-    torch::Tensor x = y.unsqueeze(1);  // [B, 1, L]
-    const bool futr = batch.futr_exog.defined();
-    if (batch.hist_exog.defined() || batch.stat_exog.defined() || futr) {
-      std::vector<torch::Tensor> channels = {x};  // each [B, c, L]
-      if (batch.hist_exog.defined()) channels.push_back(batch.hist_exog.transpose(1, 2));
-      if (batch.stat_exog.defined()) {
-        channels.push_back(batch.stat_exog.unsqueeze(2).expand({-1, -1, input_size_}));
-      }
-      if (futr) channels.push_back(batch.futr_exog.slice(1, 0, input_size_).transpose(1, 2));
-      x = torch::cat(channels, 1);
-    }
+    torch::Tensor x = EncoderSteps(batch).transpose(1, 2);  // [B, 1 + X + S + F, L]
     for (size_t i = 0; i < convs_.size(); ++i) {
       const int64_t pad = (kernel_size_ - 1) * dilations_[i];
       if (pad > 0) x = torch::constant_pad_nd(x, {pad, 0});  // left only: causal
       x = torch::relu(convs_[i](x));                         // [B, C, L]
     }
-    torch::Tensor context = context_adapter_(x).transpose(1, 2);  // [B, H, C]
-    if (futr) context = torch::cat({context, batch.futr_exog.slice(1, input_size_)}, 2);
-    return decoder_->forward(context).squeeze(-1);  // [B, H]
+    torch::Tensor context = context_adapter_(x).transpose(1, 2);               // [B, H, C]
+    return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);  // [B, H]
   }
 
   // No dropout, no statistics over the batch.
