@@ -466,11 +466,14 @@ Status AddExog(const data::TablePtr& table, const data::SeriesColumns& cols, con
   const int64_t n_series = bounds.empty() ? 0 : static_cast<int64_t>(bounds.size()) - 1;
   std::vector<torch::Tensor> columns;
   for (const auto& name : temporal) {
-    DRC_ASSIGN_OR_RETURN(const auto values, AsDoubles(table, name));
+    DRC_ASSIGN_OR_RETURN(auto values, AsDoubles(table, name));
     for (size_t row = 0; row < values.size(); ++row) {
       if (std::isnan(values[row])) return MissingExog(table, cols, ids, name, row);
     }
-    columns.push_back(torch::tensor(values, torch::kFloat64).to(torch::kFloat32));
+    // One copy, to float32 (from_blob views the doubles).
+    columns.push_back(
+        torch::from_blob(values.data(), {static_cast<int64_t>(values.size())}, torch::kFloat64)
+            .to(torch::kFloat32));
   }
   if (!temporal.empty()) {
     series.exog = torch::stack(columns, 1);

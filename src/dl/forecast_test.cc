@@ -625,7 +625,9 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
   config.freq = "D";
   if (GetParam() == "MLP") config.params["MLP"] = {{"hidden_size", 64}};
   if (GetParam() == "NHITS") config.params["NHITS"] = {{"mlp_units", 64}};
-  if (GetParam() != "MLP" && GetParam() != "NHITS") {  // the encoder-decoder models
+  if (GetParam() == "DeepAR") {
+    config.params["DeepAR"] = {{"lstm_hidden_size", 32}, {"lstm_dropout", 0.0}};
+  } else if (GetParam() != "MLP" && GetParam() != "NHITS") {  // the encoder-decoder models
     config.params[GetParam()] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
   }
   config.scaler = "standard";
@@ -654,7 +656,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
-                         testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU"));
+                         testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU", "DilatedRNN",
+                                         "DeepAR"));
 
 // The forecast after the series' ends with the future values given (NF's futr_df) is the held-out
 // forecast of the series that go on to those values.
@@ -719,7 +722,7 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   c.futr_exog = {"x"};
   EXPECT_TRUE(has(error(c),
                   "NBEATS does not read exogenous variables (futr_exog, hist_exog, stat_exog) yet; "
-                  "GRU, LSTM, MLP, NHITS, RNN, TCN do"))
+                  "DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN do"))
       << error(c);
   c.models = {"MLP"};
   c.futr_exog = {"nope"};

@@ -197,7 +197,10 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
                             .contiguous();
       ds.futr_ = series.futr;
     }
-    if (series.statics.defined()) ds.statics_ = series.statics.to(torch::kFloat32).contiguous();
+    if (series.statics.defined()) {
+      ds.statics_ = series.statics.to(torch::kFloat32).contiguous();
+      ds.bases_ = torch::tensor(ds.series_bases_, torch::kInt64);
+    }
     if (series.next_futr.defined()) ds.next_futr_ = series.next_futr.to(torch::kFloat32);
   }));
   if (ds.padded_exog_.defined() && torch::isnan(ds.padded_exog_).any().item<bool>()) {
@@ -250,8 +253,7 @@ void WindowedDataset::GatherExog(const torch::Tensor& starts, const torch::Tenso
   }
   if (statics_.defined()) {
     // Each window's series: the last whose first (padding) point is at or before its start.
-    auto bases = torch::tensor(series_bases_, torch::kInt64);
-    auto series = torch::searchsorted(bases, starts, /*out_int32=*/false, /*right=*/true) - 1;
+    auto series = torch::searchsorted(bases_, starts, /*out_int32=*/false, /*right=*/true) - 1;
     batch.input.stat_exog = statics_.index_select(0, series);
   }
 }

@@ -130,6 +130,7 @@ class WindowedDataset {
   torch::Tensor padded_exog_;            // [padded points, F + X], zeros where padded
   int64_t futr_ = 0;                     // F: the first columns of padded_exog_
   torch::Tensor statics_;                // [series, S]
+  torch::Tensor bases_;                  // series_bases_ as a tensor, with statics_
   torch::Tensor next_futr_;              // SeriesData::next_futr
   std::vector<int64_t> starts_;          // usable window starts (offsets into padded_)
   std::vector<int64_t> series_windows_;  // series k's windows: starts_[sw[k] .. sw[k + 1])

@@ -24,6 +24,11 @@
 // fed its own draws, as the DeepAR paper and NF 1.x do), and the point forecast is their mean and
 // the quantiles theirs. Both draw from a generator seeded with the model's seed.
 //
+// Exogenous variables, as NF's recurrent windows give them: the step that reads value t reads
+// beside it the variables of the value it predicts, at t + 1: the historic ones while t + 1 is in
+// the input window (zeros after it, so the last input step and the horizon's steps see zeros),
+// the future ones (over the horizon too) and the static ones, in that order after y.
+//
 // Hyper-parameters beyond NF's (drc::dl::Params holds numbers): distribution 0 = StudentT (NF's
 // default), 1 = Normal; sample_trajectories 0 (NF 3.x) or 1.
 //
@@ -37,7 +42,7 @@
 //  - The loss is computed in the scaled space, NF's in the original one: NF maps the parameters
 //    back (loc * scale + shift, scale * scale), which adds the mean log-scale of the batch to the
 //    loss value and nothing to its gradient. With NF's identity scaler the two are the same.
-//  - No exogenous variables; NF's input_size = -1 (3 * h) is the caller's choice here.
+//  - NF's input_size = -1 (3 * h) is the caller's choice here.
 //  - NF validates with MAE of the mean; there is no validation here.
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/modules/activation.h>
@@ -46,6 +51,7 @@
 #include <torch/nn/modules/rnn.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -100,8 +106,9 @@ class DeepAr final : public ForecastModel {
         seed_(config.seed),
         options_(options),
         likelihood_(likelihood) {
+    const int64_t inputs = 1 + config.hist_exog + config.futr_exog + config.stat_exog;
     lstm_ = register_module("hist_encoder",
-                            torch::nn::LSTM(torch::nn::LSTMOptions(1, options.lstm_hidden_size)
+                            torch::nn::LSTM(torch::nn::LSTMOptions(inputs, options.lstm_hidden_size)
                                                 .num_layers(options.lstm_n_layers)
                                                 .dropout(options.lstm_dropout)
                                                 .batch_first(true)));
@@ -113,7 +120,7 @@ class DeepAr final : public ForecastModel {
   // [B, L] -> [B, L, P]: at step t, the parameters of the distribution of the value after t.
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckInsample(batch.insample_y);
-    return Decode(std::get<0>(FusedLstm(lstm_, batch.insample_y.unsqueeze(-1))));
+    return Decode(std::get<0>(FusedLstm(lstm_, Inputs(batch, batch.insample_y, 0))));
   }
 
   torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
@@ -126,7 +133,7 @@ class DeepAr final : public ForecastModel {
                 " does not match outsample_y ", y.sizes());
     const int64_t steps = options_.h_train;
     torch::Tensor sequence = steps > 1 ? torch::cat({x, y.narrow(1, 0, steps - 1)}, 1) : x;
-    torch::Tensor params = Decode(std::get<0>(FusedLstm(lstm_, sequence.unsqueeze(-1))))
+    torch::Tensor params = Decode(std::get<0>(FusedLstm(lstm_, Inputs(batch, sequence, 0))))
                                .narrow(1, input_size_ - 1, steps);  // [B, h_train, P]
     torch::Tensor weights = mask.narrow(1, 0, steps);  // x draw counts of a merged batch
     if (batch.weight.defined()) weights = weights * batch.weight.unsqueeze(1);
@@ -148,8 +155,8 @@ class DeepAr final : public ForecastModel {
   // mean path. With sample_trajectories: the quantiles of the sampled paths.
   QuantileForecast Quantiles(const WindowBatch& batch, const torch::Tensor& q) override {
     CheckInsample(batch.insample_y);
-    if (!options_.sample_trajectories) return MeanPath(batch.insample_y, q);
-    torch::Tensor paths = SampledPaths(batch.insample_y);  // [B, S, H]
+    if (!options_.sample_trajectories) return MeanPath(batch, q);
+    torch::Tensor paths = SampledPaths(batch);  // [B, S, H]
     if (!q.defined()) return {paths.mean(1), torch::Tensor()};
     return {paths.mean(1), torch::quantile(paths, q.to(paths.options()), 1).movedim(0, -1)};
   }
@@ -166,9 +173,34 @@ class DeepAr final : public ForecastModel {
     return likelihood_.MapParams(decoder_->forward(states));
   }
 
-  // One LSTM step from `state` on values [N]: updates `state`, returns the next parameters [N, P].
-  torch::Tensor Step(const torch::Tensor& values, State& state) {
-    auto [out, next] = FusedLstm(lstm_, values.reshape({-1, 1, 1}), state);
+  // The LSTM's inputs for the steps that read `values` [B, T] from step `first` of the window on:
+  // [B, T, 1 + X + F + S], each value beside the exogenous variables at the next step.
+  static torch::Tensor Inputs(const WindowBatch& batch, const torch::Tensor& values,
+                              int64_t first) {
+    const int64_t steps = values.size(1);
+    std::vector<torch::Tensor> parts = {values.unsqueeze(-1)};
+    if (batch.hist_exog.defined()) {  // [B, L, X]: zeros from step L on
+      const int64_t length = batch.hist_exog.size(1);
+      const int64_t begin = std::min(first + 1, length);
+      const int64_t end = std::min(first + 1 + steps, length);
+      parts.push_back(torch::constant_pad_nd(batch.hist_exog.slice(1, begin, end),
+                                             {0, 0, 0, steps - (end - begin)}));
+    }
+    if (batch.futr_exog.defined()) {  // [B, L + H, F]
+      parts.push_back(batch.futr_exog.slice(1, first + 1, first + 1 + steps));
+    }
+    if (batch.stat_exog.defined()) {
+      parts.push_back(batch.stat_exog.unsqueeze(1).expand({-1, steps, -1}));
+    }
+    return parts.size() == 1 ? parts[0] : torch::cat(parts, 2);
+  }
+
+  // One LSTM step from `state` on values [N] with their inputs' exogenous part `exog` [N, 1, E]
+  // (undefined without): updates `state`, returns the next parameters [N, P].
+  torch::Tensor Step(const torch::Tensor& values, const torch::Tensor& exog, State& state) {
+    torch::Tensor inputs = values.reshape({-1, 1, 1});
+    if (exog.defined()) inputs = torch::cat({inputs, exog}, 2);
+    auto [out, next] = FusedLstm(lstm_, inputs, state);
     state = std::move(next);
     return Decode(out.select(1, 0));
   }
@@ -177,14 +209,14 @@ class DeepAr final : public ForecastModel {
   // quantiles of trajectory_samples draws from each step's distribution, [B, H, Q] (NF's
   // quantile columns: the spread of one step given the mean path before it). The draws come from
   // a generator seeded with the model's seed and do not touch the means.
-  QuantileForecast MeanPath(const torch::Tensor& x, const torch::Tensor& q) {
-    auto [out, state] = FusedLstm(lstm_, x.unsqueeze(-1));
+  QuantileForecast MeanPath(const WindowBatch& batch, const torch::Tensor& q) {
+    auto [out, state] = FusedLstm(lstm_, Inputs(batch, batch.insample_y, 0));
     torch::Tensor params = Decode(out.select(1, input_size_ - 1));
     c10::optional<at::Generator> generator;
     if (q.defined()) generator = at::detail::createCPUGenerator(seed_);
     std::vector<torch::Tensor> means, quantiles;
     for (int64_t t = 0; t < horizon_; ++t) {
-      if (t > 0) params = Step(means.back(), state);
+      if (t > 0) params = Step(means.back(), HorizonExog(batch, t), state);
       means.push_back(likelihood_.Mean(params));
       if (q.defined()) {
         quantiles.push_back(
@@ -195,20 +227,32 @@ class DeepAr final : public ForecastModel {
   }
 
   // trajectory_samples paths per window, each fed its own draws; [B, L] -> [B, S, H].
-  torch::Tensor SampledPaths(const torch::Tensor& x) {
-    const int64_t batch = x.size(0), paths = options_.trajectory_samples;
+  torch::Tensor SampledPaths(const WindowBatch& windows) {
+    const int64_t batch = windows.insample_y.size(0), paths = options_.trajectory_samples;
     at::Generator generator = at::detail::createCPUGenerator(seed_);
-    auto [out, encoded] = FusedLstm(lstm_, x.unsqueeze(-1));
+    auto [out, encoded] = FusedLstm(lstm_, Inputs(windows, windows.insample_y, 0));
     // Every window's state and first distribution, repeated per path: [.., B * S, ..].
     State state{std::get<0>(encoded).repeat_interleave(paths, 1),
                 std::get<1>(encoded).repeat_interleave(paths, 1)};
     torch::Tensor params = Decode(out.select(1, input_size_ - 1)).repeat_interleave(paths, 0);
     std::vector<torch::Tensor> draws;
     for (int64_t t = 0; t < horizon_; ++t) {
-      if (t > 0) params = Step(draws.back(), state);
+      if (t > 0) {
+        torch::Tensor exog = HorizonExog(windows, t);
+        if (exog.defined()) exog = exog.repeat_interleave(paths, 0);
+        params = Step(draws.back(), exog, state);
+      }
       draws.push_back(likelihood_.Sample(params, generator));
     }
     return torch::stack(draws, 1).view({batch, paths, horizon_});
+  }
+
+  // The exogenous part of the inputs of horizon step t >= 1 (which reads step t - 1's value):
+  // [B, 1, E], or undefined without exogenous variables.
+  torch::Tensor HorizonExog(const WindowBatch& batch, int64_t t) const {
+    const int64_t rows = batch.insample_y.size(0);
+    torch::Tensor inputs = Inputs(batch, torch::zeros({rows, 1}), input_size_ - 1 + t);
+    return inputs.size(2) == 1 ? torch::Tensor() : inputs.slice(2, 1);
   }
 
   int64_t input_size_;
@@ -273,6 +317,7 @@ Status RegisterDeepArModels(ModelRegistry& registry) {
   defaults.grad_clip_norm = 0;
   defaults.gives_quantiles = true;
   defaults.recurrent = true;
+  defaults.exogenous = true;
   return registry.Register(kName, MakeDeepAr, defaults);
 }
 

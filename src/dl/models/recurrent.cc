@@ -18,9 +18,10 @@
 //  - The window length is ModelConfig::input_size (NF's default input_size=-1 means 3 * h); we
 //    train on sampled windows exactly as NF 3.x does for these models. NF's autoregressive mode
 //    (recurrent=True, h_train) and the pre-3.0 whole-sequence training are not offered.
-//  - RNN, LSTM and GRU read exogenous variables as NF's (exog_steps.h); DilatedRNN reads only
-//    y. The availability mask is not an input (NF's forward does not read it either; it weights
-//    the loss and the scaler).
+//  - All four read exogenous variables as NF's (exog_steps.h): the encoder (DilatedRNN's first
+//    group) reads [y | hist | stat | futr] per input step, the decoder the context beside the
+//    future variables per horizon step. The availability mask is not an input (NF's forward does
+//    not read it either; it weights the loss and the scaler).
 //  - Hyper-parameters are numbers (drc::dl::Params), so NF's string and list ones keep their
 //    defaults: RNN's encoder_activation (NF 3.1 does not pass it to nn.RNN, so it is tanh there
 //    too), DilatedRNN's cell_type "LSTM" and dilations. The deprecated, unused context_size is
@@ -242,7 +243,7 @@ class DilatedRnnForecaster final : public ForecastModel {
  public:
   DilatedRnnForecaster(const ModelConfig& config, int hidden, const DecoderOptions& decoder)
       : input_size_(config.input_size) {
-    int64_t in_features = 1;
+    int64_t in_features = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     const auto& groups = DefaultDilations();
     for (size_t g = 0; g < groups.size(); ++g) {
       std::vector<DilatedLayer> layers;
@@ -259,19 +260,20 @@ class DilatedRnnForecaster final : public ForecastModel {
     }
     context_adapter_ =
         register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
-    decoder_ = register_module("mlp_decoder", MakeDecoder(hidden, decoder.hidden, decoder.layers));
+    decoder_ = register_module(
+        "mlp_decoder", MakeDecoder(hidden + config.futr_exog, decoder.hidden, decoder.layers));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckInsample("DilatedRNN", batch.insample_y, input_size_);
-    torch::Tensor x = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
+    torch::Tensor x = EncoderSteps(batch);  // [B, L, 1 + X + S + F]
     for (size_t g = 0; g < groups_.size(); ++g) {
       torch::Tensor out = x;
       for (DilatedLayer& layer : groups_[g]) out = layer.Forward(out);
       x = g > 0 ? out + x : out;  // residual around every group but the first
     }
     torch::Tensor context = context_adapter_(x.transpose(1, 2)).transpose(1, 2);  // [B, H, C]
-    return decoder_->forward(context).squeeze(-1);                                // [B, H]
+    return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);     // [B, H]
   }
 
   WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }
@@ -306,7 +308,9 @@ Status RegisterRecurrentModels(ModelRegistry& registry) {
       registry.Register("LSTM", RecurrentFactory("LSTM", CellKind::kLstm, 128), with_exog));
   DRC_RETURN_NOT_OK(
       registry.Register("GRU", RecurrentFactory("GRU", CellKind::kGru, 200), with_exog));
-  return registry.Register("DilatedRNN", MakeDilatedRnn, RecurrentDefaults(3));
+  TrainDefaults dilated = RecurrentDefaults(3);
+  dilated.exogenous = true;
+  return registry.Register("DilatedRNN", MakeDilatedRnn, dilated);
 }
 
 }  // namespace drc::dl
