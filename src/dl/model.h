@@ -92,8 +92,10 @@ struct TrainDefaults {
   // one (its shift of the input by a step needs it) and scales each window on those values.
   // ModelInputSize() and WindowOptionsFrom() add it.
   bool recurrent = false;
-  // The model reads exogenous variables (WindowBatch::futr_exog, hist_exog, stat_exog).
-  bool exogenous = false;
+  // The kinds of exogenous variables the model reads (WindowBatch::futr_exog, hist_exog and
+  // stat_exog), as NF's EXOGENOUS_FUTR, EXOGENOUS_HIST and EXOGENOUS_STAT.
+  bool futr_exog = false, hist_exog = false, stat_exog = false;
+  void ReadAllExog() { futr_exog = hist_exog = stat_exog = true; }
 };
 
 // A point forecast with quantiles of the forecast distribution, in the scaled space.

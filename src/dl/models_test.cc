@@ -116,41 +116,57 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "Autoformer", "FEDformer", "PatchTST", "TimesNet"));
 
 // The models that read exogenous variables: the point forecast's gradients reach every kind of
-// variable, the future ones both over the input window and over the horizon. (DeepAR's recurrent
-// windows are one value longer, so its config gets input_size + 1 as drc forecast's does.)
+// variable that the model reads as NF's does, the future ones over the input window and, except
+// in TimesNet, over the horizon. (DeepAR's recurrent windows are one value longer, so its config
+// gets input_size + 1 as drc forecast's does.)
 class ExogenousModelTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
   const std::string& name = GetParam();
+  auto defaults = DefaultModelRegistry().Defaults(name);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  ASSERT_TRUE(defaults->futr_exog) << name;
+  const bool all_kinds = defaults->hist_exog && defaults->stat_exog;
+  const bool transformer = !all_kinds;  // NF's transformers read future variables only
+  EXPECT_EQ(defaults->hist_exog || defaults->stat_exog, all_kinds) << name;
   ModelConfig c = Config(name);
   if (name == "DeepAR") {
     c.params = {{"lstm_hidden_size", 16}};
     c.input_size = kInput + 1;
-  } else if (name != "MLP" && name != "NHITS") {
+  } else if (name != "MLP" && name != "NHITS" && !transformer) {
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
-  c.hist_exog = 2;
   c.futr_exog = 3;
-  c.stat_exog = 1;
+  if (all_kinds) {
+    c.hist_exog = 2;
+    c.stat_exog = 1;
+  }
   torch::manual_seed(1);
   auto model = DefaultModelRegistry().Make(name, c);
   ASSERT_TRUE(model.ok()) << model.status();
   const int64_t B = 4, L = c.input_size;
   WindowBatch batch{torch::randn({B, L}), torch::ones({B, L})};
-  batch.hist_exog = torch::randn({B, L, 2}).requires_grad_();
   batch.futr_exog = torch::randn({B, L + kHorizon, 3}).requires_grad_();
-  batch.stat_exog = torch::randn({B, 1}).requires_grad_();
+  if (all_kinds) {
+    batch.hist_exog = torch::randn({B, L, 2}).requires_grad_();
+    batch.stat_exog = torch::randn({B, 1}).requires_grad_();
+  }
   auto y = (*model)->PointForecast(batch);
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{B, kHorizon}));
   y.sum().backward();
   auto reached = [](const torch::Tensor& grad) {
     return grad.defined() && grad.abs().sum().item<double>() > 0;
   };
-  EXPECT_TRUE(reached(batch.hist_exog.grad())) << name << ": hist_exog";
-  EXPECT_TRUE(reached(batch.stat_exog.grad())) << name << ": stat_exog";
+  if (all_kinds) {
+    EXPECT_TRUE(reached(batch.hist_exog.grad())) << name << ": hist_exog";
+    EXPECT_TRUE(reached(batch.stat_exog.grad())) << name << ": stat_exog";
+  }
   ASSERT_TRUE(batch.futr_exog.grad().defined()) << name << ": futr_exog";
   EXPECT_TRUE(reached(batch.futr_exog.grad().slice(1, 0, L))) << name << ": futr_exog, input";
-  EXPECT_TRUE(reached(batch.futr_exog.grad().slice(1, L))) << name << ": futr_exog, horizon";
+  if (name == "TimesNet") {  // NF's reads the input window's only
+    EXPECT_FALSE(reached(batch.futr_exog.grad().slice(1, L))) << name;
+    return;
+  }
   // The future values at every horizon step reach the forecast.
   for (int64_t h = 0; h < kHorizon; ++h) {
     EXPECT_TRUE(reached(batch.futr_exog.grad().select(1, L + h))) << name << ": step " << h;
@@ -159,7 +175,8 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
-                                           "DilatedRNN", "DeepAR"));
+                                           "DilatedRNN", "DeepAR", "VanillaTransformer",
+                                           "Autoformer", "FEDformer", "TimesNet"));
 
 // PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in
 // training, where libtorch's ops run. With every other dropout off and an attention dropout too

@@ -17,9 +17,10 @@
 // windows_batch_size 1024, identity scaler, MAE.
 //
 // Differences from NF:
-//  - No exogenous inputs: with futr_exog_size = 0 NF's DataEmbedding has no temporal embedding
-//    and x_mark is None; so here the embedding is the token convolution alone (NF builds
-//    Autoformer's embeddings without positions).
+//  - The embeddings are the token convolution (NF builds Autoformer's without positions), plus,
+//    with future exogenous variables, NF's temporal embedding of them (DataEmbedding's x_mark:
+//    the input window's for the encoder, the decoder's label_len steps and horizon for the
+//    decoder). NF's model reads no historic or static variables, and neither does this one.
 //  - NF 3.x names the window `MovingAvg_window`; the earlier `moving_avg_window` is accepted too.
 //  - For an odd sequence length NF's irfft returns a correlation one step short; here it has the
 //    sequence's length (the same for the default even lengths).
@@ -74,7 +75,9 @@ Result<std::shared_ptr<ForecastModel>> MakeAutoformer(const ModelConfig& config)
 }  // namespace
 
 Status RegisterAutoformerModels(ModelRegistry& registry) {
-  return registry.Register(kName, MakeAutoformer, TransformerTrainDefaults());
+  TrainDefaults d = TransformerTrainDefaults();
+  d.futr_exog = true;
+  return registry.Register(kName, MakeAutoformer, d);
 }
 
 }  // namespace drc::dl

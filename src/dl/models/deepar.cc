@@ -317,7 +317,7 @@ Status RegisterDeepArModels(ModelRegistry& registry) {
   defaults.grad_clip_norm = 0;
   defaults.gives_quantiles = true;
   defaults.recurrent = true;
-  defaults.exogenous = true;
+  defaults.ReadAllExog();
   return registry.Register(kName, MakeDeepAr, defaults);
 }
 

@@ -16,9 +16,9 @@
 // decays (num_lr_decays -1), batch_size 32, windows_batch_size 1024, identity scaler, MAE.
 //
 // Differences from NF:
-//  - No exogenous inputs: with futr_exog_size = 0 NF's DataEmbedding has no temporal embedding
-//    and x_mark is None; here the embedding is the token convolution alone (no positions, as
-//    NF builds FEDformer's).
+//  - The embeddings are the token convolution (no positions, as NF builds FEDformer's), plus,
+//    with future exogenous variables, NF's temporal embedding of them, as in Autoformer. NF's
+//    model reads no historic or static variables, and neither does this one.
 //  - NF builds query, key and value projections around every Fourier mechanism, but the
 //    Fourier block reads only the queries and the cross-attention never reads the values, so
 //    those projections never receive a gradient and never change the forecast. They are not
@@ -103,7 +103,9 @@ Result<std::shared_ptr<ForecastModel>> MakeFedFormer(const ModelConfig& config) 
 }  // namespace
 
 Status RegisterFedFormerModels(ModelRegistry& registry) {
-  return registry.Register(kName, MakeFedFormer, TransformerTrainDefaults());
+  TrainDefaults d = TransformerTrainDefaults();
+  d.futr_exog = true;
+  return registry.Register(kName, MakeFedFormer, d);
 }
 
 }  // namespace drc::dl

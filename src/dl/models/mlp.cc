@@ -72,7 +72,7 @@ Status RegisterMlpModels(ModelRegistry& registry) {
   d.windows_batch_size = 1024;
   d.num_lr_decays = -1;
   d.scaler = "identity";
-  d.exogenous = true;
+  d.ReadAllExog();
   return registry.Register("MLP", MakeMlp, d);
 }
 

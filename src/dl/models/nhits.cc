@@ -121,7 +121,7 @@ Status RegisterNHitsModels(ModelRegistry& registry) {
   d.windows_batch_size = 1024;
   d.num_lr_decays = 3;
   d.scaler = "identity";
-  d.exogenous = true;
+  d.ReadAllExog();
   return registry.Register("NHITS", MakeNHits, d);
 }
 

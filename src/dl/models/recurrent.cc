@@ -301,7 +301,7 @@ Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config)
 // Encoder widths are NF 3.1's defaults: 128, except GRU's 200.
 Status RegisterRecurrentModels(ModelRegistry& registry) {
   TrainDefaults with_exog = RecurrentDefaults(-1);
-  with_exog.exogenous = true;
+  with_exog.ReadAllExog();
   DRC_RETURN_NOT_OK(
       registry.Register("RNN", RecurrentFactory("RNN", CellKind::kRnn, 128), with_exog));
   DRC_RETURN_NOT_OK(
@@ -309,7 +309,7 @@ Status RegisterRecurrentModels(ModelRegistry& registry) {
   DRC_RETURN_NOT_OK(
       registry.Register("GRU", RecurrentFactory("GRU", CellKind::kGru, 200), with_exog));
   TrainDefaults dilated = RecurrentDefaults(3);
-  dilated.exogenous = true;
+  dilated.ReadAllExog();
   return registry.Register("DilatedRNN", MakeDilatedRnn, dilated);
 }
 

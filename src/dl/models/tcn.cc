@@ -126,7 +126,7 @@ Status RegisterTcnModels(ModelRegistry& registry) {
   defaults.scaler = "robust";
   defaults.loss = "MAE";
   defaults.grad_clip_norm = 0;
-  defaults.exogenous = true;
+  defaults.ReadAllExog();
   return registry.Register(kName, MakeTcn, defaults);
 }
 

@@ -21,9 +21,9 @@
 // encoder_layers 2; training: Adam lr 1e-4, no LR decay (num_lr_decays -1), batch_size 32,
 // windows_batch_size 64, scaler standard, MAE.
 //
-// Exogenous inputs: NF's DataEmbedding adds a temporal embedding of the future exogenous
-// features (x_mark) only when the model has some; our WindowBatch carries only y, so, as NF
-// does with no futr_exog_list (its default), the embedding is the token plus positional one.
+// Exogenous inputs, as NF's: with future variables, DataEmbedding adds their temporal embedding
+// (a Linear without bias) over the input window; their horizon values are not read (NF's
+// forward reads only futr_exog[:, :input_size]), nor are historic or static variables.
 //
 // Differences from NF:
 //  - Hyper-parameters are numbers (drc::dl::Params).
@@ -170,6 +170,11 @@ class TimesNet final : public ForecastModel {
     torch::nn::init::kaiming_normal_(token_->weight, 0, torch::kFanIn, torch::kLeakyReLU);
     positions_ =
         register_buffer("position_embedding", SinusoidalPositions(input_size_, o.hidden_size));
+    if (config.futr_exog > 0) {
+      temporal_ = register_module(
+          "temporal_embedding",
+          torch::nn::Linear(torch::nn::LinearOptions(config.futr_exog, o.hidden_size).bias(false)));
+    }
     predict_linear_ =
         register_module("predict_linear", torch::nn::Linear(input_size_, input_size_ + horizon_));
     for (int i = 0; i < o.encoder_layers; ++i) {
@@ -187,6 +192,7 @@ class TimesNet final : public ForecastModel {
                 ": insample_y must be [B, ", input_size_, "], got ", ShapeOf(y));
     // DataEmbedding: [B, L] -> [B, 1, L] -> conv [B, D, L] -> [B, L, D], + positions.
     torch::Tensor x = token_->forward(y.unsqueeze(1)).transpose(1, 2) + positions_;
+    if (temporal_) x = x + temporal_->forward(batch.futr_exog.slice(1, 0, input_size_));
     x = Dropout(x, dropout_, is_training());
     x = predict_linear_->forward(x.transpose(1, 2)).transpose(1, 2);  // [B, L + H, D]
     for (auto& block : blocks_) x = layer_norm_->forward(block->forward(x));
@@ -199,7 +205,7 @@ class TimesNet final : public ForecastModel {
   double dropout_;
   torch::nn::Conv1d token_{nullptr};
   torch::Tensor positions_;
-  torch::nn::Linear predict_linear_{nullptr}, projection_{nullptr};
+  torch::nn::Linear temporal_{nullptr}, predict_linear_{nullptr}, projection_{nullptr};
   std::vector<std::shared_ptr<TimesBlock>> blocks_;
   torch::nn::LayerNorm layer_norm_{nullptr};
 };
@@ -244,6 +250,7 @@ Status RegisterTimesNetModels(ModelRegistry& registry) {
   d.num_lr_decays = -1;
   d.scaler = "standard";
   d.loss = "MAE";
+  d.futr_exog = true;
   return registry.Register(kName, MakeTimesNet, d);
 }
 

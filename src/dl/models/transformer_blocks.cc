@@ -113,7 +113,8 @@ torch::Tensor SinusoidalPositions(int64_t length, int64_t hidden, const torch::D
   return table.slice(1, 0, hidden).unsqueeze(0);
 }
 
-DataEmbedding::DataEmbedding(int64_t c_in, int64_t hidden, bool positional, double dropout)
+DataEmbedding::DataEmbedding(int64_t c_in, int64_t hidden, bool positional, double dropout,
+                             int64_t exog)
     : hidden_(hidden), positional_(positional), dropout_(dropout) {
   token_ = register_module("token_conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(c_in, hidden, 3)
                                                                .padding(1)
@@ -121,12 +122,27 @@ DataEmbedding::DataEmbedding(int64_t c_in, int64_t hidden, bool positional, doub
                                                                .bias(false)));
   torch::NoGradGuard no_grad;
   torch::nn::init::kaiming_normal_(token_->weight, 0, torch::kFanIn, torch::kLeakyReLU);
+  if (exog > 0) {
+    temporal_ =
+        register_module("temporal_embedding",
+                        torch::nn::Linear(torch::nn::LinearOptions(exog, hidden).bias(false)));
+  }
 }
 
-torch::Tensor DataEmbedding::forward(const torch::Tensor& x) {
+torch::Tensor DataEmbedding::forward(const torch::Tensor& x, const torch::Tensor& x_mark) {
   auto out = token_->forward(x.permute({0, 2, 1})).transpose(1, 2);  // [B, T, hidden]
   if (positional_) out = out + SinusoidalPositions(x.size(1), hidden_, x.device());
+  TORCH_CHECK(x_mark.defined() == static_cast<bool>(temporal_), "DataEmbedding: built ",
+              temporal_ ? "with" : "without", " future variables, but they are ",
+              x_mark.defined() ? "given" : "missing");
+  if (temporal_) out = out + temporal_->forward(x_mark);
   return Dropout(out, dropout_, is_training());
+}
+
+FutureMarks FutureMarksOf(const WindowBatch& batch, int64_t input_size, int64_t label_len) {
+  if (!batch.futr_exog.defined()) return {};
+  return {batch.futr_exog.slice(1, 0, input_size),
+          batch.futr_exog.slice(1, input_size - label_len)};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,16 +540,17 @@ DecompositionForecaster::DecompositionForecaster(std::string model, const ModelC
       options_(o),
       input_size_(config.input_size),
       horizon_(config.horizon),
-      moving_avg_(moving_avg) {}
+      moving_avg_(moving_avg),
+      futr_exog_(config.futr_exog) {}
 
 void DecompositionForecaster::Build(const AttentionMaker& encoder_attention,
                                     const AttentionMaker& decoder_self,
                                     const AttentionMaker& decoder_cross) {
   const TransformerOptions& o = options_;
-  enc_embedding_ = register_module("enc_embedding",
-                                   std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
-  dec_embedding_ = register_module("dec_embedding",
-                                   std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout));
+  enc_embedding_ = register_module(
+      "enc_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout, futr_exog_));
+  dec_embedding_ = register_module(
+      "dec_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout, futr_exog_));
   std::vector<std::shared_ptr<DecompEncoderLayer>> encoder_layers;
   for (int i = 0; i < o.encoder_layers; ++i) {
     encoder_layers.push_back(
@@ -554,8 +571,10 @@ torch::Tensor DecompositionForecaster::Forward(const WindowBatch& batch) {
   CheckWindow(model_, batch.insample_y, input_size_);
   auto y = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
   auto init = DecompDecoderInputs(y, options_.label_len, horizon_, moving_avg_);
-  auto encoded = encoder_->forward(enc_embedding_->forward(y));
-  auto out = decoder_->forward(dec_embedding_->forward(init.seasonal), encoded, init.trend);
+  const FutureMarks marks = FutureMarksOf(batch, input_size_, options_.label_len);
+  auto encoded = encoder_->forward(enc_embedding_->forward(y, marks.encoder));
+  auto out =
+      decoder_->forward(dec_embedding_->forward(init.seasonal, marks.decoder), encoded, init.trend);
   return out.slice(1, options_.label_len).squeeze(-1);
 }
 

@@ -70,21 +70,32 @@ void CheckWindow(const std::string& model, const torch::Tensor& y, int64_t input
 // sin(t / 10000^(2i / hidden)), column 2i + 1 the cosine.
 torch::Tensor SinusoidalPositions(int64_t length, int64_t hidden, const torch::Device& device);
 
-// NF's DataEmbedding with no temporal features (futr_exog_size = 0: NF builds no
-// TimeFeatureEmbedding and passes x_mark = None): a token convolution over time (Conv1d
-// c_in -> hidden, kernel 3, circular padding, no bias, Kaiming-normal weights), plus the
-// sinusoidal table when `positional`, then dropout. [B, T, c_in] -> [B, T, hidden].
+// NF's DataEmbedding: a token convolution over time (Conv1d c_in -> hidden, kernel 3, circular
+// padding, no bias, Kaiming-normal weights), plus the sinusoidal table when `positional`, plus,
+// with `exog` future variables, their temporal embedding (NF's TimeFeatureEmbedding: a Linear
+// exog -> hidden without bias) of `x_mark` [B, T, exog], then dropout. [B, T, c_in] ->
+// [B, T, hidden]. Without future variables NF builds no temporal embedding and passes x_mark =
+// None: `exog` 0 and x_mark undefined.
 class DataEmbedding final : public torch::nn::Module {
  public:
-  DataEmbedding(int64_t c_in, int64_t hidden, bool positional, double dropout);
-  torch::Tensor forward(const torch::Tensor& x);
+  DataEmbedding(int64_t c_in, int64_t hidden, bool positional, double dropout, int64_t exog = 0);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& x_mark = {});
 
  private:
   int64_t hidden_;
   bool positional_;
   double dropout_;
   torch::nn::Conv1d token_{nullptr};
+  torch::nn::Linear temporal_{nullptr};
 };
+
+// The future variables as NF's encoder-decoder transformers read them (undefined without):
+// the encoder's marks over the input window, [B, L, F], and the decoder's over its last
+// label_len steps and the horizon, [B, label_len + H, F].
+struct FutureMarks {
+  torch::Tensor encoder, decoder;
+};
+FutureMarks FutureMarksOf(const WindowBatch& batch, int64_t input_size, int64_t label_len);
 
 // ---------------------------------------------------------------------------------------------
 // Series decomposition.
@@ -395,7 +406,7 @@ class DecompositionForecaster : public ForecastModel {
  private:
   std::string model_;
   TransformerOptions options_;
-  int64_t input_size_, horizon_, moving_avg_;
+  int64_t input_size_, horizon_, moving_avg_, futr_exog_;
   std::shared_ptr<DataEmbedding> enc_embedding_, dec_embedding_;
   std::shared_ptr<DecompEncoder> encoder_;
   std::shared_ptr<DecompDecoder> decoder_;

@@ -12,9 +12,10 @@
 // decays (num_lr_decays -1), batch_size 32, windows_batch_size 1024, identity scaler, MAE.
 //
 // Differences from NF:
-//  - No exogenous inputs: with futr_exog_size = 0 NF's DataEmbedding has no temporal (calendar)
-//    embedding and the forward passes x_mark = None, which is what is built here (value and
-//    positional embeddings only).
+//  - Future exogenous variables, as NF's: both embeddings add their temporal embedding (a Linear
+//    without bias) of the variables at their steps, the encoder's over the input window, the
+//    decoder's over its label_len steps and the horizon. NF's model reads no historic or static
+//    variables, and neither does this one.
 //  - None in the decoder's self-attention mask, which is what NF 3.3 does: its decoder
 //    self-attention is FullAttention(mask_flag=True), but the model passes no mask and NF's
 //    default path (torch's scaled_dot_product_attention, taken when attention weights are not
@@ -44,10 +45,12 @@ class VanillaTransformer final : public ForecastModel {
         horizon_(config.horizon),
         label_len_(o.label_len),
         dropout_(o.dropout) {
-    enc_embedding_ = register_module("enc_embedding",
-                                     std::make_shared<DataEmbedding>(1, o.hidden, true, o.dropout));
-    dec_embedding_ = register_module("dec_embedding",
-                                     std::make_shared<DataEmbedding>(1, o.hidden, true, o.dropout));
+    enc_embedding_ = register_module(
+        "enc_embedding",
+        std::make_shared<DataEmbedding>(1, o.hidden, true, o.dropout, config.futr_exog));
+    dec_embedding_ = register_module(
+        "dec_embedding",
+        std::make_shared<DataEmbedding>(1, o.hidden, true, o.dropout, config.futr_exog));
     auto attention = [&] {  // unmasked everywhere, as NF 3.3 runs it (see the file comment)
       return std::make_shared<AttentionLayer>(
           std::make_shared<FullAttention>(/*causal=*/false, o.dropout), o.hidden, o.heads);
@@ -72,8 +75,10 @@ class VanillaTransformer final : public ForecastModel {
     const int64_t b = y.size(0);
     auto x_dec = torch::cat(
         {y.slice(1, input_size_ - label_len_), torch::zeros({b, horizon_, 1}, y.options())}, 1);
-    auto encoded = encoder_->forward(enc_embedding_->forward(y));
-    auto decoded = decoder_->forward(dec_embedding_->forward(x_dec), encoded);  // [B, lab+H, 1]
+    const FutureMarks marks = FutureMarksOf(batch, input_size_, label_len_);
+    auto encoded = encoder_->forward(enc_embedding_->forward(y, marks.encoder));
+    auto decoded =
+        decoder_->forward(dec_embedding_->forward(x_dec, marks.decoder), encoded);  // [B, lab+H, 1]
     return decoded.slice(1, label_len_).squeeze(-1);
   }
 
@@ -100,7 +105,9 @@ Result<std::shared_ptr<ForecastModel>> MakeVanillaTransformer(const ModelConfig&
 }  // namespace
 
 Status RegisterVanillaTransformerModels(ModelRegistry& registry) {
-  return registry.Register(kName, MakeVanillaTransformer, TransformerTrainDefaults());
+  TrainDefaults d = TransformerTrainDefaults();
+  d.futr_exog = true;
+  return registry.Register(kName, MakeVanillaTransformer, d);
 }
 
 }  // namespace drc::dl
