@@ -474,11 +474,22 @@ Status AddExog(const data::TablePtr& table, const data::SeriesColumns& cols, con
   temporal.insert(temporal.end(), config.hist_exog.begin(), config.hist_exog.end());
   const auto& bounds = ids.bounds;
   const int64_t n_series = bounds.empty() ? 0 : static_cast<int64_t>(bounds.size()) - 1;
+  // Historic values are read over input windows only, so without `future` each series' last
+  // h values are never read (the last forecast's horizon): missing ones there become zeros.
+  const int64_t unread = config.future ? 0 : config.horizon;
   std::vector<torch::Tensor> columns;
-  for (const auto& name : temporal) {
+  for (size_t c = 0; c < temporal.size(); ++c) {
+    const std::string& name = temporal[c];
+    const bool historic = c >= config.futr_exog.size();
     DRC_ASSIGN_OR_RETURN(auto values, AsDoubles(table, name));
-    for (size_t row = 0; row < values.size(); ++row) {
-      if (std::isnan(values[row])) return MissingExog(table, cols, ids, name, row);
+    for (int64_t k = 0; k < n_series; ++k) {
+      for (int64_t row = bounds[k]; row < bounds[k + 1]; ++row) {
+        if (!std::isnan(values[row])) continue;
+        if (!historic || row < bounds[k + 1] - unread) {
+          return MissingExog(table, cols, ids, name, row);
+        }
+        values[row] = 0;
+      }
     }
     // One copy, to float32 (from_blob views the doubles).
     columns.push_back(

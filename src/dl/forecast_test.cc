@@ -784,18 +784,28 @@ TEST(Forecast, ExogenousErrorsAreClear) {
     auto holed = table->SetColumn(3, arrow::field("x", arrow::float64()),
                                   std::make_shared<arrow::ChunkedArray>(with_null));
     ASSERT_TRUE(holed.ok());
-    auto r = Forecast(*holed, {}, [&] {
-      ForecastConfig k = c;
+    auto run = [&](ForecastConfig k) {
       k.horizon = 5;
       k.input_size = 10;
       k.freq = "D";
-      return k;
-    }());
+      return Forecast(*holed, {}, k);
+    };
+    auto r = run(c);
     ASSERT_FALSE(r.ok());
     const std::string want =
         row == 20 ? "in series 's0' at 2020-01-21" : "in series 's0' at 2020-04-28";
     EXPECT_TRUE(has(r.status().message(), "exogenous column 'x' has no value " + want))
         << r.status();
+    // A historic variable is read over input windows only: its values in the last h rows are
+    // never read, in the hold-out and in cross-validation, and may be missing there.
+    ForecastConfig hist = c;
+    hist.futr_exog.clear();
+    hist.hist_exog = {"x"};
+    for (int cv_windows : {0, 2}) {
+      hist.cv_windows = cv_windows;
+      auto h = run(hist);
+      EXPECT_EQ(h.ok(), row == 118) << row << " " << cv_windows << " " << h.status();
+    }
   }
 }
 
