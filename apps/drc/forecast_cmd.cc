@@ -2,6 +2,7 @@
 
 #include <arrow/api.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,13 +23,21 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The model column's width: 12, or the longest name (VanillaTransformer is 18).
+int NameWidth(const std::vector<dl::ModelForecast>& results) {
+  size_t width = 12;
+  for (const auto& r : results) width = std::max(width, r.model.size());
+  return static_cast<int>(width);
+}
+
 }  // namespace
 
 void PrintForecastTable(const std::vector<dl::ModelForecast>& results) {
-  std::printf("%-12s %14s %14s %9s %9s %9s\n", "model", "MAE", "RMSE", "MAPE %", "sMAPE %",
+  const int w = NameWidth(results);
+  std::printf("%-*s %14s %14s %9s %9s %9s\n", w, "model", "MAE", "RMSE", "MAPE %", "sMAPE %",
               "seconds");
   for (const auto& r : results) {
-    std::printf("%-12s %14.2f %14.2f %9.3f %9.3f %9.3f\n", r.model.c_str(), r.mae, r.rmse, r.mape,
+    std::printf("%-*s %14.2f %14.2f %9.3f %9.3f %9.3f\n", w, r.model.c_str(), r.mae, r.rmse, r.mape,
                 r.smape, r.seconds);
   }
   for (const auto& r : results) {
@@ -78,9 +87,10 @@ namespace {
 // future has no actual values yet).
 void PrintFutureTable(const std::vector<dl::ModelForecast>& results,
                       const data::SeriesColumns& cols) {
-  std::printf("%-12s %9s %14s\n", "model", "seconds", "final loss");
+  const int w = NameWidth(results);
+  std::printf("%-*s %9s %14s\n", w, "model", "seconds", "final loss");
   for (const auto& r : results) {
-    std::printf("%-12s %9.3f %14.6f\n", r.model.c_str(), r.seconds, r.final_loss);
+    std::printf("%-*s %9.3f %14.6f\n", w, r.model.c_str(), r.seconds, r.final_loss);
   }
   for (const auto& r : results) {
     for (const auto& [level, score] : r.intervals) {
