@@ -13,6 +13,7 @@
 # seconds over seeds) to table.md. Run it on a quiet machine: the seconds are wall times.
 # Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
 # DRC_BIN=PATH runs another drc binary (e.g. a copy, so that rebuilding does not change a run).
+# STEPS=N trains N steps instead of 500 (for the slow transformers, whose NF runs take minutes).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,13 +34,14 @@ common=(--h 7 --input-size 28 --freq D --threads "$threads" --scaler standard --
   --cv-step 7)
 read -ra exog <<<"${3:---futr-exog prcp,srad,tmax,tmin,vp,dayl}"
 model=${4:-MLP}
+steps=${STEPS:-500}
 for s in $seeds; do
   for kind in exog base; do
     flags=()
     if [ "$kind" = exog ]; then flags=("${exog[@]}"); fi
-    "$drc" forecast --data "$csv" --models "$model" --steps 500 --seed "$s" "${common[@]}" \
+    "$drc" forecast --data "$csv" --models "$model" --steps "$steps" --seed "$s" "${common[@]}" \
       "${flags[@]}" --json | sed "s/}\$/,\"seed\":$s}/" >>"$out/drc_${kind}_seed$s.jsonl"
-    "$py" "$here/peers/nf_exog.py" "$csv" --models "$model" --max-steps 500 --seed "$s" \
+    "$py" "$here/peers/nf_exog.py" "$csv" --models "$model" --max-steps "$steps" --seed "$s" \
       "${common[@]}" "${flags[@]}" >>"$out/nf_${kind}_seed$s.jsonl"
   done
 done

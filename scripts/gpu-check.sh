@@ -104,7 +104,7 @@ fi
 
 stage "dl_test: the GPU tests"
 # Two runs, so that a crash in one (the checkpoint test writes files) leaves the other's results.
-for part in zoo:'Zoo/CudaModelTest.*' other:'Cuda.*:Trainer.Resolves*'; do
+for part in zoo:'Zoo/CudaModelTest.*:Zoo/CudaExogenousTest.*' other:'Cuda.*:Trainer.Resolves*'; do
   timeout "$(budget 200)" "$build/src/dl/dl_test" --gtest_filter="${part#*:}" \
     --gtest_output="xml:$out/dl_test_cuda_${part%%:*}.xml" >"$out/dl_test_cuda_${part%%:*}.log" 2>&1 ||
     fail 5 "GPU tests (${part%%:*})"

@@ -162,6 +162,61 @@ TEST_P(CudaModelTest, ComputesWhatTheCpuComputes) {
       << name << ": point forecast";
 }
 
+// The models that read exogenous variables.
+std::vector<std::string> ExogenousModels() {
+  std::vector<std::string> names;
+  for (const auto& name : DefaultModelRegistry().Names()) {
+    auto defaults = DefaultModelRegistry().Defaults(name);
+    if (defaults.ok() && defaults->futr_exog) names.push_back(name);
+  }
+  return names;
+}
+
+class CudaExogenousTest : public ::testing::TestWithParam<std::string> {};
+
+// With each kind of exogenous variable that the model reads, eval mode: the forward pass and
+// the point forecast agree with the CPU's (the models' own tensors, e.g. DeepAR's horizon
+// steps, must be made on the batch's device).
+TEST_P(CudaExogenousTest, ComputesWhatTheCpuComputes) {
+  DRC_SKIP_WITHOUT_GPU();
+  FullFp32 fp32;
+  const std::string& name = GetParam();
+  auto defaults = DefaultModelRegistry().Defaults(name);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  ModelConfig config = Config();
+  config.futr_exog = 2;
+  if (defaults->hist_exog) config.hist_exog = 2;
+  if (defaults->stat_exog) config.stat_exog = 1;
+  auto make = [&] {
+    torch::manual_seed(1);
+    return DefaultModelRegistry().Make(name, config);
+  };
+  auto cpu = make();
+  auto gpu = make();
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  (*gpu)->to(torch::kCUDA);
+  (*cpu)->eval();
+  (*gpu)->eval();
+
+  torch::manual_seed(2);
+  const int64_t B = 8;
+  WindowBatch batch{10.0f + 3.0f * torch::randn({B, kInput}), torch::ones({B, kInput})};
+  batch.futr_exog = torch::randn({B, kInput + kHorizon, 2});
+  if (config.hist_exog > 0) batch.hist_exog = torch::randn({B, kInput, 2});
+  if (config.stat_exog > 0) batch.stat_exog = torch::randn({B, 1});
+  auto to = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kCUDA) : t; };
+  const WindowBatch on_gpu{to(batch.insample_y), to(batch.insample_mask), {},
+                           to(batch.futr_exog),  to(batch.hist_exog),     to(batch.stat_exog)};
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(Close((*gpu)->Forward(on_gpu), (*cpu)->Forward(batch), 1e-3)) << name << ": forward";
+  const double tol = name == "DeepAR" ? 5e-2 : 1e-3;  // as in CudaModelTest
+  EXPECT_TRUE(Close((*gpu)->PointForecast(on_gpu), (*cpu)->PointForecast(batch), tol))
+      << name << ": point forecast";
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, CudaExogenousTest, ::testing::ValuesIn(ExogenousModels()), TestName);
+
 std::vector<float> SinePlusTrend(int n) {
   std::vector<float> v(n);
   for (int t = 0; t < n; ++t) {

@@ -251,7 +251,8 @@ class DeepAr final : public ForecastModel {
   // [B, 1, E], or undefined without exogenous variables.
   torch::Tensor HorizonExog(const WindowBatch& batch, int64_t t) const {
     const int64_t rows = batch.insample_y.size(0);
-    torch::Tensor inputs = Inputs(batch, torch::zeros({rows, 1}), input_size_ - 1 + t);
+    torch::Tensor inputs =
+        Inputs(batch, torch::zeros({rows, 1}, batch.insample_y.options()), input_size_ - 1 + t);
     return inputs.size(2) == 1 ? torch::Tensor() : inputs.slice(2, 1);
   }
 
