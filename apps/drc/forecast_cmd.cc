@@ -152,19 +152,6 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
 }
 
 // One model's line of `--json`.
-// The exogenous variables given, by NF's kind ("futr", "hist", "stat").
-std::vector<std::pair<const char*, const std::vector<std::string>*>> ExogLists(
-    const dl::ForecastConfig& config) {
-  std::vector<std::pair<const char*, const std::vector<std::string>*>> lists;
-  for (const auto& entry :
-       {std::pair<const char*, const std::vector<std::string>*>{"futr", &config.futr_exog},
-        {"hist", &config.hist_exog},
-        {"stat", &config.stat_exog}}) {
-    if (!entry.second->empty()) lists.push_back(entry);
-  }
-  return lists;
-}
-
 nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& config,
                           const dl::ModelForecast& r, int ranks) {
   nlohmann::json j = {{"model", r.model},
@@ -178,7 +165,9 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
                       {"h", args.horizon},
                       {"input_size", args.input_size}};
   if (args.cv_windows > 0) j["cv_windows"] = args.cv_windows;
-  for (const auto& [kind, names] : ExogLists(config)) j[std::string(kind) + "_exog"] = *names;
+  for (const auto& exog : config.ExogLists()) {
+    if (!exog.columns->empty()) j[exog.key] = *exog.columns;
+  }
   if (args.future) {
     j["future"] = true;
   } else {
@@ -330,8 +319,9 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
     }
     if (!overrides.empty()) std::printf("overrides: %s\n", JoinList(overrides).c_str());
     std::vector<std::string> exog;
-    for (const auto& [kind, names] : ExogLists(config)) {
-      exog.push_back(std::string(kind) + "_exog=" + JoinList(*names, ","));
+    for (const auto& list : config.ExogLists()) {
+      if (!list.columns->empty())
+        exog.push_back(std::string(list.key) + "=" + JoinList(*list.columns, ","));
     }
     if (!exog.empty()) std::printf("exogenous: %s\n", JoinList(exog, " ").c_str());
   }

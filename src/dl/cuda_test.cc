@@ -106,6 +106,32 @@ std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
   return s;
 }
 
+// The same model built twice from one seed, one copy on the GPU, both in eval mode.
+struct TwinModels {
+  std::shared_ptr<ForecastModel> cpu, gpu;
+};
+Result<TwinModels> MakeTwins(const std::string& name, const ModelConfig& config) {
+  TwinModels twins;
+  for (auto* model : {&twins.cpu, &twins.gpu}) {
+    torch::manual_seed(1);
+    DRC_ASSIGN_OR_RETURN(*model, DefaultModelRegistry().Make(name, config));
+    (*model)->eval();
+  }
+  twins.gpu->to(torch::kCUDA);
+  return twins;
+}
+
+// Every tensor of `batch` that is defined, on the GPU.
+WindowBatch OnGpu(const WindowBatch& batch) {
+  auto to = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kCUDA) : t; };
+  return WindowBatch{to(batch.insample_y), to(batch.insample_mask), to(batch.weight),
+                     to(batch.futr_exog),  to(batch.hist_exog),     to(batch.stat_exog)};
+}
+
+// DeepAR's sampled paths draw the same numbers on both devices (Likelihood::Sample), but a
+// gamma draw's rejection steps can differ with the last bits of its parameter.
+double PointForecastTolerance(const std::string& name) { return name == "DeepAR" ? 5e-2 : 1e-3; }
+
 class CudaModelTest : public ::testing::TestWithParam<std::string> {};
 
 // The same initial parameters on both devices (one seed), eval mode: the forward pass, every
@@ -117,48 +143,39 @@ TEST_P(CudaModelTest, ComputesWhatTheCpuComputes) {
   DRC_SKIP_WITHOUT_GPU();
   FullFp32 fp32;
   const std::string& name = GetParam();
-  auto make = [&] {
-    torch::manual_seed(1);
-    return DefaultModelRegistry().Make(name, Config());
-  };
-  auto cpu = make();
-  auto gpu = make();
-  ASSERT_TRUE(cpu.ok()) << cpu.status();
-  ASSERT_TRUE(gpu.ok()) << gpu.status();
-  (*gpu)->to(torch::kCUDA);
-  (*cpu)->eval();
-  (*gpu)->eval();
+  auto twins = MakeTwins(name, Config());
+  ASSERT_TRUE(twins.ok()) << twins.status();
+  auto& cpu = twins->cpu;
+  auto& gpu = twins->gpu;
 
   torch::manual_seed(2);
   WindowBatch batch{10.0f + 3.0f * torch::randn({8, kInput}), torch::ones({8, kInput})};
   batch.insample_mask.select(0, 0).slice(0, 0, 6).zero_();  // a window with missing values
-  WindowBatch on_gpu{batch.insample_y.to(torch::kCUDA), batch.insample_mask.to(torch::kCUDA)};
+  const WindowBatch on_gpu = OnGpu(batch);
 
-  torch::Tensor y_cpu = (*cpu)->Forward(batch);
-  torch::Tensor y_gpu = (*gpu)->Forward(on_gpu);
+  torch::Tensor y_cpu = cpu->Forward(batch);
+  torch::Tensor y_gpu = gpu->Forward(on_gpu);
   EXPECT_TRUE(Close(y_gpu, y_cpu, 1e-3)) << name << ": forward";
   y_cpu.pow(2).mean().backward();
   {
     CudnnOff no_cudnn;
-    (*gpu)->Forward(on_gpu).pow(2).mean().backward();
+    gpu->Forward(on_gpu).pow(2).mean().backward();
   }
   double largest = 0;
-  for (const auto& p : (*cpu)->parameters()) {
+  for (const auto& p : cpu->parameters()) {
     if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
   }
   EXPECT_GT(largest, 0) << name;
-  auto grads_gpu = (*gpu)->named_parameters();
-  for (const auto& p : (*cpu)->named_parameters()) {
+  auto grads_gpu = gpu->named_parameters();
+  for (const auto& p : cpu->named_parameters()) {
     if (!p.value().grad().defined()) continue;
     EXPECT_TRUE(Close(grads_gpu[p.key()].grad(), p.value().grad(), 2e-3, 0.01 * largest))
         << name << ": gradient of " << p.key();
   }
 
   torch::NoGradGuard no_grad;
-  // DeepAR's sampled paths draw the same numbers on both devices (Likelihood::Sample), but a
-  // gamma draw's rejection steps can differ with the last bits of its parameter.
-  const double tol = name == "DeepAR" ? 5e-2 : 1e-3;
-  EXPECT_TRUE(Close((*gpu)->PointForecast(on_gpu), (*cpu)->PointForecast(batch), tol))
+  EXPECT_TRUE(
+      Close(gpu->PointForecast(on_gpu), cpu->PointForecast(batch), PointForecastTolerance(name)))
       << name << ": point forecast";
 }
 
@@ -187,17 +204,10 @@ TEST_P(CudaExogenousTest, ComputesWhatTheCpuComputes) {
   config.futr_exog = 2;
   if (defaults->hist_exog) config.hist_exog = 2;
   if (defaults->stat_exog) config.stat_exog = 1;
-  auto make = [&] {
-    torch::manual_seed(1);
-    return DefaultModelRegistry().Make(name, config);
-  };
-  auto cpu = make();
-  auto gpu = make();
-  ASSERT_TRUE(cpu.ok()) << cpu.status();
-  ASSERT_TRUE(gpu.ok()) << gpu.status();
-  (*gpu)->to(torch::kCUDA);
-  (*cpu)->eval();
-  (*gpu)->eval();
+  auto twins = MakeTwins(name, config);
+  ASSERT_TRUE(twins.ok()) << twins.status();
+  auto& cpu = twins->cpu;
+  auto& gpu = twins->gpu;
 
   torch::manual_seed(2);
   const int64_t B = 8;
@@ -205,13 +215,11 @@ TEST_P(CudaExogenousTest, ComputesWhatTheCpuComputes) {
   batch.futr_exog = torch::randn({B, kInput + kHorizon, 2});
   if (config.hist_exog > 0) batch.hist_exog = torch::randn({B, kInput, 2});
   if (config.stat_exog > 0) batch.stat_exog = torch::randn({B, 1});
-  auto to = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kCUDA) : t; };
-  const WindowBatch on_gpu{to(batch.insample_y), to(batch.insample_mask), {},
-                           to(batch.futr_exog),  to(batch.hist_exog),     to(batch.stat_exog)};
+  const WindowBatch on_gpu = OnGpu(batch);
   torch::NoGradGuard no_grad;
-  EXPECT_TRUE(Close((*gpu)->Forward(on_gpu), (*cpu)->Forward(batch), 1e-3)) << name << ": forward";
-  const double tol = name == "DeepAR" ? 5e-2 : 1e-3;  // as in CudaModelTest
-  EXPECT_TRUE(Close((*gpu)->PointForecast(on_gpu), (*cpu)->PointForecast(batch), tol))
+  EXPECT_TRUE(Close(gpu->Forward(on_gpu), cpu->Forward(batch), 1e-3)) << name << ": forward";
+  EXPECT_TRUE(
+      Close(gpu->PointForecast(on_gpu), cpu->PointForecast(batch), PointForecastTolerance(name)))
       << name << ": point forecast";
 }
 

@@ -330,27 +330,21 @@ bool HasExog(const ForecastConfig& config) {
 // go with, a mode that has their values.
 Status CheckExogSettings(const std::vector<ModelRun>& runs, const ForecastConfig& config) {
   if (!HasExog(config)) return Status::OK();
-  struct Kind {
-    const char* name;
-    const char* what;
-    bool given;
-    bool TrainDefaults::*reads;
-  };
-  const Kind kinds[] = {
-      {"futr_exog", "future", !config.futr_exog.empty(), &TrainDefaults::futr_exog},
-      {"hist_exog", "historic", !config.hist_exog.empty(), &TrainDefaults::hist_exog},
-      {"stat_exog", "static", !config.stat_exog.empty(), &TrainDefaults::stat_exog}};
+  // TrainDefaults' flag per list of ExogLists().
+  constexpr bool TrainDefaults::*kReads[] = {&TrainDefaults::futr_exog, &TrainDefaults::hist_exog,
+                                             &TrainDefaults::stat_exog};
+  const auto lists = config.ExogLists();
   for (const ModelRun& run : runs) {
-    for (const Kind& kind : kinds) {
-      if (!kind.given || run.defaults.*kind.reads) continue;
+    for (size_t i = 0; i < lists.size(); ++i) {
+      if (lists[i].columns->empty() || run.defaults.*kReads[i]) continue;
       std::vector<std::string> readers;
       const ModelRegistry& registry = DefaultModelRegistry();
       for (const auto& name : registry.Names()) {
-        if ((*registry.Defaults(name)).*kind.reads) readers.push_back(name);
+        if ((*registry.Defaults(name)).*kReads[i]) readers.push_back(name);
       }
-      return Status::InvalidArgument("Forecast: ", run.name, " does not read ", kind.what,
-                                     " exogenous variables (", kind.name, "), as NF's does not; ",
-                                     JoinList(readers), " do");
+      return Status::InvalidArgument("Forecast: ", run.name, " does not read ", lists[i].kind,
+                                     " exogenous variables (", lists[i].key,
+                                     "), as NF's does not; ", JoinList(readers), " do");
     }
     if (run.windows.scaler == ScalerType::kRevIN) {
       return Status::NotImplemented("Forecast: ", run.name,

@@ -779,11 +779,8 @@ class Parser : public YamlFields {
                           {"out", "forecast.csv"}};
     if (!f.freq.empty()) base.function_args["freq"] = f.freq;
     if (!f.scaler.empty()) base.function_args["scaler"] = f.scaler;
-    for (const auto& [key, columns] :
-         {std::pair<const char*, const std::vector<std::string>*>{"futr_exog", &f.futr_exog},
-          {"hist_exog", &f.hist_exog},
-          {"stat_exog", &f.stat_exog}}) {
-      if (!columns->empty()) base.function_args[key] = JoinList(*columns, ",");
+    for (const auto& exog : f.ExogLists()) {
+      if (!exog.columns->empty()) base.function_args[exog.key] = JoinList(*exog.columns, ",");
     }
     if (!f.config.empty()) base.function_args["config"] = f.config;
     if (!f.futr_data.empty()) base.function_args["futr_data"] = f.futr_data;

@@ -552,12 +552,9 @@ class Report {
                   " cross-validation cutoffs " + std::to_string(f.cv_step) + " apart"
             : "each model trained on all but the last h points of every series and scored on them";
     std::string exog;  // the exogenous variables, by kind
-    for (const auto& [kind, names] :
-         {std::pair<const char*, const std::vector<std::string>*>{"future", &f.futr_exog},
-          {"historic", &f.hist_exog},
-          {"static", &f.stat_exog}}) {
-      if (!names->empty())
-        exog += std::string(exog.empty() ? "" : ", ") + kind + " " + JoinList(*names);
+    for (const auto& list : f.ExogLists()) {
+      if (list.columns->empty()) continue;
+      exog += std::string(exog.empty() ? "" : ", ") + list.kind + " " + JoinList(*list.columns);
     }
     if (!exog.empty()) exog = ", exogenous variables: " + HtmlEscape(exog);
     std::string h = "<p>h=" + std::to_string(f.horizon) +

@@ -3,11 +3,13 @@
 // the pipeline layer use this header; the models live in src/dl.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "drc/comm/communicator.h"
+#include "drc/common/exog_lists.h"
 #include "drc/common/result.h"
 #include "drc/data/context.h"
 #include "drc/data/timeseries.h"
@@ -116,10 +118,15 @@ struct ForecastConfig {
   // them), historic ones over the input window only; both are
   // scaled per window as y is (each by its own statistics). A static column holds one value per
   // series. Every row needs a value: a null, or a gap in a series' time stamps, is
-  // InvalidArgument naming the column, the series and the stamp. Models that read them: MLP, NHITS,
-  // TCN, RNN, LSTM, GRU; the others are InvalidArgument, as is the revin scaler, before any
-  // training.
+  // InvalidArgument naming the column, the series and the stamp (except historic values in each
+  // series' last h rows without `future`, which no forecast reads). Each model reads the kinds
+  // that NF's reads; a kind it does not read is InvalidArgument, as is the revin scaler, before
+  // any training.
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
+  // The three lists in NF's order, with their keys and kinds (drc/common/exog_lists.h).
+  std::array<ExogList, 3> ExogLists() const {
+    return drc::ExogLists(futr_exog, hist_exog, stat_exog);
+  }
   // With `future` and futr_exog, the future variables over the horizon after each series' end
   // (NF's futr_df): the id and time columns and every futr_exog column, a row per series and
   // stamp forecast (other rows are ignored). A stamp without its row or a value is

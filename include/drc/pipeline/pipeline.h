@@ -47,12 +47,14 @@
 // file's order, decides what runs when.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "drc/common/exog_lists.h"
 #include "drc/common/result.h"
 #include "drc/dl/hydro_defaults.h"
 #include "drc/runtime/task_file.h"
@@ -201,6 +203,10 @@ struct ForecastSpec {
   std::string scaler;                // the models' defaults when empty
   // Exogenous columns of the table (drc forecast --futr-exog, --hist-exog, --stat-exog).
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
+  // The three lists with their keys and kinds (drc/common/exog_lists.h).
+  std::array<ExogList, 3> ExogLists() const {
+    return drc::ExogLists(futr_exog, hist_exog, stat_exog);
+  }
   std::string futr_data;  // with `future`: their values over the horizon (--futr-data)
   std::string config;     // a hyper-parameter file (drc forecast --config)
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
