@@ -25,6 +25,8 @@
 #include "drc/data/io.h"
 #include "drc/data/ops.h"
 #include "drc/dl/metrics.h"
+#include "src/dl/categorical.h"
+#include "src/dl/category_codes.h"
 #include "src/dl/conformal.h"
 #include "src/dl/data_parallel.h"
 #include "src/dl/tensor_view.h"
@@ -329,7 +331,13 @@ bool HasExog(const ForecastConfig& config) {
 // The exogenous settings that do not depend on the table: models that read them, a scaler they
 // go with, a mode that has their values.
 Status CheckExogSettings(const std::vector<ModelRun>& runs, const ForecastConfig& config) {
-  if (!HasExog(config)) return Status::OK();
+  if (!HasExog(config)) {
+    if (config.cat_exog.empty()) return Status::OK();
+    return Status::InvalidArgument(
+        "Forecast: categorical columns (cat_exog: ", JoinList(config.cat_exog),
+        ") are in none of futr_exog, "
+        "hist_exog and stat_exog; name each in one of them too");
+  }
   // TrainDefaults' flag per list of ExogLists().
   constexpr bool TrainDefaults::*kReads[] = {&TrainDefaults::futr_exog, &TrainDefaults::hist_exog,
                                              &TrainDefaults::stat_exog};
@@ -350,6 +358,27 @@ Status CheckExogSettings(const std::vector<ModelRun>& runs, const ForecastConfig
       return Status::NotImplemented("Forecast: ", run.name,
                                     ": the revin scaler with exogenous variables is not built "
                                     "yet (identity, standard, robust and minmax are)");
+    }
+  }
+  for (const auto& name : config.cat_exog) {
+    const bool listed = std::any_of(lists.begin(), lists.end(), [&](const ExogList& list) {
+      return std::find(list.columns->begin(), list.columns->end(), name) != list.columns->end();
+    });
+    if (!listed || std::count(config.cat_exog.begin(), config.cat_exog.end(), name) > 1) {
+      return Status::InvalidArgument("Forecast: categorical column '", name, "' (cat_exog) ",
+                                     listed
+                                         ? "is named twice"
+                                         : "is in none of futr_exog, "
+                                           "hist_exog and stat_exog; name it in one of them too");
+    }
+  }
+  if (!config.cat_exog.empty()) {
+    DRC_RETURN_NOT_OK(CatEmbeddingDim(config.cat_emb_dim, 1).status());
+    if (Partitioned(config)) {
+      return Status::InvalidArgument(
+          "Forecast: categorical exogenous variables (", JoinList(config.cat_exog),
+          ") with a partitioned table are not built yet: the ranks would need one list of "
+          "categories; pass every rank the whole table");
     }
   }
   if (config.future && !config.futr_exog.empty() && !config.futr_data) {
@@ -378,9 +407,14 @@ Status CheckExogColumns(const data::TablePtr& table, const data::SeriesColumns& 
                                        JoinList(table->schema()->field_names()), ")");
       }
       const auto id = column->type()->id();
-      if (!arrow::is_integer(id) && !arrow::is_floating(id) && id != arrow::Type::BOOL) {
+      const bool categorical =
+          std::find(config.cat_exog.begin(), config.cat_exog.end(), name) != config.cat_exog.end();
+      if (!categorical && !arrow::is_integer(id) && !arrow::is_floating(id) &&
+          id != arrow::Type::BOOL) {
         return Status::InvalidArgument("Forecast: exogenous column '", name, "' has type ",
-                                       column->type()->ToString(), "; expected numbers");
+                                       column->type()->ToString(),
+                                       "; expected numbers (a column of categories goes in "
+                                       "cat_exog too: drc forecast --cat-exog)");
       }
     }
   }
@@ -399,11 +433,39 @@ Status MissingExog(const data::TablePtr& table, const data::SeriesColumns& cols,
                                  "one at every stamp");
 }
 
+// The categories of each categorical column (ForecastConfig::cat_exog), by name.
+using Categories = std::map<std::string, CategoryCodes>;
+
+// The values of exogenous column `name` of `table`: its numbers (NaN for a null), or the codes
+// of its categories.
+Result<std::vector<double>> ExogValues(const data::TablePtr& table, const std::string& name,
+                                       const Categories& categories) {
+  auto it = categories.find(name);
+  if (it == categories.end()) return AsDoubles(table, name);
+  return it->second.Codes(table, name);
+}
+
+// The categories of config.cat_exog over each series' first rows (those it trains on): the
+// series of `table` start at `bounds`, and each trains on all its rows but the last `held`.
+Result<Categories> CategoriesOf(const data::TablePtr& table, const std::vector<int64_t>& bounds,
+                                int64_t held, const ForecastConfig& config) {
+  std::vector<std::pair<int64_t, int64_t>> rows;
+  for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+    rows.emplace_back(bounds[k], std::max(bounds[k], bounds[k + 1] - held));
+  }
+  Categories out;
+  for (const auto& name : config.cat_exog) {
+    DRC_ASSIGN_OR_RETURN(auto codes, CategoryCodes::Of(table, name, rows));
+    out.emplace(name, std::move(codes));
+  }
+  return out;
+}
+
 // The future variables over the horizon after each series' end, from config.futr_data:
 // [S, H, F] for the rows of `stamps` (FutureStamps: H per series, series by series).
 Result<torch::Tensor> FutureExogValues(const data::TablePtr& stamps,
                                        const data::SeriesColumns& cols,
-                                       const ForecastConfig& config) {
+                                       const ForecastConfig& config, const Categories& categories) {
   const data::TablePtr& given = config.futr_data;
   std::vector<std::string> needed = {cols.id, cols.time};
   needed.insert(needed.end(), config.futr_exog.begin(), config.futr_exog.end());
@@ -433,7 +495,7 @@ Result<torch::Tensor> FutureExogValues(const data::TablePtr& stamps,
   }
   std::vector<std::vector<double>> columns;
   for (const auto& name : config.futr_exog) {
-    DRC_ASSIGN_OR_RETURN(auto values, AsDoubles(given, name));
+    DRC_ASSIGN_OR_RETURN(auto values, ExogValues(given, name, categories));
     columns.push_back(std::move(values));
   }
   DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(stamps, cols.id));
@@ -463,7 +525,7 @@ Result<torch::Tensor> FutureExogValues(const data::TablePtr& stamps,
 // The exogenous variables of `table`'s rows (its series start at ids.bounds) into `series`:
 // SeriesData::exog (future, then historic columns) and ::statics.
 Status AddExog(const data::TablePtr& table, const data::SeriesColumns& cols, const SeriesIds& ids,
-               const ForecastConfig& config, SeriesData& series) {
+               const ForecastConfig& config, const Categories& categories, SeriesData& series) {
   std::vector<std::string> temporal = config.futr_exog;
   temporal.insert(temporal.end(), config.hist_exog.begin(), config.hist_exog.end());
   const auto& bounds = ids.bounds;
@@ -475,7 +537,7 @@ Status AddExog(const data::TablePtr& table, const data::SeriesColumns& cols, con
   for (size_t c = 0; c < temporal.size(); ++c) {
     const std::string& name = temporal[c];
     const bool historic = c >= config.futr_exog.size();
-    DRC_ASSIGN_OR_RETURN(auto values, AsDoubles(table, name));
+    DRC_ASSIGN_OR_RETURN(auto values, ExogValues(table, name, categories));
     for (int64_t k = 0; k < n_series; ++k) {
       for (int64_t row = bounds[k]; row < bounds[k + 1]; ++row) {
         if (!std::isnan(values[row])) continue;
@@ -494,18 +556,38 @@ Status AddExog(const data::TablePtr& table, const data::SeriesColumns& cols, con
     series.exog = torch::stack(columns, 1);
     series.futr = static_cast<int64_t>(config.futr_exog.size());
   }
+  // The categorical columns, in cat_exog's order, by their kind and place in its list.
+  const auto lists = config.ExogLists();
+  for (const auto& name : config.cat_exog) {
+    for (size_t kind = 0; kind < lists.size(); ++kind) {
+      const auto& list = *lists[kind].columns;
+      auto at = std::find(list.begin(), list.end(), name);
+      if (at == list.end()) continue;
+      CategoricalExog c;
+      c.kind = static_cast<CategoricalExog::Kind>(kind);
+      c.column = static_cast<int>(at - list.begin());
+      c.cardinality = categories.at(name).cardinality();
+      DRC_ASSIGN_OR_RETURN(c.dim, CatEmbeddingDim(config.cat_emb_dim, c.cardinality));
+      series.categorical.push_back(c);
+    }
+  }
   if (config.stat_exog.empty()) return Status::OK();
   std::vector<torch::Tensor> statics;
   for (const auto& name : config.stat_exog) {
-    DRC_ASSIGN_OR_RETURN(const auto values, AsDoubles(table, name));
+    DRC_ASSIGN_OR_RETURN(const auto values, ExogValues(table, name, categories));
     std::vector<double> per_series(n_series);
     for (int64_t k = 0; k < n_series; ++k) {
       for (int64_t row = bounds[k]; row < bounds[k + 1]; ++row) {
         if (std::isnan(values[row])) return MissingExog(table, cols, ids, name, row);
         if (values[row] != values[bounds[k]]) {
+          auto column = table->GetColumnByName(name);
+          auto text = [&](int64_t r) {
+            auto scalar = column->GetScalar(r);
+            return scalar.ok() ? (*scalar)->ToString() : std::string("?");
+          };
           return Status::InvalidArgument("Forecast: static exogenous column '", name,
                                          "' takes two values in series '", ids.Id(row), "' (",
-                                         values[bounds[k]], " and ", values[row],
+                                         text(bounds[k]), " and ", text(row),
                                          "); a static variable has one value per series");
         }
       }
@@ -605,7 +687,8 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
     DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, part.status()));
     fit_part = std::move(*part);
   }
-  const ModelConfig mc = ModelConfigOf(run, config);
+  ModelConfig mc = ModelConfigOf(run, config);
+  mc.categorical = series.categorical;
   TrainOptions topts = OptionsFrom(run.defaults, run.max_steps, run.seed);
   topts.threads = config.threads > 0 ? config.threads : DefaultThreads(ranks);
   topts.comm = config.comm;
@@ -812,10 +895,13 @@ Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& c
     DRC_RETURN_NOT_OK(CheckExogColumns(regular, cols, config));
     DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(regular, cols.id));
     DRC_ASSIGN_OR_RETURN(panel.whole, SeriesOf(regular, cols.value, ids.bounds));
-    DRC_RETURN_NOT_OK(AddExog(regular, cols, ids, config, panel.whole));
+    DRC_ASSIGN_OR_RETURN(const Categories categories,
+                         CategoriesOf(regular, ids.bounds, config.future ? 0 : held, config));
+    DRC_RETURN_NOT_OK(AddExog(regular, cols, ids, config, categories, panel.whole));
     panel.series = config.future ? panel.whole : DropLast(panel.whole, held);
     if (config.future && !config.futr_exog.empty()) {
-      DRC_ASSIGN_OR_RETURN(panel.series.next_futr, FutureExogValues(held_out, cols, config));
+      DRC_ASSIGN_OR_RETURN(panel.series.next_futr,
+                           FutureExogValues(held_out, cols, config, categories));
     }
   } else {
     DRC_ASSIGN_OR_RETURN(panel.series, SeriesOf(history, cols.value, train_bounds));

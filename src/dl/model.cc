@@ -7,6 +7,7 @@
 
 #include "drc/common/strings.h"
 
+#include "src/dl/categorical.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/windows.h"
 
@@ -41,7 +42,8 @@ Result<std::shared_ptr<ForecastModel>> ModelRegistry::Make(const std::string& na
     return Status::InvalidArgument(name, ": input_size and horizon must be > 0, got ",
                                    config.input_size, " and ", config.horizon);
   }
-  return it->second.factory(config);
+  if (config.categorical.empty()) return it->second.factory(config);
+  return CategoricalExogModel::Make(config, it->second.factory, it->second.defaults.recurrent);
 }
 
 Result<TrainDefaults> ModelRegistry::Defaults(const std::string& name) const {

@@ -61,6 +61,16 @@ enum class WindowParallelism {
   kDefault,  // allowed and the default with two or more threads (chains of small operators)
 };
 
+// One categorical exogenous variable: which list it is in, its column there, how many
+// categories it has and the width of its embedding.
+struct CategoricalExog {
+  enum Kind { kFutr, kHist, kStat };
+  Kind kind = kFutr;
+  int column = 0;       // index among that kind's columns (WindowBatch's last axis)
+  int cardinality = 1;  // categories seen in training; codes 1..cardinality
+  int dim = 1;          // embedding width (CatEmbeddingDim)
+};
+
 struct ModelConfig {
   int input_size = 24;
   int horizon = 24;
@@ -69,8 +79,12 @@ struct ModelConfig {
   // absent keys take the model's defaults. Unknown keys are an error naming the key.
   std::map<std::string, double> params;
   // How many exogenous variables of each kind the batches carry (WindowBatch); nonzero only for
-  // models whose TrainDefaults::exogenous is set.
+  // models whose TrainDefaults reads that kind.
   int futr_exog = 0, hist_exog = 0, stat_exog = 0;
+  // Those of them that are categorical (NF's cat_exog_list): their batch columns hold category
+  // codes (1..cardinality, 0 for one not seen in training), which ModelRegistry::Make embeds
+  // before the model reads them (CategoricalExogModel, categorical.h).
+  std::vector<CategoricalExog> categorical;
 };
 
 // How NeuralForecast trains a model by default (per model class).

@@ -196,6 +196,11 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
                             .index_select(0, rows)
                             .contiguous();
       ds.futr_ = series.futr;
+      for (const CategoricalExog& c : series.categorical) {
+        if (c.kind == CategoricalExog::kStat) continue;
+        if (!ds.unscaled_.defined()) ds.unscaled_ = torch::zeros({exog.size(1)}, torch::kBool);
+        ds.unscaled_[c.kind == CategoricalExog::kFutr ? c.column : series.futr + c.column] = true;
+      }
     }
     if (series.statics.defined()) {
       ds.statics_ = series.statics.to(torch::kFloat32).contiguous();
@@ -241,14 +246,19 @@ void WindowedDataset::GatherExog(const torch::Tensor& starts, const torch::Tenso
   if (padded_exog_.defined()) {
     const int64_t C = padded_exog_.size(1);
     auto exog = padded_exog_.index_select(0, idx.reshape({-1})).view({B, T, C});
+    // Scaled channel by channel, but for the category codes.
+    auto scale = [&](const torch::Tensor& x, int64_t first) {
+      auto scaled = ScaleChannels(options_.scaler, x, in_mask);
+      if (!unscaled_.defined() || options_.scaler == ScalerType::kIdentity) return scaled;
+      return torch::where(unscaled_.slice(0, first, first + x.size(2)), x, scaled);
+    };
     if (futr_ > 0) {
       auto futr = exog.slice(2, 0, futr_);
       if (horizon_futr.defined()) futr = torch::cat({futr, horizon_futr}, 1);
-      batch.input.futr_exog = ScaleChannels(options_.scaler, futr, in_mask).contiguous();
+      batch.input.futr_exog = scale(futr, 0).contiguous();
     }
     if (C > futr_) {
-      auto hist = exog.slice(1, 0, L).slice(2, futr_, C);
-      batch.input.hist_exog = ScaleChannels(options_.scaler, hist, in_mask).contiguous();
+      batch.input.hist_exog = scale(exog.slice(1, 0, L).slice(2, futr_, C), futr_).contiguous();
     }
   }
   if (statics_.defined()) {
@@ -351,6 +361,7 @@ SeriesData DropLast(const SeriesData& series, int64_t n) {
   SeriesData out;
   out.offsets.push_back(0);
   out.futr = series.futr;
+  out.categorical = series.categorical;
   out.statics = series.statics;
   const bool exog = series.exog.defined();
   const int64_t F = series.futr;

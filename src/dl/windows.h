@@ -69,6 +69,9 @@ struct SeriesData {
   // that end reads (DropLast keeps the points it drops there); undefined: not known.
   torch::Tensor exog = {};
   int64_t futr = 0;
+  // The categorical ones among them (categorical.h): their columns hold category codes, which
+  // are not scaled.
+  std::vector<CategoricalExog> categorical;
   torch::Tensor statics = {};
   torch::Tensor next_futr = {};
 };
@@ -129,6 +132,7 @@ class WindowedDataset {
   torch::Tensor padded_mask_;            // flat float32, 1 where available
   torch::Tensor padded_exog_;            // [padded points, F + X], zeros where padded
   int64_t futr_ = 0;                     // F: the first columns of padded_exog_
+  torch::Tensor unscaled_;               // [F + X] bool: category codes; undefined: none
   torch::Tensor statics_;                // [series, S]
   torch::Tensor bases_;                  // series_bases_ as a tensor, with statics_
   torch::Tensor next_futr_;              // SeriesData::next_futr

@@ -123,6 +123,15 @@ struct ForecastConfig {
   // that NF's reads; a kind it does not read is InvalidArgument, as is the revin scaler, before
   // any training.
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
+  // Those of the columns above that are categorical, as NF's cat_exog_list: their values (text,
+  // whole numbers, booleans) are categories, each learned as an embedding of cat_emb_dim
+  // numbers that the model reads in place of the column (NF's fastai, sqrt or half rule on the
+  // number of categories, or a whole number). The categories are the distinct values of the
+  // training rows; a value seen only after them, or a null, reads the mean of the learned
+  // embeddings (NF's unseen category). Not scaled. Not with a partitioned table (the ranks would
+  // need one list of categories): InvalidArgument.
+  std::vector<std::string> cat_exog;
+  std::string cat_emb_dim = "fastai";
   // The three lists in NF's order, with their keys and kinds (drc/common/exog_lists.h).
   std::array<ExogList, 3> ExogLists() const {
     return drc::ExogLists(futr_exog, hist_exog, stat_exog);
