@@ -92,11 +92,13 @@ mae() { sed -n 's/.*"mae":\([0-9.e+-]*\).*/\1/p' "$1"; }
 [ "$(mae "$work-parts/split.MLP/split.MLP.out")" = "$(mae "$work-parts/forecast.MLP/forecast.MLP.out")" ] ||
   { echo "partition: true gave another MAE than the partitioned prepare" >&2; exit 1; }
 echo "partitioned prepare and forecast"
-# A prepare stage's calendar column as a future exogenous variable of a forecast stage: the
-# stage's MAE is drc forecast's with --futr-exog on the prepared table, and not the one without.
+# A prepare stage's calendar column as a future categorical variable of a forecast stage: the
+# stage's MAE is drc forecast's with --futr-exog --cat-exog on the prepared table, and not the
+# one without.
 "$drc" run "$data/pipeline_exog.yaml" --workdir "$work-exog" --quiet
-grep -q 'seed 1, exogenous variables: future month;' "$work-exog/report/index.html" &&
-  grep -q '"futr_exog":\["month"\]' "$work-exog/forecast.MLP/forecast.MLP.out" ||
+grep -q 'seed 1, exogenous variables: future month (categorical: month);' \
+  "$work-exog/report/index.html" &&
+  grep -q '"cat_exog":\["month"\].*"futr_exog":\["month"\]' "$work-exog/forecast.MLP/forecast.MLP.out" ||
   { echo "the exogenous stage's report or line does not name its variables" >&2; exit 1; }
 exog_mae() {
   "$drc" forecast --data "$work-exog/prepare/series.parquet" --models MLP --h 12 --input-size 24 \
@@ -104,6 +106,6 @@ exog_mae() {
   mae "$work-exog/cli.out"
 }
 stage=$(mae "$work-exog/forecast.MLP/forecast.MLP.out")
-[ "$stage" = "$(exog_mae --futr-exog month)" ] && [ "$stage" != "$(exog_mae)" ] ||
-  { echo "the exogenous stage's MAE $stage is not drc forecast --futr-exog month's" >&2; exit 1; }
+[ "$stage" = "$(exog_mae --futr-exog month --cat-exog month)" ] && [ "$stage" != "$(exog_mae)" ] ||
+  { echo "the exogenous stage's MAE $stage is not drc forecast --futr-exog month --cat-exog month's" >&2; exit 1; }
 echo "exogenous stage = drc forecast --futr-exog"

@@ -69,6 +69,8 @@ Status ForecastFunction(FunctionCall& call) {
   args.futr_exog = call.Arg("futr_exog", "");
   args.hist_exog = call.Arg("hist_exog", "");
   args.stat_exog = call.Arg("stat_exog", "");
+  args.cat_exog = call.Arg("cat_exog", "");
+  args.cat_emb_dim = call.Arg("cat_emb_dim", "fastai");
   if (const std::string futr = call.Arg("futr_data", ""); !futr.empty()) {
     args.futr_data = DataPath(call, futr);
   }
@@ -139,7 +141,7 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
   DRC_RETURN_NOT_OK(registry.Register(
       "dl.forecast", ForecastFunction,
       "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= futr_exog=A,B "
-      "hist_exog= stat_exog= futr_data= threads= device= out= "
+      "hist_exog= stat_exog= cat_exog= cat_emb_dim=fastai futr_data= threads= device= out= "
       "config= params=M.K=V;... future=false partition=false level=80,90 cv_windows=0 cv_step=1 "
       "conformal_windows=0 conformal_step=1 conformal_method=: "
       "drc forecast --json on the task's ranks (data-parallel; each rank on its GPU when the "

@@ -124,6 +124,8 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.futr_exog = SplitList(args.futr_exog);
   config.hist_exog = SplitList(args.hist_exog);
   config.stat_exog = SplitList(args.stat_exog);
+  config.cat_exog = SplitList(args.cat_exog);
+  config.cat_emb_dim = args.cat_emb_dim;
   if (!args.futr_data.empty()) {
     DRC_ASSIGN_OR_RETURN(config.futr_data, data::ReadSeries(args.futr_data, {}));
   }
@@ -167,6 +169,10 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
   if (args.cv_windows > 0) j["cv_windows"] = args.cv_windows;
   for (const auto& exog : config.ExogLists()) {
     if (!exog.columns->empty()) j[exog.key] = *exog.columns;
+  }
+  if (!config.cat_exog.empty()) {
+    j["cat_exog"] = config.cat_exog;
+    j["cat_emb_dim"] = config.cat_emb_dim;
   }
   if (args.future) {
     j["future"] = true;
@@ -322,6 +328,10 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
     for (const auto& list : config.ExogLists()) {
       if (!list.columns->empty())
         exog.push_back(std::string(list.key) + "=" + JoinList(*list.columns, ","));
+    }
+    if (!config.cat_exog.empty()) {
+      exog.push_back("cat_exog=" + JoinList(config.cat_exog, ",") + " (embedded, cat_emb_dim " +
+                     config.cat_emb_dim + ")");
     }
     if (!exog.empty()) std::printf("exogenous: %s\n", JoinList(exog, " ").c_str());
   }

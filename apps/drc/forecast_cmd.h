@@ -27,6 +27,10 @@ struct ForecastArgs {
   std::string scaler;  // empty: each model's default
   // Comma-separated exogenous columns (dl::ForecastConfig::futr_exog, hist_exog, stat_exog).
   std::string futr_exog, hist_exog, stat_exog;
+  // Comma-separated categorical ones among them, and their embedding width
+  // (dl::ForecastConfig::cat_exog, cat_emb_dim).
+  std::string cat_exog;
+  std::string cat_emb_dim = "fastai";
   std::string futr_data;  // with --future: the future variables' values (dl::ForecastConfig)
   int ranks = 1;
   std::string backend = "mpi";  // for ranks > 1: mpi or gloo

@@ -172,8 +172,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
-                       "futr_exog_list; the held-out rows give their values); MLP, NHITS, TCN, "
-                       "RNN, LSTM and GRU read them");
+                       "futr_exog_list; the held-out rows give their values); every model but "
+                       "NBEATS and PatchTST reads them");
   forecast->add_option("--hist-exog", forecast_args.hist_exog,
                        "Exogenous columns known up to the forecast's start (NF's hist_exog_list)");
   forecast->add_option("--futr-data", forecast_args.futr_data,
@@ -181,6 +181,12 @@ int main(int argc, char** argv) {
                        "columns) of their values over the horizon (NF's futr_df)");
   forecast->add_option("--stat-exog", forecast_args.stat_exog,
                        "Columns with one value per series (NF's stat_exog_list)");
+  forecast->add_option("--cat-exog", forecast_args.cat_exog,
+                       "Those of the exogenous columns that hold categories (text, whole numbers "
+                       "or booleans), each learned as an embedding (NF's cat_exog_list)");
+  forecast->add_option("--cat-emb-dim", forecast_args.cat_emb_dim,
+                       "Embedding width per categorical column: fastai, sqrt, half (NF's rules on "
+                       "the number of categories) or a whole number");
   forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 1024));
   forecast->add_option("--backend", forecast_args.backend, kTrainBackendHelp)

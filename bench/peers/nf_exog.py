@@ -4,15 +4,17 @@
     nf_exog.py CSV [--models MLP] [--seed 1 [2 3]] [--threads 2] [--h 7] [--input-size 28]
                [--max-steps 500] [--freq D] [--scaler standard]
                [--futr-exog prcp,srad,tmax,tmin,vp,dayl] [--hist-exog COLS] [--stat-exog area]
-               [--cv-windows 52 --cv-step 7]
+               [--cat-exog COLS [--cat-emb-dim fastai]] [--cv-windows 52 --cv-step 7]
 
 CSV is long format, unique_id,ds,y plus exogenous columns (camels_long.py writes one). Each
 series trains on all its rows but the last h and is scored on those (drc forecast's split).
 Future exogenous columns (--futr-exog) go into the model's futr_exog_list, and predict gets
 futr_df = the last h rows' unique_id, ds and those columns; --hist-exog columns go into
 hist_exog_list (past values only); --stat-exog columns go into stat_exog_list with
-static_df = one row per unique_id (the column's first value of the series). Without any of the
-three it is the plain model, so the gain from the exogenous variables shows on both sides.
+static_df = one row per unique_id (the column's first value of the series). --cat-exog names
+those of them that are categorical (cat_exog_list, with categorical_cardinalities = each
+column's distinct values in the training rows, as drc forecast counts them, and cat_emb_dim).
+Without any of the three it is the plain model, so the gain from the exogenous variables shows on both sides.
 --cv-windows N [--cv-step S] runs cross_validation(df, n_windows=N, step_size=S) instead (one
 fit without the last h + S * (N - 1) rows, forecasts from N cutoffs, each reading the future
 columns after it) and scores every window's points, as drc forecast --cv-windows does.
@@ -60,6 +62,8 @@ def main():
     p.add_argument("--futr-exog", type=columns, default=[], help="future exogenous columns")
     p.add_argument("--hist-exog", type=columns, default=[], help="historic exogenous columns")
     p.add_argument("--stat-exog", type=columns, default=[], help="static exogenous columns")
+    p.add_argument("--cat-exog", type=columns, default=[], help="categorical ones among them")
+    p.add_argument("--cat-emb-dim", default="fastai", help="fastai, sqrt, half or a number")
     p.add_argument("--cv-windows", type=int, default=0, help="cross-validation windows")
     p.add_argument("--cv-step", type=int, default=1, help="steps between the cutoffs")
     a = p.parse_args()
@@ -79,7 +83,7 @@ def main():
     missing = [c for c in temporal + a.stat_exog if c not in df.columns]
     if missing:
         sys.exit(f"nf_exog: {a.csv} has no column {', '.join(missing)}")
-    gaps = [c for c in temporal + a.stat_exog if df[c].isna().any()]
+    gaps = [c for c in temporal + a.stat_exog if c not in a.cat_exog and df[c].isna().any()]
     if gaps:
         sys.exit(f"nf_exog: missing values in exogenous column(s) {', '.join(gaps)}")
     last = df.groupby("unique_id").cumcount(ascending=False) < a.h  # each series' last h rows
@@ -91,9 +95,19 @@ def main():
     futr_df = df.loc[last, ["unique_id", "ds"] + a.futr_exog] if a.futr_exog else None
     static_df = (df.groupby("unique_id", as_index=False)[a.stat_exog].first()
                  if a.stat_exog else None)
+    held = a.h + a.cv_step * (a.cv_windows - 1) if a.cv_windows > 0 else a.h
+    trained = df.groupby("unique_id").cumcount(ascending=False) >= held
+    cat = {}
+    if a.cat_exog:
+        dim = int(a.cat_emb_dim) if a.cat_emb_dim.isdigit() else a.cat_emb_dim
+        cat = dict(cat_exog_list=a.cat_exog, cat_emb_dim=dim,
+                   categorical_cardinalities={c: int(df.loc[trained, c].nunique())
+                                              for c in a.cat_exog})
     exog = "; ".join(f"{kind}: {','.join(cols)}" for kind, cols in
                      (("futr", a.futr_exog), ("hist", a.hist_exog), ("stat", a.stat_exog))
                      if cols) or "none"
+    if a.cat_exog:
+        exog += f"; cat: {','.join(a.cat_exog)}"
 
     trainer = dict(accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
                    enable_model_summary=False, enable_checkpointing=False)
@@ -103,7 +117,8 @@ def main():
             model = getattr(nfm, name)(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
                                        random_seed=seed, futr_exog_list=a.futr_exog or None,
                                        hist_exog_list=a.hist_exog or None,
-                                       stat_exog_list=a.stat_exog or None, **extra, **trainer)
+                                       stat_exog_list=a.stat_exog or None, **cat, **extra,
+                                       **trainer)
             nf = NeuralForecast(models=[model], freq=a.freq)
             t0 = time.perf_counter()
             if a.cv_windows > 0:

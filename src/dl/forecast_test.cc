@@ -809,5 +809,167 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   }
 }
 
+// Three daily series y = effect(c) + 10 k + noise / 4 of 120 points, where c is one of four
+// categories, drawn each day and known in advance (text, its effect not monotone in the text's
+// order), k the series' number and `region` a text label per series. With `unseen`, each
+// series' last 5 days have a category never seen before them ("e", effect 0).
+data::TablePtr CategoricalPanel(bool unseen = false) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> noise;
+  std::uniform_int_distribution<int> pick(0, 3);
+  const char* names[] = {"b", "d", "a", "c"};
+  const double effects[] = {-4, 8, 4, 0};
+  const char* regions[] = {"north", "south", "north"};
+  std::string csv = "unique_id,ds,y,c,region\n";
+  for (int k = 0; k < 3; ++k) {
+    for (int day = 0; day < 120; ++day) {
+      int c = pick(rng);
+      const bool fresh = unseen && day >= 115;
+      const std::chrono::year_month_day date{
+          std::chrono::sys_days{std::chrono::year{2020} / 1 / 1} + std::chrono::days{day}};
+      char row[128];
+      std::snprintf(row, sizeof(row), "s%d,2020-%02u-%02u,%.6f,%s,%s\n", k,
+                    static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                    (fresh ? 0 : effects[c]) + 10 * k + noise(rng) / 4, fresh ? "e" : names[c],
+                    regions[k]);
+      csv += row;
+    }
+  }
+  auto table = data::ReadCsv(WriteTemp("categorical.csv", csv));
+  EXPECT_TRUE(table.ok()) << table.status();
+  return table.ok() ? *table : nullptr;
+}
+
+ForecastConfig CategoricalConfig(const std::string& model) {
+  ForecastConfig config = Quick({model}, 200);
+  config.horizon = 5;
+  config.input_size = 10;
+  config.freq = "D";
+  config.scaler = "standard";
+  if (model == "DeepAR") {
+    config.params[model] = {{"lstm_hidden_size", 32}, {"lstm_dropout", 0.0}};
+  } else if (model == "VanillaTransformer") {
+    config.params[model] = {{"hidden_size", 16},
+                            {"conv_hidden_size", 16},
+                            {"learning_rate", 1e-3},
+                            {"windows_batch_size", 128}};
+  } else if (model == "LSTM") {
+    config.params[model] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
+  } else if (model == "MLP") {
+    config.params[model] = {{"hidden_size", 64}};
+  }
+  return config;
+}
+
+class CategoricalForecast : public testing::TestWithParam<std::string> {};
+
+// A text column of categories known in advance, embedded, explains y; a static text label per
+// series reaches the forecast too.
+TEST_P(CategoricalForecast, EmbeddedCategoriesReachTheForecast) {
+  auto table = CategoricalPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = CategoricalConfig(GetParam());
+  auto without = Forecast(table, {}, config);
+  ASSERT_TRUE(without.ok()) << without.status();
+  config.futr_exog = {"c"};
+  config.cat_exog = {"c"};
+  auto with = Forecast(table, {}, config);
+  ASSERT_TRUE(with.ok()) << with.status();
+  // Without c, y is noise of mean absolute deviation 4; with it, nearly a function of c.
+  EXPECT_GT((*without)[0].mae, 2.5);
+  EXPECT_LT((*with)[0].mae, 0.3 * (*without)[0].mae);
+  if (GetParam() == "VanillaTransformer") return;  // NF's reads no static variables
+  config.stat_exog = {"region"};
+  config.cat_exog = {"c", "region"};
+  auto both = Forecast(table, {}, config);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_FALSE((*both)[0].predictions->GetColumnByName("y_hat")->Equals(
+      (*with)[0].predictions->GetColumnByName("y_hat")));
+  EXPECT_LT((*both)[0].mae, 0.3 * (*without)[0].mae);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CategoricalForecast,
+                         testing::Values("MLP", "LSTM", "DeepAR", "VanillaTransformer"));
+
+// A category first seen after the training rows reads the unseen category (no error); the
+// forecast after the series' ends with the categories given as future values (futr_df) is the
+// held-out forecast of the series that go on to them (the same codes through either path).
+TEST(Forecast, UnseenCategoriesAndFutureValues) {
+  auto table = CategoricalPanel(/*unseen=*/true);
+  ASSERT_TRUE(table);
+  ForecastConfig config = CategoricalConfig("MLP");
+  config.max_steps = 20;
+  config.futr_exog = {"c"};
+  config.cat_exog = {"c"};
+  auto held_out = Forecast(table, {}, config);
+  ASSERT_TRUE(held_out.ok()) << held_out.status();
+  std::vector<int64_t> kept, future;
+  for (int64_t row = 0; row < table->num_rows(); ++row) {
+    (row % 120 < 115 ? kept : future).push_back(row);
+  }
+  auto take = [&](const std::vector<int64_t>& rows) {
+    arrow::Int64Builder b;
+    EXPECT_TRUE(b.AppendValues(rows).ok());
+    auto taken = arrow::compute::Take(table, *b.Finish());
+    EXPECT_TRUE(taken.ok()) << taken.status();
+    return taken->table();
+  };
+  config.future = true;
+  config.futr_data = take(future);
+  auto after = Forecast(take(kept), {}, config);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE((*after)[0].predictions->GetColumnByName("y_hat")->Equals(
+      (*held_out)[0].predictions->GetColumnByName("y_hat")));
+}
+
+TEST(Forecast, CategoricalErrorsAreClear) {
+  auto table = CategoricalPanel();
+  ASSERT_TRUE(table);
+  auto error = [&](ForecastConfig config) {
+    config.horizon = 5;
+    config.input_size = 10;
+    config.freq = "D";
+    auto r = Forecast(table, {}, config);
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  };
+  ForecastConfig c = Quick({"MLP"}, 1);
+  c.futr_exog = {"c"};
+  EXPECT_TRUE(has(error(c),
+                  "exogenous column 'c' has type string; expected numbers (a column of "
+                  "categories goes in cat_exog too: drc forecast --cat-exog)"))
+      << error(c);
+  c.cat_exog = {"region"};
+  EXPECT_TRUE(has(error(c),
+                  "categorical column 'region' (cat_exog) is in none of futr_exog, "
+                  "hist_exog and stat_exog"))
+      << error(c);
+  c.futr_exog.clear();
+  EXPECT_TRUE(has(error(c), "categorical columns (cat_exog: region) are in none of futr_exog"))
+      << error(c);
+  c.futr_exog = {"c"};
+  c.cat_exog = {"c", "c"};
+  EXPECT_TRUE(has(error(c), "categorical column 'c' (cat_exog) is named twice")) << error(c);
+  c.cat_exog = {"c"};
+  c.cat_emb_dim = "wide";
+  EXPECT_TRUE(has(error(c), "cat_emb_dim 'wide': expected fastai, sqrt, half or a whole number"))
+      << error(c);
+  c.cat_emb_dim = "fastai";
+  c.futr_exog.clear();
+  c.cat_exog = {"region"};
+  c.stat_exog = {"region"};
+  c.models = {"VanillaTransformer"};
+  EXPECT_TRUE(has(error(c), "VanillaTransformer does not read static exogenous variables"))
+      << error(c);
+  // A static category takes one value per series, named as the table has it.
+  c.models = {"MLP"};
+  c.stat_exog = {"c"};
+  c.cat_exog = {"c"};
+  EXPECT_TRUE(has(error(c), "static exogenous column 'c' takes two values in series 's0' ("))
+      << error(c);
+}
+
 }  // namespace
 }  // namespace drc::dl

@@ -421,9 +421,12 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetList(n, "futr_exog", f.futr_exog));
     DRC_RETURN_NOT_OK(GetList(n, "hist_exog", f.hist_exog));
     DRC_RETURN_NOT_OK(GetList(n, "stat_exog", f.stat_exog));
-    DRC_RETURN_NOT_OK(RefuseCommas(
-        n,
-        {{"futr_exog", &f.futr_exog}, {"hist_exog", &f.hist_exog}, {"stat_exog", &f.stat_exog}}));
+    DRC_RETURN_NOT_OK(GetList(n, "cat_exog", f.cat_exog));
+    DRC_RETURN_NOT_OK(Get(n, "cat_emb_dim", f.cat_emb_dim, "fastai, sqrt, half or a number"));
+    DRC_RETURN_NOT_OK(RefuseCommas(n, {{"futr_exog", &f.futr_exog},
+                                       {"hist_exog", &f.hist_exog},
+                                       {"stat_exog", &f.stat_exog},
+                                       {"cat_exog", &f.cat_exog}}));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
     DRC_ASSIGN_OR_RETURN(f.futr_data, InputPath(n, "futr_data"));
     DRC_RETURN_NOT_OK(Get(n, "future", f.future, "true or false"));
@@ -737,7 +740,8 @@ class Parser : public YamlFields {
                                             "level",          "conformal_windows",
                                             "conformal_step", "conformal_method",
                                             "futr_exog",      "hist_exog",
-                                            "stat_exog",      "futr_data"},
+                                            "stat_exog",      "cat_exog",
+                                            "cat_emb_dim",    "futr_data"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -782,6 +786,8 @@ class Parser : public YamlFields {
     for (const auto& exog : f.ExogLists()) {
       if (!exog.columns->empty()) base.function_args[exog.key] = JoinList(*exog.columns, ",");
     }
+    if (!f.cat_exog.empty()) base.function_args["cat_exog"] = JoinList(f.cat_exog, ",");
+    if (!f.cat_emb_dim.empty()) base.function_args["cat_emb_dim"] = f.cat_emb_dim;
     if (!f.config.empty()) base.function_args["config"] = f.config;
     if (!f.futr_data.empty()) base.function_args["futr_data"] = f.futr_data;
     if (f.future) base.function_args["future"] = "true";

@@ -556,6 +556,7 @@ class Report {
       if (list.columns->empty()) continue;
       exog += std::string(exog.empty() ? "" : ", ") + list.kind + " " + JoinList(*list.columns);
     }
+    if (!f.cat_exog.empty()) exog += " (categorical: " + JoinList(f.cat_exog) + ")";
     if (!exog.empty()) exog = ", exogenous variables: " + HtmlEscape(exog);
     std::string h = "<p>h=" + std::to_string(f.horizon) +
                     ", input_size=" + std::to_string(f.input_size) +

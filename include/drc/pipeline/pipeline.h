@@ -207,6 +207,10 @@ struct ForecastSpec {
   std::array<ExogList, 3> ExogLists() const {
     return drc::ExogLists(futr_exog, hist_exog, stat_exog);
   }
+  // The categorical ones among them and their embedding width (--cat-exog, --cat-emb-dim);
+  // empty: none, and the width's default (fastai).
+  std::vector<std::string> cat_exog;
+  std::string cat_emb_dim;
   std::string futr_data;  // with `future`: their values over the horizon (--futr-data)
   std::string config;     // a hyper-parameter file (drc forecast --config)
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
