@@ -14,6 +14,11 @@
 # Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
 # DRC_BIN=PATH runs another drc binary (e.g. a copy, so that rebuilding does not change a run).
 # STEPS=N trains N steps instead of 500 (for the slow transformers, whose NF runs take minutes).
+# DATA=carrier runs the US air-carrier series instead, with the issue's settings (h=24 from 24,
+# 100 steps, hold-out of the last 24 months; standard scaler) and a text column `month` (Jan ..
+# Dec) as a future categorical variable (--futr-exog month --cat-exog month, NF's cat_exog_list),
+# against the plain model:
+#   DATA=carrier bash bench/forecast_exog.sh "1 2 3" 2 "" LSTM
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,13 +33,28 @@ mkdir -p "$out"
 
 bash "$here/peers/setup_dl_peers.sh"
 [ -x "$drc" ] || { echo "forecast_exog: build first (make build)" >&2; exit 1; }
-"$py" "$here/peers/camels_long.py" "$csv"
-
-common=(--h 7 --input-size 28 --freq D --threads "$threads" --scaler standard --cv-windows 52
-  --cv-step 7)
-read -ra exog <<<"${3:---futr-exog prcp,srad,tmax,tmin,vp,dayl}"
+if [ "${DATA:-camels}" = carrier ]; then
+  csv=$out/carrier_month.csv
+  "$py" - "$root/../shared/data/us_carrier/us_carrier_passenger.csv" "$csv" <<'EOF'
+import sys
+import pandas as pd
+df = pd.read_csv(sys.argv[1], parse_dates=["ds"])
+df["month"] = df["ds"].dt.strftime("%b")
+df[["unique_id", "ds", "y", "month"]].to_csv(sys.argv[2], index=False, date_format="%Y-%m-%d")
+EOF
+  common=(--h 24 --input-size 24 --freq ME --threads "$threads" --scaler standard)
+  default_exog="--futr-exog month --cat-exog month"
+  default_steps=100
+else
+  "$py" "$here/peers/camels_long.py" "$csv"
+  common=(--h 7 --input-size 28 --freq D --threads "$threads" --scaler standard --cv-windows 52
+    --cv-step 7)
+  default_exog="--futr-exog prcp,srad,tmax,tmin,vp,dayl"
+  default_steps=500
+fi
+read -ra exog <<<"${3:-$default_exog}"
 model=${4:-MLP}
-steps=${STEPS:-500}
+steps=${STEPS:-$default_steps}
 for s in $seeds; do
   for kind in exog base; do
     flags=()

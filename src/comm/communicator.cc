@@ -133,6 +133,18 @@ Result<std::vector<int64_t>> ExchangeCounts(Communicator& comm,
   return recv;
 }
 
+Result<std::vector<std::string>> AllGatherStrings(Communicator& comm, const std::string& mine) {
+  DRC_ASSIGN_OR_RETURN(std::vector<int64_t> sizes,
+                       AllGatherValue<int64_t>(comm, static_cast<int64_t>(mine.size())));
+  const std::vector<int64_t> displs = Displacements(sizes);
+  std::string all(static_cast<size_t>(displs.back() + sizes.back()), '\0');
+  DRC_RETURN_NOT_OK(
+      comm.AllGatherV(mine.data(), static_cast<int64_t>(mine.size()), all.data(), sizes));
+  std::vector<std::string> out(sizes.size());
+  for (size_t r = 0; r < sizes.size(); ++r) out[r] = all.substr(displs[r], sizes[r]);
+  return out;
+}
+
 std::vector<int64_t> Displacements(std::span<const int64_t> counts) {
   std::vector<int64_t> displs(counts.size());
   int64_t offset = 0;

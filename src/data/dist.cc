@@ -471,19 +471,6 @@ struct CheckWord {
   int32_t unused;
 };
 
-Result<std::vector<std::string>> AllGatherStrings(comm::Communicator& comm,
-                                                  const std::string& mine) {
-  DRC_ASSIGN_OR_RETURN(std::vector<int64_t> sizes,
-                       comm::AllGatherValue<int64_t>(comm, static_cast<int64_t>(mine.size())));
-  const std::vector<int64_t> displs = comm::Displacements(sizes);
-  std::string all(static_cast<size_t>(displs.back() + sizes.back()), '\0');
-  DRC_RETURN_NOT_OK(
-      comm.AllGatherV(mine.data(), static_cast<int64_t>(mine.size()), all.data(), sizes));
-  std::vector<std::string> out(sizes.size());
-  for (size_t r = 0; r < sizes.size(); ++r) out[r] = all.substr(displs[r], sizes[r]);
-  return out;
-}
-
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
   size_t begin = 0;
@@ -546,9 +533,9 @@ Status CheckCollective(const Context& ctx, const char* op,
     all_ok = all_ok && w.code == 0;
   }
   if (same && all_ok) return Status::OK();
-  DRC_ASSIGN_OR_RETURN(std::vector<std::string> descs, AllGatherStrings(*ctx.comm(), desc));
+  DRC_ASSIGN_OR_RETURN(std::vector<std::string> descs, comm::AllGatherStrings(*ctx.comm(), desc));
   DRC_ASSIGN_OR_RETURN(std::vector<std::string> errors,
-                       AllGatherStrings(*ctx.comm(), local.ok() ? "" : local.message()));
+                       comm::AllGatherStrings(*ctx.comm(), local.ok() ? "" : local.message()));
   for (size_t r = 1; r < words.size(); ++r) {
     if (descs[r] != descs[0] && descs[r].find("<null>") == std::string::npos &&
         descs[0].find("<null>") == std::string::npos) {

@@ -4,6 +4,8 @@
 #include <arrow/compute/api.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 
 namespace drc::dl {
@@ -67,14 +69,51 @@ Result<CategoryCodes> CategoryCodes::Of(const data::TablePtr& table, const std::
       }
     }
   }
-  int next = 1;
-  for (auto& entry : codes.text_codes_) entry.second = next++;
-  for (auto& entry : codes.number_codes_) entry.second = next++;
-  if (next == 1) {
-    return Status::InvalidArgument("Forecast: categorical column '", name,
-                                   "' has no value in the training rows");
-  }
+  codes.Number();
   return codes;
+}
+
+void CategoryCodes::Number() {
+  int next = 1;
+  for (auto& entry : text_codes_) entry.second = next++;
+  for (auto& entry : number_codes_) entry.second = next++;
+}
+
+Status CategoryCodes::Unite(comm::Communicator& comm, const std::string& name) {
+  // Each rank's categories: 't' and each text as its length (4 bytes) and bytes, or 'n' and
+  // each number's 8 bytes.
+  std::string mine(1, text_ ? 't' : 'n');
+  for (const auto& entry : text_codes_) {
+    const auto size = static_cast<uint32_t>(entry.first.size());
+    mine.append(reinterpret_cast<const char*>(&size), sizeof(size)).append(entry.first);
+  }
+  for (const auto& entry : number_codes_) {
+    mine.append(reinterpret_cast<const char*>(&entry.first), sizeof(double));
+  }
+  DRC_ASSIGN_OR_RETURN(const auto all, comm::AllGatherStrings(comm, mine));
+  for (size_t r = 0; r < all.size(); ++r) {
+    const std::string& theirs = all[r];
+    if (theirs.empty() || (theirs[0] == 't') != text_) {
+      return Status::InvalidArgument("Forecast: categorical column '", name, "' holds ",
+                                     text_ ? "text" : "numbers", " on rank ", comm.rank(), " and ",
+                                     text_ ? "numbers" : "text", " on rank ", r);
+    }
+    for (size_t at = 1; at < theirs.size();) {
+      if (text_) {
+        uint32_t size = 0;
+        std::memcpy(&size, theirs.data() + at, sizeof(size));
+        text_codes_.emplace(theirs.substr(at + sizeof(size), size), 0);
+        at += sizeof(size) + size;
+      } else {
+        double value = 0;
+        std::memcpy(&value, theirs.data() + at, sizeof(value));
+        number_codes_.emplace(value, 0);
+        at += sizeof(value);
+      }
+    }
+  }
+  Number();
+  return Status::OK();
 }
 
 Result<std::vector<double>> CategoryCodes::Codes(const data::TablePtr& table,

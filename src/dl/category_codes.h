@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "drc/comm/communicator.h"
 #include "drc/common/result.h"
 #include "drc/data/context.h"
 
@@ -17,11 +18,16 @@ namespace drc::dl {
 
 class CategoryCodes {
  public:
-  // The categories of `table`'s column `name` over the rows [first, second) of `rows`.
-  // InvalidArgument when the column is missing or of a type that holds no categories (text,
-  // integers, floating-point numbers and booleans do), or when those rows hold no value.
+  // The categories of `table`'s column `name` over the rows [first, second) of `rows` (none
+  // when those rows hold no value). InvalidArgument when the column is missing or of a type
+  // that holds no categories (text, integers, floating-point numbers and booleans do).
   static Result<CategoryCodes> Of(const data::TablePtr& table, const std::string& name,
                                   const std::vector<std::pair<int64_t, int64_t>>& rows);
+
+  // The categories of every rank's part of a partitioned table (collective): afterwards every
+  // rank holds the union, coded alike. InvalidArgument on every rank when the ranks' columns
+  // hold different kinds of values (text on one, numbers on another).
+  Status Unite(comm::Communicator& comm, const std::string& name);
 
   // The code of every row of `table`'s column `name` (another table may be given, e.g. the
   // future values; its column must hold the same kind of values).
@@ -32,6 +38,8 @@ class CategoryCodes {
   }
 
  private:
+  void Number();  // codes 1, 2, ... in sorted order
+
   bool text_ = false;
   std::map<std::string, int> text_codes_;
   std::map<double, int> number_codes_;

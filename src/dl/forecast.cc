@@ -374,12 +374,6 @@ Status CheckExogSettings(const std::vector<ModelRun>& runs, const ForecastConfig
   }
   if (!config.cat_exog.empty()) {
     DRC_RETURN_NOT_OK(CatEmbeddingDim(config.cat_emb_dim, 1).status());
-    if (Partitioned(config)) {
-      return Status::InvalidArgument(
-          "Forecast: categorical exogenous variables (", JoinList(config.cat_exog),
-          ") with a partitioned table are not built yet: the ranks would need one list of "
-          "categories; pass every rank the whole table");
-    }
   }
   if (config.future && !config.futr_exog.empty() && !config.futr_data) {
     return Status::InvalidArgument(
@@ -445,18 +439,28 @@ Result<std::vector<double>> ExogValues(const data::TablePtr& table, const std::s
   return it->second.Codes(table, name);
 }
 
-// The categories of config.cat_exog over each series' first rows (those it trains on): the
-// series of `table` start at `bounds`, and each trains on all its rows but the last `held`.
-Result<Categories> CategoriesOf(const data::TablePtr& table, const std::vector<int64_t>& bounds,
+// The categories of config.cat_exog over the rows that the models train on: each series of
+// `regular` (sorted, gaps filled) but its last `held` rows. A partitioned table's ranks unite
+// theirs (collective, and an error on one rank is an error on every rank).
+Result<Categories> CategoriesOf(const data::TablePtr& regular, const data::SeriesColumns& cols,
                                 int64_t held, const ForecastConfig& config) {
+  auto ids = IdsOf(regular, cols.id);
+  DRC_RETURN_NOT_OK(Agreed(config, ids.status()));
   std::vector<std::pair<int64_t, int64_t>> rows;
+  const auto& bounds = ids->bounds;
   for (size_t k = 0; k + 1 < bounds.size(); ++k) {
     rows.emplace_back(bounds[k], std::max(bounds[k], bounds[k + 1] - held));
   }
   Categories out;
   for (const auto& name : config.cat_exog) {
-    DRC_ASSIGN_OR_RETURN(auto codes, CategoryCodes::Of(table, name, rows));
-    out.emplace(name, std::move(codes));
+    auto codes = CategoryCodes::Of(regular, name, rows);
+    DRC_RETURN_NOT_OK(Agreed(config, codes.status()));
+    if (Partitioned(config)) DRC_RETURN_NOT_OK(codes->Unite(*config.comm, name));
+    if (codes->cardinality() == 0) {
+      return Status::InvalidArgument("Forecast: categorical column '", name,
+                                     "' has no value in the training rows");
+    }
+    out.emplace(name, std::move(codes).ValueOrDie());
   }
   return out;
 }
@@ -837,9 +841,10 @@ int64_t CvHeldOut(const ForecastConfig& config) {
          static_cast<int64_t>(config.cv_step) * (static_cast<int64_t>(config.cv_windows) - 1);
 }
 
-Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& cols,
-                      const std::string& freq, const ForecastConfig& config, bool any_conformal) {
-  // Regular series (gaps become nulls, i.e. unavailable points). The models train on `history`:
+Result<Panel> PanelOf(const data::TablePtr& regular, const data::SeriesColumns& cols,
+                      const std::string& freq, const ForecastConfig& config, bool any_conformal,
+                      const Categories& categories) {
+  // The models train on `history`:
   // all but the last H of each series, which are `held_out` for the metrics, or with `future`
   // every point, the forecasts then being for the H stamps after each series' end. With
   // cross-validation they train on all but the last `held` points, and `held_out` becomes the
@@ -849,7 +854,6 @@ Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& c
   const std::string what =
       (cv ? "h + cv_step * (cv_windows - 1) = " : "horizon ") + std::to_string(held);
   Panel panel;
-  DRC_ASSIGN_OR_RETURN(auto regular, data::Resample(sorted, cols, freq));
   data::TablePtr history = regular;
   data::TablePtr& held_out = panel.held_out;
   if (config.future) {
@@ -892,11 +896,8 @@ Result<Panel> PanelOf(const data::TablePtr& sorted, const data::SeriesColumns& c
   // which keeps their future variables for the forecast (SeriesData::next_futr).
   const bool exog = HasExog(config);
   if (exog) {
-    DRC_RETURN_NOT_OK(CheckExogColumns(regular, cols, config));
     DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(regular, cols.id));
     DRC_ASSIGN_OR_RETURN(panel.whole, SeriesOf(regular, cols.value, ids.bounds));
-    DRC_ASSIGN_OR_RETURN(const Categories categories,
-                         CategoriesOf(regular, ids.bounds, config.future ? 0 : held, config));
     DRC_RETURN_NOT_OK(AddExog(regular, cols, ids, config, categories, panel.whole));
     panel.series = config.future ? panel.whole : DropLast(panel.whole, held);
     if (config.future && !config.futr_exog.empty()) {
@@ -1048,12 +1049,21 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     DRC_ASSIGN_OR_RETURN(
         freq, InferFreqOnRanks(*sorted, cols, Partitioned(config) ? config.comm : nullptr));
   }
-  auto made = PanelOf(*sorted, cols, freq, config, any_conformal);
+  const int64_t held = cv ? CvHeldOut(config) : config.horizon;
+  // Regular series: gaps become nulls, i.e. unavailable points.
+  auto regular = data::Resample(*sorted, cols, freq);
+  DRC_RETURN_NOT_OK(Agreed(config, regular.status()));
+  if (HasExog(config)) DRC_RETURN_NOT_OK(Agreed(config, CheckExogColumns(*regular, cols, config)));
+  Categories categories;
+  if (!config.cat_exog.empty()) {
+    DRC_ASSIGN_OR_RETURN(categories,
+                         CategoriesOf(*regular, cols, config.future ? 0 : held, config));
+  }
+  auto made = PanelOf(*regular, cols, freq, config, any_conformal, categories);
   DRC_RETURN_NOT_OK(Agreed(config, made.status()));
   const Panel panel = std::move(made).ValueOrDie();
   if (Partitioned(config)) DRC_RETURN_NOT_OK(CheckEachSeriesOnOneRank(*config.comm, panel.ids));
   const SeriesData& series = panel.series;
-  const int64_t held = cv ? CvHeldOut(config) : config.horizon;
 
   std::vector<ModelForecast> out;
   for (const ModelRun& run : runs) {

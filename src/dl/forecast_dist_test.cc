@@ -156,6 +156,57 @@ TEST(PartitionedForecast, EqualsOneProcessBeforeTraining) {
   });
 }
 
+// `table` with a future categorical column c (each series' own three categories, "s<k>-0" to
+// "s<k>-2", so that each rank sees only its series') and a static one, region.
+data::TablePtr WithCategories(const data::TablePtr& table) {
+  arrow::StringBuilder c, region;
+  auto ids =
+      std::static_pointer_cast<arrow::StringArray>(table->GetColumnByName("unique_id")->chunk(0));
+  auto ds = std::static_pointer_cast<arrow::Int64Array>(table->GetColumnByName("ds")->chunk(0));
+  for (int64_t row = 0; row < table->num_rows(); ++row) {
+    const std::string id(ids->GetView(row));
+    EXPECT_TRUE(c.Append(id + "-" + std::to_string(ds->Value(row) % 3)).ok());
+    EXPECT_TRUE(region.Append(id.back() % 2 == 0 ? "even" : "odd").ok());
+  }
+  std::shared_ptr<arrow::Array> a, b;
+  EXPECT_TRUE(c.Finish(&a).ok());
+  EXPECT_TRUE(region.Finish(&b).ok());
+  auto out = table->AddColumn(3, arrow::field("c", arrow::utf8()),
+                              std::make_shared<arrow::ChunkedArray>(a));
+  EXPECT_TRUE(out.ok());
+  out = (*out)->AddColumn(4, arrow::field("region", arrow::utf8()),
+                          std::make_shared<arrow::ChunkedArray>(b));
+  EXPECT_TRUE(out.ok());
+  return *out;
+}
+
+// Categorical variables of a partitioned table: the ranks unite their categories, so that a
+// category has one code and one embedding everywhere, and before training the forecasts are
+// those of one process on the whole table (with each rank's own categories they would differ).
+TEST(PartitionedForecast, CategoriesAreTheWholeTables) {
+  SKIP_ON_THREAD_RANKS();
+  ForEachWorld([](const data::Context& ctx) {
+    const auto all = Panel();
+    std::vector<Series> mine;
+    for (size_t k = 0; k < all.size(); ++k) {
+      if (static_cast<int>(k) % ctx.world_size() == ctx.rank()) mine.push_back(all[k]);
+    }
+    ForecastConfig one = SmallMlp(nullptr, 0);
+    ForecastConfig parts = SmallMlp(ctx.comm(), 0);
+    for (ForecastConfig* c : {&one, &parts}) {
+      c->futr_exog = {"c"};
+      c->stat_exog = {"region"};
+      c->cat_exog = {"c", "region"};
+    }
+    auto expected = Forecast(WithCategories(TableOf(all)), {}, one);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    auto got = Forecast(WithCategories(TableOf(mine)), {}, parts);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ExpectSameRows(*got->front().predictions, *expected->front().predictions, "categorical");
+    EXPECT_NEAR(got->front().mae, expected->front().mae, kClose * expected->front().mae);
+  });
+}
+
 // Training on different series keeps the replicas identical: every rank holds a copy of the
 // same series under its own id, which then gets the same forecast bit for bit, and every rank
 // stops early at the same step although each rank's validation windows differ.

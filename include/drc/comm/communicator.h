@@ -183,6 +183,9 @@ Result<std::vector<T>> AllGatherValue(Communicator& comm, const T& value) {
 Result<std::vector<int64_t>> ExchangeCounts(Communicator& comm,
                                             std::span<const int64_t> send_counts);
 
+// Every rank's `mine`, in rank order (collective; the strings may differ in length).
+Result<std::vector<std::string>> AllGatherStrings(Communicator& comm, const std::string& mine);
+
 // Exclusive prefix sums: displacements for back-to-back blocks.
 std::vector<int64_t> Displacements(std::span<const int64_t> counts);
 

@@ -127,9 +127,8 @@ struct ForecastConfig {
   // whole numbers, booleans) are categories, each learned as an embedding of cat_emb_dim
   // numbers that the model reads in place of the column (NF's fastai, sqrt or half rule on the
   // number of categories, or a whole number). The categories are the distinct values of the
-  // training rows; a value seen only after them, or a null, reads the mean of the learned
-  // embeddings (NF's unseen category). Not scaled. Not with a partitioned table (the ranks would
-  // need one list of categories): InvalidArgument.
+  // training rows (of every rank's part of a partitioned table); a value seen only after them,
+  // or a null, reads the mean of the learned embeddings (NF's unseen category). Not scaled.
   std::vector<std::string> cat_exog;
   std::string cat_emb_dim = "fastai";
   // The three lists in NF's order, with their keys and kinds (drc/common/exog_lists.h).
