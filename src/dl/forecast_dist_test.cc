@@ -77,6 +77,15 @@ std::vector<Series> Panel() {
   return all;
 }
 
+// This rank's series of `all`: those whose index is the rank modulo the ranks.
+std::vector<Series> RanksShare(const std::vector<Series>& all, const data::Context& ctx) {
+  std::vector<Series> mine;
+  for (size_t k = 0; k < all.size(); ++k) {
+    if (static_cast<int>(k) % ctx.world_size() == ctx.rank()) mine.push_back(all[k]);
+  }
+  return mine;
+}
+
 // Forecasts of a batch of 2 or 3 series and of one of 5 round differently in float32 GEMMs.
 constexpr double kClose = 1e-6;
 
@@ -110,10 +119,7 @@ TEST(PartitionedForecast, EqualsOneProcessBeforeTraining) {
   SKIP_ON_THREAD_RANKS();
   ForEachWorld([](const data::Context& ctx) {
     const auto all = Panel();
-    std::vector<Series> mine;
-    for (size_t k = 0; k < all.size(); ++k) {
-      if (static_cast<int>(k) % ctx.world_size() == ctx.rank()) mine.push_back(all[k]);
-    }
+    const auto mine = RanksShare(all, ctx);
     struct Case {
       const char* name;
       void (*set)(ForecastConfig&);
@@ -187,10 +193,7 @@ TEST(PartitionedForecast, CategoriesAreTheWholeTables) {
   SKIP_ON_THREAD_RANKS();
   ForEachWorld([](const data::Context& ctx) {
     const auto all = Panel();
-    std::vector<Series> mine;
-    for (size_t k = 0; k < all.size(); ++k) {
-      if (static_cast<int>(k) % ctx.world_size() == ctx.rank()) mine.push_back(all[k]);
-    }
+    const auto mine = RanksShare(all, ctx);
     ForecastConfig one = SmallMlp(nullptr, 0);
     ForecastConfig parts = SmallMlp(ctx.comm(), 0);
     for (ForecastConfig* c : {&one, &parts}) {

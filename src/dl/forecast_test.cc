@@ -670,6 +670,15 @@ INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
                                          "DeepAR", "VanillaTransformer", "Autoformer",
                                          "FEDformer"));
 
+// `rows` of `table`, in that order.
+data::TablePtr TakeRows(const data::TablePtr& table, const std::vector<int64_t>& rows) {
+  arrow::Int64Builder b;
+  EXPECT_TRUE(b.AppendValues(rows).ok());
+  auto taken = arrow::compute::Take(table, *b.Finish());
+  EXPECT_TRUE(taken.ok()) << taken.status();
+  return taken.ok() ? taken->table() : nullptr;
+}
+
 // The forecast after the series' ends with the future values given (NF's futr_df) is the held-out
 // forecast of the series that go on to those values.
 TEST(Forecast, FutureExogenousValuesAfterTheEnd) {
@@ -690,13 +699,7 @@ TEST(Forecast, FutureExogenousValuesAfterTheEnd) {
     (row % 120 < 115 ? kept : future).push_back(row);
   }
   std::reverse(future.begin(), future.end());
-  auto take = [&](const std::vector<int64_t>& rows) {
-    arrow::Int64Builder b;
-    EXPECT_TRUE(b.AppendValues(rows).ok());
-    auto taken = arrow::compute::Take(table, *b.Finish());
-    EXPECT_TRUE(taken.ok()) << taken.status();
-    return taken->table();
-  };
+  auto take = [&](const std::vector<int64_t>& rows) { return TakeRows(table, rows); };
   config.future = true;
   config.futr_data = take(future);
   auto after = Forecast(take(kept), {}, config);
@@ -907,13 +910,7 @@ TEST(Forecast, UnseenCategoriesAndFutureValues) {
   for (int64_t row = 0; row < table->num_rows(); ++row) {
     (row % 120 < 115 ? kept : future).push_back(row);
   }
-  auto take = [&](const std::vector<int64_t>& rows) {
-    arrow::Int64Builder b;
-    EXPECT_TRUE(b.AppendValues(rows).ok());
-    auto taken = arrow::compute::Take(table, *b.Finish());
-    EXPECT_TRUE(taken.ok()) << taken.status();
-    return taken->table();
-  };
+  auto take = [&](const std::vector<int64_t>& rows) { return TakeRows(table, rows); };
   config.future = true;
   config.futr_data = take(future);
   auto after = Forecast(take(kept), {}, config);
