@@ -66,6 +66,7 @@ Status ForecastFunction(FunctionCall& call) {
   args.threads = static_cast<int>(threads);
   args.freq = call.Arg("freq", "");
   args.scaler = call.Arg("scaler", "");
+  args.loss = call.Arg("loss", "");
   args.futr_exog = call.Arg("futr_exog", "");
   args.hist_exog = call.Arg("hist_exog", "");
   args.stat_exog = call.Arg("stat_exog", "");
@@ -140,7 +141,7 @@ Status HydroFunction(FunctionCall& call) {
 Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
   DRC_RETURN_NOT_OK(registry.Register(
       "dl.forecast", ForecastFunction,
-      "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= futr_exog=A,B "
+      "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= loss= futr_exog=A,B "
       "hist_exog= stat_exog= cat_exog= cat_emb_dim=fastai futr_data= threads= device= out= "
       "config= params=M.K=V;... future=false partition=false level=80,90 cv_windows=0 cv_step=1 "
       "conformal_windows=0 conformal_step=1 conformal_method=: "

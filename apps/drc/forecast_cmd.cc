@@ -121,6 +121,7 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.seed = args.seed;
   config.comm = comm;
   config.scaler = args.scaler;
+  config.loss = args.loss;
   config.futr_exog = SplitList(args.futr_exog);
   config.hist_exog = SplitList(args.hist_exog);
   config.stat_exog = SplitList(args.stat_exog);
@@ -170,6 +171,9 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
   for (const auto& exog : config.ExogLists()) {
     if (!exog.columns->empty()) j[exog.key] = *exog.columns;
   }
+  const auto own_loss = config.model_losses.find(r.model);
+  const std::string loss = own_loss != config.model_losses.end() ? own_loss->second : config.loss;
+  if (!loss.empty()) j["loss"] = loss;
   if (!config.cat_exog.empty()) {
     j["cat_exog"] = config.cat_exog;
     j["cat_emb_dim"] = config.cat_emb_dim;
@@ -322,8 +326,12 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
       if (auto it = config.model_scalers.find(model); it != config.model_scalers.end()) {
         overrides.push_back(model + ".scaler_type=" + it->second);
       }
+      if (auto it = config.model_losses.find(model); it != config.model_losses.end()) {
+        overrides.push_back(model + ".loss=" + it->second);
+      }
     }
     if (!overrides.empty()) std::printf("overrides: %s\n", JoinList(overrides).c_str());
+    if (!config.loss.empty()) std::printf("loss: %s\n", config.loss.c_str());
     std::vector<std::string> exog;
     for (const auto& list : config.ExogLists()) {
       if (!list.columns->empty())

@@ -25,6 +25,7 @@ struct ForecastArgs {
   std::string freq;  // pandas alias; empty: inferred
   uint64_t seed = 1;
   std::string scaler;  // empty: each model's default
+  std::string loss;    // point models' loss (dl::ForecastConfig::loss); empty: MAE
   // Comma-separated exogenous columns (dl::ForecastConfig::futr_exog, hist_exog, stat_exog).
   std::string futr_exog, hist_exog, stat_exog;
   // Comma-separated categorical ones among them, and their embedding width

@@ -170,6 +170,10 @@ int main(int argc, char** argv) {
       ->add_option("--scaler", forecast_args.scaler,
                    "identity, standard, robust, minmax or revin (default: each model's)")
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
+  forecast->add_option("--loss", forecast_args.loss,
+                       "Point models' training loss (NF's loss=): MAE (default), MSE, RMSE, MAPE, "
+                       "SMAPE, HuberLoss, HuberLoss(DELTA) or QuantileLoss(Q); MODEL.loss in "
+                       "--param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); every model but "

@@ -26,7 +26,9 @@ together, skipping NaN:
 For probabilistic models (DeepAR) the point forecast is NeuralForecast's default output
 column: the model's column if present, else its median column ("<model>-median").
 
---scaler sets every model's scaler_type (default: each model's own). --level L1,L2 predicts
+--scaler sets every model's scaler_type (default: each model's own). --loss NAME sets every
+model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA); MAE is NF's default), as drc forecast
+--loss names them; its valid_loss is then that loss too (NF's default). --level L1,L2 predicts
 with predict(level=[...]) (DeepAR: intervals from its distribution) and adds, per level,
 "coverage_L" (share of test points with lo <= y <= hi, as src/dl/metrics.cc's Coverage) and
 "width_L" (mean hi - lo). --conformal-windows N fits with
@@ -100,6 +102,7 @@ def main():
                    help="cross_validation(n_windows, step_size, refit=False) on the whole series "
                         "instead of one held-out window (0: none)")
     p.add_argument("--cv-step", type=int, default=1, help="cross_validation's step_size")
+    p.add_argument("--loss", default=None, help="MSE, HuberLoss(0.5), ... (default: MAE)")
     p.add_argument("--precision", default="32-true",
                    help="Lightning trainer precision (32-true is its default; bf16-mixed "
                         "runs the forward under torch.autocast with bfloat16)")
@@ -131,6 +134,11 @@ def main():
     levels = [int(float(x)) if float(x).is_integer() else float(x)
               for x in a.level.split(",")] if a.level else []
     extra = {"scaler_type": a.scaler} if a.scaler else {}
+    if a.loss:
+        import neuralforecast.losses.pytorch as nfl
+        name, _, argument = a.loss.rstrip(")").partition("(")
+        keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
+        extra["loss"] = getattr(nfl, name)(**({keyword: float(argument)} if argument else {}))
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)

@@ -54,6 +54,10 @@ class CategoricalExogModel final : public ForecastModel {
                              const torch::Tensor& mask) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override;
   QuantileForecast Quantiles(const WindowBatch& batch, const torch::Tensor& q) override;
+  void SetPointLoss(const PointLoss& loss) override {
+    ForecastModel::SetPointLoss(loss);
+    inner_->SetPointLoss(loss);
+  }
   RepeatedDraws Repeats() const override { return inner_->Repeats(); }
   WindowParallelism WindowParallel() const override { return inner_->WindowParallel(); }
 

@@ -310,6 +310,7 @@ struct ModelRun {
   int max_steps = 0;
   uint64_t seed = 0;
   std::map<std::string, double> params;  // the model's own (training keys taken out)
+  std::string loss;                      // a point loss (ParsePointLoss); empty: MAE
 };
 
 ModelConfig ModelConfigOf(const ModelRun& run, const ForecastConfig& config) {
@@ -616,6 +617,19 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
   if (auto it = config.model_scalers.find(name); it != config.model_scalers.end()) {
     run.defaults.scaler = it->second;
   }
+  run.loss = config.loss;
+  if (auto it = config.model_losses.find(name); it != config.model_losses.end()) {
+    run.loss = it->second;
+  }
+  if (!run.loss.empty()) {
+    auto loss = ParsePointLoss(run.loss);
+    if (!loss.ok()) return loss.status().WithContext("Forecast: " + name);
+    if (run.defaults.loss != "MAE") {
+      return Status::InvalidArgument("Forecast: ", name, " trains on its likelihood (NF's ",
+                                     run.defaults.loss, "); loss '", run.loss,
+                                     "' is for point models");
+    }
+  }
   if (auto it = config.params.find(name); it != config.params.end()) {
     run.params = it->second;
     DRC_RETURN_NOT_OK(TakeTrainingParams(name, run.params, run.defaults, run.max_steps, run.seed));
@@ -702,6 +716,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   topts.repeats_share_dropout = !config.exact_repeats;
   topts.window_parts = config.window_parts;
   topts.device = config.device;
+  topts.loss = run.loss;
   const bool checkpointed = checkpoints && !config.checkpoint_dir.empty();
   // Every rank holds the same replica, and rank 0 writes it. The ranks of a partitioned table
   // draw from their own series, so each writes its own checkpoint too (its sampler and RNGs),
@@ -1014,6 +1029,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   };
   for (const auto& entry : config.params) DRC_RETURN_NOT_OK(known(entry.first));
   for (const auto& entry : config.model_scalers) DRC_RETURN_NOT_OK(known(entry.first));
+  for (const auto& entry : config.model_losses) DRC_RETURN_NOT_OK(known(entry.first));
   // Each model's plan (defaults, overrides, windows), checked before any training.
   std::vector<ModelRun> runs;
   bool any_conformal = false;

@@ -968,5 +968,78 @@ TEST(Forecast, CategoricalErrorsAreClear) {
       << error(c);
 }
 
+// NF's point losses (ForecastConfig::loss). On y = 5x + 10k without x (noise of sd 5 around
+// each series' level), QuantileLoss(0.9) learns forecasts above QuantileLoss(0.1)'s; MSE trains
+// another model than MAE; a model's own loss overrides the config's.
+TEST(Forecast, PointLosses) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = Quick({"MLP"}, 100);
+  config.horizon = 5;
+  config.input_size = 10;
+  config.freq = "D";
+  config.scaler = "standard";
+  config.params["MLP"] = {{"hidden_size", 64}};
+  auto run = [&](const ForecastConfig& c) {
+    auto r = Forecast(table, {}, c);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? Doubles(*(*r)[0].predictions, "y_hat") : std::vector<double>{};
+  };
+  config.loss = "QuantileLoss(0.9)";
+  const auto high = run(config);
+  config.loss = "QuantileLoss(0.1)";
+  const auto low = run(config);
+  ASSERT_EQ(high.size(), low.size());
+  ASSERT_FALSE(high.empty());
+  double gap = 0;
+  int above = 0;
+  for (size_t i = 0; i < high.size(); ++i) {
+    gap += (high[i] - low[i]) / high.size();
+    above += high[i] > low[i] ? 1 : 0;
+  }
+  EXPECT_GT(gap, 4.0);  // 2 * 1.28 * 5 = 12.8 for the noise's true quantiles
+  EXPECT_GE(above, static_cast<int>(0.9 * high.size()));
+  config.loss = "MSE";
+  const auto mse = run(config);
+  config.loss.clear();
+  const auto mae = run(config);
+  EXPECT_NE(mse, mae);
+  config.loss = "MSE";
+  config.model_losses["MLP"] = "MAE";
+  EXPECT_EQ(run(config), mae);
+  ASSERT_TRUE(ParseModelParam("MLP.loss=HuberLoss(0.5)", config).ok());
+  EXPECT_EQ(config.model_losses["MLP"], "HuberLoss(0.5)");
+  auto bad = ParseModelParam("MLP.loss=Huber", config);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("MLP.loss: loss 'Huber': expected MAE, MSE"), std::string::npos)
+      << bad;
+  // RMSE is no mean over the points: its steps stay whole.
+  config.model_losses.clear();
+  config.loss = "RMSE";
+  config.threads = 2;
+  EXPECT_FALSE(run(config).empty());
+  config.window_parts = 2;
+  auto parts = Forecast(table, {}, config);
+  ASSERT_FALSE(parts.ok());
+  EXPECT_NE(parts.status().message().find("cannot be trained in parts"), std::string::npos)
+      << parts.status();
+  config.window_parts = 0;
+  config.models = {"DeepAR"};
+  auto deepar = Forecast(table, {}, config);
+  ASSERT_FALSE(deepar.ok());
+  EXPECT_NE(deepar.status().message().find(
+                "DeepAR trains on its likelihood (NF's DistributionLoss(StudentT)); loss 'RMSE' "
+                "is for point models"),
+            std::string::npos)
+      << deepar.status();
+  config.models = {"MLP"};
+  config.loss = "MQLoss";
+  auto unknown = Forecast(table, {}, config);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("Forecast: MLP: loss 'MQLoss': expected MAE"),
+            std::string::npos)
+      << unknown.status();
+}
+
 }  // namespace
 }  // namespace drc::dl

@@ -20,7 +20,9 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
     throw std::invalid_argument("forward gave " + ShapeOf(y_hat) + " for input " +
                                 ShapeOf(batch.insample_y) + "; expected " + ShapeOf(y));
   }
-  return MaskedMae(y, y_hat, batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask);
+  const auto weights = batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask;
+  if (point_loss_.kind == PointLoss::kMae) return MaskedMae(y, y_hat, weights);
+  return ComputePointLoss(point_loss_, y, y_hat, weights);
 }
 
 Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefaults defaults) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "drc/common/result.h"
+#include "src/dl/losses.h"
 
 namespace drc::dl {
 
@@ -84,7 +85,7 @@ struct ModelConfig {
   // Those of them that are categorical (NF's cat_exog_list): their batch columns hold category
   // codes (1..cardinality, 0 for one not seen in training), which ModelRegistry::Make embeds
   // before the model reads them (CategoricalExogModel, categorical.h).
-  std::vector<CategoricalExog> categorical;
+  std::vector<CategoricalExog> categorical = {};
 };
 
 // How NeuralForecast trains a model by default (per model class).
@@ -124,11 +125,16 @@ class ForecastModel : public torch::nn::Module {
   // point models, distribution parameters for likelihood models.
   virtual torch::Tensor Forward(const WindowBatch& batch) = 0;
   // The training loss of one batch, in the scaled space; `y` and `mask` [B, H] are the horizon.
-  // Default: NeuralForecast's masked MAE of Forward() against y (an InvalidArgument-style
-  // std::invalid_argument naming the shapes when Forward() does not give [B, H]). Likelihood
-  // models (DeepAR) override it with their negative log-likelihood.
+  // Default: NeuralForecast's masked point loss (point_loss(), MAE unless set) of Forward()
+  // against y (an InvalidArgument-style std::invalid_argument naming the shapes when Forward()
+  // does not give [B, H]). Likelihood models (DeepAR) override it with their negative
+  // log-likelihood.
   virtual torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                      const torch::Tensor& mask);
+  // The point loss that the default TrainingLoss computes (NF's loss= of a point model).
+  // Wrappers pass it on to the model they wrap.
+  virtual void SetPointLoss(const PointLoss& loss) { point_loss_ = loss; }
+  const PointLoss& point_loss() const { return point_loss_; }
   // The point forecast [B, H] in the scaled space, in eval mode under no_grad. Default:
   // Forward(); likelihood models return the mean, as NF's model column for a DistributionLoss.
   virtual torch::Tensor PointForecast(const WindowBatch& batch) { return Forward(batch); }
@@ -144,6 +150,9 @@ class ForecastModel : public torch::nn::Module {
   virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }
   // Whether a training step may run on parts of its batch at once (window_parallel.h).
   virtual WindowParallelism WindowParallel() const { return WindowParallelism::kNone; }
+
+ private:
+  PointLoss point_loss_;
 };
 
 using ModelFactory =

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "drc/dl/forecast.h"
+#include "src/dl/losses.h"
 #include "src/dl/windows.h"
 
 namespace drc::dl {
@@ -25,6 +26,12 @@ Status SetParam(const std::string& where, const std::string& model, const std::s
     auto scaler = ParseScalerType(value);
     if (!scaler.ok()) return scaler.status().WithContext(where + model + ".scaler_type");
     config.model_scalers[model] = value;
+    return Status::OK();
+  }
+  if (key == "loss") {
+    auto loss = ParsePointLoss(value);
+    if (!loss.ok()) return loss.status().WithContext(where + model + ".loss");
+    config.model_losses[model] = value;
     return Status::OK();
   }
   double number = 0;

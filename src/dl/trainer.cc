@@ -234,6 +234,16 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     }
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
+  if (!options.loss.empty()) {
+    auto loss = ParsePointLoss(options.loss);
+    if (!loss.ok()) return loss.status().WithContext(name);
+    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    if (defaults.loss != "MAE") {
+      return Status::InvalidArgument(name, ": trains on its likelihood (NF's ", defaults.loss,
+                                     "); loss '", options.loss, "' is for point models");
+    }
+    model->SetPointLoss(*loss);
+  }
   std::unique_ptr<Trainer> trainer;
   DRC_RETURN_NOT_OK(Guard(name + ": moving the model to " + device->str(), [&] {
     if (!device->is_cpu()) model->to(*device);
@@ -266,16 +276,22 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                    return Status::InvalidArgument(name_, ": forecast ", ShapeOf(y_hat),
                                                   "; expected ", ShapeOf(batch.outsample_y));
                  }
-                 if (!reducer_) {
-                   return MaskedMae(batch.outsample_y, y_hat, batch.outsample_mask).item<double>();
-                 }
-                 // The ranks' windows may differ (a partitioned table): the MAE over all of
+                 // In the series' units, as NF's valid_loss (its windows' scaling inverted), so
+                 // that each window counts by its size.
+                 const auto& scale = host_batch.scale;
+                 const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
+                 const auto actual = InvertScale(host_batch.outsample_y, scale);
+                 const auto& mask = host_batch.outsample_mask;
+                 const PointLoss& loss = model_->point_loss();
+                 const auto terms = PointLossTerms(loss, actual, forecast);
+                 if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
+                 // The ranks' windows may differ (a partitioned table): the loss over all of
                  // them, so that every rank makes the same early-stopping decision.
-                 const auto& mask = batch.outsample_mask;
-                 double sums[2] = {((batch.outsample_y - y_hat).abs() * mask).sum().item<double>(),
-                                   mask.sum().item<double>()};
+                 const auto kept = torch::where(mask != 0, terms, torch::zeros_like(terms));
+                 double sums[2] = {(kept * mask).sum().item<double>(), mask.sum().item<double>()};
                  DRC_RETURN_NOT_OK(AllReduceSums(options_.comm, sums));
-                 return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+                 const double mean = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+                 return loss.kind == PointLoss::kRmse ? std::sqrt(mean) : mean;
                });
 }
 
@@ -301,8 +317,10 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
                                        ? data.options().windows_batch_size
                                        : data.num_windows();
   DRC_ASSIGN_OR_RETURN(window_parts_,
-                       ChooseWindowParts(name_, model_->WindowParallel(), options_.window_parts,
-                                         threads, windows_per_step));
+                       ChooseWindowParts(name_,
+                                         model_->point_loss().IsMean() ? model_->WindowParallel()
+                                                                       : WindowParallelism::kNone,
+                                         options_.window_parts, threads, windows_per_step));
   if (!device_.is_cpu()) window_parts_ = 1;  // CPU threads (Make() refused more than one)
   std::unique_ptr<WindowParallelStep> parallel;
   if (window_parts_ > 1 && step_ < last_step) {

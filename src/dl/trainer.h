@@ -8,8 +8,9 @@
 // std::mt19937_64(seed) for window sampling, so runs are repeatable.
 //
 // Early stopping (NF's val_size / val_check_steps / early_stop_patience_steps): given a
-// validation batch, every `val_check_steps` steps the masked MAE of the point forecast on it is
-// computed; after `early_stop_patience_steps` checks without improvement training stops.
+// validation batch, every `val_check_steps` steps the masked MAE (or TrainOptions::loss) of the
+// point forecast on it is computed, in the series' units (each window's scaling inverted, as
+// NF's valid_loss); after `early_stop_patience_steps` checks without improvement training stops.
 //
 // Checkpoints: every `checkpoint_every` steps (and at the end) the model, Adam's state, the step,
 // the sampling RNG, the sampler's epoch order and libtorch's CPU generator are written to
@@ -69,6 +70,9 @@ struct TrainOptions {
   int window_parts = 0;
   // Where the model trains (ResolveDevice): "cpu", "cuda" (this rank's GPU), "cuda:N", "auto".
   std::string device = "cpu";
+  // A point model's loss, in training and validation (ParsePointLoss: "MSE", "HuberLoss(0.5)",
+  // ...); empty: MAE. InvalidArgument for a model with a distribution loss (DeepAR).
+  std::string loss;
 };
 
 // The torch device for TrainOptions::device: "cpu"; "cuda", GPU rank % (visible GPUs), one GPU
@@ -87,6 +91,10 @@ class RevinScaledModel final : public ForecastModel {
   explicit RevinScaledModel(std::shared_ptr<ForecastModel> inner);
   torch::Tensor Forward(const WindowBatch& batch) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override;
+  void SetPointLoss(const PointLoss& loss) override {
+    ForecastModel::SetPointLoss(loss);
+    inner_->SetPointLoss(loss);
+  }
   RepeatedDraws Repeats() const override { return inner_->Repeats(); }
   WindowParallelism WindowParallel() const override { return inner_->WindowParallel(); }
 
@@ -139,7 +147,8 @@ class Trainer {
   };
   Result<Prediction> PredictQuantiles(const WindowedDataset& data,
                                       const std::vector<double>& levels);
-  // The masked MAE of the point forecast on a batch with horizon, in the scaled space.
+  // The masked point loss (MAE unless TrainOptions::loss) of the point forecast on a batch with
+  // horizon, in the series' units.
   Result<double> ValidationLoss(const TrainBatch& batch);
 
   // Writes / reads the checkpoint described in the file comment. Resume() also restores the

@@ -516,6 +516,34 @@ TEST(Trainer, EarlyStoppingStopsAfterPatienceChecksWithoutImprovement) {
   EXPECT_EQ((*u)->validation_losses().size(), 6u);
 }
 
+// The validation MAE is in the series' units, as NF's valid_loss (which inverts the windows'
+// scaling first): with the standard scaler a series ten times as large gives the same scaled
+// windows and forecasts, and ten times the validation loss.
+TEST(Trainer, ValidationLossIsInTheSeriesUnits) {
+  WindowOptions wo;
+  wo.input_size = kInput;
+  wo.horizon = kHorizon;
+  wo.scaler = ScalerType::kStandard;
+  SeriesData small = SineSeries(200);
+  SeriesData large = small;
+  large.values = small.values * 10;
+  auto a = WindowedDataset::Make(small, wo);
+  auto b = WindowedDataset::Make(large, wo);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto va = a->ValidationWindows(kHorizon);
+  auto vb = b->ValidationWindows(kHorizon);
+  ASSERT_TRUE(va.ok() && vb.ok());
+  TrainOptions options;
+  options.threads = 1;
+  auto t = Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto la = (*t)->ValidationLoss(*va);
+  auto lb = (*t)->ValidationLoss(*vb);
+  ASSERT_TRUE(la.ok() && lb.ok());
+  EXPECT_GT(*la, 0);
+  EXPECT_NEAR(*lb / *la, 10.0, 1e-3);
+}
+
 // The revin scaler: the model is wrapped with RevIN's learnable affine map, which trains (its
 // weight and bias move) and is the identity at the start; likelihood models are refused.
 TEST(Trainer, RevinScalerTrainsItsAffineMap) {

@@ -122,6 +122,35 @@ TEST(WindowParallel, PartsGiveTheWholeStepsLossAndGradients) {
   }
 }
 
+// The same for NF's other point losses that are means over the points (all but RMSE).
+TEST(WindowParallel, PartsGiveTheWholeStepsPointLosses) {
+  for (const char* name : {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)"}) {
+    auto made = DefaultModelRegistry().Make("MLP", Config());
+    ASSERT_TRUE(made.ok()) << made.status();
+    ForecastModel& model = **made;
+    model.SetPointLoss(*ParsePointLoss(name));
+    model.train();
+    const TrainBatch batch = RandomBatch(67, /*weighted=*/true);
+    auto whole = model.TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
+    whole.backward();
+    const auto whole_grads = Gradients(model);
+    ZeroGradients(model);
+    double loss = 0;
+    {
+      WindowParallelStep step("MLP", 3, 1);
+      loss = step.ForwardBackward(model, batch);
+    }
+    EXPECT_NEAR(loss, whole.item<double>(), 1e-5 * std::abs(whole.item<double>())) << name;
+    const auto grads = Gradients(model);
+    ASSERT_EQ(grads.size(), whole_grads.size());
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const double scale = whole_grads[i].abs().max().item<double>() + 1e-6;
+      EXPECT_LT((grads[i] - whole_grads[i]).abs().max().item<double>(), 1e-4 * scale)
+          << name << " parameter " << i;
+    }
+  }
+}
+
 TrainOptions Options(int window_parts, int steps) {
   auto defaults = DefaultModelRegistry().Defaults("RNN");
   EXPECT_TRUE(defaults.ok());

@@ -71,7 +71,7 @@ struct SeriesData {
   int64_t futr = 0;
   // The categorical ones among them (categorical.h): their columns hold category codes, which
   // are not scaled.
-  std::vector<CategoricalExog> categorical;
+  std::vector<CategoricalExog> categorical = {};
   torch::Tensor statics = {};
   torch::Tensor next_futr = {};
 };

@@ -418,6 +418,7 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetSeeds(n, f.seeds));
     DRC_RETURN_NOT_OK(Get(n, "freq", f.freq, "a frequency (ME, D, ...)"));
     DRC_RETURN_NOT_OK(Get(n, "scaler", f.scaler, "a scaler name"));
+    DRC_RETURN_NOT_OK(Get(n, "loss", f.loss, "a loss name (MAE, MSE, HuberLoss, ...)"));
     DRC_RETURN_NOT_OK(GetList(n, "futr_exog", f.futr_exog));
     DRC_RETURN_NOT_OK(GetList(n, "hist_exog", f.hist_exog));
     DRC_RETURN_NOT_OK(GetList(n, "stat_exog", f.stat_exog));
@@ -729,19 +730,34 @@ class Parser : public YamlFields {
   }
 
   Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(n, s, {"data",           "from",
-                                            "models",         "h",
-                                            "input_size",     "steps",
-                                            "seed",           "seeds",
-                                            "freq",           "scaler",
-                                            "config",         "params",
-                                            "future",         "partition",
-                                            "cv_windows",     "cv_step",
-                                            "level",          "conformal_windows",
-                                            "conformal_step", "conformal_method",
-                                            "futr_exog",      "hist_exog",
-                                            "stat_exog",      "cat_exog",
-                                            "cat_emb_dim",    "futr_data"},
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
+                                     {"data",
+                                      "from",
+                                      "models",
+                                      "h",
+                                      "input_size",
+                                      "steps",
+                                      "seed",
+                                      "seeds",
+                                      "freq",
+                                      "scaler",
+                                      "loss",
+                                      "config",
+                                      "params",
+                                      "future",
+                                      "partition",
+                                      "cv_windows",
+                                      "cv_step",
+                                      "level",
+                                      "conformal_windows",
+                                      "conformal_step",
+                                      "conformal_method",
+                                      "futr_exog",
+                                      "hist_exog",
+                                      "stat_exog",
+                                      "cat_exog",
+                                      "cat_emb_dim",
+                                      "futr_data"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -783,6 +799,7 @@ class Parser : public YamlFields {
                           {"out", "forecast.csv"}};
     if (!f.freq.empty()) base.function_args["freq"] = f.freq;
     if (!f.scaler.empty()) base.function_args["scaler"] = f.scaler;
+    if (!f.loss.empty()) base.function_args["loss"] = f.loss;
     for (const auto& exog : f.ExogLists()) {
       if (!exog.columns->empty()) base.function_args[exog.key] = JoinList(*exog.columns, ",");
     }

@@ -112,6 +112,14 @@ struct ForecastConfig {
   std::map<std::string, std::map<std::string, double>> params;
   // Per model name: NF's scaler_type for that model, overriding `scaler`.
   std::map<std::string, std::string> model_scalers;
+  // The point models' training loss, as NF's loss= of a point model: MAE (NF's default), MSE,
+  // RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) or QuantileLoss(Q), computed on the scaled
+  // windows; early stopping's validation loss is the same loss in the series' units (NF's
+  // valid_loss defaults to the loss). Empty: MAE. Per model name, model_losses overrides it. A
+  // model with a distribution loss (DeepAR) given one is InvalidArgument before any training,
+  // as is an unknown name.
+  std::string loss;
+  std::map<std::string, std::string> model_losses;
   // Exogenous variables, as NF's futr_exog_list, hist_exog_list and stat_exog_list: numeric
   // columns of the table, other than the three. Future ones are known over the horizon too (the
   // forecast of the held-out points reads their values there; with `future`, futr_data gives
@@ -142,13 +150,13 @@ struct ForecastConfig {
   data::TablePtr futr_data;
 };
 
-// Adds hyper-parameter overrides (ForecastConfig::params, ::model_scalers) read from a YAML or
-// JSON file with one mapping per model, e.g.
-//   MLP: {hidden_size: 256, learning_rate: 1.0e-4}
+// Adds hyper-parameter overrides (ForecastConfig::params, ::model_scalers, ::model_losses) read
+// from a YAML or JSON file with one mapping per model, e.g.
+//   MLP: {hidden_size: 256, learning_rate: 1.0e-4, loss: HuberLoss(0.5)}
 //   DeepAR:
 //     distribution: Normal      # or StudentT (NF's DistributionLoss)
 //     scaler_type: standard     # identity, standard, robust, minmax or revin
-// Values are numbers (true/false count as 1/0) but for those two keys. Errors give
+// Values are numbers (true/false count as 1/0) but for those three keys. Errors give
 // FILE:LINE:COLUMN. Later values override earlier ones.
 Status ReadModelParams(const std::string& path, ForecastConfig& config);
 // Adds one override written MODEL.KEY=VALUE (drc forecast --param), e.g. "MLP.hidden_size=256",

@@ -201,6 +201,7 @@ struct ForecastSpec {
   std::vector<int64_t> seeds = {1};  // `seed: S`, or `seeds: [1, 2, 3]`: a task per model and seed
   std::string freq;                  // inferred when empty
   std::string scaler;                // the models' defaults when empty
+  std::string loss;                  // point models' loss (drc forecast --loss); MAE when empty
   // Exogenous columns of the table (drc forecast --futr-exog, --hist-exog, --stat-exog).
   std::vector<std::string> futr_exog, hist_exog, stat_exog;
   // The three lists with their keys and kinds (drc/common/exog_lists.h).
