@@ -174,6 +174,8 @@ def main():
                     "precision": a.precision}
             if a.cv_windows:
                 line["cv_windows"] = a.cv_windows
+            if a.loss:
+                line["loss"] = a.loss
             for level in levels:
                 tag = f"{level:g}"
                 lo, hi = f"{name}-lo-{tag}", f"{name}-hi-{tag}"
