@@ -143,6 +143,7 @@ stages:
     freq: ME
     cores: 2
     priority: 3
+    loss: HuberLoss(0.5)
     params: {NHITS: {mlp_units: 128, learning_rate: 0.01}}
   - name: summary
     after: [forecast]
@@ -181,6 +182,7 @@ stages:
   EXPECT_EQ(nhits->function_args.at("steps"), "5");
   EXPECT_EQ(nhits->function_args.at("freq"), "ME");
   EXPECT_EQ(nhits->function_args.at("out"), "forecast.csv");
+  EXPECT_EQ(nhits->function_args.at("loss"), "HuberLoss(0.5)");
   EXPECT_EQ(nhits->function_args.at("params"), "NHITS.learning_rate=0.01;NHITS.mlp_units=128");
   EXPECT_EQ(Find(*p, "forecast.MLP")->function_args.count("params"), 0u);
   EXPECT_EQ(nhits->cores_per_rank, 2);
