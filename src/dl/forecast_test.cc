@@ -718,23 +718,27 @@ TEST(Forecast, FutureExogenousValuesAfterTheEnd) {
       "forecast needs one per series and stamp of its horizon");
 }
 
+// The error of a daily forecast (h = 5 from 10) of `table` under `config`, or "ok".
+std::string DailyError(const data::TablePtr& table, ForecastConfig config) {
+  config.horizon = 5;
+  config.input_size = 10;
+  config.freq = "D";
+  if (config.models.empty()) config.models = {"MLP"};
+  auto r = Forecast(table, {}, config);
+  return r.ok() ? std::string("ok") : r.status().message();
+}
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 TEST(Forecast, ExogenousErrorsAreClear) {
   auto table = ExogenousPanel();
   ASSERT_TRUE(table);
-  auto error = [&](ForecastConfig config) {
-    config.horizon = 5;
-    config.input_size = 10;
-    config.freq = "D";
-    if (config.models.empty()) config.models = {"MLP"};
-    auto r = Forecast(table, {}, config);
-    return r.ok() ? std::string("ok") : r.status().message();
-  };
-  auto has = [](const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-  };
+  auto error = [&](const ForecastConfig& config) { return DailyError(table, config); };
   ForecastConfig c = Quick({"NBEATS"}, 1);
   c.futr_exog = {"x"};
-  EXPECT_TRUE(has(error(c),
+  EXPECT_TRUE(Has(error(c),
                   "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
                   "Autoformer, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NHITS, RNN, TCN, "
                   "TimesNet, VanillaTransformer do"))
@@ -742,34 +746,34 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
-  EXPECT_TRUE(has(error(c),
+  EXPECT_TRUE(Has(error(c),
                   "VanillaTransformer does not read static exogenous variables (stat_exog), as "
                   "NF's does not; DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};
   c.futr_exog = {"nope"};
-  EXPECT_TRUE(has(error(c), "no exogenous column 'nope' (table has unique_id, ds, y, x, k"))
+  EXPECT_TRUE(Has(error(c), "no exogenous column 'nope' (table has unique_id, ds, y, x, k"))
       << error(c);
   c.futr_exog = {"y"};
-  EXPECT_TRUE(has(error(c), "'y' is named twice or is the id, time or value column")) << error(c);
+  EXPECT_TRUE(Has(error(c), "'y' is named twice or is the id, time or value column")) << error(c);
   c.futr_exog = {"x"};
   c.hist_exog = {"x"};
-  EXPECT_TRUE(has(error(c), "'x' is named twice")) << error(c);
+  EXPECT_TRUE(Has(error(c), "'x' is named twice")) << error(c);
   c.hist_exog = {"label"};
-  EXPECT_TRUE(has(error(c), "'label' has type string; expected numbers")) << error(c);
+  EXPECT_TRUE(Has(error(c), "'label' has type string; expected numbers")) << error(c);
   c.hist_exog.clear();
   c.futr_exog.clear();
   c.stat_exog = {"x"};
-  EXPECT_TRUE(has(error(c), "static exogenous column 'x' takes two values in series 's0'"))
+  EXPECT_TRUE(Has(error(c), "static exogenous column 'x' takes two values in series 's0'"))
       << error(c);
   c.stat_exog.clear();
   c.futr_exog = {"x"};
   c.scaler = "revin";
-  EXPECT_TRUE(has(error(c), "revin scaler with exogenous variables is not built yet")) << error(c);
+  EXPECT_TRUE(Has(error(c), "revin scaler with exogenous variables is not built yet")) << error(c);
   c.scaler.clear();
   c.future = true;
-  EXPECT_TRUE(has(error(c),
+  EXPECT_TRUE(Has(error(c),
                   "future exogenous variables (x) need their values over the horizon "
                   "after each series' end: pass them as futr_data"))
       << error(c);
@@ -797,7 +801,7 @@ TEST(Forecast, ExogenousErrorsAreClear) {
     ASSERT_FALSE(r.ok());
     const std::string want =
         row == 20 ? "in series 's0' at 2020-01-21" : "in series 's0' at 2020-04-28";
-    EXPECT_TRUE(has(r.status().message(), "exogenous column 'x' has no value " + want))
+    EXPECT_TRUE(Has(r.status().message(), "exogenous column 'x' has no value " + want))
         << r.status();
     // A historic variable is read over input windows only: its values in the last h rows are
     // never read, in the hold-out and in cross-validation, and may be missing there.
@@ -922,49 +926,40 @@ TEST(Forecast, UnseenCategoriesAndFutureValues) {
 TEST(Forecast, CategoricalErrorsAreClear) {
   auto table = CategoricalPanel();
   ASSERT_TRUE(table);
-  auto error = [&](ForecastConfig config) {
-    config.horizon = 5;
-    config.input_size = 10;
-    config.freq = "D";
-    auto r = Forecast(table, {}, config);
-    return r.ok() ? std::string("ok") : r.status().message();
-  };
-  auto has = [](const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-  };
+  auto error = [&](const ForecastConfig& config) { return DailyError(table, config); };
   ForecastConfig c = Quick({"MLP"}, 1);
   c.futr_exog = {"c"};
-  EXPECT_TRUE(has(error(c),
+  EXPECT_TRUE(Has(error(c),
                   "exogenous column 'c' has type string; expected numbers (a column of "
                   "categories goes in cat_exog too: drc forecast --cat-exog)"))
       << error(c);
   c.cat_exog = {"region"};
-  EXPECT_TRUE(has(error(c),
+  EXPECT_TRUE(Has(error(c),
                   "categorical column 'region' (cat_exog) is in none of futr_exog, "
                   "hist_exog and stat_exog"))
       << error(c);
   c.futr_exog.clear();
-  EXPECT_TRUE(has(error(c), "categorical columns (cat_exog: region) are in none of futr_exog"))
+  EXPECT_TRUE(Has(error(c), "categorical columns (cat_exog: region) are in none of futr_exog"))
       << error(c);
   c.futr_exog = {"c"};
   c.cat_exog = {"c", "c"};
-  EXPECT_TRUE(has(error(c), "categorical column 'c' (cat_exog) is named twice")) << error(c);
+  EXPECT_TRUE(Has(error(c), "categorical column 'c' (cat_exog) is named twice")) << error(c);
   c.cat_exog = {"c"};
   c.cat_emb_dim = "wide";
-  EXPECT_TRUE(has(error(c), "cat_emb_dim 'wide': expected fastai, sqrt, half or a whole number"))
+  EXPECT_TRUE(Has(error(c), "cat_emb_dim 'wide': expected fastai, sqrt, half or a whole number"))
       << error(c);
   c.cat_emb_dim = "fastai";
   c.futr_exog.clear();
   c.cat_exog = {"region"};
   c.stat_exog = {"region"};
   c.models = {"VanillaTransformer"};
-  EXPECT_TRUE(has(error(c), "VanillaTransformer does not read static exogenous variables"))
+  EXPECT_TRUE(Has(error(c), "VanillaTransformer does not read static exogenous variables"))
       << error(c);
   // A static category takes one value per series, named as the table has it.
   c.models = {"MLP"};
   c.stat_exog = {"c"};
   c.cat_exog = {"c"};
-  EXPECT_TRUE(has(error(c), "static exogenous column 'c' takes two values in series 's0' ("))
+  EXPECT_TRUE(Has(error(c), "static exogenous column 'c' takes two values in series 's0' ("))
       << error(c);
 }
 
