@@ -191,9 +191,10 @@ std::vector<std::string> ExogenousModels() {
 
 class CudaExogenousTest : public ::testing::TestWithParam<std::string> {};
 
-// With each kind of exogenous variable that the model reads, eval mode: the forward pass and
-// the point forecast agree with the CPU's (the models' own tensors, e.g. DeepAR's horizon
-// steps, must be made on the batch's device).
+// With each kind of exogenous variable that the model reads, the last column of each kind
+// categorical (embedded: categorical.h), eval mode: the forward pass and the point forecast
+// agree with the CPU's (the models' own tensors, e.g. DeepAR's horizon steps, must be made on
+// the batch's device).
 TEST_P(CudaExogenousTest, ComputesWhatTheCpuComputes) {
   DRC_SKIP_WITHOUT_GPU();
   FullFp32 fp32;
@@ -201,9 +202,18 @@ TEST_P(CudaExogenousTest, ComputesWhatTheCpuComputes) {
   auto defaults = DefaultModelRegistry().Defaults(name);
   ASSERT_TRUE(defaults.ok()) << defaults.status();
   ModelConfig config = Config();
-  config.futr_exog = 2;
-  if (defaults->hist_exog) config.hist_exog = 2;
-  if (defaults->stat_exog) config.stat_exog = 1;
+  if (defaults->recurrent) config.input_size = kInput + 1;
+  const int64_t L = config.input_size;
+  config.futr_exog = 3;
+  config.categorical = {{CategoricalExog::kFutr, 2, 4, 3}};
+  if (defaults->hist_exog) {
+    config.hist_exog = 3;
+    config.categorical.push_back({CategoricalExog::kHist, 2, 5, 2});
+  }
+  if (defaults->stat_exog) {
+    config.stat_exog = 2;
+    config.categorical.push_back({CategoricalExog::kStat, 1, 3, 2});
+  }
   auto twins = MakeTwins(name, config);
   ASSERT_TRUE(twins.ok()) << twins.status();
   auto& cpu = twins->cpu;
@@ -211,10 +221,16 @@ TEST_P(CudaExogenousTest, ComputesWhatTheCpuComputes) {
 
   torch::manual_seed(2);
   const int64_t B = 8;
-  WindowBatch batch{10.0f + 3.0f * torch::randn({B, kInput}), torch::ones({B, kInput})};
-  batch.futr_exog = torch::randn({B, kInput + kHorizon, 2});
-  if (config.hist_exog > 0) batch.hist_exog = torch::randn({B, kInput, 2});
-  if (config.stat_exog > 0) batch.stat_exog = torch::randn({B, 1});
+  // Continuous columns, then one of codes 0..cardinality.
+  auto columns = [&](std::vector<int64_t> shape, int64_t cardinality) {
+    auto continuous = torch::randn(shape);
+    shape.back() = 1;
+    return torch::cat({continuous, torch::randint(0, cardinality + 1, shape)}, -1);
+  };
+  WindowBatch batch{10.0f + 3.0f * torch::randn({B, L}), torch::ones({B, L})};
+  batch.futr_exog = columns({B, L + kHorizon, 2}, 4);
+  if (config.hist_exog > 0) batch.hist_exog = columns({B, L, 2}, 5);
+  if (config.stat_exog > 0) batch.stat_exog = columns({B, 1}, 3);
   const WindowBatch on_gpu = OnGpu(batch);
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(Close(gpu->Forward(on_gpu), cpu->Forward(batch), 1e-3)) << name << ": forward";
