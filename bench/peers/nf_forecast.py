@@ -24,7 +24,8 @@ together, skipping NaN:
     MAPE  = 100 * mean |y - yhat| / |y|                      (points with y == 0 skipped)
     sMAPE = 100 * mean 2 |y - yhat| / (|y| + |yhat|)         (points with |y|+|yhat| == 0 skipped)
 For probabilistic models (DeepAR) the point forecast is NeuralForecast's default output
-column: the model's column if present, else its median column ("<model>-median").
+column: the model's column if present, else its median column ("<model>-median"), else the
+one column NF names after the model and its loss ("<model>_ql0.9" for QuantileLoss(0.9)).
 
 --scaler sets every model's scaler_type (default: each model's own). --loss NAME sets every
 model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA); MAE is NF's default), as drc forecast
@@ -76,6 +77,18 @@ def quiet():
                  "lightning.pytorch.utilities.rank_zero", "lightning_fabric.utilities.seed",
                  "pytorch_lightning.utilities.rank_zero", "neuralforecast", "torch"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def point_column(fc, name):
+    """The forecast column of model `name` in NF's output `fc` (see the module docstring)."""
+    if name in fc.columns:
+        return name
+    if f"{name}-median" in fc.columns:
+        return f"{name}-median"
+    named = [c for c in fc.columns if c.startswith(f"{name}_")]
+    if len(named) != 1:
+        sys.exit(f"{name}: no single forecast column among {list(fc.columns)}")
+    return named[0]
 
 
 def main():
@@ -151,7 +164,7 @@ def main():
                 fc = nf.cross_validation(df=df, n_windows=a.cv_windows, step_size=a.cv_step,
                                          **kw)
                 seconds = time.perf_counter() - t0
-                col = name if name in fc.columns else f"{name}-median"
+                col = point_column(fc, name)
                 evaluated = fc
             elif a.conformal_windows:
                 from neuralforecast.utils import PredictionIntervals
@@ -163,7 +176,7 @@ def main():
                 fc = nf.predict(level=levels) if levels else nf.predict()
                 seconds = time.perf_counter() - t0
                 fc = fc.reset_index() if "ds" not in fc.columns else fc
-                col = name if name in fc.columns else f"{name}-median"
+                col = point_column(fc, name)
                 evaluated = test.merge(fc, on=["unique_id", "ds"], how="left")
             if evaluated[col].isna().all():
                 sys.exit(f"{name}: forecast dates do not match the test dates")
