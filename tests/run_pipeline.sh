@@ -92,17 +92,18 @@ mae() { sed -n 's/.*"mae":\([0-9.e+-]*\).*/\1/p' "$1"; }
 [ "$(mae "$work-parts/split.MLP/split.MLP.out")" = "$(mae "$work-parts/forecast.MLP/forecast.MLP.out")" ] ||
   { echo "partition: true gave another MAE than the partitioned prepare" >&2; exit 1; }
 echo "partitioned prepare and forecast"
-# A prepare stage's calendar column as a future categorical variable of a forecast stage: the
-# stage's MAE is drc forecast's with --futr-exog --cat-exog on the prepared table, and not the
-# one without.
+# A prepare stage's calendar column as a future categorical variable of a forecast stage trained
+# with HuberLoss(0.5): the stage's MAE is drc forecast's with --futr-exog --cat-exog and that
+# loss on the prepared table, and not the one without the variable.
 "$drc" run "$data/pipeline_exog.yaml" --workdir "$work-exog" --quiet
-grep -q 'seed 1, exogenous variables: future month (categorical: month);' \
+grep -q 'loss HuberLoss(0.5), seed 1, exogenous variables: future month (categorical: month);' \
   "$work-exog/report/index.html" &&
   grep -q '"cat_exog":\["month"\].*"futr_exog":\["month"\]' "$work-exog/forecast.MLP/forecast.MLP.out" ||
   { echo "the exogenous stage's report or line does not name its variables" >&2; exit 1; }
 exog_mae() {
   "$drc" forecast --data "$work-exog/prepare/series.parquet" --models MLP --h 12 --input-size 24 \
-    --steps 5 --freq ME --scaler standard --threads 1 --json "$@" >"$work-exog/cli.out"
+    --steps 5 --freq ME --scaler standard --loss 'HuberLoss(0.5)' --threads 1 --json "$@" \
+    >"$work-exog/cli.out"
   mae "$work-exog/cli.out"
 }
 stage=$(mae "$work-exog/forecast.MLP/forecast.MLP.out")

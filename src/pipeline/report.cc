@@ -560,8 +560,9 @@ class Report {
     if (!exog.empty()) exog = ", exogenous variables: " + HtmlEscape(exog);
     std::string h = "<p>h=" + std::to_string(f.horizon) +
                     ", input_size=" + std::to_string(f.input_size) +
-                    ", steps=" + std::to_string(f.steps) + (seeds ? ", seeds " : ", seed ") +
-                    JoinList(seed_list) + exog + "; " + how +
+                    ", steps=" + std::to_string(f.steps) +
+                    (f.loss.empty() ? "" : ", loss " + HtmlEscape(f.loss)) +
+                    (seeds ? ", seeds " : ", seed ") + JoinList(seed_list) + exog + "; " + how +
                     (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
     // Per interval level, its key in the records (drc forecast's "%g").
     std::vector<std::string> levels;
