@@ -60,7 +60,9 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     char* end = nullptr;
     errno = 0;
     number = std::strtod(argument.c_str(), &end);
-    if (end != argument.c_str() + argument.size() || errno == ERANGE) return fail();
+    if (end != argument.c_str() + argument.size() || errno == ERANGE || std::isnan(number)) {
+      return fail();
+    }
   } else if (open != std::string::npos) {
     return fail();  // "NAME()"
   }

@@ -54,9 +54,9 @@ TEST(Losses, NamesAreNfsClasses) {
   EXPECT_EQ(ParsePointLoss("HuberLoss")->Name(), "HuberLoss(1)");
   EXPECT_FALSE(ParsePointLoss("RMSE")->IsMean());
   EXPECT_TRUE(ParsePointLoss("MSE")->IsMean());
-  for (const char* bad :
-       {"mae", "Huber", "", "QuantileLoss", "QuantileLoss(1)", "QuantileLoss(0)", "HuberLoss(0)",
-        "HuberLoss()", "MSE(2)", "QuantileLoss(0.5", "QuantileLoss(x)", "MQLoss"}) {
+  for (const char* bad : {"mae", "Huber", "", "QuantileLoss", "QuantileLoss(1)", "QuantileLoss(0)",
+                          "HuberLoss(0)", "HuberLoss()", "MSE(2)", "QuantileLoss(0.5",
+                          "QuantileLoss(x)", "HuberLoss(nan)", "MQLoss"}) {
     auto loss = ParsePointLoss(bad);
     ASSERT_FALSE(loss.ok()) << bad;
     EXPECT_NE(loss.status().message().find("expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss"),
