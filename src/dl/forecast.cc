@@ -622,13 +622,7 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
     run.loss = it->second;
   }
   if (!run.loss.empty()) {
-    auto loss = ParsePointLoss(run.loss);
-    if (!loss.ok()) return loss.status().WithContext("Forecast: " + name);
-    if (run.defaults.loss != "MAE") {
-      return Status::InvalidArgument("Forecast: ", name, " trains on its likelihood (NF's ",
-                                     run.defaults.loss, "); loss '", run.loss,
-                                     "' is for point models");
-    }
+    DRC_RETURN_NOT_OK(PointLossOf(name, run.defaults, run.loss).status().WithContext("Forecast"));
   }
   if (auto it = config.params.find(name); it != config.params.end()) {
     run.params = it->second;

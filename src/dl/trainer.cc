@@ -125,6 +125,17 @@ torch::Tensor RevinScaledModel::PointForecast(const WindowBatch& batch) {
   return Inverse(inner_->PointForecast(Affine(batch)));
 }
 
+Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
+                              const std::string& text) {
+  auto loss = ParsePointLoss(text);
+  if (!loss.ok()) return loss.status().WithContext(model);
+  if (defaults.loss != "MAE") {
+    return Status::InvalidArgument(model, " trains on its likelihood (NF's ", defaults.loss,
+                                   "); loss '", text, "' is for point models");
+  }
+  return loss;
+}
+
 Result<torch::Device> ResolveDevice(const std::string& spec, int rank) {
   if (spec == "cpu") return torch::Device(torch::kCPU);
   const bool automatic = spec == "auto";
@@ -235,14 +246,9 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
   if (!options.loss.empty()) {
-    auto loss = ParsePointLoss(options.loss);
-    if (!loss.ok()) return loss.status().WithContext(name);
     DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
-    if (defaults.loss != "MAE") {
-      return Status::InvalidArgument(name, ": trains on its likelihood (NF's ", defaults.loss,
-                                     "); loss '", options.loss, "' is for point models");
-    }
-    model->SetPointLoss(*loss);
+    DRC_ASSIGN_OR_RETURN(auto loss, PointLossOf(name, defaults, options.loss));
+    model->SetPointLoss(loss);
   }
   std::unique_ptr<Trainer> trainer;
   DRC_RETURN_NOT_OK(Guard(name + ": moving the model to " + device->str(), [&] {

@@ -106,6 +106,11 @@ class RevinScaledModel final : public ForecastModel {
   torch::Tensor weight_, bias_;
 };
 
+// The point loss written `text` (ParsePointLoss) for `model`: InvalidArgument naming the model
+// for a bad name, or for a model with a distribution loss (TrainDefaults::loss not MAE).
+Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
+                              const std::string& text);
+
 // The options NeuralForecast uses for a model with these defaults.
 TrainOptions OptionsFrom(const TrainDefaults& defaults, int max_steps, uint64_t seed);
 // NeuralForecast's per-model training hyper-parameters, set as a model's params (ModelConfig):
