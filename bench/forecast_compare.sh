@@ -12,7 +12,9 @@
 # seconds are medians over all rounds (the MAEs repeat exactly). Needs the release build and `bash bench/peers/setup_dl_peers.sh`.
 # DRC_BIN=PATH runs another drc binary (e.g. a copy, so that rebuilding does not change a run).
 # LOSS=NAME trains every model with that point loss on both sides (drc forecast --loss, NF's
-# loss=; e.g. LOSS=MSE or LOSS='HuberLoss(0.5)').
+# loss=; e.g. LOSS=MSE, LOSS='HuberLoss(0.5)' or LOSS='MQLoss(level=[80, 90])').
+# LEVEL=L1,L2 asks both sides for those prediction intervals (drc forecast --level, NF's
+# predict(level=...)): each line then carries coverage_L and width_L (e.g. with LOSS=MQLoss).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,8 +27,9 @@ csv=${DRC_CARRIER_CSV:-$root/../shared/data/us_carrier/us_carrier_passenger.csv}
 drc=${DRC_BIN:-$root/build/release/apps/drc/drc}
 out=$root/bench/results/forecast-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
-loss=()
-if [ -n "${LOSS:-}" ]; then loss=(--loss "$LOSS"); fi
+extra=()
+if [ -n "${LOSS:-}" ]; then extra=(--loss "$LOSS"); fi
+if [ -n "${LEVEL:-}" ]; then extra+=(--level "$LEVEL"); fi
 
 bash "$here/peers/setup_dl_peers.sh"
 [ -x "$drc" ] || { echo "forecast_compare: build first (make build)" >&2; exit 1; }
@@ -36,10 +39,10 @@ for ((r = 1; r <= rounds; r++)); do
     IFS=, read -ra list <<<"$models"
     for m in "${list[@]}"; do
       "$drc" forecast --data "$csv" --models "$m" --h 24 --input-size 24 --steps 100 \
-        --freq ME --seed "$s" --threads "$threads" "${loss[@]}" --json |
+        --freq ME --seed "$s" --threads "$threads" "${extra[@]}" --json |
         sed "s/}\$/,\"seed\":$s,\"round\":$r}/" >>"$out/drc_seed$s.jsonl"
       "$here/peers/.venv-dl/bin/python" "$here/peers/nf_forecast.py" "$csv" --models "$m" \
-        --seed "$s" --threads "$threads" "${loss[@]}" | sed "s/}\$/,\"round\":$r}/" >>"$out/nf_seed$s.jsonl"
+        --seed "$s" --threads "$threads" "${extra[@]}" | sed "s/}\$/,\"round\":$r}/" >>"$out/nf_seed$s.jsonl"
     done
   done
 done

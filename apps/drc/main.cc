@@ -172,8 +172,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
   forecast->add_option("--loss", forecast_args.loss,
                        "Point models' training loss (NF's loss=): MAE (default), MSE, RMSE, MAPE, "
-                       "SMAPE, HuberLoss, HuberLoss(DELTA) or QuantileLoss(Q); MODEL.loss in "
-                       "--param or --config sets one model's");
+                       "SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or MQLoss, "
+                       "MQLoss(level=[L,...]) or MQLoss(quantiles=[Q,...]) for a median and "
+                       "quantile columns; MODEL.loss in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); every model but "
@@ -239,8 +240,9 @@ int main(int argc, char** argv) {
   forecast
       ->add_option("--level", forecast_args.level,
                    "Prediction interval levels in (0, 100), comma-separated, e.g. 80,90: DeepAR's "
-                   "from its distribution (default: median, 80 and 90), the point models' "
-                   "conformal (with --conformal-windows)")
+                   "from its distribution (default: median, 80 and 90), an MQLoss model's among "
+                   "its quantiles (default: all of them), the other point models' conformal "
+                   "(with --conformal-windows)")
       ->delimiter(',');
   forecast
       ->add_option("--conformal-windows", forecast_args.conformal_windows,

@@ -10,7 +10,8 @@ seconds of both sides come only from the runs in those files (e.g. the runs made
 machine, when others ran beside a build for their accuracy alone); a model with no timed run
 on a side shows "-" there. --models keeps only those models (e.g. the 11 of the published
 evaluation). The last rows give the mean MAE over the models both sides ran, and how many models
-are more than 25 % worse.
+are more than 25 % worse. Lines with prediction intervals (coverage_L and width_L, from --level)
+add a table of the median coverage and width per model and level, ours and NF's.
 """
 import argparse
 import statistics
@@ -31,7 +32,29 @@ def load(paths, timed=None):
         secs = [r["seconds"] for r in rs if r["timed"]]
         out[m]["seconds"] = statistics.median(secs) if secs else None
         out[m]["n"] = len(rs)
+        for k in {k for r in rs for k in r if k.startswith(("coverage_", "width_"))}:
+            values = [r[k] for r in rs if k in r and r[k] is not None]
+            if values:
+                out[m][k] = statistics.median(values)
     return out
+
+
+def print_intervals(ours, theirs, models):
+    """Median coverage and width per model and level where both sides scored intervals."""
+    rows = []
+    for m in models:
+        levels = sorted({k[len("coverage_"):] for k in ours[m] if k.startswith("coverage_")}
+                        & {k[len("coverage_"):] for k in theirs[m] if k.startswith("coverage_")},
+                        key=float)
+        for level in levels:
+            o, t = ours[m], theirs[m]
+            rows.append(f"| {m} | {level} | {o['coverage_' + level]:.2f} | "
+                        f"{t['coverage_' + level]:.2f} | {o['width_' + level]:.0f} | "
+                        f"{t['width_' + level]:.0f} |")
+    if rows:
+        print("\n| model | level | coverage ours | coverage NF | width ours | width NF |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(rows))
 
 
 def fmt_s(x):
@@ -66,6 +89,7 @@ def main():
         worse = [m for m in both if ours[m]["mae"] > 1.25 * theirs[m]["mae"]]
         print(f"\nMean MAE over {len(both)} models: ours {mo:.0f}, NF {mt:.0f} "
               f"(ratio {mo / mt:.2f}); more than 25 % worse: {', '.join(worse) or 'none'}.")
+    print_intervals(ours, theirs, both)
     missing = sorted(m for m in set(ours) ^ set(theirs) if keep is None or m in keep)
     if missing:
         print(f"Only one side ran: {', '.join(missing)}.")

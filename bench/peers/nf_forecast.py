@@ -28,8 +28,10 @@ column: the model's column if present, else its median column ("<model>-median")
 one column NF names after the model and its loss ("<model>_ql0.9" for QuantileLoss(0.9)).
 
 --scaler sets every model's scaler_type (default: each model's own). --loss NAME sets every
-model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA); MAE is NF's default), as drc forecast
---loss names them; its valid_loss is then that loss too (NF's default). --level L1,L2 predicts
+model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA), QuantileLoss(Q), MQLoss,
+MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]); MAE is NF's default), as drc forecast
+--loss names them; its valid_loss is then that loss too (NF's default). Under MQLoss the point
+forecast is the "<model>-median" column. --level L1,L2 predicts
 with predict(level=[...]) (DeepAR: intervals from its distribution) and adds, per level,
 "coverage_L" (share of test points with lo <= y <= hi, as src/dl/metrics.cc's Coverage) and
 "width_L" (mean hi - lo). --conformal-windows N fits with
@@ -149,9 +151,15 @@ def main():
     extra = {"scaler_type": a.scaler} if a.scaler else {}
     if a.loss:
         import neuralforecast.losses.pytorch as nfl
-        name, _, argument = a.loss.rstrip(")").partition("(")
-        keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
-        extra["loss"] = getattr(nfl, name)(**({keyword: float(argument)} if argument else {}))
+        name, _, argument = a.loss.removesuffix(")").partition("(")
+        if name == "MQLoss":  # MQLoss(level=[80, 90]) or MQLoss(quantiles=[...])
+            import ast
+            key, _, values = argument.partition("=")
+            kwargs = {key.strip(): ast.literal_eval(values.strip())} if argument else {}
+        else:
+            keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
+            kwargs = {keyword: float(argument)} if argument else {}
+        extra["loss"] = getattr(nfl, name)(**kwargs)
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)

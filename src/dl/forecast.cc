@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -179,6 +180,37 @@ Result<QuantileColumns> IntervalColumns(std::vector<double> levels, bool median)
   return out;
 }
 
+// The columns of MQLoss's quantiles: the median, then the others ascending, named as NF's
+// (quantiles_to_outputs: q < 0.5 is -lo-(100 - 200 q), q > 0.5 is -hi-(200 q - 100)); a level
+// is scored (bounds) where both of its quantiles are there.
+QuantileColumns MultiQuantileColumns(const PointLoss& loss) {
+  std::vector<double> quantiles = loss.quantiles;
+  std::sort(quantiles.begin(), quantiles.end(),
+            [](double a, double b) { return (a == 0.5) != (b == 0.5) ? a == 0.5 : a < b; });
+  QuantileColumns out;
+  auto level_of = [](double q) { return std::round(std::abs(200 * q - 100) * 1e6) / 1e6; };
+  for (double q : quantiles) {
+    out.quantiles.push_back(q);
+    const std::string side = q < 0.5 ? "-lo-" : "-hi-";
+    out.suffixes.push_back(q == 0.5 ? "-median" : side + LevelText(level_of(q)));
+  }
+  std::vector<std::tuple<double, size_t, size_t>> scored;  // level, its -lo- and -hi- column
+  for (size_t lo = 0; lo < quantiles.size(); ++lo) {
+    for (size_t hi = 0; hi < quantiles.size(); ++hi) {
+      if (quantiles[lo] < 0.5 && quantiles[hi] > 0.5 &&
+          level_of(quantiles[hi]) == level_of(quantiles[lo])) {
+        scored.emplace_back(level_of(quantiles[lo]), lo, hi);
+      }
+    }
+  }
+  std::sort(scored.begin(), scored.end());  // levels ascending, as IntervalColumns gives them
+  for (const auto& [level, lo, hi] : scored) {
+    out.levels.push_back(level);
+    out.bounds.emplace_back(lo, hi);
+  }
+  return out;
+}
+
 // A float64 column of a [S, H] tensor, row-major (series by series, as the held-out rows).
 std::vector<double> Flat(const torch::Tensor& t) {
   auto flat = t.to(torch::kFloat64).contiguous().view({-1});
@@ -193,9 +225,16 @@ Result<std::shared_ptr<arrow::ChunkedArray>> DoubleColumn(const std::vector<doub
   return std::make_shared<arrow::ChunkedArray>(array);
 }
 
+// Whether a model gives quantiles of its own: a distribution model (DeepAR), or a point model
+// trained on MQLoss.
+bool GivesQuantiles(const TrainDefaults& defaults, const PointLoss& loss) {
+  return defaults.gives_quantiles || loss.Outputs() > 1;
+}
+
 // Whether a model gets conformal intervals: levels were asked of a point model.
-bool NeedsConformal(const TrainDefaults& defaults, const ForecastConfig& config) {
-  return !config.level.empty() && !defaults.gives_quantiles;
+bool NeedsConformal(const TrainDefaults& defaults, const PointLoss& loss,
+                    const ForecastConfig& config) {
+  return !config.level.empty() && !GivesQuantiles(defaults, loss);
 }
 
 // Whether each rank holds its own series (ForecastConfig::partitioned) on two ranks or more.
@@ -311,6 +350,7 @@ struct ModelRun {
   uint64_t seed = 0;
   std::map<std::string, double> params;  // the model's own (training keys taken out)
   std::string loss;                      // a point loss (ParsePointLoss); empty: MAE
+  PointLoss point_loss;                  // `loss` parsed
 };
 
 ModelConfig ModelConfigOf(const ModelRun& run, const ForecastConfig& config) {
@@ -622,7 +662,27 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
     run.loss = it->second;
   }
   if (!run.loss.empty()) {
-    DRC_RETURN_NOT_OK(PointLossOf(name, run.defaults, run.loss).status().WithContext("Forecast"));
+    auto loss = PointLossOf(name, run.defaults, run.loss);
+    if (!loss.ok()) return loss.status().WithContext("Forecast");
+    run.point_loss = *loss;
+  }
+  // MQLoss gives the quantiles it was trained for, so levels asked must be among them.
+  if (run.point_loss.Outputs() > 1) {
+    const auto& trained = run.point_loss.quantiles;
+    std::vector<std::string> names;
+    for (double t : trained) names.push_back(LevelText(t));
+    for (double level : config.level) {
+      if (!(level > 0 && level < 100)) continue;  // IntervalColumns names it
+      for (double q : {(50 - level / 2) / 100, (50 + level / 2) / 100}) {
+        if (std::none_of(trained.begin(), trained.end(),
+                         [&](double t) { return std::abs(t - q) < 1e-9; })) {
+          return Status::InvalidArgument(
+              "Forecast: ", name, " trains on ", run.point_loss.Name(),
+              ", whose outputs are the quantiles ", JoinList(names), "; level ", level,
+              " asks for ", q, ": give levels among the loss's (or no level, for all of them)");
+        }
+      }
+    }
   }
   if (auto it = config.params.find(name); it != config.params.end()) {
     run.params = it->second;
@@ -1031,12 +1091,14 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     DRC_ASSIGN_OR_RETURN(ModelRun run, PlanRun(registry, name, config));
     runs.push_back(run);
     const TrainDefaults& defaults = run.defaults;
-    if (!NeedsConformal(defaults, config)) continue;
+    if (!NeedsConformal(defaults, run.point_loss, config)) continue;
     if (config.conformal_windows == 0) {
       return Status::InvalidArgument(
-          "Forecast: ", name, " gives point forecasts only (loss ", defaults.loss,
+          "Forecast: ", name, " gives point forecasts only (loss ",
+          run.loss.empty() ? defaults.loss : run.loss,
           "), so its prediction intervals are conformal: set conformal_windows >= 2 (NF's "
-          "PredictionIntervals(n_windows)), or ask levels of distribution models (DeepAR) only");
+          "PredictionIntervals(n_windows)), train it on MQLoss, or ask levels of distribution "
+          "models (DeepAR) only");
     }
     any_conformal = true;
   }
@@ -1082,7 +1144,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     const TrainDefaults& defaults = run.defaults;
     // Point models give intervals from the errors of a calibration run (NF's
     // PredictionIntervals), trained before the model itself.
-    const bool conformal = NeedsConformal(defaults, config);
+    const bool conformal = NeedsConformal(defaults, run.point_loss, config);
     torch::Tensor scores;
     if (conformal) {
       DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, series, config));
@@ -1097,8 +1159,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     f.steps = trainer->step();
     f.stopped_early = trainer->stopped_early();
     f.threads = trainer->threads();
+    // Without levels: NF's default columns of a distribution model, or all of MQLoss's.
+    const QuantileColumns own =
+        run.point_loss.Outputs() > 1 ? MultiQuantileColumns(run.point_loss) : nf_default;
     const QuantileColumns& intervals =
-        config.level.empty() && defaults.gives_quantiles ? nf_default : given;
+        config.level.empty() && GivesQuantiles(defaults, run.point_loss) ? own : given;
     const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;
     auto predicted = [&]() -> Result<Trainer::Prediction> {
       DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));

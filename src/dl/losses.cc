@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -25,18 +26,113 @@ const char* BaseName(PointLoss::Kind kind) {
     case PointLoss::kMape: return "MAPE";
     case PointLoss::kSmape: return "SMAPE";
     case PointLoss::kHuber: return "HuberLoss";
-    case PointLoss::kQuantile: break;
+    case PointLoss::kQuantile: return "QuantileLoss";
+    case PointLoss::kMultiQuantile: break;
   }
-  return "QuantileLoss";
+  return "MQLoss";
+}
+
+// "[a, b, ...]" -> the numbers; false unless every entry is a finite number.
+bool ParseList(std::string text, std::vector<double>& out) {
+  std::erase(text, ' ');
+  if (text.size() < 3 || text.front() != '[' || text.back() != ']') return false;
+  std::stringstream entries(text.substr(1, text.size() - 2));
+  std::string entry;
+  while (std::getline(entries, entry, ',')) {
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(entry.c_str(), &end);
+    if (entry.empty() || end != entry.c_str() + entry.size() || errno == ERANGE ||
+        !std::isfinite(v)) {
+      return false;
+    }
+    out.push_back(v);
+  }
+  return !out.empty() && text[text.size() - 2] != ',';
+}
+
+// Keeps the first of repeated values, in order (NF's dict.fromkeys).
+std::vector<double> Unique(const std::vector<double>& values) {
+  std::vector<double> out;
+  for (double v : values) {
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  }
+  return out;
+}
+
+// MQLoss's argument: "" (NF's default level [80, 90]), "level=[...]" or "quantiles=[...]".
+Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string& argument) {
+  auto fail = [&](const std::string& why) -> Status {
+    return Status::InvalidArgument("loss '", text, "': ", why,
+                                   " (expected MQLoss, MQLoss(level=[L, ...]) with 0 < L < 100 "
+                                   "or MQLoss(quantiles=[Q, ...]) with 0 < Q < 1, 0.5 among them)");
+  };
+  PointLoss loss;
+  loss.kind = PointLoss::kMultiQuantile;
+  std::string key = "level", list = "[80, 90]";
+  if (!argument.empty()) {
+    const auto eq = argument.find('=');
+    if (eq == std::string::npos) return fail("the argument is not level=[...] or quantiles=[...]");
+    key = argument.substr(0, eq);
+    std::erase(key, ' ');
+    list = argument.substr(eq + 1);
+  }
+  std::vector<double> values;
+  if (key != "level" && key != "quantiles") {
+    return fail("unknown argument '" + key + "'");
+  }
+  if (!ParseList(list, values)) return fail(key + " is not a list of numbers");
+  values = Unique(values);
+  if (key == "level") {
+    std::sort(values.begin(), values.end());
+    for (double l : values) {
+      if (!(l > 0 && l < 100)) return fail("level " + std::to_string(l) + " is not in (0, 100)");
+    }
+    loss.levels = values;
+    // NF's level_to_outputs: the median first, then every level's two quantiles ascending.
+    std::vector<double> qs;
+    for (double l : values) {
+      qs.push_back((50 - l / 2) / 100);
+      qs.push_back((50 + l / 2) / 100);
+    }
+    std::stable_sort(qs.begin(), qs.end());
+    loss.quantiles = {0.5};
+    loss.quantiles.insert(loss.quantiles.end(), qs.begin(), qs.end());
+    return loss;
+  }
+  for (double q : values) {
+    if (!(q > 0 && q < 1)) return fail("quantile " + std::to_string(q) + " is not in (0, 1)");
+  }
+  if (std::find(values.begin(), values.end(), 0.5) == values.end()) {
+    return fail("the quantiles lack 0.5, the median that is the point forecast");
+  }
+  loss.quantiles = values;
+  return loss;
 }
 
 }  // namespace
 
 std::string PointLoss::Name() const {
-  if (kind != kHuber && kind != kQuantile) return BaseName(kind);
+  if (kind != kHuber && kind != kQuantile && kind != kMultiQuantile) return BaseName(kind);
   std::ostringstream out;
-  out << BaseName(kind) << "(" << parameter << ")";
+  out << BaseName(kind) << "(";
+  if (kind == kMultiQuantile) {
+    const bool by_level = !levels.empty();
+    out << (by_level ? "level=[" : "quantiles=[");
+    const auto& values = by_level ? levels : quantiles;
+    for (size_t i = 0; i < values.size(); ++i) out << (i > 0 ? ", " : "") << values[i];
+    out << "]";
+  } else {
+    out << parameter;
+  }
+  out << ")";
   return out.str();
+}
+
+int PointLoss::PointOutput() const {
+  if (kind != kMultiQuantile) return 0;
+  const auto median = std::find(quantiles.begin(), quantiles.end(), 0.5);
+  return median == quantiles.end() ? 0 : static_cast<int>(median - quantiles.begin());
 }
 
 Result<PointLoss> ParsePointLoss(const std::string& text) {
@@ -53,8 +149,14 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     return Status::InvalidArgument(
         "loss '", text,
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) with DELTA > 0 or "
-        "QuantileLoss(Q) with 0 < Q < 1 (NF's point losses)");
+        "QuantileLoss(Q) with 0 < Q < 1, MQLoss, MQLoss(level=[L, ...]) or "
+        "MQLoss(quantiles=[Q, ...]) (NF's point and multi-quantile losses)");
   };
+  if (name == BaseName(PointLoss::kMultiQuantile)) {
+    if (open != std::string::npos && argument.empty()) return fail();  // "MQLoss()"
+    if (argument == "?") return fail();
+    return ParseMultiQuantile(text, argument);
+  }
   double number = std::nan("");
   if (!argument.empty()) {
     char* end = nullptr;
@@ -87,6 +189,12 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
 
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
                              const torch::Tensor& y_hat) {
+  if (loss.kind == PointLoss::kMultiQuantile) {
+    // NF's MQLoss: q * max(y - y_hat, 0) + (1 - q) * max(y_hat - y, 0), summed over q.
+    auto q = torch::tensor(loss.quantiles, y_hat.options());
+    auto error = y.unsqueeze(-1) - y_hat;
+    return (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).sum(-1);
+  }
   auto delta = y - y_hat;
   switch (loss.kind) {
     case PointLoss::kMae: return delta.abs();
@@ -95,7 +203,8 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     case PointLoss::kMape: return delta.abs() * DivideNoNan(torch::ones_like(y), y.abs());
     case PointLoss::kSmape: return 2 * DivideNoNan(delta.abs(), y.abs() + y_hat.abs());
     case PointLoss::kHuber: return torch::huber_loss(y, y_hat, at::Reduction::None, loss.parameter);
-    case PointLoss::kQuantile: break;
+    case PointLoss::kQuantile:
+    case PointLoss::kMultiQuantile: break;
   }
   return torch::max(loss.parameter * delta, (loss.parameter - 1) * delta);
 }

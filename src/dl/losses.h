@@ -1,35 +1,52 @@
 // NeuralForecast's point losses (neuralforecast.losses.pytorch), chosen by name for a point
 // model's training and validation (drc forecast --loss, MODEL.loss): MAE (the default), MSE,
-// RMSE, MAPE, SMAPE, HuberLoss(delta = 1) and QuantileLoss(q). Each is NF's weighted mean of a
-// per-point term over the points with nonzero weight (the availability mask times a window's
-// draws), RMSE the root of MSE's. Training computes it on the scaled windows, validation in
-// the series' units, as NF's training_step and valid_loss do. Internal to src/dl.
+// RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q) and MQLoss (level = [80, 90], or
+// quantiles). Each is NF's weighted mean of a per-point term over the points with nonzero
+// weight (the availability mask times a window's draws), RMSE the root of MSE's; MQLoss's term
+// is the sum over its quantiles of QuantileLoss's, as NF's (its weights broadcast over the
+// quantiles, so that the mean is over the points only). Training computes it on the scaled
+// windows, validation in the series' units, as NF's training_step and valid_loss do. Internal
+// to src/dl.
 #pragma once
 
 #include <torch/types.h>
 
 #include <string>
+#include <vector>
 
 #include "drc/common/result.h"
 
 namespace drc::dl {
 
 struct PointLoss {
-  enum Kind { kMae, kMse, kRmse, kMape, kSmape, kHuber, kQuantile };
+  enum Kind { kMae, kMse, kRmse, kMape, kSmape, kHuber, kQuantile, kMultiQuantile };
   Kind kind = kMae;
   double parameter = 0;  // HuberLoss's delta, QuantileLoss's q
-  // As written: "MAE", "HuberLoss(0.5)", "QuantileLoss(0.9)".
+  // MQLoss: its quantiles in the order of the model's outputs, as NF's: from `levels`, the
+  // median, then 50 -+ L/2 % of every level L ascending; or as given (MQLoss(quantiles=...)),
+  // which must include the median, the point forecast.
+  std::vector<double> quantiles = {};
+  std::vector<double> levels = {};  // MQLoss(level=...), ascending; empty when quantiles given
+  // As written: "MAE", "HuberLoss(0.5)", "QuantileLoss(0.9)", "MQLoss(level=[80, 90])".
   std::string Name() const;
+  // How many outputs per horizon step the model gives (NF's outputsize_multiplier): the
+  // number of MQLoss's quantiles, else 1.
+  int Outputs() const { return kind == kMultiQuantile ? static_cast<int>(quantiles.size()) : 1; }
+  // Which of those outputs is the point forecast: MQLoss's median, else 0.
+  int PointOutput() const;
   // Whether the loss is a mean of per-point terms (all but RMSE): a batch's loss is then the
   // weight-weighted average of its parts' (window-parallel steps, ranks' validation sums).
   bool IsMean() const { return kind != kRmse; }
 };
 
 // "MAE", "MSE", "RMSE", "MAPE", "SMAPE", "HuberLoss" or "HuberLoss(DELTA)" (DELTA > 0),
-// "QuantileLoss(Q)" (0 < Q < 1); InvalidArgument lists them.
+// "QuantileLoss(Q)" (0 < Q < 1), "MQLoss" (NF's default level [80, 90]),
+// "MQLoss(level=[L, ...])" (0 < L < 100) or "MQLoss(quantiles=[Q, ...])" (0 < Q < 1, 0.5 among
+// them); repeated levels or quantiles count once, as NF's. InvalidArgument lists them.
 Result<PointLoss> ParsePointLoss(const std::string& text);
 
-// The per-point terms of the loss for targets y and forecasts y_hat (same shape).
+// The per-point terms of the loss for targets y and forecasts y_hat (same shape; for MQLoss,
+// y_hat has a last axis more, one entry per quantile, and the terms y's shape).
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
                              const torch::Tensor& y_hat);
 // NF's reduction of `terms` with `weights` (same shape): the weighted mean over the points with

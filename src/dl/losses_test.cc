@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace drc::dl {
 namespace {
@@ -56,13 +57,69 @@ TEST(Losses, NamesAreNfsClasses) {
   EXPECT_TRUE(ParsePointLoss("MSE")->IsMean());
   for (const char* bad : {"mae", "Huber", "", "QuantileLoss", "QuantileLoss(1)", "QuantileLoss(0)",
                           "HuberLoss(0)", "HuberLoss()", "MSE(2)", "QuantileLoss(0.5",
-                          "QuantileLoss(x)", "HuberLoss(nan)", "MQLoss"}) {
+                          "QuantileLoss(x)", "HuberLoss(nan)", "MQLoss()"}) {
     auto loss = ParsePointLoss(bad);
     ASSERT_FALSE(loss.ok()) << bad;
     EXPECT_NE(loss.status().message().find("expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss"),
               std::string::npos)
         << loss.status();
   }
+}
+
+// NF's MQLoss: the sum over the quantiles of the pinball terms, averaged over the points with
+// weight (the weights are not repeated per quantile). Targets 1 and 4; three quantiles.
+TEST(Losses, MultiQuantileIsNfsSumOverQuantiles) {
+  auto loss = ParsePointLoss("MQLoss(quantiles=[0.1, 0.5, 0.9])");
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  EXPECT_EQ(loss->Outputs(), 3);
+  EXPECT_EQ(loss->PointOutput(), 1);
+  auto y = torch::tensor({{1.0, 4.0}});
+  // y_hat per point: (0, 1, 2) and (4, 4, 10).
+  auto y_hat = torch::tensor({{{0.0, 1.0, 2.0}, {4.0, 4.0, 10.0}}});
+  // Point 1: errors y - y_hat 1, 0, -1: 0.1 * 1 + 0 + (1 - 0.9) * 1 = 0.2.
+  // Point 2: errors 0, 0, -6: (1 - 0.9) * 6 = 0.6.
+  auto terms = PointLossTerms(*loss, y, y_hat);
+  EXPECT_EQ(terms.sizes(), y.sizes());
+  EXPECT_NEAR(terms[0][0].item<double>(), 0.2, 1e-6);
+  EXPECT_NEAR(terms[0][1].item<double>(), 0.6, 1e-6);
+  EXPECT_NEAR(ComputePointLoss(*loss, y, y_hat, torch::tensor({{1.0, 3.0}})).item<double>(),
+              (0.2 + 3 * 0.6) / 4, 1e-6);
+  // A single quantile's MQLoss is its QuantileLoss.
+  auto one = ParsePointLoss("MQLoss(quantiles=[0.5])");
+  ASSERT_TRUE(one.ok()) << one.status();
+  auto y2 = torch::tensor({{1.0, -2.0, 4.0}});
+  auto y_hat2 = torch::tensor({{2.0, -2.0, 1.0}});
+  EXPECT_NEAR(ComputePointLoss(*one, y2, y_hat2.unsqueeze(-1), torch::Tensor()).item<double>(),
+              Loss("QuantileLoss(0.5)", y2, y_hat2, torch::Tensor()), 1e-6);
+}
+
+// NF's level_to_outputs: the median first, then each level's quantiles ascending; repeats once.
+TEST(Losses, MultiQuantileOutputsAreNfs) {
+  auto nf_default = ParsePointLoss("MQLoss");
+  ASSERT_TRUE(nf_default.ok()) << nf_default.status();
+  EXPECT_EQ(nf_default->quantiles, (std::vector<double>{0.5, 0.05, 0.1, 0.9, 0.95}));
+  EXPECT_EQ(nf_default->PointOutput(), 0);
+  EXPECT_EQ(nf_default->Name(), "MQLoss(level=[80, 90])");
+  auto levels = ParsePointLoss("MQLoss(level=[90,50, 90])");
+  ASSERT_TRUE(levels.ok()) << levels.status();
+  EXPECT_EQ(levels->quantiles, (std::vector<double>{0.5, 0.05, 0.25, 0.75, 0.95}));
+  EXPECT_EQ(levels->Name(), "MQLoss(level=[50, 90])");
+  auto given = ParsePointLoss("MQLoss(quantiles=[0.9, 0.5, 0.2])");
+  ASSERT_TRUE(given.ok()) << given.status();
+  EXPECT_EQ(given->quantiles, (std::vector<double>{0.9, 0.5, 0.2}));  // as given
+  EXPECT_EQ(given->Name(), "MQLoss(quantiles=[0.9, 0.5, 0.2])");
+  EXPECT_TRUE(given->IsMean());
+  EXPECT_EQ(ParsePointLoss("MAE")->Outputs(), 1);
+  for (const char* bad :
+       {"MQLoss(level=[100])", "MQLoss(level=[])", "MQLoss(level=[80,])",
+        "MQLoss(quantiles=[0.1, 0.9])", "MQLoss(quantiles=[0, 0.5])", "MQLoss(levels=[80])",
+        "MQLoss(level=80)", "MQLoss(level=[x])", "MQLoss(80)"}) {
+    auto loss = ParsePointLoss(bad);
+    ASSERT_FALSE(loss.ok()) << bad;
+    EXPECT_NE(loss.status().message().find("expected MQLoss"), std::string::npos) << loss.status();
+  }
+  EXPECT_NE(ParsePointLoss("MQLoss(quantiles=[0.1, 0.9])").status().message().find("lack 0.5"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -145,10 +145,6 @@ Result<double> Coverage(std::span<const double> y, std::span<const double> lo,
   int64_t n = 0, inside = 0;
   for (size_t i = 0; i < y.size(); ++i) {
     if (std::isnan(y[i]) || std::isnan(lo[i]) || std::isnan(hi[i])) continue;
-    if (lo[i] > hi[i]) {
-      return Status::InvalidArgument("Coverage: at point ", i, " the lower bound ", lo[i],
-                                     " is above the upper bound ", hi[i]);
-    }
     ++n;
     if (lo[i] <= y[i] && y[i] <= hi[i]) ++inside;
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "drc/common/strings.h"
 
@@ -16,13 +18,48 @@ namespace drc::dl {
 torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                           const torch::Tensor& mask) {
   auto y_hat = Forward(batch);
-  if (y_hat.sizes() != y.sizes()) {
+  std::vector<int64_t> expected = y.sizes().vec();
+  if (point_loss_.Outputs() > 1) expected.push_back(point_loss_.Outputs());
+  if (y_hat.sizes().vec() != expected) {
+    std::string shape = "[";
+    for (size_t i = 0; i < expected.size(); ++i) {
+      shape += (i > 0 ? ", " : "") + std::to_string(expected[i]);
+    }
     throw std::invalid_argument("forward gave " + ShapeOf(y_hat) + " for input " +
-                                ShapeOf(batch.insample_y) + "; expected " + ShapeOf(y));
+                                ShapeOf(batch.insample_y) + "; expected " + shape + "]");
   }
   const auto weights = batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask;
   if (point_loss_.kind == PointLoss::kMae) return MaskedMae(y, y_hat, weights);
   return ComputePointLoss(point_loss_, y, y_hat, weights);
+}
+
+torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
+  auto out = Forward(batch);
+  if (point_loss_.Outputs() == 1) return out;
+  return out.select(-1, point_loss_.PointOutput());
+}
+
+QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch::Tensor& q) {
+  if (point_loss_.Outputs() == 1) return {PointForecast(batch), torch::Tensor()};
+  auto out = Forward(batch);  // [B, H, Q]
+  QuantileForecast f{out.select(-1, point_loss_.PointOutput()), torch::Tensor()};
+  if (!q.defined() || q.numel() == 0) return f;
+  // The outputs at the levels asked, which must be among the loss's quantiles.
+  const auto& trained = point_loss_.quantiles;
+  std::vector<int64_t> columns;
+  const auto asked = q.to(torch::kFloat64).contiguous();
+  for (int64_t i = 0; i < asked.numel(); ++i) {
+    const double level = asked.data_ptr<double>()[i];
+    auto it = std::find_if(trained.begin(), trained.end(),
+                           [&](double t) { return std::abs(t - level) < 1e-9; });
+    if (it == trained.end()) {
+      throw std::invalid_argument("quantile " + std::to_string(level) + " is not one of " +
+                                  point_loss_.Name() + "'s");
+    }
+    columns.push_back(it - trained.begin());
+  }
+  f.quantiles = out.index_select(-1, torch::tensor(columns, torch::kInt64).to(out.device()));
+  return f;
 }
 
 Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefaults defaults) {

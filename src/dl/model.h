@@ -86,6 +86,10 @@ struct ModelConfig {
   // codes (1..cardinality, 0 for one not seen in training), which ModelRegistry::Make embeds
   // before the model reads them (CategoricalExogModel, categorical.h).
   std::vector<CategoricalExog> categorical = {};
+  // Outputs per horizon step (NF's loss.outputsize_multiplier): MQLoss's quantiles, else 1.
+  // With more than one, Forward() gives [B, H, outputs] instead of [B, H]; every point model
+  // builds its last layers wider by this factor, as NF's do.
+  int outputs = 1;
 };
 
 // How NeuralForecast trains a model by default (per model class).
@@ -122,29 +126,31 @@ struct QuantileForecast {
 class ForecastModel : public torch::nn::Module {
  public:
   // [B, L] windows -> the model's output (in the scaled space): [B, H] point forecasts for
-  // point models, distribution parameters for likelihood models.
+  // point models ([B, H, Q] with ModelConfig::outputs Q > 1: one per MQLoss quantile),
+  // distribution parameters for likelihood models.
   virtual torch::Tensor Forward(const WindowBatch& batch) = 0;
   // The training loss of one batch, in the scaled space; `y` and `mask` [B, H] are the horizon.
   // Default: NeuralForecast's masked point loss (point_loss(), MAE unless set) of Forward()
   // against y (an InvalidArgument-style std::invalid_argument naming the shapes when Forward()
-  // does not give [B, H]). Likelihood models (DeepAR) override it with their negative
-  // log-likelihood.
+  // does not give [B, H], or [B, H, Q] for MQLoss's Q quantiles). Likelihood models (DeepAR)
+  // override it with their negative log-likelihood.
   virtual torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                      const torch::Tensor& mask);
   // The point loss that the default TrainingLoss computes (NF's loss= of a point model).
-  // Wrappers pass it on to the model they wrap.
+  // Wrappers pass it on to the model they wrap. A multi-quantile loss must match the outputs
+  // the model was built with (ModelConfig::outputs).
   virtual void SetPointLoss(const PointLoss& loss) { point_loss_ = loss; }
   const PointLoss& point_loss() const { return point_loss_; }
   // The point forecast [B, H] in the scaled space, in eval mode under no_grad. Default:
-  // Forward(); likelihood models return the mean, as NF's model column for a DistributionLoss.
-  virtual torch::Tensor PointForecast(const WindowBatch& batch) { return Forward(batch); }
+  // Forward(), its median output under MQLoss; likelihood models return the mean, as NF's
+  // model column for a DistributionLoss.
+  virtual torch::Tensor PointForecast(const WindowBatch& batch);
   // The point forecast and the quantiles at levels `q` ([Q] float, in [0, 1]) of the forecast
-  // distribution, in eval mode under no_grad. Default: PointForecast() and no quantiles; models
-  // with TrainDefaults::gives_quantiles override it.
-  virtual QuantileForecast Quantiles(const WindowBatch& batch, const torch::Tensor& q) {
-    (void)q;
-    return {PointForecast(batch), torch::Tensor()};
-  }
+  // distribution, in eval mode under no_grad. Default: PointForecast() and no quantiles, or
+  // under MQLoss its outputs at those levels (each must be one of its quantiles, else an
+  // InvalidArgument-style std::invalid_argument); models with TrainDefaults::gives_quantiles
+  // override it.
+  virtual QuantileForecast Quantiles(const WindowBatch& batch, const torch::Tensor& q);
   // How the trainer may compute a window drawn c times in one step (NF samples
   // windows_batch_size windows with replacement when a batch has fewer): see RepeatedDraws.
   virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }

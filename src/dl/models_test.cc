@@ -4,9 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "drc/dl/model_names.h"
+#include "src/dl/losses.h"
 #include "src/dl/model.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
@@ -177,6 +183,101 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet"));
+
+// Under MQLoss (Q outputs per step, ModelConfig::outputs) every point model gives [B, H, Q]: its
+// point forecast is the median's output, Quantiles() picks the outputs of the levels asked, and
+// the loss's gradients reach every trainable parameter.
+class MultiQuantileModelTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MultiQuantileModelTest, GivesOneForecastPerQuantile) {
+  const std::string& name = GetParam();
+  auto loss = ParsePointLoss("MQLoss(quantiles=[0.2, 0.5, 0.8])");  // the median is output 1
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  ModelConfig c = Config(name);
+  if (name == "RNN" || name == "LSTM" || name == "GRU" || name == "TCN" || name == "DilatedRNN") {
+    c.params.clear();  // NF's widths (128 or 200) are quick enough here
+  }
+  c.outputs = loss->Outputs();
+  torch::manual_seed(1);
+  auto model = DefaultModelRegistry().Make(name, c);
+  ASSERT_TRUE(model.ok()) << model.status();
+  ForecastModel& m = **model;
+  m.SetPointLoss(*loss);
+  WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
+  m.train();
+  auto y = torch::randn({5, kHorizon});
+  auto training_loss = m.TrainingLoss(batch, y, torch::ones({5, kHorizon}));
+  training_loss.backward();
+  int trainable = 0;
+  double total = 0;
+  for (const auto& p : m.parameters()) {
+    if (!p.requires_grad()) continue;
+    ++trainable;
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+    total += p.grad().abs().sum().item<double>();
+  }
+  EXPECT_GT(trainable, 0);
+  EXPECT_GT(total, 0);
+  torch::NoGradGuard no_grad;
+  m.eval();
+  auto out = m.Forward(batch);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{5, kHorizon, 3}));
+  EXPECT_TRUE(torch::equal(m.PointForecast(batch), out.select(-1, 1)));
+  auto f = m.Quantiles(batch, torch::tensor({0.8, 0.2}, torch::kFloat64));
+  EXPECT_TRUE(torch::equal(f.point, out.select(-1, 1)));
+  ASSERT_TRUE(f.quantiles.defined());
+  EXPECT_TRUE(torch::equal(f.quantiles, torch::stack({out.select(-1, 2), out.select(-1, 0)}, -1)));
+  EXPECT_THROW(m.Quantiles(batch, torch::tensor({0.9}, torch::kFloat64)), std::invalid_argument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
+                         ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
+                                           "DilatedRNN", "PatchTST", "TimesNet",
+                                           "VanillaTransformer", "Autoformer", "FEDformer"));
+
+// The layers that MQLoss widens are NF's: trainable parameters at NF's default
+// hyper-parameters, h = 12 and input_size = 24, with MAE() and with MQLoss() (5 quantiles), as
+// counted in NF 3.3's models (sum of numel over its parameters with requires_grad). FEDformer
+// leaves out projections that NF builds but never reads (fedformer.cc), so for it only what
+// MQLoss adds is compared.
+TEST(Models, MultiQuantileLayersAreNfs) {
+  const std::map<std::string, std::pair<int64_t, int64_t>> nf = {
+      {"MLP", {1087500, 1136700}},
+      {"NBEATS", {2446422, 2522346}},
+      {"NHITS", {2437725, 2480817}},
+      {"RNN", {66433, 66949}},
+      {"LSTM", {215809, 216325}},
+      {"GRU", {388857, 389373}},
+      {"TCN", {148909, 149425}},
+      {"DilatedRNN", {480301, 480817}},
+      {"PatchTST", {404620, 423100}},
+      {"TimesNet", {4688645, 4688905}},
+      {"VanillaTransformer", {292449, 292965}},
+      {"Autoformer", {290561, 292613}},
+      {"FEDformer", {364289, 366341}}};
+  auto trainable = [](const std::string& name, int outputs) -> int64_t {
+    ModelConfig c;
+    c.input_size = 24;
+    c.horizon = 12;
+    c.outputs = outputs;
+    auto model = DefaultModelRegistry().Make(name, c);
+    EXPECT_TRUE(model.ok()) << model.status();
+    if (!model.ok()) return -1;
+    int64_t count = 0;
+    for (const auto& p : (*model)->parameters()) {
+      if (p.requires_grad()) count += p.numel();
+    }
+    return count;
+  };
+  for (const auto& [name, counts] : nf) {
+    const int64_t one = trainable(name, 1), five = trainable(name, 5);
+    EXPECT_EQ(five - one, counts.second - counts.first) << name << ": what MQLoss adds";
+    if (name == "FEDformer") continue;
+    EXPECT_EQ(one, counts.first) << name << " with one output";
+    EXPECT_EQ(five, counts.second) << name << " with 5 outputs";
+  }
+}
 
 // PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in
 // training, where libtorch's ops run. With every other dropout off and an attention dropout too

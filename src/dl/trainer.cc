@@ -235,7 +235,15 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     SetBlasThreads(threads);
     torch::manual_seed(options.seed);
   }));
-  DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, config));
+  // The loss first: MQLoss widens the model's last layers (ModelConfig::outputs).
+  PointLoss loss;
+  if (!options.loss.empty()) {
+    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    DRC_ASSIGN_OR_RETURN(loss, PointLossOf(name, defaults, options.loss));
+  }
+  ModelConfig built = config;
+  built.outputs = loss.Outputs();
+  DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, built));
   if (!model) return Status::Internal(name, ": the model factory returned null");
   if (options.revin) {
     DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
@@ -245,17 +253,13 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     }
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
-  if (!options.loss.empty()) {
-    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
-    DRC_ASSIGN_OR_RETURN(auto loss, PointLossOf(name, defaults, options.loss));
-    model->SetPointLoss(loss);
-  }
+  model->SetPointLoss(loss);
   std::unique_ptr<Trainer> trainer;
   DRC_RETURN_NOT_OK(Guard(name + ": moving the model to " + device->str(), [&] {
     if (!device->is_cpu()) model->to(*device);
   }));
   DRC_RETURN_NOT_OK(Guard(name + ": building the optimizer", [&] {
-    trainer.reset(new Trainer(name, config, options, std::move(model), *device));
+    trainer.reset(new Trainer(name, built, options, std::move(model), *device));
   }));
   if (trainer->reducer_) {
     Status st = trainer->reducer_->BroadcastParameters(*trainer->model_);
@@ -276,11 +280,17 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  torch::NoGradGuard no_grad;
                  const TrainBatch batch = OnDevice(host_batch, device_);
                  model_->eval();
-                 auto y_hat = model_->PointForecast(batch.input);
+                 const PointLoss& loss = model_->point_loss();
+                 // MQLoss compares all of its quantiles, as NF's valid_loss.
+                 auto y_hat = loss.Outputs() > 1 ? model_->Forward(batch.input)
+                                                 : model_->PointForecast(batch.input);
                  model_->train();
-                 if (y_hat.sizes() != batch.outsample_y.sizes()) {
+                 std::vector<int64_t> expected = batch.outsample_y.sizes().vec();
+                 if (loss.Outputs() > 1) expected.push_back(loss.Outputs());
+                 if (y_hat.sizes().vec() != expected) {
                    return Status::InvalidArgument(name_, ": forecast ", ShapeOf(y_hat),
-                                                  "; expected ", ShapeOf(batch.outsample_y));
+                                                  "; expected ", ShapeOf(batch.outsample_y),
+                                                  loss.Outputs() > 1 ? " by quantile" : "");
                  }
                  // In the series' units, as NF's valid_loss (its windows' scaling inverted), so
                  // that each window counts by its size.
@@ -288,7 +298,6 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
                  const auto actual = InvertScale(host_batch.outsample_y, scale);
                  const auto& mask = host_batch.outsample_mask;
-                 const PointLoss& loss = model_->point_loss();
                  const auto terms = PointLossTerms(loss, actual, forecast);
                  if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
                  // The ranks' windows may differ (a partitioned table): the loss over all of

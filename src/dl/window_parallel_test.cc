@@ -124,11 +124,15 @@ TEST(WindowParallel, PartsGiveTheWholeStepsLossAndGradients) {
 
 // The same for NF's other point losses that are means over the points (all but RMSE).
 TEST(WindowParallel, PartsGiveTheWholeStepsPointLosses) {
-  for (const char* name : {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)"}) {
-    auto made = DefaultModelRegistry().Make("MLP", Config());
+  for (const char* name :
+       {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)", "MQLoss(level=[80, 90])"}) {
+    const PointLoss point_loss = *ParsePointLoss(name);
+    ModelConfig config = Config();
+    config.outputs = point_loss.Outputs();
+    auto made = DefaultModelRegistry().Make("MLP", config);
     ASSERT_TRUE(made.ok()) << made.status();
     ForecastModel& model = **made;
-    model.SetPointLoss(*ParsePointLoss(name));
+    model.SetPointLoss(point_loss);
     model.train();
     const TrainBatch batch = RandomBatch(67, /*weighted=*/true);
     auto whole = model.TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);

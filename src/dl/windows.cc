@@ -94,6 +94,7 @@ torch::Tensor ApplyScale(const torch::Tensor& x, const WindowScale& s) {
 }
 
 torch::Tensor InvertScale(const torch::Tensor& z, const WindowScale& s) {
+  if (z.dim() == 3) return z * s.scale.unsqueeze(-1) + s.shift.unsqueeze(-1);
   return z * s.scale + s.shift;
 }
 

@@ -41,6 +41,7 @@ struct WindowScale {
 // of RevIN lives in the model: see RevinScaledModel in trainer.h).
 WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch::Tensor& mask);
 torch::Tensor ApplyScale(const torch::Tensor& x, const WindowScale& s);
+// z [B, T] or [B, T, Q] (a window's outputs per step, e.g. MQLoss's quantiles) -> x.
 torch::Tensor InvertScale(const torch::Tensor& z, const WindowScale& s);
 
 struct WindowOptions {

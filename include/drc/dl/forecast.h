@@ -83,10 +83,12 @@ struct ForecastConfig {
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
   // of held-out values inside them (ModelForecast::intervals). Models with a distribution loss
-  // (DeepAR) take the quantiles of their forecast distribution; point models (the others) need
-  // conformal_windows (below), and without it a level is InvalidArgument before any training.
-  // Empty: each model's default, as NF's predict() without level: y_hat-median and the 80 and
-  // 90 intervals for DeepAR, nothing for point models.
+  // (DeepAR) take the quantiles of their forecast distribution; a point model trained on MQLoss
+  // gives its outputs, so each level's quantiles must be among the loss's (InvalidArgument
+  // before any training otherwise); other point models need conformal_windows (below), and
+  // without it a level is InvalidArgument before any training. Empty: each model's default, as
+  // NF's predict() without level: y_hat-median and the 80 and 90 intervals for DeepAR, all of
+  // MQLoss's quantiles (y_hat-median first) for an MQLoss model, nothing for point models.
   std::vector<double> level;
   // Conformal intervals for point models, as NF's fit(prediction_intervals=
   // PredictionIntervals(n_windows, method, step_size)): before the model itself, a copy trained
@@ -113,7 +115,9 @@ struct ForecastConfig {
   // Per model name: NF's scaler_type for that model, overriding `scaler`.
   std::map<std::string, std::string> model_scalers;
   // The point models' training loss, as NF's loss= of a point model: MAE (NF's default), MSE,
-  // RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) or QuantileLoss(Q), computed on the scaled
+  // RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or NF's multi-quantile
+  // MQLoss, MQLoss(level=[L, ...]) or MQLoss(quantiles=[Q, ...]), whose model forecasts each
+  // quantile (y_hat is the median; see `level`), computed on the scaled
   // windows; early stopping's validation loss is the same loss in the series' units (NF's
   // valid_loss defaults to the loss). Empty: MAE. Per model name, model_losses overrides it. A
   // model with a distribution loss (DeepAR) given one is InvalidArgument before any training,

@@ -23,8 +23,9 @@ Result<double> Mase(std::span<const double> y, std::span<const double> y_hat,
 Result<double> Nse(std::span<const double> y, std::span<const double> y_hat);
 // Kling-Gupta efficiency (2009): 1 - sqrt((r-1)^2 + (alpha-1)^2 + (beta-1)^2).
 Result<double> Kge(std::span<const double> y, std::span<const double> y_hat);
-// Interval coverage: the share of points with lo <= y <= hi, skipping any point with a NaN.
-// InvalidArgument also when lo > hi somewhere (naming the point).
+// Interval coverage: the share of points with lo <= y <= hi, skipping any point with a NaN. A
+// crossed interval (lo > hi, as MQLoss's separately forecast quantiles may give, and NF's) holds
+// no point. InvalidArgument for unequal lengths or no point without NaN.
 Result<double> Coverage(std::span<const double> y, std::span<const double> lo,
                         std::span<const double> hi);
 

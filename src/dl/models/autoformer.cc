@@ -64,6 +64,7 @@ class Autoformer final : public DecompositionForecaster {
 Result<std::shared_ptr<ForecastModel>> MakeAutoformer(const ModelConfig& config) {
   Params p(kName, config.params);
   DRC_ASSIGN_OR_RETURN(auto options, TakeTransformerOptions(kName, p, config.input_size, 4));
+  options.outputs = config.outputs;
   const double factor = p.Take("factor", 3);
   DRC_ASSIGN_OR_RETURN(int moving_avg, TakeMovingAvgWindow(kName, p));
   DRC_RETURN_NOT_OK(p.Finish());

@@ -86,6 +86,7 @@ class FedFormer final : public DecompositionForecaster {
 Result<std::shared_ptr<ForecastModel>> MakeFedFormer(const ModelConfig& config) {
   Params p(kName, config.params);
   DRC_ASSIGN_OR_RETURN(auto options, TakeTransformerOptions(kName, p, config.input_size, 8));
+  options.outputs = config.outputs;
   const int modes = p.TakeInt("modes", 64);
   DRC_ASSIGN_OR_RETURN(int moving_avg, TakeMovingAvgWindow(kName, p));
   DRC_RETURN_NOT_OK(p.Finish());

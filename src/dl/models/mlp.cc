@@ -2,7 +2,8 @@
 // input window, then a linear layer to the horizon. NF defaults: num_layers 2, hidden_size 1024;
 // Adam lr 1e-3 without LR decay, 1024 windows per step, identity scaler. Exogenous variables
 // are flattened after the input window, as NF's: [y (L) | hist (L x X) | futr ((L + H) x F) |
-// stat (S)], each time-major.
+// stat (S)], each time-major. With Q outputs per step (MQLoss), the last layer gives H * Q,
+// read as [B, H, Q], as NF's.
 #include <torch/nn/modules/linear.h>
 
 #include <vector>
@@ -15,7 +16,11 @@ namespace {
 class Mlp final : public ForecastModel {
  public:
   Mlp(const ModelConfig& c, int num_layers, int hidden_size)
-      : hist_(c.hist_exog), futr_(c.futr_exog), stat_(c.stat_exog) {
+      : hist_(c.hist_exog),
+        futr_(c.futr_exog),
+        stat_(c.stat_exog),
+        horizon_(c.horizon),
+        outputs_(c.outputs) {
     int in = c.input_size + c.hist_exog * c.input_size + c.futr_exog * (c.input_size + c.horizon) +
              c.stat_exog;
     for (int i = 0; i < num_layers; ++i) {
@@ -23,7 +28,7 @@ class Mlp final : public ForecastModel {
           register_module("mlp" + std::to_string(i), torch::nn::Linear(in, hidden_size)));
       in = hidden_size;
     }
-    out_ = register_module("out", torch::nn::Linear(in, c.horizon));
+    out_ = register_module("out", torch::nn::Linear(in, c.horizon * c.outputs));
   }
 
   // No dropout, no statistics over the batch.
@@ -42,11 +47,13 @@ class Mlp final : public ForecastModel {
       x = torch::cat(parts, 1);
     }
     for (auto& layer : layers_) x = torch::relu(layer->forward(x));
-    return out_->forward(x);
+    auto out = out_->forward(x);
+    return outputs_ == 1 ? out : out.view({b, horizon_, outputs_});
   }
 
  private:
   int hist_, futr_, stat_;
+  int64_t horizon_, outputs_;
   std::vector<torch::nn::Linear> layers_;
   torch::nn::Linear out_{nullptr};
 };

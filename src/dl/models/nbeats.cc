@@ -4,6 +4,8 @@
 // 3 x [512, 512], n_harmonics 2, n_polynomials 2; Adam lr 1e-3 with 3 StepLR decays, 1024
 // windows per step, identity scaler. As NF: the first hidden Linear has no activation after it,
 // the residuals run on the flipped input, and the forecast starts at the last input value.
+// With Q outputs per step (MQLoss), a block's forecast coefficients are Q times as many, read
+// as NF's: identity [B, H, Q] from H * Q values, trend and seasonality [B, P, Q] on the basis.
 #include <torch/nn/modules/linear.h>
 
 #include <cmath>
@@ -31,13 +33,13 @@ torch::Tensor BasisTensor(const std::vector<std::vector<double>>& rows) {
 
 class NBeatsBlock final : public torch::nn::Module {
  public:
-  NBeatsBlock(Basis basis, int input_size, int horizon, int units, int layers, int n_harmonics,
-              int n_polynomials)
-      : basis_(basis), input_size_(input_size) {
-    int n_theta = input_size + horizon;
+  NBeatsBlock(Basis basis, int input_size, int horizon, int outputs, int units, int layers,
+              int n_harmonics, int n_polynomials)
+      : basis_(basis), input_size_(input_size), horizon_(horizon), outputs_(outputs) {
+    int n_theta = input_size + outputs * horizon;
     if (basis == Basis::kTrend) {
       const int p = n_polynomials + 1;
-      n_theta = 2 * p;
+      n_theta = (outputs + 1) * p;
       std::vector<std::vector<double>> back(p), fore(p);
       for (int i = 0; i < p; ++i) {
         for (int t = 0; t < input_size; ++t) back[i].push_back(std::pow(1.0 * t / input_size, i));
@@ -66,7 +68,7 @@ class NBeatsBlock final : public torch::nn::Module {
           fore.push_back(fo);
         }
       }
-      n_theta = 2 * static_cast<int>(back.size());
+      n_theta = (outputs + 1) * static_cast<int>(back.size());
       back_ = register_buffer("backcast_basis", BasisTensor(back));
       fore_ = register_buffer("forecast_basis", BasisTensor(fore));
     }
@@ -78,22 +80,29 @@ class NBeatsBlock final : public torch::nn::Module {
     out_ = register_module("theta", torch::nn::Linear(units, n_theta));
   }
 
-  // residuals [B, L] -> (backcast [B, L], forecast [B, H]).
+  // residuals [B, L] -> (backcast [B, L], forecast [B, H] or [B, H, Q]).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals,
                                                   const WindowBatch& /*batch*/) {
     auto x = Dense(first_, residuals);
     for (auto& layer : hidden_) x = torch::relu(Dense(layer, x));
     auto theta = Dense(out_, x);
+    const int64_t b = theta.size(0);
     if (basis_ == Basis::kIdentity) {
-      return {theta.slice(1, 0, input_size_), theta.slice(1, input_size_)};
+      auto forecast = theta.slice(1, input_size_);
+      if (outputs_ > 1) forecast = forecast.reshape({b, horizon_, outputs_});
+      return {theta.slice(1, 0, input_size_), forecast};
     }
     const int64_t p = back_.size(0);
-    return {theta.slice(1, 0, p).matmul(back_), theta.slice(1, p, 2 * p).matmul(fore_)};
+    auto backcast = theta.slice(1, 0, p).matmul(back_);
+    if (outputs_ == 1) return {backcast, theta.slice(1, p, 2 * p).matmul(fore_)};
+    // [B, P, Q] coefficients -> [B, Q, H] -> [B, H, Q].
+    auto coefficients = theta.slice(1, p).reshape({b, p, outputs_});
+    return {backcast, coefficients.transpose(1, 2).matmul(fore_).transpose(1, 2)};
   }
 
  private:
   Basis basis_;
-  int input_size_;
+  int input_size_, horizon_, outputs_;
   torch::Tensor back_, fore_;
   torch::nn::Linear first_{nullptr}, out_{nullptr};
   std::vector<torch::nn::Linear> hidden_;
@@ -101,16 +110,16 @@ class NBeatsBlock final : public torch::nn::Module {
 
 class NBeats final : public ForecastModel {
  public:
-  NBeats(int input_size, int horizon, int n_blocks, int units, int layers, int n_harmonics,
-         int n_polynomials)
-      : horizon_(horizon) {
+  NBeats(int input_size, int horizon, int outputs, int n_blocks, int units, int layers,
+         int n_harmonics, int n_polynomials)
+      : horizon_(horizon), outputs_(outputs) {
     int i = 0;
     for (Basis basis : {Basis::kIdentity, Basis::kTrend, Basis::kSeasonality}) {
       for (int b = 0; b < n_blocks; ++b) {
-        blocks_.push_back(
-            register_module("block" + std::to_string(i++),
-                            std::make_shared<NBeatsBlock>(basis, input_size, horizon, units, layers,
-                                                          n_harmonics, n_polynomials)));
+        blocks_.push_back(register_module(
+            "block" + std::to_string(i++),
+            std::make_shared<NBeatsBlock>(basis, input_size, horizon, outputs, units, layers,
+                                          n_harmonics, n_polynomials)));
       }
     }
   }
@@ -121,11 +130,11 @@ class NBeats final : public ForecastModel {
   WindowParallelism WindowParallel() const override { return WindowParallelism::kAllowed; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
-    return ResidualStackForecast(batch, horizon_, blocks_);
+    return ResidualStackForecast(batch, horizon_, outputs_, blocks_);
   }
 
  private:
-  int horizon_;
+  int horizon_, outputs_;
   std::vector<std::shared_ptr<NBeatsBlock>> blocks_;
 };
 
@@ -147,8 +156,9 @@ Result<std::shared_ptr<ForecastModel>> MakeNBeats(const ModelConfig& config) {
         "NBEATS: horizon 1 is incompatible with the trend and "
         "seasonality stacks");
   }
-  return std::shared_ptr<ForecastModel>(std::make_shared<NBeats>(
-      config.input_size, config.horizon, n_blocks, units, layers, n_harmonics, n_polynomials));
+  return std::shared_ptr<ForecastModel>(
+      std::make_shared<NBeats>(config.input_size, config.horizon, config.outputs, n_blocks, units,
+                               layers, n_harmonics, n_polynomials));
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 // linear interpolation; Adam lr 1e-3 with 3 StepLR decays, 1024 windows per step, identity scaler.
 // Exogenous variables, as NF's: each block pools the historic ([B, L, X]) and future
 // ([B, L + H, F]) ones over time as it pools y and reads [y | hist | futr | stat] flattened.
+// With Q outputs per step (MQLoss), a block emits Q rows of knots ([B, Q, K], as NF's), each
+// interpolated to the horizon: [B, H, Q].
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/linear.h>
@@ -24,7 +26,7 @@ namespace F = torch::nn::functional;
 class NHitsBlock final : public torch::nn::Module {
  public:
   NHitsBlock(const ModelConfig& c, int pool, int downsample, int units, int layers)
-      : input_size_(c.input_size), horizon_(c.horizon), pool_(pool) {
+      : input_size_(c.input_size), horizon_(c.horizon), outputs_(c.outputs), pool_(pool) {
     const int pooled = (c.input_size + pool - 1) / pool;
     const int pooled_futr = (c.input_size + c.horizon + pool - 1) / pool;
     const int knots = std::max(c.horizon / downsample, 1);
@@ -34,7 +36,7 @@ class NHitsBlock final : public torch::nn::Module {
       hidden_.push_back(
           register_module("hidden" + std::to_string(i), torch::nn::Linear(units, units)));
     }
-    out_ = register_module("theta", torch::nn::Linear(units, c.input_size + knots));
+    out_ = register_module("theta", torch::nn::Linear(units, c.input_size + c.outputs * knots));
   }
 
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals,
@@ -56,24 +58,24 @@ class NHitsBlock final : public torch::nn::Module {
     for (auto& layer : hidden_) x = torch::relu(Dense(layer, x));
     auto theta = Dense(out_, x);
     auto backcast = theta.slice(1, 0, input_size_);
-    auto knots = theta.slice(1, input_size_).unsqueeze(1);  // [B, 1, K]
+    auto knots = theta.slice(1, input_size_).reshape({b, outputs_, -1});  // [B, Q, K], as NF's
     auto forecast = F::interpolate(knots, F::InterpolateFuncOptions()
                                               .size(std::vector<int64_t>{horizon_})
                                               .mode(torch::kLinear)
-                                              .align_corners(false))
-                        .squeeze(1);
-    return {backcast, forecast};
+                                              .align_corners(false));  // [B, Q, H]
+    return {backcast, outputs_ == 1 ? forecast.squeeze(1) : forecast.permute({0, 2, 1})};
   }
 
  private:
-  int input_size_, horizon_, pool_;
+  int input_size_, horizon_, outputs_, pool_;
   torch::nn::Linear first_{nullptr}, out_{nullptr};
   std::vector<torch::nn::Linear> hidden_;
 };
 
 class NHits final : public ForecastModel {
  public:
-  NHits(const ModelConfig& c, int n_blocks, int units, int layers) : horizon_(c.horizon) {
+  NHits(const ModelConfig& c, int n_blocks, int units, int layers)
+      : horizon_(c.horizon), outputs_(c.outputs) {
     const int pools[] = {2, 2, 1};
     const int downsample[] = {4, 2, 1};
     int i = 0;
@@ -92,11 +94,11 @@ class NHits final : public ForecastModel {
   WindowParallelism WindowParallel() const override { return WindowParallelism::kAllowed; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
-    return ResidualStackForecast(batch, horizon_, blocks_);
+    return ResidualStackForecast(batch, horizon_, outputs_, blocks_);
   }
 
  private:
-  int64_t horizon_;
+  int64_t horizon_, outputs_;
   std::vector<std::shared_ptr<NHitsBlock>> blocks_;
 };
 

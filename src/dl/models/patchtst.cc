@@ -194,6 +194,7 @@ class PatchTst final : public ForecastModel {
   PatchTst(const ModelConfig& config, const PatchTstOptions& o, int patch_len, int num_patches)
       : input_size_(config.input_size),
         horizon_(config.horizon),
+        outputs_(config.outputs),
         patch_len_(patch_len),
         stride_(o.stride),
         num_patches_(num_patches),
@@ -215,8 +216,8 @@ class PatchTst final : public ForecastModel {
       layers_.push_back(
           register_module("encoder_layer" + std::to_string(i), std::make_shared<EncoderLayer>(o)));
     }
-    head_ =
-        register_module("head", torch::nn::Linear(int64_t{o.hidden_size} * num_patches, horizon_));
+    head_ = register_module(
+        "head", torch::nn::Linear(int64_t{o.hidden_size} * num_patches, horizon_ * outputs_));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -236,8 +237,10 @@ class PatchTst final : public ForecastModel {
     for (auto& layer : layers_) std::tie(u, scores) = layer->forward(u, scores, row_weight);
     // [B, P, D] -> [B, D, P] -> [B, D * P] (hidden-major, as NF's Flatten_Head).
     torch::Tensor flat = u.transpose(1, 2).reshape({b, -1});
-    torch::Tensor out = Dropout(head_->forward(flat), head_dropout_, training);  // [B, H]
-    return revin_ ? revin_->Denormalize(out) : out;
+    // [B, H * Q], step-major (NF's reshape to [B, H, Q]).
+    torch::Tensor out = Dropout(head_->forward(flat), head_dropout_, training);
+    if (revin_) out = revin_->Denormalize(out);
+    return outputs_ == 1 ? out : out.view({b, horizon_, outputs_});
   }
 
   // Windows meet only in BatchNorm's statistics, which honour WindowBatch::weight: without
@@ -249,7 +252,7 @@ class PatchTst final : public ForecastModel {
   }
 
  private:
-  int64_t input_size_, horizon_, patch_len_, stride_, num_patches_;
+  int64_t input_size_, horizon_, outputs_, patch_len_, stride_, num_patches_;
   double dropout_, head_dropout_;
   bool has_dropout_;
   std::shared_ptr<RevIN> revin_;

@@ -7,7 +7,8 @@
 // y_1..y_L as a sequence of scalars, [B, L] -> [B, L, hidden]. The states of the last H steps are
 // kept, or, when H > L, a Linear(L -> H) over the time axis maps all L states to H
 // (`upsample_sequence`). NF's MLP decoder (Linear(hidden, d), ReLU, [Linear(d, d), ReLU] x
-// (decoder_layers - 2), Linear(d, 1)) maps each of the H states to one forecast: [B, H].
+// (decoder_layers - 2), Linear(d, 1)) maps each of the H states to one forecast: [B, H]; with Q
+// outputs per step (MQLoss) its last layer is Linear(d, Q), as NF's: [B, H, Q].
 //
 // DilatedRNN follows NF's `rnn_stack`: groups of single-layer LSTMs with dilations [[1, 2], [4,
 // 8]]; a layer with dilation d runs d interleaved sequences (steps t = j, j + d, j + 2d, ...);
@@ -68,8 +69,10 @@ void CheckInsample(const std::string& model, const torch::Tensor& y, int64_t inp
               input_size, "], got ", y.sizes());
 }
 
-// NF's MLP decoder with ReLU and no dropout: in -> hidden -> ... -> 1, applied on the last axis.
-torch::nn::Sequential MakeDecoder(int64_t in_features, int64_t hidden, int layers) {
+// NF's MLP decoder with ReLU and no dropout: in -> hidden -> ... -> outputs, applied on the last
+// axis.
+torch::nn::Sequential MakeDecoder(int64_t in_features, int64_t hidden, int layers,
+                                  int64_t outputs) {
   torch::nn::Sequential mlp;
   mlp->push_back(torch::nn::Linear(in_features, hidden));
   mlp->push_back(torch::nn::ReLU());
@@ -77,7 +80,7 @@ torch::nn::Sequential MakeDecoder(int64_t in_features, int64_t hidden, int layer
     mlp->push_back(torch::nn::Linear(hidden, hidden));
     mlp->push_back(torch::nn::ReLU());
   }
-  mlp->push_back(torch::nn::Linear(hidden, 1));
+  mlp->push_back(torch::nn::Linear(hidden, outputs));
   return mlp;
 }
 
@@ -153,9 +156,9 @@ class RecurrentForecaster final : public ForecastModel {
     if (horizon_ > input_size_) {
       upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));
     }
-    decoder_ =
-        register_module("mlp_decoder", MakeDecoder(options.hidden + config.futr_exog,
-                                                   options.decoder.hidden, options.decoder.layers));
+    decoder_ = register_module(
+        "mlp_decoder", MakeDecoder(options.hidden + config.futr_exog, options.decoder.hidden,
+                                   options.decoder.layers, config.outputs));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -166,7 +169,8 @@ class RecurrentForecaster final : public ForecastModel {
     } else {
       states = states.narrow(1, input_size_ - horizon_, horizon_);  // last H steps
     }
-    return decoder_->forward(WithHorizonFutures(states, batch)).squeeze(-1);  // [B, H]
+    // [B, H, Q] -> [B, H] for one output.
+    return decoder_->forward(WithHorizonFutures(states, batch)).squeeze(-1);
   }
 
   // Windows are independent; dropout between the encoder's layers draws random numbers.
@@ -260,8 +264,8 @@ class DilatedRnnForecaster final : public ForecastModel {
     }
     context_adapter_ =
         register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
-    decoder_ = register_module(
-        "mlp_decoder", MakeDecoder(hidden + config.futr_exog, decoder.hidden, decoder.layers));
+    decoder_ = register_module("mlp_decoder", MakeDecoder(hidden + config.futr_exog, decoder.hidden,
+                                                          decoder.layers, config.outputs));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -273,7 +277,8 @@ class DilatedRnnForecaster final : public ForecastModel {
       x = g > 0 ? out + x : out;  // residual around every group but the first
     }
     torch::Tensor context = context_adapter_(x.transpose(1, 2)).transpose(1, 2);  // [B, H, C]
-    return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);     // [B, H]
+    // [B, H, Q] -> [B, H] for one output.
+    return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);
   }
 
   WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }

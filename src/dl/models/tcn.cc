@@ -67,7 +67,7 @@ class TcnForecaster final : public ForecastModel {
       mlp->push_back(torch::nn::Linear(options.decoder_hidden, options.decoder_hidden));
       mlp->push_back(torch::nn::ReLU());
     }
-    mlp->push_back(torch::nn::Linear(options.decoder_hidden, 1));
+    mlp->push_back(torch::nn::Linear(options.decoder_hidden, config.outputs));  // NF's Q
     decoder_ = register_module("mlp_decoder", mlp);
   }
 
@@ -82,8 +82,9 @@ class TcnForecaster final : public ForecastModel {
       if (pad > 0) x = torch::constant_pad_nd(x, {pad, 0});  // left only: causal
       x = torch::relu(convs_[i](x));                         // [B, C, L]
     }
-    torch::Tensor context = context_adapter_(x).transpose(1, 2);               // [B, H, C]
-    return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);  // [B, H]
+    torch::Tensor context = context_adapter_(x).transpose(1, 2);  // [B, H, C]
+    // [B, H, Q] -> [B, H] for one output.
+    return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);
   }
 
   // No dropout, no statistics over the batch.

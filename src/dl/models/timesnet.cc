@@ -183,7 +183,8 @@ class TimesNet final : public ForecastModel {
     }
     layer_norm_ = register_module(
         "layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size})));
-    projection_ = register_module("projection", torch::nn::Linear(o.hidden_size, 1));
+    // NF's c_out: one output per step, or MQLoss's Q.
+    projection_ = register_module("projection", torch::nn::Linear(o.hidden_size, config.outputs));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -196,7 +197,7 @@ class TimesNet final : public ForecastModel {
     x = Dropout(x, dropout_, is_training());
     x = predict_linear_->forward(x.transpose(1, 2)).transpose(1, 2);  // [B, L + H, D]
     for (auto& block : blocks_) x = layer_norm_->forward(block->forward(x));
-    torch::Tensor out = projection_->forward(x).squeeze(-1);  // [B, L + H]
+    torch::Tensor out = projection_->forward(x).squeeze(-1);  // [B, L + H] ([B, L + H, Q])
     return out.narrow(1, input_size_, horizon_);
   }
 

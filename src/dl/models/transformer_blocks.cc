@@ -440,11 +440,11 @@ DecompDecoderLayer::DecompDecoderLayer(std::shared_ptr<AttentionLayer> self_atte
   cross_ = register_module("cross_attention", std::move(cross_attention));
   ff_ = register_module(
       "ff", std::make_shared<FeedForward>(o.hidden, o.conv_hidden, false, o.dropout, o.activation));
-  trend_projection_ =
-      register_module("projection", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden, 1, 3)
-                                                          .padding(1)
-                                                          .padding_mode(torch::kCircular)
-                                                          .bias(false)));
+  trend_projection_ = register_module(
+      "projection", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden, o.outputs, 3)
+                                          .padding(1)
+                                          .padding_mode(torch::kCircular)
+                                          .bias(false)));
 }
 
 std::pair<torch::Tensor, torch::Tensor> DecompDecoderLayer::forward(const torch::Tensor& x_in,
@@ -483,10 +483,11 @@ torch::Tensor TransEncoder::forward(torch::Tensor x) {
   return norm_->forward(x);
 }
 
-TransDecoder::TransDecoder(std::vector<std::shared_ptr<TransDecoderLayer>> layers, int64_t hidden) {
+TransDecoder::TransDecoder(std::vector<std::shared_ptr<TransDecoderLayer>> layers, int64_t hidden,
+                           int64_t outputs) {
   layers_ = RegisterLayers(*this, std::move(layers));
   norm_ = register_module("norm", MakeLayerNorm(hidden));
-  projection_ = register_module("projection", torch::nn::Linear(hidden, 1));
+  projection_ = register_module("projection", torch::nn::Linear(hidden, outputs));
 }
 
 torch::Tensor TransDecoder::forward(torch::Tensor x, const torch::Tensor& cross) {
@@ -506,10 +507,10 @@ torch::Tensor DecompEncoder::forward(torch::Tensor x) {
 }
 
 DecompDecoder::DecompDecoder(std::vector<std::shared_ptr<DecompDecoderLayer>> layers,
-                             int64_t hidden) {
+                             int64_t hidden, int64_t outputs) {
   layers_ = RegisterLayers(*this, std::move(layers));
   norm_ = register_module("norm", std::make_shared<SeasonalLayerNorm>(hidden));
-  projection_ = register_module("projection", torch::nn::Linear(hidden, 1));
+  projection_ = register_module("projection", torch::nn::Linear(hidden, outputs));
 }
 
 torch::Tensor DecompDecoder::forward(torch::Tensor x, const torch::Tensor& cross,
@@ -563,8 +564,8 @@ void DecompositionForecaster::Build(const AttentionMaker& encoder_attention,
     decoder_layers.push_back(
         std::make_shared<DecompDecoderLayer>(decoder_self(), decoder_cross(), o, moving_avg_));
   }
-  decoder_ = register_module("decoder",
-                             std::make_shared<DecompDecoder>(std::move(decoder_layers), o.hidden));
+  decoder_ = register_module(
+      "decoder", std::make_shared<DecompDecoder>(std::move(decoder_layers), o.hidden, o.outputs));
 }
 
 torch::Tensor DecompositionForecaster::Forward(const WindowBatch& batch) {

@@ -42,6 +42,7 @@ struct TransformerOptions {
   int decoder_layers = 1;
   double dropout = 0.05;
   FeedForwardActivation activation = FeedForwardActivation::kGelu;  // NF's default "gelu"
+  int outputs = 1;  // NF's c_out: outputs per step (ModelConfig::outputs, MQLoss's quantiles)
 };
 
 // Takes decoder_input_size_multiplier (0.5), hidden_size (128), dropout (0.05), n_head
@@ -336,7 +337,8 @@ class TransEncoder final : public torch::nn::Module {
 // NF's TransDecoder: the layers, LayerNorm(hidden), Linear(hidden -> 1). -> [B, L, 1]
 class TransDecoder final : public torch::nn::Module {
  public:
-  TransDecoder(std::vector<std::shared_ptr<TransDecoderLayer>> layers, int64_t hidden);
+  TransDecoder(std::vector<std::shared_ptr<TransDecoderLayer>> layers, int64_t hidden,
+               int64_t outputs = 1);
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& cross);
 
  private:
@@ -360,7 +362,8 @@ class DecompEncoder final : public torch::nn::Module {
 // part ends in SeasonalLayerNorm and Linear(hidden -> 1). -> seasonal + trend, [B, L, 1].
 class DecompDecoder final : public torch::nn::Module {
  public:
-  DecompDecoder(std::vector<std::shared_ptr<DecompDecoderLayer>> layers, int64_t hidden);
+  DecompDecoder(std::vector<std::shared_ptr<DecompDecoderLayer>> layers, int64_t hidden,
+                int64_t outputs = 1);
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& cross, torch::Tensor trend);
 
  private:

@@ -65,8 +65,8 @@ class VanillaTransformer final : public ForecastModel {
     for (int i = 0; i < o.decoder_layers; ++i) {
       decoder_layers.push_back(std::make_shared<TransDecoderLayer>(attention(), attention(), o));
     }
-    decoder_ = register_module("decoder",
-                               std::make_shared<TransDecoder>(std::move(decoder_layers), o.hidden));
+    decoder_ = register_module(
+        "decoder", std::make_shared<TransDecoder>(std::move(decoder_layers), o.hidden, o.outputs));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -98,6 +98,7 @@ class VanillaTransformer final : public ForecastModel {
 Result<std::shared_ptr<ForecastModel>> MakeVanillaTransformer(const ModelConfig& config) {
   Params p(kName, config.params);
   DRC_ASSIGN_OR_RETURN(auto options, TakeTransformerOptions(kName, p, config.input_size, 4));
+  options.outputs = config.outputs;
   DRC_RETURN_NOT_OK(p.Finish());
   return std::shared_ptr<ForecastModel>(std::make_shared<VanillaTransformer>(config, options));
 }
