@@ -10,6 +10,8 @@
 #include <ATen/ops/linear.h>
 #include <ATen/ops/sum.h>
 #include <ATen/ops/zeros.h>
+#include <ATen/ops/zeros_like.h>
+#include <c10/util/C++17.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -19,6 +21,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -518,6 +522,92 @@ at::Tensor SameConv2d(const at::Tensor& x, const at::Tensor& weight, const at::T
   at::Tensor taps =
       weight.narrow(2, (weight.size(2) - kh) / 2, kh).narrow(3, (weight.size(3) - kw) / 2, kw);
   return at::conv2d(x, taps, bias, /*stride=*/{1, 1}, /*padding=*/{(kh - 1) / 2, (kw - 1) / 2});
+}
+
+// ---- AdamStep ---------------------------------------------------------------------------------
+
+namespace {
+
+// One Adam update of n elements, in libtorch's order of operations (each product rounded
+// before it is added: fp-contract off). The file is compiled with -fno-math-errno
+// (CMakeLists.txt), so that the square root is an instruction and the loop vectorizes.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+struct AdamScalars {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, sqrt_correction2, eps, neg_step;
+};
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void AdamUpdate(
+    float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+    int64_t n, AdamScalars s) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float grad = g[i];
+    const float mi = m[i] * s.beta1 + s.one_minus_beta1 * grad;
+    const float vi = v[i] * s.beta2 + s.one_minus_beta2 * grad * grad;
+    m[i] = mi;
+    v[i] = vi;
+    const float denom = std::sqrt(vi) / s.sqrt_correction2 + s.eps;
+    p[i] = p[i] + s.neg_step * mi / denom;
+  }
+}
+#pragma GCC pop_options
+
+bool FusesAdam(const torch::optim::AdamOptions& options, const at::Tensor& p) {
+  const at::Tensor& g = p.grad();
+  return !options.amsgrad() && options.weight_decay() == 0 && p.device().is_cpu() &&
+         p.scalar_type() == at::kFloat && p.is_contiguous() && g.scalar_type() == at::kFloat &&
+         g.is_contiguous() && !g.is_sparse() && g.sizes() == p.sizes();
+}
+
+}  // namespace
+
+void AdamStep(torch::optim::Adam& optimizer) {
+  using torch::optim::AdamOptions;
+  using torch::optim::AdamParamState;
+  for (auto& group : optimizer.param_groups()) {
+    const auto& options = static_cast<const AdamOptions&>(group.options());
+    for (const auto& p : group.params()) {
+      if (p.grad().defined() && !FusesAdam(options, p)) {
+        optimizer.step();
+        return;
+      }
+    }
+  }
+  auto& states = optimizer.state();
+  for (auto& group : optimizer.param_groups()) {
+    const auto& options = static_cast<const AdamOptions&>(group.options());
+    const auto [beta1, beta2] = options.betas();
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      auto found = states.find(key);
+      if (found == states.end()) {
+        auto state = std::make_unique<AdamParamState>();
+        state->step(0);
+        state->exp_avg(at::zeros_like(p, at::MemoryFormat::Preserve));
+        state->exp_avg_sq(at::zeros_like(p, at::MemoryFormat::Preserve));
+        found = states.emplace(key, std::move(state)).first;
+      }
+      auto& state = static_cast<AdamParamState&>(*found->second);
+      state.step(state.step() + 1);
+      const double correction1 = 1 - std::pow(beta1, static_cast<double>(state.step()));
+      const double correction2 = 1 - std::pow(beta2, static_cast<double>(state.step()));
+      const AdamScalars s{static_cast<float>(beta1),
+                          static_cast<float>(1 - beta1),
+                          static_cast<float>(beta2),
+                          static_cast<float>(1 - beta2),
+                          static_cast<float>(std::sqrt(correction2)),
+                          static_cast<float>(options.eps()),
+                          static_cast<float>(-options.lr() / correction1)};
+      float* pp = p.data_ptr<float>();
+      const float* gp = p.grad().data_ptr<float>();
+      float* mp = state.exp_avg().data_ptr<float>();
+      float* vp = state.exp_avg_sq().data_ptr<float>();
+      at::parallel_for(0, p.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
+        AdamUpdate(pp + begin, gp + begin, mp + begin, vp + begin, end - begin, s);
+      });
+    }
+  }
 }
 
 }  // namespace drc::dl

@@ -1,10 +1,13 @@
 #include "src/dl/fast_ops.h"
 
+#include <c10/util/C++17.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/optim/adam.h>
 #include <torch/utils.h>
 
 #include <cmath>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -238,6 +241,76 @@ TEST(FastOps, MergedCenteredKernelsMatchTheMeanOfConvolutions) {
   });
   ASSERT_FALSE(uneven.ok());
   EXPECT_NE(uneven.message().find("[4, 3, 1, 1]"), std::string::npos) << uneven.message();
+}
+
+}  // namespace
+}  // namespace drc::dl
+
+namespace drc::dl {
+namespace {
+
+// AdamStep against libtorch's Adam::step from the same start: 30 steps with gradients of a
+// quadratic, a learning rate changed midway (as the trainer's StepLR does), a parameter large
+// enough to be split over threads, and one without a gradient, which neither touches.
+TEST(FastOps, AdamStepMatchesLibtorchsAdam) {
+  torch::manual_seed(3);
+  const std::vector<torch::Tensor> start = {torch::randn({70000}), torch::randn({5, 3}),
+                                            torch::randn({4})};
+  auto make = [&](std::vector<torch::Tensor>& params) {
+    for (const auto& s : start) params.push_back(s.clone().requires_grad_(true));
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(0.01));
+  };
+  std::vector<torch::Tensor> ours, theirs;
+  auto our_adam = make(ours);
+  auto their_adam = make(theirs);
+  auto step = [](std::vector<torch::Tensor>& params, torch::optim::Adam& adam, int t, bool fused) {
+    adam.zero_grad();
+    // The last parameter gets no gradient.
+    auto loss = (params[0] - 0.5).pow(2).sum() + (params[1] * (t + 1)).pow(3).sum();
+    loss.backward();
+    if (t == 15) {
+      for (auto& group : adam.param_groups()) {
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(0.005);
+      }
+    }
+    if (fused) {
+      AdamStep(adam);
+    } else {
+      adam.step();
+    }
+  };
+  for (int t = 0; t < 30; ++t) {
+    step(ours, *our_adam, t, true);
+    step(theirs, *their_adam, t, false);
+  }
+  for (size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-5, 1e-6))
+        << "parameter " << i << ": max difference "
+        << (ours[i] - theirs[i]).abs().max().item<double>();
+    if (i < 2) {
+      EXPECT_FALSE(torch::equal(ours[i], start[i])) << "parameter " << i;
+    }
+  }
+  EXPECT_TRUE(torch::equal(ours[2], start[2]));  // no gradient, no update
+  // The state is the optimizer's: same steps and moments as libtorch's own.
+  ASSERT_EQ(our_adam->state().size(), their_adam->state().size());
+  for (size_t i = 0; i < 2; ++i) {
+    auto key = [](const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); };
+    const auto& a = static_cast<torch::optim::AdamParamState&>(*our_adam->state().at(key(ours[i])));
+    const auto& b =
+        static_cast<torch::optim::AdamParamState&>(*their_adam->state().at(key(theirs[i])));
+    EXPECT_EQ(a.step(), 30);
+    EXPECT_EQ(a.step(), b.step());
+    EXPECT_TRUE(torch::allclose(a.exp_avg_sq(), b.exp_avg_sq(), 1e-5, 1e-8)) << i;
+  }
+  // Options it does not fuse (amsgrad) fall back to libtorch's step.
+  std::vector<torch::Tensor> other = {start[1].clone().requires_grad_(true)};
+  torch::optim::Adam amsgrad(other, torch::optim::AdamOptions(0.01).amsgrad(true));
+  other[0].pow(2).sum().backward();
+  AdamStep(amsgrad);
+  const auto& s = static_cast<torch::optim::AdamParamState&>(
+      *amsgrad.state().at(c10::guts::to_string(other[0].unsafeGetTensorImpl())));
+  EXPECT_TRUE(s.max_exp_avg_sq().defined());
 }
 
 }  // namespace

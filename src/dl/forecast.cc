@@ -228,7 +228,7 @@ Result<std::shared_ptr<arrow::ChunkedArray>> DoubleColumn(const std::vector<doub
 // Whether a model gives quantiles of its own: a distribution model (DeepAR), or a point model
 // trained on MQLoss.
 bool GivesQuantiles(const TrainDefaults& defaults, const PointLoss& loss) {
-  return defaults.gives_quantiles || loss.Outputs() > 1;
+  return defaults.gives_quantiles || loss.multi_quantile();
 }
 
 // Whether a model gets conformal intervals: levels were asked of a point model.
@@ -667,7 +667,7 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
     run.point_loss = *loss;
   }
   // MQLoss gives the quantiles it was trained for, so levels asked must be among them.
-  if (run.point_loss.Outputs() > 1) {
+  if (run.point_loss.multi_quantile()) {
     const auto& trained = run.point_loss.quantiles;
     std::vector<std::string> names;
     for (double t : trained) names.push_back(LevelText(t));
@@ -1161,7 +1161,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     f.threads = trainer->threads();
     // Without levels: NF's default columns of a distribution model, or all of MQLoss's.
     const QuantileColumns own =
-        run.point_loss.Outputs() > 1 ? MultiQuantileColumns(run.point_loss) : nf_default;
+        run.point_loss.multi_quantile() ? MultiQuantileColumns(run.point_loss) : nf_default;
     const QuantileColumns& intervals =
         config.level.empty() && GivesQuantiles(defaults, run.point_loss) ? own : given;
     const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;

@@ -1090,6 +1090,13 @@ TEST(Forecast, MultiQuantileLoss) {
             std::string::npos)
       << other.status();
   config.level.clear();
+  // The median alone: one output, the y_hat-median column, no interval.
+  config.loss = "MQLoss(quantiles=[0.5])";
+  auto median_only = Forecast(table, {}, config);
+  ASSERT_TRUE(median_only.ok()) << median_only.status();
+  EXPECT_EQ(Doubles(*(*median_only)[0].predictions, "y_hat-median"),
+            Doubles(*(*median_only)[0].predictions, "y_hat"));
+  EXPECT_TRUE((*median_only)[0].intervals.empty());
   config.models = {"DeepAR"};
   auto deepar = Forecast(table, {}, config);
   ASSERT_FALSE(deepar.ok());

@@ -192,7 +192,8 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
   if (loss.kind == PointLoss::kMultiQuantile) {
     // NF's MQLoss: q * max(y - y_hat, 0) + (1 - q) * max(y_hat - y, 0), summed over q.
     auto q = torch::tensor(loss.quantiles, y_hat.options());
-    auto error = y.unsqueeze(-1) - y_hat;
+    // One quantile (the median) comes as [..., H], as every one-output forecast.
+    auto error = y.unsqueeze(-1) - (y_hat.dim() == y.dim() ? y_hat.unsqueeze(-1) : y_hat);
     return (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).sum(-1);
   }
   auto delta = y - y_hat;

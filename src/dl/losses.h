@@ -32,6 +32,7 @@ struct PointLoss {
   // How many outputs per horizon step the model gives (NF's outputsize_multiplier): the
   // number of MQLoss's quantiles, else 1.
   int Outputs() const { return kind == kMultiQuantile ? static_cast<int>(quantiles.size()) : 1; }
+  bool multi_quantile() const { return kind == kMultiQuantile; }
   // Which of those outputs is the point forecast: MQLoss's median, else 0.
   int PointOutput() const;
   // Whether the loss is a mean of per-point terms (all but RMSE): a batch's loss is then the

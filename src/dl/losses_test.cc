@@ -91,6 +91,9 @@ TEST(Losses, MultiQuantileIsNfsSumOverQuantiles) {
   auto y_hat2 = torch::tensor({{2.0, -2.0, 1.0}});
   EXPECT_NEAR(ComputePointLoss(*one, y2, y_hat2.unsqueeze(-1), torch::Tensor()).item<double>(),
               Loss("QuantileLoss(0.5)", y2, y_hat2, torch::Tensor()), 1e-6);
+  // ... also as a one-output forecast [..., H], which is how a model built for it gives it.
+  EXPECT_NEAR(ComputePointLoss(*one, y2, y_hat2, torch::Tensor()).item<double>(),
+              Loss("QuantileLoss(0.5)", y2, y_hat2, torch::Tensor()), 1e-6);
 }
 
 // NF's level_to_outputs: the median first, then each level's quantiles ascending; repeats once.

@@ -40,8 +40,9 @@ torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
 }
 
 QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch::Tensor& q) {
-  if (point_loss_.Outputs() == 1) return {PointForecast(batch), torch::Tensor()};
-  auto out = Forward(batch);  // [B, H, Q]
+  if (!point_loss_.multi_quantile()) return {PointForecast(batch), torch::Tensor()};
+  auto out = Forward(batch);                    // [B, H, Q]
+  if (out.dim() == 2) out = out.unsqueeze(-1);  // MQLoss(quantiles=[0.5]): one output
   QuantileForecast f{out.select(-1, point_loss_.PointOutput()), torch::Tensor()};
   if (!q.defined() || q.numel() == 0) return f;
   // The outputs at the levels asked, which must be among the loss's quantiles.

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "drc/common/cpus.h"
+#include "src/dl/fast_ops.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/window_parallel.h"
 
@@ -372,7 +373,7 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
                 for (auto& group : optimizer_->param_groups()) {
                   static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
                 }
-                optimizer_->step();
+                AdamStep(*optimizer_);
                 return value;
               }));
     if (!std::isfinite(loss)) {
