@@ -965,18 +965,24 @@ TEST(Forecast, CategoricalErrorsAreClear) {
       << error(c);
 }
 
-// NF's point losses (ForecastConfig::loss). On y = 5x + 10k without x (noise of sd 5 around
-// each series' level), QuantileLoss(0.9) learns forecasts above QuantileLoss(0.1)'s; MSE trains
-// another model than MAE; a model's own loss overrides the config's.
-TEST(Forecast, PointLosses) {
-  auto table = ExogenousPanel();
-  ASSERT_TRUE(table);
+// A small MLP on ExogenousPanel's y alone (h 5 from 10 days, standard scaler), for the losses.
+ForecastConfig NoiseLossConfig() {
   ForecastConfig config = Quick({"MLP"}, 100);
   config.horizon = 5;
   config.input_size = 10;
   config.freq = "D";
   config.scaler = "standard";
   config.params["MLP"] = {{"hidden_size", 64}};
+  return config;
+}
+
+// NF's point losses (ForecastConfig::loss). On y = 5x + 10k without x (noise of sd 5 around
+// each series' level), QuantileLoss(0.9) learns forecasts above QuantileLoss(0.1)'s; MSE trains
+// another model than MAE; a model's own loss overrides the config's.
+TEST(Forecast, PointLosses) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = NoiseLossConfig();
   auto run = [&](const ForecastConfig& c) {
     auto r = Forecast(table, {}, c);
     EXPECT_TRUE(r.ok()) << r.status();
@@ -1045,12 +1051,7 @@ TEST(Forecast, PointLosses) {
 TEST(Forecast, MultiQuantileLoss) {
   auto table = ExogenousPanel();
   ASSERT_TRUE(table);
-  ForecastConfig config = Quick({"MLP"}, 100);
-  config.horizon = 5;
-  config.input_size = 10;
-  config.freq = "D";
-  config.scaler = "standard";
-  config.params["MLP"] = {{"hidden_size", 64}};
+  ForecastConfig config = NoiseLossConfig();
   config.loss = "MQLoss(level=[80])";
   auto r = Forecast(table, {}, config);
   ASSERT_TRUE(r.ok()) << r.status();
