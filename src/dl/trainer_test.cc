@@ -542,6 +542,25 @@ TEST(Trainer, ValidationLossIsInTheSeriesUnits) {
   ASSERT_TRUE(la.ok() && lb.ok());
   EXPECT_GT(*la, 0);
   EXPECT_NEAR(*lb / *la, 10.0, 1e-3);
+  // MQLoss compares every quantile's forecast (NF's valid_loss): by hand, the model's
+  // [B, H, 5] outputs in the series' units against the targets, summed over the quantiles.
+  options.loss = "MQLoss";
+  auto mq = Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(mq.ok()) << mq.status();
+  auto lm = (*mq)->ValidationLoss(*vb);
+  ASSERT_TRUE(lm.ok()) << lm.status();
+  torch::NoGradGuard no_grad;
+  ForecastModel& model = (*mq)->model();
+  model.eval();
+  const auto out = InvertScale(model.Forward(vb->input), vb->scale);  // [B, H, 5]
+  model.train();
+  ASSERT_EQ(out.size(2), 5);
+  const auto y = InvertScale(vb->outsample_y, vb->scale);
+  const auto q = torch::tensor({0.5, 0.05, 0.1, 0.9, 0.95}, out.options());
+  const auto error = y.unsqueeze(-1) - out;
+  const auto terms = (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).sum(-1);
+  const auto& mask = vb->outsample_mask;
+  EXPECT_NEAR(*lm, ((terms * mask).sum() / mask.sum()).item<double>(), 1e-4 * *lm);
 }
 
 // The revin scaler: the model is wrapped with RevIN's learnable affine map, which trains (its
