@@ -174,7 +174,9 @@ int main(int argc, char** argv) {
                        "Point models' training loss (NF's loss=): MAE (default), MSE, RMSE, MAPE, "
                        "SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or MQLoss, "
                        "MQLoss(level=[L,...]) or MQLoss(quantiles=[Q,...]) for a median and "
-                       "quantile columns; MODEL.loss in --param or --config sets one model's");
+                       "quantile columns, or DistributionLoss(Normal) or "
+                       "DistributionLoss(StudentT[, level=[L,...]]) for a mean and sampled "
+                       "quantiles; MODEL.loss in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); every model but "
@@ -241,7 +243,8 @@ int main(int argc, char** argv) {
       ->add_option("--level", forecast_args.level,
                    "Prediction interval levels in (0, 100), comma-separated, e.g. 80,90: DeepAR's "
                    "from its distribution (default: median, 80 and 90), an MQLoss model's among "
-                   "its quantiles (default: all of them), the other point models' conformal "
+                   "its quantiles (default: all of them), a DistributionLoss model's from its "
+                   "distribution (default: its loss's), the other point models' conformal "
                    "(with --conformal-windows)")
       ->delimiter(',');
   forecast

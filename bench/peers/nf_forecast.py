@@ -29,9 +29,10 @@ one column NF names after the model and its loss ("<model>_ql0.9" for QuantileLo
 
 --scaler sets every model's scaler_type (default: each model's own). --loss NAME sets every
 model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA), QuantileLoss(Q), MQLoss,
-MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]); MAE is NF's default), as drc forecast
---loss names them; its valid_loss is then that loss too (NF's default). Under MQLoss the point
-forecast is the "<model>-median" column. --level L1,L2 predicts
+MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), DistributionLoss(StudentT[, level=[...]]);
+MAE is NF's default), as drc forecast --loss names them; its valid_loss is then that loss too
+(NF's default). Under MQLoss the point forecast is the "<model>-median" column, under a
+DistributionLoss the model's column (the mean of its samples). --level L1,L2 predicts
 with predict(level=[...]) (DeepAR: intervals from its distribution) and adds, per level,
 "coverage_L" (share of test points with lo <= y <= hi, as src/dl/metrics.cc's Coverage) and
 "width_L" (mean hi - lo). --conformal-windows N fits with
@@ -156,10 +157,19 @@ def main():
             import ast
             key, _, values = argument.partition("=")
             kwargs = {key.strip(): ast.literal_eval(values.strip())} if argument else {}
+        elif name == "DistributionLoss":  # DistributionLoss(StudentT, level=[80, 90], ...)
+            import ast
+            call = ast.parse(f"f({argument})", mode="eval").body
+
+            def value(node):  # a bare name (StudentT) is the distribution's
+                return node.id if isinstance(node, ast.Name) else ast.literal_eval(node)
+            extra["loss"] = nfl.DistributionLoss(*[value(n) for n in call.args],
+                                                 **{k.arg: value(k.value) for k in call.keywords})
         else:
             keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
             kwargs = {keyword: float(argument)} if argument else {}
-        extra["loss"] = getattr(nfl, name)(**kwargs)
+        if name != "DistributionLoss":
+            extra["loss"] = getattr(nfl, name)(**kwargs)
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)

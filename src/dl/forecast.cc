@@ -180,9 +180,9 @@ Result<QuantileColumns> IntervalColumns(std::vector<double> levels, bool median)
   return out;
 }
 
-// The columns of MQLoss's quantiles: the median, then the others ascending, named as NF's
-// (quantiles_to_outputs: q < 0.5 is -lo-(100 - 200 q), q > 0.5 is -hi-(200 q - 100)); a level
-// is scored (bounds) where both of its quantiles are there.
+// The columns of MQLoss's or a DistributionLoss's quantiles: the median, then the others ascending,
+// named as NF's (quantiles_to_outputs: q < 0.5 is -lo-(100 - 200 q), q > 0.5 is -hi-(200 q - 100));
+// a level is scored (bounds) where both of its quantiles are there.
 QuantileColumns MultiQuantileColumns(const PointLoss& loss) {
   std::vector<double> quantiles = loss.quantiles;
   std::sort(quantiles.begin(), quantiles.end(),
@@ -226,9 +226,9 @@ Result<std::shared_ptr<arrow::ChunkedArray>> DoubleColumn(const std::vector<doub
 }
 
 // Whether a model gives quantiles of its own: a distribution model (DeepAR), or a point model
-// trained on MQLoss.
+// trained on MQLoss or a DistributionLoss.
 bool GivesQuantiles(const TrainDefaults& defaults, const PointLoss& loss) {
-  return defaults.gives_quantiles || loss.multi_quantile();
+  return defaults.gives_quantiles || loss.gives_quantiles();
 }
 
 // Whether a model gets conformal intervals: levels were asked of a point model.
@@ -1159,9 +1159,10 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     f.steps = trainer->step();
     f.stopped_early = trainer->stopped_early();
     f.threads = trainer->threads();
-    // Without levels: NF's default columns of a distribution model, or all of MQLoss's.
+    // Without levels: NF's default columns of a distribution model, or all of the loss's
+    // (MQLoss's, or those a DistributionLoss names).
     const QuantileColumns own =
-        run.point_loss.multi_quantile() ? MultiQuantileColumns(run.point_loss) : nf_default;
+        run.point_loss.gives_quantiles() ? MultiQuantileColumns(run.point_loss) : nf_default;
     const QuantileColumns& intervals =
         config.level.empty() && GivesQuantiles(defaults, run.point_loss) ? own : given;
     const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;

@@ -1105,5 +1105,69 @@ TEST(Forecast, MultiQuantileLoss) {
       << deepar.status();
 }
 
+// NF's DistributionLoss on a point model: it forecasts a Normal's parameters. On noise of
+// standard deviation 5 the 80 % interval must be wide (its true width is 12.8) and hold the
+// mean, the point forecast; the median is drawn, near the mean. Any level may be asked, the
+// draws repeat from run to run, and models without the affine-free scalers refuse it.
+TEST(Forecast, DistributionLoss) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = NoiseLossConfig();
+  config.loss = "DistributionLoss(Normal, level=[80])";
+  auto r = Forecast(table, {}, config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const ModelForecast& f = (*r)[0];
+  const auto names = f.predictions->schema()->field_names();
+  EXPECT_EQ(std::vector<std::string>(names.end() - 4, names.end()),
+            (std::vector<std::string>{"y_hat", "y_hat-median", "y_hat-lo-80", "y_hat-hi-80"}));
+  const auto mean = Doubles(*f.predictions, "y_hat");
+  const auto median = Doubles(*f.predictions, "y_hat-median");
+  const auto lo = Doubles(*f.predictions, "y_hat-lo-80");
+  const auto hi = Doubles(*f.predictions, "y_hat-hi-80");
+  ASSERT_EQ(lo.size(), 15u);
+  double width = 0;
+  for (size_t i = 0; i < lo.size(); ++i) {
+    width += (hi[i] - lo[i]) / lo.size();
+    EXPECT_LT(lo[i], mean[i]);
+    EXPECT_GT(hi[i], mean[i]);
+    // 1000 draws: the median's standard error is ~0.04 of the interval's width.
+    EXPECT_NEAR(median[i], mean[i], 0.15 * (hi[i] - lo[i]));
+  }
+  EXPECT_GT(width, 6.0);
+  ASSERT_EQ(f.intervals.count(80), 1u);
+  EXPECT_NEAR(f.intervals.at(80).width, width, 1e-9);
+  EXPECT_GE(f.intervals.at(80).coverage, 0.4);
+  // Levels that the loss does not name are drawn too; the same run draws the same numbers.
+  config.level = {50, 80};
+  auto asked = Forecast(table, {}, config);
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  const auto& p = *(*asked)[0].predictions;
+  EXPECT_EQ(Doubles(p, "y_hat"), mean);
+  EXPECT_FALSE(p.GetColumnByName("y_hat-median"));
+  const auto lo50 = Doubles(p, "y_hat-lo-50");
+  const auto hi80 = Doubles(p, "y_hat-hi-80");
+  for (size_t i = 0; i < lo50.size(); ++i) {
+    EXPECT_GT(lo50[i], lo[i]);
+    EXPECT_LT(lo50[i], mean[i]);
+  }
+  auto again = Forecast(table, {}, config);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(Doubles(*(*again)[0].predictions, "y_hat-hi-80"), hi80);
+  config.level.clear();
+  config.scaler = "revin";
+  auto revin = Forecast(table, {}, config);
+  ASSERT_FALSE(revin.ok());
+  EXPECT_NE(revin.status().message().find("the revin scaler with DistributionLoss(Normal, "
+                                          "level=[80]) (RevIN's affine map"),
+            std::string::npos)
+      << revin.status();
+  config.scaler = "standard";
+  config.models = {"DeepAR"};
+  auto deepar = Forecast(table, {}, config);
+  ASSERT_FALSE(deepar.ok());
+  EXPECT_NE(deepar.status().message().find("DeepAR trains on its likelihood"), std::string::npos)
+      << deepar.status();
+}
+
 }  // namespace
 }  // namespace drc::dl

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "src/dl/distributions.h"
+
 namespace drc::dl {
 
 namespace {
@@ -27,9 +29,10 @@ const char* BaseName(PointLoss::Kind kind) {
     case PointLoss::kSmape: return "SMAPE";
     case PointLoss::kHuber: return "HuberLoss";
     case PointLoss::kQuantile: return "QuantileLoss";
-    case PointLoss::kMultiQuantile: break;
+    case PointLoss::kMultiQuantile: return "MQLoss";
+    case PointLoss::kDistribution: break;
   }
-  return "MQLoss";
+  return "DistributionLoss";
 }
 
 // "[a, b, ...]" -> the numbers; false unless every entry is a finite number.
@@ -60,6 +63,42 @@ std::vector<double> Unique(const std::vector<double>& values) {
   return out;
 }
 
+// Sets `loss`'s levels and quantiles from "level" or "quantiles" and a list "[...]", as NF's
+// level_to_outputs (the median first, then every level's two quantiles ascending) or as given
+// (sorted first when `sort_quantiles`, as NF's DistributionLoss does). An error says why.
+Status SetQuantiles(PointLoss& loss, const std::string& key, const std::string& list,
+                    bool sort_quantiles) {
+  std::vector<double> values;
+  if (key != "level" && key != "quantiles") {
+    return Status::InvalidArgument("unknown argument '", key, "'");
+  }
+  if (!ParseList(list, values)) return Status::InvalidArgument(key, " is not a list of numbers");
+  values = Unique(values);
+  if (key == "level") {
+    std::sort(values.begin(), values.end());
+    for (double l : values) {
+      if (!(l > 0 && l < 100)) return Status::InvalidArgument("level ", l, " is not in (0, 100)");
+    }
+    loss.levels = values;
+    std::vector<double> qs;
+    for (double l : values) {
+      qs.push_back((50 - l / 2) / 100);
+      qs.push_back((50 + l / 2) / 100);
+    }
+    std::stable_sort(qs.begin(), qs.end());
+    loss.quantiles = {0.5};
+    loss.quantiles.insert(loss.quantiles.end(), qs.begin(), qs.end());
+    return Status::OK();
+  }
+  for (double q : values) {
+    if (!(q > 0 && q < 1)) return Status::InvalidArgument("quantile ", q, " is not in (0, 1)");
+  }
+  if (sort_quantiles) std::sort(values.begin(), values.end());
+  loss.levels.clear();
+  loss.quantiles = values;
+  return Status::OK();
+}
+
 // MQLoss's argument: "" (NF's default level [80, 90]), "level=[...]" or "quantiles=[...]".
 Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string& argument) {
   auto fail = [&](const std::string& why) -> Status {
@@ -77,56 +116,122 @@ Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string&
     std::erase(key, ' ');
     list = argument.substr(eq + 1);
   }
-  std::vector<double> values;
-  if (key != "level" && key != "quantiles") {
-    return fail("unknown argument '" + key + "'");
+  if (Status st = SetQuantiles(loss, key, list, /*sort_quantiles=*/false); !st.ok()) {
+    return fail(st.message());
   }
-  if (!ParseList(list, values)) return fail(key + " is not a list of numbers");
-  values = Unique(values);
-  if (key == "level") {
-    std::sort(values.begin(), values.end());
-    for (double l : values) {
-      if (!(l > 0 && l < 100)) return fail("level " + std::to_string(l) + " is not in (0, 100)");
-    }
-    loss.levels = values;
-    // NF's level_to_outputs: the median first, then every level's two quantiles ascending.
-    std::vector<double> qs;
-    for (double l : values) {
-      qs.push_back((50 - l / 2) / 100);
-      qs.push_back((50 + l / 2) / 100);
-    }
-    std::stable_sort(qs.begin(), qs.end());
-    loss.quantiles = {0.5};
-    loss.quantiles.insert(loss.quantiles.end(), qs.begin(), qs.end());
-    return loss;
-  }
-  for (double q : values) {
-    if (!(q > 0 && q < 1)) return fail("quantile " + std::to_string(q) + " is not in (0, 1)");
-  }
-  if (std::find(values.begin(), values.end(), 0.5) == values.end()) {
+  if (std::find(loss.quantiles.begin(), loss.quantiles.end(), 0.5) == loss.quantiles.end()) {
     return fail("the quantiles lack 0.5, the median that is the point forecast");
   }
-  loss.quantiles = values;
   return loss;
+}
+
+// Splits "a, b=[1, 2], c" at the commas outside brackets, each part trimmed of spaces.
+std::vector<std::string> SplitArguments(const std::string& text) {
+  std::vector<std::string> parts(1);
+  int depth = 0;
+  for (char c : text) {
+    if (c == '[') ++depth;
+    if (c == ']') --depth;
+    if (c == ',' && depth == 0) {
+      parts.emplace_back();
+    } else if (c != ' ') {
+      parts.back() += c;
+    }
+  }
+  return parts;
+}
+
+// DistributionLoss's arguments: the distribution (first, or distribution=), then level=[...] or
+// quantiles=[...] and num_samples=N, as NF's keyword arguments.
+Result<PointLoss> ParseDistribution(const std::string& text, const std::string& argument) {
+  auto fail = [&](const std::string& why) -> Status {
+    return Status::InvalidArgument(
+        "loss '", text, "': ", why,
+        " (expected DistributionLoss(D) with D Normal or StudentT, optionally followed by "
+        "level=[L, ...] with 0 < L < 100 or quantiles=[Q, ...] with 0 < Q < 1, and "
+        "num_samples=N)");
+  };
+  PointLoss loss;
+  loss.kind = PointLoss::kDistribution;
+  DRC_RETURN_NOT_OK(SetQuantiles(loss, "level", "[80, 90]", false));  // NF's default
+  bool have_quantiles = false;
+  const auto parts = SplitArguments(argument);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    const auto eq = part.find('=');
+    const std::string key = eq == std::string::npos ? "" : part.substr(0, eq);
+    std::string value = eq == std::string::npos ? part : part.substr(eq + 1);
+    if (key.empty() || key == "distribution") {
+      if (!loss.distribution.empty() || (key.empty() && i > 0)) {
+        return fail("the distribution comes first, once");
+      }
+      if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') &&
+          value.back() == value.front()) {
+        value = value.substr(1, value.size() - 2);
+      }
+      auto likelihood = Likelihood::Make(value);
+      if (!likelihood.ok()) return fail("unknown distribution '" + value + "'");
+      loss.distribution = likelihood->name();
+    } else if (key == "level" || key == "quantiles") {
+      if (have_quantiles) return fail("give one of level and quantiles, once");
+      have_quantiles = true;
+      if (Status st = SetQuantiles(loss, key, value, /*sort_quantiles=*/true); !st.ok()) {
+        return fail(st.message());
+      }
+    } else if (key == "num_samples") {
+      char* end = nullptr;
+      errno = 0;
+      const long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || end != value.c_str() + value.size() || errno == ERANGE || n < 1 ||
+          n > 1000000) {
+        return fail("num_samples must be a whole number in [1, 1000000], got '" + value + "'");
+      }
+      loss.num_samples = static_cast<int>(n);
+    } else {
+      return fail("unknown argument '" + key + "'");
+    }
+  }
+  if (loss.distribution.empty()) return fail("no distribution");
+  return loss;
+}
+
+// NF's pinball term of quantile q: q * max(y - y_hat, 0) + (1 - q) * max(y_hat - y, 0), for
+// `error` = y - y_hat (q a number or a tensor that broadcasts against it).
+template <typename Q>
+torch::Tensor Pinball(const torch::Tensor& error, const Q& q) {
+  return q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0);
 }
 
 }  // namespace
 
 std::string PointLoss::Name() const {
-  if (kind != kHuber && kind != kQuantile && kind != kMultiQuantile) return BaseName(kind);
+  if (kind != kHuber && kind != kQuantile && !gives_quantiles()) return BaseName(kind);
   std::ostringstream out;
   out << BaseName(kind) << "(";
-  if (kind == kMultiQuantile) {
+  if (kind == kDistribution) out << distribution << ", ";
+  if (gives_quantiles()) {
     const bool by_level = !levels.empty();
     out << (by_level ? "level=[" : "quantiles=[");
     const auto& values = by_level ? levels : quantiles;
     for (size_t i = 0; i < values.size(); ++i) out << (i > 0 ? ", " : "") << values[i];
     out << "]";
+    if (kind == kDistribution && num_samples != 1000) out << ", num_samples=" << num_samples;
   } else {
     out << parameter;
   }
   out << ")";
   return out.str();
+}
+
+int PointLoss::Outputs() const {
+  switch (kind) {
+    case kMultiQuantile: return static_cast<int>(quantiles.size());
+    case kDistribution: {
+      auto likelihood = Likelihood::Make(distribution);
+      return likelihood.ok() ? likelihood->num_params() : 1;
+    }
+    default: return 1;
+  }
 }
 
 int PointLoss::PointOutput() const {
@@ -149,13 +254,18 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     return Status::InvalidArgument(
         "loss '", text,
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) with DELTA > 0 or "
-        "QuantileLoss(Q) with 0 < Q < 1, MQLoss, MQLoss(level=[L, ...]) or "
-        "MQLoss(quantiles=[Q, ...]) (NF's point and multi-quantile losses)");
+        "QuantileLoss(Q) with 0 < Q < 1, MQLoss, MQLoss(level=[L, ...]), "
+        "MQLoss(quantiles=[Q, ...]) or DistributionLoss(Normal|StudentT[, level=[L, ...]]) "
+        "(NF's point, multi-quantile and distribution losses)");
   };
   if (name == BaseName(PointLoss::kMultiQuantile)) {
     if (open != std::string::npos && argument.empty()) return fail();  // "MQLoss()"
     if (argument == "?") return fail();
     return ParseMultiQuantile(text, argument);
+  }
+  if (name == BaseName(PointLoss::kDistribution)) {
+    if (argument.empty() || argument == "?") return fail();  // needs its distribution
+    return ParseDistribution(text, argument);
   }
   double number = std::nan("");
   if (!argument.empty()) {
@@ -190,11 +300,15 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
                              const torch::Tensor& y_hat) {
   if (loss.kind == PointLoss::kMultiQuantile) {
-    // NF's MQLoss: q * max(y - y_hat, 0) + (1 - q) * max(y_hat - y, 0), summed over q.
+    // NF's MQLoss: the pinball terms summed over the quantiles.
     auto q = torch::tensor(loss.quantiles, y_hat.options());
     // One quantile (the median) comes as [..., H], as every one-output forecast.
     auto error = y.unsqueeze(-1) - (y_hat.dim() == y.dim() ? y_hat.unsqueeze(-1) : y_hat);
-    return (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).sum(-1);
+    return Pinball(error, q).sum(-1);
+  }
+  if (loss.kind == PointLoss::kDistribution) {
+    const auto likelihood = Likelihood::Make(loss.distribution).ValueOrDie();
+    return -likelihood.LogProb(likelihood.MapParams(y_hat), y);
   }
   auto delta = y - y_hat;
   switch (loss.kind) {
@@ -205,9 +319,10 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     case PointLoss::kSmape: return 2 * DivideNoNan(delta.abs(), y.abs() + y_hat.abs());
     case PointLoss::kHuber: return torch::huber_loss(y, y_hat, at::Reduction::None, loss.parameter);
     case PointLoss::kQuantile:
-    case PointLoss::kMultiQuantile: break;
+    case PointLoss::kMultiQuantile:
+    case PointLoss::kDistribution: break;
   }
-  return torch::max(loss.parameter * delta, (loss.parameter - 1) * delta);
+  return Pinball(delta, loss.parameter);
 }
 
 torch::Tensor ReducePointLoss(const PointLoss& loss, const torch::Tensor& terms,

@@ -1,12 +1,14 @@
 // NeuralForecast's point losses (neuralforecast.losses.pytorch), chosen by name for a point
 // model's training and validation (drc forecast --loss, MODEL.loss): MAE (the default), MSE,
-// RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q) and MQLoss (level = [80, 90], or
-// quantiles). Each is NF's weighted mean of a per-point term over the points with nonzero
-// weight (the availability mask times a window's draws), RMSE the root of MSE's; MQLoss's term
-// is the sum over its quantiles of QuantileLoss's, as NF's (its weights broadcast over the
-// quantiles, so that the mean is over the points only). Training computes it on the scaled
-// windows, validation in the series' units, as NF's training_step and valid_loss do. Internal
-// to src/dl.
+// RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q), MQLoss (level = [80, 90], or
+// quantiles) and DistributionLoss (Normal or StudentT, level = [80, 90], or quantiles). Each is
+// NF's weighted mean of a per-point term over the points with nonzero weight (the availability
+// mask times a window's draws), RMSE the root of MSE's; MQLoss's term is the sum over its
+// quantiles of QuantileLoss's, as NF's (its weights broadcast over the quantiles, so that the
+// mean is over the points only); DistributionLoss's the negative log-likelihood of the point
+// under the distribution whose raw parameters the model gives (distributions.h). Training
+// computes it on the scaled windows, validation in the series' units, as NF's training_step and
+// valid_loss do. Internal to src/dl.
 #pragma once
 
 #include <torch/types.h>
@@ -19,21 +21,33 @@
 namespace drc::dl {
 
 struct PointLoss {
-  enum Kind { kMae, kMse, kRmse, kMape, kSmape, kHuber, kQuantile, kMultiQuantile };
+  enum Kind { kMae, kMse, kRmse, kMape, kSmape, kHuber, kQuantile, kMultiQuantile, kDistribution };
   Kind kind = kMae;
   double parameter = 0;  // HuberLoss's delta, QuantileLoss's q
   // MQLoss: its quantiles in the order of the model's outputs, as NF's: from `levels`, the
   // median, then 50 -+ L/2 % of every level L ascending; or as given (MQLoss(quantiles=...)),
-  // which must include the median, the point forecast.
+  // which must include the median, the point forecast. DistributionLoss: the quantiles its
+  // forecasts give by default (from `levels` as MQLoss's; as given, ascending, otherwise).
   std::vector<double> quantiles = {};
-  std::vector<double> levels = {};  // MQLoss(level=...), ascending; empty when quantiles given
-  // As written: "MAE", "HuberLoss(0.5)", "QuantileLoss(0.9)", "MQLoss(level=[80, 90])".
+  std::vector<double> levels = {};  // level=[...], ascending; empty when quantiles given
+  // DistributionLoss: the likelihood ("Normal" or "StudentT", distributions.h), how many draws
+  // its quantiles are taken from (NF's num_samples), and the seed of those draws (the run's,
+  // set by Trainer::Make; NF samples from its global generator).
+  std::string distribution = {};
+  int num_samples = 1000;
+  uint64_t sampling_seed = 1;
+  // As written: "MAE", "HuberLoss(0.5)", "QuantileLoss(0.9)", "MQLoss(level=[80, 90])",
+  // "DistributionLoss(StudentT, level=[80, 90])".
   std::string Name() const;
   // How many outputs per horizon step the model gives (NF's outputsize_multiplier): the
-  // number of MQLoss's quantiles, else 1.
-  int Outputs() const { return kind == kMultiQuantile ? static_cast<int>(quantiles.size()) : 1; }
+  // number of MQLoss's quantiles, DistributionLoss's parameters (Normal 2, StudentT 3), else 1.
+  int Outputs() const;
   bool multi_quantile() const { return kind == kMultiQuantile; }
-  // Which of those outputs is the point forecast: MQLoss's median, else 0.
+  bool is_distribution() const { return kind == kDistribution; }
+  // Whether the model's forecasts come with quantiles of their own (MQLoss, DistributionLoss).
+  bool gives_quantiles() const { return multi_quantile() || is_distribution(); }
+  // Which of those outputs is the point forecast: MQLoss's median, else 0 (DistributionLoss's
+  // point forecast is its distribution's mean, not an output).
   int PointOutput() const;
   // Whether the loss is a mean of per-point terms (all but RMSE): a batch's loss is then the
   // weight-weighted average of its parts' (window-parallel steps, ranks' validation sums).
@@ -43,11 +57,14 @@ struct PointLoss {
 // "MAE", "MSE", "RMSE", "MAPE", "SMAPE", "HuberLoss" or "HuberLoss(DELTA)" (DELTA > 0),
 // "QuantileLoss(Q)" (0 < Q < 1), "MQLoss" (NF's default level [80, 90]),
 // "MQLoss(level=[L, ...])" (0 < L < 100) or "MQLoss(quantiles=[Q, ...])" (0 < Q < 1, 0.5 among
-// them); repeated levels or quantiles count once, as NF's. InvalidArgument lists them.
+// them); "DistributionLoss(D)" with D Normal or StudentT (quoted or not, or distribution=D),
+// then optionally level=[L, ...] or quantiles=[Q, ...] and num_samples=N, as NF's keyword
+// arguments; repeated levels or quantiles count once, as NF's. InvalidArgument lists them.
 Result<PointLoss> ParsePointLoss(const std::string& text);
 
 // The per-point terms of the loss for targets y and forecasts y_hat (same shape; for MQLoss,
-// y_hat has a last axis more, one entry per quantile, and the terms y's shape).
+// y_hat has a last axis more, one entry per quantile, and the terms y's shape; for
+// DistributionLoss, one entry per raw distribution parameter, and the terms are -log p(y)).
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
                              const torch::Tensor& y_hat);
 // NF's reduction of `terms` with `weights` (same shape): the weighted mean over the points with

@@ -125,5 +125,82 @@ TEST(Losses, MultiQuantileOutputsAreNfs) {
             std::string::npos);
 }
 
+// NF's DistributionLoss: -log p(y) under the distribution that the raw outputs map to (Normal:
+// loc, softplus(s) + 0.2; StudentT: 3 + softplus(d), loc, softplus(s) + 0.1), by hand.
+TEST(Losses, DistributionLossIsNfsNegativeLogLikelihood) {
+  auto softplus = [](double x) { return std::log1p(std::exp(x)); };
+  auto normal = ParsePointLoss("DistributionLoss(Normal)");
+  ASSERT_TRUE(normal.ok()) << normal.status();
+  EXPECT_EQ(normal->Outputs(), 2);
+  auto y = torch::tensor({{1.0, 4.0}});
+  auto raw = torch::tensor({{{0.5, -1.0}, {2.0, 0.3}}});  // per point: (mu, s)
+  auto terms = PointLossTerms(*normal, y, raw);
+  ASSERT_EQ(terms.sizes(), y.sizes());
+  const double mu[2] = {0.5, 2.0}, s[2] = {-1.0, 0.3}, ys[2] = {1.0, 4.0};
+  double nll[2];
+  for (int i = 0; i < 2; ++i) {
+    const double sd = softplus(s[i]) + 0.2, z = (ys[i] - mu[i]) / sd;
+    nll[i] = 0.5 * z * z + std::log(sd) + 0.5 * std::log(2 * M_PI);
+    EXPECT_NEAR(terms[0][i].item<double>(), nll[i], 1e-5) << i;
+  }
+  // Weighted as every point loss: the second point twice.
+  EXPECT_NEAR(ComputePointLoss(*normal, y, raw, torch::tensor({{1.0, 2.0}})).item<double>(),
+              (nll[0] + 2 * nll[1]) / 3, 1e-5);
+  auto student = ParsePointLoss("DistributionLoss('StudentT')");
+  ASSERT_TRUE(student.ok()) << student.status();
+  EXPECT_EQ(student->Outputs(), 3);
+  auto t_terms = PointLossTerms(*student, torch::tensor({2.5}), torch::tensor({{0.4, 1.0, -0.2}}));
+  const double df = 3 + softplus(0.4), scale = softplus(-0.2) + 0.1, z = (2.5 - 1.0) / scale;
+  const double t_nll =
+      -(std::lgamma((df + 1) / 2) - std::lgamma(df / 2) - 0.5 * std::log(df * M_PI) -
+        std::log(scale) - (df + 1) / 2 * std::log1p(z * z / df));
+  EXPECT_NEAR(t_terms[0].item<double>(), t_nll, 1e-5);
+}
+
+// DistributionLoss's arguments, as NF's: the distribution, then level (default [80, 90]) or
+// quantiles (sorted) and num_samples (default 1000).
+TEST(Losses, DistributionLossArgumentsAreNfs) {
+  auto nf_default = ParsePointLoss("DistributionLoss(StudentT)");
+  ASSERT_TRUE(nf_default.ok()) << nf_default.status();
+  EXPECT_EQ(nf_default->distribution, "StudentT");
+  EXPECT_EQ(nf_default->quantiles, (std::vector<double>{0.5, 0.05, 0.1, 0.9, 0.95}));
+  EXPECT_EQ(nf_default->num_samples, 1000);
+  EXPECT_EQ(nf_default->Name(), "DistributionLoss(StudentT, level=[80, 90])");
+  EXPECT_TRUE(nf_default->gives_quantiles());
+  EXPECT_FALSE(nf_default->multi_quantile());
+  EXPECT_TRUE(nf_default->IsMean());
+  auto given = ParsePointLoss(
+      "DistributionLoss(distribution=\"Normal\", quantiles=[0.9, 0.1, 0.9], num_samples=50)");
+  ASSERT_TRUE(given.ok()) << given.status();
+  EXPECT_EQ(given->distribution, "Normal");
+  EXPECT_EQ(given->quantiles, (std::vector<double>{0.1, 0.9}));
+  EXPECT_EQ(given->num_samples, 50);
+  EXPECT_EQ(given->Name(), "DistributionLoss(Normal, quantiles=[0.1, 0.9], num_samples=50)");
+  auto levels = ParsePointLoss("DistributionLoss(Normal, level=[50])");
+  ASSERT_TRUE(levels.ok()) << levels.status();
+  EXPECT_EQ(levels->quantiles, (std::vector<double>{0.5, 0.25, 0.75}));
+  for (const char* bad :
+       {"DistributionLoss", "DistributionLoss()", "DistributionLoss(Gamma)",
+        "DistributionLoss(level=[80])", "DistributionLoss(Normal, StudentT)",
+        "DistributionLoss(Normal, num_samples=0)", "DistributionLoss(Normal, num_samples=2.5)",
+        "DistributionLoss(Normal, level=[80], quantiles=[0.1])",
+        "DistributionLoss(Normal, level=[100])", "DistributionLoss(Normal, return_params=True)",
+        "DistributionLoss(Normal"}) {
+    auto loss = ParsePointLoss(bad);
+    ASSERT_FALSE(loss.ok()) << bad;
+    // The message says what is expected: the general list, or DistributionLoss's own form.
+    const std::string& message = loss.status().message();
+    EXPECT_TRUE(message.find("or DistributionLoss(Normal|StudentT") != std::string::npos ||
+                message.find("expected DistributionLoss(D) with D Normal or StudentT") !=
+                    std::string::npos)
+        << message;
+  }
+  EXPECT_NE(ParsePointLoss("DistributionLoss(Gamma)")
+                .status()
+                .message()
+                .find("unknown distribution 'Gamma'"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace drc::dl

@@ -1,5 +1,7 @@
 #include "src/dl/model.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,6 +12,7 @@
 #include "drc/common/strings.h"
 
 #include "src/dl/categorical.h"
+#include "src/dl/distributions.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/windows.h"
 
@@ -30,16 +33,38 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
   }
   const auto weights = batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask;
   if (point_loss_.kind == PointLoss::kMae) return MaskedMae(y, y_hat, weights);
+  if (point_loss_.is_distribution()) {
+    // NF's DistributionLoss: the weighted mean negative log-likelihood.
+    const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+    return likelihood.MaskedNll(likelihood.MapParams(y_hat), y, weights);
+  }
   return ComputePointLoss(point_loss_, y, y_hat, weights);
 }
 
 torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
   auto out = Forward(batch);
+  if (point_loss_.is_distribution()) {
+    const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+    return likelihood.Mean(likelihood.MapParams(out));
+  }
   if (point_loss_.Outputs() == 1) return out;
   return out.select(-1, point_loss_.PointOutput());
 }
 
 QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch::Tensor& q) {
+  if (point_loss_.is_distribution()) {
+    // NF's DistributionLoss.sample: num_samples draws per point and their empirical quantiles,
+    // from a generator seeded with the run's seed. The point forecast is the distribution's
+    // mean, which NF estimates by the mean of those draws.
+    const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+    const auto params = likelihood.MapParams(Forward(batch));  // [B, H, P]
+    QuantileForecast f{likelihood.Mean(params), torch::Tensor()};
+    if (!q.defined() || q.numel() == 0) return f;
+    at::Generator generator = at::detail::createCPUGenerator(point_loss_.sampling_seed);
+    f.quantiles = likelihood.SampleQuantiles(params, q.to(params.options()),
+                                             point_loss_.num_samples, generator);
+    return f;
+  }
   if (!point_loss_.multi_quantile()) return {PointForecast(batch), torch::Tensor()};
   auto out = Forward(batch);                    // [B, H, Q]
   if (out.dim() == 2) out = out.unsqueeze(-1);  // MQLoss(quantiles=[0.5]): one output

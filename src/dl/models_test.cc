@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "drc/dl/model_names.h"
+#include "src/dl/distributions.h"
 #include "src/dl/losses.h"
 #include "src/dl/model.h"
 #include "src/dl/torch_status.h"
@@ -235,6 +236,104 @@ INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
                                            "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer"));
+
+// Under NF's DistributionLoss (its parameters per step, ModelConfig::outputs) every point model
+// gives [B, H, P] raw parameters: the training loss is their mean negative log-likelihood, its
+// gradients reach every trainable parameter, the point forecast is the distribution's mean, and
+// Quantiles() draws the levels asked, the same draws on every call (seeded).
+class DistributionModelTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
+  const std::string& name = GetParam();
+  auto loss = ParsePointLoss("DistributionLoss(StudentT, num_samples=400)");
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  ModelConfig c = Config(name);
+  if (name == "RNN" || name == "LSTM" || name == "GRU" || name == "TCN" || name == "DilatedRNN") {
+    c.params.clear();
+  }
+  c.outputs = loss->Outputs();
+  torch::manual_seed(1);
+  auto model = DefaultModelRegistry().Make(name, c);
+  ASSERT_TRUE(model.ok()) << model.status();
+  ForecastModel& m = **model;
+  m.SetPointLoss(*loss);
+  WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
+  m.train();
+  auto y = torch::randn({5, kHorizon});
+  auto mask = torch::ones({5, kHorizon});
+  mask[0][0] = 0;
+  auto training_loss = m.TrainingLoss(batch, y, mask);
+  training_loss.backward();
+  int trainable = 0;
+  double total = 0;
+  for (const auto& p : m.parameters()) {
+    if (!p.requires_grad()) continue;
+    ++trainable;
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+    total += p.grad().abs().sum().item<double>();
+  }
+  EXPECT_GT(trainable, 0);
+  EXPECT_GT(total, 0);
+  torch::NoGradGuard no_grad;
+  m.eval();
+  auto out = m.Forward(batch);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{5, kHorizon, 3}));
+  const auto likelihood = Likelihood::Make("StudentT").ValueOrDie();
+  const auto params = likelihood.MapParams(out);
+  if (name != "PatchTST" && name != "TimesNet" && name != "VanillaTransformer" &&
+      name != "Autoformer" && name != "FEDformer") {  // no dropout: the same forward in eval
+    const auto nll = -likelihood.LogProb(params, y);
+    EXPECT_NEAR(training_loss.item<double>(), ((nll * mask).sum() / mask.sum()).item<double>(),
+                1e-4 * std::abs(training_loss.item<double>()));
+  }
+  EXPECT_TRUE(torch::allclose(m.PointForecast(batch), params.select(-1, 1)));  // df > 3: loc
+  const auto q = torch::tensor({0.1, 0.9}, torch::kFloat64);
+  auto f = m.Quantiles(batch, q);
+  EXPECT_TRUE(torch::allclose(f.point, params.select(-1, 1)));
+  ASSERT_TRUE(f.quantiles.defined());
+  ASSERT_EQ(f.quantiles.sizes(), (std::vector<int64_t>{5, kHorizon, 2}));
+  EXPECT_TRUE((f.quantiles.select(-1, 0) < f.point).all().item<bool>());
+  EXPECT_TRUE((f.quantiles.select(-1, 1) > f.point).all().item<bool>());
+  EXPECT_TRUE(torch::equal(m.Quantiles(batch, q).quantiles, f.quantiles));
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
+                         ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
+                                           "DilatedRNN", "PatchTST", "TimesNet",
+                                           "VanillaTransformer", "Autoformer", "FEDformer"));
+
+// DistributionLoss's quantiles are its distribution's: with many draws, a Normal's sampled
+// quantiles come near loc + scale * z_q, and another seed draws other numbers.
+TEST(Models, DistributionQuantilesAreTheDistributions) {
+  auto loss = ParsePointLoss("DistributionLoss(Normal, num_samples=20000)");
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  ModelConfig c = Config("MLP");
+  c.outputs = loss->Outputs();
+  torch::manual_seed(1);
+  auto model = DefaultModelRegistry().Make("MLP", c);
+  ASSERT_TRUE(model.ok()) << model.status();
+  ForecastModel& m = **model;
+  m.SetPointLoss(*loss);
+  torch::NoGradGuard no_grad;
+  m.eval();
+  WindowBatch batch{torch::randn({3, kInput}), torch::ones({3, kInput})};
+  const auto params = Likelihood::Make("Normal").ValueOrDie().MapParams(m.Forward(batch));
+  const auto loc = params.select(-1, 0), scale = params.select(-1, 1);
+  const auto q = torch::tensor({0.05, 0.5, 0.9}, torch::kFloat64);
+  auto f = m.Quantiles(batch, q);
+  const double z[3] = {-1.6448536, 0.0, 1.2815516};
+  for (int i = 0; i < 3; ++i) {
+    const auto expected = loc + scale * z[i];
+    // The sampled quantile's standard error is below 0.03 scale at 20 000 draws.
+    EXPECT_TRUE(((f.quantiles.select(-1, i) - expected).abs() < 0.06 * scale).all().item<bool>())
+        << "quantile " << q[i].item<double>();
+  }
+  PointLoss other = *loss;
+  other.sampling_seed = 2;
+  m.SetPointLoss(other);
+  EXPECT_FALSE(torch::equal(m.Quantiles(batch, q).quantiles, f.quantiles));
+}
 
 // The layers that MQLoss widens are NF's: trainable parameters at NF's default
 // hyper-parameters, h = 12 and input_size = 24, with MAE() and with MQLoss() (5 quantiles), as

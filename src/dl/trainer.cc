@@ -242,6 +242,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
     DRC_ASSIGN_OR_RETURN(loss, PointLossOf(name, defaults, options.loss));
   }
+  loss.sampling_seed = options.seed;
   ModelConfig built = config;
   built.outputs = loss.Outputs();
   DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, built));
@@ -251,6 +252,11 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     if (defaults.loss != "MAE") {
       return Status::NotImplemented(name, ": the revin scaler with a ", defaults.loss,
                                     " model (RevIN's affine map is for point models so far)");
+    }
+    if (loss.is_distribution()) {
+      return Status::NotImplemented(name, ": the revin scaler with ", loss.Name(),
+                                    " (RevIN's affine map is for point and quantile outputs so "
+                                    "far; use another scaler)");
     }
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
@@ -296,10 +302,18 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  // In the series' units, as NF's valid_loss (its windows' scaling inverted), so
                  // that each window counts by its size.
                  const auto& scale = host_batch.scale;
-                 const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
-                 const auto actual = InvertScale(host_batch.outsample_y, scale);
                  const auto& mask = host_batch.outsample_mask;
-                 const auto terms = PointLossTerms(loss, actual, forecast);
+                 torch::Tensor terms;
+                 if (loss.is_distribution()) {
+                   // -log p of the point under the distribution mapped to the series' units
+                   // (NF's scale_decouple): the scaled one's plus log(scale).
+                   terms = PointLossTerms(loss, host_batch.outsample_y, y_hat.to(torch::kCPU)) +
+                           scale.scale.log().expand_as(mask);
+                 } else {
+                   const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
+                   const auto actual = InvertScale(host_batch.outsample_y, scale);
+                   terms = PointLossTerms(loss, actual, forecast);
+                 }
                  if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
                  // The ranks' windows may differ (a partitioned table): the loss over all of
                  // them, so that every rank makes the same early-stopping decision.

@@ -71,7 +71,8 @@ struct TrainOptions {
   // Where the model trains (ResolveDevice): "cpu", "cuda" (this rank's GPU), "cuda:N", "auto".
   std::string device = "cpu";
   // A point model's loss, in training and validation (ParsePointLoss: "MSE", "HuberLoss(0.5)",
-  // ...); empty: MAE. InvalidArgument for a model with a distribution loss (DeepAR).
+  // "DistributionLoss(StudentT)", ...); empty: MAE. InvalidArgument for a model with a
+  // likelihood of its own (DeepAR). A DistributionLoss draws its quantiles with `seed`.
   std::string loss;
 };
 

@@ -561,6 +561,22 @@ TEST(Trainer, ValidationLossIsInTheSeriesUnits) {
   const auto terms = (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).sum(-1);
   const auto& mask = vb->outsample_mask;
   EXPECT_NEAR(*lm, ((terms * mask).sum() / mask.sum()).item<double>(), 1e-4 * *lm);
+  // A DistributionLoss compares the likelihood of the points in the series' units (NF's
+  // scale_decouple): by hand, a Normal of mean loc * scale + shift and deviation sd * scale.
+  options.loss = "DistributionLoss(Normal)";
+  auto dist = Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(dist.ok()) << dist.status();
+  auto ld = (*dist)->ValidationLoss(*vb);
+  ASSERT_TRUE(ld.ok()) << ld.status();
+  ForecastModel& dm = (*dist)->model();
+  dm.eval();
+  const auto raw = dm.Forward(vb->input);  // [B, H, 2]
+  dm.train();
+  const auto loc = raw.select(-1, 0) * vb->scale.scale + vb->scale.shift;
+  const auto sd = (torch::softplus(raw.select(-1, 1)) + 0.2) * vb->scale.scale;
+  const auto z = (y - loc) / sd;
+  const auto nll = 0.5 * z * z + sd.log() + 0.5 * std::log(2 * M_PI);
+  EXPECT_NEAR(*ld, ((nll * mask).sum() / mask.sum()).item<double>(), 1e-4 * std::abs(*ld));
 }
 
 // The revin scaler: the model is wrapped with RevIN's learnable affine map, which trains (its

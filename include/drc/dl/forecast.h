@@ -83,12 +83,13 @@ struct ForecastConfig {
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
   // of held-out values inside them (ModelForecast::intervals). Models with a distribution loss
-  // (DeepAR) take the quantiles of their forecast distribution; a point model trained on MQLoss
-  // gives its outputs, so each level's quantiles must be among the loss's (InvalidArgument
-  // before any training otherwise); other point models need conformal_windows (below), and
-  // without it a level is InvalidArgument before any training. Empty: each model's default, as
-  // NF's predict() without level: y_hat-median and the 80 and 90 intervals for DeepAR, all of
-  // MQLoss's quantiles (y_hat-median first) for an MQLoss model, nothing for point models.
+  // (DeepAR, or a point model trained on a DistributionLoss) take the quantiles of their forecast
+  // distribution; a point model trained on MQLoss gives its outputs, so each level's quantiles
+  // must be among the loss's (InvalidArgument before any training otherwise); other point models
+  // need conformal_windows (below), and without it a level is InvalidArgument before any
+  // training. Empty: each model's default, as NF's predict() without level: y_hat-median and the
+  // 80 and 90 intervals for DeepAR, all of the loss's quantiles (y_hat-median first) for an
+  // MQLoss or DistributionLoss model, nothing for point models.
   std::vector<double> level;
   // Conformal intervals for point models, as NF's fit(prediction_intervals=
   // PredictionIntervals(n_windows, method, step_size)): before the model itself, a copy trained
@@ -117,11 +118,15 @@ struct ForecastConfig {
   // The point models' training loss, as NF's loss= of a point model: MAE (NF's default), MSE,
   // RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or NF's multi-quantile
   // MQLoss, MQLoss(level=[L, ...]) or MQLoss(quantiles=[Q, ...]), whose model forecasts each
-  // quantile (y_hat is the median; see `level`), computed on the scaled
-  // windows; early stopping's validation loss is the same loss in the series' units (NF's
-  // valid_loss defaults to the loss). Empty: MAE. Per model name, model_losses overrides it. A
-  // model with a distribution loss (DeepAR) given one is InvalidArgument before any training,
-  // as is an unknown name.
+  // quantile (y_hat is the median; see `level`), or NF's DistributionLoss(Normal) or
+  // DistributionLoss(StudentT) (optionally with level=[L, ...] or quantiles=[Q, ...] and
+  // num_samples=N), whose model forecasts the distribution's parameters (y_hat is its mean, the
+  // quantiles those of num_samples draws, 1000 by default, seeded with the run's seed; the revin
+  // scaler is NotImplemented with it). Computed on the scaled windows; early stopping's
+  // validation loss is the same loss in the series' units (NF's valid_loss defaults to the
+  // loss). Empty: MAE. Per model name, model_losses overrides it. A model with a distribution
+  // loss of its own (DeepAR) given one is InvalidArgument before any training, as is an unknown
+  // name.
   std::string loss;
   std::map<std::string, std::string> model_losses;
   // Exogenous variables, as NF's futr_exog_list, hist_exog_list and stat_exog_list: numeric
