@@ -173,8 +173,9 @@ int main(int argc, char** argv) {
   forecast->add_option("--loss", forecast_args.loss,
                        "Point models' training loss (NF's loss=): MAE (default), MSE, RMSE, MAPE, "
                        "SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or MQLoss, "
-                       "MQLoss(level=[L,...]) or MQLoss(quantiles=[Q,...]) for a median and "
-                       "quantile columns, or DistributionLoss(Normal) or "
+                       "MQLoss(level=[L,...]), MQLoss(quantiles=[Q,...]) or "
+                       "HuberMQLoss(level=[L,...], delta=D) for a median and quantile columns, or "
+                       "DistributionLoss(Normal) or "
                        "DistributionLoss(StudentT[, level=[L,...]]) for a mean and sampled "
                        "quantiles; MODEL.loss in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,

@@ -29,7 +29,8 @@ one column NF names after the model and its loss ("<model>_ql0.9" for QuantileLo
 
 --scaler sets every model's scaler_type (default: each model's own). --loss NAME sets every
 model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA), QuantileLoss(Q), MQLoss,
-MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), DistributionLoss(StudentT[, level=[...]]);
+MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss(level=[...], delta=D),
+DistributionLoss(StudentT[, level=[...]]);
 MAE is NF's default), as drc forecast --loss names them; its valid_loss is then that loss too
 (NF's default). Under MQLoss the point forecast is the "<model>-median" column, under a
 DistributionLoss the model's column (the mean of its samples). --level L1,L2 predicts
@@ -153,23 +154,20 @@ def main():
     if a.loss:
         import neuralforecast.losses.pytorch as nfl
         name, _, argument = a.loss.removesuffix(")").partition("(")
-        if name == "MQLoss":  # MQLoss(level=[80, 90]) or MQLoss(quantiles=[...])
-            import ast
-            key, _, values = argument.partition("=")
-            kwargs = {key.strip(): ast.literal_eval(values.strip())} if argument else {}
-        elif name == "DistributionLoss":  # DistributionLoss(StudentT, level=[80, 90], ...)
+        if name in ("MQLoss", "HuberMQLoss", "DistributionLoss"):
+            # Python's call syntax: MQLoss(level=[80, 90]), HuberMQLoss(quantiles=[...],
+            # delta=0.5), DistributionLoss(StudentT, level=[80, 90], num_samples=500).
             import ast
             call = ast.parse(f"f({argument})", mode="eval").body
 
             def value(node):  # a bare name (StudentT) is the distribution's
                 return node.id if isinstance(node, ast.Name) else ast.literal_eval(node)
-            extra["loss"] = nfl.DistributionLoss(*[value(n) for n in call.args],
-                                                 **{k.arg: value(k.value) for k in call.keywords})
+            args = [value(n) for n in call.args]
+            kwargs = {k.arg: value(k.value) for k in call.keywords}
         else:
             keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
-            kwargs = {keyword: float(argument)} if argument else {}
-        if name != "DistributionLoss":
-            extra["loss"] = getattr(nfl, name)(**kwargs)
+            args, kwargs = [], {keyword: float(argument)} if argument else {}
+        extra["loss"] = getattr(nfl, name)(*args, **kwargs)
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)

@@ -1098,6 +1098,16 @@ TEST(Forecast, MultiQuantileLoss) {
   EXPECT_EQ(Doubles(*(*median_only)[0].predictions, "y_hat-median"),
             Doubles(*(*median_only)[0].predictions, "y_hat"));
   EXPECT_TRUE((*median_only)[0].intervals.empty());
+  // NF's HuberMQLoss: the same outputs, another loss.
+  config.loss = "HuberMQLoss(level=[80], delta=0.5)";
+  auto huber = Forecast(table, {}, config);
+  ASSERT_TRUE(huber.ok()) << huber.status();
+  const auto& hp = *(*huber)[0].predictions;
+  EXPECT_NE(Doubles(hp, "y_hat"), point);
+  const auto huber_lo = Doubles(hp, "y_hat-lo-80"), huber_hi = Doubles(hp, "y_hat-hi-80");
+  double huber_width = 0;
+  for (size_t i = 0; i < huber_lo.size(); ++i) huber_width += huber_hi[i] - huber_lo[i];
+  EXPECT_GT(huber_width / huber_lo.size(), 6.0);
   config.models = {"DeepAR"};
   auto deepar = Forecast(table, {}, config);
   ASSERT_FALSE(deepar.ok());

@@ -30,6 +30,7 @@ const char* BaseName(PointLoss::Kind kind) {
     case PointLoss::kHuber: return "HuberLoss";
     case PointLoss::kQuantile: return "QuantileLoss";
     case PointLoss::kMultiQuantile: return "MQLoss";
+    case PointLoss::kHuberMultiQuantile: return "HuberMQLoss";
     case PointLoss::kDistribution: break;
   }
   return "DistributionLoss";
@@ -99,32 +100,6 @@ Status SetQuantiles(PointLoss& loss, const std::string& key, const std::string& 
   return Status::OK();
 }
 
-// MQLoss's argument: "" (NF's default level [80, 90]), "level=[...]" or "quantiles=[...]".
-Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string& argument) {
-  auto fail = [&](const std::string& why) -> Status {
-    return Status::InvalidArgument("loss '", text, "': ", why,
-                                   " (expected MQLoss, MQLoss(level=[L, ...]) with 0 < L < 100 "
-                                   "or MQLoss(quantiles=[Q, ...]) with 0 < Q < 1, 0.5 among them)");
-  };
-  PointLoss loss;
-  loss.kind = PointLoss::kMultiQuantile;
-  std::string key = "level", list = "[80, 90]";
-  if (!argument.empty()) {
-    const auto eq = argument.find('=');
-    if (eq == std::string::npos) return fail("the argument is not level=[...] or quantiles=[...]");
-    key = argument.substr(0, eq);
-    std::erase(key, ' ');
-    list = argument.substr(eq + 1);
-  }
-  if (Status st = SetQuantiles(loss, key, list, /*sort_quantiles=*/false); !st.ok()) {
-    return fail(st.message());
-  }
-  if (std::find(loss.quantiles.begin(), loss.quantiles.end(), 0.5) == loss.quantiles.end()) {
-    return fail("the quantiles lack 0.5, the median that is the point forecast");
-  }
-  return loss;
-}
-
 // Splits "a, b=[1, 2], c" at the commas outside brackets, each part trimmed of spaces.
 std::vector<std::string> SplitArguments(const std::string& text) {
   std::vector<std::string> parts(1);
@@ -139,6 +114,57 @@ std::vector<std::string> SplitArguments(const std::string& text) {
     }
   }
   return parts;
+}
+
+// MQLoss's and HuberMQLoss's arguments: level=[...] (NF's default [80, 90]) or quantiles=[...],
+// and HuberMQLoss's delta=D (default 1), as NF's keyword arguments.
+Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string& argument,
+                                     PointLoss::Kind kind) {
+  const bool huber = kind == PointLoss::kHuberMultiQuantile;
+  const std::string name = huber ? "HuberMQLoss" : "MQLoss";
+  auto fail = [&](const std::string& why) -> Status {
+    return Status::InvalidArgument("loss '", text, "': ", why, " (expected ", name, ", ", name,
+                                   "(level=[L, ...]) with 0 < L < 100 or ", name,
+                                   "(quantiles=[Q, ...]) with 0 < Q < 1, 0.5 among them",
+                                   huber ? ", and optionally delta=D with D > 0)" : ")");
+  };
+  PointLoss loss;
+  loss.kind = kind;
+  loss.parameter = 1;                                                 // HuberMQLoss's delta
+  DRC_RETURN_NOT_OK(SetQuantiles(loss, "level", "[80, 90]", false));  // NF's default
+  bool have_quantiles = false, have_delta = false;
+  for (const std::string& part : SplitArguments(argument)) {
+    if (part.empty() && argument.empty()) break;
+    const auto eq = part.find('=');
+    if (eq == std::string::npos) {
+      return fail("the argument '" + part + "' is not level=[...] or quantiles=[...]" +
+                  (huber ? " or delta=D" : ""));
+    }
+    const std::string key = part.substr(0, eq), value = part.substr(eq + 1);
+    if (huber && key == "delta") {
+      if (have_delta) return fail("give delta once");
+      have_delta = true;
+      char* end = nullptr;
+      errno = 0;
+      loss.parameter = std::strtod(value.c_str(), &end);
+      if (value.empty() || end != value.c_str() + value.size() || errno == ERANGE ||
+          !(loss.parameter > 0) || !std::isfinite(loss.parameter)) {
+        return fail("delta must be a number > 0, got '" + value + "'");
+      }
+      continue;
+    }
+    if ((key == "level" || key == "quantiles") && have_quantiles) {
+      return fail("give one of level and quantiles, once");
+    }
+    have_quantiles = true;
+    if (Status st = SetQuantiles(loss, key, value, /*sort_quantiles=*/false); !st.ok()) {
+      return fail(st.message());
+    }
+  }
+  if (std::find(loss.quantiles.begin(), loss.quantiles.end(), 0.5) == loss.quantiles.end()) {
+    return fail("the quantiles lack 0.5, the median that is the point forecast");
+  }
+  return loss;
 }
 
 // DistributionLoss's arguments: the distribution (first, or distribution=), then level=[...] or
@@ -216,6 +242,7 @@ std::string PointLoss::Name() const {
     for (size_t i = 0; i < values.size(); ++i) out << (i > 0 ? ", " : "") << values[i];
     out << "]";
     if (kind == kDistribution && num_samples != 1000) out << ", num_samples=" << num_samples;
+    if (kind == kHuberMultiQuantile) out << ", delta=" << parameter;
   } else {
     out << parameter;
   }
@@ -225,7 +252,8 @@ std::string PointLoss::Name() const {
 
 int PointLoss::Outputs() const {
   switch (kind) {
-    case kMultiQuantile: return static_cast<int>(quantiles.size());
+    case kMultiQuantile:
+    case kHuberMultiQuantile: return static_cast<int>(quantiles.size());
     case kDistribution: {
       auto likelihood = Likelihood::Make(distribution);
       return likelihood.ok() ? likelihood->num_params() : 1;
@@ -235,7 +263,7 @@ int PointLoss::Outputs() const {
 }
 
 int PointLoss::PointOutput() const {
-  if (kind != kMultiQuantile) return 0;
+  if (!multi_quantile()) return 0;
   const auto median = std::find(quantiles.begin(), quantiles.end(), 0.5);
   return median == quantiles.end() ? 0 : static_cast<int>(median - quantiles.begin());
 }
@@ -255,13 +283,15 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
         "loss '", text,
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) with DELTA > 0 or "
         "QuantileLoss(Q) with 0 < Q < 1, MQLoss, MQLoss(level=[L, ...]), "
-        "MQLoss(quantiles=[Q, ...]) or DistributionLoss(Normal|StudentT[, level=[L, ...]]) "
-        "(NF's point, multi-quantile and distribution losses)");
+        "MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], ][delta=D]) or "
+        "DistributionLoss(Normal|StudentT[, level=[L, ...]]) (NF's point, multi-quantile and "
+        "distribution losses)");
   };
-  if (name == BaseName(PointLoss::kMultiQuantile)) {
+  for (auto kind : {PointLoss::kMultiQuantile, PointLoss::kHuberMultiQuantile}) {
+    if (name != BaseName(kind)) continue;
     if (open != std::string::npos && argument.empty()) return fail();  // "MQLoss()"
     if (argument == "?") return fail();
-    return ParseMultiQuantile(text, argument);
+    return ParseMultiQuantile(text, argument, kind);
   }
   if (name == BaseName(PointLoss::kDistribution)) {
     if (argument.empty() || argument == "?") return fail();  // needs its distribution
@@ -299,12 +329,17 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
 
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
                              const torch::Tensor& y_hat) {
-  if (loss.kind == PointLoss::kMultiQuantile) {
-    // NF's MQLoss: the pinball terms summed over the quantiles.
+  if (loss.multi_quantile()) {
+    // NF's MQLoss: the mean of the pinball terms over the quantiles; HuberMQLoss's Huber-izes
+    // each of the two sides of every term.
     auto q = torch::tensor(loss.quantiles, y_hat.options());
     // One quantile (the median) comes as [..., H], as every one-output forecast.
     auto error = y.unsqueeze(-1) - (y_hat.dim() == y.dim() ? y_hat.unsqueeze(-1) : y_hat);
-    return Pinball(error, q).sum(-1);
+    if (loss.kind == PointLoss::kMultiQuantile) return Pinball(error, q).mean(-1);
+    auto huber = [&](const torch::Tensor& x) {
+      return torch::huber_loss(x, torch::zeros_like(x), at::Reduction::None, loss.parameter);
+    };
+    return (huber(q * error.clamp_min(0)) + huber((1 - q) * (-error).clamp_min(0))).mean(-1);
   }
   if (loss.kind == PointLoss::kDistribution) {
     const auto likelihood = Likelihood::Make(loss.distribution).ValueOrDie();
@@ -320,6 +355,7 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     case PointLoss::kHuber: return torch::huber_loss(y, y_hat, at::Reduction::None, loss.parameter);
     case PointLoss::kQuantile:
     case PointLoss::kMultiQuantile:
+    case PointLoss::kHuberMultiQuantile:
     case PointLoss::kDistribution: break;
   }
   return Pinball(delta, loss.parameter);

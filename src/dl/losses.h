@@ -1,11 +1,14 @@
 // NeuralForecast's point losses (neuralforecast.losses.pytorch), chosen by name for a point
 // model's training and validation (drc forecast --loss, MODEL.loss): MAE (the default), MSE,
 // RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q), MQLoss (level = [80, 90], or
-// quantiles) and DistributionLoss (Normal or StudentT, level = [80, 90], or quantiles). Each is
-// NF's weighted mean of a per-point term over the points with nonzero weight (the availability
-// mask times a window's draws), RMSE the root of MSE's; MQLoss's term is the sum over its
-// quantiles of QuantileLoss's, as NF's (its weights broadcast over the quantiles, so that the
-// mean is over the points only); DistributionLoss's the negative log-likelihood of the point
+// quantiles), HuberMQLoss (the same and delta = 1) and DistributionLoss (Normal or StudentT,
+// level = [80, 90], or quantiles). Each is NF's weighted mean of a per-point term over the points
+// with nonzero weight (the availability mask times a window's draws), RMSE the root of MSE's;
+// MQLoss's term is the mean over its quantiles of QuantileLoss's, as NF's (its weights broadcast
+// over the quantiles, so that the mean is over the points only), HuberMQLoss's the same with each
+// side of the pinball term passed through the Huber function (NF's huber_loss(q * max(y - y_hat,
+// 0), 0, delta) + huber_loss((1 - q) * max(y_hat - y, 0), 0, delta)); DistributionLoss's the
+// negative log-likelihood of the point
 // under the distribution whose raw parameters the model gives (distributions.h). Training
 // computes it on the scaled windows, validation in the series' units, as NF's training_step and
 // valid_loss do. Internal to src/dl.
@@ -21,9 +24,20 @@
 namespace drc::dl {
 
 struct PointLoss {
-  enum Kind { kMae, kMse, kRmse, kMape, kSmape, kHuber, kQuantile, kMultiQuantile, kDistribution };
+  enum Kind {
+    kMae,
+    kMse,
+    kRmse,
+    kMape,
+    kSmape,
+    kHuber,
+    kQuantile,
+    kMultiQuantile,
+    kHuberMultiQuantile,
+    kDistribution
+  };
   Kind kind = kMae;
-  double parameter = 0;  // HuberLoss's delta, QuantileLoss's q
+  double parameter = 0;  // HuberLoss's and HuberMQLoss's delta, QuantileLoss's q
   // MQLoss: its quantiles in the order of the model's outputs, as NF's: from `levels`, the
   // median, then 50 -+ L/2 % of every level L ascending; or as given (MQLoss(quantiles=...)),
   // which must include the median, the point forecast. DistributionLoss: the quantiles its
@@ -42,7 +56,8 @@ struct PointLoss {
   // How many outputs per horizon step the model gives (NF's outputsize_multiplier): the
   // number of MQLoss's quantiles, DistributionLoss's parameters (Normal 2, StudentT 3), else 1.
   int Outputs() const;
-  bool multi_quantile() const { return kind == kMultiQuantile; }
+  // MQLoss or HuberMQLoss: one output per quantile.
+  bool multi_quantile() const { return kind == kMultiQuantile || kind == kHuberMultiQuantile; }
   bool is_distribution() const { return kind == kDistribution; }
   // Whether the model's forecasts come with quantiles of their own (MQLoss, DistributionLoss).
   bool gives_quantiles() const { return multi_quantile() || is_distribution(); }
@@ -57,9 +72,11 @@ struct PointLoss {
 // "MAE", "MSE", "RMSE", "MAPE", "SMAPE", "HuberLoss" or "HuberLoss(DELTA)" (DELTA > 0),
 // "QuantileLoss(Q)" (0 < Q < 1), "MQLoss" (NF's default level [80, 90]),
 // "MQLoss(level=[L, ...])" (0 < L < 100) or "MQLoss(quantiles=[Q, ...])" (0 < Q < 1, 0.5 among
-// them); "DistributionLoss(D)" with D Normal or StudentT (quoted or not, or distribution=D),
-// then optionally level=[L, ...] or quantiles=[Q, ...] and num_samples=N, as NF's keyword
-// arguments; repeated levels or quantiles count once, as NF's. InvalidArgument lists them.
+// them), "HuberMQLoss" with the same arguments and delta=D (D > 0, default 1), e.g.
+// "HuberMQLoss(level=[80], delta=0.5)"; "DistributionLoss(D)" with D Normal or StudentT (quoted or
+// not, or distribution=D), then optionally level=[L, ...] or quantiles=[Q, ...] and num_samples=N,
+// as NF's keyword arguments; repeated levels or quantiles count once, as NF's. InvalidArgument
+// lists them.
 Result<PointLoss> ParsePointLoss(const std::string& text);
 
 // The per-point terms of the loss for targets y and forecasts y_hat (same shape; for MQLoss,

@@ -66,9 +66,10 @@ TEST(Losses, NamesAreNfsClasses) {
   }
 }
 
-// NF's MQLoss: the sum over the quantiles of the pinball terms, averaged over the points with
-// weight (the weights are not repeated per quantile). Targets 1 and 4; three quantiles.
-TEST(Losses, MultiQuantileIsNfsSumOverQuantiles) {
+// NF's MQLoss: the mean over the quantiles of the pinball terms (its 1 / len(quantiles)),
+// averaged over the points with weight (the weights are not repeated per quantile). Targets 1
+// and 4; three quantiles.
+TEST(Losses, MultiQuantileIsNfsMeanOverQuantiles) {
   auto loss = ParsePointLoss("MQLoss(quantiles=[0.1, 0.5, 0.9])");
   ASSERT_TRUE(loss.ok()) << loss.status();
   EXPECT_EQ(loss->Outputs(), 3);
@@ -76,14 +77,24 @@ TEST(Losses, MultiQuantileIsNfsSumOverQuantiles) {
   auto y = torch::tensor({{1.0, 4.0}});
   // y_hat per point: (0, 1, 2) and (4, 4, 10).
   auto y_hat = torch::tensor({{{0.0, 1.0, 2.0}, {4.0, 4.0, 10.0}}});
-  // Point 1: errors y - y_hat 1, 0, -1: 0.1 * 1 + 0 + (1 - 0.9) * 1 = 0.2.
-  // Point 2: errors 0, 0, -6: (1 - 0.9) * 6 = 0.6.
+  // Point 1: errors y - y_hat 1, 0, -1: (0.1 * 1 + 0 + (1 - 0.9) * 1) / 3 = 0.2 / 3.
+  // Point 2: errors 0, 0, -6: (1 - 0.9) * 6 / 3 = 0.6 / 3.
   auto terms = PointLossTerms(*loss, y, y_hat);
   EXPECT_EQ(terms.sizes(), y.sizes());
-  EXPECT_NEAR(terms[0][0].item<double>(), 0.2, 1e-6);
-  EXPECT_NEAR(terms[0][1].item<double>(), 0.6, 1e-6);
+  EXPECT_NEAR(terms[0][0].item<double>(), 0.2 / 3, 1e-6);
+  EXPECT_NEAR(terms[0][1].item<double>(), 0.6 / 3, 1e-6);
   EXPECT_NEAR(ComputePointLoss(*loss, y, y_hat, torch::tensor({{1.0, 3.0}})).item<double>(),
-              (0.2 + 3 * 0.6) / 4, 1e-6);
+              (0.2 + 3 * 0.6) / 3 / 4, 1e-6);
+  // HuberMQLoss with delta 0.5: each side q * max(e, 0) and (1 - q) * max(-e, 0) through the
+  // Huber function (x^2 / 2 within delta, delta * (|x| - delta / 2) beyond), then the mean over
+  // the quantiles. Point 1: 0.1 -> 0.005; 0; 0.1 -> 0.005. Point 2: 0; 0; 0.6 -> 0.175.
+  auto huber = ParsePointLoss("HuberMQLoss(quantiles=[0.1, 0.5, 0.9], delta=0.5)");
+  ASSERT_TRUE(huber.ok()) << huber.status();
+  EXPECT_EQ(huber->Outputs(), 3);
+  EXPECT_EQ(huber->PointOutput(), 1);
+  auto huber_terms = PointLossTerms(*huber, y, y_hat);
+  EXPECT_NEAR(huber_terms[0][0].item<double>(), 0.01 / 3, 1e-6);
+  EXPECT_NEAR(huber_terms[0][1].item<double>(), 0.175 / 3, 1e-6);
   // A single quantile's MQLoss is its QuantileLoss.
   auto one = ParsePointLoss("MQLoss(quantiles=[0.5])");
   ASSERT_TRUE(one.ok()) << one.status();
@@ -116,10 +127,24 @@ TEST(Losses, MultiQuantileOutputsAreNfs) {
   for (const char* bad :
        {"MQLoss(level=[100])", "MQLoss(level=[])", "MQLoss(level=[80,])",
         "MQLoss(quantiles=[0.1, 0.9])", "MQLoss(quantiles=[0, 0.5])", "MQLoss(levels=[80])",
-        "MQLoss(level=80)", "MQLoss(level=[x])", "MQLoss(80)"}) {
+        "MQLoss(level=80)", "MQLoss(level=[x])", "MQLoss(80)", "MQLoss(delta=0.5)",
+        "MQLoss(level=[80], quantiles=[0.5])"}) {
     auto loss = ParsePointLoss(bad);
     ASSERT_FALSE(loss.ok()) << bad;
     EXPECT_NE(loss.status().message().find("expected MQLoss"), std::string::npos) << loss.status();
+  }
+  // HuberMQLoss: MQLoss's arguments and delta, in any order.
+  auto huber = ParsePointLoss("HuberMQLoss(delta=0.5, level=[90])");
+  ASSERT_TRUE(huber.ok()) << huber.status();
+  EXPECT_EQ(huber->quantiles, (std::vector<double>{0.5, 0.05, 0.95}));
+  EXPECT_EQ(huber->parameter, 0.5);
+  EXPECT_EQ(huber->Name(), "HuberMQLoss(level=[90], delta=0.5)");
+  EXPECT_EQ(ParsePointLoss("HuberMQLoss")->Name(), "HuberMQLoss(level=[80, 90], delta=1)");
+  for (const char* bad : {"HuberMQLoss(delta=0)", "HuberMQLoss(delta=x)", "HuberMQLoss()",
+                          "HuberMQLoss(delta=1, delta=2)", "HuberMQLoss(quantiles=[0.2])"}) {
+    auto loss = ParsePointLoss(bad);
+    ASSERT_FALSE(loss.ok()) << bad;
+    EXPECT_NE(loss.status().message().find("HuberMQLoss"), std::string::npos) << loss.status();
   }
   EXPECT_NE(ParsePointLoss("MQLoss(quantiles=[0.1, 0.9])").status().message().find("lack 0.5"),
             std::string::npos);

@@ -543,7 +543,7 @@ TEST(Trainer, ValidationLossIsInTheSeriesUnits) {
   EXPECT_GT(*la, 0);
   EXPECT_NEAR(*lb / *la, 10.0, 1e-3);
   // MQLoss compares every quantile's forecast (NF's valid_loss): by hand, the model's
-  // [B, H, 5] outputs in the series' units against the targets, summed over the quantiles.
+  // [B, H, 5] outputs in the series' units against the targets, averaged over the quantiles.
   options.loss = "MQLoss";
   auto mq = Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
   ASSERT_TRUE(mq.ok()) << mq.status();
@@ -558,7 +558,7 @@ TEST(Trainer, ValidationLossIsInTheSeriesUnits) {
   const auto y = InvertScale(vb->outsample_y, vb->scale);
   const auto q = torch::tensor({0.5, 0.05, 0.1, 0.9, 0.95}, out.options());
   const auto error = y.unsqueeze(-1) - out;
-  const auto terms = (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).sum(-1);
+  const auto terms = (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).mean(-1);
   const auto& mask = vb->outsample_mask;
   EXPECT_NEAR(*lm, ((terms * mask).sum() / mask.sum()).item<double>(), 1e-4 * *lm);
   // A DistributionLoss compares the likelihood of the points in the series' units (NF's

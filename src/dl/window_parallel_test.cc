@@ -124,8 +124,9 @@ TEST(WindowParallel, PartsGiveTheWholeStepsLossAndGradients) {
 
 // The same for NF's other point losses that are means over the points (all but RMSE).
 TEST(WindowParallel, PartsGiveTheWholeStepsPointLosses) {
-  for (const char* name : {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)",
-                           "MQLoss(level=[80, 90])", "DistributionLoss(StudentT)"}) {
+  for (const char* name :
+       {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)", "MQLoss(level=[80, 90])",
+        "HuberMQLoss(delta=0.5)", "DistributionLoss(StudentT)"}) {
     const PointLoss point_loss = *ParsePointLoss(name);
     ModelConfig config = Config();
     config.outputs = point_loss.Outputs();

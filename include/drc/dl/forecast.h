@@ -117,8 +117,9 @@ struct ForecastConfig {
   std::map<std::string, std::string> model_scalers;
   // The point models' training loss, as NF's loss= of a point model: MAE (NF's default), MSE,
   // RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or NF's multi-quantile
-  // MQLoss, MQLoss(level=[L, ...]) or MQLoss(quantiles=[Q, ...]), whose model forecasts each
-  // quantile (y_hat is the median; see `level`), or NF's DistributionLoss(Normal) or
+  // MQLoss, MQLoss(level=[L, ...]) or MQLoss(quantiles=[Q, ...]), or HuberMQLoss with the same
+  // arguments and delta=D, whose model forecasts each quantile (y_hat is the median; see
+  // `level`), or NF's DistributionLoss(Normal) or
   // DistributionLoss(StudentT) (optionally with level=[L, ...] or quantiles=[Q, ...] and
   // num_samples=N), whose model forecasts the distribution's parameters (y_hat is its mean, the
   // quantiles those of num_samples draws, 1000 by default, seeded with the run's seed; the revin
