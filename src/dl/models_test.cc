@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -185,30 +186,26 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet"));
 
-// Under MQLoss (Q outputs per step, ModelConfig::outputs) every point model gives [B, H, Q]: its
-// point forecast is the median's output, Quantiles() picks the outputs of the levels asked, and
-// the loss's gradients reach every trainable parameter.
-class MultiQuantileModelTest : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(MultiQuantileModelTest, GivesOneForecastPerQuantile) {
-  const std::string& name = GetParam();
-  auto loss = ParsePointLoss("MQLoss(quantiles=[0.2, 0.5, 0.8])");  // the median is output 1
-  ASSERT_TRUE(loss.ok()) << loss.status();
+// A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
+// models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
+std::shared_ptr<ForecastModel> ZooModelFor(const std::string& name, const PointLoss& loss) {
   ModelConfig c = Config(name);
   if (name == "RNN" || name == "LSTM" || name == "GRU" || name == "TCN" || name == "DilatedRNN") {
-    c.params.clear();  // NF's widths (128 or 200) are quick enough here
+    c.params.clear();
   }
-  c.outputs = loss->Outputs();
+  c.outputs = loss.Outputs();
   torch::manual_seed(1);
   auto model = DefaultModelRegistry().Make(name, c);
-  ASSERT_TRUE(model.ok()) << model.status();
-  ForecastModel& m = **model;
-  m.SetPointLoss(*loss);
-  WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
-  m.train();
-  auto y = torch::randn({5, kHorizon});
-  auto training_loss = m.TrainingLoss(batch, y, torch::ones({5, kHorizon}));
-  training_loss.backward();
+  if (!model.ok()) {
+    ADD_FAILURE() << name << ": " << model.status();
+    return nullptr;
+  }
+  (*model)->SetPointLoss(loss);
+  return *model;
+}
+
+// After a backward pass: every trainable parameter of `m` has a finite gradient, not all zero.
+void ExpectGradientsEverywhere(ForecastModel& m) {
   int trainable = 0;
   double total = 0;
   for (const auto& p : m.parameters()) {
@@ -220,6 +217,26 @@ TEST_P(MultiQuantileModelTest, GivesOneForecastPerQuantile) {
   }
   EXPECT_GT(trainable, 0);
   EXPECT_GT(total, 0);
+}
+
+// Under MQLoss (Q outputs per step, ModelConfig::outputs) every point model gives [B, H, Q]: its
+// point forecast is the median's output, Quantiles() picks the outputs of the levels asked, and
+// the loss's gradients reach every trainable parameter.
+class MultiQuantileModelTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MultiQuantileModelTest, GivesOneForecastPerQuantile) {
+  const std::string& name = GetParam();
+  auto loss = ParsePointLoss("MQLoss(quantiles=[0.2, 0.5, 0.8])");  // the median is output 1
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  auto model = ZooModelFor(name, *loss);
+  ASSERT_TRUE(model);
+  ForecastModel& m = *model;
+  WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
+  m.train();
+  auto y = torch::randn({5, kHorizon});
+  auto training_loss = m.TrainingLoss(batch, y, torch::ones({5, kHorizon}));
+  training_loss.backward();
+  ExpectGradientsEverywhere(m);
   torch::NoGradGuard no_grad;
   m.eval();
   auto out = m.Forward(batch);
@@ -247,16 +264,9 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
   const std::string& name = GetParam();
   auto loss = ParsePointLoss("DistributionLoss(StudentT, num_samples=400)");
   ASSERT_TRUE(loss.ok()) << loss.status();
-  ModelConfig c = Config(name);
-  if (name == "RNN" || name == "LSTM" || name == "GRU" || name == "TCN" || name == "DilatedRNN") {
-    c.params.clear();
-  }
-  c.outputs = loss->Outputs();
-  torch::manual_seed(1);
-  auto model = DefaultModelRegistry().Make(name, c);
-  ASSERT_TRUE(model.ok()) << model.status();
-  ForecastModel& m = **model;
-  m.SetPointLoss(*loss);
+  auto model = ZooModelFor(name, *loss);
+  ASSERT_TRUE(model);
+  ForecastModel& m = *model;
   WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
   m.train();
   auto y = torch::randn({5, kHorizon});
@@ -264,17 +274,7 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
   mask[0][0] = 0;
   auto training_loss = m.TrainingLoss(batch, y, mask);
   training_loss.backward();
-  int trainable = 0;
-  double total = 0;
-  for (const auto& p : m.parameters()) {
-    if (!p.requires_grad()) continue;
-    ++trainable;
-    ASSERT_TRUE(p.grad().defined());
-    EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
-    total += p.grad().abs().sum().item<double>();
-  }
-  EXPECT_GT(trainable, 0);
-  EXPECT_GT(total, 0);
+  ExpectGradientsEverywhere(m);
   torch::NoGradGuard no_grad;
   m.eval();
   auto out = m.Forward(batch);
