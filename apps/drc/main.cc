@@ -177,7 +177,8 @@ int main(int argc, char** argv) {
                        "HuberMQLoss(level=[L,...], delta=D) for a median and quantile columns, or "
                        "DistributionLoss(Normal) or "
                        "DistributionLoss(StudentT[, level=[L,...]]) for a mean and sampled "
-                       "quantiles; MODEL.loss in --param or --config sets one model's");
+                       "quantiles (DeepAR's likelihood too); MODEL.loss in --param or --config "
+                       "sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); every model but "

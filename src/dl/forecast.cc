@@ -665,6 +665,12 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
     auto loss = PointLossOf(name, run.defaults, run.loss);
     if (!loss.ok()) return loss.status().WithContext("Forecast");
     run.point_loss = *loss;
+    if (loss->is_distribution() && run.defaults.loss != "MAE") {
+      const auto it = config.params.find(name);
+      auto code = LikelihoodCode(
+          name, *loss, it == config.params.end() ? std::map<std::string, double>{} : it->second);
+      if (!code.ok()) return code.status().WithContext("Forecast");
+    }
   }
   // MQLoss gives the quantiles it was trained for, so levels asked must be among them.
   if (run.point_loss.multi_quantile()) {

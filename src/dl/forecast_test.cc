@@ -1138,7 +1138,7 @@ TEST(Forecast, MultiQuantileLoss) {
 // NF's DistributionLoss on a point model: it forecasts a Normal's parameters. On noise of
 // standard deviation 5 the 80 % interval must be wide (its true width is 12.8) and hold the
 // mean, the point forecast; the median is drawn, near the mean. Any level may be asked, the
-// draws repeat from run to run, and the revin scaler and DeepAR refuse it.
+// draws repeat from run to run, the revin scaler refuses it, and DeepAR takes it as its own.
 TEST(Forecast, DistributionLoss) {
   auto table = ExogenousPanel();
   ASSERT_TRUE(table);
@@ -1181,11 +1181,38 @@ TEST(Forecast, DistributionLoss) {
             std::string::npos)
       << revin.status();
   config.scaler = "standard";
+  // DeepAR takes it as its own likelihood, as NF's DeepAR(loss=DistributionLoss(...)): the
+  // same run as its distribution parameter gives, with the loss's quantile columns.
   config.models = {"DeepAR"};
+  config.max_steps = 20;
   auto deepar = Forecast(table, {}, config);
-  ASSERT_FALSE(deepar.ok());
-  EXPECT_NE(deepar.status().message().find("DeepAR trains on its likelihood"), std::string::npos)
-      << deepar.status();
+  ASSERT_TRUE(deepar.ok()) << deepar.status();
+  const auto& dp = *(*deepar)[0].predictions;
+  const auto deepar_names = dp.schema()->field_names();
+  EXPECT_EQ(std::vector<std::string>(deepar_names.end() - 4, deepar_names.end()),
+            (std::vector<std::string>{"y_hat", "y_hat-median", "y_hat-lo-80", "y_hat-hi-80"}));
+  config.loss.clear();
+  config.level = {80};
+  config.params["DeepAR"] = {{"distribution", 1}};
+  auto by_param = Forecast(table, {}, config);
+  ASSERT_TRUE(by_param.ok()) << by_param.status();
+  EXPECT_EQ(Doubles(*(*by_param)[0].predictions, "y_hat"), Doubles(dp, "y_hat"));
+  EXPECT_EQ(Doubles(*(*by_param)[0].predictions, "y_hat-hi-80"), Doubles(dp, "y_hat-hi-80"));
+  config.params["DeepAR"] = {{"distribution", 0}};
+  config.loss = "DistributionLoss(Normal)";
+  auto disagree = Forecast(table, {}, config);
+  ASSERT_FALSE(disagree.ok());
+  EXPECT_NE(disagree.status().message().find("Forecast: DeepAR: distribution=0 (StudentT) and "
+                                             "loss DistributionLoss(Normal, level=[80, 90]) "
+                                             "disagree"),
+            std::string::npos)
+      << disagree.status();
+  config.loss = "MQLoss";
+  auto point_loss = Forecast(table, {}, config);
+  ASSERT_FALSE(point_loss.ok());
+  EXPECT_NE(point_loss.status().message().find("DeepAR trains on its likelihood"),
+            std::string::npos)
+      << point_loss.status();
 }
 
 }  // namespace

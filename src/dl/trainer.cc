@@ -130,11 +130,23 @@ Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& def
                               const std::string& text) {
   auto loss = ParsePointLoss(text);
   if (!loss.ok()) return loss.status().WithContext(model);
-  if (defaults.loss != "MAE") {
+  if (defaults.loss != "MAE" && !loss->is_distribution()) {
     return Status::InvalidArgument(model, " trains on its likelihood (NF's ", defaults.loss,
-                                   "); loss '", text, "' is for point models");
+                                   "); loss '", text,
+                                   "' is for point models (give it a DistributionLoss)");
   }
   return loss;
+}
+
+Result<double> LikelihoodCode(const std::string& model, const PointLoss& loss,
+                              const std::map<std::string, double>& params) {
+  const double code = loss.distribution == "Normal" ? 1 : 0;
+  if (auto it = params.find("distribution"); it != params.end() && it->second != code) {
+    return Status::InvalidArgument(model, ": distribution=", it->second, " (",
+                                   it->second == 1 ? "Normal" : "StudentT", ") and loss ",
+                                   loss.Name(), " disagree; give one of them");
+  }
+  return code;
 }
 
 Result<torch::Device> ResolveDevice(const std::string& spec, int rank) {
@@ -245,6 +257,17 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   loss.sampling_seed = options.seed;
   ModelConfig built = config;
   built.outputs = loss.Outputs();
+  if (loss.is_distribution()) {
+    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
+    if (defaults.loss != "MAE") {
+      // A likelihood model (DeepAR) takes a DistributionLoss as its own likelihood, as NF's
+      // DeepAR(loss=DistributionLoss(...)): its outputs stay its own, and it validates on the
+      // MAE of its mean (NF's valid_loss=MAE()).
+      DRC_ASSIGN_OR_RETURN(built.params["distribution"], LikelihoodCode(name, loss, built.params));
+      built.outputs = 1;
+      loss = PointLoss();
+    }
+  }
   DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, built));
   if (!model) return Status::Internal(name, ": the model factory returned null");
   if (options.revin) {

@@ -71,8 +71,9 @@ struct TrainOptions {
   // Where the model trains (ResolveDevice): "cpu", "cuda" (this rank's GPU), "cuda:N", "auto".
   std::string device = "cpu";
   // A point model's loss, in training and validation (ParsePointLoss: "MSE", "HuberLoss(0.5)",
-  // "DistributionLoss(StudentT)", ...); empty: MAE. InvalidArgument for a model with a
-  // likelihood of its own (DeepAR). A DistributionLoss draws its quantiles with `seed`.
+  // "DistributionLoss(StudentT)", ...); empty: MAE. A DistributionLoss draws its quantiles with
+  // `seed`; a model with a likelihood of its own (DeepAR) takes it as that likelihood
+  // (LikelihoodCode) and refuses any other loss (InvalidArgument).
   std::string loss;
 };
 
@@ -107,10 +108,16 @@ class RevinScaledModel final : public ForecastModel {
   torch::Tensor weight_, bias_;
 };
 
-// The point loss written `text` (ParsePointLoss) for `model`: InvalidArgument naming the model
-// for a bad name, or for a model with a distribution loss (TrainDefaults::loss not MAE).
+// The loss written `text` (ParsePointLoss) for `model`: InvalidArgument naming the model for a
+// bad name, or for a model with a likelihood of its own (TrainDefaults::loss not MAE: DeepAR)
+// given anything but a DistributionLoss.
 Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
                               const std::string& text);
+// A likelihood model (DeepAR) given a DistributionLoss takes it as its likelihood: the value of
+// its `distribution` parameter for it (0 StudentT, 1 Normal); InvalidArgument when `params`
+// already set another.
+Result<double> LikelihoodCode(const std::string& model, const PointLoss& loss,
+                              const std::map<std::string, double>& params);
 
 // The options NeuralForecast uses for a model with these defaults.
 TrainOptions OptionsFrom(const TrainDefaults& defaults, int max_steps, uint64_t seed);

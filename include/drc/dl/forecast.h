@@ -126,8 +126,9 @@ struct ForecastConfig {
   // scaler is NotImplemented with it). Computed on the scaled windows; early stopping's
   // validation loss is the same loss in the series' units (NF's valid_loss defaults to the
   // loss). Empty: MAE. Per model name, model_losses overrides it. A model with a distribution
-  // loss of its own (DeepAR) given one is InvalidArgument before any training, as is an unknown
-  // name.
+  // loss of its own (DeepAR) takes a DistributionLoss as its likelihood (as its `distribution`
+  // parameter would; InvalidArgument when that parameter says otherwise); any other loss for it
+  // is InvalidArgument before any training, as is an unknown name.
   std::string loss;
   std::map<std::string, std::string> model_losses;
   // Exogenous variables, as NF's futr_exog_list, hist_exog_list and stat_exog_list: numeric
