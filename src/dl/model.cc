@@ -20,7 +20,7 @@ namespace drc::dl {
 
 torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                           const torch::Tensor& mask) {
-  auto y_hat = Forward(batch);
+  auto y_hat = point_loss_.is_distribution() ? DistributionParams(batch) : Forward(batch);
   std::vector<int64_t> expected = y.sizes().vec();
   if (point_loss_.Outputs() > 1) expected.push_back(point_loss_.Outputs());
   if (y_hat.sizes().vec() != expected) {
@@ -36,17 +36,22 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
   if (point_loss_.is_distribution()) {
     // NF's DistributionLoss: the weighted mean negative log-likelihood.
     const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
-    return likelihood.MaskedNll(likelihood.MapParams(y_hat), y, weights);
+    return likelihood.MaskedNll(y_hat, y, weights);
   }
   return ComputePointLoss(point_loss_, y, y_hat, weights);
 }
 
+torch::Tensor ForecastModel::DistributionParams(const WindowBatch& batch) {
+  const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+  return likelihood.MapParams(Forward(batch));
+}
+
 torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
-  auto out = Forward(batch);
   if (point_loss_.is_distribution()) {
     const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
-    return likelihood.Mean(likelihood.MapParams(out));
+    return likelihood.Mean(DistributionParams(batch));
   }
+  auto out = Forward(batch);
   if (point_loss_.Outputs() == 1) return out;
   return out.select(-1, point_loss_.PointOutput());
 }
@@ -57,7 +62,7 @@ QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch:
     // from a generator seeded with the run's seed. The point forecast is the distribution's
     // mean, which NF estimates by the mean of those draws.
     const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
-    const auto params = likelihood.MapParams(Forward(batch));  // [B, H, P]
+    const auto params = DistributionParams(batch);  // [B, H, P]
     QuantileForecast f{likelihood.Mean(params), torch::Tensor()};
     if (!q.defined() || q.numel() == 0) return f;
     at::Generator generator = at::detail::createCPUGenerator(point_loss_.sampling_seed);

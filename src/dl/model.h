@@ -136,6 +136,11 @@ class ForecastModel : public torch::nn::Module {
   // override it with their negative log-likelihood.
   virtual torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                      const torch::Tensor& mask);
+  // Under a DistributionLoss: the distribution's parameters [B, H, P] in the scaled space (the
+  // likelihood's map of the raw outputs, NF's scale_decouple: distributions.h), which the default
+  // TrainingLoss, PointForecast and Quantiles read. Default: that map of Forward(); a wrapper that
+  // transforms the output (RevinScaledModel) transforms the distribution.
+  virtual torch::Tensor DistributionParams(const WindowBatch& batch);
   // The point loss that the default TrainingLoss computes (NF's loss= of a point model).
   // Wrappers pass it on to the model they wrap. A multi-quantile loss must match the outputs
   // the model was built with (ModelConfig::outputs).

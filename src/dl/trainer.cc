@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "drc/common/cpus.h"
+#include "src/dl/distributions.h"
 #include "src/dl/fast_ops.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/window_parallel.h"
@@ -124,6 +125,17 @@ torch::Tensor RevinScaledModel::Forward(const WindowBatch& batch) {
 
 torch::Tensor RevinScaledModel::PointForecast(const WindowBatch& batch) {
   return Inverse(inner_->PointForecast(Affine(batch)));
+}
+
+torch::Tensor RevinScaledModel::DistributionParams(const WindowBatch& batch) {
+  // [..., P]: the location is the next to last parameter and the scale the last (Normal: loc,
+  // scale; StudentT: df, loc, scale).
+  std::vector<torch::Tensor> params = inner_->DistributionParams(Affine(batch)).unbind(-1);
+  const size_t n = params.size();
+  TORCH_CHECK(n >= 2, "revin: a distribution of ", n, " parameters");
+  params[n - 2] = Inverse(params[n - 2]);
+  params[n - 1] = params[n - 1] / (weight_ + 1e-10).abs();
+  return torch::stack(params, -1);
 }
 
 Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
@@ -276,11 +288,6 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
       return Status::NotImplemented(name, ": the revin scaler with a ", defaults.loss,
                                     " model (RevIN's affine map is for point models so far)");
     }
-    if (loss.is_distribution()) {
-      return Status::NotImplemented(name, ": the revin scaler with ", loss.Name(),
-                                    " (RevIN's affine map is for point and quantile outputs so "
-                                    "far; use another scaler)");
-    }
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
   model->SetPointLoss(loss);
@@ -311,9 +318,11 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  const TrainBatch batch = OnDevice(host_batch, device_);
                  model_->eval();
                  const PointLoss& loss = model_->point_loss();
-                 // MQLoss compares all of its quantiles, as NF's valid_loss.
-                 auto y_hat = loss.Outputs() > 1 ? model_->Forward(batch.input)
-                                                 : model_->PointForecast(batch.input);
+                 // MQLoss compares all of its quantiles, as NF's valid_loss, and a
+                 // DistributionLoss the likelihood of its distribution.
+                 auto y_hat = loss.is_distribution() ? model_->DistributionParams(batch.input)
+                              : loss.Outputs() > 1   ? model_->Forward(batch.input)
+                                                     : model_->PointForecast(batch.input);
                  model_->train();
                  std::vector<int64_t> expected = batch.outsample_y.sizes().vec();
                  if (loss.Outputs() > 1) expected.push_back(loss.Outputs());
@@ -330,7 +339,8 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  if (loss.is_distribution()) {
                    // -log p of the point under the distribution mapped to the series' units
                    // (NF's scale_decouple): the scaled one's plus log(scale).
-                   terms = PointLossTerms(loss, host_batch.outsample_y, y_hat.to(torch::kCPU)) +
+                   const auto likelihood = Likelihood::Make(loss.distribution).ValueOrDie();
+                   terms = -likelihood.LogProb(y_hat.to(torch::kCPU), host_batch.outsample_y) +
                            scale.scale.log().expand_as(mask);
                  } else {
                    const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);

@@ -84,15 +84,17 @@ struct TrainOptions {
 // out of range.
 Result<torch::Device> ResolveDevice(const std::string& spec, int rank = 0);
 
-// NF's TemporalNorm with scaler_type 'revin' minus the statistics (applied to the windows): a
-// learnable affine map z * w + b on the scaled input of the wrapped point model and its inverse
-// (y - b) / w on its output; w starts at 1 and b at 0. Only for models whose loss is the masked
-// MAE of Forward() (point models).
+// RevIN's learnable affine map (the original RevIN's; the statistics are applied to the
+// windows): z * w + b on the scaled input of the wrapped point model and its inverse (y - b) / w
+// on its output; w starts at 1 and b at 0. Under a DistributionLoss the inverse maps the
+// distribution: location (loc - b) / w, scale scale / |w|. Only for point models. NF 3.3's
+// revin is another map (docs/dl-benchmarks.md).
 class RevinScaledModel final : public ForecastModel {
  public:
   explicit RevinScaledModel(std::shared_ptr<ForecastModel> inner);
   torch::Tensor Forward(const WindowBatch& batch) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override;
+  torch::Tensor DistributionParams(const WindowBatch& batch) override;
   void SetPointLoss(const PointLoss& loss) override {
     ForecastModel::SetPointLoss(loss);
     inner_->SetPointLoss(loss);

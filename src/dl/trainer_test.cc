@@ -605,6 +605,42 @@ TEST(Trainer, RevinScalerTrainsItsAffineMap) {
   ASSERT_TRUE(forecast.ok()) << forecast.status();
   EXPECT_EQ(forecast->sizes(), (std::vector<int64_t>{2, kHorizon}));
   EXPECT_TRUE(torch::isfinite(*forecast).all().item<bool>());
+  // Under a DistributionLoss the map trains through the distribution's location and scale.
+  options.loss = "DistributionLoss(StudentT)";
+  auto dist = Trainer::Make("MLP", Config({{"hidden_size", 32}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(dist.ok()) << dist.status();
+  auto dist_named = (*dist)->model().named_parameters();
+  ASSERT_TRUE((*dist)->Fit(*data).ok());
+  EXPECT_NE(dist_named["revin_weight"].item<float>(), 1.0f);
+  EXPECT_NE(dist_named["revin_bias"].item<float>(), 0.0f);
+}
+
+// RevIN's inverse (y - b) / w maps a distribution of the wrapped model's output to location
+// (loc - b) / w and scale scale / |w|, the degrees of freedom unchanged: by hand at w = -2,
+// b = 0.5.
+TEST(Trainer, RevinMapsTheDistribution) {
+  auto loss = ParsePointLoss("DistributionLoss(StudentT)");
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  ModelConfig config = Config({{"hidden_size", 8}});
+  config.outputs = loss->Outputs();
+  auto inner = DefaultModelRegistry().Make("MLP", config);
+  ASSERT_TRUE(inner.ok()) << inner.status();
+  RevinScaledModel revin(*inner);
+  revin.SetPointLoss(*loss);
+  torch::NoGradGuard no_grad;
+  auto named = revin.named_parameters();
+  named["revin_weight"].fill_(-2.0);
+  named["revin_bias"].fill_(0.5);
+  WindowBatch batch{torch::randn({3, kInput}), torch::ones({3, kInput})};
+  WindowBatch affine = batch;
+  affine.insample_y = batch.insample_y * -2.0 + 0.5;
+  const auto p = (*inner)->DistributionParams(affine);
+  const auto q = revin.DistributionParams(batch);
+  ASSERT_EQ(q.sizes(), p.sizes());
+  EXPECT_TRUE(torch::allclose(q.select(-1, 0), p.select(-1, 0)));
+  EXPECT_TRUE(torch::allclose(q.select(-1, 1), (p.select(-1, 1) - 0.5) / -2.0));
+  EXPECT_TRUE(torch::allclose(q.select(-1, 2), p.select(-1, 2) / 2.0));
+  EXPECT_TRUE(torch::allclose(revin.PointForecast(batch), q.select(-1, 1)));
 }
 
 }  // namespace

@@ -122,10 +122,10 @@ struct ForecastConfig {
   // `level`), or NF's DistributionLoss(Normal) or
   // DistributionLoss(StudentT) (optionally with level=[L, ...] or quantiles=[Q, ...] and
   // num_samples=N), whose model forecasts the distribution's parameters (y_hat is its mean, the
-  // quantiles those of num_samples draws, 1000 by default, seeded with the run's seed; the revin
-  // scaler is NotImplemented with it). Computed on the scaled windows; early stopping's
-  // validation loss is the same loss in the series' units (NF's valid_loss defaults to the
-  // loss). Empty: MAE. Per model name, model_losses overrides it. A model with a distribution
+  // quantiles those of num_samples draws, 1000 by default, seeded with the run's seed; under
+  // the revin scaler RevIN's inverse maps the distribution). Computed on the scaled windows; early
+  // stopping's validation loss is the same loss in the series' units (NF's valid_loss defaults to
+  // the loss). Empty: MAE. Per model name, model_losses overrides it. A model with a distribution
   // loss of its own (DeepAR) takes a DistributionLoss as its likelihood (as its `distribution`
   // parameter would; InvalidArgument when that parameter says otherwise); any other loss for it
   // is InvalidArgument before any training, as is an unknown name.
