@@ -250,6 +250,8 @@ std::string PointLoss::Name() const {
   return out.str();
 }
 
+Likelihood PointLoss::likelihood() const { return Likelihood::Make(distribution).ValueOrDie(); }
+
 int PointLoss::Outputs() const {
   switch (kind) {
     case kMultiQuantile:
@@ -342,7 +344,7 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     return (huber(q * error.clamp_min(0)) + huber((1 - q) * (-error).clamp_min(0))).mean(-1);
   }
   if (loss.kind == PointLoss::kDistribution) {
-    const auto likelihood = Likelihood::Make(loss.distribution).ValueOrDie();
+    const auto likelihood = loss.likelihood();
     return -likelihood.LogProb(likelihood.MapParams(y_hat), y);
   }
   auto delta = y - y_hat;

@@ -23,6 +23,8 @@
 
 namespace drc::dl {
 
+class Likelihood;  // distributions.h
+
 struct PointLoss {
   enum Kind {
     kMae,
@@ -59,6 +61,8 @@ struct PointLoss {
   // MQLoss or HuberMQLoss: one output per quantile.
   bool multi_quantile() const { return kind == kMultiQuantile || kind == kHuberMultiQuantile; }
   bool is_distribution() const { return kind == kDistribution; }
+  // A DistributionLoss's likelihood (distributions.h); only for is_distribution().
+  Likelihood likelihood() const;
   // Whether the model's forecasts come with quantiles of their own (MQLoss, DistributionLoss).
   bool gives_quantiles() const { return multi_quantile() || is_distribution(); }
   // Which of those outputs is the point forecast: MQLoss's median, else 0 (DistributionLoss's

@@ -35,20 +35,20 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
   if (point_loss_.kind == PointLoss::kMae) return MaskedMae(y, y_hat, weights);
   if (point_loss_.is_distribution()) {
     // NF's DistributionLoss: the weighted mean negative log-likelihood.
-    const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+    const auto likelihood = point_loss_.likelihood();
     return likelihood.MaskedNll(y_hat, y, weights);
   }
   return ComputePointLoss(point_loss_, y, y_hat, weights);
 }
 
 torch::Tensor ForecastModel::DistributionParams(const WindowBatch& batch) {
-  const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+  const auto likelihood = point_loss_.likelihood();
   return likelihood.MapParams(Forward(batch));
 }
 
 torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
   if (point_loss_.is_distribution()) {
-    const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+    const auto likelihood = point_loss_.likelihood();
     return likelihood.Mean(DistributionParams(batch));
   }
   auto out = Forward(batch);
@@ -61,7 +61,7 @@ QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch:
     // NF's DistributionLoss.sample: num_samples draws per point and their empirical quantiles,
     // from a generator seeded with the run's seed. The point forecast is the distribution's
     // mean, which NF estimates by the mean of those draws.
-    const auto likelihood = Likelihood::Make(point_loss_.distribution).ValueOrDie();
+    const auto likelihood = point_loss_.likelihood();
     const auto params = DistributionParams(batch);  // [B, H, P]
     QuantileForecast f{likelihood.Mean(params), torch::Tensor()};
     if (!q.defined() || q.numel() == 0) return f;

@@ -260,17 +260,16 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     SetBlasThreads(threads);
     torch::manual_seed(options.seed);
   }));
+  DRC_ASSIGN_OR_RETURN(const TrainDefaults defaults, registry.Defaults(name));
   // The loss first: MQLoss widens the model's last layers (ModelConfig::outputs).
   PointLoss loss;
   if (!options.loss.empty()) {
-    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
     DRC_ASSIGN_OR_RETURN(loss, PointLossOf(name, defaults, options.loss));
   }
   loss.sampling_seed = options.seed;
   ModelConfig built = config;
   built.outputs = loss.Outputs();
   if (loss.is_distribution()) {
-    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
     if (defaults.loss != "MAE") {
       // A likelihood model (DeepAR) takes a DistributionLoss as its own likelihood, as NF's
       // DeepAR(loss=DistributionLoss(...)): its outputs stay its own, and it validates on the
@@ -283,7 +282,6 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, built));
   if (!model) return Status::Internal(name, ": the model factory returned null");
   if (options.revin) {
-    DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(name));
     if (defaults.loss != "MAE") {
       return Status::NotImplemented(name, ": the revin scaler with a ", defaults.loss,
                                     " model (RevIN's affine map is for point models so far)");
@@ -339,7 +337,7 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  if (loss.is_distribution()) {
                    // -log p of the point under the distribution mapped to the series' units
                    // (NF's scale_decouple): the scaled one's plus log(scale).
-                   const auto likelihood = Likelihood::Make(loss.distribution).ValueOrDie();
+                   const auto likelihood = loss.likelihood();
                    terms = -likelihood.LogProb(y_hat.to(torch::kCPU), host_batch.outsample_y) +
                            scale.scale.log().expand_as(mask);
                  } else {
