@@ -25,6 +25,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
     config.seed = args.seed;
     config.comm = comm;
     config.profile_path = args.profile;
+    config.loss = args.loss;
     auto fail = [](const Status& st) {
       std::fprintf(stderr, "drc bench train: %s\n", st.ToString().c_str());
       return 1;
@@ -49,6 +50,10 @@ int RunBenchTrain(const BenchTrainArgs& args) {
       if (model != args.model) return other(model);
       config.scaler = scaler;
     }
+    for (const auto& [model, loss] : overrides.model_losses) {  // --param loss=... over --loss
+      if (model != args.model) return other(model);
+      config.loss = loss;
+    }
     auto r = dl::BenchTrain(config);
     if (!r.ok()) return fail(r.status());
     if (comm != nullptr && comm->rank() != 0) return 0;
@@ -64,6 +69,7 @@ int RunBenchTrain(const BenchTrainArgs& args) {
                           {"window_parts", r->window_parts},
                           {"threads", r->threads},
                           {"device", r->device},
+                          {"loss", r->loss},
                           {"openblas_core", OpenBlasCore()},
                           {"input_size", args.input_size},
                           {"h", args.horizon}};

@@ -24,6 +24,7 @@ struct BenchTrainArgs {
   uint64_t seed = 1;
   bool json = false;
   std::string profile;  // Chrome trace of libtorch's operators
+  std::string loss;     // as drc forecast --loss; empty: the model's own
   // KEY=VALUE (or MODEL.KEY=VALUE) hyper-parameter overrides, as drc forecast --param.
   std::vector<std::string> params;
 };

@@ -175,10 +175,11 @@ int main(int argc, char** argv) {
                        "SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or MQLoss, "
                        "MQLoss(level=[L,...]), MQLoss(quantiles=[Q,...]) or "
                        "HuberMQLoss(level=[L,...], delta=D) for a median and quantile columns, or "
-                       "DistributionLoss(Normal) or "
+                       "DistributionLoss(Normal), DistributionLoss(Poisson), "
+                       "DistributionLoss(NegativeBinomial) or "
                        "DistributionLoss(StudentT[, level=[L,...]]) for a mean and sampled "
-                       "quantiles (DeepAR's likelihood too); MODEL.loss in --param or --config "
-                       "sets one model's");
+                       "quantiles (Normal and StudentT are DeepAR's likelihood too); MODEL.loss "
+                       "in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); every model but "
@@ -404,6 +405,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   bench_train->add_option("--device", train_args.device, kDeviceHelp);
   bench_train->add_option("--seed", train_args.seed, "Random seed");
+  bench_train->add_option("--loss", train_args.loss,
+                          "Training loss, as drc forecast --loss names it (default: the model's "
+                          "own, MAE for point models)");
   bench_train->add_option("--param", train_args.params,
                           "Hyper-parameter override KEY=VALUE by NF's names, e.g. "
                           "windows_batch_size=256 (repeatable; as drc forecast --param)");

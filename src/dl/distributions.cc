@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <vector>
 
@@ -14,28 +15,57 @@ namespace {
 constexpr double kNormalScaleEps = 0.2;
 constexpr double kStudentScaleEps = 0.1;
 constexpr double kStudentMinDf = 3.0;
+// poisson_scale_decouple's and nbinomial_scale_decouple's floors.
+constexpr double kPoissonRateEps = 1e-10;
+constexpr double kNegBinEps = 1e-8;
 
-const std::string kStudentTName = "StudentT";
-const std::string kNormalName = "Normal";
+struct Entry {
+  DistributionKind kind;
+  std::string name;
+  std::vector<std::string> params;
+};
+
+const std::vector<Entry>& Entries() {
+  static const std::vector<Entry> kEntries = {
+      {DistributionKind::kStudentT, "StudentT", {"df", "loc", "scale"}},
+      {DistributionKind::kNormal, "Normal", {"loc", "scale"}},
+      {DistributionKind::kPoisson, "Poisson", {"rate"}},
+      {DistributionKind::kNegativeBinomial, "NegativeBinomial", {"total_count", "probs"}},
+  };
+  return kEntries;
+}
+
+const Entry& EntryOf(DistributionKind kind) {
+  for (const Entry& e : Entries()) {
+    if (e.kind == kind) return e;
+  }
+  TORCH_CHECK(false, "likelihood: no entry for kind ", static_cast<int>(kind));
+}
+
+// torch.distributions' probs_to_logits for a binary event: probs clamped to [eps, 1 - eps] (the
+// dtype's machine epsilon), then log(p) - log(1 - p).
+torch::Tensor ProbsToLogits(const torch::Tensor& probs) {
+  const double eps = probs.scalar_type() == torch::kFloat64 ? std::numeric_limits<double>::epsilon()
+                                                            : std::numeric_limits<float>::epsilon();
+  const torch::Tensor p = probs.clamp(eps, 1.0 - eps);
+  return torch::log(p) - torch::log1p(-p);
+}
 
 }  // namespace
 
 Result<Likelihood> Likelihood::Make(const std::string& name) {
-  if (name == kStudentTName) return Likelihood(DistributionKind::kStudentT);
-  if (name == kNormalName) return Likelihood(DistributionKind::kNormal);
+  std::string names;
+  for (const Entry& e : Entries()) {
+    if (e.name == name) return Likelihood(e.kind);
+    names += (names.empty() ? "" : ", ") + e.name;
+  }
   return Status::InvalidArgument("likelihood: unknown distribution '", name,
-                                 "' (available: StudentT, Normal)");
+                                 "' (available: ", names, ")");
 }
 
-const std::string& Likelihood::name() const {
-  return kind_ == DistributionKind::kStudentT ? kStudentTName : kNormalName;
-}
+const std::string& Likelihood::name() const { return EntryOf(kind_).name; }
 
-const std::vector<std::string>& Likelihood::param_names() const {
-  static const std::vector<std::string> kStudentT = {"df", "loc", "scale"};
-  static const std::vector<std::string> kNormal = {"loc", "scale"};
-  return kind_ == DistributionKind::kStudentT ? kStudentT : kNormal;
-}
+const std::vector<std::string>& Likelihood::param_names() const { return EntryOf(kind_).params; }
 
 void Likelihood::CheckParams(const torch::Tensor& params) const {
   TORCH_CHECK(params.defined() && params.dim() >= 1 && params.size(-1) == num_params(), name(),
@@ -43,15 +73,35 @@ void Likelihood::CheckParams(const torch::Tensor& params) const {
               params.defined() ? params.sizes() : c10::IntArrayRef{});
 }
 
-torch::Tensor Likelihood::MapParams(const torch::Tensor& raw) const {
+torch::Tensor Likelihood::MapParams(const torch::Tensor& raw, const torch::Tensor& shift,
+                                    const torch::Tensor& scale) const {
   CheckParams(raw);
-  if (kind_ == DistributionKind::kNormal) {
-    return torch::stack({raw.select(-1, 0), torch::softplus(raw.select(-1, 1)) + kNormalScaleEps},
-                        -1);
+  TORCH_CHECK(shift.defined() == scale.defined(), name(),
+              " likelihood: give both the shift and the scale, or neither");
+  const bool scaled = scale.defined();
+  auto affine = [&](const torch::Tensor& x) { return scaled ? x * scale + shift : x; };
+  auto times_scale = [&](const torch::Tensor& x) { return scaled ? x * scale : x; };
+  switch (kind_) {
+    case DistributionKind::kNormal:
+      return torch::stack({affine(raw.select(-1, 0)),
+                           times_scale(torch::softplus(raw.select(-1, 1)) + kNormalScaleEps)},
+                          -1);
+    case DistributionKind::kStudentT:
+      return torch::stack(
+          {torch::softplus(raw.select(-1, 0)) + kStudentMinDf, affine(raw.select(-1, 1)),
+           times_scale(torch::softplus(raw.select(-1, 2)) + kStudentScaleEps)},
+          -1);
+    case DistributionKind::kPoisson:
+      return (torch::softplus(affine(raw.select(-1, 0))) + kPoissonRateEps).unsqueeze(-1);
+    case DistributionKind::kNegativeBinomial: {
+      const torch::Tensor mu = affine(torch::softplus(raw.select(-1, 0)) + kNegBinEps);
+      torch::Tensor alpha = torch::softplus(raw.select(-1, 1)) + kNegBinEps;  // 1 / total_count
+      if (scaled) alpha = alpha / (scale + 1.0);
+      const torch::Tensor mu_alpha = mu * alpha;
+      return torch::stack({1.0 / alpha, mu_alpha / (1.0 + mu_alpha) + kNegBinEps}, -1);
+    }
   }
-  return torch::stack({torch::softplus(raw.select(-1, 0)) + kStudentMinDf, raw.select(-1, 1),
-                       torch::softplus(raw.select(-1, 2)) + kStudentScaleEps},
-                      -1);
+  TORCH_CHECK(false, name(), " likelihood: no parameter map");
 }
 
 torch::Tensor Likelihood::LogProb(const torch::Tensor& params, const torch::Tensor& y) const {
@@ -62,6 +112,23 @@ torch::Tensor Likelihood::LogProb(const torch::Tensor& params, const torch::Tens
     const torch::Tensor loc = params.select(-1, 0), scale = params.select(-1, 1);
     const torch::Tensor z = (y - loc) / scale;
     return -0.5 * z * z - torch::log(scale) - 0.5 * std::log(2.0 * std::numbers::pi);
+  }
+  if (kind_ == DistributionKind::kPoisson) {
+    // torch's Poisson.log_prob: y log(rate) - rate - lgamma(y + 1), for any y >= 0 (NF widens
+    // the support from the integers to the nonnegative numbers).
+    const torch::Tensor rate = params.select(-1, 0);
+    return torch::xlogy(y, rate) - rate - torch::lgamma(y + 1.0);
+  }
+  if (kind_ == DistributionKind::kNegativeBinomial) {
+    // torch's NegativeBinomial.log_prob from (total_count, probs): with logits l,
+    // n log sigmoid(-l) + y log sigmoid(l) + lgamma(n + y) - lgamma(1 + y) - lgamma(n).
+    const torch::Tensor n = params.select(-1, 0);
+    const torch::Tensor logits = ProbsToLogits(params.select(-1, 1));
+    const torch::Tensor unnormalized =
+        n * torch::log_sigmoid(-logits) + y * torch::log_sigmoid(logits);
+    const torch::Tensor normalization =
+        -torch::lgamma(n + y) + torch::lgamma(1.0 + y) + torch::lgamma(n);
+    return unnormalized - torch::where(n + y == 0, torch::zeros_like(normalization), normalization);
   }
   const torch::Tensor df = params.select(-1, 0), loc = params.select(-1, 1),
                       scale = params.select(-1, 2);
@@ -86,6 +153,9 @@ torch::Tensor Likelihood::MaskedNll(const torch::Tensor& params, const torch::Te
 
 torch::Tensor Likelihood::Mean(const torch::Tensor& params) const {
   CheckParams(params);
+  if (kind_ == DistributionKind::kNegativeBinomial) {
+    return params.select(-1, 0) * torch::exp(ProbsToLogits(params.select(-1, 1)));
+  }
   return params.select(-1, kind_ == DistributionKind::kStudentT ? 1 : 0);
 }
 
@@ -94,6 +164,16 @@ torch::Tensor Likelihood::Sample(const torch::Tensor& params,
   CheckParams(params);
   const auto shape = params.sizes().slice(0, params.dim() - 1);
   const torch::Device device = params.device();
+  if (kind_ == DistributionKind::kPoisson) {
+    return at::poisson(params.select(-1, 0).to(torch::kCPU), generator).to(device);
+  }
+  if (kind_ == DistributionKind::kNegativeBinomial) {
+    const torch::Tensor host = params.to(torch::kCPU);
+    const torch::Tensor gamma = at::_standard_gamma(host.select(-1, 0), generator);
+    const torch::Tensor rate = (gamma * torch::exp(ProbsToLogits(host.select(-1, 1))))
+                                   .clamp_min(std::numeric_limits<float>::min());
+    return at::poisson(rate, generator).to(device);
+  }
   const torch::Tensor normal =
       torch::randn(shape, generator, params.options().device(torch::kCPU)).to(device);
   if (kind_ == DistributionKind::kNormal) {

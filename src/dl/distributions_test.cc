@@ -1,6 +1,6 @@
-// Tests of the Normal and StudentT likelihoods (distributions.h): log-densities against values
-// worked by hand, NF's parameter maps, the masked NLL, and the moments and quantiles of many
-// samples.
+// Tests of the likelihoods (distributions.h): log-densities against values worked by hand (and
+// torch.distributions' for Poisson and NegativeBinomial), NF's parameter maps, the masked NLL, and
+// the moments and quantiles of many samples.
 #include "src/dl/distributions.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -25,10 +25,48 @@ TEST(Likelihood, NamesAndParameters) {
   EXPECT_EQ(Get("StudentT").param_names(), (std::vector<std::string>{"df", "loc", "scale"}));
   EXPECT_EQ(Get("Normal").num_params(), 2);
   EXPECT_EQ(Get("Normal").name(), "Normal");
+  EXPECT_EQ(Get("Poisson").param_names(), (std::vector<std::string>{"rate"}));
+  EXPECT_EQ(Get("NegativeBinomial").param_names(),
+            (std::vector<std::string>{"total_count", "probs"}));
+  EXPECT_EQ(Get("NegativeBinomial").name(), "NegativeBinomial");
+  EXPECT_FALSE(Get("Normal").in_series_units());
+  EXPECT_FALSE(Get("StudentT").in_series_units());
+  EXPECT_TRUE(Get("Poisson").in_series_units());
+  EXPECT_TRUE(Get("NegativeBinomial").in_series_units());
   auto bad = Likelihood::Make("Gamma");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("Gamma"), std::string::npos);
-  EXPECT_NE(bad.status().message().find("StudentT"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("'Gamma' (available: StudentT, Normal, Poisson, "
+                                        "NegativeBinomial)"),
+            std::string::npos)
+      << bad.status().message();
+}
+
+// torch.distributions' values (NF's support widened to y >= 0): log Poisson(3 | 2) = 3 log 2 - 2
+// - log 6; log Poisson(0 | 0.5) = -0.5; log Poisson(2.5 | 2) = 2.5 log 2 - 2 - lgamma(3.5).
+TEST(Likelihood, PoissonLogProbByHand) {
+  const Likelihood poisson = Get("Poisson");
+  auto lp = poisson.LogProb(torch::tensor({{2.0}, {0.5}, {2.0}}, torch::kFloat64),
+                            torch::tensor({3.0, 0.0, 2.5}, torch::kFloat64));
+  EXPECT_NEAR(lp[0].item<double>(), 3 * std::log(2.0) - 2 - std::log(6.0), 1e-12);
+  EXPECT_NEAR(lp[0].item<double>(), -1.71231793, 1e-8);
+  EXPECT_NEAR(lp[1].item<double>(), -0.5, 1e-12);
+  EXPECT_NEAR(lp[2].item<double>(), -1.46810565, 1e-8);
+  EXPECT_NEAR(poisson.Mean(torch::tensor({{2.0}, {0.5}})).sum().item<double>(), 2.5, 1e-12);
+}
+
+// NegativeBinomial(total_count n, probs p) of k: C(k + n - 1, k) p^k (1 - p)^n, torch's. n = 2,
+// p = 1/4, k = 3: 4 / 4^3 * (3/4)^2; n = 2.5, p = 0.4, k = 1: 2.5 * 0.4 * 0.6^2.5. Mean
+// n p / (1 - p).
+TEST(Likelihood, NegativeBinomialLogProbByHand) {
+  const Likelihood nb = Get("NegativeBinomial");
+  const auto params = torch::tensor({{2.0, 0.25}, {2.5, 0.4}}, torch::kFloat64);
+  auto lp = nb.LogProb(params, torch::tensor({3.0, 1.0}, torch::kFloat64));
+  EXPECT_NEAR(lp[0].item<double>(), std::log(4.0 / 64 * 9.0 / 16), 1e-9);
+  EXPECT_NEAR(lp[0].item<double>(), -3.34795287, 1e-8);
+  EXPECT_NEAR(lp[1].item<double>(), std::log(2.5 * 0.4 * std::pow(0.6, 2.5)), 1e-9);
+  auto mean = nb.Mean(params);
+  EXPECT_NEAR(mean[0].item<double>(), 2.0 / 3, 1e-9);
+  EXPECT_NEAR(mean[1].item<double>(), 2.5 * 0.4 / 0.6, 1e-9);
 }
 
 // log N(2 | 1, 2) = -1/8 - log 2 - log(2 pi) / 2.
@@ -69,6 +107,36 @@ TEST(Likelihood, MapParamsAsNeuralForecast) {
   EXPECT_NEAR(t[1][0].item<double>(), 3.0, 1e-6);
   EXPECT_NEAR(t[1][2].item<double>(), 0.1, 1e-6);
   EXPECT_NEAR(Get("StudentT").Mean(t)[0].item<double>(), -2.0, 1e-6);
+}
+
+// With the window's statistics (shift 10, scale 2), NF's scale_decouple: Normal loc = 1.5 * 2 + 10,
+// scale = (softplus(0) + 0.2) * 2; Poisson rate = softplus(0.5 * 2 + 10) + 1e-10; NegativeBinomial
+// mu = softplus(0) * 2 + 10, alpha = softplus(0) / 3, total_count = 1 / alpha, probs = mu alpha /
+// (1 + mu alpha): (4.32808506, 0.72457806), NF's own, whose mean is mu.
+TEST(Likelihood, MapParamsWithTheWindowsStatistics) {
+  const double sp0 = std::log(2.0);
+  const auto shift = torch::tensor({{10.0}}, torch::kFloat64);
+  const auto scale = torch::tensor({{2.0}}, torch::kFloat64);
+  auto normal =
+      Get("Normal").MapParams(torch::tensor({{{1.5, 0.0}}}, torch::kFloat64), shift, scale);
+  EXPECT_NEAR(normal[0][0][0].item<double>(), 13.0, 1e-12);
+  EXPECT_NEAR(normal[0][0][1].item<double>(), (sp0 + 0.2) * 2, 1e-12);
+  auto poisson = Get("Poisson").MapParams(torch::tensor({{{0.5}}}, torch::kFloat64), shift, scale);
+  ASSERT_EQ(poisson.sizes(), (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_NEAR(poisson.item<double>(), 11.0 + std::log1p(std::exp(-11.0)), 1e-9);
+  const Likelihood nb = Get("NegativeBinomial");
+  auto params = nb.MapParams(torch::zeros({1, 1, 2}, torch::kFloat64), shift, scale);
+  EXPECT_NEAR(params[0][0][0].item<double>(), 4.32808506, 1e-8);
+  EXPECT_NEAR(params[0][0][1].item<double>(), 0.72457806, 1e-8);
+  EXPECT_NEAR(nb.Mean(params).item<double>(), 11.38629495, 1e-7);
+  // Without statistics: shift 0, scale 1.
+  auto plain = nb.MapParams(torch::zeros({1, 2}, torch::kFloat64));
+  const double alpha = sp0 + 1e-8, mu = sp0 + 1e-8;
+  EXPECT_NEAR(plain[0][0].item<double>(), 1 / alpha, 1e-9);
+  EXPECT_NEAR(plain[0][1].item<double>(), mu * alpha / (1 + mu * alpha) + 1e-8, 1e-9);
+  auto half = Guard("map", [&] { return nb.MapParams(torch::zeros({1, 2}), shift, {}); });
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.status().message().find("both the shift and the scale"), std::string::npos);
 }
 
 TEST(Likelihood, MaskExcludesPoints) {
@@ -159,6 +227,36 @@ TEST(Likelihood, SampleQuantilesMatchTheory) {
   auto sorted = std::get<0>(Get("Normal").Sample(params.expand({5, 2}), b).sort());
   EXPECT_NEAR(few[0].item<double>(), (0.6 * sorted[0] + 0.4 * sorted[1]).item<double>(), 1e-6);
   EXPECT_NEAR(few[1].item<double>(), sorted[2].item<double>(), 1e-6);
+}
+
+// Poisson(4): mean and variance 4, median 4, 90 % quantile 7 (P(X <= 6) = 0.889, P(X <= 7) =
+// 0.949); NegativeBinomial(3, 0.4): mean 2, variance 2 / 0.6. Draws are whole numbers >= 0, and
+// a rate near the carrier series' (80 000) draws around it.
+TEST(Likelihood, CountSamplesMatchTheory) {
+  constexpr int64_t kDraws = 200000;
+  at::Generator gen = at::detail::createCPUGenerator(5);
+  auto poisson = Get("Poisson").Sample(torch::tensor({4.0f}).expand({kDraws, 1}), gen);
+  ASSERT_EQ(poisson.sizes(), (std::vector<int64_t>{kDraws}));
+  EXPECT_TRUE(torch::equal(poisson, poisson.round()));
+  EXPECT_NEAR(poisson.mean().item<double>(), 4.0, 0.03);
+  EXPECT_NEAR(poisson.var().item<double>(), 4.0, 0.1);
+  auto q =
+      Get("Poisson").SampleQuantiles(torch::tensor({4.0f}), torch::tensor({0.5, 0.9}), kDraws, gen);
+  EXPECT_EQ(q[0].item<double>(), 4.0);
+  EXPECT_EQ(q[1].item<double>(), 7.0);
+  auto nb = Get("NegativeBinomial").Sample(torch::tensor({3.0f, 0.4f}).expand({kDraws, 2}), gen);
+  EXPECT_TRUE(torch::equal(nb, nb.round()));
+  EXPECT_GE(nb.min().item<double>(), 0.0);
+  EXPECT_NEAR(nb.mean().item<double>(), 2.0, 0.03);
+  EXPECT_NEAR(nb.var().item<double>(), 2.0 / 0.6, 0.1);
+  auto big = Get("Poisson").Sample(torch::tensor({80000.0f}).expand({10000, 1}), gen);
+  EXPECT_NEAR(big.mean().item<double>(), 80000.0, 10.0);
+  EXPECT_NEAR(big.std().item<double>(), std::sqrt(80000.0), 10.0);
+  // The same seed gives the same draws.
+  at::Generator a = at::detail::createCPUGenerator(9), b = at::detail::createCPUGenerator(9);
+  const auto params = torch::tensor({3.0f, 0.4f}).expand({100, 2});
+  EXPECT_TRUE(torch::equal(Get("NegativeBinomial").Sample(params, a),
+                           Get("NegativeBinomial").Sample(params, b)));
 }
 
 TEST(Likelihood, SampleQuantilesRejectsBadArguments) {

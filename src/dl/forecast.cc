@@ -30,6 +30,7 @@
 #include "src/dl/category_codes.h"
 #include "src/dl/conformal.h"
 #include "src/dl/data_parallel.h"
+#include "src/dl/distributions.h"
 #include "src/dl/tensor_view.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
@@ -456,16 +457,39 @@ Status CheckExogColumns(const data::TablePtr& table, const data::SeriesColumns& 
   return Status::OK();
 }
 
+// The time stamp of `row` of `table`, as text.
+std::string StampOf(const data::TablePtr& table, const data::SeriesColumns& cols, int64_t row) {
+  auto scalar = table->GetColumnByName(cols.time)->GetScalar(row);
+  return scalar.ok() ? (*scalar)->ToString() : "?";
+}
+
 // InvalidArgument naming `row` of `table` (its series and stamp) where `name` has no value.
 Status MissingExog(const data::TablePtr& table, const data::SeriesColumns& cols,
                    const SeriesIds& ids, const std::string& name, int64_t row) {
-  std::string stamp = "?";
-  auto scalar = table->GetColumnByName(cols.time)->GetScalar(row);
-  if (scalar.ok()) stamp = (*scalar)->ToString();
   return Status::InvalidArgument("Forecast: exogenous column '", name, "' has no value in series '",
-                                 ids.Id(row), "' at ", stamp,
+                                 ids.Id(row), "' at ", StampOf(table, cols, row),
                                  " (a null, or a gap in the time stamps); exogenous variables need "
                                  "one at every stamp");
+}
+
+// A distribution of counts (DistributionLoss(Poisson) or (NegativeBinomial)) has no mass below 0,
+// and NF's torch refuses a negative value in its log-likelihood: InvalidArgument naming the first
+// such value of `table` (series, stamp), before any model trains.
+Status CheckCounts(const data::TablePtr& table, const data::SeriesColumns& cols,
+                   const std::vector<ModelRun>& runs) {
+  const auto counts = std::find_if(runs.begin(), runs.end(), [](const ModelRun& run) {
+    return run.point_loss.is_distribution() && run.point_loss.likelihood().in_series_units();
+  });
+  if (counts == runs.end()) return Status::OK();
+  DRC_ASSIGN_OR_RETURN(const auto values, AsDoubles(table, cols.value));
+  const auto negative = std::find_if(values.begin(), values.end(), [](double v) { return v < 0; });
+  if (negative == values.end()) return Status::OK();
+  const int64_t row = negative - values.begin();
+  DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(table, cols.id));
+  return Status::InvalidArgument("Forecast: ", counts->name, " trains on ",
+                                 counts->point_loss.Name(), ", a distribution of counts >= 0; ",
+                                 cols.value, " is ", *negative, " in series '", ids.Id(row),
+                                 "' at ", StampOf(table, cols, row));
 }
 
 // The categories of each categorical column (ForecastConfig::cat_exog), by name.
@@ -670,6 +694,12 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
       auto code = LikelihoodCode(
           name, *loss, it == config.params.end() ? std::map<std::string, double>{} : it->second);
       if (!code.ok()) return code.status().WithContext("Forecast");
+    }
+    if (loss->is_distribution() && loss->likelihood().in_series_units() &&
+        run.defaults.scaler == "revin") {
+      return Status::NotImplemented("Forecast: ", name, ": the revin scaler with ", loss->Name(),
+                                    " (a distribution fitted in the series' units) is not built; "
+                                    "use the identity, standard, robust or minmax scaler");
     }
   }
   // MQLoss gives the quantiles it was trained for, so levels asked must be among them.
@@ -1132,6 +1162,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   auto regular = data::Resample(*sorted, cols, freq);
   DRC_RETURN_NOT_OK(Agreed(config, regular.status()));
   if (HasExog(config)) DRC_RETURN_NOT_OK(Agreed(config, CheckExogColumns(*regular, cols, config)));
+  DRC_RETURN_NOT_OK(Agreed(config, CheckCounts(*regular, cols, runs)));
   Categories categories;
   if (!config.cat_exog.empty()) {
     DRC_ASSIGN_OR_RETURN(categories,

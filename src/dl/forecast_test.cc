@@ -1222,5 +1222,79 @@ TEST(Forecast, DistributionLoss) {
       << point_loss.status();
 }
 
+// Three daily series of Poisson counts with rates 20, 30 and 40, 120 points each; `negative`
+// puts a -1 in the second series at 2020-03-01.
+data::TablePtr CountPanel(bool negative = false) {
+  std::mt19937_64 rng(11);
+  std::string csv = "unique_id,ds,y\n";
+  for (int k = 0; k < 3; ++k) {
+    std::poisson_distribution<int> counts(20 + 10 * k);
+    for (int day = 0; day < 120; ++day) {
+      const std::chrono::year_month_day date{
+          std::chrono::sys_days{std::chrono::year{2020} / 1 / 1} + std::chrono::days{day}};
+      const int y = negative && k == 1 && day == 60 ? -1 : counts(rng);
+      char row[64];
+      std::snprintf(row, sizeof(row), "c%d,2020-%02u-%02u,%d\n", k,
+                    static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), y);
+      csv += row;
+    }
+  }
+  auto table = data::ReadCsv(WriteTemp(negative ? "negative_counts.csv" : "counts.csv", csv));
+  EXPECT_TRUE(table.ok()) << table.status();
+  return table.ok() ? *table : nullptr;
+}
+
+// NF's count distributions on a point model, fitted in the series' units: on Poisson counts the
+// mean forecast lies near each series' rate, the 80 % interval near the true one (Poisson(30):
+// 23 to 37), and every quantile is a whole number, since the draws are counts (1001 draws, so
+// that the 10 % and 90 % quantiles fall on draws rather than between two). Negative values,
+// the revin scaler and DeepAR are refused before any training, each with its reason.
+TEST(Forecast, CountDistributionLoss) {
+  auto table = CountPanel();
+  ASSERT_TRUE(table);
+  for (const std::string dist : {"Poisson", "NegativeBinomial"}) {
+    SCOPED_TRACE(dist);
+    const EightyPercentRun run =
+        RunEightyPercent(table, "DistributionLoss(" + dist + ", level=[80], num_samples=1001)");
+    ASSERT_EQ(run.point.size(), 15u);
+    for (size_t i = 0; i < run.point.size(); ++i) {
+      const double rate = 20 + 10 * static_cast<double>(i / 5);
+      EXPECT_NEAR(run.point[i], rate, 0.25 * rate) << i;
+      EXPECT_LT(run.lo[i], run.point[i]);
+      EXPECT_GT(run.hi[i], run.point[i]);
+      for (double q : {run.lo[i], run.median[i], run.hi[i]}) {
+        EXPECT_NEAR(q, std::round(q), 1e-3) << i;
+      }
+    }
+    // The true widths are 11.5, 14 and 16.2 (Poisson); a NegativeBinomial may be wider.
+    EXPECT_GT(run.width, 8.0);
+    EXPECT_LT(run.width, dist == "Poisson" ? 25.0 : 60.0);
+    EXPECT_GE(run.coverage, 0.5);
+  }
+  ForecastConfig config = NoiseLossConfig();
+  config.loss = "DistributionLoss(Poisson)";
+  auto negative = Forecast(CountPanel(/*negative=*/true), {}, config);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.status().message(),
+            "Forecast: MLP trains on DistributionLoss(Poisson, level=[80, 90]), a distribution of "
+            "counts >= 0; y is -1 in series 'c1' at 2020-03-01");
+  config.scaler = "revin";
+  auto revin = Forecast(table, {}, config);
+  ASSERT_FALSE(revin.ok());
+  EXPECT_EQ(revin.status().code(), StatusCode::kNotImplemented);
+  EXPECT_NE(revin.status().message().find("MLP: the revin scaler with DistributionLoss(Poisson, "
+                                          "level=[80, 90]) (a distribution fitted in the series' "
+                                          "units) is not built"),
+            std::string::npos)
+      << revin.status();
+  config.scaler = "standard";
+  config.models = {"DeepAR"};
+  auto deepar = Forecast(table, {}, config);
+  ASSERT_FALSE(deepar.ok());
+  EXPECT_NE(deepar.status().message().find("DeepAR: its likelihood is Normal or StudentT"),
+            std::string::npos)
+      << deepar.status();
+}
+
 }  // namespace
 }  // namespace drc::dl

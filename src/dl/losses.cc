@@ -173,7 +173,8 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
   auto fail = [&](const std::string& why) -> Status {
     return Status::InvalidArgument(
         "loss '", text, "': ", why,
-        " (expected DistributionLoss(D) with D Normal or StudentT, optionally followed by "
+        " (expected DistributionLoss(D) with D Normal, StudentT, Poisson or NegativeBinomial, "
+        "optionally followed by "
         "level=[L, ...] with 0 < L < 100 or quantiles=[Q, ...] with 0 < Q < 1, and "
         "num_samples=N)");
   };
@@ -286,7 +287,8 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) with DELTA > 0 or "
         "QuantileLoss(Q) with 0 < Q < 1, MQLoss, MQLoss(level=[L, ...]), "
         "MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], ][delta=D]) or "
-        "DistributionLoss(Normal|StudentT[, level=[L, ...]]) (NF's point, multi-quantile and "
+        "DistributionLoss(Normal|StudentT|Poisson|NegativeBinomial[, level=[L, ...]]) (NF's point, "
+        "multi-quantile and "
         "distribution losses)");
   };
   for (auto kind : {PointLoss::kMultiQuantile, PointLoss::kHuberMultiQuantile}) {
@@ -345,7 +347,9 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
   }
   if (loss.kind == PointLoss::kDistribution) {
     const auto likelihood = loss.likelihood();
-    return -likelihood.LogProb(likelihood.MapParams(y_hat), y);
+    // One parameter (Poisson's rate) may come as [..., H], as every one-output forecast.
+    const auto raw = y_hat.dim() == y.dim() ? y_hat.unsqueeze(-1) : y_hat;
+    return -likelihood.LogProb(likelihood.MapParams(raw), y);
   }
   auto delta = y - y_hat;
   switch (loss.kind) {

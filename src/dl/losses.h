@@ -1,17 +1,17 @@
 // NeuralForecast's point losses (neuralforecast.losses.pytorch), chosen by name for a point
 // model's training and validation (drc forecast --loss, MODEL.loss): MAE (the default), MSE,
 // RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q), MQLoss (level = [80, 90], or
-// quantiles), HuberMQLoss (the same and delta = 1) and DistributionLoss (Normal or StudentT,
-// level = [80, 90], or quantiles). Each is NF's weighted mean of a per-point term over the points
-// with nonzero weight (the availability mask times a window's draws), RMSE the root of MSE's;
-// MQLoss's term is the mean over its quantiles of QuantileLoss's, as NF's (its weights broadcast
-// over the quantiles, so that the mean is over the points only), HuberMQLoss's the same with each
-// side of the pinball term passed through the Huber function (NF's huber_loss(q * max(y - y_hat,
-// 0), 0, delta) + huber_loss((1 - q) * max(y_hat - y, 0), 0, delta)); DistributionLoss's the
-// negative log-likelihood of the point
-// under the distribution whose raw parameters the model gives (distributions.h). Training
-// computes it on the scaled windows, validation in the series' units, as NF's training_step and
-// valid_loss do. Internal to src/dl.
+// quantiles), HuberMQLoss (the same and delta = 1) and DistributionLoss (Normal, StudentT,
+// Poisson or NegativeBinomial, level = [80, 90], or quantiles). Each is NF's weighted mean of a
+// per-point term over the points with nonzero weight (the availability mask times a window's
+// draws), RMSE the root of MSE's; MQLoss's term is the mean over its quantiles of QuantileLoss's,
+// as NF's (its weights broadcast over the quantiles, so that the mean is over the points only),
+// HuberMQLoss's the same with each side of the pinball term passed through the Huber function
+// (NF's huber_loss(q * max(y - y_hat, 0), 0, delta) + huber_loss((1 - q) * max(y_hat - y, 0), 0,
+// delta)); DistributionLoss's the negative log-likelihood of the point under the distribution
+// whose raw parameters the model gives (distributions.h). Training computes it on the scaled
+// windows (Poisson and NegativeBinomial in the series' units, as NF's), validation in the series'
+// units, as NF's training_step and valid_loss do. Internal to src/dl.
 #pragma once
 
 #include <torch/types.h>
@@ -56,7 +56,8 @@ struct PointLoss {
   // "DistributionLoss(StudentT, level=[80, 90])".
   std::string Name() const;
   // How many outputs per horizon step the model gives (NF's outputsize_multiplier): the
-  // number of MQLoss's quantiles, DistributionLoss's parameters (Normal 2, StudentT 3), else 1.
+  // number of MQLoss's quantiles, DistributionLoss's parameters (Poisson 1,
+  // Normal and NegativeBinomial 2, StudentT 3), else 1.
   int Outputs() const;
   // MQLoss or HuberMQLoss: one output per quantile.
   bool multi_quantile() const { return kind == kMultiQuantile || kind == kHuberMultiQuantile; }
@@ -77,10 +78,10 @@ struct PointLoss {
 // "QuantileLoss(Q)" (0 < Q < 1), "MQLoss" (NF's default level [80, 90]),
 // "MQLoss(level=[L, ...])" (0 < L < 100) or "MQLoss(quantiles=[Q, ...])" (0 < Q < 1, 0.5 among
 // them), "HuberMQLoss" with the same arguments and delta=D (D > 0, default 1), e.g.
-// "HuberMQLoss(level=[80], delta=0.5)"; "DistributionLoss(D)" with D Normal or StudentT (quoted or
-// not, or distribution=D), then optionally level=[L, ...] or quantiles=[Q, ...] and num_samples=N,
-// as NF's keyword arguments; repeated levels or quantiles count once, as NF's. InvalidArgument
-// lists them.
+// "HuberMQLoss(level=[80], delta=0.5)"; "DistributionLoss(D)" with D Normal, StudentT, Poisson or
+// NegativeBinomial (quoted or not, or distribution=D), then optionally level=[L, ...] or
+// quantiles=[Q, ...] and num_samples=N, as NF's keyword arguments; repeated levels or quantiles
+// count once, as NF's. InvalidArgument lists them.
 Result<PointLoss> ParsePointLoss(const std::string& text);
 
 // The per-point terms of the loss for targets y and forecasts y_hat (same shape; for MQLoss,

@@ -215,8 +215,8 @@ TEST(Losses, DistributionLossArgumentsAreNfs) {
     ASSERT_FALSE(loss.ok()) << bad;
     // The message says what is expected: the general list, or DistributionLoss's own form.
     const std::string& message = loss.status().message();
-    EXPECT_TRUE(message.find("or DistributionLoss(Normal|StudentT") != std::string::npos ||
-                message.find("expected DistributionLoss(D) with D Normal or StudentT") !=
+    EXPECT_TRUE(message.find("or DistributionLoss(Normal|StudentT|Poisson") != std::string::npos ||
+                message.find("expected DistributionLoss(D) with D Normal, StudentT, Poisson") !=
                     std::string::npos)
         << message;
   }

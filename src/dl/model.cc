@@ -17,12 +17,28 @@
 #include "src/dl/windows.h"
 
 namespace drc::dl {
+namespace {
+
+// Values in a batch's series' units (`z` [B, H] or [B, H, Q] scaled) and back; the identity for a
+// batch without statistics.
+torch::Tensor ToSeriesUnits(const torch::Tensor& z, const WindowScale& s) {
+  return s.scale.defined() ? InvertScale(z, s) : z;
+}
+torch::Tensor ToScaledUnits(const torch::Tensor& x, const WindowScale& s) {
+  if (!s.scale.defined()) return x;
+  if (x.dim() == 3) return (x - s.shift.unsqueeze(-1)) / s.scale.unsqueeze(-1);
+  return ApplyScale(x, s);
+}
+
+}  // namespace
 
 torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                           const torch::Tensor& mask) {
   auto y_hat = point_loss_.is_distribution() ? DistributionParams(batch) : Forward(batch);
   std::vector<int64_t> expected = y.sizes().vec();
-  if (point_loss_.Outputs() > 1) expected.push_back(point_loss_.Outputs());
+  if (point_loss_.Outputs() > 1 || point_loss_.is_distribution()) {
+    expected.push_back(point_loss_.Outputs());
+  }
   if (y_hat.sizes().vec() != expected) {
     std::string shape = "[";
     for (size_t i = 0; i < expected.size(); ++i) {
@@ -34,22 +50,28 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
   const auto weights = batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask;
   if (point_loss_.kind == PointLoss::kMae) return MaskedMae(y, y_hat, weights);
   if (point_loss_.is_distribution()) {
-    // NF's DistributionLoss: the weighted mean negative log-likelihood.
+    // NF's DistributionLoss: the weighted mean negative log-likelihood, of the values in the
+    // units the distribution lives in.
     const auto likelihood = point_loss_.likelihood();
-    return likelihood.MaskedNll(y_hat, y, weights);
+    return likelihood.MaskedNll(
+        y_hat, likelihood.in_series_units() ? ToSeriesUnits(y, batch.scale) : y, weights);
   }
   return ComputePointLoss(point_loss_, y, y_hat, weights);
 }
 
 torch::Tensor ForecastModel::DistributionParams(const WindowBatch& batch) {
   const auto likelihood = point_loss_.likelihood();
-  return likelihood.MapParams(Forward(batch));
+  torch::Tensor raw = Forward(batch);
+  if (likelihood.num_params() == 1 && raw.dim() == 2) raw = raw.unsqueeze(-1);  // Poisson's [B, H]
+  if (!likelihood.in_series_units()) return likelihood.MapParams(raw);
+  return likelihood.MapParams(raw, batch.scale.shift, batch.scale.scale);
 }
 
 torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
   if (point_loss_.is_distribution()) {
     const auto likelihood = point_loss_.likelihood();
-    return likelihood.Mean(DistributionParams(batch));
+    const auto mean = likelihood.Mean(DistributionParams(batch));
+    return likelihood.in_series_units() ? ToScaledUnits(mean, batch.scale) : mean;
   }
   auto out = Forward(batch);
   if (point_loss_.Outputs() == 1) return out;
@@ -60,14 +82,17 @@ QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch:
   if (point_loss_.is_distribution()) {
     // NF's DistributionLoss.sample: num_samples draws per point and their empirical quantiles,
     // from a generator seeded with the run's seed. The point forecast is the distribution's
-    // mean, which NF estimates by the mean of those draws.
+    // mean, which NF estimates by the mean of those draws. Both go back to the scaled space.
     const auto likelihood = point_loss_.likelihood();
     const auto params = DistributionParams(batch);  // [B, H, P]
-    QuantileForecast f{likelihood.Mean(params), torch::Tensor()};
+    const WindowScale none;
+    const WindowScale& units = likelihood.in_series_units() ? batch.scale : none;
+    QuantileForecast f{ToScaledUnits(likelihood.Mean(params), units), torch::Tensor()};
     if (!q.defined() || q.numel() == 0) return f;
     at::Generator generator = at::detail::createCPUGenerator(point_loss_.sampling_seed);
-    f.quantiles = likelihood.SampleQuantiles(params, q.to(params.options()),
-                                             point_loss_.num_samples, generator);
+    f.quantiles = ToScaledUnits(likelihood.SampleQuantiles(params, q.to(params.options()),
+                                                           point_loss_.num_samples, generator),
+                                units);
     return f;
   }
   if (!point_loss_.multi_quantile()) return {PointForecast(batch), torch::Tensor()};

@@ -22,6 +22,12 @@
 
 namespace drc::dl {
 
+// Per-window statistics, [B, 1] each: z = (x - shift) / scale (windows.h fits them).
+struct WindowScale {
+  torch::Tensor shift;
+  torch::Tensor scale;
+};
+
 // One batch of windows, already scaled. B windows of `input_size` past values each.
 struct WindowBatch {
   torch::Tensor insample_y;     // [B, L] float32
@@ -35,6 +41,10 @@ struct WindowBatch {
   torch::Tensor futr_exog = {};  // [B, L + H, F]: known over the input and the horizon
   torch::Tensor hist_exog = {};  // [B, L, X]: known over the input only
   torch::Tensor stat_exog = {};  // [B, S]: one value per series
+  // The scaler's statistics of each window (what its values were scaled with), which a
+  // distribution fitted in the series' units reads (distributions.h: Poisson, NegativeBinomial);
+  // undefined: not scaled (shift 0, scale 1).
+  WindowScale scale = {};
 };
 
 // What a model allows the trainer to do with a window drawn c times in one training step.
@@ -136,10 +146,12 @@ class ForecastModel : public torch::nn::Module {
   // override it with their negative log-likelihood.
   virtual torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                      const torch::Tensor& mask);
-  // Under a DistributionLoss: the distribution's parameters [B, H, P] in the scaled space (the
-  // likelihood's map of the raw outputs, NF's scale_decouple: distributions.h), which the default
-  // TrainingLoss, PointForecast and Quantiles read. Default: that map of Forward(); a wrapper that
-  // transforms the output (RevinScaledModel) transforms the distribution.
+  // Under a DistributionLoss: the distribution's parameters [B, H, P] (the likelihood's map of
+  // the raw outputs, NF's scale_decouple: distributions.h), which the default TrainingLoss,
+  // PointForecast and Quantiles read: in the scaled space for Normal and StudentT, in the series'
+  // units (batch.scale's map) for the likelihoods fitted there (Likelihood::in_series_units).
+  // Default: that map of Forward(); a wrapper that transforms the output (RevinScaledModel)
+  // transforms the distribution.
   virtual torch::Tensor DistributionParams(const WindowBatch& batch);
   // The point loss that the default TrainingLoss computes (NF's loss= of a point model).
   // Wrappers pass it on to the model they wrap. A multi-quantile loss must match the outputs

@@ -335,6 +335,66 @@ TEST(Models, DistributionQuantilesAreTheDistributions) {
   EXPECT_FALSE(torch::equal(m.Quantiles(batch, q).quantiles, f.quantiles));
 }
 
+// Poisson and NegativeBinomial live in the series' units, as NF's: the model's raw outputs map
+// with the windows' statistics (WindowBatch::scale), the loss is -log p of the values in the
+// series' units, and the forecasts come back to the scaled space (the trainer inverts them).
+// Poisson has one output per step ([B, H], as a point model's), NegativeBinomial two.
+TEST(Models, CountDistributionsLiveInTheSeriesUnits) {
+  // 1001 draws: the 10 % and 90 % quantiles fall on draws 100 and 900, not between two.
+  for (const std::string text : {"DistributionLoss(Poisson, num_samples=1001)",
+                                 "DistributionLoss(NegativeBinomial, num_samples=1001)"}) {
+    SCOPED_TRACE(text);
+    auto loss = ParsePointLoss(text);
+    ASSERT_TRUE(loss.ok()) << loss.status();
+    const auto likelihood = loss->likelihood();
+    for (const std::string name : {"MLP", "LSTM"}) {
+      SCOPED_TRACE(name);
+      auto model = ZooModelFor(name, *loss);
+      ASSERT_TRUE(model);
+      ForecastModel& m = *model;
+      torch::manual_seed(3);
+      WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
+      batch.scale.shift = 50 + 10 * torch::rand({5, 1});
+      batch.scale.scale = 2 + torch::rand({5, 1});
+      // Counts near 50, in the scaled units the trainer gives.
+      const auto counts = torch::randint(40, 60, {5, kHorizon}).to(torch::kFloat32);
+      const auto y = (counts - batch.scale.shift) / batch.scale.scale;
+      auto mask = torch::ones({5, kHorizon});
+      mask[1][2] = 0;
+      m.train();
+      auto training_loss = m.TrainingLoss(batch, y, mask);
+      training_loss.backward();
+      ExpectGradientsEverywhere(m);
+      torch::NoGradGuard no_grad;
+      m.eval();
+      auto raw = m.Forward(batch);
+      const int p = likelihood.num_params();
+      ASSERT_EQ(raw.sizes(), p == 1 ? (std::vector<int64_t>{5, kHorizon})
+                                    : (std::vector<int64_t>{5, kHorizon, p}));
+      if (p == 1) raw = raw.unsqueeze(-1);
+      const auto params = likelihood.MapParams(raw, batch.scale.shift, batch.scale.scale);
+      ASSERT_TRUE(torch::allclose(m.DistributionParams(batch), params));
+      if (name == "MLP") {  // no dropout: the same forward in eval
+        const auto nll = -likelihood.LogProb(params, counts);
+        EXPECT_NEAR(training_loss.item<double>(), ((nll * mask).sum() / mask.sum()).item<double>(),
+                    1e-4 * std::abs(training_loss.item<double>()));
+      }
+      const auto mean = likelihood.Mean(params);
+      EXPECT_TRUE(torch::allclose(m.PointForecast(batch) * batch.scale.scale + batch.scale.shift,
+                                  mean, 1e-4));
+      const auto q = torch::tensor({0.1, 0.9}, torch::kFloat64);
+      auto f = m.Quantiles(batch, q);
+      ASSERT_EQ(f.quantiles.sizes(), (std::vector<int64_t>{5, kHorizon, 2}));
+      EXPECT_TRUE(torch::allclose(f.point, m.PointForecast(batch)));
+      // Back in the series' units the quantiles are whole numbers (the draws are counts).
+      const auto drawn = InvertScale(f.quantiles, batch.scale);
+      EXPECT_TRUE(((drawn - drawn.round()).abs() < 1e-2).all().item<bool>());
+      EXPECT_TRUE((drawn.select(-1, 0) <= mean).all().item<bool>());
+      EXPECT_TRUE((drawn.select(-1, 1) >= mean).all().item<bool>());
+    }
+  }
+}
+
 // The layers that MQLoss widens are NF's: trainable parameters at NF's default
 // hyper-parameters, h = 12 and input_size = 24, with MAE() and with MQLoss() (5 quantiles), as
 // counted in NF 3.3's models (sum of numel over its parameters with requires_grad). FEDformer

@@ -62,6 +62,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   topts.comm = config.comm;
   topts.window_parts = config.window_parts;
   topts.device = config.device;
+  topts.loss = config.loss;
   DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(config.model, mc, topts, registry));
 
   std::string profile = config.profile_path;
@@ -99,6 +100,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   r.window_parts = trainer->window_parts();
   r.threads = trainer->threads();
   r.device = trainer->device().str();
+  r.loss = config.loss.empty() ? defaults.loss : config.loss;
   r.windows_per_step = wopts.windows_batch_size > 0 ? wopts.windows_batch_size : 0;
   r.samples_per_second =
       r.seconds > 0 ? static_cast<double>(r.windows_per_step) * r.steps * ranks / r.seconds : 0;

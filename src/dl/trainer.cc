@@ -152,6 +152,10 @@ Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& def
 
 Result<double> LikelihoodCode(const std::string& model, const PointLoss& loss,
                               const std::map<std::string, double>& params) {
+  if (loss.distribution != "Normal" && loss.distribution != "StudentT") {
+    return Status::NotImplemented(model, ": its likelihood is Normal or StudentT; ", loss.Name(),
+                                  " as its likelihood is not built (NF's DeepAR takes it)");
+  }
   const double code = loss.distribution == "Normal" ? 1 : 0;
   if (auto it = params.find("distribution"); it != params.end() && it->second != code) {
     return Status::InvalidArgument(model, ": distribution=", it->second, " (",
@@ -201,15 +205,20 @@ namespace {
 WindowBatch OnDevice(const WindowBatch& b, const torch::Device& device) {
   if (device.is_cpu()) return b;
   auto to = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  return WindowBatch{to(b.insample_y), to(b.insample_mask), to(b.weight),
-                     to(b.futr_exog),  to(b.hist_exog),     to(b.stat_exog)};
+  return WindowBatch{to(b.insample_y),
+                     to(b.insample_mask),
+                     to(b.weight),
+                     to(b.futr_exog),
+                     to(b.hist_exog),
+                     to(b.stat_exog),
+                     WindowScale{to(b.scale.shift), to(b.scale.scale)}};
 }
 
-// The batch's windows on `device` (its scale, for the host-side inverse, stays where it is).
+// The batch's windows on `device` (the host-side inverse reads the host batch's scale).
 TrainBatch OnDevice(const TrainBatch& b, const torch::Device& device) {
   if (device.is_cpu()) return b;
   return TrainBatch{OnDevice(b.input, device), b.outsample_y.to(device),
-                    b.outsample_mask.to(device), b.scale};
+                    b.outsample_mask.to(device)};
 }
 
 }  // namespace
@@ -286,6 +295,11 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
       return Status::NotImplemented(name, ": the revin scaler with a ", defaults.loss,
                                     " model (RevIN's affine map is for point models so far)");
     }
+    if (loss.is_distribution() && loss.likelihood().in_series_units()) {
+      return Status::NotImplemented(name, ": the revin scaler with ", loss.Name(),
+                                    " (a distribution fitted in the series' units) is not built; "
+                                    "use the identity, standard, robust or minmax scaler");
+    }
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
   model->SetPointLoss(loss);
@@ -323,23 +337,34 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                                                      : model_->PointForecast(batch.input);
                  model_->train();
                  std::vector<int64_t> expected = batch.outsample_y.sizes().vec();
-                 if (loss.Outputs() > 1) expected.push_back(loss.Outputs());
+                 if (loss.Outputs() > 1 || loss.is_distribution()) {
+                   expected.push_back(loss.Outputs());
+                 }
                  if (y_hat.sizes().vec() != expected) {
                    return Status::InvalidArgument(name_, ": forecast ", ShapeOf(y_hat),
                                                   "; expected ", ShapeOf(batch.outsample_y),
-                                                  loss.Outputs() > 1 ? " by quantile" : "");
+                                                  loss.is_distribution() ? " by parameter"
+                                                  : loss.Outputs() > 1   ? " by quantile"
+                                                                         : "");
                  }
                  // In the series' units, as NF's valid_loss (its windows' scaling inverted), so
                  // that each window counts by its size.
-                 const auto& scale = host_batch.scale;
+                 const auto& scale = host_batch.input.scale;
                  const auto& mask = host_batch.outsample_mask;
                  torch::Tensor terms;
                  if (loss.is_distribution()) {
                    // -log p of the point under the distribution mapped to the series' units
-                   // (NF's scale_decouple): the scaled one's plus log(scale).
+                   // (NF's scale_decouple): for Normal and StudentT the scaled one's plus
+                   // log(scale); Poisson's and NegativeBinomial's are there already.
                    const auto likelihood = loss.likelihood();
-                   terms = -likelihood.LogProb(y_hat.to(torch::kCPU), host_batch.outsample_y) +
-                           scale.scale.log().expand_as(mask);
+                   const auto params = y_hat.to(torch::kCPU);
+                   if (likelihood.in_series_units()) {
+                     terms =
+                         -likelihood.LogProb(params, InvertScale(host_batch.outsample_y, scale));
+                   } else {
+                     terms = -likelihood.LogProb(params, host_batch.outsample_y) +
+                             scale.scale.log().expand_as(mask);
+                   }
                  } else {
                    const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
                    const auto actual = InvertScale(host_batch.outsample_y, scale);
@@ -480,7 +505,7 @@ Result<Trainer::Prediction> Trainer::PredictQuantiles(const WindowedDataset& dat
                                          config_.horizon, "]");
         }
         Prediction p;
-        p.point = InvertScale(y_hat.cpu(), batch.scale);
+        p.point = InvertScale(y_hat.cpu(), batch.input.scale);
         if (levels.empty()) return p;
         if (!f.quantiles.defined()) {
           return Status::InvalidArgument(
@@ -494,8 +519,7 @@ Result<Trainer::Prediction> Trainer::PredictQuantiles(const WindowedDataset& dat
                                          "; expected [", s, ", ", config_.horizon, ", ", n, "]");
         }
         // Every scaler's scale is positive, so the order of the quantiles holds.
-        p.quantiles =
-            f.quantiles.cpu() * batch.scale.scale.unsqueeze(-1) + batch.scale.shift.unsqueeze(-1);
+        p.quantiles = InvertScale(f.quantiles.cpu(), batch.input.scale);
         return p;
       });
 }

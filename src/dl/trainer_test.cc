@@ -552,10 +552,10 @@ TEST(Trainer, ValidationLossIsInTheSeriesUnits) {
   torch::NoGradGuard no_grad;
   ForecastModel& model = (*mq)->model();
   model.eval();
-  const auto out = InvertScale(model.Forward(vb->input), vb->scale);  // [B, H, 5]
+  const auto out = InvertScale(model.Forward(vb->input), vb->input.scale);  // [B, H, 5]
   model.train();
   ASSERT_EQ(out.size(2), 5);
-  const auto y = InvertScale(vb->outsample_y, vb->scale);
+  const auto y = InvertScale(vb->outsample_y, vb->input.scale);
   const auto q = torch::tensor({0.5, 0.05, 0.1, 0.9, 0.95}, out.options());
   const auto error = y.unsqueeze(-1) - out;
   const auto terms = (q * error.clamp_min(0) + (1 - q) * (-error).clamp_min(0)).mean(-1);
@@ -572,11 +572,29 @@ TEST(Trainer, ValidationLossIsInTheSeriesUnits) {
   dm.eval();
   const auto raw = dm.Forward(vb->input);  // [B, H, 2]
   dm.train();
-  const auto loc = raw.select(-1, 0) * vb->scale.scale + vb->scale.shift;
-  const auto sd = (torch::softplus(raw.select(-1, 1)) + 0.2) * vb->scale.scale;
+  const auto loc = raw.select(-1, 0) * vb->input.scale.scale + vb->input.scale.shift;
+  const auto sd = (torch::softplus(raw.select(-1, 1)) + 0.2) * vb->input.scale.scale;
   const auto z = (y - loc) / sd;
   const auto nll = 0.5 * z * z + sd.log() + 0.5 * std::log(2 * M_PI);
   EXPECT_NEAR(*ld, ((nll * mask).sum() / mask.sum()).item<double>(), 1e-4 * std::abs(*ld));
+  // A Poisson lives in the series' units: by hand, rate = softplus(raw * scale + shift), and
+  // -log p = rate - y log(rate) + lgamma(y + 1), on the series' values made counts (>= 0).
+  options.loss = "DistributionLoss(Poisson)";
+  auto poisson =
+      Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(poisson.ok()) << poisson.status();
+  TrainBatch counts = *vb;
+  counts.outsample_y = ApplyScale(y.round().abs(), vb->input.scale);
+  auto lp = (*poisson)->ValidationLoss(counts);
+  ASSERT_TRUE(lp.ok()) << lp.status();
+  ForecastModel& pm = (*poisson)->model();
+  pm.eval();
+  const auto rate =
+      torch::softplus(pm.Forward(vb->input) * vb->input.scale.scale + vb->input.scale.shift);
+  pm.train();
+  const auto k = y.round().abs();
+  const auto poisson_nll = rate - k * rate.log() + torch::lgamma(k + 1);
+  EXPECT_NEAR(*lp, ((poisson_nll * mask).sum() / mask.sum()).item<double>(), 1e-4 * std::abs(*lp));
 }
 
 // The revin scaler: the model is wrapped with RevIN's learnable affine map, which trains (its

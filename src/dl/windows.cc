@@ -277,8 +277,8 @@ TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizo
   auto mask = padded_mask_.take(idx);
   TrainBatch batch;
   auto in_mask = mask.slice(1, 0, L);
-  batch.scale = FitWindowScale(options_.scaler, values.slice(1, 0, L), in_mask);
-  auto scaled = ApplyScale(values, batch.scale);
+  batch.input.scale = FitWindowScale(options_.scaler, values.slice(1, 0, L), in_mask);
+  auto scaled = ApplyScale(values, batch.input.scale);
   batch.input.insample_y = scaled.slice(1, 0, L).contiguous();
   batch.input.insample_mask = in_mask.contiguous();
   if (with_horizon) {

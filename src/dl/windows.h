@@ -29,11 +29,6 @@ enum class ScalerType { kIdentity, kStandard, kRobust, kMinMax, kRevIN };
 // "identity", "standard", "robust", "minmax", "revin"; InvalidArgument names the others.
 Result<ScalerType> ParseScalerType(const std::string& name);
 
-// Per-window statistics, [B, 1] each: z = (x - shift) / scale.
-struct WindowScale {
-  torch::Tensor shift;
-  torch::Tensor scale;
-};
 // TemporalNorm's statistics of x [B, T] over the points where mask [B, T] is 1: standard =
 // mean / population std, robust = median (lower) / median absolute deviation (std * 0.6745
 // when it is 0), minmax = min / (max - min); zero scales become 1, then + 1e-6 (as NF). revin
@@ -85,9 +80,8 @@ SeriesData DropLast(const SeriesData& series, int64_t n);
 // One batch, scaled: the model's input [B, L]; the horizon [B, H] (training batches only);
 // the scale [B, 1].
 struct TrainBatch {
-  WindowBatch input;
+  WindowBatch input;  // with its scale
   torch::Tensor outsample_y, outsample_mask;
-  WindowScale scale;
 };
 
 class WindowedDataset {

@@ -216,7 +216,7 @@ TEST(Windows, ExogenousVariablesAreScaledPerWindowAndVariable) {
   ExpectRows(batch->input.futr_exog.squeeze(2),
              {{-10 / scale, 980 / scale, 10 / scale, 20 / scale}});
   // y's own statistics are 2 and 1.
-  EXPECT_NEAR(batch->scale.shift.item<float>(), 2, 1e-6);
+  EXPECT_NEAR(batch->input.scale.shift.item<float>(), 2, 1e-6);
   // Missing exogenous values are refused.
   s.exog[1][0] = NAN;
   EXPECT_FALSE(WindowedDataset::Make(s, o).ok());

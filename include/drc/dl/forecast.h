@@ -119,11 +119,13 @@ struct ForecastConfig {
   // RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), or NF's multi-quantile
   // MQLoss, MQLoss(level=[L, ...]) or MQLoss(quantiles=[Q, ...]), or HuberMQLoss with the same
   // arguments and delta=D, whose model forecasts each quantile (y_hat is the median; see
-  // `level`), or NF's DistributionLoss(Normal) or
-  // DistributionLoss(StudentT) (optionally with level=[L, ...] or quantiles=[Q, ...] and
-  // num_samples=N), whose model forecasts the distribution's parameters (y_hat is its mean, the
-  // quantiles those of num_samples draws, 1000 by default, seeded with the run's seed; under
-  // the revin scaler RevIN's inverse maps the distribution). Computed on the scaled windows; early
+  // `level`), or NF's DistributionLoss(Normal), DistributionLoss(StudentT),
+  // DistributionLoss(Poisson) or DistributionLoss(NegativeBinomial) (optionally with level=[L,
+  // ...] or quantiles=[Q, ...] and num_samples=N), whose model forecasts the distribution's
+  // parameters (y_hat is its mean, the quantiles those of num_samples draws, 1000 by default,
+  // seeded with the run's seed; under the revin scaler RevIN's inverse maps a Normal or StudentT;
+  // Poisson and NegativeBinomial are fitted in the series' units, as NF's, need values >= 0 and
+  // do not go with revin). Computed on the scaled windows; early
   // stopping's validation loss is the same loss in the series' units (NF's valid_loss defaults to
   // the loss). Empty: MAE. Per model name, model_losses overrides it. A model with a distribution
   // loss of its own (DeepAR) takes a DistributionLoss as its likelihood (as its `distribution`

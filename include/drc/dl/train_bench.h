@@ -26,6 +26,9 @@ struct TrainBenchConfig {
   // (ForecastConfig::params); scaler: NF's scaler_type (empty: the model's default).
   std::map<std::string, double> params;
   std::string scaler;
+  // The training loss, as drc forecast --loss names it (ForecastConfig::loss); empty: the
+  // model's own (MAE for point models).
+  std::string loss;
   // Non-empty: libtorch's operator profile of the training steps, written to this file as a
   // Chrome trace (chrome://tracing, Perfetto); rank r > 0 writes "<path>.rank<r>".
   std::string profile_path;
@@ -44,6 +47,7 @@ struct TrainBenchResult {
   int window_parts = 1;  // parts each step's windows ran in
   int threads = 1;       // intra-op threads per rank
   std::string device;    // where the steps ran ("cpu", "cuda:0")
+  std::string loss;      // the training loss ("MAE", "DistributionLoss(Poisson, ...)", ...)
 };
 
 Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config);
