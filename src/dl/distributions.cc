@@ -30,7 +30,7 @@ const std::vector<Entry>& Entries() {
       {DistributionKind::kStudentT, "StudentT", {"df", "loc", "scale"}},
       {DistributionKind::kNormal, "Normal", {"loc", "scale"}},
       {DistributionKind::kPoisson, "Poisson", {"rate"}},
-      {DistributionKind::kNegativeBinomial, "NegativeBinomial", {"total_count", "probs"}},
+      {DistributionKind::kNegativeBinomial, "NegativeBinomial", {"total_count", "logits"}},
   };
   return kEntries;
 }
@@ -40,15 +40,6 @@ const Entry& EntryOf(DistributionKind kind) {
     if (e.kind == kind) return e;
   }
   TORCH_CHECK(false, "likelihood: no entry for kind ", static_cast<int>(kind));
-}
-
-// torch.distributions' probs_to_logits for a binary event: probs clamped to [eps, 1 - eps] (the
-// dtype's machine epsilon), then log(p) - log(1 - p).
-torch::Tensor ProbsToLogits(const torch::Tensor& probs) {
-  const double eps = probs.scalar_type() == torch::kFloat64 ? std::numeric_limits<double>::epsilon()
-                                                            : std::numeric_limits<float>::epsilon();
-  const torch::Tensor p = probs.clamp(eps, 1.0 - eps);
-  return torch::log(p) - torch::log1p(-p);
 }
 
 }  // namespace
@@ -97,8 +88,10 @@ torch::Tensor Likelihood::MapParams(const torch::Tensor& raw, const torch::Tenso
       const torch::Tensor mu = affine(torch::softplus(raw.select(-1, 0)) + kNegBinEps);
       torch::Tensor alpha = torch::softplus(raw.select(-1, 1)) + kNegBinEps;  // 1 / total_count
       if (scaled) alpha = alpha / (scale + 1.0);
-      const torch::Tensor mu_alpha = mu * alpha;
-      return torch::stack({1.0 / alpha, mu_alpha / (1.0 + mu_alpha) + kNegBinEps}, -1);
+      // NF's probs mu alpha / (1 + mu alpha) + 1e-8 as logits log(mu alpha): the same p without
+      // the 1e-8, which in float32 makes p reach 1 once mu alpha passes ~1e8 (NF's torch then
+      // refuses the distribution; counts near 80 000 with the identity scaler get there).
+      return torch::stack({1.0 / alpha, torch::log(mu) + torch::log(alpha)}, -1);
     }
   }
   TORCH_CHECK(false, name(), " likelihood: no parameter map");
@@ -120,10 +113,10 @@ torch::Tensor Likelihood::LogProb(const torch::Tensor& params, const torch::Tens
     return torch::xlogy(y, rate) - rate - torch::lgamma(y + 1.0);
   }
   if (kind_ == DistributionKind::kNegativeBinomial) {
-    // torch's NegativeBinomial.log_prob from (total_count, probs): with logits l,
+    // torch's NegativeBinomial.log_prob from (total_count n, logits l):
     // n log sigmoid(-l) + y log sigmoid(l) + lgamma(n + y) - lgamma(1 + y) - lgamma(n).
     const torch::Tensor n = params.select(-1, 0);
-    const torch::Tensor logits = ProbsToLogits(params.select(-1, 1));
+    const torch::Tensor logits = params.select(-1, 1);
     const torch::Tensor unnormalized =
         n * torch::log_sigmoid(-logits) + y * torch::log_sigmoid(logits);
     const torch::Tensor normalization =
@@ -154,7 +147,7 @@ torch::Tensor Likelihood::MaskedNll(const torch::Tensor& params, const torch::Te
 torch::Tensor Likelihood::Mean(const torch::Tensor& params) const {
   CheckParams(params);
   if (kind_ == DistributionKind::kNegativeBinomial) {
-    return params.select(-1, 0) * torch::exp(ProbsToLogits(params.select(-1, 1)));
+    return params.select(-1, 0) * torch::exp(params.select(-1, 1));
   }
   return params.select(-1, kind_ == DistributionKind::kStudentT ? 1 : 0);
 }
@@ -170,8 +163,8 @@ torch::Tensor Likelihood::Sample(const torch::Tensor& params,
   if (kind_ == DistributionKind::kNegativeBinomial) {
     const torch::Tensor host = params.to(torch::kCPU);
     const torch::Tensor gamma = at::_standard_gamma(host.select(-1, 0), generator);
-    const torch::Tensor rate = (gamma * torch::exp(ProbsToLogits(host.select(-1, 1))))
-                                   .clamp_min(std::numeric_limits<float>::min());
+    const torch::Tensor rate =
+        (gamma * torch::exp(host.select(-1, 1))).clamp_min(std::numeric_limits<float>::min());
     return at::poisson(rate, generator).to(device);
   }
   const torch::Tensor normal =

@@ -13,7 +13,10 @@
 //   NegativeBinomial raw (m, a)     -> mu = (softplus(m) + 1e-8) * scale + shift,
 //                                      alpha = (softplus(a) + 1e-8) / (scale + 1),
 //                                      total_count = 1 / alpha,
-//                                      probs = mu * alpha / (1 + mu * alpha) + 1e-8
+//                                      logits = log(mu * alpha)
+//                    (NF's probs are mu alpha / (1 + mu alpha) + 1e-8: the same p = sigmoid(logits)
+//                    but for the 1e-8, which in float32 makes p reach 1, and NF fail, for large
+//                    mu alpha)
 // Parameters travel stacked on the last axis in that order: [..., P] with P = 1, 2 or 3.
 //
 // Normal and StudentT are location-scale families: their -log p in the series' units is the
@@ -48,7 +51,7 @@ class Likelihood {
   DistributionKind kind() const { return kind_; }
   const std::string& name() const;
   // The parameters' names: {"loc", "scale"}, {"df", "loc", "scale"}, {"rate"} or
-  // {"total_count", "probs"} (torch.distributions' constructor arguments).
+  // {"total_count", "logits"} (torch.distributions' constructor arguments; NF's names).
   const std::vector<std::string>& param_names() const;
   int num_params() const { return static_cast<int>(param_names().size()); }
 
@@ -70,11 +73,11 @@ class Likelihood {
   torch::Tensor MaskedNll(const torch::Tensor& params, const torch::Tensor& y,
                           const torch::Tensor& mask) const;
   // The distribution's mean [...] (StudentT's df > 2 here, so its mean is loc; NegativeBinomial's
-  // total_count * p / (1 - p)).
+  // total_count * exp(logits), i.e. mu).
   torch::Tensor Mean(const torch::Tensor& params) const;
   // One draw per parameter set: params [..., P] -> [...]. StudentT draws loc + scale * Z /
   // sqrt(V / df) with Z standard normal and V ~ chi2(df) = 2 * Gamma(df / 2, 1);
-  // NegativeBinomial, as torch's, Poisson(G * p / (1 - p)) with G ~ Gamma(total_count, 1).
+  // NegativeBinomial, as torch's, Poisson(G * exp(logits)) with G ~ Gamma(total_count, 1).
   // `generator` is a CPU generator: for parameters on a GPU, Z and V are drawn on the host and
   // copied over, so a seeded forecast draws the same numbers on either device.
   torch::Tensor Sample(const torch::Tensor& params,

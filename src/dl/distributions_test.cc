@@ -27,7 +27,7 @@ TEST(Likelihood, NamesAndParameters) {
   EXPECT_EQ(Get("Normal").name(), "Normal");
   EXPECT_EQ(Get("Poisson").param_names(), (std::vector<std::string>{"rate"}));
   EXPECT_EQ(Get("NegativeBinomial").param_names(),
-            (std::vector<std::string>{"total_count", "probs"}));
+            (std::vector<std::string>{"total_count", "logits"}));
   EXPECT_EQ(Get("NegativeBinomial").name(), "NegativeBinomial");
   EXPECT_FALSE(Get("Normal").in_series_units());
   EXPECT_FALSE(Get("StudentT").in_series_units());
@@ -54,12 +54,13 @@ TEST(Likelihood, PoissonLogProbByHand) {
   EXPECT_NEAR(poisson.Mean(torch::tensor({{2.0}, {0.5}})).sum().item<double>(), 2.5, 1e-12);
 }
 
-// NegativeBinomial(total_count n, probs p) of k: C(k + n - 1, k) p^k (1 - p)^n, torch's. n = 2,
-// p = 1/4, k = 3: 4 / 4^3 * (3/4)^2; n = 2.5, p = 0.4, k = 1: 2.5 * 0.4 * 0.6^2.5. Mean
-// n p / (1 - p).
+// NegativeBinomial(total_count n, logits log(p / (1 - p))) of k: C(k + n - 1, k) p^k (1 - p)^n,
+// torch's. n = 2, p = 1/4, k = 3: 4 / 4^3 * (3/4)^2; n = 2.5, p = 0.4, k = 1: 2.5 * 0.4 *
+// 0.6^2.5. Mean n p / (1 - p).
 TEST(Likelihood, NegativeBinomialLogProbByHand) {
   const Likelihood nb = Get("NegativeBinomial");
-  const auto params = torch::tensor({{2.0, 0.25}, {2.5, 0.4}}, torch::kFloat64);
+  const auto params =
+      torch::tensor({{2.0, std::log(1.0 / 3)}, {2.5, std::log(2.0 / 3)}}, torch::kFloat64);
   auto lp = nb.LogProb(params, torch::tensor({3.0, 1.0}, torch::kFloat64));
   EXPECT_NEAR(lp[0].item<double>(), std::log(4.0 / 64 * 9.0 / 16), 1e-9);
   EXPECT_NEAR(lp[0].item<double>(), -3.34795287, 1e-8);
@@ -111,8 +112,9 @@ TEST(Likelihood, MapParamsAsNeuralForecast) {
 
 // With the window's statistics (shift 10, scale 2), NF's scale_decouple: Normal loc = 1.5 * 2 + 10,
 // scale = (softplus(0) + 0.2) * 2; Poisson rate = softplus(0.5 * 2 + 10) + 1e-10; NegativeBinomial
-// mu = softplus(0) * 2 + 10, alpha = softplus(0) / 3, total_count = 1 / alpha, probs = mu alpha /
-// (1 + mu alpha): (4.32808506, 0.72457806), NF's own, whose mean is mu.
+// mu = softplus(0) * 2 + 10, alpha = softplus(0) / 3, total_count = 1 / alpha = 4.32808506 (NF's
+// own) and logits = log(mu alpha), whose sigmoid is NF's probs 0.72457806 (less its 1e-8);
+// the mean is mu.
 TEST(Likelihood, MapParamsWithTheWindowsStatistics) {
   const double sp0 = std::log(2.0);
   const auto shift = torch::tensor({{10.0}}, torch::kFloat64);
@@ -127,13 +129,21 @@ TEST(Likelihood, MapParamsWithTheWindowsStatistics) {
   const Likelihood nb = Get("NegativeBinomial");
   auto params = nb.MapParams(torch::zeros({1, 1, 2}, torch::kFloat64), shift, scale);
   EXPECT_NEAR(params[0][0][0].item<double>(), 4.32808506, 1e-8);
-  EXPECT_NEAR(params[0][0][1].item<double>(), 0.72457806, 1e-8);
-  EXPECT_NEAR(nb.Mean(params).item<double>(), 11.38629495, 1e-7);
+  EXPECT_NEAR(torch::sigmoid(params[0][0][1]).item<double>(), 0.72457806 - 1e-8, 1e-8);
+  // The mean is mu (NF's is 11.38629495: its 1e-8 on probs adds 6e-7).
+  EXPECT_NEAR(nb.Mean(params).item<double>(), (sp0 + 1e-8) * 2 + 10, 1e-9);
+  EXPECT_NEAR(nb.Mean(params).item<double>(), 11.38629495, 1e-6);
   // Without statistics: shift 0, scale 1.
   auto plain = nb.MapParams(torch::zeros({1, 2}, torch::kFloat64));
   const double alpha = sp0 + 1e-8, mu = sp0 + 1e-8;
   EXPECT_NEAR(plain[0][0].item<double>(), 1 / alpha, 1e-9);
-  EXPECT_NEAR(plain[0][1].item<double>(), mu * alpha / (1 + mu * alpha) + 1e-8, 1e-9);
+  EXPECT_NEAR(plain[0][1].item<double>(), std::log(mu * alpha), 1e-9);
+  // Counts near 80 000 with the identity scaler: NF's probs round to 1 in float32 (and its torch
+  // refuses them); the logits keep the mean.
+  auto large = nb.MapParams(torch::tensor({{80000.0f, 2000.0f}}));
+  EXPECT_NEAR(nb.Mean(large).item<double>(), 80000.0, 1.0);
+  EXPECT_EQ((80000.0f * 2000.0f / (1 + 80000.0f * 2000.0f) + 1e-8f), 1.0f);
+  EXPECT_TRUE(std::isfinite(nb.LogProb(large, torch::tensor({79000.0f})).item<double>()));
   auto half = Guard("map", [&] { return nb.MapParams(torch::zeros({1, 2}), shift, {}); });
   ASSERT_FALSE(half.ok());
   EXPECT_NE(half.status().message().find("both the shift and the scale"), std::string::npos);
@@ -230,7 +240,7 @@ TEST(Likelihood, SampleQuantilesMatchTheory) {
 }
 
 // Poisson(4): mean and variance 4, median 4, 90 % quantile 7 (P(X <= 6) = 0.889, P(X <= 7) =
-// 0.949); NegativeBinomial(3, 0.4): mean 2, variance 2 / 0.6. Draws are whole numbers >= 0, and
+// 0.949); NegativeBinomial(3, p 0.4): mean 2, variance 2 / 0.6. Draws are whole numbers >= 0, and
 // a rate near the carrier series' (80 000) draws around it.
 TEST(Likelihood, CountSamplesMatchTheory) {
   constexpr int64_t kDraws = 200000;
@@ -244,7 +254,8 @@ TEST(Likelihood, CountSamplesMatchTheory) {
       Get("Poisson").SampleQuantiles(torch::tensor({4.0f}), torch::tensor({0.5, 0.9}), kDraws, gen);
   EXPECT_EQ(q[0].item<double>(), 4.0);
   EXPECT_EQ(q[1].item<double>(), 7.0);
-  auto nb = Get("NegativeBinomial").Sample(torch::tensor({3.0f, 0.4f}).expand({kDraws, 2}), gen);
+  const float logits = std::log(0.4f / 0.6f);
+  auto nb = Get("NegativeBinomial").Sample(torch::tensor({3.0f, logits}).expand({kDraws, 2}), gen);
   EXPECT_TRUE(torch::equal(nb, nb.round()));
   EXPECT_GE(nb.min().item<double>(), 0.0);
   EXPECT_NEAR(nb.mean().item<double>(), 2.0, 0.03);
@@ -254,7 +265,7 @@ TEST(Likelihood, CountSamplesMatchTheory) {
   EXPECT_NEAR(big.std().item<double>(), std::sqrt(80000.0), 10.0);
   // The same seed gives the same draws.
   at::Generator a = at::detail::createCPUGenerator(9), b = at::detail::createCPUGenerator(9);
-  const auto params = torch::tensor({3.0f, 0.4f}).expand({100, 2});
+  const auto params = torch::tensor({3.0f, logits}).expand({100, 2});
   EXPECT_TRUE(torch::equal(Get("NegativeBinomial").Sample(params, a),
                            Get("NegativeBinomial").Sample(params, b)));
 }

@@ -31,6 +31,7 @@ constexpr int kHorizon = 12;
 // per period: 2 kernels and 2 periods still run the kernel averaging and the period weighting.
 std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "MLP") return {{"hidden_size", 64}};
+  if (name == "DLinear" || name == "NLinear") return {};  // one or two Linear layers
   if (name == "VanillaTransformer" || name == "Autoformer") {
     return {{"hidden_size", 16}, {"conv_hidden_size", 16}, {"encoder_layers", 1}};
   }
@@ -121,7 +122,43 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "VanillaTransformer",
-                                           "Autoformer", "FEDformer", "PatchTST", "TimesNet"));
+                                           "Autoformer", "FEDformer", "PatchTST", "TimesNet",
+                                           "DLinear", "NLinear"));
+
+// NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
+// average over moving_avg_window points of the window padded with its first and last values
+// (7 here, so 3 of each), NLinear subtracts the window's last value and adds it back.
+TEST(Models, LinearBaselinesByHand) {
+  ModelConfig c = Config("DLinear");
+  c.params = {{"moving_avg_window", 7}};
+  torch::manual_seed(2);
+  auto dlinear = DefaultModelRegistry().Make("DLinear", c);
+  ASSERT_TRUE(dlinear.ok()) << dlinear.status();
+  const auto x = torch::randn({3, kInput}, torch::kFloat64).to(torch::kFloat32);
+  const WindowBatch batch{x, torch::ones({3, kInput})};
+  auto trend = torch::zeros_like(x);
+  for (int64_t t = 0; t < kInput; ++t) {
+    for (int64_t j = t - 3; j <= t + 3; ++j) {
+      trend.select(1, t) += x.select(1, std::clamp<int64_t>(j, 0, kInput - 1)) / 7;
+    }
+  }
+  auto params = (*dlinear)->named_parameters();
+  auto linear = [&](const std::string& name, const torch::Tensor& in) {
+    return in.matmul(params[name + ".weight"].t()) + params[name + ".bias"];
+  };
+  const auto expected = linear("linear_trend", trend) + linear("linear_season", x - trend);
+  EXPECT_TRUE(torch::allclose((*dlinear)->Forward(batch), expected, 1e-5, 1e-5));
+  auto nlinear = DefaultModelRegistry().Make("NLinear", Config("NLinear"));
+  ASSERT_TRUE(nlinear.ok()) << nlinear.status();
+  params = (*nlinear)->named_parameters();
+  const auto last = x.select(1, kInput - 1).unsqueeze(1);
+  EXPECT_TRUE(
+      torch::allclose((*nlinear)->Forward(batch), linear("linear", x - last) + last, 1e-5, 1e-5));
+  c.params = {{"moving_avg_window", 6}};
+  auto even = DefaultModelRegistry().Make("DLinear", c);
+  ASSERT_FALSE(even.ok());
+  EXPECT_EQ(even.status().message(), "DLinear: moving_avg_window must be odd and >= 1, got 6");
+}
 
 // The models that read exogenous variables: the point forecast's gradients reach every kind of
 // variable that the model reads as NF's does, the future ones over the input window and, except
@@ -252,7 +289,8 @@ TEST_P(MultiQuantileModelTest, GivesOneForecastPerQuantile) {
 INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
                                            "DilatedRNN", "PatchTST", "TimesNet",
-                                           "VanillaTransformer", "Autoformer", "FEDformer"));
+                                           "VanillaTransformer", "Autoformer", "FEDformer",
+                                           "DLinear", "NLinear"));
 
 // Under NF's DistributionLoss (its parameters per step, ModelConfig::outputs) every point model
 // gives [B, H, P] raw parameters: the training loss is their mean negative log-likelihood, its
@@ -301,7 +339,8 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
 INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
                                            "DilatedRNN", "PatchTST", "TimesNet",
-                                           "VanillaTransformer", "Autoformer", "FEDformer"));
+                                           "VanillaTransformer", "Autoformer", "FEDformer",
+                                           "DLinear", "NLinear"));
 
 // DistributionLoss's quantiles are its distribution's: with many draws, a Normal's sampled
 // quantiles come near loc + scale * z_q, and another seed draws other numbers.
@@ -414,7 +453,9 @@ TEST(Models, MultiQuantileLayersAreNfs) {
       {"TimesNet", {4688645, 4688905}},
       {"VanillaTransformer", {292449, 292965}},
       {"Autoformer", {290561, 292613}},
-      {"FEDformer", {364289, 366341}}};
+      {"FEDformer", {364289, 366341}},
+      {"DLinear", {600, 3000}},
+      {"NLinear", {300, 1500}}};
   auto trainable = [](const std::string& name, int outputs) -> int64_t {
     ModelConfig c;
     c.input_size = 24;

@@ -45,6 +45,8 @@ TrainBatch RandomBatch(int64_t rows, bool weighted) {
   b.outsample_y = torch::randn({rows, kHorizon});
   b.outsample_mask = (torch::rand({rows, kHorizon}) > 0.2).to(torch::kFloat32);
   if (weighted) b.input.weight = torch::randint(1, 4, {rows}).to(torch::kFloat32);
+  // Statistics that put the values near 20 (>= 0), which the count distributions read.
+  b.input.scale = WindowScale{20 + 5 * torch::rand({rows, 1}), 1 + torch::rand({rows, 1})};
   return b;
 }
 
@@ -126,7 +128,8 @@ TEST(WindowParallel, PartsGiveTheWholeStepsLossAndGradients) {
 TEST(WindowParallel, PartsGiveTheWholeStepsPointLosses) {
   for (const char* name :
        {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)", "MQLoss(level=[80, 90])",
-        "HuberMQLoss(delta=0.5)", "DistributionLoss(StudentT)"}) {
+        "HuberMQLoss(delta=0.5)", "DistributionLoss(StudentT)", "DistributionLoss(Poisson)",
+        "DistributionLoss(NegativeBinomial)"}) {
     const PointLoss point_loss = *ParsePointLoss(name);
     ModelConfig config = Config();
     config.outputs = point_loss.Outputs();

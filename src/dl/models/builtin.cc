@@ -9,6 +9,7 @@ namespace drc::dl {
 Status RegisterAutoformerModels(ModelRegistry& registry);  // models/autoformer.cc: Autoformer
 Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: DeepAR
 Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
+Status RegisterLinearModels(ModelRegistry& registry);      // models/linear.cc: DLinear, NLinear
 Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
 Status RegisterNBeatsModels(ModelRegistry& registry);      // models/nbeats.cc: NBEATS
 Status RegisterNHitsModels(ModelRegistry& registry);       // models/nhits.cc: NHITS
@@ -23,10 +24,11 @@ Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
-    for (auto* add : {RegisterAutoformerModels, RegisterDeepArModels, RegisterFedFormerModels,
-                      RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-                      RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
-                      RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
+    for (auto* add :
+         {RegisterAutoformerModels, RegisterDeepArModels, RegisterFedFormerModels,
+          RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
+          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
+          RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
