@@ -15,6 +15,7 @@
 # loss=; e.g. LOSS=MSE, LOSS='HuberLoss(0.5)' or LOSS='MQLoss(level=[80, 90])').
 # LEVEL=L1,L2 asks both sides for those prediction intervals (drc forecast --level, NF's
 # predict(level=...)): each line then carries coverage_L and width_L (e.g. with LOSS=MQLoss).
+# SCALER=NAME sets every model's scaler on both sides (drc forecast --scaler, NF's scaler_type).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +31,7 @@ mkdir -p "$out"
 extra=()
 if [ -n "${LOSS:-}" ]; then extra=(--loss "$LOSS"); fi
 if [ -n "${LEVEL:-}" ]; then extra+=(--level "$LEVEL"); fi
+if [ -n "${SCALER:-}" ]; then extra+=(--scaler "$SCALER"); fi
 
 bash "$here/peers/setup_dl_peers.sh"
 [ -x "$drc" ] || { echo "forecast_compare: build first (make build)" >&2; exit 1; }
