@@ -187,7 +187,7 @@ TEST_P(CategoricalModelTest, EveryKindsEmbeddingReachesTheForecast) {
 INSTANTIATE_TEST_SUITE_P(Zoo, CategoricalModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
-                                           "Autoformer", "FEDformer", "TimesNet"));
+                                           "Autoformer", "FEDformer", "TimesNet", "TiDE"));
 
 // The codes of categorical columns reach the batch as they are, the other columns scaled.
 TEST(Categorical, CodesAreNotScaled) {

@@ -637,6 +637,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
                                  {"conv_hidden_size", 16},
                                  {"learning_rate", 1e-3},
                                  {"windows_batch_size", 128}};
+  } else if (GetParam() == "TiDE") {
+    config.params["TiDE"] = {{"hidden_size", 64}, {"temporal_decoder_dim", 32}, {"dropout", 0.0}};
   } else if (GetParam() != "MLP" && GetParam() != "NHITS") {  // the encoder-decoder models
     config.params[GetParam()] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
   }
@@ -669,7 +671,7 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
                          testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU", "DilatedRNN",
-                                         "DeepAR", "VanillaTransformer", "Autoformer",
+                                         "DeepAR", "TiDE", "VanillaTransformer", "Autoformer",
                                          "FEDformer"));
 
 // `rows` of `table`, in that order.

@@ -32,6 +32,9 @@ constexpr int kHorizon = 12;
 std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "MLP") return {{"hidden_size", 64}};
   if (name == "DLinear" || name == "NLinear") return {};  // one or two Linear layers
+  if (name == "TiDE") {
+    return {{"hidden_size", 32}, {"decoder_output_dim", 8}, {"temporal_decoder_dim", 16}};
+  }
   if (name == "VanillaTransformer" || name == "Autoformer") {
     return {{"hidden_size", 16}, {"conv_hidden_size", 16}, {"encoder_layers", 1}};
   }
@@ -123,7 +126,7 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
 INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "PatchTST", "TimesNet",
-                                           "DLinear", "NLinear"));
+                                           "DLinear", "NLinear", "TiDE"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -178,7 +181,7 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
   if (name == "DeepAR") {
     c.params = {{"lstm_hidden_size", 16}};
     c.input_size = kInput + 1;
-  } else if (name != "MLP" && name != "NHITS" && !transformer) {
+  } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && !transformer) {
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
   c.futr_exog = 3;
@@ -221,7 +224,7 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
 INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
-                                           "Autoformer", "FEDformer", "TimesNet"));
+                                           "Autoformer", "FEDformer", "TimesNet", "TiDE"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -290,7 +293,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
                                            "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear"));
+                                           "DLinear", "NLinear", "TiDE"));
 
 // Under NF's DistributionLoss (its parameters per step, ModelConfig::outputs) every point model
 // gives [B, H, P] raw parameters: the training loss is their mean negative log-likelihood, its
@@ -320,7 +323,8 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
   const auto likelihood = Likelihood::Make("StudentT").ValueOrDie();
   const auto params = likelihood.MapParams(out);
   if (name != "PatchTST" && name != "TimesNet" && name != "VanillaTransformer" &&
-      name != "Autoformer" && name != "FEDformer") {  // no dropout: the same forward in eval
+      name != "Autoformer" && name != "FEDformer" &&
+      name != "TiDE") {  // no dropout: the same forward in eval
     const auto nll = -likelihood.LogProb(params, y);
     EXPECT_NEAR(training_loss.item<double>(), ((nll * mask).sum() / mask.sum()).item<double>(),
                 1e-4 * std::abs(training_loss.item<double>()));
@@ -340,7 +344,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
                                            "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear"));
+                                           "DLinear", "NLinear", "TiDE"));
 
 // DistributionLoss's quantiles are its distribution's: with many draws, a Normal's sampled
 // quantiles come near loc + scale * z_q, and another seed draws other numbers.
@@ -434,6 +438,49 @@ TEST(Models, CountDistributionsLiveInTheSeriesUnits) {
   }
 }
 
+// TiDE's blocks with every kind of exogenous variable are NF's: 1 205 376 trainable parameters
+// in NF 3.3's TiDE(h=12, input_size=24) with 2 historic, 1 future and 1 static variable, with
+// its temporal decoder's LayerNorm (temporal_decoder_layernorm=1), 2 fewer without. That norm,
+// over one value per step, makes the temporal decoder's output its constant bias, so that the
+// future variables cannot reach NF's forecast; without it they do.
+TEST(Models, TideExogenousLayersAreNfs) {
+  ModelConfig c;
+  c.input_size = 24;
+  c.horizon = 12;
+  c.hist_exog = 2;
+  c.futr_exog = 1;
+  c.stat_exog = 1;
+  auto model = DefaultModelRegistry().Make("TiDE", c);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto count = [](ForecastModel& m) {
+    int64_t n = 0;
+    for (const auto& p : m.parameters()) n += p.requires_grad() ? p.numel() : 0;
+    return n;
+  };
+  EXPECT_EQ(count(**model), 1205376 - 2);
+  c.params = {{"temporal_decoder_layernorm", 1}};
+  auto nf = DefaultModelRegistry().Make("TiDE", c);
+  ASSERT_TRUE(nf.ok()) << nf.status();
+  EXPECT_EQ(count(**nf), 1205376);
+  // NF's block: the horizon's future values do not reach the forecast; ours: they do.
+  const int64_t L = 24, H = 12;
+  auto reaches = [&](ForecastModel& m) {
+    m.eval();
+    WindowBatch batch{torch::randn({2, L}), torch::ones({2, L})};
+    batch.hist_exog = torch::randn({2, L, 2});
+    batch.stat_exog = torch::randn({2, 1});
+    batch.futr_exog = torch::randn({2, L + H, 1}).requires_grad_();
+    m.Forward(batch).sum().backward();
+    return batch.futr_exog.grad().abs().sum().item<double>() > 0;
+  };
+  EXPECT_FALSE(reaches(**nf));
+  EXPECT_TRUE(reaches(**model));
+  c.params = {{"layernorm", 2}};
+  auto bad = DefaultModelRegistry().Make("TiDE", c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "TiDE: layernorm must be 0 or 1 (false or true), got 2");
+}
+
 // The layers that MQLoss widens are NF's: trainable parameters at NF's default
 // hyper-parameters, h = 12 and input_size = 24, with MAE() and with MQLoss() (5 quantiles), as
 // counted in NF 3.3's models (sum of numel over its parameters with requires_grad). FEDformer
@@ -455,7 +502,9 @@ TEST(Models, MultiQuantileLayersAreNfs) {
       {"Autoformer", {290561, 292613}},
       {"FEDformer", {364289, 366341}},
       {"DLinear", {600, 3000}},
-      {"NLinear", {300, 1500}}};
+      {"NLinear", {300, 1500}},
+      // NF's less its temporal decoder's LayerNorm (2 per output), off by default here.
+      {"TiDE", {951374, 953222}}};
   auto trainable = [](const std::string& name, int outputs) -> int64_t {
     ModelConfig c;
     c.input_size = 24;

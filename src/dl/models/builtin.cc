@@ -17,6 +17,7 @@ Status RegisterPatchTstModels(ModelRegistry& registry);    // models/patchtst.cc
 Status RegisterRecurrentModels(ModelRegistry& registry);   // models/recurrent.cc: RNN, LSTM,
                                                            // GRU, DilatedRNN
 Status RegisterTcnModels(ModelRegistry& registry);         // models/tcn.cc: TCN
+Status RegisterTideModels(ModelRegistry& registry);        // models/tide.cc: TiDE
 Status RegisterTimesNetModels(ModelRegistry& registry);    // models/timesnet.cc: TimesNet
 // models/vanilla_transformer.cc: VanillaTransformer
 Status RegisterVanillaTransformerModels(ModelRegistry& registry);
@@ -27,7 +28,7 @@ const ModelRegistry& DefaultModelRegistry() {
     for (auto* add :
          {RegisterAutoformerModels, RegisterDeepArModels, RegisterFedFormerModels,
           RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
+          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels, RegisterTideModels,
           RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
