@@ -638,7 +638,10 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
                                  {"learning_rate", 1e-3},
                                  {"windows_batch_size", 128}};
   } else if (GetParam() == "TiDE") {
-    config.params["TiDE"] = {{"hidden_size", 64}, {"temporal_decoder_dim", 32}, {"dropout", 0.0}};
+    config.params["TiDE"] = {{"hidden_size", 64},
+                             {"temporal_decoder_dim", 32},
+                             {"dropout", 0.0},
+                             {"temporal_decoder_layernorm", 0}};
   } else if (GetParam() != "MLP" && GetParam() != "NHITS") {  // the encoder-decoder models
     config.params[GetParam()] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
   }
@@ -745,14 +748,14 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   EXPECT_TRUE(Has(error(c),
                   "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
                   "Autoformer, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NHITS, RNN, TCN, "
-                  "TimesNet, VanillaTransformer do"))
+                  "TiDE, TimesNet, VanillaTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
   EXPECT_TRUE(Has(error(c),
                   "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-                  "NF's does not; DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN do"))
+                  "NF's does not; DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN, TiDE do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

@@ -16,14 +16,13 @@
 // decay, 32 series and 1024 windows per step, identity scaler. With Q outputs per step (MQLoss,
 // DistributionLoss) the temporal decoder and the skip give Q per step, as NF's.
 //
-// Two differences:
-//   - The temporal decoder has no LayerNorm by default. NF's (and the paper's code, whose bug it
-//     inherits: google-research issue 2133) normalizes the temporal decoder's output over its one
-//     value per step, which is then always 0: the block's output is its constant bias, and the
-//     forecast is the global skip plus a constant, whatever the encoder, the decoder and the
-//     exogenous variables say. temporal_decoder_layernorm=1 restores NF's block exactly.
-//   - NF also builds the historic projection when only future variables are given (its input
-//     width then 0) and never reads it; that unused block is left out here.
+// NF's temporal decoder (as the paper's code, google-research issue 2133) ends in a LayerNorm
+// over its output, one value per step under a point loss, which is then always 0: the block's
+// output is its constant bias, and the forecast is the global skip plus a constant, whatever the
+// encoder, the decoder and the exogenous variables say. That is the default here too, NF's
+// model; temporal_decoder_layernorm=0 (ours, not NF's) leaves that norm out, so that they reach
+// the forecast. One difference: NF also builds the historic projection when only future
+// variables are given (its input width then 0) and never reads it; that block is left out.
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
@@ -70,7 +69,7 @@ struct TideOptions {
   int num_encoder_layers = 1;
   int num_decoder_layers = 1;
   int temporal_width = 4;
-  bool temporal_decoder_layernorm = false;  // NF's: true (see above)
+  bool temporal_decoder_layernorm = true;  // NF's; false leaves it out (see above)
 };
 
 class Tide final : public ForecastModel {
@@ -125,8 +124,9 @@ class Tide final : public ForecastModel {
     const int64_t b = y.size(0), L = y.size(1);
     const torch::Tensor skip = global_skip_->forward(y).view({b, horizon_, outputs_});
     std::vector<torch::Tensor> encoder_input = {y};
-    if (hist_ > 0)
+    if (hist_ > 0) {
       encoder_input.push_back(hist_projection_->forward(batch.hist_exog).reshape({b, -1}));
+    }
     torch::Tensor futr;  // [B, L + H, W]
     if (futr_ > 0) {
       futr = futr_projection_->forward(batch.futr_exog);
@@ -159,7 +159,7 @@ Result<std::shared_ptr<ForecastModel>> MakeTide(const ModelConfig& config) {
   o.temporal_decoder_dim = p.TakeInt("temporal_decoder_dim", o.temporal_decoder_dim);
   o.dropout = p.Take("dropout", o.dropout);
   const double layernorm = p.Take("layernorm", 1);
-  const double temporal_decoder_layernorm = p.Take("temporal_decoder_layernorm", 0);
+  const double temporal_decoder_layernorm = p.Take("temporal_decoder_layernorm", 1);
   o.num_encoder_layers = p.TakeInt("num_encoder_layers", o.num_encoder_layers);
   o.num_decoder_layers = p.TakeInt("num_decoder_layers", o.num_decoder_layers);
   o.temporal_width = p.TakeInt("temporal_width", o.temporal_width);
