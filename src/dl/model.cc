@@ -19,15 +19,15 @@
 namespace drc::dl {
 namespace {
 
-// Values in a batch's series' units (`z` [B, H] or [B, H, Q] scaled) and back; the identity for a
-// batch without statistics.
-torch::Tensor ToSeriesUnits(const torch::Tensor& z, const WindowScale& s) {
-  return s.scale.defined() ? InvertScale(z, s) : z;
+// Values of `likelihood` ([B, H] or [B, H, Q]) between the scaled space and the units it lives
+// in: the series' units for a count distribution of a batch with statistics, else unchanged.
+torch::Tensor ToLikelihoodUnits(const Likelihood& likelihood, const torch::Tensor& z,
+                                const WindowScale& s) {
+  return likelihood.in_series_units() && s.scale.defined() ? InvertScale(z, s) : z;
 }
-torch::Tensor ToScaledUnits(const torch::Tensor& x, const WindowScale& s) {
-  if (!s.scale.defined()) return x;
-  if (x.dim() == 3) return (x - s.shift.unsqueeze(-1)) / s.scale.unsqueeze(-1);
-  return ApplyScale(x, s);
+torch::Tensor FromLikelihoodUnits(const Likelihood& likelihood, const torch::Tensor& x,
+                                  const WindowScale& s) {
+  return likelihood.in_series_units() && s.scale.defined() ? ApplyScale(x, s) : x;
 }
 
 }  // namespace
@@ -53,8 +53,7 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
     // NF's DistributionLoss: the weighted mean negative log-likelihood, of the values in the
     // units the distribution lives in.
     const auto likelihood = point_loss_.likelihood();
-    return likelihood.MaskedNll(
-        y_hat, likelihood.in_series_units() ? ToSeriesUnits(y, batch.scale) : y, weights);
+    return likelihood.MaskedNll(y_hat, ToLikelihoodUnits(likelihood, y, batch.scale), weights);
   }
   return ComputePointLoss(point_loss_, y, y_hat, weights);
 }
@@ -70,8 +69,7 @@ torch::Tensor ForecastModel::DistributionParams(const WindowBatch& batch) {
 torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
   if (point_loss_.is_distribution()) {
     const auto likelihood = point_loss_.likelihood();
-    const auto mean = likelihood.Mean(DistributionParams(batch));
-    return likelihood.in_series_units() ? ToScaledUnits(mean, batch.scale) : mean;
+    return FromLikelihoodUnits(likelihood, likelihood.Mean(DistributionParams(batch)), batch.scale);
   }
   auto out = Forward(batch);
   if (point_loss_.Outputs() == 1) return out;
@@ -85,14 +83,15 @@ QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch:
     // mean, which NF estimates by the mean of those draws. Both go back to the scaled space.
     const auto likelihood = point_loss_.likelihood();
     const auto params = DistributionParams(batch);  // [B, H, P]
-    const WindowScale none;
-    const WindowScale& units = likelihood.in_series_units() ? batch.scale : none;
-    QuantileForecast f{ToScaledUnits(likelihood.Mean(params), units), torch::Tensor()};
+    QuantileForecast f{FromLikelihoodUnits(likelihood, likelihood.Mean(params), batch.scale),
+                       torch::Tensor()};
     if (!q.defined() || q.numel() == 0) return f;
     at::Generator generator = at::detail::createCPUGenerator(point_loss_.sampling_seed);
-    f.quantiles = ToScaledUnits(likelihood.SampleQuantiles(params, q.to(params.options()),
-                                                           point_loss_.num_samples, generator),
-                                units);
+    f.quantiles =
+        FromLikelihoodUnits(likelihood,
+                            likelihood.SampleQuantiles(params, q.to(params.options()),
+                                                       point_loss_.num_samples, generator),
+                            batch.scale);
     return f;
   }
   if (!point_loss_.multi_quantile()) return {PointForecast(batch), torch::Tensor()};

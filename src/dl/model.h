@@ -103,6 +103,8 @@ struct ModelConfig {
 };
 
 // How NeuralForecast trains a model by default (per model class).
+// A model's registration sets the fields where NF's signature differs from these (NF's
+// BaseWindows defaults: NBEATS's and NHITS's are all of them).
 struct TrainDefaults {
   double learning_rate = 1e-3;
   int batch_size = 32;              // series per batch

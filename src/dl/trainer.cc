@@ -150,6 +150,15 @@ Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& def
   return loss;
 }
 
+Status CheckRevinLoss(const std::string& model, const PointLoss& loss) {
+  if (loss.is_distribution() && loss.likelihood().in_series_units()) {
+    return Status::NotImplemented(model, ": the revin scaler with ", loss.Name(),
+                                  " (a distribution fitted in the series' units) is not built; "
+                                  "use the identity, standard, robust or minmax scaler");
+  }
+  return Status::OK();
+}
+
 Result<double> LikelihoodCode(const std::string& model, const PointLoss& loss,
                               const std::map<std::string, double>& params) {
   if (loss.distribution != "Normal" && loss.distribution != "StudentT") {
@@ -295,11 +304,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
       return Status::NotImplemented(name, ": the revin scaler with a ", defaults.loss,
                                     " model (RevIN's affine map is for point models so far)");
     }
-    if (loss.is_distribution() && loss.likelihood().in_series_units()) {
-      return Status::NotImplemented(name, ": the revin scaler with ", loss.Name(),
-                                    " (a distribution fitted in the series' units) is not built; "
-                                    "use the identity, standard, robust or minmax scaler");
-    }
+    DRC_RETURN_NOT_OK(CheckRevinLoss(name, loss));
     model = std::make_shared<RevinScaledModel>(std::move(model));
   }
   model->SetPointLoss(loss);

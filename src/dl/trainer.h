@@ -115,6 +115,9 @@ class RevinScaledModel final : public ForecastModel {
 // given anything but a DistributionLoss.
 Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
                               const std::string& text);
+// OK when the revin scaler can go with `loss`; NotImplemented naming the model for a
+// distribution fitted in the series' units (Poisson, NegativeBinomial).
+Status CheckRevinLoss(const std::string& model, const PointLoss& loss);
 // A likelihood model (DeepAR) given a DistributionLoss takes it as its likelihood: the value of
 // its `distribution` parameter for it (0 StudentT, 1 Normal); InvalidArgument when `params`
 // already set another.

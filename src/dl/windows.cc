@@ -90,6 +90,7 @@ WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch:
 }
 
 torch::Tensor ApplyScale(const torch::Tensor& x, const WindowScale& s) {
+  if (x.dim() == 3) return (x - s.shift.unsqueeze(-1)) / s.scale.unsqueeze(-1);
   return (x - s.shift) / s.scale;
 }
 

@@ -35,8 +35,9 @@ Result<ScalerType> ParseScalerType(const std::string& name);
 // = mean / sqrt(population variance + 1e-5) (NF's revin statistics; the learnable affine part
 // of RevIN lives in the model: see RevinScaledModel in trainer.h).
 WindowScale FitWindowScale(ScalerType type, const torch::Tensor& x, const torch::Tensor& mask);
+// x -> z and back, for [B, T] or [B, T, Q] (a window's outputs per step, e.g. MQLoss's
+// quantiles).
 torch::Tensor ApplyScale(const torch::Tensor& x, const WindowScale& s);
-// z [B, T] or [B, T, Q] (a window's outputs per step, e.g. MQLoss's quantiles) -> x.
 torch::Tensor InvertScale(const torch::Tensor& z, const WindowScale& s);
 
 struct WindowOptions {

@@ -98,12 +98,7 @@ Result<std::shared_ptr<ForecastModel>> MakeNLinear(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterLinearModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-4;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = -1;
-  d.scaler = "identity";
+  const TrainDefaults d{.learning_rate = 1e-4, .num_lr_decays = -1};
   DRC_RETURN_NOT_OK(registry.Register("DLinear", MakeDLinear, d));
   return registry.Register("NLinear", MakeNLinear, d);
 }

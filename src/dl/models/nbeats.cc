@@ -164,13 +164,7 @@ Result<std::shared_ptr<ForecastModel>> MakeNBeats(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterNBeatsModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-3;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = 3;
-  d.scaler = "identity";
-  return registry.Register("NBEATS", MakeNBeats, d);
+  return registry.Register("NBEATS", MakeNBeats, TrainDefaults{});
 }
 
 }  // namespace drc::dl

@@ -118,11 +118,6 @@ Result<std::shared_ptr<ForecastModel>> MakeNHits(const ModelConfig& config) {
 
 Status RegisterNHitsModels(ModelRegistry& registry) {
   TrainDefaults d;
-  d.learning_rate = 1e-3;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = 3;
-  d.scaler = "identity";
   d.ReadAllExog();
   return registry.Register("NHITS", MakeNHits, d);
 }

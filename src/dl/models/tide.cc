@@ -188,12 +188,7 @@ Result<std::shared_ptr<ForecastModel>> MakeTide(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterTideModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-3;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = -1;
-  d.scaler = "identity";
+  TrainDefaults d{.num_lr_decays = -1};
   d.ReadAllExog();
   return registry.Register("TiDE", MakeTide, d);
 }

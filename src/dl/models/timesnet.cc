@@ -244,13 +244,8 @@ Result<std::shared_ptr<ForecastModel>> MakeTimesNet(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterTimesNetModels(ModelRegistry& registry) {
-  TrainDefaults d;
-  d.learning_rate = 1e-4;
-  d.batch_size = 32;
-  d.windows_batch_size = 64;
-  d.num_lr_decays = -1;
-  d.scaler = "standard";
-  d.loss = "MAE";
+  TrainDefaults d{
+      .learning_rate = 1e-4, .windows_batch_size = 64, .num_lr_decays = -1, .scaler = "standard"};
   d.futr_exog = true;
   return registry.Register(kName, MakeTimesNet, d);
 }

@@ -34,14 +34,7 @@ torch::Tensor ComplexUniform(std::vector<int64_t> shape, double scale) {
 }  // namespace
 
 TrainDefaults TransformerTrainDefaults() {
-  TrainDefaults d;
-  d.learning_rate = 1e-4;
-  d.batch_size = 32;
-  d.windows_batch_size = 1024;
-  d.num_lr_decays = -1;
-  d.scaler = "identity";
-  d.loss = "MAE";
-  return d;
+  return TrainDefaults{.learning_rate = 1e-4, .num_lr_decays = -1};
 }
 
 Result<TransformerOptions> TakeTransformerOptions(const std::string& model, Params& params,
