@@ -144,6 +144,7 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.level = args.level;
   config.cv_windows = args.cv_windows;
   config.cv_step = args.cv_step;
+  config.cv_refit = args.cv_refit;
   config.conformal_windows = args.conformal_windows;
   config.conformal_step = args.conformal_step;
   config.conformal_method = args.conformal_method;
@@ -167,7 +168,10 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
                       {"partitioned", config.partitioned},
                       {"h", args.horizon},
                       {"input_size", args.input_size}};
-  if (args.cv_windows > 0) j["cv_windows"] = args.cv_windows;
+  if (args.cv_windows > 0) {
+    j["cv_windows"] = args.cv_windows;
+    j["cv_refit"] = args.cv_refit;
+  }
   for (const auto& exog : config.ExogLists()) {
     if (!exog.columns->empty()) j[exog.key] = *exog.columns;
   }

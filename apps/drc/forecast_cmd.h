@@ -52,6 +52,7 @@ struct ForecastArgs {
   std::vector<double> level;  // prediction interval levels (dl::ForecastConfig::level)
   int cv_windows = 0;         // cross-validation windows (dl::ForecastConfig::cv_windows)
   int cv_step = 1;
+  int cv_refit = 0;           // NF's refit (dl::ForecastConfig::cv_refit)
   int conformal_windows = 0;  // conformal intervals of point models (dl::ForecastConfig)
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";

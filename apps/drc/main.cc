@@ -235,8 +235,13 @@ int main(int argc, char** argv) {
                      "(default: hold the last H out and score the forecast against them)");
   forecast
       ->add_option("--cv-windows", forecast_args.cv_windows,
-                   "Cross-validation as NF's cross_validation(refit=False): train once without "
-                   "the last h + step * (N - 1) points, forecast h from N cutoffs, score them all")
+                   "Cross-validation as NF's cross_validation: train without the last h + step * "
+                   "(N - 1) points, forecast h from N cutoffs, score them all")
+      ->check(CLI::NonNegativeNumber);
+  forecast
+      ->add_option("--cv-refit", forecast_args.cv_refit,
+                   "NF's refit: 0 trains once (default); K trains again, from the initial "
+                   "weights, on the data up to every K-th window's cutoff (1: each window)")
       ->check(CLI::NonNegativeNumber);
   forecast
       ->add_option("--cv-step", forecast_args.cv_step,

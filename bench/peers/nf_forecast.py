@@ -4,7 +4,7 @@
     nf_forecast.py CSV [--models MLP,RNN,...] [--seed 1 [2 3]] [--threads 2]
                    [--h 24] [--input-size 24] [--max-steps 100] [--freq ME]
                    [--scaler standard] [--level 80,90] [--conformal-windows 2]
-                   [--cv-windows 3 --cv-step 12]
+                   [--cv-windows 3 --cv-step 12 [--cv-refit 1 [--cv-refit-from-init]]]
 
 CSV has columns y,ds,unique_id (monthly series, ds at month ends; the carrier file has one).
 Each series trains on all its rows but the last h and is scored on those (drc forecast's
@@ -42,6 +42,12 @@ intervals for point models. --cv-windows N [--cv-step S] runs
 cross_validation(df, n_windows=N, step_size=S) (refit=False: one fit without the last
 h + S * (N - 1) points, forecasts from N cutoffs) on the whole series instead, and scores every
 window's points ("cv_windows": N in the line), as drc forecast --cv-windows does.
+--cv-refit K passes refit=K (1: True): NF fits again at every K-th window, going on from the
+previous fit's weights with a new optimizer, and with --conformal-windows each fit calibrates
+its own intervals (prediction_intervals=...). --cv-refit-from-init instead fits each of those
+windows from the model's initial weights and seed (what drc forecast --cv-refit does): a new
+NeuralForecast object per fit, run as cross_validation(refit=K) over that fit's K windows of the
+series cut after them ("cv_refit" and "cv_refit_from_init" in the line).
 """
 import argparse
 import json
@@ -119,6 +125,9 @@ def main():
                    help="cross_validation(n_windows, step_size, refit=False) on the whole series "
                         "instead of one held-out window (0: none)")
     p.add_argument("--cv-step", type=int, default=1, help="cross_validation's step_size")
+    p.add_argument("--cv-refit", type=int, default=0, help="cross_validation's refit (0: False)")
+    p.add_argument("--cv-refit-from-init", action="store_true",
+                   help="each refit from the initial weights (a new model per fit)")
     p.add_argument("--loss", default=None, help="MSE, HuberLoss(0.5), ... (default: MAE)")
     p.add_argument("--precision", default="32-true",
                    help="Lightning trainer precision (32-true is its default; bf16-mixed "
@@ -168,17 +177,40 @@ def main():
             keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
             args, kwargs = [], {keyword: float(argument)} if argument else {}
         extra["loss"] = getattr(nfl, name)(*args, **kwargs)
+    if a.cv_refit_from_init and not a.cv_refit:
+        sys.exit("--cv-refit-from-init needs --cv-refit K >= 1")
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)
-            model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
-                        random_seed=seed, **extra, **trainer)
-            nf = NeuralForecast(models=[model], freq=a.freq)
+
+            def new_nf():
+                model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
+                            random_seed=seed, **extra, **trainer)
+                return NeuralForecast(models=[model], freq=a.freq)
+            nf = new_nf()
             t0 = time.perf_counter()
             if a.cv_windows:
                 kw = {"level": levels} if levels else {}
-                fc = nf.cross_validation(df=df, n_windows=a.cv_windows, step_size=a.cv_step,
-                                         **kw)
+                if a.cv_refit:
+                    kw["refit"] = a.cv_refit
+                if a.conformal_windows:
+                    from neuralforecast.utils import PredictionIntervals
+                    kw["prediction_intervals"] = PredictionIntervals(
+                        n_windows=a.conformal_windows, method=a.conformal_method)
+                if a.cv_refit_from_init:
+                    # Fit w (every K-th window) sees each series up to its cutoff and forecasts
+                    # its K windows: the series without the windows after them.
+                    folds = []
+                    for w in range(0, a.cv_windows, a.cv_refit):
+                        k = min(a.cv_refit, a.cv_windows - w)
+                        after = (a.cv_windows - w - k) * a.cv_step
+                        keep = df.groupby("unique_id").cumcount(ascending=False) >= after
+                        folds.append(new_nf().cross_validation(
+                            df=df[keep], n_windows=k, step_size=a.cv_step, **kw))
+                    fc = pd.concat(folds, ignore_index=True)
+                else:
+                    fc = nf.cross_validation(df=df, n_windows=a.cv_windows, step_size=a.cv_step,
+                                             **kw)
                 seconds = time.perf_counter() - t0
                 col = point_column(fc, name)
                 evaluated = fc
@@ -203,6 +235,9 @@ def main():
                     "precision": a.precision}
             if a.cv_windows:
                 line["cv_windows"] = a.cv_windows
+                line["cv_refit"] = a.cv_refit
+                if a.cv_refit_from_init:
+                    line["cv_refit_from_init"] = True
             if a.loss:
                 line["loss"] = a.loss
             for level in levels:

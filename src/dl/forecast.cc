@@ -695,11 +695,8 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
           name, *loss, it == config.params.end() ? std::map<std::string, double>{} : it->second);
       if (!code.ok()) return code.status().WithContext("Forecast");
     }
-    if (loss->is_distribution() && loss->likelihood().in_series_units() &&
-        run.defaults.scaler == "revin") {
-      return Status::NotImplemented("Forecast: ", name, ": the revin scaler with ", loss->Name(),
-                                    " (a distribution fitted in the series' units) is not built; "
-                                    "use the identity, standard, robust or minmax scaler");
+    if (run.defaults.scaler == "revin") {
+      DRC_RETURN_NOT_OK(CheckRevinLoss(name, *loss).WithContext("Forecast"));
     }
   }
   // MQLoss gives the quantiles it was trained for, so levels asked must be among them.
@@ -771,11 +768,12 @@ Status ResumeEveryRankOrNone(const ForecastConfig& config, const std::string& mo
 
 // Trains `run` on `series` as the config asks: early stopping on the validation windows of
 // val_size (from `dataset`, built on `series`), this rank's shard of the windows before them,
-// and, with `checkpoints`, the config's checkpoints and resume. `final_loss` gets the loss of
-// the last step.
+// and, with a `checkpoint` name (MODEL, or MODEL.cv<w> for a refit cross-validation window),
+// the config's checkpoints and resume as <checkpoint>.ckpt. `final_loss` gets the loss of the
+// last step.
 Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& series,
                                          WindowedDataset& dataset, const ForecastConfig& config,
-                                         bool checkpoints, double& final_loss) {
+                                         const std::string& checkpoint, double& final_loss) {
   const int rank = config.comm ? config.comm->rank() : 0;
   const int ranks = config.comm ? config.comm->size() : 1;
   std::optional<WindowedDataset> fit_part;
@@ -807,14 +805,14 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   topts.window_parts = config.window_parts;
   topts.device = config.device;
   topts.loss = run.loss;
-  const bool checkpointed = checkpoints && !config.checkpoint_dir.empty();
+  const bool checkpointed = !checkpoint.empty() && !config.checkpoint_dir.empty();
   // Every rank holds the same replica, and rank 0 writes it. The ranks of a partitioned table
   // draw from their own series, so each writes its own checkpoint too (its sampler and RNGs),
   // rank r > 0 as MODEL.rank<r>.ckpt.
   const bool own_checkpoint = Partitioned(config) && rank > 0;
   const auto path =
       (std::filesystem::path(config.checkpoint_dir) /
-       (run.name + (own_checkpoint ? ".rank" + std::to_string(rank) : std::string()) + ".ckpt"))
+       (checkpoint + (own_checkpoint ? ".rank" + std::to_string(rank) : std::string()) + ".ckpt"))
           .string();
   if (checkpointed) {
     std::error_code ec;
@@ -831,7 +829,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   if (checkpointed && config.resume) {
     const bool found = std::filesystem::exists(path);
     if (Partitioned(config)) {
-      DRC_RETURN_NOT_OK(ResumeEveryRankOrNone(config, run.name, found, *trainer, path, fit_data));
+      DRC_RETURN_NOT_OK(ResumeEveryRankOrNone(config, checkpoint, found, *trainer, path, fit_data));
     } else if (found) {
       DRC_RETURN_NOT_OK(trainer->Resume(path, fit_data));
     }
@@ -857,7 +855,7 @@ Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& se
   }
   DRC_RETURN_NOT_OK(Agreed(config, made));
   double loss = 0;
-  DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, calibration, *dataset, config, false, loss));
+  DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, calibration, *dataset, config, "", loss));
   auto scored = [&]() -> Result<torch::Tensor> {
     std::vector<torch::Tensor> scores;
     for (int64_t w = 0; w < config.conformal_windows; ++w) {
@@ -1107,6 +1105,12 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
         config.cv_windows, " and ", config.cv_step);
   }
   const bool cv = config.cv_windows > 0;
+  if (config.cv_refit < 0 || (config.cv_refit > 0 && !cv)) {
+    return Status::InvalidArgument(
+        "Forecast: cv_refit must be >= 0 (0: train once; N: train again at every N-th "
+        "cross-validation window) and needs cv_windows >= 1, got cv_refit ",
+        config.cv_refit, " with cv_windows ", config.cv_windows);
+  }
   if (cv && config.future) {
     return Status::InvalidArgument(
         "Forecast: cross-validation scores forecasts of held-out windows; it does not go with "
@@ -1139,10 +1143,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     any_conformal = true;
   }
   DRC_RETURN_NOT_OK(CheckExogSettings(runs, config));
-  if (cv && any_conformal) {
-    return Status::NotImplemented(
-        "Forecast: conformal intervals within cross-validation are not built yet (DeepAR's own "
-        "intervals are)");
+  if (cv && any_conformal && config.cv_refit == 0) {
+    return Status::InvalidArgument(
+        "Forecast: conformal intervals within cross-validation need cv_refit >= 1 (each fit "
+        "calibrated on its own training part), as NF's cross_validation(refit=True) with "
+        "prediction_intervals");
   }
   // The quantile columns: the levels given (none when empty), or NF's default output of a
   // distribution model when none are.
@@ -1182,20 +1187,29 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     // Point models give intervals from the errors of a calibration run (NF's
     // PredictionIntervals), trained before the model itself.
     const bool conformal = NeedsConformal(defaults, run.point_loss, config);
-    torch::Tensor scores;
-    if (conformal) {
-      DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, series, config));
-    }
-    // The full training part gives the forecast windows (and the validation windows).
-    auto made_dataset = WindowedDataset::Make(series, run.windows);
-    DRC_RETURN_NOT_OK(Agreed(config, made_dataset.status()));
-    WindowedDataset dataset = std::move(made_dataset).ValueOrDie();
     ModelForecast f;
     f.model = name;
-    DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, series, dataset, config, true, f.final_loss));
-    f.steps = trainer->step();
-    f.stopped_early = trainer->stopped_early();
-    f.threads = trainer->threads();
+    // Window w's data: each series up to the window's cutoff (window 0's is the training part).
+    // Each fit trains a model from its initial weights on its window's data (and calibrates its
+    // conformity scores there); the windows up to the next fit are forecast with it.
+    const int windows = cv ? config.cv_windows : 1;
+    auto upto = [&](int w) {
+      return w == 0 ? series : DropLast(panel.whole, held - int64_t{w} * config.cv_step);
+    };
+    torch::Tensor scores;
+    std::unique_ptr<Trainer> trainer;
+    auto fit = [&](int w, WindowedDataset& dataset) -> Status {
+      if (conformal) {
+        DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, upto(w), config));
+      }
+      const std::string checkpoint = w == 0 ? name : name + ".cv" + std::to_string(w);
+      DRC_ASSIGN_OR_RETURN(trainer,
+                           TrainOn(run, upto(w), dataset, config, checkpoint, f.final_loss));
+      f.steps = trainer->step();
+      f.stopped_early = trainer->stopped_early();
+      f.threads = trainer->threads();
+      return Status::OK();
+    };
     // Without levels: NF's default columns of a distribution model, or all of the loss's
     // (MQLoss's, or those a DistributionLoss names).
     const QuantileColumns own =
@@ -1203,36 +1217,36 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     const QuantileColumns& intervals =
         config.level.empty() && GivesQuantiles(defaults, run.point_loss) ? own : given;
     const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;
-    auto predicted = [&]() -> Result<Trainer::Prediction> {
-      DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));
-      if (cv) {
-        // Window 0's cutoff is the end of the training part; the others see more of each
-        // series. Rows in the order of held_out: series, then window, then step.
-        std::vector<torch::Tensor> points = {prediction.point}, quantiles = {prediction.quantiles};
-        for (int w = 1; w < config.cv_windows; ++w) {
-          const int64_t after = held - static_cast<int64_t>(w) * config.cv_step;
-          DRC_ASSIGN_OR_RETURN(auto upto,
-                               WindowedDataset::Make(DropLast(panel.whole, after), run.windows));
-          DRC_ASSIGN_OR_RETURN(auto p, trainer->PredictQuantiles(upto, asked));
-          points.push_back(p.point);
-          quantiles.push_back(p.quantiles);
+    std::vector<torch::Tensor> points, quantiles;
+    for (int w = 0; w < windows; ++w) {
+      // The window's data gives its forecast windows (and, for a fit, its validation windows).
+      auto made_dataset = WindowedDataset::Make(upto(w), run.windows);
+      DRC_RETURN_NOT_OK(Agreed(config, made_dataset.status()));
+      WindowedDataset dataset = std::move(made_dataset).ValueOrDie();
+      if (w == 0 || (config.cv_refit > 0 && w % config.cv_refit == 0)) {
+        DRC_RETURN_NOT_OK(fit(w, dataset));
+      }
+      auto predicted = [&]() -> Result<Trainer::Prediction> {
+        DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));
+        if (conformal) {
+          DRC_ASSIGN_OR_RETURN(prediction.quantiles,
+                               ConformalQuantiles(name, prediction.point, scores,
+                                                  intervals.quantiles, config.conformal_method));
         }
-        DRC_ASSIGN_OR_RETURN(prediction, Guard(name + " cross-validation", [&] {
-                               Trainer::Prediction all;
-                               all.point = torch::stack(points, 1).flatten(0, 1);
-                               if (!asked.empty()) {
-                                 all.quantiles = torch::stack(quantiles, 1).flatten(0, 1);
-                               }
-                               return all;
-                             }));
-      }
-      if (conformal) {
-        DRC_ASSIGN_OR_RETURN(prediction.quantiles,
-                             ConformalQuantiles(name, prediction.point, scores, intervals.quantiles,
-                                                config.conformal_method));
-      }
-      return prediction;
-    }();
+        return prediction;
+      }();
+      DRC_RETURN_NOT_OK(Agreed(config, predicted.status()));
+      points.push_back(predicted->point);
+      quantiles.push_back(predicted->quantiles);
+    }
+    // Rows in the order of held_out: series, then window, then step.
+    auto predicted = Guard(name + " cross-validation", [&] {
+      if (!cv) return Trainer::Prediction{points[0], quantiles[0]};
+      Trainer::Prediction all;
+      all.point = torch::stack(points, 1).flatten(0, 1);
+      if (quantiles[0].defined()) all.quantiles = torch::stack(quantiles, 1).flatten(0, 1);
+      return all;
+    });
     DRC_RETURN_NOT_OK(Agreed(config, predicted.status()));
     const Trainer::Prediction& prediction = *predicted;
     // This rank's rows: unique_id, ds, [cutoff,] y, y_hat and the quantile columns.

@@ -384,7 +384,10 @@ TEST(Forecast, CrossValidationWindows) {
   config.conformal_windows = 2;
   r = Forecast(*table, {}, config);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kNotImplemented) << r.status();
+  EXPECT_NE(r.status().message().find("conformal intervals within cross-validation need "
+                                      "cv_refit >= 1"),
+            std::string::npos)
+      << r.status();
   config.level.clear();
   config.conformal_windows = 0;
   config.cv_step = 0;
@@ -402,6 +405,91 @@ TEST(Forecast, CrossValidationWindows) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("h + cv_step * (cv_windows - 1) = 372"), std::string::npos)
       << r.status();
+}
+
+// Cross-validation with refit (NF's refit=True or an int): each window whose index is a
+// multiple of cv_refit trains a model afresh on each series up to its cutoff, so its forecast
+// (and its conformal intervals, calibrated on that data) is exactly a plain run's on the series
+// cut at that cutoff + h; the windows between are forecast by the last fit. With a checkpoint
+// directory each fit has its own file and a resumed run forecasts the same.
+TEST(Forecast, CrossValidationRefit) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config = Quick({"MLP"}, 5);
+  config.params["MLP"] = {{"hidden_size", 32}};
+  config.cv_windows = 3;
+  config.cv_step = 12;
+  config.cv_refit = 1;
+  config.level = {80};
+  config.conformal_windows = 2;
+  auto cv = Forecast(*table, {}, config);
+  ASSERT_TRUE(cv.ok()) << cv.status();
+  const auto& p = *cv->front().predictions;
+  EXPECT_EQ(ColumnNames(p), (std::vector<std::string>{"unique_id", "ds", "cutoff", "y", "y_hat",
+                                                      "y_hat-lo-80", "y_hat-hi-80"}));
+  ASSERT_EQ(p.num_rows(), 3 * 24);
+  const std::vector<double> y_hat = Doubles(p, "y_hat"), lo = Doubles(p, "y_hat-lo-80"),
+                            hi = Doubles(p, "y_hat-hi-80");
+  ForecastConfig plain = config;
+  plain.cv_windows = 0;
+  plain.cv_refit = 0;
+  for (int w = 0; w < 3; ++w) {
+    auto cut = Forecast((*table)->Slice(0, 274 + 12 * w), {}, plain);
+    ASSERT_TRUE(cut.ok()) << cut.status();
+    const auto& q = *cut->front().predictions;
+    const std::vector<double> y_hat_w = Doubles(q, "y_hat"), lo_w = Doubles(q, "y_hat-lo-80"),
+                              hi_w = Doubles(q, "y_hat-hi-80");
+    ASSERT_EQ(y_hat_w.size(), 24u);
+    for (int j = 0; j < 24; ++j) {
+      EXPECT_DOUBLE_EQ(y_hat[24 * w + j], y_hat_w[j]) << "window " << w << " step " << j;
+      EXPECT_DOUBLE_EQ(lo[24 * w + j], lo_w[j]) << "window " << w << " step " << j;
+      EXPECT_DOUBLE_EQ(hi[24 * w + j], hi_w[j]) << "window " << w << " step " << j;
+    }
+  }
+  // Every second window: window 1 is forecast by window 0's fit (as without refit), window 2
+  // by its own.
+  config.level.clear();
+  config.conformal_windows = 0;
+  config.cv_refit = 0;
+  auto once = Forecast(*table, {}, config);
+  ASSERT_TRUE(once.ok()) << once.status();
+  config.cv_refit = 2;
+  auto every2 = Forecast(*table, {}, config);
+  ASSERT_TRUE(every2.ok()) << every2.status();
+  const std::vector<double> y_once = Doubles(*once->front().predictions, "y_hat"),
+                            y_every2 = Doubles(*every2->front().predictions, "y_hat");
+  for (int j = 0; j < 48; ++j) EXPECT_DOUBLE_EQ(y_every2[j], y_once[j]) << j;
+  for (int j = 48; j < 72; ++j) EXPECT_DOUBLE_EQ(y_every2[j], y_hat[j]) << j;
+  EXPECT_NE(y_once[48], y_hat[48]);
+  // One checkpoint per fit; a resumed run trains no more and forecasts the same.
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("drc_cv_refit_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  config.checkpoint_dir = dir.string();
+  auto saved = Forecast(*table, {}, config);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_TRUE(std::filesystem::exists(dir / "MLP.ckpt"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "MLP.cv1.ckpt"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "MLP.cv2.ckpt"));
+  config.resume = true;
+  auto resumed = Forecast(*table, {}, config);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->front().steps, 5);
+  EXPECT_TRUE(resumed->front().predictions->GetColumnByName("y_hat")->Equals(
+      every2->front().predictions->GetColumnByName("y_hat")));
+  std::filesystem::remove_all(dir);
+  // What it needs.
+  config.checkpoint_dir.clear();
+  config.resume = false;
+  config.cv_refit = -1;
+  auto r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("cv_refit must be >= 0"), std::string::npos) << r.status();
+  config.cv_refit = 1;
+  config.cv_windows = 0;
+  r = Forecast(*table, {}, config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("needs cv_windows >= 1"), std::string::npos) << r.status();
 }
 
 // Prediction intervals as NeuralForecast's predict() names them: DeepAR's default output is

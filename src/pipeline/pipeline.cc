@@ -434,6 +434,10 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(Get(n, "partition", f.partition, "true or false"));
     DRC_RETURN_NOT_OK(GetAtLeast(n, "cv_windows", f.cv_windows, 0));
     DRC_RETURN_NOT_OK(GetPositive(n, "cv_step", f.cv_step));
+    DRC_RETURN_NOT_OK(GetAtLeast(n, "cv_refit", f.cv_refit, 0));
+    if (f.cv_refit > 0 && f.cv_windows == 0) {
+      return Error(n["cv_refit"], "field 'cv_refit' needs 'cv_windows' >= 1");
+    }
     if (f.future && f.cv_windows > 0) {
       return Error(n["cv_windows"], "give 'future' or 'cv_windows', not both");
     }
@@ -730,34 +734,20 @@ class Parser : public YamlFields {
   }
 
   Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
-                                     {"data",
-                                      "from",
-                                      "models",
-                                      "h",
-                                      "input_size",
-                                      "steps",
-                                      "seed",
-                                      "seeds",
-                                      "freq",
-                                      "scaler",
-                                      "loss",
-                                      "config",
-                                      "params",
-                                      "future",
-                                      "partition",
-                                      "cv_windows",
-                                      "cv_step",
-                                      "level",
-                                      "conformal_windows",
-                                      "conformal_step",
-                                      "conformal_method",
-                                      "futr_exog",
-                                      "hist_exog",
-                                      "stat_exog",
-                                      "cat_exog",
-                                      "cat_emb_dim",
-                                      "futr_data"},
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s, {"data",           "from",
+                                            "models",         "h",
+                                            "input_size",     "steps",
+                                            "seed",           "seeds",
+                                            "freq",           "scaler",
+                                            "loss",           "config",
+                                            "params",         "future",
+                                            "partition",      "cv_windows",
+                                            "cv_step",        "cv_refit",
+                                            "level",          "conformal_windows",
+                                            "conformal_step", "conformal_method",
+                                            "futr_exog",      "hist_exog",
+                                            "stat_exog",      "cat_exog",
+                                            "cat_emb_dim",    "futr_data"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -812,6 +802,7 @@ class Parser : public YamlFields {
     if (f.cv_windows > 0) {
       base.function_args["cv_windows"] = std::to_string(f.cv_windows);
       base.function_args["cv_step"] = std::to_string(f.cv_step);
+      base.function_args["cv_refit"] = std::to_string(f.cv_refit);
     }
     if (!f.level.empty()) {
       std::vector<std::string> levels;

@@ -546,9 +546,14 @@ class Report {
         f.future ? "each model trained on every point of every series and forecast the h stamps "
                    "after its end (there are no actual values to score them against yet)"
         : f.cv_windows > 0
-            ? "each model trained once on every series without its last h + " +
-                  std::to_string(f.cv_step) + " · " + std::to_string(f.cv_windows - 1) +
-                  " points, then scored on its forecasts from " + std::to_string(f.cv_windows) +
+            ? "each model trained " + std::string(f.cv_refit > 0 ? "first" : "once") +
+                  " on every series without its last h + " + std::to_string(f.cv_step) + " · " +
+                  std::to_string(f.cv_windows - 1) + " points" +
+                  (f.cv_refit == 1  ? ", then again up to each later cutoff"
+                   : f.cv_refit > 1 ? ", then again up to the cutoff of every " +
+                                          std::to_string(f.cv_refit) + " windows"
+                                    : "") +
+                  ", and scored on its forecasts from " + std::to_string(f.cv_windows) +
                   " cross-validation cutoffs " + std::to_string(f.cv_step) + " apart"
             : "each model trained on all but the last h points of every series and scored on them";
     std::string exog;  // the exogenous variables, by kind

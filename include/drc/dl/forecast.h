@@ -70,15 +70,24 @@ struct ForecastConfig {
   // NeuralForecast's fit then predict gives), instead of holding the last `horizon` points out
   // and scoring the forecast against them. No metrics then (NaN), and y is null.
   bool future = false;
-  // Cross-validation, as NeuralForecast's cross_validation(n_windows, step_size, refit=False):
-  // each model trains once on every series without its last h + cv_step * (cv_windows - 1)
-  // points, then forecasts h points from each of cv_windows cutoffs cv_step points apart (the
-  // model seeing each series up to its cutoff). The metrics are over every window's points, and
-  // the predictions have one row per series, window and step, with a `cutoff` column (the last
+  // Cross-validation, as NeuralForecast's cross_validation(n_windows, step_size, refit):
+  // each model trains on every series without its last h + cv_step * (cv_windows - 1) points,
+  // then forecasts h points from each of cv_windows cutoffs cv_step points apart (the model
+  // seeing each series up to its cutoff). The metrics are over every window's points, and the
+  // predictions have one row per series, window and step, with a `cutoff` column (the last
   // stamp the forecast saw) after ds. 0: none (the last h points are held out once). Not with
-  // `future` or conformal intervals.
+  // `future`.
   int cv_windows = 0;
   int cv_step = 1;
+  // NF's refit: 0 (False) trains once, at the first cutoff; N >= 1 trains again on the data up
+  // to every N-th window's cutoff (1: NF's refit=True, a fit per window), each fit from the
+  // model's initial weights and seed, as a run stopped at that cutoff would (NF's refit goes on
+  // training the previous window's weights with a new optimizer). Conformal intervals within
+  // cross-validation need it (each fit calibrates on its own data, as NF's). With
+  // checkpoint_dir, window w's fit checkpoints as MODEL.cv<w>.ckpt (window 0's as MODEL.ckpt),
+  // so a resumed run skips the finished fits. `steps`, `final_loss` and `stopped_early` are the
+  // last fit's.
+  int cv_refit = 0;
   // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
