@@ -407,6 +407,43 @@ TEST(Forecast, CrossValidationWindows) {
       << r.status();
 }
 
+// A finished checkpoint is a trained model (NF's save, then load and predict(df=...)): resumed
+// on the series with 12 more months it trains no more and forecasts from the new months, as the
+// second window of a cross-validation that trained once on the same 250 months does.
+TEST(Forecast, FinishedCheckpointForecastsNewData) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config = Quick({"MLP"}, 5);
+  config.params["MLP"] = {{"hidden_size", 32}};
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("drc_forecast_new_data_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  config.checkpoint_dir = dir.string();
+  ASSERT_TRUE(Forecast((*table)->Slice(0, 274), {}, config).ok());  // trained on 250 months
+  config.resume = true;
+  auto later = Forecast((*table)->Slice(0, 286), {}, config);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(later->front().steps, 5);
+  std::filesystem::remove_all(dir);
+  ForecastConfig cv = Quick({"MLP"}, 5);
+  cv.params = config.params;
+  cv.cv_windows = 2;
+  cv.cv_step = 12;
+  auto windows = Forecast((*table)->Slice(0, 286), {}, cv);
+  ASSERT_TRUE(windows.ok()) << windows.status();
+  const std::vector<double> y_hat = Doubles(*later->front().predictions, "y_hat"),
+                            y_cv = Doubles(*windows->front().predictions, "y_hat");
+  ASSERT_EQ(y_hat.size(), 24u);
+  ASSERT_EQ(y_cv.size(), 48u);
+  for (int j = 0; j < 24; ++j) EXPECT_DOUBLE_EQ(y_hat[j], y_cv[24 + j]) << j;
+  // Without the checkpoint the run trains on the 262 months instead.
+  config.checkpoint_dir.clear();
+  config.resume = false;
+  auto retrained = Forecast((*table)->Slice(0, 286), {}, config);
+  ASSERT_TRUE(retrained.ok()) << retrained.status();
+  EXPECT_NE(Doubles(*retrained->front().predictions, "y_hat")[0], y_hat[0]);
+}
+
 // Cross-validation with refit (NF's refit=True or an int): each window whose index is a
 // multiple of cv_refit trains a model afresh on each series up to its cutoff, so its forecast
 // (and its conformal intervals, calibrated on that data) is exactly a plain run's on the series

@@ -86,7 +86,10 @@ struct ForecastConfig {
   // cross-validation need it (each fit calibrates on its own data, as NF's). With
   // checkpoint_dir, window w's fit checkpoints as MODEL.cv<w>.ckpt (window 0's as MODEL.ckpt),
   // so a resumed run skips the finished fits. `steps`, `final_loss` and `stopped_early` are the
-  // last fit's.
+  // last fit's. One difference from a run stopped at the cutoff: the codes of categorical
+  // variables (cat_exog) are those of the first window's training rows for every fit, so a
+  // value first seen after that cutoff is coded unseen (0); NF's refit rebuilds its
+  // vocabulary at each fit.
   int cv_refit = 0;
   // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
