@@ -55,7 +55,7 @@ grep -q '<td>forecast.MLP</td><td class="bad">CANCELED</td>' "$work-fails/report
 # Future forecasts with intervals, and cross-validation, from forecast stages.
 "$drc" run "$data/pipeline_future.yaml" --workdir "$work-future" --quiet
 for want in 'forecast the h stamps after its end' '<th>80 % interval width</th>' \
-  "Forecasts after the series' end" 'then again up to each later cutoff, and scored on its forecasts from 3 cross-validation cutoffs' \
+  "Forecasts after the series' end" 'then again up to each later cutoff (each going on from the weights of the fit before), and scored on its forecasts from 3 cross-validation cutoffs' \
   '<td>MLP</td><td>DONE</td><td>[0-9]' 'Shaded around each model.s line: its 80 % prediction' \
   'Cross-validation forecasts against the actual values' 'A line per model and cutoff'; do
   grep -q "$want" "$work-future/report/index.html" || { echo "report lacks: $want" >&2; exit 1; }

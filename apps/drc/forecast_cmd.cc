@@ -145,6 +145,7 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.cv_windows = args.cv_windows;
   config.cv_step = args.cv_step;
   config.cv_refit = args.cv_refit;
+  config.warm_start = args.warm_start;
   config.conformal_windows = args.conformal_windows;
   config.conformal_step = args.conformal_step;
   config.conformal_method = args.conformal_method;
@@ -172,6 +173,7 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
     j["cv_windows"] = args.cv_windows;
     j["cv_refit"] = args.cv_refit;
   }
+  if (args.warm_start) j["warm_start"] = true;
   for (const auto& exog : config.ExogLists()) {
     if (!exog.columns->empty()) j[exog.key] = *exog.columns;
   }

@@ -53,6 +53,7 @@ struct ForecastArgs {
   int cv_windows = 0;         // cross-validation windows (dl::ForecastConfig::cv_windows)
   int cv_step = 1;
   int cv_refit = 0;           // NF's refit (dl::ForecastConfig::cv_refit)
+  bool warm_start = false;    // NF's chained fits (dl::ForecastConfig::warm_start)
   int conformal_windows = 0;  // conformal intervals of point models (dl::ForecastConfig)
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";

@@ -241,8 +241,13 @@ int main(int argc, char** argv) {
   forecast
       ->add_option("--cv-refit", forecast_args.cv_refit,
                    "NF's refit: 0 trains once (default); K trains again, from the initial "
-                   "weights, on the data up to every K-th window's cutoff (1: each window)")
+                   "weights (--warm-start: the last fit's), on the data up to every K-th "
+                   "window's cutoff (1: each window)")
       ->check(CLI::NonNegativeNumber);
+  forecast->add_flag("--warm-start", forecast_args.warm_start,
+                     "NF's chained fits (its use_init_models=False): a refit window's fit, and the "
+                     "fit after a conformal calibration, start from the weights the fit before "
+                     "ended with (default: each from the initial weights)");
   forecast
       ->add_option("--cv-step", forecast_args.cv_step,
                    "Points between the cross-validation cutoffs (NF's step_size)")

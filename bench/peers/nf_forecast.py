@@ -187,7 +187,8 @@ def main():
                 model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
                             random_seed=seed, **extra, **trainer)
                 return NeuralForecast(models=[model], freq=a.freq)
-            nf = new_nf()
+            # A from-init refit builds one per fit below.
+            nf = None if a.cv_refit_from_init else new_nf()
             t0 = time.perf_counter()
             if a.cv_windows:
                 kw = {"level": levels} if levels else {}

@@ -769,11 +769,14 @@ Status ResumeEveryRankOrNone(const ForecastConfig& config, const std::string& mo
 // Trains `run` on `series` as the config asks: early stopping on the validation windows of
 // val_size (from `dataset`, built on `series`), this rank's shard of the windows before them,
 // and, with a `checkpoint` name (MODEL, or MODEL.cv<w> for a refit cross-validation window),
-// the config's checkpoints and resume as <checkpoint>.ckpt. `final_loss` gets the loss of the
-// last step.
+// the config's checkpoints and resume as <checkpoint>.ckpt. With `start`, the model begins
+// with its weights (a warm start: ForecastConfig::warm_start) instead of its initial ones; a
+// resumed checkpoint holds the weights it had reached. `final_loss` gets the loss of the last
+// step.
 Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& series,
                                          WindowedDataset& dataset, const ForecastConfig& config,
-                                         const std::string& checkpoint, double& final_loss) {
+                                         const std::string& checkpoint, double& final_loss,
+                                         const ForecastModel* start = nullptr) {
   const int rank = config.comm ? config.comm->rank() : 0;
   const int ranks = config.comm ? config.comm->size() : 1;
   std::optional<WindowedDataset> fit_part;
@@ -825,6 +828,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
     topts.checkpoint_every = config.checkpoint_every;
   }
   DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(run.name, mc, topts, DefaultModelRegistry()));
+  if (start != nullptr) DRC_RETURN_NOT_OK(trainer->StartFrom(*start));
   WindowedDataset& fit_data = fit_part ? *fit_part : dataset;
   if (checkpointed && config.resume) {
     const bool found = std::filesystem::exists(path);
@@ -843,8 +847,12 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
 // from each of `windows` cutoffs `step` apart, the last one h points before the end, and the
 // scores are the absolute errors: [S, windows, H] (NaN where a value is missing).
 // Every series is at least ConformalHeldOut(config) + 1 points long (Forecast checks).
+// The calibration model starts from `start`'s weights when given (TrainOn), and is kept in
+// `calibrated` when that is given (the next fit of a warm start begins with it).
 Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& series,
-                                       const ForecastConfig& config) {
+                                       const ForecastConfig& config,
+                                       const ForecastModel* start = nullptr,
+                                       std::unique_ptr<Trainer>* calibrated = nullptr) {
   const int64_t held = ConformalHeldOut(config);
   const SeriesData calibration = DropLast(series, held);
   auto dataset = WindowedDataset::Make(calibration, run.windows);
@@ -855,7 +863,7 @@ Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& se
   }
   DRC_RETURN_NOT_OK(Agreed(config, made));
   double loss = 0;
-  DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, calibration, *dataset, config, "", loss));
+  DRC_ASSIGN_OR_RETURN(auto trainer, TrainOn(run, calibration, *dataset, config, "", loss, start));
   auto scored = [&]() -> Result<torch::Tensor> {
     std::vector<torch::Tensor> scores;
     for (int64_t w = 0; w < config.conformal_windows; ++w) {
@@ -876,6 +884,7 @@ Result<torch::Tensor> ConformityScores(const ModelRun& run, const SeriesData& se
     return Guard(run.name + " conformity scores", [&] { return torch::stack(scores, 1); });
   }();
   DRC_RETURN_NOT_OK(Agreed(config, scored.status()));
+  if (calibrated != nullptr) *calibrated = std::move(trainer);
   return scored;
 }
 
@@ -1111,6 +1120,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
         "cross-validation window) and needs cv_windows >= 1, got cv_refit ",
         config.cv_refit, " with cv_windows ", config.cv_windows);
   }
+  if (config.warm_start && config.cv_refit == 0 && config.conformal_windows == 0) {
+    return Status::InvalidArgument(
+        "Forecast: warm_start chains a model's fits, and there is one: it needs cv_refit >= 1 "
+        "(a fit per refit window) or conformal_windows (a calibration fit before the fit)");
+  }
   if (cv && config.future) {
     return Status::InvalidArgument(
         "Forecast: cross-validation scores forecasts of held-out windows; it does not go with "
@@ -1190,21 +1204,26 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     ModelForecast f;
     f.model = name;
     // Window w's data: each series up to the window's cutoff (window 0's is the training part).
-    // Each fit trains a model from its initial weights on its window's data (and calibrates its
-    // conformity scores there); the windows up to the next fit are forecast with it.
+    // Each fit trains a model on its window's data (after calibrating its conformity scores
+    // there), from the initial weights, or with warm_start from those the fit before it ended
+    // with; the windows up to the next fit are forecast with it.
     const int windows = cv ? config.cv_windows : 1;
     auto upto = [&](int w) {
       return w == 0 ? series : DropLast(panel.whole, held - int64_t{w} * config.cv_step);
     };
     torch::Tensor scores;
     std::unique_ptr<Trainer> trainer;
-    auto fit = [&](int w, WindowedDataset& dataset) -> Status {
+    auto fit = [&](int w, const SeriesData& data, WindowedDataset& dataset) -> Status {
+      // The previous fit's model: the last window's, then the calibration model.
+      std::unique_ptr<Trainer> previous = config.warm_start ? std::move(trainer) : nullptr;
+      auto start = [&] { return previous ? &previous->model() : nullptr; };
       if (conformal) {
-        DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, upto(w), config));
+        DRC_ASSIGN_OR_RETURN(scores, ConformityScores(run, data, config, start(),
+                                                      config.warm_start ? &previous : nullptr));
       }
       const std::string checkpoint = w == 0 ? name : name + ".cv" + std::to_string(w);
       DRC_ASSIGN_OR_RETURN(trainer,
-                           TrainOn(run, upto(w), dataset, config, checkpoint, f.final_loss));
+                           TrainOn(run, data, dataset, config, checkpoint, f.final_loss, start()));
       f.steps = trainer->step();
       f.stopped_early = trainer->stopped_early();
       f.threads = trainer->threads();
@@ -1220,11 +1239,12 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     std::vector<torch::Tensor> points, quantiles;
     for (int w = 0; w < windows; ++w) {
       // The window's data gives its forecast windows (and, for a fit, its validation windows).
-      auto made_dataset = WindowedDataset::Make(upto(w), run.windows);
+      const SeriesData data = upto(w);
+      auto made_dataset = WindowedDataset::Make(data, run.windows);
       DRC_RETURN_NOT_OK(Agreed(config, made_dataset.status()));
       WindowedDataset dataset = std::move(made_dataset).ValueOrDie();
       if (w == 0 || (config.cv_refit > 0 && w % config.cv_refit == 0)) {
-        DRC_RETURN_NOT_OK(fit(w, dataset));
+        DRC_RETURN_NOT_OK(fit(w, data, dataset));
       }
       auto predicted = [&]() -> Result<Trainer::Prediction> {
         DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));

@@ -529,6 +529,52 @@ TEST(Forecast, CrossValidationRefit) {
   EXPECT_NE(r.status().message().find("needs cv_windows >= 1"), std::string::npos) << r.status();
 }
 
+// warm_start chains a model's fits in NF's order. A refit window's fit goes on from the fit
+// before it, and a fit with conformal intervals goes on from its calibration model. So two
+// chains of the same data agree: cross-validation over 2 windows 36 apart (fit on all but the
+// last 60 points, then on all but the last 24) forecasts its last window as the plain forecast
+// whose calibration (2 windows 12 apart: all but 24 + 36) comes before its fit. Without warm
+// starts the forecast differs; the first fit is the same either way.
+TEST(Forecast, WarmStartChainsTheFits) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  ForecastConfig config = Quick({"MLP"}, 5);
+  config.params["MLP"] = {{"hidden_size", 32}};
+  config.warm_start = true;
+  config.cv_windows = 2;
+  config.cv_step = 36;
+  config.cv_refit = 1;
+  auto cv = Forecast(*table, {}, config);
+  ASSERT_TRUE(cv.ok()) << cv.status();
+  ForecastConfig plain = config;
+  plain.cv_windows = 0;
+  plain.cv_refit = 0;
+  plain.level = {80};
+  plain.conformal_windows = 2;
+  plain.conformal_step = 12;
+  auto calibrated = Forecast(*table, {}, plain);
+  ASSERT_TRUE(calibrated.ok()) << calibrated.status();
+  config.warm_start = false;
+  auto cold = Forecast(*table, {}, config);
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  const std::vector<double> warm = Doubles(*cv->front().predictions, "y_hat"),
+                            chained = Doubles(*calibrated->front().predictions, "y_hat"),
+                            from_init = Doubles(*cold->front().predictions, "y_hat");
+  ASSERT_EQ(warm.size(), 48u);
+  ASSERT_EQ(chained.size(), 24u);
+  for (int j = 0; j < 24; ++j) {
+    EXPECT_DOUBLE_EQ(warm[j], from_init[j]) << j;
+    EXPECT_DOUBLE_EQ(warm[24 + j], chained[j]) << j;
+  }
+  EXPECT_NE(warm[24], from_init[24]);
+  // With a single fit there is nothing to chain.
+  plain.level.clear();
+  plain.conformal_windows = 0;
+  auto r = Forecast(*table, {}, plain);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("warm_start chains"), std::string::npos) << r.status();
+}
+
 // Prediction intervals as NeuralForecast's predict() names them: DeepAR's default output is
 // the mean, the median and the 80 and 90 intervals; given levels give only their intervals,
 // ascending by quantile. Coverage is the share of held-out values inside. The point forecast

@@ -589,6 +589,37 @@ Status ReadTensors(torch::serialize::InputArchive& archive, const std::string& k
 
 }  // namespace
 
+Status Trainer::StartFrom(const ForecastModel& fitted) {
+  if (step_ > 0) {
+    return Status::FailedPrecondition(name_, ": a warm start must come before the first step (",
+                                      step_, " taken)");
+  }
+  auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& from,
+                  const torch::OrderedDict<std::string, torch::Tensor>& to,
+                  const char* kind) -> Status {
+    if (Names(from) != Names(to)) {
+      return Status::InvalidArgument(name_, ": cannot start from the fitted model: its ", kind,
+                                     "s are not this model's (another architecture)");
+    }
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < to.size(); ++i) {
+      const torch::Tensor& source = from[i].value();
+      const torch::Tensor& target = to[i].value();
+      if (source.sizes() != target.sizes()) {
+        return Status::InvalidArgument(name_, ": cannot start from the fitted model: ", kind, " '",
+                                       to[i].key(), "' is ", ShapeOf(source), " there and ",
+                                       ShapeOf(target), " here");
+      }
+      target.copy_(source);
+    }
+    return Status::OK();
+  };
+  return Guard(name_ + ": warm start", [&]() -> Status {
+    DRC_RETURN_NOT_OK(copy(fitted.named_parameters(), model_->named_parameters(), "parameter"));
+    return copy(fitted.named_buffers(), model_->named_buffers(), "buffer");
+  });
+}
+
 Status Trainer::SaveCheckpoint(const std::string& path, const WindowedDataset& data) const {
   const std::string tmp = path + ".tmp";
   DRC_RETURN_NOT_OK(Guard(name_ + ": writing checkpoint " + path, [&] {

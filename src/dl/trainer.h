@@ -174,6 +174,12 @@ class Trainer {
   // written for this model (name and parameter shapes); errors name the file.
   Status SaveCheckpoint(const std::string& path, const WindowedDataset& data) const;
   Status Resume(const std::string& path, WindowedDataset& data);
+  // Warm start, as NeuralForecast's fit(use_init_models=False): the model's parameters and
+  // buffers become those of `fitted` (another trainer's model of the same name and shapes),
+  // while the optimizer, learning-rate schedule, step count and random streams stay this
+  // trainer's, fresh. Only before the first step; FailedPrecondition after it, InvalidArgument
+  // naming the tensor when the models differ.
+  Status StartFrom(const ForecastModel& fitted);
 
   ForecastModel& model() { return *model_; }
   int step() const { return step_; }

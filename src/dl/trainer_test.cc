@@ -424,6 +424,59 @@ TEST(Trainer, ResumeRejectsWrongModelMissingAndCorruptFiles) {
   EXPECT_NE(st.message().find("junk.ckpt"), std::string::npos) << st;
 }
 
+// A warm start takes a fitted model's weights (its forecast with them), and then trains with a
+// fresh optimizer: from there, the same steps as a trainer that started from the same weights.
+// Another architecture, or a trainer past its first step, is refused with the reason.
+TEST(Trainer, StartFromTakesTheFittedWeights) {
+  auto data = Dataset(SineSeries(200));
+  TrainOptions options;
+  options.max_steps = 5;
+  options.threads = 1;
+  const ModelConfig config = Config({{"hidden_size", 8}});
+  auto fitted = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(fitted.ok());
+  ASSERT_TRUE((*fitted)->Fit(data).ok());
+  auto fitted_forecast = (*fitted)->Predict(data);
+  ASSERT_TRUE(fitted_forecast.ok()) << fitted_forecast.status();
+
+  auto warm = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(warm.ok());
+  auto initial_forecast = (*warm)->Predict(data);
+  ASSERT_TRUE(initial_forecast.ok()) << initial_forecast.status();
+  ASSERT_FALSE(torch::equal(*initial_forecast, *fitted_forecast));
+  ASSERT_TRUE((*warm)->StartFrom((*fitted)->model()).ok());
+  EXPECT_EQ((*warm)->step(), 0);
+  auto warm_forecast = (*warm)->Predict(data);
+  ASSERT_TRUE(warm_forecast.ok()) << warm_forecast.status();
+  EXPECT_TRUE(torch::equal(*warm_forecast, *fitted_forecast));
+
+  auto twin = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(twin.ok());
+  ASSERT_TRUE((*twin)->StartFrom((*fitted)->model()).ok());
+  auto warm_data = Dataset(SineSeries(200)), twin_data = Dataset(SineSeries(200));
+  ASSERT_TRUE((*warm)->Fit(warm_data).ok());
+  ASSERT_TRUE((*twin)->Fit(twin_data).ok());
+  EXPECT_EQ((*warm)->step(), 5);
+  auto trained = (*warm)->Predict(data), twin_trained = (*twin)->Predict(data);
+  ASSERT_TRUE(trained.ok() && twin_trained.ok());
+  EXPECT_TRUE(torch::equal(*trained, *twin_trained));
+  EXPECT_FALSE(torch::equal(*trained, *fitted_forecast));  // it went on training
+
+  Status st = (*warm)->StartFrom((*fitted)->model());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st;
+  EXPECT_NE(st.message().find("before the first step"), std::string::npos) << st;
+  auto wider = Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(wider.ok());
+  st = (*wider)->StartFrom((*fitted)->model());
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(st.message().find("[8, 12]"), std::string::npos) << st;  // the first layer's shape
+  auto nhits = Trainer::Make("NHITS", Config({{"mlp_units", 8}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(nhits.ok());
+  st = (*nhits)->StartFrom((*fitted)->model());
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(st.message().find("another architecture"), std::string::npos) << st;
+}
+
 // Quantiles: a point model has none to give, and levels must be in [0, 1]; both are errors
 // naming the model. No levels: the point forecast alone, as Predict().
 TEST(Trainer, PredictQuantilesNamesWhatItCannotGive) {

@@ -438,6 +438,7 @@ class Parser : public YamlFields {
     if (f.cv_refit > 0 && f.cv_windows == 0) {
       return Error(n["cv_refit"], "field 'cv_refit' needs 'cv_windows' >= 1");
     }
+    DRC_RETURN_NOT_OK(Get(n, "warm_start", f.warm_start, "true or false"));
     if (f.future && f.cv_windows > 0) {
       return Error(n["cv_windows"], "give 'future' or 'cv_windows', not both");
     }
@@ -455,6 +456,11 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetPositive(n, "conformal_step", f.conformal_step));
     DRC_RETURN_NOT_OK(Get(n, "conformal_method", f.conformal_method,
                           "conformal_distribution or conformal_error"));
+    if (f.warm_start && f.cv_refit == 0 && f.conformal_windows == 0) {
+      return Error(n["warm_start"],
+                   "field 'warm_start' chains a model's fits: it needs 'cv_refit' >= 1 or "
+                   "'conformal_windows'");
+    }
     if (const YAML::Node params = n["params"]) {
       if (!params.IsMap()) {
         return Error(params, "field 'params' expects {MODEL: {KEY: VALUE, ...}, ...}");
@@ -734,20 +740,36 @@ class Parser : public YamlFields {
   }
 
   Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(n, s, {"data",           "from",
-                                            "models",         "h",
-                                            "input_size",     "steps",
-                                            "seed",           "seeds",
-                                            "freq",           "scaler",
-                                            "loss",           "config",
-                                            "params",         "future",
-                                            "partition",      "cv_windows",
-                                            "cv_step",        "cv_refit",
-                                            "level",          "conformal_windows",
-                                            "conformal_step", "conformal_method",
-                                            "futr_exog",      "hist_exog",
-                                            "stat_exog",      "cat_exog",
-                                            "cat_emb_dim",    "futr_data"},
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
+                                     {"data",
+                                      "from",
+                                      "models",
+                                      "h",
+                                      "input_size",
+                                      "steps",
+                                      "seed",
+                                      "seeds",
+                                      "freq",
+                                      "scaler",
+                                      "loss",
+                                      "config",
+                                      "params",
+                                      "future",
+                                      "partition",
+                                      "cv_windows",
+                                      "cv_step",
+                                      "cv_refit",
+                                      "warm_start",
+                                      "level",
+                                      "conformal_windows",
+                                      "conformal_step",
+                                      "conformal_method",
+                                      "futr_exog",
+                                      "hist_exog",
+                                      "stat_exog",
+                                      "cat_exog",
+                                      "cat_emb_dim",
+                                      "futr_data"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -804,6 +826,7 @@ class Parser : public YamlFields {
       base.function_args["cv_step"] = std::to_string(f.cv_step);
       base.function_args["cv_refit"] = std::to_string(f.cv_refit);
     }
+    if (f.warm_start) base.function_args["warm_start"] = "true";
     if (!f.level.empty()) {
       std::vector<std::string> levels;
       for (double level : f.level) levels.push_back(NumberText(level));

@@ -269,7 +269,7 @@ TEST_F(PipelineTest, StageForecastsKeepTheQuantilesAndCanHaveNoActualValues) {
   auto p = ParsePipeline(R"(
 stages:
   - {name: f, kind: forecast, data: /d.csv, models: [MLP, DeepAR], future: true, level: [80],
-     conformal_windows: 2}
+     conformal_windows: 2, warm_start: true}
 )",
                          "p.yaml");
   ASSERT_TRUE(p.ok()) << p.status();
@@ -277,6 +277,7 @@ stages:
   EXPECT_EQ(args.at("future"), "true");
   EXPECT_EQ(args.at("level"), "80");
   EXPECT_EQ(args.at("conformal_windows"), "2");
+  EXPECT_EQ(args.at("warm_start"), "true");
   EXPECT_EQ(args.count("cv_windows"), 0u);
   const std::string workdir = dir_.string();
   for (const auto& run : p->stages[0].runs) {
@@ -297,6 +298,10 @@ stages:
             "p.yaml:2:79: give 'future' or 'cv_windows', not both");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: MLP, level: [100]}\n"),
             "p.yaml:2:60: field 'level' expects levels in (0, 100), got '100'");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x, models: MLP, "
+                    "warm_start: true}\n"),
+            "p.yaml:2:65: field 'warm_start' chains a model's fits: it needs 'cv_refit' >= 1 or "
+            "'conformal_windows'");
 }
 
 TEST_F(PipelineTest, ARelativeDataPathIsTheFilesFolders) {

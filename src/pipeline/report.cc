@@ -553,6 +553,9 @@ class Report {
                    : f.cv_refit > 1 ? ", then again up to the cutoff of every " +
                                           std::to_string(f.cv_refit) + " windows"
                                     : "") +
+                  (f.cv_refit > 0 && f.warm_start ? " (each going on from the weights of the "
+                                                    "fit before)"
+                                                  : "") +
                   ", and scored on its forecasts from " + std::to_string(f.cv_windows) +
                   " cross-validation cutoffs " + std::to_string(f.cv_step) + " apart"
             : "each model trained on all but the last h points of every series and scored on them";

@@ -81,9 +81,9 @@ struct ForecastConfig {
   int cv_step = 1;
   // NF's refit: 0 (False) trains once, at the first cutoff; N >= 1 trains again on the data up
   // to every N-th window's cutoff (1: NF's refit=True, a fit per window), each fit from the
-  // model's initial weights and seed, as a run stopped at that cutoff would (NF's refit goes on
-  // training the previous window's weights with a new optimizer). Conformal intervals within
-  // cross-validation need it (each fit calibrates on its own data, as NF's). With
+  // model's initial weights and seed, as a run stopped at that cutoff would (with warm_start,
+  // as NF's refit, from the previous fit's weights with a new optimizer). Conformal intervals
+  // within cross-validation need it (each fit calibrates on its own data, as NF's). With
   // checkpoint_dir, window w's fit checkpoints as MODEL.cv<w>.ckpt (window 0's as MODEL.ckpt),
   // so a resumed run skips the finished fits. `steps`, `final_loss` and `stopped_early` are the
   // last fit's. One difference from a run stopped at the cutoff: the codes of categorical
@@ -91,6 +91,15 @@ struct ForecastConfig {
   // value first seen after that cutoff is coded unseen (0); NF's refit rebuilds its
   // vocabulary at each fit.
   int cv_refit = 0;
+  // NF's chained fits (its fit(use_init_models=False)): each fit of a model after its first
+  // starts from the weights the one before it ended with, with a new optimizer, learning-rate
+  // schedule and seed; false (default): each from the model's initial weights. The fits chain
+  // in NF's order: a conformal calibration model (conformal_windows), then the fit it
+  // calibrates; with cv_refit, the next window's calibration model and fit. So the forecast of
+  // a model with conformal intervals changes (its fit goes on from the calibration model), and
+  // a refit window's is no longer that of a run stopped at its cutoff. Needs cv_refit >= 1 or
+  // conformal_windows (with a single fit it would change nothing).
+  bool warm_start = false;
   // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share

@@ -23,6 +23,7 @@
 //       seeds: [1, 2, 3]             # or seed: 1; the report gives each model's median
 //       params: {NBEATS: {mlp_units: 128}}   # or config: FILE.yaml, as drc forecast's
 //       # future: true (forecast after the data's end), cv_windows/cv_step/cv_refit,
+//       # warm_start: true,
 //       # level: [80, 90],
 //       # conformal_windows/conformal_step/conformal_method: drc forecast's options
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
@@ -218,9 +219,11 @@ struct ForecastSpec {
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
   std::map<std::string, std::map<std::string, std::string>> params;
   // drc forecast's --future (train on every point, forecast the h stamps after each series'
-  // end: no metrics), --cv-windows/--cv-step/--cv-refit, --level and --conformal-*.
+  // end: no metrics), --cv-windows/--cv-step/--cv-refit, --warm-start, --level and
+  // --conformal-*.
   bool future = false;
   int cv_windows = 0, cv_step = 1, cv_refit = 0;
+  bool warm_start = false;
   std::vector<double> level;
   int conformal_windows = 0, conformal_step = 1;
   std::string conformal_method;
