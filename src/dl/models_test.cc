@@ -121,9 +121,24 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
   const double last = std::accumulate(l.end() - 5, l.end(), 0.0) / 5;
   EXPECT_LT(last, 0.5 * first) << GetParam() << ": first " << first << ", last " << last
                                << " after " << steps << " steps";
+  // Forecasting leaves the model as it was (a warm start goes on from a model that forecast:
+  // the conformal calibration copy): the same parameters and buffers, the same forecast again.
+  std::vector<torch::Tensor> before;
+  for (const auto& t : (*trainer)->model().parameters()) before.push_back(t.detach().clone());
+  for (const auto& t : (*trainer)->model().buffers()) before.push_back(t.detach().clone());
   auto forecast = (*trainer)->Predict(*data);
   ASSERT_TRUE(forecast.ok()) << forecast.status();
   EXPECT_EQ(forecast->sizes(), (std::vector<int64_t>{1, kHorizon}));
+  auto again = (*trainer)->Predict(*data);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(torch::equal(*again, *forecast)) << GetParam();
+  std::vector<torch::Tensor> after;
+  for (const auto& t : (*trainer)->model().parameters()) after.push_back(t.detach());
+  for (const auto& t : (*trainer)->model().buffers()) after.push_back(t.detach());
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_TRUE(torch::equal(after[i], before[i])) << GetParam() << " tensor " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
