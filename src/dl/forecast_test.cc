@@ -567,6 +567,30 @@ TEST(Forecast, WarmStartChainsTheFits) {
     EXPECT_DOUBLE_EQ(warm[24 + j], chained[j]) << j;
   }
   EXPECT_NE(warm[24], from_init[24]);
+  // Across windows with intervals: each window's calibration copy goes on from the previous
+  // window's fit. Windows 50 apart, calibrated 25 points before their cutoffs, chain the same
+  // fits as a chain without intervals over windows 25 apart (cutoffs 99, 74, 49 and 24 points
+  // before the end): its second and fourth windows are the first's and second's.
+  ForecastConfig calibrated_cv = plain;
+  calibrated_cv.cv_windows = 2;
+  calibrated_cv.cv_step = 50;
+  calibrated_cv.cv_refit = 1;
+  calibrated_cv.conformal_step = 1;
+  auto chain = Forecast(*table, {}, calibrated_cv);
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  config.warm_start = true;
+  config.cv_windows = 4;
+  config.cv_step = 25;
+  auto fits = Forecast(*table, {}, config);
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  const std::vector<double> y_chain = Doubles(*chain->front().predictions, "y_hat"),
+                            y_fits = Doubles(*fits->front().predictions, "y_hat");
+  ASSERT_EQ(y_chain.size(), 48u);
+  ASSERT_EQ(y_fits.size(), 96u);
+  for (int j = 0; j < 24; ++j) {
+    EXPECT_DOUBLE_EQ(y_chain[j], y_fits[24 + j]) << j;
+    EXPECT_DOUBLE_EQ(y_chain[24 + j], y_fits[72 + j]) << j;
+  }
   // With a single fit there is nothing to chain.
   plain.level.clear();
   plain.conformal_windows = 0;
