@@ -616,7 +616,9 @@ Status Trainer::StartFrom(const ForecastModel& fitted) {
   };
   return Guard(name_ + ": warm start", [&]() -> Status {
     DRC_RETURN_NOT_OK(copy(fitted.named_parameters(), model_->named_parameters(), "parameter"));
-    return copy(fitted.named_buffers(), model_->named_buffers(), "buffer");
+    DRC_RETURN_NOT_OK(copy(fitted.named_buffers(), model_->named_buffers(), "buffer"));
+    warm_started_ = true;
+    return Status::OK();
   });
 }
 
@@ -628,6 +630,7 @@ Status Trainer::SaveCheckpoint(const std::string& path, const WindowedDataset& d
     archive.write("model_name", BytesTensor(name_));
     archive.write("step", torch::tensor(static_cast<int64_t>(step_)));
     archive.write("stopped_early", torch::tensor(static_cast<int64_t>(stopped_early_)));
+    archive.write("warm_start", torch::tensor(static_cast<int64_t>(warm_started_)));
     archive.write("best_val", torch::tensor(best_val_, torch::kFloat64));
     archive.write("checks_without_improvement",
                   torch::tensor(static_cast<int64_t>(checks_without_improvement_)));
@@ -690,6 +693,19 @@ Status Trainer::Resume(const std::string& path, WindowedDataset& data) {
     if (TensorBytes(t) != name_) {
       return Status::InvalidArgument(path, ": checkpoint of model '", TensorBytes(t), "', not of '",
                                      name_, "'");
+    }
+    // Checkpoints from before warm starts lack the key: their runs started from the initial
+    // weights.
+    torch::Tensor warm;
+    const bool written_warm = archive.try_read("warm_start", warm) && warm.item<int64_t>() != 0;
+    if (written_warm != warm_started_) {
+      auto start = [](bool warm) {
+        return warm ? "from the weights of the fit before it (a warm start)"
+                    : "from the initial weights";
+      };
+      return Status::InvalidArgument(
+          path, ": checkpoint of a run that started ", start(written_warm), "; this one starts ",
+          start(warm_started_), " (resume with the same warm-start setting, or remove it)");
     }
     t = read("step");
     const int64_t step = t.item<int64_t>();

@@ -178,7 +178,8 @@ class Trainer {
   // buffers become those of `fitted` (another trainer's model of the same name and shapes),
   // while the optimizer, learning-rate schedule, step count and random streams stay this
   // trainer's, fresh. Only before the first step; FailedPrecondition after it, InvalidArgument
-  // naming the tensor when the models differ.
+  // naming the tensor when the models differ. Checkpoints record whether their run started so,
+  // and Resume() refuses one of a run that started the other way (from the initial weights).
   Status StartFrom(const ForecastModel& fitted);
 
   ForecastModel& model() { return *model_; }
@@ -208,6 +209,7 @@ class Trainer {
   std::mt19937_64 rng_;
   int step_ = 0;
   bool stopped_early_ = false;
+  bool warm_started_ = false;  // StartFrom() gave the weights
   int window_parts_ = 1;
   double best_val_ = 0;
   int checks_without_improvement_ = 0;

@@ -475,6 +475,44 @@ TEST(Trainer, StartFromTakesTheFittedWeights) {
   st = (*nhits)->StartFrom((*fitted)->model());
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
   EXPECT_NE(st.message().find("another architecture"), std::string::npos) << st;
+
+  // A checkpoint says how its run started: a warm run resumes from a warm one, and neither
+  // kind resumes the other's.
+  const auto dir = TempDir();
+  TrainOptions saving = options;
+  saving.checkpoint_path = (dir / "warm.ckpt").string();
+  auto writer = Trainer::Make("MLP", config, saving, DefaultModelRegistry());
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->StartFrom((*fitted)->model()).ok());
+  auto writer_data = Dataset(SineSeries(200));
+  ASSERT_TRUE((*writer)->Fit(writer_data).ok());
+  auto resumed = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_TRUE((*resumed)->StartFrom((*fitted)->model()).ok());
+  st = (*resumed)->Resume(saving.checkpoint_path, writer_data);
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_EQ((*resumed)->step(), 5);
+  auto cold = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(cold.ok());
+  st = (*cold)->Resume(saving.checkpoint_path, writer_data);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(st.message().find("warm.ckpt: checkpoint of a run that started from the weights of "
+                              "the fit before it"),
+            std::string::npos)
+      << st;
+  saving.checkpoint_path = (dir / "cold.ckpt").string();
+  auto cold_writer = Trainer::Make("MLP", config, saving, DefaultModelRegistry());
+  ASSERT_TRUE(cold_writer.ok());
+  ASSERT_TRUE((*cold_writer)->Fit(writer_data).ok());
+  auto warm_reader = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(warm_reader.ok());
+  ASSERT_TRUE((*warm_reader)->StartFrom((*fitted)->model()).ok());
+  st = (*warm_reader)->Resume(saving.checkpoint_path, writer_data);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(st.message().find("started from the initial weights; this one starts from the "
+                              "weights of the fit before it"),
+            std::string::npos)
+      << st;
 }
 
 // Quantiles: a point model has none to give, and levels must be in [0, 1]; both are errors
