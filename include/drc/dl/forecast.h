@@ -92,9 +92,9 @@ struct ForecastConfig {
   // vocabulary at each fit.
   int cv_refit = 0;
   // NF's chained fits (its fit(use_init_models=False)): each fit of a model after its first
-  // starts from the weights the one before it ended with, with a new optimizer, learning-rate
-  // schedule and seed; false (default): each from the model's initial weights. The fits chain
-  // in NF's order: a conformal calibration model (conformal_windows), then the fit it
+  // starts from the weights the one before it ended with, with a new optimizer and learning-rate
+  // schedule, its seed restarted; false (default): each from the model's initial weights. The fits
+  // chain in NF's order: a conformal calibration model (conformal_windows), then the fit it
   // calibrates; with cv_refit, the next window's calibration model and fit. So the forecast of
   // a model with conformal intervals changes (its fit goes on from the calibration model), and
   // a refit window's is no longer that of a run stopped at its cutoff. Needs cv_refit >= 1 or
