@@ -6,7 +6,7 @@
 Medians over seeds 1-3 per model: ours from the initial weights (drc.jsonl), ours chained
 (drc_warm.jsonl) and NF's own cross_validation(refit=True) (nf.jsonl); then the chained runs with
 conformal intervals, ours and NF's (*_conformal.jsonl); then plain forecasts with conformal
-intervals (run_plain.sh: plain_*.jsonl).
+intervals (run_plain.sh: plain_*.jsonl); then the series cut at 2022-10 (run_cut.sh: cut_*.jsonl).
 """
 import os
 import statistics
@@ -71,6 +71,25 @@ def main():
     means = [statistics.mean(med(x[m], "mae") for m in warm) for x in (init, warm, nf)]
     print(f"\nMean MAE: ours from init {num(means[0])}, ours warm {num(means[1])}, "
           f"NF {num(means[2])} (warm / NF {means[1] / means[2]:.2f})")
+    if not os.path.exists(os.path.join(HERE, "cut_nf_conformal.jsonl")):
+        return
+    single, chained = ((load(f"cut_{a}.jsonl"), load(f"cut_{b}.jsonl"))
+                       for a, b in (("drc", "nf"), ("drc_warm", "nf_conformal")))
+    print("\n| model (cut at 2022-10, seeds 1-8) | single fit: mean MAE ours / NF | "
+          "chained: mean MAE ours / NF | chained, ours worse at | chained range ours / NF |")
+    print("|---|---|---|---|---|")
+    for m in single[0]:
+        def mean(runs):
+            return statistics.mean(r["mae"] for r in runs[m])
+
+        def span(runs):
+            maes = [r["mae"] for r in runs[m]]
+            return f"{num(min(maes))}–{num(max(maes))}"
+        worse = sum(a["mae"] > b["mae"] for a, b in zip(chained[0][m], chained[1][m]))
+        print(f"| {m} | {num(mean(single[0]))} / {num(mean(single[1]))} | "
+              f"{num(mean(chained[0]))} / {num(mean(chained[1]))} | "
+              f"{worse} of {len(chained[0][m])} seeds | "
+              f"{span(chained[0])} / {span(chained[1])} |")
 
 
 if __name__ == "__main__":
