@@ -57,6 +57,7 @@ grep -q '<td>forecast.MLP</td><td class="bad">CANCELED</td>' "$work-fails/report
 for want in 'forecast the h stamps after its end' '<th>80 % interval width</th>' \
   "Forecasts after the series' end" 'then again up to each later cutoff (each going on from the weights of the fit before), and scored on its forecasts from 3 cross-validation cutoffs' \
   '<td>MLP</td><td>DONE</td><td>[0-9]' 'Shaded around each model.s line: its 80 % prediction' \
+  "a point model's intervals are conformal (conformal_distribution): a copy of the model trained without each series' last h + 1 · 1 points forecast from 2 cutoffs 1 apart, and its errors there set the intervals' width; the model's fit went on from that copy's weights" \
   'Cross-validation forecasts against the actual values' 'A line per model and cutoff'; do
   grep -q "$want" "$work-future/report/index.html" || { echo "report lacks: $want" >&2; exit 1; }
 done

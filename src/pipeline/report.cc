@@ -566,12 +566,29 @@ class Report {
     }
     if (!f.cat_exog.empty()) exog += " (categorical: " + JoinList(f.cat_exog) + ")";
     if (!exog.empty()) exog = ", exogenous variables: " + HtmlEscape(exog);
-    std::string h = "<p>h=" + std::to_string(f.horizon) +
-                    ", input_size=" + std::to_string(f.input_size) +
-                    ", steps=" + std::to_string(f.steps) +
-                    (f.loss.empty() ? "" : ", loss " + HtmlEscape(f.loss)) +
-                    (seeds ? ", seeds " : ", seed ") + JoinList(seed_list) + exog + "; " + how +
-                    (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
+    // How a point model's intervals were calibrated (DeepAR's and a distribution loss's come
+    // from the distribution).
+    std::string conformal;
+    if (!f.level.empty() && f.conformal_windows > 0) {
+      const std::string step = std::to_string(f.conformal_step);
+      conformal = "; a point model's intervals are conformal (" +
+                  HtmlEscape(f.conformal_method.empty() ? std::string("conformal_distribution")
+                                                        : f.conformal_method) +
+                  "): " + (f.cv_windows > 0 ? "for each of its fits, " : "") +
+                  "a copy of the model trained without each series' last h + " + step + " · " +
+                  std::to_string(f.conformal_windows - 1) + " points forecast from " +
+                  std::to_string(f.conformal_windows) + " cutoffs " + step +
+                  " apart, and its errors there set the intervals' width" +
+                  (!f.warm_start      ? ""
+                   : f.cv_windows > 0 ? "; each fit went on from its copy's weights"
+                                      : "; the model's fit went on from that copy's weights");
+    }
+    std::string h =
+        "<p>h=" + std::to_string(f.horizon) + ", input_size=" + std::to_string(f.input_size) +
+        ", steps=" + std::to_string(f.steps) +
+        (f.loss.empty() ? "" : ", loss " + HtmlEscape(f.loss)) + (seeds ? ", seeds " : ", seed ") +
+        JoinList(seed_list) + exog + "; " + how + conformal +
+        (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
     // Per interval level, its key in the records (drc forecast's "%g").
     std::vector<std::string> levels;
     for (double level : f.level) levels.push_back(FormatNum(level, "%g"));
