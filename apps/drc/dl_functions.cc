@@ -90,6 +90,7 @@ Status ForecastFunction(FunctionCall& call) {
   DRC_RETURN_NOT_OK(CountArg(call, "cv_step", args.cv_step));
   DRC_RETURN_NOT_OK(CountArg(call, "cv_refit", args.cv_refit));
   DRC_ASSIGN_OR_RETURN(args.warm_start, call.BoolArg("warm_start", false));
+  args.init_from = InTaskFolder(call, call.Arg("init_from", ""));
   DRC_RETURN_NOT_OK(CountArg(call, "conformal_windows", args.conformal_windows));
   DRC_RETURN_NOT_OK(CountArg(call, "conformal_step", args.conformal_step));
   args.conformal_method = call.Arg("conformal_method", args.conformal_method);
@@ -146,7 +147,8 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
       "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= loss= futr_exog=A,B "
       "hist_exog= stat_exog= cat_exog= cat_emb_dim=fastai futr_data= threads= device= out= "
       "config= params=M.K=V;... future=false partition=false level=80,90 cv_windows=0 cv_step=1 "
-      "cv_refit=0 warm_start=false conformal_windows=0 conformal_step=1 conformal_method=: "
+      "cv_refit=0 warm_start=false init_from=DIR conformal_windows=0 conformal_step=1 "
+      "conformal_method=: "
       "drc forecast --json on the task's ranks (data-parallel; each rank on its GPU when the "
       "task has gpus_per_rank); rank 0 prints a line per model"));
   return registry.Register(

@@ -146,6 +146,7 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.cv_step = args.cv_step;
   config.cv_refit = args.cv_refit;
   config.warm_start = args.warm_start;
+  config.init_from = args.init_from;
   config.conformal_windows = args.conformal_windows;
   config.conformal_step = args.conformal_step;
   config.conformal_method = args.conformal_method;
@@ -174,6 +175,7 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
     j["cv_refit"] = args.cv_refit;
   }
   if (args.warm_start) j["warm_start"] = true;
+  if (!args.init_from.empty()) j["init_from"] = args.init_from;
   for (const auto& exog : config.ExogLists()) {
     if (!exog.columns->empty()) j[exog.key] = *exog.columns;
   }

@@ -54,6 +54,7 @@ struct ForecastArgs {
   int cv_step = 1;
   int cv_refit = 0;           // NF's refit (dl::ForecastConfig::cv_refit)
   bool warm_start = false;    // NF's chained fits (dl::ForecastConfig::warm_start)
+  std::string init_from;      // start from these checkpoints (dl::ForecastConfig::init_from)
   int conformal_windows = 0;  // conformal intervals of point models (dl::ForecastConfig)
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";

@@ -248,6 +248,10 @@ int main(int argc, char** argv) {
                      "NF's chained fits (its use_init_models=False): a refit window's fit, and the "
                      "fit after a conformal calibration, start from the weights the fit before "
                      "ended with (default: each from the initial weights)");
+  forecast->add_option("--init-from", forecast_args.init_from,
+                       "Start each model from DIR/<MODEL>.ckpt (an earlier run's --checkpoint-dir) "
+                       "instead of its initial weights, with a new optimizer: fine-tune or train "
+                       "on (NF's fit(use_init_models=False) after load)");
   forecast
       ->add_option("--cv-step", forecast_args.cv_step,
                    "Points between the cross-validation cutoffs (NF's step_size)")

@@ -766,12 +766,18 @@ Status ResumeEveryRankOrNone(const ForecastConfig& config, const std::string& mo
   return Status::OK();
 }
 
+// The checkpoint whose weights model `name` starts from (ForecastConfig::init_from).
+std::string InitFromPath(const ForecastConfig& config, const std::string& name) {
+  return (std::filesystem::path(config.init_from) / (name + ".ckpt")).string();
+}
+
 // Trains `run` on `series` as the config asks: early stopping on the validation windows of
 // val_size (from `dataset`, built on `series`), this rank's shard of the windows before them,
 // and, with a `checkpoint` name (MODEL, or MODEL.cv<w> for a refit cross-validation window),
 // the config's checkpoints and resume as <checkpoint>.ckpt. With `start`, the model begins
-// with its weights (a warm start: ForecastConfig::warm_start) instead of its initial ones; a
-// resumed checkpoint holds the weights it had reached. `final_loss` gets the loss of the last
+// with its weights (a warm start: ForecastConfig::warm_start) instead of its initial ones, and
+// without it, with config.init_from, with that checkpoint's; a resumed checkpoint holds the
+// weights it had reached. `final_loss` gets the loss of the last
 // step.
 Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& series,
                                          WindowedDataset& dataset, const ForecastConfig& config,
@@ -828,7 +834,11 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
     topts.checkpoint_every = config.checkpoint_every;
   }
   DRC_ASSIGN_OR_RETURN(auto trainer, Trainer::Make(run.name, mc, topts, DefaultModelRegistry()));
-  if (start != nullptr) DRC_RETURN_NOT_OK(trainer->StartFrom(*start));
+  if (start != nullptr) {
+    DRC_RETURN_NOT_OK(trainer->StartFrom(*start));
+  } else if (!config.init_from.empty()) {
+    DRC_RETURN_NOT_OK(trainer->StartFromCheckpoint(InitFromPath(config, run.name)));
+  }
   WindowedDataset& fit_data = fit_part ? *fit_part : dataset;
   if (checkpointed && config.resume) {
     const bool found = std::filesystem::exists(path);
@@ -1125,6 +1135,15 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
         "Forecast: warm_start chains a model's fits, and there is one: it needs cv_refit >= 1 "
         "(a fit per refit window) or conformal_windows (a calibration fit before the fit)");
   }
+  if (!config.init_from.empty() && !config.checkpoint_dir.empty()) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(config.init_from, config.checkpoint_dir, ec)) {
+      return Status::InvalidArgument(
+          "Forecast: init_from and checkpoint_dir are the same folder (", config.checkpoint_dir,
+          "): the run's checkpoints would replace the weights its fits start from; write them "
+          "to another");
+    }
+  }
   if (cv && config.future) {
     return Status::InvalidArgument(
         "Forecast: cross-validation scores forecasts of held-out windows; it does not go with "
@@ -1144,6 +1163,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   for (const auto& name : config.models) {
     DRC_ASSIGN_OR_RETURN(ModelRun run, PlanRun(registry, name, config));
     runs.push_back(run);
+    if (!config.init_from.empty() && !std::filesystem::exists(InitFromPath(config, name))) {
+      return Status::NotFound("Forecast: init_from ", config.init_from, " has no ", name,
+                              ".ckpt (the checkpoint a run with checkpoint_dir writes for ", name,
+                              ")");
+    }
     const TrainDefaults& defaults = run.defaults;
     if (!NeedsConformal(defaults, run.point_loss, config)) continue;
     if (config.conformal_windows == 0) {

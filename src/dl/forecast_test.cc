@@ -599,6 +599,60 @@ TEST(Forecast, WarmStartChainsTheFits) {
   EXPECT_NE(r.status().message().find("warm_start chains"), std::string::npos) << r.status();
 }
 
+// init_from: a run that starts from an earlier run's checkpoint goes on from its weights. A
+// refit cross-validation's first window, checkpointed, then trained on from its checkpoint over
+// the data up to the second cutoff, forecasts as the warm-started cross-validation's second
+// window does. A missing checkpoint, the run's own checkpoint folder, and a model of other
+// hyper-parameters are refused.
+TEST(Forecast, InitFromGoesOnFromACheckpoint) {
+  auto table = data::ReadCsv(CarrierCsv());
+  ASSERT_TRUE(table.ok()) << table.status();
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("drc_forecast_init_from_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ForecastConfig config = Quick({"MLP"}, 5);
+  config.params["MLP"] = {{"hidden_size", 32}};
+  config.cv_windows = 2;
+  config.cv_step = 36;
+  config.cv_refit = 1;
+  config.warm_start = true;
+  auto warm = Forecast(*table, {}, config);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  config.warm_start = false;
+  config.checkpoint_dir = (dir / "first").string();  // window 0's fit: first/MLP.ckpt
+  ASSERT_TRUE(Forecast(*table, {}, config).ok());
+  ForecastConfig on = Quick({"MLP"}, 5);
+  on.params = config.params;
+  on.init_from = config.checkpoint_dir;
+  auto loaded = Forecast(*table, {}, on);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const std::vector<double> chained = Doubles(*warm->front().predictions, "y_hat"),
+                            from_file = Doubles(*loaded->front().predictions, "y_hat");
+  ASSERT_EQ(chained.size(), 48u);
+  ASSERT_EQ(from_file.size(), 24u);
+  for (int j = 0; j < 24; ++j) EXPECT_DOUBLE_EQ(from_file[j], chained[24 + j]) << j;
+  on.init_from.clear();
+  auto cold = Forecast(*table, {}, on);
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  EXPECT_NE(Doubles(*cold->front().predictions, "y_hat")[0], from_file[0]);
+
+  on.init_from = (dir / "empty").string();
+  auto r = Forecast(*table, {}, on);
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status();
+  EXPECT_NE(r.status().message().find("has no MLP.ckpt"), std::string::npos) << r.status();
+  on.init_from = config.checkpoint_dir;
+  on.checkpoint_dir = config.checkpoint_dir;
+  r = Forecast(*table, {}, on);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("the same folder"), std::string::npos) << r.status();
+  on.checkpoint_dir.clear();
+  on.params["MLP"] = {{"hidden_size", 16}};
+  r = Forecast(*table, {}, on);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("MLP.ckpt: param '"), std::string::npos) << r.status();
+  std::filesystem::remove_all(dir);
+}
+
 // Prediction intervals as NeuralForecast's predict() names them: DeepAR's default output is
 // the mean, the median and the 80 and 90 intervals; given levels give only their intervals,
 // ascending by quantile. Coverage is the share of held-out values inside. The point forecast

@@ -587,13 +587,52 @@ Status ReadTensors(torch::serialize::InputArchive& archive, const std::string& k
   return Status::OK();
 }
 
+// Opens the checkpoint at `path` into `archive` (its tensors onto `device`) after checking that
+// it is one, of this build's format, written for model `name`.
+Status OpenCheckpoint(const std::string& path, const std::string& name, const torch::Device& device,
+                      torch::serialize::InputArchive& archive) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::NotFound(name, ": no checkpoint at ", path);
+  }
+  archive.load_from(path, device);
+  // A fresh tensor per read (reading into a used one resizes its storage).
+  torch::Tensor format, model_name;
+  archive.read("format", format);
+  if (format.item<int64_t>() != kCheckpointFormat) {
+    return Status::InvalidArgument(path, ": checkpoint format ", format.item<int64_t>(),
+                                   ", this build reads ", kCheckpointFormat);
+  }
+  archive.read("model_name", model_name);
+  if (TensorBytes(model_name.cpu()) != name) {
+    return Status::InvalidArgument(path, ": checkpoint of model '", TensorBytes(model_name.cpu()),
+                                   "', not of '", name, "'");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
+Status Trainer::CheckBeforeFirstStep() const {
+  if (step_ == 0) return Status::OK();
+  return Status::FailedPrecondition(name_, ": a warm start must come before the first step (",
+                                    step_, " taken)");
+}
+
+Status Trainer::StartFromCheckpoint(const std::string& path) {
+  DRC_RETURN_NOT_OK(CheckBeforeFirstStep());
+  return Guard(name_ + ": starting from checkpoint " + path, [&]() -> Status {
+    torch::serialize::InputArchive archive;
+    DRC_RETURN_NOT_OK(OpenCheckpoint(path, name_, device_, archive));
+    DRC_RETURN_NOT_OK(ReadTensors(archive, "param", model_->named_parameters(), path));
+    DRC_RETURN_NOT_OK(ReadTensors(archive, "buffer", model_->named_buffers(), path));
+    warm_started_ = true;
+    return Status::OK();
+  });
+}
+
 Status Trainer::StartFrom(const ForecastModel& fitted) {
-  if (step_ > 0) {
-    return Status::FailedPrecondition(name_, ": a warm start must come before the first step (",
-                                      step_, " taken)");
-  }
+  DRC_RETURN_NOT_OK(CheckBeforeFirstStep());
   auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& from,
                   const torch::OrderedDict<std::string, torch::Tensor>& to,
                   const char* kind) -> Status {
@@ -670,13 +709,9 @@ Status Trainer::SaveCheckpoint(const std::string& path, const WindowedDataset& d
 }
 
 Status Trainer::Resume(const std::string& path, WindowedDataset& data) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return Status::NotFound(name_, ": no checkpoint at ", path);
-  }
   return Guard(name_ + ": reading checkpoint " + path, [&]() -> Status {
     torch::serialize::InputArchive archive;
-    archive.load_from(path, device_);  // tensors onto this trainer's device
+    DRC_RETURN_NOT_OK(OpenCheckpoint(path, name_, device_, archive));
     // A fresh tensor per read (reading into a used one resizes its storage).
     auto read = [&](const char* key) {  // the run's own state: on the host
       torch::Tensor t;
@@ -684,28 +719,20 @@ Status Trainer::Resume(const std::string& path, WindowedDataset& data) {
       return t.cpu();
     };
     torch::Tensor t;
-    t = read("format");
-    if (t.item<int64_t>() != kCheckpointFormat) {
-      return Status::InvalidArgument(path, ": checkpoint format ", t.item<int64_t>(),
-                                     ", this build reads ", kCheckpointFormat);
-    }
-    t = read("model_name");
-    if (TensorBytes(t) != name_) {
-      return Status::InvalidArgument(path, ": checkpoint of model '", TensorBytes(t), "', not of '",
-                                     name_, "'");
-    }
     // Checkpoints from before warm starts lack the key: their runs started from the initial
     // weights.
     torch::Tensor warm;
     const bool written_warm = archive.try_read("warm_start", warm) && warm.item<int64_t>() != 0;
     if (written_warm != warm_started_) {
-      auto start = [](bool warm) {
-        return warm ? "from the weights of the fit before it (a warm start)"
-                    : "from the initial weights";
+      auto start = [](bool given) {
+        return given ? "from weights it was given (the fit before it, or --init-from's)"
+                     : "from the initial weights";
       };
-      return Status::InvalidArgument(
-          path, ": checkpoint of a run that started ", start(written_warm), "; this one starts ",
-          start(warm_started_), " (resume with the same warm-start setting, or remove it)");
+      return Status::InvalidArgument(path, ": checkpoint of a run that started ",
+                                     start(written_warm), "; this one starts ",
+                                     start(warm_started_),
+                                     " (resume with the same --warm-start and --init-from, or "
+                                     "remove the checkpoint)");
     }
     t = read("step");
     const int64_t step = t.item<int64_t>();

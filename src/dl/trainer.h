@@ -181,6 +181,11 @@ class Trainer {
   // naming the tensor when the models differ. Checkpoints record whether their run started so,
   // and Resume() refuses one of a run that started the other way (from the initial weights).
   Status StartFrom(const ForecastModel& fitted);
+  // The same from the parameters and buffers of a checkpoint (SaveCheckpoint's, of a model of
+  // this name and shapes; its optimizer and sampler state are not read), as NeuralForecast's
+  // fit(use_init_models=False) after load(): NotFound without the file, InvalidArgument naming
+  // the file (and the tensor) when it is not this model's.
+  Status StartFromCheckpoint(const std::string& path);
 
   ForecastModel& model() { return *model_; }
   int step() const { return step_; }
@@ -198,6 +203,7 @@ class Trainer {
   Trainer(std::string name, ModelConfig config, TrainOptions options,
           std::shared_ptr<ForecastModel> model, torch::Device device);
   double LearningRateAt(int step) const;
+  Status CheckBeforeFirstStep() const;  // a warm start's precondition
 
   std::string name_;
   ModelConfig config_;
@@ -209,7 +215,7 @@ class Trainer {
   std::mt19937_64 rng_;
   int step_ = 0;
   bool stopped_early_ = false;
-  bool warm_started_ = false;  // StartFrom() gave the weights
+  bool warm_started_ = false;  // StartFrom() or StartFromCheckpoint() gave the weights
   int window_parts_ = 1;
   double best_val_ = 0;
   int checks_without_improvement_ = 0;

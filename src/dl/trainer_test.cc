@@ -496,8 +496,8 @@ TEST(Trainer, StartFromTakesTheFittedWeights) {
   ASSERT_TRUE(cold.ok());
   st = (*cold)->Resume(saving.checkpoint_path, writer_data);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
-  EXPECT_NE(st.message().find("warm.ckpt: checkpoint of a run that started from the weights of "
-                              "the fit before it"),
+  EXPECT_NE(st.message().find("warm.ckpt: checkpoint of a run that started from weights it was "
+                              "given"),
             std::string::npos)
       << st;
   saving.checkpoint_path = (dir / "cold.ckpt").string();
@@ -509,9 +509,69 @@ TEST(Trainer, StartFromTakesTheFittedWeights) {
   ASSERT_TRUE((*warm_reader)->StartFrom((*fitted)->model()).ok());
   st = (*warm_reader)->Resume(saving.checkpoint_path, writer_data);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
-  EXPECT_NE(st.message().find("started from the initial weights; this one starts from the "
-                              "weights of the fit before it"),
+  EXPECT_NE(st.message().find("started from the initial weights; this one starts from weights "
+                              "it was given"),
             std::string::npos)
+      << st;
+}
+
+// A checkpoint's weights as a start (NF's load, then fit(use_init_models=False)): the same as
+// starting from the model that wrote it, its optimizer and sampler not taken; refused for a
+// missing file, another model, other shapes, and after the first step.
+TEST(Trainer, StartFromCheckpointTakesItsWeights) {
+  const auto dir = TempDir();
+  TrainOptions options;
+  options.max_steps = 5;
+  options.threads = 1;
+  TrainOptions saving = options;
+  saving.checkpoint_path = (dir / "MLP.ckpt").string();
+  const ModelConfig config = Config({{"hidden_size", 8}});
+  auto fitted = Trainer::Make("MLP", config, saving, DefaultModelRegistry());
+  ASSERT_TRUE(fitted.ok());
+  auto data = Dataset(SineSeries(200));
+  ASSERT_TRUE((*fitted)->Fit(data).ok());
+  auto fitted_forecast = (*fitted)->Predict(data);
+  ASSERT_TRUE(fitted_forecast.ok()) << fitted_forecast.status();
+
+  auto loaded = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(loaded.ok());
+  Status st = (*loaded)->StartFromCheckpoint(saving.checkpoint_path);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ((*loaded)->step(), 0);
+  auto loaded_forecast = (*loaded)->Predict(data);
+  ASSERT_TRUE(loaded_forecast.ok()) << loaded_forecast.status();
+  EXPECT_TRUE(torch::equal(*loaded_forecast, *fitted_forecast));
+  auto twin = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(twin.ok());
+  ASSERT_TRUE((*twin)->StartFrom((*fitted)->model()).ok());
+  auto loaded_data = Dataset(SineSeries(200)), twin_data = Dataset(SineSeries(200));
+  ASSERT_TRUE((*loaded)->Fit(loaded_data).ok());
+  ASSERT_TRUE((*twin)->Fit(twin_data).ok());
+  auto trained = (*loaded)->Predict(data), twin_trained = (*twin)->Predict(data);
+  ASSERT_TRUE(trained.ok() && twin_trained.ok());
+  EXPECT_TRUE(torch::equal(*trained, *twin_trained));
+  EXPECT_FALSE(torch::equal(*trained, *fitted_forecast));  // it trained on
+
+  st = (*loaded)->StartFromCheckpoint(saving.checkpoint_path);
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st;
+  auto fresh = Trainer::Make("MLP", config, options, DefaultModelRegistry());
+  ASSERT_TRUE(fresh.ok());
+  st = (*fresh)->StartFromCheckpoint((dir / "none.ckpt").string());
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st;
+  EXPECT_NE(st.message().find("none.ckpt"), std::string::npos) << st;
+  auto wider = Trainer::Make("MLP", Config({{"hidden_size", 16}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(wider.ok());
+  st = (*wider)->StartFromCheckpoint(saving.checkpoint_path);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(st.message().find("MLP.ckpt: param '"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("is [8, 12] in the checkpoint and [16, 12] in this model"),
+            std::string::npos)
+      << st;
+  auto nhits = Trainer::Make("NHITS", Config({{"mlp_units", 8}}), options, DefaultModelRegistry());
+  ASSERT_TRUE(nhits.ok());
+  st = (*nhits)->StartFromCheckpoint(saving.checkpoint_path);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st;
+  EXPECT_NE(st.message().find("checkpoint of model 'MLP', not of 'NHITS'"), std::string::npos)
       << st;
 }
 

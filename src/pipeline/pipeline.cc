@@ -439,6 +439,7 @@ class Parser : public YamlFields {
       return Error(n["cv_refit"], "field 'cv_refit' needs 'cv_windows' >= 1");
     }
     DRC_RETURN_NOT_OK(Get(n, "warm_start", f.warm_start, "true or false"));
+    DRC_ASSIGN_OR_RETURN(f.init_from, InputPath(n, "init_from"));
     if (f.future && f.cv_windows > 0) {
       return Error(n["cv_windows"], "give 'future' or 'cv_windows', not both");
     }
@@ -740,36 +741,21 @@ class Parser : public YamlFields {
   }
 
   Status PlanForecast(const YAML::Node& n, Stage& s, Pipeline& p) const {
-    DRC_RETURN_NOT_OK(CheckStageKeys(n, s,
-                                     {"data",
-                                      "from",
-                                      "models",
-                                      "h",
-                                      "input_size",
-                                      "steps",
-                                      "seed",
-                                      "seeds",
-                                      "freq",
-                                      "scaler",
-                                      "loss",
-                                      "config",
-                                      "params",
-                                      "future",
-                                      "partition",
-                                      "cv_windows",
-                                      "cv_step",
-                                      "cv_refit",
-                                      "warm_start",
-                                      "level",
-                                      "conformal_windows",
-                                      "conformal_step",
-                                      "conformal_method",
-                                      "futr_exog",
-                                      "hist_exog",
-                                      "stat_exog",
-                                      "cat_exog",
-                                      "cat_emb_dim",
-                                      "futr_data"},
+    DRC_RETURN_NOT_OK(CheckStageKeys(n, s, {"data",           "from",
+                                            "models",         "h",
+                                            "input_size",     "steps",
+                                            "seed",           "seeds",
+                                            "freq",           "scaler",
+                                            "loss",           "config",
+                                            "params",         "future",
+                                            "partition",      "cv_windows",
+                                            "cv_step",        "cv_refit",
+                                            "warm_start",     "init_from",
+                                            "level",          "conformal_windows",
+                                            "conformal_step", "conformal_method",
+                                            "futr_exog",      "hist_exog",
+                                            "stat_exog",      "cat_exog",
+                                            "cat_emb_dim",    "futr_data"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -827,6 +813,7 @@ class Parser : public YamlFields {
       base.function_args["cv_refit"] = std::to_string(f.cv_refit);
     }
     if (f.warm_start) base.function_args["warm_start"] = "true";
+    if (!f.init_from.empty()) base.function_args["init_from"] = f.init_from;
     if (!f.level.empty()) {
       std::vector<std::string> levels;
       for (double level : f.level) levels.push_back(NumberText(level));

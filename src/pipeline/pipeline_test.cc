@@ -269,7 +269,7 @@ TEST_F(PipelineTest, StageForecastsKeepTheQuantilesAndCanHaveNoActualValues) {
   auto p = ParsePipeline(R"(
 stages:
   - {name: f, kind: forecast, data: /d.csv, models: [MLP, DeepAR], future: true, level: [80],
-     conformal_windows: 2, warm_start: true}
+     conformal_windows: 2, warm_start: true, init_from: saved}
 )",
                          "p.yaml");
   ASSERT_TRUE(p.ok()) << p.status();
@@ -278,8 +278,19 @@ stages:
   EXPECT_EQ(args.at("level"), "80");
   EXPECT_EQ(args.at("conformal_windows"), "2");
   EXPECT_EQ(args.at("warm_start"), "true");
+  // Relative to the pipeline file's folder, as the stage's other input paths.
+  const std::string saved = (std::filesystem::current_path() / "saved").lexically_normal().string();
+  EXPECT_EQ(args.at("init_from"), saved);
   EXPECT_EQ(args.count("cv_windows"), 0u);
   const std::string workdir = dir_.string();
+  // The report says where the models started and how their intervals were calibrated.
+  auto report = WriteReport(*p, workdir);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const std::string html = Slurp(*report);
+  EXPECT_NE(html.find("; each model started from its checkpoint in " + saved +
+                      " instead of its initial weights; a point model's intervals are conformal"),
+            std::string::npos)
+      << html;
   for (const auto& run : p->stages[0].runs) {
     std::filesystem::create_directories(dir_ / run.uid);
     std::ofstream(PredictionsPath(p->stages[0], workdir, run.uid))

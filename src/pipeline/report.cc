@@ -587,8 +587,11 @@ class Report {
         "<p>h=" + std::to_string(f.horizon) + ", input_size=" + std::to_string(f.input_size) +
         ", steps=" + std::to_string(f.steps) +
         (f.loss.empty() ? "" : ", loss " + HtmlEscape(f.loss)) + (seeds ? ", seeds " : ", seed ") +
-        JoinList(seed_list) + exog + "; " + how + conformal +
-        (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
+        JoinList(seed_list) + exog + "; " + how +
+        (f.init_from.empty() ? ""
+                             : "; each model started from its checkpoint in " +
+                                   HtmlEscape(f.init_from) + " instead of its initial weights") +
+        conformal + (seeds ? "; each value is the median over the seeds' runs" : "") + ".</p>\n";
     // Per interval level, its key in the records (drc forecast's "%g").
     std::vector<std::string> levels;
     for (double level : f.level) levels.push_back(FormatNum(level, "%g"));

@@ -100,6 +100,17 @@ struct ForecastConfig {
   // a refit window's is no longer that of a run stopped at its cutoff. Needs cv_refit >= 1 or
   // conformal_windows (with a single fit it would change nothing).
   bool warm_start = false;
+  // A folder of checkpoints that an earlier run wrote (its checkpoint_dir): each model starts
+  // from the parameters and buffers of <init_from>/<MODEL>.ckpt instead of its initial weights,
+  // with a new optimizer, learning-rate schedule and step count, its seed as usual (NF's
+  // fit(use_init_models=False) after NeuralForecast.load()): fine-tuning a saved model on other
+  // data, or training it further. Every fit that would start from the initial weights starts
+  // from these: the first of a warm_start chain, each refit window's without warm_start, a
+  // conformal calibration copy. A missing file is NotFound before any training; a checkpoint of
+  // another model or of other hyper-parameters is InvalidArgument naming the file and the
+  // tensor, when that model starts. Not checkpoint_dir itself (the run's checkpoints would
+  // replace the weights its later fits start from). Empty: none.
+  std::string init_from;
   // Prediction intervals, as NeuralForecast's predict(level=...): for each level L in (0, 100),
   // the (50 - L/2) % and (50 + L/2) % quantiles of the forecast distribution, as prediction
   // columns y_hat-lo-L and y_hat-hi-L (ascending by quantile), and without `future` the share
@@ -122,7 +133,7 @@ struct ForecastConfig {
   // does (validation, ranks) but writes no checkpoint, and its time counts in `seconds`. The
   // model then trains from its own initial weights, so its forecast is that of a run without
   // intervals; NF's final fit instead goes on training the calibration copy (its
-  // use_init_models=False), which changes its forecasts.
+  // use_init_models=False), which changes its forecasts, as warm_start does.
   int conformal_windows = 0;
   int conformal_step = 1;
   std::string conformal_method = "conformal_distribution";

@@ -23,7 +23,7 @@
 //       seeds: [1, 2, 3]             # or seed: 1; the report gives each model's median
 //       params: {NBEATS: {mlp_units: 128}}   # or config: FILE.yaml, as drc forecast's
 //       # future: true (forecast after the data's end), cv_windows/cv_step/cv_refit,
-//       # warm_start: true,
+//       # warm_start: true, init_from: DIR (each model from DIR/<MODEL>.ckpt, as --init-from),
 //       # level: [80, 90],
 //       # conformal_windows/conformal_step/conformal_method: drc forecast's options
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
@@ -224,6 +224,7 @@ struct ForecastSpec {
   bool future = false;
   int cv_windows = 0, cv_step = 1, cv_refit = 0;
   bool warm_start = false;
+  std::string init_from;  // drc forecast --init-from: a folder of an earlier run's checkpoints
   std::vector<double> level;
   int conformal_windows = 0, conformal_step = 1;
   std::string conformal_method;
