@@ -777,8 +777,7 @@ std::string InitFromPath(const ForecastConfig& config, const std::string& name) 
 // the config's checkpoints and resume as <checkpoint>.ckpt. With `start`, the model begins
 // with its weights (a warm start: ForecastConfig::warm_start) instead of its initial ones, and
 // without it, with config.init_from, with that checkpoint's; a resumed checkpoint holds the
-// weights it had reached. `final_loss` gets the loss of the last
-// step.
+// weights it had reached. `final_loss` gets the loss of the last step.
 Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& series,
                                          WindowedDataset& dataset, const ForecastConfig& config,
                                          const std::string& checkpoint, double& final_loss,
