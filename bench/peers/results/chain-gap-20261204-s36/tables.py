@@ -51,14 +51,18 @@ def main():
     print("|---|---|" + "---:|" * 9)
     for (first, second), v in cells.items():
         print(f"| {first} | {second} | {' | '.join(num(x) for x in v)} | {num(st.mean(v))} |")
-    a, b = maes("chain_drc.jsonl"), maes("chain_nf.jsonl")
-    n = min(len(a), len(b))
-    a, b = a[:n], b[:n]
-    print(f"\nWhole chain, seeds 1-{n} (run_seeds.sh): mean MAE ours {num(st.mean(a))} "
-          f"(sd {num(st.stdev(a))}, median {num(st.median(a))}), NF {num(st.mean(b))} "
-          f"(sd {num(st.stdev(b))}, median {num(st.median(b))}); ours / NF "
-          f"{st.mean(a) / st.mean(b):.2f}; Welch t = {welch_t(a, b):.2f}; ours worse at "
-          f"{sum(x > y for x, y in zip(a, b))} of {n} seeds")
+    for m in ("NBEATS", "MLP"):
+        a, b = maes("chain_drc.jsonl", m), maes("chain_nf.jsonl", m)
+        n = min(len(a), len(b))
+        if n < 2:
+            continue
+        a, b = a[:n], b[:n]
+        print(f"\n{m}, whole chain, seeds 1-{n} (run_seeds.sh): mean MAE ours {num(st.mean(a))} "
+              f"(sd {num(st.stdev(a))}, median {num(st.median(a))}, range {num(min(a))}-"
+              f"{num(max(a))}), NF {num(st.mean(b))} (sd {num(st.stdev(b))}, median "
+              f"{num(st.median(b))}, range {num(min(b))}-{num(max(b))}); ours / NF "
+              f"{st.mean(a) / st.mean(b):.2f}; Welch t = {welch_t(a, b):.2f}; ours worse at "
+              f"{sum(x > y for x, y in zip(a, b))} of {n} seeds")
 
 
 if __name__ == "__main__":
