@@ -10,11 +10,10 @@ its forecast of those 24 as nf_forecast.py does. With --ckpt (a checkpoint that 
 NF's initial ones: NF's fit(use_init_models=False) on a model whose parameters were set from it.
 Our parameter names map onto NF's by position (block<i>.in/hidden<j>/theta -> blocks.<i>.layers
 .<0, 1, 3, 5, 7>); the basis buffers must agree with NF's (checked). With --nf-first, the
-weights are those of NF's own first link: NF's cross_validation(n_windows=2, step_size=1) fit
-of CUT.csv (CSV without its last 24 rows: the calibration copy that NF's
-fit(prediction_intervals=PredictionIntervals(n_windows=2)) trains), its parameters copied into a
-new model (state_dict) that then fits as above; this gives NF's chained forecast bit for bit. Prints one JSON line; with --norms, each starting
-parameter's Frobenius norm too.
+weights are those of NF's own first link (nf_first_state): copied into a new model, which then
+fits as above, they give NF's chained forecast bit for bit. Prints one JSON line.
+
+nf_first_to_ckpt.py imports the helpers below.
 """
 import argparse
 import json
@@ -25,19 +24,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 from nf_forecast import metrics, quiet  # noqa: E402
 
 
-def our_tensors(path, kind):
-    import torch
-    archive = torch.jit.load(path)
-    names = bytes(getattr(archive, f"{kind}_names").tolist()).decode().split("\n")[:-1]
-    return {n: getattr(archive, f"{kind}_{i}") for i, n in enumerate(names)}
-
-
-def nf_name(ours):
-    block, layer, what = ours.split(".")
-    index = {"in": 0, "hidden0": 1, "hidden1": 3, "hidden2": 5, "theta": 7}[layer]
-    return f"blocks.{block.removeprefix('block')}.layers.{index}.{what}"
-
-
 def nbeats(seed):
     """NF's NBEATS as nf_forecast.py builds it for the carrier runs."""
     from neuralforecast.models import NBEATS
@@ -46,13 +32,49 @@ def nbeats(seed):
                   enable_model_summary=False, enable_checkpointing=False)
 
 
+def nf_first_state(cut_csv, seed):
+    """NF's first link: the state_dict of NF's cross_validation(n_windows=2, step_size=1) fit of
+    CUT.csv (the rows before the 24 held out), the calibration copy that NF's
+    fit(prediction_intervals=PredictionIntervals(n_windows=2)) trains."""
+    import pandas as pd
+    from neuralforecast import NeuralForecast
+    nf = NeuralForecast(models=[nbeats(seed)], freq="ME")
+    cut = pd.read_csv(cut_csv, parse_dates=["ds"]).sort_values(["unique_id", "ds"])
+    nf.cross_validation(df=cut.reset_index(drop=True), n_windows=2, step_size=1)
+    return nf.models[0].state_dict()
+
+
+def matched_parameters(archive, state):
+    """(name, ours, NF's) for each parameter of our checkpoint `archive` (torch.jit.load of a
+    drc checkpoint) and the NF NBEATS `state`, after checking their shapes and that our basis
+    buffers equal NF's; exits naming the tensor otherwise."""
+    import torch
+
+    def tensors(kind):
+        names = bytes(getattr(archive, f"{kind}_names").tolist()).decode().split("\n")[:-1]
+        return [(n, getattr(archive, f"{kind}_{i}")) for i, n in enumerate(names)]
+    for name, ours in tensors("buffer"):
+        block, what = name.split(".")
+        if not torch.allclose(state[f"blocks.{block.removeprefix('block')}.basis.{what}"], ours,
+                              atol=1e-6):
+            sys.exit(f"{name}: our basis differs from NF's")
+    pairs = []
+    for name, ours in tensors("param"):
+        block, layer, what = name.split(".")
+        index = {"in": 0, "hidden0": 1, "hidden1": 3, "hidden2": 5, "theta": 7}[layer]
+        theirs = state[f"blocks.{block.removeprefix('block')}.layers.{index}.{what}"]
+        if theirs.shape != ours.shape:
+            sys.exit(f"{name}: {tuple(ours.shape)} ours, {tuple(theirs.shape)} NF's")
+        pairs.append((name, ours, theirs))
+    return pairs
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("csv")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--ckpt")
     p.add_argument("--nf-first")
-    p.add_argument("--norms", action="store_true")
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     quiet()
@@ -65,28 +87,14 @@ def main():
     df = df.reset_index(drop=True)
     last = df.groupby("unique_id").cumcount(ascending=False) < 24
     train, test = df[~last], df[last]
-    model = nbeats(a.seed)
-    nf = NeuralForecast(models=[model], freq="ME")
+    nf = NeuralForecast(models=[nbeats(a.seed)], freq="ME")
     model = nf.models[0]  # NeuralForecast fits copies of the models it is given
     if a.ckpt:
-        state = model.state_dict()
-        for name, tensor in our_tensors(a.ckpt, "param").items():
-            target = state[nf_name(name)]
-            if target.shape != tensor.shape:
-                sys.exit(f"{name}: {tuple(tensor.shape)} here, {tuple(target.shape)} in NF")
-            target.copy_(tensor)
-        for name, tensor in our_tensors(a.ckpt, "buffer").items():
-            block, what = name.split(".")
-            nf_buffer = state[f"blocks.{block.removeprefix('block')}.basis.{what}"]
-            if not torch.allclose(nf_buffer, tensor, atol=1e-6):
-                sys.exit(f"{name}: our basis differs from NF's")
-        model.load_state_dict(state)
+        state = model.state_dict()  # shares the parameters' storage
+        for _, ours, theirs in matched_parameters(torch.jit.load(a.ckpt), state):
+            theirs.copy_(ours)
     elif a.nf_first:
-        first = NeuralForecast(models=[nbeats(a.seed)], freq="ME")
-        cut = pd.read_csv(a.nf_first, parse_dates=["ds"]).sort_values(["unique_id", "ds"])
-        first.cross_validation(df=cut.reset_index(drop=True), n_windows=2, step_size=1)
-        model.load_state_dict(first.models[0].state_dict())
-    norms = {n: float(t.norm()) for n, t in model.state_dict().items() if "basis" not in n}
+        model.load_state_dict(nf_first_state(a.nf_first, a.seed))
     nf.fit(df=train, use_init_models=False)
     fc = nf.predict()
     evaluated = test.merge(fc, on=["unique_id", "ds"], how="left")
@@ -94,8 +102,7 @@ def main():
                                      evaluated["NBEATS"].astype(float).tolist())
     print(json.dumps({"model": "NBEATS", "mae": mae, "rmse": rmse, "mape": mape,
                       "smape": smape, "seed": a.seed,
-                      "from": "ours" if a.ckpt else "nf" if a.nf_first else "init",
-                      **({"norms": norms} if a.norms else {})}), flush=True)
+                      "from": "ours" if a.ckpt else "nf" if a.nf_first else "init"}), flush=True)
 
 
 if __name__ == "__main__":
