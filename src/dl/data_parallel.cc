@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"  // ResolveDevice
@@ -107,6 +108,49 @@ Status AllReduceSums(comm::Communicator* comm, std::span<double> values) {
                         return comm->AllReduce(send, recv, static_cast<int64_t>(values.size()),
                                                comm::DataType::kFloat64, comm::ReduceOp::kSum);
                       });
+}
+
+Result<std::vector<uint8_t>> AllGatherBytes(comm::Communicator* comm,
+                                            std::span<const uint8_t> mine) {
+  if (comm == nullptr) return std::vector<uint8_t>(mine.begin(), mine.end());
+  const auto bytes = static_cast<int64_t>(mine.size());
+  std::vector<int64_t> sizes(static_cast<size_t>(comm->size()));
+  DRC_RETURN_NOT_OK(OnCommMemory(
+      *comm, &bytes, sizeof(bytes), sizes.data(),
+      static_cast<int64_t>(sizeof(bytes)) * comm->size(),
+      [&](const void* send, void* recv) { return comm->AllGather(send, sizeof(bytes), recv); }));
+  const int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
+  std::vector<uint8_t> all(static_cast<size_t>(total));
+  if (total == 0) return all;  // every rank knows it: none enters the second collective
+  DRC_RETURN_NOT_OK(OnCommMemory(
+      *comm, mine.data(), bytes, all.data(), total,
+      [&](const void* send, void* recv) { return comm->AllGatherV(send, bytes, recv, sizes); }));
+  return all;
+}
+
+Result<std::vector<std::vector<std::string>>> AllGatherStrings(
+    comm::Communicator* comm, const std::vector<std::string>& mine) {
+  std::vector<int64_t> lengths;
+  std::vector<char> text;
+  for (const std::string& s : mine) {
+    lengths.push_back(static_cast<int64_t>(s.size()));
+    text.insert(text.end(), s.begin(), s.end());
+  }
+  DRC_ASSIGN_OR_RETURN(
+      const auto counts,
+      AllGatherVector(comm, std::vector<int64_t>{static_cast<int64_t>(mine.size())}));
+  DRC_ASSIGN_OR_RETURN(lengths, AllGatherVector(comm, lengths));
+  DRC_ASSIGN_OR_RETURN(text, AllGatherVector(comm, text));
+  std::vector<std::vector<std::string>> all(counts.size());
+  size_t k = 0, at = 0;
+  for (size_t r = 0; r < counts.size(); ++r) {
+    for (int64_t i = 0; i < counts[r]; ++i, ++k) {
+      const auto begin = text.begin() + static_cast<std::ptrdiff_t>(at);
+      all[r].emplace_back(begin, begin + lengths[k]);
+      at += static_cast<size_t>(lengths[k]);
+    }
+  }
+  return all;
 }
 
 Status GradientAllReducer::BroadcastParameters(torch::nn::Module& module) {

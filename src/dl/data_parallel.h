@@ -18,7 +18,10 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <cstring>
 #include <span>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "drc/comm/communicator.h"
@@ -35,6 +38,28 @@ Status AgreeOnStatus(comm::Communicator* comm, const Status& local);
 // Sums `values` over the ranks in place (one all-reduce of float64, staged on the
 // communicator's GPU for nccl). Null comm: unchanged.
 Status AllReduceSums(comm::Communicator* comm, std::span<double> values);
+
+// Every rank's `mine`, back to back in rank order, on every rank; the ranks' sizes may differ.
+// One all-gather of the sizes, then one of the bytes (staged on the communicator's GPU for
+// nccl). Null comm: `mine`.
+Result<std::vector<uint8_t>> AllGatherBytes(comm::Communicator* comm,
+                                            std::span<const uint8_t> mine);
+
+// AllGatherBytes of plain values: every rank's `mine`, concatenated in rank order.
+template <typename T>
+Result<std::vector<T>> AllGatherVector(comm::Communicator* comm, const std::vector<T>& mine) {
+  static_assert(std::is_trivially_copyable_v<T>, "sent as raw bytes");
+  const auto* bytes = reinterpret_cast<const uint8_t*>(mine.data());
+  DRC_ASSIGN_OR_RETURN(const std::vector<uint8_t> all,
+                       AllGatherBytes(comm, {bytes, mine.size() * sizeof(T)}));
+  std::vector<T> out(all.size() / sizeof(T));
+  if (!out.empty()) std::memcpy(out.data(), all.data(), out.size() * sizeof(T));
+  return out;
+}
+
+// Every rank's list of strings, indexed by rank, on every rank (three AllGatherBytes).
+Result<std::vector<std::vector<std::string>>> AllGatherStrings(
+    comm::Communicator* comm, const std::vector<std::string>& mine);
 
 class GradientAllReducer {
  public:

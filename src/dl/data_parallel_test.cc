@@ -179,5 +179,32 @@ TEST(DataParallel, ARankWithoutWindowsFailsEveryRank) {
   });
 }
 
+// Rank r contributes r pairs (rank 0 none); every rank gets them all, in rank order. Shares that
+// are all empty give an empty list.
+TEST(DataParallel, AllGatherVectorConcatenatesUnevenShares) {
+  ForEachWorld([](const data::Context& ctx) {
+    auto& comm = *ctx.comm();
+    struct Pair {
+      int32_t rank, index;
+    };
+    std::vector<Pair> mine;
+    for (int i = 0; i < comm.rank(); ++i) mine.push_back({comm.rank(), i});
+    auto all = AllGatherVector(&comm, mine);
+    ASSERT_TRUE(all.ok()) << all.status();
+    std::vector<std::pair<int, int>> got, want;
+    for (const Pair& p : *all) got.emplace_back(p.rank, p.index);
+    for (int r = 0; r < comm.size(); ++r) {
+      for (int i = 0; i < r; ++i) want.emplace_back(r, i);
+    }
+    EXPECT_EQ(got, want);
+    auto none = AllGatherVector(&comm, std::vector<double>{});
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_TRUE(none->empty());
+    auto alone = AllGatherVector(nullptr, std::vector<double>{1.5, 2.5});
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(*alone, (std::vector<double>{1.5, 2.5}));
+  });
+}
+
 }  // namespace
 }  // namespace drc::dl
