@@ -156,8 +156,10 @@ memory::desc ArgDesc(const dnnl::primitive_desc_base& pd, int arg) {
 // system as fresh pages (glibc maps blocks above 32 MB), which the kernel must fault in and zero
 // at every training step: a third of the step's time. So this file's buffers from 4 MB up are
 // kept when freed and handed out again for a request of the same size: what waits is what the
-// next training step asks for. At most kMaxHeld bytes wait (the oldest buffers are returned to
-// the system first; a larger buffer is never kept).
+// next training step asks for, or for a somewhat smaller one (up to kSlack times smaller: batches
+// whose size varies a little, as a data-parallel hydrology rank's share does, then reuse the
+// largest buffers instead of each size keeping its own). At most kMaxHeld bytes wait (the oldest
+// buffers are returned to the system first; a larger buffer is never kept).
 class BufferPool {
  public:
   at::Tensor Empty(at::IntArrayRef sizes, const at::TensorOptions& options) {
@@ -165,14 +167,22 @@ class BufferPool {
         static_cast<size_t>(c10::multiply_integers(sizes)) * options.dtype().itemsize();
     if (bytes < (size_t{4} << 20)) return at::empty(sizes, options);
     void* data = nullptr;
+    size_t capacity = bytes;
     {
       std::lock_guard lock(mu_);
-      auto it =
-          std::find_if(free_.begin(), free_.end(), [&](const auto& f) { return f.first == bytes; });
-      if (it != free_.end()) {
-        data = it->second;
-        held_ -= bytes;
-        free_.erase(it);
+      // The smallest free buffer that holds `bytes` and is not kSlack times larger.
+      auto best = free_.end();
+      for (auto it = free_.begin(); it != free_.end(); ++it) {
+        if (it->first >= bytes && it->first <= bytes * kSlack &&
+            (best == free_.end() || it->first < best->first)) {
+          best = it;
+        }
+      }
+      if (best != free_.end()) {
+        capacity = best->first;
+        data = best->second;
+        held_ -= capacity;
+        free_.erase(best);
       }
     }
     if (data == nullptr) {
@@ -180,11 +190,12 @@ class BufferPool {
       if (data == nullptr) throw std::bad_alloc();
     }
     return at::from_blob(
-        data, sizes, [this, bytes](void* p) { Release(p, bytes); }, options);
+        data, sizes, [this, capacity](void* p) { Release(p, capacity); }, options);
   }
 
  private:
   static constexpr size_t kMaxHeld = size_t{3} << 30;
+  static constexpr size_t kSlack = 2;
 
   void Release(void* data, size_t bytes) {
     if (bytes > kMaxHeld) {

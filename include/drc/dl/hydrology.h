@@ -16,13 +16,21 @@
 //  - Adam, learning rate by epoch (NH's dict {epoch: lr}), gradient-norm clipping 1.
 //  - evaluation: predictions back in mm/day; NSE and KGE over the observed test days.
 //
-// Data-parallel (`comm` with several ranks): every rank reads all the data and holds a replica of
-// the model; each batch of batch_size samples is split across the ranks (sample k of the batch
-// to rank k mod R), each rank's loss is its samples' share of the batch's loss, and the gradients
-// are summed over the ranks (GradientAllReducer) before clipping and the Adam step, so that every
-// rank takes the same step, the one the whole batch gives, and ends with the same parameters.
-// With dropout the masks differ from a one-rank run's; without, the result equals it up to the
-// order of floating-point sums. Every rank evaluates; the results are the same on all.
+// Data-parallel (`comm` with several ranks): the basins are sharded. Basin b of the run (in the
+// order of its gauge list) belongs to rank b mod R, which alone reads its files from a CAMELS
+// folder. From a table of one part per rank ("{rank}" in its path, parts 0 to R-1, as a
+// partitioned prepare stage writes them; no basins named) a rank reads only its part and holds
+// its basins, which must be in no other part; any other table every rank reads whole (every
+// part) and keeps its basins. Every rank reads every basin's static attributes. The normalisation
+// still spans every basin: the ranks' sums are added up (one all-reduce). The ranks gather the list
+// of all basins' training samples, so that all shuffle it alike and draw the batches a one-rank run
+// draws; each batch's samples go to the ranks that hold their basins, each rank's loss is its
+// samples' share of the batch's loss, and the gradients are summed over the ranks
+// (GradientAllReducer) before clipping and the Adam step, so that every rank takes the same step,
+// the one the whole batch gives, and ends with the same parameters. With dropout the masks differ
+// from a one-rank run's; without, the result equals it up to the order of floating-point sums. Each
+// rank evaluates its basins, and every rank returns all basins' evaluations. An error on one rank
+// (a basin's file) is an error on every rank.
 //
 // Deviations: NH refuses attributes whose std across basins is 0 or undefined (one basin);
 // here such an attribute is only centred (scale 1), so a single basin can be trained. NH can
