@@ -82,6 +82,19 @@ stages:
     hidden_size: 8
     seed: 3
     cores: 1
+  - name: ranked                     # the same on 2 ranks, each reading its own part
+    kind: hydro
+    from: prepare
+    attributes: attributes.parquet
+    inputs: ["prcp(mm/day)", "srad(W/m2)", "tmax(C)", "tmin(C)", "vp(Pa)", "dayl(s)"]
+    models: [LSTM]
+    epochs: 1
+    seq_length: 30
+    hidden_size: 8
+    seed: 3
+    dropout: 0
+    ranks: 2
+    cores: 1
 EOF
 "$drc" run "$work/pipeline.yaml" --workdir "$work/run" --quiet
 ls "$work/run/prepare/series/part-0.parquet" "$work/run/prepare/series/part-1.parquet" >/dev/null
@@ -89,7 +102,19 @@ grep '"basin"' "$work/run/hydro.LSTM/hydro.LSTM.out" | diff "$work/folder-LSTM.b
 cmp "$work/folder-LSTM.csv" "$work/run/hydro.LSTM/hydro.csv"
 grep -q "<p>the table of stage prepare, every basin" "$work/run/report/index.html" ||
   { echo "the report does not say where the basins came from" >&2; exit 1; }
-echo "CAMELS' files joined, converted to mm/day and aggregated, as parts = folder"
+# shellcheck disable=SC2086
+"$drc" hydro --model LSTM $small --dropout 0 --json >"$work/folder-d0.jsonl"
+python3 - "$work/folder-d0.jsonl" "$work/run/ranked.LSTM/ranked.LSTM.out" <<'PY'
+import json, sys
+def basins(path):
+    return {j["basin"]: j for j in map(json.loads, open(path)) if "basin" in j}
+one, ranked = basins(sys.argv[1]), basins(sys.argv[2])
+assert sorted(one) == sorted(ranked) and len(one) == 2, (one, ranked)
+for b in one:
+    for key in ("nse", "kge"):
+        assert abs(one[b][key] - ranked[b][key]) <= 1e-6, (b, key, one[b], ranked[b])
+PY
+echo "CAMELS' files joined, converted to mm/day and aggregated, as parts = folder (also on 2 ranks)"
 
 fails() {
   if "$drc" hydro --epochs 1 --seq-length 30 --hidden 8 --threads 1 "$@" >"$work/err.txt" 2>&1; then
