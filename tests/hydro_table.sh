@@ -48,6 +48,16 @@ for gauge in 01022500 03015500; do
   awk '{ line = $1 "," $2 "-" $3 "-" $4 "," $5; print line; print line }' \
     "$camels/streamflow/${gauge}_streamflow_qc.txt" >>"$work/discharge.csv"
 done
+# The hydro stages' common settings (the first stage's run equals drc hydro $small's).
+lstm='    from: prepare
+    attributes: attributes.parquet
+    inputs: ["prcp(mm/day)", "srad(W/m2)", "tmax(C)", "tmin(C)", "vp(Pa)", "dayl(s)"]
+    models: [LSTM]
+    epochs: 1
+    seq_length: 30
+    hidden_size: 8
+    seed: 3
+    cores: 1'
 cat >"$work/pipeline.yaml" <<EOF
 name: hydro-from-table
 pilot: {cores: 2}
@@ -73,28 +83,12 @@ stages:
     partitioned: true
   - name: hydro
     kind: hydro
-    from: prepare
-    attributes: attributes.parquet
-    inputs: ["prcp(mm/day)", "srad(W/m2)", "tmax(C)", "tmin(C)", "vp(Pa)", "dayl(s)"]
-    models: [LSTM]
-    epochs: 1
-    seq_length: 30
-    hidden_size: 8
-    seed: 3
-    cores: 1
+$lstm
   - name: ranked                     # the same on 2 ranks, each reading its own part
     kind: hydro
-    from: prepare
-    attributes: attributes.parquet
-    inputs: ["prcp(mm/day)", "srad(W/m2)", "tmax(C)", "tmin(C)", "vp(Pa)", "dayl(s)"]
-    models: [LSTM]
-    epochs: 1
-    seq_length: 30
-    hidden_size: 8
-    seed: 3
+$lstm
     dropout: 0
     ranks: 2
-    cores: 1
 EOF
 "$drc" run "$work/pipeline.yaml" --workdir "$work/run" --quiet
 ls "$work/run/prepare/series/part-0.parquet" "$work/run/prepare/series/part-1.parquet" >/dev/null
