@@ -158,8 +158,11 @@ memory::desc ArgDesc(const dnnl::primitive_desc_base& pd, int arg) {
 // kept when freed and handed out again for a request of the same size: what waits is what the
 // next training step asks for, or for a somewhat smaller one (up to kSlack times smaller: batches
 // whose size varies a little, as a data-parallel hydrology rank's share does, then reuse the
-// largest buffers instead of each size keeping its own). At most kMaxHeld bytes wait (the oldest
-// buffers are returned to the system first; a larger buffer is never kept).
+// largest buffers instead of each size keeping its own). A buffer allocated because none fits
+// replaces the largest free one it could stand in for (at most kSlack times smaller), which is
+// returned to the system: when the requests grow step by step, the pool keeps one buffer per
+// buffer in use at once, at the largest size, not one per size seen. At most kMaxHeld bytes wait
+// (the oldest buffers are returned to the system first; a larger buffer is never kept).
 class BufferPool {
  public:
   at::Tensor Empty(at::IntArrayRef sizes, const at::TensorOptions& options) {
@@ -183,6 +186,20 @@ class BufferPool {
         data = best->second;
         held_ -= capacity;
         free_.erase(best);
+      } else {
+        // The largest free buffer the new one supersedes.
+        auto superseded = free_.end();
+        for (auto it = free_.begin(); it != free_.end(); ++it) {
+          if (it->first < bytes && it->first * kSlack >= bytes &&
+              (superseded == free_.end() || it->first > superseded->first)) {
+            superseded = it;
+          }
+        }
+        if (superseded != free_.end()) {
+          std::free(superseded->second);
+          held_ -= superseded->first;
+          free_.erase(superseded);
+        }
       }
     }
     if (data == nullptr) {

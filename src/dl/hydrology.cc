@@ -32,9 +32,6 @@ namespace {
 // NH's NSELoss eps.
 constexpr double kNseEps = 0.1;
 
-// A rank's share of a batch is padded to a multiple of this many samples (see the training loop).
-constexpr int64_t kShareQuantum = 8;
-
 struct Period {
   Day start = 0, end = 0;
 };
@@ -657,41 +654,33 @@ Result<HydroResult> TrainAndEvaluateHydro(const HydroConfig& config) {
         if (d.local[sample.basin] >= 0) mine.push_back(sample);
       }
       double scalar = 0;
-      const Status stepped = Guard(
-          config.model + " training epoch " + std::to_string(epoch) + ", batch of " +
-              std::to_string(count) + " x " + std::to_string(len) + " days",
-          [&] {
-            optimizer.zero_grad();
-            if (!mine.empty()) {
-              const auto local = static_cast<int64_t>(mine.size());
-              // On several ranks a rank's share of a batch varies with the basins its
-              // samples come from. The layers build primitives and buffers per batch size,
-              // so the share is padded to a multiple of kShareQuantum with copies of its
-              // first sample, whose targets are then masked out.
-              const int64_t padded =
-                  ranks > 1 ? (local + kShareQuantum - 1) / kShareQuantum * kShareQuantum : local;
-              const Sample first = mine.front();
-              mine.resize(static_cast<size_t>(padded), first);
-              Gathered g = Gather(d, mine.data(), padded, len, last_n, device);
-              if (padded > local) g.y.narrow(0, local, padded - local).fill_(NAN);
-              torch::Tensor y_hat = model->Forward(g.batch, last_n);  // [B, n]
-              const torch::Tensor mask = ~torch::isnan(g.y);
-              const torch::Tensor diff = y_hat - torch::nan_to_num(g.y, 0.0);
-              torch::Tensor per = diff * diff * mask;
-              torch::Tensor l;
-              if (config.loss == "NSE") {
-                const torch::Tensor w = 1.0 / (g.target_std + kNseEps).pow(2);
-                l = (per * w.unsqueeze(1)).sum();
-              } else {
-                l = 0.5 * per.sum();
-              }
-              // This rank's share of the batch's loss; the ranks' gradients are summed below
-              // (the reducer averages them, hence the factor).
-              l = l * static_cast<double>(ranks) / static_cast<double>(observed);
-              l.backward();
-              scalar = l.item<double>();
-            }
-          });
+      const Status stepped =
+          Guard(config.model + " training epoch " + std::to_string(epoch) + ", batch of " +
+                    std::to_string(count) + " x " + std::to_string(len) + " days",
+                [&] {
+                  optimizer.zero_grad();
+                  if (!mine.empty()) {
+                    // On several ranks the share's size varies from batch to batch.
+                    Gathered g = Gather(d, mine.data(), static_cast<int64_t>(mine.size()), len,
+                                        last_n, device);
+                    torch::Tensor y_hat = model->Forward(g.batch, last_n);  // [B, n]
+                    const torch::Tensor mask = ~torch::isnan(g.y);
+                    const torch::Tensor diff = y_hat - torch::nan_to_num(g.y, 0.0);
+                    torch::Tensor per = diff * diff * mask;
+                    torch::Tensor l;
+                    if (config.loss == "NSE") {
+                      const torch::Tensor w = 1.0 / (g.target_std + kNseEps).pow(2);
+                      l = (per * w.unsqueeze(1)).sum();
+                    } else {
+                      l = 0.5 * per.sum();
+                    }
+                    // This rank's share of the batch's loss; the ranks' gradients are summed below
+                    // (the reducer averages them, hence the factor).
+                    l = l * static_cast<double>(ranks) / static_cast<double>(observed);
+                    l.backward();
+                    scalar = l.item<double>();
+                  }
+                });
       if (reducer) {
         // Every rank reaches the all-reduce, whatever its step did, and all learn of a failure.
         DRC_RETURN_NOT_OK(AgreeOnStatus(config.comm, stepped));
