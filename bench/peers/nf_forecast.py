@@ -163,7 +163,7 @@ def main():
     if a.loss:
         import neuralforecast.losses.pytorch as nfl
         name, _, argument = a.loss.removesuffix(")").partition("(")
-        if name in ("MQLoss", "HuberMQLoss", "DistributionLoss"):
+        if name in ("MQLoss", "HuberMQLoss", "DistributionLoss", "GMM", "PMM", "NBMM"):
             # Python's call syntax: MQLoss(level=[80, 90]), HuberMQLoss(quantiles=[...],
             # delta=0.5), DistributionLoss(StudentT, level=[80, 90], num_samples=500).
             import ast

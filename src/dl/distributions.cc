@@ -18,45 +18,115 @@ constexpr double kStudentMinDf = 3.0;
 // poisson_scale_decouple's and nbinomial_scale_decouple's floors.
 constexpr double kPoissonRateEps = 1e-10;
 constexpr double kNegBinEps = 1e-8;
+// tweedie_scale_decouple's clamp of log_mu, and the 1e-5 NF's Tweedie.sample adds to N.
+constexpr double kTweedieMinLogMu = 1e-9;
+constexpr double kTweedieMaxLogMu = 37;
+constexpr double kTweedieCountEps = 1e-5;
+// PMM's rate floor (NBMM's and GMM's are NegativeBinomial's and Normal's).
+constexpr double kPoissonMixtureRateEps = 1e-3;
 
 struct Entry {
   DistributionKind kind;
+  bool mixture;
   std::string name;
-  std::vector<std::string> params;
+  std::vector<std::string> params;  // a mixture's per component, without the weight
 };
 
 const std::vector<Entry>& Entries() {
   static const std::vector<Entry> kEntries = {
-      {DistributionKind::kStudentT, "StudentT", {"df", "loc", "scale"}},
-      {DistributionKind::kNormal, "Normal", {"loc", "scale"}},
-      {DistributionKind::kPoisson, "Poisson", {"rate"}},
-      {DistributionKind::kNegativeBinomial, "NegativeBinomial", {"total_count", "logits"}},
+      {DistributionKind::kStudentT, false, "StudentT", {"df", "loc", "scale"}},
+      {DistributionKind::kNormal, false, "Normal", {"loc", "scale"}},
+      {DistributionKind::kPoisson, false, "Poisson", {"rate"}},
+      {DistributionKind::kNegativeBinomial, false, "NegativeBinomial", {"total_count", "logits"}},
+      {DistributionKind::kTweedie, false, "Tweedie", {"log_mu"}},
+      {DistributionKind::kNormal, true, "GMM", {"mu", "std"}},
+      {DistributionKind::kPoisson, true, "PMM", {"lambda"}},
+      {DistributionKind::kNegativeBinomial, true, "NBMM", {"total_count", "logits"}},
   };
   return kEntries;
 }
 
-const Entry& EntryOf(DistributionKind kind) {
+const Entry& EntryOf(DistributionKind kind, bool mixture) {
   for (const Entry& e : Entries()) {
-    if (e.kind == kind) return e;
+    if (e.kind == kind && e.mixture == mixture) return e;
   }
   TORCH_CHECK(false, "likelihood: no entry for kind ", static_cast<int>(kind));
 }
 
 }  // namespace
 
-Result<Likelihood> Likelihood::Make(const std::string& name) {
+Result<Likelihood> Likelihood::Make(const std::string& name, const LikelihoodOptions& options) {
   std::string names;
   for (const Entry& e : Entries()) {
-    if (e.name == name) return Likelihood(e.kind);
-    names += (names.empty() ? "" : ", ") + e.name;
+    if (e.name != name) {
+      names += (names.empty() ? "" : ", ") + e.name;
+      continue;
+    }
+    if (e.kind == DistributionKind::kTweedie && !(options.rho > 1 && options.rho < 2)) {
+      return Status::InvalidArgument("likelihood Tweedie: rho must be in (1, 2), got ",
+                                     options.rho);
+    }
+    if (e.mixture && options.components < 1) {
+      return Status::InvalidArgument("likelihood ", name, ": n_components must be >= 1, got ",
+                                     options.components);
+    }
+    return Likelihood(e.kind, e.mixture, options);
   }
   return Status::InvalidArgument("likelihood: unknown distribution '", name,
                                  "' (available: ", names, ")");
 }
 
-const std::string& Likelihood::name() const { return EntryOf(kind_).name; }
+const std::string& Likelihood::name() const { return EntryOf(kind_, mixture_).name; }
 
-const std::vector<std::string>& Likelihood::param_names() const { return EntryOf(kind_).params; }
+std::vector<std::string> Likelihood::param_names() const {
+  const Entry& e = EntryOf(kind_, mixture_);
+  if (!mixture_) return e.params;
+  std::vector<std::string> names;
+  auto add = [&](const std::string& param) {
+    for (int k = 1; k <= options_.components; ++k) names.push_back(param + "-" + std::to_string(k));
+  };
+  for (const std::string& param : e.params) add(param);
+  if (options_.weighted) add("weight");
+  return names;
+}
+
+int Likelihood::num_params() const {
+  const auto per_component = static_cast<int>(EntryOf(kind_, mixture_).params.size());
+  if (!mixture_) return per_component;
+  return (per_component + (options_.weighted ? 1 : 0)) * options_.components;
+}
+
+std::vector<int> Likelihood::LocationParams() const {
+  if (kind_ == DistributionKind::kStudentT) return {1};
+  if (kind_ != DistributionKind::kNormal) return {};
+  std::vector<int> out(static_cast<size_t>(mixture_ ? options_.components : 1));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<int>(i);
+  return out;
+}
+
+std::vector<int> Likelihood::ScaleParams() const {
+  std::vector<int> out = LocationParams();
+  for (int& i : out) i += static_cast<int>(out.size());  // each location's scale follows them
+  return out;
+}
+
+Likelihood Likelihood::Component() const { return Likelihood(kind_, false, options_); }
+
+torch::Tensor Likelihood::ComponentParams(const torch::Tensor& params) const {
+  const int64_t k = options_.components;
+  const int64_t p = Component().num_params();
+  std::vector<torch::Tensor> per_param;
+  for (int64_t i = 0; i < p; ++i) per_param.push_back(params.narrow(-1, i * k, k));
+  return torch::stack(per_param, -1);  // [..., K, p]
+}
+
+torch::Tensor Likelihood::Weights(const torch::Tensor& params) const {
+  const int64_t k = options_.components;
+  if (options_.weighted) return params.narrow(-1, params.size(-1) - k, k);
+  auto shape = params.sizes().vec();
+  shape.back() = k;
+  return torch::full(shape, 1.0 / static_cast<double>(k), params.options());
+}
 
 void Likelihood::CheckParams(const torch::Tensor& params) const {
   TORCH_CHECK(params.defined() && params.dim() >= 1 && params.size(-1) == num_params(), name(),
@@ -70,6 +140,47 @@ torch::Tensor Likelihood::MapParams(const torch::Tensor& raw, const torch::Tenso
   TORCH_CHECK(shift.defined() == scale.defined(), name(),
               " likelihood: give both the shift and the scale, or neither");
   const bool scaled = scale.defined();
+  if (mixture_) {
+    // The statistics broadcast against a parameter's K components [..., K].
+    const torch::Tensor shift_k = scaled ? shift.unsqueeze(-1) : shift;
+    const torch::Tensor scale_k = scaled ? scale.unsqueeze(-1) : scale;
+    const int64_t k = options_.components;
+    auto chunk = [&](int64_t i) { return raw.narrow(-1, i * k, k); };
+    std::vector<torch::Tensor> out;
+    switch (kind_) {
+      case DistributionKind::kNormal:
+        out = {scaled ? chunk(0) * scale_k + shift_k : chunk(0),
+               torch::softplus(chunk(1)) + kNormalScaleEps};
+        if (scaled) out[1] = out[1] * scale_k;
+        break;
+      case DistributionKind::kPoisson:
+        out = {torch::softplus(scaled ? chunk(0) * scale_k + shift_k : chunk(0)) +
+               kPoissonMixtureRateEps};
+        break;
+      case DistributionKind::kNegativeBinomial: {
+        torch::Tensor mu = torch::softplus(chunk(0)) + kNegBinEps;
+        torch::Tensor alpha = torch::softplus(chunk(1)) + kNegBinEps;
+        if (scaled) {
+          mu = mu * shift_k;
+          alpha = alpha / (shift_k + 1.0);
+        }
+        // NF's probs = r / (1 + r) + 1e-8 with r = mu alpha, as torch's NegativeBinomial turns
+        // them into logits: p clamped to [eps, 1 - eps] (eps the float type's epsilon), then
+        // log(p) - log(1 - p). The clamp keeps the logits finite when p reaches 1 (a large r:
+        // NHITS's outputs on the carrier series reach 15 000) or 0.
+        const torch::Tensor r = mu * alpha;
+        const double eps = r.scalar_type() == torch::kFloat64
+                               ? std::numeric_limits<double>::epsilon()
+                               : std::numeric_limits<float>::epsilon();
+        const torch::Tensor p = (r / (1.0 + r) + kNegBinEps).clamp(eps, 1 - eps);
+        out = {1.0 / alpha, torch::log(p) - torch::log1p(-p)};
+        break;
+      }
+      default: TORCH_CHECK(false, name(), " likelihood: no parameter map");
+    }
+    if (options_.weighted) out.push_back(torch::softmax(chunk(raw.size(-1) / k - 1), -1));
+    return torch::cat(out, -1);
+  }
   auto affine = [&](const torch::Tensor& x) { return scaled ? x * scale + shift : x; };
   auto times_scale = [&](const torch::Tensor& x) { return scaled ? x * scale : x; };
   switch (kind_) {
@@ -93,6 +204,14 @@ torch::Tensor Likelihood::MapParams(const torch::Tensor& raw, const torch::Tenso
       // refuses the distribution; counts near 80 000 with the identity scaler get there).
       return torch::stack({1.0 / alpha, torch::log(mu) + torch::log(alpha)}, -1);
     }
+    case DistributionKind::kTweedie: {
+      torch::Tensor log_mu =
+          torch::clamp(torch::softplus(raw.select(-1, 0)), kTweedieMinLogMu, kTweedieMaxLogMu);
+      if (scaled) {
+        log_mu = torch::clamp(log_mu + torch::log(shift), kTweedieMinLogMu, kTweedieMaxLogMu);
+      }
+      return log_mu.unsqueeze(-1);
+    }
   }
   TORCH_CHECK(false, name(), " likelihood: no parameter map");
 }
@@ -101,6 +220,29 @@ torch::Tensor Likelihood::LogProb(const torch::Tensor& params, const torch::Tens
   CheckParams(params);
   TORCH_CHECK(y.sizes() == params.sizes().slice(0, params.dim() - 1), name(),
               " likelihood: values ", y.sizes(), " do not match parameters ", params.sizes());
+  if (mixture_) {
+    // log sum_k w_k p_k(y), as NF's: the weights as torch's Categorical(probs) holds them,
+    // logits log(clamp(w, eps, 1 - eps)) with eps the float type's epsilon (so that a weight
+    // that underflowed to 0 gives a finite gradient), then log_softmax of those.
+    const torch::Tensor components = ComponentParams(params);  // [..., K, p]
+    const torch::Tensor per = Component().LogProb(
+        components,
+        y.unsqueeze(-1).expand(components.sizes().slice(0, components.dim() - 1)));  // [..., K]
+    const double eps = params.scalar_type() == torch::kFloat64
+                           ? std::numeric_limits<double>::epsilon()
+                           : std::numeric_limits<float>::epsilon();
+    const torch::Tensor log_weights =
+        torch::log_softmax(torch::log(Weights(params).clamp(eps, 1 - eps)), -1);
+    return torch::logsumexp(per + log_weights, -1);
+  }
+  if (kind_ == DistributionKind::kTweedie) {
+    // NF's Tweedie.log_prob, the log-likelihood up to a term free of mu:
+    // y mu^(1 - rho) / (1 - rho) - mu^(2 - rho) / (2 - rho).
+    const double rho = options_.rho;
+    const torch::Tensor log_mu = params.select(-1, 0);
+    return y * torch::exp((1 - rho) * log_mu) / (1 - rho) -
+           torch::exp((2 - rho) * log_mu) / (2 - rho);
+  }
   if (kind_ == DistributionKind::kNormal) {
     const torch::Tensor loc = params.select(-1, 0), scale = params.select(-1, 1);
     const torch::Tensor z = (y - loc) / scale;
@@ -146,9 +288,11 @@ torch::Tensor Likelihood::MaskedNll(const torch::Tensor& params, const torch::Te
 
 torch::Tensor Likelihood::Mean(const torch::Tensor& params) const {
   CheckParams(params);
+  if (mixture_) return (Component().Mean(ComponentParams(params)) * Weights(params)).sum(-1);
   if (kind_ == DistributionKind::kNegativeBinomial) {
     return params.select(-1, 0) * torch::exp(params.select(-1, 1));
   }
+  if (kind_ == DistributionKind::kTweedie) return torch::exp(params.select(-1, 0));
   return params.select(-1, kind_ == DistributionKind::kStudentT ? 1 : 0);
 }
 
@@ -157,6 +301,31 @@ torch::Tensor Likelihood::Sample(const torch::Tensor& params,
   CheckParams(params);
   const auto shape = params.sizes().slice(0, params.dim() - 1);
   const torch::Device device = params.device();
+  if (mixture_) {
+    // A component by the weights (inverse CDF of one uniform draw), then a draw from it.
+    const torch::Tensor host = params.to(torch::kCPU);
+    const torch::Tensor cdf = Weights(host).cumsum(-1);
+    const torch::Tensor u =
+        torch::rand(shape, generator, host.options()) * cdf.select(-1, cdf.size(-1) - 1);
+    const torch::Tensor k =
+        (cdf < u.unsqueeze(-1)).sum(-1).clamp_max(options_.components - 1);  // [...]
+    const torch::Tensor components = ComponentParams(host);                  // [..., K, p]
+    std::vector<int64_t> one_component = shape.vec();                        // [..., 1, p]
+    one_component.push_back(1);
+    one_component.push_back(components.size(-1));
+    const torch::Tensor index = k.unsqueeze(-1).unsqueeze(-1).expand(one_component);
+    const torch::Tensor chosen = components.gather(-2, index).squeeze(-2);  // [..., p]
+    return Component().Sample(chosen, generator).to(device);
+  }
+  if (kind_ == DistributionKind::kTweedie) {
+    const double rho = options_.rho;
+    const torch::Tensor mu = torch::exp(params.select(-1, 0).to(torch::kCPU));
+    const torch::Tensor lambda = mu.pow(2 - rho) / (2 - rho);
+    const double alpha = (2 - rho) / (rho - 1);
+    const torch::Tensor beta = mu.pow(1 - rho) / (rho - 1);
+    const torch::Tensor count = at::poisson(lambda, generator) + kTweedieCountEps;
+    return (at::_standard_gamma(count * alpha, generator) / beta).to(device);
+  }
   if (kind_ == DistributionKind::kPoisson) {
     return at::poisson(params.select(-1, 0).to(torch::kCPU), generator).to(device);
   }

@@ -36,7 +36,7 @@ TEST(Likelihood, NamesAndParameters) {
   auto bad = Likelihood::Make("Gamma");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("'Gamma' (available: StudentT, Normal, Poisson, "
-                                        "NegativeBinomial)"),
+                                        "NegativeBinomial, Tweedie, GMM, PMM, NBMM)"),
             std::string::npos)
       << bad.status().message();
 }
@@ -147,6 +147,233 @@ TEST(Likelihood, MapParamsWithTheWindowsStatistics) {
   auto half = Guard("map", [&] { return nb.MapParams(torch::zeros({1, 2}), shift, {}); });
   ASSERT_FALSE(half.ok());
   EXPECT_NE(half.status().message().find("both the shift and the scale"), std::string::npos);
+}
+
+// NF 3.3's Tweedie in float64 (bench/peers/.venv-dl): tweedie_scale_decouple of raw 0 with shift
+// 10 is softplus(0) + log(10); with shift 0 (the identity scaler's) and with a log(shift) below
+// -softplus(raw) it is the floor 1e-9. Tweedie(log_mu, rho).log_prob(y) at three points.
+TEST(Likelihood, TweedieIsNfs) {
+  auto tweedie = Likelihood::Make("Tweedie", {.rho = 1.5});
+  ASSERT_TRUE(tweedie.ok()) << tweedie.status();
+  EXPECT_EQ(tweedie->num_params(), 1);
+  EXPECT_EQ(tweedie->param_names(), (std::vector<std::string>{"log_mu"}));
+  EXPECT_TRUE(tweedie->in_series_units());
+  const auto raw = torch::tensor({{0.0}, {0.0}, {-3.0}}, torch::kFloat64);
+  const auto shift = torch::tensor({10.0, 0.0, 0.5}, torch::kFloat64);
+  const auto scale = torch::tensor({2.0, 1.0, 1.0}, torch::kFloat64);
+  const auto log_mu = tweedie->MapParams(raw, shift, scale);
+  EXPECT_NEAR(log_mu[0][0].item<double>(), 2.9957322735539913, 1e-12);
+  EXPECT_NEAR(log_mu[1][0].item<double>(), 1e-9, 1e-15);
+  EXPECT_NEAR(log_mu[2][0].item<double>(), 1e-9, 1e-15);
+  EXPECT_NEAR(tweedie->Mean(log_mu)[0].item<double>(), 20.0, 1e-9);  // 2 * 10
+  const double expected[3][4] = {{1.0, 1.5, 3.0, -6.936626499676057},
+                                 {2.5, 1.2, 0.0, -9.236320123663312},
+                                 {0.3, 1.8, 7.5, -12.683818930225737}};
+  for (const auto& e : expected) {
+    auto t = Likelihood::Make("Tweedie", {.rho = e[1]});
+    ASSERT_TRUE(t.ok());
+    EXPECT_NEAR(
+        t->LogProb(torch::tensor({{e[0]}}, torch::kFloat64), torch::tensor({e[2]}, torch::kFloat64))
+            .item<double>(),
+        e[3], 1e-12)
+        << "rho " << e[1];
+  }
+  for (double rho : {1.0, 2.0, 0.5}) {
+    auto bad = Likelihood::Make("Tweedie", {.rho = rho});
+    ASSERT_FALSE(bad.ok()) << rho;
+    EXPECT_NE(bad.status().message().find("rho must be in (1, 2)"), std::string::npos);
+  }
+}
+
+// Tweedie's draws are NF's compound Poisson-Gamma: their mean is mu, and a small mu gives
+// many draws near 0 (N = 0 has probability exp(-lambda)).
+TEST(Likelihood, TweedieSamplesHaveItsMean) {
+  const auto tweedie = Likelihood::Make("Tweedie", {.rho = 1.5}).ValueOrDie();
+  at::Generator generator = at::detail::createCPUGenerator(7);
+  for (double mu : {0.2, 3.0, 40.0}) {
+    const auto params = torch::full({100000, 1}, std::log(mu), torch::kFloat64);
+    const auto draws = tweedie.Sample(params, generator);
+    ASSERT_EQ(draws.sizes(), (std::vector<int64_t>{100000}));
+    EXPECT_TRUE((draws >= 0).all().item<bool>());
+    // Var = mu^rho (sigma2 = 1): the mean of 100 000 draws is within 4 standard errors.
+    EXPECT_NEAR(draws.mean().item<double>(), mu, 4 * std::sqrt(std::pow(mu, 1.5) / 100000)) << mu;
+    const double lambda = std::pow(mu, 0.5) / 0.5;
+    EXPECT_NEAR((draws < 1e-6).to(torch::kFloat64).mean().item<double>(), std::exp(-lambda), 0.01)
+        << mu;
+  }
+}
+
+// NF 3.3's GMM, PMM and NBMM in float64 on one point (bench/peers/.venv-dl): the raw outputs
+// stacked parameter by parameter, shift 10 and scale 2, y = 9 (12 for the 3-component PMM); the
+// mapped parameters, the loss (-log p) and the mixture's mean. NBMM's probs are sigmoid(logits).
+TEST(Likelihood, MixturesAreNfs) {
+  struct Case {
+    std::string name;
+    LikelihoodOptions options;
+    std::vector<double> raw;
+    double y;
+    std::vector<double> params;  // NF's, NBMM's probs in place of the logits
+    double nll, mean;
+  };
+  const std::vector<Case> cases = {
+      {"GMM",
+       {.components = 2, .weighted = true},
+       {0.5, -1.0, 0.2, -0.4, 0.3, -0.7},
+       9.0,
+       {11.0, 8.0, 1.9962777387631836, 1.4260305047999053, 0.7310585786300049, 0.26894142136999516},
+       1.9153858232188279,
+       10.193175735890016},
+      {"GMM",
+       {.components = 2},
+       {0.5, -1.0, 0.2, -0.4},
+       9.0,
+       {11.0, 8.0, 1.9962777387631836, 1.4260305047999053},
+       1.7726603370534368,
+       9.5},
+      {"PMM",
+       {.components = 2, .weighted = true},
+       {0.5, -1.0, 0.3, -0.7},
+       9.0,
+       {11.001016701561317, 8.001335406372895, 0.7310585786300049, 0.26894142136999516},
+       2.1830362771020506,
+       10.194278150376356},
+      {"PMM",
+       {.components = 3},
+       {0.5, -1.0, 2.0},
+       12.0,
+       {11.001016701561317, 8.001335406372895, 14.001000831528373},
+       2.461176997771493,
+       11.001117646487527},
+      {"NBMM",
+       {.components = 2, .weighted = true},
+       {0.5, -1.0, 0.2, -0.4, 0.3, -0.7},
+       9.0,
+       {13.782062601088848, 21.44185720428776, 0.4140985214798746, 0.12747443538564182,
+        0.7310585786300049, 0.26894142136999516},
+       2.590557638371175,
+       7.963564259581102},
+  };
+  const auto shift = torch::tensor({{10.0}}, torch::kFloat64);
+  const auto scale = torch::tensor({{2.0}}, torch::kFloat64);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name + " of " + std::to_string(c.options.components));
+    auto l = Likelihood::Make(c.name, c.options);
+    ASSERT_TRUE(l.ok()) << l.status();
+    EXPECT_TRUE(l->mixture());
+    ASSERT_EQ(l->num_params(), static_cast<int>(c.raw.size()));
+    // Fitted as NF fits them: GMM in the scaled units (its -log p there plus log(scale)).
+    const bool scaled_fit = !l->in_series_units();
+    EXPECT_EQ(scaled_fit, c.name == "GMM");
+    const auto raw = torch::tensor(c.raw, torch::kFloat64).view({1, 1, -1});
+    auto params = l->MapParams(raw, shift, scale);
+    ASSERT_EQ(params.sizes(), raw.sizes());
+    if (c.name == "NBMM") {
+      auto logits = params.narrow(-1, 2, 2);
+      params = torch::cat(
+          {params.narrow(-1, 0, 2), torch::sigmoid(logits), params.narrow(-1, 4, 2)}, -1);
+    }
+    for (size_t i = 0; i < c.params.size(); ++i) {
+      EXPECT_NEAR(params[0][0][i].item<double>(), c.params[i], 1e-9 * (1 + c.params[i])) << i;
+    }
+    const auto mapped = l->MapParams(raw, shift, scale);
+    const auto y = torch::tensor({{c.y}}, torch::kFloat64);
+    EXPECT_NEAR(-l->LogProb(mapped, y).item<double>(), c.nll, 1e-9);
+    EXPECT_NEAR(l->Mean(mapped).item<double>(), c.mean, 1e-6);
+    if (scaled_fit) {  // the scaled fit: the same loss less log(scale)
+      const auto z = l->MapParams(raw);
+      EXPECT_NEAR(-l->LogProb(z, (y - 10.0) / 2.0).item<double>() + std::log(2.0), c.nll, 1e-9);
+    }
+  }
+  // NBMM anchors mu at the shift: with shift 0 (the identity scaler) NF's probs is its 1e-8, and
+  // the loss of y = 3 is finite (NF's 54.83655276440776).
+  const auto nbmm = Likelihood::Make("NBMM").ValueOrDie();
+  const auto zero =
+      nbmm.MapParams(torch::tensor({{0.5, 0.2}}, torch::kFloat64),
+                     torch::zeros({1}, torch::kFloat64), torch::ones({1}, torch::kFloat64));
+  EXPECT_NEAR(-nbmm.LogProb(zero, torch::tensor({3.0}, torch::kFloat64)).item<double>(),
+              54.83655276440776, 1e-6);
+  EXPECT_NEAR(nbmm.Mean(zero).item<double>(), 1.2529147944463148e-08, 1e-14);
+  auto bad = Likelihood::Make("GMM", {.components = 0});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("n_components must be >= 1"), std::string::npos);
+}
+
+// A mixture of one component is its family: GMM's log p and mean are Normal's, PMM's Poisson's,
+// NBMM's NegativeBinomial's (on parameters already in the domain).
+TEST(Likelihood, OneComponentMixtureIsItsFamily) {
+  torch::manual_seed(5);
+  const std::pair<const char*, const char*> pairs[] = {
+      {"GMM", "Normal"}, {"PMM", "Poisson"}, {"NBMM", "NegativeBinomial"}};
+  for (const auto& [mixture, family] : pairs) {
+    SCOPED_TRACE(mixture);
+    const auto m = Likelihood::Make(mixture).ValueOrDie();
+    const auto f = Get(family);
+    ASSERT_EQ(m.num_params(), f.num_params());
+    const auto params = torch::rand({4, 3, f.num_params()}, torch::kFloat64) + 0.5;
+    const auto y = torch::randint(0, 5, {4, 3}, torch::kFloat64);
+    EXPECT_TRUE(torch::allclose(m.LogProb(params, y), f.LogProb(params, y), 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(m.Mean(params), f.Mean(params), 1e-12, 1e-12));
+  }
+}
+
+// A mixture's draws come from its components in proportion to the weights: two Normals far
+// apart, weights 0.3 and 0.7 (raw weights log 0.3 and log 0.7).
+TEST(Likelihood, MixtureSamplesFollowTheWeights) {
+  const auto gmm = Likelihood::Make("GMM", {.components = 2, .weighted = true}).ValueOrDie();
+  const double s = std::log(std::exp(1.0 - 0.2) - 1);  // softplus(s) + 0.2 = 1
+  const auto raw = torch::tensor({-10.0, 10.0, s, s, std::log(0.3), std::log(0.7)}, torch::kFloat64)
+                       .expand({50000, 6});
+  const auto params = gmm.MapParams(raw);
+  at::Generator generator = at::detail::createCPUGenerator(3);
+  const auto draws = gmm.Sample(params, generator);
+  ASSERT_EQ(draws.sizes(), (std::vector<int64_t>{50000}));
+  EXPECT_NEAR((draws < 0).to(torch::kFloat64).mean().item<double>(), 0.3, 0.01);
+  EXPECT_NEAR(draws.mean().item<double>(), 4.0, 0.1);  // 0.3 * -10 + 0.7 * 10
+  EXPECT_NEAR(gmm.Mean(params)[0].item<double>(), 4.0, 1e-9);
+  // Within a component, a Normal of scale 1.
+  const auto low = draws.masked_select(draws < 0);
+  EXPECT_NEAR(low.mean().item<double>(), -10.0, 0.05);
+  EXPECT_NEAR(low.std().item<double>(), 1.0, 0.05);
+  // Unweighted: 1/2 each.
+  const auto even = Likelihood::Make("GMM", {.components = 2}).ValueOrDie();
+  const auto half = even.Sample(even.MapParams(raw.narrow(-1, 0, 4)), generator);
+  EXPECT_NEAR((half < 0).to(torch::kFloat64).mean().item<double>(), 0.5, 0.01);
+}
+
+// A weight whose softmax underflows to 0 in float32 still gives a finite loss and gradient: the
+// weights are clamped to [eps, 1 - eps] before their log, as torch's Categorical does (without
+// that, NHITS under GMM(n_components=2, weighted=True) reached a NaN loss at step 8).
+TEST(Likelihood, MixtureWithAnUnderflowedWeightHasAFiniteGradient) {
+  for (const char* name : {"GMM", "PMM", "NBMM"}) {
+    SCOPED_TRACE(name);
+    const auto l = Likelihood::Make(name, {.components = 2, .weighted = true}).ValueOrDie();
+    const int per = l.num_params() / 2 - 1;  // raw outputs per component besides the weight
+    std::vector<float> values(static_cast<size_t>(l.num_params()), 0.5f);
+    values[values.size() - 1] = -200.0f;  // softmax(0, -200) = (1, 0) in float32
+    auto raw = torch::tensor(values).view({1, -1}).requires_grad_();
+    const auto shift = torch::full({1}, 5.0f), scale = torch::full({1}, 2.0f);
+    const auto params = l.in_series_units() ? l.MapParams(raw, shift, scale) : l.MapParams(raw);
+    EXPECT_EQ(params[0][2 * per + 1].item<float>(), 0.0f);
+    const auto nll = -l.LogProb(params, torch::full({1}, 4.0f)).sum();
+    nll.backward();
+    EXPECT_TRUE(std::isfinite(nll.item<double>()));
+    EXPECT_TRUE(torch::isfinite(raw.grad()).all().item<bool>()) << raw.grad();
+  }
+}
+
+// NBMM's probs are clamped as torch's NegativeBinomial clamps them: raw outputs of 15 000 (NHITS
+// reached them on the carrier series) make mu alpha ~2e8 and NF's probs 1 in float32; the logits
+// and the loss stay finite, the logits at logit(1 - eps).
+TEST(Likelihood, NbmmStaysFiniteForLargeOutputs) {
+  const auto nbmm = Likelihood::Make("NBMM").ValueOrDie();
+  auto raw = torch::tensor({{15000.0f, 15000.0f}}).requires_grad_();
+  const auto params = nbmm.MapParams(raw, torch::full({1}, 80000.0f), torch::full({1}, 2.0f));
+  const float eps = std::numeric_limits<float>::epsilon();
+  EXPECT_NEAR(params[0][1].item<double>(), std::log((1 - eps) / eps), 1e-3);
+  const auto nll = -nbmm.LogProb(params, torch::full({1}, 80000.0f)).sum();
+  nll.backward();
+  EXPECT_TRUE(std::isfinite(nll.item<double>()));
+  EXPECT_TRUE(torch::isfinite(raw.grad()).all().item<bool>()) << raw.grad();
 }
 
 TEST(Likelihood, MaskExcludesPoints) {

@@ -472,9 +472,10 @@ Status MissingExog(const data::TablePtr& table, const data::SeriesColumns& cols,
                                  "one at every stamp");
 }
 
-// A distribution of counts (DistributionLoss(Poisson) or (NegativeBinomial)) has no mass below 0,
-// and NF's torch refuses a negative value in its log-likelihood: InvalidArgument naming the first
-// such value of `table` (series, stamp), before any model trains.
+// The distributions fitted in the series' units (Poisson, NegativeBinomial, Tweedie and the
+// mixtures PMM and NBMM) have no mass below 0, and NF's torch refuses a negative value in the
+// log-likelihood of counts (Tweedie's takes the log of the window's shift): InvalidArgument naming
+// the first such value of `table` (series, stamp), before any model trains.
 Status CheckCounts(const data::TablePtr& table, const data::SeriesColumns& cols,
                    const std::vector<ModelRun>& runs) {
   const auto counts = std::find_if(runs.begin(), runs.end(), [](const ModelRun& run) {
@@ -487,7 +488,7 @@ Status CheckCounts(const data::TablePtr& table, const data::SeriesColumns& cols,
   const int64_t row = negative - values.begin();
   DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(table, cols.id));
   return Status::InvalidArgument("Forecast: ", counts->name, " trains on ",
-                                 counts->point_loss.Name(), ", a distribution of counts >= 0; ",
+                                 counts->point_loss.Name(), ", a distribution of values >= 0; ",
                                  cols.value, " is ", *negative, " in series '", ids.Id(row),
                                  "' at ", StampOf(table, cols, row));
 }

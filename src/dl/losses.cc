@@ -167,28 +167,53 @@ Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string&
   return loss;
 }
 
+// Whether `name` is one of NF's mixture losses.
+bool IsMixture(const std::string& name) { return name == "GMM" || name == "PMM" || name == "NBMM"; }
+
+// A number from `value`, within [low, high] (whole when `whole`); false otherwise.
+bool ParseNumber(const std::string& value, double low, double high, bool whole, double& out) {
+  char* end = nullptr;
+  errno = 0;
+  out = std::strtod(value.c_str(), &end);
+  return !value.empty() && end == value.c_str() + value.size() && errno != ERANGE &&
+         std::isfinite(out) && out >= low && out <= high && (!whole || out == std::floor(out));
+}
+
 // DistributionLoss's arguments: the distribution (first, or distribution=), then level=[...] or
-// quantiles=[...] and num_samples=N, as NF's keyword arguments.
-Result<PointLoss> ParseDistribution(const std::string& text, const std::string& argument) {
+// quantiles=[...], num_samples=N and Tweedie's rho=R, as NF's keyword arguments. A mixture's
+// (`mixture` GMM, PMM or NBMM): n_components=K, weighted=, level=, quantiles=, num_samples=, and
+// batch_correlation and horizon_correlation False.
+Result<PointLoss> ParseDistribution(const std::string& text, const std::string& argument,
+                                    const std::string& mixture) {
   auto fail = [&](const std::string& why) -> Status {
     return Status::InvalidArgument(
         "loss '", text, "': ", why,
-        " (expected DistributionLoss(D) with D Normal, StudentT, Poisson or NegativeBinomial, "
-        "optionally followed by "
-        "level=[L, ...] with 0 < L < 100 or quantiles=[Q, ...] with 0 < Q < 1, and "
-        "num_samples=N)");
+        mixture.empty()
+            ? " (expected DistributionLoss(D) with D Normal, StudentT, Poisson, NegativeBinomial "
+              "or "
+              "Tweedie, optionally followed by level=[L, ...] with 0 < L < 100 or quantiles=[Q, "
+              "...] with 0 < Q < 1, and num_samples=N; Tweedie needs rho=R with 1 < R < 2)"
+            : " (expected " + mixture + " or " + mixture +
+                  "(n_components=K, weighted=True|False, level=[L, ...] with 0 < L < 100 or "
+                  "quantiles=[Q, ...] with 0 < Q < 1, num_samples=N), every argument optional)");
   };
   PointLoss loss;
   loss.kind = PointLoss::kDistribution;
   DRC_RETURN_NOT_OK(SetQuantiles(loss, "level", "[80, 90]", false));  // NF's default
-  bool have_quantiles = false;
+  if (!mixture.empty()) {
+    loss.distribution = mixture;
+    loss.distribution_options.components = mixture == "PMM" ? 10 : 1;  // NF's defaults
+  }
+  bool have_quantiles = false, have_rho = false;
   const auto parts = SplitArguments(argument);
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& part = parts[i];
+    if (part.empty() && parts.size() == 1 && !mixture.empty()) break;  // "GMM()"
     const auto eq = part.find('=');
     const std::string key = eq == std::string::npos ? "" : part.substr(0, eq);
     std::string value = eq == std::string::npos ? part : part.substr(eq + 1);
-    if (key.empty() || key == "distribution") {
+    double number = 0;
+    if (mixture.empty() && (key.empty() || key == "distribution")) {
       if (!loss.distribution.empty() || (key.empty() && i > 0)) {
         return fail("the distribution comes first, once");
       }
@@ -197,7 +222,9 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
         value = value.substr(1, value.size() - 2);
       }
       auto likelihood = Likelihood::Make(value);
-      if (!likelihood.ok()) return fail("unknown distribution '" + value + "'");
+      if (!likelihood.ok() || likelihood->mixture()) {
+        return fail("unknown distribution '" + value + "'");
+      }
       loss.distribution = likelihood->name();
     } else if (key == "level" || key == "quantiles") {
       if (have_quantiles) return fail("give one of level and quantiles, once");
@@ -206,19 +233,42 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
         return fail(st.message());
       }
     } else if (key == "num_samples") {
-      char* end = nullptr;
-      errno = 0;
-      const long n = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || end != value.c_str() + value.size() || errno == ERANGE || n < 1 ||
-          n > 1000000) {
+      if (!ParseNumber(value, 1, 1000000, true, number)) {
         return fail("num_samples must be a whole number in [1, 1000000], got '" + value + "'");
       }
-      loss.num_samples = static_cast<int>(n);
+      loss.num_samples = static_cast<int>(number);
+    } else if (mixture.empty() && key == "rho") {
+      if (have_rho || !ParseNumber(value, 1, 2, false, number) || number == 1 || number == 2) {
+        return fail("rho must be a number in (1, 2), once, got '" + value + "'");
+      }
+      have_rho = true;
+      loss.distribution_options.rho = number;
+    } else if (!mixture.empty() && key == "n_components") {
+      if (!ParseNumber(value, 1, 1000, true, number)) {
+        return fail("n_components must be a whole number in [1, 1000], got '" + value + "'");
+      }
+      loss.distribution_options.components = static_cast<int>(number);
+    } else if (!mixture.empty() && key == "weighted") {
+      if (value != "True" && value != "False") {
+        return fail("weighted must be True or False, got '" + value + "'");
+      }
+      loss.distribution_options.weighted = value == "True";
+    } else if (!mixture.empty() && (key == "batch_correlation" || key == "horizon_correlation")) {
+      if (value == "True") {
+        return fail(key + "=True (a likelihood joint over the " +
+                    (key == "batch_correlation" ? std::string("batch") : std::string("horizon")) +
+                    ") is not built; only False");
+      }
+      if (value != "False") return fail(key + " must be False, got '" + value + "'");
     } else {
-      return fail("unknown argument '" + key + "'");
+      return fail("unknown argument '" + (key.empty() ? part : key) + "'");
     }
   }
   if (loss.distribution.empty()) return fail("no distribution");
+  if (loss.distribution == "Tweedie" && !have_rho) {
+    return fail("Tweedie needs rho=R with 1 < R < 2 (NF's has no default)");
+  }
+  if (have_rho && loss.distribution != "Tweedie") return fail("rho is Tweedie's argument");
   return loss;
 }
 
@@ -234,8 +284,15 @@ torch::Tensor Pinball(const torch::Tensor& error, const Q& q) {
 std::string PointLoss::Name() const {
   if (kind != kHuber && kind != kQuantile && !gives_quantiles()) return BaseName(kind);
   std::ostringstream out;
-  out << BaseName(kind) << "(";
-  if (kind == kDistribution) out << distribution << ", ";
+  const bool mixture = kind == kDistribution && IsMixture(distribution);
+  out << (mixture ? distribution : std::string(BaseName(kind))) << "(";
+  if (mixture) {
+    out << "n_components=" << distribution_options.components << ", ";
+    if (distribution_options.weighted) out << "weighted=True, ";
+  } else if (kind == kDistribution) {
+    out << distribution << ", ";
+    if (distribution == "Tweedie") out << "rho=" << distribution_options.rho << ", ";
+  }
   if (gives_quantiles()) {
     const bool by_level = !levels.empty();
     out << (by_level ? "level=[" : "quantiles=[");
@@ -251,14 +308,16 @@ std::string PointLoss::Name() const {
   return out.str();
 }
 
-Likelihood PointLoss::likelihood() const { return Likelihood::Make(distribution).ValueOrDie(); }
+Likelihood PointLoss::likelihood() const {
+  return Likelihood::Make(distribution, distribution_options).ValueOrDie();
+}
 
 int PointLoss::Outputs() const {
   switch (kind) {
     case kMultiQuantile:
     case kHuberMultiQuantile: return static_cast<int>(quantiles.size());
     case kDistribution: {
-      auto likelihood = Likelihood::Make(distribution);
+      auto likelihood = Likelihood::Make(distribution, distribution_options);
       return likelihood.ok() ? likelihood->num_params() : 1;
     }
     default: return 1;
@@ -287,10 +346,14 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) with DELTA > 0 or "
         "QuantileLoss(Q) with 0 < Q < 1, MQLoss, MQLoss(level=[L, ...]), "
         "MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], ][delta=D]) or "
-        "DistributionLoss(Normal|StudentT|Poisson|NegativeBinomial[, level=[L, ...]]) (NF's point, "
-        "multi-quantile and "
-        "distribution losses)");
+        "DistributionLoss(Normal|StudentT|Poisson|NegativeBinomial|Tweedie[, rho=R][, "
+        "level=[L, ...]]), GMM, PMM or NBMM([n_components=K, ][weighted=True, ][level=[L, ...]]) "
+        "(NF's point, multi-quantile, distribution and mixture losses)");
   };
+  if (IsMixture(name)) {
+    if (argument == "?") return fail();
+    return ParseDistribution(text, argument, name);
+  }
   for (auto kind : {PointLoss::kMultiQuantile, PointLoss::kHuberMultiQuantile}) {
     if (name != BaseName(kind)) continue;
     if (open != std::string::npos && argument.empty()) return fail();  // "MQLoss()"
@@ -299,7 +362,7 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
   }
   if (name == BaseName(PointLoss::kDistribution)) {
     if (argument.empty() || argument == "?") return fail();  // needs its distribution
-    return ParseDistribution(text, argument);
+    return ParseDistribution(text, argument, "");
   }
   double number = std::nan("");
   if (!argument.empty()) {

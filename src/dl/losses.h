@@ -8,10 +8,11 @@
 // as NF's (its weights broadcast over the quantiles, so that the mean is over the points only),
 // HuberMQLoss's the same with each side of the pinball term passed through the Huber function
 // (NF's huber_loss(q * max(y - y_hat, 0), 0, delta) + huber_loss((1 - q) * max(y_hat - y, 0), 0,
-// delta)); DistributionLoss's the negative log-likelihood of the point under the distribution
+// delta)); DistributionLoss's (Normal, StudentT, Poisson, NegativeBinomial, Tweedie) and the
+// mixtures' (GMM, PMM, NBMM) the negative log-likelihood of the point under the distribution
 // whose raw parameters the model gives (distributions.h). Training computes it on the scaled
-// windows (Poisson and NegativeBinomial in the series' units, as NF's), validation in the series'
-// units, as NF's training_step and valid_loss do. Internal to src/dl.
+// windows (all but Normal, StudentT and GMM in the series' units, as NF's), validation in the
+// series' units, as NF's training_step and valid_loss do. Internal to src/dl.
 #pragma once
 
 #include <torch/types.h>
@@ -20,10 +21,9 @@
 #include <vector>
 
 #include "drc/common/result.h"
+#include "src/dl/distributions.h"
 
 namespace drc::dl {
-
-class Likelihood;  // distributions.h
 
 struct PointLoss {
   enum Kind {
@@ -46,18 +46,23 @@ struct PointLoss {
   // forecasts give by default (from `levels` as MQLoss's; as given, ascending, otherwise).
   std::vector<double> quantiles = {};
   std::vector<double> levels = {};  // level=[...], ascending; empty when quantiles given
-  // DistributionLoss: the likelihood ("Normal" or "StudentT", distributions.h), how many draws
-  // its quantiles are taken from (NF's num_samples), and the seed of those draws (the run's,
-  // set by Trainer::Make; NF samples from its global generator).
+  // DistributionLoss and the mixtures: the likelihood ("Normal", ..., "Tweedie", or the
+  // mixture's loss name "GMM", "PMM" or "NBMM"; distributions.h) and its options (Tweedie's rho,
+  // a mixture's n_components and weighted), how many draws its quantiles are taken from (NF's
+  // num_samples), and the seed of those draws (the run's, set by Trainer::Make; NF samples from
+  // its global generator).
   std::string distribution = {};
+  LikelihoodOptions distribution_options = {};
   int num_samples = 1000;
   uint64_t sampling_seed = 1;
   // As written: "MAE", "HuberLoss(0.5)", "QuantileLoss(0.9)", "MQLoss(level=[80, 90])",
-  // "DistributionLoss(StudentT, level=[80, 90])".
+  // "DistributionLoss(StudentT, level=[80, 90])", "DistributionLoss(Tweedie, rho=1.5,
+  // level=[80, 90])", "GMM(n_components=3, weighted=True, level=[80, 90])".
   std::string Name() const;
   // How many outputs per horizon step the model gives (NF's outputsize_multiplier): the
-  // number of MQLoss's quantiles, DistributionLoss's parameters (Poisson 1,
-  // Normal and NegativeBinomial 2, StudentT 3), else 1.
+  // number of MQLoss's quantiles, DistributionLoss's parameters (Poisson and Tweedie 1,
+  // Normal and NegativeBinomial 2, StudentT 3; a mixture's per component times n_components,
+  // with one more per component when weighted), else 1.
   int Outputs() const;
   // MQLoss or HuberMQLoss: one output per quantile.
   bool multi_quantile() const { return kind == kMultiQuantile || kind == kHuberMultiQuantile; }
@@ -78,10 +83,13 @@ struct PointLoss {
 // "QuantileLoss(Q)" (0 < Q < 1), "MQLoss" (NF's default level [80, 90]),
 // "MQLoss(level=[L, ...])" (0 < L < 100) or "MQLoss(quantiles=[Q, ...])" (0 < Q < 1, 0.5 among
 // them), "HuberMQLoss" with the same arguments and delta=D (D > 0, default 1), e.g.
-// "HuberMQLoss(level=[80], delta=0.5)"; "DistributionLoss(D)" with D Normal, StudentT, Poisson or
-// NegativeBinomial (quoted or not, or distribution=D), then optionally level=[L, ...] or
-// quantiles=[Q, ...] and num_samples=N, as NF's keyword arguments; repeated levels or quantiles
-// count once, as NF's. InvalidArgument lists them.
+// "HuberMQLoss(level=[80], delta=0.5)"; "DistributionLoss(D)" with D Normal, StudentT, Poisson,
+// NegativeBinomial or Tweedie (quoted or not, or distribution=D; Tweedie needs rho=R, 1 < R < 2,
+// as NF's), then optionally level=[L, ...] or quantiles=[Q, ...] and num_samples=N, as NF's
+// keyword arguments; "GMM", "PMM" or "NBMM", bare or with n_components=K (NF's defaults: 1, 10
+// and 1), weighted=True|False, level, quantiles and num_samples (batch_correlation and
+// horizon_correlation only False: not built); repeated levels or quantiles count once, as NF's.
+// InvalidArgument lists them.
 Result<PointLoss> ParsePointLoss(const std::string& text);
 
 // The per-point terms of the loss for targets y and forecasts y_hat (same shape; for MQLoss,

@@ -227,5 +227,81 @@ TEST(Losses, DistributionLossArgumentsAreNfs) {
             std::string::npos);
 }
 
+// Tweedie's rho and the mixtures' arguments, as NF's: DistributionLoss(Tweedie) needs rho (NF's
+// pops it without a default); GMM and NBMM have 1 component by default, PMM 10; a weighted
+// mixture has K more outputs.
+TEST(Losses, TweedieAndMixtureArgumentsAreNfs) {
+  auto tweedie = ParsePointLoss("DistributionLoss(Tweedie, rho=1.5)");
+  ASSERT_TRUE(tweedie.ok()) << tweedie.status();
+  EXPECT_EQ(tweedie->Name(), "DistributionLoss(Tweedie, rho=1.5, level=[80, 90])");
+  EXPECT_EQ(tweedie->Outputs(), 1);
+  EXPECT_EQ(tweedie->likelihood().options().rho, 1.5);
+  const std::pair<const char*, const char*> named[] = {
+      {"GMM", "GMM(n_components=1, level=[80, 90])"},
+      {"GMM()", "GMM(n_components=1, level=[80, 90])"},
+      {"PMM", "PMM(n_components=10, level=[80, 90])"},
+      {"NBMM(n_components=3, weighted=True, quantiles=[0.9, 0.1])",
+       "NBMM(n_components=3, weighted=True, quantiles=[0.1, 0.9])"},
+      {"GMM(horizon_correlation=False, batch_correlation=False, num_samples=20)",
+       "GMM(n_components=1, level=[80, 90], num_samples=20)"},
+  };
+  for (const auto& [text, name] : named) {
+    auto loss = ParsePointLoss(text);
+    ASSERT_TRUE(loss.ok()) << text << ": " << loss.status();
+    EXPECT_EQ(loss->Name(), name);
+    EXPECT_TRUE(loss->is_distribution());
+    EXPECT_TRUE(loss->likelihood().mixture());
+    // The name parses back to the same loss.
+    auto again = ParsePointLoss(loss->Name());
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->Name(), name);
+  }
+  EXPECT_EQ(ParsePointLoss("GMM")->Outputs(), 2);
+  EXPECT_EQ(ParsePointLoss("GMM(n_components=4, weighted=True)")->Outputs(), 12);
+  EXPECT_EQ(ParsePointLoss("PMM")->Outputs(), 10);
+  EXPECT_EQ(ParsePointLoss("NBMM(n_components=3, weighted=True)")->Outputs(), 9);
+  const std::pair<const char*, const char*> refused[] = {
+      {"DistributionLoss(Tweedie)", "Tweedie needs rho=R with 1 < R < 2"},
+      {"DistributionLoss(Tweedie, rho=2)", "rho must be a number in (1, 2)"},
+      {"DistributionLoss(Tweedie, rho=1.5, rho=1.2)", "rho must be a number in (1, 2), once"},
+      {"DistributionLoss(Normal, rho=1.5)", "rho is Tweedie's argument"},
+      {"DistributionLoss(GMM)", "unknown distribution 'GMM'"},
+      {"GMM(n_components=0)", "n_components must be a whole number in [1, 1000]"},
+      {"PMM(n_components=2.5)", "n_components must be a whole number"},
+      {"GMM(weighted=yes)", "weighted must be True or False"},
+      {"NBMM(horizon_correlation=True)",
+       "horizon_correlation=True (a likelihood joint over the horizon) is not built"},
+      {"GMM(batch_correlation=True)", "batch_correlation=True"},
+      {"GMM(Normal)", "unknown argument 'Normal'"},
+      {"GMM(rho=1.5)", "unknown argument 'rho'"},
+      {"PMM(n_components=2", "(NF's point, multi-quantile, distribution and mixture losses)"},
+  };
+  for (const auto& [text, why] : refused) {
+    auto loss = ParsePointLoss(text);
+    ASSERT_FALSE(loss.ok()) << text;
+    EXPECT_NE(loss.status().message().find(why), std::string::npos) << loss.status().message();
+  }
+}
+
+// The mixtures' and Tweedie's loss terms are their likelihoods' -log p of the mapped outputs (NF
+// 3.3's values in float64, as in distributions_test: GMM of 2 unweighted components without
+// statistics, i.e. scale 1 and shift 0).
+TEST(Losses, MixtureLossTermsAreTheNegativeLogLikelihood) {
+  auto gmm = ParsePointLoss("GMM(n_components=2)");
+  ASSERT_TRUE(gmm.ok()) << gmm.status();
+  const auto raw = torch::tensor({{{0.5, -1.0, 0.2, -0.4}}}, torch::kFloat64);
+  const auto y = torch::tensor({{-0.5}}, torch::kFloat64);  // (9 - 10) / 2
+  const auto terms = PointLossTerms(*gmm, y, raw);
+  ASSERT_EQ(terms.sizes(), y.sizes());
+  EXPECT_NEAR(terms.item<double>(), 1.7726603370534368 - std::log(2.0), 1e-9);
+  auto tweedie = ParsePointLoss("DistributionLoss(Tweedie, rho=1.5)");
+  ASSERT_TRUE(tweedie.ok()) << tweedie.status();
+  // Without statistics log_mu = softplus(raw): raw log(e - 1) gives log_mu 1.
+  const auto t_terms =
+      PointLossTerms(*tweedie, torch::tensor({{3.0}}, torch::kFloat64),
+                     torch::tensor({{std::log(std::exp(1.0) - 1)}}, torch::kFloat64));
+  EXPECT_NEAR(t_terms.item<double>(), 6.936626499676057, 1e-9);
+}
+
 }  // namespace
 }  // namespace drc::dl

@@ -396,14 +396,18 @@ TEST(Models, DistributionQuantilesAreTheDistributions) {
   EXPECT_FALSE(torch::equal(m.Quantiles(batch, q).quantiles, f.quantiles));
 }
 
-// Poisson and NegativeBinomial live in the series' units, as NF's: the model's raw outputs map
-// with the windows' statistics (WindowBatch::scale), the loss is -log p of the values in the
-// series' units, and the forecasts come back to the scaled space (the trainer inverts them).
-// Poisson has one output per step ([B, H], as a point model's), NegativeBinomial two.
+// Poisson, NegativeBinomial, Tweedie, PMM and NBMM live in the series' units, as NF's: the
+// model's raw outputs map with the windows' statistics (WindowBatch::scale), the loss is -log p of
+// the values in the series' units, and the forecasts come back to the scaled space (the trainer
+// inverts them). Poisson and Tweedie have one output per step ([B, H], as a point model's),
+// NegativeBinomial two, a mixture its parameters times its components.
 TEST(Models, CountDistributionsLiveInTheSeriesUnits) {
   // 1001 draws: the 10 % and 90 % quantiles fall on draws 100 and 900, not between two.
   for (const std::string text : {"DistributionLoss(Poisson, num_samples=1001)",
-                                 "DistributionLoss(NegativeBinomial, num_samples=1001)"}) {
+                                 "DistributionLoss(NegativeBinomial, num_samples=1001)",
+                                 "DistributionLoss(Tweedie, rho=1.5, num_samples=1001)",
+                                 "PMM(n_components=3, weighted=True, num_samples=1001)",
+                                 "NBMM(n_components=2, num_samples=1001)"}) {
     SCOPED_TRACE(text);
     auto loss = ParsePointLoss(text);
     ASSERT_TRUE(loss.ok()) << loss.status();
@@ -447,12 +451,61 @@ TEST(Models, CountDistributionsLiveInTheSeriesUnits) {
       auto f = m.Quantiles(batch, q);
       ASSERT_EQ(f.quantiles.sizes(), (std::vector<int64_t>{5, kHorizon, 2}));
       EXPECT_TRUE(torch::allclose(f.point, m.PointForecast(batch)));
-      // Back in the series' units the quantiles are whole numbers (the draws are counts).
+      // Back in the series' units the quantiles of counts are whole numbers (Tweedie's are not).
       const auto drawn = InvertScale(f.quantiles, batch.scale);
-      EXPECT_TRUE(((drawn - drawn.round()).abs() < 1e-2).all().item<bool>());
+      if (likelihood.kind() != DistributionKind::kTweedie) {
+        EXPECT_TRUE(((drawn - drawn.round()).abs() < 1e-2).all().item<bool>());
+      }
       EXPECT_TRUE((drawn.select(-1, 0) <= mean).all().item<bool>());
       EXPECT_TRUE((drawn.select(-1, 1) >= mean).all().item<bool>());
     }
+  }
+}
+
+// GMM is a location-scale family, fitted as Normal is in the scaled units: the raw outputs map
+// without the windows' statistics, the loss is -log p of the scaled values (NF's in the series'
+// units, less log(scale)), the point forecast is the mixture's mean sum_k w_k mu_k, and its
+// sampled quantiles bracket it.
+TEST(Models, GaussianMixtureFitsInTheScaledUnits) {
+  auto loss = ParsePointLoss("GMM(n_components=3, weighted=True, num_samples=1001)");
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  const auto likelihood = loss->likelihood();
+  EXPECT_FALSE(likelihood.in_series_units());
+  for (const std::string name : {"MLP", "LSTM"}) {
+    SCOPED_TRACE(name);
+    auto model = ZooModelFor(name, *loss);
+    ASSERT_TRUE(model);
+    ForecastModel& m = *model;
+    torch::manual_seed(4);
+    WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
+    batch.scale.shift = 50 + 10 * torch::rand({5, 1});
+    batch.scale.scale = 2 + torch::rand({5, 1});
+    const auto y = torch::randn({5, kHorizon});
+    auto mask = torch::ones({5, kHorizon});
+    mask[2][0] = 0;
+    m.train();
+    auto training_loss = m.TrainingLoss(batch, y, mask);
+    training_loss.backward();
+    ExpectGradientsEverywhere(m);
+    torch::NoGradGuard no_grad;
+    m.eval();
+    const auto raw = m.Forward(batch);
+    ASSERT_EQ(raw.sizes(), (std::vector<int64_t>{5, kHorizon, 9}));
+    const auto params = likelihood.MapParams(raw);
+    ASSERT_TRUE(torch::allclose(m.DistributionParams(batch), params));
+    if (name == "MLP") {  // no dropout: the same forward in eval
+      const auto nll = -likelihood.LogProb(params, y);
+      EXPECT_NEAR(training_loss.item<double>(), ((nll * mask).sum() / mask.sum()).item<double>(),
+                  1e-4 * std::abs(training_loss.item<double>()));
+    }
+    const auto weights = params.narrow(-1, 6, 3);
+    EXPECT_TRUE(torch::allclose(weights.sum(-1), torch::ones({5, kHorizon})));
+    const auto mean = (params.narrow(-1, 0, 3) * weights).sum(-1);
+    EXPECT_TRUE(torch::allclose(m.PointForecast(batch), mean, 1e-5, 1e-6));
+    auto f = m.Quantiles(batch, torch::tensor({0.1, 0.9}, torch::kFloat64));
+    ASSERT_EQ(f.quantiles.sizes(), (std::vector<int64_t>{5, kHorizon, 2}));
+    EXPECT_TRUE((f.quantiles.select(-1, 0) < mean).all().item<bool>());
+    EXPECT_TRUE((f.quantiles.select(-1, 1) > mean).all().item<bool>());
   }
 }
 

@@ -128,13 +128,14 @@ torch::Tensor RevinScaledModel::PointForecast(const WindowBatch& batch) {
 }
 
 torch::Tensor RevinScaledModel::DistributionParams(const WindowBatch& batch) {
-  // [..., P]: the location is the next to last parameter and the scale the last (Normal: loc,
-  // scale; StudentT: df, loc, scale).
+  // [..., P]: the locations through the inverse map, the scales divided by |w| (Normal: loc,
+  // scale; StudentT: df, loc, scale; GMM: K locations, then K scales, then any weights).
+  const auto likelihood = point_loss().likelihood();
+  TORCH_CHECK(!likelihood.LocationParams().empty(), "revin: ", likelihood.name(),
+              " is not a location-scale family");
   std::vector<torch::Tensor> params = inner_->DistributionParams(Affine(batch)).unbind(-1);
-  const size_t n = params.size();
-  TORCH_CHECK(n >= 2, "revin: a distribution of ", n, " parameters");
-  params[n - 2] = Inverse(params[n - 2]);
-  params[n - 1] = params[n - 1] / (weight_ + 1e-10).abs();
+  for (int i : likelihood.LocationParams()) params[i] = Inverse(params[i]);
+  for (int i : likelihood.ScaleParams()) params[i] = params[i] / (weight_ + 1e-10).abs();
   return torch::stack(params, -1);
 }
 

@@ -812,5 +812,35 @@ TEST(Trainer, RevinMapsTheDistribution) {
   EXPECT_TRUE(torch::allclose(revin.PointForecast(batch), q.select(-1, 1)));
 }
 
+// A Gaussian mixture's K locations and K scales map so, its weights unchanged: GMM of 2 weighted
+// components, [mu1, mu2, std1, std2, w1, w2].
+TEST(Trainer, RevinMapsAGaussianMixture) {
+  auto loss = ParsePointLoss("GMM(n_components=2, weighted=True)");
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  ModelConfig config = Config({{"hidden_size", 8}});
+  config.outputs = loss->Outputs();
+  auto inner = DefaultModelRegistry().Make("MLP", config);
+  ASSERT_TRUE(inner.ok()) << inner.status();
+  RevinScaledModel revin(*inner);
+  revin.SetPointLoss(*loss);
+  torch::NoGradGuard no_grad;
+  auto named = revin.named_parameters();
+  named["revin_weight"].fill_(-2.0);
+  named["revin_bias"].fill_(0.5);
+  WindowBatch batch{torch::randn({3, kInput}), torch::ones({3, kInput})};
+  WindowBatch affine = batch;
+  affine.insample_y = batch.insample_y * -2.0 + 0.5;
+  const auto p = (*inner)->DistributionParams(affine);
+  const auto q = revin.DistributionParams(batch);
+  ASSERT_EQ(q.sizes(), (std::vector<int64_t>{3, kHorizon, 6}));
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_TRUE(torch::allclose(q.select(-1, k), (p.select(-1, k) - 0.5) / -2.0)) << k;
+    EXPECT_TRUE(torch::allclose(q.select(-1, 2 + k), p.select(-1, 2 + k) / 2.0)) << k;
+    EXPECT_TRUE(torch::allclose(q.select(-1, 4 + k), p.select(-1, 4 + k))) << k;
+  }
+  const auto mean = q.select(-1, 0) * q.select(-1, 4) + q.select(-1, 1) * q.select(-1, 5);
+  EXPECT_TRUE(torch::allclose(revin.PointForecast(batch), mean, 1e-5, 1e-6));
+}
+
 }  // namespace
 }  // namespace drc::dl
