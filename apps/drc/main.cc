@@ -176,10 +176,11 @@ int main(int argc, char** argv) {
                        "MQLoss(level=[L,...]), MQLoss(quantiles=[Q,...]) or "
                        "HuberMQLoss(level=[L,...], delta=D) for a median and quantile columns, or "
                        "DistributionLoss(Normal), DistributionLoss(Poisson), "
-                       "DistributionLoss(NegativeBinomial) or "
-                       "DistributionLoss(StudentT[, level=[L,...]]) for a mean and sampled "
-                       "quantiles (Normal and StudentT are DeepAR's likelihood too); MODEL.loss "
-                       "in --param or --config sets one model's");
+                       "DistributionLoss(NegativeBinomial), DistributionLoss(Tweedie, rho=R), "
+                       "DistributionLoss(StudentT[, level=[L,...]]) or the mixtures GMM, PMM, "
+                       "NBMM([n_components=K, weighted=True, level=[L,...]]) for a mean and "
+                       "sampled quantiles (Normal and StudentT are DeepAR's likelihood too); "
+                       "MODEL.loss in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); every model but "

@@ -30,7 +30,8 @@ one column NF names after the model and its loss ("<model>_ql0.9" for QuantileLo
 --scaler sets every model's scaler_type (default: each model's own). --loss NAME sets every
 model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA), QuantileLoss(Q), MQLoss,
 MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss(level=[...], delta=D),
-DistributionLoss(StudentT|Normal|Poisson|NegativeBinomial[, level=[...]]);
+DistributionLoss(StudentT|Normal|Poisson|NegativeBinomial[, level=[...]]),
+DistributionLoss(Tweedie, rho=R), GMM|PMM|NBMM(n_components=K, weighted=True, level=[...]);
 MAE is NF's default), as drc forecast --loss names them; its valid_loss is then that loss too
 (NF's default). Under MQLoss the point forecast is the "<model>-median" column, under a
 DistributionLoss the model's column (the mean of its samples). --level L1,L2 predicts

@@ -1410,6 +1410,17 @@ TEST(Forecast, DistributionLoss) {
   }
   EXPECT_GT(run.width, 6.0);
   EXPECT_GE(run.coverage, 0.4);
+  // A mixture of two weighted Normals (GMM, fitted on the scaled windows as Normal is) forecasts
+  // its mean inside its interval, and covers as well.
+  const EightyPercentRun gmm =
+      RunEightyPercent(table, "GMM(n_components=2, weighted=True, level=[80])");
+  ASSERT_EQ(gmm.lo.size(), 15u);
+  for (size_t i = 0; i < gmm.lo.size(); ++i) {
+    EXPECT_LT(gmm.lo[i], gmm.point[i]);
+    EXPECT_GT(gmm.hi[i], gmm.point[i]);
+  }
+  EXPECT_GT(gmm.width, 6.0);
+  EXPECT_GE(gmm.coverage, 0.4);
   // Levels that the loss does not name are drawn too; the same run draws the same numbers.
   config.level = {50, 80};
   auto asked = Forecast(table, {}, config);
@@ -1506,10 +1517,12 @@ data::TablePtr CountPanel(bool negative = false) {
 TEST(Forecast, CountDistributionLoss) {
   auto table = CountPanel();
   ASSERT_TRUE(table);
-  for (const std::string dist : {"Poisson", "NegativeBinomial"}) {
-    SCOPED_TRACE(dist);
-    const EightyPercentRun run =
-        RunEightyPercent(table, "DistributionLoss(" + dist + ", level=[80], num_samples=1001)");
+  for (const std::string loss : {"DistributionLoss(Poisson, level=[80], num_samples=1001)",
+                                 "DistributionLoss(NegativeBinomial, level=[80], num_samples=1001)",
+                                 "PMM(n_components=2, weighted=True, level=[80], num_samples=1001)",
+                                 "NBMM(level=[80], num_samples=1001)"}) {
+    SCOPED_TRACE(loss);
+    const EightyPercentRun run = RunEightyPercent(table, loss);
     ASSERT_EQ(run.point.size(), 15u);
     for (size_t i = 0; i < run.point.size(); ++i) {
       const double rate = 20 + 10 * static_cast<double>(i / 5);
@@ -1522,7 +1535,7 @@ TEST(Forecast, CountDistributionLoss) {
     }
     // The true widths are 11.5, 14 and 16.2 (Poisson); a NegativeBinomial may be wider.
     EXPECT_GT(run.width, 8.0);
-    EXPECT_LT(run.width, dist == "Poisson" ? 25.0 : 60.0);
+    EXPECT_LT(run.width, loss.starts_with("DistributionLoss(Poisson") ? 25.0 : 60.0);
     EXPECT_GE(run.coverage, 0.5);
   }
   ForecastConfig config = NoiseLossConfig();
@@ -1531,7 +1544,15 @@ TEST(Forecast, CountDistributionLoss) {
   ASSERT_FALSE(negative.ok());
   EXPECT_EQ(negative.status().message(),
             "Forecast: MLP trains on DistributionLoss(Poisson, level=[80, 90]), a distribution of "
-            "counts >= 0; y is -1 in series 'c1' at 2020-03-01");
+            "values >= 0; y is -1 in series 'c1' at 2020-03-01");
+  config.loss = "DistributionLoss(Tweedie, rho=1.5)";
+  negative = Forecast(CountPanel(/*negative=*/true), {}, config);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("DistributionLoss(Tweedie, rho=1.5, level=[80, 90]), "
+                                             "a distribution of values >= 0; y is -1"),
+            std::string::npos)
+      << negative.status();
+  config.loss = "DistributionLoss(Poisson)";
   config.scaler = "revin";
   auto revin = Forecast(table, {}, config);
   ASSERT_FALSE(revin.ok());
@@ -1546,6 +1567,13 @@ TEST(Forecast, CountDistributionLoss) {
   auto deepar = Forecast(table, {}, config);
   ASSERT_FALSE(deepar.ok());
   EXPECT_NE(deepar.status().message().find("DeepAR: its likelihood is Normal or StudentT"),
+            std::string::npos)
+      << deepar.status();
+  config.loss = "GMM(n_components=2)";
+  deepar = Forecast(table, {}, config);
+  ASSERT_FALSE(deepar.ok());
+  EXPECT_NE(deepar.status().message().find("GMM(n_components=2, level=[80, 90]) as its likelihood "
+                                           "is not built"),
             std::string::npos)
       << deepar.status();
 }
