@@ -396,6 +396,15 @@ TEST(Models, DistributionQuantilesAreTheDistributions) {
   EXPECT_FALSE(torch::equal(m.Quantiles(batch, q).quantiles, f.quantiles));
 }
 
+// 5 random windows (seeded) whose scaler statistics are shifts near 55 and scales near 2.5.
+WindowBatch BatchWithStatistics(uint64_t seed) {
+  torch::manual_seed(seed);
+  WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
+  batch.scale.shift = 50 + 10 * torch::rand({5, 1});
+  batch.scale.scale = 2 + torch::rand({5, 1});
+  return batch;
+}
+
 // Poisson, NegativeBinomial, Tweedie, PMM and NBMM live in the series' units, as NF's: the
 // model's raw outputs map with the windows' statistics (WindowBatch::scale), the loss is -log p of
 // the values in the series' units, and the forecasts come back to the scaled space (the trainer
@@ -417,10 +426,7 @@ TEST(Models, CountDistributionsLiveInTheSeriesUnits) {
       auto model = ZooModelFor(name, *loss);
       ASSERT_TRUE(model);
       ForecastModel& m = *model;
-      torch::manual_seed(3);
-      WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
-      batch.scale.shift = 50 + 10 * torch::rand({5, 1});
-      batch.scale.scale = 2 + torch::rand({5, 1});
+      WindowBatch batch = BatchWithStatistics(3);
       // Counts near 50, in the scaled units the trainer gives.
       const auto counts = torch::randint(40, 60, {5, kHorizon}).to(torch::kFloat32);
       const auto y = (counts - batch.scale.shift) / batch.scale.scale;
@@ -476,10 +482,7 @@ TEST(Models, GaussianMixtureFitsInTheScaledUnits) {
     auto model = ZooModelFor(name, *loss);
     ASSERT_TRUE(model);
     ForecastModel& m = *model;
-    torch::manual_seed(4);
-    WindowBatch batch{torch::randn({5, kInput}), torch::ones({5, kInput})};
-    batch.scale.shift = 50 + 10 * torch::rand({5, 1});
-    batch.scale.scale = 2 + torch::rand({5, 1});
+    WindowBatch batch = BatchWithStatistics(4);
     const auto y = torch::randn({5, kHorizon});
     auto mask = torch::ones({5, kHorizon});
     mask[2][0] = 0;

@@ -784,16 +784,20 @@ TEST(Trainer, RevinScalerTrainsItsAffineMap) {
   EXPECT_NE(dist_named["revin_bias"].item<float>(), 0.0f);
 }
 
-// RevIN's inverse (y - b) / w maps a distribution of the wrapped model's output to location
-// (loc - b) / w and scale scale / |w|, the degrees of freedom unchanged: by hand at w = -2,
-// b = 0.5.
-TEST(Trainer, RevinMapsTheDistribution) {
-  auto loss = ParsePointLoss("DistributionLoss(StudentT)");
-  ASSERT_TRUE(loss.ok()) << loss.status();
+// An MLP trained on `loss_text` wrapped in RevIN at w = -2, b = 0.5: the wrapped model's
+// distribution parameters on the affine windows (p), RevIN's on the plain ones (q), and RevIN's
+// point forecast.
+struct RevinDistribution {
+  torch::Tensor p, q, point;
+};
+
+RevinDistribution RevinAtMinusTwo(const std::string& loss_text) {
+  auto loss = ParsePointLoss(loss_text);
+  EXPECT_TRUE(loss.ok()) << loss.status();
   ModelConfig config = Config({{"hidden_size", 8}});
   config.outputs = loss->Outputs();
   auto inner = DefaultModelRegistry().Make("MLP", config);
-  ASSERT_TRUE(inner.ok()) << inner.status();
+  EXPECT_TRUE(inner.ok()) << inner.status();
   RevinScaledModel revin(*inner);
   revin.SetPointLoss(*loss);
   torch::NoGradGuard no_grad;
@@ -803,35 +807,26 @@ TEST(Trainer, RevinMapsTheDistribution) {
   WindowBatch batch{torch::randn({3, kInput}), torch::ones({3, kInput})};
   WindowBatch affine = batch;
   affine.insample_y = batch.insample_y * -2.0 + 0.5;
-  const auto p = (*inner)->DistributionParams(affine);
-  const auto q = revin.DistributionParams(batch);
+  return {(*inner)->DistributionParams(affine), revin.DistributionParams(batch),
+          revin.PointForecast(batch)};
+}
+
+// RevIN's inverse (y - b) / w maps a distribution of the wrapped model's output to location
+// (loc - b) / w and scale scale / |w|, the degrees of freedom unchanged: by hand at w = -2,
+// b = 0.5.
+TEST(Trainer, RevinMapsTheDistribution) {
+  const auto [p, q, point] = RevinAtMinusTwo("DistributionLoss(StudentT)");
   ASSERT_EQ(q.sizes(), p.sizes());
   EXPECT_TRUE(torch::allclose(q.select(-1, 0), p.select(-1, 0)));
   EXPECT_TRUE(torch::allclose(q.select(-1, 1), (p.select(-1, 1) - 0.5) / -2.0));
   EXPECT_TRUE(torch::allclose(q.select(-1, 2), p.select(-1, 2) / 2.0));
-  EXPECT_TRUE(torch::allclose(revin.PointForecast(batch), q.select(-1, 1)));
+  EXPECT_TRUE(torch::allclose(point, q.select(-1, 1)));
 }
 
 // A Gaussian mixture's K locations and K scales map so, its weights unchanged: GMM of 2 weighted
 // components, [mu1, mu2, std1, std2, w1, w2].
 TEST(Trainer, RevinMapsAGaussianMixture) {
-  auto loss = ParsePointLoss("GMM(n_components=2, weighted=True)");
-  ASSERT_TRUE(loss.ok()) << loss.status();
-  ModelConfig config = Config({{"hidden_size", 8}});
-  config.outputs = loss->Outputs();
-  auto inner = DefaultModelRegistry().Make("MLP", config);
-  ASSERT_TRUE(inner.ok()) << inner.status();
-  RevinScaledModel revin(*inner);
-  revin.SetPointLoss(*loss);
-  torch::NoGradGuard no_grad;
-  auto named = revin.named_parameters();
-  named["revin_weight"].fill_(-2.0);
-  named["revin_bias"].fill_(0.5);
-  WindowBatch batch{torch::randn({3, kInput}), torch::ones({3, kInput})};
-  WindowBatch affine = batch;
-  affine.insample_y = batch.insample_y * -2.0 + 0.5;
-  const auto p = (*inner)->DistributionParams(affine);
-  const auto q = revin.DistributionParams(batch);
+  const auto [p, q, point] = RevinAtMinusTwo("GMM(n_components=2, weighted=True)");
   ASSERT_EQ(q.sizes(), (std::vector<int64_t>{3, kHorizon, 6}));
   for (int k = 0; k < 2; ++k) {
     EXPECT_TRUE(torch::allclose(q.select(-1, k), (p.select(-1, k) - 0.5) / -2.0)) << k;
@@ -839,7 +834,7 @@ TEST(Trainer, RevinMapsAGaussianMixture) {
     EXPECT_TRUE(torch::allclose(q.select(-1, 4 + k), p.select(-1, 4 + k))) << k;
   }
   const auto mean = q.select(-1, 0) * q.select(-1, 4) + q.select(-1, 1) * q.select(-1, 5);
-  EXPECT_TRUE(torch::allclose(revin.PointForecast(batch), mean, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(point, mean, 1e-5, 1e-6));
 }
 
 }  // namespace
