@@ -210,6 +210,18 @@ class BufferPool {
         data, sizes, [this, capacity](void* p) { Release(p, capacity); }, options);
   }
 
+  size_t Held() {
+    std::lock_guard lock(mu_);
+    return held_;
+  }
+
+  void ReleaseAll() {
+    std::lock_guard lock(mu_);
+    for (const auto& [bytes, data] : free_) std::free(data);
+    free_.clear();
+    held_ = 0;
+  }
+
  private:
   static constexpr size_t kMaxHeld = size_t{3} << 30;
   static constexpr size_t kSlack = 2;
@@ -462,9 +474,17 @@ std::pair<at::Tensor, at::Tensor> DnnlRnnLayer(RnnCell cell, const at::Tensor& x
   return {f.out, f.c_n};
 }
 
+size_t DnnlRnnPooledBytes() { return Pool().Held(); }
+
+void DnnlRnnReleasePooled() { Pool().ReleaseAll(); }
+
 #else  // oneDNN 3 headers: see DnnlRnnAvailable()
 
 bool DnnlRnnAvailable() { return false; }
+
+size_t DnnlRnnPooledBytes() { return 0; }
+
+void DnnlRnnReleasePooled() {}
 
 std::pair<at::Tensor, at::Tensor> DnnlRnnLayer(RnnCell, const at::Tensor&, const at::Tensor&,
                                                const at::Tensor&, const at::Tensor&,

@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstddef>
 #include <utility>
 
 namespace drc::dl {
@@ -40,6 +41,12 @@ std::pair<at::Tensor, at::Tensor> DnnlRnnLayer(RnnCell cell, const at::Tensor& x
 // include directory (PyPI's torch wheels, the way to a CUDA-enabled libtorch) shadows them;
 // that build runs libtorch's own RNN layers instead (fused_rnn.h).
 bool DnnlRnnAvailable();
+// The bytes of freed large buffers the layers keep for reuse (see dnnl_rnn.cc's BufferPool), and
+// a way to return them all to the system: for tests and diagnostics. 0 and a no-op without
+// DnnlRnnAvailable().
+size_t DnnlRnnPooledBytes();
+void DnnlRnnReleasePooled();
+
 // The major version of the oneDNN headers dnnl_rnn.cc was compiled against (another source file
 // can see other headers: its include path may reach Debian's before a wheel's).
 int DnnlHeadersMajor();

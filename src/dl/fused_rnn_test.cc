@@ -200,6 +200,27 @@ TEST(FusedLstm, PooledBuffersAreNotSharedWhileAlive) {
   EXPECT_NE(outputs[1].data_ptr(), outputs[2].data_ptr());
 }
 
+// When the batch grows step by step (a data-parallel hydrology rank's share does), the pool ends
+// holding one set of buffers at the largest batch, as a single step at that batch leaves it, not
+// one set per batch size it saw (which held 1.45 GB per rank in bench/hydro_ranks.sh).
+TEST(FusedLstm, PoolKeepsOneSetOfBuffersAsTheBatchGrows) {
+  if (!DnnlRnnAvailable()) GTEST_SKIP() << "no oneDNN RNN layers in this build";
+  torch::manual_seed(12);
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(5, 96).batch_first(true));
+  auto step = [&](int64_t batch) {
+    auto x = torch::randn({batch, 200, 5}).requires_grad_();
+    std::get<0>(FusedLstm(lstm, x)).sum().backward();
+  };
+  DnnlRnnReleasePooled();
+  step(128);
+  const size_t one_set = DnnlRnnPooledBytes();
+  ASSERT_GT(one_set, 0u);  // the workspace, the outputs and their gradients (~200 MB here)
+  DnnlRnnReleasePooled();
+  for (int64_t batch = 64; batch <= 128; batch += 8) step(batch);
+  EXPECT_LE(DnnlRnnPooledBytes(), one_set) << "one set at 128: " << one_set;
+  DnnlRnnReleasePooled();
+}
+
 // In training mode with dropout between layers the outputs differ from the unmasked ones and
 // the first layer still gets gradients; in eval mode dropout is off and the result is torch's.
 TEST(FusedLstm, DropoutBetweenLayersOnlyInTraining) {
