@@ -691,10 +691,11 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
     if (!loss.ok()) return loss.status().WithContext("Forecast");
     run.point_loss = *loss;
     if (loss->is_distribution() && run.defaults.loss != "MAE") {
-      const auto it = config.params.find(name);
-      auto code = LikelihoodCode(
-          name, *loss, it == config.params.end() ? std::map<std::string, double>{} : it->second);
-      if (!code.ok()) return code.status().WithContext("Forecast");
+      ModelConfig scratch;
+      if (const auto it = config.params.find(name); it != config.params.end()) {
+        scratch.params = it->second;
+      }
+      DRC_RETURN_NOT_OK(SetLikelihood(name, *loss, scratch).WithContext("Forecast"));
     }
     if (run.defaults.scaler == "revin") {
       DRC_RETURN_NOT_OK(CheckRevinLoss(name, *loss).WithContext("Forecast"));

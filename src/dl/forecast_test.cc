@@ -1562,20 +1562,53 @@ TEST(Forecast, CountDistributionLoss) {
                                           "units) is not built"),
             std::string::npos)
       << revin.status();
-  config.scaler = "standard";
+}
+
+// DeepAR takes any of NF's distribution losses as its likelihood, as NF's DeepAR(loss=...): on
+// Poisson counts, with the standard scaler, a Poisson, NegativeBinomial or PMM DeepAR (fitted in
+// the series' units: its means and draws scaled back before the LSTM reads them) forecasts each
+// series' rate, its 80 % interval around it, and its quantiles are whole numbers (of counts);
+// a GMM DeepAR (fitted on the scaled windows) forecasts the rate too. Its `distribution`
+// parameter with another likelihood is refused.
+TEST(Forecast, DeepArTakesAnyDistributionLoss) {
+  auto table = CountPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = NoiseLossConfig();
   config.models = {"DeepAR"};
-  auto deepar = Forecast(table, {}, config);
-  ASSERT_FALSE(deepar.ok());
-  EXPECT_NE(deepar.status().message().find("DeepAR: its likelihood is Normal or StudentT"),
+  // 101 draws per step: the 10 % and 90 % quantiles fall on draws, not between two.
+  config.params = {
+      {"DeepAR",
+       {{"trajectory_samples", 101}, {"lstm_hidden_size", 32}, {"windows_batch_size", 256}}}};
+  config.level = {80};
+  for (const std::string loss : {"DistributionLoss(Poisson)", "DistributionLoss(NegativeBinomial)",
+                                 "PMM(n_components=2)", "GMM(n_components=2, weighted=True)"}) {
+    SCOPED_TRACE(loss);
+    config.loss = loss;
+    auto r = Forecast(table, {}, config);
+    ASSERT_TRUE(r.ok()) << r.status();
+    const auto& p = *(*r)[0].predictions;
+    const auto point = Doubles(p, "y_hat");
+    const auto lo = Doubles(p, "y_hat-lo-80"), hi = Doubles(p, "y_hat-hi-80");
+    ASSERT_EQ(point.size(), 15u);
+    for (size_t i = 0; i < point.size(); ++i) {
+      const double rate = 20 + 10 * static_cast<double>(i / 5);
+      EXPECT_NEAR(point[i], rate, 0.3 * rate) << i;
+      EXPECT_LE(lo[i], point[i]) << i;
+      EXPECT_GE(hi[i], point[i]) << i;
+      if (!loss.starts_with("GMM")) {
+        EXPECT_NEAR(lo[i], std::round(lo[i]), 1e-3) << i;
+        EXPECT_NEAR(hi[i], std::round(hi[i]), 1e-3) << i;
+      }
+    }
+  }
+  config.params["DeepAR"] = {{"distribution", 1}};
+  config.loss = "DistributionLoss(Poisson)";
+  auto disagree = Forecast(table, {}, config);
+  ASSERT_FALSE(disagree.ok());
+  EXPECT_NE(disagree.status().message().find("Forecast: DeepAR: distribution=1 and loss "
+                                             "DistributionLoss(Poisson, level=[80, 90]) disagree"),
             std::string::npos)
-      << deepar.status();
-  config.loss = "GMM(n_components=2)";
-  deepar = Forecast(table, {}, config);
-  ASSERT_FALSE(deepar.ok());
-  EXPECT_NE(deepar.status().message().find("GMM(n_components=2, level=[80, 90]) as its likelihood "
-                                           "is not built"),
-            std::string::npos)
-      << deepar.status();
+      << disagree.status();
 }
 
 }  // namespace

@@ -100,6 +100,11 @@ struct ModelConfig {
   // With more than one, Forward() gives [B, H, outputs] instead of [B, H]; every point model
   // builds its last layers wider by this factor, as NF's do.
   int outputs = 1;
+  // A likelihood model's (DeepAR's) distribution when a loss gives one other than those its own
+  // `distribution` parameter names (Normal, StudentT): the likelihood's name and options
+  // (distributions.h). Empty: the model's own.
+  std::string likelihood = {};
+  LikelihoodOptions likelihood_options = {};
 };
 
 // How NeuralForecast trains a model by default (per model class).

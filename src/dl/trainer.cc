@@ -160,19 +160,25 @@ Status CheckRevinLoss(const std::string& model, const PointLoss& loss) {
   return Status::OK();
 }
 
-Result<double> LikelihoodCode(const std::string& model, const PointLoss& loss,
-                              const std::map<std::string, double>& params) {
+Status SetLikelihood(const std::string& model, const PointLoss& loss, ModelConfig& config) {
+  const auto given = config.params.find("distribution");
   if (loss.distribution != "Normal" && loss.distribution != "StudentT") {
-    return Status::NotImplemented(model, ": its likelihood is Normal or StudentT; ", loss.Name(),
-                                  " as its likelihood is not built (NF's DeepAR takes it)");
+    if (given != config.params.end()) {
+      return Status::InvalidArgument(model, ": distribution=", given->second, " and loss ",
+                                     loss.Name(), " disagree; give one of them");
+    }
+    config.likelihood = loss.distribution;
+    config.likelihood_options = loss.distribution_options;
+    return Status::OK();
   }
   const double code = loss.distribution == "Normal" ? 1 : 0;
-  if (auto it = params.find("distribution"); it != params.end() && it->second != code) {
-    return Status::InvalidArgument(model, ": distribution=", it->second, " (",
-                                   it->second == 1 ? "Normal" : "StudentT", ") and loss ",
+  if (given != config.params.end() && given->second != code) {
+    return Status::InvalidArgument(model, ": distribution=", given->second, " (",
+                                   given->second == 1 ? "Normal" : "StudentT", ") and loss ",
                                    loss.Name(), " disagree; give one of them");
   }
-  return code;
+  config.params["distribution"] = code;
+  return Status::OK();
 }
 
 Result<torch::Device> ResolveDevice(const std::string& spec, int rank) {
@@ -293,7 +299,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
       // A likelihood model (DeepAR) takes a DistributionLoss as its own likelihood, as NF's
       // DeepAR(loss=DistributionLoss(...)): its outputs stay its own, and it validates on the
       // MAE of its mean (NF's valid_loss=MAE()).
-      DRC_ASSIGN_OR_RETURN(built.params["distribution"], LikelihoodCode(name, loss, built.params));
+      DRC_RETURN_NOT_OK(SetLikelihood(name, loss, built));
       built.outputs = 1;
       loss = PointLoss();
     }

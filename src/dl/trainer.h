@@ -73,7 +73,7 @@ struct TrainOptions {
   // A point model's loss, in training and validation (ParsePointLoss: "MSE", "HuberLoss(0.5)",
   // "DistributionLoss(StudentT)", ...); empty: MAE. A DistributionLoss draws its quantiles with
   // `seed`; a model with a likelihood of its own (DeepAR) takes it as that likelihood
-  // (LikelihoodCode) and refuses any other loss (InvalidArgument).
+  // (SetLikelihood) and refuses any other loss (InvalidArgument).
   std::string loss;
 };
 
@@ -116,13 +116,13 @@ class RevinScaledModel final : public ForecastModel {
 Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
                               const std::string& text);
 // OK when the revin scaler can go with `loss`; NotImplemented naming the model for a
-// distribution fitted in the series' units (Poisson, NegativeBinomial).
+// distribution fitted in the series' units (all but Normal, StudentT and GMM).
 Status CheckRevinLoss(const std::string& model, const PointLoss& loss);
-// A likelihood model (DeepAR) given a DistributionLoss takes it as its likelihood: the value of
-// its `distribution` parameter for it (0 StudentT, 1 Normal); InvalidArgument when `params`
-// already set another.
-Result<double> LikelihoodCode(const std::string& model, const PointLoss& loss,
-                              const std::map<std::string, double>& params);
+// A likelihood model (DeepAR) given a DistributionLoss or a mixture takes it as its likelihood,
+// as NF's DeepAR(loss=...): Normal and StudentT through its `distribution` parameter (0 StudentT,
+// 1 Normal; InvalidArgument when `config.params` already sets the other), any other as
+// config.likelihood (InvalidArgument when `config.params` sets `distribution` too).
+Status SetLikelihood(const std::string& model, const PointLoss& loss, ModelConfig& config);
 
 // The options NeuralForecast uses for a model with these defaults.
 TrainOptions OptionsFrom(const TrainDefaults& defaults, int max_steps, uint64_t seed);

@@ -30,7 +30,12 @@
 // the future ones (over the horizon too) and the static ones, in that order after y.
 //
 // Hyper-parameters beyond NF's (drc::dl::Params holds numbers): distribution 0 = StudentT (NF's
-// default), 1 = Normal; sample_trajectories 0 (NF 3.x) or 1.
+// default), 1 = Normal; sample_trajectories 0 (NF 3.x) or 1. Any other likelihood comes as
+// ModelConfig::likelihood (drc forecast --loss: Poisson, NegativeBinomial, Tweedie, GMM, PMM,
+// NBMM, as NF's DeepAR(loss=...)). Those fitted in the series' units (all but GMM) map the
+// decoder's outputs with each window's scaler statistics and score the values in the series'
+// units, as NF's; their means and draws are scaled back before the LSTM reads them, and the
+// forecasts come back in the scaled space, as every model's do.
 //
 // Like NF's (a RECURRENT model there), the model reads input_size + 1 values, in training and
 // prediction alike, each window scaled on those: TrainDefaults::recurrent makes drc forecast and
@@ -61,6 +66,7 @@
 #include "src/dl/distributions.h"
 #include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
+#include "src/dl/windows.h"
 
 namespace drc::dl {
 namespace {
@@ -120,7 +126,8 @@ class DeepAr final : public ForecastModel {
   // [B, L] -> [B, L, P]: at step t, the parameters of the distribution of the value after t.
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckInsample(batch.insample_y);
-    return Decode(std::get<0>(FusedLstm(lstm_, Inputs(batch, batch.insample_y, 0))));
+    return Decode(std::get<0>(FusedLstm(lstm_, Inputs(batch, batch.insample_y, 0))),
+                  Stats(batch, 0));
   }
 
   torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
@@ -133,11 +140,14 @@ class DeepAr final : public ForecastModel {
                 " does not match outsample_y ", y.sizes());
     const int64_t steps = options_.h_train;
     torch::Tensor sequence = steps > 1 ? torch::cat({x, y.narrow(1, 0, steps - 1)}, 1) : x;
-    torch::Tensor params = Decode(std::get<0>(FusedLstm(lstm_, Inputs(batch, sequence, 0))))
-                               .narrow(1, input_size_ - 1, steps);  // [B, h_train, P]
+    torch::Tensor params =
+        Decode(std::get<0>(FusedLstm(lstm_, Inputs(batch, sequence, 0))), Stats(batch, 0))
+            .narrow(1, input_size_ - 1, steps);        // [B, h_train, P]
     torch::Tensor weights = mask.narrow(1, 0, steps);  // x draw counts of a merged batch
     if (batch.weight.defined()) weights = weights * batch.weight.unsqueeze(1);
-    return likelihood_.MaskedNll(params, y.narrow(1, 0, steps), weights);
+    torch::Tensor target = y.narrow(1, 0, steps);
+    if (InSeriesUnits(batch)) target = InvertScale(target, batch.scale);
+    return likelihood_.MaskedNll(params, target, weights);
   }
 
   // Windows are independent apart from the LSTM's dropout between layers.
@@ -168,9 +178,32 @@ class DeepAr final : public ForecastModel {
                 input_size_, "], got ", y.sizes());
   }
 
-  // LSTM outputs [..., hidden] -> distribution parameters [..., P].
-  torch::Tensor Decode(const torch::Tensor& states) {
-    return likelihood_.MapParams(decoder_->forward(states));
+  // Whether the likelihood lives in the series' units for these windows (they carry statistics).
+  bool InSeriesUnits(const WindowBatch& batch) const {
+    return likelihood_.in_series_units() && batch.scale.scale.defined();
+  }
+
+  // The windows' shift and scale for the likelihoods fitted in the series' units: [B, 1], or with
+  // `repeat` >= 1 one row per window repeated that many times, [B * repeat]; {} otherwise.
+  WindowScale Stats(const WindowBatch& batch, int64_t repeat) const {
+    if (!InSeriesUnits(batch)) return {};
+    if (repeat == 0) return batch.scale;
+    return {batch.scale.shift.reshape({-1}).repeat_interleave(repeat),
+            batch.scale.scale.reshape({-1}).repeat_interleave(repeat)};
+  }
+
+  // Values in the likelihood's units [N] or [N, Q] -> the scaled space, for rows' stats [N].
+  static torch::Tensor Scaled(const torch::Tensor& x, const WindowScale& stats) {
+    if (!stats.scale.defined()) return x;
+    if (x.dim() == 1) return (x - stats.shift) / stats.scale;
+    return (x - stats.shift.unsqueeze(-1)) / stats.scale.unsqueeze(-1);
+  }
+
+  // LSTM outputs [..., hidden] -> distribution parameters [..., P], with the rows' statistics
+  // (broadcasting against the parameters' [...]) when the likelihood lives in the series' units.
+  torch::Tensor Decode(const torch::Tensor& states, const WindowScale& stats) {
+    if (!stats.scale.defined()) return likelihood_.MapParams(decoder_->forward(states));
+    return likelihood_.MapParams(decoder_->forward(states), stats.shift, stats.scale);
   }
 
   // The LSTM's inputs for the steps that read `values` [B, T] from step `first` of the window on:
@@ -195,14 +228,15 @@ class DeepAr final : public ForecastModel {
     return parts.size() == 1 ? parts[0] : torch::cat(parts, 2);
   }
 
-  // One LSTM step from `state` on values [N] with their inputs' exogenous part `exog` [N, 1, E]
-  // (undefined without): updates `state`, returns the next parameters [N, P].
-  torch::Tensor Step(const torch::Tensor& values, const torch::Tensor& exog, State& state) {
+  // One LSTM step from `state` on scaled values [N] with their inputs' exogenous part `exog`
+  // [N, 1, E] (undefined without): updates `state`, returns the next parameters [N, P].
+  torch::Tensor Step(const torch::Tensor& values, const torch::Tensor& exog, State& state,
+                     const WindowScale& stats) {
     torch::Tensor inputs = values.reshape({-1, 1, 1});
     if (exog.defined()) inputs = torch::cat({inputs, exog}, 2);
     auto [out, next] = FusedLstm(lstm_, inputs, state);
     state = std::move(next);
-    return Decode(out.select(1, 0));
+    return Decode(out.select(1, 0), stats);
   }
 
   // NF 3.x: each step fed the previous step's mean; [B, L] -> [B, H]. With levels q, also the
@@ -211,16 +245,17 @@ class DeepAr final : public ForecastModel {
   // a generator seeded with the model's seed and do not touch the means.
   QuantileForecast MeanPath(const WindowBatch& batch, const torch::Tensor& q) {
     auto [out, state] = FusedLstm(lstm_, Inputs(batch, batch.insample_y, 0));
-    torch::Tensor params = Decode(out.select(1, input_size_ - 1));
+    const WindowScale stats = Stats(batch, 1);
+    torch::Tensor params = Decode(out.select(1, input_size_ - 1), stats);
     c10::optional<at::Generator> generator;
     if (q.defined()) generator = at::detail::createCPUGenerator(seed_);
-    std::vector<torch::Tensor> means, quantiles;
+    std::vector<torch::Tensor> means, quantiles;  // scaled
     for (int64_t t = 0; t < horizon_; ++t) {
-      if (t > 0) params = Step(means.back(), HorizonExog(batch, t), state);
-      means.push_back(likelihood_.Mean(params));
+      if (t > 0) params = Step(means.back(), HorizonExog(batch, t), state, stats);
+      means.push_back(Scaled(likelihood_.Mean(params), stats));
       if (q.defined()) {
-        quantiles.push_back(
-            likelihood_.SampleQuantiles(params, q, options_.trajectory_samples, generator));
+        quantiles.push_back(Scaled(
+            likelihood_.SampleQuantiles(params, q, options_.trajectory_samples, generator), stats));
       }
     }
     return {torch::stack(means, 1), q.defined() ? torch::stack(quantiles, 1) : torch::Tensor()};
@@ -234,15 +269,17 @@ class DeepAr final : public ForecastModel {
     // Every window's state and first distribution, repeated per path: [.., B * S, ..].
     State state{std::get<0>(encoded).repeat_interleave(paths, 1),
                 std::get<1>(encoded).repeat_interleave(paths, 1)};
-    torch::Tensor params = Decode(out.select(1, input_size_ - 1)).repeat_interleave(paths, 0);
-    std::vector<torch::Tensor> draws;
+    const WindowScale stats = Stats(windows, paths);
+    torch::Tensor params =
+        Decode(out.select(1, input_size_ - 1).repeat_interleave(paths, 0), stats);
+    std::vector<torch::Tensor> draws;  // scaled
     for (int64_t t = 0; t < horizon_; ++t) {
       if (t > 0) {
         torch::Tensor exog = HorizonExog(windows, t);
         if (exog.defined()) exog = exog.repeat_interleave(paths, 0);
-        params = Step(draws.back(), exog, state);
+        params = Step(draws.back(), exog, state, stats);
       }
-      draws.push_back(likelihood_.Sample(params, generator));
+      draws.push_back(Scaled(likelihood_.Sample(params, generator), stats));
     }
     return torch::stack(draws, 1).view({batch, paths, horizon_});
   }
@@ -300,7 +337,9 @@ Result<std::shared_ptr<ForecastModel>> MakeDeepAr(const ModelConfig& config) {
   }
   o.sample_trajectories = sample == 1;
   DRC_ASSIGN_OR_RETURN(Likelihood likelihood,
-                       Likelihood::Make(distribution == 0 ? "StudentT" : "Normal"));
+                       config.likelihood.empty()
+                           ? Likelihood::Make(distribution == 0 ? "StudentT" : "Normal")
+                           : Likelihood::Make(config.likelihood, config.likelihood_options));
   torch::manual_seed(config.seed);  // as NF seeds before building the layers
   return std::make_shared<DeepAr>(config, o, likelihood);
 }
