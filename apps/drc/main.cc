@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
                        "DistributionLoss(NegativeBinomial), DistributionLoss(Tweedie, rho=R), "
                        "DistributionLoss(StudentT[, level=[L,...]]) or the mixtures GMM, PMM, "
                        "NBMM([n_components=K, weighted=True, level=[L,...]]) for a mean and "
-                       "sampled quantiles (Normal and StudentT are DeepAR's likelihood too); "
+                       "sampled quantiles (each is DeepAR's likelihood too); "
                        "MODEL.loss in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
