@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <iomanip>
 #include <sstream>
 
 #include "src/dl/distributions.h"
@@ -291,7 +292,10 @@ std::string PointLoss::Name() const {
     if (distribution_options.weighted) out << "weighted=True, ";
   } else if (kind == kDistribution) {
     out << distribution << ", ";
-    if (distribution == "Tweedie") out << "rho=" << distribution_options.rho << ", ";
+    if (distribution == "Tweedie") {
+      out << "rho=" << std::setprecision(15) << distribution_options.rho << std::setprecision(6)
+          << ", ";
+    }
   }
   if (gives_quantiles()) {
     const bool by_level = !levels.empty();

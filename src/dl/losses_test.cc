@@ -236,6 +236,10 @@ TEST(Losses, TweedieAndMixtureArgumentsAreNfs) {
   EXPECT_EQ(tweedie->Name(), "DistributionLoss(Tweedie, rho=1.5, level=[80, 90])");
   EXPECT_EQ(tweedie->Outputs(), 1);
   EXPECT_EQ(tweedie->likelihood().options().rho, 1.5);
+  // rho's digits survive the name (it parses back to the same loss).
+  auto precise = ParsePointLoss("DistributionLoss(Tweedie, rho=1.2345678)");
+  ASSERT_TRUE(precise.ok()) << precise.status();
+  EXPECT_EQ(precise->Name(), "DistributionLoss(Tweedie, rho=1.2345678, level=[80, 90])");
   const std::pair<const char*, const char*> named[] = {
       {"GMM", "GMM(n_components=1, level=[80, 90])"},
       {"GMM()", "GMM(n_components=1, level=[80, 90])"},
