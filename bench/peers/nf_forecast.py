@@ -31,10 +31,12 @@ one column NF names after the model and its loss ("<model>_ql0.9" for QuantileLo
 model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA), QuantileLoss(Q), MQLoss,
 MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss(level=[...], delta=D),
 DistributionLoss(StudentT|Normal|Poisson|NegativeBinomial[, level=[...]]),
-DistributionLoss(Tweedie, rho=R), GMM|PMM|NBMM(n_components=K, weighted=True, level=[...]);
+DistributionLoss(Tweedie, rho=R), GMM|PMM|NBMM(n_components=K, weighted=True, level=[...]),
+HuberQLoss(Q, delta=D), IQLoss(...), HuberIQLoss(...);
 MAE is NF's default), as drc forecast --loss names them; its valid_loss is then that loss too
 (NF's default). Under MQLoss the point forecast is the "<model>-median" column, under a
-DistributionLoss the model's column (the mean of its samples). --level L1,L2 predicts
+DistributionLoss the model's column (the mean of its samples), under IQLoss and HuberIQLoss
+predict()'s column (the median). --level L1,L2 predicts
 with predict(level=[...]) (DeepAR: intervals from its distribution) and adds, per level,
 "coverage_L" (share of test points with lo <= y <= hi, as src/dl/metrics.cc's Coverage) and
 "width_L" (mean hi - lo). --conformal-windows N fits with
@@ -164,7 +166,8 @@ def main():
     if a.loss:
         import neuralforecast.losses.pytorch as nfl
         name, _, argument = a.loss.removesuffix(")").partition("(")
-        if name in ("MQLoss", "HuberMQLoss", "DistributionLoss", "GMM", "PMM", "NBMM"):
+        if name in ("MQLoss", "HuberMQLoss", "DistributionLoss", "GMM", "PMM", "NBMM",
+                    "HuberQLoss", "IQLoss", "HuberIQLoss"):
             # Python's call syntax: MQLoss(level=[80, 90]), HuberMQLoss(quantiles=[...],
             # delta=0.5), DistributionLoss(StudentT, level=[80, 90], num_samples=500).
             import ast
@@ -178,6 +181,9 @@ def main():
             keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
             args, kwargs = [], {keyword: float(argument)} if argument else {}
         extra["loss"] = getattr(nfl, name)(*args, **kwargs)
+    implicit = ()
+    if a.loss:
+        implicit = (nfl.IQLoss, nfl.HuberIQLoss)
     if a.cv_refit_from_init and not a.cv_refit:
         sys.exit("--cv-refit-from-init needs --cv-refit K >= 1")
     for seed in a.seed:
@@ -224,6 +230,10 @@ def main():
                 nf.fit(df=train)
             if not a.cv_windows:
                 fc = nf.predict(level=levels) if levels else nf.predict()
+                if levels and isinstance(extra.get("loss"), implicit):
+                    # NF's implicit quantile models give no point column with levels: the
+                    # point forecast is predict()'s, the head at the median.
+                    fc = nf.predict().merge(fc, on=["unique_id", "ds"])
                 seconds = time.perf_counter() - t0
                 fc = fc.reset_index() if "ds" not in fc.columns else fc
                 col = point_column(fc, name)

@@ -1389,6 +1389,49 @@ TEST(Forecast, MultiQuantileLoss) {
       << deepar.status();
 }
 
+// NF's IQLoss: the MLP learns to forecast the quantile its head is given, drawn per point in
+// training. On noise of standard deviation 5 around each series' level the 80 % interval (NF's:
+// the 10 % and 90 % quantiles of the head's forecasts at 11 quantiles) must be wide (its true
+// width is 12.8) and hold the point forecast, the head at the median. Without levels there are no
+// quantile columns, as NF's predict() without level gives, and the point forecast is the same.
+TEST(Forecast, ImplicitQuantileLoss) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = NoiseLossConfig();
+  config.loss = "IQLoss";
+  config.level = {80};
+  auto r = Forecast(table, {}, config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto& predictions = *(*r)[0].predictions;
+  const auto names = predictions.schema()->field_names();
+  EXPECT_EQ(std::vector<std::string>(names.end() - 3, names.end()),
+            (std::vector<std::string>{"y_hat", "y_hat-lo-80", "y_hat-hi-80"}));
+  const auto point = Doubles(predictions, "y_hat");
+  const auto lo = Doubles(predictions, "y_hat-lo-80"), hi = Doubles(predictions, "y_hat-hi-80");
+  ASSERT_EQ(lo.size(), 15u);
+  double width = 0;
+  int ordered = 0;
+  for (size_t i = 0; i < lo.size(); ++i) {
+    width += (hi[i] - lo[i]) / lo.size();
+    ordered += lo[i] < point[i] && point[i] < hi[i] ? 1 : 0;
+  }
+  EXPECT_GT(width, 6.0);
+  EXPECT_GE(ordered, 13);
+  ASSERT_EQ((*r)[0].intervals.count(80), 1u);
+  EXPECT_GE((*r)[0].intervals.at(80).coverage, 0.4);
+  config.level.clear();
+  auto plain = Forecast(table, {}, config);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(Doubles(*(*plain)[0].predictions, "y_hat"), point);
+  EXPECT_FALSE((*plain)[0].predictions->GetColumnByName("y_hat-lo-80"));
+  EXPECT_TRUE((*plain)[0].intervals.empty());
+  // NF's HuberIQLoss: another loss of the same model.
+  config.loss = "HuberIQLoss(delta=0.5)";
+  auto huber = Forecast(table, {}, config);
+  ASSERT_TRUE(huber.ok()) << huber.status();
+  EXPECT_NE(Doubles(*(*huber)[0].predictions, "y_hat"), point);
+}
+
 // NF's DistributionLoss on a point model: it forecasts a Normal's parameters. On noise of
 // standard deviation 5 the 80 % interval must be wide (its true width is 12.8) and hold the
 // mean, the point forecast; the median is drawn, near the mean. Any level may be asked, the

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "src/dl/distributions.h"
@@ -32,6 +33,9 @@ const char* BaseName(PointLoss::Kind kind) {
     case PointLoss::kQuantile: return "QuantileLoss";
     case PointLoss::kMultiQuantile: return "MQLoss";
     case PointLoss::kHuberMultiQuantile: return "HuberMQLoss";
+    case PointLoss::kHuberQuantile: return "HuberQLoss";
+    case PointLoss::kImplicitQuantile: return "IQLoss";
+    case PointLoss::kHuberImplicitQuantile: return "HuberIQLoss";
     case PointLoss::kDistribution: break;
   }
   return "DistributionLoss";
@@ -117,6 +121,20 @@ std::vector<std::string> SplitArguments(const std::string& text) {
   return parts;
 }
 
+// A number from `value`, within [low, high] (whole when `whole`); false otherwise.
+bool ParseNumber(const std::string& value, double low, double high, bool whole, double& out) {
+  char* end = nullptr;
+  errno = 0;
+  out = std::strtod(value.c_str(), &end);
+  return !value.empty() && end == value.c_str() + value.size() && errno != ERANGE &&
+         std::isfinite(out) && out >= low && out <= high && (!whole || out == std::floor(out));
+}
+
+// A Huber delta from `value`: a finite number > 0.
+bool ParseDelta(const std::string& value, double& out) {
+  return ParseNumber(value, 0, std::numeric_limits<double>::max(), false, out) && out > 0;
+}
+
 // MQLoss's and HuberMQLoss's arguments: level=[...] (NF's default [80, 90]) or quantiles=[...],
 // and HuberMQLoss's delta=D (default 1), as NF's keyword arguments.
 Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string& argument,
@@ -131,7 +149,6 @@ Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string&
   };
   PointLoss loss;
   loss.kind = kind;
-  loss.parameter = 1;                                                 // HuberMQLoss's delta
   DRC_RETURN_NOT_OK(SetQuantiles(loss, "level", "[80, 90]", false));  // NF's default
   bool have_quantiles = false, have_delta = false;
   for (const std::string& part : SplitArguments(argument)) {
@@ -145,11 +162,7 @@ Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string&
     if (huber && key == "delta") {
       if (have_delta) return fail("give delta once");
       have_delta = true;
-      char* end = nullptr;
-      errno = 0;
-      loss.parameter = std::strtod(value.c_str(), &end);
-      if (value.empty() || end != value.c_str() + value.size() || errno == ERANGE ||
-          !(loss.parameter > 0) || !std::isfinite(loss.parameter)) {
+      if (!ParseDelta(value, loss.delta)) {
         return fail("delta must be a number > 0, got '" + value + "'");
       }
       continue;
@@ -170,15 +183,6 @@ Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string&
 
 // Whether `name` is one of NF's mixture losses.
 bool IsMixture(const std::string& name) { return name == "GMM" || name == "PMM" || name == "NBMM"; }
-
-// A number from `value`, within [low, high] (whole when `whole`); false otherwise.
-bool ParseNumber(const std::string& value, double low, double high, bool whole, double& out) {
-  char* end = nullptr;
-  errno = 0;
-  out = std::strtod(value.c_str(), &end);
-  return !value.empty() && end == value.c_str() + value.size() && errno != ERANGE &&
-         std::isfinite(out) && out >= low && out <= high && (!whole || out == std::floor(out));
-}
 
 // DistributionLoss's arguments: the distribution (first, or distribution=), then level=[...] or
 // quantiles=[...], num_samples=N and Tweedie's rho=R, as NF's keyword arguments. A mixture's
@@ -273,6 +277,90 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
   return loss;
 }
 
+// HuberQLoss's arguments, as NF's HuberQLoss(q, delta=1.0): q first (or q=Q), then delta
+// (or delta=D).
+Result<PointLoss> ParseHuberQuantile(const std::string& text, const std::string& argument) {
+  auto fail = [&](const std::string& why) -> Status {
+    return Status::InvalidArgument("loss '", text, "': ", why,
+                                   " (expected HuberQLoss(Q) or HuberQLoss(Q, delta=D) with "
+                                   "0 < Q < 1 and D > 0)");
+  };
+  PointLoss loss;
+  loss.kind = PointLoss::kHuberQuantile;
+  bool have_q = false, have_delta = false;
+  const auto parts = SplitArguments(argument);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto eq = parts[i].find('=');
+    std::string key = eq == std::string::npos ? "" : parts[i].substr(0, eq);
+    const std::string value = eq == std::string::npos ? parts[i] : parts[i].substr(eq + 1);
+    if (key.empty()) {
+      if (i > 1) return fail("too many arguments");
+      key = i == 0 ? "q" : "delta";
+    }
+    if (key == "q") {
+      if (have_q || !ParseNumber(value, 0, 1, false, loss.parameter) || loss.parameter == 0 ||
+          loss.parameter == 1) {
+        return fail("q must be a number in (0, 1), once, got '" + value + "'");
+      }
+      have_q = true;
+    } else if (key == "delta") {
+      if (have_delta || !ParseDelta(value, loss.delta)) {
+        return fail("delta must be a number > 0, once, got '" + value + "'");
+      }
+      have_delta = true;
+    } else {
+      return fail("unknown argument '" + key + "'");
+    }
+  }
+  if (!have_q) return fail("no q");
+  return loss;
+}
+
+// IQLoss's and HuberIQLoss's keyword arguments, as NF's: cos_embedding_dim=N, concentration0=C,
+// concentration1=C and HuberIQLoss's delta=D, each optional.
+Result<PointLoss> ParseImplicitQuantile(const std::string& text, const std::string& argument,
+                                        PointLoss::Kind kind) {
+  const bool huber = kind == PointLoss::kHuberImplicitQuantile;
+  const std::string name = BaseName(kind);
+  auto fail = [&](const std::string& why) -> Status {
+    return Status::InvalidArgument("loss '", text, "': ", why, " (expected ", name, " or ", name,
+                                   "(cos_embedding_dim=N, concentration0=C, concentration1=C",
+                                   huber ? ", delta=D" : "",
+                                   ") with N a whole number in [1, 4096], C > 0",
+                                   huber ? " and D > 0" : "", ", every argument optional)");
+  };
+  PointLoss loss;
+  loss.kind = kind;
+  std::vector<std::string> seen;
+  for (const std::string& part : SplitArguments(argument)) {
+    if (part.empty() && argument.empty()) break;
+    const auto eq = part.find('=');
+    if (eq == std::string::npos) return fail("the argument '" + part + "' has no name");
+    const std::string key = part.substr(0, eq), value = part.substr(eq + 1);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      return fail("give " + key + " once");
+    seen.push_back(key);
+    double number = 0;
+    if (key == "cos_embedding_dim") {
+      if (!ParseNumber(value, 1, 4096, true, number)) {
+        return fail("cos_embedding_dim must be a whole number in [1, 4096], got '" + value + "'");
+      }
+      loss.cos_embedding_dim = static_cast<int>(number);
+    } else if (key == "concentration0" || key == "concentration1") {
+      if (!ParseNumber(value, 0, 1e6, false, number) || number == 0) {
+        return fail(key + " must be a number in (0, 1e6], got '" + value + "'");
+      }
+      (key == "concentration0" ? loss.concentration0 : loss.concentration1) = number;
+    } else if (huber && key == "delta") {
+      if (!ParseDelta(value, loss.delta))
+        return fail("delta must be a number > 0, got '" + value + "'");
+    } else {
+      return fail("unknown argument '" + key + "'");
+    }
+  }
+  return loss;
+}
+
 // NF's pinball term of quantile q: q * max(y - y_hat, 0) + (1 - q) * max(y_hat - y, 0), for
 // `error` = y - y_hat (q a number or a tensor that broadcasts against it).
 template <typename Q>
@@ -283,8 +371,27 @@ torch::Tensor Pinball(const torch::Tensor& error, const Q& q) {
 }  // namespace
 
 std::string PointLoss::Name() const {
-  if (kind != kHuber && kind != kQuantile && !gives_quantiles()) return BaseName(kind);
+  if (kind != kHuber && kind != kQuantile && kind != kHuberQuantile && !gives_quantiles()) {
+    return BaseName(kind);
+  }
   std::ostringstream out;
+  if (implicit_quantile()) {
+    // NF's defaults are left out: "IQLoss", "HuberIQLoss(delta=0.5)".
+    std::vector<std::string> arguments;
+    auto add = [&](const char* key, double value) {
+      std::ostringstream argument;
+      argument << key << "=" << std::setprecision(15) << value;
+      arguments.push_back(argument.str());
+    };
+    if (cos_embedding_dim != 64) add("cos_embedding_dim", cos_embedding_dim);
+    if (concentration0 != 1) add("concentration0", concentration0);
+    if (concentration1 != 1) add("concentration1", concentration1);
+    if (kind == kHuberImplicitQuantile && delta != 1) add("delta", delta);
+    out << BaseName(kind);
+    for (size_t i = 0; i < arguments.size(); ++i) out << (i == 0 ? "(" : ", ") << arguments[i];
+    if (!arguments.empty()) out << ")";
+    return out.str();
+  }
   const bool mixture = kind == kDistribution && IsMixture(distribution);
   out << (mixture ? distribution : std::string(BaseName(kind))) << "(";
   if (mixture) {
@@ -304,9 +411,12 @@ std::string PointLoss::Name() const {
     for (size_t i = 0; i < values.size(); ++i) out << (i > 0 ? ", " : "") << values[i];
     out << "]";
     if (kind == kDistribution && num_samples != 1000) out << ", num_samples=" << num_samples;
-    if (kind == kHuberMultiQuantile) out << ", delta=" << parameter;
+    if (kind == kHuberMultiQuantile) out << ", delta=" << delta;
+  } else if (kind == kHuber) {
+    out << delta;
   } else {
     out << parameter;
+    if (kind == kHuberQuantile) out << ", delta=" << delta;
   }
   out << ")";
   return out.str();
@@ -348,11 +458,12 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     return Status::InvalidArgument(
         "loss '", text,
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) with DELTA > 0 or "
-        "QuantileLoss(Q) with 0 < Q < 1, MQLoss, MQLoss(level=[L, ...]), "
-        "MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], ][delta=D]) or "
+        "QuantileLoss(Q) with 0 < Q < 1, HuberQLoss(Q[, delta=D]), IQLoss, HuberIQLoss, MQLoss, "
+        "MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], "
+        "][delta=D]) or "
         "DistributionLoss(Normal|StudentT|Poisson|NegativeBinomial|Tweedie[, rho=R][, "
         "level=[L, ...]]), GMM, PMM or NBMM([n_components=K, ][weighted=True, ][level=[L, ...]]) "
-        "(NF's point, multi-quantile, distribution and mixture losses)");
+        "(NF's point, quantile, multi-quantile, distribution and mixture losses)");
   };
   if (IsMixture(name)) {
     if (argument == "?") return fail();
@@ -363,6 +474,15 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     if (open != std::string::npos && argument.empty()) return fail();  // "MQLoss()"
     if (argument == "?") return fail();
     return ParseMultiQuantile(text, argument, kind);
+  }
+  if (name == BaseName(PointLoss::kHuberQuantile)) {
+    if (argument.empty() || argument == "?") return fail();  // needs its q
+    return ParseHuberQuantile(text, argument);
+  }
+  for (auto kind : {PointLoss::kImplicitQuantile, PointLoss::kHuberImplicitQuantile}) {
+    if (name != BaseName(kind)) continue;
+    if (argument == "?") return fail();
+    return ParseImplicitQuantile(text, argument, kind);
   }
   if (name == BaseName(PointLoss::kDistribution)) {
     if (argument.empty() || argument == "?") return fail();  // needs its distribution
@@ -385,8 +505,8 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     if (name != BaseName(kind)) continue;
     loss.kind = kind;
     if (kind == PointLoss::kHuber) {
-      loss.parameter = std::isnan(number) ? 1.0 : number;
-      if (!(loss.parameter > 0)) return fail();
+      loss.delta = std::isnan(number) ? 1.0 : number;
+      if (!(loss.delta > 0)) return fail();
     } else if (kind == PointLoss::kQuantile) {
       loss.parameter = number;
       if (!(number > 0 && number < 1)) return fail();
@@ -408,7 +528,7 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     auto error = y.unsqueeze(-1) - (y_hat.dim() == y.dim() ? y_hat.unsqueeze(-1) : y_hat);
     if (loss.kind == PointLoss::kMultiQuantile) return Pinball(error, q).mean(-1);
     auto huber = [&](const torch::Tensor& x) {
-      return torch::huber_loss(x, torch::zeros_like(x), at::Reduction::None, loss.parameter);
+      return torch::huber_loss(x, torch::zeros_like(x), at::Reduction::None, loss.delta);
     };
     return (huber(q * error.clamp_min(0)) + huber((1 - q) * (-error).clamp_min(0))).mean(-1);
   }
@@ -425,13 +545,30 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     case PointLoss::kRmse: return delta * delta;
     case PointLoss::kMape: return delta.abs() * DivideNoNan(torch::ones_like(y), y.abs());
     case PointLoss::kSmape: return 2 * DivideNoNan(delta.abs(), y.abs() + y_hat.abs());
-    case PointLoss::kHuber: return torch::huber_loss(y, y_hat, at::Reduction::None, loss.parameter);
+    case PointLoss::kHuber: return torch::huber_loss(y, y_hat, at::Reduction::None, loss.delta);
+    case PointLoss::kHuberQuantile:
+      return QuantileTerms(y, y_hat, torch::scalar_tensor(loss.parameter, y.options()), loss.delta);
+    case PointLoss::kImplicitQuantile:
+    case PointLoss::kHuberImplicitQuantile:
+      return QuantileTerms(y, y_hat, torch::scalar_tensor(0.5, y.options()),
+                           loss.kind == PointLoss::kHuberImplicitQuantile ? loss.delta : 0);
     case PointLoss::kQuantile:
     case PointLoss::kMultiQuantile:
     case PointLoss::kHuberMultiQuantile:
     case PointLoss::kDistribution: break;
   }
   return Pinball(delta, loss.parameter);
+}
+
+torch::Tensor QuantileTerms(const torch::Tensor& y, const torch::Tensor& y_hat,
+                            const torch::Tensor& q, double delta) {
+  const auto error = y - y_hat;
+  if (delta <= 0) return Pinball(error, q);
+  const auto under = error.clamp_min(0), over = (-error).clamp_min(0);
+  auto huber = [&](const torch::Tensor& x) {
+    return torch::huber_loss(x, torch::zeros_like(x), at::Reduction::None, delta);
+  };
+  return q * huber(under) + (1 - q) * huber(over);
 }
 
 torch::Tensor ReducePointLoss(const PointLoss& loss, const torch::Tensor& terms,

@@ -1,10 +1,12 @@
 // NeuralForecast's point losses (neuralforecast.losses.pytorch), chosen by name for a point
 // model's training and validation (drc forecast --loss, MODEL.loss): MAE (the default), MSE,
-// RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q), MQLoss (level = [80, 90], or
-// quantiles), HuberMQLoss (the same and delta = 1) and DistributionLoss (Normal, StudentT,
-// Poisson or NegativeBinomial, level = [80, 90], or quantiles). Each is NF's weighted mean of a
-// per-point term over the points with nonzero weight (the availability mask times a window's
-// draws), RMSE the root of MSE's; MQLoss's term is the mean over its quantiles of QuantileLoss's,
+// RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q), HuberQLoss(q, delta = 1), MQLoss
+// (level = [80, 90], or quantiles), HuberMQLoss (the same and delta = 1), the implicit quantile
+// losses IQLoss and HuberIQLoss, and DistributionLoss (Normal, StudentT, Poisson,
+// NegativeBinomial or Tweedie, level = [80, 90], or quantiles) and the mixtures. Each is NF's
+// weighted mean of a per-point term over the points with nonzero weight (the availability mask
+// times a window's draws), RMSE the root of MSE's; MQLoss's term is the mean over its quantiles of
+// QuantileLoss's,
 // as NF's (its weights broadcast over the quantiles, so that the mean is over the points only),
 // HuberMQLoss's the same with each side of the pinball term passed through the Huber function
 // (NF's huber_loss(q * max(y - y_hat, 0), 0, delta) + huber_loss((1 - q) * max(y_hat - y, 0), 0,
@@ -36,10 +38,20 @@ struct PointLoss {
     kQuantile,
     kMultiQuantile,
     kHuberMultiQuantile,
-    kDistribution
+    kDistribution,
+    kHuberQuantile,
+    kImplicitQuantile,
+    kHuberImplicitQuantile
   };
   Kind kind = kMae;
-  double parameter = 0;  // HuberLoss's and HuberMQLoss's delta, QuantileLoss's q
+  double parameter = 0;  // QuantileLoss's and HuberQLoss's q
+  double delta = 1;  // the Huber losses' delta (HuberLoss, HuberQLoss, HuberMQLoss, HuberIQLoss)
+  // IQLoss and HuberIQLoss (NF's implicit quantile losses): the model is trained at quantiles
+  // drawn per point from Beta(concentration1, concentration0) (NF's Beta(concentration0=c0,
+  // concentration1=c1): torch's Beta takes concentration1 as its alpha), which an IQN head of
+  // cos_embedding_dim cosines feeds in (implicit_quantile.h).
+  int cos_embedding_dim = 64;
+  double concentration0 = 1, concentration1 = 1;
   // MQLoss: its quantiles in the order of the model's outputs, as NF's: from `levels`, the
   // median, then 50 -+ L/2 % of every level L ascending; or as given (MQLoss(quantiles=...)),
   // which must include the median, the point forecast. DistributionLoss: the quantiles its
@@ -57,7 +69,8 @@ struct PointLoss {
   uint64_t sampling_seed = 1;
   // As written: "MAE", "HuberLoss(0.5)", "QuantileLoss(0.9)", "MQLoss(level=[80, 90])",
   // "DistributionLoss(StudentT, level=[80, 90])", "DistributionLoss(Tweedie, rho=1.5,
-  // level=[80, 90])", "GMM(n_components=3, weighted=True, level=[80, 90])".
+  // level=[80, 90])", "GMM(n_components=3, weighted=True, level=[80, 90])", "HuberQLoss(0.9,
+  // delta=1)", "IQLoss", "HuberIQLoss(cos_embedding_dim=32, delta=0.5)".
   std::string Name() const;
   // How many outputs per horizon step the model gives (NF's outputsize_multiplier): the
   // number of MQLoss's quantiles, DistributionLoss's parameters (Poisson and Tweedie 1,
@@ -67,10 +80,17 @@ struct PointLoss {
   // MQLoss or HuberMQLoss: one output per quantile.
   bool multi_quantile() const { return kind == kMultiQuantile || kind == kHuberMultiQuantile; }
   bool is_distribution() const { return kind == kDistribution; }
+  // IQLoss or HuberIQLoss: a model of quantiles it is given (implicit_quantile.h).
+  bool implicit_quantile() const {
+    return kind == kImplicitQuantile || kind == kHuberImplicitQuantile;
+  }
   // A DistributionLoss's likelihood (distributions.h); only for is_distribution().
   Likelihood likelihood() const;
-  // Whether the model's forecasts come with quantiles of their own (MQLoss, DistributionLoss).
-  bool gives_quantiles() const { return multi_quantile() || is_distribution(); }
+  // Whether the model's forecasts come with quantiles of their own (MQLoss, DistributionLoss,
+  // IQLoss; the last at any level asked, none by default, as NF's).
+  bool gives_quantiles() const {
+    return multi_quantile() || is_distribution() || implicit_quantile();
+  }
   // Which of those outputs is the point forecast: MQLoss's median, else 0 (DistributionLoss's
   // point forecast is its distribution's mean, not an output).
   int PointOutput() const;
@@ -80,7 +100,10 @@ struct PointLoss {
 };
 
 // "MAE", "MSE", "RMSE", "MAPE", "SMAPE", "HuberLoss" or "HuberLoss(DELTA)" (DELTA > 0),
-// "QuantileLoss(Q)" (0 < Q < 1), "MQLoss" (NF's default level [80, 90]),
+// "QuantileLoss(Q)" (0 < Q < 1), "HuberQLoss(Q)" or "HuberQLoss(Q, delta=D)" (or q=Q; NF's
+// default delta 1), "IQLoss" and "HuberIQLoss", bare or with NF's keyword arguments
+// cos_embedding_dim=N (default 64), concentration0=C and concentration1=C (> 0, default 1) and
+// HuberIQLoss's delta=D, "MQLoss" (NF's default level [80, 90]),
 // "MQLoss(level=[L, ...])" (0 < L < 100) or "MQLoss(quantiles=[Q, ...])" (0 < Q < 1, 0.5 among
 // them), "HuberMQLoss" with the same arguments and delta=D (D > 0, default 1), e.g.
 // "HuberMQLoss(level=[80], delta=0.5)"; "DistributionLoss(D)" with D Normal, StudentT, Poisson,
@@ -95,12 +118,19 @@ Result<PointLoss> ParsePointLoss(const std::string& text);
 // The per-point terms of the loss for targets y and forecasts y_hat (same shape; for MQLoss,
 // y_hat has a last axis more, one entry per quantile, and the terms y's shape; for
 // DistributionLoss, one entry per raw distribution parameter, and the terms are -log p(y)).
+// IQLoss's and HuberIQLoss's are those of the median forecast (their validation: see
+// implicit_quantile.h; training gives each point its own quantile, QuantileTerms).
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
                              const torch::Tensor& y_hat);
 // NF's reduction of `terms` with `weights` (same shape): the weighted mean over the points with
 // nonzero weight (0 when there are none), the root of it for RMSE. `weights` undefined: all 1.
 torch::Tensor ReducePointLoss(const PointLoss& loss, const torch::Tensor& terms,
                               const torch::Tensor& weights);
+// The pinball terms of quantiles `q` (a tensor that broadcasts against y) for y and y_hat:
+// NF's QuantileLoss's q * max(y - y_hat, 0) + (1 - q) * max(y_hat - y, 0) with delta <= 0, else
+// HuberQLoss's q * huber(max(y - y_hat, 0)) + (1 - q) * huber(max(y_hat - y, 0)) with that delta.
+torch::Tensor QuantileTerms(const torch::Tensor& y, const torch::Tensor& y_hat,
+                            const torch::Tensor& q, double delta);
 // The two: the loss of a batch.
 torch::Tensor ComputePointLoss(const PointLoss& loss, const torch::Tensor& y,
                                const torch::Tensor& y_hat, const torch::Tensor& weights);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace drc::dl {
@@ -61,6 +62,94 @@ TEST(Losses, NamesAreNfsClasses) {
     auto loss = ParsePointLoss(bad);
     ASSERT_FALSE(loss.ok()) << bad;
     EXPECT_NE(loss.status().message().find("expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss"),
+              std::string::npos)
+        << loss.status();
+  }
+}
+
+// NF's HuberQLoss: q * huber(max(y - y_hat, 0)) + (1 - q) * huber(max(y_hat - y, 0)), its
+// value from NF 3.3 (HuberQLoss(q=0.3, delta=0.5) on these four points). QuantileTerms with a
+// quantile per point is NF's QuantileLoss and HuberIQLoss with a tensor q, as their training
+// uses them (values from NF 3.3 too).
+TEST(Losses, HuberQuantileAndPerPointQuantilesAreNfs) {
+  auto y = torch::tensor({{1.0, 2.0, 3.0, -1.0}});
+  auto y_hat = torch::tensor({{1.5, 0.0, 3.2, 1.0}});
+  EXPECT_NEAR(Loss("HuberQLoss(0.3, delta=0.5)", y, y_hat, torch::Tensor()), 0.244125, 1e-6);
+  EXPECT_NEAR(Loss("HuberQLoss(q=0.3, delta=0.5)", y, y_hat, torch::Tensor()), 0.244125, 1e-6);
+  // delta 1 (NF's default) within every error of 1 or less: q e^2 / 2 or (1 - q) e^2 / 2.
+  auto near = torch::tensor({{0.5, 0.0}});
+  EXPECT_NEAR(Loss("HuberQLoss(0.9)", near, torch::zeros_like(near), torch::Tensor()),
+              0.9 * 0.125 / 2, 1e-7);
+  const auto q = torch::tensor({{0.1, 0.3, 0.7, 0.9}});
+  const auto mean = [](const torch::Tensor& t) { return t.mean().item<double>(); };
+  EXPECT_NEAR(mean(QuantileTerms(y, y_hat, q, 0)), 0.3275, 1e-6);
+  EXPECT_NEAR(mean(QuantileTerms(y, y_hat, q, 0.5)), 0.117125, 1e-6);
+  // The implicit losses' own terms (validation) are those of the median.
+  EXPECT_NEAR(Loss("IQLoss", y, y_hat, torch::Tensor()), Loss("QuantileLoss(0.5)", y, y_hat, {}),
+              1e-7);
+  EXPECT_NEAR(Loss("HuberIQLoss(delta=0.5)", y, y_hat, torch::Tensor()),
+              Loss("HuberQLoss(0.5, delta=0.5)", y, y_hat, {}), 1e-7);
+}
+
+// The implicit quantile losses' arguments are NF's keywords, with NF's defaults left out of the
+// name; HuberQLoss needs its q. Each bad form says what was expected.
+TEST(Losses, ImplicitQuantileArgumentsAreNfs) {
+  auto iq = ParsePointLoss("IQLoss");
+  ASSERT_TRUE(iq.ok()) << iq.status();
+  EXPECT_TRUE(iq->implicit_quantile());
+  EXPECT_TRUE(iq->gives_quantiles());
+  EXPECT_EQ(iq->Outputs(), 1);
+  EXPECT_TRUE(iq->quantiles.empty());
+  EXPECT_EQ(iq->cos_embedding_dim, 64);
+  EXPECT_EQ(iq->concentration0, 1);
+  EXPECT_EQ(iq->concentration1, 1);
+  EXPECT_EQ(iq->Name(), "IQLoss");
+  auto given = ParsePointLoss("IQLoss(concentration1=2.5, cos_embedding_dim=16)");
+  ASSERT_TRUE(given.ok()) << given.status();
+  EXPECT_EQ(given->cos_embedding_dim, 16);
+  EXPECT_EQ(given->concentration1, 2.5);
+  EXPECT_EQ(given->Name(), "IQLoss(cos_embedding_dim=16, concentration1=2.5)");
+  auto huber = ParsePointLoss("HuberIQLoss(delta=0.25, concentration0=3)");
+  ASSERT_TRUE(huber.ok()) << huber.status();
+  EXPECT_EQ(huber->kind, PointLoss::kHuberImplicitQuantile);
+  EXPECT_EQ(huber->delta, 0.25);
+  EXPECT_EQ(huber->Name(), "HuberIQLoss(concentration0=3, delta=0.25)");
+  EXPECT_EQ(ParsePointLoss("HuberIQLoss")->Name(), "HuberIQLoss");
+  EXPECT_EQ(ParsePointLoss("HuberQLoss(0.9)")->Name(), "HuberQLoss(0.9, delta=1)");
+  for (const char* name : {"IQLoss(cos_embedding_dim=16, concentration1=2.5)",
+                           "HuberIQLoss(concentration0=3, delta=0.25)", "HuberQLoss(0.25, delta=2)",
+                           "IQLoss(concentration0=0.123456789012)"}) {
+    auto loss = ParsePointLoss(name);
+    ASSERT_TRUE(loss.ok()) << name << ": " << loss.status();
+    EXPECT_EQ(ParsePointLoss(loss->Name())->Name(), loss->Name()) << name;
+    EXPECT_EQ(ParsePointLoss(loss->Name())->concentration0, loss->concentration0) << name;
+  }
+  const std::vector<std::pair<const char*, const char*>> bad = {
+      {"IQLoss(cos_embedding_dim=0)", "cos_embedding_dim must be a whole number in [1, 4096]"},
+      {"IQLoss(cos_embedding_dim=2.5)", "cos_embedding_dim must be a whole number"},
+      {"IQLoss(concentration0=0)", "concentration0 must be a number in (0, 1e6]"},
+      {"IQLoss(concentration1=-1)", "concentration1 must be a number in (0, 1e6]"},
+      {"IQLoss(delta=0.5)", "unknown argument 'delta'"},
+      {"IQLoss(64)", "the argument '64' has no name"},
+      {"IQLoss(cos_embedding_dim=8, cos_embedding_dim=8)", "give cos_embedding_dim once"},
+      {"HuberIQLoss(delta=0)", "delta must be a number > 0"},
+      {"IQLoss(horizon_weight=[1])", "unknown argument 'horizon_weight'"},
+      {"HuberQLoss(1)", "q must be a number in (0, 1)"},
+      {"HuberQLoss(delta=0.5)", "no q"},
+      {"HuberQLoss(0.5, 1, 2)", "too many arguments"},
+      {"HuberQLoss(0.5, delta=-1)", "delta must be a number > 0"},
+      {"HuberQLoss(0.5, p=1)", "unknown argument 'p'"},
+  };
+  for (const auto& [text, why] : bad) {
+    auto loss = ParsePointLoss(text);
+    ASSERT_FALSE(loss.ok()) << text;
+    EXPECT_NE(loss.status().message().find(why), std::string::npos) << loss.status();
+    EXPECT_NE(loss.status().message().find("(expected "), std::string::npos) << loss.status();
+  }
+  for (const char* text : {"HuberQLoss", "HuberQLoss()", "IQLoss(cos_embedding_dim=8"}) {
+    auto loss = ParsePointLoss(text);
+    ASSERT_FALSE(loss.ok()) << text;
+    EXPECT_NE(loss.status().message().find("HuberQLoss(Q[, delta=D]), IQLoss, HuberIQLoss"),
               std::string::npos)
         << loss.status();
   }
@@ -137,7 +226,7 @@ TEST(Losses, MultiQuantileOutputsAreNfs) {
   auto huber = ParsePointLoss("HuberMQLoss(delta=0.5, level=[90])");
   ASSERT_TRUE(huber.ok()) << huber.status();
   EXPECT_EQ(huber->quantiles, (std::vector<double>{0.5, 0.05, 0.95}));
-  EXPECT_EQ(huber->parameter, 0.5);
+  EXPECT_EQ(huber->delta, 0.5);
   EXPECT_EQ(huber->Name(), "HuberMQLoss(level=[90], delta=0.5)");
   EXPECT_EQ(ParsePointLoss("HuberMQLoss")->Name(), "HuberMQLoss(level=[80, 90], delta=1)");
   for (const char* bad : {"HuberMQLoss(delta=0)", "HuberMQLoss(delta=x)", "HuberMQLoss()",
@@ -278,7 +367,8 @@ TEST(Losses, TweedieAndMixtureArgumentsAreNfs) {
       {"GMM(batch_correlation=True)", "batch_correlation=True"},
       {"GMM(Normal)", "unknown argument 'Normal'"},
       {"GMM(rho=1.5)", "unknown argument 'rho'"},
-      {"PMM(n_components=2", "(NF's point, multi-quantile, distribution and mixture losses)"},
+      {"PMM(n_components=2",
+       "(NF's point, quantile, multi-quantile, distribution and mixture losses)"},
   };
   for (const auto& [text, why] : refused) {
     auto loss = ParsePointLoss(text);

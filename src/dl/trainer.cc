@@ -21,6 +21,7 @@
 #include "drc/common/cpus.h"
 #include "src/dl/distributions.h"
 #include "src/dl/fast_ops.h"
+#include "src/dl/implicit_quantile.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/window_parallel.h"
 
@@ -313,6 +314,10 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     }
     DRC_RETURN_NOT_OK(CheckRevinLoss(name, loss));
     model = std::make_shared<RevinScaledModel>(std::move(model));
+  }
+  if (loss.implicit_quantile()) {
+    // The IQN head and its parameters wrap the point model (and its RevIN map).
+    model = std::make_shared<ImplicitQuantileModel>(std::move(model), loss);
   }
   model->SetPointLoss(loss);
   std::unique_ptr<Trainer> trainer;
