@@ -77,6 +77,11 @@ torch::Tensor ImplicitQuantileModel::DrawQuantiles(const torch::Tensor& like) co
   return (a / (a + b)).clamp(eps, 1 - eps);
 }
 
+void ImplicitQuantileModel::PrepareStep(WindowBatch& batch, int64_t horizon) {
+  batch.quantiles =
+      DrawQuantiles(torch::empty({batch.insample_y.size(0), horizon}, batch.insample_y.options()));
+}
+
 torch::Tensor ImplicitQuantileModel::Forward(const WindowBatch& batch) {
   const auto y = Inner(batch);
   return Head(y, torch::full_like(y, 0.5));
@@ -89,7 +94,12 @@ torch::Tensor ImplicitQuantileModel::TrainingLoss(const WindowBatch& batch, cons
     throw std::invalid_argument("forward gave " + ShapeOf(out) + " for input " +
                                 ShapeOf(batch.insample_y) + "; expected " + ShapeOf(y));
   }
-  const auto tau = DrawQuantiles(out);
+  const auto& drawn = batch.quantiles;
+  if (drawn.defined() && drawn.sizes() != out.sizes()) {
+    throw std::invalid_argument("the step's quantiles are " + ShapeOf(drawn) + "; expected " +
+                                ShapeOf(out));
+  }
+  const auto tau = drawn.defined() ? drawn : DrawQuantiles(out);
   const auto y_hat = Head(out, tau);
   const auto weights = batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask;
   const PointLoss& loss = point_loss();

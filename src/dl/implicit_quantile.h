@@ -13,6 +13,10 @@
 // that they are monotone. Validation (early stopping) takes the pinball loss of the median
 // forecast; NF's draws fresh quantiles for its validation windows, a noisier measure.
 //
+// The trainer draws a step's quantiles for the whole batch before the step runs (PrepareStep,
+// WindowBatch::quantiles), so a step may run in window-parallel parts, each with its windows'
+// draws.
+//
 // Differences from NF kept on purpose: under the revin scaler the head sits outside RevIN's
 // affine map (ours: on the scaled windows) where NF's sits inside it; a window drawn c times in
 // a step shares one draw of tau per point when such draws are merged (RepeatedDraws), so the
@@ -36,16 +40,19 @@ class ImplicitQuantileModel final : public ForecastModel {
 
   // The forecast at tau = 0.5.
   torch::Tensor Forward(const WindowBatch& batch) override;
-  // The weighted mean pinball (HuberIQLoss: Huber pinball) loss at quantiles drawn per point.
+  // The weighted mean pinball (HuberIQLoss: Huber pinball) loss at the batch's quantiles (drawn
+  // here when PrepareStep did not draw them).
   torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                              const torch::Tensor& mask) override;
   torch::Tensor PointForecast(const WindowBatch& batch) override { return Forward(batch); }
+  // Draws the step's quantiles, one per window and horizon step (WindowBatch::quantiles).
+  void PrepareStep(WindowBatch& batch, int64_t horizon) override;
   QuantileForecast Quantiles(const WindowBatch& batch, const torch::Tensor& q) override;
   void SetPointLoss(const PointLoss& loss) override;
   // A merged window's copies share one draw of tau: merged only as dropout's draws are.
   RepeatedDraws Repeats() const override;
-  // The draws of tau come from libtorch's generator: whole steps only.
-  WindowParallelism WindowParallel() const override { return WindowParallelism::kNone; }
+  // The wrapped model's: the quantiles are drawn for the whole batch before a step is split.
+  WindowParallelism WindowParallel() const override { return inner_->WindowParallel(); }
 
   // The head at quantiles `tau` (y's shape) for the wrapped model's outputs `y` [B, H].
   torch::Tensor Head(const torch::Tensor& y, const torch::Tensor& tau);

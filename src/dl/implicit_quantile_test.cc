@@ -137,7 +137,13 @@ TEST(ImplicitQuantile, TrainingDrawsAQuantilePerPoint) {
   }
   // A merged window shares its draws, as dropout's: merged only when the trainer allows that.
   EXPECT_EQ(model->Repeats(), RepeatedDraws::kMergeSharingDropout);
-  EXPECT_EQ(model->WindowParallel(), WindowParallelism::kNone);
+  // The quantiles of a step are drawn before it is split (PrepareStep), so a step may run in
+  // parts as the wrapped model's may (window_parallel_test checks that parts give the whole's).
+  EXPECT_EQ(model->WindowParallel(), WindowParallelism::kAllowed);
+  model->PrepareStep(batch, kHorizon);
+  ASSERT_EQ(batch.quantiles.sizes(), y.sizes());
+  EXPECT_EQ(model->TrainingLoss(batch, y, mask).item<double>(),
+            model->TrainingLoss(batch, y, mask).item<double>());
 }
 
 }  // namespace

@@ -45,6 +45,10 @@ struct WindowBatch {
   // distribution fitted in the series' units reads (distributions.h: Poisson, NegativeBinomial);
   // undefined: not scaled (shift 0, scale 1).
   WindowScale scale = {};
+  // [B, H] float32: the quantile each horizon point trains at in this step, for a model trained
+  // on an implicit quantile loss (implicit_quantile.h), drawn by its PrepareStep; undefined
+  // otherwise.
+  torch::Tensor quantiles = {};
 };
 
 // What a model allows the trainer to do with a window drawn c times in one training step.
@@ -64,7 +68,8 @@ enum class RepeatedDraws {
 
 // Whether a training step may run on parts of the batch at once, adding their gradients
 // (window_parallel.h). Allowed when each window's forecast depends only on that window and the
-// parameters (no batch statistics), the training forward draws no random numbers, and the loss
+// parameters (no batch statistics), the training forward draws no random numbers (draws made
+// for the whole batch in ForecastModel::PrepareStep are fine), and the loss
 // is the default TrainingLoss (a masked mean of per-window terms).
 enum class WindowParallelism {
   kNone,     // windows are coupled: whole steps only
@@ -160,6 +165,15 @@ class ForecastModel : public torch::nn::Module {
   // Default: that map of Forward(); a wrapper that transforms the output (RevinScaledModel)
   // transforms the distribution.
   virtual torch::Tensor DistributionParams(const WindowBatch& batch);
+  // Called by the trainer on every training step's batch before TrainingLoss, on the calling
+  // thread and before a window-parallel step splits the batch: a model that draws per-point
+  // random numbers for its loss (implicit_quantile.h) draws them here, for the whole batch, so
+  // that they do not depend on how the step is split. Default: nothing.
+  // `horizon` is the batch's H.
+  virtual void PrepareStep(WindowBatch& batch, int64_t horizon) {
+    (void)batch;
+    (void)horizon;
+  }
   // The point loss that the default TrainingLoss computes (NF's loss= of a point model).
   // Wrappers pass it on to the model they wrap. A multi-quantile loss must match the outputs
   // the model was built with (ModelConfig::outputs).

@@ -434,7 +434,7 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
   }
   while (step_ < last_step && !stopped_early_) {
     DRC_ASSIGN_OR_RETURN(TrainBatch sampled, data.Sample(rng_, merge));
-    const TrainBatch batch = OnDevice(sampled, device_);
+    TrainBatch batch = OnDevice(sampled, device_);
     const double lr = LearningRateAt(step_);
     DRC_ASSIGN_OR_RETURN(
         double loss,
@@ -442,6 +442,7 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
                   ShapeOf(batch.input.insample_y),
               [&]() -> Result<double> {
                 optimizer_->zero_grad();
+                model_->PrepareStep(batch.input, batch.outsample_y.size(1));
                 double value = 0;
                 if (parallel) {
                   value = parallel->ForwardBackward(*model_, batch);

@@ -41,6 +41,7 @@ TrainBatch Rows(const TrainBatch& batch, int64_t begin, int64_t n) {
   part.input.futr_exog = rows(batch.input.futr_exog);
   part.input.hist_exog = rows(batch.input.hist_exog);
   part.input.stat_exog = rows(batch.input.stat_exog);
+  part.input.quantiles = rows(batch.input.quantiles);
   part.input.scale = WindowScale{rows(batch.input.scale.shift), rows(batch.input.scale.scale)};
   part.outsample_y = batch.outsample_y.narrow(0, begin, n);
   part.outsample_mask = batch.outsample_mask.narrow(0, begin, n);

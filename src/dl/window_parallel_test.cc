@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "src/dl/implicit_quantile.h"
 #include "src/dl/model.h"
 #include "src/dl/trainer.h"
 #include "src/dl/window_parallel.h"
@@ -129,16 +130,23 @@ TEST(WindowParallel, PartsGiveTheWholeStepsPointLosses) {
   for (const char* name :
        {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)", "MQLoss(level=[80, 90])",
         "HuberMQLoss(delta=0.5)", "DistributionLoss(StudentT)", "DistributionLoss(Poisson)",
-        "DistributionLoss(NegativeBinomial)"}) {
+        "DistributionLoss(NegativeBinomial)", "IQLoss", "HuberIQLoss(delta=0.5)"}) {
     const PointLoss point_loss = *ParsePointLoss(name);
     ModelConfig config = Config();
     config.outputs = point_loss.Outputs();
     auto made = DefaultModelRegistry().Make("MLP", config);
     ASSERT_TRUE(made.ok()) << made.status();
-    ForecastModel& model = **made;
+    std::shared_ptr<ForecastModel> wrapped = *made;
+    if (point_loss.implicit_quantile()) {
+      // As the trainer wraps it; the quantiles are drawn once, for the whole batch.
+      wrapped = std::make_shared<ImplicitQuantileModel>(wrapped, point_loss);
+    }
+    ForecastModel& model = *wrapped;
     model.SetPointLoss(point_loss);
     model.train();
-    const TrainBatch batch = RandomBatch(67, /*weighted=*/true);
+    TrainBatch batch = RandomBatch(67, /*weighted=*/true);
+    model.PrepareStep(batch.input, kHorizon);
+    EXPECT_EQ(batch.input.quantiles.defined(), point_loss.implicit_quantile()) << name;
     auto whole = model.TrainingLoss(batch.input, batch.outsample_y, batch.outsample_mask);
     whole.backward();
     const auto whole_grads = Gradients(model);
