@@ -180,15 +180,20 @@ def main():
         else:
             keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
             args, kwargs = [], {keyword: float(argument)} if argument else {}
-        extra["loss"] = getattr(nfl, name)(*args, **kwargs)
-    implicit = ()
-    if a.loss:
-        implicit = (nfl.IQLoss, nfl.HuberIQLoss)
+        loss_class = getattr(nfl, name)
+        extra["loss"] = loss_class(*args, **kwargs)
+    # NF's implicit quantile losses hold the IQN head's layers, initialised when the loss is
+    # built: before the model seeds torch, so from an unseeded generator, and a run would not
+    # repeat. Each model gets its own, built right after torch.manual_seed(seed).
+    implicit = (nfl.IQLoss, nfl.HuberIQLoss) if a.loss else ()
     if a.cv_refit_from_init and not a.cv_refit:
         sys.exit("--cv-refit-from-init needs --cv-refit K >= 1")
     for seed in a.seed:
         for name in a.models.split(","):
             cls = getattr(nfm, name)
+            if isinstance(extra.get("loss"), implicit):
+                torch.manual_seed(seed)
+                extra["loss"] = loss_class(*args, **kwargs)
 
             def new_nf():
                 model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
