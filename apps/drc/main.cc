@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
   forecast->add_option("--loss", forecast_args.loss,
                        "Point models' training loss (NF's loss=): MAE (default), MSE, RMSE, MAPE, "
-                       "SMAPE, HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), "
+                       "SMAPE, MASE(M), HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), "
                        "HuberQLoss(Q, delta=D), IQLoss or HuberIQLoss (a forecast of any quantile "
                        "asked by --level; y_hat the median), or MQLoss, "
                        "MQLoss(level=[L,...]), MQLoss(quantiles=[Q,...]) or "

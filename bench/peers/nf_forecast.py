@@ -32,7 +32,7 @@ model's loss (MSE, RMSE, MAPE, SMAPE, HuberLoss(DELTA), QuantileLoss(Q), MQLoss,
 MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss(level=[...], delta=D),
 DistributionLoss(StudentT|Normal|Poisson|NegativeBinomial[, level=[...]]),
 DistributionLoss(Tweedie, rho=R), GMM|PMM|NBMM(n_components=K, weighted=True, level=[...]),
-HuberQLoss(Q, delta=D), IQLoss(...), HuberIQLoss(...);
+HuberQLoss(Q, delta=D), IQLoss(...), HuberIQLoss(...), MASE(M);
 MAE is NF's default), as drc forecast --loss names them; its valid_loss is then that loss too
 (NF's default). Under MQLoss the point forecast is the "<model>-median" column, under a
 DistributionLoss the model's column (the mean of its samples), under IQLoss and HuberIQLoss
@@ -167,7 +167,7 @@ def main():
         import neuralforecast.losses.pytorch as nfl
         name, _, argument = a.loss.removesuffix(")").partition("(")
         if name in ("MQLoss", "HuberMQLoss", "DistributionLoss", "GMM", "PMM", "NBMM",
-                    "HuberQLoss", "IQLoss", "HuberIQLoss"):
+                    "HuberQLoss", "IQLoss", "HuberIQLoss", "MASE"):
             # Python's call syntax: MQLoss(level=[80, 90]), HuberMQLoss(quantiles=[...],
             # delta=0.5), DistributionLoss(StudentT, level=[80, 90], num_samples=500).
             import ast

@@ -689,6 +689,7 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
   if (!run.loss.empty()) {
     auto loss = PointLossOf(name, run.defaults, run.loss);
     if (!loss.ok()) return loss.status().WithContext("Forecast");
+    DRC_RETURN_NOT_OK(CheckLossInput(name, *loss, config.input_size).WithContext("Forecast"));
     run.point_loss = *loss;
     if (loss->is_distribution() && run.defaults.loss != "MAE") {
       ModelConfig scratch;

@@ -1290,10 +1290,10 @@ TEST(Forecast, PointLosses) {
             std::string::npos)
       << deepar.status();
   config.models = {"MLP"};
-  config.loss = "IQLoss";
+  config.loss = "TukeyLoss";
   auto unknown = Forecast(table, {}, config);
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("Forecast: MLP: loss 'IQLoss': expected MAE"),
+  EXPECT_NE(unknown.status().message().find("Forecast: MLP: loss 'TukeyLoss': expected MAE"),
             std::string::npos)
       << unknown.status();
 }
@@ -1387,6 +1387,33 @@ TEST(Forecast, MultiQuantileLoss) {
   ASSERT_FALSE(deepar.ok());
   EXPECT_NE(deepar.status().message().find("DeepAR trains on its likelihood"), std::string::npos)
       << deepar.status();
+}
+
+// NF's MASE(seasonality) as a training loss: each window's errors over its input's mean seasonal
+// difference. It trains another model than MAE, validates (early stopping's loss, in the series'
+// units with the input scaled back), and a seasonality the input cannot hold is refused before
+// any training.
+TEST(Forecast, MaseLoss) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = NoiseLossConfig();
+  auto mae = Forecast(table, {}, config);
+  ASSERT_TRUE(mae.ok()) << mae.status();
+  config.loss = "MASE(7)";
+  config.val_size = 5;
+  config.val_check_steps = 20;
+  auto mase = Forecast(table, {}, config);
+  ASSERT_TRUE(mase.ok()) << mase.status();
+  EXPECT_NE(Doubles(*(*mase)[0].predictions, "y_hat"), Doubles(*(*mae)[0].predictions, "y_hat"));
+  EXPECT_LT((*mase)[0].mae, 8.0);  // noise of sd 5: MAE ~4 for a forecast of the level
+  config.loss = "MASE(10)";
+  auto refused = Forecast(table, {}, config);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(
+                "MLP: MASE(10) scales by each window's differences at lag 10, so input_size must "
+                "be > 10, got 10"),
+            std::string::npos)
+      << refused.status();
 }
 
 // NF's IQLoss: the MLP learns to forecast the quantile its head is given, drawn per point in

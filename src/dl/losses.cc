@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include "src/dl/distributions.h"
 
@@ -36,6 +37,7 @@ const char* BaseName(PointLoss::Kind kind) {
     case PointLoss::kHuberQuantile: return "HuberQLoss";
     case PointLoss::kImplicitQuantile: return "IQLoss";
     case PointLoss::kHuberImplicitQuantile: return "HuberIQLoss";
+    case PointLoss::kMase: return "MASE";
     case PointLoss::kDistribution: break;
   }
   return "DistributionLoss";
@@ -371,6 +373,7 @@ torch::Tensor Pinball(const torch::Tensor& error, const Q& q) {
 }  // namespace
 
 std::string PointLoss::Name() const {
+  if (kind == kMase) return "MASE(" + std::to_string(seasonality) + ")";
   if (kind != kHuber && kind != kQuantile && kind != kHuberQuantile && !gives_quantiles()) {
     return BaseName(kind);
   }
@@ -457,7 +460,8 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
   auto fail = [&]() -> Status {
     return Status::InvalidArgument(
         "loss '", text,
-        "': expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, HuberLoss(DELTA) with DELTA > 0 or "
+        "': expected MAE, MSE, RMSE, MAPE, SMAPE, MASE(M) with M a whole number >= 1, HuberLoss, "
+        "HuberLoss(DELTA) with DELTA > 0 or "
         "QuantileLoss(Q) with 0 < Q < 1, HuberQLoss(Q[, delta=D]), IQLoss, HuberIQLoss, MQLoss, "
         "MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], "
         "][delta=D]) or "
@@ -474,6 +478,17 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     if (open != std::string::npos && argument.empty()) return fail();  // "MQLoss()"
     if (argument == "?") return fail();
     return ParseMultiQuantile(text, argument, kind);
+  }
+  if (name == BaseName(PointLoss::kMase)) {
+    // NF's MASE(seasonality): no default.
+    std::string value = argument;
+    if (value.rfind("seasonality=", 0) == 0) value = value.substr(12);
+    double m = 0;
+    if (!ParseNumber(value, 1, 1e6, true, m)) return fail();
+    PointLoss loss;
+    loss.kind = PointLoss::kMase;
+    loss.seasonality = static_cast<int>(m);
+    return loss;
   }
   if (name == BaseName(PointLoss::kHuberQuantile)) {
     if (argument.empty() || argument == "?") return fail();  // needs its q
@@ -519,7 +534,7 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
 }
 
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
-                             const torch::Tensor& y_hat) {
+                             const torch::Tensor& y_hat, const torch::Tensor& insample) {
   if (loss.multi_quantile()) {
     // NF's MQLoss: the mean of the pinball terms over the quantiles; HuberMQLoss's Huber-izes
     // each of the two sides of every term.
@@ -546,6 +561,20 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     case PointLoss::kMape: return delta.abs() * DivideNoNan(torch::ones_like(y), y.abs());
     case PointLoss::kSmape: return 2 * DivideNoNan(delta.abs(), y.abs() + y_hat.abs());
     case PointLoss::kHuber: return torch::huber_loss(y, y_hat, at::Reduction::None, loss.delta);
+    case PointLoss::kMase: {
+      const int64_t m = loss.seasonality;
+      if (!insample.defined() || insample.dim() != 2 || insample.size(1) <= m) {
+        throw std::invalid_argument(
+            loss.Name() + " needs each window's input, longer than its seasonality " +
+            std::to_string(m) + " (input_size > " + std::to_string(m) + ")");
+      }
+      // NF's scale: the mean absolute seasonal difference over the whole input (its padding
+      // too, as NF's).
+      const int64_t length = insample.size(1);
+      const auto scale =
+          (insample.narrow(1, m, length - m) - insample.narrow(1, 0, length - m)).abs().mean(1);
+      return DivideNoNan(delta.abs(), scale.unsqueeze(1).expand_as(delta));
+    }
     case PointLoss::kHuberQuantile:
       return QuantileTerms(y, y_hat, torch::scalar_tensor(loss.parameter, y.options()), loss.delta);
     case PointLoss::kImplicitQuantile:
@@ -581,8 +610,9 @@ torch::Tensor ReducePointLoss(const PointLoss& loss, const torch::Tensor& terms,
 }
 
 torch::Tensor ComputePointLoss(const PointLoss& loss, const torch::Tensor& y,
-                               const torch::Tensor& y_hat, const torch::Tensor& weights) {
-  return ReducePointLoss(loss, PointLossTerms(loss, y, y_hat), weights);
+                               const torch::Tensor& y_hat, const torch::Tensor& weights,
+                               const torch::Tensor& insample) {
+  return ReducePointLoss(loss, PointLossTerms(loss, y, y_hat, insample), weights);
 }
 
 }  // namespace drc::dl

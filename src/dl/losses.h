@@ -1,6 +1,7 @@
 // NeuralForecast's point losses (neuralforecast.losses.pytorch), chosen by name for a point
 // model's training and validation (drc forecast --loss, MODEL.loss): MAE (the default), MSE,
-// RMSE, MAPE, SMAPE, HuberLoss(delta = 1), QuantileLoss(q), HuberQLoss(q, delta = 1), MQLoss
+// RMSE, MAPE, SMAPE, MASE(seasonality), HuberLoss(delta = 1), QuantileLoss(q),
+// HuberQLoss(q, delta = 1), MQLoss
 // (level = [80, 90], or quantiles), HuberMQLoss (the same and delta = 1), the implicit quantile
 // losses IQLoss and HuberIQLoss, and DistributionLoss (Normal, StudentT, Poisson,
 // NegativeBinomial or Tweedie, level = [80, 90], or quantiles) and the mixtures. Each is NF's
@@ -41,11 +42,13 @@ struct PointLoss {
     kDistribution,
     kHuberQuantile,
     kImplicitQuantile,
-    kHuberImplicitQuantile
+    kHuberImplicitQuantile,
+    kMase
   };
   Kind kind = kMae;
   double parameter = 0;  // QuantileLoss's and HuberQLoss's q
-  double delta = 1;  // the Huber losses' delta (HuberLoss, HuberQLoss, HuberMQLoss, HuberIQLoss)
+  double delta = 1;     // the Huber losses' delta (HuberLoss, HuberQLoss, HuberMQLoss, HuberIQLoss)
+  int seasonality = 0;  // MASE's: the lag of the seasonal naive forecast it scales by
   // IQLoss and HuberIQLoss (NF's implicit quantile losses): the model is trained at quantiles
   // drawn per point from Beta(concentration1, concentration0) (NF's Beta(concentration0=c0,
   // concentration1=c1): torch's Beta takes concentration1 as its alpha), which an IQN head of
@@ -100,6 +103,7 @@ struct PointLoss {
 };
 
 // "MAE", "MSE", "RMSE", "MAPE", "SMAPE", "HuberLoss" or "HuberLoss(DELTA)" (DELTA > 0),
+// "MASE(M)" or "MASE(seasonality=M)" (M a whole number >= 1; NF's has no default),
 // "QuantileLoss(Q)" (0 < Q < 1), "HuberQLoss(Q)" or "HuberQLoss(Q, delta=D)" (or q=Q; NF's
 // default delta 1), "IQLoss" and "HuberIQLoss", bare or with NF's keyword arguments
 // cos_embedding_dim=N (default 64), concentration0=C and concentration1=C (> 0, default 1) and
@@ -119,9 +123,12 @@ Result<PointLoss> ParsePointLoss(const std::string& text);
 // y_hat has a last axis more, one entry per quantile, and the terms y's shape; for
 // DistributionLoss, one entry per raw distribution parameter, and the terms are -log p(y)).
 // IQLoss's and HuberIQLoss's are those of the median forecast (their validation: see
-// implicit_quantile.h; training gives each point its own quantile, QuantileTerms).
+// implicit_quantile.h; training gives each point its own quantile, QuantileTerms). MASE's are
+// NF's |y - y_hat| / s with s per window the mean |x_t - x_(t - M)| over its input `insample`
+// [B, L] (0 where s is 0), which MASE needs (an std::invalid_argument without it or with
+// L <= M); the other losses ignore it.
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
-                             const torch::Tensor& y_hat);
+                             const torch::Tensor& y_hat, const torch::Tensor& insample = {});
 // NF's reduction of `terms` with `weights` (same shape): the weighted mean over the points with
 // nonzero weight (0 when there are none), the root of it for RMSE. `weights` undefined: all 1.
 torch::Tensor ReducePointLoss(const PointLoss& loss, const torch::Tensor& terms,
@@ -133,6 +140,7 @@ torch::Tensor QuantileTerms(const torch::Tensor& y, const torch::Tensor& y_hat,
                             const torch::Tensor& q, double delta);
 // The two: the loss of a batch.
 torch::Tensor ComputePointLoss(const PointLoss& loss, const torch::Tensor& y,
-                               const torch::Tensor& y_hat, const torch::Tensor& weights);
+                               const torch::Tensor& y_hat, const torch::Tensor& weights,
+                               const torch::Tensor& insample = {});
 
 }  // namespace drc::dl

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,8 +62,37 @@ TEST(Losses, NamesAreNfsClasses) {
                           "QuantileLoss(x)", "HuberLoss(nan)", "MQLoss()"}) {
     auto loss = ParsePointLoss(bad);
     ASSERT_FALSE(loss.ok()) << bad;
-    EXPECT_NE(loss.status().message().find("expected MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss"),
+    EXPECT_NE(loss.status().message().find("expected MAE, MSE, RMSE, MAPE, SMAPE, MASE(M)"),
               std::string::npos)
+        << loss.status();
+  }
+}
+
+// NF's MASE(seasonality): |y - y_hat| over each window's mean absolute difference at that lag of
+// its input, 0 where that is 0, averaged over the points with weight; NF 3.3's values (0.25 at
+// lag 2, 0.2222 at lag 1, the second window's flat input giving 0). It needs the input, longer
+// than the lag.
+TEST(Losses, MaseIsNfs) {
+  auto y = torch::tensor({{1.0, 2.0, 3.0}, {0.0, 5.0, -1.0}});
+  auto y_hat = torch::tensor({{1.5, 0.0, 3.0}, {1.0, 4.0, 1.0}});
+  auto insample = torch::tensor({{1.0, 3.0, 2.0, 6.0, 4.0}, {2.0, 2.0, 2.0, 2.0, 2.0}});
+  auto w = torch::tensor({{1.0, 1.0, 0.0}, {1.0, 1.0, 1.0}});
+  auto mase = [&](const std::string& text) {
+    auto loss = ParsePointLoss(text);
+    EXPECT_TRUE(loss.ok()) << loss.status();
+    return ComputePointLoss(*loss, y, y_hat, w, insample).item<double>();
+  };
+  EXPECT_NEAR(mase("MASE(2)"), 0.25, 1e-6);
+  EXPECT_NEAR(mase("MASE(seasonality=1)"), 0.222222238779068, 1e-6);
+  EXPECT_EQ(ParsePointLoss("MASE(seasonality=12)")->Name(), "MASE(12)");
+  EXPECT_EQ(ParsePointLoss("MASE(12)")->seasonality, 12);
+  EXPECT_THROW(ComputePointLoss(*ParsePointLoss("MASE(5)"), y, y_hat, w, insample),
+               std::invalid_argument);
+  EXPECT_THROW(ComputePointLoss(*ParsePointLoss("MASE(1)"), y, y_hat, w), std::invalid_argument);
+  for (const char* bad : {"MASE", "MASE()", "MASE(0)", "MASE(1.5)", "MASE(m=2)"}) {
+    auto loss = ParsePointLoss(bad);
+    ASSERT_FALSE(loss.ok()) << bad;
+    EXPECT_NE(loss.status().message().find("MASE(M) with M a whole number >= 1"), std::string::npos)
         << loss.status();
   }
 }

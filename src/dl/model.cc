@@ -55,7 +55,7 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
     const auto likelihood = point_loss_.likelihood();
     return likelihood.MaskedNll(y_hat, ToLikelihoodUnits(likelihood, y, batch.scale), weights);
   }
-  return ComputePointLoss(point_loss_, y, y_hat, weights);
+  return ComputePointLoss(point_loss_, y, y_hat, weights, batch.insample_y);
 }
 
 torch::Tensor ForecastModel::DistributionParams(const WindowBatch& batch) {

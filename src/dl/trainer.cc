@@ -152,6 +152,15 @@ Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& def
   return loss;
 }
 
+Status CheckLossInput(const std::string& model, const PointLoss& loss, int input_size) {
+  if (loss.kind == PointLoss::kMase && input_size <= loss.seasonality) {
+    return Status::InvalidArgument(
+        model, ": ", loss.Name(), " scales by each window's differences at lag ", loss.seasonality,
+        ", so input_size must be > ", loss.seasonality, ", got ", input_size);
+  }
+  return Status::OK();
+}
+
 Status CheckRevinLoss(const std::string& model, const PointLoss& loss) {
   if (loss.is_distribution() && loss.likelihood().in_series_units()) {
     return Status::NotImplemented(model, ": the revin scaler with ", loss.Name(),
@@ -291,6 +300,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   PointLoss loss;
   if (!options.loss.empty()) {
     DRC_ASSIGN_OR_RETURN(loss, PointLossOf(name, defaults, options.loss));
+    DRC_RETURN_NOT_OK(CheckLossInput(name, loss, config.input_size));
   }
   loss.sampling_seed = options.seed;
   ModelConfig built = config;
@@ -385,7 +395,8 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  } else {
                    const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
                    const auto actual = InvertScale(host_batch.outsample_y, scale);
-                   terms = PointLossTerms(loss, actual, forecast);
+                   terms = PointLossTerms(loss, actual, forecast,
+                                          InvertScale(host_batch.input.insample_y, scale));
                  }
                  if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
                  // The ranks' windows may differ (a partitioned table): the loss over all of

@@ -115,6 +115,9 @@ class RevinScaledModel final : public ForecastModel {
 // given anything but a DistributionLoss.
 Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
                               const std::string& text);
+// OK unless `loss` needs a longer input: InvalidArgument naming the model when MASE's
+// seasonality is not below `input_size`.
+Status CheckLossInput(const std::string& model, const PointLoss& loss, int input_size);
 // OK when the revin scaler can go with `loss`; NotImplemented naming the model for a
 // distribution fitted in the series' units (all but Normal, StudentT and GMM).
 Status CheckRevinLoss(const std::string& model, const PointLoss& loss);

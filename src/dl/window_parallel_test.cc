@@ -130,7 +130,7 @@ TEST(WindowParallel, PartsGiveTheWholeStepsPointLosses) {
   for (const char* name :
        {"MSE", "MAPE", "SMAPE", "HuberLoss(0.5)", "QuantileLoss(0.8)", "MQLoss(level=[80, 90])",
         "HuberMQLoss(delta=0.5)", "DistributionLoss(StudentT)", "DistributionLoss(Poisson)",
-        "DistributionLoss(NegativeBinomial)", "IQLoss", "HuberIQLoss(delta=0.5)"}) {
+        "DistributionLoss(NegativeBinomial)", "IQLoss", "HuberIQLoss(delta=0.5)", "MASE(3)"}) {
     const PointLoss point_loss = *ParsePointLoss(name);
     ModelConfig config = Config();
     config.outputs = point_loss.Outputs();
