@@ -81,14 +81,14 @@ stages:
     drop: ["swe(mm)"]
     ranks: 2
     partitioned: true
-  - name: hydro
+  - name: hydro                      # one rank reading both parts: the folder run, to the bit
     kind: hydro
 $lstm
-  - name: ranked                     # the same on 2 ranks, each reading its own part
+    ranks: 1
+  - name: ranked                     # on the prepare stage's 2 ranks, each reading its own part
     kind: hydro
 $lstm
     dropout: 0
-    ranks: 2
 EOF
 "$drc" run "$work/pipeline.yaml" --workdir "$work/run" --quiet
 ls "$work/run/prepare/series/part-0.parquet" "$work/run/prepare/series/part-1.parquet" >/dev/null

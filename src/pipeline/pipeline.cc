@@ -851,13 +851,16 @@ class Parser : public YamlFields {
     const HydroSpec& h = s.hydro;
     std::string table = h.table;
     if (!h.from.empty()) {
-      // A prepare stage's table (every rank reads every part of a partitioned one), or a task's
-      // file (FromTable).
-      DRC_ASSIGN_OR_RETURN(std::tie(table, std::ignore), FromTable(n, "table", h.from, s, p));
+      // A prepare stage's table or parts, or a task's file (FromTable).
+      int parts = 0;
+      DRC_ASSIGN_OR_RETURN(std::tie(table, parts), FromTable(n, "table", h.from, s, p));
       if (!IsPrepareStage(p, h.from)) {
         s.hydro.table.clear();  // `table` named the task's file, not a path of its own
         s.hydro.from_task_file = RunPath(table);
       }
+      // Parts: by default the stage runs on the prepare stage's ranks, each rank reading its own
+      // part's basins; given other ranks, every rank reads every part and keeps its share.
+      if (parts > 0 && !n["ranks"]) base.ranks = parts;
     }
     base.function = "dl.hydro";
     base.function_args = {{"train", h.train},

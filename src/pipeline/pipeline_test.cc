@@ -478,7 +478,7 @@ stages:
   EXPECT_EQ(a.at("attributes"), "/srv/attributes.parquet");
   EXPECT_EQ(a.at("inputs"), "prcp,tmax");
   EXPECT_EQ(a.at("static"), "area,slope");
-  EXPECT_EQ(Find(*p, "parts.EA-LSTM")->ranks, 1);  // every rank reads every part
+  EXPECT_EQ(Find(*p, "parts.EA-LSTM")->ranks, 2);  // the prepare stage's: a rank per part
   EXPECT_TRUE(parts.Inputs() == std::vector<std::string>{"/srv/attributes.parquet"});
   const auto& t = Find(*p, "table.LSTM")->function_args;
   EXPECT_EQ(t.at("table"), "/data/basins.parquet");
@@ -1074,6 +1074,20 @@ stages:
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(Find(*p, "h.LSTM")->function_args.at("attributes"), "../attrs/attributes.parquet");
   EXPECT_EQ(p->FindStage("h")->after, (std::vector<std::string>{"basins", "attrs"}));
+  // A hydro stage from parts runs on the prepare stage's ranks unless it gives its own (every
+  // rank then reads every part); from one table, on its own ranks (1 by default).
+  EXPECT_EQ(Find(*p, "h.LSTM")->ranks, 2);
+  p = ParsePipeline(R"(
+stages:
+  - {name: basins, kind: prepare, input: b.csv, ranks: 2, partitioned: true}
+  - {name: h, kind: hydro, from: basins, models: LSTM, ranks: 3}
+  - {name: one, kind: prepare, input: b.csv, ranks: 2}
+  - {name: g, kind: hydro, from: one, models: LSTM}
+)",
+                    "/srv/p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(Find(*p, "h.LSTM")->ranks, 3);
+  EXPECT_EQ(Find(*p, "g.LSTM")->ranks, 1);  // one table, not parts
   EXPECT_EQ(ErrorOf("stages:\n  - {name: b, kind: prepare, input: b.csv, partitioned: true}\n"
                     "  - {name: h, kind: hydro, from: b, attributes: {from: b}, models: LSTM}\n"),
             "p.yaml:3:56: attributes come from one table, and 'b' writes parts (partitioned)");
