@@ -166,10 +166,10 @@ def main():
     if a.loss:
         import neuralforecast.losses.pytorch as nfl
         name, _, argument = a.loss.removesuffix(")").partition("(")
-        if name in ("MQLoss", "HuberMQLoss", "DistributionLoss", "GMM", "PMM", "NBMM",
-                    "HuberQLoss", "IQLoss", "HuberIQLoss", "MASE"):
-            # Python's call syntax: MQLoss(level=[80, 90]), HuberMQLoss(quantiles=[...],
-            # delta=0.5), DistributionLoss(StudentT, level=[80, 90], num_samples=500).
+        if argument:
+            # Python's call syntax: HuberLoss(0.5) or HuberLoss(delta=0.5), MQLoss(level=[80,
+            # 90]), HuberMQLoss(quantiles=[...], delta=0.5), DistributionLoss(StudentT,
+            # level=[80, 90], num_samples=500), MASE(12).
             import ast
             call = ast.parse(f"f({argument})", mode="eval").body
 
@@ -178,8 +178,7 @@ def main():
             args = [value(n) for n in call.args]
             kwargs = {k.arg: value(k.value) for k in call.keywords}
         else:
-            keyword = {"HuberLoss": "delta", "QuantileLoss": "q"}.get(name)
-            args, kwargs = [], {keyword: float(argument)} if argument else {}
+            args, kwargs = [], {}
         loss_class = getattr(nfl, name)
         extra["loss"] = loss_class(*args, **kwargs)
     # NF's implicit quantile losses hold the IQN head's layers, initialised when the loss is

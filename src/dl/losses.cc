@@ -462,7 +462,8 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
         "loss '", text,
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, MASE(M) with M a whole number >= 1, HuberLoss, "
         "HuberLoss(DELTA) with DELTA > 0 or "
-        "QuantileLoss(Q) with 0 < Q < 1, HuberQLoss(Q[, delta=D]), IQLoss, HuberIQLoss, MQLoss, "
+        "QuantileLoss(Q) with 0 < Q < 1 (or delta=, q=), HuberQLoss(Q[, delta=D]), IQLoss, "
+        "HuberIQLoss, MQLoss, "
         "MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], "
         "][delta=D]) or "
         "DistributionLoss(Normal|StudentT|Poisson|NegativeBinomial|Tweedie[, rho=R][, "
@@ -503,12 +504,14 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     if (argument.empty() || argument == "?") return fail();  // needs its distribution
     return ParseDistribution(text, argument, "");
   }
+  // HuberLoss's delta and QuantileLoss's q, bare or by NF's keyword (HuberLoss(delta=0.5)).
   double number = std::nan("");
   if (!argument.empty()) {
-    char* end = nullptr;
-    errno = 0;
-    number = std::strtod(argument.c_str(), &end);
-    if (end != argument.c_str() + argument.size() || errno == ERANGE || std::isnan(number)) {
+    std::string value = argument;
+    const std::string key = name == "HuberLoss" ? "delta=" : "q=";
+    if (value.rfind(key, 0) == 0) value = value.substr(key.size());
+    if (!ParseNumber(value, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(),
+                     false, number)) {
       return fail();
     }
   } else if (open != std::string::npos) {

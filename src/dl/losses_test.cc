@@ -55,11 +55,15 @@ TEST(Losses, NamesAreNfsClasses) {
     EXPECT_EQ(loss->Name(), name);
   }
   EXPECT_EQ(ParsePointLoss("HuberLoss")->Name(), "HuberLoss(1)");
+  // NF's keywords too, as NF code writes them.
+  EXPECT_EQ(ParsePointLoss("HuberLoss(delta=0.5)")->Name(), "HuberLoss(0.5)");
+  EXPECT_EQ(ParsePointLoss("QuantileLoss(q=0.9)")->Name(), "QuantileLoss(0.9)");
   EXPECT_FALSE(ParsePointLoss("RMSE")->IsMean());
   EXPECT_TRUE(ParsePointLoss("MSE")->IsMean());
   for (const char* bad : {"mae", "Huber", "", "QuantileLoss", "QuantileLoss(1)", "QuantileLoss(0)",
                           "HuberLoss(0)", "HuberLoss()", "MSE(2)", "QuantileLoss(0.5",
-                          "QuantileLoss(x)", "HuberLoss(nan)", "MQLoss()"}) {
+                          "QuantileLoss(x)", "HuberLoss(nan)", "MQLoss()", "HuberLoss(inf)",
+                          "HuberLoss(q=0.5)", "QuantileLoss(delta=0.5)", "QuantileLoss(q=)"}) {
     auto loss = ParsePointLoss(bad);
     ASSERT_FALSE(loss.ok()) << bad;
     EXPECT_NE(loss.status().message().find("expected MAE, MSE, RMSE, MAPE, SMAPE, MASE(M)"),
