@@ -1290,10 +1290,10 @@ TEST(Forecast, PointLosses) {
             std::string::npos)
       << deepar.status();
   config.models = {"MLP"};
-  config.loss = "TukeyLoss";
+  config.loss = "TukyLoss";
   auto unknown = Forecast(table, {}, config);
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("Forecast: MLP: loss 'TukeyLoss': expected MAE"),
+  EXPECT_NE(unknown.status().message().find("Forecast: MLP: loss 'TukyLoss': expected MAE"),
             std::string::npos)
       << unknown.status();
 }

@@ -228,6 +228,10 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
           value.back() == value.front()) {
         value = value.substr(1, value.size() - 2);
       }
+      if (value == "ISQF") {
+        return Status::NotImplemented("loss '", text,
+                                      "': NF's ISQF (a spline quantile function) is not built");
+      }
       auto likelihood = Likelihood::Make(value);
       if (!likelihood.ok() || likelihood->mixture()) {
         return fail("unknown distribution '" + value + "'");
@@ -470,6 +474,16 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
         "level=[L, ...]]), GMM, PMM or NBMM([n_components=K, ][weighted=True, ][level=[L, ...]]) "
         "(NF's point, quantile, multi-quantile, distribution and mixture losses)");
   };
+  // NF 3.3's other point losses, named so that the error says what is missing.
+  if (name == "FreDF" || name == "relMSE" || name == "TukeyLoss") {
+    return Status::NotImplemented(
+        "loss '", text, "': NF's ", name, " is not built",
+        name == "TukeyLoss"
+            ? " (NF 3.3's is largest at a zero error, c^2/6 (1 - (e/c)^2)^3, so it would train "
+              "away from the data)"
+        : name == "relMSE" ? " (it needs a benchmark forecast per point)"
+                           : " (its frequency term is not a mean over the points)");
+  }
   if (IsMixture(name)) {
     if (argument == "?") return fail();
     return ParseDistribution(text, argument, name);

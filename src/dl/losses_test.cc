@@ -180,6 +180,13 @@ TEST(Losses, ImplicitQuantileArgumentsAreNfs) {
     EXPECT_NE(loss.status().message().find(why), std::string::npos) << loss.status();
     EXPECT_NE(loss.status().message().find("(expected "), std::string::npos) << loss.status();
   }
+  // NF's losses that are not built say so.
+  for (const char* text : {"TukeyLoss", "FreDF(alpha=0.5)", "relMSE", "DistributionLoss(ISQF)"}) {
+    auto loss = ParsePointLoss(text);
+    ASSERT_FALSE(loss.ok()) << text;
+    EXPECT_EQ(loss.status().code(), StatusCode::kNotImplemented) << loss.status();
+    EXPECT_NE(loss.status().message().find("is not built"), std::string::npos) << loss.status();
+  }
   for (const char* text : {"HuberQLoss", "HuberQLoss()", "IQLoss(cos_embedding_dim=8"}) {
     auto loss = ParsePointLoss(text);
     ASSERT_FALSE(loss.ok()) << text;
