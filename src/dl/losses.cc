@@ -343,8 +343,9 @@ Result<PointLoss> ParseImplicitQuantile(const std::string& text, const std::stri
     const auto eq = part.find('=');
     if (eq == std::string::npos) return fail("the argument '" + part + "' has no name");
     const std::string key = part.substr(0, eq), value = part.substr(eq + 1);
-    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
       return fail("give " + key + " once");
+    }
     seen.push_back(key);
     double number = 0;
     if (key == "cos_embedding_dim") {
@@ -358,8 +359,9 @@ Result<PointLoss> ParseImplicitQuantile(const std::string& text, const std::stri
       }
       (key == "concentration0" ? loss.concentration0 : loss.concentration1) = number;
     } else if (huber && key == "delta") {
-      if (!ParseDelta(value, loss.delta))
+      if (!ParseDelta(value, loss.delta)) {
         return fail("delta must be a number > 0, got '" + value + "'");
+      }
     } else {
       return fail("unknown argument '" + key + "'");
     }
