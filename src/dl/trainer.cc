@@ -395,8 +395,11 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
                  } else {
                    const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
                    const auto actual = InvertScale(host_batch.outsample_y, scale);
-                   terms = PointLossTerms(loss, actual, forecast,
-                                          InvertScale(host_batch.input.insample_y, scale));
+                   // MASE alone reads the input (scaled back, as NF's valid loss does).
+                   const auto insample = loss.kind == PointLoss::kMase
+                                             ? InvertScale(host_batch.input.insample_y, scale)
+                                             : torch::Tensor();
+                   terms = PointLossTerms(loss, actual, forecast, insample);
                  }
                  if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
                  // The ranks' windows may differ (a partitioned table): the loss over all of
