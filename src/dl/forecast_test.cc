@@ -251,6 +251,12 @@ TEST(ModelParams, ReadFromYamlOrJson) {
   EXPECT_EQ(config.params["MLP"]["hidden_size"], 64);
   ASSERT_TRUE(ParseModelParam("NHITS.scaler_type=robust", config).ok());
   EXPECT_EQ(config.model_scalers["NHITS"], "robust");
+  // Names for the hyper-parameters whose NF values are names (named_params.h); NF lower-cases
+  // rnn_type.
+  ASSERT_TRUE(ParseModelParam("TFT.rnn_type=GRU", config).ok());
+  EXPECT_EQ(config.params["TFT"]["rnn_type"], 1);
+  ASSERT_TRUE(ParseModelParam("TFT.grn_activation=GELU", config).ok());
+  EXPECT_EQ(config.params["TFT"]["grn_activation"], 7);
   std::filesystem::remove(yaml);
   std::filesystem::remove(json);
 }
@@ -269,8 +275,9 @@ TEST(ModelParams, ErrorsNameTheFileLineAndColumn) {
   };
   EXPECT_EQ(error("MLP:\n  hidden_size: big\n"),
             ":2:16: MLP.hidden_size: expected a number, got 'big'");
-  EXPECT_EQ(error("DeepAR: {distribution: Gamma}"),
-            ":1:24: DeepAR.distribution: expected a number or StudentT or Normal, got 'Gamma'");
+  EXPECT_EQ(
+      error("DeepAR: {distribution: Gamma}"),
+      ":1:24: DeepAR.distribution: expected a number or one of StudentT or Normal, got 'Gamma'");
   EXPECT_EQ(error("MLP: {scaler_type: log}"),
             ":1:20: MLP.scaler_type: unknown scaler 'log' (identity, standard, robust, minmax or "
             "revin)");
@@ -288,6 +295,11 @@ TEST(ModelParams, ErrorsNameTheFileLineAndColumn) {
   }
   Status st = ParseModelParam("MLP.hidden_size=1e", config);
   EXPECT_NE(st.message().find("MLP.hidden_size: expected a number, got '1e'"), std::string::npos)
+      << st;
+  st = ParseModelParam("TFT.grn_activation=gelu", config);  // NF's names are case-sensitive
+  EXPECT_NE(st.message().find("TFT.grn_activation: expected a number or one of ELU, ReLU, "
+                              "Softplus, Tanh, SELU, LeakyReLU, Sigmoid or GELU, got 'gelu'"),
+            std::string::npos)
       << st;
   EXPECT_TRUE(config.params.empty());
 }
@@ -886,6 +898,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
                                  {"conv_hidden_size", 16},
                                  {"learning_rate", 1e-3},
                                  {"windows_batch_size", 128}};
+  } else if (GetParam() == "TFT") {
+    config.params["TFT"] = {{"hidden_size", 16}, {"n_head", 2}, {"dropout", 0.0}};
   } else if (GetParam() == "TiDE") {
     config.params["TiDE"] = {{"hidden_size", 64},
                              {"temporal_decoder_dim", 32},
@@ -923,8 +937,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
                          testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU", "DilatedRNN",
-                                         "DeepAR", "TiDE", "VanillaTransformer", "Autoformer",
-                                         "FEDformer"));
+                                         "DeepAR", "TFT", "TiDE", "VanillaTransformer",
+                                         "Autoformer", "FEDformer"));
 
 // `rows` of `table`, in that order.
 data::TablePtr TakeRows(const data::TablePtr& table, const std::vector<int64_t>& rows) {
@@ -997,14 +1011,15 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   EXPECT_TRUE(Has(error(c),
                   "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
                   "Autoformer, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NHITS, RNN, TCN, "
-                  "TiDE, TimesNet, VanillaTransformer do"))
+                  "TFT, TiDE, TimesNet, VanillaTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
   EXPECT_TRUE(Has(error(c),
                   "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-                  "NF's does not; DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN, TiDE do"))
+                  "NF's does not; DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN, TFT, TiDE "
+                  "do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "drc/dl/forecast.h"
 #include "src/dl/losses.h"
+#include "src/dl/named_params.h"
 #include "src/dl/windows.h"
 
 namespace drc::dl {
@@ -35,8 +37,8 @@ Status SetParam(const std::string& where, const std::string& model, const std::s
     return Status::OK();
   }
   double number = 0;
-  if (key == "distribution" && (value == "StudentT" || value == "Normal")) {
-    number = value == "StudentT" ? 0 : 1;  // DeepAR's numeric code
+  if (const std::optional<int> code = NamedParamCode(key, value)) {
+    number = *code;  // a name's code (named_params.h)
   } else if (value == "true" || value == "false") {
     number = value == "true" ? 1 : 0;
   } else {
@@ -45,9 +47,10 @@ Status SetParam(const std::string& where, const std::string& model, const std::s
     errno = 0;
     number = std::strtod(begin, &end);
     if (value.empty() || end != begin + value.size() || errno == ERANGE || std::isnan(number)) {
+      const std::string names = NamedParamChoices(key);
       return Status::InvalidArgument(where, model, ".", key, ": expected a number",
-                                     key == "distribution" ? " or StudentT or Normal" : "",
-                                     ", got '", value, "'");
+                                     names.empty() ? "" : " or one of " + names, ", got '", value,
+                                     "'");
     }
   }
   config.params[model][key] = number;

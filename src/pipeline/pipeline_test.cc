@@ -345,7 +345,7 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, LSMT]}\n"),
             "p.yaml:2:52: unknown forecast model 'LSMT'; the models: Autoformer, DLinear, "
             "DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NBEATS, NHITS, NLinear, PatchTST, "
-            "RNN, TCN, TiDE, TimesNet, VanillaTransformer");
+            "RNN, TCN, TFT, TiDE, TimesNet, VanillaTransformer");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: [TCN]}\n"),
             "p.yaml:2:36: unknown hydro model 'TCN'; the models: EA-LSTM, LSTM");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, models: MLP}\n"),

@@ -17,6 +17,7 @@ Status RegisterPatchTstModels(ModelRegistry& registry);    // models/patchtst.cc
 Status RegisterRecurrentModels(ModelRegistry& registry);   // models/recurrent.cc: RNN, LSTM,
                                                            // GRU, DilatedRNN
 Status RegisterTcnModels(ModelRegistry& registry);         // models/tcn.cc: TCN
+Status RegisterTftModels(ModelRegistry& registry);         // models/tft.cc: TFT
 Status RegisterTideModels(ModelRegistry& registry);        // models/tide.cc: TiDE
 Status RegisterTimesNetModels(ModelRegistry& registry);    // models/timesnet.cc: TimesNet
 // models/vanilla_transformer.cc: VanillaTransformer
@@ -28,8 +29,8 @@ const ModelRegistry& DefaultModelRegistry() {
     for (auto* add :
          {RegisterAutoformerModels, RegisterDeepArModels, RegisterFedFormerModels,
           RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels, RegisterTideModels,
-          RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
+          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels, RegisterTftModels,
+          RegisterTideModels, RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
