@@ -462,6 +462,24 @@ at::Tensor Dense(torch::nn::Linear& linear, const at::Tensor& x) {
   return y.view(sizes);
 }
 
+at::Tensor EmbeddedDense(torch::nn::Linear& linear, const at::Tensor& values,
+                         const at::Tensor& vectors, const at::Tensor& embedding_bias) {
+  const int64_t n = vectors.size(0), width = vectors.size(1);
+  TORCH_CHECK(values.dim() >= 1 && values.size(-1) == n &&
+                  embedding_bias.sizes() == vectors.sizes() && linear->weight.size(1) == n * width,
+              "embedded linear: expected values [..., ", n, "], an embedding [", n, ", ", width,
+              "] twice and a Linear of ", n * width, " inputs, got ", values.sizes(), ", ",
+              embedding_bias.sizes(), " and ", linear->weight.sizes());
+  const at::Tensor w = linear->weight.reshape({-1, n, width});  // [out, n, width]
+  const at::Tensor folded_w = (w * vectors).sum(-1);            // [out, n]
+  at::Tensor folded_b = (w * embedding_bias).sum({1, 2});       // [out]
+  if (linear->bias.defined()) folded_b = folded_b + linear->bias;
+  std::vector<int64_t> sizes(values.sizes().begin(), values.sizes().end());
+  const at::Tensor y = Linear2d(values.reshape({-1, n}), folded_w, folded_b);
+  sizes.back() = y.size(1);
+  return y.view(sizes);
+}
+
 at::Tensor BatchedMatmul(const at::Tensor& a, const at::Tensor& b) {
   TORCH_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1),
               "batched matmul: expected [batch, m, k] and [batch, k, n], got ", a.sizes(), " and ",

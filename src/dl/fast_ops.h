@@ -47,6 +47,17 @@ namespace drc::dl {
 // on oneDNN's sgemm (Linear2d).
 at::Tensor Dense(torch::nn::Linear& linear, const at::Tensor& x);
 
+// linear(e) where e is the flattened embedding of n scalars: e_i = values_i * vectors_i +
+// embedding_bias_i (each row of vectors and embedding_bias [n, width]), e = [e_1, ..., e_n], and
+// linear maps n * width inputs. With W_i the block of W's columns that meets e_i,
+//   W e + b = sum_i values_i (W_i vectors_i) + (sum_i W_i embedding_bias_i + b),
+// a product with n inputs instead of n * width (TFT's variable selection networks: a GRN's first
+// Linear over embedded variables is a rank-n map). values [..., n] -> [..., out]; differentiable
+// in the values, the embedding and the Linear, with the same result as linear(e) up to
+// floating-point summation order.
+at::Tensor EmbeddedDense(torch::nn::Linear& linear, const at::Tensor& values,
+                         const at::Tensor& vectors, const at::Tensor& embedding_bias);
+
 // x [rows, in] w^T + b (b [out] or undefined), differentiable in all three: on oneDNN's sgemm
 // for float CPU tensors (1.1-1.4x OpenBLAS's, which libtorch 1.13 calls, on the forecasting
 // models' shapes: bench/gemm_small.cc), at::linear otherwise.

@@ -194,6 +194,46 @@ TEST(FastOps, DenseFoldsLeadingDimensions) {
   }
 }
 
+// A Linear over embedded scalars, folded, against the Linear over the embeddings themselves:
+// values and the gradients of the values, the embedding's vectors and bias and the Linear's
+// weight and bias, for one and for several variables, with and without a bias, float and double.
+TEST(FastOps, EmbeddedDenseMatchesTheLinearOfTheEmbeddings) {
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    for (const auto& [n, bias] :
+         std::vector<std::pair<int64_t, bool>>{{1, true}, {5, true}, {3, false}}) {
+      SCOPED_TRACE(std::to_string(n) + " variables, " +
+                   (dtype == torch::kFloat ? "float" : "double"));
+      torch::manual_seed(11);
+      const int64_t width = 8;
+      torch::nn::Linear linear(torch::nn::LinearOptions(n * width, 6).bias(bias));
+      linear->to(dtype);
+      const auto opts = torch::dtype(dtype);
+      auto values = torch::randn({4, 7, n}, opts).requires_grad_();
+      auto vectors = torch::randn({n, width}, opts).requires_grad_();
+      auto embedding_bias = torch::randn({n, width}, opts).requires_grad_();
+      auto y = EmbeddedDense(linear, values, vectors, embedding_bias);
+      auto ref = linear->forward((values.unsqueeze(-1) * vectors + embedding_bias).flatten(-2));
+      ASSERT_EQ(y.sizes(), ref.sizes());
+      const double tol = dtype == torch::kFloat ? 1e-4 : 1e-10;
+      EXPECT_TRUE(torch::allclose(y, ref, tol, tol));
+      std::vector<torch::Tensor> inputs{values, vectors, embedding_bias};
+      for (const auto& p : linear->parameters()) inputs.push_back(p);
+      auto probe = torch::randn_like(ref);
+      auto ours = torch::autograd::grad({(y * probe).sum()}, inputs);
+      auto theirs = torch::autograd::grad({(ref * probe).sum()}, inputs);
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(ours[i], theirs[i], tol, tol))
+            << "gradient " << i << ": max difference "
+            << (ours[i] - theirs[i]).abs().max().item<double>();
+      }
+    }
+  }
+  torch::nn::Linear wrong(10, 2);
+  EXPECT_THROW(
+      EmbeddedDense(wrong, torch::randn({3, 2}), torch::randn({2, 4}), torch::randn({2, 4})),
+      c10::Error);
+}
+
 // The mean of same-padded convolutions with kernels 1, 3, ..., 11 (TimesNet's Inception block)
 // equals one cropped convolution with the mean kernel: values and the gradients of the input,
 // every kernel and bias, on grids from one row to one column.
