@@ -96,6 +96,7 @@ Status ForecastFunction(FunctionCall& call) {
   args.conformal_method = call.Arg("conformal_method", args.conformal_method);
   args.device = Device(call);
   args.out = InTaskFolder(call, call.Arg("out", ""));
+  args.importances = InTaskFolder(call, call.Arg("importances", ""));
   // Hyper-parameter overrides: a config file (as --config) and MODEL.KEY=VALUE items separated
   // by ';' (as --param).
   args.model_config = InTaskFolder(call, call.Arg("config", ""));
@@ -146,6 +147,7 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
       "dl.forecast", ForecastFunction,
       "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= loss= futr_exog=A,B "
       "hist_exog= stat_exog= cat_exog= cat_emb_dim=fastai futr_data= threads= device= out= "
+      "importances= "
       "config= params=M.K=V;... future=false partition=false level=80,90 cv_windows=0 cv_step=1 "
       "cv_refit=0 warm_start=false init_from=DIR conformal_windows=0 conformal_step=1 "
       "conformal_method=: "

@@ -23,6 +23,17 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Writes `table` as CSV or Parquet by the extension of `path` (its folder made if missing);
+// `option` names the flag in the error for another extension.
+Status WriteTable(const arrow::Table& table, const std::string& path, const char* option) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (EndsWith(path, ".csv")) return data::WriteCsv(table, path);
+  if (EndsWith(path, ".parquet")) return data::WriteParquet(table, path);
+  return Status::InvalidArgument(option, " ", path, ": use a .csv or .parquet file name");
+}
+
 // The model column's width: 12, or the longest name (VanillaTransformer is 18).
 int NameWidth(const std::vector<dl::ModelForecast>& results) {
   size_t width = 12;
@@ -72,13 +83,30 @@ Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::
       columns.push_back(r.predictions->column(i));
     }
   }
-  auto table = arrow::Table::Make(arrow::schema(fields), columns);
-  const auto parent = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (EndsWith(path, ".csv")) return data::WriteCsv(*table, path);
-  if (EndsWith(path, ".parquet")) return data::WriteParquet(*table, path);
-  return Status::InvalidArgument("--out ", path, ": use a .csv or .parquet file name");
+  return WriteTable(*arrow::Table::Make(arrow::schema(fields), columns), path, "--out");
+}
+
+Status WriteImportances(const std::vector<dl::ModelForecast>& results, const std::string& path) {
+  std::vector<std::shared_ptr<arrow::Table>> tables;
+  for (const auto& r : results) {
+    if (!r.importances) continue;
+    arrow::StringBuilder model;
+    if (auto st = model.AppendValues(
+            std::vector<std::string>(static_cast<size_t>(r.importances->num_rows()), r.model));
+        !st.ok()) {
+      return Status::IOError("--importances: ", st.ToString());
+    }
+    auto column = model.Finish();
+    if (!column.ok()) return Status::IOError("--importances: ", column.status().ToString());
+    auto with_model = r.importances->AddColumn(0, arrow::field("model", arrow::utf8()),
+                                               std::make_shared<arrow::ChunkedArray>(*column));
+    if (!with_model.ok()) return Status::IOError("--importances: ", with_model.status().ToString());
+    tables.push_back(*with_model);
+  }
+  if (tables.empty()) return Status::InvalidArgument("--importances: no model gave importances");
+  auto table = arrow::ConcatenateTables(tables);
+  if (!table.ok()) return Status::IOError("--importances: ", table.status().ToString());
+  return WriteTable(**table, path, "--importances");
 }
 
 namespace {
@@ -109,8 +137,11 @@ void PrintFutureTable(const std::vector<dl::ModelForecast>& results,
 }
 
 Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicator* comm) {
-  if (!args.out.empty() && !EndsWith(args.out, ".csv") && !EndsWith(args.out, ".parquet")) {
-    return Status::InvalidArgument("--out ", args.out, ": use a .csv or .parquet file name");
+  for (const auto& [option, path] :
+       {std::pair{"--out", &args.out}, std::pair{"--importances", &args.importances}}) {
+    if (!path->empty() && !EndsWith(*path, ".csv") && !EndsWith(*path, ".parquet")) {
+      return Status::InvalidArgument(option, " ", *path, ": use a .csv or .parquet file name");
+    }
   }
   dl::ForecastConfig config;
   config.models = SplitList(args.models);
@@ -138,6 +169,7 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.checkpoint_every = args.checkpoint_every;
   config.resume = args.resume;
   config.exact_repeats = args.exact_repeats;
+  config.importances = !args.importances.empty();
   config.window_parts = args.window_parts;
   config.device = args.device;
   config.future = args.future;
@@ -368,6 +400,11 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
     if (!st.ok()) return fail(st);
     if (!args.json) std::printf("wrote %s\n", args.out.c_str());
   }
+  if (!args.importances.empty()) {
+    Status st = WriteImportances(*results, args.importances);
+    if (!st.ok()) return fail(st);
+    if (!args.json) std::printf("wrote %s\n", args.importances.c_str());
+  }
   return 0;
 }
 
@@ -383,6 +420,7 @@ Status ForecastToStream(const ForecastArgs& args, comm::Communicator* comm, std:
   for (const auto& r : results) out << ResultJson(args, config, r, ranks).dump() << "\n";
   out.flush();
   if (!args.out.empty()) DRC_RETURN_NOT_OK(WriteForecasts(results, args.out, args.future));
+  if (!args.importances.empty()) DRC_RETURN_NOT_OK(WriteImportances(results, args.importances));
   return Status::OK();
 }
 

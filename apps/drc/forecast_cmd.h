@@ -62,6 +62,8 @@ struct ForecastArgs {
   std::vector<std::string> params;  // MODEL.KEY=VALUE overrides, after model_config's
   bool json = false;
   std::string out;  // .csv or .parquet: unique_id, ds, y (not with future), one column per model
+  // .csv or .parquet: each model's variable importances (dl::ForecastConfig::importances).
+  std::string importances;
 };
 
 // With ranks > 1 the command re-runs itself under mpirun; rank 0 prints and writes.
@@ -79,5 +81,8 @@ void PrintForecastTable(const std::vector<dl::ModelForecast>& results);
 // MODEL-lo-80, ...; NF's names); CSV or Parquet by extension.
 Status WriteForecasts(const std::vector<dl::ModelForecast>& results, const std::string& path,
                       bool future = false);
+// model, kind, variable, step, importance (dl::ModelForecast::importances), every model's rows;
+// CSV or Parquet by extension.
+Status WriteImportances(const std::vector<dl::ModelForecast>& results, const std::string& path);
 
 }  // namespace drc::app

@@ -289,6 +289,9 @@ int main(int argc, char** argv) {
                        "(repeatable; after --config)");
   forecast->add_flag("--json", forecast_args.json, "One JSON object per model on stdout");
   forecast->add_option("--out", forecast_args.out, "Write the forecasts (.csv or .parquet)");
+  forecast->add_option("--importances", forecast_args.importances,
+                       "Write the variable importances of models that select variables (TFT): "
+                       "model, kind, variable, step, importance (.csv or .parquet)");
 
   auto* hydro =
       app.add_subcommand("hydro", "Train an LSTM or EA-LSTM on basins' daily series (NSE, KGE)");

@@ -720,6 +720,15 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
       }
     }
   }
+  if (config.importances && !run.defaults.selects_variables) {
+    return Status::InvalidArgument("Forecast: ", name,
+                                   " selects no variables, so it gives no importances (TFT does)");
+  }
+  if (config.importances && !config.cat_exog.empty()) {
+    return Status::NotImplemented(
+        "Forecast: importances with categorical variables are not built (their embeddings would "
+        "need their weights added up per variable); leave out cat_exog or importances");
+  }
   if (auto it = config.params.find(name); it != config.params.end()) {
     run.params = it->second;
     DRC_RETURN_NOT_OK(TakeTrainingParams(name, run.params, run.defaults, run.max_steps, run.seed));
@@ -734,6 +743,92 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
   DRC_ASSIGN_OR_RETURN(run.windows,
                        WindowOptionsFrom(run.defaults, config.input_size, config.horizon));
   return run;
+}
+
+// The selection weights of the windows forecast from, summed over the windows (ModelForecast::
+// importances).
+struct SelectionSums {
+  torch::Tensor history, future, statics;  // [L, n], [H, F], [S], float64; undefined: none
+  int64_t windows = 0;
+
+  void Add(const SelectionWeights& w) {
+    auto add = [](torch::Tensor& sum, const torch::Tensor& weights) {
+      if (!weights.defined()) return;
+      const torch::Tensor s = weights.to(torch::kFloat64).sum(0);
+      sum = sum.defined() ? sum + s : s;
+    };
+    add(history, w.history);
+    add(future, w.future);
+    add(statics, w.statics);
+    windows += w.history.size(0);
+  }
+};
+
+// The importances table of ModelForecast::importances from the sums of every rank's windows.
+Result<data::TablePtr> ImportancesTable(const std::string& model, SelectionSums sums,
+                                        const ForecastConfig& config) {
+  if (Partitioned(config)) {  // every rank's windows
+    std::vector<double> flat = {static_cast<double>(sums.windows)};
+    for (const torch::Tensor& t : {sums.history, sums.future, sums.statics}) {
+      if (t.defined()) {
+        flat.insert(flat.end(), t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+      }
+    }
+    DRC_RETURN_NOT_OK(comm::AllReduce(*config.comm, std::span<double>(flat), comm::ReduceOp::kSum));
+    sums.windows = static_cast<int64_t>(flat[0]);
+    size_t at = 1;
+    for (torch::Tensor* t : {&sums.history, &sums.future, &sums.statics}) {
+      if (!t->defined()) continue;
+      std::copy(flat.begin() + static_cast<std::ptrdiff_t>(at),
+                flat.begin() + static_cast<std::ptrdiff_t>(at + t->numel()), t->data_ptr<double>());
+      at += static_cast<size_t>(t->numel());
+    }
+  }
+  std::vector<std::string> history_names = config.hist_exog;
+  if (config.futr_exog.empty()) {
+    history_names.push_back("repeated_target");
+  } else {
+    history_names.insert(history_names.end(), config.futr_exog.begin(), config.futr_exog.end());
+  }
+  history_names.push_back("observed_target");
+  arrow::StringBuilder kinds, variables;
+  arrow::Int64Builder steps;
+  arrow::DoubleBuilder importances;
+  arrow::Status st;
+  // Rows per step, then variable; `first_step` numbers the steps (none: a static variable).
+  auto add = [&](const char* kind, const torch::Tensor& sum, const std::vector<std::string>& names,
+                 std::optional<int64_t> first_step) -> Status {
+    if (!sum.defined()) return Status::OK();
+    const torch::Tensor mean =
+        (sum / static_cast<double>(sums.windows)).reshape({-1, sum.size(-1)});
+    if (mean.size(1) != static_cast<int64_t>(names.size())) {
+      return Status::Internal(model, ": ", mean.size(1), " ", kind, " selection weights for ",
+                              names.size(), " variables");
+    }
+    for (int64_t step = 0; step < mean.size(0); ++step) {
+      for (int64_t v = 0; v < mean.size(1); ++v) {
+        st &= kinds.Append(kind);
+        st &= variables.Append(names[v]);
+        st &= first_step ? steps.Append(*first_step + step) : steps.AppendNull();
+        st &= importances.Append(mean[step][v].item<double>());
+      }
+    }
+    return Status::OK();
+  };
+  DRC_RETURN_NOT_OK(add("history", sums.history, history_names, -config.input_size));
+  DRC_RETURN_NOT_OK(add("future", sums.future, config.futr_exog, 1));
+  DRC_RETURN_NOT_OK(add("static", sums.statics, config.stat_exog, std::nullopt));
+  std::shared_ptr<arrow::Array> a, b, c, d;
+  st &= kinds.Finish(&a);
+  st &= variables.Finish(&b);
+  st &= steps.Finish(&c);
+  st &= importances.Finish(&d);
+  if (!st.ok()) return FromArrow(st, "Forecast: " + model + " importances");
+  return arrow::Table::Make(
+      arrow::schema({arrow::field("kind", arrow::utf8()), arrow::field("variable", arrow::utf8()),
+                     arrow::field("step", arrow::int64()),
+                     arrow::field("importance", arrow::float64())}),
+      {a, b, c, d});
 }
 
 // The points each series' conformal calibration holds out: h + step * (windows - 1).
@@ -1263,6 +1358,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
         config.level.empty() && GivesQuantiles(defaults, run.point_loss) ? own : given;
     const std::vector<double> asked = conformal ? std::vector<double>{} : intervals.quantiles;
     std::vector<torch::Tensor> points, quantiles;
+    SelectionSums selection;
     for (int w = 0; w < windows; ++w) {
       // The window's data gives its forecast windows (and, for a fit, its validation windows).
       const SeriesData data = upto(w);
@@ -1284,6 +1380,14 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
       DRC_RETURN_NOT_OK(Agreed(config, predicted.status()));
       points.push_back(predicted->point);
       quantiles.push_back(predicted->quantiles);
+      if (config.importances) {
+        auto selected = trainer->VariableSelection(dataset);
+        DRC_RETURN_NOT_OK(Agreed(config, selected.status()));
+        selection.Add(*selected);
+      }
+    }
+    if (config.importances) {
+      DRC_ASSIGN_OR_RETURN(f.importances, ImportancesTable(name, std::move(selection), config));
     }
     // Rows in the order of held_out: series, then window, then step.
     auto predicted = Guard(name + " cross-validation", [&] {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -1000,6 +1001,104 @@ std::string DailyError(const data::TablePtr& table, ForecastConfig config) {
 
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// TFT's variable importances: per kind and step the mean selection weights of the windows
+// forecast from, in NF's order and names, each step's adding up to 1; over cross-validation
+// windows too. Models that select no variables, and categorical variables, are refused before
+// any training.
+TEST(Forecast, TftVariableImportances) {
+  auto table = ExogenousPanel();
+  ASSERT_TRUE(table);
+  ForecastConfig config = Quick({"TFT"}, 5);
+  config.horizon = 5;
+  config.input_size = 10;
+  config.freq = "D";
+  config.params["TFT"] = {{"hidden_size", 8}, {"n_head", 2}};
+  config.futr_exog = {"x"};
+  config.stat_exog = {"k"};
+  config.importances = true;
+  struct Row {
+    std::string kind, variable;
+    std::optional<int64_t> step;
+    double importance;
+  };
+  auto rows_of = [](const data::TablePtr& t) {
+    std::vector<Row> rows;
+    auto kind = std::static_pointer_cast<arrow::StringArray>(t->GetColumnByName("kind")->chunk(0));
+    auto variable =
+        std::static_pointer_cast<arrow::StringArray>(t->GetColumnByName("variable")->chunk(0));
+    auto step = std::static_pointer_cast<arrow::Int64Array>(t->GetColumnByName("step")->chunk(0));
+    auto importance =
+        std::static_pointer_cast<arrow::DoubleArray>(t->GetColumnByName("importance")->chunk(0));
+    for (int64_t i = 0; i < t->num_rows(); ++i) {
+      rows.push_back({kind->GetString(i), variable->GetString(i),
+                      step->IsNull(i) ? std::nullopt : std::optional<int64_t>(step->Value(i)),
+                      importance->Value(i)});
+    }
+    return rows;
+  };
+  for (int cv_windows : {0, 2}) {
+    SCOPED_TRACE("cv_windows " + std::to_string(cv_windows));
+    config.cv_windows = cv_windows;
+    auto r = Forecast(table, {}, config);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE((*r)[0].importances);
+    const std::vector<Row> rows = rows_of((*r)[0].importances);
+    // History: 10 steps x (x, observed_target); future: 5 steps x x; static: k.
+    ASSERT_EQ(rows.size(), 10u * 2 + 5 + 1);
+    std::map<std::pair<std::string, int64_t>, double> per_step;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& row = rows[i];
+      EXPECT_GT(row.importance, 0);
+      EXPECT_LE(row.importance, 1);
+      if (i < 20) {
+        EXPECT_EQ(row.kind, "history");
+        EXPECT_EQ(row.variable, (std::vector<std::string>{"x", "observed_target"}[i % 2]));
+        EXPECT_EQ(row.step, -10 + static_cast<int64_t>(i / 2));
+      } else if (i < 25) {
+        EXPECT_EQ(row.kind, "future");
+        EXPECT_EQ(row.variable, "x");
+        EXPECT_EQ(row.step, static_cast<int64_t>(i) - 19);
+      } else {
+        EXPECT_EQ(row.kind, "static");
+        EXPECT_EQ(row.variable, "k");
+        EXPECT_FALSE(row.step.has_value());
+      }
+      per_step[{row.kind, row.step.value_or(0)}] += row.importance;
+    }
+    for (const auto& [key, total] : per_step) {
+      EXPECT_NEAR(total, 1, 1e-6) << key.first << " step " << key.second;
+    }
+  }
+  // Without future variables, the window's last value stands in (NF's repeated_target).
+  config.cv_windows = 0;
+  config.futr_exog.clear();
+  config.stat_exog.clear();
+  auto plain = Forecast(table, {}, config);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const std::vector<Row> rows = rows_of((*plain)[0].importances);
+  ASSERT_EQ(rows.size(), 20u);
+  EXPECT_EQ(rows[0].variable, "repeated_target");
+  EXPECT_EQ(rows[1].variable, "observed_target");
+  // Refused before any training.
+  EXPECT_EQ(DailyError(table,
+                       [&] {
+                         ForecastConfig c = config;
+                         c.models = {"TFT", "MLP"};
+                         return c;
+                       }()),
+            "Forecast: MLP selects no variables, so it gives no importances (TFT does)");
+  ForecastConfig categorical = config;
+  categorical.futr_exog = {"label"};
+  categorical.cat_exog = {"label"};
+  EXPECT_TRUE(Has(DailyError(table, categorical),
+                  "Forecast: importances with categorical variables are not built"));
+  // Without importances asked, none are computed.
+  config.importances = false;
+  auto without = Forecast(table, {}, config);
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_FALSE((*without)[0].importances);
 }
 
 TEST(Forecast, ExogenousErrorsAreClear) {

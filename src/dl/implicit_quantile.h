@@ -53,6 +53,10 @@ class ImplicitQuantileModel final : public ForecastModel {
   RepeatedDraws Repeats() const override;
   // The wrapped model's: the quantiles are drawn for the whole batch before a step is split.
   WindowParallelism WindowParallel() const override { return inner_->WindowParallel(); }
+  bool SelectsVariables() const override { return inner_->SelectsVariables(); }
+  SelectionWeights VariableSelection(const WindowBatch& batch) override {
+    return inner_->VariableSelection(batch);
+  }
 
   // The head at quantiles `tau` (y's shape) for the wrapped model's outputs `y` [B, H].
   torch::Tensor Head(const torch::Tensor& y, const torch::Tensor& tau);

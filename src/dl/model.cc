@@ -76,6 +76,11 @@ torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
   return out.select(-1, point_loss_.PointOutput());
 }
 
+SelectionWeights ForecastModel::VariableSelection(const WindowBatch& batch) {
+  (void)batch;
+  throw std::invalid_argument("the model selects no variables (TFT does)");
+}
+
 QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch::Tensor& q) {
   if (point_loss_.is_distribution()) {
     // NF's DistributionLoss.sample: num_samples draws per point and their empirical quantiles,

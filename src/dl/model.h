@@ -129,6 +129,8 @@ struct TrainDefaults {
   // prediction intervals (ForecastModel::Quantiles), by default at NF's levels 80 and 90 with
   // the median.
   bool gives_quantiles = false;
+  // Its variable selection weighs its inputs (ForecastModel::VariableSelection: TFT's).
+  bool selects_variables = false;
   // NF's RECURRENT models (DeepAR) read input_size + 1 values: NF grows their input_size by
   // one (its shift of the input by a step needs it) and scales each window on those values.
   // ModelInputSize() and WindowOptionsFrom() add it.
@@ -137,6 +139,18 @@ struct TrainDefaults {
   // stat_exog), as NF's EXOGENOUS_FUTR, EXOGENOUS_HIST and EXOGENOUS_STAT.
   bool futr_exog = false, hist_exog = false, stat_exog = false;
   void ReadAllExog() { futr_exog = hist_exog = stat_exog = true; }
+};
+
+// The weights that a model's variable selection gives its inputs, per window (TFT's selection
+// networks: the softmax weights of NF's interpretability_params).
+struct SelectionWeights {
+  // [B, L, n]: per input step, over the historic selection's variables in the order the model
+  // reads them: the historic variables, the future ones (TFT without future variables: the
+  // window's last value, repeated), the target.
+  torch::Tensor history;
+  torch::Tensor future;   // [B, H, F]: per horizon step, over the future variables; undefined
+                          // when there are none
+  torch::Tensor statics;  // [B, S]: over the static variables; undefined when there are none
 };
 
 // A point forecast with quantiles of the forecast distribution, in the scaled space.
@@ -194,6 +208,10 @@ class ForecastModel : public torch::nn::Module {
   virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }
   // Whether a training step may run on parts of its batch at once (window_parallel.h).
   virtual WindowParallelism WindowParallel() const { return WindowParallelism::kNone; }
+  // The weights its variable selection gives the batch's inputs, in eval mode under no_grad;
+  // false when the model selects no variables (the default; TFT does).
+  virtual bool SelectsVariables() const { return false; }
+  virtual SelectionWeights VariableSelection(const WindowBatch& batch);
 
  private:
   PointLoss point_loss_;

@@ -556,6 +556,26 @@ Result<Trainer::Prediction> Trainer::PredictQuantiles(const WindowedDataset& dat
       });
 }
 
+Result<SelectionWeights> Trainer::VariableSelection(const WindowedDataset& data) {
+  if (!model_->SelectsVariables()) {
+    return Status::InvalidArgument(name_,
+                                   " selects no variables, so it gives no importances (TFT "
+                                   "does)");
+  }
+  DRC_ASSIGN_OR_RETURN(TrainBatch batch, data.LastWindows());
+  return Guard(name_ + " variable selection on input " + ShapeOf(batch.input.insample_y),
+               [&]() -> Result<SelectionWeights> {
+                 torch::NoGradGuard no_grad;
+                 model_->eval();
+                 SelectionWeights w = model_->VariableSelection(OnDevice(batch.input, device_));
+                 model_->train();
+                 for (torch::Tensor* t : {&w.history, &w.future, &w.statics}) {
+                   if (t->defined()) *t = t->cpu();
+                 }
+                 return w;
+               });
+}
+
 namespace {
 
 torch::Tensor BytesTensor(const std::string& s) {

@@ -101,6 +101,10 @@ class RevinScaledModel final : public ForecastModel {
   }
   RepeatedDraws Repeats() const override { return inner_->Repeats(); }
   WindowParallelism WindowParallel() const override { return inner_->WindowParallel(); }
+  bool SelectsVariables() const override { return inner_->SelectsVariables(); }
+  SelectionWeights VariableSelection(const WindowBatch& batch) override {
+    return inner_->VariableSelection(Affine(batch));
+  }
 
  private:
   WindowBatch Affine(const WindowBatch& batch) const;
@@ -168,6 +172,9 @@ class Trainer {
   };
   Result<Prediction> PredictQuantiles(const WindowedDataset& data,
                                       const std::vector<double>& levels);
+  // The variable selection weights (ForecastModel::VariableSelection, on the CPU) of the windows
+  // that Predict() forecasts from; InvalidArgument naming the model when it selects none.
+  Result<SelectionWeights> VariableSelection(const WindowedDataset& data);
   // The masked point loss (MAE unless TrainOptions::loss) of the point forecast on a batch with
   // horizon, in the series' units.
   Result<double> ValidationLoss(const TrainBatch& batch);

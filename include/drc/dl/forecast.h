@@ -58,6 +58,11 @@ struct ForecastConfig {
   // models with dropout (Autoformer, FEDformer, VanillaTransformer, DeepAR) its copies then
   // share one dropout mask; `exact_repeats` computes every draw instead, as NF (slower).
   bool exact_repeats = false;
+  // Each model's variable importances (ModelForecast::importances): the weights its variable
+  // selection gives the inputs of the windows it forecasts from, NF's TFT.feature_importances().
+  // Only for models that select variables (TFT; others are an InvalidArgument before any
+  // training) and without categorical variables (not built: NotImplemented).
+  bool importances = false;
   // Window-parallel training steps: 0 = automatic (models whose windows are independent, with
   // two or more threads: the step's windows in parts on separate threads), 1 = off, N = N
   // parts (an error for a model that couples its windows).
@@ -230,6 +235,14 @@ struct ModelForecast {
   data::TablePtr predictions;
   // Per prediction interval level (none for a point model without conformal intervals).
   std::map<double, IntervalScore> intervals;
+  // With ForecastConfig::importances: kind (history, future, static), variable, step (-L .. -1
+  // over the input, 1 .. H over the horizon, null for a static variable) and importance, the
+  // selection weight averaged over the windows forecast from (every series' last window, every
+  // cross-validation window; on every rank of a partitioned run). Per kind and step the
+  // importances add up to 1. The historic selection reads the historic variables, the future
+  // ones over the input and the target (`observed_target`); without future variables TFT reads
+  // the window's last value, repeated, in their place (`repeated_target`, as NF names it).
+  data::TablePtr importances;
 };
 
 // Trains each model on all but the last `horizon` points of every series and forecasts them

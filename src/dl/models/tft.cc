@@ -27,6 +27,9 @@
 //   - the attention's queries are taken only over the horizon steps, which are all NF keeps of
 //     its output, and the heads' average is taken over their attention weights before the
 //     product with the shared values (the product is linear);
+//   - the VSNs never build the embeddings: a GRN's first Linear (and the joint GRN's skip
+//     projection) over embedded variables is folded into a product with the variables' values
+//     (EmbeddedDense, fast_ops.h), n inputs instead of n * hidden;
 //   - a VSN over one variable skips its joint GRN: a softmax over one value is exactly 1, so that
 //     GRN reaches neither the forecast nor a gradient (NF's gets zero gradients, and Adam leaves
 //     it unchanged);
@@ -109,14 +112,27 @@ class Grn : public torch::nn::Module {
 
   // a [..., input]; context [B, hidden] for a of [B, T, input], or undefined (NF's zeros).
   torch::Tensor forward(const torch::Tensor& a, const torch::Tensor& context = {}) {
-    torch::Tensor x = Dense(lin_a_, a);
-    if (context.defined()) x = x + Linear2d(context, lin_c_->weight, {}).unsqueeze(1);
-    x = Dropout(Dense(lin_i_, Activate(activation_, x)), dropout_, is_training());
-    x = glu_->forward(x) + (out_proj_ ? Dense(out_proj_, a) : a);
-    return norm_ ? norm_->forward(x) : x;
+    return Gated(Dense(lin_a_, a), out_proj_ ? Dense(out_proj_, a) : a, context);
+  }
+
+  // The same for a = the flattened embeddings of values [..., n] (Embedding's vectors and bias,
+  // [n, hidden] each), with the Linears that read a folded (EmbeddedDense).
+  torch::Tensor ForwardEmbedded(const torch::Tensor& values, const torch::Tensor& vectors,
+                                const torch::Tensor& bias, const torch::Tensor& context = {}) {
+    const torch::Tensor skip = out_proj_ ? EmbeddedDense(out_proj_, values, vectors, bias)
+                                         : (values.unsqueeze(-1) * vectors + bias).flatten(-2);
+    return Gated(EmbeddedDense(lin_a_, values, vectors, bias), skip, context);
   }
 
  private:
+  // Everything after lin_a: x = lin_a(a), skip = a or out_proj(a).
+  torch::Tensor Gated(torch::Tensor x, const torch::Tensor& skip, const torch::Tensor& context) {
+    if (context.defined()) x = x + Linear2d(context, lin_c_->weight, {}).unsqueeze(1);
+    x = Dropout(Dense(lin_i_, Activate(activation_, x)), dropout_, is_training());
+    x = glu_->forward(x) + skip;
+    return norm_ ? norm_->forward(x) : x;
+  }
+
   double dropout_;
   Activation activation_;
   torch::nn::Linear lin_a_{nullptr}, lin_c_{nullptr}, lin_i_{nullptr}, out_proj_{nullptr};
@@ -137,14 +153,28 @@ class Vsn : public torch::nn::Module {
     }
   }
 
-  // x [..., inputs, hidden] -> [..., hidden]; context as Grn's.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {}) {
+  // The variables' values [..., inputs] with their embeddings' vectors and bias [inputs,
+  // hidden] (NF embeds them first; the GRNs' first Linears here read them folded: Grn's
+  // ForwardEmbedded) -> [..., hidden]; context as Grn's. `selection`, if given, receives the
+  // softmax weights [..., inputs].
+  torch::Tensor forward(const torch::Tensor& values, const torch::Tensor& vectors,
+                        const torch::Tensor& bias, const torch::Tensor& context = {},
+                        torch::Tensor* selection = nullptr) {
     const int64_t inputs = static_cast<int64_t>(vars_.size());
-    if (inputs == 1) return vars_[0]->forward(x.select(-2, 0));  // the softmax's one weight is 1
-    const torch::Tensor weights = torch::softmax(joint_->forward(x.flatten(-2), context), -1);
+    auto variable = [&](int64_t i) {
+      return vars_[i]->ForwardEmbedded(values.narrow(-1, i, 1), vectors.narrow(0, i, 1),
+                                       bias.narrow(0, i, 1));
+    };
+    if (inputs == 1) {  // the softmax's one weight is 1
+      if (selection != nullptr) *selection = torch::ones_like(values);
+      return variable(0);
+    }
+    const torch::Tensor weights =
+        torch::softmax(joint_->ForwardEmbedded(values, vectors, bias, context), -1);
+    if (selection != nullptr) *selection = weights;
     std::vector<torch::Tensor> each;
     each.reserve(inputs);
-    for (int64_t i = 0; i < inputs; ++i) each.push_back(vars_[i]->forward(x.select(-2, i)));
+    for (int64_t i = 0; i < inputs; ++i) each.push_back(variable(i));
     return (torch::stack(each, -1) * weights.unsqueeze(-2)).sum(-1);
   }
 
@@ -153,7 +183,8 @@ class Vsn : public torch::nn::Module {
   std::vector<std::shared_ptr<Grn>> vars_;
 };
 
-// value * vector + bias per variable: NF's TFTEmbedding for one kind of variable.
+// NF's TFTEmbedding for one kind of variable: value * vector + bias per variable, [variables,
+// hidden] each, which the selection networks read folded into their first Linears.
 class Embedding : public torch::nn::Module {
  public:
   Embedding(int64_t variables, int64_t hidden) {
@@ -161,8 +192,8 @@ class Embedding : public torch::nn::Module {
     torch::nn::init::xavier_normal_(vectors_);
     bias_ = register_parameter("bias", torch::zeros({variables, hidden}));
   }
-  // x [..., variables] -> [..., variables, hidden]
-  torch::Tensor forward(const torch::Tensor& x) { return x.unsqueeze(-1) * vectors_ + bias_; }
+  const torch::Tensor& vectors() const { return vectors_; }
+  const torch::Tensor& bias() const { return bias_; }
 
  private:
   torch::Tensor vectors_, bias_;
@@ -202,8 +233,11 @@ class StaticEncoder : public torch::nn::Module {
     }
   }
 
-  Contexts forward(const torch::Tensor& embedded) {  // [B, S, hidden]
-    const torch::Tensor v = vsn_->forward(embedded);
+  // The static variables [B, S] and their embedding; `selection` as Vsn's.
+  Contexts forward(const torch::Tensor& values, const Embedding& embedding,
+                   torch::Tensor* selection = nullptr) {
+    const torch::Tensor v =
+        vsn_->forward(values, embedding.vectors(), embedding.bias(), {}, selection);
     auto states = [&](int first) {
       std::vector<torch::Tensor> s;
       for (int i = 0; i < states_; ++i) s.push_back(grns_[first + i]->forward(v).unsqueeze(0));
@@ -293,24 +327,47 @@ class Tft final : public ForecastModel {
     return Stochastic() ? WindowParallelism::kNone : WindowParallelism::kAllowed;
   }
 
-  torch::Tensor Forward(const WindowBatch& batch) override {
+  torch::Tensor Forward(const WindowBatch& batch) override { return Run(batch, nullptr); }
+
+  bool SelectsVariables() const override { return true; }
+  SelectionWeights VariableSelection(const WindowBatch& batch) override {
+    SelectionWeights weights;
+    Run(batch, &weights);
+    if (futr_ == 0) weights.future = torch::Tensor();  // the stand-in is no variable of the data's
+    return weights;
+  }
+
+ private:
+  bool Stochastic() const { return o_.dropout > 0 || o_.attn_dropout > 0; }
+
+  // The forecast; `selection`, if given, receives the selection networks' weights.
+  torch::Tensor Run(const WindowBatch& batch, SelectionWeights* selection) {
     const torch::Tensor& y = batch.insample_y;  // [B, L]
     const int64_t b = y.size(0), L = y.size(1), T = L + horizon_;
     const torch::Tensor futr =
         futr_ > 0 ? batch.futr_exog : y.narrow(1, L - 1, 1).unsqueeze(-1).expand({b, T, 1});
-    const torch::Tensor known = futr_embedding_->forward(futr);  // [B, T, F, hidden]
-    std::vector<torch::Tensor> history_inputs;
-    if (hist_ > 0) history_inputs.push_back(hist_embedding_->forward(batch.hist_exog));
-    history_inputs.push_back(known.narrow(1, 0, L));
-    history_inputs.push_back(tgt_embedding_->forward(y.unsqueeze(-1)));
+    // The historic selection's variables in NF's order: historic, future, target.
+    std::vector<torch::Tensor> values, vectors, bias;
+    for (const auto& [x, e] : {std::pair{batch.hist_exog, hist_embedding_.get()},
+                               std::pair{futr.narrow(1, 0, L), futr_embedding_.get()},
+                               std::pair{y.unsqueeze(-1), tgt_embedding_.get()}}) {
+      if (e == nullptr) continue;
+      values.push_back(x);
+      vectors.push_back(e->vectors());
+      bias.push_back(e->bias());
+    }
     const Contexts ctx =
-        stat_ > 0 ? static_->forward(stat_embedding_->forward(batch.stat_exog)) : Contexts{};
+        stat_ > 0 ? static_->forward(batch.stat_exog, *stat_embedding_,
+                                     selection != nullptr ? &selection->statics : nullptr)
+                  : Contexts{};
 
     // Temporal encoders and their gated skip.
-    const torch::Tensor history_features =
-        history_vsn_->forward(torch::cat(history_inputs, -2), ctx.selection);  // [B, L, hidden]
-    const torch::Tensor future_features =
-        future_vsn_->forward(known.narrow(1, L, horizon_), ctx.selection);  // [B, h, hidden]
+    const torch::Tensor history_features = history_vsn_->forward(
+        torch::cat(values, -1), torch::cat(vectors, 0), torch::cat(bias, 0), ctx.selection,
+        selection != nullptr ? &selection->history : nullptr);  // [B, L, hidden]
+    const torch::Tensor future_features = future_vsn_->forward(
+        futr.narrow(1, L, horizon_), futr_embedding_->vectors(), futr_embedding_->bias(),
+        ctx.selection, selection != nullptr ? &selection->future : nullptr);  // [B, h, hidden]
     torch::Tensor history, future;
     if (o_.lstm) {
       auto [out, state] = FusedLstm(history_lstm_, history_features, {ctx.h, ctx.c});
@@ -335,9 +392,6 @@ class Tft final : public ForecastModel {
     const torch::Tensor out = Dense(output_adapter_, x);  // [B, h, outputs]
     return outputs_ == 1 ? out.squeeze(-1) : out;
   }
-
- private:
-  bool Stochastic() const { return o_.dropout > 0 || o_.attn_dropout > 0; }
 
   // NF's InterpretableMultiHeadAttention over x [B, T, hidden], causal, for the queries of
   // steps L.. only; returns [B, T - L, hidden] after out_proj and dropout.
@@ -431,6 +485,7 @@ Result<std::shared_ptr<ForecastModel>> MakeTft(const ModelConfig& config) {
 Status RegisterTftModels(ModelRegistry& registry) {
   TrainDefaults d{.num_lr_decays = -1, .scaler = "robust"};
   d.ReadAllExog();
+  d.selects_variables = true;
   return registry.Register("TFT", MakeTft, d);
 }
 
