@@ -15,6 +15,12 @@ static_df = one row per unique_id (the column's first value of the series). --ca
 those of them that are categorical (cat_exog_list, with categorical_cardinalities = each
 column's distinct values in the training rows, as drc forecast counts them, and cat_emb_dim).
 Without any of the three it is the plain model, so the gain from the exogenous variables shows on both sides.
+--importances FILE (without --cv-windows) writes the variable importances of a model that has
+them (NF's TFT.feature_importances(), over the windows predict() forecast from) as drc forecast
+--importances writes them: model,kind,variable,step,importance, the steps -L..-1 over the input
+and 1..H over the horizon, the static rows without a step. NF names the historic columns
+hist + futr + observed_target (+ repeated_target without future variables, though its tensor holds
+that one before the target); they are written as NF names them.
 --cv-windows N [--cv-step S] runs cross_validation(df, n_windows=N, step_size=S) instead (one
 fit without the last h + S * (N - 1) rows, forecasts from N cutoffs, each reading the future
 columns after it) and scores every window's points, as drc forecast --cv-windows does.
@@ -42,6 +48,28 @@ def columns(text):
     return [c for c in text.split(",") if c] if text else []
 
 
+def write_importances(path, name, importances, input_size):
+    """NF's feature_importances() dict as drc forecast --importances rows (appended)."""
+    import csv
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["model", "kind", "variable", "step", "importance"])
+        for key, frame in importances.items():
+            if key.startswith("Past"):
+                kind, first = "history", -input_size
+            elif key.startswith("Future"):
+                kind, first = "future", 1
+            else:  # "Static covariates": one row per variable, column "importance"
+                for variable, row in frame.iterrows():
+                    w.writerow([name, "static", variable, "", float(row["importance"])])
+                continue
+            for step, (_, row) in enumerate(frame.iterrows()):
+                for variable in frame.columns:
+                    w.writerow([name, kind, variable, first + step, float(row[variable])])
+
+
 def main():
     if os.environ.get("PYTHONHASHSEED") != "0":
         # NeuralForecast orders the exogenous columns it scales through a set of their names
@@ -66,7 +94,10 @@ def main():
     p.add_argument("--cat-emb-dim", default="fastai", help="fastai, sqrt, half or a number")
     p.add_argument("--cv-windows", type=int, default=0, help="cross-validation windows")
     p.add_argument("--cv-step", type=int, default=1, help="steps between the cutoffs")
+    p.add_argument("--importances", default=None, help="CSV of TFT's variable importances")
     a = p.parse_args()
+    if a.importances and a.cv_windows > 0:
+        sys.exit("nf_exog: --importances is for a plain fit and predict, not --cv-windows")
 
     quiet()
     import pandas as pd
@@ -131,6 +162,9 @@ def main():
                 nf.fit(df=train, static_df=static_df)
                 fc = nf.predict(futr_df=futr_df)
                 seconds = time.perf_counter() - t0
+                if a.importances:
+                    write_importances(a.importances, name, nf.models[0].feature_importances(),
+                                      a.input_size)
                 fc = fc.reset_index() if "ds" not in fc.columns else fc
                 evaluated = test.merge(fc, on=["unique_id", "ds"], how="left")
             if evaluated[name].isna().all():
