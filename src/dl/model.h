@@ -208,8 +208,9 @@ class ForecastModel : public torch::nn::Module {
   virtual RepeatedDraws Repeats() const { return RepeatedDraws::kCompute; }
   // Whether a training step may run on parts of its batch at once (window_parallel.h).
   virtual WindowParallelism WindowParallel() const { return WindowParallelism::kNone; }
-  // The weights its variable selection gives the batch's inputs, in eval mode under no_grad;
-  // false when the model selects no variables (the default; TFT does).
+  // Whether the model selects variables (TFT does; by default none do), and the weights its
+  // variable selection gives the batch's inputs, for the trainer to call in eval mode under
+  // no_grad (the default throws an std::invalid_argument saying the model selects none).
   virtual bool SelectsVariables() const { return false; }
   virtual SelectionWeights VariableSelection(const WindowBatch& batch);
 
