@@ -457,6 +457,7 @@ class Parser : public YamlFields {
     DRC_RETURN_NOT_OK(GetPositive(n, "conformal_step", f.conformal_step));
     DRC_RETURN_NOT_OK(Get(n, "conformal_method", f.conformal_method,
                           "conformal_distribution or conformal_error"));
+    DRC_RETURN_NOT_OK(Get(n, "importances", f.importances, "true or false"));
     if (f.warm_start && f.cv_refit == 0 && f.conformal_windows == 0) {
       return Error(n["warm_start"],
                    "field 'warm_start' chains a model's fits: it needs 'cv_refit' >= 1 or "
@@ -755,7 +756,8 @@ class Parser : public YamlFields {
                                             "conformal_step", "conformal_method",
                                             "futr_exog",      "hist_exog",
                                             "stat_exog",      "cat_exog",
-                                            "cat_emb_dim",    "futr_data"},
+                                            "cat_emb_dim",    "futr_data",
+                                            "importances"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -824,6 +826,7 @@ class Parser : public YamlFields {
       base.function_args["conformal_step"] = std::to_string(f.conformal_step);
     }
     if (!f.conformal_method.empty()) base.function_args["conformal_method"] = f.conformal_method;
+    if (f.importances) base.function_args["importances"] = "importances.csv";
     for (const auto& model : f.models) {
       runtime::TaskDescription m = base;
       m.function_args["models"] = model;

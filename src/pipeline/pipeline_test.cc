@@ -265,6 +265,21 @@ stages:
   EXPECT_NE(text.find(",1,2,3,4"), std::string::npos) << text;
 }
 
+// importances: true has each model's task write TFT's variable importances (drc forecast
+// --importances) into its folder.
+TEST_F(PipelineTest, ForecastStageAsksForImportances) {
+  auto p = ParsePipeline(
+      "stages:\n  - {name: g, kind: forecast, data: /d.csv, models: [TFT], importances: true}\n",
+      "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->run.tasks[0].function_args.at("importances"), "importances.csv");
+  auto bad = ParsePipeline(
+      "stages:\n  - {name: g, kind: forecast, data: /d.csv, models: [TFT], importances: maybe}\n",
+      "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("true or false"), std::string::npos) << bad.status();
+}
+
 TEST_F(PipelineTest, StageForecastsKeepTheQuantilesAndCanHaveNoActualValues) {
   auto p = ParsePipeline(R"(
 stages:
@@ -274,6 +289,7 @@ stages:
                          "p.yaml");
   ASSERT_TRUE(p.ok()) << p.status();
   const auto& args = p->run.tasks[0].function_args;
+  EXPECT_EQ(args.count("importances"), 0u);
   EXPECT_EQ(args.at("future"), "true");
   EXPECT_EQ(args.at("level"), "80");
   EXPECT_EQ(args.at("conformal_windows"), "2");

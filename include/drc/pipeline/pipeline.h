@@ -25,7 +25,8 @@
 //       # future: true (forecast after the data's end), cv_windows/cv_step/cv_refit,
 //       # warm_start: true, init_from: DIR (each model from DIR/<MODEL>.ckpt, as --init-from),
 //       # level: [80, 90],
-//       # conformal_windows/conformal_step/conformal_method: drc forecast's options
+//       # conformal_windows/conformal_step/conformal_method: drc forecast's options;
+//       # importances: true (TFT's variable importances, importances.csv in its task folder)
 //       cores: 1                     # per rank; ranks, gpus, priority, retries, timeout too
 //     - name: hydrology              # one function task per model (dl.hydro)
 //       kind: hydro
@@ -228,6 +229,9 @@ struct ForecastSpec {
   std::vector<double> level;
   int conformal_windows = 0, conformal_step = 1;
   std::string conformal_method;
+  // drc forecast --importances: each model's task writes importances.csv (models that select
+  // variables only: TFT).
+  bool importances = false;
 };
 
 // What a hydro stage trains (drc hydro's options; HydroConfig in drc/dl/hydrology.h): each model
