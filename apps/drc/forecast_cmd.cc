@@ -90,13 +90,8 @@ Status WriteImportances(const std::vector<dl::ModelForecast>& results, const std
   std::vector<std::shared_ptr<arrow::Table>> tables;
   for (const auto& r : results) {
     if (!r.importances) continue;
-    arrow::StringBuilder model;
-    if (auto st = model.AppendValues(
-            std::vector<std::string>(static_cast<size_t>(r.importances->num_rows()), r.model));
-        !st.ok()) {
-      return Status::IOError("--importances: ", st.ToString());
-    }
-    auto column = model.Finish();
+    auto column =
+        arrow::MakeArrayFromScalar(arrow::StringScalar(r.model), r.importances->num_rows());
     if (!column.ok()) return Status::IOError("--importances: ", column.status().ToString());
     auto with_model = r.importances->AddColumn(0, arrow::field("model", arrow::utf8()),
                                                std::make_shared<arrow::ChunkedArray>(*column));

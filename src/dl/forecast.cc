@@ -767,21 +767,24 @@ struct SelectionSums {
 // The importances table of ModelForecast::importances from the sums of every rank's windows.
 Result<data::TablePtr> ImportancesTable(const std::string& model, SelectionSums sums,
                                         const ForecastConfig& config) {
-  if (Partitioned(config)) {  // every rank's windows
-    std::vector<double> flat = {static_cast<double>(sums.windows)};
-    for (const torch::Tensor& t : {sums.history, sums.future, sums.statics}) {
-      if (t.defined()) {
-        flat.insert(flat.end(), t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
-      }
-    }
-    DRC_RETURN_NOT_OK(comm::AllReduce(*config.comm, std::span<double>(flat), comm::ReduceOp::kSum));
-    sums.windows = static_cast<int64_t>(flat[0]);
-    size_t at = 1;
+  if (Partitioned(config)) {  // every rank's windows: the count and the sums, added in place
+    std::vector<torch::Tensor*> parts;
+    std::vector<torch::Tensor> flat = {
+        torch::full({1}, static_cast<double>(sums.windows), torch::kFloat64)};
     for (torch::Tensor* t : {&sums.history, &sums.future, &sums.statics}) {
       if (!t->defined()) continue;
-      std::copy(flat.begin() + static_cast<std::ptrdiff_t>(at),
-                flat.begin() + static_cast<std::ptrdiff_t>(at + t->numel()), t->data_ptr<double>());
-      at += static_cast<size_t>(t->numel());
+      parts.push_back(t);
+      flat.push_back(t->flatten());
+    }
+    torch::Tensor all = torch::cat(flat);
+    DRC_RETURN_NOT_OK(comm::AllReduce(*config.comm,
+                                      std::span<double>(all.data_ptr<double>(), all.numel()),
+                                      comm::ReduceOp::kSum));
+    sums.windows = static_cast<int64_t>(all[0].item<double>());
+    int64_t at = 1;
+    for (torch::Tensor* t : parts) {
+      *t = all.narrow(0, at, t->numel()).view(t->sizes());
+      at += t->numel();
     }
   }
   std::vector<std::string> history_names = config.hist_exog;
@@ -800,17 +803,18 @@ Result<data::TablePtr> ImportancesTable(const std::string& model, SelectionSums 
                  std::optional<int64_t> first_step) -> Status {
     if (!sum.defined()) return Status::OK();
     const torch::Tensor mean =
-        (sum / static_cast<double>(sums.windows)).reshape({-1, sum.size(-1)});
+        (sum / static_cast<double>(sums.windows)).reshape({-1, sum.size(-1)}).contiguous();
     if (mean.size(1) != static_cast<int64_t>(names.size())) {
       return Status::Internal(model, ": ", mean.size(1), " ", kind, " selection weights for ",
                               names.size(), " variables");
     }
+    const auto m = mean.accessor<double, 2>();
     for (int64_t step = 0; step < mean.size(0); ++step) {
       for (int64_t v = 0; v < mean.size(1); ++v) {
         st &= kinds.Append(kind);
         st &= variables.Append(names[v]);
         st &= first_step ? steps.Append(*first_step + step) : steps.AppendNull();
-        st &= importances.Append(mean[step][v].item<double>());
+        st &= importances.Append(m[step][v]);
       }
     }
     return Status::OK();

@@ -46,6 +46,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/dl/dropout.h"
@@ -458,8 +459,8 @@ Result<std::shared_ptr<ForecastModel>> MakeTft(const ModelConfig& config) {
     return Status::InvalidArgument(name, ": hidden_size must be a multiple of n_head, got ",
                                    o.hidden_size, " and ", o.n_head);
   }
-  for (const char* key : {"grn_activation", "rnn_type"}) {
-    const int code = std::string(key) == "rnn_type" ? rnn_type : activation;
+  for (const auto& [key, code] :
+       {std::pair{"grn_activation", activation}, std::pair{"rnn_type", rnn_type}}) {
     const int count = static_cast<int>(FindNamedParam(key)->names.size());
     if (code < 0 || code >= count) {
       return Status::InvalidArgument(name, ": ", key, " must be one of ", NamedParamChoices(key),
