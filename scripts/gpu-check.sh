@@ -9,7 +9,7 @@
 #   1. dl_test's GPU tests (cuda_test.cc, and the device resolution test);
 #   2. nccl_comm_test, and `drc forecast --backend nccl` on 1 rank (on 2 ranks it must refuse
 #      two ranks on one GPU, naming them);
-#   3. `drc forecast --device cuda` for the 17 models on the carrier data (published settings);
+#   3. `drc forecast --device cuda` for the 19 models on the carrier data (published settings);
 #   4. the same on 2 ranks, gloo, one GPU shared (gradients through host copies);
 #   5. `drc hydro --device cuda`, alone and over nccl on 1 rank; a dl.forecast function task
 #      with a GPU per rank;
@@ -134,8 +134,8 @@ elif ! grep -q "would share GPU 0" "$out/forecast_nccl2.err"; then
 fi
 tail -5 "$out/forecast_nccl2.err"
 
-models=MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer,DLinear,NLinear,TiDE
-stage "drc forecast --device cuda, 17 models"
+models=MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer,DLinear,NLinear,TiDE,TFT,BiTCN
+stage "drc forecast --device cuda, 19 models"
 timeout "$(budget 90)" "$drc" forecast --data "$csv" --models "$models" --h 24 --input-size 24 --steps 100 \
   --freq ME --seed 1 --device cuda --json >"$out/forecast_cuda.jsonl" 2>"$out/forecast_cuda.err" ||
   fail 6 "forecast on the GPU"

@@ -901,6 +901,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
                                  {"windows_batch_size", 128}};
   } else if (GetParam() == "TFT") {
     config.params["TFT"] = {{"hidden_size", 16}, {"n_head", 2}, {"dropout", 0.0}};
+  } else if (GetParam() == "BiTCN") {
+    config.params["BiTCN"] = {{"dropout", 0.0}};
   } else if (GetParam() == "TiDE") {
     config.params["TiDE"] = {{"hidden_size", 64},
                              {"temporal_decoder_dim", 32},
@@ -938,7 +940,7 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
                          testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU", "DilatedRNN",
-                                         "DeepAR", "TFT", "TiDE", "VanillaTransformer",
+                                         "DeepAR", "TFT", "TiDE", "BiTCN", "VanillaTransformer",
                                          "Autoformer", "FEDformer"));
 
 // `rows` of `table`, in that order.
@@ -1109,16 +1111,16 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   c.futr_exog = {"x"};
   EXPECT_TRUE(Has(error(c),
                   "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
-                  "Autoformer, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NHITS, RNN, TCN, "
-                  "TFT, TiDE, TimesNet, VanillaTransformer do"))
+                  "Autoformer, BiTCN, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NHITS, RNN, "
+                  "TCN, TFT, TiDE, TimesNet, VanillaTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
   EXPECT_TRUE(Has(error(c),
                   "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-                  "NF's does not; DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN, TFT, TiDE "
-                  "do"))
+                  "NF's does not; BiTCN, DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN, TFT, "
+                  "TiDE do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

@@ -32,6 +32,7 @@ constexpr int kHorizon = 12;
 std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "MLP") return {{"hidden_size", 64}};
   if (name == "DLinear" || name == "NLinear") return {};  // one or two Linear layers
+  if (name == "BiTCN") return {};                         // NF's default is 16 wide
   if (name == "TiDE") {  // without NF's LayerNorm that keeps the exogenous variables out
     return {{"hidden_size", 32},
             {"decoder_output_dim", 8},
@@ -167,7 +168,7 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
 INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "PatchTST", "TimesNet",
-                                           "DLinear", "NLinear", "TiDE", "TFT"));
+                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -222,7 +223,8 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
   if (name == "DeepAR") {
     c.params = {{"lstm_hidden_size", 16}};
     c.input_size = kInput + 1;
-  } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && name != "TFT" && !transformer) {
+  } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && name != "TFT" &&
+             name != "BiTCN" && !transformer) {
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
   c.futr_exog = 3;
@@ -265,7 +267,8 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
 INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
-                                           "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT"));
+                                           "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
+                                           "BiTCN"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -319,7 +322,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
                                            "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear", "TiDE", "TFT"));
+                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
 
 // Under NF's DistributionLoss (its parameters per step, ModelConfig::outputs) every point model
 // gives [B, H, P] raw parameters: the training loss is their mean negative log-likelihood, its
@@ -349,8 +352,8 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
   const auto likelihood = Likelihood::Make("StudentT").ValueOrDie();
   const auto params = likelihood.MapParams(out);
   if (name != "PatchTST" && name != "TimesNet" && name != "VanillaTransformer" &&
-      name != "Autoformer" && name != "FEDformer" && name != "TiDE" &&
-      name != "TFT") {  // no dropout: the same forward in eval
+      name != "Autoformer" && name != "FEDformer" && name != "TiDE" && name != "TFT" &&
+      name != "BiTCN") {  // no dropout: the same forward in eval
     const auto nll = -likelihood.LogProb(params, y);
     EXPECT_NEAR(training_loss.item<double>(), ((nll * mask).sum() / mask.sum()).item<double>(),
                 1e-4 * std::abs(training_loss.item<double>()));
@@ -370,7 +373,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
                          ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
                                            "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear", "TiDE", "TFT"));
+                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
 
 // DistributionLoss's quantiles are its distribution's: with many draws, a Normal's sampled
 // quantiles come near loc + scale * z_q, and another seed draws other numbers.
@@ -586,7 +589,8 @@ TEST(Models, MultiQuantileLayersAreNfs) {
       {"DLinear", {600, 3000}},
       {"NLinear", {300, 1500}},
       {"TiDE", {951376, 953232}},
-      {"TFT", {870158, 870674}}};
+      {"TFT", {870158, 870674}},
+      {"BiTCN", {6013, 6081}}};
   auto trainable = [](const std::string& name, int outputs) -> int64_t {
     ModelConfig c;
     c.input_size = 24;
@@ -664,6 +668,84 @@ TEST(Models, TftLayersAreNfs) {
             "TFT: one_rnn_initial_state must be 0 or 1 (false or true), got 2");
   EXPECT_EQ(error({{"tgt_size", 2}}), "TFT: tgt_size must be 1 (one target series), got 2");
   EXPECT_EQ(error({{"dropout", 1}}), "TFT: dropout must be in [0, 1), got 1");
+}
+
+// BiTCN is NF 3.3's, layer for layer: its trainable parameters counted in NF's BiTCN(h=12,
+// input_size=24, ...) for each kind of variable, and at seed 1 the same initial weights, hence
+// the same eval-mode forecasts, as NF's. The expected forecasts come from NF's model at
+// random_seed=1, fed the windows below (its forward on a windows_batch dict, in eval mode).
+TEST(Models, BiTcnLayersAreNfs) {
+  struct Case {
+    int hist, futr, stat;
+    std::map<std::string, double> params;
+    int64_t nf;
+  };
+  const std::vector<Case> cases = {{2, 1, 1, {}, 12573},
+                                   {1, 2, 2, {{"hidden_size", 32}}, 47725},
+                                   {0, 3, 0, {}, 12589},
+                                   {2, 0, 1, {}, 6061},
+                                   {0, 0, 0, {{"hidden_size", 8}}, 1733}};
+  auto config = [](int hist, int futr, int stat, std::map<std::string, double> params) {
+    ModelConfig c;
+    c.input_size = 24;
+    c.horizon = 12;
+    c.hist_exog = hist;
+    c.futr_exog = futr;
+    c.stat_exog = stat;
+    c.params = std::move(params);
+    return c;
+  };
+  for (const Case& k : cases) {
+    auto model = DefaultModelRegistry().Make("BiTCN", config(k.hist, k.futr, k.stat, k.params));
+    ASSERT_TRUE(model.ok()) << model.status();
+    int64_t count = 0;
+    for (const auto& p : (*model)->parameters()) count += p.numel();
+    EXPECT_EQ(count, k.nf) << k.hist << " hist, " << k.futr << " futr, " << k.stat << " stat";
+  }
+  // Two windows; with variables, one of each kind.
+  const auto t = torch::arange(36, torch::kFloat32);
+  const auto input = t.slice(0, 0, 24);
+  WindowBatch batch{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
+                    torch::ones({2, 24})};
+  WindowBatch with_exog = batch;
+  with_exog.hist_exog = torch::stack({0.1 * input, -0.05 * input}).unsqueeze(-1);
+  with_exog.futr_exog = torch::stack({torch::cos(0.5 * t), torch::sin(0.1 * t)}).unsqueeze(-1);
+  with_exog.stat_exog = torch::tensor({{0.5f}, {-1.0f}});
+  struct Expected {
+    std::vector<float> first, last;  // window 0's steps 0-3, window 1's steps 9-11
+    double sum;
+  };
+  auto check = [&](const ModelConfig& c, const WindowBatch& b, const Expected& nf) {
+    torch::manual_seed(1);
+    auto model = DefaultModelRegistry().Make("BiTCN", c);
+    ASSERT_TRUE(model.ok()) << model.status();
+    (*model)->eval();
+    torch::NoGradGuard no_grad;
+    const auto out = (*model)->Forward(b);
+    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 12}));
+    EXPECT_TRUE(torch::allclose(out[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
+        << out[0].slice(0, 0, 4);
+    EXPECT_TRUE(torch::allclose(out[1].slice(0, 9), torch::tensor(nf.last), 1e-4, 1e-5))
+        << out[1].slice(0, 9);
+    EXPECT_NEAR(out.sum().item<double>(), nf.sum, 1e-4);
+  };
+  check(config(0, 0, 0, {}), batch,
+        {{-0.0401564f, 0.0280315f, -0.0468947f, -0.0723077f},
+         {-0.0448269f, 0.0162504f, -0.0925646f},
+         -0.8921735});
+  check(config(1, 1, 1, {}), with_exog,
+        {{-0.1361547f, -0.0616513f, -0.4155878f, -0.2806939f},
+         {-0.1936448f, -0.0285102f, -0.6062920f},
+         -5.6883643});
+  auto error = [&](std::map<std::string, double> params, int input_size = 24) {
+    ModelConfig c = config(0, 0, 0, std::move(params));
+    c.input_size = input_size;
+    auto model = DefaultModelRegistry().Make("BiTCN", c);
+    return model.ok() ? std::string("ok") : model.status().message();
+  };
+  EXPECT_EQ(error({{"hidden_size", 0}}), "BiTCN: hidden_size must be >= 1, got 0");
+  EXPECT_EQ(error({{"dropout", 1}}), "BiTCN: dropout must be in [0, 1), got 1");
+  EXPECT_EQ(error({}, 1), "BiTCN: input_size must be >= 2, got 1");
 }
 
 // PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in

@@ -36,10 +36,11 @@ ModelConfig Config() {
   return c;
 }
 
-// TFT allows window-parallel steps when it draws no dropout masks; width 16 here.
+// TFT and BiTCN allow window-parallel steps when they draw no dropout masks; TFT 16 wide here.
 ModelConfig ConfigFor(const std::string& name) {
   ModelConfig c = Config();
   if (name == "TFT") c.params = {{"dropout", 0}, {"hidden_size", 16}, {"n_head", 2}};
+  if (name == "BiTCN") c.params = {{"dropout", 0}};
   return c;
 }
 
@@ -96,15 +97,17 @@ TEST(WindowParallel, TheZooAllowsItWhereWindowsAreIndependent) {
   auto lstm = DefaultModelRegistry().Make("LSTM", c);
   ASSERT_TRUE(lstm.ok()) << lstm.status();
   EXPECT_EQ((*lstm)->WindowParallel(), WindowParallelism::kNone);
-  auto tft = DefaultModelRegistry().Make("TFT", ConfigFor("TFT"));
-  ASSERT_TRUE(tft.ok()) << tft.status();
-  EXPECT_EQ((*tft)->WindowParallel(), WindowParallelism::kAllowed);
+  for (const std::string name : {"TFT", "BiTCN"}) {
+    auto made = DefaultModelRegistry().Make(name, ConfigFor(name));
+    ASSERT_TRUE(made.ok()) << made.status();
+    EXPECT_EQ((*made)->WindowParallel(), WindowParallelism::kAllowed) << name;
+  }
 }
 
 // Loss and every gradient of a step in 2 and 3 parts (one of them uneven) against the whole
 // step, with and without repeat weights.
 TEST(WindowParallel, PartsGiveTheWholeStepsLossAndGradients) {
-  std::vector<std::string> names = {"TFT"};
+  std::vector<std::string> names = {"TFT", "BiTCN"};
   for (const auto& entry : ParallelModels()) names.push_back(entry.first);
   for (const auto& name : names) {
     for (bool weighted : {false, true}) {

@@ -7,6 +7,7 @@
 namespace drc::dl {
 
 Status RegisterAutoformerModels(ModelRegistry& registry);  // models/autoformer.cc: Autoformer
+Status RegisterBiTcnModels(ModelRegistry& registry);       // models/bitcn.cc: BiTCN
 Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: DeepAR
 Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
 Status RegisterLinearModels(ModelRegistry& registry);      // models/linear.cc: DLinear, NLinear
@@ -27,10 +28,11 @@ const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
     for (auto* add :
-         {RegisterAutoformerModels, RegisterDeepArModels, RegisterFedFormerModels,
-          RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels, RegisterTftModels,
-          RegisterTideModels, RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
+         {RegisterAutoformerModels, RegisterBiTcnModels, RegisterDeepArModels,
+          RegisterFedFormerModels, RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels,
+          RegisterNHitsModels, RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
+          RegisterTftModels, RegisterTideModels, RegisterTimesNetModels,
+          RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
