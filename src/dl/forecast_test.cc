@@ -231,6 +231,7 @@ TEST(ModelParams, ReadFromYamlOrJson) {
                                      "  loss: MQLoss(level=[80, 95])\n"
                                      "DeepAR: {distribution: Normal, scaler_type: standard,\n"
                                      "         sample_trajectories: true}\n"
+                                     "NBEATSx: {stack_types: [identity, trend, exogenous]}\n"
                                      "NHITS:\n");
   ForecastConfig config;
   ASSERT_TRUE(ReadModelParams(yaml, config).ok());
@@ -242,6 +243,7 @@ TEST(ModelParams, ReadFromYamlOrJson) {
   EXPECT_EQ(config.params["DeepAR"].count("scaler_type"), 0u);
   EXPECT_EQ(config.model_scalers["DeepAR"], "standard");
   EXPECT_EQ(config.params.count("NHITS"), 0u);
+  EXPECT_EQ(config.params["NBEATSx"]["stack_types"], 124);  // a list key: a digit per name
   const std::string json =
       WriteTemp("params.json", R"({"DeepAR": {"distribution": "StudentT", "h_train": 2}})");
   ASSERT_TRUE(ReadModelParams(json, config).ok());
@@ -258,6 +260,10 @@ TEST(ModelParams, ReadFromYamlOrJson) {
   EXPECT_EQ(config.params["TFT"]["rnn_type"], 1);
   ASSERT_TRUE(ParseModelParam("TFT.grn_activation=GELU", config).ok());
   EXPECT_EQ(config.params["TFT"]["grn_activation"], 7);
+  ASSERT_TRUE(ParseModelParam("NBEATSx.stack_types=trend, exogenous", config).ok());
+  EXPECT_EQ(config.params["NBEATSx"]["stack_types"], 24);
+  ASSERT_TRUE(ParseModelParam("NBEATS.stack_types=[seasonality,trend]", config).ok());
+  EXPECT_EQ(config.params["NBEATS"]["stack_types"], 32);
   std::filesystem::remove(yaml);
   std::filesystem::remove(json);
 }
@@ -283,6 +289,12 @@ TEST(ModelParams, ErrorsNameTheFileLineAndColumn) {
             ":1:20: MLP.scaler_type: unknown scaler 'log' (identity, standard, robust, minmax or "
             "revin)");
   EXPECT_EQ(error("MLP: {hidden_size: [1, 2]}"), ":1:20: MLP.hidden_size: expected one value");
+  EXPECT_EQ(error("NBEATSx: {stack_types: [trend, fourier]}"),
+            ":1:24: NBEATSx.stack_types: expected a number or a list of identity, trend, "
+            "seasonality or exogenous, got 'trend,fourier'");
+  EXPECT_EQ(error("NBEATSx: {stack_types: [trend, [identity]]}"),
+            ":1:32: NBEATSx.stack_types: expected a list of identity, trend, seasonality or "
+            "exogenous");
   EXPECT_EQ(error("MLP: 3\n"),
             ":1:6: MLP: expected a mapping from hyper-parameter names to values");
   EXPECT_EQ(error("- MLP\n").rfind(":1:1: expected a mapping from model names", 0), 0u);
@@ -888,7 +900,9 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
   config.input_size = 10;
   config.freq = "D";
   if (GetParam() == "MLP") config.params["MLP"] = {{"hidden_size", 64}};
-  if (GetParam() == "NHITS") config.params["NHITS"] = {{"mlp_units", 64}};
+  if (GetParam() == "NHITS" || GetParam() == "NBEATSx") {
+    config.params[GetParam()] = {{"mlp_units", 64}};
+  }
   const bool transformer =
       GetParam() == "VanillaTransformer" || GetParam() == "Autoformer" || GetParam() == "FEDformer";
   if (GetParam() == "DeepAR") {
@@ -908,7 +922,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
                              {"temporal_decoder_dim", 32},
                              {"dropout", 0.0},
                              {"temporal_decoder_layernorm", 0}};
-  } else if (GetParam() != "MLP" && GetParam() != "NHITS") {  // the encoder-decoder models
+  } else if (GetParam() != "MLP" && GetParam() != "NHITS" &&
+             GetParam() != "NBEATSx") {  // the encoder-decoder models
     config.params[GetParam()] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
   }
   config.scaler = "standard";
@@ -940,8 +955,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
                          testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU", "DilatedRNN",
-                                         "DeepAR", "TFT", "TiDE", "BiTCN", "VanillaTransformer",
-                                         "Autoformer", "FEDformer"));
+                                         "DeepAR", "TFT", "TiDE", "BiTCN", "NBEATSx",
+                                         "VanillaTransformer", "Autoformer", "FEDformer"));
 
 // `rows` of `table`, in that order.
 data::TablePtr TakeRows(const data::TablePtr& table, const std::vector<int64_t>& rows) {
@@ -1111,16 +1126,16 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   c.futr_exog = {"x"};
   EXPECT_TRUE(Has(error(c),
                   "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
-                  "Autoformer, BiTCN, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NHITS, RNN, "
-                  "TCN, TFT, TiDE, TimesNet, VanillaTransformer do"))
+                  "Autoformer, BiTCN, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NBEATSx, "
+                  "NHITS, RNN, TCN, TFT, TiDE, TimesNet, VanillaTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
   EXPECT_TRUE(Has(error(c),
                   "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-                  "NF's does not; BiTCN, DeepAR, DilatedRNN, GRU, LSTM, MLP, NHITS, RNN, TCN, TFT, "
-                  "TiDE do"))
+                  "NF's does not; BiTCN, DeepAR, DilatedRNN, GRU, LSTM, MLP, NBEATSx, NHITS, RNN, "
+                  "TCN, TFT, TiDE do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

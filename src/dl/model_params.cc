@@ -48,9 +48,12 @@ Status SetParam(const std::string& where, const std::string& model, const std::s
     number = std::strtod(begin, &end);
     if (value.empty() || end != begin + value.size() || errno == ERANGE || std::isnan(number)) {
       const std::string names = NamedParamChoices(key);
+      const bool list = names.rfind("a list of ", 0) == 0;
       return Status::InvalidArgument(where, model, ".", key, ": expected a number",
-                                     names.empty() ? "" : " or one of " + names, ", got '", value,
-                                     "'");
+                                     names.empty() ? ""
+                                     : list        ? " or " + names
+                                                   : " or one of " + names,
+                                     ", got '", value, "'");
     }
   }
   config.params[model][key] = number;
@@ -83,12 +86,23 @@ Status ReadModelParams(const std::string& path, ForecastConfig& config) {
       }
       for (const auto& kv : params) {
         const std::string key = kv.first.as<std::string>();
-        if (!kv.second.IsScalar()) {
+        std::string value;
+        const NamedParam* named = FindNamedParam(key);
+        if (kv.second.IsSequence() && named != nullptr && named->list) {
+          for (const auto& item : kv.second) {  // a list key's names (named_params.h)
+            if (!item.IsScalar()) {
+              return Status::InvalidArgument(At(path, item.Mark()), model, ".", key, ": expected ",
+                                             NamedParamChoices(key));
+            }
+            value += (value.empty() ? "" : ",") + item.Scalar();
+          }
+        } else if (!kv.second.IsScalar()) {
           return Status::InvalidArgument(At(path, kv.second.Mark()), model, ".", key,
                                          ": expected one value");
+        } else {
+          value = kv.second.Scalar();
         }
-        DRC_RETURN_NOT_OK(
-            SetParam(At(path, kv.second.Mark()), model, key, kv.second.Scalar(), config));
+        DRC_RETURN_NOT_OK(SetParam(At(path, kv.second.Mark()), model, key, value, config));
       }
     }
   } catch (const YAML::Exception& e) {

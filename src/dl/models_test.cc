@@ -166,9 +166,10 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
-                         ::testing::Values("MLP", "NBEATS", "NHITS", "VanillaTransformer",
-                                           "Autoformer", "FEDformer", "PatchTST", "TimesNet",
-                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
+                         ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS",
+                                           "VanillaTransformer", "Autoformer", "FEDformer",
+                                           "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
+                                           "TFT", "BiTCN"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -224,7 +225,7 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
     c.params = {{"lstm_hidden_size", 16}};
     c.input_size = kInput + 1;
   } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && name != "TFT" &&
-             name != "BiTCN" && !transformer) {
+             name != "BiTCN" && name != "NBEATSx" && !transformer) {
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
   c.futr_exog = 3;
@@ -268,7 +269,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
-                                           "BiTCN"));
+                                           "BiTCN", "NBEATSx"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -319,8 +320,8 @@ TEST_P(MultiQuantileModelTest, GivesOneForecastPerQuantile) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
-                         ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
-                                           "DilatedRNN", "PatchTST", "TimesNet",
+                         ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS", "RNN", "LSTM",
+                                           "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
 
@@ -370,8 +371,8 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
-                         ::testing::Values("MLP", "NBEATS", "NHITS", "RNN", "LSTM", "GRU", "TCN",
-                                           "DilatedRNN", "PatchTST", "TimesNet",
+                         ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS", "RNN", "LSTM",
+                                           "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
 
@@ -573,23 +574,15 @@ TEST(Models, TideExogenousLayersAreNfs) {
 // MQLoss adds is compared.
 TEST(Models, MultiQuantileLayersAreNfs) {
   const std::map<std::string, std::pair<int64_t, int64_t>> nf = {
-      {"MLP", {1087500, 1136700}},
-      {"NBEATS", {2446422, 2522346}},
-      {"NHITS", {2437725, 2480817}},
-      {"RNN", {66433, 66949}},
-      {"LSTM", {215809, 216325}},
-      {"GRU", {388857, 389373}},
-      {"TCN", {148909, 149425}},
-      {"DilatedRNN", {480301, 480817}},
-      {"PatchTST", {404620, 423100}},
-      {"TimesNet", {4688645, 4688905}},
-      {"VanillaTransformer", {292449, 292965}},
-      {"Autoformer", {290561, 292613}},
-      {"FEDformer", {364289, 366341}},
-      {"DLinear", {600, 3000}},
-      {"NLinear", {300, 1500}},
-      {"TiDE", {951376, 953232}},
-      {"TFT", {870158, 870674}},
+      {"MLP", {1087500, 1136700}},      {"NBEATS", {2446422, 2522346}},
+      {"NBEATSx", {2446422, 2522346}},  {"NHITS", {2437725, 2480817}},
+      {"RNN", {66433, 66949}},          {"LSTM", {215809, 216325}},
+      {"GRU", {388857, 389373}},        {"TCN", {148909, 149425}},
+      {"DilatedRNN", {480301, 480817}}, {"PatchTST", {404620, 423100}},
+      {"TimesNet", {4688645, 4688905}}, {"VanillaTransformer", {292449, 292965}},
+      {"Autoformer", {290561, 292613}}, {"FEDformer", {364289, 366341}},
+      {"DLinear", {600, 3000}},         {"NLinear", {300, 1500}},
+      {"TiDE", {951376, 953232}},       {"TFT", {870158, 870674}},
       {"BiTCN", {6013, 6081}}};
   auto trainable = [](const std::string& name, int outputs) -> int64_t {
     ModelConfig c;
@@ -746,6 +739,117 @@ TEST(Models, BiTcnLayersAreNfs) {
   EXPECT_EQ(error({{"hidden_size", 0}}), "BiTCN: hidden_size must be >= 1, got 0");
   EXPECT_EQ(error({{"dropout", 1}}), "BiTCN: dropout must be in [0, 1), got 1");
   EXPECT_EQ(error({}, 1), "BiTCN: input_size must be >= 2, got 1");
+}
+
+// NBEATSx is NF 3.3's, layer for layer: its trainable parameters counted in NF's NBEATSx(h=12,
+// input_size=24, ...) for each kind of variable, stack list (stack_types' code: one digit per
+// stack, identity 1, trend 2, seasonality 3, exogenous 4) and dropout, and at seed 1 the same
+// eval-mode forecasts as NF's with one variable of each kind (NF's mlp_units=[[32, 32]] * 3,
+// its forward on a windows_batch dict), with the default stacks and with trend and exogenous.
+// NBEATS takes NF 3.3's n_basis for its trend degree.
+TEST(Models, NBeatsxLayersAreNfs) {
+  struct Case {
+    int hist, futr, stat;
+    std::map<std::string, double> params;
+    int64_t nf;
+  };
+  const std::vector<Case> cases = {{2, 1, 1, {}, 2576982},
+                                   {1, 2, 2, {{"mlp_units", 64}}, 66646},
+                                   {0, 1, 1, {{"stack_types", 234}}, 2486838},
+                                   {0, 0, 2, {{"stack_types", 4}, {"n_blocks", 2}}, 1607688},
+                                   {1, 0, 0, {{"dropout_prob_theta", 0.2}}, 2483286}};
+  auto config = [](int hist, int futr, int stat, std::map<std::string, double> params) {
+    ModelConfig c;
+    c.input_size = 24;
+    c.horizon = 12;
+    c.hist_exog = hist;
+    c.futr_exog = futr;
+    c.stat_exog = stat;
+    c.params = std::move(params);
+    return c;
+  };
+  auto count = [](const std::string& name, const ModelConfig& c) -> int64_t {
+    auto model = DefaultModelRegistry().Make(name, c);
+    EXPECT_TRUE(model.ok()) << model.status();
+    if (!model.ok()) return -1;
+    int64_t n = 0;
+    for (const auto& p : (*model)->parameters()) n += p.numel();
+    return n;
+  };
+  for (const Case& k : cases) {
+    EXPECT_EQ(count("NBEATSx", config(k.hist, k.futr, k.stat, k.params)), k.nf)
+        << k.hist << " hist, " << k.futr << " futr, " << k.stat << " stat";
+  }
+  EXPECT_EQ(count("NBEATS", config(0, 0, 0, {{"n_basis", 3}})), 2447448);
+  const auto t = torch::arange(36, torch::kFloat32);
+  const auto input = t.slice(0, 0, 24);
+  WindowBatch batch{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
+                    torch::ones({2, 24})};
+  batch.hist_exog = torch::stack({0.1 * input, -0.05 * input}).unsqueeze(-1);
+  batch.futr_exog = torch::stack({torch::cos(0.5 * t), torch::sin(0.1 * t)}).unsqueeze(-1);
+  batch.stat_exog = torch::tensor({{0.5f}, {-1.0f}});
+  struct Expected {
+    std::vector<float> first, last;  // window 0's steps 0-3, window 1's steps 9-11
+    double sum;
+  };
+  auto check = [&](double stack_types, const Expected& nf) {
+    torch::manual_seed(1);
+    auto model = DefaultModelRegistry().Make(
+        "NBEATSx", config(1, 1, 1, {{"mlp_units", 32}, {"stack_types", stack_types}}));
+    ASSERT_TRUE(model.ok()) << model.status();
+    (*model)->eval();
+    torch::NoGradGuard no_grad;
+    const auto out = (*model)->Forward(batch);
+    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 12}));
+    EXPECT_TRUE(torch::allclose(out[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
+        << stack_types << ": " << out[0].slice(0, 0, 4);
+    EXPECT_TRUE(torch::allclose(out[1].slice(0, 9), torch::tensor(nf.last), 1e-4, 1e-5))
+        << stack_types << ": " << out[1].slice(0, 9);
+    EXPECT_NEAR(out.sum().item<double>(), nf.sum, 1e-4) << stack_types;
+  };
+  check(123, {{0.7491840f, 0.6052473f, 0.5845211f, -0.0222418f},
+              {-0.1166420f, -0.8304154f, 0.0065368f},
+              1.3653641});
+  check(24, {{0.5437923f, 0.5471988f, 0.5329826f, 0.5027741f},
+             {-0.2620636f, -0.2782695f, -0.2936263f},
+             2.9286937});
+  // With 3 outputs per step (MQLoss) the exogenous block's one forecast is added to each, as
+  // NF's: the outputs differ from the trend block's alone by the same amount.
+  ModelConfig wide = config(1, 1, 1, {{"mlp_units", 32}, {"stack_types", 24}});
+  wide.outputs = 3;
+  torch::manual_seed(1);
+  auto model = DefaultModelRegistry().Make("NBEATSx", wide);
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->eval();
+  torch::NoGradGuard no_grad;
+  const auto out = (*model)->Forward(batch);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 12, 3}));
+  wide.params["stack_types"] = 2;  // the trend block alone, the same initial weights
+  torch::manual_seed(1);
+  auto trend = DefaultModelRegistry().Make("NBEATSx", wide);
+  ASSERT_TRUE(trend.ok()) << trend.status();
+  (*trend)->eval();
+  const auto exogenous = out - (*trend)->Forward(batch);
+  EXPECT_TRUE(
+      torch::allclose(exogenous, exogenous.select(2, 0).unsqueeze(-1).expand_as(out), 1e-5, 1e-6));
+  EXPECT_GT(exogenous.abs().max().item<double>(), 1e-3);
+  auto error = [&](const std::string& name, int futr, std::map<std::string, double> params) {
+    auto made = DefaultModelRegistry().Make(name, config(0, futr, 0, std::move(params)));
+    return made.ok() ? std::string("ok") : made.status().message();
+  };
+  EXPECT_EQ(error("NBEATSx", 1, {{"stack_types", 15}}),
+            "NBEATSx: stack_types must be a list of identity, trend, seasonality or exogenous (or "
+            "their code), got 15");
+  EXPECT_EQ(error("NBEATS", 0, {{"stack_types", 14}}),
+            "NBEATS: the exogenous stack reads exogenous variables, which NBEATS does not (NBEATSx "
+            "does)");
+  EXPECT_EQ(error("NBEATSx", 0, {{"stack_types", 4}}),
+            "NBEATSx: the exogenous stack projects onto future or static variables, and there are "
+            "none");
+  EXPECT_EQ(error("NBEATSx", 1, {{"dropout_prob_theta", 1}}),
+            "NBEATSx: dropout_prob_theta must be in [0, 1), got 1");
+  EXPECT_EQ(error("NBEATS", 0, {{"dropout_prob_theta", 0.1}}).rfind("NBEATS: unknown", 0), 0u);
+  EXPECT_EQ(error("NBEATS", 0, {{"stack_types", 32}}), "ok");  // seasonality, then trend
 }
 
 // PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in

@@ -3,6 +3,9 @@
 // Params (model.h) holds numbers, so such a value travels as its name's index in the key's list;
 // the first name is the model's default. `--param TFT.rnn_type=gru` and a config's
 // `rnn_type: gru` are read through here (model_params.cc), and the model reads the code.
+// A list key (NBEATS's stack_types) takes up to 9 names, comma-separated (`--param
+// NBEATSx.stack_types=trend,exogenous`) or a YAML list, and travels as one decimal digit per
+// name, its index + 1, in order: trend,exogenous is 24 (NamedListIndexes decodes it).
 #pragma once
 
 #include <optional>
@@ -15,6 +18,7 @@ struct NamedParam {
   const char* key;
   std::vector<std::string> names;  // the code of names[i] is i
   bool ignore_case;                // NF lower-cases the value itself (rnn_type)
+  bool list = false;               // a list of names (see above)
 };
 
 inline const std::vector<NamedParam>& NamedParams() {
@@ -25,6 +29,8 @@ inline const std::vector<NamedParam>& NamedParams() {
       {"grn_activation",
        {"ELU", "ReLU", "Softplus", "Tanh", "SELU", "LeakyReLU", "Sigmoid", "GELU"},
        false},
+      // NBEATS's and NBEATSx's stacks, in order (exogenous: NBEATSx only).
+      {"stack_types", {"identity", "trend", "seasonality", "exogenous"}, false, true},
   };
   return kParams;
 }
@@ -37,6 +43,7 @@ inline const NamedParam* FindNamedParam(const std::string& key) {
 }
 
 // The code of `value` for `key`, or nullopt when the key takes no names or the name is not one.
+// A list key reads `value` as names separated by commas, within optional brackets.
 inline std::optional<int> NamedParamCode(const std::string& key, const std::string& value) {
   const NamedParam* p = FindNamedParam(key);
   if (p == nullptr) return std::nullopt;
@@ -44,19 +51,56 @@ inline std::optional<int> NamedParamCode(const std::string& key, const std::stri
     for (char& ch : s) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
     return s;
   };
-  for (size_t i = 0; i < p->names.size(); ++i) {
-    if (p->ignore_case ? lower(value) == lower(p->names[i]) : value == p->names[i]) {
-      return static_cast<int>(i);
+  auto index = [&](const std::string& name) -> std::optional<int> {
+    for (size_t i = 0; i < p->names.size(); ++i) {
+      if (p->ignore_case ? lower(name) == lower(p->names[i]) : name == p->names[i]) {
+        return static_cast<int>(i);
+      }
     }
+    return std::nullopt;
+  };
+  if (!p->list) return index(value);
+  std::string text = value;
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
   }
-  return std::nullopt;
+  int code = 0, count = 0;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t end = text.find(',', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string name = text.substr(begin, end - begin);
+    const size_t first = name.find_first_not_of(" \t'\"");
+    const size_t last = name.find_last_not_of(" \t'\"");
+    name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
+    const std::optional<int> i = index(name);
+    if (!i || ++count > 9) return std::nullopt;
+    code = code * 10 + *i + 1;
+    begin = end + 1;
+  }
+  return code;
 }
 
-// "lstm or gru" style list of a key's names, for error messages ("" when it takes none).
+// A list key's code (NamedParamCode) as the names' indexes, in order; empty when `code` is not
+// one (not a whole number of 1 to 9 digits, each from 1 to the number of names).
+inline std::vector<int> NamedListIndexes(const std::string& key, double code) {
+  const NamedParam* p = FindNamedParam(key);
+  std::vector<int> out;
+  if (p == nullptr || !(code >= 1 && code < 1e9) || code != static_cast<int>(code)) return {};
+  for (int rest = static_cast<int>(code); rest > 0; rest /= 10) {
+    const int digit = rest % 10;
+    if (digit < 1 || digit > static_cast<int>(p->names.size())) return {};
+    out.insert(out.begin(), digit - 1);
+  }
+  return out;
+}
+
+// "lstm or gru" style list of a key's names, for error messages ("" when it takes none); "a list
+// of ..." for a list key.
 inline std::string NamedParamChoices(const std::string& key) {
   const NamedParam* p = FindNamedParam(key);
   if (p == nullptr) return "";
-  std::string out;
+  std::string out = p->list ? "a list of " : "";
   for (size_t i = 0; i < p->names.size(); ++i) {
     out += (i == 0 ? "" : i + 1 == p->names.size() ? " or " : ", ") + p->names[i];
   }

@@ -6,19 +6,44 @@
 // the residuals run on the flipped input, and the forecast starts at the last input value.
 // With Q outputs per step (MQLoss), a block's forecast coefficients are Q times as many, read
 // as NF's: identity [B, H, Q] from H * Q values, trend and seasonality [B, P, Q] on the basis.
+// stack_types takes NF's list of stacks (named_params.h), each with n_blocks blocks (one number
+// for every stack here; NF takes one per stack). NF 3.3's NBEATS reads its trend degree from
+// n_basis (n_polynomials is deprecated there); both names are taken, n_basis winning.
+//
+// NBEATSx (NF's NBEATSx, Olivares et al. 2021) is the same network reading exogenous
+// variables: each block's MLP reads the input window, then the historic variables over the
+// input, the future ones over input and horizon, and the static ones, flattened step by step
+// in that order; dropout_prob_theta drops out after each hidden layer's ReLU. Its
+// `exogenous` stack projects onto the future and static variables themselves: a block's theta
+// holds one forecast coefficient per variable (shared by MQLoss's outputs, as NF's) and one
+// backcast coefficient, and the backcast and forecast are the variables' weighted sums over
+// input and horizon (NF's ExogenousBasis; the variables are not flipped with the residuals, as
+// in NF). NF's defaults are NBEATS's; its trend degree is n_polynomials.
 #include <torch/nn/modules/linear.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <string>
+#include <vector>
 
+#include "src/dl/dropout.h"
 #include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 #include "src/dl/models/residual_stack.h"
+#include "src/dl/named_params.h"
 
 namespace drc::dl {
 namespace {
 
-enum class Basis { kIdentity, kTrend, kSeasonality };
+// In the order of named_params.h's stack_types names.
+enum class Basis { kIdentity, kTrend, kSeasonality, kExogenous };
+
+struct NBeatsOptions {
+  std::vector<Basis> stacks = {Basis::kIdentity, Basis::kTrend, Basis::kSeasonality};
+  int n_blocks = 1, units = 512, layers = 3, n_harmonics = 2, n_polynomials = 2;
+  double dropout = 0;  // NBEATSx's dropout_prob_theta
+};
 
 // Rows of a basis ([P, T]) as a float tensor from doubles (NF builds them in float64).
 torch::Tensor BasisTensor(const std::vector<std::vector<double>>& rows) {
@@ -33,11 +58,21 @@ torch::Tensor BasisTensor(const std::vector<std::vector<double>>& rows) {
 
 class NBeatsBlock final : public torch::nn::Module {
  public:
-  NBeatsBlock(Basis basis, int input_size, int horizon, int outputs, int units, int layers,
-              int n_harmonics, int n_polynomials)
-      : basis_(basis), input_size_(input_size), horizon_(horizon), outputs_(outputs) {
+  NBeatsBlock(Basis basis, const ModelConfig& c, const NBeatsOptions& o)
+      : basis_(basis),
+        input_size_(c.input_size),
+        horizon_(c.horizon),
+        outputs_(c.outputs),
+        hist_(c.hist_exog),
+        futr_(c.futr_exog),
+        stat_(c.stat_exog),
+        dropout_(o.dropout) {
+    const int input_size = c.input_size, horizon = c.horizon, outputs = c.outputs;
+    const int n_harmonics = o.n_harmonics, n_polynomials = o.n_polynomials;
     int n_theta = input_size + outputs * horizon;
-    if (basis == Basis::kTrend) {
+    if (basis == Basis::kExogenous) {
+      n_theta = 2 * (futr_ + stat_);
+    } else if (basis == Basis::kTrend) {
       const int p = n_polynomials + 1;
       n_theta = (outputs + 1) * p;
       std::vector<std::vector<double>> back(p), fore(p);
@@ -72,21 +107,33 @@ class NBeatsBlock final : public torch::nn::Module {
       back_ = register_buffer("backcast_basis", BasisTensor(back));
       fore_ = register_buffer("forecast_basis", BasisTensor(fore));
     }
-    first_ = register_module("in", torch::nn::Linear(input_size, units));
-    for (int i = 0; i < layers; ++i) {
+    const int mlp_input = input_size + hist_ * input_size + futr_ * (input_size + horizon) + stat_;
+    first_ = register_module("in", torch::nn::Linear(mlp_input, o.units));
+    for (int i = 0; i < o.layers; ++i) {
       hidden_.push_back(
-          register_module("hidden" + std::to_string(i), torch::nn::Linear(units, units)));
+          register_module("hidden" + std::to_string(i), torch::nn::Linear(o.units, o.units)));
     }
-    out_ = register_module("theta", torch::nn::Linear(units, n_theta));
+    out_ = register_module("theta", torch::nn::Linear(o.units, n_theta));
   }
 
   // residuals [B, L] -> (backcast [B, L], forecast [B, H] or [B, H, Q]).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals,
-                                                  const WindowBatch& /*batch*/) {
-    auto x = Dense(first_, residuals);
-    for (auto& layer : hidden_) x = torch::relu(Dense(layer, x));
+                                                  const WindowBatch& batch) {
+    const int64_t b = residuals.size(0);
+    torch::Tensor x = residuals;
+    if (hist_ + futr_ + stat_ > 0) {
+      std::vector<torch::Tensor> parts;
+      parts.reserve(4);
+      parts.push_back(residuals);
+      if (hist_ > 0) parts.push_back(batch.hist_exog.flatten(1));
+      if (futr_ > 0) parts.push_back(batch.futr_exog.flatten(1));
+      if (stat_ > 0) parts.push_back(batch.stat_exog);
+      x = torch::cat(parts, 1);
+    }
+    x = Dense(first_, x);
+    for (auto& layer : hidden_) x = Dropout(torch::relu(Dense(layer, x)), dropout_, is_training());
     auto theta = Dense(out_, x);
-    const int64_t b = theta.size(0);
+    if (basis_ == Basis::kExogenous) return Exogenous(theta, batch);
     if (basis_ == Basis::kIdentity) {
       auto forecast = theta.slice(1, input_size_);
       if (outputs_ > 1) forecast = forecast.reshape({b, horizon_, outputs_});
@@ -101,8 +148,33 @@ class NBeatsBlock final : public torch::nn::Module {
   }
 
  private:
+  // NF's ExogenousBasis over the future variables, then the static ones repeated per step
+  // ([B, L + H, C]): theta's first C values weigh them over the horizon, its last C over the
+  // input.
+  std::pair<torch::Tensor, torch::Tensor> Exogenous(const torch::Tensor& theta,
+                                                    const WindowBatch& batch) {
+    torch::Tensor basis;  // [B, L + H, C]
+    const int64_t steps = input_size_ + horizon_;
+    if (futr_ > 0 && stat_ > 0) {
+      basis =
+          torch::cat({batch.futr_exog, batch.stat_exog.unsqueeze(1).expand({-1, steps, -1})}, 2);
+    } else if (futr_ > 0) {
+      basis = batch.futr_exog;
+    } else {
+      basis = batch.stat_exog.unsqueeze(1).expand({-1, steps, -1});
+    }
+    const int64_t c = futr_ + stat_;
+    // [B, L, C] x [B, C, 1] -> [B, L]; [B, H, C] x [B, C, 1] -> [B, H].
+    auto backcast = basis.narrow(1, 0, input_size_).bmm(theta.narrow(1, c, c).unsqueeze(-1));
+    auto forecast = basis.narrow(1, input_size_, horizon_).bmm(theta.narrow(1, 0, c).unsqueeze(-1));
+    // One forecast for every output, as NF's: [B, H, 1] broadcasts over the Q outputs.
+    return {backcast.squeeze(-1), outputs_ == 1 ? forecast.squeeze(-1) : forecast};
+  }
+
   Basis basis_;
   int input_size_, horizon_, outputs_;
+  int hist_, futr_, stat_;
+  double dropout_;
   torch::Tensor back_, fore_;
   torch::nn::Linear first_{nullptr}, out_{nullptr};
   std::vector<torch::nn::Linear> hidden_;
@@ -110,24 +182,25 @@ class NBeatsBlock final : public torch::nn::Module {
 
 class NBeats final : public ForecastModel {
  public:
-  NBeats(int input_size, int horizon, int outputs, int n_blocks, int units, int layers,
-         int n_harmonics, int n_polynomials)
-      : horizon_(horizon), outputs_(outputs) {
+  NBeats(const ModelConfig& c, const NBeatsOptions& o)
+      : horizon_(c.horizon), outputs_(c.outputs), dropout_(o.dropout) {
     int i = 0;
-    for (Basis basis : {Basis::kIdentity, Basis::kTrend, Basis::kSeasonality}) {
-      for (int b = 0; b < n_blocks; ++b) {
-        blocks_.push_back(register_module(
-            "block" + std::to_string(i++),
-            std::make_shared<NBeatsBlock>(basis, input_size, horizon, outputs, units, layers,
-                                          n_harmonics, n_polynomials)));
+    for (Basis basis : o.stacks) {
+      for (int b = 0; b < o.n_blocks; ++b) {
+        blocks_.push_back(register_module("block" + std::to_string(i++),
+                                          std::make_shared<NBeatsBlock>(basis, c, o)));
       }
     }
   }
 
-  // No dropout, no statistics over the batch.
-  RepeatedDraws Repeats() const override { return RepeatedDraws::kMerge; }
+  // No statistics over the batch; dropout only in NBEATSx's hidden layers.
+  RepeatedDraws Repeats() const override {
+    return dropout_ > 0 ? RepeatedDraws::kMergeSharingDropout : RepeatedDraws::kMerge;
+  }
   // Windows in parts measured slower here (1024-wide GEMMs already split well over cores).
-  WindowParallelism WindowParallel() const override { return WindowParallelism::kAllowed; }
+  WindowParallelism WindowParallel() const override {
+    return dropout_ > 0 ? WindowParallelism::kNone : WindowParallelism::kAllowed;
+  }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     return ResidualStackForecast(batch, horizon_, outputs_, blocks_);
@@ -135,36 +208,71 @@ class NBeats final : public ForecastModel {
 
  private:
   int horizon_, outputs_;
+  double dropout_;
   std::vector<std::shared_ptr<NBeatsBlock>> blocks_;
 };
 
-Result<std::shared_ptr<ForecastModel>> MakeNBeats(const ModelConfig& config) {
-  Params p("NBEATS", config.params);
-  const int n_blocks = p.TakeInt("n_blocks", 1);
-  const int units = p.TakeInt("mlp_units", 512);
-  const int layers = p.TakeInt("mlp_layers", 3);
-  const int n_harmonics = p.TakeInt("n_harmonics", 2);
-  const int n_polynomials = p.TakeInt("n_polynomials", 2);
+// NBEATS, or NBEATSx when `exogenous`.
+Result<std::shared_ptr<ForecastModel>> MakeNBeatsModel(const ModelConfig& config, bool exogenous) {
+  const std::string name = exogenous ? "NBEATSx" : "NBEATS";
+  Params p(name, config.params);
+  NBeatsOptions o;
+  const double stack_types = p.Take("stack_types", 123);  // identity, trend, seasonality
+  o.n_blocks = p.TakeInt("n_blocks", o.n_blocks);
+  o.units = p.TakeInt("mlp_units", o.units);
+  o.layers = p.TakeInt("mlp_layers", o.layers);
+  o.n_harmonics = p.TakeInt("n_harmonics", o.n_harmonics);
+  o.n_polynomials = p.TakeInt("n_polynomials", o.n_polynomials);
+  if (!exogenous) o.n_polynomials = p.TakeInt("n_basis", o.n_polynomials);  // NF 3.3's name
+  if (exogenous) o.dropout = p.Take("dropout_prob_theta", 0);
   DRC_RETURN_NOT_OK(p.Finish());
-  if (n_blocks < 1 || units < 1 || layers < 1 || n_harmonics < 1 || n_polynomials < 0) {
-    return Status::InvalidArgument(
-        "NBEATS: n_blocks, mlp_units, mlp_layers and n_harmonics "
-        "must be >= 1 and n_polynomials >= 0");
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, int>>{{"n_blocks", o.n_blocks},
+                                                {"mlp_units", o.units},
+                                                {"mlp_layers", o.layers},
+                                                {"n_harmonics", o.n_harmonics}}) {
+    DRC_RETURN_NOT_OK(CheckAtLeast(name, key, value, 1));
   }
-  if (config.horizon == 1) {
-    return Status::InvalidArgument(
-        "NBEATS: horizon 1 is incompatible with the trend and "
-        "seasonality stacks");
+  DRC_RETURN_NOT_OK(CheckAtLeast(name, exogenous ? "n_polynomials" : "n_polynomials (n_basis)",
+                                 o.n_polynomials, 0));
+  DRC_RETURN_NOT_OK(CheckRate(name, "dropout_prob_theta", o.dropout));
+  const std::vector<int> stacks = NamedListIndexes("stack_types", stack_types);
+  if (stacks.empty()) {
+    return Status::InvalidArgument(name, ": stack_types must be ", NamedParamChoices("stack_types"),
+                                   " (or their code), got ", stack_types);
   }
-  return std::shared_ptr<ForecastModel>(
-      std::make_shared<NBeats>(config.input_size, config.horizon, config.outputs, n_blocks, units,
-                               layers, n_harmonics, n_polynomials));
+  o.stacks.clear();
+  for (int s : stacks) o.stacks.push_back(static_cast<Basis>(s));
+  auto has = [&](Basis b) {
+    return std::find(o.stacks.begin(), o.stacks.end(), b) != o.stacks.end();
+  };
+  if (has(Basis::kExogenous) && !exogenous) {
+    return Status::InvalidArgument(
+        "NBEATS: the exogenous stack reads exogenous variables, which NBEATS does not (NBEATSx "
+        "does)");
+  }
+  if (has(Basis::kExogenous) && config.futr_exog + config.stat_exog == 0) {
+    return Status::InvalidArgument(
+        "NBEATSx: the exogenous stack projects onto future or static variables, and there are "
+        "none");
+  }
+  if (config.horizon == 1 && (has(Basis::kTrend) || has(Basis::kSeasonality))) {
+    return Status::InvalidArgument(name,
+                                   ": horizon 1 is incompatible with the trend and seasonality "
+                                   "stacks");
+  }
+  return std::shared_ptr<ForecastModel>(std::make_shared<NBeats>(config, o));
 }
 
 }  // namespace
 
 Status RegisterNBeatsModels(ModelRegistry& registry) {
-  return registry.Register("NBEATS", MakeNBeats, TrainDefaults{});
+  DRC_RETURN_NOT_OK(registry.Register(
+      "NBEATS", [](const ModelConfig& c) { return MakeNBeatsModel(c, false); }, TrainDefaults{}));
+  TrainDefaults x;
+  x.ReadAllExog();
+  return registry.Register(
+      "NBEATSx", [](const ModelConfig& c) { return MakeNBeatsModel(c, true); }, x);
 }
 
 }  // namespace drc::dl
