@@ -744,8 +744,9 @@ TEST(Models, BiTcnLayersAreNfs) {
 // NBEATSx is NF 3.3's, layer for layer: its trainable parameters counted in NF's NBEATSx(h=12,
 // input_size=24, ...) for each kind of variable, stack list (stack_types' code: one digit per
 // stack, identity 1, trend 2, seasonality 3, exogenous 4) and dropout, and at seed 1 the same
-// eval-mode forecasts as NF's with one variable of each kind (NF's mlp_units=[[32, 32]] * 3,
-// its forward on a windows_batch dict), with the default stacks and with trend and exogenous.
+// eval-mode forecasts as NF's with two historic, two future and one static variable (NF's
+// mlp_units=[[32, 32]] * 3, its forward on a windows_batch dict), with the default stacks and
+// with trend and exogenous in both orders.
 // NBEATS takes NF 3.3's n_basis for its trend degree.
 TEST(Models, NBeatsxLayersAreNfs) {
   struct Case {
@@ -785,8 +786,10 @@ TEST(Models, NBeatsxLayersAreNfs) {
   const auto input = t.slice(0, 0, 24);
   WindowBatch batch{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
                     torch::ones({2, 24})};
-  batch.hist_exog = torch::stack({0.1 * input, -0.05 * input}).unsqueeze(-1);
-  batch.futr_exog = torch::stack({torch::cos(0.5 * t), torch::sin(0.1 * t)}).unsqueeze(-1);
+  batch.hist_exog = torch::stack({torch::stack({0.1 * input, torch::sin(0.2 * input)}, -1),
+                                  torch::stack({-0.05 * input, torch::cos(0.7 * input)}, -1)});
+  batch.futr_exog = torch::stack({torch::stack({torch::cos(0.5 * t), 0.02 * t}, -1),
+                                  torch::stack({torch::sin(0.1 * t), -0.03 * t}, -1)});
   batch.stat_exog = torch::tensor({{0.5f}, {-1.0f}});
   struct Expected {
     std::vector<float> first, last;  // window 0's steps 0-3, window 1's steps 9-11
@@ -795,7 +798,7 @@ TEST(Models, NBeatsxLayersAreNfs) {
   auto check = [&](double stack_types, const Expected& nf) {
     torch::manual_seed(1);
     auto model = DefaultModelRegistry().Make(
-        "NBEATSx", config(1, 1, 1, {{"mlp_units", 32}, {"stack_types", stack_types}}));
+        "NBEATSx", config(2, 2, 1, {{"mlp_units", 32}, {"stack_types", stack_types}}));
     ASSERT_TRUE(model.ok()) << model.status();
     (*model)->eval();
     torch::NoGradGuard no_grad;
@@ -807,15 +810,19 @@ TEST(Models, NBeatsxLayersAreNfs) {
         << stack_types << ": " << out[1].slice(0, 9);
     EXPECT_NEAR(out.sum().item<double>(), nf.sum, 1e-4) << stack_types;
   };
-  check(123, {{0.7491840f, 0.6052473f, 0.5845211f, -0.0222418f},
-              {-0.1166420f, -0.8304154f, 0.0065368f},
-              1.3653641});
-  check(24, {{0.5437923f, 0.5471988f, 0.5329826f, 0.5027741f},
-             {-0.2620636f, -0.2782695f, -0.2936263f},
-             2.9286937});
+  check(123, {{0.3905577f, 0.6813231f, 0.7893423f, 0.5163189f},
+              {0.4003387f, -0.4924125f, -0.6101373f},
+              4.5518780});
+  check(24, {{0.3708123f, 0.3604053f, 0.3497531f, 0.3389907f},
+             {-0.0297654f, -0.0286473f, -0.0260983f},
+             3.7461374});
+  // The exogenous block first: its backcast reaches the trend block.
+  check(42, {{0.5550277f, 0.5428915f, 0.5703152f, 0.6339276f},
+             {0.2503341f, 0.2970268f, 0.3457193f},
+             10.9703405});
   // With 3 outputs per step (MQLoss) the exogenous block's one forecast is added to each, as
   // NF's: the outputs differ from the trend block's alone by the same amount.
-  ModelConfig wide = config(1, 1, 1, {{"mlp_units", 32}, {"stack_types", 24}});
+  ModelConfig wide = config(2, 2, 1, {{"mlp_units", 32}, {"stack_types", 24}});
   wide.outputs = 3;
   torch::manual_seed(1);
   auto model = DefaultModelRegistry().Make("NBEATSx", wide);
