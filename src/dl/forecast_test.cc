@@ -1126,16 +1126,16 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   c.futr_exog = {"x"};
   EXPECT_TRUE(Has(error(c),
                   "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
-                  "Autoformer, BiTCN, DeepAR, DilatedRNN, FEDformer, GRU, LSTM, MLP, NBEATSx, "
-                  "NHITS, RNN, TCN, TFT, TiDE, TimesNet, VanillaTransformer do"))
+                  "Autoformer, BiTCN, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, LSTM, MLP, "
+                  "NBEATSx, NHITS, RNN, TCN, TFT, TiDE, TimesNet, VanillaTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
   EXPECT_TRUE(Has(error(c),
                   "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-                  "NF's does not; BiTCN, DeepAR, DilatedRNN, GRU, LSTM, MLP, NBEATSx, NHITS, RNN, "
-                  "TCN, TFT, TiDE do"))
+                  "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, LSTM, MLP, NBEATSx, "
+                  "NHITS, RNN, TCN, TFT, TiDE do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

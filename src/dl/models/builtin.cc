@@ -9,6 +9,7 @@ namespace drc::dl {
 Status RegisterAutoformerModels(ModelRegistry& registry);  // models/autoformer.cc: Autoformer
 Status RegisterBiTcnModels(ModelRegistry& registry);       // models/bitcn.cc: BiTCN
 Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: DeepAR
+Status RegisterDeepNptsModels(ModelRegistry& registry);    // models/deepnpts.cc: DeepNPTS
 Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
 Status RegisterLinearModels(ModelRegistry& registry);      // models/linear.cc: DLinear, NLinear
 Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
@@ -29,10 +30,10 @@ const ModelRegistry& DefaultModelRegistry() {
     ModelRegistry registry;
     for (auto* add :
          {RegisterAutoformerModels, RegisterBiTcnModels, RegisterDeepArModels,
-          RegisterFedFormerModels, RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels,
-          RegisterNHitsModels, RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
-          RegisterTftModels, RegisterTideModels, RegisterTimesNetModels,
-          RegisterVanillaTransformerModels}) {
+          RegisterDeepNptsModels, RegisterFedFormerModels, RegisterLinearModels, RegisterMlpModels,
+          RegisterNBeatsModels, RegisterNHitsModels, RegisterPatchTstModels,
+          RegisterRecurrentModels, RegisterTcnModels, RegisterTftModels, RegisterTideModels,
+          RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
