@@ -5,6 +5,7 @@
                [--max-steps 500] [--freq D] [--scaler standard]
                [--futr-exog prcp,srad,tmax,tmin,vp,dayl] [--hist-exog COLS] [--stat-exog area]
                [--cat-exog COLS [--cat-emb-dim fastai]] [--cv-windows 52 --cv-step 7]
+               [--param MODEL.KEY=VALUE ...]
 
 CSV is long format, unique_id,ds,y plus exogenous columns (camels_long.py writes one). Each
 series trains on all its rows but the last h and is scored on those (drc forecast's split).
@@ -25,7 +26,9 @@ that one before the target); they are written as NF names them.
 fit without the last h + S * (N - 1) rows, forecasts from N cutoffs, each reading the future
 columns after it) and scores every window's points, as drc forecast --cv-windows does.
 Every other hyper-parameter is NeuralForecast's default for the model (--scaler sets
-scaler_type). CPU only, torch.set_num_threads(--threads); seconds = fit + predict wall time.
+scaler_type; --param MODEL.KEY=VALUE, as drc forecast's, sets one of MODEL's: VALUE is a Python
+literal, or a comma-separated list of names, e.g. NBEATSx.stack_types=trend,seasonality,exogenous).
+CPU only, torch.set_num_threads(--threads); seconds = fit + predict wall time.
 
 NeuralForecast refuses missing values: a missing y of the training rows is given to it as
 available_mask = 0 (y filled with 0; NF's way of marking gaps) and skipped when scoring; a
@@ -70,6 +73,20 @@ def write_importances(path, name, importances, input_size):
                     w.writerow([name, kind, variable, first + step, float(row[variable])])
 
 
+def model_param(text):
+    """MODEL.KEY=VALUE -> (MODEL, KEY, value): a Python literal, else a list of the names."""
+    import ast
+    target, sep, value = text.partition("=")
+    model, dot, key = target.partition(".")
+    if not sep or not dot or not model or not key:
+        raise argparse.ArgumentTypeError(f"expected MODEL.KEY=VALUE, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        parsed = [v.strip() for v in value.split(",")] if "," in value else value
+    return model, key, parsed
+
+
 def main():
     if os.environ.get("PYTHONHASHSEED") != "0":
         # NeuralForecast orders the exogenous columns it scales through a set of their names
@@ -95,6 +112,8 @@ def main():
     p.add_argument("--cv-windows", type=int, default=0, help="cross-validation windows")
     p.add_argument("--cv-step", type=int, default=1, help="steps between the cutoffs")
     p.add_argument("--importances", default=None, help="CSV of TFT's variable importances")
+    p.add_argument("--param", action="append", default=[], type=model_param,
+                   help="MODEL.KEY=VALUE: one of MODEL's hyper-parameters")
     a = p.parse_args()
     if a.importances and a.cv_windows > 0:
         sys.exit("nf_exog: --importances is for a plain fit and predict, not --cv-windows")
@@ -145,11 +164,12 @@ def main():
     extra = {"scaler_type": a.scaler} if a.scaler else {}
     for seed in a.seed:
         for name in a.models.split(","):
+            params = {key: value for model, key, value in a.param if model == name}
             model = getattr(nfm, name)(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
                                        random_seed=seed, futr_exog_list=a.futr_exog or None,
                                        hist_exog_list=a.hist_exog or None,
                                        stat_exog_list=a.stat_exog or None, **cat, **extra,
-                                       **trainer)
+                                       **params, **trainer)
             nf = NeuralForecast(models=[model], freq=a.freq)
             t0 = time.perf_counter()
             if a.cv_windows > 0:
@@ -174,7 +194,8 @@ def main():
             print(json.dumps({"model": name, "mae": mae, "rmse": rmse, "mape": mape,
                               "smape": smape, "seconds": round(seconds, 3), "seed": seed,
                               "threads": a.threads, "exog": exog,
-                              "cv_windows": a.cv_windows}), flush=True)
+                              "cv_windows": a.cv_windows,
+                              **({"params": params} if params else {})}), flush=True)
     print(json.dumps({"neuralforecast": neuralforecast.__version__, "torch": torch.__version__,
                       "pandas": pd.__version__}), file=sys.stderr)
 
