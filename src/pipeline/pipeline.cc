@@ -479,11 +479,29 @@ class Parser : public YamlFields {
         }
         for (const auto& kv : model.second) {
           const std::string key = kv.first.as<std::string>();
-          if (!kv.second.IsScalar() || kv.second.Scalar().find(';') != std::string::npos) {
+          // One number or word, or a list of words (NBEATS's stack_types), which travels
+          // comma-separated as --param takes it.
+          std::string value;
+          const auto word = [](const YAML::Node& v) {
+            return v.IsScalar() && v.Scalar().find_first_of(";,") == std::string::npos;
+          };
+          if (kv.second.IsSequence() && kv.second.size() > 0) {
+            for (const auto& item : kv.second) {
+              if (!word(item)) {
+                return Error(item, "params value " + name + "." + key +
+                                       ": a list holds words (lists of lists and other values go "
+                                       "in a config file)");
+              }
+              value += (value.empty() ? "" : ",") + item.Scalar();
+            }
+          } else if (!kv.second.IsScalar() || kv.second.Scalar().find(';') != std::string::npos) {
             return Error(kv.second, "params value " + name + "." + key +
-                                        " must be one number or word (lists go in a config file)");
+                                        " must be one number or word, or a list of words (other "
+                                        "values go in a config file)");
+          } else {
+            value = kv.second.Scalar();
           }
-          f.params[name][key] = kv.second.Scalar();
+          f.params[name][key] = value;
         }
       }
     }

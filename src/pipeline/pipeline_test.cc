@@ -144,7 +144,7 @@ stages:
     cores: 2
     priority: 3
     loss: HuberLoss(0.5)
-    params: {NHITS: {mlp_units: 128, learning_rate: 0.01}}
+    params: {NHITS: {mlp_units: 128, learning_rate: 0.01}, MLP: {stack_types: [trend, exogenous]}}
   - name: summary
     after: [forecast]
     tasks:
@@ -184,7 +184,10 @@ stages:
   EXPECT_EQ(nhits->function_args.at("out"), "forecast.csv");
   EXPECT_EQ(nhits->function_args.at("loss"), "HuberLoss(0.5)");
   EXPECT_EQ(nhits->function_args.at("params"), "NHITS.learning_rate=0.01;NHITS.mlp_units=128");
-  EXPECT_EQ(Find(*p, "forecast.MLP")->function_args.count("params"), 0u);
+  // A list of words travels comma-separated (the forecast checks the key: MLP takes no
+  // stack_types, NBEATSx does).
+  EXPECT_EQ(Find(*p, "forecast.MLP")->function_args.at("params"),
+            "MLP.stack_types=trend,exogenous");
   EXPECT_EQ(nhits->cores_per_rank, 2);
   EXPECT_EQ(nhits->priority, 3);
   EXPECT_EQ(nhits->depends_on, std::vector<std::string>{"prepare"});
@@ -374,6 +377,15 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: MLP, params: "
                     "{LSTM: {h: 1}}}\n"),
             "p.yaml:2:66: params for 'LSTM', which the stage does not forecast (MLP)");
+  EXPECT_EQ(
+      ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: MLP, params: "
+              "{MLP: {stack_types: [trend, [a]]}}}\n"),
+      "p.yaml:2:93: params value MLP.stack_types: a list holds words (lists of lists and other "
+      "values go in a config file)");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: MLP, params: "
+                    "{MLP: {hidden_size: {a: 1}}}}\n"),
+            "p.yaml:2:85: params value MLP.hidden_size must be one number or word, or a list of "
+            "words (other values go in a config file)");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: a, tasks: [{executable: x}]}\n"
                     "  - {name: a, tasks: [{executable: y}]}\n"),
             "p.yaml:3:12: stage 'a' is defined twice");
