@@ -668,82 +668,120 @@ TEST(Models, TftLayersAreNfs) {
   EXPECT_EQ(error({{"dropout", 1}}), "TFT: dropout must be in [0, 1), got 1");
 }
 
-// BiTCN is NF 3.3's, layer for layer: its trainable parameters counted in NF's BiTCN(h=12,
-// input_size=24, ...) for each kind of variable, and at seed 1 the same initial weights, hence
-// the same eval-mode forecasts, as NF's. The expected forecasts come from NF's model at
-// random_seed=1, fed the windows below (its forward on a windows_batch dict, in eval mode).
-TEST(Models, BiTcnLayersAreNfs) {
-  struct Case {
-    int hist, futr, stat;
-    std::map<std::string, double> params;
-    int64_t nf;
-  };
-  const std::vector<Case> cases = {{2, 1, 1, {}, 12573},
-                                   {1, 2, 2, {{"hidden_size", 32}}, 47725},
-                                   {0, 3, 0, {}, 12589},
-                                   {2, 0, 1, {}, 6061},
-                                   {0, 0, 0, {{"hidden_size", 8}}, 1733}};
-  auto config = [](int hist, int futr, int stat, std::map<std::string, double> params) {
-    ModelConfig c;
-    c.input_size = 24;
-    c.horizon = 12;
-    c.hist_exog = hist;
-    c.futr_exog = futr;
-    c.stat_exog = stat;
-    c.params = std::move(params);
-    return c;
-  };
-  for (const Case& k : cases) {
-    auto model = DefaultModelRegistry().Make("BiTCN", config(k.hist, k.futr, k.stat, k.params));
+// Checks against NF 3.3's own models, at h 12 from 24 with these exogenous counts and
+// hyper-parameters.
+ModelConfig NfCase(int hist, int futr, int stat, std::map<std::string, double> params = {}) {
+  ModelConfig c;
+  c.input_size = 24;
+  c.horizon = 12;
+  c.hist_exog = hist;
+  c.futr_exog = futr;
+  c.stat_exog = stat;
+  c.params = std::move(params);
+  return c;
+}
+
+// A count of NF's model's trainable parameters (the sum of numel over those with requires_grad)
+// in a configuration.
+struct NfCount {
+  int hist, futr, stat;
+  std::map<std::string, double> params;
+  int64_t nf;
+};
+
+void ExpectNfCounts(const std::string& name, const std::vector<NfCount>& cases) {
+  for (const NfCount& k : cases) {
+    auto model = DefaultModelRegistry().Make(name, NfCase(k.hist, k.futr, k.stat, k.params));
     ASSERT_TRUE(model.ok()) << model.status();
     int64_t count = 0;
     for (const auto& p : (*model)->parameters()) count += p.numel();
-    EXPECT_EQ(count, k.nf) << k.hist << " hist, " << k.futr << " futr, " << k.stat << " stat";
+    EXPECT_EQ(count, k.nf) << name << ": " << k.hist << " hist, " << k.futr << " futr, " << k.stat
+                           << " stat";
   }
-  // Two windows; with variables, one of each kind.
+}
+
+// The two windows that NF's models were fed (their forward on a windows_batch dict) for the
+// forecasts below: y, then `hist` and `futr` (0 to 2) historic and future variables and, with
+// `stat`, one static variable.
+WindowBatch NfWindows(int hist, int futr, bool stat) {
   const auto t = torch::arange(36, torch::kFloat32);
   const auto input = t.slice(0, 0, 24);
-  WindowBatch batch{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
-                    torch::ones({2, 24})};
-  WindowBatch with_exog = batch;
-  with_exog.hist_exog = torch::stack({0.1 * input, -0.05 * input}).unsqueeze(-1);
-  with_exog.futr_exog = torch::stack({torch::cos(0.5 * t), torch::sin(0.1 * t)}).unsqueeze(-1);
-  with_exog.stat_exog = torch::tensor({{0.5f}, {-1.0f}});
-  struct Expected {
-    std::vector<float> first, last;  // window 0's steps 0-3, window 1's steps 9-11
-    double sum;
-  };
-  auto check = [&](const ModelConfig& c, const WindowBatch& b, const Expected& nf) {
-    torch::manual_seed(1);
-    auto model = DefaultModelRegistry().Make("BiTCN", c);
-    ASSERT_TRUE(model.ok()) << model.status();
-    (*model)->eval();
-    torch::NoGradGuard no_grad;
-    const auto out = (*model)->Forward(b);
-    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 12}));
-    EXPECT_TRUE(torch::allclose(out[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
-        << out[0].slice(0, 0, 4);
-    EXPECT_TRUE(torch::allclose(out[1].slice(0, 9), torch::tensor(nf.last), 1e-4, 1e-5))
-        << out[1].slice(0, 9);
-    EXPECT_NEAR(out.sum().item<double>(), nf.sum, 1e-4);
-  };
-  check(config(0, 0, 0, {}), batch,
-        {{-0.0401564f, 0.0280315f, -0.0468947f, -0.0723077f},
-         {-0.0448269f, 0.0162504f, -0.0925646f},
-         -0.8921735});
-  check(config(1, 1, 1, {}), with_exog,
-        {{-0.1361547f, -0.0616513f, -0.4155878f, -0.2806939f},
-         {-0.1936448f, -0.0285102f, -0.6062920f},
-         -5.6883643});
-  auto error = [&](std::map<std::string, double> params, int input_size = 24) {
-    ModelConfig c = config(0, 0, 0, std::move(params));
-    c.input_size = input_size;
-    auto model = DefaultModelRegistry().Make("BiTCN", c);
-    return model.ok() ? std::string("ok") : model.status().message();
-  };
-  EXPECT_EQ(error({{"hidden_size", 0}}), "BiTCN: hidden_size must be >= 1, got 0");
-  EXPECT_EQ(error({{"dropout", 1}}), "BiTCN: dropout must be in [0, 1), got 1");
-  EXPECT_EQ(error({}, 1), "BiTCN: input_size must be >= 2, got 1");
+  WindowBatch b{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
+                torch::ones({2, 24})};
+  if (hist > 0) {
+    b.hist_exog = torch::stack({torch::stack({0.1 * input, torch::sin(0.2 * input)}, -1),
+                                torch::stack({-0.05 * input, torch::cos(0.7 * input)}, -1)})
+                      .narrow(2, 0, hist);
+  }
+  if (futr > 0) {
+    b.futr_exog = torch::stack({torch::stack({torch::cos(0.5 * t), 0.02 * t}, -1),
+                                torch::stack({torch::sin(0.1 * t), -0.03 * t}, -1)})
+                      .narrow(2, 0, futr);
+  }
+  if (stat) b.stat_exog = torch::tensor({{0.5f}, {-1.0f}});
+  return b;
+}
+
+// NF's model's eval-mode forecast of NfWindows at random_seed=1: window 0's steps 0-3, window
+// 1's steps 9-11, and the sum of all 24.
+struct NfForecast {
+  std::vector<float> first, last;
+  double sum;
+};
+
+// Our model `name` built at seed 1 forecasts what NF's did, to 1e-4; returns the forecast
+// (undefined after a failure to build).
+torch::Tensor ExpectNfForecast(const std::string& name, const ModelConfig& c, const WindowBatch& b,
+                               const NfForecast& nf) {
+  torch::manual_seed(1);
+  auto model = DefaultModelRegistry().Make(name, c);
+  if (!model.ok()) {
+    ADD_FAILURE() << name << ": " << model.status();
+    return {};
+  }
+  (*model)->eval();
+  torch::NoGradGuard no_grad;
+  const auto out = (*model)->Forward(b);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 12})) << name;
+  if (out.sizes() != torch::IntArrayRef{2, 12}) return out;
+  EXPECT_TRUE(torch::allclose(out[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
+      << name << ": " << out[0].slice(0, 0, 4);
+  EXPECT_TRUE(torch::allclose(out[1].slice(0, 9), torch::tensor(nf.last), 1e-4, 1e-5))
+      << name << ": " << out[1].slice(0, 9);
+  EXPECT_NEAR(out.sum().item<double>(), nf.sum, 1e-4) << name;
+  return out;
+}
+
+// The InvalidArgument message of building `name` with `c`, or "ok".
+std::string MakeError(const std::string& name, const ModelConfig& c) {
+  auto model = DefaultModelRegistry().Make(name, c);
+  return model.ok() ? std::string("ok") : model.status().message();
+}
+
+// BiTCN is NF 3.3's, layer for layer: its trainable parameters counted in NF's BiTCN(h=12,
+// input_size=24, ...) for each kind of variable, and at seed 1 the same initial weights, hence
+// the same eval-mode forecasts, as NF's.
+TEST(Models, BiTcnLayersAreNfs) {
+  ExpectNfCounts("BiTCN", {{2, 1, 1, {}, 12573},
+                           {1, 2, 2, {{"hidden_size", 32}}, 47725},
+                           {0, 3, 0, {}, 12589},
+                           {2, 0, 1, {}, 6061},
+                           {0, 0, 0, {{"hidden_size", 8}}, 1733}});
+  ExpectNfForecast("BiTCN", NfCase(0, 0, 0), NfWindows(0, 0, false),
+                   {{-0.0401564f, 0.0280315f, -0.0468947f, -0.0723077f},
+                    {-0.0448269f, 0.0162504f, -0.0925646f},
+                    -0.8921735});
+  ExpectNfForecast("BiTCN", NfCase(1, 1, 1), NfWindows(1, 1, true),
+                   {{-0.1361547f, -0.0616513f, -0.4155878f, -0.2806939f},
+                    {-0.1936448f, -0.0285102f, -0.6062920f},
+                    -5.6883643});
+  EXPECT_EQ(MakeError("BiTCN", NfCase(0, 0, 0, {{"hidden_size", 0}})),
+            "BiTCN: hidden_size must be >= 1, got 0");
+  EXPECT_EQ(MakeError("BiTCN", NfCase(0, 0, 0, {{"dropout", 1}})),
+            "BiTCN: dropout must be in [0, 1), got 1");
+  ModelConfig one = NfCase(0, 0, 0);
+  one.input_size = 1;
+  EXPECT_EQ(MakeError("BiTCN", one), "BiTCN: input_size must be >= 2, got 1");
 }
 
 // NBEATSx is NF 3.3's, layer for layer: its trainable parameters counted in NF's NBEATSx(h=12,
@@ -754,80 +792,32 @@ TEST(Models, BiTcnLayersAreNfs) {
 // with trend and exogenous in both orders.
 // NBEATS takes NF 3.3's n_basis for its trend degree.
 TEST(Models, NBeatsxLayersAreNfs) {
-  struct Case {
-    int hist, futr, stat;
-    std::map<std::string, double> params;
-    int64_t nf;
+  ExpectNfCounts("NBEATSx", {{2, 1, 1, {}, 2576982},
+                             {1, 2, 2, {{"mlp_units", 64}}, 66646},
+                             {0, 1, 1, {{"stack_types", 234}}, 2486838},
+                             {0, 0, 2, {{"stack_types", 4}, {"n_blocks", 2}}, 1607688},
+                             {1, 0, 0, {{"dropout_prob_theta", 0.2}}, 2483286}});
+  ExpectNfCounts("NBEATS", {{0, 0, 0, {{"n_basis", 3}}, 2447448}});
+  const WindowBatch batch = NfWindows(2, 2, true);
+  auto stacks = [](double stack_types) {
+    return NfCase(2, 2, 1, {{"mlp_units", 32}, {"stack_types", stack_types}});
   };
-  const std::vector<Case> cases = {{2, 1, 1, {}, 2576982},
-                                   {1, 2, 2, {{"mlp_units", 64}}, 66646},
-                                   {0, 1, 1, {{"stack_types", 234}}, 2486838},
-                                   {0, 0, 2, {{"stack_types", 4}, {"n_blocks", 2}}, 1607688},
-                                   {1, 0, 0, {{"dropout_prob_theta", 0.2}}, 2483286}};
-  auto config = [](int hist, int futr, int stat, std::map<std::string, double> params) {
-    ModelConfig c;
-    c.input_size = 24;
-    c.horizon = 12;
-    c.hist_exog = hist;
-    c.futr_exog = futr;
-    c.stat_exog = stat;
-    c.params = std::move(params);
-    return c;
-  };
-  auto count = [](const std::string& name, const ModelConfig& c) -> int64_t {
-    auto model = DefaultModelRegistry().Make(name, c);
-    EXPECT_TRUE(model.ok()) << model.status();
-    if (!model.ok()) return -1;
-    int64_t n = 0;
-    for (const auto& p : (*model)->parameters()) n += p.numel();
-    return n;
-  };
-  for (const Case& k : cases) {
-    EXPECT_EQ(count("NBEATSx", config(k.hist, k.futr, k.stat, k.params)), k.nf)
-        << k.hist << " hist, " << k.futr << " futr, " << k.stat << " stat";
-  }
-  EXPECT_EQ(count("NBEATS", config(0, 0, 0, {{"n_basis", 3}})), 2447448);
-  const auto t = torch::arange(36, torch::kFloat32);
-  const auto input = t.slice(0, 0, 24);
-  WindowBatch batch{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
-                    torch::ones({2, 24})};
-  batch.hist_exog = torch::stack({torch::stack({0.1 * input, torch::sin(0.2 * input)}, -1),
-                                  torch::stack({-0.05 * input, torch::cos(0.7 * input)}, -1)});
-  batch.futr_exog = torch::stack({torch::stack({torch::cos(0.5 * t), 0.02 * t}, -1),
-                                  torch::stack({torch::sin(0.1 * t), -0.03 * t}, -1)});
-  batch.stat_exog = torch::tensor({{0.5f}, {-1.0f}});
-  struct Expected {
-    std::vector<float> first, last;  // window 0's steps 0-3, window 1's steps 9-11
-    double sum;
-  };
-  auto check = [&](double stack_types, const Expected& nf) {
-    torch::manual_seed(1);
-    auto model = DefaultModelRegistry().Make(
-        "NBEATSx", config(2, 2, 1, {{"mlp_units", 32}, {"stack_types", stack_types}}));
-    ASSERT_TRUE(model.ok()) << model.status();
-    (*model)->eval();
-    torch::NoGradGuard no_grad;
-    const auto out = (*model)->Forward(batch);
-    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 12}));
-    EXPECT_TRUE(torch::allclose(out[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
-        << stack_types << ": " << out[0].slice(0, 0, 4);
-    EXPECT_TRUE(torch::allclose(out[1].slice(0, 9), torch::tensor(nf.last), 1e-4, 1e-5))
-        << stack_types << ": " << out[1].slice(0, 9);
-    EXPECT_NEAR(out.sum().item<double>(), nf.sum, 1e-4) << stack_types;
-  };
-  check(123, {{0.3905577f, 0.6813231f, 0.7893423f, 0.5163189f},
-              {0.4003387f, -0.4924125f, -0.6101373f},
-              4.5518780});
-  check(24, {{0.3708123f, 0.3604053f, 0.3497531f, 0.3389907f},
-             {-0.0297654f, -0.0286473f, -0.0260983f},
-             3.7461374});
+  ExpectNfForecast("NBEATSx", stacks(123), batch,
+                   {{0.3905577f, 0.6813231f, 0.7893423f, 0.5163189f},
+                    {0.4003387f, -0.4924125f, -0.6101373f},
+                    4.5518780});
+  ExpectNfForecast("NBEATSx", stacks(24), batch,
+                   {{0.3708123f, 0.3604053f, 0.3497531f, 0.3389907f},
+                    {-0.0297654f, -0.0286473f, -0.0260983f},
+                    3.7461374});
   // The exogenous block first: its backcast reaches the trend block.
-  check(42, {{0.5550277f, 0.5428915f, 0.5703152f, 0.6339276f},
-             {0.2503341f, 0.2970268f, 0.3457193f},
-             10.9703405});
+  ExpectNfForecast("NBEATSx", stacks(42), batch,
+                   {{0.5550277f, 0.5428915f, 0.5703152f, 0.6339276f},
+                    {0.2503341f, 0.2970268f, 0.3457193f},
+                    10.9703405});
   // With 3 outputs per step (MQLoss) the exogenous block's one forecast is added to each, as
   // NF's: the outputs differ from the trend block's alone by the same amount.
-  ModelConfig wide = config(2, 2, 1, {{"mlp_units", 32}, {"stack_types", 24}});
+  ModelConfig wide = stacks(24);
   wide.outputs = 3;
   torch::manual_seed(1);
   auto model = DefaultModelRegistry().Make("NBEATSx", wide);
@@ -845,23 +835,22 @@ TEST(Models, NBeatsxLayersAreNfs) {
   EXPECT_TRUE(
       torch::allclose(exogenous, exogenous.select(2, 0).unsqueeze(-1).expand_as(out), 1e-5, 1e-6));
   EXPECT_GT(exogenous.abs().max().item<double>(), 1e-3);
-  auto error = [&](const std::string& name, int futr, std::map<std::string, double> params) {
-    auto made = DefaultModelRegistry().Make(name, config(0, futr, 0, std::move(params)));
-    return made.ok() ? std::string("ok") : made.status().message();
-  };
-  EXPECT_EQ(error("NBEATSx", 1, {{"stack_types", 15}}),
+  EXPECT_EQ(MakeError("NBEATSx", NfCase(0, 1, 0, {{"stack_types", 15}})),
             "NBEATSx: stack_types must be a list of identity, trend, seasonality or exogenous (or "
             "their code), got 15");
-  EXPECT_EQ(error("NBEATS", 0, {{"stack_types", 14}}),
+  EXPECT_EQ(MakeError("NBEATS", NfCase(0, 0, 0, {{"stack_types", 14}})),
             "NBEATS: the exogenous stack reads exogenous variables, which NBEATS does not (NBEATSx "
             "does)");
-  EXPECT_EQ(error("NBEATSx", 0, {{"stack_types", 4}}),
+  EXPECT_EQ(MakeError("NBEATSx", NfCase(0, 0, 0, {{"stack_types", 4}})),
             "NBEATSx: the exogenous stack projects onto future or static variables, and there are "
             "none");
-  EXPECT_EQ(error("NBEATSx", 1, {{"dropout_prob_theta", 1}}),
+  EXPECT_EQ(MakeError("NBEATSx", NfCase(0, 1, 0, {{"dropout_prob_theta", 1}})),
             "NBEATSx: dropout_prob_theta must be in [0, 1), got 1");
-  EXPECT_EQ(error("NBEATS", 0, {{"dropout_prob_theta", 0.1}}).rfind("NBEATS: unknown", 0), 0u);
-  EXPECT_EQ(error("NBEATS", 0, {{"stack_types", 32}}), "ok");  // seasonality, then trend
+  EXPECT_EQ(MakeError("NBEATS", NfCase(0, 0, 0, {{"dropout_prob_theta", 0.1}}))
+                .rfind("NBEATS: unknown", 0),
+            0u);
+  EXPECT_EQ(MakeError("NBEATS", NfCase(0, 0, 0, {{"stack_types", 32}})),
+            "ok");  // seasonality, then trend
 }
 
 // DeepNPTS is NF 3.3's, layer for layer: its trainable parameters counted in NF's DeepNPTS(h=12,
@@ -871,83 +860,34 @@ TEST(Models, NBeatsxLayersAreNfs) {
 // combination of the window's values. Losses with more than one output per step are refused,
 // as NF refuses them.
 TEST(Models, DeepNptsLayersAreNfs) {
-  struct Case {
-    int hist, futr, stat;
-    std::map<std::string, double> params;
-    int64_t nf;
-  };
-  const std::vector<Case> cases = {{0, 0, 0, {}, 11488},
-                                   {2, 1, 1, {}, 14208},
-                                   {1, 2, 2, {{"hidden_size", 64}, {"n_layers", 3}}, 35296},
-                                   {0, 0, 0, {{"batch_norm", 0}}, 11360},
-                                   {0, 3, 0, {{"dropout", 0}}, 14944}};
-  auto config = [](int hist, int futr, int stat, std::map<std::string, double> params) {
-    ModelConfig c;
-    c.input_size = 24;
-    c.horizon = 12;
-    c.hist_exog = hist;
-    c.futr_exog = futr;
-    c.stat_exog = stat;
-    c.params = std::move(params);
-    return c;
-  };
-  for (const Case& k : cases) {
-    auto model = DefaultModelRegistry().Make("DeepNPTS", config(k.hist, k.futr, k.stat, k.params));
-    ASSERT_TRUE(model.ok()) << model.status();
-    int64_t count = 0;
-    for (const auto& p : (*model)->parameters()) count += p.numel();
-    EXPECT_EQ(count, k.nf) << k.hist << " hist, " << k.futr << " futr, " << k.stat << " stat";
-  }
-  const auto t = torch::arange(36, torch::kFloat32);
-  const auto input = t.slice(0, 0, 24);
-  WindowBatch plain{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
-                    torch::ones({2, 24})};
-  WindowBatch with_exog = plain;
-  with_exog.hist_exog = torch::stack({torch::stack({0.1 * input, torch::sin(0.2 * input)}, -1),
-                                      torch::stack({-0.05 * input, torch::cos(0.7 * input)}, -1)});
-  with_exog.futr_exog = torch::stack({torch::stack({torch::cos(0.5 * t), 0.02 * t}, -1),
-                                      torch::stack({torch::sin(0.1 * t), -0.03 * t}, -1)});
-  with_exog.stat_exog = torch::tensor({{0.5f}, {-1.0f}});
-  struct Expected {
-    std::vector<float> first, last;  // window 0's steps 0-3, window 1's steps 9-11
-    double sum;
-  };
-  auto check = [&](const ModelConfig& c, const WindowBatch& b, const Expected& nf) {
-    torch::manual_seed(1);
-    auto model = DefaultModelRegistry().Make("DeepNPTS", c);
-    ASSERT_TRUE(model.ok()) << model.status();
-    (*model)->eval();
-    torch::NoGradGuard no_grad;
-    const auto out = (*model)->Forward(b);
-    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 12}));
-    EXPECT_TRUE(torch::allclose(out[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
-        << out[0].slice(0, 0, 4);
-    EXPECT_TRUE(torch::allclose(out[1].slice(0, 9), torch::tensor(nf.last), 1e-4, 1e-5))
-        << out[1].slice(0, 9);
-    EXPECT_NEAR(out.sum().item<double>(), nf.sum, 1e-4);
+  ExpectNfCounts("DeepNPTS", {{0, 0, 0, {}, 11488},
+                              {2, 1, 1, {}, 14208},
+                              {1, 2, 2, {{"hidden_size", 64}, {"n_layers", 3}}, 35296},
+                              {0, 0, 0, {{"batch_norm", 0}}, 11360},
+                              {0, 3, 0, {{"dropout", 0}}, 14944}});
+  for (const bool exog : {false, true}) {
+    const WindowBatch b = exog ? NfWindows(2, 2, true) : NfWindows(0, 0, false);
+    const auto out = exog ? ExpectNfForecast("DeepNPTS", NfCase(2, 2, 1), b,
+                                             {{0.0517567f, 0.0326662f, 0.0261935f, 0.0394966f},
+                                              {-0.1785479f, -0.1829575f, -0.1859642f},
+                                              -1.9032432})
+                          : ExpectNfForecast("DeepNPTS", NfCase(0, 0, 0), b,
+                                             {{0.0480291f, 0.0510308f, 0.0337688f, 0.0519414f},
+                                              {-0.2287601f, -0.1935768f, -0.1778938f},
+                                              -1.9211496});
+    ASSERT_TRUE(out.defined());
     // Within each window's range.
     EXPECT_TRUE((out <= std::get<0>(b.insample_y.max(1, true)) + 1e-6).all().item<bool>());
     EXPECT_TRUE((out >= std::get<0>(b.insample_y.min(1, true)) - 1e-6).all().item<bool>());
-  };
-  check(config(0, 0, 0, {}), plain,
-        {{0.0480291f, 0.0510308f, 0.0337688f, 0.0519414f},
-         {-0.2287601f, -0.1935768f, -0.1778938f},
-         -1.9211496});
-  check(config(2, 2, 1, {}), with_exog,
-        {{0.0517567f, 0.0326662f, 0.0261935f, 0.0394966f},
-         {-0.1785479f, -0.1829575f, -0.1859642f},
-         -1.9032432});
-  ModelConfig quantiles = config(0, 0, 0, {});
+  }
+  ModelConfig quantiles = NfCase(0, 0, 0);
   quantiles.outputs = 3;
-  auto refused = DefaultModelRegistry().Make("DeepNPTS", quantiles);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().message(),
+  EXPECT_EQ(MakeError("DeepNPTS", quantiles),
             "DeepNPTS forecasts each step as a weighted mean of its input window's values, so it "
             "takes point losses only (MAE, MSE, ..., IQLoss), as NF's; this loss asks for 3 "
             "outputs per step");
-  auto bad = DefaultModelRegistry().Make("DeepNPTS", config(0, 0, 0, {{"batch_norm", 2}}));
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "DeepNPTS: batch_norm must be 0 or 1 (false or true), got 2");
+  EXPECT_EQ(MakeError("DeepNPTS", NfCase(0, 0, 0, {{"batch_norm", 2}})),
+            "DeepNPTS: batch_norm must be 0 or 1 (false or true), got 2");
 }
 
 // PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in
