@@ -43,6 +43,10 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "VanillaTransformer" || name == "Autoformer") {
     return {{"hidden_size", 16}, {"conv_hidden_size", 16}, {"encoder_layers", 1}};
   }
+  // Two encoder layers: a distilling layer between them. At factor 10 every query attends
+  // (10 * ceil(ln 24) >= 24), so two forwards of a window agree; at NF's factor 3 they depend on
+  // the keys each draws (Models.InformerLayersAreNfs checks both against NF).
+  if (name == "Informer") return {{"hidden_size", 16}, {"conv_hidden_size", 16}, {"factor", 10}};
   // Two encoder layers: they share one Fourier block, as in NF.
   if (name == "FEDformer") return {{"hidden_size", 16}, {"conv_hidden_size", 16}};
   if (name == "PatchTST") return {{"hidden_size", 16}, {"n_heads", 4}, {"linear_hidden_size", 32}};
@@ -134,9 +138,9 @@ TEST_P(ModelTest, LossFallsOnSinePlusTrend) {
   // its loss at 0.14.
   // DeepNPTS only reweighs the window's values, a slower fit: 0.93 -> 0.61 in 60 steps, below
   // half in 150.
-  const int steps = GetParam() == "VanillaTransformer"                ? 300
-                    : GetParam() == "TFT" || GetParam() == "DeepNPTS" ? 150
-                                                                      : 60;
+  const int steps = GetParam() == "VanillaTransformer" || GetParam() == "Informer" ? 300
+                    : GetParam() == "TFT" || GetParam() == "DeepNPTS"              ? 150
+                                                                                   : 60;
   auto options = OptionsFrom(*defaults, steps, /*seed=*/1);
   options.learning_rate = std::max(options.learning_rate, 1e-3);
   options.threads = 1;  // ctest runs tests side by side on 2 cores
@@ -174,7 +178,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                          ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
-                                           "TFT", "BiTCN", "DeepNPTS"));
+                                           "TFT", "BiTCN", "DeepNPTS", "Informer"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -274,7 +278,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
-                                           "BiTCN", "NBEATSx", "DeepNPTS"));
+                                           "BiTCN", "NBEATSx", "DeepNPTS", "Informer"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -328,7 +332,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
                          ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS", "RNN", "LSTM",
                                            "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
+                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN",
+                                           "Informer"));
 
 // Under NF's DistributionLoss (its parameters per step, ModelConfig::outputs) every point model
 // gives [B, H, P] raw parameters: the training loss is their mean negative log-likelihood, its
@@ -359,7 +364,7 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
   const auto params = likelihood.MapParams(out);
   if (name != "PatchTST" && name != "TimesNet" && name != "VanillaTransformer" &&
       name != "Autoformer" && name != "FEDformer" && name != "TiDE" && name != "TFT" &&
-      name != "BiTCN") {  // no dropout: the same forward in eval
+      name != "BiTCN" && name != "Informer") {  // no dropout: the same forward in eval
     const auto nll = -likelihood.LogProb(params, y);
     EXPECT_NEAR(training_loss.item<double>(), ((nll * mask).sum() / mask.sum()).item<double>(),
                 1e-4 * std::abs(training_loss.item<double>()));
@@ -379,7 +384,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
                          ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS", "RNN", "LSTM",
                                            "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN"));
+                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN",
+                                           "Informer"));
 
 // DistributionLoss's quantiles are its distribution's: with many draws, a Normal's sampled
 // quantiles come near loc + scale * z_q, and another seed draws other numbers.
@@ -888,6 +894,35 @@ TEST(Models, DeepNptsLayersAreNfs) {
             "outputs per step");
   EXPECT_EQ(MakeError("DeepNPTS", NfCase(0, 0, 0, {{"batch_norm", 2}})),
             "DeepNPTS: batch_norm must be 0 or 1 (false or true), got 2");
+}
+
+// Informer is NF 3.3's, layer for layer: its trainable parameters counted in NF's Informer(h=12,
+// input_size=24, ...) with and without future variables, distilling and a third encoder layer,
+// and at seed 1 NF's eval-mode forecasts. With factor 10 every query attends (10 * ceil(ln 24)
+// >= 24), so the forecast does not depend on the random keys; at NF's factor 3 it does, and
+// matches NF's too, the random draws coming from the same generator state after the same
+// initial draws.
+TEST(Models, InformerLayersAreNfs) {
+  ExpectNfCounts("Informer", {{0, 0, 0, {}, 341985},
+                              {0, 2, 0, {}, 342497},
+                              {0, 0, 0, {{"distil", 0}}, 292449},
+                              {0, 1, 0, {{"encoder_layers", 3}, {"hidden_size", 64}}, 126913}});
+  ExpectNfForecast("Informer", NfCase(0, 0, 0, {{"factor", 10}}), NfWindows(0, 0, false),
+                   {{-0.9542243f, -0.5449294f, -0.5209193f, -0.5875134f},
+                    {-0.8676311f, -0.8893909f, -0.3251139f},
+                    -16.5886343});
+  ExpectNfForecast("Informer", NfCase(0, 2, 0, {{"factor", 10}}), NfWindows(0, 2, false),
+                   {{1.2716070f, 1.1413515f, 0.9424953f, 0.8028818f},
+                    {1.1064339f, 1.0355519f, 0.6303836f},
+                    17.6311130});
+  ExpectNfForecast("Informer", NfCase(0, 0, 0), NfWindows(0, 0, false),
+                   {{-0.9739008f, -0.5479891f, -0.6195830f, -0.8657753f},
+                    {-0.2593600f, -0.0545667f, -0.1770854f},
+                    -12.6326399});
+  EXPECT_EQ(MakeError("Informer", NfCase(0, 0, 0, {{"factor", 0}})),
+            "Informer: factor must be >= 1, got 0");
+  EXPECT_EQ(MakeError("Informer", NfCase(0, 0, 0, {{"distil", 3}})),
+            "Informer: distil must be 0 or 1 (false or true), got 3");
 }
 
 // PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in

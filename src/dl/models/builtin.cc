@@ -11,6 +11,7 @@ Status RegisterBiTcnModels(ModelRegistry& registry);       // models/bitcn.cc: B
 Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: DeepAR
 Status RegisterDeepNptsModels(ModelRegistry& registry);    // models/deepnpts.cc: DeepNPTS
 Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
+Status RegisterInformerModels(ModelRegistry& registry);    // models/informer.cc: Informer
 Status RegisterLinearModels(ModelRegistry& registry);      // models/linear.cc: DLinear, NLinear
 Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
 Status RegisterNBeatsModels(ModelRegistry& registry);      // models/nbeats.cc: NBEATS
@@ -30,10 +31,10 @@ const ModelRegistry& DefaultModelRegistry() {
     ModelRegistry registry;
     for (auto* add :
          {RegisterAutoformerModels, RegisterBiTcnModels, RegisterDeepArModels,
-          RegisterDeepNptsModels, RegisterFedFormerModels, RegisterLinearModels, RegisterMlpModels,
-          RegisterNBeatsModels, RegisterNHitsModels, RegisterPatchTstModels,
-          RegisterRecurrentModels, RegisterTcnModels, RegisterTftModels, RegisterTideModels,
-          RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
+          RegisterDeepNptsModels, RegisterFedFormerModels, RegisterInformerModels,
+          RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
+          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels, RegisterTftModels,
+          RegisterTideModels, RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
