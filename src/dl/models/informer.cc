@@ -7,7 +7,9 @@
 //     shared by the batch and the heads, from libtorch's default generator): the max of its
 //     scores minus their sum over S. Only the factor * ceil(ln L) sparsest queries attend;
 //     the others take the mean of the values (the cumulative sum in the masked decoder
-//     self-attention, whose top queries see only earlier keys).
+//     self-attention, whose top queries see only earlier keys). The draws happen in forecasts
+//     too, as in NF, so two forecasts of the same window may differ unless factor * ceil(ln T)
+//     >= T for every sequence length T (then every query attends).
 //   - Distilling: between encoder layers, a Conv1d (kernel 3, circular padding 2), BatchNorm1d,
 //     ELU and MaxPool1d (kernel 3, stride 2, padding 1) halve the sequence.
 // Kept from NF on purpose, so that the forecasts are NF's: the attention's output [B, H, L, D]
@@ -18,8 +20,9 @@
 // NF defaults: decoder_input_size_multiplier 0.5, hidden_size 128, n_head 4, conv_hidden_size
 // 32, encoder_layers 2, decoder_layers 1, dropout 0.05, factor 3, distil true, gelu; Adam lr
 // 1e-4 without decays, 1024 windows per step, identity scaler. Future exogenous variables as
-// VanillaTransformer's. The distilling layers' batch norm couples the windows of a batch, so
-// repeated draws are computed (as NF does); without distilling they are merged.
+// VanillaTransformer's. A window drawn c times in a step is computed once with weight c (its
+// copies sharing one dropout mask, as VanillaTransformer's), the distilling layers' batch norm
+// weighing it c times.
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
@@ -32,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 #include "src/dl/models/transformer_blocks.h"
 
@@ -60,14 +64,19 @@ class ProbAttention final : public AttentionMechanism {
     TORCH_CHECK(!causal_ || l == s, kName, ": masked ProbSparse attention needs as many keys as ",
                 "queries, got ", s, " and ", l);
     const int64_t sampled = Sample(s), top = Sample(l);
+    // Every score [B, H, L, S] in one batched product (NF computes the sampled ones and the
+    // chosen queries' rows in two products over copies of the keys: the same dot products, and
+    // much slower here); the sampled keys' scores and the chosen queries' rows are read from it.
+    const torch::Tensor all =
+        BatchedMatmul(q.reshape({b * h, l, e}), k.transpose(-2, -1).reshape({b * h, e, s}))
+            .view({b, h, l, s});
     // Each query's scores against `sampled` random keys: [B, H, L, sampled].
     const torch::Tensor index = torch::randint(s, {l, sampled}, q.options().dtype(torch::kLong));
-    const torch::Tensor keys = k.index_select(2, index.flatten()).view({b, h, l, sampled, e});
-    const torch::Tensor sample = torch::matmul(q.unsqueeze(-2), keys.transpose(-2, -1)).squeeze(-2);
+    const torch::Tensor sample =
+        all.gather(3, index.view({1, 1, l, sampled}).expand({b, h, l, sampled}));
     const torch::Tensor sparsity = std::get<0>(sample.max(-1)) - sample.sum(-1) / s;
     const torch::Tensor chosen = std::get<1>(sparsity.topk(top, -1, true, false));  // [B, H, u]
-    torch::Tensor scores = torch::matmul(q.gather(2, chosen.unsqueeze(-1).expand({b, h, top, e})),
-                                         k.transpose(-2, -1)) *
+    torch::Tensor scores = all.gather(2, chosen.unsqueeze(-1).expand({b, h, top, s})) *
                            (1.0 / std::sqrt(static_cast<double>(e)));  // [B, H, u, S]
     torch::Tensor context;
     if (causal_) {
@@ -78,7 +87,9 @@ class ProbAttention final : public AttentionMechanism {
     } else {
       context = v.mean(2, true).expand({b, h, l, d});
     }
-    const torch::Tensor attended = torch::matmul(torch::softmax(scores, -1), v);  // [B, H, u, D]
+    const torch::Tensor attended =
+        BatchedMatmul(torch::softmax(scores, -1).reshape({b * h, top, s}), v.reshape({b * h, s, d}))
+            .view({b, h, top, d});
     context = context.scatter(2, chosen.unsqueeze(-1).expand({b, h, top, d}), attended);
     return context.contiguous().view({b, l, h * d});  // NF's layout (see the file comment)
   }
@@ -88,7 +99,8 @@ class ProbAttention final : public AttentionMechanism {
   int factor_;
 };
 
-// NF's ConvLayer: [B, T, C] -> [B, T', C] with T' = floor((T + 1) / 2) + 1.
+// NF's ConvLayer: [B, T, C] -> [B, T', C] with T' = floor((T + 1) / 2) + 1. `weight` [B]: a
+// merged batch's draw counts (undefined: once each), which weigh the batch norm's statistics.
 class DistilConv final : public torch::nn::Module {
  public:
   explicit DistilConv(int64_t channels) {
@@ -99,9 +111,11 @@ class DistilConv final : public torch::nn::Module {
     norm_ = register_module("norm", torch::nn::BatchNorm1d(channels));
   }
 
-  torch::Tensor forward(const torch::Tensor& x) {
-    auto y = torch::elu(norm_->forward(conv_->forward(x.transpose(1, 2))));
-    return torch::max_pool1d(y, {3}, {2}, {1}).transpose(1, 2);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& weight) {
+    const torch::Tensor y = conv_->forward(x.transpose(1, 2)).transpose(1, 2);  // [B, T + 2, C]
+    const torch::Tensor rows = weight.defined() ? weight.repeat_interleave(y.size(1)) : weight;
+    const torch::Tensor z = torch::elu(NormOverFeatures(norm_, y, rows));
+    return torch::max_pool1d(z.transpose(1, 2), {3}, {2}, {1}).transpose(1, 2);
   }
 
  private:
@@ -158,15 +172,16 @@ class Informer final : public ForecastModel {
     torch::Tensor x = enc_embedding_->forward(y, marks.encoder);
     for (size_t i = 0; i < encoder_.size(); ++i) {
       x = encoder_[i]->forward(x);
-      if (i < convs_.size()) x = convs_[i]->forward(x);
+      if (i < convs_.size()) x = convs_[i]->forward(x, batch.weight);
     }
     auto decoded = decoder_->forward(dec_embedding_->forward(x_dec, marks.decoder),
                                      encoder_norm_->forward(x));  // [B, label_len + H, Q]
     return decoded.slice(1, label_len_).squeeze(-1);
   }
 
+  // Windows meet only through dropout and the distilling layers' batch norm, whose statistics
+  // weigh a merged window by its draws.
   RepeatedDraws Repeats() const override {
-    if (distil_) return RepeatedDraws::kCompute;  // batch norm's statistics
     return dropout_ > 0 ? RepeatedDraws::kMergeSharingDropout : RepeatedDraws::kMerge;
   }
 

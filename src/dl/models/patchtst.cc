@@ -75,39 +75,6 @@ struct PatchTstOptions {
   bool learn_pos_embed = true;
 };
 
-// BatchNorm1d over the feature axis of [N, P, D] (NF's Transpose, BatchNorm1d, Transpose): the
-// same statistics (per feature, over N and P) computed on the [N * P, D] view, which keeps the
-// result contiguous. A transposed result made every following Linear take libtorch's
-// broadcasting matmul path (the weight expanded to [N, D, D] and multiplied batch by batch):
-// 5x slower training steps.
-//
-// `row_weight` [N * P] (undefined: once each) are the draw counts of a merged batch's windows,
-// repeated per patch: in training the statistics are then weighted, which are those of the
-// repeated batch (mean and biased variance over its rows for the output, the unbiased variance
-// over its N' * P rows for the running estimate, as torch's BatchNorm).
-torch::Tensor NormOverFeatures(torch::nn::BatchNorm1d& norm, const torch::Tensor& x,
-                               const torch::Tensor& row_weight) {
-  torch::Tensor rows = x.reshape({-1, x.size(2)});
-  if (!row_weight.defined() || !norm->is_training()) return norm->forward(rows).view(x.sizes());
-  const auto& o = norm->options;
-  const double n = row_weight.sum().item<double>();
-  torch::Tensor w = (row_weight / n).unsqueeze(1);  // [R, 1], sums to 1
-  torch::Tensor mean = (rows * w).sum(0);
-  torch::Tensor centered = rows - mean;
-  torch::Tensor var = (centered.square() * w).sum(0);
-  if (o.track_running_stats()) {
-    torch::NoGradGuard no_grad;
-    norm->num_batches_tracked.add_(1);
-    const double m = o.momentum() ? *o.momentum()  // else a cumulative average, as torch's
-                                  : 1.0 / norm->num_batches_tracked.item<double>();
-    norm->running_mean.mul_(1 - m).add_(mean.detach(), m);
-    norm->running_var.mul_(1 - m).add_(var.detach() * (n / std::max(n - 1, 1.0)), m);
-  }
-  torch::Tensor out = centered * torch::rsqrt(var + o.eps());
-  if (o.affine()) out = out * norm->weight + norm->bias;
-  return out.view(x.sizes());
-}
-
 // One TSTEncoderLayer: self-attention (optionally residual) and a feed-forward network, each
 // with a residual connection and BatchNorm (post-norm by default).
 class EncoderLayer final : public torch::nn::Module {

@@ -70,6 +70,29 @@ Result<TransformerOptions> TakeTransformerOptions(const std::string& model, Para
   return o;
 }
 
+torch::Tensor NormOverFeatures(torch::nn::BatchNorm1d& norm, const torch::Tensor& x,
+                               const torch::Tensor& row_weight) {
+  torch::Tensor rows = x.reshape({-1, x.size(2)});
+  if (!row_weight.defined() || !norm->is_training()) return norm->forward(rows).view(x.sizes());
+  const auto& o = norm->options;
+  const double n = row_weight.sum().item<double>();
+  torch::Tensor w = (row_weight / n).unsqueeze(1);  // [R, 1], sums to 1
+  torch::Tensor mean = (rows * w).sum(0);
+  torch::Tensor centered = rows - mean;
+  torch::Tensor var = (centered.square() * w).sum(0);
+  if (o.track_running_stats()) {
+    torch::NoGradGuard no_grad;
+    norm->num_batches_tracked.add_(1);
+    const double m = o.momentum() ? *o.momentum()  // else a cumulative average, as torch's
+                                  : 1.0 / norm->num_batches_tracked.item<double>();
+    norm->running_mean.mul_(1 - m).add_(mean.detach(), m);
+    norm->running_var.mul_(1 - m).add_(var.detach() * (n / std::max(n - 1, 1.0)), m);
+  }
+  torch::Tensor out = centered * torch::rsqrt(var + o.eps());
+  if (o.affine()) out = out * norm->weight + norm->bias;
+  return out.view(x.sizes());
+}
+
 Result<int> TakeMovingAvgWindow(const std::string& model, Params& params) {
   const double old_name = params.Take("moving_avg_window", 25);
   const double window = params.Take("MovingAvg_window", old_name);
