@@ -164,11 +164,13 @@ class NBeatsBlock final : public torch::nn::Module {
       basis = batch.stat_exog.unsqueeze(1).expand({-1, steps, -1});
     }
     const int64_t c = futr_ + stat_;
-    // [B, L, C] x [B, C, 1] -> [B, L]; [B, H, C] x [B, C, 1] -> [B, H].
-    auto backcast = basis.narrow(1, 0, input_size_).bmm(theta.narrow(1, c, c).unsqueeze(-1));
-    auto forecast = basis.narrow(1, input_size_, horizon_).bmm(theta.narrow(1, 0, c).unsqueeze(-1));
+    // Weighted sums over the C variables per step (libtorch 1.13's bmm would run a product per
+    // window): [B, L, C] . [B, 1, C] -> [B, L]; [B, H, C] . [B, 1, C] -> [B, H].
+    auto backcast = (basis.narrow(1, 0, input_size_) * theta.narrow(1, c, c).unsqueeze(1)).sum(-1);
+    auto forecast =
+        (basis.narrow(1, input_size_, horizon_) * theta.narrow(1, 0, c).unsqueeze(1)).sum(-1);
     // One forecast for every output, as NF's: [B, H, 1] broadcasts over the Q outputs.
-    return {backcast.squeeze(-1), outputs_ == 1 ? forecast.squeeze(-1) : forecast};
+    return {backcast, outputs_ == 1 ? forecast : forecast.unsqueeze(-1)};
   }
 
   Basis basis_;
