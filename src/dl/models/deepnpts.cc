@@ -13,7 +13,7 @@
 // StepLR decays, 1024 windows per step, standard scaler. As NF's, it takes point losses only
 // (one output per step: MAE, MSE, ... and the implicit quantile losses, whose head acts on the
 // output); MQLoss and DistributionLoss are refused. NF's default valid_loss is MAE whatever the
-// training loss; validation here takes the training loss, as for every other model.
+// training loss; validation here takes the training loss, as for the other point models.
 // BatchNorm's statistics run over the batch, so a window drawn c times is computed c times, as
 // NF does.
 #include <torch/nn/modules/batchnorm.h>
