@@ -194,10 +194,12 @@ TEST(Trainer, MergedRepeatedWindowsGiveTheSameLossAndGradients) {
       auto g1 = loss_grads_buffers(*repeated), g2 = loss_grads_buffers(*merged);
       ASSERT_EQ(g1.size(), g2.size());
       for (size_t i = 0; i < g1.size(); ++i) {
-        // Elementwise to 1e-4, and to 1e-4 of the tensor's largest entry (Informer's weighted
-        // batch norm sums in another order: 1.9e-6 off in a gradient whose largest entry is 0.08).
+        // Elementwise to 1e-4, and to 1e-5 plus 1e-4 of the tensor's largest entry. Informer's
+        // weighted batch norm sums in another order: 1.9e-6 off in a gradient whose largest entry
+        // is 0.08, and its Conv1d bias before the norm has a zero gradient up to such rounding
+        // (2e-6 on one side, 0 on the other, in a CI run).
         const double scale = g1[i].abs().max().item<double>();
-        EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-4, 1e-6 + 1e-4 * scale))
+        EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-4, 1e-5 + 1e-4 * scale))
             << "tensor " << i << ": " << (g1[i] - g2[i]).abs().max().item<double>() << " off, "
             << scale << " at most";
       }
