@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""NF's model at random_seed=1, its eval-mode forecast of the windows our model tests feed.
+
+    nf_seed_forecast.py MODEL [--hist N] [--futr N] [--stat] [--h 12] [--input-size 24]
+                        [--param KEY=VALUE ...] [--count]
+
+Builds NeuralForecast's MODEL(h, input_size, random_seed=1, ...) with N historic and future
+variables (0 to 2) and, with --stat, one static variable, and feeds its forward the two windows
+of src/dl/models_test.cc's NfWindows as a windows_batch dict (the layout NF's _parse_windows
+gives a univariate model). Prints what Models.*LayersAreNfs compare ours with: window 0's
+steps 0-3, window 1's steps 9-11 and the sum of all 24, in C++ initializer form, then (with
+--count) NF's trainable parameter count. KEY=VALUE is one of MODEL's hyper-parameters: a Python
+literal, or a comma-separated list of names (e.g. stack_types=trend,seasonality,exogenous).
+Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
+the layers are built, so the initial weights are the ones NF trains from.
+"""
+import argparse
+import ast
+
+import torch
+
+
+def windows(hist, futr, stat, input_size, h):
+    """NfWindows of src/dl/models_test.cc, as NF's windows_batch for a univariate model."""
+    t = torch.arange(input_size + h, dtype=torch.float32)
+    x = t[:input_size]
+    y = torch.stack([torch.sin(0.3 * x), torch.cos(0.2 * x)])
+    batch = {"insample_y": y.unsqueeze(-1), "insample_mask": torch.ones(2, input_size, 1),
+             "hist_exog": None, "futr_exog": None, "stat_exog": None}
+    if hist:
+        batch["hist_exog"] = torch.stack([torch.stack([0.1 * x, torch.sin(0.2 * x)], -1),
+                                          torch.stack([-0.05 * x, torch.cos(0.7 * x)], -1)
+                                          ])[:, :, :hist]
+    if futr:
+        batch["futr_exog"] = torch.stack([torch.stack([torch.cos(0.5 * t), 0.02 * t], -1),
+                                          torch.stack([torch.sin(0.1 * t), -0.03 * t], -1)
+                                          ])[:, :, :futr]
+    if stat:
+        batch["stat_exog"] = torch.tensor([[0.5], [-1.0]])
+    return batch
+
+
+def param(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, [v.strip() for v in value.split(",")] if "," in value else value
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", help="a NeuralForecast model class, e.g. VanillaTransformer")
+    p.add_argument("--hist", type=int, default=0, choices=range(3))
+    p.add_argument("--futr", type=int, default=0, choices=range(3))
+    p.add_argument("--stat", action="store_true")
+    p.add_argument("--h", type=int, default=12)
+    p.add_argument("--input-size", type=int, default=24)
+    p.add_argument("--param", action="append", default=[], type=param)
+    p.add_argument("--count", action="store_true", help="also print the trainable parameters")
+    a = p.parse_args()
+
+    import logging
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
+    from neuralforecast import models
+
+    cls = getattr(models, a.model)
+    names = {"hist_exog_list": [f"h{i}" for i in range(a.hist)],
+             "futr_exog_list": [f"f{i}" for i in range(a.futr)],
+             "stat_exog_list": ["s0"] if a.stat else []}
+    model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **dict(a.param))
+    model.eval()
+    with torch.no_grad():
+        out = model(windows(a.hist, a.futr, a.stat, a.input_size, a.h))
+    out = out.reshape(2, a.h, -1)[:, :, 0]
+
+    def floats(v):
+        return "{" + ", ".join(f"{x:.7f}f" for x in v.tolist()) + "}"
+
+    print(f"{{{floats(out[0, :4])},\n {floats(out[1, -3:])},\n {out.sum().item():.7f}}}")
+    if a.count:
+        print(sum(q.numel() for q in model.parameters() if q.requires_grad))
+
+
+if __name__ == "__main__":
+    main()
