@@ -71,12 +71,14 @@ class Inception final : public torch::nn::Module {
  public:
   Inception(int64_t in, int64_t out, int num_kernels) {
     for (int i = 0; i < num_kernels; ++i) {
-      auto conv = register_module(
+      kernels_.push_back(register_module(
           "kernel" + std::to_string(i),
-          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 2 * i + 1).padding(i)));
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 2 * i + 1).padding(i))));
+    }
+    // Re-initialized after all are built, as NF's _initialize_weights (the same draws).
+    for (auto& conv : kernels_) {
       torch::nn::init::kaiming_normal_(conv->weight, 0, torch::kFanOut, torch::kReLU);
       torch::nn::init::zeros_(conv->bias);
-      kernels_.push_back(conv);
     }
   }
 
@@ -162,6 +164,12 @@ class TimesNet final : public ForecastModel {
  public:
   TimesNet(const ModelConfig& config, const TimesNetOptions& o)
       : input_size_(config.input_size), horizon_(config.horizon), dropout_(o.dropout) {
+    // NF builds the blocks first, then the embedding and the rest; drawn in that order here and
+    // registered in this file's order.
+    std::vector<std::shared_ptr<TimesBlock>> blocks;
+    for (int i = 0; i < o.encoder_layers; ++i) {
+      blocks.push_back(std::make_shared<TimesBlock>(input_size_ + horizon_, o));
+    }
     token_ = register_module("value_embedding",
                              torch::nn::Conv1d(torch::nn::Conv1dOptions(1, o.hidden_size, 3)
                                                    .padding(1)
@@ -178,8 +186,7 @@ class TimesNet final : public ForecastModel {
     predict_linear_ =
         register_module("predict_linear", torch::nn::Linear(input_size_, input_size_ + horizon_));
     for (int i = 0; i < o.encoder_layers; ++i) {
-      blocks_.push_back(register_module("block" + std::to_string(i),
-                                        std::make_shared<TimesBlock>(input_size_ + horizon_, o)));
+      blocks_.push_back(register_module("block" + std::to_string(i), blocks[i]));
     }
     layer_norm_ = register_module(
         "layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size})));

@@ -355,12 +355,12 @@ AttentionLayer::AttentionLayer(std::shared_ptr<AttentionMechanism> mechanism, in
   const int64_t width = (hidden / heads) * heads;
   if (own_mechanism) register_module("inner_attention", mechanism_);
   query_ = register_module("query_projection", torch::nn::Linear(hidden, width));
-  if (mechanism_->ReadsKeys()) {
-    key_ = register_module("key_projection", torch::nn::Linear(hidden, width));
-  }
-  if (mechanism_->ReadsValues()) {
-    value_ = register_module("value_projection", torch::nn::Linear(hidden, width));
-  }
+  // NF builds the key and value projections even around a mechanism that never reads them. They
+  // are drawn here too, and dropped, so that a seed gives NF's initial weights to the layers
+  // built after them.
+  torch::nn::Linear key(hidden, width), value(hidden, width);
+  if (mechanism_->ReadsKeys()) key_ = register_module("key_projection", key);
+  if (mechanism_->ReadsValues()) value_ = register_module("value_projection", value);
   out_ = register_module("out_projection", torch::nn::Linear(width, hidden));
 }
 
@@ -558,16 +558,18 @@ DecompositionForecaster::DecompositionForecaster(std::string model, const ModelC
       input_size_(config.input_size),
       horizon_(config.horizon),
       moving_avg_(moving_avg),
-      futr_exog_(config.futr_exog) {}
+      futr_exog_(config.futr_exog) {
+  // Drawn before a derived model's own modules, as NF builds them; registered in Build.
+  enc_embedding_ = std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout, futr_exog_);
+  dec_embedding_ = std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout, futr_exog_);
+}
 
 void DecompositionForecaster::Build(const AttentionMaker& encoder_attention,
                                     const AttentionMaker& decoder_self,
                                     const AttentionMaker& decoder_cross) {
   const TransformerOptions& o = options_;
-  enc_embedding_ = register_module(
-      "enc_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout, futr_exog_));
-  dec_embedding_ = register_module(
-      "dec_embedding", std::make_shared<DataEmbedding>(1, o.hidden, false, o.dropout, futr_exog_));
+  register_module("enc_embedding", enc_embedding_);
+  register_module("dec_embedding", dec_embedding_);
   std::vector<std::shared_ptr<DecompEncoderLayer>> encoder_layers;
   for (int i = 0; i < o.encoder_layers; ++i) {
     encoder_layers.push_back(
@@ -577,8 +579,9 @@ void DecompositionForecaster::Build(const AttentionMaker& encoder_attention,
                              std::make_shared<DecompEncoder>(std::move(encoder_layers), o.hidden));
   std::vector<std::shared_ptr<DecompDecoderLayer>> decoder_layers;
   for (int i = 0; i < o.decoder_layers; ++i) {
+    auto self_attention = decoder_self();  // before the cross attention, as NF builds them
     decoder_layers.push_back(
-        std::make_shared<DecompDecoderLayer>(decoder_self(), decoder_cross(), o, moving_avg_));
+        std::make_shared<DecompDecoderLayer>(self_attention, decoder_cross(), o, moving_avg_));
   }
   decoder_ = register_module(
       "decoder", std::make_shared<DecompDecoder>(std::move(decoder_layers), o.hidden, o.outputs));

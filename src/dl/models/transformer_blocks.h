@@ -238,7 +238,8 @@ class FourierCrossAttention final : public AttentionMechanism {
 
 // NF's AttentionLayer / AutoCorrelationLayer: Linear projections of queries, keys and values
 // to heads x (hidden / heads), the mechanism, and an output Linear back to hidden. The key and
-// value projections exist only when the mechanism reads them. `own_mechanism` false: the
+// value projections are kept only when the mechanism reads them (their initial weights are drawn
+// either way, as NF's). `own_mechanism` false: the
 // caller registers the (shared) mechanism itself.
 class AttentionLayer final : public torch::nn::Module {
  public:
@@ -399,8 +400,9 @@ Decomposition DecompDecoderInputs(const torch::Tensor& y, int64_t label_len, int
 // layers. The window y [B, L] is embedded (token convolution, no positions) and encoded by a
 // DecompEncoder; the decoder reads DecompDecoderInputs (the seasonal tail and H zeros, embedded;
 // the trend tail and H copies of the window mean) and the encoder's output; the last H steps of
-// its seasonal + trend output are the forecast. A derived model's constructor registers its own
-// modules first (FEDformer's shared Fourier mechanisms), then calls Build once.
+// its seasonal + trend output are the forecast. The constructor builds the two embeddings; a
+// derived model's constructor then builds and registers its own modules (FEDformer's shared
+// Fourier mechanisms) and calls Build once. That is NF's order of initial draws.
 class DecompositionForecaster : public ForecastModel {
  public:
   torch::Tensor Forward(const WindowBatch& batch) override;
@@ -415,7 +417,7 @@ class DecompositionForecaster : public ForecastModel {
   DecompositionForecaster(std::string model, const ModelConfig& config, const TransformerOptions& o,
                           int64_t moving_avg);
   // Registers enc_embedding, dec_embedding, encoder and decoder, in this order; each encoder
-  // layer takes one new `encoder_attention`, each decoder layer a `decoder_self` and a
+  // layer takes one new `encoder_attention`, each decoder layer a `decoder_self`, then a
   // `decoder_cross`.
   void Build(const AttentionMaker& encoder_attention, const AttentionMaker& decoder_self,
              const AttentionMaker& decoder_cross);

@@ -63,7 +63,8 @@ class VanillaTransformer final : public ForecastModel {
                                std::make_shared<TransEncoder>(std::move(encoder_layers), o.hidden));
     std::vector<std::shared_ptr<TransDecoderLayer>> decoder_layers;
     for (int i = 0; i < o.decoder_layers; ++i) {
-      decoder_layers.push_back(std::make_shared<TransDecoderLayer>(attention(), attention(), o));
+      auto self_attention = attention();  // before the cross attention, as NF builds them
+      decoder_layers.push_back(std::make_shared<TransDecoderLayer>(self_attention, attention(), o));
     }
     decoder_ = register_module(
         "decoder", std::make_shared<TransDecoder>(std::move(decoder_layers), o.hidden, o.outputs));
