@@ -282,24 +282,29 @@ class Tft final : public ForecastModel {
     tgt_embedding_ = register_module("tgt_embedding", std::make_shared<Embedding>(1, H));
     if (stat_ > 0)
       static_ = register_module("static_encoder", std::make_shared<StaticEncoder>(stat_, o));
-    history_vsn_ = register_module(
-        "history_vsn", std::make_shared<Vsn>(H, futr_vars + hist_ + 1, o.dropout, o.activation));
-    future_vsn_ =
-        register_module("future_vsn", std::make_shared<Vsn>(H, futr_vars, o.dropout, o.activation));
+    // Drawn in NF's order (the history VSN, the two encoders, the future VSN), registered in
+    // this file's.
+    auto history_vsn = std::make_shared<Vsn>(H, futr_vars + hist_ + 1, o.dropout, o.activation);
+    torch::nn::LSTM history_lstm{nullptr}, future_lstm{nullptr};
+    torch::nn::GRU history_gru{nullptr}, future_gru{nullptr};
     if (o.lstm) {
-      auto lstm = [&] {
-        return torch::nn::LSTM(
-            torch::nn::LSTMOptions(H, H).num_layers(o.n_rnn_layers).batch_first(true));
-      };
-      history_lstm_ = register_module("history_encoder", lstm());
-      future_lstm_ = register_module("future_encoder", lstm());
+      auto options = torch::nn::LSTMOptions(H, H).num_layers(o.n_rnn_layers).batch_first(true);
+      history_lstm = torch::nn::LSTM(options);
+      future_lstm = torch::nn::LSTM(options);
     } else {
-      auto gru = [&] {
-        return torch::nn::GRU(
-            torch::nn::GRUOptions(H, H).num_layers(o.n_rnn_layers).batch_first(true));
-      };
-      history_gru_ = register_module("history_encoder", gru());
-      future_gru_ = register_module("future_encoder", gru());
+      auto options = torch::nn::GRUOptions(H, H).num_layers(o.n_rnn_layers).batch_first(true);
+      history_gru = torch::nn::GRU(options);
+      future_gru = torch::nn::GRU(options);
+    }
+    auto future_vsn = std::make_shared<Vsn>(H, futr_vars, o.dropout, o.activation);
+    history_vsn_ = register_module("history_vsn", history_vsn);
+    future_vsn_ = register_module("future_vsn", future_vsn);
+    if (o.lstm) {
+      history_lstm_ = register_module("history_encoder", history_lstm);
+      future_lstm_ = register_module("future_encoder", future_lstm);
+    } else {
+      history_gru_ = register_module("history_encoder", history_gru);
+      future_gru_ = register_module("future_encoder", future_gru);
     }
     input_gate_ = register_module("input_gate", std::make_shared<Glu>(H, H));
     input_gate_ln_ = register_module("input_gate_ln", MakeNorm(H));
