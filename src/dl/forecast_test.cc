@@ -909,7 +909,10 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
     config.params["DeepAR"] = {{"lstm_hidden_size", 32}, {"lstm_dropout", 0.0}};
   } else if (transformer) {  // NF's lr 1e-4 is slow for 100 steps
     // Informer's sparse attention learns x more slowly: 1.63 against 5.19 without in 100 steps.
-    config.max_steps = GetParam() == "Informer" ? 200 : 100;
+    // From their seed-1 initial weights (NF's), FEDformer's cross-validation reaches 1.50 against
+    // 4.97 without in 100 steps, and Autoformer's 1.54 against 5.48 (1.26 and 1.32 in 150).
+    const bool decomposition = GetParam() == "Autoformer" || GetParam() == "FEDformer";
+    config.max_steps = GetParam() == "Informer" ? 200 : decomposition ? 150 : 100;
     config.params[GetParam()] = {{"hidden_size", 16},
                                  {"conv_hidden_size", 16},
                                  {"learning_rate", 1e-3},
