@@ -2,14 +2,16 @@
 """NF's model at random_seed=1, its eval-mode forecast of the windows our model tests feed.
 
     nf_seed_forecast.py MODEL [--hist N] [--futr N] [--stat] [--h 12] [--input-size 24]
-                        [--param KEY=VALUE ...] [--count]
+                        [--param KEY=VALUE ...] [--output 0] [--count]
 
 Builds NeuralForecast's MODEL(h, input_size, random_seed=1, ...) with N historic and future
 variables (0 to 2) and, with --stat, one static variable, and feeds its forward the two windows
 of src/dl/models_test.cc's NfWindows as a windows_batch dict (the layout NF's _parse_windows
 gives a univariate model). Prints what Models.*LayersAreNfs compare ours with: window 0's
 steps 0-3, window 1's steps 9-11 and the sum of all 24, in C++ initializer form, then (with
---count) NF's trainable parameter count. KEY=VALUE is one of MODEL's hyper-parameters: a Python
+--count) NF's trainable parameter count. --output K prints the K-th output per step (the forward
+of a distribution loss gives its parameters per step before NF's domain map; a recurrent model's
+forward, DeepAR's, gives those of the steps after the window's last h values). KEY=VALUE is one of MODEL's hyper-parameters: a Python
 literal, or a comma-separated list of names (e.g. stack_types=trend,seasonality,exogenous).
 Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
 the layers are built, so the initial weights are the ones NF trains from.
@@ -59,6 +61,8 @@ def main():
     p.add_argument("--h", type=int, default=12)
     p.add_argument("--input-size", type=int, default=24)
     p.add_argument("--param", action="append", default=[], type=param)
+    p.add_argument("--output", type=int, default=0,
+                   help="which of the model's outputs per step to print (DeepAR's loc: 1)")
     p.add_argument("--count", action="store_true", help="also print the trainable parameters")
     a = p.parse_args()
 
@@ -75,7 +79,7 @@ def main():
     model.eval()
     with torch.no_grad():
         out = model(windows(a.hist, a.futr, a.stat, a.input_size, a.h))
-    out = out.reshape(2, a.h, -1)[:, :, 0]
+    out = out.reshape(2, a.h, -1)[:, :, a.output]
 
     def floats(v):
         return "{" + ", ".join(f"{x:.7f}f" for x in v.tolist()) + "}"

@@ -1157,6 +1157,29 @@ TEST(Models, ForecastsAreNfsAtSeedOne) {
   }
 }
 
+// DeepAR too: at seed 1 its LSTM and decoder read NfWindows as NF's do. Its forward gives the
+// distribution's parameters after every step of the window; NF's (a recurrent model's) those of
+// the last h steps before its domain map, which leaves StudentT's loc (output 1) as it is
+// (`nf_seed_forecast.py DeepAR --output 1`).
+TEST(Models, DeepArIsNfsAtSeedOne) {
+  torch::manual_seed(1);
+  auto model = DefaultModelRegistry().Make("DeepAR", NfCase(0, 0, 0));
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->eval();
+  torch::NoGradGuard no_grad;
+  const auto params = (*model)->Forward(NfWindows(0, 0, false));
+  ASSERT_EQ(params.sizes(), (std::vector<int64_t>{2, 24, 3}));
+  const auto loc = params.select(2, 1).slice(1, 12);
+  EXPECT_TRUE(torch::allclose(loc[0].slice(0, 0, 4),
+                              torch::tensor({-0.0384838f, -0.0401152f, -0.0416541f, -0.0429477f}),
+                              1e-4, 1e-5))
+      << loc[0].slice(0, 0, 4);
+  EXPECT_TRUE(torch::allclose(loc[1].slice(0, 9),
+                              torch::tensor({-0.0432036f, -0.0423462f, -0.0413545f}), 1e-4, 1e-5))
+      << loc[1].slice(0, 9);
+  EXPECT_NEAR(loc.sum().item<double>(), -1.0224619, 1e-4);
+}
+
 // PatchTST's attention runs on ShortSelfAttention unless attention weights are dropped out in
 // training, where libtorch's ops run. With every other dropout off and an attention dropout too
 // small to drop anything (keep probability 1 - 1e-12), the two paths must give the same

@@ -23,7 +23,9 @@
 //    Fourier block reads only the queries and the cross-attention never reads the values, so
 //    those projections never receive a gradient and never change the forecast. They are not
 //    built here (fewer parameters than NF: 2 (hidden^2 + hidden) per encoder layer and
-//    3 (hidden^2 + hidden) per decoder layer; the same function).
+//    3 (hidden^2 + hidden) per decoder layer; the same function). Their initial weights are
+//    drawn all the same, and the layers are built in NF's order, so that a seed gives NF's
+//    initial weights to the rest (Models.ForecastsAreNfsAtSeedOne).
 //  - Modes are drawn with a generator seeded by ModelConfig::seed (NF uses numpy's global
 //    generator), in NF's order: encoder block, decoder block, cross queries, cross keys. The
 //    decoder's modes are drawn for its actual length label_len + H (NF uses input_size // 2 + H,
