@@ -208,6 +208,14 @@ Status CheckRange(const std::string& model, const std::string& key, double value
   return Status::OK();
 }
 
+Status CheckFlag(const std::string& model, const std::string& key, double value) {
+  if (value != 0 && value != 1) {
+    return Status::InvalidArgument(model, ": ", key, " must be 0 or 1 (false or true), got ",
+                                   value);
+  }
+  return Status::OK();
+}
+
 Status CheckRate(const std::string& model, const std::string& key, double value) {
   if (!(value >= 0 && value < 1)) {
     return Status::InvalidArgument(model, ": ", key, " must be in [0, 1), got ", value);

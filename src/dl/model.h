@@ -266,5 +266,6 @@ Status CheckAtLeast(const std::string& model, const std::string& key, double val
 Status CheckRange(const std::string& model, const std::string& key, double value, double min,
                   double max);
 Status CheckRate(const std::string& model, const std::string& key, double value);  // [0, 1)
+Status CheckFlag(const std::string& model, const std::string& key, double value);  // 0 or 1
 
 }  // namespace drc::dl

@@ -123,10 +123,7 @@ Result<std::shared_ptr<ForecastModel>> MakeDeepNpts(const ModelConfig& config) {
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "hidden_size", o.hidden_size, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "n_layers", o.n_layers, 1));
   DRC_RETURN_NOT_OK(CheckRate(kName, "dropout", o.dropout));
-  if (batch_norm != 0 && batch_norm != 1) {
-    return Status::InvalidArgument(kName, ": batch_norm must be 0 or 1 (false or true), got ",
-                                   batch_norm);
-  }
+  DRC_RETURN_NOT_OK(CheckFlag(kName, "batch_norm", batch_norm));
   o.batch_norm = batch_norm == 1;
   if (config.outputs != 1) {
     return Status::InvalidArgument(

@@ -165,9 +165,7 @@ class Informer final : public ForecastModel {
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckWindow(kName, batch.insample_y, input_size_);
     auto y = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
-    const int64_t b = y.size(0);
-    auto x_dec = torch::cat(
-        {y.slice(1, input_size_ - label_len_), torch::zeros({b, horizon_, 1}, y.options())}, 1);
+    auto x_dec = LabelAndZeros(y, label_len_, horizon_);
     const FutureMarks marks = FutureMarksOf(batch, input_size_, label_len_);
     torch::Tensor x = enc_embedding_->forward(y, marks.encoder);
     for (size_t i = 0; i < encoder_.size(); ++i) {
@@ -204,9 +202,7 @@ Result<std::shared_ptr<ForecastModel>> MakeInformer(const ModelConfig& config) {
   const double distil = p.Take("distil", 1);
   DRC_RETURN_NOT_OK(p.Finish());
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "factor", factor, 1));
-  if (distil != 0 && distil != 1) {
-    return Status::InvalidArgument(kName, ": distil must be 0 or 1 (false or true), got ", distil);
-  }
+  DRC_RETURN_NOT_OK(CheckFlag(kName, "distil", distil));
   return std::shared_ptr<ForecastModel>(
       std::make_shared<Informer>(config, options, factor, distil == 1));
 }

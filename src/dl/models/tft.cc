@@ -472,10 +472,7 @@ Result<std::shared_ptr<ForecastModel>> MakeTft(const ModelConfig& config) {
                                      " (or its code 0 to ", count - 1, "), got ", code);
     }
   }
-  if (one_state != 0 && one_state != 1) {
-    return Status::InvalidArgument(
-        name, ": one_rnn_initial_state must be 0 or 1 (false or true), got ", one_state);
-  }
+  DRC_RETURN_NOT_OK(CheckFlag(name, "one_rnn_initial_state", one_state));
   if (tgt_size != 1) {
     return Status::InvalidArgument(name, ": tgt_size must be 1 (one target series), got ",
                                    tgt_size);

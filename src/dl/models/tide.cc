@@ -174,12 +174,8 @@ Result<std::shared_ptr<ForecastModel>> MakeTide(const ModelConfig& config) {
     DRC_RETURN_NOT_OK(CheckAtLeast("TiDE", key, value, 1));
   }
   DRC_RETURN_NOT_OK(CheckRate("TiDE", "dropout", o.dropout));
-  for (const auto& [key, value] : std::vector<std::pair<std::string, double>>{
-           {"layernorm", layernorm}, {"temporal_decoder_layernorm", temporal_decoder_layernorm}}) {
-    if (value != 0 && value != 1) {
-      return Status::InvalidArgument("TiDE: ", key, " must be 0 or 1 (false or true), got ", value);
-    }
-  }
+  DRC_RETURN_NOT_OK(CheckFlag("TiDE", "layernorm", layernorm));
+  DRC_RETURN_NOT_OK(CheckFlag("TiDE", "temporal_decoder_layernorm", temporal_decoder_layernorm));
   o.layernorm = layernorm == 1;
   o.temporal_decoder_layernorm = temporal_decoder_layernorm == 1;
   return std::shared_ptr<ForecastModel>(std::make_shared<Tide>(config, o));

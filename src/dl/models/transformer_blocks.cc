@@ -155,6 +155,11 @@ torch::Tensor DataEmbedding::forward(const torch::Tensor& x, const torch::Tensor
   return Dropout(out, dropout_, is_training());
 }
 
+torch::Tensor LabelAndZeros(const torch::Tensor& y, int64_t label_len, int64_t horizon) {
+  return torch::cat(
+      {y.slice(1, y.size(1) - label_len), torch::zeros({y.size(0), horizon, 1}, y.options())}, 1);
+}
+
 FutureMarks FutureMarksOf(const WindowBatch& batch, int64_t input_size, int64_t label_len) {
   if (!batch.futr_exog.defined()) return {};
   return {batch.futr_exog.slice(1, 0, input_size),

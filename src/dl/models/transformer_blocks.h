@@ -99,6 +99,10 @@ struct FutureMarks {
 };
 FutureMarks FutureMarksOf(const WindowBatch& batch, int64_t input_size, int64_t label_len);
 
+// The decoder input of NF's VanillaTransformer and Informer: the window's last label_len values
+// and h zeros, y [B, L, 1] -> [B, label_len + H, 1].
+torch::Tensor LabelAndZeros(const torch::Tensor& y, int64_t label_len, int64_t horizon);
+
 // BatchNorm1d over the feature axis of [N, P, D] (NF's Transpose, BatchNorm1d, Transpose, as in
 // PatchTST and Informer's distilling layers): the same statistics (per feature, over N and P)
 // computed on the [N * P, D] view, which keeps the result contiguous. A transposed result made

@@ -73,9 +73,7 @@ class VanillaTransformer final : public ForecastModel {
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckWindow(kName, batch.insample_y, input_size_);
     auto y = batch.insample_y.unsqueeze(-1);  // [B, L, 1]
-    const int64_t b = y.size(0);
-    auto x_dec = torch::cat(
-        {y.slice(1, input_size_ - label_len_), torch::zeros({b, horizon_, 1}, y.options())}, 1);
+    auto x_dec = LabelAndZeros(y, label_len_, horizon_);
     const FutureMarks marks = FutureMarksOf(batch, input_size_, label_len_);
     auto encoded = encoder_->forward(enc_embedding_->forward(y, marks.encoder));
     auto decoded =
