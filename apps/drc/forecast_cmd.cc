@@ -221,9 +221,14 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
     j["mape"] = r.mape;
     j["smape"] = r.smape;
   }
-  // The model's overrides, for the record (max_steps and random_seed among them).
+  // The model's overrides, for the record (max_steps and random_seed among them); a value that
+  // stands for names (TFT's rnn_type, NBEATS's stack_types) as the names.
   if (auto it = config.params.find(r.model); it != config.params.end()) {
-    j["params"] = it->second;
+    auto& params = j["params"] = nlohmann::json::object();
+    for (const auto& [key, value] : it->second) {
+      const std::string text = dl::ParamText(key, value);
+      params[key] = text.empty() ? nlohmann::json(value) : nlohmann::json(text);
+    }
   }
   if (auto it = config.model_scalers.find(r.model); it != config.model_scalers.end()) {
     j["scaler_type"] = it->second;

@@ -66,6 +66,8 @@ std::string At(const std::string& path, const YAML::Mark& mark) {
 
 }  // namespace
 
+std::string ParamText(const std::string& key, double value) { return NamedParamText(key, value); }
+
 Status ReadModelParams(const std::string& path, ForecastConfig& config) {
   if (!std::ifstream(path)) return Status::IOError("cannot read the model config ", path);
   try {

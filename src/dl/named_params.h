@@ -95,6 +95,20 @@ inline std::vector<int> NamedListIndexes(const std::string& key, double code) {
   return out;
 }
 
+// The name (or a list key's names, comma-separated) whose code is `code`; empty when it is none.
+inline std::string NamedParamText(const std::string& key, double code) {
+  const NamedParam* p = FindNamedParam(key);
+  if (p == nullptr) return "";
+  if (!p->list) {
+    const bool named =
+        code >= 0 && code < static_cast<double>(p->names.size()) && code == static_cast<int>(code);
+    return named ? p->names[static_cast<size_t>(code)] : "";
+  }
+  std::string out;
+  for (const int i : NamedListIndexes(key, code)) out += (out.empty() ? "" : ",") + p->names[i];
+  return out;
+}
+
 // "lstm or gru" style list of a key's names, for error messages ("" when it takes none); "a list
 // of ..." for a list key.
 inline std::string NamedParamChoices(const std::string& key) {

@@ -215,6 +215,10 @@ Status ReadModelParams(const std::string& path, ForecastConfig& config);
 // Adds one override written MODEL.KEY=VALUE (drc forecast --param), e.g. "MLP.hidden_size=256",
 // with the values ReadModelParams takes.
 Status ParseModelParam(const std::string& text, ForecastConfig& config);
+// An override's value as it was written, for a key whose NF values are names: `gru` for TFT's
+// rnn_type 1, `trend,exogenous` for NBEATSx's stack_types 24; empty for any other key or a value
+// that is no name's code (the number is then the value).
+std::string ParamText(const std::string& key, double value);
 
 // How a prediction interval did on the held-out values.
 struct IntervalScore {
