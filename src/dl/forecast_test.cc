@@ -264,6 +264,14 @@ TEST(ModelParams, ReadFromYamlOrJson) {
   EXPECT_EQ(config.params["NBEATSx"]["stack_types"], 24);
   ASSERT_TRUE(ParseModelParam("NBEATS.stack_types=[seasonality,trend]", config).ok());
   EXPECT_EQ(config.params["NBEATS"]["stack_types"], 32);
+  // And back to the names, as the JSON lines show them.
+  EXPECT_EQ(ParamText("stack_types", 32), "seasonality,trend");
+  EXPECT_EQ(ParamText("stack_types", 1234), "identity,trend,seasonality,exogenous");
+  EXPECT_EQ(ParamText("rnn_type", 1), "gru");
+  EXPECT_EQ(ParamText("grn_activation", 7), "GELU");
+  EXPECT_EQ(ParamText("stack_types", 15), "");  // no stack 5
+  EXPECT_EQ(ParamText("rnn_type", 2), "");
+  EXPECT_EQ(ParamText("hidden_size", 1), "");
   std::filesystem::remove(yaml);
   std::filesystem::remove(json);
 }
@@ -900,6 +908,7 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
   config.input_size = 10;
   config.freq = "D";
   if (GetParam() == "MLP") config.params["MLP"] = {{"hidden_size", 64}};
+  if (GetParam() == "KAN") config.params["KAN"] = {{"hidden_size", 64}};
   if (GetParam() == "NHITS" || GetParam() == "NBEATSx") {
     config.params[GetParam()] = {{"mlp_units", 64}};
   }
@@ -926,8 +935,8 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
                              {"temporal_decoder_dim", 32},
                              {"dropout", 0.0},
                              {"temporal_decoder_layernorm", 0}};
-  } else if (GetParam() != "MLP" && GetParam() != "NHITS" &&
-             GetParam() != "NBEATSx") {  // the encoder-decoder models
+  } else if (GetParam() != "MLP" && GetParam() != "NHITS" && GetParam() != "NBEATSx" &&
+             GetParam() != "KAN") {  // the encoder-decoder models
     config.params[GetParam()] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
   }
   config.scaler = "standard";
@@ -937,13 +946,16 @@ TEST_P(ExogenousForecast, FutureExogenousVariablesReachTheForecast) {
   auto with = Forecast(table, {}, config);
   ASSERT_TRUE(with.ok()) << with.status();
   // y is noise without x (MAE about 5 * 0.8); with the held-out x it is a linear function.
+  // KAN's splines learn it more slowly, as NF's: 1.71 against 5.11 without in 200 steps here;
+  // NF's KAN 0.95 against 3.46 on a panel like this one (MLP: 0.22 against 3.17).
+  const double gain = GetParam() == "KAN" ? 0.4 : 0.3;
   EXPECT_GT((*without)[0].mae, 2.5);
-  EXPECT_LT((*with)[0].mae, 0.3 * (*without)[0].mae);
+  EXPECT_LT((*with)[0].mae, gain * (*without)[0].mae);
   // Cross-validation forecasts from each cutoff with the x that follows it.
   config.cv_windows = 2;
   auto cv = Forecast(table, {}, config);
   ASSERT_TRUE(cv.ok()) << cv.status();
-  EXPECT_LT((*cv)[0].mae, 0.3 * (*without)[0].mae);
+  EXPECT_LT((*cv)[0].mae, gain * (*without)[0].mae);
   // Historic and static variables reach the model too (its forecasts change); NF's transformers
   // read neither.
   if (transformer) return;
@@ -961,7 +973,7 @@ INSTANTIATE_TEST_SUITE_P(Models, ExogenousForecast,
                          testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU", "DilatedRNN",
                                          "DeepAR", "TFT", "TiDE", "BiTCN", "NBEATSx",
                                          "VanillaTransformer", "Autoformer", "FEDformer",
-                                         "Informer"));
+                                         "Informer", "KAN"));
 
 // `rows` of `table`, in that order.
 data::TablePtr TakeRows(const data::TablePtr& table, const std::vector<int64_t>& rows) {
@@ -1132,16 +1144,17 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   EXPECT_TRUE(
       Has(error(c),
           "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
-          "Autoformer, BiTCN, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, Informer, LSTM, "
+          "Autoformer, BiTCN, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, Informer, KAN, LSTM, "
           "MLP, NBEATSx, NHITS, RNN, TCN, TFT, TiDE, TimesNet, VanillaTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
-  EXPECT_TRUE(Has(error(c),
-                  "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-                  "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, LSTM, MLP, NBEATSx, "
-                  "NHITS, RNN, TCN, TFT, TiDE do"))
+  EXPECT_TRUE(
+      Has(error(c),
+          "VanillaTransformer does not read static exogenous variables (stat_exog), as "
+          "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, KAN, LSTM, MLP, NBEATSx, "
+          "NHITS, RNN, TCN, TFT, TiDE do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

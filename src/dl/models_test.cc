@@ -30,7 +30,7 @@ constexpr int kHorizon = 12;
 // blocks cost the sum of their squared kernel sizes (1 + 9 + ... + 121 = 286 for NF's 6 kernels)
 // per period: 2 kernels and 2 periods still run the kernel averaging and the period weighting.
 std::map<std::string, double> SmallParams(const std::string& name) {
-  if (name == "MLP") return {{"hidden_size", 64}};
+  if (name == "MLP" || name == "KAN") return {{"hidden_size", 64}};
   if (name == "DLinear" || name == "NLinear") return {};  // one or two Linear layers
   if (name == "BiTCN") return {};                         // NF's default is 16 wide
   if (name == "DeepNPTS") return {};                      // NF's default is 32 wide
@@ -178,7 +178,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                          ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
-                                           "TFT", "BiTCN", "DeepNPTS", "Informer"));
+                                           "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -234,7 +234,8 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
     c.params = {{"lstm_hidden_size", 16}};
     c.input_size = kInput + 1;
   } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && name != "TFT" &&
-             name != "BiTCN" && name != "NBEATSx" && name != "DeepNPTS" && !transformer) {
+             name != "BiTCN" && name != "NBEATSx" && name != "DeepNPTS" && name != "KAN" &&
+             !transformer) {
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
   c.futr_exog = 3;
@@ -278,7 +279,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
-                                           "BiTCN", "NBEATSx", "DeepNPTS", "Informer"));
+                                           "BiTCN", "NBEATSx", "DeepNPTS", "Informer", "KAN"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -332,8 +333,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
                          ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS", "RNN", "LSTM",
                                            "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN",
-                                           "Informer"));
+                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN", "Informer",
+                                           "KAN"));
 
 // Under NF's DistributionLoss (its parameters per step, ModelConfig::outputs) every point model
 // gives [B, H, P] raw parameters: the training loss is their mean negative log-likelihood, its
@@ -384,8 +385,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
                          ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS", "RNN", "LSTM",
                                            "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
-                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN",
-                                           "Informer"));
+                                           "DLinear", "NLinear", "TiDE", "TFT", "BiTCN", "Informer",
+                                           "KAN"));
 
 // DistributionLoss's quantiles are its distribution's: with many draws, a Normal's sampled
 // quantiles come near loc + scale * z_q, and another seed draws other numbers.
@@ -1155,6 +1156,57 @@ TEST(Models, ForecastsAreNfsAtSeedOne) {
     ExpectNfForecast(k.name, NfCase(k.hist, k.futr, k.stat ? 1 : 0),
                      NfWindows(k.hist, k.futr, k.stat), k.nf);
   }
+}
+
+// KAN is NF 3.3's, layer for layer: its trainable parameters and, at seed 1, its eval-mode
+// forecasts equal NF's KAN(h=12, input_size=24, ...) at NF's defaults, with two of each kind of
+// variable over two hidden layers, with other grid, spline order and scales (and
+// enable_standalone_scale_spline false, which NF's KAN does not pass on to its layers), and
+// without hidden layers (`nf_seed_forecast.py KAN --count --param ...`). The initial spline
+// coefficients are a least-squares fit to random noise.
+TEST(Models, KanLayersAreNfs) {
+  ExpectNfCounts("KAN", {{0, 0, 0, {}, 184320},
+                         {2, 2, 1, {{"hidden_size", 64}, {"n_hidden_layers", 2}}, 141440},
+                         {0,
+                          1,
+                          0,
+                          {{"grid_size", 3},
+                           {"spline_order", 2},
+                           {"enable_standalone_scale_spline", 0},
+                           {"scale_noise", 0.5},
+                           {"scale_base", 0.5},
+                           {"scale_spline", 2}},
+                          258048},
+                         {1, 0, 0, {{"n_hidden_layers", 0}}, 5760}});
+  ExpectNfForecast("KAN", NfCase(0, 0, 0), NfWindows(0, 0, false),
+                   {{-0.0594705f, 0.1196766f, 0.0127291f, -0.1151306f},
+                    {0.0433173f, 0.0814936f, -0.0327919f},
+                    0.2905020});
+  ExpectNfForecast("KAN", NfCase(2, 2, 1, {{"hidden_size", 64}, {"n_hidden_layers", 2}}),
+                   NfWindows(2, 2, true),
+                   {{-0.0223800f, -0.0052109f, 0.0035048f, -0.0199057f},
+                    {-0.0035255f, 0.0232694f, -0.0030677f},
+                    0.0010969});
+  ExpectNfForecast("KAN",
+                   NfCase(0, 1, 0,
+                          {{"grid_size", 3},
+                           {"spline_order", 2},
+                           {"enable_standalone_scale_spline", 0},
+                           {"scale_noise", 0.5},
+                           {"scale_base", 0.5},
+                           {"scale_spline", 2}}),
+                   NfWindows(0, 1, false),
+                   {{0.0727370f, 0.1547265f, -0.2676845f, 0.1228273f},
+                    {0.0823806f, -0.4337580f, -0.1104250f},
+                    0.4283049});
+  ExpectNfForecast("KAN", NfCase(1, 0, 0, {{"n_hidden_layers", 0}}), NfWindows(1, 0, false),
+                   {{0.1556934f, -0.3090545f, -0.0397096f, -0.2909193f},
+                    {-0.0325227f, 0.2802987f, 0.1466009f},
+                    -1.9276049});
+  EXPECT_EQ(MakeError("KAN", NfCase(0, 0, 0, {{"grid_size", 0}})),
+            "KAN: grid_size must be >= 1, got 0");
+  EXPECT_EQ(MakeError("KAN", NfCase(0, 0, 0, {{"enable_standalone_scale_spline", 2}})),
+            "KAN: enable_standalone_scale_spline must be 0 or 1 (false or true), got 2");
 }
 
 // DeepAR too: at seed 1 its LSTM and decoder read NfWindows as NF's do. Its forward gives the

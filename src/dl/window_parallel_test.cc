@@ -76,11 +76,11 @@ void ZeroGradients(ForecastModel& model) {
 // The zoo's models that allow window parallelism, and whether it is their default.
 const std::map<std::string, WindowParallelism>& ParallelModels() {
   static const std::map<std::string, WindowParallelism> models = {
-      {"MLP", WindowParallelism::kAllowed},       {"NBEATS", WindowParallelism::kAllowed},
-      {"NBEATSx", WindowParallelism::kAllowed},   {"NHITS", WindowParallelism::kAllowed},
-      {"RNN", WindowParallelism::kDefault},       {"LSTM", WindowParallelism::kDefault},
-      {"GRU", WindowParallelism::kDefault},       {"TCN", WindowParallelism::kDefault},
-      {"DilatedRNN", WindowParallelism::kDefault}};
+      {"MLP", WindowParallelism::kAllowed},        {"NBEATS", WindowParallelism::kAllowed},
+      {"NBEATSx", WindowParallelism::kAllowed},    {"NHITS", WindowParallelism::kAllowed},
+      {"RNN", WindowParallelism::kDefault},        {"LSTM", WindowParallelism::kDefault},
+      {"GRU", WindowParallelism::kDefault},        {"TCN", WindowParallelism::kDefault},
+      {"DilatedRNN", WindowParallelism::kDefault}, {"KAN", WindowParallelism::kAllowed}};
   return models;
 }
 

@@ -12,6 +12,7 @@ Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: 
 Status RegisterDeepNptsModels(ModelRegistry& registry);    // models/deepnpts.cc: DeepNPTS
 Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
 Status RegisterInformerModels(ModelRegistry& registry);    // models/informer.cc: Informer
+Status RegisterKanModels(ModelRegistry& registry);         // models/kan.cc: KAN
 Status RegisterLinearModels(ModelRegistry& registry);      // models/linear.cc: DLinear, NLinear
 Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
 Status RegisterNBeatsModels(ModelRegistry& registry);      // models/nbeats.cc: NBEATS
@@ -32,9 +33,10 @@ const ModelRegistry& DefaultModelRegistry() {
     for (auto* add :
          {RegisterAutoformerModels, RegisterBiTcnModels, RegisterDeepArModels,
           RegisterDeepNptsModels, RegisterFedFormerModels, RegisterInformerModels,
-          RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels, RegisterNHitsModels,
-          RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels, RegisterTftModels,
-          RegisterTideModels, RegisterTimesNetModels, RegisterVanillaTransformerModels}) {
+          RegisterKanModels, RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels,
+          RegisterNHitsModels, RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
+          RegisterTftModels, RegisterTideModels, RegisterTimesNetModels,
+          RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
