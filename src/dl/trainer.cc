@@ -422,6 +422,11 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
   }
   const int last_step =
       until_step >= 0 ? std::min(until_step, options_.max_steps) : options_.max_steps;
+  if (step_ == 0 && data.NfDraws()) {
+    // NF's on_fit_start seeds torch again after building the model; its training draws (the
+    // windows, dropout) start from there. A resumed fit restores the generator instead.
+    DRC_RETURN_NOT_OK(Guard(name_ + ": seeding", [&] { torch::manual_seed(options_.seed); }));
+  }
   const auto parameters = model_->parameters();
   model_->train();
   double last = std::nan("");

@@ -4,8 +4,10 @@
 // gradient-norm clipping, the model's TrainingLoss (masked MAE on the horizon in the scaled
 // space unless the model says otherwise), `max_steps` steps.
 //
-// Seeds: torch::manual_seed(seed) before the model is built (its initial weights) and a
-// std::mt19937_64(seed) for window sampling, so runs are repeatable.
+// Seeds: torch::manual_seed(seed) before the model is built (its initial weights, NF's at the
+// same seed) and again when a fit starts, as NF's on_fit_start: the windows are then NF's draws
+// from libtorch's generator (windows.h). A data-parallel shard draws its windows from a
+// std::mt19937_64(seed) instead. Runs are repeatable.
 //
 // Early stopping (NF's val_size / val_check_steps / early_stop_patience_steps): given a
 // validation batch, every `val_check_steps` steps the masked MAE (or TrainOptions::loss) of the

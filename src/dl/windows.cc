@@ -1,5 +1,7 @@
 #include "src/dl/windows.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <limits>
 #include <numeric>
@@ -293,14 +295,21 @@ TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizo
 Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repeats) {
   // The next batch of series with at least one window (an epoch-shuffled order).
   std::vector<int64_t> candidates;
+  const bool nf = NfDraws();
   for (size_t tries = 0; candidates.empty() && tries <= order_.size() + 1; ++tries) {
     if (cursor_ >= order_.size()) {
-      std::shuffle(order_.begin(), order_.end(), rng);
+      if (nf) {
+        DRC_RETURN_NOT_OK(Guard("shuffling the series", [&] { ShuffleAsNf(); }));
+      } else {
+        std::shuffle(order_.begin(), order_.end(), rng);
+      }
       cursor_ = 0;
     }
     const size_t end = std::min(order_.size(), cursor_ + options_.batch_size);
-    for (; cursor_ < end; ++cursor_) {
-      const int64_t k = order_[cursor_];
+    std::vector<int64_t> batch(order_.begin() + cursor_, order_.begin() + end);
+    cursor_ = end;
+    if (nf) std::sort(batch.begin(), batch.end());  // NF's batch keeps the table's order
+    for (const int64_t k : batch) {
       for (int64_t w = series_windows_[k]; w < series_windows_[k + 1]; ++w) {
         candidates.push_back(starts_[w]);
       }
@@ -309,7 +318,18 @@ Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repe
   const int64_t n = static_cast<int64_t>(candidates.size());
   const int64_t want = options_.windows_batch_size > 0 ? options_.windows_batch_size : n;
   std::vector<int64_t> chosen(want);
-  if (n < want) {
+  if (nf) {
+    DRC_RETURN_NOT_OK(Guard("drawing training windows", [&] {
+      if (want == n && options_.windows_batch_size <= 0) {
+        chosen = candidates;  // NF's arange: every window, no draws
+        return;
+      }
+      const torch::Tensor picks = n < want ? torch::randint(0, n, {want}, torch::kInt64)
+                                           : torch::randperm(n, torch::kInt64).slice(0, 0, want);
+      const auto index = picks.accessor<int64_t, 1>();
+      for (int64_t i = 0; i < want; ++i) chosen[i] = candidates[index[i]];
+    }));
+  } else if (n < want) {
     std::uniform_int_distribution<int64_t> pick(0, n - 1);
     for (auto& c : chosen) c = candidates[pick(rng)];
   } else {
@@ -419,6 +439,15 @@ Result<TrainBatch> WindowedDataset::ValidationWindows(int64_t val_size) const {
     batch.outsample_mask = batch.outsample_mask * in_val.to(torch::kFloat32);
     return batch;
   });
+}
+
+void WindowedDataset::ShuffleAsNf() {
+  torch::empty({}, torch::kInt64).random_();  // a first sampler seed, whose order NF never reads
+  const int64_t seed = torch::empty({}, torch::kInt64).random_().item<int64_t>();
+  const torch::Tensor perm =
+      torch::randperm(static_cast<int64_t>(order_.size()),
+                      at::make_generator<at::CPUGeneratorImpl>(seed), torch::kInt64);
+  std::copy(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + perm.numel(), order_.begin());
 }
 
 std::vector<int64_t> WindowedDataset::SamplerState() const {

@@ -10,6 +10,19 @@
 // replacement only when there are fewer). Each window is scaled by NF's TemporalNorm fitted on
 // its available input points; forecasts are un-scaled with the same statistics.
 //
+// The draws are NF's own (WindowOptions::nf_draws): libtorch's default CPU generator, which
+// the trainer seeds at the start of a fit as NF's on_fit_start does, gives them as NF 3.3's
+// training takes them from torch's, the same generator and algorithms. Per epoch, two int64
+// seeds of RandomSampler orders (randperm on a generator of their own; the second order is
+// taken here, unchecked, since with every series in one batch neither matters); a batch's
+// series keep the table's order, as NF's; per step, randint(0, n,
+// windows_batch_size) over the batch's n windows in series then time order
+// (randperm(n)[:windows_batch_size] when n is larger). A seed then draws the windows that NF's
+// training draws at that seed: checked against NF 3.3 for one series, and for several of one
+// length in one batch (at most batch_size series, NF's default 32). NF pads a batch to its
+// longest series and takes the windows that start in that padding too, so series of different
+// lengths give NF more windows than here; an epoch of several batches is not checked either.
+//
 // Thread-compatible: Sample() advances the series order, everything else is const.
 #pragma once
 
@@ -52,6 +65,9 @@ struct WindowOptions {
   // series then time order) is shard_rank modulo shard_count. Forecast windows are not sharded.
   int shard_rank = 0;
   int shard_count = 1;
+  // Draw as NF (see the file comment); otherwise, and always for a shard, from the generator
+  // given to Sample().
+  bool nf_draws = true;
 };
 
 // Series k is values[offsets[k] .. offsets[k + 1]) of a 1-D float tensor; NaN marks a missing
@@ -99,8 +115,10 @@ class WindowedDataset {
   torch::Tensor AllMasks() const;
   // The windows of one training step (see the file comment), scaled. With `merge_repeats`, a
   // window drawn c times appears once with input.weight c (the draws, and so the random stream,
-  // are the same either way).
+  // are the same either way). `rng` draws them unless they are NF's (NfDraws()).
   Result<TrainBatch> Sample(std::mt19937_64& rng, bool merge_repeats = false);
+  // Whether Sample() draws from libtorch's default CPU generator, as NF's training.
+  bool NfDraws() const { return options_.nf_draws && options_.shard_count == 1; }
   // Per series, the last input_size points (the input of the forecast after its end), scaled:
   // insample [S, L] and scale [S, 1]. With future variables, their horizon part is the series'
   // next_futr (InvalidArgument when it does not cover the horizon).
@@ -115,6 +133,8 @@ class WindowedDataset {
   Status SetSamplerState(const std::vector<int64_t>& state);
 
  private:
+  // A new epoch's series order, drawn as NF's data loader draws it (see the file comment).
+  void ShuffleAsNf();
   // The windows at `starts` (offsets into padded_): input and, `with_horizon`, the horizon.
   // Without it, `horizon_futr` [B, H, F] is the future variables' horizon part (when F > 0).
   TrainBatch Gather(const torch::Tensor& starts, bool with_horizon,

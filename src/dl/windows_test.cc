@@ -81,7 +81,10 @@ TEST(Windows, SamplingIsSeededAndWithoutReplacementWhenEnough) {
   auto b = WindowedDataset::Make(Series(v, {0, 20}), o);
   ASSERT_TRUE(a.ok() && b.ok());
   std::mt19937_64 ra(7), rb(7);
-  auto ba = a->Sample(ra), bb = b->Sample(rb);
+  torch::manual_seed(7);  // NF's draws come from libtorch's generator
+  auto ba = a->Sample(ra);
+  torch::manual_seed(7);
+  auto bb = b->Sample(rb);
   ASSERT_TRUE(ba.ok() && bb.ok());
   EXPECT_TRUE(torch::equal(ba->input.insample_y, bb->input.insample_y));
   std::set<float> firsts;
@@ -95,6 +98,55 @@ TEST(Windows, SamplingIsSeededAndWithoutReplacementWhenEnough) {
   auto bc = c->Sample(ra);
   ASSERT_TRUE(bc.ok());
   EXPECT_EQ(bc->input.insample_y.size(0), 50);
+}
+
+// The windows NF 3.3 draws at seed 1 (its w_idxs, recorded from its training_step): on one
+// series of 274 points with h 24 and input_size 24 (the carrier series' training part: 250
+// windows), the first five of its first three steps; on three series of 60 points in one batch
+// with h 5 and input_size 10 (3 x 50 windows, in the table's order), of its first two steps.
+// Each series here counts 0, 1, ... from 1000 k, so a window's first value names it.
+TEST(Windows, DrawsAreNfs) {
+  auto first_values = [](int64_t length, int series, int input_size, int horizon, int steps) {
+    std::vector<float> v;
+    std::vector<int64_t> offsets = {0};
+    for (int k = 0; k < series; ++k) {
+      for (int64_t i = 0; i < length; ++i) v.push_back(static_cast<float>(1000 * k + i));
+      offsets.push_back(static_cast<int64_t>(v.size()));
+    }
+    WindowOptions o;
+    o.input_size = input_size;
+    o.horizon = horizon;
+    auto ds = WindowedDataset::Make(Series(v, offsets), o);
+    EXPECT_TRUE(ds.ok()) << ds.status();
+    std::vector<std::vector<int64_t>> out;
+    if (!ds.ok()) return out;
+    std::mt19937_64 unused(0);
+    torch::manual_seed(1);  // as NF's on_fit_start (the trainer does it)
+    for (int s = 0; s < steps; ++s) {
+      auto batch = ds->Sample(unused);
+      EXPECT_TRUE(batch.ok()) << batch.status();
+      if (!batch.ok()) return out;
+      EXPECT_EQ(batch->input.insample_y.size(0), 1024);
+      std::vector<int64_t> firsts;
+      for (int i = 0; i < 5; ++i) {
+        firsts.push_back(static_cast<int64_t>(batch->input.insample_y[i][0].item<float>()));
+      }
+      out.push_back(firsts);
+    }
+    return out;
+  };
+  // NF's window index i is the start i on one series; on three, window 50 k + i is series k's
+  // start i, so its first value is 1000 k + i.
+  EXPECT_EQ(first_values(274, 1, 24, 24, 3),
+            (std::vector<std::vector<int64_t>>{
+                {13, 63, 241, 91, 9}, {195, 90, 66, 160, 148}, {27, 157, 203, 103, 19}}));
+  auto as_starts = [](std::vector<int64_t> idx) {
+    for (auto& i : idx) i = 1000 * (i / 50) + i % 50;
+    return idx;
+  };
+  EXPECT_EQ(first_values(60, 3, 10, 5, 2),
+            (std::vector<std::vector<int64_t>>{as_starts({13, 13, 41, 41, 59}),
+                                               as_starts({95, 40, 16, 110, 98})}));
 }
 
 TEST(Windows, ScalersFitTheAvailableInputPoints) {
