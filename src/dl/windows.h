@@ -12,10 +12,10 @@
 //
 // The draws are NF's own (WindowOptions::nf_draws): libtorch's default CPU generator, which
 // the trainer seeds at the start of a fit as NF's on_fit_start does, gives them as NF 3.3's
-// training takes them from torch's, the same generator and algorithms. Per epoch, two int64
-// seeds of RandomSampler orders (randperm on a generator of their own; the second order is
-// taken here, unchecked, since with every series in one batch neither matters); a batch's
-// series keep the table's order, as NF's; per step, randint(0, n,
+// training takes them from torch's, the same generator and algorithms. Per epoch, NF's data
+// loader takes four 32-bit draws, for its series order; here two int64, and the order is a
+// randperm seeded by the second (not NF's order, which matters only when an epoch has several
+// batches); a batch's series keep the table's order, as NF's; per step, randint(0, n,
 // windows_batch_size) over the batch's n windows in series then time order
 // (randperm(n)[:windows_batch_size] when n is larger). A seed then draws the windows that NF's
 // training draws at that seed: checked against NF 3.3 for one series, and for several of one

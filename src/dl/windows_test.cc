@@ -103,7 +103,9 @@ TEST(Windows, SamplingIsSeededAndWithoutReplacementWhenEnough) {
 // The windows NF 3.3 draws at seed 1 (its w_idxs, recorded from its training_step): on one
 // series of 274 points with h 24 and input_size 24 (the carrier series' training part: 250
 // windows), the first five of its first three steps; on three series of 60 points in one batch
-// with h 5 and input_size 10 (3 x 50 windows, in the table's order), of its first two steps.
+// with h 5 and input_size 10 (3 x 50 windows, in the table's order), of its first five steps
+// (the series orders drawn here are not NF's: from the third step on they would change the
+// windows' order, which NF's batch, in the table's order, does not have).
 // Each series here counts 0, 1, ... from 1000 k, so a window's first value names it.
 TEST(Windows, DrawsAreNfs) {
   auto first_values = [](int64_t length, int series, int input_size, int horizon, int steps) {
@@ -144,9 +146,11 @@ TEST(Windows, DrawsAreNfs) {
     for (auto& i : idx) i = 1000 * (i / 50) + i % 50;
     return idx;
   };
-  EXPECT_EQ(first_values(60, 3, 10, 5, 2),
-            (std::vector<std::vector<int64_t>>{as_starts({13, 13, 41, 41, 59}),
-                                               as_starts({95, 40, 16, 110, 98})}));
+  EXPECT_EQ(first_values(60, 3, 10, 5, 5),
+            (std::vector<std::vector<int64_t>>{
+                as_starts({13, 13, 41, 41, 59}), as_starts({95, 40, 16, 110, 98}),
+                as_starts({27, 7, 103, 3, 19}), as_starts({72, 130, 12, 8, 133}),
+                as_starts({147, 5, 93, 41, 73})}));
 }
 
 TEST(Windows, ScalersFitTheAvailableInputPoints) {
