@@ -134,7 +134,7 @@ elif ! grep -q "would share GPU 0" "$out/forecast_nccl2.err"; then
 fi
 tail -5 "$out/forecast_nccl2.err"
 
-models=MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer,DLinear,NLinear,TiDE,TFT,BiTCN
+models=MLP,RNN,LSTM,GRU,TCN,DilatedRNN,DeepAR,NBEATS,NHITS,PatchTST,TimesNet,Autoformer,FEDformer,VanillaTransformer,DLinear,NLinear,TiDE,TFT,BiTCN,KAN
 stage "drc forecast --device cuda, 19 models"
 timeout "$(budget 90)" "$drc" forecast --data "$csv" --models "$models" --h 24 --input-size 24 --steps 100 \
   --freq ME --seed 1 --device cuda --json >"$out/forecast_cuda.jsonl" 2>"$out/forecast_cuda.err" ||
