@@ -192,6 +192,16 @@ Status Params::Finish() const {
   return Status::OK();
 }
 
+torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int64_t hist,
+                           int64_t futr, int64_t stat) {
+  if (hist + futr + stat == 0) return x;
+  std::vector<torch::Tensor> parts = {x};
+  if (hist > 0) parts.push_back(batch.hist_exog.flatten(1));
+  if (futr > 0) parts.push_back(batch.futr_exog.flatten(1));
+  if (stat > 0) parts.push_back(batch.stat_exog.flatten(1));
+  return torch::cat(parts, 1);
+}
+
 Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min) {
   if (!(value >= min)) {
     return Status::InvalidArgument(model, ": ", key, " must be >= ", min, ", got ", value);

@@ -260,6 +260,12 @@ class Params {
   std::string not_whole_;  // the first TakeInt key with a fractional or out-of-range value
 };
 
+// x [B, n] followed by the window's variables flattened as NF's MLP, KAN and NBEATSx blocks read
+// them, each time-major: [x | hist (L x X) | futr ((L + H) x F) | stat (S)], the kinds whose
+// counts are non-zero.
+torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int64_t hist,
+                           int64_t futr, int64_t stat);
+
 // Hyper-parameter checks, one message format for the zoo: InvalidArgument "<model>: <key> must
 // be ..., got <value>". NaN fails every check.
 Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min);

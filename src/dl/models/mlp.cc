@@ -39,13 +39,7 @@ class Mlp final : public ForecastModel {
   torch::Tensor Forward(const WindowBatch& batch) override {
     auto x = batch.insample_y;
     const int64_t b = x.size(0);
-    if (hist_ > 0 || futr_ > 0 || stat_ > 0) {
-      std::vector<torch::Tensor> parts = {x};
-      if (hist_ > 0) parts.push_back(batch.hist_exog.reshape({b, -1}));
-      if (futr_ > 0) parts.push_back(batch.futr_exog.reshape({b, -1}));
-      if (stat_ > 0) parts.push_back(batch.stat_exog.reshape({b, -1}));
-      x = torch::cat(parts, 1);
-    }
+    x = WithFlatExog(x, batch, hist_, futr_, stat_);
     for (auto& layer : layers_) x = torch::relu(layer->forward(x));
     auto out = out_->forward(x);
     return outputs_ == 1 ? out : out.view({b, horizon_, outputs_});

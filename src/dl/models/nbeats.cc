@@ -120,17 +120,7 @@ class NBeatsBlock final : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& residuals,
                                                   const WindowBatch& batch) {
     const int64_t b = residuals.size(0);
-    torch::Tensor x = residuals;
-    if (hist_ + futr_ + stat_ > 0) {
-      std::vector<torch::Tensor> parts;
-      parts.reserve(4);
-      parts.push_back(residuals);
-      if (hist_ > 0) parts.push_back(batch.hist_exog.flatten(1));
-      if (futr_ > 0) parts.push_back(batch.futr_exog.flatten(1));
-      if (stat_ > 0) parts.push_back(batch.stat_exog);
-      x = torch::cat(parts, 1);
-    }
-    x = Dense(first_, x);
+    torch::Tensor x = Dense(first_, WithFlatExog(residuals, batch, hist_, futr_, stat_));
     for (auto& layer : hidden_) x = Dropout(torch::relu(Dense(layer, x)), dropout_, is_training());
     auto theta = Dense(out_, x);
     if (basis_ == Basis::kExogenous) return Exogenous(theta, batch);
