@@ -320,7 +320,7 @@ Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repe
   std::vector<int64_t> chosen(want);
   if (nf) {
     DRC_RETURN_NOT_OK(Guard("drawing training windows", [&] {
-      if (want == n && options_.windows_batch_size <= 0) {
+      if (options_.windows_batch_size <= 0) {
         chosen = candidates;  // NF's arange: every window, no draws
         return;
       }

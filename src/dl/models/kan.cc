@@ -51,7 +51,6 @@ struct KanOptions {
   double scale_noise = 0.1;
   double scale_base = 1.0;
   double scale_spline = 1.0;
-  bool standalone_scale_spline = true;
   int n_hidden_layers = 1;
   int hidden_size = 512;
 };
@@ -67,25 +66,21 @@ class KanLinear final : public torch::nn::Module {
         (torch::arange(-k, g + k + 1, torch::kFloat32) * step - 1).expand({in, -1}).clone());
     base_weight_ = register_parameter("base_weight", torch::empty({out, in}));
     spline_weight_ = register_parameter("spline_weight", torch::empty({out, in, g + k}));
-    if (o.standalone_scale_spline) {
-      spline_scaler_ = register_parameter("spline_scaler", torch::empty({out, in}));
-    }
+    // Every layer scales its splines per edge: NF's KAN never turns that off (see the file
+    // comment), so the spline weights start unscaled and scale_spline sets the scalers' range.
+    spline_scaler_ = register_parameter("spline_scaler", torch::empty({out, in}));
     torch::NoGradGuard no_grad;
     torch::nn::init::kaiming_uniform_(base_weight_, std::sqrt(5.0) * o.scale_base);
     const torch::Tensor noise =
         (torch::rand({g + 1, in, out}) - 0.5) * o.scale_noise / static_cast<double>(g);
     const torch::Tensor knots = grid_.t().slice(0, k, -k);  // [G + 1, in]: the inner knots
-    spline_weight_.copy_((o.standalone_scale_spline ? 1.0 : o.scale_spline) *
-                         CurveToCoefficients(knots, noise));
-    if (o.standalone_scale_spline) {
-      torch::nn::init::kaiming_uniform_(spline_scaler_, std::sqrt(5.0) * o.scale_spline);
-    }
+    spline_weight_.copy_(CurveToCoefficients(knots, noise));
+    torch::nn::init::kaiming_uniform_(spline_scaler_, std::sqrt(5.0) * o.scale_spline);
   }
 
   // x [B, in] -> [B, out].
   torch::Tensor forward(const torch::Tensor& x) {
-    const torch::Tensor weight =
-        spline_scaler_.defined() ? spline_weight_ * spline_scaler_.unsqueeze(-1) : spline_weight_;
+    const torch::Tensor weight = spline_weight_ * spline_scaler_.unsqueeze(-1);
     return torch::nn::functional::linear(torch::silu(x), base_weight_) +
            torch::nn::functional::linear(Bases(x).view({x.size(0), -1}), weight.view({out_, -1}));
   }
