@@ -23,7 +23,8 @@
 // longest series and takes the windows that start in that padding too, so series of different
 // lengths give NF more windows than here; an epoch of several batches is not checked either.
 //
-// Thread-compatible: Sample() advances the series order, everything else is const.
+// Thread-compatible: Sample() advances the series order and, drawing as NF, libtorch's default
+// CPU generator; everything else is const.
 #pragma once
 
 #include <torch/types.h>
