@@ -162,10 +162,19 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
       if (has_exog) source.insert(source.end(), count, int64_t{-1});
     };
     ds.series_windows_.push_back(0);
+    int64_t longest = 0;
+    for (int64_t k = 0; k < n_series; ++k) {
+      longest = std::max(longest, series.offsets[k + 1] - series.offsets[k]);
+    }
     for (int64_t k = 0; k < n_series; ++k) {
       const int64_t begin = series.offsets[k], n = series.offsets[k + 1] - begin;
-      const int64_t front =
-          std::max<int64_t>(o.start_padding ? L - 1 : 0, std::max<int64_t>(0, L + 1 - n));
+      // NF pads every series at the front to the longest (its TimeSeriesDataset), so a shorter
+      // series has windows that start up to L - 1 points before its first point too; more
+      // padding would give windows without an available input point. Its windows start
+      // step_size apart from the front of that padding.
+      const int64_t nf_front = (o.start_padding ? L - 1 : 0) + (longest - n);
+      const int64_t front = std::max(std::min(nf_front, L - 1), std::max<int64_t>(0, L + 1 - n));
+      const int64_t first = ((front - nf_front) % o.step_size + o.step_size) % o.step_size;
       const int64_t base = static_cast<int64_t>(padded.size());
       ds.series_bases_.push_back(base);
       pad(front);
@@ -181,7 +190,7 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
       for (int64_t i = 0; i < len; ++i) {
         csum[i + 1] = csum[i] + (padded_mask[base + i] > 0 ? 1 : 0);
       }
-      for (int64_t p = 0; p + L + H <= len; p += o.step_size) {
+      for (int64_t p = first; p + L + H <= len; p += o.step_size) {
         if (csum[p + L] - csum[p] > 0 && csum[p + L + H] - csum[p + L] > 0 &&
             window_index++ % o.shard_count == o.shard_rank) {
           ds.starts_.push_back(base + p);
@@ -308,7 +317,6 @@ Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repe
     const size_t end = std::min(order_.size(), cursor_ + options_.batch_size);
     std::vector<int64_t> batch(order_.begin() + cursor_, order_.begin() + end);
     cursor_ = end;
-    if (nf) std::sort(batch.begin(), batch.end());  // NF's batch keeps the table's order
     for (const int64_t k : batch) {
       for (int64_t w = series_windows_[k]; w < series_windows_[k + 1]; ++w) {
         candidates.push_back(starts_[w]);
@@ -442,7 +450,7 @@ Result<TrainBatch> WindowedDataset::ValidationWindows(int64_t val_size) const {
 }
 
 void WindowedDataset::ShuffleAsNf() {
-  torch::empty({}, torch::kInt64).random_();  // a first sampler seed, whose order NF never reads
+  torch::empty({}, torch::kInt64).random_();  // the data loader's base seed (for its workers)
   const int64_t seed = torch::empty({}, torch::kInt64).random_().item<int64_t>();
   const torch::Tensor perm =
       torch::randperm(static_cast<int64_t>(order_.size()),

@@ -1,27 +1,29 @@
 // NeuralForecast-compatible training windows and per-window scaling (internal to src/dl).
 //
-// Series live in one flat tensor. Each series is padded with `horizon` zeros at the end (and
-// with input_size - 1 zeros at the start when start_padding is on, or with as many as a series
-// shorter than input_size + 1 needs to give one window), padded points having mask 0. A window
-// is input_size + horizon consecutive points, starting every `step_size` points; windows with no
-// available point in their input part or none in their horizon are dropped (NF's BaseModel
-// `_create_windows`). A training step takes `batch_size` series (an epoch-shuffled order, as
-// NF's data loader) and samples `windows_batch_size` of their windows uniformly (with
-// replacement only when there are fewer). Each window is scaled by NF's TemporalNorm fitted on
-// its available input points; forecasts are un-scaled with the same statistics.
+// Series live in one flat tensor. Each series is padded with `horizon` zeros at the end and, at
+// the start, as NF pads it: NF pads every series at the front to the longest one (and by
+// input_size - 1 more when start_padding is on), so here a shorter series gets as much of that
+// padding as a window can start in, at most input_size - 1 zeros (or as many as a series shorter
+// than input_size + 1 needs to give one window); padded points have mask 0. A window is
+// input_size + horizon consecutive points, starting every `step_size` points from the front of
+// NF's padding; windows with no available point in their input part or none in their horizon
+// are dropped (NF's BaseModel `_create_windows`). A training step takes `batch_size` series (an
+// epoch-shuffled order, as NF's data loader) and samples `windows_batch_size` of their windows
+// uniformly (with replacement only when there are fewer). Each window is scaled by NF's
+// TemporalNorm fitted on its available input points; forecasts are un-scaled with the same
+// statistics.
 //
 // The draws are NF's own (WindowOptions::nf_draws): libtorch's default CPU generator, which
 // the trainer seeds at the start of a fit as NF's on_fit_start does, gives them as NF 3.3's
 // training takes them from torch's, the same generator and algorithms. Per epoch, NF's data
-// loader takes four 32-bit draws, for its series order; here two int64, and the order is a
-// randperm seeded by the second (not NF's order, which matters only when an epoch has several
-// batches); a batch's series keep the table's order, as NF's; per step, randint(0, n,
-// windows_batch_size) over the batch's n windows in series then time order
+// loader takes two int64 draws (a base seed it does not use here, then its sampler's seed) and
+// orders the series by a randperm from a generator seeded with the second; a batch takes the
+// next batch_size series in that order; per step, randint(0, n, windows_batch_size) over the
+// batch's n windows in the batch's series order, then time order
 // (randperm(n)[:windows_batch_size] when n is larger). A seed then draws the windows that NF's
-// training draws at that seed: checked against NF 3.3 for one series, and for several of one
-// length in one batch (at most batch_size series, NF's default 32). NF pads a batch to its
-// longest series and takes the windows that start in that padding too, so series of different
-// lengths give NF more windows than here; an epoch of several batches is not checked either.
+// training draws at that seed: checked against NF 3.3 on one series, on three of one length, on
+// 40 of different lengths in epochs of two batches (Windows.DrawsAreNfs), and for the windows
+// of the front padding with step_size 3 (Windows.FrontPaddingIsNfs).
 //
 // Thread-compatible: Sample() advances the series order and, drawing as NF, libtorch's default
 // CPU generator; everything else is const.

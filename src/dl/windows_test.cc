@@ -5,6 +5,8 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <utility>
+#include <vector>
 
 namespace drc::dl {
 namespace {
@@ -100,27 +102,43 @@ TEST(Windows, SamplingIsSeededAndWithoutReplacementWhenEnough) {
   EXPECT_EQ(bc->input.insample_y.size(0), 50);
 }
 
-// The windows NF 3.3 draws at seed 1 (its w_idxs, recorded from its training_step): on one
-// series of 274 points with h 24 and input_size 24 (the carrier series' training part: 250
-// windows), the first five of its first three steps; on three series of 60 points in one batch
-// with h 5 and input_size 10 (3 x 50 windows, in the table's order), of its first five steps
-// (the series orders drawn here are not NF's: from the third step on they would change the
-// windows' order, which NF's batch, in the table's order, does not have).
-// Each series here counts 0, 1, ... from 1000 k, so a window's first value names it.
+// Series k counts 0, 1, ... from 1000 k, so a window's last input point, which is always one of
+// the series' own, names the series and the window's start (negative when the window starts in
+// the front padding).
+SeriesData Counting(const std::vector<int64_t>& lengths) {
+  std::vector<float> v;
+  std::vector<int64_t> offsets = {0};
+  for (size_t k = 0; k < lengths.size(); ++k) {
+    for (int64_t i = 0; i < lengths[k]; ++i) v.push_back(static_cast<float>(1000 * k + i));
+    offsets.push_back(static_cast<int64_t>(v.size()));
+  }
+  return Series(v, offsets);
+}
+
+using SeriesStart = std::pair<int64_t, int64_t>;
+
+// The series and start of each of `windows` [W, L + H].
+std::vector<SeriesStart> SeriesStarts(const torch::Tensor& windows, int input_size) {
+  std::vector<SeriesStart> out;
+  for (int64_t i = 0; i < windows.size(0); ++i) {
+    const auto last = static_cast<int64_t>(windows[i][input_size - 1].item<float>());
+    out.emplace_back(last / 1000, last % 1000 - (input_size - 1));
+  }
+  return out;
+}
+
+// The windows NF 3.3 draws at seed 1: the series and start of the first few of each training
+// step's w_idxs, as bench/peers/nf_train_draws.py records them from NF's training_step (its
+// arguments in the comments below).
 TEST(Windows, DrawsAreNfs) {
-  auto first_values = [](int64_t length, int series, int input_size, int horizon, int steps) {
-    std::vector<float> v;
-    std::vector<int64_t> offsets = {0};
-    for (int k = 0; k < series; ++k) {
-      for (int64_t i = 0; i < length; ++i) v.push_back(static_cast<float>(1000 * k + i));
-      offsets.push_back(static_cast<int64_t>(v.size()));
-    }
+  auto draws = [](const std::vector<int64_t>& lengths, int input_size, int horizon, int steps,
+                  int shown) {
     WindowOptions o;
     o.input_size = input_size;
     o.horizon = horizon;
-    auto ds = WindowedDataset::Make(Series(v, offsets), o);
+    auto ds = WindowedDataset::Make(Counting(lengths), o);
     EXPECT_TRUE(ds.ok()) << ds.status();
-    std::vector<std::vector<int64_t>> out;
+    std::vector<std::vector<SeriesStart>> out;
     if (!ds.ok()) return out;
     std::mt19937_64 unused(0);
     torch::manual_seed(1);  // as NF's on_fit_start (the trainer does it)
@@ -129,28 +147,63 @@ TEST(Windows, DrawsAreNfs) {
       EXPECT_TRUE(batch.ok()) << batch.status();
       if (!batch.ok()) return out;
       EXPECT_EQ(batch->input.insample_y.size(0), 1024);
-      std::vector<int64_t> firsts;
-      for (int i = 0; i < 5; ++i) {
-        firsts.push_back(static_cast<int64_t>(batch->input.insample_y[i][0].item<float>()));
-      }
-      out.push_back(firsts);
+      auto starts = SeriesStarts(batch->input.insample_y.slice(0, 0, shown), input_size);
+      out.push_back(starts);
     }
     return out;
   };
-  // NF's window index i is the start i on one series; on three, window 50 k + i is series k's
-  // start i, so its first value is 1000 k + i.
-  EXPECT_EQ(first_values(274, 1, 24, 24, 3),
-            (std::vector<std::vector<int64_t>>{
-                {13, 63, 241, 91, 9}, {195, 90, 66, 160, 148}, {27, 157, 203, 103, 19}}));
-  auto as_starts = [](std::vector<int64_t> idx) {
-    for (auto& i : idx) i = 1000 * (i / 50) + i % 50;
-    return idx;
-  };
-  EXPECT_EQ(first_values(60, 3, 10, 5, 5),
-            (std::vector<std::vector<int64_t>>{
-                as_starts({13, 13, 41, 41, 59}), as_starts({95, 40, 16, 110, 98}),
-                as_starts({27, 7, 103, 3, 19}), as_starts({72, 130, 12, 8, 133}),
-                as_starts({147, 5, 93, 41, 73})}));
+  // The carrier series' training part (274 points, h 24, input_size 24: 250 windows), three
+  // steps: `nf_train_draws.py 274 3 24 24`.
+  EXPECT_EQ(draws({274}, 24, 24, 3, 5), (std::vector<std::vector<SeriesStart>>{
+                                            {{0, 13}, {0, 63}, {0, 241}, {0, 91}, {0, 9}},
+                                            {{0, 195}, {0, 90}, {0, 66}, {0, 160}, {0, 148}},
+                                            {{0, 27}, {0, 157}, {0, 203}, {0, 103}, {0, 19}}}));
+  // Three series of 60 points in one batch (h 5, input_size 10), five steps: NF's batch takes
+  // its series in the order of its data loader's sampler ([0 1 2], [0 1 2], [2 1 0], [1 2 0],
+  // [1 0 2]), which orders the windows it draws from. `nf_train_draws.py 60,60,60 5 10 5`.
+  EXPECT_EQ(draws({60, 60, 60}, 10, 5, 5, 5),
+            (std::vector<std::vector<SeriesStart>>{{{0, 13}, {0, 13}, {0, 41}, {0, 41}, {1, 9}},
+                                                   {{1, 45}, {0, 40}, {0, 16}, {2, 10}, {1, 48}},
+                                                   {{2, 27}, {2, 7}, {0, 3}, {2, 3}, {2, 19}},
+                                                   {{2, 22}, {0, 30}, {1, 12}, {1, 8}, {0, 33}},
+                                                   {{2, 47}, {1, 5}, {0, 43}, {1, 41}, {0, 23}}}));
+  // 40 series of 40-79 points: epochs of two batches (32 series, then 8), the first batch's
+  // 1830 windows more than the 1024 drawn (randperm), the second's 465 fewer (randint); the
+  // shorter series' windows that start in their front padding (negative starts) are drawn too.
+  // `nf_train_draws.py 40,47,54,...,73 4 10 5` (lengths 40 + 7 k mod 40).
+  std::vector<int64_t> lengths;
+  for (int k = 0; k < 40; ++k) lengths.push_back(40 + (7 * k) % 40);
+  EXPECT_EQ(draws(lengths, 10, 5, 4, 8),
+            (std::vector<std::vector<SeriesStart>>{
+                {{21, 20}, {0, -5}, {4, 39}, {26, -4}, {2, 1}, {27, 33}, {31, 11}, {28, 52}},
+                {{9, 7}, {39, 57}, {39, 18}, {35, 16}, {3, 32}, {16, 22}, {3, 10}, {3, 4}},
+                {{12, 31}, {15, -7}, {27, 2}, {8, 18}, {35, 26}, {15, 34}, {14, 18}, {4, 51}},
+                {{34, 42}, {26, 19}, {9, 25}, {23, 19}, {34, 15}, {23, -4}, {39, 48}, {17, 46}}}));
+}
+
+// NF pads each series at the front to the longest, and its windows start step_size apart from
+// the front of that padding: a shorter series has windows that start before its first point
+// (as long as one input point is its own), on a grid that depends on its length. The windows of
+// NF 3.3 (`nf_train_draws.py 20,27,34 1 10 5 3`: all of them): 22, where the series alone give 9.
+TEST(Windows, FrontPaddingIsNfs) {
+  WindowOptions o;
+  o.input_size = 10;
+  o.horizon = 5;
+  o.step_size = 3;
+  auto ds = WindowedDataset::Make(Counting({20, 27, 34}), o);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(SeriesStarts(ds->AllWindows(), o.input_size),
+            (std::vector<SeriesStart>{{0, -8}, {0, -5}, {0, -2}, {0, 1}, {0, 4}, {0, 7},
+                                      {1, -7}, {1, -4}, {1, -1}, {1, 2}, {1, 5}, {1, 8},
+                                      {1, 11}, {1, 14}, {2, 0},  {2, 3}, {2, 6}, {2, 9},
+                                      {2, 12}, {2, 15}, {2, 18}, {2, 21}}));
+  // The 40-series panel above: NF has 2295 windows (1830 + 465 in each epoch's two batches).
+  std::vector<int64_t> lengths;
+  for (int k = 0; k < 40; ++k) lengths.push_back(40 + (7 * k) % 40);
+  o.step_size = 1;
+  auto panel = WindowedDataset::Make(Counting(lengths), o);
+  ASSERT_TRUE(panel.ok()) << panel.status();
+  EXPECT_EQ(panel->num_windows(), 2295);
 }
 
 TEST(Windows, ScalersFitTheAvailableInputPoints) {
@@ -211,7 +264,8 @@ TEST(Windows, ExogenousVariablesFollowTheirWindows) {
   o.horizon = 2;
   auto ds = WindowedDataset::Make(train, o);
   ASSERT_TRUE(ds.ok()) << ds.status();
-  // Training windows: 1 2 | 3 4, 2 3 | 4 0 and 11 12 | 13 0, drawn 1024 times.
+  // Training windows: 1 2 | 3 4, 2 3 | 4 0, 0 11 | 12 13 (the shorter series' front padding,
+  // as NF's) and 11 12 | 13 0, drawn 1024 times.
   std::mt19937_64 rng(1);
   auto batch = ds->Sample(rng);
   ASSERT_TRUE(batch.ok()) << batch.status();
@@ -220,7 +274,7 @@ TEST(Windows, ExogenousVariablesFollowTheirWindows) {
   ASSERT_EQ(in.hist_exog.sizes(), (std::vector<int64_t>{in.insample_y.size(0), 2, 1}));
   ASSERT_EQ(in.stat_exog.sizes(), (std::vector<int64_t>{in.insample_y.size(0), 1}));
   for (int64_t b = 0; b < in.insample_y.size(0); ++b) {
-    const float first = in.insample_y[b][0].item<float>();
+    const float last_input = in.insample_y[b][1].item<float>();
     // f over the input and the horizon: 100 * y where y is there, 0 in the end padding.
     for (int64_t t = 0; t < 2; ++t) {
       EXPECT_FLOAT_EQ(in.futr_exog[b][t][0].item<float>(), 100 * in.insample_y[b][t].item<float>());
@@ -231,7 +285,7 @@ TEST(Windows, ExogenousVariablesFollowTheirWindows) {
       const bool there = batch->outsample_mask[b][t].item<float>() > 0;
       EXPECT_FLOAT_EQ(in.futr_exog[b][2 + t][0].item<float>(), there ? 100 * y : 0.0f);
     }
-    EXPECT_FLOAT_EQ(in.stat_exog[b][0].item<float>(), first > 10 ? 8.0f : 7.0f);
+    EXPECT_FLOAT_EQ(in.stat_exog[b][0].item<float>(), last_input > 10 ? 8.0f : 7.0f);
   }
   // The forecast from each end reads the held-out points' f over its horizon.
   auto last = ds->LastWindows();
