@@ -164,6 +164,7 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.checkpoint_every = args.checkpoint_every;
   config.resume = args.resume;
   config.exact_repeats = args.exact_repeats;
+  config.nf_dropout = args.nf_dropout;
   config.importances = !args.importances.empty();
   config.window_parts = args.window_parts;
   config.device = args.device;

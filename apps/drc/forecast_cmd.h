@@ -46,6 +46,7 @@ struct ForecastArgs {
   int checkpoint_every = 0;
   bool resume = false;
   bool exact_repeats = false;
+  bool nf_dropout = false;
   int window_parts = 0;
   std::string device = "cpu";
   bool future = false;        // forecast after the series' ends instead of scoring the last H

@@ -228,6 +228,10 @@ int main(int argc, char** argv) {
   forecast->add_flag("--exact-repeats", forecast_args.exact_repeats,
                      "Compute every repeated window draw of dropout models, as NeuralForecast "
                      "(default: once, the copies sharing one dropout mask; faster)");
+  forecast->add_flag("--nf-dropout", forecast_args.nf_dropout,
+                     "Draw dropout masks as NeuralForecast does (torch's bernoulli, element by "
+                     "element), so that a seed follows its training through dropout too; "
+                     "implies --exact-repeats (slower)");
   forecast->add_option("--threads", forecast_args.threads, kThreadsHelp)
       ->check(CLI::NonNegativeNumber);
   forecast->add_option("--window-parts", forecast_args.window_parts, kWindowPartsHelp)

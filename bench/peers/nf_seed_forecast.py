@@ -2,7 +2,7 @@
 """NF's model at random_seed=1, its eval-mode forecast of the windows our model tests feed.
 
     nf_seed_forecast.py MODEL [--hist N] [--futr N] [--stat] [--h 12] [--input-size 24]
-                        [--param KEY=VALUE ...] [--output 0] [--count]
+                        [--param KEY=VALUE ...] [--output 0] [--count] [--train]
 
 Builds NeuralForecast's MODEL(h, input_size, random_seed=1, ...) with N historic and future
 variables (0 to 2) and, with --stat, one static variable, and feeds its forward the two windows
@@ -64,6 +64,9 @@ def main():
     p.add_argument("--output", type=int, default=0,
                    help="which of the model's outputs per step to print (DeepAR's loc: 1)")
     p.add_argument("--count", action="store_true", help="also print the trainable parameters")
+    p.add_argument("--train", action="store_true",
+                   help="the training-mode forward instead (dropout on, batch statistics), "
+                        "torch seeded with 1 just before it, as our NfDropoutMasks tests")
     a = p.parse_args()
 
     import logging
@@ -76,9 +79,14 @@ def main():
              "futr_exog_list": [f"f{i}" for i in range(a.futr)],
              "stat_exog_list": ["s0"] if a.stat else []}
     model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **dict(a.param))
-    model.eval()
+    batch = windows(a.hist, a.futr, a.stat, a.input_size, a.h)
+    if a.train:
+        model.train()
+        torch.manual_seed(1)
+    else:
+        model.eval()
     with torch.no_grad():
-        out = model(windows(a.hist, a.futr, a.stat, a.input_size, a.h))
+        out = model(batch)
     out = out.reshape(2, a.h, -1)[:, :, a.output]
 
     def floats(v):

@@ -3,8 +3,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/bernoulli.h>
+#include <ATen/ops/div.h>
 #include <ATen/ops/dropout.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <ATen/ops/mul.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/zeros_like.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -165,16 +170,49 @@ struct AddDropoutFunction : public torch::autograd::Function<AddDropoutFunction>
   }
 };
 
+thread_local bool t_nf_masks = false;
+
+// torch 2.x's CPU dropout (_dropout_impl), which NF 3.3 runs: the noise has x's memory layout.
+// libtorch 1.13's at::dropout makes it contiguous, which puts the same draws on other elements
+// when x is not (a transposed embedding, say).
+at::Tensor NfDropout(const at::Tensor& x, double p) {
+  if (p == 1) return x * at::zeros({}, x.options());
+  at::Tensor noise = at::empty_like(x).bernoulli_(1 - p);
+  noise.div_(1 - p);
+  return x * noise;
+}
+
 }  // namespace
+
+NfDropoutMasks::NfDropoutMasks(bool on) : saved_(t_nf_masks) { t_nf_masks = t_nf_masks || on; }
+
+NfDropoutMasks::~NfDropoutMasks() { t_nf_masks = saved_; }
+
+bool NfDropoutMasks::Active() { return t_nf_masks; }
 
 at::Tensor Dropout(const at::Tensor& x, double p, bool training) {
   TORCH_CHECK(p >= 0 && p <= 1, "dropout probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;
   if (!x.device().is_cpu()) return at::dropout(x, p, training);  // CUDA has its own kernel
+  if (t_nf_masks) return NfDropout(x, p);
   if (p == 1) return x * at::zeros_like(x);  // keeps the graph, as torch::dropout
   TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
               "dropout: unsupported dtype ", x.scalar_type());
   return DropoutFunction::apply(x, 1 - p);
+}
+
+at::Tensor ChannelsFirstDropout(const at::Tensor& x, double p, bool training) {
+  if (!t_nf_masks || !training || p == 0 || x.dim() != 3) return Dropout(x, p, training);
+  return Dropout(x.transpose(1, 2).contiguous(), p, training).transpose(1, 2);
+}
+
+at::Tensor PartDropout(const at::Tensor& x, at::IntArrayRef whole, int64_t dim, int64_t start,
+                       double p, bool training) {
+  if (!t_nf_masks || !training || p == 0 || !x.device().is_cpu()) return Dropout(x, p, training);
+  if (p == 1) return x * at::zeros({}, x.options());
+  at::Tensor noise = at::empty(whole, x.options()).bernoulli_(1 - p);
+  noise.div_(1 - p);
+  return x * noise.narrow(dim, start, x.size(dim));
 }
 
 at::Tensor AddDropout(const at::Tensor& src, const at::Tensor& x, double p, int times,
@@ -182,7 +220,7 @@ at::Tensor AddDropout(const at::Tensor& src, const at::Tensor& x, double p, int 
   TORCH_CHECK(times == 1 || times == 2, "AddDropout: 1 or 2 dropouts, got ", times);
   TORCH_CHECK(p >= 0 && p <= 1, "dropout probability must be in [0, 1], got ", p);
   if (!training || p == 0) return src + x;
-  if (!x.device().is_cpu() || p == 1 || src.sizes() != x.sizes() ||
+  if (!x.device().is_cpu() || t_nf_masks || p == 1 || src.sizes() != x.sizes() ||
       src.scalar_type() != x.scalar_type() ||
       (x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble)) {
     at::Tensor y = x;

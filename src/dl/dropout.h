@@ -17,6 +17,37 @@ namespace drc::dl {
 
 at::Tensor Dropout(const at::Tensor& x, double p, bool training);
 
+// Dropout of x [B, L, C] where NF drops the same values laid out as [B, C, L] (a Conv1d's
+// output, or its transpose back): NF's masks fall on x's elements as they do in NF's layout. The
+// counter-based masks do not need it (then simply Dropout).
+at::Tensor ChannelsFirstDropout(const at::Tensor& x, double p, bool training);
+
+// Dropout of x, the part [start, start + x.size(dim)) along `dim` of a tensor of sizes `whole`
+// that NF drops whole (where a model computes only the steps it needs): with NF's masks it draws
+// the whole mask, as NF's contiguous tensor, and applies its part, so that the draws stay NF's.
+// Otherwise Dropout(x).
+at::Tensor PartDropout(const at::Tensor& x, at::IntArrayRef whole, int64_t dim, int64_t start,
+                       double p, bool training);
+
+// While one is alive on a thread (and `on`), Dropout and AddDropout there draw their masks as
+// NF's training does: libtorch's own dropout, bernoulli_(1 - p) from the default CPU generator
+// (two 32-bit draws per element, serially), which draws the same masks from the same generator
+// state as torch 2.x's CPU dropout in NF 3.3. Slower than the counter-based masks; the trainer
+// uses it for TrainOptions::nf_dropout.
+class NfDropoutMasks {
+ public:
+  explicit NfDropoutMasks(bool on = true);
+  ~NfDropoutMasks();
+  NfDropoutMasks(const NfDropoutMasks&) = delete;
+  NfDropoutMasks& operator=(const NfDropoutMasks&) = delete;
+
+  // Whether this thread draws NF's masks now.
+  static bool Active();
+
+ private:
+  bool saved_;
+};
+
 // src + Dropout(x) (times 1) or src + Dropout(Dropout(x)) (times 2), the same p, in one pass
 // forward and one backward: the same masks (seeds drawn in the same order) and the same bits as
 // the composition. Falls back to the composition off the CPU, for p = 1, other dtypes or

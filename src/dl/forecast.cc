@@ -912,6 +912,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   topts.val_check_steps = config.val_check_steps;
   topts.early_stop_patience_steps = config.early_stop_patience_steps;
   topts.repeats_share_dropout = !config.exact_repeats;
+  topts.nf_dropout = config.nf_dropout;
   topts.window_parts = config.window_parts;
   topts.device = config.device;
   topts.loss = run.loss;

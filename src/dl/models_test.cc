@@ -14,6 +14,7 @@
 
 #include "drc/dl/model_names.h"
 #include "src/dl/distributions.h"
+#include "src/dl/dropout.h"
 #include "src/dl/losses.h"
 #include "src/dl/model.h"
 #include "src/dl/torch_status.h"
@@ -737,16 +738,23 @@ struct NfForecast {
 };
 
 // Our model `name` built at seed 1 forecasts what NF's did, to 1e-4; returns the forecast
-// (undefined after a failure to build).
+// (undefined after a failure to build). With `training`, the training-mode forward (dropout on,
+// NF's masks, torch seeded with 1 just before it: `nf_seed_forecast.py ... --train`).
 torch::Tensor ExpectNfForecast(const std::string& name, const ModelConfig& c, const WindowBatch& b,
-                               const NfForecast& nf) {
+                               const NfForecast& nf, bool training = false) {
   torch::manual_seed(1);
   auto model = DefaultModelRegistry().Make(name, c);
   if (!model.ok()) {
     ADD_FAILURE() << name << ": " << model.status();
     return {};
   }
-  (*model)->eval();
+  const NfDropoutMasks nf_masks(training);
+  if (training) {
+    (*model)->train();
+    torch::manual_seed(1);
+  } else {
+    (*model)->eval();
+  }
   torch::NoGradGuard no_grad;
   const auto out = (*model)->Forward(b);
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 12})) << name;
@@ -924,6 +932,69 @@ TEST(Models, InformerLayersAreNfs) {
             "Informer: factor must be >= 1, got 0");
   EXPECT_EQ(MakeError("Informer", NfCase(0, 0, 0, {{"distil", 3}})),
             "Informer: distil must be 0 or 1 (false or true), got 3");
+}
+
+// With NF's dropout masks (NfDropoutMasks), the training-mode forward of every model with
+// dropout at its NF defaults is NF's too: the masks come from the same generator draws, in the
+// same order, as NF's training-mode forward at seed 1 (`nf_seed_forecast.py MODEL --train`).
+// TiDE's forward draws no mask at its defaults, on both sides.
+TEST(Models, TrainingForwardsAreNfsWithNfDropout) {
+  struct Case {
+    std::string name;
+    NfForecast nf;
+  };
+  const std::vector<Case> cases = {
+      {"TimesNet",
+       {{-0.2122833f, 0.2419128f, 0.4286624f, 0.1948271f},
+        {-0.2037727f, -0.8558123f, -0.0759005f},
+        1.2156464}},
+      {"TFT",
+       {{-0.6513240f, -0.6269718f, -0.6496910f, -0.7409868f},
+        {0.0857093f, 0.0283316f, -0.0395323f},
+        -7.1982841}},
+      {"PatchTST",
+       {{1.1022649f, 0.0549313f, 0.7668422f, 0.6734675f},
+        {-0.0575368f, 0.1607014f, -0.0539723f},
+        4.0127888}},
+      {"Autoformer",
+       {{0.3079087f, 0.3176180f, 0.2227222f, 0.3729431f},
+        {-0.0768854f, -0.0806569f, -1.0561423f},
+        1.3542196}},
+      {"FEDformer",
+       {{-0.3285692f, -0.6769949f, -0.6680921f, -0.6936671f},
+        {-0.1804681f, -0.2870596f, 0.6880305f},
+        -6.8113546}},
+      {"VanillaTransformer",
+       {{0.5696657f, 0.8368409f, 0.9111646f, 1.1807342f},
+        {0.8473900f, 1.2414995f, 0.8656775f},
+        24.5790710}},
+      {"Informer",
+       {{-1.0793142f, -0.6501167f, -0.3813565f, -0.5060182f},
+        {-0.7020054f, -0.4202546f, -0.0687710f},
+        -11.0729351}},
+      {"DeepNPTS",
+       {{0.0105074f, 0.0170678f, -0.1008506f, 0.2195875f},
+        {-0.3825497f, -0.1549704f, -0.0604810f},
+        -2.0393107}},
+      {"BiTCN",
+       {{0.0316876f, 0.0267611f, -0.1329366f, -0.0725525f},
+        {0.1614951f, 0.1018840f, -0.1484482f},
+        -0.4393493}},
+      {"TiDE",
+       {{0.4204823f, 0.0921263f, 0.0683330f, -0.5213873f},
+        {0.4839904f, 0.6986006f, -0.1102205f},
+        1.1314497}},
+  };
+  for (const Case& c : cases) {
+    ExpectNfForecast(c.name, NfCase(0, 0, 0), NfWindows(0, 0, false), c.nf, /*training=*/true);
+  }
+  // TFT's attention dropout (0 by default) draws over all steps' queries too: `--param
+  // attn_dropout=0.1`.
+  ExpectNfForecast("TFT", NfCase(0, 0, 0, {{"attn_dropout", 0.1}}), NfWindows(0, 0, false),
+                   {{-0.6361212f, -0.6345645f, -0.6560715f, -0.7483004f},
+                    {0.1031213f, 0.0314023f, -0.0376918f},
+                    -7.2058110},
+                   /*training=*/true);
 }
 
 // Every other model of the zoo is NF 3.3's too: at NF's default hyper-parameters and seed 1, the

@@ -20,6 +20,7 @@
 
 #include "drc/common/cpus.h"
 #include "src/dl/distributions.h"
+#include "src/dl/dropout.h"
 #include "src/dl/fast_ops.h"
 #include "src/dl/implicit_quantile.h"
 #include "src/dl/torch_status.h"
@@ -432,8 +433,9 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
   double last = std::nan("");
   const RepeatedDraws repeats = model_->Repeats();
   const bool merge =
-      repeats == RepeatedDraws::kMerge ||
-      (repeats == RepeatedDraws::kMergeSharingDropout && options_.repeats_share_dropout);
+      repeats == RepeatedDraws::kMerge || (repeats == RepeatedDraws::kMergeSharingDropout &&
+                                           options_.repeats_share_dropout && !options_.nf_dropout);
+  const NfDropoutMasks nf_masks(options_.nf_dropout);
   const int threads = IntraOpThreads(options_);
   const int64_t windows_per_step = data.options().windows_batch_size > 0
                                        ? data.options().windows_batch_size

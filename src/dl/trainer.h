@@ -66,6 +66,10 @@ struct TrainOptions {
   // dropout (RepeatedDraws::kMergeSharingDropout: the copies share one dropout mask). Off:
   // such models compute every draw, as NeuralForecast does.
   bool repeats_share_dropout = true;
+  // Dropout masks drawn as NF's (NfDropoutMasks): with NF's window draws (WindowOptions::
+  // nf_draws) a seed then follows NF's training through dropout too. Implies every repeated
+  // draw computed (repeats_share_dropout off). Slower where dropout is heavy.
+  bool nf_dropout = false;
   // Window-parallel steps (window_parallel.h): 0 = automatic (the models whose default it is,
   // when threads >= 2), 1 = every step whole, N = N parts of each step's windows at once.
   // CPU only.

@@ -58,6 +58,11 @@ struct ForecastConfig {
   // models with dropout (Autoformer, FEDformer, VanillaTransformer, DeepAR) its copies then
   // share one dropout mask; `exact_repeats` computes every draw instead, as NF (slower).
   bool exact_repeats = false;
+  // Dropout masks drawn as NF 3.3 draws them (torch's bernoulli from the default generator,
+  // element by element), so that at one seed a model with dropout follows NF's training as the
+  // models without do (window draws and initial weights are NF's already). Implies
+  // exact_repeats; slower where dropout is heavy.
+  bool nf_dropout = false;
   // Each model's variable importances (ModelForecast::importances): the weights its variable
   // selection gives the inputs of the windows it forecasts from, NF's TFT.feature_importances().
   // Only for models that select variables (TFT; others are an InvalidArgument before any

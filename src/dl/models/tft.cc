@@ -420,10 +420,13 @@ class Tft final : public ForecastModel {
     const torch::Tensor scores =
         BatchedMatmul(q, k).view({b, heads, h, T}) * (1.0 / std::sqrt(static_cast<double>(d))) +
         mask;
-    const torch::Tensor weights =
-        Dropout(torch::softmax(scores, -1), o_.attn_dropout, is_training()).mean(1);  // [B, h, T]
-    const torch::Tensor mixed = BatchedMatmul(weights, v);                            // [B, h, d]
-    return Dropout(Dense(attention_out_, mixed), o_.dropout, is_training());
+    // NF attends from every step; its dropouts draw over all T (PartDropout).
+    const torch::Tensor weights = PartDropout(torch::softmax(scores, -1), {b, heads, T, T}, 2, L,
+                                              o_.attn_dropout, is_training())
+                                      .mean(1);             // [B, h, T]
+    const torch::Tensor mixed = BatchedMatmul(weights, v);  // [B, h, d]
+    return PartDropout(Dense(attention_out_, mixed), {b, T, o_.hidden_size}, 1, L, o_.dropout,
+                       is_training());
   }
 
   TftOptions o_;

@@ -392,8 +392,9 @@ FeedForward::FeedForward(int64_t hidden, int64_t conv_hidden, bool bias, double 
 }
 
 torch::Tensor FeedForward::forward(const torch::Tensor& x) {
-  auto y = Dropout(Activate(activation_, Dense(conv1_, x)), dropout_, is_training());
-  return Dropout(Dense(conv2_, y), dropout_, is_training());
+  // NF's are Conv1d's over [B, C, L]: their dropouts draw in that layout.
+  auto y = ChannelsFirstDropout(Activate(activation_, Dense(conv1_, x)), dropout_, is_training());
+  return ChannelsFirstDropout(Dense(conv2_, y), dropout_, is_training());
 }
 
 namespace {
