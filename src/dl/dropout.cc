@@ -188,8 +188,6 @@ NfDropoutMasks::NfDropoutMasks(bool on) : saved_(t_nf_masks) { t_nf_masks = t_nf
 
 NfDropoutMasks::~NfDropoutMasks() { t_nf_masks = saved_; }
 
-bool NfDropoutMasks::Active() { return t_nf_masks; }
-
 at::Tensor Dropout(const at::Tensor& x, double p, bool training) {
   TORCH_CHECK(p >= 0 && p <= 1, "dropout probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;

@@ -29,20 +29,17 @@ at::Tensor ChannelsFirstDropout(const at::Tensor& x, double p, bool training);
 at::Tensor PartDropout(const at::Tensor& x, at::IntArrayRef whole, int64_t dim, int64_t start,
                        double p, bool training);
 
-// While one is alive on a thread (and `on`), Dropout and AddDropout there draw their masks as
-// NF's training does: libtorch's own dropout, bernoulli_(1 - p) from the default CPU generator
-// (two 32-bit draws per element, serially), which draws the same masks from the same generator
-// state as torch 2.x's CPU dropout in NF 3.3. Slower than the counter-based masks; the trainer
-// uses it for TrainOptions::nf_dropout.
+// While one is alive on a thread (and `on`), Dropout, AddDropout and the two above draw their
+// masks as NF's training does: as torch 2.x's CPU dropout in NF 3.3, bernoulli_(1 - p) into a
+// tensor of x's layout, from libtorch's default CPU generator (two 32-bit draws per element,
+// serially; libtorch 1.13's bernoulli_ gives the same masks from the same generator state).
+// Slower than the counter-based masks; the trainer uses it for TrainOptions::nf_dropout.
 class NfDropoutMasks {
  public:
   explicit NfDropoutMasks(bool on = true);
   ~NfDropoutMasks();
   NfDropoutMasks(const NfDropoutMasks&) = delete;
   NfDropoutMasks& operator=(const NfDropoutMasks&) = delete;
-
-  // Whether this thread draws NF's masks now.
-  static bool Active();
 
  private:
   bool saved_;
