@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "src/dl/dropout.h"
+#include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 
 namespace drc::dl {
@@ -92,13 +93,13 @@ class DeepNpts final : public ForecastModel {
     torch::Tensor x = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
     const bool training = is_training();
     for (size_t i = 0; i < linears_.size(); ++i) {
-      x = torch::relu(linears_[i]->forward(x));
+      x = torch::relu(Dense(linears_[i], x));
       if (batch_norm_) x = norms_[i]->forward(x);
       x = Dropout(x, dropout_, training);
     }
     // [B, L * H] -> [B, L, H]: a softmax over the window's steps weighs its values per horizon
     // step.
-    const torch::Tensor weights = torch::softmax(out_->forward(x).view({b, input_size_, -1}), 1);
+    const torch::Tensor weights = torch::softmax(Dense(out_, x).view({b, input_size_, -1}), 1);
     return (weights * y.unsqueeze(-1)).sum(1);  // [B, H]
   }
 
