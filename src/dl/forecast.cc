@@ -1318,6 +1318,18 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   const Panel panel = std::move(made).ValueOrDie();
   if (Partitioned(config)) DRC_RETURN_NOT_OK(CheckEachSeriesOnOneRank(*config.comm, panel.ids));
   const SeriesData& series = panel.series;
+  if (Partitioned(config)) {
+    // NF pads every series to the panel's longest: tell each rank's windows how much longer
+    // that is than the longest it holds.
+    int64_t longest = 0;
+    for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
+      longest = std::max(longest, series.offsets[k + 1] - series.offsets[k]);
+    }
+    int64_t panel_longest = longest;
+    DRC_RETURN_NOT_OK(
+        comm::AllReduce(*config.comm, std::span<int64_t>(&panel_longest, 1), comm::ReduceOp::kMax));
+    for (ModelRun& run : runs) run.windows.longer_elsewhere = panel_longest - longest;
+  }
 
   std::vector<ModelForecast> out;
   for (const ModelRun& run : runs) {

@@ -166,6 +166,7 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
     for (int64_t k = 0; k < n_series; ++k) {
       longest = std::max(longest, series.offsets[k + 1] - series.offsets[k]);
     }
+    longest += std::max<int64_t>(0, o.longer_elsewhere);
     for (int64_t k = 0; k < n_series; ++k) {
       const int64_t begin = series.offsets[k], n = series.offsets[k + 1] - begin;
       // NF pads every series at the front to the longest (its TimeSeriesDataset), so a shorter

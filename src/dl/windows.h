@@ -60,7 +60,10 @@ struct WindowOptions {
   int input_size = 24;
   int horizon = 24;
   int step_size = 1;
-  bool start_padding = false;     // NF's start_padding_enabled
+  bool start_padding = false;  // NF's start_padding_enabled
+  // How much longer the longest series of the whole panel is than the longest given to Make (a
+  // rank of a partitioned table holds only some series): NF pads to the panel's longest.
+  int64_t longer_elsewhere = 0;
   int batch_size = 32;            // series per step
   int windows_batch_size = 1024;  // windows per step; <= 0: all windows of the batch's series
   ScalerType scaler = ScalerType::kIdentity;

@@ -197,6 +197,14 @@ TEST(Windows, FrontPaddingIsNfs) {
                                       {1, -7}, {1, -4}, {1, -1}, {1, 2}, {1, 5}, {1, 8},
                                       {1, 11}, {1, 14}, {2, 0},  {2, 3}, {2, 6}, {2, 9},
                                       {2, 12}, {2, 15}, {2, 18}, {2, 21}}));
+  // A rank that holds the 20-point series alone, told the panel's longest is 14 points longer,
+  // has the same windows.
+  o.longer_elsewhere = 14;
+  auto alone = WindowedDataset::Make(Counting({20}), o);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_EQ(SeriesStarts(alone->AllWindows(), o.input_size),
+            (std::vector<SeriesStart>{{0, -8}, {0, -5}, {0, -2}, {0, 1}, {0, 4}, {0, 7}}));
+  o.longer_elsewhere = 0;
   // The 40-series panel above: NF has 2295 windows (1830 + 465 in each epoch's two batches).
   std::vector<int64_t> lengths;
   for (int k = 0; k < 40; ++k) lengths.push_back(40 + (7 * k) % 40);
