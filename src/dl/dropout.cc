@@ -172,14 +172,20 @@ struct AddDropoutFunction : public torch::autograd::Function<AddDropoutFunction>
 
 thread_local bool t_nf_masks = false;
 
-// torch 2.x's CPU dropout (_dropout_impl), which NF 3.3 runs: the noise has x's memory layout.
-// libtorch 1.13's at::dropout makes it contiguous, which puts the same draws on other elements
-// when x is not (a transposed embedding, say).
+// torch 2.x's CPU dropout noise (_dropout_impl), which NF 3.3 draws: `noise` (uninitialized, of
+// the layout NF's tensor has) filled with bernoulli(1 - p) / (1 - p); p < 1.
+at::Tensor NfNoise(at::Tensor noise, double p) {
+  noise.bernoulli_(1 - p);
+  noise.div_(1 - p);
+  return noise;
+}
+
+// torch 2.x's CPU dropout: the noise has x's memory layout. libtorch 1.13's at::dropout makes it
+// contiguous, which puts the same draws on other elements when x is not (a transposed
+// embedding, say).
 at::Tensor NfDropout(const at::Tensor& x, double p) {
   if (p == 1) return x * at::zeros({}, x.options());
-  at::Tensor noise = at::empty_like(x).bernoulli_(1 - p);
-  noise.div_(1 - p);
-  return x * noise;
+  return x * NfNoise(at::empty_like(x), p);
 }
 
 }  // namespace
@@ -208,9 +214,7 @@ at::Tensor PartDropout(const at::Tensor& x, at::IntArrayRef whole, int64_t dim, 
                        double p, bool training) {
   if (!t_nf_masks || !training || p == 0 || !x.device().is_cpu()) return Dropout(x, p, training);
   if (p == 1) return x * at::zeros({}, x.options());
-  at::Tensor noise = at::empty(whole, x.options()).bernoulli_(1 - p);
-  noise.div_(1 - p);
-  return x * noise.narrow(dim, start, x.size(dim));
+  return x * NfNoise(at::empty(whole, x.options()), p).narrow(dim, start, x.size(dim));
 }
 
 at::Tensor AddDropout(const at::Tensor& src, const at::Tensor& x, double p, int times,

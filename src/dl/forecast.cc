@@ -1321,10 +1321,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   if (Partitioned(config)) {
     // NF pads every series to the panel's longest: tell each rank's windows how much longer
     // that is than the longest it holds.
-    int64_t longest = 0;
-    for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
-      longest = std::max(longest, series.offsets[k + 1] - series.offsets[k]);
-    }
+    const int64_t longest = LongestSeries(series);
     int64_t panel_longest = longest;
     DRC_RETURN_NOT_OK(
         comm::AllReduce(*config.comm, std::span<int64_t>(&panel_longest, 1), comm::ReduceOp::kMax));

@@ -162,11 +162,7 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
       if (has_exog) source.insert(source.end(), count, int64_t{-1});
     };
     ds.series_windows_.push_back(0);
-    int64_t longest = 0;
-    for (int64_t k = 0; k < n_series; ++k) {
-      longest = std::max(longest, series.offsets[k + 1] - series.offsets[k]);
-    }
-    longest += std::max<int64_t>(0, o.longer_elsewhere);
+    const int64_t longest = LongestSeries(series) + std::max<int64_t>(0, o.longer_elsewhere);
     for (int64_t k = 0; k < n_series; ++k) {
       const int64_t begin = series.offsets[k], n = series.offsets[k + 1] - begin;
       // NF pads every series at the front to the longest (its TimeSeriesDataset), so a shorter
@@ -421,6 +417,14 @@ SeriesData DropLast(const SeriesData& series, int64_t n) {
       out.next_futr = torch::cat({out.next_futr, series.next_futr}, 1);
   }
   return out;
+}
+
+int64_t LongestSeries(const SeriesData& series) {
+  int64_t longest = 0;
+  for (size_t k = 0; k + 1 < series.offsets.size(); ++k) {
+    longest = std::max(longest, series.offsets[k + 1] - series.offsets[k]);
+  }
+  return longest;
 }
 
 Result<TrainBatch> WindowedDataset::ValidationWindows(int64_t val_size) const {

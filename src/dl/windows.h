@@ -16,10 +16,10 @@
 // The draws are NF's own (WindowOptions::nf_draws): libtorch's default CPU generator, which
 // the trainer seeds at the start of a fit as NF's on_fit_start does, gives them as NF 3.3's
 // training takes them from torch's, the same generator and algorithms. Per epoch, NF's data
-// loader takes two int64 draws (a base seed it does not use here, then its sampler's seed) and
-// orders the series by a randperm from a generator seeded with the second; a batch takes the
-// next batch_size series in that order; per step, randint(0, n, windows_batch_size) over the
-// batch's n windows in the batch's series order, then time order
+// loader takes two int64 draws (the base seed of its worker processes, of which NF has none,
+// then its sampler's seed) and orders the series by a randperm from a generator seeded with the
+// second; a batch takes the next batch_size series in that order; per step, randint(0, n,
+// windows_batch_size) over the batch's n windows in the batch's series order, then time order
 // (randperm(n)[:windows_batch_size] when n is larger). A seed then draws the windows that NF's
 // training draws at that seed: checked against NF 3.3 on one series, on three of one length, on
 // 40 of different lengths in epochs of two batches (Windows.DrawsAreNfs), and for the windows
@@ -99,6 +99,9 @@ struct SeriesData {
 // validation part); a series shorter than n becomes empty. The future variables of the points
 // dropped go to the front of next_futr.
 SeriesData DropLast(const SeriesData& series, int64_t n);
+
+// The number of points of the longest series (0 without series).
+int64_t LongestSeries(const SeriesData& series);
 
 // One batch, scaled: the model's input [B, L]; the horizon [B, H] (training batches only);
 // the scale [B, 1].
