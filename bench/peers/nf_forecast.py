@@ -194,9 +194,13 @@ def main():
                 torch.manual_seed(seed)
                 extra["loss"] = loss_class(*args, **kwargs)
 
+            # A multivariate model (TSMixer, ...) is told how many series its windows hold.
+            n_series = ({"n_series": df["unique_id"].nunique()}
+                        if getattr(cls, "MULTIVARIATE", False) else {})
+
             def new_nf():
                 model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
-                            random_seed=seed, **extra, **trainer)
+                            random_seed=seed, **n_series, **extra, **trainer)
                 return NeuralForecast(models=[model], freq=a.freq)
             # A from-init refit builds one per fit below.
             nf = None if a.cv_refit_from_init else new_nf()

@@ -669,6 +669,24 @@ Status AddExog(const data::TablePtr& table, const data::SeriesColumns& cols, con
   return Status::OK();
 }
 
+// What a multivariate model (TrainDefaults::multivariate) cannot do yet, or at all.
+Status CheckMultivariate(const std::string& name, const ForecastConfig& config) {
+  if (Partitioned(config)) {
+    return Status::InvalidArgument(
+        "Forecast: ", name,
+        " is multivariate: each of its windows holds every series, so every rank needs the whole "
+        "table (run it without partitioning; the ranks then share its windows)");
+  }
+  auto not_built = [&](const char* what) {
+    return Status::NotImplemented("Forecast: ", name, " is multivariate, and ", what,
+                                  " is not built for the multivariate models yet");
+  };
+  if (config.val_size > 0) return not_built("validation (val_size, early stopping)");
+  if (config.cv_windows > 0) return not_built("cross-validation (cv_windows)");
+  if (config.conformal_windows > 0) return not_built("conformal intervals (conformal_windows)");
+  return Status::OK();
+}
+
 // How `name` trains under `config`. A model with overrides is built once here, so that a bad
 // key or value fails before any model trains.
 Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
@@ -676,6 +694,7 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
   ModelRun run;
   run.name = name;
   DRC_ASSIGN_OR_RETURN(run.defaults, registry.Defaults(name));
+  if (run.defaults.multivariate) DRC_RETURN_NOT_OK(CheckMultivariate(name, config));
   run.max_steps = config.max_steps;
   run.seed = config.seed;
   if (!config.scaler.empty()) run.defaults.scaler = config.scaler;
@@ -691,6 +710,11 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
     if (!loss.ok()) return loss.status().WithContext("Forecast");
     DRC_RETURN_NOT_OK(CheckLossInput(name, *loss, config.input_size).WithContext("Forecast"));
     run.point_loss = *loss;
+    if (run.defaults.multivariate && loss->gives_quantiles()) {
+      return Status::NotImplemented("Forecast: ", name, " is multivariate, and ", loss->Name(),
+                                    " is not built for the multivariate models yet (the point "
+                                    "losses are: MAE, MSE, ...)");
+    }
     if (loss->is_distribution() && run.defaults.loss != "MAE") {
       ModelConfig scratch;
       if (const auto it = config.params.find(name); it != config.params.end()) {
@@ -905,6 +929,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   }
   ModelConfig mc = ModelConfigOf(run, config);
   mc.categorical = series.categorical;
+  mc.n_series = static_cast<int>(series.offsets.size()) - 1;
   TrainOptions topts = OptionsFrom(run.defaults, run.max_steps, run.seed);
   topts.threads = config.threads > 0 ? config.threads : DefaultThreads(ranks);
   topts.comm = config.comm;

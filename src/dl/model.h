@@ -110,6 +110,9 @@ struct ModelConfig {
   // (distributions.h). Empty: the model's own.
   std::string likelihood = {};
   LikelihoodOptions likelihood_options = {};
+  // A multivariate model's (TrainDefaults::multivariate) number of series, NF's n_series: its
+  // batches hold W windows of all of them as W * n_series rows of insample_y, window-major.
+  int n_series = 1;
 };
 
 // How NeuralForecast trains a model by default (per model class).
@@ -139,6 +142,9 @@ struct TrainDefaults {
   // stat_exog), as NF's EXOGENOUS_FUTR, EXOGENOUS_HIST and EXOGENOUS_STAT.
   bool futr_exog = false, hist_exog = false, stat_exog = false;
   void ReadAllExog() { futr_exog = hist_exog = stat_exog = true; }
+  // NF's MULTIVARIATE models (TSMixer): one window holds every series over the same steps
+  // (WindowOptions::multivariate), and the model forecasts them together, reading across series.
+  bool multivariate = false;
 };
 
 // The weights that a model's variable selection gives its inputs, per window (TFT's selection

@@ -57,6 +57,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
   mc.horizon = config.horizon;
   mc.seed = seed;
   mc.params = params;
+  mc.n_series = static_cast<int>(offsets.size()) - 1;
   TrainOptions topts = OptionsFrom(defaults, steps, seed);
   topts.threads = config.threads > 0 ? config.threads : DefaultThreads(ranks);
   topts.comm = config.comm;

@@ -101,6 +101,7 @@ Result<WindowOptions> WindowOptionsFrom(const TrainDefaults& defaults, int input
   w.horizon = horizon;
   w.batch_size = defaults.batch_size;
   w.windows_batch_size = defaults.windows_batch_size;
+  w.multivariate = defaults.multivariate;
   DRC_ASSIGN_OR_RETURN(w.scaler, ParseScalerType(defaults.scaler));
   return w;
 }

@@ -163,15 +163,22 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
     };
     ds.series_windows_.push_back(0);
     const int64_t longest = LongestSeries(series) + std::max<int64_t>(0, o.longer_elsewhere);
+    const bool mv = o.multivariate;
+    // Multivariate: every series padded to one length, at least the input's (the forecast's
+    // input reads L points of each); per position, the available points of all series.
+    const int64_t mv_extra = std::max<int64_t>(0, L - longest - (o.start_padding ? L - 1 : 0));
+    std::vector<int64_t> mv_in, mv_out;
     for (int64_t k = 0; k < n_series; ++k) {
       const int64_t begin = series.offsets[k], n = series.offsets[k + 1] - begin;
       // NF pads every series at the front to the longest (its TimeSeriesDataset), so a shorter
       // series has windows that start up to L - 1 points before its first point too; more
       // padding would give windows without an available input point. Its windows start
-      // step_size apart from the front of that padding.
+      // step_size apart from the front of that padding. A multivariate dataset keeps all of it.
       const int64_t nf_front = (o.start_padding ? L - 1 : 0) + (longest - n);
-      const int64_t front = std::max(std::min(nf_front, L - 1), std::max<int64_t>(0, L + 1 - n));
-      const int64_t first = ((front - nf_front) % o.step_size + o.step_size) % o.step_size;
+      const int64_t front =
+          mv ? nf_front + mv_extra
+             : std::max(std::min(nf_front, L - 1), std::max<int64_t>(0, L + 1 - n));
+      const int64_t first = mv ? 0 : ((front - nf_front) % o.step_size + o.step_size) % o.step_size;
       const int64_t base = static_cast<int64_t>(padded.size());
       ds.series_bases_.push_back(base);
       pad(front);
@@ -187,13 +194,25 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
       for (int64_t i = 0; i < len; ++i) {
         csum[i + 1] = csum[i] + (padded_mask[base + i] > 0 ? 1 : 0);
       }
-      for (int64_t p = first; p + L + H <= len; p += o.step_size) {
-        if (csum[p + L] - csum[p] > 0 && csum[p + L + H] - csum[p + L] > 0 &&
-            window_index++ % o.shard_count == o.shard_rank) {
+      for (int64_t p = first, i = 0; p + L + H <= len; p += o.step_size, ++i) {
+        const int64_t in = csum[p + L] - csum[p], out = csum[p + L + H] - csum[p + L];
+        if (mv) {
+          mv_in.resize(std::max<size_t>(mv_in.size(), i + 1), 0);
+          mv_out.resize(mv_in.size(), 0);
+          mv_in[i] += in;
+          mv_out[i] += out;
+        } else if (in > 0 && out > 0 && window_index++ % o.shard_count == o.shard_rank) {
           ds.starts_.push_back(base + p);
         }
       }
       ds.series_windows_.push_back(static_cast<int64_t>(ds.starts_.size()));
+    }
+    for (size_t i = 0; i < mv_in.size(); ++i) {
+      if (mv_in[i] > 0 && mv_out[i] > 0 && window_index++ % o.shard_count == o.shard_rank) {
+        const int64_t p = static_cast<int64_t>(i) * o.step_size;
+        ds.times_.push_back(p);
+        for (const int64_t base : ds.series_bases_) ds.starts_.push_back(base + p);
+      }
     }
     ds.padded_ = torch::tensor(padded, torch::kFloat32);
     ds.padded_mask_ = torch::tensor(padded_mask, torch::kFloat32);
@@ -298,17 +317,66 @@ TrainBatch WindowedDataset::Gather(const torch::Tensor& starts, bool with_horizo
   return batch;
 }
 
+Status WindowedDataset::Shuffle(std::mt19937_64& rng) {
+  if (NfDraws()) return Guard("shuffling the series", [&] { ShuffleAsNf(); });
+  std::shuffle(order_.begin(), order_.end(), rng);
+  return Status::OK();
+}
+
+Result<std::vector<int64_t>> WindowedDataset::Draw(int64_t n, int64_t want,
+                                                   std::mt19937_64& rng) const {
+  std::vector<int64_t> picks(want);
+  if (NfDraws() && options_.windows_batch_size <= 0) {  // NF's arange: every window, no draws
+    std::iota(picks.begin(), picks.end(), 0);
+  } else if (NfDraws()) {
+    DRC_RETURN_NOT_OK(Guard("drawing training windows", [&] {
+      const torch::Tensor drawn = n < want ? torch::randint(0, n, {want}, torch::kInt64)
+                                           : torch::randperm(n, torch::kInt64).slice(0, 0, want);
+      std::copy(drawn.data_ptr<int64_t>(), drawn.data_ptr<int64_t>() + want, picks.begin());
+    }));
+  } else if (n < want) {
+    std::uniform_int_distribution<int64_t> pick(0, n - 1);
+    for (auto& c : picks) c = pick(rng);
+  } else {
+    std::vector<int64_t> all(n);
+    std::iota(all.begin(), all.end(), 0);
+    for (int64_t i = 0; i < want; ++i) {  // partial Fisher-Yates: without replacement
+      std::uniform_int_distribution<int64_t> pick(i, n - 1);
+      std::swap(all[i], all[pick(rng)]);
+      picks[i] = all[i];
+    }
+  }
+  return picks;
+}
+
+Result<TrainBatch> WindowedDataset::SampleTimes(std::mt19937_64& rng) {
+  if (cursor_ >= order_.size()) {
+    DRC_RETURN_NOT_OK(Shuffle(rng));
+    cursor_ = 0;
+  }
+  // NF's batch holds every series, in the epoch's order.
+  const std::vector<int64_t> batch(order_.begin() + cursor_, order_.end());
+  cursor_ = order_.size();
+  const int64_t n = static_cast<int64_t>(times_.size());
+  DRC_ASSIGN_OR_RETURN(
+      const auto picks,
+      Draw(n, options_.windows_batch_size > 0 ? options_.windows_batch_size : n, rng));
+  std::vector<int64_t> rows;
+  rows.reserve(picks.size() * batch.size());
+  for (const int64_t t : picks) {
+    for (const int64_t k : batch) rows.push_back(series_bases_[k] + times_[t]);
+  }
+  return Guard("sampling training windows",
+               [&] { return Gather(torch::tensor(rows, torch::kInt64), /*with_horizon=*/true); });
+}
+
 Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repeats) {
+  if (options_.multivariate) return SampleTimes(rng);
   // The next batch of series with at least one window (an epoch-shuffled order).
   std::vector<int64_t> candidates;
-  const bool nf = NfDraws();
   for (size_t tries = 0; candidates.empty() && tries <= order_.size() + 1; ++tries) {
     if (cursor_ >= order_.size()) {
-      if (nf) {
-        DRC_RETURN_NOT_OK(Guard("shuffling the series", [&] { ShuffleAsNf(); }));
-      } else {
-        std::shuffle(order_.begin(), order_.end(), rng);
-      }
+      DRC_RETURN_NOT_OK(Shuffle(rng));
       cursor_ = 0;
     }
     const size_t end = std::min(order_.size(), cursor_ + options_.batch_size);
@@ -322,28 +390,9 @@ Result<TrainBatch> WindowedDataset::Sample(std::mt19937_64& rng, bool merge_repe
   }
   const int64_t n = static_cast<int64_t>(candidates.size());
   const int64_t want = options_.windows_batch_size > 0 ? options_.windows_batch_size : n;
+  DRC_ASSIGN_OR_RETURN(const auto picks, Draw(n, want, rng));
   std::vector<int64_t> chosen(want);
-  if (nf) {
-    DRC_RETURN_NOT_OK(Guard("drawing training windows", [&] {
-      if (options_.windows_batch_size <= 0) {
-        chosen = candidates;  // NF's arange: every window, no draws
-        return;
-      }
-      const torch::Tensor picks = n < want ? torch::randint(0, n, {want}, torch::kInt64)
-                                           : torch::randperm(n, torch::kInt64).slice(0, 0, want);
-      const auto index = picks.accessor<int64_t, 1>();
-      for (int64_t i = 0; i < want; ++i) chosen[i] = candidates[index[i]];
-    }));
-  } else if (n < want) {
-    std::uniform_int_distribution<int64_t> pick(0, n - 1);
-    for (auto& c : chosen) c = candidates[pick(rng)];
-  } else {
-    for (int64_t i = 0; i < want; ++i) {  // partial Fisher-Yates: without replacement
-      std::uniform_int_distribution<int64_t> pick(i, n - 1);
-      std::swap(candidates[i], candidates[pick(rng)]);
-      chosen[i] = candidates[i];
-    }
-  }
+  for (int64_t i = 0; i < want; ++i) chosen[i] = candidates[picks[i]];
   if (merge_repeats && n < want) {
     std::sort(chosen.begin(), chosen.end());
     std::vector<int64_t> unique;

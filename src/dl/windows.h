@@ -74,6 +74,14 @@ struct WindowOptions {
   // Draw as NF (see the file comment); otherwise, and always for a shard, from the generator
   // given to Sample().
   bool nf_draws = true;
+  // NF's windows of a multivariate model (TrainDefaults::multivariate): every series is padded
+  // at the front to the longest (the series end together, as in NF's dataset), a window is a
+  // time position of all series at once, usable when some series has an available point in its
+  // input and some in its horizon, and a step draws windows_batch_size of those positions (as
+  // NF, with NF's draws) and gives, per position, one row per series in the epoch's series
+  // order: [W * N, L] rows, window-major. Every step takes all series (NF's batch_size is at
+  // least n_series), so every step is an epoch. A shard takes every shard_count-th position.
+  bool multivariate = false;
 };
 
 // Series k is values[offsets[k] .. offsets[k + 1]) of a 1-D float tensor; NaN marks a missing
@@ -116,10 +124,12 @@ class WindowedDataset {
   static Result<WindowedDataset> Make(const SeriesData& series, const WindowOptions& options);
 
   const WindowOptions& options() const { return options_; }
-  int64_t num_series() const { return static_cast<int64_t>(series_windows_.size()) - 1; }
+  int64_t num_series() const { return static_cast<int64_t>(series_bases_.size()); }
+  // Rows: windows of one series, or for a multivariate dataset one per series and position.
   int64_t num_windows() const { return static_cast<int64_t>(starts_.size()); }
 
-  // Every usable window, unscaled, in series then time order: values and masks [W, L + H].
+  // Every usable window, unscaled, in series then time order (multivariate: time, then series):
+  // values and masks [W, L + H].
   torch::Tensor AllWindows() const;
   torch::Tensor AllMasks() const;
   // The windows of one training step (see the file comment), scaled. With `merge_repeats`, a
@@ -144,6 +154,13 @@ class WindowedDataset {
  private:
   // A new epoch's series order, drawn as NF's data loader draws it (see the file comment).
   void ShuffleAsNf();
+  // A new epoch's series order, as NF's or from `rng`.
+  Status Shuffle(std::mt19937_64& rng);
+  // `want` indices into n windows, drawn as NF's (with windows_batch_size <= 0: all n, in
+  // order) or from `rng` (see the file comment).
+  Result<std::vector<int64_t>> Draw(int64_t n, int64_t want, std::mt19937_64& rng) const;
+  // Sample() of a multivariate dataset.
+  Result<TrainBatch> SampleTimes(std::mt19937_64& rng);
   // The windows at `starts` (offsets into padded_): input and, `with_horizon`, the horizon.
   // Without it, `horizon_futr` [B, H, F] is the future variables' horizon part (when F > 0).
   TrainBatch Gather(const torch::Tensor& starts, bool with_horizon,
@@ -163,6 +180,8 @@ class WindowedDataset {
   torch::Tensor next_futr_;              // SeriesData::next_futr
   std::vector<int64_t> starts_;          // usable window starts (offsets into padded_)
   std::vector<int64_t> series_windows_;  // series k's windows: starts_[sw[k] .. sw[k + 1])
+                                         // (univariate)
+  std::vector<int64_t> times_;           // multivariate: usable positions (from each base)
   std::vector<int64_t> series_bases_;    // offset of series k's first (padding) point
   std::vector<int64_t> series_begins_;   // offset of series k's first real value
   std::vector<int64_t> series_ends_;     // offset just past series k's last real value

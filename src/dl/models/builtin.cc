@@ -24,6 +24,7 @@ Status RegisterTcnModels(ModelRegistry& registry);         // models/tcn.cc: TCN
 Status RegisterTftModels(ModelRegistry& registry);         // models/tft.cc: TFT
 Status RegisterTideModels(ModelRegistry& registry);        // models/tide.cc: TiDE
 Status RegisterTimesNetModels(ModelRegistry& registry);    // models/timesnet.cc: TimesNet
+Status RegisterTsMixerModels(ModelRegistry& registry);     // models/tsmixer.cc: TSMixer
 // models/vanilla_transformer.cc: VanillaTransformer
 Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 
@@ -35,7 +36,7 @@ const ModelRegistry& DefaultModelRegistry() {
           RegisterDeepNptsModels, RegisterFedFormerModels, RegisterInformerModels,
           RegisterKanModels, RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels,
           RegisterNHitsModels, RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
-          RegisterTftModels, RegisterTideModels, RegisterTimesNetModels,
+          RegisterTftModels, RegisterTideModels, RegisterTimesNetModels, RegisterTsMixerModels,
           RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
