@@ -3,6 +3,7 @@
 
     nf_seed_forecast.py MODEL [--hist N] [--futr N] [--stat] [--h 12] [--input-size 24]
                         [--param KEY=VALUE ...] [--output 0] [--count] [--train]
+                        [--n-series 2]
 
 Builds NeuralForecast's MODEL(h, input_size, random_seed=1, ...) with N historic and future
 variables (0 to 2) and, with --stat, one static variable, and feeds its forward the two windows
@@ -13,7 +14,9 @@ steps 0-3, window 1's steps 9-11 and the sum of all 24, in C++ initializer form,
 of a distribution loss gives its parameters per step before NF's domain map; a recurrent model's
 forward, DeepAR's, gives those of the steps after the window's last h values). KEY=VALUE is one of MODEL's hyper-parameters: a Python
 literal, or a comma-separated list of names (e.g. stack_types=trend,seasonality,exogenous).
-Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
+--n-series 2 builds a multivariate model (TSMixer) for two series and feeds it the two
+windows as the two series of one window, [1, L, 2], printing series 0's steps 0-3, series 1's
+last 3 and the sum. Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
 the layers are built, so the initial weights are the ones NF trains from.
 """
 import argparse
@@ -67,6 +70,8 @@ def main():
     p.add_argument("--train", action="store_true",
                    help="the training-mode forward instead (dropout on, batch statistics), "
                         "torch seeded with 1 just before it, as our NfDropoutMasks tests")
+    p.add_argument("--n-series", type=int, default=0, choices=(0, 2),
+                   help="a multivariate model: the two windows as two series of one window")
     a = p.parse_args()
 
     import logging
@@ -78,8 +83,12 @@ def main():
     names = {"hist_exog_list": [f"h{i}" for i in range(a.hist)],
              "futr_exog_list": [f"f{i}" for i in range(a.futr)],
              "stat_exog_list": ["s0"] if a.stat else []}
-    model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **dict(a.param))
+    mv = {"n_series": a.n_series} if a.n_series else {}
+    model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **mv, **dict(a.param))
     batch = windows(a.hist, a.futr, a.stat, a.input_size, a.h)
+    if a.n_series:  # [2, L, 1] -> [1, L, 2]
+        batch["insample_y"] = batch["insample_y"].permute(2, 1, 0)
+        batch["insample_mask"] = batch["insample_mask"].permute(2, 1, 0)
     if a.train:
         model.train()
         torch.manual_seed(1)
@@ -87,6 +96,8 @@ def main():
         model.eval()
     with torch.no_grad():
         out = model(batch)
+    if a.n_series:  # [1, h, 2] -> [2, h, 1]
+        out = out.permute(2, 1, 0)
     out = out.reshape(2, a.h, -1)[:, :, a.output]
 
     def floats(v):

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -212,6 +213,65 @@ TEST(Windows, FrontPaddingIsNfs) {
   auto panel = WindowedDataset::Make(Counting(lengths), o);
   ASSERT_TRUE(panel.ok()) << panel.status();
   EXPECT_EQ(panel->num_windows(), 2295);
+}
+
+// Multivariate windows (WindowOptions::multivariate): A = 1..5 and B = 11..13, input 2, horizon
+// 2. The series end together, so B is padded with two zeros at the front: A 1 2 3 4 5 0 0, B 0 0
+// 11 12 13 0 0. A position is usable when some series has an input point and some a horizon
+// point: 0, 1 and 2 (at 3 both horizons are padding). Rows are window-major, one per series.
+TEST(Windows, MultivariateWindowsHoldEverySeries) {
+  WindowOptions o;
+  o.input_size = 2;
+  o.horizon = 2;
+  o.multivariate = true;
+  o.windows_batch_size = 2;
+  o.nf_draws = false;
+  auto ds = WindowedDataset::Make(Series({1, 2, 3, 4, 5, 11, 12, 13}, {0, 5, 8}), o);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ(ds->num_series(), 2);
+  EXPECT_EQ(ds->num_windows(), 6);
+  const std::vector<std::vector<float>> windows = {
+      {1, 2, 3, 4}, {0, 0, 11, 12}, {2, 3, 4, 5}, {0, 11, 12, 13}, {3, 4, 5, 0}, {11, 12, 13, 0}};
+  ExpectRows(ds->AllWindows(), windows);
+  ExpectRows(ds->AllMasks(),
+             {{1, 1, 1, 1}, {0, 0, 1, 1}, {1, 1, 1, 1}, {0, 1, 1, 1}, {1, 1, 1, 0}, {1, 1, 1, 0}});
+  auto last = ds->LastWindows();
+  ASSERT_TRUE(last.ok()) << last.status();
+  ExpectRows(last->input.insample_y, {{4, 5}, {12, 13}});
+  // A step draws 2 of the 3 positions, without replacement, each with both series, in the
+  // epoch's series order; every step is an epoch, so the order changes between steps.
+  std::mt19937_64 rng(7);
+  std::set<std::string> orders;
+  for (int step = 0; step < 20; ++step) {
+    auto batch = ds->Sample(rng);
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    const torch::Tensor y = torch::cat({batch->input.insample_y, batch->outsample_y}, 1);
+    ASSERT_EQ(y.size(0), 4);
+    std::set<int> positions;
+    for (int w = 0; w < 2; ++w) {
+      std::vector<std::vector<float>> rows;
+      for (int r = 0; r < 2; ++r) {
+        const torch::Tensor row = y[2 * w + r].contiguous();
+        rows.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + 4);
+      }
+      int found = -1;
+      for (int p = 0; p < 3; ++p) {
+        const auto &a = windows[2 * p], &b = windows[2 * p + 1];
+        if ((rows[0] == a && rows[1] == b) || (rows[0] == b && rows[1] == a)) found = p;
+      }
+      if (found >= 0) orders.insert(rows[0] == windows[2 * found] ? "AB" : "BA");
+      ASSERT_GE(found, 0) << "step " << step << ": a window mixes positions";
+      positions.insert(found);
+    }
+    EXPECT_EQ(positions.size(), 2u) << "step " << step;
+  }
+  EXPECT_EQ(orders.size(), 2u);  // both series orders were drawn
+  // A shard takes every shard_count-th position, with both series.
+  o.shard_count = 2;
+  o.shard_rank = 1;
+  auto shard = WindowedDataset::Make(Series({1, 2, 3, 4, 5, 11, 12, 13}, {0, 5, 8}), o);
+  ASSERT_TRUE(shard.ok()) << shard.status();
+  ExpectRows(shard->AllWindows(), {windows[2], windows[3]});
 }
 
 TEST(Windows, ScalersFitTheAvailableInputPoints) {
