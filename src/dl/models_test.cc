@@ -36,6 +36,7 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "BiTCN") return {};                         // NF's default is 16 wide
   if (name == "DeepNPTS") return {};                      // NF's default is 32 wide
   if (name == "TSMixer") return {};                       // NF's default is 64 wide
+  if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
   if (name == "TiDE") {  // without NF's LayerNorm that keeps the exogenous variables out
     return {{"hidden_size", 32},
             {"decoder_output_dim", 8},
@@ -182,8 +183,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                          ::testing::Values("MLP", "NBEATS", "NBEATSx", "NHITS",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
-                                           "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN",
-                                           "TSMixer"));
+                                           "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
+                                           "iTransformer"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -910,6 +911,34 @@ TEST(Models, TsMixerLayersAreNfs) {
               std::string::npos)
         << e.what();
   }
+}
+
+// iTransformer is NF 3.3's, layer for layer: for two series its parameters are NF's in number
+// (6 324 748 at NF's defaults; 18 348 at width 32, d_ff 64, 4 heads), and at seed 1 it forecasts
+// what NF's does (`nf_seed_forecast.py iTransformer --n-series 2 [--param ...] --count`).
+TEST(Models, ITransformerLayersAreNfs) {
+  ModelConfig c = NfCase(0, 0, 0);
+  c.n_series = 2;
+  for (const auto& [params, nf_count] :
+       std::vector<std::pair<std::map<std::string, double>, int64_t>>{
+           {{}, 6324748}, {{{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}}, 18348}}) {
+    c.params = params;
+    auto model = DefaultModelRegistry().Make("iTransformer", c);
+    ASSERT_TRUE(model.ok()) << model.status();
+    int64_t count = 0;
+    for (const auto& p : (*model)->parameters()) count += p.numel();
+    EXPECT_EQ(count, nf_count);
+  }
+  c.params = {};
+  ExpectNfForecast("iTransformer", c, NfWindows(0, 0, false),
+                   {{-0.6638834f, -0.1968785f, -0.3675154f, 0.4065307f},
+                    {-0.5826653f, -0.3313834f, -0.3371373f},
+                    -5.9449697});
+  c.params = {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}};
+  ExpectNfForecast("iTransformer", c, NfWindows(0, 0, false),
+                   {{-0.6083980f, -0.2692462f, 0.4707962f, 0.5842084f},
+                    {-0.4783974f, -0.1109027f, -0.3409449f},
+                    -0.4202220});
 }
 
 TEST(Models, DeepNptsLayersAreNfs) {

@@ -12,32 +12,37 @@ Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: 
 Status RegisterDeepNptsModels(ModelRegistry& registry);    // models/deepnpts.cc: DeepNPTS
 Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
 Status RegisterInformerModels(ModelRegistry& registry);    // models/informer.cc: Informer
-Status RegisterKanModels(ModelRegistry& registry);         // models/kan.cc: KAN
-Status RegisterLinearModels(ModelRegistry& registry);      // models/linear.cc: DLinear, NLinear
-Status RegisterMlpModels(ModelRegistry& registry);         // models/mlp.cc: MLP
-Status RegisterNBeatsModels(ModelRegistry& registry);      // models/nbeats.cc: NBEATS
-Status RegisterNHitsModels(ModelRegistry& registry);       // models/nhits.cc: NHITS
-Status RegisterPatchTstModels(ModelRegistry& registry);    // models/patchtst.cc: PatchTST
-Status RegisterRecurrentModels(ModelRegistry& registry);   // models/recurrent.cc: RNN, LSTM,
-                                                           // GRU, DilatedRNN
-Status RegisterTcnModels(ModelRegistry& registry);         // models/tcn.cc: TCN
-Status RegisterTftModels(ModelRegistry& registry);         // models/tft.cc: TFT
-Status RegisterTideModels(ModelRegistry& registry);        // models/tide.cc: TiDE
-Status RegisterTimesNetModels(ModelRegistry& registry);    // models/timesnet.cc: TimesNet
-Status RegisterTsMixerModels(ModelRegistry& registry);     // models/tsmixer.cc: TSMixer
+// models/itransformer.cc: iTransformer
+Status RegisterITransformerModels(ModelRegistry& registry);
+Status RegisterKanModels(ModelRegistry& registry);        // models/kan.cc: KAN
+Status RegisterLinearModels(ModelRegistry& registry);     // models/linear.cc: DLinear, NLinear
+Status RegisterMlpModels(ModelRegistry& registry);        // models/mlp.cc: MLP
+Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
+Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
+Status RegisterPatchTstModels(ModelRegistry& registry);   // models/patchtst.cc: PatchTST
+Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc: RNN, LSTM,
+                                                          // GRU, DilatedRNN
+Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
+Status RegisterTftModels(ModelRegistry& registry);        // models/tft.cc: TFT
+Status RegisterTideModels(ModelRegistry& registry);       // models/tide.cc: TiDE
+Status RegisterTimesNetModels(ModelRegistry& registry);   // models/timesnet.cc: TimesNet
+Status RegisterTsMixerModels(ModelRegistry& registry);    // models/tsmixer.cc: TSMixer
 // models/vanilla_transformer.cc: VanillaTransformer
 Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
-    for (auto* add :
-         {RegisterAutoformerModels, RegisterBiTcnModels, RegisterDeepArModels,
-          RegisterDeepNptsModels, RegisterFedFormerModels, RegisterInformerModels,
-          RegisterKanModels, RegisterLinearModels, RegisterMlpModels, RegisterNBeatsModels,
-          RegisterNHitsModels, RegisterPatchTstModels, RegisterRecurrentModels, RegisterTcnModels,
-          RegisterTftModels, RegisterTideModels, RegisterTimesNetModels, RegisterTsMixerModels,
-          RegisterVanillaTransformerModels}) {
+    for (auto* add : {RegisterAutoformerModels,   RegisterBiTcnModels,
+                      RegisterDeepArModels,       RegisterDeepNptsModels,
+                      RegisterFedFormerModels,    RegisterInformerModels,
+                      RegisterITransformerModels, RegisterKanModels,
+                      RegisterLinearModels,       RegisterMlpModels,
+                      RegisterNBeatsModels,       RegisterNHitsModels,
+                      RegisterPatchTstModels,     RegisterRecurrentModels,
+                      RegisterTcnModels,          RegisterTftModels,
+                      RegisterTideModels,         RegisterTimesNetModels,
+                      RegisterTsMixerModels,      RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());

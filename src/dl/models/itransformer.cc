@@ -1,0 +1,137 @@
+// iTransformer, the inverted Transformer (Liu et al., "iTransformer: Inverted Transformers Are
+// Effective for Time Series Forecasting", 2024), as NeuralForecast 3.3's iTransformer, layer for
+// layer. It is multivariate (TrainDefaults::multivariate): each series of a window is one token,
+// its L values embedded by a Linear(L, hidden_size), and a Transformer encoder attends across
+// the series.
+//   - With use_norm, each series' window is centred and divided by its population std (+ 1e-5)
+//     over the L steps, and the forecast is scaled back (no learned affine part).
+//   - NF's DataEmbedding_inverted (the Linear, then dropout), e_layers of NF's TransEncoderLayer
+//     (full attention without a mask, attention dropout, post-norm, a GELU feed-forward of d_ff),
+//     a final LayerNorm, and a Linear(hidden_size, h) per token.
+//
+// NF defaults: hidden_size 512, n_heads 8, e_layers 2, d_ff 2048, dropout 0.1, use_norm on;
+// d_layers and factor are taken and unused, as in NF. Adam lr 1e-3 without LR decays, 32 windows
+// per step, the identity scaler. NF's iTransformer reads future variables as extra tokens; not
+// built here yet (the multivariate models take no exogenous variables so far), nor MQLoss and
+// DistributionLoss.
+#include <torch/nn/modules/linear.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/dl/dropout.h"
+#include "src/dl/fast_ops.h"
+#include "src/dl/model.h"
+#include "src/dl/models/transformer_blocks.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr const char* kName = "iTransformer";
+
+class ITransformer final : public ForecastModel {
+ public:
+  ITransformer(const ModelConfig& c, const TransformerOptions& o, bool use_norm)
+      : input_size_(c.input_size),
+        horizon_(c.horizon),
+        n_series_(c.n_series),
+        dropout_(o.dropout),
+        use_norm_(use_norm) {
+    // Built in NF's order, so that a seed gives NF's initial weights.
+    embedding_ =
+        register_module("enc_embedding_value_embedding", torch::nn::Linear(c.input_size, o.hidden));
+    std::vector<std::shared_ptr<TransEncoderLayer>> layers;
+    for (int i = 0; i < o.encoder_layers; ++i) {
+      auto attention = std::make_shared<AttentionLayer>(
+          std::make_shared<FullAttention>(/*causal=*/false, o.dropout), o.hidden, o.heads);
+      layers.push_back(std::make_shared<TransEncoderLayer>(std::move(attention), o));
+    }
+    encoder_ =
+        register_module("encoder", std::make_shared<TransEncoder>(std::move(layers), o.hidden));
+    projector_ = register_module("projector", torch::nn::Linear(o.hidden, c.horizon));
+  }
+
+  // Windows meet only in the batch: each is computed once per draw (the rows of a window are
+  // its series, which the trainer does not split).
+  RepeatedDraws Repeats() const override { return RepeatedDraws::kCompute; }
+  WindowParallelism WindowParallel() const override { return WindowParallelism::kNone; }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    const torch::Tensor& y = batch.insample_y;  // [W * N, L], window-major
+    TORCH_CHECK(
+        y.defined() && y.dim() == 2 && y.size(1) == input_size_ && y.size(0) % n_series_ == 0,
+        kName, ": insample_y must be [W * ", n_series_, " series, ", input_size_, "], got ",
+        y.defined() ? y.sizes() : torch::IntArrayRef{});
+    const int64_t W = y.size(0) / n_series_;
+    // NF's [W, L, N] inverted to tokens is our [W, N, L]; the statistics run over L.
+    torch::Tensor x = y.view({W, n_series_, input_size_});
+    torch::Tensor mean, std;
+    if (use_norm_) {
+      mean = x.mean(2, /*keepdim=*/true).detach();
+      x = x - mean;
+      std = torch::sqrt(x.var(2, /*unbiased=*/false, /*keepdim=*/true) + 1e-5);
+      x = x / std;
+    }
+    torch::Tensor tokens = Dropout(Dense(embedding_, x), dropout_, is_training());
+    torch::Tensor z = Dense(projector_, encoder_->forward(tokens));  // [W, N, H]
+    if (use_norm_) z = z * std + mean;
+    return z.reshape({W * n_series_, horizon_});
+  }
+
+ private:
+  int64_t input_size_, horizon_, n_series_;
+  double dropout_;
+  bool use_norm_;
+  torch::nn::Linear embedding_{nullptr}, projector_{nullptr};
+  std::shared_ptr<TransEncoder> encoder_;
+};
+
+Result<std::shared_ptr<ForecastModel>> MakeITransformer(const ModelConfig& config) {
+  Params p(kName, config.params);
+  TransformerOptions o;
+  o.hidden = p.TakeInt("hidden_size", 512);
+  o.heads = p.TakeInt("n_heads", 8);
+  o.encoder_layers = p.TakeInt("e_layers", 2);
+  const int d_layers = p.TakeInt("d_layers", 1);  // unused, as in NF
+  o.conv_hidden = p.TakeInt("d_ff", 2048);
+  const double factor = p.Take("factor", 1);  // unused by full attention, as in NF
+  o.dropout = p.Take("dropout", 0.1);
+  const double use_norm = p.Take("use_norm", 1);
+  DRC_RETURN_NOT_OK(p.Finish());
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "hidden_size", o.hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "n_heads", o.heads, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "e_layers", o.encoder_layers, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "d_layers", d_layers, 0));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "d_ff", o.conv_hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "factor", factor, 0));
+  DRC_RETURN_NOT_OK(CheckRate(kName, "dropout", o.dropout));
+  DRC_RETURN_NOT_OK(CheckFlag(kName, "use_norm", use_norm));
+  if (o.hidden % o.heads != 0) {
+    return Status::InvalidArgument(kName, ": hidden_size (", o.hidden,
+                                   ") must be a multiple of n_heads (", o.heads, ")");
+  }
+  if (config.n_series < 1) {
+    return Status::InvalidArgument(kName, ": n_series must be >= 1, got ", config.n_series);
+  }
+  if (config.outputs != 1 || !config.likelihood.empty()) {
+    return Status::NotImplemented(
+        kName,
+        ": only point losses (one output per step: MAE, MSE, ...) are built for the "
+        "multivariate models yet; this loss asks for ",
+        config.outputs, " outputs per step");
+  }
+  return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm == 1));
+}
+
+}  // namespace
+
+Status RegisterITransformerModels(ModelRegistry& registry) {
+  TrainDefaults d;  // NF's iTransformer signature
+  d.num_lr_decays = -1;
+  d.windows_batch_size = 32;
+  d.multivariate = true;
+  return registry.Register(kName, MakeITransformer, d);
+}
+
+}  // namespace drc::dl
