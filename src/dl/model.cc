@@ -218,6 +218,29 @@ Status CheckRange(const std::string& model, const std::string& key, double value
   return Status::OK();
 }
 
+torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor& insample_y,
+                                  int64_t n_series, int64_t input_size) {
+  const torch::Tensor& y = insample_y;
+  TORCH_CHECK(y.defined() && y.dim() == 2 && y.size(1) == input_size && y.size(0) % n_series == 0,
+              model, ": insample_y must be [W * ", n_series, " series, ", input_size, "], got ",
+              y.defined() ? y.sizes() : torch::IntArrayRef{});
+  return y.view({y.size(0) / n_series, n_series, input_size});
+}
+
+Status CheckMultivariateConfig(const std::string& model, const ModelConfig& config) {
+  if (config.n_series < 1) {
+    return Status::InvalidArgument(model, ": n_series must be >= 1, got ", config.n_series);
+  }
+  if (config.outputs != 1 || !config.likelihood.empty()) {
+    return Status::NotImplemented(
+        model,
+        ": only point losses (one output per step: MAE, MSE, ...) are built for the "
+        "multivariate models yet; this loss asks for ",
+        config.outputs, " outputs per step");
+  }
+  return Status::OK();
+}
+
 Status CheckFlag(const std::string& model, const std::string& key, double value) {
   if (value != 0 && value != 1) {
     return Status::InvalidArgument(model, ": ", key, " must be 0 or 1 (false or true), got ",

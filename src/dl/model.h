@@ -272,6 +272,16 @@ class Params {
 torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int64_t hist,
                            int64_t futr, int64_t stat);
 
+// A multivariate model's batch (TrainDefaults::multivariate): insample_y [W * n_series, L],
+// window-major, as [W, n_series, L]. Throws a c10::Error naming the model and the shape
+// otherwise.
+torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor& insample_y,
+                                  int64_t n_series, int64_t input_size);
+// What every multivariate model needs of its config: n_series >= 1 (InvalidArgument), and one
+// output per step without a likelihood (NotImplemented: MQLoss and DistributionLoss are not
+// built for them yet).
+Status CheckMultivariateConfig(const std::string& model, const ModelConfig& config);
+
 // Hyper-parameter checks, one message format for the zoo: InvalidArgument "<model>: <key> must
 // be ..., got <value>". NaN fails every check.
 Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min);

@@ -37,6 +37,7 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "DeepNPTS") return {};                      // NF's default is 32 wide
   if (name == "TSMixer") return {};                       // NF's default is 64 wide
   if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
+  if (name == "MLPMultivariate") return {{"hidden_size", 64}};
   if (name == "TiDE") {  // without NF's LayerNorm that keeps the exogenous variables out
     return {{"hidden_size", 32},
             {"decoder_output_dim", 8},
@@ -184,7 +185,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
                                            "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
-                                           "iTransformer"));
+                                           "iTransformer", "MLPMultivariate"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -913,32 +914,52 @@ TEST(Models, TsMixerLayersAreNfs) {
   }
 }
 
-// iTransformer is NF 3.3's, layer for layer: for two series its parameters are NF's in number
-// (6 324 748 at NF's defaults; 18 348 at width 32, d_ff 64, 4 heads), and at seed 1 it forecasts
-// what NF's does (`nf_seed_forecast.py iTransformer --n-series 2 [--param ...] --count`).
-TEST(Models, ITransformerLayersAreNfs) {
-  ModelConfig c = NfCase(0, 0, 0);
-  c.n_series = 2;
-  for (const auto& [params, nf_count] :
-       std::vector<std::pair<std::map<std::string, double>, int64_t>>{
-           {{}, 6324748}, {{{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}}, 18348}}) {
-    c.params = params;
-    auto model = DefaultModelRegistry().Make("iTransformer", c);
+// iTransformer and MLPMultivariate are NF 3.3's, layer for layer: for two series their
+// parameters are NF's in number, and at seed 1 they forecast what NF's do, NfWindows being the
+// two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param ...] --count`).
+TEST(Models, MultivariateLayersAreNfs) {
+  struct Case {
+    std::string name;
+    std::map<std::string, double> params;
+    int64_t count;
+    NfForecast nf;
+  };
+  const std::vector<Case> cases = {
+      {"iTransformer",
+       {},
+       6324748,
+       {{-0.6638834f, -0.1968785f, -0.3675154f, 0.4065307f},
+        {-0.5826653f, -0.3313834f, -0.3371373f},
+        -5.9449697}},
+      {"iTransformer",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}},
+       18348,
+       {{-0.6083980f, -0.2692462f, 0.4707962f, 0.5842084f},
+        {-0.4783974f, -0.1109027f, -0.3409449f},
+        -0.4202220}},
+      {"MLPMultivariate",
+       {},
+       1124376,
+       {{-0.0354572f, 0.0016045f, -0.1038950f, -0.0571305f},
+        {0.1054959f, 0.1500663f, -0.1139756f},
+        -0.2319982}},
+      {"MLPMultivariate",
+       {{"hidden_size", 64}},
+       8856,
+       {{0.0240554f, 0.1326282f, -0.1341608f, -0.0838063f},
+        {0.0166260f, -0.1340367f, -0.1350083f},
+        -1.5273188}},
+  };
+  for (const Case& k : cases) {
+    ModelConfig c = NfCase(0, 0, 0, k.params);
+    c.n_series = 2;
+    auto model = DefaultModelRegistry().Make(k.name, c);
     ASSERT_TRUE(model.ok()) << model.status();
     int64_t count = 0;
     for (const auto& p : (*model)->parameters()) count += p.numel();
-    EXPECT_EQ(count, nf_count);
+    EXPECT_EQ(count, k.count) << k.name;
+    ExpectNfForecast(k.name, c, NfWindows(0, 0, false), k.nf);
   }
-  c.params = {};
-  ExpectNfForecast("iTransformer", c, NfWindows(0, 0, false),
-                   {{-0.6638834f, -0.1968785f, -0.3675154f, 0.4065307f},
-                    {-0.5826653f, -0.3313834f, -0.3371373f},
-                    -5.9449697});
-  c.params = {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}};
-  ExpectNfForecast("iTransformer", c, NfWindows(0, 0, false),
-                   {{-0.6083980f, -0.2692462f, 0.4707962f, 0.5842084f},
-                    {-0.4783974f, -0.1109027f, -0.3409449f},
-                    -0.4202220});
 }
 
 TEST(Models, DeepNptsLayersAreNfs) {

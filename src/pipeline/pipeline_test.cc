@@ -361,13 +361,13 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "p.yaml:3:46: give 'data' or 'from' a prepare stage, not both");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, MLP]}\n"),
             "p.yaml:2:52: model 'MLP' is listed twice");
-  EXPECT_EQ(
-      ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, LSMT]}\n"),
-      "p.yaml:2:52: unknown forecast model 'LSMT'; the models: Autoformer, BiTCN, "
-      "DLinear, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, Informer, KAN, LSTM, MLP, NBEATS, "
-      "NBEATSx, NHITS, "
-      "NLinear, PatchTST, "
-      "RNN, TCN, TFT, TSMixer, TiDE, TimesNet, VanillaTransformer, iTransformer");
+  EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, data: x.csv, models: [MLP, LSMT]}\n"),
+            "p.yaml:2:52: unknown forecast model 'LSMT'; the models: Autoformer, BiTCN, "
+            "DLinear, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, Informer, KAN, LSTM, MLP, "
+            "MLPMultivariate, NBEATS, "
+            "NBEATSx, NHITS, "
+            "NLinear, PatchTST, "
+            "RNN, TCN, TFT, TSMixer, TiDE, TimesNet, VanillaTransformer, iTransformer");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: [TCN]}\n"),
             "p.yaml:2:36: unknown hydro model 'TCN'; the models: EA-LSTM, LSTM");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, models: MLP}\n"),

@@ -10,12 +10,32 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 25> kForecastModelNames = {
-    "Autoformer",  "BiTCN",   "DLinear",  "DeepAR",  "DeepNPTS", "DilatedRNN",
-    "FEDformer",   "GRU",     "Informer", "KAN",     "LSTM",     "MLP",
-    "NBEATS",      "NBEATSx", "NHITS",    "NLinear", "PatchTST", "RNN",
-    "TCN",         "TFT",     "TSMixer",  "TiDE",    "TimesNet", "VanillaTransformer",
-    "iTransformer"};
+inline constexpr std::array<std::string_view, 26> kForecastModelNames = {"Autoformer",
+                                                                         "BiTCN",
+                                                                         "DLinear",
+                                                                         "DeepAR",
+                                                                         "DeepNPTS",
+                                                                         "DilatedRNN",
+                                                                         "FEDformer",
+                                                                         "GRU",
+                                                                         "Informer",
+                                                                         "KAN",
+                                                                         "LSTM",
+                                                                         "MLP",
+                                                                         "MLPMultivariate",
+                                                                         "NBEATS",
+                                                                         "NBEATSx",
+                                                                         "NHITS",
+                                                                         "NLinear",
+                                                                         "PatchTST",
+                                                                         "RNN",
+                                                                         "TCN",
+                                                                         "TFT",
+                                                                         "TSMixer",
+                                                                         "TiDE",
+                                                                         "TimesNet",
+                                                                         "VanillaTransformer",
+                                                                         "iTransformer"};
 
 // The hydrology models (MakeHydroModel), then the aliases it also takes (NeuralHydrology's
 // class names).

@@ -14,9 +14,11 @@ Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.c
 Status RegisterInformerModels(ModelRegistry& registry);    // models/informer.cc: Informer
 // models/itransformer.cc: iTransformer
 Status RegisterITransformerModels(ModelRegistry& registry);
-Status RegisterKanModels(ModelRegistry& registry);        // models/kan.cc: KAN
-Status RegisterLinearModels(ModelRegistry& registry);     // models/linear.cc: DLinear, NLinear
-Status RegisterMlpModels(ModelRegistry& registry);        // models/mlp.cc: MLP
+Status RegisterKanModels(ModelRegistry& registry);     // models/kan.cc: KAN
+Status RegisterLinearModels(ModelRegistry& registry);  // models/linear.cc: DLinear, NLinear
+Status RegisterMlpModels(ModelRegistry& registry);     // models/mlp.cc: MLP
+// models/mlp_multivariate.cc: MLPMultivariate
+Status RegisterMlpMultivariateModels(ModelRegistry& registry);
 Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
 Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
 Status RegisterPatchTstModels(ModelRegistry& registry);   // models/patchtst.cc: PatchTST
@@ -33,16 +35,27 @@ Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
     ModelRegistry registry;
-    for (auto* add : {RegisterAutoformerModels,   RegisterBiTcnModels,
-                      RegisterDeepArModels,       RegisterDeepNptsModels,
-                      RegisterFedFormerModels,    RegisterInformerModels,
-                      RegisterITransformerModels, RegisterKanModels,
-                      RegisterLinearModels,       RegisterMlpModels,
-                      RegisterNBeatsModels,       RegisterNHitsModels,
-                      RegisterPatchTstModels,     RegisterRecurrentModels,
-                      RegisterTcnModels,          RegisterTftModels,
-                      RegisterTideModels,         RegisterTimesNetModels,
-                      RegisterTsMixerModels,      RegisterVanillaTransformerModels}) {
+    for (auto* add : {RegisterAutoformerModels,
+                      RegisterBiTcnModels,
+                      RegisterDeepArModels,
+                      RegisterDeepNptsModels,
+                      RegisterFedFormerModels,
+                      RegisterInformerModels,
+                      RegisterITransformerModels,
+                      RegisterKanModels,
+                      RegisterLinearModels,
+                      RegisterMlpModels,
+                      RegisterMlpMultivariateModels,
+                      RegisterNBeatsModels,
+                      RegisterNHitsModels,
+                      RegisterPatchTstModels,
+                      RegisterRecurrentModels,
+                      RegisterTcnModels,
+                      RegisterTftModels,
+                      RegisterTideModels,
+                      RegisterTimesNetModels,
+                      RegisterTsMixerModels,
+                      RegisterVanillaTransformerModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());

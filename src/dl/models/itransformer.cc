@@ -58,14 +58,9 @@ class ITransformer final : public ForecastModel {
   WindowParallelism WindowParallel() const override { return WindowParallelism::kNone; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
-    const torch::Tensor& y = batch.insample_y;  // [W * N, L], window-major
-    TORCH_CHECK(
-        y.defined() && y.dim() == 2 && y.size(1) == input_size_ && y.size(0) % n_series_ == 0,
-        kName, ": insample_y must be [W * ", n_series_, " series, ", input_size_, "], got ",
-        y.defined() ? y.sizes() : torch::IntArrayRef{});
-    const int64_t W = y.size(0) / n_series_;
     // NF's [W, L, N] inverted to tokens is our [W, N, L]; the statistics run over L.
-    torch::Tensor x = y.view({W, n_series_, input_size_});
+    torch::Tensor x = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
+    const int64_t W = x.size(0);
     torch::Tensor mean, std;
     if (use_norm_) {
       mean = x.mean(2, /*keepdim=*/true).detach();
@@ -111,16 +106,7 @@ Result<std::shared_ptr<ForecastModel>> MakeITransformer(const ModelConfig& confi
     return Status::InvalidArgument(kName, ": hidden_size (", o.hidden,
                                    ") must be a multiple of n_heads (", o.heads, ")");
   }
-  if (config.n_series < 1) {
-    return Status::InvalidArgument(kName, ": n_series must be >= 1, got ", config.n_series);
-  }
-  if (config.outputs != 1 || !config.likelihood.empty()) {
-    return Status::NotImplemented(
-        kName,
-        ": only point losses (one output per step: MAE, MSE, ...) are built for the "
-        "multivariate models yet; this loss asks for ",
-        config.outputs, " outputs per step");
-  }
+  DRC_RETURN_NOT_OK(CheckMultivariateConfig(kName, config));
   return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm == 1));
 }
 

@@ -73,14 +73,10 @@ class TsMixer final : public ForecastModel {
   WindowParallelism WindowParallel() const override { return WindowParallelism::kNone; }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
-    const torch::Tensor& y = batch.insample_y;  // [W * N, L], window-major
-    TORCH_CHECK(
-        y.defined() && y.dim() == 2 && y.size(1) == input_size_ && y.size(0) % n_series_ == 0,
-        kName, ": insample_y must be [W * ", n_series_, " series, ", input_size_, "], got ",
-        y.defined() ? y.sizes() : torch::IntArrayRef{});
-    const int64_t W = y.size(0) / n_series_, L = input_size_, N = n_series_;
+    torch::Tensor x = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
+    const int64_t W = x.size(0), L = input_size_, N = n_series_;
     const bool training = is_training();
-    torch::Tensor x = y.view({W, N, L}).permute({0, 2, 1});  // [W, L, N]
+    x = x.permute({0, 2, 1});  // [W, L, N]
     torch::Tensor mean, std;
     if (revin_) {
       mean = x.mean(1, /*keepdim=*/true).detach();
@@ -131,16 +127,7 @@ Result<std::shared_ptr<ForecastModel>> MakeTsMixer(const ModelConfig& config) {
   DRC_RETURN_NOT_OK(CheckRate(kName, "dropout", o.dropout));
   DRC_RETURN_NOT_OK(CheckFlag(kName, "revin", revin));
   o.revin = revin == 1;
-  if (config.n_series < 1) {
-    return Status::InvalidArgument(kName, ": n_series must be >= 1, got ", config.n_series);
-  }
-  if (config.outputs != 1 || !config.likelihood.empty()) {
-    return Status::NotImplemented(
-        kName,
-        ": only point losses (one output per step: MAE, MSE, ...) are built for the "
-        "multivariate models yet; this loss asks for ",
-        config.outputs, " outputs per step");
-  }
+  DRC_RETURN_NOT_OK(CheckMultivariateConfig(kName, config));
   return std::shared_ptr<ForecastModel>(std::make_shared<TsMixer>(config, o));
 }
 

@@ -1,0 +1,77 @@
+// MLPMultivariate (NeuralForecast 3.3's MLPMultivariate): the MLP on a multivariate window
+// (TrainDefaults::multivariate). The L values of all N series are flattened step by step,
+// [W, L, N] -> [W, L * N], pass num_layers fully connected ReLU layers of hidden_size units, and
+// a linear layer gives the H * N forecasts, read as [W, H, N]. NF defaults: num_layers 2,
+// hidden_size 1024; Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler.
+// NF's reads exogenous variables too; not built here yet (the multivariate models take none so
+// far), nor MQLoss and DistributionLoss.
+#include <torch/nn/modules/linear.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/dl/fast_ops.h"
+#include "src/dl/model.h"
+
+namespace drc::dl {
+namespace {
+
+constexpr const char* kName = "MLPMultivariate";
+
+class MlpMultivariate final : public ForecastModel {
+ public:
+  MlpMultivariate(const ModelConfig& c, int num_layers, int hidden_size)
+      : input_size_(c.input_size), horizon_(c.horizon), n_series_(c.n_series) {
+    int64_t in = static_cast<int64_t>(c.input_size) * c.n_series;
+    for (int i = 0; i < num_layers; ++i) {
+      layers_.push_back(
+          register_module("mlp" + std::to_string(i), torch::nn::Linear(in, hidden_size)));
+      in = hidden_size;
+    }
+    out_ =
+        register_module("out", torch::nn::Linear(in, static_cast<int64_t>(c.horizon) * c.n_series));
+  }
+
+  // The rows of a window are its series, which the trainer keeps together.
+  RepeatedDraws Repeats() const override { return RepeatedDraws::kCompute; }
+  WindowParallelism WindowParallel() const override { return WindowParallelism::kNone; }
+
+  torch::Tensor Forward(const WindowBatch& batch) override {
+    const torch::Tensor y = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
+    const int64_t W = y.size(0);
+    torch::Tensor x = y.permute({0, 2, 1}).reshape({W, -1});  // [W, L * N], step by step
+    for (auto& layer : layers_) x = torch::relu(Dense(layer, x));
+    // [W, H * N] read as [W, H, N] -> a row per series.
+    return Dense(out_, x).view({W, horizon_, n_series_}).permute({0, 2, 1}).reshape({-1, horizon_});
+  }
+
+ private:
+  int64_t input_size_, horizon_, n_series_;
+  std::vector<torch::nn::Linear> layers_;
+  torch::nn::Linear out_{nullptr};
+};
+
+Result<std::shared_ptr<ForecastModel>> MakeMlpMultivariate(const ModelConfig& config) {
+  Params p(kName, config.params);
+  const int num_layers = p.TakeInt("num_layers", 2);
+  const int hidden_size = p.TakeInt("hidden_size", 1024);
+  DRC_RETURN_NOT_OK(p.Finish());
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "num_layers", num_layers, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "hidden_size", hidden_size, 1));
+  DRC_RETURN_NOT_OK(CheckMultivariateConfig(kName, config));
+  return std::shared_ptr<ForecastModel>(
+      std::make_shared<MlpMultivariate>(config, num_layers, hidden_size));
+}
+
+}  // namespace
+
+Status RegisterMlpMultivariateModels(ModelRegistry& registry) {
+  TrainDefaults d;  // NF's MLPMultivariate signature
+  d.num_lr_decays = -1;
+  d.windows_batch_size = 32;
+  d.multivariate = true;
+  return registry.Register(kName, MakeMlpMultivariate, d);
+}
+
+}  // namespace drc::dl
