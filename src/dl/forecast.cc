@@ -677,13 +677,12 @@ Status CheckMultivariate(const std::string& name, const ForecastConfig& config) 
         " is multivariate: each of its windows holds every series, so every rank needs the whole "
         "table (run it without partitioning; the ranks then share its windows)");
   }
-  auto not_built = [&](const char* what) {
-    return Status::NotImplemented("Forecast: ", name, " is multivariate, and ", what,
-                                  " is not built for the multivariate models yet");
-  };
-  if (config.val_size > 0) return not_built("validation (val_size, early stopping)");
-  if (config.cv_windows > 0) return not_built("cross-validation (cv_windows)");
-  if (config.conformal_windows > 0) return not_built("conformal intervals (conformal_windows)");
+  if (HasExog(config) || !config.cat_exog.empty()) {
+    return Status::NotImplemented("Forecast: ", name,
+                                  " is multivariate, and exogenous variables are not built for the "
+                                  "multivariate models yet (NF's TSMixerx, iTransformer and "
+                                  "MLPMultivariate read some)");
+  }
   return Status::OK();
 }
 

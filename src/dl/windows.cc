@@ -482,7 +482,19 @@ Result<TrainBatch> WindowedDataset::ValidationWindows(int64_t val_size) const {
   }
   const int64_t L = options_.input_size, H = options_.horizon;
   std::vector<int64_t> starts, val_begin;
-  for (size_t k = 0; k < series_ends_.size(); ++k) {
+  if (options_.multivariate && !series_bases_.empty()) {
+    // Every series ends at the same place after its base: per position (latest first), a row
+    // per series in the table's order.
+    const int64_t end = series_ends_[0] - series_bases_[0];
+    const int64_t lowest = std::max<int64_t>(end - val_size - H + 1 - L, 0);
+    for (int64_t p = end - L - 1; p >= lowest; p -= options_.step_size) {
+      for (const int64_t base : series_bases_) {
+        starts.push_back(base + p);
+        val_begin.push_back(base + end - val_size);
+      }
+    }
+  }
+  for (size_t k = 0; !options_.multivariate && k < series_ends_.size(); ++k) {
     const int64_t first_val = std::max(series_ends_[k] - val_size, series_begins_[k]);
     // Horizons [p + L, p + L + H) overlapping [first_val, end), inputs inside the padded series.
     const int64_t lowest =

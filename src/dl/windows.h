@@ -144,6 +144,7 @@ class WindowedDataset {
   Result<TrainBatch> LastWindows() const;
   // The validation windows of NF's val_size: per series, every window (step_size apart) whose
   // horizon overlaps the last `val_size` points, its horizon mask restricted to those points.
+  // Multivariate: those positions, latest first, with a row per series (window-major).
   // Build it on the full series; train on DropLast(series, val_size).
   Result<TrainBatch> ValidationWindows(int64_t val_size) const;
 
