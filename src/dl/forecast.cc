@@ -686,6 +686,30 @@ Status CheckMultivariate(const std::string& name, const ForecastConfig& config) 
   return Status::OK();
 }
 
+// A multivariate model lines the series up by their last points (NF's does, whatever their
+// stamps), so they must end at one stamp: InvalidArgument names two series that do not.
+Status CheckSeriesEndTogether(const data::TablePtr& regular, const data::SeriesColumns& cols,
+                              const std::string& model) {
+  DRC_ASSIGN_OR_RETURN(const SeriesIds ids, IdsOf(regular, cols.id));
+  const auto time = regular->GetColumnByName(cols.time);
+  if (time == nullptr || ids.bounds.size() < 3) return Status::OK();
+  auto last = [&](size_t k) { return time->GetScalar(ids.bounds[k + 1] - 1); };
+  auto first = last(0);
+  if (!first.ok()) return FromArrow(first.status(), "Forecast: " + model);
+  for (size_t k = 1; k + 1 < ids.bounds.size(); ++k) {
+    auto end = last(k);
+    if (!end.ok()) return FromArrow(end.status(), "Forecast: " + model);
+    if (!(*end)->Equals(**first)) {
+      return Status::InvalidArgument(
+          "Forecast: ", model, " is multivariate: its windows line the series up by their last ",
+          "points, so every series must end at the same ", cols.time, "; '", ids.Id(ids.bounds[k]),
+          "' ends at ", (*end)->ToString(), ", '", ids.Id(ids.bounds[0]), "' at ",
+          (*first)->ToString());
+    }
+  }
+  return Status::OK();
+}
+
 // How `name` trains under `config`. A model with overrides is built once here, so that a bad
 // key or value fails before any model trains.
 Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
@@ -1332,6 +1356,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   DRC_RETURN_NOT_OK(Agreed(config, regular.status()));
   if (HasExog(config)) DRC_RETURN_NOT_OK(Agreed(config, CheckExogColumns(*regular, cols, config)));
   DRC_RETURN_NOT_OK(Agreed(config, CheckCounts(*regular, cols, runs)));
+  for (const ModelRun& run : runs) {
+    if (!run.defaults.multivariate) continue;
+    DRC_RETURN_NOT_OK(CheckSeriesEndTogether(*regular, cols, run.name));
+    break;
+  }
   Categories categories;
   if (!config.cat_exog.empty()) {
     DRC_ASSIGN_OR_RETURN(categories,
