@@ -38,6 +38,7 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "TSMixer") return {};                       // NF's default is 64 wide
   if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
   if (name == "MLPMultivariate") return {{"hidden_size", 64}};
+  if (name == "SOFTS") return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}};
   if (name == "TiDE") {  // without NF's LayerNorm that keeps the exogenous variables out
     return {{"hidden_size", 32},
             {"decoder_output_dim", 8},
@@ -185,7 +186,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
                                            "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
-                                           "iTransformer", "MLPMultivariate"));
+                                           "iTransformer", "MLPMultivariate", "SOFTS"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -914,7 +915,7 @@ TEST(Models, TsMixerLayersAreNfs) {
   }
 }
 
-// iTransformer and MLPMultivariate are NF 3.3's, layer for layer: for two series their
+// iTransformer, SOFTS and MLPMultivariate are NF 3.3's, layer for layer: for two series their
 // parameters are NF's in number, and at seed 1 they forecast what NF's do, NfWindows being the
 // two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param ...] --count`).
 TEST(Models, MultivariateLayersAreNfs) {
@@ -937,6 +938,18 @@ TEST(Models, MultivariateLayersAreNfs) {
        {{-0.6083980f, -0.2692462f, 0.4707962f, 0.5842084f},
         {-0.4783974f, -0.1109027f, -0.3409449f},
         -0.4202220}},
+      {"SOFTS",
+       {},
+       6848012,
+       {{-0.4270347f, -0.1181641f, -0.4349833f, -0.0367740f},
+        {-0.1657558f, -0.5012053f, -0.5619158f},
+        -4.0954113}},
+      {"SOFTS",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"d_core", 16}},
+       18252,
+       {{0.3177481f, -0.5330184f, -0.1079665f, 0.2571273f},
+        {0.8162746f, -0.5798131f, -0.2313471f},
+        -1.0198942}},
       {"MLPMultivariate",
        {},
        1124376,

@@ -10,7 +10,7 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 26> kForecastModelNames = {"Autoformer",
+inline constexpr std::array<std::string_view, 27> kForecastModelNames = {"Autoformer",
                                                                          "BiTCN",
                                                                          "DLinear",
                                                                          "DeepAR",
@@ -29,6 +29,7 @@ inline constexpr std::array<std::string_view, 26> kForecastModelNames = {"Autofo
                                                                          "NLinear",
                                                                          "PatchTST",
                                                                          "RNN",
+                                                                         "SOFTS",
                                                                          "TCN",
                                                                          "TFT",
                                                                          "TSMixer",

@@ -14,6 +14,13 @@
 // per step, the identity scaler. NF's iTransformer reads future variables as extra tokens; not
 // built here yet (the multivariate models take no exogenous variables so far), nor MQLoss and
 // DistributionLoss.
+//
+// SOFTS (Han et al., "SOFTS: Efficient Multivariate Time Series Forecasting with Series-Core
+// Fusion", 2024), as NF 3.3's SOFTS, is the same inverted encoder with NF's STAD (src/dl/models/
+// transformer_blocks.h) in place of attention, the series exchanging information through a core
+// aggregated over them, and no LayerNorm after the last layer (NF's has none). NF defaults:
+// hidden_size 512, d_core 512, e_layers 2, d_ff 2048, dropout 0.1, use_norm on, and iTransformer's
+// training defaults. Its training forward draws a token per core channel (torch.multinomial).
 #include <torch/nn/modules/linear.h>
 
 #include <memory>
@@ -29,11 +36,14 @@ namespace drc::dl {
 namespace {
 
 constexpr const char* kName = "iTransformer";
+constexpr const char* kSofts = "SOFTS";
 
 class ITransformer final : public ForecastModel {
  public:
-  ITransformer(const ModelConfig& c, const TransformerOptions& o, bool use_norm)
-      : input_size_(c.input_size),
+  // `core` > 0: SOFTS, with a STAD of that core width in each layer.
+  ITransformer(const ModelConfig& c, const TransformerOptions& o, bool use_norm, int core = 0)
+      : name_(core > 0 ? kSofts : kName),
+        input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
         dropout_(o.dropout),
@@ -43,12 +53,18 @@ class ITransformer final : public ForecastModel {
         register_module("enc_embedding_value_embedding", torch::nn::Linear(c.input_size, o.hidden));
     std::vector<std::shared_ptr<TransEncoderLayer>> layers;
     for (int i = 0; i < o.encoder_layers; ++i) {
+      if (core > 0) {
+        layers.push_back(
+            std::make_shared<TransEncoderLayer>(std::make_shared<Stad>(o.hidden, core), o));
+        continue;
+      }
       auto attention = std::make_shared<AttentionLayer>(
           std::make_shared<FullAttention>(/*causal=*/false, o.dropout), o.hidden, o.heads);
       layers.push_back(std::make_shared<TransEncoderLayer>(std::move(attention), o));
     }
-    encoder_ =
-        register_module("encoder", std::make_shared<TransEncoder>(std::move(layers), o.hidden));
+    encoder_ = register_module(
+        "encoder",
+        std::make_shared<TransEncoder>(std::move(layers), o.hidden, /*final_norm=*/core == 0));
     projector_ = register_module("projector", torch::nn::Linear(o.hidden, c.horizon));
   }
 
@@ -59,7 +75,7 @@ class ITransformer final : public ForecastModel {
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     // NF's [W, L, N] inverted to tokens is our [W, N, L]; the statistics run over L.
-    torch::Tensor x = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
+    torch::Tensor x = MultivariateWindows(name_, batch.insample_y, n_series_, input_size_);
     const int64_t W = x.size(0);
     torch::Tensor mean, std;
     if (use_norm_) {
@@ -75,6 +91,7 @@ class ITransformer final : public ForecastModel {
   }
 
  private:
+  const char* name_;
   int64_t input_size_, horizon_, n_series_;
   double dropout_;
   bool use_norm_;
@@ -82,42 +99,63 @@ class ITransformer final : public ForecastModel {
   std::shared_ptr<TransEncoder> encoder_;
 };
 
+// The keys iTransformer and SOFTS share, read into `o` and checked.
+Status TakeInvertedOptions(const char* name, Params& p, TransformerOptions& o, bool& use_norm) {
+  o.hidden = p.TakeInt("hidden_size", 512);
+  o.encoder_layers = p.TakeInt("e_layers", 2);
+  o.conv_hidden = p.TakeInt("d_ff", 2048);
+  o.dropout = p.Take("dropout", 0.1);
+  const double norm = p.Take("use_norm", 1);
+  DRC_RETURN_NOT_OK(CheckAtLeast(name, "hidden_size", o.hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(name, "e_layers", o.encoder_layers, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(name, "d_ff", o.conv_hidden, 1));
+  DRC_RETURN_NOT_OK(CheckRate(name, "dropout", o.dropout));
+  DRC_RETURN_NOT_OK(CheckFlag(name, "use_norm", norm));
+  use_norm = norm == 1;
+  return Status::OK();
+}
+
 Result<std::shared_ptr<ForecastModel>> MakeITransformer(const ModelConfig& config) {
   Params p(kName, config.params);
   TransformerOptions o;
-  o.hidden = p.TakeInt("hidden_size", 512);
+  bool use_norm = true;
+  DRC_RETURN_NOT_OK(TakeInvertedOptions(kName, p, o, use_norm));
   o.heads = p.TakeInt("n_heads", 8);
-  o.encoder_layers = p.TakeInt("e_layers", 2);
   const int d_layers = p.TakeInt("d_layers", 1);  // unused, as in NF
-  o.conv_hidden = p.TakeInt("d_ff", 2048);
-  const double factor = p.Take("factor", 1);  // unused by full attention, as in NF
-  o.dropout = p.Take("dropout", 0.1);
-  const double use_norm = p.Take("use_norm", 1);
+  const double factor = p.Take("factor", 1);      // unused by full attention, as in NF
   DRC_RETURN_NOT_OK(p.Finish());
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "hidden_size", o.hidden, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "n_heads", o.heads, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "e_layers", o.encoder_layers, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "d_layers", d_layers, 0));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "d_ff", o.conv_hidden, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "factor", factor, 0));
-  DRC_RETURN_NOT_OK(CheckRate(kName, "dropout", o.dropout));
-  DRC_RETURN_NOT_OK(CheckFlag(kName, "use_norm", use_norm));
   if (o.hidden % o.heads != 0) {
     return Status::InvalidArgument(kName, ": hidden_size (", o.hidden,
                                    ") must be a multiple of n_heads (", o.heads, ")");
   }
   DRC_RETURN_NOT_OK(CheckMultivariateConfig(kName, config));
-  return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm == 1));
+  return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm));
+}
+
+Result<std::shared_ptr<ForecastModel>> MakeSofts(const ModelConfig& config) {
+  Params p(kSofts, config.params);
+  TransformerOptions o;
+  bool use_norm = true;
+  DRC_RETURN_NOT_OK(TakeInvertedOptions(kSofts, p, o, use_norm));
+  const int core = p.TakeInt("d_core", 512);
+  DRC_RETURN_NOT_OK(p.Finish());
+  DRC_RETURN_NOT_OK(CheckAtLeast(kSofts, "d_core", core, 1));
+  DRC_RETURN_NOT_OK(CheckMultivariateConfig(kSofts, config));
+  return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm, core));
 }
 
 }  // namespace
 
 Status RegisterITransformerModels(ModelRegistry& registry) {
-  TrainDefaults d;  // NF's iTransformer signature
+  TrainDefaults d;  // NF's iTransformer and SOFTS signatures
   d.num_lr_decays = -1;
   d.windows_batch_size = 32;
   d.multivariate = true;
-  return registry.Register(kName, MakeITransformer, d);
+  DRC_RETURN_NOT_OK(registry.Register(kName, MakeITransformer, d));
+  return registry.Register(kSofts, MakeSofts, d);  // the same defaults in NF's signature
 }
 
 }  // namespace drc::dl

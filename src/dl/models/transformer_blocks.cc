@@ -413,10 +413,43 @@ TransEncoderLayer::TransEncoderLayer(std::shared_ptr<AttentionLayer> attention,
   norm2_ = register_module("norm2", MakeLayerNorm(o.hidden));
 }
 
+TransEncoderLayer::TransEncoderLayer(std::shared_ptr<Stad> stad, const TransformerOptions& o)
+    : dropout_(o.dropout) {
+  stad_ = register_module("attention", std::move(stad));
+  ff_ = register_module(
+      "ff", std::make_shared<FeedForward>(o.hidden, o.conv_hidden, true, o.dropout, o.activation));
+  norm1_ = register_module("norm1", MakeLayerNorm(o.hidden));
+  norm2_ = register_module("norm2", MakeLayerNorm(o.hidden));
+}
+
 torch::Tensor TransEncoderLayer::forward(const torch::Tensor& x_in) {
-  auto x = x_in + Dropout(attention_->forward(x_in, x_in, x_in), dropout_, is_training());
+  const torch::Tensor mixed = stad_ ? stad_->forward(x_in) : attention_->forward(x_in, x_in, x_in);
+  auto x = x_in + Dropout(mixed, dropout_, is_training());
   x = norm1_->forward(x);
   return norm2_->forward(x + ff_->forward(x));
+}
+
+Stad::Stad(int64_t hidden, int64_t core) {
+  gen1_ = register_module("gen1", torch::nn::Linear(hidden, hidden));
+  gen2_ = register_module("gen2", torch::nn::Linear(hidden, core));
+  gen3_ = register_module("gen3", torch::nn::Linear(hidden + core, hidden));
+  gen4_ = register_module("gen4", torch::nn::Linear(hidden, hidden));
+}
+
+torch::Tensor Stad::forward(const torch::Tensor& x) {
+  const int64_t B = x.size(0), C = x.size(1);
+  torch::Tensor core = Dense(gen2_, torch::gelu(Dense(gen1_, x)));  // [B, C, core]
+  if (is_training()) {
+    // Per batch and core channel, one token drawn by its softmax weight over the tokens.
+    const torch::Tensor p =
+        torch::softmax(torch::nan_to_num(core), 1).permute({0, 2, 1}).reshape({-1, C});
+    const torch::Tensor picks = torch::multinomial(p, 1).view({B, 1, -1});  // [B, 1, core]
+    core = core.gather(1, picks);
+  } else {
+    core = (core * torch::softmax(core, 1)).sum(1, /*keepdim=*/true);
+  }
+  const torch::Tensor joined = torch::cat({x, core.expand({B, C, core.size(2)})}, -1);
+  return Dense(gen4_, torch::gelu(Dense(gen3_, joined)));
 }
 
 TransDecoderLayer::TransDecoderLayer(std::shared_ptr<AttentionLayer> self_attention,
@@ -495,14 +528,15 @@ std::vector<std::shared_ptr<Layer>> RegisterLayers(torch::nn::Module& parent,
 }
 }  // namespace
 
-TransEncoder::TransEncoder(std::vector<std::shared_ptr<TransEncoderLayer>> layers, int64_t hidden) {
+TransEncoder::TransEncoder(std::vector<std::shared_ptr<TransEncoderLayer>> layers, int64_t hidden,
+                           bool final_norm) {
   layers_ = RegisterLayers(*this, std::move(layers));
-  norm_ = register_module("norm", MakeLayerNorm(hidden));
+  if (final_norm) norm_ = register_module("norm", MakeLayerNorm(hidden));
 }
 
 torch::Tensor TransEncoder::forward(torch::Tensor x) {
   for (auto& layer : layers_) x = layer->forward(x);
-  return norm_->forward(x);
+  return norm_ ? norm_->forward(x) : x;
 }
 
 TransDecoder::TransDecoder(std::vector<std::shared_ptr<TransDecoderLayer>> layers, int64_t hidden,

@@ -276,15 +276,32 @@ class FeedForward final : public torch::nn::Module {
   torch::nn::Linear conv1_{nullptr}, conv2_{nullptr};
 };
 
-// NF's TransEncoderLayer (post-norm): x = norm1(x + drop(attn(x))); norm2(x + ff(x)).
+// SOFTS's STar Aggregate-Dispatch module (NF's STAD), what SOFTS's encoder layers have in place
+// of attention: each token [B, C, d] gives a core, gelu(gen1) then gen2 -> [B, C, d_core]; the
+// cores are aggregated over the C tokens (training: per core channel one token drawn with the
+// softmax over the tokens as probabilities, torch.multinomial; inference: the softmax-weighted
+// mean), repeated to every token, concatenated to it and mapped back, gen4(gelu(gen3)).
+class Stad final : public torch::nn::Module {
+ public:
+  Stad(int64_t hidden, int64_t core);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Linear gen1_{nullptr}, gen2_{nullptr}, gen3_{nullptr}, gen4_{nullptr};
+};
+
+// NF's TransEncoderLayer (post-norm): x = norm1(x + drop(attn(x))); norm2(x + ff(x)). SOFTS's
+// has a STAD where the others have self-attention.
 class TransEncoderLayer final : public torch::nn::Module {
  public:
   TransEncoderLayer(std::shared_ptr<AttentionLayer> attention, const TransformerOptions& o);
+  TransEncoderLayer(std::shared_ptr<Stad> stad, const TransformerOptions& o);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
   double dropout_;
-  std::shared_ptr<AttentionLayer> attention_;
+  std::shared_ptr<AttentionLayer> attention_;  // or
+  std::shared_ptr<Stad> stad_;
   std::shared_ptr<FeedForward> ff_;
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
 };
@@ -342,10 +359,12 @@ class DecompDecoderLayer final : public torch::nn::Module {
 // ---------------------------------------------------------------------------------------------
 // Stacks.
 
-// NF's TransEncoder: the layers, then LayerNorm(hidden).
+// NF's TransEncoder: the layers, then LayerNorm(hidden) unless `final_norm` is false (SOFTS
+// builds its encoder without a norm layer).
 class TransEncoder final : public torch::nn::Module {
  public:
-  TransEncoder(std::vector<std::shared_ptr<TransEncoderLayer>> layers, int64_t hidden);
+  TransEncoder(std::vector<std::shared_ptr<TransEncoderLayer>> layers, int64_t hidden,
+               bool final_norm = true);
   torch::Tensor forward(torch::Tensor x);
 
  private:
