@@ -227,6 +227,14 @@ torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor&
   return y.view({y.size(0) / n_series, n_series, input_size});
 }
 
+TrainDefaults MultivariateTrainDefaults() {
+  TrainDefaults d;
+  d.num_lr_decays = -1;
+  d.windows_batch_size = 32;
+  d.multivariate = true;
+  return d;
+}
+
 Status CheckMultivariateConfig(const std::string& model, const ModelConfig& config) {
   if (config.n_series < 1) {
     return Status::InvalidArgument(model, ": n_series must be >= 1, got ", config.n_series);

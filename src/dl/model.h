@@ -277,6 +277,9 @@ torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int
 // otherwise.
 torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor& insample_y,
                                   int64_t n_series, int64_t input_size);
+// NF's training defaults of its multivariate models (TSMixer, iTransformer, SOFTS,
+// MLPMultivariate): Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler.
+TrainDefaults MultivariateTrainDefaults();
 // What every multivariate model needs of its config: n_series >= 1 (InvalidArgument), and one
 // output per step without a likelihood (NotImplemented: MQLoss and DistributionLoss are not
 // built for them yet).

@@ -150,12 +150,8 @@ Result<std::shared_ptr<ForecastModel>> MakeSofts(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterITransformerModels(ModelRegistry& registry) {
-  TrainDefaults d;  // NF's iTransformer and SOFTS signatures
-  d.num_lr_decays = -1;
-  d.windows_batch_size = 32;
-  d.multivariate = true;
-  DRC_RETURN_NOT_OK(registry.Register(kName, MakeITransformer, d));
-  return registry.Register(kSofts, MakeSofts, d);  // the same defaults in NF's signature
+  DRC_RETURN_NOT_OK(registry.Register(kName, MakeITransformer, MultivariateTrainDefaults()));
+  return registry.Register(kSofts, MakeSofts, MultivariateTrainDefaults());
 }
 
 }  // namespace drc::dl

@@ -67,11 +67,7 @@ Result<std::shared_ptr<ForecastModel>> MakeMlpMultivariate(const ModelConfig& co
 }  // namespace
 
 Status RegisterMlpMultivariateModels(ModelRegistry& registry) {
-  TrainDefaults d;  // NF's MLPMultivariate signature
-  d.num_lr_decays = -1;
-  d.windows_batch_size = 32;
-  d.multivariate = true;
-  return registry.Register(kName, MakeMlpMultivariate, d);
+  return registry.Register(kName, MakeMlpMultivariate, MultivariateTrainDefaults());
 }
 
 }  // namespace drc::dl

@@ -407,15 +407,16 @@ TransEncoderLayer::TransEncoderLayer(std::shared_ptr<AttentionLayer> attention,
                                      const TransformerOptions& o)
     : dropout_(o.dropout) {
   attention_ = register_module("attention", std::move(attention));
-  ff_ = register_module(
-      "ff", std::make_shared<FeedForward>(o.hidden, o.conv_hidden, true, o.dropout, o.activation));
-  norm1_ = register_module("norm1", MakeLayerNorm(o.hidden));
-  norm2_ = register_module("norm2", MakeLayerNorm(o.hidden));
+  AddFeedForward(o);
 }
 
 TransEncoderLayer::TransEncoderLayer(std::shared_ptr<Stad> stad, const TransformerOptions& o)
     : dropout_(o.dropout) {
   stad_ = register_module("attention", std::move(stad));
+  AddFeedForward(o);
+}
+
+void TransEncoderLayer::AddFeedForward(const TransformerOptions& o) {
   ff_ = register_module(
       "ff", std::make_shared<FeedForward>(o.hidden, o.conv_hidden, true, o.dropout, o.activation));
   norm1_ = register_module("norm1", MakeLayerNorm(o.hidden));

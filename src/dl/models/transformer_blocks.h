@@ -299,6 +299,9 @@ class TransEncoderLayer final : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
+  // After the mixer, in NF's order: the feed-forward block and the two norms.
+  void AddFeedForward(const TransformerOptions& o);
+
   double dropout_;
   std::shared_ptr<AttentionLayer> attention_;  // or
   std::shared_ptr<Stad> stad_;

@@ -134,11 +134,7 @@ Result<std::shared_ptr<ForecastModel>> MakeTsMixer(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterTsMixerModels(ModelRegistry& registry) {
-  TrainDefaults d;  // NF's TSMixer signature
-  d.num_lr_decays = -1;
-  d.windows_batch_size = 32;
-  d.multivariate = true;
-  return registry.Register(kName, MakeTsMixer, d);
+  return registry.Register(kName, MakeTsMixer, MultivariateTrainDefaults());
 }
 
 }  // namespace drc::dl
