@@ -165,6 +165,8 @@ def main():
     for seed in a.seed:
         for name in a.models.split(","):
             params = {key: value for model, key, value in a.param if model == name}
+            if getattr(getattr(nfm, name), "MULTIVARIATE", False):  # TSMixer, iTransformer, ...
+                params["n_series"] = train["unique_id"].nunique()
             model = getattr(nfm, name)(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
                                        random_seed=seed, futr_exog_list=a.futr_exog or None,
                                        hist_exog_list=a.hist_exog or None,

@@ -15,8 +15,8 @@ of a distribution loss gives its parameters per step before NF's domain map; a r
 forward, DeepAR's, gives those of the steps after the window's last h values). KEY=VALUE is one of MODEL's hyper-parameters: a Python
 literal, or a comma-separated list of names (e.g. stack_types=trend,seasonality,exogenous).
 --n-series 2 builds a multivariate model (TSMixer) for two series and feeds it the two
-windows as the two series of one window, [1, L, 2], printing series 0's steps 0-3, series 1's
-last 3 and the sum. Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
+windows as the two series of one window, [1, L, 2] (variables as NF's [1, C, T, 2], statics
+[2, S]), printing series 0's steps 0-3, series 1's last 3 and the sum. Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
 the layers are built, so the initial weights are the ones NF trains from.
 """
 import argparse
@@ -86,9 +86,12 @@ def main():
     mv = {"n_series": a.n_series} if a.n_series else {}
     model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **mv, **dict(a.param))
     batch = windows(a.hist, a.futr, a.stat, a.input_size, a.h)
-    if a.n_series:  # [2, L, 1] -> [1, L, 2]
+    if a.n_series:  # [2, L, 1] -> [1, L, 2]; variables [2, T, C] -> NF's [1, C, T, 2]
         batch["insample_y"] = batch["insample_y"].permute(2, 1, 0)
         batch["insample_mask"] = batch["insample_mask"].permute(2, 1, 0)
+        for key in ("hist_exog", "futr_exog"):
+            if batch[key] is not None:
+                batch[key] = batch[key].permute(2, 1, 0).unsqueeze(0)
     if a.train:
         model.train()
         torch.manual_seed(1)

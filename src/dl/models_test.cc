@@ -243,7 +243,7 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
     c.input_size = kInput + 1;
   } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && name != "TFT" &&
              name != "BiTCN" && name != "NBEATSx" && name != "DeepNPTS" && name != "KAN" &&
-             !transformer) {
+             name != "MLPMultivariate" && !transformer) {
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
   c.futr_exog = 3;
@@ -287,7 +287,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                          ::testing::Values("MLP", "NHITS", "TCN", "RNN", "LSTM", "GRU",
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
-                                           "BiTCN", "NBEATSx", "DeepNPTS", "Informer", "KAN"));
+                                           "BiTCN", "NBEATSx", "DeepNPTS", "Informer", "KAN",
+                                           "MLPMultivariate", "iTransformer"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -917,15 +918,34 @@ TEST(Models, TsMixerLayersAreNfs) {
 
 // iTransformer, SOFTS and MLPMultivariate are NF 3.3's, layer for layer: for two series their
 // parameters are NF's in number, and at seed 1 they forecast what NF's do, NfWindows being the
-// two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param ...] --count`).
+// two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param ...] --count`),
+// also with the variables each reads (iTransformer future ones, MLPMultivariate all kinds:
+// `--futr 2 [--hist 2 --stat]`).
 TEST(Models, MultivariateLayersAreNfs) {
   struct Case {
     std::string name;
     std::map<std::string, double> params;
     int64_t count;
     NfForecast nf;
+    int hist = 0, futr = 0;  // exogenous variables (NfWindows'), and with `hist` a static one
   };
   const std::vector<Case> cases = {
+      {"iTransformer",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}},
+       19532,
+       {{0.5189030f, -0.2448866f, -0.8322425f, 0.1002205f},
+        {-0.8348669f, -0.1153797f, -0.5094572f},
+        -5.9870305},
+       0,
+       2},
+      {"MLPMultivariate",
+       {{"hidden_size", 64}},
+       24344,
+       {{-0.1612603f, 0.0206116f, -0.0674371f, -0.0173312f},
+        {-0.1165408f, -0.0634418f, -0.0916535f},
+        0.0924557},
+       2,
+       2},
       {"iTransformer",
        {},
        6324748,
@@ -964,14 +984,14 @@ TEST(Models, MultivariateLayersAreNfs) {
         -1.5273188}},
   };
   for (const Case& k : cases) {
-    ModelConfig c = NfCase(0, 0, 0, k.params);
+    ModelConfig c = NfCase(k.hist, k.futr, k.hist > 0 ? 1 : 0, k.params);
     c.n_series = 2;
     auto model = DefaultModelRegistry().Make(k.name, c);
     ASSERT_TRUE(model.ok()) << model.status();
     int64_t count = 0;
     for (const auto& p : (*model)->parameters()) count += p.numel();
     EXPECT_EQ(count, k.count) << k.name;
-    ExpectNfForecast(k.name, c, NfWindows(0, 0, false), k.nf);
+    ExpectNfForecast(k.name, c, NfWindows(k.hist, k.futr, k.hist > 0), k.nf);
   }
 }
 

@@ -11,8 +11,9 @@
 //
 // NF defaults: hidden_size 512, n_heads 8, e_layers 2, d_ff 2048, dropout 0.1, use_norm on;
 // d_layers and factor are taken and unused, as in NF. Adam lr 1e-3 without LR decays, 32 windows
-// per step, the identity scaler. NF's iTransformer reads future variables as extra tokens; not
-// built here yet (the multivariate models take no exogenous variables so far), nor MQLoss and
+// per step, the identity scaler. Future variables are tokens too, as in NF's: each variable of
+// each series over the input and the horizon, embedded by a Linear(L + h, hidden_size), after the
+// series' tokens; the projection reads the series' tokens only. Not built: MQLoss and
 // DistributionLoss.
 //
 // SOFTS (Han et al., "SOFTS: Efficient Multivariate Time Series Forecasting with Series-Core
@@ -46,11 +47,16 @@ class ITransformer final : public ForecastModel {
         input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
+        futr_(c.futr_exog),
         dropout_(o.dropout),
         use_norm_(use_norm) {
     // Built in NF's order, so that a seed gives NF's initial weights.
     embedding_ =
         register_module("enc_embedding_value_embedding", torch::nn::Linear(c.input_size, o.hidden));
+    if (futr_ > 0) {  // iTransformer's: each future variable of each series one more token
+      futr_embedding_ =
+          register_module("futr_embedding", torch::nn::Linear(c.input_size + c.horizon, o.hidden));
+    }
     std::vector<std::shared_ptr<TransEncoderLayer>> layers;
     for (int i = 0; i < o.encoder_layers; ++i) {
       if (core > 0) {
@@ -85,7 +91,18 @@ class ITransformer final : public ForecastModel {
       x = x / std;
     }
     torch::Tensor tokens = Dropout(Dense(embedding_, x), dropout_, is_training());
-    torch::Tensor z = Dense(projector_, encoder_->forward(tokens));  // [W, N, H]
+    if (futr_ > 0) {
+      // Rows [W * N, L + H, F] -> tokens [W, N * F, L + H], series by series (NF's order).
+      const torch::Tensor& f = batch.futr_exog;
+      const torch::Tensor futr = f.view({W, n_series_, f.size(1), futr_})
+                                     .permute({0, 1, 3, 2})
+                                     .reshape({W, -1, f.size(1)});
+      tokens =
+          torch::cat({tokens, Dropout(Dense(futr_embedding_, futr), dropout_, is_training())}, 1);
+    }
+    // The series' tokens come first; the future variables' only inform them.
+    torch::Tensor z =
+        Dense(projector_, encoder_->forward(tokens).narrow(1, 0, n_series_));  // [W, N, H]
     if (use_norm_) z = z * std + mean;
     return z.reshape({W * n_series_, horizon_});
   }
@@ -93,9 +110,10 @@ class ITransformer final : public ForecastModel {
  private:
   const char* name_;
   int64_t input_size_, horizon_, n_series_;
+  int futr_;
   double dropout_;
   bool use_norm_;
-  torch::nn::Linear embedding_{nullptr}, projector_{nullptr};
+  torch::nn::Linear embedding_{nullptr}, futr_embedding_{nullptr}, projector_{nullptr};
   std::shared_ptr<TransEncoder> encoder_;
 };
 
@@ -150,7 +168,9 @@ Result<std::shared_ptr<ForecastModel>> MakeSofts(const ModelConfig& config) {
 }  // namespace
 
 Status RegisterITransformerModels(ModelRegistry& registry) {
-  DRC_RETURN_NOT_OK(registry.Register(kName, MakeITransformer, MultivariateTrainDefaults()));
+  TrainDefaults itransformer = MultivariateTrainDefaults();
+  itransformer.futr_exog = true;  // NF's EXOGENOUS_FUTR
+  DRC_RETURN_NOT_OK(registry.Register(kName, MakeITransformer, itransformer));
   return registry.Register(kSofts, MakeSofts, MultivariateTrainDefaults());
 }
 
