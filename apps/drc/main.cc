@@ -185,8 +185,8 @@ int main(int argc, char** argv) {
                        "MODEL.loss in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
-                       "futr_exog_list; the held-out rows give their values); every model but "
-                       "NBEATS and PatchTST reads them");
+                       "futr_exog_list; the held-out rows give their values); a model that "
+                       "does not read them, as NF's, is an error that names those that do");
   forecast->add_option("--hist-exog", forecast_args.hist_exog,
                        "Exogenous columns known up to the forecast's start (NF's hist_exog_list)");
   forecast->add_option("--futr-data", forecast_args.futr_data,
