@@ -1145,16 +1145,16 @@ TEST(Forecast, ExogenousErrorsAreClear) {
       Has(error(c),
           "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
           "Autoformer, BiTCN, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, Informer, KAN, LSTM, "
-          "MLP, NBEATSx, NHITS, RNN, TCN, TFT, TiDE, TimesNet, VanillaTransformer do"))
+          "MLP, MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TiDE, TimesNet, "
+          "VanillaTransformer, iTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
-  EXPECT_TRUE(
-      Has(error(c),
-          "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-          "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, KAN, LSTM, MLP, NBEATSx, "
-          "NHITS, RNN, TCN, TFT, TiDE do"))
+  EXPECT_TRUE(Has(error(c),
+                  "VanillaTransformer does not read static exogenous variables (stat_exog), as "
+                  "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, KAN, LSTM, MLP, "
+                  "MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TiDE do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};
