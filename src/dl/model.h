@@ -142,8 +142,9 @@ struct TrainDefaults {
   // stat_exog), as NF's EXOGENOUS_FUTR, EXOGENOUS_HIST and EXOGENOUS_STAT.
   bool futr_exog = false, hist_exog = false, stat_exog = false;
   void ReadAllExog() { futr_exog = hist_exog = stat_exog = true; }
-  // NF's MULTIVARIATE models (TSMixer): one window holds every series over the same steps
-  // (WindowOptions::multivariate), and the model forecasts them together, reading across series.
+  // NF's MULTIVARIATE models (TSMixer, iTransformer, SOFTS, MLPMultivariate): one window holds
+  // every series over the same steps (WindowOptions::multivariate), and the model forecasts them
+  // together, reading across series.
   bool multivariate = false;
 };
 

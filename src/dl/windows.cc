@@ -167,7 +167,11 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
     // Multivariate: every series padded to one length, at least the input's (the forecast's
     // input reads L points of each); per position, the available points of all series.
     const int64_t mv_extra = std::max<int64_t>(0, L - longest - (o.start_padding ? L - 1 : 0));
-    std::vector<int64_t> mv_in, mv_out;
+    // Every series then has the same padded length, hence the same positions.
+    const int64_t mv_len = (o.start_padding ? L - 1 : 0) + longest + mv_extra + H;
+    const size_t mv_positions =
+        mv && mv_len >= L + H ? static_cast<size_t>((mv_len - L - H) / o.step_size + 1) : 0;
+    std::vector<int64_t> mv_in(mv_positions, 0), mv_out(mv_positions, 0);
     for (int64_t k = 0; k < n_series; ++k) {
       const int64_t begin = series.offsets[k], n = series.offsets[k + 1] - begin;
       // NF pads every series at the front to the longest (its TimeSeriesDataset), so a shorter
@@ -197,8 +201,6 @@ Result<WindowedDataset> WindowedDataset::Make(const SeriesData& series, const Wi
       for (int64_t p = first, i = 0; p + L + H <= len; p += o.step_size, ++i) {
         const int64_t in = csum[p + L] - csum[p], out = csum[p + L + H] - csum[p + L];
         if (mv) {
-          mv_in.resize(std::max<size_t>(mv_in.size(), i + 1), 0);
-          mv_out.resize(mv_in.size(), 0);
           mv_in[i] += in;
           mv_out[i] += out;
         } else if (in > 0 && out > 0 && window_index++ % o.shard_count == o.shard_rank) {
