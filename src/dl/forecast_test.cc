@@ -1145,7 +1145,7 @@ TEST(Forecast, ExogenousErrorsAreClear) {
       Has(error(c),
           "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
           "Autoformer, BiTCN, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, Informer, KAN, LSTM, "
-          "MLP, MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TiDE, TimesNet, "
+          "MLP, MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TSMixerx, TiDE, TimesNet, "
           "VanillaTransformer, iTransformer do"))
       << error(c);
   c.models = {"VanillaTransformer"};
@@ -1154,7 +1154,7 @@ TEST(Forecast, ExogenousErrorsAreClear) {
   EXPECT_TRUE(Has(error(c),
                   "VanillaTransformer does not read static exogenous variables (stat_exog), as "
                   "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, KAN, LSTM, MLP, "
-                  "MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TiDE do"))
+                  "MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TSMixerx, TiDE, TimeXer do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

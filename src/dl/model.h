@@ -142,9 +142,9 @@ struct TrainDefaults {
   // stat_exog), as NF's EXOGENOUS_FUTR, EXOGENOUS_HIST and EXOGENOUS_STAT.
   bool futr_exog = false, hist_exog = false, stat_exog = false;
   void ReadAllExog() { futr_exog = hist_exog = stat_exog = true; }
-  // NF's MULTIVARIATE models (TSMixer, iTransformer, SOFTS, MLPMultivariate): one window holds
-  // every series over the same steps (WindowOptions::multivariate), and the model forecasts them
-  // together, reading across series.
+  // NF's MULTIVARIATE models (TSMixer, TSMixerx, iTransformer, SOFTS, TimeXer, MLPMultivariate): a
+  // window holds every series over the same steps (WindowOptions::multivariate), and the model
+  // forecasts them together, reading across series.
   bool multivariate = false;
 };
 
@@ -278,8 +278,9 @@ torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int
 // otherwise.
 torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor& insample_y,
                                   int64_t n_series, int64_t input_size);
-// NF's training defaults of its multivariate models (TSMixer, iTransformer, SOFTS,
-// MLPMultivariate): Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler.
+// NF's training defaults of its multivariate models (TSMixer, TSMixerx, iTransformer, SOFTS,
+// TimeXer, MLPMultivariate): Adam lr 1e-3 without LR decays, 32 windows per step, the identity
+// scaler.
 TrainDefaults MultivariateTrainDefaults();
 // What every multivariate model needs of its config: n_series >= 1 (InvalidArgument), and one
 // output per step without a likelihood (NotImplemented: MQLoss and DistributionLoss are not

@@ -32,13 +32,16 @@ constexpr int kHorizon = 12;
 // per period: 2 kernels and 2 periods still run the kernel averaging and the period weighting.
 std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "MLP" || name == "KAN") return {{"hidden_size", 64}};
-  if (name == "DLinear" || name == "NLinear") return {};  // one or two Linear layers
-  if (name == "BiTCN") return {};                         // NF's default is 16 wide
-  if (name == "DeepNPTS") return {};                      // NF's default is 32 wide
-  if (name == "TSMixer") return {};                       // NF's default is 64 wide
+  if (name == "DLinear" || name == "NLinear") return {};   // one or two Linear layers
+  if (name == "BiTCN") return {};                          // NF's default is 16 wide
+  if (name == "DeepNPTS") return {};                       // NF's default is 32 wide
+  if (name == "TSMixer" || name == "TSMixerx") return {};  // NF's default is 64 wide
   if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
   if (name == "MLPMultivariate") return {{"hidden_size", 64}};
   if (name == "SOFTS") return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}};
+  if (name == "TimeXer") {  // 4 patches and the global token
+    return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}, {"patch_len", 6}};
+  }
   if (name == "TiDE") {  // without NF's LayerNorm that keeps the exogenous variables out
     return {{"hidden_size", 32},
             {"decoder_output_dim", 8},
@@ -186,7 +189,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
                                            "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
-                                           "iTransformer", "MLPMultivariate", "SOFTS"));
+                                           "iTransformer", "MLPMultivariate", "SOFTS", "TSMixerx",
+                                           "TimeXer"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -233,8 +237,9 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
   const std::string& name = GetParam();
   auto defaults = DefaultModelRegistry().Defaults(name);
   ASSERT_TRUE(defaults.ok()) << defaults.status();
-  ASSERT_TRUE(defaults->futr_exog) << name;
+  const bool futr = defaults->futr_exog;  // all but TimeXer, which reads historic and static ones
   const bool all_kinds = defaults->hist_exog && defaults->stat_exog;
+  ASSERT_TRUE(futr || all_kinds) << name;
   const bool transformer = !all_kinds;  // NF's transformers read future variables only
   EXPECT_EQ(defaults->hist_exog || defaults->stat_exog, all_kinds) << name;
   ModelConfig c = Config(name);
@@ -243,10 +248,10 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
     c.input_size = kInput + 1;
   } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && name != "TFT" &&
              name != "BiTCN" && name != "NBEATSx" && name != "DeepNPTS" && name != "KAN" &&
-             name != "MLPMultivariate" && !transformer) {
+             name != "MLPMultivariate" && name != "TSMixerx" && name != "TimeXer" && !transformer) {
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
-  c.futr_exog = 3;
+  c.futr_exog = futr ? 3 : 0;
   if (all_kinds) {
     c.hist_exog = 2;
     c.stat_exog = 1;
@@ -256,7 +261,7 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
   ASSERT_TRUE(model.ok()) << model.status();
   const int64_t B = 4, L = c.input_size;
   WindowBatch batch{torch::randn({B, L}), torch::ones({B, L})};
-  batch.futr_exog = torch::randn({B, L + kHorizon, 3}).requires_grad_();
+  if (futr) batch.futr_exog = torch::randn({B, L + kHorizon, 3}).requires_grad_();
   if (all_kinds) {
     batch.hist_exog = torch::randn({B, L, 2}).requires_grad_();
     batch.stat_exog = torch::randn({B, 1}).requires_grad_();
@@ -271,6 +276,7 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
     EXPECT_TRUE(reached(batch.hist_exog.grad())) << name << ": hist_exog";
     EXPECT_TRUE(reached(batch.stat_exog.grad())) << name << ": stat_exog";
   }
+  if (!futr) return;
   ASSERT_TRUE(batch.futr_exog.grad().defined()) << name << ": futr_exog";
   EXPECT_TRUE(reached(batch.futr_exog.grad().slice(1, 0, L))) << name << ": futr_exog, input";
   if (name == "TimesNet") {  // NF's reads the input window's only
@@ -288,7 +294,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
                                            "BiTCN", "NBEATSx", "DeepNPTS", "Informer", "KAN",
-                                           "MLPMultivariate", "iTransformer"));
+                                           "MLPMultivariate", "iTransformer", "TSMixerx",
+                                           "TimeXer"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -916,11 +923,13 @@ TEST(Models, TsMixerLayersAreNfs) {
   }
 }
 
-// iTransformer, SOFTS and MLPMultivariate are NF 3.3's, layer for layer: for two series their
-// parameters are NF's in number, and at seed 1 they forecast what NF's do, NfWindows being the
-// two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param ...] --count`),
-// also with the variables each reads (iTransformer future ones, MLPMultivariate all kinds:
-// `--futr 2 [--hist 2 --stat]`).
+// iTransformer, SOFTS, MLPMultivariate, TSMixerx and TimeXer are NF 3.3's, layer for layer: for
+// two series their parameters are NF's in number, and at seed 1 they forecast what NF's do,
+// NfWindows being the two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param
+// ...] --count`), also with the variables each reads (iTransformer future ones, MLPMultivariate
+// and TSMixerx all kinds: `--futr 2 [--hist 2 --stat]`, `--hist 1 --stat`; TimeXer historic and
+// static ones: `--hist 2 --stat`, `--hist 1 --stat`). TimeXer's patches are those of NF's
+// unfold: 1 of 16 steps by default (the last 8 of the 24 left out), 3 of 8, and 4 of 5 (4 left).
 TEST(Models, MultivariateLayersAreNfs) {
   struct Case {
     std::string name;
@@ -982,6 +991,72 @@ TEST(Models, MultivariateLayersAreNfs) {
        {{0.0240554f, 0.1326282f, -0.1341608f, -0.0838063f},
         {0.0166260f, -0.1340367f, -0.1350083f},
         -1.5273188}},
+      {"TSMixerx",
+       {},
+       41158,
+       {{-0.5497656f, -0.1035189f, 0.0643767f, 0.2125454f},
+        {-0.0524168f, -0.5077470f, -0.4698195f},
+        -2.1045651}},
+      {"TSMixerx",
+       {},
+       118150,
+       {{-0.1317759f, -0.1288611f, -0.1003232f, -0.2157938f},
+        {0.3961359f, 0.9157261f, 0.1722392f},
+        5.1445847},
+       2,
+       2},
+      {"TSMixerx",
+       {},
+       61894,
+       {{-0.0179307f, 0.0369528f, -0.2304587f, 0.2293751f},
+        {0.0597335f, 0.4603689f, 0.0953334f},
+        0.8081846},
+       0,
+       2},
+      {"TSMixerx",
+       {{"n_block", 1}, {"ff_dim", 16}},
+       7930,
+       {{-0.1099913f, 0.5249470f, 0.2562380f, 0.5109941f},
+        {0.5529092f, 0.7773385f, 0.3277754f},
+        11.4086704},
+       1,
+       0},
+      {"TimeXer",
+       {},
+       8443404,
+       {{0.3488707f, 0.4330706f, 0.6567114f, 0.5094374f},
+        {-0.9533632f, -0.3091481f, -1.1392955f},
+        0.3606895}},
+      {"TimeXer",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}, {"patch_len", 8}},
+       28396,
+       {{0.4935619f, 0.3196587f, 0.5286323f, -0.2802135f},
+        {-0.7690774f, -0.2942632f, -0.5928205f},
+        -1.4589217}},
+      {"TimeXer",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}, {"patch_len", 8}},
+       28396,
+       {{0.4767331f, 0.2718960f, 0.5688815f, -0.1809513f},
+        {-0.6926997f, -0.2927972f, -0.5261227f},
+        -1.0305889},
+       2,
+       0},
+      {"TimeXer",
+       {},
+       8443404,
+       {{0.4343016f, 0.4436429f, 0.7088062f, 0.5094955f},
+        {-0.9234248f, -0.3998423f, -1.0821507f},
+        0.6476955},
+       1,
+       0},
+      {"TimeXer",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}, {"patch_len", 5}, {"e_layers", 1}},
+       15852,
+       {{0.1653183f, -0.1797385f, -0.0399568f, -0.2366372f},
+        {0.0722750f, 0.1279570f, -0.2616474f},
+        -4.2729616},
+       1,
+       0},
   };
   for (const Case& k : cases) {
     ModelConfig c = NfCase(k.hist, k.futr, k.hist > 0 ? 1 : 0, k.params);

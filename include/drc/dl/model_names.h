@@ -10,7 +10,7 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 27> kForecastModelNames = {"Autoformer",
+inline constexpr std::array<std::string_view, 29> kForecastModelNames = {"Autoformer",
                                                                          "BiTCN",
                                                                          "DLinear",
                                                                          "DeepAR",
@@ -33,7 +33,9 @@ inline constexpr std::array<std::string_view, 27> kForecastModelNames = {"Autofo
                                                                          "TCN",
                                                                          "TFT",
                                                                          "TSMixer",
+                                                                         "TSMixerx",
                                                                          "TiDE",
+                                                                         "TimeXer",
                                                                          "TimesNet",
                                                                          "VanillaTransformer",
                                                                          "iTransformer"};

@@ -28,7 +28,9 @@ Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
 Status RegisterTftModels(ModelRegistry& registry);        // models/tft.cc: TFT
 Status RegisterTideModels(ModelRegistry& registry);       // models/tide.cc: TiDE
 Status RegisterTimesNetModels(ModelRegistry& registry);   // models/timesnet.cc: TimesNet
-Status RegisterTsMixerModels(ModelRegistry& registry);    // models/tsmixer.cc: TSMixer
+Status RegisterTimeXerModels(ModelRegistry& registry);    // models/timexer.cc: TimeXer
+Status RegisterTsMixerModels(ModelRegistry& registry);    // models/tsmixer.cc: TSMixer,
+                                                          // TSMixerx
 // models/vanilla_transformer.cc: VanillaTransformer
 Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 
@@ -54,6 +56,7 @@ const ModelRegistry& DefaultModelRegistry() {
                       RegisterTftModels,
                       RegisterTideModels,
                       RegisterTimesNetModels,
+                      RegisterTimeXerModels,
                       RegisterTsMixerModels,
                       RegisterVanillaTransformerModels}) {
       Status st = add(registry);
