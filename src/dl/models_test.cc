@@ -39,6 +39,10 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
   if (name == "MLPMultivariate") return {{"hidden_size", 64}};
   if (name == "SOFTS") return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}};
+  if (name == "SOFTSSharp") {  // the positions in every training forward, so pe_scale learns
+    return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}, {"pe_keep_prob", 1}};
+  }
+  if (name == "XLinear") return {{"hidden_size", 32}};
   if (name == "TimeXer") {  // 4 patches and the global token
     return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}, {"patch_len", 6}};
   }
@@ -190,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
                                            "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
                                            "iTransformer", "MLPMultivariate", "SOFTS", "TSMixerx",
-                                           "TimeXer"));
+                                           "TimeXer", "XLinear", "SOFTSSharp"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -240,15 +244,13 @@ TEST_P(ExogenousModelTest, EveryKindOfVariableReachesTheForecast) {
   const bool futr = defaults->futr_exog;  // all but TimeXer, which reads historic and static ones
   const bool all_kinds = defaults->hist_exog && defaults->stat_exog;
   ASSERT_TRUE(futr || all_kinds) << name;
-  const bool transformer = !all_kinds;  // NF's transformers read future variables only
   EXPECT_EQ(defaults->hist_exog || defaults->stat_exog, all_kinds) << name;
   ModelConfig c = Config(name);
   if (name == "DeepAR") {
     c.params = {{"lstm_hidden_size", 16}};
     c.input_size = kInput + 1;
-  } else if (name != "MLP" && name != "NHITS" && name != "TiDE" && name != "TFT" &&
-             name != "BiTCN" && name != "NBEATSx" && name != "DeepNPTS" && name != "KAN" &&
-             name != "MLPMultivariate" && name != "TSMixerx" && name != "TimeXer" && !transformer) {
+  } else if (name == "TCN" || name == "RNN" || name == "LSTM" || name == "GRU" ||
+             name == "DilatedRNN") {  // narrower than NF's 128 or 200
     c.params = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 16}};
   }
   c.futr_exog = futr ? 3 : 0;
@@ -294,8 +296,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                                            "DilatedRNN", "DeepAR", "VanillaTransformer",
                                            "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
                                            "BiTCN", "NBEATSx", "DeepNPTS", "Informer", "KAN",
-                                           "MLPMultivariate", "iTransformer", "TSMixerx",
-                                           "TimeXer"));
+                                           "MLPMultivariate", "iTransformer", "TSMixerx", "TimeXer",
+                                           "XLinear"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -923,13 +925,15 @@ TEST(Models, TsMixerLayersAreNfs) {
   }
 }
 
-// iTransformer, SOFTS, MLPMultivariate, TSMixerx and TimeXer are NF 3.3's, layer for layer: for
-// two series their parameters are NF's in number, and at seed 1 they forecast what NF's do,
-// NfWindows being the two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param
-// ...] --count`), also with the variables each reads (iTransformer future ones, MLPMultivariate
-// and TSMixerx all kinds: `--futr 2 [--hist 2 --stat]`, `--hist 1 --stat`; TimeXer historic and
-// static ones: `--hist 2 --stat`, `--hist 1 --stat`). TimeXer's patches are those of NF's
-// unfold: 1 of 16 steps by default (the last 8 of the 24 left out), 3 of 8, and 4 of 5 (4 left).
+// iTransformer, SOFTS, SOFTSSharp (its eval forward: the positions at pe_keep_prob),
+// MLPMultivariate, TSMixerx, TimeXer and XLinear are NF 3.3's, layer for layer: for two series
+// their parameters are NF's in number, and at seed 1 they forecast what NF's do, NfWindows being
+// the two series of one window (`nf_seed_forecast.py MODEL --n-series 2 [--param
+// ...] --count`), also with the variables each reads (iTransformer future ones, MLPMultivariate,
+// TSMixerx and XLinear all kinds: `--futr 1|2 [--hist 2 --stat]`, `--hist 1 --stat`; TimeXer
+// historic and static ones: `--hist 2 --stat`, `--hist 1 --stat`). TimeXer's patches are those of
+// NF's unfold: 1 of 16 steps by default (the last 8 of the 24 left out), 3 of 8, and 4 of 5 (4
+// left).
 TEST(Models, MultivariateLayersAreNfs) {
   struct Case {
     std::string name;
@@ -1057,6 +1061,46 @@ TEST(Models, MultivariateLayersAreNfs) {
         -4.2729616},
        1,
        0},
+      {"XLinear",
+       {},
+       138200,
+       {{-0.0291817f, -0.0424914f, -0.0698137f, -0.0769088f},
+        {-0.0822678f, -0.2490704f, -0.1390630f},
+        -2.7512674}},
+      {"XLinear",
+       {{"hidden_size", 32}},
+       34808,
+       {{-0.0310276f, 0.2119299f, 0.1358095f, -0.1606877f},
+        {-0.0765448f, -0.1798079f, -0.1489032f},
+        -2.1618721}},
+      {"XLinear",
+       {},
+       158680,
+       {{0.2978013f, 0.0556550f, -0.1154162f, -0.0426044f},
+        {-0.0503666f, -0.1637731f, -0.2009618f},
+        -2.3868334},
+       2,
+       2},
+      {"XLinear",
+       {{"hidden_size", 16}, {"temporal_ff", 32}, {"channel_ff", 4}},
+       3764,
+       {{0.2616927f, 0.1438083f, 0.0887550f, 0.0738876f},
+        {-0.1624814f, -0.0637283f, -0.1440397f},
+        -0.5481250},
+       0,
+       1},
+      {"SOFTSSharp",
+       {},
+       6848014,
+       {{-0.4480971f, -0.1445273f, -0.3997547f, 0.0045081f},
+        {-0.2101483f, -0.5870644f, -0.4903541f},
+        -4.1173382}},
+      {"SOFTSSharp",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"d_core", 16}},
+       18254,
+       {{0.3459133f, -0.5109792f, -0.0982110f, 0.2657562f},
+        {0.8032629f, -0.5667661f, -0.2170619f},
+        -0.9303603}},
   };
   for (const Case& k : cases) {
     ModelConfig c = NfCase(k.hist, k.futr, k.hist > 0 ? 1 : 0, k.params);

@@ -463,7 +463,10 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
         Guard(name_ + " training step " + std::to_string(step_) + " on input " +
                   ShapeOf(batch.input.insample_y),
               [&]() -> Result<double> {
-                optimizer_->zero_grad();
+                // As torch 2.x's zero_grad(): the gradients are reset to none, so that Adam
+                // leaves alone a parameter that a step does not reach (SOFTSSharp's pe_scale
+                // when its draw skips the positions), where zeros would move it on momentum.
+                model_->zero_grad(/*set_to_none=*/true);
                 model_->PrepareStep(batch.input, batch.outsample_y.size(1));
                 double value = 0;
                 if (parallel) {

@@ -367,8 +367,9 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "MLPMultivariate, NBEATS, "
             "NBEATSx, NHITS, "
             "NLinear, PatchTST, "
-            "RNN, SOFTS, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeXer, TimesNet, VanillaTransformer, "
-            "iTransformer");
+            "RNN, SOFTS, SOFTSSharp, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeXer, TimesNet, "
+            "VanillaTransformer, "
+            "XLinear, iTransformer");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: [TCN]}\n"),
             "p.yaml:2:36: unknown hydro model 'TCN'; the models: EA-LSTM, LSTM");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, models: MLP}\n"),

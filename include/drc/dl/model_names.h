@@ -10,7 +10,7 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 29> kForecastModelNames = {"Autoformer",
+inline constexpr std::array<std::string_view, 31> kForecastModelNames = {"Autoformer",
                                                                          "BiTCN",
                                                                          "DLinear",
                                                                          "DeepAR",
@@ -30,6 +30,7 @@ inline constexpr std::array<std::string_view, 29> kForecastModelNames = {"Autofo
                                                                          "PatchTST",
                                                                          "RNN",
                                                                          "SOFTS",
+                                                                         "SOFTSSharp",
                                                                          "TCN",
                                                                          "TFT",
                                                                          "TSMixer",
@@ -38,6 +39,7 @@ inline constexpr std::array<std::string_view, 29> kForecastModelNames = {"Autofo
                                                                          "TimeXer",
                                                                          "TimesNet",
                                                                          "VanillaTransformer",
+                                                                         "XLinear",
                                                                          "iTransformer"};
 
 // The hydrology models (MakeHydroModel), then the aliases it also takes (NeuralHydrology's

@@ -12,7 +12,7 @@ Status RegisterDeepArModels(ModelRegistry& registry);      // models/deepar.cc: 
 Status RegisterDeepNptsModels(ModelRegistry& registry);    // models/deepnpts.cc: DeepNPTS
 Status RegisterFedFormerModels(ModelRegistry& registry);   // models/fedformer.cc: FEDformer
 Status RegisterInformerModels(ModelRegistry& registry);    // models/informer.cc: Informer
-// models/itransformer.cc: iTransformer
+// models/itransformer.cc: iTransformer, SOFTS, SOFTSSharp
 Status RegisterITransformerModels(ModelRegistry& registry);
 Status RegisterKanModels(ModelRegistry& registry);     // models/kan.cc: KAN
 Status RegisterLinearModels(ModelRegistry& registry);  // models/linear.cc: DLinear, NLinear
@@ -33,6 +33,7 @@ Status RegisterTsMixerModels(ModelRegistry& registry);    // models/tsmixer.cc: 
                                                           // TSMixerx
 // models/vanilla_transformer.cc: VanillaTransformer
 Status RegisterVanillaTransformerModels(ModelRegistry& registry);
+Status RegisterXLinearModels(ModelRegistry& registry);  // models/xlinear.cc: XLinear
 
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
@@ -58,7 +59,8 @@ const ModelRegistry& DefaultModelRegistry() {
                       RegisterTimesNetModels,
                       RegisterTimeXerModels,
                       RegisterTsMixerModels,
-                      RegisterVanillaTransformerModels}) {
+                      RegisterVanillaTransformerModels,
+                      RegisterXLinearModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());

@@ -22,9 +22,16 @@
 // aggregated over them, and no LayerNorm after the last layer (NF's has none). NF defaults:
 // hidden_size 512, d_core 512, e_layers 2, d_ff 2048, dropout 0.1, use_norm on, and iTransformer's
 // training defaults. Its training forward draws a token per core channel (torch.multinomial).
+//
+// SOFTSSharp, as NF 3.3's SOFTSSharp, is SOFTS with NF's STADSharp in each layer (transformer_
+// blocks.h): the series' positions as a sinusoidal table with a learned scale added to the tokens
+// before the core (in training with probability pe_keep_prob, one torch.rand draw per layer and
+// step; at inference scaled by pe_keep_prob), and dropout inside the STAD. NF defaults: SOFTS's,
+// and pe_keep_prob 0.5.
 #include <torch/nn/modules/linear.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,12 +45,16 @@ namespace {
 
 constexpr const char* kName = "iTransformer";
 constexpr const char* kSofts = "SOFTS";
+constexpr const char* kSoftsSharp = "SOFTSSharp";
 
 class ITransformer final : public ForecastModel {
  public:
-  // `core` > 0: SOFTS, with a STAD of that core width in each layer.
-  ITransformer(const ModelConfig& c, const TransformerOptions& o, bool use_norm, int core = 0)
-      : name_(core > 0 ? kSofts : kName),
+  // `core` > 0: SOFTS, with a STAD of that core width in each layer; with `sharp` SOFTSSharp.
+  ITransformer(const ModelConfig& c, const TransformerOptions& o, bool use_norm, int core = 0,
+               std::optional<StadSharp> sharp = std::nullopt)
+      : name_(sharp      ? kSoftsSharp
+              : core > 0 ? kSofts
+                         : kName),
         input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
@@ -61,7 +72,7 @@ class ITransformer final : public ForecastModel {
     for (int i = 0; i < o.encoder_layers; ++i) {
       if (core > 0) {
         layers.push_back(
-            std::make_shared<TransEncoderLayer>(std::make_shared<Stad>(o.hidden, core), o));
+            std::make_shared<TransEncoderLayer>(std::make_shared<Stad>(o.hidden, core, sharp), o));
         continue;
       }
       auto attention = std::make_shared<AttentionLayer>(
@@ -153,16 +164,24 @@ Result<std::shared_ptr<ForecastModel>> MakeITransformer(const ModelConfig& confi
   return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm));
 }
 
-Result<std::shared_ptr<ForecastModel>> MakeSofts(const ModelConfig& config) {
-  Params p(kSofts, config.params);
+Result<std::shared_ptr<ForecastModel>> MakeSofts(const ModelConfig& config, bool sharp) {
+  const char* name = sharp ? kSoftsSharp : kSofts;
+  Params p(name, config.params);
   TransformerOptions o;
   bool use_norm = true;
-  DRC_RETURN_NOT_OK(TakeInvertedOptions(kSofts, p, o, use_norm));
+  DRC_RETURN_NOT_OK(TakeInvertedOptions(name, p, o, use_norm));
   const int core = p.TakeInt("d_core", 512);
+  std::optional<StadSharp> stad;
+  if (sharp) stad = StadSharp{o.dropout, p.Take("pe_keep_prob", 0.5)};
   DRC_RETURN_NOT_OK(p.Finish());
-  DRC_RETURN_NOT_OK(CheckAtLeast(kSofts, "d_core", core, 1));
-  DRC_RETURN_NOT_OK(CheckMultivariateConfig(kSofts, config));
-  return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm, core));
+  DRC_RETURN_NOT_OK(CheckAtLeast(name, "d_core", core, 1));
+  if (stad && !(stad->pe_keep_prob >= 0 && stad->pe_keep_prob <= 1)) {
+    return Status::InvalidArgument(name, ": pe_keep_prob must be in [0, 1], got ",
+                                   stad->pe_keep_prob);
+  }
+  DRC_RETURN_NOT_OK(CheckMultivariateConfig(name, config));
+  return std::shared_ptr<ForecastModel>(
+      std::make_shared<ITransformer>(config, o, use_norm, core, stad));
 }
 
 }  // namespace
@@ -171,7 +190,12 @@ Status RegisterITransformerModels(ModelRegistry& registry) {
   TrainDefaults itransformer = MultivariateTrainDefaults();
   itransformer.futr_exog = true;  // NF's EXOGENOUS_FUTR
   DRC_RETURN_NOT_OK(registry.Register(kName, MakeITransformer, itransformer));
-  return registry.Register(kSofts, MakeSofts, MultivariateTrainDefaults());
+  DRC_RETURN_NOT_OK(registry.Register(
+      kSofts, [](const ModelConfig& c) { return MakeSofts(c, false); },
+      MultivariateTrainDefaults()));
+  return registry.Register(
+      kSoftsSharp, [](const ModelConfig& c) { return MakeSofts(c, true); },
+      MultivariateTrainDefaults());
 }
 
 }  // namespace drc::dl

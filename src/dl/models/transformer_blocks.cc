@@ -430,17 +430,31 @@ torch::Tensor TransEncoderLayer::forward(const torch::Tensor& x_in) {
   return norm2_->forward(x + ff_->forward(x));
 }
 
-Stad::Stad(int64_t hidden, int64_t core) {
+Stad::Stad(int64_t hidden, int64_t core, std::optional<StadSharp> sharp) : sharp_(sharp) {
+  if (sharp_) pe_scale_ = register_parameter("pe_scale", torch::ones({}));
   gen1_ = register_module("gen1", torch::nn::Linear(hidden, hidden));
   gen2_ = register_module("gen2", torch::nn::Linear(hidden, core));
   gen3_ = register_module("gen3", torch::nn::Linear(hidden + core, hidden));
   gen4_ = register_module("gen4", torch::nn::Linear(hidden, hidden));
 }
 
-torch::Tensor Stad::forward(const torch::Tensor& x) {
-  const int64_t B = x.size(0), C = x.size(1);
-  torch::Tensor core = Dense(gen2_, torch::gelu(Dense(gen1_, x)));  // [B, C, core]
-  if (is_training()) {
+torch::Tensor Stad::forward(const torch::Tensor& x_in) {
+  const int64_t B = x_in.size(0), C = x_in.size(1);
+  const bool training = is_training();
+  const double p = sharp_ ? sharp_->dropout : 0;
+  torch::Tensor x = x_in;
+  if (sharp_) {  // positions over the tokens, the series
+    const double keep = sharp_->pe_keep_prob;
+    const torch::Tensor table = SinusoidalPositions(C, x.size(2), x.device());
+    if (!training) {
+      x = x + keep * pe_scale_ * table;
+    } else if (torch::rand({1}).item<double>() < keep) {  // NF's draw, every forward
+      x = x + pe_scale_ * table;
+    }
+  }
+  torch::Tensor core =
+      Dense(gen2_, Dropout(torch::gelu(Dense(gen1_, x)), p, training));  // [B, C, core]
+  if (training) {
     // Per batch and core channel, one token drawn by its softmax weight over the tokens.
     const torch::Tensor p =
         torch::softmax(torch::nan_to_num(core), 1).permute({0, 2, 1}).reshape({-1, C});
@@ -449,8 +463,10 @@ torch::Tensor Stad::forward(const torch::Tensor& x) {
   } else {
     core = (core * torch::softmax(core, 1)).sum(1, /*keepdim=*/true);
   }
-  const torch::Tensor joined = torch::cat({x, core.expand({B, C, core.size(2)})}, -1);
-  return Dense(gen4_, torch::gelu(Dense(gen3_, joined)));
+  core = core.expand({B, C, core.size(2)});
+  if (p > 0 && training) core = Dropout(core.contiguous(), p, training);  // NF's on the repeat
+  const torch::Tensor joined = torch::cat({x, core}, -1);
+  return Dense(gen4_, Dropout(torch::gelu(Dense(gen3_, joined)), p, training));
 }
 
 TransDecoderLayer::TransDecoderLayer(std::shared_ptr<AttentionLayer> self_attention,

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -281,12 +282,23 @@ class FeedForward final : public torch::nn::Module {
 // cores are aggregated over the C tokens (training: per core channel one token drawn with the
 // softmax over the tokens as probabilities, torch.multinomial; inference: the softmax-weighted
 // mean), repeated to every token, concatenated to it and mapped back, gen4(gelu(gen3)).
+//
+// SOFTSSharp's STADSharp (`sharp`): first the sinusoidal table over the C tokens (the series'
+// positions) times a learned pe_scale is added to them, in training with probability
+// pe_keep_prob (NF's torch.rand(1) per forward), at inference always, scaled by pe_keep_prob;
+// and dropout follows gen1's GELU, the repeated core and gen3's GELU.
+struct StadSharp {
+  double dropout = 0.1;
+  double pe_keep_prob = 0.5;
+};
 class Stad final : public torch::nn::Module {
  public:
-  Stad(int64_t hidden, int64_t core);
+  Stad(int64_t hidden, int64_t core, std::optional<StadSharp> sharp = std::nullopt);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
+  std::optional<StadSharp> sharp_;
+  torch::Tensor pe_scale_;
   torch::nn::Linear gen1_{nullptr}, gen2_{nullptr}, gen3_{nullptr}, gen4_{nullptr};
 };
 
