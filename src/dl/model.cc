@@ -227,6 +227,14 @@ torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor&
   return y.view({y.size(0) / n_series, n_series, input_size});
 }
 
+torch::Tensor SeriesNorm::Normalize(const torch::Tensor& x, bool detach_std) {
+  mean_ = x.mean(2, /*keepdim=*/true).detach();
+  const torch::Tensor centred = x - mean_;
+  std_ = torch::sqrt(centred.var(2, /*unbiased=*/false, /*keepdim=*/true) + 1e-5);
+  if (detach_std) std_ = std_.detach();
+  return centred / std_;
+}
+
 TrainDefaults MultivariateTrainDefaults() {
   TrainDefaults d;
   d.num_lr_decays = -1;

@@ -278,6 +278,19 @@ torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int
 // otherwise.
 torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor& insample_y,
                                   int64_t n_series, int64_t input_size);
+// NF's normalisation "from Non-stationary Transformer" of a multivariate window [W, N, L], the
+// use_norm of iTransformer, SOFTS, TimeXer and XLinear: Normalize centres each series' window
+// and divides it by its population std (+ 1e-5) over the L steps; Restore scales a forecast
+// [W, N, H] back. The mean is detached; the std too with `detach_std` (XLinear's), else it
+// carries gradients, as NF's does.
+class SeriesNorm {
+ public:
+  torch::Tensor Normalize(const torch::Tensor& x, bool detach_std);
+  torch::Tensor Restore(const torch::Tensor& z) const { return z * std_ + mean_; }
+
+ private:
+  torch::Tensor mean_, std_;
+};
 // NF's training defaults of its multivariate models (TSMixer, TSMixerx, iTransformer, SOFTS,
 // TimeXer, MLPMultivariate): Adam lr 1e-3 without LR decays, 32 windows per step, the identity
 // scaler.

@@ -94,13 +94,8 @@ class ITransformer final : public ForecastModel {
     // NF's [W, L, N] inverted to tokens is our [W, N, L]; the statistics run over L.
     torch::Tensor x = MultivariateWindows(name_, batch.insample_y, n_series_, input_size_);
     const int64_t W = x.size(0);
-    torch::Tensor mean, std;
-    if (use_norm_) {
-      mean = x.mean(2, /*keepdim=*/true).detach();
-      x = x - mean;
-      std = torch::sqrt(x.var(2, /*unbiased=*/false, /*keepdim=*/true) + 1e-5);
-      x = x / std;
-    }
+    SeriesNorm norm;
+    if (use_norm_) x = norm.Normalize(x, /*detach_std=*/false);
     torch::Tensor tokens = Dropout(Dense(embedding_, x), dropout_, is_training());
     if (futr_ > 0) {
       // Rows [W * N, L + H, F] -> tokens [W, N * F, L + H], series by series (NF's order).
@@ -114,7 +109,7 @@ class ITransformer final : public ForecastModel {
     // The series' tokens come first; the future variables' only inform them.
     torch::Tensor z =
         Dense(projector_, encoder_->forward(tokens).narrow(1, 0, n_series_));  // [W, N, H]
-    if (use_norm_) z = z * std + mean;
+    if (use_norm_) z = norm.Restore(z);
     return z.reshape({W * n_series_, horizon_});
   }
 

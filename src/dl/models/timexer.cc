@@ -116,13 +116,8 @@ class TimeXer final : public ForecastModel {
     torch::Tensor x = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
     const int64_t W = x.size(0), N = n_series_, L = input_size_, P = patches_;
     const bool training = is_training();
-    torch::Tensor mean, std;
-    if (use_norm_) {  // over each series' L steps: [W, N, 1]
-      mean = x.mean(2, /*keepdim=*/true).detach();
-      x = x - mean;
-      std = torch::sqrt(x.var(2, /*unbiased=*/false, /*keepdim=*/true) + 1e-5);
-      x = x / std;
-    }
+    SeriesNorm norm;
+    if (use_norm_) x = norm.Normalize(x, /*detach_std=*/false);
     // Endogenous tokens: the patches, then the series' global token.
     torch::Tensor patches = x.narrow(2, 0, P * patch_len_).reshape({W * N, P, patch_len_});
     patches = Dense(patch_embedding_, patches) + SinusoidalPositions(P, hidden_, x.device());
@@ -147,7 +142,7 @@ class TimeXer final : public ForecastModel {
     const torch::Tensor flat =
         tokens.view({W, N, P + 1, hidden_}).transpose(2, 3).reshape({W, N, hidden_ * (P + 1)});
     torch::Tensor z = Dropout(Dense(head_, flat), dropout_, training);  // [W, N, H]
-    if (use_norm_) z = z * std + mean;
+    if (use_norm_) z = norm.Restore(z);
     return z.reshape({W * N, horizon_});
   }
 

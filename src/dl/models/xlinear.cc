@@ -99,13 +99,8 @@ class XLinear final : public ForecastModel {
     torch::Tensor x = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
     const int64_t W = x.size(0), N = n_series_, d = o_.hidden;
     const bool training = is_training();
-    torch::Tensor mean, std;
-    if (o_.use_norm) {  // over each series' L steps: [W, N, 1]
-      mean = x.mean(2, /*keepdim=*/true).detach();
-      x = x - mean;
-      std = torch::sqrt(x.var(2, /*unbiased=*/false, /*keepdim=*/true) + 1e-5).detach();
-      x = x / std;
-    }
+    SeriesNorm norm;
+    if (o_.use_norm) x = norm.Normalize(x, /*detach_std=*/true);
     const torch::Tensor emb = Dropout(Dense(projection_, x), o_.embed_dropout, training);
     const torch::Tensor gated = temporal_->Forward(
         torch::cat({emb, global_token_.expand({W, N, d})}, 2), training);  // [W, N, 2d]
@@ -122,7 +117,7 @@ class XLinear final : public ForecastModel {
     if (futr_ > 0) parts.push_back(Dense(futr_projection_, flat(batch.futr_exog)));
     if (stat_ > 0) parts.push_back(Dense(stat_projection_, batch.stat_exog.view({W, N, stat_})));
     torch::Tensor z = Dense(head_, Dropout(torch::cat(parts, 2), o_.head_dropout, training));
-    if (o_.use_norm) z = z * std + mean;  // [W, N, H]
+    if (o_.use_norm) z = norm.Restore(z);  // [W, N, H]
     return z.reshape({W * N, horizon_});
   }
 
