@@ -441,7 +441,7 @@ Stad::Stad(int64_t hidden, int64_t core, std::optional<StadSharp> sharp) : sharp
 torch::Tensor Stad::forward(const torch::Tensor& x_in) {
   const int64_t B = x_in.size(0), C = x_in.size(1);
   const bool training = is_training();
-  const double p = sharp_ ? sharp_->dropout : 0;
+  const double drop = sharp_ ? sharp_->dropout : 0;
   torch::Tensor x = x_in;
   if (sharp_) {  // positions over the tokens, the series
     const double keep = sharp_->pe_keep_prob;
@@ -453,7 +453,7 @@ torch::Tensor Stad::forward(const torch::Tensor& x_in) {
     }
   }
   torch::Tensor core =
-      Dense(gen2_, Dropout(torch::gelu(Dense(gen1_, x)), p, training));  // [B, C, core]
+      Dense(gen2_, Dropout(torch::gelu(Dense(gen1_, x)), drop, training));  // [B, C, core]
   if (training) {
     // Per batch and core channel, one token drawn by its softmax weight over the tokens.
     const torch::Tensor p =
@@ -464,9 +464,10 @@ torch::Tensor Stad::forward(const torch::Tensor& x_in) {
     core = (core * torch::softmax(core, 1)).sum(1, /*keepdim=*/true);
   }
   core = core.expand({B, C, core.size(2)});
-  if (p > 0 && training) core = Dropout(core.contiguous(), p, training);  // NF's on the repeat
+  if (drop > 0 && training)
+    core = Dropout(core.contiguous(), drop, training);  // NF's on the repeat
   const torch::Tensor joined = torch::cat({x, core}, -1);
-  return Dense(gen4_, Dropout(torch::gelu(Dense(gen3_, joined)), p, training));
+  return Dense(gen4_, Dropout(torch::gelu(Dense(gen3_, joined)), drop, training));
 }
 
 TransDecoderLayer::TransDecoderLayer(std::shared_ptr<AttentionLayer> self_attention,
