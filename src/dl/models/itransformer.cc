@@ -123,38 +123,14 @@ class ITransformer final : public ForecastModel {
   std::shared_ptr<TransEncoder> encoder_;
 };
 
-// The keys iTransformer and SOFTS share, read into `o` and checked.
-Status TakeInvertedOptions(const char* name, Params& p, TransformerOptions& o, bool& use_norm) {
-  o.hidden = p.TakeInt("hidden_size", 512);
-  o.encoder_layers = p.TakeInt("e_layers", 2);
-  o.conv_hidden = p.TakeInt("d_ff", 2048);
-  o.dropout = p.Take("dropout", 0.1);
-  const double norm = p.Take("use_norm", 1);
-  DRC_RETURN_NOT_OK(CheckAtLeast(name, "hidden_size", o.hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(name, "e_layers", o.encoder_layers, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(name, "d_ff", o.conv_hidden, 1));
-  DRC_RETURN_NOT_OK(CheckRate(name, "dropout", o.dropout));
-  DRC_RETURN_NOT_OK(CheckFlag(name, "use_norm", norm));
-  use_norm = norm == 1;
-  return Status::OK();
-}
-
 Result<std::shared_ptr<ForecastModel>> MakeITransformer(const ModelConfig& config) {
   Params p(kName, config.params);
   TransformerOptions o;
   bool use_norm = true;
-  DRC_RETURN_NOT_OK(TakeInvertedOptions(kName, p, o, use_norm));
-  o.heads = p.TakeInt("n_heads", 8);
+  DRC_RETURN_NOT_OK(TakeInvertedOptions(kName, p, /*attention=*/true, o, use_norm));
   const int d_layers = p.TakeInt("d_layers", 1);  // unused, as in NF
-  const double factor = p.Take("factor", 1);      // unused by full attention, as in NF
   DRC_RETURN_NOT_OK(p.Finish());
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "n_heads", o.heads, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "d_layers", d_layers, 0));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "factor", factor, 0));
-  if (o.hidden % o.heads != 0) {
-    return Status::InvalidArgument(kName, ": hidden_size (", o.hidden,
-                                   ") must be a multiple of n_heads (", o.heads, ")");
-  }
   DRC_RETURN_NOT_OK(CheckMultivariateConfig(kName, config));
   return std::shared_ptr<ForecastModel>(std::make_shared<ITransformer>(config, o, use_norm));
 }
@@ -164,7 +140,7 @@ Result<std::shared_ptr<ForecastModel>> MakeSofts(const ModelConfig& config, bool
   Params p(name, config.params);
   TransformerOptions o;
   bool use_norm = true;
-  DRC_RETURN_NOT_OK(TakeInvertedOptions(name, p, o, use_norm));
+  DRC_RETURN_NOT_OK(TakeInvertedOptions(name, p, /*attention=*/false, o, use_norm));
   const int core = p.TakeInt("d_core", 512);
   std::optional<StadSharp> stad;
   if (sharp) stad = StadSharp{o.dropout, p.Take("pe_keep_prob", 0.5)};

@@ -161,35 +161,19 @@ class TimeXer final : public ForecastModel {
 Result<std::shared_ptr<ForecastModel>> MakeTimeXer(const ModelConfig& config) {
   Params p(kName, config.params);
   TransformerOptions o;
-  o.hidden = p.TakeInt("hidden_size", 512);
-  o.heads = p.TakeInt("n_heads", 8);
-  o.encoder_layers = p.TakeInt("e_layers", 2);
-  o.conv_hidden = p.TakeInt("d_ff", 2048);
-  o.dropout = p.Take("dropout", 0.1);
+  bool use_norm = true;
+  DRC_RETURN_NOT_OK(TakeInvertedOptions(kName, p, /*attention=*/true, o, use_norm));
   o.activation = FeedForwardActivation::kRelu;
   const int patch_len = p.TakeInt("patch_len", 16);
-  const double factor = p.Take("factor", 1);  // unused by full attention, as in NF
-  const double norm = p.Take("use_norm", 1);
   DRC_RETURN_NOT_OK(p.Finish());
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "hidden_size", o.hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "n_heads", o.heads, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "e_layers", o.encoder_layers, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "d_ff", o.conv_hidden, 1));
-  DRC_RETURN_NOT_OK(CheckRate(kName, "dropout", o.dropout));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "patch_len", patch_len, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "factor", factor, 0));
-  DRC_RETURN_NOT_OK(CheckFlag(kName, "use_norm", norm));
-  if (o.hidden % o.heads != 0) {
-    return Status::InvalidArgument(kName, ": hidden_size (", o.hidden,
-                                   ") must be a multiple of n_heads (", o.heads, ")");
-  }
   if (config.input_size < patch_len) {  // NF's unfold fails there
     return Status::InvalidArgument(kName, ": input_size (", config.input_size,
                                    ") must be at least patch_len (", patch_len,
                                    "): the window is cut into patches of patch_len steps");
   }
   DRC_RETURN_NOT_OK(CheckMultivariateConfig(kName, config));
-  return std::shared_ptr<ForecastModel>(std::make_shared<TimeXer>(config, o, patch_len, norm == 1));
+  return std::shared_ptr<ForecastModel>(std::make_shared<TimeXer>(config, o, patch_len, use_norm));
 }
 
 }  // namespace

@@ -33,6 +33,31 @@ torch::Tensor ComplexUniform(std::vector<int64_t> shape, double scale) {
 
 }  // namespace
 
+Status TakeInvertedOptions(const std::string& model, Params& params, bool attention,
+                           TransformerOptions& o, bool& use_norm) {
+  o.hidden = params.TakeInt("hidden_size", 512);
+  o.encoder_layers = params.TakeInt("e_layers", 2);
+  o.conv_hidden = params.TakeInt("d_ff", 2048);
+  o.dropout = params.Take("dropout", 0.1);
+  const double norm = params.Take("use_norm", 1);
+  DRC_RETURN_NOT_OK(CheckAtLeast(model, "hidden_size", o.hidden, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(model, "e_layers", o.encoder_layers, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(model, "d_ff", o.conv_hidden, 1));
+  DRC_RETURN_NOT_OK(CheckRate(model, "dropout", o.dropout));
+  DRC_RETURN_NOT_OK(CheckFlag(model, "use_norm", norm));
+  use_norm = norm == 1;
+  if (!attention) return Status::OK();
+  o.heads = params.TakeInt("n_heads", 8);
+  const double factor = params.Take("factor", 1);
+  DRC_RETURN_NOT_OK(CheckAtLeast(model, "n_heads", o.heads, 1));
+  DRC_RETURN_NOT_OK(CheckAtLeast(model, "factor", factor, 0));
+  if (o.hidden % o.heads != 0) {
+    return Status::InvalidArgument(model, ": hidden_size (", o.hidden,
+                                   ") must be a multiple of n_heads (", o.heads, ")");
+  }
+  return Status::OK();
+}
+
 TrainDefaults TransformerTrainDefaults() {
   return TrainDefaults{.learning_rate = 1e-4, .num_lr_decays = -1};
 }

@@ -57,6 +57,12 @@ Result<TransformerOptions> TakeTransformerOptions(const std::string& model, Para
 // PatchTST): Adam lr 1e-4 without decays (num_lr_decays -1), batch_size 32, windows_batch_size
 // 1024, identity scaler, MAE.
 TrainDefaults TransformerTrainDefaults();
+// The keys of NF's inverted encoders (iTransformer, SOFTS, SOFTSSharp, TimeXer) by NF's names and
+// defaults, read into `o` and checked (InvalidArgument names the model and the key): hidden_size
+// 512, e_layers 2, d_ff 2048, dropout 0.1 and use_norm 1; with `attention` also n_heads 8, of
+// which hidden_size must be a multiple, and factor 1 (unused by full attention, as in NF).
+Status TakeInvertedOptions(const std::string& model, Params& params, bool attention,
+                           TransformerOptions& o, bool& use_norm);
 
 // The decomposition window: NF 3.x's `MovingAvg_window`, also accepted under its earlier name
 // `moving_avg_window` (the two must agree); default 25, odd (NF's padding keeps the length only
