@@ -358,10 +358,14 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
     std::vector<std::string> overrides;
     for (const auto& model : config.models) {
       if (auto it = config.params.find(model); it != config.params.end()) {
-        for (const auto& [key, value] : it->second) {
-          char text[64];
-          std::snprintf(text, sizeof(text), "=%g", value);
-          overrides.push_back(model + "." + key + text);
+        for (const auto& [key, value] : it->second) {  // names as names (ParamText)
+          std::string text = dl::ParamText(key, value);
+          if (text.empty()) {
+            char number[64];
+            std::snprintf(number, sizeof(number), "%g", value);
+            text = number;
+          }
+          overrides.push_back(model + "." + key + "=" + text);
         }
       }
       if (auto it = config.model_scalers.find(model); it != config.model_scalers.end()) {

@@ -83,6 +83,8 @@ def main():
     names = {"hist_exog_list": [f"h{i}" for i in range(a.hist)],
              "futr_exog_list": [f"f{i}" for i in range(a.futr)],
              "stat_exog_list": ["s0"] if a.stat else []}
+    # An empty list is left out, as a user would: TimeMixer takes futr_exog_list=[] for variables.
+    names = {key: value for key, value in names.items() if value}
     mv = {"n_series": a.n_series} if a.n_series else {}
     model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **mv, **dict(a.param))
     batch = windows(a.hist, a.futr, a.stat, a.input_size, a.h)

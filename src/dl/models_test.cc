@@ -43,6 +43,7 @@ std::map<std::string, double> SmallParams(const std::string& name) {
     return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}, {"pe_keep_prob", 1}};
   }
   if (name == "XLinear") return {{"hidden_size", 32}};
+  if (name == "TimeMixer") return {};  // NF's default is 32 wide
   if (name == "TimeXer") {  // 4 patches and the global token
     return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}, {"patch_len", 6}};
   }
@@ -194,7 +195,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
                                            "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
                                            "iTransformer", "MLPMultivariate", "SOFTS", "TSMixerx",
-                                           "TimeXer", "XLinear", "SOFTSSharp"));
+                                           "TimeXer", "XLinear", "SOFTSSharp", "TimeMixer"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -1112,6 +1113,91 @@ TEST(Models, MultivariateLayersAreNfs) {
     EXPECT_EQ(count, k.count) << k.name;
     ExpectNfForecast(k.name, c, NfWindows(k.hist, k.futr, k.hist > 0), k.nf);
   }
+}
+
+// TimeMixer is NF 3.3's, layer for layer: at seed 1 it forecasts what NF's does for two series
+// (`nf_seed_forecast.py TimeMixer --n-series 2 [--param ...] --count [--train]`), in eval mode
+// with channel dependence and independence, both decompositions, max pooling over three scales
+// and without use_norm, and in training mode with NF's dropout masks. Its parameters are NF's
+// count less the layers NF builds and never uses: each block's LayerNorm (2 * d_model) and, with
+// channel dependence, its out_cross_layer (2 * d_model * d_ff + d_ff + d_model), and without
+// use_norm the RevINs' affine pairs (2 * 2 per scale).
+TEST(Models, TimeMixerLayersAreNfs) {
+  struct Case {
+    std::map<std::string, double> params;
+    int64_t count;
+    NfForecast nf;
+  };
+  const std::vector<Case> cases = {
+      {{},
+       24558 - 4 * (2112 + 64),
+       {{-0.6360345f, -0.1117998f, -0.4227142f, -0.2545937f},
+        {-0.3486065f, 0.0303803f, -0.1031229f},
+        -5.6511803}},
+      {{{"channel_independence", 1}},
+       14769 - 4 * 64,
+       {{0.1750453f, 0.0973194f, 0.0051888f, 0.0471129f},
+        {0.0970550f, 0.0721202f, -0.0434312f},
+        0.6592231}},
+      {{{"decomp_method", 1}},  // dft_decomp
+       24558 - 4 * (2112 + 64),
+       {{-0.6364978f, -0.1127350f, -0.4226123f, -0.2553163f},
+        {-0.3490022f, 0.0293792f, -0.1029517f},
+        -5.6568213}},
+      {{{"down_sampling_method", 1}, {"down_sampling_layers", 2}, {"e_layers", 2}},  // max
+       14180 - 2 * (2112 + 64),
+       {{-0.1998479f, 0.3074606f, 0.1182773f, -0.0975590f},
+        {-0.1747197f, 0.1058541f, -0.1670165f},
+        -1.2242467}},
+      {{{"use_norm", 0}, {"d_model", 16}, {"d_ff", 8}},
+       9646 - 4 * (280 + 32) - 2 * 4,
+       {{0.3378901f, 0.1203948f, 0.3110046f, -0.1118673f},
+        {0.2451299f, 0.7313855f, -0.6276134f},
+        3.0377653}},
+  };
+  for (const Case& k : cases) {
+    ModelConfig c = NfCase(0, 0, 0, k.params);
+    c.n_series = 2;
+    torch::manual_seed(1);
+    auto model = DefaultModelRegistry().Make("TimeMixer", c);
+    ASSERT_TRUE(model.ok()) << model.status();
+    int64_t count = 0;
+    for (const auto& p : (*model)->parameters()) count += p.numel();
+    EXPECT_EQ(count, k.count);
+    ExpectNfForecast("TimeMixer", c, NfWindows(0, 0, false), k.nf);
+  }
+  ModelConfig c = NfCase(0, 0, 0);
+  c.n_series = 2;
+  ExpectNfForecast("TimeMixer", c, NfWindows(0, 0, false),
+                   {{-0.6358241f, -0.1119569f, -0.4224053f, -0.2546962f},
+                    {-0.3486893f, 0.0305002f, -0.1031579f},
+                    -5.6516690},
+                   /*training=*/true);
+  auto error = [](const std::map<std::string, double>& params, int input_size = 24) {
+    ModelConfig e = NfCase(0, 0, 0, params);
+    e.n_series = 2;
+    e.input_size = input_size;
+    return MakeError("TimeMixer", e);
+  };
+  EXPECT_EQ(error({{"down_sampling_method", 2}}),
+            "TimeMixer: down_sampling_method conv is not built: NF's TimeMixer builds a new "
+            "convolution, with new random weights that are never trained, at every forward; use "
+            "avg or max");
+  EXPECT_EQ(error({}, 25),
+            "TimeMixer: input_size 25 must be a multiple of down_sampling_window^"
+            "down_sampling_layers (2^1): every scale of the window must have a whole length");
+  EXPECT_EQ(error({{"down_sampling_layers", 3}}), "ok");  // scales of 24, 12, 6 and 3
+  EXPECT_EQ(error({{"down_sampling_layers", 5}}, 24),
+            "TimeMixer: input_size 24 must be a multiple of down_sampling_window^"
+            "down_sampling_layers (2^5): every scale of the window must have a whole length");
+  EXPECT_EQ(error({{"moving_avg", 24}}),
+            "TimeMixer: moving_avg must be odd and >= 1 (its padding keeps a scale's length only "
+            "for odd windows), got 24");
+  EXPECT_EQ(error({{"decomp_method", 1}, {"top_k", 18}}),
+            "TimeMixer: top_k must be in [1, 17], got 18");
+  EXPECT_EQ(error({{"decomp_method", 2}}),
+            "TimeMixer: decomp_method must be one of moving_avg or dft_decomp (or its code 0 to "
+            "1), got 2");
 }
 
 TEST(Models, DeepNptsLayersAreNfs) {

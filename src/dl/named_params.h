@@ -31,6 +31,9 @@ inline const std::vector<NamedParam>& NamedParams() {
        false},
       // NBEATS's and NBEATSx's stacks, in order (exogenous: NBEATSx only).
       {"stack_types", {"identity", "trend", "seasonality", "exogenous"}, false, true},
+      // TimeMixer's decomposition and its pooling between scales.
+      {"decomp_method", {"moving_avg", "dft_decomp"}, false},
+      {"down_sampling_method", {"avg", "max", "conv"}, false},
   };
   return kParams;
 }

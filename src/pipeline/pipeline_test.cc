@@ -367,7 +367,8 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "MLPMultivariate, NBEATS, "
             "NBEATSx, NHITS, "
             "NLinear, PatchTST, "
-            "RNN, SOFTS, SOFTSSharp, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeXer, TimesNet, "
+            "RNN, SOFTS, SOFTSSharp, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeMixer, TimeXer, "
+            "TimesNet, "
             "VanillaTransformer, "
             "XLinear, iTransformer");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: [TCN]}\n"),

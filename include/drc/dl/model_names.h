@@ -10,7 +10,7 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 31> kForecastModelNames = {"Autoformer",
+inline constexpr std::array<std::string_view, 32> kForecastModelNames = {"Autoformer",
                                                                          "BiTCN",
                                                                          "DLinear",
                                                                          "DeepAR",
@@ -36,6 +36,7 @@ inline constexpr std::array<std::string_view, 31> kForecastModelNames = {"Autofo
                                                                          "TSMixer",
                                                                          "TSMixerx",
                                                                          "TiDE",
+                                                                         "TimeMixer",
                                                                          "TimeXer",
                                                                          "TimesNet",
                                                                          "VanillaTransformer",

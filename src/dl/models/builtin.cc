@@ -27,6 +27,7 @@ Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc
 Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
 Status RegisterTftModels(ModelRegistry& registry);        // models/tft.cc: TFT
 Status RegisterTideModels(ModelRegistry& registry);       // models/tide.cc: TiDE
+Status RegisterTimeMixerModels(ModelRegistry& registry);  // models/timemixer.cc: TimeMixer
 Status RegisterTimesNetModels(ModelRegistry& registry);   // models/timesnet.cc: TimesNet
 Status RegisterTimeXerModels(ModelRegistry& registry);    // models/timexer.cc: TimeXer
 Status RegisterTsMixerModels(ModelRegistry& registry);    // models/tsmixer.cc: TSMixer,
@@ -56,6 +57,7 @@ const ModelRegistry& DefaultModelRegistry() {
                       RegisterTcnModels,
                       RegisterTftModels,
                       RegisterTideModels,
+                      RegisterTimeMixerModels,
                       RegisterTimesNetModels,
                       RegisterTimeXerModels,
                       RegisterTsMixerModels,
