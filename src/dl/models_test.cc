@@ -36,6 +36,7 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "BiTCN") return {};                          // NF's default is 16 wide
   if (name == "DeepNPTS") return {};                       // NF's default is 32 wide
   if (name == "TSMixer" || name == "TSMixerx") return {};  // NF's default is 64 wide
+  if (name == "TimeMixer") return {};                      // NF's default is 32 wide
   if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
   if (name == "MLPMultivariate") return {{"hidden_size", 64}};
   if (name == "SOFTS") return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}};
@@ -43,7 +44,6 @@ std::map<std::string, double> SmallParams(const std::string& name) {
     return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}, {"pe_keep_prob", 1}};
   }
   if (name == "XLinear") return {{"hidden_size", 32}};
-  if (name == "TimeMixer") return {};  // NF's default is 32 wide
   if (name == "TimeXer") {  // 4 patches and the global token
     return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}, {"patch_len", 6}};
   }
