@@ -13,6 +13,7 @@
 
 #include "src/dl/categorical.h"
 #include "src/dl/distributions.h"
+#include "src/dl/named_params.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/windows.h"
 
@@ -205,6 +206,15 @@ torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int
 Status CheckAtLeast(const std::string& model, const std::string& key, double value, double min) {
   if (!(value >= min)) {
     return Status::InvalidArgument(model, ": ", key, " must be >= ", min, ", got ", value);
+  }
+  return Status::OK();
+}
+
+Status CheckNamedCode(const std::string& model, const std::string& key, int code) {
+  const int count = static_cast<int>(FindNamedParam(key)->names.size());
+  if (code < 0 || code >= count) {
+    return Status::InvalidArgument(model, ": ", key, " must be one of ", NamedParamChoices(key),
+                                   " (or its code 0 to ", count - 1, "), got ", code);
   }
   return Status::OK();
 }

@@ -307,5 +307,8 @@ Status CheckRange(const std::string& model, const std::string& key, double value
                   double max);
 Status CheckRate(const std::string& model, const std::string& key, double value);  // [0, 1)
 Status CheckFlag(const std::string& model, const std::string& key, double value);  // 0 or 1
+// A value that stands for a name (named_params.h): "<model>: <key> must be one of <names> (or its
+// code 0 to n - 1), got <code>".
+Status CheckNamedCode(const std::string& model, const std::string& key, int code);
 
 }  // namespace drc::dl

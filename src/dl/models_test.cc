@@ -37,6 +37,7 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "DeepNPTS") return {};                       // NF's default is 32 wide
   if (name == "TSMixer" || name == "TSMixerx") return {};  // NF's default is 64 wide
   if (name == "TimeMixer") return {};                      // NF's default is 32 wide
+  if (name == "RMoK") return {};                           // four experts from L to h
   if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
   if (name == "MLPMultivariate") return {{"hidden_size", 64}};
   if (name == "SOFTS") return {{"hidden_size", 16}, {"d_ff", 32}, {"d_core", 8}};
@@ -195,7 +196,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "PatchTST", "TimesNet", "DLinear", "NLinear", "TiDE",
                                            "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
                                            "iTransformer", "MLPMultivariate", "SOFTS", "TSMixerx",
-                                           "TimeXer", "XLinear", "SOFTSSharp", "TimeMixer"));
+                                           "TimeXer", "XLinear", "SOFTSSharp", "TimeMixer",
+                                           "RMoK"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -1198,6 +1200,71 @@ TEST(Models, TimeMixerLayersAreNfs) {
   EXPECT_EQ(error({{"decomp_method", 2}}),
             "TimeMixer: decomp_method must be one of moving_avg or dft_decomp (or its code 0 to "
             "1), got 2");
+}
+
+// RMoK is NF 3.3's, layer for layer: at seed 1 it forecasts what NF's does for two series
+// (`nf_seed_forecast.py RMoK --n-series 2 [--param ...] --count [--train]`) with each of the five
+// wavelets, other Taylor orders and Jacobi degrees, without the RevIN's affine part, and in
+// training mode with NF's dropout masks. Its parameters are NF's count less the wavelet layer's
+// weight1 (h * L), which NF's forward never reads.
+TEST(Models, RmokLayersAreNfs) {
+  struct Case {
+    std::map<std::string, double> params;
+    int64_t count;
+    NfForecast nf;
+  };
+  const int64_t unused = 12 * 24;
+  const std::vector<Case> cases = {
+      {{},
+       4472 - unused,
+       {{0.1816680f, -0.2082894f, 0.1815885f, 0.0475240f},
+        {-0.3068404f, -0.2996696f, -0.3636639f},
+        -2.7940485}},
+      {{{"wavelet_function", 1}},  // morlet
+       4472 - unused,
+       {{0.1393426f, -0.1654245f, 0.2194725f, 0.0093139f},
+        {-0.2602036f, -0.2358957f, -0.3214381f},
+        -2.5708954}},
+      {{{"wavelet_function", 2}, {"taylor_order", 4}, {"jacobi_degree", 3}},  // dog
+       3896 - unused,
+       {{0.0278105f, 0.0504691f, 0.0183987f, -0.0339793f},
+        {-0.2794471f, -0.4542791f, -0.1883431f},
+        -1.6842988}},
+      {{{"wavelet_function", 3}},  // meyer
+       4472 - unused,
+       {{0.1072279f, -0.2782003f, 0.2142320f, 0.0180235f},
+        {-0.2722123f, -0.3226031f, -0.2760725f},
+        -2.8151484}},
+      {{{"wavelet_function", 4}, {"revin_affine", 0}},  // shannon
+       4468 - unused,
+       {{0.1554142f, -0.2820735f, 0.2196430f, -0.0475802f},
+        {-0.2597891f, -0.3041556f, -0.2696667f},
+        -2.9587309}},
+  };
+  for (const Case& k : cases) {
+    ModelConfig c = NfCase(0, 0, 0, k.params);
+    c.n_series = 2;
+    torch::manual_seed(1);
+    auto model = DefaultModelRegistry().Make("RMoK", c);
+    ASSERT_TRUE(model.ok()) << model.status();
+    int64_t count = 0;
+    for (const auto& p : (*model)->parameters()) count += p.numel();
+    EXPECT_EQ(count, k.count);
+    ExpectNfForecast("RMoK", c, NfWindows(0, 0, false), k.nf);
+  }
+  ModelConfig c = NfCase(0, 0, 0);
+  c.n_series = 2;
+  ExpectNfForecast("RMoK", c, NfWindows(0, 0, false),
+                   {{0.2974544f, -0.1413463f, 0.0879229f, -0.1049481f},
+                    {-0.4419827f, -0.4311565f, -0.5070269f},
+                    -2.6307056},
+                   /*training=*/true);
+  c.params = {{"wavelet_function", 5}};
+  EXPECT_EQ(MakeError("RMoK", c),
+            "RMoK: wavelet_function must be one of mexican_hat, morlet, dog, meyer or shannon (or "
+            "its code 0 to 4), got 5");
+  c.params = {{"taylor_order", 0}};
+  EXPECT_EQ(MakeError("RMoK", c), "RMoK: taylor_order must be >= 1, got 0");
 }
 
 TEST(Models, DeepNptsLayersAreNfs) {

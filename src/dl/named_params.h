@@ -34,6 +34,8 @@ inline const std::vector<NamedParam>& NamedParams() {
       // TimeMixer's decomposition and its pooling between scales.
       {"decomp_method", {"moving_avg", "dft_decomp"}, false},
       {"down_sampling_method", {"avg", "max", "conv"}, false},
+      // RMoK's wavelet expert.
+      {"wavelet_function", {"mexican_hat", "morlet", "dog", "meyer", "shannon"}, false},
   };
   return kParams;
 }

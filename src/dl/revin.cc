@@ -45,7 +45,10 @@ torch::Tensor RevIN::Denormalize(const torch::Tensor& y) const {
   torch::Tensor y3 = AsThreeD(y, "Denormalize input");
   TORCH_CHECK(y3.size(0) == stdev_.size(0), "RevIN: Denormalize input ", y.sizes(), " has ",
               y3.size(0), " windows but the last Normalize had ", stdev_.size(0));
-  if (options_.affine) y3 = (y3 - bias_) / (weight_ + options_.eps * options_.eps);
+  if (options_.affine) {
+    const double eps2 = options_.eps_in_denormalize ? options_.eps * options_.eps : 0.0;
+    y3 = (y3 - bias_) / (eps2 > 0 ? weight_ + eps2 : weight_);
+  }
   torch::Tensor out = y3 * stdev_ + center_;
   return y.dim() == 2 ? out.squeeze(-1) : out;
 }

@@ -30,7 +30,9 @@ struct RevINOptions {
   double eps = 1e-5;
   bool affine = false;         // learnable per-feature weight and bias
   bool subtract_last = false;  // centre on the last value instead of the mean
-};                             // the defaults are NF's RevIN's
+  // Denormalize divides by w + eps^2 (NF's RevIN); without, by w alone (NF's RevINMultivariate).
+  bool eps_in_denormalize = true;
+};  // the defaults are NF's RevIN's
 
 class RevIN final : public torch::nn::Module {
  public:

@@ -367,7 +367,7 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "MLPMultivariate, NBEATS, "
             "NBEATSx, NHITS, "
             "NLinear, PatchTST, "
-            "RNN, SOFTS, SOFTSSharp, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeMixer, TimeXer, "
+            "RMoK, RNN, SOFTS, SOFTSSharp, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeMixer, TimeXer, "
             "TimesNet, "
             "VanillaTransformer, "
             "XLinear, iTransformer");

@@ -10,7 +10,7 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 32> kForecastModelNames = {"Autoformer",
+inline constexpr std::array<std::string_view, 33> kForecastModelNames = {"Autoformer",
                                                                          "BiTCN",
                                                                          "DLinear",
                                                                          "DeepAR",
@@ -28,6 +28,7 @@ inline constexpr std::array<std::string_view, 32> kForecastModelNames = {"Autofo
                                                                          "NHITS",
                                                                          "NLinear",
                                                                          "PatchTST",
+                                                                         "RMoK",
                                                                          "RNN",
                                                                          "SOFTS",
                                                                          "SOFTSSharp",

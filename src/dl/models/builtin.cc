@@ -22,6 +22,7 @@ Status RegisterMlpMultivariateModels(ModelRegistry& registry);
 Status RegisterNBeatsModels(ModelRegistry& registry);     // models/nbeats.cc: NBEATS
 Status RegisterNHitsModels(ModelRegistry& registry);      // models/nhits.cc: NHITS
 Status RegisterPatchTstModels(ModelRegistry& registry);   // models/patchtst.cc: PatchTST
+Status RegisterRmokModels(ModelRegistry& registry);       // models/rmok.cc: RMoK
 Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc: RNN, LSTM,
                                                           // GRU, DilatedRNN
 Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
@@ -54,6 +55,7 @@ const ModelRegistry& DefaultModelRegistry() {
                       RegisterNHitsModels,
                       RegisterPatchTstModels,
                       RegisterRecurrentModels,
+                      RegisterRmokModels,
                       RegisterTcnModels,
                       RegisterTftModels,
                       RegisterTideModels,

@@ -467,14 +467,8 @@ Result<std::shared_ptr<ForecastModel>> MakeTft(const ModelConfig& config) {
     return Status::InvalidArgument(name, ": hidden_size must be a multiple of n_head, got ",
                                    o.hidden_size, " and ", o.n_head);
   }
-  for (const auto& [key, code] :
-       {std::pair{"grn_activation", activation}, std::pair{"rnn_type", rnn_type}}) {
-    const int count = static_cast<int>(FindNamedParam(key)->names.size());
-    if (code < 0 || code >= count) {
-      return Status::InvalidArgument(name, ": ", key, " must be one of ", NamedParamChoices(key),
-                                     " (or its code 0 to ", count - 1, "), got ", code);
-    }
-  }
+  DRC_RETURN_NOT_OK(CheckNamedCode(name, "grn_activation", activation));
+  DRC_RETURN_NOT_OK(CheckNamedCode(name, "rnn_type", rnn_type));
   DRC_RETURN_NOT_OK(CheckFlag(name, "one_rnn_initial_state", one_state));
   if (tgt_size != 1) {
     return Status::InvalidArgument(name, ": tgt_size must be 1 (one target series), got ",

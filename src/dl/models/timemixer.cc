@@ -45,13 +45,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 #include "src/dl/models/transformer_blocks.h"
-#include "src/dl/named_params.h"
 #include "src/dl/revin.h"
 
 namespace drc::dl {
@@ -285,14 +283,8 @@ Result<std::shared_ptr<ForecastModel>> MakeTimeMixer(const ModelConfig& config) 
   DRC_RETURN_NOT_OK(CheckRate(kName, "dropout", o.dropout));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "e_layers", o.e_layers, 1));
   DRC_RETURN_NOT_OK(CheckFlag(kName, "channel_independence", independence));
-  for (const auto& [key, code] :
-       {std::pair{"decomp_method", decomp}, std::pair{"down_sampling_method", down}}) {
-    const int count = static_cast<int>(FindNamedParam(key)->names.size());
-    if (code < 0 || code >= count) {
-      return Status::InvalidArgument(kName, ": ", key, " must be one of ", NamedParamChoices(key),
-                                     " (or its code 0 to ", count - 1, "), got ", code);
-    }
-  }
+  DRC_RETURN_NOT_OK(CheckNamedCode(kName, "decomp_method", decomp));
+  DRC_RETURN_NOT_OK(CheckNamedCode(kName, "down_sampling_method", down));
   if (down == 2) {
     return Status::NotImplemented(
         kName,
