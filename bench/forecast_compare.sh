@@ -16,6 +16,8 @@
 # LEVEL=L1,L2 asks both sides for those prediction intervals (drc forecast --level, NF's
 # predict(level=...)): each line then carries coverage_L and width_L (e.g. with LOSS=MQLoss).
 # SCALER=NAME sets every model's scaler on both sides (drc forecast --scaler, NF's scaler_type).
+# FREQ=ALIAS is the data's pandas frequency on both sides (default ME, the carrier's month ends;
+# FREQ=D for the daily CAMELS table of bench/peers/camels_long.py).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +34,7 @@ extra=()
 if [ -n "${LOSS:-}" ]; then extra=(--loss "$LOSS"); fi
 if [ -n "${LEVEL:-}" ]; then extra+=(--level "$LEVEL"); fi
 if [ -n "${SCALER:-}" ]; then extra+=(--scaler "$SCALER"); fi
+freq=${FREQ:-ME}
 
 bash "$here/peers/setup_dl_peers.sh"
 [ -x "$drc" ] || { echo "forecast_compare: build first (make build)" >&2; exit 1; }
@@ -41,10 +44,10 @@ for ((r = 1; r <= rounds; r++)); do
     IFS=, read -ra list <<<"$models"
     for m in "${list[@]}"; do
       "$drc" forecast --data "$csv" --models "$m" --h 24 --input-size 24 --steps 100 \
-        --freq ME --seed "$s" --threads "$threads" "${extra[@]}" --json |
+        --freq "$freq" --seed "$s" --threads "$threads" "${extra[@]}" --json |
         sed "s/}\$/,\"seed\":$s,\"round\":$r}/" >>"$out/drc_seed$s.jsonl"
       "$here/peers/.venv-dl/bin/python" "$here/peers/nf_forecast.py" "$csv" --models "$m" \
-        --seed "$s" --threads "$threads" "${extra[@]}" | sed "s/}\$/,\"round\":$r}/" >>"$out/nf_seed$s.jsonl"
+        --freq "$freq" --seed "$s" --threads "$threads" "${extra[@]}" | sed "s/}\$/,\"round\":$r}/" >>"$out/nf_seed$s.jsonl"
     done
   done
 done

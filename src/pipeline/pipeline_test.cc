@@ -367,7 +367,8 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "MLPMultivariate, NBEATS, "
             "NBEATSx, NHITS, "
             "NLinear, PatchTST, "
-            "RMoK, RNN, SOFTS, SOFTSSharp, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeMixer, TimeXer, "
+            "RMoK, RNN, SOFTS, SOFTSSharp, StemGNN, TCN, TFT, TSMixer, TSMixerx, TiDE, TimeMixer, "
+            "TimeXer, "
             "TimesNet, "
             "VanillaTransformer, "
             "XLinear, iTransformer");

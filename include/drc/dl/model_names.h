@@ -10,7 +10,7 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 33> kForecastModelNames = {"Autoformer",
+inline constexpr std::array<std::string_view, 34> kForecastModelNames = {"Autoformer",
                                                                          "BiTCN",
                                                                          "DLinear",
                                                                          "DeepAR",
@@ -32,6 +32,7 @@ inline constexpr std::array<std::string_view, 33> kForecastModelNames = {"Autofo
                                                                          "RNN",
                                                                          "SOFTS",
                                                                          "SOFTSSharp",
+                                                                         "StemGNN",
                                                                          "TCN",
                                                                          "TFT",
                                                                          "TSMixer",

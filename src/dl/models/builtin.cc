@@ -25,6 +25,7 @@ Status RegisterPatchTstModels(ModelRegistry& registry);   // models/patchtst.cc:
 Status RegisterRmokModels(ModelRegistry& registry);       // models/rmok.cc: RMoK
 Status RegisterRecurrentModels(ModelRegistry& registry);  // models/recurrent.cc: RNN, LSTM,
                                                           // GRU, DilatedRNN
+Status RegisterStemGnnModels(ModelRegistry& registry);    // models/stemgnn.cc: StemGNN
 Status RegisterTcnModels(ModelRegistry& registry);        // models/tcn.cc: TCN
 Status RegisterTftModels(ModelRegistry& registry);        // models/tft.cc: TFT
 Status RegisterTideModels(ModelRegistry& registry);       // models/tide.cc: TiDE
@@ -56,6 +57,7 @@ const ModelRegistry& DefaultModelRegistry() {
                       RegisterPatchTstModels,
                       RegisterRecurrentModels,
                       RegisterRmokModels,
+                      RegisterStemGnnModels,
                       RegisterTcnModels,
                       RegisterTftModels,
                       RegisterTideModels,
