@@ -24,8 +24,6 @@
 // NF defaults: n_stacks 2 (the only value NF's takes), multi_layer 5, dropout_rate 0.5, leaky_rate
 // 0.2; Adam lr 1e-3 with 3 LR decays, 32 windows per step, the robust scaler. Not built:
 // exclude_insample_y (NF's forward ignores it), MQLoss and DistributionLoss.
-#include <ATen/ops/fft_fft.h>
-#include <ATen/ops/fft_irfft.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
@@ -38,6 +36,7 @@
 
 #include "src/dl/dropout.h"
 #include "src/dl/fast_ops.h"
+#include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
 
 namespace drc::dl {
@@ -50,7 +49,8 @@ struct StemGnnOptions {
   double dropout = 0.5, leaky_rate = 0.2;
 };
 
-// NF's GLU: Linear(in, out)(x) * sigmoid(Linear(in, out)(x)).
+// NF's GLU: Linear(in, out)(x) * sigmoid(Linear(in, out)(x)); Forward(x, start, count) computes
+// only the outputs [start, start + count), which are those of the full product.
 struct Glu {
   Glu(torch::nn::Module& m, const std::string& at, int64_t in, int64_t out) {
     left = m.register_module(at + "linear_left", torch::nn::Linear(in, out));
@@ -58,6 +58,15 @@ struct Glu {
   }
   torch::Tensor Forward(const torch::Tensor& x) {
     return Dense(left, x) * torch::sigmoid(Dense(right, x));
+  }
+  torch::Tensor Forward(const torch::Tensor& x, int64_t start, int64_t count) {
+    const torch::Tensor rows = x.reshape({-1, x.size(-1)});
+    auto part = [&](torch::nn::Linear& l) {
+      return Linear2d(rows, l->weight.narrow(0, start, count), l->bias.narrow(0, start, count));
+    };
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = count;
+    return (part(left) * torch::sigmoid(part(right))).view(shape);
   }
   torch::nn::Linear left{nullptr}, right{nullptr};
 };
@@ -87,28 +96,39 @@ class StemBlock {
     }
   }
 
+  // The FFT over the four orders is a 4-point DFT, whose coefficients are 0 and +-1: sums and
+  // differences of the orders' convolutions. NF's inverse (irfft, n = 4) reads the real parts of
+  // frequencies 0 to 2 and the imaginary part of frequency 1 only, so the last GLUs compute just
+  // those outputs (the others get no gradient in NF, and stay as initialised).
   std::pair<torch::Tensor, torch::Tensor> Forward(const torch::Tensor& x,
                                                   const torch::Tensor& orders) {
     const int64_t W = x.size(0), N = x.size(2), L = x.size(3);
-    // The graph convolutions of each order, [W, 4, N, L], and their FFT over the orders.
+    // The graph convolutions of each order, [W, 4, N, L].
     const torch::Tensor conv = torch::matmul(orders, x);
-    const torch::Tensor spectrum = at::fft_fft(conv, c10::nullopt, 1);
-    auto per_series = [&](const torch::Tensor& part) {  // [W, 4, N, L] -> [W, N, 4L]
-      return part.permute({0, 2, 1, 3}).reshape({W, N, 4 * L});
-    };
-    torch::Tensor real = per_series(torch::real(spectrum)),
-                  imag = per_series(torch::imag(spectrum));
-    for (int i = 0; i < 3; ++i) {
+    const torch::Tensor c0 = conv.select(1, 0), c1 = conv.select(1, 1), c2 = conv.select(1, 2),
+                        c3 = conv.select(1, 3);
+    const torch::Tensor even = c0 + c2, odd = c1 + c3, c0_c2 = c0 - c2, c3_c1 = c3 - c1;
+    const torch::Tensor zeros = torch::zeros_like(c0);
+    // Per series, frequency-major as NF's: [W, N, 4L].
+    torch::Tensor real =
+        torch::stack({even + odd, c0_c2, even - odd, c0_c2}, 2).view({W, N, 4 * L});
+    torch::Tensor imag = torch::stack({zeros, c3_c1, zeros, -c3_c1}, 2).view({W, N, 4 * L});
+    for (int i = 0; i < 2; ++i) {
       real = glus_[2 * i].Forward(real);
       imag = glus_[2 * i + 1].Forward(imag);
     }
-    auto per_order = [&](const torch::Tensor& part) {  // [W, N, 4 * width] -> [W, 4, N, width]
-      return part.reshape({W, N, 4, width_}).permute({0, 2, 1, 3});
-    };
-    const torch::Tensor back =
-        at::fft_irfft(torch::complex(per_order(real), per_order(imag)), 4, 1);
-    // Each order's learned mixing, summed over the orders: [W, N, width].
-    const torch::Tensor mixed = torch::matmul(back, weight_.view({4, width_, width_})).sum(1);
+    real = glus_[4].Forward(real, 0, 3 * width_).view({W, N, 3, width_});  // frequencies 0-2
+    const torch::Tensor i1 = glus_[5].Forward(imag, width_, width_);       // frequency 1
+    const torch::Tensor r0 = real.select(2, 0), r1 = real.select(2, 1), r2 = real.select(2, 2);
+    // The inverse of order k: (r0 + 2 (r1 cos(k pi / 2) - i1 sin(k pi / 2)) + r2 cos(k pi)) / 4.
+    const torch::Tensor sum02 = r0 + r2, diff02 = r0 - r2;
+    const torch::Tensor back = torch::stack(
+        {(sum02 + 2 * r1) / 4, (diff02 - 2 * i1) / 4, (sum02 - 2 * r1) / 4, (diff02 + 2 * i1) / 4},
+        2);  // [W, N, 4, width]
+    // Each order's learned mixing, summed over the orders: one product, [W, N, width].
+    const torch::Tensor mixed =
+        torch::mm(back.view({W * N, 4 * width_}), weight_.view({4 * width_, width_}))
+            .view({W, N, width_});
     const torch::Tensor forecast = Dense(forecast_result_, torch::sigmoid(Dense(forecast_, mixed)));
     if (!backcast_) return {forecast, {}};
     const torch::Tensor shortcut = Dense(backcast_short_cut_, x.squeeze(1));
@@ -169,7 +189,7 @@ class StemGnn final : public ForecastModel {
     const int64_t N = n_series_;
     // The series as the GRU's sequence: [N, W, L] -> [N, W, N] -> [W, N (hidden), N (series)].
     const torch::Tensor states =
-        std::get<0>(gru_->forward(y.permute({1, 0, 2}))).permute({1, 2, 0});
+        std::get<0>(FusedGru(gru_, y.permute({1, 0, 2}))).permute({1, 2, 0});
     const torch::Tensor key = torch::matmul(states, weight_key_);      // [W, N, 1]
     const torch::Tensor query = torch::matmul(states, weight_query_);  // [W, N, 1]
     torch::Tensor attention =
