@@ -950,8 +950,9 @@ TEST(Models, TsMixerLayersAreNfs) {
 // TSMixerx and XLinear all kinds: `--futr 1|2 [--hist 2 --stat]`, `--hist 1 --stat`; TimeXer
 // historic and static ones: `--hist 2 --stat`, `--hist 1 --stat`). TimeXer's patches are those of
 // NF's unfold: 1 of 16 steps by default (the last 8 of the 24 left out), 3 of 8, and 4 of 5 (4
-// left). StemGNN's count is NF's less the second block's backcast shortcut, which NF builds and
-// never reads; NF's takes n_stacks 2 only, and so does ours.
+// left). TimeMixer (both channel modes, both decompositions, max pooling, without use_norm), RMoK
+// (all five wavelets) and StemGNN too; their counts are NF's less the layers NF builds and its
+// forward never reads (named at each case). NF's StemGNN takes n_stacks 2 only, and so does ours.
 TEST(Models, MultivariateLayersAreNfs) {
   struct Case {
     std::string name;
@@ -1119,6 +1120,69 @@ TEST(Models, MultivariateLayersAreNfs) {
        {{0.3459133f, -0.5109792f, -0.0982110f, 0.2657562f},
         {0.8032629f, -0.5667661f, -0.2170619f},
         -0.9303603}},
+      // TimeMixer: NF's count less each block's unused LayerNorm (2 * d_model) and, with channel
+      // dependence, its out_cross_layer (2 * d_model * d_ff + d_ff + d_model), and without
+      // use_norm the RevINs' affine pairs (2 * 2 per scale).
+      {"TimeMixer",
+       {},
+       24558 - 4 * (2112 + 64),
+       {{-0.6360345f, -0.1117998f, -0.4227142f, -0.2545937f},
+        {-0.3486065f, 0.0303803f, -0.1031229f},
+        -5.6511803}},
+      {"TimeMixer",
+       {{"channel_independence", 1}},
+       14769 - 4 * 64,
+       {{0.1750453f, 0.0973194f, 0.0051888f, 0.0471129f},
+        {0.0970550f, 0.0721202f, -0.0434312f},
+        0.6592231}},
+      {"TimeMixer",
+       {{"decomp_method", 1}},  // dft_decomp
+       24558 - 4 * (2112 + 64),
+       {{-0.6364978f, -0.1127350f, -0.4226123f, -0.2553163f},
+        {-0.3490022f, 0.0293792f, -0.1029517f},
+        -5.6568213}},
+      {"TimeMixer",
+       {{"down_sampling_method", 1}, {"down_sampling_layers", 2}, {"e_layers", 2}},  // max
+       14180 - 2 * (2112 + 64),
+       {{-0.1998479f, 0.3074606f, 0.1182773f, -0.0975590f},
+        {-0.1747197f, 0.1058541f, -0.1670165f},
+        -1.2242467}},
+      {"TimeMixer",
+       {{"use_norm", 0}, {"d_model", 16}, {"d_ff", 8}},
+       9646 - 4 * (280 + 32) - 2 * 4,
+       {{0.3378901f, 0.1203948f, 0.3110046f, -0.1118673f},
+        {0.2451299f, 0.7313855f, -0.6276134f},
+        3.0377653}},
+      {"RMoK",  // NF's count less the wavelet layer's unused weight1 (h * L = 12 * 24)
+       {},
+       4472 - 288,
+       {{0.1816680f, -0.2082894f, 0.1815885f, 0.0475240f},
+        {-0.3068404f, -0.2996696f, -0.3636639f},
+        -2.7940485}},
+      {"RMoK",
+       {{"wavelet_function", 1}},  // morlet
+       4472 - 288,
+       {{0.1393426f, -0.1654245f, 0.2194725f, 0.0093139f},
+        {-0.2602036f, -0.2358957f, -0.3214381f},
+        -2.5708954}},
+      {"RMoK",
+       {{"wavelet_function", 2}, {"taylor_order", 4}, {"jacobi_degree", 3}},  // dog
+       3896 - 288,
+       {{0.0278105f, 0.0504691f, 0.0183987f, -0.0339793f},
+        {-0.2794471f, -0.4542791f, -0.1883431f},
+        -1.6842988}},
+      {"RMoK",
+       {{"wavelet_function", 3}},  // meyer
+       4472 - 288,
+       {{0.1072279f, -0.2782003f, 0.2142320f, 0.0180235f},
+        {-0.2722123f, -0.3226031f, -0.2760725f},
+        -2.8151484}},
+      {"RMoK",
+       {{"wavelet_function", 4}, {"revin_affine", 0}},  // shannon
+       4468 - 288,
+       {{0.1554142f, -0.2820735f, 0.2196430f, -0.0475802f},
+        {-0.2597891f, -0.3041556f, -0.2696667f},
+        -2.9587309}},
       {"StemGNN",  // NF's count less the second block's unused backcast_short_cut (24 * 24 + 24)
        {},
        4221784 - 600,
@@ -1148,57 +1212,11 @@ TEST(Models, MultivariateLayersAreNfs) {
             "StemGNN: n_stacks must be 2 (NF's StemGNN takes only 2), got 3");
 }
 
-// TimeMixer is NF 3.3's, layer for layer: at seed 1 it forecasts what NF's does for two series
-// (`nf_seed_forecast.py TimeMixer --n-series 2 [--param ...] --count [--train]`), in eval mode
-// with channel dependence and independence, both decompositions, max pooling over three scales
-// and without use_norm, and in training mode with NF's dropout masks. Its parameters are NF's
-// count less the layers NF builds and never uses: each block's LayerNorm (2 * d_model) and, with
-// channel dependence, its out_cross_layer (2 * d_model * d_ff + d_ff + d_model), and without
-// use_norm the RevINs' affine pairs (2 * 2 per scale).
-TEST(Models, TimeMixerLayersAreNfs) {
-  struct Case {
-    std::map<std::string, double> params;
-    int64_t count;
-    NfForecast nf;
-  };
-  const std::vector<Case> cases = {
-      {{},
-       24558 - 4 * (2112 + 64),
-       {{-0.6360345f, -0.1117998f, -0.4227142f, -0.2545937f},
-        {-0.3486065f, 0.0303803f, -0.1031229f},
-        -5.6511803}},
-      {{{"channel_independence", 1}},
-       14769 - 4 * 64,
-       {{0.1750453f, 0.0973194f, 0.0051888f, 0.0471129f},
-        {0.0970550f, 0.0721202f, -0.0434312f},
-        0.6592231}},
-      {{{"decomp_method", 1}},  // dft_decomp
-       24558 - 4 * (2112 + 64),
-       {{-0.6364978f, -0.1127350f, -0.4226123f, -0.2553163f},
-        {-0.3490022f, 0.0293792f, -0.1029517f},
-        -5.6568213}},
-      {{{"down_sampling_method", 1}, {"down_sampling_layers", 2}, {"e_layers", 2}},  // max
-       14180 - 2 * (2112 + 64),
-       {{-0.1998479f, 0.3074606f, 0.1182773f, -0.0975590f},
-        {-0.1747197f, 0.1058541f, -0.1670165f},
-        -1.2242467}},
-      {{{"use_norm", 0}, {"d_model", 16}, {"d_ff", 8}},
-       9646 - 4 * (280 + 32) - 2 * 4,
-       {{0.3378901f, 0.1203948f, 0.3110046f, -0.1118673f},
-        {0.2451299f, 0.7313855f, -0.6276134f},
-        3.0377653}},
-  };
-  for (const Case& k : cases) {
-    ModelConfig c = NfCase(0, 0, 0, k.params);
-    c.n_series = 2;
-    torch::manual_seed(1);
-    auto model = DefaultModelRegistry().Make("TimeMixer", c);
-    ASSERT_TRUE(model.ok()) << model.status();
-    int64_t count = 0;
-    for (const auto& p : (*model)->parameters()) count += p.numel();
-    EXPECT_EQ(count, k.count);
-    ExpectNfForecast("TimeMixer", c, NfWindows(0, 0, false), k.nf);
-  }
+// TimeMixer's training-mode forward is NF's with NF's dropout masks (`nf_seed_forecast.py
+// TimeMixer --n-series 2 --train`; its eval-mode forecasts are in MultivariateLayersAreNfs, with
+// channel dependence and independence, both decompositions, max pooling over three scales and
+// without use_norm), and what NF's cannot run is refused by name.
+TEST(Models, TimeMixerTrainsAsNfsAndRefuses) {
   ModelConfig c = NfCase(0, 0, 0);
   c.n_series = 2;
   ExpectNfForecast("TimeMixer", c, NfWindows(0, 0, false),
@@ -1233,56 +1251,11 @@ TEST(Models, TimeMixerLayersAreNfs) {
             "1), got 2");
 }
 
-// RMoK is NF 3.3's, layer for layer: at seed 1 it forecasts what NF's does for two series
-// (`nf_seed_forecast.py RMoK --n-series 2 [--param ...] --count [--train]`) with each of the five
-// wavelets, other Taylor orders and Jacobi degrees, without the RevIN's affine part, and in
-// training mode with NF's dropout masks. Its parameters are NF's count less the wavelet layer's
-// weight1 (h * L), which NF's forward never reads.
-TEST(Models, RmokLayersAreNfs) {
-  struct Case {
-    std::map<std::string, double> params;
-    int64_t count;
-    NfForecast nf;
-  };
-  const int64_t unused = 12 * 24;
-  const std::vector<Case> cases = {
-      {{},
-       4472 - unused,
-       {{0.1816680f, -0.2082894f, 0.1815885f, 0.0475240f},
-        {-0.3068404f, -0.2996696f, -0.3636639f},
-        -2.7940485}},
-      {{{"wavelet_function", 1}},  // morlet
-       4472 - unused,
-       {{0.1393426f, -0.1654245f, 0.2194725f, 0.0093139f},
-        {-0.2602036f, -0.2358957f, -0.3214381f},
-        -2.5708954}},
-      {{{"wavelet_function", 2}, {"taylor_order", 4}, {"jacobi_degree", 3}},  // dog
-       3896 - unused,
-       {{0.0278105f, 0.0504691f, 0.0183987f, -0.0339793f},
-        {-0.2794471f, -0.4542791f, -0.1883431f},
-        -1.6842988}},
-      {{{"wavelet_function", 3}},  // meyer
-       4472 - unused,
-       {{0.1072279f, -0.2782003f, 0.2142320f, 0.0180235f},
-        {-0.2722123f, -0.3226031f, -0.2760725f},
-        -2.8151484}},
-      {{{"wavelet_function", 4}, {"revin_affine", 0}},  // shannon
-       4468 - unused,
-       {{0.1554142f, -0.2820735f, 0.2196430f, -0.0475802f},
-        {-0.2597891f, -0.3041556f, -0.2696667f},
-        -2.9587309}},
-  };
-  for (const Case& k : cases) {
-    ModelConfig c = NfCase(0, 0, 0, k.params);
-    c.n_series = 2;
-    torch::manual_seed(1);
-    auto model = DefaultModelRegistry().Make("RMoK", c);
-    ASSERT_TRUE(model.ok()) << model.status();
-    int64_t count = 0;
-    for (const auto& p : (*model)->parameters()) count += p.numel();
-    EXPECT_EQ(count, k.count);
-    ExpectNfForecast("RMoK", c, NfWindows(0, 0, false), k.nf);
-  }
+// RMoK's training-mode forward is NF's with NF's dropout masks, which fall on the window as NF lays
+// it out, series by series (`nf_seed_forecast.py RMoK --n-series 2 --train`; its eval-mode
+// forecasts are in MultivariateLayersAreNfs, with each of the five wavelets, other Taylor orders
+// and Jacobi degrees, and without the RevIN's affine part).
+TEST(Models, RmokTrainsAsNfsAndRefuses) {
   ModelConfig c = NfCase(0, 0, 0);
   c.n_series = 2;
   ExpectNfForecast("RMoK", c, NfWindows(0, 0, false),
