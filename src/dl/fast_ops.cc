@@ -628,4 +628,100 @@ void AdamStep(torch::optim::Adam& optimizer) {
   }
 }
 
+namespace {
+
+// The mexican-hat wavelet layer before its batch norm, out[b, o] = sum over l of w[o, l] *
+// psi((x[b, l] - t[o, l]) / s[o, l]), psi(u) = C (u^2 - 1) exp(-u^2 / 2), in one pass over the
+// [B, h, L] terms forward and one backward (psi'(u) = C u (3 - u^2) exp(-u^2 / 2)), on the intra-op
+// threads. NF's composition takes ten elementwise passes over them forward and more backward.
+struct MexicanHatFunction : public torch::autograd::Function<MexicanHatFunction> {
+  static float Scale() {
+    constexpr double kPi = 3.14159265358979323846;
+    return static_cast<float>(2 / (std::sqrt(3.0) * std::pow(kPi, 0.25)));
+  }
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x_in,
+                            const at::Tensor& t_in, const at::Tensor& s_in,
+                            const at::Tensor& w_in) {
+    const at::Tensor x = x_in.contiguous(), t = t_in.contiguous(), s = s_in.contiguous(),
+                     w = w_in.contiguous();
+    ctx->save_for_backward({x, t, s, w});
+    const int64_t B = x.size(0), L = x.size(1), H = t.size(0);
+    at::Tensor out = at::empty({B, H}, x.options());
+    const float *px = x.data_ptr<float>(), *pt = t.data_ptr<float>(), *ps = s.data_ptr<float>(),
+                *pw = w.data_ptr<float>();
+    float* po = out.data_ptr<float>();
+    const float c = Scale();
+    at::parallel_for(0, B, std::max<int64_t>(1, 4096 / (H * L)), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t o = 0; o < H; ++o) {
+          float acc = 0;
+          for (int64_t l = 0; l < L; ++l) {
+            const float u = (px[b * L + l] - pt[o * L + l]) / ps[o * L + l];
+            const float sq = u * u;
+            acc += pw[o * L + l] * (c * (sq - 1) * std::exp(-0.5f * sq));
+          }
+          po[b * H + o] = acc;
+        }
+      }
+    });
+    return out;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &t = saved[1], &s = saved[2], &w = saved[3];
+    const at::Tensor g = grad[0].contiguous();
+    const int64_t B = x.size(0), L = x.size(1), H = t.size(0);
+    at::Tensor dx = at::empty_like(x);
+    // Each thread's sums over its windows of the gradients of w, t and s, then their total.
+    const int threads = at::get_num_threads();
+    std::vector<std::vector<float>> parts(threads, std::vector<float>(3 * H * L, 0.0f));
+    const float *px = x.data_ptr<float>(), *pt = t.data_ptr<float>(), *ps = s.data_ptr<float>(),
+                *pw = w.data_ptr<float>(), *pg = g.data_ptr<float>();
+    float* pdx = dx.data_ptr<float>();
+    const float c = Scale();
+    at::parallel_for(0, B, std::max<int64_t>(1, 4096 / (H * L)), [&](int64_t b0, int64_t b1) {
+      std::vector<float>& part = parts[at::get_thread_num()];
+      float *dw = part.data(), *dt = dw + H * L, *ds = dt + H * L;
+      for (int64_t b = b0; b < b1; ++b) {
+        float* dxb = pdx + b * L;
+        std::fill(dxb, dxb + L, 0.0f);
+        for (int64_t o = 0; o < H; ++o) {
+          const float gbo = pg[b * H + o];
+          for (int64_t l = 0; l < L; ++l) {
+            const int64_t k = o * L + l;
+            const float u = (px[b * L + l] - pt[k]) / ps[k];
+            const float sq = u * u, e = std::exp(-0.5f * sq);
+            const float q = gbo * pw[k] * (c * u * (3 - sq) * e) / ps[k];  // dL/du / s
+            dxb[l] += q;
+            dw[k] += gbo * (c * (sq - 1) * e);
+            dt[k] -= q;
+            ds[k] -= q * u;
+          }
+        }
+      }
+    });
+    at::Tensor sums = at::zeros({3, H, L}, x.options());
+    float* total = sums.data_ptr<float>();
+    for (const std::vector<float>& part : parts) {
+      for (int64_t i = 0; i < 3 * H * L; ++i) total[i] += part[i];
+    }
+    return {dx, sums[1], sums[2], sums[0]};
+  }
+};
+
+}  // namespace
+
+at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,
+                              const at::Tensor& w) {
+  TORCH_CHECK(x.dim() == 2 && t.dim() == 2 && t.sizes() == s.sizes() && t.sizes() == w.sizes() &&
+                  x.size(1) == t.size(1),
+              "mexican-hat wavelets: expected x [B, L] and t, s, w [h, L], got ", x.sizes(), ", ",
+              t.sizes(), ", ", s.sizes(), ", ", w.sizes());
+  TORCH_CHECK(x.is_cpu() && x.scalar_type() == at::kFloat && t.scalar_type() == at::kFloat &&
+                  s.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat,
+              "mexican-hat wavelets: float CPU tensors only");
+  return MexicanHatFunction::apply(x, t, s, w);
+}
+
 }  // namespace drc::dl

@@ -86,6 +86,15 @@ at::Tensor MeanOfCenteredKernels(at::TensorList kernels);
 // cols - 1 from the centre) are cropped before the convolution. bias may be undefined.
 at::Tensor SameConv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 
+// RMoK's mexican-hat wavelet layer (NF's WaveKANLayer before its batch norm): out [B, h] with
+//   out[b, o] = sum over l of w[o, l] * psi((x[b, l] - t[o, l]) / s[o, l]),
+//   psi(u) = 2 / (sqrt(3) pi^(1/4)) (u^2 - 1) exp(-u^2 / 2),
+// for x [B, L] and t, s, w [h, L], float CPU: one pass over the B * h * L terms forward and one
+// backward (NF's composition takes ten elementwise passes forward), on the intra-op threads.
+// Differentiable in all four; equal to the composition up to rounding.
+at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,
+                              const at::Tensor& w);
+
 // optimizer.step() for Adam (no amsgrad, no weight decay) on float CPU parameters with
 // contiguous gradients: per element, m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g,
 // p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps), as libtorch's Adam computes

@@ -149,6 +149,9 @@ class Rmok final : public ForecastModel {
   }
 
   torch::Tensor Wave(const torch::Tensor& x) {
+    if (o_.wavelet == 0 && x.is_cpu() && x.scalar_type() == torch::kFloat) {  // mexican_hat
+      return wavelet_norm_->forward(MexicanHatWavelets(x, translation_, scale_, wavelet_weights_));
+    }
     const torch::Tensor u = (x.unsqueeze(1) - translation_) / scale_;  // [B, h, L]
     return wavelet_norm_->forward((Wavelet(u, o_.wavelet) * wavelet_weights_).sum(2));
   }
