@@ -29,8 +29,8 @@
 //
 // Two ways of computing NF's arithmetic with fewer operations: each moving average is a product
 // with a [T, T] matrix, and a block's MLP takes the seasonal parts and trends of every scale as
-// the rows of one product (the same per-row results up to summation order; 100 training steps on
-// one series took 1.34 s before, 0.72 s after).
+// the rows of one product (the same per-row results up to summation order; docs/dl-benchmarks.md
+// has the before and after).
 //
 // NF defaults: d_model 32, d_ff 32, dropout 0.1, e_layers 4, top_k 5, decomp_method moving_avg,
 // moving_avg 25, channel_independence 0, down_sampling_layers 1, down_sampling_window 2,
