@@ -46,8 +46,8 @@ torch::Tensor RevIN::Denormalize(const torch::Tensor& y) const {
   TORCH_CHECK(y3.size(0) == stdev_.size(0), "RevIN: Denormalize input ", y.sizes(), " has ",
               y3.size(0), " windows but the last Normalize had ", stdev_.size(0));
   if (options_.affine) {
-    const double eps2 = options_.eps_in_denormalize ? options_.eps * options_.eps : 0.0;
-    y3 = (y3 - bias_) / (eps2 > 0 ? weight_ + eps2 : weight_);
+    y3 = (y3 - bias_) /
+         (options_.eps_in_denormalize ? weight_ + options_.eps * options_.eps : weight_);
   }
   torch::Tensor out = y3 * stdev_ + center_;
   return y.dim() == 2 ? out.squeeze(-1) : out;

@@ -206,9 +206,9 @@ class TimeMixer final : public ForecastModel {
   TimeMixer(const ModelConfig& c, const TimeMixerOptions& o)
       : horizon_(c.horizon), n_series_(c.n_series), input_size_(c.input_size), o_(o) {
     const int64_t N = n_series_, d = o.d_model;
-    for (int i = 0; i <= o.down_layers; ++i) {
-      lengths_.push_back(input_size_ / static_cast<int64_t>(std::pow(o.down_window, i)));
-      averages_.push_back(MovingAverageMatrix(lengths_.back(), o.moving_avg));
+    for (int64_t i = 0, length = input_size_; i <= o.down_layers; ++i, length /= o.down_window) {
+      lengths_.push_back(length);
+      averages_.push_back(MovingAverageMatrix(length, o.moving_avg));
     }
     // Built in NF's order, so that a seed gives NF's initial weights.
     for (int i = 0; i < o.e_layers; ++i) {
@@ -358,9 +358,10 @@ Result<std::shared_ptr<ForecastModel>> MakeTimeMixer(const ModelConfig& config) 
   }
   // Every scale's length must be whole: NF's trend mixing sizes its layers by ceil(L / w^i), its
   // pooling by floor.
-  int64_t step = 1;
-  for (int i = 0; i < o.down_layers && step <= config.input_size; ++i) step *= o.down_window;
-  if (config.input_size % step != 0 || step > config.input_size) {
+  int64_t length = config.input_size;
+  int whole = 0;  // the coarser scales whose lengths are whole
+  for (; whole < o.down_layers && length % o.down_window == 0; ++whole) length /= o.down_window;
+  if (whole < o.down_layers) {
     return Status::InvalidArgument(kName, ": input_size ", config.input_size,
                                    " must be a multiple of down_sampling_window^",
                                    "down_sampling_layers (", o.down_window, "^", o.down_layers,
