@@ -3,7 +3,7 @@
 
     nf_seed_forecast.py MODEL [--hist N] [--futr N] [--stat] [--h 12] [--input-size 24]
                         [--param KEY=VALUE ...] [--output 0] [--count] [--train]
-                        [--n-series 2]
+                        [--n-series 2] [--loss EXPR]
 
 Builds NeuralForecast's MODEL(h, input_size, random_seed=1, ...) with N historic and future
 variables (0 to 2) and, with --stat, one static variable, and feeds its forward the two windows
@@ -18,6 +18,14 @@ literal, or a comma-separated list of names (e.g. stack_types=trend,seasonality,
 windows as the two series of one window, [1, L, 2] (variables as NF's [1, C, T, 2], statics
 [2, S]), printing series 0's steps 0-3, series 1's last 3 and the sum. Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
 the layers are built, so the initial weights are the ones NF trains from.
+
+--loss EXPR builds the model with that loss (a Python expression over neuralforecast.losses.pytorch,
+e.g. "MQLoss(level=[80])" or "DistributionLoss('Normal')"). With --n-series 2 and more than one
+output per step, --output K prints each series' K-th output as ours lays them out (src/dl/model.h,
+MultivariateRows): a series' own token's outputs, NF's [1, h, Q * N] read as Q groups of N, which
+is how NF's DistributionLoss reads them. NF's MQLoss and mixtures read them as N groups of Q, which
+for the models that project each series' token mixes the series; only MLPMultivariate and
+TimeMixer, whose last layer mixes the series anyway, are read as NF's loss reads them there.
 """
 import argparse
 import ast
@@ -72,6 +80,8 @@ def main():
                         "torch seeded with 1 just before it, as our NfDropoutMasks tests")
     p.add_argument("--n-series", type=int, default=0, choices=(0, 2),
                    help="a multivariate model: the two windows as two series of one window")
+    p.add_argument("--loss", default="",
+                   help="the model's loss, e.g. \"MQLoss(level=[80])\" (default: NF's MAE)")
     a = p.parse_args()
 
     import logging
@@ -86,6 +96,9 @@ def main():
     # An empty list is left out, as a user would: TimeMixer takes futr_exog_list=[] for variables.
     names = {key: value for key, value in names.items() if value}
     mv = {"n_series": a.n_series} if a.n_series else {}
+    if a.loss:
+        from neuralforecast.losses import pytorch as nf_losses
+        mv["loss"] = eval(a.loss, dict(vars(nf_losses)))
     model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **mv, **dict(a.param))
     batch = windows(a.hist, a.futr, a.stat, a.input_size, a.h)
     if a.n_series:  # [2, L, 1] -> [1, L, 2]; variables [2, T, C] -> NF's [1, C, T, 2]
@@ -101,8 +114,14 @@ def main():
         model.eval()
     with torch.no_grad():
         out = model(batch)
-    if a.n_series:  # [1, h, 2] -> [2, h, 1]
-        out = out.permute(2, 1, 0)
+    if a.n_series:  # [1, h, 2 * Q] -> [2, h, Q]
+        q = out.shape[-1] // a.n_series
+        series_major = a.model in ("MLPMultivariate", "TimeMixer") and a.loss.startswith(
+            ("MQLoss", "HuberMQLoss", "GMM", "PMM", "NBMM"))
+        if series_major:
+            out = out.reshape(1, a.h, a.n_series, q).permute(2, 1, 0, 3)
+        else:
+            out = out.reshape(1, a.h, q, a.n_series).permute(3, 1, 0, 2)
     out = out.reshape(2, a.h, -1)[:, :, a.output]
 
     def floats(v):

@@ -732,11 +732,6 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
     if (!loss.ok()) return loss.status().WithContext("Forecast");
     DRC_RETURN_NOT_OK(CheckLossInput(name, *loss, config.input_size).WithContext("Forecast"));
     run.point_loss = *loss;
-    if (run.defaults.multivariate && loss->gives_quantiles()) {
-      return Status::NotImplemented("Forecast: ", name, " is multivariate, and ", loss->Name(),
-                                    " is not built for the multivariate models yet (the point "
-                                    "losses are: MAE, MSE, ...)");
-    }
     if (loss->is_distribution() && run.defaults.loss != "MAE") {
       ModelConfig scratch;
       if (const auto it = config.params.find(name); it != config.params.end()) {

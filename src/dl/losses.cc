@@ -447,6 +447,10 @@ int PointLoss::Outputs() const {
   }
 }
 
+bool PointLoss::series_major_outputs() const {
+  return multi_quantile() || (is_distribution() && likelihood().mixture());
+}
+
 int PointLoss::PointOutput() const {
   if (!multi_quantile()) return 0;
   const auto median = std::find(quantiles.begin(), quantiles.end(), 0.5);

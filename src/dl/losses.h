@@ -89,6 +89,10 @@ struct PointLoss {
   }
   // A DistributionLoss's likelihood (distributions.h); only for is_distribution().
   Likelihood likelihood() const;
+  // Whether NF's loss reads a multivariate model's N * Q outputs of a step as N groups of Q
+  // (MQLoss, HuberMQLoss and the mixtures reshape them so) rather than Q groups of N (the other
+  // distributions split them so): ModelConfig::series_major_outputs.
+  bool series_major_outputs() const;
   // Whether the model's forecasts come with quantiles of their own (MQLoss, DistributionLoss,
   // IQLoss; the last at any level asked, none by default, as NF's).
   bool gives_quantiles() const {

@@ -237,6 +237,19 @@ torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor&
   return y.view({y.size(0) / n_series, n_series, input_size});
 }
 
+torch::Tensor MultivariateRows(const torch::Tensor& z, int64_t horizon, int64_t outputs) {
+  return outputs == 1 ? z.reshape({-1, horizon}) : z.reshape({-1, horizon, outputs});
+}
+
+torch::Tensor MixedSeriesOutputs(const torch::Tensor& z, int64_t n_series, int64_t outputs,
+                                 bool series_major) {
+  const int64_t W = z.size(0), H = z.size(1);
+  const torch::Tensor per_series =
+      series_major ? z.view({W, H, n_series, outputs}).permute({0, 2, 1, 3})
+                   : z.view({W, H, outputs, n_series}).permute({0, 3, 1, 2});  // [W, N, H, Q]
+  return per_series.reshape({W, n_series, H * outputs});
+}
+
 torch::Tensor SeriesNorm::Normalize(const torch::Tensor& x, bool detach_std) {
   mean_ = x.mean(2, /*keepdim=*/true).detach();
   const torch::Tensor centred = x - mean_;
@@ -257,12 +270,13 @@ Status CheckMultivariateConfig(const std::string& model, const ModelConfig& conf
   if (config.n_series < 1) {
     return Status::InvalidArgument(model, ": n_series must be >= 1, got ", config.n_series);
   }
-  if (config.outputs != 1 || !config.likelihood.empty()) {
-    return Status::NotImplemented(
-        model,
-        ": only point losses (one output per step: MAE, MSE, ...) are built for the "
-        "multivariate models yet; this loss asks for ",
-        config.outputs, " outputs per step");
+  if (config.outputs < 1) {
+    return Status::InvalidArgument(model, ": outputs per step must be >= 1, got ", config.outputs);
+  }
+  if (!config.likelihood.empty()) {
+    return Status::InvalidArgument(model, ": a likelihood (", config.likelihood,
+                                   ") is for DeepAR; a multivariate model takes a "
+                                   "DistributionLoss as its loss");
   }
   return Status::OK();
 }

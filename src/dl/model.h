@@ -113,6 +113,12 @@ struct ModelConfig {
   // A multivariate model's (TrainDefaults::multivariate) number of series, NF's n_series: its
   // batches hold W windows of all of them as W * n_series rows of insample_y, window-major.
   int n_series = 1;
+  // How NF's loss reads a multivariate model's N * Q outputs of a step (Q = `outputs`): as N
+  // groups of Q (series-major: MQLoss, HuberMQLoss and the mixtures reshape them so), else as Q
+  // groups of N (DistributionLoss splits them so). Read only by the models whose last layer mixes
+  // every series (MLPMultivariate, TimeMixer), so that a seed gives NF's forecasts; the others
+  // give each series the outputs of its own token or row (MultivariateRows).
+  bool series_major_outputs = false;
 };
 
 // How NeuralForecast trains a model by default (per model class).
@@ -278,6 +284,18 @@ torch::Tensor WithFlatExog(const torch::Tensor& x, const WindowBatch& batch, int
 // otherwise.
 torch::Tensor MultivariateWindows(const std::string& model, const torch::Tensor& insample_y,
                                   int64_t n_series, int64_t input_size);
+// A multivariate model's forecast z [W, N, H * Q], series n's step t's output j at t * Q + j, as
+// the rows that the losses read: [W * N, H] with one output per step, else [W * N, H, Q].
+// NF's models that compute a series' H * Q values from its own token (iTransformer, SOFTS,
+// TSMixer, ...) lay them out as [W, H * Q, N] and read step t's N * Q values as Q groups of N
+// under DistributionLoss, but as N groups of Q under MQLoss and the mixtures: with more than one
+// series and output, those losses give a series the values of other series' tokens (and their
+// de-normalisation). Here a series' outputs are always its own.
+torch::Tensor MultivariateRows(const torch::Tensor& z, int64_t horizon, int64_t outputs);
+// The same from a last layer that mixes every series, z [W, H, N * Q], read as NF's loss reads it
+// (ModelConfig::series_major_outputs), as [W, N, H * Q].
+torch::Tensor MixedSeriesOutputs(const torch::Tensor& z, int64_t n_series, int64_t outputs,
+                                 bool series_major);
 // NF's normalisation "from Non-stationary Transformer" of a multivariate window [W, N, L], the
 // use_norm of iTransformer, SOFTS, TimeXer and XLinear: Normalize centres each series' window
 // and divides it by its population std (+ 1e-5) over the L steps; Restore scales a forecast
@@ -295,9 +313,8 @@ class SeriesNorm {
 // TimeXer, MLPMultivariate): Adam lr 1e-3 without LR decays, 32 windows per step, the identity
 // scaler.
 TrainDefaults MultivariateTrainDefaults();
-// What every multivariate model needs of its config: n_series >= 1 (InvalidArgument), and one
-// output per step without a likelihood (NotImplemented: MQLoss and DistributionLoss are not
-// built for them yet).
+// What every multivariate model needs of its config: n_series >= 1 (InvalidArgument), and no
+// likelihood of its own (DeepAR's; InvalidArgument).
 Status CheckMultivariateConfig(const std::string& model, const ModelConfig& config);
 
 // Hyper-parameter checks, one message format for the zoo: InvalidArgument "<model>: <key> must

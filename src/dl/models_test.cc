@@ -774,8 +774,9 @@ struct NfForecast {
 // Our model `name` built at seed 1 forecasts what NF's did, to 1e-4; returns the forecast
 // (undefined after a failure to build). With `training`, the training-mode forward (dropout on,
 // NF's masks, torch seeded with 1 just before it: `nf_seed_forecast.py ... --train`).
+// With more than one output per step (c.outputs), the forecast compared is output `output`'s.
 torch::Tensor ExpectNfForecast(const std::string& name, const ModelConfig& c, const WindowBatch& b,
-                               const NfForecast& nf, bool training = false) {
+                               const NfForecast& nf, bool training = false, int output = 0) {
   torch::manual_seed(1);
   auto model = DefaultModelRegistry().Make(name, c);
   if (!model.ok()) {
@@ -790,7 +791,11 @@ torch::Tensor ExpectNfForecast(const std::string& name, const ModelConfig& c, co
     (*model)->eval();
   }
   torch::NoGradGuard no_grad;
-  const auto out = (*model)->Forward(b);
+  auto out = (*model)->Forward(b);
+  if (c.outputs > 1) {
+    EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 12, c.outputs})) << name;
+    out = out.select(-1, output);
+  }
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 12})) << name;
   if (out.sizes() != torch::IntArrayRef{2, 12}) return out;
   EXPECT_TRUE(torch::allclose(out[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
@@ -1210,6 +1215,177 @@ TEST(Models, MultivariateLayersAreNfs) {
   c.n_series = 2;
   EXPECT_EQ(MakeError("StemGNN", c),
             "StemGNN: n_stacks must be 2 (NF's StemGNN takes only 2), got 3");
+}
+
+// With more than one output per step (MQLoss, a DistributionLoss) every multivariate model widens
+// its last layers as NF's: for two series at seed 1 its parameters are NF's in number and an
+// output's forecasts are NF's (`nf_seed_forecast.py MODEL --n-series 2 --loss LOSS --output K
+// --count [--param ...]`), read as ours lays the outputs out (MultivariateRows): each series'
+// outputs are those of its own token. NF's MQLoss reads the models that project each series'
+// token as if a step's outputs were grouped by series, which mixes the series; here each series
+// keeps its own, so shifting one series' window shifts all of its outputs and none of the
+// other's (the models that normalise each series' window). MLPMultivariate and TimeMixer, whose
+// last layer mixes the series, are read as NF's loss reads them (series-major under MQLoss).
+TEST(Models, MultivariateOutputsAreNfs) {
+  struct Case {
+    std::string name;
+    std::map<std::string, double> params;
+    int outputs;  // MQLoss(level=[80]): 3; DistributionLoss Normal: 2, StudentT: 3
+    bool series_major;
+    int output;
+    int64_t count;
+    NfForecast nf;
+    int hist = 0;  // historic variables (NfWindows'), and with them a static one
+  };
+  const std::map<std::string, double> small_attention = {
+      {"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}};
+  const std::map<std::string, double> small_core = {
+      {"hidden_size", 32}, {"d_ff", 64}, {"d_core", 16}};
+  const std::vector<Case> cases = {
+      {"TSMixer",
+       {},
+       3,
+       false,
+       2,
+       3132,
+       {{0.3903623f, 0.6438666f, -0.4308723f, -0.5225182f},
+        {-0.3757690f, -0.6013001f, -0.3762171f},
+        -4.6179008}},
+      {"TSMixerx",
+       {{"n_block", 1}, {"ff_dim", 16}},
+       3,
+       false,
+       2,
+       7998,
+       {{0.1395607f, -0.4360610f, -0.2123725f, -0.3399458f},
+        {-0.5665898f, -0.3570772f, -0.3810601f},
+        -9.5301094},
+       1},
+      {"iTransformer",  // StudentT
+       small_attention,
+       3,
+       false,
+       2,
+       19140,
+       {{0.4219316f, 0.0825185f, 0.9826686f, -0.0949401f},
+        {-0.7877762f, -0.6490483f, -0.3951506f},
+        -2.8769078}},
+      {"SOFTS",
+       small_core,
+       3,
+       false,
+       2,
+       19044,
+       {{-0.1129047f, -0.1543872f, -0.2899799f, 0.2018360f},
+        {0.2712142f, -0.4255552f, 0.1640663f},
+        -0.3162178}},
+      {"SOFTSSharp",  // Normal
+       small_core,
+       2,
+       false,
+       1,
+       18650,
+       {{-0.5676677f, 0.3572883f, 0.0132995f, 0.1557275f},
+        {-1.0426688f, -0.1064299f, 0.1667712f},
+        -0.7100917}},
+      {"TimeXer",
+       {{"hidden_size", 32}, {"d_ff", 64}, {"n_heads", 4}, {"patch_len", 8}},
+       3,
+       false,
+       1,
+       31492,
+       {{0.3039597f, 0.4478516f, 0.5198815f, -0.1716495f},
+        {-0.8136446f, -0.4953418f, -0.0127193f},
+        -0.3393054}},
+      {"XLinear",
+       {{"hidden_size", 32}},
+       3,
+       false,
+       2,
+       36368,
+       {{0.0413631f, 0.0206163f, -0.1592103f, -0.0489679f},
+        {-0.2120304f, -0.2753748f, 0.0243388f},
+        -1.5102172}},
+      {"MLPMultivariate",
+       {{"hidden_size", 64}},
+       3,
+       true,
+       2,
+       11976,
+       {{0.1405472f, 0.1777608f, -0.0211524f, 0.0538590f},
+        {-0.0233692f, 0.0206069f, 0.0246969f},
+        0.8225166}},
+      {"MLPMultivariate",  // Normal
+       {{"hidden_size", 64}},
+       2,
+       false,
+       1,
+       10416,
+       {{0.1367987f, 0.0831023f, -0.0829990f, 0.0211892f},
+        {-0.0931963f, 0.0459260f, 0.2517137f},
+        0.1232538}},
+      // TimeMixer: NF's count less each block's unused LayerNorm and out_cross_layer (above).
+      {"TimeMixer",
+       {},
+       3,
+       true,
+       2,
+       24576 - 4 * (2112 + 64),
+       {{0.0578933f, 0.0105679f, 0.0834150f, 0.0625344f},
+        {0.1240631f, 0.2455232f, 0.1596426f},
+        2.9190083}},
+      {"TimeMixer",  // Normal
+       {},
+       2,
+       false,
+       1,
+       24570 - 4 * (2112 + 64),
+       {{-0.4632683f, -0.5105937f, -0.4377466f, -0.4586272f},
+        {0.2429782f, 0.0499428f, 0.1635783f},
+        -4.0828700}},
+      {"RMoK",  // NF's count less the unused weight1 (h * Q * L)
+       {},
+       3,
+       false,
+       2,
+       13208 - 36 * 24,
+       {{0.2916331f, 0.1132289f, -0.0062345f, -0.1446039f},
+        {-0.1922886f, -0.2556458f, -0.2795610f},
+        -1.9725618}},
+      {"StemGNN",  // Normal; NF's count less the unused backcast_short_cut
+       {{"multi_layer", 2}},
+       2,
+       false,
+       1,
+       771124 - 600,
+       {{0.2034490f, -0.0102563f, -0.2814129f, -0.1601515f},
+        {0.0584769f, -0.0656943f, 0.1390374f},
+        -1.1118966}},
+  };
+  for (const Case& k : cases) {
+    ModelConfig c = NfCase(k.hist, 0, k.hist > 0 ? 1 : 0, k.params);
+    c.n_series = 2;
+    c.outputs = k.outputs;
+    c.series_major_outputs = k.series_major;
+    torch::manual_seed(1);
+    auto model = DefaultModelRegistry().Make(k.name, c);
+    ASSERT_TRUE(model.ok()) << model.status();
+    int64_t count = 0;
+    for (const auto& p : (*model)->parameters()) count += p.numel();
+    EXPECT_EQ(count, k.count) << k.name;
+    const WindowBatch b = NfWindows(k.hist, 0, k.hist > 0);
+    ExpectNfForecast(k.name, c, b, k.nf, /*training=*/false, k.output);
+    if (k.name == "MLPMultivariate" || k.name == "TimeMixer" || k.name == "StemGNN") continue;
+    // Series 1's window shifted: its normalised window is the same, so are series 0's outputs.
+    (*model)->eval();
+    torch::NoGradGuard no_grad;
+    WindowBatch shifted = b;
+    shifted.insample_y = b.insample_y.clone();
+    shifted.insample_y[1] += 100;
+    const auto before = (*model)->Forward(b), after = (*model)->Forward(shifted);
+    EXPECT_TRUE(torch::allclose(after[0], before[0], 1e-4, 1e-4)) << k.name;
+    EXPECT_TRUE(torch::allclose(after[1], before[1] + 100, 1e-4, 1e-3)) << k.name;
+  }
 }
 
 // TimeMixer's training-mode forward is NF's with NF's dropout masks (`nf_seed_forecast.py

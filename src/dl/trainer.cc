@@ -307,6 +307,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   loss.sampling_seed = options.seed;
   ModelConfig built = config;
   built.outputs = loss.Outputs();
+  built.series_major_outputs = loss.series_major_outputs();
   if (loss.is_distribution()) {
     if (defaults.loss != "MAE") {
       // A likelihood model (DeepAR) takes a DistributionLoss as its own likelihood, as NF's

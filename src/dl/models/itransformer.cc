@@ -13,8 +13,8 @@
 // d_layers and factor are taken and unused, as in NF. Adam lr 1e-3 without LR decays, 32 windows
 // per step, the identity scaler. Future variables are tokens too, as in NF's: each variable of
 // each series over the input and the horizon, embedded by a Linear(L + h, hidden_size), after the
-// series' tokens; the projection reads the series' tokens only. Not built: MQLoss and
-// DistributionLoss.
+// series' tokens; the projection reads the series' tokens only. With Q outputs per step (MQLoss, a
+// DistributionLoss) the projection gives h * Q per series token, as NF's (MultivariateRows).
 //
 // SOFTS (Han et al., "SOFTS: Efficient Multivariate Time Series Forecasting with Series-Core
 // Fusion", 2024), as NF 3.3's SOFTS, is the same inverted encoder with NF's STAD (src/dl/models/
@@ -58,6 +58,7 @@ class ITransformer final : public ForecastModel {
         input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
+        outputs_(c.outputs),
         futr_(c.futr_exog),
         dropout_(o.dropout),
         use_norm_(use_norm) {
@@ -82,7 +83,8 @@ class ITransformer final : public ForecastModel {
     encoder_ = register_module(
         "encoder",
         std::make_shared<TransEncoder>(std::move(layers), o.hidden, /*final_norm=*/core == 0));
-    projector_ = register_module("projector", torch::nn::Linear(o.hidden, c.horizon));
+    projector_ =
+        register_module("projector", torch::nn::Linear(o.hidden, c.horizon * int64_t{c.outputs}));
   }
 
   // Windows meet only in the batch: each is computed once per draw (the rows of a window are
@@ -108,14 +110,14 @@ class ITransformer final : public ForecastModel {
     }
     // The series' tokens come first; the future variables' only inform them.
     torch::Tensor z =
-        Dense(projector_, encoder_->forward(tokens).narrow(1, 0, n_series_));  // [W, N, H]
+        Dense(projector_, encoder_->forward(tokens).narrow(1, 0, n_series_));  // [W, N, H * Q]
     if (use_norm_) z = norm.Restore(z);
-    return z.reshape({W * n_series_, horizon_});
+    return MultivariateRows(z, horizon_, outputs_);
   }
 
  private:
   const char* name_;
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
   int futr_;
   double dropout_;
   bool use_norm_;

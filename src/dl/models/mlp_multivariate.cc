@@ -4,8 +4,9 @@
 // a linear layer gives the H * N forecasts, read as [W, H, N]. Exogenous variables are flattened
 // after the window, as NF's: the historic ones as [X, L, N], the future ones as [F, L + H, N],
 // the static ones as [N, S]. NF defaults: num_layers 2, hidden_size 1024; Adam lr 1e-3 without LR
-// decays, 32 windows per step, the identity scaler. Not built: categorical variables, MQLoss and
-// DistributionLoss.
+// decays, 32 windows per step, the identity scaler. Not built: categorical variables. With Q
+// outputs per step (MQLoss, a DistributionLoss) the last layer gives h * N * Q, read as NF's loss
+// reads them (MixedSeriesOutputs).
 #include <torch/nn/modules/linear.h>
 
 #include <memory>
@@ -26,6 +27,8 @@ class MlpMultivariate final : public ForecastModel {
       : input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
+        outputs_(c.outputs),
+        series_major_(c.series_major_outputs),
         hist_(c.hist_exog),
         futr_(c.futr_exog),
         stat_(c.stat_exog) {
@@ -36,8 +39,8 @@ class MlpMultivariate final : public ForecastModel {
           register_module("mlp" + std::to_string(i), torch::nn::Linear(in, hidden_size)));
       in = hidden_size;
     }
-    out_ =
-        register_module("out", torch::nn::Linear(in, static_cast<int64_t>(c.horizon) * c.n_series));
+    out_ = register_module(
+        "out", torch::nn::Linear(in, static_cast<int64_t>(c.horizon) * c.n_series * c.outputs));
   }
 
   // The rows of a window are its series, which the trainer keeps together.
@@ -59,12 +62,15 @@ class MlpMultivariate final : public ForecastModel {
     }
     torch::Tensor x = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
     for (auto& layer : layers_) x = torch::relu(Dense(layer, x));
-    // [W, H * N] read as [W, H, N] -> a row per series.
-    return Dense(out_, x).view({W, horizon_, n_series_}).permute({0, 2, 1}).reshape({-1, horizon_});
+    // [W, H * N * Q] read as [W, H, N * Q] -> a row per series.
+    const torch::Tensor z = Dense(out_, x).view({W, horizon_, -1});
+    return MultivariateRows(MixedSeriesOutputs(z, n_series_, outputs_, series_major_), horizon_,
+                            outputs_);
   }
 
  private:
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
+  bool series_major_;
   int hist_, futr_, stat_;
   std::vector<torch::nn::Linear> layers_;
   torch::nn::Linear out_{nullptr};

@@ -19,7 +19,7 @@
 //
 // NF defaults: taylor_order 3, jacobi_degree 6, wavelet_function mexican_hat, dropout 0.1,
 // revin_affine on; Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler.
-// Not built: MQLoss and DistributionLoss (NF's widens every expert to h * outputs).
+// With Q outputs per step (MQLoss, a DistributionLoss) every expert gives h * Q, as NF's.
 #include <torch/nn/init.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/linear.h>
@@ -79,8 +79,12 @@ torch::Tensor Wavelet(const torch::Tensor& u, int kind) {
 class Rmok final : public ForecastModel {
  public:
   Rmok(const ModelConfig& c, const RmokOptions& o)
-      : input_size_(c.input_size), horizon_(c.horizon), n_series_(c.n_series), o_(o) {
-    const int64_t L = input_size_, h = horizon_;
+      : input_size_(c.input_size),
+        horizon_(c.horizon),
+        n_series_(c.n_series),
+        outputs_(c.outputs),
+        o_(o) {
+    const int64_t L = input_size_, h = horizon_ * outputs_;  // each expert's outputs
     // Built in NF's order, so that a seed gives NF's initial weights.
     taylor_ = register_parameter("experts_0_coeffs", torch::randn({h, L, o.taylor_order}) * 0.01);
     taylor_bias_ = register_parameter("experts_0_bias", torch::zeros({1, h}));
@@ -109,7 +113,7 @@ class Rmok final : public ForecastModel {
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     const torch::Tensor y = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
-    const int64_t W = y.size(0), N = n_series_, L = input_size_, h = horizon_;
+    const int64_t W = y.size(0), N = n_series_, L = input_size_, h = horizon_ * outputs_;
     // NF's [W, L, N], laid out series by series as NF's windows are, so that NF's dropout masks
     // fall where NF's do.
     torch::Tensor x = rev_->Normalize(y.permute({0, 2, 1}));
@@ -119,7 +123,7 @@ class Rmok final : public ForecastModel {
         torch::stack({Taylor(x), Jacobi(x), Wave(x), Dense(linear_, x)}, -1);  // [W * N, h, 4]
     torch::Tensor z = torch::bmm(experts, score.unsqueeze(-1)).view({W, N, h});
     z = rev_->Denormalize(z.permute({0, 2, 1})).permute({0, 2, 1});  // [W, N, h]
-    return z.reshape({W * N, h});
+    return MultivariateRows(z, horizon_, outputs_);
   }
 
  private:
@@ -145,7 +149,7 @@ class Rmok final : public ForecastModel {
       p.push_back((theta_k * t + theta_k1) * p[i - 1] - theta_k2 * p[i - 2]);
     }
     const torch::Tensor polys = torch::stack(p, -1).flatten(1);  // [B, L * (degree + 1)]
-    return torch::mm(polys, jacobi_.permute({0, 2, 1}).reshape({-1, horizon_}));
+    return torch::mm(polys, jacobi_.permute({0, 2, 1}).reshape({-1, horizon_ * outputs_}));
   }
 
   torch::Tensor Wave(const torch::Tensor& x) {
@@ -156,7 +160,7 @@ class Rmok final : public ForecastModel {
     return wavelet_norm_->forward((Wavelet(u, o_.wavelet) * wavelet_weights_).sum(2));
   }
 
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
   RmokOptions o_;
   torch::Tensor taylor_, taylor_bias_, jacobi_, scale_, translation_, wavelet_weights_;
   torch::nn::BatchNorm1d wavelet_norm_{nullptr};

@@ -23,7 +23,8 @@
 //
 // NF defaults: n_stacks 2 (the only value NF's takes), multi_layer 5, dropout_rate 0.5, leaky_rate
 // 0.2; Adam lr 1e-3 with 3 LR decays, 32 windows per step, the robust scaler. Not built:
-// exclude_insample_y (NF's forward ignores it), MQLoss and DistributionLoss.
+// exclude_insample_y (NF's forward ignores it). With Q outputs per step (MQLoss, a
+// DistributionLoss) the last Linear gives h * Q per series, as NF's (MultivariateRows).
 #include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
@@ -145,7 +146,11 @@ class StemBlock {
 class StemGnn final : public ForecastModel {
  public:
   StemGnn(const ModelConfig& c, const StemGnnOptions& o)
-      : input_size_(c.input_size), horizon_(c.horizon), n_series_(c.n_series), o_(o) {
+      : input_size_(c.input_size),
+        horizon_(c.horizon),
+        n_series_(c.n_series),
+        outputs_(c.outputs),
+        o_(o) {
     const int64_t L = input_size_, N = n_series_;
     // Built in NF's order, so that a seed gives NF's initial weights.
     weight_key_ = register_parameter("weight_key", torch::zeros({N, 1}));
@@ -161,7 +166,7 @@ class StemGnn final : public ForecastModel {
                            i == 0);
     }
     fc_0_ = register_module("fc_0", torch::nn::Linear(L, L));
-    fc_2_ = register_module("fc_2", torch::nn::Linear(L, horizon_));
+    fc_2_ = register_module("fc_2", torch::nn::Linear(L, horizon_ * outputs_));
   }
 
   RepeatedDraws Repeats() const override { return RepeatedDraws::kCompute; }
@@ -169,7 +174,6 @@ class StemGnn final : public ForecastModel {
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     const torch::Tensor y = MultivariateWindows(kName, batch.insample_y, n_series_, input_size_);
-    const int64_t W = y.size(0), N = n_series_;
     const torch::Tensor orders = Orders(y);
     torch::Tensor x = y.unsqueeze(1);  // [W, 1, N, L]
     torch::Tensor forecast;
@@ -178,8 +182,9 @@ class StemGnn final : public ForecastModel {
       forecast = forecast.defined() ? forecast + f : f;
       x = next;
     }
-    const torch::Tensor z = Dense(fc_2_, torch::leaky_relu(Dense(fc_0_, forecast)));  // [W, N, h]
-    return z.reshape({W * N, horizon_});
+    // [W, N, h * Q]
+    const torch::Tensor z = Dense(fc_2_, torch::leaky_relu(Dense(fc_0_, forecast)));
+    return MultivariateRows(z, horizon_, outputs_);
   }
 
  private:
@@ -206,7 +211,7 @@ class StemGnn final : public ForecastModel {
     return torch::cat({first, second, third, fourth}, 0);
   }
 
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
   StemGnnOptions o_;
   torch::Tensor weight_key_, weight_query_;
   torch::nn::GRU gru_{nullptr};

@@ -39,8 +39,9 @@
 // dft_decomp keeps, per window and step, the top_k strongest frequencies over the d_model
 // features (NF's DFT_series_decomp, with its zeroing of the first window's spectrum and its
 // threshold at the batch's weakest kept frequency). Not built: down_sampling_method conv (NF
-// draws a new, untrained convolution at every forward), categorical variables, MQLoss and
-// DistributionLoss.
+// draws a new, untrained convolution at every forward) and categorical variables. With Q
+// outputs per step (MQLoss, a DistributionLoss), NF's distr_output, a Linear(N, N * Q), maps a
+// step's N forecasts to the outputs, read as NF's loss reads them (MixedSeriesOutputs).
 #include <ATen/ops/fft_irfft.h>
 #include <ATen/ops/fft_rfft.h>
 #include <torch/nn/modules/embedding.h>
@@ -204,7 +205,12 @@ class MixingBlock {
 class TimeMixer final : public ForecastModel {
  public:
   TimeMixer(const ModelConfig& c, const TimeMixerOptions& o)
-      : horizon_(c.horizon), n_series_(c.n_series), input_size_(c.input_size), o_(o) {
+      : horizon_(c.horizon),
+        n_series_(c.n_series),
+        input_size_(c.input_size),
+        outputs_(c.outputs),
+        series_major_(c.series_major_outputs),
+        o_(o) {
     const int64_t N = n_series_, d = o.d_model;
     for (int64_t i = 0, length = input_size_; i <= o.down_layers; ++i, length /= o.down_window) {
       lengths_.push_back(length);
@@ -245,6 +251,9 @@ class TimeMixer final : public ForecastModel {
         regression_.push_back(register_module("regression_layers_" + std::to_string(i),
                                               torch::nn::Linear(lengths_[i], horizon_)));
       }
+    }
+    if (outputs_ > 1) {  // NF's distr_output: the N forecasts of a step to N * Q outputs
+      distr_output_ = register_module("distr_output", torch::nn::Linear(N, N * outputs_));
     }
   }
 
@@ -293,11 +302,14 @@ class TimeMixer final : public ForecastModel {
       z = i == 0 ? d : z + d;
     }
     if (o_.use_norm) z = norms_[0]->Denormalize(z);
-    return z.permute({0, 2, 1}).reshape({W * N, horizon_});
+    if (outputs_ == 1) return z.permute({0, 2, 1}).reshape({W * N, horizon_});
+    return MultivariateRows(MixedSeriesOutputs(Dense(distr_output_, z), N, outputs_, series_major_),
+                            horizon_, outputs_);
   }
 
  private:
-  int64_t horizon_, n_series_, input_size_;
+  int64_t horizon_, n_series_, input_size_, outputs_;
+  bool series_major_;
   TimeMixerOptions o_;
   std::vector<int64_t> lengths_;
   std::vector<torch::Tensor> averages_;  // MovingAverageMatrix of each scale's length
@@ -305,7 +317,7 @@ class TimeMixer final : public ForecastModel {
   std::shared_ptr<DataEmbedding> embedding_;
   std::vector<std::shared_ptr<RevIN>> norms_;
   std::vector<torch::nn::Linear> predict_, out_res_, regression_;
-  torch::nn::Linear projection_{nullptr};
+  torch::nn::Linear projection_{nullptr}, distr_output_{nullptr};
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeTimeMixer(const ModelConfig& config) {

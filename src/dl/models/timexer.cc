@@ -20,7 +20,8 @@
 // NF defaults: patch_len 16, hidden_size 512, n_heads 8, e_layers 2, d_ff 2048, dropout 0.1,
 // use_norm on; factor is taken and unused (full attention), as in NF. Adam lr 1e-3 without LR
 // decays, 32 windows per step, the identity scaler. It reads historic and static variables, as
-// NF's (no future ones). Not built: categorical variables, MQLoss and DistributionLoss.
+// NF's (no future ones). Not built: categorical variables. With Q outputs per step (MQLoss, a
+// DistributionLoss) the head gives h * Q per series, as NF's (MultivariateRows).
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
@@ -84,6 +85,7 @@ class TimeXer final : public ForecastModel {
       : input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
+        outputs_(c.outputs),
         hist_(c.hist_exog),
         stat_(c.stat_exog),
         patch_len_(patch_len),
@@ -105,7 +107,8 @@ class TimeXer final : public ForecastModel {
     }
     norm_ = register_module("encoder_norm",
                             torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden})));
-    head_ = register_module("head_linear", torch::nn::Linear(o.hidden * (patches_ + 1), c.horizon));
+    head_ = register_module("head_linear", torch::nn::Linear(o.hidden * (patches_ + 1),
+                                                             c.horizon * int64_t{c.outputs}));
   }
 
   // The rows of a window are its series, which the trainer keeps together.
@@ -141,13 +144,13 @@ class TimeXer final : public ForecastModel {
     tokens = norm_->forward(tokens);  // [W * N, P + 1, d] -> each series' [d, P + 1], flattened
     const torch::Tensor flat =
         tokens.view({W, N, P + 1, hidden_}).transpose(2, 3).reshape({W, N, hidden_ * (P + 1)});
-    torch::Tensor z = Dropout(Dense(head_, flat), dropout_, training);  // [W, N, H]
+    torch::Tensor z = Dropout(Dense(head_, flat), dropout_, training);  // [W, N, H * Q]
     if (use_norm_) z = norm.Restore(z);
-    return z.reshape({W * N, horizon_});
+    return MultivariateRows(z, horizon_, outputs_);
   }
 
  private:
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
   int hist_, stat_;
   int64_t patch_len_, patches_, hidden_;
   double dropout_;

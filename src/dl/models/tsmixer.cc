@@ -13,8 +13,9 @@
 // windows per step, the identity scaler. The batch norms use NF's eps 1e-3 and momentum 0.01.
 // Their statistics run over the batch, so every draw is computed (as NF). NF's series order in a
 // training window is its data loader's epoch order (windows.h), which the feature mixing reads
-// position by position, as NF's does. Point losses only for now (one output per step):
-// MQLoss and DistributionLoss are refused with that reason.
+// position by position, as NF's does. With Q outputs per step (MQLoss, a DistributionLoss) the
+// last Linear gives h * Q per series, as NF's (MultivariateRows); TSMixerx's gives N * Q per
+// step, which its RevIN reads as Q groups of N, and so do its outputs here.
 //
 // TSMixerx, NF 3.3's TSMixer with exogenous variables, is a different network over the horizon:
 //   - RevIN as above on y (not on the variables).
@@ -90,6 +91,7 @@ class TsMixer final : public ForecastModel {
       : input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
+        outputs_(c.outputs),
         dropout_(o.dropout),
         revin_(o.revin) {
     const int64_t L = input_size_, N = n_series_;
@@ -105,7 +107,7 @@ class TsMixer final : public ForecastModel {
       b.feature_lin_2 = register_module(at + "feature_lin_2", torch::nn::Linear(o.ff_dim, N));
       blocks_.push_back(b);
     }
-    out_ = register_module("out", torch::nn::Linear(L, horizon_));
+    out_ = register_module("out", torch::nn::Linear(L, horizon_ * outputs_));
   }
 
   RepeatedDraws Repeats() const override { return RepeatedDraws::kCompute; }
@@ -127,9 +129,9 @@ class TsMixer final : public ForecastModel {
       f = Dropout(torch::relu(Dense(b.feature_lin_1, f)), dropout_, training);
       x = Dropout(Dense(b.feature_lin_2, f), dropout_, training) + x;
     }
-    torch::Tensor z = Dense(out_, x.permute({0, 2, 1}));  // [W, N, H]
+    torch::Tensor z = Dense(out_, x.permute({0, 2, 1}));  // [W, N, H * Q]
     if (revin_) z = norm_.Denorm(z);
-    return z.reshape({W * N, horizon_});
+    return MultivariateRows(z, horizon_, outputs_);
   }
 
  private:
@@ -137,7 +139,7 @@ class TsMixer final : public ForecastModel {
     torch::nn::BatchNorm1d temporal_norm{nullptr}, feature_norm{nullptr};
     torch::nn::Linear temporal_lin{nullptr}, feature_lin_1{nullptr}, feature_lin_2{nullptr};
   };
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
   double dropout_;
   bool revin_;
   RevinMultivariate norm_;
@@ -197,6 +199,7 @@ class TsMixerx final : public ForecastModel {
       : input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
+        outputs_(c.outputs),
         hist_(c.hist_exog),
         futr_(c.futr_exog),
         stat_(c.stat_exog),
@@ -222,7 +225,7 @@ class TsMixerx final : public ForecastModel {
       layers_.emplace_back(*this, "mixing_block_" + std::to_string(i) + "_", ff, ff, h, ff,
                            N * stat_);
     }
-    out_ = register_module("out", torch::nn::Linear(ff, N));
+    out_ = register_module("out", torch::nn::Linear(ff, N * outputs_));
   }
 
   RepeatedDraws Repeats() const override { return RepeatedDraws::kCompute; }
@@ -260,13 +263,14 @@ class TsMixerx final : public ForecastModel {
     }
     x = mixed.size() == 1 ? mixed[0] : torch::cat(mixed, 2);
     for (MixingLayer& layer : layers_) x = layer.Forward(x, stat, dropout_, training);
-    torch::Tensor z = Dense(out_, x).permute({0, 2, 1});  // [W, N, H]
+    // [W, H, N * Q], read as NF's RevIN reads it (Q groups of N), to [W, N, H * Q]
+    torch::Tensor z = MixedSeriesOutputs(Dense(out_, x), N, outputs_, /*series_major=*/false);
     if (revin_) z = norm_.Denorm(z);
-    return z.reshape({W * N, H});
+    return MultivariateRows(z, H, outputs_);
   }
 
  private:
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
   int hist_, futr_, stat_;
   double dropout_;
   bool revin_;

@@ -18,7 +18,8 @@
 //
 // NF defaults: hidden_size 128, temporal_ff 256, channel_ff 8, the four dropouts 0, use_norm on;
 // Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler. Not built:
-// categorical variables, MQLoss and DistributionLoss.
+// categorical variables. With Q outputs per step (MQLoss, a DistributionLoss) the head gives
+// h * Q per series, as NF's (MultivariateRows).
 #include <torch/nn/modules/linear.h>
 
 #include <memory>
@@ -62,6 +63,7 @@ class XLinear final : public ForecastModel {
       : input_size_(c.input_size),
         horizon_(c.horizon),
         n_series_(c.n_series),
+        outputs_(c.outputs),
         hist_(c.hist_exog),
         futr_(c.futr_exog),
         stat_(c.stat_exog),
@@ -88,7 +90,7 @@ class XLinear final : public ForecastModel {
       stat_projection_ = register_module("stat_exog_projection", torch::nn::Linear(stat_, d));
       head_in += d;
     }
-    head_ = register_module("head_1", torch::nn::Linear(head_in, c.horizon));
+    head_ = register_module("head_1", torch::nn::Linear(head_in, c.horizon * int64_t{c.outputs}));
   }
 
   // The rows of a window are its series, which the trainer keeps together.
@@ -117,12 +119,12 @@ class XLinear final : public ForecastModel {
     if (futr_ > 0) parts.push_back(Dense(futr_projection_, flat(batch.futr_exog)));
     if (stat_ > 0) parts.push_back(Dense(stat_projection_, batch.stat_exog.view({W, N, stat_})));
     torch::Tensor z = Dense(head_, Dropout(torch::cat(parts, 2), o_.head_dropout, training));
-    if (o_.use_norm) z = norm.Restore(z);  // [W, N, H]
-    return z.reshape({W * N, horizon_});
+    if (o_.use_norm) z = norm.Restore(z);  // [W, N, H * Q]
+    return MultivariateRows(z, horizon_, outputs_);
   }
 
  private:
-  int64_t input_size_, horizon_, n_series_;
+  int64_t input_size_, horizon_, n_series_, outputs_;
   int hist_, futr_, stat_;
   XLinearOptions o_;
   torch::nn::Linear projection_{nullptr}, hist_projection_{nullptr}, futr_projection_{nullptr},
