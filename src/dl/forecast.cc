@@ -677,11 +677,6 @@ Status CheckMultivariate(const std::string& name, const ForecastConfig& config) 
         " is multivariate: each of its windows holds every series, so every rank needs the whole "
         "table (run it without partitioning; the ranks then share its windows)");
   }
-  if (!config.cat_exog.empty()) {
-    return Status::NotImplemented("Forecast: ", name,
-                                  " is multivariate, and categorical variables are not built for "
-                                  "the multivariate models yet");
-  }
   return Status::OK();
 }
 

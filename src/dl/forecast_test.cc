@@ -1303,7 +1303,34 @@ TEST_P(CategoricalForecast, EmbeddedCategoriesReachTheForecast) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, CategoricalForecast,
-                         testing::Values("MLP", "LSTM", "DeepAR", "VanillaTransformer"));
+                         testing::Values("MLP", "LSTM", "DeepAR", "VanillaTransformer", "XLinear"));
+
+// The multivariate models that NF 3.3 gives categorical variables (MLPMultivariate, TSMixerx,
+// XLinear; TimeXer's historic ones) embed them as NF's do, each series' row by itself: on the
+// three series of CategoricalPanel, with c a future and region a static categorical variable, 50
+// steps at seed 1 end on NF's MAE (`nf_exog.py CSV --models MODEL --seed 1 --h 5 --input-size 10
+// --max-steps 50 --freq D --futr-exog c --stat-exog region --cat-exog c,region`, CSV being the
+// panel as CategoricalPanel writes it).
+TEST(Forecast, MultivariateCategoricalsAreNfs) {
+  auto table = CategoricalPanel();
+  ASSERT_TRUE(table);
+  const std::map<std::string, double> nf = {
+      {"MLPMultivariate", 4.0632137}, {"TSMixerx", 1.9148225}, {"XLinear", 1.9867519}};
+  for (const auto& [model, mae] : nf) {
+    ForecastConfig config = Quick({model}, 50);
+    config.horizon = 5;
+    config.input_size = 10;
+    config.freq = "D";
+    config.seed = 1;
+    config.threads = 2;
+    config.futr_exog = {"c"};
+    config.stat_exog = {"region"};
+    config.cat_exog = {"c", "region"};
+    auto result = Forecast(table, {}, config);
+    ASSERT_TRUE(result.ok()) << model << ": " << result.status();
+    EXPECT_NEAR((*result)[0].mae, mae, 2e-6) << model;
+  }
+}
 
 // A category first seen after the training rows reads the unseen category (no error); the
 // forecast after the series' ends with the categories given as future values (futr_df) is the

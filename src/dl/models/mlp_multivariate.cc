@@ -4,9 +4,9 @@
 // a linear layer gives the H * N forecasts, read as [W, H, N]. Exogenous variables are flattened
 // after the window, as NF's: the historic ones as [X, L, N], the future ones as [F, L + H, N],
 // the static ones as [N, S]. NF defaults: num_layers 2, hidden_size 1024; Adam lr 1e-3 without LR
-// decays, 32 windows per step, the identity scaler. Not built: categorical variables. With Q
-// outputs per step (MQLoss, a DistributionLoss) the last layer gives h * N * Q, read as NF's loss
-// reads them (MixedSeriesOutputs).
+// decays, 32 windows per step, the identity scaler. Categorical variables arrive embedded
+// (categorical.h), as NF's. With Q outputs per step (MQLoss, a DistributionLoss) the last layer
+// gives h * N * Q, read as NF's loss reads them (MixedSeriesOutputs).
 #include <torch/nn/modules/linear.h>
 
 #include <memory>

@@ -20,8 +20,8 @@
 // NF defaults: patch_len 16, hidden_size 512, n_heads 8, e_layers 2, d_ff 2048, dropout 0.1,
 // use_norm on; factor is taken and unused (full attention), as in NF. Adam lr 1e-3 without LR
 // decays, 32 windows per step, the identity scaler. It reads historic and static variables, as
-// NF's (no future ones). Not built: categorical variables. With Q outputs per step (MQLoss, a
-// DistributionLoss) the head gives h * Q per series, as NF's (MultivariateRows).
+// NF's (no future ones), categorical ones embedded (categorical.h). With Q outputs per step
+// (MQLoss, a DistributionLoss) the head gives h * Q per series, as NF's (MultivariateRows).
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 

@@ -31,7 +31,7 @@
 //     ReLU, dropout, Linear(ff_dim, C'), dropout, residual through a Linear(C, C') when C != C',
 //     norm).
 // NF defaults: n_block 2, ff_dim 64, dropout 0, revin on; the training defaults are TSMixer's.
-// Categorical variables are not built for the multivariate models (the forecast refuses them).
+// Categorical variables arrive embedded (categorical.h), as NF's.
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>

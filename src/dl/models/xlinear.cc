@@ -17,9 +17,9 @@
 //   - head_dropout, then a Linear to h per series.
 //
 // NF defaults: hidden_size 128, temporal_ff 256, channel_ff 8, the four dropouts 0, use_norm on;
-// Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler. Not built:
-// categorical variables. With Q outputs per step (MQLoss, a DistributionLoss) the head gives
-// h * Q per series, as NF's (MultivariateRows).
+// Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler. Categorical
+// variables arrive embedded (categorical.h). With Q outputs per step (MQLoss, a DistributionLoss)
+// the head gives h * Q per series, as NF's (MultivariateRows).
 #include <torch/nn/modules/linear.h>
 
 #include <memory>
