@@ -15,7 +15,8 @@
 //   - a Linear(L, h).
 // NF's wavelet layer also has a weight1 that its forward never reads (trainable in NF, without a
 // gradient): it is not built here; its initial draws are made and dropped, so that a seed gives
-// NF's initial weights (the count of parameters is NF's less h * L).
+// NF's initial weights (the count of parameters is NF's less h * L, or h * Q * L with Q outputs
+// per step).
 //
 // NF defaults: taylor_order 3, jacobi_degree 6, wavelet_function mexican_hat, dropout 0.1,
 // revin_affine on; Adam lr 1e-3 without LR decays, 32 windows per step, the identity scaler.

@@ -39,9 +39,9 @@
 // dft_decomp keeps, per window and step, the top_k strongest frequencies over the d_model
 // features (NF's DFT_series_decomp, with its zeroing of the first window's spectrum and its
 // threshold at the batch's weakest kept frequency). Not built: down_sampling_method conv (NF
-// draws a new, untrained convolution at every forward). With Q
-// outputs per step (MQLoss, a DistributionLoss), NF's distr_output, a Linear(N, N * Q), maps a
-// step's N forecasts to the outputs, read as NF's loss reads them (MixedSeriesOutputs).
+// draws a new, untrained convolution at every forward). With Q outputs per step (MQLoss, a
+// DistributionLoss), NF's distr_output, a Linear(N, N * Q), maps a step's N forecasts to the
+// outputs, read as NF's loss reads them (MixedSeriesOutputs).
 #include <ATen/ops/fft_irfft.h>
 #include <ATen/ops/fft_rfft.h>
 #include <torch/nn/modules/embedding.h>
