@@ -38,6 +38,7 @@ std::map<std::string, double> SmallParams(const std::string& name) {
   if (name == "TSMixer" || name == "TSMixerx") return {};  // NF's default is 64 wide
   if (name == "TimeMixer") return {};                      // NF's default is 32 wide
   if (name == "RMoK") return {};                           // four experts from L to h
+  if (name == "xLSTM") return {{"encoder_hidden_size", 32}, {"decoder_hidden_size", 32}};
   if (name == "StemGNN") return {{"multi_layer", 2}};
   if (name == "iTransformer") return {{"hidden_size", 16}, {"d_ff", 32}, {"n_heads", 4}};
   if (name == "MLPMultivariate") return {{"hidden_size", 64}};
@@ -211,7 +212,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ModelTest,
                                            "TFT", "BiTCN", "DeepNPTS", "Informer", "KAN", "TSMixer",
                                            "iTransformer", "MLPMultivariate", "SOFTS", "TSMixerx",
                                            "TimeXer", "XLinear", "SOFTSSharp", "TimeMixer", "RMoK",
-                                           "StemGNN"));
+                                           "StemGNN", "xLSTM"));
 
 // NF's DLinear and NLinear, by hand from their layers' weights: DLinear's trend is the moving
 // average over moving_avg_window points of the window padded with its first and last values
@@ -314,7 +315,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExogenousModelTest,
                                            "Autoformer", "FEDformer", "TimesNet", "TiDE", "TFT",
                                            "BiTCN", "NBEATSx", "DeepNPTS", "Informer", "KAN",
                                            "MLPMultivariate", "iTransformer", "TSMixerx", "TimeXer",
-                                           "XLinear"));
+                                           "XLinear", "xLSTM"));
 
 // A zoo model built for `loss` (ModelConfig::outputs) with it set, at seed 1; the recurrent
 // models and TCN at NF's widths (128 or 200), quick enough here. Null after a failure.
@@ -369,7 +370,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, MultiQuantileModelTest,
                                            "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "DLinear", "NLinear", "TiDE", "TFT", "BiTCN", "Informer",
-                                           "KAN"));
+                                           "KAN", "xLSTM"));
 
 // Under NF's DistributionLoss (its parameters per step, ModelConfig::outputs) every point model
 // gives [B, H, P] raw parameters: the training loss is their mean negative log-likelihood, its
@@ -400,7 +401,8 @@ TEST_P(DistributionModelTest, GivesTheDistributionsParameters) {
   const auto params = likelihood.MapParams(out);
   if (name != "PatchTST" && name != "TimesNet" && name != "VanillaTransformer" &&
       name != "Autoformer" && name != "FEDformer" && name != "TiDE" && name != "TFT" &&
-      name != "BiTCN" && name != "Informer") {  // no dropout: the same forward in eval
+      name != "BiTCN" && name != "Informer" &&
+      name != "xLSTM") {  // no dropout: the same forward in eval
     const auto nll = -likelihood.LogProb(params, y);
     EXPECT_NEAR(training_loss.item<double>(), ((nll * mask).sum() / mask.sum()).item<double>(),
                 1e-4 * std::abs(training_loss.item<double>()));
@@ -421,7 +423,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, DistributionModelTest,
                                            "GRU", "TCN", "DilatedRNN", "PatchTST", "TimesNet",
                                            "VanillaTransformer", "Autoformer", "FEDformer",
                                            "DLinear", "NLinear", "TiDE", "TFT", "BiTCN", "Informer",
-                                           "KAN"));
+                                           "KAN", "xLSTM"));
 
 // DistributionLoss's quantiles are its distribution's: with many draws, a Normal's sampled
 // quantiles come near loc + scale * z_q, and another seed draws other numbers.
@@ -1857,6 +1859,77 @@ TEST(Models, KanLayersAreNfs) {
 // distribution's parameters after every step of the window; NF's (a recurrent model's) those of
 // the last h steps before its domain map, which leaves StudentT's loc (output 1) as it is
 // (`nf_seed_forecast.py DeepAR --output 1`).
+// xLSTM is NF 3.3's with the xlstm package's mLSTM blocks, layer for layer: its trainable
+// parameters counted in NF's xLSTM(h=12, input_size=24, ...) and, at seed 1, NF's eval-mode
+// forecasts, with and without exogenous variables and with other widths (`nf_seed_forecast.py
+// xLSTM --count ...`); its training-mode forward with NF's dropout masks (`--train`); and an
+// MQLoss quantile's forecast (`--loss "MQLoss(level=[80])" --output 2`).
+TEST(Models, XLstmLayersAreNfs) {
+  ExpectNfCounts(
+      "xLSTM", {{0, 0, 0, {}, 239037},
+                {2, 2, 1, {}, 239933},
+                {0,
+                 0,
+                 0,
+                 {{"encoder_n_blocks", 3}, {"encoder_hidden_size", 64}, {"encoder_bias", 0}},
+                 99397},
+                {0, 1, 0, {{"decoder_layers", 1}}, 222654},
+                {0,
+                 0,
+                 0,
+                 {{"decoder_layers", 3}, {"decoder_hidden_size", 32}, {"encoder_hidden_size", 100}},
+                 183513}});
+  ExpectNfForecast("xLSTM", NfCase(0, 0, 0), NfWindows(0, 0, false),
+                   {{-0.0147010f, -0.1792332f, 0.0603131f, -0.0253076f},
+                    {0.1228060f, -0.1617792f, -0.0289293f},
+                    -1.0534517});
+  ExpectNfForecast("xLSTM", NfCase(2, 2, 1), NfWindows(2, 2, true),
+                   {{-0.0741412f, -0.0497173f, -0.0123906f, -0.0421925f},
+                    {-0.2350381f, -0.0701119f, -0.2500945f},
+                    -2.1083493});
+  ExpectNfForecast(
+      "xLSTM",
+      NfCase(0, 0, 0, {{"encoder_n_blocks", 3}, {"encoder_hidden_size", 64}, {"encoder_bias", 0}}),
+      NfWindows(0, 0, false),
+      {{0.3178422f, -0.2133494f, -0.2289139f, 0.0332352f},
+       {-0.1133182f, -0.0456274f, -0.1783754f},
+       -1.6580683});
+  ExpectNfForecast("xLSTM", NfCase(0, 1, 0, {{"decoder_layers", 1}}), NfWindows(0, 1, false),
+                   {{-0.9856470f, -0.4597078f, 0.4057097f, 0.4289587f},
+                    {-0.5842013f, -0.7877933f, 0.4601465f},
+                    -3.2764628});
+  ExpectNfForecast(
+      "xLSTM",
+      NfCase(0, 0, 0,
+             {{"decoder_layers", 3}, {"decoder_hidden_size", 32}, {"encoder_hidden_size", 100}}),
+      NfWindows(0, 0, false),
+      {{0.1500979f, 0.1764380f, 0.2161932f, 0.1770951f},
+       {0.1415488f, 0.1329238f, 0.2086635f},
+       4.1627851});
+  ExpectNfForecast("xLSTM", NfCase(0, 0, 0), NfWindows(0, 0, false),
+                   {{0.0137760f, -0.1894665f, 0.0608178f, -0.0498236f},
+                    {0.1360428f, -0.1588011f, -0.0100395f},
+                    -1.0430151},
+                   /*training=*/true);
+  ExpectNfForecast("xLSTM", NfCase(1, 2, 1), NfWindows(1, 2, true),
+                   {{0.0625360f, -0.0269435f, 0.1025241f, 0.1485586f},
+                    {-0.0206935f, -0.0431271f, 0.0655709f},
+                    1.6357546},
+                   /*training=*/true);
+  ModelConfig mq = NfCase(0, 1, 0);
+  mq.outputs = 3;  // MQLoss(level=[80]): the median and the 10 % and 90 % quantiles
+  ExpectNfForecast("xLSTM", mq, NfWindows(0, 1, false),
+                   {{-0.0139096f, 0.0955972f, 0.1008089f, -0.1538844f},
+                    {0.0550783f, -0.1066882f, -0.0270986f},
+                    0.0158504},
+                   /*training=*/false, /*output=*/2);
+  EXPECT_EQ(MakeError("xLSTM", NfCase(0, 0, 0, {{"backbone", 1}})),
+            "xLSTM: backbone sLSTM is not built yet (NF's sLSTM blocks, with their feed-forward "
+            "part); the mLSTM backbone, NF's default, is");
+  EXPECT_EQ(MakeError("xLSTM", NfCase(0, 0, 0, {{"encoder_dropout", 1}})),
+            "xLSTM: encoder_dropout must be in [0, 1), got 1");
+}
+
 TEST(Models, DeepArIsNfsAtSeedOne) {
   torch::manual_seed(1);
   auto model = DefaultModelRegistry().Make("DeepAR", NfCase(0, 0, 0));

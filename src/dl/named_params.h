@@ -36,6 +36,8 @@ inline const std::vector<NamedParam>& NamedParams() {
       {"down_sampling_method", {"avg", "max", "conv"}, false},
       // RMoK's wavelet expert.
       {"wavelet_function", {"mexican_hat", "morlet", "dog", "meyer", "shannon"}, false},
+      // xLSTM's blocks (sLSTM: not built yet).
+      {"backbone", {"mLSTM", "sLSTM"}, false},
   };
   return kParams;
 }

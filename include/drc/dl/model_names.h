@@ -10,7 +10,7 @@
 namespace drc::dl {
 
 // The forecasting zoo (DefaultModelRegistry's names, sorted).
-inline constexpr std::array<std::string_view, 34> kForecastModelNames = {"Autoformer",
+inline constexpr std::array<std::string_view, 35> kForecastModelNames = {"Autoformer",
                                                                          "BiTCN",
                                                                          "DLinear",
                                                                          "DeepAR",
@@ -43,7 +43,8 @@ inline constexpr std::array<std::string_view, 34> kForecastModelNames = {"Autofo
                                                                          "TimesNet",
                                                                          "VanillaTransformer",
                                                                          "XLinear",
-                                                                         "iTransformer"};
+                                                                         "iTransformer",
+                                                                         "xLSTM"};
 
 // The hydrology models (MakeHydroModel), then the aliases it also takes (NeuralHydrology's
 // class names).

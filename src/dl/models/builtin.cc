@@ -37,6 +37,7 @@ Status RegisterTsMixerModels(ModelRegistry& registry);    // models/tsmixer.cc: 
 // models/vanilla_transformer.cc: VanillaTransformer
 Status RegisterVanillaTransformerModels(ModelRegistry& registry);
 Status RegisterXLinearModels(ModelRegistry& registry);  // models/xlinear.cc: XLinear
+Status RegisterXLstmModels(ModelRegistry& registry);    // models/xlstm.cc: xLSTM
 
 const ModelRegistry& DefaultModelRegistry() {
   static const ModelRegistry kRegistry = [] {
@@ -66,7 +67,8 @@ const ModelRegistry& DefaultModelRegistry() {
                       RegisterTimeXerModels,
                       RegisterTsMixerModels,
                       RegisterVanillaTransformerModels,
-                      RegisterXLinearModels}) {
+                      RegisterXLinearModels,
+                      RegisterXLstmModels}) {
       Status st = add(registry);
       if (!st.ok()) {
         std::fprintf(stderr, "drc: model registry: %s\n", st.ToString().c_str());
