@@ -5,6 +5,7 @@
 #include <ATen/ops/bmm.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/conv2d.h>
+#include <ATen/ops/einsum.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/linear.h>
@@ -711,6 +712,111 @@ struct MexicanHatFunction : public torch::autograd::Function<MexicanHatFunction>
 };
 
 }  // namespace
+
+// ---- BlockDiagonalLinear ----------------------------------------------------------------------
+
+namespace {
+
+// y[r, b * out + o] = sum over d of x[r, b * in + d] * w[b, o, d] (transposed: w[b, d, o] read
+// as w[b][o][d] with strides), rows [begin, end).
+template <typename T>
+void BlockRows(const T* x, const T* w, T* y, int64_t begin, int64_t end, int64_t blocks, int64_t in,
+               int64_t out, bool transposed) {
+  const int64_t w_o = transposed ? 1 : in, w_d = transposed ? out : 1;
+  for (int64_t r = begin; r < end; ++r) {
+    const T* xr = x + r * blocks * in;
+    T* yr = y + r * blocks * out;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const T* wb = w + b * in * out;
+      for (int64_t o = 0; o < out; ++o) {
+        T acc = 0;
+        for (int64_t d = 0; d < in; ++d) acc += xr[b * in + d] * wb[o * w_o + d * w_d];
+        yr[b * out + o] = acc;
+      }
+    }
+  }
+}
+
+// x [rows, blocks * in] -> [rows, blocks * out] by w (w's blocks transposed: in and out swap).
+at::Tensor ApplyBlocks(const at::Tensor& x, const at::Tensor& w, bool transposed) {
+  const int64_t blocks = w.size(0);
+  const int64_t out = transposed ? w.size(2) : w.size(1), in = transposed ? w.size(1) : w.size(2);
+  const int64_t rows = x.size(0);
+  at::Tensor y = at::empty({rows, blocks * out}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "ApplyBlocks", [&] {
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    const scalar_t* wp = w.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / (blocks * in * out));
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      BlockRows(xp, wp, yp, begin, end, blocks, in, out, transposed);
+    });
+  });
+  return y;
+}
+
+// gw[b, o, d] = sum over rows r, in order, of g[r, b * out + o] * x[r, b * in + d]; the blocks
+// are split over the threads.
+at::Tensor BlockWeightGrad(const at::Tensor& g, const at::Tensor& x, int64_t blocks, int64_t out,
+                           int64_t in) {
+  const int64_t rows = x.size(0);
+  at::Tensor gw = at::zeros({blocks, out, in}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "BlockWeightGrad", [&] {
+    const scalar_t* gp = g.data_ptr<scalar_t>();
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    scalar_t* wp = gw.data_ptr<scalar_t>();
+    at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const scalar_t* gr = gp + r * blocks * out;
+        const scalar_t* xr = xp + r * blocks * in;
+        for (int64_t b = begin; b < end; ++b) {
+          scalar_t* wb = wp + b * out * in;
+          for (int64_t o = 0; o < out; ++o) {
+            const scalar_t go = gr[b * out + o];
+            for (int64_t d = 0; d < in; ++d) wb[o * in + d] += go * xr[b * in + d];
+          }
+        }
+      }
+    });
+  });
+  return gw;
+}
+
+struct BlockDiagonalFunction : public torch::autograd::Function<BlockDiagonalFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& w) {
+    ctx->save_for_backward({x, w});
+    return ApplyBlocks(x, w, /*transposed=*/false);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    const at::Tensor& w = saved[1];
+    const at::Tensor g = grads[0].contiguous();
+    at::Tensor gx, gw;
+    if (ctx->needs_input_grad(0)) gx = ApplyBlocks(g, w, /*transposed=*/true);
+    if (ctx->needs_input_grad(1)) gw = BlockWeightGrad(g, x, w.size(0), w.size(1), w.size(2));
+    return {gx, gw};
+  }
+};
+
+}  // namespace
+
+at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w) {
+  TORCH_CHECK(w.dim() == 3 && x.dim() >= 1 && x.size(-1) == w.size(0) * w.size(2),
+              "block-diagonal linear: expected x [..., blocks * in] and w [blocks, out, in], got ",
+              x.sizes(), " and ", w.sizes());
+  std::vector<int64_t> sizes = x.sizes().vec();
+  sizes.back() = w.size(0) * w.size(1);
+  if (!x.is_cpu() || x.scalar_type() != w.scalar_type() ||
+      (x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble)) {
+    const at::Tensor blocks = x.reshape({-1, w.size(0), w.size(2)});
+    return at::einsum("nhd,hod->nho", {blocks, w}).reshape(sizes);
+  }
+  const at::Tensor rows = x.reshape({-1, x.size(-1)}).contiguous();
+  return BlockDiagonalFunction::apply(rows, w.contiguous()).view(sizes);
+}
 
 at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,
                               const at::Tensor& w) {

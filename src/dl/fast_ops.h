@@ -95,6 +95,15 @@ at::Tensor SameConv2d(const at::Tensor& x, const at::Tensor& weight, const at::T
 at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,
                               const at::Tensor& w);
 
+// x [..., blocks * in] times the block-diagonal matrix of w [blocks, out, in]: block b's
+// outputs are w[b] times x's inputs b * in .. b * in + in - 1, giving [..., blocks * out] (the
+// xlstm package's LinearHeadwiseExpand, einsum("...hd,hod->...ho") over x viewed as
+// [..., blocks, in]). CPU float or double, one pass over the rows forward and two backward on
+// the intra-op threads (libtorch 1.13's einsum runs it as a bmm of `blocks` [rows, in] x [in,
+// out] products, at a few multiply-adds per row). Differentiable in x and w; the weight
+// gradient sums the rows in order, whatever the thread count.
+at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w);
+
 // optimizer.step() for Adam (no amsgrad, no weight decay) on float CPU parameters with
 // contiguous gradients: per element, m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g,
 // p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps), as libtorch's Adam computes

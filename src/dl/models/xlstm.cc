@@ -164,8 +164,7 @@ class MLstmBlock : public torch::nn::Module {
   // maps to its 4 outputs.
   torch::Tensor Headwise(const torch::Tensor& x, size_t which) const {
     const torch::Tensor& w = qkv_weights_[which];  // [blocks, out, in]
-    const torch::Tensor blocks = x.reshape({-1, w.size(0), kQkvBlock});
-    torch::Tensor out = torch::einsum("nhd,hod->nho", {blocks, w}).reshape(x.sizes());
+    const torch::Tensor out = BlockDiagonalLinear(x, w);
     return qkv_biases_.empty() ? out : out + qkv_biases_[which];
   }
 
@@ -177,8 +176,8 @@ class MLstmBlock : public torch::nn::Module {
     const torch::Tensor gates_in = torch::cat({q, k, v}, -1);
     const torch::Tensor igate = Dense(igate_, gates_in).transpose(1, 2);  // [B, NH, L]
     const torch::Tensor fgate = Dense(fgate_, gates_in).transpose(1, 2);
-    auto heads = [&](const torch::Tensor& t) {  // [B, L, inner] -> [B, NH, L, DH]
-      return t.view({b, l, kHeads, dh}).transpose(1, 2);
+    auto heads = [&](const torch::Tensor& t) {  // [B, L, inner] -> [B * NH, L, DH]
+      return t.view({b, l, kHeads, dh}).transpose(1, 2).reshape({b * kHeads, l, dh});
     };
     // log D[i, j] = sum_{t=j+1..i} log sigmoid(f_t) + i_j for j <= i, else -inf.
     const torch::Tensor log_f = torch::cumsum(torch::log_sigmoid(fgate), -1);  // [B, NH, L]
@@ -190,11 +189,14 @@ class MLstmBlock : public torch::nn::Module {
     const torch::Tensor max_log_d = std::get<0>(log_d.max(-1, true));  // [B, NH, L, 1]
     const torch::Tensor d = torch::exp(log_d - max_log_d);
     const torch::Tensor scores =
-        torch::matmul(heads(q), (heads(k) / std::sqrt(static_cast<double>(dh))).transpose(-2, -1)) *
+        BatchedMatmul(heads(q), (heads(k) / std::sqrt(static_cast<double>(dh))).transpose(1, 2))
+            .view({b, kHeads, l, l}) *
         d;
     const torch::Tensor normalizer =
         torch::maximum(scores.sum(-1, true).abs(), torch::exp(-max_log_d));
-    const torch::Tensor h = torch::matmul(scores / (normalizer + kCellEps), heads(v));
+    const torch::Tensor h =
+        BatchedMatmul((scores / (normalizer + kCellEps)).view({b * kHeads, l, l}), heads(v))
+            .view({b, kHeads, l, dh});
     // The per-head norm (NF's MultiHeadLayerNorm, a group norm with a group per head).
     const torch::Tensor normed =
         torch::layer_norm(h.transpose(1, 2), {dh}, {}, {}, kNormEps);  // [B, L, NH, DH]
