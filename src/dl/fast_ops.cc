@@ -717,28 +717,33 @@ struct MexicanHatFunction : public torch::autograd::Function<MexicanHatFunction>
 
 namespace {
 
-// y[r, b * out + o] = sum over d of x[r, b * in + d] * w[b, o, d] (transposed: w[b, d, o] read
-// as w[b][o][d] with strides), rows [begin, end).
-template <typename T>
-void BlockRows(const T* x, const T* w, T* y, int64_t begin, int64_t end, int64_t blocks, int64_t in,
-               int64_t out, bool transposed) {
+// y[r, b * out + o] = sum over d of x[r, b * in + d] * w[b, o, d] (+ bias[b * out + o]), for rows
+// [begin, end); with `transposed`, w[b] is read as its transpose (in and out swap). IN and OUT
+// > 0 are the block's shape known at compile time (the loops then unroll), 0 reads it.
+template <typename T, int IN, int OUT>
+void BlockRows(const T* x, const T* w, const T* bias, T* y, int64_t begin, int64_t end,
+               int64_t blocks, int64_t in_rt, int64_t out_rt, bool transposed) {
+  const int64_t in = IN > 0 ? IN : in_rt, out = OUT > 0 ? OUT : out_rt;
   const int64_t w_o = transposed ? 1 : in, w_d = transposed ? out : 1;
   for (int64_t r = begin; r < end; ++r) {
     const T* xr = x + r * blocks * in;
     T* yr = y + r * blocks * out;
     for (int64_t b = 0; b < blocks; ++b) {
       const T* wb = w + b * in * out;
+      const T* xb = xr + b * in;
       for (int64_t o = 0; o < out; ++o) {
         T acc = 0;
-        for (int64_t d = 0; d < in; ++d) acc += xr[b * in + d] * wb[o * w_o + d * w_d];
-        yr[b * out + o] = acc;
+        for (int64_t d = 0; d < in; ++d) acc += xb[d] * wb[o * w_o + d * w_d];
+        yr[b * out + o] = bias == nullptr ? acc : acc + bias[b * out + o];
       }
     }
   }
 }
 
-// x [rows, blocks * in] -> [rows, blocks * out] by w (w's blocks transposed: in and out swap).
-at::Tensor ApplyBlocks(const at::Tensor& x, const at::Tensor& w, bool transposed) {
+// x [rows, blocks * in] -> [rows, blocks * out] by w (w's blocks transposed: in and out swap),
+// plus bias [blocks * out] when defined.
+at::Tensor ApplyBlocks(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                       bool transposed) {
   const int64_t blocks = w.size(0);
   const int64_t out = transposed ? w.size(2) : w.size(1), in = transposed ? w.size(1) : w.size(2);
   const int64_t rows = x.size(0);
@@ -746,17 +751,40 @@ at::Tensor ApplyBlocks(const at::Tensor& x, const at::Tensor& w, bool transposed
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "ApplyBlocks", [&] {
     const scalar_t* xp = x.data_ptr<scalar_t>();
     const scalar_t* wp = w.data_ptr<scalar_t>();
+    const scalar_t* bp = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
     scalar_t* yp = y.data_ptr<scalar_t>();
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / (blocks * in * out));
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      BlockRows(xp, wp, yp, begin, end, blocks, in, out, transposed);
+      if (in == 4 && out == 4) {  // xLSTM's blocks
+        BlockRows<scalar_t, 4, 4>(xp, wp, bp, yp, begin, end, blocks, in, out, transposed);
+      } else {
+        BlockRows<scalar_t, 0, 0>(xp, wp, bp, yp, begin, end, blocks, in, out, transposed);
+      }
     });
   });
   return y;
 }
 
-// gw[b, o, d] = sum over rows r, in order, of g[r, b * out + o] * x[r, b * in + d]; the blocks
-// are split over the threads.
+// gw[b, o, d] += sum over rows r, in order, of g[r, b * out + o] * x[r, b * in + d], blocks
+// [begin, end).
+template <typename T, int IN, int OUT>
+void BlockWeightRows(const T* g, const T* x, T* gw, int64_t rows, int64_t begin, int64_t end,
+                     int64_t blocks, int64_t in_rt, int64_t out_rt) {
+  const int64_t in = IN > 0 ? IN : in_rt, out = OUT > 0 ? OUT : out_rt;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* gr = g + r * blocks * out;
+    const T* xr = x + r * blocks * in;
+    for (int64_t b = begin; b < end; ++b) {
+      T* wb = gw + b * out * in;
+      for (int64_t o = 0; o < out; ++o) {
+        const T go = gr[b * out + o];
+        for (int64_t d = 0; d < in; ++d) wb[o * in + d] += go * xr[b * in + d];
+      }
+    }
+  }
+}
+
+// The weight's gradient, the blocks split over the threads.
 at::Tensor BlockWeightGrad(const at::Tensor& g, const at::Tensor& x, int64_t blocks, int64_t out,
                            int64_t in) {
   const int64_t rows = x.size(0);
@@ -766,16 +794,10 @@ at::Tensor BlockWeightGrad(const at::Tensor& g, const at::Tensor& x, int64_t blo
     const scalar_t* xp = x.data_ptr<scalar_t>();
     scalar_t* wp = gw.data_ptr<scalar_t>();
     at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const scalar_t* gr = gp + r * blocks * out;
-        const scalar_t* xr = xp + r * blocks * in;
-        for (int64_t b = begin; b < end; ++b) {
-          scalar_t* wb = wp + b * out * in;
-          for (int64_t o = 0; o < out; ++o) {
-            const scalar_t go = gr[b * out + o];
-            for (int64_t d = 0; d < in; ++d) wb[o * in + d] += go * xr[b * in + d];
-          }
-        }
+      if (in == 4 && out == 4) {
+        BlockWeightRows<scalar_t, 4, 4>(gp, xp, wp, rows, begin, end, blocks, in, out);
+      } else {
+        BlockWeightRows<scalar_t, 0, 0>(gp, xp, wp, rows, begin, end, blocks, in, out);
       }
     });
   });
@@ -784,9 +806,10 @@ at::Tensor BlockWeightGrad(const at::Tensor& g, const at::Tensor& x, int64_t blo
 
 struct BlockDiagonalFunction : public torch::autograd::Function<BlockDiagonalFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
-                            const at::Tensor& w) {
+                            const at::Tensor& w, const at::Tensor& bias, bool has_bias) {
     ctx->save_for_backward({x, w});
-    return ApplyBlocks(x, w, /*transposed=*/false);
+    ctx->saved_data["has_bias"] = has_bias;
+    return ApplyBlocks(x, w, has_bias ? bias : at::Tensor(), /*transposed=*/false);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
@@ -794,28 +817,37 @@ struct BlockDiagonalFunction : public torch::autograd::Function<BlockDiagonalFun
     const at::Tensor& x = saved[0];
     const at::Tensor& w = saved[1];
     const at::Tensor g = grads[0].contiguous();
-    at::Tensor gx, gw;
-    if (ctx->needs_input_grad(0)) gx = ApplyBlocks(g, w, /*transposed=*/true);
+    at::Tensor gx, gw, gb;
+    if (ctx->needs_input_grad(0)) gx = ApplyBlocks(g, w, at::Tensor(), /*transposed=*/true);
     if (ctx->needs_input_grad(1)) gw = BlockWeightGrad(g, x, w.size(0), w.size(1), w.size(2));
-    return {gx, gw};
+    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) gb = g.sum(0);
+    return {gx, gw, gb, at::Tensor()};
   }
 };
 
 }  // namespace
 
-at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w) {
+at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
   TORCH_CHECK(w.dim() == 3 && x.dim() >= 1 && x.size(-1) == w.size(0) * w.size(2),
               "block-diagonal linear: expected x [..., blocks * in] and w [blocks, out, in], got ",
               x.sizes(), " and ", w.sizes());
+  TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == w.size(0) * w.size(1)),
+              "block-diagonal linear: expected a bias of ", w.size(0) * w.size(1), " values, got ",
+              bias.sizes());
   std::vector<int64_t> sizes = x.sizes().vec();
   sizes.back() = w.size(0) * w.size(1);
   if (!x.is_cpu() || x.scalar_type() != w.scalar_type() ||
+      (bias.defined() && bias.scalar_type() != w.scalar_type()) ||
       (x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble)) {
     const at::Tensor blocks = x.reshape({-1, w.size(0), w.size(2)});
-    return at::einsum("nhd,hod->nho", {blocks, w}).reshape(sizes);
+    const at::Tensor y = at::einsum("nhd,hod->nho", {blocks, w}).reshape(sizes);
+    return bias.defined() ? y + bias : y;
   }
   const at::Tensor rows = x.reshape({-1, x.size(-1)}).contiguous();
-  return BlockDiagonalFunction::apply(rows, w.contiguous()).view(sizes);
+  return BlockDiagonalFunction::apply(
+             rows, w.contiguous(), bias.defined() ? bias.contiguous() : at::empty({0}, w.options()),
+             bias.defined())
+      .view(sizes);
 }
 
 at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,

@@ -98,11 +98,13 @@ at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at
 // x [..., blocks * in] times the block-diagonal matrix of w [blocks, out, in]: block b's
 // outputs are w[b] times x's inputs b * in .. b * in + in - 1, giving [..., blocks * out] (the
 // xlstm package's LinearHeadwiseExpand, einsum("...hd,hod->...ho") over x viewed as
-// [..., blocks, in]). CPU float or double, one pass over the rows forward and two backward on
-// the intra-op threads (libtorch 1.13's einsum runs it as a bmm of `blocks` [rows, in] x [in,
-// out] products, at a few multiply-adds per row). Differentiable in x and w; the weight
-// gradient sums the rows in order, whatever the thread count.
-at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w);
+// [..., blocks, in]), plus bias [blocks * out] when it is defined. CPU float or double, one
+// pass over the rows forward and two backward on the intra-op threads (libtorch 1.13's einsum
+// runs it as a bmm of `blocks` [rows, in] x [in, out] products, at a few multiply-adds per
+// row). Differentiable in x, w and bias; the weight gradient sums the rows in order, whatever
+// the thread count.
+at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w,
+                               const at::Tensor& bias = {});
 
 // optimizer.step() for Adam (no amsgrad, no weight decay) on float CPU parameters with
 // contiguous gradients: per element, m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g,

@@ -59,15 +59,19 @@ TEST(FastOps, BlockDiagonalLinearMatchesEinsum) {
       auto xt = torch::randn({s.blocks * s.in, 2, s.rows}, torch::dtype(dtype)).requires_grad_();
       auto x = xt.permute({1, 2, 0});  // [2, rows, blocks * in], not contiguous
       auto w = torch::randn({s.blocks, s.out, s.in}, torch::dtype(dtype)).requires_grad_();
-      auto ours = BlockDiagonalLinear(x, w);
+      auto bias = torch::randn({s.blocks * s.out}, torch::dtype(dtype)).requires_grad_();
+      auto ours = BlockDiagonalLinear(x, w, bias);
       auto ref = torch::einsum("nhd,hod->nho", {x.reshape({-1, s.blocks, s.in}), w})
-                     .reshape({2, s.rows, s.blocks * s.out});
+                     .reshape({2, s.rows, s.blocks * s.out}) +
+                 bias;
       const double tol = dtype == torch::kFloat ? 1e-5 : 1e-12;
       ASSERT_EQ(ours.sizes(), ref.sizes());
       EXPECT_TRUE(torch::allclose(ours, ref, tol, tol));
       auto weight = torch::randn(ref.sizes(), torch::dtype(dtype));
-      auto go = torch::autograd::grad({(ours * weight).sum()}, {xt, w});
-      auto gr = torch::autograd::grad({(ref * weight).sum()}, {xt, w});
+      auto go = torch::autograd::grad({(ours * weight).sum()}, {xt, w, bias});
+      auto gr = torch::autograd::grad({(ref * weight).sum()}, {xt, w, bias});
+      EXPECT_TRUE(torch::allclose(go[2], gr[2], 10 * tol, 10 * tol));
+      EXPECT_TRUE(torch::allclose(BlockDiagonalLinear(x, w), ref - bias, tol, tol));
       EXPECT_TRUE(torch::allclose(go[0], gr[0], tol, tol))
           << s.blocks << "x" << s.out << "x" << s.in;
       EXPECT_TRUE(torch::allclose(go[1], gr[1], 10 * tol, 10 * tol))

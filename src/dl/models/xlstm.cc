@@ -164,8 +164,7 @@ class MLstmBlock : public torch::nn::Module {
   // maps to its 4 outputs.
   torch::Tensor Headwise(const torch::Tensor& x, size_t which) const {
     const torch::Tensor& w = qkv_weights_[which];  // [blocks, out, in]
-    const torch::Tensor out = BlockDiagonalLinear(x, w);
-    return qkv_biases_.empty() ? out : out + qkv_biases_[which];
+    return BlockDiagonalLinear(x, w, qkv_biases_.empty() ? torch::Tensor() : qkv_biases_[which]);
   }
 
   // The matrix-memory cell in its parallel stabilised form, then the per-head norm:
