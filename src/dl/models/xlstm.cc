@@ -114,9 +114,17 @@ class MLstmBlock : public torch::nn::Module {
 
   torch::Tensor forward(const torch::Tensor& x) {
     const int64_t b = x.size(0), l = x.size(1);
-    const torch::Tensor up = Dense(proj_up_, ResidualLayerNorm(x, norm_weight_));
-    const torch::Tensor x_mlstm = up.narrow(-1, 0, inner_);
-    const torch::Tensor z = up.narrow(-1, inner_, inner_);
+    // The up-projection's two halves as two products (its output is never whole): the
+    // gradient of a slice of it would be a zeroed tensor as large as the output.
+    const torch::Tensor normed = ResidualLayerNorm(x, norm_weight_).reshape({b * l, dim_});
+    auto half = [&](int64_t part) {
+      const torch::Tensor& bias = proj_up_->bias;
+      return Linear2d(normed, proj_up_->weight.narrow(0, part * inner_, inner_),
+                      bias.defined() ? bias.narrow(0, part * inner_, inner_) : torch::Tensor())
+          .view({b, l, inner_});
+    };
+    const torch::Tensor x_mlstm = half(0);
+    const torch::Tensor z = half(1);
     const torch::Tensor conv = torch::silu(CausalConv(x_mlstm));
     const torch::Tensor q = Headwise(conv, 0), k = Headwise(conv, 1), v = Headwise(x_mlstm, 2);
     const torch::Tensor h = Cell(q, k, v, b, l);  // [B, L, inner]
@@ -172,9 +180,19 @@ class MLstmBlock : public torch::nn::Module {
   torch::Tensor Cell(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                      int64_t b, int64_t l) {
     const int64_t dh = inner_ / kHeads;
-    const torch::Tensor gates_in = torch::cat({q, k, v}, -1);
-    const torch::Tensor igate = Dense(igate_, gates_in).transpose(1, 2);  // [B, NH, L]
-    const torch::Tensor fgate = Dense(fgate_, gates_in).transpose(1, 2);
+    // Both gates read [q | k | v]: the sum of three products with the gates' weights side by
+    // side, instead of a concatenated copy of q, k and v.
+    const torch::Tensor gate_w = torch::cat({igate_->weight, fgate_->weight});  // [2 NH, 3 inner]
+    const torch::Tensor gates =
+        (Linear2d(q.reshape({b * l, inner_}), gate_w.narrow(1, 0, inner_).contiguous(),
+                  torch::cat({igate_->bias, fgate_->bias})) +
+         Linear2d(k.reshape({b * l, inner_}), gate_w.narrow(1, inner_, inner_).contiguous(), {}) +
+         Linear2d(v.reshape({b * l, inner_}), gate_w.narrow(1, 2 * inner_, inner_).contiguous(),
+                  {}))
+            .view({b, l, 2 * kHeads})
+            .transpose(1, 2);                                // [B, 2 NH, L]
+    const torch::Tensor igate = gates.narrow(1, 0, kHeads);  // [B, NH, L]
+    const torch::Tensor fgate = gates.narrow(1, kHeads, kHeads);
     auto heads = [&](const torch::Tensor& t) {  // [B, L, inner] -> [B * NH, L, DH]
       return t.view({b, l, kHeads, dh}).transpose(1, 2).reshape({b * kHeads, l, dh});
     };
