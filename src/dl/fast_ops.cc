@@ -850,6 +850,142 @@ at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w, const a
       .view(sizes);
 }
 
+// ---- CausalDepthwiseConv1d -------------------------------------------------------------------
+
+namespace {
+
+// y = conv(x) for windows [begin, end): x, y [B, L, C], wt [K, C] (the kernel transposed so that
+// the channel loop is contiguous), bias [C].
+__attribute__((target_clones("avx512f", "avx2", "default"))) void CausalConvRows(
+    const float* x, const float* wt, const float* bias, float* y, int64_t begin, int64_t end,
+    int64_t l, int64_t c, int64_t k) {
+  for (int64_t b = begin; b < end; ++b) {
+    for (int64_t t = 0; t < l; ++t) {
+      float* __restrict yt = y + (b * l + t) * c;
+      std::copy(bias, bias + c, yt);
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t src = t - k + 1 + j;
+        if (src < 0) continue;
+        const float* __restrict xs = x + (b * l + src) * c;
+        const float* __restrict wj = wt + j * c;
+        for (int64_t ch = 0; ch < c; ++ch) yt[ch] += xs[ch] * wj[ch];
+      }
+    }
+  }
+}
+
+// gx[b, s, c] = sum over j of g[b, s + K - 1 - j, c] * w[c, j] (steps within [0, L)), windows
+// [begin, end).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void CausalConvInputGrad(
+    const float* g, const float* wt, float* gx, int64_t begin, int64_t end, int64_t l, int64_t c,
+    int64_t k) {
+  for (int64_t b = begin; b < end; ++b) {
+    for (int64_t s = 0; s < l; ++s) {
+      float* __restrict gs = gx + (b * l + s) * c;
+      std::fill(gs, gs + c, 0.0f);
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t t = s + k - 1 - j;
+        if (t >= l) continue;
+        const float* __restrict gt = g + (b * l + t) * c;
+        const float* __restrict wj = wt + j * c;
+        for (int64_t ch = 0; ch < c; ++ch) gs[ch] += gt[ch] * wj[ch];
+      }
+    }
+  }
+}
+
+// gwt[j, c] += sum over (b, t), in order, of g[b, t, c] * x[b, t - K + 1 + j, c] and gb[c] +=
+// sum of g[b, t, c], for channels [c0, c1).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void CausalConvWeightGrad(
+    const float* g, const float* x, float* gwt, float* gb, int64_t batch, int64_t l, int64_t c,
+    int64_t k, int64_t c0, int64_t c1) {
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = 0; t < l; ++t) {
+      const float* __restrict gt = g + (b * l + t) * c;
+      for (int64_t ch = c0; ch < c1; ++ch) gb[ch] += gt[ch];
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t src = t - k + 1 + j;
+        if (src < 0) continue;
+        const float* __restrict xs = x + (b * l + src) * c;
+        float* __restrict gj = gwt + j * c;
+        for (int64_t ch = c0; ch < c1; ++ch) gj[ch] += gt[ch] * xs[ch];
+      }
+    }
+  }
+}
+
+struct CausalConvFunction : public torch::autograd::Function<CausalConvFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& weight, const at::Tensor& bias) {
+    const int64_t batch = x.size(0), l = x.size(1), c = x.size(2), k = weight.size(2);
+    const at::Tensor wt = weight.reshape({c, k}).t().contiguous();
+    ctx->save_for_backward({x, wt});
+    at::Tensor y = at::empty_like(x);
+    const float* xp = x.data_ptr<float>();
+    const float* wp = wt.data_ptr<float>();
+    const float* bp = bias.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, l * c));
+    at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
+      CausalConvRows(xp, wp, bp, yp, begin, end, l, c, k);
+    });
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    const at::Tensor& wt = saved[1];  // [K, C]
+    const at::Tensor g = grads[0].contiguous();
+    const int64_t batch = x.size(0), l = x.size(1), c = x.size(2), k = wt.size(0);
+    at::Tensor gx, gw, gb;
+    const float* gp = g.data_ptr<float>();
+    if (ctx->needs_input_grad(0)) {
+      gx = at::empty_like(x);
+      const float* wp = wt.data_ptr<float>();
+      float* gxp = gx.data_ptr<float>();
+      const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, l * c));
+      at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
+        CausalConvInputGrad(gp, wp, gxp, begin, end, l, c, k);
+      });
+    }
+    if (ctx->needs_input_grad(1) || ctx->needs_input_grad(2)) {
+      at::Tensor gwt = at::zeros({k, c}, x.options());
+      gb = at::zeros({c}, x.options());
+      const float* xp = x.data_ptr<float>();
+      float* gwp = gwt.data_ptr<float>();
+      float* gbp = gb.data_ptr<float>();
+      // Channel ranges of whole cache lines, so that threads do not share one.
+      at::parallel_for(0, (c + 15) / 16, 1, [&](int64_t begin, int64_t end) {
+        CausalConvWeightGrad(gp, xp, gwp, gbp, batch, l, c, k, begin * 16, std::min(c, end * 16));
+      });
+      gw = gwt.t().reshape({c, 1, k});
+    }
+    return {gx, gw, gb};
+  }
+};
+
+}  // namespace
+
+at::Tensor CausalDepthwiseConv1d(const at::Tensor& x, const at::Tensor& weight,
+                                 const at::Tensor& bias) {
+  TORCH_CHECK(x.dim() == 3 && weight.dim() == 3 && weight.size(0) == x.size(2) &&
+                  weight.size(1) == 1 && weight.size(2) >= 1 && bias.dim() == 1 &&
+                  bias.size(0) == x.size(2),
+              "causal depthwise conv1d: expected x [B, L, C], weight [C, 1, K] and bias [C], got ",
+              x.sizes(), ", ", weight.sizes(), " and ", bias.sizes());
+  if (!x.is_cpu() || x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat ||
+      bias.scalar_type() != at::kFloat) {
+    const int64_t l = x.size(1), k = weight.size(2);
+    const at::Tensor padded = at::constant_pad_nd(x, {0, 0, k - 1, 0});
+    at::Tensor y = bias;
+    for (int64_t j = 0; j < k; ++j)
+      y = y + padded.narrow(1, j, l) * weight.select(1, 0).select(1, j);
+    return y;
+  }
+  return CausalConvFunction::apply(x.contiguous(), weight, bias.contiguous());
+}
+
 at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,
                               const at::Tensor& w) {
   TORCH_CHECK(x.dim() == 2 && t.dim() == 2 && t.sizes() == s.sizes() && t.sizes() == w.sizes() &&

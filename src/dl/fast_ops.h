@@ -106,6 +106,16 @@ at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at
 at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w,
                                const at::Tensor& bias = {});
 
+// The causal depthwise convolution over time of x [B, L, C] by weight [C, 1, K] (a Conv1d's,
+// groups = C) and bias [C]: y[b, t, c] = bias[c] + sum over j < K of weight[c, 0, j] *
+// x[b, t - K + 1 + j, c], steps before the start reading 0 (the xlstm package's CausalConv1d:
+// a Conv1d padded by K - 1 on both sides, its first L steps, on [B, C, L]). CPU float, one pass
+// forward and two backward on the intra-op threads, in x's layout (no transposes); the weight
+// and bias gradients sum the windows and steps in order, whatever the thread count. Other
+// dtypes and devices: the same as libtorch ops. Differentiable in all three.
+at::Tensor CausalDepthwiseConv1d(const at::Tensor& x, const at::Tensor& weight,
+                                 const at::Tensor& bias);
+
 // optimizer.step() for Adam (no amsgrad, no weight decay) on float CPU parameters with
 // contiguous gradients: per element, m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g,
 // p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps), as libtorch's Adam computes

@@ -85,6 +85,43 @@ TEST(FastOps, BlockDiagonalLinearMatchesEinsum) {
   EXPECT_NE(bad.message().find("[2, 12] and [4, 4, 4]"), std::string::npos) << bad.message();
 }
 
+// CausalDepthwiseConv1d equals libtorch's Conv1d (groups = C, padded by K - 1, its first L
+// steps) in value and in the gradients of x, weight and bias: xLSTM's kernel of 4, a kernel
+// longer than the window, one step, a non-contiguous input, and double (libtorch's ops).
+TEST(FastOps, CausalDepthwiseConvMatchesConv1d) {
+  torch::manual_seed(6);
+  struct Shape {
+    int64_t batch, l, c, k;
+  };
+  for (const Shape& s : {Shape{5, 24, 40, 4}, Shape{3, 2, 17, 4}, Shape{2, 1, 3, 1}}) {
+    for (auto dtype : {torch::kFloat, torch::kDouble}) {
+      auto xt = torch::randn({s.c, s.batch, s.l}, torch::dtype(dtype)).requires_grad_();
+      auto x = xt.permute({1, 2, 0});  // [B, L, C], not contiguous
+      auto w = torch::randn({s.c, 1, s.k}, torch::dtype(dtype)).requires_grad_();
+      auto bias = torch::randn({s.c}, torch::dtype(dtype)).requires_grad_();
+      auto ours = CausalDepthwiseConv1d(x, w, bias);
+      auto ref = torch::conv1d(x.transpose(1, 2), w, bias, 1, s.k - 1, 1, s.c)
+                     .narrow(2, 0, s.l)
+                     .transpose(1, 2);
+      const double tol = dtype == torch::kFloat ? 1e-5 : 1e-12;
+      ASSERT_EQ(ours.sizes(), ref.sizes());
+      EXPECT_TRUE(torch::allclose(ours, ref, tol, tol)) << s.l << " steps, kernel " << s.k;
+      auto weight = torch::randn(ref.sizes(), torch::dtype(dtype));
+      auto go = torch::autograd::grad({(ours * weight).sum()}, {xt, w, bias});
+      auto gr = torch::autograd::grad({(ref * weight).sum()}, {xt, w, bias});
+      for (int i = 0; i < 3; ++i) {
+        EXPECT_TRUE(torch::allclose(go[i], gr[i], 10 * tol, 10 * tol))
+            << "gradient " << i << ", " << s.l << " steps, kernel " << s.k;
+      }
+    }
+  }
+  auto bad = Guard("conv", [] {
+    CausalDepthwiseConv1d(torch::ones({2, 5, 3}), torch::ones({4, 1, 4}), torch::ones({4}));
+  });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("[2, 5, 3], [4, 1, 4] and [4]"), std::string::npos) << bad.message();
+}
+
 // The reference: the same attention as libtorch ops (split heads, scaled products, softmax).
 std::pair<torch::Tensor, torch::Tensor> ComposedAttention(const torch::Tensor& qkv,
                                                           const torch::Tensor& prev, int64_t heads,

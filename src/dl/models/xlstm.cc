@@ -125,7 +125,8 @@ class MLstmBlock : public torch::nn::Module {
     };
     const torch::Tensor x_mlstm = half(0);
     const torch::Tensor z = half(1);
-    const torch::Tensor conv = torch::silu(CausalConv(x_mlstm));
+    const torch::Tensor conv =
+        torch::silu(CausalDepthwiseConv1d(x_mlstm, conv_->weight, conv_->bias));
     const torch::Tensor q = Headwise(conv, 0), k = Headwise(conv, 1), v = Headwise(x_mlstm, 2);
     const torch::Tensor h = Cell(q, k, v, b, l);  // [B, L, inner]
     const torch::Tensor state = (h + skip_ * conv) * torch::silu(z);
@@ -156,16 +157,6 @@ class MLstmBlock : public torch::nn::Module {
       if (!qkv_biases_.empty()) qkv_biases_[i].zero_();
     }
     ResetCell();
-  }
-
-  // Causal depthwise convolution over time of x [B, L, C]: step t reads steps t - 3 .. t.
-  torch::Tensor CausalConv(const torch::Tensor& x) const {
-    const int64_t l = x.size(1);
-    const torch::Tensor padded = torch::constant_pad_nd(x, {0, 0, kConvKernel - 1, 0});
-    const torch::Tensor w = conv_->weight.select(1, 0);  // [C, K]
-    torch::Tensor y = conv_->bias + padded.narrow(1, 0, l) * w.select(1, 0);
-    for (int64_t j = 1; j < kConvKernel; ++j) y = y + padded.narrow(1, j, l) * w.select(1, j);
-    return y;
   }
 
   // The block-diagonal projection `which` (q, k, v) of x [B, L, inner]: each block of 4 inputs
