@@ -5,10 +5,16 @@
 #include <ATen/ops/bmm.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/conv2d.h>
+#include <ATen/ops/cumsum.h>
 #include <ATen/ops/einsum.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/exp.h>
 #include <ATen/ops/linear.h>
+#include <ATen/ops/log_sigmoid.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/maximum.h>
+#include <ATen/ops/ones.h>
 #include <ATen/ops/sum.h>
 #include <ATen/ops/zeros.h>
 #include <ATen/ops/zeros_like.h>
@@ -984,6 +990,260 @@ at::Tensor CausalDepthwiseConv1d(const at::Tensor& x, const at::Tensor& weight,
     return y;
   }
   return CausalConvFunction::apply(x.contiguous(), weight, bias.contiguous());
+}
+
+// ---- MLstmCell --------------------------------------------------------------------------------
+
+namespace {
+
+constexpr float kMLstmEps = 1e-6f;
+
+// The cell in libtorch ops, as the xlstm package computes it (other dtypes and devices).
+at::Tensor MLstmCellComposed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                             const at::Tensor& igate, const at::Tensor& fgate) {
+  const int64_t b = q.size(0), l = q.size(1), nh = igate.size(2), dh = q.size(2) / nh;
+  auto heads = [&](const at::Tensor& t) { return t.view({b, l, nh, dh}).transpose(1, 2); };
+  const at::Tensor log_f = at::cumsum(at::log_sigmoid(fgate.transpose(1, 2)), -1);  // [B, NH, L]
+  const at::Tensor causal = at::ones({l, l}, q.options().dtype(at::kBool)).tril();
+  const at::Tensor log_d =
+      (log_f.unsqueeze(-1) - log_f.unsqueeze(-2) + igate.transpose(1, 2).unsqueeze(-2))
+          .masked_fill(causal.logical_not(), -std::numeric_limits<double>::infinity());
+  const at::Tensor max_log_d = std::get<0>(log_d.max(-1, true));
+  const at::Tensor c =
+      at::matmul(heads(q), (heads(k) / std::sqrt(static_cast<double>(dh))).transpose(-2, -1)) *
+      at::exp(log_d - max_log_d);
+  const at::Tensor n = at::maximum(c.sum(-1, true).abs(), at::exp(-max_log_d));
+  return at::matmul(c / (n + kMLstmEps), heads(v)).transpose(1, 2).reshape({b, l, nh * dh});
+}
+
+// One window and head's forward terms, recomputed by the backward pass: all L x L row-major,
+// entries j > i unused.
+struct MLstmTerms {
+  std::vector<float> f;       // [L] F_i
+  std::vector<float> m;       // [L] m_i
+  std::vector<int64_t> amax;  // [L] the first j with log D_ij = m_i
+  std::vector<float> d;       // [L, L] exp(log D_ij - m_i)
+  std::vector<float> s;       // [L, L] q_i . k_j / sqrt(DH)
+  std::vector<float> r;       // [L] sum over j of C_ij
+  std::vector<float> n;       // [L] max(|r_i|, exp(-m_i))
+  std::vector<float> kt;      // [DH, L] k / sqrt(DH), transposed (the score loop runs along j)
+  explicit MLstmTerms(int64_t l, int64_t dh)
+      : f(l), m(l), amax(l), d(l * l), s(l * l), r(l), n(l), kt(dh * l) {}
+};
+
+// Row i of a [*, L, NH * DH] tensor's head `h` in window `b`.
+struct HeadRows {
+  int64_t l, nh, dh;
+  int64_t At(int64_t b, int64_t i, int64_t h) const { return ((b * l + i) * nh + h) * dh; }
+};
+
+float LogSigmoid(float x) { return std::min(x, 0.0f) - std::log1p(std::exp(-std::abs(x))); }
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmForwardTerms(
+    const float* q, const float* k, const float* ig, const float* fg, const HeadRows& rows,
+    int64_t b, int64_t h, MLstmTerms& t) {
+  const int64_t l = rows.l, nh = rows.nh, dh = rows.dh;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  float acc = 0;
+  for (int64_t i = 0; i < l; ++i) {
+    acc += LogSigmoid(fg[(b * l + i) * nh + h]);
+    t.f[i] = acc;
+  }
+  for (int64_t j = 0; j < l; ++j) {
+    const float* kj = k + rows.At(b, j, h);
+    for (int64_t e = 0; e < dh; ++e) t.kt[e * l + j] = kj[e] * scale;
+  }
+  for (int64_t i = 0; i < l; ++i) {
+    float* __restrict d = t.d.data() + i * l;
+    float m = -std::numeric_limits<float>::infinity();
+    int64_t amax = 0;
+    for (int64_t j = 0; j <= i; ++j) {
+      d[j] = t.f[i] - t.f[j] + ig[(b * l + j) * nh + h];
+      if (d[j] > m) m = d[j], amax = j;
+    }
+    t.m[i] = m;
+    t.amax[i] = amax;
+    for (int64_t j = 0; j <= i; ++j) d[j] = std::exp(d[j] - m);
+    // Scores along j: s_ij = sum over e of q_i[e] kt[e, j].
+    float* __restrict s = t.s.data() + i * l;
+    std::fill(s, s + i + 1, 0.0f);
+    const float* qi = q + rows.At(b, i, h);
+    for (int64_t e = 0; e < dh; ++e) {
+      const float x = qi[e];
+      const float* __restrict kte = t.kt.data() + e * l;
+      for (int64_t j = 0; j <= i; ++j) s[j] += x * kte[j];
+    }
+    float r = 0;
+    for (int64_t j = 0; j <= i; ++j) r += s[j] * d[j];
+    t.r[i] = r;
+    t.n[i] = std::max(std::abs(r), std::exp(-m));
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmForwardHead(
+    const float* q, const float* k, const float* v, const float* ig, const float* fg, float* out,
+    const HeadRows& rows, int64_t b, int64_t h, MLstmTerms& t) {
+  MLstmForwardTerms(q, k, ig, fg, rows, b, h, t);
+  const int64_t l = rows.l, dh = rows.dh;
+  for (int64_t i = 0; i < l; ++i) {
+    float* __restrict oi = out + rows.At(b, i, h);
+    std::fill(oi, oi + dh, 0.0f);
+    const float denom = t.n[i] + kMLstmEps;
+    for (int64_t j = 0; j <= i; ++j) {
+      const float w = t.s[i * l + j] * t.d[i * l + j] / denom;
+      const float* __restrict vj = v + rows.At(b, j, h);
+      for (int64_t e = 0; e < dh; ++e) oi[e] += w * vj[e];
+    }
+  }
+}
+
+// The gradients of one window and head: gq, gk, gv [B, L, NH * DH] and gig, gfg [B, L, NH]
+// (rows of this head only, written whole).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmBackwardHead(
+    const float* q, const float* k, const float* v, const float* ig, const float* fg,
+    const float* gout, float* gq, float* gk, float* gv, float* gig, float* gfg,
+    const HeadRows& rows, int64_t b, int64_t h, MLstmTerms& t, std::vector<float>& g_log_d,
+    std::vector<float>& vt) {
+  MLstmForwardTerms(q, k, ig, fg, rows, b, h, t);
+  const int64_t l = rows.l, nh = rows.nh, dh = rows.dh;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  for (int64_t j = 0; j < l; ++j) {
+    const float* vj = v + rows.At(b, j, h);
+    for (int64_t e = 0; e < dh; ++e) vt[e * l + j] = vj[e];
+    float* __restrict gvj = gv + rows.At(b, j, h);
+    std::fill(gvj, gvj + dh, 0.0f);
+    float* __restrict gkj = gk + rows.At(b, j, h);
+    std::fill(gkj, gkj + dh, 0.0f);
+  }
+  std::vector<float> g_f(l, 0.0f), g_ig(l, 0.0f), gs_row(l);
+  for (int64_t i = 0; i < l; ++i) {
+    const float* gi = gout + rows.At(b, i, h);
+    const float* s = t.s.data() + i * l;
+    const float* d = t.d.data() + i * l;
+    const float denom = t.n[i] + kMLstmEps;
+    // gN_ij = gout_i . v_j, along j.
+    float* __restrict gn = gs_row.data();
+    std::fill(gn, gn + i + 1, 0.0f);
+    for (int64_t e = 0; e < dh; ++e) {
+      const float x = gi[e];
+      const float* __restrict vte = vt.data() + e * l;
+      for (int64_t j = 0; j <= i; ++j) gn[j] += x * vte[j];
+    }
+    // gv_j += N_ij gout_i; the normaliser's gradient.
+    float g_denom = 0;
+    for (int64_t j = 0; j <= i; ++j) {
+      const float c = s[j] * d[j];
+      const float w = c / denom;
+      float* __restrict gvj = gv + rows.At(b, j, h);
+      for (int64_t e = 0; e < dh; ++e) gvj[e] += w * gi[e];
+      g_denom -= gn[j] * c / (denom * denom);
+    }
+    // n_i = max(|r_i|, exp(-m_i)) (ties: half to each, as torch.maximum's gradient).
+    const float abs_r = std::abs(t.r[i]), floor = std::exp(-t.m[i]);
+    const float g_abs = abs_r > floor ? g_denom : abs_r == floor ? g_denom / 2 : 0.0f;
+    const float g_floor = g_denom - g_abs;
+    const float g_r = t.r[i] > 0 ? g_abs : t.r[i] < 0 ? -g_abs : 0.0f;
+    float g_m = -g_floor * floor;
+    float* __restrict gld = g_log_d.data() + i * l;
+    for (int64_t j = 0; j <= i; ++j) {
+      const float g_c = gn[j] / denom + g_r;
+      gn[j] = g_c * d[j];          // now the scores' gradient
+      gld[j] = g_c * s[j] * d[j];  // log D's, through exp(log D - m)
+      g_m -= gld[j];
+    }
+    gld[t.amax[i]] += g_m;
+    // log D_ij = F_i - F_j + igate_j.
+    for (int64_t j = 0; j <= i; ++j) {
+      g_f[i] += gld[j];
+      g_f[j] -= gld[j];
+      g_ig[j] += gld[j];
+    }
+    // Scores s_ij = q_i . k_j * scale: gq_i = sum over j of gs_ij k_j scale, gk_j += gs_ij q_i
+    // scale.
+    float* __restrict gqi = gq + rows.At(b, i, h);
+    std::fill(gqi, gqi + dh, 0.0f);
+    const float* qi = q + rows.At(b, i, h);
+    for (int64_t j = 0; j <= i; ++j) {
+      const float gsij = gn[j];
+      const float* __restrict kj = k + rows.At(b, j, h);
+      for (int64_t e = 0; e < dh; ++e) gqi[e] += gsij * (kj[e] * scale);
+      float* __restrict gkj = gk + rows.At(b, j, h);
+      for (int64_t e = 0; e < dh; ++e) gkj[e] += gsij * qi[e];
+    }
+  }
+  for (int64_t j = 0; j < l; ++j) {
+    float* __restrict gkj = gk + rows.At(b, j, h);
+    for (int64_t e = 0; e < dh; ++e) gkj[e] *= scale;
+  }
+  // F is the cumulative sum of log sigmoid(fgate): its gradient sums from the end.
+  float acc = 0;
+  for (int64_t i = l - 1; i >= 0; --i) {
+    acc += g_f[i];
+    const float x = fg[(b * l + i) * nh + h];
+    gfg[(b * l + i) * nh + h] = acc / (1.0f + std::exp(x));  // d log sigmoid(x) = sigmoid(-x)
+    gig[(b * l + i) * nh + h] = g_ig[i];
+  }
+}
+
+struct MLstmCellFunction : public torch::autograd::Function<MLstmCellFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q,
+                            const at::Tensor& k, const at::Tensor& v, const at::Tensor& ig,
+                            const at::Tensor& fg) {
+    ctx->save_for_backward({q, k, v, ig, fg});
+    const HeadRows rows{q.size(1), ig.size(2), q.size(2) / ig.size(2)};
+    at::Tensor out = at::empty_like(q);
+    const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
+    const float *igp = ig.data_ptr<float>(), *fgp = fg.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    at::parallel_for(0, q.size(0) * rows.nh, 1, [&](int64_t begin, int64_t end) {
+      MLstmTerms t(rows.l, rows.dh);
+      for (int64_t e = begin; e < end; ++e) {
+        MLstmForwardHead(qp, kp, vp, igp, fgp, op, rows, e / rows.nh, e % rows.nh, t);
+      }
+    });
+    return out;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &ig = saved[3], &fg = saved[4];
+    const at::Tensor g = grads[0].contiguous();
+    const HeadRows rows{q.size(1), ig.size(2), q.size(2) / ig.size(2)};
+    at::Tensor gq = at::empty_like(q), gk = at::empty_like(k), gv = at::empty_like(v);
+    at::Tensor gig = at::empty_like(ig), gfg = at::empty_like(fg);
+    const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
+    const float *igp = ig.data_ptr<float>(), *fgp = fg.data_ptr<float>();
+    const float* gp = g.data_ptr<float>();
+    float *gqp = gq.data_ptr<float>(), *gkp = gk.data_ptr<float>(), *gvp = gv.data_ptr<float>();
+    float *gigp = gig.data_ptr<float>(), *gfgp = gfg.data_ptr<float>();
+    at::parallel_for(0, q.size(0) * rows.nh, 1, [&](int64_t begin, int64_t end) {
+      MLstmTerms t(rows.l, rows.dh);
+      std::vector<float> g_log_d(rows.l * rows.l), vt(rows.dh * rows.l);
+      for (int64_t e = begin; e < end; ++e) {
+        MLstmBackwardHead(qp, kp, vp, igp, fgp, gp, gqp, gkp, gvp, gigp, gfgp, rows, e / rows.nh,
+                          e % rows.nh, t, g_log_d, vt);
+      }
+    });
+    return {gq, gk, gv, gig, gfg};
+  }
+};
+
+}  // namespace
+
+at::Tensor MLstmCell(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& igate, const at::Tensor& fgate) {
+  TORCH_CHECK(q.dim() == 3 && q.sizes() == k.sizes() && q.sizes() == v.sizes() &&
+                  igate.dim() == 3 && igate.sizes() == fgate.sizes() &&
+                  igate.size(0) == q.size(0) && igate.size(1) == q.size(1) && igate.size(2) > 0 &&
+                  q.size(2) % igate.size(2) == 0,
+              "mLSTM cell: expected q, k, v [B, L, NH * DH] and gates [B, L, NH], got ", q.sizes(),
+              ", ", k.sizes(), ", ", v.sizes(), ", ", igate.sizes(), " and ", fgate.sizes());
+  const bool fast = q.is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat &&
+                    v.scalar_type() == at::kFloat && igate.scalar_type() == at::kFloat &&
+                    fgate.scalar_type() == at::kFloat;
+  if (!fast) return MLstmCellComposed(q, k, v, igate, fgate);
+  return MLstmCellFunction::apply(q.contiguous(), k.contiguous(), v.contiguous(),
+                                  igate.contiguous(), fgate.contiguous());
 }
 
 at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,

@@ -116,6 +116,23 @@ at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w,
 at::Tensor CausalDepthwiseConv1d(const at::Tensor& x, const at::Tensor& weight,
                                  const at::Tensor& bias);
 
+// The mLSTM cell of xLSTM in its parallel, stabilised form (the xlstm package's
+// parallel_stabilized_simple, eps 1e-6), per window b and head: with q, k, v [B, L, NH * DH]
+// (head h's features h * DH .. h * DH + DH - 1) and the gates' pre-activations igate, fgate
+// [B, L, NH],
+//   F_i = sum over t <= i of log sigmoid(fgate_t),
+//   log D_ij = F_i - F_j + igate_j (j <= i),  m_i = max over j <= i of log D_ij,
+//   C_ij = (q_i . k_j / sqrt(DH)) exp(log D_ij - m_i),
+//   n_i = max(|sum over j of C_ij|, exp(-m_i)),
+//   h_i = sum over j <= i of C_ij / (n_i + 1e-6) v_j,
+// giving h [B, L, NH * DH]. CPU float: one pass per window and head forward, and one backward
+// that recomputes the forward's L x L terms (libtorch's ops take some twenty passes over
+// [B, NH, L, L] tensors each way, and copies of q, k and v into head-major layouts). Other
+// dtypes and devices: the same formula in libtorch ops. Differentiable in q, k, v, igate and
+// fgate.
+at::Tensor MLstmCell(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& igate, const at::Tensor& fgate);
+
 // optimizer.step() for Adam (no amsgrad, no weight decay) on float CPU parameters with
 // contiguous gradients: per element, m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g,
 // p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps), as libtorch's Adam computes

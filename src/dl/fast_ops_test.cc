@@ -122,6 +122,70 @@ TEST(FastOps, CausalDepthwiseConvMatchesConv1d) {
   EXPECT_NE(bad.message().find("[2, 5, 3], [4, 1, 4] and [4]"), std::string::npos) << bad.message();
 }
 
+// The xlstm package's parallel_stabilized_simple in libtorch ops, on q, k, v [B, L, NH * DH]
+// and gates [B, L, NH], giving [B, L, NH * DH].
+torch::Tensor ComposedMLstmCell(const torch::Tensor& q, const torch::Tensor& k,
+                                const torch::Tensor& v, const torch::Tensor& ig,
+                                const torch::Tensor& fg) {
+  const int64_t b = q.size(0), l = q.size(1), nh = ig.size(2), dh = q.size(2) / nh;
+  auto heads = [&](const torch::Tensor& t) { return t.view({b, l, nh, dh}).transpose(1, 2); };
+  auto log_fgates = torch::log_sigmoid(fg.transpose(1, 2).unsqueeze(-1));  // [B, NH, L, 1]
+  auto cumsum = torch::cat({torch::zeros({b, nh, 1, 1}, q.options()), log_fgates.cumsum(-2)}, -2);
+  auto rep = cumsum.repeat({1, 1, 1, l + 1});
+  auto ltr = torch::ones({l, l}, torch::TensorOptions().dtype(torch::kBool)).tril();
+  auto log_fg =
+      torch::where(ltr, (rep - rep.transpose(-2, -1)).slice(2, 1).slice(3, 1),
+                   torch::full({}, -std::numeric_limits<double>::infinity(), q.options()));
+  auto log_d = log_fg + ig.transpose(1, 2).unsqueeze(-1).transpose(-2, -1);
+  auto max_log_d = std::get<0>(log_d.max(-1, true));
+  auto d = torch::exp(log_d - max_log_d);
+  auto c =
+      torch::matmul(heads(q), (heads(k) / std::sqrt(static_cast<double>(dh))).transpose(-2, -1)) *
+      d;
+  auto n = torch::maximum(c.sum(-1, true).abs(), torch::exp(-max_log_d));
+  return torch::matmul(c / (n + 1e-6), heads(v)).transpose(1, 2).reshape({b, l, nh * dh});
+}
+
+// MLstmCell equals the xlstm package's cell in libtorch ops, in value and in the gradients of
+// q, k, v and both gates: NF's shape (4 heads of 64) on a short window, other head counts and
+// widths, one step, gates wide enough that the stabiliser and the normaliser's floor both act,
+// non-contiguous gates, and double (the composition itself).
+TEST(FastOps, MLstmCellMatchesTheComposition) {
+  torch::manual_seed(8);
+  struct Shape {
+    int64_t b, l, nh, dh;
+  };
+  for (const Shape& s : {Shape{3, 7, 4, 64}, Shape{2, 24, 2, 5}, Shape{2, 1, 3, 4}}) {
+    for (auto dtype : {torch::kFloat, torch::kDouble}) {
+      const auto o = torch::dtype(dtype);
+      auto q = torch::randn({s.b, s.l, s.nh * s.dh}, o).requires_grad_();
+      auto k = torch::randn({s.b, s.l, s.nh * s.dh}, o).requires_grad_();
+      auto v = torch::randn({s.b, s.l, s.nh * s.dh}, o).requires_grad_();
+      auto gates = (3 * torch::randn({s.b, s.l, 2 * s.nh}, o)).requires_grad_();
+      auto ig = gates.narrow(2, 0, s.nh), fg = gates.narrow(2, s.nh, s.nh);
+      auto ours = MLstmCell(q, k, v, ig, fg);
+      auto ref = ComposedMLstmCell(q, k, v, ig, fg);
+      const double tol = dtype == torch::kFloat ? 2e-5 : 1e-12;
+      ASSERT_EQ(ours.sizes(), ref.sizes());
+      EXPECT_TRUE(torch::allclose(ours, ref, tol, tol)) << (ours - ref).abs().max();
+      auto weight = torch::randn(ref.sizes(), o);
+      auto go = torch::autograd::grad({(ours * weight).sum()}, {q, k, v, gates});
+      auto gr = torch::autograd::grad({(ref * weight).sum()}, {q, k, v, gates});
+      for (int i = 0; i < 4; ++i) {
+        EXPECT_TRUE(torch::allclose(go[i], gr[i], 10 * tol, 10 * tol))
+            << "gradient " << i << ", " << s.l << " steps, " << s.nh
+            << " heads: " << (go[i] - gr[i]).abs().max();
+      }
+    }
+  }
+  auto bad = Guard("cell", [] {
+    MLstmCell(torch::ones({2, 5, 8}), torch::ones({2, 5, 8}), torch::ones({2, 5, 8}),
+              torch::ones({2, 5, 3}), torch::ones({2, 5, 3}));
+  });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("[2, 5, 3]"), std::string::npos) << bad.message();
+}
+
 // The reference: the same attention as libtorch ops (split heads, scaled products, softmax).
 std::pair<torch::Tensor, torch::Tensor> ComposedAttention(const torch::Tensor& qkv,
                                                           const torch::Tensor& prev, int64_t heads,

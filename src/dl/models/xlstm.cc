@@ -180,34 +180,12 @@ class MLstmBlock : public torch::nn::Module {
          Linear2d(k.reshape({b * l, inner_}), gate_w.narrow(1, inner_, inner_).contiguous(), {}) +
          Linear2d(v.reshape({b * l, inner_}), gate_w.narrow(1, 2 * inner_, inner_).contiguous(),
                   {}))
-            .view({b, l, 2 * kHeads})
-            .transpose(1, 2);                                // [B, 2 NH, L]
-    const torch::Tensor igate = gates.narrow(1, 0, kHeads);  // [B, NH, L]
-    const torch::Tensor fgate = gates.narrow(1, kHeads, kHeads);
-    auto heads = [&](const torch::Tensor& t) {  // [B, L, inner] -> [B * NH, L, DH]
-      return t.view({b, l, kHeads, dh}).transpose(1, 2).reshape({b * kHeads, l, dh});
-    };
-    // log D[i, j] = sum_{t=j+1..i} log sigmoid(f_t) + i_j for j <= i, else -inf.
-    const torch::Tensor log_f = torch::cumsum(torch::log_sigmoid(fgate), -1);  // [B, NH, L]
-    const torch::Tensor causal =
-        torch::ones({l, l}, torch::TensorOptions().dtype(torch::kBool)).tril();
-    const torch::Tensor log_d =
-        (log_f.unsqueeze(-1) - log_f.unsqueeze(-2) + igate.unsqueeze(-2))
-            .masked_fill(causal.logical_not(), -std::numeric_limits<float>::infinity());
-    const torch::Tensor max_log_d = std::get<0>(log_d.max(-1, true));  // [B, NH, L, 1]
-    const torch::Tensor d = torch::exp(log_d - max_log_d);
-    const torch::Tensor scores =
-        BatchedMatmul(heads(q), (heads(k) / std::sqrt(static_cast<double>(dh))).transpose(1, 2))
-            .view({b, kHeads, l, l}) *
-        d;
-    const torch::Tensor normalizer =
-        torch::maximum(scores.sum(-1, true).abs(), torch::exp(-max_log_d));
-    const torch::Tensor h =
-        BatchedMatmul((scores / (normalizer + kCellEps)).view({b * kHeads, l, l}), heads(v))
-            .view({b, kHeads, l, dh});
+            .view({b, l, 2 * kHeads});  // [B, L, 2 NH]: the input gates, then the forget gates
+    const torch::Tensor h = MLstmCell(q, k, v, gates.narrow(2, 0, kHeads),
+                                      gates.narrow(2, kHeads, kHeads));  // [B, L, inner]
     // The per-head norm (NF's MultiHeadLayerNorm, a group norm with a group per head).
     const torch::Tensor normed =
-        torch::layer_norm(h.transpose(1, 2), {dh}, {}, {}, kNormEps);  // [B, L, NH, DH]
+        torch::layer_norm(h.view({b, l, kHeads, dh}), {dh}, {}, {}, kNormEps);
     return (normed * (1 + outnorm_weight_).view({kHeads, dh})).reshape({b, l, inner_});
   }
 
