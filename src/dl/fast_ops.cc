@@ -723,25 +723,50 @@ struct MexicanHatFunction : public torch::autograd::Function<MexicanHatFunction>
 
 namespace {
 
-// y[r, b * out + o] = sum over d of x[r, b * in + d] * w[b, o, d] (+ bias[b * out + o]), for rows
-// [begin, end); with `transposed`, w[b] is read as its transpose (in and out swap). IN and OUT
-// > 0 are the block's shape known at compile time (the loops then unroll), 0 reads it.
+// y[r, b * out + o] = sum over d, in order, of x[r, b * in + d] * wt[b, d, o] (+ bias[b * out +
+// o]), for rows [begin, end): wt holds each block's matrix as [in, out], so that the loop over a
+// block's outputs is contiguous (and vectorizes). IN and OUT > 0 are the block's shape known at
+// compile time (the loops then unroll), 0 reads it.
 template <typename T, int IN, int OUT>
-void BlockRows(const T* x, const T* w, const T* bias, T* y, int64_t begin, int64_t end,
-               int64_t blocks, int64_t in_rt, int64_t out_rt, bool transposed) {
+void BlockRows(const T* x, const T* wt, const T* bias, T* y, int64_t begin, int64_t end,
+               int64_t blocks, int64_t in_rt, int64_t out_rt) {
   const int64_t in = IN > 0 ? IN : in_rt, out = OUT > 0 ? OUT : out_rt;
-  const int64_t w_o = transposed ? 1 : in, w_d = transposed ? out : 1;
   for (int64_t r = begin; r < end; ++r) {
     const T* xr = x + r * blocks * in;
     T* yr = y + r * blocks * out;
     for (int64_t b = 0; b < blocks; ++b) {
-      const T* wb = w + b * in * out;
-      const T* xb = xr + b * in;
-      for (int64_t o = 0; o < out; ++o) {
-        T acc = 0;
-        for (int64_t d = 0; d < in; ++d) acc += xb[d] * wb[o * w_o + d * w_d];
-        yr[b * out + o] = bias == nullptr ? acc : acc + bias[b * out + o];
+      const T* __restrict wb = wt + b * in * out;
+      const T* __restrict xb = xr + b * in;
+      T* __restrict yb = yr + b * out;
+      for (int64_t o = 0; o < out; ++o) yb[o] = 0;
+      for (int64_t d = 0; d < in; ++d) {
+        for (int64_t o = 0; o < out; ++o) yb[o] += xb[d] * wb[d * out + o];
       }
+      if (bias != nullptr) {
+        for (int64_t o = 0; o < out; ++o) yb[o] += bias[b * out + o];
+      }
+    }
+  }
+}
+
+// BlockRows of 4 x 4 float blocks (xLSTM's), each block's four sums in one vector register.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void BlockRows4(
+    const float* x, const float* wt, const float* bias, float* y, int64_t begin, int64_t end,
+    int64_t blocks) {
+  for (int64_t r = begin; r < end; ++r) {
+    const float* xr = x + r * blocks * 4;
+    float* yr = y + r * blocks * 4;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float* __restrict wb = wt + b * 16;
+      const float* __restrict xb = xr + b * 4;
+      float acc[4] = {};
+      for (int d = 0; d < 4; ++d) {
+        for (int o = 0; o < 4; ++o) acc[o] += xb[d] * wb[d * 4 + o];
+      }
+      if (bias != nullptr) {
+        for (int o = 0; o < 4; ++o) acc[o] += bias[b * 4 + o];
+      }
+      std::copy(acc, acc + 4, yr + b * 4);
     }
   }
 }
@@ -754,17 +779,25 @@ at::Tensor ApplyBlocks(const at::Tensor& x, const at::Tensor& w, const at::Tenso
   const int64_t out = transposed ? w.size(2) : w.size(1), in = transposed ? w.size(1) : w.size(2);
   const int64_t rows = x.size(0);
   at::Tensor y = at::empty({rows, blocks * out}, x.options());
+  // Each block as [in, out]: w's transpose forward, w itself for the transposed product.
+  const at::Tensor wt = transposed ? w : w.transpose(1, 2).contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "ApplyBlocks", [&] {
     const scalar_t* xp = x.data_ptr<scalar_t>();
-    const scalar_t* wp = w.data_ptr<scalar_t>();
+    const scalar_t* wp = wt.data_ptr<scalar_t>();
     const scalar_t* bp = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
     scalar_t* yp = y.data_ptr<scalar_t>();
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / (blocks * in * out));
     at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-      if (in == 4 && out == 4) {  // xLSTM's blocks
-        BlockRows<scalar_t, 4, 4>(xp, wp, bp, yp, begin, end, blocks, in, out, transposed);
+      if (x.scalar_type() == at::kFloat && in == 4 && out == 4) {  // xLSTM's blocks
+        BlockRows4(reinterpret_cast<const float*>(xp), reinterpret_cast<const float*>(wp),
+                   reinterpret_cast<const float*>(bp), reinterpret_cast<float*>(yp), begin, end,
+                   blocks);
+        return;
+      }
+      if (in == 4 && out == 4) {
+        BlockRows<scalar_t, 4, 4>(xp, wp, bp, yp, begin, end, blocks, in, out);
       } else {
-        BlockRows<scalar_t, 0, 0>(xp, wp, bp, yp, begin, end, blocks, in, out, transposed);
+        BlockRows<scalar_t, 0, 0>(xp, wp, bp, yp, begin, end, blocks, in, out);
       }
     });
   });
@@ -777,15 +810,40 @@ template <typename T, int IN, int OUT>
 void BlockWeightRows(const T* g, const T* x, T* gw, int64_t rows, int64_t begin, int64_t end,
                      int64_t blocks, int64_t in_rt, int64_t out_rt) {
   const int64_t in = IN > 0 ? IN : in_rt, out = OUT > 0 ? OUT : out_rt;
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* gr = g + r * blocks * out;
-    const T* xr = x + r * blocks * in;
+  constexpr int64_t kTile = 64;  // rows per pass over the blocks (their data stays in cache)
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+    const int64_t r1 = std::min(rows, r0 + kTile);
     for (int64_t b = begin; b < end; ++b) {
-      T* wb = gw + b * out * in;
-      for (int64_t o = 0; o < out; ++o) {
-        const T go = gr[b * out + o];
-        for (int64_t d = 0; d < in; ++d) wb[o * in + d] += go * xr[b * in + d];
+      T* __restrict wb = gw + b * out * in;
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* __restrict gb = g + r * blocks * out + b * out;
+        const T* __restrict xb = x + r * blocks * in + b * in;
+        for (int64_t o = 0; o < out; ++o) {
+          for (int64_t d = 0; d < in; ++d) wb[o * in + d] += gb[o] * xb[d];
+        }
       }
+    }
+  }
+}
+
+// BlockWeightRows of 4 x 4 float blocks: a block's 16 sums stay in registers over a tile of rows.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void BlockWeightRows4(
+    const float* g, const float* x, float* gw, int64_t rows, int64_t begin, int64_t end,
+    int64_t blocks) {
+  constexpr int64_t kTile = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+    const int64_t r1 = std::min(rows, r0 + kTile);
+    for (int64_t b = begin; b < end; ++b) {
+      float acc[16];
+      std::copy(gw + b * 16, gw + b * 16 + 16, acc);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* __restrict gb = g + (r * blocks + b) * 4;
+        const float* __restrict xb = x + (r * blocks + b) * 4;
+        for (int o = 0; o < 4; ++o) {
+          for (int d = 0; d < 4; ++d) acc[o * 4 + d] += gb[o] * xb[d];
+        }
+      }
+      std::copy(acc, acc + 16, gw + b * 16);
     }
   }
 }
@@ -800,6 +858,11 @@ at::Tensor BlockWeightGrad(const at::Tensor& g, const at::Tensor& x, int64_t blo
     const scalar_t* xp = x.data_ptr<scalar_t>();
     scalar_t* wp = gw.data_ptr<scalar_t>();
     at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+      if (x.scalar_type() == at::kFloat && in == 4 && out == 4) {
+        BlockWeightRows4(reinterpret_cast<const float*>(gp), reinterpret_cast<const float*>(xp),
+                         reinterpret_cast<float*>(wp), rows, begin, end, blocks);
+        return;
+      }
       if (in == 4 && out == 4) {
         BlockWeightRows<scalar_t, 4, 4>(gp, xp, wp, rows, begin, end, blocks, in, out);
       } else {
@@ -1026,10 +1089,36 @@ struct MLstmTerms {
   std::vector<float> s;       // [L, L] q_i . k_j / sqrt(DH)
   std::vector<float> r;       // [L] sum over j of C_ij
   std::vector<float> n;       // [L] max(|r_i|, exp(-m_i))
-  std::vector<float> kt;      // [DH, L] k / sqrt(DH), transposed (the score loop runs along j)
+  std::vector<float> kt;      // [DH, LP] k / sqrt(DH), transposed and zero-padded
+  int64_t lp;                 // L rounded up to a multiple of 32: the row stride of s and kt
   explicit MLstmTerms(int64_t l, int64_t dh)
-      : f(l), m(l), amax(l), d(l * l), s(l * l), r(l), n(l), kt(dh * l) {}
+      : f(l),
+        m(l),
+        amax(l),
+        d(l * l),
+        s(l * Padded(l)),
+        r(l),
+        n(l),
+        kt(dh * Padded(l), 0.0f),
+        lp(Padded(l)) {}
+  static int64_t Padded(int64_t l) { return (l + 31) / 32 * 32; }
 };
+
+// out[j] = sum over e < dh, in order, of x[e] * m[e * lp + j] for j < lp (a multiple of 32):
+// 32 sums at a time, kept in registers (a loop that adds into `out` in memory waits on its own
+// stores).
+[[gnu::always_inline]] inline void RowTimesPadded(const float* x, const float* m, int64_t dh,
+                                                  int64_t lp, float* out) {
+  for (int64_t j0 = 0; j0 < lp; j0 += 32) {
+    float acc[32] = {};
+    for (int64_t e = 0; e < dh; ++e) {
+      const float xe = x[e];
+      const float* __restrict row = m + e * lp + j0;
+      for (int j = 0; j < 32; ++j) acc[j] += xe * row[j];
+    }
+    std::copy(acc, acc + 32, out + j0);
+  }
+}
 
 // Row i of a [*, L, NH * DH] tensor's head `h` in window `b`.
 struct HeadRows {
@@ -1051,7 +1140,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmForwardTe
   }
   for (int64_t j = 0; j < l; ++j) {
     const float* kj = k + rows.At(b, j, h);
-    for (int64_t e = 0; e < dh; ++e) t.kt[e * l + j] = kj[e] * scale;
+    for (int64_t e = 0; e < dh; ++e) t.kt[e * t.lp + j] = kj[e] * scale;
   }
   for (int64_t i = 0; i < l; ++i) {
     float* __restrict d = t.d.data() + i * l;
@@ -1064,15 +1153,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmForwardTe
     t.m[i] = m;
     t.amax[i] = amax;
     for (int64_t j = 0; j <= i; ++j) d[j] = std::exp(d[j] - m);
-    // Scores along j: s_ij = sum over e of q_i[e] kt[e, j].
-    float* __restrict s = t.s.data() + i * l;
-    std::fill(s, s + i + 1, 0.0f);
-    const float* qi = q + rows.At(b, i, h);
-    for (int64_t e = 0; e < dh; ++e) {
-      const float x = qi[e];
-      const float* __restrict kte = t.kt.data() + e * l;
-      for (int64_t j = 0; j <= i; ++j) s[j] += x * kte[j];
-    }
+    // Scores along j: s_ij = sum over e of q_i[e] kt[e, j], for every j < LP (entries j > i
+    // are not read).
+    float* __restrict s = t.s.data() + i * t.lp;
+    RowTimesPadded(q + rows.At(b, i, h), t.kt.data(), dh, t.lp, s);
     float r = 0;
     for (int64_t j = 0; j <= i; ++j) r += s[j] * d[j];
     t.r[i] = r;
@@ -1090,7 +1174,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmForwardHe
     std::fill(oi, oi + dh, 0.0f);
     const float denom = t.n[i] + kMLstmEps;
     for (int64_t j = 0; j <= i; ++j) {
-      const float w = t.s[i * l + j] * t.d[i * l + j] / denom;
+      const float w = t.s[i * t.lp + j] * t.d[i * l + j] / denom;
       const float* __restrict vj = v + rows.At(b, j, h);
       for (int64_t e = 0; e < dh; ++e) oi[e] += w * vj[e];
     }
@@ -1109,26 +1193,21 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmBackwardH
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   for (int64_t j = 0; j < l; ++j) {
     const float* vj = v + rows.At(b, j, h);
-    for (int64_t e = 0; e < dh; ++e) vt[e * l + j] = vj[e];
+    for (int64_t e = 0; e < dh; ++e) vt[e * t.lp + j] = vj[e];
     float* __restrict gvj = gv + rows.At(b, j, h);
     std::fill(gvj, gvj + dh, 0.0f);
     float* __restrict gkj = gk + rows.At(b, j, h);
     std::fill(gkj, gkj + dh, 0.0f);
   }
-  std::vector<float> g_f(l, 0.0f), g_ig(l, 0.0f), gs_row(l);
+  std::vector<float> g_f(l, 0.0f), g_ig(l, 0.0f), gs_row(t.lp);
   for (int64_t i = 0; i < l; ++i) {
     const float* gi = gout + rows.At(b, i, h);
-    const float* s = t.s.data() + i * l;
+    const float* s = t.s.data() + i * t.lp;
     const float* d = t.d.data() + i * l;
     const float denom = t.n[i] + kMLstmEps;
     // gN_ij = gout_i . v_j, along j.
     float* __restrict gn = gs_row.data();
-    std::fill(gn, gn + i + 1, 0.0f);
-    for (int64_t e = 0; e < dh; ++e) {
-      const float x = gi[e];
-      const float* __restrict vte = vt.data() + e * l;
-      for (int64_t j = 0; j <= i; ++j) gn[j] += x * vte[j];
-    }
+    RowTimesPadded(gi, vt.data(), dh, t.lp, gn);
     // gv_j += N_ij gout_i; the normaliser's gradient.
     float g_denom = 0;
     for (int64_t j = 0; j <= i; ++j) {
@@ -1218,7 +1297,7 @@ struct MLstmCellFunction : public torch::autograd::Function<MLstmCellFunction> {
     float *gigp = gig.data_ptr<float>(), *gfgp = gfg.data_ptr<float>();
     at::parallel_for(0, q.size(0) * rows.nh, 1, [&](int64_t begin, int64_t end) {
       MLstmTerms t(rows.l, rows.dh);
-      std::vector<float> g_log_d(rows.l * rows.l), vt(rows.dh * rows.l);
+      std::vector<float> g_log_d(rows.l * rows.l), vt(rows.dh * t.lp, 0.0f);
       for (int64_t e = begin; e < end; ++e) {
         MLstmBackwardHead(qp, kp, vp, igp, fgp, gp, gqp, gkp, gvp, gigp, gfgp, rows, e / rows.nh,
                           e % rows.nh, t, g_log_d, vt);
