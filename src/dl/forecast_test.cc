@@ -1269,6 +1269,8 @@ ForecastConfig CategoricalConfig(const std::string& model) {
                             {"windows_batch_size", 128}};
   } else if (model == "LSTM") {
     config.params[model] = {{"encoder_hidden_size", 16}, {"decoder_hidden_size", 32}};
+  } else if (model == "xLSTM") {
+    config.params[model] = {{"encoder_hidden_size", 32}, {"decoder_hidden_size", 32}};
   } else if (model == "MLP") {
     config.params[model] = {{"hidden_size", 64}};
   }
@@ -1303,7 +1305,8 @@ TEST_P(CategoricalForecast, EmbeddedCategoriesReachTheForecast) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, CategoricalForecast,
-                         testing::Values("MLP", "LSTM", "DeepAR", "VanillaTransformer", "XLinear"));
+                         testing::Values("MLP", "LSTM", "DeepAR", "VanillaTransformer", "XLinear",
+                                         "xLSTM"));
 
 // The multivariate models that NF 3.3 gives categorical variables (MLPMultivariate, TSMixerx,
 // XLinear; TimeXer's historic ones) embed them as NF's do, each series' row by itself: on the

@@ -48,7 +48,6 @@ constexpr int64_t kHeads = 4;       // the cell's heads
 constexpr int64_t kQkvBlock = 4;    // width of the block-diagonal q, k, v projections' blocks
 constexpr int64_t kConvKernel = 4;  // causal depthwise convolution
 constexpr double kNormEps = 1e-5;   // every LayerNorm of the package
-constexpr double kCellEps = 1e-6;   // parallel_stabilized_simple's normaliser
 
 struct XLstmOptions {
   int n_blocks = 2;
