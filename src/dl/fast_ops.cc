@@ -725,12 +725,10 @@ namespace {
 
 // y[r, b * out + o] = sum over d, in order, of x[r, b * in + d] * wt[b, d, o] (+ bias[b * out +
 // o]), for rows [begin, end): wt holds each block's matrix as [in, out], so that the loop over a
-// block's outputs is contiguous (and vectorizes). IN and OUT > 0 are the block's shape known at
-// compile time (the loops then unroll), 0 reads it.
-template <typename T, int IN, int OUT>
+// block's outputs is contiguous.
+template <typename T>
 void BlockRows(const T* x, const T* wt, const T* bias, T* y, int64_t begin, int64_t end,
-               int64_t blocks, int64_t in_rt, int64_t out_rt) {
-  const int64_t in = IN > 0 ? IN : in_rt, out = OUT > 0 ? OUT : out_rt;
+               int64_t blocks, int64_t in, int64_t out) {
   for (int64_t r = begin; r < end; ++r) {
     const T* xr = x + r * blocks * in;
     T* yr = y + r * blocks * out;
@@ -794,11 +792,7 @@ at::Tensor ApplyBlocks(const at::Tensor& x, const at::Tensor& w, const at::Tenso
                    blocks);
         return;
       }
-      if (in == 4 && out == 4) {
-        BlockRows<scalar_t, 4, 4>(xp, wp, bp, yp, begin, end, blocks, in, out);
-      } else {
-        BlockRows<scalar_t, 0, 0>(xp, wp, bp, yp, begin, end, blocks, in, out);
-      }
+      BlockRows(xp, wp, bp, yp, begin, end, blocks, in, out);
     });
   });
   return y;
@@ -806,10 +800,9 @@ at::Tensor ApplyBlocks(const at::Tensor& x, const at::Tensor& w, const at::Tenso
 
 // gw[b, o, d] += sum over rows r, in order, of g[r, b * out + o] * x[r, b * in + d], blocks
 // [begin, end).
-template <typename T, int IN, int OUT>
+template <typename T>
 void BlockWeightRows(const T* g, const T* x, T* gw, int64_t rows, int64_t begin, int64_t end,
-                     int64_t blocks, int64_t in_rt, int64_t out_rt) {
-  const int64_t in = IN > 0 ? IN : in_rt, out = OUT > 0 ? OUT : out_rt;
+                     int64_t blocks, int64_t in, int64_t out) {
   constexpr int64_t kTile = 64;  // rows per pass over the blocks (their data stays in cache)
   for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
     const int64_t r1 = std::min(rows, r0 + kTile);
@@ -863,11 +856,7 @@ at::Tensor BlockWeightGrad(const at::Tensor& g, const at::Tensor& x, int64_t blo
                          reinterpret_cast<float*>(wp), rows, begin, end, blocks);
         return;
       }
-      if (in == 4 && out == 4) {
-        BlockWeightRows<scalar_t, 4, 4>(gp, xp, wp, rows, begin, end, blocks, in, out);
-      } else {
-        BlockWeightRows<scalar_t, 0, 0>(gp, xp, wp, rows, begin, end, blocks, in, out);
-      }
+      BlockWeightRows(gp, xp, wp, rows, begin, end, blocks, in, out);
     });
   });
   return gw;

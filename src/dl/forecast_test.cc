@@ -1146,16 +1146,16 @@ TEST(Forecast, ExogenousErrorsAreClear) {
           "NBEATS does not read future exogenous variables (futr_exog), as NF's does not; "
           "Autoformer, BiTCN, DeepAR, DeepNPTS, DilatedRNN, FEDformer, GRU, Informer, KAN, LSTM, "
           "MLP, MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TSMixerx, TiDE, TimesNet, "
-          "VanillaTransformer, XLinear, iTransformer do"))
+          "VanillaTransformer, XLinear, iTransformer, xLSTM do"))
       << error(c);
   c.models = {"VanillaTransformer"};
   c.futr_exog.clear();
   c.stat_exog = {"k"};
-  EXPECT_TRUE(
-      Has(error(c),
-          "VanillaTransformer does not read static exogenous variables (stat_exog), as "
-          "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, KAN, LSTM, MLP, "
-          "MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TSMixerx, TiDE, TimeXer, XLinear do"))
+  EXPECT_TRUE(Has(
+      error(c),
+      "VanillaTransformer does not read static exogenous variables (stat_exog), as "
+      "NF's does not; BiTCN, DeepAR, DeepNPTS, DilatedRNN, GRU, KAN, LSTM, MLP, "
+      "MLPMultivariate, NBEATSx, NHITS, RNN, TCN, TFT, TSMixerx, TiDE, TimeXer, XLinear, xLSTM do"))
       << error(c);
   c.stat_exog.clear();
   c.models = {"MLP"};

@@ -371,7 +371,7 @@ TEST_F(PipelineTest, ErrorsNameTheLineAndTheField) {
             "TimeXer, "
             "TimesNet, "
             "VanillaTransformer, "
-            "XLinear, iTransformer");
+            "XLinear, iTransformer, xLSTM");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: h, kind: hydro, models: [TCN]}\n"),
             "p.yaml:2:36: unknown hydro model 'TCN'; the models: EA-LSTM, LSTM");
   EXPECT_EQ(ErrorOf("stages:\n  - {name: f, kind: forecast, models: MLP}\n"),
