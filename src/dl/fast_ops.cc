@@ -1176,7 +1176,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmBackwardH
     const float* q, const float* k, const float* v, const float* ig, const float* fg,
     const float* gout, float* gq, float* gk, float* gv, float* gig, float* gfg,
     const HeadRows& rows, int64_t b, int64_t h, MLstmTerms& t, std::vector<float>& g_log_d,
-    std::vector<float>& vt) {
+    std::vector<float>& vt, std::vector<float>& g_f, std::vector<float>& g_ig,
+    std::vector<float>& gs_row) {
   MLstmForwardTerms(q, k, ig, fg, rows, b, h, t);
   const int64_t l = rows.l, nh = rows.nh, dh = rows.dh;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
@@ -1188,7 +1189,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void MLstmBackwardH
     float* __restrict gkj = gk + rows.At(b, j, h);
     std::fill(gkj, gkj + dh, 0.0f);
   }
-  std::vector<float> g_f(l, 0.0f), g_ig(l, 0.0f), gs_row(t.lp);
+  std::fill(g_f.begin(), g_f.end(), 0.0f);
+  std::fill(g_ig.begin(), g_ig.end(), 0.0f);
   for (int64_t i = 0; i < l; ++i) {
     const float* gi = gout + rows.At(b, i, h);
     const float* s = t.s.data() + i * t.lp;
@@ -1287,9 +1289,10 @@ struct MLstmCellFunction : public torch::autograd::Function<MLstmCellFunction> {
     at::parallel_for(0, q.size(0) * rows.nh, 1, [&](int64_t begin, int64_t end) {
       MLstmTerms t(rows.l, rows.dh);
       std::vector<float> g_log_d(rows.l * rows.l), vt(rows.dh * t.lp, 0.0f);
+      std::vector<float> g_f(rows.l), g_ig(rows.l), gs_row(t.lp);  // per head, reset there
       for (int64_t e = begin; e < end; ++e) {
         MLstmBackwardHead(qp, kp, vp, igp, fgp, gp, gqp, gkp, gvp, gigp, gfgp, rows, e / rows.nh,
-                          e % rows.nh, t, g_log_d, vt);
+                          e % rows.nh, t, g_log_d, vt, g_f, g_ig, gs_row);
       }
     });
     return {gq, gk, gv, gig, gfg};

@@ -23,12 +23,10 @@
 // NF defaults: two blocks of 128, encoder bias on, encoder dropout 0.1, decoder 2 layers of 128
 // with GELU and no dropout; Adam lr 1e-3 without LR decay, 32 series and 128 windows per step,
 // robust scaler. NF's sLSTM backbone (backbone=sLSTM) is not built here, and says so.
-#include <torch/nn/init.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,10 +83,7 @@ class MLstmBlock : public torch::nn::Module {
         "proj_up", torch::nn::Linear(torch::nn::LinearOptions(dim, 2 * inner_).bias(bias)));
     for (const char* name : {"q_proj", "k_proj", "v_proj"}) {
       torch::Tensor w = torch::empty({proj_heads, kQkvBlock, kQkvBlock});
-      {
-        torch::NoGradGuard no_grad;
-        w.normal_(0.0, std::sqrt(2.0 / 5.0 / static_cast<double>(kQkvBlock)));
-      }
+      SmallInit(w, kQkvBlock);  // LinearHeadwiseExpand's own init, by its blocks' width
       qkv_weights_.push_back(register_parameter(std::string(name) + "_weight", w));
       if (bias) {
         qkv_biases_.push_back(
