@@ -140,6 +140,8 @@ def main():
     quiet()
     import pandas as pd
     import torch
+    from slstm_vanilla import use_vanilla_slstm
+    use_vanilla_slstm()  # NF's sLSTM backbone on a CPU
     import neuralforecast
     import neuralforecast.models as nfm
     from neuralforecast import NeuralForecast

@@ -87,6 +87,8 @@ def main():
     import logging
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning_fabric").setLevel(logging.ERROR)
+    from slstm_vanilla import use_vanilla_slstm
+    use_vanilla_slstm()  # NF's sLSTM backbone on a CPU
     from neuralforecast import models
 
     cls = getattr(models, a.model)

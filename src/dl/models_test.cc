@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "src/dl/dropout.h"
 #include "src/dl/losses.h"
 #include "src/dl/model.h"
+#include "src/dl/named_params.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
 #include "src/dl/windows.h"
@@ -1923,11 +1925,247 @@ TEST(Models, XLstmLayersAreNfs) {
                     {0.0550783f, -0.1066882f, -0.0270986f},
                     0.0158504},
                    /*training=*/false, /*output=*/2);
-  EXPECT_EQ(MakeError("xLSTM", NfCase(0, 0, 0, {{"backbone", 1}})),
-            "xLSTM: backbone sLSTM is not built yet (NF's sLSTM blocks, with their feed-forward "
-            "part); the mLSTM backbone, NF's default, is");
+  EXPECT_EQ(MakeError("xLSTM", NfCase(0, 0, 0, {{"backbone", 1}, {"encoder_hidden_size", 30}})),
+            "xLSTM: backbone sLSTM needs encoder_hidden_size to be a multiple of 4 (its heads) and "
+            "at least 8, got 30");
   EXPECT_EQ(MakeError("xLSTM", NfCase(0, 0, 0, {{"encoder_dropout", 1}})),
             "xLSTM: encoder_dropout must be in [0, 1), got 1");
+}
+
+// NF's MLP decoder (RNN, LSTM, GRU, DilatedRNN, TCN, DeepAR, xLSTM) takes any of NF's
+// ACTIVATIONS as decoder_activation, and one layer is one Linear. NF's forecasts and counts:
+// `nf_seed_forecast.py LSTM --param decoder_activation=Tanh --param decoder_layers=3 --param
+// decoder_hidden_size=32`, and so on.
+// xLSTM's sLSTM backbone is NF's, block for block: NF's parameter counts and, at seed 1, its
+// forecasts and its training forward with NF's dropout masks. NF's runs on the xlstm package's
+// CUDA kernel; these numbers are the package's vanilla form of the same cell, on the CPU
+// (`nf_seed_forecast.py xLSTM --param backbone=sLSTM ...`, bench/peers/slstm_vanilla.py).
+TEST(Models, XLstmSLstmBackboneIsNfs) {
+  auto slstm = [](std::map<std::string, double> params = {}) {
+    params["backbone"] = 1;
+    return params;
+  };
+  ExpectNfCounts("xLSTM",
+                 {{0, 0, 0, slstm(), 233389},
+                  {2, 2, 1, slstm(), 234285},
+                  {0, 0, 0, slstm({{"encoder_n_blocks", 3}, {"encoder_hidden_size", 64}}), 109549},
+                  {0, 0, 0, slstm({{"encoder_n_blocks", 1}, {"encoder_hidden_size", 40}}), 17157}});
+  ExpectNfForecast("xLSTM", NfCase(0, 0, 0, slstm()), NfWindows(0, 0, false),
+                   {{0.0335141f, 0.0537741f, 0.1047771f, 0.1343815f},
+                    {0.1317749f, 0.0323472f, 0.0979987f},
+                    2.4887743});
+  ExpectNfForecast("xLSTM", NfCase(2, 2, 1, slstm()), NfWindows(2, 2, true),
+                   {{0.1063549f, 0.1180753f, 0.1248160f, 0.1178180f},
+                    {0.0509192f, 0.0145098f, 0.0592831f},
+                    2.0060315});
+  ExpectNfForecast("xLSTM",
+                   NfCase(0, 0, 0, slstm({{"encoder_n_blocks", 3}, {"encoder_hidden_size", 64}})),
+                   NfWindows(0, 0, false),
+                   {{-0.0102479f, -0.0110457f, -0.1458934f, -0.0576785f},
+                    {0.0576255f, -0.0862973f, -0.0385770f},
+                    -0.4262191});
+  ExpectNfForecast("xLSTM",
+                   NfCase(0, 0, 0, slstm({{"encoder_n_blocks", 1}, {"encoder_hidden_size", 40}})),
+                   NfWindows(0, 0, false),
+                   {{-0.0713218f, -0.0241113f, -0.0561803f, -0.0573777f},
+                    {-0.0685758f, -0.0416314f, -0.1090619f},
+                    -1.6872830});
+  ExpectNfForecast("xLSTM", NfCase(0, 0, 0, slstm()), NfWindows(0, 0, false),
+                   {{0.0663179f, 0.0072152f, 0.0501553f, 0.1434629f},
+                    {0.1117830f, 0.0239942f, 0.0881249f},
+                    2.5100496},
+                   /*training=*/true);
+  ExpectNfForecast("xLSTM", NfCase(1, 2, 1, slstm()), NfWindows(1, 2, true),
+                   {{-0.0146369f, 0.1321194f, 0.0552165f, 0.0843218f},
+                    {0.0564489f, 0.0352768f, 0.1136463f},
+                    1.0277673},
+                   /*training=*/true);
+}
+
+TEST(Models, DecoderActivationsAreNfs) {
+  auto code = [](const std::string& name) {
+    const std::optional<int> c = NamedParamCode("decoder_activation", name);
+    EXPECT_TRUE(c.has_value()) << name;
+    return static_cast<double>(c.value_or(-1));
+  };
+  auto lstm3 = [&](const std::string& activation) {
+    return NfCase(0, 0, 0,
+                  {{"decoder_activation", code(activation)},
+                   {"decoder_layers", 3},
+                   {"decoder_hidden_size", 32}});
+  };
+  const std::vector<std::pair<std::string, NfForecast>> lstm_cases = {
+      {"ReLU",
+       {{-0.0643091f, -0.0641809f, -0.0640595f, -0.0639589f},
+        {-0.0638384f, -0.0638991f, -0.0639741f},
+        -1.5345335}},
+      {"Softplus",
+       {{-0.5700468f, -0.5699466f, -0.5698487f, -0.5697618f},
+        {-0.5696440f, -0.5696916f, -0.5697502f},
+        -13.6735802}},
+      {"Tanh",
+       {{-0.0411004f, -0.0406408f, -0.0401899f, -0.0397883f},
+        {-0.0392380f, -0.0394562f, -0.0397253f},
+        -0.9514996}},
+      {"SELU",
+       {{-0.0156288f, -0.0148314f, -0.0140516f, -0.0133540f},
+        {-0.0124081f, -0.0127847f, -0.0132493f},
+        -0.3146710}},
+      {"LeakyReLU",
+       {{-0.0641880f, -0.0640554f, -0.0639296f, -0.0638252f},
+        {-0.0636992f, -0.0637620f, -0.0638395f},
+        -1.5312872}},
+      {"PReLU",
+       {{-0.0600544f, -0.0598283f, -0.0596078f, -0.0594149f},
+        {-0.0591559f, -0.0592624f, -0.0593939f},
+        -1.4244220}},
+      {"Sigmoid",
+       {{-0.3661990f, -0.3661707f, -0.3661432f, -0.3661186f},
+        {-0.3660854f, -0.3660988f, -0.3661154f},
+        -8.7866440}},
+      {"GELU",
+       {{-0.0523935f, -0.0522709f, -0.0521510f, -0.0520443f},
+        {-0.0518985f, -0.0519562f, -0.0520276f},
+        -1.2481544}},
+      {"ELU",
+       {{-0.0412083f, -0.0407641f, -0.0403286f, -0.0399410f},
+        {-0.0394123f, -0.0396227f, -0.0398824f},
+        -0.9553133}},
+      {"SiLU",
+       {{-0.0523286f, -0.0522083f, -0.0520903f, -0.0519853f},
+        {-0.0518415f, -0.0518984f, -0.0519686f},
+        -1.2467504}},
+      {"Mish",
+       {{-0.0503477f, -0.0501742f, -0.0500042f, -0.0498528f},
+        {-0.0496456f, -0.0497275f, -0.0498288f},
+        -1.1951740}},
+      {"Softsign",
+       {{-0.0408675f, -0.0405026f, -0.0401461f, -0.0398300f},
+        {-0.0394070f, -0.0395796f, -0.0397924f},
+        -0.9533965}},
+      {"Hardshrink",
+       {{-0.0609029f, -0.0609029f, -0.0609029f, -0.0609029f},
+        {-0.0609029f, -0.0609029f, -0.0609029f},
+        -1.4616692}},
+      {"Softshrink",
+       {{-0.0609029f, -0.0609029f, -0.0609029f, -0.0609029f},
+        {-0.0609029f, -0.0609029f, -0.0609029f},
+        -1.4616692}},
+      {"RReLU",  // evaluation: the slopes' mean
+       {{-0.0605020f, -0.0602844f, -0.0600722f, -0.0598867f},
+        {-0.0596374f, -0.0597399f, -0.0598665f},
+        -1.4358048}},
+      {"CELU",
+       {{-0.0412083f, -0.0407641f, -0.0403286f, -0.0399410f},
+        {-0.0394123f, -0.0396227f, -0.0398824f},
+        -0.9553133}},
+      {"LogSigmoid",
+       {{0.4675882f, 0.4676831f, 0.4677761f, 0.4678586f},
+        {0.4679704f, 0.4679251f, 0.4678693f},
+        11.2292700}},
+      {"Hardtanh",
+       {{-0.0412066f, -0.0407416f, -0.0402851f, -0.0398784f},
+        {-0.0393196f, -0.0395404f, -0.0398127f},
+        -0.9535942}},
+      {"Hardswish",
+       {{-0.0522933f, -0.0521742f, -0.0520575f, -0.0519535f},
+        {-0.0518111f, -0.0518674f, -0.0519370f},
+        -1.2459962}},
+      {"Identity",
+       {{-0.0412066f, -0.0407416f, -0.0402851f, -0.0398784f},
+        {-0.0393196f, -0.0395404f, -0.0398127f},
+        -0.9535942}},
+  };
+  for (const auto& [activation, nf] : lstm_cases) {
+    SCOPED_TRACE(activation);
+    ExpectNfForecast("LSTM", lstm3(activation), NfWindows(0, 0, false), nf);
+  }
+  // The other models, with variables, and one layer (one Linear, which the activation skips).
+  ExpectNfCounts("RNN", {{0, 0, 0, {{"decoder_activation", code("PReLU")}}, 66434},
+                         {0, 0, 0, {{"decoder_layers", 1}}, 49921}});
+  ExpectNfCounts("GRU", {{2, 1, 1, {{"decoder_activation", code("Tanh")}}, 391385}});
+  ExpectNfCounts("TCN", {{0, 0, 0, {{"decoder_layers", 1}}, 132397}});
+  ExpectNfCounts("LSTM", {{0, 0, 0, {{"decoder_layers", 1}}, 199297}});
+  ExpectNfForecast("RNN", NfCase(0, 0, 0, {{"decoder_activation", code("PReLU")}}),
+                   NfWindows(0, 0, false),
+                   {{-0.0340959f, -0.0341598f, -0.0338790f, -0.0331402f},
+                    {-0.0321417f, -0.0320975f, -0.0319288f},
+                    -0.7764141});
+  ExpectNfForecast("RNN", NfCase(0, 0, 0, {{"decoder_layers", 1}}), NfWindows(0, 0, false),
+                   {{-0.0163117f, -0.0137617f, -0.0119403f, -0.0110748f},
+                    {-0.0196788f, -0.0219062f, -0.0241539f},
+                    -0.4081416});
+  ExpectNfForecast("LSTM", NfCase(0, 0, 0, {{"decoder_layers", 1}}), NfWindows(0, 0, false),
+                   {{-0.0338405f, -0.0355480f, -0.0371531f, -0.0384964f},
+                    {-0.0386823f, -0.0377460f, -0.0366701f},
+                    -0.9131300});
+  ExpectNfForecast("GRU", NfCase(2, 1, 1, {{"decoder_activation", code("Tanh")}}),
+                   NfWindows(2, 1, true),
+                   {{0.0079529f, 0.0127154f, 0.0088474f, -0.0030294f},
+                    {0.0073825f, 0.0026254f, -0.0023318f},
+                    -0.1884955});
+  ExpectNfForecast("TCN", NfCase(0, 0, 0, {{"decoder_activation", code("Mish")}}),
+                   NfWindows(0, 0, false),
+                   {{0.0185417f, 0.0227018f, 0.0233834f, 0.0205627f},
+                    {0.0228949f, 0.0227713f, 0.0209218f},
+                    0.5030764});
+  ExpectNfForecast("TCN", NfCase(0, 0, 0, {{"decoder_layers", 1}}), NfWindows(0, 0, false),
+                   {{-0.4137149f, -0.1449644f, 0.0410900f, 0.3056053f},
+                    {0.0606081f, -0.2080303f, 0.3237730f},
+                    1.3290161});
+  ExpectNfForecast("DilatedRNN", NfCase(0, 2, 0, {{"decoder_activation", code("ELU")}}),
+                   NfWindows(0, 2, false),
+                   {{-0.0354742f, -0.0474380f, -0.0380290f, -0.0323503f},
+                    {-0.0295801f, -0.0363986f, -0.0313821f},
+                    -0.4127247});
+  ExpectNfForecast("xLSTM", NfCase(0, 0, 0, {{"decoder_activation", code("Tanh")}}),
+                   NfWindows(0, 0, false),
+                   {{-0.0380776f, -0.2074226f, 0.1506076f, 0.0490538f},
+                    {0.2961938f, -0.1965303f, -0.0583513f},
+                    -0.6292787});
+  ExpectNfForecast("xLSTM",
+                   NfCase(0, 0, 0, {{"decoder_activation", code("RReLU")}, {"decoder_layers", 3}}),
+                   NfWindows(0, 0, false),
+                   {{0.0462754f, 0.0524468f, 0.0438316f, 0.0721934f},
+                    {0.0984744f, 0.0882822f, 0.1015822f},
+                    1.7033079});
+  // DeepAR's decoder: one hidden layer of 16 with ELU; its loc after the window's last 12 values
+  // (`--output 1`).
+  {
+    const ModelConfig c = NfCase(0, 0, 0,
+                                 {{"decoder_hidden_layers", 1},
+                                  {"decoder_hidden_size", 16},
+                                  {"decoder_activation", code("ELU")}});
+    ExpectNfCounts("DeepAR", {{0, 0, 0, c.params, 201283}});
+    torch::manual_seed(1);
+    auto model = DefaultModelRegistry().Make("DeepAR", c);
+    ASSERT_TRUE(model.ok()) << model.status();
+    (*model)->eval();
+    torch::NoGradGuard no_grad;
+    const auto loc = (*model)->Forward(NfWindows(0, 0, false)).select(2, 1).slice(1, 12);
+    EXPECT_TRUE(torch::allclose(loc[0].slice(0, 0, 4),
+                                torch::tensor({-0.2505002f, -0.2504073f, -0.2503512f, -0.2503260f}),
+                                1e-4, 1e-5))
+        << loc[0].slice(0, 0, 4);
+    EXPECT_NEAR(loc.sum().item<double>(), -6.0085030, 1e-4);
+  }
+  // NF's decoder cannot use GLU or Threshold: refused, saying why.
+  EXPECT_EQ(MakeError("LSTM", NfCase(0, 0, 0, {{"decoder_activation", code("GLU")}})),
+            "LSTM: decoder_activation GLU is not offered: it halves the hidden layer's width, so "
+            "the decoder's next Linear does not fit it (NF's decoder fails the same way)");
+  EXPECT_EQ(MakeError("TCN", NfCase(0, 0, 0, {{"decoder_activation", code("Threshold")}})),
+            "TCN: decoder_activation Threshold is not offered: it needs a threshold and a value, "
+            "and NF builds it with neither (which fails there)");
+  EXPECT_EQ(MakeError("GRU", NfCase(0, 0, 0, {{"decoder_activation", 22}})),
+            "GRU: decoder_activation must be one of ReLU, Softplus, Tanh, SELU, LeakyReLU, PReLU, "
+            "Sigmoid, GELU, ELU, SiLU, Mish, GLU, Softsign, Hardshrink, Softshrink, Threshold, "
+            "RReLU, CELU, LogSigmoid, Hardtanh, Hardswish or Identity (or its code 0 to 21), got "
+            "22");
+  // RReLU draws its slopes in training: no window-parallel steps.
+  auto rrelu =
+      DefaultModelRegistry().Make("RNN", NfCase(0, 0, 0, {{"decoder_activation", code("RReLU")}}));
+  ASSERT_TRUE(rrelu.ok()) << rrelu.status();
+  EXPECT_EQ((*rrelu)->WindowParallel(), WindowParallelism::kNone);
 }
 
 TEST(Models, DeepArIsNfsAtSeedOne) {

@@ -1,11 +1,11 @@
 // Hyper-parameters whose NeuralForecast values are names (internal to the dl layer, no libtorch).
 //
 // Params (model.h) holds numbers, so such a value travels as its name's index in the key's list;
-// the first name is the model's default. `--param TFT.rnn_type=gru` and a config's
-// `rnn_type: gru` are read through here (model_params.cc), and the model reads the code.
-// A list key (NBEATS's stack_types) takes up to 9 names, comma-separated (`--param
-// NBEATSx.stack_types=trend,exogenous`) or a YAML list, and travels as one decimal digit per
-// name, its index + 1, in order: trend,exogenous is 24 (NamedListIndexes decodes it).
+// the first name is the model's default (decoder_activation's default is the model's own). `--param
+// TFT.rnn_type=gru` and a config's `rnn_type: gru` are read through here (model_params.cc), and the
+// model reads the code. A list key (NBEATS's stack_types) takes up to 9 names, comma-separated
+// (`--param NBEATSx.stack_types=trend,exogenous`) or a YAML list, and travels as one decimal digit
+// per name, its index + 1, in order: trend,exogenous is 24 (NamedListIndexes decodes it).
 #pragma once
 
 #include <optional>
@@ -36,8 +36,17 @@ inline const std::vector<NamedParam>& NamedParams() {
       {"down_sampling_method", {"avg", "max", "conv"}, false},
       // RMoK's wavelet expert.
       {"wavelet_function", {"mexican_hat", "morlet", "dog", "meyer", "shannon"}, false},
-      // xLSTM's blocks (sLSTM: not built yet).
+      // xLSTM's blocks.
       {"backbone", {"mLSTM", "sLSTM"}, false},
+      // The MLP decoder's activation (NF's ACTIVATIONS; models/mlp_decoder.h). ReLU is the
+      // default of RNN, LSTM, GRU, DilatedRNN, TCN and DeepAR, GELU xLSTM's; GLU and Threshold
+      // are refused, as NF's decoder cannot use them.
+      {"decoder_activation",
+       {"ReLU",       "Softplus",   "Tanh",       "SELU",      "LeakyReLU", "PReLU",
+        "Sigmoid",    "GELU",       "ELU",        "SiLU",      "Mish",      "GLU",
+        "Softsign",   "Hardshrink", "Softshrink", "Threshold", "RReLU",     "CELU",
+        "LogSigmoid", "Hardtanh",   "Hardswish",  "Identity"},
+       false},
   };
   return kParams;
 }

@@ -52,8 +52,6 @@
 //  - NF's input_size = -1 (3 * h) is the caller's choice here.
 //  - NF validates with MAE of the mean; there is no validation here.
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
 #include <torch/utils.h>
@@ -68,6 +66,7 @@
 #include "src/dl/distributions.h"
 #include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
+#include "src/dl/models/mlp_decoder.h"
 #include "src/dl/windows.h"
 
 namespace drc::dl {
@@ -82,27 +81,10 @@ struct DeepArOptions {
   double lstm_dropout = 0.1;
   int decoder_hidden_layers = 0;
   int decoder_hidden_size = 0;
+  DecoderActivation decoder_activation = DecoderActivation::kReLU;
   int trajectory_samples = 100;
   bool sample_trajectories = false;
 };
-
-// NF's MLP decoder: Linear(in, out) when there is no hidden layer, else Linear(in, d), ReLU,
-// [Linear(d, d), ReLU] x (layers - 1), Linear(d, out) (NF's decoder dropout is 0).
-torch::nn::Sequential MakeDecoder(int64_t in, int64_t out, int hidden_layers, int64_t hidden) {
-  torch::nn::Sequential mlp;
-  if (hidden_layers == 0) {
-    mlp->push_back(torch::nn::Linear(in, out));
-    return mlp;
-  }
-  mlp->push_back(torch::nn::Linear(in, hidden));
-  mlp->push_back(torch::nn::ReLU());
-  for (int i = 1; i < hidden_layers; ++i) {
-    mlp->push_back(torch::nn::Linear(hidden, hidden));
-    mlp->push_back(torch::nn::ReLU());
-  }
-  mlp->push_back(torch::nn::Linear(hidden, out));
-  return mlp;
-}
 
 class DeepAr final : public ForecastModel {
  public:
@@ -120,9 +102,14 @@ class DeepAr final : public ForecastModel {
                                                 .num_layers(options.lstm_n_layers)
                                                 .dropout(options.lstm_dropout)
                                                 .batch_first(true)));
+    // NF's MLP decoder: Linear(in, out) when there is no hidden layer, else Linear(in, d), the
+    // activation, [Linear(d, d), activation] x (layers - 1), Linear(d, out); no dropout.
+    MlpDecoderOptions decoder;
+    decoder.hidden = options.decoder_hidden_size;
+    decoder.layers = options.decoder_hidden_layers + 1;
+    decoder.activation = options.decoder_activation;
     decoder_ = register_module(
-        "decoder", MakeDecoder(options.lstm_hidden_size, likelihood.num_params(),
-                               options.decoder_hidden_layers, options.decoder_hidden_size));
+        "decoder", MlpDecoder(options.lstm_hidden_size, likelihood.num_params(), decoder));
   }
 
   // [B, L] -> [B, L, P]: at step t, the parameters of the distribution of the value after t.
@@ -152,9 +139,12 @@ class DeepAr final : public ForecastModel {
     return likelihood_.MaskedNll(params, target, weights);
   }
 
-  // Windows are independent apart from the LSTM's dropout between layers.
+  // Windows are independent apart from the LSTM's dropout between layers and RReLU's slopes in
+  // the decoder.
   RepeatedDraws Repeats() const override {
-    return options_.lstm_dropout > 0 && options_.lstm_n_layers > 1
+    const bool rrelu = options_.decoder_hidden_layers > 0 &&
+                       options_.decoder_activation == DecoderActivation::kRReLU;
+    return (options_.lstm_dropout > 0 && options_.lstm_n_layers > 1) || rrelu
                ? RepeatedDraws::kMergeSharingDropout
                : RepeatedDraws::kMerge;
   }
@@ -301,7 +291,7 @@ class DeepAr final : public ForecastModel {
   DeepArOptions options_;
   Likelihood likelihood_;
   torch::nn::LSTM lstm_{nullptr};
-  torch::nn::Sequential decoder_{nullptr};
+  MlpDecoder decoder_{nullptr};
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeDeepAr(const ModelConfig& config) {
@@ -313,6 +303,8 @@ Result<std::shared_ptr<ForecastModel>> MakeDeepAr(const ModelConfig& config) {
   o.lstm_dropout = params.Take("lstm_dropout", 0.1);
   o.decoder_hidden_layers = params.TakeInt("decoder_hidden_layers", 0);
   o.decoder_hidden_size = params.TakeInt("decoder_hidden_size", 0);
+  DRC_ASSIGN_OR_RETURN(o.decoder_activation,
+                       TakeDecoderActivation(kName, params, DecoderActivation::kReLU));
   o.trajectory_samples = params.TakeInt("trajectory_samples", 100);
   const double distribution = params.Take("distribution", 0);
   const double sample = params.Take("sample_trajectories", 0);

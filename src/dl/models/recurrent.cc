@@ -7,8 +7,9 @@
 // y_1..y_L as a sequence of scalars, [B, L] -> [B, L, hidden]. The states of the last H steps are
 // kept, or, when H > L, a Linear(L -> H) over the time axis maps all L states to H
 // (`upsample_sequence`). NF's MLP decoder (Linear(hidden, d), ReLU, [Linear(d, d), ReLU] x
-// (decoder_layers - 2), Linear(d, 1)) maps each of the H states to one forecast: [B, H]; with Q
-// outputs per step (MQLoss) its last layer is Linear(d, Q), as NF's: [B, H, Q].
+// (decoder_layers - 2), Linear(d, 1); one Linear(hidden, 1) with decoder_layers 1; any of NF's
+// decoder activations by name, models/mlp_decoder.h) maps each of the H states to one forecast: [B,
+// H]; with Q outputs per step (MQLoss) its last layer is Linear(d, Q), as NF's: [B, H, Q].
 //
 // DilatedRNN follows NF's `rnn_stack`: groups of single-layer LSTMs with dilations [[1, 2], [4,
 // 8]]; a layer with dilation d runs d interleaved sequences (steps t = j, j + d, j + 2d, ...);
@@ -29,8 +30,6 @@
 //    not accepted.
 //  - Causal padding in the dilated layers is the same as NF's (zeros after the last step, whose
 //    outputs are dropped), done with one reshape instead of per-phase slices.
-#include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
 #include <torch/utils.h>
@@ -44,6 +43,7 @@
 #include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
 #include "src/dl/models/exog_steps.h"
+#include "src/dl/models/mlp_decoder.h"
 
 namespace drc::dl {
 namespace {
@@ -69,35 +69,6 @@ void CheckInsample(const std::string& model, const torch::Tensor& y, int64_t inp
               input_size, "], got ", y.sizes());
 }
 
-// NF's MLP decoder with ReLU and no dropout: in -> hidden -> ... -> outputs, applied on the last
-// axis.
-torch::nn::Sequential MakeDecoder(int64_t in_features, int64_t hidden, int layers,
-                                  int64_t outputs) {
-  torch::nn::Sequential mlp;
-  mlp->push_back(torch::nn::Linear(in_features, hidden));
-  mlp->push_back(torch::nn::ReLU());
-  for (int i = 2; i < layers; ++i) {
-    mlp->push_back(torch::nn::Linear(hidden, hidden));
-    mlp->push_back(torch::nn::ReLU());
-  }
-  mlp->push_back(torch::nn::Linear(hidden, outputs));
-  return mlp;
-}
-
-struct DecoderOptions {
-  int hidden = 128;
-  int layers = 2;
-};
-
-Result<DecoderOptions> TakeDecoder(const std::string& model, Params& params) {
-  DecoderOptions options;
-  options.hidden = params.TakeInt("decoder_hidden_size", 128);
-  options.layers = params.TakeInt("decoder_layers", 2);
-  DRC_RETURN_NOT_OK(CheckAtLeast(model, "decoder_hidden_size", options.hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(model, "decoder_layers", options.layers, 1));
-  return options;
-}
-
 // ---------------------------------------------------------------------------------------------
 // RNN, LSTM, GRU.
 
@@ -108,7 +79,7 @@ struct RecurrentOptions {
   int hidden = 128;
   bool bias = true;
   double dropout = 0;
-  DecoderOptions decoder;
+  MlpDecoderOptions decoder;
 };
 
 class RecurrentForecaster final : public ForecastModel {
@@ -118,7 +89,7 @@ class RecurrentForecaster final : public ForecastModel {
       : name_(std::move(name)),
         input_size_(config.input_size),
         horizon_(config.horizon),
-        dropout_(options.dropout) {
+        draws_random_(options.dropout > 0 || DrawsRandom(options.decoder)) {
     // NF's nn.RNN/LSTM/GRU(input_size=1 + X + S + F, ...) with batch_first; RNN's nonlinearity
     // is tanh.
     const int64_t inputs = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
@@ -156,9 +127,8 @@ class RecurrentForecaster final : public ForecastModel {
     if (horizon_ > input_size_) {
       upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));
     }
-    decoder_ = register_module(
-        "mlp_decoder", MakeDecoder(options.hidden + config.futr_exog, options.decoder.hidden,
-                                   options.decoder.layers, config.outputs));
+    decoder_ = register_module("mlp_decoder", MlpDecoder(options.hidden + config.futr_exog,
+                                                         config.outputs, options.decoder));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -173,19 +143,20 @@ class RecurrentForecaster final : public ForecastModel {
     return decoder_->forward(WithHorizonFutures(states, batch)).squeeze(-1);
   }
 
-  // Windows are independent; dropout between the encoder's layers draws random numbers.
+  // Windows are independent; dropout between the encoder's layers and RReLU in the decoder draw
+  // random numbers.
   WindowParallelism WindowParallel() const override {
-    return dropout_ == 0 ? WindowParallelism::kDefault : WindowParallelism::kNone;
+    return draws_random_ ? WindowParallelism::kNone : WindowParallelism::kDefault;
   }
 
  private:
   std::string name_;
   int64_t input_size_;
   int64_t horizon_;
-  double dropout_;
+  bool draws_random_;
   std::function<torch::Tensor(const torch::Tensor&)> encode_;
   torch::nn::Linear upsample_{nullptr};
-  torch::nn::Sequential decoder_{nullptr};
+  MlpDecoder decoder_{nullptr};
 };
 
 ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidden) {
@@ -197,7 +168,7 @@ ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidde
     options.hidden = params.TakeInt("encoder_hidden_size", default_hidden);
     options.bias = params.TakeInt("encoder_bias", 1) != 0;
     options.dropout = params.Take("encoder_dropout", 0.0);
-    DRC_ASSIGN_OR_RETURN(options.decoder, TakeDecoder(name, params));
+    DRC_ASSIGN_OR_RETURN(options.decoder, TakeMlpDecoder(name, params, DecoderActivation::kReLU));
     DRC_RETURN_NOT_OK(params.Finish());
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_n_layers", options.n_layers, 1));
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", options.hidden, 1));
@@ -245,8 +216,8 @@ const std::vector<std::vector<int64_t>>& DefaultDilations() {
 
 class DilatedRnnForecaster final : public ForecastModel {
  public:
-  DilatedRnnForecaster(const ModelConfig& config, int hidden, const DecoderOptions& decoder)
-      : input_size_(config.input_size) {
+  DilatedRnnForecaster(const ModelConfig& config, int hidden, const MlpDecoderOptions& decoder)
+      : input_size_(config.input_size), draws_random_(DrawsRandom(decoder)) {
     int64_t in_features = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     const auto& groups = DefaultDilations();
     for (size_t g = 0; g < groups.size(); ++g) {
@@ -264,8 +235,8 @@ class DilatedRnnForecaster final : public ForecastModel {
     }
     context_adapter_ =
         register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
-    decoder_ = register_module("mlp_decoder", MakeDecoder(hidden + config.futr_exog, decoder.hidden,
-                                                          decoder.layers, config.outputs));
+    decoder_ = register_module("mlp_decoder",
+                               MlpDecoder(hidden + config.futr_exog, config.outputs, decoder));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -281,20 +252,24 @@ class DilatedRnnForecaster final : public ForecastModel {
     return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);
   }
 
-  WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }
+  WindowParallelism WindowParallel() const override {
+    return draws_random_ ? WindowParallelism::kNone : WindowParallelism::kDefault;
+  }
 
  private:
   int64_t input_size_;
+  bool draws_random_;  // RReLU in the decoder
   std::vector<std::vector<DilatedLayer>> groups_;
   torch::nn::Linear context_adapter_{nullptr};
-  torch::nn::Sequential decoder_{nullptr};
+  MlpDecoder decoder_{nullptr};
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config) {
   const std::string name = "DilatedRNN";
   Params params(name, config.params);
   const int hidden = params.TakeInt("encoder_hidden_size", 128);
-  DRC_ASSIGN_OR_RETURN(DecoderOptions decoder, TakeDecoder(name, params));
+  DRC_ASSIGN_OR_RETURN(MlpDecoderOptions decoder,
+                       TakeMlpDecoder(name, params, DecoderActivation::kReLU));
   DRC_RETURN_NOT_OK(params.Finish());
   DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", hidden, 1));
   torch::manual_seed(config.seed);

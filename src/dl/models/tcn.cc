@@ -6,7 +6,8 @@
 // layers (kernel_size 2, dilations 1, 2, 4, 8, 16, encoder_hidden_size channels, ReLU after
 // each, no residuals) gives [B, C, L]; a Linear(L -> H) over the time axis (`context_adapter`)
 // gives [B, C, H]; NF's MLP decoder (Linear(C, d), ReLU, [Linear(d, d), ReLU] x
-// (decoder_layers - 2), Linear(d, 1)) maps each horizon step to one forecast: [B, H].
+// (decoder_layers - 2), Linear(d, 1); any of NF's decoder activations, models/mlp_decoder.h)
+// maps each horizon step to one forecast: [B, H].
 //
 // Differences from NF:
 //  - Causality: NF pads (kernel_size - 1) * dilation zeros on both sides and chomps the right
@@ -18,8 +19,6 @@
 //    availability mask is not an input (NF's forward does not read it either).
 //  - Hyper-parameters are numbers (drc::dl::Params): dilations and encoder_activation keep NF's
 //    defaults; the unused context_size is not accepted.
-#include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/utils.h>
@@ -30,6 +29,7 @@
 
 #include "src/dl/model.h"
 #include "src/dl/models/exog_steps.h"
+#include "src/dl/models/mlp_decoder.h"
 
 namespace drc::dl {
 namespace {
@@ -40,14 +40,15 @@ struct TcnOptions {
   int kernel_size = 2;
   std::vector<int64_t> dilations = {1, 2, 4, 8, 16};
   int hidden = 128;
-  int decoder_hidden = 128;
-  int decoder_layers = 2;
+  MlpDecoderOptions decoder;
 };
 
 class TcnForecaster final : public ForecastModel {
  public:
   TcnForecaster(const ModelConfig& config, const TcnOptions& options)
-      : input_size_(config.input_size), kernel_size_(options.kernel_size) {
+      : input_size_(config.input_size),
+        kernel_size_(options.kernel_size),
+        draws_random_(DrawsRandom(options.decoder)) {
     int64_t in_channels = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     for (int64_t dilation : options.dilations) {
       convs_.push_back(register_module(
@@ -59,16 +60,9 @@ class TcnForecaster final : public ForecastModel {
     }
     context_adapter_ =
         register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
-    // NF's MLP decoder with ReLU and no dropout.
-    torch::nn::Sequential mlp;
-    mlp->push_back(torch::nn::Linear(options.hidden + config.futr_exog, options.decoder_hidden));
-    mlp->push_back(torch::nn::ReLU());
-    for (int i = 2; i < options.decoder_layers; ++i) {
-      mlp->push_back(torch::nn::Linear(options.decoder_hidden, options.decoder_hidden));
-      mlp->push_back(torch::nn::ReLU());
-    }
-    mlp->push_back(torch::nn::Linear(options.decoder_hidden, config.outputs));  // NF's Q
-    decoder_ = register_module("mlp_decoder", mlp);
+    // NF's MLP decoder without dropout; its last layer gives NF's Q outputs.
+    decoder_ = register_module("mlp_decoder", MlpDecoder(options.hidden + config.futr_exog,
+                                                         config.outputs, options.decoder));
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -87,16 +81,19 @@ class TcnForecaster final : public ForecastModel {
     return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);
   }
 
-  // No dropout, no statistics over the batch.
-  WindowParallelism WindowParallel() const override { return WindowParallelism::kDefault; }
+  // No dropout, no statistics over the batch; RReLU in the decoder draws random numbers.
+  WindowParallelism WindowParallel() const override {
+    return draws_random_ ? WindowParallelism::kNone : WindowParallelism::kDefault;
+  }
 
  private:
   int64_t input_size_;
   int64_t kernel_size_;
+  bool draws_random_;
   std::vector<torch::nn::Conv1d> convs_;
   std::vector<int64_t> dilations_;
   torch::nn::Linear context_adapter_{nullptr};
-  torch::nn::Sequential decoder_{nullptr};
+  MlpDecoder decoder_{nullptr};
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeTcn(const ModelConfig& config) {
@@ -104,13 +101,10 @@ Result<std::shared_ptr<ForecastModel>> MakeTcn(const ModelConfig& config) {
   TcnOptions options;
   options.kernel_size = params.TakeInt("kernel_size", 2);
   options.hidden = params.TakeInt("encoder_hidden_size", 128);
-  options.decoder_hidden = params.TakeInt("decoder_hidden_size", 128);
-  options.decoder_layers = params.TakeInt("decoder_layers", 2);
+  DRC_ASSIGN_OR_RETURN(options.decoder, TakeMlpDecoder(kName, params, DecoderActivation::kReLU));
   DRC_RETURN_NOT_OK(params.Finish());
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "kernel_size", options.kernel_size, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "encoder_hidden_size", options.hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "decoder_hidden_size", options.decoder_hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "decoder_layers", options.decoder_layers, 1));
   torch::manual_seed(config.seed);  // as NF seeds before building the layers
   return std::make_shared<TcnForecaster>(config, options);
 }

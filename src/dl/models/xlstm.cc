@@ -13,7 +13,8 @@
 //     parallel_stabilized_simple) and a per-head norm; a learnable skip of the convolution's
 //     output; gating by SiLU of the second branch; a down-projection and dropout;
 //   - temporal_projection: Linear(L -> h) over the time axis;
-//   - NF's MLP decoder per horizon step (Linear, GELU, dropout, ..., Linear to the loss's outputs),
+//   - NF's MLP decoder per horizon step (Linear, GELU or another decoder_activation, dropout, ...,
+//     Linear to the loss's outputs; models/mlp_decoder.h),
 //     reading the state beside the future variables there.
 // The xlstm package's LayerNorms scale by 1 + weight (weight initialised to 0) and have no bias.
 // Initial weights are drawn as NF's and the package's constructors draw them, in order (each
@@ -22,11 +23,17 @@
 //
 // NF defaults: two blocks of 128, encoder bias on, encoder dropout 0.1, decoder 2 layers of 128
 // with GELU and no dropout; Adam lr 1e-3 without LR decay, 32 series and 128 windows per step,
-// robust scaler. NF's sLSTM backbone (backbone=sLSTM) is not built here, and says so.
+// robust scaler.
+//
+// backbone=sLSTM (NF's other backbone) stacks the package's sLSTM blocks instead: see SLstmBlock.
+// NF runs them on the package's CUDA kernel (bfloat16 weights and states), which cannot run
+// without CUDA; ours is the package's "vanilla" form of the same cell, in float32, and is checked
+// against that form (bench/peers/slstm_vanilla.py).
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +42,7 @@
 #include "src/dl/fast_ops.h"
 #include "src/dl/model.h"
 #include "src/dl/models/exog_steps.h"
+#include "src/dl/models/mlp_decoder.h"
 
 namespace drc::dl {
 namespace {
@@ -48,13 +56,12 @@ constexpr int64_t kConvKernel = 4;  // causal depthwise convolution
 constexpr double kNormEps = 1e-5;   // every LayerNorm of the package
 
 struct XLstmOptions {
+  bool slstm = false;  // backbone sLSTM (else mLSTM, NF's default)
   int n_blocks = 2;
   int hidden = 128;
   bool bias = true;
   double dropout = 0.1;
-  int decoder_hidden = 128;
-  int decoder_layers = 2;
-  double decoder_dropout = 0;
+  MlpDecoderOptions decoder;  // GELU by default (NF's xLSTM)
 };
 
 // The package's small_init (Nguyen and Salazar) and wang_init of a weight, as normal draws.
@@ -192,40 +199,163 @@ class MLstmBlock : public torch::nn::Module {
   torch::nn::Conv1d conv_{nullptr};
 };
 
+// One sLSTM block: x + sLSTMLayer(LayerNorm(x)), then x + GatedFeedForward(LayerNorm(x)). The
+// layer: a causal depthwise convolution (kernel 4) and SiLU give the input and forget gates'
+// inputs, the block's input the cell input's and output gate's, each through a block-diagonal
+// projection (one block per head); the scalar-memory cell (exponential input gate, exponential
+// forget gate log sigmoid(f), stabiliser m, normaliser n; recurrent weights per head, acting on
+// the previous output); dropout; a per-head norm. The feed-forward part: an up-projection to two
+// halves of `up` = 1.3 * dim rounded up to a multiple of 64, GELU of the first times the second,
+// a down-projection; no biases.
+class SLstmBlock : public torch::nn::Module {
+ public:
+  SLstmBlock(int64_t dim, int n_blocks, int block_idx, double dropout)
+      : dim_(dim),
+        head_dim_(dim / kHeads),
+        up_(static_cast<int64_t>(std::ceil(1.3 * static_cast<double>(dim) / 64)) * 64),
+        n_blocks_(n_blocks),
+        dropout_(dropout) {
+    norm_weight_ = register_parameter("xlstm_norm_weight", torch::zeros({dim}));
+    conv_ = register_module(
+        "conv1d",
+        torch::nn::Conv1d(
+            torch::nn::Conv1dOptions(dim, dim, kConvKernel).groups(dim).padding(kConvKernel - 1)));
+    conv_->reset_parameters();  // CausalConv1d's own reset, after nn.Conv1d's
+    // The package names the gates' projections f, i, z, o in that order and feeds the one it
+    // calls fgate to the cell as the input gate, igate as the forget gate; each draws its weights
+    // when built (LinearHeadwiseExpand's init, by its blocks' width).
+    for (const char* name : {"fgate", "igate", "zgate", "ogate"}) {
+      torch::Tensor w = torch::empty({kHeads, head_dim_, head_dim_});
+      SmallInit(w, head_dim_);
+      gate_weights_.push_back(register_parameter(std::string(name) + "_weight", w));
+    }
+    // The cell's recurrent weights [NH, DH (from), 4 DH (to: i, f, z, o)], zero at first, and
+    // its biases [4, NH, DH], gate-major.
+    recurrent_ =
+        register_parameter("recurrent_kernel", torch::zeros({kHeads, head_dim_, 4 * head_dim_}));
+    bias_ = register_parameter("cell_bias", torch::zeros({4, kHeads, head_dim_}));
+    ResetCellBias(block_idx);
+    group_norm_weight_ = register_parameter("group_norm_weight", torch::zeros({dim}));
+    ffn_norm_weight_ = register_parameter("ffn_norm_weight", torch::zeros({dim}));
+    proj_up_ = register_module(
+        "ffn_proj_up", torch::nn::Linear(torch::nn::LinearOptions(dim, 2 * up_).bias(false)));
+    proj_down_ = register_module("ffn_proj_down",
+                                 torch::nn::Linear(torch::nn::LinearOptions(up_, dim).bias(false)));
+    ResetFeedForward();  // GatedFeedForward.__init__'s reset_parameters
+    // xLSTMBlock.__init__'s reset_parameters: the layer's gates (i, f, z, o), then the
+    // feed-forward part again.
+    for (size_t g : {1, 0, 2, 3}) SmallInit(gate_weights_[g], dim_);
+    ResetFeedForward();
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    const int64_t b = x.size(0), l = x.size(1);
+    const torch::Tensor normed = ResidualLayerNorm(x, norm_weight_);
+    const torch::Tensor conv =
+        torch::silu(CausalDepthwiseConv1d(normed, conv_->weight, conv_->bias));
+    // [B, L, dim] each, head-major features; the cell reads them step-major.
+    auto gate = [&](const torch::Tensor& in, size_t g) {
+      return BlockDiagonalLinear(in, gate_weights_[g]).transpose(0, 1);  // [L, B, dim]
+    };
+    const torch::Tensor wi = gate(conv, 0), wf = gate(conv, 1), wz = gate(normed, 2),
+                        wo = gate(normed, 3);
+    const torch::Tensor bias = bias_.view({4, dim_});
+    torch::Tensor y = torch::zeros({b, dim_}, x.options());
+    torch::Tensor c = y, n = y, m = y;
+    std::vector<torch::Tensor> ys;
+    ys.reserve(static_cast<size_t>(l));
+    for (int64_t t = 0; t < l; ++t) {
+      // The recurrent inputs, per head: y [B, NH, DH] x R [NH, DH, 4 DH] -> [4, B, dim].
+      const torch::Tensor ry =
+          torch::bmm(y.view({b, kHeads, head_dim_}).transpose(0, 1), recurrent_)
+              .view({kHeads, b, 4, head_dim_})
+              .permute({2, 1, 0, 3})
+              .reshape({4, b, dim_});
+      const torch::Tensor iraw = wi[t] + ry[0] + bias[0], fraw = wf[t] + ry[1] + bias[1],
+                          zraw = wz[t] + ry[2] + bias[2], oraw = wo[t] + ry[3] + bias[3];
+      const torch::Tensor log_f_plus_m = m + torch::log_sigmoid(fraw);
+      const torch::Tensor m_new = t == 0 ? iraw : torch::maximum(iraw, log_f_plus_m);
+      const torch::Tensor one = torch::ones({}, x.options());
+      const torch::Tensor igate = torch::minimum(torch::exp(iraw - m_new), one);
+      const torch::Tensor fgate = torch::minimum(torch::exp(log_f_plus_m - m_new), one);
+      c = fgate * c + igate * torch::tanh(zraw);
+      n = fgate * n + igate;
+      y = torch::sigmoid(oraw) * c / n;
+      m = m_new;
+      ys.push_back(y);
+    }
+    // [L, B, dim], dropped out in the package's memory order, then the per-head norm.
+    const torch::Tensor h = Dropout(torch::stack(ys), dropout_, is_training());
+    const torch::Tensor normed_h =
+        torch::layer_norm(h.view({l, b, kHeads, head_dim_}), {head_dim_}, {}, {}, kNormEps) *
+        (1 + group_norm_weight_).view({kHeads, head_dim_});
+    const torch::Tensor out = x + normed_h.view({l, b, dim_}).transpose(0, 1);
+    // The gated feed-forward part.
+    const torch::Tensor up = Dense(proj_up_, ResidualLayerNorm(out, ffn_norm_weight_));
+    return out + Dense(proj_down_, torch::gelu(up.narrow(-1, 0, up_)) * up.narrow(-1, up_, up_));
+  }
+
+ private:
+  // The cell's powerlaw_blockdependent biases: zero but for the forget gate's, per head
+  // 5 - 12 (j / (DH - 1))^(0.3 + 1.3 r), r = block_idx / (n_blocks - 1) (0 for one block).
+  void ResetCellBias(int block_idx) {
+    torch::NoGradGuard no_grad;
+    const double ratio = n_blocks_ > 1 ? static_cast<double>(block_idx) / (n_blocks_ - 1) : 0.0;
+    const torch::Tensor j = torch::arange(head_dim_, torch::kFloat32);
+    const torch::Tensor forget =
+        -(-5.0 + 12.0 * torch::pow(j / static_cast<double>(head_dim_ - 1), 0.3 + 1.3 * ratio));
+    bias_.zero_();
+    bias_[1].copy_(forget.expand({kHeads, head_dim_}));
+  }
+
+  void ResetFeedForward() {
+    SmallInit(proj_up_->weight, dim_);
+    WangInit(proj_down_->weight, dim_, n_blocks_);
+  }
+
+  int64_t dim_, head_dim_, up_;
+  int n_blocks_;
+  double dropout_;
+  torch::Tensor norm_weight_, recurrent_, bias_, group_norm_weight_, ffn_norm_weight_;
+  std::vector<torch::Tensor> gate_weights_;  // the cell's i, f, z, o (the package's f, i, z, o)
+  torch::nn::Conv1d conv_{nullptr};
+  torch::nn::Linear proj_up_{nullptr}, proj_down_{nullptr};
+};
+
 class XLstm final : public ForecastModel {
  public:
   XLstm(const ModelConfig& c, const XLstmOptions& o)
-      : input_size_(c.input_size), dropout_(o.dropout), decoder_dropout_(o.decoder_dropout) {
+      : input_size_(c.input_size), draws_random_(o.dropout > 0 || DrawsRandom(o.decoder)) {
     const int64_t inputs = 1 + c.hist_exog + c.stat_exog + c.futr_exog;
     feature_projection_ =
         register_module("feature_projection", torch::nn::Linear(inputs, o.hidden));
     for (int i = 0; i < o.n_blocks; ++i) {
-      blocks_.push_back(
-          register_module("block_" + std::to_string(i),
-                          std::make_shared<MLstmBlock>(o.hidden, o.n_blocks, o.bias, o.dropout)));
+      const std::string name = "block_" + std::to_string(i);
+      if (o.slstm) {
+        auto block =
+            register_module(name, std::make_shared<SLstmBlock>(o.hidden, o.n_blocks, i, o.dropout));
+        blocks_.emplace_back([block](const torch::Tensor& x) { return block->forward(x); });
+      } else {
+        auto block = register_module(
+            name, std::make_shared<MLstmBlock>(o.hidden, o.n_blocks, o.bias, o.dropout));
+        blocks_.emplace_back([block](const torch::Tensor& x) { return block->forward(x); });
+      }
     }
     post_norm_weight_ = register_parameter("post_blocks_norm_weight", torch::zeros({o.hidden}));
     // NF's MLP: Linear(in, d), GELU, Dropout, [Linear(d, d), GELU, Dropout] x (layers - 2),
     // Linear(d, outputs); one Linear(in, outputs) when decoder_layers is 1.
-    int64_t in = o.hidden + c.futr_exog;
-    for (int i = 0; i + 1 < o.decoder_layers; ++i) {
-      decoder_.push_back(register_module("mlp_decoder_" + std::to_string(i),
-                                         torch::nn::Linear(in, o.decoder_hidden)));
-      in = o.decoder_hidden;
-    }
-    decoder_.push_back(register_module("mlp_decoder_out", torch::nn::Linear(in, c.outputs)));
+    decoder_ =
+        register_module("mlp_decoder", MlpDecoder(o.hidden + c.futr_exog, c.outputs, o.decoder));
     temporal_projection_ =
         register_module("temporal_projection", torch::nn::Linear(c.input_size, c.horizon));
   }
 
   RepeatedDraws Repeats() const override {
-    return dropout_ > 0 || decoder_dropout_ > 0 ? RepeatedDraws::kMergeSharingDropout
-                                                : RepeatedDraws::kMerge;
+    return draws_random_ ? RepeatedDraws::kMergeSharingDropout : RepeatedDraws::kMerge;
   }
-  // Windows are independent; dropout draws random numbers.
+  // Windows are independent; dropout (and RReLU's slopes) draw random numbers.
   WindowParallelism WindowParallel() const override {
-    return dropout_ > 0 || decoder_dropout_ > 0 ? WindowParallelism::kNone
-                                                : WindowParallelism::kDefault;
+    return draws_random_ ? WindowParallelism::kNone : WindowParallelism::kDefault;
   }
 
   torch::Tensor Forward(const WindowBatch& batch) override {
@@ -234,25 +364,21 @@ class XLstm final : public ForecastModel {
                 ": insample_y must be [B, ", input_size_, "], got ",
                 y.defined() ? y.sizes() : torch::IntArrayRef{});
     torch::Tensor x = Dense(feature_projection_, EncoderSteps(batch));  // [B, L, hidden]
-    for (auto& block : blocks_) x = block->forward(x);
+    for (auto& block : blocks_) x = block(x);
     x = ResidualLayerNorm(x, post_norm_weight_);
     // [B, L, hidden] -> [B, H, hidden] over the time axis.
     x = Dense(temporal_projection_, x.transpose(1, 2)).transpose(1, 2);
-    x = WithHorizonFutures(x, batch);
-    const bool training = is_training();
-    for (size_t i = 0; i + 1 < decoder_.size(); ++i) {
-      x = Dropout(torch::gelu(Dense(decoder_[i], x)), decoder_dropout_, training);
-    }
-    return Dense(decoder_.back(), x).squeeze(-1);  // [B, H, Q], [B, H] for one output
+    // [B, H, Q], [B, H] for one output.
+    return decoder_->forward(WithHorizonFutures(x, batch)).squeeze(-1);
   }
 
  private:
   int64_t input_size_;
-  double dropout_, decoder_dropout_;
+  bool draws_random_;
   torch::nn::Linear feature_projection_{nullptr}, temporal_projection_{nullptr};
-  std::vector<std::shared_ptr<MLstmBlock>> blocks_;
+  std::vector<std::function<torch::Tensor(const torch::Tensor&)>> blocks_;
   torch::Tensor post_norm_weight_;
-  std::vector<torch::nn::Linear> decoder_;
+  MlpDecoder decoder_{nullptr};
 };
 
 Result<std::shared_ptr<ForecastModel>> MakeXLstm(const ModelConfig& config) {
@@ -262,26 +388,23 @@ Result<std::shared_ptr<ForecastModel>> MakeXLstm(const ModelConfig& config) {
   o.hidden = p.TakeInt("encoder_hidden_size", o.hidden);
   const double bias = p.Take("encoder_bias", 1);
   o.dropout = p.Take("encoder_dropout", o.dropout);
-  o.decoder_hidden = p.TakeInt("decoder_hidden_size", o.decoder_hidden);
-  o.decoder_layers = p.TakeInt("decoder_layers", o.decoder_layers);
-  o.decoder_dropout = p.Take("decoder_dropout", o.decoder_dropout);
+  DRC_ASSIGN_OR_RETURN(o.decoder, TakeMlpDecoder(kName, p, DecoderActivation::kGELU));
+  o.decoder.dropout = p.Take("decoder_dropout", o.decoder.dropout);
   const int backbone = p.TakeInt("backbone", 0);
   DRC_RETURN_NOT_OK(p.Finish());
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "encoder_n_blocks", o.n_blocks, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "encoder_hidden_size", o.hidden, 1));
   DRC_RETURN_NOT_OK(CheckFlag(kName, "encoder_bias", bias));
   DRC_RETURN_NOT_OK(CheckRate(kName, "encoder_dropout", o.dropout));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "decoder_hidden_size", o.decoder_hidden, 1));
-  DRC_RETURN_NOT_OK(CheckAtLeast(kName, "decoder_layers", o.decoder_layers, 1));
-  DRC_RETURN_NOT_OK(CheckRate(kName, "decoder_dropout", o.decoder_dropout));
+  DRC_RETURN_NOT_OK(CheckRate(kName, "decoder_dropout", o.decoder.dropout));
   DRC_RETURN_NOT_OK(CheckNamedCode(kName, "backbone", backbone));
-  if (backbone != 0) {
+  o.slstm = backbone == 1;
+  if (o.slstm && (o.hidden % kHeads != 0 || o.hidden < 2 * kHeads)) {
     return Status::InvalidArgument(
-        kName,
-        ": backbone sLSTM is not built yet (NF's sLSTM blocks, with their feed-forward part); "
-        "the mLSTM backbone, NF's default, is");
+        kName, ": backbone sLSTM needs encoder_hidden_size to be a multiple of ", kHeads,
+        " (its heads) and at least ", 2 * kHeads, ", got ", o.hidden);
   }
-  o.bias = bias == 1;
+  o.bias = bias == 1;               // the mLSTM blocks' (the package's sLSTM blocks have no biases)
   torch::manual_seed(config.seed);  // as NF seeds before building the layers
   return std::shared_ptr<ForecastModel>(std::make_shared<XLstm>(config, o));
 }
