@@ -14,8 +14,12 @@
 #include <ATen/ops/log_sigmoid.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/maximum.h>
+#include <ATen/ops/minimum.h>
 #include <ATen/ops/ones.h>
+#include <ATen/ops/sigmoid.h>
+#include <ATen/ops/stack.h>
 #include <ATen/ops/sum.h>
+#include <ATen/ops/tanh.h>
 #include <ATen/ops/zeros.h>
 #include <ATen/ops/zeros_like.h>
 #include <c10/util/C++17.h>
@@ -1315,6 +1319,257 @@ at::Tensor MLstmCell(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   if (!fast) return MLstmCellComposed(q, k, v, igate, fgate);
   return MLstmCellFunction::apply(q.contiguous(), k.contiguous(), v.contiguous(),
                                   igate.contiguous(), fgate.contiguous());
+}
+
+// ---- SLstmCell --------------------------------------------------------------------------------
+
+namespace {
+
+// The cell in libtorch ops, step by step, as the xlstm package's vanilla backend computes it.
+at::Tensor SLstmCellComposed(const at::Tensor& wx, const at::Tensor& r, const at::Tensor& bias) {
+  const int64_t l = wx.size(0), b = wx.size(1), d = wx.size(3), nh = r.size(0), dh = r.size(1);
+  at::Tensor y = at::zeros({b, d}, wx.options());
+  at::Tensor c = y, n = y, m = y;
+  const at::Tensor one = at::ones({}, wx.options());
+  std::vector<at::Tensor> ys;
+  ys.reserve(static_cast<size_t>(l));
+  for (int64_t t = 0; t < l; ++t) {
+    const at::Tensor ry = at::bmm(y.view({b, nh, dh}).transpose(0, 1), r)  // [NH, B, 4 DH]
+                              .view({nh, b, 4, dh})
+                              .permute({2, 1, 0, 3})
+                              .reshape({4, b, d});
+    const at::Tensor raw = wx[t].transpose(0, 1) + ry + bias.unsqueeze(1);  // [4, B, D]
+    const at::Tensor iraw = raw[0], fraw = raw[1], zraw = raw[2], oraw = raw[3];
+    const at::Tensor log_f_plus_m = m + at::log_sigmoid(fraw);
+    const at::Tensor m_new = t == 0 ? iraw : at::maximum(iraw, log_f_plus_m);
+    const at::Tensor igate = at::minimum(at::exp(iraw - m_new), one);
+    const at::Tensor fgate = at::minimum(at::exp(log_f_plus_m - m_new), one);
+    c = fgate * c + igate * at::tanh(zraw);
+    n = fgate * n + igate;
+    y = at::sigmoid(oraw) * c / n;
+    m = m_new;
+    ys.push_back(y);
+  }
+  return at::stack(ys);
+}
+
+inline float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// The share of a gradient that torch's minimum(a, 1) gives a: all below 1, half at 1, none above.
+inline float BelowOne(float a) { return a < 1.0f ? 1.0f : (a == 1.0f ? 0.5f : 0.0f); }
+
+struct SLstmShape {
+  int64_t l, b, nh, dh, d;
+};
+
+// acc[g * D + h * DH + o] = sum over k < DH of y[h * DH + k] r[h, k, g * DH + o] (+= into acc).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void RecurrentInputs(
+    const float* y, const float* r, const SLstmShape& s, float* acc) {
+  const int64_t w = 4 * s.dh;
+  for (int64_t h = 0; h < s.nh; ++h) {
+    for (int64_t k = 0; k < s.dh; ++k) {
+      const float a = y[h * s.dh + k];
+      if (a == 0.0f) continue;
+      const float* row = r + (h * s.dh + k) * w;
+      for (int64_t g = 0; g < 4; ++g) {
+        float* out = acc + g * s.d + h * s.dh;
+        const float* in = row + g * s.dh;
+        for (int64_t o = 0; o < s.dh; ++o) out[o] += a * in[o];
+      }
+    }
+  }
+}
+
+// The terms of one step that the backward pass reads, per feature: [L, B, 6, D].
+enum SLstmTerm { kOutGate, kCellInput, kExpIn, kExpForget, kLogFPlusM, kSigmoidNegF };
+
+// Window b forward: raw [L, B, 4, D] (the gates' pre-activations), terms [L, B, 6, D]
+// (SLstmTerm), c, n, m, y [L, B, D].
+void SLstmForwardRow(const float* wx, const float* r, const float* bias, const SLstmShape& s,
+                     int64_t b, float* raw, float* terms, float* c, float* n, float* m, float* y) {
+  const int64_t d = s.d;
+  std::vector<float> zeros(static_cast<size_t>(d), 0.0f);
+  for (int64_t t = 0; t < s.l; ++t) {
+    const int64_t row = t * s.b + b;
+    float* g = raw + row * 4 * d;
+    const float* x = wx + row * 4 * d;
+    for (int64_t j = 0; j < 4 * d; ++j) g[j] = x[j] + bias[j];
+    const int64_t prev = row - s.b;  // window b at t - 1
+    const float* y_prev = t == 0 ? zeros.data() : y + prev * d;
+    const float* c_prev = t == 0 ? zeros.data() : c + prev * d;
+    const float* n_prev = t == 0 ? zeros.data() : n + prev * d;
+    const float* m_prev = t == 0 ? zeros.data() : m + prev * d;
+    if (t > 0) RecurrentInputs(y_prev, r, s, g);
+    float *c_t = c + row * d, *n_t = n + row * d, *m_t = m + row * d, *y_t = y + row * d;
+    float* term = terms + row * 6 * d;
+    for (int64_t k = 0; k < d; ++k) {
+      const float i = g[k], f = g[d + k], z = g[2 * d + k], o = g[3 * d + k];
+      // log sigmoid(f) and sigmoid(-f) from one exp.
+      const float e = std::exp(-std::abs(f));
+      const float lfm = m_prev[k] + (std::min(f, 0.0f) - std::log1p(e));
+      const float m_new = t == 0 ? i : std::max(i, lfm);
+      const float ei = std::exp(i - m_new), ef = std::exp(lfm - m_new);
+      const float ig = std::min(ei, 1.0f), fg = std::min(ef, 1.0f);
+      const float zt = std::tanh(z), og = Sigmoid(o);
+      c_t[k] = fg * c_prev[k] + ig * zt;
+      n_t[k] = fg * n_prev[k] + ig;
+      m_t[k] = m_new;
+      y_t[k] = og * c_t[k] / n_t[k];
+      term[kOutGate * d + k] = og;
+      term[kCellInput * d + k] = zt;
+      term[kExpIn * d + k] = ei;
+      term[kExpForget * d + k] = ef;
+      term[kLogFPlusM * d + k] = lfm;
+      term[kSigmoidNegF * d + k] = f >= 0 ? e / (1.0f + e) : 1.0f / (1.0f + e);
+    }
+  }
+}
+
+// out[h * DH + k] = sum over j < 4 DH of gates[(j / DH) * D + h * DH + j % DH] rt[h, j, k] (rt:
+// r transposed per head, [NH, 4 DH, DH]), overwriting out.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void RecurrentGrad(const float* gates,
+                                                                                const float* rt,
+                                                                                const SLstmShape& s,
+                                                                                float* out) {
+  std::fill(out, out + s.d, 0.0f);
+  for (int64_t h = 0; h < s.nh; ++h) {
+    float* acc = out + h * s.dh;
+    for (int64_t g = 0; g < 4; ++g) {
+      for (int64_t o = 0; o < s.dh; ++o) {
+        const float a = gates[g * s.d + h * s.dh + o];
+        const float* row = rt + (h * 4 * s.dh + g * s.dh + o) * s.dh;
+        for (int64_t k = 0; k < s.dh; ++k) acc[k] += a * row[k];
+      }
+    }
+  }
+}
+
+// Window b backward: gy [L, B, D], the gradient of y; writes the gradient of the gates'
+// pre-activations into graw [L, B, 4, D]. rt: r transposed per head, [NH, 4 DH, DH].
+void SLstmBackwardRow(const float* gy, const float* rt, const float* raw, const float* terms,
+                      const float* c, const float* n, const SLstmShape& s, int64_t b, float* graw) {
+  const int64_t d = s.d;
+  std::vector<float> zeros(static_cast<size_t>(d), 0.0f), dc(d, 0.0f), dn(d, 0.0f), dm(d, 0.0f),
+      dy_rec(d, 0.0f);
+  for (int64_t t = s.l - 1; t >= 0; --t) {
+    const int64_t row = t * s.b + b, prev = row - s.b;
+    const float* g = raw + row * 4 * d;
+    const float* term = terms + row * 6 * d;
+    const float* c_prev = t == 0 ? zeros.data() : c + prev * d;
+    const float* n_prev = t == 0 ? zeros.data() : n + prev * d;
+    const float *c_t = c + row * d, *n_t = n + row * d;
+    const float* gy_t = gy + row * d;
+    float* gg = graw + row * 4 * d;
+    for (int64_t k = 0; k < d; ++k) {
+      const float i = g[k];
+      const float og = term[kOutGate * d + k], zt = term[kCellInput * d + k];
+      const float ei = term[kExpIn * d + k], ef = term[kExpForget * d + k];
+      const float lfm = term[kLogFPlusM * d + k];
+      const float ig = std::min(ei, 1.0f), fg = std::min(ef, 1.0f);
+      const float dy = gy_t[k] + dy_rec[k];
+      const float inv_n = 1.0f / n_t[k];
+      const float d_og = dy * c_t[k] * inv_n;
+      const float dc_t = dc[k] + dy * og * inv_n;
+      const float dn_t = dn[k] - dy * og * c_t[k] * inv_n * inv_n;
+      const float dfg = dc_t * c_prev[k] + dn_t * n_prev[k];
+      const float dig = dc_t * zt + dn_t;
+      const float dzt = dc_t * ig;
+      dc[k] = dc_t * fg;
+      dn[k] = dn_t * fg;
+      float dm_new = dm[k];
+      float di = 0.0f, dlfm = 0.0f;
+      const float gi = dig * BelowOne(ei) * ei;  // through exp(i - m_new)
+      di += gi;
+      dm_new -= gi;
+      const float gf = dfg * BelowOne(ef) * ef;  // through exp(lfm - m_new)
+      dlfm += gf;
+      dm_new -= gf;
+      if (t == 0 || i > lfm) {
+        di += dm_new;
+      } else if (i < lfm) {
+        dlfm += dm_new;
+      } else {  // a tie: half each, as torch's maximum
+        di += 0.5f * dm_new;
+        dlfm += 0.5f * dm_new;
+      }
+      dm[k] = dlfm;  // lfm = m_prev + log sigmoid(f)
+      gg[k] = di;
+      gg[d + k] = dlfm * term[kSigmoidNegF * d + k];
+      gg[2 * d + k] = dzt * (1.0f - zt * zt);
+      gg[3 * d + k] = d_og * og * (1.0f - og);
+    }
+    // The previous step's output fed every gate through r: dy_rec = r[h] graw_h per head.
+    if (t > 0) RecurrentGrad(gg, rt, s, dy_rec.data());
+  }
+}
+
+struct SLstmCellFunction : public torch::autograd::Function<SLstmCellFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& wx,
+                            const at::Tensor& r, const at::Tensor& bias) {
+    const SLstmShape s{wx.size(0), wx.size(1), r.size(0), r.size(1), wx.size(3)};
+    at::Tensor raw = at::empty_like(wx), terms = at::empty({s.l, s.b, 6, s.d}, wx.options());
+    at::Tensor c = at::empty({s.l, s.b, s.d}, wx.options()), n = at::empty_like(c),
+               m = at::empty_like(c), y = at::empty_like(c);
+    const float *wxp = wx.data_ptr<float>(), *rp = r.data_ptr<float>(),
+                *bp = bias.data_ptr<float>();
+    float *rawp = raw.data_ptr<float>(), *tp = terms.data_ptr<float>(), *cp = c.data_ptr<float>(),
+          *np = n.data_ptr<float>(), *mp = m.data_ptr<float>(), *yp = y.data_ptr<float>();
+    at::parallel_for(0, s.b, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        SLstmForwardRow(wxp, rp, bp, s, b, rawp, tp, cp, np, mp, yp);
+      }
+    });
+    ctx->save_for_backward({r, raw, terms, c, n, y});
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &r = saved[0], &raw = saved[1], &terms = saved[2], &c = saved[3],
+                     &n = saved[4], &y = saved[5];
+    const at::Tensor gy = grads[0].contiguous();
+    const SLstmShape s{raw.size(0), raw.size(1), r.size(0), r.size(1), raw.size(3)};
+    at::Tensor graw = at::empty_like(raw);
+    const at::Tensor rt = r.transpose(1, 2).contiguous();  // [NH, 4 DH, DH]
+    const float *gyp = gy.data_ptr<float>(), *rp = rt.data_ptr<float>(),
+                *rawp = raw.data_ptr<float>(), *tp = terms.data_ptr<float>(),
+                *cp = c.data_ptr<float>(), *np = n.data_ptr<float>();
+    float* grawp = graw.data_ptr<float>();
+    at::parallel_for(0, s.b, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        SLstmBackwardRow(gyp, rp, rawp, tp, cp, np, s, b, grawp);
+      }
+    });
+    // r's gradient: sum over steps t >= 1 and windows of y_{t-1} (per head) times the gates'
+    // gradients at t; the bias's: the gates' gradients summed.
+    at::Tensor gr = at::zeros_like(r);
+    if (s.l > 1) {
+      const int64_t rows = (s.l - 1) * s.b;
+      const at::Tensor y_prev =
+          y.narrow(0, 0, s.l - 1).reshape({rows, s.nh, s.dh}).permute({1, 2, 0});  // [NH, DH, R]
+      const at::Tensor g_next = graw.narrow(0, 1, s.l - 1)
+                                    .reshape({rows, 4, s.nh, s.dh})
+                                    .permute({2, 0, 1, 3})
+                                    .reshape({s.nh, rows, 4 * s.dh});  // [NH, R, 4 DH]
+      gr = at::bmm(y_prev, g_next);
+    }
+    const at::Tensor gbias = graw.sum(at::IntArrayRef{0, 1});
+    return {graw, gr, gbias};
+  }
+};
+
+}  // namespace
+
+at::Tensor SLstmCell(const at::Tensor& wx, const at::Tensor& r, const at::Tensor& bias) {
+  TORCH_CHECK(wx.dim() == 4 && wx.size(2) == 4 && r.dim() == 3 && r.size(2) == 4 * r.size(1) &&
+                  wx.size(3) == r.size(0) * r.size(1) && bias.dim() == 2 && bias.size(0) == 4 &&
+                  bias.size(1) == wx.size(3),
+              "sLSTM cell: expected wx [L, B, 4, NH * DH], r [NH, DH, 4 DH] and bias [4, NH * DH], "
+              "got ",
+              wx.sizes(), ", ", r.sizes(), " and ", bias.sizes());
+  const bool fast = wx.is_cpu() && wx.scalar_type() == at::kFloat &&
+                    r.scalar_type() == at::kFloat && bias.scalar_type() == at::kFloat;
+  if (!fast) return SLstmCellComposed(wx, r, bias);
+  return SLstmCellFunction::apply(wx.contiguous(), r.contiguous(), bias.contiguous());
 }
 
 at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,

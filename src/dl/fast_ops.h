@@ -116,6 +116,22 @@ at::Tensor BlockDiagonalLinear(const at::Tensor& x, const at::Tensor& w,
 at::Tensor CausalDepthwiseConv1d(const at::Tensor& x, const at::Tensor& weight,
                                  const at::Tensor& bias);
 
+// The sLSTM cell of xLSTM (the xlstm package's vanilla slstm_forward and its pointwise step),
+// over L steps of B windows: with the gates' input projections wx [L, B, 4, D] (input, forget,
+// cell input, output; D = NH * DH, head h's features h * DH .. h * DH + DH - 1), the recurrent
+// weights r [NH, DH, 4 DH] (head h's previous output times r[h] gives its four gates' DH inputs,
+// gate-major) and bias [4, D], from zero states at each step t:
+//   (i, f, z, o) = wx_t + (y_{t-1} R) + bias,
+//   m_t = i at t = 0, else max(i, m_{t-1} + log sigmoid(f)),
+//   i' = min(exp(i - m_t), 1), f' = min(exp(m_{t-1} + log sigmoid(f) - m_t), 1),
+//   c_t = f' c_{t-1} + i' tanh(z), n_t = f' n_{t-1} + i', y_t = sigmoid(o) c_t / n_t,
+// giving y [L, B, D]. Gradients split at ties of the min and max as torch's minimum and maximum
+// do. CPU float: one pass per window forward and one backward (the recurrent weights' and the
+// bias's gradients as products over all steps afterwards); libtorch's ops take some twenty
+// small ops per step each way. Other dtypes and devices: the same steps in libtorch ops.
+// Differentiable in wx, r and bias.
+at::Tensor SLstmCell(const at::Tensor& wx, const at::Tensor& r, const at::Tensor& bias);
+
 // The mLSTM cell of xLSTM in its parallel, stabilised form (the xlstm package's
 // parallel_stabilized_simple, eps 1e-6), per window b and head: with q, k, v [B, L, NH * DH]
 // (head h's features h * DH .. h * DH + DH - 1) and the gates' pre-activations igate, fgate

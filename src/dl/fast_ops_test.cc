@@ -186,6 +186,43 @@ TEST(FastOps, MLstmCellMatchesTheComposition) {
   EXPECT_NE(bad.message().find("[2, 5, 3]"), std::string::npos) << bad.message();
 }
 
+// The sLSTM cell's kernel (float) against its composition in libtorch ops (the path of other
+// dtypes, here double), values and gradients, over several shapes; the composition itself is
+// checked against the xlstm package through xLSTM's model tests.
+TEST(FastOps, SLstmCellMatchesTheComposition) {
+  torch::manual_seed(9);
+  struct Shape {
+    int64_t l, b, nh, dh;
+  };
+  for (const Shape& s : {Shape{24, 5, 4, 8}, Shape{7, 3, 2, 5}, Shape{1, 2, 4, 3}}) {
+    const auto d = s.nh * s.dh;
+    auto wx = (2 * torch::randn({s.l, s.b, 4, d}, torch::kDouble)).requires_grad_();
+    auto r = (0.3 * torch::randn({s.nh, s.dh, 4 * s.dh}, torch::kDouble)).requires_grad_();
+    auto bias = torch::randn({4, d}, torch::kDouble).requires_grad_();
+    auto ref = SLstmCell(wx, r, bias);  // double: the composition
+    auto wx32 = wx.detach().to(torch::kFloat).requires_grad_();
+    auto r32 = r.detach().to(torch::kFloat).requires_grad_();
+    auto bias32 = bias.detach().to(torch::kFloat).requires_grad_();
+    auto ours = SLstmCell(wx32, r32, bias32);
+    ASSERT_EQ(ours.sizes(), (std::vector<int64_t>{s.l, s.b, d}));
+    EXPECT_TRUE(torch::allclose(ours.to(torch::kDouble), ref, 1e-5, 1e-5))
+        << (ours.to(torch::kDouble) - ref).abs().max();
+    auto weight = torch::randn(ref.sizes(), torch::kDouble);
+    auto gr = torch::autograd::grad({(ref * weight).sum()}, {wx, r, bias});
+    auto go = torch::autograd::grad({(ours * weight.to(torch::kFloat)).sum()}, {wx32, r32, bias32});
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(torch::allclose(go[i].to(torch::kDouble), gr[i], 1e-4, 1e-4))
+          << "gradient " << i << ", " << s.l << " steps, " << s.nh
+          << " heads: " << (go[i].to(torch::kDouble) - gr[i]).abs().max();
+    }
+  }
+  auto bad = Guard("cell", [] {
+    SLstmCell(torch::ones({3, 2, 4, 8}), torch::ones({2, 4, 12}), torch::ones({4, 8}));
+  });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("[2, 4, 12]"), std::string::npos) << bad.message();
+}
+
 // The reference: the same attention as libtorch ops (split heads, scaled products, softmax).
 std::pair<torch::Tensor, torch::Tensor> ComposedAttention(const torch::Tensor& qkv,
                                                           const torch::Tensor& prev, int64_t heads,

@@ -253,39 +253,20 @@ class SLstmBlock : public torch::nn::Module {
     const torch::Tensor normed = ResidualLayerNorm(x, norm_weight_);
     const torch::Tensor conv =
         torch::silu(CausalDepthwiseConv1d(normed, conv_->weight, conv_->bias));
-    // [B, L, dim] each, head-major features; the cell reads them step-major.
-    auto gate = [&](const torch::Tensor& in, size_t g) {
-      return BlockDiagonalLinear(in, gate_weights_[g]).transpose(0, 1);  // [L, B, dim]
+    // The gates' input projections (block-diagonal, a block per head), as the cell reads them:
+    // step-major, [L, B, 4 (i, f, z, o), dim]. With blocks as wide as a head, dense products
+    // with the blocks laid on a diagonal are faster than a product per block: one for the two
+    // gates that read the convolution, one for the two that read the block's input.
+    auto diagonal = [&](size_t g) { return torch::block_diag(gate_weights_[g].unbind(0)); };
+    auto pair = [&](const torch::Tensor& in, size_t g) {
+      return Linear2d(in.reshape({b * l, dim_}), torch::cat({diagonal(g), diagonal(g + 1)}),
+                      torch::Tensor());
     };
-    const torch::Tensor wi = gate(conv, 0), wf = gate(conv, 1), wz = gate(normed, 2),
-                        wo = gate(normed, 3);
-    const torch::Tensor bias = bias_.view({4, dim_});
-    torch::Tensor y = torch::zeros({b, dim_}, x.options());
-    torch::Tensor c = y, n = y, m = y;
-    std::vector<torch::Tensor> ys;
-    ys.reserve(static_cast<size_t>(l));
-    for (int64_t t = 0; t < l; ++t) {
-      // The recurrent inputs, per head: y [B, NH, DH] x R [NH, DH, 4 DH] -> [4, B, dim].
-      const torch::Tensor ry =
-          torch::bmm(y.view({b, kHeads, head_dim_}).transpose(0, 1), recurrent_)
-              .view({kHeads, b, 4, head_dim_})
-              .permute({2, 1, 0, 3})
-              .reshape({4, b, dim_});
-      const torch::Tensor iraw = wi[t] + ry[0] + bias[0], fraw = wf[t] + ry[1] + bias[1],
-                          zraw = wz[t] + ry[2] + bias[2], oraw = wo[t] + ry[3] + bias[3];
-      const torch::Tensor log_f_plus_m = m + torch::log_sigmoid(fraw);
-      const torch::Tensor m_new = t == 0 ? iraw : torch::maximum(iraw, log_f_plus_m);
-      const torch::Tensor one = torch::ones({}, x.options());
-      const torch::Tensor igate = torch::minimum(torch::exp(iraw - m_new), one);
-      const torch::Tensor fgate = torch::minimum(torch::exp(log_f_plus_m - m_new), one);
-      c = fgate * c + igate * torch::tanh(zraw);
-      n = fgate * n + igate;
-      y = torch::sigmoid(oraw) * c / n;
-      m = m_new;
-      ys.push_back(y);
-    }
+    const torch::Tensor wx =
+        torch::cat({pair(conv, 0), pair(normed, 2)}, 1).view({b, l, 4, dim_}).transpose(0, 1);
+    const torch::Tensor ys = SLstmCell(wx, recurrent_, bias_.view({4, dim_}));  // [L, B, dim]
     // [L, B, dim], dropped out in the package's memory order, then the per-head norm.
-    const torch::Tensor h = Dropout(torch::stack(ys), dropout_, is_training());
+    const torch::Tensor h = Dropout(ys, dropout_, is_training());
     const torch::Tensor normed_h =
         torch::layer_norm(h.view({l, b, kHeads, head_dim_}), {head_dim_}, {}, {}, kNormEps) *
         (1 + group_norm_weight_).view({kHeads, head_dim_});
