@@ -1982,7 +1982,7 @@ TEST(Models, XLstmSLstmBackboneIsNfs) {
                    /*training=*/true);
 }
 
-TEST(Models, DecoderActivationsAreNfs) {
+TEST(Models, NfActivationsAreNfs) {
   auto code = [](const std::string& name) {
     const std::optional<int> c = NamedParamCode("decoder_activation", name);
     EXPECT_TRUE(c.has_value()) << name;
@@ -2151,8 +2151,11 @@ TEST(Models, DecoderActivationsAreNfs) {
   }
   // NF's decoder cannot use GLU or Threshold: refused, saying why.
   EXPECT_EQ(MakeError("LSTM", NfCase(0, 0, 0, {{"decoder_activation", code("GLU")}})),
-            "LSTM: decoder_activation GLU is not offered: it halves the hidden layer's width, so "
-            "the decoder's next Linear does not fit it (NF's decoder fails the same way)");
+            "LSTM: decoder_activation GLU is not offered: it halves its input's last dimension, "
+            "which NF's model cannot then use (it fails there)");
+  EXPECT_EQ(MakeError("TCN", NfCase(0, 0, 0, {{"encoder_activation", code("GLU")}})),
+            "TCN: encoder_activation GLU is not offered: it halves its input's last dimension, "
+            "which NF's model cannot then use (it fails there)");
   EXPECT_EQ(MakeError("TCN", NfCase(0, 0, 0, {{"decoder_activation", code("Threshold")}})),
             "TCN: decoder_activation Threshold is not offered: it needs a threshold and a value, "
             "and NF builds it with neither (which fails there)");
@@ -2161,6 +2164,33 @@ TEST(Models, DecoderActivationsAreNfs) {
             "Sigmoid, GELU, ELU, SiLU, Mish, GLU, Softsign, Hardshrink, Softshrink, Threshold, "
             "RReLU, CELU, LogSigmoid, Hardtanh, Hardswish or Identity (or its code 0 to 21), got "
             "22");
+  // TCN's encoder takes them too (encoder_activation), a PReLU slope per layer.
+  ExpectNfCounts("TCN", {{0, 0, 0, {{"encoder_activation", code("PReLU")}}, 148914}});
+  const std::vector<std::pair<std::map<std::string, double>, NfForecast>> tcn_cases = {
+      {{{"encoder_activation", code("Tanh")}},
+       {{-0.0422790f, -0.0142884f, 0.0011964f, 0.0119585f},
+        {0.0023411f, -0.0138840f, 0.0051104f},
+        -0.1837320}},
+      {{{"encoder_activation", code("PReLU")}},
+       {{-0.0503503f, -0.0143820f, 0.0061428f, 0.0104551f},
+        {0.0076150f, -0.0204545f, 0.0067760f},
+        -0.1653790}},
+      {{{"encoder_activation", code("RReLU")}},
+       {{-0.0504790f, -0.0144222f, 0.0062106f, 0.0104454f},
+        {0.0077110f, -0.0205376f, 0.0069378f},
+        -0.1652453}},
+  };
+  for (const auto& [params, nf] : tcn_cases) {
+    ExpectNfForecast("TCN", NfCase(0, 0, 0, params), NfWindows(0, 0, false), nf);
+  }
+  ExpectNfForecast(
+      "TCN",
+      NfCase(1, 2, 1,
+             {{"encoder_activation", code("SELU")}, {"decoder_activation", code("Softsign")}}),
+      NfWindows(1, 2, true),
+      {{0.0134957f, -0.0711661f, -0.0174266f, -0.1202950f},
+       {-0.1927240f, -0.1517101f, -0.0829648f},
+       -1.8404537});
   // RReLU draws its slopes in training: no window-parallel steps.
   auto rrelu =
       DefaultModelRegistry().Make("RNN", NfCase(0, 0, 0, {{"decoder_activation", code("RReLU")}}));

@@ -21,6 +21,15 @@ struct NamedParam {
   bool list = false;               // a list of names (see above)
 };
 
+inline const std::vector<std::string>& NfActivationNames() {
+  static const std::vector<std::string> kNames = {
+      "ReLU",       "Softplus",   "Tanh",       "SELU",      "LeakyReLU", "PReLU",
+      "Sigmoid",    "GELU",       "ELU",        "SiLU",      "Mish",      "GLU",
+      "Softsign",   "Hardshrink", "Softshrink", "Threshold", "RReLU",     "CELU",
+      "LogSigmoid", "Hardtanh",   "Hardswish",  "Identity"};
+  return kNames;
+}
+
 inline const std::vector<NamedParam>& NamedParams() {
   static const std::vector<NamedParam> kParams = {
       {"distribution", {"StudentT", "Normal"}, false},  // DeepAR's likelihood
@@ -38,15 +47,11 @@ inline const std::vector<NamedParam>& NamedParams() {
       {"wavelet_function", {"mexican_hat", "morlet", "dog", "meyer", "shannon"}, false},
       // xLSTM's blocks.
       {"backbone", {"mLSTM", "sLSTM"}, false},
-      // The MLP decoder's activation (NF's ACTIVATIONS; models/mlp_decoder.h). ReLU is the
-      // default of RNN, LSTM, GRU, DilatedRNN, TCN and DeepAR, GELU xLSTM's; GLU and Threshold
-      // are refused, as NF's decoder cannot use them.
-      {"decoder_activation",
-       {"ReLU",       "Softplus",   "Tanh",       "SELU",      "LeakyReLU", "PReLU",
-        "Sigmoid",    "GELU",       "ELU",        "SiLU",      "Mish",      "GLU",
-        "Softsign",   "Hardshrink", "Softshrink", "Threshold", "RReLU",     "CELU",
-        "LogSigmoid", "Hardtanh",   "Hardswish",  "Identity"},
-       false},
+      // NF's ACTIVATIONS (models/mlp_decoder.h): the MLP decoder's (ReLU is the default of RNN,
+      // LSTM, GRU, DilatedRNN, TCN and DeepAR, GELU xLSTM's) and TCN's encoder's (ReLU). GLU and
+      // Threshold are refused, as NF's models cannot use them.
+      {"decoder_activation", NfActivationNames(), false},
+      {"encoder_activation", NfActivationNames(), false},
   };
   return kParams;
 }

@@ -81,7 +81,7 @@ struct DeepArOptions {
   double lstm_dropout = 0.1;
   int decoder_hidden_layers = 0;
   int decoder_hidden_size = 0;
-  DecoderActivation decoder_activation = DecoderActivation::kReLU;
+  NfActivation decoder_activation = NfActivation::kReLU;
   int trajectory_samples = 100;
   bool sample_trajectories = false;
 };
@@ -142,8 +142,8 @@ class DeepAr final : public ForecastModel {
   // Windows are independent apart from the LSTM's dropout between layers and RReLU's slopes in
   // the decoder.
   RepeatedDraws Repeats() const override {
-    const bool rrelu = options_.decoder_hidden_layers > 0 &&
-                       options_.decoder_activation == DecoderActivation::kRReLU;
+    const bool rrelu =
+        options_.decoder_hidden_layers > 0 && options_.decoder_activation == NfActivation::kRReLU;
     return (options_.lstm_dropout > 0 && options_.lstm_n_layers > 1) || rrelu
                ? RepeatedDraws::kMergeSharingDropout
                : RepeatedDraws::kMerge;
@@ -304,7 +304,7 @@ Result<std::shared_ptr<ForecastModel>> MakeDeepAr(const ModelConfig& config) {
   o.decoder_hidden_layers = params.TakeInt("decoder_hidden_layers", 0);
   o.decoder_hidden_size = params.TakeInt("decoder_hidden_size", 0);
   DRC_ASSIGN_OR_RETURN(o.decoder_activation,
-                       TakeDecoderActivation(kName, params, DecoderActivation::kReLU));
+                       TakeNfActivation(kName, params, "decoder_activation", NfActivation::kReLU));
   o.trajectory_samples = params.TakeInt("trajectory_samples", 100);
   const double distribution = params.Take("distribution", 0);
   const double sample = params.Take("sample_trajectories", 0);

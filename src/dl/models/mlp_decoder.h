@@ -3,7 +3,8 @@
 // [Linear(d, d), activation, dropout] x (layers - 2), Linear(d, out). The activation is one of
 // NF's ACTIVATIONS by name (`decoder_activation`, named_params.h); NF builds one activation module
 // and uses it after every hidden layer, so PReLU has a single slope, shared by the layers.
-// Internal to the zoo (libtorch header).
+// The same activations serve TCN's encoder (`encoder_activation`). Internal to the zoo (libtorch
+// header).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -18,8 +19,9 @@
 
 namespace drc::dl {
 
-// The codes of named_params.h's decoder_activation names, in NF's ACTIVATIONS order.
-enum class DecoderActivation : int {
+// NF's ACTIVATIONS (common/_modules.py), in its order: the codes of named_params.h's
+// decoder_activation and encoder_activation names.
+enum class NfActivation : int {
   kReLU,
   kSoftplus,
   kTanh,
@@ -31,7 +33,7 @@ enum class DecoderActivation : int {
   kELU,
   kSiLU,
   kMish,
-  kGLU,  // refused: it halves the width, and NF's next Linear then fails
+  kGLU,  // refused: it halves the width, and NF's next layer then fails
   kSoftsign,
   kHardshrink,
   kSoftshrink,
@@ -47,7 +49,7 @@ enum class DecoderActivation : int {
 struct MlpDecoderOptions {
   int64_t hidden = 128;
   int layers = 2;  // Linear layers in all; 1 is one Linear(in, out), without an activation
-  DecoderActivation activation = DecoderActivation::kReLU;
+  NfActivation activation = NfActivation::kReLU;
   double dropout = 0;  // after each hidden layer's activation
 };
 
@@ -55,16 +57,22 @@ struct MlpDecoderOptions {
 // such a decoder cannot split its windows over threads, nor merge repeated draws unless they may
 // share the draws.
 inline bool DrawsRandom(const MlpDecoderOptions& o) {
-  return o.layers > 1 && (o.dropout > 0 || o.activation == DecoderActivation::kRReLU);
+  return o.layers > 1 && (o.dropout > 0 || o.activation == NfActivation::kRReLU);
 }
+
+// Reads the activation named by `key` (`fallback` when absent) and checks it: InvalidArgument
+// naming the model and the key for a code out of range, GLU and Threshold.
+Result<NfActivation> TakeNfActivation(const std::string& model, Params& params,
+                                      const std::string& key, NfActivation fallback);
+// x through the activation, with NF's (torch.nn's) default constants. prelu: PReLU's module (its
+// one slope), defined only for PReLU. In training RReLU draws its slopes.
+torch::Tensor ApplyNfActivation(NfActivation activation, const torch::Tensor& x,
+                                torch::nn::PReLU& prelu, bool training);
 
 // Reads decoder_hidden_size, decoder_layers and decoder_activation (its default `activation`)
 // and checks them: InvalidArgument naming the model and the key.
 Result<MlpDecoderOptions> TakeMlpDecoder(const std::string& model, Params& params,
-                                         DecoderActivation activation);
-// decoder_activation alone, checked (for DeepAR, whose layer keys differ).
-Result<DecoderActivation> TakeDecoderActivation(const std::string& model, Params& params,
-                                                DecoderActivation fallback);
+                                         NfActivation activation);
 
 class MlpDecoderImpl : public torch::nn::Module {
  public:
@@ -73,8 +81,6 @@ class MlpDecoderImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
 
  private:
-  torch::Tensor Activate(const torch::Tensor& x);
-
   MlpDecoderOptions options_;
   std::vector<torch::nn::Linear> layers_;  // registered as "0", "2", ... (the activations' odd)
   torch::nn::PReLU prelu_{nullptr};        // "1", PReLU's slope

@@ -17,7 +17,7 @@
 namespace drc::dl {
 namespace {
 
-torch::Tensor Activated(DecoderActivation activation, const torch::Tensor& x, bool training) {
+torch::Tensor Activated(NfActivation activation, const torch::Tensor& x, bool training) {
   MlpDecoderOptions o;
   o.hidden = 1;
   o.layers = 2;
@@ -65,7 +65,7 @@ TEST(MlpDecoder, ActivationsFollowTheirFormulas) {
   for (const auto& [name, formula] : cases) {
     const auto code = NamedParamCode("decoder_activation", name);
     ASSERT_TRUE(code.has_value()) << name;
-    const torch::Tensor got = Activated(static_cast<DecoderActivation>(*code), x, false);
+    const torch::Tensor got = Activated(static_cast<NfActivation>(*code), x, false);
     EXPECT_TRUE(torch::allclose(got, formula(), 1e-5, 1e-6)) << name << ": " << got;
   }
 }
@@ -74,7 +74,7 @@ TEST(MlpDecoder, ActivationsFollowTheirFormulas) {
 TEST(MlpDecoder, RReluDrawsItsSlopesInTraining) {
   const torch::Tensor x = -torch::ones({1000});
   torch::manual_seed(3);
-  const torch::Tensor slopes = -Activated(DecoderActivation::kRReLU, x, true);
+  const torch::Tensor slopes = -Activated(NfActivation::kRReLU, x, true);
   EXPECT_GE(slopes.min().item<double>(), 1.0 / 8);
   EXPECT_LE(slopes.max().item<double>(), 1.0 / 3);
   EXPECT_GT(slopes.std().item<double>(), 0.03);  // U(1/8, 1/3): sd 0.06
@@ -84,7 +84,7 @@ TEST(MlpDecoder, RReluDrawsItsSlopesInTraining) {
 TEST(MlpDecoder, OneLayerIsOneLinear) {
   MlpDecoderOptions o;
   o.layers = 1;
-  o.activation = DecoderActivation::kPReLU;
+  o.activation = NfActivation::kPReLU;
   MlpDecoder decoder(5, 3, o);
   int64_t count = 0;
   for (const auto& p : decoder->parameters()) count += p.numel();

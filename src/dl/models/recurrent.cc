@@ -168,7 +168,7 @@ ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidde
     options.hidden = params.TakeInt("encoder_hidden_size", default_hidden);
     options.bias = params.TakeInt("encoder_bias", 1) != 0;
     options.dropout = params.Take("encoder_dropout", 0.0);
-    DRC_ASSIGN_OR_RETURN(options.decoder, TakeMlpDecoder(name, params, DecoderActivation::kReLU));
+    DRC_ASSIGN_OR_RETURN(options.decoder, TakeMlpDecoder(name, params, NfActivation::kReLU));
     DRC_RETURN_NOT_OK(params.Finish());
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_n_layers", options.n_layers, 1));
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", options.hidden, 1));
@@ -269,7 +269,7 @@ Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config)
   Params params(name, config.params);
   const int hidden = params.TakeInt("encoder_hidden_size", 128);
   DRC_ASSIGN_OR_RETURN(MlpDecoderOptions decoder,
-                       TakeMlpDecoder(name, params, DecoderActivation::kReLU));
+                       TakeMlpDecoder(name, params, NfActivation::kReLU));
   DRC_RETURN_NOT_OK(params.Finish());
   DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", hidden, 1));
   torch::manual_seed(config.seed);

@@ -17,8 +17,10 @@
 //  - Exogenous variables as NF's: the encoder reads [y | hist | stat | futr over the input] as
 //    channels, and the decoder [context | futr over the horizon] per horizon step. The
 //    availability mask is not an input (NF's forward does not read it either).
-//  - Hyper-parameters are numbers (drc::dl::Params): dilations and encoder_activation keep NF's
-//    defaults; the unused context_size is not accepted.
+//  - Hyper-parameters are numbers (drc::dl::Params): dilations keep NF's defaults; the unused
+//    context_size is not accepted. encoder_activation takes NF's activations by name (ReLU by
+//    default; models/mlp_decoder.h), one module per layer as NF builds them (a PReLU slope each).
+#include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/utils.h>
@@ -40,6 +42,7 @@ struct TcnOptions {
   int kernel_size = 2;
   std::vector<int64_t> dilations = {1, 2, 4, 8, 16};
   int hidden = 128;
+  NfActivation activation = NfActivation::kReLU;  // the encoder's
   MlpDecoderOptions decoder;
 };
 
@@ -48,7 +51,8 @@ class TcnForecaster final : public ForecastModel {
   TcnForecaster(const ModelConfig& config, const TcnOptions& options)
       : input_size_(config.input_size),
         kernel_size_(options.kernel_size),
-        draws_random_(DrawsRandom(options.decoder)) {
+        activation_(options.activation),
+        draws_random_(DrawsRandom(options.decoder) || options.activation == NfActivation::kRReLU) {
     int64_t in_channels = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     for (int64_t dilation : options.dilations) {
       convs_.push_back(register_module(
@@ -57,6 +61,14 @@ class TcnForecaster final : public ForecastModel {
                                 .dilation(dilation))));
       dilations_.push_back(dilation);
       in_channels = options.hidden;
+      // NF's CausalConv1d builds its activation after its convolution; PReLU's slope is a
+      // constant 0.25 (no draw).
+      torch::nn::PReLU prelu{nullptr};
+      if (activation_ == NfActivation::kPReLU) {
+        prelu = register_module("hist_encoder_activation_" + std::to_string(convs_.size() - 1),
+                                torch::nn::PReLU());
+      }
+      prelus_.push_back(prelu);
     }
     context_adapter_ =
         register_module("context_adapter", torch::nn::Linear(config.input_size, config.horizon));
@@ -74,14 +86,14 @@ class TcnForecaster final : public ForecastModel {
     for (size_t i = 0; i < convs_.size(); ++i) {
       const int64_t pad = (kernel_size_ - 1) * dilations_[i];
       if (pad > 0) x = torch::constant_pad_nd(x, {pad, 0});  // left only: causal
-      x = torch::relu(convs_[i](x));                         // [B, C, L]
+      x = ApplyNfActivation(activation_, convs_[i](x), prelus_[i], is_training());  // [B, C, L]
     }
     torch::Tensor context = context_adapter_(x).transpose(1, 2);  // [B, H, C]
     // [B, H, Q] -> [B, H] for one output.
     return decoder_->forward(WithHorizonFutures(context, batch)).squeeze(-1);
   }
 
-  // No dropout, no statistics over the batch; RReLU in the decoder draws random numbers.
+  // No dropout, no statistics over the batch; RReLU draws random numbers.
   WindowParallelism WindowParallel() const override {
     return draws_random_ ? WindowParallelism::kNone : WindowParallelism::kDefault;
   }
@@ -89,7 +101,9 @@ class TcnForecaster final : public ForecastModel {
  private:
   int64_t input_size_;
   int64_t kernel_size_;
+  NfActivation activation_;
   bool draws_random_;
+  std::vector<torch::nn::PReLU> prelus_;  // the encoder's, one per layer (PReLU only)
   std::vector<torch::nn::Conv1d> convs_;
   std::vector<int64_t> dilations_;
   torch::nn::Linear context_adapter_{nullptr};
@@ -101,7 +115,9 @@ Result<std::shared_ptr<ForecastModel>> MakeTcn(const ModelConfig& config) {
   TcnOptions options;
   options.kernel_size = params.TakeInt("kernel_size", 2);
   options.hidden = params.TakeInt("encoder_hidden_size", 128);
-  DRC_ASSIGN_OR_RETURN(options.decoder, TakeMlpDecoder(kName, params, DecoderActivation::kReLU));
+  DRC_ASSIGN_OR_RETURN(options.activation,
+                       TakeNfActivation(kName, params, "encoder_activation", NfActivation::kReLU));
+  DRC_ASSIGN_OR_RETURN(options.decoder, TakeMlpDecoder(kName, params, NfActivation::kReLU));
   DRC_RETURN_NOT_OK(params.Finish());
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "kernel_size", options.kernel_size, 1));
   DRC_RETURN_NOT_OK(CheckAtLeast(kName, "encoder_hidden_size", options.hidden, 1));

@@ -369,7 +369,7 @@ Result<std::shared_ptr<ForecastModel>> MakeXLstm(const ModelConfig& config) {
   o.hidden = p.TakeInt("encoder_hidden_size", o.hidden);
   const double bias = p.Take("encoder_bias", 1);
   o.dropout = p.Take("encoder_dropout", o.dropout);
-  DRC_ASSIGN_OR_RETURN(o.decoder, TakeMlpDecoder(kName, p, DecoderActivation::kGELU));
+  DRC_ASSIGN_OR_RETURN(o.decoder, TakeMlpDecoder(kName, p, NfActivation::kGELU));
   o.decoder.dropout = p.Take("decoder_dropout", o.decoder.dropout);
   const int backbone = p.TakeInt("backbone", 0);
   DRC_RETURN_NOT_OK(p.Finish());
