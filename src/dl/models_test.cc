@@ -1932,10 +1932,6 @@ TEST(Models, XLstmLayersAreNfs) {
             "xLSTM: encoder_dropout must be in [0, 1), got 1");
 }
 
-// NF's MLP decoder (RNN, LSTM, GRU, DilatedRNN, TCN, DeepAR, xLSTM) takes any of NF's
-// ACTIVATIONS as decoder_activation, and one layer is one Linear. NF's forecasts and counts:
-// `nf_seed_forecast.py LSTM --param decoder_activation=Tanh --param decoder_layers=3 --param
-// decoder_hidden_size=32`, and so on.
 // xLSTM's sLSTM backbone is NF's, block for block: NF's parameter counts and, at seed 1, its
 // forecasts and its training forward with NF's dropout masks. NF's runs on the xlstm package's
 // CUDA kernel; these numbers are the package's vanilla form of the same cell, on the CPU
@@ -1982,7 +1978,11 @@ TEST(Models, XLstmSLstmBackboneIsNfs) {
                    /*training=*/true);
 }
 
-TEST(Models, NfActivationsAreNfs) {
+// NF's MLP decoder (RNN, LSTM, GRU, DilatedRNN, TCN, DeepAR, xLSTM) takes any of NF's
+// ACTIVATIONS as decoder_activation, and one layer is one Linear. NF's forecasts and counts:
+// `nf_seed_forecast.py LSTM --param decoder_activation=Tanh --param decoder_layers=3 --param
+// decoder_hidden_size=32`, and so on. TCN's encoder_activation takes the same names.
+TEST(Models, ActivationsAreNfs) {
   auto code = [](const std::string& name) {
     const std::optional<int> c = NamedParamCode("decoder_activation", name);
     EXPECT_TRUE(c.has_value()) << name;

@@ -21,6 +21,7 @@ struct NamedParam {
   bool list = false;               // a list of names (see above)
 };
 
+// NF 3.3's ACTIVATIONS (common/_modules.py), in its order (models/mlp_decoder.h's NfActivation).
 inline const std::vector<std::string>& NfActivationNames() {
   static const std::vector<std::string> kNames = {
       "ReLU",       "Softplus",   "Tanh",       "SELU",      "LeakyReLU", "PReLU",
