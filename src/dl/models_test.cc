@@ -1978,6 +1978,39 @@ TEST(Models, XLstmSLstmBackboneIsNfs) {
                    /*training=*/true);
 }
 
+// DilatedRNN's cell_type: NF's GRU and RNN cells in the dilated layers, at seed 1 NF's parameter
+// counts and forecasts (`nf_seed_forecast.py DilatedRNN --param cell_type=GRU --count`, ...).
+TEST(Models, DilatedRnnCellTypesAreNfs) {
+  const double gru = 1, rnn = 2;  // named_params.h's cell_type codes
+  ExpectNfCounts("DilatedRNN",
+                 {{0, 0, 0, {{"cell_type", gru}}, 364461},
+                  {0, 0, 0, {{"cell_type", rnn}}, 132781},
+                  {0, 0, 0, {{"cell_type", rnn}, {"encoder_hidden_size", 40}}, 17237}});
+  ExpectNfForecast("DilatedRNN", NfCase(0, 0, 0, {{"cell_type", gru}}), NfWindows(0, 0, false),
+                   {{0.0065942f, -0.0268681f, -0.0240213f, 0.0018567f},
+                    {0.0071710f, 0.0456824f, -0.0019820f},
+                    -0.1301791});
+  ExpectNfForecast("DilatedRNN", NfCase(0, 0, 0, {{"cell_type", rnn}}), NfWindows(0, 0, false),
+                   {{0.1013937f, 0.1062378f, 0.0971767f, 0.0901392f},
+                    {0.0633060f, 0.0765916f, 0.0996537f},
+                    2.4146943});
+  ExpectNfForecast("DilatedRNN", NfCase(2, 1, 1, {{"cell_type", gru}}), NfWindows(2, 1, true),
+                   {{-0.0482801f, -0.0694158f, -0.0673775f, -0.0674984f},
+                    {-0.0460410f, -0.0469463f, -0.0432700f},
+                    -1.2782382});
+  ExpectNfForecast("DilatedRNN", NfCase(0, 0, 0, {{"cell_type", rnn}, {"encoder_hidden_size", 40}}),
+                   NfWindows(0, 0, false),
+                   {{-0.0571504f, -0.1090529f, -0.0115079f, -0.1010168f},
+                    {-0.0809832f, -0.0734085f, -0.0972790f},
+                    -1.9812623});
+  EXPECT_EQ(MakeError("DilatedRNN", NfCase(0, 0, 0, {{"cell_type", 3}})),
+            "DilatedRNN: cell_type ResLSTM is not built yet (NF's own cell, with its residual or "
+            "attention path); LSTM, GRU and RNN are");
+  EXPECT_EQ(MakeError("DilatedRNN", NfCase(0, 0, 0, {{"cell_type", 5}})),
+            "DilatedRNN: cell_type must be one of LSTM, GRU, RNN, ResLSTM or AttentiveLSTM (or its "
+            "code 0 to 4), got 5");
+}
+
 // NF's MLP decoder (RNN, LSTM, GRU, DilatedRNN, TCN, DeepAR, xLSTM) takes any of NF's
 // ACTIVATIONS as decoder_activation, and one layer is one Linear. NF's forecasts and counts:
 // `nf_seed_forecast.py LSTM --param decoder_activation=Tanh --param decoder_layers=3 --param

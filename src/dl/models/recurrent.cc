@@ -26,8 +26,9 @@
 //    not read it either; it weights the loss and the scaler).
 //  - Hyper-parameters are numbers (drc::dl::Params), so NF's string and list ones keep their
 //    defaults: RNN's encoder_activation (NF 3.1 does not pass it to nn.RNN, so it is tanh there
-//    too), DilatedRNN's cell_type "LSTM" and dilations. The deprecated, unused context_size is
-//    not accepted.
+//    too) and DilatedRNN's dilations. DilatedRNN's cell_type takes LSTM (NF's default), GRU or RNN
+//    by name; NF's own ResLSTM and AttentiveLSTM cells are not built. The deprecated, unused
+//    context_size is not accepted.
 //  - Causal padding in the dilated layers is the same as NF's (zeros after the last step, whose
 //    outputs are dropped), done with one reshape instead of per-phase slices.
 #include <torch/nn/modules/linear.h>
@@ -44,6 +45,7 @@
 #include "src/dl/model.h"
 #include "src/dl/models/exog_steps.h"
 #include "src/dl/models/mlp_decoder.h"
+#include "src/dl/named_params.h"
 
 namespace drc::dl {
 namespace {
@@ -183,7 +185,8 @@ ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidde
 
 // One single-layer LSTM applied with a dilation: d interleaved sequences, one per phase.
 struct DilatedLayer {
-  torch::nn::LSTM lstm{nullptr};
+  // A single-layer batch-first cell: [N, steps, C] -> [N, steps, hidden].
+  std::function<torch::Tensor(const torch::Tensor&)> cell;
   int64_t dilation = 1;
 
   // x: [B, L, C] -> [B, L, hidden]; output t sees inputs t, t - d, t - 2d, ...
@@ -198,7 +201,7 @@ struct DilatedLayer {
     torch::Tensor phases = padded.reshape({batch, steps, dilation, channels})
                                .permute({2, 0, 1, 3})
                                .reshape({dilation * batch, steps, channels});
-    torch::Tensor out = std::get<0>(FusedLstm(lstm, phases));
+    torch::Tensor out = cell(phases);
     const int64_t hidden = out.size(2);
     // Back to time order: [d, B, steps, H] -> [B, steps, d, H] -> [B, steps * d, H].
     out = out.reshape({dilation, batch, steps, hidden})
@@ -216,7 +219,8 @@ const std::vector<std::vector<int64_t>>& DefaultDilations() {
 
 class DilatedRnnForecaster final : public ForecastModel {
  public:
-  DilatedRnnForecaster(const ModelConfig& config, int hidden, const MlpDecoderOptions& decoder)
+  DilatedRnnForecaster(const ModelConfig& config, CellKind kind, int hidden,
+                       const MlpDecoderOptions& decoder)
       : input_size_(config.input_size), draws_random_(DrawsRandom(decoder)) {
     int64_t in_features = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     const auto& groups = DefaultDilations();
@@ -225,9 +229,34 @@ class DilatedRnnForecaster final : public ForecastModel {
       for (size_t i = 0; i < groups[g].size(); ++i) {
         DilatedLayer layer;
         layer.dilation = groups[g][i];
-        layer.lstm = register_module(
-            "rnn_stack_" + std::to_string(g) + "_" + std::to_string(i),
-            torch::nn::LSTM(torch::nn::LSTMOptions(in_features, hidden).batch_first(true)));
+        const std::string name = "rnn_stack_" + std::to_string(g) + "_" + std::to_string(i);
+        switch (kind) {  // NF's nn.LSTM, nn.GRU or nn.RNN (tanh), one layer
+          case CellKind::kLstm: {
+            auto lstm = register_module(
+                name,
+                torch::nn::LSTM(torch::nn::LSTMOptions(in_features, hidden).batch_first(true)));
+            layer.cell = [lstm](const torch::Tensor& x) mutable {
+              return std::get<0>(FusedLstm(lstm, x));
+            };
+            break;
+          }
+          case CellKind::kGru: {
+            auto gru = register_module(
+                name, torch::nn::GRU(torch::nn::GRUOptions(in_features, hidden).batch_first(true)));
+            layer.cell = [gru](const torch::Tensor& x) mutable {
+              return std::get<0>(FusedGru(gru, x));
+            };
+            break;
+          }
+          case CellKind::kRnn: {
+            auto rnn = register_module(
+                name, torch::nn::RNN(torch::nn::RNNOptions(in_features, hidden).batch_first(true)));
+            layer.cell = [rnn](const torch::Tensor& x) mutable {
+              return std::get<0>(FusedRnn(rnn, x));
+            };
+            break;
+          }
+        }
         layers.push_back(std::move(layer));
         in_features = hidden;
       }
@@ -268,12 +297,22 @@ Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config)
   const std::string name = "DilatedRNN";
   Params params(name, config.params);
   const int hidden = params.TakeInt("encoder_hidden_size", 128);
+  const int cell_type = params.TakeInt("cell_type", 0);
   DRC_ASSIGN_OR_RETURN(MlpDecoderOptions decoder,
                        TakeMlpDecoder(name, params, NfActivation::kReLU));
   DRC_RETURN_NOT_OK(params.Finish());
   DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", hidden, 1));
+  DRC_RETURN_NOT_OK(CheckNamedCode(name, "cell_type", cell_type));
+  // The codes of named_params.h's cell_type names.
+  const CellKind kinds[] = {CellKind::kLstm, CellKind::kGru, CellKind::kRnn};
+  if (cell_type >= 3) {
+    return Status::InvalidArgument(
+        name, ": cell_type ", NamedParamText("cell_type", cell_type),
+        " is not built yet (NF's own cell, with its residual or attention path); LSTM, GRU and "
+        "RNN are");
+  }
   torch::manual_seed(config.seed);
-  return std::make_shared<DilatedRnnForecaster>(config, hidden, decoder);
+  return std::make_shared<DilatedRnnForecaster>(config, kinds[cell_type], hidden, decoder);
 }
 
 }  // namespace
