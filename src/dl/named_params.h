@@ -51,7 +51,7 @@ inline const std::vector<NamedParam>& NamedParams() {
       // NF's ACTIVATIONS (models/mlp_decoder.h): the MLP decoder's (ReLU is the default of RNN,
       // LSTM, GRU, DilatedRNN, TCN and DeepAR, GELU xLSTM's) and TCN's encoder's (ReLU). GLU and
       // Threshold are refused, as NF's models cannot use them.
-      // DilatedRNN's cells (ResLSTM and AttentiveLSTM: not built yet).
+      // DilatedRNN's cells (AttentiveLSTM refused: NF's fails in its forward).
       {"cell_type", {"LSTM", "GRU", "RNN", "ResLSTM", "AttentiveLSTM"}, false},
       {"decoder_activation", NfActivationNames(), false},
       {"encoder_activation", NfActivationNames(), false},

@@ -26,9 +26,9 @@
 //    not read it either; it weights the loss and the scaler).
 //  - Hyper-parameters are numbers (drc::dl::Params), so NF's string and list ones keep their
 //    defaults: RNN's encoder_activation (NF 3.1 does not pass it to nn.RNN, so it is tanh there
-//    too) and DilatedRNN's dilations. DilatedRNN's cell_type takes LSTM (NF's default), GRU or RNN
-//    by name; NF's own ResLSTM and AttentiveLSTM cells are not built. The deprecated, unused
-//    context_size is not accepted.
+//    too) and DilatedRNN's dilations. DilatedRNN's cell_type takes LSTM (NF's default), GRU, RNN
+//    or ResLSTM by name; NF's AttentiveLSTM fails in NF's own forward and is refused. The
+//    deprecated, unused context_size is not accepted.
 //  - Causal padding in the dilated layers is the same as NF's (zeros after the last step, whose
 //    outputs are dropped), done with one reshape instead of per-phase slices.
 #include <torch/nn/modules/linear.h>
@@ -74,7 +74,7 @@ void CheckInsample(const std::string& model, const torch::Tensor& y, int64_t inp
 // ---------------------------------------------------------------------------------------------
 // RNN, LSTM, GRU.
 
-enum class CellKind { kRnn, kLstm, kGru };
+enum class CellKind { kRnn, kLstm, kGru, kResLstm };
 
 struct RecurrentOptions {
   int n_layers = 2;
@@ -125,6 +125,8 @@ class RecurrentForecaster final : public ForecastModel {
         encode_ = [gru](const torch::Tensor& x) mutable { return std::get<0>(FusedGru(gru, x)); };
         break;
       }
+      case CellKind::kResLstm:  // DilatedRNN's only
+        TORCH_CHECK(false, name_, ": no ResLSTM encoder");
     }
     if (horizon_ > input_size_) {
       upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));
@@ -183,6 +185,60 @@ ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidde
 // ---------------------------------------------------------------------------------------------
 // DilatedRNN.
 
+// NF's ResLSTM layer (dilated_rnn.py's ResLSTMCell over the steps): the input, forget and output
+// gates read the input, the previous output h and the previous cell state c; the cell input
+// reads h alone; the output is o (tanh(c) + the input), the input projected when its width is
+// not the layer's. Every weight is drawn from N(0, 1) in NF's order, as NF draws them.
+class ResLstmLayer : public torch::nn::Module {
+ public:
+  ResLstmLayer(int64_t in, int64_t hidden) : in_(in), hidden_(hidden) {
+    auto param = [&](const char* name, std::vector<int64_t> shape) {
+      return register_parameter(name, torch::randn(shape));
+    };
+    w_ii_ = param("weight_ii", {3 * hidden, in});
+    w_ic_ = param("weight_ic", {3 * hidden, hidden});
+    w_ih_ = param("weight_ih", {3 * hidden, hidden});
+    b_ii_ = param("bias_ii", {3 * hidden});
+    b_ic_ = param("bias_ic", {3 * hidden});
+    b_ih_ = param("bias_ih", {3 * hidden});
+    w_hh_ = param("weight_hh", {hidden, hidden});
+    b_hh_ = param("bias_hh", {hidden});
+    w_ir_ = param("weight_ir", {hidden, in});  // used only when in != hidden, as NF's
+  }
+
+  // x [N, steps, in] -> [N, steps, hidden], from zero states.
+  torch::Tensor forward(const torch::Tensor& x) {
+    const int64_t n = x.size(0), steps = x.size(1);
+    // The input's share of the gates, and the residual, for all steps at once.
+    const torch::Tensor gates_x =
+        (torch::matmul(x, w_ii_.t()) + (b_ii_ + b_ih_ + b_ic_)).transpose(0, 1);  // [S, N, 3H]
+    const torch::Tensor residual =
+        (in_ == hidden_ ? x : torch::matmul(x, w_ir_.t())).transpose(0, 1);  // [S, N, H]
+    // h's products with the three gates' weights and the cell input's, side by side.
+    const torch::Tensor w_h = torch::cat({w_ih_, w_hh_}).t();  // [H, 4H]
+    torch::Tensor h = torch::zeros({n, hidden_}, x.options()), c = h;
+    std::vector<torch::Tensor> outputs;
+    outputs.reserve(static_cast<size_t>(steps));
+    for (int64_t t = 0; t < steps; ++t) {
+      const torch::Tensor hw = torch::matmul(h, w_h);  // [N, 4H]
+      const torch::Tensor ifo =
+          gates_x[t] + hw.narrow(1, 0, 3 * hidden_) + torch::matmul(c, w_ic_.t());  // [N, 3H]
+      const torch::Tensor g = torch::tanh(hw.narrow(1, 3 * hidden_, hidden_) + b_hh_);
+      const torch::Tensor i = torch::sigmoid(ifo.narrow(1, 0, hidden_));
+      const torch::Tensor f = torch::sigmoid(ifo.narrow(1, hidden_, hidden_));
+      const torch::Tensor o = torch::sigmoid(ifo.narrow(1, 2 * hidden_, hidden_));
+      c = f * c + i * g;
+      h = o * (torch::tanh(c) + residual[t]);
+      outputs.push_back(h);
+    }
+    return torch::stack(outputs, 1);
+  }
+
+ private:
+  int64_t in_, hidden_;
+  torch::Tensor w_ii_, w_ic_, w_ih_, b_ii_, b_ic_, b_ih_, w_hh_, b_hh_, w_ir_;
+};
+
 // One single-layer LSTM applied with a dilation: d interleaved sequences, one per phase.
 struct DilatedLayer {
   // A single-layer batch-first cell: [N, steps, C] -> [N, steps, hidden].
@@ -230,7 +286,7 @@ class DilatedRnnForecaster final : public ForecastModel {
         DilatedLayer layer;
         layer.dilation = groups[g][i];
         const std::string name = "rnn_stack_" + std::to_string(g) + "_" + std::to_string(i);
-        switch (kind) {  // NF's nn.LSTM, nn.GRU or nn.RNN (tanh), one layer
+        switch (kind) {  // NF's nn.LSTM, nn.GRU, nn.RNN (tanh) or ResLSTM layer, one layer
           case CellKind::kLstm: {
             auto lstm = register_module(
                 name,
@@ -245,6 +301,14 @@ class DilatedRnnForecaster final : public ForecastModel {
                 name, torch::nn::GRU(torch::nn::GRUOptions(in_features, hidden).batch_first(true)));
             layer.cell = [gru](const torch::Tensor& x) mutable {
               return std::get<0>(FusedGru(gru, x));
+            };
+            break;
+          }
+          case CellKind::kResLstm: {
+            auto layer_module =
+                register_module(name, std::make_shared<ResLstmLayer>(in_features, hidden));
+            layer.cell = [layer_module](const torch::Tensor& x) {
+              return layer_module->forward(x);
             };
             break;
           }
@@ -304,12 +368,13 @@ Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config)
   DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", hidden, 1));
   DRC_RETURN_NOT_OK(CheckNamedCode(name, "cell_type", cell_type));
   // The codes of named_params.h's cell_type names.
-  const CellKind kinds[] = {CellKind::kLstm, CellKind::kGru, CellKind::kRnn};
-  if (cell_type >= 3) {
+  const CellKind kinds[] = {CellKind::kLstm, CellKind::kGru, CellKind::kRnn, CellKind::kResLstm};
+  if (cell_type == 4) {
     return Status::InvalidArgument(
-        name, ": cell_type ", NamedParamText("cell_type", cell_type),
-        " is not built yet (NF's own cell, with its residual or attention path); LSTM, GRU and "
-        "RNN are");
+        name,
+        ": cell_type AttentiveLSTM is not offered: NF 3.3's AttentiveLSTM layer fails in its "
+        "forward (it concatenates its tuple of steps with tensors), so there is nothing to check "
+        "one against; LSTM, GRU, RNN and ResLSTM are");
   }
   torch::manual_seed(config.seed);
   return std::make_shared<DilatedRnnForecaster>(config, kinds[cell_type], hidden, decoder);
