@@ -16,6 +16,8 @@
 # LEVEL=L1,L2 asks both sides for those prediction intervals (drc forecast --level, NF's
 # predict(level=...)): each line then carries coverage_L and width_L (e.g. with LOSS=MQLoss).
 # SCALER=NAME sets every model's scaler on both sides (drc forecast --scaler, NF's scaler_type).
+# PARAMS="MODEL.KEY=VALUE ..." sets those hyper-parameters on both sides (drc forecast --param,
+# nf_forecast.py --param; e.g. PARAMS=xLSTM.backbone=sLSTM or PARAMS="LSTM.decoder_activation=Tanh").
 # FREQ=ALIAS is the data's pandas frequency on both sides (default ME, the carrier's month ends;
 # FREQ=D for the daily CAMELS table of bench/peers/camels_long.py).
 set -euo pipefail
@@ -34,6 +36,7 @@ extra=()
 if [ -n "${LOSS:-}" ]; then extra=(--loss "$LOSS"); fi
 if [ -n "${LEVEL:-}" ]; then extra+=(--level "$LEVEL"); fi
 if [ -n "${SCALER:-}" ]; then extra+=(--scaler "$SCALER"); fi
+for p in ${PARAMS:-}; do extra+=(--param "$p"); done
 freq=${FREQ:-ME}
 
 bash "$here/peers/setup_dl_peers.sh"

@@ -44,7 +44,7 @@ import os
 import sys
 import time
 
-from nf_forecast import metrics, quiet
+from nf_forecast import metrics, model_param, quiet
 
 
 def columns(text):
@@ -71,20 +71,6 @@ def write_importances(path, name, importances, input_size):
             for step, (_, row) in enumerate(frame.iterrows()):
                 for variable in frame.columns:
                     w.writerow([name, kind, variable, first + step, float(row[variable])])
-
-
-def model_param(text):
-    """MODEL.KEY=VALUE -> (MODEL, KEY, value): a Python literal, else a list of the names."""
-    import ast
-    target, sep, value = text.partition("=")
-    model, dot, key = target.partition(".")
-    if not sep or not dot or not model or not key:
-        raise argparse.ArgumentTypeError(f"expected MODEL.KEY=VALUE, got {text!r}")
-    try:
-        parsed = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        parsed = [v.strip() for v in value.split(",")] if "," in value else value
-    return model, key, parsed
 
 
 def main():

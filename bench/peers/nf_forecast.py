@@ -5,6 +5,7 @@
                    [--h 24] [--input-size 24] [--max-steps 100] [--freq ME]
                    [--scaler standard] [--level 80,90] [--conformal-windows 2]
                    [--cv-windows 3 --cv-step 12 [--cv-refit 1 [--cv-refit-from-init]]]
+                   [--param MODEL.KEY=VALUE ...]
 
 CSV has columns y,ds,unique_id (monthly series, ds at month ends; the carrier file has one).
 Each series trains on all its rows but the last h and is scored on those (drc forecast's
@@ -82,6 +83,20 @@ def metrics(y, yhat):
     return mae, math.sqrt(mse), mape, smape
 
 
+def model_param(text):
+    """MODEL.KEY=VALUE -> (MODEL, KEY, value): a Python literal, else a list of the names."""
+    import ast
+    target, sep, value = text.partition("=")
+    model, dot, key = target.partition(".")
+    if not sep or not dot or not model or not key:
+        raise argparse.ArgumentTypeError(f"expected MODEL.KEY=VALUE, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        parsed = [v.strip() for v in value.split(",")] if "," in value else value
+    return model, key, parsed
+
+
 def quiet():
     """No progress bars, model summaries, logger output or warnings."""
     warnings.filterwarnings("ignore")
@@ -132,6 +147,8 @@ def main():
     p.add_argument("--cv-refit-from-init", action="store_true",
                    help="each refit from the initial weights (a new model per fit)")
     p.add_argument("--loss", default=None, help="MSE, HuberLoss(0.5), ... (default: MAE)")
+    p.add_argument("--param", action="append", default=[], type=model_param,
+                   help="MODEL.KEY=VALUE: one of MODEL's hyper-parameters, as drc forecast's")
     p.add_argument("--precision", default="32-true",
                    help="Lightning trainer precision (32-true is its default; bf16-mixed "
                         "runs the forward under torch.autocast with bfloat16)")
@@ -200,9 +217,11 @@ def main():
             n_series = ({"n_series": df["unique_id"].nunique()}
                         if getattr(cls, "MULTIVARIATE", False) else {})
 
+            params = {key: value for model, key, value in a.param if model == name}
+
             def new_nf():
                 model = cls(h=a.h, input_size=a.input_size, max_steps=a.max_steps,
-                            random_seed=seed, **n_series, **extra, **trainer)
+                            random_seed=seed, **n_series, **params, **extra, **trainer)
                 return NeuralForecast(models=[model], freq=a.freq)
             # A from-init refit builds one per fit below.
             nf = None if a.cv_refit_from_init else new_nf()
@@ -255,6 +274,8 @@ def main():
             line = {"model": name, "mae": mae, "rmse": rmse, "mape": mape, "smape": smape,
                     "seconds": round(seconds, 3), "seed": seed, "threads": a.threads,
                     "precision": a.precision}
+            if params:
+                line["params"] = params
             if a.cv_windows:
                 line["cv_windows"] = a.cv_windows
                 line["cv_refit"] = a.cv_refit
