@@ -1379,18 +1379,27 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void RecurrentInput
   }
 }
 
-// The terms of one step that the backward pass reads, per feature: [L, B, 6, D].
-enum SLstmTerm { kOutGate, kCellInput, kExpIn, kExpForget, kLogFPlusM, kSigmoidNegF };
+// The terms of one step that the backward pass reads, per feature: [L, B, kSLstmTerms, D]. The
+// input gate's pre-activation settles the stabiliser's max; the other gates' are not kept.
+enum SLstmTerm {
+  kOutGate,
+  kCellInput,
+  kExpIn,
+  kExpForget,
+  kLogFPlusM,
+  kSigmoidNegF,
+  kInGateRaw,
+  kSLstmTerms
+};
 
-// Window b forward: raw [L, B, 4, D] (the gates' pre-activations), terms [L, B, 6, D]
-// (SLstmTerm), c, n, m, y [L, B, D].
+// Window b forward: terms [L, B, kSLstmTerms, D] (SLstmTerm), c, n, m, y [L, B, D].
 void SLstmForwardRow(const float* wx, const float* r, const float* bias, const SLstmShape& s,
-                     int64_t b, float* raw, float* terms, float* c, float* n, float* m, float* y) {
+                     int64_t b, float* terms, float* c, float* n, float* m, float* y) {
   const int64_t d = s.d;
-  std::vector<float> zeros(static_cast<size_t>(d), 0.0f);
+  std::vector<float> zeros(static_cast<size_t>(d), 0.0f), raw(static_cast<size_t>(4 * d));
+  float* g = raw.data();  // this step's gates' pre-activations
   for (int64_t t = 0; t < s.l; ++t) {
     const int64_t row = t * s.b + b;
-    float* g = raw + row * 4 * d;
     const float* x = wx + row * 4 * d;
     for (int64_t j = 0; j < 4 * d; ++j) g[j] = x[j] + bias[j];
     const int64_t prev = row - s.b;  // window b at t - 1
@@ -1400,7 +1409,7 @@ void SLstmForwardRow(const float* wx, const float* r, const float* bias, const S
     const float* m_prev = t == 0 ? zeros.data() : m + prev * d;
     if (t > 0) RecurrentInputs(y_prev, r, s, g);
     float *c_t = c + row * d, *n_t = n + row * d, *m_t = m + row * d, *y_t = y + row * d;
-    float* term = terms + row * 6 * d;
+    float* term = terms + row * kSLstmTerms * d;
     for (int64_t k = 0; k < d; ++k) {
       const float i = g[k], f = g[d + k], z = g[2 * d + k], o = g[3 * d + k];
       // log sigmoid(f) and sigmoid(-f) from one exp.
@@ -1420,6 +1429,7 @@ void SLstmForwardRow(const float* wx, const float* r, const float* bias, const S
       term[kExpForget * d + k] = ef;
       term[kLogFPlusM * d + k] = lfm;
       term[kSigmoidNegF * d + k] = f >= 0 ? e / (1.0f + e) : 1.0f / (1.0f + e);
+      term[kInGateRaw * d + k] = i;
     }
   }
 }
@@ -1445,22 +1455,21 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void RecurrentGrad(
 
 // Window b backward: gy [L, B, D], the gradient of y; writes the gradient of the gates'
 // pre-activations into graw [L, B, 4, D]. rt: r transposed per head, [NH, 4 DH, DH].
-void SLstmBackwardRow(const float* gy, const float* rt, const float* raw, const float* terms,
-                      const float* c, const float* n, const SLstmShape& s, int64_t b, float* graw) {
+void SLstmBackwardRow(const float* gy, const float* rt, const float* terms, const float* c,
+                      const float* n, const SLstmShape& s, int64_t b, float* graw) {
   const int64_t d = s.d;
   std::vector<float> zeros(static_cast<size_t>(d), 0.0f), dc(d, 0.0f), dn(d, 0.0f), dm(d, 0.0f),
       dy_rec(d, 0.0f);
   for (int64_t t = s.l - 1; t >= 0; --t) {
     const int64_t row = t * s.b + b, prev = row - s.b;
-    const float* g = raw + row * 4 * d;
-    const float* term = terms + row * 6 * d;
+    const float* term = terms + row * kSLstmTerms * d;
     const float* c_prev = t == 0 ? zeros.data() : c + prev * d;
     const float* n_prev = t == 0 ? zeros.data() : n + prev * d;
     const float *c_t = c + row * d, *n_t = n + row * d;
     const float* gy_t = gy + row * d;
     float* gg = graw + row * 4 * d;
     for (int64_t k = 0; k < d; ++k) {
-      const float i = g[k];
+      const float i = term[kInGateRaw * d + k];
       const float og = term[kOutGate * d + k], zt = term[kCellInput * d + k];
       const float ei = term[kExpIn * d + k], ef = term[kExpForget * d + k];
       const float lfm = term[kLogFPlusM * d + k];
@@ -1506,37 +1515,35 @@ struct SLstmCellFunction : public torch::autograd::Function<SLstmCellFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& wx,
                             const at::Tensor& r, const at::Tensor& bias) {
     const SLstmShape s{wx.size(0), wx.size(1), r.size(0), r.size(1), wx.size(3)};
-    at::Tensor raw = at::empty_like(wx), terms = at::empty({s.l, s.b, 6, s.d}, wx.options());
+    at::Tensor terms = at::empty({s.l, s.b, kSLstmTerms, s.d}, wx.options());
     at::Tensor c = at::empty({s.l, s.b, s.d}, wx.options()), n = at::empty_like(c),
                m = at::empty_like(c), y = at::empty_like(c);
     const float *wxp = wx.data_ptr<float>(), *rp = r.data_ptr<float>(),
                 *bp = bias.data_ptr<float>();
-    float *rawp = raw.data_ptr<float>(), *tp = terms.data_ptr<float>(), *cp = c.data_ptr<float>(),
-          *np = n.data_ptr<float>(), *mp = m.data_ptr<float>(), *yp = y.data_ptr<float>();
+    float *tp = terms.data_ptr<float>(), *cp = c.data_ptr<float>(), *np = n.data_ptr<float>(),
+          *mp = m.data_ptr<float>(), *yp = y.data_ptr<float>();
     at::parallel_for(0, s.b, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        SLstmForwardRow(wxp, rp, bp, s, b, rawp, tp, cp, np, mp, yp);
+        SLstmForwardRow(wxp, rp, bp, s, b, tp, cp, np, mp, yp);
       }
     });
-    ctx->save_for_backward({r, raw, terms, c, n, y});
+    ctx->save_for_backward({r, terms, c, n, y});
     return y;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const at::Tensor &r = saved[0], &raw = saved[1], &terms = saved[2], &c = saved[3],
-                     &n = saved[4], &y = saved[5];
+    const at::Tensor &r = saved[0], &terms = saved[1], &c = saved[2], &n = saved[3], &y = saved[4];
     const at::Tensor gy = grads[0].contiguous();
-    const SLstmShape s{raw.size(0), raw.size(1), r.size(0), r.size(1), raw.size(3)};
-    at::Tensor graw = at::empty_like(raw);
+    const SLstmShape s{terms.size(0), terms.size(1), r.size(0), r.size(1), terms.size(3)};
+    at::Tensor graw = at::empty({s.l, s.b, 4, s.d}, gy.options());
     const at::Tensor rt = r.transpose(1, 2).contiguous();  // [NH, 4 DH, DH]
     const float *gyp = gy.data_ptr<float>(), *rp = rt.data_ptr<float>(),
-                *rawp = raw.data_ptr<float>(), *tp = terms.data_ptr<float>(),
-                *cp = c.data_ptr<float>(), *np = n.data_ptr<float>();
+                *tp = terms.data_ptr<float>(), *cp = c.data_ptr<float>(), *np = n.data_ptr<float>();
     float* grawp = graw.data_ptr<float>();
     at::parallel_for(0, s.b, 1, [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
-        SLstmBackwardRow(gyp, rp, rawp, tp, cp, np, s, b, grawp);
+        SLstmBackwardRow(gyp, rp, tp, cp, np, s, b, grawp);
       }
     });
     // r's gradient: sum over steps t >= 1 and windows of y_{t-1} (per head) times the gates'
