@@ -19,6 +19,12 @@ windows as the two series of one window, [1, L, 2] (variables as NF's [1, C, T, 
 [2, S]), printing series 0's steps 0-3, series 1's last 3 and the sum. Every other hyper-parameter is NF's default. The seed is set as NF's BaseModel sets it, before
 the layers are built, so the initial weights are the ones NF trains from.
 
+--predict runs NF's recurrent prediction instead of the forward (a RECURRENT model: DeepAR, or RNN,
+LSTM and GRU with --param recurrent=True): the windows then hold input_size + 1 values, as NF's
+recurrent models read (NfWindows with 25 inputs), their variables shifted as NF's _parse_windows
+shifts them, and NF's _predict_step_recurrent_batch forecasts the h steps, each fed the last, in
+the scaled space (the scaler's inverse is left out).
+
 --loss EXPR builds the model with that loss (a Python expression over neuralforecast.losses.pytorch,
 e.g. "MQLoss(level=[80])" or "DistributionLoss('Normal')"). With --n-series 2 and more than one
 output per step, --output K prints each series' K-th output as ours lays them out (src/dl/model.h,
@@ -80,6 +86,9 @@ def main():
                         "torch seeded with 1 just before it, as our NfDropoutMasks tests")
     p.add_argument("--n-series", type=int, default=0, choices=(0, 2),
                    help="a multivariate model: the two windows as two series of one window")
+    p.add_argument("--predict", action="store_true",
+                   help="a recurrent model's prediction, fed back step by step, from windows of "
+                        "input_size + 1 values")
     p.add_argument("--loss", default="",
                    help="the model's loss, e.g. \"MQLoss(level=[80])\" (default: NF's MAE)")
     a = p.parse_args()
@@ -102,6 +111,25 @@ def main():
         from neuralforecast.losses import pytorch as nf_losses
         mv["loss"] = eval(a.loss, dict(vars(nf_losses)))
     model = cls(h=a.h, input_size=a.input_size, random_seed=1, **names, **mv, **dict(a.param))
+    if a.predict:
+        batch = windows(a.hist, a.futr, a.stat, a.input_size + 1, a.h)
+        if batch["hist_exog"] is not None:  # NF's recurrent windows: zeros after the input, shifted
+            hist = batch["hist_exog"]
+            batch["hist_exog"] = torch.cat([hist, torch.zeros(2, a.h, hist.shape[2])], 1)[:, 1:]
+        if batch["futr_exog"] is not None:
+            batch["futr_exog"] = batch["futr_exog"][:, 1:]
+        model.eval()
+        model._inv_normalization = lambda y_hat, y_idx: y_hat
+        with torch.no_grad():
+            out = model._predict_step_recurrent_batch(
+                insample_y=batch["insample_y"], insample_mask=batch["insample_mask"],
+                futr_exog=batch["futr_exog"], hist_exog=batch["hist_exog"],
+                stat_exog=batch["stat_exog"], y_idx=0)
+        out = out.reshape(2, a.h, -1)[:, :, a.output]
+        print_forecast(out)
+        if a.count:
+            print(sum(q.numel() for q in model.parameters() if q.requires_grad))
+        return
     batch = windows(a.hist, a.futr, a.stat, a.input_size, a.h)
     if a.n_series:  # [2, L, 1] -> [1, L, 2]; variables [2, T, C] -> NF's [1, C, T, 2]
         batch["insample_y"] = batch["insample_y"].permute(2, 1, 0)
@@ -125,13 +153,16 @@ def main():
         else:
             out = out.reshape(1, a.h, q, a.n_series).permute(3, 1, 0, 2)
     out = out.reshape(2, a.h, -1)[:, :, a.output]
+    print_forecast(out)
+    if a.count:
+        print(sum(q.numel() for q in model.parameters() if q.requires_grad))
 
+
+def print_forecast(out):
     def floats(v):
         return "{" + ", ".join(f"{x:.7f}f" for x in v.tolist()) + "}"
 
     print(f"{{{floats(out[0, :4])},\n {floats(out[1, -3:])},\n {out.sum().item():.7f}}}")
-    if a.count:
-        print(sum(q.numel() for q in model.parameters() if q.requires_grad))
 
 
 if __name__ == "__main__":

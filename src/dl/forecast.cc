@@ -710,7 +710,10 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
                          const ForecastConfig& config) {
   ModelRun run;
   run.name = name;
-  DRC_ASSIGN_OR_RETURN(run.defaults, registry.Defaults(name));
+  const auto given = config.params.find(name);
+  DRC_ASSIGN_OR_RETURN(run.defaults, given == config.params.end()
+                                         ? registry.Defaults(name)
+                                         : registry.Defaults(name, given->second));
   if (run.defaults.multivariate) DRC_RETURN_NOT_OK(CheckMultivariate(name, config));
   run.max_steps = config.max_steps;
   run.seed = config.seed;

@@ -35,7 +35,12 @@ torch::Tensor FromLikelihoodUnits(const Likelihood& likelihood, const torch::Ten
 
 torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
                                           const torch::Tensor& mask) {
-  auto y_hat = point_loss_.is_distribution() ? DistributionParams(batch) : Forward(batch);
+  return ScoreOutputs(
+      batch, point_loss_.is_distribution() ? DistributionParams(batch) : Forward(batch), y, mask);
+}
+
+torch::Tensor ForecastModel::ScoreOutputs(const WindowBatch& batch, const torch::Tensor& y_hat,
+                                          const torch::Tensor& y, const torch::Tensor& mask) const {
   std::vector<int64_t> expected = y.sizes().vec();
   if (point_loss_.Outputs() > 1 || point_loss_.is_distribution()) {
     expected.push_back(point_loss_.Outputs());
@@ -60,18 +65,24 @@ torch::Tensor ForecastModel::TrainingLoss(const WindowBatch& batch, const torch:
 }
 
 torch::Tensor ForecastModel::DistributionParams(const WindowBatch& batch) {
+  return MapDistribution(batch, Forward(batch));
+}
+
+torch::Tensor ForecastModel::MapDistribution(const WindowBatch& batch, torch::Tensor raw) const {
   const auto likelihood = point_loss_.likelihood();
-  torch::Tensor raw = Forward(batch);
   if (likelihood.num_params() == 1 && raw.dim() == 2) raw = raw.unsqueeze(-1);  // Poisson's [B, H]
   if (!likelihood.in_series_units()) return likelihood.MapParams(raw);
   return likelihood.MapParams(raw, batch.scale.shift, batch.scale.scale);
 }
 
+torch::Tensor ForecastModel::DistributionMean(const WindowBatch& batch,
+                                              const torch::Tensor& params) const {
+  const auto likelihood = point_loss_.likelihood();
+  return FromLikelihoodUnits(likelihood, likelihood.Mean(params), batch.scale);
+}
+
 torch::Tensor ForecastModel::PointForecast(const WindowBatch& batch) {
-  if (point_loss_.is_distribution()) {
-    const auto likelihood = point_loss_.likelihood();
-    return FromLikelihoodUnits(likelihood, likelihood.Mean(DistributionParams(batch)), batch.scale);
-  }
+  if (point_loss_.is_distribution()) return DistributionMean(batch, DistributionParams(batch));
   auto out = Forward(batch);
   if (point_loss_.Outputs() == 1) return out;
   return out.select(-1, point_loss_.PointOutput());
@@ -123,12 +134,14 @@ QuantileForecast ForecastModel::Quantiles(const WindowBatch& batch, const torch:
   return f;
 }
 
-Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefaults defaults) {
+Status ModelRegistry::Register(std::string name, ModelFactory factory, TrainDefaults defaults,
+                               DefaultsRule rule) {
   if (name.empty()) return Status::InvalidArgument("model registry: empty model name");
   if (entries_.count(name) != 0) {
     return Status::AlreadyExists("model registry: '", name, "' is already registered");
   }
-  entries_.emplace(std::move(name), Entry{std::move(factory), std::move(defaults)});
+  entries_.emplace(std::move(name),
+                   Entry{std::move(factory), std::move(defaults), std::move(rule)});
   return Status::OK();
 }
 
@@ -143,15 +156,23 @@ Result<std::shared_ptr<ForecastModel>> ModelRegistry::Make(const std::string& na
                                    config.input_size, " and ", config.horizon);
   }
   if (config.categorical.empty()) return it->second.factory(config);
-  return CategoricalExogModel::Make(config, it->second.factory, it->second.defaults.recurrent);
+  DRC_ASSIGN_OR_RETURN(const TrainDefaults defaults, Defaults(name, config.params));
+  return CategoricalExogModel::Make(config, it->second.factory, defaults.recurrent);
 }
 
 Result<TrainDefaults> ModelRegistry::Defaults(const std::string& name) const {
+  return Defaults(name, {});
+}
+
+Result<TrainDefaults> ModelRegistry::Defaults(const std::string& name,
+                                              const std::map<std::string, double>& params) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) {
     return Status::NotFound("unknown model '", name, "' (registered: ", JoinList(Names()), ")");
   }
-  return it->second.defaults;
+  TrainDefaults defaults = it->second.defaults;
+  if (it->second.rule) it->second.rule(defaults, params);
+  return defaults;
 }
 
 std::vector<std::string> ModelRegistry::Names() const {

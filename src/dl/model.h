@@ -227,26 +227,49 @@ class ForecastModel : public torch::nn::Module {
   virtual bool SelectsVariables() const { return false; }
   virtual SelectionWeights VariableSelection(const WindowBatch& batch);
 
+ protected:
+  // What the default TrainingLoss computes from the outputs `y_hat` (Forward()'s, or
+  // DistributionParams()' under a DistributionLoss), for a model whose TrainingLoss makes them
+  // another way (the recurrent RNN, LSTM and GRU: teacher-forced steps).
+  torch::Tensor ScoreOutputs(const WindowBatch& batch, const torch::Tensor& y_hat,
+                             const torch::Tensor& y, const torch::Tensor& mask) const;
+  // Under a DistributionLoss: the likelihood's map of raw outputs [B, H, P] ([B, H] for one
+  // parameter) to the parameters DistributionParams() gives, with the batch's statistics; and
+  // the mean of such parameters [B, H, P], in the scaled space, as PointForecast() gives it.
+  torch::Tensor MapDistribution(const WindowBatch& batch, torch::Tensor raw) const;
+  torch::Tensor DistributionMean(const WindowBatch& batch, const torch::Tensor& params) const;
+
  private:
   PointLoss point_loss_;
 };
 
 using ModelFactory =
     std::function<Result<std::shared_ptr<ForecastModel>>(const ModelConfig& config)>;
+// How a model's hyper-parameters change how it trains, where they do (NF's recurrent=True makes
+// RNN, LSTM and GRU RECURRENT models): adjusts `defaults` for `params` (ModelConfig::params).
+// Checking the values is the factory's job; the rule reads what it needs and ignores the rest.
+using DefaultsRule =
+    std::function<void(TrainDefaults& defaults, const std::map<std::string, double>& params)>;
 
 class ModelRegistry {
  public:
-  Status Register(std::string name, ModelFactory factory, TrainDefaults defaults);
-  // NotFound lists the registered names.
+  Status Register(std::string name, ModelFactory factory, TrainDefaults defaults,
+                  DefaultsRule rule = nullptr);
+  // NotFound lists the registered names. The model reads Defaults(name, config.params).
   Result<std::shared_ptr<ForecastModel>> Make(const std::string& name,
                                               const ModelConfig& config) const;
+  // How `name` trains by default; with `params`, as those hyper-parameters make it train (its
+  // DefaultsRule applied).
   Result<TrainDefaults> Defaults(const std::string& name) const;
+  Result<TrainDefaults> Defaults(const std::string& name,
+                                 const std::map<std::string, double>& params) const;
   std::vector<std::string> Names() const;
 
  private:
   struct Entry {
     ModelFactory factory;
     TrainDefaults defaults;
+    DefaultsRule rule;
   };
   std::map<std::string, Entry> entries_;
 };

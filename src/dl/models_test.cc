@@ -748,10 +748,10 @@ void ExpectNfCounts(const std::string& name, const std::vector<NfCount>& cases) 
 
 // The two windows that NF's models were fed (their forward on a windows_batch dict) for the
 // forecasts below: y, then `hist` and `futr` (0 to 2) historic and future variables and, with
-// `stat`, one static variable.
-WindowBatch NfWindows(int hist, int futr, bool stat) {
-  const auto t = torch::arange(36, torch::kFloat32);
-  const auto input = t.slice(0, 0, 24);
+// `stat`, one static variable. A recurrent model's windows hold `input` = 25 values.
+WindowBatch NfWindows(int hist, int futr, bool stat, int64_t input_size = 24) {
+  const auto t = torch::arange(input_size + 12, torch::kFloat32);
+  const auto input = t.slice(0, 0, input_size);
   WindowBatch b{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
                 torch::ones({2, 24})};
   if (hist > 0) {
@@ -2036,6 +2036,95 @@ TEST(Models, DilatedRnnCellTypesAreNfs) {
   EXPECT_EQ(MakeError("DilatedRNN", NfCase(0, 0, 0, {{"cell_type", 5}})),
             "DilatedRNN: cell_type must be one of LSTM, GRU, RNN, ResLSTM or AttentiveLSTM (or its "
             "code 0 to 4), got 5");
+}
+
+// RNN, LSTM and GRU with recurrent=1 are NF's with recurrent=True: NF's counts, and NF's recurrent
+// prediction (_predict_step_recurrent_batch, each step fed the last) of windows of 25 values:
+// `nf_seed_forecast.py LSTM --param recurrent=True --predict --count [--hist 2 --futr 1 --stat]`.
+TEST(Models, RecurrentModeIsNfs) {
+  auto recurrent = [](int hist, int futr, int stat, std::map<std::string, double> params = {}) {
+    params["recurrent"] = 1;
+    ModelConfig c = NfCase(hist, futr, stat, std::move(params));
+    c.input_size = 25;  // NF's recurrent models read input_size + 1 values
+    return c;
+  };
+  ExpectNfCounts(
+      "LSTM",
+      {{0, 0, 0, {{"recurrent", 1}}, 4352},
+       {2, 1, 1, {{"recurrent", 1}}, 6400},
+       {0, 0, 0, {{"recurrent", 1}, {"encoder_n_layers", 1}, {"encoder_hidden_size", 16}}, 272}});
+  ExpectNfCounts("GRU", {{0, 2, 0, {{"recurrent", 1}}, 364401}});
+  ExpectNfCounts("RNN",
+                 {{0, 0, 0, {{"recurrent", 1}}, 49921}, {1, 0, 1, {{"recurrent", 1}}, 50177}});
+  ExpectNfForecast("LSTM", recurrent(0, 0, 0), NfWindows(0, 0, false, 25),
+                   {{0.0213446f, 0.0213419f, 0.0213490f, 0.0213569f},
+                    {0.0213741f, 0.0213740f, 0.0213739f},
+                    0.5129445});
+  ExpectNfForecast("LSTM", recurrent(2, 1, 1), NfWindows(2, 1, true, 25),
+                   {{0.0128292f, 0.0129907f, 0.0130783f, 0.0130986f},
+                    {0.0124517f, 0.0124311f, 0.0124117f},
+                    0.3065454});
+  ExpectNfForecast("LSTM",
+                   recurrent(0, 0, 0, {{"encoder_n_layers", 1}, {"encoder_hidden_size", 16}}),
+                   NfWindows(0, 0, false, 25),
+                   {{-0.0204820f, -0.0187415f, -0.0187790f, -0.0184439f},
+                    {-0.0170473f, -0.0170652f, -0.0170759f},
+                    -0.4123038});
+  ExpectNfForecast("GRU", recurrent(0, 2, 0), NfWindows(0, 2, false, 25),
+                   {{-0.0677999f, -0.0677052f, -0.0688902f, -0.0701026f},
+                    {-0.0360232f, -0.0357667f, -0.0355355f},
+                    -1.3555224});
+  ExpectNfForecast("RNN", recurrent(0, 0, 0), NfWindows(0, 0, false, 25),
+                   {{-0.0335130f, -0.0253854f, -0.0194245f, -0.0233339f},
+                    {-0.0231601f, -0.0231862f, -0.0231695f},
+                    -0.5718688});
+  ExpectNfForecast("RNN", recurrent(1, 0, 1), NfWindows(1, 0, true, 25),
+                   {{-0.0867442f, -0.0793072f, -0.0698033f, -0.0911227f},
+                    {-0.0991516f, -0.0996265f, -0.0998956f},
+                    -2.4522846});
+  // Under MQLoss each step gives its quantiles and feeds back their mean. NF's prediction returns
+  // only that mean (`--loss "MQLoss(level=[80])"`), which is compared here.
+  for (const auto& [name, futr, nf] :
+       {std::make_tuple("LSTM", 0,
+                        NfForecast{{0.0044098f, 0.0044081f, 0.0044080f, 0.0044085f},
+                                   {0.0044108f, 0.0044107f, 0.0044107f},
+                                   0.1058604}),
+        std::make_tuple("GRU", 1,
+                        NfForecast{{0.0371969f, 0.0351781f, 0.0343195f, 0.0346760f},
+                                   {0.0393153f, 0.0399838f, 0.0406395f},
+                                   0.9134919})}) {
+    ModelConfig c = recurrent(0, futr, 0);
+    c.outputs = 3;
+    torch::manual_seed(1);
+    auto model = DefaultModelRegistry().Make(name, c);
+    ASSERT_TRUE(model.ok()) << model.status();
+    (*model)->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor out = (*model)->Forward(NfWindows(0, futr, false, 25));
+    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 12, 3})) << name;
+    const torch::Tensor mean = out.mean(-1);
+    EXPECT_TRUE(torch::allclose(mean[0].slice(0, 0, 4), torch::tensor(nf.first), 1e-4, 1e-5))
+        << name << ": " << mean[0].slice(0, 0, 4);
+    EXPECT_TRUE(torch::allclose(mean[1].slice(0, 9), torch::tensor(nf.last), 1e-4, 1e-5))
+        << name << ": " << mean[1].slice(0, 9);
+    EXPECT_NEAR(mean.sum().item<double>(), nf.sum, 1e-4) << name;
+  }
+  // What recurrent mode does not take, and how it trains by default.
+  EXPECT_EQ(
+      MakeError("LSTM", recurrent(0, 0, 0, {{"decoder_layers", 3}})),
+      "LSTM: decoder_layers does nothing with recurrent=1, where the model has no MLP decoder "
+      "(NF ignores it); leave it out");
+  EXPECT_EQ(MakeError("GRU", NfCase(0, 0, 0, {{"h_train", 2}})),
+            "GRU: h_train 2 acts only with recurrent=1 (NF ignores it otherwise)");
+  EXPECT_EQ(MakeError("RNN", recurrent(0, 0, 0, {{"h_train", 13}})),
+            "RNN: h_train must be in [1, 12], got 13");
+  EXPECT_EQ(MakeError("LSTM", NfCase(0, 0, 0, {{"recurrent", 2}})),
+            "LSTM: recurrent must be 0 or 1 (false or true), got 2");
+  const auto plain = DefaultModelRegistry().Defaults("LSTM", {{"recurrent", 0}});
+  const auto stepped = DefaultModelRegistry().Defaults("LSTM", {{"recurrent", 1}});
+  ASSERT_TRUE(plain.ok() && stepped.ok());
+  EXPECT_FALSE(plain->recurrent);
+  EXPECT_TRUE(stepped->recurrent);
 }
 
 // NF's MLP decoder (RNN, LSTM, GRU, DilatedRNN, TCN, DeepAR, xLSTM) takes any of NF's

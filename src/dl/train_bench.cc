@@ -21,7 +21,7 @@ Result<TrainBenchResult> BenchTrain(const TrainBenchConfig& config) {
                                    config.steps, ", ", config.series, ", ", config.length);
   }
   const auto& registry = DefaultModelRegistry();
-  DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(config.model));
+  DRC_ASSIGN_OR_RETURN(auto defaults, registry.Defaults(config.model, config.params));
   if (!config.scaler.empty()) defaults.scaler = config.scaler;
   // NF's training keys among the overrides (learning_rate, windows_batch_size, ...).
   std::map<std::string, double> params = config.params;

@@ -297,7 +297,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     SetBlasThreads(threads);
     torch::manual_seed(options.seed);
   }));
-  DRC_ASSIGN_OR_RETURN(const TrainDefaults defaults, registry.Defaults(name));
+  DRC_ASSIGN_OR_RETURN(const TrainDefaults defaults, registry.Defaults(name, config.params));
   // The loss first: MQLoss widens the model's last layers (ModelConfig::outputs).
   PointLoss loss;
   if (!options.loss.empty()) {

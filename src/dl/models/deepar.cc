@@ -66,6 +66,7 @@
 #include "src/dl/distributions.h"
 #include "src/dl/fused_rnn.h"
 #include "src/dl/model.h"
+#include "src/dl/models/exog_steps.h"
 #include "src/dl/models/mlp_decoder.h"
 #include "src/dl/windows.h"
 
@@ -86,6 +87,16 @@ struct DeepArOptions {
   bool sample_trajectories = false;
 };
 
+// NF's MLP decoder: Linear(in, out) when there is no hidden layer, else Linear(in, d), the
+// activation, [Linear(d, d), activation] x (layers - 1), Linear(d, out); no dropout.
+MlpDecoderOptions DecoderOptions(const DeepArOptions& options) {
+  MlpDecoderOptions decoder;
+  decoder.hidden = options.decoder_hidden_size;
+  decoder.layers = options.decoder_hidden_layers + 1;
+  decoder.activation = options.decoder_activation;
+  return decoder;
+}
+
 class DeepAr final : public ForecastModel {
  public:
   using State = std::tuple<torch::Tensor, torch::Tensor>;
@@ -102,14 +113,9 @@ class DeepAr final : public ForecastModel {
                                                 .num_layers(options.lstm_n_layers)
                                                 .dropout(options.lstm_dropout)
                                                 .batch_first(true)));
-    // NF's MLP decoder: Linear(in, out) when there is no hidden layer, else Linear(in, d), the
-    // activation, [Linear(d, d), activation] x (layers - 1), Linear(d, out); no dropout.
-    MlpDecoderOptions decoder;
-    decoder.hidden = options.decoder_hidden_size;
-    decoder.layers = options.decoder_hidden_layers + 1;
-    decoder.activation = options.decoder_activation;
     decoder_ = register_module(
-        "decoder", MlpDecoder(options.lstm_hidden_size, likelihood.num_params(), decoder));
+        "decoder",
+        MlpDecoder(options.lstm_hidden_size, likelihood.num_params(), DecoderOptions(options)));
   }
 
   // [B, L] -> [B, L, P]: at step t, the parameters of the distribution of the value after t.
@@ -142,9 +148,8 @@ class DeepAr final : public ForecastModel {
   // Windows are independent apart from the LSTM's dropout between layers and RReLU's slopes in
   // the decoder.
   RepeatedDraws Repeats() const override {
-    const bool rrelu =
-        options_.decoder_hidden_layers > 0 && options_.decoder_activation == NfActivation::kRReLU;
-    return (options_.lstm_dropout > 0 && options_.lstm_n_layers > 1) || rrelu
+    return (options_.lstm_dropout > 0 && options_.lstm_n_layers > 1) ||
+                   DrawsRandom(DecoderOptions(options_))
                ? RepeatedDraws::kMergeSharingDropout
                : RepeatedDraws::kMerge;
   }
@@ -202,22 +207,7 @@ class DeepAr final : public ForecastModel {
   // [B, T, 1 + X + F + S], each value beside the exogenous variables at the next step.
   static torch::Tensor Inputs(const WindowBatch& batch, const torch::Tensor& values,
                               int64_t first) {
-    const int64_t steps = values.size(1);
-    std::vector<torch::Tensor> parts = {values.unsqueeze(-1)};
-    if (batch.hist_exog.defined()) {  // [B, L, X]: zeros from step L on
-      const int64_t length = batch.hist_exog.size(1);
-      const int64_t begin = std::min(first + 1, length);
-      const int64_t end = std::min(first + 1 + steps, length);
-      parts.push_back(torch::constant_pad_nd(batch.hist_exog.slice(1, begin, end),
-                                             {0, 0, 0, steps - (end - begin)}));
-    }
-    if (batch.futr_exog.defined()) {  // [B, L + H, F]
-      parts.push_back(batch.futr_exog.slice(1, first + 1, first + 1 + steps));
-    }
-    if (batch.stat_exog.defined()) {
-      parts.push_back(batch.stat_exog.unsqueeze(1).expand({-1, steps, -1}));
-    }
-    return parts.size() == 1 ? parts[0] : torch::cat(parts, 2);
+    return ShiftedSteps(batch, values, first, StepOrder::kHistFutrStat);
   }
 
   // One LSTM step from `state` on scaled values [N] with their inputs' exogenous part `exog`
@@ -279,10 +269,7 @@ class DeepAr final : public ForecastModel {
   // The exogenous part of the inputs of horizon step t >= 1 (which reads step t - 1's value):
   // [B, 1, E], or undefined without exogenous variables.
   torch::Tensor HorizonExog(const WindowBatch& batch, int64_t t) const {
-    const int64_t rows = batch.insample_y.size(0);
-    torch::Tensor inputs =
-        Inputs(batch, torch::zeros({rows, 1}, batch.insample_y.options()), input_size_ - 1 + t);
-    return inputs.size(2) == 1 ? torch::Tensor() : inputs.slice(2, 1);
+    return HorizonStepExog(batch, input_size_, t, StepOrder::kHistFutrStat);
   }
 
   int64_t input_size_;

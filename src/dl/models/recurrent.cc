@@ -16,10 +16,27 @@
 // groups after the first add their input back (residual). A Linear(L -> H) over the time axis
 // (`context_adapter`) and the same MLP decoder give [B, H].
 //
+// RNN, LSTM and GRU with recurrent=1 follow NF's recurrent mode (recurrent=True), in which NF
+// makes them RECURRENT models, as its DeepAR: the encoder's last layer gives one value per step
+// (LSTM: a projection of its state to the loss's outputs, torch's proj_size; RNN and GRU: a
+// Linear(hidden, outputs) after the encoder, NF's `proj`), the value after the step's input;
+// there is no MLP decoder. The model reads input_size + 1 values (TrainDefaults::recurrent, set
+// by the registry's rule for recurrent=1), each step beside the variables of the step it predicts
+// (exog_steps.h's ShiftedSteps, NF's shifted windows). Training, as NF's recurrent BaseModel: the
+// encoder reads the window and the first h_train - 1 horizon values (teacher forcing) and the
+// loss scores the outputs after the window's last value and after each forced value against the
+// first h_train horizon values (NF's h_train, 1 by default). Prediction, as NF's recurrent
+// predict step: the encoder reads the window, then runs one step per horizon value from its kept
+// state, fed the previous step's forecast: the mean of the outputs under MQLoss, the mean of the
+// step's distribution under a DistributionLoss, as NF's (whose prediction then gives only that
+// mean under MQLoss; here each step keeps its quantiles). Under a DistributionLoss the outputs
+// are each step's distribution along that mean path, from which the quantiles are drawn per
+// step, as NF's.
+//
 // Differences from NF:
 //  - The window length is ModelConfig::input_size (NF's default input_size=-1 means 3 * h); we
-//    train on sampled windows exactly as NF 3.x does for these models. NF's autoregressive mode
-//    (recurrent=True, h_train) and the pre-3.0 whole-sequence training are not offered.
+//    train on sampled windows exactly as NF 3.x does for these models. NF's pre-3.0
+//    whole-sequence training is not offered.
 //  - All four read exogenous variables as NF's (exog_steps.h): the encoder (DilatedRNN's first
 //    group) reads [y | hist | stat | futr] per input step, the decoder the context beside the
 //    future variables per horizon step. The availability mask is not an input (NF's forward does
@@ -36,6 +53,7 @@
 #include <torch/utils.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -82,6 +100,13 @@ struct RecurrentOptions {
   bool bias = true;
   double dropout = 0;
   MlpDecoderOptions decoder;
+  bool recurrent = false;  // NF's recurrent=True: one step ahead, fed back (see the top)
+  int h_train = 1;         // the horizon values a training window scores in recurrent mode
+};
+
+// An encoder's state between calls: h, and c for LSTM; undefined: zeros.
+struct EncoderState {
+  torch::Tensor h, c;
 };
 
 class RecurrentForecaster final : public ForecastModel {
@@ -91,9 +116,12 @@ class RecurrentForecaster final : public ForecastModel {
       : name_(std::move(name)),
         input_size_(config.input_size),
         horizon_(config.horizon),
-        draws_random_(options.dropout > 0 || DrawsRandom(options.decoder)) {
+        outputs_(config.outputs),
+        recurrent_(options.recurrent),
+        h_train_(options.h_train),
+        draws_random_(options.dropout > 0 || (!options.recurrent && DrawsRandom(options.decoder))) {
     // NF's nn.RNN/LSTM/GRU(input_size=1 + X + S + F, ...) with batch_first; RNN's nonlinearity
-    // is tanh.
+    // is tanh. In recurrent mode NF's LSTM projects its state to the outputs (proj_size).
     const int64_t inputs = 1 + config.hist_exog + config.stat_exog + config.futr_exog;
     auto configure = [&](auto rnn_options) {
       return rnn_options.num_layers(options.n_layers)
@@ -106,15 +134,20 @@ class RecurrentForecaster final : public ForecastModel {
         auto rnn = register_module(
             "hist_encoder",
             torch::nn::RNN(configure(torch::nn::RNNOptions(inputs, options.hidden))));
-        encode_ = [rnn](const torch::Tensor& x) mutable { return std::get<0>(FusedRnn(rnn, x)); };
+        run_ = [rnn](const torch::Tensor& x, const EncoderState& s) mutable {
+          auto [out, h] = FusedRnn(rnn, x, s.h);
+          return std::make_tuple(out, EncoderState{h, {}});
+        };
         break;
       }
       case CellKind::kLstm: {
         auto lstm = register_module(
             "hist_encoder",
-            torch::nn::LSTM(configure(torch::nn::LSTMOptions(inputs, options.hidden))));
-        encode_ = [lstm](const torch::Tensor& x) mutable {
-          return std::get<0>(FusedLstm(lstm, x));
+            torch::nn::LSTM(configure(torch::nn::LSTMOptions(inputs, options.hidden))
+                                .proj_size(options.recurrent ? config.outputs : 0)));
+        run_ = [lstm](const torch::Tensor& x, const EncoderState& s) mutable {
+          auto [out, state] = FusedLstm(lstm, x, s.h.defined() ? LstmState{s.h, s.c} : LstmState{});
+          return std::make_tuple(out, EncoderState{std::get<0>(state), std::get<1>(state)});
         };
         break;
       }
@@ -122,11 +155,20 @@ class RecurrentForecaster final : public ForecastModel {
         auto gru = register_module(
             "hist_encoder",
             torch::nn::GRU(configure(torch::nn::GRUOptions(inputs, options.hidden))));
-        encode_ = [gru](const torch::Tensor& x) mutable { return std::get<0>(FusedGru(gru, x)); };
+        run_ = [gru](const torch::Tensor& x, const EncoderState& s) mutable {
+          auto [out, h] = FusedGru(gru, x, s.h);
+          return std::make_tuple(out, EncoderState{h, {}});
+        };
         break;
       }
       case CellKind::kResLstm:  // DilatedRNN's only
         TORCH_CHECK(false, name_, ": no ResLSTM encoder");
+    }
+    if (recurrent_) {
+      if (kind != CellKind::kLstm) {
+        proj_ = register_module("proj", torch::nn::Linear(options.hidden, config.outputs));
+      }
+      return;
     }
     if (horizon_ > input_size_) {
       upsample_ = register_module("upsample_sequence", torch::nn::Linear(input_size_, horizon_));
@@ -137,7 +179,8 @@ class RecurrentForecaster final : public ForecastModel {
 
   torch::Tensor Forward(const WindowBatch& batch) override {
     CheckInsample(name_, batch.insample_y, input_size_);
-    torch::Tensor states = encode_(EncoderSteps(batch));  // [B, L, hidden]
+    if (recurrent_) return RecurrentForecast(batch);
+    torch::Tensor states = std::get<0>(run_(EncoderSteps(batch), {}));  // [B, L, hidden]
     if (!upsample_.is_empty()) {
       states = upsample_(states.transpose(1, 2)).transpose(1, 2);  // [B, H, hidden]
     } else {
@@ -147,19 +190,74 @@ class RecurrentForecaster final : public ForecastModel {
     return decoder_->forward(WithHorizonFutures(states, batch)).squeeze(-1);
   }
 
+  // Recurrent mode: the outputs after the window's last value and after each of the first
+  // h_train - 1 horizon values, which the encoder reads (teacher forcing), scored against the
+  // first h_train horizon values.
+  torch::Tensor TrainingLoss(const WindowBatch& batch, const torch::Tensor& y,
+                             const torch::Tensor& mask) override {
+    if (!recurrent_) return ForecastModel::TrainingLoss(batch, y, mask);
+    CheckInsample(name_, batch.insample_y, input_size_);
+    const int64_t steps = h_train_;
+    const torch::Tensor& x = batch.insample_y;
+    const torch::Tensor sequence = steps > 1 ? torch::cat({x, y.narrow(1, 0, steps - 1)}, 1) : x;
+    torch::Tensor out = Outputs(ShiftedSteps(batch, sequence, 0, kOrder), {}).first;
+    out = out.narrow(1, input_size_ - 1, steps);
+    if (point_loss().is_distribution()) out = MapDistribution(batch, out);
+    return ScoreOutputs(batch, out, y.narrow(1, 0, steps), mask.narrow(1, 0, steps));
+  }
+
   // Windows are independent; dropout between the encoder's layers and RReLU in the decoder draw
-  // random numbers.
+  // random numbers. Recurrent mode scores h_train of the horizon's values: whole steps.
   WindowParallelism WindowParallel() const override {
-    return draws_random_ ? WindowParallelism::kNone : WindowParallelism::kDefault;
+    return draws_random_ || recurrent_ ? WindowParallelism::kNone : WindowParallelism::kDefault;
   }
 
  private:
+  static constexpr StepOrder kOrder = StepOrder::kHistStatFutr;  // NF's RNN, LSTM, GRU
+
+  // The encoder's outputs per step, [B, T, outputs] ([B, T] for one output), and its state.
+  std::pair<torch::Tensor, EncoderState> Outputs(const torch::Tensor& steps,
+                                                 const EncoderState& state) {
+    auto [out, next] = run_(steps, state);
+    if (!proj_.is_empty()) out = proj_(out);
+    return {outputs_ == 1 ? out.squeeze(-1) : out, std::move(next)};
+  }
+
+  // The value a step's outputs `last` ([B] or [B, Q]) feed back: the mean of the step's
+  // distribution under a DistributionLoss, else the outputs' mean, [B].
+  torch::Tensor FedBack(const WindowBatch& batch, const torch::Tensor& last) const {
+    if (point_loss().is_distribution()) {
+      return DistributionMean(batch, MapDistribution(batch, last.unsqueeze(1))).reshape({-1});
+    }
+    return outputs_ == 1 ? last : last.mean(-1);
+  }
+
+  // NF's recurrent prediction: [B, H] (or [B, H, Q]), each step fed the previous forecast.
+  torch::Tensor RecurrentForecast(const WindowBatch& batch) {
+    auto [out, state] = Outputs(ShiftedSteps(batch, batch.insample_y, 0, kOrder), {});
+    std::vector<torch::Tensor> forecasts = {out.select(1, input_size_ - 1)};  // [B] or [B, Q]
+    for (int64_t t = 1; t < horizon_; ++t) {
+      torch::Tensor step = FedBack(batch, forecasts.back()).reshape({-1, 1, 1});
+      const torch::Tensor exog = HorizonStepExog(batch, input_size_, t, kOrder);
+      if (exog.defined()) step = torch::cat({step, exog}, 2);
+      std::tie(out, state) = Outputs(step, state);
+      forecasts.push_back(out.select(1, 0));
+    }
+    return torch::stack(forecasts, 1);
+  }
+
   std::string name_;
   int64_t input_size_;
   int64_t horizon_;
+  int64_t outputs_;
+  bool recurrent_;
+  int64_t h_train_;
   bool draws_random_;
-  std::function<torch::Tensor(const torch::Tensor&)> encode_;
+  // The encoder over steps [B, T, inputs] from a state: its last layer's outputs, its state.
+  std::function<std::tuple<torch::Tensor, EncoderState>(const torch::Tensor&, const EncoderState&)>
+      run_;
   torch::nn::Linear upsample_{nullptr};
+  torch::nn::Linear proj_{nullptr};  // recurrent RNN and GRU
   MlpDecoder decoder_{nullptr};
 };
 
@@ -173,10 +271,27 @@ ModelFactory RecurrentFactory(std::string name, CellKind kind, int default_hidde
     options.bias = params.TakeInt("encoder_bias", 1) != 0;
     options.dropout = params.Take("encoder_dropout", 0.0);
     DRC_ASSIGN_OR_RETURN(options.decoder, TakeMlpDecoder(name, params, NfActivation::kReLU));
+    const int recurrent = params.TakeInt("recurrent", 0);
+    options.h_train = params.TakeInt("h_train", 1);
     DRC_RETURN_NOT_OK(params.Finish());
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_n_layers", options.n_layers, 1));
     DRC_RETURN_NOT_OK(CheckAtLeast(name, "encoder_hidden_size", options.hidden, 1));
     DRC_RETURN_NOT_OK(CheckRate(name, "encoder_dropout", options.dropout));
+    DRC_RETURN_NOT_OK(CheckFlag(name, "recurrent", recurrent));
+    options.recurrent = recurrent == 1;
+    DRC_RETURN_NOT_OK(CheckRange(name, "h_train", options.h_train, 1, config.horizon));
+    // NF ignores these where they do nothing; a user who sets one expects it to act.
+    for (const char* key : {"decoder_hidden_size", "decoder_layers", "decoder_activation"}) {
+      if (options.recurrent && config.params.count(key) != 0) {
+        return Status::InvalidArgument(name, ": ", key,
+                                       " does nothing with recurrent=1, where the model has no MLP "
+                                       "decoder (NF ignores it); leave it out");
+      }
+    }
+    if (!options.recurrent && options.h_train != 1) {
+      return Status::InvalidArgument(name, ": h_train ", options.h_train,
+                                     " acts only with recurrent=1 (NF ignores it otherwise)");
+    }
     torch::manual_seed(config.seed);  // as NF seeds before building the layers
     return std::make_shared<RecurrentForecaster>(name, kind, config, options);
   };
@@ -382,16 +497,22 @@ Result<std::shared_ptr<ForecastModel>> MakeDilatedRnn(const ModelConfig& config)
 
 }  // namespace
 
-// Encoder widths are NF 3.1's defaults: 128, except GRU's 200.
+// Encoder widths are NF 3.1's defaults: 128, except GRU's 200. recurrent=1 makes RNN, LSTM and
+// GRU RECURRENT models, as NF does: they read input_size + 1 values.
 Status RegisterRecurrentModels(ModelRegistry& registry) {
   TrainDefaults with_exog = RecurrentDefaults(-1);
   with_exog.ReadAllExog();
+  const DefaultsRule recurrent = [](TrainDefaults& defaults,
+                                    const std::map<std::string, double>& params) {
+    const auto it = params.find("recurrent");
+    if (it != params.end() && it->second == 1) defaults.recurrent = true;
+  };
   DRC_RETURN_NOT_OK(
-      registry.Register("RNN", RecurrentFactory("RNN", CellKind::kRnn, 128), with_exog));
+      registry.Register("RNN", RecurrentFactory("RNN", CellKind::kRnn, 128), with_exog, recurrent));
+  DRC_RETURN_NOT_OK(registry.Register("LSTM", RecurrentFactory("LSTM", CellKind::kLstm, 128),
+                                      with_exog, recurrent));
   DRC_RETURN_NOT_OK(
-      registry.Register("LSTM", RecurrentFactory("LSTM", CellKind::kLstm, 128), with_exog));
-  DRC_RETURN_NOT_OK(
-      registry.Register("GRU", RecurrentFactory("GRU", CellKind::kGru, 200), with_exog));
+      registry.Register("GRU", RecurrentFactory("GRU", CellKind::kGru, 200), with_exog, recurrent));
   TrainDefaults dilated = RecurrentDefaults(3);
   dilated.ReadAllExog();
   return registry.Register("DilatedRNN", MakeDilatedRnn, dilated);
