@@ -3,6 +3,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/bmm.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/cumsum.h>
@@ -1577,6 +1578,216 @@ at::Tensor SLstmCell(const at::Tensor& wx, const at::Tensor& r, const at::Tensor
                     r.scalar_type() == at::kFloat && bias.scalar_type() == at::kFloat;
   if (!fast) return SLstmCellComposed(wx, r, bias);
   return SLstmCellFunction::apply(wx.contiguous(), r.contiguous(), bias.contiguous());
+}
+
+// ---- ProjectedLstmLayer -------------------------------------------------------------------------
+
+namespace {
+
+// The layer in libtorch ops, step by step, as torch's LSTM with proj_size computes it.
+std::tuple<at::Tensor, at::Tensor> ProjectedLstmComposed(
+    const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& b_ih,
+    const at::Tensor& b_hh, const at::Tensor& w_hr, const at::Tensor& h0, const at::Tensor& c0) {
+  at::Tensor h = h0, c = c0;
+  std::vector<at::Tensor> outputs;
+  outputs.reserve(static_cast<size_t>(x.size(0)));
+  for (int64_t t = 0; t < x.size(0); ++t) {
+    const at::Tensor gates = at::linear(x[t], w_ih, b_ih) + at::linear(h, w_hh, b_hh);
+    const auto g = gates.chunk(4, 1);
+    c = at::sigmoid(g[1]) * c + at::sigmoid(g[0]) * at::tanh(g[2]);
+    h = at::linear(at::sigmoid(g[3]) * at::tanh(c), w_hr);
+    outputs.push_back(h);
+  }
+  return {at::stack(outputs), c};
+}
+
+// tanh(x) = 2 sigmoid(2x) - 1, on expf: glibc's tanhf (through expm1f) took twice as long here,
+// and the absolute error (~1e-7) is float's.
+inline float TanhViaExp(float x) { return 2.0f / (1.0f + std::exp(-2.0f * x)) - 1.0f; }
+
+struct PlstmShape {
+  int64_t t, b, h, p;  // steps, windows, cells, projected outputs
+};
+
+// Window b forward. gx [T, B, 4H]: the input's share of the gates plus both biases; whh_t [P, 4H]
+// (w_hh transposed); writes the activated gates (i, f, g, o) into acts [T, B, 4H], c_t and
+// tanh(c_t) into cs and tcs [T, B, H], h_t into out [T, B, P].
+void PlstmForwardRow(const float* gx, const float* whh_t, const float* whr, const float* h0,
+                     const float* c0, const PlstmShape& s, int64_t b, float* acts, float* cs,
+                     float* tcs, float* out) {
+  const int64_t nh = s.h, ng = 4 * s.h, np = s.p;
+  for (int64_t t = 0; t < s.t; ++t) {
+    const int64_t row = t * s.b + b, prev = row - s.b;
+    const float* h_prev = t == 0 ? h0 + b * np : out + prev * np;
+    const float* c_prev = t == 0 ? c0 + b * nh : cs + prev * nh;
+    float* g = acts + row * ng;
+    std::copy(gx + row * ng, gx + (row + 1) * ng, g);
+    for (int64_t q = 0; q < np; ++q) {
+      const float a = h_prev[q];
+      const float* w = whh_t + q * ng;
+      for (int64_t m = 0; m < ng; ++m) g[m] += a * w[m];
+    }
+    float *c_t = cs + row * nh, *tc_t = tcs + row * nh;
+    for (int64_t k = 0; k < nh; ++k) {
+      const float i = Sigmoid(g[k]), f = Sigmoid(g[nh + k]), z = TanhViaExp(g[2 * nh + k]),
+                  o = Sigmoid(g[3 * nh + k]);
+      g[k] = i;
+      g[nh + k] = f;
+      g[2 * nh + k] = z;
+      g[3 * nh + k] = o;
+      c_t[k] = f * c_prev[k] + i * z;
+      tc_t[k] = TanhViaExp(c_t[k]);
+    }
+    float* h_t = out + row * np;
+    for (int64_t q = 0; q < np; ++q) {
+      const float* w = whr + q * nh;
+      float acc = 0;
+      for (int64_t k = 0; k < nh; ++k) acc += g[3 * nh + k] * tc_t[k] * w[k];
+      h_t[q] = acc;
+    }
+  }
+}
+
+// Window b backward: gout [T, B, P], the outputs' gradient; gc_last [B, H] the last cell
+// state's (or null); whh [4H, P]. Writes the gates' pre-activation gradients into dgates
+// [T, B, 4H], each step's output gradient (carry included) into dhs [T, B, P], and the initial
+// states' gradients into dh0 [B, P] and dc0 [B, H].
+void PlstmBackwardRow(const float* gout, const float* gc_last, const float* whh, const float* whr,
+                      const float* acts, const float* cs, const float* tcs, const float* c0,
+                      const PlstmShape& s, int64_t b, float* dgates, float* dhs, float* dh0,
+                      float* dc0) {
+  const int64_t nh = s.h, ng = 4 * s.h, np = s.p;
+  std::vector<float> dh(static_cast<size_t>(np), 0.0f), dc(static_cast<size_t>(nh), 0.0f),
+      dr(static_cast<size_t>(nh));
+  if (gc_last != nullptr) std::copy(gc_last + b * nh, gc_last + (b + 1) * nh, dc.begin());
+  for (int64_t t = s.t - 1; t >= 0; --t) {
+    const int64_t row = t * s.b + b, prev = row - s.b;
+    const float* c_prev = t == 0 ? c0 + b * nh : cs + prev * nh;
+    const float* a = acts + row * ng;
+    const float* tc = tcs + row * nh;
+    float* dh_t = dhs + row * np;
+    for (int64_t q = 0; q < np; ++q) dh_t[q] = gout[row * np + q] + dh[q];
+    std::fill(dr.begin(), dr.end(), 0.0f);  // the gradient of sigmoid(o) tanh(c_t)
+    for (int64_t q = 0; q < np; ++q) {
+      const float d = dh_t[q];
+      const float* w = whr + q * nh;
+      for (int64_t k = 0; k < nh; ++k) dr[k] += d * w[k];
+    }
+    float* dg = dgates + row * ng;
+    for (int64_t k = 0; k < nh; ++k) {
+      const float i = a[k], f = a[nh + k], z = a[2 * nh + k], o = a[3 * nh + k];
+      const float dct = dc[k] + dr[k] * o * (1.0f - tc[k] * tc[k]);
+      dg[k] = dct * z * i * (1.0f - i);
+      dg[nh + k] = dct * c_prev[k] * f * (1.0f - f);
+      dg[2 * nh + k] = dct * i * (1.0f - z * z);
+      dg[3 * nh + k] = dr[k] * tc[k] * o * (1.0f - o);
+      dc[k] = dct * f;
+    }
+    std::fill(dh.begin(), dh.end(), 0.0f);  // to h_{t-1}, through w_hh
+    for (int64_t m = 0; m < ng; ++m) {
+      const float d = dg[m];
+      const float* w = whh + m * np;
+      for (int64_t q = 0; q < np; ++q) dh[q] += d * w[q];
+    }
+  }
+  std::copy(dh.begin(), dh.end(), dh0 + b * np);
+  std::copy(dc.begin(), dc.end(), dc0 + b * nh);
+}
+
+struct ProjectedLstmFunction : public torch::autograd::Function<ProjectedLstmFunction> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const at::Tensor& x, const at::Tensor& w_ih,
+                                                const at::Tensor& w_hh, const at::Tensor& b_ih,
+                                                const at::Tensor& b_hh, const at::Tensor& w_hr,
+                                                const at::Tensor& h0, const at::Tensor& c0) {
+    const PlstmShape s{x.size(0), x.size(1), w_hr.size(1), w_hr.size(0)};
+    const at::Tensor gx =
+        at::linear(x.reshape({s.t * s.b, x.size(2)}), w_ih, b_ih + b_hh).contiguous();
+    const at::Tensor whh_t = w_hh.t().contiguous();
+    at::Tensor acts = at::empty({s.t, s.b, 4 * s.h}, x.options());
+    at::Tensor cs = at::empty({s.t, s.b, s.h}, x.options()), tcs = at::empty_like(cs);
+    at::Tensor out = at::empty({s.t, s.b, s.p}, x.options());
+    const float *gxp = gx.data_ptr<float>(), *wp = whh_t.data_ptr<float>(),
+                *rp = w_hr.data_ptr<float>(), *h0p = h0.data_ptr<float>(),
+                *c0p = c0.data_ptr<float>();
+    float *ap = acts.data_ptr<float>(), *cp = cs.data_ptr<float>(), *tp = tcs.data_ptr<float>(),
+          *op = out.data_ptr<float>();
+    at::parallel_for(0, s.b, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        PlstmForwardRow(gxp, wp, rp, h0p, c0p, s, b, ap, cp, tp, op);
+      }
+    });
+    ctx->save_for_backward({x, w_ih, w_hh, w_hr, h0, c0, acts, cs, tcs, out});
+    return {out, cs[s.t - 1].clone()};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &w_ih = saved[1], &w_hh = saved[2], &w_hr = saved[3],
+                     &h0 = saved[4], &c0 = saved[5], &acts = saved[6], &cs = saved[7],
+                     &tcs = saved[8], &out = saved[9];
+    const PlstmShape s{x.size(0), x.size(1), w_hr.size(1), w_hr.size(0)};
+    const at::Tensor gout = grads[0].defined() ? grads[0].contiguous() : at::zeros_like(out);
+    const at::Tensor gc_last = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
+    at::Tensor dgates = at::empty_like(acts), dhs = at::empty_like(out);
+    at::Tensor dh0 = at::empty_like(h0), dc0 = at::empty_like(c0);
+    const float *gp = gout.data_ptr<float>(),
+                *gcp = gc_last.defined() ? gc_last.data_ptr<float>() : nullptr,
+                *wp = w_hh.data_ptr<float>(), *rp = w_hr.data_ptr<float>(),
+                *ap = acts.data_ptr<float>(), *cp = cs.data_ptr<float>(),
+                *tp = tcs.data_ptr<float>(), *c0p = c0.data_ptr<float>();
+    float *dgp = dgates.data_ptr<float>(), *dhp = dhs.data_ptr<float>(),
+          *dh0p = dh0.data_ptr<float>(), *dc0p = dc0.data_ptr<float>();
+    at::parallel_for(0, s.b, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        PlstmBackwardRow(gp, gcp, wp, rp, ap, cp, tp, c0p, s, b, dgp, dhp, dh0p, dc0p);
+      }
+    });
+    // The weights' gradients, summed over steps and windows as products.
+    const int64_t rows = s.t * s.b;
+    const at::Tensor dg = dgates.view({rows, 4 * s.h});
+    const at::Tensor h_prev =
+        at::cat({h0.unsqueeze(0), out.narrow(0, 0, s.t - 1)}).reshape({rows, s.p});
+    const at::Tensor r = (acts.narrow(2, 3 * s.h, s.h) * tcs).reshape({rows, s.h});
+    const at::Tensor db = dg.sum(0);
+    return {dg.mm(w_ih).view(x.sizes()),
+            dg.t().mm(x.reshape({rows, x.size(2)})),
+            dg.t().mm(h_prev),
+            db,
+            db,
+            dhs.view({rows, s.p}).t().mm(r),
+            dh0,
+            dc0};
+  }
+};
+
+}  // namespace
+
+std::tuple<at::Tensor, at::Tensor> ProjectedLstmLayer(
+    const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& b_ih,
+    const at::Tensor& b_hh, const at::Tensor& w_hr, const at::Tensor& h0, const at::Tensor& c0) {
+  const int64_t hidden = w_hr.dim() == 2 ? w_hr.size(1) : -1,
+                proj = w_hr.dim() == 2 ? w_hr.size(0) : -1;
+  TORCH_CHECK(x.dim() == 3 && x.size(0) > 0 && w_ih.dim() == 2 && w_ih.size(0) == 4 * hidden &&
+                  w_ih.size(1) == x.size(2) && w_hh.dim() == 2 && w_hh.size(0) == 4 * hidden &&
+                  w_hh.size(1) == proj && b_ih.sizes() == at::IntArrayRef{4 * hidden} &&
+                  b_hh.sizes() == at::IntArrayRef{4 * hidden} &&
+                  h0.sizes() == at::IntArrayRef({x.size(1), proj}) &&
+                  c0.sizes() == at::IntArrayRef({x.size(1), hidden}),
+              "projected LSTM layer: expected x [T, B, C], w_ih [4H, C], w_hh [4H, P], b_ih and "
+              "b_hh [4H], w_hr [P, H], h0 [B, P] and c0 [B, H], got ",
+              x.sizes(), ", ", w_ih.sizes(), ", ", w_hh.sizes(), ", ", b_ih.sizes(), ", ",
+              b_hh.sizes(), ", ", w_hr.sizes(), ", ", h0.sizes(), " and ", c0.sizes());
+  bool fast = true;
+  for (const at::Tensor* t : {&x, &w_ih, &w_hh, &b_ih, &b_hh, &w_hr, &h0, &c0}) {
+    fast = fast && t->is_cpu() && t->scalar_type() == at::kFloat;
+  }
+  if (!fast) return ProjectedLstmComposed(x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0);
+  auto out = ProjectedLstmFunction::apply(x.contiguous(), w_ih.contiguous(), w_hh.contiguous(),
+                                          b_ih.contiguous(), b_hh.contiguous(), w_hr.contiguous(),
+                                          h0.contiguous(), c0.contiguous());
+  return {out[0], out[1]};
 }
 
 at::Tensor MexicanHatWavelets(const at::Tensor& x, const at::Tensor& t, const at::Tensor& s,

@@ -35,8 +35,10 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
+#include <tuple>
 
 #include <cstdint>
 #include <utility>
@@ -131,6 +133,19 @@ at::Tensor CausalDepthwiseConv1d(const at::Tensor& x, const at::Tensor& weight,
 // small ops per step each way. Other dtypes and devices: the same steps in libtorch ops.
 // Differentiable in wx, r and bias.
 at::Tensor SLstmCell(const at::Tensor& wx, const at::Tensor& r, const at::Tensor& bias);
+
+// One layer of torch's LSTM with a projection (LSTMOptions::proj_size P, as NF's LSTM with
+// recurrent=True builds it): x [T, B, C] (time-major), w_ih [4H, C], w_hh [4H, P], b_ih and b_hh
+// [4H], w_hr [P, H], h0 [B, P], c0 [B, H]; at each step the gates (i, f, g, o) = x_t w_ih^T +
+// b_ih + h_{t-1} w_hh^T + b_hh, c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g), h_t =
+// (sigmoid(o) tanh(c_t)) w_hr^T. Returns (h_t of every step [T, B, P], the last c [B, H]), as
+// torch's layer computes them. CPU float: one pass per window forward and one backward on the
+// intra-op threads, the input's share of the gates and the weights' gradients as products over
+// all steps (libtorch 1.13 runs a dozen autograd ops per step each way, each on a [B, 4H] slab);
+// other dtypes and devices: the same steps in libtorch ops. Differentiable in all eight.
+std::tuple<at::Tensor, at::Tensor> ProjectedLstmLayer(
+    const at::Tensor& x, const at::Tensor& w_ih, const at::Tensor& w_hh, const at::Tensor& b_ih,
+    const at::Tensor& b_hh, const at::Tensor& w_hr, const at::Tensor& h0, const at::Tensor& c0);
 
 // The mLSTM cell of xLSTM in its parallel, stabilised form (the xlstm package's
 // parallel_stabilized_simple, eps 1e-6), per window b and head: with q, k, v [B, L, NH * DH]

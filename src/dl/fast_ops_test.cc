@@ -1,4 +1,5 @@
 #include "src/dl/fast_ops.h"
+#include "src/dl/fused_rnn.h"
 
 #include <c10/util/C++17.h>
 #include <gtest/gtest.h>
@@ -221,6 +222,59 @@ TEST(FastOps, SLstmCellMatchesTheComposition) {
   });
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("[2, 4, 12]"), std::string::npos) << bad.message();
+}
+
+// The projected LSTM layer's kernel (float) against its composition in libtorch ops (double),
+// values and the gradients of all eight inputs, through both outputs, from non-zero states; and
+// a two-layer torch::nn::LSTM with proj_size through FusedLstm against the module's own forward.
+TEST(FastOps, ProjectedLstmLayerMatchesTheComposition) {
+  torch::manual_seed(11);
+  struct Shape {
+    int64_t t, b, c, h, p;
+  };
+  for (const Shape& s : {Shape{25, 6, 1, 16, 1}, Shape{7, 3, 4, 8, 3}, Shape{1, 2, 2, 5, 2}}) {
+    auto make = [](std::vector<int64_t> shape, double scale) {
+      return (scale * torch::randn(shape, torch::kDouble)).requires_grad_();
+    };
+    std::vector<torch::Tensor> in = {make({s.t, s.b, s.c}, 1.0), make({4 * s.h, s.c}, 0.5),
+                                     make({4 * s.h, s.p}, 0.5),  make({4 * s.h}, 0.3),
+                                     make({4 * s.h}, 0.3),       make({s.p, s.h}, 0.5),
+                                     make({s.b, s.p}, 0.5),      make({s.b, s.h}, 0.5)};
+    auto [ref_h, ref_c] =
+        ProjectedLstmLayer(in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]);  // composition
+    std::vector<torch::Tensor> in32;
+    for (const auto& t : in) in32.push_back(t.detach().to(torch::kFloat).requires_grad_());
+    auto [h, c] =
+        ProjectedLstmLayer(in32[0], in32[1], in32[2], in32[3], in32[4], in32[5], in32[6], in32[7]);
+    ASSERT_EQ(h.sizes(), (std::vector<int64_t>{s.t, s.b, s.p}));
+    ASSERT_EQ(c.sizes(), (std::vector<int64_t>{s.b, s.h}));
+    EXPECT_TRUE(torch::allclose(h.to(torch::kDouble), ref_h, 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(c.to(torch::kDouble), ref_c, 1e-5, 1e-5));
+    auto wh = torch::randn(ref_h.sizes(), torch::kDouble);
+    auto wc = torch::randn(ref_c.sizes(), torch::kDouble);
+    auto gr = torch::autograd::grad({(ref_h * wh).sum() + (ref_c * wc).sum()}, in);
+    auto go = torch::autograd::grad(
+        {(h * wh.to(torch::kFloat)).sum() + (c * wc.to(torch::kFloat)).sum()}, in32);
+    for (size_t i = 0; i < in.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(go[i].to(torch::kDouble), gr[i], 1e-4, 1e-4))
+          << "gradient " << i << ", " << s.t
+          << " steps: " << (go[i].to(torch::kDouble) - gr[i]).abs().max();
+    }
+  }
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(3, 12).num_layers(2).proj_size(2).batch_first(true));
+  auto x = torch::randn({4, 9, 3});
+  auto [ours, state] = FusedLstm(lstm, x);
+  auto [theirs, their_state] = lstm->forward(x);
+  EXPECT_TRUE(torch::allclose(ours, theirs, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(std::get<0>(state), std::get<0>(their_state), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(std::get<1>(state), std::get<1>(their_state), 1e-5, 1e-6));
+  auto bad = Guard("layer", [] {
+    ProjectedLstmLayer(torch::ones({3, 2, 1}), torch::ones({8, 1}), torch::ones({8, 1}),
+                       torch::ones({8}), torch::ones({8}), torch::ones({1, 3}), torch::ones({2, 1}),
+                       torch::ones({2, 2}));
+  });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("[1, 3]"), std::string::npos) << bad.message();
 }
 
 // The reference: the same attention as libtorch ops (split heads, scaled products, softmax).

@@ -10,6 +10,7 @@
 
 #include "src/dl/dnnl_rnn.h"
 #include "src/dl/dropout.h"
+#include "src/dl/fast_ops.h"
 
 namespace drc::dl {
 namespace {
@@ -95,12 +96,47 @@ std::tuple<at::Tensor, at::Tensor> HiddenStateOnly(RnnCell cell, const char* nam
   return {r.output, r.h_n};
 }
 
+// torch's LSTM with proj_size (unidirectional, with biases): each layer on ProjectedLstmLayer
+// (fast_ops.h); h0 is [layers, B, P], c0 [layers, B, H].
+std::tuple<at::Tensor, LstmState> ProjectedLayers(torch::nn::LSTM lstm, const at::Tensor& input,
+                                                  const LstmState& state) {
+  const auto& o = lstm->options;
+  const auto params = lstm->named_parameters(/*recurse=*/false);
+  at::Tensor x = o.batch_first() ? input.transpose(0, 1) : input;  // [T, B, in]
+  TORCH_CHECK(x.size(2) == o.input_size(), "LSTM: input ", input.sizes(), " has ", x.size(2),
+              " features; the module takes ", o.input_size());
+  const int64_t steps = x.size(0), batch = x.size(1);
+  const at::Tensor h0 = InitialState("LSTM", std::get<0>(state), o.num_layers(), batch,
+                                     o.proj_size(), input.options());
+  const at::Tensor c0 = InitialState("LSTM", std::get<1>(state), o.num_layers(), batch,
+                                     o.hidden_size(), input.options());
+  std::vector<at::Tensor> h_n, c_n;
+  for (int64_t l = 0; l < o.num_layers(); ++l) {
+    const std::string suffix = "_l" + std::to_string(l);
+    auto [out, c] =
+        ProjectedLstmLayer(x, Parameter("LSTM", params, "weight_ih" + suffix),
+                           Parameter("LSTM", params, "weight_hh" + suffix),
+                           Parameter("LSTM", params, "bias_ih" + suffix),
+                           Parameter("LSTM", params, "bias_hh" + suffix),
+                           Parameter("LSTM", params, "weight_hr" + suffix), h0[l], c0[l]);
+    h_n.push_back(out[steps - 1]);
+    c_n.push_back(c);
+    x = out;
+    if (l + 1 < o.num_layers()) x = Dropout(x, o.dropout(), lstm->is_training());
+  }
+  return {o.batch_first() ? x.transpose(0, 1).contiguous() : x, {at::stack(h_n), at::stack(c_n)}};
+}
+
 }  // namespace
 
 std::tuple<at::Tensor, LstmState> FusedLstm(torch::nn::LSTM lstm, const at::Tensor& input,
                                             const LstmState& state) {
   const auto& o = lstm->options;
   const bool state_given = std::get<0>(state).defined();
+  if (o.proj_size() != 0 && !o.bidirectional() && o.bias() && input.is_cpu() && input.dim() == 3 &&
+      input.numel() > 0) {
+    return ProjectedLayers(lstm, input, state);
+  }
   if (!Covered(input) || o.bidirectional() || o.proj_size() != 0) {
     return state_given ? lstm->forward(input, state) : lstm->forward(input);
   }

@@ -9,8 +9,11 @@
 // the results equal module->forward's up to floating-point summation order. Dropout between
 // layers in training mode is drawn with drc::dl::Dropout.
 //
+// An LSTM with a projection (proj_size) runs each layer on fast_ops.h's ProjectedLstmLayer
+// instead (oneDNN 2's LSTM primitive has no projection).
 // They fall back to module->forward for what they do not cover: non-CPU tensors, dtypes other
-// than float, bidirectional or projected modules, RNN's relu nonlinearity, empty sequences.
+// than float, bidirectional modules, projected ones without biases, RNN's relu nonlinearity,
+// empty sequences.
 // Measured per layer and per model: docs/dl-benchmarks.md ("oneDNN's RNN primitives").
 #pragma once
 
