@@ -39,8 +39,8 @@ Status SetParam(const std::string& where, const std::string& model, const std::s
   double number = 0;
   if (const std::optional<int> code = NamedParamCode(key, value)) {
     number = *code;  // a name's code (named_params.h)
-  } else if (value == "true" || value == "false") {
-    number = value == "true" ? 1 : 0;
+  } else if (value == "true" || value == "false" || value == "True" || value == "False") {
+    number = value == "true" || value == "True" ? 1 : 0;  // YAML's and Python's (NF's) spelling
   } else {
     const char* begin = value.c_str();
     char* end = nullptr;

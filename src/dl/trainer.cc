@@ -320,6 +320,14 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   }
   DRC_ASSIGN_OR_RETURN(auto model, registry.Make(name, built));
   if (!model) return Status::Internal(name, ": the model factory returned null");
+  // The wrappers below train through the model's Forward(), which a recurrent point model (RNN,
+  // LSTM, GRU with recurrent=1) runs step by step, fed back, instead of teacher-forced.
+  if (defaults.recurrent && defaults.loss == "MAE" && (options.revin || loss.implicit_quantile())) {
+    return Status::NotImplemented(name, ": recurrent=1 with ",
+                                  options.revin ? "the revin scaler" : loss.Name(),
+                                  " is not built (its wrapper would train through the fed-back "
+                                  "forecast, not teacher-forced steps); use recurrent=0");
+  }
   if (options.revin) {
     if (defaults.loss != "MAE") {
       return Status::NotImplemented(name, ": the revin scaler with a ", defaults.loss,
