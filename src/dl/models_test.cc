@@ -748,12 +748,12 @@ void ExpectNfCounts(const std::string& name, const std::vector<NfCount>& cases) 
 
 // The two windows that NF's models were fed (their forward on a windows_batch dict) for the
 // forecasts below: y, then `hist` and `futr` (0 to 2) historic and future variables and, with
-// `stat`, one static variable. A recurrent model's windows hold `input` = 25 values.
+// `stat`, one static variable. A recurrent model's windows hold `input_size` = 25 values.
 WindowBatch NfWindows(int hist, int futr, bool stat, int64_t input_size = 24) {
   const auto t = torch::arange(input_size + 12, torch::kFloat32);
   const auto input = t.slice(0, 0, input_size);
   WindowBatch b{torch::stack({torch::sin(0.3 * input), torch::cos(0.2 * input)}),
-                torch::ones({2, 24})};
+                torch::ones({2, input_size})};
   if (hist > 0) {
     b.hist_exog = torch::stack({torch::stack({0.1 * input, torch::sin(0.2 * input)}, -1),
                                 torch::stack({-0.05 * input, torch::cos(0.7 * input)}, -1)})
