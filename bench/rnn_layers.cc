@@ -6,10 +6,15 @@
 //   ninja -C build/release rnn_layers_bench
 //   OMP_NUM_THREADS=2 build/release/src/dl/rnn_layers_bench --benchmark_min_time=2
 //     [--benchmark_filter=Hydro]
+// RNN_BENCH_THREADS (default 2) and RNN_BENCH_BATCH (default 128) set the intra-op threads and
+// the forecasting shapes' windows: a window-parallel training step runs each half of its 128
+// windows on one thread (RNN_BENCH_THREADS=1 RNN_BENCH_BATCH=64 OMP_NUM_THREADS=1).
 #include <benchmark/benchmark.h>
 #include <torch/nn/modules/rnn.h>
 #include <torch/utils.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <tuple>
 
 #include "src/dl/fused_rnn.h"
@@ -17,13 +22,19 @@
 namespace drc::dl {
 namespace {
 
+// A whole number from the environment, or `fallback` when unset.
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? std::atoll(value) : fallback;
+}
+
 struct Shape {
   int64_t batch, steps, in, hidden;
 };
 
 template <typename Module, typename Options, typename Run>
 void Layer(benchmark::State& state, const Shape& s, Run run) {
-  torch::set_num_threads(2);
+  torch::set_num_threads(static_cast<int>(EnvInt("RNN_BENCH_THREADS", 2)));
   torch::manual_seed(1);
   Module module(Options(s.in, s.hidden).batch_first(true));
   const auto x = torch::randn({s.batch, s.steps, s.in}).requires_grad_();
@@ -37,8 +48,9 @@ void Layer(benchmark::State& state, const Shape& s, Run run) {
   state.counters["steps"] = static_cast<double>(s.steps);
 }
 
-const Shape kFirst{128, 24, 1, 128}, kSecond{128, 24, 128, 128}, kHydro{256, 365, 32, 128};
-const Shape kGruFirst{128, 24, 1, 200}, kGruSecond{128, 24, 200, 200};
+const int64_t kB = EnvInt("RNN_BENCH_BATCH", 128);
+const Shape kFirst{kB, 24, 1, 128}, kSecond{kB, 24, 128, 128}, kHydro{256, 365, 32, 128};
+const Shape kGruFirst{kB, 24, 1, 200}, kGruSecond{kB, 24, 200, 200};
 
 // libtorch's own module, for every module kind.
 auto Torch = [](auto module, const torch::Tensor& x) { return std::get<0>(module->forward(x)); };
