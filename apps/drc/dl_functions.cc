@@ -72,6 +72,10 @@ Status ForecastFunction(FunctionCall& call) {
   args.stat_exog = call.Arg("stat_exog", "");
   args.cat_exog = call.Arg("cat_exog", "");
   args.cat_emb_dim = call.Arg("cat_emb_dim", "fastai");
+  if (const std::string s = call.Arg("hierarchy", ""); !s.empty()) {
+    args.hierarchy = DataPath(call, s);
+  }
+  args.reconciliation = call.Arg("reconciliation", "");
   if (const std::string futr = call.Arg("futr_data", ""); !futr.empty()) {
     args.futr_data = DataPath(call, futr);
   }
@@ -146,8 +150,8 @@ Status RegisterDeepLearningFunctions(runtime::FunctionRegistry& registry) {
   DRC_RETURN_NOT_OK(registry.Register(
       "dl.forecast", ForecastFunction,
       "data= models= h=24 input_size=24 steps=100 seed=1 freq= scaler= loss= futr_exog=A,B "
-      "hist_exog= stat_exog= cat_exog= cat_emb_dim=fastai futr_data= threads= device= out= "
-      "importances= "
+      "hist_exog= stat_exog= cat_exog= cat_emb_dim=fastai futr_data= hierarchy= "
+      "reconciliation= threads= device= out= importances= "
       "config= params=M.K=V;... future=false partition=false level=80,90 cv_windows=0 cv_step=1 "
       "cv_refit=0 warm_start=false init_from=DIR conformal_windows=0 conformal_step=1 "
       "conformal_method=: "

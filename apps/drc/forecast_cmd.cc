@@ -153,6 +153,8 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.stat_exog = SplitList(args.stat_exog);
   config.cat_exog = SplitList(args.cat_exog);
   config.cat_emb_dim = args.cat_emb_dim;
+  config.hierarchy = args.hierarchy;
+  config.reconciliation = args.reconciliation;
   if (!args.futr_data.empty()) {
     DRC_ASSIGN_OR_RETURN(config.futr_data, data::ReadSeries(args.futr_data, {}));
   }
@@ -210,6 +212,7 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
   const auto own_loss = config.model_losses.find(r.model);
   const std::string loss = own_loss != config.model_losses.end() ? own_loss->second : config.loss;
   if (!loss.empty()) j["loss"] = loss;
+  if (!r.reconciliation.empty()) j["reconciliation"] = r.reconciliation;
   if (!config.cat_exog.empty()) {
     j["cat_exog"] = config.cat_exog;
     j["cat_emb_dim"] = config.cat_emb_dim;

@@ -32,6 +32,8 @@ struct ForecastArgs {
   // (dl::ForecastConfig::cat_exog, cat_emb_dim).
   std::string cat_exog;
   std::string cat_emb_dim = "fastai";
+  // NF's HINT: a summing matrix CSV and a reconciliation (dl::ForecastConfig::hierarchy).
+  std::string hierarchy, reconciliation;
   std::string futr_data;  // with --future: the future variables' values (dl::ForecastConfig)
   int ranks = 1;
   std::string backend = "mpi";  // for ranks > 1: mpi or gloo

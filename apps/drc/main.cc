@@ -200,6 +200,14 @@ int main(int argc, char** argv) {
   forecast->add_option("--cat-emb-dim", forecast_args.cat_emb_dim,
                        "Embedding width per categorical column: fastai, sqrt, half (NF's rules on "
                        "the number of categories) or a whole number");
+  forecast->add_option("--hierarchy", forecast_args.hierarchy,
+                       "NF's HINT: a summing matrix CSV (series id, then one 0/1 column per bottom "
+                       "series, as HierarchicalForecast's S_df) over --data's series; the models "
+                       "need a distribution loss");
+  forecast
+      ->add_option("--reconciliation", forecast_args.reconciliation,
+                   "With --hierarchy: how the samples are made coherent (NF's HINT reconciliation)")
+      ->check(CLI::IsMember({"BottomUp", "MinTraceOLS", "MinTraceWLS", "Identity"}));
   forecast->add_option("--ranks", forecast_args.ranks, "Data-parallel ranks (under mpirun)")
       ->check(CLI::Range(1, 1024));
   forecast->add_option("--backend", forecast_args.backend, kTrainBackendHelp)

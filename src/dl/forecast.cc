@@ -31,6 +31,7 @@
 #include "src/dl/conformal.h"
 #include "src/dl/data_parallel.h"
 #include "src/dl/distributions.h"
+#include "src/dl/hierarchy.h"
 #include "src/dl/tensor_view.h"
 #include "src/dl/torch_status.h"
 #include "src/dl/trainer.h"
@@ -1095,8 +1096,9 @@ struct Panel {
   // cross-validation, the windows' rows, and their cutoffs.
   data::TablePtr held_out;
   std::shared_ptr<arrow::ChunkedArray> cutoffs;
-  std::vector<double> y_test;         // held_out's values (none with `future`)
-  std::shared_ptr<arrow::Array> ids;  // partitioned: one per series, as text
+  std::vector<double> y_test;           // held_out's values (none with `future`)
+  std::shared_ptr<arrow::Array> ids;    // partitioned: one per series, as text
+  std::vector<std::string> series_ids;  // in the order of `series`
 };
 
 // The points that cross-validation holds out of each series: h + cv_step * (cv_windows - 1).
@@ -1170,6 +1172,9 @@ Result<Panel> PanelOf(const data::TablePtr& regular, const data::SeriesColumns& 
     }
   } else {
     DRC_ASSIGN_OR_RETURN(panel.series, SeriesOf(history, cols.value, train_bounds));
+  }
+  for (size_t k = 0; k + 1 < train_bounds.size(); ++k) {
+    panel.series_ids.emplace_back(train_ids.Id(train_bounds[k]));
   }
   if (Partitioned(config)) {
     arrow::StringBuilder ids;
@@ -1323,6 +1328,31 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     any_conformal = true;
   }
   DRC_RETURN_NOT_OK(CheckExogSettings(runs, config));
+  // NF's HINT: read and checked before any training.
+  std::optional<Hierarchy> hierarchy;
+  Reconciliation reconciliation = Reconciliation::kIdentity;
+  if (!config.hierarchy.empty() || !config.reconciliation.empty()) {
+    if (config.hierarchy.empty() || config.reconciliation.empty()) {
+      return Status::InvalidArgument(
+          "Forecast: a hierarchy (a summing matrix) and a reconciliation (BottomUp, "
+          "MinTraceOLS, MinTraceWLS or Identity) go together, as NF's HINT(S, reconciliation)");
+    }
+    if (Partitioned(config)) {
+      return Status::NotImplemented(
+          "Forecast: a hierarchy with a partitioned table is not built (the reconciliation "
+          "needs every series' samples on one rank)");
+    }
+    DRC_ASSIGN_OR_RETURN(reconciliation, ParseReconciliation(config.reconciliation));
+    for (const ModelRun& run : runs) {
+      if (!run.point_loss.is_distribution()) {
+        return Status::InvalidArgument(
+            "Forecast: ", run.name, " trains on ", run.point_loss.Name(),
+            "; a hierarchy (NF's HINT) needs a distribution loss: DistributionLoss(...), GMM, "
+            "PMM or NBMM");
+      }
+    }
+    DRC_ASSIGN_OR_RETURN(hierarchy, ReadHierarchy(config.hierarchy));
+  }
   if (cv && any_conformal && config.cv_refit == 0) {
     return Status::InvalidArgument(
         "Forecast: conformal intervals within cross-validation need cv_refit >= 1 (each fit "
@@ -1363,6 +1393,12 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   const Panel panel = std::move(made).ValueOrDie();
   if (Partitioned(config)) DRC_RETURN_NOT_OK(CheckEachSeriesOnOneRank(*config.comm, panel.ids));
   const SeriesData& series = panel.series;
+  torch::Tensor reconciler;  // S P in the panel's series order; undefined: none
+  if (hierarchy) {
+    auto made_reconciler = ReconcilerFor(*hierarchy, reconciliation, panel.series_ids);
+    if (!made_reconciler.ok()) return made_reconciler.status().WithContext(config.hierarchy);
+    reconciler = *made_reconciler;
+  }
   if (Partitioned(config)) {
     // NF pads every series to the panel's longest: tell each rank's windows how much longer
     // that is than the longest it holds.
@@ -1407,6 +1443,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
       f.steps = trainer->step();
       f.stopped_early = trainer->stopped_early();
       f.threads = trainer->threads();
+      if (hierarchy) f.reconciliation = ReconciliationName(reconciliation);
       return Status::OK();
     };
     // Without levels: NF's default columns of a distribution model, or all of the loss's
@@ -1428,6 +1465,16 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
         DRC_RETURN_NOT_OK(fit(w, data, dataset));
       }
       auto predicted = [&]() -> Result<Trainer::Prediction> {
+        if (reconciler.defined()) {  // NF's HINT.predict
+          DRC_ASSIGN_OR_RETURN(auto base, trainer->PredictQuantiles(
+                                              dataset, SampleLevels(run.point_loss.num_samples)));
+          return Guard(name + " reconciliation", [&] {
+            const ReconciledForecast r =
+                ReconcileSamples(reconciler, base.quantiles, asked,
+                                 static_cast<uint64_t>(run.seed) + static_cast<uint64_t>(w));
+            return Trainer::Prediction{r.mean, r.quantiles};
+          });
+        }
         DRC_ASSIGN_OR_RETURN(auto prediction, trainer->PredictQuantiles(dataset, asked));
         if (conformal) {
           DRC_ASSIGN_OR_RETURN(prediction.quantiles,

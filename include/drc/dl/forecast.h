@@ -197,6 +197,17 @@ struct ForecastConfig {
   // or a null, reads the mean of the learned embeddings (NF's unseen category). Not scaled.
   std::vector<std::string> cat_exog;
   std::string cat_emb_dim = "fastai";
+  // NF's HINT: a summing matrix (a CSV as HierarchicalForecast's S_df.to_csv() writes it: a
+  // column of series ids, then one 0/1 column per bottom series) over the table's series, and a
+  // reconciliation (BottomUp, MinTraceOLS, MinTraceWLS or Identity; required with a hierarchy).
+  // Every model needs a distribution loss (DistributionLoss or a mixture; DeepAR's own): it
+  // trains on every series as without a hierarchy, and its forecasts become NF's HINT.predict's:
+  // num_samples sample quantiles per series and step, resampled with replacement and reconciled
+  // (y = S P y_base), y_hat their mean and the quantile columns theirs, coherent over the
+  // hierarchy. The matrix's series and the table's must be the same. Not with a partitioned
+  // table. Empty: none.
+  std::string hierarchy;
+  std::string reconciliation;
   // The three lists in NF's order, with their keys and kinds (drc/common/exog_lists.h).
   std::array<ExogList, 3> ExogLists() const {
     return drc::ExogLists(futr_exog, hist_exog, stat_exog);
@@ -238,7 +249,8 @@ struct ModelForecast {
   double final_loss = 0;                          // training loss of the last step
   int steps = 0;  // steps trained (fewer than max_steps after early stopping)
   bool stopped_early = false;
-  int threads = 1;  // intra-op threads per rank
+  int threads = 1;             // intra-op threads per rank
+  std::string reconciliation;  // ForecastConfig::reconciliation with a hierarchy, else empty
   // unique_id, ds, [cutoff with cv_windows,] y (actual; null with `future`), y_hat, then any
   // quantile columns (y_hat-median, y_hat-lo-L, y_hat-hi-L; see ForecastConfig::level).
   data::TablePtr predictions;

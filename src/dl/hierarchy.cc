@@ -1,0 +1,227 @@
+#include "src/dl/hierarchy.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <torch/linalg.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "drc/data/io.h"
+
+namespace drc::dl {
+namespace {
+
+// The text of a CSV file's first line's first field (unquoted), or empty.
+std::string FirstHeader(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return {};
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  std::string first = line.substr(0, line.find(','));
+  if (first.size() >= 2 && first.front() == '"' && first.back() == '"') {
+    first = first.substr(1, first.size() - 2);
+  }
+  return first;
+}
+
+Result<std::shared_ptr<arrow::Array>> OneChunk(const std::shared_ptr<arrow::ChunkedArray>& column,
+                                               const std::shared_ptr<arrow::DataType>& type) {
+  auto cast = arrow::compute::Cast(column, type);
+  if (!cast.ok()) return Status::InvalidArgument(cast.status().ToString());
+  const auto& chunks = cast->chunked_array()->chunks();
+  if (chunks.empty()) return arrow::MakeEmptyArray(type).ValueOrDie();
+  if (chunks.size() == 1) return chunks[0];
+  auto joined = arrow::Concatenate(chunks);
+  if (!joined.ok()) return Status::InvalidArgument(joined.status().ToString());
+  return *joined;
+}
+
+}  // namespace
+
+Result<Reconciliation> ParseReconciliation(const std::string& name) {
+  for (auto r : {Reconciliation::kIdentity, Reconciliation::kBottomUp, Reconciliation::kMinTraceOls,
+                 Reconciliation::kMinTraceWls}) {
+    if (name == ReconciliationName(r)) return r;
+  }
+  return Status::InvalidArgument("reconciliation '", name,
+                                 "': expected BottomUp, MinTraceOLS, MinTraceWLS or Identity "
+                                 "(NF's HINT reconciliations)");
+}
+
+const char* ReconciliationName(Reconciliation r) {
+  switch (r) {
+    case Reconciliation::kIdentity: return "Identity";
+    case Reconciliation::kBottomUp: return "BottomUp";
+    case Reconciliation::kMinTraceOls: return "MinTraceOLS";
+    case Reconciliation::kMinTraceWls: return "MinTraceWLS";
+  }
+  return "?";
+}
+
+Result<Hierarchy> ReadHierarchy(const std::string& path) {
+  data::CsvOptions options;
+  const std::string id = FirstHeader(path);
+  if (!id.empty()) options.column_types[id] = "string";
+  DRC_ASSIGN_OR_RETURN(auto table, data::ReadCsv(path, options));
+  return HierarchyFromTable(table, path);
+}
+
+Result<Hierarchy> HierarchyFromTable(const data::TablePtr& table, const std::string& source) {
+  const int columns = table->num_columns();
+  const int64_t rows = table->num_rows();
+  if (columns < 2 || rows < 1) {
+    return Status::InvalidArgument(source,
+                                   ": a summing matrix needs a column of series ids and one "
+                                   "column per bottom series, and a row per series; got ",
+                                   columns, " columns and ", rows, " rows");
+  }
+  DRC_ASSIGN_OR_RETURN(auto ids_array, OneChunk(table->column(0), arrow::utf8()));
+  const auto& ids = static_cast<const arrow::StringArray&>(*ids_array);
+  std::vector<std::string> names(rows);
+  std::map<std::string, int64_t> row_of;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (ids.IsNull(r) || ids.GetView(r).empty()) {
+      return Status::InvalidArgument(source, ":", r + 2, ":1: expected a series id");
+    }
+    names[r] = std::string(ids.GetView(r));
+    if (!row_of.emplace(names[r], r).second) {
+      return Status::InvalidArgument(source, ":", r + 2, ":1: series '", names[r],
+                                     "' has a row already");
+    }
+  }
+  const int64_t bottom = columns - 1;
+  auto s_file = torch::zeros({rows, bottom}, torch::kFloat64);
+  auto acc = s_file.accessor<double, 2>();
+  for (int c = 1; c < columns; ++c) {
+    const std::string& header = table->field(c)->name();
+    auto values = OneChunk(table->column(c), arrow::float64());
+    if (!values.ok()) {
+      return Status::InvalidArgument(source, ": column ", c + 1, " ('", header,
+                                     "') should hold 0 or 1, as a summing matrix does (",
+                                     table->field(c)->type()->ToString(), " read)");
+    }
+    const auto& v = static_cast<const arrow::DoubleArray&>(**values);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (v.IsNull(r) || (v.Value(r) != 0.0 && v.Value(r) != 1.0)) {
+        return Status::InvalidArgument(
+            source, ":", r + 2, ":", c + 1, ": column '", header, "' expects 0 or 1, got ",
+            v.IsNull(r) ? std::string("nothing") : std::to_string(v.Value(r)));
+      }
+      acc[r][c - 1] = v.Value(r);
+    }
+  }
+  // The bottom series' rows, in the order of the columns; then the aggregates.
+  Hierarchy h;
+  std::vector<int64_t> order;
+  std::vector<bool> is_bottom(rows, false);
+  for (int c = 1; c < columns; ++c) {
+    const std::string& header = table->field(c)->name();
+    auto it = row_of.find(header);
+    if (it == row_of.end()) {
+      return Status::InvalidArgument(source, ": bottom series '", header, "' (column ", c + 1,
+                                     ") has no row");
+    }
+    const auto row = s_file[it->second];
+    if (row.sum().item<double>() != 1.0 || acc[it->second][c - 1] != 1.0) {
+      return Status::InvalidArgument(source, ":", it->second + 2, ": bottom series '", header,
+                                     "' should sum itself alone (a 1 in column ", c + 1,
+                                     " and 0 elsewhere)");
+    }
+    is_bottom[it->second] = true;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (is_bottom[r]) continue;
+    if (s_file[r].sum().item<double>() < 1.0) {
+      return Status::InvalidArgument(source, ":", r + 2, ": series '", names[r],
+                                     "' sums no bottom series");
+    }
+    order.push_back(r);
+  }
+  for (int c = 1; c < columns; ++c) order.push_back(row_of[table->field(c)->name()]);
+  for (int64_t r : order) h.series.push_back(names[r]);
+  h.s = s_file.index_select(0, torch::tensor(order, torch::kInt64)).contiguous();
+  return h;
+}
+
+torch::Tensor ReconciliationMatrix(const torch::Tensor& s, Reconciliation r) {
+  const int64_t n = s.size(0), b = s.size(1), a = n - b;
+  const auto f64 = torch::kFloat64;
+  if (r == Reconciliation::kIdentity) return {};
+  if (r == Reconciliation::kBottomUp) {  // [0 | I]
+    return torch::cat({torch::zeros({b, a}, f64), torch::eye(b, f64)}, 1);
+  }
+  // NF's P = J - (J W U) pinv(U^T W U) U^T with U = [I_a | -A]^T, J = [0 | I_b].
+  const torch::Tensor w =
+      r == Reconciliation::kMinTraceOls ? torch::eye(n, f64) : torch::diag(s.to(f64).sum(1));
+  const torch::Tensor agg = s.to(f64).narrow(0, 0, a);
+  const torch::Tensor u = torch::cat({torch::eye(a, f64), -agg}, 1).t();  // [n, a]
+  const torch::Tensor j = torch::cat({torch::zeros({b, a}, f64), torch::eye(b, f64)}, 1);
+  return j - j.mm(w).mm(u).mm(torch::linalg::pinv(u.t().mm(w).mm(u))).mm(u.t());
+}
+
+Result<torch::Tensor> ReconcilerFor(const Hierarchy& hierarchy, Reconciliation r,
+                                    const std::vector<std::string>& ids) {
+  if (r == Reconciliation::kIdentity) return torch::Tensor();
+  std::map<std::string, int64_t> position;
+  for (size_t k = 0; k < ids.size(); ++k) position[ids[k]] = static_cast<int64_t>(k);
+  std::vector<int64_t> to_data;
+  for (const std::string& name : hierarchy.series) {
+    auto it = position.find(name);
+    if (it == position.end()) {
+      return Status::InvalidArgument("hierarchy: series '", name,
+                                     "' of the summing matrix is not in the data");
+    }
+    to_data.push_back(it->second);
+  }
+  if (hierarchy.series.size() != ids.size()) {
+    std::map<std::string, bool> known;
+    for (const std::string& name : hierarchy.series) known[name] = true;
+    for (const std::string& id : ids) {
+      if (!known.count(id)) {
+        return Status::InvalidArgument("hierarchy: series '", id,
+                                       "' of the data has no row in the summing matrix");
+      }
+    }
+  }
+  const torch::Tensor sp = hierarchy.s.mm(ReconciliationMatrix(hierarchy.s, r));  // hierarchy order
+  // sp_data[to_data[i], to_data[j]] = sp[i, j].
+  const auto index = torch::tensor(to_data, torch::kInt64);
+  torch::Tensor out = torch::zeros_like(sp);
+  out.index_put_({index.unsqueeze(1), index.unsqueeze(0)}, sp);
+  return out;
+}
+
+ReconciledForecast ReconcileSamples(const torch::Tensor& sp, const torch::Tensor& samples,
+                                    const std::vector<double>& quantiles, uint64_t seed) {
+  const int64_t n = samples.size(0), h = samples.size(1), k = samples.size(2);
+  // NF draws every sample's index independently (np.random.choice over the K of its series and
+  // step, with replacement).
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> pick(0, k - 1);
+  auto index = torch::empty({n, h, k}, torch::kInt64);
+  int64_t* ip = index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n * h * k; ++i) ip[i] = pick(rng);
+  const torch::Tensor drawn = samples.to(torch::kFloat64).gather(2, index);
+  // Reconciled: sum over j of sp[i, j] drawn[j, :, :].
+  const torch::Tensor y = sp.to(torch::kFloat64).mm(drawn.reshape({n, h * k})).reshape({n, h, k});
+  ReconciledForecast f;
+  f.mean = y.mean(-1).to(samples.scalar_type());
+  if (!quantiles.empty()) {
+    const auto q = torch::tensor(quantiles, torch::kFloat64);
+    f.quantiles =
+        torch::quantile(y, q, -1).permute({1, 2, 0}).contiguous().to(samples.scalar_type());
+  }
+  return f;
+}
+
+std::vector<double> SampleLevels(int k) {
+  std::vector<double> levels(k);
+  for (int i = 0; i < k; ++i) levels[i] = static_cast<double>(i) / k;
+  return levels;
+}
+
+}  // namespace drc::dl
