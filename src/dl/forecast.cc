@@ -1344,7 +1344,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
     }
     DRC_ASSIGN_OR_RETURN(reconciliation, ParseReconciliation(config.reconciliation));
     for (const ModelRun& run : runs) {
-      if (!run.point_loss.is_distribution()) {
+      if (!run.point_loss.is_distribution() && !run.defaults.gives_quantiles) {
         return Status::InvalidArgument(
             "Forecast: ", run.name, " trains on ", run.point_loss.Name(),
             "; a hierarchy (NF's HINT) needs a distribution loss: DistributionLoss(...), GMM, "
