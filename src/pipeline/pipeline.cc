@@ -430,6 +430,14 @@ class Parser : public YamlFields {
                                        {"cat_exog", &f.cat_exog}}));
     DRC_ASSIGN_OR_RETURN(f.config, InputPath(n, "config"));
     DRC_ASSIGN_OR_RETURN(f.futr_data, InputPath(n, "futr_data"));
+    DRC_ASSIGN_OR_RETURN(f.hierarchy, InputPath(n, "hierarchy"));
+    DRC_RETURN_NOT_OK(Get(n, "reconciliation", f.reconciliation,
+                          "BottomUp, MinTraceOLS, MinTraceWLS or Identity"));
+    if (f.hierarchy.empty() != f.reconciliation.empty()) {
+      return Error(n[f.hierarchy.empty() ? "reconciliation" : "hierarchy"],
+                   "fields 'hierarchy' (a summing matrix CSV) and 'reconciliation' (BottomUp, "
+                   "MinTraceOLS, MinTraceWLS or Identity) go together (NF's HINT)");
+    }
     DRC_RETURN_NOT_OK(Get(n, "future", f.future, "true or false"));
     DRC_RETURN_NOT_OK(Get(n, "partition", f.partition, "true or false"));
     DRC_RETURN_NOT_OK(GetAtLeast(n, "cv_windows", f.cv_windows, 0));
@@ -775,7 +783,8 @@ class Parser : public YamlFields {
                                             "futr_exog",      "hist_exog",
                                             "stat_exog",      "cat_exog",
                                             "cat_emb_dim",    "futr_data",
-                                            "importances"},
+                                            "importances",    "hierarchy",
+                                            "reconciliation"},
                                      true));
     DRC_RETURN_NOT_OK(ParseForecast(n, s.forecast));
     runtime::TaskDescription base;
@@ -825,6 +834,10 @@ class Parser : public YamlFields {
     if (!f.cat_emb_dim.empty()) base.function_args["cat_emb_dim"] = f.cat_emb_dim;
     if (!f.config.empty()) base.function_args["config"] = f.config;
     if (!f.futr_data.empty()) base.function_args["futr_data"] = f.futr_data;
+    if (!f.hierarchy.empty()) {
+      base.function_args["hierarchy"] = f.hierarchy;
+      base.function_args["reconciliation"] = f.reconciliation;
+    }
     if (f.future) base.function_args["future"] = "true";
     if (f.partition) base.function_args["partition"] = "true";
     if (f.cv_windows > 0) {

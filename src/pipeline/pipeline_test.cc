@@ -283,6 +283,22 @@ TEST_F(PipelineTest, ForecastStageAsksForImportances) {
   EXPECT_NE(bad.status().message().find("true or false"), std::string::npos) << bad.status();
 }
 
+// hierarchy and reconciliation (NF's HINT) go to each model's task together, the matrix's path
+// as the stage's other input paths.
+TEST_F(PipelineTest, ForecastStageReconcilesAHierarchy) {
+  auto p = ParsePipeline(
+      "stages:\n  - {name: g, kind: forecast, data: /d.csv, models: [DeepAR], hierarchy: /S.csv, "
+      "reconciliation: MinTraceOLS}\n",
+      "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->run.tasks[0].function_args.at("hierarchy"), "/S.csv");
+  EXPECT_EQ(p->run.tasks[0].function_args.at("reconciliation"), "MinTraceOLS");
+  EXPECT_NE(ErrorOf("stages:\n  - {name: g, kind: forecast, data: /d.csv, models: [DeepAR], "
+                    "hierarchy: /S.csv}\n")
+                .find("fields 'hierarchy' (a summing matrix CSV) and 'reconciliation'"),
+            std::string::npos);
+}
+
 TEST_F(PipelineTest, StageForecastsKeepTheQuantilesAndCanHaveNoActualValues) {
   auto p = ParsePipeline(R"(
 stages:

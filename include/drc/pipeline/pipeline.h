@@ -216,7 +216,9 @@ struct ForecastSpec {
   std::vector<std::string> cat_exog;
   std::string cat_emb_dim;
   std::string futr_data;  // with `future`: their values over the horizon (--futr-data)
-  std::string config;     // a hyper-parameter file (drc forecast --config)
+  // NF's HINT: a summing matrix CSV and a reconciliation (--hierarchy, --reconciliation).
+  std::string hierarchy, reconciliation;
+  std::string config;  // a hyper-parameter file (drc forecast --config)
   // Per model, hyper-parameter overrides by NF's names (drc forecast --param MODEL.KEY=VALUE).
   std::map<std::string, std::map<std::string, std::string>> params;
   // drc forecast's --future (train on every point, forecast the h stamps after each series'
