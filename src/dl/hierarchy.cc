@@ -5,6 +5,7 @@
 #include <torch/linalg.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <random>
@@ -115,6 +116,14 @@ Result<Hierarchy> HierarchyFromTable(const data::TablePtr& table, const std::str
     }
   }
   // The bottom series' rows, in the order of the columns; then the aggregates.
+  std::map<std::string, int> column_of;
+  for (int c = 1; c < columns; ++c) {
+    const std::string& header = table->field(c)->name();
+    if (!column_of.emplace(header, c).second) {
+      return Status::InvalidArgument(source, ": bottom series '", header, "' heads columns ",
+                                     column_of[header] + 1, " and ", c + 1);
+    }
+  }
   Hierarchy h;
   std::vector<int64_t> order;
   std::vector<bool> is_bottom(rows, false);
@@ -211,9 +220,18 @@ ReconciledForecast ReconcileSamples(const torch::Tensor& sp, const torch::Tensor
   ReconciledForecast f;
   f.mean = y.mean(-1).to(samples.scalar_type());
   if (!quantiles.empty()) {
-    const auto q = torch::tensor(quantiles, torch::kFloat64);
-    f.quantiles =
-        torch::quantile(y, q, -1).permute({1, 2, 0}).contiguous().to(samples.scalar_type());
+    // numpy's linear quantile: between the sorted values at floor and ceil of q (K - 1) (by
+    // hand: torch::quantile refuses inputs of more than 2^24 values).
+    const torch::Tensor sorted = std::get<0>(y.sort(-1));
+    std::vector<torch::Tensor> columns;
+    for (double q : quantiles) {
+      const double pos = q * static_cast<double>(k - 1);
+      const auto lo = static_cast<int64_t>(std::floor(pos));
+      const int64_t hi = std::min(lo + 1, k - 1);
+      const torch::Tensor low = sorted.select(-1, lo);
+      columns.push_back(low + (sorted.select(-1, hi) - low) * (pos - static_cast<double>(lo)));
+    }
+    f.quantiles = torch::stack(columns, -1).to(samples.scalar_type());
   }
   return f;
 }

@@ -104,6 +104,8 @@ TEST(Hierarchy, BadMatricesNameTheFileLineAndColumn) {
   EXPECT_NE(error("h6.csv", "unique_id,a\na,x\n").find("column 2 ('a')"), std::string::npos);
   EXPECT_NE(error("h7.csv", "unique_id\na\n").find("one column per bottom series"),
             std::string::npos);
+  EXPECT_NE(error("h8.csv", "unique_id,a,a\na,1,0\n").find("'a' heads columns 2 and 3"),
+            std::string::npos);
   EXPECT_FALSE(ReadHierarchy(::testing::TempDir() + "no_such_matrix.csv").ok());
   EXPECT_FALSE(ParseReconciliation("MinTrace").ok());
   EXPECT_EQ(*ParseReconciliation("MinTraceWLS"), Reconciliation::kMinTraceWls);
@@ -179,6 +181,14 @@ TEST(Hierarchy, ReconciledSamplesAreCoherentResampledAndSeeded) {
   EXPECT_FALSE(torch::equal(a.mean, c.mean));
   EXPECT_FALSE(ReconcileSamples(*sp, samples, {}, 7).quantiles.defined());
   EXPECT_EQ(SampleLevels(4), (std::vector<double>{0.0, 0.25, 0.5, 0.75}));
+  // Samples that are all 3 give 3 at every level, the ends included.
+  Hierarchy one{{"x"}, torch::ones({1, 1}, torch::kFloat64)};
+  auto identity = ReconcilerFor(one, Reconciliation::kBottomUp, {"x"});
+  ASSERT_TRUE(identity.ok());
+  const ReconciledForecast r =
+      ReconcileSamples(*identity, torch::full({1, 1, 5}, 3.0f), {0.0, 0.3, 1.0}, 1);
+  EXPECT_TRUE(torch::equal(r.quantiles, torch::full({1, 1, 3}, 3.0f)));
+  EXPECT_FLOAT_EQ(r.mean.item<float>(), 3.0f);
 }
 
 }  // namespace
