@@ -38,6 +38,7 @@ const char* BaseName(PointLoss::Kind kind) {
     case PointLoss::kImplicitQuantile: return "IQLoss";
     case PointLoss::kHuberImplicitQuantile: return "HuberIQLoss";
     case PointLoss::kMase: return "MASE";
+    case PointLoss::kFreDF: return "FreDF";
     case PointLoss::kDistribution: break;
   }
   return "DistributionLoss";
@@ -380,6 +381,11 @@ torch::Tensor Pinball(const torch::Tensor& error, const Q& q) {
 
 std::string PointLoss::Name() const {
   if (kind == kMase) return "MASE(" + std::to_string(seasonality) + ")";
+  if (kind == kFreDF) {
+    std::ostringstream out;
+    out << "FreDF(alpha=" << std::setprecision(15) << parameter << ")";
+    return out.str();
+  }
   if (kind != kHuber && kind != kQuantile && kind != kHuberQuantile && !gives_quantiles()) {
     return BaseName(kind);
   }
@@ -481,14 +487,27 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
         "(NF's point, quantile, multi-quantile, distribution and mixture losses)");
   };
   // NF 3.3's other point losses, named so that the error says what is missing.
-  if (name == "FreDF" || name == "relMSE" || name == "TukeyLoss") {
+  if (name == "relMSE" || name == "TukeyLoss") {
     return Status::NotImplemented(
         "loss '", text, "': NF's ", name, " is not built",
         name == "TukeyLoss"
             ? " (NF 3.3's is largest at a zero error, c^2/6 (1 - (e/c)^2)^3, so it would train "
               "away from the data)"
-        : name == "relMSE" ? " (it needs a benchmark forecast per point)"
-                           : " (its frequency term is not a mean over the points)");
+            : " (it needs a benchmark forecast per point)");
+  }
+  if (name == BaseName(PointLoss::kFreDF)) {
+    // NF's FreDF(alpha=0.5), alpha in [0, 1].
+    if (argument == "?" || (open != std::string::npos && argument.empty())) return fail();
+    std::string value = argument;
+    if (value.rfind("alpha=", 0) == 0) value = value.substr(6);
+    double alpha = 0.5;
+    if (!value.empty() && !ParseNumber(value, 0, 1, false, alpha)) {
+      return Status::InvalidArgument("loss '", text, "': FreDF's alpha is a number in [0, 1]");
+    }
+    PointLoss loss;
+    loss.kind = PointLoss::kFreDF;
+    loss.parameter = alpha;
+    return loss;
   }
   if (IsMixture(name)) {
     if (argument == "?") return fail();
@@ -584,6 +603,7 @@ torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
     case PointLoss::kMape: return delta.abs() * DivideNoNan(torch::ones_like(y), y.abs());
     case PointLoss::kSmape: return 2 * DivideNoNan(delta.abs(), y.abs() + y_hat.abs());
     case PointLoss::kHuber: return torch::huber_loss(y, y_hat, at::Reduction::None, loss.delta);
+    case PointLoss::kFreDF: return delta * delta;  // its time-domain term, MSE's
     case PointLoss::kMase: {
       const int64_t m = loss.seasonality;
       if (!insample.defined() || insample.dim() != 2 || insample.size(1) <= m) {
@@ -635,7 +655,27 @@ torch::Tensor ReducePointLoss(const PointLoss& loss, const torch::Tensor& terms,
 torch::Tensor ComputePointLoss(const PointLoss& loss, const torch::Tensor& y,
                                const torch::Tensor& y_hat, const torch::Tensor& weights,
                                const torch::Tensor& insample) {
+  if (loss.kind == PointLoss::kFreDF) return FreDFLoss(loss, y, y_hat, weights);
   return ReducePointLoss(loss, PointLossTerms(loss, y, y_hat, insample), weights);
+}
+
+torch::Tensor FrequencyTerms(const torch::Tensor& y, const torch::Tensor& y_hat) {
+  const auto difference =
+      torch::fft::rfft(y, c10::nullopt, 1) - torch::fft::rfft(y_hat, c10::nullopt, 1);
+  return difference.abs().flatten(1).mean(1);
+}
+
+torch::Tensor FreDFLoss(const PointLoss& loss, const torch::Tensor& y, const torch::Tensor& y_hat,
+                        const torch::Tensor& weights, const torch::Tensor& window_weights) {
+  const double alpha = loss.parameter;
+  const auto w = weights.defined() ? weights : torch::ones_like(y);
+  const auto delta = y - y_hat;
+  const auto time = ReducePointLoss(loss, delta * delta, w);
+  const auto frequency = FrequencyTerms(torch::where(w != 0, y, torch::zeros_like(y)), y_hat);
+  const auto per_window = window_weights.defined() ? DivideNoNan((frequency * window_weights).sum(),
+                                                                 window_weights.sum())
+                                                   : frequency.mean();
+  return (1 - alpha) * time + alpha * per_window;
 }
 
 }  // namespace drc::dl

@@ -43,10 +43,11 @@ struct PointLoss {
     kHuberQuantile,
     kImplicitQuantile,
     kHuberImplicitQuantile,
-    kMase
+    kMase,
+    kFreDF
   };
   Kind kind = kMae;
-  double parameter = 0;  // QuantileLoss's and HuberQLoss's q
+  double parameter = 0;  // QuantileLoss's and HuberQLoss's q, FreDF's alpha
   double delta = 1;     // the Huber losses' delta (HuberLoss, HuberQLoss, HuberMQLoss, HuberIQLoss)
   int seasonality = 0;  // MASE's: the lag of the seasonal naive forecast it scales by
   // IQLoss and HuberIQLoss (NF's implicit quantile losses): the model is trained at quantiles
@@ -101,9 +102,10 @@ struct PointLoss {
   // Which of those outputs is the point forecast: MQLoss's median, else 0 (DistributionLoss's
   // point forecast is its distribution's mean, not an output).
   int PointOutput() const;
-  // Whether the loss is a mean of per-point terms (all but RMSE): a batch's loss is then the
-  // weight-weighted average of its parts' (window-parallel steps, ranks' validation sums).
-  bool IsMean() const { return kind != kRmse; }
+  // Whether the loss is a mean of per-point terms (all but RMSE and FreDF): a batch's loss is
+  // then the weight-weighted average of its parts' (window-parallel steps, ranks' validation
+  // sums).
+  bool IsMean() const { return kind != kRmse && kind != kFreDF; }
 };
 
 // "MAE", "MSE", "RMSE", "MAPE", "SMAPE", "HuberLoss" or "HuberLoss(DELTA)" (DELTA > 0),
@@ -133,6 +135,16 @@ Result<PointLoss> ParsePointLoss(const std::string& text);
 // L <= M); the other losses ignore it.
 torch::Tensor PointLossTerms(const PointLoss& loss, const torch::Tensor& y,
                              const torch::Tensor& y_hat, const torch::Tensor& insample = {});
+// NF's FreDF(alpha): (1 - alpha) times MSE's weighted mean over the points plus alpha times the
+// mean over the windows (weighted by `window_weights` [B], e.g. their draw counts; undefined: 1
+// each) of each window's mean over its frequency bins (and series) of |rfft(y) - rfft(y_hat)|
+// along the horizon (axis 1). As in NF the frequency term ignores the availability mask, but a
+// point at zero weight counts with y = 0 (NF's padding holds 0 there), so that a missing value
+// does not spread.
+torch::Tensor FreDFLoss(const PointLoss& loss, const torch::Tensor& y, const torch::Tensor& y_hat,
+                        const torch::Tensor& weights, const torch::Tensor& window_weights = {});
+// FreDF's frequency term per window: [B] from y and y_hat [B, H] or [B, H, N].
+torch::Tensor FrequencyTerms(const torch::Tensor& y, const torch::Tensor& y_hat);
 // NF's reduction of `terms` with `weights` (same shape): the weighted mean over the points with
 // nonzero weight (0 when there are none), the root of it for RMSE. `weights` undefined: all 1.
 torch::Tensor ReducePointLoss(const PointLoss& loss, const torch::Tensor& terms,

@@ -181,7 +181,7 @@ TEST(Losses, ImplicitQuantileArgumentsAreNfs) {
     EXPECT_NE(loss.status().message().find("(expected "), std::string::npos) << loss.status();
   }
   // NF's losses that are not built say so.
-  for (const char* text : {"TukeyLoss", "FreDF(alpha=0.5)", "relMSE", "DistributionLoss(ISQF)"}) {
+  for (const char* text : {"TukeyLoss", "relMSE", "DistributionLoss(ISQF)"}) {
     auto loss = ParsePointLoss(text);
     ASSERT_FALSE(loss.ok()) << text;
     EXPECT_EQ(loss.status().code(), StatusCode::kNotImplemented) << loss.status();
@@ -194,6 +194,48 @@ TEST(Losses, ImplicitQuantileArgumentsAreNfs) {
               std::string::npos)
         << loss.status();
   }
+}
+
+// NF 3.3's FreDF: (1 - alpha) MSE + alpha mean |rfft(y) - rfft(y_hat)| over the windows' bins, the
+// values NF's FreDF(alpha)(y, y_hat, mask) gives on these tensors (its y is 0 at the masked
+// point, as in its padding).
+TEST(Losses, FreDFIsNfs) {
+  const auto y =
+      torch::tensor({1.0f, 2.0f, 0.5f, -1.0f, 3.0f, 0.0f, 1.0f, 4.0f, 2.0f, -2.0f}).reshape({2, 5});
+  const auto y_hat =
+      torch::tensor({0.5f, 2.5f, 1.0f, -0.5f, 2.0f, 1.0f, 0.0f, 3.0f, 2.5f, -1.0f}).reshape({2, 5});
+  const auto mask =
+      torch::tensor({1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f, 1.0f, 1.0f}).reshape({2, 5});
+  const std::pair<const char*, double> cases[] = {{"FreDF(alpha=0.3)", 0.7808807492256165},
+                                                  {"FreDF(0.5)", 0.9125790596008301},
+                                                  {"FreDF", 0.9125790596008301},
+                                                  {"FreDF(alpha=1)", 1.241824746131897}};
+  for (const auto& [text, nf] : cases) {
+    auto loss = ParsePointLoss(text);
+    ASSERT_TRUE(loss.ok()) << loss.status();
+    EXPECT_NEAR(ComputePointLoss(*loss, y, y_hat, mask).item<double>(), nf, 1e-6) << text;
+    EXPECT_FALSE(loss->IsMean());
+  }
+  EXPECT_EQ(ParsePointLoss("FreDF(0.25)")->Name(), "FreDF(alpha=0.25)");
+  // NF's, without a mask: 0.810047447681427 (the masked point's error counts in the MSE).
+  EXPECT_NEAR(ComputePointLoss(*ParsePointLoss("FreDF(alpha=0.3)"), y, y_hat, {}).item<double>(),
+              0.810047447681427, 1e-6);
+  for (const char* bad : {"FreDF(alpha=1.5)", "FreDF(-0.1)", "FreDF()", "FreDF(x=1)"}) {
+    EXPECT_FALSE(ParsePointLoss(bad).ok()) << bad;
+  }
+  // A window drawn twice (weight 2) counts twice in the frequency term, as two draws would.
+  const auto fredf = *ParsePointLoss("FreDF(alpha=0.5)");
+  const auto twice = FreDFLoss(fredf, torch::cat({y, y.narrow(0, 1, 1)}),
+                               torch::cat({y_hat, y_hat.narrow(0, 1, 1)}),
+                               torch::cat({mask, mask.narrow(0, 1, 1)}));
+  const auto weights = torch::tensor({1.0f, 2.0f});
+  const auto merged = FreDFLoss(fredf, y, y_hat, mask * weights.unsqueeze(1), weights);
+  EXPECT_NEAR(merged.item<double>(), twice.item<double>(), 1e-6);
+  // Differentiable in y_hat.
+  auto x = y_hat.clone().requires_grad_();
+  ComputePointLoss(fredf, y, x, mask).backward();
+  EXPECT_TRUE(x.grad().defined());
+  EXPECT_TRUE(torch::isfinite(x.grad()).all().item<bool>());
 }
 
 // NF's MQLoss: the mean over the quantiles of the pinball terms (its 1 / len(quantiles)),

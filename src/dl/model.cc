@@ -55,6 +55,10 @@ torch::Tensor ForecastModel::ScoreOutputs(const WindowBatch& batch, const torch:
   }
   const auto weights = batch.weight.defined() ? mask * batch.weight.unsqueeze(1) : mask;
   if (point_loss_.kind == PointLoss::kMae) return MaskedMae(y, y_hat, weights);
+  // FreDF's frequency term is a mean over the windows: merged repeats count by their draws.
+  if (point_loss_.kind == PointLoss::kFreDF) {
+    return FreDFLoss(point_loss_, y, y_hat, weights, batch.weight);
+  }
   if (point_loss_.is_distribution()) {
     // NF's DistributionLoss: the weighted mean negative log-likelihood, of the values in the
     // units the distribution lives in.

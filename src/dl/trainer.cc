@@ -362,65 +362,79 @@ double Trainer::LearningRateAt(int step) const {
 }
 
 Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
-  return Guard(name_ + " validation on input " + ShapeOf(host_batch.input.insample_y),
-               [&]() -> Result<double> {
-                 torch::NoGradGuard no_grad;
-                 const TrainBatch batch = OnDevice(host_batch, device_);
-                 model_->eval();
-                 const PointLoss& loss = model_->point_loss();
-                 // MQLoss compares all of its quantiles, as NF's valid_loss, and a
-                 // DistributionLoss the likelihood of its distribution.
-                 auto y_hat = loss.is_distribution() ? model_->DistributionParams(batch.input)
-                              : loss.Outputs() > 1   ? model_->Forward(batch.input)
-                                                     : model_->PointForecast(batch.input);
-                 model_->train();
-                 std::vector<int64_t> expected = batch.outsample_y.sizes().vec();
-                 if (loss.Outputs() > 1 || loss.is_distribution()) {
-                   expected.push_back(loss.Outputs());
-                 }
-                 if (y_hat.sizes().vec() != expected) {
-                   return Status::InvalidArgument(name_, ": forecast ", ShapeOf(y_hat),
-                                                  "; expected ", ShapeOf(batch.outsample_y),
-                                                  loss.is_distribution() ? " by parameter"
-                                                  : loss.Outputs() > 1   ? " by quantile"
-                                                                         : "");
-                 }
-                 // In the series' units, as NF's valid_loss (its windows' scaling inverted), so
-                 // that each window counts by its size.
-                 const auto& scale = host_batch.input.scale;
-                 const auto& mask = host_batch.outsample_mask;
-                 torch::Tensor terms;
-                 if (loss.is_distribution()) {
-                   // -log p of the point under the distribution mapped to the series' units
-                   // (NF's scale_decouple): for Normal and StudentT the scaled one's plus
-                   // log(scale); Poisson's and NegativeBinomial's are there already.
-                   const auto likelihood = loss.likelihood();
-                   const auto params = y_hat.to(torch::kCPU);
-                   if (likelihood.in_series_units()) {
-                     terms =
-                         -likelihood.LogProb(params, InvertScale(host_batch.outsample_y, scale));
-                   } else {
-                     terms = -likelihood.LogProb(params, host_batch.outsample_y) +
-                             scale.scale.log().expand_as(mask);
-                   }
-                 } else {
-                   const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
-                   const auto actual = InvertScale(host_batch.outsample_y, scale);
-                   // MASE alone reads the input (scaled back, as NF's valid loss does).
-                   const auto insample = loss.kind == PointLoss::kMase
-                                             ? InvertScale(host_batch.input.insample_y, scale)
-                                             : torch::Tensor();
-                   terms = PointLossTerms(loss, actual, forecast, insample);
-                 }
-                 if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
-                 // The ranks' windows may differ (a partitioned table): the loss over all of
-                 // them, so that every rank makes the same early-stopping decision.
-                 const auto kept = torch::where(mask != 0, terms, torch::zeros_like(terms));
-                 double sums[2] = {(kept * mask).sum().item<double>(), mask.sum().item<double>()};
-                 DRC_RETURN_NOT_OK(AllReduceSums(options_.comm, sums));
-                 const double mean = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
-                 return loss.kind == PointLoss::kRmse ? std::sqrt(mean) : mean;
-               });
+  return Guard(
+      name_ + " validation on input " + ShapeOf(host_batch.input.insample_y),
+      [&]() -> Result<double> {
+        torch::NoGradGuard no_grad;
+        const TrainBatch batch = OnDevice(host_batch, device_);
+        model_->eval();
+        const PointLoss& loss = model_->point_loss();
+        // MQLoss compares all of its quantiles, as NF's valid_loss, and a
+        // DistributionLoss the likelihood of its distribution.
+        auto y_hat = loss.is_distribution() ? model_->DistributionParams(batch.input)
+                     : loss.Outputs() > 1   ? model_->Forward(batch.input)
+                                            : model_->PointForecast(batch.input);
+        model_->train();
+        std::vector<int64_t> expected = batch.outsample_y.sizes().vec();
+        if (loss.Outputs() > 1 || loss.is_distribution()) {
+          expected.push_back(loss.Outputs());
+        }
+        if (y_hat.sizes().vec() != expected) {
+          return Status::InvalidArgument(name_, ": forecast ", ShapeOf(y_hat), "; expected ",
+                                         ShapeOf(batch.outsample_y),
+                                         loss.is_distribution() ? " by parameter"
+                                         : loss.Outputs() > 1   ? " by quantile"
+                                                                : "");
+        }
+        // In the series' units, as NF's valid_loss (its windows' scaling inverted), so
+        // that each window counts by its size.
+        const auto& scale = host_batch.input.scale;
+        const auto& mask = host_batch.outsample_mask;
+        torch::Tensor terms;
+        if (loss.is_distribution()) {
+          // -log p of the point under the distribution mapped to the series' units
+          // (NF's scale_decouple): for Normal and StudentT the scaled one's plus
+          // log(scale); Poisson's and NegativeBinomial's are there already.
+          const auto likelihood = loss.likelihood();
+          const auto params = y_hat.to(torch::kCPU);
+          if (likelihood.in_series_units()) {
+            terms = -likelihood.LogProb(params, InvertScale(host_batch.outsample_y, scale));
+          } else {
+            terms = -likelihood.LogProb(params, host_batch.outsample_y) +
+                    scale.scale.log().expand_as(mask);
+          }
+        } else {
+          const auto forecast = InvertScale(y_hat.to(torch::kCPU), scale);
+          const auto actual = InvertScale(host_batch.outsample_y, scale);
+          // MASE alone reads the input (scaled back, as NF's valid loss does).
+          const auto insample = loss.kind == PointLoss::kMase
+                                    ? InvertScale(host_batch.input.insample_y, scale)
+                                    : torch::Tensor();
+          terms = PointLossTerms(loss, actual, forecast, insample);
+          if (loss.kind == PointLoss::kFreDF) {
+            // MSE's weighted mean over the points and the frequency term's mean over
+            // the windows, over every rank's windows.
+            const auto zero = torch::zeros_like(terms);
+            const auto kept = torch::where(mask != 0, terms, zero);
+            const auto frequency = FrequencyTerms(torch::where(mask != 0, actual, zero), forecast);
+            double sums[4] = {(kept * mask).sum().item<double>(), mask.sum().item<double>(),
+                              frequency.sum().item<double>(),
+                              static_cast<double>(frequency.size(0))};
+            if (reducer_) DRC_RETURN_NOT_OK(AllReduceSums(options_.comm, sums));
+            const double time = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+            const double per_window = sums[3] > 0 ? sums[2] / sums[3] : 0.0;
+            return (1 - loss.parameter) * time + loss.parameter * per_window;
+          }
+        }
+        if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
+        // The ranks' windows may differ (a partitioned table): the loss over all of
+        // them, so that every rank makes the same early-stopping decision.
+        const auto kept = torch::where(mask != 0, terms, torch::zeros_like(terms));
+        double sums[2] = {(kept * mask).sum().item<double>(), mask.sum().item<double>()};
+        DRC_RETURN_NOT_OK(AllReduceSums(options_.comm, sums));
+        const double mean = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+        return loss.kind == PointLoss::kRmse ? std::sqrt(mean) : mean;
+      });
 }
 
 Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation, int until_step) {
