@@ -170,19 +170,20 @@ int main(int argc, char** argv) {
       ->add_option("--scaler", forecast_args.scaler,
                    "identity, standard, robust, minmax or revin (default: each model's)")
       ->check(CLI::IsMember({"identity", "standard", "robust", "minmax", "revin"}));
-  forecast->add_option("--loss", forecast_args.loss,
-                       "Point models' training loss (NF's loss=): MAE (default), MSE, RMSE, MAPE, "
-                       "SMAPE, MASE(M), HuberLoss, HuberLoss(DELTA), QuantileLoss(Q), "
-                       "HuberQLoss(Q, delta=D), IQLoss or HuberIQLoss (a forecast of any quantile "
-                       "asked by --level; y_hat the median), or MQLoss, "
-                       "MQLoss(level=[L,...]), MQLoss(quantiles=[Q,...]) or "
-                       "HuberMQLoss(level=[L,...], delta=D) for a median and quantile columns, or "
-                       "DistributionLoss(Normal), DistributionLoss(Poisson), "
-                       "DistributionLoss(NegativeBinomial), DistributionLoss(Tweedie, rho=R), "
-                       "DistributionLoss(StudentT[, level=[L,...]]) or the mixtures GMM, PMM, "
-                       "NBMM([n_components=K, weighted=True, level=[L,...]]) for a mean and "
-                       "sampled quantiles (each is DeepAR's likelihood too); "
-                       "MODEL.loss in --param or --config sets one model's");
+  forecast->add_option(
+      "--loss", forecast_args.loss,
+      "Point models' training loss (NF's loss=): MAE (default), MSE, RMSE, MAPE, "
+      "SMAPE, MASE(M), HuberLoss, HuberLoss(DELTA), FreDF(alpha=A), QuantileLoss(Q), "
+      "HuberQLoss(Q, delta=D), IQLoss or HuberIQLoss (a forecast of any quantile "
+      "asked by --level; y_hat the median), or MQLoss, "
+      "MQLoss(level=[L,...]), MQLoss(quantiles=[Q,...]) or "
+      "HuberMQLoss(level=[L,...], delta=D) for a median and quantile columns, or "
+      "DistributionLoss(Normal), DistributionLoss(Poisson), "
+      "DistributionLoss(NegativeBinomial), DistributionLoss(Tweedie, rho=R), "
+      "DistributionLoss(StudentT[, level=[L,...]]) or the mixtures GMM, PMM, "
+      "NBMM([n_components=K, weighted=True, level=[L,...]]) for a mean and "
+      "sampled quantiles (each is DeepAR's likelihood too); "
+      "MODEL.loss in --param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); a model that "

@@ -477,7 +477,7 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
     return Status::InvalidArgument(
         "loss '", text,
         "': expected MAE, MSE, RMSE, MAPE, SMAPE, MASE(M) with M a whole number >= 1, HuberLoss, "
-        "HuberLoss(DELTA) with DELTA > 0 or "
+        "HuberLoss(DELTA) with DELTA > 0, FreDF or FreDF(alpha=A) with 0 <= A <= 1, "
         "QuantileLoss(Q) with 0 < Q < 1 (or delta=, q=), HuberQLoss(Q[, delta=D]), IQLoss, "
         "HuberIQLoss, MQLoss, "
         "MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], "

@@ -1,6 +1,6 @@
 // NeuralForecast's point losses (neuralforecast.losses.pytorch), chosen by name for a point
 // model's training and validation (drc forecast --loss, MODEL.loss): MAE (the default), MSE,
-// RMSE, MAPE, SMAPE, MASE(seasonality), HuberLoss(delta = 1), QuantileLoss(q),
+// RMSE, MAPE, SMAPE, MASE(seasonality), HuberLoss(delta = 1), FreDF(alpha = 0.5), QuantileLoss(q),
 // HuberQLoss(q, delta = 1), MQLoss
 // (level = [80, 90], or quantiles), HuberMQLoss (the same and delta = 1), the implicit quantile
 // losses IQLoss and HuberIQLoss, and DistributionLoss (Normal, StudentT, Poisson,

@@ -158,7 +158,8 @@ struct ForecastConfig {
   // Per model name: NF's scaler_type for that model, overriding `scaler`.
   std::map<std::string, std::string> model_scalers;
   // The point models' training loss, as NF's loss= of a point model: MAE (NF's default), MSE,
-  // RMSE, MAPE, SMAPE, MASE(M) (input_size > M), HuberLoss, HuberLoss(DELTA), QuantileLoss(Q),
+  // RMSE, MAPE, SMAPE, MASE(M) (input_size > M), HuberLoss, HuberLoss(DELTA), FreDF(alpha=A)
+  // (MSE and the spectra's mean absolute difference; losses.h), QuantileLoss(Q),
   // HuberQLoss(Q, delta=D), or NF's implicit quantile IQLoss and HuberIQLoss (y_hat is the
   // forecast at the median; any `level` can be asked, the quantiles of the forecasts at NF's 11
   // quantiles), or NF's
