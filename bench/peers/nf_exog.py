@@ -19,7 +19,9 @@ Without any of the three it is the plain model, so the gain from the exogenous v
 --importances FILE (without --cv-windows) writes the variable importances of a model that has
 them (NF's TFT.feature_importances(), over the windows predict() forecast from) as drc forecast
 --importances writes them: model,kind,variable,step,importance, the steps -L..-1 over the input
-and 1..H over the horizon, the static rows without a step. NF names the historic columns
+and 1..H over the horizon, the static rows without a step, then the horizon rows of NF's
+TFT.attention_weights() (kind attention: per horizon step, the weight of each step t-L..t+H it
+attends to). NF names the historic columns
 hist + futr + observed_target (+ repeated_target without future variables, though its tensor holds
 that one before the target); they are written as NF names them.
 --cv-windows N [--cv-step S] runs cross_validation(df, n_windows=N, step_size=S) instead (one
@@ -51,8 +53,10 @@ def columns(text):
     return [c for c in text.split(",") if c] if text else []
 
 
-def write_importances(path, name, importances, input_size):
-    """NF's feature_importances() dict as drc forecast --importances rows (appended)."""
+def write_importances(path, name, importances, input_size, attention=None):
+    """NF's feature_importances() dict as drc forecast --importances rows (appended), and the
+    horizon rows of its attention_weights() [L + H, L + H] as its attention rows: per horizon
+    step (the query, 1..H) the weight of each step it attends to, t-L..t-1 and t+1..t+H."""
     import csv
     new = not os.path.exists(path)
     with open(path, "a", newline="") as f:
@@ -71,6 +75,13 @@ def write_importances(path, name, importances, input_size):
             for step, (_, row) in enumerate(frame.iterrows()):
                 for variable in frame.columns:
                     w.writerow([name, kind, variable, first + step, float(row[variable])])
+        if attention is not None:
+            total = attention.shape[1]
+            keys = [f"t{k}" if k < 0 else f"t+{k}"
+                    for k in range(-input_size, total - input_size + 1) if k != 0]
+            for step, row in enumerate(attention[input_size:]):
+                for key, weight in zip(keys, row):
+                    w.writerow([name, "attention", key, step + 1, float(weight)])
 
 
 def main():
@@ -174,7 +185,7 @@ def main():
                 seconds = time.perf_counter() - t0
                 if a.importances:
                     write_importances(a.importances, name, nf.models[0].feature_importances(),
-                                      a.input_size)
+                                      a.input_size, nf.models[0].attention_weights())
                 fc = fc.reset_index() if "ds" not in fc.columns else fc
                 evaluated = test.merge(fc, on=["unique_id", "ds"], how="left")
             if evaluated[name].isna().all():

@@ -788,7 +788,8 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
 // The selection weights of the windows forecast from, summed over the windows (ModelForecast::
 // importances).
 struct SelectionSums {
-  torch::Tensor history, future, statics;  // [L, n], [H, F], [S], float64; undefined: none
+  // [L, n], [H, F], [S], [H, L + H], float64; undefined: none
+  torch::Tensor history, future, statics, attention;
   int64_t windows = 0;
 
   void Add(const SelectionWeights& w) {
@@ -800,6 +801,7 @@ struct SelectionSums {
     add(history, w.history);
     add(future, w.future);
     add(statics, w.statics);
+    add(attention, w.attention);
     windows += w.history.size(0);
   }
 };
@@ -811,7 +813,7 @@ Result<data::TablePtr> ImportancesTable(const std::string& model, SelectionSums 
     std::vector<torch::Tensor*> parts;
     std::vector<torch::Tensor> flat = {
         torch::full({1}, static_cast<double>(sums.windows), torch::kFloat64)};
-    for (torch::Tensor* t : {&sums.history, &sums.future, &sums.statics}) {
+    for (torch::Tensor* t : {&sums.history, &sums.future, &sums.statics, &sums.attention}) {
       if (!t->defined()) continue;
       parts.push_back(t);
       flat.push_back(t->flatten());
@@ -862,6 +864,13 @@ Result<data::TablePtr> ImportancesTable(const std::string& model, SelectionSums 
   DRC_RETURN_NOT_OK(add("history", sums.history, history_names, -config.input_size));
   DRC_RETURN_NOT_OK(add("future", sums.future, config.futr_exog, 1));
   DRC_RETURN_NOT_OK(add("static", sums.statics, config.stat_exog, std::nullopt));
+  // Attention: per horizon step (the query), over the steps it attends to, named t-L .. t-1
+  // over the input and t+1 .. t+H over the horizon.
+  std::vector<std::string> keys;
+  for (int64_t k = -config.input_size; k <= config.horizon; ++k) {
+    if (k != 0) keys.push_back(k < 0 ? "t" + std::to_string(k) : "t+" + std::to_string(k));
+  }
+  DRC_RETURN_NOT_OK(add("attention", sums.attention, keys, 1));
   std::shared_ptr<arrow::Array> a, b, c, d;
   st &= kinds.Finish(&a);
   st &= variables.Finish(&b);

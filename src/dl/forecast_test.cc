@@ -1086,10 +1086,26 @@ TEST(Forecast, TftVariableImportances) {
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_TRUE((*r)[0].importances);
     const std::vector<Row> rows = rows_of((*r)[0].importances);
-    // History: 10 steps x (x, observed_target); future: 5 steps x x; static: k.
-    ASSERT_EQ(rows.size(), 10u * 2 + 5 + 1);
+    // History: 10 steps x (x, observed_target); future: 5 steps x x; static: k; attention: 5
+    // horizon steps x 15 steps attended to.
+    ASSERT_EQ(rows.size(), 10u * 2 + 5 + 1 + 5 * 15);
     std::map<std::pair<std::string, int64_t>, double> per_step;
-    for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t i = 26; i < rows.size(); ++i) {
+      const Row& row = rows[i];
+      const int64_t key = static_cast<int64_t>(i - 26) % 15;  // 0 .. 9: t-10 .. t-1
+      EXPECT_EQ(row.kind, "attention");
+      EXPECT_EQ(row.step, 1 + static_cast<int64_t>(i - 26) / 15);
+      EXPECT_EQ(row.variable,
+                key < 10 ? "t" + std::to_string(key - 10) : "t+" + std::to_string(key - 9));
+      // Causal: horizon step s attends to the input and the horizon steps up to itself.
+      if (key >= 10 + *row.step) {
+        EXPECT_EQ(row.importance, 0) << row.variable << " from step " << *row.step;
+      } else {
+        EXPECT_GT(row.importance, 0);
+      }
+      per_step[{row.kind, *row.step}] += row.importance;
+    }
+    for (size_t i = 0; i < 26; ++i) {
       const Row& row = rows[i];
       EXPECT_GT(row.importance, 0);
       EXPECT_LE(row.importance, 1);
@@ -1119,7 +1135,7 @@ TEST(Forecast, TftVariableImportances) {
   auto plain = Forecast(table, {}, config);
   ASSERT_TRUE(plain.ok()) << plain.status();
   const std::vector<Row> rows = rows_of((*plain)[0].importances);
-  ASSERT_EQ(rows.size(), 20u);
+  ASSERT_EQ(rows.size(), 20u + 5 * 15);  // history, then attention
   EXPECT_EQ(rows[0].variable, "repeated_target");
   EXPECT_EQ(rows[1].variable, "observed_target");
   // Refused before any training.

@@ -164,6 +164,10 @@ struct SelectionWeights {
   torch::Tensor future;   // [B, H, F]: per horizon step, over the future variables; undefined
                           // when there are none
   torch::Tensor statics;  // [B, S]: over the static variables; undefined when there are none
+  // [B, H, L + H]: the attention of each horizon step over the input and horizon steps
+  // (averaged over the heads; zero after the step itself), NF's TFT.attention_weights()'s last
+  // H rows; undefined for a model without attention.
+  torch::Tensor attention;
 };
 
 // A point forecast with quantiles of the forecast distribution, in the scaled space.

@@ -64,9 +64,10 @@ struct ForecastConfig {
   // exact_repeats; slower where dropout is heavy.
   bool nf_dropout = false;
   // Each model's variable importances (ModelForecast::importances): the weights its variable
-  // selection gives the inputs of the windows it forecasts from, NF's TFT.feature_importances().
-  // Only for models that select variables (TFT; others are an InvalidArgument before any
-  // training) and without categorical variables (not built: NotImplemented).
+  // selection gives the inputs of the windows it forecasts from, NF's TFT.feature_importances(),
+  // and its attention weights (NF's TFT.attention_weights() over the horizon steps). Only for
+  // models that select variables (TFT; others are an InvalidArgument before any training) and
+  // without categorical variables (not built: NotImplemented).
   bool importances = false;
   // Window-parallel training steps: 0 = automatic (models whose windows are independent, with
   // two or more threads: the step's windows in parts on separate threads), 1 = off, N = N
@@ -257,13 +258,17 @@ struct ModelForecast {
   data::TablePtr predictions;
   // Per prediction interval level (none for a point model without conformal intervals).
   std::map<double, IntervalScore> intervals;
-  // With ForecastConfig::importances: kind (history, future, static), variable, step (-L .. -1
-  // over the input, 1 .. H over the horizon, null for a static variable) and importance, the
-  // selection weight averaged over the windows forecast from (every series' last window, every
-  // cross-validation window; on every rank of a partitioned run). Per kind and step the
-  // importances add up to 1. The historic selection reads the historic variables, the future
-  // ones over the input and the target (`observed_target`); without future variables TFT reads
-  // the window's last value, repeated, in their place (`repeated_target`, as NF names it).
+  // With ForecastConfig::importances: kind (history, future, static, attention), variable, step
+  // (-L .. -1 over the input, 1 .. H over the horizon, null for a static variable) and
+  // importance, the selection weight averaged over the windows forecast from (every series' last
+  // window, every cross-validation window; on every rank of a partitioned run). Per kind and
+  // step the importances add up to 1. The historic selection reads the historic variables, the
+  // future ones over the input and the target (`observed_target`); without future variables TFT
+  // reads the window's last value, repeated, in their place (`repeated_target`, as NF names
+  // it). The attention rows give, per horizon step (`step` 1 .. H, the query), the attention
+  // weight, averaged over the heads and the windows, of each step it attends to (`variable`
+  // t-L .. t-1 over the input, t+1 .. t+H over the horizon; 0 after the step itself): NF's
+  // TFT.attention_weights()'s last H rows.
   data::TablePtr importances;
 };
 

@@ -390,7 +390,8 @@ class Tft final : public ForecastModel {
 
     // Static enrichment, then attention with the horizon steps as queries.
     const torch::Tensor enriched = enrichment_->forward(temporal, ctx.enrichment);
-    const torch::Tensor attended = Attention(enriched, L);  // [B, h, hidden]
+    const torch::Tensor attended =
+        Attention(enriched, L, selection != nullptr ? &selection->attention : nullptr);
     torch::Tensor x = attention_ln_->forward(attention_gate_->forward(attended) +
                                              enriched.narrow(1, L, horizon_));
     x = positionwise_->forward(x);
@@ -400,8 +401,9 @@ class Tft final : public ForecastModel {
   }
 
   // NF's InterpretableMultiHeadAttention over x [B, T, hidden], causal, for the queries of
-  // steps L.. only; returns [B, T - L, hidden] after out_proj and dropout.
-  torch::Tensor Attention(const torch::Tensor& x, int64_t L) {
+  // steps L.. only; returns [B, T - L, hidden] after out_proj and dropout. `weights_out`, if
+  // given, receives the attention weights [B, T - L, T], averaged over the heads.
+  torch::Tensor Attention(const torch::Tensor& x, int64_t L, torch::Tensor* weights_out) {
     const int64_t b = x.size(0), T = x.size(1), h = T - L, heads = o_.n_head, d = head_dim_;
     const torch::Tensor qkv = Dense(qkv_, x);  // [B, T, (2 heads + 1) d]
     const torch::Tensor q = qkv.narrow(1, L, h)
@@ -423,7 +425,8 @@ class Tft final : public ForecastModel {
     // NF attends from every step; its dropouts draw over all T (PartDropout).
     const torch::Tensor weights = PartDropout(torch::softmax(scores, -1), {b, heads, T, T}, 2, L,
                                               o_.attn_dropout, is_training())
-                                      .mean(1);             // [B, h, T]
+                                      .mean(1);  // [B, h, T]
+    if (weights_out != nullptr) *weights_out = weights;
     const torch::Tensor mixed = BatchedMatmul(weights, v);  // [B, h, d]
     return PartDropout(Dense(attention_out_, mixed), {b, T, o_.hidden_size}, 1, L, o_.dropout,
                        is_training());
