@@ -255,12 +255,10 @@ TEST(ModelParams, ReadFromYamlOrJson) {
   ASSERT_TRUE(ParseModelParam("NHITS.scaler_type=robust", config).ok());
   EXPECT_EQ(config.model_scalers["NHITS"], "robust");
   // Flags as YAML and as Python (NF's signatures) spell them.
-  ASSERT_TRUE(ParseModelParam("LSTM.recurrent=True", config).ok());
-  EXPECT_EQ(config.params["LSTM"]["recurrent"], 1);
-  ASSERT_TRUE(ParseModelParam("LSTM.recurrent=False", config).ok());
-  EXPECT_EQ(config.params["LSTM"]["recurrent"], 0);
-  ASSERT_TRUE(ParseModelParam("LSTM.recurrent=true", config).ok());
-  EXPECT_EQ(config.params["LSTM"]["recurrent"], 1);
+  for (const auto& [text, value] : {std::pair{"True", 1}, {"False", 0}, {"true", 1}}) {
+    ASSERT_TRUE(ParseModelParam(std::string("LSTM.recurrent=") + text, config).ok()) << text;
+    EXPECT_EQ(config.params["LSTM"]["recurrent"], value) << text;
+  }
   // Names for the hyper-parameters whose NF values are names (named_params.h); NF lower-cases
   // rnn_type.
   ASSERT_TRUE(ParseModelParam("TFT.rnn_type=GRU", config).ok());

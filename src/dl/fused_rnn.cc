@@ -43,26 +43,19 @@ struct Stacked {
 };
 
 // Every layer of a torch recurrent module with options `o` (LSTMOptions, GRUOptions or
-// RNNOptions) on oneDNN; h0 and c0 are [layers, B, H] (c0 for the LSTM only).
-template <typename Options>
-Stacked RunLayers(RnnCell cell, const char* module, const Options& o, bool training,
-                  const torch::OrderedDict<std::string, at::Tensor>& params,
-                  const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0) {
+// RNNOptions): `layer(l, suffix, x)` runs layer l (its parameters named with `suffix`, "_l0",
+// ...) on x [T, B, in] and gives its output [T, B, out] and, for an LSTM, its last cell state;
+// dropout between layers in training.
+template <typename Options, typename Layer>
+Stacked StackLayers(const char* module, const Options& o, bool training, const at::Tensor& input,
+                    Layer&& layer) {
   at::Tensor x = o.batch_first() ? input.transpose(0, 1) : input;  // [T, B, in]
   TORCH_CHECK(x.size(2) == o.input_size(), module, ": input ", input.sizes(), " has ", x.size(2),
               " features; the module takes ", o.input_size());
   const int64_t steps = x.size(0);
   std::vector<at::Tensor> h_n, c_n;
   for (int64_t l = 0; l < o.num_layers(); ++l) {
-    const std::string suffix = "_l" + std::to_string(l);
-    at::Tensor b_ih, b_hh;
-    if (o.bias()) {
-      b_ih = Parameter(module, params, "bias_ih" + suffix);
-      b_hh = Parameter(module, params, "bias_hh" + suffix);
-    }
-    auto [out, c] = DnnlRnnLayer(cell, x, Parameter(module, params, "weight_ih" + suffix),
-                                 Parameter(module, params, "weight_hh" + suffix), b_ih, b_hh, h0[l],
-                                 c0.defined() ? c0[l] : at::Tensor());
+    auto [out, c] = layer(l, "_l" + std::to_string(l), x);
     h_n.push_back(out[steps - 1]);
     if (c.defined()) c_n.push_back(c);
     x = out;
@@ -73,6 +66,24 @@ Stacked RunLayers(RnnCell cell, const char* module, const Options& o, bool train
   r.h_n = at::stack(h_n);
   if (!c_n.empty()) r.c_n = at::stack(c_n);
   return r;
+}
+
+// Every layer on oneDNN; h0 and c0 are [layers, B, H] (c0 for the LSTM only).
+template <typename Options>
+Stacked RunLayers(RnnCell cell, const char* module, const Options& o, bool training,
+                  const torch::OrderedDict<std::string, at::Tensor>& params,
+                  const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0) {
+  return StackLayers(module, o, training, input,
+                     [&](int64_t l, const std::string& suffix, const at::Tensor& x) {
+                       at::Tensor b_ih, b_hh;
+                       if (o.bias()) {
+                         b_ih = Parameter(module, params, "bias_ih" + suffix);
+                         b_hh = Parameter(module, params, "bias_hh" + suffix);
+                       }
+                       return DnnlRnnLayer(cell, x, Parameter(module, params, "weight_ih" + suffix),
+                                           Parameter(module, params, "weight_hh" + suffix), b_ih,
+                                           b_hh, h0[l], c0.defined() ? c0[l] : at::Tensor());
+                     });
 }
 
 int64_t BatchOf(const at::Tensor& input, bool batch_first) {
@@ -102,29 +113,21 @@ std::tuple<at::Tensor, LstmState> ProjectedLayers(torch::nn::LSTM lstm, const at
                                                   const LstmState& state) {
   const auto& o = lstm->options;
   const auto params = lstm->named_parameters(/*recurse=*/false);
-  at::Tensor x = o.batch_first() ? input.transpose(0, 1) : input;  // [T, B, in]
-  TORCH_CHECK(x.size(2) == o.input_size(), "LSTM: input ", input.sizes(), " has ", x.size(2),
-              " features; the module takes ", o.input_size());
-  const int64_t steps = x.size(0), batch = x.size(1);
+  const int64_t batch = BatchOf(input, o.batch_first());
   const at::Tensor h0 = InitialState("LSTM", std::get<0>(state), o.num_layers(), batch,
                                      o.proj_size(), input.options());
   const at::Tensor c0 = InitialState("LSTM", std::get<1>(state), o.num_layers(), batch,
                                      o.hidden_size(), input.options());
-  std::vector<at::Tensor> h_n, c_n;
-  for (int64_t l = 0; l < o.num_layers(); ++l) {
-    const std::string suffix = "_l" + std::to_string(l);
-    auto [out, c] =
-        ProjectedLstmLayer(x, Parameter("LSTM", params, "weight_ih" + suffix),
-                           Parameter("LSTM", params, "weight_hh" + suffix),
-                           Parameter("LSTM", params, "bias_ih" + suffix),
-                           Parameter("LSTM", params, "bias_hh" + suffix),
-                           Parameter("LSTM", params, "weight_hr" + suffix), h0[l], c0[l]);
-    h_n.push_back(out[steps - 1]);
-    c_n.push_back(c);
-    x = out;
-    if (l + 1 < o.num_layers()) x = Dropout(x, o.dropout(), lstm->is_training());
-  }
-  return {o.batch_first() ? x.transpose(0, 1).contiguous() : x, {at::stack(h_n), at::stack(c_n)}};
+  Stacked r = StackLayers("LSTM", o, lstm->is_training(), input,
+                          [&](int64_t l, const std::string& suffix, const at::Tensor& x) {
+                            return ProjectedLstmLayer(
+                                x, Parameter("LSTM", params, "weight_ih" + suffix),
+                                Parameter("LSTM", params, "weight_hh" + suffix),
+                                Parameter("LSTM", params, "bias_ih" + suffix),
+                                Parameter("LSTM", params, "bias_hh" + suffix),
+                                Parameter("LSTM", params, "weight_hr" + suffix), h0[l], c0[l]);
+                          });
+  return {r.output, {r.h_n, r.c_n}};
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 
 #include "drc/data/io.h"
+#include "src/dl/tensor_view.h"
 
 namespace drc::dl {
 namespace {
@@ -27,18 +27,6 @@ std::string FirstHeader(const std::string& path) {
     first = first.substr(1, first.size() - 2);
   }
   return first;
-}
-
-Result<std::shared_ptr<arrow::Array>> OneChunk(const std::shared_ptr<arrow::ChunkedArray>& column,
-                                               const std::shared_ptr<arrow::DataType>& type) {
-  auto cast = arrow::compute::Cast(column, type);
-  if (!cast.ok()) return Status::InvalidArgument(cast.status().ToString());
-  const auto& chunks = cast->chunked_array()->chunks();
-  if (chunks.empty()) return arrow::MakeEmptyArray(type).ValueOrDie();
-  if (chunks.size() == 1) return chunks[0];
-  auto joined = arrow::Concatenate(chunks);
-  if (!joined.ok()) return Status::InvalidArgument(joined.status().ToString());
-  return *joined;
 }
 
 }  // namespace
@@ -80,41 +68,48 @@ Result<Hierarchy> HierarchyFromTable(const data::TablePtr& table, const std::str
                                    "column per bottom series, and a row per series; got ",
                                    columns, " columns and ", rows, " rows");
   }
-  DRC_ASSIGN_OR_RETURN(auto ids_array, OneChunk(table->column(0), arrow::utf8()));
-  const auto& ids = static_cast<const arrow::StringArray&>(*ids_array);
-  std::vector<std::string> names(rows);
+  auto ids = arrow::compute::Cast(table->column(0), arrow::utf8());
+  if (!ids.ok()) {
+    return Status::InvalidArgument(source, ": the series ids (column 1): ", ids.status().message());
+  }
+  std::vector<std::string> names;
   std::map<std::string, int64_t> row_of;
-  for (int64_t r = 0; r < rows; ++r) {
-    if (ids.IsNull(r) || ids.GetView(r).empty()) {
-      return Status::InvalidArgument(source, ":", r + 2, ":1: expected a series id");
-    }
-    names[r] = std::string(ids.GetView(r));
-    if (!row_of.emplace(names[r], r).second) {
-      return Status::InvalidArgument(source, ":", r + 2, ":1: series '", names[r],
-                                     "' has a row already");
+  for (const auto& chunk : ids->chunked_array()->chunks()) {
+    const auto& text = static_cast<const arrow::StringArray&>(*chunk);
+    for (int64_t i = 0; i < text.length(); ++i) {
+      const auto r = static_cast<int64_t>(names.size());
+      if (text.IsNull(i) || text.GetView(i).empty()) {
+        return Status::InvalidArgument(source, ":", r + 2, ":1: expected a series id");
+      }
+      names.emplace_back(text.GetView(i));
+      if (!row_of.emplace(names.back(), r).second) {
+        return Status::InvalidArgument(source, ":", r + 2, ":1: series '", names.back(),
+                                       "' has a row already");
+      }
     }
   }
-  const int64_t bottom = columns - 1;
-  auto s_file = torch::zeros({rows, bottom}, torch::kFloat64);
-  auto acc = s_file.accessor<double, 2>();
+  std::vector<torch::Tensor> columns_read;
   for (int c = 1; c < columns; ++c) {
     const std::string& header = table->field(c)->name();
-    auto values = OneChunk(table->column(c), arrow::float64());
+    auto values = ColumnAsTensor(table->column(c));  // nulls as NaN
     if (!values.ok()) {
       return Status::InvalidArgument(source, ": column ", c + 1, " ('", header,
                                      "') should hold 0 or 1, as a summing matrix does (",
                                      table->field(c)->type()->ToString(), " read)");
     }
-    const auto& v = static_cast<const arrow::DoubleArray&>(**values);
-    for (int64_t r = 0; r < rows; ++r) {
-      if (v.IsNull(r) || (v.Value(r) != 0.0 && v.Value(r) != 1.0)) {
-        return Status::InvalidArgument(
-            source, ":", r + 2, ":", c + 1, ": column '", header, "' expects 0 or 1, got ",
-            v.IsNull(r) ? std::string("nothing") : std::to_string(v.Value(r)));
-      }
-      acc[r][c - 1] = v.Value(r);
+    const torch::Tensor v = values->tensor.to(torch::kFloat64);
+    const auto bad = torch::nonzero((v != 0) & (v != 1));
+    if (bad.size(0) > 0) {
+      const int64_t r = bad[0][0].item<int64_t>();
+      const double value = v[r].item<double>();
+      return Status::InvalidArgument(
+          source, ":", r + 2, ":", c + 1, ": column '", header, "' expects 0 or 1, got ",
+          std::isnan(value) ? std::string("nothing") : std::to_string(value));
     }
+    columns_read.push_back(v);
   }
+  const torch::Tensor s_file = torch::stack(columns_read, 1);  // [rows, bottom]
+  const auto acc = s_file.accessor<double, 2>();
   // The bottom series' rows, in the order of the columns; then the aggregates.
   std::map<std::string, int> column_of;
   for (int c = 1; c < columns; ++c) {

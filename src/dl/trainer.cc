@@ -16,6 +16,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <sstream>
 
 #include "drc/common/cpus.h"
@@ -390,7 +391,7 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
         // that each window counts by its size.
         const auto& scale = host_batch.input.scale;
         const auto& mask = host_batch.outsample_mask;
-        torch::Tensor terms;
+        torch::Tensor terms, frequency;  // frequency: FreDF's per-window term
         if (loss.is_distribution()) {
           // -log p of the point under the distribution mapped to the series' units
           // (NF's scale_decouple): for Normal and StudentT the scaled one's plus
@@ -410,29 +411,33 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
           const auto insample = loss.kind == PointLoss::kMase
                                     ? InvertScale(host_batch.input.insample_y, scale)
                                     : torch::Tensor();
-          terms = PointLossTerms(loss, actual, forecast, insample);
+          terms = PointLossTerms(loss, actual, forecast, insample);  // FreDF's: MSE's
           if (loss.kind == PointLoss::kFreDF) {
-            // MSE's weighted mean over the points and the frequency term's mean over
-            // the windows, over every rank's windows.
-            const auto zero = torch::zeros_like(terms);
-            const auto kept = torch::where(mask != 0, terms, zero);
-            const auto frequency = FrequencyTerms(torch::where(mask != 0, actual, zero), forecast);
-            double sums[4] = {(kept * mask).sum().item<double>(), mask.sum().item<double>(),
-                              frequency.sum().item<double>(),
-                              static_cast<double>(frequency.size(0))};
-            if (reducer_) DRC_RETURN_NOT_OK(AllReduceSums(options_.comm, sums));
-            const double time = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
-            const double per_window = sums[3] > 0 ? sums[2] / sums[3] : 0.0;
-            return (1 - loss.parameter) * time + loss.parameter * per_window;
+            frequency = FrequencyTerms(torch::where(mask != 0, actual, torch::zeros_like(actual)),
+                                       forecast);
           }
         }
-        if (!reducer_) return ReducePointLoss(loss, terms, mask).item<double>();
+        if (!reducer_ && !frequency.defined()) {
+          return ReducePointLoss(loss, terms, mask).item<double>();
+        }
         // The ranks' windows may differ (a partitioned table): the loss over all of
-        // them, so that every rank makes the same early-stopping decision.
+        // them, so that every rank makes the same early-stopping decision. FreDF adds its
+        // frequency terms and windows.
         const auto kept = torch::where(mask != 0, terms, torch::zeros_like(terms));
-        double sums[2] = {(kept * mask).sum().item<double>(), mask.sum().item<double>()};
-        DRC_RETURN_NOT_OK(AllReduceSums(options_.comm, sums));
+        double sums[4] = {(kept * mask).sum().item<double>(), mask.sum().item<double>(), 0, 0};
+        if (frequency.defined()) {
+          sums[2] = frequency.sum().item<double>();
+          sums[3] = static_cast<double>(frequency.size(0));
+        }
+        if (reducer_) {
+          DRC_RETURN_NOT_OK(
+              AllReduceSums(options_.comm, std::span<double>(sums, frequency.defined() ? 4 : 2)));
+        }
         const double mean = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+        if (frequency.defined()) {
+          const double per_window = sums[3] > 0 ? sums[2] / sums[3] : 0.0;
+          return (1 - loss.parameter) * mean + loss.parameter * per_window;
+        }
         return loss.kind == PointLoss::kRmse ? std::sqrt(mean) : mean;
       });
 }
