@@ -5,6 +5,9 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace drc::dl {
@@ -24,6 +27,9 @@ constexpr double kTweedieMaxLogMu = 37;
 constexpr double kTweedieCountEps = 1e-5;
 // PMM's rate floor (NBMM's and GMM's are NegativeBinomial's and Normal's).
 constexpr double kPoissonMixtureRateEps = 1e-3;
+// ISQF's tolerance (NF's tol): added to the softmax'd spacings, the knots' increments and the
+// tails' betas, so that no spacing, increment or 1 / beta reaches 0 or infinity.
+constexpr double kIsqfTol = 1e-4;
 
 struct Entry {
   DistributionKind kind;
@@ -39,6 +45,7 @@ const std::vector<Entry>& Entries() {
       {DistributionKind::kPoisson, false, "Poisson", {"rate"}},
       {DistributionKind::kNegativeBinomial, false, "NegativeBinomial", {"total_count", "logits"}},
       {DistributionKind::kTweedie, false, "Tweedie", {"log_mu"}},
+      {DistributionKind::kIsqf, false, "ISQF", {}},  // names from the knots: param_names()
       {DistributionKind::kNormal, true, "GMM", {"mu", "std"}},
       {DistributionKind::kPoisson, true, "PMM", {"lambda"}},
       {DistributionKind::kNegativeBinomial, true, "NBMM", {"total_count", "logits"}},
@@ -53,6 +60,167 @@ const Entry& EntryOf(DistributionKind kind, bool mixture) {
   TORCH_CHECK(false, "likelihood: no entry for kind ", static_cast<int>(kind));
 }
 
+// NF's parameterize_spline: the spline's n knots [..., Q-1, n] between each two quantile knots
+// lo and hi ([..., Q-1]) from raw spacings [..., Q-1, n], and the spacings: positions
+// lo + (hi - lo) * (0, d_1, d_1 + d_2, ...) with d = (softmax(raw) + tol) / (1 + n tol).
+std::pair<torch::Tensor, torch::Tensor> SplineKnots(const torch::Tensor& raw,
+                                                    const torch::Tensor& lo,
+                                                    const torch::Tensor& hi) {
+  const int64_t n = raw.size(-1);
+  const torch::Tensor spacing =
+      (torch::softmax(raw, -1) + kIsqfTol) / (1 + static_cast<double>(n) * kIsqfTol);
+  const torch::Tensor start = torch::cat({torch::zeros_like(spacing.narrow(-1, 0, 1)),
+                                          torch::cumsum(spacing, -1).narrow(-1, 0, n - 1)},
+                                         -1);
+  const torch::Tensor width = (hi - lo).unsqueeze(-1);
+  return {start * width + lo.unsqueeze(-1), spacing * width};
+}
+
+// ISQF's quantile function and CRPS (NF's BaseISQF, GluonTS's ISQF) from the mapped parameters
+// [..., P] and the knots' levels: the Q - 1 splines between the quantile knots (x the levels, y
+// the values), each of n linear pieces from (sk_x, sk_y) with widths dx, dy, and the tails
+// q(a) = al log(a) + bl below the lowest level, ar log(1 - a) + br above the highest.
+class Isqf {
+ public:
+  Isqf(const torch::Tensor& params, const LikelihoodOptions& options) {
+    const auto q = static_cast<int64_t>(options.knots.size());
+    const int64_t n = options.pieces, k = (q - 1) * n;
+    const torch::Tensor levels =
+        torch::tensor(options.knots, torch::kFloat64).to(params.options());  // [Q]
+    qx_ = levels.narrow(0, 0, q - 1);
+    qx_plus_ = levels.narrow(0, 1, q - 1);
+    const torch::Tensor qy = params.narrow(-1, 2 * k + 2, q);
+    qy_ = qy.narrow(-1, 0, q - 1);
+    qy_plus_ = qy.narrow(-1, 1, q - 1);
+    std::tie(sk_x_, dx_) =
+        SplineKnots(params.narrow(-1, 0, k).unflatten(-1, {q - 1, n}), qx_, qx_plus_);
+    std::tie(sk_y_, dy_) =
+        SplineKnots(params.narrow(-1, k, k).unflatten(-1, {q - 1, n}), qy_, qy_plus_);
+    sk_x_plus_ = n > 1 ? torch::cat({sk_x_.narrow(-1, 1, n - 1),
+                                     qx_plus_.unsqueeze(-1).expand_as(sk_x_.narrow(-1, 0, 1))},
+                                    -1)
+                       : qx_plus_.unsqueeze(-1).expand_as(sk_x_);
+    xl_ = levels[0];
+    xr_ = levels[q - 1];
+    yl_ = qy.select(-1, 0);
+    yr_ = qy.select(-1, q - 1);
+    // NF's parameterize_tail(beta_l, x_l, y_l) and (-beta_r, 1 - x_r, y_r): a = 1 / beta,
+    // b = -a log(x) + y.
+    al_ = 1 / params.select(-1, 2 * k);
+    bl_ = -al_ * torch::log(xl_) + yl_;
+    ar_ = 1 / -params.select(-1, 2 * k + 1);
+    br_ = -ar_ * torch::log(1 - xr_) + yr_;
+  }
+
+  // q(alpha) for levels alpha [...] (the parameters' batch shape).
+  torch::Tensor Quantile(const torch::Tensor& alpha) const {
+    torch::Tensor out =
+        torch::where(alpha < xl_, al_ * torch::log(alpha) + bl_, ar_ * torch::log(1 - alpha) + br_);
+    const torch::Tensor spline =
+        SplineAt(alpha.unsqueeze(-1).unsqueeze(-1).unsqueeze(-1)).squeeze(-1);  // [..., Q-1]
+    for (int64_t i = 0; i < qx_.size(0); ++i) {
+      out = torch::where(torch::logical_and(qx_[i] <= alpha, alpha < qx_plus_[i]),
+                         spline.select(-1, i), out);
+    }
+    return out;
+  }
+
+  // The CRPS of y [...] in closed form: both tails' and the splines'.
+  torch::Tensor Crps(const torch::Tensor& y) const {
+    return LeftTailCrps(y) + RightTailCrps(y) + SplineCrps(y);
+  }
+
+  // The integral of q over (0, 1): each piece's width times its mean height, and the tails'.
+  torch::Tensor Mean() const {
+    const torch::Tensor pieces = (dx_ * (sk_y_ + dy_ / 2)).sum({-2, -1});
+    const torch::Tensor left = al_ * (xl_ * torch::log(xl_) - xl_) + bl_ * xl_;
+    const torch::Tensor u = 1 - xr_;
+    const torch::Tensor right = ar_ * (u * torch::log(u) - u) + br_ * u;
+    return left + pieces + right;
+  }
+
+ private:
+  // Every spline's value at levels a [..., Q-1 or 1, m, 1]: [..., Q-1, m].
+  torch::Tensor SplineAt(const torch::Tensor& a) const {
+    torch::Tensor v = (a - sk_x_.unsqueeze(-2)) / dx_.unsqueeze(-2);
+    v = torch::maximum(torch::minimum(v, torch::ones_like(v)), torch::zeros_like(v));
+    return qy_.unsqueeze(-1) + torch::sum(v * dy_.unsqueeze(-2), -1);
+  }
+
+  // Each spline's level at y [...] clamped to its range: [..., Q-1] (NF's cdf_spline).
+  torch::Tensor SplineLevel(const torch::Tensor& y) const {
+    const torch::Tensor z = y.unsqueeze(-1);
+    torch::Tensor level;
+    const int64_t n = sk_x_.size(-1);
+    if (n > 1) {
+      const torch::Tensor at_knots = SplineAt(sk_x_.unsqueeze(-1));  // [..., Q-1, n]
+      const torch::Tensor below = at_knots < z.unsqueeze(-1);
+      const torch::Tensor below_next =
+          torch::cat({below.narrow(-1, 1, n - 1), torch::zeros_like(below.narrow(-1, 0, 1))}, -1);
+      const torch::Tensor rise = torch::sum(below_next * dy_, -1);
+      const torch::Tensor piece = torch::logical_and(below, torch::logical_not(below_next));
+      const torch::Tensor slope = torch::sum((piece * dx_) / dy_, -1);
+      const torch::Tensor start = torch::sum(piece * sk_x_, -1);
+      level = start + (z - qy_ - rise) * slope;
+    } else {
+      level = qx_ + (z - qy_) / (qy_plus_ - qy_) * (qx_plus_ - qx_);
+    }
+    return torch::minimum(torch::maximum(level, qx_), qx_plus_);
+  }
+
+  // The tails' levels at y, clamped to the tail (NF's cdf_tail).
+  torch::Tensor LeftLevel(const torch::Tensor& y) const {
+    return torch::exp(torch::minimum((y - bl_) / al_, torch::log(xl_)));
+  }
+  torch::Tensor RightLevel(const torch::Tensor& y) const {
+    return 1 - torch::exp(torch::minimum((y - br_) / ar_, torch::log(1 - xr_)));
+  }
+
+  torch::Tensor LeftTailCrps(const torch::Tensor& y) const {
+    const torch::Tensor level = LeftLevel(y);
+    const torch::Tensor x = xl_;
+    const torch::Tensor first = (y - bl_) * (x * x - 2 * x + 2 * level);
+    const torch::Tensor second =
+        x * x * al_ * (-torch::log(x) + 0.5) +
+        2 * torch::where(y < yl_, x * al_ * (torch::log(x) - 1) + level * (-y + bl_ + al_),
+                         torch::zeros_like(x));
+    return first + second;
+  }
+
+  torch::Tensor RightTailCrps(const torch::Tensor& y) const {
+    const torch::Tensor level = RightLevel(y);
+    const torch::Tensor x = xr_;
+    const torch::Tensor first = (y - br_) * (-1 - x * x + 2 * level);
+    const torch::Tensor second =
+        ar_ * (-0.5 * (x + 1) * (x + 1) + (x * x - 1) * torch::log(1 - x) + 2 * level) +
+        2 * torch::where(y > yr_, (1 - level) * (y - br_), ar_ * (1 - x) * torch::log(1 - x));
+    return first + second;
+  }
+
+  torch::Tensor SplineCrps(const torch::Tensor& y) const {
+    const torch::Tensor z = y.unsqueeze(-1);
+    const torch::Tensor level = SplineLevel(y);  // [..., Q-1]
+    const torch::Tensor level_e = level.unsqueeze(-1);
+    const torch::Tensor qx_plus_e = qx_plus_.unsqueeze(-1);
+    const torch::Tensor r = torch::minimum(torch::maximum(level_e, sk_x_), sk_x_plus_);
+    const torch::Tensor& a = sk_x_;
+    const torch::Tensor& b = sk_x_plus_;
+    const torch::Tensor coeff1 = -2.0 / 3 * b.pow(3) + a * b.pow(2) + b.pow(2) -
+                                 (1.0 / 3) * a.pow(3) - 2 * a * b - r.pow(2) + 2 * a * r;
+    const torch::Tensor coeff2 =
+        -2 * torch::maximum(level_e, b) + b.pow(2) + 2 * qx_plus_e - qx_plus_e.pow(2);
+    const torch::Tensor result =
+        (qx_plus_.pow(2) - qx_.pow(2)) * (z - qy_) + 2 * (qx_plus_ - level) * (qy_ - z) +
+        torch::sum((dy_ / dx_) * coeff1, -1) + torch::sum(dy_ * coeff2, -1);
+    return torch::sum(result, -1);
+  }
+
+  torch::Tensor qx_, qx_plus_, qy_, qy_plus_;
+  torch::Tensor sk_x_, dx_, sk_x_plus_, sk_y_, dy_;
+  torch::Tensor xl_, xr_, yl_, yr_;
+  torch::Tensor al_, bl_, ar_, br_;
+};
+
 }  // namespace
 
 Result<Likelihood> Likelihood::Make(const std::string& name, const LikelihoodOptions& options) {
@@ -65,6 +233,25 @@ Result<Likelihood> Likelihood::Make(const std::string& name, const LikelihoodOpt
     if (e.kind == DistributionKind::kTweedie && !(options.rho > 1 && options.rho < 2)) {
       return Status::InvalidArgument("likelihood Tweedie: rho must be in (1, 2), got ",
                                      options.rho);
+    }
+    if (e.kind == DistributionKind::kIsqf) {
+      if (options.knots.size() < 2) {
+        return Status::InvalidArgument(
+            "likelihood ISQF: needs at least 2 quantile knots (the loss's quantiles), got ",
+            options.knots.size());
+      }
+      for (size_t i = 0; i < options.knots.size(); ++i) {
+        const double x = options.knots[i];
+        if (!(x > 0 && x < 1) || (i > 0 && !(x > options.knots[i - 1]))) {
+          return Status::InvalidArgument(
+              "likelihood ISQF: the quantile knots must rise within (0, 1); knot ", i + 1, " is ",
+              x);
+        }
+      }
+      if (options.pieces < 1) {
+        return Status::InvalidArgument("likelihood ISQF: num_pieces must be >= 1, got ",
+                                       options.pieces);
+      }
     }
     if (e.mixture && options.components < 1) {
       return Status::InvalidArgument("likelihood ", name, ": n_components must be >= 1, got ",
@@ -80,6 +267,16 @@ const std::string& Likelihood::name() const { return EntryOf(kind_, mixture_).na
 
 std::vector<std::string> Likelihood::param_names() const {
   const Entry& e = EntryOf(kind_, mixture_);
+  if (kind_ == DistributionKind::kIsqf) {
+    std::vector<std::string> names;
+    const size_t q = options_.knots.size(), k = (q - 1) * static_cast<size_t>(options_.pieces);
+    for (const char* kind : {"spline_knot_", "spline_height_"}) {
+      for (size_t i = 1; i <= k; ++i) names.push_back(kind + std::to_string(i));
+    }
+    names.insert(names.end(), {"beta_l", "beta_r"});
+    for (size_t i = 1; i <= q; ++i) names.push_back("quantile_knot_" + std::to_string(i));
+    return names;
+  }
   if (!mixture_) return e.params;
   std::vector<std::string> names;
   auto add = [&](const std::string& param) {
@@ -91,6 +288,10 @@ std::vector<std::string> Likelihood::param_names() const {
 }
 
 int Likelihood::num_params() const {
+  if (kind_ == DistributionKind::kIsqf) {
+    const auto q = static_cast<int>(options_.knots.size());
+    return 2 * (q - 1) * options_.pieces + 2 + q;
+  }
   const auto per_component = static_cast<int>(EntryOf(kind_, mixture_).params.size());
   if (!mixture_) return per_component;
   return (per_component + (options_.weighted ? 1 : 0)) * options_.components;
@@ -204,6 +405,19 @@ torch::Tensor Likelihood::MapParams(const torch::Tensor& raw, const torch::Tenso
       // refuses the distribution; counts near 80 000 with the identity scaler get there).
       return torch::stack({1.0 / alpha, torch::log(mu) + torch::log(alpha)}, -1);
     }
+    case DistributionKind::kIsqf: {
+      // NF's isqf_domain_map; the window's statistics stay outside (fitted in the scaled units).
+      TORCH_CHECK(!scaled, name(), " likelihood: fitted in the scaled units, without statistics");
+      const auto q = static_cast<int64_t>(options_.knots.size());
+      const int64_t splines = 2 * (q - 1) * options_.pieces;
+      const torch::Tensor knots = raw.narrow(-1, splines + 2, q);
+      const torch::Tensor increments = torch::cat(
+          {knots.narrow(-1, 0, 1), torch::softplus(knots.narrow(-1, 1, q - 1)) + kIsqfTol}, -1);
+      return torch::cat(
+          {raw.narrow(-1, 0, splines), torch::softplus(raw.narrow(-1, splines, 2)) + kIsqfTol,
+           torch::cumsum(increments, -1)},
+          -1);
+    }
     case DistributionKind::kTweedie: {
       torch::Tensor log_mu =
           torch::clamp(torch::softplus(raw.select(-1, 0)), kTweedieMinLogMu, kTweedieMaxLogMu);
@@ -235,6 +449,7 @@ torch::Tensor Likelihood::LogProb(const torch::Tensor& params, const torch::Tens
         torch::log_softmax(torch::log(Weights(params).clamp(eps, 1 - eps)), -1);
     return torch::logsumexp(per + log_weights, -1);
   }
+  if (kind_ == DistributionKind::kIsqf) return -torch::softplus(Isqf(params, options_).Crps(y));
   if (kind_ == DistributionKind::kTweedie) {
     // NF's Tweedie.log_prob, the log-likelihood up to a term free of mu:
     // y mu^(1 - rho) / (1 - rho) - mu^(2 - rho) / (2 - rho).
@@ -293,6 +508,7 @@ torch::Tensor Likelihood::Mean(const torch::Tensor& params) const {
     return params.select(-1, 0) * torch::exp(params.select(-1, 1));
   }
   if (kind_ == DistributionKind::kTweedie) return torch::exp(params.select(-1, 0));
+  if (kind_ == DistributionKind::kIsqf) return Isqf(params, options_).Mean();
   return params.select(-1, kind_ == DistributionKind::kStudentT ? 1 : 0);
 }
 
@@ -316,6 +532,10 @@ torch::Tensor Likelihood::Sample(const torch::Tensor& params,
     const torch::Tensor index = k.unsqueeze(-1).unsqueeze(-1).expand(one_component);
     const torch::Tensor chosen = components.gather(-2, index).squeeze(-2);  // [..., p]
     return Component().Sample(chosen, generator).to(device);
+  }
+  if (kind_ == DistributionKind::kIsqf) {
+    return Quantile(params,
+                    torch::rand(shape, generator, params.options().device(torch::kCPU)).to(device));
   }
   if (kind_ == DistributionKind::kTweedie) {
     const double rho = options_.rho;
@@ -345,6 +565,15 @@ torch::Tensor Likelihood::Sample(const torch::Tensor& params,
   const torch::Tensor chi2 =
       2.0 * at::_standard_gamma(0.5 * df.to(torch::kCPU), generator).to(device);
   return params.select(-1, 1) + params.select(-1, 2) * normal * torch::rsqrt(chi2 / df);
+}
+
+torch::Tensor Likelihood::Quantile(const torch::Tensor& params, const torch::Tensor& alpha) const {
+  CheckParams(params);
+  TORCH_CHECK(kind_ == DistributionKind::kIsqf, name(),
+              " likelihood: no quantile function here (ISQF's only)");
+  TORCH_CHECK(alpha.sizes() == params.sizes().slice(0, params.dim() - 1), name(),
+              " likelihood: levels ", alpha.sizes(), " do not match parameters ", params.sizes());
+  return Isqf(params, options_).Quantile(alpha);
 }
 
 torch::Tensor Likelihood::SampleQuantiles(const torch::Tensor& params, const torch::Tensor& q,

@@ -35,6 +35,17 @@
 //                     mu alpha / (1 + mu alpha) + 1e-8 clamped to [eps, 1 - eps], as torch's
 //                     NegativeBinomial clamps them (NF's NBMM anchors mu at the shift, not at
 //                     shift and scale as NegativeBinomial does)
+// ISQF (NF's Incremental Spline Quantile Function, from GluonTS; Park et al. 2022) is a
+// distribution given by its quantile function: Q knots at the levels x_1 < ... < x_Q (the
+// loss's quantiles, sorted), a monotone piecewise-linear spline of n pieces between each two
+// knots, and exponential tails beyond x_1 and x_Q. Its raw outputs, per point, are
+// (Q - 1) n knot spacings and (Q - 1) n height spacings (softmax'd per spline, each plus 1e-4
+// then renormalized), the tails' beta_l and beta_r (softplus + 1e-4) and Q knot outputs whose
+// first is the lowest knot's height and the others (softplus + 1e-4) its increments:
+//   ISQF  raw (kx, ky, bl, br, q) -> (kx, ky, softplus(bl) + 1e-4, softplus(br) + 1e-4,
+//                                     cumsum(q_1, softplus(q_2..Q) + 1e-4))
+// Its "log-likelihood" is NF's: -softplus(CRPS(y)), the CRPS in closed form; fitted, as Normal,
+// in the scaled units (NF's AffineTransform(loc, scale) adds log(scale) to -log p).
 // A mixture's log-likelihood is log sum_k w_k p_k(y), point by point (NF's default, without
 // batch or horizon correlation), its mean sum_k w_k mean_k, and a draw picks a component by the
 // weights and draws from it (torch's MixtureSameFamily).
@@ -61,19 +72,23 @@
 namespace drc::dl {
 
 // For a mixture, the family of its components.
-enum class DistributionKind { kStudentT, kNormal, kPoisson, kNegativeBinomial, kTweedie };
+enum class DistributionKind { kStudentT, kNormal, kPoisson, kNegativeBinomial, kTweedie, kIsqf };
 
 struct LikelihoodOptions {
   double rho = 1.5;       // Tweedie's variance power, 1 < rho < 2 (NF's `rho`)
   int components = 1;     // a mixture's K >= 1 (NF's n_components)
   bool weighted = false;  // whether a mixture's weights are outputs (NF's `weighted`)
+  // ISQF's quantile knots' levels (ascending, in (0, 1), at least 2; NF's: the loss's
+  // quantiles, sorted) and its spline pieces between two knots (NF's num_pieces).
+  std::vector<double> knots = {};
+  int pieces = 5;
 };
 
 class Likelihood {
  public:
-  // "StudentT", "Normal", "Poisson", "NegativeBinomial" or "Tweedie" (DistributionLoss's), or the
-  // mixture "GMM", "PMM" or "NBMM" (NF's loss names); InvalidArgument lists them otherwise, or
-  // says which option is out of its range.
+  // "StudentT", "Normal", "Poisson", "NegativeBinomial", "Tweedie" or "ISQF" (DistributionLoss's),
+  // or the mixture "GMM", "PMM" or "NBMM" (NF's loss names); InvalidArgument lists them otherwise,
+  // or says which option is out of its range.
   static Result<Likelihood> Make(const std::string& name, const LikelihoodOptions& options = {});
 
   DistributionKind kind() const { return kind_; }
@@ -82,20 +97,23 @@ class Likelihood {
   const std::string& name() const;
   // The parameters' names: {"loc", "scale"}, {"df", "loc", "scale"}, {"rate"},
   // {"total_count", "logits"} or {"log_mu"} (torch.distributions' constructor arguments; NF's
-  // names); a mixture's "mu-1", ..., "mu-K", "std-1", ... (GMM), "lambda-k" (PMM) or
-  // "total_count-k", "logits-k" (NBMM), then "weight-k" when weighted.
+  // names); ISQF's "spline_knot_1", ..., "spline_height_1", ..., "beta_l", "beta_r",
+  // "quantile_knot_1", ... (NF's); a mixture's "mu-1", ..., "mu-K", "std-1", ... (GMM), "lambda-k"
+  // (PMM) or "total_count-k", "logits-k" (NBMM), then "weight-k" when weighted.
   std::vector<std::string> param_names() const;
   int num_params() const;
 
-  // Whether the distribution is fitted in the series' units (all but Normal, StudentT and GMM)
-  // rather than the scaled ones; see above.
+  // Whether the distribution is fitted in the series' units (all but Normal, StudentT, GMM and
+  // ISQF) rather than the scaled ones; see above.
   bool in_series_units() const {
-    return kind_ != DistributionKind::kNormal && kind_ != DistributionKind::kStudentT;
+    return kind_ != DistributionKind::kNormal && kind_ != DistributionKind::kStudentT &&
+           kind_ != DistributionKind::kIsqf;
   }
 
   // For the location-scale families (Normal, StudentT, GMM), which of the parameters are
   // locations and which scales: the distribution of a + b X has locations a + b l and scales
-  // |b| s (what RevIN's inverse map does to a forecast's distribution). Empty for the others.
+  // |b| s (what RevIN's inverse map does to a forecast's distribution). Empty for the others
+  // (ISQF's affine image with b < 0 is no ISQF of the same knots).
   std::vector<int> LocationParams() const;
   std::vector<int> ScaleParams() const;
 
@@ -111,18 +129,22 @@ class Likelihood {
   torch::Tensor MaskedNll(const torch::Tensor& params, const torch::Tensor& y,
                           const torch::Tensor& mask) const;
   // The distribution's mean [...] (StudentT's df > 2 here, so its mean is loc; NegativeBinomial's
-  // total_count * exp(logits), i.e. mu; Tweedie's exp(log_mu)).
+  // total_count * exp(logits), i.e. mu; Tweedie's exp(log_mu); ISQF's the integral of its
+  // quantile function over (0, 1), in closed form, where NF's takes the mean of 1000 draws).
   torch::Tensor Mean(const torch::Tensor& params) const;
   // One draw per parameter set: params [..., P] -> [...]. StudentT draws loc + scale * Z /
   // sqrt(V / df) with Z standard normal and V ~ chi2(df) = 2 * Gamma(df / 2, 1);
   // NegativeBinomial, as torch's, Poisson(G * exp(logits)) with G ~ Gamma(total_count, 1);
   // Tweedie, as NF's, Gamma(N * alpha, rate beta) with N ~ Poisson(lambda) + 1e-5 (so that N = 0
   // gives a draw near 0, not 0), lambda = mu^(2 - rho) / (2 - rho), alpha = (2 - rho) / (rho - 1),
-  // beta = mu^(1 - rho) / (rho - 1).
+  // beta = mu^(1 - rho) / (rho - 1). ISQF draws its quantile function at a uniform level.
   // `generator` is a CPU generator: for parameters on a GPU, Z and V are drawn on the host and
   // copied over, so a seeded forecast draws the same numbers on either device.
   torch::Tensor Sample(const torch::Tensor& params,
                        c10::optional<at::Generator> generator = c10::nullopt) const;
+  // ISQF's quantile function at levels alpha in (0, 1): params [..., P], alpha [...] -> [...]
+  // (what its draws are at uniform levels); a c10::Error for the other likelihoods.
+  torch::Tensor Quantile(const torch::Tensor& params, const torch::Tensor& alpha) const;
   // NF's DistributionLoss.sample quantiles: `samples` draws per parameter set, then the
   // empirical quantiles at levels q (in [0, 1]), interpolated linearly as torch.quantile does:
   // params [..., P], q [Q] -> [..., Q].

@@ -36,7 +36,7 @@ TEST(Likelihood, NamesAndParameters) {
   auto bad = Likelihood::Make("Gamma");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("'Gamma' (available: StudentT, Normal, Poisson, "
-                                        "NegativeBinomial, Tweedie, GMM, PMM, NBMM)"),
+                                        "NegativeBinomial, Tweedie, ISQF, GMM, PMM, NBMM)"),
             std::string::npos)
       << bad.status().message();
 }
@@ -183,6 +183,96 @@ TEST(Likelihood, TweedieIsNfs) {
     ASSERT_FALSE(bad.ok()) << rho;
     EXPECT_NE(bad.status().message().find("rho must be in (1, 2)"), std::string::npos);
   }
+}
+
+// NF's ISQF (DistributionLoss("ISQF"), level [80, 90]: knots at 0.05, 0.1, 0.5, 0.9, 0.95, five
+// pieces each): its log_prob, its gradient and its quantile function, for raw outputs
+// 1.5 sin(0.7 i), i = 0 .. 281, as [2, 3, 47]; the values NF 3.3 gives (float32).
+TEST(Likelihood, IsqfIsNfs) {
+  auto isqf = Likelihood::Make("ISQF", {.knots = {0.05, 0.1, 0.5, 0.9, 0.95}});
+  ASSERT_TRUE(isqf.ok()) << isqf.status();
+  EXPECT_EQ(isqf->num_params(), 47);
+  const auto names = isqf->param_names();
+  EXPECT_EQ(names.front(), "spline_knot_1");
+  EXPECT_EQ(names[20], "spline_height_1");
+  EXPECT_EQ(names[40], "beta_l");
+  EXPECT_EQ(names.back(), "quantile_knot_5");
+  EXPECT_FALSE(isqf->in_series_units());
+  EXPECT_TRUE(isqf->LocationParams().empty());
+  const auto raw = (torch::sin(torch::arange(2 * 3 * 47, torch::kFloat32) * 0.7) * 1.5)
+                       .reshape({2, 3, 47})
+                       .requires_grad_(true);
+  const auto params = isqf->MapParams(raw);
+  const auto y = torch::tensor({{-3.0f, -0.5f, 0.2f}, {0.7f, 1.9f, 6.0f}});
+  const auto log_prob = isqf->LogProb(params, y);
+  const double nf_log_prob[] = {-2.1560370922088623, -1.7151731252670288, -3.3628294467926025,
+                                -1.346785068511963,  -2.115478038787842,  -4.457915306091309};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_NEAR(log_prob.flatten()[i].item<double>(), nf_log_prob[i], 2e-6) << i;
+  }
+  log_prob.sum().backward();
+  const std::pair<int, double> nf_grad[] = {
+      {0, 0.0007640068070031703}, {7, 0.0037305995356291533}, {20, -0.001248581218533218},
+      {41, 0.002084828447550535}, {45, -0.07440363615751266}, {46, -0.004551867954432964},
+      {87, 0.004183704499155283}, {279, 0.5927976369857788}};
+  for (const auto& [i, g] : nf_grad) {
+    EXPECT_NEAR(raw.grad().flatten()[i].item<double>(), g, 1e-6) << i;
+  }
+  const auto detached = params.detach();
+  const auto alpha = torch::tensor({{0.01f, 0.07f, 0.3f}, {0.5f, 0.92f, 0.99f}});
+  const auto quantile = isqf->Quantile(detached, alpha);
+  const double nf_quantile[] = {-3.109083652496338, -0.3914715349674225, 4.091521739959717,
+                                1.9938422441482544, 0.44964224100112915, 11.790757179260254};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_NEAR(quantile.flatten()[i].item<double>(), nf_quantile[i], 2e-5) << i;
+  }
+  // The mean in closed form: NF's estimate from 400 000 draws, and the midpoint rule over the
+  // quantile function at 200 000 levels (in float64).
+  const auto mean = isqf->Mean(detached);
+  const double nf_mean[] = {-0.4625706970691681, 1.5830737352371216,   4.05178165435791,
+                            1.9348015785217285,  -0.38393694162368774, 0.8572700023651123};
+  const auto params64 = detached.to(torch::kFloat64);
+  constexpr int64_t kLevels = 200000;
+  const auto levels = (torch::arange(kLevels, torch::kFloat64) + 0.5) / kLevels;
+  for (int i = 0; i < 6; ++i) {
+    const auto p = params64.reshape({6, 47})[i].expand({kLevels, 47});
+    const double integral = isqf->Quantile(p, levels).mean().item<double>();
+    EXPECT_NEAR(mean.flatten()[i].item<double>(), integral, 1e-3) << i;
+    EXPECT_NEAR(mean.flatten()[i].item<double>(), nf_mean[i], 0.02) << i;
+  }
+  // Draws are the quantile function at uniform levels: their quantiles are the function's.
+  at::Generator generator = at::detail::createCPUGenerator(7);
+  const auto q = isqf->SampleQuantiles(detached, torch::tensor({0.3, 0.92}), 20000, generator);
+  for (int i = 0; i < 6; ++i) {
+    const auto at = detached.reshape({6, 47})[i];
+    EXPECT_NEAR(q.reshape({6, 2})[i][0].item<double>(),
+                isqf->Quantile(at, torch::tensor(0.3f)).item<double>(), 0.05)
+        << i;
+  }
+}
+
+// ISQF's options as NF's: at least two knots, rising in (0, 1), and one piece or more; with one
+// piece the CRPS takes NF's linear (IQF) branch and stays finite.
+TEST(Likelihood, IsqfOptions) {
+  for (const LikelihoodOptions& bad :
+       {LikelihoodOptions{.knots = {0.5}}, LikelihoodOptions{.knots = {0.5, 0.1}},
+        LikelihoodOptions{.knots = {0.0, 0.5}},
+        LikelihoodOptions{.knots = {0.1, 0.9}, .pieces = 0}}) {
+    EXPECT_FALSE(Likelihood::Make("ISQF", bad).ok());
+  }
+  auto one = Likelihood::Make("ISQF", {.knots = {0.1, 0.5, 0.9}, .pieces = 1});
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->num_params(), 2 * 2 + 2 + 3);
+  const auto raw = torch::linspace(-1, 1, 4 * 9, torch::kFloat64).reshape({4, 9});
+  const auto params = one->MapParams(raw);
+  const auto lp = one->LogProb(params, torch::tensor({-2.0, 0.0, 0.3, 5.0}, torch::kFloat64));
+  EXPECT_TRUE(torch::isfinite(lp).all().item<bool>()) << lp;
+  // The quantile function rises through its knots.
+  const auto at = params[0].expand({3, 9});
+  const auto values = one->Quantile(at, torch::tensor({0.1, 0.5, 0.9}, torch::kFloat64));
+  EXPECT_LT(values[0].item<double>(), values[1].item<double>());
+  EXPECT_LT(values[1].item<double>(), values[2].item<double>());
+  EXPECT_NEAR(values[0].item<double>(), params[0][6].item<double>(), 1e-12);  // the lowest knot
 }
 
 // Tweedie's draws are NF's compound Poisson-Gamma: their mean is mu, and a small mu gives

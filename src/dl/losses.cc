@@ -188,7 +188,8 @@ Result<PointLoss> ParseMultiQuantile(const std::string& text, const std::string&
 bool IsMixture(const std::string& name) { return name == "GMM" || name == "PMM" || name == "NBMM"; }
 
 // DistributionLoss's arguments: the distribution (first, or distribution=), then level=[...] or
-// quantiles=[...], num_samples=N and Tweedie's rho=R, as NF's keyword arguments. A mixture's
+// quantiles=[...], num_samples=N, Tweedie's rho=R and ISQF's num_pieces=N, as NF's keyword
+// arguments. A mixture's
 // (`mixture` GMM, PMM or NBMM): n_components=K, weighted=, level=, quantiles=, num_samples=, and
 // batch_correlation and horizon_correlation False.
 Result<PointLoss> ParseDistribution(const std::string& text, const std::string& argument,
@@ -197,10 +198,10 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
     return Status::InvalidArgument(
         "loss '", text, "': ", why,
         mixture.empty()
-            ? " (expected DistributionLoss(D) with D Normal, StudentT, Poisson, NegativeBinomial "
-              "or "
-              "Tweedie, optionally followed by level=[L, ...] with 0 < L < 100 or quantiles=[Q, "
-              "...] with 0 < Q < 1, and num_samples=N; Tweedie needs rho=R with 1 < R < 2)"
+            ? " (expected DistributionLoss(D) with D Normal, StudentT, Poisson, NegativeBinomial, "
+              "Tweedie or ISQF, optionally followed by level=[L, ...] with 0 < L < 100 or "
+              "quantiles=[Q, ...] with 0 < Q < 1, and num_samples=N; Tweedie needs rho=R with "
+              "1 < R < 2; ISQF takes num_pieces=N, default 5)"
             : " (expected " + mixture + " or " + mixture +
                   "(n_components=K, weighted=True|False, level=[L, ...] with 0 < L < 100 or "
                   "quantiles=[Q, ...] with 0 < Q < 1, num_samples=N), every argument optional)");
@@ -212,7 +213,7 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
     loss.distribution = mixture;
     loss.distribution_options.components = mixture == "PMM" ? 10 : 1;  // NF's defaults
   }
-  bool have_quantiles = false, have_rho = false;
+  bool have_quantiles = false, have_rho = false, have_pieces = false;
   const auto parts = SplitArguments(argument);
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& part = parts[i];
@@ -229,11 +230,9 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
           value.back() == value.front()) {
         value = value.substr(1, value.size() - 2);
       }
-      if (value == "ISQF") {
-        return Status::NotImplemented("loss '", text,
-                                      "': NF's ISQF (a spline quantile function) is not built");
-      }
-      auto likelihood = Likelihood::Make(value);
+      // ISQF's knots come from the quantiles, read later.
+      auto likelihood = Likelihood::Make(
+          value, value == "ISQF" ? LikelihoodOptions{.knots = {0.1, 0.9}} : LikelihoodOptions{});
       if (!likelihood.ok() || likelihood->mixture()) {
         return fail("unknown distribution '" + value + "'");
       }
@@ -249,6 +248,12 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
         return fail("num_samples must be a whole number in [1, 1000000], got '" + value + "'");
       }
       loss.num_samples = static_cast<int>(number);
+    } else if (mixture.empty() && key == "num_pieces") {
+      if (have_pieces || !ParseNumber(value, 1, 1000, true, number)) {
+        return fail("num_pieces must be a whole number in [1, 1000], once, got '" + value + "'");
+      }
+      have_pieces = true;
+      loss.distribution_options.pieces = static_cast<int>(number);
     } else if (mixture.empty() && key == "rho") {
       if (have_rho || !ParseNumber(value, 1, 2, false, number) || number == 1 || number == 2) {
         return fail("rho must be a number in (1, 2), once, got '" + value + "'");
@@ -281,6 +286,16 @@ Result<PointLoss> ParseDistribution(const std::string& text, const std::string& 
     return fail("Tweedie needs rho=R with 1 < R < 2 (NF's has no default)");
   }
   if (have_rho && loss.distribution != "Tweedie") return fail("rho is Tweedie's argument");
+  if (have_pieces && loss.distribution != "ISQF") return fail("num_pieces is ISQF's argument");
+  if (loss.distribution == "ISQF") {
+    // NF's ISQF places its quantile knots at the loss's quantiles, sorted.
+    auto& knots = loss.distribution_options.knots;
+    knots = loss.quantiles;
+    std::sort(knots.begin(), knots.end());
+    if (knots.size() < 2) {
+      return fail("ISQF places its knots at the quantiles, and needs at least 2 of them");
+    }
+  }
   return loss;
 }
 
@@ -418,6 +433,9 @@ std::string PointLoss::Name() const {
       out << "rho=" << std::setprecision(15) << distribution_options.rho << std::setprecision(6)
           << ", ";
     }
+    if (distribution == "ISQF" && distribution_options.pieces != 5) {
+      out << "num_pieces=" << distribution_options.pieces << ", ";
+    }
   }
   if (gives_quantiles()) {
     const bool by_level = !levels.empty();
@@ -454,7 +472,9 @@ int PointLoss::Outputs() const {
 }
 
 bool PointLoss::series_major_outputs() const {
-  return multi_quantile() || (is_distribution() && likelihood().mixture());
+  // NF's isqf_domain_map reshapes the outputs to [B, H, N, P] too.
+  return multi_quantile() ||
+         (is_distribution() && (likelihood().mixture() || distribution == "ISQF"));
 }
 
 int PointLoss::PointOutput() const {
@@ -482,8 +502,9 @@ Result<PointLoss> ParsePointLoss(const std::string& text) {
         "HuberIQLoss, MQLoss, "
         "MQLoss(level=[L, ...]), MQLoss(quantiles=[Q, ...]), HuberMQLoss([level=[L, ...], "
         "][delta=D]) or "
-        "DistributionLoss(Normal|StudentT|Poisson|NegativeBinomial|Tweedie[, rho=R][, "
-        "level=[L, ...]]), GMM, PMM or NBMM([n_components=K, ][weighted=True, ][level=[L, ...]]) "
+        "DistributionLoss(Normal|StudentT|Poisson|NegativeBinomial|Tweedie|ISQF[, rho=R][, "
+        "num_pieces=N][, level=[L, ...]]), GMM, PMM or NBMM([n_components=K, ][weighted=True, "
+        "][level=[L, ...]]) "
         "(NF's point, quantile, multi-quantile, distribution and mixture losses)");
   };
   // NF 3.3's other point losses, named so that the error says what is missing.

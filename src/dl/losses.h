@@ -4,17 +4,17 @@
 // HuberQLoss(q, delta = 1), MQLoss
 // (level = [80, 90], or quantiles), HuberMQLoss (the same and delta = 1), the implicit quantile
 // losses IQLoss and HuberIQLoss, and DistributionLoss (Normal, StudentT, Poisson,
-// NegativeBinomial or Tweedie, level = [80, 90], or quantiles) and the mixtures. Each is NF's
+// NegativeBinomial, Tweedie or ISQF, level = [80, 90], or quantiles) and the mixtures. Each is NF's
 // weighted mean of a per-point term over the points with nonzero weight (the availability mask
 // times a window's draws), RMSE the root of MSE's; MQLoss's term is the mean over its quantiles of
 // QuantileLoss's,
 // as NF's (its weights broadcast over the quantiles, so that the mean is over the points only),
 // HuberMQLoss's the same with each side of the pinball term passed through the Huber function
 // (NF's huber_loss(q * max(y - y_hat, 0), 0, delta) + huber_loss((1 - q) * max(y_hat - y, 0), 0,
-// delta)); DistributionLoss's (Normal, StudentT, Poisson, NegativeBinomial, Tweedie) and the
-// mixtures' (GMM, PMM, NBMM) the negative log-likelihood of the point under the distribution
+// delta)); DistributionLoss's (Normal, StudentT, Poisson, NegativeBinomial, Tweedie, ISQF) and
+// the mixtures' (GMM, PMM, NBMM) the negative log-likelihood of the point under the distribution
 // whose raw parameters the model gives (distributions.h). Training computes it on the scaled
-// windows (all but Normal, StudentT and GMM in the series' units, as NF's), validation in the
+// windows (all but Normal, StudentT, GMM and ISQF in the series' units, as NF's), validation in the
 // series' units, as NF's training_step and valid_loss do. Internal to src/dl.
 #pragma once
 
@@ -62,11 +62,11 @@ struct PointLoss {
   // forecasts give by default (from `levels` as MQLoss's; as given, ascending, otherwise).
   std::vector<double> quantiles = {};
   std::vector<double> levels = {};  // level=[...], ascending; empty when quantiles given
-  // DistributionLoss and the mixtures: the likelihood ("Normal", ..., "Tweedie", or the
+  // DistributionLoss and the mixtures: the likelihood ("Normal", ..., "Tweedie", "ISQF", or the
   // mixture's loss name "GMM", "PMM" or "NBMM"; distributions.h) and its options (Tweedie's rho,
-  // a mixture's n_components and weighted), how many draws its quantiles are taken from (NF's
-  // num_samples), and the seed of those draws (the run's, set by Trainer::Make; NF samples from
-  // its global generator).
+  // ISQF's knots (the quantiles, sorted) and num_pieces, a mixture's n_components and weighted),
+  // how many draws its quantiles are taken from (NF's num_samples), and the seed of those draws
+  // (the run's, set by Trainer::Make; NF samples from its global generator).
   std::string distribution = {};
   LikelihoodOptions distribution_options = {};
   int num_samples = 1000;
@@ -91,8 +91,8 @@ struct PointLoss {
   // A DistributionLoss's likelihood (distributions.h); only for is_distribution().
   Likelihood likelihood() const;
   // Whether NF's loss reads a multivariate model's N * Q outputs of a step as N groups of Q
-  // (MQLoss, HuberMQLoss and the mixtures reshape them so) rather than Q groups of N (the other
-  // distributions split them so): ModelConfig::series_major_outputs.
+  // (MQLoss, HuberMQLoss, the mixtures and ISQF reshape them so) rather than Q groups of N (the
+  // other distributions split them so): ModelConfig::series_major_outputs.
   bool series_major_outputs() const;
   // Whether the model's forecasts come with quantiles of their own (MQLoss, DistributionLoss,
   // IQLoss; the last at any level asked, none by default, as NF's).
@@ -117,12 +117,13 @@ struct PointLoss {
 // "MQLoss(level=[L, ...])" (0 < L < 100) or "MQLoss(quantiles=[Q, ...])" (0 < Q < 1, 0.5 among
 // them), "HuberMQLoss" with the same arguments and delta=D (D > 0, default 1), e.g.
 // "HuberMQLoss(level=[80], delta=0.5)"; "DistributionLoss(D)" with D Normal, StudentT, Poisson,
-// NegativeBinomial or Tweedie (quoted or not, or distribution=D; Tweedie needs rho=R, 1 < R < 2,
-// as NF's), then optionally level=[L, ...] or quantiles=[Q, ...] and num_samples=N, as NF's
-// keyword arguments; "GMM", "PMM" or "NBMM", bare or with n_components=K (NF's defaults: 1, 10
-// and 1), weighted=True|False, level, quantiles and num_samples (batch_correlation and
-// horizon_correlation only False: not built); repeated levels or quantiles count once, as NF's.
-// InvalidArgument lists them.
+// NegativeBinomial, Tweedie or ISQF (quoted or not, or distribution=D; Tweedie needs rho=R,
+// 1 < R < 2, as NF's; ISQF takes num_pieces=N, default 5, and at least 2 quantiles), then
+// optionally level=[L, ...] or quantiles=[Q, ...] and num_samples=N, as NF's keyword arguments;
+// "GMM", "PMM" or "NBMM", bare or with n_components=K (NF's defaults: 1, 10 and 1),
+// weighted=True|False, level, quantiles and num_samples (batch_correlation and horizon_correlation
+// only False: not built); repeated levels or quantiles count once, as NF's. InvalidArgument lists
+// them.
 Result<PointLoss> ParsePointLoss(const std::string& text);
 
 // The per-point terms of the loss for targets y and forecasts y_hat (same shape; for MQLoss,

@@ -181,7 +181,7 @@ TEST(Losses, ImplicitQuantileArgumentsAreNfs) {
     EXPECT_NE(loss.status().message().find("(expected "), std::string::npos) << loss.status();
   }
   // NF's losses that are not built say so.
-  for (const char* text : {"TukeyLoss", "relMSE", "DistributionLoss(ISQF)"}) {
+  for (const char* text : {"TukeyLoss", "relMSE"}) {
     auto loss = ParsePointLoss(text);
     ASSERT_FALSE(loss.ok()) << text;
     EXPECT_EQ(loss.status().code(), StatusCode::kNotImplemented) << loss.status();
@@ -397,6 +397,34 @@ TEST(Losses, DistributionLossArgumentsAreNfs) {
                 .message()
                 .find("unknown distribution 'Gamma'"),
             std::string::npos);
+}
+
+// ISQF's arguments, as NF's: knots at the loss's quantiles, sorted (from level [80, 90] by
+// default), num_pieces (default 5); 47 outputs by default, read series by series.
+TEST(Losses, IsqfArgumentsAreNfs) {
+  auto nf_default = ParsePointLoss("DistributionLoss(ISQF)");
+  ASSERT_TRUE(nf_default.ok()) << nf_default.status();
+  EXPECT_EQ(nf_default->distribution_options.knots,
+            (std::vector<double>{0.05, 0.1, 0.5, 0.9, 0.95}));
+  EXPECT_EQ(nf_default->distribution_options.pieces, 5);
+  EXPECT_EQ(nf_default->Outputs(), 47);
+  EXPECT_TRUE(nf_default->series_major_outputs());
+  EXPECT_EQ(nf_default->Name(), "DistributionLoss(ISQF, level=[80, 90])");
+  auto given = ParsePointLoss("DistributionLoss('ISQF', quantiles=[0.9, 0.1, 0.5], num_pieces=3)");
+  ASSERT_TRUE(given.ok()) << given.status();
+  EXPECT_EQ(given->distribution_options.knots, (std::vector<double>{0.1, 0.5, 0.9}));
+  EXPECT_EQ(given->Outputs(), 2 * 2 * 3 + 2 + 3);
+  EXPECT_EQ(given->Name(), "DistributionLoss(ISQF, num_pieces=3, quantiles=[0.1, 0.5, 0.9])");
+  EXPECT_EQ(ParsePointLoss(given->Name())->Outputs(), given->Outputs());
+  const std::pair<const char*, const char*> bad[] = {
+      {"DistributionLoss(ISQF, quantiles=[0.5])", "needs at least 2"},
+      {"DistributionLoss(ISQF, num_pieces=0)", "num_pieces must be a whole number"},
+      {"DistributionLoss(Normal, num_pieces=3)", "num_pieces is ISQF's argument"}};
+  for (const auto& [text, why] : bad) {
+    auto loss = ParsePointLoss(text);
+    ASSERT_FALSE(loss.ok()) << text;
+    EXPECT_NE(loss.status().message().find(why), std::string::npos) << loss.status();
+  }
 }
 
 // Tweedie's rho and the mixtures' arguments, as NF's: DistributionLoss(Tweedie) needs rho (NF's

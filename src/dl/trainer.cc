@@ -165,10 +165,14 @@ Status CheckLossInput(const std::string& model, const PointLoss& loss, int input
 }
 
 Status CheckRevinLoss(const std::string& model, const PointLoss& loss) {
-  if (loss.is_distribution() && loss.likelihood().in_series_units()) {
+  if (loss.is_distribution() && loss.likelihood().LocationParams().empty()) {
     return Status::NotImplemented(model, ": the revin scaler with ", loss.Name(),
-                                  " (a distribution fitted in the series' units) is not built; "
-                                  "use the identity, standard, robust or minmax scaler");
+                                  loss.likelihood().in_series_units()
+                                      ? " (a distribution fitted in the series' units)"
+                                      : " (RevIN's inverse map moves the locations and scales of "
+                                        "Normal, StudentT and GMM only)",
+                                  " is not built; use the identity, standard, robust or minmax "
+                                  "scaler");
   }
   return Status::OK();
 }
