@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <numeric>
@@ -297,6 +298,57 @@ Status CheckEachSeriesOnOneRank(comm::Communicator& comm,
     }
   }
   return Status::OK();
+}
+
+// NF's HINT on a partitioned table reconciles every rank's series together: their ids in the
+// order one rank holding the whole table gives them (by id), and where this rank's are there.
+struct PanelOrder {
+  std::vector<std::string> ids;  // every rank's series, sorted
+  torch::Tensor from_gathered;   // [N]: for each of `ids`, its row in the ranks' rows back to back
+  torch::Tensor mine;            // [n]: this rank's series' places in `ids`, in its order
+};
+
+Result<PanelOrder> PanelOrderOf(comm::Communicator* comm, const std::vector<std::string>& mine) {
+  DRC_ASSIGN_OR_RETURN(const auto all, AllGatherStrings(comm, mine));
+  std::vector<std::string> gathered;
+  int64_t first = 0;
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (static_cast<int>(r) == comm->rank()) first = static_cast<int64_t>(gathered.size());
+    gathered.insert(gathered.end(), all[r].begin(), all[r].end());
+  }
+  std::vector<int64_t> order(gathered.size());
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return gathered[a] < gathered[b]; });
+  PanelOrder out;
+  std::vector<int64_t> place(gathered.size());
+  for (size_t j = 0; j < order.size(); ++j) {
+    out.ids.push_back(gathered[order[j]]);
+    place[order[j]] = static_cast<int64_t>(j);
+  }
+  out.from_gathered = torch::tensor(order, torch::kInt64);
+  out.mine =
+      torch::tensor(std::vector<int64_t>(place.begin() + first,
+                                         place.begin() + first + static_cast<int64_t>(mine.size())),
+                    torch::kInt64);
+  return out;
+}
+
+// Every rank's base samples [n_r, H, K] on every rank, in `order`'s series order: [N, H, K].
+Result<torch::Tensor> GatherSamples(comm::Communicator* comm, const torch::Tensor& samples,
+                                    const PanelOrder& order) {
+  const torch::Tensor host = samples.to(torch::kCPU).contiguous();
+  DRC_ASSIGN_OR_RETURN(
+      const std::vector<uint8_t> bytes,
+      AllGatherBytes(comm, {static_cast<const uint8_t*>(host.data_ptr()), host.nbytes()}));
+  torch::Tensor all = torch::empty(
+      {static_cast<int64_t>(order.ids.size()), host.size(1), host.size(2)}, host.options());
+  if (bytes.size() != all.nbytes()) {
+    return Status::Internal("Forecast: the ranks' HINT samples came to ", bytes.size(),
+                            " bytes; expected ", all.nbytes());
+  }
+  std::memcpy(all.data_ptr(), bytes.data(), bytes.size());
+  return all.index_select(0, order.from_gathered);
 }
 
 // Every rank's predictions on every rank, sorted as one rank's are: by series, [cutoff,] time.
@@ -1346,11 +1398,6 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
           "Forecast: a hierarchy (a summing matrix) and a reconciliation (BottomUp, "
           "MinTraceOLS, MinTraceWLS or Identity) go together, as NF's HINT(S, reconciliation)");
     }
-    if (Partitioned(config)) {
-      return Status::NotImplemented(
-          "Forecast: a hierarchy with a partitioned table is not built (the reconciliation "
-          "needs every series' samples on one rank)");
-    }
     DRC_ASSIGN_OR_RETURN(reconciliation, ParseReconciliation(config.reconciliation));
     for (const ModelRun& run : runs) {
       if (!run.point_loss.is_distribution() && !run.defaults.gives_quantiles) {
@@ -1402,9 +1449,16 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   const Panel panel = std::move(made).ValueOrDie();
   if (Partitioned(config)) DRC_RETURN_NOT_OK(CheckEachSeriesOnOneRank(*config.comm, panel.ids));
   const SeriesData& series = panel.series;
-  torch::Tensor reconciler;  // S P in the panel's series order; undefined: none
+  torch::Tensor reconciler;               // S P in the panel's series order; undefined: none
+  std::optional<PanelOrder> panel_order;  // a partitioned table's, for HINT
   if (hierarchy) {
-    auto made_reconciler = ReconcilerFor(*hierarchy, reconciliation, panel.series_ids);
+    if (Partitioned(config)) {
+      auto made_order = PanelOrderOf(config.comm, panel.series_ids);
+      DRC_RETURN_NOT_OK(Agreed(config, made_order.status()));
+      panel_order = std::move(made_order).ValueOrDie();
+    }
+    auto made_reconciler = ReconcilerFor(*hierarchy, reconciliation,
+                                         panel_order ? panel_order->ids : panel.series_ids);
     if (!made_reconciler.ok()) return made_reconciler.status().WithContext(config.hierarchy);
     reconciler = *made_reconciler;
   }
@@ -1475,12 +1529,24 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
       }
       auto predicted = [&]() -> Result<Trainer::Prediction> {
         if (reconciler.defined()) {  // NF's HINT.predict
-          DRC_ASSIGN_OR_RETURN(auto base, trainer->PredictQuantiles(
-                                              dataset, SampleLevels(run.point_loss.num_samples)));
+          auto base = trainer->PredictQuantiles(dataset, SampleLevels(run.point_loss.num_samples));
+          // A partitioned table's ranks reconcile every rank's samples (each rank the same) and
+          // keep their own series' rows.
+          DRC_RETURN_NOT_OK(Agreed(config, base.status()));
+          torch::Tensor samples = base->quantiles;
+          if (panel_order) {
+            DRC_ASSIGN_OR_RETURN(samples, GatherSamples(config.comm, samples, *panel_order));
+          }
           return Guard(name + " reconciliation", [&] {
-            const ReconciledForecast r =
-                ReconcileSamples(reconciler, base.quantiles, asked,
+            ReconciledForecast r =
+                ReconcileSamples(reconciler, samples, asked,
                                  static_cast<uint64_t>(run.seed) + static_cast<uint64_t>(w));
+            if (panel_order) {
+              r.mean = r.mean.index_select(0, panel_order->mine);
+              if (r.quantiles.defined()) {
+                r.quantiles = r.quantiles.index_select(0, panel_order->mine);
+              }
+            }
             return Trainer::Prediction{r.mean, r.quantiles};
           });
         }

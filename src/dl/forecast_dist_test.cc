@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -249,6 +250,65 @@ TEST(PartitionedForecast, ReplicasStayInStep) {
     }
     EXPECT_GT(f.steps, 0);
     EXPECT_TRUE(std::isfinite(f.mae));
+  });
+}
+
+// NF's HINT on a partitioned table: the ranks reconcile every rank's samples together, so that
+// before training the forecasts are one process's on the whole table up to the resampling's
+// noise (a series reconciled with another's samples would be tens off), and the aggregates'
+// forecasts are the sums of their series' on every rank (to float32 rounding).
+TEST(PartitionedForecast, HierarchyReconcilesEveryRanksSeries) {
+  SKIP_ON_THREAD_RANKS();
+  ForEachWorld([](const data::Context& ctx) {
+    // Sorted ids agg01, b0, b1, b2, total; rank r holds every world_size-th from the r-th.
+    const std::vector<Series> all = {{"agg01", 60, 1, 0.0, 40.0},
+                                     {"b0", 60, 1, 0.5, 10.0},
+                                     {"b1", 60, 1, 1.0, 30.0},
+                                     {"b2", 60, 1, 1.5, 60.0},
+                                     {"total", 60, 1, 2.0, 100.0}};
+    const std::filesystem::path s_csv =
+        std::filesystem::temp_directory_path() /
+        ("drc_hint_" + std::to_string(getpid()) + "_" + std::to_string(ctx.rank()) + ".csv");
+    {
+      std::ofstream out(s_csv);
+      out << "unique_id,b0,b1,b2\nagg01,1,1,0\ntotal,1,1,1\nb0,1,0,0\nb1,0,1,0\nb2,0,0,1\n";
+    }
+    auto configure = [&](comm::Communicator* comm) {
+      ForecastConfig c = SmallMlp(comm, 0);
+      c.loss = "DistributionLoss(Normal)";
+      c.scaler = "standard";
+      c.level = {80};
+      c.hierarchy = s_csv.string();
+      c.reconciliation = "MinTraceOLS";
+      return c;
+    };
+    auto expected = Forecast(TableOf(all), {}, configure(nullptr));
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    auto got = Forecast(TableOf(RanksShare(all, ctx)), {}, configure(ctx.comm()));
+    std::filesystem::remove(s_csv);
+    ASSERT_TRUE(got.ok()) << got.status();
+    const arrow::Table& e = *expected->front().predictions;
+    const arrow::Table& g = *got->front().predictions;
+    ASSERT_TRUE(g.schema()->Equals(*e.schema())) << g.schema()->ToString();
+    ASSERT_EQ(g.num_rows(), 5 * 6);
+    EXPECT_TRUE(g.GetColumnByName("unique_id")->Equals(*e.GetColumnByName("unique_id")));
+    auto column = [](const arrow::Table& t, const char* name) {
+      return std::static_pointer_cast<arrow::DoubleArray>(t.GetColumnByName(name)->chunk(0));
+    };
+    const auto y_hat = column(g, "y_hat");
+    for (const char* name : {"y_hat", "y_hat-lo-80", "y_hat-hi-80"}) {
+      const auto a = column(g, name), b = column(e, name);
+      for (int64_t i = 0; i < a->length(); ++i) {
+        EXPECT_NEAR(a->Value(i), b->Value(i), 1.0) << name << " row " << i;
+      }
+    }
+    // Rows by id, 6 months each: agg01 = b0 + b1, total = b0 + b1 + b2.
+    for (int j = 0; j < 6; ++j) {
+      const double b0 = y_hat->Value(6 + j), b1 = y_hat->Value(12 + j), b2 = y_hat->Value(18 + j);
+      EXPECT_NEAR(y_hat->Value(j), b0 + b1, 1e-6 * std::abs(b0 + b1)) << "agg01 month " << j;
+      EXPECT_NEAR(y_hat->Value(24 + j), b0 + b1 + b2, 1e-6 * std::abs(b0 + b1 + b2))
+          << "total month " << j;
+    }
   });
 }
 

@@ -129,7 +129,8 @@ Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& def
 // seasonality is not below `input_size`.
 Status CheckLossInput(const std::string& model, const PointLoss& loss, int input_size);
 // OK when the revin scaler can go with `loss`; NotImplemented naming the model for a
-// distribution fitted in the series' units (all but Normal, StudentT and GMM).
+// distribution that is not a location-scale family RevIN's inverse can map (all but Normal,
+// StudentT and GMM: those fitted in the series' units, and ISQF).
 Status CheckRevinLoss(const std::string& model, const PointLoss& loss);
 // A likelihood model (DeepAR) given a DistributionLoss or a mixture takes it as its likelihood,
 // as NF's DeepAR(loss=...): Normal and StudentT through its `distribution` parameter (0 StudentT,

@@ -206,8 +206,9 @@ struct ForecastConfig {
   // trains on every series as without a hierarchy, and its forecasts become NF's HINT.predict's:
   // num_samples sample quantiles per series and step, resampled with replacement and reconciled
   // (y = S P y_base), y_hat their mean and the quantile columns theirs, coherent over the
-  // hierarchy. The matrix's series and the table's must be the same. Not with a partitioned
-  // table. Empty: none.
+  // hierarchy. The matrix's series and the table's must be the same (a partitioned table's:
+  // every rank's together; each rank then receives every series' samples, N x H x num_samples
+  // values, reconciles them all as one rank would, and keeps its own series' rows). Empty: none.
   std::string hierarchy;
   std::string reconciliation;
   // The three lists in NF's order, with their keys and kinds (drc/common/exog_lists.h).
