@@ -1693,6 +1693,19 @@ TEST(Forecast, DistributionLoss) {
   }
   EXPECT_GT(gmm.width, 6.0);
   EXPECT_GE(gmm.coverage, 0.4);
+  // NF's ISQF (a spline quantile function fitted on its CRPS) learns the noise's spread: its mean
+  // and median inside its 80 % interval, which is about as wide as the noise's (12.8).
+  const EightyPercentRun isqf = RunEightyPercent(table, "DistributionLoss(ISQF, level=[80])");
+  ASSERT_EQ(isqf.lo.size(), 15u);
+  for (size_t i = 0; i < isqf.lo.size(); ++i) {
+    EXPECT_LT(isqf.lo[i], isqf.point[i]);
+    EXPECT_GT(isqf.hi[i], isqf.point[i]);
+    EXPECT_LT(isqf.lo[i], isqf.median[i]);
+    EXPECT_GT(isqf.hi[i], isqf.median[i]);
+  }
+  EXPECT_GT(isqf.width, 6.0) << isqf.width;
+  EXPECT_LT(isqf.width, 26.0) << isqf.width;
+  EXPECT_GE(isqf.coverage, 0.4);
   // Levels that the loss does not name are drawn too; the same run draws the same numbers.
   config.level = {50, 80};
   auto asked = Forecast(table, {}, config);
