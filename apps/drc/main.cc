@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
       "HuberMQLoss(level=[L,...], delta=D) for a median and quantile columns, or "
       "DistributionLoss(Normal), DistributionLoss(Poisson), "
       "DistributionLoss(NegativeBinomial), DistributionLoss(Tweedie, rho=R), "
+      "DistributionLoss(ISQF[, num_pieces=N]), "
       "DistributionLoss(StudentT[, level=[L,...]]) or the mixtures GMM, PMM, "
       "NBMM([n_components=K, weighted=True, level=[L,...]]) for a mean and "
       "sampled quantiles (each is DeepAR's likelihood too); "

@@ -449,7 +449,12 @@ torch::Tensor Likelihood::LogProb(const torch::Tensor& params, const torch::Tens
         torch::log_softmax(torch::log(Weights(params).clamp(eps, 1 - eps)), -1);
     return torch::logsumexp(per + log_weights, -1);
   }
-  if (kind_ == DistributionKind::kIsqf) return -torch::softplus(Isqf(params, options_).Crps(y));
+  if (kind_ == DistributionKind::kIsqf) {
+    // In float64: in float32 the closed form cancels to negative values for extreme parameters
+    // (NF's does), below any true CRPS, and a fit learns to go there.
+    return -torch::softplus(Isqf(params.to(torch::kFloat64), options_).Crps(y.to(torch::kFloat64)))
+                .to(params.scalar_type());
+  }
   if (kind_ == DistributionKind::kTweedie) {
     // NF's Tweedie.log_prob, the log-likelihood up to a term free of mu:
     // y mu^(1 - rho) / (1 - rho) - mu^(2 - rho) / (2 - rho).

@@ -44,8 +44,9 @@
 // first is the lowest knot's height and the others (softplus + 1e-4) its increments:
 //   ISQF  raw (kx, ky, bl, br, q) -> (kx, ky, softplus(bl) + 1e-4, softplus(br) + 1e-4,
 //                                     cumsum(q_1, softplus(q_2..Q) + 1e-4))
-// Its "log-likelihood" is NF's: -softplus(CRPS(y)), the CRPS in closed form; fitted, as Normal,
-// in the scaled units (NF's AffineTransform(loc, scale) adds log(scale) to -log p).
+// Its "log-likelihood" is NF's: -softplus(CRPS(y)), the CRPS in closed form, evaluated in float64
+// (NF's float32 one goes negative for extreme parameters, which a fit can exploit); fitted, as
+// Normal, in the scaled units (NF's AffineTransform(loc, scale) adds log(scale) to -log p).
 // A mixture's log-likelihood is log sum_k w_k p_k(y), point by point (NF's default, without
 // batch or horizon correlation), its mean sum_k w_k mean_k, and a draw picks a component by the
 // weights and draws from it (torch's MixtureSameFamily).
