@@ -153,8 +153,12 @@ class Isqf {
     torch::Tensor level;
     const int64_t n = sk_x_.size(-1);
     if (n > 1) {
-      const torch::Tensor at_knots = SplineAt(sk_x_.unsqueeze(-1));  // [..., Q-1, n]
-      const torch::Tensor below = at_knots < z.unsqueeze(-1);
+      // Which pieces lie below y: a mask, so no gradient flows through the knots' values.
+      torch::Tensor below;
+      {
+        torch::NoGradGuard no_grad;
+        below = SplineAt(sk_x_.unsqueeze(-1)) < z.unsqueeze(-1);  // [..., Q-1, n]
+      }
       const torch::Tensor below_next =
           torch::cat({below.narrow(-1, 1, n - 1), torch::zeros_like(below.narrow(-1, 0, 1))}, -1);
       const torch::Tensor rise = torch::sum(below_next * dy_, -1);
