@@ -204,6 +204,7 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
     j["cv_windows"] = args.cv_windows;
     j["cv_refit"] = args.cv_refit;
   }
+  if (!r.val_losses.empty()) j["val_losses"] = r.val_losses;
   if (args.warm_start) j["warm_start"] = true;
   if (!args.init_from.empty()) j["init_from"] = args.init_from;
   for (const auto& exog : config.ExogLists()) {

@@ -219,7 +219,8 @@ int main(int argc, char** argv) {
                      "series, then trains on its own series (as on {rank} parts)");
   forecast
       ->add_option("--val-size", forecast_args.val_size,
-                   "Validation points per series (NF val_size; 0: none)")
+                   "Validation points per series (NF val_size: 0, none, or at least --h; the "
+                   "windows whose horizon lies in them)")
       ->check(CLI::NonNegativeNumber);
   forecast
       ->add_option("--val-check-steps", forecast_args.val_check_steps,

@@ -1306,8 +1306,11 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
         ">= 0, got ",
         config.horizon, ", ", config.input_size, ", ", config.max_steps);
   }
-  if (config.val_size < 0) {
-    return Status::InvalidArgument("Forecast: val_size must be >= 0, got ", config.val_size);
+  if (config.val_size < 0 || (config.val_size > 0 && config.val_size < config.horizon)) {
+    return Status::InvalidArgument(
+        "Forecast: val_size must be 0 or at least the horizon h = ", config.horizon,
+        " (NF's rule: a validation window's horizon lies inside the last val_size points), got ",
+        config.val_size);
   }
   const auto& registry = DefaultModelRegistry();
   // Interval settings are checked before any training.
@@ -1505,6 +1508,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
                            TrainOn(run, data, dataset, config, checkpoint, f.final_loss, start()));
       f.steps = trainer->step();
       f.stopped_early = trainer->stopped_early();
+      f.val_losses = trainer->validation_losses();
       f.threads = trainer->threads();
       if (hierarchy) f.reconciliation = ReconciliationName(reconciliation);
       return Status::OK();

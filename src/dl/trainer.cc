@@ -530,6 +530,12 @@ Result<double> Trainer::Fit(WindowedDataset& data, const TrainBatch* validation,
     if (validation != nullptr && done % options_.val_check_steps == 0) {
       std::optional<WindowParallelStep::AllThreads> all_threads;
       if (parallel) all_threads.emplace(*parallel);  // validation on all the caller's threads
+      if (data.NfDraws()) {
+        // NF's validation loop opens a data loader, which takes an int64 draw (its workers'
+        // base seed) from libtorch's generator: the next windows are then NF's draws.
+        DRC_RETURN_NOT_OK(
+            Guard(name_ + ": validation", [] { torch::empty({}, torch::kInt64).random_(); }));
+      }
       DRC_ASSIGN_OR_RETURN(double v, ValidationLoss(*validation));
       val_losses_.push_back(v);
       if (val_losses_.size() == 1 || v < best_val_) {

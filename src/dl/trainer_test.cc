@@ -622,7 +622,8 @@ TEST(Trainer, PredictQuantilesNamesWhatItCannotGive) {
       << bad.status();
 }
 
-// Validation windows: every horizon overlapping the last val_size points, masked to them.
+// Validation windows: NF's, those of the last input_size + val_size points, each horizon inside
+// the last val_size points.
 TEST(Windows, ValidationWindowsCoverTheLastValSizePointsOfEachSeries) {
   std::vector<float> v(100);
   for (int t = 0; t < 100; ++t) v[t] = static_cast<float>(t);
@@ -633,16 +634,30 @@ TEST(Windows, ValidationWindowsCoverTheLastValSizePointsOfEachSeries) {
   ASSERT_TRUE(ds.ok());
   auto val = ds->ValidationWindows(5);
   ASSERT_TRUE(val.ok()) << val.status();
-  // Per series: horizons starting 2 before the validation part up to its last point: 7 windows.
-  EXPECT_EQ(val->outsample_y.size(0), 14);
-  // Each validation point lies in exactly `horizon` windows' masked horizons.
-  EXPECT_FLOAT_EQ(val->outsample_mask.sum().item<float>(), 2 * 5 * 3);
-  // Masked-in targets are exactly the last 5 values of each series (unscaled: identity).
-  auto y = val->outsample_y.masked_select(val->outsample_mask.gt(0));
-  EXPECT_GE(y.min().item<float>(), 55.0f);
+  // Per series: inputs starting at the last 9 points' first, horizons ending at the last point
+  // at the latest: 3 windows, in time order, every horizon point counted.
+  ASSERT_EQ(val->outsample_y.size(0), 6);
+  EXPECT_FLOAT_EQ(val->outsample_mask.sum().item<float>(), 6 * 3);
+  auto first_inputs = [](const torch::Tensor& x) { return x.select(1, 0).contiguous(); };
+  EXPECT_TRUE(torch::equal(first_inputs(val->input.insample_y),
+                           torch::tensor({51.0f, 52.0f, 53.0f, 91.0f, 92.0f, 93.0f})))
+      << val->input.insample_y;
+  // The targets are the last 5 values of each series (unscaled: identity).
+  auto y = val->outsample_y;
   auto in_first = y.lt(60).logical_and(y.ge(55));
   auto in_second = y.ge(95);
   EXPECT_TRUE(in_first.logical_or(in_second).all().item<bool>());
+  // NF refuses a val_size shorter than the horizon, and so do we.
+  EXPECT_FALSE(ds->ValidationWindows(2).ok());
+  // step_size 2 keeps NF's grid: the first and the third window.
+  wo.step_size = 2;
+  auto stepped = WindowedDataset::Make(SeriesData{torch::tensor(v), {0, 60, 100}}, wo);
+  ASSERT_TRUE(stepped.ok()) << stepped.status();
+  auto every_other = stepped->ValidationWindows(5);
+  ASSERT_TRUE(every_other.ok()) << every_other.status();
+  EXPECT_TRUE(torch::equal(first_inputs(every_other->input.insample_y),
+                           torch::tensor({51.0f, 53.0f, 91.0f, 93.0f})))
+      << every_other->input.insample_y;
   // Training on the rest never sees them.
   auto train = DropLast(SeriesData{torch::tensor(v), {0, 60, 100}}, 5);
   EXPECT_EQ(train.offsets, (std::vector<int64_t>{0, 55, 90}));

@@ -483,38 +483,36 @@ Result<TrainBatch> WindowedDataset::ValidationWindows(int64_t val_size) const {
     return Status::InvalidArgument("validation windows: val_size must be > 0, got ", val_size);
   }
   const int64_t L = options_.input_size, H = options_.horizon;
-  std::vector<int64_t> starts, val_begin;
+  if (val_size < H) {
+    return Status::InvalidArgument("validation windows: val_size must be at least the horizon ", H,
+                                   " (NF's rule), got ", val_size);
+  }
+  // NF's: the windows of the last input_size + val_size points, step_size apart from the first,
+  // each horizon inside the last val_size points.
+  // A window that would start before the series' front padding has no input point (NF's
+  // forecasts it from zeros): left out, the others kept on NF's grid.
+  const int64_t step = options_.step_size;
+  auto first = [&](int64_t end, int64_t lowest) {
+    const int64_t p = end - val_size - L;
+    return p >= lowest ? p : p + (lowest - p + step - 1) / step * step;
+  };
+  std::vector<int64_t> starts;
   if (options_.multivariate && !series_bases_.empty()) {
-    // Every series ends at the same place after its base: per position (latest first), a row
-    // per series in the table's order.
+    // Every series ends at the same place after its base: per position, a row per series in
+    // the table's order.
     const int64_t end = series_ends_[0] - series_bases_[0];
-    const int64_t lowest = std::max<int64_t>(end - val_size - H + 1 - L, 0);
-    for (int64_t p = end - L - 1; p >= lowest; p -= options_.step_size) {
-      for (const int64_t base : series_bases_) {
-        starts.push_back(base + p);
-        val_begin.push_back(base + end - val_size);
-      }
+    for (int64_t p = first(end, 0); p + L + H <= end; p += step) {
+      for (const int64_t base : series_bases_) starts.push_back(base + p);
     }
   }
   for (size_t k = 0; !options_.multivariate && k < series_ends_.size(); ++k) {
-    const int64_t first_val = std::max(series_ends_[k] - val_size, series_begins_[k]);
-    // Horizons [p + L, p + L + H) overlapping [first_val, end), inputs inside the padded series.
-    const int64_t lowest =
-        std::max({first_val - H + 1 - L, series_begins_[k] - L + 1, series_bases_[k]});
-    for (int64_t p = series_ends_[k] - L - 1; p >= lowest; p -= options_.step_size) {
+    for (int64_t p = first(series_ends_[k], series_bases_[k]); p + L + H <= series_ends_[k];
+         p += step) {
       starts.push_back(p);
-      val_begin.push_back(first_val);
     }
   }
-  DRC_ASSIGN_OR_RETURN(auto batch, Guard("validation windows", [&] {
-                         return Gather(torch::tensor(starts, torch::kInt64), true);
-                       }));
-  return Guard("validation windows", [&] {
-    auto pos = torch::tensor(starts, torch::kInt64).unsqueeze(1) + L + torch::arange(H);
-    auto in_val = pos.ge(torch::tensor(val_begin, torch::kInt64).unsqueeze(1));
-    batch.outsample_mask = batch.outsample_mask * in_val.to(torch::kFloat32);
-    return batch;
-  });
+  return Guard("validation windows",
+               [&] { return Gather(torch::tensor(starts, torch::kInt64), true); });
 }
 
 void WindowedDataset::ShuffleAsNf() {

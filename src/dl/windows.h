@@ -142,9 +142,10 @@ class WindowedDataset {
   // insample [S, L] and scale [S, 1]. With future variables, their horizon part is the series'
   // next_futr (InvalidArgument when it does not cover the horizon).
   Result<TrainBatch> LastWindows() const;
-  // The validation windows of NF's val_size: per series, every window (step_size apart) whose
-  // horizon overlaps the last `val_size` points, its horizon mask restricted to those points.
-  // Multivariate: those positions, latest first, with a row per series (window-major).
+  // The validation windows of NF's val_size (at least the horizon, as NF requires): per series,
+  // the windows of its last input_size + val_size points, step_size apart from the first, each
+  // horizon inside the last val_size points (NF 3.3's _create_windows(step="val")).
+  // Multivariate: those positions with a row per series (window-major).
   // Build it on the full series; train on DropLast(series, val_size).
   Result<TrainBatch> ValidationWindows(int64_t val_size) const;
 

@@ -266,13 +266,16 @@ TEST(Windows, MultivariateWindowsHoldEverySeries) {
     EXPECT_EQ(positions.size(), 2u) << "step " << step;
   }
   EXPECT_EQ(orders.size(), 2u);  // both series orders were drawn
-  // Validation over the last 2 points: the positions whose horizon overlaps them, latest
-  // first, a row per series, each horizon's mask kept to those points (A's 4 5, B's 12 13).
+  // Validation over the last 2 points: NF's window of the last 4, a row per series (horizons A's
+  // 4 5, B's 12 13); over the last 3, the position before it too, first.
   auto val = ds->ValidationWindows(2);
   ASSERT_TRUE(val.ok()) << val.status();
+  ExpectRows(torch::cat({val->input.insample_y, val->outsample_y}, 1), {windows[2], windows[3]});
+  ExpectRows(val->outsample_mask, {{1, 1}, {1, 1}});
+  val = ds->ValidationWindows(3);
+  ASSERT_TRUE(val.ok()) << val.status();
   ExpectRows(torch::cat({val->input.insample_y, val->outsample_y}, 1),
-             {windows[4], windows[5], windows[2], windows[3], windows[0], windows[1]});
-  ExpectRows(val->outsample_mask, {{1, 0}, {1, 0}, {1, 1}, {1, 1}, {0, 1}, {0, 1}});
+             {windows[0], windows[1], windows[2], windows[3]});
   // A shard takes every shard_count-th position, with both series.
   o.shard_count = 2;
   o.shard_rank = 1;

@@ -252,6 +252,9 @@ struct ModelForecast {
   double final_loss = 0;                          // training loss of the last step
   int steps = 0;  // steps trained (fewer than max_steps after early stopping)
   bool stopped_early = false;
+  // The validation loss at each check (with ForecastConfig::val_size; the last fit's), in the
+  // series' units as NF's valid_trajectories.
+  std::vector<double> val_losses;
   int threads = 1;             // intra-op threads per rank
   std::string reconciliation;  // ForecastConfig::reconciliation with a hierarchy, else empty
   // unique_id, ds, [cutoff with cv_windows,] y (actual; null with `future`), y_hat, then any
