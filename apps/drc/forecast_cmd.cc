@@ -148,6 +148,7 @@ Result<dl::ForecastConfig> ConfigFrom(const ForecastArgs& args, comm::Communicat
   config.comm = comm;
   config.scaler = args.scaler;
   config.loss = args.loss;
+  config.valid_loss = args.valid_loss;
   config.futr_exog = SplitList(args.futr_exog);
   config.hist_exog = SplitList(args.hist_exog);
   config.stat_exog = SplitList(args.stat_exog);
@@ -213,6 +214,10 @@ nlohmann::json ResultJson(const ForecastArgs& args, const dl::ForecastConfig& co
   const auto own_loss = config.model_losses.find(r.model);
   const std::string loss = own_loss != config.model_losses.end() ? own_loss->second : config.loss;
   if (!loss.empty()) j["loss"] = loss;
+  const auto own_valid = config.model_valid_losses.find(r.model);
+  const std::string valid =
+      own_valid != config.model_valid_losses.end() ? own_valid->second : config.valid_loss;
+  if (!valid.empty()) j["valid_loss"] = valid;
   if (!r.reconciliation.empty()) j["reconciliation"] = r.reconciliation;
   if (!config.cat_exog.empty()) {
     j["cat_exog"] = config.cat_exog;
@@ -378,9 +383,13 @@ int ForecastOnRank(const ForecastArgs& args, comm::Communicator* comm) {
       if (auto it = config.model_losses.find(model); it != config.model_losses.end()) {
         overrides.push_back(model + ".loss=" + it->second);
       }
+      if (auto it = config.model_valid_losses.find(model); it != config.model_valid_losses.end()) {
+        overrides.push_back(model + ".valid_loss=" + it->second);
+      }
     }
     if (!overrides.empty()) std::printf("overrides: %s\n", JoinList(overrides).c_str());
     if (!config.loss.empty()) std::printf("loss: %s\n", config.loss.c_str());
+    if (!config.valid_loss.empty()) std::printf("valid_loss: %s\n", config.valid_loss.c_str());
     std::vector<std::string> exog;
     for (const auto& list : config.ExogLists()) {
       if (!list.columns->empty())

@@ -24,8 +24,9 @@ struct ForecastArgs {
   int steps = 100;
   std::string freq;  // pandas alias; empty: inferred
   uint64_t seed = 1;
-  std::string scaler;  // empty: each model's default
-  std::string loss;    // point models' loss (dl::ForecastConfig::loss); empty: MAE
+  std::string scaler;      // empty: each model's default
+  std::string loss;        // point models' loss (dl::ForecastConfig::loss); empty: MAE
+  std::string valid_loss;  // early stopping's loss (dl::ForecastConfig::valid_loss)
   // Comma-separated exogenous columns (dl::ForecastConfig::futr_exog, hist_exog, stat_exog).
   std::string futr_exog, hist_exog, stat_exog;
   // Comma-separated categorical ones among them, and their embedding width

@@ -185,6 +185,13 @@ int main(int argc, char** argv) {
       "NBMM([n_components=K, weighted=True, level=[L,...]]) for a mean and "
       "sampled quantiles (each is DeepAR's likelihood too); "
       "MODEL.loss in --param or --config sets one model's");
+  forecast->add_option(
+      "--valid-loss", forecast_args.valid_loss,
+      "Early stopping's loss (NF's valid_loss=; default: the training loss): a point loss "
+      "on the point forecast (a DistributionLoss's mean), or MQLoss / HuberMQLoss on the "
+      "quantiles of an MQLoss, a DistributionLoss (sampled) or DeepAR; as NF, IQLoss goes with "
+      "IQLoss only and a DistributionLoss validates on its own likelihood; MODEL.valid_loss in "
+      "--param or --config sets one model's");
   forecast->add_option("--futr-exog", forecast_args.futr_exog,
                        "Exogenous columns known over the horizon too, comma-separated (NF's "
                        "futr_exog_list; the held-out rows give their values); a model that "

@@ -405,6 +405,7 @@ struct ModelRun {
   std::map<std::string, double> params;  // the model's own (training keys taken out)
   std::string loss;                      // a point loss (ParsePointLoss); empty: MAE
   PointLoss point_loss;                  // `loss` parsed
+  std::string valid_loss;                // ForecastConfig::valid_loss; empty: the loss
 };
 
 ModelConfig ModelConfigOf(const ModelRun& run, const ForecastConfig& config) {
@@ -794,6 +795,16 @@ Result<ModelRun> PlanRun(const ModelRegistry& registry, const std::string& name,
       DRC_RETURN_NOT_OK(CheckRevinLoss(name, *loss).WithContext("Forecast"));
     }
   }
+  run.valid_loss = config.valid_loss;
+  if (auto it = config.model_valid_losses.find(name); it != config.model_valid_losses.end()) {
+    run.valid_loss = it->second;
+  }
+  if (!run.valid_loss.empty()) {
+    auto valid = ValidLossOf(name, run.defaults, run.point_loss, run.valid_loss);
+    if (!valid.ok()) return valid.status().WithContext("Forecast");
+    DRC_RETURN_NOT_OK(
+        CheckLossInput(name + ": valid_loss", *valid, config.input_size).WithContext("Forecast"));
+  }
   // MQLoss gives the quantiles it was trained for, so levels asked must be among them.
   if (run.point_loss.multi_quantile()) {
     const auto& trained = run.point_loss.quantiles;
@@ -1018,6 +1029,7 @@ Result<std::unique_ptr<Trainer>> TrainOn(const ModelRun& run, const SeriesData& 
   topts.window_parts = config.window_parts;
   topts.device = config.device;
   topts.loss = run.loss;
+  topts.valid_loss = run.valid_loss;
   const bool checkpointed = !checkpoint.empty() && !config.checkpoint_dir.empty();
   // Every rank holds the same replica, and rank 0 writes it. The ranks of a partitioned table
   // draw from their own series, so each writes its own checkpoint too (its sampler and RNGs),
@@ -1368,6 +1380,7 @@ Result<std::vector<ModelForecast>> Forecast(const data::TablePtr& table,
   for (const auto& entry : config.params) DRC_RETURN_NOT_OK(known(entry.first));
   for (const auto& entry : config.model_scalers) DRC_RETURN_NOT_OK(known(entry.first));
   for (const auto& entry : config.model_losses) DRC_RETURN_NOT_OK(known(entry.first));
+  for (const auto& entry : config.model_valid_losses) DRC_RETURN_NOT_OK(known(entry.first));
   // Each model's plan (defaults, overrides, windows), checked before any training.
   std::vector<ModelRun> runs;
   bool any_conformal = false;

@@ -36,6 +36,12 @@ Status SetParam(const std::string& where, const std::string& model, const std::s
     config.model_losses[model] = value;
     return Status::OK();
   }
+  if (key == "valid_loss") {
+    auto loss = ParsePointLoss(value);
+    if (!loss.ok()) return loss.status().WithContext(where + model + ".valid_loss");
+    config.model_valid_losses[model] = value;
+    return Status::OK();
+  }
   double number = 0;
   if (const std::optional<int> code = NamedParamCode(key, value)) {
     number = *code;  // a name's code (named_params.h)

@@ -155,6 +155,62 @@ Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& def
   return loss;
 }
 
+Result<PointLoss> ValidLossOf(const std::string& model, const TrainDefaults& defaults,
+                              const PointLoss& trained, const std::string& text) {
+  auto parsed = ParsePointLoss(text);
+  if (!parsed.ok()) return parsed.status().WithContext(model + ": valid_loss");
+  const PointLoss& valid = *parsed;
+  const bool likelihood_model = defaults.loss != "MAE";  // DeepAR: its own likelihood
+  const std::string trained_name = likelihood_model && !trained.is_distribution()
+                                       ? "its likelihood (NF's " + defaults.loss + ")"
+                                       : trained.Name();
+  auto refuse = [&](const std::string& why) {
+    return Status::InvalidArgument(model, ": valid_loss ", valid.Name(), " with loss ",
+                                   trained_name, ": ", why);
+  };
+  if (valid.is_distribution()) {
+    if (likelihood_model) {
+      return Status::NotImplemented(model, ": valid_loss ", valid.Name(),
+                                    " (validation on its own likelihood) is not built; give a "
+                                    "point loss (its default, MAE) or MQLoss");
+    }
+    if (!trained.is_distribution()) {
+      return refuse("a point model has no distribution to score (NF refuses it too)");
+    }
+    if (valid.Name() != trained.Name()) {
+      return refuse(
+          "a DistributionLoss validates on its own likelihood (NF's valid_loss); give "
+          "the same, a point loss or MQLoss");
+    }
+    return trained;
+  }
+  if (valid.implicit_quantile() || trained.implicit_quantile()) {
+    if (valid.kind != trained.kind) {
+      return refuse("as NF, IQLoss and HuberIQLoss train and validate together");
+    }
+    return trained;  // the model's own draws of the quantiles
+  }
+  if (trained.multi_quantile() && !valid.multi_quantile()) {
+    return refuse("as NF, a multi-quantile loss validates on MQLoss or HuberMQLoss");
+  }
+  if (valid.multi_quantile()) {
+    const size_t given = trained.multi_quantile() || trained.is_distribution()
+                             ? trained.quantiles.size()
+                             : valid.quantiles.size();
+    if (!trained.multi_quantile() && !trained.is_distribution() && !likelihood_model) {
+      return refuse(
+          "a point model gives no quantiles to score; train with MQLoss, HuberMQLoss "
+          "or a DistributionLoss");
+    }
+    if (given != valid.quantiles.size()) {
+      return refuse("the model gives " + std::to_string(given) +
+                    " quantiles and valid_loss scores " + std::to_string(valid.quantiles.size()) +
+                    "; give it the same level or quantiles");
+    }
+  }
+  return valid;
+}
+
 Status CheckLossInput(const std::string& model, const PointLoss& loss, int input_size) {
   if (loss.kind == PointLoss::kMase && input_size <= loss.seasonality) {
     return Status::InvalidArgument(
@@ -310,6 +366,12 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
     DRC_RETURN_NOT_OK(CheckLossInput(name, loss, config.input_size));
   }
   loss.sampling_seed = options.seed;
+  std::optional<PointLoss> valid;
+  if (!options.valid_loss.empty()) {
+    DRC_ASSIGN_OR_RETURN(valid, ValidLossOf(name, defaults, loss, options.valid_loss));
+    DRC_RETURN_NOT_OK(CheckLossInput(name + ": valid_loss", *valid, config.input_size));
+    valid->sampling_seed = options.seed;
+  }
   ModelConfig built = config;
   built.outputs = loss.Outputs();
   built.series_major_outputs = loss.series_major_outputs();
@@ -353,6 +415,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Make(const std::string& name, const Mo
   DRC_RETURN_NOT_OK(Guard(name + ": building the optimizer", [&] {
     trainer.reset(new Trainer(name, built, options, std::move(model), *device));
   }));
+  trainer->valid_loss_ = std::move(valid);
   if (trainer->reducer_) {
     Status st = trainer->reducer_->BroadcastParameters(*trainer->model_);
     if (!st.ok()) return Status(st.code(), name + ": " + st.message());
@@ -373,12 +436,23 @@ Result<double> Trainer::ValidationLoss(const TrainBatch& host_batch) {
         torch::NoGradGuard no_grad;
         const TrainBatch batch = OnDevice(host_batch, device_);
         model_->eval();
-        const PointLoss& loss = model_->point_loss();
-        // MQLoss compares all of its quantiles, as NF's valid_loss, and a
-        // DistributionLoss the likelihood of its distribution.
-        auto y_hat = loss.is_distribution() ? model_->DistributionParams(batch.input)
-                     : loss.Outputs() > 1   ? model_->Forward(batch.input)
-                                            : model_->PointForecast(batch.input);
+        const PointLoss& trained = model_->point_loss();
+        const PointLoss& loss = valid_loss_ ? *valid_loss_ : trained;
+        // NF's _compute_valid_loss: a DistributionLoss scores the likelihood of its
+        // distribution, MQLoss all of an MQLoss's outputs or a distribution's sampled
+        // quantiles (DeepAR's at MQLoss's levels), a point loss the point forecast (a
+        // distribution's mean).
+        torch::Tensor y_hat;
+        if (loss.is_distribution()) {
+          y_hat = model_->DistributionParams(batch.input);
+        } else if (loss.multi_quantile() && !trained.multi_quantile()) {
+          const auto& levels = trained.is_distribution() ? trained.quantiles : loss.quantiles;
+          y_hat = model_->Quantiles(batch.input, torch::tensor(levels, torch::kFloat32)).quantiles;
+        } else if (loss.Outputs() > 1) {
+          y_hat = model_->Forward(batch.input);
+        } else {
+          y_hat = model_->PointForecast(batch.input);
+        }
         model_->train();
         std::vector<int64_t> expected = batch.outsample_y.sizes().vec();
         if (loss.Outputs() > 1 || loss.is_distribution()) {

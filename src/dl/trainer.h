@@ -32,6 +32,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -81,6 +82,8 @@ struct TrainOptions {
   // `seed`; a model with a likelihood of its own (DeepAR) takes it as that likelihood
   // (SetLikelihood) and refuses any other loss (InvalidArgument).
   std::string loss;
+  // Early stopping's loss (NF's valid_loss; ValidLossOf's rules); empty: the training loss.
+  std::string valid_loss;
 };
 
 // The torch device for TrainOptions::device: "cpu"; "cuda", GPU rank % (visible GPUs), one GPU
@@ -125,6 +128,16 @@ class RevinScaledModel final : public ForecastModel {
 // given anything but a DistributionLoss.
 Result<PointLoss> PointLossOf(const std::string& model, const TrainDefaults& defaults,
                               const std::string& text);
+// The validation loss written `text` (NF's valid_loss) for `model` trained on `trained` (its
+// parsed loss; PointLoss() for the default, a likelihood model's own included), by NF's rules:
+// InvalidArgument naming the model when IQLoss or HuberIQLoss meets another kind, when a
+// multi-quantile training loss meets anything but MQLoss or HuberMQLoss, when a distribution
+// valid_loss differs from the training DistributionLoss (NF validates on the training
+// likelihood) or meets a point model, and when a multi-quantile valid_loss has no quantiles to
+// score (a point model) or not as many as the model gives; NotImplemented for a likelihood
+// model's own likelihood. Returns the loss to validate on.
+Result<PointLoss> ValidLossOf(const std::string& model, const TrainDefaults& defaults,
+                              const PointLoss& trained, const std::string& text);
 // OK unless `loss` needs a longer input: InvalidArgument naming the model when MASE's
 // seasonality is not below `input_size`.
 Status CheckLossInput(const std::string& model, const PointLoss& loss, int input_size);
@@ -238,6 +251,7 @@ class Trainer {
   int checks_without_improvement_ = 0;
   std::vector<double> losses_;
   std::vector<double> val_losses_;
+  std::optional<PointLoss> valid_loss_;  // TrainOptions::valid_loss parsed; none: the loss
 };
 
 }  // namespace drc::dl

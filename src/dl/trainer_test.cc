@@ -870,5 +870,52 @@ TEST(Trainer, RevinMapsAGaussianMixture) {
   EXPECT_TRUE(torch::allclose(point, mean, 1e-5, 1e-6));
 }
 
+// NF's valid_loss rules (BaseModel.__init__ and _compute_valid_loss): what validates on what.
+TEST(Trainer, ValidLossFollowsNfsRules) {
+  auto mlp = DefaultModelRegistry().Defaults("MLP");
+  auto deepar = DefaultModelRegistry().Defaults("DeepAR");
+  ASSERT_TRUE(mlp.ok() && deepar.ok());
+  auto loss = [](const std::string& text) {
+    auto parsed = ParsePointLoss(text);
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return parsed.ok() ? *parsed : PointLoss();
+  };
+  auto valid = [&](const TrainDefaults& d, const std::string& trained, const std::string& text) {
+    return ValidLossOf("M", d, trained.empty() ? PointLoss() : loss(trained), text);
+  };
+  // Accepted: a point loss on any point forecast (a distribution's mean, DeepAR's), MQLoss on
+  // as many quantiles, the training DistributionLoss itself, IQLoss with IQLoss.
+  EXPECT_EQ(valid(*mlp, "MSE", "MAE")->kind, PointLoss::kMae);
+  EXPECT_EQ(valid(*mlp, "", "MASE(12)")->kind, PointLoss::kMase);
+  EXPECT_EQ(valid(*mlp, "DistributionLoss(Normal)", "MSE")->kind, PointLoss::kMse);
+  EXPECT_EQ(valid(*mlp, "DistributionLoss(Normal)", "MQLoss")->quantiles.size(), 5u);
+  EXPECT_EQ(valid(*mlp, "MQLoss(level=[80])", "HuberMQLoss(level=[90])")->quantiles.size(), 3u);
+  EXPECT_TRUE(
+      valid(*mlp, "DistributionLoss(StudentT)", "DistributionLoss(StudentT)")->is_distribution());
+  EXPECT_TRUE(valid(*mlp, "IQLoss", "IQLoss")->implicit_quantile());
+  EXPECT_EQ(valid(*deepar, "", "MQLoss(level=[80])")->quantiles.size(), 3u);
+  EXPECT_EQ(valid(*deepar, "DistributionLoss(Normal)", "RMSE")->kind, PointLoss::kRmse);
+  // Refused, each saying why.
+  auto refused = [&](const TrainDefaults& d, const std::string& trained, const std::string& text,
+                     const std::string& why) {
+    auto r = valid(d, trained, text);
+    ASSERT_FALSE(r.ok()) << trained << " / " << text;
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status();
+  };
+  refused(*mlp, "", "MQLoss", "a point model gives no quantiles to score");
+  refused(*mlp, "MQLoss", "MAE", "a multi-quantile loss validates on MQLoss or HuberMQLoss");
+  refused(*mlp, "MQLoss(level=[80])", "MQLoss",
+          "the model gives 3 quantiles and valid_loss scores 5");
+  refused(*mlp, "DistributionLoss(Normal, level=[80])", "MQLoss", "gives 3 quantiles");
+  refused(*mlp, "IQLoss", "MAE", "IQLoss and HuberIQLoss train and validate together");
+  refused(*mlp, "IQLoss", "HuberIQLoss", "train and validate together");
+  refused(*mlp, "MAE", "IQLoss", "train and validate together");
+  refused(*mlp, "MAE", "DistributionLoss(Normal)", "a point model has no distribution to score");
+  refused(*mlp, "DistributionLoss(Normal)", "DistributionLoss(StudentT)",
+          "a DistributionLoss validates on its own likelihood");
+  refused(*deepar, "", "DistributionLoss(Normal)", "is not built");
+  refused(*mlp, "", "Nonsense", "M: valid_loss: loss 'Nonsense'");
+}
+
 }  // namespace
 }  // namespace drc::dl

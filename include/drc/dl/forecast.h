@@ -180,6 +180,15 @@ struct ForecastConfig {
   // is InvalidArgument before any training, as is an unknown name.
   std::string loss;
   std::map<std::string, std::string> model_losses;
+  // Early stopping's loss, NF's valid_loss (ParsePointLoss's names); empty: the training loss.
+  // A point loss scores the point forecast (a DistributionLoss's mean); MQLoss or HuberMQLoss
+  // the quantiles of an MQLoss or HuberMQLoss (as many), of a DistributionLoss (its sampled
+  // quantiles, as many) or of DeepAR. NF's rules, InvalidArgument before any training: IQLoss
+  // and HuberIQLoss validate only themselves; an MQLoss only a multi-quantile loss; a
+  // DistributionLoss only on its own likelihood or a point or multi-quantile loss; a point
+  // model needs a point valid_loss. Per model name, model_valid_losses overrides it.
+  std::string valid_loss;
+  std::map<std::string, std::string> model_valid_losses;
   // Exogenous variables, as NF's futr_exog_list, hist_exog_list and stat_exog_list: numeric
   // columns of the table, other than the three. Future ones are known over the horizon too (the
   // forecast of the held-out points reads their values there; with `future`, futr_data gives
