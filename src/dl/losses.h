@@ -7,8 +7,9 @@
 // NegativeBinomial, Tweedie or ISQF, level = [80, 90], or quantiles) and the mixtures. Each is NF's
 // weighted mean of a per-point term over the points with nonzero weight (the availability mask
 // times a window's draws), RMSE the root of MSE's; MQLoss's term is the mean over its quantiles of
-// QuantileLoss's,
-// as NF's (its weights broadcast over the quantiles, so that the mean is over the points only),
+// QuantileLoss's (NF 3.3's is their sum: its 1 / len(quantiles) divides by the first dimension,
+// 1, of a [1, 1, 1, Q] tensor; a constant factor that Adam and early stopping ignore), its
+// weights broadcast over the quantiles as NF's, so that the mean is over the points only,
 // HuberMQLoss's the same with each side of the pinball term passed through the Huber function
 // (NF's huber_loss(q * max(y - y_hat, 0), 0, delta) + huber_loss((1 - q) * max(y_hat - y, 0), 0,
 // delta)); DistributionLoss's (Normal, StudentT, Poisson, NegativeBinomial, Tweedie, ISQF) and

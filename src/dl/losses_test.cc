@@ -238,7 +238,8 @@ TEST(Losses, FreDFIsNfs) {
   EXPECT_TRUE(torch::isfinite(x.grad()).all().item<bool>());
 }
 
-// NF's MQLoss: the mean over the quantiles of the pinball terms (its 1 / len(quantiles)),
+// MQLoss: the mean over the quantiles of the pinball terms (NF 3.3's is the sum: its
+// 1 / len(quantiles) takes the first dimension, 1, of a [1, 1, 1, Q] tensor),
 // averaged over the points with weight (the weights are not repeated per quantile). Targets 1
 // and 4; three quantiles.
 TEST(Losses, MultiQuantileIsNfsMeanOverQuantiles) {
