@@ -41,9 +41,11 @@ struct ForecastConfig {
   // rank passes the whole table.
   bool partitioned = false;
   int threads = 0;  // intra-op threads per rank; 0: DefaultThreads(ranks) (common/cpus.h)
-  // NF's val_size: the last val_size training points of each series become validation
-  // windows (checked every val_check_steps steps) and training stops after
-  // early_stop_patience_steps checks without improvement (-1: never). 0: no validation.
+  // NF's val_size: the last val_size training points of each series are held out, NF's
+  // validation windows are those of the last input_size + val_size points with each horizon
+  // inside them (checked every val_check_steps steps, on valid_loss), and training stops after
+  // early_stop_patience_steps checks without improvement (-1: never). 0: no validation; else at
+  // least the horizon (InvalidArgument, as NF).
   int val_size = 0;
   int val_check_steps = 100;
   int early_stop_patience_steps = -1;
