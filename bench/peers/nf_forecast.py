@@ -6,6 +6,8 @@
                    [--scaler standard] [--level 80,90] [--conformal-windows 2]
                    [--cv-windows 3 --cv-step 12 [--cv-refit 1 [--cv-refit-from-init]]]
                    [--param MODEL.KEY=VALUE ...]
+                   [--val-size 24 [--val-check-steps 10] [--early-stop-patience 3]
+                    [--valid-loss MAE]]
 
 CSV has columns y,ds,unique_id (monthly series, ds at month ends; the carrier file has one).
 Each series trains on all its rows but the last h and is scored on those (drc forecast's
@@ -52,6 +54,11 @@ its own intervals (prediction_intervals=...). --cv-refit-from-init instead fits 
 windows from the model's initial weights and seed (what drc forecast --cv-refit does): a new
 NeuralForecast object per fit, run as cross_validation(refit=K) over that fit's K windows of the
 series cut after them ("cv_refit" and "cv_refit_from_init" in the line).
+--val-size N fits (and cross-validates) with val_size=N, the model built with
+val_check_steps=--val-check-steps and early_stop_patience_steps=--early-stop-patience (and
+valid_loss=--valid-loss, written as --loss), and adds "steps" (steps trained) and "val_losses"
+(the model's valid_trajectories without Lightning's sanity check at step 0), as drc forecast
+--val-size ... --json reports them.
 """
 import argparse
 import json
@@ -95,6 +102,24 @@ def model_param(text):
     except (ValueError, SyntaxError):
         parsed = [v.strip() for v in value.split(",")] if "," in value else value
     return model, key, parsed
+
+
+def parse_loss(text):
+    """`--loss` text -> (NF's loss class, args, kwargs), in Python's call syntax: HuberLoss(0.5)
+    or HuberLoss(delta=0.5), MQLoss(level=[80, 90]), HuberMQLoss(quantiles=[...], delta=0.5),
+    DistributionLoss(StudentT, level=[80, 90], num_samples=500), MASE(12)."""
+    import ast
+    import neuralforecast.losses.pytorch as nfl
+    name, _, argument = text.removesuffix(")").partition("(")
+    args, kwargs = [], {}
+    if argument:
+        call = ast.parse(f"f({argument})", mode="eval").body
+
+        def value(node):  # a bare name (StudentT) is the distribution's
+            return node.id if isinstance(node, ast.Name) else ast.literal_eval(node)
+        args = [value(n) for n in call.args]
+        kwargs = {k.arg: value(k.value) for k in call.keywords}
+    return getattr(nfl, name), args, kwargs
 
 
 def quiet():
@@ -149,6 +174,11 @@ def main():
     p.add_argument("--loss", default=None, help="MSE, HuberLoss(0.5), ... (default: MAE)")
     p.add_argument("--param", action="append", default=[], type=model_param,
                    help="MODEL.KEY=VALUE: one of MODEL's hyper-parameters, as drc forecast's")
+    p.add_argument("--val-size", type=int, default=0, help="fit's val_size (0: none)")
+    p.add_argument("--val-check-steps", type=int, default=100, help="val_check_steps")
+    p.add_argument("--early-stop-patience", type=int, default=-1,
+                   help="early_stop_patience_steps (-1: never)")
+    p.add_argument("--valid-loss", default=None, help="valid_loss, written as --loss")
     p.add_argument("--precision", default="32-true",
                    help="Lightning trainer precision (32-true is its default; bf16-mixed "
                         "runs the forward under torch.autocast with bfloat16)")
@@ -184,22 +214,14 @@ def main():
     extra = {"scaler_type": a.scaler} if a.scaler else {}
     if a.loss:
         import neuralforecast.losses.pytorch as nfl
-        name, _, argument = a.loss.removesuffix(")").partition("(")
-        if argument:
-            # Python's call syntax: HuberLoss(0.5) or HuberLoss(delta=0.5), MQLoss(level=[80,
-            # 90]), HuberMQLoss(quantiles=[...], delta=0.5), DistributionLoss(StudentT,
-            # level=[80, 90], num_samples=500), MASE(12).
-            import ast
-            call = ast.parse(f"f({argument})", mode="eval").body
-
-            def value(node):  # a bare name (StudentT) is the distribution's
-                return node.id if isinstance(node, ast.Name) else ast.literal_eval(node)
-            args = [value(n) for n in call.args]
-            kwargs = {k.arg: value(k.value) for k in call.keywords}
-        else:
-            args, kwargs = [], {}
-        loss_class = getattr(nfl, name)
+        loss_class, args, kwargs = parse_loss(a.loss)
         extra["loss"] = loss_class(*args, **kwargs)
+    if a.val_size:
+        extra.update(val_check_steps=a.val_check_steps,
+                     early_stop_patience_steps=a.early_stop_patience)
+    if a.valid_loss:
+        valid_class, valid_args, valid_kwargs = parse_loss(a.valid_loss)
+        extra["valid_loss"] = valid_class(*valid_args, **valid_kwargs)
     # NF's implicit quantile losses hold the IQN head's layers, initialised when the loss is
     # built: before the model seeds torch, so from an unseeded generator, and a run would not
     # repeat. Each model gets its own, built right after torch.manual_seed(seed).
@@ -226,8 +248,9 @@ def main():
             # A from-init refit builds one per fit below.
             nf = None if a.cv_refit_from_init else new_nf()
             t0 = time.perf_counter()
+            validation = {"val_size": a.val_size} if a.val_size else {}
             if a.cv_windows:
-                kw = {"level": levels} if levels else {}
+                kw = {"level": levels, **validation} if levels else dict(validation)
                 if a.cv_refit:
                     kw["refit"] = a.cv_refit
                 if a.conformal_windows:
@@ -256,7 +279,7 @@ def main():
                 nf.fit(df=train, prediction_intervals=PredictionIntervals(
                     n_windows=a.conformal_windows, method=a.conformal_method))
             else:
-                nf.fit(df=train)
+                nf.fit(df=train, **validation)
             if not a.cv_windows:
                 fc = nf.predict(level=levels) if levels else nf.predict()
                 if levels and isinstance(extra.get("loss"), implicit):
@@ -283,6 +306,13 @@ def main():
                     line["cv_refit_from_init"] = True
             if a.loss:
                 line["loss"] = a.loss
+            if a.val_size and nf is not None:
+                fitted = nf.models[0]
+                line["steps"] = fitted.train_trajectories[-1][0] + 1
+                line["val_losses"] = [float(v) for step, v in fitted.valid_trajectories
+                                      if step > 0]  # step 0: Lightning's sanity check
+            if a.valid_loss:
+                line["valid_loss"] = a.valid_loss
             for level in levels:
                 tag = f"{level:g}"
                 lo, hi = f"{name}-lo-{tag}", f"{name}-hi-{tag}"

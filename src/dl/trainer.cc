@@ -194,14 +194,14 @@ Result<PointLoss> ValidLossOf(const std::string& model, const TrainDefaults& def
     return refuse("as NF, a multi-quantile loss validates on MQLoss or HuberMQLoss");
   }
   if (valid.multi_quantile()) {
-    const size_t given = trained.multi_quantile() || trained.is_distribution()
-                             ? trained.quantiles.size()
-                             : valid.quantiles.size();
-    if (!trained.multi_quantile() && !trained.is_distribution() && !likelihood_model) {
+    // An MQLoss or a DistributionLoss gives its own quantiles; DeepAR those asked.
+    const bool own = trained.multi_quantile() || trained.is_distribution();
+    if (!own && !likelihood_model) {
       return refuse(
           "a point model gives no quantiles to score; train with MQLoss, HuberMQLoss "
           "or a DistributionLoss");
     }
+    const size_t given = own ? trained.quantiles.size() : valid.quantiles.size();
     if (given != valid.quantiles.size()) {
       return refuse("the model gives " + std::to_string(given) +
                     " quantiles and valid_loss scores " + std::to_string(valid.quantiles.size()) +
